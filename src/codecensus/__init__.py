@@ -1,0 +1,3 @@
+"""codecensus: privacy-preserving analytics of coding-agent transcripts."""
+
+__version__ = "0.1.0"

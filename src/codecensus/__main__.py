@@ -1,0 +1,3 @@
+from codecensus.cli import main
+
+main()

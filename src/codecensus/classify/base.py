@@ -1,0 +1,104 @@
+"""Contracts of the classify stage: what a backend reads and what it must return.
+
+A backend turns :class:`SessionEvidence` (what the store proves about one
+session) into :class:`Facets` (taxonomy §2–§8). Results are stored per session
+in the ``facets`` table with backend, model, rubric hash and confidences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field, field_validator
+
+from codecensus.taxonomy import MODE_KEYS, OCCUPATION_KEYS, OUTCOME_KEYS
+
+EvidenceKind = Literal["commit", "tests_pass", "user_confirmed"]
+
+
+@dataclass(slots=True)
+class ActionEvidence:
+    tool: str
+    category: str
+    file_path: str | None = None
+    command: str | None = None
+    is_test: bool = False
+    is_commit: bool = False
+    is_push: bool = False
+    is_deploy: bool = False
+    is_error: bool | None = None
+    test_status: str | None = None
+    result_head: str | None = None
+    ts: int | None = None  # epoch ms
+    prompt_index: int = 0  # index of the human prompt this action followed
+
+
+@dataclass(slots=True)
+class SessionEvidence:
+    """Everything a backend may read about one session (raw text stays inside the process)."""
+
+    session_key: str
+    session_id: str
+    source: str
+    shape: dict[str, Any]  # the `sessions` row
+    prompts: list[str] = field(default_factory=list)  # human prompts, in order
+    prompt_ts: list[int | None] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)  # heads of the agent's visible replies, in order
+    actions: list[ActionEvidence] = field(default_factory=list)
+    events: list[tuple[str, str | None]] = field(default_factory=list)  # (kind, detail)
+    truth: str | None = None  # 'resolved' / 'unresolved' when the format carries ground truth (never used to classify)
+
+
+class Facets(BaseModel):
+    """One session's classification (taxonomy §2–§8)."""
+
+    mode: str
+    mode_confidence: float = Field(ge=0, le=1)
+    occupation: str  # SOC major group code or 'not_inferable'
+    occupation_confidence: float = Field(ge=0, le=1)
+    expertise: int = Field(ge=1, le=5)
+    expertise_confidence: float = Field(ge=0, le=1)
+    outcome: str
+    outcome_confidence: float = Field(ge=0, le=1)
+    outcome_score: float = Field(ge=0, le=1, description="P(success): used for AUC against resolved labels")
+    outcome_evidence: list[EvidenceKind] = Field(default_factory=list)
+    trouble: bool = False
+    recovered: bool = False
+    abandoned: bool = False
+    user_planning_pct: float = Field(ge=0, le=100)
+    user_execution_pct: float = Field(ge=0, le=100)
+    value_hours: float = Field(ge=0)
+    value_soc: str  # the occupation that would do the work (SOC major group)
+    summary: str  # one privacy-safe sentence (redacted before storage)
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, v: str) -> str:
+        if v not in MODE_KEYS:
+            raise ValueError(f"mode must be one of {MODE_KEYS}")
+        return v
+
+    @field_validator("occupation")
+    @classmethod
+    def _occ(cls, v: str) -> str:
+        if v not in OCCUPATION_KEYS:
+            raise ValueError(f"occupation must be one of {OCCUPATION_KEYS}")
+        return v
+
+    @field_validator("outcome")
+    @classmethod
+    def _outcome(cls, v: str) -> str:
+        if v not in OUTCOME_KEYS:
+            raise ValueError(f"outcome must be one of {OUTCOME_KEYS}")
+        return v
+
+
+class Backend(Protocol):
+    name: str  # 'offline' | 'anthropic' | 'openai'
+    model: str  # model id, or the offline model's id
+    rubric_hash: str  # hash of the prompts/rubric/rules version: results are comparable only within one hash
+
+    def classify(self, batch: list[SessionEvidence]) -> list[Facets]:
+        """Classify a batch; must return one Facets per input, in order."""
+        ...

@@ -1,0 +1,251 @@
+"""The ``codecensus`` command line (typer + rich).
+
+Each stage lives in its own package; this module only wires commands to them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from codecensus import __version__
+from codecensus.store import Store, StoreBusy, default_db_path
+
+app = typer.Typer(
+    name="codecensus",
+    help=(
+        "Privacy-preserving analytics of coding-agent sessions.\n\n"
+        "Typical use: `codecensus ingest` (reads ~/.claude), `codecensus classify`, "
+        "`codecensus report --out report/`. Try everything on generated data with `codecensus demo`."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_show_locals=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+DbOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="DuckDB database file. Default: $CODECENSUS_DB or a file in the platform user-data dir.",
+        envvar="CODECENSUS_DB",
+        show_default=False,
+    ),
+]
+WaitOpt = Annotated[
+    float, typer.Option("--wait", help="Seconds to wait for another codecensus process holding the database.")
+]
+
+
+def open_store(db: Path | None, *, read_only: bool = False, wait: float = 30.0) -> Store:
+    path = db or default_db_path()
+    if read_only and not path.exists():
+        console.print(f"[red]No database at {path}[/red]: run `codecensus ingest` first (or pass --db).")
+        raise typer.Exit(2)
+    try:
+        return Store(path, read_only=read_only, wait_s=wait)
+    except StoreBusy as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(3) from exc
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[current]}", style="dim"),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files or folders to read. Default: every Claude Code config dir "
+            "(~/.claude, ~/.config/claude, each dir in $CLAUDE_CONFIG_DIR).",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOpt = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Attribute every file to this user (stored only as a salted hash).")
+    ] = None,
+    user_from_dir: Annotated[
+        bool,
+        typer.Option(
+            "--user-from-dir",
+            help="The first path component under each PATH is the user: for team corpora laid out as <root>/<user>/...",
+        ),
+    ] = False,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Force one format instead of autodetecting (see `codecensus formats`).")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", "-j", help="Parser processes (default: all cores).")] = 0,
+    wait: WaitOpt = 30.0,
+) -> None:
+    """Read transcripts into the database: incremental (only what changed), crash-safe (one transaction per file)."""
+    from codecensus.ingest import default_claude_dirs
+    from codecensus.ingest import ingest as run_ingest
+    from codecensus.manifest import record_run
+    from codecensus.measure import build_sessions
+
+    if user and user_from_dir:
+        console.print("[red]--user and --user-from-dir are exclusive.[/red]")
+        raise typer.Exit(2)
+    roots = list(paths or [])
+    if not roots:
+        roots = default_claude_dirs()
+        if not roots:
+            console.print(
+                "[yellow]No Claude Code config dir found[/yellow] (~/.claude/projects, ~/.config/claude/projects, "
+                "$CLAUDE_CONFIG_DIR). Pass PATHs explicitly, or try `codecensus demo`."
+            )
+            raise typer.Exit(1)
+    n_workers = workers or (os.cpu_count() or 1)
+    store = open_store(db, wait=wait)
+    t0 = time.perf_counter()
+    with _progress() as prog:
+        task = prog.add_task("ingest", total=None, current="")
+
+        def cb(done: int, total: int, current: str) -> None:
+            prog.update(task, completed=done, total=total, current=Path(current).name[:40] if current else "")
+
+        try:
+            stats = run_ingest(
+                store, roots, user=user, user_from_dir=user_from_dir, fmt=fmt, workers=n_workers, progress=cb
+            )
+        except FileNotFoundError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+    n_sessions = None
+    if stats.changed or not store.table_exists("sessions"):
+        n_sessions = build_sessions(store)
+    elapsed = time.perf_counter() - t0
+    record_run(
+        store,
+        "ingest",
+        {
+            "paths": [str(p) for p in roots],
+            "workers": n_workers,
+            "files_seen": stats.files_seen,
+            "files_parsed": stats.files_parsed,
+            "files_appended": stats.files_appended,
+            "files_skipped": stats.files_skipped,
+            "files_failed": stats.files_failed,
+            "bytes_read": stats.bytes_read,
+            "bad_lines": stats.bad_lines,
+            "seconds": round(elapsed, 3),
+        },
+    )
+    t = Table(title="ingest", show_header=False)
+    t.add_row("files seen", str(stats.files_seen))
+    t.add_row("parsed / appended / unchanged", f"{stats.files_parsed} / {stats.files_appended} / {stats.files_skipped}")
+    t.add_row("formats", ", ".join(f"{k}: {v}" for k, v in sorted(stats.by_source.items())) or "-")
+    t.add_row("damaged lines (skipped, logged)", str(stats.bad_lines))
+    t.add_row("MB read", f"{stats.bytes_read / 1e6:.1f} in {elapsed:.1f}s")
+    if n_sessions is not None:
+        t.add_row("sessions in database", str(n_sessions))
+    console.print(t)
+    if stats.errors:
+        console.print(f"[red]{len(stats.errors)} file(s) failed and were not committed:[/red]")
+        for e in stats.errors[:20]:
+            console.print(f"  {e}")
+    store.close()
+    if stats.files_failed:
+        raise typer.Exit(1)
+
+
+class ExportFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+    parquet = "parquet"
+
+
+@app.command()
+def sessions(
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format.")] = ExportFormat.jsonl,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here instead of standard output (required for parquet).")
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Export one row per session (shape, and facets once classified). No transcript text; users and projects hashed."""
+    from codecensus.export import session_table, write_table
+
+    store = open_store(db, read_only=True)
+    tbl = session_table(store)
+    store.close()
+    if fmt is ExportFormat.parquet and out_file is None:
+        console.print("[red]--format parquet needs --out FILE[/red]")
+        raise typer.Exit(2)
+    write_table(tbl, fmt.value, out_file or sys.stdout)
+    if out_file:
+        console.print(f"wrote {tbl.num_rows} sessions to {out_file}")
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the corpus, database and report.")] = Path(
+        "demo-out"
+    ),
+    users: Annotated[int, typer.Option(help="Generated users.")] = 300,
+    n_sessions: Annotated[int, typer.Option("--sessions", help="Generated sessions.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same corpus).")] = 7,
+) -> None:
+    """Generate a sample corpus, run the whole pipeline on it, and write the HTML report."""
+    from codecensus.pipeline import run_demo
+
+    report = run_demo(out_dir, users=users, sessions=n_sessions, seed=seed, console=console)
+    out.print(f"report: {report}")
+
+
+@app.command()
+def formats() -> None:
+    """List the transcript formats codecensus can read."""
+    from codecensus.sources import parsers
+
+    t = Table("format", "version", "incremental", "reads")
+    for name, p in sorted(parsers().items()):
+        t.add_row(name, p.version, "append" if p.append_only else "whole file", "folder" if p.folder else "file")
+    out.print(t)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(f"codecensus {__version__}")
+
+
+# --- commands of later stages register here --------------------------------------------------
+# (each stage module owns its command function; keep one line per command)
+
+
+def main() -> None:
+    try:
+        app()
+    except StoreBusy as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise SystemExit(3) from exc
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+__all__ = ["app", "main", "open_store"]

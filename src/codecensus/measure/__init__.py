@@ -1,0 +1,288 @@
+"""Session shape (taxonomy §1), measured in SQL from the normalised rows.
+
+Dedup rules applied here (transcript-formats.md §1.6, §13):
+- a ``uuid`` seen in several files (resumed sessions that copied history) is
+  counted once, in the file whose session started first;
+- assistant lines are grouped by ``message.id``; the group's LAST line gives
+  its usage; ``<synthetic>`` lines carry no usage, words or model;
+- subagent copies of main-chain message ids are dropped; tool calls are
+  counted once per ``tool_use_id``.
+
+Definitions:
+- prompts: human prompts on the main chain (the parser applies §1.8);
+- actions: tool calls on the main chain; subagent_actions: tool calls inside
+  attached subagent transcripts (or the parent's ``totalToolUseCount`` when the
+  subagent file is absent);
+- visible_words: words of the agent's visible replies; output_words adds the
+  words of everything it wrote through tools (every string in tool inputs:
+  file contents, edits, commands); thinking is excluded;
+- tokens and cost include subagents (they are the session's real cost);
+- active_s: sum of recorded turn durations; where none are recorded, the sum
+  of gaps between consecutive events, each capped at 5 minutes.
+"""
+
+from __future__ import annotations
+
+import csv
+from importlib import resources
+
+import pyarrow as pa
+
+from codecensus.store import Store
+
+IDLE_CAP_S = 300
+
+SESSION_COLUMNS = ["session_id", "source", "user", "project", "started_at", "ended_at", "duration_s", "active_s", "prompts", "actions", "actions_per_prompt", "output_words", "visible_words", "words_per_prompt", "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "cost_usd", "models", "version", "entrypoint", "files_read", "files_edited", "files_created", "commands", "test_runs", "test_failures", "commits", "pushes", "tool_errors", "interrupts", "rejections", "compactions", "subagents", "subagent_actions", "bad_lines"]
+
+
+def pricing_table() -> pa.Table:
+    text = resources.files("codecensus.data").joinpath("pricing.csv").read_text()
+    rows = [r for r in csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))]
+    return pa.table(
+        {
+            "pattern": [r["pattern"] for r in rows],
+            "p_in": [float(r["input"]) for r in rows],
+            "p_out": [float(r["output"]) for r in rows],
+            "p_cw": [float(r["cache_write"]) for r in rows],
+            "p_cr": [float(r["cache_read"]) for r in rows],
+        }
+    )
+
+
+def _dedup(table: str) -> str:
+    """Rows of ``table`` with cross-file uuid copies removed."""
+    return f"""
+      SELECT t.* FROM {table} t JOIN _frank r USING (file_id)
+      QUALIFY t.uuid IS NULL
+           OR row_number() OVER (PARTITION BY t.uuid, t.seq ORDER BY r.rank, t.line) = 1
+    """
+
+
+_SQL = """
+CREATE OR REPLACE TEMP TABLE _frank AS
+  SELECT f.file_id, row_number() OVER (ORDER BY s.first_ts NULLS LAST, f.path) AS rank
+  FROM files f LEFT JOIN (SELECT file_id, min(first_ts) first_ts FROM session_files GROUP BY file_id) s USING (file_id);
+
+CREATE OR REPLACE TEMP TABLE _p AS {dedup_prompts};
+CREATE OR REPLACE TEMP TABLE _m AS {dedup_messages};
+CREATE OR REPLACE TEMP TABLE _a AS {dedup_actions};
+CREATE OR REPLACE TEMP TABLE _r AS {dedup_results};
+CREATE OR REPLACE TEMP TABLE _e AS {dedup_events};
+
+-- main sessions: one per main file's session key
+CREATE OR REPLACE TEMP TABLE _s AS
+  SELECT session_key,
+         arg_min(session_id, first_ts) AS session_id,
+         arg_min(source, first_ts) AS source,
+         arg_min(user_key, first_ts) AS user_key,
+         arg_min(project_key, first_ts) FILTER (WHERE project_key IS NOT NULL) AS project_key,
+         min(first_ts) AS started_at, max(last_ts) AS ended_at,
+         arg_max(version, last_ts) FILTER (WHERE version IS NOT NULL) AS version,
+         arg_max(entrypoint, last_ts) FILTER (WHERE entrypoint IS NOT NULL) AS entrypoint
+  FROM session_files WHERE role = 'main' GROUP BY session_key;
+
+-- assistant message groups: last line wins for usage
+CREATE OR REPLACE TEMP TABLE _mg AS
+  SELECT m.session_key, m.is_subagent,
+         coalesce(m.msg_id, m.file_id || ':' || m.line) AS gid,
+         bool_or(m.synthetic) AS synthetic,
+         arg_max(m.model, (r.rank, m.line)) AS model,
+         sum(m.visible_words) AS visible_words,
+         arg_max(m.input_tokens, (r.rank, m.line)) AS input_tokens,
+         arg_max(m.output_tokens, (r.rank, m.line)) AS output_tokens,
+         arg_max(m.cache_read_tokens, (r.rank, m.line)) AS cache_read_tokens,
+         arg_max(m.cache_creation_tokens, (r.rank, m.line)) AS cache_creation_tokens,
+         max(m.cost_usd) AS cost_recorded
+  FROM _m m JOIN _frank r USING (file_id)
+  GROUP BY ALL;
+-- drop subagent copies of main-chain responses
+DELETE FROM _mg WHERE is_subagent AND (session_key, gid) IN (SELECT session_key, gid FROM _mg WHERE NOT is_subagent);
+
+CREATE OR REPLACE TEMP TABLE _price AS
+  SELECT g.session_key, g.gid,
+         arg_max(pc.p_in, length(pc.pattern)) AS p_in, arg_max(pc.p_out, length(pc.pattern)) AS p_out,
+         arg_max(pc.p_cw, length(pc.pattern)) AS p_cw, arg_max(pc.p_cr, length(pc.pattern)) AS p_cr
+  FROM _mg g JOIN _pricing pc ON g.model LIKE pc.pattern
+  GROUP BY g.session_key, g.gid;
+
+CREATE OR REPLACE TEMP TABLE _mgc AS
+  SELECT g.*,
+         coalesce(g.cost_recorded,
+           (g.input_tokens * p.p_in + g.output_tokens * p.p_out
+            + g.cache_creation_tokens * p.p_cw + g.cache_read_tokens * p.p_cr) / 1e6, 0) AS cost
+  FROM _mg g LEFT JOIN _price p USING (session_key, gid)
+  WHERE NOT g.synthetic;
+
+CREATE OR REPLACE TEMP TABLE _msum AS
+  SELECT session_key,
+         sum(visible_words) FILTER (WHERE NOT is_subagent) AS visible_words,
+         sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+         sum(cache_read_tokens) AS cache_read_tokens, sum(cache_creation_tokens) AS cache_creation_tokens,
+         sum(cost) AS cost_usd,
+         string_agg(DISTINCT model, ',' ORDER BY model) FILTER (WHERE model IS NOT NULL) AS models
+  FROM _mgc GROUP BY session_key;
+
+-- tool calls once per id, with their results
+CREATE OR REPLACE TEMP TABLE _ac AS
+  SELECT * FROM _a
+  QUALIFY tool_use_id IS NULL
+       OR row_number() OVER (PARTITION BY session_key, is_subagent, tool_use_id ORDER BY line, seq) = 1;
+CREATE OR REPLACE TEMP TABLE _rc AS
+  SELECT * FROM _r WHERE tool_use_id IS NOT NULL
+  QUALIFY row_number() OVER (PARTITION BY session_key, is_subagent, tool_use_id ORDER BY line DESC, seq DESC) = 1;
+CREATE OR REPLACE TEMP TABLE _ar AS
+  SELECT a.*, r.is_error, r.file_op, r.test_status
+  FROM _ac a LEFT JOIN _rc r
+    ON r.session_key = a.session_key AND r.is_subagent = a.is_subagent AND r.tool_use_id = a.tool_use_id;
+
+CREATE OR REPLACE TEMP TABLE _asum AS
+  SELECT session_key,
+    count(*) FILTER (WHERE NOT is_subagent) AS actions,
+    sum(input_words) FILTER (WHERE NOT is_subagent) AS tool_words,
+    count(*) FILTER (WHERE is_subagent) AS sub_actions,
+    count(DISTINCT file_path) FILTER (WHERE NOT is_subagent AND category = 'read') AS files_read,
+    count(DISTINCT file_path) FILTER (WHERE NOT is_subagent AND coalesce(is_error, false) = false AND
+        (category = 'edit' OR (category = 'write' AND file_op = 'update'))) AS files_edited,
+    count(DISTINCT file_path) FILTER (WHERE NOT is_subagent AND coalesce(is_error, false) = false AND
+        category = 'write' AND coalesce(file_op, 'create') = 'create') AS files_created,
+    count(*) FILTER (WHERE NOT is_subagent AND category = 'shell' AND command IS NOT NULL) AS commands,
+    count(*) FILTER (WHERE NOT is_subagent AND is_test) AS test_runs,
+    count(*) FILTER (WHERE NOT is_subagent AND is_test AND (coalesce(is_error, false) OR test_status = 'fail')) AS test_failures,
+    count(*) FILTER (WHERE NOT is_subagent AND is_commit AND NOT coalesce(is_error, false)) AS commits,
+    count(*) FILTER (WHERE NOT is_subagent AND is_push AND NOT coalesce(is_error, false)) AS pushes
+  FROM _ar GROUP BY session_key;
+
+CREATE OR REPLACE TEMP TABLE _rsum AS
+  SELECT session_key,
+    count(*) FILTER (WHERE is_error AND NOT rejected AND NOT interrupted) AS tool_errors,
+    count(*) FILTER (WHERE rejected) AS rejections
+  FROM _r WHERE NOT is_subagent GROUP BY session_key;
+
+CREATE OR REPLACE TEMP TABLE _esum AS
+  SELECT session_key,
+    count(*) FILTER (WHERE kind = 'interrupt') AS interrupts,
+    count(*) FILTER (WHERE kind = 'compaction') AS compactions,
+    count(*) FILTER (WHERE kind = 'api_error') AS api_errors,
+    sum(value) FILTER (WHERE kind = 'turn_duration') / 1000.0 AS turn_s
+  FROM _e WHERE NOT is_subagent GROUP BY session_key;
+
+-- idle-capped activity where no turn durations exist
+CREATE OR REPLACE TEMP TABLE _gap AS
+  SELECT session_key, sum(least(gap, {idle_cap})) AS gap_s FROM (
+    SELECT session_key,
+           epoch(ts) - epoch(lag(ts) OVER (PARTITION BY session_key ORDER BY ts)) AS gap
+    FROM (SELECT session_key, ts FROM _p WHERE NOT is_subagent
+          UNION ALL SELECT session_key, ts FROM _m WHERE NOT is_subagent
+          UNION ALL SELECT session_key, ts FROM _r WHERE NOT is_subagent)
+    WHERE ts IS NOT NULL
+  ) GROUP BY session_key;
+
+CREATE OR REPLACE TEMP TABLE _sub AS
+  SELECT session_key, count(DISTINCT agent_id) AS subagents FROM (
+    SELECT session_key, agent_id FROM session_files WHERE role = 'subagent' AND agent_id IS NOT NULL
+    UNION ALL SELECT session_key, agent_id FROM _r WHERE NOT is_subagent AND agent_id IS NOT NULL
+  ) GROUP BY session_key;
+CREATE OR REPLACE TEMP TABLE _subx AS
+  SELECT r.session_key, sum(r.agent_actions) AS extra FROM _rc r
+  WHERE NOT r.is_subagent AND r.agent_actions IS NOT NULL AND r.agent_id IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM session_files sf WHERE sf.session_key = r.session_key
+                    AND sf.role = 'subagent' AND sf.agent_id = r.agent_id)
+  GROUP BY r.session_key;
+
+CREATE OR REPLACE TEMP TABLE _bad AS
+  SELECT f.session_key, sum(l.count) AS bad_lines
+  FROM ingest_log l JOIN files f USING (file_id)
+  WHERE l.kind IN ('bad_json', 'bad_record') GROUP BY f.session_key;
+
+CREATE OR REPLACE TEMP TABLE _psum AS
+  SELECT session_key, count(*) AS prompts FROM _p WHERE NOT is_subagent GROUP BY session_key;
+"""
+
+_FINAL = """
+CREATE OR REPLACE TABLE sessions AS
+SELECT
+  s.session_key,
+  s.session_id,
+  s.source,
+  left(sha256('{salt}|' || s.user_key), 16) AS "user",
+  left(sha256('{salt}|' || s.project_key), 16) AS project,
+  s.started_at, s.ended_at,
+  coalesce(epoch(s.ended_at) - epoch(s.started_at), 0)::DOUBLE AS duration_s,
+  round(coalesce(e.turn_s, g.gap_s, 0), 3)::DOUBLE AS active_s,
+  coalesce(p.prompts, 0)::BIGINT AS prompts,
+  coalesce(a.actions, 0)::BIGINT AS actions,
+  CASE WHEN coalesce(p.prompts, 0) > 0 THEN coalesce(a.actions, 0) / p.prompts END AS actions_per_prompt,
+  (coalesce(m.visible_words, 0) + coalesce(a.tool_words, 0))::BIGINT AS output_words,
+  coalesce(m.visible_words, 0)::BIGINT AS visible_words,
+  CASE WHEN coalesce(p.prompts, 0) > 0
+       THEN (coalesce(m.visible_words, 0) + coalesce(a.tool_words, 0)) / p.prompts END AS words_per_prompt,
+  coalesce(m.input_tokens, 0)::BIGINT AS input_tokens,
+  coalesce(m.output_tokens, 0)::BIGINT AS output_tokens,
+  coalesce(m.cache_read_tokens, 0)::BIGINT AS cache_read_tokens,
+  coalesce(m.cache_creation_tokens, 0)::BIGINT AS cache_creation_tokens,
+  round(coalesce(m.cost_usd, 0), 6)::DOUBLE AS cost_usd,
+  m.models,
+  s.version,
+  s.entrypoint,
+  coalesce(a.files_read, 0)::BIGINT AS files_read,
+  coalesce(a.files_edited, 0)::BIGINT AS files_edited,
+  coalesce(a.files_created, 0)::BIGINT AS files_created,
+  coalesce(a.commands, 0)::BIGINT AS commands,
+  coalesce(a.test_runs, 0)::BIGINT AS test_runs,
+  coalesce(a.test_failures, 0)::BIGINT AS test_failures,
+  coalesce(a.commits, 0)::BIGINT AS commits,
+  coalesce(a.pushes, 0)::BIGINT AS pushes,
+  coalesce(r.tool_errors, 0)::BIGINT AS tool_errors,
+  coalesce(e.interrupts, 0)::BIGINT AS interrupts,
+  coalesce(r.rejections, 0)::BIGINT AS rejections,
+  coalesce(e.compactions, 0)::BIGINT AS compactions,
+  coalesce(sb.subagents, 0)::BIGINT AS subagents,
+  (coalesce(a.sub_actions, 0) + coalesce(sx.extra, 0))::BIGINT AS subagent_actions,
+  coalesce(b.bad_lines, 0)::BIGINT AS bad_lines,
+  coalesce(e.api_errors, 0)::BIGINT AS api_errors
+FROM _s s
+LEFT JOIN _psum p USING (session_key)
+LEFT JOIN _asum a USING (session_key)
+LEFT JOIN _msum m USING (session_key)
+LEFT JOIN _rsum r USING (session_key)
+LEFT JOIN _esum e USING (session_key)
+LEFT JOIN _gap g USING (session_key)
+LEFT JOIN _sub sb USING (session_key)
+LEFT JOIN _subx sx USING (session_key)
+LEFT JOIN _bad b USING (session_key)
+ORDER BY s.started_at NULLS LAST, s.session_key
+"""
+
+_TEMPS = ("_frank", "_p", "_m", "_a", "_r", "_e", "_s", "_mg", "_price", "_mgc", "_msum", "_ac", "_rc", "_ar", "_asum",
+          "_rsum", "_esum", "_gap", "_sub", "_subx", "_bad", "_psum")
+
+
+def build_sessions(store: Store) -> int:
+    """(Re)build the ``sessions`` table from the raw rows. Returns the session count."""
+    con = store.con
+    salt = store.salt.replace("'", "")
+    con.register("_pricing", pricing_table())
+    sql = _SQL.format(
+        dedup_prompts=_dedup("prompts"),
+        dedup_messages=_dedup("messages"),
+        dedup_actions=_dedup("actions"),
+        dedup_results=_dedup("results"),
+        dedup_events=_dedup("events"),
+        idle_cap=IDLE_CAP_S,
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for stmt in sql.split(";\n"):
+            if stmt.strip():
+                con.execute(stmt)
+        con.execute(_FINAL.format(salt=salt))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for t in _TEMPS:
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+        con.unregister("_pricing")
+    row = store.one("SELECT count(*) FROM sessions")
+    return int(row[0]) if row else 0

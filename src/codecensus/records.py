@@ -1,0 +1,273 @@
+"""Typed records passed between stages.
+
+Every transcript parser (``codecensus.sources.*``) turns a file into the same
+normalised rows below; ``codecensus.store`` loads them into DuckDB through
+Arrow; ``codecensus.measure`` turns them into one :class:`SessionRow`-shaped
+row per session with SQL.
+
+Row identity is always ``(file_id, line, seq)``: deterministic, so a re-run
+after a crash produces byte-identical tables.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import msgspec
+import pyarrow as pa
+
+
+class Row(msgspec.Struct, kw_only=True):
+    """Base of every stored row; subclasses declare ``TABLE`` and ``ARROW``."""
+
+    TABLE: ClassVar[str] = ""
+    ARROW: ClassVar[pa.Schema]
+
+
+_ID = [
+    ("session_key", pa.string()),
+    ("file_id", pa.string()),
+    ("line", pa.int32()),
+    ("seq", pa.int16()),
+    ("uuid", pa.string()),
+    ("ts", pa.timestamp("ms", tz="UTC")),
+    ("is_subagent", pa.bool_()),
+]
+
+
+class _Base(Row, kw_only=True):
+    session_key: str
+    file_id: str
+    line: int
+    seq: int = 0
+    uuid: str | None = None
+    ts: int | None = None  # epoch milliseconds, UTC
+    is_subagent: bool = False
+
+
+class PromptRec(_Base, kw_only=True):
+    """A message typed by the human (taxonomy §1)."""
+
+    TABLE: ClassVar[str] = "prompts"
+    ARROW: ClassVar[pa.Schema] = pa.schema(
+        [*_ID, ("text", pa.string()), ("words", pa.int32()), ("chars", pa.int32()), ("queued", pa.bool_())]
+    )
+    text: str
+    words: int
+    chars: int
+    queued: bool = False
+
+
+class MessageRec(_Base, kw_only=True):
+    """One assistant record (one content block) with its API usage."""
+
+    TABLE: ClassVar[str] = "messages"
+    ARROW: ClassVar[pa.Schema] = pa.schema(
+        [
+            *_ID,
+            ("msg_id", pa.string()),
+            ("request_id", pa.string()),
+            ("model", pa.string()),
+            ("block", pa.string()),
+            ("visible_words", pa.int32()),
+            ("input_tokens", pa.int64()),
+            ("output_tokens", pa.int64()),
+            ("cache_read_tokens", pa.int64()),
+            ("cache_creation_tokens", pa.int64()),
+            ("cost_usd", pa.float64()),
+            ("synthetic", pa.bool_()),
+            ("text", pa.string()),
+        ]
+    )
+    msg_id: str | None = None
+    request_id: str | None = None
+    model: str | None = None
+    block: str = "text"  # text | tool_use | thinking | other
+    visible_words: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cost_usd: float | None = None  # only when the format records it
+    synthetic: bool = False
+    text: str | None = None  # head of a visible reply (raw-transcript table)
+
+
+class ActionRec(_Base, kw_only=True):
+    """One tool call by the agent."""
+
+    TABLE: ClassVar[str] = "actions"
+    ARROW: ClassVar[pa.Schema] = pa.schema(
+        [
+            *_ID,
+            ("msg_id", pa.string()),
+            ("tool_use_id", pa.string()),
+            ("tool", pa.string()),
+            ("category", pa.string()),
+            ("input_words", pa.int32()),
+            ("file_path", pa.string()),
+            ("command", pa.string()),
+            ("is_test", pa.bool_()),
+            ("is_commit", pa.bool_()),
+            ("is_push", pa.bool_()),
+            ("is_deploy", pa.bool_()),
+            ("agent_id", pa.string()),
+        ]
+    )
+    msg_id: str | None = None
+    tool_use_id: str | None = None
+    tool: str
+    category: str  # read | edit | write | shell | search | web | agent | plan | todo | ask | mcp | other
+    input_words: int = 0
+    file_path: str | None = None
+    command: str | None = None
+    is_test: bool = False
+    is_commit: bool = False
+    is_push: bool = False
+    is_deploy: bool = False
+    agent_id: str | None = None  # subagent spawned by this call, when known
+
+
+class ResultRec(_Base, kw_only=True):
+    """The result of a tool call."""
+
+    TABLE: ClassVar[str] = "results"
+    ARROW: ClassVar[pa.Schema] = pa.schema(
+        [
+            *_ID,
+            ("tool_use_id", pa.string()),
+            ("is_error", pa.bool_()),
+            ("rejected", pa.bool_()),
+            ("interrupted", pa.bool_()),
+            ("file_op", pa.string()),
+            ("test_status", pa.string()),
+            ("exit_code", pa.int64()),
+            ("agent_id", pa.string()),
+            ("agent_actions", pa.int32()),
+            ("text", pa.string()),
+        ]
+    )
+    tool_use_id: str | None = None
+    is_error: bool = False
+    rejected: bool = False
+    interrupted: bool = False
+    file_op: str | None = None  # create | update
+    test_status: str | None = None  # pass | fail | None (not a test summary)
+    exit_code: int | None = None
+    agent_id: str | None = None
+    agent_actions: int | None = None
+    text: str | None = None  # head of the output (raw-transcript table)
+
+
+class EventRec(_Base, kw_only=True):
+    """Structural events: turn durations, compactions, API errors, interrupts, queue ops."""
+
+    TABLE: ClassVar[str] = "events"
+    ARROW: ClassVar[pa.Schema] = pa.schema(
+        [*_ID, ("kind", pa.string()), ("detail", pa.string()), ("value", pa.float64())]
+    )
+    kind: str  # turn_duration | compaction | api_error | interrupt | injected | queue | outcome_truth | ...
+    detail: str | None = None
+    value: float | None = None
+
+
+class BadLine(msgspec.Struct, kw_only=True):
+    """A damaged or unknown line: never fatal, always counted with file and line."""
+
+    TABLE: ClassVar[str] = "ingest_log"
+    ARROW: ClassVar[pa.Schema] = pa.schema(
+        [
+            ("file_id", pa.string()),
+            ("path", pa.string()),
+            ("line", pa.int32()),
+            ("kind", pa.string()),
+            ("detail", pa.string()),
+            ("count", pa.int32()),
+        ]
+    )
+    file_id: str
+    path: str
+    line: int
+    kind: str  # bad_json | bad_record | unknown_type | unknown_block
+    detail: str
+    count: int = 1
+
+
+class SessionInfo(msgspec.Struct, kw_only=True):
+    """Per-file facts about a session, merged across appends and files."""
+
+    TABLE: ClassVar[str] = "session_files"
+    ARROW: ClassVar[pa.Schema] = pa.schema(
+        [
+            ("session_key", pa.string()),
+            ("file_id", pa.string()),
+            ("session_id", pa.string()),
+            ("source", pa.string()),
+            ("role", pa.string()),
+            ("agent_id", pa.string()),
+            ("user_key", pa.string()),
+            ("project_key", pa.string()),
+            ("first_ts", pa.timestamp("ms", tz="UTC")),
+            ("last_ts", pa.timestamp("ms", tz="UTC")),
+            ("version", pa.string()),
+            ("entrypoint", pa.string()),
+            ("records", pa.int32()),
+        ]
+    )
+    session_key: str
+    file_id: str
+    session_id: str
+    source: str
+    role: str = "main"  # main | subagent
+    agent_id: str | None = None
+    user_key: str | None = None  # raw user name (hashed before anything leaves the store)
+    project_key: str | None = None  # raw cwd / project (hashed in exports)
+    first_ts: int | None = None
+    last_ts: int | None = None
+    version: str | None = None
+    entrypoint: str | None = None
+    records: int = 0
+
+
+ROW_TYPES: tuple[type[Any], ...] = (PromptRec, MessageRec, ActionRec, ResultRec, EventRec)
+
+
+def to_arrow(rows: list[Any], cls: type[Any]) -> pa.Table:
+    """Column-wise conversion of a list of structs into an Arrow table."""
+    schema: pa.Schema = cls.ARROW
+    names = schema.names
+    cols: dict[str, list[Any]] = {n: [] for n in names}
+    for r in rows:
+        for n in names:
+            cols[n].append(getattr(r, n))
+    arrays = []
+    for field in schema:
+        data = cols[field.name]
+        if pa.types.is_timestamp(field.type):
+            arrays.append(pa.array(data, type=pa.int64()).cast(field.type))
+        else:
+            arrays.append(pa.array(data, type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+class ParseResult(msgspec.Struct, kw_only=True):
+    """Everything a parser extracted from one file (or the appended tail of one)."""
+
+    sessions: list[SessionInfo] = msgspec.field(default_factory=list)
+    prompts: list[PromptRec] = msgspec.field(default_factory=list)
+    messages: list[MessageRec] = msgspec.field(default_factory=list)
+    actions: list[ActionRec] = msgspec.field(default_factory=list)
+    results: list[ResultRec] = msgspec.field(default_factory=list)
+    events: list[EventRec] = msgspec.field(default_factory=list)
+    bad: list[BadLine] = msgspec.field(default_factory=list)
+    consumed: int = 0  # bytes consumed (end of the last complete line)
+    lines: int = 0  # lines consumed
+
+    def tables(self) -> dict[str, pa.Table]:
+        out = {
+            "session_files": to_arrow(self.sessions, SessionInfo),
+            "ingest_log": to_arrow(self.bad, BadLine),
+        }
+        for cls in ROW_TYPES:
+            out[cls.TABLE] = to_arrow(getattr(self, cls.TABLE), cls)
+        return out

@@ -1,0 +1,204 @@
+"""Parse-time helpers shared by every format: words, timestamps, tool
+categories, and the versioned table of command heuristics (test runners, git
+commit/push, deploys) and test-result summaries."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+HEURISTICS_VERSION = "1"
+
+# Text heads kept in the raw tables (enough for the classifier and condenser).
+TEXT_HEAD = 2000
+
+
+def words(text: str | None) -> int:
+    """Words = whitespace-separated tokens (taxonomy §1)."""
+    if not text:
+        return 0
+    return len(text.split())
+
+
+def leaf_words(value: Any) -> int:
+    """Words in every string leaf of a JSON value (tool inputs)."""
+    if isinstance(value, str):
+        return len(value.split())
+    if isinstance(value, dict):
+        return sum(leaf_words(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(leaf_words(v) for v in value)
+    return 0
+
+
+def parse_ts(value: Any) -> int | None:
+    """ISO-8601 string, epoch seconds or epoch milliseconds → epoch ms (UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        v = float(value)
+        if v > 1e14:  # microseconds
+            return int(v / 1000)
+        if v > 1e11:  # milliseconds
+            return int(v)
+        return int(v * 1000)
+    if isinstance(value, str):
+        s = value.strip()
+        if not s:
+            return None
+        try:
+            if s.endswith("Z"):
+                s = s[:-1] + "+00:00"
+            dt = datetime.fromisoformat(s)
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            from datetime import UTC
+
+            dt = dt.replace(tzinfo=UTC)
+        return int(dt.timestamp() * 1000)
+    return None
+
+
+_CATEGORY = {
+    # read
+    "read": "read", "notebookread": "read", "read_file": "read", "read_many_files": "read", "view": "read",
+    "str_replace_based_edit_tool:view": "read", "open": "read", "readfile": "read",
+    # edit
+    "edit": "edit", "multiedit": "edit", "notebookedit": "edit", "replace": "edit", "str_replace": "edit",
+    "apply_patch": "edit", "edit_file": "edit", "str_replace_editor": "edit", "insert": "edit",
+    "replace_in_file": "edit", "apply_diff": "edit", "search_replace": "edit",
+    # write
+    "write": "write", "write_file": "write", "create": "write", "write_to_file": "write", "create_file": "write",
+    # shell
+    "bash": "shell", "bashoutput": "shell", "killshell": "shell", "killbash": "shell", "shell": "shell",
+    "exec_command": "shell", "run_shell_command": "shell", "local_shell_call": "shell", "execute_command": "shell",
+    "run": "shell", "run_ipython": "shell", "execute_bash": "shell", "terminal": "shell", "write_stdin": "shell",
+    # search
+    "grep": "search", "glob": "search", "ls": "search", "toolsearch": "search", "list_directory": "search",
+    "search_file_content": "search", "find_files": "search", "search_files": "search", "list_files": "search",
+    "codebase_search": "search", "search_dir": "search", "find_file": "search", "search_file": "search",
+    # web
+    "webfetch": "web", "websearch": "web", "web_fetch": "web", "google_web_search": "web", "web_search": "web",
+    "browse": "web", "browse_interactive": "web", "browser_action": "web", "web_search_call": "web",
+    # agent
+    "task": "agent", "agent": "agent", "taskoutput": "agent", "delegate": "agent",
+    # todo / plan / ask / skill
+    "todowrite": "todo", "taskcreate": "todo", "taskupdate": "todo", "tasklist": "todo", "update_plan": "todo",
+    "write_todos": "todo",
+    "enterplanmode": "plan", "exitplanmode": "plan", "plan_mode_respond": "plan",
+    "askuserquestion": "ask", "ask_followup_question": "ask",
+    "skill": "skill", "slashcommand": "skill", "activate_skill": "skill",
+    "finish": "finish", "submit": "finish", "attempt_completion": "finish",
+}
+
+
+def tool_category(name: str | None) -> str:
+    if not name:
+        return "other"
+    n = name.lower()
+    if n.startswith("mcp__") or n.startswith("mcp_"):
+        return "mcp"
+    return _CATEGORY.get(n, "other")
+
+
+_TEST_RE = re.compile(
+    r"""(?x)(?:^|[\s;&|(`'"/])(?:
+        pytest|py\.test|python3?\s+-m\s+(?:pytest|unittest)|unittest|tox|nox|
+        (?:npm|pnpm|yarn|bun)\s+(?:run\s+)?test(?::\S+)?|bun\s+test|deno\s+test|
+        jest|vitest|mocha|karma|ava|playwright\s+test|cypress\s+run|
+        go\s+test|cargo\s+(?:test|nextest)|mvn\s+(?:\S+\s+)*?(?:test|verify)|gradlew?\s+(?:\S+\s+)*?test|
+        rspec|rake\s+test|bundle\s+exec\s+rspec|phpunit|pest|ctest|make\s+(?:check|test)|
+        dotnet\s+test|swift\s+test|mix\s+test|flutter\s+test|dart\s+test|zig\s+build\s+test|
+        rails\s+test|django-admin\s+test|manage\.py\s+test|hatch\s+test|uv\s+run\s+pytest|poetry\s+run\s+pytest
+    )(?:\s|$|;|&|\|)""",
+)
+_GIT = r"(?:^|[\s;&|(`])git(?:\s+-[Cc]\s+\S+|\s+--?[\w-]+(?:=\S+)?)*\s+"
+_COMMIT_RE = re.compile(_GIT + r"commit\b")
+_PUSH_RE = re.compile(_GIT + r"push\b")
+_DEPLOY_RE = re.compile(
+    r"""(?x)(?:^|[\s;&|(])(?:
+        kubectl\s+(?:apply|rollout|set\s+image|create)|helm\s+(?:install|upgrade)|terraform\s+apply|
+        vercel(?:\s+--prod|\s+deploy)|netlify\s+deploy|fly\s+deploy|flyctl\s+deploy|heroku\s+(?:deploy|container:release)|
+        gcloud\s+(?:app|run|functions)\s+deploy|aws\s+(?:deploy|cloudformation\s+deploy|lambda\s+update-function-code|s3\s+sync)|
+        firebase\s+deploy|wrangler\s+(?:deploy|publish)|docker\s+push|serverless\s+deploy|sls\s+deploy|
+        ansible-playbook|cdk\s+deploy|pulumi\s+up|railway\s+up|supabase\s+(?:db\s+push|functions\s+deploy)
+    )\b"""
+)
+
+
+def is_test_command(cmd: str | None) -> bool:
+    return bool(cmd) and _TEST_RE.search(cmd) is not None  # type: ignore[arg-type]
+
+
+def is_commit_command(cmd: str | None) -> bool:
+    return bool(cmd) and _COMMIT_RE.search(cmd) is not None  # type: ignore[arg-type]
+
+
+def is_push_command(cmd: str | None) -> bool:
+    return bool(cmd) and _PUSH_RE.search(cmd) is not None  # type: ignore[arg-type]
+
+
+def is_deploy_command(cmd: str | None) -> bool:
+    return bool(cmd) and _DEPLOY_RE.search(cmd) is not None  # type: ignore[arg-type]
+
+
+_FAIL_PATTERNS = re.compile(
+    r"""(?mx)
+      (?:^|\s)(\d+)\s+(?:failed|errors?)\b(?!\s*=\s*0)   # pytest "3 failed", "2 errors"
+    | ^FAILED\s                                            # pytest -rA lines
+    | ^FAIL\b                                              # go test, jest file lines
+    | test\s+result:\s+FAILED                              # cargo
+    | Tests:\s+.*\b\d+\s+failed                            # jest summary
+    | \b\d+\s+failing\b                                    # mocha
+    | ^FAILED\s+\(                                         # unittest "FAILED (failures=1)"
+    | Failures:\s*[1-9]                                    # junit / maven
+    | BUILD\s+FAILED | Test\s+Suites:\s+\d+\s+failed
+    """
+)
+_PASS_PATTERNS = re.compile(
+    r"""(?mx)
+      (?:^|\s)\d+\s+passed\b
+    | test\s+result:\s+ok\b
+    | ^ok\s+\S+                                             # go test
+    | ^OK(?:\s+\(\d+\s+tests?\)|\s*$)                       # unittest / phpunit
+    | Tests:\s+\d+\s+passed
+    | \b\d+\s+passing\b
+    | All\s+tests\s+passed | BUILD\s+SUCCESS
+    | Tests\s+run:\s*\d+,\s*Failures:\s*0,\s*Errors:\s*0
+    """
+)
+_ZERO_FAIL = re.compile(r"\b0\s+(?:failed|errors?|failing)\b")
+
+
+def test_status(output: str | None) -> str | None:
+    """'fail', 'pass' or None when the text holds no recognisable test summary."""
+    if not output:
+        return None
+    text = output[-20000:]
+    fails = [m for m in _FAIL_PATTERNS.finditer(text) if not _ZERO_FAIL.match(m.group(0).strip())]
+    if fails:
+        return "fail"
+    if _PASS_PATTERNS.search(text):
+        return "pass"
+    return None
+
+
+def block_text(content: Any) -> str:
+    """Text of a tool_result/message content: a string or a list of text blocks."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for b in content:
+            if isinstance(b, dict):
+                t = b.get("text")
+                if isinstance(t, str):
+                    parts.append(t)
+            elif isinstance(b, str):
+                parts.append(b)
+        return "\n".join(parts)
+    return ""

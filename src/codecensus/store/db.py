@@ -1,0 +1,293 @@
+"""The DuckDB store.
+
+Design rules:
+- one database file; every table is created from the Arrow schemas in
+  :mod:`codecensus.records` plus the few tables declared here;
+- a file's rows and its ``files`` entry are committed in ONE transaction, so
+  a kill at any moment leaves either the old or the new state, never half;
+- bulk loads go through Arrow (``INSERT INTO t SELECT * FROM arrow``), never
+  row-by-row;
+- user names and project paths are hashed with a per-database salt that lives
+  in the ``meta`` table; only hashes leave the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import platformdirs
+import pyarrow as pa
+
+from codecensus.records import ROW_TYPES, BadLine, ParseResult, SessionInfo
+
+SCHEMA_VERSION = 1
+RAW_TABLES = ("prompts", "messages", "actions", "results", "events", "session_files", "ingest_log")
+# Tables that hold raw transcript text (the privacy canary checks every other table).
+RAW_TEXT_TABLES = frozenset({"prompts", "messages", "actions", "results", "events", "session_files", "files", "ingest_log"})
+
+
+class StoreBusy(RuntimeError):
+    """Another codecensus process holds the database."""
+
+
+def default_db_path() -> Path:
+    env = os.environ.get("CODECENSUS_DB")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("codecensus")) / "codecensus.duckdb"
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    file_id: str
+    path: str
+    source: str
+    size: int
+    mtime_ns: int
+    consumed: int
+    lines: int
+    head_hash: str
+    tail_hash: str
+    session_key: str | None
+
+
+def _duck_type(t: pa.DataType) -> str:
+    if pa.types.is_string(t):
+        return "VARCHAR"
+    if pa.types.is_int16(t):
+        return "SMALLINT"
+    if pa.types.is_int32(t):
+        return "INTEGER"
+    if pa.types.is_int64(t):
+        return "BIGINT"
+    if pa.types.is_float64(t):
+        return "DOUBLE"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ"
+    raise TypeError(f"no DuckDB type for {t}")
+
+
+def _ddl(table: str, schema: pa.Schema) -> str:
+    cols = ", ".join(f'"{f.name}" {_duck_type(f.type)}' for f in schema)
+    return f"CREATE TABLE IF NOT EXISTS {table} ({cols})"
+
+
+_EXTRA_DDL = [
+    """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS files (
+        file_id VARCHAR PRIMARY KEY, path VARCHAR, source VARCHAR, role VARCHAR,
+        session_key VARCHAR, user_name VARCHAR, size BIGINT, mtime_ns BIGINT,
+        consumed BIGINT, lines BIGINT, head_hash VARCHAR, tail_hash VARCHAR,
+        parser_version VARCHAR, ingested_at TIMESTAMPTZ)""",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMPTZ,
+        finished_at TIMESTAMPTZ, manifest JSON)""",
+]
+
+
+class Store:
+    """A DuckDB database holding every stage's tables."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False, wait_s: float = 30.0) -> None:
+        self.path = Path(path).expanduser()
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        self.con = self._connect(wait_s)
+        if not read_only:
+            self._init_schema()
+        self._salt: str | None = None
+
+    # -- connection -------------------------------------------------------
+    def _connect(self, wait_s: float) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + wait_s
+        delay = 0.1
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=self.read_only)
+                con.execute("SET TimeZone='UTC'")
+                return con
+            except duckdb.IOException as exc:
+                msg = str(exc)
+                if "lock" not in msg.lower():
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(
+                        f"database {self.path} is in use by another codecensus process "
+                        f"(waited {wait_s:.0f}s; raise --wait or try again when it finishes): {msg.splitlines()[0]}"
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _init_schema(self) -> None:
+        con = self.con
+        con.execute("BEGIN")
+        for ddl in _EXTRA_DDL:
+            con.execute(ddl)
+        for cls in (*ROW_TYPES, BadLine, SessionInfo):
+            con.execute(_ddl(cls.TABLE, cls.ARROW))
+        if not con.execute("SELECT value FROM meta WHERE key='salt'").fetchall():
+            con.execute("INSERT INTO meta VALUES ('salt', ?)", [secrets.token_hex(16)])
+            con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        con.execute("COMMIT")
+
+    # -- hashing ------------------------------------------------------------
+    @property
+    def salt(self) -> str:
+        if self._salt is None:
+            row = self.one("SELECT value FROM meta WHERE key='salt'")
+            self._salt = row[0] if row else ""
+        return self._salt
+
+    def hash_name(self, value: str | None) -> str | None:
+        """Stable salted hash of a user name or project path (16 hex chars)."""
+        if value is None:
+            return None
+        return hashlib.sha256(f"{self.salt}|{value}".encode()).hexdigest()[:16]
+
+    # -- meta ------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM meta WHERE key=?", [key])
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    # -- files -----------------------------------------------------------------
+    def file_states(self) -> dict[str, FileState]:
+        rows = self.con.execute(
+            "SELECT file_id, path, source, size, mtime_ns, consumed, lines, head_hash, tail_hash, session_key FROM files"
+        ).fetchall()
+        return {r[0]: FileState(*r) for r in rows}
+
+    def commit_file(
+        self,
+        *,
+        file_id: str,
+        path: str,
+        source: str,
+        role: str,
+        session_key: str | None,
+        user_name: str | None,
+        size: int,
+        mtime_ns: int,
+        head_hash: str,
+        tail_hash: str,
+        parser_version: str,
+        result: ParseResult,
+        replace: bool,
+        consumed: int,
+        lines: int,
+    ) -> None:
+        """Write one file's rows and its bookkeeping atomically."""
+        tables = result.tables()
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if replace:
+                for t in RAW_TABLES:
+                    con.execute(f"DELETE FROM {t} WHERE file_id = ?", [file_id])
+            for name, tbl in tables.items():
+                if tbl.num_rows == 0:
+                    continue
+                if name == "session_files":
+                    self._merge_session_files(tbl)
+                    continue
+                con.register("_incoming", tbl)
+                con.execute(f"INSERT INTO {name} SELECT * FROM _incoming")
+                con.unregister("_incoming")
+            con.execute(
+                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?, now())",
+                [
+                    file_id,
+                    path,
+                    source,
+                    role,
+                    session_key,
+                    user_name,
+                    size,
+                    mtime_ns,
+                    consumed,
+                    lines,
+                    head_hash,
+                    tail_hash,
+                    parser_version,
+                ],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _merge_session_files(self, tbl: pa.Table) -> None:
+        con = self.con
+        con.register("_sf", tbl)
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _sf_merged AS
+            SELECT n.session_key, n.file_id,
+                   coalesce(o.session_id, n.session_id) AS session_id,
+                   n.source, n.role,
+                   coalesce(n.agent_id, o.agent_id) AS agent_id,
+                   coalesce(o.user_key, n.user_key) AS user_key,
+                   coalesce(o.project_key, n.project_key) AS project_key,
+                   least(o.first_ts, n.first_ts) AS first_ts,
+                   greatest(o.last_ts, n.last_ts) AS last_ts,
+                   coalesce(n.version, o.version) AS version,
+                   coalesce(n.entrypoint, o.entrypoint) AS entrypoint,
+                   coalesce(o.records, 0) + n.records AS records
+            FROM _sf n LEFT JOIN session_files o
+              ON o.session_key = n.session_key AND o.file_id = n.file_id
+            """
+        )
+        con.execute(
+            "DELETE FROM session_files WHERE (session_key, file_id) IN (SELECT session_key, file_id FROM _sf)"
+        )
+        con.execute("INSERT INTO session_files SELECT * FROM _sf_merged")
+        con.unregister("_sf")
+        con.execute("DROP TABLE _sf_merged")
+
+    # -- generic helpers ---------------------------------------------------
+    def table_exists(self, name: str) -> bool:
+        row = self.one("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
+        return bool(row and row[0])
+
+    def replace_table(self, name: str, tbl: pa.Table) -> None:
+        """Atomically replace a derived table with an Arrow table."""
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.register("_new", tbl)
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _new")
+            con.unregister("_new")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
+        """First row of a query (the result is always fully consumed: DuckDB 2 requires it)."""
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0] if rows else None
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        rel = self.con.sql(sql, params=params) if params else self.con.sql(sql)
+        return rel.to_arrow_table()
