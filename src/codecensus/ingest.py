@@ -24,7 +24,7 @@ from pathlib import Path
 from codecensus.records import ParseResult
 from codecensus.sources import base as registry
 from codecensus.sources.base import FileContext, Parser
-from codecensus.store import FileState, Store
+from codecensus.store import FileCommit, FileState, Store
 
 SKIP_DIRS = frozenset(
     {
@@ -194,6 +194,7 @@ class _Job:
     replace: bool
     size: int
     mtime_ns: int
+    existed: bool = False
 
 
 def _plan(cand: Candidate, state: FileState | None, parser_versions: dict[str, str], settle_s: float) -> _Job | None:
@@ -214,8 +215,8 @@ def _plan(cand: Candidate, state: FileState | None, parser_versions: dict[str, s
             ctx.start_offset = state.consumed
             ctx.start_line = state.lines
             ctx.session_key = state.session_key
-            return _Job(cand, ctx, False, size, mtime_ns)
-    return _Job(cand, ctx, True, size, mtime_ns)
+            return _Job(cand, ctx, False, size, mtime_ns, existed=True)
+    return _Job(cand, ctx, True, size, mtime_ns, existed=state is not None)
 
 
 def _parse(job: _Job) -> ParseResult:
@@ -235,6 +236,8 @@ def ingest(
     fmt: str | None = None,
     workers: int = 1,
     settle_s: float = SETTLE_S,
+    batch_limit_bytes: int = 16_000_000,
+    batch_limit_files: int = 256,
     progress: Callable[[int, int, str], None] | None = None,
     on_file_committed: Callable[[str], None] | None = None,
 ) -> IngestStats:
@@ -255,18 +258,58 @@ def ingest(
     if progress:
         progress(0, total, "")
 
+    def failed(job: _Job, exc: BaseException) -> None:
+        stats.files_failed += 1
+        stats.errors.append(f"{job.cand.path}: {type(exc).__name__}: {exc}")
+
+    batch: list[tuple[_Job, FileCommit]] = []
+    batch_bytes = 0
+
+    def flush() -> None:
+        nonlocal batch_bytes
+        if not batch:
+            return
+        committed = list(batch)
+        try:
+            store.commit_files([fc for _, fc in batch])
+        except Exception:
+            # Find the culprit: commit one by one; a file that cannot be stored is reported, never half-written.
+            committed = []
+            for job, fc in batch:
+                try:
+                    store.commit_files([fc])
+                    committed.append((job, fc))
+                except Exception as exc:
+                    failed(job, exc)
+        for job, fc in committed:
+            result = fc.result
+            stats.bytes_read += max(0, fc.consumed - job.ctx.start_offset) if not job.cand.path.is_dir() else fc.size
+            stats.bad_lines += sum(b.count for b in result.bad if b.kind in ("bad_json", "bad_record"))
+            stats.by_source[fc.source] = stats.by_source.get(fc.source, 0) + 1
+            for sess in result.sessions:
+                stats.changed_sessions.add(sess.session_key)
+            if job.replace:
+                stats.files_parsed += 1
+            else:
+                stats.files_appended += 1
+            if on_file_committed:
+                on_file_committed(fc.file_id)
+        batch.clear()
+        batch_bytes = 0
+
     def commit(job: _Job, result: ParseResult) -> None:
+        nonlocal batch_bytes
         c = job.cand
         path = c.path
-        role = c.parser.role(path)
-        consumed = result.consumed if not path.is_dir() else job.size
-        head, tail = _fingerprints(path, consumed) if not path.is_dir() else ("", "")
+        is_dir = path.is_dir()
+        consumed = result.consumed if not is_dir else job.size
+        head, tail = _fingerprints(path, consumed) if not is_dir else ("", "")
         skey = job.ctx.session_key or (result.sessions[0].session_key if result.sessions else None)
-        store.commit_file(
+        fc = FileCommit(
             file_id=c.file_id,
             path=str(path),
             source=c.parser.name,
-            role=role,
+            role=c.parser.role(path),
             session_key=skey,
             user_name=c.user,
             size=job.size,
@@ -276,24 +319,14 @@ def ingest(
             parser_version=c.parser.version,
             result=result,
             replace=job.replace,
+            existed=job.existed,
             consumed=consumed,
             lines=result.lines,
         )
-        stats.bytes_read += max(0, consumed - job.ctx.start_offset)
-        stats.bad_lines += sum(b.count for b in result.bad if b.kind in ("bad_json", "bad_record"))
-        stats.by_source[c.parser.name] = stats.by_source.get(c.parser.name, 0) + 1
-        for s in result.sessions:
-            stats.changed_sessions.add(s.session_key)
-        if job.replace:
-            stats.files_parsed += 1
-        else:
-            stats.files_appended += 1
-        if on_file_committed:
-            on_file_committed(c.file_id)
-
-    def failed(job: _Job, exc: BaseException) -> None:
-        stats.files_failed += 1
-        stats.errors.append(f"{job.cand.path}: {type(exc).__name__}: {exc}")
+        batch.append((job, fc))
+        batch_bytes += max(0, consumed - job.ctx.start_offset)
+        if batch_bytes >= batch_limit_bytes or len(batch) >= batch_limit_files:
+            flush()
 
     done = 0
     if workers <= 1 or total < 4:
@@ -327,4 +360,5 @@ def ingest(
                 nxt = next(it, None)
                 if nxt is not None:
                     pending.append((nxt, pool.submit(_parse_in_worker, nxt.cand.parser.name, nxt.ctx)))
+    flush()
     return stats

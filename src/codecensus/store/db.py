@@ -44,6 +44,28 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("codecensus")) / "codecensus.duckdb"
 
 
+@dataclass(slots=True)
+class FileCommit:
+    """One parsed file (or appended tail) ready to be committed."""
+
+    file_id: str
+    path: str
+    source: str
+    role: str
+    session_key: str | None
+    user_name: str | None
+    size: int
+    mtime_ns: int
+    head_hash: str
+    tail_hash: str
+    parser_version: str
+    result: ParseResult
+    replace: bool  # re-parsed whole: old rows are deleted first
+    existed: bool  # the file had rows from an earlier run
+    consumed: int
+    lines: int
+
+
 @dataclass(frozen=True, slots=True)
 class FileState:
     file_id: str
@@ -178,60 +200,59 @@ class Store:
         ).fetchall()
         return {r[0]: FileState(*r) for r in rows}
 
-    def commit_file(
-        self,
-        *,
-        file_id: str,
-        path: str,
-        source: str,
-        role: str,
-        session_key: str | None,
-        user_name: str | None,
-        size: int,
-        mtime_ns: int,
-        head_hash: str,
-        tail_hash: str,
-        parser_version: str,
-        result: ParseResult,
-        replace: bool,
-        consumed: int,
-        lines: int,
-    ) -> None:
-        """Write one file's rows and its bookkeeping atomically."""
-        tables = result.tables()
+    def commit_files(self, batch: list[FileCommit]) -> None:
+        """Write several files' rows and bookkeeping in ONE transaction.
+
+        Either every file of the batch is committed or none is: never half a
+        file. Batching amortises DuckDB's per-commit cost over many small files.
+        """
+        if not batch:
+            return
         con = self.con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            if replace:
-                for t in RAW_TABLES:
-                    con.execute(f"DELETE FROM {t} WHERE file_id = ?", [file_id])
-            for name, tbl in tables.items():
+        merged: dict[str, list[pa.Table]] = {}
+        appended_sf: list[pa.Table] = []
+        for fc in batch:
+            for name, tbl in fc.result.tables().items():
                 if tbl.num_rows == 0:
                     continue
-                if name == "session_files":
-                    self._merge_session_files(tbl)
-                    continue
-                con.register("_incoming", tbl)
+                if name == "session_files" and fc.existed and not fc.replace:
+                    appended_sf.append(tbl)
+                else:
+                    merged.setdefault(name, []).append(tbl)
+        files_tbl = pa.table(
+            {
+                "file_id": [fc.file_id for fc in batch],
+                "path": [fc.path for fc in batch],
+                "source": [fc.source for fc in batch],
+                "role": [fc.role for fc in batch],
+                "session_key": [fc.session_key for fc in batch],
+                "user_name": [fc.user_name for fc in batch],
+                "size": pa.array([fc.size for fc in batch], pa.int64()),
+                "mtime_ns": pa.array([fc.mtime_ns for fc in batch], pa.int64()),
+                "consumed": pa.array([fc.consumed for fc in batch], pa.int64()),
+                "lines": pa.array([fc.lines for fc in batch], pa.int64()),
+                "head_hash": [fc.head_hash for fc in batch],
+                "tail_hash": [fc.tail_hash for fc in batch],
+                "parser_version": [fc.parser_version for fc in batch],
+            }
+        )
+        replaced = [fc.file_id for fc in batch if fc.existed and fc.replace]
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if replaced:
+                con.register("_replaced", pa.table({"file_id": replaced}))
+                for t in RAW_TABLES:
+                    con.execute(f"DELETE FROM {t} WHERE file_id IN (SELECT file_id FROM _replaced)")
+                con.unregister("_replaced")
+            for name, tbls in merged.items():
+                con.register("_incoming", pa.concat_tables(tbls))
                 con.execute(f"INSERT INTO {name} SELECT * FROM _incoming")
                 con.unregister("_incoming")
-            con.execute(
-                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?, now())",
-                [
-                    file_id,
-                    path,
-                    source,
-                    role,
-                    session_key,
-                    user_name,
-                    size,
-                    mtime_ns,
-                    consumed,
-                    lines,
-                    head_hash,
-                    tail_hash,
-                    parser_version,
-                ],
-            )
+            for tbl in appended_sf:
+                self._merge_session_files(tbl)
+            con.register("_files", files_tbl)
+            con.execute("INSERT OR REPLACE INTO files SELECT *, now() FROM _files")
+            con.unregister("_files")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

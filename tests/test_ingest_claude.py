@@ -1,0 +1,158 @@
+"""Claude Code ingestion: the prompt rule, dedup, subagents, damaged lines, exact session shape."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import orjson
+
+from codecensus.export import session_table
+from codecensus.ingest import ingest
+from codecensus.measure import SESSION_COLUMNS, build_sessions
+from codecensus.store import Store
+
+from ccbuild import Session, standard_session
+
+SID = "11111111-1111-4111-8111-111111111111"
+
+
+def _run(store: Store, root: Path, **kw) -> dict:
+    stats = ingest(store, [root], settle_s=0, **kw)
+    assert stats.files_failed == 0, stats.errors
+    build_sessions(store)
+    rows = session_table(store).to_pylist()
+    return {r["session_id"]: r for r in rows}
+
+
+def test_standard_session_shape(tmp_path: Path, store: Store) -> None:
+    proj = tmp_path / "alice" / ".claude" / "projects" / "-home-dev-app"
+    standard_session(SID).write(proj / f"{SID}.jsonl", damaged=['{"type":"user","message":{"content":"trunc', "[1,2]"])
+    rows = _run(store, tmp_path, user_from_dir=True)
+    r = rows[SID]
+    assert r["prompts"] == 3
+    assert r["actions"] == 6
+    assert r["actions_per_prompt"] == 2.0
+    assert r["visible_words"] == 4  # "Let me look." + "Running."; the synthetic API error is excluded
+    assert r["output_words"] == 4 + 21  # + every word written through tool inputs
+    assert r["words_per_prompt"] == 25 / 3
+    assert r["interrupts"] == 2
+    assert r["rejections"] == 1
+    assert r["compactions"] == 1
+    assert r["commits"] == 1
+    assert r["pushes"] == 0  # the push was rejected
+    assert r["test_runs"] == 2 and r["test_failures"] == 1
+    assert r["files_read"] == 1 and r["files_edited"] == 1 and r["files_created"] == 0
+    assert r["commands"] == 4
+    assert r["tool_errors"] == 1
+    assert r["output_tokens"] == 600  # last line of each message.id group, 6 responses
+    assert r["input_tokens"] == 60
+    assert r["active_s"] == 50.0
+    assert r["bad_lines"] == 2
+    assert r["models"] == "claude-sonnet-4-5-20250929"
+    assert r["cost_usd"] > 0
+    assert re.fullmatch(r"[0-9a-f]{16}", r["user"]) and re.fullmatch(r"[0-9a-f]{16}", r["project"])
+    # damaged lines are logged with file and line; the unknown type is counted, not fatal
+    log = store.query("SELECT path, line, kind, detail, count FROM ingest_log ORDER BY line").to_pylist()
+    kinds = {(x["kind"], x["line"]) for x in log}
+    n = len(standard_session("22222222-2222-4222-8222-222222222222").lines)
+    assert ("bad_json", n + 1) in kinds and ("bad_record", n + 2) in kinds
+    assert any(x["kind"] == "unknown_type" and x["detail"] == "brand-new-record-type" for x in log)
+    assert all(x["path"].endswith(f"{SID}.jsonl") for x in log)
+
+
+def test_export_columns_and_no_text(tmp_path: Path, store: Store) -> None:
+    standard_session(SID).write(tmp_path / "p" / f"{SID}.jsonl")
+    _run(store, tmp_path, user="bob")
+    tbl = session_table(store)
+    for c in SESSION_COLUMNS:
+        assert c in tbl.column_names
+    blob = orjson.dumps(tbl.to_pylist(), default=str).decode()
+    for secret in ("bob", "/home/dev", "fix the failing", "Let me look", "pytest"):
+        assert secret not in blob
+
+
+def test_usage_last_line_wins_and_missing_request_id(tmp_path: Path, store: Store) -> None:
+    s = Session(SID)
+    s.prompt("hello there")
+    s.reply("a b c", [("Bash", {"command": "ls"})], usage=(7, 300), request_id=None)
+    s.reply("d", usage=(5, 40), split=False)
+    s.write(tmp_path / f"{SID}.jsonl")
+    r = _run(store, tmp_path)[SID]
+    assert r["output_tokens"] == 340 and r["input_tokens"] == 12
+    assert r["visible_words"] == 4 and r["actions"] == 1
+
+
+def test_subagents_both_layouts_attach_and_never_count(tmp_path: Path, store: Store) -> None:
+    proj = tmp_path / "projects" / "-x"
+    main = Session(SID)
+    main.prompt("use an agent to explore")
+    (tid,) = main.reply(None, [("Task", {"description": "explore", "prompt": "look around"})])
+    main.result(tid, "done", tur={"status": "completed", "agentId": "a1b2c3d", "totalToolUseCount": 4})
+    (tid2,) = main.reply(None, [("Agent", {"description": "more", "prompt": "more"})])
+    main.result(tid2, "done", tur={"status": "completed", "agentId": "abcdef0123456789a", "totalToolUseCount": 2})
+    main.write(proj / f"{SID}.jsonl")
+    # legacy flat agent file
+    legacy = Session(SID, version="2.0.30")
+    legacy.prompt("look around")
+    legacy.reply(None, [("Grep", {"pattern": "foo"}), ("Read", {"file_path": "/a"}), ("Glob", {"pattern": "*"}),
+                        ("Read", {"file_path": "/b"})])
+    for rec in legacy.lines:
+        rec["isSidechain"] = True
+        rec["agentId"] = "a1b2c3d"
+    legacy.write(proj / "agent-a1b2c3d.jsonl")
+    # new layout, meta.json beside it
+    new = Session(SID)
+    new.prompt("more")
+    new.reply("ok", [("Bash", {"command": "ls"}), ("Read", {"file_path": "/c"})])
+    for rec in new.lines:
+        rec["isSidechain"] = True
+        rec["agentId"] = "abcdef0123456789a"
+    new.write(proj / SID / "subagents" / "agent-abcdef0123456789a.jsonl")
+    (proj / SID / "subagents" / "agent-abcdef0123456789a.meta.json").write_text('{"agentType":"general-purpose"}')
+    rows = _run(store, tmp_path)
+    assert list(rows) == [SID]  # subagent files are never sessions
+    r = rows[SID]
+    assert r["prompts"] == 1  # the subagents' task prompts are not human prompts
+    assert r["actions"] == 2
+    assert r["subagents"] == 2
+    assert r["subagent_actions"] == 6
+
+
+def test_resumed_copy_counted_once(tmp_path: Path, store: Store) -> None:
+    a = Session(SID, t0=1767225600)
+    a.prompt("first prompt")
+    a.reply("one", [("Bash", {"command": "ls"})])
+    a.write(tmp_path / f"{SID}.jsonl")
+    sid2 = "33333333-3333-4333-8333-333333333333"
+    b = Session(sid2, t0=1767229200)
+    b.lines = [dict(x) for x in a.lines]  # older versions copied the history into the new file
+    b.parent = a.parent
+    b.prompt("second prompt")
+    b.reply("two", [("Bash", {"command": "pwd"})])
+    b.write(tmp_path / f"{sid2}.jsonl")
+    rows = _run(store, tmp_path)
+    assert rows[SID]["prompts"] == 1 and rows[SID]["actions"] == 1
+    assert rows[sid2]["prompts"] == 1 and rows[sid2]["actions"] == 1
+
+
+def test_sidechain_lines_in_main_file_are_not_main_work(tmp_path: Path, store: Store) -> None:
+    s = Session(SID)
+    s.prompt("real prompt")
+    s.reply("x", [("Bash", {"command": "ls"})])
+    s.prompt("replayed sidechain prompt")
+    s.lines[-1]["isSidechain"] = True
+    s.write(tmp_path / f"{SID}.jsonl")
+    r = _run(store, tmp_path)[SID]
+    assert r["prompts"] == 1
+
+
+def test_system_reminder_and_images(tmp_path: Path, store: Store) -> None:
+    s = Session(SID)
+    s.prompt("<system-reminder>injected</system-reminder>")
+    s.user_blocks([{"type": "text", "text": "<system-reminder>x</system-reminder>\nreal words here"},
+                   {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}}])
+    s.write(tmp_path / f"{SID}.jsonl")
+    r = _run(store, tmp_path)[SID]
+    assert r["prompts"] == 1
+    assert store.one("SELECT text FROM prompts")[0] == "real words here"
