@@ -235,19 +235,27 @@ ROW_TYPES: tuple[type[Any], ...] = (PromptRec, MessageRec, ActionRec, ResultRec,
 def to_arrow(rows: list[Any], cls: type[Any]) -> pa.Table:
     """Column-wise conversion of a list of structs into an Arrow table."""
     schema: pa.Schema = cls.ARROW
-    names = schema.names
-    cols: dict[str, list[Any]] = {n: [] for n in names}
-    for r in rows:
-        for n in names:
-            cols[n].append(getattr(r, n))
+    if rows:
+        cols: list[Any] = list(zip(*map(msgspec.structs.astuple, rows), strict=True))
+    else:
+        cols = [[] for _ in schema]
     arrays = []
-    for field in schema:
-        data = cols[field.name]
+    for field, data in zip(schema, cols, strict=True):
         if pa.types.is_timestamp(field.type):
             arrays.append(pa.array(data, type=pa.int64()).cast(field.type))
         else:
             arrays.append(pa.array(data, type=field.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _check_field_order() -> None:
+    for cls in (*ROW_TYPES, BadLine, SessionInfo):
+        names = [f for f in cls.__struct_fields__]
+        if names != cls.ARROW.names:
+            raise AssertionError(f"{cls.__name__}: struct fields {names} != arrow schema {cls.ARROW.names}")
+
+
+_check_field_order()
 
 
 class ParseResult(msgspec.Struct, kw_only=True):
@@ -262,8 +270,18 @@ class ParseResult(msgspec.Struct, kw_only=True):
     bad: list[BadLine] = msgspec.field(default_factory=list)
     consumed: int = 0  # bytes consumed (end of the last complete line)
     lines: int = 0  # lines consumed
+    arrow: dict[str, Any] | None = None  # set by freeze(): rows already converted
+
+    def freeze(self) -> ParseResult:
+        """Convert the rows to Arrow now (in a worker process) and drop the Python rows."""
+        self.arrow = self.tables()
+        for cls in ROW_TYPES:
+            setattr(self, cls.TABLE, [])
+        return self
 
     def tables(self) -> dict[str, pa.Table]:
+        if self.arrow is not None:
+            return self.arrow
         out = {
             "session_files": to_arrow(self.sessions, SessionInfo),
             "ingest_log": to_arrow(self.bad, BadLine),

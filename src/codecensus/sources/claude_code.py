@@ -28,6 +28,7 @@ from codecensus.records import (
 )
 from codecensus.sources.base import FileContext, iter_lines, register
 from codecensus.sources.common import (
+    RESULT_HEAD,
     TEXT_HEAD,
     block_text,
     is_commit_command,
@@ -323,8 +324,9 @@ class ClaudeCodeParser:
                     fp_for_search = fpath if cat in ("read", "edit", "write") else None
                     fpath = fp_for_search
                 tid = b.get("id") if isinstance(b.get("id"), str) else None
+                is_test = is_test_command(cmd)
                 if tid:
-                    tool_names[tid] = (cat, cmd)
+                    tool_names[tid] = (cat, cmd if is_test else None)
                 actions.append(
                     ActionRec(
                         **base,
@@ -336,7 +338,7 @@ class ClaudeCodeParser:
                         input_words=leaf_words(inp),
                         file_path=fpath,
                         command=cmd[:TEXT_HEAD] if cmd else None,
-                        is_test=is_test_command(cmd),
+                        is_test=is_test,
                         is_commit=is_commit_command(cmd),
                         is_push=is_push_command(cmd),
                         is_deploy=is_deploy_command(cmd),
@@ -406,11 +408,13 @@ class ClaudeCodeParser:
                     if isinstance(so, str):
                         se = tur.get("stderr")
                         stdout = so + ("\n" + se if isinstance(se, str) and se else "")
-                m = _EXIT_CODE.search(out[:200])
-                if m:
-                    exit_code = int(m.group(1))
+                if out.startswith("Exit code") or "\nExit code" in out[:200]:
+                    m = _EXIT_CODE.search(out[:200])
+                    if m:
+                        exit_code = int(m.group(1))
                 cat_cmd = tool_names.get(tid or "")
-                ts_status = test_status(stdout) if (cat_cmd is None or cat_cmd[0] == "shell") else None
+                # Test summaries are read only from the output of test commands.
+                ts_status = test_status(stdout) if (cat_cmd is not None and cat_cmd[1] is not None) else None
                 results.append(
                     ResultRec(
                         **base,
@@ -424,7 +428,7 @@ class ClaudeCodeParser:
                         exit_code=exit_code,
                         agent_id=agent_id,
                         agent_actions=agent_actions,
-                        text=out[:TEXT_HEAD] if out else None,
+                        text=out[:RESULT_HEAD] if out else None,
                     )
                 )
                 seq += 1

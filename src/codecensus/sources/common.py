@@ -12,6 +12,7 @@ HEURISTICS_VERSION = "1"
 
 # Text heads kept in the raw tables (enough for the classifier and condenser).
 TEXT_HEAD = 2000
+RESULT_HEAD = 600  # tool output: the head carries errors and test summaries are parsed before truncation
 
 
 def words(text: str | None) -> int:
@@ -130,20 +131,31 @@ _DEPLOY_RE = re.compile(
 )
 
 
+_TEST_HINTS = ("test", "spec", "jest", "mocha", "karma", "ava", "tox", "nox", "rspec", "phpunit", "pest",
+               "cypress", "verify", "check")
+_DEPLOY_HINTS = ("kubectl", "helm", "terraform", "vercel", "netlify", "fly", "heroku", "gcloud", "aws", "firebase",
+                 "wrangler", "docker", "serverless", "sls", "ansible", "cdk", "pulumi", "railway", "supabase")
+
+
 def is_test_command(cmd: str | None) -> bool:
-    return bool(cmd) and _TEST_RE.search(cmd) is not None  # type: ignore[arg-type]
+    if not cmd:
+        return False
+    low = cmd.lower()
+    return any(h in low for h in _TEST_HINTS) and _TEST_RE.search(cmd) is not None
 
 
 def is_commit_command(cmd: str | None) -> bool:
-    return bool(cmd) and _COMMIT_RE.search(cmd) is not None  # type: ignore[arg-type]
+    return bool(cmd) and "commit" in cmd and _COMMIT_RE.search(cmd) is not None  # type: ignore[operator,arg-type]
 
 
 def is_push_command(cmd: str | None) -> bool:
-    return bool(cmd) and _PUSH_RE.search(cmd) is not None  # type: ignore[arg-type]
+    return bool(cmd) and "push" in cmd and _PUSH_RE.search(cmd) is not None  # type: ignore[operator,arg-type]
 
 
 def is_deploy_command(cmd: str | None) -> bool:
-    return bool(cmd) and _DEPLOY_RE.search(cmd) is not None  # type: ignore[arg-type]
+    if not cmd:
+        return False
+    return any(h in cmd for h in _DEPLOY_HINTS) and _DEPLOY_RE.search(cmd) is not None
 
 
 _FAIL_PATTERNS = re.compile(

@@ -1,0 +1,174 @@
+"""Ingest benchmark: a ~1 GB Claude Code corpus, cold ingest vs re-ingest, and ccusage in the same run.
+
+    python benchmarks/ingest.py [--mb 1000] [--source real|generated] [--corpus DIR] [--workers N] [--results FILE]
+
+- ``real``: the Claude Code samples in ../shared/data/transcripts copied over and over with fresh
+  session ids, uuids and message ids (never written inside the project; default under $TMPDIR);
+- ``generated``: the built-in sample generator.
+Figures: MB/s and peak RSS (whole process tree, sampled every 50 ms) of a cold `codecensus ingest`
+(including the session measures) and of a re-ingest of the unchanged corpus; when Node.js is
+present, `npx ccusage@17.2.1 session --json` on the same corpus, and the ratio. Only ratios measured
+within one run are meaningful on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+_UUID = re.compile(rb"[0-9a-f]{8}-([0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+_IDS = re.compile(rb"\b((?:msg|req|toolu)_[A-Za-z0-9]+)")
+
+
+def build_real(out: Path, target: int) -> int:
+    shared = Path(os.environ.get("CODECENSUS_SHARED", REPO.parent / "shared"))
+    src = [p for p in (shared / "data" / "transcripts").iterdir() if p.name.startswith("claude_code__")]
+    files = sorted(f for d in src for f in d.rglob("*.jsonl"))
+    if not files:
+        raise SystemExit("no real samples found: use --source generated")
+    total = 0
+    k = 0
+    while total < target:
+        k += 1
+        prefix = f"{k:08x}".encode()
+        for f in files:
+            rel = f.relative_to(shared / "data" / "transcripts")
+            owner = rel.parts[0]
+            # keep the subagent layout: <proj>/<session>/subagents/agent-*.jsonl
+            tail = [p for p in rel.parts[1:] if p not in (".claude", "projects", "claude", "Archives")]
+            proj = f"-{owner}-{k}"
+            parts = [_UUID.sub(lambda m: prefix + b"-" + m.group(1), p.encode()).decode() for p in tail]
+            dest = out / "projects" / proj / Path(*parts) if len(parts) > 1 else out / "projects" / proj / parts[-1]
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            data = f.read_bytes()
+            data = _UUID.sub(lambda m: prefix + b"-" + m.group(1), data)
+            data = _IDS.sub(lambda m: m.group(1) + b"x" + prefix, data)
+            dest.write_bytes(data)
+            total += len(data)
+            if total >= target:
+                break
+    return total
+
+
+def build_generated(out: Path, target: int) -> int:
+    from codecensus.sample import generate_corpus
+
+    generate_corpus(out / "gen", users=500, sessions=10**9, months=7, seed=1, target_bytes=target)
+    # ccusage wants <config>/projects/...; the generator writes <user>/.claude/projects/...
+    return sum(f.stat().st_size for f in out.rglob("*.jsonl"))
+
+
+class Peak:
+    """Peak RSS of a process and all its descendants, sampled."""
+
+    def __init__(self, pid: int) -> None:
+        self.proc = psutil.Process(pid)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                procs = [self.proc, *self.proc.children(recursive=True)]
+                rss = 0
+                for p in procs:
+                    try:
+                        rss += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, rss)
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._t.join()
+        return self.peak
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, bytes]:
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = Peak(p.pid)
+    out, err = p.communicate()
+    dt = time.perf_counter() - t0
+    rss = peak.stop()
+    if p.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed ({p.returncode}): {err.decode()[-2000:]}")
+    return dt, rss, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mb", type=int, default=1000)
+    ap.add_argument("--source", choices=("real", "generated"), default="real")
+    ap.add_argument("--corpus", type=Path, help="reuse/keep the corpus here")
+    ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--no-ccusage", action="store_true")
+    ap.add_argument("--results", type=Path, help="append a Markdown row to this file")
+    a = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="cc-bench-"))
+    corpus = a.corpus or tmp / "corpus"
+    if not corpus.exists() or not any(corpus.rglob("*.jsonl")):
+        corpus.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        size = (build_real if a.source == "real" else build_generated)(corpus, a.mb * 1_000_000)
+        print(f"built {a.source} corpus: {size / 1e6:.0f} MB in {time.perf_counter() - t0:.0f}s at {corpus}")
+    size = sum(f.stat().st_size for f in corpus.rglob("*.jsonl"))
+    n_files = sum(1 for _ in corpus.rglob("*.jsonl"))
+    db = tmp / "bench.duckdb"
+    env = {**os.environ, "CODECENSUS_DB": str(db)}
+    cc = [sys.executable, "-m", "codecensus", "ingest", str(corpus)]
+    if a.workers:
+        cc += ["-j", str(a.workers)]
+    cold_s, cold_rss, _ = timed(cc, env)
+    warm_s, warm_rss, _ = timed(cc, env)
+    mb = size / 1e6
+    print(f"corpus: {mb:.0f} MB, {n_files} files; machine: {platform.machine()}, {os.cpu_count()} cores")
+    print(f"codecensus cold ingest : {cold_s:7.1f} s  {mb / cold_s:6.1f} MB/s  peak RSS {cold_rss / 1e6:6.0f} MB")
+    print(f"codecensus re-ingest   : {warm_s:7.1f} s  ({100 * warm_s / cold_s:.1f}% of cold)  peak RSS {warm_rss / 1e6:6.0f} MB")
+    row = {"mb": mb, "cold_s": cold_s, "cold_rss": cold_rss, "warm_s": warm_s}
+    npx = shutil.which("npx")
+    if npx and not a.no_ccusage:
+        subprocess.run([npx, "-y", "ccusage@17.2.1", "--version"], capture_output=True, check=False)  # fetch first
+        cenv = {**os.environ, "CLAUDE_CONFIG_DIR": str(corpus if a.source == "real" else corpus)}
+        if a.source == "generated":
+            cenv["CLAUDE_CONFIG_DIR"] = ",".join(str(p) for p in sorted(corpus.glob("gen/*/.claude")))
+        cu_s, cu_rss, out = timed([npx, "-y", "ccusage@17.2.1", "session", "--json", "--offline"], cenv)
+        print(f"ccusage 17.2.1 session : {cu_s:7.1f} s  {mb / cu_s:6.1f} MB/s  peak RSS {cu_rss / 1e6:6.0f} MB"
+              f"  ({len(out) / 1e3:.0f} kB of JSON)")
+        print(f"ratio: codecensus cold ingest is {cu_s / cold_s:.1f}x faster than ccusage")
+        row.update(cu_s=cu_s, cu_rss=cu_rss)
+    else:
+        print("ccusage: skipped (no Node.js / npx)")
+    if a.results:
+        with open(a.results, "a") as fh:
+            ratio = f"{row['cu_s'] / cold_s:.1f}x" if "cu_s" in row else "n/a"
+            fh.write(
+                f"| ingest ({a.source}) | {mb:.0f} MB | {cold_s:.1f} s ({mb / cold_s:.0f} MB/s) | {cold_rss / 1e6:.0f} MB | "
+                f"{warm_s:.1f} s ({100 * warm_s / cold_s:.1f}%) | {row.get('cu_s', float('nan')):.1f} s | {ratio} |\n"
+            )
+    if a.corpus is None:
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        shutil.rmtree(db.parent, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
