@@ -235,6 +235,9 @@ def version() -> None:
 
 # --- commands of later stages register here --------------------------------------------------
 # (each stage module owns its command function; keep one line per command)
+from codecensus.gitagents.cli import git_agents  # noqa: E402
+
+app.command("git-agents")(git_agents)
 
 
 def main() -> None:

@@ -1,0 +1,284 @@
+"""A generated repository with known agent and human commits gives exact counts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from codecensus.gitagents.cli import git_agents
+from codecensus.gitagents.demo import SynthCommit, make_demo_repos, write_history
+from codecensus.gitagents.scan import (
+    RepoScan,
+    adoption_table,
+    discover_repos,
+    scan_paths,
+    scan_repo,
+    store_results,
+    summarize,
+)
+from codecensus.store import Store
+
+ADA = ("Ada Lovelace", "ada@example.org")
+GRACE = ("Grace Hopper", "grace@example.org")
+CLAUDE_HUMAN = ("Claude Martin", "claude@martin.fr")
+TRAILER = "\n\n🤖 Generated with [Claude Code](https://claude.ai/code)\n\nCo-Authored-By: Claude <noreply@anthropic.com>\n"
+
+
+def ts(month: int, day: int = 10, year: int = 2025) -> int:
+    return int(datetime(year, month, day, 12, tzinfo=UTC).timestamp())
+
+
+def known_commits() -> list[SynthCommit]:
+    h = SynthCommit
+    return [
+        # 2025-01: 3 human (2 authors), a human called Claude, a dependabot bump
+        h(*ADA, ts(1, 2), "Initial commit"),
+        h(*GRACE, ts(1, 3), "Add parser"),
+        h(*CLAUDE_HUMAN, ts(1, 4), "Fix typo\n\nCo-authored-by: Claude Martin <claude@martin.fr>"),
+        h(
+            "dependabot[bot]",
+            "49699333+dependabot[bot]@users.noreply.github.com",
+            ts(1, 5),
+            "Bump x from 1 to 2",
+        ),
+        # 2025-02: 2 Claude Code commits, 1 human talking about Claude Code
+        h(*ADA, ts(2, 1), "Add retry" + TRAILER),
+        h(*GRACE, ts(2, 2), "Add cache" + TRAILER),
+        h(*ADA, ts(2, 3), "Document how to use Claude Code and Cursor here"),
+        # 2025-03: Copilot agent x2 (one 'Initial plan'), aider x1
+        h("Copilot", "198982749+Copilot@users.noreply.github.com", ts(3, 1), "Initial plan"),
+        h(
+            "Copilot",
+            "198982749+Copilot@users.noreply.github.com",
+            ts(3, 2),
+            "Fix login\n\nCo-authored-by: Ada <ada@example.org>",
+        ),
+        h("Ada Lovelace (aider)", ADA[1], ts(3, 3), "feat: add flag"),
+        # 2025-04: a Codex branch (2 human-identity commits) merged with a PR merge commit
+        h(*ADA, ts(4, 1), "Add feature", branch="codex/add-feature"),
+        h(*ADA, ts(4, 2), "Polish feature", branch="codex/add-feature"),
+        h(*GRACE, ts(4, 3), "Unrelated work"),
+        h(
+            *GRACE,
+            ts(4, 4),
+            "Merge pull request #7 from acme/codex/add-feature\n\nAdd feature",
+            merge="codex/add-feature",
+        ),
+        # 2025-05: a Cursor agent commit on main, an unmerged cursor/ branch with 2 human-identity commits,
+        # and a weak-signal commit by an author called "codex"
+        h("Cursor Agent", "cursoragent@cursor.com", ts(5, 1), "Refactor"),
+        h(*ADA, ts(5, 2), "Try fix", branch="cursor/try-fix"),
+        h(*ADA, ts(5, 3), "Try fix again", branch="cursor/try-fix"),
+        h("codex", "codex-user@example.org", ts(5, 4), "Tweak"),
+        h(*GRACE, ts(5, 5), "Release 1.0"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def known_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("gitrepos")
+    write_history(root / "proj-a", known_commits())
+    write_history(root / "proj-b", [SynthCommit(*GRACE, ts(m), f"Work {m}") for m in (2, 4, 6)])
+    (root / "nested" / "empty").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(root / "nested" / "empty")], check=True)
+    return root
+
+
+def by_month_agent(scan: RepoScan) -> dict[tuple[str, str, str], tuple[int, int]]:
+    return {k: (g.commits, len(g.authors)) for k, g in scan.groups.items()}
+
+
+def test_exact_groups(known_repo: Path) -> None:
+    scan = scan_repo(known_repo / "proj-a")
+    assert scan.error is None
+    assert scan.commits == 19
+    assert by_month_agent(scan) == {
+        ("2025-01", "human", ""): (3, 3),
+        ("2025-01", "automation", "H"): (1, 1),
+        ("2025-02", "claude_code", "H"): (2, 2),
+        ("2025-02", "human", ""): (1, 1),
+        ("2025-03", "copilot", "H"): (2, 1),
+        ("2025-03", "aider", "H"): (1, 1),
+        ("2025-04", "codex", "M"): (3, 2),  # 2 branch commits + the merge commit
+        ("2025-04", "human", ""): (1, 1),
+        ("2025-05", "cursor", "H"): (1, 1),
+        ("2025-05", "cursor", "M"): (2, 1),  # unmerged cursor/ branch
+        ("2025-05", "codex", "L"): (1, 1),
+        ("2025-05", "human", ""): (1, 1),
+    }
+    assert scan.signature_hits["codex-branch"] == 3
+    assert scan.signature_hits["cursor-branch"] == 2
+    assert scan.signature_hits["copilot-initial-plan"] == 1
+    assert scan.first_ts == ts(1, 2) and scan.last_ts == ts(5, 5)
+
+
+def test_summary_by_confidence(known_repo: Path) -> None:
+    scans = scan_paths([known_repo])
+    assert sorted(s.path.name for s in scans) == ["empty", "proj-a", "proj-b"]
+    assert all(s.error is None for s in scans)
+    assert summarize(scans) == {
+        "repos": 3,
+        "commits": 22,
+        "agent_commits": 11,
+        "by_agent": {"codex": 3, "cursor": 3, "claude_code": 2, "copilot": 2, "aider": 1},
+        "repos_with_agent": 1,
+    }
+    h = summarize(scans, "H")
+    assert h["agent_commits"] == 6 and h["by_agent"] == {
+        "claude_code": 2,
+        "copilot": 2,
+        "aider": 1,
+        "cursor": 1,
+    }
+    assert summarize(scans, "L")["by_agent"]["codex"] == 4
+
+
+def test_head_only_and_since(known_repo: Path) -> None:
+    head = scan_repo(known_repo / "proj-a", all_refs=False)
+    assert head.commits == 17  # the unmerged cursor/ branch is not on HEAD
+    assert head.agent_commits()["cursor"] == 1
+    assert head.agent_commits()["codex"] == 3  # merged branch still found through the merge subject
+    recent = scan_repo(known_repo / "proj-a", since="2025-04-01")
+    assert recent.commits == 9
+    assert sorted({m for m, _, _ in recent.groups}) == ["2025-04", "2025-05"]
+
+
+def test_discovery(known_repo: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "mirror" / "proj-a.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(known_repo / "proj-a"), str(bare)], check=True)
+    found = discover_repos([tmp_path])
+    assert found == [bare.resolve()]
+    scan = scan_repo(bare)
+    assert scan.error is None and scan.commits == 19  # a bare clone has every branch as a local ref
+    # a path inside a working tree finds the enclosing repository
+    sub = known_repo / "proj-a" / "sub"
+    sub.mkdir(exist_ok=True)
+    assert discover_repos([sub]) == [(known_repo / "proj-a").resolve()]
+    with pytest.raises(FileNotFoundError):
+        discover_repos([tmp_path / "nope"])
+
+
+def test_clones_of_one_remote_count_once(known_repo: Path, tmp_path: Path) -> None:
+    for name in ("clone1", "clone2"):
+        subprocess.run(["git", "clone", "-q", str(known_repo / "proj-a"), str(tmp_path / name)], check=True)
+    scans = scan_paths([tmp_path])
+    assert len(scans) == 1
+    # a clone sees the remote-tracking branches: origin/cursor/try-fix is still an unmerged agent branch
+    assert scans[0].agent_commits()["cursor"] == 3
+
+
+def test_store_and_adoption(known_repo: Path, tmp_path: Path) -> None:
+    scans = scan_paths([known_repo])
+    db = tmp_path / "c.duckdb"
+    with Store(db) as store:
+        assert store_results(store, scans) == 3
+        assert store_results(store, scans) == 3  # re-scan replaces, never duplicates
+        assert store.one("SELECT count(*) FROM git_repos") == (3,)
+        monthly = store.query("SELECT sum(commits) AS c FROM git_agent_monthly").to_pylist()
+        assert monthly == [{"c": 22}]
+        # privacy: no raw e-mail, name or path anywhere in the stored tables
+        for table in ("git_repos", "git_agent_monthly", "git_agent_signature_hits"):
+            for row in store.query(f"SELECT * FROM {table}").to_pylist():
+                for v in row.values():
+                    if isinstance(v, str):
+                        assert "@" not in v and "/" not in v and "Ada" not in v, (table, v)
+
+        rows = {(r["period"], r["agent"]): r for r in adoption_table(store).to_pylist()}
+        # 2025-04: proj-a (codex) and proj-b active
+        assert rows[("2025-04", "any")] == {
+            "period": "2025-04",
+            "agent": "any",
+            "repos_active": 2,
+            "repos_with_agent": 1,
+            "share": 0.5,
+            "agent_commits": 3,
+            "commits": 5,
+            "agent_commit_share": 0.6,
+        }
+        assert rows[("2025-04", "copilot")]["repos_with_agent"] == 0
+        assert rows[("2025-01", "any")]["repos_with_agent"] == 0  # dependabot is not an agent
+        assert rows[("2025-06", "any")]["repos_active"] == 1
+        assert rows[("2025-05", "cursor")]["agent_commits"] == 3
+        assert rows[("2025-05", "codex")]["agent_commits"] == 0  # L is below the default floor
+        lrows = {(r["period"], r["agent"]): r for r in adoption_table(store, min_confidence="L").to_pylist()}
+        assert lrows[("2025-05", "codex")]["agent_commits"] == 1
+        hrows = {(r["period"], r["agent"]): r for r in adoption_table(store, min_confidence="H").to_pylist()}
+        assert hrows[("2025-04", "any")]["repos_with_agent"] == 0
+
+        half = {(r["period"], r["agent"]): r for r in adoption_table(store, period="half").to_pylist()}
+        assert half[("2025-H1", "any")]["repos_active"] == 2
+        assert half[("2025-H1", "any")]["repos_with_agent"] == 1
+        assert half[("2025-H1", "any")]["commits"] == 22
+        assert half[("2025-H1", "any")]["agent_commits"] == 11
+        with pytest.raises(ValueError):
+            adoption_table(store, period="week")
+
+
+def test_adoption_table_without_scans(tmp_path: Path) -> None:
+    with Store(tmp_path / "empty.duckdb") as store:
+        t = adoption_table(store)
+        assert t.num_rows == 0 and "share" in t.schema.names
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("git-agents")(git_agents)
+
+    @app.command("noop")
+    def _noop() -> None:  # a second command keeps "git-agents" as a sub-command
+        pass
+
+    return app
+
+
+def test_cli_json(known_repo: Path, tmp_path: Path) -> None:
+    db = tmp_path / "cli.duckdb"
+    res = CliRunner().invoke(_app(), ["git-agents", str(known_repo), "--db", str(db), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout) == {
+        "repos": 3,
+        "commits": 22,
+        "agent_commits": 11,
+        "by_agent": {"codex": 3, "cursor": 3, "claude_code": 2, "copilot": 2, "aider": 1},
+        "repos_with_agent": 1,
+    }
+    with Store(db) as store:
+        assert store.one("SELECT count(*) FROM git_repos") == (3,)
+        assert store.one("SELECT count(DISTINCT repo_key) FROM git_agent_monthly") == (
+            2,
+        )  # the empty repo has no months
+    res_h = CliRunner().invoke(
+        _app(), ["git-agents", str(known_repo), "--no-store", "--json", "--min-confidence", "h"]
+    )
+    assert json.loads(res_h.stdout)["agent_commits"] == 6
+
+
+def test_cli_table_and_errors(known_repo: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(_app(), ["git-agents", str(known_repo / "proj-a"), "--no-store"])
+    assert res.exit_code == 0, res.output
+    assert "any agent" in res.stdout and "Claude Code" in res.stdout
+    empty_dir = tmp_path / "nothing-here"
+    empty_dir.mkdir()
+    res = CliRunner().invoke(_app(), ["git-agents", str(empty_dir), "--no-store"])
+    assert res.exit_code == 1
+    res = CliRunner().invoke(_app(), ["git-agents", str(known_repo), "--no-store", "--min-confidence", "X"])
+    assert res.exit_code != 0
+
+
+def test_demo_repos_show_rising_adoption(tmp_path: Path) -> None:
+    repos = make_demo_repos(tmp_path / "demo", seed=0)
+    again = make_demo_repos(tmp_path / "demo2", seed=0)
+    s1, s2 = summarize(scan_paths(repos)), summarize(scan_paths(again))
+    assert s1 == s2  # deterministic
+    assert s1["repos"] == 12 and s1["agent_commits"] > 0 and len(s1["by_agent"]) >= 5
+    with Store(tmp_path / "demo.duckdb") as store:
+        store_results(store, scan_paths(repos))
+        half = [r for r in adoption_table(store, period="half").to_pylist() if r["agent"] == "any"]
+    assert [r["period"] for r in half] == ["2025-H1", "2025-H2", "2026-H1"]
+    assert half[-1]["share"] >= 2 * half[-2]["share"] > 0
