@@ -1,0 +1,60 @@
+"""The command line: ingest → sessions export in every format, with clear errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import orjson
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from codecensus.cli import app
+from codecensus.measure import SESSION_COLUMNS
+
+from ccbuild import standard_session
+
+runner = CliRunner()
+SID = "66666666-6666-4666-8666-666666666666"
+
+
+def test_ingest_then_export_all_formats(tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "carol" / ".claude" / "projects" / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "--user-from-dir", "-j", "1"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["sessions", "--db", str(db)])
+    assert r.exit_code == 0, r.output
+    rows = [orjson.loads(x) for x in r.stdout.splitlines() if x.strip()]
+    assert len(rows) == 1 and rows[0]["session_id"] == SID and rows[0]["prompts"] == 3
+    assert set(SESSION_COLUMNS) <= set(rows[0])
+    r = runner.invoke(app, ["sessions", "--db", str(db), "--format", "csv"])
+    got = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert got[0]["actions"] == "6"
+    out = tmp_path / "s.parquet"
+    r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "parquet", "-o", str(out)])
+    assert r.exit_code == 0 and pq.read_table(out).num_rows == 1
+    # a second ingest changes nothing
+    r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "--user-from-dir"])
+    assert r.exit_code == 0 and "0 / 0 / 1" in r.output
+    # the run manifests are recorded
+    from codecensus.store import Store
+
+    with Store(db) as s:
+        assert s.one("SELECT count(*) FROM runs WHERE command='ingest'")[0] == 2
+
+
+def test_clear_errors(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["ingest", str(tmp_path / "missing"), "--db", str(tmp_path / "x.duckdb")])
+    assert r.exit_code == 2 and "no such file or directory" in " ".join(r.output.split())
+    r = runner.invoke(app, ["sessions", "--db", str(tmp_path / "none.duckdb")])
+    assert r.exit_code == 2 and "No database" in " ".join(r.output.split())
+    r = runner.invoke(app, ["ingest", str(tmp_path), "--user", "a", "--user-from-dir", "--db", str(tmp_path / "y.duckdb")])
+    assert r.exit_code == 2
+
+
+def test_formats_lists_claude_code() -> None:
+    r = runner.invoke(app, ["formats"])
+    assert r.exit_code == 0 and "claude_code" in r.stdout
