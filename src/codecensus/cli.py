@@ -205,8 +205,8 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the corpus, database and report.")] = Path(
         "demo-out"
     ),
-    users: Annotated[int, typer.Option(help="Generated users.")] = 300,
-    n_sessions: Annotated[int, typer.Option("--sessions", help="Generated sessions.")] = 3000,
+    users: Annotated[int, typer.Option(help="Generated users.")] = 250,
+    n_sessions: Annotated[int, typer.Option("--sessions", help="Generated sessions.")] = 1500,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same corpus).")] = 7,
 ) -> None:
     """Generate a sample corpus, run the whole pipeline on it, and write the HTML report."""
@@ -235,9 +235,16 @@ def version() -> None:
 
 # --- commands of later stages register here --------------------------------------------------
 # (each stage module owns its command function; keep one line per command)
+from codecensus.otel.cli import otel_app  # noqa: E402
+
+app.add_typer(otel_app, name="otel")
 from codecensus.gitagents.cli import git_agents  # noqa: E402
 
 app.command("git-agents")(git_agents)
+from codecensus.report.cli import report_cmd, summary_cmd  # noqa: E402
+
+app.command("report")(report_cmd)
+app.command("summary")(summary_cmd)
 
 
 def main() -> None:

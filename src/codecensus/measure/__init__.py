@@ -72,14 +72,19 @@ CREATE OR REPLACE TEMP TABLE _e AS {dedup_events};
 -- main sessions: one per main file's session key
 CREATE OR REPLACE TEMP TABLE _s AS
   SELECT session_key,
-         arg_min(session_id, first_ts) AS session_id,
-         arg_min(source, first_ts) AS source,
-         arg_min(user_key, first_ts) AS user_key,
-         arg_min(project_key, first_ts) FILTER (WHERE project_key IS NOT NULL) AS project_key,
+         arg_min(session_id, k) AS session_id,
+         arg_min(source, k) AS source,
+         arg_min(user_key, k) AS user_key,
+         arg_min(project_key, k) FILTER (WHERE project_key IS NOT NULL) AS project_key,
          min(first_ts) AS started_at, max(last_ts) AS ended_at,
-         arg_max(version, last_ts) FILTER (WHERE version IS NOT NULL) AS version,
-         arg_max(entrypoint, last_ts) FILTER (WHERE entrypoint IS NOT NULL) AS entrypoint
-  FROM session_files WHERE role = 'main' GROUP BY session_key;
+         arg_max(version, kl) FILTER (WHERE version IS NOT NULL) AS version,
+         arg_max(entrypoint, kl) FILTER (WHERE entrypoint IS NOT NULL) AS entrypoint
+  FROM (SELECT *,
+               -- files without timestamps (some formats record none) still give the session its source and user
+               (coalesce(epoch_ms(first_ts), 9223372036854775807), file_id) AS k,
+               (coalesce(epoch_ms(last_ts), -1), file_id) AS kl
+        FROM session_files WHERE role = 'main')
+  GROUP BY session_key;
 
 -- assistant message groups: last line wins for usage
 CREATE OR REPLACE TEMP TABLE _mg AS

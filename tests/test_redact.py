@@ -1,0 +1,372 @@
+"""codecensus.redact: detections per kind, false-positive guards, structure, JSON, threads, score."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from codecensus.redact import PLACEHOLDERS, SECRET_KINDS, Entity, Redactor, get_redactor
+from codecensus.redact.engines import DETECT_SECRETS_PLUGINS
+from codecensus.redact.patterns import iban_ok, luhn_ok, secret_value_ok
+
+# Test credentials are assembled from parts so that this file itself does not look like a leak.
+AKIA = "AKIA" + "Q3EGRFT7HXJ5M2LP"
+GHP = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+GH_PAT = (
+    "github_pat_" + "11ABCDEFG0123456789_" + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456"
+)
+OPENAI = "sk-proj-" + "Ab3dEf6hIj9lMn2pQr5tUv8xYz1BcDeFgHiJkLmN"
+ANTHROPIC = "sk-ant-api03-" + "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1HgFeDcBa0_-AbCdEfGhIjKlMnOpQrStUv"
+GCP = "AIza" + "SyD4f8Gh2Jk6Lm0Np4Qr8St2Uv6Wx0Yz3Ab"
+SLACK = "xoxb-" + "2748391045-4819203948571-Kd8Lq2Vz9Xc3Bn7Mw1Pt5Ry6"
+GITLAB = "glpat-" + "Xy7Zk2Lm9Pq4Rs8Tv1Wb"
+HF = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+NPM = "npm_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+SENDGRID = "SG." + "abcdefghij1234567890AB" + "." + "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+TWILIO = "SK" + "0123456789abcdef0123456789abcdef"
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiIxMjM0NTY3ODkwIiwicm9sZSI6ImFub24ifQ."
+    "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+)
+PEM = (
+    "-----BEGIN RSA "
+    + "PRIVATE KEY-----\nMIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM2\nq8sY0w==\n-----END RSA "
+    + "PRIVATE KEY-----"
+)
+
+
+@pytest.fixture(scope="module")
+def r() -> Redactor:
+    return get_redactor()
+
+
+# -- each kind ---------------------------------------------------------------------------------
+
+CASES = [
+    ("mail alice.w@example.org today", "mail [EMAIL] today"),
+    (f"key {AKIA} here", "key [AWS_KEY] here"),
+    ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = [AWS_KEY]"),
+    (f"token {GHP}.", "token [GITHUB_TOKEN]."),
+    (f"{GH_PAT}", "[GITHUB_TOKEN]"),
+    (f"OPENAI_API_KEY={OPENAI}", "OPENAI_API_KEY=[OPENAI_KEY]"),
+    (f'ANTHROPIC_API_KEY="{ANTHROPIC}"', 'ANTHROPIC_API_KEY="[ANTHROPIC_KEY]"'),
+    (f"maps key {GCP}", "maps key [GCP_KEY]"),
+    (f"slack {SLACK}", "slack [SLACK_TOKEN]"),
+    (f"gitlab {GITLAB}", "gitlab [GITLAB_TOKEN]"),
+    (f"hf {HF}", "hf [HF_TOKEN]"),
+    (f"stripe {STRIPE}", "stripe [STRIPE_KEY]"),
+    (f"//registry.npmjs.org/:_authToken={NPM}", "//registry.npmjs.org/:_authToken=[NPM_TOKEN]"),
+    (f"sg {SENDGRID}", "sg [SENDGRID_KEY]"),
+    (f"twilio {TWILIO}", "twilio [TWILIO_KEY]"),
+    (f"supabase anon key: {JWT}", "supabase anon key: [JWT]"),
+    (f"{PEM}\nafter", "[PRIVATE_KEY]\nafter"),
+    (
+        "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg==;x=1",
+        "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=[AZURE_KEY];x=1",
+    ),
+    (
+        "GET https://api.acme.io/v1/items?api_key=9f8e7d6c5b4a3210&page=2",
+        "GET https://api.acme.io/v1/items?api_key=[URL_TOKEN]&page=2",
+    ),
+    ("postgres://app:S3cr3tPass@db.acme.io:5432/prod", "postgres://app:[URL_TOKEN]@db.acme.io:5432/prod"),
+    ('password = "hunter22!"', 'password = "[SECRET]"'),
+    ("DB_PASSWORD=Tr0ub4dor&3", "DB_PASSWORD=[SECRET]"),
+    ("secret_key: 'q9W!x7Zr'", "secret_key: '[SECRET]'"),
+    ("mysql --password=Pa55word99 -u root", "mysql --password=[SECRET] -u root"),
+    (
+        "curl -H 'Authorization: Bearer 8f14e45fceea167a5a36dedd4bea2543'",
+        "curl -H 'Authorization: Bearer [SECRET]'",
+    ),
+    ("card 4111 1111 1111 1111 exp 12/29", "card [CARD] exp 12/29"),
+    ("amex 3782 822463 10005.", "amex [CARD]."),
+    ("IBAN GB82 WEST 1234 5698 7654 32 ok", "IBAN [IBAN] ok"),
+    ("call +44 20 7946 0958 or (415) 555-2671", "call [PHONE] or [PHONE]"),
+    ("ring +49 30 901820 please", "ring [PHONE] please"),
+    ("ssh deploy@203.0.113.42 -p 22", "ssh deploy@[IP] -p 22"),
+    ("v6 2001:db8:85a3::8a2e:370:7334 up", "v6 [IP] up"),
+    ("open /Users/alice/projects/app/main.py", "open /Users/[PATH_USER]/projects/app/main.py"),
+    ("cd /home/bob_k/src", "cd /home/[PATH_USER]/src"),
+    ("C:\\Users\\carol\\Desktop\\x.txt", "C:\\Users\\[PATH_USER]\\Desktop\\x.txt"),
+    ('{"path": "C:\\\\Users\\\\dave\\\\x"}', '{"path": "C:\\\\Users\\\\[PATH_USER]\\\\x"}'),
+    (
+        "~/.claude/projects/-Users-erin-code-site/abc.jsonl",
+        "~/.claude/projects/-Users-[PATH_USER]-code-site/abc.jsonl",
+    ),
+    ("ship to 1600 Pennsylvania Avenue NW, Washington, DC 20500 asap", "ship to [ADDRESS] asap"),
+    ("office: Hauptstraße 12, 10115 Berlin", "office: [ADDRESS]"),
+    ("Hi, my name is Alice Smith and I need help", "Hi, my name is [PERSON] and I need help"),
+    ("Thanks! I'm Bob.", "Thanks! I'm [PERSON]."),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[1][:40] for c in CASES])
+def test_redacts_each_kind(r: Redactor, text: str, expected: str) -> None:
+    assert r.redact(text) == expected
+
+
+# -- false-positive guards ---------------------------------------------------------------------
+
+CLEAN = [
+    "Version 1.2.3.4 and v10.0.0.1; pip install foo==1.2.3.4",
+    "started 2024-01-15 10:30:00, id 1234567890123, took 0.123456 s",
+    "model claude-sonnet-4-5-20250929 and claude-opus-4-1-20250805",
+    "localhost 127.0.0.1, bind 0.0.0.0, mask 255.255.255.0, lan 192.168.1.20, docker 172.17.0.2, 10.0.0.5",
+    "-rw-r--r--  1 staff  1234567  Oct 15 12:00 big.bin",
+    "max_tokens: 4096\ninput_tokens: 1234\ntokenizer: cl100k_base\ntoken_count = 15",
+    "password = password\ntoken = get_token()\napi_key = os.environ['API_KEY']\nsecret: ${{ secrets.GH_TOKEN }}",
+    'const token = req.headers[\'authorization\'];\npassword: str\n"password": "string"',
+    'placeholder="Enter your password"  api_key: "your-api-key-here"  OPENAI_API_KEY=sk-...',
+    "icon@2x.png, git@github.com:owner/repo.git, react@18.2.0, @types/node",
+    "uuid 123e4567-e89b-12d3-a456-426614174000 and sha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
+    "for i in range(1, 1000000): total += i * 3.14159",
+    "I'm sorry, I'm Python-savvy. I am Done. This is React.",
+    "the array a[1::2] and std::vector<int> and Foo::bar()",
+    "see /Users/Shared/file and /home/runner/work and C:\\Users\\Public\\x",
+    "ok [EMAIL] and [AWS_KEY] and /Users/[PATH_USER]/x",
+]
+
+
+@pytest.mark.parametrize("text", CLEAN, ids=range(len(CLEAN)))
+def test_leaves_ordinary_text_alone(r: Redactor, text: str) -> None:
+    assert r.find(text) == []
+    assert r.redact(text) == text
+
+
+def test_placeholder_and_short_keys_are_not_secrets() -> None:
+    assert not secret_value_ok("changeme", quoted=True)
+    assert not secret_value_ok("${DB_PASS}", quoted=False)
+    assert not secret_value_ok("get_password", quoted=False)
+    assert secret_value_ok("hunter22", quoted=False)
+    assert secret_value_ok("Xy9$kLm2", quoted=True)
+
+
+def test_validators() -> None:
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+    assert iban_ok("GB82 WEST 1234 5698 7654 32") and not iban_ok("GB82 WEST 1234 5698 7654 33")
+    r = Redactor(presidio=False)
+    assert r.redact("card 4111 1111 1111 1112") == "card 4111 1111 1111 1112"  # fails Luhn
+
+
+# -- derived rules -------------------------------------------------------------------------------
+
+
+def test_names_from_email_addresses(r: Redactor) -> None:
+    out = r.redact("Author: John Appleseed <john.appleseed@corp.example>; ping john appleseed later")
+    assert "Appleseed" not in out and "appleseed" not in out
+    assert out == "Author: [PERSON] <[EMAIL]>; ping [PERSON] later"
+
+
+def test_home_directory_user_is_redacted_elsewhere(r: Redactor) -> None:
+    out = r.redact("zoltan@MacBook-Pro ~ % ls /Users/zoltan/dev\nzoltan wrote this")
+    assert "zoltan" not in out
+    assert out.count("[PATH_USER]") == 3
+
+
+def test_caller_supplied_names(r: Redactor) -> None:
+    assert r.redact("ask Mira Okafor to review", names=["Mira Okafor"]) == "ask [PERSON] to review"
+    assert r.redact("ask Mira Okafor to review") == "ask Mira Okafor to review"
+
+
+# -- entities and structure --------------------------------------------------------------------
+
+
+def test_entities_are_sorted_disjoint_and_typed(r: Redactor) -> None:
+    text = f"a@b.io {AKIA} password={GHP} 203.0.113.9 /home/quinn/x"
+    ents = r.find(text)
+    assert all(isinstance(e, Entity) for e in ents)
+    assert [e.kind for e in ents] == ["EMAIL", "AWS_KEY", "GITHUB_TOKEN", "IP", "PATH_USER"]
+    for a, b in zip(ents, ents[1:], strict=False):
+        assert a.end <= b.start
+    assert all(0 < e.score <= 1 and e.source in {"regex", "rule", "detect-secrets", "presidio"} for e in ents)
+    # the more specific kind wins over the generic assignment rule
+    assert text[ents[2].start : ents[2].end] == GHP
+
+
+def test_detect_secrets_and_presidio_contribute() -> None:
+    r = Redactor()
+    mailchimp = "0123456789abcdef0123456789abcdef-us12"
+    telegram = "110201543:" + "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
+    ents = r.find(f"mc {mailchimp} tg {telegram} uk 020 7946 0958")
+    by_source = {(e.kind, e.source) for e in ents}
+    assert ("SECRET", "detect-secrets") in by_source
+    assert ("PHONE", "presidio") in by_source
+    no_engines = Redactor(detect_secrets=False, presidio=False)
+    assert no_engines.find(f"mc {mailchimp}") == []
+    names = [n for n, _, _ in DETECT_SECRETS_PLUGINS]
+    assert "Base64HighEntropyString" not in names and "HexHighEntropyString" not in names
+    assert r.engines == ["codecensus-regex", "detect-secrets", "presidio"]
+
+
+def test_secret_in_escaped_json_text(r: Redactor) -> None:
+    # JSON text embedded in a tool result: the key follows a literal "\n" escape
+    text = '{"env": "A=1\\nAWS_KEY_ID=' + AKIA + '\\nB=2"}'
+    out = r.redact(text)
+    assert AKIA not in out
+    assert json.loads(out)["env"].count("[AWS_KEY]") == 1
+
+
+def test_pem_inside_json_string_keeps_json_valid(r: Redactor) -> None:
+    doc = {"private_key": PEM + "\n", "client_email": "svc@proj.iam.gserviceaccount.com"}
+    text = json.dumps(doc)  # PEM newlines become "\n" escapes inside the JSON text
+    out = r.redact(text)
+    parsed = json.loads(out)
+    assert parsed["private_key"].startswith("[PRIVATE_KEY]")
+    assert parsed["client_email"] == "[EMAIL]"
+
+
+def test_redact_json_structure(r: Redactor) -> None:
+    value = {
+        "user": "alice@example.org",
+        "bob@example.org": {"n": 3, "ok": True, "none": None, "f": 1.5},
+        "carol@example.org": [f"key {AKIA}", 7, ["/Users/alice/x"]],
+        "plain": "nothing here",
+    }
+    out = r.redact_json(value)
+    assert out == {
+        "user": "[EMAIL]",
+        "[EMAIL]": {"n": 3, "ok": True, "none": None, "f": 1.5},
+        "[EMAIL]#2": ["key [AWS_KEY]", 7, ["/Users/[PATH_USER]/x"]],
+        "plain": "nothing here",
+    }
+    assert value["user"] == "alice@example.org"  # input untouched
+
+
+def test_redact_json_text_and_jsonl(r: Redactor) -> None:
+    text = json.dumps({"k": PEM, "list": ["a@b.io", 1]})
+    out = r.redact_json_text(text)
+    assert json.loads(out) == {"k": "[PRIVATE_KEY]", "list": ["[EMAIL]", 1]}
+    jsonl = '{"a": "x@y.io"}\n\n{"b": "' + GHP + '"}\n'
+    out = r.redact_json_text(jsonl)
+    assert [json.loads(x) for x in out.splitlines() if x] == [{"a": "[EMAIL]"}, {"b": "[GITHUB_TOKEN]"}]
+    assert r.redact_json_text("not json: a@b.io") == "not json: [EMAIL]"
+
+
+SECRETS = [AKIA, GHP, OPENAI, JWT, "alice.w@example.org", "+44 20 7946 0958", PEM, "/Users/alice/x"]
+json_leaf = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(SECRETS).map(lambda s: f"x {s} y"),
+    st.sampled_from(SECRETS),
+)
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), json_leaf),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(json_leaf, children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _shape(v: object) -> object:
+    if isinstance(v, dict):
+        return ("dict", len(v), sorted(_shape(x).__repr__() for x in v.values()))
+    if isinstance(v, list):
+        return ("list", [_shape(x) for x in v])
+    return type(v).__name__
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(json_values)
+def test_redact_json_keeps_valid_json_and_shape(value: object) -> None:
+    r = get_redactor()
+    out = r.redact_json(value)
+    dumped = orjson.dumps(out)
+    assert orjson.loads(dumped) == out
+    assert _shape(out) == _shape(value)
+    for s in (AKIA, GHP, OPENAI, JWT, "alice.w@example.org"):
+        assert s not in dumped.decode()
+    # the same holds through serialized text
+    text_out = r.redact_json_text(orjson.dumps(value).decode())
+    assert orjson.loads(text_out) == out
+
+
+# -- determinism, idempotence, threads, adversarial input ----------------------------------------
+
+
+def test_deterministic_and_idempotent(r: Redactor) -> None:
+    text = "\n".join(c[0] for c in CASES)
+    once = r.redact(text)
+    assert once == Redactor().redact(text)
+    assert r.redact(once) == once
+    assert not (set(once.split()) & {AKIA, GHP, OPENAI})
+
+
+def test_thread_safe_singleton() -> None:
+    texts = [c[0] for c in CASES] * 5
+    expected = [Redactor().redact(t) for t in texts]
+    seen: set[int] = set()
+    lock = threading.Lock()
+
+    def work(t: str) -> str:
+        red = get_redactor()
+        with lock:
+            seen.add(id(red))
+        return red.redact(t)
+
+    with ThreadPoolExecutor(max_workers=8) as ex:
+        got = list(ex.map(work, texts))
+    assert got == expected
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 200_000,
+        "1" * 100_000,
+        "1 " * 50_000,
+        "a@" * 50_000,
+        "password=" * 20_000,
+        "://" + ":" * 50_000 + "@",
+        "-----BEGIN PRIVATE KEY-----" + "A" * 100_000,
+        "eyJ" + "a" * 50_000 + "." + "b" * 50_000,
+        ":" * 100_000,
+        "1.2." * 50_000,
+    ],
+    ids=range(10),
+)
+def test_adversarial_inputs_finish(r: Redactor, text: str) -> None:
+    out = r.redact(text)
+    assert isinstance(out, str)
+
+
+# -- privacy score ---------------------------------------------------------------------------------
+
+
+def test_score_offline(r: Redactor) -> None:
+    assert r.score("The user fixed a failing unit test in a web app.") == 5
+    assert r.score("contact alice.w@example.org") == 1
+    assert r.score(f"uses {GHP}") == 1
+    assert r.score("server 203.0.113.7 was down") == 2
+    assert r.score("files under /home/quinn/src") == 2
+
+
+def test_score_auditor_hook() -> None:
+    calls: list[str] = []
+
+    def auditor(text: str) -> int:
+        calls.append(text)
+        return 3 if "Acme" in text else 5
+
+    r = Redactor(auditor=auditor)
+    assert r.score("Refactor the Acme billing service") == 3
+    assert r.score("Refactor a billing service") == 5
+    assert r.score("mail alice.w@example.org") == 1  # offline failure: auditor not consulted
+    assert len(calls) == 2
+    assert Redactor().score("x", auditor=lambda t: 2) == 2
+    with pytest.raises(ValueError):
+        Redactor(auditor=lambda t: 7).score("x")
+
+
+def test_placeholders_and_kinds() -> None:
+    assert "[PATH_USER]" in PLACEHOLDERS and "[SECRET]" in PLACEHOLDERS
+    assert {"AWS_KEY", "GITHUB_TOKEN", "JWT", "PRIVATE_KEY", "URL_TOKEN", "SECRET"} <= SECRET_KINDS
+    for p in PLACEHOLDERS:
+        assert '"' not in p and "\\" not in p
