@@ -2,32 +2,39 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
-EXTRAS ?= dev
+# demo: the default pipeline; test: + dev tools and every optional backend the tests exercise
+DEMO_EXTRAS ?= dp
+TEST_EXTRAS ?= dev,dp,llm,ray,ner
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test lint bench clean constraints
+.PHONY: install install-test demo test lint bench clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[$(EXTRAS)]"
+$(VENV)/.installed-demo: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[$(DEMO_EXTRAS)]"
 	$(BIN)/python -m pip check
-	touch $(STAMP)
+	touch $@
 
-install: $(STAMP)
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[$(TEST_EXTRAS)]"
+	$(BIN)/python -m pip check
+	touch $@
+
+install: $(VENV)/.installed-demo
+install-test: $(VENV)/.installed-test
 
 ## Generate a sample corpus, run the whole pipeline, write the HTML report to demo-out/report/.
 demo: install
 	$(BIN)/codecensus demo --out demo-out
 
 ## Install and run the test suite.
-test: install
+test: install-test
 	$(BIN)/python -m ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
-lint: install
+lint: install-test
 	$(BIN)/python -m ruff check src tests benchmarks
 
 bench: install
