@@ -96,9 +96,10 @@ class PrivacyLedger:
         """Fix a dataset's total budget (idempotent; a different value is refused)."""
         _check_budget_values(epsilon_total, delta_total)
         with self._lock:
-            row = self.con.execute(
+            rows = self.con.execute(
                 f"SELECT epsilon_total, delta_total FROM {self.BUDGET_TABLE} WHERE dataset = ?", [dataset]
-            ).fetchone()
+            ).fetchall()
+            row = rows[0] if rows else None
             if row is None:
                 self.con.execute(
                     f"INSERT INTO {self.BUDGET_TABLE} VALUES (?, ?, ?, ?)",
@@ -114,17 +115,16 @@ class PrivacyLedger:
                 )
 
     def budget(self, dataset: str) -> tuple[float, float] | None:
-        row = self.con.execute(
+        rows = self.con.execute(
             f"SELECT epsilon_total, delta_total FROM {self.BUDGET_TABLE} WHERE dataset = ?", [dataset]
-        ).fetchone()
-        return (float(row[0]), float(row[1])) if row else None
+        ).fetchall()  # fetchall: DuckDB 2 leaves a half-read result blocking the connection
+        return (float(rows[0][0]), float(rows[0][1])) if rows else None
 
     def spent(self, dataset: str) -> tuple[float, float]:
         row = self.con.execute(
             f"SELECT coalesce(sum(epsilon), 0), coalesce(sum(delta), 0) FROM {self.TABLE} WHERE dataset = ?",
             [dataset],
-        ).fetchone()
-        assert row is not None
+        ).fetchall()[0]
         return float(row[0]), float(row[1])
 
     def remaining(self, dataset: str) -> tuple[float, float]:

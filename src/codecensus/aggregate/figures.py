@@ -1,0 +1,1237 @@
+"""The report's figures: one function per figure, each returning a tidy table and a one-line method.
+
+Every figure table has its key columns (e.g. ``month``, ``mode``) followed by
+``variable, value, ci_low, ci_high, n_users, n_sessions, suppressed, ci_method``.
+``n_users``/``n_sessions`` are the population a row discloses: the sessions in
+the category for a share (its numerator), the sessions averaged for a mean.
+Rows whose population is below the release thresholds are suppressed (value,
+interval and counts blanked) before anything leaves this module; derived rows
+(an index, a difference against software) are suppressed when any input is.
+
+All intervals come from one :class:`~codecensus.aggregate.stats.UserBootstrap`
+per report (users resampled, B replicates, fixed seed), with Wilson intervals
+for shares where each user has one session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from codecensus.aggregate.privacy import REASON, SUPPRESSED, apply_release_policy
+from codecensus.aggregate.stats import (
+    DEFAULT_B,
+    Estimate,
+    UserBootstrap,
+    index_series,
+    percentile_ci,
+    reweighted_means,
+    success_regression,
+    wilson,
+)
+from codecensus.measure import SESSION_COLUMNS
+from codecensus.store import Store
+from codecensus.taxonomy import (
+    AT_LEAST_PARTIAL,
+    CODE_PRODUCING_MODES,
+    EXPERTISE,
+    EXPERTISE_LEVELS,
+    MODE_KEYS,
+    MODE_ROLLUP,
+    NOT_INFERABLE,
+    OCCUPATION_KEYS,
+    SOC_KEYS,
+    SOFTWARE_SOC,
+    WORK_MODES,
+    label,
+    soc_name,
+)
+
+STD_COLUMNS = ["variable", "value", "ci_low", "ci_high", "n_users", "n_sessions", "suppressed", "ci_method"]
+LONG_COLUMNS = ["facet", "level", "variable", "value", "ci_low", "ci_high", "n_users", "n_sessions", "suppressed"]
+FACET_NEEDED = ("mode", "occupation", "expertise", "outcome")
+
+
+class PolicyLike(Protocol):
+    """What figures need from the release policy (:class:`codecensus.aggregate.privacy.ReleasePolicy`)."""
+
+    min_users: int
+    min_sessions: int
+    individual: bool
+
+
+def passes(policy: PolicyLike, n_users: Any, n_sessions: Any) -> np.ndarray:
+    """Vectorised threshold check (before complementary suppression)."""
+    u = np.asarray(n_users, dtype=np.float64)
+    s = np.asarray(n_sessions, dtype=np.float64)
+    return (np.nan_to_num(u, nan=-1) >= policy.min_users) & (np.nan_to_num(s, nan=-1) >= policy.min_sessions)
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+
+@dataclass(slots=True)
+class ReportData:
+    """One row per session in the date range: shape, facets (when classified), month, cluster."""
+
+    df: pd.DataFrame
+    has_facets: bool
+    months: list[str]
+    clusters: pd.DataFrame | None
+    git_adoption: pd.DataFrame | None
+    since: date | None
+    until: date | None
+    damaged_lines: int
+    files: int
+    sessions_without_time: int
+
+
+def _parse_day(v: str | date | None) -> date | None:
+    if v is None or isinstance(v, date):
+        return v
+    return datetime.strptime(v, "%Y-%m-%d").date()
+
+
+def load_report_data(store: Store, since: str | date | None = None, until: str | date | None = None) -> ReportData:
+    """Read sessions (+ facets, clusters, git adoption) for sessions started in [since, until]."""
+    d0, d1 = _parse_day(since), _parse_day(until)
+    if not store.table_exists("sessions"):
+        raise LookupError("no `sessions` table: run `codecensus ingest` first")
+    have = {r[0] for r in store.con.execute("DESCRIBE sessions").fetchall()}
+    shape_cols = [c for c in ("session_key", *SESSION_COLUMNS, "api_errors") if c in have]
+    sel = ", ".join(f's."{c}"' for c in shape_cols)
+    facet_sel = ""
+    join = ""
+    has_facets = store.table_exists("facets")
+    if has_facets:
+        fcols = {r[0] for r in store.con.execute("DESCRIBE facets").fetchall()}
+        wanted = ["mode", "occupation", "occupation_confidence", "expertise", "outcome", "outcome_score", "trouble",
+                  "recovered", "abandoned", "user_planning_pct", "user_execution_pct", "value_hours", "value_soc",
+                  "value_usd", "backend", "model"]
+        facet_sel = ", " + ", ".join(
+            (f'f."{c}" AS "f_{c}"' if c in fcols else f'NULL AS "f_{c}"') for c in wanted
+        )
+        join = " LEFT JOIN facets f USING (session_key)"
+        has_facets = all(c in fcols for c in FACET_NEEDED)
+    if store.table_exists("session_clusters"):
+        facet_sel += ", sc.cluster_id AS cluster_id"
+        join += (" LEFT JOIN (SELECT session_key, any_value(cluster_id) AS cluster_id FROM session_clusters"
+                 " GROUP BY session_key) sc USING (session_key)")
+    where = []
+    params: list[Any] = []
+    if d0 is not None:
+        where.append("s.started_at >= ?::DATE")
+        params.append(d0.isoformat())
+    if d1 is not None:
+        where.append("s.started_at < (?::DATE + INTERVAL 1 DAY)")
+        params.append(d1.isoformat())
+    sql = f"SELECT {sel}{facet_sel} FROM sessions s{join}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    df = store.query(sql, params or None).to_pandas()
+    df.columns = [c[2:] if c.startswith("f_") else c for c in df.columns]
+    if "started_at" in df:
+        ts = pd.to_datetime(df["started_at"], utc=True)
+        df["month"] = ts.dt.strftime("%Y-%m").where(ts.notna(), None)
+        df["week"] = ts.dt.tz_localize(None).dt.to_period("W-SUN").astype(str).where(ts.notna(), None)
+    else:
+        df["month"] = None
+        df["week"] = None
+    if has_facets:
+        df["expertise"] = pd.to_numeric(df["expertise"], errors="coerce")
+        has_facets = bool(df["mode"].notna().any())
+    months = sorted(m for m in df["month"].dropna().unique())
+    clusters = None
+    if store.table_exists("clusters") and "cluster_id" in df:
+        clusters = store.query("SELECT * FROM clusters").to_pandas()
+    git = None
+    if store.table_exists("git_agent_monthly"):
+        from codecensus.gitagents import adoption_table
+
+        g = adoption_table(store, period="half").to_pandas()
+        git = g if len(g) else None
+    damaged = int(df["bad_lines"].fillna(0).sum()) if "bad_lines" in df else 0
+    files = 0
+    if store.table_exists("session_files") and len(df):
+        row = store.one("SELECT count(DISTINCT file_id) FROM session_files")
+        files = int(row[0]) if row else 0
+    return ReportData(
+        df=df.reset_index(drop=True), has_facets=has_facets, months=months, clusters=clusters, git_adoption=git,
+        since=d0, until=d1, damaged_lines=damaged, files=files,
+        sessions_without_time=int(df["month"].isna().sum()),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# figure objects
+
+
+@dataclass(slots=True)
+class Figure:
+    id: str
+    title: str
+    method: str
+    table: pd.DataFrame
+    keys: list[str]
+    unit: str  # share | number | usd | index | pp | count
+    subtitle: str = ""
+    n_sessions: int = 0
+    n_users: int = 0
+    notes: list[str] = field(default_factory=list)
+    available: bool = True
+    reason: str = ""  # why unavailable
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def suppressed_cells(self) -> int:
+        return int(self.table["suppressed"].sum()) if "suppressed" in self.table and len(self.table) else 0
+
+    @property
+    def released_cells(self) -> int:
+        return int((~self.table["suppressed"]).sum()) if "suppressed" in self.table and len(self.table) else 0
+
+
+@dataclass(slots=True)
+class Context:
+    data: ReportData
+    policy: PolicyLike
+    B: int = DEFAULT_B
+    seed: int = 0
+    level: float = 0.95
+    resample_sessions: bool = False  # individual mode: one person's sessions, resampled as sessions
+    boot: UserBootstrap = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.boot = UserBootstrap(self.data.df["user"].to_numpy(dtype=object), B=self.B, seed=self.seed,
+                                  resample_sessions=self.resample_sessions)
+
+    @property
+    def ci_text(self) -> str:
+        kind = "session bootstrap (individual mode)" if self.resample_sessions else "user-clustered bootstrap"
+        return f"{round(self.level * 100)}% CI: {kind} (B={self.B}, seed {self.seed})"
+
+    def passes(self, n_users: Any, n_sessions: Any) -> np.ndarray:
+        return passes(self.policy, n_users, n_sessions)
+
+
+def _unavailable(fid: str, title: str, reason: str) -> Figure:
+    return Figure(fid, title, "", pd.DataFrame(columns=STD_COLUMNS), [], "number", available=False, reason=reason)
+
+
+def _rows(
+    keys: Sequence[dict[str, Any]], variable: str, est: Estimate, lo: np.ndarray, hi: np.ndarray,
+    select: Sequence[int] | None = None, *, partition_total: float | None = None, partition: str = "all",
+) -> list[dict[str, Any]]:
+    """Rows for cells of an estimate.
+
+    Shares carry their group and its size, and so do means over a partition when
+    ``partition_total`` (the sessions of the whole population) is given: the
+    complementary-suppression step in :func:`_finish` uses them.
+    """
+    out = []
+    idx = list(range(len(keys))) if select is None else list(select)
+    for i in idx:
+        k = keys[i]
+        row = {
+            **k, "variable": variable, "value": float(est.est[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
+            "n_users": int(est.n_users[i]), "n_sessions": int(est.n_sessions[i]), "suppressed": False,
+            "ci_method": est.ci_method[i] if est.ci_method else "user-clustered bootstrap",
+        }
+        if est.group is not None and est.den is not None:
+            row["_pgroup"] = f"{variable}|{int(est.group[i])}"
+            row["_ptotal"] = float(est.den[i])
+            if est.den_users is not None:
+                row["_pusers"] = int(est.den_users[i])
+        elif partition_total is not None:
+            row["_pgroup"] = f"{variable}|{partition}"
+            row["_ptotal"] = float(partition_total)
+        out.append(row)
+    return out
+
+
+_RELEASE_VALUES = ["value", "ci_low", "ci_high", "n_users", "n_sessions", "p_value", "odds_ratio"]
+
+
+def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_empty: bool = True,
+            group: str | None = None) -> pd.DataFrame:
+    """Apply the release policy (:func:`codecensus.aggregate.privacy.apply_release_policy`).
+
+    Rows carry their partition in ``_pgroup`` (a share's group, or the cells of a
+    mean over a partition); ``group`` puts every row in one partition. Hidden
+    complement rows (``_hidden``: the rest of a rate's group) take part in
+    complementary suppression and are dropped afterwards. ``force_suppress``
+    rows (derived from a suppressed input) are suppressed, and count as
+    suppressed for the complementary rule. Rows without sessions and without a
+    value are dropped when ``drop_empty``; empty shares are released as zeros.
+    """
+    if not rows:
+        return pd.DataFrame(columns=[*keys, *STD_COLUMNS])
+    t = pd.DataFrame(rows)
+    val = t["value"].astype(float)
+    if drop_empty:
+        keep = (t["n_sessions"] > 0) | np.isfinite(val)
+        t = t[keep].reset_index(drop=True)
+        val = t["value"].astype(float)
+    forced = np.zeros(len(t), dtype=bool)
+    if "force_suppress" in t:
+        forced |= t["force_suppress"].fillna(False).astype(bool).to_numpy()
+    forced |= ~np.isfinite(val.to_numpy())  # nothing to release
+    if "_pusers" in t:
+        # an empty cell describes nobody, unless its whole group is too small to be released
+        small = ~ctx.passes(t["_pusers"].fillna(0), t["_ptotal"].fillna(0))
+        forced |= (t["n_sessions"].to_numpy() == 0) & t["_pusers"].notna().to_numpy() & small
+    if group is not None:
+        t["_pgroup"] = group
+    elif "_pgroup" not in t:
+        t["_pgroup"] = None
+    t["_pgroup"] = [g if isinstance(g, str) else f"row{i}" for i, g in enumerate(t["_pgroup"])]
+    recs = []
+    for i, r in enumerate(t.to_dict("records")):
+        rec = {"_g": r["_pgroup"], "n_users": int(r["n_users"]), "n_sessions": int(r["n_sessions"])}
+        if forced[i]:  # counts as a non-empty cell below every threshold
+            rec["n_users"], rec["n_sessions"] = 0, 1
+        recs.append(rec)
+    released = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[])
+    sup = np.array([bool(r[SUPPRESSED]) for r in released])
+    reason = [r[REASON] for r in released]
+    t["suppressed"] = sup
+    t["suppression"] = [("derived" if forced[i] else reason[i]) if sup[i] else None for i in range(len(t))]
+    if "_hidden" in t:
+        t = t[~t["_hidden"].fillna(False).astype(bool)]
+    t = t.drop(columns=[c for c in ("_pgroup", "_ptotal", "_pusers", "_hidden", "force_suppress") if c in t])
+    ok = ~t["suppressed"].to_numpy()
+    for c in _RELEASE_VALUES:
+        if c in t:
+            if c in ("n_users", "n_sessions"):
+                t[c] = t[c].astype("Int64").where(ok, pd.NA)
+            else:
+                t[c] = t[c].astype(float).where(ok, np.nan)
+    t.loc[~ok, "ci_method"] = None
+    rest = [c for c in t.columns if c not in keys and c not in STD_COLUMNS and c != "suppression"]
+    return t[[*keys, *rest, *STD_COLUMNS, "suppression"]].reset_index(drop=True)
+
+
+def _suppress_with(t: pd.DataFrame, key: str, source: str, derived: str) -> pd.DataFrame:
+    """Suppress each ``derived`` row whose ``source`` row (same ``key``) is suppressed or absent."""
+    src = t[t["variable"] == source].set_index(key)["suppressed"]
+    rows = t["variable"] == derived
+    hit = rows & t[key].map(lambda k: bool(src.get(k, True)))
+    if hit.any():
+        t.loc[hit, "suppressed"] = True
+        t.loc[hit, "suppression"] = "derived"
+        t.loc[hit, ["value", "ci_low", "ci_high"]] = np.nan
+        t.loc[hit, ["n_users", "n_sessions"]] = pd.NA
+        t.loc[hit, "ci_method"] = None
+    return t
+
+
+def _codes(values: pd.Series, keys: Sequence[Any]) -> np.ndarray:
+    m = {k: i for i, k in enumerate(keys)}
+    return values.map(lambda v: m.get(v, -1) if v is not None and v == v else -1).to_numpy(dtype=np.int64)
+
+
+def _mode_label(k: str) -> str:
+    return label(WORK_MODES, k).name
+
+
+def _exp_label(k: int) -> str:
+    return f"{k} {label(EXPERTISE, k).name}"
+
+
+def _facet_df(ctx: Context) -> pd.Series:
+    """Mask of classified sessions."""
+    return ctx.data.df["mode"].notna() if ctx.data.has_facets else pd.Series(False, index=ctx.data.df.index)
+
+
+# --------------------------------------------------------------------------------------------
+# figures
+
+
+def fig_coverage(ctx: Context) -> Figure:
+    d = ctx.data
+    df = d.df
+    rows: list[dict[str, Any]] = []
+    bs = ctx.boot
+    whole = np.zeros(len(df), dtype=np.int64)
+    n_s, n_u = bs.population(whole, 1)
+    rows.append({"dimension": "all", "level": "all", "variable": "sessions", "value": float(n_s[0]),
+                 "ci_low": np.nan, "ci_high": np.nan, "n_users": int(n_u[0]), "n_sessions": int(n_s[0]),
+                 "suppressed": False, "ci_method": "count"})
+    rows.append({"dimension": "all", "level": "all", "variable": "users", "value": float(n_u[0]),
+                 "ci_low": np.nan, "ci_high": np.nan, "n_users": int(n_u[0]), "n_sessions": int(n_s[0]),
+                 "suppressed": False, "ci_method": "count"})
+    for dim, col in (("agent (transcript format)", "source"), ("agent version", "version"), ("entrypoint", "entrypoint"),
+                     ("model", "models"), ("month", "month")):
+        if col not in df:
+            continue
+        vals = df[col].fillna("unknown").astype(str)
+        if col == "models":
+            vals = vals.str.split(",").str[0]
+        levels = sorted(vals.unique())
+        codes = _codes(vals, levels)
+        s, u = bs.population(codes, len(levels))
+        for i, lv in enumerate(levels):
+            rows.append({"dimension": dim, "level": lv, "variable": "sessions", "value": float(s[i]),
+                         "ci_low": np.nan, "ci_high": np.nan, "n_users": int(u[i]), "n_sessions": int(s[i]),
+                         "suppressed": False, "ci_method": "count", "_pgroup": f"coverage|{dim}"})
+    if d.has_facets:
+        classified = _facet_df(ctx).to_numpy()
+        s, u = bs.population(np.where(classified, 0, -1), 1)
+        rows.append({"dimension": "all", "level": "all", "variable": "classified sessions", "value": float(s[0]),
+                     "ci_low": np.nan, "ci_high": np.nan, "n_users": int(u[0]), "n_sessions": int(s[0]),
+                     "suppressed": False, "ci_method": "count"})
+    t = _finish(ctx, rows, ["dimension", "level"])
+    started = pd.to_datetime(df["started_at"], utc=True) if "started_at" in df else pd.Series(dtype="datetime64[ns, UTC]")
+    extra = {
+        "first_day": None if started.dropna().empty else started.min().date().isoformat(),
+        "last_day": None if started.dropna().empty else started.max().date().isoformat(),
+        "damaged_lines": d.damaged_lines,
+        "files": d.files,
+        "sessions_without_time": d.sessions_without_time,
+        "months": len(d.months),
+    }
+    return Figure("coverage", "Data coverage", "Counts of sessions and distinct (hashed) users per source, agent "
+                  "version, entrypoint, first model and month; levels under the thresholds are suppressed.",
+                  t, ["dimension", "level"], "count", subtitle="What the figures are computed from.",
+                  n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=extra)
+
+
+def fig_occupations(ctx: Context) -> Figure:
+    title = "Occupations"
+    if not ctx.data.has_facets:
+        return _unavailable("occupations", title, "no classified sessions (run `codecensus classify`)")
+    df = ctx.data.df
+    cls = _facet_df(ctx).to_numpy()
+    occ = _codes(df["occupation"], OCCUPATION_KEYS)
+    K = len(OCCUPATION_KEYS)
+    e_all = ctx.boot.shares(np.where(cls & (occ >= 0), 0, -1), occ, 1, K)
+    lo, hi = e_all.ci(ctx.level)
+    keys = [{"occupation": k, "occupation_label": soc_name(k)} for k in OCCUPATION_KEYS]
+    rows = _rows(keys, "share_of_sessions", e_all, lo, hi)
+    inf = cls & (occ >= 0) & (df["occupation"] != NOT_INFERABLE).to_numpy()
+    e_inf = ctx.boot.shares(np.where(inf, 0, -1), np.where(inf, occ, -1), 1, K)
+    lo2, hi2 = e_inf.ci(ctx.level)
+    rows += _rows(keys, "share_where_inferable", e_inf, lo2, hi2, select=range(len(SOC_KEYS)))
+    t = _finish(ctx, rows, ["occupation", "occupation_label"])
+    n_s, n_u = ctx.boot.population(np.where(cls, 0, -1), 1)
+    return Figure(
+        "occupations", title,
+        f"Share of classified sessions per SOC 2018 major group, and among sessions where an occupation could be "
+        f"inferred; {ctx.ci_text}.",
+        t, ["occupation", "occupation_label"], "share",
+        subtitle="Whose work the sessions do, inferred from the content (never from names or paths).",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+    )
+
+
+def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
+    title = "Occupations by month"
+    if not ctx.data.has_facets or len(ctx.data.months) < 2:
+        return _unavailable("occupations_by_month", title, "needs classified sessions in at least two months")
+    df = ctx.data.df
+    months = ctx.data.months
+    occ = _codes(df["occupation"], SOC_KEYS)
+    mi = _codes(df["month"], months)
+    inf = (occ >= 0) & (mi >= 0)
+    e = ctx.boot.shares(np.where(inf, mi, -1), np.where(inf, occ, -1), len(months), len(SOC_KEYS))
+    lo, hi = e.ci(ctx.level)
+    keys = [{"month": m, "occupation": k, "occupation_label": soc_name(k)} for m in months for k in SOC_KEYS]
+    t = _finish(ctx, _rows(keys, "share_where_inferable", e, lo, hi), ["month", "occupation", "occupation_label"])
+    # chart the largest groups only (the table keeps all)
+    totals = pd.Series(occ[occ >= 0]).value_counts()
+    shown = [SOC_KEYS[i] for i in totals.index[:top]]
+    n_s, n_u = ctx.boot.population(np.where(inf, 0, -1), 1)
+    return Figure(
+        "occupations_by_month", title,
+        f"Each month, the share of sessions with an inferable occupation that belong to each SOC major group; "
+        f"{ctx.ci_text}.",
+        t, ["month", "occupation", "occupation_label"], "share",
+        subtitle="Which occupations grow: the study saw management, sales and legal rise fastest outside software.",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra={"shown": shown},
+    )
+
+
+def fig_work_modes(ctx: Context) -> Figure:
+    title = "Work modes"
+    if not ctx.data.has_facets:
+        return _unavailable("work_modes", title, "no classified sessions (run `codecensus classify`)")
+    df = ctx.data.df
+    mode = _codes(df["mode"], MODE_KEYS)
+    e = ctx.boot.shares(np.where(mode >= 0, 0, -1), mode, 1, len(MODE_KEYS))
+    lo, hi = e.ci(ctx.level)
+    keys = [{"mode": k, "mode_label": _mode_label(k), "rollup": MODE_ROLLUP[k]} for k in MODE_KEYS]
+    rows = _rows(keys, "share_of_sessions", e, lo, hi)
+    rollups = sorted(set(MODE_ROLLUP.values()), key=lambda r: list(MODE_ROLLUP.values()).index(r))
+    rcode = _codes(df["mode"].map(MODE_ROLLUP), rollups)
+    er = ctx.boot.shares(np.where(rcode >= 0, 0, -1), rcode, 1, len(rollups))
+    lor, hir = er.ci(ctx.level)
+    rows += _rows([{"mode": r, "mode_label": r, "rollup": r} for r in rollups], "share_of_sessions_rollup", er, lor, hir)
+    t = _finish(ctx, rows, ["mode", "mode_label", "rollup"])
+    n_s, n_u = ctx.boot.population(np.where(mode >= 0, 0, -1), 1)
+    return Figure(
+        "work_modes", title,
+        f"Share of classified sessions by work mode (the mode of most of the work) and by roll-up; {ctx.ci_text}.",
+        t, ["mode", "mode_label", "rollup"], "share", subtitle="What the sessions mainly did.",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+    )
+
+
+def fig_work_modes_by_month(ctx: Context) -> Figure:
+    title = "Work modes by month"
+    if not ctx.data.has_facets or len(ctx.data.months) < 2:
+        return _unavailable("work_modes_by_month", title, "needs classified sessions in at least two months")
+    df = ctx.data.df
+    months = ctx.data.months
+    mode = _codes(df["mode"], MODE_KEYS)
+    mi = _codes(df["month"], months)
+    ok = (mode >= 0) & (mi >= 0)
+    e = ctx.boot.shares(np.where(ok, mi, -1), np.where(ok, mode, -1), len(months), len(MODE_KEYS))
+    lo, hi = e.ci(ctx.level)
+    keys = [{"month": m, "mode": k, "mode_label": _mode_label(k)} for m in months for k in MODE_KEYS]
+    t = _finish(ctx, _rows(keys, "share_of_sessions", e, lo, hi), ["month", "mode", "mode_label"])
+    n_s, n_u = ctx.boot.population(np.where(ok, 0, -1), 1)
+    return Figure(
+        "work_modes_by_month", title,
+        f"Each month, the share of classified sessions in each work mode; {ctx.ci_text}.",
+        t, ["month", "mode", "mode_label"], "share",
+        subtitle="How the mix of work shifts over time (the study: modifying code fell, operating and analysis rose).",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+    )
+
+
+def _reference_mix(ctx: Context, mode: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    counts = np.bincount(mode[valid & (mode >= 0)], minlength=len(MODE_KEYS)).astype(float)
+    return counts / counts.sum() if counts.sum() else counts
+
+
+def _monthly_trend(
+    ctx: Context, values: np.ndarray, valid: np.ndarray, *, as_index: bool
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Raw and work-mode-reweighted monthly means (optionally as an index, first released month = 100)."""
+    df = ctx.data.df
+    months = ctx.data.months
+    M, S = len(months), len(MODE_KEYS)
+    mi = _codes(df["month"], months)
+    mode = _codes(df["mode"], MODE_KEYS)
+    ok = valid & (mi >= 0) & np.isfinite(values)
+    raw = ctx.boot.mean(np.where(ok, mi, -1), values, M)
+    released = ctx.passes(raw.n_users, raw.n_sessions) & np.isfinite(raw.est)
+    cell = np.where(ok & (mode >= 0), mi * S + mode, -1)
+    by = ctx.boot.mean(cell, values, M * S)
+    cell_ok = ctx.passes(by.n_users, by.n_sessions)
+    means = np.where(cell_ok, by.est, np.nan)
+    reps = np.where(cell_ok[None, :], by.reps, np.nan)
+    w = _reference_mix(ctx, mode, ok)
+    rw, rw_reps = reweighted_means(means, reps, M, S, w)
+    info: dict[str, Any] = {"reference_mix": {k: float(x) for k, x in zip(MODE_KEYS, w, strict=True)}}
+    rows: list[dict[str, Any]] = []
+    base = int(np.flatnonzero(released)[0]) if released.any() else None
+    if as_index and base is not None:
+        r_est, r_reps, _ = index_series(raw.est, raw.reps, base)
+        w_est, w_reps, _ = index_series(rw, rw_reps, base)
+        info["base_month"] = months[base]
+    else:
+        r_est, r_reps, w_est, w_reps = raw.est, raw.reps, rw, rw_reps
+    lo, hi = percentile_ci(r_reps, ctx.level)
+    wlo, whi = percentile_ci(w_reps, ctx.level)
+    finite = values[ok]
+    if not as_index and len(finite) and np.isin(finite, (0.0, 1.0)).all():
+        # a rate of exactly 0 or 1 has a degenerate bootstrap: Wilson, with the users (or sessions) as n
+        n_eff = raw.n_sessions if ctx.resample_sessions else raw.n_users
+        for arr_est, arr_lo, arr_hi in ((r_est, lo, hi), (w_est, wlo, whi)):
+            for i in range(M):
+                if np.isfinite(arr_est[i]) and arr_est[i] in (0.0, 1.0) and n_eff[i] > 0:
+                    a, b = wilson(arr_est[i] * n_eff[i], n_eff[i])
+                    arr_lo[i], arr_hi[i] = float(a), float(b)
+    for i, m in enumerate(months):
+        common = {"month": m, "n_users": int(raw.n_users[i]), "n_sessions": int(raw.n_sessions[i]),
+                  "suppressed": False, "ci_method": "user-clustered bootstrap"}
+        rows.append({**common, "variable": "raw", "value": float(r_est[i]), "ci_low": float(lo[i]),
+                     "ci_high": float(hi[i]), "force_suppress": not released[i] or (as_index and base is None)})
+        rows.append({**common, "variable": "reweighted", "value": float(w_est[i]), "ci_low": float(wlo[i]),
+                     "ci_high": float(whi[i]), "force_suppress": not released[i] or (as_index and base is None)})
+        if as_index:
+            rows.append({**common, "variable": "mean", "value": float(raw.est[i]), "ci_low": float(
+                percentile_ci(raw.reps[:, [i]], ctx.level)[0][0]), "ci_high": float(
+                percentile_ci(raw.reps[:, [i]], ctx.level)[1][0]), "force_suppress": not released[i]})
+    return rows, info
+
+
+def fig_value_by_month(ctx: Context) -> Figure:
+    title = "Value per session by month"
+    df = ctx.data.df
+    if not ctx.data.has_facets or len(ctx.data.months) < 2 or "value_usd" not in df or df["value_usd"].isna().all():
+        return _unavailable("value_by_month", title, "needs value estimates in at least two months")
+    vals = df["value_usd"].to_numpy(dtype=np.float64)
+    rows, info = _monthly_trend(ctx, vals, _facet_df(ctx).to_numpy(), as_index=True)
+    t = _finish(ctx, rows, ["month"])
+    base = info.get("base_month", "the first month")
+    n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals), 0, -1), 1)
+    return Figure(
+        "value_by_month", title,
+        f"Mean estimated value (professional hours × median wage) per session each month as an index ({base} = 100), "
+        f"raw and reweighted to the whole period's work-mode mix; {ctx.ci_text} (each replicate indexed to its own base).",
+        t, ["month"], "index",
+        subtitle="An estimate, not a measurement: what the work would cost a professional without an agent.",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info,
+    )
+
+
+def fig_value_by_mode(ctx: Context) -> Figure:
+    title = "Value per session by work mode"
+    df = ctx.data.df
+    if not ctx.data.has_facets or "value_usd" not in df or df["value_usd"].isna().all():
+        return _unavailable("value_by_mode", title, "needs value estimates")
+    vals = df["value_usd"].to_numpy(dtype=np.float64)
+    mode = _codes(df["mode"], MODE_KEYS)
+    K = len(MODE_KEYS)
+    keys = [{"mode": k, "mode_label": _mode_label(k)} for k in MODE_KEYS]
+    mean = ctx.boot.mean(mode, vals, K)
+    med = ctx.boot.quantile(mode, vals, K, 0.5)
+    total = float(((mode >= 0) & np.isfinite(vals)).sum())
+    rows = (_rows(keys, "mean_usd", mean, *mean.ci(ctx.level), partition_total=total)
+            + _rows(keys, "median_usd", med, *med.ci(ctx.level), partition_total=total))
+    # index by mode over months (first released month of each mode = 100)
+    months = ctx.data.months
+    if len(months) >= 2:
+        mi = _codes(df["month"], months)
+        M = len(months)
+        cell = np.where((mi >= 0) & (mode >= 0), mode * M + mi, -1)
+        by = ctx.boot.mean(cell, vals, K * M)
+        ok = ctx.passes(by.n_users, by.n_sessions) & np.isfinite(by.est)
+        for j, k in enumerate(MODE_KEYS):
+            sl = slice(j * M, (j + 1) * M)
+            okj = ok[sl]
+            if not okj.any():
+                continue
+            base = int(np.flatnonzero(okj)[0])
+            ie, ir, _ = index_series(by.est[sl], by.reps[:, sl], base)
+            lo, hi = percentile_ci(ir, ctx.level)
+            for i, m in enumerate(months):
+                rows.append({"mode": k, "mode_label": _mode_label(k), "month": m, "variable": "index",
+                             "value": float(ie[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
+                             "n_users": int(by.n_users[j * M + i]), "n_sessions": int(by.n_sessions[j * M + i]),
+                             "suppressed": False, "ci_method": "user-clustered bootstrap", "force_suppress": not okj[i]})
+    t = _finish(ctx, rows, ["mode", "mode_label"])
+    if "month" not in t:
+        t["month"] = None
+    n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals) & (mode >= 0), 0, -1), 1)
+    return Figure(
+        "value_by_mode", title,
+        f"Mean and median estimated value per session by work mode (USD), and each mode's monthly mean as an index "
+        f"(its first released month = 100); {ctx.ci_text}.",
+        t, ["mode", "mode_label", "month"], "usd", subtitle="Where the value is, and where it grows.",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+    )
+
+
+def fig_expertise_shape(ctx: Context) -> Figure:
+    title = "Expertise, actions and words per prompt"
+    if not ctx.data.has_facets:
+        return _unavailable("expertise_shape", title, "no classified sessions")
+    df = ctx.data.df
+    ex = _codes(df["expertise"], list(EXPERTISE_LEVELS))
+    K = len(EXPERTISE_LEVELS)
+    keys = [{"expertise": lv, "expertise_label": _exp_label(lv)} for lv in EXPERTISE_LEVELS]
+    rows: list[dict[str, Any]] = []
+    prompts = df["prompts"].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        visible_pp = np.where(prompts > 0, df["visible_words"].to_numpy(dtype=np.float64) / prompts, np.nan)
+    for var, vals in (("actions_per_prompt", df["actions_per_prompt"].to_numpy(dtype=np.float64)),
+                      ("words_per_prompt", df["words_per_prompt"].to_numpy(dtype=np.float64)),
+                      ("visible_words_per_prompt", visible_pp)):
+        e = ctx.boot.mean(ex, vals, K)
+        rows += _rows(keys, var, e, *e.ci(ctx.level), partition_total=float(((ex >= 0) & np.isfinite(vals)).sum()))
+    t = _finish(ctx, rows, ["expertise", "expertise_label"])
+    n_s, n_u = ctx.boot.population(np.where((ex >= 0) & (prompts > 0), 0, -1), 1)
+    return Figure(
+        "expertise_shape", title,
+        f"Mean over sessions of actions per prompt and words of output per prompt (visible replies plus what the "
+        f"agent wrote through tools; visible replies alone beside it), by expertise level; {ctx.ci_text}.",
+        t, ["expertise", "expertise_label"], "number",
+        subtitle="Experts delegate bigger steps: more actions and more output per prompt (study: ~5 → ~10, ~600 → ~3,200).",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+    )
+
+
+def fig_expertise_shape_by_mode(ctx: Context) -> Figure:
+    title = "Actions per prompt by expertise, within each work mode"
+    if not ctx.data.has_facets:
+        return _unavailable("expertise_shape_by_mode", title, "no classified sessions")
+    df = ctx.data.df
+    ex = _codes(df["expertise"], list(EXPERTISE_LEVELS))
+    mode = _codes(df["mode"], MODE_KEYS)
+    E = len(EXPERTISE_LEVELS)
+    cell = np.where((ex >= 0) & (mode >= 0), mode * E + ex, -1)
+    K = len(MODE_KEYS) * E
+    keys = [{"mode": m, "mode_label": _mode_label(m), "expertise": lv, "expertise_label": _exp_label(lv)}
+            for m in MODE_KEYS for lv in EXPERTISE_LEVELS]
+    rows: list[dict[str, Any]] = []
+    for var in ("actions_per_prompt", "words_per_prompt"):
+        v = df[var].to_numpy(dtype=np.float64)
+        e = ctx.boot.mean(cell, v, K)
+        rows += _rows(keys, var, e, *e.ci(ctx.level), partition_total=float(((cell >= 0) & np.isfinite(v)).sum()))
+    t = _finish(ctx, rows, ["mode", "mode_label", "expertise", "expertise_label"])
+    n_s, n_u = ctx.boot.population(np.where(cell >= 0, 0, -1), 1)
+    return Figure(
+        "expertise_shape_by_mode", title,
+        f"Mean actions per prompt and words per prompt for each work mode × expertise cell (cells under the thresholds "
+        f"suppressed); {ctx.ci_text}.",
+        t, ["mode", "mode_label", "expertise", "expertise_label"], "number",
+        subtitle="Whether the expertise gradient holds within every kind of work, not just across the mix.",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+    )
+
+
+def _rate_rows(
+    ctx: Context, group: np.ndarray, indicator: np.ndarray, population: np.ndarray, n_groups: int,
+    keys: Sequence[dict[str, Any]], variable: str,
+) -> list[dict[str, Any]]:
+    """Share of ``population`` sessions in each group where ``indicator`` holds.
+
+    The released population of a rate is its numerator (the sessions where the
+    indicator holds); its complement in the group is checked by the
+    complementary-suppression step (a handful of sessions left over would be derivable).
+    """
+    g = np.where(population & (group >= 0), group, -1)
+    cat = np.where(indicator, 1, 0)
+    e = ctx.boot.shares(g, cat, n_groups, 2)
+    lo, hi = e.ci(ctx.level)
+    sel = [i * 2 + 1 for i in range(n_groups)]
+    assert e.den is not None
+    assert e.den_users is not None
+    est = Estimate(e.est[sel], e.reps[:, sel], e.n_sessions[sel], e.n_users[sel], [e.ci_method[i] for i in sel],
+                   den=e.den[sel], den_users=e.den_users[sel], group=np.arange(n_groups, dtype=np.int64))
+    rows = _rows(keys, variable, est, lo[sel], hi[sel])
+    # the rest of each group: derivable as group minus numerator, so it takes part in suppression
+    for g in range(n_groups):
+        rows.append({**keys[g], "variable": variable, "value": 0.0, "ci_low": np.nan, "ci_high": np.nan,
+                     "n_users": int(e.n_users[g * 2]), "n_sessions": int(e.n_sessions[g * 2]), "suppressed": False,
+                     "ci_method": None, "_pgroup": f"{variable}|{g}", "_hidden": True})
+    return rows
+
+
+def fig_outcomes_by_expertise(ctx: Context) -> Figure:
+    title = "Outcome by expertise"
+    if not ctx.data.has_facets:
+        return _unavailable("outcomes_by_expertise", title, "no classified sessions")
+    df = ctx.data.df
+    ex = _codes(df["expertise"], list(EXPERTISE_LEVELS))
+    K = len(EXPERTISE_LEVELS)
+    out = df["outcome"].astype("string")
+    known = (out.notna() & (out != "unclear")).to_numpy()
+    has = out.notna().to_numpy()
+    keys = [{"expertise": lv, "expertise_label": _exp_label(lv)} for lv in EXPERTISE_LEVELS]
+    rows = _rate_rows(ctx, ex, (out == "verified_success").fillna(False).to_numpy(), known, K, keys, "strict_success")
+    rows += _rate_rows(ctx, ex, out.isin(list(AT_LEAST_PARTIAL)).fillna(False).to_numpy(), known, K, keys,
+                       "at_least_partial")
+    rows += _rate_rows(ctx, ex, (out == "failure").fillna(False).to_numpy(), known, K, keys, "failure")
+    rows += _rate_rows(ctx, ex, (out == "unclear").fillna(False).to_numpy(), has, K, keys, "unclear")
+    t = _finish(ctx, rows, ["expertise", "expertise_label"])
+    n_s, n_u = ctx.boot.population(np.where(has & (ex >= 0), 0, -1), 1)
+    return Figure(
+        "outcomes_by_expertise", title,
+        f"Strict success (verified: a commit, passing tests or the user's confirmation), at least partial success and "
+        f"failure as shares of sessions whose outcome is not unclear; the unclear share is over all sessions; {ctx.ci_text}.",
+        t, ["expertise", "expertise_label"], "share",
+        subtitle="How often the work gets done, by the user's expertise at the task.",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+    )
+
+
+def fig_recovery_by_expertise(ctx: Context) -> Figure:
+    title = "Trouble, recovery and abandonment by expertise"
+    df = ctx.data.df
+    if not ctx.data.has_facets or "trouble" not in df or df["trouble"].isna().all():
+        return _unavailable("recovery_by_expertise", title, "no trouble flags")
+    ex = _codes(df["expertise"], list(EXPERTISE_LEVELS))
+    K = len(EXPERTISE_LEVELS)
+    keys = [{"expertise": lv, "expertise_label": _exp_label(lv)} for lv in EXPERTISE_LEVELS]
+    trouble = df["trouble"].fillna(False).astype(bool).to_numpy()
+    has = df["trouble"].notna().to_numpy()
+    rows = _rate_rows(ctx, ex, trouble, has, K, keys, "trouble")
+    rows += _rate_rows(ctx, ex, df["recovered"].fillna(False).astype(bool).to_numpy(), trouble, K, keys, "recovered")
+    rows += _rate_rows(ctx, ex, df["abandoned"].fillna(False).astype(bool).to_numpy(), trouble, K, keys, "abandoned")
+    t = _finish(ctx, rows, ["expertise", "expertise_label"])
+    n_s, n_u = ctx.boot.population(np.where(has & (ex >= 0), 0, -1), 1)
+    return Figure(
+        "recovery_by_expertise", title,
+        f"Share of sessions with trouble (repeated errors, failed attempts, corrections); among those, the share that "
+        f"still succeeded (recovered) and that the user abandoned unresolved; {ctx.ci_text}.",
+        t, ["expertise", "expertise_label"], "share",
+        subtitle="The study: experts recover from trouble more and abandon stuck sessions less.",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+    )
+
+
+def fig_success_by_occupation(ctx: Context) -> Figure:
+    title = "Strict success by occupation, code-producing sessions"
+    if not ctx.data.has_facets:
+        return _unavailable("success_by_occupation", title, "no classified sessions")
+    df = ctx.data.df
+    code = df["mode"].isin(list(CODE_PRODUCING_MODES)).to_numpy()
+    out = df["outcome"].astype("string")
+    known = (out.notna() & (out != "unclear")).fillna(False).to_numpy()
+    occ = _codes(df["occupation"], OCCUPATION_KEYS)
+    K = len(OCCUPATION_KEYS)
+    pop = code & known & (occ >= 0)
+    strict = (out == "verified_success").fillna(False).to_numpy()
+    keys = [{"occupation": k, "occupation_label": soc_name(k)} for k in OCCUPATION_KEYS]
+    rows = _rate_rows(ctx, occ, strict, pop, K, keys, "strict_success")
+    # differences against software, from the same replicates
+    e = ctx.boot.mean(np.where(pop, occ, -1), strict.astype(np.float64), K)
+    sw = OCCUPATION_KEYS.index(SOFTWARE_SOC)
+    sw_row = next((r for r in rows if r["occupation"] == SOFTWARE_SOC), None)
+    sw_ok = sw_row is not None and bool(ctx.passes(sw_row["n_users"], sw_row["n_sessions"]))
+    diff = 100 * (e.est - e.est[sw])
+    diff_reps = 100 * (e.reps - e.reps[:, [sw]])
+    dlo, dhi = percentile_ci(diff_reps, ctx.level)
+    for i in range(K):
+        if i == sw:
+            continue
+        own = rows[i]
+        rows.append({**keys[i], "variable": "difference_vs_software_pp", "value": float(diff[i]),
+                     "ci_low": float(dlo[i]), "ci_high": float(dhi[i]), "n_users": own["n_users"],
+                     "n_sessions": own["n_sessions"], "suppressed": False, "ci_method": "user-clustered bootstrap",
+                     "force_suppress": not sw_ok, "_pgroup": f"{own.get('_pgroup')}|diff", "_ptotal": own.get("_ptotal")})
+    t = _finish(ctx, rows, ["occupation", "occupation_label"])
+    t = _suppress_with(t, "occupation", "strict_success", "difference_vs_software_pp")
+    n_s, n_u = ctx.boot.population(np.where(pop, 0, -1), 1)
+    return Figure(
+        "success_by_occupation", title,
+        f"Share of code-producing sessions (build, fix, test, orchestrate) with an outcome other than unclear that were "
+        f"a verified success, by occupation, and the difference to Computer and Mathematical in points; {ctx.ci_text}.",
+        t, ["occupation", "occupation_label"], "share",
+        subtitle="Do non-software professionals get working code as often as software engineers? (study: within ~7 points)",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+    )
+
+
+def fig_decisions(ctx: Context) -> Figure:
+    title = "Who makes the decisions"
+    df = ctx.data.df
+    if not ctx.data.has_facets or "user_planning_pct" not in df or df["user_planning_pct"].isna().all():
+        return _unavailable("decisions", title, "no decision shares")
+    rows: list[dict[str, Any]] = []
+    whole = np.zeros(len(df), dtype=np.int64)
+    bins = np.arange(0, 101, 10)
+    for kind, col in (("planning", "user_planning_pct"), ("execution", "user_execution_pct")):
+        v = df[col].to_numpy(dtype=np.float64)
+        med = ctx.boot.quantile(whole, v, 1, 0.5)
+        mean = ctx.boot.mean(whole, v, 1)
+        rows += _rows([{"kind": kind, "bin": "all"}], "median_pct", med, *med.ci(ctx.level))
+        rows += _rows([{"kind": kind, "bin": "all"}], "mean_pct", mean, *mean.ci(ctx.level))
+        b = np.where(np.isfinite(v), np.clip(np.digitize(v, bins[1:-1], right=False), 0, len(bins) - 2), -1)
+        has = np.isfinite(v)
+        e = ctx.boot.shares(np.where(has, 0, -1), b, 1, len(bins) - 1)
+        lo, hi = e.ci(ctx.level)
+        keys = [{"kind": kind, "bin": f"{bins[i]}–{bins[i + 1]}%"} for i in range(len(bins) - 1)]
+        rows += _rows(keys, "share_of_sessions", e, lo, hi)
+    t = _finish(ctx, rows, ["kind", "bin"])
+    valid = np.isfinite(df["user_planning_pct"].to_numpy(dtype=np.float64))
+    n_s, n_u = ctx.boot.population(np.where(valid, 0, -1), 1)
+    return Figure(
+        "decisions", title,
+        f"Share of each session's planning decisions (what to do, which approach, what counts as done) and execution "
+        f"decisions (which files, code, commands) made by the user: median and mean over sessions, and the "
+        f"distribution in 10-point bins; {ctx.ci_text}.",
+        t, ["kind", "bin"], "share",
+        subtitle="The study's median session: the user made ~70% of planning and ~20% of execution decisions.",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+    )
+
+
+def fig_actions_by_decisions(ctx: Context) -> Figure:
+    title = "Actions per prompt by the user's share of decisions"
+    df = ctx.data.df
+    if not ctx.data.has_facets or "user_execution_pct" not in df or df["user_execution_pct"].isna().all():
+        return _unavailable("actions_by_decisions", title, "no decision shares")
+    edges = [0, 20, 40, 60, 80, 100.0001]
+    labels = ["0–20%", "20–40%", "40–60%", "60–80%", "80–100%"]
+    app = df["actions_per_prompt"].to_numpy(dtype=np.float64)
+    rows: list[dict[str, Any]] = []
+    for kind, col in (("planning", "user_planning_pct"), ("execution", "user_execution_pct")):
+        v = df[col].to_numpy(dtype=np.float64)
+        b = np.where(np.isfinite(v), np.clip(np.digitize(v, edges[1:-1]), 0, len(labels) - 1), -1)
+        e = ctx.boot.mean(b, app, len(labels))
+        rows += _rows([{"kind": kind, "bin": lb} for lb in labels], "actions_per_prompt", e, *e.ci(ctx.level),
+                      partition_total=float(((b >= 0) & np.isfinite(app)).sum()), partition=kind)
+    t = _finish(ctx, rows, ["kind", "bin"])
+    valid = np.isfinite(df["user_execution_pct"].to_numpy(dtype=np.float64)) & np.isfinite(app)
+    n_s, n_u = ctx.boot.population(np.where(valid, 0, -1), 1)
+    return Figure(
+        "actions_by_decisions", title,
+        f"Mean actions per prompt for sessions grouped by the user's share of planning and of execution decisions; "
+        f"{ctx.ci_text}.",
+        t, ["kind", "bin"], "number",
+        subtitle="Users who keep execution decisions get fewer actions per prompt; handing over planning gets more.",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+    )
+
+
+_SHAPE_METRICS: list[tuple[str, str, list[float], Callable[[pd.DataFrame], np.ndarray]]] = [
+    ("prompts", "Prompts per session", [1, 2, 3, 5, 9, 17, 33],
+     lambda d: d["prompts"].to_numpy(dtype=np.float64)),
+    ("actions_per_prompt", "Actions per prompt", [0, 1, 2, 5, 10, 20, 50],
+     lambda d: d["actions_per_prompt"].to_numpy(dtype=np.float64)),
+    ("words_per_prompt", "Words of output per prompt", [0, 100, 300, 1000, 3000, 10000, 30000],
+     lambda d: d["words_per_prompt"].to_numpy(dtype=np.float64)),
+    ("active_minutes", "Active minutes per session", [0, 1, 5, 15, 30, 60, 120, 240],
+     lambda d: d["active_s"].to_numpy(dtype=np.float64) / 60.0),
+    ("cost_usd", "Cost per session (USD)", [0, 0.1, 0.5, 1, 2, 5, 10, 20],
+     lambda d: d["cost_usd"].to_numpy(dtype=np.float64)),
+]
+
+
+def _bin_labels(edges: list[float]) -> list[str]:
+    def f(x: float) -> str:
+        return f"{x:,.0f}" if x >= 1 or x == 0 else f"{x:g}"
+
+    labs = []
+    for i, lo in enumerate(edges):
+        if i + 1 < len(edges):
+            hi = edges[i + 1]
+            labs.append(f(lo) if hi - lo == 1 and float(lo).is_integer() and lo >= 1 else f"{f(lo)}–{f(hi)}")
+        else:
+            labs.append(f"{f(lo)}+")
+    return labs
+
+
+def fig_session_shape(ctx: Context) -> Figure:
+    title = "Session shape"
+    df = ctx.data.df
+    rows: list[dict[str, Any]] = []
+    whole = np.zeros(len(df), dtype=np.int64)
+    for metric, mlabel, edges, get in _SHAPE_METRICS:
+        v = get(df)
+        has = np.isfinite(v) & (df["prompts"].to_numpy() > 0)
+        labs = _bin_labels(edges)
+        b = np.where(has, np.clip(np.searchsorted(np.asarray(edges[1:]), v, side="right"), 0, len(edges) - 1), -1)
+        e = ctx.boot.shares(np.where(has, 0, -1), b, 1, len(labs))
+        lo, hi = e.ci(ctx.level)
+        rows += _rows([{"metric": metric, "metric_label": mlabel, "bin": lb, "order": i} for i, lb in enumerate(labs)],
+                      "share_of_sessions", e, lo, hi)
+        med = ctx.boot.quantile(np.where(has, whole, -1), v, 1, 0.5)
+        mean = ctx.boot.mean(np.where(has, whole, -1), v, 1)
+        rows += _rows([{"metric": metric, "metric_label": mlabel, "bin": "all", "order": -1}], "median", med,
+                      *med.ci(ctx.level))
+        rows += _rows([{"metric": metric, "metric_label": mlabel, "bin": "all", "order": -1}], "mean", mean,
+                      *mean.ci(ctx.level))
+    t = _finish(ctx, rows, ["metric", "metric_label", "bin", "order"])
+    has = df["prompts"].to_numpy() > 0
+    n_s, n_u = ctx.boot.population(np.where(has, 0, -1), 1)
+    return Figure(
+        "session_shape", title,
+        f"Distribution over sessions with at least one prompt (share per bin), with the median and mean; words "
+        f"include what the agent wrote through tools; active time is the sum of recorded turn durations; {ctx.ci_text}.",
+        t, ["metric", "metric_label", "bin", "order"], "share",
+        subtitle="Measured from the transcripts, never guessed (study: ~4 prompts, ~10 actions and ~2,400 words per prompt).",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+    )
+
+
+def fig_usage_intensity(ctx: Context) -> Figure:
+    title = "Usage intensity per user and week"
+    df = ctx.data.df
+    ok = df["week"].notna() & df["user"].notna()
+    if not ok.any():
+        return _unavailable("usage_intensity", title, "no timestamps")
+    sub = df.loc[ok, ["user", "week", "session_key"]].assign(active_h=df.loc[ok, "active_s"].fillna(0) / 3600.0)
+    uw = (sub.groupby(["user", "week"], sort=False)
+          .agg(sessions=("session_key", "size"), active_h=("active_h", "sum"))
+          .reset_index())
+    bs = ctx.boot.derive(uw["user"].to_numpy(dtype=object))
+    whole = np.zeros(len(uw), dtype=np.int64)
+    rows: list[dict[str, Any]] = []
+    for var, col in (("active_hours", "active_h"), ("sessions", "sessions")):
+        v = uw[col].to_numpy(dtype=np.float64)
+        mean = bs.mean(whole, v, 1)
+        med = bs.quantile(whole, v, 1, 0.5)
+        for stat, e in (("mean", mean), ("median", med)):
+            r = _rows([{"measure": var}], f"{stat}_per_user_week", e, *e.ci(ctx.level))
+            # the unit is a user-week: n_sessions counts sessions behind it
+            r[0]["n_sessions"] = int(ok.sum())
+            rows += r
+    edges = [0, 1, 2, 5, 10, 20, 40]
+    labs = _bin_labels(edges)
+    v = uw["active_h"].to_numpy(dtype=np.float64)
+    b = np.clip(np.searchsorted(np.asarray(edges[1:]), v, side="right"), 0, len(edges) - 1)
+    e = bs.shares(whole, b, 1, len(labs))
+    lo, hi = e.ci(ctx.level)
+    rr = _rows([{"measure": "active_hours", "bin": lb} for lb in labs], "share_of_user_weeks", e, lo, hi)
+    # population of a bin: user-weeks (n_sessions) and users; sessions behind a bin are at least its user-weeks
+    rows += rr
+    t = _finish(ctx, rows, ["measure", "bin"] if "bin" in pd.DataFrame(rows) else ["measure"])
+    if "bin" not in t:
+        t["bin"] = None
+    return Figure(
+        "usage_intensity", title,
+        f"Active hours (sum of recorded turn durations) and sessions per user in each calendar week with any use: mean "
+        f"and median over user-weeks, and the distribution of active hours; {ctx.ci_text}.",
+        t, ["measure", "bin"], "number",
+        subtitle="How much people use the agent when they use it (study: ~20 hours a week).",
+        n_sessions=int(ok.sum()), n_users=int(uw["user"].nunique()), extra={"user_weeks": len(uw)},
+    )
+
+
+def fig_success_trend(ctx: Context) -> Figure:
+    title = "Strict success by month"
+    df = ctx.data.df
+    if not ctx.data.has_facets or len(ctx.data.months) < 2:
+        return _unavailable("success_trend", title, "needs classified sessions in at least two months")
+    out = df["outcome"].astype("string")
+    known = (out.notna() & (out != "unclear")).fillna(False).to_numpy()
+    strict = (out == "verified_success").fillna(False).to_numpy().astype(np.float64)
+    vals = np.where(known, strict, np.nan)
+    rows, info = _monthly_trend(ctx, vals, known, as_index=False)
+    # a rate discloses its successes and its failures: both must be empty or pass the thresholds
+    mi = _codes(df["month"], ctx.data.months)
+    M = len(ctx.data.months)
+    for part in (strict > 0, strict == 0):
+        ps, pu = ctx.boot.population(np.where(known & part & (mi >= 0), mi, -1), M)
+        bad = (ps > 0) & ~ctx.passes(pu, ps)
+        for r in rows:
+            if bad[ctx.data.months.index(r["month"])]:
+                r["force_suppress"] = True
+    t = _finish(ctx, rows, ["month"])
+    n_s, n_u = ctx.boot.population(np.where(known, 0, -1), 1)
+    return Figure(
+        "success_trend", title,
+        f"Each month, the share of sessions (outcome not unclear) that were a verified success, raw and reweighted to "
+        f"the whole period's work-mode mix (direct standardisation over mode cells that pass the thresholds); {ctx.ci_text}.",
+        t, ["month"], "share",
+        subtitle="Is success changing, or only the mix of work? The reweighted line holds the mix fixed.",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info,
+    )
+
+
+def fig_regression(ctx: Context) -> Figure:
+    title = "Strict success and expertise, with controls"
+    df = ctx.data.df
+    if not ctx.data.has_facets:
+        return _unavailable("regression", title, "no classified sessions")
+    out = df["outcome"].astype("string")
+    d = pd.DataFrame({
+        "user": df["user"],
+        "expertise": df["expertise"],
+        "mode": df["mode"],
+        "month": df["month"],
+        "occupation": df["occupation"],
+    })
+    d["strict"] = (out == "verified_success").astype(float).where(out.notna() & (out != "unclear"))
+    controls = ["mode", "month", "occupation"]
+    if "value_usd" in df and df["value_usd"].notna().sum() >= 4:
+        v = df["value_usd"]
+        try:
+            d["value_band"] = pd.qcut(v, 4, labels=["lowest quarter", "second quarter", "third quarter", "top quarter"],
+                                      duplicates="drop")
+            controls.append("value_band")
+        except ValueError:
+            pass
+    res = success_regression(d, controls=controls, min_level_n=max(10, ctx.policy.min_sessions),
+                             cluster=not ctx.resample_sessions)
+    if res is None:
+        return _unavailable("regression", title, "needs at least two expertise levels and two users")
+    tab = res.table.copy()
+    tab["expertise_label"] = [_exp_label(int(x)) for x in tab["level"]]
+    ref = tab[tab["reference"]].iloc[0]
+    rows = []
+    for r in tab.itertuples():
+        rows.append({"expertise": int(r.level), "expertise_label": r.expertise_label, "variable": "strict_success_pp",
+                     "value": float(r.estimate_pp), "ci_low": float(r.ci_low_pp), "ci_high": float(r.ci_high_pp),
+                     "p_value": float(r.p_value), "odds_ratio": float(r.odds_ratio), "reference": bool(r.reference),
+                     "n_users": int(r.n_users), "n_sessions": int(r.n_sessions), "suppressed": False,
+                     "ci_method": "OLS, user-clustered SE" if res.clustered else "OLS, robust (HC1) SE"})
+    t = _finish(ctx, rows, ["expertise", "expertise_label"], drop_empty=False, group="regression")
+    overall_ok = bool(ctx.passes(res.n_users, res.n_sessions))
+    if not overall_ok:
+        t["suppressed"] = True
+        for c in ("value", "ci_low", "ci_high", "p_value", "odds_ratio"):
+            t[c] = np.nan
+    ctrl_words = {"mode": "work mode", "month": "month", "occupation": "occupation", "value_band": "value band"}
+    plain = [ctrl_words[c] for c in res.controls]
+    return Figure(
+        "regression", title,
+        f"Linear probability model of strict success (sessions with a known outcome) on expertise level, controlling for "
+        f"{', '.join(plain) or 'nothing'}; standard errors "
+        f"{'clustered by user' if res.clustered else 'robust (HC1)'} (statsmodels); a logit with the same design "
+        f"gives the odds ratios.",
+        t, ["expertise", "expertise_label"], "pp",
+        subtitle=f"Points of strict success relative to {ref['expertise_label']} users, holding the controls fixed.",
+        n_sessions=res.n_sessions, n_users=res.n_users,
+        notes=res.notes + ([f"dropped (one level only): {', '.join(res.dropped_controls)}"] if res.dropped_controls else []),
+        extra={"r2": res.r2, "controls": res.controls, "logit_ok": res.logit_ok, "released": overall_ok,
+               "clustered": res.clustered},
+    )
+
+
+def fig_topics(ctx: Context) -> Figure:
+    title = "Topics"
+    d = ctx.data
+    if d.clusters is None or "cluster_id" not in d.df or d.df["cluster_id"].isna().all():
+        return _unavailable("topics", title, "no topic clusters (run `codecensus cluster`)")
+    cl = d.clusters.copy()
+    ids = cl["cluster_id"].astype(str).tolist()
+    parent = dict(zip(ids, cl["parent_id"].where(cl["parent_id"].notna(), None), strict=True))
+    released_flag = dict(zip(ids, cl.get("released", pd.Series(True, index=cl.index)).fillna(False).astype(bool),
+                             strict=True))
+    pos = {c: i for i, c in enumerate(ids)}
+    K = len(ids)
+    sess_cluster = d.df["cluster_id"].astype("string")
+    has = sess_cluster.notna().to_numpy()
+    rows: list[dict[str, Any]] = []
+    # every level: a session counts in its cluster and all its ancestors
+    chains: dict[str, list[str]] = {}
+    for c in ids:
+        chain, cur, seen = [], c, set()
+        while cur is not None and cur in pos and cur not in seen:
+            chain.append(cur)
+            seen.add(cur)
+            cur = parent.get(cur)
+        chains[c] = chain
+    depth_max = max((len(v) for v in chains.values()), default=1)
+    per_level: list[np.ndarray] = []
+    for lvl in range(depth_max):
+        codes = sess_cluster.map(lambda c, lvl=lvl: pos[chains[c][-(lvl + 1)]] if c in chains and
+                                 len(chains[c]) > lvl else -1).fillna(-1).to_numpy(dtype=np.int64)
+        per_level.append(codes)
+    for codes in per_level:
+        g = np.where(has & (codes >= 0), 0, -1)
+        e = ctx.boot.shares(g, codes, 1, K)
+        lo, hi = e.ci(ctx.level)
+        present = [i for i in range(K) if e.n_sessions[i] > 0]
+        for i in present:
+            cid = ids[i]
+            rows.append({"cluster_id": cid, "parent_id": parent.get(cid), "depth": len(chains[cid]) - 1,
+                         "name": str(cl["name"].iloc[i]), "description": str(cl.get("description", pd.Series(
+                             [""] * K)).iloc[i] or ""), "variable": "share_of_sessions", "value": float(e.est[i]),
+                         "ci_low": float(lo[i]), "ci_high": float(hi[i]), "n_users": int(e.n_users[i]),
+                         "n_sessions": int(e.n_sessions[i]), "suppressed": False, "ci_method": e.ci_method[i],
+                         "force_suppress": not released_flag.get(cid, False),
+                         "_pgroup": f"topics|{parent.get(cid)}"})
+    t = _finish(ctx, rows, ["cluster_id", "parent_id", "depth", "name", "description"])
+    t.loc[t["suppressed"], ["name", "description"]] = None
+    n_s, n_u = ctx.boot.population(np.where(has, 0, -1), 1)
+    return Figure(
+        "topics", title,
+        f"Share of clustered sessions in each topic cluster (a session counts in its cluster and every parent); "
+        f"clusters the privacy audit did not release, or under the thresholds, are hidden; {ctx.ci_text}.",
+        t, ["cluster_id", "parent_id", "depth", "name", "description"], "share",
+        subtitle="What people asked for, from one-sentence redacted summaries clustered into a tree.",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+    )
+
+
+def fig_git_adoption(ctx: Context) -> Figure:
+    title = "Repositories with coding-agent commits"
+    g = ctx.data.git_adoption
+    if g is None or g.empty:
+        return _unavailable("git_adoption", title, "no git history scanned (run `codecensus git-agents`)")
+    from codecensus.aggregate.stats import wilson
+
+    rows = []
+    for r in g.itertuples():
+        lo, hi = wilson(r.repos_with_agent, r.repos_active)
+        rows.append({"period": r.period, "agent": r.agent, "variable": "share_of_repositories",
+                     "value": float(r.share) if r.share == r.share else np.nan, "ci_low": float(lo), "ci_high": float(hi),
+                     "n_users": int(r.repos_active), "n_sessions": int(r.repos_active), "suppressed": False,
+                     "ci_method": "wilson (repositories)"})
+    t = _finish(ctx, rows, ["period", "agent"])
+    any_rows = g[g["agent"] == "any"]
+    return Figure(
+        "git_adoption", title,
+        "Share of active repositories (any commit in the half-year) with at least one commit made or co-authored by a "
+        "coding agent; Wilson 95% CI over repositories; n counts repositories.",
+        t, ["period", "agent"], "share", subtitle="Adoption in the git history of the scanned repositories.",
+        n_sessions=int(any_rows["commits"].sum()) if len(any_rows) else 0,
+        n_users=int(any_rows["repos_active"].max()) if len(any_rows) else 0,
+    )
+
+
+FIGURES: tuple[Callable[[Context], Figure], ...] = (
+    fig_coverage,
+    fig_occupations,
+    fig_occupations_by_month,
+    fig_work_modes,
+    fig_work_modes_by_month,
+    fig_value_by_month,
+    fig_value_by_mode,
+    fig_expertise_shape,
+    fig_expertise_shape_by_mode,
+    fig_outcomes_by_expertise,
+    fig_recovery_by_expertise,
+    fig_success_by_occupation,
+    fig_success_trend,
+    fig_regression,
+    fig_decisions,
+    fig_actions_by_decisions,
+    fig_session_shape,
+    fig_usage_intensity,
+    fig_topics,
+    fig_git_adoption,
+)
+
+
+def build_figures(ctx: Context, only: Sequence[str] | None = None) -> list[Figure]:
+    figs = []
+    for f in FIGURES:
+        fid = f.__name__.removeprefix("fig_")
+        if only is not None and fid not in only:
+            continue
+        figs.append(f(ctx))
+    return figs
+
+
+def long_table(figures: Sequence[Figure]) -> pa.Table:
+    """All released rows in one long table: facet, level (keys joined with '::'), variable, value, interval, n, suppressed."""
+    cols: dict[str, list[Any]] = {c: [] for c in LONG_COLUMNS}
+    for f in figures:
+        if not f.available:
+            continue
+        keys = [k for k in f.keys if k in f.table.columns and not k.endswith("_label") and k not in (
+            "order", "description", "name", "parent_id", "depth")]
+        for r in f.table.to_dict("records"):
+            lv = "::".join(str(r[k]) for k in keys if r.get(k) is not None and r.get(k) == r.get(k)) or "all"
+            cols["facet"].append(f.id)
+            cols["level"].append(lv)
+            cols["variable"].append(r["variable"])
+            for c in ("value", "ci_low", "ci_high"):
+                v = r[c]
+                cols[c].append(None if v is None or v != v else float(v))
+            for c in ("n_users", "n_sessions"):
+                v = r[c]
+                cols[c].append(None if v is None or v is pd.NA or v != v else int(v))
+            cols["suppressed"].append(bool(r["suppressed"]))
+    return pa.table({
+        "facet": pa.array(cols["facet"], pa.string()),
+        "level": pa.array(cols["level"], pa.string()),
+        "variable": pa.array(cols["variable"], pa.string()),
+        "value": pa.array(cols["value"], pa.float64()),
+        "ci_low": pa.array(cols["ci_low"], pa.float64()),
+        "ci_high": pa.array(cols["ci_high"], pa.float64()),
+        "n_users": pa.array(cols["n_users"], pa.int64()),
+        "n_sessions": pa.array(cols["n_sessions"], pa.int64()),
+        "suppressed": pa.array(cols["suppressed"], pa.bool_()),
+    })
+
+
+__all__ = [
+    "FIGURES",
+    "LONG_COLUMNS",
+    "STD_COLUMNS",
+    "Context",
+    "Figure",
+    "PolicyLike",
+    "ReportData",
+    "build_figures",
+    "load_report_data",
+    "long_table",
+    "passes",
+]

@@ -1,0 +1,153 @@
+"""`codecensus report` and `codecensus summary` (registered in codecensus.cli)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from codecensus.cli import DbOpt, WaitOpt, console, open_store, out
+
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for report.html and tables/.")]
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="First day (YYYY-MM-DD) of sessions to include.", show_default=False)
+]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Last day (YYYY-MM-DD) of sessions to include.", show_default=False)
+]
+MinUsersOpt = Annotated[
+    int | None,
+    typer.Option("--min-users", help="Release a cell only with at least this many distinct users [default: 5; "
+                 "--individual: 1].", show_default=False, min=1),
+]
+MinSessionsOpt = Annotated[
+    int | None,
+    typer.Option("--min-sessions", help="Release a cell only with at least this many sessions [default: 10; "
+                 "--individual: 1].", show_default=False, min=1),
+]
+IndividualOpt = Annotated[
+    bool,
+    typer.Option("--individual", help="One person's own data: lower the thresholds (announced on the report's "
+                 "first screen) and resample sessions for the intervals."),
+]
+EpsilonOpt = Annotated[
+    float | None, typer.Option("--epsilon", help="Differential privacy: total ε for the noisy release.",
+                               show_default=False)
+]
+DeltaOpt = Annotated[float | None, typer.Option("--delta", help="Differential privacy: δ.", show_default=False)]
+BootOpt = Annotated[int, typer.Option("--bootstrap", help="Bootstrap replicates for the intervals.", min=20)]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Bootstrap seed (same seed, same intervals).")]
+
+
+def _validate_day(v: str | None, name: str) -> None:
+    if v is None:
+        return
+    from datetime import datetime
+
+    try:
+        datetime.strptime(v, "%Y-%m-%d")
+    except ValueError as exc:
+        console.print(f"[red]{name} must be a date like 2026-01-31, not {v!r}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _options(out_dir: Path, since: str | None, until: str | None, min_users: int | None, min_sessions: int | None,
+             individual: bool, epsilon: float | None, delta: float | None, bootstrap: int, seed: int,
+             title: str = "codecensus report"):  # noqa: ANN202 - ReportOptions, imported lazily
+    from codecensus.report.build import ReportOptions
+
+    _validate_day(since, "--since")
+    _validate_day(until, "--until")
+    if epsilon is not None and epsilon <= 0:
+        console.print("[red]--epsilon must be > 0[/red]")
+        raise typer.Exit(2)
+    return ReportOptions(out=out_dir, since=since, until=until, min_users=min_users, min_sessions=min_sessions,
+                         individual=individual, epsilon=epsilon, delta=delta, bootstrap=bootstrap, seed=seed,
+                         title=title)
+
+
+def report_cmd(
+    out_dir: OutOpt = Path("report"),
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    db: DbOpt = None,
+    min_users: MinUsersOpt = None,
+    min_sessions: MinSessionsOpt = None,
+    individual: IndividualOpt = False,
+    epsilon: EpsilonOpt = None,
+    delta: DeltaOpt = None,
+    bootstrap: BootOpt = 200,
+    seed: SeedOpt = 0,
+    title: Annotated[str, typer.Option("--title", help="Report title.")] = "codecensus report",
+    wait: WaitOpt = 30.0,
+) -> None:
+    """Write a self-contained HTML report (works offline) plus every table behind it as CSV and Parquet."""
+    from codecensus.manifest import record_run
+    from codecensus.report.build import write_report
+
+    opts = _options(out_dir, since, until, min_users, min_sessions, individual, epsilon, delta, bootstrap, seed, title)
+    store = open_store(db, wait=wait)
+    t0 = time.perf_counter()
+    from codecensus.aggregate.dp import BudgetExceeded
+
+    try:
+        res = write_report(store, opts)
+    except ImportError as exc:  # the DP mode's opendp is an optional extra
+        console.print(f"[red]{exc}[/red]: --epsilon needs `pip install 'codecensus[dp]'`")
+        store.close()
+        raise typer.Exit(2) from exc
+    except (LookupError, ValueError, BudgetExceeded) as exc:
+        console.print(f"[red]{exc}[/red]")
+        store.close()
+        raise typer.Exit(2) from exc
+    comp = res.computed
+    record_run(store, "report", {
+        "out": str(out_dir), "since": since, "until": until,
+        "thresholds": {"min_users": comp.release.min_users, "min_sessions": comp.release.min_sessions},
+        "individual": individual, "epsilon": epsilon, "delta": delta, "bootstrap": bootstrap, "seed": seed,
+        "sessions": comp.sessions, "users": comp.users,
+        "figures": {f.id: {"available": f.available, "released": f.released_cells, "suppressed": f.suppressed_cells}
+                    for f in comp.figures},
+        "seconds": round(time.perf_counter() - t0, 3),
+    }, out_dir)
+    store.close()
+    if individual:
+        console.print("[bold yellow]Individual mode:[/bold yellow] thresholds lowered to "
+                      f"{comp.release.min_users} user(s) / {comp.release.min_sessions} session(s); keep this report private.")
+    avail = sum(f.available for f in comp.figures)
+    sup = sum(f.suppressed_cells for f in comp.figures if f.available)
+    console.print(f"{avail}/{len(comp.figures)} figures, {sup} cells suppressed, "
+                  f"{len(res.tables)} table files, {time.perf_counter() - t0:.1f}s")
+    out.print(f"report: {res.html}")
+
+
+def summary_cmd(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    db: DbOpt = None,
+    min_users: MinUsersOpt = None,
+    min_sessions: MinSessionsOpt = None,
+    individual: IndividualOpt = False,
+    bootstrap: BootOpt = 200,
+    seed: SeedOpt = 0,
+    wait: WaitOpt = 30.0,
+) -> None:
+    """Print the key figures (with intervals and n) in the terminal."""
+    from codecensus.report.build import compute
+    from codecensus.report.terminal import render_summary
+
+    opts = _options(Path("."), since, until, min_users, min_sessions, individual, None, None, bootstrap, seed)
+    store = open_store(db, read_only=True, wait=wait)
+    try:
+        comp = compute(store, opts)
+    except (LookupError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        store.close()
+    render_summary(comp, out)
+
+
+__all__ = ["report_cmd", "summary_cmd"]

@@ -1,0 +1,154 @@
+"""Key findings in plain words, read off released figure rows (shared by the HTML report and the terminal)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from codecensus.aggregate.figures import Figure
+
+
+@dataclass(slots=True)
+class Finding:
+    figure: str
+    headline: str
+    detail: str
+
+
+def fmt_value(v: Any, unit: str, *, signed: bool = False) -> str:
+    """Format a released value for display ("–" when missing)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return "–"
+    x = float(v)
+    if unit == "share":
+        s = f"{x * 100:.1f}%" if abs(x) < 0.1 else f"{x * 100:.0f}%"
+        return ("+" if signed and x > 0 else "") + s
+    if unit == "usd":
+        return f"${x:,.0f}" if abs(x) >= 10 else f"${x:,.2f}"
+    if unit == "pp":
+        return f"{x:+.1f} pts"
+    if unit == "index":
+        return f"{x:,.0f}"
+    if unit == "count":
+        return f"{x:,.0f}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:,.1f}"
+
+
+def fmt_ci(lo: Any, hi: Any, unit: str) -> str:
+    if lo is None or hi is None or (isinstance(lo, float) and math.isnan(lo)) or (isinstance(hi, float) and math.isnan(hi)):
+        return ""
+    return f"{fmt_value(lo, unit)} – {fmt_value(hi, unit)}"
+
+
+def _rel(fig: Figure | None, **eq: Any) -> pd.DataFrame:
+    if fig is None or not fig.available or fig.table.empty:
+        return pd.DataFrame()
+    t = fig.table[~fig.table["suppressed"].astype(bool)]
+    for k, v in eq.items():
+        t = t[t[k] == v]
+    return t
+
+
+def _with_ci(row: pd.Series, unit: str) -> str:
+    ci = fmt_ci(row["ci_low"], row["ci_high"], unit)
+    return f"{fmt_value(row['value'], unit)}" + (f" (95% CI {ci})" if ci else "")
+
+
+def _direction(lo: pd.Series, hi: pd.Series) -> str:
+    """'rises' / 'falls' when the two intervals do not overlap, else 'barely changes'."""
+    if lo["ci_high"] == lo["ci_high"] and hi["ci_low"] == hi["ci_low"] and hi["ci_low"] > lo["ci_high"]:
+        return "rises"
+    if lo["ci_low"] == lo["ci_low"] and hi["ci_high"] == hi["ci_high"] and hi["ci_high"] < lo["ci_low"]:
+        return "falls"
+    return "barely changes"
+
+
+def key_findings(figs: list[Figure]) -> list[Finding]:
+    by = {f.id: f for f in figs}
+    out: list[Finding] = []
+    t = _rel(by.get("work_modes"), variable="share_of_sessions")
+    if not t.empty:
+        top = t.sort_values("value", ascending=False).head(3)
+        parts = [f"{r.mode_label.lower()} {fmt_value(r.value, 'share')}" for r in top.itertuples()]
+        first = top.iloc[0]
+        out.append(Finding("work_modes", f"{first['mode_label']} is the largest work mode "
+                           f"({fmt_value(first['value'], 'share')} of sessions)",
+                           "Largest work modes: " + ", ".join(parts) + "."))
+    t = _rel(by.get("outcomes_by_expertise"), variable="strict_success")
+    if len(t) >= 2:
+        lo, hi = t.sort_values("expertise").iloc[0], t.sort_values("expertise").iloc[-1]
+        trend = _direction(lo, hi)
+        out.append(Finding("outcomes_by_expertise",
+                           f"Strict success {fmt_value(lo['value'], 'share')} at {lo['expertise_label'].split(' ', 1)[1].lower()}"
+                           f" level, {fmt_value(hi['value'], 'share')} at {hi['expertise_label'].split(' ', 1)[1].lower()} level",
+                           f"Verified success {trend} with expertise: {_with_ci(lo, 'share')} for level {lo['expertise']} "
+                           f"vs {_with_ci(hi, 'share')} for level {hi['expertise']}."))
+    t = _rel(by.get("expertise_shape"), variable="actions_per_prompt")
+    w = _rel(by.get("expertise_shape"), variable="words_per_prompt")
+    if len(t) >= 2:
+        a0, a1 = t.sort_values("expertise").iloc[0], t.sort_values("expertise").iloc[-1]
+        detail = (f"Actions per prompt: {fmt_value(a0['value'], 'number')} at level {a0['expertise']} vs "
+                  f"{fmt_value(a1['value'], 'number')} at level {a1['expertise']}")
+        if len(w) >= 2:
+            w0, w1 = w.sort_values("expertise").iloc[0], w.sort_values("expertise").iloc[-1]
+            detail += (f"; words of output per prompt: {fmt_value(w0['value'], 'number')} vs "
+                       f"{fmt_value(w1['value'], 'number')}")
+        trend = _direction(a0, a1)
+        head = {"rises": "Experts delegate bigger steps", "falls": "Experts take smaller steps per prompt"}.get(
+            trend, "Actions per prompt barely differ by expertise")
+        out.append(Finding("expertise_shape", head, detail + "."))
+    reg = by.get("regression")
+    t = _rel(reg)
+    if reg is not None and not t.empty and len(t) >= 2:
+        r = t[~t["reference"].astype(bool)].sort_values("expertise").iloc[-1]
+        ref = t[t["reference"].astype(bool)].iloc[0]
+        ctl = ", ".join({"mode": "work mode", "month": "month", "occupation": "occupation",
+                         "value_band": "value band"}[c] for c in reg.extra.get("controls", []))
+        out.append(Finding("regression", f"{fmt_value(r['value'], 'pp')} strict success for level {r['expertise']} vs "
+                           f"level {ref['expertise']}, with controls",
+                           f"Holding {ctl or 'nothing'} fixed: {fmt_value(r['value'], 'pp')} "
+                           f"(95% CI {fmt_ci(r['ci_low'], r['ci_high'], 'pp')}), "
+                           f"{'errors clustered by user' if reg.extra.get('clustered', True) else 'robust errors'}."))
+    t = _rel(by.get("value_by_month"))
+    if not t.empty:
+        raw = t[t["variable"] == "raw"].sort_values("month")
+        rw = t[t["variable"] == "reweighted"].sort_values("month")
+        if len(raw) >= 2:
+            last = raw.iloc[-1]
+            txt = f"Index {fmt_value(last['value'], 'index')} in {last['month']} ({raw.iloc[0]['month']} = 100)"
+            if len(rw):
+                txt += f"; {fmt_value(rw.iloc[-1]['value'], 'index')} with the work-mode mix held fixed"
+            moved = last["ci_low"] > 100 or last["ci_high"] < 100
+            verb = ("up" if last["value"] > 100 else "down") if moved else "not clearly changed:"
+            head = (f"Value per session {verb} {abs(last['value'] - 100):.0f}% over the period" if moved
+                    else f"Value per session {verb} index {fmt_value(last['value'], 'index')}, interval includes 100")
+            out.append(Finding("value_by_month", head, txt + " (an estimate)."))
+    t = _rel(by.get("decisions"), variable="median_pct")
+    if len(t) == 2:
+        p = t[t["kind"] == "planning"].iloc[0]
+        e = t[t["kind"] == "execution"].iloc[0]
+        if p["value"] >= 50 > e["value"]:
+            gist = "In the median session the user plans and the agent executes."
+        elif p["value"] < 50 and e["value"] < 50:
+            gist = "In the median session the agent makes most decisions of both kinds."
+        else:
+            gist = "In the median session the user keeps most execution decisions."
+        out.append(Finding("decisions", f"Users make {p['value']:.0f}% of planning and {e['value']:.0f}% of execution "
+                           "decisions (median session)", gist))
+    t = _rel(by.get("occupations"), variable="share_where_inferable")
+    ni = _rel(by.get("occupations"), variable="share_of_sessions", occupation="not_inferable")
+    if not t.empty:
+        top = t.sort_values("value", ascending=False).iloc[0]
+        inferable = "" if ni.empty else (
+            f" An occupation was inferable in {fmt_value(1 - float(ni.iloc[0]['value']), 'share')} of sessions.")
+        out.append(Finding("occupations", f"{top['occupation_label']}: {fmt_value(top['value'], 'share')} of sessions "
+                           "with an inferable occupation", f"The largest occupation group.{inferable}"))
+    return out
+
+
+__all__ = ["Finding", "fmt_ci", "fmt_value", "key_findings"]

@@ -1,0 +1,327 @@
+"""The self-contained HTML report: Jinja2 (autoescaped) + Vega-Lite specs + inlined Vega JavaScript.
+
+Nothing is fetched when the file is opened: the Vega, Vega-Lite and
+vega-embed libraries are inlined from the ``vl-convert-python`` package, chart
+specs sit in a ``<script type="application/json">`` block with ``<``, ``>``
+and ``&`` escaped, and a Content-Security-Policy forbids every network
+request. Transcript-derived text (cluster names and descriptions) only ever
+reaches the page through autoescaped template variables or JSON data.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from codecensus import __version__
+from codecensus.aggregate.figures import Figure
+from codecensus.report.charts import chart_specs
+from codecensus.report.findings import Finding, fmt_ci, fmt_value
+
+SECTIONS: list[tuple[str, str, list[str]]] = [
+    ("who", "Who uses the agent, for what", ["occupations", "occupations_by_month", "work_modes",
+                                             "work_modes_by_month", "topics"]),
+    ("expertise", "Expertise and outcomes", ["expertise_shape", "expertise_shape_by_mode", "outcomes_by_expertise",
+                                             "recovery_by_expertise", "regression", "success_by_occupation"]),
+    ("trends", "Value and trends", ["value_by_month", "value_by_mode", "success_trend"]),
+    ("decisions", "Who decides", ["decisions", "actions_by_decisions"]),
+    ("shape", "Sessions and usage", ["session_shape", "usage_intensity", "git_adoption"]),
+    ("data", "Data and privacy", ["coverage"]),
+]
+
+_VARIABLE_WORDS = {
+    "share_of_sessions": "share of sessions", "share_where_inferable": "share where inferable",
+    "share_of_sessions_rollup": "share (roll-up)", "raw": "as observed", "reweighted": "mix held fixed",
+    "mean": "mean", "median": "median", "mean_usd": "mean (USD)", "median_usd": "median (USD)", "index": "index",
+    "strict_success": "strict success", "at_least_partial": "at least partial", "failure": "failure",
+    "unclear": "unclear", "trouble": "trouble", "recovered": "recovered", "abandoned": "abandoned",
+    "difference_vs_software_pp": "vs software (points)", "strict_success_pp": "effect (points)",
+    "median_pct": "median %", "mean_pct": "mean %", "actions_per_prompt": "actions / prompt",
+    "words_per_prompt": "words / prompt", "visible_words_per_prompt": "visible words / prompt",
+    "mean_per_user_week": "mean per user-week", "median_per_user_week": "median per user-week",
+    "share_of_user_weeks": "share of user-weeks", "share_of_repositories": "share of repositories",
+    "sessions": "sessions", "users": "users", "classified sessions": "classified sessions",
+}
+
+
+def _unit_for(fig: Figure, variable: str) -> str:
+    if variable.startswith("share") or variable in ("strict_success", "at_least_partial", "failure", "unclear",
+                                                    "trouble", "recovered", "abandoned"):
+        return "share"
+    if variable in ("raw", "reweighted"):
+        return "index" if fig.id == "value_by_month" else "share"
+    if variable == "index":
+        return "index"
+    if variable in ("mean", "median") and fig.id == "value_by_month":
+        return "usd"
+    if variable.endswith("_usd"):
+        return "usd"
+    if variable.endswith("_pp"):
+        return "pp"
+    if variable.endswith("_pct"):
+        return "number"
+    if fig.unit == "count":
+        return "count"
+    return "number"
+
+
+@dataclass(slots=True)
+class ReleaseView:
+    """What the report says about privacy: thresholds, mode, and the DP ledger."""
+
+    min_users: int
+    min_sessions: int
+    individual: bool = False
+    epsilon: float | None = None
+    delta: float | None = None
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    bootstrap: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def mode(self) -> str:
+        if self.epsilon is not None:
+            return "differential privacy"
+        return "individual" if self.individual else "standard"
+
+
+def _json_for_script(obj: Any) -> Markup:
+    """JSON safe inside <script>: no '<', '>', '&' or line separators survive literally."""
+    s = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    s = (s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+         .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return Markup(s)  # noqa: S704 - escaped above for the script context
+
+
+def _clean(obj: Any) -> Any:
+    """Replace NaN/inf (not valid JSON) by None, recursively."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+@functools.lru_cache(maxsize=2)
+def vega_bundle() -> str:
+    """Vega + Vega-Lite + vega-embed as one script (from vl-convert-python; no network)."""
+    import altair as alt
+    import vl_convert as vlc
+
+    want = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    versions = vlc.get_vegalite_versions()
+    vl = want if want in versions else versions[-1]
+    # bundling takes seconds: keep one copy per vl-convert and Vega-Lite version in the user cache
+    cache = Path(platformdirs.user_cache_dir("codecensus")) / f"vega-bundle-{metadata.version('vl-convert-python')}-{vl}.js"
+    js: str | None = None
+    try:
+        js = cache.read_text(encoding="utf-8") if cache.is_file() else None
+    except OSError:
+        js = None
+    if not js:
+        js = vlc.javascript_bundle(vl_version=vl)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(js, encoding="utf-8")
+            tmp.replace(cache)
+        except OSError:
+            pass
+    # the bundle is inlined in a <script>: it must not contain a closing tag
+    return js.replace("</script", "<\\/script")
+
+
+def _table_rows(fig: Figure) -> tuple[list[str], list[list[str]]]:
+    t = fig.table
+    keys = [k for k in fig.keys if k in t.columns and k not in ("order", "parent_id", "depth", "description")]
+    label_keys = [k for k in keys if k.endswith("_label")]
+    show_keys = [k for k in keys if f"{k}_label" not in label_keys]
+    header = [k.removesuffix("_label").replace("_", " ") for k in show_keys] + [
+        "measure", "value", "95% CI", "sessions", "users"]
+    rows = []
+    for r in t.to_dict("records"):
+        unit = _unit_for(fig, r["variable"])
+        cells = []
+        for k in show_keys:
+            v = r.get(k)
+            cells.append("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+        cells.append(_VARIABLE_WORDS.get(r["variable"], r["variable"].replace("_", " ")))
+        if r["suppressed"]:
+            cells += ["suppressed", "", "", ""]
+        else:
+            cells += [fmt_value(r["value"], unit), fmt_ci(r["ci_low"], r["ci_high"], unit),
+                      fmt_value(r["n_sessions"], "count"), fmt_value(r["n_users"], "count")]
+        rows.append(cells)
+    return header, rows
+
+
+def _regression_rows(fig: Figure) -> list[dict[str, str]]:
+    out = []
+    for r in fig.table.to_dict("records"):
+        if r["suppressed"]:
+            out.append({"level": r["expertise_label"], "effect": "suppressed", "ci": "", "p": "", "or": "",
+                        "n": "", "u": ""})
+            continue
+        if r.get("reference"):
+            out.append({"level": r["expertise_label"], "effect": "reference", "ci": "", "p": "", "or": "1.00",
+                        "n": fmt_value(r["n_sessions"], "count"), "u": fmt_value(r["n_users"], "count")})
+            continue
+        p = r.get("p_value")
+        p_txt = "" if p is None or p != p else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+        o = r.get("odds_ratio")
+        out.append({"level": r["expertise_label"], "effect": fmt_value(r["value"], "pp"),
+                    "ci": fmt_ci(r["ci_low"], r["ci_high"], "pp"), "p": p_txt,
+                    "or": "" if o is None or o != o else f"{o:.2f}",
+                    "n": fmt_value(r["n_sessions"], "count"), "u": fmt_value(r["n_users"], "count")})
+    return out
+
+
+def _regression_sentence(fig: Figure) -> str:
+    t = fig.table[~fig.table["suppressed"].astype(bool)]
+    if t.empty or len(t) < 2:
+        return ""
+    ref = t[t["reference"].astype(bool)]
+    rest = t[~t["reference"].astype(bool)].sort_values("expertise")
+    if ref.empty or rest.empty:
+        return ""
+    top = rest.iloc[-1]
+    ctl = ", ".join({"mode": "work mode", "month": "month", "occupation": "occupation",
+                     "value_band": "value band"}[c] for c in fig.extra.get("controls", []))
+    lo, hi = top["ci_low"], top["ci_high"]
+    sig = "an interval that excludes zero" if (lo > 0 or hi < 0) else "an interval that includes zero"
+    return (f"Holding {ctl or 'nothing'} fixed, sessions of level-{top['expertise']} ({top['expertise_label'].split(' ', 1)[1]}) "
+            f"users were a verified success {abs(top['value']):.1f} points {'more' if top['value'] >= 0 else 'less'} often "
+            f"than those of level-{ref.iloc[0]['expertise']} users (95% CI {fmt_ci(lo, hi, 'pp')}, {sig}).")
+
+
+def _topic_tree(fig: Figure) -> list[dict[str, Any]]:
+    t = fig.table[(~fig.table["suppressed"].astype(bool)) & (fig.table["variable"] == "share_of_sessions")]
+    if t.empty:
+        return []
+    nodes = {r["cluster_id"]: {**r, "children": []} for r in t.to_dict("records")}
+    roots = []
+    for n in nodes.values():
+        p = n.get("parent_id")
+        if p is not None and p in nodes:
+            nodes[p]["children"].append(n)
+        else:
+            roots.append(n)
+
+    def prep(n: dict[str, Any]) -> dict[str, Any]:
+        n["children"] = sorted((prep(c) for c in n["children"]), key=lambda c: -c["value"])
+        n["value_txt"] = fmt_value(n["value"], "share")
+        n["ci_txt"] = fmt_ci(n["ci_low"], n["ci_high"], "share")
+        n["width"] = f"{max(1.0, min(100.0, 100 * float(n['value']))):.1f}"
+        n["n_txt"] = f"{fmt_value(n['n_sessions'], 'count')} sessions · {fmt_value(n['n_users'], 'count')} users"
+        return n
+
+    return sorted((prep(r) for r in roots), key=lambda c: -c["value"])
+
+
+def _figure_view(fig: Figure, release: ReleaseView, chart_ids: list[str], specs: dict[str, Any]) -> dict[str, Any]:
+    charts = []
+    if fig.available:
+        for i, spec in enumerate(chart_specs(fig)):
+            cid = f"chart-{fig.id}-{i}"
+            specs[cid] = _clean(spec)
+            chart_ids.append(cid)
+            charts.append(cid)
+    header, rows = _table_rows(fig) if fig.available else ([], [])
+    n_ok = fig.n_users >= release.min_users and fig.n_sessions >= release.min_sessions
+    if release.epsilon is not None:
+        n_text = f"n ≈ {fig.n_sessions:,} sessions (noisy)" if fig.n_sessions >= release.min_sessions else "n: see table"
+    else:
+        n_text = (f"n = {fig.n_sessions:,} sessions from {fig.n_users:,} users" if n_ok
+                  else "n below the release thresholds")
+    view: dict[str, Any] = {
+        "id": fig.id, "title": fig.title, "subtitle": fig.subtitle, "method": fig.method, "available": fig.available,
+        "reason": fig.reason, "charts": charts, "header": header, "rows": rows,
+        "n_text": n_text,
+        "released": fig.released_cells, "suppressed": fig.suppressed_cells, "notes": fig.notes,
+        "regression": _regression_rows(fig) if fig.id == "regression" and fig.available else [],
+        "regression_sentence": _regression_sentence(fig) if fig.id == "regression" and fig.available else "",
+        "tree": _topic_tree(fig) if fig.id == "topics" and fig.available else [],
+    }
+    if fig.id == "regression" and fig.available:
+        view["n_text"] += f" · R² {fig.extra.get('r2', float('nan')):.3f}"
+    return view
+
+
+def _coverage_view(fig: Figure | None) -> dict[str, Any]:
+    if fig is None:
+        return {}
+    t = fig.table
+    dims: dict[str, list[dict[str, str]]] = {}
+    for r in t.to_dict("records"):
+        if r["dimension"] in ("all", "month"):
+            continue
+        dims.setdefault(r["dimension"], []).append({
+            "level": str(r["level"]),
+            "sessions": "suppressed" if r["suppressed"] else fmt_value(r["value"], "count"),
+            "users": "" if r["suppressed"] else fmt_value(r["n_users"], "count"),
+        })
+    def total(var: str) -> str:
+        x = t[(t["dimension"] == "all") & (t["variable"] == var)]
+        if x.empty:
+            return "not released"
+        if bool(x.iloc[0]["suppressed"]):
+            return "below thresholds"
+        return fmt_value(x.iloc[0]["value"], "count")
+
+    return {"dims": dims, "sessions": total("sessions"), "users": total("users"),
+            "classified": total("classified sessions"), **fig.extra}
+
+
+def render_html(
+    figures: list[Figure],
+    findings: list[Finding],
+    release: ReleaseView,
+    *,
+    title: str = "codecensus report",
+    tables_dir: str = "tables",
+    generated_at: datetime | None = None,
+) -> str:
+    env = Environment(
+        loader=PackageLoader("codecensus.report", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html", "j2", "html.j2"), default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    css = resources.files("codecensus.report").joinpath("static/report.css").read_text()
+    by = {f.id: f for f in figures}
+    chart_ids: list[str] = []
+    specs: dict[str, Any] = {}
+    sections = []
+    for sid, stitle, ids in SECTIONS:
+        views = [_figure_view(by[i], release, chart_ids, specs) for i in ids if i in by]
+        if views:
+            sections.append({"id": sid, "title": stitle, "figures": views})
+    cov = _coverage_view(by.get("coverage"))
+    suppressed = [{"id": f.id, "title": f.title, "released": f.released_cells, "suppressed": f.suppressed_cells}
+                  for f in figures if f.available]
+    unavailable = [{"title": f.title, "reason": f.reason} for f in figures if not f.available]
+    tmpl = env.get_template("report.html.j2")
+    return tmpl.render(
+        title=title, css=Markup(css), vega_js=Markup(vega_bundle()),  # noqa: S704 - package JS, not user data
+        specs_json=_json_for_script(specs), chart_ids=chart_ids, sections=sections, findings=findings,
+        coverage=cov, release=release, suppressed=suppressed, unavailable=unavailable, tables_dir=tables_dir,
+        version=__version__, generated=(generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
+        total_suppressed=sum(s["suppressed"] for s in suppressed),
+        total_released=sum(s["released"] for s in suppressed),
+    )
+
+
+__all__ = ["SECTIONS", "ReleaseView", "render_html", "vega_bundle"]

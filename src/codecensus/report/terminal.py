@@ -1,0 +1,147 @@
+"""`codecensus summary`: the key figures in the terminal (rich), from the same released rows as the report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from codecensus.aggregate.figures import Figure
+from codecensus.report.build import Computed
+from codecensus.report.findings import fmt_ci, fmt_value
+
+
+def _released(fig: Figure | None, **eq: Any) -> pd.DataFrame:
+    if fig is None or not fig.available or fig.table.empty:
+        return pd.DataFrame()
+    t = fig.table[~fig.table["suppressed"].astype(bool)]
+    for k, v in eq.items():
+        t = t[t[k] == v]
+    return t
+
+
+def _cell(t: pd.DataFrame, unit: str, **eq: Any) -> str:
+    for k, v in eq.items():
+        t = t[t[k] == v]
+    if t.empty:
+        return "[dim]suppressed[/dim]"
+    r = t.iloc[0]
+    lo, hi = r["ci_low"], r["ci_high"]
+    if lo != lo or hi != hi:  # NaN
+        return fmt_value(r["value"], unit)
+    if unit == "share":
+        ci = f"{lo * 100:.0f}–{hi * 100:.0f}"
+    elif unit == "index":
+        ci = f"{lo:.0f}–{hi:.0f}"
+    else:
+        ci = f"{fmt_value(lo, unit)}–{fmt_value(hi, unit)}"
+    return f"{fmt_value(r['value'], unit)} [dim]{ci}[/dim]"
+
+
+def render_summary(comp: Computed, console: Console) -> None:
+    by = {f.id: f for f in comp.figures}
+    rel = comp.release
+    cov = by.get("coverage")
+    first = cov.extra.get("first_day") if cov else None
+    last = cov.extra.get("last_day") if cov else None
+    head = Text()
+    head.append("codecensus summary\n", style="bold")
+    ok = cov is not None and cov.n_users >= rel.min_users and cov.n_sessions >= rel.min_sessions
+    if ok and cov is not None:
+        head.append(f"{cov.n_sessions:,} sessions from {cov.n_users:,} users")
+        if first:
+            head.append(f", {first} to {last}")
+    else:
+        head.append("fewer sessions or users than the release thresholds")
+    head.append(f"\nthresholds: ≥{rel.min_users} users and ≥{rel.min_sessions} sessions per cell · intervals: "
+                f"{rel.bootstrap}")
+    parts: list[Any] = [head]
+    if rel.individual:
+        parts.append(Text("INDIVIDUAL MODE: thresholds lowered for one person's own data; do not publish.",
+                          style="bold yellow"))
+    console.print(Panel(Group(*parts), border_style="blue"))
+
+    if comp.findings:
+        t = Table(title="Key findings", show_header=False, title_justify="left", box=None, pad_edge=False)
+        for f in comp.findings:
+            t.add_row(f"• [bold]{f.headline}.[/bold] {f.detail}")
+        console.print(t)
+
+    wm = _released(by.get("work_modes"), variable="share_of_sessions")
+    if not wm.empty:
+        t = Table(title="Work modes", title_justify="left")
+        t.add_column("mode")
+        t.add_column("share of sessions (95% CI)", justify="right")
+        t.add_column("sessions", justify="right")
+        for r in wm.sort_values("value", ascending=False).itertuples():
+            t.add_row(r.mode_label, _cell(wm, "share", mode=r.mode), fmt_value(r.n_sessions, "count"))
+        console.print(t)
+
+    out = _released(by.get("outcomes_by_expertise"))
+    shape = _released(by.get("expertise_shape"))
+    if not out.empty or not shape.empty:
+        t = Table(title="By expertise (value, then its 95% CI)", title_justify="left")
+        for c in ("expertise", "strict success", "at least partial", "failure", "unclear", "actions / prompt",
+                  "words / prompt"):
+            t.add_column(c, justify="left" if c == "expertise" else "right")
+        fig = by.get("outcomes_by_expertise") or by.get("expertise_shape")
+        labels = fig.table[["expertise", "expertise_label"]].drop_duplicates() if fig is not None else pd.DataFrame()
+        for r in labels.sort_values("expertise").itertuples():
+            t.add_row(r.expertise_label,
+                      _cell(out, "share", expertise=r.expertise, variable="strict_success"),
+                      _cell(out, "share", expertise=r.expertise, variable="at_least_partial"),
+                      _cell(out, "share", expertise=r.expertise, variable="failure"),
+                      _cell(out, "share", expertise=r.expertise, variable="unclear"),
+                      _cell(shape, "number", expertise=r.expertise, variable="actions_per_prompt"),
+                      _cell(shape, "number", expertise=r.expertise, variable="words_per_prompt"))
+        console.print(t)
+
+    reg = by.get("regression")
+    rr = _released(reg)
+    if reg is not None and not rr.empty:
+        words = {"mode": "work mode", "month": "month", "occupation": "occupation", "value_band": "value band"}
+        ctl = ", ".join(words.get(c, c) for c in reg.extra.get("controls", [])) or "none"
+        se = "user-clustered SE" if reg.extra.get("clustered", True) else "robust SE"
+        t = Table(title=f"Strict success on expertise (controls: {ctl}; {se})", title_justify="left")
+        t.add_column("expertise")
+        t.add_column("points vs reference", justify="right")
+        t.add_column("95% CI", justify="right")
+        t.add_column("p", justify="right")
+        for r in rr.sort_values("expertise").itertuples():
+            if r.reference:
+                t.add_row(r.expertise_label, "reference", "", "")
+                continue
+            p = "< 0.001" if r.p_value < 0.001 else f"{r.p_value:.3f}"
+            t.add_row(r.expertise_label, fmt_value(r.value, "pp"), fmt_ci(r.ci_low, r.ci_high, "pp"), p)
+        console.print(t)
+
+    for fid, title, unit in (("value_by_month", "Value per session (index, first month = 100)", "index"),
+                             ("success_trend", "Strict success by month", "share")):
+        v = _released(by.get(fid))
+        if v.empty:
+            continue
+        t = Table(title=title, title_justify="left")
+        t.add_column("month")
+        t.add_column("as observed", justify="right")
+        t.add_column("work-mode mix held fixed", justify="right")
+        t.add_column("sessions", justify="right")
+        for m in sorted(v["month"].unique()):
+            row = v[(v["month"] == m) & (v["variable"] == "raw")]
+            t.add_row(m, _cell(v, unit, month=m, variable="raw"), _cell(v, unit, month=m, variable="reweighted"),
+                      fmt_value(row.iloc[0]["n_sessions"], "count") if len(row) else "")
+        console.print(t)
+
+    sup = sum(f.suppressed_cells for f in comp.figures if f.available)
+    relc = sum(f.released_cells for f in comp.figures if f.available)
+    missing = [f.title for f in comp.figures if not f.available]
+    msg = f"{relc:,} cells released, {sup:,} suppressed (below the thresholds)."
+    if missing:
+        msg += f" Not available for this data: {', '.join(missing)}."
+    console.print(Text(msg, style="dim"))
+
+
+__all__ = ["render_summary"]

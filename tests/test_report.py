@@ -1,0 +1,232 @@
+"""The report: every figure with n and an interval, thresholds enforced, tables written, text escaped, offline."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from codecensus.aggregate.figures import (
+    FIGURES,
+    LONG_COLUMNS,
+    Context,
+    build_figures,
+    fig_work_modes,
+    load_report_data,
+)
+from codecensus.aggregate.privacy import ReleasePolicy
+from codecensus.aggregate.synthetic import load_into, synthetic_corpus
+from codecensus.report.build import ReportOptions, compute, write_report
+from codecensus.store import Store
+
+XSS_NAME = '<script>window.__xss=1;console.error("xss-name")</script><img src=x onerror="window.__xss=2">'
+XSS_DESC = 'javascript:alert(1) <a href="javascript:window.__xss=3">click</a>'
+XSS_SUMMARY = "<script>window.__xss=4</script> javascript:void(0) SUMMARY-CANARY"
+FIGURE_IDS = [f.__name__.removeprefix("fig_") for f in FIGURES]
+
+
+def hostile_corpus(users: int = 160, sessions: int = 1600, seed: int = 3):  # noqa: ANN201
+    """A synthetic corpus whose transcript-derived strings try to execute."""
+    c = synthetic_corpus(users=users, sessions=sessions, months=7, seed=seed)
+    cl = c.clusters.to_pandas()
+    cl.loc[cl["level"] == 1, "name"] = [f"{XSS_NAME} {i}" for i in range((cl["level"] == 1).sum())]
+    cl.loc[cl["level"] == 0, "description"] = XSS_DESC
+    c.clusters = pa.Table.from_pandas(cl, preserve_index=False)
+    f = c.facets.to_pandas()
+    f["summary"] = XSS_SUMMARY
+    c.facets = pa.Table.from_pandas(f, preserve_index=False, schema=c.facets.schema)
+    return c
+
+
+def make_report(root: Path, **kw: object) -> tuple[Path, object]:
+    store = Store(root / "r.duckdb")
+    load_into(store, hostile_corpus())
+    opts = ReportOptions(out=root / "out", bootstrap=40, seed=1, **kw)  # type: ignore[arg-type]
+    res = write_report(store, opts)
+    store.close()
+    return res.html, res
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    return make_report(tmp_path_factory.mktemp("report"))
+
+
+def test_files_and_long_table(report: tuple[Path, object]) -> None:
+    html, res = report
+    out = html.parent
+    assert html.name == "report.html" and html.stat().st_size > 500_000  # the Vega bundle is inlined
+    for f in res.computed.figures:  # type: ignore[attr-defined]
+        if f.available:
+            assert (out / "tables" / f"{f.id}.csv").is_file()
+            assert pq.read_table(out / "tables" / f"{f.id}.parquet").num_rows == len(f.table)
+    long_csv = pacsv.read_csv(out / "tables" / "long.csv")
+    long_pq = pq.read_table(out / "tables" / "long.parquet")
+    assert long_csv.column_names == LONG_COLUMNS == long_pq.column_names
+    assert long_pq.num_rows == long_csv.num_rows > 300
+    facets = set(long_pq.column("facet").to_pylist())
+    assert facets == set(FIGURE_IDS)
+
+
+def test_every_figure_present_with_n_and_intervals(report: tuple[Path, object]) -> None:
+    html, res = report
+    text = html.read_text()
+    figs = {f.id: f for f in res.computed.figures}  # type: ignore[attr-defined]
+    assert set(figs) == set(FIGURE_IDS)
+    for fid, f in figs.items():
+        assert f.available, (fid, f.reason)
+        assert f.method and "\n" not in f.method, fid
+        rel = f.table[~f.table["suppressed"]]
+        assert len(rel), fid
+        assert rel["n_users"].notna().all() and rel["n_sessions"].notna().all(), fid
+        if fid not in ("coverage",):
+            with_ci = rel[rel["ci_low"].notna() & rel["ci_high"].notna()]
+            assert len(with_ci) >= 0.8 * len(rel), fid
+            assert (with_ci["ci_low"] <= with_ci["value"] + 1e-9).all() and (
+                with_ci["value"] <= with_ci["ci_high"] + 1e-9).all(), fid
+        assert f'id="fig-{fid}"' in text
+        assert f.method.split(";")[0][:40].replace("'", "&#39;") in text.replace("&#34;", '"')
+    # charts: one container per spec, and every figure but the tables has one
+    charted = set(re.findall(r'id="chart-([a-z_]+)-\d+" data-chart', text))
+    assert charted == set(FIGURE_IDS)
+
+
+def test_no_released_cell_below_the_thresholds(report: tuple[Path, object]) -> None:
+    html, _ = report
+    lt = pq.read_table(html.parent / "tables" / "long.parquet").to_pandas()
+    released = lt[~lt["suppressed"]]
+    nonempty = released[released["n_sessions"] > 0]  # empty cells (zero shares) describe nobody
+    assert (nonempty["n_users"] >= 5).all() and (nonempty["n_sessions"] >= 10).all()
+    assert (released[released["n_sessions"] == 0]["value"] == 0).all()
+    hidden = lt[lt["suppressed"]]
+    assert len(hidden) > 0
+    assert hidden[["value", "ci_low", "ci_high", "n_users", "n_sessions"]].isna().all().all()
+
+
+def test_regression_and_reweighted_trends(report: tuple[Path, object]) -> None:
+    html, res = report
+    figs = {f.id: f for f in res.computed.figures}  # type: ignore[attr-defined]
+    reg = figs["regression"].table
+    assert set(reg["expertise"]) == {1, 2, 3, 4, 5}
+    top = reg[reg["expertise"] == 5].iloc[0]
+    assert top["value"] > 5 and top["ci_low"] > 0  # the synthetic corpus plants +~20 points
+    assert set(figs["regression"].extra["controls"]) >= {"mode", "month"}
+    for fid in ("value_by_month", "success_trend"):
+        t = figs[fid].table
+        assert {"raw", "reweighted"} <= set(t["variable"])
+        assert t[t["variable"] == "reweighted"]["value"].notna().sum() >= 6
+    v = figs["value_by_month"].table
+    first = v[(v["variable"] == "raw")].sort_values("month").iloc[0]
+    assert first["value"] == pytest.approx(100.0)
+    text = html.read_text()
+    assert "Holding work mode, month" in text and "points more often" in text
+
+
+def test_transcript_text_never_executes_or_leaks(report: tuple[Path, object]) -> None:
+    html, _ = report
+    text = html.read_text()
+    # summaries are never shown; cluster names/descriptions only escaped
+    assert "SUMMARY-CANARY" not in text
+    assert "<script>window.__xss" not in text
+    assert '<img src=x onerror="window.__xss' not in text
+    assert "&lt;script&gt;window.__xss=1" in text  # rendered as text in the topic tree
+    assert not re.search(r'(href|src)\s*=\s*"\s*javascript:', text, re.I)
+    # exactly three scripts: the Vega bundle, the JSON specs, the loader
+    assert len(re.findall(r"<script\b", text)) == 3
+    specs = re.search(r'<script type="application/json" id="cc-specs">(.*?)</script>', text, re.S)
+    assert specs and "<" not in specs.group(1) and ">" not in specs.group(1)
+    # the tables keep the text (escaping is the HTML writer's job), and the names were released
+    assert XSS_NAME.split(" ")[0] in pd.read_csv(html.parent / "tables" / "topics.csv")["name"].iloc[0]
+
+
+def test_offline_no_network_references(report: tuple[Path, object]) -> None:
+    text = report[0].read_text()
+    assert "Content-Security-Policy" in text and "connect-src 'none'" in text
+    assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)\s*=\s*"(https?:)?//', text, re.I)
+    assert not re.search(r"""@import|url\(\s*['"]?https?:""", text)
+
+
+def test_individual_mode_is_announced_on_the_first_screen(tmp_path: Path) -> None:
+    html, res = make_report(tmp_path, individual=True)
+    text = html.read_text()
+    head = text[: text.index('<main')]
+    assert 'id="individual-banner"' in head and "Individual mode" in head
+    rel = res.computed.release  # type: ignore[attr-defined]
+    assert (rel.min_users, rel.min_sessions) == (1, 1)
+    assert "session bootstrap (individual mode)" in text
+
+
+def test_team_report_has_no_individual_banner(report: tuple[Path, object]) -> None:
+    text = report[0].read_text()
+    assert 'id="individual-banner"' not in text
+    assert "no cell describes fewer than 5 users or 10 sessions" in text
+
+
+def test_complementary_suppression_protects_a_small_category(tmp_path: Path) -> None:
+    """One mode with 3 sessions is suppressed; the next smallest is withheld too so it cannot be derived."""
+    store = Store(tmp_path / "c.duckdb")
+    c = synthetic_corpus(users=120, sessions=900, seed=5)
+    f = c.facets.to_pandas()
+    modes = np.array(["build"] * 500 + ["fix"] * 300 + ["operate"] * 85 + ["plan"] * 12 + ["write"] * 3)
+    f["mode"] = modes[: len(f)]
+    c.facets = pa.Table.from_pandas(f, preserve_index=False, schema=c.facets.schema)
+    load_into(store, c, clusters=False, git=False)
+    ctx = Context(load_report_data(store), ReleasePolicy(5, 10), B=20)
+    t = fig_work_modes(ctx).table
+    t = t[t["variable"] == "share_of_sessions"].set_index("mode")
+    assert bool(t.loc["write", "suppressed"])
+    assert bool(t.loc["plan", "suppressed"])  # 3 left over would be derivable from the total
+    assert not bool(t.loc["operate", "suppressed"])
+    released = t[~t["suppressed"]]["n_sessions"].sum()
+    assert 900 - released >= 10
+    store.close()
+
+
+def test_figures_without_facets_say_why(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    c = synthetic_corpus(users=60, sessions=300, seed=9)
+    store.replace_table("sessions", c.sessions)
+    ctx = Context(load_report_data(store), ReleasePolicy(), B=20)
+    figs = {f.id: f for f in build_figures(ctx)}
+    assert figs["session_shape"].available and figs["coverage"].available and figs["usage_intensity"].available
+    assert not figs["work_modes"].available and "classify" in figs["work_modes"].reason
+    assert not figs["topics"].available
+    store.close()
+
+
+def test_since_until_filter(tmp_path: Path) -> None:
+    store = Store(tmp_path / "f.duckdb")
+    load_into(store, synthetic_corpus(users=80, sessions=700, seed=2), clusters=False, git=False)
+    d = load_report_data(store, "2025-12-01", "2026-01-31")
+    assert set(d.months) == {"2025-12", "2026-01"}
+    n = store.one("SELECT count(*) FROM sessions WHERE started_at >= '2025-12-01' AND started_at < '2026-02-01'")
+    assert n is not None and len(d.df) == n[0]
+    comp = compute(store, ReportOptions(since="2025-12-01", until="2026-01-31", bootstrap=20))
+    assert comp.sessions == n[0]
+    store.close()
+
+
+def test_cli_report_and_summary(tmp_path: Path) -> None:
+    from codecensus.cli import app
+
+    db = tmp_path / "cli.duckdb"
+    store = Store(db)
+    load_into(store, synthetic_corpus(users=60, sessions=400, seed=4), clusters=False, git=False)
+    store.close()
+    runner = CliRunner()
+    r = runner.invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o"), "--bootstrap", "30"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "o" / "report.html").is_file()
+    assert (tmp_path / "o" / "manifest-report.json").is_file()
+    s = runner.invoke(app, ["summary", "--db", str(db), "--bootstrap", "30"])
+    assert s.exit_code == 0, s.output
+    assert "Work modes" in s.output and "By expertise" in s.output and "cells released" in s.output
+    bad = runner.invoke(app, ["report", "--db", str(db), "--since", "yesterday"])
+    assert bad.exit_code == 2

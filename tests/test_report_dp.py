@@ -1,0 +1,67 @@
+"""The report under differential privacy: noisy figures, the ledger, and a budget that runs out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from codecensus.aggregate.dp import BudgetExceeded
+from codecensus.aggregate.dpfigures import DP_FIGURES
+from codecensus.aggregate.synthetic import load_into, synthetic_corpus
+from codecensus.report.build import ReportOptions, write_report
+from codecensus.store import Store
+
+pytest.importorskip("opendp")
+
+
+@pytest.fixture(scope="module")
+def dp_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    store = Store(tmp_path_factory.mktemp("dp") / "dp.duckdb")
+    load_into(store, synthetic_corpus(users=300, sessions=3000, seed=6), clusters=False, git=False)
+    return store
+
+
+def test_dp_report_releases_noisy_figures_and_prints_the_ledger(dp_store: Store, tmp_path: Path) -> None:
+    res = write_report(dp_store, ReportOptions(out=tmp_path / "o", epsilon=6.0))
+    comp = res.computed
+    figs = {f.id: f for f in comp.figures}
+    assert {f for f, x in figs.items() if x.available} == set(DP_FIGURES)
+    assert "not released in differential-privacy mode" in figs["regression"].reason
+    for fid in DP_FIGURES:
+        t = figs[fid].table
+        rel = t[~t["suppressed"]]
+        assert len(rel), fid
+        assert rel["n_users"].isna().all()  # user counts are not measured under DP
+        if fid != "coverage":
+            assert (rel["ci_low"] <= rel["value"] + 1e-12).all() and (rel["value"] <= rel["ci_high"] + 1e-12).all()
+    # shares come from noisy counts: close to the truth at this size, never exactly the bootstrap values
+    wm = figs["work_modes"].table.set_index("mode")
+    assert 0.1 < wm.loc["build", "value"] < 0.4
+    entries = dp_store.query("SELECT query, epsilon FROM privacy_ledger").to_pylist()
+    n = len(entries)
+    assert n == len(comp.release.ledger) >= 10
+    assert sum(e["epsilon"] for e in entries) == pytest.approx(6.0, rel=1e-6)
+    html = res.html.read_text()
+    head = html[: html.index("<main")]
+    assert 'id="dp-banner"' in head and "ε = 6.0" in head
+    assert 'id="dp-ledger"' in html and "report:work_modes" in html
+    # the budget is spent: the same sessions cannot be released again
+    with pytest.raises(BudgetExceeded):
+        write_report(dp_store, ReportOptions(out=tmp_path / "again", epsilon=6.0))
+
+
+def test_cli_refuses_a_second_dp_release(tmp_path: Path) -> None:
+    from codecensus.cli import app
+
+    db = tmp_path / "c.duckdb"
+    s = Store(db)
+    load_into(s, synthetic_corpus(users=80, sessions=600, seed=8), clusters=False, git=False)
+    s.close()
+    runner = CliRunner()
+    args = ["report", "--db", str(db), "--out", str(tmp_path / "o"), "--epsilon", "2"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, args)
+    assert second.exit_code == 2 and "budget" in second.output
