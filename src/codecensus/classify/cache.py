@@ -1,0 +1,299 @@
+"""The LLM answer cache, prices, and per-run token/cost accounting.
+
+Cache: a DuckDB table ``llm_cache`` keyed by (sha256 of the condensed text the
+model saw, backend, model, rubric hash). A re-run over the same sessions with
+the same prompts and model is answered from it and costs nothing. Only
+validated results are stored (the :class:`~codecensus.classify.base.Facets`
+JSON, never the raw model text, which may echo the transcript), with the tokens
+and cost that producing them took.
+
+Prices: ``codecensus/data/pricing.csv`` (USD per million tokens; the most
+specific ``LIKE`` pattern wins), the same table :mod:`codecensus.measure` uses.
+Message Batches are billed at half price. OpenAI-compatible servers cost 0
+unless prices are given (``--price-in/--price-out``).
+
+Accounting: :class:`Account` counts calls, cache hits, retries, repairs,
+abstentions, tokens and cost for a run, and enforces ``budget_usd``: every call
+reserves its worst-case cost first (estimated input at full price plus
+``max_tokens`` of output), and a call whose reservation would exceed the budget
+is not made (:class:`BudgetExceeded`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import statistics
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+from codecensus.store import Store
+
+__all__ = [
+    "Account",
+    "BudgetExceeded",
+    "CacheEntry",
+    "LLMCache",
+    "Price",
+    "Usage",
+    "content_key",
+    "price_for",
+]
+
+BATCH_DISCOUNT = 0.5
+
+_DDL = """CREATE TABLE IF NOT EXISTS llm_cache (
+    key VARCHAR NOT NULL, backend VARCHAR NOT NULL, model VARCHAR NOT NULL, rubric_hash VARCHAR NOT NULL,
+    status VARCHAR NOT NULL, response JSON, input_tokens BIGINT, output_tokens BIGINT,
+    cost_usd DOUBLE, "at" TIMESTAMPTZ DEFAULT now(),
+    PRIMARY KEY (key, backend, model, rubric_hash))"""
+
+
+def content_key(text: str) -> str:
+    """sha256 of the condensed text (64 hex chars: also a valid Message Batches ``custom_id``)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# -- prices -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Price:
+    """USD per million tokens."""
+
+    input: float = 0.0
+    output: float = 0.0
+    cache_write: float = 0.0
+    cache_read: float = 0.0
+
+    def cost(self, u: Usage, *, batch: bool = False) -> float:
+        usd = (
+            u.input_tokens * self.input
+            + u.output_tokens * self.output
+            + u.cache_write_tokens * self.cache_write
+            + u.cache_read_tokens * self.cache_read
+        ) / 1e6
+        return usd * (BATCH_DISCOUNT if batch else 1.0)
+
+
+@cache
+def _price_rows() -> tuple[tuple[re.Pattern[str], int, Price], ...]:
+    text = resources.files("codecensus.data").joinpath("pricing.csv").read_text()
+    rows = csv.DictReader(line for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    out = []
+    for r in rows:
+        pat = r["pattern"]
+        rx = re.compile("^" + ".*".join(re.escape(p) for p in pat.split("%")) + "$", re.IGNORECASE)
+        out.append(
+            (rx, len(pat), Price(float(r["input"]), float(r["output"]), float(r["cache_write"]), float(r["cache_read"])))
+        )
+    return tuple(out)
+
+
+def price_for(model: str) -> Price | None:
+    """The list price of an Anthropic model (most specific pattern), or None if unknown."""
+    best: tuple[int, Price] | None = None
+    for rx, specificity, price in _price_rows():
+        if rx.match(model) and (best is None or specificity > best[0]):
+            best = (specificity, price)
+    return best[1] if best else None
+
+
+# -- accounting -------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Usage:
+    input_tokens: int = 0  # uncached input
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+
+    def __add__(self, o: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + o.input_tokens,
+            self.output_tokens + o.output_tokens,
+            self.cache_write_tokens + o.cache_write_tokens,
+            self.cache_read_tokens + o.cache_read_tokens,
+        )
+
+    @property
+    def total_input(self) -> int:
+        return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
+
+
+class BudgetExceeded(RuntimeError):
+    """The next call would take the run's spend over ``budget_usd``; nothing more was sent."""
+
+    def __init__(self, message: str, partial: Sequence[Any] | None = None) -> None:
+        super().__init__(message)
+        #: results obtained before the stop (None where a session was not classified)
+        self.partial: list[Any] = list(partial or [])
+
+
+@dataclass
+class Account:
+    """Token and cost accounting for one run (thread-safe)."""
+
+    budget_usd: float | None = None
+    calls: int = 0  # API requests sent (each retry and repair is a call)
+    batch_requests: int = 0  # requests sent through Message Batches (also counted in calls)
+    sessions: int = 0  # sessions asked for
+    cache_hits: int = 0
+    retries: int = 0
+    repairs: int = 0
+    abstentions: int = 0  # sessions answered with the explicit abstention result
+    failures: int = 0  # requests the server rejected (4xx) after which the session abstained
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    cost_usd: float = 0.0
+    saved_usd: float = 0.0  # what the cache hits had cost when they were made
+    input_tokens_condensed: list[int] = field(default_factory=list)  # estimated tokens of each condensed session
+    _reserved: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def reserve(self, usd: float) -> None:
+        """Reserve the worst-case cost of one call, or raise :class:`BudgetExceeded`."""
+        with self._lock:
+            if self.budget_usd is not None and self.cost_usd + self._reserved + usd > self.budget_usd + 1e-12:
+                raise BudgetExceeded(
+                    f"budget ${self.budget_usd:.4f} reached: spent ${self.cost_usd:.4f}, "
+                    f"in flight ${self._reserved:.4f}, next call up to ${usd:.4f}"
+                )
+            self._reserved += usd
+
+    def settle(self, reserved: float, usage: Usage, cost: float, *, batch: bool = False) -> None:
+        """Replace a reservation with what the call actually cost."""
+        with self._lock:
+            self._reserved = max(0.0, self._reserved - reserved)
+            self.calls += 1
+            if batch:
+                self.batch_requests += 1
+            self.input_tokens += usage.input_tokens
+            self.output_tokens += usage.output_tokens
+            self.cache_write_tokens += usage.cache_write_tokens
+            self.cache_read_tokens += usage.cache_read_tokens
+            self.cost_usd += cost
+
+    def release(self, reserved: float) -> None:
+        """Drop a reservation whose call was not completed (it failed before any usage)."""
+        with self._lock:
+            self._reserved = max(0.0, self._reserved - reserved)
+
+    def count(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + n)
+
+    def hit(self, cost: float) -> None:
+        with self._lock:
+            self.cache_hits += 1
+            self.saved_usd += cost
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            d: dict[str, Any] = {
+                f.name: getattr(self, f.name)
+                for f in fields(self)
+                if not f.name.startswith("_") and f.name != "input_tokens_condensed"
+            }
+            toks = sorted(self.input_tokens_condensed)
+        if toks:
+            d["condensed_tokens_median"] = statistics.median(toks)
+            d["condensed_tokens_p90"] = toks[min(len(toks) - 1, int(0.9 * len(toks)))]
+        d["cost_usd"] = round(d["cost_usd"], 6)
+        d["saved_usd"] = round(d["saved_usd"], 6)
+        return d
+
+
+# -- the cache ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    key: str
+    status: str  # 'ok' | 'abstained'
+    response: dict[str, Any]  # Facets as JSON
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+class LLMCache:
+    """``llm_cache`` in a :class:`Store`, a DuckDB connection, or a database file of its own."""
+
+    def __init__(self, target: Store | duckdb.DuckDBPyConnection | str | Path) -> None:
+        self._own = False
+        if isinstance(target, Store):
+            self.con = target.con
+        elif isinstance(target, duckdb.DuckDBPyConnection):
+            self.con = target
+        else:
+            p = Path(target).expanduser()
+            if str(p) != ":memory:":
+                p.parent.mkdir(parents=True, exist_ok=True)
+            self.con = duckdb.connect(str(p))
+            self._own = True
+        self._lock = threading.Lock()
+        with self._lock:
+            self.con.execute(_DDL)
+
+    def close(self) -> None:
+        if self._own:
+            self.con.close()
+
+    def get_many(
+        self, keys: Iterable[str], *, backend: str, model: str, rubric_hash: str
+    ) -> dict[str, CacheEntry]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        out: dict[str, CacheEntry] = {}
+        with self._lock:
+            for i in range(0, len(wanted), 5000):
+                chunk = wanted[i : i + 5000]
+                rows = self.con.execute(
+                    "SELECT key, status, response, input_tokens, output_tokens, cost_usd FROM llm_cache "
+                    "WHERE backend = ? AND model = ? AND rubric_hash = ? AND list_contains(?, key)",
+                    [backend, model, rubric_hash, chunk],
+                ).fetchall()
+                for k, status, resp, ti, to, cost in rows:
+                    out[k] = CacheEntry(k, status, orjson.loads(resp), int(ti or 0), int(to or 0), float(cost or 0.0))
+        return out
+
+    def put(
+        self,
+        key: str,
+        *,
+        backend: str,
+        model: str,
+        rubric_hash: str,
+        status: str,
+        response: dict[str, Any],
+        usage: Usage,
+        cost_usd: float,
+    ) -> None:
+        with self._lock:
+            self.con.execute(
+                "INSERT OR REPLACE INTO llm_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                [
+                    key,
+                    backend,
+                    model,
+                    rubric_hash,
+                    status,
+                    orjson.dumps(response).decode(),
+                    usage.total_input,
+                    usage.output_tokens,
+                    cost_usd,
+                ],
+            )
+
+    def count(self) -> int:
+        with self._lock:
+            rows = self.con.execute("SELECT count(*) FROM llm_cache").fetchall()
+        return int(rows[0][0])

@@ -1,0 +1,602 @@
+"""LLM backends: shared machinery and the :func:`make_backend` factory.
+
+Every LLM backend works the same way (the API-specific part is one method,
+``_send``, in :mod:`codecensus.classify.llm_anthropic` and
+:mod:`codecensus.classify.llm_openai`):
+
+1. each session is condensed into a bounded, redacted digest
+   (:func:`codecensus.classify.condense.condense`); nothing else is sent;
+2. the cache (:class:`~codecensus.classify.cache.LLMCache`) is asked for
+   (sha256 of the digest, backend, model, rubric hash); hits cost nothing;
+3. the misses are sent with a concurrency limit: the rubric is the system
+   prompt, the digest goes into the user message between ``<transcript>`` tags
+   as data (tags inside the data are neutralised, see
+   :func:`codecensus.prompts.neutralize_tags`), and the answer is a JSON object
+   (structured output where the API has it);
+4. the answer is validated with pydantic (:func:`parse_answer`); an invalid one
+   gets ONE repair turn quoting the validation errors; a second failure gives
+   the explicit abstention result (:func:`abstention`: outcome ``unclear``,
+   occupation ``not_inferable``, every confidence 0), counted in the account;
+5. 429/5xx/timeouts are retried with exponential backoff and jitter (honouring
+   ``Retry-After``); other 4xx answers make that session abstain (counted as a
+   failure, not cached), and 401/403/404 stop the run;
+6. tokens and cost are accounted per call (:class:`~codecensus.classify.cache.Account`),
+   and ``budget_usd`` stops the run before a call could exceed it.
+
+Value (taxonomy §7): the model estimates ``value_hours`` (hours a professional
+would need without AI to produce what the session produced) and ``value_soc``;
+the driver multiplies them with the wage table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from functools import cache
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from codecensus import prompts
+from codecensus import taxonomy as tx
+from codecensus.classify.base import Backend, Facets, SessionEvidence
+from codecensus.classify.cache import (
+    Account,
+    BudgetExceeded,
+    LLMCache,
+    Price,
+    Usage,
+    content_key,
+)
+from codecensus.classify.condense import (
+    CONDENSER_VERSION,
+    DEFAULT_BUDGET,
+    Redactor,
+    condense,
+    estimate_tokens,
+)
+from codecensus.store import Store
+
+__all__ = [
+    "AnswerError",
+    "BudgetExceeded",
+    "LLMBackend",
+    "LLMError",
+    "RejectedRequest",
+    "Reply",
+    "TransientError",
+    "abstention",
+    "answer_schema",
+    "default_cache_path",
+    "is_abstention",
+    "make_backend",
+    "parse_answer",
+]
+
+DEFAULT_MAX_TOKENS = 800
+TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+FATAL_STATUS = frozenset({401, 403, 404})
+
+
+# -- errors ----------------------------------------------------------------------------------------
+class LLMError(RuntimeError):
+    """The LLM could not be used (bad key, unknown model, retries exhausted, ...)."""
+
+    #: set by ``classify``: results obtained before the error (None where a session is missing)
+    partial: list[Facets | None] | None = None
+
+
+class TransientError(LLMError):
+    """A failure worth retrying (429, 5xx, overloaded, timeout, connection reset)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RejectedRequest(LLMError):
+    """The server refused this one request (4xx other than auth): the session abstains."""
+
+
+class AnswerError(ValueError):
+    """The model's answer is not a valid facets object."""
+
+
+# -- the answer ----------------------------------------------------------------------------------------
+@cache
+def answer_schema() -> dict[str, Any]:
+    """JSON schema of the answer: the fields of :class:`Facets` with enums from the taxonomy.
+
+    It uses only what both Anthropic structured outputs and llama.cpp grammars accept
+    (types, enums, ``required``, ``additionalProperties: false``); numeric ranges are
+    checked by pydantic afterwards.
+    """
+    num = {"type": "number"}
+    soc = list(tx.SOC_KEYS)
+    props: dict[str, Any] = {
+        "summary": {"type": "string"},
+        "mode": {"type": "string", "enum": list(tx.MODE_KEYS)},
+        "mode_confidence": num,
+        "outcome": {"type": "string", "enum": list(tx.OUTCOME_KEYS)},
+        "outcome_confidence": num,
+        "outcome_score": num,
+        "outcome_evidence": {"type": "array", "items": {"type": "string", "enum": [e.key for e in tx.OUTCOME_EVIDENCE]}},
+        "trouble": {"type": "boolean"},
+        "recovered": {"type": "boolean"},
+        "abandoned": {"type": "boolean"},
+        "expertise": {"type": "integer", "enum": list(tx.EXPERTISE_LEVELS)},
+        "expertise_confidence": num,
+        "occupation": {"type": "string", "enum": [*soc, tx.NOT_INFERABLE]},
+        "occupation_confidence": num,
+        "user_planning_pct": num,
+        "user_execution_pct": num,
+        "value_hours": num,
+        "value_soc": {"type": "string", "enum": soc},
+    }
+    assert tuple(props) == prompts.ANSWER_KEYS, "answer schema and prompt keys differ"
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+
+
+_FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n?|\n?\s*```\s*$")
+
+
+def _extract_json(text: str) -> dict[str, Any]:
+    s = _FENCE.sub("", text.strip())
+    start = s.find("{")
+    if start < 0:
+        raise AnswerError("the reply contains no JSON object")
+    try:
+        obj, _ = json.JSONDecoder(strict=False).raw_decode(s[start:])  # raw newlines in strings are harmless
+    except json.JSONDecodeError as exc:
+        raise AnswerError(f"the reply is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(obj, dict):
+        raise AnswerError("the reply is JSON but not an object")
+    return obj
+
+
+def _norm_key(v: Any) -> Any:
+    return v.strip().lower().replace(" ", "_").replace("-", "_") if isinstance(v, str) else v
+
+
+def _normalise(obj: dict[str, Any]) -> dict[str, Any]:
+    """Harmless spelling fixes only (case, spaces, '15-1252' for '15'); anything else is the validator's."""
+    d = {str(k).strip().lower(): v for k, v in obj.items()}
+    for k in ("mode", "outcome"):
+        d[k] = _norm_key(d.get(k))
+    for k in ("occupation", "value_soc"):
+        v = d.get(k)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            v = str(int(v))
+        if isinstance(v, str):
+            v = v.strip()
+            m = re.fullmatch(r"(\d{2})(?:[-.]\d{2,4}(?:\.\d+)?)?", v)
+            v = m.group(1) if m else _norm_key(v)
+        d[k] = v
+    ev = d.get("outcome_evidence")
+    if isinstance(ev, str):
+        ev = [ev] if ev.strip() else []
+    if isinstance(ev, list):
+        d["outcome_evidence"] = list(dict.fromkeys(_norm_key(x) for x in ev))
+    return d
+
+
+def parse_answer(text: str) -> Facets:
+    """Validate a model answer into :class:`Facets` or raise :class:`AnswerError` (message fit for a repair turn)."""
+    obj = _normalise(_extract_json(text))
+    missing = [k for k in prompts.ANSWER_KEYS if k not in obj]
+    if missing:
+        raise AnswerError(f"missing keys: {', '.join(missing)}")
+    extra = [k for k in obj if k not in prompts.ANSWER_KEYS]
+    for k in extra:
+        obj.pop(k)
+    if isinstance(obj.get("summary"), str):
+        obj["summary"] = " ".join(obj["summary"].split())
+    try:
+        f = Facets.model_validate(obj)
+    except ValidationError as exc:
+        errs = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:8])
+        raise AnswerError(f"invalid values: {errs}") from None
+    problems = []
+    if f.value_soc not in tx.SOC_KEYS:
+        problems.append(f"value_soc must be one of {list(tx.SOC_KEYS)}")
+    if f.outcome == "verified_success" and not f.outcome_evidence:
+        problems.append("outcome 'verified_success' needs at least one outcome_evidence item")
+    if not isinstance(obj.get("summary"), str) or not f.summary.strip():
+        problems.append("summary must be a non-empty sentence")
+    if problems:
+        raise AnswerError("; ".join(problems))
+    return f
+
+
+def abstention() -> Facets:
+    """The explicit 'cannot tell' result: outcome unclear, occupation not inferable, every confidence 0.
+
+    Fields that have no 'unknown' value (mode, expertise, value) hold placeholders with
+    confidence 0 and ``value_hours`` 0; use :func:`is_abstention` to leave such rows out of
+    aggregates.
+    """
+    return Facets(
+        mode=tx.MODE_KEYS[0],
+        mode_confidence=0.0,
+        occupation=tx.NOT_INFERABLE,
+        occupation_confidence=0.0,
+        expertise=3,
+        expertise_confidence=0.0,
+        outcome="unclear",
+        outcome_confidence=0.0,
+        outcome_score=tx.OUTCOME_SCORE["unclear"],
+        outcome_evidence=[],
+        user_planning_pct=0.0,
+        user_execution_pct=0.0,
+        value_hours=0.0,
+        value_soc=tx.SOFTWARE_SOC,
+        summary="",
+    )
+
+
+def is_abstention(f: Facets) -> bool:
+    return (
+        f.outcome == "unclear"
+        and f.occupation == tx.NOT_INFERABLE
+        and f.mode_confidence == 0
+        and f.outcome_confidence == 0
+        and f.expertise_confidence == 0
+        and not f.summary
+    )
+
+
+def default_cache_path() -> Path:
+    """Where the LLM cache lives when no store is given (``$CODECENSUS_LLM_CACHE`` overrides)."""
+    env = os.environ.get("CODECENSUS_LLM_CACHE")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("codecensus")) / "llm_cache.duckdb"
+
+
+# -- the shared backend ------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Reply:
+    text: str
+    usage: Usage
+    truncated: bool = False  # stopped at max_tokens
+
+
+Message = dict[str, str]
+
+
+@dataclass(slots=True)
+class _Outcome:
+    facets: Facets
+    status: str  # 'ok' | 'abstained' | 'failed'
+    usage: Usage = field(default_factory=Usage)
+    cost: float = 0.0
+
+
+class LLMBackend:
+    """Common machinery of the LLM backends (subclasses implement ``_send``)."""
+
+    name: str = "llm"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        cache: LLMCache | None = None,
+        price: Price | None = None,
+        budget_usd: float | None = None,
+        budget_tokens: int = DEFAULT_BUDGET,
+        concurrency: int = 4,
+        max_retries: int = 6,
+        backoff_base_s: float = 1.0,
+        backoff_cap_s: float = 60.0,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        temperature: float | None = 0.0,
+        redactor: Redactor | None = None,
+        retry_abstained: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.model = model
+        self.cache = cache
+        self.price = price or Price()
+        self.budget_tokens = budget_tokens
+        self.concurrency = max(1, int(concurrency))
+        self.max_retries = max(0, int(max_retries))
+        self.backoff_base_s = backoff_base_s
+        self.backoff_cap_s = backoff_cap_s
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.retry_abstained = retry_abstained
+        self.account = Account(budget_usd=budget_usd)
+        self._redactor = redactor
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+        self.system_prompt = prompts.render_facets_system()
+        self.rubric_hash = self._rubric_hash()
+
+    # -- identity ------------------------------------------------------------------------------
+    def _rubric_hash(self) -> str:
+        blob = orjson.dumps(
+            {
+                "system": self.system_prompt,
+                "prompts": prompts.prompt_hashes(),
+                "taxonomy": tx.TAXONOMY_VERSION,
+                "schema": answer_schema(),
+                "temperature": self.temperature,
+                "max_tokens": self.max_tokens,
+                **self._hash_extras(),
+            },
+            option=orjson.OPT_SORT_KEYS,
+        )
+        return sha256(blob).hexdigest()[:16]
+
+    def _hash_extras(self) -> dict[str, Any]:
+        """Request options that change answers (e.g. structured output on/off)."""
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        """What a run manifest should record about this backend."""
+        return {
+            "backend": self.name,
+            "model": self.model,
+            "rubric_hash": self.rubric_hash,
+            "prompt_hashes": prompts.prompt_hashes(),
+            "taxonomy_version": tx.TAXONOMY_VERSION,
+            "condenser_version": CONDENSER_VERSION,
+            "budget_tokens": self.budget_tokens,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "concurrency": self.concurrency,
+            "price_per_mtok": {"input": self.price.input, "output": self.price.output},
+            "account": self.account.as_dict(),
+            **self._hash_extras(),
+        }
+
+    @property
+    def redactor(self) -> Redactor:
+        if self._redactor is None:
+            from codecensus.redact import get_redactor
+
+            self._redactor = get_redactor()
+        return self._redactor
+
+    # -- the protocol ----------------------------------------------------------------------------
+    def condense(self, ev: SessionEvidence) -> str:
+        return condense(ev, self.budget_tokens, redactor=self.redactor)
+
+    def user_message(self, digest: str) -> str:
+        return prompts.render_facets_user(digest)
+
+    def classify(self, batch: list[SessionEvidence]) -> list[Facets]:
+        texts = [self.condense(ev) for ev in batch]
+        keys = [content_key(t) for t in texts]
+        acc = self.account
+        acc.count("sessions", len(batch))
+        with acc._lock:
+            acc.input_tokens_condensed.extend(estimate_tokens(t) for t in texts)
+        cached = (
+            self.cache.get_many(keys, backend=self.name, model=self.model, rubric_hash=self.rubric_hash)
+            if self.cache is not None
+            else {}
+        )
+        if self.retry_abstained:
+            cached = {k: e for k, e in cached.items() if e.status == "ok"}
+        results: dict[str, Facets] = {}
+        for k in keys:
+            e = cached.get(k)
+            if e is None:
+                continue
+            acc.hit(e.cost_usd)
+            if e.status == "abstained":
+                acc.count("abstentions")
+            if k not in results:
+                results[k] = Facets.model_validate(e.response)
+        todo = list({k: t for k, t in zip(keys, texts, strict=True) if k not in results}.items())
+        n_failed = 0
+        try:
+            for key, out in self._solve_many(todo):
+                results[key] = out.facets
+                if out.status == "failed":
+                    n_failed += 1
+                elif self.cache is not None:
+                    self.cache.put(
+                        key,
+                        backend=self.name,
+                        model=self.model,
+                        rubric_hash=self.rubric_hash,
+                        status=out.status,
+                        response=out.facets.model_dump(mode="json"),
+                        usage=out.usage,
+                        cost_usd=out.cost,
+                    )
+        except (BudgetExceeded, LLMError) as exc:
+            exc.partial = [results.get(k) for k in keys]
+            raise
+        if todo and n_failed == len(todo) and len(todo) >= 3:
+            raise LLMError(
+                f"the server rejected every request of this batch ({n_failed}); check the model and options"
+            )
+        return [results[k] for k in keys]
+
+    # -- solving ----------------------------------------------------------------------------
+    def _solve_many(self, todo: Sequence[tuple[str, str]]) -> Iterator[tuple[str, _Outcome]]:
+        """Solve each (key, digest) with at most ``concurrency`` requests in flight."""
+        if not todo:
+            return
+        if self.concurrency == 1 or len(todo) == 1:
+            for key, text in todo:
+                yield key, self._solve(text)
+            return
+        stop: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"llm-{self.name}") as ex:
+            futs: dict[Future[_Outcome], str] = {ex.submit(self._solve, text): key for key, text in todo}
+            try:
+                for fut in as_completed(futs):
+                    try:
+                        out = fut.result()
+                    except CancelledError:
+                        continue
+                    except BaseException as exc:  # re-raised once the calls in flight have finished
+                        if stop is None:
+                            stop = exc
+                            for other in futs:
+                                other.cancel()
+                        continue
+                    yield futs[fut], out
+            finally:  # the consumer stopped early (or an error): send nothing more
+                for other in futs:
+                    other.cancel()
+        if stop is not None:
+            raise stop
+
+    def _solve(self, digest: str, first: Reply | None = None) -> _Outcome:
+        """Classify one digest: call, validate, one repair turn, else abstain."""
+        usage = Usage()
+        cost = 0.0
+        messages: list[Message] = [{"role": "user", "content": self.user_message(digest)}]
+        try:
+            if first is None:
+                reply, c = self._call(messages)
+            else:
+                reply, c = first, 0.0  # already accounted by the caller (batch results)
+            usage, cost = usage + reply.usage, cost + c
+            try:
+                return _Outcome(self._finish(parse_answer(reply.text)), "ok", usage, cost)
+            except AnswerError as exc:
+                err = str(exc)
+                if reply.truncated:
+                    err += " (the reply was cut off at the token limit: keep the summary short)"
+            self.account.count("repairs")
+            messages += [
+                {"role": "assistant", "content": reply.text.strip() or "(empty reply)"},
+                {"role": "user", "content": prompts.render_facets_repair(err)},
+            ]
+            reply, c = self._call(messages)
+            usage, cost = usage + reply.usage, cost + c
+            try:
+                return _Outcome(self._finish(parse_answer(reply.text)), "ok", usage, cost)
+            except AnswerError:
+                self.account.count("abstentions")
+                return _Outcome(abstention(), "abstained", usage, cost)
+        except RejectedRequest:
+            self.account.count("failures")
+            self.account.count("abstentions")
+            return _Outcome(abstention(), "failed", usage, cost)
+
+    def _finish(self, f: Facets) -> Facets:
+        """Redact the summary (it is stored and clustered) and return the result."""
+        return f.model_copy(update={"summary": self.redactor.redact(f.summary.strip())})
+
+    def _worst_cost(self, messages: Sequence[Message], *, batch: bool = False) -> float:
+        tokens_in = estimate_tokens(self.system_prompt) + sum(estimate_tokens(m["content"]) for m in messages) + 50
+        per_in = max(self.price.input, self.price.cache_write)
+        usd = (tokens_in * per_in + self.max_tokens * self.price.output) / 1e6
+        return usd * (0.5 if batch else 1.0)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        with self._rng_lock:
+            jitter = self._rng.uniform(0.5, 1.5)
+        delay = min(self.backoff_cap_s, self.backoff_base_s * (2**attempt)) * jitter
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.backoff_cap_s))
+        return delay
+
+    def _call(self, messages: list[Message]) -> tuple[Reply, float]:
+        """One logical request: budget reservation, retries with backoff, accounting."""
+        reserved = self._worst_cost(messages)
+        self.account.reserve(reserved)
+        try:
+            attempt = 0
+            while True:
+                try:
+                    reply = self._send(messages)
+                except TransientError as exc:
+                    if attempt >= self.max_retries:
+                        raise LLMError(f"{self.name}: giving up after {attempt + 1} attempts: {exc}") from exc
+                    self.account.count("retries")
+                    self._sleep(self._backoff(attempt, exc.retry_after))
+                    attempt += 1
+                    continue
+                break
+        except BaseException:
+            self.account.release(reserved)
+            raise
+        cost = self.price.cost(reply.usage)
+        self.account.settle(reserved, reply.usage, cost)
+        return reply, cost
+
+    def _send(self, messages: list[Message]) -> Reply:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _status_error(status: int, message: str, headers: Any = None) -> LLMError:
+    """Map an HTTP status to the error class that decides retry / abstain / stop."""
+    if status in TRANSIENT_STATUS or status >= 500:
+        retry_after = None
+        if headers is not None:
+            raw = headers.get("retry-after")
+            try:
+                retry_after = float(raw) if raw is not None else None
+            except ValueError:
+                retry_after = None
+        return TransientError(f"HTTP {status}: {message}", retry_after)
+    if status in FATAL_STATUS:
+        return LLMError(f"HTTP {status}: {message}")
+    return RejectedRequest(f"HTTP {status}: {message}")
+
+
+# -- factory --------------------------------------------------------------------------------------
+def _open_cache(cache: LLMCache | Store | str | Path | bool | None, store: Store | None) -> LLMCache | None:
+    if cache is False:  # explicit opt-out
+        return None
+    if isinstance(cache, LLMCache):
+        return cache
+    if cache is not None and cache is not True:
+        return LLMCache(cache)
+    if store is not None:
+        return LLMCache(store)
+    return LLMCache(default_cache_path())
+
+
+def make_backend(name: str, model: str | None = None, base_url: str | None = None, **opts: Any) -> Backend:
+    """Build an LLM backend.
+
+    ``name``: ``'anthropic'`` (Messages API via the official SDK) or ``'openai'`` (any
+    OpenAI-compatible server: vLLM, Ollama, llama.cpp server, OpenAI).
+
+    Common options: ``store`` (keep the cache in this :class:`Store`'s database) or
+    ``cache`` (an :class:`LLMCache`, a path, or ``False`` for none; default: the store's
+    database, else :func:`default_cache_path`), ``budget_usd``, ``budget_tokens`` (condensed
+    digest size, default 2000), ``concurrency``, ``max_retries``, ``max_tokens``,
+    ``temperature``, ``redactor``, ``retry_abstained``.
+    Anthropic: ``api_key``, ``client`` / ``http_client`` (injection for tests), ``structured``
+    (JSON-schema structured output, default True), ``batch`` (use Message Batches at half
+    price), ``batch_min``, ``poll_interval_s``.
+    OpenAI-compatible: ``api_key``, ``client`` / ``http_client``, ``price_in`` / ``price_out``
+    (USD per million tokens; default 0), ``response_format`` (``auto``, ``json_object_schema``,
+    ``json_schema``, ``json_object``, ``none``).
+    """
+    store = opts.pop("store", None)
+    cache_opt = opts.pop("cache", None)
+    if name == "anthropic":
+        from codecensus.classify.llm_anthropic import AnthropicBackend
+
+        return AnthropicBackend(model, base_url=base_url, cache=_open_cache(cache_opt, store), **opts)
+    if name == "openai":
+        from codecensus.classify.llm_openai import OpenAIBackend
+
+        return OpenAIBackend(model, base_url=base_url, cache=_open_cache(cache_opt, store), **opts)
+    raise ValueError(f"unknown LLM backend {name!r}: use 'anthropic' or 'openai'")
