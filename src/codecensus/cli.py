@@ -245,6 +245,13 @@ from codecensus.report.cli import report_cmd, summary_cmd  # noqa: E402
 
 app.command("report")(report_cmd)
 app.command("summary")(summary_cmd)
+from codecensus.classify.cli import classify_cmd, eval_cmd  # noqa: E402
+
+app.command("classify")(classify_cmd)
+app.command("eval")(eval_cmd)
+from codecensus.cluster.cli import cluster_cmd  # noqa: E402
+
+app.command("cluster")(cluster_cmd)
 
 
 def main() -> None:

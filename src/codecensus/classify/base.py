@@ -32,6 +32,12 @@ class ActionEvidence:
     result_head: str | None = None
     ts: int | None = None  # epoch ms
     prompt_index: int = 0  # index of the human prompt this action followed
+    # added by the offline classifier (defaults keep older constructors valid)
+    file_op: str | None = None  # create | update (Write results)
+    exit_code: int | None = None
+    rejected: bool = False  # the user refused the tool call
+    interrupted: bool = False  # the user interrupted the tool call
+    input_words: int = 0  # words the agent wrote into the call (file contents, edits, commands)
 
 
 @dataclass(slots=True)
@@ -48,6 +54,12 @@ class SessionEvidence:
     actions: list[ActionEvidence] = field(default_factory=list)
     events: list[tuple[str, str | None]] = field(default_factory=list)  # (kind, detail)
     truth: str | None = None  # 'resolved' / 'unresolved' when the format carries ground truth (never used to classify)
+    # added by the offline classifier: the prompt index each reply / event followed (parallel lists)
+    reply_prompt_index: list[int] = field(default_factory=list)
+    event_prompt_index: list[int] = field(default_factory=list)
+    # whether the agent's last visible reply comes after its last tool call (False: the transcript stops
+    # mid-turn, after a tool call; None: unknown)
+    final_reply_after_last_action: bool | None = None
 
 
 class Facets(BaseModel):

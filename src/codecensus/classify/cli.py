@@ -1,0 +1,154 @@
+"""`codecensus classify` and `codecensus eval` (registered in :mod:`codecensus.cli`)."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(stderr=True)
+out = Console()
+
+
+class BackendName(StrEnum):
+    offline = "offline"
+    anthropic = "anthropic"
+    openai = "openai"
+
+
+class EmbedderName(StrEnum):
+    use = "use"
+    e5 = "e5"
+    auto = "auto"
+    none = "none"
+
+
+DbOpt = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB database file (default: $CODECENSUS_DB or the user-data dir).", envvar="CODECENSUS_DB",
+                 show_default=False),
+]
+
+
+def classify_cmd(
+    backend: Annotated[BackendName, typer.Option("--backend", help="offline (default: no network, no key) or an LLM API.")]
+    = BackendName.offline,
+    model: Annotated[str | None, typer.Option("--model", help="LLM model id (LLM backends).")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (openai backend).")]
+    = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Classify at most N sessions (most recent first).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only sessions started on or after DATE (YYYY-MM-DD).")]
+    = None,
+    budget_usd: Annotated[float | None, typer.Option("--budget-usd", help="Stop an LLM run before spending more.")] = None,
+    embedder: Annotated[
+        EmbedderName,
+        typer.Option("--embedder", help="Offline sentence embedder: use (fast, default), e5 (multilingual-e5), none."),
+    ] = EmbedderName.use,
+    force: Annotated[bool, typer.Option("--force", help="Re-classify sessions already classified with this rubric.")]
+    = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Sessions loaded and classified per batch.")] = 1000,
+    db: DbOpt = None,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a busy database.")] = 30.0,
+) -> None:
+    """Classify sessions into work mode, occupation, expertise, outcome, decisions, value and summary (taxonomy §2–§8)."""
+    from codecensus.classify.run import classify_store, describe_backend, make_backend
+    from codecensus.cli import open_store
+    from codecensus.manifest import record_run
+
+    store = open_store(db, wait=wait)
+    if not store.table_exists("sessions"):
+        console.print("[red]No sessions in the database[/red]: run `codecensus ingest` first.")
+        raise typer.Exit(2)
+    try:
+        be = make_backend(
+            backend.value, model=model, base_url=base_url, budget_usd=budget_usd, store=store, embedder=embedder.value
+        )
+    except Exception as exc:  # missing key, unknown model, missing optional package
+        console.print(f"[red]Cannot start the {backend.value} backend:[/red] {exc}")
+        store.close()
+        raise typer.Exit(2) from exc
+    total = {"n": 0}
+
+    def progress(done: int, n: int) -> None:
+        total["n"] = n
+        if console.is_terminal:
+            console.print(f"  classified {done}/{n}", end="\r")
+
+    stats = classify_store(store, be, since=since, limit=limit, force=force, batch_size=batch_size, progress=progress)
+    record_run(
+        store,
+        "classify",
+        {
+            "backend": describe_backend(be),
+            "since": since,
+            "limit": limit,
+            "force": force,
+            "embedder": embedder.value,
+            "stats": stats.as_dict(),
+        },
+    )
+    store.close()
+    t = Table(title="classify", show_header=False)
+    t.add_row("backend / model", f"{stats.backend} / {stats.model}")
+    t.add_row("rubric hash", stats.rubric_hash)
+    t.add_row("sessions in range", str(stats.sessions_total))
+    t.add_row("already classified (skipped)", str(stats.skipped_already_classified))
+    t.add_row("classified", str(stats.classified))
+    t.add_row("occupation not inferable", str(stats.abstained_occupation))
+    t.add_row("outcome unclear", str(stats.unclear_outcome))
+    t.add_row("modes", ", ".join(f"{k} {v}" for k, v in stats.by_mode.items()) or "-")
+    t.add_row("seconds (sessions/s)", f"{stats.seconds:.1f} ({stats.sessions_per_second:.1f}/s)")
+    if stats.stopped:
+        t.add_row("stopped early", stats.stopped)
+    console.print(t)
+    if stats.stopped:
+        raise typer.Exit(1)
+
+
+def eval_cmd(
+    labels: Annotated[
+        Path | None,
+        typer.Argument(help="CSV keyed by session_id (or path) with mode/occupation/expertise/outcome and/or resolved."),
+    ] = None,
+    truth: Annotated[
+        bool, typer.Option("--truth/--no-truth", help="Also use ground truth stored by parsers (benchmark runs).")
+    ] = False,
+    only: Annotated[
+        str | None, typer.Option("--only", help="Use only label rows where COLUMN=VALUE (e.g. split=B).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Agreement of stored facets with labels, each figure next to the best constant guess (taxonomy §10)."""
+    from codecensus.classify.eval import evaluate, filter_labels, read_labels, render
+    from codecensus.cli import open_store
+
+    if labels is None and not truth:
+        console.print("[red]Give a LABELS.csv file and/or --truth.[/red]")
+        raise typer.Exit(2)
+    try:
+        labs = filter_labels(read_labels(labels), only) if labels is not None else []
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    store = open_store(db, read_only=True)
+    try:
+        report = evaluate(store, labs, use_store_truth=truth)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        store.close()
+    if as_json:
+        sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(render(report) + "\n")
+
+
+__all__ = ["classify_cmd", "eval_cmd"]

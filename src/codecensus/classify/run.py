@@ -1,0 +1,324 @@
+"""The classify driver: select sessions, load their evidence in bulk, call a backend, store facets.
+
+Results go to the ``facets`` table, one row per ``session_key`` (the latest
+classification), with backend, model, rubric hash, confidences and a
+timestamp, so runs are comparable only within one (backend, model, rubric
+hash). Every summary passes through :func:`codecensus.redact.get_redactor`
+before it is stored. Sessions already classified with the same backend,
+model and rubric hash are skipped unless ``force``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from codecensus.classify.base import Backend, Facets
+from codecensus.classify.evidence import iter_evidence
+from codecensus.classify.value import value_usd, wage
+from codecensus.store import Store
+
+FACETS_TABLE = "facets"
+FACETS_SCHEMA = pa.schema(
+    [
+        ("session_key", pa.string()),
+        ("session_id", pa.string()),
+        ("mode", pa.string()),
+        ("mode_confidence", pa.float64()),
+        ("occupation", pa.string()),
+        ("occupation_confidence", pa.float64()),
+        ("expertise", pa.int32()),
+        ("expertise_confidence", pa.float64()),
+        ("outcome", pa.string()),
+        ("outcome_confidence", pa.float64()),
+        ("outcome_score", pa.float64()),
+        ("outcome_evidence", pa.string()),  # comma-separated EvidenceKind values ('' when none)
+        ("trouble", pa.bool_()),
+        ("recovered", pa.bool_()),
+        ("abandoned", pa.bool_()),
+        ("user_planning_pct", pa.float64()),
+        ("user_execution_pct", pa.float64()),
+        ("value_hours", pa.float64()),
+        ("value_soc", pa.string()),
+        ("value_wage", pa.float64()),  # median hourly wage used (USD)
+        ("value_usd", pa.float64()),
+        ("summary", pa.string()),
+        ("backend", pa.string()),
+        ("model", pa.string()),
+        ("rubric_hash", pa.string()),
+        ("classified_at", pa.timestamp("ms", tz="UTC")),
+    ]
+)
+_DUCK = {
+    pa.string(): "VARCHAR",
+    pa.float64(): "DOUBLE",
+    pa.int32(): "INTEGER",
+    pa.bool_(): "BOOLEAN",
+    pa.timestamp("ms", tz="UTC"): "TIMESTAMPTZ",
+}
+
+
+@dataclass(slots=True)
+class ClassifyStats:
+    backend: str
+    model: str
+    rubric_hash: str
+    sessions_total: int = 0
+    selected: int = 0
+    skipped_already_classified: int = 0
+    classified: int = 0
+    abstained_occupation: int = 0
+    unclear_outcome: int = 0
+    seconds: float = 0.0
+    sessions_per_second: float = 0.0
+    stopped: str | None = None  # why the run stopped early (budget, API error)
+    by_mode: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ensure_facets_table(store: Store) -> None:
+    con = store.con
+    cols = ", ".join(f'"{f.name}" {_DUCK[f.type]}' for f in FACETS_SCHEMA)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {FACETS_TABLE} ({cols})")
+    have = {r[0] for r in con.execute(f"DESCRIBE {FACETS_TABLE}").fetchall()}
+    for f in FACETS_SCHEMA:
+        if f.name not in have:
+            con.execute(f'ALTER TABLE {FACETS_TABLE} ADD COLUMN "{f.name}" {_DUCK[f.type]}')
+
+
+def select_sessions(
+    store: Store,
+    *,
+    backend: str,
+    model: str,
+    rubric_hash: str,
+    since: str | None = None,
+    limit: int | None = None,
+    force: bool = False,
+) -> tuple[list[str], int, int]:
+    """Session keys to classify (most recent first), the number skipped as done, and the total in range."""
+    where = []
+    params: list[Any] = []
+    if since:
+        where.append("s.started_at >= CAST(? AS TIMESTAMPTZ)")
+        params.append(since)
+    cond = ("WHERE " + " AND ".join(where)) if where else ""
+    rows = store.con.execute(
+        f"SELECT s.session_key FROM sessions s {cond} ORDER BY s.started_at DESC NULLS LAST, s.session_key", params
+    ).fetchall()
+    keys = [r[0] for r in rows]
+    total = len(keys)
+    skipped = 0
+    if not force and store.table_exists(FACETS_TABLE):
+        done = {
+            r[0]
+            for r in store.con.execute(
+                f"SELECT session_key FROM {FACETS_TABLE} WHERE backend = ? AND model = ? AND rubric_hash = ?",
+                [backend, model, rubric_hash],
+            ).fetchall()
+        }
+        before = len(keys)
+        keys = [k for k in keys if k not in done]
+        skipped = before - len(keys)
+    if limit is not None:
+        keys = keys[: max(0, limit)]
+    return keys, skipped, total
+
+
+def facets_rows(
+    keys: list[str],
+    session_ids: list[str],
+    facets: list[Facets],
+    *,
+    backend: str,
+    model: str,
+    rubric_hash: str,
+    redact: Callable[[str], str],
+    now: datetime,
+) -> pa.Table:
+    cols: dict[str, list[Any]] = {f.name: [] for f in FACETS_SCHEMA}
+    for key, sid, fc in zip(keys, session_ids, facets, strict=True):
+        w = wage(fc.value_soc)
+        row = {
+            "session_key": key,
+            "session_id": sid,
+            "mode": fc.mode,
+            "mode_confidence": fc.mode_confidence,
+            "occupation": fc.occupation,
+            "occupation_confidence": fc.occupation_confidence,
+            "expertise": fc.expertise,
+            "expertise_confidence": fc.expertise_confidence,
+            "outcome": fc.outcome,
+            "outcome_confidence": fc.outcome_confidence,
+            "outcome_score": fc.outcome_score,
+            "outcome_evidence": ",".join(fc.outcome_evidence),
+            "trouble": fc.trouble,
+            "recovered": fc.recovered,
+            "abandoned": fc.abandoned,
+            "user_planning_pct": fc.user_planning_pct,
+            "user_execution_pct": fc.user_execution_pct,
+            "value_hours": fc.value_hours,
+            "value_soc": fc.value_soc,
+            "value_wage": w.hourly_median,
+            "value_usd": value_usd(fc.value_hours, fc.value_soc),
+            "summary": redact(fc.summary or ""),
+            "backend": backend,
+            "model": model,
+            "rubric_hash": rubric_hash,
+            "classified_at": now,
+        }
+        for k, v in row.items():
+            cols[k].append(v)
+    return pa.Table.from_pydict(cols, schema=FACETS_SCHEMA)
+
+
+def write_facets(store: Store, tbl: pa.Table) -> None:
+    """Replace these sessions' rows in ``facets`` (one transaction)."""
+    con = store.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("_facets_new", tbl)
+        con.execute(f"DELETE FROM {FACETS_TABLE} WHERE session_key IN (SELECT session_key FROM _facets_new)")
+        names = ", ".join(f'"{n}"' for n in tbl.schema.names)
+        con.execute(f"INSERT INTO {FACETS_TABLE} ({names}) SELECT {names} FROM _facets_new")
+        con.unregister("_facets_new")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _default_redact() -> Callable[[str], str]:
+    from codecensus.redact import get_redactor
+
+    return get_redactor().redact
+
+
+def classify_store(
+    store: Store,
+    backend: Backend,
+    *,
+    since: str | None = None,
+    limit: int | None = None,
+    force: bool = False,
+    batch_size: int = 1000,
+    redact: Callable[[str], str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ClassifyStats:
+    """Classify the selected sessions of ``store`` with ``backend`` and store the facets."""
+    t0 = time.perf_counter()
+    ensure_facets_table(store)
+    stats = ClassifyStats(backend.name, backend.model, backend.rubric_hash)
+    keys, skipped, total = select_sessions(
+        store, backend=backend.name, model=backend.model, rubric_hash=backend.rubric_hash, since=since,
+        limit=limit, force=force,
+    )
+    stats.sessions_total, stats.skipped_already_classified, stats.selected = total, skipped, len(keys)
+    redact = redact or _default_redact()
+    by_mode: dict[str, int] = {}
+    done = 0
+    for batch in iter_evidence(store, keys, batch_size=batch_size):
+        if not batch:
+            continue
+        try:
+            facets: list[Facets | None] = list(backend.classify(batch))
+        except Exception as exc:  # budget exhausted or API failure: keep what was answered, then stop
+            partial = getattr(exc, "partial", None)
+            if partial is None:
+                raise
+            facets = list(partial)
+            stats.stopped = f"{type(exc).__name__}: {exc}"
+        kept = [(ev, fc) for ev, fc in zip(batch, facets, strict=True) if fc is not None]
+        if kept:
+            tbl = facets_rows(
+                [ev.session_key for ev, _ in kept],
+                [ev.session_id for ev, _ in kept],
+                [fc for _, fc in kept],  # type: ignore[misc]
+                backend=backend.name,
+                model=backend.model,
+                rubric_hash=backend.rubric_hash,
+                redact=redact,
+                now=datetime.now(UTC),
+            )
+            write_facets(store, tbl)
+            for _, fc in kept:
+                assert fc is not None
+                by_mode[fc.mode] = by_mode.get(fc.mode, 0) + 1
+                stats.abstained_occupation += fc.occupation == "not_inferable"
+                stats.unclear_outcome += fc.outcome == "unclear"
+        done += len(kept)
+        if progress is not None:
+            progress(done, len(keys))
+        if stats.stopped:
+            break
+    stats.classified = done
+    stats.by_mode = dict(sorted(by_mode.items(), key=lambda kv: -kv[1]))
+    stats.seconds = round(time.perf_counter() - t0, 3)
+    stats.sessions_per_second = round(done / stats.seconds, 2) if stats.seconds > 0 else 0.0
+    return stats
+
+
+def make_backend(
+    name: str,
+    *,
+    model: str | None = None,
+    base_url: str | None = None,
+    budget_usd: float | None = None,
+    store: Store | None = None,
+    embedder: str | None = "use",
+) -> Backend:
+    """'offline' (default) or an LLM backend ('anthropic', 'openai') from :mod:`codecensus.classify.llm`."""
+    if name == "offline":
+        from codecensus.classify.offline import OfflineBackend
+
+        return OfflineBackend(embedder=embedder, store=store)
+    from codecensus.classify.llm import make_backend as make_llm
+
+    opts: dict[str, Any] = {"store": store}
+    if budget_usd is not None:
+        opts["budget_usd"] = budget_usd
+    return make_llm(name, model=model, base_url=base_url, **opts)
+
+
+def describe_backend(backend: Backend) -> dict[str, Any]:
+    """What the run manifest records about a backend (versions, thresholds, weights, hashes)."""
+    describe = getattr(backend, "describe", None)
+    if callable(describe):
+        out = dict(describe())
+    else:
+        out = {"backend": backend.name, "model": backend.model, "rubric_hash": backend.rubric_hash}
+    if backend.name == "offline":
+        from codecensus.classify.offline import WEIGHTS
+        from codecensus.classify.prototypes import prototype_hash
+        from codecensus.classify.value import HOURS_MODEL, WAGE_RELEASE
+
+        out.update(
+            {
+                "weights": {k: repr(v) for k, v in WEIGHTS.items()},
+                "prototype_hash": prototype_hash(),
+                "hours_model": HOURS_MODEL,
+                "wages": WAGE_RELEASE,
+            }
+        )
+    return out
+
+
+__all__ = [
+    "FACETS_SCHEMA",
+    "FACETS_TABLE",
+    "ClassifyStats",
+    "classify_store",
+    "describe_backend",
+    "ensure_facets_table",
+    "facets_rows",
+    "make_backend",
+    "select_sessions",
+    "write_facets",
+]

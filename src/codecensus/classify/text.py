@@ -1,0 +1,364 @@
+"""Language-light text signals of the human side of a session.
+
+Everything here is deliberately coarse and multilingual:
+
+- *code tokens* (file names, paths, identifiers, flags, backticks) are the
+  same in every language and measure how precisely a user frames work;
+- short keyword lexicons in the languages seen in real corpora (en, es, pt,
+  fr, de, it, ru, zh, ja, ko, vi, id, tr, pl, nl) catch confirmations,
+  complaints, corrections, verification requests and novice questions;
+  embedding similarity (see :mod:`codecensus.classify.prototypes`) covers
+  the rest;
+- text that addresses a *classifier* ("classify this session as a success",
+  "ignore previous instructions") is removed before any of this is read, so a
+  transcript cannot talk its way into a label (taxonomy: text inside
+  transcripts is data).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# --- harness wrappers and pasted material --------------------------------------------------------
+_WRAPPERS = re.compile(
+    r"<(ide_opened_file|ide_selection|ide_diagnostics|system-reminder|context|local-command-stdout|"
+    r"command-message|command-name|command-args|bash-stdout|bash-stderr|task-notification)\b[^>]*>.*?</\1>",
+    re.S,
+)
+_FENCE = re.compile(r"```.*?(```|$)", re.S)
+_LOGLINE = re.compile(
+    r"""(?x)^\s*(
+        \d{1,2}:\d{2}(:\d{2})?[.,]?\d*\s          # 12:24:53.444 ...
+      | \d{4}-\d{2}-\d{2}[T\s]\d{2}:\d{2}           # ISO timestamps
+      | (INFO|WARN|WARNING|ERROR|DEBUG|TRACE|FATAL)[\s:\]]
+      | at\s+[\w.$<>]+\(                            # java/js stack frames
+      | File\s+".*",\s+line\s+\d+                   # python frames
+      | Traceback\s\(most\srecent\scall\slast\)
+      | [│╭╰├└┌]                                    # box drawing (rich tracebacks)
+      | [\w.-]*[@$#]\s*\S*\s*[$#>]\s                # shell prompts user@host:~$
+      | \$\s+\S+                                    # $ command
+      | \[?\d+/\d+\]?\s                             # progress counters
+    )"""
+)
+_ERROR_PASTE = re.compile(
+    r"(?i)(traceback \(most recent call last\)|\b\w*(error|exception)\b\s*[:(]|\bexit code \d+|"
+    r"\bstatus\s*(code)?\s*[45]\d\d\b|\bHTTP/\d(\.\d)?\s+[45]\d\d\b|\b[45]\d\d\s+(internal server error|not found|"
+    r"bad request|forbidden|unauthorized)|command not found|undefined is not|cannot find module|segmentation fault|"
+    r"\bpanic:|npm ERR!|failed to compile|build failed|uncaught|ERR_[A-Z_]+|E\d{4}:|SQLSTATE)"
+)
+
+
+_OPEN_WRAPPER = re.compile(
+    r"<(ide_opened_file|ide_selection|ide_diagnostics|system-reminder|context|local-command-stdout|bash-stdout|"
+    r"bash-stderr|task-notification)\b[^>]*>.*",
+    re.S,
+)
+
+
+def strip_wrappers(text: str) -> str:
+    """Remove IDE/harness wrappers (opened-file notes, selections, reminders); an unclosed one runs to the end."""
+    return _OPEN_WRAPPER.sub(" ", _WRAPPERS.sub(" ", text or ""))
+
+
+def natural_text(text: str, max_chars: int = 1000) -> str:
+    """The human-written part of a prompt: wrappers, fenced code and log lines removed."""
+    t = strip_wrappers(text)
+    t = _FENCE.sub(" ", t)
+    keep = []
+    for line in t.splitlines():
+        s = line.strip()
+        if not s or _LOGLINE.match(s):
+            continue
+        # lines that are mostly symbols/digits are pasted material
+        letters = sum(ch.isalpha() for ch in s)
+        if len(s) > 20 and letters < 0.4 * len(s):
+            continue
+        keep.append(s)
+    out = " ".join(keep)
+    out = re.sub(r"\s+", " ", out).strip()
+    return out[:max_chars]
+
+
+def has_error_paste(text: str) -> bool:
+    """Whether a prompt carries a pasted error, stack trace or failing status."""
+    return bool(_ERROR_PASTE.search(strip_wrappers(text or "")))
+
+
+# --- classifier-directed text (prompt injection) ---------------------------------------------------
+_INJECTION = re.compile(
+    r"""(?ix)
+      \b(classif\w*|label\w*|categori[sz]\w*|grad(e|er|ing)|rate|score|mark|record|report|tag)\b
+        [^.!?\n]{0,80}\b(session|transcript|conversation|outcome|task|this|it|run)\b
+        [^.!?\n]{0,80}\b(success\w*|succeeded|verified\w*|failure|failed|resolved|expert|novice|mode|occupation)\b
+    | \b(verified_success|outcome_evidence|outcome_score|user_confirmed|tests_pass)\b
+    | \bignore\s+(all\s+|any\s+|the\s+)?(previous|prior|above|earlier)\s+(instructions|rules|prompts?)\b
+    | \b(you\s+are|act\s+as)\s+(an?\s+)?(classifier|grader|evaluator|judge|annotator)\b
+    | \b(system\s+prompt|developer\s+message)\b
+    | \b(note|message|instruction)s?\s+(to|for)\s+(the\s+)?(classifier|grader|evaluator|judge|annotator|analy[sz]er)\b
+    """
+)
+_SENTENCE = re.compile(r"[^.!?\n。！？]+[.!?\n。！？]*")
+
+
+_INJECTION_HINT = re.compile(
+    r"(?i)classif|label|categori|grad|rate|score|mark|record|report|tag|verified|outcome|tests_pass|ignore|"
+    r"system\s+prompt|developer\s+message|evaluat|judge|annotat|analy[sz]er"
+)
+
+
+def sanitize(text: str) -> str:
+    """Drop every sentence that addresses a classifier or grader (kept text is unchanged)."""
+    if not text:
+        return ""
+    if not _INJECTION_HINT.search(text) or not _INJECTION.search(text):
+        return text
+    parts = _SENTENCE.findall(text) or [text]
+    kept = []
+    for p in parts:
+        m = _INJECTION.search(p)
+        if m is None:
+            kept.append(p)
+            continue
+        # keep what the sentence said before the classifier-directed part (it may be genuine feedback)
+        start = m.start()
+        lead = re.search(r"(?i)\b(note|message|instruction|hey|dear|attention|to|for)\b[^.!?\n]{0,40}$", p[:start])
+        kept.append(p[: lead.start() if lead else start].rstrip() + " ")
+    return "".join(kept).strip()
+
+
+def is_injection(text: str) -> bool:
+    return bool(text) and _INJECTION_HINT.search(text) is not None and _INJECTION.search(text) is not None
+
+
+# --- code tokens: specificity that is the same in every language ------------------------------------
+_CODE_EXT = (
+    r"py|pyi|ipynb|js|mjs|cjs|jsx|ts|tsx|go|rs|java|kt|kts|swift|rb|php|cs|c|cc|cpp|cxx|h|hpp|m|mm|scala|clj|ex|exs|"
+    r"erl|hs|ml|lua|r|dart|vue|svelte|sol|zig|nim|html|css|scss|sass|less|sh|bash|zsh|ps1|bat|sql|md|mdx|rst|txt|"
+    r"json|jsonl|yaml|yml|toml|ini|cfg|conf|env|xml|csv|tsv|xlsx|parquet|lock|gradle|tf|proto|graphql|tex|docx|pdf"
+)
+_CODE_TOKEN = re.compile(
+    rf"""(?x)
+      `[^`\n]{{2,80}}`                                       # backticked
+    | (?<![\w/])[\w.-]+\.(?:{_CODE_EXT})\b                   # file names
+    | (?:[A-Za-z]:)?(?:[\\/][\w.@-]+){{2,}}                  # paths
+    | \b[a-z]+(?:[A-Z][a-z0-9]+)+\b                          # camelCase
+    | \b[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+\b                  # PascalCase
+    | \b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b                      # snake_case
+    | (?<![\w-])--?[a-z][\w-]{{1,30}}                        # CLI flags
+    | \b\w+\(\)                                              # calls
+    | \b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b                          # ENV_VARS
+    | \b(?:https?|ssh|git)://\S+                             # URLs
+    | \b\d+(?:\.\d+)?\s?(?:ms|s|px|%|kb|mb|gb|rem|em|fps|rps|qps)\b  # measured constraints
+    """
+)
+# Technical vocabulary that appears in ASCII inside prompts written in any language.
+_TECH_WORDS = frozenset(
+    """api endpoint schema migration refactor regex cache async await thread mutex latency idempotent
+    race deadlock orm sql query index transaction rollback commit branch rebase merge diff patch
+    dependency dependencies interface protocol payload json yaml webhook middleware auth oauth jwt token
+    cors csrf xss docker kubernetes k8s helm terraform ci cd pipeline lint linter typecheck typing
+    generic generics closure callback promise stream buffer serializer deserializer parser lexer ast
+    compiler bundle webpack vite build deploy staging production rollback monorepo microservice grpc rest
+    graphql websocket sse hook hooks state reducer redux zustand component props render ssr hydration
+    unittest pytest jest vitest mocha assert mock fixture coverage benchmark profiler heap stack gc
+    tensor gradient embedding tokenizer batch epoch checkpoint inference quantization cuda
+    invariant contract precondition edge-case regression flaky determinism idempotency concurrency
+    """.split()
+)
+
+
+def code_tokens(text: str) -> list[str]:
+    return _CODE_TOKEN.findall(strip_wrappers(text or ""))
+
+
+def tech_word_count(text: str) -> int:
+    words = re.findall(r"[A-Za-z][A-Za-z0-9+#-]{1,20}", text or "")
+    return sum(1 for w in words if w.lower() in _TECH_WORDS)
+
+
+# --- lexicons -----------------------------------------------------------------------------------------
+def _lex(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+
+
+# explicit confirmation that the result works (hard evidence, taxonomy §3)
+CONFIRM = _lex(
+    r"\b(it|that|this|everything|all|now it)\s*('?s|\s+is|\s+now)?\s+(works?|working|fixed|running)\b",
+    r"\bworks?\s+(now|perfectly|great|fine|well|like a charm)\b",
+    r"\b(works|worked)\s*[!.]|\b(problem|issue|bug)\s+(is\s+)?(solved|fixed|resolved|gone)\b",
+    r"\b(funciona|funcionó|funcionou|ya (anda|sirve)|ça marche|ca marche|ça fonctionne|funktioniert( jetzt)?|klappt|"
+    r"funziona|działa|werkt|çalışıyor|berhasil|sudah bisa|hoạt động rồi)\b",
+    r"работает|заработало|получилось",
+    r"可以了|好了|成功了|能用了|正常了|没问题了|解决了|搞定了",
+    r"動いた|動きました|直った|直りました|できました",
+    r"잘\s?돼|됐어|됐습니다|해결됐|작동해",
+)
+# acknowledgement / satisfaction (a weaker, positive signal)
+ACK = _lex(
+    r"\b(perfect|perfecto|perfeito|parfait|perfekt|perfetto|excellent|excelente|awesome|amazing|great job|nice|sweet|"
+    r"lgtm|looks good|looks great|well done|love it|beautiful|great|super)\b",
+    r"\b(thanks?|thank you|thx|gracias|obrigad[oa]|merci|danke|grazie|dziękuję|dzieki|bedankt|teşekkür\w*|"
+    r"terima kasih|makasih|cảm ơn|cam on)\b",
+    r"спасибо|благодарю|отлично|супер",
+    r"谢谢|多谢|感谢|完美|不错|很好|太好了",
+    r"ありがとう|完璧|いいね|素晴らしい",
+    r"감사|고마워|완벽|좋아요|좋네",
+)
+COMPLAINT = _lex(
+    r"\b(still|again)\b[^.!?]{0,40}\b(not|n't|broken|fail\w*|error\w*|wrong|same|crash\w*|issue|problem|bug)\b",
+    r"\b(does ?n[o']?t|do ?n[o']?t|is ?n[o']?t|not|never|wo ?n[o']?t|ca ?n[o']?t)\s+(work|working|load|show|run|start|"
+    r"open|compile|build|render|display|appear|fix\w*)\b",
+    r"\b(broke|broken|breaks|you broke|messed up|screwed|nothing (works|changed|happened)|same (error|issue|problem))\b",
+    r"\b(wtf|fuck\w*|shit|damn|dumb|stupid|useless|terrible|awful|ridiculous|absurd)\b",
+    r"\b(no funciona|sigue (sin|fallando|igual|saliendo|dando)|todav[ií]a (no|falla|sale)|n[aã]o funciona|ainda n[aã]o|"
+    r"ne (marche|fonctionne) (pas|toujours)|toujours pas|funktioniert (nicht|immer noch nicht)|immer noch|"
+    r"non funziona|ancora non|nie działa|werkt niet|çalışmıyor|tidak berfungsi|masih error|không (hoạt động|chạy))\b",
+    r"не работает|всё ещё|все еще|опять|снова не|сломал",
+    r"不行|不能用|还是不|仍然|依然|没有用|没用|报错|又错|坏了|不对|有问题|没反应|打不开",
+    r"動かない|まだ|エラーが|直ってない|壊れ",
+    r"안\s?돼|안됨|아직도|여전히|에러|오류|안\s?열려|깨졌",
+)
+CORRECTION = _lex(
+    r"^\s*(no|nope|nah|wrong|wait|stop|don'?t|do not|not that|actually|instead|undo|revert|hold on)\b",
+    r"\b(that'?s not what|not what i (asked|wanted|meant)|i (said|asked for|meant)|you (misunderstood|got it wrong|"
+    r"forgot|missed|ignored|broke))\b",
+    r"^\s*(?:(?:non|nein|não|nao|nie|нет)\b|不是|不要|别|違う|いや|아니)",
+    r"\b(pero no|en vez de|en lugar de|au lieu de|statt|anstatt|invece di|zamiast|вместо|而不是|改成|じゃなくて|말고)\b",
+)
+VERIFY = _lex(
+    r"\b(add|write|run|create|update|extend|include|with)\s+(\w+\s+){0,2}(unit\s+|integration\s+|e2e\s+|regression\s+)?tests?\b",
+    r"\btests?\s+(pass|passing|fail\w*|for|cover\w*|suite)\b|\b(unit|integration|e2e|end-to-end|regression)\s+tests?\b",
+    r"\b(verify|verifies|verification|validate|double[- ]check|make sure|ensure|assert\w*|lint\w*|typecheck\w*|"
+    r"type[- ]check|edge ?cases?|coverage|benchmark\w*|reproduce|repro|pytest|jest|vitest|tdd)\b",
+    r"\b(prueba[s]? unitarias|comprueba|comprobar|asegúrate|vérifie[rz]?|assure-toi|prüf\w*|überprüf\w*|"
+    r"stelle sicher|verifica\w*|sprawdź|garanta)\b",
+    r"测试|验证|单元测试|确保|テスト|検証|確認して|테스트|검증|확인해|тест\w*|провер\w*|убедись",
+)
+NOVICE = _lex(
+    r"\bwhat\s+(is|are|does)\s+(a|an|the)?\s*\w+(\s+\w+)?\s*(\?|mean)",
+    r"\bwhat does\b[^?]{0,40}\bmean\b",
+    r"\bhow (do|can|should) i\b",
+    r"\b(i'?m|i am) (new|a beginner|not a (developer|programmer|coder))\b",
+    r"\bfirst time\b",
+    r"\b(qu[eé] es|qu'?est-ce que|c'?est quoi|was ist|o que [ée]|cos'?è|что такое|как (мне|сделать)|co to jest)\b",
+    r"是什么|什么是|怎么(办|弄|做|用)|如何|とは|って何|どうやって|뭐야|이란|어떻게",
+)
+GREETING = _lex(r"^\s*(hi|hey|hello|hy|yo|hola|ola|olá|bonjour|hallo|ciao|привет|你好|こんにちは|안녕|test|testing)\W*$")
+DEFER = _lex(
+    r"^\s*(ok(ay)?|yes|yep|yeah|sure|go|go ahead|continue|proceed|do it|next|resume|sounds good|y|1|2|3|s[ií]|oui|ja|да|"
+    r"好|好的|继续|可以|はい|続けて|네|계속|sim|vale|dale|suivant|weiter|tak|ya|lanjut)\W*$"
+)
+QUESTION = re.compile(r"[?？]\s*$|^\s*(what|why|how|where|when|which|who|can you explain|explain|is there|does|do|is|are)\b", re.I)
+CONSTRAINT = _lex(
+    r"\b(must|should|shouldn'?t|never|always|only|without|do not|don'?t|no more than|at least|at most|exactly|"
+    r"required?|keep|avoid|instead of|make sure)\b",
+    r"\b(debe|deben|sin|solo|nunca|siempre|doit|sans|seulement|jamais|muss|ohne|nur|niemals|deve|senza|solo|"
+    r"должен|без|только|никогда)\b",
+    r"必须|不要|只|不能|禁止|确保|必ず|だけ|しないで|반드시|하지\s?마|만\b",
+)
+ACCEPTANCE = _lex(
+    r"\b(acceptance criteria|definition of done|done when|should (return|output|show|print|pass)|expected (output|result|"
+    r"behaviou?r)|must pass|all tests pass|so that)\b",
+    r"\b(criterios? de aceptaci[oó]n|crit[eè]res? d'acceptation|akzeptanzkriterien)\b",
+    r"验收标准|验收|期望结果|受け入れ基準|期待する|인수 기준|기대 결과|критерии приемки",
+)
+# what a request asks for: repairing/modifying existing behaviour vs adding something new (work mode §2)
+FIX_INTENT = _lex(
+    r"\b(fix\w*|bug\w*|broken|crash\w*|error\w*|fail\w*|issue|problem|debug\w*|repair|wrong|refactor\w*|"
+    r"rename\w*|migrat\w*|upgrade|cleanup|clean up|change|update|modify|adjust|tweak|move|replace|remove|delete|"
+    r"improve|optimi[sz]e|speed up|slow)\b",
+    r"\b(arregla\w*|corrig\w*|error|falla\w*|cambia\w*|modifica\w*|actualiza\w*|corrige\w*|répare\w*|"
+    r"modifie\w*|change[rz]?|behebe\w*|fehler|ändere\w*|correggi\w*|modifica|napraw\w*|popraw\w*|zmień)\b",
+    r"исправ\w*|ошибк\w*|баг|почини\w*|измени\w*|поменяй|обнови",
+    r"修复|修改|改成|报错|错误|问题|bug|优化|调整|删除|替换|修正|バグ|直して|変更|エラー|고쳐|수정|오류|에러|변경",
+)
+ADD_INTENT = _lex(
+    r"\b(add|adding|new|create|creating|implement\w*|build|make|generate|scaffold|set ?up|write|develop|feature|"
+    r"from scratch|support for)\b",
+    r"\b(agrega\w*|añad\w*|crea\w*|nuevo|nueva|implementa\w*|construi\w*|ajoute\w*|crée\w*|nouveau|"
+    r"nouvelle|hinzufüg\w*|erstell\w*|neue[nrs]?|aggiung\w*|crea|nuovo|dodaj\w*|stwórz|utwórz|adicion\w*|"
+    r"criar|novo)\b",
+    r"добав\w*|созда\w*|нов\w+|реализ\w*|сделай",
+    r"添加|新增|创建|实现|开发|做一个|加一个|生成|新建|追加|作成|実装|新しい|추가|만들어|생성|구현|새로운",
+)
+NEGATIVE_REPLY = _lex(
+    r"\b(i (could ?n[o']?t|was unable|am unable|can ?n[o']?t|cannot)|unable to|failed to|still (fail\w*|broken|not)|"
+    r"does ?n[o']?t work|not (yet )?(working|fixed|resolved)|blocked|gave up|no (way|luck)|unfortunately)\b",
+)
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def word_count(text: str) -> int:
+    """Whitespace words, with CJK characters counted as half a word each (scripts without spaces)."""
+    cjk = len(_CJK.findall(text))
+    return len(_CJK.sub(" ", text).split()) + cjk // 2
+
+
+@dataclass(slots=True)
+class PromptSignals:
+    words: int
+    code_tokens: int
+    tech_words: int
+    error_paste: bool
+    confirm: bool
+    ack: bool
+    complaint: bool
+    correction: bool
+    verify: bool
+    novice: bool
+    greeting: bool
+    defer: bool
+    question: bool
+    constraints: int
+    acceptance: bool
+    injection: bool
+    fix_intent: bool
+    add_intent: bool
+    text: str = ""  # the human-written part (wrappers, pasted logs and classifier-directed sentences removed)
+
+
+def prompt_signals(raw: str) -> PromptSignals:
+    """All lexical signals of one prompt (after classifier-directed sentences are removed)."""
+    injection = is_injection(raw)
+    text = sanitize(strip_wrappers(raw))
+    nat = natural_text(text, max_chars=4000)
+    words = word_count(nat)
+    complaint = bool(COMPLAINT.search(nat))
+    confirm = bool(CONFIRM.search(nat)) and not complaint
+    return PromptSignals(
+        words=words,
+        code_tokens=len(set(code_tokens(nat))),
+        tech_words=tech_word_count(nat),
+        error_paste=has_error_paste(text),
+        confirm=confirm,
+        ack=bool(ACK.search(nat)) and not complaint,
+        complaint=complaint,
+        correction=bool(CORRECTION.search(nat)),
+        verify=bool(VERIFY.search(nat)),
+        novice=bool(NOVICE.search(nat)),
+        greeting=bool(GREETING.match(nat)) or (words <= 2 and not nat.strip("?!. ")),
+        defer=bool(DEFER.match(nat)),
+        question=bool(QUESTION.search(nat)),
+        constraints=len(CONSTRAINT.findall(nat)),
+        acceptance=bool(ACCEPTANCE.search(nat)),
+        injection=injection,
+        fix_intent=bool(FIX_INTENT.search(nat)),
+        add_intent=bool(ADD_INTENT.search(nat)),
+        text=nat,
+    )
+
+
+__all__ = [
+    "PromptSignals",
+    "code_tokens",
+    "has_error_paste",
+    "is_injection",
+    "natural_text",
+    "prompt_signals",
+    "sanitize",
+    "strip_wrappers",
+    "tech_word_count",
+]

@@ -1,0 +1,162 @@
+"""The classify driver end to end: JSONL -> store -> evidence -> offline facets -> `facets` table -> export."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from codecensus.classify.evidence import load_evidence
+from codecensus.classify.run import FACETS_SCHEMA, classify_store, make_backend
+from codecensus.export import FACET_COLUMNS, session_table
+from codecensus.ingest import ingest
+from codecensus.measure import build_sessions
+from codecensus.store import Store
+
+from ccbuild import Session, standard_session
+
+
+def _corpus(root: Path) -> Path:
+    standard_session("11111111-aaaa-4000-8000-000000000001").write(root / "proj" / "s1.jsonl")
+    s = Session("22222222-bbbb-4000-8000-000000000002")
+    s.prompt("Create a script that renames photos by date; my email is ann@example.org")
+    (t1,) = s.reply("Writing it.", [("Write", {"file_path": "/home/dev/app/rename.py", "content": "x " * 300})])
+    s.result(t1, "File created", tur={"type": "create", "filePath": "/home/dev/app/rename.py"})
+    (t2,) = s.reply(None, [("Bash", {"command": "pytest -q"})])
+    s.result(t2, "3 passed in 0.1s", tur={"stdout": "3 passed in 0.1s", "stderr": ""})
+    s.reply("Done: rename.py is ready and the tests pass.")
+    s.prompt("it works, thanks!")
+    s.reply("Great!")
+    s.write(root / "proj" / "s2.jsonl")
+    s3 = Session("33333333-cccc-4000-8000-000000000003")
+    s3.prompt("hello")
+    s3.write(root / "proj" / "s3.jsonl")
+    return root
+
+
+@pytest.fixture
+def loaded(tmp_path: Path) -> Store:
+    root = _corpus(tmp_path / "corpus")
+    st = Store(tmp_path / "db.duckdb")
+    ingest(st, [root], user="dev", workers=1, settle_s=0)
+    build_sessions(st)
+    yield st
+    st.close()
+
+
+def test_evidence_loads_prompts_actions_and_order(loaded: Store) -> None:
+    keys = [r[0] for r in loaded.con.execute("SELECT session_key FROM sessions ORDER BY session_id").fetchall()]
+    evs = {e.session_id: e for e in load_evidence(loaded, keys)}
+    s1 = evs["11111111-aaaa-4000-8000-000000000001"]
+    assert s1.prompts == ["fix the failing test in tests/test_api.py", "now run the whole suite and commit",
+                          "and push it"]
+    assert [a.prompt_index for a in s1.actions] == [0, 0, 0, 1, 1, 2]
+    assert [a.test_status for a in s1.actions if a.is_test] == ["fail", "pass"]
+    assert s1.actions[4].is_commit and s1.actions[5].rejected
+    assert s1.shape["prompts"] == 3
+    s2 = evs["22222222-bbbb-4000-8000-000000000002"]
+    assert s2.final_reply_after_last_action is True
+    assert s2.actions[0].file_op == "create" and s2.actions[0].input_words >= 300
+
+
+def test_evidence_drops_uuid_copies_of_resumed_sessions(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    standard_session("44444444-dddd-4000-8000-000000000004").write(root / "p" / "a.jsonl")
+    # an old-style resume copied the whole history into a second file of another session id
+    text = (root / "p" / "a.jsonl").read_text().replace(
+        "44444444-dddd-4000-8000-000000000004", "55555555-eeee-4000-8000-000000000005")
+    (root / "p" / "b.jsonl").write_text(text)
+    st = Store(tmp_path / "db.duckdb")
+    ingest(st, [root], user="dev", workers=1, settle_s=0)
+    build_sessions(st)
+    keys = [r[0] for r in st.con.execute("SELECT session_key FROM sessions").fetchall()]
+    evs = load_evidence(st, keys)
+    assert sum(len(e.prompts) for e in evs) == 3  # the copies count once, in the first file
+    assert sum(len(e.actions) for e in evs) == 6
+    st.close()
+
+
+def test_classify_store_writes_facets_and_skips_done(loaded: Store) -> None:
+    be = make_backend("offline", store=loaded, embedder="use")
+    stats = classify_store(loaded, be)
+    assert stats.classified == stats.selected == 3 and stats.sessions_per_second > 0
+    cols = [r[0] for r in loaded.con.execute("DESCRIBE facets").fetchall()]
+    assert cols == FACETS_SCHEMA.names
+    rows = {r[0]: r[1:] for r in loaded.con.execute(
+        "SELECT session_id, mode, occupation, outcome, outcome_evidence, summary, value_usd, backend, rubric_hash "
+        "FROM facets").fetchall()}
+    s2 = rows["22222222-bbbb-4000-8000-000000000002"]
+    assert s2[0] == "build" and s2[1] == "15"
+    assert s2[2] == "verified_success" and set(s2[3].split(",")) == {"tests_pass", "user_confirmed"}
+    assert "ann@example.org" not in s2[4] and s2[5] > 0 and s2[6] == "offline" and s2[7] == be.rubric_hash
+    s3 = rows["33333333-cccc-4000-8000-000000000003"]
+    assert s3[2] == "unclear" and s3[1] == "not_inferable"
+    # a second run with the same rubric skips everything; --force redoes it
+    again = classify_store(loaded, be)
+    assert again.selected == 0 and again.skipped_already_classified == 3
+    assert classify_store(loaded, be, force=True, limit=2).classified == 2
+    # the sessions export carries the facet columns under the agreed names
+    tbl = session_table(loaded)
+    for c in FACET_COLUMNS:
+        assert c in tbl.column_names
+    assert tbl.num_rows == 3 and all(v is not None for v in tbl.column("mode").to_pylist())
+
+
+def test_summaries_are_redacted(loaded: Store) -> None:
+    be = make_backend("offline", store=loaded, embedder=None)  # type: ignore[arg-type]
+    seen: list[str] = []
+
+    def redact(text: str) -> str:
+        seen.append(text)
+        return "[R]" + text
+
+    classify_store(loaded, be, redact=redact)
+    assert len(seen) == 3
+    assert all(r[0].startswith("[R]") for r in loaded.con.execute("SELECT summary FROM facets").fetchall())
+
+
+def test_classify_cli(tmp_path: Path) -> None:
+    from codecensus.cli import app
+
+    root = _corpus(tmp_path / "corpus")
+    db = tmp_path / "cli.duckdb"
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db), "--user", "dev", "-j", "1"]).exit_code == 0
+    r = runner.invoke(app, ["classify", "--db", str(db), "--embedder", "none"])
+    assert r.exit_code == 0, r.output
+    st = Store(db, read_only=True)
+    assert st.one("SELECT count(*) FROM facets")[0] == 3  # type: ignore[index]
+    man = st.one("SELECT manifest FROM runs WHERE command = 'classify'")
+    assert man is not None and "rubric_hash" in man[0] and "weights" in man[0]
+    st.close()
+    r = runner.invoke(app, ["classify", "--db", str(tmp_path / "empty.duckdb")])
+    assert r.exit_code == 2
+
+
+def test_unknown_llm_backend_errors_cleanly(loaded: Store) -> None:
+    with pytest.raises(ValueError):
+        make_backend("nonsense", store=loaded)
+
+
+def test_shared_ground_truth_roundtrip(shared: Path, tmp_path: Path) -> None:
+    """Mini-swe-agent runs carry SWE-bench outcomes: classify them offline and score the AUC."""
+    from codecensus.classify.eval import evaluate
+
+    src = shared / "data" / "transcripts" / "mini_swe_agent__gruckion__mini-swe-agent"
+    if not src.is_dir():
+        pytest.skip("mini-swe-agent sample absent")
+    root = tmp_path / "msa"
+    shutil.copytree(src, root)
+    st = Store(tmp_path / "msa.duckdb")
+    ingest(st, [root], workers=1, settle_s=0)
+    build_sessions(st)
+    if not st.one("SELECT count(*) FROM events WHERE kind = 'outcome_truth'")[0]:  # type: ignore[index]
+        pytest.skip("the mini-swe-agent parser stores no ground truth")
+    classify_store(st, make_backend("offline", store=st, embedder=None))  # type: ignore[arg-type]
+    rep = evaluate(st, [], use_store_truth=True)
+    res = rep["facets"]["resolved"]
+    assert res["n"] >= 10 and res["positives"] > 0
+    assert res["auc"] is not None and 0.0 <= res["auc"] <= 1.0
+    st.close()

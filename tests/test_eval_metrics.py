@@ -1,0 +1,160 @@
+"""`codecensus eval`: metrics, constant baselines, label matching, JSON output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from codecensus.classify.eval import (
+    accuracy,
+    auc,
+    confusion,
+    evaluate,
+    macro_f1,
+    quadratic_kappa,
+    read_labels,
+    render,
+    within_one,
+)
+
+
+def test_basic_metrics() -> None:
+    g = ["a", "a", "b", "c"]
+    p = ["a", "b", "b", "c"]
+    assert accuracy(g, p) == 0.75
+    assert macro_f1(g, p) == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
+    assert macro_f1(g, ["a"] * 4) == pytest.approx((2 * 2 / (2 * 2 + 2)) / 3)
+    assert confusion(g, p) == {"a": {"a": 1, "b": 1}, "b": {"b": 1}, "c": {"c": 1}}
+    assert accuracy([], []) is None
+
+
+def test_ordinal_metrics() -> None:
+    g = [1, 2, 3, 4, 5]
+    assert within_one(g, [2, 3, 4, 5, 5]) == 1.0
+    assert within_one(g, [3, 3, 3, 3, 3]) == 0.6
+    assert quadratic_kappa(g, g) == pytest.approx(1.0)
+    assert quadratic_kappa(g, [3] * 5) == pytest.approx(0.0)
+    assert quadratic_kappa(g, [5, 4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert quadratic_kappa(g, [1, 2, 3, 5, 4]) < 1.0
+
+
+def test_auc() -> None:
+    assert auc([0.9, 0.8, 0.3, 0.1], [True, True, False, False]) == 1.0
+    assert auc([0.1, 0.2, 0.8, 0.9], [True, True, False, False]) == 0.0
+    assert auc([0.5, 0.5], [True, False]) == 0.5  # ties count half
+    assert auc([0.9, 0.4, 0.6, 0.2], [True, True, False, False]) == 0.75
+    assert auc([0.3], [True]) is None
+
+
+def _labels(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "labels.csv"
+    p.write_text(text)
+    return p
+
+
+def _facets_store(store, rows: list[dict]) -> None:  # type: ignore[no-untyped-def]
+    from codecensus.classify.run import ensure_facets_table
+
+    sessions = pa.table({
+        "session_key": [r["key"] for r in rows],
+        "session_id": [r["sid"] for r in rows],
+        "started_at": pa.array([None] * len(rows), type=pa.timestamp("ms", tz="UTC")),
+    })
+    store.replace_table("sessions", sessions)
+    ensure_facets_table(store)
+    tbl = pa.table({
+        "session_key": [r["key"] for r in rows],
+        "mode": [r.get("mode", "build") for r in rows],
+        "occupation": [r.get("occupation", "15") for r in rows],
+        "expertise": pa.array([r.get("expertise", 3) for r in rows], type=pa.int32()),
+        "outcome": [r.get("outcome", "success") for r in rows],
+        "outcome_score": [r.get("score", 0.5) for r in rows],
+        "outcome_evidence": [r.get("evidence", "") for r in rows],
+        "backend": ["offline"] * len(rows),
+        "model": ["m"] * len(rows),
+        "rubric_hash": ["h"] * len(rows),
+    })
+    store.con.register("_t", tbl)
+    cols = ", ".join(tbl.schema.names)
+    store.con.execute(f"INSERT INTO facets ({cols}) SELECT {cols} FROM _t")
+    store.con.unregister("_t")
+
+
+def test_evaluate_against_labels_and_resolved(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _facets_store(store, [
+        {"key": "k1", "sid": "s1", "mode": "build", "occupation": "15", "expertise": 3, "outcome": "success",
+         "score": 0.9},
+        {"key": "k2", "sid": "s2", "mode": "fix", "occupation": "not_inferable", "expertise": 2,
+         "outcome": "failure", "score": 0.1},
+        {"key": "k3", "sid": "s3", "mode": "fix", "occupation": "23", "expertise": 5, "outcome": "partial",
+         "score": 0.4},
+        {"key": "k4", "sid": "s4", "mode": "build", "occupation": "15", "expertise": 1, "outcome": "success",
+         "score": 0.7},
+    ])
+    labels = _labels(tmp_path, (
+        "# dev labels\n"
+        "session_id,mode,occupation,expertise,outcome,resolved\n"
+        "s1,build,15,3,verified_success,1\n"
+        "s2,fix,15,2,failure,0\n"
+        "s3,build,not_inferable,4,partial,0\n"
+        "s4,,15,,success,1\n"
+        "missing,build,15,3,success,1\n"
+    ))
+    rep = evaluate(store, read_labels(labels))
+    assert rep["matched_sessions"] == 4 and rep["unmatched_labels"] == 1
+    f = rep["facets"]
+    assert f["mode"]["n"] == 3 and f["mode"]["accuracy"] == pytest.approx(2 / 3, abs=1e-3)
+    assert f["mode"]["accuracy_constant"] == pytest.approx(2 / 3, abs=1e-3)  # 'build' twice of three
+    occ = f["occupation"]
+    assert occ["abstention_rate"] == 0.25
+    assert occ["precision_where_inferred"] == pytest.approx(2 / 3, abs=1e-3)  # k1, k4 right; k3 (23) wrong
+    exp = f["expertise"]
+    assert exp["within_1"] == 1.0 and exp["quadratic_kappa_constant"] == 0.0
+    out = f["outcome"]
+    assert out["accuracy"] == 0.75 and out["success_vs_not_accuracy"] == 1.0
+    res = f["resolved"]
+    assert res["n"] == 4 and res["auc"] == 1.0 and res["auc_constant"] == 0.5
+    text = render(rep)
+    assert "constant" in text and "auc" in text
+
+
+def test_store_truth_and_path_keys(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _facets_store(store, [{"key": "k1", "sid": "s1", "score": 0.8}, {"key": "k2", "sid": "s2", "score": 0.3}])
+    store.con.execute(
+        "INSERT INTO files (file_id, path, session_key, role) VALUES ('f1', '/data/runs/a/traj.json', 'k1', 'main')"
+    )
+    store.con.execute(
+        "INSERT INTO events (session_key, file_id, line, seq, kind, detail) VALUES "
+        "('k1', 'f1', 9, 0, 'outcome_truth', 'resolved'), ('k2', 'f2', 9, 0, 'outcome_truth', 'unresolved')"
+    )
+    rep = evaluate(store, [], use_store_truth=True)
+    assert rep["facets"]["resolved"]["auc"] == 1.0
+    labels = _labels(tmp_path, "path,mode\nruns/a/traj.json,build\n")
+    rep = evaluate(store, read_labels(labels))
+    assert rep["matched_sessions"] == 1 and rep["facets"]["mode"]["accuracy"] == 1.0
+
+
+def test_read_labels_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="session_id or path"):
+        read_labels(_labels(tmp_path, "id,mode\nx,build\n"))
+    with pytest.raises(ValueError, match="no facet column"):
+        read_labels(_labels(tmp_path, "session_id,notes\nx,hello\n"))
+
+
+def test_eval_cli_json(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from codecensus.cli import app
+
+    _facets_store(store, [{"key": "k1", "sid": "s1"}])
+    path = store.path
+    store.close()
+    labels = _labels(tmp_path, "session_id,mode\ns1,build\n")
+    r = CliRunner().invoke(app, ["eval", str(labels), "--db", str(path), "--json"])
+    assert r.exit_code == 0, r.output
+    rep = orjson.loads(r.stdout)
+    assert rep["facets"]["mode"]["accuracy"] == 1.0
+    r = CliRunner().invoke(app, ["eval", "--db", str(path)])
+    assert r.exit_code == 2
