@@ -14,6 +14,7 @@ within one run are meaningful on a shared machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import re
@@ -49,12 +50,12 @@ def build_real(out: Path, target: int) -> int:
             # keep the subagent layout: <proj>/<session>/subagents/agent-*.jsonl
             tail = [p for p in rel.parts[1:] if p not in (".claude", "projects", "claude", "Archives")]
             proj = f"-{owner}-{k}"
-            parts = [_UUID.sub(lambda m: prefix + b"-" + m.group(1), p.encode()).decode() for p in tail]
+            parts = [_UUID.sub(lambda m, p=prefix: p + b"-" + m.group(1), p.encode()).decode() for p in tail]
             dest = out / "projects" / proj / Path(*parts) if len(parts) > 1 else out / "projects" / proj / parts[-1]
             dest.parent.mkdir(parents=True, exist_ok=True)
             data = f.read_bytes()
-            data = _UUID.sub(lambda m: prefix + b"-" + m.group(1), data)
-            data = _IDS.sub(lambda m: m.group(1) + b"x" + prefix, data)
+            data = _UUID.sub(lambda m, p=prefix: p + b"-" + m.group(1), data)
+            data = _IDS.sub(lambda m, p=prefix: m.group(1) + b"x" + p, data)
             dest.write_bytes(data)
             total += len(data)
             if total >= target:
@@ -86,10 +87,8 @@ class Peak:
                 procs = [self.proc, *self.proc.children(recursive=True)]
                 rss = 0
                 for p in procs:
-                    try:
+                    with contextlib.suppress(psutil.Error):
                         rss += p.memory_info().rss
-                    except psutil.Error:
-                        pass
                 self.peak = max(self.peak, rss)
             except psutil.Error:
                 pass
