@@ -137,6 +137,8 @@ class Store:
             try:
                 con = duckdb.connect(str(self.path), read_only=self.read_only)
                 con.execute("SET TimeZone='UTC'")
+                # Bounded memory: DuckDB spills to disk beyond this (ingest stays flat in corpus size).
+                con.execute(f"SET memory_limit='{os.environ.get('CODECENSUS_DUCKDB_MEMORY', '256MB')}'")
                 return con
             except duckdb.IOException as exc:
                 msg = str(exc)
