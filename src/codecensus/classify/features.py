@@ -15,6 +15,7 @@ from pathlib import PurePath, PurePosixPath, PureWindowsPath
 
 from codecensus.classify.base import ActionEvidence, SessionEvidence
 from codecensus.classify.text import PromptSignals, prompt_signals
+from codecensus.sources.common import test_status as summary_status
 
 # --- file classes ---------------------------------------------------------------------------------------
 FILE_CLASSES = ("code", "test", "ci", "agentcfg", "memory", "plan", "prose", "data", "config", "other")
@@ -389,4 +390,115 @@ def extract(ev: SessionEvidence) -> Features:
 
 
 
-__all__ = ["COMMAND_CLASSES", "FILE_CLASSES", "Features", "command_class", "extract", "file_class"]
+
+# --- autonomous runs (benchmark agents: one task, no human feedback) -------------------------------------
+AUTONOMOUS_SOURCES = frozenset({"mini_swe_agent", "swe_agent", "terminal_bench", "openhands"})
+# the agent's own account of its run: a limit or crash stops it; these statuses are how harnesses say so
+_LIMIT_STATUS = re.compile(r"(?i)limit|exit_cost|exit_context|exit_format|exit_error|timeout|time_?out|"
+                           r"unfinished|error|crash|killed|autosubmi")
+_NOT_STARTED = re.compile(r"(?i)not_started|agent_not_started|install")
+# a verification run: runs a program, a script or the task's tests (not a read, edit, install or git command)
+_CHECK_RUN = re.compile(
+    r"""(?x)(?:^|[\s;&|(])(?:
+        python[\d.]*\s+(?:-[uBW]\s+)*(?:-c\s|-m\s+(?!pip\b|venv\b)\S|[\w./-]+\.py\b)|
+        node\s+[\w./-]+\.[mc]?js\b|bash\s+[\w./-]+\.sh\b|sh\s+[\w./-]+\.sh\b|
+        \./[\w./-]+|go\s+run\b|cargo\s+run\b|java\s+\w|ruby\s+[\w./-]+\.rb\b|Rscript\s|
+        curl\s|make\b
+    )"""
+)
+_RUN_FAIL_TEXT = re.compile(
+    r"(?m)Traceback \(most recent call last\)|^\w*(?:Error|Exception)\b[:(]|^AssertionError|\bFAILED\b|"
+    r"\bSegmentation fault\b|\bcommand not found\b|\bNo such file or directory\b|\bpanicked at\b"
+)
+_REVERT = re.compile(r"(?:^|[\s;&|])git\s+(?:checkout\s+(?:--\s|\S+\s+--\s|\.)|restore\b|stash\b|reset\s+--hard)")
+_CLAIM_SUCCESS = re.compile(
+    r"(?i)\b(successfully|is (now )?(fixed|resolved|working|complete)|works (correctly|as expected)|"
+    r"all (the )?(tests|checks) pass|tests? (now )?pass(es)?|verified|the fix (is|works)|completed? the task)\b"
+)
+
+
+@dataclass
+class RunFeatures:
+    """What an autonomous run's final state shows (taxonomy §3 for agent benchmark runs)."""
+
+    autonomous: bool = False
+    steps: int = 0  # actions taken
+    tokens: int = 0  # input + output tokens of the run (effort of agents that reason without acting)
+    status: str | None = None  # last ``run_status`` event (Submitted, LimitsExceeded, agent_timeout, ...)
+    limit_hit: bool = False  # stopped by a step/cost/time limit, a format error or a crash
+    not_started: bool = False  # the agent never ran (install failed) or did nothing
+    submission_empty: bool | None = None  # the submitted patch is empty (None: no submission recorded)
+    checks: int = 0  # verification runs (tests, reproduction scripts, the program on sample input)
+    last_check: str | None = None  # 'pass' / 'fail': the last verification run
+    edits_after_last_check: int = 0  # changes made after it (the final state was not verified)
+    fail_streak_at_end: int = 0  # consecutive failing verification runs that end the run
+    repeated_failures: int = 0  # verification commands that failed two or more times
+    reverts: int = 0  # git checkout/restore/stash/reset --hard: edits thrown away
+    claims_success: bool = False  # the final message says it worked
+    gives_up: bool = False  # the final message says it could not
+
+
+def check_status(a: ActionEvidence) -> str | None:
+    """'pass' / 'fail' for a verification run with a result, else None."""
+    if a.category != "shell" or a.is_error is None:
+        return None
+    if not (a.is_test or (a.command and _CHECK_RUN.search(a.command))):
+        return None
+    if command_class(a.command, is_test=a.is_test) in ("install", "git"):
+        return None
+    if _test_failed(a) or a.interrupted or a.test_status == "fail":
+        return "fail"
+    if a.test_status == "pass":
+        return "pass"
+    if a.result_head and (_RUN_FAIL_TEXT.search(a.result_head) or summary_status(a.result_head) == "fail"):
+        return "fail"
+    return "pass"
+
+
+def run_features(ev: SessionEvidence, f: Features) -> RunFeatures:
+    """Evidence of an autonomous run's success: how it ended, and whether its final state was verified."""
+    from codecensus.classify.text import NEGATIVE_REPLY, sanitize
+
+    feedback = [i for i in f.substantive if i > 0 and not f.signals[i].defer]
+    statuses = [d or "" for k, d in ev.events if k == "run_status"]
+    subs = [d for k, d in ev.events if k == "submission"]
+    tokens = sum(int(ev.shape.get(k) or 0) for k in ("input_tokens", "output_tokens"))
+    r = RunFeatures(steps=f.n_actions, tokens=tokens)
+    r.autonomous = not feedback and (ev.source in AUTONOMOUS_SOURCES or bool(statuses) or bool(subs))
+    if not r.autonomous:
+        return r
+    r.status = statuses[-1] if statuses else None
+    r.not_started = any(_NOT_STARTED.search(s) for s in statuses) or (f.n_actions == 0 and f.n_replies == 0)
+    r.limit_hit = r.status is not None and r.status.lower() != "submitted" and bool(_LIMIT_STATUS.search(r.status))
+    if subs:
+        r.submission_empty = subs[-1] == "empty"
+    fails: Counter[str] = Counter()
+    last_check_i = -1
+    for i, a in enumerate(ev.actions):
+        if a.category == "shell" and a.command and _REVERT.search(a.command):
+            r.reverts += 1
+        st = check_status(a)
+        if st is None:
+            continue
+        r.checks += 1
+        r.last_check = st
+        last_check_i = i
+        if st == "fail":
+            r.fail_streak_at_end += 1
+            fails[(a.command or "")[:200]] += 1
+        else:
+            r.fail_streak_at_end = 0
+    r.repeated_failures = sum(1 for n in fails.values() if n >= 2)
+    if last_check_i >= 0:
+        r.edits_after_last_check = sum(1 for a in ev.actions[last_check_i + 1 :] if _is_change(a))
+    if ev.replies:
+        final = sanitize(ev.replies[-1])
+        r.gives_up = bool(NEGATIVE_REPLY.search(final))
+        r.claims_success = not r.gives_up and bool(_CLAIM_SUCCESS.search(final))
+    return r
+
+
+__all__ = [
+    "AUTONOMOUS_SOURCES", "COMMAND_CLASSES", "FILE_CLASSES", "Features", "RunFeatures", "check_status", "command_class",
+    "extract", "file_class", "run_features",
+]

@@ -49,7 +49,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from codecensus.classify.base import Facets, SessionEvidence
-from codecensus.classify.features import Features, changed_path, command_class, extract, file_class
+from codecensus.classify.features import (
+    Features,
+    RunFeatures,
+    changed_path,
+    command_class,
+    extract,
+    file_class,
+    run_features,
+)
 from codecensus.classify.prototypes import (
     expertise_texts,
     feedback_texts,
@@ -105,6 +113,9 @@ CATEGORY_VOTES: dict[str, tuple[str, float]] = {
     "web": ("understand", 0.15),
     "plan": ("plan", 0.8),
 }
+NEUTRAL_EDIT_BUILD_SHARE = 0.5  # an edit of an existing file whose request neither adds nor repairs: split
+OPS_WITH_CODE = 0.5  # install and git commands count this much when the session changed code
+TEST_RUNS_WITH_CODE = 0.5  # test runs count this much when the session changed code
 READING_WITH_CHANGES = 0.25  # understand votes (reads, searches) are scaled by this when the session changed things
 W_STRUCT = 3.0  # weight of the ledger's vote shares
 STRUCT_DAMP = 2.0  # shares are scaled by votes / (votes + STRUCT_DAMP): little activity, little weight
@@ -115,8 +126,8 @@ EMB_CHARS_LAST = 150  # characters of the last feedback prompt that are embedded
 EMB_AT_FULL_ACTIVITY = 0.4  # ... scaled down to this share of it as the ledger fills (what was done beats what was said)
 B_ERROR_PASTE = 0.8  # fix: the task statement carries a pasted error / failing status
 B_EDITS_AFTER_ERROR = 0.6  # fix: edits right after a failing command or test (x min(1, n/3))
-B_NO_CHANGE_UNDERSTAND = 0.7  # understand: nothing written, something read/answered
-B_QUESTIONS = 0.5  # understand: share of substantive prompts phrased as questions
+B_NO_CHANGE_UNDERSTAND = 0.3  # understand: nothing written, something read/answered
+B_QUESTIONS = 0.3  # understand: share of substantive prompts phrased as questions
 B_PLAN_MODE = 0.6  # plan: plan mode used and no code changed
 B_OPS_NO_CODE = 0.5  # operate: many ops/install/git commands and no code changed (x min(1, n/5))
 MODE_TEMPERATURE = 1.0  # softmax temperature for the mode confidence
@@ -126,13 +137,14 @@ MODE_TEMPERATURE = 1.0  # softmax temperature for the mode confidence
 # z ~ 1.9, so a group must stand out clearly (thresholds set from the score distribution of unlabelled
 # sessions: roughly the top decile).
 OCC_MIN_WORDS = 4  # fewer substantive prompt words than this: not_inferable
-OCC_MIN_WORDS_OTHER = 12  # a non-software group needs at least this many words of prompts
+OCC_MIN_WORDS_OTHER = 25  # a non-software group needs at least this many words of prompts
+OCC_MIN_DEV_COMMANDS = 2  # builds / project installs that count as software work without a code change
 OCC_SOFTWARE_CODE_TOKENS = 8  # this many distinct code tokens in the prompts also count as software work
 # per embedder: (z-score of the best non-software group, its lead over the next group, its lead over group 15);
 # about the 90th percentile of each on unlabelled sessions, so a group is named only when it stands out
 OCC_THRESHOLDS: dict[str, tuple[float, float, float]] = {
     "e5-small-q4": (2.4, 0.8, 0.8),
-    "use-m3": (2.6, 1.0, 1.0),
+    "use-m3": (2.2, 0.6, 0.6),  # calibrated for precision on dev split A (abstain unless a group stands out)
 }
 OCC_THRESHOLDS_DEFAULT = (2.6, 1.0, 1.0)
 OCC_CODE_WORK_MARGIN = 1.0  # extra lead over group 15 needed when the session changed code (software work is 15)
@@ -174,6 +186,27 @@ OUT_TOOL_ERRORS = -0.08  # per tool error in the session (max 5)
 OUT_TESTS_FAILED = -0.2  # per failing test run in the session (max 3)
 OUT_SUCCESS_AT = 0.62  # p >= this: success (verified_success with hard evidence)
 OUT_FAILURE_BELOW = 0.30  # p < this: failure; in between: partial
+# Autonomous runs (benchmark agents given one task, no human feedback: features.run_features). Nobody confirms or
+# complains, so the run's own final state is the evidence. Added to the logit above; a run with none of these
+# signals keeps the generic score.
+OUT_AUTO_NO_WORK = -3.0  # the agent never started (install failed) or took no action at all: nothing can pass
+OUT_AUTO_LIMIT = -1.5  # stopped by a step/cost/time limit, a format error or a crash (status != Submitted)
+OUT_AUTO_EMPTY_PATCH = -2.5  # the submitted patch is empty
+OUT_AUTO_CHECK_PASS = 0.5  # the last verification run (test, reproduction script, program on sample input) passed
+OUT_AUTO_CHECK_FAIL = -1.0  # ... failed
+OUT_AUTO_UNVERIFIED = -0.4  # files changed after the last verification run, or changed and never run at all
+OUT_AUTO_FAIL_STREAK = -0.3  # per failing verification run in the streak that ends the run (max 3)
+OUT_AUTO_REPEATED_FAIL = -0.15  # per verification command that failed two or more times (max 4)
+OUT_AUTO_REVERT = -0.2  # per revert of edits (git checkout/restore/stash/reset --hard; max 3)
+OUT_AUTO_CLAIM = 0.4  # the final message claims success (a claim, not proof: small)
+OUT_AUTO_GIVE_UP = -1.2  # the final message says it could not do it
+OUT_AUTO_STEPS = -0.8  # x ln(steps / OUT_AUTO_STEPS_REF), clipped to [-1, 1.5]: long struggles fail more
+OUT_AUTO_TOKENS = -0.6  # runs of fewer than OUT_AUTO_FEW_STEPS steps (single-shot reasoning agents such as codex exec):
+# x ln(tokens / OUT_AUTO_TOKENS_REF), clipped to [-1, 1.5]: long deliberation marks a hard task
+OUT_AUTO_FEW_STEPS = 5
+OUT_AUTO_TOKENS_REF = 8000
+OUT_AUTO_SELF_CHECK = 0.35  # OUT_TESTS_PASS is scaled by this: an autonomous agent stops when ITS checks pass
+OUT_AUTO_STEPS_REF = 25  # typical steps of a resolved agent benchmark run (SWE-bench bash-only: ~38 API calls avg)
 
 # Every number above, in one table (recorded in the run manifest and hashed into the rubric hash).
 WEIGHTS: dict[str, object] = {
@@ -182,7 +215,7 @@ WEIGHTS: dict[str, object] = {
     if k.isupper()
     and k != "MODE_KEYS"
     and k.split("_")[0]
-    in ("CHANGE", "COMMAND", "CATEGORY", "READING", "W", "STRUCT", "B", "MODE", "OCC", "EXP", "EMB", "OUT", "FB")
+    in ("CHANGE", "NEUTRAL", "OPS", "TEST", "COMMAND", "CATEGORY", "READING", "W", "STRUCT", "B", "MODE", "OCC", "EXP", "EMB", "OUT", "FB")
 }
 
 
@@ -347,12 +380,17 @@ class OfflineBackend:
         first = subs[0] if subs else None
         if first is not None and first.error_paste:
             score[idx["fix"]] += B_ERROR_PASTE
-        score[idx["fix"]] += B_EDITS_AFTER_ERROR * min(1.0, f.edits_after_error / 3)
         n_changes = sum(f.changed.values()) - f.changed["memory"]
-        if n_changes == 0 and (f.reads + f.searches + f.web + f.n_replies) > 0:
+        # by volume: the share of the session's changes that follow an error, not a single such edit
+        score[idx["fix"]] += B_EDITS_AFTER_ERROR * min(1.0, f.edits_after_error / max(3, n_changes))
+        if n_changes == 0 and (f.reads + f.searches + f.web + f.commands["explore"]) > 0:
             score[idx["understand"]] += B_NO_CHANGE_UNDERSTAND
         if subs:
-            score[idx["understand"]] += B_QUESTIONS * sum(s.question for s in subs) / len(subs)
+            # questions asked while the session changes things are part of that work: the bonus fades with it
+            work = total - votes.get("understand", 0.0)
+            score[idx["understand"]] += (
+                B_QUESTIONS * sum(s.question for s in subs) / len(subs) * (STRUCT_DAMP / (work + STRUCT_DAMP))
+            )
         if f.plan_mode and not code_changed:
             score[idx["plan"]] += B_PLAN_MODE
         ops = f.commands["ops"] + f.commands["install"] + f.commands["git"] + f.commands["deploy"]
@@ -371,10 +409,15 @@ class OfflineBackend:
         if words < OCC_MIN_WORDS:
             return NOT_INFERABLE, 0.9
         code_tokens = sum(s.code_tokens for s in subs)
-        code_work = (f.created_code + f.modified_code + f.changed["test"] + f.changed["ci"]) > 0 or (
-            f.commands["test"] + f.commands["build"] + f.dev_installs > 0
+        # code work: source, test or CI files changed, or tests run (files of unknown type are not evidence)
+        code_changed = (f.changed["code"] + f.changed["test"] + f.changed["ci"]) > 0 or f.commands["test"] > 0
+        # a session whose product is prose or data (documents, course material, reports) is not software work
+        # for its own sake, however technical its vocabulary or tooling: only the content's domain names a group
+        non_code_product = not code_changed and (f.changed["prose"] + f.changed["data"] + f.changed["plan"]) > 0
+        code_work = code_changed or (
+            not non_code_product and f.commands["build"] + f.dev_installs >= OCC_MIN_DEV_COMMANDS
         )
-        software = code_work or code_tokens >= OCC_SOFTWARE_CODE_TOKENS
+        software = code_work or (code_tokens >= OCC_SOFTWARE_CODE_TOKENS and not non_code_product)
         z = None
         if protos is not None and "all" in vec:
             z = _z(protos["occ"].sims(vec["all"]))
@@ -395,7 +438,7 @@ class OfflineBackend:
             if software:
                 return SOFTWARE_SOC, 0.8 if code_work else 0.6
             tech = sum(s.tech_words for s in subs)
-            if z[i15] >= OCC_Z_SOFTWARE_TEXT and tech >= 2:
+            if z[i15] >= OCC_Z_SOFTWARE_TEXT and tech >= 2 and not non_code_product:
                 return SOFTWARE_SOC, 0.5
             return NOT_INFERABLE, 0.6
         if software:
@@ -509,17 +552,27 @@ def mode_votes(ev: SessionEvidence, f: Features) -> dict[str, float]:
                     mode = "build"
                 elif since_error <= 3 or kind == "fix":
                     mode = "fix"
+                elif kind == "build":
+                    mode = "build"
                 else:
-                    mode = "build" if kind == "build" else "fix"
+                    mode = "build|fix"  # an edit with no signal either way: adding to or changing existing code
             if mode:
                 # repeated edits of one file count with diminishing weight
                 w = w if path not in counted else w * 0.3
-                votes[mode] += w
+                if mode == "build|fix":
+                    votes["build"] += w * NEUTRAL_EDIT_BUILD_SHARE
+                    votes["fix"] += w * (1.0 - NEUTRAL_EDIT_BUILD_SHARE)
+                else:
+                    votes[mode] += w
                 counted.add(path)
         elif a.category == "shell":
             cc = command_class(a.command, is_test=a.is_test, is_commit=a.is_commit, is_push=a.is_push,
                                is_deploy=a.is_deploy)
             mode, w = COMMAND_VOTES.get(cc, ("", 0.0))
+            if mode == "operate" and cc in ("install", "git") and code_changed:
+                w *= OPS_WITH_CODE  # installing dependencies and committing are part of the code work
+            elif cc == "test" and code_changed:
+                w *= TEST_RUNS_WITH_CODE  # running the tests of one's own code is verification (TDD is build/fix)
             if mode:
                 votes[mode] += w
         elif a.category == "read" and a.file_path:
@@ -538,6 +591,28 @@ def mode_votes(ev: SessionEvidence, f: Features) -> dict[str, float]:
     if changes > 0 and "understand" in votes:
         votes["understand"] *= READING_WITH_CHANGES
     return dict(votes)
+
+
+def autonomous_outcome_z(r: RunFeatures, f: Features) -> float:
+    """Logit contribution of an autonomous run's final state (0 for sessions with human feedback)."""
+    if not r.autonomous:
+        return 0.0
+    if r.not_started or r.steps == 0:
+        return OUT_AUTO_NO_WORK
+    z = OUT_AUTO_LIMIT * r.limit_hit + OUT_AUTO_EMPTY_PATCH * bool(r.submission_empty)
+    if r.last_check == "pass":
+        z += OUT_AUTO_CHECK_PASS
+    elif r.last_check == "fail":
+        z += OUT_AUTO_CHECK_FAIL
+    changed = f.last_change >= 0
+    z += OUT_AUTO_UNVERIFIED * (r.edits_after_last_check > 0 or (changed and r.checks == 0))
+    z += OUT_AUTO_FAIL_STREAK * min(r.fail_streak_at_end, 3) + OUT_AUTO_REPEATED_FAIL * min(r.repeated_failures, 4)
+    z += OUT_AUTO_REVERT * min(r.reverts, 3)
+    z += OUT_AUTO_CLAIM * r.claims_success + OUT_AUTO_GIVE_UP * r.gives_up
+    z += OUT_AUTO_STEPS * min(1.5, max(-1.0, math.log(max(r.steps, 1) / OUT_AUTO_STEPS_REF)))
+    if r.steps < OUT_AUTO_FEW_STEPS and r.tokens > 0:
+        z += OUT_AUTO_TOKENS * min(1.5, max(-1.0, math.log(r.tokens / OUT_AUTO_TOKENS_REF)))
+    return z
 
 
 def outcome(
@@ -586,8 +661,10 @@ def outcome(
     if confirmed:
         evidence.append("user_confirmed")
 
+    run = run_features(ev, f)
+    submitted = run.autonomous and (run.status or "").lower() == "submitted"
     z = OUT_BASE
-    z += OUT_TESTS_PASS * ("tests_pass" in evidence)
+    z += OUT_TESTS_PASS * ("tests_pass" in evidence) * (OUT_AUTO_SELF_CHECK if run.autonomous else 1.0)
     z += OUT_COMMIT * ("commit" in evidence)
     z += OUT_CONFIRM * confirmed
     z += OUT_ACK * (ack_last and not confirmed)
@@ -597,10 +674,11 @@ def outcome(
     z += OUT_TESTS_FAIL_AT_END * f.tests_fail_after_change
     z += OUT_INTERRUPTED_AT_END * f.interrupted_at_end
     z += OUT_API_ERROR_AT_END * f.api_error_at_end
-    z += OUT_UNANSWERED * (not f.last_turn_concluded)
+    z += OUT_UNANSWERED * (not f.last_turn_concluded and not submitted)  # a submission concludes a run
     z += OUT_NEGATIVE_REPLY * f.negative_final_reply
     z += OUT_EFFORT * math.log1p(f.last_turn_actions)
     z += OUT_TOOL_ERRORS * min(f.tool_errors, 5) + OUT_TESTS_FAILED * min(f.tests_failed, 3)
+    z += autonomous_outcome_z(run, f)
     p = _sigmoid(z)
 
     corrections = sum(1 for i in feedback if f.signals[i].correction)

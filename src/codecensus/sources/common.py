@@ -114,7 +114,8 @@ _TEST_RE = re.compile(
         go\s+test|cargo\s+(?:test|nextest)|mvn\s+(?:\S+\s+)*?(?:test|verify)|gradlew?\s+(?:\S+\s+)*?test|
         rspec|rake\s+test|bundle\s+exec\s+rspec|phpunit|pest|ctest|make\s+(?:check|test)|
         dotnet\s+test|swift\s+test|mix\s+test|flutter\s+test|dart\s+test|zig\s+build\s+test|
-        rails\s+test|django-admin\s+test|manage\.py\s+test|hatch\s+test|uv\s+run\s+pytest|poetry\s+run\s+pytest
+        rails\s+test|django-admin\s+test|manage\.py\s+test|hatch\s+test|uv\s+run\s+pytest|poetry\s+run\s+pytest|
+        runtests\.py|bin/test
     )(?:\s|$|;|&|\|)""",
 )
 _GIT = r"(?:^|[\s;&|(`])git(?:\s+-[Cc]\s+\S+|\s+--?[\w-]+(?:=\S+)?)*\s+"

@@ -169,6 +169,10 @@ class MiniSweAgentParser:
         status = as_str(info.get("exit_status"))
         if status:
             s.event(n, last_ts, "run_status", status[:40], seq=3)
+        sub = info.get("submission")
+        if isinstance(sub, str):  # the final state: an empty patch cannot resolve anything
+            files = len(re.findall(r"(?m)^diff --git ", sub))
+            s.event(n, last_ts, "submission", "empty" if not sub.strip() else "patch", float(files), seq=4)
         resolved, source = swebench_outcome(path, instance)
         s.outcome(n, resolved, source)
         return rows.finish(file_size(path), total)

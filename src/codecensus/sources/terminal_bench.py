@@ -58,8 +58,10 @@ _RULE = re.compile(r"^─{10,}")
 _SPINNER = re.compile(r"^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]")
 _CODEX_LINE = re.compile(r"^\[(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z?)\]\s?(.*)$")
 _CODEX_BANNER = re.compile(r"^OpenAI Codex v?(\S+)")
-_EXEC = re.compile(r"^exec (.+?) in (\S+)\s*$")
+_EXEC = re.compile(r"^exec (.+?) in (\S+)\s*$", re.S)
 _EXEC_DONE = re.compile(r"^(.+?) (?:succeeded|exited (-?\d+)) in \d+(?:\.\d+)?m?s:?\s*$")
+_DONE_TAIL = re.compile(r"(?:^|\s)(?:succeeded|exited (-?\d+)) in \d+(?:\.\d+)?m?s:?\s*$")
+_SUBMIT_MARK = re.compile(r"COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT|MINI_SWE_AGENT_FINAL_OUTPUT")
 _PATCH = re.compile(r"^apply_patch auto_approved=\w+:\s*$")
 _PATCH_DONE = re.compile(r"^apply_patch\(auto_approved=\w+\) (?:succeeded|exited (-?\d+))")
 _TOKENS = re.compile(r"^tokens used:\s*([\d,]+)")
@@ -208,9 +210,11 @@ class TerminalBenchParser:
         pending: str | None = None
         prompted = False
         cost: float | None = None
+        steps = 0
+        submitted = False
 
         def flush() -> None:
-            nonlocal pending, prompted
+            nonlocal pending, prompted, steps, submitted
             text = "\n".join(block).strip()
             if kind == "user":
                 if not prompted:
@@ -221,6 +225,7 @@ class TerminalBenchParser:
                     s.result(block_line, None, pending, out, is_error=(code not in (None, 0)) or timed_out, exit_code=code)
                     pending = None
             elif kind == "step":
+                steps += 1
                 s.touch(None)
                 fence = BASH_BLOCK.search(text)
                 if fence:  # log lines printed while the command ran follow the block
@@ -228,6 +233,7 @@ class TerminalBenchParser:
                 visible, cmd = split_reply(text)
                 s.message(block_line, None, text=visible, msg_id=f"tb-mini:{block_line}")
                 if cmd is not None:
+                    submitted = submitted or bool(_SUBMIT_MARK.search(cmd))
                     tid = f"tb:{block_line}"
                     s.action(block_line, None, "bash", {"command": cmd}, category="shell", command=cmd, tool_use_id=tid, seq=1)
                     pending = tid
@@ -257,6 +263,8 @@ class TerminalBenchParser:
         flush()
         if cost:
             s.message(len(lines), None, cost=cost, block="usage", msg_id="tb-mini-cost", seq=2)
+        if steps:  # the agent's final state: it submitted, or the log stops mid-run (harness timeout / crash)
+            s.event(len(lines), None, "run_status", "Submitted" if submitted else "unfinished", seq=3)
 
     # -- codex exec ----------------------------------------------------------------
     def _codex(self, s: Session, lines: list[str], start: int) -> None:
@@ -288,7 +296,7 @@ class TerminalBenchParser:
                 if n:
                     s.message(head_line, ts, usage=(n, 0, 0, 0), block="usage", msg_id=f"tb-codex-tokens:{head_line}")
                 return
-            m = _EXEC.match(head)
+            m = _EXEC.match(head) or (_EXEC.match(f"{head}\n{text}") if head.startswith("exec ") else None)
             if m:
                 raw = m.group(1)
                 try:
@@ -317,6 +325,16 @@ class TerminalBenchParser:
                 code = int(m.group(2)) if m.group(2) else 0
                 s.result(head_line, ts, pending, text, is_error=code != 0, exit_code=code)
                 pending = None
+                return
+            if pending is not None and head.startswith("bash "):  # a multi-line command: its status ends a later line
+                for j, ln in enumerate(block):
+                    d = _DONE_TAIL.search(ln)
+                    if d:
+                        code = int(d.group(1)) if d.group(1) else 0
+                        out = "\n".join(block[j + 1 :]).strip()
+                        s.result(head_line, ts, pending, out, is_error=code != 0, exit_code=code)
+                        pending = None
+                        break
 
         for n, line in enumerate(lines[start:], start=start + 1):
             m = _CODEX_LINE.match(line)
