@@ -98,11 +98,24 @@ def ingest(
         str | None, typer.Option("--format", help="Force one format instead of autodetecting (see `codecensus formats`).")
     ] = None,
     workers: Annotated[int, typer.Option("--workers", "-j", help="Parser processes (default: all cores).")] = 0,
+    engine: Annotated[
+        str, typer.Option("--engine", help="`local` (process pool) or `ray` (Ray Data; see docs/ray.md).")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster to join (default: start a local one).")
+    ] = None,
+    parts_out: Annotated[
+        str | None,
+        typer.Option("--parts", help="Ray: folder or fsspec URL for the Parquet partitions (default: temporary)."),
+    ] = None,
     wait: WaitOpt = 30.0,
 ) -> None:
-    """Read transcripts into the database: incremental (only what changed), crash-safe (one transaction per file)."""
+    """Read transcripts into the database: incremental (only what changed), crash-safe (one transaction per batch of whole files).
+
+    PATHs may be local folders or, with `--engine ray`, fsspec URLs (s3://…, gs://…).
+    """
+    from codecensus.engine import ingest_with
     from codecensus.ingest import default_claude_dirs
-    from codecensus.ingest import ingest as run_ingest
     from codecensus.manifest import record_run
     from codecensus.measure import build_sessions
 
@@ -128,10 +141,11 @@ def ingest(
             prog.update(task, completed=done, total=total, current=Path(current).name[:40] if current else "")
 
         try:
-            stats = run_ingest(
-                store, roots, user=user, user_from_dir=user_from_dir, fmt=fmt, workers=n_workers, progress=cb
+            stats = ingest_with(
+                engine, store, roots, address=address, out=parts_out, user=user, user_from_dir=user_from_dir,
+                fmt=fmt, workers=n_workers, progress=cb,
             )
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, ValueError) as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
     n_sessions = None
@@ -143,6 +157,7 @@ def ingest(
         "ingest",
         {
             "paths": [str(p) for p in roots],
+            "engine": engine,
             "workers": n_workers,
             "files_seen": stats.files_seen,
             "files_parsed": stats.files_parsed,

@@ -129,8 +129,13 @@ def discover(
     user: str | None = None,
     user_from_dir: bool = False,
     fmt: str | None = None,
+    unchanged: Callable[[Path], bool] | None = None,
 ) -> Iterator[Candidate]:
-    """Every transcript under ``paths`` with the parser that owns it."""
+    """Every transcript under ``paths`` with the parser that owns it.
+
+    ``unchanged(path)`` lets the caller skip files it already holds in full without
+    reading their heads for format detection (a re-ingest then costs one ``stat`` per file).
+    """
     default_user = user or _local_user()
     forced = registry.get(fmt) if fmt else None
     for root in paths:
@@ -138,6 +143,8 @@ def discover(
         if not root.exists():
             raise FileNotFoundError(f"{root}: no such file or directory")
         for p in _walk(root):
+            if unchanged is not None and unchanged(p):
+                continue
             if forced is not None:
                 head = b"" if p.is_dir() else registry.read_head(p)
                 parser: Parser | None = forced if forced.detect(p, head) > 0 else None
@@ -246,8 +253,27 @@ def ingest(
     stats = IngestStats()
     states = store.file_states()
     versions = dict(store.con.execute("SELECT file_id, parser_version FROM files").fetchall())
-    cands = list(discover(paths, user=user, user_from_dir=user_from_dir, fmt=fmt))
-    stats.files_seen = len(cands)
+    current = {name: p.version for name, p in registry.parsers().items()}
+    by_path = {st.path: st for st in states.values() if versions.get(st.file_id) == current.get(st.source)}
+    n_unchanged = 0
+
+    def unchanged(p: Path) -> bool:
+        nonlocal n_unchanged
+        st = by_path.get(str(p))
+        if st is None or p.is_dir():
+            return False
+        try:
+            fs = p.stat()
+        except OSError:
+            return False
+        if fs.st_size == st.size and fs.st_mtime_ns == st.mtime_ns and st.consumed >= st.size:
+            n_unchanged += 1
+            return True
+        return False
+
+    cands = list(discover(paths, user=user, user_from_dir=user_from_dir, fmt=fmt, unchanged=unchanged))
+    stats.files_seen = len(cands) + n_unchanged
+    stats.files_skipped = n_unchanged
     jobs: list[_Job] = []
     for c in cands:
         job = _plan(c, states.get(c.file_id), versions, settle_s)

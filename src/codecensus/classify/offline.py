@@ -120,6 +120,7 @@ READING_WITH_CHANGES = 0.25  # understand votes (reads, searches) are scaled by 
 W_STRUCT = 3.0  # weight of the ledger's vote shares
 STRUCT_DAMP = 2.0  # shares are scaled by votes / (votes + STRUCT_DAMP): little activity, little weight
 W_EMB = 0.8  # weight of the prompts' embedding z-scores (first prompt and all prompts, averaged) ...
+EMB_TOPICAL = {"orchestrate": 0.6}  # positive embedding z of these modes x factor when nothing was produced
 EMB_CHARS_FIRST = 300  # characters of the first substantive prompt that are embedded
 EMB_CHARS_ALL = 600  # characters of all substantive prompts (from the first) that are embedded
 EMB_CHARS_LAST = 150  # characters of the last feedback prompt that are embedded
@@ -144,7 +145,7 @@ OCC_SOFTWARE_CODE_TOKENS = 8  # this many distinct code tokens in the prompts al
 # about the 90th percentile of each on unlabelled sessions, so a group is named only when it stands out
 OCC_THRESHOLDS: dict[str, tuple[float, float, float]] = {
     "e5-small-q4": (2.4, 0.8, 0.8),
-    "use-m3": (2.2, 0.6, 0.6),  # calibrated for precision on dev split A (abstain unless a group stands out)
+    "use-m3": (2.6, 1.0, 1.0),
 }
 OCC_THRESHOLDS_DEFAULT = (2.6, 1.0, 1.0)
 OCC_CODE_WORK_MARGIN = 1.0  # extra lead over group 15 needed when the session changed code (software work is 15)
@@ -373,7 +374,15 @@ class OfflineBackend:
         if protos is not None:
             zs = [_z(protos["mode"].sims(vec[k])) for k in ("first", "all") if k in vec]
             if zs:
-                score += W_EMB * (1.0 - (1.0 - EMB_AT_FULL_ACTIVITY) * damp) * np.mean(zs, axis=0)
+                ez = np.mean(zs, axis=0)
+                # automation words (agents, workflows, bots) are often the *topic* of a request about the agent
+                # tool itself: when the session produced nothing (no file changed), they count only partly
+                produced = sum(votes.get(m, 0.0) for m in MODE_KEYS if m != "understand") > 0
+                for m, factor in EMB_TOPICAL.items():
+                    j = MODE_KEYS.index(m)
+                    if not produced and ez[j] > 0:
+                        ez[j] *= factor
+                score += W_EMB * (1.0 - (1.0 - EMB_AT_FULL_ACTIVITY) * damp) * ez
         idx = {m: i for i, m in enumerate(MODE_KEYS)}
         code_changed = f.created_code + f.modified_code + f.changed["test"] > 0
         subs = [f.signals[i] for i in f.substantive]

@@ -113,6 +113,9 @@ MODE_EXAMPLES: Mapping[str, tuple[str, ...]] = {
         "Write a newsletter for our subscribers.",
         "Write a story and the dialogue for the characters.",
         "Translate this text and improve the wording.",
+        "Help me apply for a grant and write the application.",
+        "Write a funding proposal for this programme.",
+        "Answer the questions of this application form about my project.",
     ),
 }
 

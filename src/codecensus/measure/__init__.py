@@ -50,11 +50,17 @@ def pricing_table() -> pa.Table:
 
 
 def _dedup(table: str) -> str:
-    """Rows of ``table`` with cross-file uuid copies removed."""
+    """Rows of ``table`` with cross-file uuid copies removed.
+
+    Only (uuid, seq) pairs that occur more than once go through the window (bounded memory):
+    the copy kept is the one in the file whose session started first.
+    """
     return f"""
-      SELECT t.* FROM {table} t JOIN _frank r USING (file_id)
-      QUALIFY t.uuid IS NULL
-           OR row_number() OVER (PARTITION BY t.uuid, t.seq ORDER BY r.rank, t.line) = 1
+      WITH dup AS (SELECT uuid, seq FROM {table} WHERE uuid IS NOT NULL GROUP BY uuid, seq HAVING count(*) > 1)
+      SELECT t.* FROM {table} t ANTI JOIN dup USING (uuid, seq)
+      UNION ALL
+      (SELECT t.* FROM {table} t SEMI JOIN dup USING (uuid, seq) JOIN _frank r USING (file_id)
+       QUALIFY row_number() OVER (PARTITION BY t.uuid, t.seq ORDER BY r.rank, t.line) = 1)
     """
 
 
@@ -123,7 +129,7 @@ CREATE OR REPLACE TEMP TABLE _msum AS
          sum(visible_words) FILTER (WHERE NOT is_subagent) AS visible_words,
          sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
          sum(cache_read_tokens) AS cache_read_tokens, sum(cache_creation_tokens) AS cache_creation_tokens,
-         sum(cost) AS cost_usd,
+         sum(cost::DECIMAL(38, 12))::DOUBLE AS cost_usd,  -- exact sum: same result in any row order
          string_agg(DISTINCT model, ',' ORDER BY model) FILTER (WHERE model IS NOT NULL) AS models
   FROM _mgc GROUP BY session_key;
 

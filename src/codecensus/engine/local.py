@@ -1,0 +1,102 @@
+"""Single-machine parallel classify: the offline backend on every core, memory flat in corpus size.
+
+:func:`codecensus.classify.run.classify_store` runs the backend in the calling
+process; feature extraction and the rules are pure Python, so it uses one core.
+:func:`classify_parallel` keeps the same driver logic (session selection,
+bulk evidence loading, one ``facets`` write per batch) but hands each evidence
+batch to a process pool whose workers build the backend once (the embedder
+loads once per worker). At most ``2 × workers`` batches are in flight, so
+memory does not grow with the number of sessions. Results are identical to
+``classify_store`` with the same backend and embedder.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+import pyarrow as pa
+
+from codecensus.store import Store
+
+_WORKER: Any = None
+
+
+def _init_worker(backend: str, kwargs: dict[str, Any]) -> None:
+    global _WORKER
+    from codecensus.engine.tasks import ClassifyWorker
+
+    _WORKER = ClassifyWorker(backend, **kwargs)
+
+
+def _classify(batch: pa.Table) -> pa.Table:
+    assert _WORKER is not None
+    return _WORKER(batch)
+
+
+def classify_parallel(
+    store: Store,
+    backend: str = "offline",
+    *,
+    workers: int = 0,
+    embedder: str = "use",
+    model: str | None = None,
+    base_url: str | None = None,
+    since: str | None = None,
+    limit: int | None = None,
+    force: bool = False,
+    batch_size: int = 500,
+    progress: Callable[[int, int], None] | None = None,
+) -> Any:
+    """Classify the store's sessions with ``workers`` processes (default: all cores). Returns ClassifyStats."""
+    from codecensus.classify.evidence import iter_evidence
+    from codecensus.classify.run import ClassifyStats, ensure_facets_table, select_sessions, write_facets
+    from codecensus.engine.tasks import ClassifyWorker, evidence_table
+
+    t0 = time.perf_counter()
+    workers = workers or (os.cpu_count() or 1)
+    kwargs: dict[str, Any] = {"model": model, "base_url": base_url, "embedder": embedder, "threads": 1}
+    probe = ClassifyWorker(backend, **kwargs).backend
+    stats = ClassifyStats(probe.name, probe.model, probe.rubric_hash)
+    ensure_facets_table(store)
+    keys, skipped, total = select_sessions(store, backend=probe.name, model=probe.model,
+                                           rubric_hash=probe.rubric_hash, since=since, limit=limit, force=force)
+    stats.sessions_total, stats.skipped_already_classified, stats.selected = total, skipped, len(keys)
+    by_mode: dict[str, int] = {}
+    done = 0
+
+    def consume(tbl: pa.Table) -> None:
+        nonlocal done
+        stops = [s for s in tbl.column("stopped").to_pylist() if s]
+        if stops and not stats.stopped:
+            stats.stopped = stops[0]
+        tbl = tbl.drop_columns(["stopped"])
+        if tbl.num_rows:
+            write_facets(store, tbl)
+        for m in tbl.column("mode").to_pylist():
+            by_mode[m] = by_mode.get(m, 0) + 1
+        stats.abstained_occupation += sum(o == "not_inferable" for o in tbl.column("occupation").to_pylist())
+        stats.unclear_outcome += sum(o == "unclear" for o in tbl.column("outcome").to_pylist())
+        done += tbl.num_rows
+        if progress is not None:
+            progress(done, len(keys))
+
+    if keys:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(backend, kwargs)) as pool:
+            pending: list[Future[pa.Table]] = []
+            for batch in iter_evidence(store, keys, batch_size=batch_size):
+                if not batch:
+                    continue
+                pending.append(pool.submit(_classify, evidence_table(batch)))
+                while len(pending) >= 2 * workers:
+                    consume(pending.pop(0).result())
+            for fut in pending:
+                consume(fut.result())
+    stats.classified = done
+    stats.by_mode = dict(sorted(by_mode.items(), key=lambda kv: -kv[1]))
+    stats.seconds = round(time.perf_counter() - t0, 3)
+    stats.sessions_per_second = round(done / stats.seconds, 2) if stats.seconds > 0 else 0.0
+    return stats

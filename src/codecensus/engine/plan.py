@@ -1,0 +1,108 @@
+"""Driver side of a distributed ingest: which files to parse, and the stats of a finished run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from codecensus.engine.fs import FileSpec, list_remote, split_inputs
+from codecensus.ingest import SETTLE_S, SKIP_DIRS, IngestStats, _local_user, _stat, discover
+from codecensus.sources import base as registry
+from codecensus.store import FileState, Store
+
+
+@dataclass(slots=True)
+class Plan:
+    specs: list[FileSpec] = field(default_factory=list)
+    seen: int = 0
+    skipped: int = 0
+
+
+def _unchanged(state: FileState | None, version: str | None, parser_version: str | None, size: int, mtime_ns: int,
+               final: bool) -> bool:
+    if state is None or version is None or version != parser_version:
+        return False
+    return state.size == size and state.mtime_ns == mtime_ns and (state.consumed >= size or not final)
+
+
+def plan_inputs(
+    store: Store,
+    paths: Iterable[str | Path],
+    *,
+    user: str | None = None,
+    user_from_dir: bool = False,
+    fmt: str | None = None,
+    settle_s: float = SETTLE_S,
+    fs_options: dict[str, Any] | None = None,
+    full: bool = False,
+) -> Plan:
+    """Every input file that needs parsing (unchanged files are skipped unless ``full``)."""
+    local, remote = split_inputs(paths)
+    states = store.file_states()
+    versions = dict(store.con.execute("SELECT file_id, parser_version FROM files").fetchall())
+    plan = Plan()
+    now = time.time()
+    default_user = user or _local_user()
+    for c in discover(local, user=user, user_from_dir=user_from_dir, fmt=fmt) if local else ():
+        plan.seen += 1
+        size, mtime_ns = _stat(c.path)
+        state = states.get(c.file_id)
+        final = (now - mtime_ns / 1e9) >= settle_s
+        if not full and _unchanged(state, versions.get(c.file_id), c.parser.version, size, mtime_ns, final):
+            plan.skipped += 1
+            continue
+        plan.specs.append(
+            FileSpec(
+                url=str(c.path), local=True, user=c.user, size=size, mtime_ns=mtime_ns,
+                parser=c.parser.name, file_id=c.file_id, replace=state is not None, ord=plan.seen,
+            )
+        )
+    if remote:
+        by_path = {s.path: s for s in states.values()}
+        known = registry.parsers()
+        for url in remote:
+            for spec in list_remote(url, user=default_user, user_from_dir=user_from_dir, skip_dirs=SKIP_DIRS,
+                                    options=fs_options):
+                plan.seen += 1
+                state = by_path.get(spec.url)
+                parser_version = known[state.source].version if state and state.source in known else None
+                final = (now - spec.mtime_ns / 1e9) >= settle_s
+                ver = versions.get(state.file_id) if state else None
+                if not full and _unchanged(state, ver, parser_version, spec.size, spec.mtime_ns, final):
+                    plan.skipped += 1
+                    continue
+                spec = FileSpec(**{**spec.row(), "replace": state is not None, "ord": plan.seen})
+                plan.specs.append(spec)
+    return plan
+
+
+def stats_from_files(files: pa.Table | None, plan: Plan) -> IngestStats:
+    """:class:`IngestStats` of a run from its ``files`` partition rows."""
+    stats = IngestStats(files_seen=plan.seen, files_skipped=plan.skipped)
+    if files is None:
+        return stats
+    for r in _rows(files):
+        status = r["status"]
+        if status == "parsed":
+            stats.files_parsed += 1
+            stats.bytes_read += int(r["consumed"] or 0)
+            stats.bad_lines += int(r["bad_lines"] or 0)
+            src = r["source"]
+            stats.by_source[src] = stats.by_source.get(src, 0) + 1
+            stats.changed_sessions.update(r["sessions"] or ())
+        elif status == "failed":
+            stats.files_failed += 1
+            stats.errors.append(f"{r['path']}: {r['error']}")
+        else:  # undetected remote file: not a transcript
+            stats.files_seen -= 1
+    return stats
+
+
+def _rows(tbl: pa.Table) -> Iterator[dict[str, Any]]:
+    cols = ["path", "source", "status", "error", "consumed", "bad_lines", "sessions"]
+    yield from tbl.select(cols).to_pylist()

@@ -1,0 +1,236 @@
+"""The engine-free work units of the distributed engine, run in-process (no cluster needed).
+
+The same functions run inside Ray tasks (tests/test_ray.py); here they are checked
+against the single-machine ingest on local files and on an fsspec ``memory://``
+store standing in for object storage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fsspec")
+
+import fsspec  # noqa: E402
+import pyarrow as pa  # noqa: E402
+
+from codecensus.engine.fs import FileSpec, is_url, remote_file_id, split_inputs  # noqa: E402
+from codecensus.engine.parquet import load_ingest, part_name  # noqa: E402
+from codecensus.engine.plan import plan_inputs, stats_from_files  # noqa: E402
+from codecensus.engine.tasks import parse_files  # noqa: E402
+from codecensus.ingest import ingest  # noqa: E402
+from codecensus.measure import build_sessions  # noqa: E402
+from codecensus.sources.base import file_id_for  # noqa: E402
+from codecensus.store import Store  # noqa: E402
+
+from ccbuild import Session, standard_session  # noqa: E402
+
+S1 = "11111111-1111-4111-8111-111111111111"
+S2 = "22222222-2222-4222-8222-222222222222"
+RAW = ("prompts", "messages", "actions", "results", "events", "session_files", "ingest_log")
+
+
+def make_corpus(root: Path) -> list[Path]:
+    """Two users; a main session with a damaged line, a subagent file, and a small second session."""
+    proj = root / "alice" / ".claude" / "projects" / "-home-dev-app"
+    a = standard_session(S1).write(proj / f"{S1}.jsonl", damaged=['{"type": "user", "trunc'])
+    sub = Session(S1)
+    sub.prompt("look for the config loader")
+    (t,) = sub.reply("Searching.", [("Grep", {"pattern": "load_config"})])
+    sub.result(t, "src/config.py:3: def load_config():")
+    b = sub.write(proj / S1 / "subagents" / "agent-a1b2c3d4e5f6a7b8c.jsonl")
+    s2 = Session(S2, cwd="/home/bob/site")
+    s2.prompt("add a dark mode toggle")
+    (t,) = s2.reply("On it.", [("Write", {"file_path": "/home/bob/site/theme.css", "content": "body { color: #eee }"})])
+    s2.result(t, "ok", tur={"type": "create", "filePath": "/home/bob/site/theme.css"})
+    c = s2.write(root / "bob" / ".claude" / "projects" / "-home-bob-site" / f"{S2}.jsonl")
+    return [a, b, c]
+
+
+def local_store(path: Path, corpus: Path, salt: str | None = None) -> Store:
+    s = Store(path)
+    if salt:
+        s.set_meta("salt", salt)
+    ingest(s, [corpus], user_from_dir=True, settle_s=0)
+    build_sessions(s)
+    return s
+
+
+def table(store: Store, name: str, exclude: str = "") -> pa.Table:
+    sel = f"* EXCLUDE ({exclude})" if exclude else "*"
+    return store.query(f"SELECT {sel} FROM {name} ORDER BY ALL")
+
+
+def assert_same(a: Store, b: Store, *, tables: tuple[str, ...] = (*RAW, "sessions"), files: bool = True) -> None:
+    for t in tables:
+        if t == "sessions":
+            assert_same_sessions(a, b)
+            continue
+        x, y = table(a, t), table(b, t)
+        assert x.num_rows == y.num_rows, t
+        assert x.equals(y), f"table {t} differs"
+    if files:
+        x, y = table(a, "files", "ingested_at"), table(b, "files", "ingested_at")
+        assert x.equals(y), "files differ"
+
+
+def assert_same_sessions(a: Store, b: Store) -> None:
+    """Every session row identical (measure sums cost as DECIMAL, so row order cannot change it)."""
+    q = "SELECT * FROM sessions ORDER BY session_key"
+    x, y = a.query(q), b.query(q)
+    assert x.num_rows == y.num_rows
+    assert x.equals(y), "sessions differ"
+
+
+def engine_ingest(store: Store, paths: list[str], out: str, *, batch: int = 2):
+    """What ray_ingest does, without Ray: plan, parse in batches, load, measure."""
+    plan = plan_inputs(store, paths, user_from_dir=True, settle_s=0)
+    rows = [parse_files([s.row() for s in plan.specs[i : i + batch]], out=out, settle_s=0)
+            for i in range(0, len(plan.specs), batch)]
+    files = pa.concat_tables(rows) if rows else None
+    if files is not None:
+        load_ingest(store, out, files)
+    build_sessions(store)
+    return stats_from_files(files, plan)
+
+
+def test_local_paths_identical_to_local_ingest(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus)
+    a = local_store(tmp_path / "a.duckdb", corpus)
+    b = Store(tmp_path / "b.duckdb")
+    b.set_meta("salt", a.salt)
+    stats = engine_ingest(b, [str(corpus)], str(tmp_path / "out" / "run1"))
+    assert (stats.files_seen, stats.files_parsed, stats.files_failed) == (3, 3, 0)
+    assert stats.bad_lines == 1
+    assert stats.changed_sessions == {S1, S2}
+    assert b.one("SELECT count(*) FROM sessions")[0] == 2
+    assert b.one("SELECT count(*) FROM ingest_log")[0] >= 1
+    assert_same(a, b)
+    # file ids are the local ingest's: derived from the resolved path and the format
+    ids = {r[0] for r in b.con.execute("SELECT file_id FROM files").fetchall()}
+    assert file_id_for((corpus / "bob" / ".claude" / "projects" / "-home-bob-site" / f"{S2}.jsonl"),
+                       "claude_code") in ids
+
+
+def test_reingest_skips_unchanged_and_replaces_changed(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    paths = make_corpus(corpus)
+    out = tmp_path / "out"
+    b = Store(tmp_path / "b.duckdb")
+    engine_ingest(b, [str(corpus)], str(out / "r1"))
+    again = engine_ingest(b, [str(corpus)], str(out / "r2"))
+    assert (again.files_seen, again.files_skipped, again.files_parsed) == (3, 3, 0)
+    # grow the small session: only it is re-parsed, its old rows replaced (never duplicated)
+    s2 = Session(S2, cwd="/home/bob/site")
+    s2.prompt("add a dark mode toggle")
+    s2.reply("On it.")
+    s2.prompt("and a light one")
+    s2.reply("Done.")
+    s2.write(paths[2])
+    third = engine_ingest(b, [str(corpus)], str(out / "r3"))
+    assert (third.files_skipped, third.files_parsed) == (2, 1)
+    a = local_store(tmp_path / "a.duckdb", corpus, salt=b.salt)
+    assert_same(a, b)
+    assert b.one("SELECT prompts FROM sessions WHERE session_id = ?", [S2])[0] == 2
+
+
+def test_retried_task_overwrites_its_parts(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus)
+    out = str(tmp_path / "out" / "run")
+    b = Store(tmp_path / "b.duckdb")
+    plan = plan_inputs(b, [str(corpus)], user_from_dir=True, settle_s=0)
+    rows = [s.row() for s in plan.specs]
+    first = parse_files(rows, out=out, settle_s=0)
+    second = parse_files(rows, out=out, settle_s=0)  # a retry of the same task
+    assert first.equals(second)
+    parts = list((tmp_path / "out" / "run" / "prompts").glob("*.parquet"))
+    assert [p.name for p in parts] == [part_name(r["url"] for r in rows)]
+    load_ingest(b, out, second)
+    a = local_store(tmp_path / "a.duckdb", corpus, salt=b.salt)
+    build_sessions(b)
+    assert_same(a, b)
+
+
+def test_failed_file_is_reported_and_not_loaded(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    paths = make_corpus(corpus)
+    b = Store(tmp_path / "b.duckdb")
+    plan = plan_inputs(b, [str(corpus)], user_from_dir=True, settle_s=0)
+    paths[2].unlink()  # vanishes between planning and parsing
+    files = parse_files([s.row() for s in plan.specs], out=str(tmp_path / "out"), settle_s=0)
+    stats = stats_from_files(files, plan)
+    assert (stats.files_parsed, stats.files_failed) == (2, 1)
+    assert "FileNotFoundError" in stats.errors[0]
+    load_ingest(b, str(tmp_path / "out"), files)
+    assert b.one("SELECT count(*) FROM files")[0] == 2
+    assert b.one("SELECT count(*) FROM prompts WHERE session_key = ?", [S2])[0] == 0
+
+
+@pytest.fixture
+def memfs():
+    fs = fsspec.filesystem("memory")
+    yield fs
+    fs.store.clear()
+    fs.pseudo_dirs.clear()
+    fs.pseudo_dirs.append("")
+
+
+def test_object_storage_inputs_and_outputs(tmp_path: Path, memfs) -> None:
+    """Remote inputs are fetched into a mirrored layout: same sessions as a local ingest, URL-based ids."""
+    corpus = tmp_path / "corpus"
+    paths = make_corpus(corpus)
+    for p in paths:
+        memfs.pipe(f"/bucket/team/{p.relative_to(corpus).as_posix()}", p.read_bytes())
+    memfs.pipe("/bucket/team/alice/.claude/projects/notes.txt", b"not a transcript")
+    memfs.pipe("/bucket/team/alice/.claude/todos/x.json", b"[]")  # skipped dir
+    b = Store(tmp_path / "b.duckdb")
+    a = local_store(tmp_path / "a.duckdb", corpus, salt=b.salt)
+    stats = engine_ingest(b, ["memory://bucket/team"], "memory://out/run1")
+    assert (stats.files_seen, stats.files_parsed, stats.files_failed) == (3, 3, 0)
+    assert_same(a, b, tables=("sessions",), files=False)
+    for t in RAW:  # the same rows, under URL-based file ids
+        drop = "file_id, path" if t == "ingest_log" else "file_id"
+        assert table(a, t, drop).equals(table(b, t, drop)), t
+    url = f"memory:///bucket/team/bob/.claude/projects/-home-bob-site/{S2}.jsonl"
+    row = b.one("SELECT file_id, user_name, role FROM files WHERE path = ?", [url])
+    assert row == (remote_file_id(url, "claude_code"), "bob", "main")
+    assert b.one("SELECT count(*) FROM files WHERE role = 'subagent'")[0] == 1
+    assert b.one("SELECT min(path) FROM ingest_log")[0].startswith("memory://")
+    # the Parquet partitions are in the output store; an unchanged re-run parses nothing
+    assert any(p.endswith(".parquet") for p in memfs.find("/out/run1/prompts"))
+    again = engine_ingest(b, ["memory://bucket/team"], "memory://out/run2")
+    assert (again.files_skipped, again.files_parsed) == (3, 0)
+
+
+def test_input_helpers() -> None:
+    assert is_url("s3://b/k") and is_url("memory://x") and not is_url("/tmp/x") and not is_url("file:///tmp/x")
+    local, remote = split_inputs(["/a", "file:///b", "gs://c/d", Path("s3://bucket/k")])
+    assert local == [Path("/a"), Path("/b")] and remote == ["gs://c/d", "s3://bucket/k"]
+    spec = FileSpec(url="s3://b/k.jsonl", local=False, user=None, size=1, mtime_ns=2)
+    assert FileSpec(**spec.row()) == spec
+    assert remote_file_id("s3://b/k", "claude_code") != remote_file_id("s3://b/k", "codex")
+
+
+def test_parallel_classify_identical_to_classify_store(tmp_path: Path) -> None:
+    import shutil
+
+    from codecensus.classify.run import classify_store, make_backend
+    from codecensus.engine.local import classify_parallel
+
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus)
+    a = local_store(tmp_path / "a.duckdb", corpus)
+    a.con.execute("CHECKPOINT")
+    shutil.copy(a.path, tmp_path / "b.duckdb")
+    b = Store(tmp_path / "b.duckdb")
+    local = classify_store(a, make_backend("offline", embedder="none", store=a))
+    par = classify_parallel(b, "offline", embedder="none", workers=2, batch_size=1)
+    assert par.classified == local.classified == 2
+    assert par.by_mode == local.by_mode
+    cols = "* EXCLUDE (classified_at)"
+    assert a.query(f"SELECT {cols} FROM facets ORDER BY ALL").equals(b.query(f"SELECT {cols} FROM facets ORDER BY ALL"))
+    assert classify_parallel(b, "offline", embedder="none", workers=2).selected == 0  # done: skipped

@@ -1,0 +1,205 @@
+"""``--engine ray`` on a real local Ray cluster: the same rows as the single-machine path.
+
+The fixture starts a head node on 127.0.0.1 (``ray start --head --block``) with
+free ports and its own temp dir, connects by address, and on teardown ends the
+processes it started (and only those: ``ray stop`` would also stop any other
+Ray cluster on a shared machine).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.data")
+pytest.importorskip("fsspec")
+
+import psutil  # noqa: E402
+
+from codecensus.engine.ray_engine import ray_ingest  # noqa: E402
+from codecensus.ingest import ingest  # noqa: E402
+from codecensus.measure import build_sessions  # noqa: E402
+from codecensus.store import Store  # noqa: E402
+from test_engine import assert_same  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def _free_ports(n: int) -> list[int]:
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _ray_cli() -> str:
+    cand = Path(sys.executable).parent / "ray"
+    return str(cand) if cand.exists() else (shutil.which("ray") or "ray")
+
+
+def _stop(proc: subprocess.Popen[bytes], temp_dir: str) -> None:
+    """End the head node's whole process tree (SIGTERM, then SIGKILL for stragglers)."""
+    try:
+        procs = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        procs = []
+    # Ray also starts processes that re-parent to init; they are found by their session dir.
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if p not in procs and any(temp_dir in a for a in (p.info["cmdline"] or [])):
+                procs.append(p)
+        except psutil.Error:
+            continue
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.send_signal(signal.SIGTERM)
+    _gone, alive = psutil.wait_procs(procs, timeout=5)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    psutil.wait_procs(alive, timeout=5)
+
+
+def _refresh_ray_config() -> None:
+    from ray._raylet import Config
+
+    Config.initialize("")
+
+
+@pytest.fixture(scope="module")
+def ray_address() -> Iterator[str]:
+    # Loopback only: Ray otherwise swaps 127.0.0.1 for the machine's outward IP when connecting.
+    from ray._private import ray_constants
+
+    saved = (ray_constants.ENABLE_RAY_CLUSTER, os.environ.get("RAY_AUTH_MODE"))
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    # The head node enables token auth (token in ~/.ray/auth_token): this driver must send it. Ray caches
+    # its config at import, so refresh it after setting the mode.
+    os.environ["RAY_AUTH_MODE"] = "token"
+    _refresh_ray_config()
+    port, agent, agent_grpc, rt_env, metrics, om, nm = _free_ports(7)
+    temp_dir = tempfile.mkdtemp(prefix="ccray", dir="/tmp")  # short: Ray's Unix sockets live under it
+    cmd = [
+        _ray_cli(), "start", "--head", "--block",
+        f"--port={port}", "--node-ip-address=127.0.0.1", "--include-dashboard=false", "--num-cpus=2",
+        f"--dashboard-agent-listen-port={agent}",
+        f"--dashboard-agent-grpc-port={agent_grpc}", f"--runtime-env-agent-port={rt_env}",
+        f"--metrics-export-port={metrics}", f"--object-manager-port={om}", f"--node-manager-port={nm}",
+        f"--temp-dir={temp_dir}", "--disable-usage-stats",
+    ]
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+    log = open(Path(temp_dir) / "head.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"ray start exited {proc.returncode}: {(Path(temp_dir) / 'head.log').read_text()[-2000:]}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("Ray head did not come up in 60 s")
+            time.sleep(0.5)
+        yield address
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        _stop(proc, temp_dir)
+        log.close()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        ray_constants.ENABLE_RAY_CLUSTER = saved[0]
+        if saved[1] is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = saved[1]
+        _refresh_ray_config()
+
+
+@pytest.fixture(scope="module")
+def sample_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ray-corpus")
+    try:
+        from codecensus.sample import generate_corpus
+    except ImportError:  # the generator is optional for this test: fall back to the hand-built corpus
+        from test_engine import make_corpus
+
+        make_corpus(root)
+        return root
+    generate_corpus(root / "corpus", users=6, sessions=24, months=2, seed=11)
+    return root / "corpus"
+
+
+@pytest.fixture(scope="module")
+def local_db(tmp_path_factory: pytest.TempPathFactory, sample_corpus: Path) -> Iterator[Store]:
+    s = Store(tmp_path_factory.mktemp("local") / "local.duckdb")
+    ingest(s, [sample_corpus], user_from_dir=True, workers=2, settle_s=0)
+    build_sessions(s)
+    yield s
+    s.close()
+
+
+def test_ray_ingest_identical_to_local(ray_address: str, sample_corpus: Path, local_db: Store, tmp_path: Path) -> None:
+    store = Store(tmp_path / "ray.duckdb")
+    store.set_meta("salt", local_db.salt)  # user/project hashes use the database's salt
+    out = tmp_path / "parts"
+    stats = ray_ingest(store, [sample_corpus], address=ray_address, out=out, user_from_dir=True,
+                       files_per_task=4, settle_s=0)
+    assert stats.files_failed == 0, stats.errors
+    assert stats.files_parsed == local_db.one("SELECT count(*) FROM files")[0] > 0
+    n = build_sessions(store)
+    assert n == local_db.one("SELECT count(*) FROM sessions")[0] > 0
+    # the results were Parquet partitions, one folder per table, kept under --out
+    (run,) = list(out.iterdir())
+    assert {p.name for p in run.iterdir()} >= {"files", "prompts", "messages", "actions", "results", "session_files"}
+    assert_same(local_db, store)
+    # a second run over the unchanged corpus parses nothing and changes nothing
+    again = ray_ingest(store, [sample_corpus], address=ray_address, out=out, user_from_dir=True, settle_s=0)
+    assert (again.files_parsed, again.files_skipped) == (0, stats.files_parsed)
+    store.close()
+
+
+def test_ray_classify_identical_to_local(ray_address: str, local_db: Store, tmp_path: Path) -> None:
+    from codecensus.classify.run import classify_store, make_backend
+    from codecensus.engine.ray_engine import ray_classify
+
+    local_db.con.execute("CHECKPOINT")
+    copy = tmp_path / "ray.duckdb"
+    shutil.copy(local_db.path, copy)
+    store = Store(copy)
+    local = classify_store(local_db, make_backend("offline", embedder="use", store=local_db), batch_size=7)
+    stats = ray_classify(store, "offline", embedder="use", address=ray_address, batch_size=5, concurrency=2,
+                         out=tmp_path / "parts")
+    assert stats.classified == local.classified == stats.selected > 0
+    assert stats.stopped is None
+    cols = "* EXCLUDE (classified_at)"
+    a = local_db.query(f"SELECT {cols} FROM facets ORDER BY session_key")
+    b = store.query(f"SELECT {cols} FROM facets ORDER BY session_key")
+    assert a.num_rows == b.num_rows == local.classified
+    diff = {c: [(x, y) for x, y in zip(a[c].to_pylist(), b[c].to_pylist(), strict=True) if x != y][:3]
+            for c in a.column_names if not a[c].equals(b[c])}
+    assert not diff, diff
+    (run,) = list((tmp_path / "parts").iterdir())
+    assert len(list((run / "facets").glob("*.parquet"))) == len(list((run / "evidence").glob("*.parquet"))) > 1
+    # already classified with the same backend, model and rubric: nothing is selected again
+    again = ray_classify(store, "offline", embedder="use", address=ray_address, out=tmp_path / "parts")
+    assert (again.selected, again.skipped_already_classified) == (0, stats.classified)
+    store.close()
