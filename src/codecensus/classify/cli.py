@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -53,6 +54,15 @@ def classify_cmd(
     force: Annotated[bool, typer.Option("--force", help="Re-classify sessions already classified with this rubric.")]
     = False,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Sessions loaded and classified per batch.")] = 1000,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (offline: a process per core) or ray (Ray Data; docs/ray.md).")
+    ] = "local",
+    workers: Annotated[int, typer.Option("--workers", "-j", help="Offline classify processes (default: all cores).")] = 0,
+    address: Annotated[str | None, typer.Option("--address", help="Ray cluster to join.")] = None,
+    parts_out: Annotated[str | None, typer.Option("--parts", help="Ray: folder/URL for the Parquet parts.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", help="Ray: actors (LLM backends: requests in flight).")
+    ] = None,
     db: DbOpt = None,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a busy database.")] = 30.0,
 ) -> None:
@@ -80,7 +90,20 @@ def classify_cmd(
         if console.is_terminal:
             console.print(f"  classified {done}/{n}", end="\r")
 
-    stats = classify_store(store, be, since=since, limit=limit, force=force, batch_size=batch_size, progress=progress)
+    if engine == "ray" or (engine == "local" and backend is BackendName.offline and (workers or os.cpu_count() or 1) > 1):
+        # Offline classify is CPU-bound: one process per core; Ray for a cluster. LLM backends stay in this
+        # process (I/O-bound, with their own request concurrency and response cache).
+        from codecensus.engine import classify_with
+
+        stats = classify_with(
+            engine, store, backend.value, address=address, out=parts_out, workers=workers,
+            concurrency=concurrency, model=model, base_url=base_url, embedder=embedder.value, since=since,
+            limit=limit, force=force, batch_size=min(batch_size, 500),
+        )
+    else:
+        stats = classify_store(
+            store, be, since=since, limit=limit, force=force, batch_size=batch_size, progress=progress
+        )
     record_run(
         store,
         "classify",
@@ -90,6 +113,8 @@ def classify_cmd(
             "limit": limit,
             "force": force,
             "embedder": embedder.value,
+            "engine": engine,
+            "workers": workers or os.cpu_count(),
             "stats": stats.as_dict(),
         },
     )
