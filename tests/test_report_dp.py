@@ -65,3 +65,15 @@ def test_cli_refuses_a_second_dp_release(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     second = runner.invoke(app, args)
     assert second.exit_code == 2 and "budget" in second.output
+
+
+def test_dp_report_with_delta_splits_both_budgets(tmp_path: Path) -> None:
+    """δ is composed like ε: every query gets δ/n, and the whole report fits the (ε, δ) budget."""
+    store = Store(tmp_path / "delta.duckdb")
+    load_into(store, synthetic_corpus(users=300, sessions=3000, seed=7), clusters=False, git=False)
+    write_report(store, ReportOptions(out=tmp_path / "d", epsilon=4.0, delta=1e-6))
+    entries = store.query("SELECT epsilon, delta, mechanism FROM privacy_ledger").to_pylist()
+    assert len(entries) > 1
+    assert sum(e["epsilon"] for e in entries) == pytest.approx(4.0, rel=1e-6)
+    assert sum(e["delta"] for e in entries) <= 1e-6 * (1 + 1e-9)
+    assert any(e["mechanism"].startswith("gaussian") for e in entries)

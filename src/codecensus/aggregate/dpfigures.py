@@ -92,6 +92,8 @@ class DPReport:
                                mechanism=self.mechanism)
         self.n_queries = self._count_queries()
         self.eps_each = epsilon / self.n_queries
+        # δ is a budget too: split evenly like ε (sequential composition adds both).
+        self.delta_each = (delta / self.n_queries) if delta else None
         df = data.df
         self.users = df["user"].astype(str).tolist()
         self.sessions = df["session_key"].astype(str).tolist()
@@ -115,7 +117,8 @@ class DPReport:
         return self.policy.min_sessions + half_width
 
     def _hist(self, values: Sequence[str], cats: Sequence[str], query: str) -> DPHistogram:
-        return self.engine.histogram(list(values), self.users, list(cats), epsilon=self.eps_each, query=query,
+        return self.engine.histogram(list(values), self.users, list(cats), epsilon=self.eps_each,
+                                     delta=self.delta_each, query=query,
                                      session_ids=self.sessions)
 
     def figures(self) -> list[Figure]:
@@ -129,7 +132,7 @@ class DPReport:
 
     # -- figures -----------------------------------------------------------------------------
     def coverage(self) -> Figure:
-        r = self.engine.count(self.users, epsilon=self.eps_each, query="report:coverage:sessions",
+        r = self.engine.count(self.users, epsilon=self.eps_each, delta=self.delta_each, query="report:coverage:sessions",
                               session_ids=self.sessions)
         rows = [_row({"dimension": "all", "level": "all"}, "sessions", r.value, r.ci_low, r.ci_high, r.value,
                      self.policy.min_sessions, self.method)]
