@@ -1,0 +1,140 @@
+"""Benchmark of ``codecensus cluster`` (offline): seconds per stage for 10K, 100K and 400K summaries.
+
+    .venv/bin/python benchmarks/cluster.py                       # 10k,100k,400k; templated + distinct
+    .venv/bin/python benchmarks/cluster.py --sizes 10000 --kinds distinct --embedder e5
+
+Two kinds of corpora, both with planted topics (so recovery is reported too):
+
+- ``templated``: offline-classifier-style template summaries; many are identical, and the
+  stage embeds each distinct text once (the realistic case for offline summaries);
+- ``distinct``: every summary made unique by four extra random real words (the worst case:
+  LLM-written summaries rarely repeat; ~20 words each).
+
+Embedding and clustering are timed separately (``embed`` = the model's encode time on the
+distinct texts; ``kmeans``; then vocabulary + names, hierarchy, privacy). The embedding cache
+is not used (no store), so every run pays the full model cost. Results go to stdout as a table
+and to ``--out`` as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+from codecensus.cluster.model import SummaryFrame
+from codecensus.cluster.quality import tree_recovery
+from codecensus.cluster.run import ClusterConfig, cluster_frame
+from codecensus.cluster.synthetic import planted_frame
+
+
+def _words() -> list[str]:
+    """~500 real English/technical words (the offline classifier's generic topic vocabulary)."""
+    from codecensus.classify.offline import GENERIC_TOPICS
+    from codecensus.cluster.synthetic import STACKS
+
+    words = set(GENERIC_TOPICS)
+    for stack, things in STACKS:
+        words.add(stack.lower())
+        words.update(w.lower() for t in things for w in t.split())
+    return sorted(words)
+
+
+def make_corpus(n: int, kind: str, seed: int = 0) -> tuple[SummaryFrame, list[str]]:
+    planted = planted_frame(n, n_topics=60, n_users=max(50, n // 20), seed=seed)
+    frame = planted.frame
+    if kind == "distinct":
+        rng = random.Random(seed + 1)
+        words = _words()
+        frame.summary = [
+            f"{s[:-1]}, touching the {rng.choice(words)} {rng.choice(words)} and {rng.choice(words)} "
+            f"{rng.choice(words)} parts."
+            for s in frame.summary
+        ]
+    return frame, planted.topics
+
+
+def run_one(n: int, kind: str, embedder: object, levels: int, seed: int) -> dict[str, object]:
+    frame, topics = make_corpus(n, kind, seed)
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    res = cluster_frame(frame, embedder=embedder, config=ClusterConfig(levels=levels, seed=seed))  # type: ignore[arg-type]
+    total = time.perf_counter() - t0
+    total_cpu = time.process_time() - c0
+    rec = tree_recovery(dict(zip(frame.session_key, topics, strict=True)), frame.session_key, res.tree.labels)
+    t = res.timings
+    priv = res.privacy_summary()
+    return {
+        "n": n,
+        "kind": kind,
+        "distinct": res.info["distinct_summaries"],
+        "k": res.info["k"],
+        "kmeans_method": res.info["kmeans"],
+        "level_sizes": res.info["level_sizes"],
+        "embed_s": t["embed"],
+        "embed_cpu_s": t["embed_cpu"],
+        "embed_per_s": round(res.info["distinct_summaries"] / max(t["embed"], 1e-9)),
+        "dedup_s": t["dedup"],
+        "kmeans_s": t["kmeans"],
+        "kmeans_cpu_s": t["kmeans_cpu"],
+        "names_s": round(t["vocabulary"] + t["name_leaves"] + t["name_upper"], 2),
+        "hierarchy_s": t["hierarchy"],
+        "privacy_s": t["privacy"],
+        "total_s": round(total, 1),
+        "total_cpu_s": round(total_cpu, 1),
+        "leaf_majority_accuracy": round(rec[0]["majority_accuracy"], 4),
+        "leaf_nmi": round(rec[0]["nmi"], 4),
+        "released": [lv["released"] for lv in priv["levels"]],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10000,100000,400000")
+    ap.add_argument("--kinds", default="templated,distinct")
+    ap.add_argument("--embedder", default="use", help="e5 | use | lexical | auto")
+    ap.add_argument("--levels", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+
+    from codecensus.cluster.embed_stage import resolve_embedder
+
+    def fresh() -> object:  # a new cache per run: the CachedEmbedder would remember earlier texts
+        return resolve_embedder(args.embedder, n_unique=0)
+
+    emb = fresh()
+    emb.encode(["warm up the model", "and its tokenizer"])  # type: ignore[attr-defined]  # load outside timings
+    env = {
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "threads": os.environ.get("CODECENSUS_THREADS", "2"),
+        "platform": platform.platform(),
+        "embedder": getattr(emb, "name", "?"),
+        "load_avg_start": os.getloadavg(),
+    }
+    print(json.dumps(env))
+    rows = []
+    for kind in args.kinds.split(","):
+        for n in (int(s) for s in args.sizes.split(",")):
+            r = run_one(n, kind, fresh(), args.levels, args.seed)
+            r["load_avg"] = round(os.getloadavg()[0], 2)
+            rows.append(r)
+            print(json.dumps(r), flush=True)
+    cols = ["kind", "n", "distinct", "k", "embed_s", "embed_cpu_s", "kmeans_s", "kmeans_cpu_s", "names_s",
+            "hierarchy_s", "privacy_s", "total_s", "total_cpu_s", "leaf_majority_accuracy", "load_avg"]
+    print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
+    for r in rows:
+        print("| " + " | ".join(str(r[c]) for c in cols) + " |")
+    if args.out:
+        args.out.write_text(json.dumps({"env": env, "rows": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

