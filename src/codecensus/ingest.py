@@ -230,9 +230,16 @@ def _parse(job: _Job) -> ParseResult:
     return job.cand.parser.parse(job.ctx)
 
 
-def _parse_in_worker(parser_name: str, ctx: FileContext) -> ParseResult:
-    # Arrow tables pickle as buffers: far cheaper to send back than Python rows.
-    return registry.get(parser_name).parse(ctx).freeze()
+def _parse_many_in_worker(items: list[tuple[str, FileContext]]) -> list[ParseResult | str]:
+    """Parse a chunk of files in a worker; a file that fails gives its error text, never the whole chunk."""
+    out: list[ParseResult | str] = []
+    for parser_name, ctx in items:
+        try:
+            # Arrow tables pickle as buffers: far cheaper to send back than Python rows.
+            out.append(registry.get(parser_name).parse(ctx).freeze())
+        except Exception as exc:  # reported per file by the writer
+            out.append(f"{type(exc).__name__}: {exc}")
+    return out
 
 
 def ingest(
@@ -367,25 +374,50 @@ def ingest(
             if progress:
                 progress(done, total, str(job.cand.path))
     else:
+        # Files travel to the workers in chunks (≤ 32 files, ≤ 8 MB): one round trip per chunk, not per file.
+        chunks: list[list[_Job]] = []
+        cur: list[_Job] = []
+        cur_bytes = 0
+        for job in jobs:
+            cur.append(job)
+            cur_bytes += max(0, job.size - job.ctx.start_offset)
+            if len(cur) >= 32 or cur_bytes >= 8_000_000:
+                chunks.append(cur)
+                cur, cur_bytes = [], 0
+        if cur:
+            chunks.append(cur)
         with ProcessPoolExecutor(max_workers=workers) as pool:
             window = workers * 2
-            pending: list[tuple[_Job, Future[ParseResult]]] = []
-            it = iter(jobs)
-            for job in it:
-                pending.append((job, pool.submit(_parse_in_worker, job.cand.parser.name, job.ctx)))
+            pending: list[tuple[list[_Job], Future[list[ParseResult | str]]]] = []
+
+            def submit(chunk: list[_Job]) -> None:
+                items = [(j.cand.parser.name, j.ctx) for j in chunk]
+                pending.append((chunk, pool.submit(_parse_many_in_worker, items)))
+
+            it = iter(chunks)
+            for chunk in it:
+                submit(chunk)
                 if len(pending) >= window:
                     break
             while pending:
-                job, fut = pending.pop(0)
+                chunk, fut = pending.pop(0)
                 try:
-                    commit(job, fut.result())
-                except Exception as exc:
-                    failed(job, exc)
-                done += 1
-                if progress:
-                    progress(done, total, str(job.cand.path))
+                    results: list[ParseResult | str] = fut.result()
+                except Exception as exc:  # the worker died: every file of the chunk failed, nothing committed
+                    results = [f"{type(exc).__name__}: {exc}"] * len(chunk)
+                for job, res in zip(chunk, results, strict=True):
+                    if isinstance(res, str):
+                        failed(job, RuntimeError(res))
+                    else:
+                        try:
+                            commit(job, res)
+                        except Exception as exc:
+                            failed(job, exc)
+                    done += 1
+                    if progress:
+                        progress(done, total, str(job.cand.path))
                 nxt = next(it, None)
                 if nxt is not None:
-                    pending.append((nxt, pool.submit(_parse_in_worker, nxt.cand.parser.name, nxt.ctx)))
+                    submit(nxt)
     flush()
     return stats

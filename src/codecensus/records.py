@@ -232,19 +232,20 @@ class SessionInfo(msgspec.Struct, kw_only=True):
 ROW_TYPES: tuple[type[Any], ...] = (PromptRec, MessageRec, ActionRec, ResultRec, EventRec)
 
 
+_EMPTY: dict[str, pa.Table] = {}
+
+
 def to_arrow(rows: list[Any], cls: type[Any]) -> pa.Table:
     """Column-wise conversion of a list of structs into an Arrow table."""
     schema: pa.Schema = cls.ARROW
-    if rows:
-        cols: list[Any] = list(zip(*map(msgspec.structs.astuple, rows), strict=True))
-    else:
-        cols = [[] for _ in schema]
-    arrays = []
-    for field, data in zip(schema, cols, strict=True):
-        if pa.types.is_timestamp(field.type):
-            arrays.append(pa.array(data, type=pa.int64()).cast(field.type))
-        else:
-            arrays.append(pa.array(data, type=field.type))
+    if not rows:
+        empty = _EMPTY.get(cls.TABLE)
+        if empty is None:
+            empty = _EMPTY[cls.TABLE] = schema.empty_table()
+        return empty
+    cols = zip(*map(msgspec.structs.astuple, rows), strict=True)
+    # pa.array takes epoch-millisecond ints for a timestamp type directly (no cast pass).
+    arrays = [pa.array(data, type=field.type) for field, data in zip(schema, cols, strict=True)]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
