@@ -44,6 +44,7 @@ def run_demo(
     """
     from codecensus.classify.run import classify_store, describe_backend, make_backend
     from codecensus.cluster.run import run_cluster
+    from codecensus.engine import classify_with
     from codecensus.gitagents.demo import make_demo_repos
     from codecensus.gitagents.scan import scan_paths, store_results
     from codecensus.ingest import ingest
@@ -73,7 +74,12 @@ def run_demo(
             raise RuntimeError(f"{stats.files_failed} files failed to ingest: {stats.errors[:3]}")
         n_sessions = _stage(console, timings, "measure sessions", lambda: build_sessions(store))
         backend = make_backend("offline", store=store)
-        cstats = _stage(console, timings, "classify (offline)", lambda: classify_store(store, backend))
+        cstats = _stage(
+            console, timings, "classify (offline)",
+            # a process per core; one core: the same backend in this process
+            lambda: classify_with("local", store, "offline", workers=n_workers) if n_workers > 1
+            else classify_store(store, backend),
+        )
         truth = _truth(corpus / "truth.csv")
         cres = _stage(console, timings, "cluster topics", lambda: run_cluster(store, truth=truth))
         repos_dir = out_dir / "repos"

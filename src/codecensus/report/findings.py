@@ -104,9 +104,11 @@ def key_findings(figs: list[Figure]) -> list[Finding]:
         out.append(Finding("expertise_shape", head, detail + "."))
     reg = by.get("regression")
     t = _rel(reg)
-    if reg is not None and not t.empty and len(t) >= 2:
-        r = t[~t["reference"].astype(bool)].sort_values("expertise").iloc[-1]
-        ref = t[t["reference"].astype(bool)].iloc[0]
+    is_ref = t["reference"].astype(bool) if "reference" in t else None
+    # Small data may leave no reference level or no compared level released: then there is no finding.
+    if reg is not None and is_ref is not None and is_ref.any() and (~is_ref).any():
+        r = t[~is_ref].sort_values("expertise").iloc[-1]
+        ref = t[is_ref].iloc[0]
         ctl = ", ".join({"mode": "work mode", "month": "month", "occupation": "occupation",
                          "value_band": "value band"}[c] for c in reg.extra.get("controls", []))
         out.append(Finding("regression", f"{fmt_value(r['value'], 'pp')} strict success for level {r['expertise']} vs "
