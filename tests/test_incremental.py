@@ -141,8 +141,11 @@ def test_killed_ingest_reruns_to_identical_database(tmp_path: Path) -> None:
     _corpus(corpus, 60)
     clean = tmp_path / "clean.duckdb"
     cmd = [sys.executable, "-m", "codecensus", "ingest", str(corpus), "--user-from-dir", "-j", "1"]
-    env = {**os.environ, "CODECENSUS_DB": str(clean)}
-    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    # 8 files per transaction: the 60 files commit in 8 steps, so a kill can land between commits.
+    base_env = {**os.environ, "CODECENSUS_COMMIT_FILES": "8"}
+    t0 = time.monotonic()
+    subprocess.run(cmd, env={**base_env, "CODECENSUS_DB": str(clean)}, check=True, capture_output=True)
+    clean_s = time.monotonic() - t0
     # Same salt so hashes compare: copy the clean db's salt into the victim db first.
     salt = duckdb.connect(str(clean), read_only=True).execute("SELECT value FROM meta WHERE key='salt'").fetchall()[0][0]
     victim = tmp_path / "victim.duckdb"
@@ -150,16 +153,22 @@ def test_killed_ingest_reruns_to_identical_database(tmp_path: Path) -> None:
     con = duckdb.connect(str(victim))
     con.execute("UPDATE meta SET value=? WHERE key='salt'", [salt])
     con.close()
-    env_v = {**os.environ, "CODECENSUS_DB": str(victim)}
+    env_v = {**base_env, "CODECENSUS_DB": str(victim)}
     rng = random.Random(11)
-    kills = 0
-    for _ in range(6):
+    partial = 0  # kills that left some, but not all, files committed
+    for _ in range(8):
         p = subprocess.Popen(cmd, env=env_v, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 2.5))
-        if p.poll() is None:
+        time.sleep(rng.uniform(0.35, 0.95) * clean_s)  # somewhere inside a run like the clean one
+        killed = p.poll() is None
+        if killed:
             p.send_signal(signal.SIGKILL)
-            kills += 1
         p.wait()
+        c = duckdb.connect(str(victim), read_only=True)
+        n = c.execute("SELECT count(*) FROM files").fetchall()[0][0]
+        c.close()
+        partial += killed and 0 < n < 60
+        if n == 60:
+            break
     subprocess.run(cmd, env=env_v, check=True, capture_output=True)
-    assert kills >= 1
+    assert partial >= 1, "no kill landed between two commits; the test proved nothing"
     assert _dump(victim) == _dump(clean)

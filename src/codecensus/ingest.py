@@ -252,7 +252,7 @@ def ingest(
     workers: int = 1,
     settle_s: float = SETTLE_S,
     batch_limit_bytes: int = 16_000_000,
-    batch_limit_files: int = 256,
+    batch_limit_files: int = int(os.environ.get("CODECENSUS_COMMIT_FILES", "256")),
     progress: Callable[[int, int, str], None] | None = None,
     on_file_committed: Callable[[str], None] | None = None,
 ) -> IngestStats:
