@@ -59,8 +59,13 @@ def make_corpus(n: int, kind: str, seed: int = 0) -> tuple[SummaryFrame, list[st
     return frame, planted.topics
 
 
-def run_one(n: int, kind: str, embedder: object, levels: int, seed: int) -> dict[str, object]:
+def run_one(n: int, kind: str, embedder_name: str, levels: int, seed: int) -> dict[str, object]:
+    from codecensus.cluster.embed_stage import dedup, resolve_embedder
+
     frame, topics = make_corpus(n, kind, seed)
+    # as run_cluster does: the tier follows the number of distinct summaries (a fresh cache each run)
+    embedder = resolve_embedder(embedder_name, n_unique=len(dedup(frame.summary)[0]))
+    embedder.encode(["warm up the model", "and its tokenizer"])  # load weights outside the timings
     t0 = time.perf_counter()
     c0 = time.process_time()
     res = cluster_frame(frame, embedder=embedder, config=ClusterConfig(levels=levels, seed=seed))  # type: ignore[arg-type]
@@ -74,6 +79,7 @@ def run_one(n: int, kind: str, embedder: object, levels: int, seed: int) -> dict
         "kind": kind,
         "distinct": res.info["distinct_summaries"],
         "k": res.info["k"],
+        "embedder": res.info["embedder"],
         "kmeans_method": res.info["kmeans"],
         "level_sizes": res.info["level_sizes"],
         "embed_s": t["embed"],
@@ -103,30 +109,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
 
-    from codecensus.cluster.embed_stage import resolve_embedder
-
-    def fresh() -> object:  # a new cache per run: the CachedEmbedder would remember earlier texts
-        return resolve_embedder(args.embedder, n_unique=0)
-
-    emb = fresh()
-    emb.encode(["warm up the model", "and its tokenizer"])  # type: ignore[attr-defined]  # load outside timings
     env = {
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
         "threads": os.environ.get("CODECENSUS_THREADS", "2"),
         "platform": platform.platform(),
-        "embedder": getattr(emb, "name", "?"),
+        "embedder": args.embedder,
         "load_avg_start": os.getloadavg(),
     }
     print(json.dumps(env))
     rows = []
     for kind in args.kinds.split(","):
         for n in (int(s) for s in args.sizes.split(",")):
-            r = run_one(n, kind, fresh(), args.levels, args.seed)
+            r = run_one(n, kind, args.embedder, args.levels, args.seed)
             r["load_avg"] = round(os.getloadavg()[0], 2)
             rows.append(r)
             print(json.dumps(r), flush=True)
-    cols = ["kind", "n", "distinct", "k", "embed_s", "embed_cpu_s", "kmeans_s", "kmeans_cpu_s", "names_s",
+    cols = ["kind", "n", "distinct", "embedder", "k", "embed_s", "embed_cpu_s", "kmeans_s", "kmeans_cpu_s", "names_s",
             "hierarchy_s", "privacy_s", "total_s", "total_cpu_s", "leaf_majority_accuracy", "load_avg"]
     print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for r in rows:

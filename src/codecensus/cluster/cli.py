@@ -104,7 +104,7 @@ def cluster_cmd(
     ] = None,
     embedder: Annotated[
         EmbedderName,
-        typer.Option("--embedder", help="Sentence embedder: auto (E5 up to 20k distinct summaries, USE up to 100k, "
+        typer.Option("--embedder", help="Sentence embedder: auto (E5 up to 10k distinct summaries, USE up to 100k, "
                      "lexical above), e5, use, or lexical (TF-IDF + SVD, no model: the fastest tier)."),
     ] = EmbedderName.auto,
     model: Annotated[

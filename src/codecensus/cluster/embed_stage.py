@@ -23,7 +23,7 @@ _WS = re.compile(r"\s+")
 #: Above this many distinct summaries, ``auto`` switches to the fast tier (``use``): E5 runs at
 #: ~100 sentences/s on 2 cores, USE at ~1,000–2,000 on short requests (~300 per CPU-second measured
 #: on ~20-word summaries).
-FAST_TIER_ABOVE = 20_000
+FAST_TIER_ABOVE = 10_000
 #: Above this many, ``auto`` uses the model-free lexical tier: USE would need > 5 minutes on 2 cores
 #: (400K distinct summaries: ~25 min with USE, ~1 min lexical; benchmarks/cluster.py).
 LEXICAL_TIER_ABOVE = 100_000
