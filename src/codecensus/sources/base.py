@@ -9,10 +9,12 @@ it a :class:`FileContext`; the parser returns a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+import orjson
 
 from codecensus.records import ParseResult
 
@@ -126,3 +128,45 @@ def iter_lines(path: Path, start: int, start_line: int, final: bool) -> Iterator
                 return
             yield line_no, raw, end
             offset = end
+
+
+class JsonLines:
+    """Reads a JSONL transcript from an offset, the way every line-oriented format needs it.
+
+    Iterating yields ``(line_no, record)`` for each line holding a JSON object; a line that does
+    not parse or is not an object goes to ``bad(line_no, kind, detail)`` and is skipped. After the
+    loop, ``consumed`` and ``lines`` say where reading stopped (for incremental resumption).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        bad: Callable[[int, str, str], None],
+        *,
+        start: int = 0,
+        start_line: int = 0,
+        final: bool = True,
+    ) -> None:
+        self.path = path
+        self.bad = bad
+        self.start = start
+        self.start_line = start_line
+        self.final = final
+        self.consumed = start
+        self.lines = start_line
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        for line_no, raw, end in iter_lines(self.path, self.start, self.start_line, self.final):
+            self.consumed, self.lines = end, line_no
+            stripped = raw.strip()
+            if not stripped:
+                continue
+            try:
+                rec = orjson.loads(stripped)
+            except orjson.JSONDecodeError as exc:
+                self.bad(line_no, "bad_json", str(exc)[:120])
+                continue
+            if not isinstance(rec, dict):
+                self.bad(line_no, "bad_record", f"JSON {type(rec).__name__}, not an object")
+                continue
+            yield line_no, rec

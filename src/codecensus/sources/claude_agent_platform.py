@@ -27,10 +27,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from codecensus.records import ParseResult
-from codecensus.sources.base import FileContext, iter_lines, register
+from codecensus.sources.base import FileContext, JsonLines, register
 from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import Rows, as_dict, as_str, head_records, looks_like_claude_code, text_of
 
@@ -94,18 +92,9 @@ class ClaudeAgentPlatformParser:
         last_eval: str | None = None
         last_eval_line = 0
         unknown: dict[str, tuple[int, int]] = {}
-        consumed = lines = 0
-        for line_no, raw_line, end in iter_lines(path, 0, 0, ctx.final):
-            consumed, lines = end, line_no
-            stripped = raw_line.strip()
-            if not stripped:
-                continue
-            try:
-                rec = orjson.loads(stripped)
-            except orjson.JSONDecodeError as exc:
-                rows.bad(line_no, "bad_json", str(exc))
-                continue
-            if not isinstance(rec, dict) or not isinstance(rec.get("raw"), dict):
+        reader = JsonLines(path, rows.bad, final=ctx.final)
+        for line_no, rec in reader:
+            if not isinstance(rec.get("raw"), dict):
                 rows.bad(line_no, "bad_record", "not an event object with raw")
                 continue
             raw = rec["raw"]
@@ -169,7 +158,7 @@ class ClaudeAgentPlatformParser:
         if last_eval is not None:
             s.outcome(last_eval_line, last_eval == "satisfied", f"outcome_evaluation:{last_eval}")
         rows.unknown(unknown)
-        return rows.finish(consumed, lines)
+        return rows.finish(reader.consumed, reader.lines)
 
 
 PARSER = register(ClaudeAgentPlatformParser())

@@ -26,7 +26,7 @@ from codecensus.records import (
     ResultRec,
     SessionInfo,
 )
-from codecensus.sources.base import FileContext, iter_lines, register
+from codecensus.sources.base import FileContext, JsonLines, register
 from codecensus.sources.common import (
     RESULT_HEAD,
     TEXT_HEAD,
@@ -190,33 +190,13 @@ class ClaudeCodeParser:
             m = re.match(r"agent-(.+?)(?:\.jsonl)?$", path.name)
             info.agent_id = m.group(1) if m else path.stem
         tool_names: dict[str, tuple[str, str | None]] = {}
-        consumed = ctx.start_offset
-        lines = ctx.start_line
         prompts, messages, actions, results, events = res.prompts, res.messages, res.actions, res.results, res.events
 
-        for line_no, raw, end in iter_lines(path, ctx.start_offset, ctx.start_line, ctx.final):
-            consumed, lines = end, line_no
-            stripped = raw.strip()
-            if not stripped:
-                continue
-            try:
-                rec = orjson.loads(stripped)
-            except orjson.JSONDecodeError as exc:
-                res.bad.append(
-                    BadLine(file_id=fid, path=str(path), line=line_no, kind="bad_json", detail=str(exc)[:120])
-                )
-                continue
-            if not isinstance(rec, dict):
-                res.bad.append(
-                    BadLine(
-                        file_id=fid,
-                        path=str(path),
-                        line=line_no,
-                        kind="bad_record",
-                        detail=f"JSON {type(rec).__name__}, not an object",
-                    )
-                )
-                continue
+        def bad(line: int, kind: str, detail: str) -> None:
+            res.bad.append(BadLine(file_id=fid, path=str(path), line=line, kind=kind, detail=detail))
+
+        reader = JsonLines(path, bad, start=ctx.start_offset, start_line=ctx.start_line, final=ctx.final)
+        for line_no, rec in reader:
             rtype = rec.get("type")
             if not isinstance(rtype, str) or rtype not in KNOWN_TYPES:
                 key = str(rtype)[:40]
@@ -273,8 +253,8 @@ class ClaudeCodeParser:
             )
         if info.records or ctx.start_offset == 0:
             res.sessions.append(info)
-        res.consumed = consumed
-        res.lines = lines
+        res.consumed = reader.consumed
+        res.lines = reader.lines
         return res
 
     # -- record handlers -------------------------------------------------

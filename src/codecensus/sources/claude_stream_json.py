@@ -21,10 +21,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from codecensus.records import ParseResult
-from codecensus.sources.base import FileContext, iter_lines, register
+from codecensus.sources.base import FileContext, JsonLines, register
 from codecensus.sources.claude_code import PARSER as CLAUDE_CODE
 from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import Rows, Session, as_float, as_str, head_records, looks_like_claude_code
@@ -68,20 +66,8 @@ class ClaudeStreamJsonParser:
         tool_names: dict[str, dict[str, tuple[str, str | None]]] = {}
         results: list[tuple[Session, int, int | None, dict[str, Any]]] = []
         unknown: dict[str, tuple[int, int]] = {}
-        consumed = lines = 0
-        for line_no, raw, end in iter_lines(path, 0, 0, ctx.final):
-            consumed, lines = end, line_no
-            stripped = raw.strip()
-            if not stripped:
-                continue
-            try:
-                rec = orjson.loads(stripped)
-            except orjson.JSONDecodeError as exc:
-                rows.bad(line_no, "bad_json", str(exc))
-                continue
-            if not isinstance(rec, dict):
-                rows.bad(line_no, "bad_record", f"JSON {type(rec).__name__}, not an object")
-                continue
+        reader = JsonLines(path, rows.bad, final=ctx.final)
+        for line_no, rec in reader:
             rtype = rec.get("type")
             if rtype not in _KNOWN:
                 key = str(rtype)[:40]
@@ -123,7 +109,7 @@ class ClaudeStreamJsonParser:
         for s, line_no, ts, rec in results:
             self._result(s, rec, line_no, ts)
         rows.unknown(unknown)
-        return rows.finish(consumed, lines)
+        return rows.finish(reader.consumed, reader.lines)
 
     def _system(self, s: Session, rec: dict[str, Any], line: int, ts: int | None) -> None:
         st = rec.get("subtype")

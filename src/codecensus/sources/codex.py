@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 
 from codecensus.records import ParseResult
-from codecensus.sources.base import FileContext, iter_lines, register
+from codecensus.sources.base import FileContext, JsonLines, register
 from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import (
     Rows,
@@ -194,8 +194,6 @@ class CodexParser:
         compacted_items: list[tuple[int, int | None]] = []
         compacted_events: list[tuple[int, int | None]] = []
         unknown: dict[str, tuple[int, int]] = {}
-        consumed = 0
-        lines = 0
 
         first_id = _first_id(path)
 
@@ -210,19 +208,8 @@ class CodexParser:
             first, n = unknown.get(key, (line_no, 0))
             unknown[key] = (first, n + 1)
 
-        for line_no, raw, end in iter_lines(path, 0, 0, ctx.final):
-            consumed, lines = end, line_no
-            stripped = raw.strip()
-            if not stripped:
-                continue
-            try:
-                rec = orjson.loads(stripped)
-            except orjson.JSONDecodeError as exc:
-                rows.bad(line_no, "bad_json", str(exc))
-                continue
-            if not isinstance(rec, dict):
-                rows.bad(line_no, "bad_record", f"JSON {type(rec).__name__}, not an object")
-                continue
+        reader = JsonLines(path, rows.bad, final=ctx.final)
+        for line_no, rec in reader:
             rtype = rec.get("type")
             payload = rec.get("payload")
             ts = parse_ts(rec.get("timestamp"))
@@ -276,7 +263,7 @@ class CodexParser:
             if sess is not None:
                 sess.event(line_no, ts, "compaction")
         rows.unknown(unknown)
-        return rows.finish(consumed, lines)
+        return rows.finish(reader.consumed, reader.lines)
 
     # -- handlers --------------------------------------------------------------
     def _event(

@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from codecensus.records import ParseResult
-from codecensus.sources.base import FileContext, iter_lines, register
+from codecensus.sources.base import FileContext, JsonLines, register
 from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import (
     Rows,
@@ -125,20 +125,8 @@ class CopilotCliParser:
         model: str | None = None
         seen_calls: set[str] = set()
         unknown: dict[str, tuple[int, int]] = {}
-        consumed = lines = 0
-        for line_no, raw, end in iter_lines(path, 0, 0, ctx.final):
-            consumed, lines = end, line_no
-            stripped = raw.strip()
-            if not stripped:
-                continue
-            try:
-                rec = orjson.loads(stripped)
-            except orjson.JSONDecodeError as exc:
-                rows.bad(line_no, "bad_json", str(exc))
-                continue
-            if not isinstance(rec, dict):
-                rows.bad(line_no, "bad_record", f"JSON {type(rec).__name__}, not an object")
-                continue
+        reader = JsonLines(path, rows.bad, final=ctx.final)
+        for line_no, rec in reader:
             et = rec.get("type")
             data = as_dict(rec.get("data"))
             ts = parse_ts(rec.get("timestamp"))
@@ -224,7 +212,7 @@ class CopilotCliParser:
                 unknown[key] = (first, n + 1)
             s.sub = False
         rows.unknown(unknown)
-        return rows.finish(consumed, lines)
+        return rows.finish(reader.consumed, reader.lines)
 
 
 PARSER = register(CopilotCliParser())
