@@ -254,7 +254,6 @@ def ingest(
     batch_limit_bytes: int = 16_000_000,
     batch_limit_files: int = int(os.environ.get("CODECENSUS_COMMIT_FILES", "256")),
     progress: Callable[[int, int, str], None] | None = None,
-    on_file_committed: Callable[[str], None] | None = None,
 ) -> IngestStats:
     """Ingest every transcript under ``paths`` into ``store``. Returns counts."""
     stats = IngestStats()
@@ -326,8 +325,6 @@ def ingest(
                 stats.files_parsed += 1
             else:
                 stats.files_appended += 1
-            if on_file_committed:
-                on_file_committed(fc.file_id)
         batch.clear()
         batch_bytes = 0
 
