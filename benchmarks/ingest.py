@@ -155,7 +155,7 @@ def main() -> None:
         print(f"ratio: codecensus cold ingest is {cu_s / cold_s:.1f}x faster than ccusage")
         row.update(cu_s=cu_s, cu_rss=cu_rss)
     else:
-        print("ccusage: skipped (no Node.js / npx)")
+        print("ccusage: skipped (--no-ccusage, or no Node.js / npx)")
     if a.results:
         with open(a.results, "a") as fh:
             ratio = f"{row['cu_s'] / cold_s:.1f}x" if "cu_s" in row else "n/a"
