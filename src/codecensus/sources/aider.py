@@ -26,7 +26,7 @@ from pathlib import Path
 from codecensus.records import MessageRec, ParseResult
 from codecensus.sources.base import FileContext, iter_lines, register
 from codecensus.sources.common import parse_ts, words
-from codecensus.sources.rows import Rows, Session
+from codecensus.sources.rows import Rows, Session, WholeFileParser
 
 _START = re.compile(r"^# aider chat started at (\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})")
 _TOKENS = re.compile(r"^Tokens:\s*(?P<body>.*)$", re.I)
@@ -91,11 +91,8 @@ class _Reply:
     lines: list[str] = field(default_factory=list)
 
 
-class AiderParser:
+class AiderParser(WholeFileParser):
     name = "aider"
-    version = "1"
-    append_only = False
-    folder = False
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.name == ".aider.chat.history.md":
@@ -103,9 +100,6 @@ class AiderParser:
         if path.suffix == ".md" and head.lstrip().startswith(b"# aider chat started at"):
             return 0.9
         return 0.0
-
-    def role(self, path: Path) -> str:
-        return "main"
 
     def parse(self, ctx: FileContext) -> ParseResult:
         path = ctx.path

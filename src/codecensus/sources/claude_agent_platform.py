@@ -30,7 +30,15 @@ from typing import Any
 from codecensus.records import ParseResult
 from codecensus.sources.base import FileContext, JsonLines, register
 from codecensus.sources.common import parse_ts
-from codecensus.sources.rows import Rows, as_dict, as_str, head_records, looks_like_claude_code, text_of
+from codecensus.sources.rows import (
+    Rows,
+    WholeFileParser,
+    as_dict,
+    as_str,
+    head_records,
+    looks_like_claude_code,
+    text_of,
+)
 
 _TOOL_USE = frozenset({"agent.tool_use", "agent.mcp_tool_use", "agent.custom_tool_use"})
 _TOOL_RESULT = frozenset({"agent.tool_result", "agent.mcp_tool_result", "agent.custom_tool_result", "user.custom_tool_result"})
@@ -60,11 +68,8 @@ def _usage(u: dict[str, Any]) -> tuple[int, int, int, int]:
     return n("input_tokens"), n("output_tokens"), n("cache_read_input_tokens"), n("cache_creation_input_tokens")
 
 
-class ClaudeAgentPlatformParser:
+class ClaudeAgentPlatformParser(WholeFileParser):
     name = "claude_agent_platform"
-    version = "1"
-    append_only = False
-    folder = False
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".jsonl":
@@ -80,9 +85,6 @@ class ClaudeAgentPlatformParser:
         if hits >= 2 or (hits == 1 and len(recs) == 1):
             return 0.9
         return 0.0
-
-    def role(self, path: Path) -> str:
-        return "main"
 
     def parse(self, ctx: FileContext) -> ParseResult:
         path = ctx.path

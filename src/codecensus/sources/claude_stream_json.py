@@ -25,17 +25,22 @@ from codecensus.records import ParseResult
 from codecensus.sources.base import FileContext, JsonLines, register
 from codecensus.sources.claude_code import PARSER as CLAUDE_CODE
 from codecensus.sources.common import parse_ts
-from codecensus.sources.rows import Rows, Session, as_float, as_str, head_records, looks_like_claude_code
+from codecensus.sources.rows import (
+    Rows,
+    Session,
+    WholeFileParser,
+    as_float,
+    as_str,
+    head_records,
+    looks_like_claude_code,
+)
 
 _SUFFIXES = frozenset({".jsonl", ".json", ".txt", ".log", ".ndjson"})
 _KNOWN = frozenset({"system", "assistant", "user", "result", "stream_event", "control_request", "control_response"})
 
 
-class ClaudeStreamJsonParser:
+class ClaudeStreamJsonParser(WholeFileParser):
     name = "claude_stream_json"
-    version = "1"
-    append_only = False
-    folder = False
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix not in _SUFFIXES:
@@ -54,9 +59,6 @@ class ClaudeStreamJsonParser:
         if hits >= 2 and any("parent_tool_use_id" in r or r.get("type") == "result" for r in recs):
             return 0.8
         return 0.0
-
-    def role(self, path: Path) -> str:
-        return "main"
 
     def parse(self, ctx: FileContext) -> ParseResult:
         path = ctx.path

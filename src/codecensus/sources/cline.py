@@ -36,6 +36,7 @@ from codecensus.records import ParseResult
 from codecensus.sources.base import FileContext, register
 from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import (
+    FolderParser,
     Rows,
     Session,
     as_dict,
@@ -134,11 +135,8 @@ def _flavour(folder: Path) -> str:
     return "cline"
 
 
-class ClineParser:
+class ClineParser(FolderParser):
     name = "cline"
-    version = "1"
-    append_only = False
-    folder = True
 
     def detect(self, path: Path, head: bytes) -> float:
         if not path.is_dir():
@@ -147,17 +145,10 @@ class ClineParser:
             return 0.9
         return 0.0
 
-    def role(self, path: Path) -> str:
-        return "main"
-
     def parse(self, ctx: FileContext) -> ParseResult:
         folder = ctx.path
         rows = Rows(ctx, self.name)
-        meta, merr = (None, None)
-        if (folder / "task_metadata.json").is_file():
-            meta, merr = read_json_file(folder / "task_metadata.json")
-            if merr is not None:
-                rows.bad(0, "bad_json", f"task_metadata.json: {merr}")
+        meta = rows.side_json(folder / "task_metadata.json")
         models = sorted(
             (
                 (parse_ts(u.get("ts")) or 0, as_str(u.get("model_id")))

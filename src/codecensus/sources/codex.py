@@ -39,6 +39,7 @@ from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import (
     Rows,
     Session,
+    WholeFileParser,
     as_dict,
     as_int,
     as_str,
@@ -151,11 +152,8 @@ def _first_id(path: Path) -> str | None:
     return None
 
 
-class CodexParser:
+class CodexParser(WholeFileParser):
     name = "codex"
-    version = "1"
-    append_only = False
-    folder = False
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".jsonl":
@@ -179,9 +177,6 @@ class CodexParser:
         if _ROLLOUT_RE.search(path.name):
             return 0.6
         return 0.0
-
-    def role(self, path: Path) -> str:
-        return "main"
 
     def parse(self, ctx: FileContext) -> ParseResult:
         path = ctx.path

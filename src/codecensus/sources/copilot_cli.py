@@ -34,6 +34,7 @@ from codecensus.sources.base import FileContext, JsonLines, register
 from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import (
     Rows,
+    WholeFileParser,
     as_dict,
     as_int,
     as_list,
@@ -74,11 +75,8 @@ def _start_id(path: Path) -> str | None:
     return None
 
 
-class CopilotCliParser:
+class CopilotCliParser(WholeFileParser):
     name = "copilot_cli"
-    version = "1"
-    append_only = False
-    folder = False
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".jsonl":
@@ -97,9 +95,6 @@ class CopilotCliParser:
         if hits >= 2 or (hits >= 1 and "session-state" in path.parts):
             return 0.85
         return 0.0
-
-    def role(self, path: Path) -> str:
-        return "main"
 
     def parse(self, ctx: FileContext) -> ParseResult:
         path = ctx.path

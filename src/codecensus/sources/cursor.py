@@ -31,7 +31,16 @@ import orjson
 from codecensus.records import ParseResult
 from codecensus.sources.base import FileContext, register
 from codecensus.sources.common import parse_ts
-from codecensus.sources.rows import Rows, Session, as_dict, as_int, as_list, as_str, file_size
+from codecensus.sources.rows import (
+    Rows,
+    Session,
+    WholeFileParser,
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    file_size,
+)
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -59,11 +68,8 @@ def _range(prefix: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-class CursorParser:
+class CursorParser(WholeFileParser):
     name = "cursor"
-    version = "1"
-    append_only = False
-    folder = False
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.name == "state.vscdb" and head.startswith(_SQLITE_MAGIC):
@@ -71,9 +77,6 @@ class CursorParser:
         if path.suffix == ".vscdb" and head.startswith(_SQLITE_MAGIC):
             return 0.6
         return 0.0
-
-    def role(self, path: Path) -> str:
-        return "main"
 
     def parse(self, ctx: FileContext) -> ParseResult:
         path = ctx.path

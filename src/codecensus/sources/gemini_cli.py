@@ -28,13 +28,13 @@ from codecensus.sources.base import FileContext, register
 from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import (
     Rows,
+    WholeFileParser,
     as_dict,
     as_int,
     as_list,
     as_str,
     count_lines,
     file_size,
-    read_json_file,
     text_of,
 )
 
@@ -65,11 +65,8 @@ def _result_text(result: Any) -> tuple[str, bool]:
     return "\n".join(parts), err
 
 
-class GeminiCliParser:
+class GeminiCliParser(WholeFileParser):
     name = "gemini_cli"
-    version = "1"
-    append_only = False
-    folder = False
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".json":
@@ -82,16 +79,12 @@ class GeminiCliParser:
             return 0.7
         return 0.0
 
-    def role(self, path: Path) -> str:
-        return "main"
-
     def parse(self, ctx: FileContext) -> ParseResult:
         rows = Rows(ctx, self.name)
         path = ctx.path
-        data, err = read_json_file(path)
         total = count_lines(path)
-        if err is not None or not isinstance(data, dict):
-            rows.bad(1, "bad_json" if err else "bad_record", err or "not a JSON object")
+        data = rows.json_object(path)
+        if data is None:
             return rows.finish(file_size(path), total)
         sid = as_str(data.get("sessionId")) or f"{path.stem}-{ctx.file_id[:8]}"
         s = rows.session(ctx.session_key or sid, session_id=sid, project=as_str(data.get("projectHash")))

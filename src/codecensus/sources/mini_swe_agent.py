@@ -32,6 +32,7 @@ from codecensus.sources.base import FileContext, register
 from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import (
     Rows,
+    WholeFileParser,
     as_dict,
     as_float,
     as_list,
@@ -39,7 +40,6 @@ from codecensus.sources.rows import (
     count_lines,
     file_size,
     openai_usage,
-    read_json_file,
     swebench_outcome,
     text_of,
 )
@@ -77,11 +77,8 @@ def _msg_ts(m: dict[str, Any]) -> int | None:
     return None
 
 
-class MiniSweAgentParser:
+class MiniSweAgentParser(WholeFileParser):
     name = "mini_swe_agent"
-    version = "1"
-    append_only = False
-    folder = False
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".json":
@@ -94,16 +91,12 @@ class MiniSweAgentParser:
             return 0.8 if (b'"messages"' in h or b'"mini_version"' in h or b'"model_stats"' in h) else 0.7
         return 0.0
 
-    def role(self, path: Path) -> str:
-        return "main"
-
     def parse(self, ctx: FileContext) -> ParseResult:
         path = ctx.path
         rows = Rows(ctx, self.name)
-        data, err = read_json_file(path)
         total = count_lines(path)
-        if err is not None or not isinstance(data, dict):
-            rows.bad(1, "bad_json" if err else "bad_record", err or "not a JSON object")
+        data = rows.json_object(path)
+        if data is None:
             return rows.finish(file_size(path), total)
         info = as_dict(data.get("info"))
         instance = as_str(data.get("instance_id")) or path.name.removesuffix(".traj.json")

@@ -31,8 +31,10 @@ from codecensus.records import ParseResult
 from codecensus.sources.base import FileContext, iter_lines, register
 from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import (
+    FolderParser,
     Rows,
     Session,
+    WholeFileParser,
     as_dict,
     as_float,
     as_int,
@@ -221,11 +223,8 @@ class _V0:
         return msg_id
 
 
-class OpenHandsParser:
+class OpenHandsParser(WholeFileParser):
     name = "openhands"
-    version = "1"
-    append_only = False
-    folder = False
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix == ".json":
@@ -241,9 +240,6 @@ class OpenHandsParser:
             if not recs and head.startswith(b'{"instance_id"') and b'"history"' in head:
                 return 0.8
         return 0.0
-
-    def role(self, path: Path) -> str:
-        return "main"
 
     def parse(self, ctx: FileContext) -> ParseResult:
         path = ctx.path
@@ -306,11 +302,8 @@ def _inline_resolved(row: dict[str, Any]) -> bool | None:
     return None
 
 
-class OpenHandsV1Parser:
+class OpenHandsV1Parser(FolderParser):
     name = "openhands_v1"
-    version = "1"
-    append_only = False
-    folder = True
 
     def detect(self, path: Path, head: bytes) -> float:
         if not path.is_dir():
@@ -318,9 +311,6 @@ class OpenHandsV1Parser:
         if (path / "base_state.json").is_file() and (path / "events").is_dir():
             return 0.9
         return 0.0
-
-    def role(self, path: Path) -> str:
-        return "main"
 
     def parse(self, ctx: FileContext) -> ParseResult:
         folder = ctx.path

@@ -45,6 +45,7 @@ from codecensus.sources.common import parse_ts, tool_category
 from codecensus.sources.rows import (
     Rows,
     Session,
+    WholeFileParser,
     as_dict,
     as_float,
     as_int,
@@ -156,11 +157,9 @@ def event_name(lr: dict[str, Any], a: dict[str, Any]) -> str:
     return name.removeprefix("claude_code.")
 
 
-class ClaudeOtelParser:
+class ClaudeOtelParser(WholeFileParser):
     name = "claude_otel"
-    version = "1"
     append_only = True
-    folder = False
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix not in _SUFFIXES:
@@ -176,9 +175,6 @@ class ClaudeOtelParser:
         if start.startswith((b"{", b"[")) and (b'"resourceLogs"' in head[:4096] or b'"resourceMetrics"' in head[:4096]):
             return 0.9
         return 0.0
-
-    def role(self, path: Path) -> str:
-        return "main"
 
     def parse(self, ctx: FileContext) -> ParseResult:
         path = ctx.path

@@ -270,6 +270,27 @@ def command_of(inp: dict[str, Any]) -> str | None:
     return None
 
 
+class WholeFileParser:
+    """Defaults for a format whose file is re-read whole when it changes, one main session per file.
+
+    Subclasses set ``name`` and implement ``detect`` and ``parse`` (:class:`codecensus.sources.base.Parser`).
+    """
+
+    name: str
+    version = "1"
+    append_only = False
+    folder = False
+
+    def role(self, path: Path) -> str:
+        return "main"
+
+
+class FolderParser(WholeFileParser):
+    """Defaults for a format stored as one folder per session (ingest hands the parser the folder)."""
+
+    folder = True
+
+
 class Session:
     """Adds one session's rows to a :class:`Rows`; keeps its :class:`SessionInfo` current."""
 
@@ -517,6 +538,24 @@ class Rows:
         self.res.bad.append(
             BadLine(file_id=self.ctx.file_id, path=str(self.ctx.path), line=line, kind=kind, detail=detail[:200], count=count)
         )
+
+    def side_json(self, path: Path) -> Any:
+        """A side file's JSON value; ``None`` when it is absent or damaged (damage is logged as a bad line)."""
+        if not path.is_file():
+            return None
+        data, err = read_json_file(path)
+        if err is not None:
+            self.bad(0, "bad_json", f"{path.name}: {err}")
+            return None
+        return data
+
+    def json_object(self, path: Path) -> dict[str, Any] | None:
+        """The file's top-level JSON object; ``None`` (logged as a bad line 1) when unreadable or not an object."""
+        data, err = read_json_file(path)
+        if err is not None or not isinstance(data, dict):
+            self.bad(1, "bad_json" if err else "bad_record", err or "not a JSON object")
+            return None
+        return data
 
     def unknown(self, counts: dict[str, tuple[int, int]]) -> None:
         """Log unknown record types: ``{type: (first_line, count)}``."""

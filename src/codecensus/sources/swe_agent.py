@@ -30,6 +30,7 @@ from codecensus.records import ParseResult
 from codecensus.sources.base import FileContext, register
 from codecensus.sources.rows import (
     Rows,
+    WholeFileParser,
     as_dict,
     as_float,
     as_int,
@@ -37,7 +38,6 @@ from codecensus.sources.rows import (
     as_str,
     count_lines,
     file_size,
-    read_json_file,
     swebench_outcome,
     text_of,
 )
@@ -92,11 +92,8 @@ def classify_action(action: str, current_file: str | None) -> tuple[str, str, st
     return "bash", "shell", None, action.strip()
 
 
-class SweAgentParser:
+class SweAgentParser(WholeFileParser):
     name = "swe_agent"
-    version = "1"
-    append_only = False
-    folder = False
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".traj":
@@ -106,16 +103,12 @@ class SweAgentParser:
             return 0.9
         return 0.6 if h.startswith(b"{") else 0.0
 
-    def role(self, path: Path) -> str:
-        return "main"
-
     def parse(self, ctx: FileContext) -> ParseResult:
         path = ctx.path
         rows = Rows(ctx, self.name)
-        data, err = read_json_file(path)
         total = count_lines(path)
-        if err is not None or not isinstance(data, dict):
-            rows.bad(1, "bad_json" if err else "bad_record", err or "not a JSON object")
+        data = rows.json_object(path)
+        if data is None:
             return rows.finish(file_size(path), total)
         instance = path.stem
         info = as_dict(data.get("info"))

@@ -41,12 +41,12 @@ from codecensus.sources.codex import _patch_files
 from codecensus.sources.common import parse_ts
 from codecensus.sources.mini_swe_agent import BASH_BLOCK, parse_observation, split_reply
 from codecensus.sources.rows import (
+    FolderParser,
     Rows,
     Session,
     as_dict,
     as_int,
     as_str,
-    read_json_file,
     run_results,
     shell_command,
     strip_ansi,
@@ -120,11 +120,8 @@ def task_from_commands(path: Path) -> str | None:
     return longest if len(longest) >= 20 else None
 
 
-class TerminalBenchParser:
+class TerminalBenchParser(FolderParser):
     name = "terminal_bench"
-    version = "1"
-    append_only = False
-    folder = True
 
     def detect(self, path: Path, head: bytes) -> float:
         if not path.is_dir():
@@ -135,18 +132,10 @@ class TerminalBenchParser:
             return 0.9
         return 0.0
 
-    def role(self, path: Path) -> str:
-        return "main"
-
     def parse(self, ctx: FileContext) -> ParseResult:
         folder = ctx.path
         rows = Rows(ctx, self.name)
-        results, rerr = (None, None)
-        if (folder / "results.json").is_file():
-            results, rerr = read_json_file(folder / "results.json")
-            if rerr is not None:
-                rows.bad(0, "bad_json", f"results.json: {rerr}")
-        res = as_dict(results)
+        res = as_dict(rows.side_json(folder / "results.json"))
         s = rows.session(ctx.session_key or f"terminal_bench:{folder.name}:{ctx.file_id[:8]}", session_id=folder.name)
         for k in ("trial_started_at", "agent_started_at", "trial_ended_at", "agent_ended_at"):
             s.touch(parse_ts(res.get(k)), count=False)
