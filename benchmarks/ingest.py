@@ -18,6 +18,7 @@ import contextlib
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -100,13 +101,19 @@ class Peak:
         return self.peak
 
 
+CPU: dict[str, float] = {}  # CPU seconds (user + system, whole process tree) of the last timed command
+
+
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, bytes]:
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = Peak(p.pid)
     out, err = p.communicate()
     dt = time.perf_counter() - t0
     rss = peak.stop()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU["last"] = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     if p.returncode != 0:
         raise SystemExit(f"{cmd[0]} failed ({p.returncode}): {err.decode()[-2000:]}")
     return dt, rss, out
@@ -136,12 +143,18 @@ def main() -> None:
     cc = [sys.executable, "-m", "codecensus", "ingest", str(corpus)]
     if a.workers:
         cc += ["-j", str(a.workers)]
+    load0 = os.getloadavg()[0]
     cold_s, cold_rss, _ = timed(cc, env)
+    cold_cpu = CPU["last"]
     warm_s, warm_rss, _ = timed(cc, env)
+    warm_cpu = CPU["last"]
     mb = size / 1e6
-    print(f"corpus: {mb:.0f} MB, {n_files} files; machine: {platform.machine()}, {os.cpu_count()} cores")
-    print(f"codecensus cold ingest : {cold_s:7.1f} s  {mb / cold_s:6.1f} MB/s  peak RSS {cold_rss / 1e6:6.0f} MB")
-    print(f"codecensus re-ingest   : {warm_s:7.1f} s  ({100 * warm_s / cold_s:.1f}% of cold)  peak RSS {warm_rss / 1e6:6.0f} MB")
+    print(f"corpus: {mb:.0f} MB, {n_files} files; machine: {platform.machine()}, {os.cpu_count()} cores; "
+          f"load average {load0:.2f} at start")
+    print(f"codecensus cold ingest : {cold_s:7.1f} s  {mb / cold_s:6.1f} MB/s  peak RSS {cold_rss / 1e6:6.0f} MB"
+          f"  (CPU {cold_cpu:.1f} s)")
+    print(f"codecensus re-ingest   : {warm_s:7.1f} s  ({100 * warm_s / cold_s:.1f}% of cold)  peak RSS {warm_rss / 1e6:6.0f} MB"
+          f"  (CPU {warm_cpu:.1f} s)")
     row = {"mb": mb, "cold_s": cold_s, "cold_rss": cold_rss, "warm_s": warm_s}
     npx = shutil.which("npx")
     if npx and not a.no_ccusage:
@@ -152,7 +165,8 @@ def main() -> None:
         cu_s, cu_rss, out = timed([npx, "-y", "ccusage@17.2.1", "session", "--json", "--offline"], cenv)
         print(f"ccusage 17.2.1 session : {cu_s:7.1f} s  {mb / cu_s:6.1f} MB/s  peak RSS {cu_rss / 1e6:6.0f} MB"
               f"  ({len(out) / 1e3:.0f} kB of JSON)")
-        print(f"ratio: codecensus cold ingest is {cu_s / cold_s:.1f}x faster than ccusage")
+        print(f"ratio: codecensus cold ingest is {cu_s / cold_s:.1f}x faster than ccusage"
+              f" (load average {os.getloadavg()[0]:.2f} at the end)")
         row.update(cu_s=cu_s, cu_rss=cu_rss)
     else:
         print("ccusage: skipped (--no-ccusage, or no Node.js / npx)")

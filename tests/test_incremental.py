@@ -156,9 +156,18 @@ def test_killed_ingest_reruns_to_identical_database(tmp_path: Path) -> None:
     env_v = {**base_env, "CODECENSUS_DB": str(victim)}
     rng = random.Random(11)
     partial = 0  # kills that left some, but not all, files committed
-    for _ in range(8):
+    for attempt in range(8):
         p = subprocess.Popen(cmd, env=env_v, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.35, 0.95) * clean_s)  # somewhere inside a run like the clean one
+        if attempt % 2 == 1:
+            time.sleep(rng.uniform(0.35, 0.95) * clean_s)  # somewhere inside a run like the clean one
+        else:
+            # Ingest itself is a short part of a run (start-up and measure are most of it): wait for the
+            # first commit to reach the WAL, then kill a random moment later, among the commits.
+            wal = Path(str(victim) + ".wal")
+            deadline = time.monotonic() + 2 * clean_s + 5
+            while p.poll() is None and time.monotonic() < deadline and not (wal.exists() and wal.stat().st_size):
+                time.sleep(0.001)
+            time.sleep(rng.uniform(0.0, 0.05))
         killed = p.poll() is None
         if killed:
             p.send_signal(signal.SIGKILL)

@@ -6,24 +6,29 @@
   its old rows replaced in the same transaction.
 - Each file's rows and bookkeeping are one DuckDB transaction: a kill at any
   moment loses nothing committed, and a re-run never duplicates.
-- Parsing can run in a process pool (``workers``); the single writer is this
-  process.
+- Parsing runs in ``workers`` parser processes (``sources.base.ParserPool``; 0 =
+  in this process, as are jobs under two chunks), fed chunks of files while
+  discovery goes on; the single writer is this process. Rows come back as one
+  set of Arrow tables per chunk and go to DuckDB in batches (<= 32 MB of input
+  per transaction), under a small DuckDB memory limit, then one checkpoint.
 """
 
 from __future__ import annotations
 
 import getpass
-import hashlib
+import itertools
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codecensus.records import ParseResult
+from codecensus.records import ParseResult, split_tables
 from codecensus.sources import base as registry
-from codecensus.sources.base import FileContext, Parser
+from codecensus.sources.base import FileContext, Parser, ParserPool, Run, fingerprints, release_memory
+from codecensus.sources.base import parse_chunk as _parse_chunk
 from codecensus.store import FileCommit, FileState, Store
 
 SKIP_DIRS = frozenset(
@@ -166,18 +171,7 @@ def _local_user() -> str:
         return "local"
 
 
-def _hash_range(path: Path, start: int, end: int) -> str:
-    if end <= start:
-        return ""
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        return hashlib.sha1(fh.read(end - start)).hexdigest()
-
-
-def _fingerprints(path: Path, consumed: int) -> tuple[str, str]:
-    head = _hash_range(path, 0, min(4096, consumed))
-    tail = _hash_range(path, max(0, consumed - 4096), consumed)
-    return head, tail
+_fingerprints = fingerprints  # (kept under this name for codecensus.engine)
 
 
 def _stat(path: Path) -> tuple[int, int]:
@@ -202,10 +196,13 @@ class _Job:
     size: int
     mtime_ns: int
     existed: bool = False
+    is_dir: bool = False
 
 
 def _plan(cand: Candidate, state: FileState | None, parser_versions: dict[str, str], settle_s: float) -> _Job | None:
-    size, mtime_ns = _stat(cand.path)
+    st = cand.path.stat()
+    is_dir = stat.S_ISDIR(st.st_mode)
+    size, mtime_ns = _stat(cand.path) if is_dir else (st.st_size, st.st_mtime_ns)
     final = (time.time() - mtime_ns / 1e9) >= settle_s
     p = cand.parser
     ctx = FileContext(path=cand.path, file_id=cand.file_id, user=cand.user, final=final)
@@ -214,7 +211,7 @@ def _plan(cand: Candidate, state: FileState | None, parser_versions: dict[str, s
             return None  # unchanged
         if (
             p.append_only
-            and not cand.path.is_dir()
+            and not is_dir
             and size >= state.consumed
             and state.consumed > 0
             and (state.head_hash, state.tail_hash) == _fingerprints(cand.path, state.consumed)
@@ -222,23 +219,17 @@ def _plan(cand: Candidate, state: FileState | None, parser_versions: dict[str, s
             ctx.start_offset = state.consumed
             ctx.start_line = state.lines
             ctx.session_key = state.session_key
-            return _Job(cand, ctx, False, size, mtime_ns, existed=True)
-    return _Job(cand, ctx, True, size, mtime_ns, existed=state is not None)
+            return _Job(cand, ctx, False, size, mtime_ns, existed=True, is_dir=is_dir)
+    return _Job(cand, ctx, True, size, mtime_ns, existed=state is not None, is_dir=is_dir)
 
 
-def _parse(job: _Job) -> ParseResult:
-    return job.cand.parser.parse(job.ctx)
-
-
-def _parse_many_in_worker(items: list[tuple[str, FileContext]]) -> list[ParseResult | str]:
-    """Parse a chunk of files in a worker; a file that fails gives its error text, never the whole chunk."""
+def _unchunk(runs: list[Run]) -> list[ParseResult | str]:
+    """The per-file results of a parsed chunk, each holding its own slices of the chunk's tables."""
     out: list[ParseResult | str] = []
-    for parser_name, ctx in items:
-        try:
-            # Arrow tables pickle as buffers: far cheaper to send back than Python rows.
-            out.append(registry.get(parser_name).parse(ctx).freeze())
-        except Exception as exc:  # reported per file by the writer
-            out.append(f"{type(exc).__name__}: {exc}")
+    for results, merged in runs:
+        if merged is not None:
+            split_tables(results, merged)
+        out += results
     return out
 
 
@@ -251,11 +242,40 @@ def ingest(
     fmt: str | None = None,
     workers: int = 1,
     settle_s: float = SETTLE_S,
-    batch_limit_bytes: int = 16_000_000,
-    batch_limit_files: int = int(os.environ.get("CODECENSUS_COMMIT_FILES", "256")),
+    batch_limit_bytes: int = 32_000_000,
+    batch_limit_files: int = int(os.environ.get("CODECENSUS_COMMIT_FILES", "1024")),
     progress: Callable[[int, int, str], None] | None = None,
 ) -> IngestStats:
     """Ingest every transcript under ``paths`` into ``store``. Returns counts."""
+    # DuckDB only appends here: a small buffer pool is as fast and keeps the writer's memory flat, and
+    # one DuckDB thread does the same work with less CPU (the parser processes have the other cores).
+    limit = os.environ.get("CODECENSUS_INGEST_MEMORY", "32MB")
+    with store.memory_limit(limit, threads=1):
+        stats = _ingest(
+            store, paths, user=user, user_from_dir=user_from_dir, fmt=fmt, workers=workers, settle_s=settle_s,
+            batch_limit_bytes=batch_limit_bytes, batch_limit_files=batch_limit_files, progress=progress,
+        )
+    if stats.changed:
+        # Write the new rows into the database file now (all threads: the parsers are done), within
+        # the small memory limit (DuckDB would otherwise do it at close, under the store's larger one).
+        with store.memory_limit(limit):
+            store.con.execute("CHECKPOINT")
+    return stats
+
+
+def _ingest(
+    store: Store,
+    paths: Iterable[Path],
+    *,
+    user: str | None,
+    user_from_dir: bool,
+    fmt: str | None,
+    workers: int,
+    settle_s: float,
+    batch_limit_bytes: int,
+    batch_limit_files: int,
+    progress: Callable[[int, int, str], None] | None,
+) -> IngestStats:
     stats = IngestStats()
     states = store.file_states()
     versions = dict(store.con.execute("SELECT file_id, parser_version FROM files").fetchall())
@@ -266,30 +286,34 @@ def ingest(
     def unchanged(p: Path) -> bool:
         nonlocal n_unchanged
         st = by_path.get(str(p))
-        if st is None or p.is_dir():
+        if st is None:
             return False
         try:
             fs = p.stat()
         except OSError:
+            return False
+        if stat.S_ISDIR(fs.st_mode):
             return False
         if fs.st_size == st.size and fs.st_mtime_ns == st.mtime_ns and st.consumed >= st.size:
             n_unchanged += 1
             return True
         return False
 
-    cands = list(discover(paths, user=user, user_from_dir=user_from_dir, fmt=fmt, unchanged=unchanged))
-    stats.files_seen = len(cands) + n_unchanged
-    stats.files_skipped = n_unchanged
-    jobs: list[_Job] = []
-    for c in cands:
-        job = _plan(c, states.get(c.file_id), versions, settle_s)
-        if job is None:
-            stats.files_skipped += 1
-        else:
-            jobs.append(job)
-    total = len(jobs)
+    planned = 0  # files to parse, known so far: discovery runs while the first chunks are parsed
+
+    def plan_all() -> Iterator[_Job]:
+        nonlocal planned
+        for c in discover(paths, user=user, user_from_dir=user_from_dir, fmt=fmt, unchanged=unchanged):
+            stats.files_seen += 1
+            job = _plan(c, states.get(c.file_id), versions, settle_s)
+            if job is None:
+                stats.files_skipped += 1
+            else:
+                planned += 1
+                yield job
+
     if progress:
-        progress(0, total, "")
+        progress(0, 0, "")
 
     def failed(job: _Job, exc: BaseException) -> None:
         stats.files_failed += 1
@@ -316,7 +340,7 @@ def ingest(
                     failed(job, exc)
         for job, fc in committed:
             result = fc.result
-            stats.bytes_read += max(0, fc.consumed - job.ctx.start_offset) if not job.cand.path.is_dir() else fc.size
+            stats.bytes_read += max(0, fc.consumed - job.ctx.start_offset) if not job.is_dir else fc.size
             stats.bad_lines += sum(b.count for b in result.bad if b.kind in ("bad_json", "bad_record"))
             stats.by_source[fc.source] = stats.by_source.get(fc.source, 0) + 1
             for sess in result.sessions:
@@ -327,14 +351,20 @@ def ingest(
                 stats.files_appended += 1
         batch.clear()
         batch_bytes = 0
+        release_memory()
 
     def commit(job: _Job, result: ParseResult) -> None:
         nonlocal batch_bytes
         c = job.cand
         path = c.path
-        is_dir = path.is_dir()
+        is_dir = job.is_dir
         consumed = result.consumed if not is_dir else job.size
-        head, tail = _fingerprints(path, consumed) if not is_dir else ("", "")
+        if is_dir:
+            head, tail = "", ""
+        elif result.fingerprints is not None:  # computed by the parser process
+            head, tail = result.fingerprints
+        else:
+            head, tail = _fingerprints(path, consumed)
         skey = job.ctx.session_key or (result.sessions[0].session_key if result.sessions else None)
         fc = FileCommit(
             file_id=c.file_id,
@@ -359,62 +389,64 @@ def ingest(
         if batch_bytes >= batch_limit_bytes or len(batch) >= batch_limit_files:
             flush()
 
-    done = 0
-    if workers <= 1 or total < 4:
-        for job in jobs:
-            try:
-                result = _parse(job)
-                commit(job, result)
-            except Exception as exc:  # a parser bug must not stop the run (nothing of this file is committed)
-                failed(job, exc)
-            done += 1
-            if progress:
-                progress(done, total, str(job.cand.path))
-    else:
-        # Files travel to the workers in chunks (≤ 32 files, ≤ 8 MB): one round trip per chunk, not per file.
-        chunks: list[list[_Job]] = []
+    # Files are parsed in chunks (<= 64 files, <= 4 MB): one round trip to a worker and one Arrow
+    # conversion per chunk, not per file.
+    def chunked(jobs: Iterator[_Job]) -> Iterator[list[_Job]]:
         cur: list[_Job] = []
         cur_bytes = 0
         for job in jobs:
             cur.append(job)
             cur_bytes += max(0, job.size - job.ctx.start_offset)
-            if len(cur) >= 32 or cur_bytes >= 8_000_000:
-                chunks.append(cur)
+            if len(cur) >= 64 or cur_bytes >= 4_000_000:
+                yield cur
                 cur, cur_bytes = [], 0
         if cur:
-            chunks.append(cur)
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield cur
+
+    done = 0
+
+    def take(chunk: list[_Job], results: list[ParseResult | str]) -> None:
+        nonlocal done
+        for job, res in zip(chunk, results, strict=True):
+            if isinstance(res, str):
+                failed(job, RuntimeError(res))
+            else:
+                try:
+                    commit(job, res)
+                except Exception as exc:  # nothing of this file is committed
+                    failed(job, exc)
+            done += 1
+            if progress:
+                progress(done, planned, str(job.cand.path))
+
+    def items(chunk: list[_Job]) -> list[tuple[str, FileContext]]:
+        return [(j.cand.parser.name, j.ctx) for j in chunk]
+
+    it = chunked(plan_all())
+    first = [c for _, c in zip(range(2), it, strict=False)]
+    if workers < 1 or len(first) < 2:  # tiny jobs: parser processes would cost more than they save
+        for chunk in itertools.chain(first, it):
+            take(chunk, _unchunk(_parse_chunk(items(chunk))))
+    else:
+        with ParserPool(workers) as pool:
             window = workers * 2
-            pending: list[tuple[list[_Job], Future[list[ParseResult | str]]]] = []
-
-            def submit(chunk: list[_Job]) -> None:
-                items = [(j.cand.parser.name, j.ctx) for j in chunk]
-                pending.append((chunk, pool.submit(_parse_many_in_worker, items)))
-
-            it = iter(chunks)
+            pending: list[tuple[list[_Job], Future[list[Run]]]] = []
+            it = itertools.chain(first, it)
             for chunk in it:
-                submit(chunk)
+                pending.append((chunk, pool.submit(items(chunk))))
                 if len(pending) >= window:
                     break
             while pending:
                 chunk, fut = pending.pop(0)
                 try:
-                    results: list[ParseResult | str] = fut.result()
+                    results = _unchunk(fut.result())
                 except Exception as exc:  # the worker died: every file of the chunk failed, nothing committed
                     results = [f"{type(exc).__name__}: {exc}"] * len(chunk)
-                for job, res in zip(chunk, results, strict=True):
-                    if isinstance(res, str):
-                        failed(job, RuntimeError(res))
-                    else:
-                        try:
-                            commit(job, res)
-                        except Exception as exc:
-                            failed(job, exc)
-                    done += 1
-                    if progress:
-                        progress(done, total, str(job.cand.path))
-                nxt = next(it, None)
+                take(chunk, results)
+                nxt = next(it, None)  # discovered while the parser processes work
                 if nxt is not None:
-                    submit(nxt)
+                    pending.append((nxt, pool.submit(items(nxt))))
     flush()
+    stats.files_seen += n_unchanged
+    stats.files_skipped += n_unchanged
     return stats

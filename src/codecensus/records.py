@@ -272,6 +272,11 @@ class ParseResult(msgspec.Struct, kw_only=True):
     consumed: int = 0  # bytes consumed (end of the last complete line)
     lines: int = 0  # lines consumed
     arrow: dict[str, Any] | None = None  # set by freeze(): rows already converted
+    # Set by parsers that convert a chunk of files at once: this file's row count per table in the
+    # chunk's tables (see split_tables).
+    row_counts: dict[str, int] | None = None
+    # (head, tail) hashes of the consumed bytes, when the parser process computed them.
+    fingerprints: tuple[str, str] | None = None
 
     def freeze(self) -> ParseResult:
         """Convert the rows to Arrow now (in a worker process) and drop the Python rows."""
@@ -290,3 +295,22 @@ class ParseResult(msgspec.Struct, kw_only=True):
         for cls in ROW_TYPES:
             out[cls.TABLE] = to_arrow(getattr(self, cls.TABLE), cls)
         return out
+
+
+def split_tables(results: list[ParseResult | str], merged: dict[str, pa.Table]) -> None:
+    """Give each result (in order; error strings skipped) its own zero-copy slices of ``merged``.
+
+    ``merged`` holds the rows of several files one after the other, each file's count in its
+    ``row_counts``. Slice in the process that uses the tables: a pickled slice carries the whole
+    buffers.
+    """
+    offsets = dict.fromkeys(merged, 0)
+    for r in results:
+        if isinstance(r, str) or r.row_counts is None:
+            continue
+        arrow: dict[str, pa.Table] = {}
+        for name, tbl in merged.items():
+            n = r.row_counts.get(name, 0)
+            arrow[name] = tbl.slice(offsets[name], n)
+            offsets[name] += n
+        r.arrow = arrow

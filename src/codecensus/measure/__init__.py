@@ -24,7 +24,9 @@ Definitions:
 from __future__ import annotations
 
 import csv
+import os
 from importlib import resources
+from typing import Any
 
 import pyarrow as pa
 
@@ -35,33 +37,50 @@ IDLE_CAP_S = 300
 SESSION_COLUMNS = ["session_id", "source", "user", "project", "started_at", "ended_at", "duration_s", "active_s", "prompts", "actions", "actions_per_prompt", "output_words", "visible_words", "words_per_prompt", "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "cost_usd", "models", "version", "entrypoint", "files_read", "files_edited", "files_created", "commands", "test_runs", "test_failures", "commits", "pushes", "tool_errors", "interrupts", "rejections", "compactions", "subagents", "subagent_actions", "bad_lines"]
 
 
-def pricing_table() -> pa.Table:
+def _pricing_rows() -> dict[str, list[Any]]:
     text = resources.files("codecensus.data").joinpath("pricing.csv").read_text()
     rows = [r for r in csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))]
-    return pa.table(
-        {
-            "pattern": [r["pattern"] for r in rows],
-            "p_in": [float(r["input"]) for r in rows],
-            "p_out": [float(r["output"]) for r in rows],
-            "p_cw": [float(r["cache_write"]) for r in rows],
-            "p_cr": [float(r["cache_read"]) for r in rows],
-        }
-    )
+    return {
+        "pattern": [r["pattern"] for r in rows],
+        "p_in": [float(r["input"]) for r in rows],
+        "p_out": [float(r["output"]) for r in rows],
+        "p_cw": [float(r["cache_write"]) for r in rows],
+        "p_cr": [float(r["cache_read"]) for r in rows],
+    }
 
 
-def _dedup(table: str) -> str:
-    """Rows of ``table`` with cross-file uuid copies removed.
+def pricing_table() -> pa.Table:
+    """The price list (USD per million tokens) as an Arrow table."""
+    return pa.table(_pricing_rows())
+
+
+def _dedup(table: str, cols: str) -> str:
+    """Rows of ``table`` with cross-file uuid copies removed, only the columns ``cols`` (never text).
 
     Only (uuid, seq) pairs that occur more than once go through the window (bounded memory):
     the copy kept is the one in the file whose session started first.
     """
+    tcols = ", ".join(f"t.{c.strip()}" for c in cols.split(","))
     return f"""
       WITH dup AS (SELECT uuid, seq FROM {table} WHERE uuid IS NOT NULL GROUP BY uuid, seq HAVING count(*) > 1)
-      SELECT t.* FROM {table} t ANTI JOIN dup USING (uuid, seq)
+      SELECT {tcols} FROM {table} t ANTI JOIN dup USING (uuid, seq)
       UNION ALL
-      (SELECT t.* FROM {table} t SEMI JOIN dup USING (uuid, seq) JOIN _frank r USING (file_id)
+      (SELECT {tcols} FROM {table} t SEMI JOIN dup USING (uuid, seq) JOIN _frank r USING (file_id)
        QUALIFY row_number() OVER (PARTITION BY t.uuid, t.seq ORDER BY r.rank, t.line) = 1)
     """
+
+
+# The columns each measure reads (the raw tables also hold text heads: never copied here).
+_COLS = {
+    "prompts": "session_key, is_subagent, ts",
+    "messages": "session_key, is_subagent, file_id, line, ts, msg_id, model, synthetic, visible_words, input_tokens, "
+    "output_tokens, cache_read_tokens, cache_creation_tokens, cost_usd",
+    "actions": "session_key, is_subagent, line, seq, tool_use_id, category, input_words, file_path, "
+    "command IS NOT NULL AS has_command, is_test, is_commit, is_push",
+    "results": "session_key, is_subagent, line, seq, ts, tool_use_id, is_error, rejected, interrupted, file_op, "
+    "test_status, agent_id, agent_actions",
+    "events": "session_key, is_subagent, kind, value",
+}
 
 
 _SQL = """
@@ -97,31 +116,33 @@ CREATE OR REPLACE TEMP TABLE _mg AS
   SELECT m.session_key, m.is_subagent,
          coalesce(m.msg_id, m.file_id || ':' || m.line) AS gid,
          bool_or(m.synthetic) AS synthetic,
-         arg_max(m.model, (r.rank, m.line)) AS model,
+         arg_max(m.model, k) AS model,
          sum(m.visible_words) AS visible_words,
-         arg_max(m.input_tokens, (r.rank, m.line)) AS input_tokens,
-         arg_max(m.output_tokens, (r.rank, m.line)) AS output_tokens,
-         arg_max(m.cache_read_tokens, (r.rank, m.line)) AS cache_read_tokens,
-         arg_max(m.cache_creation_tokens, (r.rank, m.line)) AS cache_creation_tokens,
+         arg_max(m.input_tokens, k) AS input_tokens,
+         arg_max(m.output_tokens, k) AS output_tokens,
+         arg_max(m.cache_read_tokens, k) AS cache_read_tokens,
+         arg_max(m.cache_creation_tokens, k) AS cache_creation_tokens,
          max(m.cost_usd) AS cost_recorded
-  FROM _m m JOIN _frank r USING (file_id)
-  GROUP BY ALL;
+  FROM (SELECT m.*, r.rank * 4294967296 + m.line AS k  -- the order of (rank, line): line < 2^31
+        FROM _m m JOIN _frank r USING (file_id)) m
+  GROUP BY m.session_key, m.is_subagent, gid;
 -- drop subagent copies of main-chain responses
 DELETE FROM _mg WHERE is_subagent AND (session_key, gid) IN (SELECT session_key, gid FROM _mg WHERE NOT is_subagent);
 
+-- prices per distinct model (the LIKE join runs once per model, not once per response)
 CREATE OR REPLACE TEMP TABLE _price AS
-  SELECT g.session_key, g.gid,
+  SELECT g.model,
          arg_max(pc.p_in, length(pc.pattern)) AS p_in, arg_max(pc.p_out, length(pc.pattern)) AS p_out,
          arg_max(pc.p_cw, length(pc.pattern)) AS p_cw, arg_max(pc.p_cr, length(pc.pattern)) AS p_cr
-  FROM _mg g JOIN _pricing pc ON g.model LIKE pc.pattern
-  GROUP BY g.session_key, g.gid;
+  FROM (SELECT DISTINCT model FROM _mg WHERE model IS NOT NULL) g JOIN _pricing pc ON g.model LIKE pc.pattern
+  GROUP BY g.model;
 
 CREATE OR REPLACE TEMP TABLE _mgc AS
   SELECT g.*,
          coalesce(g.cost_recorded,
            (g.input_tokens * p.p_in + g.output_tokens * p.p_out
             + g.cache_creation_tokens * p.p_cw + g.cache_read_tokens * p.p_cr) / 1e6, 0) AS cost
-  FROM _mg g LEFT JOIN _price p USING (session_key, gid)
+  FROM _mg g LEFT JOIN _price p USING (model)
   WHERE NOT g.synthetic;
 
 CREATE OR REPLACE TEMP TABLE _msum AS
@@ -156,7 +177,7 @@ CREATE OR REPLACE TEMP TABLE _asum AS
         (category = 'edit' OR (category = 'write' AND file_op = 'update'))) AS files_edited,
     count(DISTINCT file_path) FILTER (WHERE NOT is_subagent AND coalesce(is_error, false) = false AND
         category = 'write' AND coalesce(file_op, 'create') = 'create') AS files_created,
-    count(*) FILTER (WHERE NOT is_subagent AND category = 'shell' AND command IS NOT NULL) AS commands,
+    count(*) FILTER (WHERE NOT is_subagent AND category = 'shell' AND has_command) AS commands,
     count(*) FILTER (WHERE NOT is_subagent AND is_test) AS test_runs,
     count(*) FILTER (WHERE NOT is_subagent AND is_test AND (coalesce(is_error, false) OR test_status = 'fail')) AS test_failures,
     count(*) FILTER (WHERE NOT is_subagent AND is_commit AND NOT coalesce(is_error, false)) AS commits,
@@ -272,15 +293,30 @@ def build_sessions(store: Store) -> int:
     """(Re)build the ``sessions`` table from the raw rows. Returns the session count."""
     con = store.con
     salt = store.salt.replace("'", "")
-    con.register("_pricing", pricing_table())
+    # From list parameters, not an Arrow table built from Python lists (pyarrow would import pandas).
+    prices = _pricing_rows()
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _pricing AS SELECT unnest($pattern::VARCHAR[]) AS pattern, "
+        "unnest($p_in::DOUBLE[]) AS p_in, unnest($p_out::DOUBLE[]) AS p_out, unnest($p_cw::DOUBLE[]) AS p_cw, "
+        "unnest($p_cr::DOUBLE[]) AS p_cr",
+        prices,
+    )
     sql = _SQL.format(
-        dedup_prompts=_dedup("prompts"),
-        dedup_messages=_dedup("messages"),
-        dedup_actions=_dedup("actions"),
-        dedup_results=_dedup("results"),
-        dedup_events=_dedup("events"),
+        dedup_prompts=_dedup("prompts", _COLS["prompts"]),
+        dedup_messages=_dedup("messages", _COLS["messages"]),
+        dedup_actions=_dedup("actions", _COLS["actions"]),
+        dedup_results=_dedup("results", _COLS["results"]),
+        dedup_events=_dedup("events", _COLS["events"]),
         idle_cap=IDLE_CAP_S,
     )
+    with store.memory_limit(os.environ.get("CODECENSUS_MEASURE_MEMORY", "128MB")):
+        _run(store, sql, salt)
+    row = store.one("SELECT count(*) FROM sessions")
+    return int(row[0]) if row else 0
+
+
+def _run(store: Store, sql: str, salt: str) -> None:
+    con = store.con
     con.execute("BEGIN TRANSACTION")
     try:
         for stmt in sql.split(";\n"):
@@ -292,8 +328,5 @@ def build_sessions(store: Store) -> int:
         con.execute("ROLLBACK")
         raise
     finally:
-        for t in _TEMPS:
+        for t in (*_TEMPS, "_pricing"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
-        con.unregister("_pricing")
-    row = store.one("SELECT count(*) FROM sessions")
-    return int(row[0]) if row else 0

@@ -8,7 +8,9 @@ it a :class:`FileContext`; the parser returns a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,11 +92,12 @@ def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
 
 def detect(path: Path, head: bytes | None = None) -> Parser | None:
     """Return the parser most confident about ``path`` (≥ 0.5), or None."""
+    is_dir = path.is_dir()  # once, not once per parser
     if head is None:
-        head = b"" if path.is_dir() else read_head(path)
+        head = b"" if is_dir else read_head(path)
     best: tuple[float, Parser | None] = (0.0, None)
     for p in parsers().values():
-        if path.is_dir() != bool(getattr(p, "folder", False)):
+        if is_dir != bool(getattr(p, "folder", False)):
             continue
         try:
             score = p.detect(path, head)
@@ -128,6 +131,48 @@ def iter_lines(path: Path, start: int, start_line: int, final: bool) -> Iterator
                 return
             yield line_no, raw, end
             offset = end
+
+
+BLOCK_BYTES = 1 << 20
+
+
+def iter_line_blocks(
+    path: Path, start: int, final: bool, block_bytes: int = BLOCK_BYTES
+) -> Iterator[tuple[list[bytes], int, bool]]:
+    """Yield ``(lines, end_offset, ascii)`` for the next block of complete lines of ``path`` from ``start``.
+
+    The same lines as :func:`iter_lines` (split on ``\\n`` only, blank lines included), without
+    their newline, about ``block_bytes`` at a time: memory stays flat in file size, and one
+    ``bytes.split`` per block replaces one Python iteration per line. ``end_offset`` is the offset
+    just past the block's last line; ``ascii`` is true when the whole block is ASCII (so valid
+    UTF-8: no line needs checking). A last line without a newline is yielded (alone) only when
+    ``final`` is true.
+    """
+    offset = start
+    parts: list[bytes] = []  # a line longer than one block, in pieces
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        while True:
+            data = fh.read(block_bytes)
+            if not data:
+                break
+            if parts:
+                parts.append(data)
+                if b"\n" not in data:
+                    continue
+                data = b"".join(parts)
+                parts = []
+            lines = data.split(b"\n")
+            rest = lines.pop()
+            if rest:
+                parts.append(rest)
+            if lines:
+                n = len(data) - len(rest)
+                offset += n
+                yield lines, offset, data.isascii()
+    if parts and final:
+        last = b"".join(parts)
+        yield [last], offset + len(last), last.isascii()
 
 
 class JsonLines:
@@ -170,3 +215,234 @@ class JsonLines:
                 self.bad(line_no, "bad_record", f"JSON {type(rec).__name__}, not an object")
                 continue
             yield line_no, rec
+
+
+Run = tuple[list[ParseResult | str], dict[str, Any] | None]
+
+
+def parse_chunk(items: list[tuple[str, FileContext]]) -> list[Run]:
+    """Parse a chunk of files (in a parser process or in-process); a file that fails gives its error text.
+
+    Consecutive files of a parser with ``parse_many`` are parsed together and their rows come
+    back as one set of Arrow tables (one conversion per chunk, not per file; Arrow tables pickle
+    as buffers, far cheaper than Python rows); the others come back file by file, frozen.
+    """
+    runs: list[Run] = []
+    i = 0
+    while i < len(items):
+        name = items[i][0]
+        j = i
+        while j < len(items) and items[j][0] == name:
+            j += 1
+        parser = get(name)
+        ctxs = [ctx for _, ctx in items[i:j]]
+        many = getattr(parser, "parse_many", None)
+        if many is not None:
+            try:
+                results, merged = many(ctxs)
+                _fingerprint_results(ctxs, results)
+                runs.append((results, merged))
+            except Exception as exc:  # reported per file by the writer
+                runs.append(([f"{type(exc).__name__}: {exc}"] * len(ctxs), None))
+        else:
+            out: list[ParseResult | str] = []
+            for ctx in ctxs:
+                try:
+                    out.append(parser.parse(ctx).freeze())
+                except Exception as exc:  # reported per file by the writer
+                    out.append(f"{type(exc).__name__}: {exc}")
+            runs.append((out, None))
+        i = j
+    return runs
+
+
+def _hash_range(path: Path, start: int, end: int) -> str:
+    if end <= start:
+        return ""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        return hashlib.sha1(fh.read(end - start)).hexdigest()
+
+
+def fingerprints(path: Path, consumed: int) -> tuple[str, str]:
+    """(head, tail) hashes of a file's first and last 4 KB before ``consumed``: an append is
+    resumed only when both are unchanged."""
+    head = _hash_range(path, 0, min(4096, consumed))
+    tail = _hash_range(path, max(0, consumed - 4096), consumed)
+    return head, tail
+
+
+def _fingerprint_results(ctxs: list[FileContext], results: list[ParseResult | str]) -> None:
+    for ctx, res in zip(ctxs, results, strict=True):
+        if not isinstance(res, str) and not ctx.path.is_dir():
+            with contextlib.suppress(OSError):  # else the writer computes them (and reports the file)
+                res.fingerprints = fingerprints(ctx.path, res.consumed)
+
+
+_LIBC: Any = None
+
+
+def release_memory() -> None:
+    """Give freed heap memory back to the system (glibc keeps it otherwise; RSS stays flat per chunk)."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            import ctypes
+
+            _LIBC = ctypes.CDLL("libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+def worker_init() -> None:
+    """Set up a parser process (one that only parses and sends Arrow tables back).
+
+    pyarrow imports pandas the first time it converts a Python list (+57 MB per process), only
+    to ask whether the list is a pandas object. A parser process never holds pandas objects:
+    mark pandas unavailable here, in the parser process only (the writer is left alone).
+    """
+    import sys
+
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, _NoPandas())
+    import pyarrow as pa
+
+    # The system allocator gives freed chunk buffers back; mimalloc kept ~25 MB more per process.
+    pa.set_memory_pool(pa.system_memory_pool())
+    parsers()  # import every format once, before the first chunk
+
+
+class _NoPandas:
+    """A meta path finder that makes ``import pandas`` fail (in parser processes only)."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"pandas is not used in parser processes ({name})", name=name)
+        return None
+
+
+def worker_main() -> None:
+    """Entry point of a parser process (see :class:`ParserPool`): chunks in on stdin, results out on stdout.
+
+    Frames are an 8-byte little-endian length and a pickle. Runs until stdin closes (which also
+    happens when the writer dies, so no parser process outlives it).
+    """
+    import pickle
+    import signal
+    import sys
+
+    # Ctrl-C is the writer's to handle: this process ends when its stdin closes.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    inp = sys.stdin.buffer
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the frames
+    worker_init()
+    while True:
+        head = inp.read(8)
+        if len(head) < 8:
+            return
+        items = pickle.loads(inp.read(int.from_bytes(head, "little")))
+        try:
+            runs: Any = parse_chunk(items)
+        except Exception as exc:  # parse_chunk reports per file; this is a last resort
+            runs = [([f"{type(exc).__name__}: {exc}"] * len(items), None)]
+        payload = pickle.dumps(runs, protocol=pickle.HIGHEST_PROTOCOL)
+        del runs
+        out.write(len(payload).to_bytes(8, "little"))
+        out.write(payload)
+        out.flush()
+        del payload
+        release_memory()
+
+
+class ParserPool:
+    """Parser processes for ingest: ``submit(items)`` gives a future of :func:`parse_chunk`'s result.
+
+    Plain child processes (``python -c``) fed over pipes, not ``multiprocessing``: a forked child
+    would carry (and count in RSS) every page of the writer, its DuckDB buffers included, and a
+    spawned one re-imports the caller's main script. These import only the parsers. One reader
+    thread per process collects results in order; a process that dies fails its pending chunks.
+    """
+
+    def __init__(self, n: int) -> None:
+        import subprocess
+        import sys
+        import threading
+        from collections import deque
+        from concurrent.futures import Future
+
+        import codecensus
+
+        self._Future = Future
+        src = str(Path(codecensus.__file__).resolve().parents[1])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([src, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
+        cmd = [sys.executable, "-c", "from codecensus.sources.base import worker_main; worker_main()"]
+        self._procs = [
+            subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env) for _ in range(n)
+        ]
+        self._queues: list[deque[Any]] = [deque() for _ in range(n)]
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._read, args=(i,), daemon=True) for i in range(n)]
+        for t in self._threads:
+            t.start()
+
+    def submit(self, items: list[tuple[str, FileContext]]) -> Any:
+        import pickle
+
+        fut = self._Future()
+        payload = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+        with self._lock:
+            i = min(range(len(self._procs)), key=lambda k: len(self._queues[k]))
+            proc = self._procs[i]
+            if proc.poll() is not None or proc.stdin is None:
+                fut.set_exception(RuntimeError(f"parser process exited with code {proc.returncode}"))
+                return fut
+            self._queues[i].append(fut)
+            try:
+                proc.stdin.write(len(payload).to_bytes(8, "little") + payload)
+                proc.stdin.flush()
+            except OSError as exc:
+                self._queues[i].pop()
+                fut.set_exception(RuntimeError(f"parser process is gone: {exc}"))
+        return fut
+
+    def _read(self, i: int) -> None:
+        import pickle
+
+        proc = self._procs[i]
+        assert proc.stdout is not None
+        out = proc.stdout
+        while True:
+            head = out.read(8)
+            data = out.read(int.from_bytes(head, "little")) if len(head) == 8 else b""
+            with self._lock:
+                if not data:
+                    pending = list(self._queues[i])
+                    self._queues[i].clear()
+                    break
+                fut = self._queues[i].popleft()
+            try:
+                fut.set_result(pickle.loads(data))
+            except Exception as exc:
+                fut.set_exception(exc)
+        proc.wait()
+        for fut in pending:
+            fut.set_exception(RuntimeError(f"parser process exited with code {proc.returncode}"))
+
+    def close(self) -> None:
+        for proc in self._procs:
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
+        for t in self._threads:
+            t.join()
+
+    def __enter__(self) -> ParserPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
+import numpy as np
 import orjson
+import pyarrow as pa
 
 from codecensus.records import (
+    ROW_TYPES,
     ActionRec,
     BadLine,
     EventRec,
@@ -25,8 +30,10 @@ from codecensus.records import (
     PromptRec,
     ResultRec,
     SessionInfo,
+    split_tables,
+    to_arrow,
 )
-from codecensus.sources.base import FileContext, JsonLines, register
+from codecensus.sources.base import FileContext, iter_line_blocks, register
 from codecensus.sources.common import (
     RESULT_HEAD,
     TEXT_HEAD,
@@ -95,6 +102,186 @@ def _text_of_user(content: Any) -> tuple[str, bool]:
             if isinstance(txt, str):
                 parts.append(txt)
     return "\n".join(parts), has_result
+
+
+# -- typed decoding (the fast path) ------------------------------------------
+# Only the fields read below are declared: msgspec skips every other field without allocating.
+# Scalars are ``Any`` so that the checks below stay exactly those of the generic (dict) path;
+# containers are typed, and a line whose containers do not fit goes through the generic path.
+_NO_RAW = msgspec.Raw()
+
+
+class _Usage(msgspec.Struct):
+    input_tokens: Any = None
+    output_tokens: Any = None
+    cache_read_input_tokens: Any = None
+    cache_creation_input_tokens: Any = None
+
+
+class _TextItem(msgspec.Struct):
+    text: Any = None
+
+
+class _Block(msgspec.Struct):
+    type: Any = None
+    text: Any = None
+    name: Any = None
+    id: Any = None
+    input: dict[str, Any] | None = None
+    tool_use_id: Any = None
+    is_error: Any = None
+    content: str | list[str | _TextItem] | None = None
+
+
+class _Msg(msgspec.Struct):
+    model: Any = None
+    id: Any = None
+    usage: _Usage | None = None
+    content: str | list[_Block] | None = None
+
+
+class _ToolUseResult(msgspec.Struct):
+    type: Any = None
+    agentId: Any = None
+    totalToolUseCount: Any = None
+    interrupted: Any = None
+    stdout: msgspec.Raw = _NO_RAW  # decoded only for test commands
+    stderr: msgspec.Raw = _NO_RAW
+
+
+class _CompactMeta(msgspec.Struct):
+    trigger: Any = None
+    preTokens: Any = None
+
+
+class _Line(msgspec.Struct):
+    type: str | None = None
+    timestamp: Any = None
+    version: Any = None
+    entrypoint: Any = None
+    cwd: Any = None
+    agentId: Any = None
+    isSidechain: Any = None
+    uuid: Any = None
+    message: _Msg | None = None
+    requestId: Any = None
+    isApiErrorMessage: Any = None
+    toolUseResult: _ToolUseResult | str | list[msgspec.Raw] | None = None
+    isCompactSummary: Any = None
+    isMeta: Any = None
+    subtype: Any = None
+    durationMs: Any = None
+    compactMetadata: _CompactMeta | None = None
+    content: msgspec.Raw = _NO_RAW  # system local_command text, decoded only there
+    operation: Any = None
+
+
+_DECODER = msgspec.json.Decoder(_Line)
+_RAW_DECODE = msgspec.json.Decoder().decode
+
+
+def _raw_value(raw: msgspec.Raw) -> Any:
+    return _RAW_DECODE(raw) if len(raw) else None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_MINUTES: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:" -> epoch microseconds (-1: not a valid prefix)
+
+
+def _fast_ts(s: str) -> int | None:
+    """``parse_ts`` for the usual ``YYYY-MM-DDTHH:MM:SS.fffZ`` timestamps, without datetime objects.
+
+    Gives exactly ``parse_ts(s)``: the same float steps as ``int(datetime.timestamp() * 1000)``
+    on the same exact microsecond count; any other shape goes to ``parse_ts``.
+    """
+    if len(s) == 24 and s[23] == "Z" and s[19] == "." and s[16] == ":" and s[13] == ":" and s[10] == "T":
+        prefix = s[:17]
+        base = _MINUTES.get(prefix)
+        if base is None:
+            try:
+                dt = datetime.fromisoformat(prefix + "00+00:00")
+                base = (dt - _EPOCH) // _US if s[4] == "-" and s[7] == "-" else -1
+            except ValueError:
+                base = -1
+            if len(_MINUTES) > 200_000:
+                _MINUTES.clear()
+            _MINUTES[prefix] = base
+        sec = s[17:19]
+        frac = s[20:23]
+        if base >= 0 and sec.isascii() and sec.isdigit() and frac.isascii() and frac.isdigit():
+            n = int(sec)
+            if n < 60:
+                return int(((base + n * 1_000_000 + int(frac) * 1000) / 1_000_000) * 1000)
+    return parse_ts(s)
+
+
+
+class _Rows:
+    """Rows of one or more files as tuples (without the per-file constants), turned into Arrow at once.
+
+    Converting a chunk of files together costs far less than one conversion per file.
+    """
+
+    __slots__ = ("actions", "events", "files", "messages", "prompts", "results")
+
+    def __init__(self) -> None:
+        # (line, seq, uuid, ts, <the table's own columns>)
+        self.prompts: list[tuple[Any, ...]] = []
+        self.messages: list[tuple[Any, ...]] = []
+        self.actions: list[tuple[Any, ...]] = []
+        self.results: list[tuple[Any, ...]] = []
+        self.events: list[tuple[Any, ...]] = []
+        # per file: (session_key, file_id, is_subagent, row counts per table in ROW_TYPES order)
+        self.files: list[tuple[str, str, bool, tuple[int, ...]]] = []
+
+    def _lens(self) -> tuple[int, ...]:
+        return tuple(len(getattr(self, cls.TABLE)) for cls in ROW_TYPES)
+
+    def begin(self) -> tuple[int, ...]:
+        return self._lens()
+
+    def end(self, mark: tuple[int, ...], skey: str, fid: str, sub: bool) -> dict[str, int]:
+        """Close one file's rows (begun at ``mark``); returns its row count per table."""
+        counts = tuple(b - a for a, b in zip(mark, self._lens(), strict=True))
+        self.files.append((skey, fid, sub, counts))
+        return {cls.TABLE: n for cls, n in zip(ROW_TYPES, counts, strict=True)}
+
+    def rollback(self, mark: tuple[int, ...]) -> None:
+        """Drop the rows of a file that failed half-way."""
+        for cls, n in zip(ROW_TYPES, mark, strict=True):
+            del getattr(self, cls.TABLE)[n:]
+
+    def extend_records(self, res: ParseResult) -> None:
+        """Append rows made by the generic path (record structs), in order."""
+        for cls in ROW_TYPES:
+            rows = getattr(self, cls.TABLE)
+            for rec in getattr(res, cls.TABLE):
+                t = msgspec.structs.astuple(rec)
+                rows.append(t[2:6] + t[7:])
+
+    def tables(self) -> dict[str, pa.Table]:
+        out: dict[str, pa.Table] = {}
+        for k, cls in enumerate(ROW_TYPES):
+            rows = getattr(self, cls.TABLE)
+            schema: pa.Schema = cls.ARROW
+            if not rows:
+                out[cls.TABLE] = to_arrow([], cls)
+                continue
+            # The per-file constants: each file's value repeated over its rows, built in C.
+            counts = np.fromiter((f[3][k] for f in self.files), dtype=np.int64, count=len(self.files))
+            which = pa.array(np.repeat(np.arange(len(self.files), dtype=np.int32), counts))
+            cols = list(zip(*rows, strict=True))
+            types = schema.types
+            arrays = [
+                pa.array([f[0] for f in self.files], pa.string()).take(which),
+                pa.array([f[1] for f in self.files], pa.string()).take(which),
+                *(pa.array(cols[i], types[2 + i]) for i in range(4)),
+                pa.array([f[2] for f in self.files], pa.bool_()).take(which),
+                *(pa.array(cols[i], types[3 + i]) for i in range(4, len(cols))),
+            ]
+            out[cls.TABLE] = pa.Table.from_arrays(arrays, schema=schema)
+        return out
 
 
 class ClaudeCodeParser:
@@ -170,6 +357,53 @@ class ClaudeCodeParser:
 
     # -- parsing -------------------------------------------------------------
     def parse(self, ctx: FileContext) -> ParseResult:
+        """Parse one transcript (from ``ctx.start_offset``) into Arrow tables."""
+        rows = _Rows()
+        res = self._parse_into(ctx, rows)
+        split_tables([res], self._tables(rows, [res]))
+        return res
+
+    def parse_many(self, ctxs: list[FileContext]) -> tuple[list[ParseResult | str], dict[str, pa.Table]]:
+        """Parse several transcripts, converting all their rows to Arrow at once.
+
+        Returns one entry per file (its :class:`ParseResult` with ``row_counts`` set, or the
+        error text of a file that failed, none of whose rows are kept) and the rows of every
+        file in order, as one Arrow table per table name: give each result its own slices with
+        :func:`~codecensus.records.split_tables` in the process that uses them (a pickled slice
+        carries the whole buffers).
+        """
+        rows = _Rows()
+        results: list[ParseResult | str] = []
+        for ctx in ctxs:
+            mark = rows.begin()
+            try:
+                results.append(self._parse_into(ctx, rows))
+            except Exception as exc:  # reported per file; a parser bug must not lose the chunk
+                rows.rollback(mark)
+                results.append(f"{type(exc).__name__}: {exc}")
+        return results, self._tables(rows, results)
+
+    @staticmethod
+    def _tables(rows: _Rows, results: list[ParseResult | str]) -> dict[str, pa.Table]:
+        merged = rows.tables()
+        ok = [r for r in results if not isinstance(r, str)]
+        merged["session_files"] = to_arrow([s for r in ok for s in r.sessions], SessionInfo)
+        merged["ingest_log"] = to_arrow([b for r in ok for b in r.bad], BadLine)
+        for r in ok:
+            assert r.row_counts is not None
+            r.row_counts["session_files"] = len(r.sessions)
+            r.row_counts["ingest_log"] = len(r.bad)
+        return merged
+
+    def _parse_into(self, ctx: FileContext, out: _Rows) -> ParseResult:
+        """Parse a transcript (from ``ctx.start_offset``): rows go to ``out``, the rest to the result.
+
+        Each line is decoded once by a typed msgspec decoder (:class:`_Line`) that reads only the
+        fields used here and skips the rest without allocating. A line it cannot take (damaged,
+        not an object, invalid UTF-8, or a field of an unexpected type in some odd generation) goes
+        through the generic path instead (orjson + the dict handlers below), so both paths give
+        the same rows, and damaged lines are reported exactly as before.
+        """
         path = ctx.path
         role = self.role(path)
         sub = role == "subagent"
@@ -190,55 +424,102 @@ class ClaudeCodeParser:
             m = re.match(r"agent-(.+?)(?:\.jsonl)?$", path.name)
             info.agent_id = m.group(1) if m else path.stem
         tool_names: dict[str, tuple[str, str | None]] = {}
-        prompts, messages, actions, results, events = res.prompts, res.messages, res.actions, res.results, res.events
+        mark = out.begin()
+        decode = _DECODER.decode
+        known = KNOWN_TYPES
+        skip = KNOWN_SKIP
+        chain = CHAIN_TYPES
+        first_ts: int | None = None
+        last_ts: int | None = None
+        records = 0
+        version: str | None = None
+        entrypoint: str | None = None
+        project: str | None = None
+        agent_id = info.agent_id
 
         def bad(line: int, kind: str, detail: str) -> None:
             res.bad.append(BadLine(file_id=fid, path=str(path), line=line, kind=kind, detail=detail))
 
-        reader = JsonLines(path, bad, start=ctx.start_offset, start_line=ctx.start_line, final=ctx.final)
-        for line_no, rec in reader:
-            rtype = rec.get("type")
-            if not isinstance(rtype, str) or rtype not in KNOWN_TYPES:
-                key = str(rtype)[:40]
-                unknown[key] += 1
-                unknown_first.setdefault(key, line_no)
-                continue
-            ts = parse_ts(rec.get("timestamp"))
-            if rtype != "summary" and ts is not None:
-                if info.first_ts is None or ts < info.first_ts:
-                    info.first_ts = ts
-                if info.last_ts is None or ts > info.last_ts:
-                    info.last_ts = ts
-            info.records += 1
-            if rtype in CHAIN_TYPES:
-                v = rec.get("version")
-                if isinstance(v, str):
-                    info.version = v
-                ep = rec.get("entrypoint")
-                if isinstance(ep, str):
-                    info.entrypoint = ep
-                cwd = rec.get("cwd")
-                if info.project_key is None and isinstance(cwd, str) and cwd:
-                    info.project_key = cwd
-                if sub and info.agent_id is None and isinstance(rec.get("agentId"), str):
-                    info.agent_id = rec["agentId"]
-            if rtype in KNOWN_SKIP:
-                continue
-            # A sidechain line inside a main file replays subagent/parent traffic: not main-chain work.
-            if not sub and rec.get("isSidechain") is True:
-                continue
-            uuid = rec.get("uuid") if isinstance(rec.get("uuid"), str) else None
-            base = {"session_key": skey, "file_id": fid, "line": line_no, "uuid": uuid, "ts": ts, "is_subagent": sub}
-
-            if rtype == "assistant":
-                self._assistant(rec, base, messages, actions, tool_names)
-            elif rtype == "user":
-                self._user(rec, base, sub, prompts, results, events, tool_names)
-            elif rtype == "system":
-                self._system(rec, base, events)
-            elif rtype == "queue-operation":
-                op = rec.get("operation")
-                events.append(EventRec(**base, kind="queue", detail=str(op)[:20] if op else None))
+        line_no = ctx.start_line
+        consumed = ctx.start_offset
+        ts_prefix = ""  # "YYYY-MM-DDTHH:MM:" of the last fast-parsed timestamp, and its epoch microseconds
+        ts_base = 0
+        for lines, end, ascii_block in iter_line_blocks(path, ctx.start_offset, ctx.final):
+            consumed = end
+            for raw in lines:
+                line_no += 1
+                try:
+                    # Non-UTF-8 bytes anywhere in a line make it damaged: orjson rejects such a line,
+                    # msgspec would skip unread fields unchecked. Only non-ASCII lines need the check.
+                    if not ascii_block and not raw.isascii():
+                        raw.decode()
+                    rec = decode(raw)
+                except (msgspec.DecodeError, UnicodeDecodeError):
+                    # The generic path: blank and damaged lines, odd generations.
+                    info.first_ts, info.last_ts, info.records = first_ts, last_ts, records
+                    info.version, info.entrypoint, info.project_key, info.agent_id = version, entrypoint, project, agent_id
+                    self._generic_line(line_no, raw, info, sub, skey, fid, unknown, unknown_first, out, tool_names, bad)
+                    first_ts, last_ts, records = info.first_ts, info.last_ts, info.records
+                    version, entrypoint, project, agent_id = info.version, info.entrypoint, info.project_key, info.agent_id
+                    continue
+                rtype = rec.type
+                if rtype not in known:
+                    key = str(rtype)[:40]
+                    unknown[key] += 1
+                    unknown_first.setdefault(key, line_no)
+                    continue
+                t = rec.timestamp
+                if t.__class__ is str:
+                    if t[:17] == ts_prefix and len(t) == 24 and t[23] == "Z" and t[19] == ".":
+                        # Same minute as the line before: only the seconds are new (see _fast_ts).
+                        sec = t[17:19]
+                        frac = t[20:23]
+                        if sec.isdigit() and frac.isdigit() and sec.isascii() and frac.isascii() and sec < "60":
+                            ts = int(((ts_base + int(sec) * 1_000_000 + int(frac) * 1000) / 1_000_000) * 1000)
+                        else:
+                            ts = _fast_ts(t)
+                    else:
+                        ts = _fast_ts(t)
+                        base_us = _MINUTES.get(t[:17], -1)
+                        if base_us >= 0:
+                            ts_prefix, ts_base = t[:17], base_us
+                else:
+                    ts = parse_ts(t)
+                if ts is not None and rtype != "summary":
+                    if first_ts is None or ts < first_ts:
+                        first_ts = ts
+                    if last_ts is None or ts > last_ts:
+                        last_ts = ts
+                records += 1
+                if rtype in chain:
+                    v = rec.version
+                    if isinstance(v, str):
+                        version = v
+                    v = rec.entrypoint
+                    if isinstance(v, str):
+                        entrypoint = v
+                    if project is None:
+                        v = rec.cwd
+                        if isinstance(v, str) and v:
+                            project = v
+                    if sub and agent_id is None and isinstance(rec.agentId, str):
+                        agent_id = rec.agentId
+                if rtype in skip:
+                    continue
+                if not sub and rec.isSidechain is True:
+                    continue
+                uuid = rec.uuid if isinstance(rec.uuid, str) else None
+                if rtype == "assistant":
+                    self._assistant_fast(rec, line_no, uuid, ts, out, tool_names)
+                elif rtype == "user":
+                    self._user_fast(rec, line_no, uuid, ts, sub, out, tool_names)
+                elif rtype == "system":
+                    self._system_fast(rec, line_no, uuid, ts, out)
+                else:  # queue-operation
+                    op = rec.operation
+                    out.events.append((line_no, 0, uuid, ts, "queue", str(op)[:20] if op else None, None))
+        info.first_ts, info.last_ts, info.records = first_ts, last_ts, records
+        info.version, info.entrypoint, info.project_key, info.agent_id = version, entrypoint, project, agent_id
 
         for key, count in unknown.items():
             res.bad.append(
@@ -253,9 +534,302 @@ class ClaudeCodeParser:
             )
         if info.records or ctx.start_offset == 0:
             res.sessions.append(info)
-        res.consumed = reader.consumed
-        res.lines = reader.lines
+        res.consumed = consumed
+        res.lines = line_no
+        res.row_counts = out.end(mark, skey, fid, sub)
         return res
+
+    def _generic_line(
+        self,
+        line_no: int,
+        raw: bytes,
+        info: SessionInfo,
+        sub: bool,
+        skey: str,
+        fid: str,
+        unknown: Counter[str],
+        unknown_first: dict[str, int],
+        out: _Rows,
+        tool_names: dict[str, tuple[str, str | None]],
+        bad: Any,
+    ) -> None:
+        """One line through the generic path (orjson and the dict handlers), rows appended to ``out``."""
+        stripped = raw.strip()
+        if not stripped:
+            return
+        try:
+            rec = orjson.loads(stripped)
+        except orjson.JSONDecodeError as exc:
+            bad(line_no, "bad_json", str(exc)[:120])
+            return
+        if not isinstance(rec, dict):
+            bad(line_no, "bad_record", f"JSON {type(rec).__name__}, not an object")
+            return
+        rtype = rec.get("type")
+        if not isinstance(rtype, str) or rtype not in KNOWN_TYPES:
+            key = str(rtype)[:40]
+            unknown[key] += 1
+            unknown_first.setdefault(key, line_no)
+            return
+        ts = parse_ts(rec.get("timestamp"))
+        if rtype != "summary" and ts is not None:
+            if info.first_ts is None or ts < info.first_ts:
+                info.first_ts = ts
+            if info.last_ts is None or ts > info.last_ts:
+                info.last_ts = ts
+        info.records += 1
+        if rtype in CHAIN_TYPES:
+            v = rec.get("version")
+            if isinstance(v, str):
+                info.version = v
+            ep = rec.get("entrypoint")
+            if isinstance(ep, str):
+                info.entrypoint = ep
+            cwd = rec.get("cwd")
+            if info.project_key is None and isinstance(cwd, str) and cwd:
+                info.project_key = cwd
+            if sub and info.agent_id is None and isinstance(rec.get("agentId"), str):
+                info.agent_id = rec["agentId"]
+        if rtype in KNOWN_SKIP:
+            return
+        # A sidechain line inside a main file replays subagent/parent traffic: not main-chain work.
+        if not sub and rec.get("isSidechain") is True:
+            return
+        uuid = rec.get("uuid") if isinstance(rec.get("uuid"), str) else None
+        base = {"session_key": skey, "file_id": fid, "line": line_no, "uuid": uuid, "ts": ts, "is_subagent": sub}
+        tmp = ParseResult()
+        if rtype == "assistant":
+            self._assistant(rec, base, tmp.messages, tmp.actions, tool_names)
+        elif rtype == "user":
+            self._user(rec, base, sub, tmp.prompts, tmp.results, tmp.events, tool_names)
+        elif rtype == "system":
+            self._system(rec, base, tmp.events)
+        elif rtype == "queue-operation":
+            op = rec.get("operation")
+            tmp.events.append(EventRec(**base, kind="queue", detail=str(op)[:20] if op else None))
+        out.extend_records(tmp)
+
+    # -- fast-path handlers (typed lines; mirror the dict handlers below exactly) --
+    def _assistant_fast(
+        self,
+        rec: _Line,
+        line: int,
+        uuid: str | None,
+        ts: int | None,
+        out: _Rows,
+        tool_names: dict[str, tuple[str, str | None]],
+    ) -> None:
+        msg = rec.message
+        if msg is None:
+            return
+        model = msg.model if isinstance(msg.model, str) else None
+        synthetic = model == "<synthetic>" or rec.isApiErrorMessage is True
+        content = msg.content
+        msg_id = msg.id if isinstance(msg.id, str) else None
+        vis = 0
+        first_block = None
+        texts: list[str] = []
+        if isinstance(content, str):
+            first_block = "text"
+            vis = words(content)
+            texts.append(content)
+        elif content:
+            seq = 0
+            actions = out.actions
+            for b in content:
+                bt = b.type
+                first_block = first_block or bt
+                if bt == "text":
+                    t = b.text
+                    if isinstance(t, str):
+                        vis += words(t)
+                        texts.append(t)
+                elif bt == "tool_use" and not synthetic:
+                    name = b.name if isinstance(b.name, str) else "unknown"
+                    inp = b.input if b.input is not None else {}
+                    fpath = None
+                    for k in _FILE_KEYS:
+                        v = inp.get(k)
+                        if isinstance(v, str) and v:
+                            fpath = v
+                            break
+                    cat = tool_category(name)
+                    cmd = inp.get("command")
+                    if not isinstance(cmd, str):
+                        cmd = None
+                    if cat != "shell" and cat not in ("read", "edit", "write"):
+                        fpath = None
+                    tid = b.id if isinstance(b.id, str) else None
+                    is_test = is_test_command(cmd)
+                    if tid:
+                        tool_names[tid] = (cat, cmd if is_test else None)
+                    actions.append(
+                        (
+                            line, seq, uuid, ts, msg_id, tid, name[:80], cat, _leaf_words(inp), fpath,
+                            cmd[:TEXT_HEAD] if cmd else None, is_test, is_commit_command(cmd),
+                            is_push_command(cmd), is_deploy_command(cmd), None,
+                        )
+                    )
+                    seq += 1
+        text = "\n".join(texts)
+        usage = msg.usage
+        if usage is None:
+            tin = tout = tcr = tcc = 0
+        else:
+            tin = usage.input_tokens
+            tout = usage.output_tokens
+            tcr = usage.cache_read_input_tokens
+            tcc = usage.cache_creation_input_tokens
+            if tin.__class__ is not int:
+                tin = _int(tin)
+            if tout.__class__ is not int:
+                tout = _int(tout)
+            if tcr.__class__ is not int:
+                tcr = _int(tcr)
+            if tcc.__class__ is not int:
+                tcc = _int(tcc)
+        out.messages.append(
+            (
+                line, 0, uuid, ts, msg_id, rec.requestId if isinstance(rec.requestId, str) else None, model,
+                first_block or "other", 0 if synthetic else vis, tin, tout, tcr, tcc, None, synthetic,
+                text[:TEXT_HEAD] if text else None,
+            )
+        )
+
+    def _user_fast(
+        self,
+        rec: _Line,
+        line: int,
+        uuid: str | None,
+        ts: int | None,
+        sub: bool,
+        out: _Rows,
+        tool_names: dict[str, tuple[str, str | None]],
+    ) -> None:
+        msg = rec.message
+        if msg is None:
+            return
+        content = msg.content
+        has_result = False
+        if isinstance(content, str):
+            text = content
+        elif content:
+            parts: list[str] = []
+            for b in content:
+                t = b.type
+                if t == "tool_result":
+                    has_result = True
+                elif t == "text":
+                    txt = b.text
+                    if isinstance(txt, str):
+                        parts.append(txt)
+            text = "\n".join(parts)
+        else:
+            text = ""
+        if has_result and isinstance(content, list):
+            tur = rec.toolUseResult
+            if not isinstance(tur, _ToolUseResult):
+                tur = None
+            results = out.results
+            seq = 0
+            for b in content:
+                if b.type != "tool_result":
+                    continue
+                c = b.content
+                if isinstance(c, str):
+                    res_text = c
+                elif c:
+                    res_text = "\n".join(
+                        [x if isinstance(x, str) else x.text for x in c if isinstance(x, str) or isinstance(x.text, str)]
+                    )
+                else:
+                    res_text = ""
+                tid = b.tool_use_id if isinstance(b.tool_use_id, str) else None
+                is_error = b.is_error is True
+                rejected = is_error and res_text.startswith(_REJECTED)
+                head = res_text[:200]
+                interrupted = "[Request interrupted by user" in head or (tur is not None and tur.interrupted is True)
+                file_op = None
+                agent_id = None
+                agent_actions = None
+                exit_code = None
+                if tur is not None:
+                    t = tur.type
+                    if t in ("create", "update"):
+                        file_op = t
+                    if isinstance(tur.agentId, str):
+                        agent_id = tur.agentId
+                    n_tools = tur.totalToolUseCount
+                    if isinstance(n_tools, int) and not isinstance(n_tools, bool):
+                        agent_actions = n_tools
+                if res_text.startswith("Exit code") or "\nExit code" in head:
+                    m = _EXIT_CODE.search(head)
+                    if m:
+                        exit_code = int(m.group(1))
+                cat_cmd = tool_names.get(tid or "")
+                ts_status = None
+                if cat_cmd is not None and cat_cmd[1] is not None:
+                    # Test summaries are read only from the output of test commands.
+                    stdout = res_text
+                    if tur is not None:
+                        so = _raw_value(tur.stdout)
+                        if isinstance(so, str):
+                            se = _raw_value(tur.stderr)
+                            stdout = so + ("\n" + se if isinstance(se, str) and se else "")
+                    ts_status = test_status(stdout)
+                results.append(
+                    (
+                        line, seq, uuid, ts, tid, is_error, rejected, interrupted, file_op, ts_status, exit_code,
+                        agent_id, agent_actions, res_text[:RESULT_HEAD] if res_text else None,
+                    )
+                )
+                seq += 1
+            marker = text.strip()
+            if marker in _INTERRUPTS:
+                out.events.append((line, seq, uuid, ts, "interrupt", "tool_use" if "tool use" in marker else None, None))
+            return
+        stripped = text.strip()
+        if stripped in _INTERRUPTS:
+            out.events.append((line, 0, uuid, ts, "interrupt", "tool_use" if "tool use" in stripped else None, None))
+            return
+        if rec.isCompactSummary is True:
+            out.events.append((line, 0, uuid, ts, "compact_summary", None, None))
+            return
+        if rec.isMeta is True:
+            return
+        if stripped.startswith(_INJECTED_PREFIXES):
+            m = _COMMAND_NAME.search(stripped[:300])
+            if m:
+                out.events.append((line, 0, uuid, ts, "command", m.group(1)[:40], None))
+            return
+        body = _SYSTEM_REMINDER.sub("", text).strip() if "<system-reminder>" in text else stripped
+        if not body or sub:
+            # In a subagent file the first line is the parent's task prompt, never a human prompt.
+            return
+        out.prompts.append((line, 0, uuid, ts, body, words(body), len(body), False))
+
+    def _system_fast(self, rec: _Line, line: int, uuid: str | None, ts: int | None, out: _Rows) -> None:
+        st = rec.subtype
+        if st == "turn_duration":
+            d = rec.durationMs
+            if isinstance(d, int | float):
+                out.events.append((line, 0, uuid, ts, "turn_duration", None, float(d)))
+        elif st == "compact_boundary":
+            meta = rec.compactMetadata
+            trigger = meta.trigger if meta is not None else None
+            pre = meta.preTokens if meta is not None else None
+            out.events.append(
+                (
+                    line, 0, uuid, ts, "compaction", str(trigger)[:20] if trigger else None,
+                    float(pre) if isinstance(pre, int | float) else None,
+                )
+            )
+        elif st == "api_error":
+            out.events.append((line, 0, uuid, ts, "api_error", None, None))
+        elif st == "local_command":
+            c = _raw_value(rec.content)
+            m = _COMMAND_NAME.search(c[:300]) if isinstance(c, str) else None
+            out.events.append((line, 0, uuid, ts, "command", m.group(1)[:40] if m else None, None))
 
     # -- record handlers -------------------------------------------------
     def _assistant(
@@ -382,8 +956,10 @@ class ClaudeCodeParser:
                         file_op = t
                     if isinstance(tur.get("agentId"), str):
                         agent_id = tur["agentId"]
-                    if isinstance(tur.get("totalToolUseCount"), int):
-                        agent_actions = tur["totalToolUseCount"]
+                    n_tools = tur.get("totalToolUseCount")
+                    # (a JSON true is not a count: it used to fail the whole file in the int32 column)
+                    if isinstance(n_tools, int) and not isinstance(n_tools, bool):
+                        agent_actions = n_tools
                     so = tur.get("stdout")
                     if isinstance(so, str):
                         se = tur.get("stderr")
@@ -464,6 +1040,17 @@ class ClaudeCodeParser:
             c = rec.get("content")
             m = _COMMAND_NAME.search(c[:300]) if isinstance(c, str) else None
             events.append(EventRec(**base, kind="command", detail=m.group(1)[:40] if m else None))
+
+
+def _leaf_words(inp: dict[str, Any]) -> int:
+    """``leaf_words`` of a tool input (a JSON object): the same count, flat values without recursion."""
+    n = 0
+    for v in inp.values():
+        if v.__class__ is str:
+            n += len(v.split())
+        elif isinstance(v, dict | list):
+            n += leaf_words(v)
+    return n
 
 
 def _int(v: Any) -> int:

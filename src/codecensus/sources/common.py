@@ -138,11 +138,15 @@ _DEPLOY_HINTS = ("kubectl", "helm", "terraform", "vercel", "netlify", "fly", "he
                  "wrangler", "docker", "serverless", "sls", "ansible", "cdk", "pulumi", "railway", "supabase")
 
 
+# One search for "any hint is a substring" (the same test as ``any(h in s for h in hints)``).
+_TEST_HINT_RE = re.compile("|".join(map(re.escape, _TEST_HINTS)))
+_DEPLOY_HINT_RE = re.compile("|".join(map(re.escape, _DEPLOY_HINTS)))
+
+
 def is_test_command(cmd: str | None) -> bool:
     if not cmd:
         return False
-    low = cmd.lower()
-    return any(h in low for h in _TEST_HINTS) and _TEST_RE.search(cmd) is not None
+    return _TEST_HINT_RE.search(cmd.lower()) is not None and _TEST_RE.search(cmd) is not None
 
 
 def is_commit_command(cmd: str | None) -> bool:
@@ -156,7 +160,7 @@ def is_push_command(cmd: str | None) -> bool:
 def is_deploy_command(cmd: str | None) -> bool:
     if not cmd:
         return False
-    return any(h in cmd for h in _DEPLOY_HINTS) and _DEPLOY_RE.search(cmd) is not None
+    return _DEPLOY_HINT_RE.search(cmd) is not None and _DEPLOY_RE.search(cmd) is not None
 
 
 _FAIL_PATTERNS = re.compile(

@@ -1,0 +1,240 @@
+"""The fast Claude Code path: typed decoding must give exactly the rows of the generic (dict) path.
+
+Also: the block line reader, the timestamp fast path, chunked parsing with per-file slices, and
+the parser processes (same database as in-process parsing; a dead process fails only its files).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import msgspec
+import orjson
+import pytest
+
+from codecensus.ingest import ingest
+from codecensus.measure import build_sessions
+from codecensus.records import ROW_TYPES, ParseResult, split_tables
+from codecensus.sources import claude_code
+from codecensus.sources.base import FileContext, ParserPool, iter_line_blocks, iter_lines
+from codecensus.sources.common import parse_ts
+from codecensus.store import Store
+
+from ccbuild import Session, standard_session
+
+SHARED = Path(os.environ.get("CODECENSUS_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+SID = "33333333-3333-4333-8333-333333333333"
+
+# Lines of odd shapes: each must go through the generic path (or give the same rows on the fast one).
+_ENV = {"sessionId": SID, "cwd": "/w", "version": "2.0.1", "timestamp": "2026-01-01T00:00:01.500Z"}
+ODD: list[Any] = [
+    {**_ENV, "type": "user", "uuid": "u1", "message": {"role": "user", "content": "plain prompt here"}},
+    {**_ENV, "type": "user", "uuid": "u2", "message": {"content": ["bare string block", {"type": "text", "text": "x y"}]}},
+    {**_ENV, "type": "user", "uuid": "u3", "message": "not an object"},
+    {**_ENV, "type": "user", "uuid": 7, "message": {"content": "uuid is a number"}},
+    {**_ENV, "type": "assistant", "uuid": "a1", "version": 3, "message": {"id": "m1", "model": "claude-x",
+     "usage": {"input_tokens": 5.0, "output_tokens": True}, "content": "string content reply"}},
+    {**_ENV, "type": "assistant", "uuid": "a2", "message": {"id": "m2", "usage": [1, 2], "content": [
+        {"type": "tool_use", "id": "t1", "name": "Bash", "input": "not a dict"}]}},
+    {**_ENV, "type": "assistant", "uuid": "a3", "isSidechain": 1, "message": {"id": "m3", "content": [
+        {"type": "tool_use", "id": "t2", "name": "Write", "input": {"file_path": "/w/a.py", "content": "a b\u00a0c",
+                                                                    "nested": [{"k": "d e"}, 3, None]}},
+        {"type": "thinking", "thinking": "hidden words"}, {"type": "text", "text": 12}]}},
+    {**_ENV, "type": "user", "uuid": "u4", "toolUseResult": 5, "message": {"content": [
+        {"type": "tool_result", "tool_use_id": "t2", "content": [{"type": "text", "text": "ok"}, "tail"]}]}},
+    {**_ENV, "type": "user", "uuid": "u5", "toolUseResult": ["a", 1], "message": {"content": [
+        {"type": "tool_result", "tool_use_id": "t1", "is_error": "yes", "content": "Exit code 2\nboom"}]}},
+    {**_ENV, "type": "user", "uuid": "u6", "toolUseResult": {"type": "create", "stdout": 3, "agentId": "ag",
+                                                          "totalToolUseCount": True, "interrupted": 1},
+     "message": {"content": [{"type": "tool_result", "tool_use_id": "t9", "content": {"text": "dict content"}}]}},
+    {**_ENV, "type": "system", "subtype": "turn_duration", "durationMs": True, "uuid": "s1"},
+    {**_ENV, "type": "system", "subtype": "compact_boundary", "compactMetadata": [1], "uuid": "s2"},
+    {**_ENV, "type": "system", "subtype": "compact_boundary", "compactMetadata": {"trigger": 0, "preTokens": 1e3}},
+    {**_ENV, "type": "system", "subtype": "local_command", "content": ["not", "text"]},
+    {**_ENV, "type": "system", "subtype": "local_command", "content": "<command-name>/cost</command-name>"},
+    {**_ENV, "type": "queue-operation", "operation": {"op": "enqueue"}},
+    {**_ENV, "type": 5},
+    {**_ENV, "type": None},
+    {"type": "summary", "summary": "s", "leafUuid": "zz", "timestamp": 1767225600},
+    {**_ENV, "type": "progress", "timestamp": "2026-01-01T00:00:61.000Z", "data": {"big": "x" * 50}},
+    {**_ENV, "type": "attachment", "timestamp": "2026-01-01 00:00:02.000Z"},
+    {**_ENV, "type": "assistant", "timestamp": "2026-13-01T00:00:01.000Z", "message": {"id": "m9", "content": []}},
+    [1, 2, 3],
+    "just a string",
+]
+RAW_ODD = [
+    b"",
+    b"   ",
+    b'{"type":"user","message":{"content":"trunc',
+    b'\xef\xbb\xbf{"type":"user","message":{"content":"bom"}}',
+    b'{"type":"user","message":{"content":"bad utf8 in unused field"},"other":"\xff\xfe"}',
+    b'{"type":"user","message":{"content":"big int"},"other":123456789012345678901234567890}',
+    b'{"type":"assistant","type":"user","message":{"content":"duplicate keys, last wins"}}',
+    b'{"type":"user","message":{"content":"crlf line"}}\r',
+    b'{"type":"user","message":{"content":"lone \\ud800 surrogate"}}',
+]
+
+
+def _generic_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Never:
+        def decode(self, raw: bytes) -> Any:
+            raise msgspec.ValidationError("forced generic path")
+
+    monkeypatch.setattr(claude_code, "_DECODER", Never())
+
+
+def _parse(path: Path, **kw: Any) -> dict[str, list[dict[str, Any]]]:
+    res = claude_code.PARSER.parse(FileContext(path=path, file_id="f" * 20, user="u", **kw))
+    out = {name: tbl.to_pylist() for name, tbl in res.tables().items()}
+    out["_meta"] = [{"consumed": res.consumed, "lines": res.lines}]
+    return out
+
+
+def _files(tmp_path: Path) -> list[Path]:
+    files = []
+    std = tmp_path / "std" / f"{SID}.jsonl"
+    standard_session(SID).write(std, damaged=['{"type":"user","message":{"content":"trunc', "[1,2]"])
+    files.append(std)
+    odd = tmp_path / "odd" / f"{SID}.jsonl"
+    odd.parent.mkdir(parents=True)
+    odd.write_bytes(b"\n".join([orjson.dumps(r) for r in ODD] + RAW_ODD) + b"\n")
+    files.append(odd)
+    sub = tmp_path / "odd" / SID / "subagents" / "agent-abc.jsonl"
+    sub.parent.mkdir(parents=True)
+    sub.write_bytes(b"\n".join(orjson.dumps(r) for r in ODD[:12]))  # no final newline
+    files.append(sub)
+    if SHARED.is_dir():
+        real = sorted((SHARED / "data" / "transcripts").glob("claude_code__*/**/*.jsonl"))
+        files += real[:: max(1, len(real) // 40)]  # a spread of real generations
+    return files
+
+
+def test_fast_path_gives_the_generic_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _files(tmp_path)
+    fast = [_parse(f) for f in files]
+    _generic_only(monkeypatch)
+    generic = [_parse(f) for f in files]
+    for f, a, b in zip(files, fast, generic, strict=True):
+        for name in a:
+            assert a[name] == b[name], f"{f.name}: table {name} differs"
+    # the odd file really exercised both paths and reported its damaged lines
+    odd = fast[1]
+    assert {x["kind"] for x in odd["ingest_log"]} >= {"bad_json", "bad_record", "unknown_type"}
+    assert sum(len(odd[c.TABLE]) for c in ROW_TYPES) > 10
+
+
+def test_resume_from_offset_matches_generic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = _files(tmp_path)[0]
+    lines = list(iter_lines(f, 0, 0, True))
+    line_no, _raw, end = lines[len(lines) // 2]
+    fast = _parse(f, start_offset=end, start_line=line_no, session_key=SID)
+    _generic_only(monkeypatch)
+    assert fast == _parse(f, start_offset=end, start_line=line_no, session_key=SID)
+    assert fast["_meta"][0]["lines"] == len(lines)
+
+
+def test_fast_timestamps_equal_parse_ts() -> None:
+    rng = random.Random(5)
+    for _ in range(20000):
+        ms = rng.randrange(0, 4_102_444_800_000)
+        s = dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+        got = claude_code._fast_ts(s)
+        assert got == parse_ts(s)  # exactly, float truncation included (parse_ts can be 1 ms low)
+        assert got is not None and ms - 1 <= got <= ms
+    for s in ("2025-13-01T00:00:00.000Z", "2025-02-30T00:00:00.000Z", "2025-01-01T00:00:60.000Z",
+              "2025-01-01T00:00:0a.000Z", "2025-01-01T00:00:00.0a0Z", "2025-01-01 00:00:00.000Z",
+              "2025-01-01T00:00:+5.000Z", "2025-01-01T00:00:05.+10Z", "2025-01-01T00:00:5 .100Z",
+              "2025-01-01T00:00:05.123456Z", "2025-01-01T00:00:05Z", "20250101T000000.000000Z", "", "x" * 24):
+        assert claude_code._fast_ts(s) == parse_ts(s), s
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1 << 20])
+@pytest.mark.parametrize("final", [True, False])
+def test_line_blocks_equal_iter_lines(tmp_path: Path, block: int, final: bool) -> None:
+    f = tmp_path / "x.jsonl"
+    f.write_bytes(b'{"a":1}\n\n{"b":"' + b"y" * 300 + b'"}\r\n\xc3\xa9\n{"tail": "no newline"')
+    for start in (0, 8, 9):
+        want = [(raw.rstrip(b"\n"), end) for _n, raw, end in iter_lines(f, start, 0, final)]
+        got: list[bytes] = []
+        ends: list[int] = []
+        for lines, end, _ascii in iter_line_blocks(f, start, final, block):
+            got += lines
+            ends.append(end)
+        assert got == [w[0] for w in want]
+        assert ends[-1] == want[-1][1]
+
+
+def test_parse_many_keeps_other_files_when_one_fails(tmp_path: Path) -> None:
+    files = _files(tmp_path)[:3]
+    ctxs = [FileContext(path=f, file_id=f"{i:020d}", user="u") for i, f in enumerate(files)]
+    ctxs.insert(1, FileContext(path=tmp_path / "missing.jsonl", file_id="9" * 20))
+    results, merged = claude_code.PARSER.parse_many(ctxs)
+    assert isinstance(results[1], str) and "FileNotFoundError" in results[1]
+    split_tables(results, merged)
+    for ctx, res in zip([c for i, c in enumerate(ctxs) if i != 1], [r for i, r in enumerate(results) if i != 1],
+                        strict=True):
+        assert isinstance(res, ParseResult)
+        alone = claude_code.PARSER.parse(ctx)
+        for name, tbl in alone.tables().items():
+            assert res.tables()[name].to_pylist() == tbl.to_pylist(), name
+
+
+def _corpus(root: Path, n: int) -> None:
+    rng = random.Random(9)
+    for i in range(n):
+        sid = f"66666666-6666-4666-8666-{i:012d}"
+        s = standard_session(sid) if i % 4 == 0 else Session(sid)
+        for j in range(rng.randint(3, 12)):
+            s.prompt(f"prompt {j} " + "word " * rng.randint(1, 20))
+            s.reply("reply " * rng.randint(1, 30), [("Bash", {"command": f"pytest -k t{j}"})] * rng.randint(0, 2))
+        s.write(root / f"u{i % 3}" / ".claude" / "projects" / "-p" / f"{sid}.jsonl")
+
+
+def _dump(db: Path) -> dict[str, list[str]]:
+    con = duckdb.connect(str(db), read_only=True)
+    out = {}
+    for t in ("prompts", "messages", "actions", "results", "events", "session_files", "ingest_log", "sessions"):
+        out[t] = sorted(map(repr, con.execute(f"SELECT * FROM {t}").fetchall()))
+    out["files"] = sorted(map(repr, con.execute("SELECT * EXCLUDE (ingested_at) FROM files").fetchall()))
+    con.close()
+    return out
+
+
+def test_parser_processes_give_the_in_process_database(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    _corpus(corpus, 140)  # > 64 files: several chunks, so parser processes are used
+    dbs = []
+    salt = None
+    for workers in (0, 2):
+        db = tmp_path / f"w{workers}.duckdb"
+        store = Store(db)
+        if salt is None:
+            salt = store.salt
+        else:
+            store.set_meta("salt", salt)
+            store._salt = None
+        stats = ingest(store, [corpus], user_from_dir=True, workers=workers, settle_s=0)
+        assert stats.files_failed == 0, stats.errors
+        assert stats.files_parsed == 140
+        build_sessions(store)
+        store.close()
+        dbs.append(db)
+    assert _dump(dbs[0]) == _dump(dbs[1])
+
+
+def test_dead_parser_process_fails_its_chunk(tmp_path: Path) -> None:
+    f = tmp_path / f"{SID}.jsonl"
+    standard_session(SID).write(f)
+    with ParserPool(1) as pool:
+        ok = pool.submit([("claude_code", FileContext(path=f, file_id="1" * 20))]).result(timeout=60)
+        assert not isinstance(ok[0][0][0], str)
+        pool._procs[0].kill()
+        pool._procs[0].wait()
+        fut = pool.submit([("claude_code", FileContext(path=f, file_id="1" * 20))])
+        with pytest.raises(RuntimeError, match="parser process"):
+            fut.result(timeout=60)
