@@ -97,7 +97,14 @@ def ingest(
     fmt: Annotated[
         str | None, typer.Option("--format", help="Force one format instead of autodetecting (see `codecensus formats`).")
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", "-j", help="Parser processes (default: all cores).")] = 0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            "-j",
+            help="Parser processes beside the writer (default: cores - 1, at least 1; 0 parses in the writer).",
+        ),
+    ] = -1,
     engine: Annotated[
         str, typer.Option("--engine", help="`local` (process pool) or `ray` (Ray Data; see docs/ray.md).")
     ] = "local",
@@ -131,7 +138,7 @@ def ingest(
                 "$CLAUDE_CONFIG_DIR). Pass PATHs explicitly, or try `codecensus demo`."
             )
             raise typer.Exit(1)
-    n_workers = workers or (os.cpu_count() or 1)
+    n_workers = workers if workers >= 0 else max(1, (os.cpu_count() or 1) - 1)
     store = open_store(db, wait=wait)
     t0 = time.perf_counter()
     with _progress() as prog:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
 import sys
 import uuid
@@ -37,12 +38,18 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _platform() -> str:
+    # Not platform.platform(): it runs `uname -p` in a child process on every call.
+    u = os.uname() if hasattr(os, "uname") else None
+    return f"{u.sysname}-{u.release}-{u.machine}" if u else platform.system()
+
+
 def build_manifest(command: str, details: dict[str, Any]) -> dict[str, Any]:
     return {
         "command": command,
         "codecensus": __version__,
         "python": sys.version.split()[0],
-        "platform": platform.platform(),
+        "platform": _platform(),
         "packages": package_versions(),
         "at": datetime.now(UTC).isoformat(),
         **details,

@@ -9,6 +9,17 @@
 - :mod:`codecensus.classify.eval`: agreement with labels (taxonomy §10).
 """
 
-from codecensus.classify.base import ActionEvidence, Backend, Facets, SessionEvidence
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["ActionEvidence", "Backend", "Facets", "SessionEvidence"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use (PEP 562): the contracts import pydantic, which the CLI's other commands never need.
+    if name in __all__:
+        from codecensus.classify import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'codecensus.classify' has no attribute {name!r}")

@@ -12,30 +12,31 @@ Stages, one module each (Kura's layout), every one a plain function over typed r
 recovery of planted topics; :mod:`.cli` is ``codecensus cluster``.
 """
 
-from codecensus.cluster.model import ClusterNode, ClusterTree, SummaryFrame
-from codecensus.cluster.privacy import Thresholds
-from codecensus.cluster.quality import read_truth, recovery, tree_recovery
-from codecensus.cluster.run import (
-    ClusterConfig,
-    ClusterResult,
-    cluster_frame,
-    load_frame,
-    run_cluster,
-    write_result,
-)
+from __future__ import annotations
 
-__all__ = [
-    "ClusterConfig",
-    "ClusterNode",
-    "ClusterResult",
-    "ClusterTree",
-    "SummaryFrame",
-    "Thresholds",
-    "cluster_frame",
-    "load_frame",
-    "read_truth",
-    "recovery",
-    "run_cluster",
-    "tree_recovery",
-    "write_result",
-]
+import importlib
+from typing import Any
+
+# Imported on first use (PEP 562), so that importing one stage, or the CLI, does not load them all.
+_EXPORTS = {
+    "ClusterNode": "model",
+    "ClusterTree": "model",
+    "SummaryFrame": "model",
+    "Thresholds": "privacy",
+    "read_truth": "quality",
+    "recovery": "quality",
+    "tree_recovery": "quality",
+    "ClusterConfig": "run",
+    "ClusterResult": "run",
+    "cluster_frame": "run",
+    "load_frame": "run",
+    "run_cluster": "run",
+    "write_result": "run",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"codecensus.cluster.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'codecensus.cluster' has no attribute {name!r}")

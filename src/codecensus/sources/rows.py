@@ -14,6 +14,7 @@ commands, editor sub-commands), SWE-bench / Terminal-Bench outcome lookup.
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import shlex
 from collections.abc import Iterable
@@ -175,8 +176,17 @@ def read_json_file(path: Path) -> tuple[Any, str | None]:
         return None, str(exc)[:120]
 
 
-def head_records(head: bytes, n: int = 8) -> list[dict[str, Any]]:
-    """The JSON objects among the first ``n`` complete lines of ``head``."""
+def head_records(head: bytes, n: int = 8) -> tuple[dict[str, Any], ...]:
+    """The JSON objects among the first ``n`` complete lines of ``head`` (read-only: shared between callers).
+
+    Several parsers' ``detect`` ask for the same head of every file; the answer is memoised
+    (a bytes object caches its own hash, so a repeated call costs one dictionary lookup).
+    """
+    return _head_records(head, n)
+
+
+@functools.lru_cache(maxsize=16)
+def _head_records(head: bytes, n: int) -> tuple[dict[str, Any], ...]:
     out: list[dict[str, Any]] = []
     lines = head.split(b"\n")
     if len(lines) > 1:
@@ -193,7 +203,7 @@ def head_records(head: bytes, n: int = 8) -> list[dict[str, Any]]:
             out.append(rec)
         if len(out) >= n:
             break
-    return out
+    return tuple(out)
 
 
 def looks_like_claude_code(recs: Iterable[dict[str, Any]]) -> bool:
