@@ -104,13 +104,17 @@ def _walk(root: Path) -> Iterator[Path]:
     stack = [root]
     while stack:
         d = stack.pop()
-        if d != root and folder_parsers and any(_claims(p, d) for p in folder_parsers):
-            yield d
-            continue
         try:
             entries = sorted(os.scandir(d), key=lambda e: e.name)
         except OSError:
             continue
+        if d != root and folder_parsers:
+            names = {e.name for e in entries}
+            # A parser's `markers` (names one of which its folders hold) spare the stat calls of detect().
+            cands = [p for p in folder_parsers if not getattr(p, "markers", None) or names & p.markers]  # type: ignore[attr-defined]
+            if any(_claims(p, d) for p in cands):
+                yield d
+                continue
         subdirs = []
         for e in entries:
             if e.is_dir(follow_symlinks=False):

@@ -137,6 +137,7 @@ def _flavour(folder: Path) -> str:
 
 class ClineParser(FolderParser):
     name = "cline"
+    markers = frozenset({"ui_messages.json", "api_conversation_history.json"})
 
     def detect(self, path: Path, head: bytes) -> float:
         if not path.is_dir():

@@ -304,6 +304,7 @@ def _inline_resolved(row: dict[str, Any]) -> bool | None:
 
 class OpenHandsV1Parser(FolderParser):
     name = "openhands_v1"
+    markers = frozenset({"base_state.json"})
 
     def detect(self, path: Path, head: bytes) -> float:
         if not path.is_dir():

@@ -296,9 +296,14 @@ class WholeFileParser:
 
 
 class FolderParser(WholeFileParser):
-    """Defaults for a format stored as one folder per session (ingest hands the parser the folder)."""
+    """Defaults for a format stored as one folder per session (ingest hands the parser the folder).
+
+    ``markers``: names of entries at least one of which a folder of this format holds; discovery calls
+    ``detect`` only on folders that have one (empty: every folder).
+    """
 
     folder = True
+    markers: frozenset[str] = frozenset()
 
 
 class Session:

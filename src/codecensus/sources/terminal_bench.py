@@ -122,6 +122,7 @@ def task_from_commands(path: Path) -> str | None:
 
 class TerminalBenchParser(FolderParser):
     name = "terminal_bench"
+    markers = frozenset({"commands.txt", "results.json"})
 
     def detect(self, path: Path, head: bytes) -> float:
         if not path.is_dir():
