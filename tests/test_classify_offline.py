@@ -277,3 +277,44 @@ def test_rubric_hash_depends_on_embedder_and_weights(monkeypatch: pytest.MonkeyP
     assert a != rubric_hash("e5-small-q4")
     monkeypatch.setitem(offline.WEIGHTS, "OUT_BASE", 99.0)
     assert rubric_hash("use-m3") != a
+
+
+class _CountingEmbedder:
+    """A deterministic stand-in for the sentence embedder that records what it was asked to embed."""
+
+    name = "fake"
+    dim = 8
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def encode(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        self.seen.extend(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            out[i, len(t) % self.dim] = 1.0
+            out[i, (sum(map(ord, t)) + 1) % self.dim] += 1.0
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_embedded_text_is_short_chunks() -> None:
+    """What the embedder reads is bounded (cost grows super-linearly with length): short chunks, never more."""
+    from codecensus.classify import offline as off
+
+    be = OfflineBackend(embedder=None)
+    fake = _CountingEmbedder()
+    be._emb = fake  # type: ignore[assignment]
+    long_prompt = "Please build a small inventory tracker for the workshop with a login page. " * 40
+    ev = session([long_prompt, "Now add a report of the monthly totals per category, as a table. " * 10],
+                 [write("/r/app/main.py", 300)])
+    short = session(["Add a dark mode toggle to the settings page."], [edit("/r/app/settings.tsx")], key="s2")
+    facets = be.classify([ev, short])
+    assert all(isinstance(f, Facets) for f in facets)
+    cap = max(off.EMB_CHARS_FIRST, off.EMB_CHARS_ALL, off.EMB_CHARS_LAST)
+    assert fake.seen and max(len(t) for t in fake.seen) <= cap <= 300
+    texts = off._session_texts(ev, off.extract(ev))
+    assert texts["all.1"] and len(texts["all"]) == off.EMB_CHARS_ALL  # the second chunk of a long request
+    short_texts = off._session_texts(short, off.extract(short))
+    assert short_texts["first"] == short_texts["all"] and "all.1" not in short_texts  # one text, embedded once

@@ -140,3 +140,63 @@ def test_mini_swe_agent_submission_event(tmp_path: Path) -> None:
     p.write_text(json.dumps(traj))
     subs = [(e.detail, e.value) for e in _parse(p, "mini_swe_agent").events if e.kind == "submission"]
     assert subs == [("empty", 0.0)]
+
+
+def test_a_patch_without_a_named_file_is_a_change() -> None:
+    """codex apply_patch in a harness log: the parser may not name the file, the run still changed code."""
+    from codecensus.classify.features import changed_path
+
+    patch = ActionEvidence(tool="apply_patch", category="edit", is_error=False)
+    assert changed_path(patch) == "(patch)"
+    assert changed_path(ActionEvidence(tool="apply_patch", category="edit", is_error=True)) is None
+    solved = run([patch, sh("python3 solution.py < sample.in", head="42")], status=None, submission=None,
+                 final="Done.", source="terminal_bench", tokens=4000)
+    unrun = run([patch], status=None, submission=None, final="Done.", source="terminal_bench", tokens=4000)
+    assert extract(unrun).last_change == 0
+    assert score(solved) > score(unrun)  # the solution was run on the sample; the other was never run
+
+
+def test_effort_counts_words_of_output() -> None:
+    """Two runs with the same steps and end state: the one that generated far more output struggled more."""
+    lean, verbose = run(fix_run()), run(fix_run())
+    lean.shape["output_words"] = 800
+    verbose.shape["output_words"] = 20000
+    assert score(verbose) < score(lean) - 0.05
+
+
+def test_autonomous_tests_are_read_once() -> None:
+    """An autonomous run's test runs count once, as verification runs: a test suite and a check script with the
+    same results give the same score (the human-session test terms would count them a second time)."""
+    def variant(cmd: str) -> SessionEvidence:
+        base = fix_run()
+        return run(base[:-1] + [sh(cmd, error=True, head="1 failed"), sh("sed -i 's/b/c/' src/dates.py"),
+                                sh(cmd, head="3 passed"), base[-1]])
+
+    tests, checks = variant("python -m pytest tests/test_dates.py"), variant("python check_dates.py")
+    assert extract(tests).tests_pass_after_change and not extract(checks).tests_pass_after_change
+    assert run_features(tests, extract(tests)).last_check == run_features(checks, extract(checks)).last_check == "pass"
+    assert score(tests) == pytest.approx(score(checks))
+    assert score(tests) > 0.6
+
+
+def test_an_agent_that_never_started_failed() -> None:
+    ev = run([], status="agent_not_started", submission=None, final="", source="terminal_bench")
+    out = outcome(ev, extract(ev))
+    assert out.label == "failure" and out.score < 0.1
+
+
+def test_human_session_outcome_is_its_end_state_not_its_struggle() -> None:
+    """Errors on the way are the trouble flag (§3), not the outcome: a clean end is success either way."""
+    def human(acts: list[ActionEvidence]) -> SessionEvidence:
+        ev = run(acts, status=None, submission=None, final="The date parser now handles offsets.",
+                 source="claude_code")
+        ev.final_reply_after_last_action = True
+        return ev
+
+    smooth = [sh("cat src/dates.py"), sh("sed -i 's/a/b/' src/dates.py"), sh("python reproduce.py", head="ok")]
+    bumpy = ([sh("python reproduce.py", error=True, head="ValueError: tz")] * 4 + [sh("cat src/x.py")] * 40
+             + smooth)
+    a, b = outcome(human(smooth), extract(human(smooth))), outcome(human(bumpy), extract(human(bumpy)))
+    assert a.label == b.label == "success"
+    assert b.trouble and not a.trouble
+    assert b.score == pytest.approx(a.score)

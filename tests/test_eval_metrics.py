@@ -158,3 +158,33 @@ def test_eval_cli_json(store, tmp_path: Path) -> None:  # type: ignore[no-untype
     assert rep["facets"]["mode"]["accuracy"] == 1.0
     r = CliRunner().invoke(app, ["eval", "--db", str(path)])
     assert r.exit_code == 2
+
+
+def test_store_truth_reaches_identical_copies_and_auc_per_family(store) -> None:  # type: ignore[no-untyped-def]
+    """A run copied without its harness report shares the label of its labelled copy; AUC per source."""
+    from codecensus.classify.eval import store_truth
+
+    _facets_store(store, [
+        {"key": "a1", "sid": "run-1", "score": 0.9}, {"key": "a1-copy", "sid": "run-1", "score": 0.8},
+        {"key": "a2", "sid": "run-2", "score": 0.2},
+        {"key": "b1", "sid": "x-1", "score": 0.3}, {"key": "b2", "sid": "x-2", "score": 0.6},
+        {"key": "c1", "sid": "mixed", "score": 0.5}, {"key": "c2", "sid": "mixed", "score": 0.5},
+        {"key": "c3", "sid": "mixed", "score": 0.5},
+    ])
+    store.con.execute("ALTER TABLE sessions ADD COLUMN source VARCHAR")
+    store.con.execute("UPDATE sessions SET source = CASE WHEN session_key LIKE 'b%' THEN 'tb' ELSE 'swe' END")
+    store.con.execute(
+        "INSERT INTO events (session_key, file_id, line, seq, kind, detail) VALUES "
+        "('a1', 'f', 1, 0, 'outcome_truth', 'resolved'), ('a2', 'f', 1, 0, 'outcome_truth', 'unresolved'), "
+        "('b1', 'f', 1, 0, 'outcome_truth', 'resolved'), ('b2', 'f', 1, 0, 'outcome_truth', 'unresolved'), "
+        "('c1', 'f', 1, 0, 'outcome_truth', 'resolved'), ('c2', 'f', 1, 0, 'outcome_truth', 'unresolved')"
+    )
+    truth = store_truth(store)
+    assert truth["a1-copy"] == "1"  # same source and session id as a labelled run
+    assert "c3" not in truth  # its copies disagree: no label
+    res = evaluate(store, [], use_store_truth=True)["facets"]["resolved"]
+    assert res["n"] == 7
+    fam = res["by_family"]
+    assert fam["swe"] == {"n": 5, "positives": 3, "auc": pytest.approx(11 / 12, abs=1e-3)}  # one tie
+    assert fam["tb"]["auc"] == 0.0  # ranked the wrong way round
+    assert "auc swe" in render(evaluate(store, [], use_store_truth=True))

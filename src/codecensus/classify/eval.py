@@ -110,7 +110,12 @@ def _resolve_keys(store: Store, labels: list[Label]) -> dict[int, str]:
 
 
 def store_truth(store: Store) -> dict[str, str]:
-    """session_key -> '1'/'0' from parser ground truth (``events`` kind ``outcome_truth``)."""
+    """session_key -> '1'/'0' from parser ground truth (``events`` kind ``outcome_truth``).
+
+    A run copied into another folder without its harness report (same source and session id, e.g. the same
+    SWE-bench trajectory file in two places) is the same run: it gets the label too, when every labelled
+    copy agrees.
+    """
     if not store.table_exists("events"):
         return {}
     rows = store.con.execute(
@@ -123,7 +128,25 @@ def store_truth(store: Store) -> dict[str, str]:
             out[key] = "1"
         elif d in _FALSE:
             out[key] = "0"
+    if out and {"source", "session_id"} <= _columns(store, "sessions"):
+        ids = store.con.execute(
+            "SELECT session_key, source, session_id FROM sessions WHERE session_id IS NOT NULL"
+        ).fetchall()
+        by_id: dict[tuple[str, str], set[str]] = {}
+        for key, src, sid in ids:
+            if key in out:
+                by_id.setdefault((str(src), str(sid)), set()).add(out[key])
+        for key, src, sid in ids:
+            vals = by_id.get((str(src), str(sid)))
+            if key not in out and vals is not None and len(vals) == 1:
+                out[key] = next(iter(vals))
     return out
+
+
+def _columns(store: Store, table: str) -> set[str]:
+    if not store.table_exists(table):
+        return set()
+    return {str(r[0]) for r in store.con.execute(f"DESCRIBE {table}").fetchall()}
 
 
 # --- metrics ---------------------------------------------------------------------------------------------
@@ -324,12 +347,13 @@ def evaluate(
             kinds[kind] = {"accuracy": _r(accuracy(g_, p_)), "accuracy_constant": _r(accuracy(g_, [_constant(g_)] * len(g_)))}
         out["outcome_evidence"] = {"n": len(ev_pairs), "kinds": kinds}
     res = []
-    for lab, fc in pairs:
+    fam_of = _families(store, labels, keymap)
+    for key, (lab, fc) in zip((k for k in gold if k in facets), pairs, strict=True):
         if "resolved" not in lab:
             continue
         v = lab["resolved"].lower()
         if v in _TRUE or v in _FALSE:
-            res.append((v in _TRUE, float(fc[4] if fc[4] is not None else 0.5), fc[3]))
+            res.append((v in _TRUE, float(fc[4] if fc[4] is not None else 0.5), fc[3], fam_of.get(key, "?")))
     if res:
         y = [r[0] for r in res]
         s = [r[1] for r in res]
@@ -343,7 +367,28 @@ def evaluate(
             "accuracy_at_least_success": _r(accuracy(y, pred)),
             "accuracy_at_least_success_constant": _r(accuracy(y, [const_y] * len(y))),
         }
+        fams: dict[str, list[tuple[bool, float]]] = {}
+        for r in res:
+            fams.setdefault(r[3], []).append((r[0], r[1]))
+        if len(fams) > 1:
+            out["resolved"]["by_family"] = {
+                fam: {"n": len(xs), "positives": sum(x[0] for x in xs),
+                      "auc": _r(auc([x[1] for x in xs], [x[0] for x in xs]))}
+                for fam, xs in sorted(fams.items())
+            }
     return report
+
+
+def _families(store: Store, labels: list[Label], keymap: dict[int, str]) -> dict[str, str]:
+    """session_key -> family for the per-family AUC: a ``family`` column of the labels file, else the source."""
+    out: dict[str, str] = {}
+    if "source" in _columns(store, "sessions"):
+        out = {str(k): str(src or "?") for k, src in store.con.execute("SELECT session_key, source FROM sessions").fetchall()}
+    for i, key in keymap.items():
+        fam = labels[i].extra.get("family")
+        if fam:
+            out[key] = fam
+    return out
 
 
 def render(report: dict[str, Any]) -> str:
@@ -371,6 +416,8 @@ def render(report: dict[str, Any]) -> str:
                 lines.append(row(metric, fig[metric], base))
         if "n_inferred" in fig:
             lines.append(f"  {'inferred (not abstained)':<30} {fig['n_inferred']:>8}")
+        for fam, v in fig.get("by_family", {}).items():
+            lines.append(row(f"auc {fam} (n={v['n']}, pos={v['positives']})", v["auc"], 0.5))
         if "kinds" in fig:
             for k, v in fig["kinds"].items():
                 lines.append(row(f"evidence {k} accuracy", v["accuracy"], v["accuracy_constant"]))

@@ -248,7 +248,8 @@ def changed_path(a: ActionEvidence) -> str | None:
     if a.is_error or a.rejected:
         return None
     if a.category in ("write", "edit"):
-        return a.file_path or None
+        # a patch whose target the parser could not name (codex apply_patch in a harness log) is still a change
+        return a.file_path or "(patch)"
     if a.category == "shell":
         t = shell_write_target(a.command)
         if t is not None:
@@ -424,6 +425,7 @@ class RunFeatures:
     autonomous: bool = False
     steps: int = 0  # actions taken
     tokens: int = 0  # input + output tokens of the run (effort of agents that reason without acting)
+    output_words: int = 0  # words the agent generated (replies and tool inputs: taxonomy §1 words of output)
     status: str | None = None  # last ``run_status`` event (Submitted, LimitsExceeded, agent_timeout, ...)
     limit_hit: bool = False  # stopped by a step/cost/time limit, a format error or a crash
     not_started: bool = False  # the agent never ran (install failed) or did nothing
@@ -463,7 +465,7 @@ def run_features(ev: SessionEvidence, f: Features) -> RunFeatures:
     statuses = [d or "" for k, d in ev.events if k == "run_status"]
     subs = [d for k, d in ev.events if k == "submission"]
     tokens = sum(int(ev.shape.get(k) or 0) for k in ("input_tokens", "output_tokens"))
-    r = RunFeatures(steps=f.n_actions, tokens=tokens)
+    r = RunFeatures(steps=f.n_actions, tokens=tokens, output_words=int(ev.shape.get("output_words") or 0))
     r.autonomous = not feedback and (ev.source in AUTONOMOUS_SOURCES or bool(statuses) or bool(subs))
     if not r.autonomous:
         return r

@@ -113,6 +113,7 @@ CATEGORY_VOTES: dict[str, tuple[str, float]] = {
     "web": ("understand", 0.15),
     "plan": ("plan", 0.8),
 }
+DOCS_WITH_CODE = 0.5  # plan and prose files count this much when the session changed code
 NEUTRAL_EDIT_BUILD_SHARE = 0.5  # an edit of an existing file whose request neither adds nor repairs: split
 OPS_WITH_CODE = 0.5  # install and git commands count this much when the session changed code
 TEST_RUNS_WITH_CODE = 0.5  # test runs count this much when the session changed code
@@ -121,8 +122,9 @@ W_STRUCT = 3.0  # weight of the ledger's vote shares
 STRUCT_DAMP = 2.0  # shares are scaled by votes / (votes + STRUCT_DAMP): little activity, little weight
 W_EMB = 0.8  # weight of the prompts' embedding z-scores (first prompt and all prompts, averaged) ...
 EMB_TOPICAL = {"orchestrate": 0.6}  # positive embedding z of these modes x factor when nothing was produced
-EMB_CHARS_FIRST = 300  # characters of the first substantive prompt that are embedded
-EMB_CHARS_ALL = 600  # characters of all substantive prompts (from the first) that are embedded
+EMB_CHARS_FIRST = 250  # characters of the first substantive prompt that are embedded
+EMB_CHARS_ALL = 250  # characters of all substantive prompts (from the first) that are embedded
+EMB_ALL_CHUNKS = 2  # "all" is embedded as up to this many chunks of EMB_CHARS_ALL characters
 EMB_CHARS_LAST = 150  # characters of the last feedback prompt that are embedded
 EMB_AT_FULL_ACTIVITY = 0.4  # ... scaled down to this share of it as the ledger fills (what was done beats what was said)
 B_ERROR_PASTE = 0.8  # fix: the task statement carries a pasted error / failing status
@@ -141,15 +143,19 @@ OCC_MIN_WORDS = 4  # fewer substantive prompt words than this: not_inferable
 OCC_MIN_WORDS_OTHER = 25  # a non-software group needs at least this many words of prompts
 OCC_MIN_DEV_COMMANDS = 2  # builds / project installs that count as software work without a code change
 OCC_SOFTWARE_CODE_TOKENS = 8  # this many distinct code tokens in the prompts also count as software work
-# per embedder: (z-score of the best non-software group, its lead over the next group, its lead over group 15);
-# about the 90th percentile of each on unlabelled sessions, so a group is named only when it stands out
-OCC_THRESHOLDS: dict[str, tuple[float, float, float]] = {
-    "e5-small-q4": (2.4, 0.8, 0.8),
-    "use-m3": (2.6, 1.0, 1.0),
+# per embedder: (z-score of the best non-software group, its lead over the next group, its lead over group 15,
+# z-score of group 15 that names software work by text alone). Set at fixed percentiles of each score over
+# the unlabelled sample sessions (claude_code sessions outside the dev set with >= OCC_MIN_WORDS_OTHER words):
+# about the 97th / 95th / 85th / 80th (use-m3) and 90th / 90th / 84th / 88th (e5), so a group is named only
+# when it stands out. They depend on the embedded text length (EMB_CHARS_*): when that changes, map each
+# threshold to the same percentile of the new distribution (done for the cut from one 600-character text to
+# two 250-character chunks).
+OCC_THRESHOLDS: dict[str, tuple[float, float, float, float]] = {
+    "e5-small-q4": (2.3, 0.85, 1.04, 2.86),
+    "use-m3": (2.71, 1.12, 1.31, 2.92),
 }
-OCC_THRESHOLDS_DEFAULT = (2.6, 1.0, 1.0)
+OCC_THRESHOLDS_DEFAULT = (2.71, 1.12, 1.31, 2.92)
 OCC_CODE_WORK_MARGIN = 1.0  # extra lead over group 15 needed when the session changed code (software work is 15)
-OCC_Z_SOFTWARE_TEXT = 3.0  # without code work, group 15 by text needs this z-score and some tech vocabulary
 
 # Expertise: e = base + precision + verification + corrections + novice + embedding
 EXP_BASE = 1.8
@@ -180,11 +186,9 @@ OUT_INTERRUPTED_AT_END = -0.9
 OUT_API_ERROR_AT_END = -0.8
 OUT_UNANSWERED = -0.8  # the last request got no concluding reply (cut off, or unanswered)
 OUT_NEGATIVE_REPLY = -0.9
-# struggle: long final turns, tool errors and failing test runs make success less likely even when the
-# end looks clean (long trajectories and many errors are the classic marks of failed autonomous runs)
-OUT_EFFORT = -0.05  # x ln(1 + actions in the final turn)
-OUT_TOOL_ERRORS = -0.08  # per tool error in the session (max 5)
-OUT_TESTS_FAILED = -0.2  # per failing test run in the session (max 3)
+# A session with a human is judged by its end state (§3); errors and failed attempts on the way are the
+# *trouble* flag, not the outcome. Struggle counts only for autonomous runs (below), where nobody judges the
+# end and long trajectories with many errors are the classic marks of failure.
 OUT_SUCCESS_AT = 0.62  # p >= this: success (verified_success with hard evidence)
 OUT_FAILURE_BELOW = 0.30  # p < this: failure; in between: partial
 # Autonomous runs (benchmark agents given one task, no human feedback: features.run_features). Nobody confirms or
@@ -198,6 +202,7 @@ OUT_AUTO_CHECK_FAIL = -1.0  # ... failed
 OUT_AUTO_UNVERIFIED = -0.4  # files changed after the last verification run, or changed and never run at all
 OUT_AUTO_FAIL_STREAK = -0.3  # per failing verification run in the streak that ends the run (max 3)
 OUT_AUTO_REPEATED_FAIL = -0.15  # per verification command that failed two or more times (max 4)
+OUT_AUTO_TOOL_ERRORS = -0.08  # per tool error in the run (max 5)
 OUT_AUTO_REVERT = -0.2  # per revert of edits (git checkout/restore/stash/reset --hard; max 3)
 OUT_AUTO_CLAIM = 0.4  # the final message claims success (a claim, not proof: small)
 OUT_AUTO_GIVE_UP = -1.2  # the final message says it could not do it
@@ -206,8 +211,8 @@ OUT_AUTO_TOKENS = -0.6  # runs of fewer than OUT_AUTO_FEW_STEPS steps (single-sh
 # x ln(tokens / OUT_AUTO_TOKENS_REF), clipped to [-1, 1.5]: long deliberation marks a hard task
 OUT_AUTO_FEW_STEPS = 5
 OUT_AUTO_TOKENS_REF = 8000
-OUT_AUTO_SELF_CHECK = 0.35  # OUT_TESTS_PASS is scaled by this: an autonomous agent stops when ITS checks pass
 OUT_AUTO_STEPS_REF = 25  # typical steps of a resolved agent benchmark run (SWE-bench bash-only: ~38 API calls avg)
+OUT_AUTO_WORDS_REF = 2500  # typical words of output of such a run
 
 # Every number above, in one table (recorded in the run manifest and hashed into the rubric hash).
 WEIGHTS: dict[str, object] = {
@@ -216,7 +221,7 @@ WEIGHTS: dict[str, object] = {
     if k.isupper()
     and k != "MODE_KEYS"
     and k.split("_")[0]
-    in ("CHANGE", "NEUTRAL", "OPS", "TEST", "COMMAND", "CATEGORY", "READING", "W", "STRUCT", "B", "MODE", "OCC", "EXP", "EMB", "OUT", "FB")
+    in ("CHANGE", "DOCS", "NEUTRAL", "OPS", "TEST", "COMMAND", "CATEGORY", "READING", "W", "STRUCT", "B", "MODE", "OCC", "EXP", "EMB", "OUT", "FB")
 }
 
 
@@ -327,6 +332,11 @@ class OfflineBackend:
                 mat = self._emb.encode(flat)
                 for (i, k), v in zip(where, mat, strict=True):
                     vecs[i][k] = v
+            for v in vecs:  # "all" is read in short chunks (cheaper than one long text): their mean direction
+                more = [v.pop(k) for k in [k for k in v if k.startswith("all.")]]
+                if more and "all" in v:
+                    m = v["all"] + np.sum(more, axis=0)
+                    v["all"] = m / (float(np.linalg.norm(m)) or 1.0)
         return [self._one(ev, f, v) for ev, f, v in zip(batch, feats, vecs, strict=True)]
 
     # -- one session ---------------------------------------------------------------------------------
@@ -435,7 +445,7 @@ class OfflineBackend:
             order = [int(i) for i in np.argsort(z)[::-1]]
             top = order[0] if order[0] != i15 else order[1]
             second = next(i for i in order if i != top)
-            z_min, gap_min, margin_min = OCC_THRESHOLDS.get(self._emb_name, OCC_THRESHOLDS_DEFAULT)
+            z_min, gap_min, margin_min, z_soft = OCC_THRESHOLDS.get(self._emb_name, OCC_THRESHOLDS_DEFAULT)
             if (
                 words >= OCC_MIN_WORDS_OTHER
                 and z[top] >= z_min
@@ -447,7 +457,8 @@ class OfflineBackend:
             if software:
                 return SOFTWARE_SOC, 0.8 if code_work else 0.6
             tech = sum(s.tech_words for s in subs)
-            if z[i15] >= OCC_Z_SOFTWARE_TEXT and tech >= 2 and not non_code_product:
+            # without code work: group 15 by text (its z-score) and some tech vocabulary
+            if z[i15] >= z_soft and tech >= 2 and not non_code_product:
                 return SOFTWARE_SOC, 0.5
             return NOT_INFERABLE, 0.6
         if software:
@@ -555,6 +566,8 @@ def mode_votes(ev: SessionEvidence, f: Features) -> dict[str, float]:
             mode, w = CHANGE_VOTES.get(fc, ("", 0.0))
             if fc == "config" and code_changed:
                 continue
+            if fc in ("plan", "prose") and code_changed:
+                w *= DOCS_WITH_CODE  # the plan and the docs of code work are part of it
             if mode == "build|fix":
                 kind = _turn_kind(f, a.prompt_index) or session_kind
                 if path in created:
@@ -616,9 +629,14 @@ def autonomous_outcome_z(r: RunFeatures, f: Features) -> float:
     changed = f.last_change >= 0
     z += OUT_AUTO_UNVERIFIED * (r.edits_after_last_check > 0 or (changed and r.checks == 0))
     z += OUT_AUTO_FAIL_STREAK * min(r.fail_streak_at_end, 3) + OUT_AUTO_REPEATED_FAIL * min(r.repeated_failures, 4)
-    z += OUT_AUTO_REVERT * min(r.reverts, 3)
+    z += OUT_AUTO_REVERT * min(r.reverts, 3) + OUT_AUTO_TOOL_ERRORS * min(f.tool_errors, 5)
     z += OUT_AUTO_CLAIM * r.claims_success + OUT_AUTO_GIVE_UP * r.gives_up
-    z += OUT_AUTO_STEPS * min(1.5, max(-1.0, math.log(max(r.steps, 1) / OUT_AUTO_STEPS_REF)))
+    # effort: long struggles fail more. Steps and words of output (what the agent generated: replies, code,
+    # commands; taxonomy §1) each as a clipped log ratio to a typical resolved run, averaged
+    effort = [min(1.5, max(-1.0, math.log(max(r.steps, 1) / OUT_AUTO_STEPS_REF)))]
+    if r.output_words > 0:
+        effort.append(min(1.5, max(-1.0, math.log(r.output_words / OUT_AUTO_WORDS_REF))))
+    z += OUT_AUTO_STEPS * sum(effort) / len(effort)
     if r.steps < OUT_AUTO_FEW_STEPS and r.tokens > 0:
         z += OUT_AUTO_TOKENS * min(1.5, max(-1.0, math.log(r.tokens / OUT_AUTO_TOKENS_REF)))
     return z
@@ -673,20 +691,21 @@ def outcome(
     run = run_features(ev, f)
     submitted = run.autonomous and (run.status or "").lower() == "submitted"
     z = OUT_BASE
-    z += OUT_TESTS_PASS * ("tests_pass" in evidence) * (OUT_AUTO_SELF_CHECK if run.autonomous else 1.0)
+    # an autonomous run's tests are read once, as its final verification state (autonomous_outcome_z): the
+    # session-level test terms would count the same evidence twice
+    human = not run.autonomous
+    z += OUT_TESTS_PASS * ("tests_pass" in evidence) * human
     z += OUT_COMMIT * ("commit" in evidence)
     z += OUT_CONFIRM * confirmed
     z += OUT_ACK * (ack_last and not confirmed)
     if final_complaint:
         z += OUT_FINAL_COMPLAINT_ADDRESSED if changed_after_complaint else OUT_FINAL_COMPLAINT
     z += OUT_ERRORS_AT_END * f.errors_at_end
-    z += OUT_TESTS_FAIL_AT_END * f.tests_fail_after_change
+    z += OUT_TESTS_FAIL_AT_END * f.tests_fail_after_change * human
     z += OUT_INTERRUPTED_AT_END * f.interrupted_at_end
     z += OUT_API_ERROR_AT_END * f.api_error_at_end
     z += OUT_UNANSWERED * (not f.last_turn_concluded and not submitted)  # a submission concludes a run
     z += OUT_NEGATIVE_REPLY * f.negative_final_reply
-    z += OUT_EFFORT * math.log1p(f.last_turn_actions)
-    z += OUT_TOOL_ERRORS * min(f.tool_errors, 5) + OUT_TESTS_FAILED * min(f.tests_failed, 3)
     z += autonomous_outcome_z(run, f)
     p = _sigmoid(z)
 
@@ -697,7 +716,11 @@ def outcome(
     )
     answered_any = f.n_actions > 0 or f.n_replies > 0
     # unclear: nothing done, or the transcript stops before any result (no turn was concluded)
-    if nothing_done or not subs or not answered_any or (not f.last_turn_concluded and not f.earlier_answered):
+    if run.autonomous and run.not_started:
+        # a benchmark agent that never ran (its install failed) or did nothing: the task was not done at all
+        label = "failure"
+        conf = 0.8
+    elif nothing_done or not subs or not answered_any or (not f.last_turn_concluded and not f.earlier_answered):
         label = "unclear"
         conf = 0.6 if nothing_done else 0.4
     elif p >= OUT_SUCCESS_AT:
@@ -825,15 +848,21 @@ def offline_summary(ev: SessionEvidence, f: Features, mode: str) -> str:
 
 
 def _session_texts(ev: SessionEvidence, f: Features) -> dict[str, str]:
-    """What the embedder reads: the substantive prompts (from the first, cut) and the last feedback prompt.
+    """What the embedder reads: the first substantive prompt, all of them, and the last feedback prompt.
 
-    Embedding cost grows with text length, so both are cut short (the gist of a request is in its first lines).
+    Embedding cost grows super-linearly with text length, so every text is short (the gist of a request is in
+    its first lines): each prompt is cut to EMB_CHARS_ALL characters, and "all" (the cut prompts joined) is
+    embedded as up to EMB_ALL_CHUNKS chunks of that size (keys "all", "all.1", ...) whose mean vector stands
+    for it. A single-prompt session embeds one text: "first" and "all" are the same string.
     """
     subs = f.substantive
     if not subs:
         return {}
     clean = [f.signals[i].text[:EMB_CHARS_ALL] for i in subs]
-    out = {"first": clean[0][:EMB_CHARS_FIRST], "all": " ".join(clean)[:EMB_CHARS_ALL]}
+    joined = " ".join(clean)
+    out = {"first": clean[0][:EMB_CHARS_FIRST], "all": joined[:EMB_CHARS_ALL]}
+    for j in range(1, EMB_ALL_CHUNKS):
+        out[f"all.{j}"] = joined[EMB_CHARS_ALL * j : EMB_CHARS_ALL * (j + 1)]
     later = [c for i, c in zip(subs, clean, strict=True) if i > 0]
     if later:
         out["last"] = later[-1][:EMB_CHARS_LAST]
