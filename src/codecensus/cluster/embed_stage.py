@@ -81,7 +81,9 @@ def resolve_embedder(name: str, *, n_unique: int, store: object | None = None) -
 
     if name == "auto" and n_unique > FAST_TIER_ABOVE and embed.available("use"):
         name = "use"
-    return embed.get_embedder(name, store=store)  # type: ignore[arg-type]
+    # each distinct summary is embedded once per run, so USE's faster packed forward pass is safe here
+    # (classify needs the batch-invariant one: its texts recur across batches and processes)
+    return embed.get_embedder(name, store=store, packed=True)  # type: ignore[arg-type]
 
 
 class LexicalEmbedder:

@@ -7,11 +7,18 @@ bulk evidence loading, one ``facets`` write per batch) but hands each evidence
 batch to a process pool whose workers build the backend once (the embedder
 loads once per worker). At most ``2 × workers`` batches are in flight, so
 memory does not grow with the number of sessions. Results are identical to
-``classify_store`` with the same backend and embedder.
+``classify_store`` with the same backend and embedder (embeddings are
+batch-invariant: see :mod:`codecensus.embed`).
+
+The workers are started before any evidence is read: forked later, each one
+inherited this process's heap as it was then, DuckDB's buffer pool included
+(measured: 0.94 GB PSS for two workers at 50k sessions against 0.6 GB started
+first).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections.abc import Callable
@@ -23,6 +30,16 @@ import pyarrow as pa
 from codecensus.store import Store
 
 _WORKER: Any = None
+
+
+def _start_method() -> str:
+    """How the pool's workers start (``$CODECENSUS_MP_START`` overrides): the platform's default."""
+    want = os.environ.get("CODECENSUS_MP_START", "").strip()
+    return want if want in multiprocessing.get_all_start_methods() else multiprocessing.get_start_method()
+
+
+def _ready() -> int:
+    return os.getpid()
 
 
 def _init_worker(backend: str, kwargs: dict[str, Any]) -> None:
@@ -59,7 +76,9 @@ def classify_parallel(
     t0 = time.perf_counter()
     workers = workers or (os.cpu_count() or 1)
     kwargs: dict[str, Any] = {"model": model, "base_url": base_url, "embedder": embedder, "threads": 1}
-    probe = ClassifyWorker(backend, **kwargs).backend
+    # the probe only names the backend (model, rubric hash): built without ``threads`` so that this process's
+    # environment and BLAS thread pools are left as they were (only the pool's workers run single-threaded)
+    probe = ClassifyWorker(backend, **{**kwargs, "threads": None}).backend
     stats = ClassifyStats(probe.name, probe.model, probe.rubric_hash)
     ensure_facets_table(store)
     keys, skipped, total = select_sessions(store, backend=probe.name, model=probe.model,
@@ -85,7 +104,10 @@ def classify_parallel(
             progress(done, len(keys))
 
     if keys:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(backend, kwargs)) as pool:
+        ctx = multiprocessing.get_context(_start_method())
+        with ProcessPoolExecutor(max_workers=min(workers, len(keys)), initializer=_init_worker,
+                                 initargs=(backend, kwargs), mp_context=ctx) as pool:
+            pool.submit(_ready).result()  # start the workers now, while this process's heap is still small
             pending: list[Future[pa.Table]] = []
             for batch in iter_evidence(store, keys, batch_size=batch_size):
                 if not batch:

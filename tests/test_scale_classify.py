@@ -1,0 +1,147 @@
+"""Classify at scale: batch-invariant embeddings, the bounded embedding cache, and the parallel driver.
+
+A text's vector must be a pure function of (model, text): then the cache, deduplication, batch
+sizes and the number of worker processes cannot change any stored result.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codecensus.embed import CachedEmbedder, available, get_embedder
+
+TEXTS = [
+    "continue",
+    "yes",
+    "Fix the failing unit tests in the parser module.",
+    "Arregla las pruebas unitarias que fallan.",
+    "continue",
+    "Write a short poem about the sea, then commit it.",
+    "yes",
+    "Refactor the database layer to use connection pooling and add retries with exponential backoff.",
+    "Fix the failing unit tests in the parser module.",
+    "請幫我修復這個錯誤",
+    "",
+    "ok",
+]
+
+
+def _base(name: str):  # type: ignore[no-untyped-def]
+    if not available(name):
+        pytest.skip(f"{name} not installed")
+    return get_embedder(name).base
+
+
+@pytest.mark.parametrize("name", ["use", "e5"])
+def test_vectors_do_not_depend_on_the_batch(name: str) -> None:
+    base = _base(name)
+    texts = TEXTS if name == "use" else TEXTS[:6]
+    whole = base.encode(texts)
+    alone = np.vstack([base.encode([t]) for t in texts])
+    perm = list(range(len(texts)))
+    random.Random(1).shuffle(perm)
+    shuffled = base.encode([texts[i] for i in perm])
+    back = np.empty_like(shuffled)
+    back[perm] = shuffled
+    assert np.array_equal(whole, alone)  # bit for bit, not approximately
+    assert np.array_equal(whole, back)
+
+
+def test_cache_is_bit_identical_and_counts_each_distinct_text_once() -> None:
+    base = _base("use")
+    bare = base.encode(TEXTS)
+    cached = CachedEmbedder(base, max_entries=1000)
+    got = np.vstack([cached.encode(TEXTS[i : i + 5]) for i in range(0, len(TEXTS), 5)])
+    assert np.array_equal(got, bare)
+    assert cached.misses == len(set(TEXTS))
+    assert cached.hits == len(TEXTS) - len(set(TEXTS))
+    again = cached.encode(TEXTS)
+    assert np.array_equal(again, bare) and cached.misses == len(set(TEXTS))
+    off = CachedEmbedder(base, max_entries=0)  # no memory cache at all
+    assert np.array_equal(off.encode(TEXTS), bare) and off.cache_info()["entries"] == 0
+
+
+def test_memory_cache_is_a_bounded_lru() -> None:
+    base = _base("use")
+    cached = CachedEmbedder(base, max_entries=3)
+    cached.encode(["a one", "b two", "c three"])
+    cached.encode(["a one"])  # a is now the most recently used
+    cached.encode(["d four"])  # evicts b, the least recently used
+    assert cached.cache_info()["entries"] == 3
+    misses = cached.misses
+    cached.encode(["a one", "c three", "d four"])
+    assert cached.misses == misses  # all three still cached
+    cached.encode(["b two"])
+    assert cached.misses == misses + 1  # b was evicted
+
+
+def test_cache_size_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = _base("use")
+    monkeypatch.setenv("CODECENSUS_EMBED_CACHE", "7")
+    assert CachedEmbedder(base).max_entries == 7
+    monkeypatch.setenv("CODECENSUS_EMBED_CACHE", "not a number")
+    assert CachedEmbedder(base).max_entries > 0
+
+
+@pytest.fixture(scope="module")
+def generated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from codecensus.ingest import ingest
+    from codecensus.measure import build_sessions
+    from codecensus.sample import generate_corpus
+    from codecensus.store import Store
+
+    root = tmp_path_factory.mktemp("gen")
+    generate_corpus(root / "corpus", users=6, sessions=40, months=2, seed=5)
+    st = Store(root / "base.duckdb")
+    ingest(st, [root / "corpus"], user_from_dir=True)
+    assert build_sessions(st) == 40
+    st.con.execute("CHECKPOINT")
+    st.close()
+    return root / "base.duckdb"
+
+
+def _copy(src: Path, dst: Path):  # type: ignore[no-untyped-def]
+    from codecensus.store import Store
+
+    shutil.copy(src, dst)
+    return Store(dst)
+
+
+def test_parallel_serial_and_uncached_classify_store_identical_facets(
+    generated_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not available("use"):
+        pytest.skip("use not installed")
+    from codecensus.classify.run import classify_store, make_backend
+    from codecensus.engine.local import classify_parallel
+
+    threads_before = os.environ.get("CODECENSUS_THREADS")
+    serial = _copy(generated_store, tmp_path / "serial.duckdb")
+    par = _copy(generated_store, tmp_path / "par.duckdb")
+    nocache = _copy(generated_store, tmp_path / "nocache.duckdb")
+    # serial: one process, the store's persistent cache, odd batches
+    s = classify_store(serial, make_backend("offline", embedder="use", store=serial), batch_size=7)
+    # parallel: two worker processes, each with its own in-memory cache
+    p = classify_parallel(par, "offline", embedder="use", workers=2, batch_size=6)
+    assert os.environ.get("CODECENSUS_THREADS") == threads_before  # the driver leaves this process alone
+    # no cache anywhere: every text embedded each time it occurs
+    monkeypatch.setenv("CODECENSUS_EMBED_CACHE", "0")
+    from codecensus.classify.offline import OfflineBackend
+
+    be = OfflineBackend(embedder="use", store=None)
+    assert be._emb is not None and be._emb.max_entries == 0
+    n = classify_store(nocache, be, batch_size=40)
+    assert s.classified == p.classified == n.classified == 40
+    cols = "* EXCLUDE (classified_at)"
+    want = serial.query(f"SELECT {cols} FROM facets ORDER BY session_key")
+    assert want.num_rows == 40
+    assert par.query(f"SELECT {cols} FROM facets ORDER BY session_key").equals(want)
+    assert nocache.query(f"SELECT {cols} FROM facets ORDER BY session_key").equals(want)
+    for st in (serial, par, nocache):
+        st.close()
