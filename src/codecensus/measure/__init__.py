@@ -24,13 +24,17 @@ Definitions:
 from __future__ import annotations
 
 import csv
+import logging
 import os
 from importlib import resources
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from codecensus.store import Store
+
+log = logging.getLogger(__name__)
 
 IDLE_CAP_S = 300
 
@@ -295,12 +299,6 @@ def build_sessions(store: Store) -> int:
     salt = store.salt.replace("'", "")
     # From list parameters, not an Arrow table built from Python lists (pyarrow would import pandas).
     prices = _pricing_rows()
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _pricing AS SELECT unnest($pattern::VARCHAR[]) AS pattern, "
-        "unnest($p_in::DOUBLE[]) AS p_in, unnest($p_out::DOUBLE[]) AS p_out, unnest($p_cw::DOUBLE[]) AS p_cw, "
-        "unnest($p_cr::DOUBLE[]) AS p_cr",
-        prices,
-    )
     sql = _SQL.format(
         dedup_prompts=_dedup("prompts", _COLS["prompts"]),
         dedup_messages=_dedup("messages", _COLS["messages"]),
@@ -309,10 +307,36 @@ def build_sessions(store: Store) -> int:
         dedup_events=_dedup("events", _COLS["events"]),
         idle_cap=IDLE_CAP_S,
     )
-    with store.memory_limit(os.environ.get("CODECENSUS_MEASURE_MEMORY", "128MB")):
-        _run(store, sql, salt)
+    # Bounded memory: DuckDB spills what it can to its temp directory, but some operators (the message
+    # groups' arg_max over strings) cannot; when one runs out, the transaction is rolled back and
+    # retried with a larger limit, so a big corpus costs memory only when it must (50K generated
+    # sessions need 256 MB; 128 MB fails there).
+    for i, limit in enumerate(_measure_limits()):
+        try:
+            with store.memory_limit(limit):
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE _pricing AS SELECT unnest($pattern::VARCHAR[]) AS pattern, "
+                    "unnest($p_in::DOUBLE[]) AS p_in, unnest($p_out::DOUBLE[]) AS p_out, "
+                    "unnest($p_cw::DOUBLE[]) AS p_cw, unnest($p_cr::DOUBLE[]) AS p_cr",
+                    prices,
+                )
+                _run(store, sql, salt)  # drops _pricing and the other temp tables, whatever happens
+            break
+        except duckdb.OutOfMemoryException:
+            if i == len(_MEASURE_RETRY):
+                raise
+            log.warning("measure: out of memory at memory_limit=%s; retrying with a larger limit", limit)
     row = store.one("SELECT count(*) FROM sessions")
     return int(row[0]) if row else 0
+
+
+_MEASURE_RETRY = ("1GB", "4GB", "16GB")
+
+
+def _measure_limits() -> list[str]:
+    """DuckDB memory limits to try in turn: ``$CODECENSUS_MEASURE_MEMORY`` (default 256MB), then larger ones."""
+    first = os.environ.get("CODECENSUS_MEASURE_MEMORY", "256MB")
+    return [first, *_MEASURE_RETRY]
 
 
 def _run(store: Store, sql: str, salt: str) -> None:

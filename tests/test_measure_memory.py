@@ -1,0 +1,41 @@
+"""build_sessions under a DuckDB memory limit too small for it: rolled back, retried larger, same rows."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from codecensus.ingest import ingest
+from codecensus.measure import build_sessions
+from codecensus.sample import generate_corpus
+from codecensus.store import Store
+
+
+def _rows(store: Store) -> list[tuple[object, ...]]:
+    return store.con.execute("SELECT * FROM sessions ORDER BY session_key").fetchall()
+
+
+def test_out_of_memory_retries_with_a_larger_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    generate_corpus(tmp_path / "corpus", users=6, sessions=60, months=2, seed=11)
+    store = Store(tmp_path / "db.duckdb")
+    ingest(store, [tmp_path / "corpus"], workers=0)
+    build_sessions(store)
+    expected = _rows(store)
+    assert len(expected) >= 60
+
+    # 1 MB cannot hold the message groups' aggregate: the first attempt must fail and be retried.
+    monkeypatch.setenv("CODECENSUS_MEASURE_MEMORY", "1MB")
+    store.con.execute("DROP TABLE sessions")
+    with caplog.at_level(logging.WARNING, logger="codecensus.measure"):
+        n = build_sessions(store)
+    assert "out of memory at memory_limit=1MB" in caplog.text
+    assert n == len(expected)
+    assert _rows(store) == expected
+    # The limit in force afterwards is the store's own again, and no temp table is left behind.
+    temps = store.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    assert temps == []
+    store.close()
