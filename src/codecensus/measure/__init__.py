@@ -310,7 +310,7 @@ def build_sessions(store: Store) -> int:
     # Bounded memory: DuckDB spills what it can to its temp directory, but some operators (the message
     # groups' arg_max over strings) cannot; when one runs out, the transaction is rolled back and
     # retried with a larger limit, so a big corpus costs memory only when it must (50K generated
-    # sessions need 256 MB; 128 MB fails there).
+    # sessions need 256 MB; the default 128 MB fails there and is retried at 512 MB).
     for i, limit in enumerate(_measure_limits()):
         try:
             with store.memory_limit(limit):
@@ -330,12 +330,12 @@ def build_sessions(store: Store) -> int:
     return int(row[0]) if row else 0
 
 
-_MEASURE_RETRY = ("1GB", "4GB", "16GB")
+_MEASURE_RETRY = ("512MB", "2GB", "8GB")
 
 
 def _measure_limits() -> list[str]:
-    """DuckDB memory limits to try in turn: ``$CODECENSUS_MEASURE_MEMORY`` (default 256MB), then larger ones."""
-    first = os.environ.get("CODECENSUS_MEASURE_MEMORY", "256MB")
+    """DuckDB memory limits to try in turn: ``$CODECENSUS_MEASURE_MEMORY`` (default 128MB), then larger ones."""
+    first = os.environ.get("CODECENSUS_MEASURE_MEMORY", "128MB")
     return [first, *_MEASURE_RETRY]
 
 
