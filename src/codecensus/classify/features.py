@@ -8,6 +8,7 @@ facets with the documented weight tables.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ def _purepath(path: str) -> PurePath:
     return PureWindowsPath(path) if ("\\" in path or re.match(r"^[A-Za-z]:", path)) else PurePosixPath(path)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure; paths and commands repeat within and across sessions
 def file_class(path: str | None) -> str:
     """One of :data:`FILE_CLASSES` for a file path (by path conventions and extension)."""
     if not path:
@@ -137,6 +139,7 @@ _CMD_EXPLORE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure; paths and commands repeat within and across sessions
 def command_class(cmd: str | None, *, is_test: bool = False, is_commit: bool = False, is_push: bool = False,
                   is_deploy: bool = False) -> str:
     """One of :data:`COMMAND_CLASSES` (the first that matches, most specific first)."""
@@ -230,6 +233,7 @@ _SHELL_WRITE = re.compile(
 _SCRATCH = re.compile(r"(?i)(^|/)(tmp|temp|dev)/|\.(log|out|pid|tmp|bak)$|^/proc/")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure; paths and commands repeat within and across sessions
 def shell_write_target(cmd: str | None) -> str | None:
     """The file a shell command writes ('' for patches with no single target), or None."""
     if not cmd:
