@@ -253,17 +253,18 @@ def ingest(
     """Ingest every transcript under ``paths`` into ``store``. Returns counts."""
     # DuckDB only appends here: a small buffer pool is as fast and keeps the writer's memory flat, and
     # one DuckDB thread does the same work with less CPU (the parser processes have the other cores).
+    # No automatic checkpoint under that small buffer: checkpointing a large database needs more (32 MB
+    # failed on a 2.3 GB database, and a failed checkpoint is fatal to the DuckDB connection). Committed
+    # batches stay durable in the WAL until the checkpoint below.
     limit = os.environ.get("CODECENSUS_INGEST_MEMORY", "32MB")
-    with store.memory_limit(limit, threads=1):
+    with store.memory_limit(limit, threads=1, checkpoint_threshold="1TB"):
         stats = _ingest(
             store, paths, user=user, user_from_dir=user_from_dir, fmt=fmt, workers=workers, settle_s=settle_s,
             batch_limit_bytes=batch_limit_bytes, batch_limit_files=batch_limit_files, progress=progress,
         )
     if stats.changed:
-        # Write the new rows into the database file now (all threads: the parsers are done), within
-        # the small memory limit (DuckDB would otherwise do it at close, under the store's larger one).
-        with store.memory_limit(limit):
-            store.con.execute("CHECKPOINT")
+        # Write the new rows into the database file now, under the store's own memory limit.
+        store.con.execute("CHECKPOINT")
     return stats
 
 

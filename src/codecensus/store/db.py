@@ -308,12 +308,16 @@ class Store:
             raise
 
     @contextlib.contextmanager
-    def memory_limit(self, limit: str, threads: int | None = None) -> Iterator[None]:
+    def memory_limit(
+        self, limit: str, threads: int | None = None, checkpoint_threshold: str | None = None
+    ) -> Iterator[None]:
         """Run a block under DuckDB memory limit ``limit`` (e.g. '64MB'; DuckDB spills beyond it),
-        and with ``threads`` DuckDB threads when given."""
+        with ``threads`` DuckDB threads and WAL ``checkpoint_threshold`` when given."""
         settings = {"memory_limit": f"'{limit}'"}
         if threads is not None:
             settings["threads"] = str(int(threads))
+        if checkpoint_threshold is not None:
+            settings["checkpoint_threshold"] = f"'{checkpoint_threshold}'"
         old = {k: self.one(f"SELECT current_setting('{k}')") for k in settings}
         for k, v in settings.items():
             self.con.execute(f"SET {k}={v}")
@@ -322,7 +326,7 @@ class Store:
         finally:
             for k, row in old.items():
                 if row and row[0] is not None:
-                    self.con.execute(f"SET {k}='{row[0]}'" if k == "memory_limit" else f"SET {k}={int(row[0])}")
+                    self.con.execute(f"SET {k}={int(row[0])}" if k == "threads" else f"SET {k}='{row[0]}'")
 
     def one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
         """First row of a query (the result is always fully consumed: DuckDB 2 requires it)."""
