@@ -203,18 +203,25 @@ class JsonLines:
     def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
         for line_no, raw, end in iter_lines(self.path, self.start, self.start_line, self.final):
             self.consumed, self.lines = end, line_no
-            stripped = raw.strip()
-            if not stripped:
-                continue
-            try:
-                rec = orjson.loads(stripped)
-            except orjson.JSONDecodeError as exc:
-                self.bad(line_no, "bad_json", str(exc)[:120])
-                continue
-            if not isinstance(rec, dict):
-                self.bad(line_no, "bad_record", f"JSON {type(rec).__name__}, not an object")
-                continue
-            yield line_no, rec
+            rec = decode_line(raw, line_no, self.bad)
+            if rec is not None:
+                yield line_no, rec
+
+
+def decode_line(raw: bytes, line_no: int, bad: Callable[[int, str, str], Any]) -> dict[str, Any] | None:
+    """The JSON object on one line; ``None`` for a blank line, or a damaged or non-object one (reported to ``bad``)."""
+    stripped = raw.strip()
+    if not stripped:
+        return None
+    try:
+        rec = orjson.loads(stripped)
+    except orjson.JSONDecodeError as exc:
+        bad(line_no, "bad_json", str(exc)[:120])
+        return None
+    if not isinstance(rec, dict):
+        bad(line_no, "bad_record", f"JSON {type(rec).__name__}, not an object")
+        return None
+    return rec
 
 
 Run = tuple[list[ParseResult | str], dict[str, Any] | None]

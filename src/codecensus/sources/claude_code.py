@@ -33,7 +33,7 @@ from codecensus.records import (
     split_tables,
     to_arrow,
 )
-from codecensus.sources.base import FileContext, iter_line_blocks, register
+from codecensus.sources.base import FileContext, decode_line, iter_line_blocks, register
 from codecensus.sources.common import (
     RESULT_HEAD,
     TEXT_HEAD,
@@ -81,6 +81,15 @@ KNOWN_SKIP = frozenset(
 )
 KNOWN_TYPES = KNOWN_SKIP | {"user", "assistant", "system", "queue-operation"}
 _FILE_KEYS = ("file_path", "filePath", "notebook_path", "path")
+
+
+def _file_path(inp: dict[str, Any]) -> str | None:
+    """The first non-empty file-path argument of a tool input."""
+    for k in _FILE_KEYS:
+        v = inp.get(k)
+        if isinstance(v, str) and v:
+            return v
+    return None
 
 
 def _text_of_user(content: Any) -> tuple[str, bool]:
@@ -554,16 +563,8 @@ class ClaudeCodeParser:
         bad: Any,
     ) -> None:
         """One line through the generic path (orjson and the dict handlers), rows appended to ``out``."""
-        stripped = raw.strip()
-        if not stripped:
-            return
-        try:
-            rec = orjson.loads(stripped)
-        except orjson.JSONDecodeError as exc:
-            bad(line_no, "bad_json", str(exc)[:120])
-            return
-        if not isinstance(rec, dict):
-            bad(line_no, "bad_record", f"JSON {type(rec).__name__}, not an object")
+        rec = decode_line(raw, line_no, bad)
+        if rec is None:
             return
         rtype = rec.get("type")
         if not isinstance(rtype, str) or rtype not in KNOWN_TYPES:
@@ -647,12 +648,7 @@ class ClaudeCodeParser:
                 elif bt == "tool_use" and not synthetic:
                     name = b.name if isinstance(b.name, str) else "unknown"
                     inp = b.input if b.input is not None else {}
-                    fpath = None
-                    for k in _FILE_KEYS:
-                        v = inp.get(k)
-                        if isinstance(v, str) and v:
-                            fpath = v
-                            break
+                    fpath = _file_path(inp)
                     cat = tool_category(name)
                     cmd = inp.get("command")
                     if not isinstance(cmd, str):
@@ -866,12 +862,7 @@ class ClaudeCodeParser:
             elif bt == "tool_use" and not synthetic:
                 name = b.get("name") if isinstance(b.get("name"), str) else "unknown"
                 inp = b.get("input") if isinstance(b.get("input"), dict) else {}
-                fpath = None
-                for k in _FILE_KEYS:
-                    v = inp.get(k)
-                    if isinstance(v, str) and v:
-                        fpath = v
-                        break
+                fpath = _file_path(inp)
                 cat = tool_category(name)
                 cmd = inp.get("command") if isinstance(inp.get("command"), str) else None
                 if cat != "shell":
