@@ -52,7 +52,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peak import Peak  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("ingest", "measure", "classify", "cluster", "report")
@@ -60,44 +62,6 @@ MARK_BEGIN, MARK_END = "<!-- e2e:begin -->", "<!-- e2e:end -->"
 
 
 # -- memory ------------------------------------------------------------------------------------------
-class Peak:
-    """Peak memory of a process and all its descendants, sampled every ``every`` seconds: summed RSS and
-    summed PSS (proportional set size: a page shared by k processes counts 1/k in each)."""
-
-    def __init__(self, pid: int, every: float = 0.1) -> None:
-        import threading
-
-        self.proc = psutil.Process(pid)
-        self.rss = 0
-        self.pss = 0
-        self.every = every
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                procs = [self.proc, *self.proc.children(recursive=True)]
-            except psutil.Error:
-                procs = []
-            rss = pss = 0
-            for p in procs:
-                try:
-                    mi = p.memory_full_info()
-                    rss += mi.rss
-                    pss += getattr(mi, "pss", mi.rss)
-                except psutil.Error:
-                    pass
-            self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
-            self._stop.wait(self.every)
-
-    def stop(self) -> tuple[int, int]:
-        self._stop.set()
-        self._t.join()
-        return self.rss, self.pss
-
-
 # -- corpus ------------------------------------------------------------------------------------------
 def _trim(obj: Any, n: int) -> Any:
     if isinstance(obj, str):

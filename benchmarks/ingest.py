@@ -14,7 +14,6 @@ within one run are meaningful on a shared machine.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import platform
 import re
@@ -23,11 +22,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peak import Peak  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 _UUID = re.compile(rb"[0-9a-f]{8}-([0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
@@ -72,35 +71,6 @@ def build_generated(out: Path, target: int) -> int:
     return sum(f.stat().st_size for f in out.rglob("*.jsonl"))
 
 
-class Peak:
-    """Peak RSS of a process and all its descendants, sampled."""
-
-    def __init__(self, pid: int) -> None:
-        self.proc = psutil.Process(pid)
-        self.peak = 0
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                procs = [self.proc, *self.proc.children(recursive=True)]
-                rss = 0
-                for p in procs:
-                    with contextlib.suppress(psutil.Error):
-                        rss += p.memory_info().rss
-                self.peak = max(self.peak, rss)
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._t.join()
-        return self.peak
-
-
 CPU: dict[str, float] = {}  # CPU seconds (user + system, whole process tree) of the last timed command
 
 
@@ -108,10 +78,10 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, bytes]:
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = Peak(p.pid)
+    peak = Peak(p.pid, 0.05, pss=False)
     out, err = p.communicate()
     dt = time.perf_counter() - t0
-    rss = peak.stop()
+    rss, _ = peak.stop()
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     CPU["last"] = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     if p.returncode != 0:
