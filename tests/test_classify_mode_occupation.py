@@ -6,51 +6,16 @@ from typing import Any
 
 import pytest
 
-from codecensus.classify.base import ActionEvidence, SessionEvidence
+from codecensus.classify.base import ActionEvidence
 from codecensus.classify.features import extract
 from codecensus.classify.offline import OfflineBackend, mode_votes
 from codecensus.taxonomy import NOT_INFERABLE, SOFTWARE_SOC
-
-
-def act(cat: str, tool: str = "", **kw: Any) -> ActionEvidence:
-    return ActionEvidence(tool=tool or cat, category=cat, **kw)
+from evidence_builders import edit, read, session, sh
+from evidence_builders import write as _write
 
 
 def write(path: str, words: int = 300, **kw: Any) -> ActionEvidence:
-    return act("write", "Write", file_path=path, file_op="create", input_words=words, is_error=False, **kw)
-
-
-def edit(path: str, words: int = 40, **kw: Any) -> ActionEvidence:
-    return act("edit", "Edit", file_path=path, input_words=words, is_error=False, **kw)
-
-
-def sh(cmd: str, **kw: Any) -> ActionEvidence:
-    kw.setdefault("is_error", False)
-    return act("shell", "Bash", command=cmd, **kw)
-
-
-def read(path: str) -> ActionEvidence:
-    return act("read", "Read", file_path=path, is_error=False)
-
-
-def session(prompts: list[str], actions: list[ActionEvidence] | None = None) -> SessionEvidence:
-    actions = actions or []
-    replies = ["Done."] * len(prompts)
-    return SessionEvidence(
-        session_key="s1",
-        session_id="s1",
-        source="claude_code",
-        shape={"session_id": "s1", "prompts": len(prompts), "actions": len(actions), "visible_words": 50,
-               "subagent_actions": 0},
-        prompts=prompts,
-        prompt_ts=[None] * len(prompts),
-        replies=replies,
-        actions=actions,
-        events=[],
-        reply_prompt_index=list(range(len(replies))),
-        event_prompt_index=[],
-        final_reply_after_last_action=True,
-    )
+    return _write(path, words, **kw)
 
 
 @pytest.fixture(scope="module")
