@@ -1,3 +1,3 @@
-from codecensus.cli import main
+from codecensus.entry import main
 
 main()

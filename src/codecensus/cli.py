@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from codecensus import __version__
+from codecensus import __version__, quickcheck
 from codecensus.store import Store, StoreBusy, default_db_path
 
 app = typer.Typer(
@@ -139,7 +139,13 @@ def ingest(
             )
             raise typer.Exit(1)
     n_workers = workers if workers >= 0 else max(1, (os.cpu_count() or 1) - 1)
-    store = open_store(db, wait=wait)
+    db_path = (db or default_db_path()).expanduser()
+    # The corpus as it is before this run: saved below as the snapshot of a complete ingest, it lets the
+    # next `codecensus ingest` of an unchanged corpus answer without opening the database (quickcheck).
+    snap_opts = quickcheck.options_key(roots, user, user_from_dir, fmt) if engine == "local" else None
+    listing = quickcheck.list_roots(roots) if snap_opts is not None else None
+    quickcheck.clear(db_path)
+    store = open_store(db_path, wait=wait)
     t0 = time.perf_counter()
     with _progress() as prog:
         task = prog.add_task("ingest", total=None, current="")
@@ -189,7 +195,17 @@ def ingest(
         console.print(f"[red]{len(stats.errors)} file(s) failed and were not committed:[/red]")
         for e in stats.errors[:20]:
             console.print(f"  {e}")
+    complete = (
+        not stats.files_failed
+        and store.table_exists("sessions")
+        and (store.one("SELECT count(*) FROM files WHERE consumed < size") or (1,))[0] == 0
+    )
+    if n_sessions is None and complete:
+        row = store.one("SELECT count(*) FROM sessions")
+        n_sessions = row[0] if row else None
     store.close()
+    if snap_opts is not None and listing is not None and complete:
+        quickcheck.save(db_path, snap_opts, listing, sessions=n_sessions)
     if stats.files_failed:
         raise typer.Exit(1)
 

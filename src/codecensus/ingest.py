@@ -25,48 +25,16 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from codecensus.paths import SKIP_DIRS, default_claude_dirs
 from codecensus.records import ParseResult, split_tables
 from codecensus.sources import base as registry
 from codecensus.sources.base import FileContext, Parser, ParserPool, Run, fingerprints, release_memory
 from codecensus.sources.base import parse_chunk as _parse_chunk
 from codecensus.store import FileCommit, FileState, Store
 
-SKIP_DIRS = frozenset(
-    {
-        ".git",
-        "node_modules",
-        "__pycache__",
-        ".venv",
-        "file-history",
-        "shell-snapshots",
-        "tool-results",
-        "debug",
-        "todos",
-        "session-env",
-        "statsig",
-        "plugins",
-        "ide",
-    }
-)
+__all__ = ["SETTLE_S", "SKIP_DIRS", "IngestStats", "default_claude_dirs", "discover", "ingest"]
+
 SETTLE_S = 60.0  # a file untouched this long is complete: its last line is read even without a newline
-
-
-def default_claude_dirs() -> list[Path]:
-    """Every Claude Code config dir on this machine (CLAUDE_CONFIG_DIR may list several)."""
-    dirs: list[Path] = []
-    env = os.environ.get("CLAUDE_CONFIG_DIR")
-    if env:
-        dirs += [Path(p).expanduser() for p in env.split(",") if p.strip()]
-    home = Path.home()
-    dirs += [home / ".claude", home / ".config" / "claude"]
-    seen: set[Path] = set()
-    out = []
-    for d in dirs:
-        r = d.resolve() if d.exists() else d
-        if r not in seen and (d / "projects").is_dir():
-            seen.add(r)
-            out.append(d / "projects")
-    return out
 
 
 @dataclass(slots=True)

@@ -10,12 +10,14 @@ import uuid
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from codecensus import __version__
-from codecensus.store import Store
+
+if TYPE_CHECKING:  # the CLI's quick re-ingest check builds manifests without importing DuckDB
+    from codecensus.store import Store
 
 _PACKAGES = (
     "duckdb", "pyarrow", "orjson", "msgspec", "typer", "rich", "pydantic", "numpy", "scikit-learn", "altair",

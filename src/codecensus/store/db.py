@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import platformdirs
+import orjson
 import pyarrow as pa
 
 from codecensus.records import ROW_TYPES, BadLine, ParseResult, SessionInfo
@@ -37,13 +37,6 @@ RAW_TEXT_TABLES = frozenset({"prompts", "messages", "actions", "results", "event
 
 class StoreBusy(RuntimeError):
     """Another codecensus process holds the database."""
-
-
-def default_db_path() -> Path:
-    env = os.environ.get("CODECENSUS_DB")
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("codecensus")) / "codecensus.duckdb"
 
 
 @dataclass(slots=True)
@@ -190,6 +183,25 @@ class Store:
             con.execute("INSERT INTO meta VALUES ('salt', ?)", [secrets.token_hex(16)])
             con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         con.execute("COMMIT")
+        self._take_pending_runs()
+
+    def _take_pending_runs(self) -> None:
+        """Move the manifests of runs that did not open the database (``codecensus.quickcheck``) into ``runs``."""
+        pending = self.path.with_name(self.path.name + ".pending-runs.jsonl")
+        if not pending.exists():
+            return
+        rows = []
+        for line in pending.read_bytes().splitlines():
+            try:
+                man = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue  # a line cut by a crash: the run's manifest is lost, nothing else
+            if isinstance(man, dict) and man.get("run_id"):
+                rows.append((str(man["run_id"]), str(man.get("command", "")), man.get("at"), orjson.dumps(man).decode()))
+        if rows:
+            self.con.executemany("INSERT OR IGNORE INTO runs VALUES (?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?)",
+                                 [(r, c, at, at, m) for r, c, at, m in rows])
+        pending.unlink(missing_ok=True)  # after the commit: a crash in between only repeats ignored inserts
 
     # -- hashing ------------------------------------------------------------
     @property

@@ -1,0 +1,259 @@
+"""Re-ingest of an unchanged corpus without opening the database.
+
+After an ingest that committed everything it saw, the CLI saves a *snapshot* next to the
+database (``<db>.snapshot.json``):
+
+- the ingest options (roots, user attribution, forced format),
+- a fingerprint of the codecensus code (every module's size and mtime, and the version),
+- a hash of the listing of every file under the roots — path, size and mtime, taken *before*
+  the ingest started, with the walk rules ingest itself uses (no symlinks followed, the same
+  skipped folders),
+- the database file's size and mtime after it was closed (and that no WAL was left).
+
+The next ``codecensus ingest`` with the same options lists the roots again (one ``stat`` per
+file: the work the full path starts with). When the listing, the code and the database file are
+all unchanged, no input of the ingest has changed, so its result cannot either: it reports and
+exits without importing DuckDB or Arrow. Anything else — a new, grown or touched file, a removed
+one, another command having written the database, other code, other options — takes the full
+path, which saves a new snapshot. A listing taken before the ingest is conservative: a file that
+changes while it is being read differs from the snapshot next time and is re-read.
+
+The run's manifest is appended to ``<db>.pending-runs.jsonl``; the next process that opens the
+database for writing moves it into the ``runs`` table.
+
+Standard library and orjson only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from codecensus import __version__
+from codecensus.paths import SKIP_DIRS, default_claude_dirs, default_db_path
+
+SNAPSHOT_VERSION = 1
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def snapshot_path(db: Path) -> Path:
+    return db.with_name(db.name + ".snapshot.json")
+
+
+def pending_runs_path(db: Path) -> Path:
+    return db.with_name(db.name + ".pending-runs.jsonl")
+
+
+def wal_path(db: Path) -> Path:
+    return db.with_name(db.name + ".wal")
+
+
+@dataclass(slots=True)
+class Listing:
+    """Every file under the roots: count and a hash of (path, size, mtime_ns) in walk order."""
+
+    files: int
+    digest: str
+
+
+def list_roots(roots: list[Path]) -> Listing:
+    """Walk the roots as ingest does (no symlinks followed, SKIP_DIRS skipped), hashing each file's stat."""
+    h = hashlib.blake2b(digest_size=16)
+    n = 0
+    for root in roots:
+        root = Path(root).expanduser()
+        h.update(b"\x00root\x00" + os.fsencode(str(root)))
+        try:
+            st = root.stat()
+        except OSError:
+            h.update(b"\x00missing")
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            h.update(f"\x00{st.st_size}\x00{st.st_mtime_ns}".encode())
+            n += 1
+            continue
+        stack = [str(root)]
+        while stack:
+            d = stack.pop()
+            try:
+                entries = sorted(os.scandir(d), key=lambda e: e.name)
+            except OSError:
+                h.update(b"\x00unreadable\x00" + os.fsencode(d))
+                continue
+            subdirs = []
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):
+                    if e.name not in SKIP_DIRS:
+                        subdirs.append(e.path)
+                elif e.is_file(follow_symlinks=False):
+                    try:
+                        est = e.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    h.update(f"{e.path}\x00{est.st_size}\x00{est.st_mtime_ns}\n".encode())
+                    n += 1
+            stack.extend(reversed(subdirs))
+    return Listing(n, h.hexdigest())
+
+
+def code_fingerprint() -> str:
+    """The codecensus version and every module's size and mtime: other code, other results."""
+    h = hashlib.blake2b(__version__.encode(), digest_size=16)
+    for dirpath, dirnames, filenames in os.walk(_PACKAGE_DIR):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for f in sorted(filenames):
+            if f.endswith(".py"):
+                st = os.stat(os.path.join(dirpath, f))
+                h.update(f"{dirpath}/{f}\x00{st.st_size}\x00{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def options_key(roots: list[Path], user: str | None, user_from_dir: bool, fmt: str | None) -> dict[str, Any]:
+    return {
+        "roots": [str(Path(r).expanduser().absolute()) for r in roots],
+        "user": user,
+        "user_from_dir": bool(user_from_dir),
+        "format": fmt,
+    }
+
+
+def _db_stat(db: Path) -> list[int] | None:
+    try:
+        st = db.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def save(db: Path, options: dict[str, Any], listing: Listing, *, sessions: int | None) -> bool:
+    """Save the snapshot after a complete ingest (the database closed). False when none can be trusted."""
+    db = Path(db).expanduser()
+    if wal_path(db).exists():  # uncheckpointed changes: the file's stat does not describe them
+        clear(db)
+        return False
+    dbst = _db_stat(db)
+    if dbst is None:
+        return False
+    snap = {
+        "v": SNAPSHOT_VERSION,
+        "options": options,
+        "code": code_fingerprint(),
+        "files": listing.files,
+        "listing": listing.digest,
+        "db": dbst,
+        "sessions": sessions,
+        "saved_at": time.time(),
+    }
+    tmp = snapshot_path(db).with_suffix(".tmp")
+    tmp.write_bytes(orjson.dumps(snap))
+    os.replace(tmp, snapshot_path(db))
+    return True
+
+
+def clear(db: Path) -> None:
+    snapshot_path(Path(db).expanduser()).unlink(missing_ok=True)
+
+
+def load(db: Path) -> dict[str, Any] | None:
+    try:
+        snap = orjson.loads(snapshot_path(db).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return snap if isinstance(snap, dict) and snap.get("v") == SNAPSHOT_VERSION else None
+
+
+def unchanged(db: Path, options: dict[str, Any], roots: list[Path]) -> tuple[bool, Listing | None]:
+    """Whether the last ingest's snapshot still describes this corpus, code and database."""
+    db = Path(db).expanduser()
+    snap = load(db)
+    if snap is None or snap.get("options") != options or wal_path(db).exists():
+        return False, None
+    if snap.get("db") != _db_stat(db) or snap.get("code") != code_fingerprint():
+        return False, None
+    listing = list_roots(roots)
+    return (listing.digest == snap.get("listing") and listing.files == snap.get("files")), listing
+
+
+# -- the CLI's fast path ----------------------------------------------------------------------
+
+_VALUE_OPTS = {"--db", "--user", "--format", "--workers", "-j", "--wait", "--engine"}
+_FLAG_OPTS = {"--user-from-dir"}
+
+
+def parse_ingest_args(argv: list[str]) -> dict[str, Any] | None:
+    """The options of ``codecensus ingest ARGV`` when they are plain enough for the fast path, else None."""
+    vals: dict[str, str] = {}
+    flags: set[str] = set()
+    paths: list[str] = []
+    i = 0
+    only_paths = False
+    while i < len(argv):
+        a = argv[i]
+        if only_paths or not a.startswith("-") or a == "-":
+            paths.append(a)
+        elif a == "--":
+            only_paths = True
+        elif a in _FLAG_OPTS:
+            flags.add(a)
+        elif "=" in a and a.split("=", 1)[0] in _VALUE_OPTS:
+            k, v = a.split("=", 1)
+            vals[k] = v
+        elif a in _VALUE_OPTS:
+            if i + 1 >= len(argv):
+                return None
+            vals[a] = argv[i + 1]
+            i += 1
+        else:
+            return None  # --help, --parts, --address, anything new: the full CLI handles it
+        i += 1
+    if vals.get("--engine", "local") != "local":
+        return None
+    return {"db": vals.get("--db"), "user": vals.get("--user"), "user_from_dir": "--user-from-dir" in flags,
+            "format": vals.get("--format"), "paths": paths}
+
+
+def try_fast_ingest(argv: list[str]) -> bool:
+    """Handle ``codecensus ingest ARGV`` here when nothing changed since the last ingest. True if handled."""
+    if os.environ.get("CODECENSUS_NO_SNAPSHOT"):
+        return False
+    t0 = time.perf_counter()
+    args = parse_ingest_args(argv)
+    if args is None or (args["user"] and args["user_from_dir"]):
+        return False
+    db = Path(args["db"]).expanduser() if args["db"] else default_db_path()
+    roots = [Path(p) for p in args["paths"]] or default_claude_dirs()
+    if not roots or any(not Path(r).expanduser().exists() for r in roots):
+        return False  # the full path explains what is missing
+    options = options_key(roots, args["user"], args["user_from_dir"], args["format"])
+    same, listing = unchanged(db, options, roots)
+    if not same or listing is None:
+        return False
+    elapsed = time.perf_counter() - t0
+    _record_pending_run(db, options, listing, elapsed)
+    sys.stderr.write(
+        f"ingest: nothing changed since the last run: {listing.files} files under {len(roots)} path(s) unchanged, "
+        f"checked in {elapsed:.2f}s without opening the database ({db}).\n"
+    )
+    return True
+
+
+def _record_pending_run(db: Path, options: dict[str, Any], listing: Listing, elapsed: float) -> None:
+    from codecensus.manifest import build_manifest
+
+    man = build_manifest(
+        "ingest",
+        {"paths": options["roots"], "engine": "local", "files_seen": listing.files, "files_parsed": 0,
+         "files_appended": 0, "files_skipped": listing.files, "files_failed": 0, "bytes_read": 0, "bad_lines": 0,
+         "seconds": round(elapsed, 3), "unchanged_snapshot": True},
+    )
+    man["run_id"] = hashlib.blake2b(orjson.dumps(man), digest_size=8).hexdigest()
+    with open(pending_runs_path(db), "ab") as fh:
+        fh.write(orjson.dumps(man) + b"\n")

@@ -1,0 +1,128 @@
+"""The unchanged-corpus fast path of `codecensus ingest` (codecensus.quickcheck)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from codecensus import quickcheck
+from codecensus.cli import app
+from codecensus.store import Store
+
+from ccbuild import standard_session
+
+runner = CliRunner()
+SID = "77777777-7777-4777-8777-777777777777"
+SID2 = "88888888-8888-4888-8888-888888888888"
+
+
+@pytest.fixture(autouse=True)
+def _snapshots_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CODECENSUS_NO_SNAPSHOT", raising=False)
+
+
+def _corpus(tmp_path: Path) -> tuple[Path, Path, Path]:
+    root = tmp_path / "team"
+    f = root / "carol" / ".claude" / "projects" / "-p" / f"{SID}.jsonl"
+    standard_session(SID).write(f)
+    return root, f, tmp_path / "db.duckdb"
+
+
+def _ingest(root: Path, db: Path, *extra: str) -> None:
+    r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "-j", "0", *extra])
+    assert r.exit_code == 0, r.output
+
+
+def test_unchanged_corpus_is_answered_without_the_database(tmp_path: Path) -> None:
+    root, _f, db = _corpus(tmp_path)
+    _ingest(root, db, "--user-from-dir")
+    assert quickcheck.snapshot_path(db).exists()
+    assert quickcheck.try_fast_ingest([str(root), "--db", str(db), "--user-from-dir"])
+    assert quickcheck.try_fast_ingest([str(root), f"--db={db}", "--user-from-dir", "-j", "3"])
+    # other options are another ingest: the full path decides
+    assert not quickcheck.try_fast_ingest([str(root), "--db", str(db)])
+    assert not quickcheck.try_fast_ingest([str(root), "--db", str(db), "--user", "bob"])
+    assert not quickcheck.try_fast_ingest([str(root), "--db", str(db), "--user-from-dir", "--help"])
+    # the skipped runs' manifests reach the runs table when the database is next opened for writing
+    assert quickcheck.pending_runs_path(db).exists()
+    with Store(db) as s:
+        rows = s.con.execute("SELECT manifest->>'unchanged_snapshot' FROM runs WHERE command='ingest'").fetchall()
+    assert sorted(str(r[0]) for r in rows) == ["None", "true", "true"]
+    assert not quickcheck.pending_runs_path(db).exists()
+
+
+def test_any_change_takes_the_full_path(tmp_path: Path) -> None:
+    root, f, db = _corpus(tmp_path)
+    args = [str(root), "--db", str(db)]
+    _ingest(root, db)
+    assert quickcheck.try_fast_ingest(args)
+    # a touched file
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert not quickcheck.try_fast_ingest(args)
+    _ingest(root, db)
+    assert quickcheck.try_fast_ingest(args)
+    # an appended line is picked up by the next (full) run
+    before = f.read_bytes()
+    standard_session(SID2).write(tmp_path / "other.jsonl")
+    with open(f, "ab") as fh:
+        fh.write((tmp_path / "other.jsonl").read_bytes().splitlines(keepends=True)[0])
+    assert not quickcheck.try_fast_ingest(args)
+    _ingest(root, db)
+    with Store(db, read_only=True) as s:
+        lines = s.one("SELECT lines FROM files")[0]
+    assert lines == len(before.splitlines()) + 1
+    assert quickcheck.try_fast_ingest(args)
+    # a new file
+    standard_session(SID2).write(root / "carol" / ".claude" / "projects" / "-p" / f"{SID2}.jsonl")
+    assert not quickcheck.try_fast_ingest(args)
+    _ingest(root, db)
+    assert quickcheck.try_fast_ingest(args)
+    # another command wrote the database
+    with Store(db) as s:
+        s.set_meta("touched", "1")
+    assert not quickcheck.try_fast_ingest(args)
+    _ingest(root, db)
+    assert quickcheck.try_fast_ingest(args)
+    # a removed file
+    (root / "carol" / ".claude" / "projects" / "-p" / f"{SID2}.jsonl").unlink()
+    assert not quickcheck.try_fast_ingest(args)
+
+
+def test_no_snapshot_after_an_incomplete_ingest(tmp_path: Path) -> None:
+    root, f, db = _corpus(tmp_path)
+    # a last line without a newline in a file still being written is left for the next run
+    with open(f, "ab") as fh:
+        fh.write(b'{"type":"user","sessionId":"' + SID.encode() + b'"')
+    _ingest(root, db)
+    assert not quickcheck.snapshot_path(db).exists()
+    assert not quickcheck.try_fast_ingest([str(root), "--db", str(db)])
+
+
+def test_parse_ingest_args() -> None:
+    p = quickcheck.parse_ingest_args
+    assert p(["a", "b", "--db", "x.duckdb", "-j", "2"]) == {
+        "db": "x.duckdb", "user": None, "user_from_dir": False, "format": None, "paths": ["a", "b"]}
+    assert p(["--format=claude_code", "--", "--odd-name"])["paths"] == ["--odd-name"]  # type: ignore[index]
+    assert p(["a", "--engine", "ray"]) is None
+    assert p(["a", "--parts", "x"]) is None
+    assert p(["a", "--db"]) is None
+
+
+def test_executable_skips_duckdb_when_unchanged(tmp_path: Path) -> None:
+    root, _f, db = _corpus(tmp_path)
+    _ingest(root, db)
+    code = (
+        "import sys; sys.argv = ['codecensus', 'ingest', sys.argv[1], '--db', sys.argv[2]]\n"
+        "from codecensus.entry import main\nmain()\nprint('duckdb' in sys.modules, 'pyarrow' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "CODECENSUS_NO_SNAPSHOT"}
+    r = subprocess.run([sys.executable, "-c", code, str(root), str(db)], capture_output=True, text=True, env=env,
+                       check=True)
+    assert r.stdout.strip() == "False False"
+    assert "nothing changed since the last run" in r.stderr
