@@ -119,6 +119,8 @@ def discover(
         root = Path(root).expanduser()
         if not root.exists():
             raise FileNotFoundError(f"{root}: no such file or directory")
+        # _walk follows no symlink below the root, so a file's resolved path is the resolved root + the rest.
+        root_s, real_root = str(root) + os.sep, str(root.resolve()) + os.sep
         for p in _walk(root):
             if unchanged is not None and unchanged(p):
                 continue
@@ -133,7 +135,9 @@ def discover(
             if user_from_dir and root.is_dir():
                 rel = p.relative_to(root).parts
                 u = rel[0] if len(rel) > 1 else default_user
-            yield Candidate(p, parser, u, registry.file_id_for(p, parser.name))
+            ps = str(p)
+            resolved = real_root + ps[len(root_s):] if ps.startswith(root_s) else None
+            yield Candidate(p, parser, u, registry.file_id_for(p, parser.name, resolved))
 
 
 def _local_user() -> str:
@@ -214,7 +218,7 @@ def ingest(
     fmt: str | None = None,
     workers: int = 1,
     settle_s: float = SETTLE_S,
-    batch_limit_bytes: int = 32_000_000,
+    batch_limit_bytes: int = int(os.environ.get("CODECENSUS_COMMIT_BYTES", "32000000")),
     batch_limit_files: int = int(os.environ.get("CODECENSUS_COMMIT_FILES", "1024")),
     progress: Callable[[int, int, str], None] | None = None,
 ) -> IngestStats:

@@ -108,9 +108,9 @@ def detect(path: Path, head: bytes | None = None) -> Parser | None:
     return best[1] if best[0] >= 0.5 else None
 
 
-def file_id_for(path: Path, source: str) -> str:
-    """Deterministic id of a file: its resolved path and format."""
-    return hashlib.sha1(f"{source}\0{path.resolve()}".encode()).hexdigest()[:20]
+def file_id_for(path: Path, source: str, resolved: str | None = None) -> str:
+    """Deterministic id of a file: its resolved path (``resolved`` when the caller knows it) and format."""
+    return hashlib.sha1(f"{source}\0{resolved or path.resolve()}".encode()).hexdigest()[:20]
 
 
 def iter_lines(path: Path, start: int, start_line: int, final: bool) -> Iterator[tuple[int, bytes, int]]:

@@ -188,10 +188,13 @@ def head_records(head: bytes, n: int = 8) -> tuple[dict[str, Any], ...]:
 @functools.lru_cache(maxsize=16)
 def _head_records(head: bytes, n: int) -> tuple[dict[str, Any], ...]:
     out: list[dict[str, Any]] = []
-    lines = head.split(b"\n")
-    if len(lines) > 1:
+    limit = n * 3
+    lines = head.split(b"\n", limit)  # the first `limit` lines, and the rest in one piece
+    if len(lines) > limit:
+        lines = lines[:limit]
+    elif len(lines) > 1:
         lines = lines[:-1]  # the last piece may be cut by the head limit
-    for raw in lines[: n * 3]:
+    for raw in lines:
         raw = raw.strip()
         if not raw.startswith(b"{"):
             continue
