@@ -20,7 +20,9 @@ Work mode (§2)
     is evidence of (``MODE_VOTES``); edits to code that existed before the
     session vote *fix*, code created in the session votes *build*. The vote
     shares (damped for sessions with little activity) are added to the
-    embedding z-scores of the prompts, plus a few documented bonuses.
+    embedding z-scores of the prompts, plus a few documented bonuses. Where a file class does not say
+    which of two modes it serves, the request decides: prose documents are *plan* when the prompts read
+    more like planning than writing.
 Occupation (§5)
     Software work (code changed or a dense developer vocabulary) is 15 unless
     the prompts are clearly about another group's domain; a non-software group
@@ -113,9 +115,12 @@ CATEGORY_VOTES: dict[str, tuple[str, float]] = {
     "web": ("understand", 0.15),
     "plan": ("plan", 0.8),
 }
+HARNESS_PLAN_VOTES = 0.8  # a plan file the harness writes in plan mode: one more plan-mode call (see _HARNESS_PLAN)
+PLAN_MODE_WITH_CHANGES = 0.25  # plan-mode calls count this much when the session went on to change files
 DOCS_WITH_CODE = 0.5  # plan and prose files count this much when the session changed code
-NEUTRAL_EDIT_BUILD_SHARE = 0.5  # an edit of an existing file whose request neither adds nor repairs: split
+NEUTRAL_EDIT_BUILD_SHARE = 0.0  # an edit of an existing file whose request neither adds nor repairs: fix (§2 "modifies")
 OPS_WITH_CODE = 0.5  # install and git commands count this much when the session changed code
+TEST_FILES_MAIN_RATIO = 1.0  # test files must outnumber code files (x this) for their changes to vote test
 TEST_RUNS_WITH_CODE = 0.5  # test runs count this much when the session changed code
 READING_WITH_CHANGES = 0.25  # understand votes (reads, searches) are scaled by this when the session changed things
 W_STRUCT = 3.0  # weight of the ledger's vote shares
@@ -131,7 +136,7 @@ B_ERROR_PASTE = 0.8  # fix: the task statement carries a pasted error / failing 
 B_EDITS_AFTER_ERROR = 0.6  # fix: edits right after a failing command or test (x min(1, n/3))
 B_NO_CHANGE_UNDERSTAND = 0.3  # understand: nothing written, something read/answered
 B_QUESTIONS = 0.3  # understand: share of substantive prompts phrased as questions
-B_PLAN_MODE = 0.6  # plan: plan mode used and no code changed
+B_PLAN_MODE = 0.6  # plan: plan mode used and no file changed but plans
 B_OPS_NO_CODE = 0.5  # operate: many ops/install/git commands and no code changed (x min(1, n/5))
 MODE_TEMPERATURE = 1.0  # softmax temperature for the mode confidence
 
@@ -221,7 +226,7 @@ WEIGHTS: dict[str, object] = {
     if k.isupper()
     and k != "MODE_KEYS"
     and k.split("_")[0]
-    in ("CHANGE", "DOCS", "NEUTRAL", "OPS", "TEST", "COMMAND", "CATEGORY", "READING", "W", "STRUCT", "B", "MODE", "OCC", "EXP", "EMB", "OUT", "FB")
+    in ("CHANGE", "HARNESS", "PLAN", "DOCS", "NEUTRAL", "OPS", "TEST", "COMMAND", "CATEGORY", "READING", "W", "STRUCT", "B", "MODE", "OCC", "EXP", "EMB", "OUT", "FB")
 }
 
 
@@ -376,23 +381,29 @@ class OfflineBackend:
         self, ev: SessionEvidence, f: Features, vec: dict[str, np.ndarray], protos: dict[str, _Protos] | None
     ) -> tuple[str, float, dict[str, float]]:
         votes = mode_votes(ev, f)
+        ez: np.ndarray | None = None
+        if protos is not None:
+            zs = [_z(protos["mode"].sims(vec[k])) for k in ("first", "all") if k in vec]
+            if zs:
+                ez = np.mean(zs, axis=0)
+        i_plan, i_write = MODE_KEYS.index("plan"), MODE_KEYS.index("write")
+        if ez is not None and votes.get("write", 0.0) > 0 and ez[i_plan] > ez[i_write]:
+            # a document whose name does not say what it is (prose, not a plan file): a design document, spec or
+            # roadmap when the request asks for a plan rather than for writing (taxonomy §2: plan vs write)
+            votes["plan"] = votes.get("plan", 0.0) + votes.pop("write")
         total = sum(votes.values())
         score = np.zeros(len(MODE_KEYS), dtype=np.float64)
         damp = total / (total + STRUCT_DAMP) if total > 0 else 0.0
         if total > 0:
             score += W_STRUCT * damp * np.array([votes.get(m, 0.0) / total for m in MODE_KEYS])
-        if protos is not None:
-            zs = [_z(protos["mode"].sims(vec[k])) for k in ("first", "all") if k in vec]
-            if zs:
-                ez = np.mean(zs, axis=0)
-                # automation words (agents, workflows, bots) are often the *topic* of a request about the agent
-                # tool itself: when the session produced nothing (no file changed), they count only partly
-                produced = sum(votes.get(m, 0.0) for m in MODE_KEYS if m != "understand") > 0
-                for m, factor in EMB_TOPICAL.items():
-                    j = MODE_KEYS.index(m)
-                    if not produced and ez[j] > 0:
-                        ez[j] *= factor
-                score += W_EMB * (1.0 - (1.0 - EMB_AT_FULL_ACTIVITY) * damp) * ez
+        if ez is not None:
+            # automation words (agents, workflows, bots) are often the *topic* of a request about the agent tool
+            # itself: unless the session produced automation (CI or agent configuration), they count only partly
+            for m, factor in EMB_TOPICAL.items():
+                j = MODE_KEYS.index(m)
+                if votes.get(m, 0.0) <= 0 and ez[j] > 0:
+                    ez[j] *= factor
+            score += W_EMB * (1.0 - (1.0 - EMB_AT_FULL_ACTIVITY) * damp) * ez
         idx = {m: i for i, m in enumerate(MODE_KEYS)}
         code_changed = f.created_code + f.modified_code + f.changed["test"] > 0
         subs = [f.signals[i] for i in f.substantive]
@@ -410,8 +421,8 @@ class OfflineBackend:
             score[idx["understand"]] += (
                 B_QUESTIONS * sum(s.question for s in subs) / len(subs) * (STRUCT_DAMP / (work + STRUCT_DAMP))
             )
-        if f.plan_mode and not code_changed:
-            score[idx["plan"]] += B_PLAN_MODE
+        if f.plan_mode and not any(c for k, c in f.changed.items() if k not in ("plan", "memory")):
+            score[idx["plan"]] += B_PLAN_MODE  # a plan, and nothing done after it (§2: "without doing it")
         ops = f.commands["ops"] + f.commands["install"] + f.commands["git"] + f.commands["deploy"]
         if not code_changed:
             score[idx["operate"]] += B_OPS_NO_CODE * min(1.0, ops / 5)
@@ -537,6 +548,12 @@ def _turn_kind(f: Features, prompt_index: int) -> str:
     return ""
 
 
+# jq, the JSON filter: not a data-analysis tool by itself (§2 analyze: queries, statistics, charts, notebooks)
+_JQ_CALL = re.compile(r"\bjq\b")
+# plan files the harness writes in plan mode (Claude Code ~/.claude/plans/, Cursor .cursor/plans/)
+_HARNESS_PLAN = re.compile(r"(^|[/\\])\.(claude|cursor)[/\\]plans[/\\]", re.I)
+
+
 def mode_votes(ev: SessionEvidence, f: Features) -> dict[str, float]:
     """The work ledger: votes per mode from successful changes, commands and tool categories.
 
@@ -544,9 +561,19 @@ def mode_votes(ev: SessionEvidence, f: Features) -> dict[str, float]:
     asks for something new; it votes *fix* when the turn's request reports an error or a complaint or asks
     to change existing behaviour, or when the edit follows a failing command or test; an edit of an
     existing file with no such signal votes fix (modifies existing code).
+
+    Test files vote *test* only when they outnumber the session's code files; otherwise they are part of the
+    feature or repair they come with and their votes go to build and fix in proportion. Plan mode (its calls
+    and the plan files the harness writes for it) votes *plan* fully only when nothing else was changed.
+    A command that is "data" only because of jq counts as what it is without jq.
     """
     votes: Counter[str] = Counter()
     code_changed = f.created_code + f.modified_code > 0
+    # tests are the session's product (test mode) only when its test files outnumber its code files; otherwise
+    # they are part of the feature or repair they come with (TDD is build or fix: taxonomy §2, labelling guide)
+    tests_main = f.changed["test"] > f.changed["code"] * TEST_FILES_MAIN_RATIO
+    code_tests = 0.0
+    plan_mode = 0.0
     counted: set[str] = set()
     created: set[str] = set()
     seen: set[str] = set()
@@ -564,6 +591,10 @@ def mode_votes(ev: SessionEvidence, f: Features) -> dict[str, float]:
                 created.add(path)
             seen.add(path)
             mode, w = CHANGE_VOTES.get(fc, ("", 0.0))
+            if fc == "plan" and _HARNESS_PLAN.search(path):
+                mode, w = "plan-mode", HARNESS_PLAN_VOTES  # plan mode's own record of its plan, not a deliverable
+            if fc == "test" and code_changed and not tests_main:
+                mode = "code-tests"  # shared out at the end in proportion to the build and fix votes
             if fc == "config" and code_changed:
                 continue
             if fc in ("plan", "prose") and code_changed:
@@ -581,7 +612,11 @@ def mode_votes(ev: SessionEvidence, f: Features) -> dict[str, float]:
             if mode:
                 # repeated edits of one file count with diminishing weight
                 w = w if path not in counted else w * 0.3
-                if mode == "build|fix":
+                if mode == "code-tests":
+                    code_tests += w
+                elif mode == "plan-mode":
+                    plan_mode += w
+                elif mode == "build|fix":
                     votes["build"] += w * NEUTRAL_EDIT_BUILD_SHARE
                     votes["fix"] += w * (1.0 - NEUTRAL_EDIT_BUILD_SHARE)
                 else:
@@ -590,6 +625,10 @@ def mode_votes(ev: SessionEvidence, f: Features) -> dict[str, float]:
         elif a.category == "shell":
             cc = command_class(a.command, is_test=a.is_test, is_commit=a.is_commit, is_push=a.is_push,
                                is_deploy=a.is_deploy)
+            if cc == "data" and _JQ_CALL.search(a.command or ""):
+                # jq filters JSON (API responses, cloud and container tool output) in every kind of work: such a
+                # command is what it is without jq (analysis only when another data tool is in it)
+                cc = command_class(_JQ_CALL.sub(" ", a.command or ""))
             mode, w = COMMAND_VOTES.get(cc, ("", 0.0))
             if mode == "operate" and cc in ("install", "git") and code_changed:
                 w *= OPS_WITH_CODE  # installing dependencies and committing are part of the code work
@@ -605,9 +644,20 @@ def mode_votes(ev: SessionEvidence, f: Features) -> dict[str, float]:
                 votes["understand"] += CATEGORY_VOTES["read"][1]
         else:
             mode, w = CATEGORY_VOTES.get(a.category, ("", 0.0))
-            if mode:
+            if a.category == "plan":
+                plan_mode += w
+            elif mode:
                 votes[mode] += w
         since_error = 0 if failed else since_error + 1
+    # plan mode is a means of the work that follows it: a plan counts fully only when nothing else was changed
+    # ("designs a change ... without doing it", taxonomy §2)
+    did_work = any(c for k, c in f.changed.items() if k not in ("plan", "memory"))
+    if plan_mode:
+        votes["plan"] += plan_mode * (PLAN_MODE_WITH_CHANGES if did_work else 1.0)
+    if code_tests:
+        code = votes["build"] + votes["fix"]
+        for m in ("build", "fix"):
+            votes[m] += code_tests * (votes[m] / code if code > 0 else 0.5)
     # reading, searching and exploring are the means of any work: they count fully only when nothing changed
     changes = sum(v for m, v in votes.items() if m != "understand")
     if changes > 0 and "understand" in votes:

@@ -158,6 +158,9 @@ def iter_git_log(repo: Path, *, since: str | None = None, all_refs: bool = True)
         f"--format={GIT_FORMAT}",
     ]
     if since:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", since.strip()):
+            # a bare date is midnight UTC (git would read it as that date at the *current* time of day)
+            since = f"{since.strip()} 00:00:00 +0000"
         args.append(f"--since={since}")
     if all_refs:
         args += ["--exclude=refs/stash", "--exclude=refs/notes/*", "--all"]
