@@ -22,7 +22,8 @@ Work mode (§2)
     shares (damped for sessions with little activity) are added to the
     embedding z-scores of the prompts, plus a few documented bonuses. Where a file class does not say
     which of two modes it serves, the request decides: prose documents are *plan* when the prompts read
-    more like planning than writing.
+    more like planning than writing, and new scripts are *analyze* when the prompts clearly ask for data
+    analysis and no existing code was changed.
 Occupation (§5)
     Software work (code changed or a dense developer vocabulary) is 15 unless
     the prompts are clearly about another group's domain; a non-software group
@@ -132,6 +133,7 @@ EMB_CHARS_ALL = 250  # characters of all substantive prompts (from the first) th
 EMB_ALL_CHUNKS = 2  # "all" is embedded as up to this many chunks of EMB_CHARS_ALL characters
 EMB_CHARS_LAST = 150  # characters of the last feedback prompt that are embedded
 EMB_AT_FULL_ACTIVITY = 0.4  # ... scaled down to this share of it as the ledger fills (what was done beats what was said)
+ANALYSIS_REQUEST_MARGIN = 1.0  # analyze: lead of the analyze z-score over build that lets new code count as analysis
 B_ERROR_PASTE = 0.8  # fix: the task statement carries a pasted error / failing status
 B_EDITS_AFTER_ERROR = 0.6  # fix: edits right after a failing command or test (x min(1, n/3))
 B_NO_CHANGE_UNDERSTAND = 0.3  # understand: nothing written, something read/answered
@@ -226,7 +228,7 @@ WEIGHTS: dict[str, object] = {
     if k.isupper()
     and k != "MODE_KEYS"
     and k.split("_")[0]
-    in ("CHANGE", "HARNESS", "PLAN", "DOCS", "NEUTRAL", "OPS", "TEST", "COMMAND", "CATEGORY", "READING", "W", "STRUCT", "B", "MODE", "OCC", "EXP", "EMB", "OUT", "FB")
+    in ("ANALYSIS", "CHANGE", "HARNESS", "PLAN", "DOCS", "NEUTRAL", "OPS", "TEST", "COMMAND", "CATEGORY", "READING", "W", "STRUCT", "B", "MODE", "OCC", "EXP", "EMB", "OUT", "FB")
 }
 
 
@@ -391,6 +393,19 @@ class OfflineBackend:
             # a document whose name does not say what it is (prose, not a plan file): a design document, spec or
             # roadmap when the request asks for a plan rather than for writing (taxonomy §2: plan vs write)
             votes["plan"] = votes.get("plan", 0.0) + votes.pop("write")
+        i_an, i_build = MODE_KEYS.index("analyze"), MODE_KEYS.index("build")
+        if (
+            ez is not None
+            and votes.get("build", 0.0) > 0
+            and int(np.argmax(ez)) == i_an
+            and ez[i_an] - ez[i_build] >= ANALYSIS_REQUEST_MARGIN
+            and f.modified_code == 0
+            and not (f.substantive and _turn_kind(f, f.substantive[0]) == "fix")
+        ):
+            # new scripts or pages written for a request that clearly reads as data analysis are the means of that
+            # analysis, not a new program (taxonomy §2 analyze: queries, statistics, charts, notebooks, reports on
+            # data); not when existing code was changed or the request reports a problem (work on a codebase)
+            votes["analyze"] = votes.get("analyze", 0.0) + votes.pop("build")
         total = sum(votes.values())
         score = np.zeros(len(MODE_KEYS), dtype=np.float64)
         damp = total / (total + STRUCT_DAMP) if total > 0 else 0.0

@@ -249,7 +249,15 @@ DEFER = _lex(
     r"^\s*(ok(ay)?|yes|yep|yeah|sure|go|go ahead|continue|proceed|do it|next|resume|sounds good|y|1|2|3|s[ií]|oui|ja|да|"
     r"好|好的|继续|可以|はい|続けて|네|계속|sim|vale|dale|suivant|weiter|tak|ya|lanjut)\W*$"
 )
-QUESTION = re.compile(r"[?？]\s*$|^\s*(what|why|how|where|when|which|who|can you explain|explain|is there|does|do|is|are)\b", re.I)
+# a question: ends with a question mark, or opens with a question word (en, es, pt, fr, de, it, nl, pl, ru), or ends
+# with a question particle / holds an interrogative (zh, ja, ko)
+QUESTION = re.compile(
+    r"[?？]\s*$|^\s*(what|why|how|where|when|which|who|can you explain|explain|is there|does|do|is|are|"
+    r"qu[eé]|por ?qu[eé]|c[oó]mo|d[oó]nde|cu[aá]l|o que|onde|qual|quais|pourquoi|quel(le)?s?|est-ce que|"
+    r"warum|wieso|wie|welche[rsn]?|perch[eé]|dove|waarom|hoe|dlaczego|jak|czy|что|почему|зачем|как|где|какой|какие)\b|"
+    r"[吗呢][。\s]*$|为什么|怎么|如何|是什么|(ですか|ますか|でしょうか|かな|なぜ|どうして|どうやって)|(까요?|나요|니|뭐야|왜|어떻게)[.\s]*$",
+    re.I,
+)
 CONSTRAINT = _lex(
     r"\b(must|should|shouldn'?t|never|always|only|without|do not|don'?t|no more than|at least|at most|exactly|"
     r"required?|keep|avoid|instead of|make sure)\b",
