@@ -149,27 +149,33 @@ def iter_line_blocks(
     ``final`` is true.
     """
     offset = start
-    parts: list[bytes] = []  # a line longer than one block, in pieces
+    parts: list[bytes] = []  # the start of a line that did not end in the blocks read so far, in pieces
+    held = 0  # their length
     with open(path, "rb") as fh:
         fh.seek(start)
         while True:
             data = fh.read(block_bytes)
             if not data:
                 break
-            if parts:
-                parts.append(data)
-                if b"\n" not in data:
-                    continue
-                data = b"".join(parts)
-                parts = []
             lines = data.split(b"\n")
+            if len(lines) == 1:  # no line ends in this block
+                parts.append(data)
+                held += len(data)
+                continue
+            ascii_block = data.isascii()
+            if parts:
+                # The first line began in earlier blocks: join only its pieces, never the whole block.
+                parts.append(lines[0])
+                lines[0] = b"".join(parts)
+                parts = []
+                ascii_block = ascii_block and lines[0].isascii()
             rest = lines.pop()
+            offset += held + len(data) - len(rest)
+            held = 0
             if rest:
                 parts.append(rest)
-            if lines:
-                n = len(data) - len(rest)
-                offset += n
-                yield lines, offset, data.isascii()
+                held = len(rest)
+            yield lines, offset, ascii_block
     if parts and final:
         last = b"".join(parts)
         yield [last], offset + len(last), last.isascii()

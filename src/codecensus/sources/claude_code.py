@@ -92,6 +92,19 @@ def _file_path(inp: dict[str, Any]) -> str | None:
     return None
 
 
+_PATH_CATEGORIES = frozenset({"shell", "read", "edit", "write"})  # tools whose file path is kept
+_CATEGORIES: dict[str, str] = {}  # tool name -> tool_category(name)
+
+
+def _category(name: str) -> str:
+    """``tool_category(name)``, remembered (tool names are few)."""
+    cat = tool_category(name)
+    if len(_CATEGORIES) >= 4096:
+        _CATEGORIES.clear()
+    _CATEGORIES[name] = cat
+    return cat
+
+
 def _text_of_user(content: Any) -> tuple[str, bool]:
     """(joined text, has_tool_result) of a user message's content."""
     if isinstance(content, str):
@@ -481,10 +494,10 @@ class ClaudeCodeParser:
                 if t.__class__ is str:
                     if t[:17] == ts_prefix and len(t) == 24 and t[23] == "Z" and t[19] == ".":
                         # Same minute as the line before: only the seconds are new (see _fast_ts).
-                        sec = t[17:19]
-                        frac = t[20:23]
-                        if sec.isdigit() and frac.isdigit() and sec.isascii() and frac.isascii() and sec < "60":
-                            ts = int(((ts_base + int(sec) * 1_000_000 + int(frac) * 1000) / 1_000_000) * 1000)
+                        # "SSfff": milliseconds in the minute (five ASCII digits, seconds below 60).
+                        ms = t[17:19] + t[20:23]
+                        if ms.isdigit() and ms.isascii() and ms < "60000":
+                            ts = int(((ts_base + int(ms) * 1000) / 1_000_000) * 1000)
                         else:
                             ts = _fast_ts(t)
                     else:
@@ -648,24 +661,33 @@ class ClaudeCodeParser:
                 elif bt == "tool_use" and not synthetic:
                     name = b.name if isinstance(b.name, str) else "unknown"
                     inp = b.input if b.input is not None else {}
-                    fpath = _file_path(inp)
-                    cat = tool_category(name)
+                    cat = _CATEGORIES.get(name)
+                    if cat is None:
+                        cat = _category(name)
+                    fpath = _file_path(inp) if cat in _PATH_CATEGORIES else None
                     cmd = inp.get("command")
-                    if not isinstance(cmd, str):
-                        cmd = None
-                    if cat != "shell" and cat not in ("read", "edit", "write"):
-                        fpath = None
                     tid = b.id if isinstance(b.id, str) else None
-                    is_test = is_test_command(cmd)
-                    if tid:
-                        tool_names[tid] = (cat, cmd if is_test else None)
-                    actions.append(
-                        (
-                            line, seq, uuid, ts, msg_id, tid, name[:80], cat, _leaf_words(inp), fpath,
-                            cmd[:TEXT_HEAD] if cmd else None, is_test, is_commit_command(cmd),
-                            is_push_command(cmd), is_deploy_command(cmd), None,
+                    if cmd.__class__ is str and cmd:
+                        is_test = is_test_command(cmd)
+                        if tid:
+                            tool_names[tid] = (cat, cmd if is_test else None)
+                        actions.append(
+                            (
+                                line, seq, uuid, ts, msg_id, tid, name[:80], cat, _leaf_words(inp), fpath,
+                                cmd[:TEXT_HEAD], is_test, is_commit_command(cmd), is_push_command(cmd),
+                                is_deploy_command(cmd), None,
+                            )
                         )
-                    )
+                    else:
+                        # No command (or an empty one): none of the command classifiers can match.
+                        if tid:
+                            tool_names[tid] = (cat, None)
+                        actions.append(
+                            (
+                                line, seq, uuid, ts, msg_id, tid, name[:80], cat, _leaf_words(inp), fpath,
+                                None, False, False, False, False, None,
+                            )
+                        )
                     seq += 1
         text = "\n".join(texts)
         usage = msg.usage
