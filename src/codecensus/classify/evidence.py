@@ -5,6 +5,13 @@ replies, tool calls joined to their results, events) over a registered key
 table, grouped in Python. No per-session queries, so it scales to hundreds of
 thousands of sessions.
 
+With ``order="storage"`` (what the classify drivers use) the batches follow
+the order the rows were ingested in, and each query reads only the row groups
+its batch occupies (a ``rowid`` range pushed into the scan; see :func:`_plan`),
+so the cost of a batch does not grow with the size of the store. The default
+``order="given"`` keeps the caller's order and scans every table per batch.
+Either way a session's evidence is the same.
+
 The dedup rules of :mod:`codecensus.measure` apply: a ``uuid`` copied into a
 later file (resumed sessions) is kept only in the first-ranked file, tool
 calls are kept once per ``tool_use_id`` with their LAST result, and only the
@@ -15,12 +22,16 @@ was written in.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 from bisect import bisect_right
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from codecensus.classify.base import ActionEvidence, SessionEvidence
 from codecensus.store import Store
@@ -30,8 +41,49 @@ PROMPT_CHARS = 4000
 REPLY_CHARS = 600
 RESULT_CHARS = 400
 DEFAULT_BATCH = 2000
+# A session whose rows in one table lie further apart than this (resumed much later, re-ingested) is batched
+# with its kind at the end, so that it does not widen the row range of a batch of compact sessions.
+WIDE_ROWS = 250_000
 
 _DEDUP_TABLES = ("prompts", "messages", "actions", "results", "events")
+_SPAN_TABLES = ("messages", "actions", "prompts", "events", "results")  # sort order: the largest table first
+
+Order = Literal["given", "storage"]
+
+
+@dataclass(slots=True)
+class _Batch:
+    keys: list[str]
+    ranges: dict[str, tuple[int, int] | None] | None = None  # table -> (min rowid, max rowid); None: no rows
+    session_rowids: list[int] | None = None  # rowid of each key's ``sessions`` row
+
+
+# DuckDB memory while classifying (``$CODECENSUS_CLASSIFY_MEMORY``): a batch reads only its own row groups, so
+# a small buffer pool loses nothing, and the classifying process stays flat in the size of the store (with the
+# store's own limit, often 1 GB, the pool fills with table blocks as the run goes through them).
+DEFAULT_CLASSIFY_MEMORY = "256MB"
+_UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
+          "tib": 2**40}
+
+
+def _size(text: str) -> float | None:
+    m = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", text or "")
+    if not m or m.group(2).lower() not in _UNITS:
+        return None
+    return float(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
+@contextlib.contextmanager
+def reading_memory(store: Store, limit: str | None = None) -> Iterator[None]:
+    """Run a classify loop with DuckDB's memory limit lowered to ``limit`` (never raised above the store's)."""
+    limit = limit or os.environ.get("CODECENSUS_CLASSIFY_MEMORY", DEFAULT_CLASSIFY_MEMORY)
+    row = store.one("SELECT current_setting('memory_limit')")
+    want, have = _size(limit), _size(str(row[0])) if row else None
+    if want is None or (have is not None and have <= want):
+        yield
+        return
+    with store.memory_limit(limit):
+        yield
 
 
 def _prepare(store: Store) -> None:
@@ -61,6 +113,51 @@ def _cleanup(store: Store) -> None:
         store.con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
+def _plan(store: Store, keys: Sequence[str], batch_size: int) -> Iterator[_Batch]:
+    """``keys`` cut into batches in storage order, each with the row-id range it occupies in every table.
+
+    Ingest appends a session's rows file by file, so sessions that are neighbours in ``messages`` are
+    neighbours in the other tables too. A batch of neighbours is read with ``rowid BETWEEN lo AND hi``, which
+    DuckDB pushes into the scan (only row groups in range are read). The range is a superset of the batch's
+    rows by construction (min and max row id over its sessions) and every query still joins on the batch's
+    keys, so exactly the same rows are read as without it. Unknown keys are dropped (they have no evidence).
+    The plan is one Arrow table (a few dozen bytes per session); batches are cut from it as they are needed.
+    """
+    batch_size = max(1, batch_size)
+    con = store.con
+    con.register("_ev_sel", pa.table({"session_key": pa.array(list(keys), pa.string())}))
+    try:
+        cols = ", ".join(f"lo_{t}, hi_{t}" for t in _SPAN_TABLES)
+        joins = " ".join(
+            f"""LEFT JOIN (SELECT session_key, min(rowid) AS lo_{t}, max(rowid) AS hi_{t} FROM {t}
+                           WHERE session_key IN (SELECT session_key FROM _ev_sel) GROUP BY session_key)
+                USING (session_key)"""
+            for t in _SPAN_TABLES
+        )
+        width = ", ".join(f"coalesce(hi_{t} - lo_{t}, 0)" for t in _SPAN_TABLES)
+        order = ", ".join(f"lo_{t} NULLS LAST" for t in _SPAN_TABLES)
+        tbl = con.sql(
+            f"""SELECT s.session_key, s.rowid AS srid, {cols}, greatest({width}) > {WIDE_ROWS} AS wide
+                FROM sessions s {joins}
+                WHERE s.session_key IN (SELECT session_key FROM _ev_sel)
+                ORDER BY wide, {order}, s.session_key"""
+        ).to_arrow_table()
+    finally:
+        con.unregister("_ev_sel")
+    # compact sessions come first (``wide`` is sorted): batches never mix the two kinds
+    n_compact = tbl.num_rows - int(pc.sum(tbl.column("wide")).as_py() or 0)
+    start = 0
+    while start < tbl.num_rows:
+        end = min(tbl.num_rows, start + batch_size, n_compact if start < n_compact else tbl.num_rows)
+        part = tbl.slice(start, end - start)
+        ranges: dict[str, tuple[int, int] | None] = {}
+        for t in _SPAN_TABLES:
+            lo, hi = pc.min(part.column(f"lo_{t}")).as_py(), pc.max(part.column(f"hi_{t}")).as_py()
+            ranges[t] = None if lo is None or hi is None else (int(lo), int(hi))
+        yield _Batch(part.column("session_key").to_pylist(), ranges, part.column("srid").to_pylist())
+        start = end
+
+
 def _kept(table: str, alias: str) -> str:
     return (
         f"LEFT JOIN _ev_drop d ON d.t = '{table}' AND d.file_id = {alias}.file_id "
@@ -68,45 +165,81 @@ def _kept(table: str, alias: str) -> str:
     )
 
 
-def _rows(store: Store, sql: str) -> list[dict[str, Any]]:
-    return store.con.sql(sql).to_arrow_table().to_pylist()
+def _in_range(batch: _Batch, table: str, alias: str) -> str:
+    """The row-id filter of ``table`` for this batch ('' when the batch has no ranges)."""
+    if batch.ranges is None:
+        return ""
+    r = batch.ranges.get(table)
+    if r is None:  # no session of the batch has a row in this table
+        return "AND FALSE"
+    return f"AND {alias}.rowid BETWEEN {int(r[0])} AND {int(r[1])}"
 
 
-def _load_batch(store: Store, keys: Sequence[str]) -> list[SessionEvidence]:
+def _cols(store: Store, sql: str) -> dict[str, list[Any]]:
+    return store.con.sql(sql).to_arrow_table().to_pydict()
+
+
+def _runs(keys: list[str]) -> dict[str, tuple[int, int]]:
+    """key -> (start, end) of each run of equal consecutive keys (rows are ordered by session_key)."""
+    out: dict[str, tuple[int, int]] = {}
+    n = len(keys)
+    i = 0
+    while i < n:
+        k = keys[i]
+        j = i + 1
+        while j < n and keys[j] == k:
+            j += 1
+        out[k] = (i, j)
+        i = j
+    return out
+
+
+def _load_batch(store: Store, batch: _Batch | Sequence[str]) -> list[SessionEvidence]:
+    if not isinstance(batch, _Batch):
+        batch = _Batch(list(batch))
+    keys = batch.keys
     con = store.con
-    con.register("_ev_keys", pa.table({"session_key": list(keys)}))
+    key_cols: dict[str, Any] = {"session_key": pa.array(keys, pa.string())}
+    if batch.session_rowids is not None:
+        key_cols["srid"] = pa.array(batch.session_rowids, pa.int64())
+    con.register("_ev_keys", pa.table(key_cols))
     try:
-        shape_rows = _rows(store, "SELECT s.* FROM sessions s JOIN _ev_keys k USING (session_key)")
-        prompts = _rows(
+        if batch.session_rowids is not None:
+            shape_sql = "SELECT s.* FROM sessions s JOIN _ev_keys k ON s.rowid = k.srid AND s.session_key = k.session_key"
+        else:
+            shape_sql = "SELECT s.* FROM sessions s JOIN _ev_keys k USING (session_key)"
+        shape_rows = con.sql(shape_sql).to_arrow_table().to_pylist()
+        prompts = _cols(
             store,
             f"""SELECT p.session_key, left(p.text, {PROMPT_CHARS}) AS text, epoch_ms(p.ts) AS ts,
                        r.rank, p.line, p.seq
                 FROM prompts p JOIN _ev_keys k USING (session_key) JOIN _ev_rank r USING (file_id)
                 {_kept("prompts", "p")}
-                WHERE NOT p.is_subagent AND d.file_id IS NULL
+                WHERE NOT p.is_subagent AND d.file_id IS NULL {_in_range(batch, "prompts", "p")}
                 ORDER BY p.session_key, r.rank, p.line, p.seq""",
         )
-        replies = _rows(
+        replies = _cols(
             store,
             f"""SELECT m.session_key, left(m.text, {REPLY_CHARS}) AS text, m.synthetic, r.rank, m.line, m.seq
                 FROM messages m JOIN _ev_keys k USING (session_key) JOIN _ev_rank r USING (file_id)
                 {_kept("messages", "m")}
                 WHERE NOT m.is_subagent AND m.block = 'text' AND m.text IS NOT NULL AND d.file_id IS NULL
+                      {_in_range(batch, "messages", "m")}
                 ORDER BY m.session_key, r.rank, m.line, m.seq""",
         )
-        actions = _rows(
+        actions = _cols(
             store,
             f"""WITH a AS (
                   SELECT a.*, r.rank FROM actions a JOIN _ev_keys k USING (session_key) JOIN _ev_rank r USING (file_id)
                   {_kept("actions", "a")}
-                  WHERE NOT a.is_subagent AND d.file_id IS NULL
+                  WHERE NOT a.is_subagent AND d.file_id IS NULL {_in_range(batch, "actions", "a")}
                   QUALIFY a.tool_use_id IS NULL
                        OR row_number() OVER (PARTITION BY a.session_key, a.tool_use_id ORDER BY r.rank, a.line, a.seq) = 1
                 ), res AS (
                   SELECT x.session_key, x.tool_use_id, x.is_error, x.rejected, x.interrupted, x.file_op,
                          x.test_status, x.exit_code, left(x.text, {RESULT_CHARS}) AS text
                   FROM results x JOIN _ev_keys k USING (session_key) JOIN _ev_rank r USING (file_id)
-                  WHERE NOT x.is_subagent AND x.tool_use_id IS NOT NULL
+                  WHERE NOT x.is_subagent AND x.tool_use_id IS NOT NULL {_in_range(batch, "results", "x")}
                   QUALIFY row_number() OVER (PARTITION BY x.session_key, x.tool_use_id
                                              ORDER BY r.rank DESC, x.line DESC, x.seq DESC) = 1
                 )
@@ -117,111 +250,124 @@ def _load_batch(store: Store, keys: Sequence[str]) -> list[SessionEvidence]:
                 FROM a LEFT JOIN res ON res.session_key = a.session_key AND res.tool_use_id = a.tool_use_id
                 ORDER BY a.session_key, a.rank, a.line, a.seq""",
         )
-        events = _rows(
+        events = _cols(
             store,
             f"""SELECT e.session_key, e.kind, e.detail, r.rank, e.line, e.seq
                 FROM events e JOIN _ev_keys k USING (session_key) JOIN _ev_rank r USING (file_id)
                 {_kept("events", "e")}
-                WHERE NOT e.is_subagent AND d.file_id IS NULL AND e.kind <> 'queue'
+                WHERE NOT e.is_subagent AND d.file_id IS NULL AND e.kind <> 'queue' {_in_range(batch, "events", "e")}
                 ORDER BY e.session_key, r.rank, e.line, e.seq""",
         )
-        truth = _rows(
+        truth = _cols(
             store,
-            """SELECT e.session_key, arg_max(e.detail, e.line) AS detail
+            f"""SELECT e.session_key, arg_max(e.detail, e.line) AS detail
                FROM events e JOIN _ev_keys k USING (session_key)
-               WHERE e.kind = 'outcome_truth' GROUP BY e.session_key""",
+               WHERE e.kind = 'outcome_truth' {_in_range(batch, "events", "e")} GROUP BY e.session_key""",
         )
     finally:
         con.unregister("_ev_keys")
 
-    by_p: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in prompts:
-        by_p[r["session_key"]].append(r)
-    by_m: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in replies:
-        by_m[r["session_key"]].append(r)
-    by_a: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in actions:
-        by_a[r["session_key"]].append(r)
-    by_e: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in events:
-        by_e[r["session_key"]].append(r)
-    truth_of = {r["session_key"]: r["detail"] for r in truth}
+    def pos(cols: dict[str, list[Any]]) -> list[tuple[int, int, int]]:
+        return list(zip(cols["rank"], cols["line"], cols["seq"], strict=True))
+
+    p_run, m_run, a_run, e_run = (
+        _runs(prompts["session_key"]), _runs(replies["session_key"]), _runs(actions["session_key"]),
+        _runs(events["session_key"]),
+    )
+    p_pos, m_pos, a_pos, e_pos = pos(prompts), pos(replies), pos(actions), pos(events)
+    p_text, p_ts = prompts["text"], prompts["ts"]
+    m_text, m_syn = replies["text"], replies["synthetic"]
+    e_kind, e_detail = events["kind"], events["detail"]
+    a = actions
+    truth_of = dict(zip(truth["session_key"], truth["detail"], strict=True))
     shape_of = {r["session_key"]: r for r in shape_rows}
+    none = (0, 0)
 
     out = []
     for key in keys:
         shape = shape_of.get(key)
         if shape is None:
             continue
-        ps = by_p.get(key, [])
-        pkeys = [(r["rank"], r["line"], r["seq"]) for r in ps]
+        p0, p1 = p_run.get(key, none)
+        pkeys = p_pos[p0:p1]
 
-        def pidx(rank: int, line: int, seq: int, _pk: list[tuple[int, int, int]] = pkeys) -> int:
-            return max(0, bisect_right(_pk, (rank, line, seq)) - 1)
+        def pidx(k: tuple[int, int, int], _pk: list[tuple[int, int, int]] = pkeys) -> int:
+            return max(0, bisect_right(_pk, k) - 1)
 
+        a0, a1 = a_run.get(key, none)
         acts = [
             ActionEvidence(
-                tool=r["tool"] or "",
-                category=r["category"] or "other",
-                file_path=r["file_path"],
-                command=r["command"],
-                is_test=bool(r["is_test"]),
-                is_commit=bool(r["is_commit"]),
-                is_push=bool(r["is_push"]),
-                is_deploy=bool(r["is_deploy"]),
-                is_error=r["is_error"],
-                test_status=r["test_status"],
-                result_head=r["result_head"],
-                ts=r["ts"],
-                prompt_index=pidx(r["rank"], r["line"], r["seq"]),
-                file_op=r["file_op"],
-                exit_code=r["exit_code"],
-                rejected=bool(r["rejected"]),
-                interrupted=bool(r["interrupted"]),
-                input_words=int(r["input_words"] or 0),
+                tool=a["tool"][i] or "",
+                category=a["category"][i] or "other",
+                file_path=a["file_path"][i],
+                command=a["command"][i],
+                is_test=bool(a["is_test"][i]),
+                is_commit=bool(a["is_commit"][i]),
+                is_push=bool(a["is_push"][i]),
+                is_deploy=bool(a["is_deploy"][i]),
+                is_error=a["is_error"][i],
+                test_status=a["test_status"][i],
+                result_head=a["result_head"][i],
+                ts=a["ts"][i],
+                prompt_index=pidx(a_pos[i]),
+                file_op=a["file_op"][i],
+                exit_code=a["exit_code"][i],
+                rejected=bool(a["rejected"][i]),
+                interrupted=bool(a["interrupted"][i]),
+                input_words=int(a["input_words"][i] or 0),
             )
-            for r in by_a.get(key, [])
+            for i in range(a0, a1)
         ]
+        m0, m1 = m_run.get(key, none)
+        visible = [i for i in range(m0, m1) if not m_syn[i]]
+        synthetic = [i for i in range(m0, m1) if m_syn[i]]
+        e0, e1 = e_run.get(key, none)
         ev = SessionEvidence(
             session_key=key,
             session_id=str(shape.get("session_id") or key),
             source=str(shape.get("source") or ""),
             shape=shape,
-            prompts=[r["text"] or "" for r in ps],
-            prompt_ts=[r["ts"] for r in ps],
-            replies=[r["text"] or "" for r in by_m.get(key, []) if not r["synthetic"]],
+            prompts=[t or "" for t in p_text[p0:p1]],
+            prompt_ts=list(p_ts[p0:p1]),
+            replies=[m_text[i] or "" for i in visible],
             actions=acts,
-            events=[(r["kind"], r["detail"]) for r in by_e.get(key, [])]
-            + [("synthetic_reply", None) for r in by_m.get(key, []) if r["synthetic"]],
+            events=[(e_kind[i], e_detail[i]) for i in range(e0, e1)]
+            + [("synthetic_reply", None) for _ in synthetic],
             truth=truth_of.get(key),
-            reply_prompt_index=[pidx(r["rank"], r["line"], r["seq"]) for r in by_m.get(key, []) if not r["synthetic"]],
-            event_prompt_index=[pidx(r["rank"], r["line"], r["seq"]) for r in by_e.get(key, [])]
-            + [pidx(r["rank"], r["line"], r["seq"]) for r in by_m.get(key, []) if r["synthetic"]],
-            final_reply_after_last_action=_reply_last(by_m.get(key, []), by_a.get(key, [])),
+            reply_prompt_index=[pidx(m_pos[i]) for i in visible],
+            event_prompt_index=[pidx(e_pos[i]) for i in range(e0, e1)] + [pidx(m_pos[i]) for i in synthetic],
+            final_reply_after_last_action=_reply_last([m_pos[i] for i in visible], a_pos[a0:a1]),
         )
         out.append(ev)
     return out
 
 
-def _reply_last(replies: list[dict[str, Any]], actions: list[dict[str, Any]]) -> bool | None:
+def _reply_last(reps: list[tuple[int, int, int]], acts: list[tuple[int, int, int]]) -> bool | None:
     """Whether the last (non-synthetic) visible reply comes after the last tool call."""
-    reps = [(r["rank"], r["line"], r["seq"]) for r in replies if not r["synthetic"]]
-    if not actions:
+    if not acts:
         return bool(reps) if reps else None
     if not reps:
         return False
-    return max(reps) > max((a["rank"], a["line"], a["seq"]) for a in actions)
+    return max(reps) > max(acts)
 
 
 def iter_evidence(
-    store: Store, keys: Sequence[str], *, batch_size: int = DEFAULT_BATCH
-) -> Iterator[list[SessionEvidence]]:
-    """Yield evidence for ``keys`` in batches (same order as ``keys``, unknown keys skipped)."""
+    store: Store, keys: Sequence[str], *, batch_size: int = DEFAULT_BATCH, order: Order = "given"
+) -> Generator[list[SessionEvidence], None, None]:
+    """Yield evidence for ``keys`` in batches, unknown keys skipped.
+
+    ``order="given"``: batches follow ``keys``. ``order="storage"``: batches follow the order the sessions'
+    rows were ingested in, and each batch reads only its own row groups (see :func:`_plan`); use it when the
+    order of the results does not matter (it is much faster on large stores).
+    """
     _prepare(store)
     try:
-        for i in range(0, len(keys), batch_size):
-            yield _load_batch(store, keys[i : i + batch_size])
+        if order == "storage":
+            for b in _plan(store, keys, batch_size):
+                yield _load_batch(store, b)
+        else:
+            for i in range(0, len(keys), batch_size):
+                yield _load_batch(store, _Batch(list(keys[i : i + batch_size])))
     finally:
         _cleanup(store)
 
@@ -234,4 +380,4 @@ def load_evidence(store: Store, keys: Sequence[str]) -> list[SessionEvidence]:
     return out
 
 
-__all__ = ["iter_evidence", "load_evidence"]
+__all__ = ["iter_evidence", "load_evidence", "reading_memory"]

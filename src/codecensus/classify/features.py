@@ -8,6 +8,7 @@ facets with the documented weight tables.
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from collections import Counter
@@ -275,12 +276,27 @@ def _test_failed(a: ActionEvidence) -> bool:
     return a.is_test and (a.test_status == "fail" or bool(a.is_error))
 
 
+# Prompts repeat across sessions ("continue", "yes", templated tasks): their signals are computed once per
+# process. Bounded (a prompt is at most evidence.PROMPT_CHARS characters); each caller gets its own copy.
+SIGNALS_CACHE_ENTRIES = 8192
+
+
+@functools.lru_cache(maxsize=SIGNALS_CACHE_ENTRIES)
+def _cached_signals(raw: str) -> PromptSignals:
+    return prompt_signals(raw)
+
+
+def signals_of(raw: str) -> PromptSignals:
+    """:func:`~codecensus.classify.text.prompt_signals` of one prompt, memoised (a fresh copy per call)."""
+    return copy.copy(_cached_signals(raw))
+
+
 def extract(ev: SessionEvidence) -> Features:
     """Compute :class:`Features` from one session's evidence."""
     from codecensus.classify.text import NEGATIVE_REPLY, sanitize
 
     f = Features(n_prompts=len(ev.prompts), n_actions=len(ev.actions), n_replies=len(ev.replies))
-    f.signals = [prompt_signals(p) for p in ev.prompts]
+    f.signals = [signals_of(p) for p in ev.prompts]
     f.substantive = [
         i for i, s in enumerate(f.signals) if s.words > 0 and not s.greeting and not (s.injection and s.words < 3)
     ]

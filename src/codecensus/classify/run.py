@@ -10,16 +10,17 @@ model and rubric hash are skipped unless ``force``.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
-from codecensus.classify.base import Backend, Facets
-from codecensus.classify.evidence import iter_evidence
+from codecensus.classify.base import Backend, Facets, SessionEvidence
+from codecensus.classify.evidence import iter_evidence, reading_memory
 from codecensus.classify.value import value_usd, wage
 from codecensus.store import Store
 
@@ -144,6 +145,14 @@ def facets_rows(
     now: datetime,
 ) -> pa.Table:
     cols: dict[str, list[Any]] = {f.name: [] for f in FACETS_SCHEMA}
+    redacted: dict[str, str] = {}  # summaries repeat (generic phrases): each distinct one is redacted once
+
+    def redact_once(text: str) -> str:
+        out = redacted.get(text)
+        if out is None:
+            out = redacted[text] = redact(text)
+        return out
+
     for key, sid, fc in zip(keys, session_ids, facets, strict=True):
         w = wage(fc.value_soc)
         row = {
@@ -168,7 +177,7 @@ def facets_rows(
             "value_soc": fc.value_soc,
             "value_wage": w.hourly_median,
             "value_usd": value_usd(fc.value_hours, fc.value_soc),
-            "summary": redact(fc.summary or ""),
+            "summary": redact_once(fc.summary or ""),
             "backend": backend,
             "model": model,
             "rubric_hash": rubric_hash,
@@ -223,8 +232,31 @@ def classify_store(
     stats.sessions_total, stats.skipped_already_classified, stats.selected = total, skipped, len(keys)
     redact = redact or _default_redact()
     by_mode: dict[str, int] = {}
+    # the offline backend's results do not depend on the order sessions are read in: read them in storage
+    # order (each batch then reads only its own row groups); an LLM backend keeps the selection's order (most
+    # recent first), which decides what a budget that runs out has covered
+    order = "storage" if backend.name == "offline" else "given"
+    batches = iter_evidence(store, keys, batch_size=batch_size, order=order)
+    with reading_memory(store), contextlib.closing(batches):
+        _classify_batches(store, backend, batches, stats, redact, by_mode, len(keys), progress)
+    stats.by_mode = dict(sorted(by_mode.items(), key=lambda kv: -kv[1]))
+    stats.seconds = round(time.perf_counter() - t0, 3)
+    stats.sessions_per_second = round(stats.classified / stats.seconds, 2) if stats.seconds > 0 else 0.0
+    return stats
+
+
+def _classify_batches(
+    store: Store,
+    backend: Backend,
+    batches: Generator[list[SessionEvidence], None, None],
+    stats: ClassifyStats,
+    redact: Callable[[str], str],
+    by_mode: dict[str, int],
+    n_keys: int,
+    progress: Callable[[int, int], None] | None,
+) -> None:
     done = 0
-    for batch in iter_evidence(store, keys, batch_size=batch_size):
+    for batch in batches:
         if not batch:
             continue
         try:
@@ -254,15 +286,11 @@ def classify_store(
                 stats.abstained_occupation += fc.occupation == "not_inferable"
                 stats.unclear_outcome += fc.outcome == "unclear"
         done += len(kept)
+        stats.classified = done
         if progress is not None:
-            progress(done, len(keys))
+            progress(done, n_keys)
         if stats.stopped:
             break
-    stats.classified = done
-    stats.by_mode = dict(sorted(by_mode.items(), key=lambda kv: -kv[1]))
-    stats.seconds = round(time.perf_counter() - t0, 3)
-    stats.sessions_per_second = round(done / stats.seconds, 2) if stats.seconds > 0 else 0.0
-    return stats
 
 
 def make_backend(

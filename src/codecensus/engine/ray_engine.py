@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -175,24 +175,28 @@ def ray_ingest(
 
 
 def write_evidence(store: Store, keys: list[str], run: str, *, batch_size: int,
-                   out_options: dict[str, Any] | None = None) -> list[str]:
-    """Stream the sessions' evidence from the store into ``<run>/evidence`` Parquet parts (flat memory)."""
+                   out_options: dict[str, Any] | None = None, order: Literal["given", "storage"] = "given") -> list[str]:
+    """Stream the sessions' evidence from the store into ``<run>/evidence`` Parquet parts (flat memory).
+
+    ``order="storage"``: parts follow the order the rows were ingested in (each part's read is then
+    proportional to the part, see :func:`codecensus.classify.evidence.iter_evidence`)."""
     import pyarrow.parquet as pq
 
-    from codecensus.classify.evidence import iter_evidence
+    from codecensus.classify.evidence import iter_evidence, reading_memory
     from codecensus.engine.tasks import evidence_table
 
     fs, root = output_fs(run, out_options)
     d = join(root, "evidence")
     fs.makedirs(d, exist_ok=True)
     names: list[str] = []
-    for i, batch in enumerate(iter_evidence(store, keys, batch_size=batch_size)):
-        if not batch:
-            continue
-        name = f"part-{i:06d}.parquet"
-        with fs.open(join(d, name), "wb") as fh:
-            pq.write_table(evidence_table(batch), fh, compression="zstd")
-        names.append(name)
+    with reading_memory(store):
+        for i, batch in enumerate(iter_evidence(store, keys, batch_size=batch_size, order=order)):
+            if not batch:
+                continue
+            name = f"part-{i:06d}.parquet"
+            with fs.open(join(d, name), "wb") as fh:
+                pq.write_table(evidence_table(batch), fh, compression="zstd")
+            names.append(name)
     return names
 
 
@@ -241,7 +245,8 @@ def ray_classify(
     run, temporary = new_run_dir(out, "classify")
     keep = (not temporary) if keep is None else keep
     try:
-        parts = write_evidence(store, keys, run, batch_size=batch_size, out_options=out_options)
+        parts = write_evidence(store, keys, run, batch_size=batch_size, out_options=out_options,
+                               order="storage" if backend == "offline" else "given")
         with ray_session(address, num_cpus=num_cpus, ship_code=ship_code) as ray:
             offline = backend == "offline"
             if concurrency is None:
