@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import getpass
 import itertools
+import logging
 import os
 import stat
 import time
@@ -24,6 +25,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import duckdb
 
 from codecensus.paths import SKIP_DIRS, default_claude_dirs
 from codecensus.records import ParseResult, split_tables
@@ -34,6 +37,7 @@ from codecensus.store import FileCommit, FileState, Store
 
 __all__ = ["SETTLE_S", "SKIP_DIRS", "IngestStats", "default_claude_dirs", "discover", "ingest"]
 
+log = logging.getLogger(__name__)
 SETTLE_S = 60.0  # a file untouched this long is complete: its last line is read even without a newline
 
 
@@ -228,7 +232,9 @@ def ingest(
     # No automatic checkpoint under that small buffer: checkpointing a large database needs more (32 MB
     # failed on a 2.3 GB database, and a failed checkpoint is fatal to the DuckDB connection). Committed
     # batches stay durable in the WAL until the checkpoint below.
-    limit = os.environ.get("CODECENSUS_INGEST_MEMORY", "32MB")
+    # The buffer must also hold the `files` primary-key index (~70 bytes per file, always in memory): at
+    # 240K files a flat 32 MB ran out in every batch commit and ingest fell back to file-by-file commits.
+    limit = os.environ.get("CODECENSUS_INGEST_MEMORY") or _ingest_memory(store)
     with store.memory_limit(limit, threads=1, checkpoint_threshold="1TB"):
         stats = _ingest(
             store, paths, user=user, user_from_dir=user_from_dir, fmt=fmt, workers=workers, settle_s=settle_s,
@@ -238,6 +244,46 @@ def ingest(
         # Write the new rows into the database file now, under the store's own memory limit.
         store.con.execute("CHECKPOINT")
     return stats
+
+
+def _ingest_memory(store: Store) -> str:
+    """DuckDB's buffer while ingesting: 32 MB plus 128 bytes per file already in the database."""
+    row = store.one("SELECT count(*) FROM files")
+    return f"{32 + ((row[0] if row else 0) * 128) // 2**20}MB"
+
+
+def _commit(store: Store, fcs: list[FileCommit]) -> None:
+    """Commit a batch; when DuckDB runs out of memory, double its limit (at most three times) and retry.
+
+    The limit set here lasts to the end of the ingest (``Store.memory_limit`` restores the old one).
+    """
+    for attempt in range(4):
+        try:
+            store.commit_files(fcs)
+            return
+        except duckdb.Error as exc:  # rolled back: nothing of the batch is committed
+            if attempt == 3 or not _out_of_memory(exc):
+                raise
+            row = store.one("SELECT current_setting('memory_limit')")
+            mb = _mib(str(row[0]) if row else "32 MiB")
+            log.warning("ingest: DuckDB out of memory at %d MiB in a batch commit; retrying at %d MiB", mb, 2 * mb)
+            store.con.execute(f"SET memory_limit='{2 * mb}MiB'")
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """DuckDB ran out of memory: in a statement (OutOfMemoryException) or in the COMMIT itself."""
+    msg = str(exc)
+    return isinstance(exc, duckdb.OutOfMemoryException) or (
+        isinstance(exc, duckdb.TransactionException)
+        and ("could not allocate" in msg or "failed to pin" in msg or "Out of Memory" in msg)
+    )
+
+
+def _mib(setting: str) -> int:
+    """'30.5 MiB' / '1.2 GiB' (DuckDB's current_setting('memory_limit')) in whole MiB, at least 1."""
+    num, _, unit = setting.strip().partition(" ")
+    scale = {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 1024 * 1024, "bytes": 1 / 2**20}.get(unit, 1)
+    return max(1, int(float(num) * scale))
 
 
 def _ingest(
@@ -305,13 +351,13 @@ def _ingest(
             return
         committed = list(batch)
         try:
-            store.commit_files([fc for _, fc in batch])
+            _commit(store, [fc for _, fc in batch])
         except Exception:
             # Find the culprit: commit one by one; a file that cannot be stored is reported, never half-written.
             committed = []
             for job, fc in batch:
                 try:
-                    store.commit_files([fc])
+                    _commit(store, [fc])
                     committed.append((job, fc))
                 except Exception as exc:
                     failed(job, exc)

@@ -270,8 +270,13 @@ class Store:
             con.execute(_FILES_INSERT, {f"c{i}": [getattr(fc, c) for fc in batch] for i, (c, _t) in enumerate(_FILES_COLS)})
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            self._rollback()
             raise
+
+    def _rollback(self) -> None:
+        """Roll back the open transaction, if DuckDB has not already (a failed COMMIT ends it)."""
+        with contextlib.suppress(duckdb.TransactionException):
+            self.con.execute("ROLLBACK")
 
     def _merge_session_files(self, tbl: pa.Table) -> None:
         con = self.con
