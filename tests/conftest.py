@@ -32,3 +32,18 @@ def store(tmp_path: Path):
     s = Store(tmp_path / "t.duckdb")
     yield s
     s.close()
+
+
+# Offline classifiers shared by the offline-backend test files: built once per module that asks.
+@pytest.fixture(scope="module")
+def structural():
+    from codecensus.classify.offline import OfflineBackend
+
+    return OfflineBackend(embedder=None)
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    from codecensus.classify.offline import OfflineBackend
+
+    return OfflineBackend(embedder="use")

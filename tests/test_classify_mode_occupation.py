@@ -18,16 +18,6 @@ def write(path: str, words: int = 300, **kw: Any) -> ActionEvidence:
     return _write(path, words, **kw)
 
 
-@pytest.fixture(scope="module")
-def structural() -> OfflineBackend:
-    return OfflineBackend(embedder=None)
-
-
-@pytest.fixture(scope="module")
-def embedded() -> OfflineBackend:
-    return OfflineBackend(embedder="use")
-
-
 AGENTIC_TOPIC = (
     "Write the application for a research grant about agentic AI: autonomous agents, multi-agent workflows, "
     "CI pipelines and scheduled automation for software teams."

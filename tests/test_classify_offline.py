@@ -24,16 +24,6 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
-@pytest.fixture(scope="module")
-def structural() -> OfflineBackend:
-    return OfflineBackend(embedder=None)
-
-
-@pytest.fixture(scope="module")
-def embedded() -> OfflineBackend:
-    return OfflineBackend(embedder="use")
-
-
 def one(backend: OfflineBackend, ev: SessionEvidence) -> Facets:
     (f,) = backend.classify([ev])
     return f

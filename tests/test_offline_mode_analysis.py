@@ -25,11 +25,6 @@ FIX_REQUEST = "The chart script crashes with KeyError: 'region' when I run it on
 SCRIPTS = ("load", "clean", "totals", "regions", "plot_trend", "report")
 
 
-@pytest.fixture(scope="module")
-def embedded() -> OfflineBackend:
-    return OfflineBackend(embedder="use")
-
-
 def _new_scripts() -> list[ActionEvidence]:
     """Six new scripts, each run once, after reading a CSV file: six build votes against 0.3 analyze votes."""
     return ([read("data/orders.csv")] + [write(f"analysis/{n}.py", 250) for n in SCRIPTS]

@@ -16,16 +16,6 @@ from codecensus.classify.offline import WEIGHTS, OfflineBackend, mode_votes, rub
 from evidence_builders import act, edit, read, session, sh, write
 
 
-@pytest.fixture(scope="module")
-def structural() -> OfflineBackend:
-    return OfflineBackend(embedder=None)
-
-
-@pytest.fixture(scope="module")
-def embedded() -> OfflineBackend:
-    return OfflineBackend(embedder="use")
-
-
 def _votes(prompts: list[str], actions: list[ActionEvidence]) -> dict[str, float]:
     ev = session(prompts, actions)
     return mode_votes(ev, extract(ev))
