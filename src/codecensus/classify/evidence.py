@@ -23,6 +23,7 @@ was written in.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 from bisect import bisect_right
@@ -30,11 +31,14 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from codecensus.classify.base import ActionEvidence, SessionEvidence
 from codecensus.store import Store
+
+log = logging.getLogger(__name__)
 
 # Text caps (characters) for what a backend may read.
 PROMPT_CHARS = 4000
@@ -87,6 +91,33 @@ def reading_memory(store: Store, limit: str | None = None) -> Iterator[None]:
 
 
 def _prepare(store: Store) -> None:
+    """Temp tables shared by every batch (built once, before the first batch).
+
+    They are built under the limit in force, which is often the small classify buffer. Their window over
+    the duplicated uuids needs memory that grows with the store (400K sessions did not fit in 256 MB).
+    So when DuckDB runs out of memory, the limit is doubled (up to four times) for this step only.
+    """
+    row = store.one("SELECT current_setting('memory_limit')")
+    base = str(row[0]) if row else ""
+    size = _size(base.replace(" ", ""))
+    try:
+        for attempt in range(5):
+            try:
+                _prepare_tables(store)
+                return
+            except duckdb.OutOfMemoryException:
+                if attempt == 4 or size is None:
+                    raise
+                size *= 2
+                log.warning("classify: out of memory preparing the evidence tables; retrying at %d MiB",
+                            size // 2**20)
+                store.con.execute(f"SET memory_limit='{int(size // 2**20)}MiB'")
+    finally:
+        if base and size is not None and _size(base.replace(" ", "")) != size:
+            store.con.execute(f"SET memory_limit='{base}'")
+
+
+def _prepare_tables(store: Store) -> None:
     """Temp tables shared by every batch: file ranks and the uuid copies to drop."""
     con = store.con
     con.execute(

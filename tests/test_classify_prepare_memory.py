@@ -1,0 +1,31 @@
+"""The evidence set-up tables under a DuckDB limit too small for them: the limit grows for that step only."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from codecensus.classify.evidence import _prepare, load_evidence
+from codecensus.ingest import ingest
+from codecensus.measure import build_sessions
+from codecensus.sample import generate_corpus
+from codecensus.store import Store
+
+
+def test_prepare_retries_out_of_memory_and_restores_the_limit(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    generate_corpus(tmp_path / "corpus", users=4, sessions=40, months=2, seed=3)
+    store = Store(tmp_path / "db.duckdb")
+    ingest(store, [tmp_path / "corpus"], workers=0)
+    build_sessions(store)
+    keys = [r[0] for r in store.con.execute("SELECT session_key FROM sessions").fetchall()]
+    expected = load_evidence(store, keys)
+    with store.memory_limit("2MiB"):
+        before = store.one("SELECT current_setting('memory_limit')")
+        with caplog.at_level(logging.WARNING, logger="codecensus.classify.evidence"):
+            _prepare(store)
+        assert "out of memory preparing the evidence tables" in caplog.text
+        assert store.one("SELECT current_setting('memory_limit')") == before
+        assert store.one("SELECT count(*) FROM _ev_rank")[0] > 0  # type: ignore[index]
+    assert load_evidence(store, keys) == expected
