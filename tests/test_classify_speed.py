@@ -21,6 +21,7 @@ from codecensus.classify.text import prompt_signals
 from codecensus.ingest import ingest
 from codecensus.measure import build_sessions
 from codecensus.store import Store
+from codecensus.store.db import parse_size
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +140,8 @@ def test_reading_memory_lowers_and_restores(tmp_path: Path, monkeypatch: pytest.
         with E.reading_memory(st, "128MB"):
             inside = st.one("SELECT current_setting('memory_limit')")[0]  # type: ignore[index]
         after = st.one("SELECT current_setting('memory_limit')")[0]  # type: ignore[index]
-        assert E._size(inside) < E._size(before)  # type: ignore[operator]
-        assert abs(E._size(after) - E._size(before)) <= 0.001 * E._size(before)  # type: ignore[operator]
+        assert parse_size(inside) < parse_size(before)  # type: ignore[operator]
+        assert abs(parse_size(after) - parse_size(before)) <= 0.001 * parse_size(before)  # type: ignore[operator]
         with E.reading_memory(st, "64GB"):  # never raised above the store's own limit
             assert st.one("SELECT current_setting('memory_limit')")[0] == after  # type: ignore[index]
     finally:

@@ -26,8 +26,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-
 from codecensus.paths import SKIP_DIRS, default_claude_dirs
 from codecensus.records import ParseResult, split_tables
 from codecensus.sources import base as registry
@@ -257,33 +255,10 @@ def _commit(store: Store, fcs: list[FileCommit]) -> None:
 
     The limit set here lasts to the end of the ingest (``Store.memory_limit`` restores the old one).
     """
-    for attempt in range(4):
-        try:
-            store.commit_files(fcs)
-            return
-        except duckdb.Error as exc:  # rolled back: nothing of the batch is committed
-            if attempt == 3 or not _out_of_memory(exc):
-                raise
-            row = store.one("SELECT current_setting('memory_limit')")
-            mb = _mib(str(row[0]) if row else "32 MiB")
-            log.warning("ingest: DuckDB out of memory at %d MiB in a batch commit; retrying at %d MiB", mb, 2 * mb)
-            store.con.execute(f"SET memory_limit='{2 * mb}MiB'")
-
-
-def _out_of_memory(exc: BaseException) -> bool:
-    """DuckDB ran out of memory: in a statement (OutOfMemoryException) or in the COMMIT itself."""
-    msg = str(exc)
-    return isinstance(exc, duckdb.OutOfMemoryException) or (
-        isinstance(exc, duckdb.TransactionException)
-        and ("could not allocate" in msg or "failed to pin" in msg or "Out of Memory" in msg)
+    store.grow_on_out_of_memory(
+        lambda: store.commit_files(fcs), retries=3, log=log, restore=False,
+        message="ingest: DuckDB out of memory at %d MiB in a batch commit; retrying at %d MiB",
     )
-
-
-def _mib(setting: str) -> int:
-    """'30.5 MiB' / '1.2 GiB' (DuckDB's current_setting('memory_limit')) in whole MiB, at least 1."""
-    num, _, unit = setting.strip().partition(" ")
-    scale = {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 1024 * 1024, "bytes": 1 / 2**20}.get(unit, 1)
-    return max(1, int(float(num) * scale))
 
 
 def _ingest(

@@ -54,3 +54,8 @@ def default_claude_dirs() -> list[Path]:
             seen.add(r)
             out.append(d / "projects")
     return out
+
+
+def pending_runs_path(db: Path) -> Path:
+    """Manifests of runs that did not open the database, moved into its ``runs`` table by the next writer."""
+    return db.with_name(db.name + ".pending-runs.jsonl")

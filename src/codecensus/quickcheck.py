@@ -38,7 +38,7 @@ from typing import Any
 import orjson
 
 from codecensus import __version__
-from codecensus.paths import SKIP_DIRS, default_claude_dirs, default_db_path
+from codecensus.paths import SKIP_DIRS, default_claude_dirs, default_db_path, pending_runs_path
 
 SNAPSHOT_VERSION = 1
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -46,10 +46,6 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 def snapshot_path(db: Path) -> Path:
     return db.with_name(db.name + ".snapshot.json")
-
-
-def pending_runs_path(db: Path) -> Path:
-    return db.with_name(db.name + ".pending-runs.jsonl")
 
 
 def wal_path(db: Path) -> Path:

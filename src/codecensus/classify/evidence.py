@@ -25,18 +25,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 from bisect import bisect_right
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from codecensus.classify.base import ActionEvidence, SessionEvidence
 from codecensus.store import Store
+from codecensus.store.db import parse_size
 
 log = logging.getLogger(__name__)
 
@@ -66,23 +65,13 @@ class _Batch:
 # a small buffer pool loses nothing, and the classifying process stays flat in the size of the store (with the
 # store's own limit, often 1 GB, the pool fills with table blocks as the run goes through them).
 DEFAULT_CLASSIFY_MEMORY = "256MB"
-_UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
-          "tib": 2**40}
-
-
-def _size(text: str) -> float | None:
-    m = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", text or "")
-    if not m or m.group(2).lower() not in _UNITS:
-        return None
-    return float(m.group(1)) * _UNITS[m.group(2).lower()]
 
 
 @contextlib.contextmanager
 def reading_memory(store: Store, limit: str | None = None) -> Iterator[None]:
     """Run a classify loop with DuckDB's memory limit lowered to ``limit`` (never raised above the store's)."""
     limit = limit or os.environ.get("CODECENSUS_CLASSIFY_MEMORY", DEFAULT_CLASSIFY_MEMORY)
-    row = store.one("SELECT current_setting('memory_limit')")
-    want, have = _size(limit), _size(str(row[0])) if row else None
+    want, have = parse_size(limit), store.memory_limit_bytes()
     if want is None or (have is not None and have <= want):
         yield
         return
@@ -97,24 +86,10 @@ def _prepare(store: Store) -> None:
     the duplicated uuids needs memory that grows with the store (400K sessions did not fit in 256 MB).
     So when DuckDB runs out of memory, the limit is doubled (up to four times) for this step only.
     """
-    row = store.one("SELECT current_setting('memory_limit')")
-    base = str(row[0]) if row else ""
-    size = _size(base.replace(" ", ""))
-    try:
-        for attempt in range(5):
-            try:
-                _prepare_tables(store)
-                return
-            except duckdb.OutOfMemoryException:
-                if attempt == 4 or size is None:
-                    raise
-                size *= 2
-                log.warning("classify: out of memory preparing the evidence tables; retrying at %d MiB",
-                            size // 2**20)
-                store.con.execute(f"SET memory_limit='{int(size // 2**20)}MiB'")
-    finally:
-        if base and size is not None and _size(base.replace(" ", "")) != size:
-            store.con.execute(f"SET memory_limit='{base}'")
+    store.grow_on_out_of_memory(
+        lambda: _prepare_tables(store), retries=4, log=log, restore=True,
+        message="classify: out of memory preparing the evidence tables at %d MiB; retrying at %d MiB",
+    )
 
 
 def _prepare_tables(store: Store) -> None:

@@ -15,21 +15,25 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
+import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import orjson
 import pyarrow as pa
 
+from codecensus.paths import pending_runs_path
 from codecensus.records import ROW_TYPES, BadLine, ParseResult, SessionInfo
 
 SCHEMA_VERSION = 1
+T = TypeVar("T")
 RAW_TABLES = ("prompts", "messages", "actions", "results", "events", "session_files", "ingest_log")
 # Tables that hold raw transcript text (the privacy canary checks every other table).
 RAW_TEXT_TABLES = frozenset({"prompts", "messages", "actions", "results", "events", "session_files", "files", "ingest_log"})
@@ -37,6 +41,27 @@ RAW_TEXT_TABLES = frozenset({"prompts", "messages", "actions", "results", "event
 
 class StoreBusy(RuntimeError):
     """Another codecensus process holds the database."""
+
+
+_UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20,
+          "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(text: str) -> float | None:
+    """Bytes in a DuckDB size ('256MB', '30.5 MiB', '1.2 GiB'); None when it is not one."""
+    m = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", text or "")
+    if not m or m.group(2).lower() not in _UNITS:
+        return None
+    return float(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """DuckDB ran out of memory: in a statement (OutOfMemoryException) or in a COMMIT (TransactionException)."""
+    msg = str(exc)
+    return isinstance(exc, duckdb.OutOfMemoryException) or (
+        isinstance(exc, duckdb.TransactionException)
+        and ("could not allocate" in msg or "failed to pin" in msg or "Out of Memory" in msg)
+    )
 
 
 @dataclass(slots=True)
@@ -187,7 +212,7 @@ class Store:
 
     def _take_pending_runs(self) -> None:
         """Move the manifests of runs that did not open the database (``codecensus.quickcheck``) into ``runs``."""
-        pending = self.path.with_name(self.path.name + ".pending-runs.jsonl")
+        pending = pending_runs_path(self.path)
         if not pending.exists():
             return
         rows = []
@@ -344,6 +369,39 @@ class Store:
             for k, row in old.items():
                 if row and row[0] is not None:
                     self.con.execute(f"SET {k}={int(row[0])}" if k == "threads" else f"SET {k}='{row[0]}'")
+
+    def memory_limit_bytes(self) -> float | None:
+        """DuckDB's memory limit now, in bytes."""
+        row = self.one("SELECT current_setting('memory_limit')")
+        return parse_size(str(row[0])) if row else None
+
+    def grow_on_out_of_memory(
+        self, fn: Callable[[], T], *, retries: int, log: logging.Logger, message: str, restore: bool
+    ) -> T:
+        """``fn()``; when DuckDB runs out of memory, double its limit and retry (at most ``retries`` times).
+
+        ``fn`` must leave nothing behind when it fails (one transaction, or one statement). ``message`` is
+        logged with the old and new limits in MiB. ``restore``: set the limit back when done; otherwise the
+        grown limit stays (for the rest of an enclosing :meth:`memory_limit` block, which restores it).
+        """
+        base = self.one("SELECT current_setting('memory_limit')")
+        size = self.memory_limit_bytes()
+        attempt = 0
+        try:
+            while True:
+                try:
+                    return fn()
+                except duckdb.Error as exc:
+                    if attempt == retries or size is None or not is_out_of_memory(exc):
+                        raise
+                attempt += 1
+                mib = max(1, int(size // 2**20))
+                log.warning(message, mib, 2 * mib)
+                size = 2 * mib * 2**20
+                self.con.execute(f"SET memory_limit='{2 * mib}MiB'")
+        finally:
+            if restore and attempt and base:
+                self.con.execute(f"SET memory_limit='{base[0]}'")
 
     def one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
         """First row of a query (the result is always fully consumed: DuckDB 2 requires it)."""
