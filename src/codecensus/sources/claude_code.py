@@ -9,6 +9,7 @@ unknown record types are counted, damaged lines are logged with file and line.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -93,16 +94,8 @@ def _file_path(inp: dict[str, Any]) -> str | None:
 
 
 _PATH_CATEGORIES = frozenset({"shell", "read", "edit", "write"})  # tools whose file path is kept
-_CATEGORIES: dict[str, str] = {}  # tool name -> tool_category(name)
-
-
-def _category(name: str) -> str:
-    """``tool_category(name)``, remembered (tool names are few)."""
-    cat = tool_category(name)
-    if len(_CATEGORIES) >= 4096:
-        _CATEGORIES.clear()
-    _CATEGORIES[name] = cat
-    return cat
+_category = functools.lru_cache(maxsize=4096)(tool_category)  # tool names are few
+_NO_COMMAND = (None, False, False, False, False)  # command head and test/commit/push/deploy flags
 
 
 def _text_of_user(content: Any) -> tuple[str, bool]:
@@ -661,33 +654,19 @@ class ClaudeCodeParser:
                 elif bt == "tool_use" and not synthetic:
                     name = b.name if isinstance(b.name, str) else "unknown"
                     inp = b.input if b.input is not None else {}
-                    cat = _CATEGORIES.get(name)
-                    if cat is None:
-                        cat = _category(name)
+                    cat = _category(name)
                     fpath = _file_path(inp) if cat in _PATH_CATEGORIES else None
                     cmd = inp.get("command")
                     tid = b.id if isinstance(b.id, str) else None
                     if cmd.__class__ is str and cmd:
                         is_test = is_test_command(cmd)
-                        if tid:
-                            tool_names[tid] = (cat, cmd if is_test else None)
-                        actions.append(
-                            (
-                                line, seq, uuid, ts, msg_id, tid, name[:80], cat, _leaf_words(inp), fpath,
-                                cmd[:TEXT_HEAD], is_test, is_commit_command(cmd), is_push_command(cmd),
-                                is_deploy_command(cmd), None,
-                            )
-                        )
-                    else:
-                        # No command (or an empty one): none of the command classifiers can match.
-                        if tid:
-                            tool_names[tid] = (cat, None)
-                        actions.append(
-                            (
-                                line, seq, uuid, ts, msg_id, tid, name[:80], cat, _leaf_words(inp), fpath,
-                                None, False, False, False, False, None,
-                            )
-                        )
+                        flags = (cmd[:TEXT_HEAD], is_test, is_commit_command(cmd), is_push_command(cmd),
+                                 is_deploy_command(cmd))
+                    else:  # no command (or an empty one): none of the command classifiers can match
+                        is_test, flags = False, _NO_COMMAND
+                    if tid:
+                        tool_names[tid] = (cat, cmd if is_test else None)
+                    actions.append((line, seq, uuid, ts, msg_id, tid, name[:80], cat, _leaf_words(inp), fpath, *flags, None))
                     seq += 1
         text = "\n".join(texts)
         usage = msg.usage
