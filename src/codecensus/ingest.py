@@ -26,7 +26,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codecensus.paths import SKIP_DIRS, default_claude_dirs
+from codecensus.paths import SKIP_DIRS, default_claude_dirs, walk
 from codecensus.records import ParseResult, split_tables
 from codecensus.sources import base as registry
 from codecensus.sources.base import FileContext, Parser, ParserPool, Run, fingerprints, release_memory
@@ -71,28 +71,15 @@ def _walk(root: Path) -> Iterator[Path]:
         yield root
         return
     folder_parsers = [p for p in registry.parsers().values() if getattr(p, "folder", False)]
-    stack = [root]
-    while stack:
-        d = stack.pop()
-        try:
-            entries = sorted(os.scandir(d), key=lambda e: e.name)
-        except OSError:
-            continue
-        if d != root and folder_parsers:
-            names = {e.name for e in entries}
-            # A parser's `markers` (names one of which its folders hold) spare the stat calls of detect().
-            cands = [p for p in folder_parsers if not getattr(p, "markers", None) or names & p.markers]  # type: ignore[attr-defined]
-            if any(_claims(p, d) for p in cands):
-                yield d
-                continue
-        subdirs = []
-        for e in entries:
-            if e.is_dir(follow_symlinks=False):
-                if e.name not in SKIP_DIRS:
-                    subdirs.append(Path(e.path))
-            elif e.is_file(follow_symlinks=False):
-                yield Path(e.path)
-        stack.extend(reversed(subdirs))
+
+    def claim(d: str, entries: list[os.DirEntry[str]]) -> bool:
+        names = {e.name for e in entries}
+        # A parser's `markers` (names one of which its folders hold) spare the stat calls of detect().
+        cands = [p for p in folder_parsers if not getattr(p, "markers", None) or names & p.markers]  # type: ignore[attr-defined]
+        return any(_claims(p, Path(d)) for p in cands)
+
+    for path, _entry in walk(str(root), claim if folder_parsers else None):
+        yield Path(path)
 
 
 def _claims(p: Parser, d: Path) -> bool:

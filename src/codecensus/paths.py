@@ -7,6 +7,7 @@ without importing DuckDB or Arrow.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import platformdirs
@@ -59,3 +60,37 @@ def default_claude_dirs() -> list[Path]:
 def pending_runs_path(db: Path) -> Path:
     """Manifests of runs that did not open the database, moved into its ``runs`` table by the next writer."""
     return db.with_name(db.name + ".pending-runs.jsonl")
+
+
+def walk(
+    root: str,
+    claim: Callable[[str, list[os.DirEntry[str]]], bool] | None = None,
+    on_error: Callable[[str], object] | None = None,
+) -> Iterator[tuple[str, os.DirEntry[str] | None]]:
+    """Every regular file under the folder ``root``, depth first in name order, as ``(path, entry)``.
+
+    No symlink is followed and no ``SKIP_DIRS`` folder entered. A folder below ``root`` that
+    ``claim(path, entries)`` takes (a folder-format transcript) is yielded as ``(path, None)`` and not
+    entered. ``on_error(path)`` hears of a folder that cannot be read. Ingest and the unchanged-corpus
+    snapshot walk with this one function, so they always see the same files.
+    """
+    stack = [root]
+    while stack:
+        d = stack.pop()
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError:
+            if on_error is not None:
+                on_error(d)
+            continue
+        if claim is not None and d != root and claim(d, entries):
+            yield d, None
+            continue
+        subdirs = []
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                if e.name not in SKIP_DIRS:
+                    subdirs.append(e.path)
+            elif e.is_file(follow_symlinks=False):
+                yield e.path, e
+        stack.extend(reversed(subdirs))

@@ -38,7 +38,7 @@ from typing import Any
 import orjson
 
 from codecensus import __version__
-from codecensus.paths import SKIP_DIRS, default_claude_dirs, default_db_path, pending_runs_path
+from codecensus.paths import default_claude_dirs, default_db_path, pending_runs_path, walk
 
 SNAPSHOT_VERSION = 1
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -61,7 +61,7 @@ class Listing:
 
 
 def list_roots(roots: list[Path]) -> Listing:
-    """Walk the roots as ingest does (no symlinks followed, SKIP_DIRS skipped), hashing each file's stat."""
+    """Walk the roots with ingest's own walk (:func:`codecensus.paths.walk`), hashing each file's stat."""
     h = hashlib.blake2b(digest_size=16)
     n = 0
     for root in roots:
@@ -76,27 +76,15 @@ def list_roots(roots: list[Path]) -> Listing:
             h.update(f"\x00{st.st_size}\x00{st.st_mtime_ns}".encode())
             n += 1
             continue
-        stack = [str(root)]
-        while stack:
-            d = stack.pop()
-            try:
-                entries = sorted(os.scandir(d), key=lambda e: e.name)
-            except OSError:
-                h.update(b"\x00unreadable\x00" + os.fsencode(d))
+        for path, entry in walk(str(root), on_error=lambda d: h.update(b"\x00unreadable\x00" + os.fsencode(d))):
+            if entry is None:  # a claimed folder: none is claimed without a `claim`
                 continue
-            subdirs = []
-            for e in entries:
-                if e.is_dir(follow_symlinks=False):
-                    if e.name not in SKIP_DIRS:
-                        subdirs.append(e.path)
-                elif e.is_file(follow_symlinks=False):
-                    try:
-                        est = e.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    h.update(f"{e.path}\x00{est.st_size}\x00{est.st_mtime_ns}\n".encode())
-                    n += 1
-            stack.extend(reversed(subdirs))
+            try:
+                est = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            h.update(f"{path}\x00{est.st_size}\x00{est.st_mtime_ns}\n".encode())
+            n += 1
     return Listing(n, h.hexdigest())
 
 
