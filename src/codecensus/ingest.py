@@ -162,16 +162,17 @@ class _Job:
     mtime_ns: int
     existed: bool = False
     is_dir: bool = False
+    new: bool = False  # no `files` row holds its id, nor will until it is committed (first meeting in this call)
 
 
-def _plan(cand: Candidate, state: FileState | None, parser_versions: dict[str, str], settle_s: float) -> _Job | None:
+def _plan(cand: Candidate, state: FileState | None, settle_s: float) -> _Job | None:
     st = cand.path.stat()
     is_dir = stat.S_ISDIR(st.st_mode)
     size, mtime_ns = _stat(cand.path) if is_dir else (st.st_size, st.st_mtime_ns)
     final = (time.time() - mtime_ns / 1e9) >= settle_s
     p = cand.parser
     ctx = FileContext(path=cand.path, file_id=cand.file_id, user=cand.user, final=final)
-    if state is not None and parser_versions.get(cand.file_id) == p.version:
+    if state is not None and state.parser_version == p.version:
         if state.size == size and state.mtime_ns == mtime_ns and (state.consumed >= size or not final):
             return None  # unchanged
         if (
@@ -262,17 +263,24 @@ def _ingest(
     progress: Callable[[int, int, str], None] | None,
 ) -> IngestStats:
     stats = IngestStats()
-    states = store.file_states()
-    versions = dict(store.con.execute("SELECT file_id, parser_version FROM files").fetchall())
+    paths = [Path(p) for p in paths]
+    # Only the stored files under the roots (and, further down, those the discovered files' ids name) are
+    # read from the database: an ingest call's memory and set-up follow its roots, not the database size.
+    under = store.file_states(under=[str(p.expanduser()) for p in paths])
     current = {name: p.version for name, p in registry.parsers().items()}
-    by_path = {st.path: st for st in states.values() if versions.get(st.file_id) == current.get(st.source)}
+    by_path = {st.path: st for st in under.values() if st.parser_version == current.get(st.source)}
+    states: dict[str, FileState | None] = dict(under)
+    del under
     n_unchanged = 0
+    counted: set[str] = set()  # unchanged paths counted (a root given twice lists its files twice)
 
     def unchanged(p: Path) -> bool:
         nonlocal n_unchanged
         st = by_path.get(str(p))
         if st is None:
             return False
+        if str(p) in counted:
+            return True
         try:
             fs = p.stat()
         except OSError:
@@ -281,19 +289,46 @@ def _ingest(
             return False
         if fs.st_size == st.size and fs.st_mtime_ns == st.mtime_ns and st.consumed >= st.size:
             n_unchanged += 1
+            counted.add(str(p))
             return True
         return False
 
     planned = 0  # files to parse, known so far: discovery runs while the first chunks are parsed
 
+    def with_states(cands: Iterator[Candidate]) -> Iterator[tuple[Candidate, FileState | None]]:
+        """Each candidate with its stored state as of the start of this call.
+
+        A discovered file's state is usually among those under the roots; the others (new files, or a file
+        stored under another path to it, e.g. through a symlink) are looked up by id, in groups (one
+        semi-join per group, growing from 16 to 1024 candidates so the first chunks are parsed early).
+        Ids looked up are remembered (None: not stored), so a file met twice keeps its state from the start.
+        """
+        n = 16
+        while group := list(itertools.islice(cands, n)):
+            missing = list(dict.fromkeys(c.file_id for c in group if c.file_id not in states))
+            if missing:
+                found = store.file_states(ids=missing)
+                for fid in missing:
+                    states[fid] = found.get(fid)
+            for c in group:
+                yield c, states[c.file_id]
+            n = min(2 * n, 1024)
+
+    met: set[str] = set()  # ids of the files met in this call
+
     def plan_all() -> Iterator[_Job]:
         nonlocal planned
-        for c in discover(paths, user=user, user_from_dir=user_from_dir, fmt=fmt, unchanged=unchanged):
+        cands = discover(paths, user=user, user_from_dir=user_from_dir, fmt=fmt, unchanged=unchanged)
+        for c, state in with_states(cands):
+            if c.file_id in met:
+                continue  # the same file again (a root given twice, or a root inside another): read once
+            met.add(c.file_id)
             stats.files_seen += 1
-            job = _plan(c, states.get(c.file_id), versions, settle_s)
+            job = _plan(c, state, settle_s)
             if job is None:
                 stats.files_skipped += 1
             else:
+                job.new = state is None
                 planned += 1
                 yield job
 
@@ -368,6 +403,7 @@ def _ingest(
             existed=job.existed,
             consumed=consumed,
             lines=result.lines,
+            new=job.new,
         )
         batch.append((job, fc))
         batch_bytes += max(0, consumed - job.ctx.start_offset)

@@ -43,17 +43,19 @@ def plan_inputs(
 ) -> Plan:
     """Every input file that needs parsing (unchanged files are skipped unless ``full``)."""
     local, remote = split_inputs(paths)
-    states = store.file_states()
-    versions = dict(store.con.execute("SELECT file_id, parser_version FROM files").fetchall())
     plan = Plan()
     now = time.time()
     default_user = user or _local_user()
-    for c in discover(local, user=user, user_from_dir=user_from_dir, fmt=fmt) if local else ():
+    cands = list(discover(local, user=user, user_from_dir=user_from_dir, fmt=fmt)) if local else []
+    # Only the states of the files found are read from the database (not every stored file's).
+    states = store.file_states(ids=[c.file_id for c in cands]) if cands else {}
+    for c in cands:
         plan.seen += 1
         size, mtime_ns = _stat(c.path)
         state = states.get(c.file_id)
         final = (now - mtime_ns / 1e9) >= settle_s
-        if not full and _unchanged(state, versions.get(c.file_id), c.parser.version, size, mtime_ns, final):
+        version = state.parser_version if state else None
+        if not full and _unchanged(state, version, c.parser.version, size, mtime_ns, final):
             plan.skipped += 1
             continue
         plan.specs.append(
@@ -63,21 +65,26 @@ def plan_inputs(
             )
         )
     if remote:
-        by_path = {s.path: s for s in states.values()}
         known = registry.parsers()
-        for url in remote:
+        listed = [
+            spec
+            for url in remote
             for spec in list_remote(url, user=default_user, user_from_dir=user_from_dir, skip_dirs=SKIP_DIRS,
-                                    options=fs_options):
-                plan.seen += 1
-                state = by_path.get(spec.url)
-                parser_version = known[state.source].version if state and state.source in known else None
-                final = (now - spec.mtime_ns / 1e9) >= settle_s
-                ver = versions.get(state.file_id) if state else None
-                if not full and _unchanged(state, ver, parser_version, spec.size, spec.mtime_ns, final):
-                    plan.skipped += 1
-                    continue
-                spec = FileSpec(**{**spec.row(), "replace": state is not None, "ord": plan.seen})
-                plan.specs.append(spec)
+                                    options=fs_options)
+        ]
+        found = store.file_states(paths=[spec.url for spec in listed]) if listed else {}
+        by_path = {s.path: s for s in found.values()}
+        for spec in listed:
+            plan.seen += 1
+            state = by_path.get(spec.url)
+            parser_version = known[state.source].version if state and state.source in known else None
+            final = (now - spec.mtime_ns / 1e9) >= settle_s
+            ver = state.parser_version if state else None
+            if not full and _unchanged(state, ver, parser_version, spec.size, spec.mtime_ns, final):
+                plan.skipped += 1
+                continue
+            spec = FileSpec(**{**spec.row(), "replace": state is not None, "ord": plan.seen})
+            plan.specs.append(spec)
     return plan
 
 

@@ -20,7 +20,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -84,6 +84,9 @@ class FileCommit:
     existed: bool  # the file had rows from an earlier run
     consumed: int
     lines: int
+    # The caller knows no `files` row holds this id (a file new to the database, met once in its ingest):
+    # its bookkeeping row goes in with a plain INSERT, cheaper than INSERT OR REPLACE's conflict check.
+    new: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,10 @@ class FileState:
     head_hash: str
     tail_hash: str
     session_key: str | None
+    parser_version: str | None = None
+
+
+_STATE_COLS = "file_id, path, source, size, mtime_ns, consumed, lines, head_hash, tail_hash, session_key, parser_version"
 
 
 def _duck_type(t: pa.DataType) -> str:
@@ -142,9 +149,9 @@ _FILES_COLS = [
     ("consumed", "BIGINT"), ("lines", "BIGINT"), ("head_hash", "VARCHAR"), ("tail_hash", "VARCHAR"),
     ("parser_version", "VARCHAR"),
 ]
-_FILES_INSERT = "INSERT OR REPLACE INTO files SELECT {}, now()".format(
-    ", ".join(f"unnest($c{i}::{t}[])" for i, (_c, t) in enumerate(_FILES_COLS))
-)
+_FILES_SELECT = "SELECT {}, now()".format(", ".join(f"unnest($c{i}::{t}[])" for i, (_c, t) in enumerate(_FILES_COLS)))
+_FILES_INSERT = f"INSERT OR REPLACE INTO files {_FILES_SELECT}"
+_FILES_INSERT_NEW = f"INSERT INTO files {_FILES_SELECT}"  # every file of the batch is new (FileCommit.new)
 
 
 class Store:
@@ -251,10 +258,38 @@ class Store:
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
     # -- files -----------------------------------------------------------------
-    def file_states(self) -> dict[str, FileState]:
-        rows = self.con.execute(
-            "SELECT file_id, path, source, size, mtime_ns, consumed, lines, head_hash, tail_hash, session_key FROM files"
-        ).fetchall()
+    def file_states(
+        self,
+        *,
+        ids: Sequence[str] | None = None,
+        paths: Sequence[str] | None = None,
+        under: Sequence[str] | None = None,
+    ) -> dict[str, FileState]:
+        """States (by file id) of the stored files: every file when no filter is given, else the files whose
+        id is in ``ids``, whose path is in ``paths`` or whose path is one of ``under`` or below it.
+
+        The filters run inside DuckDB (a semi-join against the given list, a prefix filter on ``path``):
+        only the matching rows are fetched, so the cost follows the files asked for, not the database size.
+        """
+        sql = f"SELECT {_STATE_COLS} FROM files"
+        if ids is None and paths is None and under is None:
+            rows = self.con.execute(sql).fetchall()
+            return {r[0]: FileState(*r) for r in rows}
+        conds: list[str] = []
+        params: dict[str, Any] = {}
+        if ids:
+            conds.append("file_id IN (SELECT unnest($ids::VARCHAR[]))")
+            params["ids"] = list(ids)
+        if paths:
+            conds.append("path IN (SELECT unnest($paths::VARCHAR[]))")
+            params["paths"] = list(paths)
+        for i, root in enumerate(under or ()):
+            prefix = root if root.endswith(os.sep) else root + os.sep
+            conds.append(f"(path = $r{i} OR starts_with(path, $p{i}))")
+            params[f"r{i}"], params[f"p{i}"] = root, prefix
+        if not conds:
+            return {}
+        rows = self.con.execute(f"{sql} WHERE {' OR '.join(conds)}", params).fetchall()
         return {r[0]: FileState(*r) for r in rows}
 
     def commit_files(self, batch: list[FileCommit]) -> None:
@@ -265,6 +300,17 @@ class Store:
         """
         if not batch:
             return
+        if all(fc.new for fc in batch):
+            try:
+                self._commit_files(batch, upsert=False)
+                return
+            except (duckdb.ConstraintException, duckdb.TransactionException) as exc:
+                if isinstance(exc, duckdb.TransactionException) and "constraint" not in str(exc).lower():
+                    raise
+                # A row held one of the ids after all: the batch was rolled back; commit it as an upsert.
+        self._commit_files(batch, upsert=True)
+
+    def _commit_files(self, batch: list[FileCommit], *, upsert: bool) -> None:
         con = self.con
         merged: dict[str, list[pa.Table]] = {}
         appended_sf: list[pa.Table] = []
@@ -292,7 +338,7 @@ class Store:
                 self._merge_session_files(tbl)
             # Bookkeeping rows go in as list parameters: no Arrow conversion of Python lists here
             # (pyarrow would import pandas, +57 MB in the writer process).
-            con.execute(_FILES_INSERT, {f"c{i}": [getattr(fc, c) for fc in batch] for i, (c, _t) in enumerate(_FILES_COLS)})
+            con.execute(_FILES_INSERT if upsert else _FILES_INSERT_NEW, {f"c{i}": [getattr(fc, c) for fc in batch] for i, (c, _t) in enumerate(_FILES_COLS)})
             con.execute("COMMIT")
         except BaseException:
             self._rollback()
