@@ -218,7 +218,8 @@ class CachedEmbedder:
     def _remember(self, text: str, vec: np.ndarray) -> None:
         if self.max_entries == 0:
             return
-        self._mem[text] = vec
+        # a copy: a row view would keep its whole batch matrix alive for as long as any one row is cached
+        self._mem[text] = np.array(vec, dtype=np.float32, copy=True)
         if len(self._mem) > self.max_entries:
             self._mem.popitem(last=False)
 

@@ -12,8 +12,10 @@ import copy
 import functools
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
+from typing import Any, TypeVar
 
 from codecensus.classify.base import ActionEvidence, SessionEvidence
 from codecensus.classify.text import PromptSignals, prompt_signals
@@ -61,11 +63,34 @@ _CODE_EXT = frozenset(
 _CODE_NAMES = frozenset({"makefile", "dockerfile", "justfile", "rakefile", "gemfile", "podfile", "cmakelists.txt"})
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+# Memo of the pure per-action classifiers below. Bounded in entries *and* in key length: on real transcripts
+# commands are mostly distinct and can be many kB (heredocs, scripts), so an entry-bounded cache of them alone
+# could hold hundreds of MB per worker at study scale; a long string is classified without being kept.
+MEMO_ENTRIES = 1 << 15
+MEMO_MAX_CHARS = 300
+
+
+def _memo(fn: _F) -> _F:
+    cached = functools.lru_cache(maxsize=MEMO_ENTRIES)(fn)
+
+    @functools.wraps(fn)
+    def wrapper(s: str | None, *args: Any, **kwargs: Any) -> Any:
+        if s is not None and len(s) > MEMO_MAX_CHARS:
+            return fn(s, *args, **kwargs)
+        return cached(s, *args, **kwargs)
+
+    wrapper.cache_info = cached.cache_info  # type: ignore[attr-defined]
+    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
 def _purepath(path: str) -> PurePath:
     return PureWindowsPath(path) if ("\\" in path or re.match(r"^[A-Za-z]:", path)) else PurePosixPath(path)
 
 
-@functools.lru_cache(maxsize=1 << 16)  # pure; paths and commands repeat within and across sessions
+@_memo  # pure; paths and commands repeat within and across sessions
 def file_class(path: str | None) -> str:
     """One of :data:`FILE_CLASSES` for a file path (by path conventions and extension)."""
     if not path:
@@ -140,7 +165,7 @@ _CMD_EXPLORE = re.compile(
 )
 
 
-@functools.lru_cache(maxsize=1 << 16)  # pure; paths and commands repeat within and across sessions
+@_memo  # pure; paths and commands repeat within and across sessions
 def command_class(cmd: str | None, *, is_test: bool = False, is_commit: bool = False, is_push: bool = False,
                   is_deploy: bool = False) -> str:
     """One of :data:`COMMAND_CLASSES` (the first that matches, most specific first)."""
@@ -234,7 +259,7 @@ _SHELL_WRITE = re.compile(
 _SCRATCH = re.compile(r"(?i)(^|/)(tmp|temp|dev)/|\.(log|out|pid|tmp|bak)$|^/proc/")
 
 
-@functools.lru_cache(maxsize=1 << 16)  # pure; paths and commands repeat within and across sessions
+@_memo  # pure; paths and commands repeat within and across sessions
 def shell_write_target(cmd: str | None) -> str | None:
     """The file a shell command writes ('' for patches with no single target), or None."""
     if not cmd:
