@@ -6,8 +6,10 @@ The rows an ingest call fetches from ``files`` are counted through a proxy aroun
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +72,15 @@ def _corpus(root: Path, n: int, tag: str) -> list[Path]:
     return out
 
 
-def _counting(store: Store) -> _Counted:
+@contextlib.contextmanager
+def _counting(store: Store) -> Iterator[_Counted]:
+    """Count the queries and rows fetched through the store's connection while the block runs."""
     proxy = _Counted(store.con)
     store.con = proxy  # type: ignore[assignment]
-    return proxy
-
-
-def _restore(store: Store, proxy: _Counted) -> None:
-    store.con = proxy._con
+    try:
+        yield proxy
+    finally:
+        store.con = proxy._con
 
 
 def _table_counts(store: Store) -> dict[str, int]:
@@ -92,21 +95,15 @@ def test_ingest_fetches_only_states_under_its_roots(tmp_path: Path, store: Store
 
     small = tmp_path / "small"
     files = _corpus(small, 3, "small")
-    proxy = _counting(store)
-    try:
+    with _counting(store) as proxy:
         st = ingest(store, [small], user_from_dir=True, settle_s=0)
-    finally:
-        _restore(store, proxy)
     assert st.files_parsed == 3
     assert proxy.queries, "the file states were not read through the store's connection"
     assert proxy.rows == 0  # nothing of the 40 other files; the 3 new ones are not stored yet
 
     # Re-ingest: unchanged (one stat each), and only those 3 rows are read.
-    proxy = _counting(store)
-    try:
+    with _counting(store) as proxy:
         st = ingest(store, [small], user_from_dir=True, settle_s=0)
-    finally:
-        _restore(store, proxy)
     assert (st.files_seen, st.files_skipped, st.files_parsed) == (3, 3, 0)
     assert proxy.rows == len(files)
 
@@ -117,11 +114,8 @@ def test_ingest_fetches_only_states_under_its_roots(tmp_path: Path, store: Store
     with open(files[0], "ab") as fh:
         for rec in s.lines:
             fh.write(orjson.dumps(rec) + b"\n")
-    proxy = _counting(store)
-    try:
+    with _counting(store) as proxy:
         st = ingest(store, [small], user_from_dir=True, settle_s=0)
-    finally:
-        _restore(store, proxy)
     assert (st.files_appended, st.files_parsed, st.files_skipped) == (1, 0, 2)
     assert proxy.rows <= len(files)
 
@@ -136,11 +130,8 @@ def test_file_stored_under_another_path_is_found_by_id(tmp_path: Path, store: St
     assert ingest(store, [link], user_from_dir=True, settle_s=0).files_parsed == 4
     before = _table_counts(store)
 
-    proxy = _counting(store)
-    try:
+    with _counting(store) as proxy:
         st = ingest(store, [real], user_from_dir=True, settle_s=0)
-    finally:
-        _restore(store, proxy)
     assert (st.files_seen, st.files_skipped, st.files_parsed, st.files_appended) == (4, 4, 0, 0)
     assert _table_counts(store) == before
     assert proxy.rows == 4
@@ -166,21 +157,15 @@ def test_engine_plan_reads_only_discovered_files(tmp_path: Path, store: Store) -
     ingest(store, [tmp_path / "big"], user_from_dir=True, settle_s=0)
     small = tmp_path / "small"
     _corpus(small, 2, "psmall")
-    proxy = _counting(store)
-    try:
+    with _counting(store) as proxy:
         plan = plan_inputs(store, [small], user_from_dir=True, settle_s=0)
-    finally:
-        _restore(store, proxy)
     assert (plan.seen, plan.skipped, len(plan.specs)) == (2, 0, 2)
     assert all(not s.replace for s in plan.specs)
     assert proxy.rows == 0
 
     ingest(store, [small], user_from_dir=True, settle_s=0)
-    proxy = _counting(store)
-    try:
+    with _counting(store) as proxy:
         plan = plan_inputs(store, [small], user_from_dir=True, settle_s=0)
-    finally:
-        _restore(store, proxy)
     assert (plan.seen, plan.skipped, len(plan.specs)) == (2, 2, 0)
     assert proxy.rows == 2
 
