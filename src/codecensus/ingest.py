@@ -266,11 +266,9 @@ def _ingest(
     paths = [Path(p) for p in paths]
     # Only the stored files under the roots (and, further down, those the discovered files' ids name) are
     # read from the database: an ingest call's memory and set-up follow its roots, not the database size.
-    under = store.file_states(under=[str(p.expanduser()) for p in paths])
+    states: dict[str, FileState | None] = dict(store.file_states(under=[str(p.expanduser()) for p in paths]))
     current = {name: p.version for name, p in registry.parsers().items()}
-    by_path = {st.path: st for st in under.values() if st.parser_version == current.get(st.source)}
-    states: dict[str, FileState | None] = dict(under)
-    del under
+    by_path = {st.path: st for st in states.values() if st and st.parser_version == current.get(st.source)}
     n_unchanged = 0
     counted: set[str] = set()  # unchanged paths counted (a root given twice lists its files twice)
 

@@ -23,6 +23,7 @@ was written in.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 from bisect import bisect_right
@@ -52,6 +53,16 @@ _DEDUP_TABLES = ("prompts", "messages", "actions", "results", "events")
 _SPAN_TABLES = ("messages", "actions", "prompts", "events", "results")  # sort order: the largest table first
 
 Order = Literal["given", "storage"]
+
+
+def reading_order(backend: str) -> Order:
+    """The order a classify driver reads evidence in for ``backend`` (a backend's name).
+
+    The offline backend's results do not depend on the order sessions are read in, so it reads in storage
+    order (each batch then reads only its own row groups). An LLM backend keeps the selection's order (most
+    recent first), which decides what a budget that runs out has covered.
+    """
+    return "storage" if backend == "offline" else "given"
 
 
 @dataclass(slots=True)
@@ -188,21 +199,15 @@ def _cols(store: Store, sql: str) -> dict[str, list[Any]]:
 def _runs(keys: list[str]) -> dict[str, tuple[int, int]]:
     """key -> (start, end) of each run of equal consecutive keys (rows are ordered by session_key)."""
     out: dict[str, tuple[int, int]] = {}
-    n = len(keys)
-    i = 0
-    while i < n:
-        k = keys[i]
-        j = i + 1
-        while j < n and keys[j] == k:
-            j += 1
-        out[k] = (i, j)
-        i = j
+    start = 0
+    for k, run in itertools.groupby(keys):
+        end = start + sum(1 for _ in run)
+        out[k] = (start, end)
+        start = end
     return out
 
 
-def _load_batch(store: Store, batch: _Batch | Sequence[str]) -> list[SessionEvidence]:
-    if not isinstance(batch, _Batch):
-        batch = _Batch(list(batch))
+def _load_batch(store: Store, batch: _Batch) -> list[SessionEvidence]:
     keys = batch.keys
     con = store.con
     key_cols: dict[str, Any] = {"session_key": pa.array(keys, pa.string())}
@@ -386,4 +391,4 @@ def load_evidence(store: Store, keys: Sequence[str]) -> list[SessionEvidence]:
     return out
 
 
-__all__ = ["iter_evidence", "load_evidence", "reading_memory"]
+__all__ = ["iter_evidence", "load_evidence", "reading_memory", "reading_order"]

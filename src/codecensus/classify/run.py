@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from codecensus.classify.base import Backend, Facets, SessionEvidence
-from codecensus.classify.evidence import iter_evidence, reading_memory
+from codecensus.classify.evidence import iter_evidence, reading_memory, reading_order
 from codecensus.classify.value import value_usd, wage
 from codecensus.store import Store
 
@@ -232,11 +232,7 @@ def classify_store(
     stats.sessions_total, stats.skipped_already_classified, stats.selected = total, skipped, len(keys)
     redact = redact or _default_redact()
     by_mode: dict[str, int] = {}
-    # the offline backend's results do not depend on the order sessions are read in: read them in storage
-    # order (each batch then reads only its own row groups); an LLM backend keeps the selection's order (most
-    # recent first), which decides what a budget that runs out has covered
-    order = "storage" if backend.name == "offline" else "given"
-    batches = iter_evidence(store, keys, batch_size=batch_size, order=order)
+    batches = iter_evidence(store, keys, batch_size=batch_size, order=reading_order(backend.name))
     with reading_memory(store), contextlib.closing(batches):
         _classify_batches(store, backend, batches, stats, redact, by_mode, len(keys), progress)
     stats.by_mode = dict(sorted(by_mode.items(), key=lambda kv: -kv[1]))

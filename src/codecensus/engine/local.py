@@ -69,7 +69,7 @@ def classify_parallel(
     progress: Callable[[int, int], None] | None = None,
 ) -> Any:
     """Classify the store's sessions with ``workers`` processes (default: all cores). Returns ClassifyStats."""
-    from codecensus.classify.evidence import iter_evidence, reading_memory
+    from codecensus.classify.evidence import iter_evidence, reading_memory, reading_order
     from codecensus.classify.run import ClassifyStats, ensure_facets_table, select_sessions, write_facets
     from codecensus.engine.tasks import ClassifyWorker, evidence_table
 
@@ -109,10 +109,7 @@ def classify_parallel(
                                  initargs=(backend, kwargs), mp_context=ctx) as pool, reading_memory(store):
             pool.submit(_ready).result()  # start the workers now, while this process's heap is still small
             pending: list[Future[pa.Table]] = []
-            # offline results do not depend on the reading order: storage order keeps each batch's read
-            # proportional to the batch (see evidence._plan); LLM backends keep the selection's order
-            order = "storage" if backend == "offline" else "given"
-            for batch in iter_evidence(store, keys, batch_size=batch_size, order=order):
+            for batch in iter_evidence(store, keys, batch_size=batch_size, order=reading_order(backend)):
                 if not batch:
                     continue
                 pending.append(pool.submit(_classify, evidence_table(batch)))

@@ -230,6 +230,7 @@ def ray_classify(
     Parquet under ``<run>/facets`` and loaded into the store in one transaction.
     Returns a :class:`codecensus.classify.run.ClassifyStats`.
     """
+    from codecensus.classify.evidence import reading_order
     from codecensus.classify.run import ClassifyStats, ensure_facets_table, select_sessions, write_facets
     from codecensus.engine.tasks import ClassifyParts, ClassifyWorker
 
@@ -246,7 +247,7 @@ def ray_classify(
     keep = (not temporary) if keep is None else keep
     try:
         parts = write_evidence(store, keys, run, batch_size=batch_size, out_options=out_options,
-                               order="storage" if backend == "offline" else "given")
+                               order=reading_order(backend))
         with ray_session(address, num_cpus=num_cpus, ship_code=ship_code) as ray:
             offline = backend == "offline"
             if concurrency is None:

@@ -431,7 +431,7 @@ class Store:
         grown limit stays (for the rest of an enclosing :meth:`memory_limit` block, which restores it).
         """
         base = self.one("SELECT current_setting('memory_limit')")
-        size = self.memory_limit_bytes()
+        size = parse_size(str(base[0])) if base else None
         attempt = 0
         try:
             while True:
