@@ -8,17 +8,11 @@ from pathlib import Path
 import pytest
 
 from codecensus.classify.evidence import _prepare, load_evidence
-from codecensus.ingest import ingest
-from codecensus.measure import build_sessions
-from codecensus.sample import generate_corpus
-from codecensus.store import Store
+from genstore import generated_store
 
 
 def test_prepare_retries_out_of_memory_and_restores_the_limit(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    generate_corpus(tmp_path / "corpus", users=4, sessions=40, months=2, seed=3)
-    store = Store(tmp_path / "db.duckdb")
-    ingest(store, [tmp_path / "corpus"], workers=0)
-    build_sessions(store)
+    store = generated_store(tmp_path, users=4, sessions=40, seed=3, workers=0)
     keys = [r[0] for r in store.con.execute("SELECT session_key FROM sessions").fetchall()]
     expected = load_evidence(store, keys)
     with store.memory_limit("2MiB"):

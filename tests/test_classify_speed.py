@@ -18,21 +18,14 @@ from codecensus.classify.base import Facets
 from codecensus.classify.features import extract, signals_of
 from codecensus.classify.run import facets_rows
 from codecensus.classify.text import prompt_signals
-from codecensus.ingest import ingest
-from codecensus.measure import build_sessions
 from codecensus.store import Store
 from codecensus.store.db import parse_size
+from genstore import generated_store
 
 
 @pytest.fixture(scope="module")
 def gen_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    from codecensus.sample import generate_corpus
-
-    root = tmp_path_factory.mktemp("speed")
-    generate_corpus(root / "corpus", users=5, sessions=60, months=2, seed=11)
-    st = Store(root / "db.duckdb")
-    ingest(st, [root / "corpus"], user_from_dir=True)
-    build_sessions(st)
+    st = generated_store(tmp_path_factory.mktemp("speed"), users=5, sessions=60, seed=11, user_from_dir=True)
     yield st
     st.close()
 

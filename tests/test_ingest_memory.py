@@ -10,9 +10,9 @@ import pytest
 import codecensus.store.db as db
 from codecensus import ingest as ingest_mod
 from codecensus.ingest import ingest
-from codecensus.sample import generate_corpus
 from codecensus.store import Store
 from codecensus.store.db import parse_size
+from genstore import generated_store
 
 TABLES = ("prompts", "messages", "actions", "results", "events", "session_files", "ingest_log")
 
@@ -24,9 +24,7 @@ def _rows(store: Store) -> dict[str, list[tuple[object, ...]]]:
 def test_out_of_memory_in_a_batch_commit_grows_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    generate_corpus(tmp_path / "corpus", users=4, sessions=40, months=2, seed=5)
-    ref = Store(tmp_path / "ref.duckdb")
-    ingest(ref, [tmp_path / "corpus"], workers=0)
+    ref = generated_store(tmp_path, users=4, sessions=40, seed=5, db="ref.duckdb", measure=False, workers=0)
     expected = _rows(ref)
     assert sum(map(len, expected.values())) > 1000
 

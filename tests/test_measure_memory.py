@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from codecensus.ingest import ingest
 from codecensus.measure import build_sessions
-from codecensus.sample import generate_corpus
 from codecensus.store import Store
+from genstore import generated_store
 
 
 def _rows(store: Store) -> list[tuple[object, ...]]:
@@ -20,10 +19,7 @@ def _rows(store: Store) -> list[tuple[object, ...]]:
 def test_out_of_memory_retries_with_a_larger_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    generate_corpus(tmp_path / "corpus", users=6, sessions=60, months=2, seed=11)
-    store = Store(tmp_path / "db.duckdb")
-    ingest(store, [tmp_path / "corpus"], workers=0)
-    build_sessions(store)
+    store = generated_store(tmp_path, users=6, sessions=60, seed=11, workers=0)
     expected = _rows(store)
     assert len(expected) >= 60
 

@@ -91,16 +91,11 @@ def test_cache_size_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def generated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from codecensus.ingest import ingest
-    from codecensus.measure import build_sessions
-    from codecensus.sample import generate_corpus
-    from codecensus.store import Store
+    from genstore import generated_store
 
     root = tmp_path_factory.mktemp("gen")
-    generate_corpus(root / "corpus", users=6, sessions=40, months=2, seed=5)
-    st = Store(root / "base.duckdb")
-    ingest(st, [root / "corpus"], user_from_dir=True)
-    assert build_sessions(st) == 40
+    st = generated_store(root, users=6, sessions=40, seed=5, db="base.duckdb", user_from_dir=True)
+    assert st.one("SELECT count(*) FROM sessions") == (40,)
     st.con.execute("CHECKPOINT")
     st.close()
     return root / "base.duckdb"
