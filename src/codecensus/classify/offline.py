@@ -316,7 +316,8 @@ class OfflineBackend:
         emb_name = self._emb.name if self._emb is not None else "none"
         self._emb_name = emb_name
         self.model = f"offline-v{OFFLINE_VERSION}+{emb_name}"
-        self.rubric_hash = rubric_hash(emb_name)
+        # the embedder's exact computation (e.g. "use-m3/tc": USE with per-token caching) decides the last bits
+        self.rubric_hash = rubric_hash(str(getattr(self._emb, "cache_key", emb_name)))
         self._protos: dict[str, _Protos] | None = None
 
     # -- prototypes ----------------------------------------------------------------------------------
