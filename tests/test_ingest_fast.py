@@ -238,3 +238,28 @@ def test_dead_parser_process_fails_its_chunk(tmp_path: Path) -> None:
         fut = pool.submit([("claude_code", FileContext(path=f, file_id="1" * 20))])
         with pytest.raises(RuntimeError, match="parser process"):
             fut.result(timeout=60)
+
+
+def test_many_chunks_in_flight_never_deadlock(tmp_path: Path) -> None:
+    """Submitting far more chunks than the pipes hold, before taking any result, must not hang.
+
+    The requests fill the parser's stdin while its results fill its stdout: the reader thread must be able to
+    hand results over while ``submit`` is blocked writing (it once waited for a lock ``submit`` held)."""
+    import threading
+
+    f = tmp_path / f"{SID}.jsonl"
+    standard_session(SID).write(f)
+    # one chunk names the file many times: small requests, large results
+    item = ("claude_code", FileContext(path=f, file_id="1" * 20))
+    futs: list[Any] = []
+    with ParserPool(1) as pool:
+        t = threading.Thread(target=lambda: futs.extend(pool.submit([item] * 40) for _ in range(600)), daemon=True)
+        t.start()
+        t.join(timeout=120)
+        if t.is_alive():  # fail, not hang: the processes' end unblocks the pipes and the pool's close()
+            for proc in pool._procs:
+                proc.kill()
+        assert not t.is_alive(), "submit() blocked: the pool deadlocked"
+        results = [fut.result(timeout=120) for fut in futs]
+    assert len(results) == 600
+    assert all(not isinstance(r[0][0][0], str) for r in results)

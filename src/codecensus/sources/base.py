@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import InvalidStateError
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -399,6 +400,7 @@ class ParserPool:
         ]
         self._queues: list[deque[Any]] = [deque() for _ in range(n)]
         self._lock = threading.Lock()
+        self._wlocks = [threading.Lock() for _ in range(n)]
         self._threads = [threading.Thread(target=self._read, args=(i,), daemon=True) for i in range(n)]
         for t in self._threads:
             t.start()
@@ -415,12 +417,22 @@ class ParserPool:
                 fut.set_exception(RuntimeError(f"parser process exited with code {proc.returncode}"))
                 return fut
             self._queues[i].append(fut)
-            try:
-                proc.stdin.write(len(payload).to_bytes(8, "little") + payload)
-                proc.stdin.flush()
-            except OSError as exc:
-                self._queues[i].pop()
+            # Writes to one process go in the order of its queue; taken before the shared lock is let go.
+            wlock = self._wlocks[i]
+            wlock.acquire()
+        # The write may block while the process is busy writing results: never under the shared lock, which
+        # the reader thread needs to hand a result over (held here, it deadlocked with many chunks queued).
+        try:
+            proc.stdin.write(len(payload).to_bytes(8, "little") + payload)
+            proc.stdin.flush()
+        except OSError as exc:
+            with self._lock:
+                if fut in self._queues[i]:
+                    self._queues[i].remove(fut)
+            with contextlib.suppress(InvalidStateError):  # the reader thread failed it already (the process ended)
                 fut.set_exception(RuntimeError(f"parser process is gone: {exc}"))
+        finally:
+            wlock.release()
         return fut
 
     def _read(self, i: int) -> None:
@@ -444,7 +456,8 @@ class ParserPool:
                 fut.set_exception(exc)
         proc.wait()
         for fut in pending:
-            fut.set_exception(RuntimeError(f"parser process exited with code {proc.returncode}"))
+            with contextlib.suppress(InvalidStateError):  # failed by submit() already
+                fut.set_exception(RuntimeError(f"parser process exited with code {proc.returncode}"))
 
     def close(self) -> None:
         for proc in self._procs:
