@@ -9,6 +9,7 @@ import pytest
 from codecensus.aggregate.stats import (
     UserBootstrap,
     index_series,
+    logit_fit,
     percentile_ci,
     reweighted_means,
     success_regression,
@@ -203,3 +204,16 @@ def test_regression_without_enough_users_uses_robust_errors() -> None:
     res = success_regression(df, controls=("mode",))
     assert res is not None and not res.clustered and any("HC1" in n for n in res.notes)
     assert success_regression(df, controls=("mode",), cluster=False).clustered is False  # type: ignore[union-attr]
+
+
+def test_logit_on_distinct_rows_equals_the_logit_on_every_session() -> None:
+    import statsmodels.api as sm
+
+    df = _regression_data(5, effect=0.2)
+    X = pd.get_dummies(df[["expertise", "mode", "month"]].astype(str), drop_first=True, dtype=float)
+    X.insert(0, "const", 1.0)
+    y = df["strict"].to_numpy()
+    params, converged = logit_fit(X.to_numpy(), y)
+    ref = sm.Logit(y, X.to_numpy()).fit(disp=0)
+    assert converged and len(X) > 10 * len(np.unique(X.to_numpy(), axis=0))  # the data really were grouped
+    np.testing.assert_allclose(params, ref.params, rtol=1e-6, atol=1e-8)

@@ -135,6 +135,9 @@ def load_report_data(store: Store, since: str | date | None = None, until: str |
     sql = f"SELECT {sel}{facet_sel} FROM sessions s{join}"
     if where:
         sql += " WHERE " + " AND ".join(where)
+    # A fixed row order: the bootstrap's draws follow it, so the same sessions give the same intervals however
+    # they are stored (re-classifying some sessions moves their facet rows, and a join's order follows that).
+    sql += " ORDER BY s.session_key"
     df = store.query(sql, params or None).to_pandas()
     df.columns = [c[2:] if c.startswith("f_") else c for c in df.columns]
     if "started_at" in df:
