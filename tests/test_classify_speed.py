@@ -139,3 +139,24 @@ def test_reading_memory_lowers_and_restores(tmp_path: Path, monkeypatch: pytest.
             assert st.one("SELECT current_setting('memory_limit')")[0] == after  # type: ignore[index]
     finally:
         st.close()
+
+
+def test_shared_tables_start_near_their_size_and_restore_the_limit(
+    gen_store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The shared evidence tables are built under a limit sized from the largest table (no wasted failed
+    attempt at the small classify buffer), and the buffer is back afterwards."""
+    limits: list[float | None] = []
+    real = E._prepare_tables
+    monkeypatch.setattr(E, "_prepare_tables", lambda st: (limits.append(st.memory_limit_bytes()), real(st))[1])
+    # at this rate the largest table asks for ~256 MB: more than the 128 MB buffer below
+    n_rows = gen_store.one("SELECT max(estimated_size) FROM duckdb_tables() WHERE table_name = 'messages'")[0]  # type: ignore[index]
+    monkeypatch.setattr(E, "PREPARE_BYTES_PER_ROW", (256 * 2**20) // n_rows + 1)
+    with gen_store.memory_limit("128MB"):
+        before = gen_store.memory_limit_bytes()
+        keys = _keys(gen_store)
+        got = _dump(E.iter_evidence(gen_store, keys, batch_size=50, order="storage"))
+        assert gen_store.memory_limit_bytes() == before
+    assert len(got) == len(keys)
+    assert limits and limits[0] is not None and before is not None and limits[0] >= 256 * 2**20 > before
+    assert "out of memory preparing" not in caplog.text
