@@ -148,7 +148,12 @@ def test_shared_tables_start_near_their_size_and_restore_the_limit(
     attempt at the small classify buffer), and the buffer is back afterwards."""
     limits: list[float | None] = []
     real = E._prepare_tables
-    monkeypatch.setattr(E, "_prepare_tables", lambda st: (limits.append(st.memory_limit_bytes()), real(st))[1])
+
+    def prepare_tables(st: Store) -> None:  # the limit the tables are built under
+        limits.append(st.memory_limit_bytes())
+        real(st)
+
+    monkeypatch.setattr(E, "_prepare_tables", prepare_tables)
     # at this rate the largest table asks for ~256 MB: more than the 128 MB buffer below
     n_rows = gen_store.one("SELECT max(estimated_size) FROM duckdb_tables() WHERE table_name = 'messages'")[0]  # type: ignore[index]
     monkeypatch.setattr(E, "PREPARE_BYTES_PER_ROW", (256 * 2**20) // n_rows + 1)

@@ -217,3 +217,14 @@ def test_logit_on_distinct_rows_equals_the_logit_on_every_session() -> None:
     ref = sm.Logit(y, X.to_numpy()).fit(disp=0)
     assert converged and len(X) > 10 * len(np.unique(X.to_numpy(), axis=0))  # the data really were grouped
     np.testing.assert_allclose(params, ref.params, rtol=1e-6, atol=1e-8)
+
+
+def test_a_control_that_separates_the_outcome_is_named_and_the_other_odds_ratios_kept() -> None:
+    df = _regression_data(6, effect=0.2)
+    df["occupation"] = np.where(np.arange(len(df)) % 9 == 0, "29", df["occupation"])
+    df.loc[df["occupation"] == "29", "strict"] = 1.0  # every session of this level succeeds
+    res = success_regression(df, controls=("mode", "occupation"))
+    assert res is not None and res.logit_ok
+    assert any("occupation=29" in n and "odds ratios are omitted" in n for n in res.notes)
+    top = res.table[res.table["level"] == 5].iloc[0]
+    assert np.isfinite(top["odds_ratio"]) and top["odds_ratio"] > 1

@@ -451,7 +451,7 @@ def _ingest(
             # Chunks in flight: enough that the parsers keep working while this process commits a batch
             # (a commit of 32 MB takes a few tenths of a second; 2 chunks per parser left them idle for
             # most of it). 8 per parser: 1 GB of real samples in 6.5-6.8 s instead of 7.2-7.8 s with one
-            # parser, +3 MB peak RSS; 10K generated sessions with two parsers 11.2 s instead of 12.4 s.
+            # parser, +3 MB peak RSS; 10K generated sessions with two parsers 11.5-12.1 s instead of 12.2-13.4 s.
             window = workers * 8
             pending: list[tuple[list[_Job], Future[list[Run]]]] = []
             it = itertools.chain(first, it)

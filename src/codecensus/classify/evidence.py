@@ -94,30 +94,22 @@ def reading_memory(store: Store, limit: str | None = None) -> Iterator[None]:
 def _prepare(store: Store) -> None:
     """Temp tables shared by every batch (built once, before the first batch).
 
-    They are built under the limit in force, which is often the small classify buffer. Their window over
-    the duplicated uuids needs memory that grows with the store (400K sessions did not fit in 256 MB).
-    So when DuckDB runs out of memory, the limit is doubled (up to four times) for this step only.
+    Their window over the duplicated uuids needs memory that grows with the store, far beyond the small
+    classify buffer. So they start under a limit estimated from the largest table
+    (``PREPARE_BYTES_PER_ROW``: 24.5M message rows of 400K generated sessions failed at 244 MiB and fit in
+    488 MiB); a failed attempt is wasted work while the workers wait (400K: 13.5-15.3 s from 256 MB,
+    7.2-7.8 s with the estimate). When DuckDB still runs out of memory, the limit is doubled (up to four
+    times). Either way the classify buffer is back afterwards.
     """
-    def build() -> None:
-        store.grow_on_out_of_memory(
-            lambda: _prepare_tables(store), retries=4, log=log, restore=True,
-            message="classify: out of memory preparing the evidence tables at %d MiB; retrying at %d MiB",
-        )
-
-    # Start near what the window needs (~20 bytes per row of the largest table: 24.5M message rows of 400K
-    # generated sessions failed at 244 MiB and fit in 488 MiB), not at the small classify buffer: a failed
-    # attempt is wasted work while the workers wait (400K: 13.5-15.3 s from 256 MB, 7.4-9.0 s from 512 MB).
     row = store.one(
         "SELECT max(estimated_size) FROM duckdb_tables() WHERE NOT temporary AND table_name IN ("
         + ", ".join(f"'{t}'" for t in _DEDUP_TABLES) + ")"
     )
-    want = min(PREPARE_BYTES_PER_ROW * int(row[0] or 0) if row else 0, 4 * 2**30)
-    have = store.memory_limit_bytes()
-    if have is not None and want > have:
-        with store.memory_limit(f"{want // 2**20}MiB"):
-            build()
-    else:
-        build()
+    store.grow_on_out_of_memory(
+        lambda: _prepare_tables(store), retries=4, log=log, restore=True,
+        start_bytes=min(PREPARE_BYTES_PER_ROW * int(row[0] or 0) if row else 0, 4 * 2**30),
+        message="classify: out of memory preparing the evidence tables at %d MiB; retrying at %d MiB",
+    )
 
 
 def _prepare_tables(store: Store) -> None:

@@ -422,17 +422,24 @@ class Store:
         return parse_size(str(row[0])) if row else None
 
     def grow_on_out_of_memory(
-        self, fn: Callable[[], T], *, retries: int, log: logging.Logger, message: str, restore: bool
+        self, fn: Callable[[], T], *, retries: int, log: logging.Logger, message: str, restore: bool,
+        start_bytes: int | None = None,
     ) -> T:
         """``fn()``; when DuckDB runs out of memory, double its limit and retry (at most ``retries`` times).
 
         ``fn`` must leave nothing behind when it fails (one transaction, or one statement). ``message`` is
         logged with the old and new limits in MiB. ``restore``: set the limit back when done; otherwise the
         grown limit stays (for the rest of an enclosing :meth:`memory_limit` block, which restores it).
+        ``start_bytes``: the first attempt already runs under at least this limit (a caller that can estimate
+        what ``fn`` needs avoids a failed attempt, which is wasted work).
         """
         base = self.one("SELECT current_setting('memory_limit')")
         size = parse_size(str(base[0])) if base else None
         attempt = 0
+        changed = size is not None and start_bytes is not None and start_bytes > size
+        if changed:
+            size = start_bytes
+            self.con.execute(f"SET memory_limit='{max(1, int(size) // 2**20)}MiB'")
         try:
             while True:
                 try:
@@ -446,7 +453,7 @@ class Store:
                 size = 2 * mib * 2**20
                 self.con.execute(f"SET memory_limit='{2 * mib}MiB'")
         finally:
-            if restore and attempt and base:
+            if restore and (attempt or changed) and base:
                 self.con.execute(f"SET memory_limit='{base[0]}'")
 
     def one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
