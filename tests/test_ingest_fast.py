@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import duckdb
 import msgspec
 import orjson
+
 import pytest
 
 from codecensus.ingest import ingest
@@ -238,6 +240,37 @@ def test_dead_parser_process_fails_its_chunk(tmp_path: Path) -> None:
         fut = pool.submit([("claude_code", FileContext(path=f, file_id="1" * 20))])
         with pytest.raises(RuntimeError, match="parser process"):
             fut.result(timeout=60)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # a length no frame can have, from a process that stays alive (it must be stopped, not waited on)
+        "sys.stdout.buffer.write((1 << 60).to_bytes(8, 'little')); sys.stdout.flush(); sys.stdin.buffer.read()",
+        "sys.stdout.buffer.write((1000).to_bytes(8, 'little') + b'x' * 10)",  # a frame cut short by the exit
+        "sys.stdout.buffer.write((10).to_bytes(8, 'little') + b'not pickle')",  # a frame that is no result
+    ],
+)
+def test_broken_result_stream_fails_the_chunks_instead_of_hanging(reply: str) -> None:
+    """Whatever a parser process writes, every chunk queued on it ends with an error, and soon.
+
+    Before, a corrupt length killed the pool's reader thread (a MemoryError) and every chunk queued on that
+    process waited forever: ingest hung."""
+    import sys
+    import time
+
+    script = f"import sys; sys.stdin.buffer.read(8); {reply}"
+    t0 = time.monotonic()
+    with ParserPool(1, command=[sys.executable, "-c", script]) as pool:
+        futs = [pool.submit([("claude_code", FileContext(path=Path("x.jsonl"), file_id="1" * 20))]) for _ in range(3)]
+        errors = []
+        for fut in futs:
+            with pytest.raises(Exception) as info:  # noqa: PT011 - which error depends on the breakage
+                fut.result(timeout=60)
+            errors.append(info.value)
+    assert time.monotonic() - t0 < 60
+    assert all(isinstance(e, RuntimeError | pickle.UnpicklingError) for e in errors), errors
+    assert isinstance(errors[-1], RuntimeError) and "parser process" in str(errors[-1])
 
 
 def test_many_chunks_in_flight_never_deadlock(tmp_path: Path) -> None:

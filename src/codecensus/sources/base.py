@@ -372,6 +372,9 @@ def worker_main() -> None:
         release_memory()
 
 
+MAX_FRAME = 1 << 34  # 16 GiB: a longer result frame can only be a corrupt stream
+
+
 class ParserPool:
     """Parser processes for ingest: ``submit(items)`` gives a future of :func:`parse_chunk`'s result.
 
@@ -381,7 +384,9 @@ class ParserPool:
     thread per process collects results in order; a process that dies fails its pending chunks.
     """
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, *, command: list[str] | None = None) -> None:
+        """``n`` parser processes; ``command`` replaces the parser process's command line (tests use it to
+        stand in a process that breaks the frame protocol)."""
         import subprocess
         import sys
         import threading
@@ -394,7 +399,7 @@ class ParserPool:
         src = str(Path(codecensus.__file__).resolve().parents[1])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([src, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
-        cmd = [sys.executable, "-c", "from codecensus.sources.base import worker_main; worker_main()"]
+        cmd = command or [sys.executable, "-c", "from codecensus.sources.base import worker_main; worker_main()"]
         self._procs = [
             subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env) for _ in range(n)
         ]
@@ -441,9 +446,21 @@ class ParserPool:
         proc = self._procs[i]
         assert proc.stdout is not None
         out = proc.stdout
+        failure = ""
         while True:
-            head = out.read(8)
-            data = out.read(int.from_bytes(head, "little")) if len(head) == 8 else b""
+            try:
+                head = out.read(8)
+                size = int.from_bytes(head, "little") if len(head) == 8 else 0
+                if size > MAX_FRAME:
+                    raise ValueError(f"a result frame of {size:,} bytes (corrupt stream)")
+                data = out.read(size) if size else b""
+                if size and len(data) != size:
+                    raise ValueError(f"a result frame cut short ({len(data):,} of {size:,} bytes)")
+            except BaseException as exc:  # noqa: BLE001 - whatever breaks the stream, the chunks must fail, not hang
+                failure = f"{type(exc).__name__}: {exc}"
+                with contextlib.suppress(OSError):
+                    proc.kill()
+                data = b""
             with self._lock:
                 if not data:
                     pending = list(self._queues[i])
@@ -455,9 +472,10 @@ class ParserPool:
             except Exception as exc:
                 fut.set_exception(exc)
         proc.wait()
+        why = f"parser process {proc.pid}: {failure}" if failure else f"parser process exited with code {proc.returncode}"
         for fut in pending:
             with contextlib.suppress(InvalidStateError):  # failed by submit() already
-                fut.set_exception(RuntimeError(f"parser process exited with code {proc.returncode}"))
+                fut.set_exception(RuntimeError(why))
 
     def close(self) -> None:
         for proc in self._procs:
