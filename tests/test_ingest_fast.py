@@ -16,7 +16,6 @@ from typing import Any
 import duckdb
 import msgspec
 import orjson
-
 import pytest
 
 from codecensus.ingest import ingest
