@@ -52,6 +52,16 @@ def test_storage_order_reads_the_same_evidence(
     assert storage == given  # every field of every session, byte for byte
 
 
+def test_raw_batches_shipped_to_workers_build_the_same_evidence(gen_store: Store) -> None:
+    """classify_parallel ships the queries' Arrow tables and lets the worker build the objects: after a pickle
+    round trip (what the process pool does) they must build exactly the evidence the reading process would."""
+    keys = _keys(gen_store)
+    raws = list(E.iter_raw_evidence(gen_store, keys, batch_size=9, order="storage"))
+    assert len(raws) > 5 and sum(len(r) for r in raws) == len(keys)
+    shipped = [pickle.loads(pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)).build() for r in raws]
+    assert _dump(shipped) == _dump(E.iter_evidence(gen_store, keys, batch_size=13))
+
+
 def test_storage_order_skips_unknown_keys_and_keeps_subsets(gen_store: Store) -> None:
     keys = _keys(gen_store)
     subset = keys[5:40:3] + ["no-such-session"]

@@ -201,8 +201,8 @@ def _in_range(batch: _Batch, table: str, alias: str) -> str:
     return f"AND {alias}.rowid BETWEEN {int(r[0])} AND {int(r[1])}"
 
 
-def _cols(store: Store, sql: str) -> dict[str, list[Any]]:
-    return store.con.sql(sql).to_arrow_table().to_pydict()
+def _arrow(store: Store, sql: str) -> pa.Table:
+    return store.con.sql(sql).to_arrow_table()
 
 
 def _runs(keys: list[str]) -> dict[str, tuple[int, int]]:
@@ -216,7 +216,29 @@ def _runs(keys: list[str]) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _load_batch(store: Store, batch: _Batch) -> list[SessionEvidence]:
+@dataclass(slots=True)
+class RawBatch:
+    """One batch's evidence as the store's queries return it: Arrow tables, ordered by session and position.
+
+    It is what the reading process ships to a classify worker (Arrow tables pickle as buffers), and
+    :meth:`build` turns it into :class:`SessionEvidence` there, off the reading process."""
+
+    keys: list[str]
+    shape: pa.Table
+    prompts: pa.Table
+    replies: pa.Table
+    actions: pa.Table
+    events: pa.Table
+    truth: pa.Table
+
+    def __len__(self) -> int:
+        return self.shape.num_rows
+
+    def build(self) -> list[SessionEvidence]:
+        return _build(self)
+
+
+def _query_batch(store: Store, batch: _Batch) -> RawBatch:
     keys = batch.keys
     con = store.con
     key_cols: dict[str, Any] = {"session_key": pa.array(keys, pa.string())}
@@ -228,8 +250,8 @@ def _load_batch(store: Store, batch: _Batch) -> list[SessionEvidence]:
             shape_sql = "SELECT s.* FROM sessions s JOIN _ev_keys k ON s.rowid = k.srid AND s.session_key = k.session_key"
         else:
             shape_sql = "SELECT s.* FROM sessions s JOIN _ev_keys k USING (session_key)"
-        shape_rows = con.sql(shape_sql).to_arrow_table().to_pylist()
-        prompts = _cols(
+        shape = con.sql(shape_sql).to_arrow_table()
+        prompts = _arrow(
             store,
             f"""SELECT p.session_key, left(p.text, {PROMPT_CHARS}) AS text, epoch_ms(p.ts) AS ts,
                        r.rank, p.line, p.seq
@@ -238,7 +260,7 @@ def _load_batch(store: Store, batch: _Batch) -> list[SessionEvidence]:
                 WHERE NOT p.is_subagent AND d.file_id IS NULL {_in_range(batch, "prompts", "p")}
                 ORDER BY p.session_key, r.rank, p.line, p.seq""",
         )
-        replies = _cols(
+        replies = _arrow(
             store,
             f"""SELECT m.session_key, left(m.text, {REPLY_CHARS}) AS text, m.synthetic, r.rank, m.line, m.seq
                 FROM messages m JOIN _ev_keys k USING (session_key) JOIN _ev_rank r USING (file_id)
@@ -247,7 +269,7 @@ def _load_batch(store: Store, batch: _Batch) -> list[SessionEvidence]:
                       {_in_range(batch, "messages", "m")}
                 ORDER BY m.session_key, r.rank, m.line, m.seq""",
         )
-        actions = _cols(
+        actions = _arrow(
             store,
             f"""WITH a AS (
                   SELECT a.*, r.rank FROM actions a JOIN _ev_keys k USING (session_key) JOIN _ev_rank r USING (file_id)
@@ -270,7 +292,7 @@ def _load_batch(store: Store, batch: _Batch) -> list[SessionEvidence]:
                 FROM a LEFT JOIN res ON res.session_key = a.session_key AND res.tool_use_id = a.tool_use_id
                 ORDER BY a.session_key, a.rank, a.line, a.seq""",
         )
-        events = _cols(
+        events = _arrow(
             store,
             f"""SELECT e.session_key, e.kind, e.detail, r.rank, e.line, e.seq
                 FROM events e JOIN _ev_keys k USING (session_key) JOIN _ev_rank r USING (file_id)
@@ -278,7 +300,7 @@ def _load_batch(store: Store, batch: _Batch) -> list[SessionEvidence]:
                 WHERE NOT e.is_subagent AND d.file_id IS NULL AND e.kind <> 'queue' {_in_range(batch, "events", "e")}
                 ORDER BY e.session_key, r.rank, e.line, e.seq""",
         )
-        truth = _cols(
+        truth = _arrow(
             store,
             f"""SELECT e.session_key, arg_max(e.detail, e.line) AS detail
                FROM events e JOIN _ev_keys k USING (session_key)
@@ -286,6 +308,15 @@ def _load_batch(store: Store, batch: _Batch) -> list[SessionEvidence]:
         )
     finally:
         con.unregister("_ev_keys")
+    return RawBatch(list(keys), shape, prompts, replies, actions, events, truth)
+
+
+def _build(raw: RawBatch) -> list[SessionEvidence]:
+    """SessionEvidence of every key of ``raw`` that has a ``sessions`` row, in the order of its keys."""
+    keys = raw.keys
+    shape_rows = raw.shape.to_pylist()
+    prompts, replies, actions = raw.prompts.to_pydict(), raw.replies.to_pydict(), raw.actions.to_pydict()
+    events, truth = raw.events.to_pydict(), raw.truth.to_pydict()
 
     def pos(cols: dict[str, list[Any]]) -> list[tuple[int, int, int]]:
         return list(zip(cols["rank"], cols["line"], cols["seq"], strict=True))
@@ -380,14 +411,25 @@ def iter_evidence(
     rows were ingested in, and each batch reads only its own row groups (see :func:`_plan`); use it when the
     order of the results does not matter (it is much faster on large stores).
     """
+    with contextlib.closing(iter_raw_evidence(store, keys, batch_size=batch_size, order=order)) as raws:
+        for raw in raws:
+            yield raw.build()
+
+
+def iter_raw_evidence(
+    store: Store, keys: Sequence[str], *, batch_size: int = DEFAULT_BATCH, order: Order = "given"
+) -> Generator[RawBatch, None, None]:
+    """:func:`iter_evidence` without building the objects: each batch as :class:`RawBatch` (``.build()``
+    gives the same evidence). A driver that hands batches to other processes ships these, so the reading
+    process only runs queries."""
     _prepare(store)
     try:
         if order == "storage":
             for b in _plan(store, keys, batch_size):
-                yield _load_batch(store, b)
+                yield _query_batch(store, b)
         else:
             for i in range(0, len(keys), batch_size):
-                yield _load_batch(store, _Batch(list(keys[i : i + batch_size])))
+                yield _query_batch(store, _Batch(list(keys[i : i + batch_size])))
     finally:
         _cleanup(store)
 
@@ -400,4 +442,4 @@ def load_evidence(store: Store, keys: Sequence[str]) -> list[SessionEvidence]:
     return out
 
 
-__all__ = ["iter_evidence", "load_evidence", "reading_memory", "reading_order"]
+__all__ = ["RawBatch", "iter_evidence", "iter_raw_evidence", "load_evidence", "reading_memory", "reading_order"]

@@ -4,7 +4,7 @@
 process; feature extraction and the rules are pure Python, so it uses one core.
 :func:`classify_parallel` keeps the same driver logic (session selection,
 bulk evidence loading, one ``facets`` write per batch) but hands each evidence
-batch to a process pool whose workers build the backend once (the embedder
+batch (the queries' Arrow tables: the workers build the objects) to a process pool whose workers build the backend once (the embedder
 loads once per worker). At most ``2 × workers`` batches are in flight, so
 memory does not grow with the number of sessions. Results are identical to
 ``classify_store`` with the same backend and embedder (embeddings are
@@ -23,11 +23,14 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from codecensus.store import Store
+
+if TYPE_CHECKING:
+    from codecensus.classify.evidence import RawBatch
 
 _WORKER: Any = None
 
@@ -49,9 +52,10 @@ def _init_worker(backend: str, kwargs: dict[str, Any]) -> None:
     _WORKER = ClassifyWorker(backend, **kwargs)
 
 
-def _classify(batch: pa.Table) -> pa.Table:
+def _classify(raw: RawBatch) -> pa.Table:
+    """One batch in a worker: the evidence objects are built here, from the queries' Arrow tables."""
     assert _WORKER is not None
-    return _WORKER(batch)
+    return _WORKER.classify(raw.build())
 
 
 def classify_parallel(
@@ -69,9 +73,9 @@ def classify_parallel(
     progress: Callable[[int, int], None] | None = None,
 ) -> Any:
     """Classify the store's sessions with ``workers`` processes (default: all cores). Returns ClassifyStats."""
-    from codecensus.classify.evidence import iter_evidence, reading_memory, reading_order
+    from codecensus.classify.evidence import iter_raw_evidence, reading_memory, reading_order
     from codecensus.classify.run import ClassifyStats, ensure_facets_table, select_sessions, write_facets
-    from codecensus.engine.tasks import ClassifyWorker, evidence_table
+    from codecensus.engine.tasks import ClassifyWorker
 
     t0 = time.perf_counter()
     workers = workers or (os.cpu_count() or 1)
@@ -109,10 +113,11 @@ def classify_parallel(
                                  initargs=(backend, kwargs), mp_context=ctx) as pool, reading_memory(store):
             pool.submit(_ready).result()  # start the workers now, while this process's heap is still small
             pending: list[Future[pa.Table]] = []
-            for batch in iter_evidence(store, keys, batch_size=batch_size, order=reading_order(backend)):
-                if not batch:
+            # this process only queries; the workers build the evidence objects from the Arrow tables
+            for raw in iter_raw_evidence(store, keys, batch_size=batch_size, order=reading_order(backend)):
+                if not len(raw):
                     continue
-                pending.append(pool.submit(_classify, evidence_table(batch)))
+                pending.append(pool.submit(_classify, raw))
                 while len(pending) >= 2 * workers:
                     consume(pending.pop(0).result())
             for fut in pending:

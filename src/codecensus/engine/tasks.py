@@ -206,12 +206,17 @@ class ClassifyWorker:
         self.redact = _default_redact()
 
     def __call__(self, batch: pa.Table) -> pa.Table:
+        """Facet rows of an :func:`evidence_table` (pickled SessionEvidence per row)."""
         import pickle
+
+        return self.classify([pickle.loads(b) for b in batch.column("evidence").to_pylist()])
+
+    def classify(self, evs: list[Any]) -> pa.Table:
+        """Facet rows (and a ``stopped`` column) of a list of SessionEvidence."""
         from datetime import UTC, datetime
 
         from codecensus.classify.run import facets_rows
 
-        evs = [pickle.loads(b) for b in batch.column("evidence").to_pylist()]
         stopped = None
         try:
             facets = list(self.backend.classify(evs))
