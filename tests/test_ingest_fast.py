@@ -248,6 +248,8 @@ def test_dead_parser_process_fails_its_chunk(tmp_path: Path) -> None:
         "sys.stdout.buffer.write((1 << 60).to_bytes(8, 'little')); sys.stdout.flush(); sys.stdin.buffer.read()",
         "sys.stdout.buffer.write((1000).to_bytes(8, 'little') + b'x' * 10)",  # a frame cut short by the exit
         "sys.stdout.buffer.write((10).to_bytes(8, 'little') + b'not pickle')",  # a frame that is no result
+        # its output closed, the process alive and reading on: nothing more can come back from it
+        "import os; os.close(1); sys.stdin.buffer.read()",
     ],
 )
 def test_broken_result_stream_fails_the_chunks_instead_of_hanging(reply: str) -> None:
@@ -270,6 +272,14 @@ def test_broken_result_stream_fails_the_chunks_instead_of_hanging(reply: str) ->
     assert time.monotonic() - t0 < 60
     assert all(isinstance(e, RuntimeError | pickle.UnpicklingError) for e in errors), errors
     assert isinstance(errors[-1], RuntimeError) and "parser process" in str(errors[-1])
+    # and work submitted afterwards fails at once instead of waiting on a process nobody reads
+    with ParserPool(1, command=[sys.executable, "-c", script]) as pool:
+        first = pool.submit([("claude_code", FileContext(path=Path("x.jsonl"), file_id="1" * 20))])
+        with pytest.raises((RuntimeError, pickle.UnpicklingError)):
+            first.result(timeout=60)
+        late = pool.submit([("claude_code", FileContext(path=Path("x.jsonl"), file_id="1" * 20))])
+        with pytest.raises(RuntimeError, match="parser process"):
+            late.result(timeout=5)
 
 
 def test_many_chunks_in_flight_never_deadlock(tmp_path: Path) -> None:

@@ -404,6 +404,7 @@ class ParserPool:
             subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env) for _ in range(n)
         ]
         self._queues: list[deque[Any]] = [deque() for _ in range(n)]
+        self._gone: list[str | None] = [None] * n  # why a process's reader stopped: nothing more is read from it
         self._lock = threading.Lock()
         self._wlocks = [threading.Lock() for _ in range(n)]
         self._threads = [threading.Thread(target=self._read, args=(i,), daemon=True) for i in range(n)]
@@ -418,8 +419,9 @@ class ParserPool:
         with self._lock:
             i = min(range(len(self._procs)), key=lambda k: len(self._queues[k]))
             proc = self._procs[i]
-            if proc.poll() is not None or proc.stdin is None:
-                fut.set_exception(RuntimeError(f"parser process exited with code {proc.returncode}"))
+            if self._gone[i] or proc.poll() is not None or proc.stdin is None:
+                # (a process whose results are no longer read must not be given work: it would never end)
+                fut.set_exception(RuntimeError(self._gone[i] or f"parser process exited with code {proc.returncode}"))
                 return fut
             self._queues[i].append(fut)
             # Writes to one process go in the order of its queue; taken before the shared lock is let go.
@@ -442,6 +444,7 @@ class ParserPool:
 
     def _read(self, i: int) -> None:
         import pickle
+        import subprocess
 
         proc = self._procs[i]
         assert proc.stdout is not None
@@ -463,6 +466,7 @@ class ParserPool:
                 data = b""
             with self._lock:
                 if not data:
+                    self._gone[i] = f"parser process {proc.pid}: {failure or 'its results ended'}"
                     pending = list(self._queues[i])
                     self._queues[i].clear()
                     break
@@ -471,7 +475,11 @@ class ParserPool:
                 fut.set_result(pickle.loads(data))
             except Exception as exc:
                 fut.set_exception(exc)
-        proc.wait()
+        try:
+            proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:  # its output ended but it lives on: nothing it does can be read any more
+            proc.kill()
+            proc.wait()
         why = f"parser process {proc.pid}: {failure}" if failure else f"parser process exited with code {proc.returncode}"
         for fut in pending:
             with contextlib.suppress(InvalidStateError):  # failed by submit() already
