@@ -241,6 +241,18 @@ def test_dead_parser_process_fails_its_chunk(tmp_path: Path) -> None:
             fut.result(timeout=60)
 
 
+def test_chunks_go_to_the_parser_process_still_working(tmp_path: Path) -> None:
+    """One dead process out of two: later chunks are parsed by the other, not failed."""
+    f = tmp_path / f"{SID}.jsonl"
+    standard_session(SID).write(f)
+    item = ("claude_code", FileContext(path=f, file_id="1" * 20))
+    with ParserPool(2) as pool:
+        pool._procs[0].kill()
+        pool._procs[0].wait()
+        results = [pool.submit([item]).result(timeout=60) for _ in range(4)]
+    assert all(not isinstance(r[0][0][0], str) for r in results)
+
+
 @pytest.mark.parametrize(
     "reply",
     [

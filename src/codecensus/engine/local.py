@@ -4,8 +4,9 @@
 process; feature extraction and the rules are pure Python, so it uses one core.
 :func:`classify_parallel` keeps the same driver logic (session selection,
 bulk evidence loading, one ``facets`` write per batch) but hands each evidence
-batch (the queries' Arrow tables: the workers build the objects) to a process pool whose workers build the backend once (the embedder
-loads once per worker). At most ``2 × workers`` batches are in flight, so
+batch to a process pool whose workers build the backend once (the embedder
+loads once per worker). A batch travels as the queries' Arrow tables and the
+worker builds the evidence objects: this process only runs queries. At most ``2 × workers`` batches are in flight, so
 memory does not grow with the number of sessions. Results are identical to
 ``classify_store`` with the same backend and embedder (embeddings are
 batch-invariant: see :mod:`codecensus.embed`).

@@ -417,12 +417,16 @@ class ParserPool:
         fut = self._Future()
         payload = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
         with self._lock:
-            i = min(range(len(self._procs)), key=lambda k: len(self._queues[k]))
-            proc = self._procs[i]
-            if self._gone[i] or proc.poll() is not None or proc.stdin is None:
-                # (a process whose results are no longer read must not be given work: it would never end)
-                fut.set_exception(RuntimeError(self._gone[i] or f"parser process exited with code {proc.returncode}"))
+            # the least busy process still working: one whose results are no longer read (or that exited) must
+            # not be given work, which would never end; when none is left, the chunk fails
+            live = [k for k, p in enumerate(self._procs) if not self._gone[k] and p.poll() is None and p.stdin]
+            if not live:
+                p0 = self._procs[0]
+                fut.set_exception(RuntimeError(self._gone[0] or f"parser process exited with code {p0.returncode}"))
                 return fut
+            i = min(live, key=lambda k: len(self._queues[k]))
+            proc = self._procs[i]
+            assert proc.stdin is not None
             self._queues[i].append(fut)
             # Writes to one process go in the order of its queue; taken before the shared lock is let go.
             wlock = self._wlocks[i]
