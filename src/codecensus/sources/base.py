@@ -404,7 +404,7 @@ class ParserPool:
             subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env) for _ in range(n)
         ]
         self._queues: list[deque[Any]] = [deque() for _ in range(n)]
-        self._gone: list[str | None] = [None] * n  # why a process's reader stopped: nothing more is read from it
+        self._gone = [False] * n  # a process's reader stopped: nothing more is read from it
         self._lock = threading.Lock()
         self._wlocks = [threading.Lock() for _ in range(n)]
         self._threads = [threading.Thread(target=self._read, args=(i,), daemon=True) for i in range(n)]
@@ -419,10 +419,9 @@ class ParserPool:
         with self._lock:
             # the least busy process still working: one whose results are no longer read (or that exited) must
             # not be given work, which would never end; when none is left, the chunk fails
-            live = [k for k, p in enumerate(self._procs) if not self._gone[k] and p.poll() is None and p.stdin]
+            live = [k for k, p in enumerate(self._procs) if not self._gone[k] and p.poll() is None]
             if not live:
-                p0 = self._procs[0]
-                fut.set_exception(RuntimeError(self._gone[0] or f"parser process exited with code {p0.returncode}"))
+                fut.set_exception(RuntimeError(f"no parser process left (exit codes {[p.returncode for p in self._procs]})"))
                 return fut
             i = min(live, key=lambda k: len(self._queues[k]))
             proc = self._procs[i]
@@ -465,12 +464,10 @@ class ParserPool:
                     raise ValueError(f"a result frame cut short ({len(data):,} of {size:,} bytes)")
             except BaseException as exc:  # noqa: BLE001 - whatever breaks the stream, the chunks must fail, not hang
                 failure = f"{type(exc).__name__}: {exc}"
-                with contextlib.suppress(OSError):
-                    proc.kill()
                 data = b""
             with self._lock:
                 if not data:
-                    self._gone[i] = f"parser process {proc.pid}: {failure or 'its results ended'}"
+                    self._gone[i] = True
                     pending = list(self._queues[i])
                     self._queues[i].clear()
                     break
@@ -479,9 +476,11 @@ class ParserPool:
                 fut.set_result(pickle.loads(data))
             except Exception as exc:
                 fut.set_exception(exc)
+        # A broken stream is stopped at once; a process whose output ended but lives on gets 2 s to exit (nothing
+        # it does can be read any more).
         try:
-            proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:  # its output ended but it lives on: nothing it does can be read any more
+            proc.wait(timeout=0 if failure else 2)
+        except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
         why = f"parser process {proc.pid}: {failure}" if failure else f"parser process exited with code {proc.returncode}"
