@@ -381,7 +381,8 @@ class ParserPool:
     Plain child processes (``python -c``) fed over pipes, not ``multiprocessing``: a forked child
     would carry (and count in RSS) every page of the writer, its DuckDB buffers included, and a
     spawned one re-imports the caller's main script. These import only the parsers. One reader
-    thread per process collects results in order; a process that dies fails its pending chunks.
+    thread per process collects results in order; a process that dies, or whose result stream breaks, fails
+    its pending chunks and gets no more work.
     """
 
     def __init__(self, n: int, *, command: list[str] | None = None) -> None:
