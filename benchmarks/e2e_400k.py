@@ -341,7 +341,29 @@ def machine() -> str:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}, {platform.system()}"
+    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}, "
+            f"{platform.system()}, {blas()}")
+
+
+def blas() -> str:
+    """The BLAS the stages run (classify's embedder and cluster are BLAS-bound): library, version, kernel.
+
+    The kernel follows ``OPENBLAS_CORETYPE`` when it is set (some machines set it, with ``OPENBLAS_L2_SIZE``, for
+    older OpenBLAS builds that crash on their processor); the stages inherit this process's environment, so
+    this is what they ran."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS unknown"
+    forced = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
+    import numpy  # noqa: F401  (loads the BLAS threadpoolctl reports)
+
+    libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    if not libs:
+        return "BLAS unknown"
+    i = libs[0]
+    env = ", ".join(f"{k}={v}" for k, v in forced.items()) or "OPENBLAS_CORETYPE unset"
+    return f"BLAS {i.get('internal_api')} {i.get('version')} kernel {i.get('architecture')} ({env})"
 
 
 _FIXED = ("stage", "wall_s", "rss_mb", "pss_mb", "load_before", "load_after", "load_mean", "db_mb")

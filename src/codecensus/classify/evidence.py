@@ -49,6 +49,8 @@ DEFAULT_BATCH = 2000
 # with its kind at the end, so that it does not widen the row range of a batch of compact sessions.
 WIDE_ROWS = 250_000
 
+STREAM_ROWS = 4096  # rows per Arrow batch of a streamed query (a plan batch takes them across batch borders)
+
 _DEDUP_TABLES = ("prompts", "messages", "actions", "results", "events")
 _SPAN_TABLES = ("messages", "actions", "prompts", "events", "results")  # sort order: the largest table first
 
@@ -69,7 +71,7 @@ def reading_order(backend: str) -> Order:
 class _Batch:
     keys: list[str]
     ranges: dict[str, tuple[int, int] | None] | None = None  # table -> (min rowid, max rowid); None: no rows
-    session_rowids: list[int] | None = None  # rowid of each key's ``sessions`` row
+    shape: pa.Table | None = None  # the keys' ``sessions`` rows, when the plan streamed them
 
 
 # DuckDB memory while classifying (``$CODECENSUS_CLASSIFY_MEMORY``): a batch reads only its own row groups, so
@@ -148,6 +150,10 @@ def _plan(store: Store, keys: Sequence[str], batch_size: int) -> Iterator[_Batch
     rows by construction (min and max row id over its sessions) and every query still joins on the batch's
     keys, so exactly the same rows are read as without it. Unknown keys are dropped (they have no evidence).
     The plan is one Arrow table (a few dozen bytes per session); batches are cut from it as they are needed.
+
+    The ``sessions`` rows come in the plan's order from one sorted query on a second connection, streamed
+    (:class:`_Stream`): measure writes that table in ``started_at`` order, so a batch's rows lie all over it
+    and a query per batch scanned the whole table (40-47 ms per 500 sessions at 400K, ~35 s of CPU a run).
     """
     batch_size = max(1, batch_size)
     con = store.con
@@ -172,16 +178,67 @@ def _plan(store: Store, keys: Sequence[str], batch_size: int) -> Iterator[_Batch
         con.unregister("_ev_sel")
     # compact sessions come first (``wide`` is sorted): batches never mix the two kinds
     n_compact = tbl.num_rows - int(pc.sum(tbl.column("wide")).as_py() or 0)
-    start = 0
-    while start < tbl.num_rows:
-        end = min(tbl.num_rows, start + batch_size, n_compact if start < n_compact else tbl.num_rows)
-        part = tbl.slice(start, end - start)
-        ranges: dict[str, tuple[int, int] | None] = {}
-        for t in _SPAN_TABLES:
-            lo, hi = pc.min(part.column(f"lo_{t}")).as_py(), pc.max(part.column(f"hi_{t}")).as_py()
-            ranges[t] = None if lo is None or hi is None else (int(lo), int(hi))
-        yield _Batch(part.column("session_key").to_pylist(), ranges, part.column("srid").to_pylist())
-        start = end
+    with contextlib.closing(_Stream.sessions_in_order(store, tbl.column("srid"))) as shapes:
+        start = 0
+        while start < tbl.num_rows:
+            end = min(tbl.num_rows, start + batch_size, n_compact if start < n_compact else tbl.num_rows)
+            part = tbl.slice(start, end - start)
+            ranges: dict[str, tuple[int, int] | None] = {}
+            for t in _SPAN_TABLES:
+                lo, hi = pc.min(part.column(f"lo_{t}")).as_py(), pc.max(part.column(f"hi_{t}")).as_py()
+                ranges[t] = None if lo is None or hi is None else (int(lo), int(hi))
+            keys = part.column("session_key").to_pylist()
+            shape = shapes.take(len(keys))
+            if shape.column("session_key").to_pylist() != keys:  # the stream follows the plan row for row
+                raise RuntimeError("classify: the sessions stream lost step with the batch plan")
+            yield _Batch(keys, ranges, shape)
+            start = end
+
+
+class _Stream:
+    """Rows of one query read in consecutive slices of any size, from its own connection (a cursor), so the
+    batch queries can run on the store's connection meanwhile. Each slice is a compact copy (a pickled Arrow
+    slice would carry its whole parent buffers)."""
+
+    def __init__(self, cursor: Any, reader: pa.RecordBatchReader) -> None:
+        self._cur, self._reader = cursor, reader
+        self._buf: list[pa.RecordBatch] = []
+        self._have = 0
+
+    @classmethod
+    def sessions_in_order(cls, store: Store, rowids: pa.ChunkedArray) -> _Stream:
+        """``sessions`` rows (``s.*``) in the order of ``rowids``, a permutation of some of its row ids."""
+        cur = store.cursor()
+        try:
+            order = pa.table({"srid": rowids.cast(pa.int64()), "pos": pa.array(range(len(rowids)), pa.int64())})
+            cur.register("_ev_order", order)
+            reader = cur.sql(
+                "SELECT s.* FROM sessions s JOIN _ev_order o ON s.rowid = o.srid ORDER BY o.pos"
+            ).to_arrow_reader(STREAM_ROWS)
+        except BaseException:
+            cur.close()
+            raise
+        return cls(cur, reader)
+
+    def take(self, n: int) -> pa.Table:
+        while self._have < n:
+            try:
+                b = self._reader.read_next_batch()
+            except StopIteration:
+                raise RuntimeError(f"classify: the sessions stream ended {n - self._have} rows short") from None
+            self._buf.append(b)
+            self._have += b.num_rows
+        tbl = pa.Table.from_batches(self._buf, schema=self._reader.schema)
+        rest = tbl.slice(n)
+        self._buf, self._have = rest.to_batches(), rest.num_rows
+        return tbl.take(pa.array(range(n), pa.int64()))
+
+    def close(self) -> None:
+        self._buf = []
+        with contextlib.suppress(Exception):
+            self._reader.close()
+        with contextlib.suppress(Exception):
+            self._cur.close()
 
 
 def _kept(table: str, alias: str) -> str:
@@ -241,16 +298,11 @@ class RawBatch:
 def _query_batch(store: Store, batch: _Batch) -> RawBatch:
     keys = batch.keys
     con = store.con
-    key_cols: dict[str, Any] = {"session_key": pa.array(keys, pa.string())}
-    if batch.session_rowids is not None:
-        key_cols["srid"] = pa.array(batch.session_rowids, pa.int64())
-    con.register("_ev_keys", pa.table(key_cols))
+    con.register("_ev_keys", pa.table({"session_key": pa.array(keys, pa.string())}))
     try:
-        if batch.session_rowids is not None:
-            shape_sql = "SELECT s.* FROM sessions s JOIN _ev_keys k ON s.rowid = k.srid AND s.session_key = k.session_key"
-        else:
-            shape_sql = "SELECT s.* FROM sessions s JOIN _ev_keys k USING (session_key)"
-        shape = con.sql(shape_sql).to_arrow_table()
+        shape = batch.shape
+        if shape is None:
+            shape = con.sql("SELECT s.* FROM sessions s JOIN _ev_keys k USING (session_key)").to_arrow_table()
         prompts = _arrow(
             store,
             f"""SELECT p.session_key, left(p.text, {PROMPT_CHARS}) AS text, epoch_ms(p.ts) AS ts,

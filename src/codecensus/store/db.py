@@ -174,7 +174,7 @@ class Store:
         while True:
             try:
                 con = duckdb.connect(str(self.path), read_only=self.read_only)
-                con.execute("SET TimeZone='UTC'")
+                self._session_settings(con)
                 # Bounded memory: DuckDB spills to disk beyond this (ingest stays flat in corpus size).
                 con.execute(f"SET memory_limit='{os.environ.get('CODECENSUS_DUCKDB_MEMORY', '256MB')}'")
                 if not self.read_only:
@@ -194,6 +194,18 @@ class Store:
                     ) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+    @staticmethod
+    def _session_settings(con: duckdb.DuckDBPyConnection) -> None:
+        """Settings DuckDB keeps per connection (the others are the database's, shared by every cursor)."""
+        con.execute("SET TimeZone='UTC'")
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A second connection to the same database, set up like :attr:`con` (e.g. to stream one query's rows
+        while other queries run on :attr:`con`). The caller closes it."""
+        cur = self.con.cursor()
+        self._session_settings(cur)
+        return cur
 
     def close(self) -> None:
         self.con.close()
