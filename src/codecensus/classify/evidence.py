@@ -49,6 +49,7 @@ DEFAULT_BATCH = 2000
 # with its kind at the end, so that it does not widen the row range of a batch of compact sessions.
 WIDE_ROWS = 250_000
 
+SPAN_FILTER_SHARE = 4  # the plan filters the tables by the selection when it is under 1/4 of the sessions
 STREAM_ROWS = 4096  # rows per Arrow batch of a streamed query (a plan batch takes them across batch borders)
 
 _DEDUP_TABLES = ("prompts", "messages", "actions", "results", "events")
@@ -160,9 +161,14 @@ def _plan(store: Store, keys: Sequence[str], batch_size: int) -> Iterator[_Batch
     con.register("_ev_sel", pa.table({"session_key": pa.array(list(keys), pa.string())}))
     try:
         cols = ", ".join(f"lo_{t}, hi_{t}" for t in _SPAN_TABLES)
+        # A session's span does not depend on which others are selected; filtering the tables by the selection
+        # only pays when it is small (400K of 400K sessions: 3.2 s with the filter, 0.4 s without; 20K: equal)
+        row = store.one("SELECT count(*) FROM sessions")
+        few = SPAN_FILTER_SHARE * len(keys) < (row[0] if row else 0)
+        where = "WHERE session_key IN (SELECT session_key FROM _ev_sel)" if few else ""
         joins = " ".join(
             f"""LEFT JOIN (SELECT session_key, min(rowid) AS lo_{t}, max(rowid) AS hi_{t} FROM {t}
-                           WHERE session_key IN (SELECT session_key FROM _ev_sel) GROUP BY session_key)
+                           {where} GROUP BY session_key)
                 USING (session_key)"""
             for t in _SPAN_TABLES
         )
