@@ -150,3 +150,79 @@ def test_shell_writes() -> None:
     assert shell_write_target("npm run build > /tmp/build.log 2>&1") is None
     assert shell_write_target("pytest -q 2>&1 | tee run.log") is None
     assert shell_write_target("ls -la") is None
+
+
+# --- lexicons: ASCII text is searched without the alternatives that need a non-ASCII first character ---------
+def _lexicons() -> dict[str, object]:
+    from codecensus.classify import text as T
+
+    return {k: v for k, v in vars(T).items() if isinstance(v, T.Lexicon)}
+
+
+def test_alternatives_left_out_for_ascii_text_are_exactly_those_that_need_non_ascii() -> None:
+    from codecensus.classify.text import _needs_non_ascii
+
+    assert _needs_non_ascii("работает|заработало")
+    assert _needs_non_ascii("可以了|好了|成功了")
+    assert _needs_non_ascii("(?:됐어|잘)")
+    assert not _needs_non_ascii("\u212a")  # the Kelvin sign matches "k" under re.I
+    assert not _needs_non_ascii("\u017f")  # so does the long s "s"
+    assert not _needs_non_ascii("(?:нет|no)")  # one branch starts on ASCII
+    assert not _needs_non_ascii(r"\bфикс")  # a word boundary first: not plain to see, kept
+    assert not _needs_non_ascii("[а-я]+")  # a repeat first: kept
+    lex = _lexicons()
+    assert len(lex) >= 12
+    # the ASCII subsets are smaller for the multilingual lexicons (the speed-up is real, not a no-op)
+    assert sum(v.ascii is None or len(v.ascii.pattern) < len(v.regex.pattern) for v in lex.values()) >= 8
+
+
+def _texts(shared_root: object | None) -> list[str]:
+    from codecensus.classify.prototypes import expertise_texts, feedback_texts, mode_texts, occupation_texts
+    from codecensus.classify.text import natural_text, sanitize, strip_wrappers
+
+    out: list[str] = []
+    for group in (mode_texts(), occupation_texts(), expertise_texts(), feedback_texts()):
+        for texts in group.values():
+            out.extend(texts)
+    out += [
+        "it works now, thanks!", "still not working", "doesn't work again", "Nope, that's not what I asked",
+        "add unit tests and make sure it passes", "what is a closure?", "hi", "ok", "go ahead",
+        "must not exceed 3 items, only use stdlib", "fix the bug in login", "create a new page",
+        "K is the Kelvin sign", "STILL BROKEN!!", "¿por qué no funciona?", "ça marche, merci",
+        # ASCII separators Unicode counts as whitespace and ASCII mode does not: such text takes the full path
+        "works\x1cnow", "add\x1ftests", "still\x1enot\x1dworking", "it\x1cworks", "CALISIYOR",
+    ]
+    if shared_root is not None:  # real prompts (never printed: only counts are compared)
+        from pathlib import Path
+
+        import orjson
+
+        files = sorted(Path(str(shared_root), "data", "transcripts").glob("claude_code__*/**/*.jsonl"))
+        for f in files[:400]:
+            for line in f.read_bytes().splitlines():
+                try:
+                    rec = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                msg = rec.get("message") if isinstance(rec, dict) and rec.get("type") == "user" else None
+                content = msg.get("content") if isinstance(msg, dict) else None
+                if isinstance(content, str) and content:
+                    out.append(content[:4000])
+            if len(out) > 6000:
+                break
+    nats = [natural_text(sanitize(strip_wrappers(t)), max_chars=4000) for t in out]
+    return out + nats
+
+
+def test_lexicons_answer_as_their_full_patterns() -> None:
+    from conftest import shared_dir
+
+    texts = _texts(shared_dir())
+    assert sum(t.isascii() for t in texts) > 100 and sum(not t.isascii() for t in texts) > 50
+    for name, lex in _lexicons().items():
+        found = sum(bool(lex.regex.search(t)) for t in texts)
+        wrong_search = sum(lex.search(t) != bool(lex.regex.search(t)) for t in texts)
+        wrong_match = sum(lex.match(t) != bool(lex.regex.match(t)) for t in texts)
+        wrong_count = sum(lex.count(t) != len(lex.regex.findall(t)) for t in texts)
+        assert (wrong_search, wrong_match, wrong_count) == (0, 0, 0), name  # counts only: texts are not printed
+        assert found > 0 or name in ("NEGATIVE_REPLY",), name

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from re import _constants as _sre  # type: ignore[attr-defined]
+from re._parser import parse as _sre_parse  # type: ignore[import-not-found]
+from typing import Any
 
 # --- harness wrappers and pasted material --------------------------------------------------------
 _WRAPPERS = re.compile(
@@ -178,8 +181,146 @@ def tech_word_count(text: str) -> int:
 
 
 # --- lexicons -----------------------------------------------------------------------------------------
-def _lex(*patterns: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+_ASCII = [chr(i) for i in range(128)]
+
+
+def _first_chars(items: list[tuple[Any, Any]]) -> set[str] | None:
+    """The characters a parsed pattern can start its match with, or None when that is not plain to see
+    (anchors, word boundaries, classes like ``\\w``, repeats: anything but literals, sets and groups of them)."""
+    if not items:
+        return None
+    op, av = items[0]
+    if op is _sre.LITERAL:
+        return {chr(av)}
+    if op is _sre.SUBPATTERN:
+        return _first_chars(list(av[-1]))
+    if op is _sre.BRANCH:
+        out: set[str] = set()
+        for branch in av[1]:
+            f = _first_chars(list(branch))
+            if f is None:
+                return None
+            out |= f
+        return out
+    if op is _sre.IN:
+        out = set()
+        for o, a in av:
+            if o is _sre.LITERAL:
+                out.add(chr(a))
+            elif o is _sre.RANGE and a[1] - a[0] <= 256:
+                out |= {chr(x) for x in range(a[0], a[1] + 1)}
+            else:
+                return None
+        return out
+    return None
+
+
+def _needs_non_ascii(pattern: str) -> bool:
+    """True when no match of ``pattern`` (case-insensitive) can start on an ASCII character: its first
+    character is always non-ASCII with no ASCII case twin (``re.I`` matches the Kelvin sign K with k, so such a
+    letter keeps its alternative). Anything not plain to see counts as possible."""
+    try:
+        first = _first_chars(list(_sre_parse(pattern, re.I)))
+    except Exception:  # the parser is CPython's own; if it changes, every alternative is simply kept
+        return False
+    return first is not None and all(
+        not c.isascii() and not any(re.fullmatch(re.escape(c), a, re.I) for a in _ASCII) for c in first
+    )
+
+
+def _has_ascii_twin(c: str) -> bool:
+    """Whether ``re.I`` lets the non-ASCII ``c`` match an ASCII letter (the Kelvin sign K and k, the long s ſ and s)."""
+    return any(re.fullmatch(re.escape(c), a, re.I) for a in _ASCII if a.isalpha())
+
+
+def _ascii_mode_safe(pattern: str) -> bool:
+    """Whether ``re.I | re.A`` finds in ASCII text exactly what ``re.I`` finds: no literal or set of the pattern
+    holds a non-ASCII letter with an ASCII case twin (a range reaching past ASCII counts as holding one)."""
+
+    def walk(items: Any) -> bool:
+        for op, av in items:
+            if op in (_sre.LITERAL, _sre.NOT_LITERAL):
+                if av > 127 and _has_ascii_twin(chr(av)):
+                    return False
+            elif op is _sre.IN:
+                for o, a in av:
+                    if o in (_sre.LITERAL, _sre.NOT_LITERAL) and a > 127 and _has_ascii_twin(chr(a)):
+                        return False
+                    if o in (_sre.RANGE, _sre.RANGE_UNI_IGNORE) and a[1] > 127:
+                        return False
+                    if o not in (_sre.LITERAL, _sre.NOT_LITERAL, _sre.RANGE, _sre.RANGE_UNI_IGNORE, _sre.CATEGORY,
+                                 _sre.NEGATE):
+                        return False
+            elif op is _sre.SUBPATTERN:
+                if not walk(av[-1]):
+                    return False
+            elif op is _sre.BRANCH:
+                if not all(walk(b) for b in av[1]):
+                    return False
+            elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+                if not walk(av[2]):
+                    return False
+            elif op in (_sre.ASSERT, _sre.ASSERT_NOT):
+                if not walk(av[1]):
+                    return False
+            elif op not in (_sre.AT, _sre.ANY):
+                return False  # anything else: not plain to see
+        return True
+
+    try:
+        return walk(_sre_parse(pattern, re.I))
+    except Exception:
+        return False
+
+
+# Unicode counts \x1c-\x1f as whitespace (``\s``), ASCII mode does not: text holding them takes the full path.
+_ASCII_ODD = re.compile("[\x1c-\x1f]")
+_last_text: list[Any] = [None, False]  # the last text asked about, and whether it may take the ASCII path
+
+
+def _plain_ascii(text: str) -> bool:
+    if text is _last_text[0]:  # a prompt is asked about by every lexicon in turn
+        return bool(_last_text[1])
+    ok = text.isascii() and _ASCII_ODD.search(text) is None
+    _last_text[0], _last_text[1] = text, ok
+    return ok
+
+
+class Lexicon:
+    """Case-insensitive alternatives, searched faster in plain ASCII text.
+
+    Most prompts are ASCII. In ASCII text an alternative that must start on a CJK, Cyrillic, Hangul...
+    character can never match, so such text is searched with the other alternatives only, and in ASCII mode
+    (``re.A``: ASCII case folding and word boundaries) when that finds exactly the same
+    (:func:`_ascii_mode_safe`). On 15K generated prompts the 13 lexicons took 113 us a prompt in full, 55 us
+    this way. Whether something matches, and how many non-overlapping matches there are, is the same either
+    way; group numbers are not, so the methods answer only that (``bool``/``int``)."""
+
+    def __init__(self, *patterns: str) -> None:
+        self.regex = re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+        self.pattern = self.regex.pattern
+        kept = "|".join(f"(?:{p})" for p in patterns if not _needs_non_ascii(p))
+        self.ascii = re.compile(kept, re.I | (re.A if _ascii_mode_safe(kept) else 0)) if kept else None
+
+    def _for(self, text: str) -> re.Pattern[str] | None:
+        return self.ascii if _plain_ascii(text) else self.regex
+
+    def search(self, text: str) -> bool:
+        rx = self._for(text)
+        return rx is not None and rx.search(text) is not None
+
+    def match(self, text: str) -> bool:
+        rx = self._for(text)
+        return rx is not None and rx.match(text) is not None
+
+    def count(self, text: str) -> int:
+        """Non-overlapping matches (``len(findall)``)."""
+        rx = self._for(text)
+        return 0 if rx is None else sum(1 for _ in rx.finditer(text))
+
+
+def _lex(*patterns: str) -> Lexicon:
+    return Lexicon(*patterns)
 
 
 # explicit confirmation that the result works (hard evidence, taxonomy §3)
@@ -350,7 +491,7 @@ def prompt_signals(raw: str) -> PromptSignals:
         greeting=bool(GREETING.match(nat)) or (words <= 2 and not nat.strip("?!. ")),
         defer=bool(DEFER.match(nat)),
         question=bool(QUESTION.search(nat)),
-        constraints=len(CONSTRAINT.findall(nat)),
+        constraints=CONSTRAINT.count(nat),
         acceptance=bool(ACCEPTANCE.search(nat)),
         injection=injection,
         fix_intent=bool(FIX_INTENT.search(nat)),
