@@ -292,8 +292,8 @@ class Lexicon:
     Most prompts are ASCII. In ASCII text an alternative that must start on a CJK, Cyrillic, Hangul...
     character can never match, so such text is searched with the other alternatives only, and in ASCII mode
     (``re.A``: ASCII case folding and word boundaries) when that finds exactly the same
-    (:func:`_ascii_mode_safe`). On 15K generated prompts the 13 lexicons took 113 us a prompt in full, 55 us
-    this way. Whether something matches, and how many non-overlapping matches there are, is the same either
+    (:func:`_ascii_mode_safe`). On 11,355 generated prompts (86 % ASCII) the 13 lexicons took 129 us a prompt in
+    full, 69 us this way. Whether something matches, and how many non-overlapping matches there are, is the same either
     way; group numbers are not, so the methods answer only that (``bool``/``int``)."""
 
     def __init__(self, *patterns: str) -> None:
