@@ -177,6 +177,8 @@ def test_alternatives_left_out_for_ascii_text_are_exactly_those_that_need_non_as
 
 
 def _texts(shared_root: object | None) -> list[str]:
+    import re
+
     from codecensus.classify.prototypes import expertise_texts, feedback_texts, mode_texts, occupation_texts
     from codecensus.classify.text import natural_text, sanitize, strip_wrappers
 
@@ -191,7 +193,14 @@ def _texts(shared_root: object | None) -> list[str]:
         "K is the Kelvin sign", "STILL BROKEN!!", "¿por qué no funciona?", "ça marche, merci",
         # ASCII separators Unicode counts as whitespace and ASCII mode does not: such text takes the full path
         "works\x1cnow", "add\x1ftests", "still\x1enot\x1dworking", "it\x1cworks", "CALISIYOR",
+        "todavía no funciona", "ainda não funciona", "ça ne marche toujours pas", "funktioniert immer noch nicht",
+        "не работает", "还是不行", "まだ動かない", "아직도 안 돼", "çalışmıyor", "nie działa", "không chạy",
     ]
+    # every non-ASCII word of the lexicons, alone and inside an ASCII sentence (both paths, with and without a hit)
+
+    words = {w for lex in _lexicons().values() for w in re.findall(r"[^\x00-\x7f]+", lex.pattern)}
+    for w in sorted(words):
+        out += [w, f"ok so {w} now", f"{w.upper()} again"]
     if shared_root is not None:  # real prompts (never printed: only counts are compared)
         from pathlib import Path
 
