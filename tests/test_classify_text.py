@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import orjson
 import pytest
 
 from codecensus.classify.features import command_class, file_class, shell_write_target
@@ -176,9 +180,7 @@ def test_alternatives_left_out_for_ascii_text_are_exactly_those_that_need_non_as
     assert sum(v.ascii is None or len(v.ascii.pattern) < len(v.regex.pattern) for v in lex.values()) >= 8
 
 
-def _texts(shared_root: object | None) -> list[str]:
-    import re
-
+def _texts(shared_root: Path | None) -> list[str]:
     from codecensus.classify.prototypes import expertise_texts, feedback_texts, mode_texts, occupation_texts
     from codecensus.classify.text import natural_text, sanitize, strip_wrappers
 
@@ -197,16 +199,11 @@ def _texts(shared_root: object | None) -> list[str]:
         "не работает", "还是不行", "まだ動かない", "아직도 안 돼", "çalışmıyor", "nie działa", "không chạy",
     ]
     # every non-ASCII word of the lexicons, alone and inside an ASCII sentence (both paths, with and without a hit)
-
-    words = {w for lex in _lexicons().values() for w in re.findall(r"[^\x00-\x7f]+", lex.pattern)}
+    words = {w for lex in _lexicons().values() for w in re.findall(r"[^\x00-\x7f]+", lex.regex.pattern)}
     for w in sorted(words):
         out += [w, f"ok so {w} now", f"{w.upper()} again"]
     if shared_root is not None:  # real prompts (never printed: only counts are compared)
-        from pathlib import Path
-
-        import orjson
-
-        files = sorted(Path(str(shared_root), "data", "transcripts").glob("claude_code__*/**/*.jsonl"))
+        files = sorted((shared_root / "data" / "transcripts").glob("claude_code__*/**/*.jsonl"))
         for f in files[:400]:
             for line in f.read_bytes().splitlines():
                 try:
@@ -234,4 +231,4 @@ def test_lexicons_answer_as_their_full_patterns() -> None:
         wrong_match = sum(lex.match(t) != bool(lex.regex.match(t)) for t in texts)
         wrong_count = sum(lex.count(t) != len(lex.regex.findall(t)) for t in texts)
         assert (wrong_search, wrong_match, wrong_count) == (0, 0, 0), name  # counts only: texts are not printed
-        assert found > 0 or name in ("NEGATIVE_REPLY",), name
+        assert found > 0 or name == "NEGATIVE_REPLY", name

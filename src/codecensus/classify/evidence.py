@@ -1,14 +1,15 @@
 """Load :class:`SessionEvidence` from the store in bulk.
 
-One pass per batch of sessions: five set-based queries (shape, prompts,
-replies, tool calls joined to their results, events) over a registered key
-table, grouped in Python. No per-session queries, so it scales to hundreds of
+One pass per batch of sessions: set-based queries (shape, prompts, replies,
+tool calls joined to their results, events) over a registered key table,
+grouped in Python. No per-session queries, so it scales to hundreds of
 thousands of sessions.
 
 With ``order="storage"`` (what the classify drivers use) the batches follow
 the order the rows were ingested in, and each query reads only the row groups
-its batch occupies (a ``rowid`` range pushed into the scan; see :func:`_plan`),
-so the cost of a batch does not grow with the size of the store. The default
+its batch occupies (a ``rowid`` range pushed into the scan; see :func:`_plan`);
+the ``sessions`` rows come from one sorted stream instead of a query per batch.
+So the cost of a batch does not grow with the size of the store. The default
 ``order="given"`` keeps the caller's order and scans every table per batch.
 Either way a session's evidence is the same.
 
@@ -193,11 +194,11 @@ def _plan(store: Store, keys: Sequence[str], batch_size: int) -> Iterator[_Batch
             for t in _SPAN_TABLES:
                 lo, hi = pc.min(part.column(f"lo_{t}")).as_py(), pc.max(part.column(f"hi_{t}")).as_py()
                 ranges[t] = None if lo is None or hi is None else (int(lo), int(hi))
-            keys = part.column("session_key").to_pylist()
-            shape = shapes.take(len(keys))
-            if shape.column("session_key").to_pylist() != keys:  # the stream follows the plan row for row
+            batch_keys = part.column("session_key").to_pylist()
+            shape = shapes.take(len(batch_keys))
+            if shape.column("session_key").to_pylist() != batch_keys:  # the stream follows the plan row for row
                 raise RuntimeError("classify: the sessions stream lost step with the batch plan")
-            yield _Batch(keys, ranges, shape)
+            yield _Batch(batch_keys, ranges, shape)
             start = end
 
 

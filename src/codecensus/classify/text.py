@@ -17,7 +17,10 @@ Everything here is deliberately coarse and multilingual:
 
 from __future__ import annotations
 
+import functools
 import re
+import string
+from collections.abc import Iterable
 from dataclasses import dataclass
 from re import _constants as _sre  # type: ignore[attr-defined]
 from re._parser import parse as _sre_parse  # type: ignore[import-not-found]
@@ -181,7 +184,10 @@ def tech_word_count(text: str) -> int:
 
 
 # --- lexicons -----------------------------------------------------------------------------------------
-_ASCII = [chr(i) for i in range(128)]
+@functools.cache
+def _has_ascii_twin(c: str) -> bool:
+    """Whether ``re.I`` lets the non-ASCII ``c`` match an ASCII letter (the Kelvin sign K and k, the long s ſ and s)."""
+    return any(re.fullmatch(re.escape(c), a, re.I) for a in string.ascii_letters)
 
 
 def _first_chars(items: list[tuple[Any, Any]]) -> set[str] | None:
@@ -223,14 +229,7 @@ def _needs_non_ascii(pattern: str) -> bool:
         first = _first_chars(list(_sre_parse(pattern, re.I)))
     except Exception:  # the parser is CPython's own; if it changes, every alternative is simply kept
         return False
-    return first is not None and all(
-        not c.isascii() and not any(re.fullmatch(re.escape(c), a, re.I) for a in _ASCII) for c in first
-    )
-
-
-def _has_ascii_twin(c: str) -> bool:
-    """Whether ``re.I`` lets the non-ASCII ``c`` match an ASCII letter (the Kelvin sign K and k, the long s ſ and s)."""
-    return any(re.fullmatch(re.escape(c), a, re.I) for a in _ASCII if a.isalpha())
+    return first is not None and all(not c.isascii() and not _has_ascii_twin(c) for c in first)
 
 
 def _ascii_mode_safe(pattern: str) -> bool:
@@ -275,15 +274,21 @@ def _ascii_mode_safe(pattern: str) -> bool:
 
 # Unicode counts \x1c-\x1f as whitespace (``\s``), ASCII mode does not: text holding them takes the full path.
 _ASCII_ODD = re.compile("[\x1c-\x1f]")
-_last_text: list[Any] = [None, False]  # the last text asked about, and whether it may take the ASCII path
+_last_text: tuple[str | None, bool] = (None, False)  # the last text asked about, and its answer (one assignment)
 
 
 def _plain_ascii(text: str) -> bool:
-    if text is _last_text[0]:  # a prompt is asked about by every lexicon in turn
-        return bool(_last_text[1])
+    global _last_text
+    last = _last_text
+    if last[0] is text:  # a prompt is asked about by every lexicon in turn
+        return last[1]
     ok = text.isascii() and _ASCII_ODD.search(text) is None
-    _last_text[0], _last_text[1] = text, ok
+    _last_text = (text, ok)
     return ok
+
+
+def _alternatives(patterns: Iterable[str]) -> str:
+    return "|".join(f"(?:{p})" for p in patterns)
 
 
 class Lexicon:
@@ -297,9 +302,8 @@ class Lexicon:
     way; group numbers are not, so the methods answer only that (``bool``/``int``)."""
 
     def __init__(self, *patterns: str) -> None:
-        self.regex = re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
-        self.pattern = self.regex.pattern
-        kept = "|".join(f"(?:{p})" for p in patterns if not _needs_non_ascii(p))
+        self.regex = re.compile(_alternatives(patterns), re.I)
+        kept = _alternatives(p for p in patterns if not _needs_non_ascii(p))
         self.ascii = re.compile(kept, re.I | (re.A if _ascii_mode_safe(kept) else 0)) if kept else None
 
     def _for(self, text: str) -> re.Pattern[str] | None:
@@ -316,15 +320,11 @@ class Lexicon:
     def count(self, text: str) -> int:
         """Non-overlapping matches (``len(findall)``)."""
         rx = self._for(text)
-        return 0 if rx is None else sum(1 for _ in rx.finditer(text))
-
-
-def _lex(*patterns: str) -> Lexicon:
-    return Lexicon(*patterns)
+        return 0 if rx is None else len(rx.findall(text))
 
 
 # explicit confirmation that the result works (hard evidence, taxonomy §3)
-CONFIRM = _lex(
+CONFIRM = Lexicon(
     r"\b(it|that|this|everything|all|now it)\s*('?s|\s+is|\s+now)?\s+(works?|working|fixed|running)\b",
     r"\bworks?\s+(now|perfectly|great|fine|well|like a charm)\b",
     r"\b(works|worked)\s*[!.]|\b(problem|issue|bug)\s+(is\s+)?(solved|fixed|resolved|gone)\b",
@@ -336,7 +336,7 @@ CONFIRM = _lex(
     r"잘\s?돼|됐어|됐습니다|해결됐|작동해",
 )
 # acknowledgement / satisfaction (a weaker, positive signal)
-ACK = _lex(
+ACK = Lexicon(
     r"\b(perfect|perfecto|perfeito|parfait|perfekt|perfetto|excellent|excelente|awesome|amazing|great job|nice|sweet|"
     r"lgtm|looks good|looks great|well done|love it|beautiful|great|super)\b",
     r"\b(thanks?|thank you|thx|gracias|obrigad[oa]|merci|danke|grazie|dziękuję|dzieki|bedankt|teşekkür\w*|"
@@ -346,7 +346,7 @@ ACK = _lex(
     r"ありがとう|完璧|いいね|素晴らしい",
     r"감사|고마워|완벽|좋아요|좋네",
 )
-COMPLAINT = _lex(
+COMPLAINT = Lexicon(
     r"\b(still|again)\b[^.!?]{0,40}\b(not|n't|broken|fail\w*|error\w*|wrong|same|crash\w*|issue|problem|bug)\b",
     r"\b(does ?n[o']?t|do ?n[o']?t|is ?n[o']?t|not|never|wo ?n[o']?t|ca ?n[o']?t)\s+(work|working|load|show|run|start|"
     r"open|compile|build|render|display|appear|fix\w*)\b",
@@ -360,14 +360,14 @@ COMPLAINT = _lex(
     r"動かない|まだ|エラーが|直ってない|壊れ",
     r"안\s?돼|안됨|아직도|여전히|에러|오류|안\s?열려|깨졌",
 )
-CORRECTION = _lex(
+CORRECTION = Lexicon(
     r"^\s*(no|nope|nah|wrong|wait|stop|don'?t|do not|not that|actually|instead|undo|revert|hold on)\b",
     r"\b(that'?s not what|not what i (asked|wanted|meant)|i (said|asked for|meant)|you (misunderstood|got it wrong|"
     r"forgot|missed|ignored|broke))\b",
     r"^\s*(?:(?:non|nein|não|nao|nie|нет)\b|不是|不要|别|違う|いや|아니)",
     r"\b(pero no|en vez de|en lugar de|au lieu de|statt|anstatt|invece di|zamiast|вместо|而不是|改成|じゃなくて|말고)\b",
 )
-VERIFY = _lex(
+VERIFY = Lexicon(
     r"\b(add|write|run|create|update|extend|include|with)\s+(\w+\s+){0,2}(unit\s+|integration\s+|e2e\s+|regression\s+)?tests?\b",
     r"\btests?\s+(pass|passing|fail\w*|for|cover\w*|suite)\b|\b(unit|integration|e2e|end-to-end|regression)\s+tests?\b",
     r"\b(verify|verifies|verification|validate|double[- ]check|make sure|ensure|assert\w*|lint\w*|typecheck\w*|"
@@ -376,7 +376,7 @@ VERIFY = _lex(
     r"stelle sicher|verifica\w*|sprawdź|garanta)\b",
     r"测试|验证|单元测试|确保|テスト|検証|確認して|테스트|검증|확인해|тест\w*|провер\w*|убедись",
 )
-NOVICE = _lex(
+NOVICE = Lexicon(
     r"\bwhat\s+(is|are|does)\s+(a|an|the)?\s*\w+(\s+\w+)?\s*(\?|mean)",
     r"\bwhat does\b[^?]{0,40}\bmean\b",
     r"\bhow (do|can|should) i\b",
@@ -385,8 +385,8 @@ NOVICE = _lex(
     r"\b(qu[eé] es|qu'?est-ce que|c'?est quoi|was ist|o que [ée]|cos'?è|что такое|как (мне|сделать)|co to jest)\b",
     r"是什么|什么是|怎么(办|弄|做|用)|如何|とは|って何|どうやって|뭐야|이란|어떻게",
 )
-GREETING = _lex(r"^\s*(hi|hey|hello|hy|yo|hola|ola|olá|bonjour|hallo|ciao|привет|你好|こんにちは|안녕|test|testing)\W*$")
-DEFER = _lex(
+GREETING = Lexicon(r"^\s*(hi|hey|hello|hy|yo|hola|ola|olá|bonjour|hallo|ciao|привет|你好|こんにちは|안녕|test|testing)\W*$")
+DEFER = Lexicon(
     r"^\s*(ok(ay)?|yes|yep|yeah|sure|go|go ahead|continue|proceed|do it|next|resume|sounds good|y|1|2|3|s[ií]|oui|ja|да|"
     r"好|好的|继续|可以|はい|続けて|네|계속|sim|vale|dale|suivant|weiter|tak|ya|lanjut)\W*$"
 )
@@ -399,21 +399,21 @@ QUESTION = re.compile(
     r"[吗呢][。\s]*$|为什么|怎么|如何|是什么|(ですか|ますか|でしょうか|かな|なぜ|どうして|どうやって)|(까요?|나요|니|뭐야|왜|어떻게)[.\s]*$",
     re.I,
 )
-CONSTRAINT = _lex(
+CONSTRAINT = Lexicon(
     r"\b(must|should|shouldn'?t|never|always|only|without|do not|don'?t|no more than|at least|at most|exactly|"
     r"required?|keep|avoid|instead of|make sure)\b",
     r"\b(debe|deben|sin|solo|nunca|siempre|doit|sans|seulement|jamais|muss|ohne|nur|niemals|deve|senza|solo|"
     r"должен|без|только|никогда)\b",
     r"必须|不要|只|不能|禁止|确保|必ず|だけ|しないで|반드시|하지\s?마|만\b",
 )
-ACCEPTANCE = _lex(
+ACCEPTANCE = Lexicon(
     r"\b(acceptance criteria|definition of done|done when|should (return|output|show|print|pass)|expected (output|result|"
     r"behaviou?r)|must pass|all tests pass|so that)\b",
     r"\b(criterios? de aceptaci[oó]n|crit[eè]res? d'acceptation|akzeptanzkriterien)\b",
     r"验收标准|验收|期望结果|受け入れ基準|期待する|인수 기준|기대 결과|критерии приемки",
 )
 # what a request asks for: repairing/modifying existing behaviour vs adding something new (work mode §2)
-FIX_INTENT = _lex(
+FIX_INTENT = Lexicon(
     r"\b(fix\w*|bug\w*|broken|crash\w*|error\w*|fail\w*|issue|problem|debug\w*|repair|wrong|refactor\w*|"
     r"rename\w*|migrat\w*|upgrade|cleanup|clean up|change|update|modify|adjust|tweak|move|replace|remove|delete|"
     r"improve|optimi[sz]e|speed up|slow)\b",
@@ -422,7 +422,7 @@ FIX_INTENT = _lex(
     r"исправ\w*|ошибк\w*|баг|почини\w*|измени\w*|поменяй|обнови",
     r"修复|修改|改成|报错|错误|问题|bug|优化|调整|删除|替换|修正|バグ|直して|変更|エラー|고쳐|수정|오류|에러|변경",
 )
-ADD_INTENT = _lex(
+ADD_INTENT = Lexicon(
     r"\b(add|adding|new|create|creating|implement\w*|build|make|generate|scaffold|set ?up|write|develop|feature|"
     r"from scratch|support for)\b",
     r"\b(agrega\w*|añad\w*|crea\w*|nuevo|nueva|implementa\w*|construi\w*|ajoute\w*|crée\w*|nouveau|"
@@ -431,7 +431,7 @@ ADD_INTENT = _lex(
     r"добав\w*|созда\w*|нов\w+|реализ\w*|сделай",
     r"添加|新增|创建|实现|开发|做一个|加一个|生成|新建|追加|作成|実装|新しい|추가|만들어|생성|구현|새로운",
 )
-NEGATIVE_REPLY = _lex(
+NEGATIVE_REPLY = Lexicon(
     r"\b(i (could ?n[o']?t|was unable|am unable|can ?n[o']?t|cannot)|unable to|failed to|still (fail\w*|broken|not)|"
     r"does ?n[o']?t work|not (yet )?(working|fixed|resolved)|blocked|gave up|no (way|luck)|unfortunately)\b",
 )

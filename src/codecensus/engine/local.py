@@ -6,8 +6,9 @@ process; feature extraction and the rules are pure Python, so it uses one core.
 bulk evidence loading, one ``facets`` write per batch) but hands each evidence
 batch to a process pool whose workers build the backend once (the embedder
 loads once per worker). A batch travels as the queries' Arrow tables and the
-worker builds the evidence objects: this process only runs queries. At most ``2 × workers`` batches are in flight, so
-memory does not grow with the number of sessions. Results are identical to
+worker builds the evidence objects: this process only runs queries. At most
+``2 × workers`` batches are in flight, so memory does not grow with the number
+of sessions. Results are identical to
 ``classify_store`` with the same backend and embedder (embeddings are
 batch-invariant: see :mod:`codecensus.embed`).
 
