@@ -204,6 +204,10 @@ class ClassifyWorker:
                 opts["budget_usd"] = budget_usd
             self.backend = make_llm(backend, model=model, base_url=base_url, **opts)
         self.redact = _default_redact()
+        if threads:  # a worker process: what it loaded is frozen, and the collector runs far less often
+            from codecensus.runtime import tune_worker_gc
+
+            tune_worker_gc()
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         """Facet rows of an :func:`evidence_table` (pickled SessionEvidence per row)."""

@@ -327,6 +327,9 @@ def worker_init() -> None:
     # The system allocator gives freed chunk buffers back; mimalloc kept ~25 MB more per process.
     pa.set_memory_pool(pa.system_memory_pool())
     parsers()  # import every format once, before the first chunk
+    from codecensus.runtime import tune_worker_gc
+
+    tune_worker_gc()  # after the imports: they go to the permanent generation
 
 
 class _NoPandas:
