@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from codecensus.classify.evidence import load_evidence
+from codecensus.classify.evidence import iter_evidence, load_evidence
 from codecensus.classify.run import FACETS_SCHEMA, classify_store, make_backend
 from codecensus.export import FACET_COLUMNS, session_table
 from codecensus.ingest import ingest
@@ -75,6 +75,32 @@ def test_evidence_drops_uuid_copies_of_resumed_sessions(tmp_path: Path) -> None:
     evs = load_evidence(st, keys)
     assert sum(len(e.prompts) for e in evs) == 3  # the copies count once, in the first file
     assert sum(len(e.actions) for e in evs) == 6
+    st.close()
+
+
+def test_rows_of_a_session_in_two_files_follow_the_files_rank(tmp_path: Path) -> None:
+    """A session whose main-chain rows lie in two files reads the earlier file's rows first, whatever their lines.
+
+    (Ranks are kept only for the files of sessions with several files; a one-file session reads rank 0.)
+    """
+    root = tmp_path / "c"
+    first, later = "66666666-ffff-4000-8000-000000000006", "77777777-aaaa-4000-8000-000000000007"
+    standard_session(first).write(root / "p" / "a.jsonl")
+    s = Session(later, t0=1767225600 + 86400)
+    s.prompt("the prompt of the later file")
+    s.reply("ok")
+    s.write(root / "p" / "b.jsonl")
+    st = Store(tmp_path / "db.duckdb")
+    ingest(st, [root], user="dev", workers=1, settle_s=0)
+    # a format whose sessions span files: the later file's rows belong to the first session
+    for t in ("prompts", "messages", "actions", "results", "events", "session_files"):
+        st.con.execute(f"UPDATE {t} SET session_key = ? WHERE session_key = ?", [first, later])
+    build_sessions(st)
+    (ev,) = load_evidence(st, [first])
+    assert ev.prompts == ["fix the failing test in tests/test_api.py", "now run the whole suite and commit",
+                          "and push it", "the prompt of the later file"]
+    (again,) = [e for b in iter_evidence(st, [first], order="storage") for e in b]
+    assert again.prompts == ev.prompts
     st.close()
 
 
