@@ -25,6 +25,23 @@ def _run(store: Store, root: Path, **kw) -> dict:
     return {r["session_id"]: r for r in rows}
 
 
+def test_active_time_from_turn_durations_or_idle_capped_gaps(tmp_path: Path, store: Store) -> None:
+    """active_s: the sum of turn durations where a session records them, else its gaps capped at 300 s."""
+    proj = tmp_path / "alice" / ".claude" / "projects" / "-home-dev-app"
+    standard_session(SID).write(proj / f"{SID}.jsonl")  # turn durations of 30 s and 20 s
+    other = "99999999-9999-4999-8999-999999999999"
+    s = Session(other, version="1.0.80")
+    s.prompt("list the files")  # t0 + 5
+    s.reply("Here they are.")  # + 5
+    s.t += 1000
+    s.prompt("and the hidden ones?")  # + 1,005: capped at 300
+    s.reply("Done.")  # + 5
+    s.write(proj / f"{other}.jsonl")
+    rows = _run(store, tmp_path, user_from_dir=True)
+    assert rows[SID]["active_s"] == 50.0
+    assert rows[other]["active_s"] == 310.0
+
+
 def test_standard_session_shape(tmp_path: Path, store: Store) -> None:
     proj = tmp_path / "alice" / ".claude" / "projects" / "-home-dev-app"
     standard_session(SID).write(proj / f"{SID}.jsonl", damaged=['{"type":"user","message":{"content":"trunc', "[1,2]"])

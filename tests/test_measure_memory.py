@@ -35,3 +35,27 @@ def test_out_of_memory_retries_with_a_larger_limit(
     temps = store.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
     assert temps == []
     store.close()
+
+
+class _Rows:
+    """A store stand-in that only answers the largest raw table's row count."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+
+    def one(self, sql: str) -> tuple[int]:
+        assert "estimated_size" in sql
+        return (self.rows,)
+
+
+def test_first_limit_follows_the_largest_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from codecensus.measure import _measure_limits
+
+    monkeypatch.delenv("CODECENSUS_MEASURE_MEMORY", raising=False)
+    assert _measure_limits(_Rows(0)) == ["128MB", "512MB", "2GB", "8GB"]
+    assert _measure_limits(_Rows(3_000_000)) == ["128MB", "512MB", "2GB", "8GB"]
+    # 400K generated sessions: 24.5M message rows failed at 128 MB and fit in 512 MB
+    assert _measure_limits(_Rows(24_500_000)) == ["512MB", "2GB", "8GB"]
+    assert _measure_limits(_Rows(10**10)) == ["8GB"]
+    monkeypatch.setenv("CODECENSUS_MEASURE_MEMORY", "64MB")  # the user's choice comes first, whatever the size
+    assert _measure_limits(_Rows(24_500_000)) == ["64MB", "512MB", "2GB", "8GB"]
