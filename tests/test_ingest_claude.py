@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import orjson
+import pytest
 
 from codecensus.export import session_table
 from codecensus.ingest import ingest
@@ -112,6 +113,8 @@ def test_subagents_both_layouts_attach_and_never_count(tmp_path: Path, store: St
     # legacy flat agent file
     legacy = Session(SID, version="2.0.30")
     legacy.prompt("look around")
+    # a sidechain file may replay the parent's message (its Task call) under a uuid of its own
+    legacy.lines.append({**main.lines[1], "uuid": "0badc0de-0000-4000-8000-000000000001"})
     legacy.reply(None, [("Grep", {"pattern": "foo"}), ("Read", {"file_path": "/a"}), ("Glob", {"pattern": "*"}),
                         ("Read", {"file_path": "/b"})])
     for rec in legacy.lines:
@@ -133,15 +136,43 @@ def test_subagents_both_layouts_attach_and_never_count(tmp_path: Path, store: St
     assert r["prompts"] == 1  # the subagents' task prompts are not human prompts
     assert r["actions"] == 2
     assert r["subagents"] == 2
-    assert r["subagent_actions"] == 6
+    assert r["subagent_actions"] == 6  # the replayed Task call is the parent's, counted once in `actions`
 
 
-def test_resumed_copy_counted_once(tmp_path: Path, store: Store) -> None:
+def test_subagent_file_replaying_the_main_history_leaves_it_to_the_main_file(tmp_path: Path, store: Store) -> None:
+    """A subagent file that starts with copies of the main transcript's lines (same uuids, same timestamps) and ends
+    first: the copies still count in the main transcript, and only the subagent's own call in subagent_actions."""
+    proj = tmp_path / "projects" / "-x"
+    main = Session(SID)
+    main.prompt("go")
+    (t1,) = main.reply(None, [("Bash", {"command": "ls"})])
+    main.result(t1, "ok")
+    n_copied = len(main.lines)
+    (t2,) = main.reply(None, [("Read", {"file_path": "/a"})])
+    main.result(t2, "1 x")
+    main.t += 3600  # the main session goes on long after the subagent ended
+    (t3,) = main.reply(None, [("Edit", {"file_path": "/a", "old_string": "x", "new_string": "y"})])
+    main.result(t3, "ok")
+    main.write(proj / f"{SID}.jsonl")
+    sub = Session(SID, t0=main.t - 3600 - 60)
+    sub.lines = [{**rec, "isSidechain": True, "agentId": "feed01"} for rec in main.lines[:n_copied]]
+    sub.parent = sub.lines[-1]["uuid"]
+    sub.t = 1767225600 + 100
+    sub.reply(None, [("Grep", {"pattern": "x"})])
+    sub.write(proj / SID / "subagents" / "agent-feed01.jsonl")
+    r = _run(store, tmp_path)[SID]
+    assert r["actions"] == 3
+    assert r["subagent_actions"] == 1
+
+
+@pytest.mark.parametrize("sid2", ["33333333-3333-4333-8333-333333333333", "00000000-0000-4000-8000-000000000000"])
+def test_resumed_copy_counted_once(tmp_path: Path, store: Store, sid2: str) -> None:
+    """The copies count in the original session, whichever file's name sorts first (the copies carry the original
+    timestamps, so both files start at the same moment: the one that ends first is the original)."""
     a = Session(SID, t0=1767225600)
     a.prompt("first prompt")
     a.reply("one", [("Bash", {"command": "ls"})])
     a.write(tmp_path / f"{SID}.jsonl")
-    sid2 = "33333333-3333-4333-8333-333333333333"
     b = Session(sid2, t0=1767229200)
     b.lines = [dict(x) for x in a.lines]  # older versions copied the history into the new file
     b.parent = a.parent

@@ -121,8 +121,10 @@ def _prepare_tables(store: Store) -> None:
     con = store.con
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _ev_rank AS
-           SELECT f.file_id, row_number() OVER (ORDER BY s.first_ts NULLS LAST, f.path) AS rank
-           FROM files f LEFT JOIN (SELECT file_id, min(first_ts) AS first_ts FROM session_files GROUP BY file_id) s
+           SELECT f.file_id, row_number() OVER (ORDER BY s.first_ts NULLS LAST, coalesce(f.role = 'subagent', false),
+                                                   s.last_ts NULLS LAST, f.path) AS rank  -- as measure's _frank
+           FROM files f LEFT JOIN (SELECT file_id, min(first_ts) AS first_ts, max(last_ts) AS last_ts
+                                   FROM session_files GROUP BY file_id) s
            USING (file_id)"""
     )
     parts = []

@@ -89,9 +89,14 @@ _COLS = {
 
 
 _SQL = """
+-- file order for the uuid-copy dedup: the file whose session started first. Copies carry their original timestamps,
+-- so a file that copied history starts with its original: then a main transcript before a subagent file that
+-- replays it, and the file that ended first (the resumed one goes on after its original ends)
 CREATE OR REPLACE TEMP TABLE _frank AS
-  SELECT f.file_id, row_number() OVER (ORDER BY s.first_ts NULLS LAST, f.path) AS rank
-  FROM files f LEFT JOIN (SELECT file_id, min(first_ts) first_ts FROM session_files GROUP BY file_id) s USING (file_id);
+  SELECT f.file_id, row_number() OVER (ORDER BY s.first_ts NULLS LAST, coalesce(f.role = 'subagent', false),
+                                                s.last_ts NULLS LAST, f.path) AS rank
+  FROM files f LEFT JOIN (SELECT file_id, min(first_ts) first_ts, max(last_ts) last_ts FROM session_files
+                          GROUP BY file_id) s USING (file_id);
 
 CREATE OR REPLACE TEMP TABLE _p AS {dedup_prompts};
 CREATE OR REPLACE TEMP TABLE _m AS {dedup_messages};
@@ -164,6 +169,9 @@ CREATE OR REPLACE TEMP TABLE _ac AS
   SELECT * FROM _a
   QUALIFY tool_use_id IS NULL
        OR row_number() OVER (PARTITION BY session_key, is_subagent, tool_use_id ORDER BY line, seq) = 1;
+-- drop subagent replays of main-chain tool calls (a sidechain file may replay its parent's message under a new uuid)
+DELETE FROM _ac WHERE is_subagent AND tool_use_id IS NOT NULL
+  AND (session_key, tool_use_id) IN (SELECT session_key, tool_use_id FROM _ac WHERE NOT is_subagent AND tool_use_id IS NOT NULL);
 CREATE OR REPLACE TEMP TABLE _rc AS
   SELECT * FROM _r WHERE tool_use_id IS NOT NULL
   QUALIFY row_number() OVER (PARTITION BY session_key, is_subagent, tool_use_id ORDER BY line DESC, seq DESC) = 1;
