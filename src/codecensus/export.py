@@ -43,9 +43,9 @@ def session_table(store: Store) -> pa.Table:
             ('f."model" AS "model"' if "model" in cols else 'NULL AS "model"')
             for c in FACET_COLUMNS
         )
-        sql = f"SELECT {shape}, {facet} FROM sessions s LEFT JOIN facets f USING (session_key) ORDER BY s.started_at, s.session_id"
+        sql = f"SELECT {shape}, {facet} FROM sessions s LEFT JOIN facets f USING (session_key) ORDER BY s.started_at, s.session_id, s.session_key"
     else:
-        sql = f"SELECT {shape} FROM sessions s ORDER BY s.started_at, s.session_id"
+        sql = f"SELECT {shape} FROM sessions s ORDER BY s.started_at, s.session_id, s.session_key"
     return store.query(sql)
 
 

@@ -98,7 +98,8 @@ def _resolve_keys(store: Store, labels: list[Label]) -> dict[int, str]:
             continue
         if paths is None:
             paths = store.con.execute(
-                "SELECT path, session_key FROM files WHERE session_key IS NOT NULL AND coalesce(role, 'main') = 'main'"
+                "SELECT path, session_key FROM files WHERE session_key IS NOT NULL AND coalesce(role, 'main') = 'main' "
+                "ORDER BY path"  # the first match of a path suffix is the same on every run
             ).fetchall()
         want = lab.key.replace("\\", "/").lstrip("./")
         for p, key in paths:
