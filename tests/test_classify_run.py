@@ -186,3 +186,24 @@ def test_shared_ground_truth_roundtrip(shared: Path, tmp_path: Path) -> None:
     assert res["n"] >= 10 and res["positives"] > 0
     assert res["auc"] is not None and 0.0 <= res["auc"] <= 1.0
     st.close()
+
+
+def test_facet_rows_mark_abstentions(loaded: Store) -> None:
+    """An abstention is stored with abstained = true (reports leave its placeholders out); an answer with false."""
+    from datetime import UTC, datetime
+
+    from codecensus.classify.llm import abstention
+    from codecensus.classify.run import facets_rows
+
+    keys = [r[0] for r in loaded.con.execute("SELECT session_key FROM sessions ORDER BY session_key").fetchall()][:2]
+    answer = make_backend("offline", embedder="none").classify(load_evidence(loaded, keys[:1]))[0]
+    tbl = facets_rows(keys, keys, [abstention(), answer], backend="llm", model="m", rubric_hash="h",
+                      redact=lambda s: s, now=datetime.now(UTC))
+    assert tbl.column("abstained").to_pylist() == [True, False]
+    # a facets table written before the column existed gets it filled from the abstention's signature
+    from codecensus.classify.run import ensure_facets_table
+
+    loaded.replace_table("facets", tbl.drop_columns(["abstained"]))
+    ensure_facets_table(loaded)
+    got = loaded.con.execute("SELECT session_key, abstained FROM facets").fetchall()
+    assert dict(got) == {keys[0]: True, keys[1]: False}

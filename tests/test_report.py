@@ -201,6 +201,47 @@ def test_figures_without_facets_say_why(tmp_path: Path) -> None:
     store.close()
 
 
+def test_abstentions_keep_their_honest_labels_and_leave_the_rest_out(tmp_path: Path) -> None:
+    """An LLM abstention (reply unusable) stores placeholders for mode, expertise, decisions and value: the report must
+    read those sessions exactly as sessions without a mode, while their outcome still counts as unclear."""
+    from codecensus.classify.run import ensure_facets_table
+
+    corpus = synthetic_corpus(users=80, sessions=600, seed=5)
+    stores = {}
+    for name in ("abstained", "no_mode"):
+        store = Store(tmp_path / f"{name}.duckdb")
+        load_into(store, corpus, clusters=False, git=False)
+        ensure_facets_table(store)
+        quarter = "hash(session_key) % 4 = 0"
+        if name == "abstained":  # what classify writes for an abstention (classify.llm.abstention)
+            store.con.execute(
+                f"""UPDATE facets SET mode = 'build', mode_confidence = 0, expertise = 3, expertise_confidence = 0,
+                    outcome = 'unclear', outcome_confidence = 0, occupation = 'not_inferable', summary = '',
+                    user_planning_pct = 0, user_execution_pct = 0, value_hours = 0, value_usd = 0, abstained = true
+                    WHERE {quarter}"""
+            )
+        else:  # the same sessions with no mode, expertise, decisions or value at all
+            store.con.execute(
+                f"""UPDATE facets SET mode = NULL, expertise = NULL, outcome = 'unclear', occupation = 'not_inferable',
+                    user_planning_pct = NULL, user_execution_pct = NULL, value_hours = NULL, value_usd = NULL,
+                    value_soc = NULL, trouble = NULL, recovered = NULL, abandoned = NULL WHERE {quarter}"""
+            )
+        stores[name] = store
+    n_abst = stores["abstained"].one("SELECT count(*) FROM facets WHERE abstained")
+    assert n_abst is not None and 100 < n_abst[0] < 200
+
+    def figures(store: Store) -> dict[str, pd.DataFrame]:
+        ctx = Context(load_report_data(store), ReleasePolicy(), B=20)
+        ids = ["work_modes", "value_by_mode", "decisions", "outcomes_by_expertise", "expertise_shape"]
+        return {f.id: f.table for f in build_figures(ctx, only=ids)}
+
+    got, want = figures(stores["abstained"]), figures(stores["no_mode"])
+    for fid, table in want.items():
+        pd.testing.assert_frame_equal(got[fid], table, obj=fid)
+    for store in stores.values():
+        store.close()
+
+
 def test_since_until_filter(tmp_path: Path) -> None:
     store = Store(tmp_path / "f.duckdb")
     load_into(store, synthetic_corpus(users=80, sessions=700, seed=2), clusters=False, git=False)

@@ -228,3 +228,19 @@ def test_a_control_that_separates_the_outcome_is_named_and_the_other_odds_ratios
     assert any("occupation=29" in n and "odds ratios are omitted" in n for n in res.notes)
     top = res.table[res.table["level"] == 5].iloc[0]
     assert np.isfinite(top["odds_ratio"]) and top["odds_ratio"] > 1
+
+
+def test_degenerate_share_counts_the_resampled_units() -> None:
+    """A share of exactly 1: Wilson on the users when users are resampled, on the sessions in individual mode."""
+    from codecensus.aggregate.stats import UserBootstrap, wilson
+
+    users = ["one person"] * 30
+    group, cat = np.zeros(30, dtype=np.int64), np.zeros(30, dtype=np.int64)
+    boot_c, boot_i = UserBootstrap(users, B=50, seed=1), UserBootstrap(users, B=50, seed=1, resample_sessions=True)
+    clustered, individual = boot_c.shares(group, cat, 1, 2), boot_i.shares(group, cat, 1, 2)
+    lo_c, _ = clustered.ci(0.95)
+    lo_i, hi_i = individual.ci(0.95)
+    assert clustered.est[0] == individual.est[0] == 1.0
+    assert lo_c[0] == pytest.approx(float(wilson(1.0, 1.0, 1.959964)[0]))  # one user: hardly informative
+    assert lo_i[0] == pytest.approx(float(wilson(30.0, 30.0, 1.959964)[0])) and lo_i[0] > 0.85 and hi_i[0] == 1.0
+    assert boot_i.method == "session bootstrap (individual mode)" and boot_c.method == "user-clustered bootstrap"

@@ -30,6 +30,7 @@ FACET_COLUMNS = (
     "summary",
     "backend",
     "model",
+    "abstained",
 )
 
 

@@ -56,6 +56,9 @@ from codecensus.taxonomy import (
 STD_COLUMNS = ["variable", "value", "ci_low", "ci_high", "n_users", "n_sessions", "suppressed", "ci_method"]
 LONG_COLUMNS = ["facet", "level", "variable", "value", "ci_low", "ci_high", "n_users", "n_sessions", "suppressed"]
 FACET_NEEDED = ("mode", "occupation", "expertise", "outcome")
+# facet columns that hold placeholders in an abstention row (see load_report_data)
+_ABSTENTION_PLACEHOLDERS = ("mode", "expertise", "trouble", "recovered", "abandoned", "user_planning_pct",
+                            "user_execution_pct", "value_hours", "value_soc", "value_usd")
 
 
 class PolicyLike(Protocol):
@@ -114,7 +117,7 @@ def load_report_data(store: Store, since: str | date | None = None, until: str |
         fcols = {r[0] for r in store.con.execute("DESCRIBE facets").fetchall()}
         wanted = ["mode", "occupation", "occupation_confidence", "expertise", "outcome", "outcome_score", "trouble",
                   "recovered", "abandoned", "user_planning_pct", "user_execution_pct", "value_hours", "value_soc",
-                  "value_usd", "backend", "model"]
+                  "value_usd", "backend", "model", "abstained"]
         facet_sel = ", " + ", ".join(
             (f'f."{c}" AS "f_{c}"' if c in fcols else f'NULL AS "f_{c}"') for c in wanted
         )
@@ -148,6 +151,14 @@ def load_report_data(store: Store, since: str | date | None = None, until: str |
         df["month"] = None
         df["week"] = None
     if has_facets:
+        # An abstention (the backend could not answer) keeps its honest labels (outcome unclear, occupation not
+        # inferable); its mode, expertise, decisions and value are placeholders, so those figures leave it out.
+        if "abstained" in df:
+            gone = df.pop("abstained").fillna(False).astype(bool).to_numpy()
+            if gone.any():
+                for c in _ABSTENTION_PLACEHOLDERS:
+                    if c in df:
+                        df[c] = df[c].where(~gone)
         df["expertise"] = pd.to_numeric(df["expertise"], errors="coerce")
         has_facets = bool(df["mode"].notna().any())
     months = sorted(m for m in df["month"].dropna().unique())
@@ -217,8 +228,7 @@ class Context:
 
     @property
     def ci_text(self) -> str:
-        kind = "session bootstrap (individual mode)" if self.resample_sessions else "user-clustered bootstrap"
-        return f"{round(self.level * 100)}% CI: {kind} (B={self.B}, seed {self.seed})"
+        return f"{round(self.level * 100)}% CI: {self.boot.method} (B={self.B}, seed {self.seed})"
 
     def passes(self, n_users: Any, n_sessions: Any) -> np.ndarray:
         return passes(self.policy, n_users, n_sessions)
@@ -245,7 +255,7 @@ def _rows(
         row = {
             **k, "variable": variable, "value": float(est.est[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
             "n_users": int(est.n_users[i]), "n_sessions": int(est.n_sessions[i]), "suppressed": False,
-            "ci_method": est.ci_method[i] if est.ci_method else "user-clustered bootstrap",
+            "ci_method": est.ci_method[i] if est.ci_method else "bootstrap",
         }
         if est.group is not None and est.den is not None:
             row["_pgroup"] = f"{variable}|{int(est.group[i])}"
@@ -555,7 +565,7 @@ def _monthly_trend(
                     arr_lo[i], arr_hi[i] = float(a), float(b)
     for i, m in enumerate(months):
         common = {"month": m, "n_users": int(raw.n_users[i]), "n_sessions": int(raw.n_sessions[i]),
-                  "suppressed": False, "ci_method": "user-clustered bootstrap"}
+                  "suppressed": False, "ci_method": ctx.boot.method}
         rows.append({**common, "variable": "raw", "value": float(r_est[i]), "ci_low": float(lo[i]),
                      "ci_high": float(hi[i]), "force_suppress": not released[i] or (as_index and base is None)})
         rows.append({**common, "variable": "reweighted", "value": float(w_est[i]), "ci_low": float(wlo[i]),
@@ -621,7 +631,7 @@ def fig_value_by_mode(ctx: Context) -> Figure:
                 rows.append({"mode": k, "mode_label": _mode_label(k), "month": m, "variable": "index",
                              "value": float(ie[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
                              "n_users": int(by.n_users[j * M + i]), "n_sessions": int(by.n_sessions[j * M + i]),
-                             "suppressed": False, "ci_method": "user-clustered bootstrap", "force_suppress": not okj[i]})
+                             "suppressed": False, "ci_method": ctx.boot.method, "force_suppress": not okj[i]})
     t = _finish(ctx, rows, ["mode", "mode_label"])
     if "month" not in t:
         t["month"] = None
@@ -802,7 +812,7 @@ def fig_success_by_occupation(ctx: Context) -> Figure:
         own = rows[i]
         rows.append({**keys[i], "variable": "difference_vs_software_pp", "value": float(diff[i]),
                      "ci_low": float(dlo[i]), "ci_high": float(dhi[i]), "n_users": own["n_users"],
-                     "n_sessions": own["n_sessions"], "suppressed": False, "ci_method": "user-clustered bootstrap",
+                     "n_sessions": own["n_sessions"], "suppressed": False, "ci_method": ctx.boot.method,
                      "force_suppress": not sw_ok, "_pgroup": f"{own.get('_pgroup')}|diff", "_ptotal": own.get("_ptotal")})
     t = _finish(ctx, rows, ["occupation", "occupation_label"])
     t = _suppress_with(t, "occupation", "strict_success", "difference_vs_software_pp")

@@ -83,7 +83,7 @@ class Estimate:
     ci_method: list[str] = field(default_factory=list)
     num: FloatArray | None = None  # point counts behind a share (for Wilson)
     den: FloatArray | None = None
-    den_users: IntArray | None = None  # users behind each share's denominator
+    den_users: IntArray | None = None  # resampled units (users; sessions in individual mode) behind each denominator
     group: IntArray | None = None  # the group (denominator) index of each share cell
 
     def ci(self, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
@@ -107,7 +107,7 @@ class Estimate:
                 users = float(self.den_users[k]) if self.den_users is not None else den_k
                 n_eff = max(1.0, min(den_k, users))
                 a, b = wilson(self.est[k] * n_eff, n_eff, z)
-                self.ci_method[k] = "wilson on users (degenerate bootstrap)"
+                self.ci_method[k] = "wilson on units (degenerate bootstrap)"
             else:
                 continue
             lo[k], hi[k] = float(a), float(b)
@@ -138,6 +138,7 @@ class UserBootstrap:
         self.U: int = len(uniques)
         # what is resampled: users (default) or, for one person's own data, sessions
         self.resample_sessions = bool(resample_sessions)
+        self.method = "session bootstrap (individual mode)" if resample_sessions else "user-clustered bootstrap"
         self.units: IntArray = np.arange(self.n, dtype=np.int64) if resample_sessions else self.codes
         self.n_units: int = self.n if resample_sessions else self.U
         self.B = int(B)
@@ -166,6 +167,7 @@ class UserBootstrap:
             raise KeyError("derive(): rows of users unknown to this bootstrap")
         other = object.__new__(UserBootstrap)
         other.resample_sessions = False
+        other.method = self.method
         other.units = codes.astype(np.int64)
         other.n_units = self.U
         other._users = self._users
@@ -229,7 +231,7 @@ class UserBootstrap:
         den = self.sums(np.where(valid, cell_a, -1), 1.0, K)
         n_s, n_u = self.population(cell_a, K, valid)
         est, reps = _ratio(num, den)
-        return Estimate(est, reps, n_s, n_u, ["user-clustered bootstrap"] * K)
+        return Estimate(est, reps, n_s, n_u, [self.method] * K)
 
     def shares(self, group: npt.ArrayLike, category: npt.ArrayLike, n_groups: int, n_cats: int) -> Estimate:
         """Share of each category within each group; cells are ``group * n_cats + category``.
@@ -251,8 +253,10 @@ class UserBootstrap:
         gs, gu = self.population(g, n_groups)
         one_each = np.repeat((gs > 0) & (gs == gu), n_cats)
         est, reps = _ratio(num, den_full)
-        methods = ["wilson" if one_each[k] else "user-clustered bootstrap" for k in range(K)]
-        return Estimate(est, reps, n_s, n_u, methods, num=num.est, den=den_full.est, den_users=np.repeat(gu, n_cats),
+        methods = ["wilson" if one_each[k] else self.method for k in range(K)]
+        # the units a degenerate (0 or 1) share's Wilson interval counts: the users, or in individual mode the sessions
+        units = gs if self.resample_sessions else gu
+        return Estimate(est, reps, n_s, n_u, methods, num=num.est, den=den_full.est, den_users=np.repeat(units, n_cats),
                         group=np.repeat(np.arange(n_groups, dtype=np.int64), n_cats))
 
     def quantile(self, cell: npt.ArrayLike, values: npt.ArrayLike, K: int, q: float = 0.5) -> Estimate:
@@ -277,7 +281,7 @@ class UserBootstrap:
                 w = c[u].T.astype(np.float32)  # integer counts: exact in float32 up to 16M
                 reps[b0:b1, k] = _weighted_quantile(v, w, q)
                 b0 = b1
-        return Estimate(est, reps, n_s, n_u, ["user-clustered bootstrap"] * K)
+        return Estimate(est, reps, n_s, n_u, [self.method] * K)
 
 
 def _ratio(num: CellSums, den: CellSums) -> tuple[FloatArray, FloatArray]:

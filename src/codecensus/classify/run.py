@@ -53,6 +53,9 @@ FACETS_SCHEMA = pa.schema(
         ("model", pa.string()),
         ("rubric_hash", pa.string()),
         ("classified_at", pa.timestamp("ms", tz="UTC")),
+        # the backend could not answer (an LLM's reply failed validation and repair, or was refused): mode, expertise,
+        # decisions and value hold placeholders (classify.llm.abstention) that reports must leave out
+        ("abstained", pa.bool_()),
     ]
 )
 _DUCK = {
@@ -92,6 +95,13 @@ def ensure_facets_table(store: Store) -> None:
     for f in FACETS_SCHEMA:
         if f.name not in have:
             con.execute(f'ALTER TABLE {FACETS_TABLE} ADD COLUMN "{f.name}" {_DUCK[f.type]}')
+    if "abstained" not in have:
+        # rows written before the column existed: the abstention result's signature (classify.llm.is_abstention)
+        con.execute(
+            f"""UPDATE {FACETS_TABLE} SET abstained = (outcome = 'unclear' AND occupation = 'not_inferable'
+                   AND mode_confidence = 0 AND outcome_confidence = 0 AND expertise_confidence = 0
+                   AND coalesce(summary, '') = '')"""
+        )
 
 
 def select_sessions(
@@ -144,6 +154,8 @@ def facets_rows(
     redact: Callable[[str], str],
     now: datetime,
 ) -> pa.Table:
+    from codecensus.classify.llm import is_abstention
+
     cols: dict[str, list[Any]] = {f.name: [] for f in FACETS_SCHEMA}
     redacted: dict[str, str] = {}  # summaries repeat (generic phrases): each distinct one is redacted once
 
@@ -182,6 +194,7 @@ def facets_rows(
             "model": model,
             "rubric_hash": rubric_hash,
             "classified_at": now,
+            "abstained": is_abstention(fc),
         }
         for k, v in row.items():
             cols[k].append(v)
