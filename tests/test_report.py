@@ -287,3 +287,22 @@ def test_intervals_do_not_depend_on_how_rows_are_stored(tmp_path: Path) -> None:
     after = work_modes()
     pd.testing.assert_frame_equal(before, after)
     store.close()
+
+
+def test_success_figures_report_the_unclear_share_beside_them(tmp_path: Path) -> None:
+    """Taxonomy §3: success shares exclude unclear outcomes, and the unclear share is always reported beside them."""
+    store = Store(tmp_path / "u.duckdb")
+    load_into(store, synthetic_corpus(users=120, sessions=1500, seed=3), clusters=False, git=False)
+    data = load_report_data(store)
+    figs = {f.id: f for f in build_figures(Context(data, ReleasePolicy(), B=20),
+                                           only=["success_by_occupation", "success_trend"])}
+    for fid in figs:
+        t = figs[fid].table
+        shown = t[(t["variable"] == "unclear") & ~t["suppressed"]]
+        assert len(shown) >= 2, fid
+    df = data.df
+    t = figs["success_trend"].table
+    for _, r in t[(t["variable"] == "unclear") & ~t["suppressed"]].iterrows():
+        month = df[(df["month"] == r["month"]) & df["outcome"].notna()]
+        assert r["value"] == pytest.approx((month["outcome"] == "unclear").mean())
+    store.close()

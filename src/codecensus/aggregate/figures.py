@@ -814,13 +814,17 @@ def fig_success_by_occupation(ctx: Context) -> Figure:
                      "ci_low": float(dlo[i]), "ci_high": float(dhi[i]), "n_users": own["n_users"],
                      "n_sessions": own["n_sessions"], "suppressed": False, "ci_method": ctx.boot.method,
                      "force_suppress": not sw_ok, "_pgroup": f"{own.get('_pgroup')}|diff", "_ptotal": own.get("_ptotal")})
+    # taxonomy §3: the unclear share beside every success share (over the code-producing sessions of the occupation)
+    rows += _rate_rows(ctx, occ, (out == "unclear").fillna(False).to_numpy(), code & out.notna().to_numpy() & (occ >= 0),
+                       K, keys, "unclear")
     t = _finish(ctx, rows, ["occupation", "occupation_label"])
     t = _suppress_with(t, "occupation", "strict_success", "difference_vs_software_pp")
     n_s, n_u = ctx.boot.population(np.where(pop, 0, -1), 1)
     return Figure(
         "success_by_occupation", title,
         f"Share of code-producing sessions (build, fix, test, orchestrate) with an outcome other than unclear that were "
-        f"a verified success, by occupation, and the difference to Computer and Mathematical in points; {ctx.ci_text}.",
+        f"a verified success, by occupation, and the difference to Computer and Mathematical in points; the unclear "
+        f"share is over all code-producing sessions of the occupation; {ctx.ci_text}.",
         t, ["occupation", "occupation_label"], "share",
         subtitle="Do non-software professionals get working code as often as software engineers? (study: within ~7 points)",
         n_sessions=int(n_s[0]), n_users=int(n_u[0]),
@@ -1013,12 +1017,16 @@ def fig_success_trend(ctx: Context) -> Figure:
         for r in rows:
             if bad[ctx.data.months.index(r["month"])]:
                 r["force_suppress"] = True
+    # taxonomy §3: the unclear share beside the success share, each month over every session with an outcome
+    rows += _rate_rows(ctx, mi, (out == "unclear").fillna(False).to_numpy(), out.notna().to_numpy() & (mi >= 0), M,
+                       [{"month": m} for m in ctx.data.months], "unclear")
     t = _finish(ctx, rows, ["month"])
     n_s, n_u = ctx.boot.population(np.where(known, 0, -1), 1)
     return Figure(
         "success_trend", title,
         f"Each month, the share of sessions (outcome not unclear) that were a verified success, raw and reweighted to "
-        f"the whole period's work-mode mix (direct standardisation over mode cells that pass the thresholds); {ctx.ci_text}.",
+        f"the whole period's work-mode mix (direct standardisation over mode cells that pass the thresholds), and the "
+        f"share of sessions whose outcome is unclear; {ctx.ci_text}.",
         t, ["month"], "share",
         subtitle="Is success changing, or only the mix of work? The reweighted line holds the mix fixed.",
         n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info,
