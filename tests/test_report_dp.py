@@ -77,3 +77,25 @@ def test_dp_report_with_delta_splits_both_budgets(tmp_path: Path) -> None:
     assert sum(e["epsilon"] for e in entries) == pytest.approx(4.0, rel=1e-6)
     assert sum(e["delta"] for e in entries) <= 1e-6 * (1 + 1e-9)
     assert any(e["mechanism"].startswith("gaussian") for e in entries)
+
+
+def test_dp_expertise_rows_are_released_on_the_noisy_count(dp_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether a row is shown must depend only on noisy outputs: deciding on the true count would disclose it."""
+    from codecensus.aggregate.dp import DPResult, PrivacyLedger
+    from codecensus.aggregate.dpfigures import DPReport
+    from codecensus.aggregate.figures import load_report_data
+    from codecensus.aggregate.privacy import ReleasePolicy
+
+    data = load_report_data(dp_store)
+    rep = DPReport(data, ReleasePolicy(), PrivacyLedger(), epsilon=6.0, delta=None)
+    true_n = {e: int((data.df["expertise"] == e).sum()) for e in (1, 2, 3, 4, 5)}
+    assert min(true_n.values()) > 2 * ReleasePolicy().min_sessions  # every level passes on its true count
+    noisy = {1: 0.0, 2: 1e6, 3: 1e6, 4: 0.0, 5: 1e6}  # the noisy counts say otherwise for levels 1 and 4
+    calls = iter(noisy.values())
+
+    def fake_mean(vals, lo, hi, users, *, epsilon, query, session_ids):  # noqa: ANN001, ANN202
+        return DPResult(2.0, epsilon, 0.0, "laplace", 1.0, 1.5, 2.5, query, count=next(calls))
+
+    monkeypatch.setattr(rep.engine, "mean", fake_mean)
+    t = rep.expertise_shape().table.set_index("expertise")
+    assert [bool(t.loc[e, "suppressed"]) for e in (1, 2, 3, 4, 5)] == [True, False, False, True, False]

@@ -218,10 +218,12 @@ class DPReport:
             sess = [s for s, k in zip(self.sessions, m, strict=True) if k]
             r = self.engine.mean(list(vals), *APP_BOUNDS, users, epsilon=self.eps_each,
                                  query=f"report:actions_per_prompt:{e}", session_ids=sess)
+            # released or not on the mean's own noisy count: a decision on the true count would disclose it
+            noisy_n = r.count if r.count is not None else 0.0
             rows.append(_row({"expertise": e, "expertise_label": f"{e} {label(EXPERTISE, e).name}"},
-                             "actions_per_prompt", r.value, r.ci_low, r.ci_high, float(np.isfinite(vals).sum()),
+                             "actions_per_prompt", r.value, r.ci_low, r.ci_high, noisy_n,
                              self.policy.min_sessions, self.method))
-        # the row's n is the true count only to decide suppression; it is not released
+        # the noisy count decides suppression; the table does not show it
         t = _table(rows, ["expertise", "expertise_label"])
         t["n_sessions"] = pd.array([pd.NA] * len(t), dtype="Int64")
         return Figure("expertise_shape", "Expertise and actions per prompt",
