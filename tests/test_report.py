@@ -306,3 +306,26 @@ def test_success_figures_report_the_unclear_share_beside_them(tmp_path: Path) ->
         month = df[(df["month"] == r["month"]) & df["outcome"].notna()]
         assert r["value"] == pytest.approx((month["outcome"] == "unclear").mean())
     store.close()
+
+
+def test_a_month_without_sessions_stays_on_the_axis(tmp_path: Path) -> None:
+    """Trends keep an empty month (nothing released for it) instead of drawing straight across the gap."""
+    store = Store(tmp_path / "gap.duckdb")
+    load_into(store, synthetic_corpus(users=120, sessions=1500, seed=8), clusters=False, git=False)
+    months = [r[0] for r in store.con.execute(
+        "SELECT DISTINCT strftime(started_at, '%Y-%m') m FROM sessions ORDER BY m").fetchall()]
+    gap = months[len(months) // 2]
+    store.con.execute("DELETE FROM facets WHERE session_key IN "
+                      "(SELECT session_key FROM sessions WHERE strftime(started_at, '%Y-%m') = ?)", [gap])
+    store.con.execute("DELETE FROM sessions WHERE strftime(started_at, '%Y-%m') = ?", [gap])
+    data = load_report_data(store)
+    assert data.months == months
+    figs = {f.id: f for f in build_figures(Context(data, ReleasePolicy(), B=20))}
+    for fid in ("work_modes_by_month", "success_trend", "value_by_month"):
+        t = figs[fid].table
+        assert figs[fid].available, fid
+        at_gap = t[t["month"] == gap]
+        assert at_gap.empty or at_gap["suppressed"].all() or at_gap["value"].isna().all(), fid
+    comp = compute(store, ReportOptions(bootstrap=20))
+    assert comp.sessions == store.one("SELECT count(*) FROM sessions")[0]
+    store.close()
