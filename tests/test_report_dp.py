@@ -99,3 +99,27 @@ def test_dp_expertise_rows_are_released_on_the_noisy_count(dp_store: Store, monk
     monkeypatch.setattr(rep.engine, "mean", fake_mean)
     t = rep.expertise_shape().table.set_index("expertise")
     assert [bool(t.loc[e, "suppressed"]) for e in (1, 2, 3, 4, 5)] == [True, False, False, True, False]
+
+
+def test_dp_success_trend_reports_the_unclear_share(dp_store: Store) -> None:
+    """Taxonomy §3 under DP too: the noisy unclear share beside the noisy strict success, from the same histogram."""
+    from codecensus.aggregate.dp import PrivacyLedger
+    from codecensus.aggregate.dpfigures import DPReport
+    from codecensus.aggregate.figures import load_report_data
+    from codecensus.aggregate.privacy import ReleasePolicy
+
+    data = load_report_data(dp_store)
+    ledger = PrivacyLedger()
+    # a large ε keeps the noise small, so the monthly unclear counts (21-45 sessions) clear the noisy floor
+    rep = DPReport(data, ReleasePolicy(), ledger, epsilon=200.0, delta=None)
+    n_before = rep.n_queries
+    t = rep.success_trend().table
+    assert rep.n_queries == n_before and len(ledger.entries()) == 1  # one query, as before
+    shown = t[(t["variable"] == "unclear") & ~t["suppressed"]]
+    assert len(shown) >= 5
+    df = data.df
+    for _, r in shown.iterrows():
+        month = df[(df["month"] == r["month"]) & df["outcome"].notna()]
+        # within noise and the contribution bound (≤ 10 sessions a user: 0.014-0.021 off over five draws)
+        assert abs(r["value"] - (month["outcome"] == "unclear").mean()) < 0.06
+        assert r["ci_low"] <= r["value"] <= r["ci_high"]

@@ -258,9 +258,11 @@ class DPReport:
     def success_trend(self) -> Figure:
         df = self.data.df
         out = df["outcome"].astype("string")
+        # each session falls in one cell (the unclear ones too: taxonomy §3 reports their share beside), so the
+        # histogram's sensitivity is what it was without the unclear cells
         lab = np.where(out == "verified_success", "strict", np.where(out.isin(["success", "partial", "failure"]),
-                                                                     "other", "-"))
-        cats = [f"{m}::{x}" for m in self.data.months for x in ("strict", "other")]
+                                                                     "other", np.where(out == "unclear", "unclear", "-")))
+        cats = [f"{m}::{x}" for m in self.data.months for x in ("strict", "other", "unclear")]
         vals = (df["month"].fillna("-") + "::" + pd.Series(lab, index=df.index)).tolist()
         h = self._hist(vals, cats, "report:success_trend")
         rows = []
@@ -271,8 +273,14 @@ class DPReport:
             rows.append(_row({"month": m}, "raw", s / den, max(0.0, (s - h.half_width) / den),
                              min(1.0, (s + h.half_width) / den), min(s, o), self._floor(h.half_width), self.method,
                              n_show=s + o))
+            u = h.counts[h.categories.index(f"{m}::unclear")]
+            every = max(s + o + u, 1.0)
+            rows.append(_row({"month": m}, "unclear", u / every, max(0.0, (u - h.half_width) / every),
+                             min(1.0, (u + h.half_width) / every), min(u, s + o), self._floor(h.half_width),
+                             self.method, n_show=s + o + u))
         return Figure("success_trend", "Strict success by month",
-                      f"Each month, noisy strict successes over noisy sessions with a known outcome; {self.method}.",
+                      f"Each month, noisy strict successes over noisy sessions with a known outcome, and the noisy share "
+                      f"of sessions whose outcome is unclear; {self.method}.",
                       _table(rows, ["month"]), ["month"], "share", subtitle="Strict success over time (noisy).")
 
 
