@@ -43,9 +43,9 @@ class _Rows:
     def __init__(self, rows: int) -> None:
         self.rows = rows
 
-    def one(self, sql: str) -> tuple[int]:
-        assert "estimated_size" in sql
-        return (self.rows,)
+    def largest_table_rows(self, tables: tuple[str, ...]) -> int:
+        assert "messages" in tables
+        return self.rows
 
 
 def test_first_limit_follows_the_largest_table(monkeypatch: pytest.MonkeyPatch) -> None:

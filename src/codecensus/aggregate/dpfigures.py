@@ -260,8 +260,8 @@ class DPReport:
         out = df["outcome"].astype("string")
         # each session falls in one cell (the unclear ones too: taxonomy §3 reports their share beside), so the
         # histogram's sensitivity is what it was without the unclear cells
-        lab = np.where(out == "verified_success", "strict", np.where(out.isin(["success", "partial", "failure"]),
-                                                                     "other", np.where(out == "unclear", "unclear", "-")))
+        conds = [out == "verified_success", out.isin(["success", "partial", "failure"]), out == "unclear"]
+        lab = np.select([c.fillna(False).to_numpy(dtype=bool) for c in conds], ["strict", "other", "unclear"], "-")
         cats = [f"{m}::{x}" for m in self.data.months for x in ("strict", "other", "unclear")]
         vals = (df["month"].fillna("-") + "::" + pd.Series(lab, index=df.index)).tolist()
         h = self._hist(vals, cats, "report:success_trend")

@@ -102,21 +102,6 @@ def _parse_day(v: str | date | None) -> date | None:
     return datetime.strptime(v, "%Y-%m-%d").date()
 
 
-def _month_range(seen: list[str]) -> list[str]:
-    """Every month from the first to the last one seen ('YYYY-MM'): a month without sessions stays in the month list
-    (its cells empty, nothing released), so trend tables show the gap instead of joining its neighbours."""
-    if not seen:
-        return []
-    y, m = (int(x) for x in seen[0].split("-"))
-    out = []
-    while True:
-        key = f"{y:04d}-{m:02d}"
-        out.append(key)
-        if key >= seen[-1]:
-            return out
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-
-
 def load_report_data(store: Store, since: str | date | None = None, until: str | date | None = None) -> ReportData:
     """Read sessions (+ facets, clusters, git adoption) for sessions started in [since, until]."""
     d0, d1 = _parse_day(since), _parse_day(until)
@@ -176,7 +161,10 @@ def load_report_data(store: Store, since: str | date | None = None, until: str |
                         df[c] = df[c].where(~gone)
         df["expertise"] = pd.to_numeric(df["expertise"], errors="coerce")
         has_facets = bool(df["mode"].notna().any())
-    months = _month_range(sorted(m for m in df["month"].dropna().unique()))
+    # every month from the first to the last: one without sessions stays in the list (its cells empty, nothing
+    # released), so trend tables show the gap instead of joining its neighbours
+    seen = df["month"].dropna()
+    months = pd.period_range(seen.min(), seen.max(), freq="M").strftime("%Y-%m").tolist() if len(seen) else []
     clusters = None
     if store.table_exists("clusters") and "cluster_id" in df:
         clusters = store.query("SELECT * FROM clusters").to_pandas()

@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from codecensus.classify.base import ActionEvidence, SessionEvidence
+from codecensus.measure import FILE_RANK_SELECT
 from codecensus.store import Store
 from codecensus.store.db import parse_size
 
@@ -57,6 +58,8 @@ _DEDUP_TABLES = ("prompts", "messages", "actions", "results", "events")
 _SPAN_TABLES = ("messages", "actions", "prompts", "events", "results")  # sort order: the largest table first
 
 Order = Literal["given", "storage"]
+# a row's file rank in the batch queries: only files of sessions with several files have one (_ev_mrank, joined as r)
+_RANK = "coalesce(r.rank, 0)"
 
 
 def reading_order(backend: str) -> Order:
@@ -105,13 +108,9 @@ def _prepare(store: Store) -> None:
     7.2-7.8 s with the estimate). When DuckDB still runs out of memory, the limit is doubled (up to four
     times). Either way the classify buffer is back afterwards.
     """
-    row = store.one(
-        "SELECT max(estimated_size) FROM duckdb_tables() WHERE NOT temporary AND table_name IN ("
-        + ", ".join(f"'{t}'" for t in _DEDUP_TABLES) + ")"
-    )
     store.grow_on_out_of_memory(
         lambda: _prepare_tables(store), retries=4, log=log, restore=True,
-        start_bytes=min(PREPARE_BYTES_PER_ROW * int(row[0] or 0) if row else 0, 4 * 2**30),
+        start_bytes=min(PREPARE_BYTES_PER_ROW * store.largest_table_rows(_DEDUP_TABLES), 4 * 2**30),
         message="classify: out of memory preparing the evidence tables at %d MiB; retrying at %d MiB",
     )
 
@@ -119,14 +118,7 @@ def _prepare(store: Store) -> None:
 def _prepare_tables(store: Store) -> None:
     """Temp tables shared by every batch: file ranks and the uuid copies to drop."""
     con = store.con
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _ev_rank AS
-           SELECT f.file_id, row_number() OVER (ORDER BY s.first_ts NULLS LAST, coalesce(f.role = 'subagent', false),
-                                                   s.last_ts NULLS LAST, f.path) AS rank  -- as measure's _frank
-           FROM files f LEFT JOIN (SELECT file_id, min(first_ts) AS first_ts, max(last_ts) AS last_ts
-                                   FROM session_files GROUP BY file_id) s
-           USING (file_id)"""
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _ev_rank AS {FILE_RANK_SELECT}")  # measure's rule, the same ranks
     parts = []
     for t in _DEDUP_TABLES:
         parts.append(
@@ -325,39 +317,39 @@ def _query_batch(store: Store, batch: _Batch) -> RawBatch:
         prompts = _arrow(
             store,
             f"""SELECT p.session_key, left(p.text, {PROMPT_CHARS}) AS text, epoch_ms(p.ts) AS ts,
-                       coalesce(r.rank, 0) AS rank, p.line, p.seq
+                       {_RANK} AS rank, p.line, p.seq
                 FROM prompts p JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
                 {_kept("prompts", "p")}
                 WHERE NOT p.is_subagent AND d.file_id IS NULL {_in_range(batch, "prompts", "p")}
-                ORDER BY p.session_key, coalesce(r.rank, 0), p.line, p.seq""",
+                ORDER BY p.session_key, {_RANK}, p.line, p.seq""",
         )
         replies = _arrow(
             store,
-            f"""SELECT m.session_key, left(m.text, {REPLY_CHARS}) AS text, m.synthetic, coalesce(r.rank, 0) AS rank,
+            f"""SELECT m.session_key, left(m.text, {REPLY_CHARS}) AS text, m.synthetic, {_RANK} AS rank,
                        m.line, m.seq
                 FROM messages m JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
                 {_kept("messages", "m")}
                 WHERE NOT m.is_subagent AND m.block = 'text' AND m.text IS NOT NULL AND d.file_id IS NULL
                       {_in_range(batch, "messages", "m")}
-                ORDER BY m.session_key, coalesce(r.rank, 0), m.line, m.seq""",
+                ORDER BY m.session_key, {_RANK}, m.line, m.seq""",
         )
         actions = _arrow(
             store,
             f"""WITH a AS (
-                  SELECT a.*, coalesce(r.rank, 0) AS rank
+                  SELECT a.*, {_RANK} AS rank
                   FROM actions a JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
                   {_kept("actions", "a")}
                   WHERE NOT a.is_subagent AND d.file_id IS NULL {_in_range(batch, "actions", "a")}
                   QUALIFY a.tool_use_id IS NULL
                        OR row_number() OVER (PARTITION BY a.session_key, a.tool_use_id
-                                             ORDER BY coalesce(r.rank, 0), a.line, a.seq) = 1
+                                             ORDER BY {_RANK}, a.line, a.seq) = 1
                 ), res AS (
                   SELECT x.session_key, x.tool_use_id, x.is_error, x.rejected, x.interrupted, x.file_op,
                          x.test_status, x.exit_code, left(x.text, {RESULT_CHARS}) AS text
                   FROM results x JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
                   WHERE NOT x.is_subagent AND x.tool_use_id IS NOT NULL {_in_range(batch, "results", "x")}
                   QUALIFY row_number() OVER (PARTITION BY x.session_key, x.tool_use_id
-                                             ORDER BY coalesce(r.rank, 0) DESC, x.line DESC, x.seq DESC) = 1
+                                             ORDER BY {_RANK} DESC, x.line DESC, x.seq DESC) = 1
                 )
                 SELECT a.session_key, a.tool, a.category, a.file_path, a.command, a.is_test, a.is_commit, a.is_push,
                        a.is_deploy, a.input_words, epoch_ms(a.ts) AS ts, a.rank, a.line, a.seq,
@@ -368,11 +360,11 @@ def _query_batch(store: Store, batch: _Batch) -> RawBatch:
         )
         events = _arrow(
             store,
-            f"""SELECT e.session_key, e.kind, e.detail, coalesce(r.rank, 0) AS rank, e.line, e.seq
+            f"""SELECT e.session_key, e.kind, e.detail, {_RANK} AS rank, e.line, e.seq
                 FROM events e JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
                 {_kept("events", "e")}
                 WHERE NOT e.is_subagent AND d.file_id IS NULL AND e.kind <> 'queue' {_in_range(batch, "events", "e")}
-                ORDER BY e.session_key, coalesce(r.rank, 0), e.line, e.seq""",
+                ORDER BY e.session_key, {_RANK}, e.line, e.seq""",
         )
         truth = _arrow(
             store,

@@ -68,6 +68,7 @@ from codecensus.classify.condense import (
 from codecensus.store import Store
 
 __all__ = [
+    "ABSTENTION_SIGNATURE",
     "AnswerError",
     "BudgetExceeded",
     "LLMBackend",
@@ -244,15 +245,16 @@ def abstention() -> Facets:
     )
 
 
+# The fields that tell the abstention result apart from any answer (an answer always has a summary), with their
+# values; classify.run reads the same signature to mark facets rows stored before they carried ``abstained``.
+ABSTENTION_SIGNATURE: dict[str, object] = {
+    "outcome": "unclear", "occupation": tx.NOT_INFERABLE, "mode_confidence": 0.0, "outcome_confidence": 0.0,
+    "expertise_confidence": 0.0, "summary": "",
+}
+
+
 def is_abstention(f: Facets) -> bool:
-    return (
-        f.outcome == "unclear"
-        and f.occupation == tx.NOT_INFERABLE
-        and f.mode_confidence == 0
-        and f.outcome_confidence == 0
-        and f.expertise_confidence == 0
-        and not f.summary
-    )
+    return all(getattr(f, k) == v for k, v in ABSTENTION_SIGNATURE.items())
 
 
 def default_cache_path() -> Path:

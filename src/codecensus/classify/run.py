@@ -96,12 +96,11 @@ def ensure_facets_table(store: Store) -> None:
         if f.name not in have:
             con.execute(f'ALTER TABLE {FACETS_TABLE} ADD COLUMN "{f.name}" {_DUCK[f.type]}')
     if "abstained" not in have:
-        # rows written before the column existed: the abstention result's signature (classify.llm.is_abstention)
-        con.execute(
-            f"""UPDATE {FACETS_TABLE} SET abstained = (outcome = 'unclear' AND occupation = 'not_inferable'
-                   AND mode_confidence = 0 AND outcome_confidence = 0 AND expertise_confidence = 0
-                   AND coalesce(summary, '') = '')"""
-        )
+        # rows written before the column existed: marked by the abstention result's signature
+        from codecensus.classify.llm import ABSTENTION_SIGNATURE
+
+        cond = " AND ".join(f'"{k}" = ?' for k in ABSTENTION_SIGNATURE)  # a summary is never stored as NULL
+        con.execute(f"UPDATE {FACETS_TABLE} SET abstained = coalesce({cond}, false)", list(ABSTENTION_SIGNATURE.values()))
 
 
 def select_sessions(

@@ -88,15 +88,17 @@ _COLS = {
 }
 
 
-_SQL = """
--- file order for the uuid-copy dedup: the file whose session started first. Copies carry their original timestamps,
--- so a file that copied history starts with its original: then a main transcript before a subagent file that
--- replays it, and the file that ended first (the resumed one goes on after its original ends)
-CREATE OR REPLACE TEMP TABLE _frank AS
+# Every file's rank for the uuid-copy dedup (here and in classify's evidence): the file whose session started first.
+# Copies carry their original timestamps, so a file that copied history starts with its original: then a main
+# transcript before a subagent file that replays it, and the file that ended first (a resumed one goes on after).
+FILE_RANK_SELECT = """
   SELECT f.file_id, row_number() OVER (ORDER BY s.first_ts NULLS LAST, coalesce(f.role = 'subagent', false),
                                                 s.last_ts NULLS LAST, f.path) AS rank
-  FROM files f LEFT JOIN (SELECT file_id, min(first_ts) first_ts, max(last_ts) last_ts FROM session_files
-                          GROUP BY file_id) s USING (file_id);
+  FROM files f LEFT JOIN (SELECT file_id, min(first_ts) AS first_ts, max(last_ts) AS last_ts FROM session_files
+                          GROUP BY file_id) s USING (file_id)"""
+
+_SQL = """
+CREATE OR REPLACE TEMP TABLE _frank AS {file_rank};
 
 CREATE OR REPLACE TEMP TABLE _p AS {dedup_prompts};
 CREATE OR REPLACE TEMP TABLE _m AS {dedup_messages};
@@ -318,11 +320,12 @@ def build_sessions(store: Store) -> int:
         dedup_results=_dedup("results", _COLS["results"]),
         dedup_events=_dedup("events", _COLS["events"]),
         idle_cap=IDLE_CAP_S,
+        file_rank=FILE_RANK_SELECT,
     )
     # Bounded memory: DuckDB spills what it can to its temp directory, but some operators (the message
     # groups' arg_max over strings) cannot; when one runs out, the transaction is rolled back and
-    # retried with a larger limit, so a big corpus costs memory only when it must (50K generated
-    # sessions need 256 MB; the default 128 MB fails there and is retried at 512 MB).
+    # retried with a larger limit, so a big corpus costs memory only when it must. The first limit follows the
+    # largest raw table (see _measure_limits), so a large store does not lose a failed attempt first.
     limits = _measure_limits(store)
     for i, limit in enumerate(limits):
         try:
@@ -350,21 +353,14 @@ _MEASURE_RETRY = ("512MB", "2GB", "8GB")
 MEASURE_BYTES_PER_ROW = 20
 
 
-def _measure_limits(store: Store | None = None) -> list[str]:
+def _measure_limits(store: Store) -> list[str]:
     """DuckDB memory limits to try in turn: ``$CODECENSUS_MEASURE_MEMORY`` when set, else the first of 128MB and
     the larger ones that covers :data:`MEASURE_BYTES_PER_ROW` per row of the largest raw table; then larger ones."""
-    ladder = ["128MB", *_MEASURE_RETRY]
     first = os.environ.get("CODECENSUS_MEASURE_MEMORY")
     if first:
         return [first, *_MEASURE_RETRY]
-    rows = 0
-    if store is not None:
-        row = store.one(
-            "SELECT max(estimated_size) FROM duckdb_tables() WHERE NOT temporary AND table_name IN "
-            "('prompts', 'messages', 'actions', 'results', 'events')"
-        )
-        rows = int(row[0] or 0) if row else 0
-    need = rows * MEASURE_BYTES_PER_ROW
+    ladder = ["128MB", *_MEASURE_RETRY]
+    need = MEASURE_BYTES_PER_ROW * store.largest_table_rows(("prompts", "messages", "actions", "results", "events"))
     start = next((i for i, lim in enumerate(ladder) if (parse_size(lim) or 0) >= need), len(ladder) - 1)
     return ladder[start:]
 

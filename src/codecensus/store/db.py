@@ -468,6 +468,15 @@ class Store:
             if restore and (attempt or changed) and base:
                 self.con.execute(f"SET memory_limit='{base[0]}'")
 
+    def largest_table_rows(self, tables: Sequence[str]) -> int:
+        """DuckDB's estimated row count of the largest of ``tables`` (0 when none exists): sizes memory limits."""
+        row = self.one(
+            "SELECT max(estimated_size) FROM duckdb_tables() WHERE NOT temporary AND table_name IN "
+            "(SELECT unnest(?::VARCHAR[]))",
+            [list(tables)],
+        )
+        return int(row[0] or 0) if row else 0
+
     def one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
         """First row of a query (the result is always fully consumed: DuckDB 2 requires it)."""
         rows = self.con.execute(sql, params or []).fetchall()
