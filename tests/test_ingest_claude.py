@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -182,6 +183,27 @@ def test_resumed_copy_counted_once(tmp_path: Path, store: Store, sid2: str) -> N
     rows = _run(store, tmp_path)
     assert rows[SID]["prompts"] == 1 and rows[SID]["actions"] == 1
     assert rows[sid2]["prompts"] == 1 and rows[sid2]["actions"] == 1
+    # the resumed session starts at its own first row, not at the copied history's (an hour earlier)
+    assert rows[sid2]["started_at"] == datetime.fromtimestamp(1767229200 + 5, UTC)
+    assert rows[sid2]["duration_s"] == 10.0  # its prompt at +5 s, its reply's two lines at +10 and +15 s
+    assert rows[SID]["started_at"] == datetime.fromtimestamp(1767225600 + 5, UTC)
+
+
+def test_last_tool_result_in_file_rank_order(tmp_path: Path, store: Store) -> None:
+    """A session continued in a second file that repeats a call's result under a new uuid: the call's outcome is
+    the result last in (file rank, line) order, the order classify's evidence reads, not the highest line number."""
+    a = Session(SID, t0=1767225600)
+    a.prompt("edit the config")
+    (tid,) = a.reply(None, [("Edit", {"file_path": "/home/dev/app/config.toml", "old_string": "a", "new_string": "b"})])
+    for _ in range(6):  # push the failed result to a high line number
+        a.system("informational", content="x")
+    a.result(tid, "Error: file changed on disk", is_error=True)
+    a.write(tmp_path / f"{SID}.jsonl")
+    b = Session(SID, t0=1767229200)  # the same session continued in a later file (ranks after the first)
+    b.result(tid, "The file has been updated.")
+    b.write(tmp_path / "zzzz-continued.jsonl")
+    r = _run(store, tmp_path)[SID]
+    assert r["files_edited"] == 1
 
 
 def test_sidechain_lines_in_main_file_are_not_main_work(tmp_path: Path, store: Store) -> None:

@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from codecensus.classify.base import ActionEvidence, SessionEvidence
-from codecensus.measure import FILE_RANK_SELECT
+from codecensus.measure import FILE_RANK_SELECT, MULTI_FILE_RANK_SELECT
 from codecensus.store import Store
 from codecensus.store.db import parse_size
 
@@ -133,13 +133,7 @@ def _prepare_tables(store: Store) -> None:
     # The batch queries order a session's rows by (file rank, line, seq). A session of one file has one rank,
     # so only files of sessions with several files need theirs (the others read as 0): the queries' hash joins
     # are built on this table, not on every file (400K generated sessions: 167K of 494K files).
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _ev_mrank AS
-           SELECT r.file_id, r.rank FROM _ev_rank r SEMI JOIN (
-             SELECT file_id FROM session_files WHERE session_key IN (
-               SELECT session_key FROM session_files GROUP BY session_key HAVING count(DISTINCT file_id) > 1)
-           ) m USING (file_id)"""
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _ev_mrank AS {MULTI_FILE_RANK_SELECT.format(ranks='_ev_rank')}")
 
 
 def _cleanup(store: Store) -> None:
