@@ -282,3 +282,29 @@ def test_demo_repos_show_rising_adoption(tmp_path: Path) -> None:
         half = [r for r in adoption_table(store, period="half").to_pylist() if r["agent"] == "any"]
     assert [r["period"] for r in half] == ["2025-H1", "2025-H2", "2026-H1"]
     assert half[-1]["share"] >= 2 * half[-2]["share"] > 0
+
+
+def test_commit_without_author_time_is_in_no_period(known_repo: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit whose author time git cannot give (an unparseable date) counts in the repository's commits but in no
+    month: it used to land in 1970-01 and start every adoption series 55 years early."""
+    import codecensus.gitagents.scan as scan_mod
+
+    real = scan_mod.iter_git_log
+
+    def with_undated(*args, **kw):  # type: ignore[no-untyped-def]
+        for i, rec in enumerate(real(*args, **kw)):
+            yield (*rec[:6], "not-a-time", *rec[7:]) if i == 0 else rec
+
+    monkeypatch.setattr(scan_mod, "iter_git_log", with_undated)
+    scans = scan_paths([known_repo])
+    assert all(not s.error for s in scans)
+    with Store(tmp_path / "u.duckdb") as store:
+        store_results(store, scans)
+        assert store.query("SELECT sum(commits) AS c FROM git_agent_monthly").to_pylist() == [{"c": 22}]
+        assert store.one("SELECT count(*) FROM git_agent_monthly WHERE month IS NULL")[0] >= 1
+        for period in ("month", "quarter", "half", "year"):
+            periods = {r["period"] for r in adoption_table(store, period=period).to_pylist()}
+            assert periods and all(p is not None and p >= "2025" for p in periods), (period, periods)
+        half = {(r["period"], r["agent"]): r for r in adoption_table(store, period="half").to_pylist()}
+        assert half[("2025-H1", "any")]["commits"] == 22 - sum(1 for s in scans if s.commits)  # one undated a repo

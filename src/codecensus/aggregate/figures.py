@@ -1083,7 +1083,8 @@ def fig_regression(ctx: Context) -> Figure:
     plain = [ctrl_words[c] for c in res.controls]
     return Figure(
         "regression", title,
-        f"Linear probability model of strict success (sessions with a known outcome) on expertise level, controlling for "
+        f"Linear probability model of strict success (sessions with a known outcome: the unclear ones, whose share at "
+        f"each level is in Outcome by expertise, are left out) on expertise level, controlling for "
         f"{', '.join(plain) or 'nothing'}; standard errors "
         f"{'clustered by user' if res.clustered else 'robust (HC1)'} (statsmodels); a logit with the same design "
         f"gives the odds ratios.",

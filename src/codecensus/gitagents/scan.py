@@ -237,7 +237,7 @@ class RepoScan:
     commits: int = 0
     first_ts: int | None = None
     last_ts: int | None = None
-    groups: dict[tuple[str, str, str], Group] = field(default_factory=dict)  # (month, agent, confidence)
+    groups: dict[tuple[str | None, str, str], Group] = field(default_factory=dict)  # (month, agent, confidence)
     signature_hits: Counter[str] = field(default_factory=Counter)
     all_refs: bool = True
     since: str | None = None
@@ -253,7 +253,11 @@ class RepoScan:
         return out
 
 
-def _month(ts: int) -> str:
+def _month(ts: int) -> str | None:
+    """``YYYY-MM`` (UTC) of an author time; None for a commit without a usable one (stored as an undated month:
+    counted in the repository's totals, in no period of the adoption tables)."""
+    if ts <= 0:
+        return None
     t = time.gmtime(ts)
     return f"{t.tm_year:04d}-{t.tm_mon:02d}"
 
@@ -545,7 +549,7 @@ def store_results(store: Store, scans: Iterable[RepoScan]) -> int:
             ("scanned_at", now),
         ):
             repos[col].append(v)
-        for (month, agent, conf), g in sorted(s.groups.items()):
+        for (month, agent, conf), g in sorted(s.groups.items(), key=lambda kv: (kv[0][0] or "", *kv[0][1:])):
             for col, v in (
                 ("repo_key", key),
                 ("month", month),
@@ -635,7 +639,7 @@ def adoption_table(store: Store, period: str = "month", min_confidence: str = "M
     WITH m AS (
         SELECT repo_key, {_PERIOD_SQL[period]} AS period, agent, commits,
                agent NOT IN ({non_agents}) AND confidence IN ({ok_conf}) AS is_agent
-        FROM git_agent_monthly
+        FROM git_agent_monthly WHERE month IS NOT NULL  -- commits without a usable author time: in no period
     ),
     tot AS (SELECT period, count(DISTINCT repo_key) AS repos_active, sum(commits) AS commits FROM m GROUP BY period),
     per AS (
