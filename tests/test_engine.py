@@ -234,3 +234,18 @@ def test_parallel_classify_identical_to_classify_store(tmp_path: Path) -> None:
     cols = "* EXCLUDE (classified_at)"
     assert a.query(f"SELECT {cols} FROM facets ORDER BY ALL").equals(b.query(f"SELECT {cols} FROM facets ORDER BY ALL"))
     assert classify_parallel(b, "offline", embedder="none", workers=2).selected == 0  # done: skipped
+
+
+def test_parallel_batch_size_keeps_every_worker_busy() -> None:
+    """Large runs take 2,000 sessions a batch (fewer per-batch queries and evidence builds); smaller ones shrink it
+    so that each worker still gets four batches, never under 100."""
+    from codecensus.engine.local import MAX_BATCH, MIN_BATCH, parallel_batch_size
+
+    assert parallel_batch_size(400_000, 2) == MAX_BATCH == 2000
+    assert parallel_batch_size(8_000, 2) == 1000  # 4 batches a worker
+    assert parallel_batch_size(3_000, 2) == 375
+    assert parallel_batch_size(300, 2) == MIN_BATCH == 100
+    assert parallel_batch_size(0, 0) == MIN_BATCH
+    n, w = 10_001, 3
+    b = parallel_batch_size(n, w)
+    assert -(-n // b) >= 4 * w  # enough batches to share

@@ -53,7 +53,11 @@ def classify_cmd(
     ] = EmbedderName.use,
     force: Annotated[bool, typer.Option("--force", help="Re-classify sessions already classified with this rubric.")]
     = False,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Sessions loaded and classified per batch.")] = 1000,
+    batch_size: Annotated[
+        int | None,
+        typer.Option("--batch-size", help="Sessions loaded and classified per batch (default: 1,000 in one process; "
+                     "with several workers up to 2,000, fewer so that each worker gets four batches; Ray: 500)."),
+    ] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="local (offline: a process per core) or ray (Ray Data; docs/ray.md).")
     ] = "local",
@@ -98,11 +102,12 @@ def classify_cmd(
         stats = classify_with(
             engine, store, backend.value, address=address, out=parts_out, workers=workers,
             concurrency=concurrency, model=model, base_url=base_url, embedder=embedder.value, since=since,
-            limit=limit, force=force, batch_size=min(batch_size, 500),
+            limit=limit, force=force,
+            batch_size=batch_size if engine == "local" else min(batch_size or 500, 500),
         )
     else:
         stats = classify_store(
-            store, be, since=since, limit=limit, force=force, batch_size=batch_size, progress=progress
+            store, be, since=since, limit=limit, force=force, batch_size=batch_size or 1000, progress=progress
         )
     record_run(
         store,
