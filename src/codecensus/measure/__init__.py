@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
 from importlib import resources
 from typing import Any
 
@@ -79,6 +80,22 @@ CREATE OR REPLACE TEMP TABLE {out}_c AS
 CREATE OR REPLACE TEMP TABLE {out} AS
   SELECT {tcols} FROM {table} t ANTI JOIN {out}_d USING (uuid, seq)
   UNION ALL SELECT * EXCLUDE (rn) FROM {out}_c WHERE rn = 1"""
+
+
+def _once_per_call(src: str, out: str, order: str, where: str = "") -> str:
+    """Statements that build ``out``: the rows of ``src`` (``_a`` or ``_r``) once per (session, chain, tool_use_id),
+    the first in ``order`` (over ``r.rank``: the file rank where a session has several files, else 0; ``x.line``,
+    ``x.seq``), without ``file_id``. As in :func:`_dedup`, only ids met more than once go through the window
+    (``{out}_d``); a row without an id is kept unless ``where`` drops it."""
+    keys = "session_key, is_subagent, tool_use_id"
+    return f"""
+CREATE OR REPLACE TEMP TABLE {out}_d AS
+  SELECT {keys} FROM {src} WHERE tool_use_id IS NOT NULL GROUP BY ALL HAVING count(*) > 1;
+CREATE OR REPLACE TEMP TABLE {out} AS
+  SELECT x.* EXCLUDE (file_id) FROM {src} x ANTI JOIN {out}_d USING ({keys}) {where}
+  UNION ALL
+  (SELECT x.* EXCLUDE (file_id) FROM {src} x SEMI JOIN {out}_d USING ({keys}) LEFT JOIN _mrank r USING (file_id)
+   QUALIFY row_number() OVER (PARTITION BY x.session_key, x.is_subagent, x.tool_use_id ORDER BY {order}) = 1)"""
 
 
 # The columns each measure reads (the raw tables also hold text heads: never copied here).
@@ -242,30 +259,13 @@ DROP TABLE _mgc;
 -- tool calls once per id, with their results
 -- (a call or result met in several files of a session: the first call and the last result in (file rank, line)
 -- order, as classify's evidence reads them)
-CREATE OR REPLACE TEMP TABLE _ac_d AS
-  SELECT session_key, is_subagent, tool_use_id FROM _a WHERE tool_use_id IS NOT NULL GROUP BY ALL HAVING count(*) > 1;
-CREATE OR REPLACE TEMP TABLE _ac AS
-  SELECT a.* EXCLUDE (file_id) FROM _a a ANTI JOIN _ac_d USING (session_key, is_subagent, tool_use_id)
-  UNION ALL
-  (SELECT a.* EXCLUDE (file_id) FROM _a a SEMI JOIN _ac_d USING (session_key, is_subagent, tool_use_id)
-   LEFT JOIN _mrank r USING (file_id)
-   QUALIFY row_number() OVER (PARTITION BY a.session_key, a.is_subagent, a.tool_use_id
-                              ORDER BY coalesce(r.rank, 0), a.line, a.seq) = 1);
+{once_calls};
 DROP TABLE _a;
 DROP TABLE _ac_d;
 -- drop subagent replays of main-chain tool calls (a sidechain file may replay its parent's message under a new uuid)
 DELETE FROM _ac WHERE is_subagent AND tool_use_id IS NOT NULL
   AND (session_key, tool_use_id) IN (SELECT session_key, tool_use_id FROM _ac WHERE NOT is_subagent AND tool_use_id IS NOT NULL);
-CREATE OR REPLACE TEMP TABLE _rc_d AS
-  SELECT session_key, is_subagent, tool_use_id FROM _r WHERE tool_use_id IS NOT NULL GROUP BY ALL HAVING count(*) > 1;
-CREATE OR REPLACE TEMP TABLE _rc AS
-  SELECT x.* EXCLUDE (file_id) FROM _r x ANTI JOIN _rc_d USING (session_key, is_subagent, tool_use_id)
-  WHERE x.tool_use_id IS NOT NULL
-  UNION ALL
-  (SELECT x.* EXCLUDE (file_id) FROM _r x SEMI JOIN _rc_d USING (session_key, is_subagent, tool_use_id)
-   LEFT JOIN _mrank r USING (file_id)
-   QUALIFY row_number() OVER (PARTITION BY x.session_key, x.is_subagent, x.tool_use_id
-                              ORDER BY coalesce(r.rank, 0) DESC, x.line DESC, x.seq DESC) = 1);
+{once_results};
 DROP TABLE _rc_d;
 DROP TABLE _mrank;
 CREATE OR REPLACE TEMP TABLE _rsum AS
@@ -367,8 +367,6 @@ LEFT JOIN _bad b USING (session_key)
 ORDER BY s.started_at NULLS LAST, s.session_key
 """
 
-_TEMPS = ("_frank", "_mrank", *(f"{t}{x}" for t in ("_p", "_m", "_a", "_r", "_e") for x in ("", "_d", "_c")), "_cp", "_own", "_s", "_models", "_mg", "_price", "_mgc", "_msum", "_ac", "_rc", "_ac_d", "_rc_d", "_asum",
-          "_rsum", "_esum", "_gap", "_sub", "_subx", "_bad", "_psum")
 
 
 def build_sessions(store: Store) -> int:
@@ -386,10 +384,13 @@ def build_sessions(store: Store) -> int:
         idle_cap=IDLE_CAP_S,
         file_rank=FILE_RANK_SELECT,
         multi_file_rank=MULTI_FILE_RANK_SELECT.format(ranks="_frank"),
+        once_calls=_once_per_call("_a", "_ac", "coalesce(r.rank, 0), x.line, x.seq"),
+        once_results=_once_per_call("_r", "_rc", "coalesce(r.rank, 0) DESC, x.line DESC, x.seq DESC",
+                                    where="WHERE x.tool_use_id IS NOT NULL"),
     )
     # Bounded memory: DuckDB spills what it can to its temp directory, but some operators (the message
-    # groups' arg_max over strings) cannot; when one runs out, the transaction is rolled back and
-    # retried with a larger limit, so a big corpus costs memory only when it must. The first limit follows the
+    # groups' aggregate) cannot; when one runs out, the temp tables are dropped (``sessions`` is untouched) and
+    # the statements retried with a larger limit, so a big corpus costs memory only when it must. The first limit follows the
     # largest raw table (see _measure_limits), so a large store does not lose a failed attempt first.
     limits = _measure_limits(store)
     for i, limit in enumerate(limits):
@@ -430,6 +431,9 @@ def _measure_limits(store: Store) -> list[str]:
     return ladder[start:]
 
 
+_TEMP_RE = re.compile(r"CREATE OR REPLACE TEMP TABLE (\w+)")
+
+
 def _run(store: Store, sql: str, salt: str) -> None:
     """The temp tables, each dropped once the last statement reading it is done, then ``sessions`` in one
     statement (atomic on its own: a failure or a kill before it leaves the old table whole).
@@ -445,5 +449,5 @@ def _run(store: Store, sql: str, salt: str) -> None:
                 con.execute(stmt)
         con.execute(_FINAL.format(salt=salt))
     finally:
-        for t in (*_TEMPS, "_pricing"):
+        for t in (*dict.fromkeys(_TEMP_RE.findall(sql)), "_pricing"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
