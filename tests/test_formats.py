@@ -664,3 +664,44 @@ def test_ingest_fixture_corpus_end_to_end(tmp_path: Path) -> None:
     again = ingest(store, [corpus], user="alice", workers=1, settle_s=0)
     assert again.files_parsed == 0 and again.files_appended == 0
     store.close()
+
+
+def _head_records_reference(head: bytes, n: int) -> tuple[dict, ...]:
+    """The rule as first written: the first ``n`` objects among the first ``3 n`` lines (a cut last line excluded)."""
+    out: list[dict] = []
+    lines = head.split(b"\n", 3 * n)
+    lines = lines[: 3 * n] if len(lines) > 3 * n else lines[:-1] if len(lines) > 1 else lines
+    for raw in lines:
+        raw = raw.strip()
+        if not raw.startswith(b"{"):
+            continue
+        try:
+            rec = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(rec, dict):
+            out.append(rec)
+        if len(out) >= n:
+            break
+    return tuple(out)
+
+
+def test_head_records_one_parse_answers_every_detector_as_its_own_would() -> None:
+    """Detectors ask for 1, 3, 6 (and more) head records; one shared parse must give each exactly its own answer,
+    whatever mix of objects, arrays, blank, damaged and cut lines the head holds."""
+    import random
+
+    from codecensus.sources.rows import head_records
+
+    rng = random.Random(7)
+    pieces = [b'{"a": 1}', b'{"sessionId": "s", "type": "user"}', b"", b"  ", b"[1, 2]", b'{"broken": ', b"not json",
+              b'{"b": [1, {"c": 2}]}', b'"text"', b'{"d": null}']
+    for case in range(400):
+        lines = [rng.choice(pieces) for _ in range(rng.randint(0, 30))]
+        head = b"\n".join(lines)
+        if rng.random() < 0.5:
+            head += b"\n"
+        if rng.random() < 0.3 and head:
+            head = head[: rng.randint(0, len(head))]  # cut anywhere, as a 64 KB head cuts a long line
+        for n in (1, 2, 3, 6, 8, 11):
+            assert head_records(head, n) == _head_records_reference(head, n), (case, n)

@@ -84,6 +84,7 @@ class _Batch:
 # store's own limit, often 1 GB, the pool fills with table blocks as the run goes through them).
 DEFAULT_CLASSIFY_MEMORY = "256MB"
 PREPARE_BYTES_PER_ROW = 24  # DuckDB memory to start the shared evidence tables with, per row of the largest table
+PLAN_BYTES_PER_SESSION = 1536  # DuckDB memory to start the batch plan with, per session in the store
 
 
 @contextlib.contextmanager
@@ -173,12 +174,19 @@ def _plan(store: Store, keys: Sequence[str], batch_size: int) -> Iterator[_Batch
         )
         width = ", ".join(f"coalesce(hi_{t} - lo_{t}, 0)" for t in _SPAN_TABLES)
         order = ", ".join(f"lo_{t} NULLS LAST" for t in _SPAN_TABLES)
-        tbl = con.sql(
-            f"""SELECT s.session_key, s.rowid AS srid, {cols}, greatest({width}) > {WIDE_ROWS} AS wide
-                FROM sessions s {joins}
-                WHERE s.session_key IN (SELECT session_key FROM _ev_sel)
-                ORDER BY wide, {order}, s.session_key"""
-        ).to_arrow_table()
+        sql = f"""SELECT s.session_key, s.rowid AS srid, {cols}, greatest({width}) > {WIDE_ROWS} AS wide
+                  FROM sessions s {joins}
+                  WHERE s.session_key IN (SELECT session_key FROM _ev_sel)
+                  ORDER BY wide, {order}, s.session_key"""
+        # One hash aggregate per table over every session: memory grows with the store, past the small classify
+        # buffer (420K sessions failed at 384 MiB and fit in 512 MiB), so the plan starts under an estimate and
+        # grows on failure, like the shared tables above; the classify buffer is back afterwards.
+        n_sessions = row[0] if row else 0
+        tbl = store.grow_on_out_of_memory(
+            lambda: con.sql(sql).to_arrow_table(), retries=4, log=log, restore=True,
+            start_bytes=min(PLAN_BYTES_PER_SESSION * n_sessions, 4 * 2**30),
+            message="classify: out of memory planning the batches at %d MiB; retrying at %d MiB",
+        )
     finally:
         con.unregister("_ev_sel")
     # compact sessions come first (``wide`` is sorted): batches never mix the two kinds

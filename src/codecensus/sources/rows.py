@@ -176,25 +176,35 @@ def read_json_file(path: Path) -> tuple[Any, str | None]:
         return None, str(exc)[:120]
 
 
-def head_records(head: bytes, n: int = 8) -> tuple[dict[str, Any], ...]:
-    """The JSON objects among the first ``n`` complete lines of ``head`` (read-only: shared between callers).
+_SHARED_HEAD = 6  # records per head that most detectors ask for: one parse answers every n up to it
 
-    Several parsers' ``detect`` ask for the same head of every file; the answer is memoised
-    (a bytes object caches its own hash, so a repeated call costs one dictionary lookup).
+
+def head_records(head: bytes, n: int = 8) -> tuple[dict[str, Any], ...]:
+    """The first ``n`` JSON objects among the first ``3 n`` lines of ``head`` (a last line the head may have cut
+    excluded). Read-only: the records are shared between callers.
+
+    Every format's ``detect`` asks about the head of every file, and most ask for 6, 3 or 1 records: one
+    memoised parse of up to ``_SHARED_HEAD`` records (with their line numbers) answers all of those (a bytes
+    object caches its own hash, so a repeated call costs one dictionary lookup); a larger ``n`` is parsed
+    on its own.
     """
-    return _head_records(head, n)
+    if n <= _SHARED_HEAD:
+        limit = 3 * n
+        return tuple([rec for i, rec in _head_indexed(head, _SHARED_HEAD) if i < limit][:n])
+    return tuple(rec for _i, rec in _head_indexed(head, n))
 
 
 @functools.lru_cache(maxsize=16)
-def _head_records(head: bytes, n: int) -> tuple[dict[str, Any], ...]:
-    out: list[dict[str, Any]] = []
+def _head_indexed(head: bytes, n: int) -> tuple[tuple[int, dict[str, Any]], ...]:
+    """(line number, object) of the first ``n`` JSON objects among the first ``3 n`` complete lines."""
+    out: list[tuple[int, dict[str, Any]]] = []
     limit = n * 3
     lines = head.split(b"\n", limit)  # the first `limit` lines, and the rest in one piece
     if len(lines) > limit:
         lines = lines[:limit]
     elif len(lines) > 1:
         lines = lines[:-1]  # the last piece may be cut by the head limit
-    for raw in lines:
+    for i, raw in enumerate(lines):
         raw = raw.strip()
         if not raw.startswith(b"{"):
             continue
@@ -203,7 +213,7 @@ def _head_records(head: bytes, n: int) -> tuple[dict[str, Any], ...]:
         except orjson.JSONDecodeError:
             continue
         if isinstance(rec, dict):
-            out.append(rec)
+            out.append((i, rec))
         if len(out) >= n:
             break
     return tuple(out)
