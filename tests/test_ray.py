@@ -87,15 +87,21 @@ def _refresh_ray_config() -> None:
 def ray_address() -> Iterator[str]:
     # Loopback only: Ray otherwise swaps 127.0.0.1 for the machine's outward IP when connecting.
     from ray._private import ray_constants
+    from ray._private.authentication.authentication_token_generator import generate_new_authentication_token
 
-    saved = (ray_constants.ENABLE_RAY_CLUSTER, os.environ.get("RAY_AUTH_MODE"))
+    saved = (ray_constants.ENABLE_RAY_CLUSTER, os.environ.get("RAY_AUTH_MODE"), os.environ.get("RAY_AUTH_TOKEN_PATH"))
     ray_constants.ENABLE_RAY_CLUSTER = False
-    # The head node enables token auth (token in ~/.ray/auth_token): this driver must send it. Ray caches
-    # its config at import, so refresh it after setting the mode.
+    temp_dir = tempfile.mkdtemp(prefix="ccray", dir="/tmp")  # short: Ray's Unix sockets live under it
+    # The head node enables token auth: it and this driver read the token from a file of this test's own (a new
+    # machine has no ~/.ray/auth_token, and the test must not write one). Ray caches its config at import, so
+    # refresh it after setting the mode.
+    token_file = Path(temp_dir) / "auth_token"
+    token_file.write_text(generate_new_authentication_token())
+    token_file.chmod(0o600)
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(token_file)
     os.environ["RAY_AUTH_MODE"] = "token"
     _refresh_ray_config()
     port, agent, agent_grpc, rt_env, metrics, om, nm = _free_ports(7)
-    temp_dir = tempfile.mkdtemp(prefix="ccray", dir="/tmp")  # short: Ray's Unix sockets live under it
     cmd = [
         _ray_cli(), "start", "--head", "--block",
         f"--port={port}", "--node-ip-address=127.0.0.1", "--include-dashboard=false", "--num-cpus=2",
@@ -127,10 +133,11 @@ def ray_address() -> Iterator[str]:
         log.close()
         shutil.rmtree(temp_dir, ignore_errors=True)
         ray_constants.ENABLE_RAY_CLUSTER = saved[0]
-        if saved[1] is None:
-            os.environ.pop("RAY_AUTH_MODE", None)
-        else:
-            os.environ["RAY_AUTH_MODE"] = saved[1]
+        for name, value in (("RAY_AUTH_MODE", saved[1]), ("RAY_AUTH_TOKEN_PATH", saved[2])):
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         _refresh_ray_config()
 
 
