@@ -47,3 +47,26 @@ def test_resolve_names(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_name("e5") == "e5"
     with pytest.raises(ValueError):
         resolve_name("word2vec")
+
+
+def test_text_cache_bound_follows_memory_and_the_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The LRU bound: $CODECENSUS_EMBED_CACHE when set; else 1/64 of RAM at ~2.6 KB a text, between 30,000 and 100,000."""
+    import os
+
+    from codecensus import embed
+
+    monkeypatch.delenv("CODECENSUS_EMBED_CACHE", raising=False)
+
+    def ram(total: int) -> None:
+        monkeypatch.setattr(os, "sysconf", lambda name: {"SC_PHYS_PAGES": total // 4096, "SC_PAGE_SIZE": 4096}[name])
+
+    ram(64 * 2**30)
+    assert embed._cache_entries() == embed.DEFAULT_CACHE_ENTRIES == 100_000
+    ram(8 * 2**30)
+    assert embed._cache_entries() == 8 * 2**30 // 64 // embed.CACHE_ENTRY_BYTES == 51_622
+    ram(1 * 2**30)
+    assert embed._cache_entries() == embed.MIN_CACHE_ENTRIES
+    monkeypatch.setenv("CODECENSUS_EMBED_CACHE", "1234")
+    assert embed._cache_entries() == 1234
+    monkeypatch.setenv("CODECENSUS_EMBED_CACHE", "lots")
+    assert embed._cache_entries() == embed.MIN_CACHE_ENTRIES

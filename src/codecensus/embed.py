@@ -207,13 +207,14 @@ class TokenCachedUSE:
         b = self.b
         n_tok = len(ids)
         slots = self._slot
-        if all(t in slots for t in ids):
-            # every token cached (nearly always, once a run is warm): one gather, nothing can be evicted meanwhile
-            touch = slots.move_to_end
+        try:
+            # every token cached (nearly always, once a run is warm): one gather, nothing can be evicted meanwhile.
+            # A token not cached stops this at once (move_to_end raises KeyError); the tokens already touched are
+            # touched again, in order, below: the table ends in the same state either way.
             for t in ids:
-                touch(t)
+                slots.move_to_end(t)
             cached = self._rows[[slots[t] for t in ids]]
-        else:
+        except KeyError:
             # row by row: a token met later in the text may evict (or grow the table under) an earlier one
             cached = np.empty((n_tok, self._WIDTH), dtype=np.float32)
             for j, t in enumerate(ids):

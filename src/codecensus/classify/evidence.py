@@ -28,9 +28,9 @@ import itertools
 import logging
 import os
 from bisect import bisect_right
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -41,6 +41,7 @@ from codecensus.store import Store
 from codecensus.store.db import parse_size
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Text caps (characters) for what a backend may read.
 PROMPT_CHARS = 4000
@@ -109,10 +110,16 @@ def _prepare(store: Store) -> None:
     7.2-7.8 s with the estimate). When DuckDB still runs out of memory, the limit is doubled (up to four
     times). Either way the classify buffer is back afterwards.
     """
-    store.grow_on_out_of_memory(
-        lambda: _prepare_tables(store), retries=4, log=log, restore=True,
-        start_bytes=min(PREPARE_BYTES_PER_ROW * store.largest_table_rows(_DEDUP_TABLES), 4 * 2**30),
-        message="classify: out of memory preparing the evidence tables at %d MiB; retrying at %d MiB",
+    _above_buffer(store, lambda: _prepare_tables(store), PREPARE_BYTES_PER_ROW * store.largest_table_rows(_DEDUP_TABLES),
+                  "preparing the evidence tables")
+
+
+def _above_buffer(store: Store, fn: Callable[[], T], estimate: int, what: str) -> T:
+    """``fn()``, a set-up step whose memory grows with the store: run under at least ``estimate`` bytes (at most
+    4 GiB), doubled up to four times when DuckDB still runs out; the classify buffer is back afterwards."""
+    return store.grow_on_out_of_memory(
+        fn, retries=4, log=log, restore=True, start_bytes=min(estimate, 4 * 2**30),
+        message=f"classify: out of memory {what} at %d MiB; retrying at %d MiB",
     )
 
 
@@ -179,14 +186,9 @@ def _plan(store: Store, keys: Sequence[str], batch_size: int) -> Iterator[_Batch
                   WHERE s.session_key IN (SELECT session_key FROM _ev_sel)
                   ORDER BY wide, {order}, s.session_key"""
         # One hash aggregate per table over every session: memory grows with the store, past the small classify
-        # buffer (420K sessions failed at 384 MiB and fit in 512 MiB), so the plan starts under an estimate and
-        # grows on failure, like the shared tables above; the classify buffer is back afterwards.
-        n_sessions = row[0] if row else 0
-        tbl = store.grow_on_out_of_memory(
-            lambda: con.sql(sql).to_arrow_table(), retries=4, log=log, restore=True,
-            start_bytes=min(PLAN_BYTES_PER_SESSION * n_sessions, 4 * 2**30),
-            message="classify: out of memory planning the batches at %d MiB; retrying at %d MiB",
-        )
+        # buffer (420K sessions failed at 384 MiB and fit in 512 MiB), like the shared tables above.
+        tbl = _above_buffer(store, lambda: con.sql(sql).to_arrow_table(),
+                            PLAN_BYTES_PER_SESSION * (row[0] if row else 0), "planning the batches")
     finally:
         con.unregister("_ev_sel")
     # compact sessions come first (``wide`` is sorted): batches never mix the two kinds
