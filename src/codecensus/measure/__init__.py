@@ -285,25 +285,43 @@ CREATE OR REPLACE TEMP TABLE _subx AS
                     AND sf.role = 'subagent' AND sf.agent_id = r.agent_id)
   GROUP BY r.session_key;
 DROP TABLE _r;
+-- each call with its result; the distinct files counted from one (session, file) aggregate, not three
+-- DISTINCT aggregates per session (400K generated sessions: 6.5-6.7 s against 11.0-12.4 s, the same rows)
 CREATE OR REPLACE TEMP TABLE _asum AS
-  SELECT session_key,
-    count(*) FILTER (WHERE NOT is_subagent) AS actions,
-    sum(input_words) FILTER (WHERE NOT is_subagent) AS tool_words,
-    count(*) FILTER (WHERE is_subagent) AS sub_actions,
-    count(DISTINCT file_path) FILTER (WHERE NOT is_subagent AND category = 'read') AS files_read,
-    count(DISTINCT file_path) FILTER (WHERE NOT is_subagent AND coalesce(is_error, false) = false AND
-        (category = 'edit' OR (category = 'write' AND file_op = 'update'))) AS files_edited,
-    count(DISTINCT file_path) FILTER (WHERE NOT is_subagent AND coalesce(is_error, false) = false AND
-        category = 'write' AND coalesce(file_op, 'create') = 'create') AS files_created,
-    count(*) FILTER (WHERE NOT is_subagent AND category = 'shell' AND has_command) AS commands,
-    count(*) FILTER (WHERE NOT is_subagent AND is_test) AS test_runs,
-    count(*) FILTER (WHERE NOT is_subagent AND is_test AND (coalesce(is_error, false) OR test_status = 'fail')) AS test_failures,
-    count(*) FILTER (WHERE NOT is_subagent AND is_commit AND NOT coalesce(is_error, false)) AS commits,
-    count(*) FILTER (WHERE NOT is_subagent AND is_push AND NOT coalesce(is_error, false)) AS pushes
-  FROM (SELECT a.*, r.is_error, r.file_op, r.test_status  -- each call with its result
-        FROM _ac a LEFT JOIN _rc r
-          ON r.session_key = a.session_key AND r.is_subagent = a.is_subagent AND r.tool_use_id = a.tool_use_id)
-  GROUP BY session_key;
+  WITH j AS MATERIALIZED (
+    SELECT a.session_key, a.is_subagent, a.input_words, a.category, a.file_path, a.has_command, a.is_test,
+           a.is_commit, a.is_push, r.is_error, r.file_op, r.test_status
+    FROM _ac a LEFT JOIN _rc r
+      ON r.session_key = a.session_key AND r.is_subagent = a.is_subagent AND r.tool_use_id = a.tool_use_id),
+  c AS (
+    SELECT session_key,
+      count(*) FILTER (WHERE NOT is_subagent) AS actions,
+      sum(input_words) FILTER (WHERE NOT is_subagent) AS tool_words,
+      count(*) FILTER (WHERE is_subagent) AS sub_actions,
+      count(*) FILTER (WHERE NOT is_subagent AND category = 'shell' AND has_command) AS commands,
+      count(*) FILTER (WHERE NOT is_subagent AND is_test) AS test_runs,
+      count(*) FILTER (WHERE NOT is_subagent AND is_test AND (coalesce(is_error, false) OR test_status = 'fail'))
+        AS test_failures,
+      count(*) FILTER (WHERE NOT is_subagent AND is_commit AND NOT coalesce(is_error, false)) AS commits,
+      count(*) FILTER (WHERE NOT is_subagent AND is_push AND NOT coalesce(is_error, false)) AS pushes
+    FROM j GROUP BY session_key),
+  f AS (
+    -- a file counts once per kind when any of its calls is of that kind (bool_or skips NULLs, as FILTER does)
+    SELECT session_key, count(*) FILTER (WHERE rd) AS files_read, count(*) FILTER (WHERE ed) AS files_edited,
+           count(*) FILTER (WHERE cr) AS files_created
+    FROM (SELECT session_key, file_path,
+                 bool_or(category = 'read') AS rd,
+                 bool_or(coalesce(is_error, false) = false AND
+                         (category = 'edit' OR (category = 'write' AND file_op = 'update'))) AS ed,
+                 bool_or(coalesce(is_error, false) = false AND category = 'write'
+                         AND coalesce(file_op, 'create') = 'create') AS cr
+          FROM j WHERE NOT is_subagent AND file_path IS NOT NULL GROUP BY session_key, file_path)
+    GROUP BY session_key)
+  SELECT c.session_key, c.actions, c.tool_words, c.sub_actions,
+         coalesce(f.files_read, 0) AS files_read, coalesce(f.files_edited, 0) AS files_edited,
+         coalesce(f.files_created, 0) AS files_created,
+         c.commands, c.test_runs, c.test_failures, c.commits, c.pushes
+  FROM c LEFT JOIN f USING (session_key);
 DROP TABLE _ac;
 DROP TABLE _rc;
 CREATE OR REPLACE TEMP TABLE _bad AS
