@@ -127,17 +127,18 @@ def _prepare_tables(store: Store) -> None:
     """Temp tables shared by every batch: file ranks and the uuid copies to drop."""
     con = store.con
     con.execute(f"CREATE OR REPLACE TEMP TABLE _ev_rank AS {FILE_RANK_SELECT}")  # measure's rule, the same ranks
-    parts = []
+    # One table per raw table: the row ids of its copies to drop, sorted. A batch query joins only the ids in its
+    # own row range (a few hundred), where a join on (table, file, line, seq) read every copy of the store in each
+    # query (400K generated sessions: ~440K copies, four joins per batch).
     for t in _DEDUP_TABLES:
-        parts.append(
-            f"""SELECT '{t}' AS t, file_id, line, seq FROM (
-                  SELECT x.file_id, x.line, x.seq,
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _ev_drop_{t} AS SELECT rid FROM (
+                  SELECT x.rowid AS rid,
                          row_number() OVER (PARTITION BY x.uuid, x.seq ORDER BY r.rank, x.line) AS rn
                   FROM {t} x JOIN _ev_rank r USING (file_id)
                   WHERE x.uuid IN (SELECT uuid FROM {t} WHERE uuid IS NOT NULL GROUP BY uuid HAVING count(*) > 1)
-                ) WHERE rn > 1"""
+                ) WHERE rn > 1 ORDER BY rid"""
         )
-    con.execute("CREATE OR REPLACE TEMP TABLE _ev_drop AS " + " UNION ALL ".join(parts))
     # The batch queries order a session's rows by (file rank, line, seq). A session of one file has one rank,
     # so only files of sessions with several files need theirs (the others read as 0): the queries' hash joins
     # are built on this table, not on every file (400K generated sessions: 167K of 494K files).
@@ -145,7 +146,7 @@ def _prepare_tables(store: Store) -> None:
 
 
 def _cleanup(store: Store) -> None:
-    for t in ("_ev_rank", "_ev_drop", "_ev_mrank"):
+    for t in ("_ev_rank", "_ev_mrank", *(f"_ev_drop_{t}" for t in _DEDUP_TABLES)):
         store.con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
@@ -256,11 +257,12 @@ class _Stream:
             self._cur.close()
 
 
-def _kept(table: str, alias: str) -> str:
-    return (
-        f"LEFT JOIN _ev_drop d ON d.t = '{table}' AND d.file_id = {alias}.file_id "
-        f"AND d.line = {alias}.line AND d.seq = {alias}.seq"
-    )
+def _kept(batch: _Batch, table: str, alias: str) -> str:
+    """The join that marks ``table``'s copies to drop (``d.rid`` is then not NULL): only those in the batch's row
+    range, when it has one."""
+    r = batch.ranges.get(table) if batch.ranges is not None else None
+    where = f"WHERE rid BETWEEN {int(r[0])} AND {int(r[1])}" if r is not None else ""
+    return f"LEFT JOIN (SELECT rid FROM _ev_drop_{table} {where}) d ON d.rid = {alias}.rowid"
 
 
 def _in_range(batch: _Batch, table: str, alias: str) -> str:
@@ -323,8 +325,8 @@ def _query_batch(store: Store, batch: _Batch) -> RawBatch:
             f"""SELECT p.session_key, left(p.text, {PROMPT_CHARS}) AS text, epoch_ms(p.ts) AS ts,
                        {_RANK} AS rank, p.line, p.seq
                 FROM prompts p JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
-                {_kept("prompts", "p")}
-                WHERE NOT p.is_subagent AND d.file_id IS NULL {_in_range(batch, "prompts", "p")}
+                {_kept(batch, "prompts", "p")}
+                WHERE NOT p.is_subagent AND d.rid IS NULL {_in_range(batch, "prompts", "p")}
                 ORDER BY p.session_key, {_RANK}, p.line, p.seq""",
         )
         replies = _arrow(
@@ -332,28 +334,41 @@ def _query_batch(store: Store, batch: _Batch) -> RawBatch:
             f"""SELECT m.session_key, left(m.text, {REPLY_CHARS}) AS text, m.synthetic, {_RANK} AS rank,
                        m.line, m.seq
                 FROM messages m JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
-                {_kept("messages", "m")}
-                WHERE NOT m.is_subagent AND m.block = 'text' AND m.text IS NOT NULL AND d.file_id IS NULL
+                {_kept(batch, "messages", "m")}
+                WHERE NOT m.is_subagent AND m.block = 'text' AND m.text IS NOT NULL AND d.rid IS NULL
                       {_in_range(batch, "messages", "m")}
                 ORDER BY m.session_key, {_RANK}, m.line, m.seq""",
         )
         actions = _arrow(
             store,
-            f"""WITH a AS (
+            # Tool calls once per id (the first), each with its last result. Only the ids met more than once in the
+            # batch go through a window (a window over every row sorted the whole batch twice: ~3/4 of the
+            # query's time at 400K generated sessions); the others are kept as they are.
+            f"""WITH a0 AS MATERIALIZED (
                   SELECT a.*, {_RANK} AS rank
                   FROM actions a JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
-                  {_kept("actions", "a")}
-                  WHERE NOT a.is_subagent AND d.file_id IS NULL {_in_range(batch, "actions", "a")}
-                  QUALIFY a.tool_use_id IS NULL
-                       OR row_number() OVER (PARTITION BY a.session_key, a.tool_use_id
-                                             ORDER BY {_RANK}, a.line, a.seq) = 1
-                ), res AS (
+                  {_kept(batch, "actions", "a")}
+                  WHERE NOT a.is_subagent AND d.rid IS NULL {_in_range(batch, "actions", "a")}
+                ), a_dup AS (
+                  SELECT session_key, tool_use_id FROM a0 WHERE tool_use_id IS NOT NULL GROUP BY ALL HAVING count(*) > 1
+                ), a AS (
+                  SELECT a0.* FROM a0 ANTI JOIN a_dup USING (session_key, tool_use_id)  -- a NULL id matches nothing
+                  UNION ALL
+                  (SELECT a0.* FROM a0 SEMI JOIN a_dup USING (session_key, tool_use_id)
+                   QUALIFY row_number() OVER (PARTITION BY session_key, tool_use_id ORDER BY rank, line, seq) = 1)
+                ), r0 AS MATERIALIZED (
                   SELECT x.session_key, x.tool_use_id, x.is_error, x.rejected, x.interrupted, x.file_op,
-                         x.test_status, x.exit_code, left(x.text, {RESULT_CHARS}) AS text
+                         x.test_status, x.exit_code, left(x.text, {RESULT_CHARS}) AS text, {_RANK} AS rank, x.line, x.seq
                   FROM results x JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
                   WHERE NOT x.is_subagent AND x.tool_use_id IS NOT NULL {_in_range(batch, "results", "x")}
-                  QUALIFY row_number() OVER (PARTITION BY x.session_key, x.tool_use_id
-                                             ORDER BY {_RANK} DESC, x.line DESC, x.seq DESC) = 1
+                ), r_dup AS (
+                  SELECT session_key, tool_use_id FROM r0 GROUP BY ALL HAVING count(*) > 1
+                ), res AS (
+                  SELECT r0.* FROM r0 ANTI JOIN r_dup USING (session_key, tool_use_id)
+                  UNION ALL
+                  (SELECT r0.* FROM r0 SEMI JOIN r_dup USING (session_key, tool_use_id)
+                   QUALIFY row_number() OVER (PARTITION BY session_key, tool_use_id
+                                              ORDER BY rank DESC, line DESC, seq DESC) = 1)
                 )
                 SELECT a.session_key, a.tool, a.category, a.file_path, a.command, a.is_test, a.is_commit, a.is_push,
                        a.is_deploy, a.input_words, epoch_ms(a.ts) AS ts, a.rank, a.line, a.seq,
@@ -366,8 +381,8 @@ def _query_batch(store: Store, batch: _Batch) -> RawBatch:
             store,
             f"""SELECT e.session_key, e.kind, e.detail, {_RANK} AS rank, e.line, e.seq
                 FROM events e JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
-                {_kept("events", "e")}
-                WHERE NOT e.is_subagent AND d.file_id IS NULL AND e.kind <> 'queue' {_in_range(batch, "events", "e")}
+                {_kept(batch, "events", "e")}
+                WHERE NOT e.is_subagent AND d.rid IS NULL AND e.kind <> 'queue' {_in_range(batch, "events", "e")}
                 ORDER BY e.session_key, {_RANK}, e.line, e.seq""",
         )
         truth = _arrow(
