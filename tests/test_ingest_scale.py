@@ -204,3 +204,37 @@ def test_same_file_twice_in_one_call(tmp_path: Path, store: Store) -> None:
         once.close()
     st = ingest(store, [root, root], user_from_dir=True, settle_s=0)
     assert (st.files_seen, st.files_skipped) == (3, 3)
+
+
+def test_new_files_cost_no_lookup_by_id(tmp_path: Path, store: Store) -> None:
+    """Files new to a store with others stored are known new from the stored-id filter: no query by id."""
+    _corpus(tmp_path / "big", 30, "nbig")
+    ingest(store, [tmp_path / "big"], user_from_dir=True, settle_s=0)
+    with _counting(store) as proxy:
+        st = ingest(store, [_root(tmp_path / "new", 5, "nnew")], user_from_dir=True, settle_s=0)
+    assert st.files_parsed == 5
+    assert not [q for q in proxy.queries if "file_id IN" in q]
+
+
+def _root(root: Path, n: int, tag: str) -> Path:
+    _corpus(root, n, tag)
+    return root
+
+
+def test_stored_id_filter(tmp_path: Path, store: Store) -> None:
+    import hashlib
+
+    ids = [hashlib.sha1(str(i).encode()).hexdigest()[:20] for i in range(300)]
+    store.commit_files([_fc(i, size=1, new=True) for i in ids[:100]])
+    may = store.stored_id_filter()
+    assert all(may(i) for i in ids[:100])  # stored: always looked up
+    assert not any(may(i) for i in ids[100:])  # new (no 60-bit prefix shared by chance here)
+    assert may("not-hex-at-all") and may("abc")  # an id it cannot judge is looked up
+    store.commit_files([_fc("plain-name", size=1, new=True)])
+    may = store.stored_id_filter()
+    assert may(ids[200])  # a store holding an id it cannot read: every id is looked up
+    empty = Store(tmp_path / "empty.duckdb")
+    try:
+        assert not empty.stored_id_filter()(ids[0])
+    finally:
+        empty.close()

@@ -304,8 +304,13 @@ def _ingest(
         Ids looked up are remembered (None: not stored), so a file met twice keeps its state from the start.
         """
         n = 16
+        may_be_stored = store.stored_id_filter()
         while group := list(itertools.islice(cands, n)):
             missing = list(dict.fromkeys(c.file_id for c in group if c.file_id not in states))
+            for fid in missing:
+                if not may_be_stored(fid):
+                    states[fid] = None  # new to the database: no query
+            missing = [fid for fid in missing if fid not in states]
             if missing:
                 found = store.file_states(ids=missing)
                 for fid in missing:

@@ -304,6 +304,41 @@ class Store:
         rows = self.con.execute(f"{sql} WHERE {' OR '.join(conds)}", params).fetchall()
         return {r[0]: FileState(*r) for r in rows}
 
+    def stored_id_filter(self) -> Callable[[str], bool]:
+        """A test for "may this file id be stored?": False means surely not; True means look it up.
+
+        Built from the first 15 hex digits of every stored id, sorted (8 bytes per file, one scan): a new file
+        then costs no query. An id that is not hexadecimal (or a store holding one) always answers True.
+        (Why: each lookup is a semi-join over the whole ``files`` table, and under ingest's small buffer it was
+        re-read every time: 1.0-1.1 s of a 10K-session round into a 400K-session store, 0.2 s into a small one.)
+        """
+        from array import array
+        from bisect import bisect_left
+
+        rel = self.con.sql(
+            "SELECT try_cast('0x' || left(file_id, 15) AS BIGINT) AS k FROM files "
+            "WHERE length(file_id) >= 15 ORDER BY k NULLS FIRST"
+        )
+        col = rel.to_arrow_table().column("k")
+        if col.null_count or len(col) != (self.one("SELECT count(*) FROM files") or (0,))[0]:
+            return lambda _fid: True
+        keys = array("q")
+        for chunk in col.chunks:
+            if len(chunk):
+                keys.frombytes(chunk.buffers()[1].to_pybytes()[chunk.offset * 8 : (chunk.offset + len(chunk)) * 8])
+
+        def may_be_stored(fid: str) -> bool:
+            try:
+                k = int(fid[:15], 16)
+            except ValueError:
+                return True
+            if len(fid) < 15:
+                return True
+            i = bisect_left(keys, k)
+            return i < len(keys) and keys[i] == k
+
+        return may_be_stored
+
     def commit_files(self, batch: list[FileCommit]) -> None:
         """Write several files' rows and bookkeeping in ONE transaction.
 
