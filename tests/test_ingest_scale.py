@@ -210,15 +210,11 @@ def test_new_files_cost_no_lookup_by_id(tmp_path: Path, store: Store) -> None:
     """Files new to a store with others stored are known new from the stored-id filter: no query by id."""
     _corpus(tmp_path / "big", 30, "nbig")
     ingest(store, [tmp_path / "big"], user_from_dir=True, settle_s=0)
+    _corpus(tmp_path / "new", 5, "nnew")
     with _counting(store) as proxy:
-        st = ingest(store, [_root(tmp_path / "new", 5, "nnew")], user_from_dir=True, settle_s=0)
+        st = ingest(store, [tmp_path / "new"], user_from_dir=True, settle_s=0)
     assert st.files_parsed == 5
     assert not [q for q in proxy.queries if "file_id IN" in q]
-
-
-def _root(root: Path, n: int, tag: str) -> Path:
-    _corpus(root, n, tag)
-    return root
 
 
 def test_stored_id_filter(tmp_path: Path, store: Store) -> None:

@@ -298,23 +298,23 @@ def _ingest(
     def with_states(cands: Iterator[Candidate]) -> Iterator[tuple[Candidate, FileState | None]]:
         """Each candidate with its stored state as of the start of this call.
 
-        A discovered file's state is usually among those under the roots; the others (new files, or a file
-        stored under another path to it, e.g. through a symlink) are looked up by id, in groups (one
-        semi-join per group, growing from 16 to 1024 candidates so the first chunks are parsed early).
-        Ids looked up are remembered (None: not stored), so a file met twice keeps its state from the start.
+        A discovered file's state is usually among those under the roots. The others are new files, or a file
+        stored under another path to it (e.g. through a symlink): the store's stored-id filter, built on the
+        first such candidate, tells most new files apart without a query; the rest are looked up by id, in groups
+        (one semi-join per group, growing from 16 to 1024 candidates so the first chunks are parsed early).
+        Ids met are remembered (None: not stored), so a file met twice keeps its state from the start.
         """
         n = 16
-        may_be_stored = store.stored_id_filter()
+        may_be_stored: Callable[[str], bool] | None = None
         while group := list(itertools.islice(cands, n)):
             missing = list(dict.fromkeys(c.file_id for c in group if c.file_id not in states))
-            for fid in missing:
-                if not may_be_stored(fid):
-                    states[fid] = None  # new to the database: no query
-            missing = [fid for fid in missing if fid not in states]
             if missing:
-                found = store.file_states(ids=missing)
+                if may_be_stored is None:  # a re-ingest of unchanged files never gets here
+                    may_be_stored = store.stored_id_filter()
+                lookup = [fid for fid in missing if may_be_stored(fid)]
+                found = store.file_states(ids=lookup) if lookup else {}
                 for fid in missing:
-                    states[fid] = found.get(fid)
+                    states[fid] = found.get(fid)  # None: not stored (ruled out by the filter, or not found)
             for c in group:
                 yield c, states[c.file_id]
             n = min(2 * n, 1024)

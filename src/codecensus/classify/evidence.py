@@ -265,6 +265,21 @@ def _kept(batch: _Batch, table: str, alias: str) -> str:
     return f"LEFT JOIN (SELECT rid FROM _ev_drop_{table} {where}) d ON d.rid = {alias}.rowid"
 
 
+def _once_per_id(name: str, src: str, order: str) -> str:
+    """Two CTEs: ``{name}`` holds the rows of CTE ``src`` once per (session, tool_use_id), the first in ``order``;
+    rows without an id are all kept. Only the ids met more than once (``{name}_dup``) go through a window: a window
+    over every row sorted the whole batch, ~3/4 of the actions query's time at 400K generated sessions. (Measure's
+    ``_once_per_call`` applies the same rule to a whole store.)"""
+    return f"""{name}_dup AS (
+                  SELECT session_key, tool_use_id FROM {src} WHERE tool_use_id IS NOT NULL GROUP BY ALL HAVING count(*) > 1
+                ), {name} AS (
+                  SELECT {src}.* FROM {src} ANTI JOIN {name}_dup USING (session_key, tool_use_id)  -- NULL: no match
+                  UNION ALL
+                  (SELECT {src}.* FROM {src} SEMI JOIN {name}_dup USING (session_key, tool_use_id)
+                   QUALIFY row_number() OVER (PARTITION BY session_key, tool_use_id ORDER BY {order}) = 1)
+                )"""
+
+
 def _in_range(batch: _Batch, table: str, alias: str) -> str:
     """The row-id filter of ``table`` for this batch ('' when the batch has no ranges)."""
     if batch.ranges is None:
@@ -341,35 +356,18 @@ def _query_batch(store: Store, batch: _Batch) -> RawBatch:
         )
         actions = _arrow(
             store,
-            # Tool calls once per id (the first), each with its last result. Only the ids met more than once in the
-            # batch go through a window (a window over every row sorted the whole batch twice: ~3/4 of the
-            # query's time at 400K generated sessions); the others are kept as they are.
+            # Tool calls once per id (the first), each with its last result (see _once_per_id).
             f"""WITH a0 AS MATERIALIZED (
                   SELECT a.*, {_RANK} AS rank
                   FROM actions a JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
                   {_kept(batch, "actions", "a")}
                   WHERE NOT a.is_subagent AND d.rid IS NULL {_in_range(batch, "actions", "a")}
-                ), a_dup AS (
-                  SELECT session_key, tool_use_id FROM a0 WHERE tool_use_id IS NOT NULL GROUP BY ALL HAVING count(*) > 1
-                ), a AS (
-                  SELECT a0.* FROM a0 ANTI JOIN a_dup USING (session_key, tool_use_id)  -- a NULL id matches nothing
-                  UNION ALL
-                  (SELECT a0.* FROM a0 SEMI JOIN a_dup USING (session_key, tool_use_id)
-                   QUALIFY row_number() OVER (PARTITION BY session_key, tool_use_id ORDER BY rank, line, seq) = 1)
-                ), r0 AS MATERIALIZED (
+                ), {_once_per_id("a", "a0", "rank, line, seq")}, r0 AS MATERIALIZED (
                   SELECT x.session_key, x.tool_use_id, x.is_error, x.rejected, x.interrupted, x.file_op,
                          x.test_status, x.exit_code, left(x.text, {RESULT_CHARS}) AS text, {_RANK} AS rank, x.line, x.seq
                   FROM results x JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
                   WHERE NOT x.is_subagent AND x.tool_use_id IS NOT NULL {_in_range(batch, "results", "x")}
-                ), r_dup AS (
-                  SELECT session_key, tool_use_id FROM r0 GROUP BY ALL HAVING count(*) > 1
-                ), res AS (
-                  SELECT r0.* FROM r0 ANTI JOIN r_dup USING (session_key, tool_use_id)
-                  UNION ALL
-                  (SELECT r0.* FROM r0 SEMI JOIN r_dup USING (session_key, tool_use_id)
-                   QUALIFY row_number() OVER (PARTITION BY session_key, tool_use_id
-                                              ORDER BY rank DESC, line DESC, seq DESC) = 1)
-                )
+                ), {_once_per_id("res", "r0", "rank DESC, line DESC, seq DESC")}
                 SELECT a.session_key, a.tool, a.category, a.file_path, a.command, a.is_test, a.is_commit, a.is_push,
                        a.is_deploy, a.input_words, epoch_ms(a.ts) AS ts, a.rank, a.line, a.seq,
                        res.is_error, res.rejected, res.interrupted, res.file_op, res.test_status, res.exit_code,

@@ -315,24 +315,21 @@ class Store:
         from array import array
         from bisect import bisect_left
 
-        rel = self.con.sql(
-            "SELECT try_cast('0x' || left(file_id, 15) AS BIGINT) AS k FROM files "
-            "WHERE length(file_id) >= 15 ORDER BY k NULLS FIRST"
-        )
-        col = rel.to_arrow_table().column("k")
-        if col.null_count or len(col) != (self.one("SELECT count(*) FROM files") or (0,))[0]:
+        # a stored id that is not hexadecimal casts to NULL; shorter ids are keys too (at worst a needless lookup)
+        col = self.con.sql(
+            "SELECT try_cast('0x' || left(file_id, 15) AS BIGINT) AS k FROM files ORDER BY k NULLS FIRST"
+        ).to_arrow_table().column("k").combine_chunks()
+        if col.null_count:
             return lambda _fid: True
         keys = array("q")
-        for chunk in col.chunks:
-            if len(chunk):
-                keys.frombytes(chunk.buffers()[1].to_pybytes()[chunk.offset * 8 : (chunk.offset + len(chunk)) * 8])
+        keys.frombytes(col.buffers()[1][col.offset * 8 : (col.offset + len(col)) * 8])
 
         def may_be_stored(fid: str) -> bool:
+            if len(fid) < 15:
+                return True
             try:
                 k = int(fid[:15], 16)
             except ValueError:
-                return True
-            if len(fid) < 15:
                 return True
             i = bisect_left(keys, k)
             return i < len(keys) and keys[i] == k
