@@ -244,3 +244,19 @@ def test_degenerate_share_counts_the_resampled_units() -> None:
     assert lo_c[0] == pytest.approx(float(wilson(1.0, 1.0, 1.959964)[0]))  # one user: hardly informative
     assert lo_i[0] == pytest.approx(float(wilson(30.0, 30.0, 1.959964)[0])) and lo_i[0] > 0.85 and hi_i[0] == 1.0
     assert boot_i.method == "session bootstrap (individual mode)" and boot_c.method == "user-clustered bootstrap"
+
+
+def test_count_weighted_quantile_matches_the_float32_weights() -> None:
+    """The replicates' quantiles from integer draw counts: the positions of the float32 cumulative sums, exactly."""
+    from codecensus.aggregate.stats import _count_weighted_quantile, _weighted_quantile
+
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        m = int(rng.integers(1, 300))
+        v = np.sort(rng.integers(0, 15, m).astype(np.float64))  # ties
+        counts = rng.integers(0, 4, size=(m, 50)).astype(np.uint8)
+        if trial % 10 == 0:
+            counts[:, ::3] = 0  # replicates that drew none of these sessions: NaN
+        for q in (0.5, 0.1, 0.9, 0.25, 1 / 3):
+            want = _weighted_quantile(v, counts.T.astype(np.float32), q)
+            assert np.array_equal(_count_weighted_quantile(v, counts, q), want, equal_nan=True)

@@ -278,8 +278,7 @@ class UserBootstrap:
             b0 = 0
             for c in self._chunks:
                 b1 = b0 + c.shape[1]
-                w = c[u].T.astype(np.float32)  # integer counts: exact in float32 up to 16M
-                reps[b0:b1, k] = _weighted_quantile(v, w, q)
+                reps[b0:b1, k] = _count_weighted_quantile(v, c[u], q)
                 b0 = b1
         return Estimate(est, reps, n_s, n_u, [self.method] * K)
 
@@ -297,6 +296,23 @@ def _weighted_quantile(sorted_values: FloatArray, weights: FloatArray, q: float)
     total = cw[:, -1]
     target = q * total
     pos = np.array([np.searchsorted(cw[i], target[i], side="left") for i in range(cw.shape[0])])
+    pos = np.minimum(pos, len(sorted_values) - 1)
+    out = sorted_values[pos].astype(np.float64)
+    out[total <= 0] = np.nan
+    return out
+
+
+def _count_weighted_quantile(sorted_values: FloatArray, counts: npt.NDArray[np.uint8], q: float) -> FloatArray:
+    """``_weighted_quantile`` for integer weights given sessions x replicates (a chunk's draw counts, gathered).
+
+    The same positions as the float32 cumulative sums of the float32 weights: integer sums are exact (below 2**24,
+    where float32 is too), and the target is the same float32 product. Summed as int32 from a uint8 copy, not as
+    float32 (34 against 138 ms for 400K sessions x 50 replicates; 3.7 s of a 400K-session report went here).
+    """
+    cw = np.cumsum(np.ascontiguousarray(counts.T), axis=1, dtype=np.int32)
+    total = cw[:, -1].astype(np.float32)
+    target = np.float32(q) * total  # float32, as q * (float32 sums) is
+    pos = np.array([np.searchsorted(cw[i], target[i], side="left") for i in range(cw.shape[0])], dtype=np.int64)
     pos = np.minimum(pos, len(sorted_values) - 1)
     out = sorted_values[pos].astype(np.float64)
     out[total <= 0] = np.nan
