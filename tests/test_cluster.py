@@ -95,6 +95,32 @@ def test_fit_kmeans_recovers_blobs_and_orders_by_weight(method: str) -> None:
     assert np.allclose(np.linalg.norm(fit.centroids, axis=1), 1.0)
 
 
+def test_kmeanspp_starts_cover_every_blob_and_keep_the_best_run() -> None:
+    """Greedy k-means++ from several runs side by side: one start per blob, the lowest-potential run kept,
+    the same centers for the same seed, and never more than ``sample`` points looked at."""
+    from codecensus.cluster import kmeans
+
+    rng = np.random.default_rng(5)
+    x, truth = _blobs(rng, 6, 40)
+    w = np.ones(len(x))
+
+    def potential(c: np.ndarray) -> float:
+        return float((((x[:, None, :] - c[None, :, :]) ** 2).sum(-1).min(1) * w).sum())
+
+    best = kmeans.kmeanspp_best_of(x, w, 6, n_init=3, rng=np.random.default_rng(1))
+    again = kmeans.kmeanspp_best_of(x, w, 6, n_init=3, rng=np.random.default_rng(1))
+    assert np.array_equal(best, again)
+    nearest_blob = truth[((x[:, None, :] - best[None, :, :]) ** 2).sum(-1).argmin(0)]
+    assert sorted(nearest_blob.tolist()) == list(range(6))  # one start in every blob
+    # each single run with the same draws: the best-of-three is no worse than any of them
+    singles = [kmeans.kmeanspp_best_of(x, w, 6, n_init=1, rng=np.random.default_rng(s)) for s in range(5)]
+    assert potential(best) <= max(potential(c) for c in singles) + 1e-6
+    # a sample smaller than the data: every start is one of the sampled points
+    small = kmeans.kmeanspp_best_of(x, w, 6, n_init=2, rng=np.random.default_rng(2), sample=30)
+    assert len(small) == 6
+    assert all(any(np.array_equal(c, p) for p in x) for c in small)
+
+
 def test_fit_kmeans_degenerate_sizes() -> None:
     x = np.eye(3, dtype=np.float32)
     assert fit_kmeans(x, None, 5).labels.tolist() == [0, 1, 2]  # k capped at n

@@ -23,6 +23,9 @@ KMeansMethod = Literal["auto", "kmeans", "minibatch", "faiss"]
 
 #: ``auto`` runs full Lloyd k-means up to this many distinct points, mini-batch k-means above it.
 FULL_KMEANS_MAX = 20_000
+#: k-means++ starts made side by side for mini-batch k-means, and the points they are drawn on (at most).
+KPP_STARTS = 3
+KPP_SAMPLE = 36_864
 
 
 def threads() -> int:
@@ -97,6 +100,59 @@ def fit_kmeans(
     return KMeansFit(labels, cent, tot, used, time.perf_counter() - t0)
 
 
+def kmeanspp_best_of(
+    x: FloatArray, w: np.ndarray, k: int, *, n_init: int, rng: np.random.Generator, sample: int | None = None
+) -> FloatArray:
+    """Starting centers for mini-batch k-means: the best of ``n_init`` greedy k-means++ runs, made side by side.
+
+    Each run is scikit-learn's greedy k-means++ (a first center drawn by weight, then at each step
+    ``2 + ln k`` candidates drawn by weight x squared distance to the nearest center, keeping the one that
+    lowers the weighted potential most); the run with the lowest final potential wins. The runs share one
+    matrix product per step (every run's candidates against every point), where ``MiniBatchKMeans(n_init=3)``
+    reads the points once per run and per step, on a 12,288-point sample each. Here the runs see up to
+    ``sample`` points (default :data:`KPP_SAMPLE`, drawn by ``rng`` when there are more).
+
+    On 32,165 summaries with k=949 (a 400K-session run): 7.2-8.4 s for the whole fit against 14.5-20.7 s,
+    and a weighted inertia 7 % lower (11,252-11,370 against 12,108-12,256 over five seeds each).
+    """
+    n = len(x)
+    m = min(n, max(sample or KPP_SAMPLE, 4 * k))
+    idx = np.sort(rng.choice(n, m, replace=False)) if m < n else np.arange(n)
+    xs = np.ascontiguousarray(x[idx], dtype=np.float32)
+    ws = np.asarray(w, dtype=np.float64)[idx]
+    ws32 = ws.astype(np.float32)
+    sq = np.einsum("ij,ij->i", xs, xs)
+    neg2_t = np.ascontiguousarray(xs.T) * np.float32(-2.0)  # contiguous: the product runs ~30 % faster than on xs.T
+    trials = 2 + int(np.log(k))
+
+    def sqdist(rows: IntArray) -> FloatArray:
+        """Squared distances, ``rows`` x all points (float32, as scikit-learn's, clipped at 0)."""
+        d = xs[rows] @ neg2_t
+        d += sq[None, :]
+        d += sq[rows][:, None]
+        return np.maximum(d, 0.0, out=d)
+
+    starts = np.empty((n_init, k), dtype=np.int64)
+    p = ws / ws.sum()
+    starts[:, 0] = [rng.choice(m, p=p) for _ in range(n_init)]
+    closest = sqdist(starts[:, 0])  # per run: each point's squared distance to its nearest center
+    pot = closest.astype(np.float64) @ ws
+    cand = np.empty((n_init, trials), dtype=np.int64)
+    for c in range(1, k):
+        for i in range(n_init):
+            cum = np.cumsum(ws * closest[i])
+            cand[i] = np.minimum(np.searchsorted(cum, rng.random(trials) * pot[i]), m - 1)
+        d = sqdist(cand.ravel()).reshape(n_init, trials, m)
+        np.minimum(d, closest[:, None, :], out=d)
+        pots = d @ ws32  # n_init x trials
+        best = np.argmin(pots, axis=1)
+        for i in range(n_init):
+            starts[i, c] = cand[i, best[i]]
+            closest[i] = d[i, best[i]]
+        pot = closest.astype(np.float64) @ ws
+    return xs[starts[int(np.argmin(pot))]].copy()
+
+
 def _fit(x: FloatArray, w: np.ndarray, k: int, n: int, seed: int, method: str) -> tuple[IntArray, str]:
     if k == n:
         raw = np.arange(n, dtype=np.int64)
@@ -112,8 +168,9 @@ def _fit(x: FloatArray, w: np.ndarray, k: int, n: int, seed: int, method: str) -
 
         mb = MiniBatchKMeans(
             n_clusters=k,
+            init=kmeanspp_best_of(x, w, k, n_init=KPP_STARTS, rng=np.random.default_rng(seed)),
             batch_size=min(n, 4096),
-            n_init=3,
+            n_init=1,
             max_iter=100,
             max_no_improvement=10,
             reassignment_ratio=0.01,
