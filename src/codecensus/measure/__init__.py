@@ -285,15 +285,19 @@ CREATE OR REPLACE TEMP TABLE _subx AS
                     AND sf.role = 'subagent' AND sf.agent_id = r.agent_id)
   GROUP BY r.session_key;
 DROP TABLE _r;
--- each call with its result; the distinct files counted from one (session, file) aggregate, not three
--- DISTINCT aggregates per session (400K generated sessions: 6.5-6.7 s against 11.0-12.4 s, the same rows)
+-- each call with its result, as a temp table read twice below: a MATERIALIZED CTE of it stays in memory, and at 400K
+-- generated sessions (11.8M calls) that failed under the 512 MB limit in every try (8.8-9.6 s this way, 5.2-6.0 s
+-- as a CTE under 2 GB); the distinct files counted from one (session, file) aggregate, not three DISTINCT
+-- aggregates per session (6.5-6.7 s against 11.0-12.4 s, the same rows)
+CREATE OR REPLACE TEMP TABLE _j AS
+  SELECT a.session_key, a.is_subagent, a.input_words, a.category, a.file_path, a.has_command, a.is_test,
+         a.is_commit, a.is_push, r.is_error, r.file_op, r.test_status
+  FROM _ac a LEFT JOIN _rc r
+    ON r.session_key = a.session_key AND r.is_subagent = a.is_subagent AND r.tool_use_id = a.tool_use_id;
+DROP TABLE _ac;
+DROP TABLE _rc;
 CREATE OR REPLACE TEMP TABLE _asum AS
-  WITH j AS MATERIALIZED (
-    SELECT a.session_key, a.is_subagent, a.input_words, a.category, a.file_path, a.has_command, a.is_test,
-           a.is_commit, a.is_push, r.is_error, r.file_op, r.test_status
-    FROM _ac a LEFT JOIN _rc r
-      ON r.session_key = a.session_key AND r.is_subagent = a.is_subagent AND r.tool_use_id = a.tool_use_id),
-  c AS (
+  WITH c AS (
     SELECT session_key,
       count(*) FILTER (WHERE NOT is_subagent) AS actions,
       sum(input_words) FILTER (WHERE NOT is_subagent) AS tool_words,
@@ -304,7 +308,7 @@ CREATE OR REPLACE TEMP TABLE _asum AS
         AS test_failures,
       count(*) FILTER (WHERE NOT is_subagent AND is_commit AND NOT coalesce(is_error, false)) AS commits,
       count(*) FILTER (WHERE NOT is_subagent AND is_push AND NOT coalesce(is_error, false)) AS pushes
-    FROM j GROUP BY session_key),
+    FROM _j GROUP BY session_key),
   f AS (
     -- a file counts once per kind when any of its calls is of that kind (bool_or skips NULLs, as FILTER does)
     SELECT session_key, count(*) FILTER (WHERE rd) AS files_read, count(*) FILTER (WHERE ed) AS files_edited,
@@ -315,15 +319,14 @@ CREATE OR REPLACE TEMP TABLE _asum AS
                          (category = 'edit' OR (category = 'write' AND file_op = 'update'))) AS ed,
                  bool_or(coalesce(is_error, false) = false AND category = 'write'
                          AND coalesce(file_op, 'create') = 'create') AS cr
-          FROM j WHERE NOT is_subagent AND file_path IS NOT NULL GROUP BY session_key, file_path)
+          FROM _j WHERE NOT is_subagent AND file_path IS NOT NULL GROUP BY session_key, file_path)
     GROUP BY session_key)
   SELECT c.session_key, c.actions, c.tool_words, c.sub_actions,
          coalesce(f.files_read, 0) AS files_read, coalesce(f.files_edited, 0) AS files_edited,
          coalesce(f.files_created, 0) AS files_created,
          c.commands, c.test_runs, c.test_failures, c.commits, c.pushes
   FROM c LEFT JOIN f USING (session_key);
-DROP TABLE _ac;
-DROP TABLE _rc;
+DROP TABLE _j;
 CREATE OR REPLACE TEMP TABLE _bad AS
   SELECT f.session_key, sum(l.count) AS bad_lines
   FROM ingest_log l JOIN files f USING (file_id)
