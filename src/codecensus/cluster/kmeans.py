@@ -113,7 +113,7 @@ def kmeanspp_best_of(
     ``sample`` points (default :data:`KPP_SAMPLE`, drawn by ``rng`` when there are more).
 
     On 32,165 summaries with k=949 (a 400K-session run): 7.2-8.4 s for the whole fit against 14.5-20.7 s,
-    and a weighted inertia 7 % lower (11,252-11,370 against 12,108-12,256 over five seeds each).
+    and a weighted inertia 7 % lower (11,225-11,370 against 12,108-12,256 over five seeds each).
     """
     n = len(x)
     m = min(n, max(sample or KPP_SAMPLE, 4 * k))
