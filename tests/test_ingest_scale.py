@@ -237,9 +237,9 @@ def test_stored_id_filter(tmp_path: Path, store: Store) -> None:
 
 
 def test_stored_id_filter_leaves_arrow_compute_unloaded(tmp_path: Path) -> None:
-    """The filter is built in the writer before the parser processes start: loading Arrow's compute module there
-    (``combine_chunks`` of the empty column of a cold ingest) put ~40 MB into every process of the 1 GB ingest
-    (peak RSS 324-330 MB against 280-285)."""
+    """The ingest writer builds the filter and imports ``pyarrow.compute`` nowhere else: ``combine_chunks`` of a
+    cold ingest's empty column imported it (+50 MB in the writer; the 1 GB ingest's peak RSS 324-330 MB against
+    280-285)."""
     import hashlib
     import subprocess
     import sys

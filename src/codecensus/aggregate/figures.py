@@ -363,11 +363,9 @@ def _codes(values: pd.Series, keys: Sequence[Any]) -> np.ndarray:
     A hash-table lookup of the whole column (``Index.get_indexer``), not one Python call per row: 3 s of a
     400K-session report went to ``Series.map`` here.
     """
-    keys = list(keys)
-    if any(k is None or k != k for k in keys):  # a missing key: never matched; only the per-row rule says so
-        m = {k: i for i, k in enumerate(keys)}
-        return values.map(lambda v: m.get(v, -1) if v is not None and v == v else -1).to_numpy(dtype=np.int64)
-    return np.asarray(pd.Index(keys).get_indexer(values), dtype=np.int64)
+    codes = np.asarray(pd.Index(list(keys)).get_indexer(values), dtype=np.int64)
+    codes[pd.isna(values).to_numpy(dtype=bool)] = -1  # a missing value matches no key, not even a missing one
+    return codes
 
 
 def _mode_label(k: str) -> str:

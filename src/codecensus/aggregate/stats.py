@@ -294,12 +294,7 @@ def _weighted_quantile(sorted_values: FloatArray, weights: FloatArray, q: float)
     """Quantile of sorted values under each row of weights (lower median convention at ties)."""
     cw = np.cumsum(weights, axis=1)
     total = cw[:, -1]
-    target = q * total
-    pos = np.array([np.searchsorted(cw[i], target[i], side="left") for i in range(cw.shape[0])])
-    pos = np.minimum(pos, len(sorted_values) - 1)
-    out = sorted_values[pos].astype(np.float64)
-    out[total <= 0] = np.nan
-    return out
+    return _at_cumulative(sorted_values, cw, total, q * total)
 
 
 def _count_weighted_quantile(sorted_values: FloatArray, counts: npt.NDArray[np.uint8], q: float) -> FloatArray:
@@ -311,10 +306,14 @@ def _count_weighted_quantile(sorted_values: FloatArray, counts: npt.NDArray[np.u
     """
     cw = np.cumsum(np.ascontiguousarray(counts.T), axis=1, dtype=np.int32)
     total = cw[:, -1].astype(np.float32)
-    target = np.float32(q) * total  # float32, as q * (float32 sums) is
+    return _at_cumulative(sorted_values, cw, total, np.float32(q) * total)  # float32, as q * (float32 sums) is
+
+
+def _at_cumulative(sorted_values: FloatArray, cw: np.ndarray, total: np.ndarray, target: np.ndarray) -> FloatArray:
+    """Per row of cumulative weights ``cw``: the first value whose cumulative weight reaches ``target`` (NaN when
+    the row weighs nothing)."""
     pos = np.array([np.searchsorted(cw[i], target[i], side="left") for i in range(cw.shape[0])], dtype=np.int64)
-    pos = np.minimum(pos, len(sorted_values) - 1)
-    out = sorted_values[pos].astype(np.float64)
+    out = sorted_values[np.minimum(pos, len(sorted_values) - 1)].astype(np.float64)
     out[total <= 0] = np.nan
     return out
 

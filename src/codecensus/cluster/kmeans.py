@@ -119,7 +119,15 @@ def kmeanspp_best_of(
     m = min(n, max(sample or KPP_SAMPLE, 4 * k))
     idx = np.sort(rng.choice(n, m, replace=False)) if m < n else np.arange(n)
     xs = np.ascontiguousarray(x[idx], dtype=np.float32)
-    ws = np.asarray(w, dtype=np.float64)[idx]
+    starts, pot = _kmeanspp_runs(xs, np.asarray(w, dtype=np.float64)[idx], k, n_init, rng)
+    return xs[starts[int(np.argmin(pot))]].copy()
+
+
+def _kmeanspp_runs(
+    xs: FloatArray, ws: np.ndarray, k: int, n_init: int, rng: np.random.Generator
+) -> tuple[IntArray, np.ndarray]:
+    """``n_init`` greedy k-means++ runs side by side: each run's center rows (n_init x k) and final weighted potential."""
+    m = len(xs)
     ws32 = ws.astype(np.float32)
     sq = np.einsum("ij,ij->i", xs, xs)
     neg2_t = np.ascontiguousarray(xs.T) * np.float32(-2.0)  # contiguous: the product runs ~30 % faster than on xs.T
@@ -150,7 +158,7 @@ def kmeanspp_best_of(
             starts[i, c] = cand[i, best[i]]
             closest[i] = d[i, best[i]]
         pot = closest.astype(np.float64) @ ws
-    return xs[starts[int(np.argmin(pot))]].copy()
+    return starts, pot
 
 
 def _fit(x: FloatArray, w: np.ndarray, k: int, n: int, seed: int, method: str) -> tuple[IntArray, str]:
