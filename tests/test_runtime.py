@@ -1,4 +1,4 @@
-"""Garbage-collector settings of the worker processes (codecensus.runtime)."""
+"""Garbage-collector settings of the worker processes, and writes in full (codecensus.runtime)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from codecensus.runtime import WORKER_GEN0, bulk_gc
+from codecensus.runtime import WORKER_GEN0, bulk_gc, write_all
 
 
 def _run(code: str) -> str:
@@ -80,3 +80,45 @@ def test_bulk_gc_restores_the_callers_thresholds() -> None:
         assert gc.get_threshold() == (200_000, 7, 9)
     finally:
         gc.set_threshold(*old)
+
+
+class _PartialStream:
+    """An unbuffered pipe as a stopped-and-continued process sees it: each write takes at most ``most`` bytes."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.data = bytearray()
+        self.calls = 0
+
+    def write(self, b: memoryview) -> int:
+        self.calls += 1
+        part = bytes(b[: self.most])
+        self.data += part
+        return len(part)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_write_all_writes_what_each_partial_write_left() -> None:
+    data = bytes(range(256)) * 40
+    out = _PartialStream(7)
+    write_all(out.write, data)
+    assert bytes(out.data) == data and out.calls == -(-len(data) // 7)
+
+
+def test_jsonl_export_to_an_unbuffered_stdout_is_complete() -> None:
+    """``codecensus sessions`` writes to ``sys.stdout.buffer``, which ``PYTHONUNBUFFERED=1`` makes unbuffered:
+    each write may take part of the export. Before, the rest was lost without a word."""
+    import types
+
+    import orjson
+    import pyarrow as pa
+
+    from codecensus.export import write_table
+
+    tbl = pa.table({"session_id": [f"s{i}" for i in range(2000)], "prompts": list(range(2000))})
+    raw = _PartialStream(1000)
+    write_table(tbl, "jsonl", types.SimpleNamespace(buffer=raw))  # type: ignore[arg-type]
+    rows = [orjson.loads(line) for line in bytes(raw.data).splitlines()]
+    assert rows == tbl.to_pylist()

@@ -12,6 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from codecensus.measure import SESSION_COLUMNS
+from codecensus.runtime import write_all
 from codecensus.store import Store
 
 # Facet columns added by `codecensus classify` (table `facets`, one row per session_key).
@@ -71,7 +72,7 @@ def write_table(tbl: pa.Table, fmt: str, dest: Path | IO[str] | IO[bytes]) -> No
     else:
         stream = getattr(dest, "buffer", None)
         if stream is not None:
-            stream.write(data)
+            write_all(stream.write, data)  # an unbuffered stdout (PYTHONUNBUFFERED) may take part of it per call
             stream.flush()
         else:  # text stream (e.g. CliRunner)
             dest.write(data.decode())  # type: ignore[arg-type]

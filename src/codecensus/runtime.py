@@ -1,4 +1,5 @@
-"""Process-wide settings for the processes that do the bulk work (parser processes, classify workers).
+"""Process-wide settings for the processes that do the bulk work (parser processes, classify workers),
+and writing a buffer to a pipe in full (:func:`write_all`).
 
 Python's cyclic garbage collector runs a young-generation pass every 700 net container allocations. A
 parser or classify worker allocates millions of short-lived containers (decoded lines, row tuples,
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 WORKER_GEN0 = 100_000  # net container allocations between two young-generation collections in a worker
 
@@ -52,3 +53,20 @@ def bulk_gc() -> Iterator[None]:
 
 
 __all__ = ["WORKER_GEN0", "bulk_gc", "tune_worker_gc"]
+
+
+def write_all(write: Callable[[memoryview], int | None], data: bytes) -> None:
+    """Hand every byte of ``data`` to ``write`` (``os.write`` bound to a descriptor, or a stream's ``write``).
+
+    One write to a pipe may take only part of a large buffer: when a signal arrives, or the process is
+    stopped and continued (Ctrl-Z then ``fg``, a profiler attaching), it returns the count written. A
+    buffered stream writes the rest itself, but an unbuffered one (``sys.stdout.buffer`` under
+    ``PYTHONUNBUFFERED=1`` or ``python -u``, common in containers) returns the count to the caller, and
+    a caller that ignores it silently loses the rest.
+    """
+    view = memoryview(data)
+    while view:
+        n = write(view)
+        if n is None:  # a non-blocking stream that could take nothing now
+            raise BlockingIOError("the output would block")
+        view = view[n:]

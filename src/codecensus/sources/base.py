@@ -341,35 +341,25 @@ class _NoPandas:
         return None
 
 
-def write_all(fd: int, data: bytes) -> None:
-    """Write every byte of ``data`` to ``fd``.
-
-    One ``write`` to a pipe may take only part of a large buffer: when a signal arrives, or the process is
-    stopped and continued (Ctrl-Z then ``fg``, a profiler), it returns the count written. An unbuffered
-    stream (``sys.stdout.buffer`` under ``PYTHONUNBUFFERED=1``, common in containers) hands that count
-    back instead of writing the rest, and a frame protocol that ignores it loses its place in the stream.
-    """
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 def worker_main() -> None:
     """Entry point of a parser process (see :class:`ParserPool`): chunks in on stdin, results out on stdout.
 
     Frames are an 8-byte little-endian length and a pickle. Runs until stdin closes (which also
     happens when the writer dies, so no parser process outlives it).
     """
+    import functools
     import pickle
     import signal
     import sys
 
+    from codecensus.runtime import write_all
+
     # Ctrl-C is the writer's to handle: this process ends when its stdin closes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     inp = sys.stdin.buffer
-    # The frames get a descriptor of their own; whatever else is written to stdout, by Python or by a
-    # library's C code, goes to stderr and cannot corrupt them.
-    out = os.dup(1)
+    # The frames are written in full (see write_all), on a descriptor of their own: whatever else is
+    # written to stdout, by Python or by a library's C code, goes to stderr and cannot corrupt them.
+    send = functools.partial(os.write, os.dup(1))
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     worker_init()
@@ -384,8 +374,8 @@ def worker_main() -> None:
             runs = [([f"{type(exc).__name__}: {exc}"] * len(items), None)]
         payload = pickle.dumps(runs, protocol=pickle.HIGHEST_PROTOCOL)
         del runs
-        write_all(out, len(payload).to_bytes(8, "little"))
-        write_all(out, payload)
+        write_all(send, len(payload).to_bytes(8, "little"))
+        write_all(send, payload)
         del payload
         release_memory()
 
