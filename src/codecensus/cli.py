@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from codecensus import __version__, quickcheck
+from codecensus.paths import as_text
 from codecensus.store import Store, StoreBusy, default_db_path
 
 app = typer.Typer(
@@ -151,7 +152,7 @@ def ingest(
         task = prog.add_task("ingest", total=None, current="")
 
         def cb(done: int, total: int, current: str) -> None:
-            prog.update(task, completed=done, total=total, current=Path(current).name[:40] if current else "")
+            prog.update(task, completed=done, total=total, current=as_text(Path(current).name[:40]) if current else "")
 
         try:
             stats = ingest_with(
@@ -169,7 +170,7 @@ def ingest(
         store,
         "ingest",
         {
-            "paths": [str(p) for p in roots],
+            "paths": [as_text(str(p)) for p in roots],
             "engine": engine,
             "workers": n_workers,
             "files_seen": stats.files_seen,

@@ -26,7 +26,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codecensus.paths import SKIP_DIRS, default_claude_dirs, walk
+from codecensus.paths import SKIP_DIRS, as_text, default_claude_dirs, walk
 from codecensus.records import ParseResult, split_tables
 from codecensus.runtime import bulk_gc
 from codecensus.sources import base as registry
@@ -268,7 +268,7 @@ def _ingest(
     paths = [Path(p) for p in paths]
     # Only the stored files under the roots (and, further down, those the discovered files' ids name) are
     # read from the database: an ingest call's memory and set-up follow its roots, not the database size.
-    states: dict[str, FileState | None] = dict(store.file_states(under=[str(p.expanduser()) for p in paths]))
+    states: dict[str, FileState | None] = dict(store.file_states(under=[as_text(str(p.expanduser())) for p in paths]))
     current = {name: p.version for name, p in registry.parsers().items()}
     by_path = {st.path: st for st in states.values() if st and st.parser_version == current.get(st.source)}
     n_unchanged = 0
@@ -276,10 +276,11 @@ def _ingest(
 
     def unchanged(p: Path) -> bool:
         nonlocal n_unchanged
-        st = by_path.get(str(p))
+        ps = as_text(str(p))  # as stored
+        st = by_path.get(ps)
         if st is None:
             return False
-        if str(p) in counted:
+        if ps in counted:
             return True
         try:
             fs = p.stat()
@@ -289,7 +290,7 @@ def _ingest(
             return False
         if fs.st_size == st.size and fs.st_mtime_ns == st.mtime_ns and st.consumed >= st.size:
             n_unchanged += 1
-            counted.add(str(p))
+            counted.add(ps)
             return True
         return False
 
@@ -342,7 +343,7 @@ def _ingest(
 
     def failed(job: _Job, exc: BaseException) -> None:
         stats.files_failed += 1
-        stats.errors.append(f"{job.cand.path}: {type(exc).__name__}: {exc}")
+        stats.errors.append(as_text(f"{job.cand.path}: {type(exc).__name__}: {exc}"))
 
     batch: list[tuple[_Job, FileCommit]] = []
     batch_bytes = 0
@@ -393,11 +394,11 @@ def _ingest(
         skey = job.ctx.session_key or (result.sessions[0].session_key if result.sessions else None)
         fc = FileCommit(
             file_id=c.file_id,
-            path=str(path),
+            path=as_text(str(path)),
             source=c.parser.name,
             role=c.parser.role(path),
-            session_key=skey,
-            user_name=c.user,
+            session_key=as_text(skey) if skey else skey,
+            user_name=as_text(c.user) if c.user else c.user,
             size=job.size,
             mtime_ns=job.mtime_ns,
             head_hash=head,

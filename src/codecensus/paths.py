@@ -12,6 +12,23 @@ from pathlib import Path
 
 import platformdirs
 
+
+def as_text(s: str) -> str:
+    """``s`` as valid Unicode text, to store or show.
+
+    A file or folder name need not be valid UTF-8 on Linux: Python holds its undecodable bytes as lone
+    surrogates (``os.fsdecode``), which Arrow, DuckDB and JSON refuse. Those bytes are written as ``\\xNN``
+    escapes (``café`` in Latin-1 becomes ``caf\\xe9``); valid text is returned as it is.
+    """
+    if s.isascii():
+        return s
+    try:
+        s.encode()
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return s
+
+
 SKIP_DIRS = frozenset(
     {
         ".git",

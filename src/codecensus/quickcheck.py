@@ -38,7 +38,7 @@ from typing import Any
 import orjson
 
 from codecensus import __version__
-from codecensus.paths import default_claude_dirs, default_db_path, pending_runs_path, walk
+from codecensus.paths import as_text, default_claude_dirs, default_db_path, pending_runs_path, walk
 
 SNAPSHOT_VERSION = 1
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -83,7 +83,8 @@ def list_roots(roots: list[Path]) -> Listing:
                 est = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            h.update(f"{path}\x00{est.st_size}\x00{est.st_mtime_ns}\n".encode())
+            # fsencode: a name need not be valid UTF-8 (the same bytes as .encode() when it is)
+            h.update(os.fsencode(path) + f"\x00{est.st_size}\x00{est.st_mtime_ns}\n".encode())
             n += 1
     return Listing(n, h.hexdigest())
 
@@ -96,14 +97,14 @@ def code_fingerprint() -> str:
         for f in sorted(filenames):
             if f.endswith(".py"):
                 st = os.stat(os.path.join(dirpath, f))
-                h.update(f"{dirpath}/{f}\x00{st.st_size}\x00{st.st_mtime_ns}\n".encode())
+                h.update(os.fsencode(f"{dirpath}/{f}") + f"\x00{st.st_size}\x00{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
 
 
 def options_key(roots: list[Path], user: str | None, user_from_dir: bool, fmt: str | None) -> dict[str, Any]:
     return {
-        "roots": [str(Path(r).expanduser().absolute()) for r in roots],
-        "user": user,
+        "roots": [as_text(str(Path(r).expanduser().absolute())) for r in roots],
+        "user": as_text(user) if user else user,
         "user_from_dir": bool(user_from_dir),
         "format": fmt,
     }

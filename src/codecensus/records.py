@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 import msgspec
 import pyarrow as pa
 
+from codecensus.paths import as_text
+
 
 class Row(msgspec.Struct, kw_only=True):
     """Base of every stored row; subclasses declare ``TABLE`` and ``ARROW``."""
@@ -245,8 +247,30 @@ def to_arrow(rows: list[Any], cls: type[Any]) -> pa.Table:
         return empty
     cols = zip(*map(msgspec.structs.astuple, rows), strict=True)
     # pa.array takes epoch-millisecond ints for a timestamp type directly (no cast pass).
-    arrays = [pa.array(data, type=field.type) for field, data in zip(schema, cols, strict=True)]
+    arrays = [array(data, field.type) for field, data in zip(schema, cols, strict=True)]
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def array(values: Any, typ: pa.DataType) -> pa.Array:
+    """``pa.array(values, typ)`` for values a transcript may have made unfit; they are cleaned only if it fails.
+
+    - Text that is not valid Unicode (a file or folder name's bytes: parsers take ids, projects and users from
+      names) is written with escapes (:func:`codecensus.paths.as_text`).
+    - An integer beyond 64 bits (a damaged or absurd count, e.g. ``"output_tokens": 1e30`` written as digits)
+      becomes null: unknown, not a number.
+
+    Either one used to make the conversion of its whole chunk of files fail.
+    """
+    try:
+        return pa.array(values, typ)
+    except UnicodeEncodeError:
+        return array([as_text(v) if isinstance(v, str) else v for v in values], typ)
+    except OverflowError:
+        lo, hi = _INT64
+        return pa.array([None if isinstance(v, int) and not lo <= v <= hi else v for v in values], typ)
 
 
 def _check_field_order() -> None:

@@ -111,7 +111,8 @@ def detect(path: Path, head: bytes | None = None) -> Parser | None:
 
 def file_id_for(path: Path, source: str, resolved: str | None = None) -> str:
     """Deterministic id of a file: its resolved path (``resolved`` when the caller knows it) and format."""
-    return hashlib.sha1(f"{source}\0{resolved or path.resolve()}".encode()).hexdigest()[:20]
+    # fsencode: a path need not be valid UTF-8 (the same bytes as .encode() when it is)
+    return hashlib.sha1(os.fsencode(f"{source}\0{resolved or path.resolve()}")).hexdigest()[:20]
 
 
 def iter_lines(path: Path, start: int, start_line: int, final: bool) -> Iterator[tuple[int, bytes, int]]:
@@ -257,7 +258,11 @@ def parse_chunk(items: list[tuple[str, FileContext]]) -> list[Run]:
                 _fingerprint_results(ctxs, results)
                 runs.append((results, merged))
             except Exception as exc:  # reported per file by the writer
-                runs.append(([f"{type(exc).__name__}: {exc}"] * len(ctxs), None))
+                if len(ctxs) == 1:
+                    runs.append(([f"{type(exc).__name__}: {exc}"], None))
+                else:  # one file must not fail the others (every run would fail them again): each on its own
+                    for ctx in ctxs:
+                        runs += parse_chunk([(name, ctx)])
         else:
             out: list[ParseResult | str] = []
             for ctx in ctxs:

@@ -31,6 +31,7 @@ from codecensus.records import (
     PromptRec,
     ResultRec,
     SessionInfo,
+    array,
     split_tables,
     to_arrow,
 )
@@ -289,11 +290,11 @@ class _Rows:
             cols = list(zip(*rows, strict=True))
             types = schema.types
             arrays = [
-                pa.array([f[0] for f in self.files], pa.string()).take(which),
-                pa.array([f[1] for f in self.files], pa.string()).take(which),
-                *(pa.array(cols[i], types[2 + i]) for i in range(4)),
+                array([f[0] for f in self.files], pa.string()).take(which),
+                array([f[1] for f in self.files], pa.string()).take(which),
+                *(array(cols[i], types[2 + i]) for i in range(4)),
                 pa.array([f[2] for f in self.files], pa.bool_()).take(which),
-                *(pa.array(cols[i], types[3 + i]) for i in range(4, len(cols))),
+                *(array(cols[i], types[3 + i]) for i in range(4, len(cols))),
             ]
             out[cls.TABLE] = pa.Table.from_arrays(arrays, schema=schema)
         return out

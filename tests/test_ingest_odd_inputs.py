@@ -1,0 +1,125 @@
+"""Inputs that once failed more than themselves: a file name that is not UTF-8, an integer beyond 64 bits,
+and a file whose chunk conversion fails. Each must cost at most its own file, never its chunk-mates."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import orjson
+import pytest
+
+from codecensus import quickcheck
+from codecensus.ingest import ingest
+from codecensus.paths import as_text
+from codecensus.sources import claude_code
+from codecensus.sources.base import FileContext, parse_chunk
+from codecensus.store import Store
+
+from ccbuild import standard_session
+
+SID1 = "11111111-1111-4111-8111-111111111111"
+SID2 = "22222222-2222-4222-8222-222222222222"
+
+
+def test_as_text_escapes_only_undecodable_bytes() -> None:
+    assert as_text("plain/ascii.jsonl") == "plain/ascii.jsonl"
+    assert as_text("/home/zoë/日本/a.jsonl") == "/home/zoë/日本/a.jsonl"
+    assert as_text(os.fsdecode(b"/home/caf\xe9/a.jsonl")) == "/home/caf\\xe9/a.jsonl"
+
+
+def _latin1_dir(root: Path) -> Path:
+    d = Path(os.fsdecode(os.fsencode(str(root)) + b"/-home-caf\xe9"))
+    try:
+        d.mkdir(parents=True)
+    except (OSError, UnicodeEncodeError):  # a file system that takes only UTF-8 names
+        pytest.skip("this file system refuses names that are not UTF-8")
+    return d
+
+
+def test_a_folder_name_that_is_not_utf8_is_ingested_with_its_neighbours(tmp_path: Path) -> None:
+    """Such a name crashed `codecensus ingest` at once (the unchanged-corpus listing), and then failed every file
+    of its chunk (Arrow refused the path text)."""
+    root = tmp_path / "projects"
+    standard_session(SID1).write(_latin1_dir(root) / f"{SID1}.jsonl")
+    standard_session(SID2).write(root / "ok" / f"{SID2}.jsonl")
+    assert quickcheck.list_roots([root]).files == 2  # crashed: UnicodeEncodeError
+    db = tmp_path / "c.duckdb"
+    store = Store(db)
+    first = ingest(store, [root], workers=0)
+    assert (first.files_parsed, first.files_failed) == (2, 0), first.errors
+    again = ingest(store, [root], workers=0)
+    assert (again.files_parsed, again.files_skipped) == (0, 2)  # found by its stored path: not read again
+    store.close()
+    with duckdb.connect(str(db), read_only=True) as con:
+        paths = sorted(r[0] for r in con.execute("SELECT path FROM files").fetchall())
+        keys = sorted(r[0] for r in con.execute("SELECT DISTINCT session_key FROM session_files").fetchall())
+    assert any(p.endswith(f"-home-caf\\xe9/{SID1}.jsonl") for p in paths), paths
+    assert keys == [SID1, SID2]
+
+
+def test_a_user_folder_that_is_not_utf8_is_a_user(tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    standard_session(SID1).write(_latin1_dir(root) / f"{SID1}.jsonl")
+    standard_session(SID2).write(root / "ann" / f"{SID2}.jsonl")
+    store = Store(tmp_path / "c.duckdb")
+    st = ingest(store, [root], user_from_dir=True, workers=0)
+    assert (st.files_parsed, st.files_failed) == (2, 0), st.errors
+    users = store.con.execute("SELECT user_name FROM files ORDER BY user_name").fetchall()
+    assert users == [("-home-caf\\xe9",), ("ann",)]
+    store.close()
+
+
+def _with_huge_count(src: Path, dst: Path) -> None:
+    """``src`` with its first assistant message claiming 10**30 output tokens."""
+    out, done = [], False
+    for line in src.read_bytes().splitlines():
+        try:
+            rec = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            out.append(line)
+            continue
+        msg = rec.get("message") if isinstance(rec, dict) else None
+        if not done and rec.get("type") == "assistant" and isinstance(msg, dict) and isinstance(msg.get("usage"), dict):
+            msg["usage"]["output_tokens"] = 10**30
+            line = json.dumps(rec).encode()  # orjson refuses integers beyond 64 bits
+            done = True
+        out.append(line)
+    assert done
+    dst.write_bytes(b"\n".join(out) + b"\n")
+
+
+def test_an_integer_beyond_64_bits_is_null_and_fails_no_file(tmp_path: Path) -> None:
+    good, odd = tmp_path / f"{SID1}.jsonl", tmp_path / f"{SID2}.jsonl"
+    standard_session(SID1).write(good)
+    standard_session(SID2).write(tmp_path / "src.jsonl")
+    _with_huge_count(tmp_path / "src.jsonl", odd)
+    runs = parse_chunk([("claude_code", FileContext(path=p, file_id=str(i) * 20, final=True)) for i, p in ((1, good), (2, odd))])
+    results = [r for res, _ in runs for r in res]
+    assert not any(isinstance(r, str) for r in results), results  # both files failed: OverflowError
+    tokens = [v for _, merged in runs if merged for v in merged["messages"].column("output_tokens").to_pylist()]
+    assert tokens.count(None) == 1 and all(v is None or v < 10**9 for v in tokens)
+
+
+def test_a_file_that_fails_its_chunk_is_retried_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure of the chunk's joint conversion fails only the file that causes it, not up to 63 neighbours."""
+    files = []
+    for i, sid in enumerate((SID1, "33333333-3333-4333-8333-333333333333", SID2)):
+        p = tmp_path / f"{sid}.jsonl"
+        standard_session(sid).write(p)
+        files.append((i, p))
+    culprit = files[1][1]
+    many = claude_code.ClaudeCodeParser.parse_many
+
+    def failing(self: claude_code.ClaudeCodeParser, ctxs: list[FileContext]):  # type: ignore[no-untyped-def]
+        if any(c.path == culprit for c in ctxs):
+            raise ValueError("cannot convert")
+        return many(self, ctxs)
+
+    monkeypatch.setattr(claude_code.ClaudeCodeParser, "parse_many", failing)
+    runs = parse_chunk([("claude_code", FileContext(path=p, file_id=str(i) * 20, final=True)) for i, p in files])
+    results = [r for res, _ in runs for r in res]
+    assert [isinstance(r, str) for r in results] == [False, True, False]
+    assert results[1] == "ValueError: cannot convert"
