@@ -646,7 +646,7 @@ class ClaudeCodeParser:
             actions = out.actions
             for b in content:
                 bt = b.type
-                first_block = first_block or bt
+                first_block = first_block or (bt if bt.__class__ is str else None)  # a type that is no name names nothing
                 if bt == "text":
                     t = b.text
                     if isinstance(t, str):
@@ -855,7 +855,7 @@ class ClaudeCodeParser:
             if not isinstance(b, dict):
                 continue
             bt = b.get("type")
-            first_block = first_block or bt
+            first_block = first_block or (bt if bt.__class__ is str else None)  # a type that is no name names nothing
             if bt == "text":
                 t = b.get("text")
                 if isinstance(t, str):

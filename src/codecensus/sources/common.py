@@ -33,19 +33,26 @@ def leaf_words(value: Any) -> int:
     return 0
 
 
+# Epoch ms of 0001-01-01 and of 9999-12-31 23:59:59.999 UTC: the instants an ISO-8601 date can name. An epoch number
+# outside them is a damaged value (the database cannot store most of them: the whole file failed).
+TS_MIN_MS, TS_MAX_MS = -62_135_596_800_000, 253_402_300_799_999
+
+
 def parse_ts(value: Any) -> int | None:
-    """ISO-8601 string, epoch seconds or epoch milliseconds → epoch ms (UTC)."""
+    """ISO-8601 string, epoch seconds or epoch milliseconds → epoch ms (UTC); None for none or a damaged one."""
     if value is None:
         return None
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         v = float(value)
+        if v != v:  # NaN
+            return None
         if v > 1e14:  # microseconds
-            return int(v / 1000)
-        if v > 1e11:  # milliseconds
-            return int(v)
-        return int(v * 1000)
+            v /= 1000
+        elif v <= 1e11:  # seconds
+            v *= 1000
+        return int(v) if TS_MIN_MS <= v <= TS_MAX_MS else None
     if isinstance(value, str):
         s = value.strip()
         if not s:

@@ -41,7 +41,7 @@ import orjson
 
 from codecensus.records import ParseResult
 from codecensus.sources.base import FileContext, iter_lines, register
-from codecensus.sources.common import parse_ts, tool_category
+from codecensus.sources.common import TS_MAX_MS, parse_ts, tool_category
 from codecensus.sources.rows import (
     Rows,
     Session,
@@ -107,7 +107,7 @@ def attrs(kvs: Any) -> dict[str, Any]:
 
 def _nanos_ms(v: Any) -> int | None:
     n = as_int(v)
-    return n // 1_000_000 if n > 0 else None
+    return n // 1_000_000 if 0 < n // 1_000_000 <= TS_MAX_MS else None  # beyond year 9999: damaged
 
 
 def _truthy(v: Any) -> bool | None:
