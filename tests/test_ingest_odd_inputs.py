@@ -225,3 +225,160 @@ def test_four_hundred_mutated_lines_parse_alike_on_both_paths(tmp_path: Path, mo
         f = _mutated(tmp_path, lines, idx, path, rng.choice(_ODD_VALUES), delete=rng.random() < 0.15)
         fast, generic = _both_paths(f, monkeypatch)
         assert fast == generic, (seed, path)
+
+
+# -- the other formats: one odd value in one record of their fixtures ----------------------------------------------
+FIXTURES = Path(__file__).parent / "fixtures" / "formats"
+
+
+def _parse_tree(root: Path) -> list[str]:
+    """Every transcript under ``root`` parsed (rows converted to Arrow); the errors, if any."""
+    from codecensus.ingest import discover
+    from codecensus.sources.base import get
+
+    errors = []
+    for c in discover([root], user="u"):
+        try:
+            get(c.parser.name).parse(FileContext(path=c.path, file_id="f" * 20, user="u", final=True)).tables()
+        except Exception as exc:
+            errors.append(f"{c.parser.name}: {type(exc).__name__}: {exc}")
+    return errors
+
+
+def _records(f: Path) -> list[tuple[int, Any]]:
+    """(line index, record) of each record of a JSON Lines file whose line decodes (index 0: a JSON document)."""
+    if f.suffix != ".jsonl":
+        try:
+            return [(0, orjson.loads(f.read_bytes()))]
+        except orjson.JSONDecodeError:  # a fixture's deliberately damaged document
+            return []
+    out = []
+    for i, raw in enumerate(f.read_bytes().splitlines()):
+        try:
+            out.append((i, orjson.loads(raw)))
+        except orjson.JSONDecodeError:  # a fixture's deliberately damaged line stays as it is
+            continue
+    return out
+
+
+def _replace(f: Path, i: int, rec: Any) -> None:
+    """``f`` with record ``i`` (a line, or the whole document) replaced by ``rec``."""
+    if f.suffix != ".jsonl":
+        f.write_bytes(json.dumps(rec).encode())
+        return
+    lines = f.read_bytes().splitlines()
+    lines[i] = json.dumps(rec).encode()
+    f.write_bytes(b"\n".join(lines) + b"\n")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "nth", "key", "value"),
+    [
+        # a type (or kind) that is a list or an object: "unhashable type" failed the whole file (the nth record
+        # that has the key gets the value: not the first line, which format detection reads)
+        ("codex", "rollout-2025-09-01T10-00-00-0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b.jsonl", 2, ("type",), ["x"]),
+        ("claude_stream_json", "run.jsonl", 2, ("type",), {"a": 1}),
+        ("claude_agent_platform", "transcript.jsonl", 2, ("raw", "type"), [1]),
+        ("cline", "ui_messages.json", 0, (0, "say"), {"a": 1}),
+        ("cline", "ui_messages.json", 0, (1, "say"), ["x"]),
+        # an instance id too long for a folder name was looked up as one: "File name too long" failed the file
+        ("openhands", "output.jsonl", 1, ("instance_id",), "z" * 5000),  # the record without an inline report
+    ],
+)
+def test_one_odd_value_in_another_format_is_not_a_failed_file(
+    tmp_path: Path, fmt: str, name: str, nth: int, key: tuple[Any, ...], value: Any
+) -> None:
+    import shutil
+
+    root = tmp_path / fmt
+    shutil.copytree(FIXTURES / fmt, root)
+    f = next(root.rglob(name))
+    for i, rec in _records(f):
+        node = rec
+        try:
+            for k in key[:-1]:
+                node = node[k]
+            node[key[-1]]  # noqa: B018 - present?
+        except (KeyError, IndexError, TypeError):
+            continue
+        if nth:
+            nth -= 1
+            continue
+        node[key[-1]] = value
+        _replace(f, i, rec)
+        break
+    else:
+        pytest.fail(f"no record of {name} has {key}")
+    assert _parse_tree(root) == []
+
+
+@pytest.mark.parametrize("fmt", sorted(p.name for p in FIXTURES.iterdir() if any(p.rglob("*.json*"))))
+def test_mutated_records_of_every_format_still_parse(tmp_path: Path, fmt: str) -> None:
+    """Schema drift, seeded, over each format's fixture: 60 times, one value of one record replaced by an odd one."""
+    import shutil
+
+    root = tmp_path / fmt
+    shutil.copytree(FIXTURES / fmt, root)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl"))
+    for seed in range(60):
+        rng = random.Random(seed)
+        f = rng.choice(files)
+        orig = f.read_bytes()
+        recs = [(i, r) for i, r in _records(f) if list(_paths(r))]
+        if not recs:
+            continue
+        i, rec = rng.choice(recs)
+        _set(rec, rng.choice(list(_paths(rec))), rng.choice(_ODD_VALUES), delete=rng.random() < 0.15)
+        _replace(f, i, rec)
+        try:
+            assert _parse_tree(root) == [], (seed, f.name)
+        finally:
+            f.write_bytes(orig)
+
+
+def test_a_value_of_the_wrong_kind_becomes_null_in_its_column() -> None:
+    """The Arrow conversion's safety net (records.array): a parser that passes on a transcript's odd value (a
+    ``true`` where a count belongs, an unnameable type) costs that cell, not the chunk."""
+    import pyarrow as pa
+
+    from codecensus.records import array
+
+    assert array([1, True, 2**70, "x", 3.5, None], pa.int64()).to_pylist() == [1, None, None, None, None, None]
+    assert array([1.5, True, 2, "x"], pa.float64()).to_pylist() == [1.5, None, 2.0, None]
+    assert array(["a", 1, [2], os.fsdecode(b"caf\xe9")], pa.string()).to_pylist() == ["a", None, None, "caf\\xe9"]
+    assert array([True, 1, None], pa.bool_()).to_pylist() == [True, None, None]
+    assert array([1, 2, 3], pa.int32()).to_pylist() == [1, 2, 3]  # nothing to clean: untouched
+
+
+def test_a_renamed_transcript_with_an_odd_type_still_gets_its_session(tmp_path: Path) -> None:
+    """A Claude Code file not named by its session id takes the id from its records; a record whose type was a
+    list made that lookup fail (``unhashable type``), and with it the whole file."""
+    src = tmp_path / "src.jsonl"
+    standard_session(SID1).write(src)
+    lines = src.read_bytes().splitlines()
+    i = next(k for k, raw in enumerate(lines) if raw.startswith(b"{") and b'"sessionId"' in raw)
+    rec = orjson.loads(lines[i])
+    rec["type"] = ["user"]
+    lines[i] = orjson.dumps(rec)
+    f = tmp_path / "renamed.jsonl"
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    assert claude_code.PARSER.session_key_for(f, "f" * 20) == SID1
+
+
+def test_an_instance_id_is_a_folder_name_only_when_it_is_one(tmp_path: Path) -> None:
+    """SWE-bench outcomes are looked up in ``logs/<instance id>/report.json``; the id comes from the transcript.
+    One with ``..`` in it read a report from outside ``logs``."""
+    from codecensus.sources.rows import swebench_outcome
+
+    traj = tmp_path / "run" / "traj.json"
+    (tmp_path / "run" / "logs").mkdir(parents=True)
+    traj.write_text("{}")
+    other = tmp_path / "run" / "elsewhere" / "report.json"
+    other.parent.mkdir()
+    other.write_text(json.dumps({"../elsewhere": {"resolved": True}}))
+    assert swebench_outcome(traj, "../elsewhere") == (None, "")
+    assert swebench_outcome(traj, "z" * 300) == (None, "")  # too long for a name: no OSError
+    good = tmp_path / "run" / "logs" / "django__django-1" / "report.json"
+    good.parent.mkdir()
+    good.write_text(json.dumps({"django__django-1": {"resolved": True}}))
+    assert swebench_outcome(traj, "django__django-1") == (True, "logs/report.json")

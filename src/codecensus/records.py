@@ -261,16 +261,32 @@ def array(values: Any, typ: pa.DataType) -> pa.Array:
       names) is written with escapes (:func:`codecensus.paths.as_text`).
     - An integer beyond 64 bits (a damaged or absurd count, e.g. ``"output_tokens": 1e30`` written as digits)
       becomes null: unknown, not a number.
+    - A value of another kind than its column's (a parser passed on a transcript's ``true`` where a number
+      belongs) becomes null.
 
-    Either one used to make the conversion of its whole chunk of files fail.
+    Each one used to make the conversion of its whole chunk of files fail.
     """
     try:
         return pa.array(values, typ)
     except UnicodeEncodeError:
         return array([as_text(v) if isinstance(v, str) else v for v in values], typ)
-    except OverflowError:
+    except (OverflowError, pa.ArrowTypeError, pa.ArrowInvalid):
+        kinds = (int,) if pa.types.is_timestamp(typ) else _KINDS.get(typ.id)
+        if kinds is None:
+            raise
         lo, hi = _INT64
-        return pa.array([None if isinstance(v, int) and not lo <= v <= hi else v for v in values], typ)
+        return pa.array([(as_text(v) if v.__class__ is str else v)
+                         if v.__class__ in kinds and (v.__class__ is not int or lo <= v <= hi) else None
+                         for v in values], typ)
+
+
+# The Python values each column type takes (a bool is not a number here, though Python says it is an int).
+_KINDS: dict[int, tuple[type, ...]] = {
+    **{t.id: (int,) for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64())},
+    **{t.id: (int, float) for t in (pa.float16(), pa.float32(), pa.float64())},
+    pa.string().id: (str,),
+    pa.bool_().id: (bool,),
+}
 
 
 def _check_field_order() -> None:

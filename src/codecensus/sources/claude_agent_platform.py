@@ -100,7 +100,7 @@ class ClaudeAgentPlatformParser(WholeFileParser):
                 rows.bad(line_no, "bad_record", "not an event object with raw")
                 continue
             raw = rec["raw"]
-            rt = raw.get("type")
+            rt = as_str(raw.get("type"))  # a list or object is no type name (and cannot be looked up)
             ts = parse_ts(rec.get("time")) or parse_ts(raw.get("processed_at"))
             s.touch(ts)
             eid = as_str(raw.get("id"))

@@ -358,7 +358,7 @@ class ClaudeCodeParser:
                         rec = orjson.loads(raw)
                     except orjson.JSONDecodeError:
                         continue
-                    if isinstance(rec, dict) and rec.get("type") in CHAIN_TYPES:
+                    if isinstance(rec, dict) and rec.get("type").__class__ is str and rec["type"] in CHAIN_TYPES:
                         sid = rec.get("sessionId")
                         if isinstance(sid, str) and sid:
                             counts[sid] += 1

@@ -71,6 +71,8 @@ class ClaudeStreamJsonParser(WholeFileParser):
         reader = JsonLines(path, rows.bad, final=ctx.final)
         for line_no, rec in reader:
             rtype = rec.get("type")
+            if rtype.__class__ is not str:  # a list or object is no type name (and cannot be looked up)
+                rtype = None
             if rtype not in _KNOWN:
                 key = str(rtype)[:40]
                 first, n = unknown.get(key, (line_no, 0))

@@ -201,7 +201,7 @@ class ClineParser(FolderParser):
                 continue
             ts = parse_ts(m.get("ts"))
             s.touch(ts)
-            kind = m.get("say") if m.get("type") == "say" else m.get("ask")
+            kind = as_str(m.get("say") if m.get("type") == "say" else m.get("ask"))  # a name, or None
             text = m.get("text") if isinstance(m.get("text"), str) else ""
             if kind in ("task", "user_feedback"):
                 s.prompt(idx, ts, text)

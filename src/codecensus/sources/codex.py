@@ -206,6 +206,8 @@ class CodexParser(WholeFileParser):
         reader = JsonLines(path, rows.bad, final=ctx.final)
         for line_no, rec in reader:
             rtype = rec.get("type")
+            if rtype.__class__ is not str:  # a list or object is no type name (and cannot be looked up)
+                rtype = None
             payload = rec.get("payload")
             ts = parse_ts(rec.get("timestamp"))
             if rtype in _MODERN_TYPES and isinstance(payload, dict):

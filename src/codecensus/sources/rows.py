@@ -681,9 +681,12 @@ def swebench_outcome(traj_path: Path, instance: str, levels: int = 3) -> tuple[b
         r = _report_resolved(beside, instance)
         if r is not None:
             return r, "report.json"
+    # The instance id comes from the transcript: a folder name only if it is one (no separator, no "..", not too
+    # long for the file system), so a damaged or hostile id neither fails the file nor reads outside ``logs``.
+    as_folder = instance not in (".", "..") and not any(c in instance for c in "/\\\0") and len(instance.encode()) <= 255
     for _ in range(levels + 1):
         rep = d / "logs" / instance / "report.json"
-        if rep.is_file():
+        if as_folder and rep.is_file():
             r = _report_resolved(rep, instance)
             if r is not None:
                 return r, "logs/report.json"
