@@ -149,3 +149,30 @@ def test_otel_import_command(tmp_path: Path) -> None:
     other.write_text('{"hello": 1}\n')
     res = runner.invoke(app, ["otel", "import", str(other), "--db", str(db)])
     assert res.exit_code == 1
+
+
+def test_a_compressed_body_is_inflated_only_up_to_the_limit(receiver: OtelReceiver) -> None:
+    """A few hundred KB of gzip that inflate to 4 x MAX_BODY (a "zip bomb") are refused, and without the memory:
+    the whole body used to be inflated first and measured after (256 MB taken here, gigabytes for a larger one)."""
+    import tracemalloc
+    import zlib
+
+    from codecensus.otel.server import MAX_BODY
+
+    bomb = gzip.compress(b"0" * (4 * MAX_BODY), compresslevel=9)
+    assert len(bomb) < MAX_BODY // 64
+    tracemalloc.start()
+    try:
+        status, body = _post(f"{receiver.url}/v1/logs", bomb, {"Content-Encoding": "gzip"})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert status == 413 and "too large" in body["error"]
+    assert peak < 2.5 * MAX_BODY, f"{peak / 2**20:.0f} MiB taken to refuse the body"
+    # what is within the limit still goes through, gzip with several members and zlib ("deflate") alike
+    batch = json.dumps(_export_lines()[0]).encode()
+    assert _post(f"{receiver.url}/v1/logs", gzip.compress(batch[:50]) + gzip.compress(batch[50:]),
+                 {"Content-Encoding": "gzip"}) == (200, {})
+    assert _post(f"{receiver.url}/v1/logs", zlib.compress(batch), {"Content-Encoding": "deflate"}) == (200, {})
+    assert _post(f"{receiver.url}/v1/logs", gzip.compress(batch)[:-6], {"Content-Encoding": "gzip"})[0] == 400
+    assert receiver.received == 2
