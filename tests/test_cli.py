@@ -58,3 +58,15 @@ def test_clear_errors(tmp_path: Path) -> None:
 def test_formats_lists_claude_code() -> None:
     r = runner.invoke(app, ["formats"])
     assert r.exit_code == 0 and "claude_code" in r.stdout
+
+
+def test_sessions_export_before_any_ingest_says_what_to_do(tmp_path: Path) -> None:
+    """It used to end in a DuckDB traceback ("Table with name sessions does not exist")."""
+    from codecensus.store import Store
+
+    db = tmp_path / "db.duckdb"
+    Store(db).close()  # a database that exists but holds no sessions yet
+    r = runner.invoke(app, ["sessions", "--db", str(db)])
+    assert r.exit_code == 1 and "run `codecensus ingest` first" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "parquet"])  # checked before the database
+    assert r.exit_code == 2 and "--out" in r.output

@@ -228,12 +228,17 @@ def sessions(
     """Export one row per session (shape, and facets once classified). No transcript text; users and projects hashed."""
     from codecensus.export import session_table, write_table
 
-    store = open_store(db, read_only=True)
-    tbl = session_table(store)
-    store.close()
     if fmt is ExportFormat.parquet and out_file is None:
         console.print("[red]--format parquet needs --out FILE[/red]")
         raise typer.Exit(2)
+    store = open_store(db, read_only=True)
+    try:
+        if not store.table_exists("sessions"):
+            console.print("[red]no `sessions` table: run `codecensus ingest` first[/red]")
+            raise typer.Exit(1)
+        tbl = session_table(store)
+    finally:
+        store.close()
     write_table(tbl, fmt.value, out_file or sys.stdout)
     if out_file:
         console.print(f"wrote {tbl.num_rows} sessions to {out_file}")
