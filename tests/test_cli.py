@@ -70,3 +70,34 @@ def test_sessions_export_before_any_ingest_says_what_to_do(tmp_path: Path) -> No
     assert r.exit_code == 1 and "run `codecensus ingest` first" in r.output and "Traceback" not in r.output
     r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "parquet"])  # checked before the database
     assert r.exit_code == 2 and "--out" in r.output
+
+
+def test_a_file_that_is_not_a_database_is_named_and_left_alone(tmp_path: Path) -> None:
+    """Each command that opens the database ended in a DuckDB traceback; the file must stay as it was."""
+    other = tmp_path / "notes.txt"
+    other.write_text("not a database\n")
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    for args in (["ingest", str(root)], ["sessions"], ["summary"], ["report", "--out", str(tmp_path / "r")],
+                 ["git-agents", str(tmp_path / "repo")]):
+        r = runner.invoke(app, [*args, "--db", str(other)])
+        text = " ".join(r.output.split())  # as printed, unwrapped
+        assert r.exit_code == 2, (args, text)
+        assert "Cannot open the database" in text and "Traceback" not in text, args
+    assert other.read_text() == "not a database\n"
+
+
+def test_report_or_demo_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db)]).exit_code == 0
+    (tmp_path / "taken").write_text("x")
+    r = runner.invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "taken")])
+    assert r.exit_code == 2 and "is a file" in " ".join(r.output.split())
+    r = runner.invoke(app, ["demo", "--out", str(tmp_path / "taken")])  # FileExistsError before
+    assert r.exit_code == 2 and "is a file" in " ".join(r.output.split())
+    assert (tmp_path / "taken").read_text() == "x"

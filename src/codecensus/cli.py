@@ -54,11 +54,17 @@ def open_store(db: Path | None, *, read_only: bool = False, wait: float = 30.0) 
     if read_only and not path.exists():
         console.print(f"[red]No database at {path}[/red]: run `codecensus ingest` first (or pass --db).")
         raise typer.Exit(2)
+    import duckdb
+
     try:
         return Store(path, read_only=read_only, wait_s=wait)
     except StoreBusy as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(3) from exc
+    except (duckdb.IOException, duckdb.SerializationException) as exc:  # not a database, another version, no access
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        console.print(f"[red]Cannot open the database {path}[/red]: {first}")
+        raise typer.Exit(2) from exc
 
 
 def _progress() -> Progress:
@@ -256,6 +262,9 @@ def demo(
     """Generate a sample corpus, run the whole pipeline on it, and write the HTML report."""
     from codecensus.pipeline import run_demo
 
+    if out_dir.exists() and not out_dir.is_dir():
+        console.print(f"[red]--out {out_dir} is a file[/red]: the demo writes a folder (corpus, database, report).")
+        raise typer.Exit(2)
     report = run_demo(out_dir, users=users, sessions=n_sessions, seed=seed, console=console)
     out.print(f"report: {report}")
 

@@ -109,10 +109,11 @@ def git_agents(
 
     db_path: Path | None = None
     if not no_store:
-        from codecensus.store import Store, default_db_path
+        from codecensus.cli import open_store
+        from codecensus.store import default_db_path
 
         db_path = db or default_db_path()
-        with Store(db_path) as store:
+        with open_store(db_path) as store:
             store_results(store, scans)
 
     if json_out:

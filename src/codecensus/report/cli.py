@@ -87,6 +87,9 @@ def report_cmd(
     from codecensus.manifest import record_run
     from codecensus.report.build import write_report
 
+    if out_dir.exists() and not out_dir.is_dir():
+        console.print(f"[red]--out {out_dir} is a file[/red]: the report is a folder (report.html and its tables).")
+        raise typer.Exit(2)
     opts = _options(out_dir, since, until, min_users, min_sessions, individual, epsilon, delta, bootstrap, seed, title)
     store = open_store(db, wait=wait)
     t0 = time.perf_counter()
