@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 from codecensus.cli import app
@@ -101,3 +102,17 @@ def test_report_or_demo_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
     r = runner.invoke(app, ["demo", "--out", str(tmp_path / "taken")])  # FileExistsError before
     assert r.exit_code == 2 and "is a file" in " ".join(r.output.split())
     assert (tmp_path / "taken").read_text() == "x"
+
+
+def test_classify_bad_since_and_missing_api_key_are_said_plainly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ended in tracebacks: DuckDB's "invalid timestamp field format", the Anthropic SDK's TypeError."""
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db)]).exit_code == 0
+    r = runner.invoke(app, ["classify", "--db", str(db), "--since", "20xx"])
+    assert r.exit_code == 2 and "--since must be a date" in " ".join(r.output.split())
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    r = runner.invoke(app, ["classify", "--db", str(db), "--backend", "anthropic"])
+    assert r.exit_code == 2 and "no Anthropic API key" in " ".join(r.output.split()), r.output

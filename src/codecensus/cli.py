@@ -67,6 +67,19 @@ def open_store(db: Path | None, *, read_only: bool = False, wait: float = 30.0) 
         raise typer.Exit(2) from exc
 
 
+def validate_day(v: str | None, name: str) -> None:
+    """A --since/--until value must be a day (YYYY-MM-DD): said before any work, with the option's name."""
+    if v is None:
+        return
+    from datetime import datetime
+
+    try:
+        datetime.strptime(v, "%Y-%m-%d")
+    except ValueError as exc:
+        console.print(f"[red]{name} must be a date like 2026-01-31, not {v!r}[/red]")
+        raise typer.Exit(2) from exc
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),

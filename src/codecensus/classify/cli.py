@@ -72,9 +72,10 @@ def classify_cmd(
 ) -> None:
     """Classify sessions into work mode, occupation, expertise, outcome, decisions, value and summary (taxonomy §2–§8)."""
     from codecensus.classify.run import classify_store, describe_backend, make_backend
-    from codecensus.cli import open_store
+    from codecensus.cli import open_store, validate_day
     from codecensus.manifest import record_run
 
+    validate_day(since, "--since")
     store = open_store(db, wait=wait)
     if not store.table_exists("sessions"):
         console.print("[red]No sessions in the database[/red]: run `codecensus ingest` first.")

@@ -74,6 +74,9 @@ class AnthropicBackend(LLMBackend):
             client = anthropic.Anthropic(
                 api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout_s, http_client=http_client
             )
+            if not client.api_key and not getattr(client, "auth_token", None):
+                # said now, not as the SDK's TypeError at the first request
+                raise ValueError("no Anthropic API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)")
         self.client = client
 
     def _hash_extras(self) -> dict[str, Any]:

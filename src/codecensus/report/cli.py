@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from codecensus.cli import DbOpt, WaitOpt, console, open_store, out
+from codecensus.cli import DbOpt, WaitOpt, console, open_store, out, validate_day
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for report.html and tables/.")]
 SinceOpt = Annotated[
@@ -41,25 +41,13 @@ BootOpt = Annotated[int, typer.Option("--bootstrap", help="Bootstrap replicates 
 SeedOpt = Annotated[int, typer.Option("--seed", help="Bootstrap seed (same seed, same intervals).")]
 
 
-def _validate_day(v: str | None, name: str) -> None:
-    if v is None:
-        return
-    from datetime import datetime
-
-    try:
-        datetime.strptime(v, "%Y-%m-%d")
-    except ValueError as exc:
-        console.print(f"[red]{name} must be a date like 2026-01-31, not {v!r}[/red]")
-        raise typer.Exit(2) from exc
-
-
 def _options(out_dir: Path, since: str | None, until: str | None, min_users: int | None, min_sessions: int | None,
              individual: bool, epsilon: float | None, delta: float | None, bootstrap: int, seed: int,
              title: str = "codecensus report"):  # noqa: ANN202 - ReportOptions, imported lazily
     from codecensus.report.build import ReportOptions
 
-    _validate_day(since, "--since")
-    _validate_day(until, "--until")
+    validate_day(since, "--since")
+    validate_day(until, "--until")
     if epsilon is not None and epsilon <= 0:
         console.print("[red]--epsilon must be > 0[/red]")
         raise typer.Exit(2)
