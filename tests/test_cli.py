@@ -116,3 +116,30 @@ def test_classify_bad_since_and_missing_api_key_are_said_plainly(tmp_path: Path,
     monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
     r = runner.invoke(app, ["classify", "--db", str(db), "--backend", "anthropic"])
     assert r.exit_code == 2 and "no Anthropic API key" in " ".join(r.output.split()), r.output
+
+
+def test_ctrl_c_during_ingest_says_how_to_go_on_and_a_rerun_finishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C ended the command with no word (exit 130)."""
+    import codecensus.engine as engine
+
+    root = tmp_path / "team"
+    sids = [f"{i:08d}-6666-4666-8666-666666666666" for i in range(8)]
+    for sid in sids:
+        standard_session(sid).write(root / "-p" / f"{sid}.jsonl")
+    db = tmp_path / "db.duckdb"
+    real = engine.ingest_with
+
+    def interrupted(*args, progress=None, **kw):  # type: ignore[no-untyped-def]
+        def cb(done: int, total: int, current: str) -> None:
+            if done >= 5:
+                raise KeyboardInterrupt
+        return real(*args, progress=cb, **kw)
+
+    monkeypatch.setattr(engine, "ingest_with", interrupted)
+    r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "-j", "0"])
+    assert r.exit_code == 130 and "run the same command again" in " ".join(r.output.split()), r.output
+    monkeypatch.setattr(engine, "ingest_with", real)
+    r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "-j", "0"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["sessions", "--db", str(db)])
+    assert sorted(orjson.loads(x)["session_id"] for x in r.stdout.splitlines() if x.strip()) == sids

@@ -181,6 +181,13 @@ def ingest(
         except (FileNotFoundError, ValueError) as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
+        except KeyboardInterrupt:
+            store.close()  # the batch in progress is rolled back; every batch committed before stays
+            console.print(
+                "[yellow]ingest interrupted[/yellow]: the files committed so far are kept; run the same command "
+                "again to go on from there."
+            )
+            raise typer.Exit(130) from None
     n_sessions = None
     if stats.changed or not store.table_exists("sessions"):
         n_sessions = build_sessions(store)
