@@ -382,3 +382,49 @@ def test_an_instance_id_is_a_folder_name_only_when_it_is_one(tmp_path: Path) -> 
     good.parent.mkdir()
     good.write_text(json.dumps({"django__django-1": {"resolved": True}}))
     assert swebench_outcome(traj, "django__django-1") == (True, "logs/report.json")
+
+
+# -- one very large value ---------------------------------------------------------------------------------------------
+def test_words_of_a_long_text_are_counted_slice_by_slice_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from codecensus.sources import common
+
+    monkeypatch.setattr(common, "_WORDS_SLICE", 7)  # many slice boundaries, inside words and between them
+    rng = random.Random(0)
+    alphabet = ["a", "b", " ", "\n", "\u00a0", "\u3000", "é", "\t", "\x1c", "\u2028"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        assert common.words(text) == len(text.split()), repr(text)
+
+
+def test_a_prompt_larger_than_duckdbs_memory_is_stored_cut_with_exact_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 286 MB prompt was stored whole, and DuckDB's checkpoint could not hold it under its memory limit: a fatal
+    error, after which every ingest of that database failed the same way. Here the same at a smaller scale (a
+    40 MB prompt, DuckDB at 24 MB). Words and characters still count the whole prompt."""
+    from codecensus.records import MAX_TEXT_CHARS
+
+    monkeypatch.setenv("CODECENSUS_DUCKDB_MEMORY", "24MB")
+    monkeypatch.setenv("CODECENSUS_INGEST_MEMORY", "24MB")
+    src = tmp_path / "src.jsonl"
+    standard_session(SID1).write(src)
+    lines = src.read_bytes().splitlines()
+    i = next(k for k, raw in enumerate(lines) if raw.startswith(b"{") and orjson.loads(raw).get("type") == "user"
+             and isinstance(orjson.loads(raw)["message"].get("content"), str))
+    rec = orjson.loads(lines[i])
+    rec["message"]["content"] = "word " * 8_000_000
+    lines[i] = orjson.dumps(rec)
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / f"{SID1}.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    db = tmp_path / "c.duckdb"
+    store = Store(db)
+    st = ingest(store, [root], workers=0)
+    assert (st.files_parsed, st.files_failed) == (1, 0), st.errors
+    store.close()
+    with duckdb.connect(str(db), read_only=True) as con:
+        longest = con.execute("SELECT max(length(text)), max(chars), max(words) FROM prompts").fetchone()
+    assert longest == (MAX_TEXT_CHARS, 8_000_000 * 5 - 1, 8_000_000)
+    store = Store(db)  # and the database opens and takes more
+    assert ingest(store, [root], workers=0).files_skipped == 1
+    store.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import msgspec
+import numpy as np
 import pyarrow as pa
 
 from codecensus.paths import as_text
@@ -265,19 +266,40 @@ def array(values: Any, typ: pa.DataType) -> pa.Array:
       belongs) becomes null.
 
     Each one used to make the conversion of its whole chunk of files fail.
+
+    - A text longer than :data:`MAX_TEXT_CHARS` (a damaged id, a path, a prompt of hundreds of MB) is cut there:
+      DuckDB could not checkpoint a single 286 MB value under its memory limit, a fatal error that left every
+      later ingest of the database failing the same way.
     """
     try:
-        return pa.array(values, typ)
+        arr = pa.array(values, typ)
     except UnicodeEncodeError:
-        return array([as_text(v) if isinstance(v, str) else v for v in values], typ)
+        arr = array([as_text(v) if isinstance(v, str) else v for v in values], typ)
     except (OverflowError, pa.ArrowTypeError, pa.ArrowInvalid):
         kinds = (int,) if pa.types.is_timestamp(typ) else _KINDS.get(typ.id)
         if kinds is None:
             raise
         lo, hi = _INT64
-        return pa.array([(as_text(v) if v.__class__ is str else v)
-                         if v.__class__ in kinds and (v.__class__ is not int or lo <= v <= hi) else None
-                         for v in values], typ)
+        arr = pa.array([(as_text(v) if v.__class__ is str else v)
+                        if v.__class__ in kinds and (v.__class__ is not int or lo <= v <= hi) else None
+                        for v in values], typ)
+    if typ.id == _STRING_ID and _longest_bytes(arr) > MAX_TEXT_CHARS:
+        arr = pa.array([v[:MAX_TEXT_CHARS] if v is not None else None for v in arr.to_pylist()], typ)
+    return arr
+
+
+MAX_TEXT_CHARS = 262_144  # at most 1 MiB of UTF-8: far above any text a parser keeps on purpose (see array())
+_STRING_ID = pa.string().id
+
+
+def _longest_bytes(arr: pa.Array) -> int:
+    """An upper bound of the longest value's UTF-8 length in a string array, 0 for none; O(1) unless the
+    column's text is long in total (then one pass over its offsets)."""
+    data = arr.buffers()[2]
+    if data is None or data.size <= MAX_TEXT_CHARS or len(arr) == 0:
+        return 0 if data is None else min(data.size, MAX_TEXT_CHARS)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=len(arr) + 1, offset=arr.offset * 4)
+    return int(np.diff(offsets).max())
 
 
 # The Python values each column type takes (a bool is not a number here, though Python says it is an int).

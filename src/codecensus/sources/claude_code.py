@@ -1040,7 +1040,7 @@ def _leaf_words(inp: dict[str, Any]) -> int:
     n = 0
     for v in inp.values():
         if v.__class__ is str:
-            n += len(v.split())
+            n += len(v.split()) if len(v) <= 1 << 20 else words(v)
         elif isinstance(v, dict | list):
             n += leaf_words(v)
     return n
