@@ -143,3 +143,23 @@ def test_ctrl_c_during_ingest_says_how_to_go_on_and_a_rerun_finishes(tmp_path: P
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["sessions", "--db", str(db)])
     assert sorted(orjson.loads(x)["session_id"] for x in r.stdout.splitlines() if x.strip()) == sids
+
+
+def test_a_database_write_failure_is_said_with_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk made the final checkpoint fail with a DuckDB FatalException traceback. (Checked for real on a
+    3 MB tmpfs: the message, then after making room, a re-run that finished the ingest with every session.)"""
+    import duckdb
+
+    import codecensus.engine as engine
+
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+
+    def full(*args, **kw):  # type: ignore[no-untyped-def]
+        raise duckdb.FatalException('Failed to create checkpoint: Could not write file "x": No space left on device')
+
+    monkeypatch.setattr(engine, "ingest_with", full)
+    r = runner.invoke(app, ["ingest", str(root), "--db", str(tmp_path / "db.duckdb")])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 1 and "could not be written" in text and "free some space" in text, text
+    assert "Traceback" not in text

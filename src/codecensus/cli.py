@@ -5,13 +5,15 @@ Each stage lives in its own package; this module only wires commands to them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -54,8 +56,6 @@ def open_store(db: Path | None, *, read_only: bool = False, wait: float = 30.0) 
     if read_only and not path.exists():
         console.print(f"[red]No database at {path}[/red]: run `codecensus ingest` first (or pass --db).")
         raise typer.Exit(2)
-    import duckdb
-
     try:
         return Store(path, read_only=read_only, wait_s=wait)
     except StoreBusy as exc:
@@ -65,6 +65,19 @@ def open_store(db: Path | None, *, read_only: bool = False, wait: float = 30.0) 
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         console.print(f"[red]Cannot open the database {path}[/red]: {first}")
         raise typer.Exit(2) from exc
+
+
+def _store_failed(store: Store, exc: BaseException) -> NoReturn:
+    """End a command whose database write failed: DuckDB's reason, and what a re-run does."""
+    with contextlib.suppress(Exception):
+        store.close()
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    hint = "free some space, then " if "space left" in str(exc) else ""
+    console.print(
+        f"[red]The database could not be written[/red] ({first}). What was committed before is kept: "
+        f"{hint}run the same command again to go on from there."
+    )
+    raise typer.Exit(1) from exc
 
 
 def validate_day(v: str | None, name: str) -> None:
@@ -188,9 +201,14 @@ def ingest(
                 "again to go on from there."
             )
             raise typer.Exit(130) from None
+        except duckdb.Error as exc:  # the database's own failure (a full disk, most often): said, not a traceback
+            _store_failed(store, exc)
     n_sessions = None
     if stats.changed or not store.table_exists("sessions"):
-        n_sessions = build_sessions(store)
+        try:
+            n_sessions = build_sessions(store)
+        except duckdb.Error as exc:
+            _store_failed(store, exc)
     elapsed = time.perf_counter() - t0
     record_run(
         store,
