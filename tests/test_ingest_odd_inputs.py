@@ -388,7 +388,7 @@ def test_an_instance_id_is_a_folder_name_only_when_it_is_one(tmp_path: Path) -> 
 def test_words_of_a_long_text_are_counted_slice_by_slice_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     from codecensus.sources import common
 
-    monkeypatch.setattr(common, "_WORDS_SLICE", 7)  # many slice boundaries, inside words and between them
+    monkeypatch.setattr(common, "WORDS_SLICE", 7)  # many slice boundaries, inside words and between them
     rng = random.Random(0)
     alphabet = ["a", "b", " ", "\n", "\u00a0", "\u3000", "é", "\t", "\x1c", "\u2028"]
     for _ in range(3000):

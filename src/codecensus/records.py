@@ -265,7 +265,7 @@ def array(values: Any, typ: pa.DataType) -> pa.Array:
     - A value of another kind than its column's (a parser passed on a transcript's ``true`` where a number
       belongs) becomes null.
 
-    Each one used to make the conversion of its whole chunk of files fail.
+    Each of those used to make the conversion of its whole chunk of files fail. And whatever the first try gave:
 
     - A text longer than :data:`MAX_TEXT_CHARS` (a damaged id, a path, a prompt of hundreds of MB) is cut there:
       DuckDB could not checkpoint a single 286 MB value under its memory limit, a fatal error that left every

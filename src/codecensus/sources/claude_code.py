@@ -39,6 +39,7 @@ from codecensus.sources.base import FileContext, decode_line, iter_line_blocks, 
 from codecensus.sources.common import (
     RESULT_HEAD,
     TEXT_HEAD,
+    WORDS_SLICE,
     block_text,
     is_commit_command,
     is_deploy_command,
@@ -1040,7 +1041,7 @@ def _leaf_words(inp: dict[str, Any]) -> int:
     n = 0
     for v in inp.values():
         if v.__class__ is str:
-            n += len(v.split()) if len(v) <= 1 << 20 else words(v)
+            n += len(v.split()) if len(v) <= WORDS_SLICE else words(v)  # words(), without a call for most
         elif isinstance(v, dict | list):
             n += leaf_words(v)
     return n

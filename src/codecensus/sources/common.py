@@ -19,20 +19,20 @@ def words(text: str | None) -> int:
     """Words = whitespace-separated tokens (taxonomy §1): ``len(text.split())``."""
     if not text:
         return 0
-    if len(text) <= _WORDS_SLICE:
+    if len(text) <= WORDS_SLICE:
         return len(text.split())
     return _words_sliced(text)
 
 
-_WORDS_SLICE = 1 << 20
+WORDS_SLICE = 1 << 20
 
 
 def _words_sliced(text: str) -> int:
     """``len(text.split())`` for a long text, one slice at a time: splitting 300 MB at once made a list of 60
     million strings (5 GB). A word that straddles two slices is counted in both, so it is taken off once."""
     n = 0
-    for start in range(0, len(text), _WORDS_SLICE):
-        n += len(text[start : start + _WORDS_SLICE].split())
+    for start in range(0, len(text), WORDS_SLICE):
+        n += len(text[start : start + WORDS_SLICE].split())
         if start and not text[start - 1].isspace() and not text[start].isspace():
             n -= 1
     return n
