@@ -428,3 +428,20 @@ def test_a_prompt_larger_than_duckdbs_memory_is_stored_cut_with_exact_counts(
     store = Store(db)  # and the database opens and takes more
     assert ingest(store, [root], workers=0).files_skipped == 1
     store.close()
+
+
+def test_the_ray_engines_parse_task_takes_a_name_that_is_not_utf8(tmp_path: Path) -> None:
+    """The Ray engine's parse task (codecensus.engine.tasks.parse_files, run here without Ray) stored the raw path
+    text: the whole Ray ingest failed on one such name (UnicodeEncodeError). Its files row now carries the path as
+    the local ingest stores it."""
+    from codecensus.engine.fs import FileSpec
+    from codecensus.engine.tasks import parse_files
+
+    f = _latin1_dir(tmp_path / "projects") / f"{SID1}.jsonl"
+    standard_session(SID1).write(f)
+    st = f.stat()
+    spec = FileSpec(url=str(f), local=True, user=os.fsdecode(b"b\xe9a"), size=st.st_size, mtime_ns=st.st_mtime_ns,
+                    parser="claude_code", file_id="f" * 20)
+    rows = parse_files([spec.row()], out=str(tmp_path / "parts")).to_pylist()
+    assert [(r["status"], r["error"]) for r in rows] == [("parsed", None)]
+    assert rows[0]["path"] == as_text(str(f)) and rows[0]["user_name"] == "b\\xe9a"
