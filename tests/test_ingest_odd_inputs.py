@@ -445,3 +445,30 @@ def test_the_ray_engines_parse_task_takes_a_name_that_is_not_utf8(tmp_path: Path
     rows = parse_files([spec.row()], out=str(tmp_path / "parts")).to_pylist()
     assert [(r["status"], r["error"]) for r in rows] == [("parsed", None)]
     assert rows[0]["path"] == as_text(str(f)) and rows[0]["user_name"] == "b\\xe9a"
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file saved by a Windows editor starts with a UTF-8 byte order mark: the first line was damaged (and a
+    JSON document unreadable). Both read as without it, on both Claude Code paths and for a JSON-document format."""
+    import shutil
+
+    f = tmp_path / f"{SID1}.jsonl"
+    standard_session(SID1).write(f)
+    want = _both_paths(f, monkeypatch)
+    f.write_bytes(b"\xef\xbb\xbf" + f.read_bytes())
+    assert _both_paths(f, monkeypatch) == want
+    root = tmp_path / "gemini"
+    shutil.copytree(FIXTURES / "gemini_cli", root)
+    doc = next(root.rglob("session-*.json"))
+    want = [get_rows(doc)]
+    doc.write_bytes(b"\xef\xbb\xbf" + doc.read_bytes())
+    assert [get_rows(doc)] == want
+
+
+def get_rows(path: Path) -> dict[str, Any]:
+    from codecensus.sources.base import detect
+
+    parser = detect(path)
+    assert parser is not None, path
+    res = parser.parse(FileContext(path=path, file_id="f" * 20, user="u", final=True))
+    return {name: tbl.to_pydict() for name, tbl in res.tables().items()}

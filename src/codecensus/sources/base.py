@@ -131,8 +131,12 @@ def iter_lines(path: Path, start: int, start_line: int, final: bool) -> Iterator
             end = offset + len(raw)
             if not raw.endswith(b"\n") and not final:
                 return
-            yield line_no, raw, end
+            yield line_no, raw[3:] if offset == 0 and raw.startswith(BOM) else raw, end
             offset = end
+
+
+# A UTF-8 byte order mark at the very start of a file (an editor on Windows writes one): not part of the first line.
+BOM = b"\xef\xbb\xbf"
 
 
 BLOCK_BYTES = 1 << 20
@@ -159,6 +163,9 @@ def iter_line_blocks(
             data = fh.read(block_bytes)
             if not data:
                 break
+            if offset == 0 and not parts and data.startswith(BOM):
+                data = data[3:]
+                offset = 3
             lines = data.split(b"\n")
             if len(lines) == 1:  # no line ends in this block
                 parts.append(data)

@@ -55,6 +55,7 @@ from codecensus.sources.rows import (
     file_size,
     head_records,
     looks_like_claude_code,
+    read_json_file,
 )
 
 _SUFFIXES = frozenset({".jsonl", ".json", ".ndjson"})
@@ -205,9 +206,8 @@ class ClaudeOtelParser(WholeFileParser):
 
     def _whole(self, rows: Rows, path: Path) -> bool:
         """A file holding ONE JSON value (a request or a list of requests)."""
-        try:
-            data = orjson.loads(path.read_bytes())
-        except (orjson.JSONDecodeError, OSError):
+        data, err = read_json_file(path)
+        if err is not None:
             return False
         reqs = data if isinstance(data, list) else [data]
         for i, r in enumerate(reqs, start=1):
