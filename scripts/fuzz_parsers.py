@@ -6,7 +6,7 @@
 Inputs are the project's own: every format fixture under ``tests/fixtures/formats`` and, for Claude Code, a
 generated session (``codecensus.sample``). Each mutation rewrites one record (a line of a JSON Lines file, or a
 whole JSON document) with one value replaced by an odd one (a list where a name belongs, an integer beyond 64
-bits, a year-10000 epoch, ...) or removed, then parses every transcript of the tree and converts its rows to
+bits, a year-10000 epoch, arrays nested 5,000 levels deep, ...) or removed, then parses every transcript of the tree and converts its rows to
 Arrow. For Claude Code, the typed fast path must also give the generic path's rows.
 
 A failure is a file that could not be parsed, which costs its whole session; what is printed is the format,
@@ -38,8 +38,10 @@ FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "formats
 ODD: list[Any] = [
     None, True, False, 0, -1, 2**70, -(2**70), 2**63, 1.5, 1e300, -1e300, "", "x", "2026-13-45T99:99:99Z", [], {},
     [1, "a"], {"a": 1}, [{"type": "text", "text": 1}], [{"type": "tool_use"}], [{"type": "tool_result"}], "\x00",
-    "\U0001f600", [[[[]]]], {"type": []}, [None], "z" * 5000,
+    "\U0001f600", [[[[]]]], {"type": []}, [None], "z" * 5000, "@@DEEP600@@", "@@DEEP5000@@",
 ]
+# Markers of arrays nested 600 and 5,000 levels deep, put in the JSON text itself (Python's json cannot write them).
+DEEP = {b'"@@DEEP600@@"': b"[" * 600 + b"]" * 600, b'"@@DEEP5000@@"': b"[" * 5000 + b"]" * 5000}
 
 
 def key_paths(o: Any, pre: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -70,6 +72,8 @@ def records(f: Path) -> list[tuple[int, Any]]:
 
 def replace(f: Path, orig: bytes, i: int, rec: Any) -> None:
     body = json.dumps(rec).encode()  # the standard library writes integers beyond 64 bits; orjson refuses
+    for marker, deep in DEEP.items():
+        body = body.replace(marker, deep)
     if f.suffix != ".jsonl":
         f.write_bytes(body)
         return

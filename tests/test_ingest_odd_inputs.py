@@ -472,3 +472,30 @@ def get_rows(path: Path) -> dict[str, Any]:
     assert parser is not None, path
     res = parser.parse(FileContext(path=path, file_id="f" * 20, user="u", final=True))
     return {name: tbl.to_pydict() for name, tbl in res.tables().items()}
+
+
+@pytest.mark.parametrize(("depth", "damaged"), [(600, False), (5000, True)])
+def test_deeply_nested_json_costs_at_most_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, depth: int,
+                                                   damaged: bool) -> None:
+    """A tool input nested 600 levels deep exceeded Python's recursion limit in the word count, and 5,000 levels
+    anywhere in a line made the typed decoder raise RecursionError: either failed the whole file. Now the first
+    is counted like any input, the second is a damaged line (JSON's own nesting limit)."""
+    src = tmp_path / "src.jsonl"
+    standard_session(SID1).write(src)
+    lines = src.read_bytes().splitlines()
+    i = next(k for k, raw in enumerate(lines) if raw.startswith(b"{") and b'"tool_use"' in raw
+             and orjson.loads(raw).get("type") == "assistant")
+    rec = orjson.loads(lines[i])
+    block = next(b for b in rec["message"]["content"] if b.get("type") == "tool_use")
+    block["input"] = {"deep": "@@DEEP@@"}
+    lines[i] = orjson.dumps(rec).replace(b'"@@DEEP@@"', b"[" * depth + b'"two words"' + b"]" * depth)
+    f = tmp_path / f"{SID1}.jsonl"
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    fast, generic = _both_paths(f, monkeypatch)
+    assert fast == generic
+    damaged_lines = [line for kind, line in zip(fast["ingest_log"]["kind"], fast["ingest_log"]["line"], strict=True)
+                     if kind == "bad_json"]
+    assert damaged_lines == ([i + 1] if damaged else [])
+    if not damaged:  # the deep input's one string leaf, "two words", is counted
+        acts = fast["actions"]
+        assert [w for w, line in zip(acts["input_words"], acts["line"], strict=True) if line == i + 1] == [2]

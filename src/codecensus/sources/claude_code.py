@@ -471,7 +471,7 @@ class ClaudeCodeParser:
                     if not ascii_block and not raw.isascii():
                         raw.decode()
                     rec = decode(raw)
-                except (msgspec.DecodeError, UnicodeDecodeError):
+                except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # (nesting over ~1,000 levels)
                     # The generic path: blank and damaged lines, odd generations.
                     info.first_ts, info.last_ts, info.records = first_ts, last_ts, records
                     info.version, info.entrypoint, info.project_key, info.agent_id = version, entrypoint, project, agent_id

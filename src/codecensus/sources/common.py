@@ -39,14 +39,22 @@ def _words_sliced(text: str) -> int:
 
 
 def leaf_words(value: Any) -> int:
-    """Words in every string leaf of a JSON value (tool inputs)."""
-    if isinstance(value, str):
-        return words(value)
-    if isinstance(value, dict):
-        return sum(leaf_words(v) for v in value.values())
-    if isinstance(value, list):
-        return sum(leaf_words(v) for v in value)
-    return 0
+    """Words in every string leaf of a JSON value (tool inputs).
+
+    With a stack, not recursion: a tool input nested 500 levels deep exceeded Python's recursion limit and
+    failed its whole file.
+    """
+    n = 0
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            n += words(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return n
 
 
 # Epoch ms of 0001-01-01 and of 9999-12-31 23:59:59.999 UTC: the instants an ISO-8601 date can name. An epoch number
