@@ -163,3 +163,21 @@ def test_a_database_write_failure_is_said_with_what_to_do(tmp_path: Path, monkey
     text = " ".join(r.output.split())
     assert r.exit_code == 1 and "could not be written" in text and "free some space" in text, text
     assert "Traceback" not in text
+
+
+def test_report_and_summary_of_a_window_without_sessions(tmp_path: Path) -> None:
+    """A --since after every session made both crash (TypeError in the release step of an empty table); a window
+    that ends before it starts is refused; --min-users alone raises the session threshold with it."""
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db)]).exit_code == 0
+    r = runner.invoke(app, ["summary", "--db", str(db), "--since", "2030-01-01"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["report", "--db", str(db), "--since", "2030-01-01", "--out", str(tmp_path / "r")])
+    assert r.exit_code == 0 and (tmp_path / "r" / "report.html").is_file(), r.output
+    r = runner.invoke(app, ["summary", "--db", str(db), "--since", "2026-05-01", "--until", "2026-01-01"])
+    assert r.exit_code == 2 and "is after --until" in " ".join(r.output.split())
+    r = runner.invoke(app, ["summary", "--db", str(db), "--min-users", "50"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 0 and "≥50 users and ≥50 sessions" in text, text

@@ -324,7 +324,7 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
             rec["n_users"], rec["n_sessions"] = 0, 1
         recs.append(rec)
     released = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[])
-    sup = np.array([bool(r[SUPPRESSED]) for r in released])
+    sup = np.array([bool(r[SUPPRESSED]) for r in released], dtype=bool)  # (bool even when no cell is left)
     reason = [r[REASON] for r in released]
     t["suppressed"] = sup
     t["suppression"] = [("derived" if forced[i] else reason[i]) if sup[i] else None for i in range(len(t))]

@@ -79,10 +79,10 @@ def resolve_policy(opts: ReportOptions) -> ReleasePolicy:
     """
     if opts.individual:
         return ReleasePolicy(individual=True)
-    return ReleasePolicy(
-        min_users=opts.min_users if opts.min_users is not None else TEAM_MIN_USERS,
-        min_sessions=opts.min_sessions if opts.min_sessions is not None else TEAM_MIN_SESSIONS,
-    )
+    min_users = opts.min_users if opts.min_users is not None else TEAM_MIN_USERS
+    # Not given: the default, or as many sessions as users when more users are asked for (each has at least one).
+    min_sessions = opts.min_sessions if opts.min_sessions is not None else max(TEAM_MIN_SESSIONS, min_users)
+    return ReleasePolicy(min_users=min_users, min_sessions=min_sessions)
 
 
 def compute(store: Store, opts: ReportOptions) -> Computed:

@@ -48,6 +48,9 @@ def _options(out_dir: Path, since: str | None, until: str | None, min_users: int
 
     validate_day(since, "--since")
     validate_day(until, "--until")
+    if since and until and since > until:  # both YYYY-MM-DD: text order is date order
+        console.print(f"[red]--since {since} is after --until {until}[/red]: no session could be in the report.")
+        raise typer.Exit(2)
     if epsilon is not None and epsilon <= 0:
         console.print("[red]--epsilon must be > 0[/red]")
         raise typer.Exit(2)
