@@ -181,3 +181,20 @@ def test_report_and_summary_of_a_window_without_sessions(tmp_path: Path) -> None
     r = runner.invoke(app, ["summary", "--db", str(db), "--min-users", "50"])
     text = " ".join(r.output.split())
     assert r.exit_code == 0 and "≥50 users and ≥50 sessions" in text, text
+
+
+def test_sessions_out_into_a_new_folder_and_classify_limit_below_one(tmp_path: Path) -> None:
+    """--out in a folder that does not exist yet ended in a FileNotFoundError traceback (report --out creates its
+    folder); --out naming a folder is refused; classify --limit -3 was taken silently."""
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db)]).exit_code == 0
+    for fmt, name in (("jsonl", "s.jsonl"), ("parquet", "s.parquet")):
+        out = tmp_path / "new" / fmt / name
+        r = runner.invoke(app, ["sessions", "--db", str(db), "-f", fmt, "-o", str(out)])
+        assert r.exit_code == 0 and out.is_file(), r.output
+    r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path)])
+    assert r.exit_code == 2 and "is a folder" in " ".join(r.output.split())
+    r = runner.invoke(app, ["classify", "--db", str(db), "--limit", "-3"])
+    assert r.exit_code == 2

@@ -275,6 +275,11 @@ def sessions(
     if fmt is ExportFormat.parquet and out_file is None:
         console.print("[red]--format parquet needs --out FILE[/red]")
         raise typer.Exit(2)
+    if out_file is not None:
+        if out_file.is_dir():
+            console.print(f"[red]--out {out_file} is a folder[/red]: name the file to write.")
+            raise typer.Exit(2)
+        out_file.parent.mkdir(parents=True, exist_ok=True)  # as report --out does
     store = open_store(db, read_only=True)
     try:
         if not store.table_exists("sessions"):

@@ -43,7 +43,8 @@ def classify_cmd(
     model: Annotated[str | None, typer.Option("--model", help="LLM model id (LLM backends).")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (openai backend).")]
     = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Classify at most N sessions (most recent first).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Classify at most N sessions (most recent first).")]
+    = None,
     since: Annotated[str | None, typer.Option("--since", help="Only sessions started on or after DATE (YYYY-MM-DD).")]
     = None,
     budget_usd: Annotated[float | None, typer.Option("--budget-usd", help="Stop an LLM run before spending more.")] = None,
