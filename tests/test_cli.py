@@ -198,3 +198,18 @@ def test_sessions_out_into_a_new_folder_and_classify_limit_below_one(tmp_path: P
     assert r.exit_code == 2 and "is a folder" in " ".join(r.output.split())
     r = runner.invoke(app, ["classify", "--db", str(db), "--limit", "-3"])
     assert r.exit_code == 2
+
+
+def test_ingest_names_an_unknown_format_and_says_when_nothing_was_found(tmp_path: Path) -> None:
+    """--format nosuch ended in a KeyError traceback; a folder without transcripts said nothing at all."""
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "--format", "nosuch"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2 and "Unknown format 'nosuch'" in text and "claude_code" in text, text
+    r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "--format", "codex"])
+    assert r.exit_code == 0 and "No transcript in the codex format" in " ".join(r.output.split())
+    (tmp_path / "empty").mkdir()
+    r = runner.invoke(app, ["ingest", str(tmp_path / "empty"), "--db", str(db)])
+    assert r.exit_code == 0 and "No transcript in a format codecensus reads" in " ".join(r.output.split())

@@ -162,6 +162,12 @@ def ingest(
     if user and user_from_dir:
         console.print("[red]--user and --user-from-dir are exclusive.[/red]")
         raise typer.Exit(2)
+    if fmt is not None:
+        from codecensus.sources import parsers
+
+        if fmt not in parsers():
+            console.print(f"[red]Unknown format {fmt!r}[/red]: one of {', '.join(sorted(parsers()))} (`codecensus formats`).")
+            raise typer.Exit(2)
     roots = list(paths or [])
     if not roots:
         roots = default_claude_dirs()
@@ -236,6 +242,10 @@ def ingest(
     if n_sessions is not None:
         t.add_row("sessions in database", str(n_sessions))
     console.print(t)
+    if stats.files_seen == 0:
+        what = f"in the {fmt} format" if fmt else "in a format codecensus reads"
+        console.print(f"[yellow]No transcript {what} under {', '.join(as_text(str(r)) for r in roots)}[/yellow]"
+                      " (`codecensus formats` lists them).")
     if stats.errors:
         console.print(f"[red]{len(stats.errors)} file(s) failed and were not committed:[/red]")
         for e in stats.errors[:20]:
