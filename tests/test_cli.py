@@ -213,3 +213,10 @@ def test_ingest_names_an_unknown_format_and_says_when_nothing_was_found(tmp_path
     (tmp_path / "empty").mkdir()
     r = runner.invoke(app, ["ingest", str(tmp_path / "empty"), "--db", str(db)])
     assert r.exit_code == 0 and "No transcript in a format codecensus reads" in " ".join(r.output.split())
+
+
+def test_demo_needs_at_least_one_user_and_one_session(tmp_path: Path) -> None:
+    """--sessions 0 ended in a LookupError traceback (no summaries to cluster), --users 0 in a ValueError one."""
+    for args in (["--sessions", "0"], ["--users", "0"]):
+        r = runner.invoke(app, ["demo", "--out", str(tmp_path / "d"), *args])
+        assert r.exit_code == 2 and "Invalid value" in r.output, args

@@ -308,8 +308,8 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the corpus, database and report.")] = Path(
         "demo-out"
     ),
-    users: Annotated[int, typer.Option(help="Generated users.")] = 250,
-    n_sessions: Annotated[int, typer.Option("--sessions", help="Generated sessions.")] = 1500,
+    users: Annotated[int, typer.Option(help="Generated users.", min=1)] = 250,
+    n_sessions: Annotated[int, typer.Option("--sessions", help="Generated sessions.", min=1)] = 1500,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same corpus).")] = 7,
 ) -> None:
     """Generate a sample corpus, run the whole pipeline on it, and write the HTML report."""
