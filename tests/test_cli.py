@@ -220,3 +220,37 @@ def test_demo_needs_at_least_one_user_and_one_session(tmp_path: Path) -> None:
     for args in (["--sessions", "0"], ["--users", "0"]):
         r = runner.invoke(app, ["demo", "--out", str(tmp_path / "d"), *args])
         assert r.exit_code == 2 and "Invalid value" in r.output, args
+
+
+def test_a_full_disk_in_any_command_is_said_plainly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """classify and report ended in tracebacks on a full disk (checked for real on a full tmpfs); classify's even
+    hid the cause: its ROLLBACK after the failed COMMIT raised "no transaction is active"."""
+    import errno
+    import sys
+
+    import duckdb
+
+    import codecensus.report.build as build
+    from codecensus.cli import main
+    from codecensus.store import rollback
+
+    con = duckdb.connect()
+    rollback(con)  # no transaction open (as after a failed COMMIT): nothing raised, the real error stays the one
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db)]).exit_code == 0
+
+    def full(*args, **kw):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(build, "write_report", full)
+    monkeypatch.setattr(sys, "argv", ["codecensus", "report", "--db", str(db), "--out", str(tmp_path / "r")])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 1
+    assert "No space left on the device" in " ".join(capsys.readouterr().err.split())
+    monkeypatch.setattr(build, "write_report", lambda *a, **k: 1 / 0)  # any other error keeps its traceback
+    with pytest.raises(ZeroDivisionError):
+        main()

@@ -6,6 +6,7 @@ Each stage lives in its own package; this module only wires commands to them.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import time
@@ -366,6 +367,16 @@ def main() -> None:
     except StoreBusy as exc:
         console.print(f"[red]{exc}[/red]")
         raise SystemExit(3) from exc
+    except (OSError, duckdb.Error) as exc:
+        # A full disk, in any command (classify, cluster, report: ingest says more itself): said, not a traceback.
+        # Anything else is a bug, and its traceback is kept.
+        if getattr(exc, "errno", None) != errno.ENOSPC and "No space left on device" not in str(exc):
+            raise
+        console.print(
+            "[red]No space left on the device[/red]: what was written before is kept; free some space and run "
+            "the same command again."
+        )
+        raise SystemExit(1) from exc
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -157,7 +157,9 @@ class PrivacyLedger:
                 )
                 self.con.execute("COMMIT")
             except BaseException:
-                self.con.execute("ROLLBACK")
+                from codecensus.store import rollback
+
+                rollback(self.con)
                 raise
 
     def entries(self, dataset: str | None = None) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ import pyarrow as pa
 from codecensus.classify.base import Backend, Facets, SessionEvidence
 from codecensus.classify.evidence import iter_evidence, reading_memory, reading_order
 from codecensus.classify.value import value_usd, wage
-from codecensus.store import Store
+from codecensus.store import Store, rollback
 
 FACETS_TABLE = "facets"
 FACETS_SCHEMA = pa.schema(
@@ -212,7 +212,7 @@ def write_facets(store: Store, tbl: pa.Table) -> None:
         con.unregister("_facets_new")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
 
 

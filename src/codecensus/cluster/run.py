@@ -476,7 +476,9 @@ def write_result(store: Any, result: ClusterResult) -> None:
         con.unregister("_session_clusters_new")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        from codecensus.store import rollback
+
+        rollback(con)
         raise
 
 

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from codecensus.engine.fs import join, output_fs
 from codecensus.records import ROW_TYPES, BadLine, SessionInfo
-from codecensus.store import Store
+from codecensus.store import Store, rollback
 from codecensus.store.db import RAW_TABLES
 
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
@@ -190,7 +190,7 @@ def load_ingest(store: Store, out: str, files: pa.Table, options: dict[str, Any]
         con.execute(f"INSERT OR REPLACE INTO files ({cols}, ingested_at) SELECT {cols}, now() FROM _ok_files ORDER BY ord")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     finally:
         con.unregister("_ok_files")

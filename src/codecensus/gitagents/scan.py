@@ -584,7 +584,9 @@ def store_results(store: Store, scans: Iterable[RepoScan]) -> int:
             con.unregister("_keys")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        from codecensus.store import rollback
+
+        rollback(con)
         raise
     return len(keys)
 

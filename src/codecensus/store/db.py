@@ -39,6 +39,16 @@ RAW_TABLES = ("prompts", "messages", "actions", "results", "events", "session_fi
 RAW_TEXT_TABLES = frozenset({"prompts", "messages", "actions", "results", "events", "session_files", "files", "ingest_log"})
 
 
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction, unless DuckDB has already ended it.
+
+    A failed COMMIT (a full disk, say) ends the transaction itself; a ROLLBACK then raises "no transaction is
+    active" and hides the failure being handled. Every ``except: ROLLBACK; raise`` goes through here.
+    """
+    with contextlib.suppress(duckdb.TransactionException):
+        con.execute("ROLLBACK")
+
 class StoreBusy(RuntimeError):
     """Another codecensus process holds the database."""
 
@@ -393,9 +403,7 @@ class Store:
             raise
 
     def _rollback(self) -> None:
-        """Roll back the open transaction, if DuckDB has not already (a failed COMMIT ends it)."""
-        with contextlib.suppress(duckdb.TransactionException):
-            self.con.execute("ROLLBACK")
+        rollback(self.con)
 
     def _merge_session_files(self, tbl: pa.Table) -> None:
         con = self.con
@@ -440,7 +448,7 @@ class Store:
             con.unregister("_new")
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise
 
     @contextlib.contextmanager
