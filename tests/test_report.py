@@ -329,3 +329,31 @@ def test_a_month_without_sessions_stays_on_the_axis(tmp_path: Path) -> None:
     comp = compute(store, ReportOptions(bootstrap=20))
     assert comp.sessions == store.one("SELECT count(*) FROM sessions")[0]
     store.close()
+
+
+def test_a_session_stamped_far_outside_plausible_time_is_one_without_a_time(tmp_path: Path) -> None:
+    """One session stamped 9999 made the month axis 95,000 months long (every month from the first to the last is
+    kept): a two-session report took 254 s. A start before 2000 or in the future is now a damaged timestamp."""
+    import sys
+
+    from codecensus.aggregate.figures import load_report_data
+    from codecensus.ingest import ingest
+    from codecensus.measure import build_sessions
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from ccbuild import standard_session
+
+    root = tmp_path / "p"
+    for sid, year in (("88888888-8888-4888-8888-888888888888", None), ("99999999-9999-4999-8999-999999999999", b"9999"),
+                      ("77777777-7777-4777-8777-777777777777", b"1970")):
+        f = root / f"{sid}.jsonl"
+        standard_session(sid).write(f)
+        if year:
+            f.write_bytes(re.sub(rb'("timestamp": ?")20\d\d', rb"\g<1>" + year, f.read_bytes()))
+    store = Store(tmp_path / "c.duckdb")
+    ingest(store, [root], workers=0)
+    build_sessions(store)
+    data = load_report_data(store)
+    store.close()
+    assert len(data.df) == 3
+    assert data.months == ["2026-01"] and data.sessions_without_time == 2

@@ -56,6 +56,9 @@ from codecensus.taxonomy import (
 
 log = logging.getLogger(__name__)
 REPORT_BYTES_PER_SESSION = 1024  # DuckDB's buffer to start reading the report's session rows with (see load_report_data)
+# Session starts that the month and week figures take: from this day to tomorrow (no coding-agent transcript is
+# older, none is from the future); a start outside counts as a session without a time (see load_report_data).
+TIME_WINDOW_START = "2000-01-01"
 STD_COLUMNS = ["variable", "value", "ci_low", "ci_high", "n_users", "n_sessions", "suppressed", "ci_method"]
 LONG_COLUMNS = ["facet", "level", "variable", "value", "ci_low", "ci_high", "n_users", "n_sessions", "suppressed"]
 FACET_NEEDED = ("mode", "occupation", "expertise", "outcome")
@@ -154,8 +157,13 @@ def load_report_data(store: Store, since: str | date | None = None, until: str |
     df.columns = [c[2:] if c.startswith("f_") else c for c in df.columns]
     if "started_at" in df:
         ts = pd.to_datetime(df["started_at"], utc=True)
-        df["month"] = ts.dt.strftime("%Y-%m").where(ts.notna(), None)
-        df["week"] = ts.dt.tz_localize(None).dt.to_period("W-SUN").astype(str).where(ts.notna(), None)
+        # A start outside TIME_WINDOW_START..tomorrow is a damaged timestamp: the session counts as one without a
+        # time (it stays in every figure that needs none). One session stamped 9999 made the month axis 95,000
+        # months long, and a two-session report took 254 s.
+        timed = ts.notna() & (ts >= pd.Timestamp(TIME_WINDOW_START, tz="UTC")) & (
+            ts <= pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1))
+        df["month"] = ts.dt.strftime("%Y-%m").where(timed, None)
+        df["week"] = ts.dt.tz_localize(None).dt.to_period("W-SUN").astype(str).where(timed, None)
     else:
         df["month"] = None
         df["week"] = None
