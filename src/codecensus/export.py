@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -51,31 +52,47 @@ def session_table(store: Store) -> pa.Table:
     return store.query(sql)
 
 
+EXPORT_BATCH_ROWS = 10_000  # rows turned into text at a time: 400K sessions as JSON Lines took 4.9 GB at once
+
+
 def write_table(tbl: pa.Table, fmt: str, dest: Path | IO[str] | IO[bytes]) -> None:
-    """Write ``tbl`` as jsonl, csv or parquet to a path or a text stream."""
+    """Write ``tbl`` as jsonl, csv or parquet to a path or a text stream, :data:`EXPORT_BATCH_ROWS` rows at a time."""
     if fmt == "parquet":
         if not isinstance(dest, Path):
             raise ValueError("parquet needs a file path")
         pq.write_table(tbl, dest)
         return
-    if fmt == "csv":
-        buf = io.BytesIO()
-        pacsv.write_csv(tbl, buf)
-        data = buf.getvalue()
-    elif fmt == "jsonl":
-        opts = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
-        data = b"".join(orjson.dumps(row, option=opts, default=str) for row in tbl.to_pylist())
-    else:
+    if fmt not in ("csv", "jsonl"):
         raise ValueError(f"unknown format {fmt!r}")
+    chunks = _csv_chunks(tbl) if fmt == "csv" else _jsonl_chunks(tbl)
     if isinstance(dest, Path):
-        dest.write_bytes(data)
-    else:
-        stream = getattr(dest, "buffer", None)
+        with open(dest, "wb") as fh:
+            for data in chunks:
+                fh.write(data)
+        return
+    stream = getattr(dest, "buffer", None)
+    for data in chunks:
         if stream is not None:
             write_all(stream.write, data)  # an unbuffered stdout (PYTHONUNBUFFERED) may take part of it per call
-            stream.flush()
         else:  # text stream (e.g. CliRunner)
             dest.write(data.decode())  # type: ignore[arg-type]
+    if stream is not None:
+        stream.flush()
+
+
+def _jsonl_chunks(tbl: pa.Table) -> Iterator[bytes]:
+    opts = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+    for batch in tbl.to_batches(max_chunksize=EXPORT_BATCH_ROWS):
+        yield b"".join(orjson.dumps(row, option=opts, default=str) for row in batch.to_pylist())
+
+
+def _csv_chunks(tbl: pa.Table) -> Iterator[bytes]:
+    """The table as CSV, one batch at a time, with the header once (the bytes of one ``write_csv`` of the table)."""
+    parts = (pa.Table.from_batches([b], schema=tbl.schema) for b in tbl.to_batches(max_chunksize=EXPORT_BATCH_ROWS))
+    for i, part in enumerate(parts if tbl.num_rows else [tbl]):  # an empty table: its header alone
+        buf = io.BytesIO()
+        pacsv.write_csv(part, buf, write_options=pacsv.WriteOptions(include_header=i == 0))
+        yield buf.getvalue()
 
 
 __all__ = ["FACET_COLUMNS", "session_table", "write_table"]
