@@ -27,7 +27,6 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import orjson
 
 from codecensus.ingest import discover
@@ -82,11 +81,6 @@ def replace(f: Path, orig: bytes, i: int, rec: Any) -> None:
     f.write_bytes(b"\n".join(lines) + b"\n")
 
 
-class _Never:
-    def decode(self, raw: bytes) -> Any:
-        raise msgspec.ValidationError("forced generic path")
-
-
 def parse_tree(root: Path, *, compare_paths: bool) -> str | None:
     """Parse every transcript under ``root``; the first problem, or None."""
     for c in discover([root], user="u"):
@@ -94,11 +88,8 @@ def parse_tree(root: Path, *, compare_paths: bool) -> str | None:
         try:
             rows = {k: t.to_pydict() for k, t in get(c.parser.name).parse(ctx).tables().items()}
             if compare_paths and c.parser.name == "claude_code":
-                fast, claude_code._DECODER = claude_code._DECODER, _Never()
-                try:
+                with claude_code.generic_path_only():
                     generic = {k: t.to_pydict() for k, t in get(c.parser.name).parse(ctx).tables().items()}
-                finally:
-                    claude_code._DECODER = fast
                 if generic != rows:
                     return "fast path != generic path"
         except Exception as exc:

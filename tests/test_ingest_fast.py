@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import msgspec
 import orjson
 import pytest
 
@@ -81,14 +80,6 @@ RAW_ODD = [
 ]
 
 
-def _generic_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Never:
-        def decode(self, raw: bytes) -> Any:
-            raise msgspec.ValidationError("forced generic path")
-
-    monkeypatch.setattr(claude_code, "_DECODER", Never())
-
-
 def _parse(path: Path, **kw: Any) -> dict[str, list[dict[str, Any]]]:
     res = claude_code.PARSER.parse(FileContext(path=path, file_id="f" * 20, user="u", **kw))
     out = {name: tbl.to_pylist() for name, tbl in res.tables().items()}
@@ -115,11 +106,11 @@ def _files(tmp_path: Path) -> list[Path]:
     return files
 
 
-def test_fast_path_gives_the_generic_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fast_path_gives_the_generic_rows(tmp_path: Path) -> None:
     files = _files(tmp_path)
     fast = [_parse(f) for f in files]
-    _generic_only(monkeypatch)
-    generic = [_parse(f) for f in files]
+    with claude_code.generic_path_only():
+        generic = [_parse(f) for f in files]
     for f, a, b in zip(files, fast, generic, strict=True):
         for name in a:
             assert a[name] == b[name], f"{f.name}: table {name} differs"
@@ -129,13 +120,13 @@ def test_fast_path_gives_the_generic_rows(tmp_path: Path, monkeypatch: pytest.Mo
     assert sum(len(odd[c.TABLE]) for c in ROW_TYPES) > 10
 
 
-def test_resume_from_offset_matches_generic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_from_offset_matches_generic(tmp_path: Path) -> None:
     f = _files(tmp_path)[0]
     lines = list(iter_lines(f, 0, 0, True))
     line_no, _raw, end = lines[len(lines) // 2]
     fast = _parse(f, start_offset=end, start_line=line_no, session_key=SID)
-    _generic_only(monkeypatch)
-    assert fast == _parse(f, start_offset=end, start_line=line_no, session_key=SID)
+    with claude_code.generic_path_only():
+        assert fast == _parse(f, start_offset=end, start_line=line_no, session_key=SID)
     assert fast["_meta"][0]["lines"] == len(lines)
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import msgspec
 import orjson
 import pytest
 
@@ -157,20 +156,15 @@ def _set(o: Any, path: tuple[Any, ...], value: Any, delete: bool) -> None:
         o[path[-1]] = value
 
 
-def _both_paths(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], dict[str, Any]]:
+def _both_paths(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The rows of ``path`` from the fast (typed) path and from the generic path alone."""
-
-    class Never:
-        def decode(self, raw: bytes) -> Any:
-            raise msgspec.ValidationError("forced generic path")
 
     def rows() -> dict[str, Any]:
         res = claude_code.PARSER.parse(FileContext(path=path, file_id="f" * 20, user="u", final=True))
         return {name: tbl.to_pydict() for name, tbl in res.tables().items()}  # to_pydict: timestamps as datetimes
 
     fast = rows()
-    with monkeypatch.context() as m:
-        m.setattr(claude_code, "_DECODER", Never())
+    with claude_code.generic_path_only():
         generic = rows()
     return fast, generic
 
@@ -194,7 +188,7 @@ def _mutated(tmp_path: Path, lines: list[bytes], idx: int, path: tuple[Any, ...]
     ],
 )
 def test_one_odd_value_is_not_a_failed_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rtype: str, path: tuple[Any, ...], value: Any
+    tmp_path: Path, rtype: str, path: tuple[Any, ...], value: Any
 ) -> None:
     src = tmp_path / "src.jsonl"
     standard_session(SID1).write(src)
@@ -202,7 +196,7 @@ def test_one_odd_value_is_not_a_failed_file(
     idx = next(i for i, raw in enumerate(lines) if raw.startswith(b"{") and orjson.loads(raw).get("type") == rtype
                and (path[0] != "message" or isinstance(orjson.loads(raw)["message"].get("content"), list)))
     f = _mutated(tmp_path, lines, idx, path, value, delete=False)
-    fast, generic = _both_paths(f, monkeypatch)
+    fast, generic = _both_paths(f)
     assert fast == generic
     store = Store(tmp_path / "c.duckdb")
     st = ingest(store, [f], workers=0)
@@ -210,7 +204,7 @@ def test_one_odd_value_is_not_a_failed_file(
     store.close()
 
 
-def test_four_hundred_mutated_lines_parse_alike_on_both_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_four_hundred_mutated_lines_parse_alike_on_both_paths(tmp_path: Path) -> None:
     """Schema drift, seeded: one value of one line replaced by an odd one (or removed), 400 times. The file must
     parse, and the typed fast path must give the generic path's rows. (On the code before this test, 0.6 % of
     such mutations failed the whole file.)"""
@@ -223,7 +217,7 @@ def test_four_hundred_mutated_lines_parse_alike_on_both_paths(tmp_path: Path, mo
         idx = rng.choice(objects)
         path = rng.choice(list(_paths(orjson.loads(lines[idx]))))
         f = _mutated(tmp_path, lines, idx, path, rng.choice(_ODD_VALUES), delete=rng.random() < 0.15)
-        fast, generic = _both_paths(f, monkeypatch)
+        fast, generic = _both_paths(f)
         assert fast == generic, (seed, path)
 
 
@@ -447,16 +441,16 @@ def test_the_ray_engines_parse_task_takes_a_name_that_is_not_utf8(tmp_path: Path
     assert rows[0]["path"] == as_text(str(f)) and rows[0]["user_name"] == "b\\xe9a"
 
 
-def test_a_byte_order_mark_is_not_part_of_the_first_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_byte_order_mark_is_not_part_of_the_first_line(tmp_path: Path) -> None:
     """A file saved by a Windows editor starts with a UTF-8 byte order mark: the first line was damaged (and a
     JSON document unreadable). Both read as without it, on both Claude Code paths and for a JSON-document format."""
     import shutil
 
     f = tmp_path / f"{SID1}.jsonl"
     standard_session(SID1).write(f)
-    want = _both_paths(f, monkeypatch)
+    want = _both_paths(f)
     f.write_bytes(b"\xef\xbb\xbf" + f.read_bytes())
-    assert _both_paths(f, monkeypatch) == want
+    assert _both_paths(f) == want
     root = tmp_path / "gemini"
     shutil.copytree(FIXTURES / "gemini_cli", root)
     doc = next(root.rglob("session-*.json"))
@@ -475,8 +469,7 @@ def get_rows(path: Path) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("depth", "damaged"), [(600, False), (5000, True)])
-def test_deeply_nested_json_costs_at_most_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, depth: int,
-                                                   damaged: bool) -> None:
+def test_deeply_nested_json_costs_at_most_its_line(tmp_path: Path, depth: int, damaged: bool) -> None:
     """A tool input nested 600 levels deep exceeded Python's recursion limit in the word count, and 5,000 levels
     anywhere in a line made the typed decoder raise RecursionError: either failed the whole file. Now the first
     is counted like any input, the second is a damaged line (JSON's own nesting limit)."""
@@ -491,7 +484,7 @@ def test_deeply_nested_json_costs_at_most_its_line(tmp_path: Path, monkeypatch: 
     lines[i] = orjson.dumps(rec).replace(b'"@@DEEP@@"', b"[" * depth + b'"two words"' + b"]" * depth)
     f = tmp_path / f"{SID1}.jsonl"
     f.write_bytes(b"\n".join(lines) + b"\n")
-    fast, generic = _both_paths(f, monkeypatch)
+    fast, generic = _both_paths(f)
     assert fast == generic
     damaged_lines = [line for kind, line in zip(fast["ingest_log"]["kind"], fast["ingest_log"]["line"], strict=True)
                      if kind == "bad_json"]

@@ -9,9 +9,11 @@ unknown record types are counted, damaged lines are logged with file and line.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -195,6 +197,26 @@ class _Line(msgspec.Struct):
 
 _DECODER = msgspec.json.Decoder(_Line)
 _RAW_DECODE = msgspec.json.Decoder().decode
+
+
+class _NoTypedDecode:
+    def decode(self, raw: bytes) -> Any:
+        raise msgspec.ValidationError("the generic path only")
+
+
+@contextlib.contextmanager
+def generic_path_only() -> Iterator[None]:
+    """Parse every line with the generic path (orjson and the dict handlers) while inside.
+
+    The generic path is the reference the typed fast path must match, line for line: the tests and
+    ``scripts/fuzz_parsers.py`` compare the two with this.
+    """
+    global _DECODER
+    typed, _DECODER = _DECODER, _NoTypedDecode()  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        _DECODER = typed
 
 
 def _raw_value(raw: msgspec.Raw) -> Any:
