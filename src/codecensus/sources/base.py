@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from codecs import BOM_UTF8
 from collections.abc import Callable, Iterator
 from concurrent.futures import InvalidStateError
 from dataclasses import dataclass, field
@@ -131,12 +132,9 @@ def iter_lines(path: Path, start: int, start_line: int, final: bool) -> Iterator
             end = offset + len(raw)
             if not raw.endswith(b"\n") and not final:
                 return
-            yield line_no, raw[3:] if offset == 0 and raw.startswith(BOM) else raw, end
+            # a byte order mark (a Windows editor writes one) is not part of the first line
+            yield line_no, raw.removeprefix(BOM_UTF8) if offset == 0 else raw, end
             offset = end
-
-
-# A UTF-8 byte order mark at the very start of a file (an editor on Windows writes one): not part of the first line.
-BOM = b"\xef\xbb\xbf"
 
 
 BLOCK_BYTES = 1 << 20
@@ -163,9 +161,9 @@ def iter_line_blocks(
             data = fh.read(block_bytes)
             if not data:
                 break
-            if offset == 0 and not parts and data.startswith(BOM):
-                data = data[3:]
-                offset = 3
+            if offset == 0 and not parts and data.startswith(BOM_UTF8):  # not part of the first line
+                data = data[len(BOM_UTF8) :]
+                offset = len(BOM_UTF8)
             lines = data.split(b"\n")
             if len(lines) == 1:  # no line ends in this block
                 parts.append(data)

@@ -17,6 +17,7 @@ import csv
 import functools
 import re
 import shlex
+from codecs import BOM_UTF8
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -171,7 +172,7 @@ def read_json_file(path: Path) -> tuple[Any, str | None]:
     except OSError as exc:
         return None, f"unreadable: {exc}"[:120]
     try:
-        return orjson.loads(data[3:] if data.startswith(b"\xef\xbb\xbf") else data), None  # a byte order mark
+        return orjson.loads(data.removeprefix(BOM_UTF8)), None  # a byte order mark is not part of the document
     except orjson.JSONDecodeError as exc:
         return None, str(exc)[:120]
 
@@ -199,9 +200,7 @@ def _head_indexed(head: bytes, n: int) -> tuple[tuple[int, dict[str, Any]], ...]
     """(line number, object) of the first ``n`` JSON objects among the first ``3 n`` complete lines."""
     out: list[tuple[int, dict[str, Any]]] = []
     limit = n * 3
-    if head.startswith(b"\xef\xbb\xbf"):  # a byte order mark is not part of the first line (see base.BOM)
-        head = head[3:]
-    lines = head.split(b"\n", limit)  # the first `limit` lines, and the rest in one piece
+    lines = head.removeprefix(BOM_UTF8).split(b"\n", limit)  # the first `limit` lines, and the rest in one piece
     if len(lines) > limit:
         lines = lines[:limit]
     elif len(lines) > 1:
