@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codecensus.paths import SKIP_DIRS, as_text, default_claude_dirs, walk
-from codecensus.records import MAX_TEXT_CHARS, ParseResult, split_tables
+from codecensus.records import ParseResult, split_tables, stored_text
 from codecensus.runtime import bulk_gc
 from codecensus.sources import base as registry
 from codecensus.sources.base import FileContext, Parser, ParserPool, Run, fingerprints, release_memory
@@ -397,8 +397,8 @@ def _ingest(
             path=as_text(str(path)),
             source=c.parser.name,
             role=c.parser.role(path),
-            session_key=as_text(skey)[:MAX_TEXT_CHARS] if skey else skey,  # as records.array stores it
-            user_name=as_text(c.user) if c.user else c.user,
+            session_key=stored_text(skey),  # as the rows store it
+            user_name=stored_text(c.user),
             size=job.size,
             mtime_ns=job.mtime_ns,
             head_hash=head,

@@ -283,8 +283,8 @@ def array(values: Any, typ: pa.DataType) -> pa.Array:
         arr = pa.array([(as_text(v) if v.__class__ is str else v)
                         if v.__class__ in kinds and (v.__class__ is not int or lo <= v <= hi) else None
                         for v in values], typ)
-    if typ.id == _STRING_ID and _longest_bytes(arr) > MAX_TEXT_CHARS:
-        arr = pa.array([v[:MAX_TEXT_CHARS] if v is not None else None for v in arr.to_pylist()], typ)
+    if typ.id == _STRING_ID and _may_hold_overlong(arr):
+        arr = pa.array([stored_text(v) for v in arr.to_pylist()], typ)
     return arr
 
 
@@ -292,14 +292,22 @@ MAX_TEXT_CHARS = 262_144  # at most 1 MiB of UTF-8: far above any text a parser 
 _STRING_ID = pa.string().id
 
 
-def _longest_bytes(arr: pa.Array) -> int:
-    """An upper bound of the longest value's UTF-8 length in a string array, 0 for none; O(1) unless the
-    column's text is long in total (then one pass over its offsets)."""
+def stored_text(s: str | None) -> str | None:
+    """``s`` as a text column stores it (:func:`array`): undecodable bytes escaped, cut at :data:`MAX_TEXT_CHARS`.
+
+    For text stored beside the rows by other means (the ``files`` bookkeeping), so that it joins with them.
+    """
+    return as_text(s)[:MAX_TEXT_CHARS] if s else s
+
+
+def _may_hold_overlong(arr: pa.Array) -> bool:
+    """Whether a value of a string array may be longer than :data:`MAX_TEXT_CHARS` characters: its UTF-8 bytes
+    are. O(1) unless the column's text is that long in total (then one pass over its offsets)."""
     data = arr.buffers()[2]
-    if data is None or data.size <= MAX_TEXT_CHARS or len(arr) == 0:
-        return 0 if data is None else min(data.size, MAX_TEXT_CHARS)
+    if data is None or data.size <= MAX_TEXT_CHARS:
+        return False
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=len(arr) + 1, offset=arr.offset * 4)
-    return int(np.diff(offsets).max())
+    return bool(np.diff(offsets).max() > MAX_TEXT_CHARS)
 
 
 # The Python values each column type takes (a bool is not a number here, though Python says it is an int).

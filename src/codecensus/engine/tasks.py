@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from codecensus.engine.fs import FileSpec, fetched, remote_file_id
 from codecensus.engine.parquet import FILES_SCHEMA, part_name, write_tables
 from codecensus.paths import as_text
-from codecensus.records import MAX_TEXT_CHARS, ParseResult
+from codecensus.records import ParseResult, stored_text
 from codecensus.sources import base as registry
 from codecensus.sources.base import FileContext, Parser
 
@@ -39,7 +39,7 @@ def _parse_one(spec: FileSpec, *, settle_s: float, now: float, fmt: str | None) 
         "source": spec.parser or None,
         "role": None,
         "session_key": None,
-        "user_name": as_text(spec.user) if spec.user else spec.user,
+        "user_name": stored_text(spec.user),
         "size": spec.size,
         "mtime_ns": spec.mtime_ns,
         "consumed": 0,
@@ -96,7 +96,7 @@ def _parse_one(spec: FileSpec, *, settle_s: float, now: float, fmt: str | None) 
             file_id=file_id,
             source=parser.name,
             role=role,
-            session_key=as_text(result.sessions[0].session_key)[:MAX_TEXT_CHARS] if result.sessions else None,
+            session_key=stored_text(result.sessions[0].session_key) if result.sessions else None,
             consumed=consumed,
             lines=result.lines,
             head_hash=head,
@@ -104,7 +104,7 @@ def _parse_one(spec: FileSpec, *, settle_s: float, now: float, fmt: str | None) 
             parser_version=parser.version,
             status="parsed",
             bad_lines=bad_lines,
-            sessions=sorted({as_text(s.session_key)[:MAX_TEXT_CHARS] for s in result.sessions}),
+            sessions=sorted({stored_text(s.session_key) for s in result.sessions}),
         )
     except Exception as exc:  # a parser bug must not stop the run: the file is reported, nothing of it is loaded
         row["error"] = as_text(f"{type(exc).__name__}: {exc}"[:500])
