@@ -63,19 +63,27 @@ def open_store(db: Path | None, *, read_only: bool = False, wait: float = 30.0) 
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(3) from exc
     except (duckdb.IOException, duckdb.SerializationException) as exc:  # not a database, another version, no access
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        console.print(f"[red]Cannot open the database {path}[/red]: {first}")
+        console.print(f"[red]Cannot open the database {path}[/red]: {_reason(exc)}")
         raise typer.Exit(2) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of an error's message (DuckDB's run on with hints), or its type."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc)
 
 
 def _store_failed(store: Store, exc: BaseException) -> NoReturn:
     """End a command whose database write failed: DuckDB's reason, and what a re-run does."""
     with contextlib.suppress(Exception):
         store.close()
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    hint = "free some space, then " if "space left" in str(exc) else ""
+    hint = "free some space, then " if _disk_full(exc) else ""
     console.print(
-        f"[red]The database could not be written[/red] ({first}). What was committed before is kept: "
+        f"[red]The database could not be written[/red] ({_reason(exc)}). What was committed before is kept: "
         f"{hint}run the same command again to go on from there."
     )
     raise typer.Exit(1) from exc
@@ -370,7 +378,7 @@ def main() -> None:
     except (OSError, duckdb.Error) as exc:
         # A full disk, in any command (classify, cluster, report: ingest says more itself): said, not a traceback.
         # Anything else is a bug, and its traceback is kept.
-        if getattr(exc, "errno", None) != errno.ENOSPC and "No space left on device" not in str(exc):
+        if not _disk_full(exc):
             raise
         console.print(
             "[red]No space left on the device[/red]: what was written before is kept; free some space and run "

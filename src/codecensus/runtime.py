@@ -52,9 +52,6 @@ def bulk_gc() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
-__all__ = ["WORKER_GEN0", "bulk_gc", "tune_worker_gc"]
-
-
 def write_all(write: Callable[[memoryview], int | None], data: bytes) -> None:
     """Hand every byte of ``data`` to ``write`` (``os.write`` bound to a descriptor, or a stream's ``write``).
 
@@ -70,3 +67,6 @@ def write_all(write: Callable[[memoryview], int | None], data: bytes) -> None:
         if n is None:  # a non-blocking stream that could take nothing now
             raise BlockingIOError("the output would block")
         view = view[n:]
+
+
+__all__ = ["WORKER_GEN0", "bulk_gc", "tune_worker_gc", "write_all"]

@@ -107,8 +107,8 @@ def attrs(kvs: Any) -> dict[str, Any]:
 
 
 def _nanos_ms(v: Any) -> int | None:
-    n = as_int(v)
-    return n // 1_000_000 if 0 < n // 1_000_000 <= TS_MAX_MS else None  # beyond year 9999: damaged
+    ms = as_int(v) // 1_000_000
+    return ms if 0 < ms <= TS_MAX_MS else None  # beyond year 9999: damaged
 
 
 def _truthy(v: Any) -> bool | None:

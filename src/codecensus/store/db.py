@@ -39,7 +39,6 @@ RAW_TABLES = ("prompts", "messages", "actions", "results", "events", "session_fi
 RAW_TEXT_TABLES = frozenset({"prompts", "messages", "actions", "results", "events", "session_files", "files", "ingest_log"})
 
 
-
 def rollback(con: duckdb.DuckDBPyConnection) -> None:
     """Roll back the open transaction, unless DuckDB has already ended it.
 
@@ -48,6 +47,7 @@ def rollback(con: duckdb.DuckDBPyConnection) -> None:
     """
     with contextlib.suppress(duckdb.TransactionException):
         con.execute("ROLLBACK")
+
 
 class StoreBusy(RuntimeError):
     """Another codecensus process holds the database."""
@@ -399,11 +399,8 @@ class Store:
             con.execute(_FILES_INSERT if upsert else _FILES_INSERT_NEW, {f"c{i}": [getattr(fc, c) for fc in batch] for i, (c, _t) in enumerate(_FILES_COLS)})
             con.execute("COMMIT")
         except BaseException:
-            self._rollback()
+            rollback(self.con)
             raise
-
-    def _rollback(self) -> None:
-        rollback(self.con)
 
     def _merge_session_files(self, tbl: pa.Table) -> None:
         con = self.con
