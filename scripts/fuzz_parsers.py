@@ -11,7 +11,7 @@ Arrow. For Claude Code, the typed fast path must also give the generic path's ro
 
 A failure is a file that could not be parsed, which costs its whole session; what is printed is the format,
 the mutated key path, the exception and the code line that raised it, never a transcript's text. Exit code 1
-when anything failed. The seeded sweep in ``tests/test_ingest_odd_inputs.py`` is this, smaller.
+when anything failed. ``tests/test_ingest_odd_inputs.py`` runs the same mutations (these functions), fewer.
 """
 
 from __future__ import annotations
@@ -69,16 +69,30 @@ def records(f: Path) -> list[tuple[int, Any]]:
     return out
 
 
-def replace(f: Path, orig: bytes, i: int, rec: Any) -> None:
+def replace(f: Path, i: int, rec: Any) -> None:
+    """``f`` with record ``i`` (a line, or the whole JSON document) replaced by ``rec``."""
     body = json.dumps(rec).encode()  # the standard library writes integers beyond 64 bits; orjson refuses
     for marker, deep in DEEP.items():
         body = body.replace(marker, deep)
     if f.suffix != ".jsonl":
         f.write_bytes(body)
         return
-    lines = orig.splitlines()
+    lines = f.read_bytes().splitlines()
     lines[i] = body
     f.write_bytes(b"\n".join(lines) + b"\n")
+
+
+def mutate(rec: Any, rng: random.Random) -> tuple[Any, ...]:
+    """One value of ``rec``, anywhere in it, replaced by an odd one (or, 15 % of the time, removed); its path."""
+    path = rng.choice(key_paths(rec))
+    node = rec
+    for k in path[:-1]:
+        node = node[k]
+    if rng.random() < 0.15 and isinstance(node, dict):
+        del node[path[-1]]
+    else:
+        node[path[-1]] = rng.choice(ODD)
+    return path
 
 
 def parse_tree(root: Path, *, compare_paths: bool) -> str | None:
@@ -132,16 +146,9 @@ def main() -> int:
                 if not recs:
                     continue
                 i, rec = rng.choice(recs)
-                path = rng.choice(key_paths(rec))
-                node = rec
-                for k in path[:-1]:
-                    node = node[k]
-                if rng.random() < 0.15 and isinstance(node, dict):
-                    del node[path[-1]]
-                else:
-                    node[path[-1]] = rng.choice(ODD)
+                path = mutate(rec, rng)
                 orig = f.read_bytes()
-                replace(f, orig, i, rec)
+                replace(f, i, rec)
                 try:
                     problem = parse_tree(root, compare_paths=True)
                 finally:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "scripts"))  # scripts/fuzz_parsers.py's mutations
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import fuzz_parsers as fuzz
 import orjson
 import pytest
 
@@ -129,31 +129,7 @@ def test_a_file_that_fails_its_chunk_is_retried_alone(tmp_path: Path, monkeypatc
 
 
 # -- one odd value in one line: found by mutating the lines of a standard session ---------------------------------
-_ODD_VALUES: list[Any] = [
-    None, True, 0, -1, 2**70, -(2**70), 2**63, 1.5, 1e300, -1e300, "", "x", "2026-13-45T99:99:99Z", [], {}, [1, "a"],
-    {"a": 1}, [{"type": "text", "text": 1}], [{"type": "tool_use"}], [{"type": "tool_result"}], "\x00", "\U0001f600",
-    [[[[]]]], {"type": []}, [None],
-]
-
-
-def _paths(o: Any, pre: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    if isinstance(o, dict):
-        for k, v in o.items():
-            yield (*pre, k)
-            yield from _paths(v, (*pre, k))
-    elif isinstance(o, list):
-        for i, v in enumerate(o):
-            yield (*pre, i)
-            yield from _paths(v, (*pre, i))
-
-
-def _set(o: Any, path: tuple[Any, ...], value: Any, delete: bool) -> None:
-    for k in path[:-1]:
-        o = o[k]
-    if delete and isinstance(o, dict):
-        del o[path[-1]]
-    else:
-        o[path[-1]] = value
+# The mutations are those of scripts/fuzz_parsers.py (its functions, on the tests' path through conftest).
 
 
 def _both_paths(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -169,12 +145,6 @@ def _both_paths(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return fast, generic
 
 
-def _mutated(tmp_path: Path, lines: list[bytes], idx: int, path: tuple[Any, ...], value: Any, delete: bool) -> Path:
-    rec = orjson.loads(lines[idx])
-    _set(rec, path, value, delete)
-    f = tmp_path / f"{SID1}.jsonl"
-    f.write_bytes(b"\n".join([*lines[:idx], json.dumps(rec).encode(), *lines[idx + 1 :]]) + b"\n")
-    return f
 
 
 @pytest.mark.parametrize(
@@ -190,12 +160,15 @@ def _mutated(tmp_path: Path, lines: list[bytes], idx: int, path: tuple[Any, ...]
 def test_one_odd_value_is_not_a_failed_file(
     tmp_path: Path, rtype: str, path: tuple[Any, ...], value: Any
 ) -> None:
-    src = tmp_path / "src.jsonl"
-    standard_session(SID1).write(src)
-    lines = src.read_bytes().splitlines()
-    idx = next(i for i, raw in enumerate(lines) if raw.startswith(b"{") and orjson.loads(raw).get("type") == rtype
-               and (path[0] != "message" or isinstance(orjson.loads(raw)["message"].get("content"), list)))
-    f = _mutated(tmp_path, lines, idx, path, value, delete=False)
+    f = tmp_path / f"{SID1}.jsonl"
+    standard_session(SID1).write(f)
+    idx, rec = next((i, r) for i, r in fuzz.records(f) if r.get("type") == rtype
+                    and (path[0] != "message" or isinstance(r["message"].get("content"), list)))
+    node = rec
+    for k in path[:-1]:
+        node = node[k]
+    node[path[-1]] = value
+    fuzz.replace(f, idx, rec)
     fast, generic = _both_paths(f)
     assert fast == generic
     store = Store(tmp_path / "c.duckdb")
@@ -208,61 +181,23 @@ def test_four_hundred_mutated_lines_parse_alike_on_both_paths(tmp_path: Path) ->
     """Schema drift, seeded: one value of one line replaced by an odd one (or removed), 400 times. The file must
     parse, and the typed fast path must give the generic path's rows. (On the code before this test, 0.6 % of
     such mutations failed the whole file.)"""
-    src = tmp_path / "src.jsonl"
-    standard_session(SID1).write(src)
-    lines = src.read_bytes().splitlines()
-    objects = [i for i, raw in enumerate(lines) if raw.startswith(b"{")]
+    f = tmp_path / f"{SID1}.jsonl"
+    standard_session(SID1).write(f)
+    orig = f.read_bytes()
+    recs = fuzz.records(f)
     for seed in range(400):
         rng = random.Random(seed)
-        idx = rng.choice(objects)
-        path = rng.choice(list(_paths(orjson.loads(lines[idx]))))
-        f = _mutated(tmp_path, lines, idx, path, rng.choice(_ODD_VALUES), delete=rng.random() < 0.15)
+        idx, rec = rng.choice(recs)
+        rec = orjson.loads(orjson.dumps(rec))  # a copy: every mutation starts from the standard session
+        path = fuzz.mutate(rec, rng)
+        fuzz.replace(f, idx, rec)
         fast, generic = _both_paths(f)
         assert fast == generic, (seed, path)
+        f.write_bytes(orig)
 
 
 # -- the other formats: one odd value in one record of their fixtures ----------------------------------------------
 FIXTURES = Path(__file__).parent / "fixtures" / "formats"
-
-
-def _parse_tree(root: Path) -> list[str]:
-    """Every transcript under ``root`` parsed (rows converted to Arrow); the errors, if any."""
-    from codecensus.ingest import discover
-    from codecensus.sources.base import get
-
-    errors = []
-    for c in discover([root], user="u"):
-        try:
-            get(c.parser.name).parse(FileContext(path=c.path, file_id="f" * 20, user="u", final=True)).tables()
-        except Exception as exc:
-            errors.append(f"{c.parser.name}: {type(exc).__name__}: {exc}")
-    return errors
-
-
-def _records(f: Path) -> list[tuple[int, Any]]:
-    """(line index, record) of each record of a JSON Lines file whose line decodes (index 0: a JSON document)."""
-    if f.suffix != ".jsonl":
-        try:
-            return [(0, orjson.loads(f.read_bytes()))]
-        except orjson.JSONDecodeError:  # a fixture's deliberately damaged document
-            return []
-    out = []
-    for i, raw in enumerate(f.read_bytes().splitlines()):
-        try:
-            out.append((i, orjson.loads(raw)))
-        except orjson.JSONDecodeError:  # a fixture's deliberately damaged line stays as it is
-            continue
-    return out
-
-
-def _replace(f: Path, i: int, rec: Any) -> None:
-    """``f`` with record ``i`` (a line, or the whole document) replaced by ``rec``."""
-    if f.suffix != ".jsonl":
-        f.write_bytes(json.dumps(rec).encode())
-        return
-    lines = f.read_bytes().splitlines()
-    lines[i] = json.dumps(rec).encode()
-    f.write_bytes(b"\n".join(lines) + b"\n")
 
 
 @pytest.mark.parametrize(
@@ -287,7 +222,7 @@ def test_one_odd_value_in_another_format_is_not_a_failed_file(
     root = tmp_path / fmt
     shutil.copytree(FIXTURES / fmt, root)
     f = next(root.rglob(name))
-    for i, rec in _records(f):
+    for i, rec in fuzz.records(f):
         node = rec
         try:
             for k in key[:-1]:
@@ -299,11 +234,11 @@ def test_one_odd_value_in_another_format_is_not_a_failed_file(
             nth -= 1
             continue
         node[key[-1]] = value
-        _replace(f, i, rec)
+        fuzz.replace(f, i, rec)
         break
     else:
         pytest.fail(f"no record of {name} has {key}")
-    assert _parse_tree(root) == []
+    assert fuzz.parse_tree(root, compare_paths=False) is None
 
 
 @pytest.mark.parametrize("fmt", sorted(p.name for p in FIXTURES.iterdir() if any(p.rglob("*.json*"))))
@@ -318,14 +253,14 @@ def test_mutated_records_of_every_format_still_parse(tmp_path: Path, fmt: str) -
         rng = random.Random(seed)
         f = rng.choice(files)
         orig = f.read_bytes()
-        recs = [(i, r) for i, r in _records(f) if list(_paths(r))]
+        recs = [(i, r) for i, r in fuzz.records(f) if fuzz.key_paths(r)]
         if not recs:
             continue
         i, rec = rng.choice(recs)
-        _set(rec, rng.choice(list(_paths(rec))), rng.choice(_ODD_VALUES), delete=rng.random() < 0.15)
-        _replace(f, i, rec)
+        path = fuzz.mutate(rec, rng)
+        fuzz.replace(f, i, rec)
         try:
-            assert _parse_tree(root) == [], (seed, f.name)
+            assert fuzz.parse_tree(root, compare_paths=False) is None, (seed, f.name, path)
         finally:
             f.write_bytes(orig)
 
