@@ -91,6 +91,24 @@ def test_a_file_that_is_not_a_database_is_named_and_left_alone(tmp_path: Path) -
     assert other.read_text() == "not a database\n"
 
 
+def test_a_database_whose_folder_cannot_be_made_is_named(tmp_path: Path) -> None:
+    """`--db` under a file (or a folder that cannot be created) ended in a FileNotFoundError/NotADirectoryError
+    traceback, for git-agents only after its whole scan."""
+    (tmp_path / "file").write_text("x")
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    db = tmp_path / "file" / "sub" / "db.duckdb"
+    for args in (["ingest", str(root)], ["classify"], ["git-agents", str(tmp_path / "repo")]):
+        r = runner.invoke(app, [*args, "--db", str(db)])
+        text = " ".join(r.output.split())
+        assert r.exit_code == 2, (args, text)
+        assert "Cannot create the database" in text and "Not a directory" in text and "Traceback" not in text, args
+    assert (tmp_path / "file").read_text() == "x"
+
+
 def test_report_or_demo_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
     root = tmp_path / "team"
     standard_session(SID).write(root / "-p" / f"{SID}.jsonl")

@@ -65,6 +65,9 @@ def open_store(db: Path | None, *, read_only: bool = False, wait: float = 30.0) 
     except (duckdb.IOException, duckdb.SerializationException) as exc:  # not a database, another version, no access
         console.print(f"[red]Cannot open the database {path}[/red]: {_reason(exc)}")
         raise typer.Exit(2) from exc
+    except OSError as exc:  # its folder cannot be made (a file in the way, no permission, a read-only mount)
+        console.print(f"[red]Cannot create the database {path}[/red]: {exc.strerror or _reason(exc)}")
+        raise typer.Exit(2) from exc
 
 
 def _reason(exc: BaseException) -> str:
@@ -192,8 +195,8 @@ def ingest(
     # next `codecensus ingest` of an unchanged corpus answer without opening the database (quickcheck).
     snap_opts = quickcheck.options_key(roots, user, user_from_dir, fmt) if engine == "local" else None
     listing = quickcheck.list_roots(roots) if snap_opts is not None else None
-    quickcheck.clear(db_path)
     store = open_store(db_path, wait=wait)
+    quickcheck.clear(db_path)
     t0 = time.perf_counter()
     with _progress() as prog:
         task = prog.add_task("ingest", total=None, current="")
