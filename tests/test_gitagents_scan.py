@@ -426,3 +426,49 @@ def test_since_date_is_the_same_day_for_unmerged_agent_branches(tmp_path: Path,
     _git(repo, "checkout", "-q", "main")
     scan = scan_repo(repo, since="2025-04-01")
     assert scan.commits == 1 and scan.agent_commits() == {"cursor": 1}
+
+
+@pytest.mark.parametrize(
+    ("since", "msg"),
+    [
+        ("banana", "does not understand --since 'banana'"),  # git: now, so every repository had 0 commits
+        ("20250401", "does not understand --since '20250401'"),
+        ("2025-13-45", "--since '2025-13-45' is not a day"),  # git: some day in November 2025
+    ],
+)
+def test_cli_since_git_does_not_understand(tmp_path: Path, since: str, msg: str) -> None:
+    """A --since git cannot read used to scan every repository as empty and replace its stored rows: the stored
+    2 commits became 0. It is refused before any scan, and the database is left as it was."""
+    repo = _init(tmp_path / "r")
+    _commit(repo, "b", "Add b\n\nCo-Authored-By: Claude <noreply@anthropic.com>")
+    db = str(tmp_path / "s.duckdb")
+    assert CliRunner().invoke(_app(), ["git-agents", str(repo), "--db", db, "--json"]).exit_code == 0
+    res = CliRunner().invoke(_app(), ["git-agents", str(repo), "--db", db, "--json", "--since", since])
+    assert res.exit_code == 2 and msg in " ".join(res.output.split()), res.output
+    with Store(Path(db)) as store:
+        assert store.one("SELECT sum(commits) FROM git_agent_monthly") == (2,)
+    ok = CliRunner().invoke(_app(), ["git-agents", str(repo), "--no-store", "--json", "--since", "6 months ago"])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_cli_paths_with_brackets_and_undecodable_bytes(tmp_path: Path) -> None:
+    """Paths are shown as they are: a folder named ``[/b]`` ended the command in rich's MarkupError ('closing tag
+    ... doesn't match any open tag'), ``[red]x[/red]`` lost its brackets, and undecodable bytes showed as
+    ``\\udce9``; a signature table given as a folder was an IsADirectoryError traceback."""
+    runner = CliRunner(env={"COLUMNS": "1000"})  # one line per message
+    empty = tmp_path / "[/b]"  # folders "[" and "b]"
+    empty.mkdir(parents=True)
+    res = runner.invoke(_app(), ["git-agents", str(empty), "--no-store"])
+    assert res.exit_code == 1 and f"no git repositories found under {empty}" in " ".join(res.output.split())
+    res = runner.invoke(_app(), ["git-agents", str(tmp_path / "[red]gone[/red]"), "--no-store"])
+    assert res.exit_code == 2 and "[red]gone[/red]" in res.output, res.output
+    broken = tmp_path / "x[/i]" / "r"
+    broken.mkdir(parents=True)
+    (broken / ".git").write_text("gitdir: /nowhere\n")
+    _init(tmp_path / "ok")
+    res = runner.invoke(_app(), ["git-agents", str(tmp_path), "--no-store"])
+    assert res.exit_code == 0 and f"skipped {broken}" in res.output, res.output
+    res = runner.invoke(_app(), ["git-agents", str(tmp_path / os.fsdecode(b"caf\xe9")), "--no-store"])
+    assert res.exit_code == 2 and "caf\\xe9" in res.output, res.output
+    res = runner.invoke(_app(), ["git-agents", str(tmp_path / "ok"), "--no-store", "--signatures", str(tmp_path)])
+    assert res.exit_code == 2 and "cannot read the signature table" in res.output, res.output

@@ -163,6 +163,31 @@ def _git_since(since: str) -> str:
     return since
 
 
+def check_since(repo: Path, since: str) -> None:
+    """Raise ValueError when git would not understand ``since``.
+
+    git reads any text as a date (``--since banana`` is *now*, so every repository would be scanned as having no
+    commits, and a stored scan replaced by an empty one); a day that does not exist (``2025-13-45``) is read as
+    some other day. ``repo`` is any repository (git parses dates only inside one).
+    """
+    s = since.strip()
+    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", s):
+        try:
+            datetime.strptime(s, "%Y-%m-%d")
+        except ValueError:
+            raise ValueError(f"--since {since!r} is not a day: give one like 2025-01-31") from None
+        return
+    res = _run_git(repo, "rev-parse", f"--since={_git_since(s)}", check=False)
+    m = re.fullmatch(r"--max-age=(-?\d+)", res.stdout.strip())
+    if m is None:
+        return  # git failed on this repository: its scan says why
+    if abs(int(m[1]) - time.time()) < 5 and s.lower() != "now":
+        raise ValueError(
+            f"git does not understand --since {since!r} (it reads it as now): give a day like 2025-01-31 "
+            "or a span like '6 months ago'"
+        )
+
+
 def iter_git_log(repo: Path, *, since: str | None = None, all_refs: bool = True) -> Iterator[list[str]]:
     """Stream ``[sha, parents, an, ae, cn, ce, at, message]`` for every commit."""
     args = [

@@ -189,14 +189,20 @@ def load_signatures(path: str | Path | None = None) -> list[Signature]:
     p = Path(path) if path is not None else default_signature_path()
     try:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+    except FileNotFoundError:
+        raise
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SignatureError(f"{p}: {exc}") from exc
+    except OSError as exc:  # a folder, no access
+        raise SignatureError(f"{p}: cannot read the signature table: {exc.strerror or exc}") from exc
     entries = doc.get("signature")
     if not isinstance(entries, list) or not entries:
         raise SignatureError(f"{p}: no [[signature]] entries")
     out: list[Signature] = []
     seen: set[str] = set()
     for i, e in enumerate(entries):
+        if not isinstance(e, dict):
+            raise SignatureError(f"{p}: entry {i} is not a [[signature]] table")
         missing = [k for k in ("id", "agent", "where", "pattern", "confidence") if not e.get(k)]
         if missing:
             raise SignatureError(f"{p}: entry {i} lacks {', '.join(missing)}")
