@@ -472,3 +472,11 @@ def test_cli_paths_with_brackets_and_undecodable_bytes(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "caf\\xe9" in res.output, res.output
     res = runner.invoke(_app(), ["git-agents", str(tmp_path / "ok"), "--no-store", "--signatures", str(tmp_path)])
     assert res.exit_code == 2 and "cannot read the signature table" in res.output, res.output
+
+
+def test_cli_without_git(known_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no git on PATH every repository used to be 'skipped ... No such file or directory: 'git'' under an
+    all-zero table (or 'error: [Errno 2] ...' for a folder inside a repository)."""
+    monkeypatch.setenv("PATH", str(known_repo / "nested"))
+    res = CliRunner(env={"COLUMNS": "1000"}).invoke(_app(), ["git-agents", str(known_repo), "--no-store"])
+    assert res.exit_code == 2 and "git, which is not on PATH: install git" in res.output, res.output

@@ -6,6 +6,7 @@ The lead registers the command with ``app.command("git-agents")(git_agents)``.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -86,6 +87,9 @@ def git_agents(
     if conf not in CONF_RANK:
         raise typer.BadParameter("must be H, M or L", param_hint="--min-confidence")
     err = Console(stderr=True)
+    if shutil.which("git") is None:
+        err.print("[red]error:[/red] git-agents reads histories with git, which is not on PATH: install git.")
+        raise typer.Exit(2)
     try:
         sigs = SignatureSet(load_signatures(signatures)) if signatures else None
         repos = discover_repos(paths)
