@@ -480,3 +480,17 @@ def test_cli_without_git(known_repo: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("PATH", str(known_repo / "nested"))
     res = CliRunner(env={"COLUMNS": "1000"}).invoke(_app(), ["git-agents", str(known_repo), "--no-store"])
     assert res.exit_code == 2 and "git, which is not on PATH: install git" in res.output, res.output
+
+
+def test_shallow_clone_is_reported(known_repo: Path, tmp_path: Path) -> None:
+    """A --depth 1 clone was counted as a repository with 1 commit, active in one month only, with nothing said;
+    the scan now marks it and the CLI says that only the fetched commits are counted."""
+    clone = tmp_path / "shallow"
+    src = (known_repo / "proj-a").resolve().as_uri()
+    subprocess.run(["git", "clone", "-q", "--depth", "1", src, str(clone)], check=True, capture_output=True)
+    scan = scan_repo(clone)
+    assert scan.error is None and scan.shallow and scan.commits == 1
+    assert not scan_repo(known_repo / "proj-a").shallow
+    res = CliRunner(env={"COLUMNS": "1000"}).invoke(_app(), ["git-agents", str(clone), "--no-store", "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["commits"] == 1
+    assert f"1 shallow clone(s) ({clone}): only the fetched commits are counted" in res.stderr, res.stderr

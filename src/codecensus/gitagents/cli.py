@@ -119,6 +119,13 @@ def git_agents(
     failed = [s for s in scans if s.error]
     for s in failed:
         err.print(f"[yellow]skipped[/yellow] {_shown(s.path)}: {_shown(s.error)}")
+    shallow = [s for s in scans if s.shallow and s.error is None]
+    if shallow:
+        err.print(
+            f"[yellow]{len(shallow)} shallow clone(s)[/yellow] ({', '.join(_shown(s.path) for s in shallow[:3])}"
+            f"{', ...' if len(shallow) > 3 else ''}): only the fetched commits are counted; "
+            "run `git fetch --unshallow` there for the whole history."
+        )
     summary = summarize(scans, conf)
 
     db_path: Path | None = None

@@ -286,6 +286,7 @@ class RepoScan:
     since: str | None = None
     error: str | None = None
     seconds: float = 0.0
+    shallow: bool = False  # a shallow clone: only the fetched part of the history was there to count
 
     def agent_commits(self, min_confidence: str = "M") -> Counter[str]:
         floor = CONF_RANK[min_confidence.upper()]
@@ -320,6 +321,8 @@ def scan_repo(
     try:
         scan.identity = repo_identity(path)
         _scan_into(scan, sigs, since=since, all_refs=all_refs)
+        shallow = _run_git(path, "rev-parse", "--is-shallow-repository", check=False)
+        scan.shallow = shallow.stdout.strip() == "true"
     except (GitError, OSError) as exc:
         scan.error = str(exc)
     scan.seconds = time.perf_counter() - t0
