@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -308,3 +309,188 @@ def test_commit_without_author_time_is_in_no_period(known_repo: Path, tmp_path: 
             assert periods and all(p is not None and p >= "2025" for p in periods), (period, periods)
         half = {(r["period"], r["agent"]): r for r in adoption_table(store, period="half").to_pylist()}
         assert half[("2025-H1", "any")]["commits"] == 22 - sum(1 for s in scans if s.commits)  # one undated a repo
+
+
+# ---------------------------------------------------------------------------
+# histories made with the git CLI the way users' repositories end up
+
+
+def _git(repo: Path, *args: str, when: str = "2025-03-01T10:00:00+0000", stdin: bytes | None = None) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Ada",
+        "GIT_AUTHOR_EMAIL": "ada@example.org",
+        "GIT_COMMITTER_NAME": "Ada",
+        "GIT_COMMITTER_EMAIL": "ada@example.org",
+        "GIT_AUTHOR_DATE": when,
+        "GIT_COMMITTER_DATE": when,
+        "TZ": "UTC",
+    }
+    res = subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True, env=env, check=True)
+    return res.stdout.decode().strip()
+
+
+def _commit(repo: Path, name: str, message: str, when: str = "2025-03-01T10:00:00+0000") -> None:
+    (repo / name).write_text(message)
+    _git(repo, "add", name)
+    _git(repo, "commit", "-q", "-m", message, when=when)
+
+
+def _init(repo: Path) -> Path:
+    repo.mkdir(parents=True)
+    _git(repo, "init", "-q", "-b", "main")
+    _commit(repo, "a", "init")
+    return repo
+
+
+def test_commit_with_overflowing_author_date(tmp_path: Path) -> None:
+    """A commit whose author time overflows (git fsck: badDateOverflow, seen in imported histories) is undated:
+    the scan used to end in OverflowError ('timestamp out of range for platform time_t') from the month."""
+    repo = _init(tmp_path / "r")
+    tree, parent = _git(repo, "write-tree"), _git(repo, "rev-parse", "HEAD")
+    raw = (
+        f"tree {tree}\nparent {parent}\nauthor Ada <ada@example.org> 99999999999999999999 +0000\n"
+        f"committer Ada <ada@example.org> 1740823200 +0000\n\nFix\n\nCo-Authored-By: Claude <noreply@anthropic.com>\n"
+    )
+    sha = _git(repo, "hash-object", "-t", "commit", "-w", "--literally", "--stdin", stdin=raw.encode())
+    _git(repo, "update-ref", "refs/heads/main", sha)
+    scan = scan_repo(repo)
+    assert scan.error is None
+    assert scan.commits == 2 and scan.agent_commits() == {"claude_code": 1}
+    assert by_month_agent(scan) == {("2025-03", "human", ""): (1, 1), (None, "claude_code", "H"): (1, 1)}
+    with Store(tmp_path / "o.duckdb") as store:
+        assert store_results(store, [scan]) == 1
+        assert store.one("SELECT sum(commits) FROM git_agent_monthly") == (2,)
+
+
+def test_linked_worktree_is_its_main_repository(tmp_path: Path) -> None:
+    """``git worktree add`` (how coding agents work on branches side by side) shares the main repository's refs
+    and objects: a folder holding both used to count every commit twice (2 repos, 2 x the commits)."""
+    repo = _init(tmp_path / "proj")
+    _commit(repo, "b", "Add b\n\nCo-Authored-By: Claude <noreply@anthropic.com>")
+    _git(repo, "worktree", "add", "-q", "-b", "side", str(tmp_path / "proj-wt"), "HEAD~1")
+    assert len(discover_repos([tmp_path])) == 2
+    scans = scan_paths([tmp_path])
+    assert summarize(scans) == {
+        "repos": 1,
+        "commits": 2,
+        "agent_commits": 1,
+        "by_agent": {"claude_code": 1},
+        "repos_with_agent": 1,
+    }
+    alone = scan_repo(tmp_path / "proj-wt")
+    assert alone.identity == str(repo.resolve()) and alone.commits == 2
+
+
+def test_repository_path_that_is_not_utf8(tmp_path: Path) -> None:
+    """A folder name in Latin-1 (undecodable bytes): storing the scan used to raise UnicodeEncodeError from the
+    path hash after the whole scan had run."""
+    repo = _init(tmp_path / os.fsdecode(b"caf\xe9"))
+    _commit(repo, "b", "Add b\n\nCo-Authored-By: Claude <noreply@anthropic.com>")
+    with Store(tmp_path / "n.duckdb") as store:
+        assert store_results(store, scan_paths([tmp_path])) == 1
+        assert store.one("SELECT commits FROM git_repos") == (2,)
+        keys = store.one("SELECT repo_key, path_key FROM git_repos")
+        assert all(len(k) == 16 and "caf" not in k for k in keys)
+
+
+def test_octopus_merge_of_agent_branches(tmp_path: Path) -> None:
+    """git's own octopus subject ``Merge branches 'codex/a', 'cursor/b' and 'feature'`` (branches deleted after):
+    each source is walked from its own parent. It used to give 0 agent commits."""
+    repo = _init(tmp_path / "r")
+    for branch, files in (("codex/a", ["a1", "a2"]), ("cursor/b", ["b1"]), ("feature", ["c1"])):
+        _git(repo, "checkout", "-q", "-b", branch, "main")
+        for f in files:
+            _commit(repo, f, f)
+    _git(repo, "checkout", "-q", "main")
+    _git(repo, "merge", "-q", "--no-ff", "--no-edit", "codex/a", "cursor/b", "feature")
+    assert _git(repo, "log", "-1", "--format=%s") == "Merge branches 'codex/a', 'cursor/b' and 'feature'"
+    _git(repo, "branch", "-q", "-D", "codex/a", "cursor/b", "feature")
+    scan = scan_repo(repo)
+    assert scan.commits == 6  # init, a1, a2, b1, c1, the merge
+    counts = scan.agent_commits()
+    # a1, a2 are codex's, b1 cursor's, the merge one of the two; init and c1 stay human
+    assert counts["codex"] + counts["cursor"] == 4 and counts["codex"] >= 2 and counts["cursor"] >= 1
+    assert sum(g.commits for (_, agent, _), g in scan.groups.items() if agent == "human") == 2
+
+
+def test_since_date_is_the_same_day_for_unmerged_agent_branches(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--since 2025-04-01`` reads as midnight UTC for git log, and must for the branch step too: a commit at
+    00:00:05 on an unmerged cursor/ branch was counted as a commit but as human (the branch step's rev-list read
+    the date at the current time of day)."""
+    monkeypatch.setenv("TZ", "UTC")
+    repo = _init(tmp_path / "r")
+    _git(repo, "checkout", "-q", "-b", "cursor/fix")
+    _commit(repo, "b", "try", when="2025-04-01T00:00:05+0000")
+    _git(repo, "checkout", "-q", "main")
+    scan = scan_repo(repo, since="2025-04-01")
+    assert scan.commits == 1 and scan.agent_commits() == {"cursor": 1}
+
+
+@pytest.mark.parametrize(
+    ("since", "msg"),
+    [
+        ("banana", "does not understand --since 'banana'"),  # git: now, so every repository had 0 commits
+        ("20250401", "does not understand --since '20250401'"),
+        ("2025-13-45", "--since '2025-13-45' is not a day"),  # git: some day in November 2025
+    ],
+)
+def test_cli_since_git_does_not_understand(tmp_path: Path, since: str, msg: str) -> None:
+    """A --since git cannot read used to scan every repository as empty and replace its stored rows: the stored
+    2 commits became 0. It is refused before any scan, and the database is left as it was."""
+    repo = _init(tmp_path / "r")
+    _commit(repo, "b", "Add b\n\nCo-Authored-By: Claude <noreply@anthropic.com>")
+    db = str(tmp_path / "s.duckdb")
+    assert CliRunner().invoke(_app(), ["git-agents", str(repo), "--db", db, "--json"]).exit_code == 0
+    res = CliRunner().invoke(_app(), ["git-agents", str(repo), "--db", db, "--json", "--since", since])
+    assert res.exit_code == 2 and msg in " ".join(res.output.split()), res.output
+    with Store(Path(db)) as store:
+        assert store.one("SELECT sum(commits) FROM git_agent_monthly") == (2,)
+    ok = CliRunner().invoke(_app(), ["git-agents", str(repo), "--no-store", "--json", "--since", "6 months ago"])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_cli_paths_with_brackets_and_undecodable_bytes(tmp_path: Path) -> None:
+    """Paths are shown as they are: a folder named ``[/b]`` ended the command in rich's MarkupError ('closing tag
+    ... doesn't match any open tag'), ``[red]x[/red]`` lost its brackets, and undecodable bytes showed as
+    ``\\udce9``; a signature table given as a folder was an IsADirectoryError traceback."""
+    runner = CliRunner(env={"COLUMNS": "1000"})  # one line per message
+    empty = tmp_path / "[/b]"  # folders "[" and "b]"
+    empty.mkdir(parents=True)
+    res = runner.invoke(_app(), ["git-agents", str(empty), "--no-store"])
+    assert res.exit_code == 1 and f"no git repositories found under {empty}" in " ".join(res.output.split())
+    res = runner.invoke(_app(), ["git-agents", str(tmp_path / "[red]gone[/red]"), "--no-store"])
+    assert res.exit_code == 2 and "[red]gone[/red]" in res.output, res.output
+    broken = tmp_path / "x[/i]" / "r"
+    broken.mkdir(parents=True)
+    (broken / ".git").write_text("gitdir: /nowhere\n")
+    _init(tmp_path / "ok")
+    res = runner.invoke(_app(), ["git-agents", str(tmp_path), "--no-store"])
+    assert res.exit_code == 0 and f"skipped {broken}" in res.output, res.output
+    res = runner.invoke(_app(), ["git-agents", str(tmp_path / os.fsdecode(b"caf\xe9")), "--no-store"])
+    assert res.exit_code == 2 and "caf\\xe9" in res.output, res.output
+    res = runner.invoke(_app(), ["git-agents", str(tmp_path / "ok"), "--no-store", "--signatures", str(tmp_path)])
+    assert res.exit_code == 2 and "cannot read the signature table" in res.output, res.output
+
+
+def test_cli_without_git(known_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no git on PATH every repository used to be 'skipped ... No such file or directory: 'git'' under an
+    all-zero table (or 'error: [Errno 2] ...' for a folder inside a repository)."""
+    monkeypatch.setenv("PATH", str(known_repo / "nested"))
+    res = CliRunner(env={"COLUMNS": "1000"}).invoke(_app(), ["git-agents", str(known_repo), "--no-store"])
+    assert res.exit_code == 2 and "git, which is not on PATH: install git" in res.output, res.output
+
+
+def test_shallow_clone_is_reported(known_repo: Path, tmp_path: Path) -> None:
+    """A --depth 1 clone was counted as a repository with 1 commit, active in one month only, with nothing said;
+    the scan now marks it and the CLI says that only the fetched commits are counted."""
+    clone = tmp_path / "shallow"
+    src = (known_repo / "proj-a").resolve().as_uri()
+    subprocess.run(["git", "clone", "-q", "--depth", "1", src, str(clone)], check=True, capture_output=True)
+    scan = scan_repo(clone)
+    assert scan.error is None and scan.shallow and scan.commits == 1
+    assert not scan_repo(known_repo / "proj-a").shallow
+    res = CliRunner(env={"COLUMNS": "1000"}).invoke(_app(), ["git-agents", str(clone), "--no-store", "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["commits"] == 1
+    assert f"1 shallow clone(s) ({clone}): only the fetched commits are counted" in res.stderr, res.stderr

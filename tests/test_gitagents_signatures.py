@@ -255,6 +255,9 @@ def test_normalize_email() -> None:
         ("Merge remote-tracking branch 'origin/devin/123-x'", ["devin/123-x"], []),
         ("Merge branch 'feature' into 'main'", ["feature"], ["main"]),
         ("Merged in codex/z (pull request #3)", ["codex/z"], []),
+        ("Merge branches 'codex/a', 'cursor/b' and 'feature'", ["codex/a", "cursor/b", "feature"], []),
+        ("Merge branches 'a' and 'devin/1' of github.com:o/r into main", ["a", "devin/1"], ["main"]),
+        ("Merge remote-tracking branches 'origin/codex/a' and 'origin/b'", ["codex/a", "b"], []),
         ("Merge dev into devin/1-x", ["dev"], ["devin/1-x"]),
         ("Merge issue.", [], []),
         ("Fix merge conflict", [], []),
@@ -317,6 +320,7 @@ def _write(tmp_path: Path, body: str) -> Path:
         ('[[signature]]\nid="a"\nagent="x"\nwhere="name"\npattern="a"\nconfidence="H"\n' * 2, "duplicate"),
         ('[[signature]]\nid="a"\nwhere="name"\npattern="a"\nconfidence="H"\n', "lacks agent"),
         ("title = 'nothing'\n", r"no \[\[signature\]\] entries"),
+        ("signature = [1, 2]\n", r"entry 0 is not a \[\[signature\]\] table"),  # was AttributeError
     ],
 )
 def test_bad_tables_are_rejected(tmp_path: Path, body: str, msg: str) -> None:
@@ -332,3 +336,14 @@ def test_table_is_extensible(tmp_path: Path) -> None:
     sigs = SignatureSet([*load_signatures(), *load_signatures(_write(tmp_path, extra))])
     det = sigs.detect(cv(message="Fix\n\nCo-authored-by: Windsurf <windsurf@codeium.com>"))
     assert det is not None and det.agent == "windsurf" and det.signatures == ("windsurf-trailer",)
+
+
+def test_unreadable_tables_name_the_file(tmp_path: Path) -> None:
+    """A folder or a file that is not UTF-8 given as the table: IsADirectoryError (a traceback in the CLI) and a
+    UnicodeDecodeError message that did not say which file."""
+    with pytest.raises(SignatureError, match=f"{tmp_path}: cannot read"):
+        load_signatures(tmp_path)
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes(b"# caf\xe9\n")
+    with pytest.raises(SignatureError, match="latin1.toml: 'utf-8' codec"):
+        load_signatures(bad)

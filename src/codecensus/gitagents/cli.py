@@ -6,23 +6,32 @@ The lead registers the command with ``app.command("git-agents")(git_agents)``.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from codecensus.gitagents.scan import (
     RepoScan,
     Summary,
+    check_since,
     discover_repos,
     scan_paths,
     store_results,
     summarize,
 )
 from codecensus.gitagents.signatures import AGENT_LABELS, CONF_RANK, SignatureSet, load_signatures
+from codecensus.paths import as_text
+
+
+def _shown(text: object) -> str:
+    """A path or message as the terminal shows it: undecodable bytes as \\xNN, brackets not read as markup."""
+    return escape(as_text(str(text)))
 
 
 def git_agents(
@@ -78,14 +87,19 @@ def git_agents(
     if conf not in CONF_RANK:
         raise typer.BadParameter("must be H, M or L", param_hint="--min-confidence")
     err = Console(stderr=True)
+    if shutil.which("git") is None:
+        err.print("[red]error:[/red] git-agents reads histories with git, which is not on PATH: install git.")
+        raise typer.Exit(2)
     try:
         sigs = SignatureSet(load_signatures(signatures)) if signatures else None
         repos = discover_repos(paths)
+        if repos and since:
+            check_since(repos[0], since)
     except (FileNotFoundError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {_shown(exc)}")
         raise typer.Exit(2) from exc
     if not repos:
-        err.print("[red]no git repositories found[/red] under " + ", ".join(str(p) for p in paths))
+        err.print("[red]no git repositories found[/red] under " + ", ".join(_shown(p) for p in paths))
         raise typer.Exit(1)
 
     show_progress = not json_out and len(repos) > 1 and err.is_terminal
@@ -104,7 +118,14 @@ def git_agents(
 
     failed = [s for s in scans if s.error]
     for s in failed:
-        err.print(f"[yellow]skipped[/yellow] {s.path}: {s.error}")
+        err.print(f"[yellow]skipped[/yellow] {_shown(s.path)}: {_shown(s.error)}")
+    shallow = [s for s in scans if s.shallow and s.error is None]
+    if shallow:
+        err.print(
+            f"[yellow]{len(shallow)} shallow clone(s)[/yellow] ({', '.join(_shown(s.path) for s in shallow[:3])}"
+            f"{', ...' if len(shallow) > 3 else ''}): only the fetched commits are counted; "
+            "run `git fetch --unshallow` there for the whole history."
+        )
     summary = summarize(scans, conf)
 
     db_path: Path | None = None

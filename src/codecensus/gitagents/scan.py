@@ -49,6 +49,7 @@ from codecensus.gitagents.signatures import (
     normalize_email,
     subject_of,
 )
+from codecensus.paths import as_text
 
 if TYPE_CHECKING:
     from codecensus.store import Store
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 GIT_FORMAT = "%H%x1f%P%x1f%an%x1f%ae%x1f%cn%x1f%ce%x1f%at%x1f%B"
 _CHUNK = 1 << 20
 _WALK_CAP = 1000  # commits attributed per merged agent branch at most
+_MAX_TS = 253402300799  # 9999-12-31 23:59:59 UTC: the last author time a month (and a stored timestamp) can hold
 _SKIP_DIRS = frozenset({"node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache", ".cache"})
 
 
@@ -132,14 +134,58 @@ def _run_git(
 
 
 def repo_identity(repo: Path) -> str:
-    """The remote URL without credentials when there is one, else the resolved path."""
+    """The remote URL without credentials when there is one, else the resolved path of the repository that owns
+    the commits: a linked worktree (``git worktree add``) is its main repository, whose refs and objects it shares."""
     res = _run_git(repo, "config", "--get", "remote.origin.url", check=False)
     url = res.stdout.strip()
     if res.returncode == 0 and url:
         url = re.sub(r"^(\w+://)[^/@]+@", r"\1", url)  # drop user:token@
         url = re.sub(r"\.git/?$", "", url.rstrip("/"))
         return url
+    dirs = subprocess.run(
+        ["git", "--no-pager", "-C", str(repo), "rev-parse", "--git-dir", "--git-common-dir"],
+        capture_output=True,
+        env=_git_env(),
+    )
+    # paths as the file system has them (undecodable bytes too), relative to the repository when git gives them so
+    lines = [(repo / os.fsdecode(b)).resolve() for b in dirs.stdout.splitlines() if b]
+    if dirs.returncode == 0 and len(lines) == 2 and lines[0] != lines[1]:
+        owner = lines[1]  # a linked worktree: the main repository's .git (or the bare repository)
+        return str(owner.parent if owner.name == ".git" else owner)
     return str(repo.resolve())
+
+
+def _git_since(since: str) -> str:
+    """``--since`` as git should read it: a bare date is midnight UTC (git would read it as that date at the
+    *current* time of day). Every git call of a scan uses this, so they agree on where the period starts."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", since.strip()):
+        return f"{since.strip()} 00:00:00 +0000"
+    return since
+
+
+def check_since(repo: Path, since: str) -> None:
+    """Raise ValueError when git would not understand ``since``.
+
+    git reads any text as a date (``--since banana`` is *now*, so every repository would be scanned as having no
+    commits, and a stored scan replaced by an empty one); a day that does not exist (``2025-13-45``) is read as
+    some other day. ``repo`` is any repository (git parses dates only inside one).
+    """
+    s = since.strip()
+    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", s):
+        try:
+            datetime.strptime(s, "%Y-%m-%d")
+        except ValueError:
+            raise ValueError(f"--since {since!r} is not a day: give one like 2025-01-31") from None
+        return
+    res = _run_git(repo, "rev-parse", f"--since={_git_since(s)}", check=False)
+    m = re.fullmatch(r"--max-age=(-?\d+)", res.stdout.strip())
+    if m is None:
+        return  # git failed on this repository: its scan says why
+    if abs(int(m[1]) - time.time()) < 5 and s.lower() != "now":
+        raise ValueError(
+            f"git does not understand --since {since!r} (it reads it as now): give a day like 2025-01-31 "
+            "or a span like '6 months ago'"
+        )
 
 
 def iter_git_log(repo: Path, *, since: str | None = None, all_refs: bool = True) -> Iterator[list[str]]:
@@ -158,10 +204,7 @@ def iter_git_log(repo: Path, *, since: str | None = None, all_refs: bool = True)
         f"--format={GIT_FORMAT}",
     ]
     if since:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", since.strip()):
-            # a bare date is midnight UTC (git would read it as that date at the *current* time of day)
-            since = f"{since.strip()} 00:00:00 +0000"
-        args.append(f"--since={since}")
+        args.append(f"--since={_git_since(since)}")
     if all_refs:
         args += ["--exclude=refs/stash", "--exclude=refs/notes/*", "--all"]
     else:
@@ -243,6 +286,7 @@ class RepoScan:
     since: str | None = None
     error: str | None = None
     seconds: float = 0.0
+    shallow: bool = False  # a shallow clone: only the fetched part of the history was there to count
 
     def agent_commits(self, min_confidence: str = "M") -> Counter[str]:
         floor = CONF_RANK[min_confidence.upper()]
@@ -277,6 +321,8 @@ def scan_repo(
     try:
         scan.identity = repo_identity(path)
         _scan_into(scan, sigs, since=since, all_refs=all_refs)
+        shallow = _run_git(path, "rev-parse", "--is-shallow-repository", check=False)
+        scan.shallow = shallow.stdout.strip() == "true"
     except (GitError, OSError) as exc:
         scan.error = str(exc)
     scan.seconds = time.perf_counter() - t0
@@ -289,7 +335,8 @@ def _scan_into(scan: RepoScan, sigs: SignatureSet, *, since: str | None, all_ref
     times: list[int] = []
     authors: list[int] = []
     hits: dict[int, list[Signature]] = {}
-    merge_src: dict[int, list[Signature]] = {}  # commit index -> branch signatures of the merged branch
+    # commit index -> (parent position, branch signatures of the branch that parent brought in)
+    merge_src: dict[int, list[tuple[int, list[Signature]]]] = {}
 
     match_identity = sigs.match_identity
     match_message = sigs.match_message
@@ -302,6 +349,8 @@ def _scan_into(scan: RepoScan, sigs: SignatureSet, *, since: str | None, all_ref
             ts = int(at)
         except ValueError:
             ts = 0
+        if ts > _MAX_TS:  # a corrupt date (git fsck: badDateOverflow): undated, like an unparseable one
+            ts = 0
         times.append(ts)
         authors.append(hash(normalize_email(ae) or an.strip().lower()))
         h = list(match_identity(an, ae, cn, ce))
@@ -310,8 +359,10 @@ def _scan_into(scan: RepoScan, sigs: SignatureSet, *, since: str | None, all_ref
             if msg.startswith("Merge"):
                 src, dst = merge_branches(subject_of(msg))
                 bsrc = match_branches(src)
-                if bsrc and " " in par:  # a real merge: its second parent brought the branch in
-                    merge_src[i] = bsrc
+                if bsrc and " " in par:  # a real merge: its second (third, ...) parent brought the branch in
+                    n_par = par.count(" ") + 1
+                    brought = [(k, match_branches([b])) for k, b in enumerate(src[: n_par - 1], 1)]
+                    merge_src[i] = [(k, bs) for k, bs in brought if bs]
                 h += bsrc + match_branches(dst)
         if h:
             hits[i] = h
@@ -348,7 +399,7 @@ def _branch_attribution(
     shas: list[str],
     parents: list[str],
     hits: dict[int, list[Signature]],
-    merge_src: dict[int, list[Signature]],
+    merge_src: dict[int, list[tuple[int, list[Signature]]]],
     *,
     since: str | None,
     all_refs: bool,
@@ -387,7 +438,7 @@ def _branch_attribution(
             lines.append(f"^{head_sha}")
         args = ["rev-list", "--stdin"]
         if since:
-            args.append(f"--since={since}")
+            args.append(f"--since={_git_since(since)}")
         res = _run_git(repo, *args, stdin="\n".join(lines) + "\n", check=False)
         for sha in res.stdout.split():
             i = index.get(sha)
@@ -403,20 +454,19 @@ def _branch_attribution(
             while c and c not in mainline and c in index:
                 mainline.add(c)
                 c = first_parent[index[c]]
-        for i, bsigs in merge_src.items():
+        for i, brought in merge_src.items():
             par = parents[i].split()
-            if len(par) < 2:
-                continue
-            c = par[1]
-            steps = 0
-            while c and c in index and c not in mainline and steps < _WALK_CAP:
-                j = index[c]
-                cur = hits.setdefault(j, [])
-                if any(s in cur for s in bsigs):
-                    break  # already walked from another merge
-                cur.extend(bsigs)
-                c = first_parent[j]
-                steps += 1
+            for k, bsigs in brought:
+                c = par[k] if k < len(par) else ""
+                steps = 0
+                while c and c in index and c not in mainline and steps < _WALK_CAP:
+                    j = index[c]
+                    cur = hits.setdefault(j, [])
+                    if any(s in cur for s in bsigs):
+                        break  # already walked from another merge
+                    cur.extend(bsigs)
+                    c = first_parent[j]
+                    steps += 1
 
 
 def scan_paths(
@@ -534,13 +584,13 @@ def store_results(store: Store, scans: Iterable[RepoScan]) -> int:
     sighits: dict[str, list[Any]] = {f.name: [] for f in HITS_SCHEMA}
     keys: list[str] = []
     for s in ok:
-        key = store.hash_name(s.identity) or ""
+        key = store.hash_name(as_text(s.identity)) or ""
         if key in keys:
             continue
         keys.append(key)
         for col, v in (
             ("repo_key", key),
-            ("path_key", store.hash_name(str(s.path))),
+            ("path_key", store.hash_name(as_text(str(s.path)))),
             ("commits", s.commits),
             ("first_ts", _ts(s.first_ts)),
             ("last_ts", _ts(s.last_ts)),

@@ -74,6 +74,11 @@ _MERGE_RX = re.compile(
     r"|(?:branch )?'?(?P<lsrc>[\w./-]+)'?(?: branch)? into '?(?P<ldst>[\w./-]+)'?\s*$)"
     r"|^Merged in (?P<bb>\S+) \(pull request",
 )
+# git's own subject for an octopus merge: Merge [remote-tracking ]branches 'a', 'b' and 'c'[ of url][ into x]
+_OCTOPUS_RX = re.compile(
+    r"^Merge (?P<rt>remote-tracking )?branches (?P<names>'[^']+'(?:, '[^']+')* and '[^']+')"
+    r"(?: of \S+)?(?: into (?P<dst>\S+))?\s*$"
+)
 
 
 class SignatureError(ValueError):
@@ -141,11 +146,17 @@ def merge_branches(subject: str) -> tuple[list[str], list[str]]:
 
     Understands GitHub (``Merge pull request #7 from owner/branch``), git
     (``Merge branch 'x' [of url] [into y]``, ``Merge remote-tracking branch
-    'origin/x'``), GitLab (``... into 'y'``), Bitbucket (``Merged in x (pull
+    'origin/x'``, the octopus ``Merge branches 'x', 'y' and 'z'``), GitLab (``... into 'y'``), Bitbucket (``Merged in x (pull
     request #7)``) and the hand-written ``Merge main into x``.
     """
     if not subject.startswith("Merge"):
         return [], []
+    o = _OCTOPUS_RX.match(subject)
+    if o:  # the sources in the order of the merge's second, third, ... parents
+        names = re.findall(r"'([^']+)'", o["names"])
+        if o["rt"]:
+            names = [n.partition("/")[2] or n for n in names]  # remote/branch
+        return names, [o["dst"]] if o["dst"] else []
     m = _MERGE_RX.match(subject)
     if not m:
         return [], []
@@ -178,14 +189,20 @@ def load_signatures(path: str | Path | None = None) -> list[Signature]:
     p = Path(path) if path is not None else default_signature_path()
     try:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+    except FileNotFoundError:
+        raise
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SignatureError(f"{p}: {exc}") from exc
+    except OSError as exc:  # a folder, no access
+        raise SignatureError(f"{p}: cannot read the signature table: {exc.strerror or exc}") from exc
     entries = doc.get("signature")
     if not isinstance(entries, list) or not entries:
         raise SignatureError(f"{p}: no [[signature]] entries")
     out: list[Signature] = []
     seen: set[str] = set()
     for i, e in enumerate(entries):
+        if not isinstance(e, dict):
+            raise SignatureError(f"{p}: entry {i} is not a [[signature]] table")
         missing = [k for k in ("id", "agent", "where", "pattern", "confidence") if not e.get(k)]
         if missing:
             raise SignatureError(f"{p}: entry {i} lacks {', '.join(missing)}")
