@@ -494,3 +494,20 @@ def test_shallow_clone_is_reported(known_repo: Path, tmp_path: Path) -> None:
     res = CliRunner(env={"COLUMNS": "1000"}).invoke(_app(), ["git-agents", str(clone), "--no-store", "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)["commits"] == 1
     assert f"1 shallow clone(s) ({clone}): only the fetched commits are counted" in res.stderr, res.stderr
+
+
+def test_since_counts_by_author_date_like_the_months(tmp_path: Path) -> None:
+    """git's --since filters by committer date, the months are author months: a commit authored in March and
+    rebased (committed) in April was counted under --since 2025-04-01, in a March that was then partial."""
+    repo = _init(tmp_path / "r")  # init: authored and committed 2025-03-01
+    (repo / "b").write_text("b")
+    _git(repo, "add", "b")
+    env_when = "2025-04-05T10:00:00+0000"  # committed then, authored on 10 March (a rebase keeps the author date)
+    _git(repo, "commit", "-q", "-m", "Fix\n\nCo-Authored-By: Claude <noreply@anthropic.com>", when=env_when)
+    _git(repo, "commit", "-q", "--amend", "--no-edit", "--date", "2025-03-10T10:00:00+0000", when=env_when)
+    _commit(repo, "c", "later", when="2025-04-06T10:00:00+0000")
+    scan = scan_repo(repo, since="2025-04-01")
+    assert scan.commits == 1
+    assert {month for (month, _, _) in scan.groups} == {"2025-04"}
+    assert scan.first_ts == scan.last_ts == int(datetime(2025, 4, 6, 10, tzinfo=UTC).timestamp())
+    assert scan_repo(repo).commits == 3  # without --since, all three

@@ -163,6 +163,13 @@ def _git_since(since: str) -> str:
     return since
 
 
+def since_epoch(repo: Path, since: str) -> int | None:
+    """The instant git reads ``since`` as (epoch seconds), or None when git fails in ``repo``."""
+    res = _run_git(repo, "rev-parse", f"--since={_git_since(since)}", check=False)
+    m = re.fullmatch(r"--max-age=(-?\d+)", res.stdout.strip())
+    return int(m[1]) if m else None
+
+
 def check_since(repo: Path, since: str) -> None:
     """Raise ValueError when git would not understand ``since``.
 
@@ -177,11 +184,10 @@ def check_since(repo: Path, since: str) -> None:
         except ValueError:
             raise ValueError(f"--since {since!r} is not a day: give one like 2025-01-31") from None
         return
-    res = _run_git(repo, "rev-parse", f"--since={_git_since(s)}", check=False)
-    m = re.fullmatch(r"--max-age=(-?\d+)", res.stdout.strip())
-    if m is None:
+    at = since_epoch(repo, s)
+    if at is None:
         return  # git failed on this repository: its scan says why
-    if abs(int(m[1]) - time.time()) < 5 and s.lower() != "now":
+    if abs(at - time.time()) < 5 and s.lower() != "now":
         raise ValueError(
             f"git does not understand --since {since!r} (it reads it as now): give a day like 2025-01-31 "
             "or a span like '6 months ago'"
@@ -371,10 +377,20 @@ def _scan_into(scan: RepoScan, sigs: SignatureSet, *, since: str | None, all_ref
         return
     _branch_attribution(scan.path, sigs, shas, parents, hits, merge_src, since=since, all_refs=all_refs)
 
+    # git's --since is by committer date, the months by author date: a commit authored before the period and
+    # committed in it (a rebase, a cherry-pick, an applied patch) would make its month partial. Undated ones stay.
+    floor = since_epoch(scan.path, since) if since else None
     groups = scan.groups
     sig_hits = scan.signature_hits
     resolve = sigs.resolve
+    kept = 0
+    valid: list[int] = []
     for i, ts in enumerate(times):
+        if floor is not None and 0 < ts < floor:
+            continue
+        kept += 1
+        if ts > 0:
+            valid.append(ts)
         h = hits.get(i)
         det = resolve(h) if h else None
         if det is None:
@@ -387,8 +403,7 @@ def _scan_into(scan: RepoScan, sigs: SignatureSet, *, since: str | None, all_ref
             g = groups[key] = Group()
         g.commits += 1
         g.authors.add(authors[i])
-    scan.commits = len(shas)
-    valid = [t for t in times if t > 0]
+    scan.commits = kept
     if valid:
         scan.first_ts, scan.last_ts = min(valid), max(valid)
 
