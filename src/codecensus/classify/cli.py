@@ -108,9 +108,17 @@ def classify_cmd(
             batch_size=batch_size if engine == "local" else min(batch_size or 500, 500),
         )
     else:
-        stats = classify_store(
-            store, be, since=since, limit=limit, force=force, batch_size=batch_size or 1000, progress=progress
-        )
+        try:
+            stats = classify_store(
+                store, be, since=since, limit=limit, force=force, batch_size=batch_size or 1000, progress=progress
+            )
+        except KeyboardInterrupt:
+            store.close()  # each batch's facets are one transaction: what was stored before stays
+            console.print(
+                "[yellow]classify interrupted[/yellow]: the sessions classified so far are kept (and the answers "
+                "received are cached); run the same command again to go on from there."
+            )
+            raise typer.Exit(130) from None
     record_run(
         store,
         "classify",
@@ -132,6 +140,8 @@ def classify_cmd(
     t.add_row("sessions in range", str(stats.sessions_total))
     t.add_row("already classified (skipped)", str(stats.skipped_already_classified))
     t.add_row("classified", str(stats.classified))
+    if stats.abstained:
+        t.add_row("abstained (no valid answer)", str(stats.abstained))
     t.add_row("occupation not inferable", str(stats.abstained_occupation))
     t.add_row("outcome unclear", str(stats.unclear_outcome))
     t.add_row("modes", ", ".join(f"{k} {v}" for k, v in stats.by_mode.items()) or "-")

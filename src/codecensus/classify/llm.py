@@ -19,7 +19,8 @@ Every LLM backend works the same way (the API-specific part is one method,
    occupation ``not_inferable``, every confidence 0), counted in the account;
 5. 429/5xx/timeouts are retried with exponential backoff and jitter (honouring
    ``Retry-After``); other 4xx answers make that session abstain (counted as a
-   failure, not cached), and 401/403/404 stop the run;
+   failure, not cached), and 401/403/404 stop the run, as does an HTTP 200 whose body is not the
+   API's answer (a web page: a wrong ``--base-url``); a server's error text is cut to one short line;
 6. tokens and cost are accounted per call (:class:`~codecensus.classify.cache.Account`),
    and ``budget_usd`` stops the run before a call could exceed it.
 
@@ -32,12 +33,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import random
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cache
 from hashlib import sha256
@@ -407,12 +408,12 @@ class LLMBackend:
             if k not in results:
                 results[k] = Facets.model_validate(e.response)
         todo = list({k: t for k, t in zip(keys, texts, strict=True) if k not in results}.items())
-        n_failed = 0
+        failed: set[str] = set()
         try:
             for key, out in self._solve_many(todo):
                 results[key] = out.facets
                 if out.status == "failed":
-                    n_failed += 1
+                    failed.add(key)
                 elif self.cache is not None:
                     self.cache.put(
                         key,
@@ -427,40 +428,74 @@ class LLMBackend:
         except (BudgetExceeded, LLMError) as exc:
             exc.partial = [results.get(k) for k in keys]
             raise
-        if todo and n_failed == len(todo) and len(todo) >= 3:
-            raise LLMError(
-                f"the server rejected every request of this batch ({n_failed}); check the model and options"
+        if todo and len(failed) == len(todo) and len(todo) >= 3:
+            exc = LLMError(
+                f"the server rejected every request of this batch ({len(failed)}); check the model and options"
             )
+            # the rejected sessions stay unclassified (not stored as abstentions), so a re-run retries them
+            exc.partial = [None if k in failed else results.get(k) for k in keys]
+            raise exc
         return [results[k] for k in keys]
 
     # -- solving ----------------------------------------------------------------------------
     def _solve_many(self, todo: Sequence[tuple[str, str]]) -> Iterator[tuple[str, _Outcome]]:
-        """Solve each (key, digest) with at most ``concurrency`` requests in flight."""
+        """Solve each (key, digest) with at most ``concurrency`` requests in flight.
+
+        The workers are daemon threads: when the consumer stops (Ctrl-C, an error) nothing more is sent and
+        the requests in flight are abandoned, so the process ends at once instead of waiting up to the
+        request timeout for answers nobody reads. After a worker's error, the calls in flight are still
+        collected (and yielded, so they are cached) before the error is raised.
+        """
         if not todo:
             return
         if self.concurrency == 1 or len(todo) == 1:
             for key, text in todo:
                 yield key, self._solve(text)
             return
+        work: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        done: queue.SimpleQueue[tuple[str, _Outcome | None, BaseException | None]] = queue.SimpleQueue()
+        for item in todo:
+            work.put(item)
+        halt = threading.Event()
+
+        def worker() -> None:
+            while not halt.is_set():
+                try:
+                    key, text = work.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    done.put((key, self._solve(text), None))
+                except BaseException as exc:  # handed to the consumer
+                    done.put((key, None, exc))
+
+        def send_nothing_more() -> int:
+            halt.set()
+            n = 0
+            while True:
+                try:
+                    work.get_nowait()
+                except queue.Empty:
+                    return n
+                n += 1
+
+        for i in range(min(self.concurrency, len(todo))):
+            threading.Thread(target=worker, name=f"llm-{self.name}-{i}", daemon=True).start()
+        pending = len(todo)
         stop: BaseException | None = None
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"llm-{self.name}") as ex:
-            futs: dict[Future[_Outcome], str] = {ex.submit(self._solve, text): key for key, text in todo}
-            try:
-                for fut in as_completed(futs):
-                    try:
-                        out = fut.result()
-                    except CancelledError:
-                        continue
-                    except BaseException as exc:  # re-raised once the calls in flight have finished
-                        if stop is None:
-                            stop = exc
-                            for other in futs:
-                                other.cancel()
-                        continue
-                    yield futs[fut], out
-            finally:  # the consumer stopped early (or an error): send nothing more
-                for other in futs:
-                    other.cancel()
+        try:
+            while pending:
+                key, out, exc = done.get()
+                pending -= 1
+                if exc is not None:
+                    if stop is None:
+                        stop = exc
+                        pending -= send_nothing_more()
+                    continue
+                assert out is not None
+                yield key, out
+        finally:  # the consumer stopped early (or an error): send nothing more
+            send_nothing_more()
         if stop is not None:
             raise stop
 
@@ -544,8 +579,31 @@ class LLMBackend:
         raise NotImplementedError
 
 
+MAX_SERVER_TEXT = 300
+
+
+def _server_text(message: str) -> str:
+    """A server's error text as a run shows and records it: one line of at most 300 characters (some servers
+    quote the whole request, the session's digest included, in their error messages)."""
+    text = " ".join(message.split())
+    return text if len(text) <= MAX_SERVER_TEXT else text[: MAX_SERVER_TEXT - 1] + "…"
+
+
+def _connection_error(exc: BaseException, url: object) -> TransientError:
+    """A request that got no HTTP answer (refused, reset, timed out): the URL and the network's reason."""
+    cause = exc.__cause__
+    why = str(cause).strip() if cause is not None else ""
+    return TransientError(f"cannot reach {url}: {_server_text(why or str(exc))} ({type(exc).__name__})")
+
+
+def _not_an_answer(url: object, what: str, hint: str) -> LLMError:
+    """An HTTP 200 whose body is not the API's response (a web page, a proxy's answer): stops the run."""
+    return LLMError(f"the server at {url} did not answer like the API (it sent {what}): {hint}")
+
+
 def _status_error(status: int, message: str, headers: Any = None) -> LLMError:
     """Map an HTTP status to the error class that decides retry / abstain / stop."""
+    message = _server_text(message)
     if status in TRANSIENT_STATUS or status >= 500:
         retry_after = None
         if headers is not None:

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -30,6 +31,8 @@ from codecensus.classify.llm import (
     Message,
     Reply,
     TransientError,
+    _connection_error,
+    _not_an_answer,
     _Outcome,
     _status_error,
     answer_schema,
@@ -39,6 +42,7 @@ __all__ = ["DEFAULT_MODEL", "AnthropicBackend"]
 
 DEFAULT_MODEL = "claude-haiku-4-5"
 BATCH_CHUNK = 10_000
+_URL_HINT = "check --base-url (or leave it out for Anthropic's own API)"
 
 
 class AnthropicBackend(LLMBackend):
@@ -120,7 +124,12 @@ class AnthropicBackend(LLMBackend):
         except anthropic.APIStatusError as exc:
             raise _status_error(exc.status_code, _message(exc), exc.response.headers) from exc
         except anthropic.APIConnectionError as exc:  # includes timeouts
-            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+            raise _connection_error(exc, self.client.base_url) from exc
+        except json.JSONDecodeError:  # the SDK's reading of a body labelled JSON
+            raise _not_an_answer(self.client.base_url, "a body that is not JSON", _URL_HINT) from None
+        if not hasattr(msg, "content"):  # the SDK hands over a body that is not a JSON object as it is
+            what = "a body that is not JSON" if isinstance(msg, str | bytes) else "JSON that is not a message"
+            raise _not_an_answer(self.client.base_url, what, _URL_HINT)
         return self._reply(msg)
 
     # -- Message Batches ------------------------------------------------------------------------------
@@ -199,7 +208,7 @@ class AnthropicBackend(LLMBackend):
                 retry_after = err.retry_after
             except anthropic.APIConnectionError as exc:
                 if attempt >= self.max_retries:
-                    raise LLMError(f"{type(exc).__name__}: {exc}") from exc
+                    raise LLMError(str(_connection_error(exc, self.client.base_url))) from exc
                 retry_after = None
             self.account.count("retries")
             self._sleep(self._backoff(attempt, retry_after))

@@ -23,6 +23,7 @@ first, so servers that reuse a cached prompt prefix still reuse it.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -38,6 +39,8 @@ from codecensus.classify.llm import (
     Message,
     Reply,
     TransientError,
+    _connection_error,
+    _not_an_answer,
     _status_error,
     answer_schema,
 )
@@ -47,6 +50,7 @@ __all__ = ["RESPONSE_FORMATS", "OpenAIBackend", "normalise_base_url"]
 RESPONSE_FORMATS = ("auto", "json_object_schema", "json_schema", "json_object", "none")
 _OPENAI_HOST = "api.openai.com"
 SUMMARY_MAX_CHARS = 300
+_URL_HINT = "check --base-url (the server's OpenAI-compatible API, usually ending in /v1)"
 
 
 def normalise_base_url(url: str | None) -> str | None:
@@ -140,11 +144,16 @@ class OpenAIBackend(LLMBackend):
         except openai.APIStatusError as exc:
             raise _status_error(exc.status_code, _message(exc), exc.response.headers) from exc
         except openai.APIConnectionError as exc:  # includes timeouts
-            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+            raise _connection_error(exc, self.client.base_url) from exc
+        except json.JSONDecodeError:  # the SDK's reading of a body labelled JSON
+            raise _not_an_answer(self.client.base_url, "a body that is not JSON", _URL_HINT) from None
+        if not hasattr(resp, "choices"):  # the SDK hands over a body that is not a JSON object as it is
+            what = "a body that is not JSON" if isinstance(resp, str | bytes) else "JSON that is not a chat completion"
+            raise _not_an_answer(self.client.base_url, what, _URL_HINT)
         if not resp.choices:
             raise TransientError("the server returned no choices")
         choice = resp.choices[0]
-        text = choice.message.content or ""
+        text = getattr(getattr(choice, "message", None), "content", None) or ""
         u = resp.usage
         if u is None:  # a server that reports no usage: account the estimate
             sent = self.system_prompt + "".join(m["content"] for m in messages)

@@ -76,6 +76,7 @@ class ClassifyStats:
     selected: int = 0
     skipped_already_classified: int = 0
     classified: int = 0
+    abstained: int = 0  # stored as the abstention result (no valid answer): in no mode count
     abstained_occupation: int = 0
     unclear_outcome: int = 0
     seconds: float = 0.0
@@ -288,9 +289,12 @@ def _classify_batches(
                 now=datetime.now(UTC),
             )
             write_facets(store, tbl)
-            for _, fc in kept:
+            for abstained, (_, fc) in zip(tbl.column("abstained").to_pylist(), kept, strict=True):
                 assert fc is not None
-                by_mode[fc.mode] = by_mode.get(fc.mode, 0) + 1
+                if abstained:  # its mode is a placeholder (classify.llm.abstention), not a finding
+                    stats.abstained += 1
+                else:
+                    by_mode[fc.mode] = by_mode.get(fc.mode, 0) + 1
                 stats.abstained_occupation += fc.occupation == "not_inferable"
                 stats.unclear_outcome += fc.outcome == "unclear"
         done += len(kept)

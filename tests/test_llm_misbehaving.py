@@ -1,0 +1,234 @@
+"""LLM backends against servers that misbehave: bodies that are not the API's, errors that quote the request,
+requests that never finish, a server that rejects everything. Each failure is said plainly, nothing half is
+stored, and a re-run goes on from where the run stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from codecensus.classify.cache import LLMCache
+from codecensus.classify.llm import LLMError, make_backend
+from codecensus.classify.run import classify_store
+from genstore import generated_store
+from llm_replay import FIXTURES, IdentityRedactor, Replay, sample_session
+
+pytest.importorskip("openai")
+
+if TYPE_CHECKING:
+    import httpx2
+
+    from codecensus.classify.llm import LLMBackend
+
+CHAT = "/v1/chat/completions"
+MSG = "/v1/messages"
+QUICK: dict[str, Any] = {"backoff_base_s": 0.0, "sleep": lambda s: None, "rng": random.Random(0)}
+
+
+def _openai(replay: Replay, **kw: Any) -> LLMBackend:
+    opts: dict[str, Any] = {"http_client": replay.client(), "redactor": IdentityRedactor(), "concurrency": 1,
+                            "cache": False, **QUICK, **kw}
+    return make_backend("openai", "m", base_url="http://127.0.0.1:8765", **opts)  # type: ignore[return-value]
+
+
+def _raw(status: int, content: bytes, content_type: str) -> Callable[[httpx2.Request], httpx2.Response]:
+    def respond(request: httpx2.Request) -> httpx2.Response:
+        import httpx2
+
+        return httpx2.Response(status, content=content, headers={"content-type": content_type})
+
+    return respond
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "said"),
+    [
+        (b"<html><body>Welcome to nginx</body></html>", "text/html", "a body that is not JSON"),
+        (b"<html>oops</html>", "application/json", "a body that is not JSON"),
+        (b"[1, 2]", "application/json", "JSON that is not a chat completion"),
+    ],
+)
+def test_a_body_that_is_not_a_chat_completion_stops_with_a_plain_message(
+    content: bytes, content_type: str, said: str
+) -> None:
+    """An HTTP 200 that is a web page (a --base-url pointing at a web UI or a proxy) ended in a traceback:
+    AttributeError: 'str' object has no attribute 'choices', json's JSONDecodeError, or 'list' has no 'choices'."""
+    b = _openai(Replay().add_fn("POST", CHAT, _raw(200, content, content_type)))
+    with pytest.raises(LLMError) as ei:
+        b.classify([sample_session(0)])
+    msg = str(ei.value)
+    assert said in msg and "http://127.0.0.1:8765/v1" in msg and "--base-url" in msg
+    assert ei.value.partial == [None]  # the session stays unclassified, and the run can go on later
+    assert b.account.calls == 0 and b.account.retries == 0  # not retried: the next answer would be the same
+
+
+def test_anthropic_a_body_that_is_not_a_message_stops_with_a_plain_message(tmp_path: Path) -> None:
+    """Same for the Anthropic backend (AttributeError: 'str' object has no attribute 'content')."""
+    replay = Replay().add_fn("POST", MSG, _raw(200, b"<html>proxy login</html>", "text/html"))
+    b = make_backend("anthropic", "claude-haiku-4-5", base_url="http://127.0.0.1:8766", api_key="k", cache=False,
+                     http_client=replay.client(), redactor=IdentityRedactor(), concurrency=1, **QUICK)
+    with pytest.raises(LLMError, match="not JSON.*--base-url"):
+        b.classify([sample_session(0)])
+
+
+def test_server_errors_that_quote_the_request_are_cut_short() -> None:
+    """A server quoting the whole request in its 500 put the session's digest (thousands of characters) into
+    the run's 'stopped early' line, on the terminal and in the manifest."""
+
+    def echo(request: httpx2.Request) -> httpx2.Response:
+        import httpx2
+
+        quoted = json.dumps(json.loads(request.content)["messages"])
+        return httpx2.Response(500, json={"error": {"message": f"failed on input {quoted} END-OF-REQUEST"}})
+
+    b = _openai(Replay().add_fn("POST", CHAT, echo), max_retries=0)
+    with pytest.raises(LLMError) as ei:
+        b.classify([sample_session(0, prompts=["The date parser fails on week 53. " * 40])])
+    msg = str(ei.value)
+    assert "HTTP 500: failed on input" in msg
+    assert len(msg) < 400 and "END-OF-REQUEST" not in msg and "week 53. The date parser" not in msg
+
+
+def test_unreachable_server_is_named_with_the_reason() -> None:
+    """'APIConnectionError: Connection error.' named neither the server nor the reason."""
+    b = make_backend("openai", "m", base_url="http://127.0.0.1:9", cache=False, redactor=IdentityRedactor(),
+                     max_retries=0, timeout_s=2.0)
+    with pytest.raises(LLMError) as ei:
+        b.classify([sample_session(0)])
+    assert "http://127.0.0.1:9/v1" in str(ei.value) and "refused" in str(ei.value).lower()
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("llm_gen")
+    generated_store(root, users=3, sessions=6, seed=5).close()
+    return root / "db.duckdb"
+
+
+def _fresh(store_path: Path, tmp_path: Path) -> Path:
+    db = tmp_path / "db.duckdb"
+    db.write_bytes(store_path.read_bytes())
+    return db
+
+
+def test_a_server_that_rejects_everything_stores_nothing_and_a_rerun_classifies_all(
+    store_path: Path, tmp_path: Path
+) -> None:
+    """The 'rejected every request' stop had no partial results: classify ended in a traceback (LLMError)."""
+    from codecensus.store import Store
+
+    db = _fresh(store_path, tmp_path)
+    with Store(db) as st:
+        n = st.one("SELECT count(*) FROM sessions")[0]  # type: ignore[index]
+        bad = _openai(Replay().add("POST", CHAT, "openai_error_400.json", status=400, times=n), concurrency=2,
+                      cache=LLMCache(st))
+        stats = classify_store(st, bad, redact=lambda s: s)
+        assert stats.stopped is not None and "rejected every request" in stats.stopped
+        assert stats.classified == 0 and not st.one("SELECT count(*) FROM facets")[0]  # type: ignore[index]
+        good = _openai(Replay().add("POST", CHAT, "openai_chat_ok.json", times=n), cache=LLMCache(st))
+        stats = classify_store(st, good, redact=lambda s: s)
+        assert stats.stopped is None and stats.classified == n and good.account.calls == n
+
+
+def test_abstentions_are_counted_apart_and_in_no_mode(store_path: Path, tmp_path: Path) -> None:
+    """Sessions whose answer failed validation twice were shown as 'modes: build N' (the placeholder's mode)."""
+    from codecensus.store import Store
+
+    malformed = "openai_chat_malformed.json"
+    with Store(_fresh(store_path, tmp_path)) as st:
+        b = _openai(Replay().add("POST", CHAT, "openai_chat_ok.json").add("POST", CHAT, malformed, times=4),
+                    cache=LLMCache(st))
+        stats = classify_store(st, b, limit=3, redact=lambda s: s)
+    assert stats.classified == 3 and stats.abstained == 2
+    assert stats.by_mode == {"fix": 1}
+
+
+class _Server:
+    """A local OpenAI-compatible server whose chat answers wait until ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.requests = 0
+        answer = (FIXTURES / "openai_chat_ok.json").read_bytes()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.requests += 1
+                outer.release.wait(120)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        class Quiet(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass  # the interrupted client is gone when the held answers are written
+
+        self.httpd = Quiet(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[_Server]:
+    s = _Server()
+    yield s
+    s.close()
+
+
+def test_ctrl_c_ends_at_once_and_a_rerun_completes(server: _Server, store_path: Path, tmp_path: Path) -> None:
+    """Ctrl-C while requests were in flight waited for them (up to the 300 s request timeout; 27 s measured
+    against a server answering in 30 s) and then ended with no word."""
+    db = _fresh(store_path, tmp_path)
+    cmd = [sys.executable, "-m", "codecensus", "classify", "--backend", "openai", "--base-url", server.url,
+           "--model", "m", "--db", str(db)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while server.requests < 4 and time.monotonic() < deadline:  # four requests in flight, none answered
+            time.sleep(0.05)
+        assert server.requests >= 4
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130 and took < 10, (proc.returncode, took)
+    assert "interrupted" in err and "run the same command again" in " ".join(err.split())
+    assert "Traceback" not in err
+    server.release.set()
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 0, again.stderr
+    from codecensus.store import Store
+
+    with Store(db, read_only=True) as st:
+        assert st.one("SELECT count(*) FROM facets")[0] == st.one("SELECT count(*) FROM sessions")[0]  # type: ignore[index]
