@@ -258,3 +258,32 @@ def test_non_finite_numbers_in_telemetry_cost_nothing_else(receiver: OtelReceive
     assert (prompts, actions) == (2, 5)
     assert math.isfinite(cost) and cost >= 0.0125  # batch1's recorded cost, and batch2's priced from its tokens
     assert active == pytest.approx(30.0)  # the infinite point is left out, the other one kept
+
+
+def test_serve_on_a_database_it_cannot_open_says_so(tmp_path: Path) -> None:
+    """`otel serve --db` on a file that is not a database (or that it may not write) ended in a traceback: at
+    once when a spool was waiting, else at the first ingestion; in between, every ingestion failed unsaid."""
+    import time
+
+    bad = tmp_path / "notes.duckdb"
+    bad.write_text("not a database\n")
+    spool = tmp_path / "otel-spool" / "logs-2026-02-01.jsonl"  # waiting: the old code failed at start, not later
+    spool.parent.mkdir()
+    spool.write_text(json.dumps(_export_lines()[0]) + "\n")
+    res = CliRunner().invoke(app, ["otel", "serve", "--db", str(bad), "--port", "0"])
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit), (res.exception, res.output)
+    assert "Cannot open the database" in res.output and "not a valid DuckDB" in res.output
+    spool.unlink()
+
+    said: list[str] = []
+    r = OtelReceiver(bad, "127.0.0.1", 0, flush_interval=0.05, log=said.append)
+    r.start()
+    try:
+        assert _post(f"{r.url}/v1/logs", json.dumps(_export_lines()[0]).encode()) == (200, {})  # spooled all the same
+        deadline = time.monotonic() + 20
+        while not any("ingestion of the spool failed" in m for m in said) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        with pytest.raises(Exception, match="not a valid DuckDB database"):
+            r.close()
+    assert any("ingestion of the spool failed" in m and "not a valid DuckDB" in m for m in said), said

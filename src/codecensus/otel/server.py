@@ -285,6 +285,8 @@ class OtelReceiver:
                 except Exception as exc:  # keep receiving even when one ingestion fails
                     self.last_error = f"{type(exc).__name__}: {exc}"
                     res = None
+                    if self.log is not None:  # said, not only kept: the spool keeps what is received meanwhile
+                        self.log(f"ingestion of the spool failed (tried again on the next request): {self.last_error}")
                 if self.log is not None and res is not None:
                     self.log(f"ingested spool: {res}")
 
