@@ -279,6 +279,44 @@ def test_a_value_of_the_wrong_kind_becomes_null_in_its_column() -> None:
     assert array([1, 2, 3], pa.int32()).to_pylist() == [1, 2, 3]  # nothing to clean: untouched
 
 
+def test_numbers_that_are_not_finite_are_not_numbers() -> None:
+    """``"1e400"`` as a count raised OverflowError (the whole file failed); ``"NaN"`` and ``"Infinity"`` as a cost
+    or a duration were stored as such, and a NaN cost failed every later session build."""
+    from codecensus.sources.rows import as_float, as_int
+
+    assert [as_float(v) for v in ("NaN", "-inf", "Infinity", "1e400", float("nan"), 10**400)] == [None] * 6
+    assert [as_float(v) for v in ("0.5", 2, " 3 ", True)] == [0.5, 2.0, 3.0, None]
+    assert [as_int(v) for v in ("1e400", "NaN", float("inf"), "12", 7.9, True)] == [0, 0, 0, 12, 7, 1]
+
+
+def test_an_absurd_recorded_cost_does_not_stop_every_later_session_build(tmp_path: Path) -> None:
+    """A run that recorded ``total_cost_usd: 1e30`` failed the session build's exact sum (DECIMAL(38, 12) cast), and
+    with it that ingest and every later one: "run the same command again" failed the same way for good. Such a
+    cost is now taken as not recorded (the run is priced from its tokens, as one without a recorded cost)."""
+    from codecensus.measure import build_sessions
+
+    fixture = Path(__file__).parent / "fixtures" / "formats" / "claude_stream_json" / "run.jsonl"
+    root = tmp_path / "runs"
+    root.mkdir()
+    for name, cost in (("absurd.jsonl", b"1e30"), ("nan.jsonl", b'"NaN"'), ("fine.jsonl", None)):
+        data = fixture.read_bytes()
+        if cost is not None:
+            data = data.replace(b'"total_cost_usd":0.1234', b'"total_cost_usd":' + cost)
+            data = data.replace(b"9d2f6a1e", name[:4].encode().hex().encode())  # a session of its own
+        (root / name).write_bytes(data)
+    store = Store(tmp_path / "c.duckdb")
+    stats = ingest(store, [root], workers=0)
+    assert stats.files_parsed == 3 and not stats.errors
+    assert build_sessions(store) == 3
+    costs = store.con.execute("SELECT session_key LIKE '9d2f6a1e%', cost_usd FROM sessions ORDER BY 1").fetchall()
+    assert len(costs) == 3 and costs[2] == (True, pytest.approx(0.1234))  # the fine run keeps its recorded cost
+    assert all(0 <= c < 1 for _, c in costs[:2])
+    standard_session(SID1).write(root / "later" / f"{SID1}.jsonl")
+    ingest(store, [root], workers=0)
+    assert build_sessions(store) == 4
+    store.close()
+
+
 def test_a_renamed_transcript_with_an_odd_type_still_gets_its_session(tmp_path: Path) -> None:
     """A Claude Code file not named by its session id takes the id from its records; a record whose type was a
     list made that lookup fail (``unhashable type``), and with it the whole file."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -176,3 +177,113 @@ def test_a_compressed_body_is_inflated_only_up_to_the_limit(receiver: OtelReceiv
     assert _post(f"{receiver.url}/v1/logs", zlib.compress(batch), {"Content-Encoding": "deflate"}) == (200, {})
     assert _post(f"{receiver.url}/v1/logs", gzip.compress(batch)[:-6], {"Content-Encoding": "gzip"})[0] == 400
     assert receiver.received == 2
+
+
+def _post_raw(receiver: OtelReceiver, head: bytes, body: bytes) -> tuple[int, dict[str, Any]]:
+    """POST /v1/logs with hand-written headers (``head``, CRLF-separated lines) and raw body bytes."""
+    import socket
+
+    host, port = receiver.address
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + head + b"\r\n" + body)
+        sock.shutdown(socket.SHUT_WR)  # all sent: a body cut short ends here
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    status_line, _, rest = data.partition(b"\r\n")
+    return int(status_line.split()[1]), json.loads(rest.partition(b"\r\n\r\n")[2] or b"{}")
+
+
+def test_a_chunked_body_is_read_not_acknowledged_and_dropped(receiver: OtelReceiver) -> None:
+    """A client that streams its body (no Content-Length, ``Transfer-Encoding: chunked``, as a Node client piping a
+    stream into its request does) got 200 and nothing was spooled: the body was read as 0 bytes."""
+    import http.client
+
+    batch = json.dumps(_export_lines()[0]).encode()
+    host, port = receiver.address
+    for body, headers in ((batch, {}), (gzip.compress(batch), {"Content-Encoding": "gzip"})):
+        con = http.client.HTTPConnection(host, port, timeout=10)
+        con.request("POST", "/v1/logs", body=iter([body[:100], body[100:]]), encode_chunked=True,
+                    headers={"Content-Type": "application/json", **headers})
+        resp = con.getresponse()
+        assert (resp.status, resp.read()) == (200, b"{}")
+        con.close()
+    assert receiver.received == 2
+    lines = next(receiver.spool.folder.glob("logs-*.jsonl")).read_bytes().splitlines()
+    assert [json.loads(x) for x in lines] == [json.loads(batch)] * 2
+
+    # extensions and trailers are read past; damaged or oversized chunking is refused, not spooled
+    ok = b"%x;ext=1\r\n%s\r\n0\r\nX-Trailer: 1\r\n\r\n" % (len(batch), batch)
+    assert _post_raw(receiver, b"Transfer-Encoding: chunked\r\n", ok) == (200, {})
+    status, err = _post_raw(receiver, b"Transfer-Encoding: chunked\r\n", b"zz\r\n{}\r\n0\r\n\r\n")
+    assert status == 400 and "chunk" in err["error"]
+    status, err = _post_raw(receiver, b"Transfer-Encoding: chunked\r\n", b"10\r\n{}\r\n")  # shorter than announced
+    assert status == 400 and "chunk" in err["error"]
+    from codecensus.otel.server import MAX_BODY
+
+    status, _ = _post_raw(receiver, b"Transfer-Encoding: chunked\r\n", b"%x\r\n" % (MAX_BODY + 1))
+    assert status == 413
+    # neither a length nor chunks: the body's end cannot be known, so it is refused rather than read as empty
+    status, err = _post_raw(receiver, b"Connection: close\r\n", batch)
+    assert status == 411 and "Content-Length" in err["error"]
+    assert receiver.received == 3
+
+
+def test_non_finite_numbers_in_telemetry_cost_nothing_else(receiver: OtelReceiver) -> None:
+    """OTLP JSON writes a non-finite double as a string. ``"1e400"`` tokens failed the whole day's spool file
+    (OverflowError: every request of that day, the good ones too, stayed out of the database); a ``"NaN"`` cost
+    made every later session build fail (DECIMAL cast); an ``"Infinity"`` active time gave an infinite active_s."""
+    batch1, batch2, _, metrics = _export_lines()
+
+    def with_attr(batch: dict[str, Any], key: str, value: dict[str, Any]) -> dict[str, Any]:
+        b = json.loads(json.dumps(batch))
+        for rl in b["resourceLogs"]:
+            for sl in rl["scopeLogs"]:
+                for rec in sl["logRecords"]:
+                    for a in rec["attributes"]:
+                        if a["key"] == key:
+                            a["value"] = value
+        return b
+
+    odd = with_attr(with_attr(batch2, "output_tokens", {"stringValue": "1e400"}), "cost_usd", {"doubleValue": "NaN"})
+    points = json.dumps(metrics).replace('"asDouble": 12.5', '"asDouble": "Infinity"')
+    assert _post(f"{receiver.url}/v1/logs", json.dumps(batch1).encode()) == (200, {})
+    assert _post(f"{receiver.url}/v1/logs", json.dumps(odd).encode()) == (200, {})
+    assert _post(f"{receiver.url}/v1/metrics", points.encode()) == (200, {})
+    done = receiver.flush()
+    assert done is not None and done["files_failed"] == 0 and done["sessions"] == 1, receiver.last_error
+    with Store(receiver.db, read_only=True) as store:
+        prompts, actions, cost, active = store.one(
+            "SELECT prompts, actions, cost_usd, active_s FROM sessions WHERE session_key = ?", [SID])
+    assert (prompts, actions) == (2, 5)
+    assert math.isfinite(cost) and cost >= 0.0125  # batch1's recorded cost, and batch2's priced from its tokens
+    assert active == pytest.approx(30.0)  # the infinite point is left out, the other one kept
+
+
+def test_serve_on_a_database_it_cannot_open_says_so(tmp_path: Path) -> None:
+    """`otel serve --db` on a file that is not a database (or that it may not write) ended in a traceback: at
+    once when a spool was waiting, else at the first ingestion; in between, every ingestion failed unsaid."""
+    import time
+
+    bad = tmp_path / "notes.duckdb"
+    bad.write_text("not a database\n")
+    spool = tmp_path / "otel-spool" / "logs-2026-02-01.jsonl"  # waiting: the old code failed at start, not later
+    spool.parent.mkdir()
+    spool.write_text(json.dumps(_export_lines()[0]) + "\n")
+    res = CliRunner().invoke(app, ["otel", "serve", "--db", str(bad), "--port", "0"])
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit), (res.exception, res.output)
+    assert "Cannot open the database" in res.output and "not a valid DuckDB" in res.output
+    spool.unlink()
+
+    said: list[str] = []
+    r = OtelReceiver(bad, "127.0.0.1", 0, flush_interval=0.05, log=said.append)
+    r.start()
+    try:
+        assert _post(f"{r.url}/v1/logs", json.dumps(_export_lines()[0]).encode()) == (200, {})  # spooled all the same
+        deadline = time.monotonic() + 20
+        while not any("ingestion of the spool failed" in m for m in said) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        with pytest.raises(Exception, match="not a valid DuckDB database"):
+            r.close()
+    assert any("ingestion of the spool failed" in m and "not a valid DuckDB" in m for m in said), said

@@ -201,6 +201,21 @@ def test_figures_without_facets_say_why(tmp_path: Path) -> None:
     store.close()
 
 
+def test_topics_say_when_clusters_exist_but_none_was_released(tmp_path: Path) -> None:
+    """After `codecensus cluster` on too few users every session's cluster is withheld; the report said "no topic
+    clusters (run `codecensus cluster`)", asking for the command just run."""
+    store = Store(tmp_path / "w.duckdb")
+    load_into(store, synthetic_corpus(users=60, sessions=300, seed=9), git=False)
+    store.con.execute("UPDATE session_clusters SET cluster_id = NULL")  # as cluster stores it when all are withheld
+    topics = next(f for f in build_figures(Context(load_report_data(store), ReleasePolicy(), B=20), only=["topics"]))
+    assert not topics.available
+    assert "released" in topics.reason and "run `codecensus cluster`" not in topics.reason
+    store.con.execute("DROP TABLE clusters")
+    topics = next(f for f in build_figures(Context(load_report_data(store), ReleasePolicy(), B=20), only=["topics"]))
+    assert topics.reason == "no topic clusters (run `codecensus cluster`)"
+    store.close()
+
+
 def test_abstentions_keep_their_honest_labels_and_leave_the_rest_out(tmp_path: Path) -> None:
     """An LLM abstention (reply unusable) stores placeholders for mode, expertise, decisions and value: the report must
     read those sessions exactly as sessions without a mode, while their outcome still counts as unclear."""

@@ -1124,6 +1124,9 @@ def fig_topics(ctx: Context) -> Figure:
     title = "Topics"
     d = ctx.data
     if d.clusters is None or "cluster_id" not in d.df or d.df["cluster_id"].isna().all():
+        if d.clusters is not None and len(d.clusters):  # clustered, but nothing passed the thresholds then
+            return _unavailable("topics", title, "no topic cluster was released: `codecensus cluster` found none with "
+                                "enough users and sessions (for a report of your own: `codecensus cluster --individual`)")
         return _unavailable("topics", title, "no topic clusters (run `codecensus cluster`)")
     cl = d.clusters.copy()
     ids = cl["cluster_id"].astype(str).tolist()

@@ -42,6 +42,7 @@ from codecensus.store.db import parse_size
 log = logging.getLogger(__name__)
 
 IDLE_CAP_S = 300
+MAX_RECORDED_COST_USD = 1e9  # per response (or per run, where a format records only a total)
 
 SESSION_COLUMNS = ["session_id", "source", "user", "project", "started_at", "ended_at", "duration_s", "active_s", "prompts", "actions", "actions_per_prompt", "output_words", "visible_words", "words_per_prompt", "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "cost_usd", "models", "version", "entrypoint", "files_read", "files_edited", "files_created", "commands", "test_runs", "test_failures", "commits", "pushes", "tool_errors", "interrupts", "rejections", "compactions", "subagents", "subagent_actions", "bad_lines"]
 
@@ -222,7 +223,9 @@ CREATE OR REPLACE TEMP TABLE _mg AS
          arg_max(m.output_tokens, k) AS output_tokens,
          arg_max(m.cache_read_tokens, k) AS cache_read_tokens,
          arg_max(m.cache_creation_tokens, k) AS cache_creation_tokens,
-         max(m.cost_usd) AS cost_recorded
+         -- a recorded cost outside 0..{max_cost} dollars (NaN, infinite, 1e30: damaged) is not recorded; it made
+         -- the exact sum below fail its DECIMAL cast, and with it every later build of the database's sessions
+         max(m.cost_usd) FILTER (WHERE m.cost_usd BETWEEN 0 AND {max_cost}) AS cost_recorded
   FROM (SELECT m.*, d.mid, r.rank * 4294967296 + m.line AS k  -- the order of (rank, line): line < 2^31
         FROM _m m JOIN _frank r USING (file_id) LEFT JOIN _models d USING (model)) m
   GROUP BY m.session_key, m.is_subagent, gid;
@@ -403,6 +406,7 @@ def build_sessions(store: Store) -> int:
         dedup_results=_dedup("results", "_r", _COLS["results"]),
         dedup_events=_dedup("events", "_e", _COLS["events"]),
         idle_cap=IDLE_CAP_S,
+        max_cost=MAX_RECORDED_COST_USD,
         file_rank=FILE_RANK_SELECT,
         multi_file_rank=MULTI_FILE_RANK_SELECT.format(ranks="_frank"),
         once_calls=_once_per_call("_a", "_ac", "coalesce(r.rank, 0), x.line, x.seq"),

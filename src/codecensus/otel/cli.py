@@ -42,11 +42,20 @@ def serve_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not log requests.")] = False,
 ) -> None:
     """Receive Claude Code telemetry (OTLP/HTTP JSON: POST /v1/logs, /v1/metrics), spool it durably and ingest it."""
-    from codecensus.cli import console
+    import duckdb
+
+    from codecensus.cli import _reason, console
     from codecensus.otel.server import OtelReceiver
-    from codecensus.store import default_db_path
+    from codecensus.store import Store, StoreBusy, default_db_path
 
     path = db or default_db_path()
+    try:  # a database that cannot be opened is said now, not as a traceback at the first ingestion or at Ctrl-C
+        Store(path, wait_s=0).close()
+    except StoreBusy:
+        pass  # another codecensus command holds it: the receiver ingests once it is done
+    except (duckdb.IOException, duckdb.SerializationException) as exc:  # not a database, another version, no access
+        console.print(f"[red]Cannot open the database {path}[/red]: {_reason(exc)}")
+        raise typer.Exit(2) from exc
     try:
         receiver = OtelReceiver(
             path, host, port, flush_interval=flush_interval, log=None if quiet else lambda m: console.print(m, markup=False)
@@ -63,7 +72,12 @@ def serve_cmd(
     # Stop cleanly (ingesting what is left) on SIGTERM too, and on Ctrl-C even when started in the background.
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    receiver.serve_forever()
+    try:
+        receiver.serve_forever()
+    except duckdb.Error as exc:
+        console.print(f"[red]Could not ingest the received telemetry into {path}[/red]: {_reason(exc)}. It is kept in "
+                      f"{receiver.spool.folder}: `codecensus otel serve` ingests it when started again.")
+        raise typer.Exit(1) from exc
     console.print(f"stopped after {receiver.received} request(s).")
 
 

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -76,6 +76,42 @@ def _inflate(data: bytes, wbits: int) -> bytes | None:
     return bytes(out)
 
 
+class _BadChunk(ValueError):
+    """A chunked request body that does not follow RFC 9112 §7.1."""
+
+
+def _read_chunked(rfile: BinaryIO, limit: int) -> bytes | None:
+    """A ``Transfer-Encoding: chunked`` body, or None past ``limit`` bytes. Raises :class:`_BadChunk`.
+
+    OpenTelemetry's Node exporter (Claude Code's) streams a gzip body this way, without Content-Length.
+    """
+    out = bytearray()
+    while True:
+        line = rfile.readline(1026)  # a size, maybe extensions (";name=value"), CRLF
+        if not line.endswith(b"\n"):
+            raise _BadChunk("chunk size line cut short")
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise _BadChunk(f"bad chunk size {line[:20]!r}") from None
+        if size < 0:
+            raise _BadChunk("negative chunk size")
+        if size == 0:
+            break
+        if len(out) + size > limit:
+            return None
+        data = rfile.read(size)
+        if len(data) < size or rfile.read(2) != b"\r\n":
+            raise _BadChunk("chunk cut short")
+        out += data
+    while True:  # trailer fields, up to the empty line
+        line = rfile.readline(8194)
+        if line in (b"\r\n", b"\n", b""):
+            return bytes(out)
+        if not line.endswith(b"\n"):
+            raise _BadChunk("trailer cut short")
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "codecensus-otel/1"
     receiver: OtelReceiver  # set on the subclass made per receiver
@@ -111,14 +147,30 @@ class _Handler(BaseHTTPRequestHandler):
                 {"error": "only OTLP JSON is accepted: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json"},
             )
             return
-        try:
-            length = int(self.headers.get("Content-Length") or "0")
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY:
-            self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"body must be 0..{MAX_BODY} bytes"})
+        too_large = {"error": f"body must be 0..{MAX_BODY} bytes"}
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self.close_connection = True  # what is left of a refused body is not read
+            try:
+                chunked = _read_chunked(self.rfile, MAX_BODY)
+            except _BadChunk as exc:
+                self._reply(HTTPStatus.BAD_REQUEST, {"error": f"bad chunked body: {exc}"})
+                return
+            if chunked is None:
+                self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, too_large)
+                return
+            body = chunked
+        elif self.headers.get("Content-Length") is None:
+            self._reply(HTTPStatus.LENGTH_REQUIRED, {"error": "send Content-Length or Transfer-Encoding: chunked"})
             return
-        body = self.rfile.read(length)
+        else:
+            try:
+                length = int(self.headers.get("Content-Length") or "0")
+            except ValueError:
+                length = -1
+            if length < 0 or length > MAX_BODY:
+                self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, too_large)
+                return
+            body = self.rfile.read(length)
         enc = (self.headers.get("Content-Encoding") or "").lower()
         if enc in ("gzip", "deflate"):
             try:
@@ -233,6 +285,8 @@ class OtelReceiver:
                 except Exception as exc:  # keep receiving even when one ingestion fails
                     self.last_error = f"{type(exc).__name__}: {exc}"
                     res = None
+                    if self.log is not None:  # said, not only kept: the spool keeps what is received meanwhile
+                        self.log(f"ingestion of the spool failed (tried again on the next request): {self.last_error}")
                 if self.log is not None and res is not None:
                     self.log(f"ingested spool: {res}")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import math
 import re
 import shlex
 from codecs import BOM_UTF8
@@ -101,32 +102,38 @@ def strip_ansi(text: str) -> str:
 
 
 def as_int(v: Any) -> int:
-    """An int from an int, float or numeric string; 0 otherwise."""
+    """An int from an int, float or numeric string; 0 otherwise (``"NaN"`` and ``"1e400"`` too)."""
     if isinstance(v, bool):
         return int(v)
     if isinstance(v, int):
         return v
-    if isinstance(v, float):
-        return int(v)
-    if isinstance(v, str):
-        try:
-            return int(float(v.strip()))
-        except ValueError:
-            return 0
-    return 0
+    f = as_float(v)
+    return int(f) if f is not None else 0
 
 
 def as_float(v: Any) -> float | None:
+    """A finite float from an int, float or numeric string; None otherwise.
+
+    ``"NaN"``, ``"Infinity"`` and ``"1e400"`` are None: OTLP JSON writes a non-finite double as such a string, and a
+    NaN cost or an infinite duration stored as a number made every later session build fail or gave NaN figures.
+    """
     if isinstance(v, bool):
         return None
-    if isinstance(v, int | float):
-        return float(v)
-    if isinstance(v, str):
+    if isinstance(v, int):
         try:
-            return float(v.strip())
+            f = float(v)
+        except OverflowError:
+            return None
+    elif isinstance(v, float):
+        f = v
+    elif isinstance(v, str):
+        try:
+            f = float(v.strip())
         except ValueError:
             return None
-    return None
+    else:
+        return None
+    return f if math.isfinite(f) else None
 
 
 def as_str(v: Any) -> str | None:
