@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -287,3 +288,28 @@ def test_serve_on_a_database_it_cannot_open_says_so(tmp_path: Path) -> None:
         with pytest.raises(Exception, match="not a valid DuckDB database"):
             r.close()
     assert any("ingestion of the spool failed" in m and "not a valid DuckDB" in m for m in said), said
+
+
+def test_a_client_that_stops_mid_body_gets_408_not_a_thread_held_forever(tmp_path: Path) -> None:
+    """The receiver set no socket timeout: a client that announced 100 bytes and sent 10 held its thread (and
+    its connection) until it disconnected, however long that took."""
+    import socket
+
+    r = OtelReceiver(tmp_path / "db" / "codecensus.duckdb", "127.0.0.1", 0, flush_interval=3600, idle_timeout=0.5)
+    r.start()
+    try:
+        with socket.create_connection(r.address, timeout=10) as sock:
+            sock.sendall(b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 100\r\n\r\n" + b'{"resour')
+            t0 = time.monotonic()
+            data = b""
+            while chunk := sock.recv(65536):  # the server answers, then closes
+                data += chunk
+            assert time.monotonic() - t0 < 9
+        assert data.split(b"\r\n", 1)[0].endswith(b" 408 Request Timeout") and b"did not arrive within 0.5 s" in data
+        # the receiver still serves others, and the cut request stored nothing
+        batch = json.dumps(_export_lines()[0]).encode()
+        assert _post(f"{r.url}/v1/logs", batch) == (200, {})
+        assert r.received == 1
+    finally:
+        r.close()

@@ -31,6 +31,7 @@ from typing import Any, BinaryIO
 import orjson
 
 MAX_BODY = 64 * 1024 * 1024  # bytes, compressed or not
+IDLE_TIMEOUT_S = 60.0  # seconds a connection may send nothing (mid-body, or idle between requests)
 SPOOL_DIR = "otel-spool"
 PATHS = {"/v1/logs": ("logs", "resourceLogs"), "/v1/metrics": ("metrics", "resourceMetrics")}
 
@@ -134,6 +135,32 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._reply(HTTPStatus.NOT_FOUND, {"error": "not found"})
 
+    def _body(self) -> bytes | None:
+        """The request body as sent (chunked or by Content-Length), or None once a refusal has been sent."""
+        too_large = {"error": f"body must be 0..{MAX_BODY} bytes"}
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self.close_connection = True  # what is left of a refused body is not read
+            try:
+                chunked = _read_chunked(self.rfile, MAX_BODY)
+            except _BadChunk as exc:
+                self._reply(HTTPStatus.BAD_REQUEST, {"error": f"bad chunked body: {exc}"})
+                return None
+            if chunked is None:
+                self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, too_large)
+                return None
+            return chunked
+        if self.headers.get("Content-Length") is None:
+            self._reply(HTTPStatus.LENGTH_REQUIRED, {"error": "send Content-Length or Transfer-Encoding: chunked"})
+            return None
+        try:
+            length = int(self.headers.get("Content-Length") or "0")
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, too_large)
+            return None
+        return self.rfile.read(length)
+
     def do_POST(self) -> None:  # noqa: N802
         route = PATHS.get(self.path.split("?", 1)[0].rstrip("/"))
         if route is None:
@@ -147,30 +174,14 @@ class _Handler(BaseHTTPRequestHandler):
                 {"error": "only OTLP JSON is accepted: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json"},
             )
             return
-        too_large = {"error": f"body must be 0..{MAX_BODY} bytes"}
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            self.close_connection = True  # what is left of a refused body is not read
-            try:
-                chunked = _read_chunked(self.rfile, MAX_BODY)
-            except _BadChunk as exc:
-                self._reply(HTTPStatus.BAD_REQUEST, {"error": f"bad chunked body: {exc}"})
-                return
-            if chunked is None:
-                self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, too_large)
-                return
-            body = chunked
-        elif self.headers.get("Content-Length") is None:
-            self._reply(HTTPStatus.LENGTH_REQUIRED, {"error": "send Content-Length or Transfer-Encoding: chunked"})
+        try:
+            body = self._body()
+        except TimeoutError:
+            self.close_connection = True
+            self._reply(HTTPStatus.REQUEST_TIMEOUT, {"error": f"the body did not arrive within {self.timeout} s"})
             return
-        else:
-            try:
-                length = int(self.headers.get("Content-Length") or "0")
-            except ValueError:
-                length = -1
-            if length < 0 or length > MAX_BODY:
-                self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, too_large)
-                return
-            body = self.rfile.read(length)
+        if body is None:
+            return
         enc = (self.headers.get("Content-Encoding") or "").lower()
         if enc in ("gzip", "deflate"):
             try:
@@ -210,6 +221,7 @@ class OtelReceiver:
         flush_interval: float = 5.0,
         user: str | None = None,
         log: Callable[[str], None] | None = None,
+        idle_timeout: float = IDLE_TIMEOUT_S,
     ) -> None:
         self.db = Path(db).expanduser()
         self.spool = Spool(spool_dir_for(self.db))
@@ -224,7 +236,9 @@ class OtelReceiver:
         self._ingest_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._served = False
-        handler = type("Handler", (_Handler,), {"receiver": self})
+        # a client that stops sending (mid-body, or an idle kept-alive connection) gives its thread back after
+        # ``idle_timeout`` seconds instead of holding it until it disconnects
+        handler = type("Handler", (_Handler,), {"receiver": self, "timeout": idle_timeout})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
 
