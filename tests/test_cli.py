@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 import orjson
@@ -107,6 +108,39 @@ def test_a_database_whose_folder_cannot_be_made_is_named(tmp_path: Path) -> None
         assert r.exit_code == 2, (args, text)
         assert "Cannot create the database" in text and "Not a directory" in text and "Traceback" not in text, args
     assert (tmp_path / "file").read_text() == "x"
+
+
+@pytest.fixture
+def unwritable_db(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An ingested database this process may open but not write: mode 0444, or immutable for root."""
+    import subprocess
+
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db)]).exit_code == 0
+    db.chmod(0o444)
+    root_user = os.geteuid() == 0
+    if root_user and subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode != 0:
+        pytest.skip("running as root without chattr +i: no way to make a file unwritable here")
+    yield db
+    if root_user:
+        subprocess.run(["chattr", "-i", str(db)], capture_output=True)
+
+
+def test_report_of_a_database_it_may_not_write(unwritable_db: Path, tmp_path: Path) -> None:
+    """report only writes its run record to the database, yet refused one it could not write; summary and
+    sessions read it. Now it reports from it read-only and says the run is recorded in the report's manifest;
+    with --epsilon (the privacy ledger lives in the database) it still refuses."""
+    before = unwritable_db.read_bytes()
+    r = runner.invoke(app, ["report", "--db", str(unwritable_db), "--out", str(tmp_path / "r")])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 0, text
+    assert "is read-only here" in text and "manifest-report.json" in text
+    assert (tmp_path / "r" / "report.html").is_file() and (tmp_path / "r" / "manifest-report.json").is_file()
+    r = runner.invoke(app, ["report", "--db", str(unwritable_db), "--out", str(tmp_path / "r2"), "--epsilon", "1"])
+    assert r.exit_code == 2 and "Cannot open the database" in " ".join(r.output.split())
+    assert unwritable_db.read_bytes() == before
 
 
 def test_report_or_demo_out_that_is_a_file_is_refused(tmp_path: Path) -> None:

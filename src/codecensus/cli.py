@@ -52,7 +52,11 @@ WaitOpt = Annotated[
 ]
 
 
-def open_store(db: Path | None, *, read_only: bool = False, wait: float = 30.0) -> Store:
+def open_store(
+    db: Path | None, *, read_only: bool = False, wait: float = 30.0, or_read_only: str | None = None
+) -> Store:
+    """The command's database, or a plain message and exit. ``or_read_only``: a command that only needs to record
+    its run there opens a database it may not write read-only instead, and says so with this text."""
     path = db or default_db_path()
     if read_only and not path.exists():
         console.print(f"[red]No database at {path}[/red]: run `codecensus ingest` first (or pass --db).")
@@ -63,6 +67,14 @@ def open_store(db: Path | None, *, read_only: bool = False, wait: float = 30.0) 
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(3) from exc
     except (duckdb.IOException, duckdb.SerializationException) as exc:  # not a database, another version, no access
+        if or_read_only is not None and not read_only and path.is_file():
+            try:
+                store = Store(path, read_only=True, wait_s=wait)
+            except (duckdb.Error, StoreBusy):
+                pass  # the first reason is the one to give
+            else:
+                console.print(f"[yellow]The database {path} is read-only here[/yellow] ({_reason(exc)}): {or_read_only}")
+                return store
         console.print(f"[red]Cannot open the database {path}[/red]: {_reason(exc)}")
         raise typer.Exit(2) from exc
     except OSError as exc:  # its folder cannot be made (a file in the way, no permission, a read-only mount)

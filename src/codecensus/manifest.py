@@ -59,14 +59,16 @@ def build_manifest(command: str, details: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_run(store: Store, command: str, details: dict[str, Any], out_dir: Path | None = None) -> dict[str, Any]:
-    """Store the manifest in the database's `runs` table (and as manifest.json in out_dir)."""
+    """Store the manifest in the database's `runs` table (unless it is open read-only) and as
+    manifest-<command>.json in out_dir."""
     man = build_manifest(command, details)
     run_id = uuid.uuid4().hex[:16]
     man["run_id"] = run_id
-    store.con.execute(
-        "INSERT INTO runs VALUES (?, ?, now(), now(), ?)",
-        [run_id, command, orjson.dumps(man, default=str).decode()],
-    )
+    if not store.read_only:  # a database opened read-only keeps no record; out_dir's manifest is the record
+        store.con.execute(
+            "INSERT INTO runs VALUES (?, ?, now(), now(), ?)",
+            [run_id, command, orjson.dumps(man, default=str).decode()],
+        )
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / f"manifest-{command}.json").write_bytes(orjson.dumps(man, option=orjson.OPT_INDENT_2, default=str))

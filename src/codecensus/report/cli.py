@@ -82,7 +82,10 @@ def report_cmd(
         console.print(f"[red]--out {out_dir} is a file[/red]: the report is a folder (report.html and its tables).")
         raise typer.Exit(2)
     opts = _options(out_dir, since, until, min_users, min_sessions, individual, epsilon, delta, bootstrap, seed, title)
-    store = open_store(db, wait=wait)
+    store = open_store(
+        db, wait=wait,
+        or_read_only=None if epsilon is not None else "the run is recorded only in the report's manifest-report.json.",
+    )  # --epsilon writes the privacy ledger: it needs the database writable
     t0 = time.perf_counter()
     from codecensus.aggregate.dp import BudgetExceeded
 
