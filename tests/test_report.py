@@ -372,3 +372,24 @@ def test_a_session_stamped_far_outside_plausible_time_is_one_without_a_time(tmp_
     store.close()
     assert len(data.df) == 3
     assert data.months == ["2026-01"] and data.sessions_without_time == 2
+
+
+def test_one_session_of_one_user_is_said_in_the_singular(tmp_path: Path) -> None:
+    """An individual report of one session read "1 coding-agent sessions from 1 users"."""
+    import sys
+
+    from codecensus.ingest import ingest
+    from codecensus.measure import build_sessions
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from ccbuild import standard_session
+
+    root = tmp_path / "p"
+    standard_session("88888888-8888-4888-8888-888888888888").write(root / "s.jsonl")
+    store = Store(tmp_path / "c.duckdb")
+    ingest(store, [root], workers=0)
+    build_sessions(store)
+    res = write_report(store, ReportOptions(out=tmp_path / "out", bootstrap=20, seed=1, individual=True))
+    store.close()
+    lede = " ".join(res.html.read_text().partition('class="lede"')[2].partition("</p>")[0].split())
+    assert "1 coding-agent session from 1 user," in lede and "fewer than 1 user or 1 session." in lede, lede

@@ -209,7 +209,7 @@ def _value_by_month(fig: Figure) -> list[dict[str, Any]]:
         return []
     t["series"] = t["variable"].map({"raw": "as observed", "reweighted": "work-mode mix held fixed"})
     c = _lines_with_band(t, "month", "month", "series", "value per session",
-                         fmt=",.0f", y_title="index (first month = 100)",
+                         fmt=",.1~f", y_title="index (first month = 100)",
                          colors={"as observed": ACCENT, "work-mode mix held fixed": "#E69F00"}, zero=False)
     rule = alt.Chart(pd.DataFrame({"y": [100]})).mark_rule(color="#9aa5b1", strokeDash=[4, 3]).encode(y="y:Q")
     return [_cfg(alt.layer(c, rule))]
@@ -231,7 +231,7 @@ def _value_by_mode(fig: Figure) -> list[dict[str, Any]]:
     idx = _rel(fig, "index")
     if not idx.empty and idx["month"].nunique() > 1:
         order = [m for m in MODE_ORDER if m in set(idx["mode_label"])]
-        c = _small_multiples(idx, "month", "month", "mode_label", order, fmt=",.0f", y_title="index", zero=False,
+        c = _small_multiples(idx, "month", "month", "mode_label", order, fmt=",.1~f", y_title="index", zero=False,
                              color="#009E73")
         out.append(_cfg(c))
     return out
@@ -250,7 +250,7 @@ def _expertise_shape(fig: Figure) -> list[dict[str, Any]]:
                                          "visible_words_per_prompt": "visible replies only"})
         colors = {"actions": ACCENT} if var == "actions_per_prompt" else {"all output": ACCENT,
                                                                            "visible replies only": "#9aa5b1"}
-        charts.append(_lines_with_band(d, "expertise_label", "expertise", "series", "", fmt=",.0f", y_title=title,
+        charts.append(_lines_with_band(d, "expertise_label", "expertise", "series", "", fmt=",.1~f", y_title=title,
                                        colors=colors, width=(W - 60) // 2, height=240))
     if not charts:
         return []
@@ -263,7 +263,7 @@ def _expertise_shape_by_mode(fig: Figure) -> list[dict[str, Any]]:
         return []
     t["expertise"] = t["expertise"].astype(int)
     order = [m for m in MODE_ORDER if m in set(t["mode_label"])]
-    c = _small_multiples(t, "expertise", "expertise", "mode_label", order, fmt=",.0f",
+    c = _small_multiples(t, "expertise", "expertise", "mode_label", order, fmt=",.1~f",
                          y_title="actions / prompt", zero=True)
     return [_cfg(c)]
 
@@ -373,7 +373,7 @@ def _actions_by_decisions(fig: Figure) -> list[dict[str, Any]]:
     t["series"] = t["kind"].map({"planning": "by the user's share of planning",
                                  "execution": "by the user's share of execution"})
     c = _lines_with_band(t, "bin", "share of decisions made by the user", "series", "",
-                         fmt=",.0f", y_title="actions per prompt",
+                         fmt=",.1~f", y_title="actions per prompt",
                          colors={"by the user's share of planning": ACCENT,
                                  "by the user's share of execution": "#E69F00"})
     return [_cfg(c)]
