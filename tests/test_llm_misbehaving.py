@@ -23,7 +23,7 @@ from codecensus.classify.cache import LLMCache
 from codecensus.classify.llm import LLMError, make_backend
 from codecensus.classify.run import classify_store
 from genstore import generated_store
-from llm_replay import FIXTURES, IdentityRedactor, Replay, sample_session
+from llm_replay import FIXTURES, IdentityRedactor, Replay, fixture, sample_session
 
 pytest.importorskip("openai")
 
@@ -156,11 +156,16 @@ def test_abstentions_are_counted_apart_and_in_no_mode(store_path: Path, tmp_path
 
 
 class _Server:
-    """A local OpenAI-compatible server whose chat answers wait until ``release`` is set."""
+    """A local OpenAI-compatible server whose chat answers wait until ``release`` is set (then ``hold`` seconds
+    more); ``max_in_flight`` is the most requests it held at once."""
 
     def __init__(self) -> None:
         self.release = threading.Event()
+        self.hold = 0.0
         self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        lock = threading.Lock()
         answer = (FIXTURES / "openai_chat_ok.json").read_bytes()
         outer = self
 
@@ -170,8 +175,16 @@ class _Server:
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                outer.requests += 1
-                outer.release.wait(120)
+                with lock:
+                    outer.requests += 1
+                    outer.in_flight += 1
+                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
+                try:
+                    outer.release.wait(120)
+                    time.sleep(outer.hold)
+                finally:
+                    with lock:  # before the answer is written: the client's next request may follow at once
+                        outer.in_flight -= 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
@@ -232,3 +245,208 @@ def test_ctrl_c_ends_at_once_and_a_rerun_completes(server: _Server, store_path: 
 
     with Store(db, read_only=True) as st:
         assert st.one("SELECT count(*) FROM facets")[0] == st.one("SELECT count(*) FROM sessions")[0]  # type: ignore[index]
+
+
+def _manifest(db: Path) -> dict[str, Any]:
+    from codecensus.store import Store
+
+    with Store(db, read_only=True) as st:
+        row = st.one("SELECT * FROM runs WHERE command = 'classify' ORDER BY 3 DESC LIMIT 1")
+    assert row is not None
+    return json.loads(row[-1])  # type: ignore[no-any-return]
+
+
+def _count(db: Path, sql: str) -> int:
+    from codecensus.store import Store
+
+    with Store(db, read_only=True) as st:
+        return int(st.one(sql)[0])  # type: ignore[index]
+
+
+_FAR = [
+    {"retry-after": "86400"},
+    {"retry-after": "Wed, 21 Oct 2099 07:28:00 GMT"},  # an HTTP date was read as no Retry-After at all
+    {"retry-after-ms": "3600000"},
+]
+
+
+@pytest.mark.parametrize("headers", _FAR, ids=["seconds", "http-date", "ms"])
+def test_a_retry_after_far_beyond_what_a_run_waits_stops_at_once(
+    headers: dict[str, str], store_path: Path, tmp_path: Path
+) -> None:
+    """'Retry-After: 86400' was capped at 60 s and the request retried 6 times (6 minutes asleep per session)
+    before the run gave up. Now the run stops at the first such answer with the wait the server asked for; the
+    sessions answered before are stored and a re-run classifies only the rest."""
+    from codecensus.store import Store
+
+    sleeps: list[float] = []
+    replay = (Replay().add("POST", CHAT, "openai_chat_ok.json", times=2)
+              .add("POST", CHAT, {"error": {"message": "rate limit reached"}}, status=429, headers=headers, times=8))
+    with Store(_fresh(store_path, tmp_path)) as st:
+        n = st.one("SELECT count(*) FROM sessions")[0]  # type: ignore[index]
+        b = _openai(replay, cache=LLMCache(st), sleep=sleeps.append, backoff_base_s=1.0)
+        stats = classify_store(st, b, redact=lambda s: s)
+        assert sleeps == [] and len(replay.requests) == 3
+        assert stats.stopped is not None and stats.classified == 2
+        said = " ".join(stats.stopped.split())
+        assert "the server asks to wait" in said and "(HTTP 429: rate limit reached)" in said
+        assert "run the same command again later" in said
+        assert st.one("SELECT count(*) FROM facets")[0] == 2  # type: ignore[index]
+        again = _openai(Replay().add("POST", CHAT, "openai_chat_ok.json", times=n), cache=LLMCache(st))
+        stats = classify_store(st, again, redact=lambda s: s)
+        assert stats.stopped is None and again.account.calls == n - 2
+        assert st.one("SELECT count(*) FROM facets")[0] == n  # type: ignore[index]
+
+
+def test_a_retry_after_within_what_a_run_waits_is_still_waited(tmp_path: Path) -> None:
+    sleeps: list[float] = []
+    replay = (Replay().add("POST", CHAT, {"error": {"message": "slow down"}}, status=429,
+                           headers={"retry-after": "200"})
+              .add("POST", CHAT, "openai_chat_ok.json"))
+    b = _openai(replay, sleep=sleeps.append)
+    (f,) = b.classify([sample_session(0)])
+    assert f.mode == "fix" and sleeps == [60.0]  # capped at backoff_cap_s, as before
+
+
+def test_message_batches_stop_at_a_far_retry_after(tmp_path: Path) -> None:
+    sleeps: list[float] = []
+    replay = Replay().add("POST", "/v1/messages/batches", {"type": "error", "error": {"type": "rate_limit_error",
+                          "message": "too many batches"}}, status=429, headers={"retry-after": "7200"}, times=7)
+    b = make_backend("anthropic", "claude-haiku-4-5", api_key="k", cache=False, http_client=replay.client(),
+                     redactor=IdentityRedactor(), batch=True, batch_min=2, **{**QUICK, "sleep": sleeps.append})
+    with pytest.raises(LLMError, match=r"asks to wait 7200 s \(2.0 h\)") as ei:
+        b.classify([sample_session(i) for i in range(3)])
+    assert sleeps == [] and len(replay.requests) == 1 and ei.value.partial == [None, None, None]
+
+
+def _raw_fn(content: bytes, content_type: str) -> Callable[[httpx2.Request], httpx2.Response]:
+    return _raw(200, content, content_type)
+
+
+@pytest.mark.parametrize(
+    ("where", "content", "content_type", "said"),
+    [
+        ("create", b"<html>proxy login</html>", "text/html", "a body that is not JSON"),
+        ("create", b"[1, 2]", "application/json", "JSON that is not a message batch"),
+        ("retrieve", b"<html>proxy login</html>", "text/html", "a body that is not JSON"),
+        ("results", b"<html>proxy login</html>", "text/html", "a body that is not JSON"),
+        ("results", b"[1, 2]\n", "application/binary", "results that are not batch results"),
+    ],
+)
+def test_message_batches_a_body_that_is_not_the_api_stops_with_a_plain_message(
+    where: str, content: bytes, content_type: str, said: str
+) -> None:
+    """The --batch path had no check: AttributeError 'str'/'list' object has no attribute 'processing_status' or
+    'custom_id', or json's JSONDecodeError, as a traceback."""
+    batch = fixture("anthropic_batch_in_progress.json")
+    bid = batch["id"]
+    replay = Replay()
+    if where == "create":
+        replay.add_fn("POST", "/v1/messages/batches", _raw_fn(content, content_type))
+    else:
+        replay.add("POST", "/v1/messages/batches", batch)
+        if where == "retrieve":
+            replay.add_fn("GET", f"/v1/messages/batches/{bid}", _raw_fn(content, content_type))
+        else:
+            replay.add("GET", f"/v1/messages/batches/{bid}", "anthropic_batch_ended.json", times=2)
+            replay.add_fn("GET", f"/v1/messages/batches/{bid}/results", _raw_fn(content, content_type))
+    b = make_backend("anthropic", "claude-haiku-4-5", base_url="http://127.0.0.1:8766", api_key="k", cache=False,
+                     http_client=replay.client(), redactor=IdentityRedactor(), batch=True, batch_min=2, **QUICK)
+    with pytest.raises(LLMError) as ei:
+        b.classify([sample_session(i) for i in range(3)])
+    msg = str(ei.value)
+    assert said in msg and "http://127.0.0.1:8766" in msg and "--base-url" in msg
+    assert ei.value.partial == [None, None, None]
+    assert b.account.calls == 0 and b.account.retries == 0 and b.account._reserved == pytest.approx(0)
+
+
+def _cli(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from codecensus.cli import app
+
+    return CliRunner().invoke(app, ["classify", *args])
+
+
+def test_concurrency_bounds_the_requests_in_flight(server: _Server, store_path: Path, tmp_path: Path) -> None:
+    """--concurrency was passed to Ray only: the local LLM run kept its default of 4 requests in flight."""
+    db = _fresh(store_path, tmp_path)
+    server.hold = 0.3
+    server.release.set()
+    r = _cli("--backend", "openai", "--base-url", server.url, "--model", "m", "--db", str(db), "--concurrency", "2")
+    assert r.exit_code == 0, r.output
+    assert server.max_in_flight == 2, server.max_in_flight
+    assert _count(db, "SELECT count(*) FROM facets") == _count(db, "SELECT count(*) FROM sessions")
+    assert _manifest(db)["backend"]["concurrency"] == 2
+
+
+def test_timeout_and_max_retries_bound_a_hung_server(server: _Server, store_path: Path, tmp_path: Path) -> None:
+    """A server that never answers held each request 300 s and retried it 6 times (about 35 minutes) and the
+    CLI could not change that. --timeout 1 --max-retries 1: the run stops in seconds, naming the timeout."""
+    db = _fresh(store_path, tmp_path)
+    t0 = time.monotonic()
+    r = _cli("--backend", "openai", "--base-url", server.url, "--model", "m", "--db", str(db), "--limit", "2",
+             "--timeout", "1", "--max-retries", "1")
+    took = time.monotonic() - t0
+    assert r.exit_code == 1, r.output
+    said = " ".join(r.output.split())
+    assert "giving up after 2 attempts" in said and "timed out" in said.lower()
+    assert took < 15 and server.requests == 4  # 2 sessions x 2 attempts
+    assert _count(db, "SELECT count(*) FROM facets") == 0
+    backend = _manifest(db)["backend"]
+    assert backend["timeout_s"] == 1.0 and backend["max_retries"] == 1
+
+
+_LOCAL = ["--backend", "openai", "--model", "m", "--base-url", "http://127.0.0.1:9"]  # nothing listens
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--timeout", "30"], "--timeout applies to the LLM backends"),
+        (["--max-retries", "2", "--timeout", "30"], "--timeout, --max-retries apply to the LLM backends"),
+        (["--concurrency", "3"], "--workers"),  # ran offline, ignoring it
+        ([*_LOCAL, "--timeout", "0"], "--timeout"),
+        ([*_LOCAL, "--max-retries", "-1"], "--max-retries"),
+        ([*_LOCAL, "--concurrency", "0"], "--concurrency"),  # ran with 1
+    ],
+)
+def test_request_options_are_checked(args: list[str], said: str, store_path: Path, tmp_path: Path) -> None:
+    db = _fresh(store_path, tmp_path)
+    r = _cli("--db", str(db), "--embedder", "none", *args)
+    assert r.exit_code == 2, r.output
+    assert said in " ".join(r.output.split())
+    assert _count(db, "SELECT count(*) FROM sessions") > 0
+    from codecensus.store import Store
+
+    with Store(db, read_only=True) as st:
+        assert not st.table_exists("facets")
+
+
+def test_ray_engine_gets_the_llm_request_options(monkeypatch: pytest.MonkeyPatch, store_path: Path,
+                                                 tmp_path: Path) -> None:
+    """classify --engine ray --backend openai|anthropic dropped --budget-usd: docs/ray.md says it is split
+    between the actors, but no actor had a budget."""
+    from codecensus.classify.run import ClassifyStats
+    from codecensus.engine import ray_engine
+    from codecensus.engine.tasks import ClassifyWorker
+
+    seen: dict[str, Any] = {}
+
+    def fake_ray_classify(store: object, backend: str, **kw: Any) -> ClassifyStats:
+        seen.update(kw, backend=backend)
+        return ClassifyStats("openai", "m", "h")
+
+    monkeypatch.setattr(ray_engine, "ray_classify", fake_ray_classify)
+    db = _fresh(store_path, tmp_path)
+    ray = ["--backend", "openai", "--base-url", "http://127.0.0.1:9", "--model", "m", "--db", str(db), "--engine", "ray"]
+    r = _cli(*ray, "--budget-usd", "0.5")
+    assert r.exit_code == 0, r.output
+    assert seen.get("budget_usd") == 0.5
+    r = _cli(*ray, "--timeout", "9", "--max-retries", "2", "--concurrency", "3")
+    assert r.exit_code == 0, r.output
+    assert (seen["budget_usd"], seen["timeout_s"], seen["max_retries"], seen["concurrency"]) == (None, 9.0, 2, 3)
+    actor = ClassifyWorker("openai", model="m", base_url="http://127.0.0.1:9", budget_usd=0.25, timeout_s=9.0,
+                           max_retries=2).backend
+    d = actor.describe()  # type: ignore[attr-defined]
+    assert (d["timeout_s"], d["max_retries"], d["account"]["budget_usd"], d["concurrency"]) == (9.0, 2, 0.25, 1)

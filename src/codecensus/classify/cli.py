@@ -66,7 +66,19 @@ def classify_cmd(
     address: Annotated[str | None, typer.Option("--address", help="Ray cluster to join.")] = None,
     parts_out: Annotated[str | None, typer.Option("--parts", help="Ray: folder/URL for the Parquet parts.")] = None,
     concurrency: Annotated[
-        int | None, typer.Option("--concurrency", help="Ray: actors (LLM backends: requests in flight).")
+        int | None,
+        typer.Option("--concurrency", min=1, help="LLM backends: requests in flight (default 4); Ray: actors "
+                     "(offline default: the cluster's CPUs)."),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=1.0, help="LLM backends: seconds to wait for one answer before retrying "
+                     "(default: anthropic 120, openai 300; raise it for a slow local model).", show_default=False),
+    ] = None,
+    max_retries: Annotated[
+        int | None,
+        typer.Option("--max-retries", min=0, help="LLM backends: retries of a request after a timeout, 429 or 5xx, "
+                     "with growing waits (default 6; 0: stop at the first).", show_default=False),
     ] = None,
     db: DbOpt = None,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a busy database.")] = 30.0,
@@ -77,13 +89,26 @@ def classify_cmd(
     from codecensus.manifest import record_run
 
     validate_day(since, "--since")
+    if backend is BackendName.offline:
+        given = [name for name, v in (("--timeout", timeout), ("--max-retries", max_retries)) if v is not None]
+        if engine != "ray" and concurrency is not None:
+            given.insert(0, "--concurrency")
+        if given:  # most likely a forgotten --backend: say so rather than run offline for minutes
+            console.print(
+                f"[red]{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to the LLM backends[/red] "
+                "(--backend anthropic|openai); the offline backend makes no requests"
+                + (" (its processes: --workers)." if "--concurrency" in given else ".")
+            )
+            raise typer.Exit(2)
     store = open_store(db, wait=wait)
     if not store.table_exists("sessions"):
         console.print("[red]No sessions in the database[/red]: run `codecensus ingest` first.")
         raise typer.Exit(2)
     try:
         be = make_backend(
-            backend.value, model=model, base_url=base_url, budget_usd=budget_usd, store=store, embedder=embedder.value
+            backend.value, model=model, base_url=base_url, budget_usd=budget_usd, store=store, embedder=embedder.value,
+            concurrency=None if backend is BackendName.offline else concurrency, timeout_s=timeout,
+            max_retries=max_retries,
         )
     except Exception as exc:  # missing key, unknown model, missing optional package
         console.print(f"[red]Cannot start the {backend.value} backend:[/red] {exc}")
@@ -101,11 +126,14 @@ def classify_cmd(
         # process (I/O-bound, with their own request concurrency and response cache).
         from codecensus.engine import classify_with
 
+        ray_llm = {} if engine != "ray" or backend is BackendName.offline else {
+            "budget_usd": budget_usd, "timeout_s": timeout, "max_retries": max_retries,
+        }
         stats = classify_with(
             engine, store, backend.value, address=address, out=parts_out, workers=workers,
             concurrency=concurrency, model=model, base_url=base_url, embedder=embedder.value, since=since,
             limit=limit, force=force,
-            batch_size=batch_size if engine == "local" else min(batch_size or 500, 500),
+            batch_size=batch_size if engine == "local" else min(batch_size or 500, 500), **ray_llm,
         )
     else:
         try:

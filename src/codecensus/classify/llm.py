@@ -18,7 +18,8 @@ Every LLM backend works the same way (the API-specific part is one method,
    the explicit abstention result (:func:`abstention`: outcome ``unclear``,
    occupation ``not_inferable``, every confidence 0), counted in the account;
 5. 429/5xx/timeouts are retried with exponential backoff and jitter (honouring
-   ``Retry-After``); other 4xx answers make that session abstain (counted as a
+   ``Retry-After`` up to ``backoff_cap_s``; a server that asks for a wait longer than
+   ``max_wait_s``, 300 s, stops the run at once: hours of 429s are not waited out); other 4xx answers make that session abstain (counted as a
    failure, not cached), and 401/403/404 stop the run, as does an HTTP 200 whose body is not the
    API's answer (a web page: a wrong ``--base-url``); a server's error text is cut to one short line;
 6. tokens and cost are accounted per call (:class:`~codecensus.classify.cache.Account`),
@@ -31,7 +32,9 @@ the driver multiplies them with the wage table.
 
 from __future__ import annotations
 
+import email.utils
 import json
+import math
 import os
 import queue
 import random
@@ -40,6 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from hashlib import sha256
 from pathlib import Path
@@ -86,6 +90,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_TOKENS = 800
+#: the longest ``Retry-After`` a run waits out; a server asking for more stops the run (run it again later)
+MAX_WAIT_S = 300.0
 TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 FATAL_STATUS = frozenset({401, 403, 404})
 
@@ -304,6 +310,7 @@ class LLMBackend:
         max_retries: int = 6,
         backoff_base_s: float = 1.0,
         backoff_cap_s: float = 60.0,
+        max_wait_s: float = MAX_WAIT_S,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         temperature: float | None = 0.0,
         redactor: Redactor | None = None,
@@ -319,6 +326,7 @@ class LLMBackend:
         self.max_retries = max(0, int(max_retries))
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
+        self.max_wait_s = max_wait_s
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.retry_abstained = retry_abstained
@@ -363,6 +371,7 @@ class LLMBackend:
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "concurrency": self.concurrency,
+            "max_retries": self.max_retries,
             "price_per_mtok": {"input": self.price.input, "output": self.price.output},
             "account": self.account.as_dict(),
             **self._hash_extras(),
@@ -551,6 +560,18 @@ class LLMBackend:
             delay = max(delay, min(retry_after, self.backoff_cap_s))
         return delay
 
+    def _wait_to_retry(self, attempt: int, err: TransientError | None) -> None:
+        """Sleep before retry ``attempt + 1``, or stop the run when the server asks for a wait no run makes."""
+        retry_after = err.retry_after if err is not None else None
+        if err is not None and retry_after is not None and retry_after > self.max_wait_s:
+            raise LLMError(
+                f"{self.name}: the server asks to wait {_duration(retry_after)} before the next request ({err}); "
+                f"a run waits at most {self.max_wait_s:.0f} s, so it stops here: run the same command again later "
+                "(the sessions classified so far are kept)"
+            )
+        self.account.count("retries")
+        self._sleep(self._backoff(attempt, retry_after))
+
     def _call(self, messages: list[Message]) -> tuple[Reply, float]:
         """One logical request: budget reservation, retries with backoff, accounting."""
         reserved = self._worst_cost(messages)
@@ -563,8 +584,7 @@ class LLMBackend:
                 except TransientError as exc:
                     if attempt >= self.max_retries:
                         raise LLMError(f"{self.name}: giving up after {attempt + 1} attempts: {exc}") from exc
-                    self.account.count("retries")
-                    self._sleep(self._backoff(attempt, exc.retry_after))
+                    self._wait_to_retry(attempt, exc)
                     attempt += 1
                     continue
                 break
@@ -601,18 +621,42 @@ def _not_an_answer(url: object, what: str, hint: str) -> LLMError:
     return LLMError(f"the server at {url} did not answer like the API (it sent {what}): {hint}")
 
 
+def _duration(seconds: float) -> str:
+    """'86400 s (24.0 h)': a wait as a person reads it."""
+    if seconds >= 3600:
+        return f"{seconds:.0f} s ({seconds / 3600:.1f} h)"
+    if seconds >= 120:
+        return f"{seconds:.0f} s ({seconds / 60:.0f} min)"
+    return f"{seconds:.0f} s"
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds a server asks to wait: ``Retry-After`` (seconds or an HTTP date), else ``retry-after-ms``."""
+    if headers is None:
+        return None
+    raw, scale = headers.get("retry-after"), 1.0
+    if raw is None:
+        raw, scale = headers.get("retry-after-ms"), 0.001
+    if raw is None:
+        return None
+    try:
+        value = float(raw) * scale
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(str(raw))
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        value = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, value) if math.isfinite(value) else None
+
+
 def _status_error(status: int, message: str, headers: Any = None) -> LLMError:
     """Map an HTTP status to the error class that decides retry / abstain / stop."""
     message = _server_text(message)
     if status in TRANSIENT_STATUS or status >= 500:
-        retry_after = None
-        if headers is not None:
-            raw = headers.get("retry-after")
-            try:
-                retry_after = float(raw) if raw is not None else None
-            except ValueError:
-                retry_after = None
-        return TransientError(f"HTTP {status}: {message}", retry_after)
+        return TransientError(f"HTTP {status}: {message}", _retry_after(headers))
     if status in FATAL_STATUS:
         return LLMError(f"HTTP {status}: {message}")
     return RejectedRequest(f"HTTP {status}: {message}")
@@ -640,7 +684,8 @@ def make_backend(name: str, model: str | None = None, base_url: str | None = Non
     Common options: ``store`` (keep the cache in this :class:`Store`'s database) or
     ``cache`` (an :class:`LLMCache`, a path, or ``False`` for none; default: the store's
     database, else :func:`default_cache_path`), ``budget_usd``, ``budget_tokens`` (condensed
-    digest size, default 2000), ``concurrency``, ``max_retries``, ``max_tokens``,
+    digest size, default 2000), ``concurrency`` (requests in flight), ``max_retries`` (per request),
+    ``timeout_s`` (seconds per attempt; default 120 Anthropic, 300 OpenAI-compatible), ``max_tokens``,
     ``temperature``, ``redactor``, ``retry_abstained``.
     Anthropic: ``api_key``, ``client`` / ``http_client`` (injection for tests), ``structured``
     (JSON-schema structured output, default True), ``batch`` (use Message Batches at half

@@ -70,6 +70,7 @@ class AnthropicBackend(LLMBackend):
         self.batch_min = max(1, batch_min)
         self.poll_interval_s = poll_interval_s
         self.batch_timeout_s = batch_timeout_s
+        self.timeout_s = timeout_s
         if "price" not in kw:
             kw["price"] = price_for(model)
         kw.setdefault("temperature", None)
@@ -87,7 +88,7 @@ class AnthropicBackend(LLMBackend):
         return {"structured": self.structured}
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "batch": self.batch}
+        return {**super().describe(), "batch": self.batch, "timeout_s": self.timeout_s}
 
     # -- one request ------------------------------------------------------------------------------
     def params(self, messages: Sequence[Message]) -> dict[str, Any]:
@@ -159,15 +160,17 @@ class AnthropicBackend(LLMBackend):
             assert stop is not None
             raise stop
         try:
-            batch = self._with_retries(lambda: self.client.messages.batches.create(requests=requests))
+            batch = self._batch(self._with_retries(lambda: self.client.messages.batches.create(requests=requests)))
             deadline = time.monotonic() + self.batch_timeout_s
             while batch.processing_status != "ended":
                 if time.monotonic() > deadline:
                     raise LLMError(f"message batch {batch.id} did not end within {self.batch_timeout_s:.0f} s")
                 self._sleep(self.poll_interval_s)
                 bid = batch.id
-                batch = self._with_retries(lambda bid=bid: self.client.messages.batches.retrieve(bid))
+                batch = self._batch(self._with_retries(lambda bid=bid: self.client.messages.batches.retrieve(bid)))
             results = self._with_retries(lambda: list(self.client.messages.batches.results(batch.id)))
+            if not all(hasattr(item, "custom_id") and hasattr(item, "result") for item in results):
+                raise _not_an_answer(self.client.base_url, "results that are not batch results", _URL_HINT)
         except BaseException:
             for cost in reserved.values():
                 self.account.release(cost)
@@ -178,7 +181,7 @@ class AnthropicBackend(LLMBackend):
             if key not in reserved:
                 continue
             res = item.result
-            if res.type == "succeeded":
+            if getattr(res, "type", None) == "succeeded":
                 reply = self._reply(res.message)
                 cost = self.price.cost(reply.usage, batch=True)
                 self.account.settle(reserved.pop(key), reply.usage, cost, batch=True)
@@ -196,22 +199,30 @@ class AnthropicBackend(LLMBackend):
         if stop is not None:
             raise stop
 
+    def _batch(self, obj: Any) -> Any:
+        """A message batch as the API describes it (the SDK hands over any other body as it is)."""
+        if not hasattr(obj, "processing_status") or not hasattr(obj, "id"):
+            what = "a body that is not JSON" if isinstance(obj, str | bytes) else "JSON that is not a message batch"
+            raise _not_an_answer(self.client.base_url, what, _URL_HINT)
+        return obj
+
     def _with_retries(self, fn: Any) -> Any:
         attempt = 0
         while True:
+            transient: TransientError | None = None
             try:
                 return fn()
             except anthropic.APIStatusError as exc:
                 err = _status_error(exc.status_code, _message(exc), exc.response.headers)
                 if not isinstance(err, TransientError) or attempt >= self.max_retries:
                     raise err from exc
-                retry_after = err.retry_after
+                transient = err
             except anthropic.APIConnectionError as exc:
                 if attempt >= self.max_retries:
                     raise LLMError(str(_connection_error(exc, self.client.base_url))) from exc
-                retry_after = None
-            self.account.count("retries")
-            self._sleep(self._backoff(attempt, retry_after))
+            except json.JSONDecodeError:  # the SDK's reading of a body labelled JSON (or of a results line)
+                raise _not_an_answer(self.client.base_url, "a body that is not JSON", _URL_HINT) from None
+            self._wait_to_retry(attempt, transient)
             attempt += 1
 
 

@@ -82,6 +82,7 @@ class OpenAIBackend(LLMBackend):
         **kw: Any,
     ) -> None:
         self.system_in_user = system_in_user
+        self.timeout_s = timeout_s
         self.base_url = normalise_base_url(base_url)
         if response_format not in RESPONSE_FORMATS:
             raise ValueError(f"response_format must be one of {RESPONSE_FORMATS}")
@@ -113,7 +114,7 @@ class OpenAIBackend(LLMBackend):
         return {"response_format": self.response_format, "system_in_user": self.system_in_user}
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "base_url": self.base_url}
+        return {**super().describe(), "base_url": self.base_url, "timeout_s": self.timeout_s}
 
     def params(self, messages: Sequence[Message]) -> dict[str, Any]:
         msgs: list[dict[str, str]] = [{"role": m["role"], "content": m["content"]} for m in messages]

@@ -313,17 +313,31 @@ def make_backend(
     budget_usd: float | None = None,
     store: Store | None = None,
     embedder: str | None = "use",
+    concurrency: int | None = None,
+    timeout_s: float | None = None,
+    max_retries: int | None = None,
 ) -> Backend:
-    """'offline' (default) or an LLM backend ('anthropic', 'openai') from :mod:`codecensus.classify.llm`."""
+    """'offline' (default) or an LLM backend ('anthropic', 'openai') from :mod:`codecensus.classify.llm`.
+
+    ``concurrency`` (requests in flight), ``timeout_s`` (per attempt) and ``max_retries`` (per request) are the
+    LLM backends' (None: their defaults); the offline backend makes no requests and takes none of them.
+    """
     if name == "offline":
         from codecensus.classify.offline import OfflineBackend
+
+        given = [k for k, v in (("concurrency", concurrency), ("timeout_s", timeout_s), ("max_retries", max_retries))
+                 if v is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)}: options of the LLM backends; the offline backend makes no requests")
 
         return OfflineBackend(embedder=embedder, store=store)
     from codecensus.classify.llm import make_backend as make_llm
 
     opts: dict[str, Any] = {"store": store}
-    if budget_usd is not None:
-        opts["budget_usd"] = budget_usd
+    for k, v in (("budget_usd", budget_usd), ("concurrency", concurrency), ("timeout_s", timeout_s),
+                 ("max_retries", max_retries)):
+        if v is not None:
+            opts[k] = v
     return make_llm(name, model=model, base_url=base_url, **opts)
 
 

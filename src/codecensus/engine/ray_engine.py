@@ -208,6 +208,8 @@ def ray_classify(
     base_url: str | None = None,
     embedder: str = "use",
     budget_usd: float | None = None,
+    timeout_s: float | None = None,
+    max_retries: int | None = None,
     address: str | None = None,
     out: str | os.PathLike[str] | None = None,
     out_options: dict[str, Any] | None = None,
@@ -226,8 +228,8 @@ def ray_classify(
     ``out``; ``map_batches`` runs :class:`~codecensus.engine.tasks.ClassifyWorker`
     on an actor pool (the offline embedder loads once per actor; for LLM backends
     the pool size ``concurrency`` is the number of requests in flight, default 4,
-    and ``budget_usd`` is split evenly between the actors). Results are written as
-    Parquet under ``<run>/facets`` and loaded into the store in one transaction.
+    and ``budget_usd`` is split evenly between the actors; ``timeout_s`` and ``max_retries`` apply to each
+    request). Results are written as Parquet under ``<run>/facets`` and loaded into the store in one transaction.
     Returns a :class:`codecensus.classify.run.ClassifyStats`.
     """
     from codecensus.classify.evidence import reading_order
@@ -261,6 +263,7 @@ def ray_classify(
                     "out": run, "out_options": out_options, "model": model, "base_url": base_url,
                     "embedder": embedder, "threads": 1 if offline else None,
                     "budget_usd": None if budget_usd is None else budget_usd / concurrency,
+                    "timeout_s": timeout_s, "max_retries": max_retries,
                 },
                 batch_size=1,
                 batch_format="pyarrow",

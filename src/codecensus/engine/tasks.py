@@ -179,7 +179,8 @@ class ClassifyWorker:
     """
 
     def __init__(self, backend: str, *, model: str | None = None, base_url: str | None = None,
-                 embedder: str = "use", budget_usd: float | None = None, threads: int | None = None) -> None:
+                 embedder: str = "use", budget_usd: float | None = None, threads: int | None = None,
+                 timeout_s: float | None = None, max_retries: int | None = None) -> None:
         import os
 
         self._limits: Any = None
@@ -201,8 +202,9 @@ class ClassifyWorker:
             from codecensus.classify.llm import make_backend as make_llm
 
             opts: dict[str, Any] = {"cache": False, "concurrency": 1}
-            if budget_usd is not None:
-                opts["budget_usd"] = budget_usd
+            for k, v in (("budget_usd", budget_usd), ("timeout_s", timeout_s), ("max_retries", max_retries)):
+                if v is not None:
+                    opts[k] = v
             self.backend = make_llm(backend, model=model, base_url=base_url, **opts)
         self.redact = _default_redact()
         if threads:  # a worker process: what it loaded is frozen, and the collector runs far less often
