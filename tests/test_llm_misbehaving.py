@@ -450,3 +450,28 @@ def test_ray_engine_gets_the_llm_request_options(monkeypatch: pytest.MonkeyPatch
                            max_retries=2).backend
     d = actor.describe()  # type: ignore[attr-defined]
     assert (d["timeout_s"], d["max_retries"], d["account"]["budget_usd"], d["concurrency"]) == (9.0, 2, 0.25, 1)
+
+
+def test_batch_option_reaches_the_anthropic_backend(monkeypatch: pytest.MonkeyPatch, store_path: Path,
+                                                    tmp_path: Path) -> None:
+    """The README offered `--batch` for Message Batches, but classify had no such option ("No such option")."""
+    from codecensus.classify import run
+
+    seen: dict[str, Any] = {}
+    real = run.make_backend
+
+    def spy(name: str, **kw: Any) -> Any:
+        be = real(name, **kw)
+        seen["batch"] = getattr(be, "batch", None)
+        raise ValueError("stop here: no key is used")
+
+    monkeypatch.setattr(run, "make_backend", spy)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    db = _fresh(store_path, tmp_path)
+    r = _cli("--db", str(db), "--backend", "anthropic", "--batch")
+    assert r.exit_code == 2 and "stop here" in r.output and seen == {"batch": True}
+    r = _cli("--db", str(db), "--backend", "anthropic")
+    assert seen == {"batch": False}
+    for other in (_LOCAL, []):  # openai, offline
+        r = _cli("--db", str(db), "--embedder", "none", *other, "--batch")
+        assert r.exit_code == 2 and "--batch is for --backend anthropic" in " ".join(r.output.split()), r.output

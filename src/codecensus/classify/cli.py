@@ -80,6 +80,11 @@ def classify_cmd(
         typer.Option("--max-retries", min=0, help="LLM backends: retries of a request after a timeout, 429 or 5xx, "
                      "with growing waits (default 6; 0: stop at the first).", show_default=False),
     ] = None,
+    batch: Annotated[
+        bool,
+        typer.Option("--batch", help="anthropic: send the sessions not yet answered as Message Batches (half price, "
+                     "answers within 24 h) when there are at least 20 of them."),
+    ] = False,
     db: DbOpt = None,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a busy database.")] = 30.0,
 ) -> None:
@@ -100,6 +105,9 @@ def classify_cmd(
                 + (" (its processes: --workers)." if "--concurrency" in given else ".")
             )
             raise typer.Exit(2)
+    if batch and (backend is not BackendName.anthropic or engine != "local"):
+        console.print("[red]--batch is for --backend anthropic[/red] (Anthropic's Message Batches), on the local engine.")
+        raise typer.Exit(2)
     store = open_store(db, wait=wait)
     if not store.table_exists("sessions"):
         console.print("[red]No sessions in the database[/red]: run `codecensus ingest` first.")
@@ -108,7 +116,7 @@ def classify_cmd(
         be = make_backend(
             backend.value, model=model, base_url=base_url, budget_usd=budget_usd, store=store, embedder=embedder.value,
             concurrency=None if backend is BackendName.offline else concurrency, timeout_s=timeout,
-            max_retries=max_retries,
+            max_retries=max_retries, batch=batch,
         )
     except Exception as exc:  # missing key, unknown model, missing optional package
         console.print(f"[red]Cannot start the {backend.value} backend:[/red] {exc}")

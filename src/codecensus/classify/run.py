@@ -316,6 +316,7 @@ def make_backend(
     concurrency: int | None = None,
     timeout_s: float | None = None,
     max_retries: int | None = None,
+    batch: bool = False,
 ) -> Backend:
     """'offline' (default) or an LLM backend ('anthropic', 'openai') from :mod:`codecensus.classify.llm`.
 
@@ -325,8 +326,8 @@ def make_backend(
     if name == "offline":
         from codecensus.classify.offline import OfflineBackend
 
-        given = [k for k, v in (("concurrency", concurrency), ("timeout_s", timeout_s), ("max_retries", max_retries))
-                 if v is not None]
+        given = [k for k, v in (("concurrency", concurrency), ("timeout_s", timeout_s), ("max_retries", max_retries),
+                                ("batch", batch or None)) if v is not None]
         if given:
             raise ValueError(f"{', '.join(given)}: options of the LLM backends; the offline backend makes no requests")
 
@@ -334,6 +335,10 @@ def make_backend(
     from codecensus.classify.llm import make_backend as make_llm
 
     opts: dict[str, Any] = {"store": store}
+    if batch:  # Anthropic's Message Batches
+        if name != "anthropic":
+            raise ValueError("batch: Message Batches are the anthropic backend's")
+        opts["batch"] = True
     for k, v in (("budget_usd", budget_usd), ("concurrency", concurrency), ("timeout_s", timeout_s),
                  ("max_retries", max_retries)):
         if v is not None:
