@@ -616,6 +616,15 @@ def _connection_error(exc: BaseException, url: object) -> TransientError:
     return TransientError(f"cannot reach {url}: {_server_text(why or str(exc))} ({type(exc).__name__})")
 
 
+def _api_object(obj: Any, attrs: tuple[str, ...], url: object, kind: str, hint: str) -> Any:
+    """``obj`` when it has the attributes of the API's ``kind`` of object; else the run stops (the SDKs hand over
+    a body that is not a JSON object as it is: a web page from a wrong ``--base-url``, a proxy's answer)."""
+    if all(hasattr(obj, a) for a in attrs):
+        return obj
+    what = "a body that is not JSON" if isinstance(obj, str | bytes) else f"JSON that is not {kind}"
+    raise _not_an_answer(url, what, hint)
+
+
 def _not_an_answer(url: object, what: str, hint: str) -> LLMError:
     """An HTTP 200 whose body is not the API's response (a web page, a proxy's answer): stops the run."""
     return LLMError(f"the server at {url} did not answer like the API (it sent {what}): {hint}")

@@ -31,6 +31,7 @@ from codecensus.classify.llm import (
     Message,
     Reply,
     TransientError,
+    _api_object,
     _connection_error,
     _not_an_answer,
     _Outcome,
@@ -128,10 +129,7 @@ class AnthropicBackend(LLMBackend):
             raise _connection_error(exc, self.client.base_url) from exc
         except json.JSONDecodeError:  # the SDK's reading of a body labelled JSON
             raise _not_an_answer(self.client.base_url, "a body that is not JSON", _URL_HINT) from None
-        if not hasattr(msg, "content"):  # the SDK hands over a body that is not a JSON object as it is
-            what = "a body that is not JSON" if isinstance(msg, str | bytes) else "JSON that is not a message"
-            raise _not_an_answer(self.client.base_url, what, _URL_HINT)
-        return self._reply(msg)
+        return self._reply(_api_object(msg, ("content",), self.client.base_url, "a message", _URL_HINT))
 
     # -- Message Batches ------------------------------------------------------------------------------
     def _solve_many(self, todo: Sequence[tuple[str, str]]) -> Iterator[tuple[str, _Outcome]]:
@@ -201,10 +199,7 @@ class AnthropicBackend(LLMBackend):
 
     def _batch(self, obj: Any) -> Any:
         """A message batch as the API describes it (the SDK hands over any other body as it is)."""
-        if not hasattr(obj, "processing_status") or not hasattr(obj, "id"):
-            what = "a body that is not JSON" if isinstance(obj, str | bytes) else "JSON that is not a message batch"
-            raise _not_an_answer(self.client.base_url, what, _URL_HINT)
-        return obj
+        return _api_object(obj, ("processing_status", "id"), self.client.base_url, "a message batch", _URL_HINT)
 
     def _with_retries(self, fn: Any) -> Any:
         attempt = 0

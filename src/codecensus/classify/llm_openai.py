@@ -39,6 +39,7 @@ from codecensus.classify.llm import (
     Message,
     Reply,
     TransientError,
+    _api_object,
     _connection_error,
     _not_an_answer,
     _status_error,
@@ -148,9 +149,7 @@ class OpenAIBackend(LLMBackend):
             raise _connection_error(exc, self.client.base_url) from exc
         except json.JSONDecodeError:  # the SDK's reading of a body labelled JSON
             raise _not_an_answer(self.client.base_url, "a body that is not JSON", _URL_HINT) from None
-        if not hasattr(resp, "choices"):  # the SDK hands over a body that is not a JSON object as it is
-            what = "a body that is not JSON" if isinstance(resp, str | bytes) else "JSON that is not a chat completion"
-            raise _not_an_answer(self.client.base_url, what, _URL_HINT)
+        resp = _api_object(resp, ("choices",), self.client.base_url, "a chat completion", _URL_HINT)
         if not resp.choices:
             raise TransientError("the server returned no choices")
         choice = resp.choices[0]
