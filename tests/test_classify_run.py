@@ -207,3 +207,55 @@ def test_facet_rows_mark_abstentions(loaded: Store) -> None:
     ensure_facets_table(loaded)
     got = loaded.con.execute("SELECT session_key, abstained FROM facets").fetchall()
     assert dict(got) == {keys[0]: True, keys[1]: False}
+
+
+def test_a_session_with_nothing_in_it_abstains_and_is_not_sent(tmp_path: Path) -> None:
+    """A transcript with no prompt, no tool call and no reply (Claude Code opened and closed: 82 of 2,141 sessions
+    in a corpus built from the real samples) was classified offline as mode 'build', adding ~4 points to the
+    build share of the work-mode figure. It is now an abstention (in no mode, outcome unclear, occupation not
+    inferable), and no backend is asked about it."""
+    root = tmp_path / "p"
+    standard_session("11111111-1111-4111-8111-111111111111").write(root / "a.jsonl")
+    empty = Session("22222222-2222-4222-8222-222222222222")
+    empty.system("local_command", content="<command-name>/exit</command-name>")
+    empty.write(root / "b.jsonl")
+    store = Store(tmp_path / "db.duckdb")
+    ingest(store, [root], workers=0)
+    build_sessions(store)
+    seen: list[str] = []
+    offline = make_backend("offline", embedder="none")
+
+    class Spy:
+        name, model, rubric_hash = offline.name, offline.model, offline.rubric_hash
+
+        def classify(self, batch: list) -> list:  # type: ignore[type-arg]
+            seen.extend(ev.session_id for ev in batch)
+            return offline.classify(batch)
+
+    stats = classify_store(store, Spy())  # type: ignore[arg-type]
+    assert seen == ["11111111-1111-4111-8111-111111111111"]
+    assert (stats.classified, stats.abstained) == (2, 1) and sum(stats.by_mode.values()) == 1
+    rows = dict(store.con.execute("SELECT session_id, abstained FROM facets").fetchall())
+    assert rows == {"11111111-1111-4111-8111-111111111111": False, "22222222-2222-4222-8222-222222222222": True}
+    store.close()
+
+
+def test_the_cli_counts_an_empty_session_as_abstained_in_no_mode(tmp_path: Path) -> None:
+    """The CLI's offline classify runs in worker processes (engine.local), whose count put every stored row's
+    mode in the table, abstentions' placeholder mode included."""
+    root = tmp_path / "p"
+    standard_session("11111111-1111-4111-8111-111111111111").write(root / "a.jsonl")
+    empty = Session("22222222-2222-4222-8222-222222222222")
+    empty.system("local_command", content="<command-name>/exit</command-name>")
+    empty.write(root / "b.jsonl")
+    db = tmp_path / "db.duckdb"
+    from codecensus.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db)]).exit_code == 0
+    r = runner.invoke(app, ["classify", "--db", str(db), "--embedder", "none", "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "abstained (no answer, or empty) │ 1" in text, text
+    modes = text.partition("modes │")[2].partition("│")[0]
+    assert sum(int(n) for n in modes.split()[1::2]) == 1, modes

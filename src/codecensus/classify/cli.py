@@ -177,7 +177,7 @@ def classify_cmd(
     t.add_row("already classified (skipped)", str(stats.skipped_already_classified))
     t.add_row("classified", str(stats.classified))
     if stats.abstained:
-        t.add_row("abstained (no valid answer)", str(stats.abstained))
+        t.add_row("abstained (no answer, or empty)", str(stats.abstained))
     t.add_row("occupation not inferable", str(stats.abstained_occupation))
     t.add_row("outcome unclear", str(stats.unclear_outcome))
     t.add_row("modes", ", ".join(f"{k} {v}" for k, v in stats.by_mode.items()) or "-")

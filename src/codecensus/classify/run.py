@@ -254,6 +254,48 @@ def classify_store(
     return stats
 
 
+def tally(stats: ClassifyStats, by_mode: dict[str, int], tbl: pa.Table) -> None:
+    """Count stored facet rows into a run's account: an abstention (its mode is a placeholder, not a finding)
+    in ``stats.abstained`` and in no mode."""
+    for mode, abstained, occ, outcome in zip(*(tbl.column(c).to_pylist() for c in
+                                              ("mode", "abstained", "occupation", "outcome")), strict=True):
+        if abstained:
+            stats.abstained += 1
+        else:
+            by_mode[mode] = by_mode.get(mode, 0) + 1
+        stats.abstained_occupation += occ == "not_inferable"
+        stats.unclear_outcome += outcome == "unclear"
+
+
+def is_empty(ev: SessionEvidence) -> bool:
+    """Nothing to classify: no prompt, no tool call, no reply (a session opened and closed)."""
+    return not ev.prompts and not ev.actions and not ev.replies
+
+
+def classify_batch(backend: Backend, batch: list[SessionEvidence]) -> tuple[list[Facets | None], str | None]:
+    """One batch's facets, in order, and why the backend stopped (None: it did not).
+
+    A session with nothing in it is not sent: it abstains (classify.llm.abstention: in no mode, outcome unclear,
+    occupation not inferable). When the backend stops (budget, API failure), the sessions it did not answer are
+    None and stay unclassified.
+    """
+    from codecensus.classify.llm import abstention
+
+    empty = [is_empty(ev) for ev in batch]
+    send = [ev for ev, e in zip(batch, empty, strict=True) if not e]
+    stopped = None
+    try:
+        got: list[Facets | None] = list(backend.classify(send)) if send else []
+    except Exception as exc:  # budget exhausted or API failure: keep what was answered, then stop
+        partial = getattr(exc, "partial", None)
+        if partial is None:
+            raise
+        got = list(partial)
+        stopped = f"{type(exc).__name__}: {exc}"
+    answers = iter(got)
+    return [abstention() if e else next(answers) for e in empty], stopped
+
+
 def _classify_batches(
     store: Store,
     backend: Backend,
@@ -268,14 +310,9 @@ def _classify_batches(
     for batch in batches:
         if not batch:
             continue
-        try:
-            facets: list[Facets | None] = list(backend.classify(batch))
-        except Exception as exc:  # budget exhausted or API failure: keep what was answered, then stop
-            partial = getattr(exc, "partial", None)
-            if partial is None:
-                raise
-            facets = list(partial)
-            stats.stopped = f"{type(exc).__name__}: {exc}"
+        facets, stopped = classify_batch(backend, batch)
+        if stopped is not None:
+            stats.stopped = stopped
         kept = [(ev, fc) for ev, fc in zip(batch, facets, strict=True) if fc is not None]
         if kept:
             tbl = facets_rows(
@@ -289,14 +326,7 @@ def _classify_batches(
                 now=datetime.now(UTC),
             )
             write_facets(store, tbl)
-            for abstained, (_, fc) in zip(tbl.column("abstained").to_pylist(), kept, strict=True):
-                assert fc is not None
-                if abstained:  # its mode is a placeholder (classify.llm.abstention), not a finding
-                    stats.abstained += 1
-                else:
-                    by_mode[fc.mode] = by_mode.get(fc.mode, 0) + 1
-                stats.abstained_occupation += fc.occupation == "not_inferable"
-                stats.unclear_outcome += fc.outcome == "unclear"
+            tally(stats, by_mode, tbl)
         done += len(kept)
         stats.classified = done
         if progress is not None:

@@ -99,7 +99,13 @@ def classify_parallel(
     :func:`parallel_batch_size`.
     """
     from codecensus.classify.evidence import iter_raw_evidence, reading_memory, reading_order
-    from codecensus.classify.run import ClassifyStats, ensure_facets_table, select_sessions, write_facets
+    from codecensus.classify.run import (
+        ClassifyStats,
+        ensure_facets_table,
+        select_sessions,
+        tally,
+        write_facets,
+    )
     from codecensus.engine.tasks import ClassifyWorker
 
     t0 = time.perf_counter()
@@ -124,10 +130,7 @@ def classify_parallel(
         tbl = tbl.drop_columns(["stopped"])
         if tbl.num_rows:
             write_facets(store, tbl)
-        for m in tbl.column("mode").to_pylist():
-            by_mode[m] = by_mode.get(m, 0) + 1
-        stats.abstained_occupation += sum(o == "not_inferable" for o in tbl.column("occupation").to_pylist())
-        stats.unclear_outcome += sum(o == "unclear" for o in tbl.column("outcome").to_pylist())
+        tally(stats, by_mode, tbl)
         done += tbl.num_rows
         if progress is not None:
             progress(done, len(keys))

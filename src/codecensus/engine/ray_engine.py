@@ -233,7 +233,13 @@ def ray_classify(
     Returns a :class:`codecensus.classify.run.ClassifyStats`.
     """
     from codecensus.classify.evidence import reading_order
-    from codecensus.classify.run import ClassifyStats, ensure_facets_table, select_sessions, write_facets
+    from codecensus.classify.run import (
+        ClassifyStats,
+        ensure_facets_table,
+        select_sessions,
+        tally,
+        write_facets,
+    )
     from codecensus.engine.tasks import ClassifyParts, ClassifyWorker
 
     t0 = time.perf_counter()
@@ -277,11 +283,10 @@ def ray_classify(
         if facets is not None and facets.num_rows:
             facets = facets.drop_columns(["stopped"]).sort_by("session_key")
             write_facets(store, facets)
-            modes = facets.column("mode").to_pylist()
-            stats.classified = len(modes)
-            stats.by_mode = dict(sorted(((m, modes.count(m)) for m in set(modes)), key=lambda kv: -kv[1]))
-            stats.abstained_occupation = sum(o == "not_inferable" for o in facets.column("occupation").to_pylist())
-            stats.unclear_outcome = sum(o == "unclear" for o in facets.column("outcome").to_pylist())
+            stats.classified = facets.num_rows
+            by_mode: dict[str, int] = {}
+            tally(stats, by_mode, facets)
+            stats.by_mode = dict(sorted(by_mode.items(), key=lambda kv: -kv[1]))
     finally:
         if not keep:
             _remove(run, temporary)

@@ -222,17 +222,9 @@ class ClassifyWorker:
         """Facet rows (and a ``stopped`` column) of a list of SessionEvidence."""
         from datetime import UTC, datetime
 
-        from codecensus.classify.run import facets_rows
+        from codecensus.classify.run import classify_batch, facets_rows
 
-        stopped = None
-        try:
-            facets = list(self.backend.classify(evs))
-        except Exception as exc:  # budget or API failure: keep what was answered
-            partial = getattr(exc, "partial", None)
-            if partial is None:
-                raise
-            facets = list(partial)
-            stopped = f"{type(exc).__name__}: {exc}"
+        facets, stopped = classify_batch(self.backend, evs)
         kept = [(ev, fc) for ev, fc in zip(evs, facets, strict=True) if fc is not None]
         tbl = facets_rows(
             [ev.session_key for ev, _ in kept],
