@@ -181,3 +181,16 @@ def test_killed_ingest_reruns_to_identical_database(tmp_path: Path) -> None:
     subprocess.run(cmd, env=env_v, check=True, capture_output=True)
     assert partial >= 1, "no kill landed between two commits; the test proved nothing"
     assert _dump(victim) == _dump(clean)
+
+
+def test_other_user_attribution_remakes_the_rows(tmp_path: Path, store: Store) -> None:
+    # `--user x` then `--user y` (or a `--user-from-dir` folder renamed): the unchanged files were skipped and
+    # every session stayed with the first user; a clean ingest would attribute them to the second.
+    standard_session(SID).write(tmp_path / "c" / f"{SID}.jsonl")
+    ingest(store, [tmp_path / "c"], user="x", settle_s=0)
+    st = ingest(store, [tmp_path / "c"], user="y", settle_s=0)
+    assert (st.files_parsed, st.files_skipped) == (1, 0)
+    assert _sess(store)[SID]["user"] == store.hash_name("y")
+    assert store.query("SELECT DISTINCT user_key FROM session_files").column(0).to_pylist() == ["y"]
+    st = ingest(store, [tmp_path / "c"], user="y", settle_s=0)  # the same user again: nothing to do
+    assert (st.files_parsed, st.files_skipped) == (0, 1)

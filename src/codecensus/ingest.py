@@ -96,12 +96,12 @@ def discover(
     user: str | None = None,
     user_from_dir: bool = False,
     fmt: str | None = None,
-    unchanged: Callable[[Path], bool] | None = None,
+    unchanged: Callable[[Path, str], bool] | None = None,
 ) -> Iterator[Candidate]:
     """Every transcript under ``paths`` with the parser that owns it.
 
-    ``unchanged(path)`` lets the caller skip files it already holds in full without
-    reading their heads for format detection (a re-ingest then costs one ``stat`` per file).
+    ``unchanged(path, user)`` lets the caller skip files it already holds in full, attributed to
+    ``user``, without reading their heads for format detection (a re-ingest then costs one ``stat`` per file).
     """
     default_user = user or _local_user()
     forced = registry.get(fmt) if fmt else None
@@ -112,7 +112,11 @@ def discover(
         # _walk follows no symlink below the root, so a file's resolved path is the resolved root + the rest.
         root_s, real_root = str(root) + os.sep, str(root.resolve()) + os.sep
         for p in _walk(root):
-            if unchanged is not None and unchanged(p):
+            u = default_user
+            if user_from_dir and root.is_dir():
+                rel = p.relative_to(root).parts
+                u = rel[0] if len(rel) > 1 else default_user
+            if unchanged is not None and unchanged(p, u):
                 continue
             if forced is not None:
                 head = b"" if p.is_dir() else registry.read_head(p)
@@ -121,10 +125,6 @@ def discover(
                 parser = registry.detect(p)
             if parser is None:
                 continue
-            u = default_user
-            if user_from_dir and root.is_dir():
-                rel = p.relative_to(root).parts
-                u = rel[0] if len(rel) > 1 else default_user
             ps = str(p)
             resolved = real_root + ps[len(root_s):] if ps.startswith(root_s) else None
             yield Candidate(p, parser, u, registry.file_id_for(p, parser.name, resolved))
@@ -173,7 +173,8 @@ def _plan(cand: Candidate, state: FileState | None, settle_s: float) -> _Job | N
     final = (time.time() - mtime_ns / 1e9) >= settle_s
     p = cand.parser
     ctx = FileContext(path=cand.path, file_id=cand.file_id, user=cand.user, final=final)
-    if state is not None and state.parser_version == p.version:
+    # Attributed to another user now (--user changed, a --user-from-dir folder renamed): every row is re-made.
+    if state is not None and state.parser_version == p.version and state.user_name == stored_text(cand.user):
         if state.size == size and state.mtime_ns == mtime_ns and (state.consumed >= size or not final):
             return None  # unchanged
         if (
@@ -274,11 +275,11 @@ def _ingest(
     n_unchanged = 0
     counted: set[str] = set()  # unchanged paths counted (a root given twice lists its files twice)
 
-    def unchanged(p: Path) -> bool:
+    def unchanged(p: Path, user: str) -> bool:
         nonlocal n_unchanged
         ps = as_text(str(p))  # as stored
         st = by_path.get(ps)
-        if st is None:
+        if st is None or st.user_name != stored_text(user):
             return False
         if ps in counted:
             return True

@@ -112,9 +112,12 @@ class FileState:
     tail_hash: str
     session_key: str | None
     parser_version: str | None = None
+    user_name: str | None = None  # as stored: the user the file's rows are attributed to
 
 
-_STATE_COLS = "file_id, path, source, size, mtime_ns, consumed, lines, head_hash, tail_hash, session_key, parser_version"
+_STATE_COLS = (
+    "file_id, path, source, size, mtime_ns, consumed, lines, head_hash, tail_hash, session_key, parser_version, user_name"
+)
 
 
 def _duck_type(t: pa.DataType) -> str:
