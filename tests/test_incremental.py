@@ -194,3 +194,64 @@ def test_other_user_attribution_remakes_the_rows(tmp_path: Path, store: Store) -
     assert store.query("SELECT DISTINCT user_key FROM session_files").column(0).to_pylist() == ["y"]
     st = ingest(store, [tmp_path / "c"], user="y", settle_s=0)  # the same user again: nothing to do
     assert (st.files_parsed, st.files_skipped) == (0, 1)
+
+
+def _raw_counts(store: Store) -> dict[str, int]:
+    return {t: store.one(f"SELECT count(*) FROM {t}")[0] for t in ("prompts", "actions", "session_files", "files")}
+
+
+def test_files_no_longer_there_are_kept_and_said_or_pruned(tmp_path: Path, store: Store) -> None:
+    # A deleted file kept its sessions and a moved one was stored twice, and nothing said so; now the run counts
+    # them (files_gone) and `prune` makes the database what a clean ingest of the corpus gives.
+    sids = [f"66666666-6666-4666-8666-{i:012d}" for i in range(3)]
+    root = tmp_path / "team"
+    for i, sid in enumerate(sids):
+        standard_session(sid).write(root / f"u{i}" / "-p" / f"{sid}.jsonl")
+    ingest(store, [root], user_from_dir=True, settle_s=0)
+    (root / "u0" / "-p" / f"{sids[0]}.jsonl").unlink()  # deleted
+    (root / "u1" / "-q").mkdir()
+    (root / "u1" / "-p" / f"{sids[1]}.jsonl").rename(root / "u1" / "-q" / f"{sids[1]}.jsonl")  # moved
+    (root / "u2").rename(root / "bob")  # a user's folder renamed
+    st = ingest(store, [root], user_from_dir=True, settle_s=0)
+    assert (st.files_gone, st.files_removed, st.files_parsed) == (3, 0, 2)
+    assert len(_sess(store)) == 3  # history kept
+    assert store.one("SELECT count(*) FROM files")[0] == 5
+    st = ingest(store, [root], user_from_dir=True, settle_s=0, prune=True)
+    assert (st.files_gone, st.files_removed, st.files_parsed) == (3, 3, 0)
+    clean = Store(tmp_path / "clean.duckdb")
+    clean.con.execute("UPDATE meta SET value=? WHERE key='salt'", [store.salt])
+    ingest(clean, [root], user_from_dir=True, settle_s=0)
+    assert _raw_counts(store) == _raw_counts(clean)
+    assert _sess(store) == _sess(clean)
+    assert {r["user"] for r in _sess(store).values()} == {store.hash_name(u) for u in ("u1", "bob")}
+    clean.close()
+    st = ingest(store, [root], user_from_dir=True, settle_s=0, prune=True)  # nothing more to remove
+    assert (st.files_gone, st.files_removed, st.files_skipped) == (0, 0, 2)
+
+
+def test_prune_leaves_files_it_cannot_vouch_for(tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A relative root stored from another working directory names other files here; a folder that cannot be
+    # read is not a folder whose files are gone.
+    a, b = tmp_path / "a", tmp_path / "b"
+    standard_session(SID).write(a / "c" / f"{SID}.jsonl")
+    sid2 = "66666666-6666-4666-8666-000000000009"
+    standard_session(sid2).write(b / "c" / "sub" / f"{sid2}.jsonl")
+    monkeypatch.chdir(a)
+    ingest(store, [Path("c")], settle_s=0)
+    monkeypatch.chdir(b)
+    st = ingest(store, [Path("c")], settle_s=0, prune=True)
+    assert (st.files_parsed, st.files_gone, st.files_removed) == (1, 0, 0)
+    assert len(_sess(store)) == 2
+    import codecensus.paths
+
+    real_scandir = os.scandir
+
+    def scandir(d: str):  # noqa: ANN202
+        if str(d).endswith("sub"):
+            raise PermissionError(13, "Permission denied", d)
+        return real_scandir(d)
+
+    monkeypatch.setattr(codecensus.paths.os, "scandir", scandir)
+    st = ingest(store, [Path("c")], settle_s=0, prune=True)
+    assert (st.files_gone, st.files_removed) == (0, 0)
+    assert len(_sess(store)) == 2

@@ -405,6 +405,18 @@ class Store:
             rollback(self.con)
             raise
 
+    def forget_files(self, ids: Sequence[str]) -> None:
+        """Remove the rows and bookkeeping of the files ``ids``, in ONE transaction."""
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for t in (*RAW_TABLES, "files"):
+                con.execute(f"DELETE FROM {t} WHERE file_id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": list(ids)})
+            con.execute("COMMIT")
+        except BaseException:
+            rollback(con)
+            raise
+
     def _merge_session_files(self, tbl: pa.Table) -> None:
         con = self.con
         con.register("_sf", tbl)
