@@ -255,3 +255,30 @@ def test_prune_leaves_files_it_cannot_vouch_for(tmp_path: Path, store: Store, mo
     st = ingest(store, [Path("c")], settle_s=0, prune=True)
     assert (st.files_gone, st.files_removed) == (0, 0)
     assert len(_sess(store)) == 2
+
+
+def test_file_deleted_while_the_ingest_runs(tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Listed, then deleted before it was planned (Claude Code's clean-up runs whenever it starts): the stat in
+    # the planning raised FileNotFoundError out of ingest, and the CLI stopped the whole run with exit 2.
+    from codecensus import ingest as ingest_mod
+
+    sids = [f"66666666-6666-4666-8666-{i:012d}" for i in range(3)]
+    for sid in sids:
+        standard_session(sid).write(tmp_path / "c" / f"{sid}.jsonl")
+    ingest(store, [tmp_path / "c"], settle_s=0)
+    victim = tmp_path / "c" / f"{sids[1]}.jsonl"
+    with open(victim, "ab") as fh:  # changed, so it is detected and planned again
+        fh.write(b"\n")
+    standard_session(SID).write(tmp_path / "c" / f"{SID}.jsonl")
+    real = ingest_mod.registry.detect
+
+    def detect(p: Path):  # noqa: ANN202
+        found = real(p)
+        if p == victim or p.name == f"{SID}.jsonl":
+            p.unlink()
+        return found
+
+    monkeypatch.setattr(ingest_mod.registry, "detect", detect)
+    st = ingest(store, [tmp_path / "c"], settle_s=0, prune=True)
+    assert (st.files_seen, st.files_failed, st.files_gone, st.files_removed) == (2, 0, 1, 1)
+    assert sorted(_sess(store)) == [sids[0], sids[2]]

@@ -343,9 +343,18 @@ def _ingest(
         for c, state in with_states(cands):
             if c.file_id in met:
                 continue  # the same file again (a root given twice, or a root inside another): read once
+            try:
+                job = _plan(c, state, settle_s)
+            except FileNotFoundError:
+                continue  # deleted since it was listed (Claude Code's clean-up, say): not met, so counted as gone
+            except OSError as exc:  # met, but unreadable: said, and its stored rows are kept
+                met.add(c.file_id)
+                stats.files_seen += 1
+                stats.files_failed += 1
+                stats.errors.append(as_text(f"{c.path}: {type(exc).__name__}: {exc}"))
+                continue
             met.add(c.file_id)
             stats.files_seen += 1
-            job = _plan(c, state, settle_s)
             if job is None:
                 stats.files_skipped += 1
             else:
