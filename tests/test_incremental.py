@@ -282,3 +282,31 @@ def test_file_deleted_while_the_ingest_runs(tmp_path: Path, store: Store, monkey
     st = ingest(store, [tmp_path / "c"], settle_s=0, prune=True)
     assert (st.files_seen, st.files_failed, st.files_gone, st.files_removed) == (2, 0, 1, 1)
     assert sorted(_sess(store)) == [sids[0], sids[2]]
+
+
+def test_last_line_read_without_newline_then_completed(tmp_path: Path, store: Store) -> None:
+    # A settled file's last line is read even without its newline; when the writer came back and finished that
+    # line, the next run resumed after it and read the rest as a damaged line: 1 prompt and 2 bad lines where a
+    # clean ingest finds 2 prompts and none. Such a file is now re-read whole.
+    s = Session(SID)
+    s.prompt("first")
+    s.reply("a", [("Bash", {"command": "ls"})])
+    path = s.write(tmp_path / f"{SID}.jsonl")
+    s.prompt("second")
+    line = orjson.dumps(s.lines[-1])
+    with open(path, "ab") as fh:
+        fh.write(line[:40])
+    assert ingest(store, [tmp_path], settle_s=0).bad_lines == 1  # settled: the cut line is read as it is
+    with open(path, "ab") as fh:
+        fh.write(line[40:] + b"\n")
+    st = ingest(store, [tmp_path], settle_s=0)
+    assert (st.files_parsed, st.files_appended, st.bad_lines) == (1, 0, 0)
+    assert store.one("SELECT count(*) FROM ingest_log")[0] == 0
+    r = _sess(store)[SID]
+    assert (r["prompts"], r["bad_lines"]) == (2, 0)
+    # a file whose last line has its newline still resumes at the stored offset
+    s.prompt("third")
+    with open(path, "ab") as fh:
+        fh.write(orjson.dumps(s.lines[-1]) + b"\n")
+    assert ingest(store, [tmp_path], settle_s=0).files_appended == 1
+    assert _sess(store)[SID]["prompts"] == 3

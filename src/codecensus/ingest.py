@@ -187,12 +187,21 @@ def _plan(cand: Candidate, state: FileState | None, settle_s: float) -> _Job | N
             and size >= state.consumed
             and state.consumed > 0
             and (state.head_hash, state.tail_hash) == _fingerprints(cand.path, state.consumed)
+            and _line_ends_at(cand.path, state.consumed)
         ):
             ctx.start_offset = state.consumed
             ctx.start_line = state.lines
             ctx.session_key = state.session_key
             return _Job(cand, ctx, False, size, mtime_ns, existed=True, is_dir=is_dir)
     return _Job(cand, ctx, True, size, mtime_ns, existed=state is not None, is_dir=is_dir)
+
+
+def _line_ends_at(path: Path, offset: int) -> bool:
+    """Whether the byte before ``offset`` ends a line. A last line read without its newline (the file had
+    settled) may have been completed since: resuming after it would read its rest as a line of its own."""
+    with open(path, "rb") as fh:
+        fh.seek(offset - 1)
+        return fh.read(1) == b"\n"
 
 
 def _unchunk(runs: list[Run]) -> list[ParseResult | str]:
