@@ -249,3 +249,13 @@ def test_parallel_batch_size_keeps_every_worker_busy() -> None:
     n, w = 10_001, 3
     b = parallel_batch_size(n, w)
     assert -(-n // b) >= 4 * w  # enough batches to share
+
+
+def test_plan_reparses_a_file_attributed_to_another_user(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    standard_session(S1).write(corpus / f"{S1}.jsonl")
+    store = Store(tmp_path / "db.duckdb")
+    ingest(store, [corpus], user="x", settle_s=0)
+    assert plan_inputs(store, [str(corpus)], user="x", settle_s=0).skipped == 1
+    plan = plan_inputs(store, [str(corpus)], user="y", settle_s=0)  # was skipped: the rows kept user x
+    assert (plan.skipped, [s.user for s in plan.specs]) == (0, ["y"])

@@ -181,3 +181,132 @@ def test_killed_ingest_reruns_to_identical_database(tmp_path: Path) -> None:
     subprocess.run(cmd, env=env_v, check=True, capture_output=True)
     assert partial >= 1, "no kill landed between two commits; the test proved nothing"
     assert _dump(victim) == _dump(clean)
+
+
+def test_other_user_attribution_remakes_the_rows(tmp_path: Path, store: Store) -> None:
+    # `--user x` then `--user y` (or a `--user-from-dir` folder renamed): the unchanged files were skipped and
+    # every session stayed with the first user; a clean ingest would attribute them to the second.
+    standard_session(SID).write(tmp_path / "c" / f"{SID}.jsonl")
+    ingest(store, [tmp_path / "c"], user="x", settle_s=0)
+    st = ingest(store, [tmp_path / "c"], user="y", settle_s=0)
+    assert (st.files_parsed, st.files_skipped) == (1, 0)
+    assert _sess(store)[SID]["user"] == store.hash_name("y")
+    assert store.query("SELECT DISTINCT user_key FROM session_files").column(0).to_pylist() == ["y"]
+    st = ingest(store, [tmp_path / "c"], user="y", settle_s=0)  # the same user again: nothing to do
+    assert (st.files_parsed, st.files_skipped) == (0, 1)
+
+
+def _raw_counts(store: Store) -> dict[str, int]:
+    return {t: store.one(f"SELECT count(*) FROM {t}")[0] for t in ("prompts", "actions", "session_files", "files")}
+
+
+def test_files_no_longer_there_are_kept_and_said_or_pruned(tmp_path: Path, store: Store) -> None:
+    # A deleted file kept its sessions and a moved one was stored twice, and nothing said so; now the run counts
+    # them (files_gone) and `prune` makes the database what a clean ingest of the corpus gives.
+    sids = [f"66666666-6666-4666-8666-{i:012d}" for i in range(3)]
+    root = tmp_path / "team"
+    for i, sid in enumerate(sids):
+        standard_session(sid).write(root / f"u{i}" / "-p" / f"{sid}.jsonl")
+    ingest(store, [root], user_from_dir=True, settle_s=0)
+    (root / "u0" / "-p" / f"{sids[0]}.jsonl").unlink()  # deleted
+    (root / "u1" / "-q").mkdir()
+    (root / "u1" / "-p" / f"{sids[1]}.jsonl").rename(root / "u1" / "-q" / f"{sids[1]}.jsonl")  # moved
+    (root / "u2").rename(root / "bob")  # a user's folder renamed
+    st = ingest(store, [root], user_from_dir=True, settle_s=0)
+    assert (st.files_gone, st.files_removed, st.files_parsed) == (3, 0, 2)
+    assert len(_sess(store)) == 3  # history kept
+    assert store.one("SELECT count(*) FROM files")[0] == 5
+    st = ingest(store, [root], user_from_dir=True, settle_s=0, prune=True)
+    assert (st.files_gone, st.files_removed, st.files_parsed) == (3, 3, 0)
+    clean = Store(tmp_path / "clean.duckdb")
+    clean.con.execute("UPDATE meta SET value=? WHERE key='salt'", [store.salt])
+    ingest(clean, [root], user_from_dir=True, settle_s=0)
+    assert _raw_counts(store) == _raw_counts(clean)
+    assert _sess(store) == _sess(clean)
+    assert {r["user"] for r in _sess(store).values()} == {store.hash_name(u) for u in ("u1", "bob")}
+    clean.close()
+    st = ingest(store, [root], user_from_dir=True, settle_s=0, prune=True)  # nothing more to remove
+    assert (st.files_gone, st.files_removed, st.files_skipped) == (0, 0, 2)
+
+
+def test_prune_leaves_files_it_cannot_vouch_for(tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A relative root stored from another working directory names other files here; a folder that cannot be
+    # read is not a folder whose files are gone.
+    a, b = tmp_path / "a", tmp_path / "b"
+    standard_session(SID).write(a / "c" / f"{SID}.jsonl")
+    sid2 = "66666666-6666-4666-8666-000000000009"
+    standard_session(sid2).write(b / "c" / "sub" / f"{sid2}.jsonl")
+    monkeypatch.chdir(a)
+    ingest(store, [Path("c")], settle_s=0)
+    monkeypatch.chdir(b)
+    st = ingest(store, [Path("c")], settle_s=0, prune=True)
+    assert (st.files_parsed, st.files_gone, st.files_removed) == (1, 0, 0)
+    assert len(_sess(store)) == 2
+    import codecensus.paths
+
+    real_scandir = os.scandir
+
+    def scandir(d: str):  # noqa: ANN202
+        if str(d).endswith("sub"):
+            raise PermissionError(13, "Permission denied", d)
+        return real_scandir(d)
+
+    monkeypatch.setattr(codecensus.paths.os, "scandir", scandir)
+    st = ingest(store, [Path("c")], settle_s=0, prune=True)
+    assert (st.files_gone, st.files_removed) == (0, 0)
+    assert len(_sess(store)) == 2
+
+
+def test_file_deleted_while_the_ingest_runs(tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Listed, then deleted before it was planned (Claude Code's clean-up runs whenever it starts): the stat in
+    # the planning raised FileNotFoundError out of ingest, and the CLI stopped the whole run with exit 2.
+    from codecensus import ingest as ingest_mod
+
+    sids = [f"66666666-6666-4666-8666-{i:012d}" for i in range(3)]
+    for sid in sids:
+        standard_session(sid).write(tmp_path / "c" / f"{sid}.jsonl")
+    ingest(store, [tmp_path / "c"], settle_s=0)
+    victim = tmp_path / "c" / f"{sids[1]}.jsonl"
+    with open(victim, "ab") as fh:  # changed, so it is detected and planned again
+        fh.write(b"\n")
+    standard_session(SID).write(tmp_path / "c" / f"{SID}.jsonl")
+    real = ingest_mod.registry.detect
+
+    def detect(p: Path):  # noqa: ANN202
+        found = real(p)
+        if p == victim or p.name == f"{SID}.jsonl":
+            p.unlink()
+        return found
+
+    monkeypatch.setattr(ingest_mod.registry, "detect", detect)
+    st = ingest(store, [tmp_path / "c"], settle_s=0, prune=True)
+    assert (st.files_seen, st.files_failed, st.files_gone, st.files_removed) == (2, 0, 1, 1)
+    assert sorted(_sess(store)) == [sids[0], sids[2]]
+
+
+def test_last_line_read_without_newline_then_completed(tmp_path: Path, store: Store) -> None:
+    # A settled file's last line is read even without its newline; when the writer came back and finished that
+    # line, the next run resumed after it and read the rest as a damaged line: 1 prompt and 2 bad lines where a
+    # clean ingest finds 2 prompts and none. Such a file is now re-read whole.
+    s = Session(SID)
+    s.prompt("first")
+    s.reply("a", [("Bash", {"command": "ls"})])
+    path = s.write(tmp_path / f"{SID}.jsonl")
+    s.prompt("second")
+    line = orjson.dumps(s.lines[-1])
+    with open(path, "ab") as fh:
+        fh.write(line[:40])
+    assert ingest(store, [tmp_path], settle_s=0).bad_lines == 1  # settled: the cut line is read as it is
+    with open(path, "ab") as fh:
+        fh.write(line[40:] + b"\n")
+    st = ingest(store, [tmp_path], settle_s=0)
+    assert (st.files_parsed, st.files_appended, st.bad_lines) == (1, 0, 0)
+    assert store.one("SELECT count(*) FROM ingest_log")[0] == 0
+    r = _sess(store)[SID]
+    assert (r["prompts"], r["bad_lines"]) == (2, 0)
+    # a file whose last line has its newline still resumes at the stored offset
+    s.prompt("third")
+    with open(path, "ab") as fh:
+        fh.write(orjson.dumps(s.lines[-1]) + b"\n")
+    assert ingest(store, [tmp_path], settle_s=0).files_appended == 1
+    assert _sess(store)[SID]["prompts"] == 3

@@ -126,3 +126,26 @@ def test_executable_skips_duckdb_when_unchanged(tmp_path: Path) -> None:
                        check=True)
     assert r.stdout.strip() == "False False"
     assert "nothing changed since the last run" in r.stderr
+
+
+def test_gone_files_are_said_and_prune_never_takes_the_fast_path(tmp_path: Path) -> None:
+    root, f, db = _corpus(tmp_path)
+    other = root / "dave" / ".claude" / "projects" / "-p" / f"{SID2}.jsonl"
+    standard_session(SID2).write(other)
+    _ingest(root, db, "--user-from-dir")
+    other.unlink()
+    r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "-j", "0", "--user-from-dir"])
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert "1 file(s) stored by an earlier run are no longer under the paths" in said
+    assert "their sessions are kept" in said and "ingest --prune" in said
+    # the snapshot of that run describes the corpus; a --prune run must still open the database to remove the file
+    assert quickcheck.try_fast_ingest([str(root), "--db", str(db), "--user-from-dir"])
+    assert not quickcheck.try_fast_ingest([str(root), "--db", str(db), "--user-from-dir", "--prune"])
+    r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "-j", "0", "--user-from-dir", "--prune"])
+    assert r.exit_code == 0, r.output
+    assert "their rows were removed (--prune)" in " ".join(r.output.split())
+    with Store(db) as s:
+        assert s.one("SELECT count(*) FROM sessions")[0] == 1
+    r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "--prune", "--engine", "ray"])
+    assert r.exit_code == 2 and "--prune works with --engine local only" in " ".join(r.output.split())

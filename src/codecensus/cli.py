@@ -173,10 +173,19 @@ def ingest(
         typer.Option("--parts", help="Ray: folder or fsspec URL for the Parquet partitions (default: temporary)."),
     ] = None,
     wait: WaitOpt = 30.0,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Remove from the database the files stored from under PATHs that are no longer there (deleted, "
+            "moved, renamed): it then holds what a fresh ingest of PATHs would. Without it their sessions are kept.",
+        ),
+    ] = False,
 ) -> None:
     """Read transcripts into the database: incremental (only what changed), crash-safe (one transaction per batch of whole files).
 
-    PATHs may be local folders or, with `--engine ray`, fsspec URLs (s3://…, gs://…).
+    PATHs may be local folders or, with `--engine ray`, fsspec URLs (s3://…, gs://…). A transcript stored by an
+    earlier run keeps its sessions when its file is deleted (Claude Code deletes old ones) unless `--prune`.
     """
     from codecensus.engine import ingest_with
     from codecensus.ingest import default_claude_dirs
@@ -185,6 +194,9 @@ def ingest(
 
     if user and user_from_dir:
         console.print("[red]--user and --user-from-dir are exclusive.[/red]")
+        raise typer.Exit(2)
+    if prune and engine != "local":
+        console.print("[red]--prune works with --engine local only[/red]: run `codecensus ingest --prune` on the local paths.")
         raise typer.Exit(2)
     if fmt is not None:
         from codecensus.sources import parsers
@@ -219,7 +231,7 @@ def ingest(
         try:
             stats = ingest_with(
                 engine, store, roots, address=address, out=parts_out, user=user, user_from_dir=user_from_dir,
-                fmt=fmt, workers=n_workers, progress=cb,
+                fmt=fmt, workers=n_workers, progress=cb, **({"prune": True} if prune else {}),
             )
         except (FileNotFoundError, ValueError) as exc:
             console.print(f"[red]{exc}[/red]")
@@ -252,6 +264,8 @@ def ingest(
             "files_appended": stats.files_appended,
             "files_skipped": stats.files_skipped,
             "files_failed": stats.files_failed,
+            "files_gone": stats.files_gone,
+            "files_removed": stats.files_removed,
             "bytes_read": stats.bytes_read,
             "bad_lines": stats.bad_lines,
             "seconds": round(elapsed, 3),
@@ -270,6 +284,15 @@ def ingest(
         what = f"in the {fmt} format" if fmt else "in a format codecensus reads"
         console.print(f"[yellow]No transcript {what} under {', '.join(as_text(str(r)) for r in roots)}[/yellow]"
                       " (`codecensus formats` lists them).")
+    if stats.files_removed:
+        console.print(f"{stats.files_removed} file(s) stored by an earlier run are no longer under the paths: "
+                      "their rows were removed (--prune).")
+    elif stats.files_gone:
+        console.print(
+            f"[yellow]{stats.files_gone} file(s) stored by an earlier run are no longer under the paths[/yellow] "
+            "(deleted, moved or renamed): their sessions are kept. A moved or renamed file is now stored twice; "
+            "`codecensus ingest --prune` with the same paths removes the files that are gone."
+        )
     if stats.errors:
         console.print(f"[red]{len(stats.errors)} file(s) failed and were not committed:[/red]")
         for e in stats.errors[:20]:

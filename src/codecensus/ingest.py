@@ -60,13 +60,15 @@ class IngestStats:
     by_source: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     changed_sessions: set[str] = field(default_factory=set)
+    files_gone: int = 0  # stored under the paths in an earlier run, no longer there
+    files_removed: int = 0  # of those, removed from the database (``prune``)
 
     @property
     def changed(self) -> bool:
-        return bool(self.files_parsed or self.files_appended)
+        return bool(self.files_parsed or self.files_appended or self.files_removed)
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def _walk(root: Path, on_error: Callable[[str], object] | None = None) -> Iterator[Path]:
     """Files under root, and folders a folder-format parser claims (not descended into)."""
     if root.is_file():
         yield root
@@ -79,7 +81,7 @@ def _walk(root: Path) -> Iterator[Path]:
         cands = [p for p in folder_parsers if not getattr(p, "markers", None) or names & p.markers]  # type: ignore[attr-defined]
         return any(_claims(p, Path(d)) for p in cands)
 
-    for path, _entry in walk(str(root), claim if folder_parsers else None):
+    for path, _entry in walk(str(root), claim if folder_parsers else None, on_error):
         yield Path(path)
 
 
@@ -96,12 +98,14 @@ def discover(
     user: str | None = None,
     user_from_dir: bool = False,
     fmt: str | None = None,
-    unchanged: Callable[[Path], bool] | None = None,
+    unchanged: Callable[[Path, str], bool] | None = None,
+    unreadable: list[str] | None = None,
 ) -> Iterator[Candidate]:
     """Every transcript under ``paths`` with the parser that owns it.
 
-    ``unchanged(path)`` lets the caller skip files it already holds in full without
-    reading their heads for format detection (a re-ingest then costs one ``stat`` per file).
+    ``unchanged(path, user)`` lets the caller skip files it already holds in full, attributed to
+    ``user``, without reading their heads for format detection (a re-ingest then costs one ``stat`` per file).
+    Folders that cannot be read are appended to ``unreadable``.
     """
     default_user = user or _local_user()
     forced = registry.get(fmt) if fmt else None
@@ -111,8 +115,12 @@ def discover(
             raise FileNotFoundError(f"{root}: no such file or directory")
         # _walk follows no symlink below the root, so a file's resolved path is the resolved root + the rest.
         root_s, real_root = str(root) + os.sep, str(root.resolve()) + os.sep
-        for p in _walk(root):
-            if unchanged is not None and unchanged(p):
+        for p in _walk(root, unreadable.append if unreadable is not None else None):
+            u = default_user
+            if user_from_dir and root.is_dir():
+                rel = p.relative_to(root).parts
+                u = rel[0] if len(rel) > 1 else default_user
+            if unchanged is not None and unchanged(p, u):
                 continue
             if forced is not None:
                 head = b"" if p.is_dir() else registry.read_head(p)
@@ -121,10 +129,6 @@ def discover(
                 parser = registry.detect(p)
             if parser is None:
                 continue
-            u = default_user
-            if user_from_dir and root.is_dir():
-                rel = p.relative_to(root).parts
-                u = rel[0] if len(rel) > 1 else default_user
             ps = str(p)
             resolved = real_root + ps[len(root_s):] if ps.startswith(root_s) else None
             yield Candidate(p, parser, u, registry.file_id_for(p, parser.name, resolved))
@@ -173,7 +177,8 @@ def _plan(cand: Candidate, state: FileState | None, settle_s: float) -> _Job | N
     final = (time.time() - mtime_ns / 1e9) >= settle_s
     p = cand.parser
     ctx = FileContext(path=cand.path, file_id=cand.file_id, user=cand.user, final=final)
-    if state is not None and state.parser_version == p.version:
+    # Attributed to another user now (--user changed, a --user-from-dir folder renamed): every row is re-made.
+    if state is not None and state.parser_version == p.version and state.user_name == stored_text(cand.user):
         if state.size == size and state.mtime_ns == mtime_ns and (state.consumed >= size or not final):
             return None  # unchanged
         if (
@@ -182,12 +187,21 @@ def _plan(cand: Candidate, state: FileState | None, settle_s: float) -> _Job | N
             and size >= state.consumed
             and state.consumed > 0
             and (state.head_hash, state.tail_hash) == _fingerprints(cand.path, state.consumed)
+            and _line_ends_at(cand.path, state.consumed)
         ):
             ctx.start_offset = state.consumed
             ctx.start_line = state.lines
             ctx.session_key = state.session_key
             return _Job(cand, ctx, False, size, mtime_ns, existed=True, is_dir=is_dir)
     return _Job(cand, ctx, True, size, mtime_ns, existed=state is not None, is_dir=is_dir)
+
+
+def _line_ends_at(path: Path, offset: int) -> bool:
+    """Whether the byte before ``offset`` ends a line. A last line read without its newline (the file had
+    settled) may have been completed since: resuming after it would read its rest as a line of its own."""
+    with open(path, "rb") as fh:
+        fh.seek(offset - 1)
+        return fh.read(1) == b"\n"
 
 
 def _unchunk(runs: list[Run]) -> list[ParseResult | str]:
@@ -212,8 +226,15 @@ def ingest(
     batch_limit_bytes: int = int(os.environ.get("CODECENSUS_COMMIT_BYTES", "32000000")),
     batch_limit_files: int = int(os.environ.get("CODECENSUS_COMMIT_FILES", "1024")),
     progress: Callable[[int, int, str], None] | None = None,
+    prune: bool = False,
 ) -> IngestStats:
-    """Ingest every transcript under ``paths`` into ``store``. Returns counts."""
+    """Ingest every transcript under ``paths`` into ``store``. Returns counts.
+
+    Files stored from an earlier run under ``paths`` that are no longer there (deleted, moved, renamed) are
+    counted in ``files_gone``; their rows are kept (Claude Code deletes old transcripts: the database keeps
+    the history) unless ``prune``, which removes them, so that the database holds what a clean ingest of the
+    paths would.
+    """
     # DuckDB only appends here: a small buffer pool is as fast and keeps the writer's memory flat, and
     # one DuckDB thread does the same work with less CPU (the parser processes have the other cores).
     # No automatic checkpoint under that small buffer: checkpointing a large database needs more (32 MB
@@ -226,7 +247,7 @@ def ingest(
     with store.memory_limit(limit, threads=1, checkpoint_threshold="1TB"), bulk_gc():
         stats = _ingest(
             store, paths, user=user, user_from_dir=user_from_dir, fmt=fmt, workers=workers, settle_s=settle_s,
-            batch_limit_bytes=batch_limit_bytes, batch_limit_files=batch_limit_files, progress=progress,
+            batch_limit_bytes=batch_limit_bytes, batch_limit_files=batch_limit_files, progress=progress, prune=prune,
         )
     if stats.changed:
         # Write the new rows into the database file now, under the store's own memory limit.
@@ -263,22 +284,25 @@ def _ingest(
     batch_limit_bytes: int,
     batch_limit_files: int,
     progress: Callable[[int, int, str], None] | None,
+    prune: bool,
 ) -> IngestStats:
     stats = IngestStats()
     paths = [Path(p) for p in paths]
     # Only the stored files under the roots (and, further down, those the discovered files' ids name) are
     # read from the database: an ingest call's memory and set-up follow its roots, not the database size.
     states: dict[str, FileState | None] = dict(store.file_states(under=[as_text(str(p.expanduser())) for p in paths]))
+    stored_under = [st for st in states.values() if st is not None]  # those no longer there are found at the end
+    unreadable: list[str] = []
     current = {name: p.version for name, p in registry.parsers().items()}
     by_path = {st.path: st for st in states.values() if st and st.parser_version == current.get(st.source)}
     n_unchanged = 0
     counted: set[str] = set()  # unchanged paths counted (a root given twice lists its files twice)
 
-    def unchanged(p: Path) -> bool:
+    def unchanged(p: Path, user: str) -> bool:
         nonlocal n_unchanged
         ps = as_text(str(p))  # as stored
         st = by_path.get(ps)
-        if st is None:
+        if st is None or st.user_name != stored_text(user):
             return False
         if ps in counted:
             return True
@@ -324,13 +348,22 @@ def _ingest(
 
     def plan_all() -> Iterator[_Job]:
         nonlocal planned
-        cands = discover(paths, user=user, user_from_dir=user_from_dir, fmt=fmt, unchanged=unchanged)
+        cands = discover(paths, user=user, user_from_dir=user_from_dir, fmt=fmt, unchanged=unchanged, unreadable=unreadable)
         for c, state in with_states(cands):
             if c.file_id in met:
                 continue  # the same file again (a root given twice, or a root inside another): read once
+            try:
+                job = _plan(c, state, settle_s)
+            except FileNotFoundError:
+                continue  # deleted since it was listed (Claude Code's clean-up, say): not met, so counted as gone
+            except OSError as exc:  # met, but unreadable: said, and its stored rows are kept
+                met.add(c.file_id)
+                stats.files_seen += 1
+                stats.files_failed += 1
+                stats.errors.append(as_text(f"{c.path}: {type(exc).__name__}: {exc}"))
+                continue
             met.add(c.file_id)
             stats.files_seen += 1
-            job = _plan(c, state, settle_s)
             if job is None:
                 stats.files_skipped += 1
             else:
@@ -480,4 +513,32 @@ def _ingest(
     flush()
     stats.files_seen += n_unchanged
     stats.files_skipped += n_unchanged
+    seen = met | {by_path[ps].file_id for ps in counted}
+    gone = _gone(stored_under, seen, fmt, unreadable)
+    stats.files_gone = len(gone)
+    if prune and gone:
+        store.forget_files([st.file_id for st in gone])
+        stats.files_removed = len(gone)
+        stats.changed_sessions.update(st.session_key for st in gone if st.session_key)
     return stats
+
+
+def _gone(stored: list[FileState], seen: set[str], fmt: str | None, unreadable: list[str]) -> list[FileState]:
+    """The stored files under the roots that this (complete) walk did not meet.
+
+    Only a file whose stored path still names the same file id is counted (a relative path stored from another
+    working directory, or under a root symlink that now points elsewhere, may name another file: left alone),
+    none of another format than a forced ``fmt``, and none under a folder the walk could not read.
+    """
+    skip = tuple(d.rstrip(os.sep) + os.sep for d in unreadable)
+    out = []
+    for st in stored:
+        if st.file_id in seen or (fmt is not None and st.source != fmt) or (skip and st.path.startswith(skip)):
+            continue
+        try:
+            same = registry.file_id_for(Path(st.path), st.source) == st.file_id
+        except (OSError, RuntimeError):  # a symlink loop on the way
+            continue
+        if same:
+            out.append(st)
+    return out

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from codecensus.engine.fs import FileSpec, list_remote, split_inputs
 from codecensus.ingest import SETTLE_S, SKIP_DIRS, IngestStats, _local_user, _stat, discover
+from codecensus.records import stored_text
 from codecensus.sources import base as registry
 from codecensus.store import FileState, Store
 
@@ -24,9 +25,9 @@ class Plan:
 
 
 def _unchanged(state: FileState | None, version: str | None, parser_version: str | None, size: int, mtime_ns: int,
-               final: bool) -> bool:
-    if state is None or version is None or version != parser_version:
-        return False
+               final: bool, user: str | None) -> bool:
+    if state is None or version is None or version != parser_version or state.user_name != stored_text(user):
+        return False  # (attributed to another user now: every row is re-made)
     return state.size == size and state.mtime_ns == mtime_ns and (state.consumed >= size or not final)
 
 
@@ -55,7 +56,7 @@ def plan_inputs(
         state = states.get(c.file_id)
         final = (now - mtime_ns / 1e9) >= settle_s
         version = state.parser_version if state else None
-        if not full and _unchanged(state, version, c.parser.version, size, mtime_ns, final):
+        if not full and _unchanged(state, version, c.parser.version, size, mtime_ns, final, c.user):
             plan.skipped += 1
             continue
         plan.specs.append(
@@ -80,7 +81,7 @@ def plan_inputs(
             parser_version = known[state.source].version if state and state.source in known else None
             final = (now - spec.mtime_ns / 1e9) >= settle_s
             ver = state.parser_version if state else None
-            if not full and _unchanged(state, ver, parser_version, spec.size, spec.mtime_ns, final):
+            if not full and _unchanged(state, ver, parser_version, spec.size, spec.mtime_ns, final, spec.user):
                 plan.skipped += 1
                 continue
             spec = FileSpec(**{**spec.row(), "replace": state is not None, "ord": plan.seen})

@@ -112,9 +112,12 @@ class FileState:
     tail_hash: str
     session_key: str | None
     parser_version: str | None = None
+    user_name: str | None = None  # as stored: the user the file's rows are attributed to
 
 
-_STATE_COLS = "file_id, path, source, size, mtime_ns, consumed, lines, head_hash, tail_hash, session_key, parser_version"
+_STATE_COLS = (
+    "file_id, path, source, size, mtime_ns, consumed, lines, head_hash, tail_hash, session_key, parser_version, user_name"
+)
 
 
 def _duck_type(t: pa.DataType) -> str:
@@ -400,6 +403,18 @@ class Store:
             con.execute("COMMIT")
         except BaseException:
             rollback(self.con)
+            raise
+
+    def forget_files(self, ids: Sequence[str]) -> None:
+        """Remove the rows and bookkeeping of the files ``ids``, in ONE transaction."""
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for t in (*RAW_TABLES, "files"):
+                con.execute(f"DELETE FROM {t} WHERE file_id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": list(ids)})
+            con.execute("COMMIT")
+        except BaseException:
+            rollback(con)
             raise
 
     def _merge_session_files(self, tbl: pa.Table) -> None:
