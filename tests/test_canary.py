@@ -7,11 +7,14 @@ ingest_log) may hold the text: they are the input, never released. Everything el
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import subprocess
 import sys
+import unicodedata
+import urllib.parse
 from pathlib import Path
 
 import duckdb
@@ -40,10 +43,21 @@ CANARIES: dict[str, str] = {
     "address": "742 Evergreen Terrace",
     "home_user": "zquackenbush",
     "codename": "Quokkaflux",
+    # written the way text hides them: glued to Chinese, percent-encoded, split by a zero-width
+    # space, base64-encoded, a German name spelled plainly in its e-mail address
+    "cn_phone": "+86 139 2718 4406",
+    "urlenc_email": "ottilie.vanderkamp@fjordwise.io",
+    "zw_key": "AKIAQ3XW7KZP2M4NB6RT",
+    "b64_key": "sk_live_51Hx7Qm2Rk9Lp4Vz8Tn3Wb6Yc1Df5Gh0Js2Ka7",
+    "umlaut_name": "Jürgen Quellmüller",
 }
 # Case-insensitive needles (a codename may be lower-cased by keyword extraction).
 NEEDLES = {k: v.lower() for k, v in CANARIES.items()}
 NEEDLES["person_last"] = "quackenbush"
+NEEDLES["umlaut_name"] = "quellmüller"
+B64_ENV = base64.b64encode(f"STRIPE_KEY={CANARIES['b64_key']}\n".encode()).decode()
+NEEDLES["b64_env"] = B64_ENV[:24].lower()
+ZW = "\u200b"
 
 
 def _canary_session(sid: str, user_i: int, t0: int) -> Session:
@@ -64,7 +78,14 @@ def _canary_session(sid: str, user_i: int, t0: int) -> Session:
     (t2,) = s.reply(None, [("Bash", {"command": f"git remote add origin https://oauth2:{c['gitlab_token']}@gitlab.com/"
                                                 f"{c['home_user']}/{c['codename']}.git && git push -u origin main"})])
     s.result(t2, f"pushed as {c['email']}; maps key {c['google_key']} PAT {c['github_pat']}")
-    s.prompt(f"Great, thanks! Please also email {c['email']} about {c['codename']}. Works now.")
+    zw = c["zw_key"][:9] + ZW + c["zw_key"][9:]
+    disguised = json.dumps({"log": f"GET /auth?login_hint={urllib.parse.quote(c['urlenc_email'], safe='')}\n"
+                                   f"联系人电话{c['cn_phone']}谢谢",
+                            "author": f"{c['umlaut_name']} <juergen.quellmueller@fjordwise.io>"}, ensure_ascii=False)
+    (t3,) = s.reply(None, [("Bash", {"command": f"echo {B64_ENV} | base64 -d > .env && export AWS_ACCESS_KEY_ID={zw}"})])
+    s.result(t3, disguised)
+    s.prompt(f"Great, thanks! Please also email {c['email']} about {c['codename']}. Works now. The env was "
+             f"`echo {B64_ENV} | base64 -d`, the key {zw}, and the log said {disguised}")
     s.reply(f"Done. {c['codename']} is deployed.")
     return s
 
@@ -136,8 +157,10 @@ def _labels(root: Path) -> Path:
 
 
 def _hits(text: str) -> set[str]:
+    """Canary kinds in ``text`` as a reader sees it (percent escapes decoded, zero-width characters dropped)."""
     low = text.lower()
-    return {k for k, v in NEEDLES.items() if v in low}
+    seen = unicodedata.normalize("NFKC", urllib.parse.unquote(text)).replace(ZW, "").lower()
+    return {k for k, v in NEEDLES.items() if v in low or v in seen}
 
 
 def _file_text(p: Path) -> str:
@@ -181,6 +204,27 @@ def test_no_canary_in_derived_database_columns(canary_run: dict[str, object]) ->
     con.close()
     assert any(c.startswith("facets.") for c in checked) and any(c.startswith("clusters.") for c in checked)
     assert leaks == {}, f"canary kinds leaked into derived columns: {leaks}"
+
+
+def test_no_canary_in_the_llm_digest(canary_run: dict[str, object], tmp_path: Path) -> None:
+    """What an LLM backend receives (the condensed digest of each canary session) holds no canary."""
+    from codecensus.classify.condense import condense
+    from codecensus.classify.evidence import load_evidence
+    from codecensus.store import Store
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copyfile(str(canary_run["db"]), db)
+    with Store(db) as st:
+        keys = [r[0] for r in st.con.execute("SELECT session_key FROM sessions WHERE session_id LIKE '99999999-%'")
+                .fetchall()]
+        evs = load_evidence(st, keys)
+    assert len(evs) == 24
+    digests = [condense(ev) for ev in evs]
+    assert all("[AWS_KEY]" in d and "[EMAIL]" in d for d in digests)  # the canaries were there to be redacted
+    # the project's codename is what the work is about: the LLM reads it (no rule can tell it from a word);
+    # the released outputs above are what must not carry it
+    leaks = sorted({k for d in digests for k in _hits(d)} - {"codename"})
+    assert leaks == [], f"canary kinds leaked into the LLM digest: {leaks}"
 
 
 def test_raw_tables_did_hold_the_canaries(canary_run: dict[str, object]) -> None:

@@ -145,7 +145,9 @@ PRESIDIO_KINDS: dict[str, str] = {
 # international or trunk-prefixed national format ("+44 …", "(0)…", "06 12 …"), or an IBAN. Cards
 # and US-style numbers are left to the codecensus rules (Luhn, phonenumbers).
 _NUMERIC_CANDIDATE = re.compile(
-    r"(?<![\w.+/-])(?:\+\d|\(\+?\d|0\d)[\d ().-]{5,22}\d(?!\w)|\b[A-Z]{2}\d{2}[ ]?[A-Z0-9]{4}[ ]?[A-Z0-9]{4}"
+    r"(?:(?<![\w.+/-])|(?<=\\[nrt]))(?:\+\d|\(\+?\d|0\d)[\d ().-]{5,22}\d(?!\w)"
+    r"|(?:\b|(?<=\\[nrt]))[A-Z]{2}\d{2}[ ]?[A-Z0-9]{4}[ ]?[A-Z0-9]{4}",
+    re.ASCII,  # a number glued to CJK text ("电话+44 20 …") is still a candidate
 )
 # dotted quads (IPs, netmasks, versions) and ISO dates are not phone numbers
 _NOT_A_PHONE = re.compile(r"^\(?\d+\.\d+\)?$|^\d{1,3}(?:\.\d{1,3}){2,3}$|^(?:19|20)\d\d[-./]\d\d[-./]\d\d")
@@ -164,12 +166,20 @@ def _standalone_phone(text: str, start: int, end: int) -> bool:
         return False  # too short for a trunk-prefixed national number, or mixed separators (0-1.5-2.0)
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
-    if before.isalnum() or before in _GLUE_BEFORE or after.isalnum() or after in "_-/@":
+    if before in "nrt" and start > 1 and text[start - 2] == "\\":  # right after a \\n escape in JSON text
+        before = " "
+    # ASCII letters only: Chinese or Japanese text has no spaces around a number
+    if _ascii_alnum(before) or before in _GLUE_BEFORE or _ascii_alnum(after) or after in "_-/@":
         return False
     return not _DATE_RUN.search(s)
 
 
+def _ascii_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
 _DATE_RUN = re.compile(r"(?<!\d)(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)")
+_ESCAPE = re.compile(r"\\[nrt]")
 _WINDOW = 24
 _SEP = "\n\n"
 
@@ -296,7 +306,7 @@ class PresidioEngine:
         offsets: list[tuple[int, int, int]] = []  # (joined_start, joined_end, text_start)
         pos = 0
         for a, b in spans:
-            parts.append(text[a:b])
+            parts.append(_ESCAPE.sub("  ", text[a:b]))  # same length: "\\t020 …" reads " 020 …"
             offsets.append((pos, pos + (b - a), a))
             pos += (b - a) + len(_SEP)
         joined = _SEP.join(parts)

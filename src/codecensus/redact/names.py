@@ -6,7 +6,8 @@ Three sources, all deliberately narrow:
    "I'm X"/"I am X" only when X is followed by punctuation, the end, or "and/from/here/at");
    a few non-English forms too ("je m'appelle", "me llamo", "ich heiße", …);
 2. names spelled out in e-mail addresses: ``alice.smith@corp.com`` makes "Alice Smith" (any
-   case, any of space/dot/underscore/dash between) a PERSON elsewhere in the same text;
+   case, any of space/dot/underscore/dash between, accents allowed: ``juergen.mueller`` finds
+   "Jürgen Müller") a PERSON elsewhere in the same text;
 3. caller-supplied names (e.g. a git author from metadata) and user names found in home
    directory paths (``/Users/alice`` makes a standalone "alice" a PATH_USER elsewhere).
 
@@ -132,10 +133,33 @@ def names_from_emails(local_parts: Iterable[str]) -> set[tuple[str, str]]:
     return out
 
 
+# An e-mail address spells "Jürgen Müller" as juergen.mueller or jurgen.muller, "José" as jose.
+_UMLAUT = {"ae": "(?:ae|ä|æ)", "oe": "(?:oe|ö|ø|œ)", "ue": "(?:ue|ü)", "ss": "(?:ss|ß)"}
+_ACCENTED = {
+    "a": "[aàáâãäåā]", "c": "[cçćč]", "e": "[eèéêëēę]", "i": "[iìíîïī]", "n": "[nñń]", "o": "[oòóôõöøō]",
+    "s": "[sśšș]", "u": "[uùúûüū]", "y": "[yýÿ]", "z": "[zźżž]", "l": "[lł]",
+}
+
+
+def _spelled(word: str) -> str:
+    """A pattern for ``word`` (ASCII, from an e-mail address) as it may be written with accents."""
+    out: list[str] = []
+    i = 0
+    while i < len(word):
+        pair = word[i : i + 2]
+        if pair in _UMLAUT:
+            out.append(_UMLAUT[pair] if pair == "ss" else f"(?:{_UMLAUT[pair]}|{_ACCENTED.get(pair[0], pair[0])})")
+            i += 2
+            continue
+        out.append(_ACCENTED.get(word[i], re.escape(word[i])))
+        i += 1
+    return "".join(out)
+
+
 def find_name_pairs(text: str, pairs: Iterable[tuple[str, str]]) -> Iterator[RawHit]:
     for first, last in pairs:
         rx = re.compile(
-            r"(?<![A-Za-z0-9])" + re.escape(first) + r"[ \t._-]{1,2}" + re.escape(last) + r"(?![A-Za-z0-9])",
+            r"(?<![^\W_])" + _spelled(first) + r"[ \t._-]{1,2}" + _spelled(last) + r"(?![^\W_])",
             re.IGNORECASE,
         )
         for m in rx.finditer(text):

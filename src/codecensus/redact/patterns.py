@@ -26,6 +26,8 @@ from codecensus.redact import entities as K
 
 # Right boundary for tokens.
 E = r"(?![A-Za-z0-9_])"
+# Left boundary alternative: right after a literal \\n / \\t / \\r escape (JSON text inside a tool result).
+AFTER_ESC = r"(?<=\\[nrt])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,10 +381,12 @@ RULES: tuple[Rule, ...] = (
         "aws_secret_access_key",
         K.AWS_KEY,
         re.compile(
-            r"(?i:aws[\w.-]{0,20}?secret[\w.-]{0,20}?|secret[_-]?access[_-]?key)[\"']?\s*(?::|=|=>|:=)\s*[\"']?"
+            r"(?:(?i:aws[\w.-]{0,20}?secret[\w.-]{0,20}?|secret[_-]?access[_-]?key)[\"']?\s*(?::|=|=>|:=)\s*[\"']?"
+            # or right after its access key id: "AKIA… / wJalr…", "AKIA…:wJalr…"
+            r"|(?:AKIA|ASIA)[A-Z0-9]{16}[\"']?[ \t]{0,3}[/:,;|][ \t]{0,3}[\"']?)"
             r"(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
         ),
-        ("secret",),
+        ("secret", "akia", "asia"),
         group="v",
         score=1.0,
     ),
@@ -534,7 +538,7 @@ RULES: tuple[Rule, ...] = (
         "url_userinfo",
         K.URL_TOKEN,
         re.compile(
-            r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://(?P<user>[^\s/:@\"'<>`]{1,128}):(?P<pw>[^\s/@\"'<>`]{1,256})@"
+            r"(?a:\b)[A-Za-z][A-Za-z0-9+.-]{1,20}://(?P<user>[^\s/:@\"'<>`]{1,128}):(?P<pw>[^\s/@\"'<>`]{1,256})@"
             r"(?=[A-Za-z0-9\[])"
         ),
         ("://",),
@@ -599,7 +603,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "card",
         K.CARD,
-        re.compile(r"(?<![\w.,-])\d(?:[ -]?\d){12,18}(?![\w]|[.,]\d|-\w)"),
+        re.compile(r"(?:(?<![\w.,-])|" + AFTER_ESC + r")\d(?:[ -]?\d){12,18}(?![\w]|[.,]\d|-\w)", re.ASCII),
         (),
         check=_card_ok,
         score=0.95,
@@ -607,7 +611,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "iban",
         K.IBAN,
-        re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"),
+        re.compile(r"(?:\b|" + AFTER_ESC + r")[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", re.ASCII),
         (),
         check=_iban_ok,
         score=0.95,
@@ -628,11 +632,12 @@ RULES: tuple[Rule, ...] = (
         "phone",
         K.PHONE,
         re.compile(
-            r"(?<![\w/.:#=+$-])(?:"
+            r"(?:(?<![\w/.:#=+$-])|" + AFTER_ESC + r")(?:"
             r"(?:\+|00)\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,5}(?:[ .-]?\d{2,5}){1,4}"
             r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}"
             r"|\d{3}[.-]\d{3}[.-]\d{4}"
-            r")(?![\w/:-]|\.\d)"
+            r")(?![\w/:-]|\.\d)",
+            re.ASCII,
         ),
         (),
         check=_phone_ok,
@@ -642,8 +647,9 @@ RULES: tuple[Rule, ...] = (
         "ipv4",
         K.IP,
         re.compile(
-            r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-            r"(?![\w]|\.\d)"
+            r"(?:(?<![\w.])|" + AFTER_ESC + r")(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+            r"(?![\w]|\.\d)",
+            re.ASCII,
         ),
         (".",),
         check=_ipv4_ok,
@@ -653,7 +659,9 @@ RULES: tuple[Rule, ...] = (
         "ipv6",
         K.IP,
         re.compile(
-            r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?::|[0-9A-Fa-f]{1,4})(?:%[A-Za-z0-9]+)?(?![\w:.])"
+            r"(?:(?<![\w:.])|" + AFTER_ESC + r")(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?::|[0-9A-Fa-f]{1,4})"
+            r"(?:%[A-Za-z0-9]+)?(?![\w:]|\.\w)",  # a sentence's full stop may follow
+            re.ASCII,
         ),
         ("::", ":"),
         check=_ipv6_ok,
@@ -696,7 +704,7 @@ RULES: tuple[Rule, ...] = (
         "street_address",
         K.ADDRESS,
         re.compile(
-            r"\b\d{1,5}[A-Za-z]?,?[ \t]+(?:[A-Z][A-Za-z'.-]{1,30}[ \t]+){1,4}"
+            r"(?:(?a:\b)|" + AFTER_ESC + r")\d{1,5}[A-Za-z]?,?[ \t]+(?:[A-Z][A-Za-z'.-]{1,30}[ \t]+){1,4}"
             r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|"
             r"Parkway|Pkwy|Highway|Hwy|Circle|Cir|Square|Sq|Trail|Crescent|Close|Alley|Plaza|Pike|Broadway)\b\.?"
             r"(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"

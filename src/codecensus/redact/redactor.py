@@ -7,7 +7,12 @@ Pipeline for one text (all deterministic; nothing is kept between calls):
 3. presidio: numeric-candidate windows only (regex mode) or the whole text (``ner=True``);
 4. derived rules (:mod:`.names`): self-introductions, names spelled in e-mail addresses,
    user names seen in home-directory paths, caller-supplied names;
-5. overlapping spans are merged into one; its kind is the most specific one
+5. the same detectors over the text as a reader sees it, when it differs from the characters
+   (:func:`plain_view`: zero-width characters dropped, full-width and Cyrillic/Greek look-alike
+   letters mapped to ASCII, ``%40``-style escapes decoded), spans mapped back; and over the
+   decoded text of base64 runs (:func:`base64_hits`: a run whose decoded text holds a detection
+   is replaced whole);
+6. overlapping spans are merged into one; its kind is the most specific one
    (:data:`entities.KINDS` order), so every detected character is covered exactly once.
 
 Replacement keeps structure: only the identifying part of a match is replaced
@@ -17,6 +22,8 @@ placeholders contain no quote or backslash, so JSON stays valid. Redaction is id
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import re
 import threading
@@ -110,6 +117,18 @@ class Redactor:
 
     # -- detection ------------------------------------------------------------------------------
     def _raw(self, text: str, names: Iterable[str]) -> Iterator[RawHit]:
+        names = tuple(names)
+        yield from self._detect(text, names)
+        for a, b in _view_windows(text):
+            view = plain_view(text[a:b])
+            if view is None:
+                continue
+            vtext, starts, ends = view
+            for h in self._detect(vtext, names):
+                yield RawHit(h.kind, a + starts[h.start], a + ends[h.end - 1], h.score, h.source)
+        yield from base64_hits(text, lambda decoded: self._detect(decoded, names))
+
+    def _detect(self, text: str, names: Iterable[str]) -> Iterator[RawHit]:
         lower = text.lower()
         emails: list[str] = []
         users: list[str] = []
@@ -253,6 +272,125 @@ class Redactor:
         if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
             raise ValueError(f"privacy auditor returned {rating!r}; expected an int in 1..5")
         return min(offline, rating)
+
+
+# -- text as a reader sees it ----------------------------------------------------------------
+
+#: Characters that do not show but split a token for the rules (zero-width space/joiners, word
+#: joiner, byte-order mark, soft hyphen).
+_INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
+#: Cyrillic and Greek letters drawn like Latin ones (a key or address typed with one swapped in).
+_LOOKALIKE = str.maketrans(
+    "\u0430\u0435\u043e\u0440\u0441\u0445\u0443\u0456\u0458\u0455\u04bb\u0501"
+    "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0406\u0408\u0405"
+    "\u03bf\u03b1\u03bd\u0391\u0392\u0395\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7\u0396",
+    "aeopcxyijshd"
+    "ABEKMHOPCTXIJS"
+    "oavABEHIKMNOPTYXZ",
+)
+_LOOKALIKE_CHARS = "".join(chr(c) for c in _LOOKALIKE)
+# percent escapes of punctuation only (upper-case hex, as URLs write them; "%3d" is a printf format)
+_VIEW_TRIGGER = re.compile(
+    "[\u00ad\u200b-\u200d\u2060\ufeff\uff01-\uff5e]|%(?:2[0-9A-F]|3[A-F]|40|5[B-F]|7[B-E])"
+    f"|[A-Za-z0-9][{_LOOKALIKE_CHARS}]|[{_LOOKALIKE_CHARS}][A-Za-z0-9]"
+)
+_HEX = frozenset("0123456789abcdefABCDEF")
+_VIEW_REACH = 600  # characters read on each side of a trigger (a PEM key body is longer, but its header is not)
+
+
+def _view_windows(text: str) -> Iterator[tuple[int, int]]:
+    """Merged ``[start, end)`` windows around the characters that make :func:`plain_view` differ, cut at
+    whitespace so no token is split."""
+    cur: tuple[int, int] | None = None
+    for m in _VIEW_TRIGGER.finditer(text):
+        a = max(0, m.start() - _VIEW_REACH)
+        b = min(len(text), m.end() + _VIEW_REACH)
+        if a > 0:
+            ws = _WS.search(text, a, m.start())
+            a = ws.end() if ws else a
+        if b < len(text):
+            cut = max(text.rfind(" ", m.end(), b), text.rfind("\n", m.end(), b))
+            b = cut if cut != -1 else b
+        if cur is not None and a <= cur[1]:
+            cur = (cur[0], max(cur[1], b))
+            continue
+        if cur is not None:
+            yield cur
+        cur = (a, b)
+    if cur is not None:
+        yield cur
+
+
+_WS = re.compile(r"\s")
+
+
+def plain_view(text: str) -> tuple[str, list[int], list[int]] | None:
+    """``text`` as a reader sees it, or None when that is ``text`` itself.
+
+    Returns the view and, for each of its characters, the start and end of the characters of
+    ``text`` it stands for (a ``%40`` escape is one ``@``; a dropped zero-width character belongs
+    to no view character). Only 1-byte printable ``%XX`` escapes are decoded.
+    """
+    if not _VIEW_TRIGGER.search(text):
+        return None
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in _INVISIBLE:
+            i += 1
+            continue
+        if ch == "%" and i + 2 < n and text[i + 1] in "234567" and text[i + 2] in _HEX:
+            c = chr(int(text[i + 1 : i + 3], 16))
+            if c.isprintable():
+                out.append(c)
+                starts.append(i)
+                ends.append(i + 3)
+                i += 3
+                continue
+        if "\uff01" <= ch <= "\uff5e":
+            ch = chr(ord(ch) - 0xFEE0)
+        out.append(ch.translate(_LOOKALIKE))
+        starts.append(i)
+        ends.append(i + 1)
+        i += 1
+    return "".join(out), starts, ends
+
+
+_B64_RUN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,8192}={0,2}")
+_B64_MIN_HIT = 8  # characters of decoded text a detection must cover to condemn the run
+
+
+def base64_hits(text: str, detect: Callable[[str], Iterable[RawHit]]) -> Iterator[RawHit]:
+    """A hit over each base64 (or base64url) run whose decoded text holds a detection.
+
+    Only runs that decode to printable UTF-8 text are read (hashes, compressed data and most
+    identifiers decode to binary and are skipped); the whole run gets the kind of the most
+    specific detection inside it.
+    """
+    if len(text) < 24:
+        return
+    for m in _B64_RUN.finditer(text):
+        run = m.group(0)
+        body = run.rstrip("=")
+        if all(c in _HEX for c in body) or not any(c.isdigit() or c in "+/=" for c in run):
+            continue  # hex digests; plain words joined by - or _
+        try:
+            raw = base64.b64decode(body.translate(_URLSAFE) + "=" * (-len(body) % 4), validate=True)
+            decoded = raw.decode("utf-8")
+        except (binascii.Error, ValueError):
+            continue
+        if len(decoded) < 6 or not all(c.isprintable() or c in "\n\r\t" for c in decoded):
+            continue
+        kinds = [h.kind for h in detect(decoded) if h.end - h.start >= min(_B64_MIN_HIT, len(decoded))]
+        if kinds:
+            best = min(kinds, key=lambda k: K.PRIORITY[k])
+            yield RawHit(best, m.start(), m.start() + len(run), 0.8, "base64")
+
+
+_URLSAFE = str.maketrans("-_", "+/")
 
 
 def _matches(rule: Rule, text: str, lower: str) -> Iterator[re.Match[str]]:
