@@ -136,6 +136,17 @@ def test_real_redactor_masks_credentials_and_paths() -> None:
     assert "[AWS_KEY]" in d and "[GITHUB_TOKEN]" in d and "[EMAIL]" in d
 
 
+def test_a_home_folder_user_seen_in_one_piece_is_masked_in_every_piece() -> None:
+    """Each piece is redacted on its own: ``/Users/jmueller`` in a tool call's path masked the path, but a bare
+    ``jmueller`` in a prompt (a login, a signature) went into the digest an LLM backend receives."""
+    pytest.importorskip("codecensus.redact")
+    ev = sample_session(0, prompts=["ask jmueller to review the patch before the release", "thanks, and jmueller again"])
+    ev.actions[0].file_path = "/Users/jmueller/src/app/main.py"
+    d = condense(ev)
+    assert "jmueller" not in d
+    assert "review the patch" in d  # the prompt is still there, only the name is masked
+
+
 def _shared() -> Path | None:
     p = Path(__file__).resolve().parents[2] / "shared"
     if not p.exists():

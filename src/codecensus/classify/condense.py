@@ -141,8 +141,9 @@ def _default_redactor() -> Redactor:
 class _Cleaner:
     """Redacts (then memoises) each piece of text."""
 
-    def __init__(self, redactor: Redactor) -> None:
+    def __init__(self, redactor: Redactor, users: frozenset[str] = frozenset()) -> None:
         self._r = redactor
+        self._users = users
         self._memo: dict[str, str] = {}
 
     def __call__(self, text: str | None, cap: int = _RAW_PIECE_CAP, *, one_line: bool = True) -> str:
@@ -151,7 +152,7 @@ class _Cleaner:
         raw = _raw_cap(text.strip(), cap)
         hit = self._memo.get(raw)
         if hit is None:
-            hit = self._r.redact(raw)
+            hit = self._r.redact(raw, users=self._users) if self._users else self._r.redact(raw)
             if one_line:
                 hit = _one_line(hit)
             self._memo[raw] = hit
@@ -467,6 +468,18 @@ def _render(
     return "\n".join(out)
 
 
+def _path_users(ev: SessionEvidence, red: Redactor) -> frozenset[str]:
+    """The home-directory user names anywhere in the session (``/Users/alice`` in one tool call's path): each piece
+    is redacted on its own, and a bare ``alice`` in a prompt would otherwise stay."""
+    find = getattr(red, "path_users", None)
+    if find is None:
+        return frozenset()
+    texts = [*ev.prompts, *ev.replies, *(d for _, d in ev.events if d)]
+    for a in ev.actions:
+        texts += [t for t in (a.file_path, a.command, a.result_head) if t]
+    return frozenset(find("\n".join(t[:_RAW_PIECE_CAP] for t in texts)))
+
+
 def condense(
     ev: SessionEvidence,
     budget_tokens: int = DEFAULT_BUDGET,
@@ -476,11 +489,12 @@ def condense(
 ) -> str:
     """A redacted digest of ``ev`` of at most ``budget_tokens`` (by ``estimator``)."""
     red = redactor if redactor is not None else _default_redactor()
-    clean = _Cleaner(red)
+    users = _path_users(ev, red)
+    clean = _Cleaner(red, users)
     blocks, loose, tools = _blocks(ev, clean)
 
     def finish(text: str) -> str:
-        return red.redact(text)
+        return red.redact(text, users=users) if users else red.redact(text)
 
     text = ""
     for lv in _LEVELS:

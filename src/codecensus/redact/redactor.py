@@ -116,22 +116,23 @@ class Redactor:
         return out
 
     # -- detection ------------------------------------------------------------------------------
-    def _raw(self, text: str, names: Iterable[str]) -> Iterator[RawHit]:
+    def _raw(self, text: str, names: Iterable[str], users: Iterable[str] = ()) -> Iterator[RawHit]:
         names = tuple(names)
-        yield from self._detect(text, names)
+        users = tuple(users)
+        yield from self._detect(text, names, users)
         for a, b in _view_windows(text):
             view = plain_view(text[a:b])
             if view is None:
                 continue
             vtext, starts, ends = view
-            for h in self._detect(vtext, names):
+            for h in self._detect(vtext, names, users):
                 yield RawHit(h.kind, a + starts[h.start], a + ends[h.end - 1], h.score, h.source)
-        yield from base64_hits(text, lambda decoded: self._detect(decoded, names))
+        yield from base64_hits(text, lambda decoded: self._detect(decoded, names, users))
 
-    def _detect(self, text: str, names: Iterable[str]) -> Iterator[RawHit]:
+    def _detect(self, text: str, names: Iterable[str], known_users: Iterable[str] = ()) -> Iterator[RawHit]:
         lower = text.lower()
         emails: list[str] = []
-        users: list[str] = []
+        users: list[str] = list(known_users)
         for rule in self._rules:
             if rule.triggers and not any(t in lower for t in rule.triggers):
                 continue
@@ -163,11 +164,25 @@ class Redactor:
         if names:
             yield from find_terms(text, names, K.PERSON)
 
-    def find(self, text: str, *, names: Iterable[str] = ()) -> list[Entity]:
-        """Detected entities, merged and sorted by position (non-overlapping)."""
+    def path_users(self, text: str) -> set[str]:
+        """The user names in the home-directory paths of ``text`` (``/Users/alice``, ``C:\\Users\\alice``,
+        ``-Users-alice-``): a caller that redacts a text piece by piece passes them to each piece (``users``)."""
+        lower = text.lower()
+        out: set[str] = set()
+        for rule in self._rules:
+            if rule.kind != K.PATH_USER or (rule.triggers and not any(t in lower for t in rule.triggers)):
+                continue
+            for m in _matches(rule, text, lower):
+                if (not rule.left or left_ok(text, m.start(), rule.left)) and (rule.check is None or rule.check(m)):
+                    out.add(m.group("u"))
+        return out
+
+    def find(self, text: str, *, names: Iterable[str] = (), users: Iterable[str] = ()) -> list[Entity]:
+        """Detected entities, merged and sorted by position (non-overlapping). ``names``: people's names to find
+        anywhere; ``users``: home-directory user names seen elsewhere (found like those of ``text``'s own paths)."""
         if not text:
             return []
-        hits = sorted(self._raw(text, names), key=lambda h: (h.start, -h.end))
+        hits = sorted(self._raw(text, names, users), key=lambda h: (h.start, -h.end))
         merged: list[Entity] = []
         cur: RawHit | None = None
         cur_end = -1
@@ -184,11 +199,12 @@ class Redactor:
             merged.append(_finish(text, cur))
         return [e for e in merged if e.end > e.start]
 
-    def redact(self, text: str, *, names: Iterable[str] = ()) -> str:
-        """``text`` with every detected span replaced by its typed placeholder."""
+    def redact(self, text: str, *, names: Iterable[str] = (), users: Iterable[str] = ()) -> str:
+        """``text`` with every detected span replaced by its typed placeholder (``names``, ``users``: see
+        :meth:`find`)."""
         if not text:
             return text
-        ents = self.find(text, names=names)
+        ents = self.find(text, names=names, users=users)
         if not ents:
             return text
         out: list[str] = []
