@@ -259,3 +259,38 @@ def test_plan_reparses_a_file_attributed_to_another_user(tmp_path: Path) -> None
     assert plan_inputs(store, [str(corpus)], user="x", settle_s=0).skipped == 1
     plan = plan_inputs(store, [str(corpus)], user="y", settle_s=0)  # was skipped: the rows kept user x
     assert (plan.skipped, [s.user for s in plan.specs]) == (0, ["y"])
+
+
+def test_file_urls_that_went_through_pathlib_are_local_paths(tmp_path: Path) -> None:
+    """`ingest --engine ray file:///data/x`: the CLI's Path made it 'file:/data/x', read as a relative folder
+    named 'file:' ('no such file or directory' for a folder that exists)."""
+    local, remote = split_inputs([Path(f"file://{tmp_path}"), f"file://{tmp_path}"])
+    assert local == [tmp_path, tmp_path] and remote == []
+
+
+def test_a_remote_input_that_does_not_exist_is_said(tmp_path: Path) -> None:
+    """A URL that names nothing ran as an empty corpus (exit 0, 'No transcript … under memory:/nothing'), where a
+    missing local path is an error."""
+    from typer.testing import CliRunner
+
+    from codecensus.cli import app
+
+    with Store(tmp_path / "db.duckdb") as s, pytest.raises(FileNotFoundError, match="memory://nothing"):
+        plan_inputs(s, ["memory://nothing/here"])
+    r = CliRunner().invoke(app, ["ingest", "--engine", "ray", "--db", str(tmp_path / "db.duckdb"), "memory://nothing"])
+    assert r.exit_code == 2 and "memory://nothing: no such file or folder" in " ".join(r.output.split())
+
+
+def test_a_url_whose_filesystem_package_is_missing_is_said(tmp_path: Path) -> None:
+    """s3:// without s3fs ended in an ImportError traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec("s3fs") is not None:
+        pytest.skip("s3fs is installed")
+    from typer.testing import CliRunner
+
+    from codecensus.cli import app
+
+    r = CliRunner().invoke(app, ["ingest", "--engine", "ray", "--db", str(tmp_path / "db.duckdb"), "s3://b/team/"])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2 and "s3://b/team" in said and "s3fs" in said, r.output

@@ -210,3 +210,75 @@ def test_ray_classify_identical_to_local(ray_address: str, local_db: Store, tmp_
     again = ray_classify(store, "offline", embedder="use", address=ray_address, out=tmp_path / "parts")
     assert (again.selected, again.skipped_already_classified) == (0, stats.classified)
     store.close()
+
+
+def test_a_non_utf8_path_on_the_command_line_ingests_as_locally(tmp_path: Path) -> None:
+    """A folder named with a Latin-1 byte ('café' from an old archive) anywhere on the command line stopped
+    `ingest --engine ray` in ray.init: "'utf-8' codec can't encode character '\\udce9' … surrogates not allowed"
+    (Ray encodes the driver's command line as the job's entrypoint). Now the rows equal a local ingest's.
+    The command starts its own local Ray (a driver in another process cannot join the fixture's loopback head)."""
+    from test_engine import make_corpus
+
+    corpus = Path(os.fsdecode(str(tmp_path).encode() + b"/caf\xe9 corpus"))
+    make_corpus(corpus)
+    local = Store(tmp_path / "local.duckdb")
+    ingest(local, [corpus], user_from_dir=True, settle_s=0)
+    build_sessions(local)
+    db = tmp_path / "ray.duckdb"
+    with Store(db) as st:
+        st.set_meta("salt", local.salt)
+    cmd = [sys.executable, "-m", "codecensus", "ingest", "--engine", "ray", "--user-from-dir", "--db", str(db), "--parts", str(tmp_path / "parts"), corpus]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    r = subprocess.run(cmd, capture_output=True, env=env, timeout=300)
+    err = r.stderr.decode(errors="replace")
+    assert r.returncode == 0, err[-2000:]
+    with Store(db) as st:
+        assert_same(local, st)
+    local.close()
+
+
+def test_an_address_where_no_cluster_runs_fails_at_once(tmp_path: Path) -> None:
+    """`--address 127.0.0.1:<nothing>` retried for minutes (still retrying after 5 minutes, measured); now it stops
+    in seconds, names the address and says what to do (ingest and classify)."""
+    from test_engine import make_corpus
+
+    make_corpus(tmp_path / "corpus")
+    (port,) = _free_ports(1)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    for args in (["ingest", str(tmp_path / "corpus")], ["classify", "--embedder", "none"]):
+        if args[0] == "classify":
+            s = Store(tmp_path / "db.duckdb")
+            ingest(s, [tmp_path / "corpus"], settle_s=0)
+            build_sessions(s)
+            s.close()
+        t0 = time.monotonic()
+        r = subprocess.run([sys.executable, "-m", "codecensus", *args, "--engine", "ray", "--address",
+                            f"127.0.0.1:{port}", "--db", str(tmp_path / "db.duckdb")],
+                           capture_output=True, text=True, env=env, timeout=120)
+        said = " ".join(r.stderr.split()) + " ".join(r.stdout.split())
+        assert r.returncode == 2, said[-2000:]
+        assert f"no Ray cluster answers at --address 127.0.0.1:{port}" in said and "ray start --head" in said
+        assert "Traceback" not in said and time.monotonic() - t0 < 60
+
+
+def test_ctrl_c_of_a_ray_classify_is_said(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Ctrl-C of `classify --engine ray` ended with Ray's actor error line and no word from codecensus."""
+    from typer.testing import CliRunner
+
+    import codecensus.engine as engine
+    from codecensus.cli import app
+    from test_engine import make_corpus
+
+    make_corpus(tmp_path / "corpus")
+    s = Store(tmp_path / "db.duckdb")
+    ingest(s, [tmp_path / "corpus"], settle_s=0)
+    build_sessions(s)
+    s.close()
+
+    def interrupted(*a: object, **k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "classify_with", interrupted)
+    r = CliRunner().invoke(app, ["classify", "--engine", "ray", "--embedder", "none", "--db", str(tmp_path / "db.duckdb")])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 130 and "classify interrupted" in said and "nothing of this run was stored" in said

@@ -17,6 +17,7 @@ from typing import Annotated, NoReturn
 import duckdb
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -187,7 +188,7 @@ def ingest(
     PATHs may be local folders or, with `--engine ray`, fsspec URLs (s3://…, gs://…). A transcript stored by an
     earlier run keeps its sessions when its file is deleted (Claude Code deletes old ones) unless `--prune`.
     """
-    from codecensus.engine import ingest_with
+    from codecensus.engine import RayUnavailable, ingest_with
     from codecensus.ingest import default_claude_dirs
     from codecensus.manifest import record_run
     from codecensus.measure import build_sessions
@@ -233,8 +234,8 @@ def ingest(
                 engine, store, roots, address=address, out=parts_out, user=user, user_from_dir=user_from_dir,
                 fmt=fmt, workers=n_workers, progress=cb, **({"prune": True} if prune else {}),
             )
-        except (FileNotFoundError, ValueError) as exc:
-            console.print(f"[red]{exc}[/red]")
+        except (FileNotFoundError, ValueError, RayUnavailable) as exc:
+            console.print(f"[red]{escape(str(exc))}[/red]")
             raise typer.Exit(2) from exc
         except KeyboardInterrupt:
             store.close()  # the batch in progress is rolled back; every batch committed before stays

@@ -11,6 +11,7 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console(stderr=True)
@@ -132,17 +133,29 @@ def classify_cmd(
     if engine == "ray" or (engine == "local" and backend is BackendName.offline and (workers or os.cpu_count() or 1) > 1):
         # Offline classify is CPU-bound: one process per core; Ray for a cluster. LLM backends stay in this
         # process (I/O-bound, with their own request concurrency and response cache).
-        from codecensus.engine import classify_with
+        from codecensus.engine import RayUnavailable, classify_with
 
         ray_llm = {} if engine != "ray" or backend is BackendName.offline else {
             "budget_usd": budget_usd, "timeout_s": timeout, "max_retries": max_retries,
         }
-        stats = classify_with(
-            engine, store, backend.value, address=address, out=parts_out, workers=workers,
-            concurrency=concurrency, model=model, base_url=base_url, embedder=embedder.value, since=since,
-            limit=limit, force=force,
-            batch_size=batch_size if engine == "local" else min(batch_size or 500, 500), **ray_llm,
-        )
+        try:
+            stats = classify_with(
+                engine, store, backend.value, address=address, out=parts_out, workers=workers,
+                concurrency=concurrency, model=model, base_url=base_url, embedder=embedder.value, since=since,
+                limit=limit, force=force,
+                batch_size=batch_size if engine == "local" else min(batch_size or 500, 500), **ray_llm,
+            )
+        except RayUnavailable as exc:  # Ray not installed, no cluster at --address
+            store.close()
+            console.print(f"[red]{escape(str(exc))}[/red]")
+            raise typer.Exit(2) from exc
+        except KeyboardInterrupt:
+            store.close()
+            kept = ("nothing of this run was stored (Ray's facets are loaded when every part is done)"
+                    if engine == "ray" else "the batches classified so far are kept")
+            console.print(f"[yellow]classify interrupted[/yellow]: {kept}; run the same command again to go on "
+                          "from there.")
+            raise typer.Exit(130) from None
     else:
         try:
             stats = classify_store(

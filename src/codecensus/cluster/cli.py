@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -32,11 +33,12 @@ class EmbedderName(StrEnum):
 
 
 def llm_complete(backend: str, model: str | None, *, base_url: str | None = None,
-                 max_calls: int | None = None) -> Any:
+                 max_calls: int | None = None, timeout_s: float | None = None, max_retries: int | None = None) -> Any:
     """A ``complete(prompt) -> str`` callable for Clio's naming prompts (see :mod:`.llm_text`)."""
     from codecensus.cluster.llm_text import TextLLM
 
-    return TextLLM(backend, model, base_url=base_url, max_calls=max_calls)
+    extra: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
+    return TextLLM(backend, model, base_url=base_url, max_calls=max_calls, timeout_s=timeout_s, **extra)
 
 
 def render_tree(tree: ClusterTree, total: int, *, max_children: int = 8, max_depth: int | None = None) -> Tree:
@@ -118,6 +120,16 @@ def cluster_cmd(
         int | None, typer.Option("--max-calls", help="Stop if the LLM path would need more calls than this.",
                                  show_default=False)
     ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=1.0, help="LLM backends: seconds to wait for one answer before retrying "
+                     "(default: anthropic 120, openai 300; raise it for a slow local model).", show_default=False),
+    ] = None,
+    max_retries: Annotated[
+        int | None,
+        typer.Option("--max-retries", min=0, help="LLM backends: retries of a request after a timeout, 429 or 5xx "
+                     "(default 6; 0: stop at the first).", show_default=False),
+    ] = None,
     audit_llm: Annotated[
         bool, typer.Option("--llm-audit/--no-llm-audit", help="With an LLM backend, also rate every name with "
                            "Clio's privacy-auditor prompt (the stricter of rule and LLM ratings wins).")
@@ -144,14 +156,23 @@ def cluster_cmd(
 ) -> None:
     """Group sessions into a named topic hierarchy (Clio-style), privacy-checked: clusters under the user/session
     thresholds are merged upward or withheld, and every released name passes the privacy auditor."""
+    from codecensus.classify.llm import LLMError
     from codecensus.cli import open_store
+    from codecensus.cluster.llm_text import CallLimitExceeded
     from codecensus.cluster.run import ClusterConfig, run_cluster
 
     complete = None
     auditor = None
-    if backend is not ClusterBackend.offline:
+    if backend is ClusterBackend.offline:
+        given = [name for name, v in (("--timeout", timeout), ("--max-retries", max_retries)) if v is not None]
+        if given:  # most likely a forgotten --backend: say so rather than name offline
+            console.print(f"[red]{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to the LLM "
+                          "backends[/red] (--backend anthropic|openai); offline naming makes no requests.")
+            raise typer.Exit(2)
+    else:
         try:
-            complete = llm_complete(backend.value, model, base_url=base_url, max_calls=max_calls)
+            complete = llm_complete(backend.value, model, base_url=base_url, max_calls=max_calls,
+                                    timeout_s=timeout, max_retries=max_retries)
         except Exception as exc:  # SDK construction / model listing errors
             console.print(f"[red]LLM backend unavailable: {exc}[/red]")
             raise typer.Exit(2) from exc
@@ -188,12 +209,10 @@ def cluster_cmd(
         console.print(f"[red]{exc}[/red]")
         store.close()
         raise typer.Exit(1) from exc
-    except Exception as exc:
+    except (LLMError, CallLimitExceeded) as exc:
+        # an LLM failure (limit, auth, network, an answer not the API's) leaves the previous tables untouched
         store.close()
-        if complete is None:
-            raise
-        # an LLM failure (limit, auth, network) leaves the previous tables untouched
-        console.print(f"[red]LLM call failed, nothing written: {type(exc).__name__}: {exc}[/red]")
+        console.print(f"[red]LLM call failed, nothing written:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     elapsed = time.perf_counter() - t0
     summary = result.privacy_summary()

@@ -298,8 +298,10 @@ def llm_level(
             parents = deduped
     if not parents:
         parents = [names[0]] if n else []
-    # assign each child to exactly one parent
-    pvecs = np.asarray(embed(list(parents)), dtype=np.float32)
+    # assign each child to exactly one parent; the fallback compares children and parents embedded in one call
+    # (a corpus-fitted embedder, the lexical tier, gives vectors comparable only within one call)
+    joint = np.asarray(embed([*labels_txt, *parents]), dtype=np.float32)
+    cvecs, pvecs = joint[:n], joint[n:]
     parent_of = np.zeros(n, dtype=np.int64)
     for i in range(n):
         order = list(range(len(parents)))
@@ -313,7 +315,7 @@ def llm_level(
         ans = tag(complete(prompt), "answer")
         j = match_name(ans, parents) if ans else None
         if j is None:  # fall back to the nearest parent by embedding
-            j = int(np.argmax(pvecs @ vecs[i]))
+            j = int(np.argmax(pvecs @ cvecs[i]))
         parent_of[i] = j
     # drop parents that got no child; rename the others from their children
     used = sorted(set(parent_of.tolist()))
@@ -331,7 +333,10 @@ def llm_level(
         calls += 1
         ans = complete(prompt)
         nm, ds = tag(ans, "name"), tag(ans, "summary")
-        out_names.append(clean_name(nm) if nm else parents[old])
+        nm = clean_name(nm) if nm else None
+        if nm is not None and len(nm) < 3:  # '<name>""</name>' cleaned to nothing: as unusable as no name
+            nm = None
+        out_names.append(nm or parents[old])
         out_desc.append(clean_description(ds) if ds else "")
-        renamed.append(bool(nm))
+        renamed.append(nm is not None)
     return LevelResult(parent_of, out_names, out_desc, calls, renamed)

@@ -35,6 +35,10 @@ Complete = Callable[[str], str]
 """An LLM call: prompt in, completion text out (no system prompt, no prefill)."""
 
 MAX_NAME_WORDS = 10
+#: Characters kept of an LLM's name and description: ten words of a runaway answer (a 100,000-character "word")
+#: were stored, released and printed whole.
+MAX_NAME_CHARS = 120
+MAX_DESCRIPTION_CHARS = 600
 
 # --------------------------------------------------------------------------------------------------
 # vocabulary
@@ -448,13 +452,25 @@ def clean_name(name: str, *, max_words: int = MAX_NAME_WORDS) -> str:
     words = name.split(" ")
     if len(words) > max_words:
         name = " ".join(words[:max_words])
+    name = _cut(name, MAX_NAME_CHARS)
     return name[:1].upper() + name[1:]
 
 
 def clean_description(desc: str) -> str:
     desc = re.sub(r"\s+", " ", desc).strip().strip("\"'`[]").strip()
     sentences = re.split(r"(?<=[.!?])\s+", desc)
-    return " ".join(sentences[:2])
+    return _cut(" ".join(sentences[:2]), MAX_DESCRIPTION_CHARS)
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at the last space when there is one in the second half, with '…'."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space >= limit // 2:
+        head = head[:space]
+    return head.rstrip(" ,;:-") + "…"
 
 
 def format_statements(items: Sequence[str]) -> str:

@@ -16,6 +16,10 @@ from typing import Any
 ENGINES = ("local", "ray")
 
 
+class RayUnavailable(RuntimeError):
+    """Ray is not installed (``pip install 'codecensus[ray]'``), or no cluster answers at ``--address``."""
+
+
 def ingest_with(engine: str, store: Any, paths: Any, *, address: str | None = None, out: str | None = None,
                 workers: int = 1, progress: Any = None, **kwargs: Any) -> Any:
     """``codecensus ingest --engine local|ray``: one call for the CLI. Returns :class:`codecensus.ingest.IngestStats`.

@@ -76,9 +76,13 @@ def is_url(p: str | os.PathLike[str]) -> bool:
 
 
 def local_path(p: str | os.PathLike[str]) -> Path:
+    """The local path of a path or ``file://`` URL (also one that went through ``pathlib.Path``: ``file:/tmp/x``,
+    which was taken as a relative folder named ``file:`` and not found)."""
     s = str(p)
-    if s.startswith("file://"):
-        s = s[len("file://") :]
+    if s.startswith("file:"):
+        s = s[len("file:") :]
+        if s.startswith("//"):
+            s = s[2:]
     return Path(s).expanduser()
 
 
@@ -90,7 +94,12 @@ def remote_file_id(url: str, source: str) -> str:
 def _filesystem(url: str, options: dict[str, Any] | None = None) -> tuple[Any, str]:
     import fsspec
 
-    fs, path = fsspec.core.url_to_fs(url, **(options or {}))
+    try:
+        fs, path = fsspec.core.url_to_fs(url, **(options or {}))
+    except ImportError as exc:  # the protocol's package (s3fs, gcsfs, adlfs) is not installed
+        raise ValueError(f"{url}: {exc} (docs/ray.md, Install)") from None
+    except ValueError as exc:  # an unknown protocol
+        raise ValueError(f"{url}: {exc}") from None
     return fs, path
 
 
@@ -136,6 +145,8 @@ def list_remote(
         infos = {p: fs.info(p) for p in fs.glob(root)}
         base = root[: _GLOB.search(root).start()].rsplit("/", 1)[0]  # type: ignore[union-attr]
     else:
+        if not fs.exists(root):  # as a missing local path: said, not an empty run
+            raise FileNotFoundError(f"{url}: no such file or folder")
         infos = fs.find(root, withdirs=False, detail=True)
         base = root
     for path in sorted(infos):

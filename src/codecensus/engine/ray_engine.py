@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import time
 import uuid
@@ -30,6 +31,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from codecensus.engine import RayUnavailable
 from codecensus.engine.fs import is_url, join, local_path, output_fs
 from codecensus.engine.parquet import load_ingest, read_table
 from codecensus.engine.plan import plan_inputs, stats_from_files
@@ -40,10 +42,6 @@ from codecensus.store import Store
 DEFAULT_FILES_PER_TASK = 16
 
 
-class RayUnavailable(RuntimeError):
-    """Ray is not installed (``pip install 'codecensus[ray]'``)."""
-
-
 def _ray() -> Any:
     try:
         import ray
@@ -51,6 +49,26 @@ def _ray() -> Any:
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RayUnavailable("--engine ray needs Ray Data: pip install 'codecensus[ray]' (ray[data], fsspec)") from exc
     return ray
+
+
+def check_address(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast when nothing listens at ``address`` (``host:port`` or ``ray://host:port``): ``ray.init`` retried
+    the connection for minutes (still retrying after 5 minutes, measured against 127.0.0.1:1)."""
+    if "://" in address and not address.startswith("ray://"):
+        return
+    host, sep, port = address.split("://", 1)[-1].rpartition(":")
+    if not sep or not host or not port.isdigit():  # "auto", a bare host: Ray resolves it
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        why = exc.strerror or str(exc) or type(exc).__name__
+        raise RayUnavailable(
+            f"no Ray cluster answers at --address {address} ({why}): check the address (the head node's "
+            "host:port, 6379 by default) or start the cluster (`ray start --head`); without --address a local "
+            "cluster is started"
+        ) from None
 
 
 @contextmanager
@@ -66,6 +84,8 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None, ship
     ray = _ray()
     started = False
     if not ray.is_initialized():
+        if address:
+            check_address(address)
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "ignore_reinit_error": True}
         if address:
             kwargs["address"] = address
@@ -75,7 +95,11 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None, ship
             import codecensus
 
             kwargs["runtime_env"] = {"py_modules": [str(Path(codecensus.__file__).parent)]}
-        ray.init(**kwargs)
+        try:
+            with _utf8_entrypoint(ray):
+                ray.init(**kwargs)
+        except ConnectionError as exc:  # something listens at --address, but no Ray cluster answered
+            raise RayUnavailable(f"{exc}: check --address (the head node's host:port, 6379 by default)") from None
         started = True
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
@@ -88,6 +112,27 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None, ship
     finally:
         if started:
             ray.shutdown()
+
+
+@contextmanager
+def _utf8_entrypoint(ray: Any) -> Any:
+    """Ray records the driver's command line (from /proc, as bytes decoded with surrogates) as the job's entrypoint
+    and encodes it as strict UTF-8: a path with a non-UTF-8 byte anywhere on the command line (``café`` in
+    Latin-1) stopped ``ray.init`` with UnicodeEncodeError. The entrypoint is a label only; such bytes become '?'."""
+    utils = getattr(getattr(ray, "_private", None), "utils", None)
+    orig = getattr(utils, "get_entrypoint_name", None)
+    if orig is None:  # another Ray: nothing to mend
+        yield
+        return
+
+    def safe() -> str:
+        return str(orig()).encode("utf-8", "surrogateescape").decode("utf-8", "replace").replace("\ufffd", "?")
+
+    utils.get_entrypoint_name = safe
+    try:
+        yield
+    finally:
+        utils.get_entrypoint_name = orig
 
 
 def _pa_filesystem(out: str, options: dict[str, Any] | None) -> tuple[Any, str]:
