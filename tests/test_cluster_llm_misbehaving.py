@@ -5,10 +5,9 @@ plainly, the previous tables stay, and what is released stays short and audited.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from codecensus.cluster import naming as N
 from codecensus.cluster.embed_stage import LexicalEmbedder
 from codecensus.cluster.llm_text import TextLLM
 from codecensus.store import Store
+from local_server import LocalServer
 from test_cluster_helpers import FakeLLM
 
 pytest.importorskip("openai")
@@ -40,13 +40,12 @@ def _message(text: str) -> dict[str, Any]:
             "usage": {"input_tokens": 4, "output_tokens": 2}}
 
 
-class _Server:
+class _Server(LocalServer):
     """A local server for /v1/chat/completions and /v1/messages; ``mode`` picks how it answers."""
 
     def __init__(self) -> None:
         self.mode = "ok"
         self.requests: list[dict[str, Any]] = []
-        self.release = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -83,20 +82,7 @@ class _Server:
                 body = _message(text) if self.path.endswith("/messages") else _chat(text)
                 return self._send(200, json.dumps(body).encode())
 
-        class Quiet(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: object, client_address: object) -> None:
-                pass
-
-        self.httpd = Quiet(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture

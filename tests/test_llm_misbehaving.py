@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from codecensus.classify.llm import LLMError, make_backend
 from codecensus.classify.run import classify_store
 from genstore import generated_store
 from llm_replay import FIXTURES, IdentityRedactor, Replay, fixture, sample_session
+from local_server import LocalServer
 
 pytest.importorskip("openai")
 
@@ -155,12 +156,11 @@ def test_abstentions_are_counted_apart_and_in_no_mode(store_path: Path, tmp_path
     assert stats.by_mode == {"fix": 1}
 
 
-class _Server:
+class _Server(LocalServer):
     """A local OpenAI-compatible server whose chat answers wait until ``release`` is set (then ``hold`` seconds
     more); ``max_in_flight`` is the most requests it held at once."""
 
     def __init__(self) -> None:
-        self.release = threading.Event()
         self.hold = 0.0
         self.requests = 0
         self.in_flight = 0
@@ -191,20 +191,7 @@ class _Server:
                 self.end_headers()
                 self.wfile.write(answer)
 
-        class Quiet(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: object, client_address: object) -> None:
-                pass  # the interrupted client is gone when the held answers are written
-
-        self.httpd = Quiet(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture

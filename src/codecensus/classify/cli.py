@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from codecensus.cli_options import LLMRetriesOpt, LLMTimeoutOpt
+
 console = Console(stderr=True)
 out = Console()
 
@@ -71,16 +73,8 @@ def classify_cmd(
         typer.Option("--concurrency", min=1, help="LLM backends: requests in flight (default 4); Ray: actors "
                      "(offline default: the cluster's CPUs)."),
     ] = None,
-    timeout: Annotated[
-        float | None,
-        typer.Option("--timeout", min=1.0, help="LLM backends: seconds to wait for one answer before retrying "
-                     "(default: anthropic 120, openai 300; raise it for a slow local model).", show_default=False),
-    ] = None,
-    max_retries: Annotated[
-        int | None,
-        typer.Option("--max-retries", min=0, help="LLM backends: retries of a request after a timeout, 429 or 5xx, "
-                     "with growing waits (default 6; 0: stop at the first).", show_default=False),
-    ] = None,
+    timeout: LLMTimeoutOpt = None,
+    max_retries: LLMRetriesOpt = None,
     batch: Annotated[
         bool,
         typer.Option("--batch", help="anthropic: send the sessions not yet answered as Message Batches (half price, "

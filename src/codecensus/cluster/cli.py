@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from codecensus.cli_options import LLMRetriesOpt, LLMTimeoutOpt
 from codecensus.cluster.model import ClusterNode, ClusterTree
 
 console = Console(stderr=True)
@@ -120,16 +121,8 @@ def cluster_cmd(
         int | None, typer.Option("--max-calls", help="Stop if the LLM path would need more calls than this.",
                                  show_default=False)
     ] = None,
-    timeout: Annotated[
-        float | None,
-        typer.Option("--timeout", min=1.0, help="LLM backends: seconds to wait for one answer before retrying "
-                     "(default: anthropic 120, openai 300; raise it for a slow local model).", show_default=False),
-    ] = None,
-    max_retries: Annotated[
-        int | None,
-        typer.Option("--max-retries", min=0, help="LLM backends: retries of a request after a timeout, 429 or 5xx "
-                     "(default 6; 0: stop at the first).", show_default=False),
-    ] = None,
+    timeout: LLMTimeoutOpt = None,
+    max_retries: LLMRetriesOpt = None,
     audit_llm: Annotated[
         bool, typer.Option("--llm-audit/--no-llm-audit", help="With an LLM backend, also rate every name with "
                            "Clio's privacy-auditor prompt (the stricter of rule and LLM ratings wins).")
