@@ -128,6 +128,11 @@ def test_classify_store_writes_facets_and_skips_done(loaded: Store) -> None:
     for c in FACET_COLUMNS:
         assert c in tbl.column_names
     assert tbl.num_rows == 3 and all(v is not None for v in tbl.column("mode").to_pylist())
+    # no free text unless asked for: the summary (an LLM backend's own words about the transcript) is opt-in
+    assert "summary" not in tbl.column_names
+    with_text = session_table(loaded, summaries=True)
+    assert with_text.column_names == [*tbl.column_names, "summary"]
+    assert all(isinstance(v, str) and v for v in with_text.column("summary").to_pylist())
 
 
 def test_summaries_are_redacted(loaded: Store) -> None:

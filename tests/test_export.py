@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from streams import PartialStream
+
+from ccbuild import standard_session
 
 
 def test_jsonl_export_to_an_unbuffered_stdout_is_complete() -> None:
@@ -63,3 +67,27 @@ def test_exports_are_written_batch_by_batch_with_the_bytes_of_one_write(monkeypa
         export.write_table(t, "jsonl", types.SimpleNamespace(buffer=out))  # type: ignore[arg-type]
         opts = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
         assert out.getvalue() == b"".join(orjson.dumps(r, option=opts) for r in t.to_pylist()), n
+
+
+def test_the_sessions_export_has_no_free_text_unless_asked(tmp_path: Path) -> None:
+    """Issue 2: no free text in the `sessions` export. It carried each session's `summary`, which an LLM backend
+    writes in its own words about the transcript; it is now added only with --summaries."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from codecensus.cli import app
+    from codecensus.store import Store
+
+    db = tmp_path / "db.duckdb"
+    root = tmp_path / "p"
+    standard_session("11111111-1111-4111-8111-111111111111").write(root / "a.jsonl")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db)]).exit_code == 0
+    assert runner.invoke(app, ["classify", "--db", str(db), "--embedder", "none", "-j", "1"]).exit_code == 0
+    with Store(db) as st:  # as an LLM backend would have written it
+        st.con.execute("UPDATE facets SET summary = 'The user asked to fix the billing export for Acme'")
+    plain = runner.invoke(app, ["sessions", "--db", str(db)])
+    assert plain.exit_code == 0 and "Acme" not in plain.output and "summary" not in json.loads(plain.output)
+    full = runner.invoke(app, ["sessions", "--db", str(db), "--summaries"])
+    assert full.exit_code == 0 and json.loads(full.output)["summary"].endswith("for Acme")

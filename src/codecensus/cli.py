@@ -325,9 +325,15 @@ def sessions(
     out_file: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write here instead of standard output (required for parquet).")
     ] = None,
+    summaries: Annotated[
+        bool,
+        typer.Option("--summaries", help="Add each classified session's one-line summary (free text: an LLM "
+                     "backend's is its own redacted words about the transcript)."),
+    ] = False,
     db: DbOpt = None,
 ) -> None:
-    """Export one row per session (shape, and facets once classified). No transcript text; users and projects hashed."""
+    """Export one row per session (shape, and facets once classified). No transcript text, no free text unless
+    --summaries; users and projects hashed."""
     from codecensus.export import session_table, write_table
 
     if fmt is ExportFormat.parquet and out_file is None:
@@ -343,7 +349,7 @@ def sessions(
         if not store.table_exists("sessions"):
             console.print("[red]no `sessions` table: run `codecensus ingest` first[/red]")
             raise typer.Exit(1)
-        tbl = session_table(store)
+        tbl = session_table(store, summaries=summaries)
     finally:
         store.close()
     write_table(tbl, fmt.value, out_file or sys.stdout)

@@ -1,4 +1,5 @@
-"""Exports of stored tables: one row per session (shape + facets), no transcript text."""
+"""Exports of stored tables: one row per session (shape + facets), no transcript text and, unless asked for, no
+free text at all."""
 
 from __future__ import annotations
 
@@ -29,22 +30,25 @@ FACET_COLUMNS = (
     "value_hours",
     "value_soc",
     "value_usd",
-    "summary",
     "backend",
     "model",
     "abstained",
 )
 
 
-def session_table(store: Store) -> pa.Table:
-    """The `sessions` export: shape columns, then facet columns when classified."""
+def session_table(store: Store, *, summaries: bool = False) -> pa.Table:
+    """The `sessions` export: shape columns, then facet columns when classified.
+
+    No free text by default. ``summaries`` adds each session's one-line ``summary``: the offline backend writes it
+    from a fixed generic vocabulary, an LLM backend in its own words about the transcript (redacted, but free text).
+    """
     shape = ", ".join(f's."{c}"' for c in SESSION_COLUMNS)
     if store.table_exists("facets"):
         cols = {r[0] for r in store.con.execute("DESCRIBE facets").fetchall()}
         facet = ", ".join(
             (f'f."{c}"' if c in cols else f'NULL AS "{c}"') if c != "model" else
             ('f."model" AS "model"' if "model" in cols else 'NULL AS "model"')
-            for c in FACET_COLUMNS
+            for c in (*FACET_COLUMNS, *(["summary"] if summaries else []))
         )
         sql = f"SELECT {shape}, {facet} FROM sessions s LEFT JOIN facets f USING (session_key) ORDER BY s.started_at, s.session_id, s.session_key"
     else:
