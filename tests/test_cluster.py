@@ -305,6 +305,21 @@ def test_auditor_falls_back_to_a_safer_candidate_or_withholds() -> None:
     assert not b.released and b.withheld_reason == P.AUDITOR and b.privacy_score == 1
 
 
+def test_names_are_distinct_within_a_level() -> None:
+    """LLM names were not made unique: 15 neighbouring leaves named "Handle some work" by a model were all
+    released under that one name. A name a node of the level already has is now numbered (the LLM's names still
+    win over the offline candidates after them)."""
+    leaf = [0] * 12 + [1] * 12 + [2] * 12
+    users = list(range(36))
+    tree, u = _tree(leaf, [0, 0, 0], users)
+    tree.nodes[0][0].name_candidates = [("Fix tests", "d"), ("Repair the test suite", "d")]
+    tree.nodes[0][1].name_candidates = [("Fix tests", "d"), ("Fix flaky integration tests", "d")]
+    tree.nodes[0][2].name_candidates = [("Fix tests", "d"), ("Use the secret key", "d")]  # its other one fails
+    th = P.Thresholds(min_users=5, min_sessions=10)
+    P.audit(tree, StrictScorer(), th)
+    assert [n.name for n in tree.nodes[0]] == ["Fix tests", "Fix tests (2)", "Fix tests (3)"]
+
+
 def test_parent_failing_auditor_withholds_its_subtree() -> None:
     leaf = [0] * 12 + [1] * 12
     users = list(range(24))

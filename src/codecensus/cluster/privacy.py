@@ -92,8 +92,10 @@ def fill_counts(tree: ClusterTree, user: IntArray) -> None:
 
 
 def audit(tree: ClusterTree, scorer: Scorer, th: Thresholds, *, auditor: Callable[[str], int] | None = None) -> None:
-    """Pick, for every node above the thresholds, the first name candidate the auditor accepts."""
+    """Pick, for every node above the thresholds, the first name candidate the auditor accepts; a name another
+    node of the level already has is numbered ("Fix tests (2)"): an LLM may give neighbouring clusters one name."""
     for nodes in tree.nodes:
+        taken: dict[str, int] = {}  # lower-cased name -> nodes of this level named so
         for nd in nodes:
             if not th.passes(nd.n_sessions, nd.n_users):
                 continue
@@ -104,7 +106,8 @@ def audit(tree: ClusterTree, scorer: Scorer, th: Thresholds, *, auditor: Callabl
                 s = scorer.score(f"{name}: {desc}" if desc else name, auditor=auditor)
                 best = s if best is None else max(best, s)
                 if s >= th.min_score:
-                    nd.name, nd.description, nd.privacy_score = name, desc, s
+                    n = taken[name.lower()] = taken.get(name.lower(), 0) + 1
+                    nd.name, nd.description, nd.privacy_score = (name if n == 1 else f"{name} ({n})"), desc, s
                     chosen = True
                     break
             if not chosen:
