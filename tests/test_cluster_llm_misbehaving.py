@@ -76,6 +76,8 @@ class _Server(LocalServer):
                     return self._send(200, b"[1, 2]")
                 if mode == "no_choices":
                     return self._send(200, b'{"error": "model is loading"}')
+                if mode == "empty":  # a model that answers nothing (null content)
+                    return self._send(200, json.dumps(_chat("")).encode())
                 if mode == "echo500":
                     return self._send(500, json.dumps({"error": {"message": f"bad input {prompt} END"}}).encode())
                 text = "<summary>Users fixed tests.</summary><name>Fix failing tests</name>"
@@ -230,3 +232,17 @@ def test_cli_request_options_need_an_llm_backend(tmp_path: Path) -> None:
     db = _store(tmp_path / "c.duckdb")
     r = _cluster("--db", str(db), "--timeout", "5")
     assert r.exit_code == 2 and "--timeout applies to the LLM backends" in " ".join(r.output.split())
+
+
+def test_cli_says_when_the_llm_never_gave_a_usable_name(server: _Server, tmp_path: Path) -> None:
+    """A server answering empty text ran "successfully": every name was an offline one (or withheld) without a
+    word that no answer of the LLM had been read."""
+    db = _store(tmp_path / "c.duckdb")
+    server.mode = "empty"
+    r = _cluster("--db", str(db), "--backend", "openai", "--model", "m", "--base-url", server.url, "--no-llm-audit")
+    said = " ".join(r.output.split())
+    assert r.exit_code == 0, said
+    assert "The LLM gave no usable name in" in said and "every name is an offline one" in said
+    server.mode = "ok"
+    r = _cluster("--db", str(db), "--backend", "openai", "--model", "m", "--base-url", server.url, "--no-llm-audit")
+    assert r.exit_code == 0 and "no usable name" not in " ".join(r.output.split())

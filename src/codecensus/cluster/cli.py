@@ -232,6 +232,10 @@ def cluster_cmd(
     t.add_row("seconds", f"{elapsed:.1f} (embed {result.timings.get('embed', 0):.1f}, k-means "
               f"{result.timings.get('kmeans', 0):.1f})")
     console.print(t)
+    named, asked = result.info.get("llm_leaf_names", [0, 0])
+    if complete is not None and asked and not named:
+        console.print(f"[yellow]The LLM gave no usable name in {asked} naming request(s)[/yellow] (no "
+                      "<name>…</name> in its answers: an empty or off-format reply?): every name is an offline one.")
     if topics is not None:
         rt = Table("level", "clusters", "majority-topic accuracy", "ARI", "NMI", "topics covered",
                    title=f"recovery of planted topics ({len(topics)} sessions with a topic)")

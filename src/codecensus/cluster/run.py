@@ -308,9 +308,11 @@ def cluster_frame(
     leaf_ns, leaf_nu = P.node_counts(leaf, frame.user, k)
     offline_leaf = N.name_level_offline(index, v_texts, v_counts, leaf_of_text[vs], k, leaf_modes, seed=cfg.seed)
     leaf_cands: list[list[tuple[str, str]]] = [list(offline_leaf[c].candidates) for c in range(k)]
+    llm_named = [0, 0]  # leaves the LLM named, leaves it was asked to name
     if llm is not None:
         rng = random.Random(cfg.seed)
         eligible = [c for c in range(k) if th.passes(int(leaf_ns[c]), int(leaf_nu[c]))]
+        llm_named[1] = len(eligible)
         sess_by_leaf = [np.flatnonzero(leaf == c) for c in range(k)] if eligible else []
         for n_done, c in enumerate(eligible):
             members = sess_by_leaf[c].tolist()
@@ -321,6 +323,7 @@ def cluster_frame(
             got = N.llm_name(llm, inside, outside)
             if got is not None:
                 leaf_cands[c] = [got, *leaf_cands[c]]
+                llm_named[0] += 1
             step("name", n_done + 1, len(eligible))
     timings["name_leaves"] = round(time.perf_counter() - t0, 3)
 
@@ -412,6 +415,7 @@ def cluster_frame(
         "levels_requested": cfg.levels,
         "seed": cfg.seed,
         "llm_calls": llm.calls if llm is not None else 0,
+        "llm_leaf_names": llm_named,
         "prompt_hashes": prompt_hashes() if llm is not None else {},
     }
     return ClusterResult(frame, tree, emb, th, cfg, timings, info)
