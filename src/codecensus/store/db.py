@@ -387,8 +387,7 @@ class Store:
         con.execute("BEGIN TRANSACTION")
         try:
             if replaced:
-                for t in RAW_TABLES:
-                    con.execute(f"DELETE FROM {t} WHERE file_id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": replaced})
+                self._delete_file_rows(RAW_TABLES, replaced)
             for name, tbls in merged.items():
                 # One contiguous table: DuckDB's Arrow scan pays per chunk, and per-file slices are many.
                 # (System allocator: the writer gives these buffers back instead of pooling them.)
@@ -405,13 +404,17 @@ class Store:
             rollback(self.con)
             raise
 
+    def _delete_file_rows(self, tables: Sequence[str], ids: Sequence[str]) -> None:
+        """Delete the rows of the files ``ids`` from ``tables`` (inside the caller's transaction)."""
+        for t in tables:
+            self.con.execute(f"DELETE FROM {t} WHERE file_id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": list(ids)})
+
     def forget_files(self, ids: Sequence[str]) -> None:
         """Remove the rows and bookkeeping of the files ``ids``, in ONE transaction."""
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            for t in (*RAW_TABLES, "files"):
-                con.execute(f"DELETE FROM {t} WHERE file_id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": list(ids)})
+            self._delete_file_rows((*RAW_TABLES, "files"), ids)
             con.execute("COMMIT")
         except BaseException:
             rollback(con)
