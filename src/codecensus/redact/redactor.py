@@ -133,22 +133,15 @@ class Redactor:
         lower = text.lower()
         emails: list[str] = []
         users: list[str] = list(known_users)
-        for rule in self._rules:
-            if rule.triggers and not any(t in lower for t in rule.triggers):
+        for rule, m in _rule_matches(self._rules, text, lower):
+            s, e = span_of(rule, m)
+            if e <= s:
                 continue
-            for m in _matches(rule, text, lower):
-                if rule.left and not left_ok(text, m.start(), rule.left):
-                    continue
-                if rule.check is not None and not rule.check(m):
-                    continue
-                s, e = span_of(rule, m)
-                if e <= s:
-                    continue
-                if rule.kind == K.EMAIL:
-                    emails.append(m.group("local"))
-                elif rule.kind == K.PATH_USER:
-                    users.append(m.group("u"))
-                yield RawHit(rule.kind, s, e, rule.score, "regex")
+            if rule.kind == K.EMAIL:
+                emails.append(m.group("local"))
+            elif rule.kind == K.PATH_USER:
+                users.append(m.group("u"))
+            yield RawHit(rule.kind, s, e, rule.score, "regex")
         ds = self._get_ds()
         if ds is not None:
             yield from ds.find(text, lower)
@@ -167,15 +160,8 @@ class Redactor:
     def path_users(self, text: str) -> set[str]:
         """The user names in the home-directory paths of ``text`` (``/Users/alice``, ``C:\\Users\\alice``,
         ``-Users-alice-``): a caller that redacts a text piece by piece passes them to each piece (``users``)."""
-        lower = text.lower()
-        out: set[str] = set()
-        for rule in self._rules:
-            if rule.kind != K.PATH_USER or (rule.triggers and not any(t in lower for t in rule.triggers)):
-                continue
-            for m in _matches(rule, text, lower):
-                if (not rule.left or left_ok(text, m.start(), rule.left)) and (rule.check is None or rule.check(m)):
-                    out.add(m.group("u"))
-        return out
+        rules = [r for r in self._rules if r.kind == K.PATH_USER]
+        return {m.group("u") for _, m in _rule_matches(rules, text, text.lower())}
 
     def find(self, text: str, *, names: Iterable[str] = (), users: Iterable[str] = ()) -> list[Entity]:
         """Detected entities, merged and sorted by position (non-overlapping). ``names``: people's names to find
@@ -407,6 +393,19 @@ def base64_hits(text: str, detect: Callable[[str], Iterable[RawHit]]) -> Iterato
 
 
 _URLSAFE = str.maketrans("-_", "+/")
+
+
+def _rule_matches(rules: Iterable[Rule], text: str, lower: str) -> Iterator[tuple[Rule, re.Match[str]]]:
+    """Every match of ``rules`` in ``text`` that passes the rule's trigger words, left context and check."""
+    for rule in rules:
+        if rule.triggers and not any(t in lower for t in rule.triggers):
+            continue
+        for m in _matches(rule, text, lower):
+            if rule.left and not left_ok(text, m.start(), rule.left):
+                continue
+            if rule.check is not None and not rule.check(m):
+                continue
+            yield rule, m
 
 
 def _matches(rule: Rule, text: str, lower: str) -> Iterator[re.Match[str]]:
