@@ -89,9 +89,8 @@ class _Server(LocalServer):
 
 @pytest.fixture
 def server() -> Iterator[_Server]:
-    s = _Server()
-    yield s
-    s.close()
+    with _Server() as s:
+        yield s
 
 
 @pytest.mark.parametrize(

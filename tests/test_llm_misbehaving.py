@@ -196,9 +196,8 @@ class _Server(LocalServer):
 
 @pytest.fixture
 def server() -> Iterator[_Server]:
-    s = _Server()
-    yield s
-    s.close()
+    with _Server() as s:
+        yield s
 
 
 def test_ctrl_c_ends_at_once_and_a_rerun_completes(server: _Server, store_path: Path, tmp_path: Path) -> None:
