@@ -50,11 +50,14 @@ CANARIES: dict[str, str] = {
     "zw_key": "AKIAQ3XW7KZP2M4NB6RT",
     "b64_key": "sk_live_51Hx7Qm2Rk9Lp4Vz8Tn3Wb6Yc1Df5Gh0Js2Ka7",
     "umlaut_name": "Jürgen Quellmüller",
+    # a colleague named without an introduction or an e-mail: only the NER model (LLM backends) finds it
+    "colleague": "Priya Raghunathan",
 }
 # Case-insensitive needles (a codename may be lower-cased by keyword extraction).
 NEEDLES = {k: v.lower() for k, v in CANARIES.items()}
 NEEDLES["person_last"] = "quackenbush"
 NEEDLES["umlaut_name"] = "quellmüller"
+NEEDLES["colleague"] = "raghunathan"
 B64_ENV = base64.b64encode(f"STRIPE_KEY={CANARIES['b64_key']}\n".encode()).decode()
 NEEDLES["b64_env"] = B64_ENV[:24].lower()
 ZW = "\u200b"
@@ -84,7 +87,8 @@ def _canary_session(sid: str, user_i: int, t0: int) -> Session:
                             "author": f"{c['umlaut_name']} <juergen.quellmueller@fjordwise.io>"}, ensure_ascii=False)
     (t3,) = s.reply(None, [("Bash", {"command": f"echo {B64_ENV} | base64 -d > .env && export AWS_ACCESS_KEY_ID={zw}"})])
     s.result(t3, disguised)
-    s.prompt(f"Great, thanks! Please also email {c['email']} about {c['codename']}. Works now. The env was "
+    s.prompt(f"Great, thanks! Please also email {c['email']} about {c['codename']} and send the release notes to "
+             f"{c['colleague']} before friday. Works now. The env was "
              f"`echo {B64_ENV} | base64 -d`, the key {zw}, and the log said {disguised}")
     s.reply(f"Done. {c['codename']} is deployed.")
     return s
@@ -219,7 +223,16 @@ def test_no_canary_in_the_llm_digest(canary_run: dict[str, object], tmp_path: Pa
                 .fetchall()]
         evs = load_evidence(st, keys)
     assert len(evs) == 24
-    digests = [condense(ev) for ev in evs]
+    from codecensus.classify.llm import make_backend
+    from codecensus.redact.engines import ner_model_path
+
+    if ner_model_path() is None:
+        pytest.skip("the NER model (codecensus[llm]) is not installed: an LLM backend would warn and send names")
+    llm = make_backend("openai", "m", base_url="http://127.0.0.1:9", cache=False)
+    assert llm.uses_ner  # on by default when the model is installed
+    digests = [llm.condense(ev) for ev in evs]
+    plain = {k for ev in evs for k in _hits(condense(ev))}
+    assert "colleague" in plain  # without NER the colleague's name does reach the digest: the test can fail
     assert all("[AWS_KEY]" in d and "[EMAIL]" in d for d in digests)  # the canaries were there to be redacted
     # the project's codename is what the work is about: the LLM reads it (no rule can tell it from a word);
     # the released outputs above are what must not carry it

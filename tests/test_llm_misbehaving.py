@@ -395,6 +395,7 @@ _LOCAL = ["--backend", "openai", "--model", "m", "--base-url", "http://127.0.0.1
         ([*_LOCAL, "--timeout", "0"], "--timeout"),
         ([*_LOCAL, "--max-retries", "-1"], "--max-retries"),
         ([*_LOCAL, "--concurrency", "0"], "--concurrency"),  # ran with 1
+        (["--no-ner"], "--ner/--no-ner applies to the LLM backends"),
     ],
 )
 def test_request_options_are_checked(args: list[str], said: str, store_path: Path, tmp_path: Path) -> None:
@@ -436,6 +437,11 @@ def test_ray_engine_gets_the_llm_request_options(monkeypatch: pytest.MonkeyPatch
                            max_retries=2).backend
     d = actor.describe()  # type: ignore[attr-defined]
     assert (d["timeout_s"], d["max_retries"], d["account"]["budget_usd"], d["concurrency"]) == (9.0, 2, 0.25, 1)
+    r = _cli(*ray, "--no-ner")
+    assert r.exit_code == 0, r.output
+    assert seen["ner"] is False
+    actor = ClassifyWorker("openai", model="m", base_url="http://127.0.0.1:9", ner=False).backend
+    assert actor.describe()["ner"] is False  # type: ignore[attr-defined]
 
 
 def test_batch_option_reaches_the_anthropic_backend(monkeypatch: pytest.MonkeyPatch, store_path: Path,
@@ -461,3 +467,16 @@ def test_batch_option_reaches_the_anthropic_backend(monkeypatch: pytest.MonkeyPa
     for other in (_LOCAL, []):  # openai, offline
         r = _cli("--db", str(db), "--embedder", "none", *other, "--batch")
         assert r.exit_code == 2 and "--batch is for --backend anthropic" in " ".join(r.output.split()), r.output
+
+
+def test_without_the_ner_model_an_llm_run_says_names_can_reach_the_llm(monkeypatch: pytest.MonkeyPatch,
+                                                                      store_path: Path, tmp_path: Path) -> None:
+    """The NER model finds people named without an introduction; without it an LLM run sent such names silently."""
+    import codecensus.redact.engines as engines
+
+    monkeypatch.setattr(engines, "ner_model_path", lambda: None)
+    db = _fresh(store_path, tmp_path)
+    r = _cli("--db", str(db), *_LOCAL, "--ner")
+    assert r.exit_code == 2 and "--ner needs the NER model" in " ".join(r.output.split())
+    r = _cli("--db", str(db), *_LOCAL, "--timeout", "1", "--max-retries", "0", "--limit", "1")
+    assert "names of people written without an introduction" in " ".join(r.output.split())

@@ -44,3 +44,44 @@ def test_missing_model_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr("codecensus.redact.redactor._ENGINES", {})
     with pytest.raises(RuntimeError, match="codecensus\\[ner\\]"):
         Redactor(ner=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        ("please send the report to Anna Kowalski before friday", ["Kowalski"], []),
+        ("Ask Ronald McDonald and Douglas MacArthur", ["McDonald", "MacArthur"], []),
+        ("Refactor the Django views and add pytest tests for the Stripe webhook", [], ["Django", "Stripe"]),
+        ("run npm test and fix the failing React component", [], ["npm", "React"]),
+        ("Fix the bug in UserService where getUser returns null", [], ["UserService"]),
+    ],
+)
+def test_ner_hits_that_are_tools_or_code_are_not_names(ner: Redactor, text: str, gone: list[str],
+                                                       kept: list[str]) -> None:
+    """The small English model tags tool names as people ("run npm" and "the Django views" were [PERSON], "React"
+    a [LOCATION]): the LLM lost the words the work is about. Real names stay redacted."""
+    out = ner.redact(text)
+    assert all(w not in out for w in gone), out
+    assert all(w in out for w in kept), out
+
+
+def test_plausible_person_rules() -> None:
+    from codecensus.redact.names import plausible_person
+
+    assert plausible_person("Anna Kowalski") and plausible_person("Jürgen") and plausible_person("O'Brien")
+    assert not any(plausible_person(s) for s in ("run npm", "Django", "FastAPI", "AWS", "user_service", "Node18"))
+
+
+def test_llm_backends_redact_with_ner_when_the_model_is_installed(ner: Redactor,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from codecensus.classify.llm import make_backend
+
+    on = make_backend("openai", "m", base_url="http://127.0.0.1:9", cache=False)
+    assert on.uses_ner and on.redactor.ner and on.describe()["ner"] is True  # type: ignore[attr-defined]
+    off = make_backend("openai", "m", base_url="http://127.0.0.1:9", cache=False, ner=False)
+    assert not off.uses_ner and not off.redactor.ner  # type: ignore[attr-defined]
+    import codecensus.redact.engines as engines
+
+    monkeypatch.setattr(engines, "ner_model_path", lambda: None)
+    missing = make_backend("openai", "m", base_url="http://127.0.0.1:9", cache=False)
+    assert missing.uses_ner is False  # type: ignore[attr-defined]

@@ -80,6 +80,12 @@ def classify_cmd(
         typer.Option("--batch", help="anthropic: send the sessions not yet answered as Message Batches (half price, "
                      "answers within 24 h) when there are at least 20 of them."),
     ] = False,
+    ner: Annotated[
+        bool | None,
+        typer.Option("--ner/--no-ner", help="LLM backends: redact the digests with the NER model too, which finds "
+                     "people and places written without an introduction (default: on when the model is installed; "
+                     "it comes with `pip install 'codecensus[llm]'`).", show_default=False),
+    ] = None,
     db: DbOpt = None,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a busy database.")] = 30.0,
 ) -> None:
@@ -90,7 +96,8 @@ def classify_cmd(
 
     validate_day(since, "--since")
     if backend is BackendName.offline:
-        given = [name for name, v in (("--timeout", timeout), ("--max-retries", max_retries)) if v is not None]
+        given = [name for name, v in (("--timeout", timeout), ("--max-retries", max_retries),
+                                      ("--ner/--no-ner", ner)) if v is not None]
         if engine != "ray" and concurrency is not None:
             given.insert(0, "--concurrency")
         if given:  # most likely a forgotten --backend: say so rather than run offline for minutes
@@ -103,6 +110,18 @@ def classify_cmd(
     if batch and (backend is not BackendName.anthropic or engine != "local"):
         console.print("[red]--batch is for --backend anthropic[/red] (Anthropic's Message Batches), on the local engine.")
         raise typer.Exit(2)
+    if backend is not BackendName.offline:
+        from codecensus.redact.engines import ner_model_path
+
+        if ner_model_path() is None:
+            if ner:
+                console.print("[red]--ner needs the NER model[/red]: pip install 'codecensus[llm]' (or "
+                              "'codecensus[ner]'), or leave --ner out.")
+                raise typer.Exit(2)
+            if ner is None:
+                console.print("[yellow]The NER model is not installed[/yellow]: names of people written without an "
+                              "introduction (\"ask Anna Kowalski\") can reach the LLM. pip install 'codecensus[llm]' "
+                              "to redact them too (or --no-ner to silence this).")
     store = open_store(db, wait=wait)
     if not store.table_exists("sessions"):
         console.print("[red]No sessions in the database[/red]: run `codecensus ingest` first.")
@@ -111,7 +130,7 @@ def classify_cmd(
         be = make_backend(
             backend.value, model=model, base_url=base_url, budget_usd=budget_usd, store=store, embedder=embedder.value,
             concurrency=None if backend is BackendName.offline else concurrency, timeout_s=timeout,
-            max_retries=max_retries, batch=batch,
+            max_retries=max_retries, batch=batch, ner=ner,
         )
     except Exception as exc:  # missing key, unknown model, missing optional package
         console.print(f"[red]Cannot start the {backend.value} backend:[/red] {exc}")
@@ -130,7 +149,7 @@ def classify_cmd(
         from codecensus.engine import RayUnavailable, classify_with
 
         ray_llm = {} if engine != "ray" or backend is BackendName.offline else {
-            "budget_usd": budget_usd, "timeout_s": timeout, "max_retries": max_retries,
+            "budget_usd": budget_usd, "timeout_s": timeout, "max_retries": max_retries, "ner": ner,
         }
         try:
             stats = classify_with(

@@ -314,6 +314,7 @@ class LLMBackend:
         max_tokens: int = DEFAULT_MAX_TOKENS,
         temperature: float | None = 0.0,
         redactor: Redactor | None = None,
+        ner: bool | None = None,
         retry_abstained: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
@@ -332,6 +333,7 @@ class LLMBackend:
         self.retry_abstained = retry_abstained
         self.account = Account(budget_usd=budget_usd)
         self._redactor = redactor
+        self._ner = ner
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
@@ -372,17 +374,30 @@ class LLMBackend:
             "temperature": self.temperature,
             "concurrency": self.concurrency,
             "max_retries": self.max_retries,
+            "ner": self.uses_ner,
             "price_per_mtok": {"input": self.price.input, "output": self.price.output},
             "account": self.account.as_dict(),
             **self._hash_extras(),
         }
 
     @property
+    def uses_ner(self) -> bool:
+        """Whether the digests' redaction runs the NER model, which finds people and places written without an
+        introduction (``ner``: None means whenever the model is installed; it comes with the ``llm`` extra)."""
+        if self._redactor is not None:
+            return bool(getattr(self._redactor, "ner", False))
+        if self._ner is not None:
+            return self._ner
+        from codecensus.redact.engines import ner_model_path
+
+        return ner_model_path() is not None
+
+    @property
     def redactor(self) -> Redactor:
         if self._redactor is None:
             from codecensus.redact import get_redactor
 
-            self._redactor = get_redactor()
+            self._redactor = get_redactor(ner=self.uses_ner)
         return self._redactor
 
     # -- the protocol ----------------------------------------------------------------------------
@@ -695,7 +710,8 @@ def make_backend(name: str, model: str | None = None, base_url: str | None = Non
     database, else :func:`default_cache_path`), ``budget_usd``, ``budget_tokens`` (condensed
     digest size, default 2000), ``concurrency`` (requests in flight), ``max_retries`` (per request),
     ``timeout_s`` (seconds per attempt; default 120 Anthropic, 300 OpenAI-compatible), ``max_tokens``,
-    ``temperature``, ``redactor``, ``retry_abstained``.
+    ``temperature``, ``redactor``, ``ner`` (the digests' redaction runs the NER model: None, the default, when it is
+    installed), ``retry_abstained``.
     Anthropic: ``api_key``, ``client`` / ``http_client`` (injection for tests), ``structured``
     (JSON-schema structured output, default True), ``batch`` (use Message Batches at half
     price), ``batch_min``, ``poll_interval_s``.

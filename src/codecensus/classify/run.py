@@ -347,17 +347,19 @@ def make_backend(
     timeout_s: float | None = None,
     max_retries: int | None = None,
     batch: bool = False,
+    ner: bool | None = None,
 ) -> Backend:
     """'offline' (default) or an LLM backend ('anthropic', 'openai') from :mod:`codecensus.classify.llm`.
 
-    ``concurrency`` (requests in flight), ``timeout_s`` (per attempt) and ``max_retries`` (per request) are the
-    LLM backends' (None: their defaults); the offline backend makes no requests and takes none of them.
+    ``concurrency`` (requests in flight), ``timeout_s`` (per attempt), ``max_retries`` (per request) and ``ner`` (the
+    digests' redaction runs the NER model) are the LLM backends' (None: their defaults); the offline backend sends no
+    text anywhere and takes none of them.
     """
     if name == "offline":
         from codecensus.classify.offline import OfflineBackend
 
         given = [k for k, v in (("concurrency", concurrency), ("timeout_s", timeout_s), ("max_retries", max_retries),
-                                ("batch", batch or None)) if v is not None]
+                                ("batch", batch or None), ("ner", ner)) if v is not None]
         if given:
             raise ValueError(f"{', '.join(given)}: options of the LLM backends; the offline backend makes no requests")
 
@@ -370,7 +372,7 @@ def make_backend(
             raise ValueError("batch: Message Batches are the anthropic backend's")
         opts["batch"] = True
     for k, v in (("budget_usd", budget_usd), ("concurrency", concurrency), ("timeout_s", timeout_s),
-                 ("max_retries", max_retries)):
+                 ("max_retries", max_retries), ("ner", ner)):
         if v is not None:
             opts[k] = v
     return make_llm(name, model=model, base_url=base_url, **opts)

@@ -255,6 +255,7 @@ def ray_classify(
     budget_usd: float | None = None,
     timeout_s: float | None = None,
     max_retries: int | None = None,
+    ner: bool | None = None,
     address: str | None = None,
     out: str | os.PathLike[str] | None = None,
     out_options: dict[str, Any] | None = None,
@@ -274,7 +275,7 @@ def ray_classify(
     on an actor pool (the offline embedder loads once per actor; for LLM backends
     the pool size ``concurrency`` is the number of requests in flight, default 4,
     and ``budget_usd`` is split evenly between the actors; ``timeout_s`` and ``max_retries`` apply to each
-    request). Results are written as Parquet under ``<run>/facets`` and loaded into the store in one transaction.
+    request; ``ner``: the digests' redaction runs the NER model, None when it is installed). Results are written as Parquet under ``<run>/facets`` and loaded into the store in one transaction.
     Returns a :class:`codecensus.classify.run.ClassifyStats`.
     """
     from codecensus.classify.evidence import reading_order
@@ -314,7 +315,7 @@ def ray_classify(
                     "out": run, "out_options": out_options, "model": model, "base_url": base_url,
                     "embedder": embedder, "threads": 1 if offline else None,
                     "budget_usd": None if budget_usd is None else budget_usd / concurrency,
-                    "timeout_s": timeout_s, "max_retries": max_retries,
+                    "timeout_s": timeout_s, "max_retries": max_retries, "ner": ner,
                 },
                 batch_size=1,
                 batch_format="pyarrow",

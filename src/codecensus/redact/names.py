@@ -54,6 +54,40 @@ COMMON_WORDS: frozenset[str] = frozenset(
     backend fullstack devops ml ai llm
     """.split()
 )
+# Tool, library and code words a statistical NER model tags as people or places ("run npm", "the Django
+# views", "React"); a PERSON/LOCATION hit made only of these (or of COMMON_WORDS) is not a name.
+TECH_TERMS: frozenset[str] = frozenset(
+    """
+    npm npx pnpm yarn pip pipx poetry conda uv cargo gradle maven make cmake bazel brew apt nix
+    pytest jest vitest mocha cypress playwright selenium junit rspec ruff eslint prettier black mypy
+    webpack vite babel rollup esbuild nextjs next nuxt remix astro gatsby tailwind bootstrap jquery
+    express fastapi pydantic sqlalchemy alembic celery numpy pandas scipy torch pytorch tensorflow keras
+    jupyter streamlit gradio langchain huggingface stripe twilio sendgrid shopify wordpress drupal
+    nginx apache caddy terraform ansible helm grafana prometheus kafka rabbitmq elasticsearch
+    heroku render railway cloudflare jenkins circleci travis sentry datadog postman swagger openapi
+    figma jira confluence slack discord notion trello excel powerpoint xcode unity unreal godot
+    flutter electron tauri deno bun webassembly wasm pandoc latex markdown readme dockerfile makefile
+    opus sonnet haiku llama mistral ollama qwen deepseek grok
+    """.split()
+)
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def plausible_person(span: str) -> bool:
+    """Whether a span a NER model labelled PERSON or LOCATION can be a name: it starts with a capital
+    letter, and not every word is a common or tech word, an acronym, or code (digits, ``_``, camelCase)."""
+    words = _TOKEN.findall(span)
+    first = next((c for c in span if c.isalpha()), "")
+    if not words or not first or first.islower() or "_" in span:
+        return False
+    for w in words:
+        if any(c.isdigit() for c in w):
+            return False
+        if len(w) > 1 and w.isupper():  # API, PR, AWS
+            return False
+        if any(c.isupper() for c in w[3:]) and not w.startswith("Mac"):  # UserService, GitHub, FastAPI
+            return False
+    return not all(w.lower() in COMMON_WORDS or w.lower() in TECH_TERMS for w in words)
 
 _STRONG_INTRO = (
     r"my name is|my name's|my names|call me|je m'appelle|je m’appelle|me llamo|mi nombre es|"

@@ -35,7 +35,13 @@ import orjson
 from codecensus.redact import entities as K
 from codecensus.redact.engines import DetectSecretsEngine, PresidioEngine, RawHit
 from codecensus.redact.entities import Entity
-from codecensus.redact.names import find_name_pairs, find_terms, intro_names, names_from_emails
+from codecensus.redact.names import (
+    find_name_pairs,
+    find_terms,
+    intro_names,
+    names_from_emails,
+    plausible_person,
+)
 from codecensus.redact.patterns import RULES, Rule, left_ok, span_of
 
 log = logging.getLogger(__name__)
@@ -147,7 +153,9 @@ class Redactor:
             yield from ds.find(text, lower)
         pr = self._get_presidio()
         if pr is not None:
-            yield from pr.find(text)
+            for h in pr.find(text):  # the NER model's people and places: not tool names or code
+                if h.kind not in (K.PERSON, K.LOCATION) or plausible_person(text[h.start : h.end]):
+                    yield h
         yield from intro_names(text, lower)
         if emails:
             yield from find_name_pairs(text, names_from_emails(emails))
