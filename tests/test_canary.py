@@ -50,14 +50,17 @@ CANARIES: dict[str, str] = {
     "zw_key": "AKIAQ3XW7KZP2M4NB6RT",
     "b64_key": "sk_live_51Hx7Qm2Rk9Lp4Vz8Tn3Wb6Yc1Df5Gh0Js2Ka7",
     "umlaut_name": "Jürgen Quellmüller",
-    # a colleague named without an introduction or an e-mail: only the NER model (LLM backends) finds it
+    # colleagues named without an introduction or an e-mail: a listed given name and its surname (the rules find
+    # it), and a rare given name that only the NER model finds (on by default for the LLM backends)
     "colleague": "Priya Raghunathan",
+    "colleague_rare": "Cornelius Vandermeer",
 }
 # Case-insensitive needles (a codename may be lower-cased by keyword extraction).
 NEEDLES = {k: v.lower() for k, v in CANARIES.items()}
 NEEDLES["person_last"] = "quackenbush"
 NEEDLES["umlaut_name"] = "quellmüller"
 NEEDLES["colleague"] = "raghunathan"
+NEEDLES["colleague_rare"] = "vandermeer"
 B64_ENV = base64.b64encode(f"STRIPE_KEY={CANARIES['b64_key']}\n".encode()).decode()
 NEEDLES["b64_env"] = B64_ENV[:24].lower()
 ZW = "\u200b"
@@ -88,7 +91,7 @@ def _canary_session(sid: str, user_i: int, t0: int) -> Session:
     (t3,) = s.reply(None, [("Bash", {"command": f"echo {B64_ENV} | base64 -d > .env && export AWS_ACCESS_KEY_ID={zw}"})])
     s.result(t3, disguised)
     s.prompt(f"Great, thanks! Please also email {c['email']} about {c['codename']} and send the release notes to "
-             f"{c['colleague']} before friday. Works now. The env was "
+             f"{c['colleague']} and {c['colleague_rare']} before friday. Works now. The env was "
              f"`echo {B64_ENV} | base64 -d`, the key {zw}, and the log said {disguised}")
     s.reply(f"Done. {c['codename']} is deployed.")
     return s
@@ -232,7 +235,7 @@ def test_no_canary_in_the_llm_digest(canary_run: dict[str, object], tmp_path: Pa
     assert llm.uses_ner  # on by default when the model is installed
     digests = [llm.condense(ev) for ev in evs]
     plain = {k for ev in evs for k in _hits(condense(ev))}
-    assert "colleague" in plain  # without NER the colleague's name does reach the digest: the test can fail
+    assert "colleague_rare" in plain  # without NER that name does reach the digest: the test can fail
     assert all("[AWS_KEY]" in d and "[EMAIL]" in d for d in digests)  # the canaries were there to be redacted
     # the project's codename is what the work is about: the LLM reads it (no rule can tell it from a word);
     # the released outputs above are what must not carry it

@@ -370,3 +370,25 @@ def test_placeholders_and_kinds() -> None:
     assert {"AWS_KEY", "GITHUB_TOKEN", "JWT", "PRIVATE_KEY", "URL_TOKEN", "SECRET"} <= SECRET_KINDS
     for p in PLACEHOLDERS:
         assert '"' not in p and "\\" not in p
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("please ask Tomasz Wieczorek to review it", "please ask [PERSON] to review it"),
+        ("the fix from Sven Lindqvist works", "the fix from [PERSON] works"),
+        ("Ana María Ibáñez-Ortega wrote it", "[PERSON] wrote it"),
+        ("Ask Ronald McDonald and Douglas MacArthur", "Ask [PERSON] and [PERSON]"),
+        ("Andrew Kuchling's module", "[PERSON]'s module"),
+        ("cc Priya Raghunathan, Wei Zhang", "cc [PERSON], [PERSON]"),
+        # not names: a given name alone, before a tech word, month abbreviations, code
+        ("hello John, the Peter Django views", "hello John, the Peter Django views"),
+        ("Jan Feb Mar Apr", "Jan Feb Mar Apr"),
+        ("class UserService extends Base", "class UserService extends Base"),
+        ("Victoria BC", "Victoria BC"),
+    ],
+)
+def test_names_written_without_an_introduction(text: str, expected: str) -> None:
+    """Only introduced names ("my name is ...") and names spelled in e-mail addresses were found without the NER
+    model: a colleague named in a prompt ("ask Tomasz Wieczorek") reached every output the redactor guards."""
+    assert get_redactor().redact(text) == expected

@@ -9,15 +9,19 @@ Three sources, all deliberately narrow:
    case, any of space/dot/underscore/dash between, accents allowed: ``juergen.mueller`` finds
    "Jürgen Müller") a PERSON elsewhere in the same text;
 3. caller-supplied names (e.g. a git author from metadata) and user names found in home
-   directory paths (``/Users/alice`` makes a standalone "alice" a PATH_USER elsewhere).
+   directory paths (``/Users/alice`` makes a standalone "alice" a PATH_USER elsewhere);
+4. a common given name (``codecensus/data/given_names.txt``, many languages) followed by capitalised
+   surname-like words ("Tomasz Wieczorek"), which the English NER model often misses.
 
 Capitalised common words ("I'm Sorry", "I am Python…") are rejected through a stop list.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
+from importlib import resources
 
 from codecensus.redact import entities as K
 from codecensus.redact.engines import RawHit
@@ -223,3 +227,48 @@ def find_terms(text: str, terms: Iterable[str], kind: str, *, min_len: int = 3) 
     )
     for m in rx.finditer(text):
         yield RawHit(kind, m.start(), m.end(), 0.8, "rule")
+
+
+@functools.cache
+def given_names() -> frozenset[str]:
+    """Common given names of many languages (``codecensus/data/given_names.txt``, lower case)."""
+    text = resources.files("codecensus.data").joinpath("given_names.txt").read_text(encoding="utf-8")
+    return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
+
+
+_UP = "A-ZÀ-ÖØ-ÞĀ-Ž"
+_LO = "a-zß-öø-ÿā-ž"
+_CAP_WORD = re.compile(rf"(?<![^\W_])[{_UP}][{_LO}]{{1,20}}(?![^\W_])")
+_SURNAME_WORDS = re.compile(
+    rf"(?:[ \t]+[{_UP}][{_LO}{_UP}'’]{{1,30}}(?:-[{_UP}][{_LO}]{{1,30}})?(?![^\W_])){{1,3}}"
+)
+_WORD = re.compile(r"\S+")
+_MONTH_ABBR = frozenset("jan feb mar apr jun jul aug sep sept oct nov dec".split())
+
+
+def given_name_pairs(text: str) -> Iterator[RawHit]:
+    """A common given name followed by one to three capitalised surname-like words ("Tomasz Wieczorek", "Ana María
+    Ibáñez", "Ronald McDonald"): no introduction needed. Surname words that are common or tech words end it
+    ("Peter Django" keeps "Django"; "Grace Hopper" goes)."""
+    given = given_names()
+    done = 0
+    for m in _CAP_WORD.finditer(text):
+        if m.start() < done or m.group(0).lower() not in given:
+            continue
+        tail = _SURNAME_WORDS.match(text, m.end())
+        if tail is None:
+            continue
+        end = m.end()
+        for w in _WORD.finditer(tail.group(0)):
+            word = w.group(0).rstrip("'’")
+            possessive = word[-2:] in ("'s", "’s")
+            if possessive:
+                word = word[:-2]
+            if word.isupper() or word.lower() in _MONTH_ABBR or not plausible_person(word):
+                break
+            end = tail.start() + w.start() + len(word)
+            if possessive or len(word) < len(w.group(0)):  # "Andrew Kuchling's module", "Michael Foord'"
+                break
+        if end > m.end():
+            done = end
+            yield RawHit(K.PERSON, m.start(), end, 0.75, "rule")

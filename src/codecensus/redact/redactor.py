@@ -38,6 +38,7 @@ from codecensus.redact.entities import Entity
 from codecensus.redact.names import (
     find_name_pairs,
     find_terms,
+    given_name_pairs,
     intro_names,
     names_from_emails,
     plausible_person,
@@ -157,6 +158,7 @@ class Redactor:
                 if h.kind not in (K.PERSON, K.LOCATION) or plausible_person(text[h.start : h.end]):
                     yield h
         yield from intro_names(text, lower)
+        yield from given_name_pairs(text)
         if emails:
             yield from find_name_pairs(text, names_from_emails(emails))
         if users:
