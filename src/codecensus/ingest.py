@@ -470,6 +470,15 @@ def _ingest(
         for job, res in zip(chunk, results, strict=True):
             if isinstance(res, str):
                 failed(job, RuntimeError(res))
+            elif res.unreadable and job.existed:
+                # A document cut short (a file rewritten whole, caught mid-write) replaced the sessions stored from
+                # it by none: they are kept, and the file is read again next run.
+                stats.files_failed += 1
+                stats.errors.append(as_text(
+                    f"{job.cand.path}: not readable as JSON ({res.unreadable}): cut short or damaged, perhaps "
+                    "still being written; the sessions stored from it earlier are kept. Run ingest again once "
+                    "the file is complete."
+                ))
             else:
                 try:
                     commit(job, res)

@@ -347,6 +347,9 @@ class ParseResult(msgspec.Struct, kw_only=True):
     row_counts: dict[str, int] | None = None
     # (head, tail) hashes of the consumed bytes, when the parser process computed them.
     fingerprints: tuple[str, str] | None = None
+    # Why the file's one JSON document could not be read at all (cut short or damaged: a file rewritten whole may
+    # be caught mid-write): ingest then keeps what an earlier run stored from the file instead of replacing it.
+    unreadable: str | None = None
 
     def freeze(self) -> ParseResult:
         """Convert the rows to Arrow now (in a worker process) and drop the Python rows."""

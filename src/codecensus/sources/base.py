@@ -85,9 +85,11 @@ HEAD_BYTES = 65536
 
 
 def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
+    """The first ``n`` bytes of ``path``, without a byte order mark (a detector that asks whether the document
+    starts with ``{`` or ``[`` must not be told no by a Windows editor's BOM); ``b""`` when unreadable."""
     try:
         with open(path, "rb") as fh:
-            return fh.read(n)
+            return fh.read(n).removeprefix(BOM_UTF8)
     except OSError:
         return b""
 

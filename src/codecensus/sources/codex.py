@@ -49,6 +49,7 @@ from codecensus.sources.rows import (
     text_of,
 )
 
+_MAX_TOTAL = 2**63 - 1  # a token count the database can store
 _BOILERPLATE = ("<environment_context>", "<user_instructions>", "<turn_aborted>", "# AGENTS.md instructions")
 _ROLLOUT_RE = re.compile(r"rollout-.*?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$")
 _PATCH_FILE = re.compile(r"^\*\*\* (Add|Update|Delete) File: (.+)$", re.M)
@@ -289,6 +290,11 @@ class CodexParser(WholeFileParser):
                     as_int(total.get("cached_input_tokens")),
                     as_int(total.get("output_tokens")),
                 )
+                if not all(0 <= v <= _MAX_TOTAL for v in cur):
+                    # A damaged total (negative, beyond 64 bits) is no counter reset: taken as one, the next total
+                    # was counted whole a second time (10**30 input tokens gave 40 output tokens for 30).
+                    s.rows.bad(line, "bad_record", "token_count: a total usage count out of range")
+                    return prev
                 delta: tuple[int, int, int] = (cur[0] - prev[0], cur[1] - prev[1], cur[2] - prev[2])
                 if any(d < 0 for d in delta):  # counter reset: a new accumulation started
                     delta = cur

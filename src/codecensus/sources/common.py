@@ -91,7 +91,10 @@ def parse_ts(value: Any) -> int | None:
             from datetime import UTC
 
             dt = dt.replace(tzinfo=UTC)
-        return int(dt.timestamp() * 1000)
+        ms = int(dt.timestamp() * 1000)
+        # 0001-01-01 east of UTC or 9999-12-31 west of it is an instant outside years 1-9999 UTC: stored, it made
+        # every reader of the session's times fail ('date value out of range' in `codecensus sessions`)
+        return ms if TS_MIN_MS <= ms <= TS_MAX_MS else None
     return None
 
 

@@ -250,6 +250,7 @@ class OpenHandsParser(WholeFileParser):
         total = count_lines(path)
         if err is not None or not isinstance(data, list):
             rows.bad(1, "bad_json" if err else "bad_record", err or "not a JSON list of events")
+            rows.res.unreadable = err
             return rows.finish(file_size(path), total)
         key = ctx.session_key or f"openhands:{path.stem}:{ctx.file_id[:8]}"
         s = rows.session(key, session_id=path.stem)

@@ -590,6 +590,7 @@ class Rows:
         data, err = read_json_file(path)
         if err is not None or not isinstance(data, dict):
             self.bad(1, "bad_json" if err else "bad_record", err or "not a JSON object")
+            self.res.unreadable = err
             return None
         return data
 

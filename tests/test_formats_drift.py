@@ -1,0 +1,192 @@
+"""Schema drift and damage in the formats other than Claude Code's own, through ingest and the sessions export:
+an out-of-range ISO timestamp, a byte order mark before a whole-file JSON document, a damaged cumulative token
+total, and a whole-file transcript caught cut short after an earlier run stored it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from codecensus.cli import app
+from codecensus.ingest import ingest
+from codecensus.sources import base
+from codecensus.sources.common import parse_ts
+from codecensus.store import Store
+
+FIX = Path(__file__).parent / "fixtures" / "formats"
+runner = CliRunner()
+SID = "0199b000-0000-7000-8000-00000000000a"
+
+
+def _codex_lines(ts2: str = "2025-10-02T08:01:00.000Z") -> list[dict[str, Any]]:
+    """A small Codex rollout: 2 prompts, 2 actions, 4 visible words; cumulative totals 100/10 then 300 (50
+    cached)/30, so 250 uncached input, 50 cache reads and 30 output tokens."""
+    ts1 = "2025-10-02T08:00:00.000Z"
+
+    def total(inp: Any, cached: Any, out: Any) -> dict[str, Any]:
+        return {"type": "token_count", "info": {"total_token_usage": {
+            "input_tokens": inp, "cached_input_tokens": cached, "output_tokens": out, "total_tokens": 0}}}
+
+    return [
+        {"timestamp": ts1, "type": "session_meta", "payload": {"id": SID, "timestamp": ts1, "cwd": "/w/p",
+                                                               "originator": "codex_cli_rs", "cli_version": "0.50.0"}},
+        {"timestamp": ts1, "type": "turn_context", "payload": {"turn_id": "t1", "cwd": "/w/p", "model": "gpt-5-codex"}},
+        {"timestamp": ts1, "type": "event_msg", "payload": {"type": "user_message", "message": "alpha beta gamma"}},
+        {"timestamp": ts1, "type": "response_item", "payload": {
+            "type": "function_call", "name": "shell", "arguments": json.dumps({"command": ["bash", "-lc", "ls"]}),
+            "call_id": "c1"}},
+        {"timestamp": ts2, "type": "response_item", "payload": {
+            "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "one two three four"}]}},
+        {"timestamp": ts2, "type": "event_msg", "payload": total(100, 0, 10)},
+        {"timestamp": ts2, "type": "event_msg", "payload": {"type": "user_message", "message": "delta epsilon"}},
+        {"timestamp": ts2, "type": "response_item", "payload": {
+            "type": "custom_tool_call", "name": "apply_patch", "input": "*** Begin Patch", "call_id": "c2"}},
+        {"timestamp": ts2, "type": "event_msg", "payload": total(300, 50, 30)},
+    ]
+
+
+def _write_codex(d: Path, lines: list[dict[str, Any]]) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    f = d / f"rollout-2025-10-02T08-00-00-{SID}.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    return f
+
+
+def _export(db: Path) -> list[dict[str, Any]]:
+    r = runner.invoke(app, ["sessions", "--db", str(db), "--format", "jsonl"])
+    assert r.exit_code == 0, r.output
+    return [json.loads(ln) for ln in r.output.splitlines() if ln.startswith("{")]
+
+
+# -- timestamps ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("ts", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"])
+def test_an_iso_timestamp_outside_years_1_to_9999_utc_is_no_time(tmp_path: Path, ts: str) -> None:
+    """A valid ISO string whose offset puts the instant past year 9999 (or before year 1) in UTC was stored: ingest
+    said nothing, and `codecensus sessions` then failed with a traceback ('date value out of range')."""
+    assert parse_ts(ts) is None
+    _write_codex(tmp_path / "t", _codex_lines(ts2=ts))
+    db = tmp_path / "c.duckdb"
+    r = runner.invoke(app, ["ingest", str(tmp_path / "t"), "--db", str(db), "-j", "0"])
+    assert r.exit_code == 0, r.output
+    (row,) = _export(db)
+    assert row["started_at"] == row["ended_at"] == "2025-10-02T08:00:00Z"
+    assert (row["prompts"], row["actions"]) == (2, 2)
+
+
+# -- a byte order mark before a whole-file JSON document -------------------------------------------
+@pytest.mark.parametrize(
+    ("rel", "fmt"),
+    [
+        ("openhands/trajectory.json", "openhands"),
+        ("swe_agent/run1/trajs/marshmallow__marshmallow-42.traj", "swe_agent"),
+        ("swe_agent/function_calling.traj", "swe_agent"),
+    ],
+)
+def test_a_byte_order_mark_does_not_hide_a_whole_file_transcript(tmp_path: Path, rel: str, fmt: str) -> None:
+    """These detectors ask whether the document starts with '[' or '{': a Windows editor's BOM made the answer no,
+    and ingest skipped the file without a word (its parser reads it fine)."""
+    src = FIX / rel
+    f = tmp_path / src.name
+    f.write_bytes(b"\xef\xbb\xbf" + src.read_bytes())
+    parser = base.detect(f)
+    assert parser is not None and parser.name == fmt
+    store = Store(tmp_path / "c.duckdb")
+    st = ingest(store, [f], workers=0)
+    assert (st.files_parsed, st.files_failed) == (1, 0)
+    assert store.one("SELECT count(*) FROM session_files")[0] == 1  # type: ignore[index]
+    store.close()
+
+
+# -- Codex cumulative token totals -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("line", "key", "value", "expected"),
+    [
+        # beyond 64 bits: taken as a counter reset, the next total (300/30) was counted whole again: 40 output tokens
+        (5, "input_tokens", 10**30, (250, 30)),
+        # negative: a 'reset' too, so input 100 + 300 - 50 = 350; the damaged last total is now left out
+        (8, "output_tokens", -30, (100, 10)),
+    ],
+)
+def test_a_damaged_codex_total_is_a_damaged_line_not_a_counter_reset(
+    tmp_path: Path, line: int, key: str, value: int, expected: tuple[int, int]
+) -> None:
+    lines = _codex_lines()
+    lines[line]["payload"]["info"]["total_token_usage"][key] = value
+    _write_codex(tmp_path / "t", lines)
+    db = tmp_path / "c.duckdb"
+    assert runner.invoke(app, ["ingest", str(tmp_path / "t"), "--db", str(db), "-j", "0"]).exit_code == 0
+    (row,) = _export(db)
+    assert (row["input_tokens"], row["output_tokens"]) == expected
+    assert row["bad_lines"] == 1
+
+
+def test_a_sound_codex_session_counts_by_hand(tmp_path: Path) -> None:
+    """Taxonomy §1 on the small rollout: 2 prompts, 2 actions, 4 visible words + 3 (ls command) + 3 (patch)."""
+    _write_codex(tmp_path / "t", _codex_lines())
+    db = tmp_path / "c.duckdb"
+    assert runner.invoke(app, ["ingest", str(tmp_path / "t"), "--db", str(db), "-j", "0"]).exit_code == 0
+    (row,) = _export(db)
+    assert (row["prompts"], row["actions"], row["visible_words"], row["output_words"]) == (2, 2, 4, 10)
+    assert (row["input_tokens"], row["cache_read_tokens"], row["output_tokens"], row["bad_lines"]) == (250, 50, 30, 0)
+
+
+# -- a whole-file transcript cut short after an earlier run stored it ------------------------------
+WHOLE = [
+    ("gemini_cli/.gemini/tmp/5f2b9c0e1d/chats/session-2025-10-01T10-00-ab12cd34.json", "gemini_cli"),
+    ("openhands/trajectory.json", "openhands"),
+    ("swe_agent/function_calling.traj", "swe_agent"),
+    ("mini_swe_agent/flat/astropy__astropy-7.traj.json", "mini_swe_agent"),
+]
+
+
+@pytest.mark.parametrize(("rel", "fmt"), WHOLE, ids=[f for _, f in WHOLE])
+def test_a_whole_file_transcript_cut_short_keeps_its_stored_session(tmp_path: Path, rel: str, fmt: str) -> None:
+    """These files are rewritten whole (Gemini CLI on every turn): one caught mid-write, or left cut short by a
+    crash, replaced the session an earlier run stored by none (0 sessions in the database, a 'damaged line' the
+    only trace). Now the file fails with its name and the decoder's line and column, the stored session stays,
+    and the complete file is read again next run."""
+    src = FIX / rel
+    f = tmp_path / "t" / src.name
+    f.parent.mkdir()
+    shutil.copyfile(src, f)
+    store = Store(tmp_path / "c.duckdb")
+    st = ingest(store, [tmp_path / "t"], workers=0, settle_s=0)
+    assert (st.files_parsed, st.files_failed, st.by_source) == (1, 0, {fmt: 1})
+    before = store.con.execute("SELECT session_key, records FROM session_files ORDER BY 1").fetchall()
+    assert before
+
+    whole = f.read_bytes()
+    f.write_bytes(whole[: len(whole) // 2])
+    os.utime(f, ns=(f.stat().st_mtime_ns + 10**9,) * 2)
+    st = ingest(store, [tmp_path / "t"], workers=0, settle_s=0)
+    assert (st.files_parsed, st.files_failed) == (0, 1)
+    assert str(f) in st.errors[0] and "line " in st.errors[0] and "kept" in st.errors[0]
+    assert store.con.execute("SELECT session_key, records FROM session_files ORDER BY 1").fetchall() == before
+
+    f.write_bytes(whole)
+    os.utime(f, ns=(f.stat().st_mtime_ns + 2 * 10**9,) * 2)
+    st = ingest(store, [tmp_path / "t"], workers=0, settle_s=0)
+    assert (st.files_parsed, st.files_failed) == (1, 0)
+    assert store.con.execute("SELECT session_key, records FROM session_files ORDER BY 1").fetchall() == before
+    store.close()
+
+
+def test_a_whole_file_transcript_cut_short_on_its_first_reading_is_stored_as_damaged(tmp_path: Path) -> None:
+    """Nothing stored before: the file is committed as read (no session, its damage logged with file and line), as
+    before, so an ingest of a corpus holding one abandoned cut-short trajectory does not fail every run."""
+    src = FIX / "openhands" / "trajectory.json"
+    f = tmp_path / "t" / src.name
+    f.parent.mkdir()
+    f.write_bytes(src.read_bytes()[:500])
+    store = Store(tmp_path / "c.duckdb")
+    st = ingest(store, [tmp_path / "t"], workers=0, settle_s=0)
+    assert (st.files_parsed, st.files_failed, st.bad_lines) == (1, 0, 1)
+    (path, line, kind) = store.one("SELECT path, line, kind FROM ingest_log")  # type: ignore[misc]
+    assert (path, line, kind) == (str(f), 1, "bad_json")
+    store.close()
