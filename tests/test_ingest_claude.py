@@ -102,6 +102,24 @@ def test_usage_last_line_wins_and_missing_request_id(tmp_path: Path, store: Stor
     assert r["visible_words"] == 4 and r["actions"] == 1
 
 
+def test_a_response_replayed_in_its_file_under_new_uuids_counts_its_words_once(tmp_path: Path, store: Store) -> None:
+    """Four 2.0.x files of the shared samples replay part of their conversation: the same response (message id,
+    request id, text) again under new uuids. Its usage was taken once (last line of the group) but its words
+    twice: 658 visible words too many over 4 sessions, against a count written from the format notes."""
+    s = Session(SID, version="2.0.29")
+    s.prompt("explain the parser")
+    s.reply("one two three", [("Read", {"file_path": "/a.py"})], usage=(5, 50))
+    s.reply("four five", usage=(5, 20))
+    first = [dict(r) for r in s.lines if r["type"] == "assistant"]
+    for i, rec in enumerate(first):  # the replay: the same responses, new uuids and parents
+        s.raw({**rec, "uuid": f"99999999-0000-4000-8000-{i:012d}", "parentUuid": s.lines[-1]["uuid"]})
+    s.reply("four five", usage=(5, 20))  # a new response that happens to say the same: counted
+    s.write(tmp_path / f"{SID}.jsonl")
+    r = _run(store, tmp_path)[SID]
+    assert r["visible_words"] == 3 + 2 + 2 and r["actions"] == 1
+    assert r["output_tokens"] == 50 + 20 + 20
+
+
 def test_subagents_both_layouts_attach_and_never_count(tmp_path: Path, store: Store) -> None:
     proj = tmp_path / "projects" / "-x"
     main = Session(SID)

@@ -325,7 +325,7 @@ class _Rows:
 
 class ClaudeCodeParser:
     name = "claude_code"
-    version = "1"
+    version = "2"  # 2: a text block copied in the same response counts its words once
     append_only = True
     folder = False
 
@@ -463,6 +463,7 @@ class ClaudeCodeParser:
             m = re.match(r"agent-(.+?)(?:\.jsonl)?$", path.name)
             info.agent_id = m.group(1) if m else path.stem
         tool_names: dict[str, tuple[str, str | None]] = {}
+        texts_seen: set[tuple[str, str | None, str]] = set()
         mark = out.begin()
         decode = _DECODER.decode
         known = KNOWN_TYPES
@@ -497,7 +498,8 @@ class ClaudeCodeParser:
                     # The generic path: blank and damaged lines, odd generations.
                     info.first_ts, info.last_ts, info.records = first_ts, last_ts, records
                     info.version, info.entrypoint, info.project_key, info.agent_id = version, entrypoint, project, agent_id
-                    self._generic_line(line_no, raw, info, sub, skey, fid, unknown, unknown_first, out, tool_names, bad)
+                    self._generic_line(line_no, raw, info, sub, skey, fid, unknown, unknown_first, out, tool_names, bad,
+                                       texts_seen)
                     first_ts, last_ts, records = info.first_ts, info.last_ts, info.records
                     version, entrypoint, project, agent_id = info.version, info.entrypoint, info.project_key, info.agent_id
                     continue
@@ -549,7 +551,7 @@ class ClaudeCodeParser:
                     continue
                 uuid = rec.uuid if isinstance(rec.uuid, str) else None
                 if rtype == "assistant":
-                    self._assistant_fast(rec, line_no, uuid, ts, out, tool_names)
+                    self._assistant_fast(rec, line_no, uuid, ts, out, tool_names, texts_seen)
                 elif rtype == "user":
                     self._user_fast(rec, line_no, uuid, ts, sub, out, tool_names)
                 elif rtype == "system":
@@ -591,6 +593,7 @@ class ClaudeCodeParser:
         out: _Rows,
         tool_names: dict[str, tuple[str, str | None]],
         bad: Any,
+        texts_seen: set[tuple[str, str | None, str]],
     ) -> None:
         """One line through the generic path (orjson and the dict handlers), rows appended to ``out``."""
         rec = decode_line(raw, line_no, bad)
@@ -630,7 +633,7 @@ class ClaudeCodeParser:
         base = {"session_key": skey, "file_id": fid, "line": line_no, "uuid": uuid, "ts": ts, "is_subagent": sub}
         tmp = ParseResult()
         if rtype == "assistant":
-            self._assistant(rec, base, tmp.messages, tmp.actions, tool_names)
+            self._assistant(rec, base, tmp.messages, tmp.actions, tool_names, texts_seen)
         elif rtype == "user":
             self._user(rec, base, sub, tmp.prompts, tmp.results, tmp.events, tool_names)
         elif rtype == "system":
@@ -649,6 +652,7 @@ class ClaudeCodeParser:
         ts: int | None,
         out: _Rows,
         tool_names: dict[str, tuple[str, str | None]],
+        texts_seen: set[tuple[str, str | None, str]],
     ) -> None:
         msg = rec.message
         if msg is None:
@@ -657,12 +661,13 @@ class ClaudeCodeParser:
         synthetic = model == "<synthetic>" or rec.isApiErrorMessage is True
         content = msg.content
         msg_id = msg.id if isinstance(msg.id, str) else None
+        rid = rec.requestId if isinstance(rec.requestId, str) else None
         vis = 0
         first_block = None
         texts: list[str] = []
         if isinstance(content, str):
             first_block = "text"
-            vis = words(content)
+            vis = words(content) if _first_copy(texts_seen, msg_id, rid, content) else 0
             texts.append(content)
         elif content:
             seq = 0
@@ -673,7 +678,8 @@ class ClaudeCodeParser:
                 if bt == "text":
                     t = b.text
                     if isinstance(t, str):
-                        vis += words(t)
+                        if _first_copy(texts_seen, msg_id, rid, t):
+                            vis += words(t)
                         texts.append(t)
                 elif bt == "tool_use" and not synthetic:
                     name = b.name if isinstance(b.name, str) else "unknown"
@@ -711,7 +717,7 @@ class ClaudeCodeParser:
                 tcc = _int(tcc)
         out.messages.append(
             (
-                line, 0, uuid, ts, msg_id, rec.requestId if isinstance(rec.requestId, str) else None, model,
+                line, 0, uuid, ts, msg_id, rid, model,
                 first_block or "other", 0 if synthetic else vis, tin, tout, tcr, tcc, None, synthetic,
                 text[:TEXT_HEAD] if text else None,
             )
@@ -860,6 +866,7 @@ class ClaudeCodeParser:
         messages: list[MessageRec],
         actions: list[ActionRec],
         tool_names: dict[str, tuple[str, str | None]],
+        texts_seen: set[tuple[str, str | None, str]],
     ) -> None:
         msg = rec.get("message")
         if not isinstance(msg, dict):
@@ -870,6 +877,7 @@ class ClaudeCodeParser:
         content = msg.get("content")
         blocks = content if isinstance(content, list) else ([{"type": "text", "text": content}] if isinstance(content, str) else [])
         msg_id = msg.get("id") if isinstance(msg.get("id"), str) else None
+        rid = rec.get("requestId") if isinstance(rec.get("requestId"), str) else None
         vis = 0
         first_block = None
         texts: list[str] = []
@@ -882,7 +890,8 @@ class ClaudeCodeParser:
             if bt == "text":
                 t = b.get("text")
                 if isinstance(t, str):
-                    vis += words(t)
+                    if _first_copy(texts_seen, msg_id, rid, t):
+                        vis += words(t)
                     texts.append(t)
             elif bt == "tool_use" and not synthetic:
                 name = b.get("name") if isinstance(b.get("name"), str) else "unknown"
@@ -920,7 +929,7 @@ class ClaudeCodeParser:
             MessageRec(
                 **base,
                 msg_id=msg_id,
-                request_id=rec.get("requestId") if isinstance(rec.get("requestId"), str) else None,
+                request_id=rid,
                 model=model,
                 block=first_block or "other",
                 visible_words=0 if synthetic else vis,
@@ -1056,6 +1065,18 @@ class ClaudeCodeParser:
             c = rec.get("content")
             m = _COMMAND_NAME.search(c[:300]) if isinstance(c, str) else None
             events.append(EventRec(**base, kind="command", detail=m.group(1)[:40] if m else None))
+
+
+def _first_copy(seen: set[tuple[str, str | None, str]], msg_id: str | None, rid: str | None, text: str) -> bool:
+    """False for a text block the file already had in the same response (message id + request id): a copy of it
+    under a new uuid (2.0.x files that replay part of their conversation), whose words were counted once already."""
+    if msg_id is None:
+        return True
+    key = (msg_id, rid, text)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 def _leaf_words(inp: dict[str, Any]) -> int:

@@ -66,6 +66,7 @@ class ClaudeStreamJsonParser(WholeFileParser):
         fallback = f"{path.stem}-{ctx.file_id[:8]}"
         current: Session | None = None
         tool_names: dict[str, dict[str, tuple[str, str | None]]] = {}
+        texts_seen: dict[str, set[tuple[str, str | None, str]]] = {}  # per session: copies of a text block
         results: list[tuple[Session, int, int | None, dict[str, Any]]] = []
         unknown: dict[str, tuple[int, int]] = {}
         reader = JsonLines(path, rows.bad, final=ctx.final)
@@ -105,7 +106,7 @@ class ClaudeStreamJsonParser(WholeFileParser):
             names = tool_names.setdefault(s.key, {})
             res = rows.res
             if rtype == "assistant":
-                CLAUDE_CODE._assistant(rec, base, res.messages, res.actions, names)
+                CLAUDE_CODE._assistant(rec, base, res.messages, res.actions, names, texts_seen.setdefault(s.key, set()))
             else:
                 if "tool_use_result" in rec and "toolUseResult" not in rec:
                     rec = {**rec, "toolUseResult": rec["tool_use_result"]}
