@@ -1,5 +1,5 @@
-"""Issue 2's point 3 on the real Claude Code samples in ../shared: prompts, actions and visible words of every main
-session against a second, independent count.
+"""Issue 2's point 3 on the real Claude Code samples in ../shared: prompts, actions, visible words and words of output
+of every main session against a second, independent count.
 
 The count below is written from the format notes (transcript-formats.md §1.6, §1.8, §1.13) and the taxonomy (§1),
 not from the parser: plain ``json`` over each main transcript, line by line. Its rules:
@@ -11,7 +11,9 @@ not from the parser: plain ``json`` over each main transcript, line by line. Its
 - action = a ``tool_use`` block of an ``assistant`` line, once per tool-use id;
 - visible words = whitespace-separated words of the ``text`` blocks of ``assistant`` lines, except client-generated
   ones (``model: "<synthetic>"``, ``isApiErrorMessage``: not the agent's output), and once per response for a text
-  block repeated in the same response (message id + request id) — a replay, not new output.
+  block repeated in the same response (message id + request id) — a replay, not new output;
+- words of output = visible words + the words of every string in each action's input (what the agent wrote through
+  its tools: file contents, edits, commands).
 
 Only counts are compared and printed, never transcript text.
 """
@@ -53,12 +55,25 @@ def _user_text(content: object) -> tuple[str, bool]:
     return "\n".join(parts), False
 
 
-def independent_counts(roots: list[Path]) -> dict[str, tuple[int, int, int]]:
-    """path -> (prompts, actions, visible words)"""
+def _string_words(value: object) -> int:
+    n, stack = 0, [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            n += len(v.split())
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return n
+
+
+def independent_counts(roots: list[Path]) -> dict[str, tuple[int, int, int, int]]:
+    """path -> (prompts, actions, visible words, words of output)"""
     seen: set[str] = set()
     out = {}
     for path in _main_files(roots):
-        prompts = actions = visible = 0
+        prompts = actions = visible = tool_words = 0
         tools: set[object] = set()
         texts: set[tuple[str, object, str]] = set()
         with open(path, "rb") as fh:
@@ -91,6 +106,7 @@ def independent_counts(roots: list[Path]) -> dict[str, tuple[int, int, int]]:
                         if b.get("type") == "tool_use" and not synthetic and b.get("id") not in tools:
                             tools.add(b.get("id"))
                             actions += 1
+                            tool_words += _string_words(b.get("input") if isinstance(b.get("input"), dict) else {})
                         elif b.get("type") == "text" and isinstance(b.get("text"), str) and not synthetic:
                             if isinstance(mid, str):
                                 key = (mid, rec.get("requestId"), b["text"])
@@ -98,7 +114,7 @@ def independent_counts(roots: list[Path]) -> dict[str, tuple[int, int, int]]:
                                     continue
                                 texts.add(key)
                             visible += len(b["text"].split())
-        out[str(path)] = (prompts, actions, visible)
+        out[str(path)] = (prompts, actions, visible, visible + tool_words)
     return out
 
 
@@ -112,7 +128,7 @@ def roots() -> list[Path]:
     return sorted(p for p in (shared / "data" / "transcripts").iterdir() if p.name.startswith("claude_code__"))
 
 
-def test_prompts_actions_and_visible_words_equal_an_independent_count(roots: list[Path], tmp_path: Path) -> None:
+def test_prompts_actions_and_words_equal_an_independent_count(roots: list[Path], tmp_path: Path) -> None:
     expected = independent_counts(roots)
     assert len(expected) == 342
     with Store(tmp_path / "real.duckdb") as store:
@@ -120,15 +136,16 @@ def test_prompts_actions_and_visible_words_equal_an_independent_count(roots: lis
         assert stats.files_failed == 0
         build_sessions(store)
         got = {
-            path: (p, a, v)
-            for path, p, a, v in store.con.execute(
-                "SELECT f.path, s.prompts, s.actions, s.visible_words FROM files f JOIN sessions s USING (session_key)"
-                " WHERE f.role = 'main'"
+            path: (p, a, v, o)
+            for path, p, a, v, o in store.con.execute(
+                "SELECT f.path, s.prompts, s.actions, s.visible_words, s.output_words FROM files f"
+                " JOIN sessions s USING (session_key) WHERE f.role = 'main'"
             ).fetchall()
         }
     assert set(got) == set(expected)
-    wrong = {name: sum(got[p][i] != expected[p][i] for p in got) for i, name in enumerate(("prompts", "actions",
-                                                                                             "visible_words"))}
-    assert wrong == {"prompts": 0, "actions": 0, "visible_words": 0}, f"sessions that differ: {wrong}"
-    totals = [sum(v[i] for v in got.values()) for i in range(3)]
-    assert totals[0] > 1000 and totals[1] > 5000 and totals[2] > 100_000  # the counts are not trivially equal
+    names = ("prompts", "actions", "visible_words", "output_words")
+    wrong = {name: sum(got[p][i] != expected[p][i] for p in got) for i, name in enumerate(names)}
+    assert wrong == dict.fromkeys(names, 0), f"sessions that differ: {wrong}"
+    totals = [sum(v[i] for v in got.values()) for i in range(4)]
+    # the counts are not trivially equal: ~1,600 prompts, ~12,000 actions, ~290,000 visible and ~1.2M output words
+    assert totals[0] > 1000 and totals[1] > 5000 and 100_000 < totals[2] < totals[3]
