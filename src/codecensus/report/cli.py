@@ -76,7 +76,7 @@ def report_cmd(
 ) -> None:
     """Write a self-contained HTML report (works offline) plus every table behind it as CSV and Parquet."""
     from codecensus.manifest import record_run
-    from codecensus.report.build import write_report
+    from codecensus.report.build import released_totals, write_report
 
     if out_dir.exists() and not out_dir.is_dir():
         console.print(f"[red]--out {out_dir} is a file[/red]: the report is a folder (report.html and its tables).")
@@ -104,7 +104,9 @@ def report_cmd(
         "out": str(out_dir), "since": since, "until": until,
         "thresholds": {"min_users": comp.release.min_users, "min_sessions": comp.release.min_sessions},
         "individual": individual, "epsilon": epsilon, "delta": delta, "bootstrap": bootstrap, "seed": seed,
-        "sessions": comp.sessions, "users": comp.users,
+        # as released (the manifest sits beside the report): exact totals of a small team, or of a DP report,
+        # would disclose what the report withholds
+        **released_totals(comp.figures),
         "figures": {f.id: {"available": f.available, "released": f.released_cells, "suppressed": f.suppressed_cells}
                     for f in comp.figures},
         "seconds": round(time.perf_counter() - t0, 3),

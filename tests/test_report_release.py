@@ -1,0 +1,56 @@
+"""What goes beside the report (its manifest, the terminal) releases no more than the report itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from codecensus.aggregate.synthetic import load_into, synthetic_corpus
+from codecensus.cli import app
+from codecensus.store import Store
+
+
+def _db(tmp_path: Path, users: int, sessions: int) -> Path:
+    db = tmp_path / "c.duckdb"
+    s = Store(db)
+    load_into(s, synthetic_corpus(users=users, sessions=sessions, seed=5), clusters=False, git=False)
+    s.close()
+    return db
+
+
+def test_manifest_withholds_totals_below_the_thresholds(tmp_path: Path) -> None:
+    """Three users: the report says 'below thresholds' for the session and user totals, yet its
+    manifest-report.json beside it said sessions 40, users 3 (and with --since/--until, the exact count of any
+    window: one day, one person)."""
+    db = _db(tmp_path, users=3, sessions=40)
+    r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o"), "--bootstrap", "20"])
+    assert r.exit_code == 0, r.output
+    man = json.loads((tmp_path / "o" / "manifest-report.json").read_text())
+    assert man["sessions"] is None and man["users"] is None
+    cov = pd.read_csv(tmp_path / "o" / "tables" / "coverage.csv")
+    assert cov[cov["dimension"] == "all"]["suppressed"].all()
+    # a team that passes: the totals are the released ones
+    db2 = _db(tmp_path / "big", users=30, sessions=200)
+    r = CliRunner().invoke(app, ["report", "--db", str(db2), "--out", str(tmp_path / "o2"), "--bootstrap", "20"])
+    assert r.exit_code == 0, r.output
+    man = json.loads((tmp_path / "o2" / "manifest-report.json").read_text())
+    cov = pd.read_csv(tmp_path / "o2" / "tables" / "coverage.csv").set_index(["dimension", "variable"])
+    assert man["sessions"] == 200 and man["users"] == int(cov.loc[("all", "users"), "value"]) > 20
+
+
+def test_dp_manifest_carries_no_exact_count(tmp_path: Path) -> None:
+    """Under --epsilon the report shows a noisy session count and no user count; the manifest beside it had the
+    exact numbers of sessions and users, which no amount of noise in the report could protect."""
+    pytest.importorskip("opendp")
+    db = _db(tmp_path, users=60, sessions=500)
+    r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o"), "--epsilon", "2"])
+    assert r.exit_code == 0, r.output
+    man = json.loads((tmp_path / "o" / "manifest-report.json").read_text())
+    assert man["users"] is None
+    cov = pd.read_csv(tmp_path / "o" / "tables" / "coverage.csv")
+    noisy = cov[(cov["dimension"] == "all") & (cov["variable"] == "sessions")]["value"]
+    assert man["sessions"] == (int(noisy.iloc[0]) if len(noisy) and noisy.notna().all() else None)
