@@ -54,3 +54,26 @@ def test_dp_manifest_carries_no_exact_count(tmp_path: Path) -> None:
     cov = pd.read_csv(tmp_path / "o" / "tables" / "coverage.csv")
     noisy = cov[(cov["dimension"] == "all") & (cov["variable"] == "sessions")]["value"]
     assert man["sessions"] == (int(noisy.iloc[0]) if len(noisy) and noisy.notna().all() else None)
+
+
+@pytest.mark.parametrize("cmd", ["summary", "report"])
+def test_threshold_options_misused(tmp_path: Path, cmd: str) -> None:
+    """--individual with --min-users 5 dropped the 5 without a word and released cells of one user; a huge
+    --min-users ended in an OverflowError traceback; --min-users 1 and --min-sessions below --min-users answered
+    with the Python API's message (ReleasePolicy(individual=True)) instead of the options."""
+    db = _db(tmp_path, users=30, sessions=200)
+    out = ["--out", str(tmp_path / "o")] if cmd == "report" else []
+    cases = [
+        (["--individual", "--min-users", "5"], "cannot be combined with --min-users 5"),
+        (["--individual", "--min-sessions", "10"], "cannot be combined with --min-sessions 10"),
+        (["--min-users", "1"], "use --individual"),
+        (["--min-sessions", "3"], "--min-sessions 3 is below --min-users 5 (the default)"),
+        (["--min-users", "6", "--min-sessions", "5"], "--min-sessions 5 is below --min-users 6"),
+        (["--min-users", "99999999999999999999"], "less than or equal to"),
+    ]
+    for args, msg in cases:
+        r = CliRunner().invoke(app, [cmd, "--db", str(db), "--bootstrap", "20", *out, *args])
+        text = " ".join(r.output.split())
+        assert r.exit_code == 2 and msg in text, (args, text)
+        assert r.exception is None or isinstance(r.exception, SystemExit), (args, r.exception)
+    assert not (tmp_path / "o").exists()

@@ -17,15 +17,16 @@ SinceOpt = Annotated[
 UntilOpt = Annotated[
     str | None, typer.Option("--until", help="Last day (YYYY-MM-DD) of sessions to include.", show_default=False)
 ]
+MAX_THRESHOLD = 1_000_000_000  # more than any team has; --min-users 1e20 ended in an OverflowError traceback
 MinUsersOpt = Annotated[
     int | None,
     typer.Option("--min-users", help="Release a cell only with at least this many distinct users [default: 5; "
-                 "--individual: 1].", show_default=False, min=1),
+                 "--individual: 1].", show_default=False, min=1, max=MAX_THRESHOLD),
 ]
 MinSessionsOpt = Annotated[
     int | None,
     typer.Option("--min-sessions", help="Release a cell only with at least this many sessions [default: 10; "
-                 "--individual: 1].", show_default=False, min=1),
+                 "--individual: 1].", show_default=False, min=1, max=MAX_THRESHOLD),
 ]
 IndividualOpt = Annotated[
     bool,
@@ -44,12 +45,30 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Bootstrap seed (same seed,
 def _options(out_dir: Path, since: str | None, until: str | None, min_users: int | None, min_sessions: int | None,
              individual: bool, epsilon: float | None, delta: float | None, bootstrap: int, seed: int,
              title: str = "codecensus report"):  # noqa: ANN202 - ReportOptions, imported lazily
+    from codecensus.aggregate.privacy import TEAM_MIN_USERS
     from codecensus.report.build import ReportOptions
 
     validate_day(since, "--since")
     validate_day(until, "--until")
     if since and until and since > until:  # both YYYY-MM-DD: text order is date order
         console.print(f"[red]--since {since} is after --until {until}[/red]: no session could be in the report.")
+        raise typer.Exit(2)
+    if individual and (min_users is not None or min_sessions is not None):
+        # individual mode sets both thresholds to 1: an explicit --min-users 5 was dropped without a word
+        given = " and ".join(f"{o} {v}" for o, v in (("--min-users", min_users), ("--min-sessions", min_sessions))
+                             if v is not None)
+        console.print(f"[red]--individual releases cells of 1 user / 1 session; it cannot be combined with {given}"
+                      "[/red]: drop --individual for a team report with your thresholds, or drop the thresholds.")
+        raise typer.Exit(2)
+    if not individual and min_users == 1:
+        console.print("[red]--min-users 1 would release single people's figures[/red]: a team report needs "
+                      "--min-users 2 or more; for a report of your own sessions use --individual (its first "
+                      "screen says so).")
+        raise typer.Exit(2)
+    if not individual and min_sessions is not None and min_sessions < (min_users or TEAM_MIN_USERS):
+        console.print(f"[red]--min-sessions {min_sessions} is below --min-users {min_users or TEAM_MIN_USERS}"
+                      f"{'' if min_users else ' (the default)'}[/red]: every user has at least one session; give "
+                      "--min-sessions at least --min-users.")
         raise typer.Exit(2)
     if epsilon is not None and epsilon <= 0:
         console.print("[red]--epsilon must be > 0[/red]")
