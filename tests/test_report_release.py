@@ -77,3 +77,25 @@ def test_threshold_options_misused(tmp_path: Path, cmd: str) -> None:
         assert r.exit_code == 2 and msg in text, (args, text)
         assert r.exception is None or isinstance(r.exception, SystemExit), (args, r.exception)
     assert not (tmp_path / "o").exists()
+
+
+def test_privacy_budget_options_misused(tmp_path: Path) -> None:
+    """--delta without --epsilon wrote an ordinary (noise-free) report whose manifest recorded δ = 1e-6 as if it
+    were a DP release; --epsilon nan / inf answered 'epsilon_total must be ...' without naming the option."""
+    db = _db(tmp_path, users=30, sessions=200)
+    cases = [
+        (["--delta", "1e-6"], "--delta 1e-06 needs --epsilon"),
+        (["--epsilon", "nan"], "--epsilon nan is not a privacy budget"),
+        (["--epsilon", "inf"], "--epsilon inf is not a privacy budget"),
+        (["--epsilon", "-1"], "--epsilon -1.0 is not a privacy budget"),
+        (["--epsilon", "1", "--delta", "nan"], "--delta nan must be at least 0 and below 1"),
+        (["--epsilon", "1", "--delta", "1"], "--delta 1.0 must be at least 0 and below 1"),
+    ]
+    for args, msg in cases:
+        r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o"), *args])
+        text = " ".join(r.output.split())
+        assert r.exit_code == 2 and msg in text, (args, text)
+    assert not (tmp_path / "o").exists()
+    s = Store(db, read_only=True)
+    assert not s.table_exists("privacy_ledger")  # nothing was charged
+    s.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Annotated
@@ -70,8 +71,17 @@ def _options(out_dir: Path, since: str | None, until: str | None, min_users: int
                       f"{'' if min_users else ' (the default)'}[/red]: every user has at least one session; give "
                       "--min-sessions at least --min-users.")
         raise typer.Exit(2)
-    if epsilon is not None and epsilon <= 0:
-        console.print("[red]--epsilon must be > 0[/red]")
+    if epsilon is not None and not (epsilon > 0 and math.isfinite(epsilon)):
+        console.print(f"[red]--epsilon {epsilon} is not a privacy budget[/red]: give a positive finite number "
+                      "(e.g. --epsilon 1).")
+        raise typer.Exit(2)
+    if delta is not None and epsilon is None:
+        # the report was written without any noise, its manifest recording δ as if it had been
+        console.print(f"[red]--delta {delta} needs --epsilon[/red]: δ is part of a differentially private "
+                      "release; without --epsilon the report is released by thresholds alone.")
+        raise typer.Exit(2)
+    if delta is not None and not 0 <= delta < 1:
+        console.print(f"[red]--delta {delta} must be at least 0 and below 1[/red] (e.g. --delta 1e-6).")
         raise typer.Exit(2)
     return ReportOptions(out=out_dir, since=since, until=until, min_users=min_users, min_sessions=min_sessions,
                          individual=individual, epsilon=epsilon, delta=delta, bootstrap=bootstrap, seed=seed,
