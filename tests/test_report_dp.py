@@ -123,3 +123,35 @@ def test_dp_success_trend_reports_the_unclear_share(dp_store: Store) -> None:
         # within noise and the contribution bound (≤ 10 sessions a user: 0.014-0.021 off over five draws)
         assert abs(r["value"] - (month["outcome"] == "unclear").mean()) < 0.06
         assert r["ci_low"] <= r["value"] <= r["ci_high"]
+
+
+def test_a_date_window_does_not_open_a_fresh_budget(tmp_path: Path) -> None:
+    """The ledger charged each --since/--until window as its own dataset: `--since 2000-01-01` covers the very
+    sessions of the report without it, and had a whole new budget (four reports at ε = 1 each on the same 150
+    sessions by moving --since a day). Every window now spends from one budget for the sessions table."""
+    store = Store(tmp_path / "w.duckdb")
+    load_into(store, synthetic_corpus(users=40, sessions=300, seed=3), clusters=False, git=False)
+    write_report(store, ReportOptions(out=tmp_path / "a", epsilon=1.0))
+    for since, until in (("2000-01-01", None), ("2000-01-02", None), (None, "2099-12-31")):
+        with pytest.raises(BudgetExceeded):
+            write_report(store, ReportOptions(out=tmp_path / "b", epsilon=1.0, since=since, until=until))
+    total = store.one("SELECT sum(epsilon) FROM privacy_ledger")
+    assert total is not None and total[0] == pytest.approx(1.0, rel=1e-6)
+
+
+def test_spending_recorded_per_window_counts_against_the_budget(tmp_path: Path) -> None:
+    """A ledger written when each date window was its own dataset: what those windows spent is spent on the same
+    sessions, so a report after the upgrade is refused when it would overspend."""
+    from codecensus.aggregate.dp import PrivacyLedger
+
+    store = Store(tmp_path / "old.duckdb")
+    load_into(store, synthetic_corpus(users=40, sessions=300, seed=3), clusters=False, git=False)
+    old = PrivacyLedger(store)
+    old.set_budget("sessions:2025-01-01:-:0123abcd", 1.0, 0.0)
+    old.charge("sessions:2025-01-01:-:0123abcd", "report:coverage:sessions", 0.7, 0.0, "laplace:count")
+    with pytest.raises(BudgetExceeded):
+        write_report(store, ReportOptions(out=tmp_path / "o", epsilon=1.0))
+    assert not (tmp_path / "o" / "report.html").exists()
+    entries = PrivacyLedger(store).entries()
+    # the old spending is counted once, and the refused report spent nothing (it needed ε = 1, 0.3 was left)
+    assert sum(e["epsilon"] for e in entries if e["dataset"] == "sessions") == pytest.approx(0.7)

@@ -13,14 +13,13 @@ post-processing rule, DP-safe, that keeps pure-noise categories out);
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from codecensus.aggregate.dp import DPEngine, DPHistogram, PrivacyLedger
+from codecensus.aggregate.dp import BudgetExceeded, DPEngine, DPHistogram, PrivacyLedger
 from codecensus.aggregate.figures import STD_COLUMNS, Figure, PolicyLike, ReportData, _unavailable
 from codecensus.taxonomy import (
     EXPERTISE,
@@ -40,10 +39,33 @@ APP_BOUNDS = (0.0, 40.0)
 VALUE_BOUNDS = (0.0, 3000.0)
 
 
+DATASET = "sessions"
+# Ledgers once charged each date window as its own dataset, named "sessions:<since>:<until>:<hash>".
+_WINDOW_DATASETS = "sessions:%"
+
+
 def dataset_name(data: ReportData) -> str:
-    """The ledger's dataset: the sessions table and the date range released from it."""
-    key = f"sessions|{data.since}|{data.until}"
-    return f"sessions:{data.since or '-'}:{data.until or '-'}:{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+    """The ledger's dataset: the sessions table, whatever --since/--until window a report releases from it.
+
+    Windows overlap (``--since 2000-01-01`` covers the same sessions as no --since at all), so a budget per
+    window would let every shifted window spend a whole new budget on the same users.
+    """
+    return DATASET
+
+
+def _adopt_window_spending(ledger: PrivacyLedger) -> None:
+    """Before the sessions' budget is first set: count what per-window datasets of an older ledger spent.
+
+    Their releases were of the same sessions, so their ε and δ are spent from the one budget (copied once
+    into the ledger under :data:`DATASET`, with the old dataset's name in the query)."""
+    if ledger.budget(DATASET) is not None:
+        return
+    t = ledger.TABLE
+    ledger.con.execute(
+        f"""INSERT INTO {t} SELECT ?, dataset || ' ' || query, epsilon, delta, mechanism, "at"
+            FROM {t} WHERE dataset LIKE ?""",
+        [DATASET, _WINDOW_DATASETS],
+    )
 
 
 def _row(keys: dict[str, Any], variable: str, value: float, lo: float, hi: float, n: float,
@@ -88,8 +110,22 @@ class DPReport:
         self.dataset = dataset_name(data)
         self.k = max_sessions_per_user
         self.mechanism = "gaussian" if delta else "laplace"
+        _adopt_window_spending(ledger)
         self.engine = DPEngine(epsilon, delta or 0.0, max_sessions_per_user, seed, ledger, dataset=self.dataset,
                                mechanism=self.mechanism)
+        # the whole report must fit: refused query by query, a report spent budget on the figures before the one
+        # that did not fit and released none of them
+        left_e, left_d = ledger.remaining(self.dataset)
+        if left_e < epsilon * (1 - 1e-9) or (delta and left_d < delta * (1 - 1e-9)):
+            spent_e, spent_d = ledger.spent(self.dataset)
+            budget_e, budget_d = self.engine.epsilon_total, self.engine.delta
+            raise BudgetExceeded(
+                f"privacy budget of the sessions exhausted: earlier reports spent ε = {spent_e:.4g} (δ = {spent_d:.3g}) of "
+                f"the budget ε = {budget_e:.4g} (δ = {budget_d:.3g}), and this "
+                f"report needs ε = {epsilon:g}" + (f", δ = {delta:g}" if delta else "") + ". Nothing was released. "
+                "The budget covers every --since/--until window of these sessions; a further differentially "
+                "private report on them would weaken the guarantee the earlier ones gave."
+            )
         self.n_queries = self._count_queries()
         self.eps_each = epsilon / self.n_queries
         # δ is a budget too: split evenly like ε (sequential composition adds both).

@@ -293,7 +293,7 @@ _RELEASE_VALUES = ["value", "ci_low", "ci_high", "n_users", "n_sessions", "p_val
 
 
 def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_empty: bool = True,
-            group: str | None = None) -> pd.DataFrame:
+            group: str | None = None, across: str | None = None) -> pd.DataFrame:
     """Apply the release policy (:func:`codecensus.aggregate.privacy.apply_release_policy`).
 
     Rows carry their partition in ``_pgroup`` (a share's group, or the cells of a
@@ -303,6 +303,10 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     rows (derived from a suppressed input) are suppressed, and count as
     suppressed for the complementary rule. Rows without sessions and without a
     value are dropped when ``drop_empty``; empty shares are released as zeros.
+
+    ``across`` names a key column whose cells, taken over the other key (the months of a mode), add up to a
+    total another figure releases (the mode over all months): those cells are a partition too, and suppression
+    is repeated over both partitions until neither has a cell that subtraction from its total recovers.
     """
     if not rows:
         return pd.DataFrame(columns=[*keys, *STD_COLUMNS])
@@ -327,13 +331,26 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     t["_pgroup"] = [g if isinstance(g, str) else f"row{i}" for i, g in enumerate(t["_pgroup"])]
     recs = []
     for i, r in enumerate(t.to_dict("records")):
-        rec = {"_g": r["_pgroup"], "n_users": int(r["n_users"]), "n_sessions": int(r["n_sessions"])}
+        rec = {"_g": r["_pgroup"], "n_users": int(r["n_users"]), "n_sessions": int(r["n_sessions"]), "_w": False}
         if forced[i]:  # counts as a non-empty cell below every threshold
             rec["n_users"], rec["n_sessions"] = 0, 1
         recs.append(rec)
     released = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[])
     sup = np.array([bool(r[SUPPRESSED]) for r in released], dtype=bool)  # (bool even when no cell is left)
     reason = [r[REASON] for r in released]
+    if across is not None:
+        partitions = [[f"{across}|{v}" for v in t[across]], [r["_g"] for r in recs]]
+        changed = True
+        while changed:  # each pass only adds suppressed cells: it ends
+            changed = False
+            for part in partitions:
+                for i, rec in enumerate(recs):
+                    rec["_g"], rec["_w"] = part[i], bool(sup[i])
+                out = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[],
+                                           withheld_column="_w")
+                for i, r in enumerate(out):
+                    if r[SUPPRESSED] and not sup[i]:
+                        sup[i], reason[i], changed = True, r[REASON], True
     t["suppressed"] = sup
     t["suppression"] = [("derived" if forced[i] else reason[i]) if sup[i] else None for i in range(len(t))]
     if "_hidden" in t:
@@ -482,7 +499,9 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     e = ctx.boot.shares(np.where(inf, mi, -1), np.where(inf, occ, -1), len(months), len(SOC_KEYS))
     lo, hi = e.ci(ctx.level)
     keys = [{"month": m, "occupation": k, "occupation_label": soc_name(k)} for m in months for k in SOC_KEYS]
-    t = _finish(ctx, _rows(keys, "share_where_inferable", e, lo, hi), ["month", "occupation", "occupation_label"])
+    # across: each occupation's months add up to its cell in the occupations figure
+    t = _finish(ctx, _rows(keys, "share_where_inferable", e, lo, hi), ["month", "occupation", "occupation_label"],
+                across="occupation")
     # chart the largest groups only (the table keeps all)
     totals = pd.Series(occ[occ >= 0]).value_counts()
     shown = [SOC_KEYS[i] for i in totals.index[:top]]
@@ -534,7 +553,8 @@ def fig_work_modes_by_month(ctx: Context) -> Figure:
     e = ctx.boot.shares(np.where(ok, mi, -1), np.where(ok, mode, -1), len(months), len(MODE_KEYS))
     lo, hi = e.ci(ctx.level)
     keys = [{"month": m, "mode": k, "mode_label": _mode_label(k)} for m in months for k in MODE_KEYS]
-    t = _finish(ctx, _rows(keys, "share_of_sessions", e, lo, hi), ["month", "mode", "mode_label"])
+    # across: each mode's months add up to its cell in the work modes figure
+    t = _finish(ctx, _rows(keys, "share_of_sessions", e, lo, hi), ["month", "mode", "mode_label"], across="mode")
     n_s, n_u = ctx.boot.population(np.where(ok, 0, -1), 1)
     return Figure(
         "work_modes_by_month", title,

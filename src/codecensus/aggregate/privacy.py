@@ -119,6 +119,7 @@ def apply_release_policy(
     sessions_column: str = "n_sessions",
     value_columns: Sequence[str] | None = None,
     total_column: str | None = None,
+    withheld_column: str | None = None,
 ) -> Any:
     """Mark and null cells that may not be released. Returns the same kind it was given
     (a ``pyarrow.Table`` or a list of dicts) with ``suppressed`` and ``suppression`` columns.
@@ -126,6 +127,8 @@ def apply_release_policy(
     ``value_columns`` are nulled in suppressed rows; by default every numeric column outside
     ``group_by`` (the user and session counts included). Non-numeric columns (labels) are kept.
     ``total_column`` names a boolean column flagging group-total rows (optional).
+    ``withheld_column`` names a boolean column flagging cells already withheld for another reason (another
+    partition they belong to): they stay suppressed, and their counts protect the group like any suppressed cell's.
     """
     policy = policy or ReleasePolicy()
     is_arrow = isinstance(table, pa.Table)
@@ -171,7 +174,7 @@ def apply_release_policy(
     for idxs in groups.values():
         totals = [i for i in idxs if total_column and rows[i].get(total_column)]
         cells = [i for i in idxs if i not in set(totals)]
-        _suppress_group(rows, cells, totals, reason, policy, users_column, sessions_column)
+        _suppress_group(rows, cells, totals, reason, policy, users_column, sessions_column, withheld_column)
 
     for i, r in enumerate(rows):
         r[SUPPRESSED] = reason[i] is not None
@@ -204,6 +207,7 @@ def _suppress_group(
     policy: ReleasePolicy,
     ucol: str,
     scol: str,
+    withheld: str | None = None,
 ) -> None:
     def empty(i: int) -> bool:
         return _n(rows[i].get(ucol)) == 0 and _n(rows[i].get(scol)) == 0
@@ -219,6 +223,8 @@ def _suppress_group(
     for i in cells:
         if not empty(i) and not policy.passes(rows[i].get(ucol), rows[i].get(scol)):
             reason[i] = R_THRESHOLD
+        elif withheld and rows[i].get(withheld):
+            reason[i] = R_COMPLEMENTARY
     if policy.individual:
         return
     suppressed = [i for i in cells if reason[i] is not None]

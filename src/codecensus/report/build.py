@@ -143,6 +143,22 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
     return Computed(figs, [], release, policy, time.perf_counter() - t0, len(data.df), int(data.df["user"].nunique()))
 
 
+def released_totals(figures: list[Figure]) -> dict[str, int | None]:
+    """The report's total sessions and users as the coverage figure released them, for what goes beside the
+    report (its manifest): ``None`` when withheld (below the thresholds; users under differential privacy),
+    the noisy count under differential privacy."""
+    out: dict[str, int | None] = {"sessions": None, "users": None}
+    cov = next((f for f in figures if f.id == "coverage" and f.available), None)
+    if cov is None:
+        return out
+    t = cov.table
+    for var in out:
+        x = t[(t["dimension"] == "all") & (t["variable"] == var)]
+        if len(x) and not bool(x.iloc[0]["suppressed"]) and pd.notna(x.iloc[0]["value"]):
+            out[var] = int(round(float(x.iloc[0]["value"])))
+    return out
+
+
 def _arrow(df: pd.DataFrame) -> pa.Table:
     d = df.copy()
     for c in d.columns:
@@ -181,4 +197,4 @@ def write_report(store: Store, opts: ReportOptions) -> ReportResult:
     return ReportResult(path, written, lt, comp)
 
 
-__all__ = ["Computed", "ReportOptions", "ReportResult", "compute", "resolve_policy", "write_report"]
+__all__ = ["Computed", "ReportOptions", "ReportResult", "compute", "released_totals", "resolve_policy", "write_report"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Annotated
@@ -17,15 +18,16 @@ SinceOpt = Annotated[
 UntilOpt = Annotated[
     str | None, typer.Option("--until", help="Last day (YYYY-MM-DD) of sessions to include.", show_default=False)
 ]
+MAX_THRESHOLD = 1_000_000_000  # more than any team has; --min-users 1e20 ended in an OverflowError traceback
 MinUsersOpt = Annotated[
     int | None,
     typer.Option("--min-users", help="Release a cell only with at least this many distinct users [default: 5; "
-                 "--individual: 1].", show_default=False, min=1),
+                 "--individual: 1].", show_default=False, min=1, max=MAX_THRESHOLD),
 ]
 MinSessionsOpt = Annotated[
     int | None,
     typer.Option("--min-sessions", help="Release a cell only with at least this many sessions [default: 10; "
-                 "--individual: 1].", show_default=False, min=1),
+                 "--individual: 1].", show_default=False, min=1, max=MAX_THRESHOLD),
 ]
 IndividualOpt = Annotated[
     bool,
@@ -44,6 +46,7 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Bootstrap seed (same seed,
 def _options(out_dir: Path, since: str | None, until: str | None, min_users: int | None, min_sessions: int | None,
              individual: bool, epsilon: float | None, delta: float | None, bootstrap: int, seed: int,
              title: str = "codecensus report"):  # noqa: ANN202 - ReportOptions, imported lazily
+    from codecensus.aggregate.privacy import TEAM_MIN_USERS
     from codecensus.report.build import ReportOptions
 
     validate_day(since, "--since")
@@ -51,8 +54,34 @@ def _options(out_dir: Path, since: str | None, until: str | None, min_users: int
     if since and until and since > until:  # both YYYY-MM-DD: text order is date order
         console.print(f"[red]--since {since} is after --until {until}[/red]: no session could be in the report.")
         raise typer.Exit(2)
-    if epsilon is not None and epsilon <= 0:
-        console.print("[red]--epsilon must be > 0[/red]")
+    if individual and (min_users is not None or min_sessions is not None):
+        # individual mode sets both thresholds to 1: an explicit --min-users 5 was dropped without a word
+        given = " and ".join(f"{o} {v}" for o, v in (("--min-users", min_users), ("--min-sessions", min_sessions))
+                             if v is not None)
+        console.print(f"[red]--individual releases cells of 1 user / 1 session; it cannot be combined with {given}"
+                      "[/red]: drop --individual for a team report with your thresholds, or drop the thresholds.")
+        raise typer.Exit(2)
+    if not individual and min_users == 1:
+        console.print("[red]--min-users 1 would release single people's figures[/red]: a team report needs "
+                      "--min-users 2 or more; for a report of your own sessions use --individual (its first "
+                      "screen says so).")
+        raise typer.Exit(2)
+    if not individual and min_sessions is not None and min_sessions < (min_users or TEAM_MIN_USERS):
+        console.print(f"[red]--min-sessions {min_sessions} is below --min-users {min_users or TEAM_MIN_USERS}"
+                      f"{'' if min_users else ' (the default)'}[/red]: every user has at least one session; give "
+                      "--min-sessions at least --min-users.")
+        raise typer.Exit(2)
+    if epsilon is not None and not (epsilon > 0 and math.isfinite(epsilon)):
+        console.print(f"[red]--epsilon {epsilon} is not a privacy budget[/red]: give a positive finite number "
+                      "(e.g. --epsilon 1).")
+        raise typer.Exit(2)
+    if delta is not None and epsilon is None:
+        # the report was written without any noise, its manifest recording δ as if it had been
+        console.print(f"[red]--delta {delta} needs --epsilon[/red]: δ is part of a differentially private "
+                      "release; without --epsilon the report is released by thresholds alone.")
+        raise typer.Exit(2)
+    if delta is not None and not 0 <= delta < 1:
+        console.print(f"[red]--delta {delta} must be at least 0 and below 1[/red] (e.g. --delta 1e-6).")
         raise typer.Exit(2)
     return ReportOptions(out=out_dir, since=since, until=until, min_users=min_users, min_sessions=min_sessions,
                          individual=individual, epsilon=epsilon, delta=delta, bootstrap=bootstrap, seed=seed,
@@ -76,7 +105,7 @@ def report_cmd(
 ) -> None:
     """Write a self-contained HTML report (works offline) plus every table behind it as CSV and Parquet."""
     from codecensus.manifest import record_run
-    from codecensus.report.build import write_report
+    from codecensus.report.build import released_totals, write_report
 
     if out_dir.exists() and not out_dir.is_dir():
         console.print(f"[red]--out {out_dir} is a file[/red]: the report is a folder (report.html and its tables).")
@@ -104,7 +133,9 @@ def report_cmd(
         "out": str(out_dir), "since": since, "until": until,
         "thresholds": {"min_users": comp.release.min_users, "min_sessions": comp.release.min_sessions},
         "individual": individual, "epsilon": epsilon, "delta": delta, "bootstrap": bootstrap, "seed": seed,
-        "sessions": comp.sessions, "users": comp.users,
+        # as released (the manifest sits beside the report): exact totals of a small team, or of a DP report,
+        # would disclose what the report withholds
+        **released_totals(comp.figures),
         "figures": {f.id: {"available": f.available, "released": f.released_cells, "suppressed": f.suppressed_cells}
                     for f in comp.figures},
         "seconds": round(time.perf_counter() - t0, 3),
