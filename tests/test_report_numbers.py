@@ -116,3 +116,26 @@ def test_point_estimates_match_a_direct_computation_from_the_tables(tmp_path: Pa
     es = figs["expertise_shape"].table
     for r in es[(es["variable"] == "actions_per_prompt") & ~es["suppressed"]].itertuples():
         assert r.value == pytest.approx(s.loc[s["expertise"] == r.expertise, "actions_per_prompt"].mean())
+
+
+def test_a_released_zero_share_stays_on_the_monthly_lines(tmp_path: Path) -> None:
+    """A work mode with no session in one month is released as 0% in the table, but the chart left the point out and
+    drew its line straight from the month before to the month after (e.g. 'test' at 0% in 2025-11 of the demo)."""
+    from codecensus.aggregate.figures import fig_work_modes_by_month
+    from codecensus.report.charts import chart_specs
+
+    store = Store(tmp_path / "z.duckdb")
+    load_into(store, synthetic_corpus(users=80, sessions=900, seed=11), clusters=False, git=False)
+    months = [r[0] for r in store.con.execute(
+        "SELECT DISTINCT strftime(started_at, '%Y-%m') m FROM sessions ORDER BY m").fetchall()]
+    gap = months[len(months) // 2]
+    # no 'plan' session in the middle month: the others of that month become 'fix'
+    store.con.execute("UPDATE facets SET mode = 'fix' WHERE mode = 'plan' AND session_key IN (SELECT session_key "
+                      "FROM sessions WHERE strftime(started_at, '%Y-%m') = ?)", [gap])
+    fig = fig_work_modes_by_month(Context(load_report_data(store), ReleasePolicy(), B=20))
+    store.close()
+    t = fig.table
+    zero = t[(t["month"] == gap) & (t["mode"] == "plan")]
+    assert not zero["suppressed"].iloc[0] and zero["value"].iloc[0] == 0.0
+    points = [d for spec in chart_specs(fig) for rows in spec.get("datasets", {}).values() for d in rows]
+    assert any(d.get("mode") == "plan" and d.get("month") == gap and d.get("value") == 0.0 for d in points)
