@@ -600,6 +600,13 @@ def _monthly_trend(
         r_est, r_reps, w_est, w_reps = raw.est, raw.reps, rw, rw_reps
     lo, hi = percentile_ci(r_reps, ctx.level)
     wlo, whi = percentile_ci(w_reps, ctx.level)
+    # a month (or the index's base month) of one resampled unit has no interval: its replicates all repeat it
+    assert raw.units is not None
+    one = raw.units < 2
+    if as_index and base is not None and one[base]:
+        one[:] = True
+    for arr in (lo, hi, wlo, whi):
+        arr[one] = np.nan
     finite = values[ok]
     if not as_index and len(finite) and np.isin(finite, (0.0, 1.0)).all():
         # a rate of exactly 0 or 1 has a degenerate bootstrap: Wilson, with the users (or sessions) as n
@@ -609,6 +616,7 @@ def _monthly_trend(
                 if np.isfinite(arr_est[i]) and arr_est[i] in (0.0, 1.0) and n_eff[i] > 0:
                     a, b = wilson(arr_est[i] * n_eff[i], n_eff[i])
                     arr_lo[i], arr_hi[i] = float(a), float(b)
+    mlo, mhi = raw.ci(ctx.level)  # the monthly means themselves (rows 'mean' of an index)
     for i, m in enumerate(months):
         common = {"month": m, "n_users": int(raw.n_users[i]), "n_sessions": int(raw.n_sessions[i]),
                   "suppressed": False, "ci_method": ctx.boot.method}
@@ -617,9 +625,8 @@ def _monthly_trend(
         rows.append({**common, "variable": "reweighted", "value": float(w_est[i]), "ci_low": float(wlo[i]),
                      "ci_high": float(whi[i]), "force_suppress": not released[i] or (as_index and base is None)})
         if as_index:
-            rows.append({**common, "variable": "mean", "value": float(raw.est[i]), "ci_low": float(
-                percentile_ci(raw.reps[:, [i]], ctx.level)[0][0]), "ci_high": float(
-                percentile_ci(raw.reps[:, [i]], ctx.level)[1][0]), "force_suppress": not released[i]})
+            rows.append({**common, "variable": "mean", "value": float(raw.est[i]), "ci_low": float(mlo[i]),
+                         "ci_high": float(mhi[i]), "force_suppress": not released[i]})
     return rows, info
 
 
@@ -673,6 +680,11 @@ def fig_value_by_mode(ctx: Context) -> Figure:
             base = int(np.flatnonzero(okj)[0])
             ie, ir, _ = index_series(by.est[sl], by.reps[:, sl], base)
             lo, hi = percentile_ci(ir, ctx.level)
+            assert by.units is not None
+            one = by.units[sl] < 2  # one resampled unit (in a month, or in the base month): no interval
+            if one[base]:
+                one[:] = True
+            lo[one], hi[one] = np.nan, np.nan
             for i, m in enumerate(months):
                 rows.append({"mode": k, "mode_label": _mode_label(k), "month": m, "variable": "index",
                              "value": float(ie[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),

@@ -85,6 +85,7 @@ class Estimate:
     den: FloatArray | None = None
     den_users: IntArray | None = None  # resampled units (users; sessions in individual mode) behind each denominator
     group: IntArray | None = None  # the group (denominator) index of each share cell
+    units: IntArray | None = None  # resampled units (users; sessions in individual mode) behind a mean or quantile
 
     def ci(self, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
         """Percentile bootstrap interval; for shares, Wilson where marked and at 0 or 1.
@@ -92,9 +93,17 @@ class Estimate:
         A share of exactly 0 or 1 has a degenerate bootstrap (every replicate
         agrees), so it gets a Wilson interval with the users as the sample
         size, which is conservative under clustering. ``ci_method`` is updated.
+        A mean or quantile over fewer than two resampled units has no interval
+        (NaN): every replicate that draws its one unit repeats the estimate, so the
+        bootstrap would show it as exact.
         """
         lo, hi = percentile_ci(self.reps, level)
         if self.num is None or self.den is None:
+            if self.units is not None:
+                one = self.units < 2
+                lo[one], hi[one] = np.nan, np.nan
+                for k in np.flatnonzero(one & (self.units > 0)):
+                    self.ci_method[k] = "no interval (one unit)"
             return lo, hi
         z = _z(level)
         for k in range(len(self.est)):
@@ -231,7 +240,7 @@ class UserBootstrap:
         den = self.sums(np.where(valid, cell_a, -1), 1.0, K)
         n_s, n_u = self.population(cell_a, K, valid)
         est, reps = _ratio(num, den)
-        return Estimate(est, reps, n_s, n_u, [self.method] * K)
+        return Estimate(est, reps, n_s, n_u, [self.method] * K, units=n_s if self.resample_sessions else n_u)
 
     def shares(self, group: npt.ArrayLike, category: npt.ArrayLike, n_groups: int, n_cats: int) -> Estimate:
         """Share of each category within each group; cells are ``group * n_cats + category``.
@@ -280,7 +289,7 @@ class UserBootstrap:
                 b1 = b0 + c.shape[1]
                 reps[b0:b1, k] = _count_weighted_quantile(v, c[u], q)
                 b0 = b1
-        return Estimate(est, reps, n_s, n_u, [self.method] * K)
+        return Estimate(est, reps, n_s, n_u, [self.method] * K, units=n_s if self.resample_sessions else n_u)
 
 
 def _ratio(num: CellSums, den: CellSums) -> tuple[FloatArray, FloatArray]:

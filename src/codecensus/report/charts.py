@@ -178,7 +178,7 @@ def _occupations(fig: Figure) -> list[dict[str, Any]]:
 
 def _occupations_by_month(fig: Figure) -> list[dict[str, Any]]:
     shown = fig.extra.get("shown", [])
-    t = _rel(fig, "share_where_inferable")
+    t = _rel(fig, "share_where_inferable", keep_empty=True)  # a released 0% is a point of the line, not a gap
     t = t[t["occupation"].isin(shown)]
     if t.empty:
         return []
@@ -197,7 +197,7 @@ def _work_modes(fig: Figure) -> list[dict[str, Any]]:
 
 
 def _work_modes_by_month(fig: Figure) -> list[dict[str, Any]]:
-    t = _rel(fig, "share_of_sessions")
+    t = _rel(fig, "share_of_sessions", keep_empty=True)  # a released 0% is a point of the line, not a gap
     if t.empty:
         return []
     return [_cfg(_small_multiples(t, "month", "month", "mode_label", [m for m in MODE_ORDER], y_title="share"))]

@@ -60,12 +60,16 @@ def _with_ci(row: pd.Series, unit: str) -> str:
 
 
 def _direction(lo: pd.Series, hi: pd.Series) -> str:
-    """'rises' / 'falls' when the two intervals do not overlap, else 'barely changes'."""
+    """'rises' / 'falls' when the two intervals do not overlap, else 'is not clearly different'.
+
+    Overlapping intervals do not show a small difference (5% against 50% can overlap when the cells are small),
+    only one the data cannot establish: the words say so, not that the value 'barely changes'.
+    """
     if lo["ci_high"] == lo["ci_high"] and hi["ci_low"] == hi["ci_low"] and hi["ci_low"] > lo["ci_high"]:
         return "rises"
     if lo["ci_low"] == lo["ci_low"] and hi["ci_high"] == hi["ci_high"] and hi["ci_high"] < lo["ci_low"]:
         return "falls"
-    return "barely changes"
+    return "is not clearly different"
 
 
 def key_findings(figs: list[Figure]) -> list[Finding]:
@@ -86,7 +90,9 @@ def key_findings(figs: list[Figure]) -> list[Finding]:
         out.append(Finding("outcomes_by_expertise",
                            f"Strict success {fmt_value(lo['value'], 'share')} at {lo['expertise_label'].split(' ', 1)[1].lower()}"
                            f" level, {fmt_value(hi['value'], 'share')} at {hi['expertise_label'].split(' ', 1)[1].lower()} level",
-                           f"Verified success {trend} with expertise: {_with_ci(lo, 'share')} for level {lo['expertise']} "
+                           f"Verified success {trend} "
+                           f"{'with expertise' if trend in ('rises', 'falls') else 'by expertise (the intervals overlap)'}"
+                           f": {_with_ci(lo, 'share')} for level {lo['expertise']} "
                            f"vs {_with_ci(hi, 'share')} for level {hi['expertise']}."))
     t = _rel(by.get("expertise_shape"), variable="actions_per_prompt")
     w = _rel(by.get("expertise_shape"), variable="words_per_prompt")
@@ -100,7 +106,7 @@ def key_findings(figs: list[Figure]) -> list[Finding]:
                        f"{fmt_value(w1['value'], 'number')}")
         trend = _direction(a0, a1)
         head = {"rises": "Experts delegate bigger steps", "falls": "Experts take smaller steps per prompt"}.get(
-            trend, "Actions per prompt barely differ by expertise")
+            trend, "Actions per prompt do not clearly differ by expertise (the intervals overlap)")
         out.append(Finding("expertise_shape", head, detail + "."))
     reg = by.get("regression")
     t = _rel(reg)

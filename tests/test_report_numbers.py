@@ -1,0 +1,141 @@
+"""The report's numbers against an independent reading of the stored tables: point estimates, intervals, words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from codecensus.aggregate.figures import Context, Figure, build_figures, load_report_data
+from codecensus.aggregate.privacy import ReleasePolicy
+from codecensus.aggregate.stats import UserBootstrap
+from codecensus.aggregate.synthetic import load_into, synthetic_corpus
+from codecensus.report.findings import key_findings
+from codecensus.store import Store
+
+
+def _outcomes_figure(rows: list[tuple[int, float, float, float]]) -> Figure:
+    t = pd.DataFrame([{"expertise": lv, "expertise_label": f"{lv} {name}", "variable": "strict_success", "value": v,
+                       "ci_low": lo, "ci_high": hi, "n_users": 4, "n_sessions": 4, "suppressed": False,
+                       "ci_method": "wilson"}
+                      for (lv, v, lo, hi), name in zip(rows, ("Novice", "Expert"), strict=True)])
+    return Figure("outcomes_by_expertise", "Outcome by expertise", "", t, ["expertise", "expertise_label"], "share")
+
+
+def test_overlapping_intervals_are_not_called_a_small_change() -> None:
+    """5.1% (1.5-18%) at level 1 against 50% (15-85%) at level 5 was worded 'Verified success barely changes with
+    expertise': the intervals overlap, which says the data cannot tell, not that the change is small."""
+    f = key_findings([_outcomes_figure([(1, 0.051, 0.015, 0.18), (5, 0.50, 0.15, 0.85)])])
+    text = " ".join(x.detail for x in f if x.figure == "outcomes_by_expertise")
+    assert "barely" not in text
+    assert "not clearly different" in text
+    # intervals apart: still a direction
+    f = key_findings([_outcomes_figure([(1, 0.05, 0.02, 0.09), (5, 0.50, 0.35, 0.65)])])
+    assert "rises with expertise" in " ".join(x.detail for x in f)
+
+
+def test_a_mean_over_one_resampled_unit_has_no_interval() -> None:
+    """Every replicate that draws a cell's only unit repeats the estimate: the interval came out as [x, x], a value
+    shown as exact. It is now NaN; cells of two or more units keep their bootstrap interval."""
+    vals = np.array([13.0, 4.0, 6.0, 9.0, 2.0])
+    cell = np.array([0, 1, 1, 1, 1])
+    ind = UserBootstrap(["me"] * 5, B=50, resample_sessions=True)  # individual mode: sessions are the units
+    lo, hi = ind.mean(cell, vals, 2).ci()
+    assert np.isnan(lo[0]) and np.isnan(hi[0])
+    assert lo[1] < hi[1]
+    lo, hi = ind.quantile(cell, vals, 2).ci()
+    assert np.isnan(lo[0]) and np.isnan(hi[0])
+    # team mode: one user's three sessions in a cell are one unit
+    team = UserBootstrap(["a", "a", "a", "b", "c"], B=50)
+    e = team.mean(np.array([0, 0, 0, 1, 1]), np.array([1.0, 5.0, 9.0, 2.0, 7.0]), 2)
+    lo, hi = e.ci()
+    assert np.isnan(lo[0]) and np.isnan(hi[0]) and e.ci_method[0] == "no interval (one unit)"
+    assert lo[1] < hi[1]
+
+
+@pytest.fixture(scope="module")
+def one_person(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Figure]:
+    """Individual mode over one person's 60 sessions: many mode x expertise and mode x month cells of one session."""
+    store = Store(tmp_path_factory.mktemp("one") / "one.duckdb")
+    load_into(store, synthetic_corpus(users=1, sessions=60, seed=5), clusters=False, git=False)
+    data = load_report_data(store)
+    figs = {f.id: f for f in build_figures(Context(data, ReleasePolicy(individual=True), B=40,
+                                                    resample_sessions=True))}
+    store.close()
+    return figs
+
+
+def test_one_session_cells_of_a_personal_report_show_no_exact_interval(one_person: dict[str, Figure]) -> None:
+    """Before: 11 released mean cells of one person's report had ci_low == ci_high (e.g. 13.0 actions per prompt,
+    95% CI 13.0 - 13.0) and one-session months of the value index an interval of zero width."""
+    checked = 0
+    for fid in ("expertise_shape", "expertise_shape_by_mode", "value_by_mode", "value_by_month", "decisions",
+                "actions_by_decisions"):
+        t = one_person[fid].table
+        r = t[~t["suppressed"].astype(bool) & (t["n_sessions"].astype(float) == 1)]
+        r = r[~r["variable"].astype(str).str.startswith("share")]
+        if fid == "value_by_mode":
+            r = r[r["variable"] != "index"]  # index rows are checked below: their base month is 100 by definition
+        checked += len(r)
+        assert r["ci_low"].isna().all() and r["ci_high"].isna().all(), (fid, r[["variable", "value", "ci_low"]])
+    assert checked > 0
+    idx = one_person["value_by_mode"].table
+    idx = idx[(idx["variable"] == "index") & ~idx["suppressed"].astype(bool)]
+    for _mode, g in idx.groupby("mode"):
+        base_one = int(g.sort_values("month").iloc[0]["n_sessions"]) == 1  # the first released month is the base
+        for r in g.itertuples():
+            if base_one or r.n_sessions == 1:
+                assert np.isnan(r.ci_low) and np.isnan(r.ci_high)
+
+
+def test_point_estimates_match_a_direct_computation_from_the_tables(tmp_path: Path) -> None:
+    """An independent pandas reading of `sessions` + `facets` (taxonomy definitions) gives the released numbers."""
+    store = Store(tmp_path / "n.duckdb")
+    load_into(store, synthetic_corpus(users=80, sessions=900, seed=11), clusters=False, git=False)
+    s = store.query("SELECT s.session_key, s.\"user\", s.started_at, s.actions_per_prompt, s.words_per_prompt, "
+                    "f.mode, f.expertise, f.outcome, f.occupation, f.value_usd FROM sessions s "
+                    "LEFT JOIN facets f USING (session_key)").to_pandas()
+    figs = {f.id: f for f in build_figures(Context(load_report_data(store), ReleasePolicy(min_users=2,
+                                                                                          min_sessions=2), B=20))}
+    store.close()
+    wm = figs["work_modes"].table
+    for r in wm[(wm["variable"] == "share_of_sessions") & ~wm["suppressed"]].itertuples():
+        assert r.value == pytest.approx((s["mode"] == r.mode).sum() / s["mode"].notna().sum())
+    oe = figs["outcomes_by_expertise"].table
+    for r in oe[~oe["suppressed"]].itertuples():
+        lv = s[s["expertise"] == r.expertise]
+        known = lv[lv["outcome"].notna() & (lv["outcome"] != "unclear")]
+        want = {"strict_success": (known["outcome"] == "verified_success").mean(),
+                "at_least_partial": known["outcome"].isin(["verified_success", "success", "partial"]).mean(),
+                "failure": (known["outcome"] == "failure").mean(),
+                "unclear": (lv.loc[lv["outcome"].notna(), "outcome"] == "unclear").mean()}[r.variable]
+        assert r.value == pytest.approx(want)
+        assert 0 <= r.ci_low <= r.value <= r.ci_high <= 1
+    es = figs["expertise_shape"].table
+    for r in es[(es["variable"] == "actions_per_prompt") & ~es["suppressed"]].itertuples():
+        assert r.value == pytest.approx(s.loc[s["expertise"] == r.expertise, "actions_per_prompt"].mean())
+
+
+def test_a_released_zero_share_stays_on_the_monthly_lines(tmp_path: Path) -> None:
+    """A work mode with no session in one month is released as 0% in the table, but the chart left the point out and
+    drew its line straight from the month before to the month after (e.g. 'test' at 0% in 2025-11 of the demo)."""
+    from codecensus.aggregate.figures import fig_work_modes_by_month
+    from codecensus.report.charts import chart_specs
+
+    store = Store(tmp_path / "z.duckdb")
+    load_into(store, synthetic_corpus(users=80, sessions=900, seed=11), clusters=False, git=False)
+    months = [r[0] for r in store.con.execute(
+        "SELECT DISTINCT strftime(started_at, '%Y-%m') m FROM sessions ORDER BY m").fetchall()]
+    gap = months[len(months) // 2]
+    # no 'plan' session in the middle month: the others of that month become 'fix'
+    store.con.execute("UPDATE facets SET mode = 'fix' WHERE mode = 'plan' AND session_key IN (SELECT session_key "
+                      "FROM sessions WHERE strftime(started_at, '%Y-%m') = ?)", [gap])
+    fig = fig_work_modes_by_month(Context(load_report_data(store), ReleasePolicy(), B=20))
+    store.close()
+    t = fig.table
+    zero = t[(t["month"] == gap) & (t["mode"] == "plan")]
+    assert not zero["suppressed"].iloc[0] and zero["value"].iloc[0] == 0.0
+    points = [d for spec in chart_specs(fig) for rows in spec.get("datasets", {}).values() for d in rows]
+    assert any(d.get("mode") == "plan" and d.get("month") == gap and d.get("value") == 0.0 for d in points)
