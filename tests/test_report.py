@@ -393,3 +393,13 @@ def test_one_session_of_one_user_is_said_in_the_singular(tmp_path: Path) -> None
     store.close()
     lede = " ".join(res.html.read_text().partition('class="lede"')[2].partition("</p>")[0].split())
     assert "1 coding-agent session from 1 user," in lede and "fewer than 1 user or 1 session." in lede, lede
+
+
+def test_terminal_share_intervals_are_as_precise_as_their_value() -> None:
+    """`summary` printed a 1.2% share with its interval rounded to whole percent: '1.2% 0–2'."""
+    from codecensus.report.terminal import _cell
+
+    t = pd.DataFrame([{"k": "a", "value": 0.012, "ci_low": 0.003, "ci_high": 0.024},
+                      {"k": "b", "value": 0.45, "ci_low": 0.401, "ci_high": 0.497}])
+    assert _cell(t, "share", k="a") == "1.2% [dim]0.3–2.4[/dim]"
+    assert _cell(t, "share", k="b") == "45% [dim]40–50[/dim]"

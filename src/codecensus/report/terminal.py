@@ -33,8 +33,9 @@ def _cell(t: pd.DataFrame, unit: str, **eq: Any) -> str:
     lo, hi = r["ci_low"], r["ci_high"]
     if lo != lo or hi != hi:  # NaN
         return fmt_value(r["value"], unit)
-    if unit == "share":
-        ci = f"{lo * 100:.0f}–{hi * 100:.0f}"
+    if unit == "share":  # as precise as the value: "1.2% 0.3–2.4", not "1.2% 0–2"
+        p = 1 if max(abs(lo), abs(hi)) < 0.1 else 0
+        ci = f"{lo * 100:.{p}f}–{hi * 100:.{p}f}"
     elif unit == "index":
         ci = f"{lo:.0f}–{hi:.0f}"
     else:
