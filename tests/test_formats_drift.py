@@ -190,3 +190,91 @@ def test_a_whole_file_transcript_cut_short_on_its_first_reading_is_stored_as_dam
     (path, line, kind) = store.one("SELECT path, line, kind FROM ingest_log")  # type: ignore[misc]
     assert (path, line, kind) == (str(f), 1, "bad_json")
     store.close()
+
+
+# -- implausible instants (epoch 0, a reset clock, far ahead) --------------------------------------
+def _log(db: Path) -> list[tuple[Any, ...]]:
+    store = Store(db)
+    try:
+        return store.con.execute("SELECT kind, count FROM ingest_log ORDER BY kind").fetchall()
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("ts", ["1970-01-01T00:00:00.000Z", "2019-12-31T23:59:59Z", "2099-06-01T00:00:00Z"])
+def test_an_implausible_instant_is_no_time(tmp_path: Path, ts: str) -> None:
+    """One Codex line stamped 1970-01-01 (epoch 0) made the session 55 years long and counted it in January 1970; no
+    coding agent wrote a transcript before 2020, and none is stamped decades ahead. Now such a time is none (the
+    line's rows are kept), and the file's ingest_log says so once."""
+    assert parse_ts(ts) is None
+    _write_codex(tmp_path / "t", _codex_lines(ts2=ts))
+    db = tmp_path / "c.duckdb"
+    assert runner.invoke(app, ["ingest", str(tmp_path / "t"), "--db", str(db), "-j", "0"]).exit_code == 0
+    (row,) = _export(db)
+    assert (row["started_at"], row["ended_at"], row["duration_s"]) == ("2025-10-02T08:00:00Z",) * 2 + (0.0,)
+    assert (row["prompts"], row["actions"], row["visible_words"], row["bad_lines"]) == (2, 2, 4, 0)
+    assert ("bad_time", 5) in _log(db)  # five lines carry ts2
+
+
+def test_plausible_times_keep_their_values() -> None:
+    """The bounds: 2020-01-01 is the first plausible instant; an old-but-plausible 2021 time is kept, in any form."""
+    assert parse_ts("2020-01-01T00:00:00Z") == 1_577_836_800_000
+    assert parse_ts("2019-12-31T23:59:59.999Z") is None
+    assert parse_ts("2021-03-04T05:06:07Z") == parse_ts(1614834367) == parse_ts(1614834367000) == 1614834367000
+    assert parse_ts(0) is parse_ts(1) is parse_ts(-5) is parse_ts(10**17) is None
+
+
+def test_an_epoch_zero_in_cline_is_no_time(tmp_path: Path) -> None:
+    """Cline stamps each message with epoch ms: a message with "ts": 0 started the task in 1970."""
+    src = FIX / "cline" / "saoudrizwan.claude-dev" / "tasks" / "1733000000000"
+    task = tmp_path / "saoudrizwan.claude-dev" / "tasks" / "1733000000000"
+    shutil.copytree(src, task)
+    msgs = json.loads((task / "ui_messages.json").read_text())
+    sound = tmp_path / "sound.duckdb"
+    assert runner.invoke(app, ["ingest", str(tmp_path / "saoudrizwan.claude-dev"), "--db", str(sound), "-j", "0"]).exit_code == 0
+    msgs[2]["ts"] = 0
+    (task / "ui_messages.json").write_text(json.dumps(msgs))
+    db = tmp_path / "c.duckdb"
+    assert runner.invoke(app, ["ingest", str(tmp_path / "saoudrizwan.claude-dev"), "--db", str(db), "-j", "0"]).exit_code == 0
+    (row,) = _export(db)
+    (want,) = _export(sound)
+    assert row["started_at"] == want["started_at"] == "2024-11-30T20:53:20Z"
+    assert (row["ended_at"], row["duration_s"], row["prompts"]) == (want["ended_at"], want["duration_s"], want["prompts"])
+    assert ("bad_time", 1) in _log(db)
+
+
+def test_an_epoch_zero_in_claude_code_is_no_time(tmp_path: Path) -> None:
+    """Claude Code's fast timestamp path too (a 1970 minute is a valid 'YYYY-MM-DDTHH:MM:' prefix)."""
+    sid = "44444444-4444-4444-8444-444444444444"
+    env = {"sessionId": sid, "cwd": "/w", "version": "2.0.1"}
+    lines = [
+        {**env, "type": "user", "uuid": "u1", "timestamp": "2025-10-02T08:00:00.000Z",
+         "message": {"role": "user", "content": "alpha beta"}},
+        {**env, "type": "assistant", "uuid": "a1", "parentUuid": "u1", "timestamp": "1970-01-01T00:00:00.000Z",
+         "message": {"id": "m1", "role": "assistant", "model": "claude-x", "content": [{"type": "text", "text": "ok"}]}},
+        {**env, "type": "assistant", "uuid": "a2", "parentUuid": "a1", "timestamp": "1970-01-01T00:00:01.000Z",
+         "message": {"id": "m2", "role": "assistant", "model": "claude-x", "content": [{"type": "text", "text": "ok"}]}},
+        {**env, "type": "user", "uuid": "u2", "parentUuid": "a2", "timestamp": "2025-10-02T08:01:00.000Z",
+         "message": {"role": "user", "content": "gamma"}},
+    ]
+    d = tmp_path / "projects" / "-w"
+    d.mkdir(parents=True)
+    (d / f"{sid}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    db = tmp_path / "c.duckdb"
+    assert runner.invoke(app, ["ingest", str(tmp_path / "projects"), "--db", str(db), "-j", "0"]).exit_code == 0
+    (row,) = _export(db)
+    assert (row["started_at"], row["ended_at"], row["prompts"]) == ("2025-10-02T08:00:00Z", "2025-10-02T08:01:00Z", 2)
+    assert ("bad_time", 2) in _log(db)
+
+
+def test_an_old_but_plausible_aider_log_keeps_its_times(tmp_path: Path) -> None:
+    """A 2021 Aider history is old, not damaged: its session keeps its day, and nothing is noted."""
+    d = tmp_path / "repo"
+    d.mkdir()
+    text = (FIX / "aider" / ".aider.chat.history.md").read_text()
+    (d / ".aider.chat.history.md").write_text(text.replace("2025-05-0", "2021-05-0"))
+    db = tmp_path / "c.duckdb"
+    assert runner.invoke(app, ["ingest", str(d), "--db", str(db), "-j", "0"]).exit_code == 0
+    rows = _export(db)
+    assert sorted(r["started_at"][:10] for r in rows) == ["2021-05-04", "2021-05-05"]
+    assert not [k for k, _ in _log(db) if k == "bad_time"]

@@ -38,6 +38,8 @@ from codecensus.records import (
 from codecensus.sources.base import FileContext
 from codecensus.sources.common import (
     TEXT_HEAD,
+    implausible_count,
+    implausible_note,
     is_commit_command,
     is_deploy_command,
     is_push_command,
@@ -534,6 +536,7 @@ class Rows:
         self.source = source
         self.res = ParseResult()
         self.sessions: dict[str, Session] = {}
+        self._refused = implausible_count()  # implausible times met before this file (see finish)
 
     def session(
         self,
@@ -600,6 +603,9 @@ class Rows:
             self.bad(first, "unknown_type", key[:40], n)
 
     def finish(self, consumed: int, lines: int) -> ParseResult:
+        note = implausible_note(self._refused)
+        if note is not None:  # the file's times taken as none (epoch 0, a reset clock): said once, with their count
+            self.bad(0, note[0], note[1], note[2])
         # Sessions with no record are still listed when the whole file was read (an empty session).
         for s in self.sessions.values():
             if s.info.records or self.ctx.start_offset == 0:
