@@ -278,3 +278,56 @@ def test_an_old_but_plausible_aider_log_keeps_its_times(tmp_path: Path) -> None:
     rows = _export(db)
     assert sorted(r["started_at"][:10] for r in rows) == ["2021-05-04", "2021-05-05"]
     assert not [k for k, _ in _log(db) if k == "bad_time"]
+
+
+# -- invalid UTF-8 in a whole-file JSON transcript -------------------------------------------------
+def _shape(db: Path) -> list[tuple[Any, ...]]:
+    return sorted((r["session_id"], r["prompts"], r["actions"], r["started_at"], r["ended_at"]) for r in _export(db))
+
+
+@pytest.mark.parametrize(("rel", "fmt"), WHOLE, ids=[f for _, f in WHOLE])
+def test_invalid_utf8_in_a_whole_file_transcript_keeps_its_session(tmp_path: Path, rel: str, fmt: str) -> None:
+    """Bytes that are not UTF-8 inside one message made the whole document unreadable ('str is not valid UTF-8',
+    reported as a damaged line 1) and its session was lost, where JSON Lines loses only that line. Now they are
+    read as U+FFFD: the same sessions as the sound file, and one 'bad_text' note."""
+    src = FIX / rel
+    sound, bad = tmp_path / "sound", tmp_path / "bad"
+    for d in (sound, bad):
+        d.mkdir()
+        shutil.copyfile(src, d / src.name)
+    whole = src.read_bytes()
+    i = whole.index(b'"content": "') + len(b'"content": "')
+    (bad / src.name).write_bytes(whole[:i] + b"\xff\xfe caf\xe9 " + whole[i:])
+    for d in (sound, bad):
+        assert runner.invoke(app, ["ingest", str(d), "--db", str(d / "c.duckdb"), "-j", "0"]).exit_code == 0
+    assert _shape(bad / "c.duckdb") == _shape(sound / "c.duckdb") != []
+    log, clean = _log(bad / "c.duckdb"), _log(sound / "c.duckdb")
+    assert sorted([*clean, ("bad_text", 1)]) == log
+
+
+def test_invalid_utf8_in_cline_keeps_its_task(tmp_path: Path) -> None:
+    src = FIX / "cline" / "saoudrizwan.claude-dev" / "tasks" / "1733000000000"
+    task = tmp_path / "saoudrizwan.claude-dev" / "tasks" / "1733000000000"
+    shutil.copytree(src, task)
+    db = tmp_path / "c.duckdb"
+    assert runner.invoke(app, ["ingest", str(task.parent.parent), "--db", str(db), "-j", "0"]).exit_code == 0
+    want = _shape(db)
+    ui = task / "ui_messages.json"
+    ui.write_bytes(ui.read_bytes().replace(b"dark mode", b"dark \xc3 mode", 1))
+    db2 = tmp_path / "c2.duckdb"
+    assert runner.invoke(app, ["ingest", str(task.parent.parent), "--db", str(db2), "-j", "0"]).exit_code == 0
+    assert _shape(db2) == want
+    assert ("bad_text", 1) in _log(db2)
+
+
+def test_invalid_utf8_in_json_lines_still_loses_only_its_line(tmp_path: Path) -> None:
+    """JSON Lines are unchanged: the line with the bytes is a damaged line, the others are read."""
+    f = _write_codex(tmp_path / "t", _codex_lines())
+    lines = f.read_bytes().split(b"\n")
+    lines[4] = lines[4].replace(b"one two", b"one \xff two")
+    f.write_bytes(b"\n".join(lines))
+    db = tmp_path / "c.duckdb"
+    assert runner.invoke(app, ["ingest", str(tmp_path / "t"), "--db", str(db), "-j", "0"]).exit_code == 0
+    (row,) = _export(db)
+    assert (row["prompts"], row["actions"], row["visible_words"], row["bad_lines"]) == (2, 2, 0, 1)
+    assert [k for k, _ in _log(db)] == ["bad_json"]

@@ -44,7 +44,6 @@ from codecensus.sources.rows import (
     as_int,
     as_list,
     as_str,
-    read_json_file,
     text_of,
 )
 
@@ -173,14 +172,14 @@ class ClineParser(FolderParser):
 
         ui_path = folder / "ui_messages.json"
         if ui_path.is_file():
-            data, err = read_json_file(ui_path)
+            data, err = rows.read_json(ui_path, 0, "ui_messages.json: ")
             if err is None and isinstance(data, list):
                 self._ui(s, data, model_at)
                 return rows.finish(0, len(data))
             rows.bad(0, "bad_json" if err else "bad_record", f"ui_messages.json: {err or 'not a list'}")
         api_path = folder / "api_conversation_history.json"
         if api_path.is_file():
-            data, err = read_json_file(api_path)
+            data, err = rows.read_json(api_path, 0, "api_conversation_history.json: ")
             if err is None and isinstance(data, list):
                 self._api(s, data, model_at(None), start)
                 return rows.finish(0, len(data))

@@ -55,7 +55,6 @@ from codecensus.sources.rows import (
     file_size,
     head_records,
     looks_like_claude_code,
-    read_json_file,
 )
 
 _SUFFIXES = frozenset({".jsonl", ".json", ".ndjson"})
@@ -206,7 +205,7 @@ class ClaudeOtelParser(WholeFileParser):
 
     def _whole(self, rows: Rows, path: Path) -> bool:
         """A file holding ONE JSON value (a request or a list of requests)."""
-        data, err = read_json_file(path)
+        data, err = rows.read_json(path, 1)
         if err is not None:
             return False
         reqs = data if isinstance(data, list) else [data]
