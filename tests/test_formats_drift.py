@@ -331,3 +331,55 @@ def test_invalid_utf8_in_json_lines_still_loses_only_its_line(tmp_path: Path) ->
     (row,) = _export(db)
     assert (row["prompts"], row["actions"], row["visible_words"], row["bad_lines"]) == (2, 2, 0, 1)
     assert [k for k, _ in _log(db)] == ["bad_json"]
+
+
+# -- a Cline task whose conversation files were caught cut short ------------------------------------
+@pytest.mark.parametrize("cut", [("ui_messages.json", "api_conversation_history.json"), ("ui_messages.json",)])
+def test_a_cline_task_cut_short_keeps_its_stored_session(tmp_path: Path, cut: tuple[str, ...]) -> None:
+    """Cline rewrites ui_messages.json and api_conversation_history.json whole: both caught cut short replaced the
+    stored session by an empty one (0 prompts, 0 actions, 0 records; two 'damaged lines' the only trace). Now the
+    task fails with both files' decoder errors, the stored session stays, and the complete task is read again."""
+    src = FIX / "cline" / "saoudrizwan.claude-dev" / "tasks" / "1733000000000"
+    root = tmp_path / "saoudrizwan.claude-dev"
+    task = root / "tasks" / "1733000000000"
+    shutil.copytree(src, task)
+    if len(cut) == 1:  # a task with only ui_messages.json
+        (task / "api_conversation_history.json").unlink()
+    store = Store(tmp_path / "c.duckdb")
+    st = ingest(store, [root], workers=0, settle_s=0)
+    assert (st.files_parsed, st.files_failed) == (1, 0)
+    q = "SELECT session_key, records FROM session_files ORDER BY 1"
+    before = store.con.execute(q).fetchall()
+    assert before and before[0][1] > 0
+
+    whole = {name: (task / name).read_bytes() for name in cut}
+    for name, data in whole.items():
+        (task / name).write_bytes(data[: len(data) // 2])
+        os.utime(task / name, ns=((task / name).stat().st_mtime_ns + 10**9,) * 2)
+    st = ingest(store, [root], workers=0, settle_s=0)
+    assert (st.files_parsed, st.files_failed) == (0, 1)
+    assert all(name in st.errors[0] for name in cut) and "kept" in st.errors[0]
+    assert store.con.execute(q).fetchall() == before
+
+    for name, data in whole.items():
+        (task / name).write_bytes(data)
+        os.utime(task / name, ns=((task / name).stat().st_mtime_ns + 2 * 10**9,) * 2)
+    st = ingest(store, [root], workers=0, settle_s=0)
+    assert (st.files_parsed, st.files_failed) == (1, 0)
+    assert store.con.execute(q).fetchall() == before
+    store.close()
+
+
+def test_a_cline_task_with_one_sound_conversation_file_is_read_from_it(tmp_path: Path) -> None:
+    """Only ui_messages.json cut short: the task is read from api_conversation_history.json, as before."""
+    src = FIX / "cline" / "saoudrizwan.claude-dev" / "tasks" / "1733000000000"
+    root = tmp_path / "saoudrizwan.claude-dev"
+    task = root / "tasks" / "1733000000000"
+    shutil.copytree(src, task)
+    ui = task / "ui_messages.json"
+    ui.write_bytes(ui.read_bytes()[:300])
+    store = Store(tmp_path / "c.duckdb")
+    st = ingest(store, [root], workers=0, settle_s=0)
+    assert (st.files_parsed, st.files_failed) == (1, 0)
+    assert store.one("SELECT count(*) FROM prompts")[0] > 0  # type: ignore[index]
+    store.close()
