@@ -383,3 +383,40 @@ def test_a_cline_task_with_one_sound_conversation_file_is_read_from_it(tmp_path:
     assert (st.files_parsed, st.files_failed) == (1, 0)
     assert store.one("SELECT count(*) FROM prompts")[0] > 0  # type: ignore[index]
     store.close()
+
+
+# -- a database that already holds an out-of-range time ---------------------------------------------
+def test_an_old_database_with_an_out_of_range_time_still_exports_and_classifies(tmp_path: Path) -> None:
+    """A database written before parse_ts bounded ISO times holds '9999-12-31T23:59:59-05:00' (year 10000 UTC):
+    `codecensus sessions --format jsonl` and `codecensus classify` failed on it with a traceback ('date value out
+    of range'), for good, since nothing re-reads an unchanged file. Readers now take such a time as none."""
+    _write_codex(tmp_path / "t", _codex_lines())
+    db = tmp_path / "c.duckdb"
+    assert runner.invoke(app, ["ingest", str(tmp_path / "t"), "--db", str(db), "-j", "0"]).exit_code == 0
+    store = Store(db)
+    far = "'9999-12-31 23:59:59-05:00'::TIMESTAMPTZ"
+    store.con.execute(f"UPDATE session_files SET last_ts = {far}")
+    store.con.execute(f"UPDATE sessions SET ended_at = {far}")
+    store.close()
+    (row,) = _export(db)
+    assert (row["started_at"], row["ended_at"], row["prompts"]) == ("2025-10-02T08:00:00Z", None, 2)
+    r = runner.invoke(app, ["sessions", "--db", str(db), "--format", "csv"])
+    assert r.exit_code == 0 and "2025-10-02" in r.output
+    r = runner.invoke(app, ["classify", "--db", str(db), "-j", "0"])
+    assert r.exit_code == 0, r.output
+    store = Store(db)
+    assert store.one("SELECT count(*) FROM facets")[0] == 1  # type: ignore[index]
+    store.close()
+
+
+def test_readable_times_leaves_readable_tables_alone() -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from codecensus.store import readable_times
+
+    t = pa.table({"t": pa.array([0, None, 253_402_300_799_999_999], pa.timestamp("us", tz="UTC")), "n": [1, 2, 3]})
+    assert readable_times(t) is t
+    bad = pa.table({"t": pa.array([0, 253_402_300_800_000_000, -62_135_596_800_000_001], pa.timestamp("us"))})
+    assert readable_times(bad).column("t").to_pylist() == [dt.datetime(1970, 1, 1), None, None]
