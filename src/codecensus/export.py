@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from codecensus.measure import SESSION_COLUMNS
 from codecensus.runtime import write_all
-from codecensus.store import Store
+from codecensus.store import Store, readable_times
 
 # Facet columns added by `codecensus classify` (table `facets`, one row per session_key).
 FACET_COLUMNS = (
@@ -53,7 +53,7 @@ def session_table(store: Store, *, summaries: bool = False) -> pa.Table:
         sql = f"SELECT {shape}, {facet} FROM sessions s LEFT JOIN facets f USING (session_key) ORDER BY s.started_at, s.session_id, s.session_key"
     else:
         sql = f"SELECT {shape} FROM sessions s ORDER BY s.started_at, s.session_id, s.session_key"
-    return store.query(sql)
+    return readable_times(store.query(sql))  # an old database's out-of-range times: null, not a failure
 
 
 EXPORT_BATCH_ROWS = 10_000  # rows turned into text at a time: 400K sessions as JSON Lines took 4.9 GB at once

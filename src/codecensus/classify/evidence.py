@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 
 from codecensus.classify.base import ActionEvidence, SessionEvidence
 from codecensus.measure import FILE_RANK_SELECT, MULTI_FILE_RANK_SELECT
-from codecensus.store import Store
+from codecensus.store import Store, readable_times
 from codecensus.store.db import parse_size
 
 log = logging.getLogger(__name__)
@@ -397,7 +397,7 @@ def _query_batch(store: Store, batch: _Batch) -> RawBatch:
 def _build(raw: RawBatch) -> list[SessionEvidence]:
     """SessionEvidence of every key of ``raw`` that has a ``sessions`` row, in the order of its keys."""
     keys = raw.keys
-    shape_rows = raw.shape.to_pylist()
+    shape_rows = readable_times(raw.shape).to_pylist()  # an old database's out-of-range times: null
     prompts, replies, actions = raw.prompts.to_pydict(), raw.replies.to_pydict(), raw.actions.to_pydict()
     events, truth = raw.events.to_pydict(), raw.truth.to_pydict()
 

@@ -41,8 +41,12 @@ from codecensus.sources.base import FileContext, decode_line, iter_line_blocks, 
 from codecensus.sources.common import (
     RESULT_HEAD,
     TEXT_HEAD,
+    TS_PLAUSIBLE_MAX_MS,
+    TS_PLAUSIBLE_MIN_MS,
     WORDS_SLICE,
     block_text,
+    implausible_count,
+    implausible_note,
     is_commit_command,
     is_deploy_command,
     is_push_command,
@@ -225,6 +229,8 @@ def _raw_value(raw: msgspec.Raw) -> Any:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
+# Epoch microseconds of the plausible times (TS_PLAUSIBLE_MIN_MS..TS_PLAUSIBLE_MAX_MS)
+_PLAUSIBLE_US = (TS_PLAUSIBLE_MIN_MS * 1000, TS_PLAUSIBLE_MAX_MS * 1000)
 _MINUTES: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:" -> epoch microseconds (-1: not a valid prefix)
 
 
@@ -241,6 +247,8 @@ def _fast_ts(s: str) -> int | None:
             try:
                 dt = datetime.fromisoformat(prefix + "00+00:00")
                 base = (dt - _EPOCH) // _US if s[4] == "-" and s[7] == "-" else -1
+                if not _PLAUSIBLE_US[0] <= base <= _PLAUSIBLE_US[1] - 60_000_000:
+                    base = -1  # a minute not wholly plausible: parse_ts says (see TS_PLAUSIBLE_MIN_MS)
             except ValueError:
                 base = -1
             if len(_MINUTES) > 200_000:
@@ -480,6 +488,8 @@ class ClaudeCodeParser:
         def bad(line: int, kind: str, detail: str) -> None:
             res.bad.append(BadLine(file_id=fid, path=str(path), line=line, kind=kind, detail=detail))
 
+        refused = implausible_count()  # implausible times met before this file (noted below)
+
         line_no = ctx.start_line
         consumed = ctx.start_offset
         ts_prefix = ""  # "YYYY-MM-DDTHH:MM:" of the last fast-parsed timestamp, and its epoch microseconds
@@ -573,6 +583,9 @@ class ClaudeCodeParser:
                     count=count,
                 )
             )
+        note = implausible_note(refused)
+        if note is not None:
+            res.bad.append(BadLine(file_id=fid, path=str(path), line=0, kind=note[0], detail=note[1], count=note[2]))
         if info.records or ctx.start_offset == 0:
             res.sessions.append(info)
         res.consumed = consumed

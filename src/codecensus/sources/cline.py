@@ -44,7 +44,6 @@ from codecensus.sources.rows import (
     as_int,
     as_list,
     as_str,
-    read_json_file,
     text_of,
 )
 
@@ -171,20 +170,29 @@ class ClineParser(FolderParser):
                     m = name
             return m
 
+        unreadable: list[str] = []  # the conversation files that could not be read as JSON, and why
         ui_path = folder / "ui_messages.json"
         if ui_path.is_file():
-            data, err = read_json_file(ui_path)
+            data, err = rows.read_json(ui_path, 0, "ui_messages.json: ")
             if err is None and isinstance(data, list):
                 self._ui(s, data, model_at)
                 return rows.finish(0, len(data))
             rows.bad(0, "bad_json" if err else "bad_record", f"ui_messages.json: {err or 'not a list'}")
+            if err is not None:
+                unreadable.append(f"ui_messages.json: {err}")
         api_path = folder / "api_conversation_history.json"
         if api_path.is_file():
-            data, err = read_json_file(api_path)
+            data, err = rows.read_json(api_path, 0, "api_conversation_history.json: ")
             if err is None and isinstance(data, list):
                 self._api(s, data, model_at(None), start)
                 return rows.finish(0, len(data))
             rows.bad(0, "bad_json" if err else "bad_record", f"api_conversation_history.json: {err or 'not a list'}")
+            if err is not None:
+                unreadable.append(f"api_conversation_history.json: {err}")
+        if unreadable and len(unreadable) == ui_path.is_file() + api_path.is_file():
+            # Every conversation file there is was cut short (Cline rewrites them whole, and one may be caught
+            # mid-write): an empty task replaced the session an earlier run stored. Ingest keeps that one instead.
+            rows.res.unreadable = "; ".join(unreadable)
         return rows.finish(0, 0)
 
     # -- ui_messages.json ----------------------------------------------------------

@@ -5,7 +5,8 @@ commit/push, deploys) and test-result summaries."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 HEURISTICS_VERSION = "1"
@@ -57,13 +58,46 @@ def leaf_words(value: Any) -> int:
     return n
 
 
-# Epoch ms of 0001-01-01 and of 9999-12-31 23:59:59.999 UTC: the instants an ISO-8601 date can name. An epoch number
-# outside them is a damaged value (the database cannot store most of them: the whole file failed).
+# Epoch ms of 0001-01-01 and of 9999-12-31 23:59:59.999 UTC: the instants an ISO-8601 date can name (and the
+# database's readers can turn into dates).
 TS_MIN_MS, TS_MAX_MS = -62_135_596_800_000, 253_402_300_799_999
+# The instants a coding-agent transcript can hold: from 2020-01-01 UTC (no coding agent wrote one before) to a year
+# past this machine's clock (a clock a little fast is no damage). A time outside is damaged or a default (epoch 0, a
+# reset clock): it counts as no time, like a missing one, for every format. Taken as a time, one event stamped
+# 1970-01-01 made a 2025 session 55 years long and counted it in January 1970.
+TS_PLAUSIBLE_MIN_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z
+TS_PLAUSIBLE_MAX_MS = int(time.time() * 1000) + 366 * 86_400_000
+IMPLAUSIBLE_TS_NOTE = "bad_time"  # ingest_log kind of a file's note about the times taken as none (implausible_note)
+_refused = [0]  # implausible times parse_ts has taken as none in this process (see implausible_count)
+
+
+def plausible_ms(ms: float) -> int | None:
+    """``ms`` (epoch ms) when it is a plausible time for a transcript (see TS_PLAUSIBLE_MIN_MS), else None."""
+    if TS_PLAUSIBLE_MIN_MS <= ms <= TS_PLAUSIBLE_MAX_MS:
+        return int(ms)
+    _refused[0] += 1
+    return None
+
+
+def implausible_count() -> int:
+    """How many implausible times this process has taken as none so far: a parser reads it before and after a
+    file, and :func:`implausible_note` says how many in the file's ingest_log."""
+    return _refused[0]
+
+
+def implausible_note(since: int) -> tuple[str, str, int] | None:
+    """``(kind, detail, count)`` of the ingest_log note for the times taken as none since ``implausible_count()``
+    was ``since``; None when there were none. (A value a parser reads twice counts twice.)"""
+    n = _refused[0] - since
+    if n <= 0:
+        return None
+    hi = datetime.fromtimestamp(TS_PLAUSIBLE_MAX_MS / 1000, UTC).strftime("%Y-%m-%d")
+    return IMPLAUSIBLE_TS_NOTE, f"timestamps outside 2020-01-01..{hi} (epoch 0, a reset clock) taken as no time", n
 
 
 def parse_ts(value: Any) -> int | None:
-    """ISO-8601 string, epoch seconds or epoch milliseconds → epoch ms (UTC); None for none or a damaged one."""
+    """ISO-8601 string, epoch seconds or epoch milliseconds → epoch ms (UTC); None for none, a damaged one or an
+    implausible one (outside TS_PLAUSIBLE_MIN_MS..TS_PLAUSIBLE_MAX_MS)."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -76,7 +110,7 @@ def parse_ts(value: Any) -> int | None:
             v /= 1000
         elif v <= 1e11:  # seconds
             v *= 1000
-        return int(v) if TS_MIN_MS <= v <= TS_MAX_MS else None
+        return plausible_ms(v)
     if isinstance(value, str):
         s = value.strip()
         if not s:
@@ -88,13 +122,10 @@ def parse_ts(value: Any) -> int | None:
         except ValueError:
             return None
         if dt.tzinfo is None:
-            from datetime import UTC
-
             dt = dt.replace(tzinfo=UTC)
-        ms = int(dt.timestamp() * 1000)
-        # 0001-01-01 east of UTC or 9999-12-31 west of it is an instant outside years 1-9999 UTC: stored, it made
-        # every reader of the session's times fail ('date value out of range' in `codecensus sessions`)
-        return ms if TS_MIN_MS <= ms <= TS_MAX_MS else None
+        # (0001-01-01 east of UTC or 9999-12-31 west of it, instants outside years 1-9999 UTC, made every reader of
+        # the session's times fail: 'date value out of range' in `codecensus sessions`)
+        return plausible_ms(int(dt.timestamp() * 1000))
     return None
 
 

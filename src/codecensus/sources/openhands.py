@@ -44,7 +44,6 @@ from codecensus.sources.rows import (
     file_size,
     head_records,
     openai_usage,
-    read_json_file,
     swebench_outcome,
     text_of,
 )
@@ -246,7 +245,7 @@ class OpenHandsParser(WholeFileParser):
         rows = Rows(ctx, self.name)
         if path.suffix == ".jsonl":
             return self._eval_rows(ctx, rows)
-        data, err = read_json_file(path)
+        data, err = rows.read_json(path, 1)
         total = count_lines(path)
         if err is not None or not isinstance(data, list):
             rows.bad(1, "bad_json" if err else "bad_record", err or "not a JSON list of events")
@@ -317,7 +316,7 @@ class OpenHandsV1Parser(FolderParser):
     def parse(self, ctx: FileContext) -> ParseResult:
         folder = ctx.path
         rows = Rows(ctx, self.name)
-        state, err = read_json_file(folder / "base_state.json")
+        state, err = rows.read_json(folder / "base_state.json", 0, "base_state.json: ")
         if err is not None or not isinstance(state, dict):
             rows.bad(0, "bad_json" if err else "bad_record", f"base_state.json: {err or 'not an object'}")
             state = {}
@@ -336,7 +335,7 @@ class OpenHandsV1Parser(FolderParser):
             rows.bad(0, "bad_record", f"events/: {exc}")
         last_ts: int | None = None
         for idx, f in enumerate(files, start=1):
-            e, ferr = read_json_file(f)
+            e, ferr = rows.read_json(f, idx, f"{f.name}: ")
             if ferr is not None or not isinstance(e, dict):
                 rows.bad(idx, "bad_json" if ferr else "bad_record", f"{f.name}: {ferr or 'not an object'}")
                 continue

@@ -41,7 +41,7 @@ import orjson
 
 from codecensus.records import ParseResult
 from codecensus.sources.base import FileContext, iter_lines, register
-from codecensus.sources.common import TS_MAX_MS, parse_ts, tool_category
+from codecensus.sources.common import parse_ts, plausible_ms, tool_category
 from codecensus.sources.rows import (
     Rows,
     Session,
@@ -55,7 +55,6 @@ from codecensus.sources.rows import (
     file_size,
     head_records,
     looks_like_claude_code,
-    read_json_file,
 )
 
 _SUFFIXES = frozenset({".jsonl", ".json", ".ndjson"})
@@ -108,7 +107,7 @@ def attrs(kvs: Any) -> dict[str, Any]:
 
 def _nanos_ms(v: Any) -> int | None:
     ms = as_int(v) // 1_000_000
-    return ms if 0 < ms <= TS_MAX_MS else None  # beyond year 9999: damaged
+    return plausible_ms(ms) if ms else None  # 0: none; before 2020 or far ahead: damaged (see TS_PLAUSIBLE_MIN_MS)
 
 
 def _truthy(v: Any) -> bool | None:
@@ -206,7 +205,7 @@ class ClaudeOtelParser(WholeFileParser):
 
     def _whole(self, rows: Rows, path: Path) -> bool:
         """A file holding ONE JSON value (a request or a list of requests)."""
-        data, err = read_json_file(path)
+        data, err = rows.read_json(path, 1)
         if err is not None:
             return False
         reqs = data if isinstance(data, list) else [data]

@@ -38,6 +38,8 @@ from codecensus.records import (
 from codecensus.sources.base import FileContext
 from codecensus.sources.common import (
     TEXT_HEAD,
+    implausible_count,
+    implausible_note,
     is_commit_command,
     is_deploy_command,
     is_push_command,
@@ -173,15 +175,34 @@ def openai_usage(usage: Any) -> tuple[int, int, int, int]:
 
 
 def read_json_file(path: Path) -> tuple[Any, str | None]:
-    """(value, None) or (None, error) — never raises."""
+    """(value, None) or (None, error) — never raises. Invalid UTF-8 bytes are read as U+FFFD (see read_json_doc)."""
+    data, err, _ = read_json_doc(path)
+    return data, err
+
+
+def read_json_doc(path: Path) -> tuple[Any, str | None, bool]:
+    """``(value, error, text_damaged)`` of a file holding one JSON document — never raises.
+
+    Invalid UTF-8 bytes (a damaged disk block, a tool's output cut mid-character) made the whole document
+    unreadable: the one session of a trajectory was lost, where a JSON Lines transcript loses only the line that
+    holds them. They are read as U+FFFD instead, and ``text_damaged`` says so."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return None, f"unreadable: {exc}"[:120]
+        return None, f"unreadable: {exc}"[:120], False
+    data = data.removeprefix(BOM_UTF8)  # a byte order mark is not part of the document
     try:
-        return orjson.loads(data.removeprefix(BOM_UTF8)), None  # a byte order mark is not part of the document
+        return orjson.loads(data), None, False
     except orjson.JSONDecodeError as exc:
-        return None, str(exc)[:120]
+        err = str(exc)[:120]
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        try:
+            return orjson.loads(data.decode(errors="replace")), None, True
+        except orjson.JSONDecodeError as exc:  # damaged beyond its bytes too (cut short): the JSON error says where
+            err = str(exc)[:120]
+    return None, err, False
 
 
 _SHARED_HEAD = 6  # records per head that most detectors ask for: one parse answers every n up to it
@@ -534,6 +555,7 @@ class Rows:
         self.source = source
         self.res = ParseResult()
         self.sessions: dict[str, Session] = {}
+        self._refused = implausible_count()  # implausible times met before this file (see finish)
 
     def session(
         self,
@@ -575,11 +597,19 @@ class Rows:
             BadLine(file_id=self.ctx.file_id, path=str(self.ctx.path), line=line, kind=kind, detail=detail[:200], count=count)
         )
 
+    def read_json(self, path: Path, line: int, label: str = "") -> tuple[Any, str | None]:
+        """:func:`read_json_doc` of ``path``; invalid UTF-8 in it (read as U+FFFD) is noted once, as ``line``
+        (``label`` names a side file in the note)."""
+        data, err, damaged = read_json_doc(path)
+        if damaged:
+            self.bad(line, "bad_text", f"{label}invalid UTF-8 bytes, read as U+FFFD")
+        return data, err
+
     def side_json(self, path: Path) -> Any:
         """A side file's JSON value; ``None`` when it is absent or damaged (damage is logged as a bad line)."""
         if not path.is_file():
             return None
-        data, err = read_json_file(path)
+        data, err = self.read_json(path, 0, f"{path.name}: ")
         if err is not None:
             self.bad(0, "bad_json", f"{path.name}: {err}")
             return None
@@ -587,7 +617,7 @@ class Rows:
 
     def json_object(self, path: Path) -> dict[str, Any] | None:
         """The file's top-level JSON object; ``None`` (logged as a bad line 1) when unreadable or not an object."""
-        data, err = read_json_file(path)
+        data, err = self.read_json(path, 1)
         if err is not None or not isinstance(data, dict):
             self.bad(1, "bad_json" if err else "bad_record", err or "not a JSON object")
             self.res.unreadable = err
@@ -600,6 +630,9 @@ class Rows:
             self.bad(first, "unknown_type", key[:40], n)
 
     def finish(self, consumed: int, lines: int) -> ParseResult:
+        note = implausible_note(self._refused)
+        if note is not None:  # the file's times taken as none (epoch 0, a reset clock): said once, with their count
+            self.bad(0, note[0], note[1], note[2])
         # Sessions with no record are still listed when the whole file was read (an empty session).
         for s in self.sessions.values():
             if s.info.records or self.ctx.start_offset == 0:

@@ -38,7 +38,7 @@ from pathlib import Path
 from codecensus.records import ParseResult
 from codecensus.sources.base import FileContext, register
 from codecensus.sources.codex import _patch_files
-from codecensus.sources.common import parse_ts
+from codecensus.sources.common import parse_ts, plausible_ms
 from codecensus.sources.mini_swe_agent import BASH_BLOCK, parse_observation, split_reply
 from codecensus.sources.rows import (
     FolderParser,
@@ -85,7 +85,7 @@ def _folder_ts(name: str) -> int | None:
         dt = datetime.strptime(f"{m.group(1)} {m.group(2)}:{m.group(3)}:{m.group(4)}", "%Y-%m-%d %H:%M:%S")
     except ValueError:
         return None
-    return int(dt.replace(tzinfo=UTC).timestamp() * 1000)
+    return plausible_ms(int(dt.replace(tzinfo=UTC).timestamp() * 1000))
 
 
 def task_from_commands(path: Path) -> str | None:

@@ -39,6 +39,34 @@ RAW_TABLES = ("prompts", "messages", "actions", "results", "events", "session_fi
 RAW_TEXT_TABLES = frozenset({"prompts", "messages", "actions", "results", "events", "session_files", "files", "ingest_log"})
 
 
+_SECONDS_PER_UNIT = {"s": 1, "ms": 1_000, "us": 1_000_000}
+# Epoch seconds of 0001-01-01 and of 10000-01-01 UTC: the dates Python can make
+_PY_DATE_S = (-62_135_596_800, 253_402_300_800)
+
+
+def readable_times(tbl: pa.Table) -> pa.Table:
+    """``tbl`` with every timestamp outside years 1-9999 made null.
+
+    A database written before the parsers bounded times can hold some ('9999-12-31T23:59:59-05:00' is in year
+    10000 UTC): every reader that turns rows into Python values failed on them ('date value out of range' in
+    `codecensus sessions`, in classify). A table without such values is returned as it is."""
+    for i, field in enumerate(tbl.schema):
+        per_s = _SECONDS_PER_UNIT.get(field.type.unit) if pa.types.is_timestamp(field.type) else None
+        if per_s is None:  # not a timestamp, or nanoseconds (years 1677-2262 only: always readable)
+            continue
+        import pyarrow.compute as pc  # here: the ingest writer imports this module and not pyarrow.compute
+
+        col = tbl.column(i)
+        raw = col.cast(pa.int64())
+        lo, hi = _PY_DATE_S[0] * per_s, _PY_DATE_S[1] * per_s
+        mm = pc.min_max(raw).as_py()
+        if mm["min"] is None or (mm["min"] >= lo and mm["max"] < hi):
+            continue
+        ok = pc.and_(pc.greater_equal(raw, lo), pc.less(raw, hi))
+        tbl = tbl.set_column(i, field, pc.if_else(ok, col, pa.scalar(None, field.type)))
+    return tbl
+
+
 def rollback(con: duckdb.DuckDBPyConnection) -> None:
     """Roll back the open transaction, unless DuckDB has already ended it.
 
