@@ -5,6 +5,7 @@ plainly, the previous tables stay, and what is released stays short and audited.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -52,9 +53,12 @@ class _Server(LocalServer):
             def log_message(self, *a: object) -> None:
                 pass
 
-            def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
+            def _send(self, status: int, body: bytes, ctype: str = "application/json",
+                      retry_after: str | None = None) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
+                if retry_after is not None:
+                    self.send_header("Retry-After", retry_after)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -78,6 +82,12 @@ class _Server(LocalServer):
                     return self._send(200, b'{"error": "model is loading"}')
                 if mode == "empty":  # a model that answers nothing (null content)
                     return self._send(200, json.dumps(_chat("")).encode())
+                if mode.startswith("429:"):  # "429:SECONDS" always, "429:SECONDS:once" on the first request only
+                    _, wait, *once = mode.split(":")
+                    if once:
+                        outer.mode = "ok"
+                    body = json.dumps({"error": {"message": "rate limited", "type": "rate_limit_error"}}).encode()
+                    return self._send(429, body, retry_after=wait)
                 if mode == "echo500":
                     return self._send(500, json.dumps({"error": {"message": f"bad input {prompt} END"}}).encode())
                 text = "<summary>Users fixed tests.</summary><name>Fix failing tests</name>"
@@ -129,6 +139,42 @@ def test_timeout_and_max_retries_bound_a_hung_server(server: _Server) -> None:
         llm("Name this cluster.")
     assert time.monotonic() - t0 < 10 and len(server.requests) == 2
     assert llm.describe()["timeout_s"] == 1.0 and llm.describe()["max_retries"] == 1
+
+
+@pytest.mark.parametrize("backend", ["openai", "anthropic"])
+def test_a_far_retry_after_stops_at_once_as_in_classify(server: _Server, backend: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """429 with Retry-After: 86400. With Anthropic the SDK slept the whole day (the call still waiting after
+    120 s, 1 request); with OpenAI its message said 'after 7 attempts' for 1 request and not why it stopped."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    server.mode = "429:86400"
+    llm = TextLLM(backend, "m", base_url=server.url + ("/v1" if backend == "openai" else ""))
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            llm("Name this cluster.")
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    worker.join(15)
+    assert not worker.is_alive(), "still waiting out the server's Retry-After"
+    assert len(server.requests) == 1 and len(errors) == 1 and isinstance(errors[0], LLMError)
+    msg = str(errors[0])
+    assert "asks to wait 86400 s (24.0 h)" in msg and "HTTP 429: rate limited" in msg
+    assert "run the same command again later" in msg and "attempts" not in msg
+
+
+def test_a_short_retry_after_is_waited_then_retried(server: _Server) -> None:
+    """A Retry-After within classify's cap is waited (at least what the server asks) and the call retried."""
+    server.mode = "429:2:once"
+    llm = TextLLM("openai", "m", base_url=server.url)
+    waits: list[float] = []
+    llm._sleep = waits.append
+    assert N.parse_name_answer(llm("Name this cluster.")) == ("Fix failing tests", "Users fixed tests.")
+    assert len(server.requests) == 2 and len(waits) == 1 and 2.0 <= waits[0] <= 60.0
 
 
 def test_anthropic_backend_works_with_the_sdk(server: _Server, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -511,3 +511,47 @@ def test_since_counts_by_author_date_like_the_months(tmp_path: Path) -> None:
     assert {month for (month, _, _) in scan.groups} == {"2025-04"}
     assert scan.first_ts == scan.last_ts == int(datetime(2025, 4, 6, 10, tzinfo=UTC).timestamp())
     assert scan_repo(repo).commits == 3  # without --since, all three
+
+
+def test_https_and_ssh_clones_of_one_remote_count_once(tmp_path: Path) -> None:
+    """One repository cloned over https and over ssh (scp-like or ssh://, a user, a token, a port, a trailing
+    slash, an upper-case host) was 4 repositories with 4 x the commits: the identity was the URL as written.
+    Rows stored under such an earlier identity for the same folders are replaced, not kept beside the new ones."""
+    src = _init(tmp_path / "src")
+    _commit(src, "b", "Add b\n\nCo-Authored-By: Claude <noreply@anthropic.com>")
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(src), str(bare)], check=True)
+    urls = {
+        "a": "https://github.com/Org/Repo.git",
+        "b": "git@github.com:Org/Repo.git",
+        "c": "ssh://git@GitHub.com:22/Org/Repo/",
+        "d": "https://user:s3cr3tTOKEN@github.com/Org/Repo",
+    }
+    for name, url in urls.items():
+        subprocess.run(["git", "clone", "-q", str(bare), str(tmp_path / "clones" / name)], check=True)
+        _git(tmp_path / "clones" / name, "remote", "set-url", "origin", url)
+    assert {scan_repo(tmp_path / "clones" / n).identity for n in urls} == {"github.com/Org/Repo"}
+    scans = scan_paths([tmp_path / "clones"])
+    assert summarize(scans) == {
+        "repos": 1,
+        "commits": 2,
+        "agent_commits": 1,
+        "by_agent": {"claude_code": 1},
+        "repos_with_agent": 1,
+    }
+    db = tmp_path / "g.duckdb"
+    with Store(db) as store:
+        # as an earlier version stored them: one key per way of writing the URL, each under its clone's folder
+        earlier = []
+        for name, url in urls.items():
+            s = scan_repo(tmp_path / "clones" / name)
+            s.identity = url.replace("user:s3cr3tTOKEN@", "")
+            earlier.append(s)
+        assert store_results(store, earlier) == 4
+        assert store_results(store, scans) == 1
+        assert store.one("SELECT count(*), sum(commits) FROM git_repos") == (1, 2)
+        assert store.one("SELECT count(DISTINCT repo_key), sum(commits) FROM git_agent_monthly") == (1, 2)
+    assert b"s3cr3tTOKEN" not in db.read_bytes()
+    res = CliRunner().invoke(_app(), ["git-agents", str(tmp_path / "clones"), "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "s3cr3tTOKEN" not in res.output and "1 repositories, 2 commits" in res.output

@@ -90,6 +90,30 @@ def test_rewritten_file_is_replaced(tmp_path: Path, store: Store) -> None:
     assert r["prompts"] == 1 and r["actions"] == 0
 
 
+@pytest.mark.parametrize("partial", [False, True], ids=["settled", "fresh-with-a-partial-line"])
+def test_rewritten_with_the_same_size_and_mtime_is_read_again(tmp_path: Path, store: Store, partial: bool) -> None:
+    """A transcript rewritten in place with the same size, its mtime put back (os.utime), was taken as unchanged:
+    the old prompt stayed stored. The tail hash of what was read (one 4 KB read) now tells it apart."""
+    path = standard_session(SID).write(tmp_path / f"{SID}.jsonl")
+    if partial:  # a writer mid-line: the file is not read to its end, and not settled
+        with open(path, "ab") as fh:
+            fh.write(b'{"type": "user", "mess')
+    settle = 3600 if partial else 0
+    ingest(store, [tmp_path], settle_s=settle)
+    st = path.stat()
+    data = path.read_bytes()
+    assert data.count(b"and push it") == 1
+    path.write_bytes(data.replace(b"and push it", b"and undo it"))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    s2 = ingest(store, [tmp_path], settle_s=settle)
+    assert (s2.files_parsed, s2.files_skipped) == (1, 0)
+    texts = {r[0] for r in store.con.execute("SELECT text FROM prompts").fetchall()}
+    assert "and undo it" in texts and "and push it" not in texts
+    s3 = ingest(store, [tmp_path], settle_s=settle)
+    assert (s3.files_parsed, s3.files_appended, s3.files_skipped, s3.bytes_read) == (0, 0, 1, 0)
+
+
 def test_second_writer_waits_then_stops_clearly(tmp_path: Path) -> None:
     db = tmp_path / "lock.duckdb"
     Store(db).close()

@@ -149,3 +149,31 @@ def test_gone_files_are_said_and_prune_never_takes_the_fast_path(tmp_path: Path)
         assert s.one("SELECT count(*) FROM sessions")[0] == 1
     r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "--prune", "--engine", "ray"])
     assert r.exit_code == 2 and "--prune works with --engine local only" in " ".join(r.output.split())
+
+
+def test_fast_path_still_says_files_are_gone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Delete a stored file and ingest (says 1 file gone); the next ingest of the unchanged corpus took the fast
+    path and said nothing about it. It now says what the full path said, until --prune removes the file."""
+    root, _f, db = _corpus(tmp_path)
+    other = root / "dave" / ".claude" / "projects" / "-p" / f"{SID2}.jsonl"
+    standard_session(SID2).write(other)
+    _ingest(root, db, "--user-from-dir")
+    other.unlink()
+    _ingest(root, db, "--user-from-dir")
+    capsys.readouterr()
+    assert quickcheck.try_fast_ingest([str(root), "--db", str(db), "--user-from-dir"])
+    err = capsys.readouterr().err
+    assert "nothing changed since the last run" in err
+    assert "1 file(s) stored by an earlier run are no longer under the paths (deleted" in err
+    assert "their sessions are kept" in err and "`codecensus ingest --prune` with the same paths" in err
+    r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "-j", "0", "--user-from-dir", "--prune"])
+    assert r.exit_code == 0 and "their rows were removed (--prune)" in " ".join(r.output.split()), r.output
+    capsys.readouterr()
+    assert quickcheck.try_fast_ingest([str(root), "--db", str(db), "--user-from-dir"])
+    err = capsys.readouterr().err
+    assert "nothing changed since the last run" in err and "no longer under the paths" not in err
+    with Store(db) as s:
+        assert s.one("SELECT count(*) FROM sessions")[0] == 1
+        gone = s.con.execute("SELECT manifest->>'files_gone' FROM runs WHERE manifest->>'unchanged_snapshot' = 'true'"
+                             " ORDER BY started_at").fetchall()
+    assert [g[0] for g in gone] == ["1", "0"]

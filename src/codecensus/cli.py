@@ -289,11 +289,8 @@ def ingest(
         console.print(f"{stats.files_removed} file(s) stored by an earlier run are no longer under the paths: "
                       "their rows were removed (--prune).")
     elif stats.files_gone:
-        console.print(
-            f"[yellow]{stats.files_gone} file(s) stored by an earlier run are no longer under the paths[/yellow] "
-            "(deleted, moved or renamed): their sessions are kept. A moved or renamed file is now stored twice; "
-            "`codecensus ingest --prune` with the same paths removes the files that are gone."
-        )
+        warn, rest = quickcheck.gone_note(stats.files_gone)
+        console.print(f"[yellow]{warn}[/yellow]{rest}")
     if stats.errors:
         console.print(f"[red]{len(stats.errors)} file(s) failed and were not committed:[/red]")
         for e in stats.errors[:20]:
@@ -308,7 +305,7 @@ def ingest(
         n_sessions = row[0] if row else None
     store.close()
     if snap_opts is not None and listing is not None and complete:
-        quickcheck.save(db_path, snap_opts, listing, sessions=n_sessions)
+        quickcheck.save(db_path, snap_opts, listing, sessions=n_sessions, gone=stats.files_gone - stats.files_removed)
     if stats.files_failed:
         raise typer.Exit(1)
 

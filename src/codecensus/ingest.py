@@ -30,7 +30,15 @@ from codecensus.paths import SKIP_DIRS, as_text, default_claude_dirs, walk
 from codecensus.records import ParseResult, split_tables, stored_text
 from codecensus.runtime import bulk_gc
 from codecensus.sources import base as registry
-from codecensus.sources.base import FileContext, Parser, ParserPool, Run, fingerprints, release_memory
+from codecensus.sources.base import (
+    FileContext,
+    Parser,
+    ParserPool,
+    Run,
+    fingerprints,
+    release_memory,
+    tail_fingerprint,
+)
 from codecensus.sources.base import parse_chunk as _parse_chunk
 from codecensus.store import FileCommit, FileState, Store
 
@@ -179,8 +187,13 @@ def _plan(cand: Candidate, state: FileState | None, settle_s: float) -> _Job | N
     ctx = FileContext(path=cand.path, file_id=cand.file_id, user=cand.user, final=final)
     # Attributed to another user now (--user changed, a --user-from-dir folder renamed): every row is re-made.
     if state is not None and state.parser_version == p.version and state.user_name == stored_text(cand.user):
-        if state.size == size and state.mtime_ns == mtime_ns and (state.consumed >= size or not final):
-            return None  # unchanged
+        if (
+            state.size == size
+            and state.mtime_ns == mtime_ns
+            and (state.consumed >= size or not final)
+            and (is_dir or tail_fingerprint(cand.path, state.consumed) == state.tail_hash)
+        ):
+            return None  # unchanged (a same-size file rewritten with its mtime put back has another tail)
         if (
             p.append_only
             and not is_dir
@@ -313,6 +326,11 @@ def _ingest(
         if stat.S_ISDIR(fs.st_mode):
             return False
         if fs.st_size == st.size and fs.st_mtime_ns == st.mtime_ns and st.consumed >= st.size:
+            try:
+                if tail_fingerprint(p, st.consumed) != st.tail_hash:
+                    return False  # rewritten in place with the same size and mtime: read again
+            except OSError:
+                return False  # planning says why
             n_unchanged += 1
             counted.add(ps)
             return True

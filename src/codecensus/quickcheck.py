@@ -8,7 +8,9 @@ database (``<db>.snapshot.json``):
 - a hash of the listing of every file under the roots — path, size and mtime, taken *before*
   the ingest started, with the walk rules ingest itself uses (no symlinks followed, the same
   skipped folders),
-- the database file's size and mtime after it was closed (and that no WAL was left).
+- the database file's size and mtime after it was closed (and that no WAL was left),
+- how many stored files under the roots that ingest did not find (kept without ``--prune``):
+  the fast path says so as the full path does.
 
 The next ``codecensus ingest`` with the same options lists the roots again (one ``stat`` per
 file: the work the full path starts with). When the listing, the code and the database file are
@@ -40,7 +42,7 @@ import orjson
 from codecensus import __version__
 from codecensus.paths import as_text, default_claude_dirs, default_db_path, pending_runs_path, walk
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: with the count of gone files
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -118,7 +120,16 @@ def _db_stat(db: Path) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns]
 
 
-def save(db: Path, options: dict[str, Any], listing: Listing, *, sessions: int | None) -> bool:
+def gone_note(n: int) -> tuple[str, str]:
+    """What an ingest says about ``n`` stored files no longer under its paths: the part shown as a warning, the rest."""
+    return (
+        f"{n} file(s) stored by an earlier run are no longer under the paths",
+        " (deleted, moved or renamed): their sessions are kept. A moved or renamed file is now stored twice; "
+        "`codecensus ingest --prune` with the same paths removes the files that are gone.",
+    )
+
+
+def save(db: Path, options: dict[str, Any], listing: Listing, *, sessions: int | None, gone: int = 0) -> bool:
     """Save the snapshot after a complete ingest (the database closed). False when none can be trusted."""
     db = Path(db).expanduser()
     if wal_path(db).exists():  # uncheckpointed changes: the file's stat does not describe them
@@ -135,6 +146,7 @@ def save(db: Path, options: dict[str, Any], listing: Listing, *, sessions: int |
         "listing": listing.digest,
         "db": dbst,
         "sessions": sessions,
+        "gone": gone,
         "saved_at": time.time(),
     }
     tmp = snapshot_path(db).with_suffix(".tmp")
@@ -155,16 +167,17 @@ def load(db: Path) -> dict[str, Any] | None:
     return snap if isinstance(snap, dict) and snap.get("v") == SNAPSHOT_VERSION else None
 
 
-def unchanged(db: Path, options: dict[str, Any], roots: list[Path]) -> tuple[bool, Listing | None]:
-    """Whether the last ingest's snapshot still describes this corpus, code and database."""
+def unchanged(db: Path, options: dict[str, Any], roots: list[Path]) -> tuple[dict[str, Any] | None, Listing | None]:
+    """The last ingest's snapshot when it still describes this corpus, code and database, else None."""
     db = Path(db).expanduser()
     snap = load(db)
     if snap is None or snap.get("options") != options or wal_path(db).exists():
-        return False, None
+        return None, None
     if snap.get("db") != _db_stat(db) or snap.get("code") != code_fingerprint():
-        return False, None
+        return None, None
     listing = list_roots(roots)
-    return (listing.digest == snap.get("listing") and listing.files == snap.get("files")), listing
+    same = listing.digest == snap.get("listing") and listing.files == snap.get("files")
+    return (snap if same else None), listing
 
 
 # -- the CLI's fast path ----------------------------------------------------------------------
@@ -218,25 +231,28 @@ def try_fast_ingest(argv: list[str]) -> bool:
     if not roots or any(not Path(r).expanduser().exists() for r in roots):
         return False  # the full path explains what is missing
     options = options_key(roots, args["user"], args["user_from_dir"], args["format"])
-    same, listing = unchanged(db, options, roots)
-    if not same or listing is None:
+    snap, listing = unchanged(db, options, roots)
+    if snap is None or listing is None:
         return False
+    gone = snap.get("gone") or 0
     elapsed = time.perf_counter() - t0
-    _record_pending_run(db, options, listing, elapsed)
+    _record_pending_run(db, options, listing, elapsed, gone)
     sys.stderr.write(
         f"ingest: nothing changed since the last run: {listing.files} files under {len(roots)} path(s) unchanged, "
         f"checked in {elapsed:.2f}s without opening the database ({db}).\n"
     )
+    if gone:
+        sys.stderr.write("".join(gone_note(gone)) + "\n")
     return True
 
 
-def _record_pending_run(db: Path, options: dict[str, Any], listing: Listing, elapsed: float) -> None:
+def _record_pending_run(db: Path, options: dict[str, Any], listing: Listing, elapsed: float, gone: int) -> None:
     from codecensus.manifest import build_manifest
 
     man = build_manifest(
         "ingest",
         {"paths": options["roots"], "engine": "local", "files_seen": listing.files, "files_parsed": 0,
-         "files_appended": 0, "files_skipped": listing.files, "files_failed": 0, "bytes_read": 0, "bad_lines": 0,
+         "files_appended": 0, "files_skipped": listing.files, "files_failed": 0, "files_gone": gone, "files_removed": 0, "bytes_read": 0, "bad_lines": 0,
          "seconds": round(elapsed, 3), "unchanged_snapshot": True},
     )
     man["run_id"] = hashlib.blake2b(orjson.dumps(man), digest_size=8).hexdigest()

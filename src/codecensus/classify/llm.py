@@ -570,22 +570,15 @@ class LLMBackend:
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         with self._rng_lock:
             jitter = self._rng.uniform(0.5, 1.5)
-        delay = min(self.backoff_cap_s, self.backoff_base_s * (2**attempt)) * jitter
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, self.backoff_cap_s))
-        return delay
+        return backoff_delay(attempt, retry_after, self.backoff_base_s, self.backoff_cap_s, jitter)
 
     def _wait_to_retry(self, attempt: int, err: TransientError | None) -> None:
         """Sleep before retry ``attempt + 1``, or stop the run when the server asks for a wait no run makes."""
-        retry_after = err.retry_after if err is not None else None
-        if err is not None and retry_after is not None and retry_after > self.max_wait_s:
-            raise LLMError(
-                f"{self.name}: the server asks to wait {_duration(retry_after)} before the next request ({err}); "
-                f"a run waits at most {self.max_wait_s:.0f} s, so it stops here: run the same command again later "
-                "(the sessions classified so far are kept)"
-            )
+        stop = far_wait(self.name, err, self.max_wait_s, " (the sessions classified so far are kept)")
+        if stop is not None:
+            raise stop
         self.account.count("retries")
-        self._sleep(self._backoff(attempt, retry_after))
+        self._sleep(self._backoff(attempt, err.retry_after if err is not None else None))
 
     def _call(self, messages: list[Message]) -> tuple[Reply, float]:
         """One logical request: budget reservation, retries with backoff, accounting."""
@@ -652,6 +645,27 @@ def _duration(seconds: float) -> str:
     if seconds >= 120:
         return f"{seconds:.0f} s ({seconds / 60:.0f} min)"
     return f"{seconds:.0f} s"
+
+
+def backoff_delay(attempt: int, retry_after: float | None, base_s: float, cap_s: float, jitter: float) -> float:
+    """Seconds to wait before retry ``attempt + 1``: exponential from ``base_s`` (times ``jitter``), at least the
+    server's ``Retry-After``, at most ``cap_s``."""
+    delay = min(cap_s, base_s * (2**attempt)) * jitter
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, cap_s))
+    return delay
+
+
+def far_wait(who: str, err: TransientError | None, max_wait_s: float, kept: str) -> LLMError | None:
+    """The error that stops a run when the server asks for a wait longer than ``max_wait_s`` (a ``Retry-After`` of
+    a day: no run waits that out, and the SDKs would either sleep it or retry at once); None otherwise."""
+    retry_after = err.retry_after if err is not None else None
+    if err is None or retry_after is None or retry_after <= max_wait_s:
+        return None
+    return LLMError(
+        f"{who}: the server asks to wait {_duration(retry_after)} before the next request ({err}); "
+        f"a run waits at most {max_wait_s:.0f} s, so it stops here: run the same command again later{kept}"
+    )
 
 
 def _retry_after(headers: Any) -> float | None:

@@ -2,19 +2,26 @@
 
 The classify backends (:mod:`codecensus.classify.llm`) are built around the facet rubric (a fixed
 system prompt and a JSON answer schema), which Clio's naming prompts do not fit. This module wraps
-the two official SDKs in the smallest useful adapter: one user message in, the text out, with the
-SDK's own retries, a call/token account and an optional cap on calls. Clients are injectable
-(tests pass fakes; callers may pass a configured client), so no credential lives in codecensus:
-the SDKs read ``ANTHROPIC_API_KEY`` / ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` themselves.
+the two official SDKs in the smallest useful adapter: one user message in, the text out, with
+classify's retries (backoff, ``Retry-After`` waited up to its cap, a run stopped at once with a
+message when the server asks for a longer wait: the Anthropic SDK would sleep a ``Retry-After: 86400``),
+a call/token account and an optional cap on calls. The clients it makes have the SDK's retries off; a client
+passed in (tests pass fakes; callers may pass a configured client) keeps its own. No credential lives in
+codecensus: the SDKs read ``ANTHROPIC_API_KEY`` / ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` themselves.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from codecensus.classify.llm import TransientError
 
 DEFAULT_ANTHROPIC_MODEL = "claude-haiku-4-5"
 #: Seconds to wait for one answer (as classify: a hung server must not hold a run for the SDK's 10 minutes).
@@ -73,8 +80,9 @@ class TextLLM:
         self.max_retries = max_retries
         self.timeout_s = DEFAULT_TIMEOUT_S[backend] if timeout_s is None else timeout_s
         self.account = TextAccount()
+        self._sleep: Callable[[float], None] = time.sleep
         if client is None:
-            client = _make_client(backend, base_url, max_retries, self.timeout_s)
+            client = _make_client(backend, base_url, self.timeout_s)
         self.client = client
         if model is None:
             model = DEFAULT_ANTHROPIC_MODEL if backend == "anthropic" else self._plain(lambda: _first_model(client))
@@ -88,29 +96,56 @@ class TextLLM:
     def _plain(self, call: Callable[[], Any]) -> Any:
         """``call()``, with the SDK's errors said as classify says them (an :class:`LLMError`): the server's URL,
         its status and at most 300 characters of its text (servers quote the prompt, summaries included), a
-        timeout or refused connection by name, a body that is not the API's (a web page) as such."""
-        from codecensus.classify.llm import LLMError, _connection_error, _not_an_answer, _status_error
+        timeout or refused connection by name, a body that is not the API's (a web page) as such. A 429, 5xx or
+        lost connection is retried up to ``max_retries`` times as classify retries it."""
+        from codecensus.classify.llm import (
+            LLMError,
+            TransientError,
+            _connection_error,
+            _not_an_answer,
+            _status_error,
+        )
 
         try:
             sdk = _sdk(self.backend)
         except ImportError:  # pragma: no cover - a client passed in without its SDK installed
             return call()
         url = getattr(self.client, "base_url", None)
-        try:
-            return call()
-        except sdk.APIStatusError as exc:
-            err = _status_error(exc.status_code, _sdk_message(exc))
-            tries = f" (after {self.max_retries + 1} attempts)" if self.max_retries else ""
-            raise LLMError(f"the server at {url} answered {err}{tries}") from None
-        except sdk.APIConnectionError as exc:  # includes timeouts
-            err = _connection_error(exc, url)
-            tries = f" after {self.max_retries + 1} attempts" if self.max_retries else ""
-            raise LLMError(f"{err}{tries}; a slow server: raise --timeout") from None
-        except json.JSONDecodeError:  # the SDK's reading of a body labelled JSON
-            raise _not_an_answer(url, "a body that is not JSON", _URL_HINT[self.backend]) from None
-        except sdk.APIError as exc:  # an answer the SDK could not read as the API's
-            raise LLMError(f"the server at {url} did not answer like the API ({type(exc).__name__}): "
-                           f"{_URL_HINT[self.backend]}") from None
+        attempt = 0
+        while True:
+            try:
+                return call()
+            except sdk.APIStatusError as exc:
+                err = _status_error(exc.status_code, _sdk_message(exc), getattr(exc.response, "headers", None))
+                if isinstance(err, TransientError) and attempt < self.max_retries:
+                    self._wait_to_retry(attempt, err, url)
+                    attempt += 1
+                    continue
+                tries = f" (after {attempt + 1} attempts)" if attempt else ""
+                raise LLMError(f"the server at {url} answered {err}{tries}") from None
+            except sdk.APIConnectionError as exc:  # includes timeouts
+                conn = _connection_error(exc, url)
+                if attempt < self.max_retries:
+                    self._wait_to_retry(attempt, conn, url)
+                    attempt += 1
+                    continue
+                tries = f" after {attempt + 1} attempts" if attempt else ""
+                raise LLMError(f"{conn}{tries}; a slow server: raise --timeout") from None
+            except json.JSONDecodeError:  # the SDK's reading of a body labelled JSON
+                raise _not_an_answer(url, "a body that is not JSON", _URL_HINT[self.backend]) from None
+            except sdk.APIError as exc:  # an answer the SDK could not read as the API's
+                raise LLMError(f"the server at {url} did not answer like the API ({type(exc).__name__}): "
+                               f"{_URL_HINT[self.backend]}") from None
+
+    def _wait_to_retry(self, attempt: int, err: TransientError, url: object) -> None:
+        """As classify: sleep the backoff (at least the server's ``Retry-After``, at most 60 s), or stop the run
+        when the server asks for a wait longer than classify's ``MAX_WAIT_S``."""
+        from codecensus.classify.llm import MAX_WAIT_S, backoff_delay, far_wait
+
+        stop = far_wait(f"{self.backend} at {url}", err, MAX_WAIT_S, " (the previous cluster tables are kept)")
+        if stop is not None:
+            raise stop
+        self._sleep(backoff_delay(attempt, err.retry_after, 1.0, 60.0, random.uniform(0.5, 1.5)))
 
     def __call__(self, prompt: str) -> str:
         if self.max_calls is not None and self.account.calls >= self.max_calls:
@@ -162,13 +197,14 @@ def _sdk_message(exc: Any) -> str:
     return str(exc)
 
 
-def _make_client(backend: str, base_url: str | None, max_retries: int, timeout_s: float) -> Any:
+def _make_client(backend: str, base_url: str | None, timeout_s: float) -> Any:
+    """An SDK client with its own retries off (``TextLLM`` retries as classify does)."""
     if backend == "anthropic":
         try:
             import anthropic
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise RuntimeError("--backend anthropic needs the anthropic package: pip install anthropic") from exc
-        client = anthropic.Anthropic(base_url=base_url, max_retries=max_retries, timeout=timeout_s)
+        client = anthropic.Anthropic(base_url=base_url, max_retries=0, timeout=timeout_s)
         if not client.api_key and not getattr(client, "auth_token", None):  # else a TypeError at the first call
             raise ValueError("no Anthropic API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)")
         return client
@@ -182,7 +218,7 @@ def _make_client(backend: str, base_url: str | None, max_retries: int, timeout_s
     if url and url.rstrip("/").count("/") == 2:  # http://host:port → http://host:port/v1
         url = url.rstrip("/") + "/v1"
     key = os.environ.get("OPENAI_API_KEY") or "not-needed"
-    return openai.OpenAI(api_key=key, base_url=url, max_retries=max_retries, timeout=timeout_s)
+    return openai.OpenAI(api_key=key, base_url=url, max_retries=0, timeout=timeout_s)
 
 
 def _first_model(client: Any) -> str:

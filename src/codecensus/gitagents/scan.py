@@ -133,15 +133,38 @@ def _run_git(
     return res
 
 
+_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)", re.DOTALL)
+_SCP = re.compile(r"(?:[^@/:]+@)?(?P<host>[^@/:]+):(?P<path>.*)", re.DOTALL)
+
+
+def remote_identity(url: str, repo: Path) -> str:
+    """One identity for every way of naming a remote: ``host/path`` with the host in lower case and no scheme,
+    user, password/token, port, trailing slash or ``.git`` (``https://github.com/org/repo.git``,
+    ``git@github.com:org/repo`` and ``ssh://git@GitHub.com/org/repo/`` are all ``github.com/org/repo``).
+    A local path (or ``file://``) is the resolved path, relative ones read from ``repo`` as git does."""
+    u = url.strip()
+    m = _URL.fullmatch(u)
+    scp = None if m else _SCP.fullmatch(u)
+    if m and m["scheme"].lower() != "file":
+        authority, _, path = m["rest"].partition("/")
+        host = re.sub(r":\d*$", "", authority.rpartition("@")[2]).lower()  # no user:token@, no :port
+    elif scp:
+        host, path = scp["host"].lower(), scp["path"]
+    else:
+        local = m["rest"] if m else u
+        return re.sub(r"\.git$", "", str((repo / local).resolve()))
+    path = re.sub(r"\.git$", "", path.strip("/")).strip("/")
+    return f"{host}/{path}"
+
+
 def repo_identity(repo: Path) -> str:
-    """The remote URL without credentials when there is one, else the resolved path of the repository that owns
-    the commits: a linked worktree (``git worktree add``) is its main repository, whose refs and objects it shares."""
+    """The remote's identity (:func:`remote_identity`, never credentials) when there is one, else the resolved
+    path of the repository that owns the commits: a linked worktree (``git worktree add``) is its main
+    repository, whose refs and objects it shares."""
     res = _run_git(repo, "config", "--get", "remote.origin.url", check=False)
     url = res.stdout.strip()
     if res.returncode == 0 and url:
-        url = re.sub(r"^(\w+://)[^/@]+@", r"\1", url)  # drop user:token@
-        url = re.sub(r"\.git/?$", "", url.rstrip("/"))
-        return url
+        return remote_identity(url, repo)
     dirs = subprocess.run(
         ["git", "--no-pager", "-C", str(repo), "rev-parse", "--git-dir", "--git-common-dir"],
         capture_output=True,
@@ -293,6 +316,7 @@ class RepoScan:
     error: str | None = None
     seconds: float = 0.0
     shallow: bool = False  # a shallow clone: only the fetched part of the history was there to count
+    clones: list[Path] = field(default_factory=list)  # other clones of the same remote, counted as this one
 
     def agent_commits(self, min_confidence: str = "M") -> Counter[str]:
         floor = CONF_RANK[min_confidence.upper()]
@@ -507,8 +531,13 @@ def scan_paths(
             on_repo(s)
         key = s.identity if s.error is None else f"error:{s.path}"
         old = scans.get(key)
-        if old is None or s.commits > old.commits:
+        if old is None:
             scans[key] = s
+        elif s.commits > old.commits:
+            s.clones += [old.path, *old.clones]
+            scans[key] = s
+        else:
+            old.clones.append(s.path)
     return list(scans.values())
 
 
@@ -589,8 +618,9 @@ def store_results(store: Store, scans: Iterable[RepoScan]) -> int:
     """Write scans to ``git_repos``, ``git_agent_monthly`` and ``git_agent_signature_hits``.
 
     Each scanned repository's previous rows are replaced in one transaction, so
-    a re-scan is idempotent. Failed scans leave earlier rows alone. Returns the
-    number of repositories written.
+    a re-scan is idempotent; so are rows stored from the same folders (or clones) under
+    another identity (an earlier way of naming the remote). Failed scans leave earlier
+    rows alone. Returns the number of repositories written.
     """
     ok = [s for s in scans if s.error is None]
     now = datetime.now(tz=UTC).replace(microsecond=0)
@@ -598,6 +628,7 @@ def store_results(store: Store, scans: Iterable[RepoScan]) -> int:
     monthly: dict[str, list[Any]] = {f.name: [] for f in MONTHLY_SCHEMA}
     sighits: dict[str, list[Any]] = {f.name: [] for f in HITS_SCHEMA}
     keys: list[str] = []
+    path_keys = [store.hash_name(as_text(str(p))) for s in ok for p in (s.path, *s.clones)]
     for s in ok:
         key = store.hash_name(as_text(s.identity)) or ""
         if key in keys:
@@ -639,7 +670,11 @@ def store_results(store: Store, scans: Iterable[RepoScan]) -> int:
         for ddl in _DDL.values():
             con.execute(ddl)
         if keys:
-            con.register("_keys", pa.table({"k": pa.array(keys, pa.string())}))
+            old = "SELECT repo_key FROM git_repos WHERE path_key IN (SELECT p FROM _paths)"
+            con.register("_paths", pa.table({"p": pa.array(path_keys, pa.string())}))
+            olds = [r[0] for r in con.execute(old).fetchall()]  # git_repos exists: the DDL above
+            con.unregister("_paths")
+            con.register("_keys", pa.table({"k": pa.array(keys + olds, pa.string())}))
             for name, tbl in tables.items():
                 con.execute(f"DELETE FROM {name} WHERE repo_key IN (SELECT k FROM _keys)")
                 con.register("_rows", tbl)

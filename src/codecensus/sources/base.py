@@ -285,17 +285,22 @@ def parse_chunk(items: list[tuple[str, FileContext]]) -> list[Run]:
 def _hash_range(path: Path, start: int, end: int) -> str:
     if end <= start:
         return ""
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        return hashlib.sha1(fh.read(end - start)).hexdigest()
+    fd = os.open(path, os.O_RDONLY)  # one pread: a third of a buffered open's cost (checked on every unchanged file)
+    try:
+        return hashlib.sha1(os.pread(fd, end - start, start)).hexdigest()
+    finally:
+        os.close(fd)
+
+
+def tail_fingerprint(path: Path, consumed: int) -> str:
+    """The hash of a file's last 4 KB before ``consumed`` (the ``tail_hash`` stored for it)."""
+    return _hash_range(path, max(0, consumed - 4096), consumed)
 
 
 def fingerprints(path: Path, consumed: int) -> tuple[str, str]:
     """(head, tail) hashes of a file's first and last 4 KB before ``consumed``: an append is
     resumed only when both are unchanged."""
-    head = _hash_range(path, 0, min(4096, consumed))
-    tail = _hash_range(path, max(0, consumed - 4096), consumed)
-    return head, tail
+    return _hash_range(path, 0, min(4096, consumed)), tail_fingerprint(path, consumed)
 
 
 def _fingerprint_results(ctxs: list[FileContext], results: list[ParseResult | str]) -> None:
