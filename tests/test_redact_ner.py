@@ -44,3 +44,16 @@ def test_missing_model_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr("codecensus.redact.redactor._ENGINES", {})
     with pytest.raises(RuntimeError, match="codecensus\\[ner\\]"):
         Redactor(ner=True)
+
+
+def test_joined_line_breaks_add_no_other_detections(ner: Redactor) -> None:
+    """The view that joins a value split over two lines contributes only detections across the join: NER
+    read 'AKIA…LP' + 'return addr' as one line and took the code's 'addr' for a person."""
+    text = (
+        "    addr = str(address).split('/')\n"
+        "    if len(addr) > 2:\n"
+        "        raise AddressValueError(f\"Only one '/' permitted in {address!r}\")\n"
+        "export AWS_ACCESS_KEY_ID=AKIA" + "Q3EGRFT7HXJ5M2LP\n"
+        "    return addr\n\n\ndef"
+    )
+    assert [e.kind for e in ner.find(text)] == ["AWS_KEY"]

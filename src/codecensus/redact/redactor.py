@@ -128,9 +128,10 @@ class Redactor:
             if view is None:
                 continue
             vtext, starts, ends, joins = view
+            disguised = not joins or _VIEW_TRIGGER.search(text, a, b) is not None
             for h in self._detect(vtext, names, users):
                 start, end = starts[h.start], ends[h.end - 1]
-                if joins and not _keep_joined(text, h.start, h.end, start, end, joins, first):
+                if joins and not _keep_joined(text, h.start, h.end, start, end, joins, first, disguised):
                     continue
                 yield RawHit(h.kind, start, end, h.score, h.source)
         yield from base64_hits(text, lambda decoded: self._detect(decoded, names, users))
@@ -386,19 +387,27 @@ _TOKEN_RUN = re.compile(rf"[{_TOKEN_CHARS}]{{1,{_VIEW_REACH}}}")
 
 
 def _keep_joined(
-    text: str, vs: int, ve: int, start: int, end: int, joins: list[tuple[int, int, int]], first: list[RawHit]
+    text: str,
+    vs: int,
+    ve: int,
+    start: int,
+    end: int,
+    joins: list[tuple[int, int, int]],
+    first: list[RawHit],
+    disguised: bool,
 ) -> bool:
     """Is a detection over a view with joined line breaks (view span ``[vs, ve)``, text span ``[start, end)``)
     one to keep?
 
-    One that crosses none only when it does not touch a joined break either (a view without the break would
-    have found it; the join made it). One that crosses a break not when its piece on one side is a whole
+    One that crosses none only when the view also undid a disguise (``disguised``: zero-width characters,
+    look-alikes…) and the detection does not touch a joined break (a view without the break would have found
+    it; the join made it); the text itself was read without the join already. One that crosses a break not when its piece on one side is a whole
     word of prose (``with`` + newline + ``@typing.final`` is no address), nor when the other side's piece was
     a detection of its own and this side's piece is neither a fragment of a random key nor a path segment
     (``alice@example.org`` + ``thanks``, a key at the end of a line + ``self.size`` on the next)."""
     crossed = [(i, j) for v, i, j in joins if vs < v < ve]
     if not crossed:
-        return not any(v in (vs, ve) for v, _, _ in joins)
+        return disguised and not any(v in (vs, ve) for v, _, _ in joins)
     for i, j in crossed:
         left_alone = any(h.end == i and h.end > start for h in first)
         right_alone = any(h.start == j and h.start < end for h in first)
