@@ -85,6 +85,11 @@ CASES = [
         "curl -H 'Authorization: Bearer 8f14e45fceea167a5a36dedd4bea2543'",
         "curl -H 'Authorization: Bearer [SECRET]'",
     ),
+    (  # an opaque token of letters and digits (it was taken for an identifier in code)
+        "curl -H 'Authorization: Bearer Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5' https://api.acme.io",
+        "curl -H 'Authorization: Bearer [SECRET]' https://api.acme.io",
+    ),
+    ("Authorization: Bearer ya29.a0AfH6SMQz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5", "Authorization: Bearer [SECRET]"),
     ("card 4111 1111 1111 1111 exp 12/29", "card [CARD] exp 12/29"),
     ("amex 3782 822463 10005.", "amex [CARD]."),
     ("IBAN GB82 WEST 1234 5698 7654 32 ok", "IBAN [IBAN] ok"),
@@ -131,6 +136,7 @@ CLEAN = [
     "the array a[1::2] and std::vector<int> and Foo::bar()",
     "see /Users/Shared/file and /home/runner/work and C:\\Users\\Public\\x",
     "ok [EMAIL] and [AWS_KEY] and /Users/[PATH_USER]/x",
+    "send it with Bearer accessTokenForUser123 or Basic self.auth_header_v2",
 ]
 
 

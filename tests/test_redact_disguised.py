@@ -94,3 +94,161 @@ def test_plain_text_views_change_nothing_on_ordinary_text() -> None:
     ]
     for t in texts:
         assert r.redact(t) == t
+
+
+# -- values split across a line break --------------------------------------------------------------
+# A long key, token, address or number broken by a line break: a terminal that hard-wraps at 80
+# columns, a tool that wraps and indents its continuation lines, Windows line ends, the same inside
+# JSON text (a literal backslash-n escape), a shell line continuation. Each piece alone is not a
+# detection (or a shorter one), so the whole value must be found across the break.
+
+# (kind, text before the value, value, text after it)
+SPLIT_KINDS: list[tuple[str, str, str, str]] = [
+    ("email", "please contact ", "zebulon.quackenbush@quokkaflux-labs.io", " for access"),
+    ("aws_key", "export AWS_ACCESS_KEY_ID=", "AKIAQZ7WQ4XK2M9PL3RT", ""),
+    ("aws_secret", "aws_secret_access_key = ", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYQZ7WQ4XK2M", ""),
+    ("aws_secret_after_id", "the AWS key is AKIAQZ7WQ4XK2M9PL3RT / ", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYQZ7WQ4XK2M", "."),
+    ("github_token", "GITHUB_TOKEN=", "ghp_Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9", ""),
+    ("github_pat", "use ", "github_pat_11AQZ7WQ4_Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9QzWq",
+     " to push"),
+    ("anthropic_key", "ANTHROPIC_API_KEY=",
+     "sk-ant-api03-Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9Qz7Wq4Xk2M9pL-AA", ""),
+    ("openai_key", "key: ", "sk-proj-Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9T3BlbkFJQz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0", ""),
+    ("slack_token", "SLACK_BOT_TOKEN=", "xoxb-2847561930-4728391056-Qz7Wq4Xk2M9pL3rTv8Yb1Nc6", ""),
+    ("gitlab_token", "git remote add origin https://oauth2:", "glpat-Qz7Wq4Xk2M9pL3rTv8Yb", "@gitlab.com/x/y.git"),
+    ("google_key", "maps key ", "AIzaSyQz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2", " in the page"),
+    ("gcp_oauth_secret", "client secret ", "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", ""),
+    ("stripe_key", "stripe ", "sk_live_51Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9", " (live)"),
+    ("npm_token", "npm token ", "npm_Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9", ""),
+    ("pypi_token", "TWINE_PASSWORD ",
+     "pypi-AgEIcHlwaS5vcmcCJGQz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0", ""),
+    ("hf_token", "huggingface-cli login --token ", "hf_Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka", ""),
+    ("sendgrid_key", "mail via ", "SG.Qz7Wq4Xk2M9pL3rTv8Yb1N.c6Hd0Jf5Gs2Ka9Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2K", ""),
+    ("twilio_key", "twilio ", "SK7f3a9c2e1b8d4f6a0c1e2d3b4a5f6e7d", ""),
+    ("jwt", "Authorization: Bearer ",
+     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ6cXVhY2tlbmJ1c2gifQ.Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9QzWq4",
+     ""),
+    ("bearer", "curl -H 'Authorization: Bearer ", "ya29.a0AfH6SMQz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5", "' https://api.x.io"),
+    ("password", "DB_PASSWORD=", "Tr0ub4dor-Qz7Wq4Xk2M9pL3", ""),
+    ("url_password", "DATABASE_URL=postgres://app:", "Pq7zWx3Kv9LmQz7Wq4Xk2M", "@db.quokkaflux.org/app"),
+    ("url_query_token", "GET https://api.quokkaflux.org/cb?access_token=", "Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0", " 200"),
+    ("azure_key", "DefaultEndpointsProtocol=https;AccountName=qf;AccountKey=",
+     "Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9Qz7Wq4Xk2M9pL3rTv8Yb==", ";"),
+    ("card", "card ", "4532015112830366", " exp 04/29"),
+    ("card_spaced", "card number ", "4532 0151 1283 0366", " exp 04/29"),
+    ("iban", "IBAN ", "DE62370400440532013777", " (Sparkasse)"),
+    ("phone", "call me on ", "+14155550199", " after six"),
+    ("ipv4", "ssh deploy@", "81.169.145.92", " -p 22"),
+    ("ipv6", "server at ", "2a01:238:20a:202:1159:4f2c:9a1e:77", " responded"),
+    ("home_user", "error in /Users/", "zquackenbush", "/code/app/main.py:12"),
+]
+
+_FILLER = "[2026-01-05 10:22:31] INFO deploy step finished, the output of the last command was as follows: "
+
+# disguise → (wrap width, what the wrap puts between the pieces, whether the text is then JSON-encoded)
+_WRAPS: dict[str, tuple[int, str, bool]] = {
+    "hard wrap at 80 columns": (80, "\n", False),
+    "wrap with indentation": (60, "\n    ", False),
+    "CRLF wrap": (80, "\r\n", False),
+    "backslash-n escape in JSON text": (100, "\n", True),
+    "shell line continuation": (72, "\\\n", False),
+}
+
+
+def _disguise(how: str, before: str, value: str, after: str) -> str:
+    """``before + value + after`` on one line, padded in front so that the wrap column falls in the middle
+    of ``value``, wrapped the way ``how`` says."""
+    width, sep, as_json = _WRAPS[how]
+    pad = (width - len(before) - len(value) // 2) % width
+    if value[len(value) // 2 - 1] == " " or value[len(value) // 2] == " ":
+        pad = (pad + 1) % width  # not at a space inside the value: that is an ordinary line break
+    line = (_FILLER[: pad - 1] + " ")[-pad:] + before + value + after if pad else before + value + after
+    text = "$ deploy --verbose\n" + sep.join(line[i : i + width] for i in range(0, len(line), width)) + "\n$ "
+    return json.dumps({"type": "tool_result", "content": text}) if as_json else text
+
+
+SPLIT_DISGUISES = (
+    "hard wrap at 80 columns",
+    "wrap with indentation",
+    "CRLF wrap",
+    "backslash-n escape in JSON text",
+    "shell line continuation",
+)
+
+
+def _split_leaks(value: str, out: str) -> bool:
+    """Does any run of 6+ characters of ``value`` survive in ``out`` (with its line breaks taken out)?"""
+    joined = out
+    for br in ("\\\r\n", "\\\n", "\r\n", "\n", "\\n"):
+        joined = joined.replace(br, "")
+    joined = " ".join(joined.split())
+    v = " ".join(value.split())
+    return any(v[i : i + 6] in joined for i in range(len(v) - 5) if v[i : i + 6].strip() == v[i : i + 6])
+
+
+@pytest.mark.parametrize("how", SPLIT_DISGUISES)
+@pytest.mark.parametrize(("kind", "before", "value", "after"), SPLIT_KINDS, ids=[k[0] for k in SPLIT_KINDS])
+def test_value_split_across_a_line_break_is_redacted_whole(
+    kind: str, before: str, value: str, after: str, how: str
+) -> None:
+    text = _disguise(how, before, value, after)
+    assert not _split_leaks(value, get_redactor().redact(text)), f"{kind}, {how}: part of the value survived"
+
+
+def test_split_value_is_replaced_whole_and_nothing_beyond_it() -> None:
+    r = get_redactor()
+    key = "sk-proj-Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9T3BlbkFJQz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0"
+    text = f"The new key is {key[:45]}\n    {key[45:]} and it works.\nNext line"
+    assert r.redact(text) == "The new key is [OPENAI_KEY] and it works.\nNext line"
+    card = "4532015112830366"
+    assert r.redact(f"paid with card number {card[:10]}\r\n{card[10:]}, thanks") == "paid with card number [CARD], thanks"
+    doc = json.dumps({"out": f"token for the deploy: {GHP[:25]}\n{GHP[25:]}\ndone"})
+    out = r.redact(doc)
+    assert json.loads(out) == {"out": "token for the deploy: [GITHUB_TOKEN]\ndone"}
+
+
+ORDINARY_LINES = [
+    # prose: a word ends a line, the next starts with one
+    "The deploy finished without errors and the\nservice restarted at 10:22 on host web01\nand all looks fine for 2026\n",
+    # code: numbers and identifiers at line ends and starts
+    "    total_bytes_transferred = compute(x1, 2)\n    return total_bytes_transferred_v2\n    next_value_in_list = 42\n"
+    "    foo_bar_baz_quux_1234567 = 890123\n    0xFFFFFFFF\n    key1 = self._shapetrafo\n    m11 = 3\n",
+    # hex digests on consecutive lines, and a one-line git log
+    "3f9a1c2e7b8d4f6a0c1e2d3b4a5f6e7d8c9b0a1f\n7b8d4f6a0c1e2d3b4a5f6e7d8c9b0a1f3f9a1c2e\na0c1e2d3b4a5f6e7d8c9b0a1f3f9a1c2e7b8d4f6",
+    "3f9a1c2 fix the flaky test in the ingest\n7b8d4f6 bump version to 2.4.1 for the release\n",
+    # a column of numbers that joined would be a valid card number
+    "4532\n0151\n1283\n0366\n",
+    # a decorator after a line ending in a word (joined: with@typing.runtime_checkable)
+    "Protocol classes decorated with\n    @typing.runtime_checkable act as simple-minded runtime protocols",
+    # paths and URLs on consecutive lines
+    "see https://example.org/docs/v2/guide/install\n/usr/local/bin/python3.11 -m pip install x\n",
+    # JSON text whose lines end and start with ids
+    json.dumps({"content": "line one of the output with id 12345\nline two of the output with id 67890\n"}),
+    # a base64 block (binary data) wrapped at 76 columns
+    "\n".join(base64.b64encode(bytes((i * 73 + 11) % 251 for i in range(600))).decode()[i : i + 76] for i in range(0, 800, 76)),
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY_LINES, ids=range(len(ORDINARY_LINES)))
+def test_ordinary_consecutive_lines_are_not_joined(text: str) -> None:
+    assert get_redactor().redact(text) == text
+
+
+AT_LINE_END = [
+    ("questions? write to alice.w@example.org\nthanks, the team", "questions? write to [EMAIL]\nthanks, the team"),
+    ("for access please contact our admin\nalice.w@example.org today", "for access please contact our admin\n[EMAIL] today"),
+    ("connected to the server at 81.169.145.92\n22 attempts later it worked",
+     "connected to the server at [IP]\n22 attempts later it worked"),
+    # a key or address ending a line, code on the next (benchmarks/redact.py's corpus has these; a first
+    # version of the join masked the code with them)
+    ("OPENAI_API_KEY=sk-proj-Ab3dEf6hIj9lMn2pQr5tUv8xYz1BcDeFgHiJkLmN\n        self.bufsize = bufsize",
+     "OPENAI_API_KEY=[OPENAI_KEY]\n        self.bufsize = bufsize"),
+    ("ssh root@203.0.113.77\n            self.write(data)", "ssh root@[IP]\n            self.write(data)"),
+    ("OPENAI_API_KEY=sk-proj-Ab3dEf6hIj9lMn2pQr5tUv8xYz1BcDeFgHiJkLmN\n              reader=read_bytes8,",
+     "OPENAI_API_KEY=[OPENAI_KEY]\n              reader=read_bytes8,"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), AT_LINE_END, ids=range(len(AT_LINE_END)))
+def test_detection_at_a_line_end_is_not_extended_over_the_next_line(text: str, expected: str) -> None:
+    assert get_redactor().redact(text) == expected

@@ -86,3 +86,16 @@ def test_llm_backends_redact_with_ner_when_the_model_is_installed(ner: Redactor,
     monkeypatch.setattr(engines, "ner_model_path", lambda: None)
     missing = make_backend("openai", "m", base_url="http://127.0.0.1:9", cache=False)
     assert missing.uses_ner is False  # type: ignore[attr-defined]
+
+
+def test_joined_line_breaks_add_no_other_detections(ner: Redactor) -> None:
+    """The view that joins a value split over two lines contributes only detections across the join: NER
+    read 'AKIA…LP' + 'return addr' as one line and took the code's 'addr' for a person."""
+    text = (
+        "    addr = str(address).split('/')\n"
+        "    if len(addr) > 2:\n"
+        "        raise AddressValueError(f\"Only one '/' permitted in {address!r}\")\n"
+        "export AWS_ACCESS_KEY_ID=AKIA" + "Q3EGRFT7HXJ5M2LP\n"
+        "    return addr\n\n\ndef"
+    )
+    assert [e.kind for e in ner.find(text)] == ["AWS_KEY"]

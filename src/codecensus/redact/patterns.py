@@ -21,6 +21,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 from codecensus.redact import entities as K
 
@@ -158,6 +159,13 @@ def _ipv6_ok(m: re.Match[str]) -> bool:
 
 def _has_digit(s: str) -> bool:
     return any(c.isdigit() for c in s)
+
+
+def _looks_random(s: str) -> bool:
+    """Does ``s`` change between lower case, upper case, digit and punctuation at every other character or more
+    often, as a random key does (``Qz7Wq4Xk2M9pL3rTv8Yb``, ``ya29.a0AfH6SMQz7W``; not ``accessTokenForUser123``)?"""
+    kinds = [1 if c.islower() else 2 if c.isupper() else 3 if c.isdigit() else 4 for c in s]
+    return len(s) >= 16 and 2 * sum(a != b for a, b in pairwise(kinds)) >= len(s)
 
 
 def _token_body_ok(m: re.Match[str]) -> bool:
@@ -569,7 +577,7 @@ RULES: tuple[Rule, ...] = (
         ("bearer", "basic", "authorization"),
         anchor=re.compile(r"(?<![a-z0-9_])(?:bearer|basic|authorization:[ \t]*token)[ \t]"),
         group="v",
-        check=lambda m: _has_digit(m.group("v")) and not _IDENT.fullmatch(m.group("v")),
+        check=lambda m: _has_digit(m.group("v")) and (not _IDENT.fullmatch(m.group("v")) or _looks_random(m.group("v"))),
         score=0.9,
     ),
     Rule(

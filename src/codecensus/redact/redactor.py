@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import pairwise
 from typing import Any
 
 import orjson
@@ -126,14 +128,19 @@ class Redactor:
     def _raw(self, text: str, names: Iterable[str], users: Iterable[str] = ()) -> Iterator[RawHit]:
         names = tuple(names)
         users = tuple(users)
-        yield from self._detect(text, names, users)
+        first = list(self._detect(text, names, users))
+        yield from first
         for a, b in _view_windows(text):
-            view = plain_view(text[a:b])
+            view = plain_view(text, a, b)
             if view is None:
                 continue
-            vtext, starts, ends = view
+            vtext, starts, ends, joins = view
+            disguised = not joins or _VIEW_TRIGGER.search(text, a, b) is not None
             for h in self._detect(vtext, names, users):
-                yield RawHit(h.kind, a + starts[h.start], a + ends[h.end - 1], h.score, h.source)
+                start, end = starts[h.start], ends[h.end - 1]
+                if joins and not _keep_joined(text, h.start, h.end, start, end, joins, first, disguised):
+                    continue
+                yield RawHit(h.kind, start, end, h.score, h.source)
         yield from base64_hits(text, lambda decoded: self._detect(decoded, names, users))
 
     def _detect(self, text: str, names: Iterable[str], known_users: Iterable[str] = ()) -> Iterator[RawHit]:
@@ -312,17 +319,11 @@ _VIEW_REACH = 600  # characters read on each side of a trigger (a PEM key body i
 
 def _view_windows(text: str) -> Iterator[tuple[int, int]]:
     """Merged ``[start, end)`` windows around the characters that make :func:`plain_view` differ, cut at
-    whitespace so no token is split."""
+    whitespace so no token is split: 600 characters each side of a disguised character, the lines on
+    both sides of a line break that :func:`plain_view` joins."""
     cur: tuple[int, int] | None = None
-    for m in _VIEW_TRIGGER.finditer(text):
-        a = max(0, m.start() - _VIEW_REACH)
-        b = min(len(text), m.end() + _VIEW_REACH)
-        if a > 0:
-            ws = _WS.search(text, a, m.start())
-            a = ws.end() if ws else a
-        if b < len(text):
-            cut = max(text.rfind(" ", m.end(), b), text.rfind("\n", m.end(), b))
-            b = cut if cut != -1 else b
+    breaks = list(_break_windows(text))
+    for a, b in heapq.merge(_trigger_windows(text), breaks) if breaks else _trigger_windows(text):
         if cur is not None and a <= cur[1]:
             cur = (cur[0], max(cur[1], b))
             continue
@@ -333,24 +334,154 @@ def _view_windows(text: str) -> Iterator[tuple[int, int]]:
         yield cur
 
 
+def _trigger_windows(text: str) -> Iterator[tuple[int, int]]:
+    for m in _VIEW_TRIGGER.finditer(text):
+        a = max(0, m.start() - _VIEW_REACH)
+        b = min(len(text), m.end() + _VIEW_REACH)
+        if a > 0:
+            ws = _WS.search(text, a, m.start())
+            a = ws.end() if ws else a
+        if b < len(text):
+            cut = max(text.rfind(" ", m.end(), b), text.rfind("\n", m.end(), b))
+            b = cut if cut != -1 else b
+        yield a, b
+
+
+def _break_windows(text: str) -> Iterator[tuple[int, int]]:
+    """The line before and the line after each line break that :func:`plain_view` joins."""
+    for i, j in _joinable_breaks(text, 0, len(text)):
+        lo = max(0, i - _VIEW_REACH)
+        a = max(text.rfind("\n", lo, i) + 1, text.rfind("\\n", lo, i) + 2, lo)
+        ends = [e for e in (text.find("\n", j, j + _VIEW_REACH), text.find("\\n", j, j + _VIEW_REACH)) if e != -1]
+        yield a, min(ends) if ends else min(len(text), j + _VIEW_REACH)
+
+
 _WS = re.compile(r"\s")
 
+#: Characters a value the rules find is made of: letters, digits and the punctuation of keys, tokens,
+#: e-mail addresses, URLs, paths and numbers.
+_TOKEN_CHARS = "A-Za-z0-9_+/=.@%:~-"
+_TOKEN_SET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+/=.@%:~-")
+_WRAP_MIN = 20  # a line shorter than this was ended by its writer, not wrapped by a terminal or a tool
+#: A line break (LF, CRLF, the ``\\n`` and ``\\r\\n`` escapes of JSON text, a shell line continuation) right
+#: after a token character, with the indentation after it and a token character next. It starts with a
+#: character class so that ``re`` scans for it fast.
+_BREAK = re.compile(
+    rf"[\\\r\n](?<=[{_TOKEN_CHARS}][\\\r\n])(?:(?<=\\)(?:\r?\n|r\\n|n)|(?<=\r)\n|(?<=\n))[ \t]*(?=[{_TOKEN_CHARS}])"
+)
+_RUN_MIN = 10  # shortest value split over two lines (the digit groups of a spaced card or phone number may be shorter)
+_BREAK_NEEDS = re.compile(r"[0-9@/]")
 
-def plain_view(text: str) -> tuple[str, list[int], list[int]] | None:
-    """``text`` as a reader sees it, or None when that is ``text`` itself.
 
-    Returns the view and, for each of its characters, the start and end of the characters of
-    ``text`` it stands for (a ``%40`` escape is one ``@``; a dropped zero-width character belongs
-    to no view character). Only 1-byte printable ``%XX`` escapes are decoded.
+def _joinable_breaks(text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
+    """``[start, end)`` of each line break in ``text[a:b]`` that may sit inside one value wrapped over two lines:
+    the line before it is at least :data:`_WRAP_MIN` characters long (a wrap, not a short line) and the run of
+    token characters across it is at least :data:`_RUN_MIN` long (or digits meet digits) and holds a digit, an
+    ``@`` or a ``/`` after its first character (keys, numbers, addresses, paths do; two words of prose, a number
+    ending a line of code and the keyword starting the next, a decorator do not)."""
+    for m in _BREAK.finditer(text, a, b):
+        i, j = m.span()
+        line = text[i - _WRAP_MIN : i]
+        if i < _WRAP_MIN or "\n" in line or "\\n" in line:
+            continue
+        k = i
+        while k > 0 and text[k - 1] in _TOKEN_SET and i - k < _VIEW_REACH:
+            k -= 1
+        tail = _TOKEN_RUN.match(text, j)
+        run = text[k:i] + (tail.group() if tail is not None else "")
+        if (len(run) >= _RUN_MIN or text[i - 1].isdigit() and text[j].isdigit()) and _BREAK_NEEDS.search(run, 1):
+            yield i, j
+
+
+_TOKEN_RUN = re.compile(rf"[{_TOKEN_CHARS}]{{1,{_VIEW_REACH}}}")
+
+
+def _keep_joined(
+    text: str,
+    vs: int,
+    ve: int,
+    start: int,
+    end: int,
+    joins: list[tuple[int, int, int]],
+    first: list[RawHit],
+    disguised: bool,
+) -> bool:
+    """Is a detection over a view with joined line breaks (view span ``[vs, ve)``, text span ``[start, end)``)
+    one to keep?
+
+    One that crosses none only when the view also undid a disguise (``disguised``: zero-width characters,
+    look-alikes…) and the detection does not touch a joined break (a view without the break would have found
+    it; the join made it); the text itself was read without the join already. One that crosses a break not when its piece on one side is a whole
+    word of prose (``with`` + newline + ``@typing.final`` is no address), nor when the other side's piece was
+    a detection of its own and this side's piece is neither a fragment of a random key nor a path segment
+    (``alice@example.org`` + ``thanks``, a key at the end of a line + ``self.size`` on the next)."""
+    crossed = [(i, j) for v, i, j in joins if vs < v < ve]
+    if not crossed:
+        return disguised and not any(v in (vs, ve) for v, _, _ in joins)
+    for i, j in crossed:
+        left_alone = any(h.end == i and h.end > start for h in first)
+        right_alone = any(h.start == j and h.start < end for h in first)
+        for a, b, other_alone, outer in ((start, i, right_alone, start - 1), (j, end, left_alone, end)):
+            if _whole_word(text, a, b):
+                return False
+            in_path = 0 <= outer < len(text) and text[outer] in "/\\"  # /Users/zquacken + bush/code
+            if other_alone and not (in_path or _key_fragment(text[a:b])):
+                return False
+    return True
+
+
+def _whole_word(text: str, a: int, b: int) -> bool:
+    """Is ``text[a:b]`` a whole word of prose (not part of a path or a longer token)?"""
+    return (
+        _WORD.fullmatch(text, a, b) is not None
+        and (a == 0 or text[a - 1] not in _IN_WORD)
+        and (b == len(text) or text[b] not in _IN_WORD)
+    )
+
+
+_WORD = re.compile(r"[A-Z]?[a-z]+")
+_IN_WORD = _TOKEN_SET - frozenset(".:")  # a full stop or colon may end a sentence after a word
+
+
+_KEY_CHARS = re.compile(r"[A-Za-z0-9+/_.-]+={0,2}")
+
+
+def _key_fragment(s: str) -> bool:
+    """Does ``s`` look like a piece of a random key: letters and digits, or letters whose case changes at
+    every other character or more often, in the alphabet of base64(url) and JWTs (``Qz7W``, ``QzWq``, ``x9+/Q==``, ``fQ.Qz7W``; not
+    ``self.size``, ``CalledProcessError``, ``reader=read_bytes8``, ``42``)?"""
+    if not _KEY_CHARS.fullmatch(s):
+        return False
+    if any(c.isdigit() for c in s) and any(c.isalpha() for c in s):
+        return True
+    if not s.isalpha():
+        return False
+    return len(s) >= 2 and 2 * sum(x.isupper() != y.isupper() for x, y in pairwise(s)) >= len(s)
+
+
+def plain_view(text: str, a: int = 0, b: int | None = None) -> tuple[str, list[int], list[int], list[tuple[int, int, int]]] | None:
+    """``text[a:b]`` as a reader sees it, or None when that is the text itself.
+
+    Returns the view and, for each of its characters, the start and end in ``text`` of the characters it
+    stands for (a ``%40`` escape is one ``@``; a dropped zero-width character belongs to no view character),
+    and the line breaks it joined (:func:`_joinable_breaks`) as ``(view index after it, start, end)``. Only
+    1-byte printable ``%XX`` escapes are decoded.
     """
-    if not _VIEW_TRIGGER.search(text):
+    n = len(text) if b is None else b
+    breaks = dict(_joinable_breaks(text, a, n))
+    if not breaks and not _VIEW_TRIGGER.search(text, a, n):
         return None
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    i, n = 0, len(text)
+    joins: list[tuple[int, int, int]] = []
+    i = a
     while i < n:
         ch = text[i]
+        if breaks and i in breaks:
+            joins.append((len(out), i, breaks[i]))
+            i = breaks[i]
+            continue
         if ch in _INVISIBLE:
             i += 1
             continue
@@ -368,7 +499,7 @@ def plain_view(text: str) -> tuple[str, list[int], list[int]] | None:
         starts.append(i)
         ends.append(i + 1)
         i += 1
-    return "".join(out), starts, ends
+    return "".join(out), starts, ends, joins
 
 
 _B64_RUN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,8192}={0,2}")
