@@ -306,3 +306,41 @@ def test_a_full_disk_in_any_command_is_said_plainly(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(build, "write_report", lambda *a, **k: 1 / 0)  # any other error keeps its traceback
     with pytest.raises(ZeroDivisionError):
         main()
+
+
+def test_sessions_out_never_overwrites_the_database_and_says_when_it_cannot_write(tmp_path: Path) -> None:
+    """`sessions -o DB` replaced the database with the export (6.3 MB of a demo's tables became 44 KB of JSON
+    Lines); an --out under a file, or one that cannot be written, ended in an OSError traceback."""
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db)]).exit_code == 0
+    before = db.read_bytes()
+    for target in (db, tmp_path / "." / "db.duckdb"):
+        r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(target)])
+        assert r.exit_code == 2 and "is the database itself" in " ".join(r.output.split()), r.output
+    assert db.read_bytes() == before
+    (tmp_path / "afile").write_text("x")
+    for target in (tmp_path / "afile" / "s.jsonl", tmp_path / "afile" / "sub" / "s.jsonl"):
+        r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(target)])
+        text = " ".join(r.output.split())
+        assert r.exit_code == 2 and f"Cannot write --out {target}" in text and "Traceback" not in text, text
+    assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_sessions_format_follows_the_out_suffix_and_a_contradiction_is_refused(tmp_path: Path) -> None:
+    """`sessions -o s.csv` wrote JSON Lines into s.csv (and -o s.parquet JSON Lines into s.parquet)."""
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db)]).exit_code == 0
+    assert runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path / "s.csv")]).exit_code == 0
+    assert next(csv.DictReader(io.StringIO((tmp_path / "s.csv").read_text())))["session_id"] == SID
+    assert runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path / "s.PARQUET")]).exit_code == 0
+    assert pq.read_table(tmp_path / "s.PARQUET").column("session_id").to_pylist() == [SID]
+    r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "csv", "-o", str(tmp_path / "t.parquet")])
+    assert r.exit_code == 2 and "does not match" in " ".join(r.output.split()) and not (tmp_path / "t.parquet").exists()
+    r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "csv", "-o", str(tmp_path / "t.txt")])
+    assert r.exit_code == 0 and (tmp_path / "t.txt").read_text().startswith('"session_id"')
+    r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path / "t.out")])
+    assert r.exit_code == 0 and orjson.loads((tmp_path / "t.out").read_text().splitlines()[0])["session_id"] == SID
