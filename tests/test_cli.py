@@ -344,3 +344,31 @@ def test_sessions_format_follows_the_out_suffix_and_a_contradiction_is_refused(t
     assert r.exit_code == 0 and (tmp_path / "t.txt").read_text().startswith('"session_id"')
     r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path / "t.out")])
     assert r.exit_code == 0 and orjson.loads((tmp_path / "t.out").read_text().splitlines()[0])["session_id"] == SID
+
+
+def test_demo_into_a_folder_of_user_files_touches_none_of_them(tmp_path: Path) -> None:
+    """`demo --out` a folder of one's own deleted its repos/ (shutil.rmtree), overwrote report/report.html and
+    deleted a codecensus.duckdb there; a non-empty corpus/ ended in a FileExistsError traceback after the
+    database was already deleted. Now such a folder is refused before anything is written; an earlier demo's
+    folder is still taken (a second run replaces the first)."""
+    mine = tmp_path / "mine"
+    files = {"repos/app/main.py": "precious", "report/report.html": "mine", "codecensus.duckdb": "db",
+             "corpus/notes.txt": "n", "notes.txt": "x"}
+    for rel, text in files.items():
+        (mine / rel).parent.mkdir(parents=True, exist_ok=True)
+        (mine / rel).write_text(text)
+    r = runner.invoke(app, ["demo", "--out", str(mine), "--users", "2", "--sessions", "3"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2 and "is not empty and holds no earlier demo" in text and "Traceback" not in text, text
+    assert {str(p.relative_to(mine)) for p in mine.rglob("*") if p.is_file()} == set(files)
+    assert all((mine / rel).read_text() == t for rel, t in files.items())
+    from codecensus.pipeline import check_demo_dir
+    from codecensus.sample import generate_corpus
+
+    check_demo_dir(tmp_path / "new")  # missing, or empty: taken
+    (tmp_path / "empty").mkdir()
+    check_demo_dir(tmp_path / "empty")
+    earlier = tmp_path / "earlier"
+    generate_corpus(earlier / "corpus", users=2, sessions=3, seed=1)
+    (earlier / "codecensus.duckdb").write_text("an earlier demo's")
+    check_demo_dir(earlier)

@@ -416,7 +416,11 @@ def demo(
     if out_dir.exists() and not out_dir.is_dir():
         console.print(f"[red]--out {out_dir} is a file[/red]: the demo writes a folder (corpus, database, report).")
         raise typer.Exit(2)
-    report = run_demo(out_dir, users=users, sessions=n_sessions, seed=seed, console=console)
+    try:
+        report = run_demo(out_dir, users=users, sessions=n_sessions, seed=seed, console=console)
+    except FileExistsError as exc:  # a folder of the user's own files: nothing there is touched
+        console.print(f"[red]--out {escape(str(exc))}[/red]")
+        raise typer.Exit(2) from exc
     out.print(f"report: {report}")
 
 
