@@ -372,3 +372,40 @@ def test_demo_into_a_folder_of_user_files_touches_none_of_them(tmp_path: Path) -
     generate_corpus(earlier / "corpus", users=2, sessions=3, seed=1)
     (earlier / "codecensus.duckdb").write_text("an earlier demo's")
     check_demo_dir(earlier)
+
+
+def test_an_sqlite_file_as_db_is_refused_untouched_without_reaching_duckdb(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """--db naming an SQLite file made DuckDB download its sqlite extension from the internet (every command
+    then failed with "Failed to download extension"; with the extension at hand, DuckDB opens the SQLite file
+    read-write, and ingest adds its tables to it)."""
+    import sqlite3
+
+    import duckdb
+
+    import codecensus.store.db as dbmod
+
+    lite = tmp_path / "notes.sqlite"
+    con = sqlite3.connect(lite)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    before = lite.read_bytes()
+    opened: list[str] = []
+    real = duckdb.connect
+
+    def connect(database: str = ":memory:", *a, **kw):  # type: ignore[no-untyped-def]
+        opened.append(str(database))
+        return real(database, *a, **kw)
+
+    monkeypatch.setattr(dbmod.duckdb, "connect", connect)
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"session_id,mode\n{SID},fix\n")
+    for cmd in (["sessions"], ["summary"], ["eval", str(labels)], ["classify", "-j", "1"], ["ingest", str(root)],
+                ["report", "--out", str(tmp_path / "r")], ["cluster"]):
+        r = runner.invoke(app, [*cmd, "--db", str(lite)])
+        text = " ".join(r.output.split())
+        assert r.exit_code == 2 and "not a valid DuckDB database file (it is an SQLite database)" in text, (cmd, text)
+    assert str(lite) not in opened and lite.read_bytes() == before
