@@ -409,3 +409,14 @@ def test_an_sqlite_file_as_db_is_refused_untouched_without_reaching_duckdb(tmp_p
         text = " ".join(r.output.split())
         assert r.exit_code == 2 and "not a valid DuckDB database file (it is an SQLite database)" in text, (cmd, text)
     assert str(lite) not in opened and lite.read_bytes() == before
+
+
+def test_version_option() -> None:
+    """`codecensus --version` was "No such option: --version" (only `codecensus version` printed it)."""
+    from codecensus import __version__
+
+    for args in (["--version"], ["version"]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0 and r.stdout.strip() == f"codecensus {__version__}", (args, r.output)
+    r = runner.invoke(app, ["--version", "formats"])  # eager: nothing else runs
+    assert r.exit_code == 0 and r.stdout.strip() == f"codecensus {__version__}"

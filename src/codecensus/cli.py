@@ -441,6 +441,22 @@ def version() -> None:
     out.print(f"codecensus {__version__}")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        version()
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
+    # `codecensus --version`, as most tools have it, beside `codecensus version`
+    pass
+
+
 # --- commands of later stages register here --------------------------------------------------
 # (each stage module owns its command function; keep one line per command)
 from codecensus.otel.cli import otel_app  # noqa: E402
