@@ -306,3 +306,117 @@ def test_a_full_disk_in_any_command_is_said_plainly(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(build, "write_report", lambda *a, **k: 1 / 0)  # any other error keeps its traceback
     with pytest.raises(ZeroDivisionError):
         main()
+
+
+def test_sessions_out_never_overwrites_the_database_and_says_when_it_cannot_write(tmp_path: Path) -> None:
+    """`sessions -o DB` replaced the database with the export (6.3 MB of a demo's tables became 44 KB of JSON
+    Lines); an --out under a file, or one that cannot be written, ended in an OSError traceback."""
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db)]).exit_code == 0
+    before = db.read_bytes()
+    for target in (db, tmp_path / "." / "db.duckdb"):
+        r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(target)])
+        assert r.exit_code == 2 and "is the database itself" in " ".join(r.output.split()), r.output
+    assert db.read_bytes() == before
+    (tmp_path / "afile").write_text("x")
+    for target in (tmp_path / "afile" / "s.jsonl", tmp_path / "afile" / "sub" / "s.jsonl"):
+        r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(target)])
+        text = " ".join(r.output.split())
+        assert r.exit_code == 2 and f"Cannot write --out {target}" in text and "Traceback" not in text, text
+    assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_sessions_format_follows_the_out_suffix_and_a_contradiction_is_refused(tmp_path: Path) -> None:
+    """`sessions -o s.csv` wrote JSON Lines into s.csv (and -o s.parquet JSON Lines into s.parquet)."""
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db)]).exit_code == 0
+    assert runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path / "s.csv")]).exit_code == 0
+    assert next(csv.DictReader(io.StringIO((tmp_path / "s.csv").read_text())))["session_id"] == SID
+    assert runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path / "s.PARQUET")]).exit_code == 0
+    assert pq.read_table(tmp_path / "s.PARQUET").column("session_id").to_pylist() == [SID]
+    r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "csv", "-o", str(tmp_path / "t.parquet")])
+    assert r.exit_code == 2 and "does not match" in " ".join(r.output.split()) and not (tmp_path / "t.parquet").exists()
+    r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "csv", "-o", str(tmp_path / "t.txt")])
+    assert r.exit_code == 0 and (tmp_path / "t.txt").read_text().startswith('"session_id"')
+    r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path / "t.out")])
+    assert r.exit_code == 0 and orjson.loads((tmp_path / "t.out").read_text().splitlines()[0])["session_id"] == SID
+
+
+def test_demo_into_a_folder_of_user_files_touches_none_of_them(tmp_path: Path) -> None:
+    """`demo --out` a folder of one's own deleted its repos/ (shutil.rmtree), overwrote report/report.html and
+    deleted a codecensus.duckdb there; a non-empty corpus/ ended in a FileExistsError traceback after the
+    database was already deleted. Now such a folder is refused before anything is written; an earlier demo's
+    folder is still taken (a second run replaces the first)."""
+    mine = tmp_path / "mine"
+    files = {"repos/app/main.py": "precious", "report/report.html": "mine", "codecensus.duckdb": "db",
+             "corpus/notes.txt": "n", "notes.txt": "x"}
+    for rel, text in files.items():
+        (mine / rel).parent.mkdir(parents=True, exist_ok=True)
+        (mine / rel).write_text(text)
+    r = runner.invoke(app, ["demo", "--out", str(mine), "--users", "2", "--sessions", "3"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2 and "is not empty and holds no earlier demo" in text and "Traceback" not in text, text
+    assert {str(p.relative_to(mine)) for p in mine.rglob("*") if p.is_file()} == set(files)
+    assert all((mine / rel).read_text() == t for rel, t in files.items())
+    from codecensus.pipeline import check_demo_dir
+    from codecensus.sample import generate_corpus
+
+    check_demo_dir(tmp_path / "new")  # missing, or empty: taken
+    (tmp_path / "empty").mkdir()
+    check_demo_dir(tmp_path / "empty")
+    earlier = tmp_path / "earlier"
+    generate_corpus(earlier / "corpus", users=2, sessions=3, seed=1)
+    (earlier / "codecensus.duckdb").write_text("an earlier demo's")
+    check_demo_dir(earlier)
+
+
+def test_an_sqlite_file_as_db_is_refused_untouched_without_reaching_duckdb(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """--db naming an SQLite file made DuckDB download its sqlite extension from the internet (every command
+    then failed with "Failed to download extension"; with the extension at hand, DuckDB opens the SQLite file
+    read-write, and ingest adds its tables to it)."""
+    import sqlite3
+
+    import duckdb
+
+    import codecensus.store.db as dbmod
+
+    lite = tmp_path / "notes.sqlite"
+    con = sqlite3.connect(lite)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    before = lite.read_bytes()
+    opened: list[str] = []
+    real = duckdb.connect
+
+    def connect(database: str = ":memory:", *a, **kw):  # type: ignore[no-untyped-def]
+        opened.append(str(database))
+        return real(database, *a, **kw)
+
+    monkeypatch.setattr(dbmod.duckdb, "connect", connect)
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"session_id,mode\n{SID},fix\n")
+    for cmd in (["sessions"], ["summary"], ["eval", str(labels)], ["classify", "-j", "1"], ["ingest", str(root)],
+                ["report", "--out", str(tmp_path / "r")], ["cluster"]):
+        r = runner.invoke(app, [*cmd, "--db", str(lite)])
+        text = " ".join(r.output.split())
+        assert r.exit_code == 2 and "not a valid DuckDB database file (it is an SQLite database)" in text, (cmd, text)
+    assert str(lite) not in opened and lite.read_bytes() == before
+
+
+def test_version_option() -> None:
+    """`codecensus --version` was "No such option: --version" (only `codecensus version` printed it)."""
+    from codecensus import __version__
+
+    for args in (["--version"], ["version"]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0 and r.stdout.strip() == f"codecensus {__version__}", (args, r.output)
+    r = runner.invoke(app, ["--version", "formats"])  # eager: nothing else runs
+    assert r.exit_code == 0 and r.stdout.strip() == f"codecensus {__version__}"

@@ -50,9 +50,9 @@ def test_auc() -> None:
     assert auc([0.3], [True]) is None
 
 
-def _labels(tmp_path: Path, text: str) -> Path:
-    p = tmp_path / "labels.csv"
-    p.write_text(text)
+def _labels(tmp_path: Path, text: str, name: str = "labels.csv") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8", newline="")
     return p
 
 
@@ -188,3 +188,46 @@ def test_store_truth_reaches_identical_copies_and_auc_per_family(store) -> None:
     assert fam["swe"] == {"n": 5, "positives": 3, "auc": pytest.approx(11 / 12, abs=1e-3)}  # one tie
     assert fam["tb"]["auc"] == 0.0  # ranked the wrong way round
     assert "auc swe" in render(evaluate(store, [], use_store_truth=True))
+
+
+def test_labels_files_as_spreadsheets_save_them(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A BOM (Excel's "CSV UTF-8") and semicolon or tab separators (a spreadsheet's CSV in many locales) made the
+    file look keyless ("needs a session_id or path column (have ['\\ufeffsession_id', ...])"); a row with more
+    cells than the header ended in an AttributeError traceback; Latin-1 text in a UnicodeDecodeError message
+    that named no file; an empty file was said to lack a key column."""
+    _facets_store(store, [{"key": "k1", "sid": "s1"}, {"key": "k2", "sid": "s2"}])
+    rows = [("session_id", "expertise", "mode"), ("s1", "3", "build"), ("s2", "2", "build")]
+    for name, data in (
+        ("bom.csv", "\ufeff" + "\n".join(",".join(r) for r in rows)),
+        ("semi.csv", "\r\n".join(";".join(r) for r in rows)),
+        ("tab.tsv", "# made by hand\n" + "\n".join("\t".join(r) for r in rows)),
+    ):
+        labs = read_labels(_labels(tmp_path, data, name))
+        assert [(lab.key, lab.values) for lab in labs] == [
+            ("s1", {"mode": "build", "expertise": "3"}), ("s2", {"mode": "build", "expertise": "2"})], name
+    with pytest.raises(ValueError, match=r"more cells than the header \(2\); put quotes"):
+        read_labels(_labels(tmp_path, "session_id,mode\ns1,build,extra\n", "ragged.csv"))
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes("session_id,mode,note\ns1,build,café\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1.csv: not UTF-8 text \(byte \d+\); save it as CSV UTF-8"):
+        read_labels(bad)
+    with pytest.raises(ValueError, match="empty.csv: empty"):
+        read_labels(_labels(tmp_path, "# only a comment\n\n", "empty.csv"))
+
+
+def test_ignored_and_repeated_labels_are_said(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Labels outside the taxonomy ('Build', 'coding', expertise '3.5') vanished from every n without a word, and
+    a session labelled twice was counted as two matches with no notice of which row counted."""
+    _facets_store(store, [{"key": "k1", "sid": "s1"}, {"key": "k2", "sid": "s2"}, {"key": "k3", "sid": "s3"}])
+    labs = read_labels(_labels(tmp_path, "session_id,mode,expertise\ns1,Build,3.5\ns2,coding,\ns3,build,\n"
+                                         "s3,fix,2\n"))
+    rep = evaluate(store, labs)
+    assert rep["ignored_values"] == {"mode": {"Build": 1, "coding": 1}, "expertise": {"3.5": 1}}
+    assert rep["duplicate_labels"] == 1 and rep["facets"]["mode"]["n"] == 1
+    text = render(rep)
+    assert "2 mode label(s) ignored, not a mode of the taxonomy: 'Build' ×1, 'coding' ×1" in text
+    assert "1 expertise label(s) ignored" in text and "1 label row(s) for a session labelled in an earlier row" in text
+    none = evaluate(store, read_labels(_labels(tmp_path, "session_id,mode\nnope,build\n", "none.csv")))
+    assert "no figures: no label matched a stored session_id" in render(none)
+    odd = evaluate(store, read_labels(_labels(tmp_path, "session_id,mode\ns1,coding\n", "odd.csv")))
+    assert "no figures: no label of a classified session is a value of the taxonomy" in render(odd)

@@ -318,7 +318,11 @@ class ExportFormat(StrEnum):
 
 @app.command()
 def sessions(
-    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format.")] = ExportFormat.jsonl,
+    fmt: Annotated[
+        ExportFormat | None,
+        typer.Option("--format", "-f", help="Output format. Default: from the --out suffix (.jsonl, .csv, .parquet), "
+                     "else jsonl.", show_default=False),
+    ] = None,
     out_file: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write here instead of standard output (required for parquet).")
     ] = None,
@@ -333,15 +337,24 @@ def sessions(
     --summaries; users and projects hashed."""
     from codecensus.export import session_table, write_table
 
+    fmt = _export_format(fmt, out_file)
     if fmt is ExportFormat.parquet and out_file is None:
         console.print("[red]--format parquet needs --out FILE[/red]")
         raise typer.Exit(2)
+    db_path = (db or default_db_path()).expanduser()
     if out_file is not None:
         if out_file.is_dir():
             console.print(f"[red]--out {out_file} is a folder[/red]: name the file to write.")
             raise typer.Exit(2)
-        out_file.parent.mkdir(parents=True, exist_ok=True)  # as report --out does
-    store = open_store(db, read_only=True)
+        if _same_file(out_file, db_path) or _same_file(out_file, Path(f"{db_path}.wal")):
+            console.print(f"[red]--out {out_file} is the database itself[/red]: name another file to write.")
+            raise typer.Exit(2)
+        try:
+            out_file.parent.mkdir(parents=True, exist_ok=True)  # as report --out does
+        except OSError as exc:
+            console.print(f"[red]Cannot write --out {out_file}[/red]: {exc.strerror or _reason(exc)}")
+            raise typer.Exit(2) from exc
+    store = open_store(db_path, read_only=True)
     try:
         if not store.table_exists("sessions"):
             console.print("[red]no `sessions` table: run `codecensus ingest` first[/red]")
@@ -349,9 +362,40 @@ def sessions(
         tbl = session_table(store, summaries=summaries)
     finally:
         store.close()
-    write_table(tbl, fmt.value, out_file or sys.stdout)
+    try:
+        write_table(tbl, fmt.value, out_file or sys.stdout)
+    except OSError as exc:
+        if out_file is None or _disk_full(exc):
+            raise  # stdout: a closed pipe is click's to handle; a full disk is main()'s
+        console.print(f"[red]Cannot write --out {out_file}[/red]: {exc.strerror or _reason(exc)}")
+        raise typer.Exit(2) from exc
     if out_file:
         console.print(f"wrote {tbl.num_rows} sessions to {out_file}")
+
+
+_SUFFIX_FORMATS = {".jsonl": ExportFormat.jsonl, ".ndjson": ExportFormat.jsonl, ".csv": ExportFormat.csv,
+                   ".parquet": ExportFormat.parquet, ".pq": ExportFormat.parquet}
+
+
+def _export_format(fmt: ExportFormat | None, out_file: Path | None) -> ExportFormat:
+    """--format, else the one --out's suffix names, else jsonl; a --format that its --out suffix contradicts
+    (`-f csv -o s.parquet`) is refused rather than written under the wrong name."""
+    by_suffix = _SUFFIX_FORMATS.get(out_file.suffix.lower()) if out_file is not None else None
+    if fmt is None:
+        return by_suffix or ExportFormat.jsonl
+    if by_suffix is not None and by_suffix is not fmt:
+        console.print(f"[red]--format {fmt.value} does not match --out {out_file}[/red] (a {by_suffix.value} name): "
+                      "change one of them, or leave --format out to write what the name says.")
+        raise typer.Exit(2)
+    return fmt
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (through links and relative parts); False when either is missing."""
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 @app.command()
@@ -369,7 +413,11 @@ def demo(
     if out_dir.exists() and not out_dir.is_dir():
         console.print(f"[red]--out {out_dir} is a file[/red]: the demo writes a folder (corpus, database, report).")
         raise typer.Exit(2)
-    report = run_demo(out_dir, users=users, sessions=n_sessions, seed=seed, console=console)
+    try:
+        report = run_demo(out_dir, users=users, sessions=n_sessions, seed=seed, console=console)
+    except FileExistsError as exc:  # a folder of the user's own files: nothing there is touched
+        console.print(f"[red]--out {escape(str(exc))}[/red]")
+        raise typer.Exit(2) from exc
     out.print(f"report: {report}")
 
 
@@ -388,6 +436,22 @@ def formats() -> None:
 def version() -> None:
     """Print the version."""
     out.print(f"codecensus {__version__}")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        version()
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
+    # `codecensus --version`, as most tools have it, beside `codecensus version`
+    pass
 
 
 # --- commands of later stages register here --------------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 from rich.console import Console
 
 from codecensus.store import Store
@@ -26,6 +27,29 @@ def _stage(console: Console, timings: dict[str, float], name: str, fn: Callable[
     timings[name] = round(time.perf_counter() - t0, 2)
     console.print(f"[green]✓[/green] {name} ({timings[name]:.1f}s)")
     return result
+
+
+DEMO_ENTRIES = ("corpus", "repos", "report", "codecensus.duckdb", "codecensus.duckdb.wal")
+
+
+def check_demo_dir(out_dir: Path) -> None:
+    """Raise FileExistsError unless ``out_dir`` is missing, empty, or an earlier demo's folder.
+
+    The demo replaces its database, ``repos/`` and ``report/`` there: in any other folder they may be the user's own.
+    An earlier demo's folder is known by the sample corpus's manifest (``corpus/manifest.json``).
+    """
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    try:
+        man = orjson.loads((out_dir / "corpus" / "manifest.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        man = None
+    if isinstance(man, dict) and man.get("generator") == "codecensus.sample":
+        return
+    raise FileExistsError(
+        f"{out_dir} is not empty and holds no earlier demo: the demo writes {', '.join(DEMO_ENTRIES[:4])} there, "
+        "replacing what has those names. Choose a new or empty folder."
+    )
 
 
 def run_demo(
@@ -55,6 +79,7 @@ def run_demo(
 
     console = console or Console(stderr=True)
     out_dir = Path(out_dir)
+    check_demo_dir(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     corpus = out_dir / "corpus"
     db_path = out_dir / "codecensus.duckdb"

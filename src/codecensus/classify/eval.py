@@ -50,9 +50,18 @@ class Label:
 
 
 def read_labels(path: Path | str) -> list[Label]:
-    text = Path(path).read_text(encoding="utf-8")
+    """The labels of a CSV file: UTF-8 (with or without the BOM spreadsheets write), separated by commas, or by
+    semicolons or tabs when the header has no comma (a spreadsheet's CSV in many locales)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); save it as CSV UTF-8") from exc
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    reader = csv.DictReader(io.StringIO("\n".join(lines)))
+    if not lines:
+        raise ValueError(f"{path}: empty; it needs a header row naming a session_id or path column and facet columns")
+    head = lines[0]
+    delim = next((d for d in (",", ";", "\t") if d in head), ",")
+    reader = csv.DictReader(io.StringIO("\n".join(lines)), delimiter=delim)
     fields = [c.strip() for c in (reader.fieldnames or [])]
     key_col = next((c for c in KEY_COLUMNS if c in fields), None)
     if key_col is None:
@@ -61,6 +70,11 @@ def read_labels(path: Path | str) -> list[Label]:
         raise ValueError(f"{path}: no facet column among {FACET_LABELS}")
     out = []
     for row in reader:
+        if None in row:  # more cells than the header: a value with the separator in it, unquoted
+            raise ValueError(
+                f"{path}: the row {delim.join(str(v) for v in row.values() if isinstance(v, str))!r}... has more "
+                f"cells than the header ({len(fields)}); put quotes around values that hold a {delim!r}"
+            )
         row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
         key = row.get(key_col, "")
         if not key:
@@ -250,6 +264,7 @@ def evaluate(
     gold: dict[str, dict[str, str]] = {}
     for i, key in keymap.items():
         gold.setdefault(key, {}).update(labels[i].values)
+    duplicates = len(keymap) - len(set(keymap.values()))  # rows for a session labelled before: the last counts
     if use_store_truth:
         for key, v in store_truth(store).items():
             gold.setdefault(key, {}).setdefault("resolved", v)
@@ -268,8 +283,11 @@ def evaluate(
         "classified": sum(1 for k in gold if k in facets),
         "not_classified": sum(1 for k in gold if k not in facets),
         "backends": sorted({f"{v[6]}/{v[7]}/{v[8]}" for k, v in facets.items() if k in gold}),
+        "duplicate_labels": duplicates,
+        "ignored_values": {},
         "facets": {},
     }
+    ignored: dict[str, Counter[str]] = {}
     pairs = [(gold[k], facets[k]) for k in gold if k in facets]
 
     def col(name: str, idx: int, valid: tuple[Any, ...] | None = None, cast: Any = str) -> tuple[list, list]:
@@ -280,8 +298,9 @@ def evaluate(
             try:
                 gv = cast(lab[name])
             except ValueError:
-                continue
-            if valid is not None and gv not in valid:
+                gv = None
+            if gv is None or (valid is not None and gv not in valid):
+                ignored.setdefault(name, Counter())[lab[name]] += 1
                 continue
             g.append(gv)
             p.append(cast(fc[idx]) if fc[idx] is not None else None)
@@ -338,6 +357,7 @@ def evaluate(
             "constant": const,
             "confusion": confusion(g, p),
         }
+    report["ignored_values"] = {k: dict(v.most_common()) for k, v in ignored.items()}
     # outcome evidence: per kind, precision/recall of the stored evidence against labelled kinds
     ev_pairs = [(lab["outcome_evidence"], fc[5]) for lab, fc in pairs if "outcome_evidence" in lab]
     if ev_pairs:
@@ -400,6 +420,17 @@ def render(report: dict[str, Any]) -> str:
         + (f", ground truth from store {report['store_truth']}" if report.get("store_truth") else ""),
         f"backend/model/rubric: {', '.join(report['backends']) or '-'}",
     ]
+    if report.get("duplicate_labels"):
+        lines.append(f"{report['duplicate_labels']} label row(s) for a session labelled in an earlier row: "
+                     "the last row's values count")
+    for name, vals in report.get("ignored_values", {}).items():
+        shown = ", ".join(f"{v!r} ×{n}" for v, n in list(vals.items())[:8]) + (", …" if len(vals) > 8 else "")
+        lines.append(f"{sum(vals.values())} {name} label(s) ignored, not a {name} of the taxonomy: {shown}")
+    if not report["facets"]:
+        why = ("no label matched a stored session_id or ingested path" if not report["matched_sessions"]
+               else "no matched session is classified yet (`codecensus classify`)" if not report["classified"]
+               else "no label of a classified session is a value of the taxonomy")
+        lines.append(f"no figures: {why}")
 
     def row(name: str, a: Any, b: Any) -> str:
         fa = "-" if a is None else f"{a:.3f}" if isinstance(a, float) else str(a)

@@ -209,7 +209,21 @@ class Store:
         self._salt: str | None = None
 
     # -- connection -------------------------------------------------------
+    def _check_header(self) -> None:
+        """Refuse an existing file that is not a DuckDB database before DuckDB sees it: given an SQLite file,
+        DuckDB downloads its sqlite extension from the internet and, with it, opens the file read-write (so an
+        ingest would add this store's tables to the user's SQLite database)."""
+        try:
+            with open(self.path, "rb") as fh:
+                head = fh.read(12)
+        except OSError:  # missing (a new database), a folder, no access: DuckDB's own message says it
+            return
+        if len(head) >= 12 and head[8:12] != b"DUCK":
+            what = " (it is an SQLite database)" if head.startswith(b"SQLite form") else ""
+            raise duckdb.IOException(f'The file "{self.path}" exists, but it is not a valid DuckDB database file{what}')
+
     def _connect(self, wait_s: float) -> duckdb.DuckDBPyConnection:
+        self._check_header()
         deadline = time.monotonic() + wait_s
         delay = 0.1
         while True:
