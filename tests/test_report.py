@@ -284,8 +284,15 @@ def test_cli_report_and_summary(tmp_path: Path) -> None:
     s = runner.invoke(app, ["summary", "--db", str(db), "--bootstrap", "30"])
     assert s.exit_code == 0, s.output
     assert "Work modes" in s.output and "By expertise" in s.output and "cells released" in s.output
+    assert "classified:" not in s.output  # every session is
     bad = runner.invoke(app, ["report", "--db", str(db), "--since", "yesterday"])
     assert bad.exit_code == 2
+    # a partly classified database: the header said "400 sessions" beside shares of the classified ones only
+    with Store(db) as st:
+        st.con.execute("DELETE FROM facets WHERE session_key IN (SELECT session_key FROM facets LIMIT 150)")
+    s = runner.invoke(app, ["summary", "--db", str(db), "--bootstrap", "30"])
+    assert s.exit_code == 0, s.output
+    assert "classified: 250 of them" in " ".join(s.output.split())
 
 
 def test_intervals_do_not_depend_on_how_rows_are_stored(tmp_path: Path) -> None:

@@ -56,6 +56,11 @@ def render_summary(comp: Computed, console: Console) -> None:
         head.append(f"{cov.n_sessions:,} sessions from {cov.n_users:,} users")
         if first:
             head.append(f", {first} to {last}")
+        cls = _released(cov, variable="classified sessions")
+        n_cls = int(cls["value"].iloc[0]) if not cls.empty else None
+        if n_cls is not None and n_cls < cov.n_sessions:  # the facet figures cover only these
+            head.append(f"\nclassified: {n_cls:,} of them; work modes, occupations, outcomes and value cover only "
+                        "those (run `codecensus classify` for the rest)", style="yellow")
     else:
         head.append("fewer sessions or users than the release thresholds")
     head.append(f"\nthresholds: ≥{rel.min_users} users and ≥{rel.min_sessions} sessions per cell · intervals: "
