@@ -117,9 +117,14 @@ def report_cmd(
     )  # --epsilon writes the privacy ledger: it needs the database writable
     t0 = time.perf_counter()
     from codecensus.aggregate.dp import BudgetExceeded
+    from codecensus.report.build import ReleaseAuditFailed
 
     try:
         res = write_report(store, opts)
+    except ReleaseAuditFailed as exc:  # a released cell breaks the policy: nothing is written
+        console.print(f"[red]{exc}[/red]")
+        store.close()
+        raise typer.Exit(1) from exc
     except ImportError as exc:  # the DP mode's opendp is an optional extra
         console.print(f"[red]{exc}[/red]: --epsilon needs `pip install 'codecensus[dp]'`")
         store.close()
@@ -163,13 +168,16 @@ def summary_cmd(
     wait: WaitOpt = 30.0,
 ) -> None:
     """Print the key figures (with intervals and n) in the terminal."""
-    from codecensus.report.build import compute
+    from codecensus.report.build import ReleaseAuditFailed, compute
     from codecensus.report.terminal import render_summary
 
     opts = _options(Path("."), since, until, min_users, min_sessions, individual, None, None, bootstrap, seed)
     store = open_store(db, read_only=True, wait=wait)
     try:
         comp = compute(store, opts)
+    except ReleaseAuditFailed as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     except (LookupError, ValueError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
