@@ -162,12 +162,16 @@ def compute(store: Store, opts: ReportOptions) -> Computed:
 def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: ReportData, t0: float) -> Computed:
     """Differential-privacy release: noisy figures from the DP engine, charged to the store's ledger."""
     from codecensus.aggregate.dp import PrivacyLedger
-    from codecensus.aggregate.dpfigures import DP_FIGURES, dp_figures
+    from codecensus.aggregate.dpfigures import DP_FIGURES, MAX_REPORT_EPSILON, dp_figures, release_floor
 
     assert opts.epsilon is not None
+    if not 0 < opts.epsilon <= MAX_REPORT_EPSILON:  # 1e300 released the exact counts: no privacy at all
+        raise ValueError(f"ε = {opts.epsilon:g} is above the most a report may spend (ε ≤ {MAX_REPORT_EPSILON:g}): "
+                         "larger values add too little noise to hide anyone")
     ledger = PrivacyLedger(store)
     with _one_blas_thread():
         figs, rep = dp_figures(data, policy, ledger, epsilon=opts.epsilon, delta=opts.delta, seed=opts.seed)
+    _audit(figs, policy, dp_floor=release_floor(policy, rep.k))
     have = {f.id for f in figs}
     for f in FIGURES:
         fid = f.__name__.removeprefix("fig_")
@@ -183,7 +187,7 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
                 "mechanism": e["mechanism"], "at": str(e["at"])[:19]} for e in ledger.entries(rep.dataset)]
     release = ReleaseView(
         min_users=int(policy.min_users), min_sessions=int(policy.min_sessions), individual=opts.individual,
-        epsilon=opts.epsilon, delta=opts.delta, ledger=entries,
+        epsilon=opts.epsilon, delta=opts.delta, ledger=entries, sessions_per_user=rep.k,
         bootstrap=f"noise intervals from the DP mechanism ({rep.mechanism}); no bootstrap in DP mode",
     )
     release.notes.append(
