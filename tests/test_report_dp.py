@@ -302,3 +302,23 @@ def test_dp_budget_refusal_says_what_is_left_and_how_to_release(tmp_path: Path) 
     r = CliRunner().invoke(app, [*args, "--epsilon", "0.5"])
     text = " ".join(r.output.split())
     assert r.exit_code == 2 and "Nothing is left" in text, text
+
+
+def test_dp_mean_of_noise_is_withheld(dp_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At ε = 6 on 3000 sessions the novice mean of actions per prompt came out 0.0 with the interval [0, 26.9]
+    (clamping range 0-40), and was released. A mean whose interval spans over half its range is noise."""
+    from codecensus.aggregate.dp import DPResult, PrivacyLedger
+    from codecensus.aggregate.dpfigures import DPReport
+    from codecensus.aggregate.figures import load_report_data
+    from codecensus.aggregate.privacy import ReleasePolicy
+
+    rep = DPReport(load_report_data(dp_store), ReleasePolicy(), PrivacyLedger(), epsilon=6.0, delta=None)
+    results = iter([(0.0, 0.0, 26.9), (6.0, 0.0, 19.2), (9.0, 5.0, 14.0), (11.0, 0.5, 21.0), (15.0, 9.0, 21.0)])
+
+    def fake_mean(vals, lo, hi, users, *, epsilon, query, session_ids):  # noqa: ANN001, ANN202
+        v, a, b = next(results)
+        return DPResult(v, epsilon, 0.0, "laplace", 1.0, a, b, query, count=1e6)
+
+    monkeypatch.setattr(rep.engine, "mean", fake_mean)
+    t = rep.expertise_shape().table.set_index("expertise")
+    assert [bool(t.loc[e, "suppressed"]) for e in (1, 2, 3, 4, 5)] == [True, False, False, True, False]

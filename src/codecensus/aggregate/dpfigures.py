@@ -361,7 +361,7 @@ class DPReport:
                                  query=f"report:actions_per_prompt:{e}", session_ids=sess)
             # released or not on the mean's own noisy count: a decision on the true count would disclose it
             noisy_n = r.count if r.count is not None else 0.0
-            # a mean whose interval spans more than half its clamping range is noise (0.0 [0, 26.9] for a true 5.2
+            # a mean whose interval spans more than half its clamping range is noise (0.0 [0, 26.9] for novices
             # at ε = 6 on 3000 sessions): withheld, on the released interval only
             if r.ci_high - r.ci_low > (APP_BOUNDS[1] - APP_BOUNDS[0]) / 2:
                 noisy_n = 0.0
