@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -24,7 +26,9 @@ def dp_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 def test_dp_report_releases_noisy_figures_and_prints_the_ledger(dp_store: Store, tmp_path: Path) -> None:
-    res = write_report(dp_store, ReportOptions(out=tmp_path / "o", epsilon=6.0))
+    # ε = 10 (the most a report may spend): at ε = 6 the monthly strict successes (26-112 sessions after the cap)
+    # are within two noise half-widths (55) and are withheld as noise
+    res = write_report(dp_store, ReportOptions(out=tmp_path / "o", epsilon=10.0))
     comp = res.computed
     figs = {f.id: f for f in comp.figures}
     assert {f for f, x in figs.items() if x.available} == set(DP_FIGURES)
@@ -42,14 +46,14 @@ def test_dp_report_releases_noisy_figures_and_prints_the_ledger(dp_store: Store,
     entries = dp_store.query("SELECT query, epsilon FROM privacy_ledger").to_pylist()
     n = len(entries)
     assert n == len(comp.release.ledger) >= 10
-    assert sum(e["epsilon"] for e in entries) == pytest.approx(6.0, rel=1e-6)
+    assert sum(e["epsilon"] for e in entries) == pytest.approx(10.0, rel=1e-6)
     html = res.html.read_text()
     head = html[: html.index("<main")]
-    assert 'id="dp-banner"' in head and "ε = 6.0" in head
+    assert 'id="dp-banner"' in head and "ε = 10.0" in head
     assert 'id="dp-ledger"' in html and "report:work_modes" in html
     # the budget is spent: the same sessions cannot be released again
     with pytest.raises(BudgetExceeded):
-        write_report(dp_store, ReportOptions(out=tmp_path / "again", epsilon=6.0))
+        write_report(dp_store, ReportOptions(out=tmp_path / "again", epsilon=10.0))
 
 
 def test_cli_refuses_a_second_dp_release(tmp_path: Path) -> None:
@@ -110,8 +114,9 @@ def test_dp_success_trend_reports_the_unclear_share(dp_store: Store) -> None:
 
     data = load_report_data(dp_store)
     ledger = PrivacyLedger()
-    # a large ε keeps the noise small, so the monthly unclear counts (21-45 sessions) clear the noisy floor
-    rep = DPReport(data, ReleasePolicy(), ledger, epsilon=200.0, delta=None)
+    # a large ε keeps the noise small, so the monthly unclear counts (13-31 sessions after the cap) clear the noisy
+    # floor: with 2 users a cell (more than 10 sessions, as a user adds at most 10), not 5 (more than 40)
+    rep = DPReport(data, ReleasePolicy(min_users=2), ledger, epsilon=200.0, delta=None)
     n_before = rep.n_queries
     t = rep.success_trend().table
     assert rep.n_queries == n_before and len(ledger.entries()) == 1  # one query, as before
@@ -155,3 +160,165 @@ def test_spending_recorded_per_window_counts_against_the_budget(tmp_path: Path) 
     entries = PrivacyLedger(store).entries()
     # the old spending is counted once, and the refused report spent nothing (it needed ε = 1, 0.3 was left)
     assert sum(e["epsilon"] for e in entries if e["dataset"] == "sessions") == pytest.approx(0.7)
+
+
+def _fake_histograms(rep: object, true: dict[str, float], scale: float, rng: np.random.Generator) -> None:
+    """The engine's histogram replaced by known counts plus discrete Laplace noise of ``scale`` (seeded here, so the
+    test is repeatable): what the figure makes of noisy counts can be checked against the truth."""
+    from codecensus.aggregate.dp import DPHistogram, laplace_half_width
+
+    def histogram(values, users, cats, *, epsilon, delta=None, query="q", session_ids=None,  # noqa: ANN001, ANN202
+                  clamp_nonnegative=True):
+        p = -np.expm1(-1.0 / scale)
+        noisy = np.array([true.get(c, 0.0) for c in cats]) + rng.geometric(p, len(cats)) - rng.geometric(p, len(cats))
+        if clamp_nonnegative:
+            noisy = np.maximum(noisy, 0.0)
+        h = laplace_half_width(scale, discrete=True)
+        return DPHistogram(tuple(cats), tuple(float(x) for x in noisy), 0.0, epsilon, 0.0, "laplace", scale, h, query,
+                           tuple(noisy - h), tuple(noisy + h))
+
+    rep.engine.histogram = histogram  # type: ignore[attr-defined]
+
+
+def test_dp_share_intervals_carry_the_noise_of_the_whole(dp_store: Store) -> None:
+    """A share's interval was (count ± h) / noisy total: the total's noise (9 cells of it) was left out. With the mode
+    counts build 120, fix 30, seven empty modes, and noise of scale 10 (h = 29), 'build' (share 0.8) was inside its
+    '95%' interval in 54% of 300 releases. Now in at least 95%."""
+    from codecensus.aggregate.dp import PrivacyLedger
+    from codecensus.aggregate.dpfigures import DPReport
+    from codecensus.aggregate.figures import load_report_data
+    from codecensus.aggregate.privacy import ReleasePolicy
+
+    data = load_report_data(dp_store)
+    rep = DPReport(data, ReleasePolicy(), PrivacyLedger(), epsilon=6.0, delta=None)
+    _fake_histograms(rep, {"build": 120.0, "fix": 30.0}, 10.0, np.random.default_rng(3))
+    inside = shown = 0
+    for _ in range(300):
+        t = rep.work_modes().table.set_index("mode")
+        if not t.loc["build", "suppressed"]:
+            shown += 1
+            inside += t.loc["build", "ci_low"] <= 0.8 <= t.loc["build", "ci_high"]
+    assert shown > 280
+    assert inside / shown >= 0.95, inside / shown
+
+
+def test_dp_cells_of_pure_noise_are_withheld(dp_store: Store) -> None:
+    """Cells whose noise swamps them were released: at ε = 1 on 150 sessions a month x mode cell showed 513 sessions
+    and a share of 0.53. With every count 0 and noise of scale 110 (ε = 1 over 11 queries), 2.0% of the work-mode
+    cells were released (pure noise); now a cell needs at least twice its noise half-width: under 0.5%."""
+    from codecensus.aggregate.dp import PrivacyLedger
+    from codecensus.aggregate.dpfigures import DPReport
+    from codecensus.aggregate.figures import load_report_data
+    from codecensus.aggregate.privacy import ReleasePolicy
+
+    data = load_report_data(dp_store)
+    rep = DPReport(data, ReleasePolicy(), PrivacyLedger(), epsilon=6.0, delta=None)
+    _fake_histograms(rep, {}, 110.0, np.random.default_rng(4))
+    released = sum(rep.work_modes().released_cells for _ in range(400))
+    assert released / (400 * 9) < 0.005, released
+
+
+def test_dp_cell_of_two_users_is_withheld(tmp_path: Path) -> None:
+    """min_users was ignored under --epsilon: a work mode of two users (10 sessions each after the cap) was released
+    with its 20 noisy sessions. One user adds at most 10 sessions to a cell, so a cell is now shown only when its
+    count, less its noise, is above (min_users - 1) x 10: only on noisy values, DP-safe."""
+    from codecensus.aggregate.dp import PrivacyLedger
+    from codecensus.aggregate.dpfigures import DPReport
+    from codecensus.aggregate.figures import load_report_data
+    from codecensus.aggregate.privacy import ReleasePolicy
+
+    c = synthetic_corpus(users=60, sessions=900, seed=9)
+    s, f = c.sessions.to_pandas(), c.facets.to_pandas()
+    two = s["user"].value_counts().index[:2]
+    assert (s["user"].value_counts().iloc[:2] >= 10).all()
+    pair = set(s.loc[s["user"].isin(two), "session_key"])
+    f["mode"] = np.where(f["session_key"].isin(pair), "test", f["mode"].where(f["mode"] != "test", "build"))
+    import pyarrow as pa
+
+    c.facets = pa.Table.from_pandas(f, preserve_index=False)
+    store = Store(tmp_path / "two.duckdb")
+    load_into(store, c, clusters=False, git=False)
+    data = load_report_data(store)
+    policy = ReleasePolicy()
+    rep = DPReport(data, policy, PrivacyLedger(), epsilon=200.0, delta=None)  # little noise: the rule decides
+    fig = rep.work_modes()
+    t = fig.table.set_index("mode")
+    assert t.loc["build", "n_sessions"] > 100 and not t.loc["build", "suppressed"]
+    assert t.loc["test", "suppressed"], t.loc["test"].to_dict()
+    from codecensus.report.build import audit_release
+
+    assert audit_release([fig], policy, dp_floor=41) == []
+
+
+def test_dp_epsilon_above_the_maximum_is_refused(tmp_path: Path) -> None:
+    """--epsilon 1e300 released the exact counts (the coverage figure: 98 sessions, interval [98, 98]). A report now
+    spends at most ε = 10; nothing is charged when it is refused."""
+    from codecensus.cli import app
+
+    db = tmp_path / "c.duckdb"
+    s = Store(db)
+    load_into(s, synthetic_corpus(users=40, sessions=300, seed=8), clusters=False, git=False)
+    with pytest.raises(ValueError, match="ε ≤ 10"):
+        write_report(s, ReportOptions(out=tmp_path / "api", epsilon=1e300))
+    s.close()
+    for eps in ("1e300", "10.5"):
+        r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o"), "--epsilon", eps])
+        text = " ".join(r.output.split())
+        assert r.exit_code == 2 and "is above the most a report may spend (10)" in text, text
+    assert not (tmp_path / "o").exists() and not (tmp_path / "api").exists()
+    s = Store(db, read_only=True)
+    assert not s.table_exists("privacy_ledger") or s.one("SELECT count(*) FROM privacy_ledger")[0] == 0
+    s.close()
+    # ε = 10 is allowed, and the session count says it is of the capped sessions
+    r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o"), "--epsilon", "10"])
+    assert r.exit_code == 0, r.output
+    cov = pd.read_csv(tmp_path / "o" / "tables" / "coverage.csv")
+    assert list(cov["level"]) == ["at most 10 sessions per user"]
+    assert "sessions (noisy, ≤ 10 per user)" in (tmp_path / "o" / "report.html").read_text()
+
+
+def test_dp_budget_refusal_says_what_is_left_and_how_to_release(tmp_path: Path) -> None:
+    """A budget of ε = 2 with ε = 1 spent: --epsilon 1 was refused with "refusing to change it to ε=1" (the budget
+    is fixed), and --epsilon 2 with a message that did not say what was left. Now a report spends from the budget:
+    --epsilon 2 is refused saying ε = 1 is left and to use --epsilon 1 or less, and --epsilon 1 is released."""
+    from codecensus.aggregate.dp import PrivacyLedger
+    from codecensus.cli import app
+
+    db = tmp_path / "c.duckdb"
+    s = Store(db)
+    load_into(s, synthetic_corpus(users=40, sessions=300, seed=8), clusters=False, git=False)
+    led = PrivacyLedger(s)
+    led.set_budget("sessions", 2.0, 0.0)
+    led.charge("sessions", "earlier", 1.0, 0.0, "laplace:count")
+    s.close()
+    args = ["report", "--db", str(db), "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(app, [*args, "--epsilon", "2"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2, text
+    assert "ε = 2, δ = 0 in all" in text and "ε = 1, δ = 0 is left" in text
+    assert "run with --epsilon 1 or less" in text
+    r = CliRunner().invoke(app, [*args, "--epsilon", "1"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, [*args, "--epsilon", "0.5"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2 and "Nothing is left" in text, text
+
+
+def test_dp_mean_of_noise_is_withheld(dp_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At ε = 6 on 3000 sessions the novice mean of actions per prompt came out 0.0 with the interval [0, 26.9]
+    (clamping range 0-40), and was released. A mean whose interval spans over half its range is noise."""
+    from codecensus.aggregate.dp import DPResult, PrivacyLedger
+    from codecensus.aggregate.dpfigures import DPReport
+    from codecensus.aggregate.figures import load_report_data
+    from codecensus.aggregate.privacy import ReleasePolicy
+
+    rep = DPReport(load_report_data(dp_store), ReleasePolicy(), PrivacyLedger(), epsilon=6.0, delta=None)
+    results = iter([(0.0, 0.0, 26.9), (6.0, 0.0, 19.2), (9.0, 5.0, 14.0), (11.0, 0.5, 21.0), (15.0, 9.0, 21.0)])
+
+    def fake_mean(vals, lo, hi, users, *, epsilon, query, session_ids):  # noqa: ANN001, ANN202
+        v, a, b = next(results)
+        return DPResult(v, epsilon, 0.0, "laplace", 1.0, a, b, query, count=1e6)
+
+    monkeypatch.setattr(rep.engine, "mean", fake_mean)
+    t = rep.expertise_shape().table.set_index("expertise")
+    assert [bool(t.loc[e, "suppressed"]) for e in (1, 2, 3, 4, 5)] == [True, False, False, True, False]

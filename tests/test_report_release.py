@@ -136,3 +136,51 @@ def test_a_lone_users_month_is_not_recovered_from_the_all_months_figure(tmp_path
             hidden = int(n) - int(cells.loc[~cells["suppressed"], "n_sessions"].sum())
             assert hidden == 0 or hidden >= pol.min_sessions, (by_month, k, hidden)
             assert hidden == 0 or int(cells["suppressed"].sum()) >= 2, (by_month, k)
+
+
+def _leak_one_user(figs: list) -> list:  # noqa: ANN001 - a list of Figure
+    """A figure builder gone wrong: the work-modes table releases a cell of one user."""
+    wm = next(f for f in figs if f.id == "work_modes")
+    i = wm.table.index[0]
+    wm.table["n_users"] = wm.table["n_users"].astype("Int64")
+    wm.table["n_sessions"] = wm.table["n_sessions"].astype("Int64")
+    wm.table.loc[i, ["suppressed", "n_users", "n_sessions", "value"]] = [False, 1, 3, 0.02]
+    return figs
+
+
+@pytest.mark.parametrize("cmd", ["report", "summary"])
+def test_a_released_cell_below_the_thresholds_is_refused_by_the_final_audit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cmd: str
+) -> None:
+    """check_release (the auditor) was never run on what the report writes: a figure builder that released a
+    cell of one user (3 sessions) had it written to report.html, tables/work_modes.csv and tables/long.csv. The
+    release is now audited before anything is written, and refused."""
+    from codecensus.report import build
+
+    db = _db(tmp_path, users=30, sessions=200)
+    orig = build.build_figures
+    monkeypatch.setattr(build, "build_figures", lambda ctx: _leak_one_user(orig(ctx)))
+    out = ["--out", str(tmp_path / "o")] if cmd == "report" else []
+    r = CliRunner().invoke(app, [cmd, "--db", str(db), "--bootstrap", "20", *out])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 1, text
+    assert "release audit failed, nothing was written" in text
+    assert "figure work_modes (mode=" in text and "released below thresholds (1 users, 3 sessions)" in text
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_audit_passes_an_ordinary_report(tmp_path: Path) -> None:
+    """The audit finds nothing in a report built as usual (and in individual mode), so it refuses only leaks."""
+    from codecensus.aggregate.privacy import ReleasePolicy
+    from codecensus.report.build import ReportOptions, audit_release, compute
+
+    db = _db(tmp_path, users=30, sessions=200)
+    s = Store(db, read_only=True)
+    for opts, pol in ((ReportOptions(bootstrap=20), ReleasePolicy()),
+                      (ReportOptions(bootstrap=20, individual=True), ReleasePolicy(individual=True))):
+        comp = compute(s, opts)
+        assert sum(f.released_cells for f in comp.figures) > 50
+        assert audit_release(comp.figures, pol) == []
+        assert audit_release(_leak_one_user(comp.figures), ReleasePolicy()) != []
+    s.close()

@@ -240,6 +240,7 @@ class DPResult:
     ci_high: float
     query: str
     count: float | None = None  # a mean's noisy count (already paid for): what a release decision may read
+    count_half_width: float | None = None  # the 95% half-width of that count's noise
 
 
 @dataclass(frozen=True, slots=True)
@@ -517,4 +518,5 @@ class DPEngine:
         hc = laplace_half_width(s_cnt, discrete=True, alpha=0.025)
         lo = lower + min(max(0.0, noisy_sum - hs) / max(noisy_cnt + hc, 1.0), width)
         hi = lower + min(max(0.0, noisy_sum + hs) / max(noisy_cnt - hc, 1.0), width)
-        return DPResult(value, eps, 0.0, "laplace", s_sum, lo, hi, query, count=noisy_cnt)
+        return DPResult(value, eps, 0.0, "laplace", s_sum, lo, hi, query, count=noisy_cnt,
+                        count_half_width=laplace_half_width(s_cnt, discrete=True))

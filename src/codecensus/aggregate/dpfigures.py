@@ -5,10 +5,21 @@ most ``max_sessions_per_user`` sessions each), charged to the store's ``privacy_
 any noise is drawn. The total ε (and δ) is split evenly over the queries below; figures that
 need other statistics (bootstrap medians, regressions, per-cell user counts) are not released in
 this mode. Shares are ratios of noisy counts, so they are post-processing and cost nothing more.
-Intervals are the 95% intervals of the noise (they treat the bounded data as fixed). A cell is
-shown only when its noisy count exceeds ``min_sessions`` plus the 95% noise half-width (a
-post-processing rule, DP-safe, that keeps pure-noise categories out);
-``n_users`` is not measured in this mode and ``n_sessions`` is the rounded noisy count.
+Intervals are 95% intervals of the noise (they treat the bounded data as fixed); a share's interval
+is simulated from the known noise distribution of its numerator AND its denominator (post-processing
+of the noisy counts: it costs no budget). Every count is of the sessions kept after capping each user at
+``max_sessions_per_user`` (the coverage figure says so: it is not the number of sessions in the store).
+
+Release rule (:func:`release_floor`, on noisy values only, so DP-safe post-processing): a cell is shown
+only when its noisy count minus the 95% noise half-width ``h`` still reaches both thresholds, and the
+count is at least twice ``h`` (its noise is at most half of it): ``noisy >= h + max(T, h)`` with
+``T = max(min_sessions, (min_users - 1) * k + 1)``. Since one user adds at most ``k`` sessions to a cell,
+a cell holding more than ``(min_users - 1) * k`` sessions holds at least ``min_users`` users: the user
+threshold is kept without measuring users. ``n_users`` is not measured in this mode and
+``n_sessions`` is the rounded noisy count.
+
+A report spends at most :data:`MAX_REPORT_EPSILON` (beyond it the noise no longer hides anyone:
+``--epsilon 1e300`` released the exact counts).
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from codecensus.aggregate.dp import BudgetExceeded, DPEngine, DPHistogram, PrivacyLedger
+from codecensus.aggregate.dp import BudgetExceeded, DPEngine, DPHistogram, PrivacyLedger, _half_width
 from codecensus.aggregate.figures import STD_COLUMNS, Figure, PolicyLike, ReportData, _unavailable
 from codecensus.taxonomy import (
     EXPERTISE,
@@ -37,6 +48,30 @@ DP_FIGURES = ("coverage", "occupations", "work_modes", "work_modes_by_month", "o
 # clamping bounds for means (a DP mean needs bounds fixed before seeing the data)
 APP_BOUNDS = (0.0, 40.0)
 VALUE_BOUNDS = (0.0, 3000.0)
+
+
+# The most ε one report may spend. At ε = 10 a user's presence changes the odds of any output by at most e^10
+# (about 22,000 times): already a weak guarantee. Above it the noise stops hiding anyone (ε = 1e300: exact counts).
+MAX_REPORT_EPSILON = 10.0
+SIM_DRAWS = 4000  # draws of the noise for the share intervals
+
+
+def release_floor(policy: PolicyLike, k: int) -> int:
+    """The least count a cell must hold to be released: ``min_sessions``, and more than ``(min_users - 1) * k``
+    sessions, which at most ``k`` sessions a user cannot fill with fewer than ``min_users`` users."""
+    return max(int(policy.min_sessions), (int(policy.min_users) - 1) * k + 1)
+
+
+def noise_draws(mechanism: str, scale: float, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Draws of the integer noise a histogram was released with (discrete Laplace: P(x) ~ exp(-|x|/scale), the
+    difference of two geometric variables; discrete Gaussian: a rounded normal of sd ``scale``, close enough for an
+    interval)."""
+    if scale <= 0:
+        return np.zeros(shape)
+    if mechanism == "laplace":
+        p = -np.expm1(-1.0 / scale)
+        return (rng.geometric(p, shape) - rng.geometric(p, shape)).astype(float)
+    return np.rint(rng.normal(0.0, scale, shape))
 
 
 DATASET = "sessions"
@@ -89,14 +124,56 @@ def _table(rows: list[dict[str, Any]], keys: list[str]) -> pd.DataFrame:
     return t[[*keys, *rest, *STD_COLUMNS, "suppression"]]
 
 
-def _shares(h: DPHistogram, cats: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Shares of a noisy histogram restricted to ``cats``, with intervals from the counts' noise."""
-    idx = [h.categories.index(c) for c in cats]
-    counts = np.array([h.counts[i] for i in idx])
-    total = max(float(counts.sum()), 1.0)
-    lo = np.clip((counts - h.half_width) / total, 0, 1)
-    hi = np.clip((counts + h.half_width) / total, 0, 1)
-    return counts, counts / total, lo, hi
+class _Ratios:
+    """Ratios of a noisy histogram's counts with 95% intervals that carry the noise of the numerator AND the
+    denominator. Post-processing of the noisy counts and the public noise scale: it costs no budget.
+
+    ``count ± h`` over the noisy total (as before) ignored the total's noise: a month x mode cell at ε = 1 showed a
+    share of 0.905 on a total that was itself mostly noise. Here the numerator ``n`` (its cells) and the rest of the
+    denominator ``r`` (the other cells) each get a 97.5% interval for their noise (simulated from the noise
+    distribution of a sum of that many cells: data-independent), so both hold at once with probability >= 95%
+    (Bonferroni); ``n / (n + r)`` grows with ``n`` and falls with ``r``, so the interval runs from
+    ``n_lo / (n_lo + r_hi)`` to ``n_hi / (n_hi + r_lo)``. Counts are read unclamped (clamping each cell at zero
+    biased the sums upward), and clamped at zero as sums.
+    """
+
+    def __init__(self, h: DPHistogram, seed: int) -> None:
+        self.h = h
+        self.raw = np.asarray(h.counts, dtype=float)  # unclamped (see DPReport._hist)
+        self.seed = seed
+        self._hw: dict[int, float] = {}
+
+    def half_width(self, cells: int) -> float:
+        """97.5% half-width of the noise of a sum of ``cells`` noisy counts (simulated; data-independent)."""
+        if cells == 0:
+            return 0.0
+        if cells not in self._hw:
+            rng = np.random.default_rng([self.seed, cells])
+            noise = noise_draws(self.h.mechanism, self.h.scale, (SIM_DRAWS, cells), rng).sum(axis=1)
+            self._hw[cells] = float(np.quantile(np.abs(noise), 0.975))
+        return self._hw[cells]
+
+    def ratio(self, num: Sequence[str], den: Sequence[str]) -> tuple[float, float, float]:
+        """``sum(num) / sum(den)`` (``num`` within ``den``) with its 95% interval."""
+        cat = self.h.categories
+        ni = [cat.index(c) for c in num]
+        ri = [cat.index(c) for c in den if c not in set(num)]
+        n, r = float(self.raw[ni].sum()), float(self.raw[ri].sum())
+        hn, hr = self.half_width(len(ni)), self.half_width(len(ri))
+        n_lo, n_hi, r_lo, r_hi = max(n - hn, 0.0), max(n + hn, 0.0), max(r - hr, 0.0), max(r + hr, 0.0)
+        value = max(n, 0.0) / max(max(n, 0.0) + max(r, 0.0), 1.0)
+        lo = n_lo / (n_lo + r_hi) if n_lo + r_hi > 0 else 0.0
+        hi = n_hi / (n_hi + r_lo) if n_hi + r_lo > 0 else 1.0
+        return value, min(lo, value), max(hi, value)
+
+
+def _shares(h: DPHistogram, cats: Sequence[str], ratios: _Ratios) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                             np.ndarray]:
+    """Noisy counts (clamped at zero) and shares of a histogram restricted to ``cats``, with intervals that carry the
+    noise of the whole (:class:`_Ratios`)."""
+    counts = np.maximum(np.array([h.counts[h.categories.index(c)] for c in cats], dtype=float), 0.0)
+    out = np.array([ratios.ratio([c], cats) for c in cats]).reshape(len(cats), 3)
+    return counts, out[:, 0], out[:, 1], out[:, 2]
 
 
 class DPReport:
@@ -110,21 +187,33 @@ class DPReport:
         self.dataset = dataset_name(data)
         self.k = max_sessions_per_user
         self.mechanism = "gaussian" if delta else "laplace"
+        self.seed = seed
         _adopt_window_spending(ledger)
-        self.engine = DPEngine(epsilon, delta or 0.0, max_sessions_per_user, seed, ledger, dataset=self.dataset,
+        # The first DP report fixes the sessions' budget at its ε (and δ); a later one spends from that budget (a
+        # different --epsilon was refused with 'refusing to change it', which said nothing of what was left).
+        fixed = ledger.budget(self.dataset)
+        budget_e, budget_d = fixed if fixed is not None else (epsilon, delta or 0.0)
+        self.engine = DPEngine(budget_e, budget_d, max_sessions_per_user, seed, ledger, dataset=self.dataset,
                                mechanism=self.mechanism)
         # the whole report must fit: refused query by query, a report spent budget on the figures before the one
         # that did not fit and released none of them
         left_e, left_d = ledger.remaining(self.dataset)
         if left_e < epsilon * (1 - 1e-9) or (delta and left_d < delta * (1 - 1e-9)):
             spent_e, spent_d = ledger.spent(self.dataset)
-            budget_e, budget_d = self.engine.epsilon_total, self.engine.delta
+            if left_e <= 1e-9 * budget_e or (delta and left_d <= 1e-15):
+                todo = ("Nothing is left, so no further differentially private report can be released on these "
+                        "sessions: use the reports already released.")
+            elif delta and left_d < delta * (1 - 1e-9):
+                todo = f"To release within it, run with --epsilon {left_e:.4g} --delta {left_d:.3g} or less."
+            else:
+                todo = f"To release within it, run with --epsilon {left_e:.4g} or less."
             raise BudgetExceeded(
-                f"privacy budget of the sessions exhausted: earlier reports spent ε = {spent_e:.4g} (δ = {spent_d:.3g}) of "
-                f"the budget ε = {budget_e:.4g} (δ = {budget_d:.3g}), and this "
-                f"report needs ε = {epsilon:g}" + (f", δ = {delta:g}" if delta else "") + ". Nothing was released. "
-                "The budget covers every --since/--until window of these sessions; a further differentially "
-                "private report on them would weaken the guarantee the earlier ones gave."
+                f"privacy budget of the sessions: ε = {budget_e:.4g}, δ = {budget_d:.3g} in all (fixed by the first "
+                f"differentially private report); earlier reports spent ε = {spent_e:.4g}, δ = {spent_d:.3g}, so "
+                f"ε = {left_e:.4g}, δ = {left_d:.3g} is left, and this report asks for ε = {epsilon:g}"
+                + (f", δ = {delta:g}" if delta else "") + f". Nothing was released. {todo} The budget covers every "
+                "--since/--until window of these sessions; spending more would weaken the guarantee the earlier "
+                "reports gave."
             )
         self.n_queries = self._count_queries()
         self.eps_each = epsilon / self.n_queries
@@ -149,13 +238,17 @@ class DPReport:
                 f"≤ {self.k} sessions per user); 95% interval of the noise")
 
     def _floor(self, half_width: float) -> float:
-        """A noisy count is shown only above the threshold plus its noise: noise alone rarely gets there."""
-        return self.policy.min_sessions + half_width
+        """A noisy count is shown only when, less its 95% noise ``half_width``, it still reaches :func:`release_floor`
+        (enough sessions, and more than one user's ``k`` times ``min_users - 1``), and when it is at least twice its
+        noise (else the cell is noise: at ε = 1 on 150 sessions a month x mode cell showed 513 sessions).
+        On noisy values and the public noise scale only: post-processing, DP-safe."""
+        return half_width + max(release_floor(self.policy, self.k), half_width)
 
     def _hist(self, values: Sequence[str], cats: Sequence[str], query: str) -> DPHistogram:
+        # unclamped: the share intervals sum cells, and cells clamped at zero add up to an upward bias
         return self.engine.histogram(list(values), self.users, list(cats), epsilon=self.eps_each,
                                      delta=self.delta_each, query=query,
-                                     session_ids=self.sessions)
+                                     session_ids=self.sessions, clamp_nonnegative=False)
 
     def figures(self) -> list[Figure]:
         figs = [self.coverage()]
@@ -170,11 +263,21 @@ class DPReport:
     def coverage(self) -> Figure:
         r = self.engine.count(self.users, epsilon=self.eps_each, delta=self.delta_each, query="report:coverage:sessions",
                               session_ids=self.sessions)
-        rows = [_row({"dimension": "all", "level": "all"}, "sessions", r.value, r.ci_low, r.ci_high, r.value,
-                     self.policy.min_sessions, self.method)]
-        return Figure("coverage", "Data coverage", f"Noisy number of sessions; {self.method}.",
-                      _table(rows, ["dimension", "level"]), ["dimension", "level"], "count",
-                      subtitle="What the figures are computed from (noisy).", n_sessions=int(r.value), n_users=0,
+        # the count is of the sessions kept after the cap of k a user (150 sessions of 14 users showed as 98, with
+        # the interval [98, 98] at a huge ε): said in the row's level, the method and the note
+        capped = f"at most {self.k} sessions per user"
+        rows = [_row({"dimension": "all", "level": capped}, "sessions", r.value, r.ci_low, r.ci_high, r.value,
+                     self._floor(_half_width(r.mechanism, r.scale, discrete=True)), self.method)]
+        t = _table(rows, ["dimension", "level"])
+        shown = int(t["n_sessions"].iloc[0]) if not bool(t["suppressed"].iloc[0]) else 0
+        return Figure("coverage", "Data coverage",
+                      f"Noisy number of sessions counted after keeping {capped} (users with more sessions count "
+                      f"{self.k}; every figure here is computed from these sessions); {self.method}.",
+                      t, ["dimension", "level"], "count",
+                      subtitle=f"What the figures are computed from (noisy; {capped}).", n_sessions=shown, n_users=0,
+                      notes=[f"The session count is of the sessions the figures use: each user's sessions are capped at "
+                             f"{self.k} before any noise is added, so it is below the number of sessions in the store "
+                             "when some users have more. Its interval is for that capped count."],
                       extra={"months": len(self.data.months), "first_day": None, "last_day": None,
                              "damaged_lines": 0, "files": 0, "sessions_without_time": 0})
 
@@ -182,7 +285,7 @@ class DPReport:
                      subtitle: str, variable: str = "share_of_sessions") -> Figure:
         vals = self.data.df[col].fillna("__none__").astype(str).tolist()
         h = self._hist(vals, cats, query)
-        counts, share, lo, hi = _shares(h, cats)
+        counts, share, lo, hi = _shares(h, cats, _Ratios(h, self.seed))
         rows = [_row(keyf(c), variable, share[i], lo[i], hi[i], counts[i], self._floor(h.half_width), self.method)
                 for i, c in enumerate(cats)]
         keys = list(keyf(cats[0]))
@@ -205,10 +308,11 @@ class DPReport:
         cats = [f"{m}::{k}" for m in self.data.months for k in MODE_KEYS]
         vals = (df["month"].fillna("-") + "::" + df["mode"].fillna("-")).tolist()
         h = self._hist(vals, cats, "report:work_modes_by_month")
+        sim = _Ratios(h, self.seed)
         rows = []
         for m in self.data.months:
             sub = [f"{m}::{k}" for k in MODE_KEYS]
-            counts, share, lo, hi = _shares(h, sub)
+            counts, share, lo, hi = _shares(h, sub, sim)
             for i, k in enumerate(MODE_KEYS):
                 rows.append(_row({"month": m, "mode": k, "mode_label": label(WORK_MODES, k).name},
                                  "share_of_sessions", share[i], lo[i], hi[i], counts[i], self._floor(h.half_width),
@@ -225,19 +329,20 @@ class DPReport:
         ex = df["expertise"].map(lambda v: str(int(v)) if v == v and v is not None else "-")
         vals = (ex + "::" + df["outcome"].fillna("-")).tolist()
         h = self._hist(vals, cats, "report:outcomes_by_expertise")
+        sim = _Ratios(h, self.seed)
         rows = []
         for e in EXPERTISE_LEVELS:
-            c = {o: h.counts[h.categories.index(f"{e}::{o}")] for o in outs}
-            known = max(sum(c[o] for o in outs if o != "unclear"), 1.0)
-            every = max(known + c["unclear"], 1.0)
+            c = {o: max(h.counts[h.categories.index(f"{e}::{o}")], 0.0) for o in outs}
             hw = h.half_width
             keys = {"expertise": e, "expertise_label": f"{e} {label(EXPERTISE, e).name}"}
-            for var, num, den, k in (("strict_success", c["verified_success"], known, 1),
-                                     ("at_least_partial", c["verified_success"] + c["success"] + c["partial"], known, 3),
-                                     ("failure", c["failure"], known, 1), ("unclear", c["unclear"], every, 1)):
-                v = num / den
-                rows.append(_row(keys, var, v, max(0.0, (num - k * hw) / den), min(1.0, (num + k * hw) / den), num,
-                                 self._floor(k * hw), self.method))
+            cell = {o: f"{e}::{o}" for o in outs}
+            known = [cell[o] for o in outs if o != "unclear"]
+            for var, num, den in (("strict_success", ["verified_success"], known),
+                                  ("at_least_partial", ["verified_success", "success", "partial"], known),
+                                  ("failure", ["failure"], known), ("unclear", ["unclear"], [cell[o] for o in outs])):
+                v, lo, hi = sim.ratio([cell[o] for o in num], den)
+                rows.append(_row(keys, var, v, lo, hi, sum(c[o] for o in num), self._floor(len(num) * hw),
+                                 self.method))
         return Figure("outcomes_by_expertise", "Outcome by expertise",
                       f"Strict success, at least partial and failure over sessions with a known outcome, unclear over "
                       f"all, from noisy counts per expertise × outcome; {self.method}.",
@@ -256,9 +361,13 @@ class DPReport:
                                  query=f"report:actions_per_prompt:{e}", session_ids=sess)
             # released or not on the mean's own noisy count: a decision on the true count would disclose it
             noisy_n = r.count if r.count is not None else 0.0
+            # a mean whose interval spans more than half its clamping range is noise (0.0 [0, 26.9] for novices
+            # at ε = 6 on 3000 sessions): withheld, on the released interval only
+            if r.ci_high - r.ci_low > (APP_BOUNDS[1] - APP_BOUNDS[0]) / 2:
+                noisy_n = 0.0
             rows.append(_row({"expertise": e, "expertise_label": f"{e} {label(EXPERTISE, e).name}"},
                              "actions_per_prompt", r.value, r.ci_low, r.ci_high, noisy_n,
-                             self.policy.min_sessions, self.method))
+                             self._floor(r.count_half_width or 0.0), self.method))
         # the noisy count decides suppression; the table does not show it
         t = _table(rows, ["expertise", "expertise_label"])
         t["n_sessions"] = pd.array([pd.NA] * len(t), dtype="Int64")
@@ -301,18 +410,17 @@ class DPReport:
         cats = [f"{m}::{x}" for m in self.data.months for x in ("strict", "other", "unclear")]
         vals = (df["month"].fillna("-") + "::" + pd.Series(lab, index=df.index)).tolist()
         h = self._hist(vals, cats, "report:success_trend")
+        sim = _Ratios(h, self.seed)
         rows = []
         for m in self.data.months:
-            s = h.counts[h.categories.index(f"{m}::strict")]
-            o = h.counts[h.categories.index(f"{m}::other")]
-            den = max(s + o, 1.0)
-            rows.append(_row({"month": m}, "raw", s / den, max(0.0, (s - h.half_width) / den),
-                             min(1.0, (s + h.half_width) / den), min(s, o), self._floor(h.half_width), self.method,
+            s = max(h.counts[h.categories.index(f"{m}::strict")], 0.0)
+            o = max(h.counts[h.categories.index(f"{m}::other")], 0.0)
+            v, lo, hi = sim.ratio([f"{m}::strict"], [f"{m}::strict", f"{m}::other"])
+            rows.append(_row({"month": m}, "raw", v, lo, hi, min(s, o), self._floor(h.half_width), self.method,
                              n_show=s + o))
-            u = h.counts[h.categories.index(f"{m}::unclear")]
-            every = max(s + o + u, 1.0)
-            rows.append(_row({"month": m}, "unclear", u / every, max(0.0, (u - h.half_width) / every),
-                             min(1.0, (u + h.half_width) / every), min(u, s + o), self._floor(h.half_width),
+            u = max(h.counts[h.categories.index(f"{m}::unclear")], 0.0)
+            v, lo, hi = sim.ratio([f"{m}::unclear"], [f"{m}::{x}" for x in ("strict", "other", "unclear")])
+            rows.append(_row({"month": m}, "unclear", v, lo, hi, min(u, s + o), self._floor(h.half_width),
                              self.method, n_show=s + o + u))
         return Figure("success_trend", "Strict success by month",
                       f"Each month, noisy strict successes over noisy sessions with a known outcome, and the noisy share "
@@ -328,4 +436,4 @@ def dp_figures(data: ReportData, policy: PolicyLike, ledger: PrivacyLedger, *, e
     return figs, rep
 
 
-__all__ = ["DP_FIGURES", "DPReport", "dataset_name", "dp_figures"]
+__all__ = ["DP_FIGURES", "MAX_REPORT_EPSILON", "DPReport", "dataset_name", "dp_figures", "release_floor"]

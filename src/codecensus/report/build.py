@@ -23,7 +23,7 @@ from codecensus.aggregate.figures import (
     load_report_data,
     long_table,
 )
-from codecensus.aggregate.privacy import TEAM_MIN_SESSIONS, TEAM_MIN_USERS, ReleasePolicy
+from codecensus.aggregate.privacy import TEAM_MIN_SESSIONS, TEAM_MIN_USERS, ReleasePolicy, check_release
 from codecensus.report.findings import Finding, key_findings
 from codecensus.report.html import ReleaseView, render_html
 from codecensus.store import Store
@@ -64,6 +64,58 @@ class ReportResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class ReleaseAuditFailed(RuntimeError):
+    """The final audit found a released cell that breaks the release policy: nothing is written."""
+
+
+def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int | None = None) -> list[str]:
+    """The last check before anything leaves: every released cell of every figure (the rows behind the HTML, the
+    CSV/Parquet tables and the long table, which are all written from these tables) against the policy.
+
+    Without differential privacy each released row goes through :func:`check_release` (counts present, at least
+    ``min_users`` users and ``min_sessions`` sessions, or an empty 0/0 cell). Under differential privacy
+    (``dp_floor``: the smallest noisy session count a released cell may show) no exact user count may be released
+    and a shown noisy session count must reach ``dp_floor``. Returns the problems (empty: the release is clean).
+    """
+    problems: list[str] = []
+    for f in figures:
+        if not f.available:
+            continue
+        t = f.table
+        if "suppressed" not in t or "n_users" not in t or "n_sessions" not in t:
+            problems.append(f"figure {f.id}: no suppressed / n_users / n_sessions column")
+            continue
+        keys = [k for k in f.keys if k in t.columns and not k.endswith("_label")]
+        for r in t.to_dict("records"):
+            if bool(r["suppressed"]):
+                continue
+            where = ", ".join(f"{k}={r[k]}" for k in keys) + (f", {r['variable']}" if "variable" in r else "")
+            nu = None if pd.isna(r["n_users"]) else int(r["n_users"])
+            ns = None if pd.isna(r["n_sessions"]) else int(r["n_sessions"])
+            if dp_floor is not None:
+                if nu is not None:
+                    problems.append(f"figure {f.id} ({where}): an exact user count ({nu}) released under "
+                                    "differential privacy")
+                if ns is not None and ns < dp_floor:
+                    problems.append(f"figure {f.id} ({where}): noisy count {ns} released below {dp_floor}")
+                continue
+            for p in check_release([{"n_users": nu, "n_sessions": ns, "suppressed": False}], policy, group_by=()):
+                problems.append(f"figure {f.id} ({where}): {p.removeprefix('row 0: ')}")
+    return problems
+
+
+def _audit(figures: list[Figure], policy: ReleasePolicy, dp_floor: int | None = None) -> None:
+    problems = audit_release(figures, policy, dp_floor=dp_floor)
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise ReleaseAuditFailed(
+            f"release audit failed, nothing was written: {len(problems)} released cell(s) break the release policy "
+            f"({policy.min_users} users / {policy.min_sessions} sessions per cell"
+            + (", differential privacy" if dp_floor is not None else "") + f"): {shown}. "
+            "This is a fault in codecensus's suppression, not in your data or options: please report it."
+        )
+
+
 def _one_blas_thread() -> contextlib.AbstractContextManager[Any]:
     try:
         from threadpoolctl import threadpool_limits
@@ -95,6 +147,7 @@ def compute(store: Store, opts: ReportOptions) -> Computed:
     with _one_blas_thread():
         ctx = Context(data, policy, B=opts.bootstrap, seed=opts.seed, resample_sessions=opts.individual)
         figs = build_figures(ctx)
+    _audit(figs, policy)
     release = ReleaseView(
         min_users=int(policy.min_users), min_sessions=int(policy.min_sessions), individual=opts.individual,
         epsilon=opts.epsilon, delta=opts.delta, bootstrap=ctx.ci_text.replace("95% CI: ", ""),
@@ -109,12 +162,16 @@ def compute(store: Store, opts: ReportOptions) -> Computed:
 def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: ReportData, t0: float) -> Computed:
     """Differential-privacy release: noisy figures from the DP engine, charged to the store's ledger."""
     from codecensus.aggregate.dp import PrivacyLedger
-    from codecensus.aggregate.dpfigures import DP_FIGURES, dp_figures
+    from codecensus.aggregate.dpfigures import DP_FIGURES, MAX_REPORT_EPSILON, dp_figures, release_floor
 
     assert opts.epsilon is not None
+    if not 0 < opts.epsilon <= MAX_REPORT_EPSILON:  # 1e300 released the exact counts: no privacy at all
+        raise ValueError(f"ε = {opts.epsilon:g} is above the most a report may spend (ε ≤ {MAX_REPORT_EPSILON:g}): "
+                         "larger values add too little noise to hide anyone")
     ledger = PrivacyLedger(store)
     with _one_blas_thread():
         figs, rep = dp_figures(data, policy, ledger, epsilon=opts.epsilon, delta=opts.delta, seed=opts.seed)
+    _audit(figs, policy, dp_floor=release_floor(policy, rep.k))
     have = {f.id for f in figs}
     for f in FIGURES:
         fid = f.__name__.removeprefix("fig_")
@@ -130,7 +187,7 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
                 "mechanism": e["mechanism"], "at": str(e["at"])[:19]} for e in ledger.entries(rep.dataset)]
     release = ReleaseView(
         min_users=int(policy.min_users), min_sessions=int(policy.min_sessions), individual=opts.individual,
-        epsilon=opts.epsilon, delta=opts.delta, ledger=entries,
+        epsilon=opts.epsilon, delta=opts.delta, ledger=entries, sessions_per_user=rep.k,
         bootstrap=f"noise intervals from the DP mechanism ({rep.mechanism}); no bootstrap in DP mode",
     )
     release.notes.append(

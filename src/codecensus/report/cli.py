@@ -35,7 +35,8 @@ IndividualOpt = Annotated[
                  "first screen) and resample sessions for the intervals."),
 ]
 EpsilonOpt = Annotated[
-    float | None, typer.Option("--epsilon", help="Differential privacy: total ε for the noisy release.",
+    float | None, typer.Option("--epsilon", help="Differential privacy: the ε this report spends (at most 10). The "
+                               "first such report fixes the sessions' budget at its ε; later ones spend what is left.",
                                show_default=False)
 ]
 DeltaOpt = Annotated[float | None, typer.Option("--delta", help="Differential privacy: δ.", show_default=False)]
@@ -74,6 +75,13 @@ def _options(out_dir: Path, since: str | None, until: str | None, min_users: int
     if epsilon is not None and not (epsilon > 0 and math.isfinite(epsilon)):
         console.print(f"[red]--epsilon {epsilon} is not a privacy budget[/red]: give a positive finite number "
                       "(e.g. --epsilon 1).")
+        raise typer.Exit(2)
+    from codecensus.aggregate.dpfigures import MAX_REPORT_EPSILON
+
+    if epsilon is not None and epsilon > MAX_REPORT_EPSILON:  # 1e300 released the exact counts
+        console.print(f"[red]--epsilon {epsilon:g} is above the most a report may spend ({MAX_REPORT_EPSILON:g})"
+                      "[/red]: so little noise hides no one; give --epsilon between 0 and "
+                      f"{MAX_REPORT_EPSILON:g} (e.g. --epsilon 1).")
         raise typer.Exit(2)
     if delta is not None and epsilon is None:
         # the report was written without any noise, its manifest recording δ as if it had been
@@ -117,9 +125,14 @@ def report_cmd(
     )  # --epsilon writes the privacy ledger: it needs the database writable
     t0 = time.perf_counter()
     from codecensus.aggregate.dp import BudgetExceeded
+    from codecensus.report.build import ReleaseAuditFailed
 
     try:
         res = write_report(store, opts)
+    except ReleaseAuditFailed as exc:  # a released cell breaks the policy: nothing is written
+        console.print(f"[red]{exc}[/red]")
+        store.close()
+        raise typer.Exit(1) from exc
     except ImportError as exc:  # the DP mode's opendp is an optional extra
         console.print(f"[red]{exc}[/red]: --epsilon needs `pip install 'codecensus[dp]'`")
         store.close()
@@ -163,13 +176,16 @@ def summary_cmd(
     wait: WaitOpt = 30.0,
 ) -> None:
     """Print the key figures (with intervals and n) in the terminal."""
-    from codecensus.report.build import compute
+    from codecensus.report.build import ReleaseAuditFailed, compute
     from codecensus.report.terminal import render_summary
 
     opts = _options(Path("."), since, until, min_users, min_sessions, individual, None, None, bootstrap, seed)
     store = open_store(db, read_only=True, wait=wait)
     try:
         comp = compute(store, opts)
+    except ReleaseAuditFailed as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     except (LookupError, ValueError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc

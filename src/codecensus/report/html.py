@@ -88,6 +88,7 @@ class ReleaseView:
     ledger: list[dict[str, Any]] = field(default_factory=list)
     bootstrap: str = ""
     notes: list[str] = field(default_factory=list)
+    sessions_per_user: int | None = None  # differential privacy: the cap on each user's sessions before counting
 
     @property
     def mode(self) -> str:
@@ -242,7 +243,9 @@ def _figure_view(fig: Figure, release: ReleaseView, chart_ids: list[str], specs:
     header, rows = _table_rows(fig) if fig.available else ([], [])
     n_ok = fig.n_users >= release.min_users and fig.n_sessions >= release.min_sessions
     if release.epsilon is not None:
-        n_text = f"n ≈ {fig.n_sessions:,} sessions (noisy)" if fig.n_sessions >= release.min_sessions else "n: see table"
+        cap = f", ≤ {release.sessions_per_user} per user" if release.sessions_per_user else ""
+        n_text = (f"n ≈ {fig.n_sessions:,} sessions (noisy{cap})" if fig.n_sessions >= release.min_sessions
+                  else "n: see table")
     else:
         n_text = (f"n = {fig.n_sessions:,} sessions from {fig.n_users:,} users" if n_ok
                   else "n below the release thresholds")
