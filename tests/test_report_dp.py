@@ -322,3 +322,33 @@ def test_dp_mean_of_noise_is_withheld(dp_store: Store, monkeypatch: pytest.Monke
     monkeypatch.setattr(rep.engine, "mean", fake_mean)
     t = rep.expertise_shape().table.set_index("expertise")
     assert [bool(t.loc[e, "suppressed"]) for e in (1, 2, 3, 4, 5)] == [True, False, False, True, False]
+
+
+def test_epsilon_budget_leaves_room_for_later_reports(tmp_path: Path) -> None:
+    """The first DP report fixed the sessions' budget at its own ε: from the command line no second report was ever
+    possible. --epsilon-budget sets the total on the first report; later reports spend what is left; the total
+    cannot be changed afterwards."""
+    from codecensus.aggregate.dp import PrivacyLedger
+    from codecensus.cli import app
+
+    db = tmp_path / "c.duckdb"
+    s = Store(db)
+    load_into(s, synthetic_corpus(users=40, sessions=300, seed=8), clusters=False, git=False)
+    s.close()
+    runner = CliRunner()
+    args = ["report", "--db", str(db), "--out", str(tmp_path / "o")]
+    bad = runner.invoke(app, [*args, "--epsilon-budget", "3"])
+    assert bad.exit_code == 2 and "--epsilon-budget needs --epsilon" in " ".join(bad.output.split())
+    bad = runner.invoke(app, [*args, "--epsilon", "2", "--epsilon-budget", "1"])
+    assert bad.exit_code == 2 and "at least --epsilon" in " ".join(bad.output.split())
+    r = runner.invoke(app, [*args, "--epsilon", "1", "--epsilon-budget", "3"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, [*args, "--epsilon", "1.5"])
+    assert r.exit_code == 0, r.output
+    with Store(db) as st:
+        led = PrivacyLedger(st)
+        assert led.budget("sessions") == (3.0, 0.0)
+        assert abs(led.spent("sessions")[0] - 2.5) < 1e-9
+    r = runner.invoke(app, [*args, "--epsilon", "0.5", "--epsilon-budget", "10"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2 and "already fixed at ε = 3" in text and "ε = 0.5 is left" in text, text

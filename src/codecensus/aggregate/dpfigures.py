@@ -24,6 +24,7 @@ A report spends at most :data:`MAX_REPORT_EPSILON` (beyond it the noise no longe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -180,7 +181,8 @@ class DPReport:
     """Runs the DP queries for one report."""
 
     def __init__(self, data: ReportData, policy: PolicyLike, ledger: PrivacyLedger, *, epsilon: float,
-                 delta: float | None, max_sessions_per_user: int = 10, seed: int = 0) -> None:
+                 delta: float | None, max_sessions_per_user: int = 10, seed: int = 0,
+                 budget_epsilon: float | None = None) -> None:
         self.data = data
         self.policy = policy
         self.ledger = ledger
@@ -191,8 +193,17 @@ class DPReport:
         _adopt_window_spending(ledger)
         # The first DP report fixes the sessions' budget at its ε (and δ); a later one spends from that budget (a
         # different --epsilon was refused with 'refusing to change it', which said nothing of what was left).
+        # ``budget_epsilon`` sets a larger total on that first report, so that later ones have something to spend.
         fixed = ledger.budget(self.dataset)
-        budget_e, budget_d = fixed if fixed is not None else (epsilon, delta or 0.0)
+        if fixed is not None and budget_epsilon is not None and not math.isclose(fixed[0], budget_epsilon):
+            raise BudgetExceeded(
+                f"the sessions' privacy budget is already fixed at ε = {fixed[0]:.4g} (by the first differentially "
+                f"private report): it cannot become ε = {budget_epsilon:g}. Leave --epsilon-budget out; "
+                f"ε = {ledger.remaining(self.dataset)[0]:.4g} is left to spend. Nothing was released."
+            )
+        if budget_epsilon is not None and budget_epsilon < epsilon:
+            raise ValueError(f"the budget ε = {budget_epsilon:g} is smaller than this report's ε = {epsilon:g}")
+        budget_e, budget_d = fixed if fixed is not None else (budget_epsilon or epsilon, delta or 0.0)
         self.engine = DPEngine(budget_e, budget_d, max_sessions_per_user, seed, ledger, dataset=self.dataset,
                                mechanism=self.mechanism)
         # the whole report must fit: refused query by query, a report spent budget on the figures before the one
@@ -429,9 +440,10 @@ class DPReport:
 
 
 def dp_figures(data: ReportData, policy: PolicyLike, ledger: PrivacyLedger, *, epsilon: float,
-               delta: float | None, seed: int = 0, max_sessions_per_user: int = 10) -> tuple[list[Figure], DPReport]:
+               delta: float | None, seed: int = 0, max_sessions_per_user: int = 10,
+               budget_epsilon: float | None = None) -> tuple[list[Figure], DPReport]:
     rep = DPReport(data, policy, ledger, epsilon=epsilon, delta=delta, seed=seed,
-                   max_sessions_per_user=max_sessions_per_user)
+                   max_sessions_per_user=max_sessions_per_user, budget_epsilon=budget_epsilon)
     figs = rep.figures()
     return figs, rep
 

@@ -38,6 +38,7 @@ class ReportOptions:
     min_sessions: int | None = None  # default: 10 (individual mode: 1)
     individual: bool = False
     epsilon: float | None = None
+    epsilon_budget: float | None = None  # the sessions' total, set by the first DP report (default: its epsilon)
     delta: float | None = None
     bootstrap: int = 200
     seed: int = 0
@@ -170,7 +171,8 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
                          "larger values add too little noise to hide anyone")
     ledger = PrivacyLedger(store)
     with _one_blas_thread():
-        figs, rep = dp_figures(data, policy, ledger, epsilon=opts.epsilon, delta=opts.delta, seed=opts.seed)
+        figs, rep = dp_figures(data, policy, ledger, epsilon=opts.epsilon, delta=opts.delta, seed=opts.seed,
+                               budget_epsilon=opts.epsilon_budget)
     _audit(figs, policy, dp_floor=release_floor(policy, rep.k))
     have = {f.id for f in figs}
     for f in FIGURES:

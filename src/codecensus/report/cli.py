@@ -105,6 +105,12 @@ def report_cmd(
     min_sessions: MinSessionsOpt = None,
     individual: IndividualOpt = False,
     epsilon: EpsilonOpt = None,
+    epsilon_budget: Annotated[
+        float | None,
+        typer.Option("--epsilon-budget", help="Differential privacy: the sessions' total budget, set by the first "
+                     "report with --epsilon (default: that report's ε, which leaves nothing for later reports).",
+                     show_default=False),
+    ] = None,
     delta: DeltaOpt = None,
     bootstrap: BootOpt = 200,
     seed: SeedOpt = 0,
@@ -119,6 +125,16 @@ def report_cmd(
         console.print(f"[red]--out {out_dir} is a file[/red]: the report is a folder (report.html and its tables).")
         raise typer.Exit(2)
     opts = _options(out_dir, since, until, min_users, min_sessions, individual, epsilon, delta, bootstrap, seed, title)
+    if epsilon_budget is not None:
+        if epsilon is None:
+            console.print("[red]--epsilon-budget needs --epsilon[/red]: it is the total that differentially private "
+                          "reports spend from.")
+            raise typer.Exit(2)
+        if not (math.isfinite(epsilon_budget) and epsilon_budget >= epsilon):
+            console.print(f"[red]--epsilon-budget {epsilon_budget:g} must be a finite ε at least --epsilon "
+                          f"({epsilon:g})[/red]: it is the total this report and later ones spend from.")
+            raise typer.Exit(2)
+        opts.epsilon_budget = epsilon_budget
     store = open_store(
         db, wait=wait,
         or_read_only=None if epsilon is not None else "the run is recorded only in the report's manifest-report.json.",
@@ -145,7 +161,7 @@ def report_cmd(
     record_run(store, "report", {
         "out": str(out_dir), "since": since, "until": until,
         "thresholds": {"min_users": comp.release.min_users, "min_sessions": comp.release.min_sessions},
-        "individual": individual, "epsilon": epsilon, "delta": delta, "bootstrap": bootstrap, "seed": seed,
+        "individual": individual, "epsilon": epsilon, "epsilon_budget": epsilon_budget, "delta": delta, "bootstrap": bootstrap, "seed": seed,
         # as released (the manifest sits beside the report): exact totals of a small team, or of a DP report,
         # would disclose what the report withholds
         **released_totals(comp.figures),
