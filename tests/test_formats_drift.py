@@ -420,3 +420,28 @@ def test_readable_times_leaves_readable_tables_alone() -> None:
     assert readable_times(t) is t
     bad = pa.table({"t": pa.array([0, 253_402_300_800_000_000, -62_135_596_800_000_001], pa.timestamp("us"))})
     assert readable_times(bad).column("t").to_pylist() == [dt.datetime(1970, 1, 1), None, None]
+
+
+def test_ray_workers_keep_a_stored_whole_file_transcript_that_was_cut_short(tmp_path: Path) -> None:
+    """The same under --engine ray: its workers (engine.tasks.parse_files) returned the cut file as parsed, so the
+    driver replaced the stored session by none. Now a file the store already holds (``replace``) fails and its
+    rows are kept; a file met for the first time is still stored as damaged."""
+    from codecensus.engine.fs import FileSpec
+    from codecensus.engine.tasks import parse_files
+
+    rel, fmt = WHOLE[0]
+    f = tmp_path / "t" / Path(rel).name
+    f.parent.mkdir()
+    whole = (FIX / rel).read_bytes()
+    f.write_bytes(whole[: len(whole) // 2])
+    st = f.stat()
+
+    def row(replace: bool) -> dict[str, object]:
+        spec = FileSpec(url=str(f), local=True, user=None, size=st.st_size, mtime_ns=st.st_mtime_ns, parser=fmt,
+                        file_id="f1", replace=replace)
+        return parse_files([spec.row()], out=str(tmp_path / f"out{int(replace)}"), settle_s=0).to_pylist()[0]
+
+    stored = row(replace=True)
+    assert stored["status"] == "failed" and "kept" in str(stored["error"])
+    first = row(replace=False)
+    assert first["status"] == "parsed" and first["bad_lines"] == 1

@@ -77,6 +77,12 @@ def _parse_one(spec: FileSpec, *, settle_s: float, now: float, fmt: str | None) 
             consumed = result.consumed if not is_dir else spec.size
             head, tail = _fingerprints(path, consumed) if not is_dir else ("", "")
             role = parser.role(path)
+        if result.unreadable and spec.replace:
+            # a document cut short (rewritten whole, caught mid-write) would replace the sessions stored from it by
+            # none: reported as failed, so they are kept and the file is read again next run (as a local ingest does)
+            row["error"] = as_text(f"not readable as JSON ({result.unreadable}): cut short or damaged, perhaps still "
+                                   "being written; the sessions stored from it earlier are kept")
+            return row, tables
         if result.arrow is not None:  # a parser that returned Arrow already
             tables = dict(result.arrow)
             if not spec.local and tables["ingest_log"].num_rows:
