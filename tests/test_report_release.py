@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -184,3 +185,135 @@ def test_the_audit_passes_an_ordinary_report(tmp_path: Path) -> None:
         assert audit_release(comp.figures, pol) == []
         assert audit_release(_leak_one_user(comp.figures), ReleasePolicy()) != []
     s.close()
+
+
+def _lone_month_report(tmp_path: Path) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, Any]:
+    """60 users over six months (1500 sessions) and one user alone in 2026-06 (15 sessions): the figures, the
+    report's session rows and the policy."""
+    import pyarrow as pa
+
+    from codecensus.aggregate.figures import load_report_data
+    from codecensus.report.build import ReportOptions, compute
+
+    c = synthetic_corpus(users=60, sessions=1500, months=6, seed=4)
+    s, f = c.sessions.to_pandas(), c.facets.to_pandas()
+    u = s["user"].value_counts().index[0]
+    lone = s[s["user"] == u].head(15).copy()
+    keys = [f"lone-{i}" for i in range(len(lone))]
+    fl = f.set_index("session_key").loc[lone["session_key"]].reset_index()
+    lone["session_key"], fl["session_key"] = keys, keys
+    lone["started_at"] = pd.Timestamp("2026-06-15", tz="UTC")
+    c.sessions = pa.Table.from_pandas(pd.concat([s, lone], ignore_index=True), preserve_index=False)
+    c.facets = pa.Table.from_pandas(pd.concat([f, fl], ignore_index=True), preserve_index=False)
+    store = Store(tmp_path / "m.duckdb")
+    load_into(store, c, clusters=False, git=False)
+    comp = compute(store, ReportOptions(bootstrap=20))
+    df = load_report_data(store).df
+    store.close()
+    return {x.id: x.table for x in comp.figures}, df, comp.policy
+
+
+def _shown(t: pd.DataFrame) -> pd.DataFrame:
+    return t[~t["suppressed"]]
+
+
+def test_a_lone_users_month_is_not_recovered_from_other_figures(tmp_path: Path) -> None:
+    """The same lone user (15 sessions alone in 2026-06), differenced across figures other than work modes. Before:
+    - value by month: every month's mean and n but 2026-06 were released, and value by mode's means with their n
+      add up to the total value, so total - other months gave the user's 15 sessions and their value exactly
+      (2825.41 USD);
+    - coverage withheld 2026-06 and 2025-10 (complementary), but value by month released 2025-10's n (176), so
+      1515 - the other months = 15, the user's sessions that month;
+    - success by month: outcome by expertise releases the successes (n) and rates, so total successes - the
+      other months' (rate x n) gave the user's 1 success in 11 sessions with an outcome;
+    - value by mode's index rows release n per mode and month: mode n - other months = the user's sessions per
+      mode (build 4, fix 4, operate 3, plan 2, test 1, understand 1);
+    Now a month withheld in one figure is withheld in all (coverage decides, over the month counts), and the
+    months of each figure's series (a mean's, a rate's, a mode's) are a partition whose total is released."""
+    figs, df, pol = _lone_month_report(tmp_path)
+    lone = df[df["month"] == "2026-06"]
+    # value by month against value by mode
+    vm = figs["value_by_mode"]
+    means = _shown(vm[vm["variable"] == "mean_usd"])
+    assert len(means) == 9  # every mode's mean is released: the total value and n are known
+    total_value = float((means["value"] * means["n_sessions"].astype(float)).sum())
+    total_n = int(means["n_sessions"].sum())
+    bm = figs["value_by_month"]
+    bm_mean = bm[bm["variable"] == "mean"]
+    rel = _shown(bm_mean)
+    residue_n = total_n - int(rel["n_sessions"].sum())
+    residue_value = total_value - float((rel["value"] * rel["n_sessions"].astype(float)).sum())
+    assert residue_n != len(lone) and abs(residue_value - lone["value_usd"].sum()) > 1
+    assert int(bm_mean["suppressed"].sum()) >= 2 and residue_n >= pol.min_sessions
+    for var in ("raw", "reweighted"):  # the index rows hide the same months as the means
+        assert (bm[bm["variable"] == var].set_index("month")["suppressed"]
+                == bm_mean.set_index("month")["suppressed"]).all()
+    # month counts: coverage against every by-month figure
+    cov = figs["coverage"]
+    covm = cov[cov["dimension"] == "month"].set_index("level")["suppressed"]
+    hidden = {m for m, sup in covm.items() if sup}
+    assert "2026-06" in hidden and len(hidden) >= 2
+    for fid in ("value_by_month", "success_trend", "work_modes_by_month", "occupations_by_month", "value_by_mode"):
+        t = figs[fid]
+        assert t[t["month"].isin(hidden)]["suppressed"].all(), fid
+    # success by month against outcome by expertise
+    ob = figs["outcomes_by_expertise"]
+    ss = _shown(ob[ob["variable"] == "strict_success"])
+    assert len(ss) == 5
+    total_succ = int(ss["n_sessions"].sum())
+    st = figs["success_trend"]
+    raw = st[st["variable"] == "raw"]
+    succ = (raw["value"] * raw["n_sessions"].astype(float)).round()
+    residue_succ = total_succ - int(succ[~raw["suppressed"]].sum())
+    assert residue_succ != int((lone["outcome"] == "verified_success").sum()) or int(raw["suppressed"].sum()) >= 2
+    assert int(raw["suppressed"].sum()) >= 2
+    # value by mode: each mode's months against the mode's n
+    idx = vm[vm["variable"] == "index"]
+    for mode, n in means.set_index("mode")["n_sessions"].items():
+        cells = idx[idx["mode"] == mode]
+        res = int(n) - int(cells.loc[~cells["suppressed"], "n_sessions"].sum())
+        assert res == 0 or (int(cells["suppressed"].sum()) >= 2 and res >= pol.min_sessions), (mode, res)
+
+
+def test_a_mode_expertise_cell_is_not_recovered_from_the_expertise_figure(tmp_path: Path) -> None:
+    """'Actions per prompt by expertise, within each work mode' suppressed cells over the whole grid (at least
+    two), but 'expertise, actions and words per prompt' releases each level's mean and n over all modes: where a
+    level had one suppressed cell (level 4: orchestrate only), mean x n of the level minus the released cells gave
+    that cell's n and mean exactly. The cells of a level across modes are now a partition too."""
+    figs, df, pol = _lone_month_report(tmp_path)
+    es, eb = figs["expertise_shape"], figs["expertise_shape_by_mode"]
+    for var in ("actions_per_prompt", "words_per_prompt"):
+        whole = _shown(es[es["variable"] == var]).set_index("expertise")
+        for lv, r in whole.iterrows():
+            cells = eb[(eb["variable"] == var) & (eb["expertise"] == lv)]
+            res = int(r["n_sessions"]) - int(cells.loc[~cells["suppressed"], "n_sessions"].sum())
+            if res == 0:
+                continue
+            assert int(cells["suppressed"].sum()) >= 2 and res >= pol.min_sessions, (var, lv, res)
+
+
+def test_the_final_audit_refuses_a_cell_recovered_across_figures(tmp_path: Path) -> None:
+    """The audit checked each released cell against the thresholds only: the releases above (a month coverage
+    withholds shown in value by month; one suppressed cell in a level of expertise x mode) passed it."""
+    from codecensus.report.build import audit_release
+
+    figs, _df, pol = _lone_month_report(tmp_path)
+    from codecensus.aggregate.figures import Figure
+
+    def fig(fid: str, t: pd.DataFrame) -> Figure:
+        return Figure(fid, fid, "", t, [], "number")
+
+    assert audit_release([fig(k, v) for k, v in figs.items()], pol) == []
+    # a withheld month's value shown again
+    bm = figs["value_by_month"].copy()
+    bm.loc[bm["month"] == "2025-10", ["suppressed", "n_users", "n_sessions"]] = [False, 19, 176]
+    problems = audit_release([fig("coverage", figs["coverage"]), fig("value_by_month", bm)], pol)
+    assert problems and "month 2025-10 is released, but coverage withholds it" in problems[0]
+    # one suppressed cell left in a level of expertise x mode
+    eb = figs["expertise_shape_by_mode"].copy()
+    lv = eb[eb["suppressed"]].groupby(["variable", "expertise"]).size()
+    var, level = lv[lv == 2].index[0]
+    i = eb[(eb["variable"] == var) & (eb["expertise"] == level) & eb["suppressed"]].index[0]
+    eb.loc[i, ["suppressed", "n_users", "n_sessions"]] = [False, 5, 10]
+    problems = audit_release([fig("expertise_shape_by_mode", eb)], pol)
+    assert len(problems) == 1 and "a single suppressed cell" in problems[0]

@@ -241,10 +241,26 @@ class Context:
     level: float = 0.95
     resample_sessions: bool = False  # individual mode: one person's sessions, resampled as sessions
     boot: UserBootstrap = field(init=False)
+    withheld_months: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.boot = UserBootstrap(self.data.df["user"].to_numpy(dtype=object), B=self.B, seed=self.seed,
                                   resample_sessions=self.resample_sessions)
+        self.withheld_months = self._months_to_withhold()
+
+    def _months_to_withhold(self) -> frozenset[str]:
+        """The months every figure withholds whole (see :func:`_finish`): those whose sessions fail the thresholds,
+        with complementary months until the withheld ones are two or more and jointly pass. Each by-month figure's
+        cells of a month add up to that month's count, and the months' counts to the report's total (sessions
+        without a time are counted apart, and printed), so a month withheld in one figure but released in another
+        (coverage's complementary month, from the sum of its work-mode cells) gave the other one by subtraction."""
+        months = self.data.months
+        if not months:
+            return frozenset()
+        s, u = self.boot.population(_codes(self.data.df["month"], months), len(months))
+        recs = [{"_g": 0, "n_users": int(u[i]), "n_sessions": int(s[i])} for i in range(len(months))]
+        out = apply_release_policy(recs, self.policy, group_by=["_g"], value_columns=[])
+        return frozenset(m for m, r in zip(months, out, strict=True) if r[SUPPRESSED])
 
     @property
     def ci_text(self) -> str:
@@ -305,8 +321,13 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     value are dropped when ``drop_empty``; empty shares are released as zeros.
 
     ``across`` names a key column whose cells, taken over the other key (the months of a mode), add up to a
-    total another figure releases (the mode over all months): those cells are a partition too, and suppression
-    is repeated over both partitions until neither has a cell that subtraction from its total recovers.
+    total another figure releases (the mode over all months): those cells (of one variable) are a partition too,
+    and suppression is repeated over both partitions until neither has a cell that subtraction from its total
+    recovers. ``across="variable"`` makes all cells of a variable one partition (a monthly mean's months add up,
+    with their n, to the mean over all months). Rows without a value in ``across`` keep their own partition.
+
+    Rows of a month in ``ctx.withheld_months`` (or flagged ``_withheld``) are withheld: suppressed, their counts
+    protecting their partitions as a suppressed cell's do.
     """
     if not rows:
         return pd.DataFrame(columns=[*keys, *STD_COLUMNS])
@@ -329,17 +350,28 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     elif "_pgroup" not in t:
         t["_pgroup"] = None
     t["_pgroup"] = [g if isinstance(g, str) else f"row{i}" for i, g in enumerate(t["_pgroup"])]
+    withheld = np.zeros(len(t), dtype=bool)
+    if "_withheld" in t:
+        withheld |= t["_withheld"].fillna(False).astype(bool).to_numpy()
+    if "month" in t and ctx.withheld_months:
+        withheld |= t["month"].isin(ctx.withheld_months).to_numpy()
     recs = []
     for i, r in enumerate(t.to_dict("records")):
-        rec = {"_g": r["_pgroup"], "n_users": int(r["n_users"]), "n_sessions": int(r["n_sessions"]), "_w": False}
+        rec = {"_g": r["_pgroup"], "n_users": int(r["n_users"]), "n_sessions": int(r["n_sessions"]),
+               "_w": bool(withheld[i])}
         if forced[i]:  # counts as a non-empty cell below every threshold
             rec["n_users"], rec["n_sessions"] = 0, 1
         recs.append(rec)
-    released = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[])
+    released = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[], withheld_column="_w")
     sup = np.array([bool(r[SUPPRESSED]) for r in released], dtype=bool)  # (bool even when no cell is left)
     reason = [r[REASON] for r in released]
-    if across is not None:
-        partitions = [[f"{across}|{v}" for v in t[across]], [r["_g"] for r in recs]]
+    if across is not None and across in t:  # (value by mode over one month has no month column)
+        hidden = t["_hidden"].fillna(False).astype(bool) if "_hidden" in t else pd.Series(False, index=t.index)
+        part_across = [
+            f"{var}|{h}|{across}|{v}" if pd.notna(v) else r["_g"]
+            for var, h, v, r in zip(t["variable"], hidden, t[across], recs, strict=True)
+        ]
+        partitions = [part_across, [r["_g"] for r in recs]]
         changed = True
         while changed:  # each pass only adds suppressed cells: it ends
             changed = False
@@ -355,7 +387,8 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     t["suppression"] = [("derived" if forced[i] else reason[i]) if sup[i] else None for i in range(len(t))]
     if "_hidden" in t:
         t = t[~t["_hidden"].fillna(False).astype(bool)]
-    t = t.drop(columns=[c for c in ("_pgroup", "_ptotal", "_pusers", "_hidden", "force_suppress") if c in t])
+    t = t.drop(columns=[c for c in ("_pgroup", "_ptotal", "_pusers", "_hidden", "_withheld", "force_suppress")
+                        if c in t])
     ok = ~t["suppressed"].to_numpy()
     for c in _RELEASE_VALUES:
         if c in t:
@@ -436,7 +469,8 @@ def fig_coverage(ctx: Context) -> Figure:
         for i, lv in enumerate(levels):
             rows.append({"dimension": dim, "level": lv, "variable": "sessions", "value": float(s[i]),
                          "ci_low": np.nan, "ci_high": np.nan, "n_users": int(u[i]), "n_sessions": int(s[i]),
-                         "suppressed": False, "ci_method": "count", "_pgroup": f"coverage|{dim}"})
+                         "suppressed": False, "ci_method": "count", "_pgroup": f"coverage|{dim}",
+                         "_withheld": col == "month" and lv in ctx.withheld_months})
     if d.has_facets:
         classified = _facet_df(ctx).to_numpy()
         s, u = bs.population(np.where(classified, 0, -1), 1)
@@ -637,7 +671,8 @@ def fig_value_by_month(ctx: Context) -> Figure:
         return _unavailable("value_by_month", title, "needs value estimates in at least two months")
     vals = df["value_usd"].to_numpy(dtype=np.float64)
     rows, info = _monthly_trend(ctx, vals, _facet_df(ctx).to_numpy(), as_index=True)
-    t = _finish(ctx, rows, ["month"])
+    # across: the months' means with their n add up to the mean over all months (value by mode: sum of mean x n)
+    t = _finish(ctx, rows, ["month"], across="variable")
     base = info.get("base_month", "the first month")
     n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals), 0, -1), 1)
     return Figure(
@@ -689,8 +724,10 @@ def fig_value_by_mode(ctx: Context) -> Figure:
                 rows.append({"mode": k, "mode_label": _mode_label(k), "month": m, "variable": "index",
                              "value": float(ie[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
                              "n_users": int(by.n_users[j * M + i]), "n_sessions": int(by.n_sessions[j * M + i]),
-                             "suppressed": False, "ci_method": ctx.boot.method, "force_suppress": not okj[i]})
-    t = _finish(ctx, rows, ["mode", "mode_label"])
+                             "suppressed": False, "ci_method": ctx.boot.method, "force_suppress": not okj[i],
+                             "_pgroup": f"index|{k}"})
+    # a mode's months add up (n, and mean x n) to its mean_usd row; a month's modes to that month in value by month
+    t = _finish(ctx, rows, ["mode", "mode_label"], across="month")
     if "month" not in t:
         t["month"] = None
     n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals) & (mode >= 0), 0, -1), 1)
@@ -749,7 +786,8 @@ def fig_expertise_shape_by_mode(ctx: Context) -> Figure:
         v = df[var].to_numpy(dtype=np.float64)
         e = ctx.boot.mean(cell, v, K)
         rows += _rows(keys, var, e, *e.ci(ctx.level), partition_total=float(((cell >= 0) & np.isfinite(v)).sum()))
-    t = _finish(ctx, rows, ["mode", "mode_label", "expertise", "expertise_label"])
+    # across: a level's cells over the modes add up (n, and mean x n) to the level's cell in expertise_shape
+    t = _finish(ctx, rows, ["mode", "mode_label", "expertise", "expertise_label"], across="expertise")
     n_s, n_u = ctx.boot.population(np.where(cell >= 0, 0, -1), 1)
     return Figure(
         "expertise_shape_by_mode", title,
@@ -1078,7 +1116,8 @@ def fig_success_trend(ctx: Context) -> Figure:
     # taxonomy §3: the unclear share beside the success share, each month over every session with an outcome
     rows += _rate_rows(ctx, mi, (out == "unclear").fillna(False).to_numpy(), out.notna().to_numpy() & (mi >= 0), M,
                        [{"month": m} for m in ctx.data.months], "unclear")
-    t = _finish(ctx, rows, ["month"])
+    # across: the months' rates with their n add up to the overall ones (outcome by expertise releases those)
+    t = _finish(ctx, rows, ["month"], across="variable")
     n_s, n_u = ctx.boot.population(np.where(known, 0, -1), 1)
     return Figure(
         "success_trend", title,
@@ -1238,6 +1277,19 @@ def fig_git_adoption(ctx: Context) -> Figure:
     )
 
 
+# Lines of cells whose totals other figures release, by figure: cells of one variable sharing a value of the column
+# ("variable": all cells of the variable) add up to such a total, so none of them may be suppressed alone
+# (:func:`_finish`'s ``across``; checked again by the report's final audit).
+RELEASE_PARTITIONS: dict[str, tuple[str, ...]] = {
+    "work_modes_by_month": ("mode", "month"),
+    "occupations_by_month": ("occupation", "month"),
+    "value_by_month": ("variable",),
+    "success_trend": ("variable",),
+    "value_by_mode": ("mode", "month"),
+    "expertise_shape_by_mode": ("expertise",),
+}
+
+
 FIGURES: tuple[Callable[[Context], Figure], ...] = (
     fig_coverage,
     fig_occupations,
@@ -1311,6 +1363,7 @@ __all__ = [
     "STD_COLUMNS",
     "Context",
     "Figure",
+    "RELEASE_PARTITIONS",
     "PolicyLike",
     "ReportData",
     "build_figures",

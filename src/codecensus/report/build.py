@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from codecensus.aggregate.figures import (
     FIGURES,
+    RELEASE_PARTITIONS,
     Context,
     Figure,
     ReportData,
@@ -102,6 +103,39 @@ def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int
                 continue
             for p in check_release([{"n_users": nu, "n_sessions": ns, "suppressed": False}], policy, group_by=()):
                 problems.append(f"figure {f.id} ({where}): {p.removeprefix('row 0: ')}")
+    if dp_floor is None and not policy.individual:
+        problems += _audit_partitions(figures)
+    return problems
+
+
+def _audit_partitions(figures: list[Figure]) -> list[str]:
+    """Cells that subtraction across figures recovers: a month coverage withholds but another figure shows, or a
+    line of cells whose total another figure releases (:data:`RELEASE_PARTITIONS`) with one cell suppressed beside
+    released non-empty ones."""
+    problems: list[str] = []
+    avail = [f for f in figures if f.available and len(f.table) and "suppressed" in f.table]
+    cov = next((f.table for f in avail if f.id == "coverage"), None)
+    hidden: set[str] = set()
+    if cov is not None and "dimension" in cov:
+        m = cov[cov["dimension"] == "month"]
+        hidden = set(m.loc[m["suppressed"].astype(bool), "level"].astype(str))
+    for f in avail:
+        t = f.table
+        if hidden and "month" in t:
+            shown = t[t["month"].isin(hidden) & ~t["suppressed"].astype(bool)]
+            for m in sorted(set(shown["month"])):
+                problems.append(f"figure {f.id}: month {m} is released, but coverage withholds it")
+        for col in RELEASE_PARTITIONS.get(f.id, ()):
+            if col not in t:
+                continue
+            by = ["variable"] if col == "variable" else ["variable", col]
+            for key, g in t[t[col].notna()].groupby(by, sort=False):
+                sup = g["suppressed"].astype(bool)
+                shown_n = pd.to_numeric(g.loc[~sup, "n_sessions"], errors="coerce").fillna(0)
+                if int(sup.sum()) == 1 and bool((shown_n > 0).any()):
+                    problems.append(f"figure {f.id} ({', '.join(map(str, key if isinstance(key, tuple) else (key,)))}):"
+                                    " a single suppressed cell, recovered by subtraction from a total another figure "
+                                    "releases")
     return problems
 
 
