@@ -29,9 +29,12 @@ Modes: the team default is 5 users and 10 sessions per cell. ``individual=True``
 returns the text the report prints on its first screen. A team policy below 2 users is refused:
 it would release single people's data without the banner.
 
-Limitation: groups are protected one at a time. Two tables that slice the same sessions along
-different dimensions (month x mode and mode alone) can still be differenced against each other;
-release such cross-tabs from the same suppressed long table, or use the DP mode
+Across figures: this function protects the groups it is given one at a time. Two tables that slice the
+same sessions along different dimensions (month x mode and mode alone) could be differenced against each
+other; the report's figures (:mod:`codecensus.aggregate.figures`) therefore hide one set of months in every
+figure, give ``withheld_column`` the cells another partition withheld (``_finish(..., across=...)``), and the
+report audits the partitions it knows before writing (``report.build.RELEASE_PARTITIONS``). Routes it does not
+know are not covered: a new cross-tab must be added there, or released under the DP mode
 (:mod:`codecensus.aggregate.dp`).
 """
 
