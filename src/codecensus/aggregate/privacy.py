@@ -33,7 +33,7 @@ Across figures: this function protects the groups it is given one at a time. Two
 same sessions along different dimensions (month x mode and mode alone) could be differenced against each
 other; the report's figures (:mod:`codecensus.aggregate.figures`) therefore hide one set of months in every
 figure, give ``withheld_column`` the cells another partition withheld (``_finish(..., across=...)``), and the
-report audits the partitions it knows before writing (``report.build.RELEASE_PARTITIONS``). Routes it does not
+report audits the partitions it knows before writing (``figures.RELEASE_PARTITIONS``). Routes it does not
 know are not covered: a new cross-tab must be added there, or released under the DP mode
 (:mod:`codecensus.aggregate.dp`).
 """
