@@ -377,6 +377,13 @@ class OfflineBackend:
 
     # -- one session ---------------------------------------------------------------------------------
     def _one(self, ev: SessionEvidence, f: Features, vec: dict[str, np.ndarray]) -> Facets:
+        if not f.substantive and f.n_actions == 0:
+            # nothing asked (no prompt with content: only slash commands, greetings or wrappers) and nothing done:
+            # no mode, expertise or value can be read from it; the explicit abstention (in no mode's share)
+            # rather than the first mode with confidence 1/9 and a software wage
+            from codecensus.classify.llm import abstention
+
+            return abstention()
         protos = self._prototypes() if (self._emb is not None and vec) else None
         mode, mode_conf, mode_scores = self._mode(ev, f, vec, protos)
         occ, occ_conf = self._occupation(f, vec, protos)
