@@ -108,3 +108,26 @@ def test_weak_software_evidence_abstains(structural: OfflineBackend) -> None:
                   [edit("notes.py"), sh("make")])
     (f2,) = structural.classify([ev2])
     assert f2.occupation == SOFTWARE_SOC
+
+
+def test_a_language_the_embedder_cannot_read_is_classified_from_what_was_done(
+    embedded: OfflineBackend, structural: OfflineBackend
+) -> None:
+    """USE-multilingual knows 16 languages, not Hindi: a Hindi request is mostly unknown tokens and its vector is
+    noise that still lands next to some prototype (before: this test-writing session was called *write*). Such
+    text is not embedded; the session is classified as without an embedder."""
+    hi = "पार्सर मॉड्यूल के लिए यूनिट टेस्ट लिखो और एज केस कवर करो: खाली इनपुट, यूनिकोड और बहुत लंबी लाइनें।"
+    acts = [read("src/parser.py"), write("tests/test_parser.py", 400), write("tests/test_parser_unicode.py", 200),
+            sh("pytest tests", is_test=True, test_status="pass")]
+    (f,) = embedded.classify([session([hi], acts)])
+    (g,) = structural.classify([session([hi], acts)])
+    assert f.mode == g.mode == "test"
+    assert (f.occupation, f.expertise) == (g.occupation, g.expertise)
+    from codecensus.classify.offline import EMB_MAX_UNKNOWN
+
+    emb = embedded._emb
+    assert emb is not None
+    assert emb.unknown_share(hi) > EMB_MAX_UNKNOWN
+    for text in ("Write unit tests for the parser module.", "为解析器模块编写单元测试。", "파서 모듈에 대한 단위 테스트를 작성해 줘.",
+                 "اكتب اختبارات وحدة لوحدة المحلل.", "Напиши юнит-тесты для модуля парсера."):
+        assert emb.unknown_share(text) <= EMB_MAX_UNKNOWN

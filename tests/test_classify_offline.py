@@ -266,3 +266,21 @@ def test_embedded_text_is_short_chunks() -> None:
     assert texts["all.1"] and len(texts["all"]) == off.EMB_CHARS_ALL  # the second chunk of a long request
     short_texts = off._session_texts(short, off.extract(short))
     assert short_texts["first"] == short_texts["all"] and "all.1" not in short_texts  # one text, embedded once
+
+
+@pytest.mark.parametrize("backend", ["structural", "embedded"])
+def test_nothing_asked_and_nothing_done_abstains(backend: str, request: pytest.FixtureRequest) -> None:
+    """Only slash commands (or a greeting) and a reply, no tool call: before, mode 'build' (the first mode, at
+    confidence 1/9), expertise 2 and a software developer's wage, counted in the build share. Now the explicit
+    abstention, counted as one; a run with actions and no prompt (claude -p, an SDK agent) is still read from its
+    actions."""
+    from codecensus.classify.llm import is_abstention
+
+    be: OfflineBackend = request.getfixturevalue(backend)
+    slash = session(["<command-name>/clear</command-name><command-message>clear</command-message><command-args>"
+                     "</command-args>", "<command-name>/cost</command-name>", "hi"], replies=["Total cost: $0.12"])
+    assert is_abstention(one(be, slash))
+    headless = session([], [write("src/app.py", 300), write("src/util.py", 200),
+                            sh("pytest -q", is_test=True, test_status="pass")], replies=["Done."])
+    f = one(be, headless)
+    assert not is_abstention(f) and f.mode == "build"

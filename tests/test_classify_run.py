@@ -119,6 +119,7 @@ def test_classify_store_writes_facets_and_skips_done(loaded: Store) -> None:
     assert "ann@example.org" not in s2[4] and s2[5] > 0 and s2[6] == "offline" and s2[7] == be.rubric_hash
     s3 = rows["33333333-cccc-4000-8000-000000000003"]
     assert s3[2] == "unclear" and s3[1] == "not_inferable"
+    assert stats.abstained == 1 and sum(stats.by_mode.values()) == 2  # "hello", nothing done: in no mode
     # a second run with the same rubric skips everything; --force redoes it
     again = classify_store(loaded, be)
     assert again.selected == 0 and again.skipped_already_classified == 3
@@ -132,7 +133,12 @@ def test_classify_store_writes_facets_and_skips_done(loaded: Store) -> None:
     assert "summary" not in tbl.column_names
     with_text = session_table(loaded, summaries=True)
     assert with_text.column_names == [*tbl.column_names, "summary"]
-    assert all(isinstance(v, str) and v for v in with_text.column("summary").to_pylist())
+    # every answered session has a summary; "hello" alone (nothing asked, nothing done) is an abstention, whose
+    # summary is empty
+    summaries = dict(zip(with_text.column("session_id").to_pylist(), with_text.column("summary").to_pylist(),
+                         strict=True))
+    assert summaries.pop("33333333-cccc-4000-8000-000000000003") in ("", None)
+    assert all(isinstance(v, str) and v for v in summaries.values())
 
 
 def test_summaries_are_redacted(loaded: Store) -> None:

@@ -48,6 +48,22 @@ def test_code_tokens_are_language_independent() -> None:
     assert code_tokens("please make it look nicer") == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tests/test_cart.py里的测试test_total报AssertionError失败了。找到cart.py中的bug并修复它。",  # zh, no spaces
+        "tests/test_cart.pyのテストtest_totalがAssertionErrorで失敗します。cart.pyのバグを直してください。",  # ja
+        "tests/test_cart.py의 test_total 테스트가 AssertionError로 실패해. cart.py의 버그를 고쳐 줘.",  # ko particles
+    ],
+)
+def test_code_tokens_touching_cjk_or_hangul_are_found(text: str) -> None:
+    """Scripts without spaces write identifiers right next to their characters (which ``re`` counts as word
+    characters): the same identifiers as in the English request are found (before: 1, 1 and 2 of 4)."""
+    en = "The test test_total in tests/test_cart.py fails with an AssertionError. Find the bug in cart.py and fix it."
+    assert set(code_tokens(text)) == set(code_tokens(en)) == {"test_total", "test_cart", "AssertionError", "cart.py"}
+    assert code_tokens("请打开报告.docx") == ["请打开报告.docx"]  # a name in the script itself is left as it was
+
+
 def test_word_count_handles_scripts_without_spaces() -> None:
     assert word_count("fix the bug") == 3
     assert word_count("我想做一个可爱的桌面便签应用") >= 6

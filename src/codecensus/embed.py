@@ -387,6 +387,20 @@ class USEEmbedder:
                     out[i] = backend.encode([t])[0]
         return _normalise(out)
 
+    def unknown_share(self, text: str) -> float:
+        """Share of the text's tokens that the model's vocabulary does not know (SentencePiece ``<unk>``).
+
+        USE-multilingual was trained on 16 languages; text in another script (Devanagari, Bengali, Tamil...)
+        is mostly unknown pieces, and its vector is then noise that still lands near some prototype. 0.0 when
+        the reference tokenizer is not in use (nothing to ask)."""
+        with self._lock:
+            sp = getattr(self.backend(), "sp", None)
+            unk = getattr(sp, "unk_id", None)
+            if sp is None or not callable(unk):
+                return 0.0
+            ids = sp.encode((text or " ")[: self.max_chars], out_type=int)
+            return sum(1 for i in ids if i == unk()) / len(ids) if ids else 0.0
+
 
 class CachedEmbedder:
     """Wraps an embedder with a cache keyed by the exact text: a bounded in-memory LRU, plus the store's
@@ -484,6 +498,11 @@ class CachedEmbedder:
                 self._remember(t, v)
             self._save([self.key(t) for t in missing], mat)
         return np.vstack([got[t] for t in cut]).astype(np.float32, copy=False)
+
+    def unknown_share(self, text: str) -> float:
+        """The base model's :meth:`USEEmbedder.unknown_share` (0.0 for a model without one)."""
+        fn = getattr(self.base, "unknown_share", None)
+        return float(fn(text)) if callable(fn) else 0.0
 
     def cache_info(self) -> dict[str, int]:
         return {"hits": self.hits, "misses": self.misses, "entries": len(self._mem), "max_entries": self.max_entries}

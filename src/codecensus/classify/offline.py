@@ -132,6 +132,9 @@ EMB_CHARS_FIRST = 250  # characters of the first substantive prompt that are emb
 EMB_CHARS_ALL = 250  # characters of all substantive prompts (from the first) that are embedded
 EMB_ALL_CHUNKS = 2  # "all" is embedded as up to this many chunks of EMB_CHARS_ALL characters
 EMB_CHARS_LAST = 150  # characters of the last feedback prompt that are embedded
+EMB_MAX_UNKNOWN = 0.25  # a text with more than this share of tokens unknown to the embedder is not embedded
+# (a script the model was not trained on: its vector is noise; measured on the same requests in 11 languages with
+# USE: Hindi 0.30-0.41, Korean at most 0.12, the other nine at most 0.04)
 EMB_AT_FULL_ACTIVITY = 0.4  # ... scaled down to this share of it as the ledger fills (what was done beats what was said)
 ANALYSIS_REQUEST_MARGIN = 1.0  # analyze: lead of the analyze z-score over build that lets new code count as analysis
 B_ERROR_PASTE = 0.8  # fix: the task statement carries a pasted error / failing status
@@ -351,7 +354,12 @@ class OfflineBackend:
         if self._emb is not None:
             flat: list[str] = []
             where: list[tuple[int, str]] = []
+            unknown = getattr(self._emb, "unknown_share", None)  # an embedder that cannot say: every text is read
             for i, t in enumerate(texts):
+                if unknown is not None and any(unknown(s) > EMB_MAX_UNKNOWN for s in t.values() if s):
+                    # the embedder cannot read this session's language: classified from what was done and the
+                    # lexicons, as without an embedder (a noise vector would pick a mode or a group at random)
+                    continue
                 for k, s in t.items():
                     if s:
                         flat.append(s)
@@ -369,6 +377,13 @@ class OfflineBackend:
 
     # -- one session ---------------------------------------------------------------------------------
     def _one(self, ev: SessionEvidence, f: Features, vec: dict[str, np.ndarray]) -> Facets:
+        if not f.substantive and f.n_actions == 0:
+            # nothing asked (no prompt with content: only slash commands, greetings or wrappers) and nothing done:
+            # no mode, expertise or value can be read from it; the explicit abstention (in no mode's share)
+            # rather than the first mode with confidence 1/9 and a software wage
+            from codecensus.classify.llm import abstention
+
+            return abstention()
         protos = self._prototypes() if (self._emb is not None and vec) else None
         mode, mode_conf, mode_scores = self._mode(ev, f, vec, protos)
         occ, occ_conf = self._occupation(f, vec, protos)

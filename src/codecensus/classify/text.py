@@ -174,8 +174,20 @@ _TECH_WORDS = frozenset(
 )
 
 
+# Where a script without spaces (Chinese, Japanese; Korean particles) touches ASCII letters or digits: "修复cart.py中的bug",
+# "cart.py의". Such characters are word characters to ``re``, so the token patterns' boundaries (``\b``, ``(?<!\w)``)
+# would not see the end of the identifier; a space is put at each such script change before matching.
+_CJK_ASCII_EDGE = re.compile(
+    r"(?<=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af])(?=[A-Za-z0-9_`])|"
+    r"(?<=[A-Za-z0-9_`])(?=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af])"
+)
+
+
 def code_tokens(text: str) -> list[str]:
-    return _CODE_TOKEN.findall(strip_wrappers(text or ""))
+    t = strip_wrappers(text or "")
+    if not t.isascii():
+        t = _CJK_ASCII_EDGE.sub(" ", t)
+    return _CODE_TOKEN.findall(t)
 
 
 def tech_word_count(text: str) -> int:
