@@ -211,6 +211,9 @@ def test_facet_rows_mark_abstentions(loaded: Store) -> None:
     tbl = facets_rows(keys, keys, [abstention(), answer], backend="llm", model="m", rubric_hash="h",
                       redact=lambda s: s, now=datetime.now(UTC))
     assert tbl.column("abstained").to_pylist() == [True, False]
+    # an abstention has no value (it stored 0 USD at the fallback wage: a direct query averaged the zeros in)
+    assert tbl.column("value_usd").to_pylist()[0] is None and tbl.column("value_hours").to_pylist()[0] is None
+    assert tbl.column("value_usd").to_pylist()[1] is not None
     # a facets table written before the column existed gets it filled from the abstention's signature
     from codecensus.classify.run import ensure_facets_table
 

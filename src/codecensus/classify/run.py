@@ -196,6 +196,8 @@ def facets_rows(
             "classified_at": now,
             "abstained": is_abstention(fc),
         }
+        if row["abstained"]:  # no value rather than 0 USD: a direct query or export would average the zeros in
+            row["value_hours"] = row["value_wage"] = row["value_usd"] = None
         for k, v in row.items():
             cols[k].append(v)
     return pa.Table.from_pydict(cols, schema=FACETS_SCHEMA)
