@@ -348,6 +348,15 @@ def test_a_month_without_sessions_stays_on_the_axis(tmp_path: Path) -> None:
         assert figs[fid].available, fid
         at_gap = t[t["month"] == gap]
         assert at_gap.empty or at_gap["suppressed"].all() or at_gap["value"].isna().all(), fid
+    # the charts: each line has a point without a value at the gap, where Vega-Lite breaks it (the line was drawn
+    # straight from the month before to the month after)
+    from codecensus.report.charts import chart_specs
+
+    for fid in ("work_modes_by_month", "success_trend", "value_by_month"):
+        rows = [r for spec in chart_specs(figs[fid]) for d in spec.get("datasets", {}).values() for r in d]
+        at_gap = [r for r in rows if str(r.get("month", "")) == gap]
+        assert at_gap and all(r.get("value") is None for r in at_gap), fid
+        assert any(r.get("value") is not None for r in rows), fid
     comp = compute(store, ReportOptions(bootstrap=20))
     assert comp.sessions == store.one("SELECT count(*) FROM sessions")[0]
     store.close()

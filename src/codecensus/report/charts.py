@@ -63,6 +63,22 @@ def _x_enc(df: pd.DataFrame, x: str, title: str, *, short: bool = False) -> tupl
     return df, alt.X(f"{x}:O", title=title, axis=alt.Axis(labelAngle=0, labelOverlap=True))
 
 
+def _month_gaps(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """``df`` with an empty row (no value) for every month a series skips between its first and last month.
+
+    A month with nothing released (no sessions, or suppressed) was simply absent, and the line was drawn straight
+    across it as if the neighbouring months were adjacent; Vega-Lite breaks a line at a missing value, so the gap
+    shows."""
+    if df.empty or "month" not in df:
+        return df
+    months = pd.period_range(str(df["month"].min()), str(df["month"].max()), freq="M").strftime("%Y-%m").tolist()
+    if len(months) == df["month"].nunique():
+        return df
+    keys = df[by].drop_duplicates() if by else pd.DataFrame(index=[0])
+    full = keys.merge(pd.DataFrame({"month": months}), how="cross")
+    return full.merge(df.assign(month=df["month"].astype(str)), on=[*by, "month"], how="left")
+
+
 def _pct_tooltip(extra: list[alt.Tooltip] | None = None, fmt: str = ".1%") -> list[alt.Tooltip]:
     return [*(extra or []), alt.Tooltip("value:Q", title="value", format=fmt),
             alt.Tooltip("ci_low:Q", title="95% CI from", format=fmt),
@@ -90,6 +106,8 @@ def _lines_with_band(df: pd.DataFrame, x: str, x_title: str, series: str | None,
                      fmt: str = ".0%", y_title: str = "share of sessions", colors: dict[str, str] | None = None,
                      sort: list[str] | None = None, width: int = W, height: int = 260, zero: bool = True,
                      dash: str | None = None) -> alt.LayerChart:
+    if x == "month":
+        df = _month_gaps(df, [c for c in (series, dash) if c])
     df, xenc = _x_enc(df, x, x_title)
     enc: dict[str, Any] = {"x": xenc}
     scale = alt.Scale(domain=list(colors), range=list(colors.values())) if colors else alt.Scale(range=PALETTE)
@@ -120,7 +138,7 @@ def _small_multiples(df: pd.DataFrame, x: str, x_title: str, facet: str, facet_s
                      zero: bool = True, x_type: str = "O") -> alt.FacetChart:
     base = alt.Chart()
     if x == "month":
-        df, enc_x = _x_enc(df, x, x_title, short=True)
+        df, enc_x = _x_enc(_month_gaps(df, [facet]), x, x_title, short=True)
     else:
         enc_x = alt.X(f"{x}:{x_type}", title=x_title, axis=alt.Axis(labelAngle=0, labelOverlap=True))
     band = base.mark_area(opacity=0.18, color=color).encode(x=enc_x, y="ci_low:Q", y2="ci_high:Q")
