@@ -139,3 +139,20 @@ def test_a_released_zero_share_stays_on_the_monthly_lines(tmp_path: Path) -> Non
     assert not zero["suppressed"].iloc[0] and zero["value"].iloc[0] == 0.0
     points = [d for spec in chart_specs(fig) for rows in spec.get("datasets", {}).values() for d in rows]
     assert any(d.get("mode") == "plan" and d.get("month") == gap and d.get("value") == 0.0 for d in points)
+
+
+def test_a_monthly_rate_of_zero_names_its_wilson_interval(tmp_path: Path) -> None:
+    """When every session fails, each month's success rate is 0 and gets a Wilson interval, but its rows said
+    'user-clustered bootstrap'; and the regression on expertise released exact-looking zero intervals."""
+    store = Store(tmp_path / "f.duckdb")
+    load_into(store, synthetic_corpus(users=60, sessions=600, seed=5), clusters=False, git=False)
+    store.con.execute("UPDATE facets SET outcome = 'failure'")
+    figs = {f.id: f for f in build_figures(Context(load_report_data(store), ReleasePolicy(), B=20))}
+    store.close()
+    t = figs["success_trend"].table
+    zero = t[~t["suppressed"] & (t["value"] == 0) & t["variable"].isin(["raw", "reweighted"])]
+    assert not zero.empty
+    assert (zero["ci_method"] == "wilson on units (degenerate bootstrap)").all(), zero["ci_method"].unique()
+    assert (zero["ci_high"] > 0).all()
+    # the regression of a constant outcome released '0 pts, 95% CI 0 – 0' at every level
+    assert not figs["regression"].available

@@ -642,22 +642,27 @@ def _monthly_trend(
     for arr in (lo, hi, wlo, whi):
         arr[one] = np.nan
     finite = values[ok]
+    wilson_at: set[tuple[str, int]] = set()  # (variable, month index) given a Wilson interval: named as such
     if not as_index and len(finite) and np.isin(finite, (0.0, 1.0)).all():
         # a rate of exactly 0 or 1 has a degenerate bootstrap: Wilson, with the users (or sessions) as n
         n_eff = raw.n_sessions if ctx.resample_sessions else raw.n_users
-        for arr_est, arr_lo, arr_hi in ((r_est, lo, hi), (w_est, wlo, whi)):
+        for var, arr_est, arr_lo, arr_hi in (("raw", r_est, lo, hi), ("reweighted", w_est, wlo, whi)):
             for i in range(M):
                 if np.isfinite(arr_est[i]) and arr_est[i] in (0.0, 1.0) and n_eff[i] > 0:
                     a, b = wilson(arr_est[i] * n_eff[i], n_eff[i])
                     arr_lo[i], arr_hi[i] = float(a), float(b)
+                    wilson_at.add((var, i))
+    wilson_method = "wilson on units (degenerate bootstrap)"  # as Estimate.ci names it
     mlo, mhi = raw.ci(ctx.level)  # the monthly means themselves (rows 'mean' of an index)
     for i, m in enumerate(months):
         common = {"month": m, "n_users": int(raw.n_users[i]), "n_sessions": int(raw.n_sessions[i]),
                   "suppressed": False, "ci_method": ctx.boot.method}
         rows.append({**common, "variable": "raw", "value": float(r_est[i]), "ci_low": float(lo[i]),
-                     "ci_high": float(hi[i]), "force_suppress": not released[i] or (as_index and base is None)})
+                     "ci_high": float(hi[i]), "force_suppress": not released[i] or (as_index and base is None),
+                     **({"ci_method": wilson_method} if ("raw", i) in wilson_at else {})})
         rows.append({**common, "variable": "reweighted", "value": float(w_est[i]), "ci_low": float(wlo[i]),
-                     "ci_high": float(whi[i]), "force_suppress": not released[i] or (as_index and base is None)})
+                     "ci_high": float(whi[i]), "force_suppress": not released[i] or (as_index and base is None),
+                     **({"ci_method": wilson_method} if ("reweighted", i) in wilson_at else {})})
         if as_index:
             rows.append({**common, "variable": "mean", "value": float(raw.est[i]), "ci_low": float(mlo[i]),
                          "ci_high": float(mhi[i]), "force_suppress": not released[i]})
@@ -1144,6 +1149,9 @@ def fig_regression(ctx: Context) -> Figure:
         "occupation": df["occupation"],
     })
     d["strict"] = (out == "verified_success").astype(float).where(out.notna() & (out != "unclear"))
+    if d["strict"].dropna().nunique() < 2:  # the model's SEs are then 0: it released '0 pts, 95% CI 0 – 0' at each level
+        return _unavailable("regression", title, "strict success does not vary (every session with a known outcome "
+                                                 "succeeded, or none did): there is nothing to model")
     controls = ["mode", "month", "occupation"]
     if "value_usd" in df and df["value_usd"].notna().sum() >= 4:
         v = df["value_usd"]
