@@ -484,7 +484,11 @@ class ClaudeCodeParser:
         consumed = ctx.start_offset
         ts_prefix = ""  # "YYYY-MM-DDTHH:MM:" of the last fast-parsed timestamp, and its epoch microseconds
         ts_base = 0
+        stop_at = ctx.start_offset + ctx.max_bytes if ctx.max_bytes else None
         for lines, end, ascii_block in iter_line_blocks(path, ctx.start_offset, ctx.final):
+            if stop_at is not None and consumed >= stop_at:  # (more lines are left: the caller reads them next)
+                res.partial = True
+                break
             consumed = end
             for raw in lines:
                 line_no += 1
