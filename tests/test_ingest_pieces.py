@@ -122,3 +122,21 @@ def test_pieces_through_parser_processes(tmp_path: Path, big: Path) -> None:
     stats = ingest(store, [big], workers=1, piece_bytes=BLOCK_BYTES)
     assert (stats.files_parsed, stats.files_failed) == (71, 0)
     assert _rows(store) == _rows(whole)
+
+
+def test_a_test_result_appended_after_its_call_keeps_its_status(tmp_path: Path) -> None:
+    """A live session is often ingested while a test command runs: its result comes in a later, resumed read,
+    which did not know the call was a test, and stored test_status NULL instead of 'fail' (a whole read: 'fail')."""
+    s = Session(SID)
+    s.prompt("run the tests")
+    (t,) = s.reply(None, [("Bash", {"command": "pytest -q"})])
+    (other,) = s.reply(None, [("Bash", {"command": "ls"})])
+    path = s.write(tmp_path / "corpus" / "proj" / f"{SID}.jsonl")
+    store = Store(tmp_path / "db.duckdb")
+    ingest(store, [path.parent], workers=0)
+    s.result(t, "3 failed, 1 passed in 0.2s", is_error=True)
+    s.result(other, "3 failed, 1 passed in 0.2s")  # not a test command: not read as a summary
+    s.write(path)
+    assert ingest(store, [path.parent], workers=0).files_appended == 1
+    got = dict(store.con.execute("SELECT tool_use_id, test_status FROM results").fetchall())
+    assert got == {t: "fail", other: None}

@@ -518,6 +518,11 @@ def _ingest(
                 progress(done, planned, str(job.cand.path))
 
     def items(chunk: list[_Job]) -> list[tuple[str, FileContext]]:
+        # A read resumed after stored rows: the test commands among them still waiting for their result.
+        resumed = {j.cand.file_id: j for j in chunk if j.ctx.start_offset > 0 and not j.is_dir}
+        if resumed:
+            for fid, tids in store.open_test_calls(list(resumed)).items():
+                resumed[fid].ctx.extra["test_calls"] = tids
         return [(j.cand.parser.name, j.ctx) for j in chunk]
 
     it = chunked(plan_all())

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import numpy as np
@@ -462,7 +462,10 @@ class ClaudeCodeParser:
         if sub:
             m = re.match(r"agent-(.+?)(?:\.jsonl)?$", path.name)
             info.agent_id = m.group(1) if m else path.stem
-        tool_names: dict[str, tuple[str, str | None]] = {}
+        # tool-use id -> (category, the command when a test): the test calls of earlier reads, given by ingest
+        tool_names: dict[str, tuple[str, str | None]] = {
+            tid: ("shell", "") for tid in cast("list[str]", ctx.extra.get("test_calls", []))
+        }
         texts_seen: set[tuple[str, str | None, str]] = set()
         mark = out.begin()
         decode = _DECODER.decode

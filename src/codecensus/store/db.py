@@ -317,6 +317,22 @@ class Store:
         rows = self.con.execute(f"{sql} WHERE {' OR '.join(conds)}", params).fetchall()
         return {r[0]: FileState(*r) for r in rows}
 
+    def open_test_calls(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The tool-use ids of the stored test commands of the files ``ids`` that have no stored result yet
+        (by file id): a result appended later reads its test summary only when it knows its call was a test."""
+        rows = self.con.execute(
+            """
+            SELECT a.file_id, a.tool_use_id FROM actions a
+            WHERE a.file_id IN (SELECT unnest($ids::VARCHAR[])) AND a.is_test AND a.tool_use_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM results r WHERE r.file_id = a.file_id AND r.tool_use_id = a.tool_use_id)
+            """,
+            {"ids": list(ids)},
+        ).fetchall()
+        out: dict[str, list[str]] = {}
+        for fid, tid in rows:
+            out.setdefault(fid, []).append(tid)
+        return out
+
     def stored_id_filter(self) -> Callable[[str], bool]:
         """A test for "may this file id be stored?": False means surely not; True means look it up.
 
