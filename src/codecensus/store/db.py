@@ -410,8 +410,8 @@ class Store:
                 con.register("_incoming", pa.concat_tables(tbls).combine_chunks(memory_pool=pa.system_memory_pool()))
                 con.execute(f"INSERT INTO {name} SELECT * FROM _incoming")
                 con.unregister("_incoming")
-            for tbl in appended_sf:
-                self._merge_session_files(tbl)
+            if appended_sf:  # one merge for the batch: one per file cost 8 ms each and ran out of memory
+                self._merge_session_files(pa.concat_tables(appended_sf).combine_chunks())
             # Bookkeeping rows go in as list parameters: no Arrow conversion of Python lists here
             # (pyarrow would import pandas, +57 MB in the writer process).
             con.execute(_FILES_INSERT if upsert else _FILES_INSERT_NEW, {f"c{i}": [getattr(fc, c) for fc in batch] for i, (c, _t) in enumerate(_FILES_COLS)})
@@ -437,6 +437,7 @@ class Store:
             raise
 
     def _merge_session_files(self, tbl: pa.Table) -> None:
+        """Merge the session rows of appended reads (one per session and file) into the stored ones."""
         con = self.con
         con.register("_sf", tbl)
         con.execute(
