@@ -6,6 +6,9 @@
   its old rows replaced in the same transaction.
 - Each file's rows and bookkeeping are one DuckDB transaction: a kill at any
   moment loses nothing committed, and a re-run never duplicates.
+- A file larger than ``piece_bytes`` (append-only formats) is read and committed in pieces of about that
+  size, each resumed from where the last ended, as an append is: its rows never all sit in memory at once.
+  A kill between pieces leaves the file partly read, and the next run reads the rest.
 - Parsing runs in ``workers`` parser processes (``sources.base.ParserPool``; 0 =
   in this process, as are jobs under two chunks), fed chunks of files while
   discovery goes on; the single writer is this process. Rows come back as one
@@ -21,9 +24,10 @@ import logging
 import os
 import stat
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from codecensus.paths import SKIP_DIRS, as_text, default_claude_dirs, walk
@@ -176,6 +180,8 @@ class _Job:
     existed: bool = False
     is_dir: bool = False
     new: bool = False  # no `files` row holds its id, nor will until it is committed (first meeting in this call)
+    piece: bool = False  # the rest of a file whose first part was committed in this call (piece_bytes)
+    committed: bool = False
 
 
 def _plan(cand: Candidate, state: FileState | None, settle_s: float) -> _Job | None:
@@ -240,6 +246,7 @@ def ingest(
     batch_limit_files: int = int(os.environ.get("CODECENSUS_COMMIT_FILES", "1024")),
     progress: Callable[[int, int, str], None] | None = None,
     prune: bool = False,
+    piece_bytes: int = int(os.environ.get("CODECENSUS_PIECE_BYTES", "64000000")),
 ) -> IngestStats:
     """Ingest every transcript under ``paths`` into ``store``. Returns counts.
 
@@ -261,6 +268,7 @@ def ingest(
         stats = _ingest(
             store, paths, user=user, user_from_dir=user_from_dir, fmt=fmt, workers=workers, settle_s=settle_s,
             batch_limit_bytes=batch_limit_bytes, batch_limit_files=batch_limit_files, progress=progress, prune=prune,
+            piece_bytes=piece_bytes,
         )
     if stats.changed:
         # Write the new rows into the database file now, under the store's own memory limit.
@@ -298,6 +306,7 @@ def _ingest(
     batch_limit_files: int,
     progress: Callable[[int, int, str], None] | None,
     prune: bool,
+    piece_bytes: int,
 ) -> IngestStats:
     stats = IngestStats()
     paths = [Path(p) for p in paths]
@@ -386,6 +395,8 @@ def _ingest(
                 stats.files_skipped += 1
             else:
                 job.new = state is None
+                if c.parser.append_only and not job.is_dir:
+                    job.ctx.max_bytes = piece_bytes
                 planned += 1
                 yield job
 
@@ -416,12 +427,15 @@ def _ingest(
                 except Exception as exc:
                     failed(job, exc)
         for job, fc in committed:
+            job.committed = True
             result = fc.result
             stats.bytes_read += max(0, fc.consumed - job.ctx.start_offset) if not job.is_dir else fc.size
             stats.bad_lines += sum(b.count for b in result.bad if b.kind in ("bad_json", "bad_record"))
-            stats.by_source[fc.source] = stats.by_source.get(fc.source, 0) + 1
             for sess in result.sessions:
                 stats.changed_sessions.add(sess.session_key)
+            if job.piece:
+                continue  # the file was counted with its first piece
+            stats.by_source[fc.source] = stats.by_source.get(fc.source, 0) + 1
             if job.replace:
                 stats.files_parsed += 1
             else:
@@ -430,7 +444,7 @@ def _ingest(
         batch_bytes = 0
         release_memory()
 
-    def commit(job: _Job, result: ParseResult) -> None:
+    def commit(job: _Job, result: ParseResult) -> FileCommit:
         nonlocal batch_bytes
         c = job.cand
         path = c.path
@@ -466,6 +480,17 @@ def _ingest(
         batch_bytes += max(0, consumed - job.ctx.start_offset)
         if batch_bytes >= batch_limit_bytes or len(batch) >= batch_limit_files:
             flush()
+        return fc
+
+    more: deque[_Job] = deque()  # the rest of files read in pieces, read before the next chunk
+
+    def read_on(job: _Job, fc: FileCommit) -> None:
+        """After a piece of a file: commit it now, then read the file on from where it ended, as an append."""
+        flush()
+        if not job.committed:
+            return  # the piece failed (reported): the rest is not read
+        ctx = replace(job.ctx, start_offset=fc.consumed, start_line=fc.lines, session_key=fc.session_key)
+        more.append(_Job(job.cand, ctx, False, job.size, job.mtime_ns, existed=True, piece=True))
 
     # Files are parsed in chunks (<= 64 files, <= 4 MB): one round trip to a worker and one Arrow
     # conversion per chunk, not per file.
@@ -499,20 +524,34 @@ def _ingest(
                 ))
             else:
                 try:
-                    commit(job, res)
+                    fc = commit(job, res)
                 except Exception as exc:  # nothing of this file is committed
                     failed(job, exc)
+                else:
+                    if res.partial:
+                        read_on(job, fc)
+                        continue  # counted done when its last piece is
             done += 1
             if progress:
                 progress(done, planned, str(job.cand.path))
 
     def items(chunk: list[_Job]) -> list[tuple[str, FileContext]]:
+        # A read resumed after stored rows: the test commands among them still waiting for their result.
+        resumed = {j.cand.file_id: j for j in chunk if j.ctx.start_offset > 0 and not j.is_dir}
+        if resumed:
+            for fid, tids in store.open_test_calls(list(resumed)).items():
+                resumed[fid].ctx.extra["test_calls"] = tids
         return [(j.cand.parser.name, j.ctx) for j in chunk]
 
     it = chunked(plan_all())
     first = [c for _, c in zip(range(2), it, strict=False)]
+    it = itertools.chain(first, it)
+
+    def next_chunk() -> list[_Job] | None:
+        return [more.popleft()] if more else next(it, None)
+
     if workers < 1 or len(first) < 2:  # tiny jobs: parser processes would cost more than they save
-        for chunk in itertools.chain(first, it):
+        while (chunk := next_chunk()) is not None:
             take(chunk, _unchunk(_parse_chunk(items(chunk))))
     else:
         with ParserPool(workers) as pool:
@@ -522,11 +561,8 @@ def _ingest(
             # parser, +3 MB peak RSS; 10K generated sessions with two parsers 11.5-12.1 s instead of 12.2-13.4 s.
             window = workers * 8
             pending: list[tuple[list[_Job], Future[list[Run]]]] = []
-            it = itertools.chain(first, it)
-            for chunk in it:
+            while len(pending) < window and (chunk := next_chunk()) is not None:
                 pending.append((chunk, pool.submit(items(chunk))))
-                if len(pending) >= window:
-                    break
             while pending:
                 chunk, fut = pending.pop(0)
                 try:
@@ -534,7 +570,7 @@ def _ingest(
                 except Exception as exc:  # the worker died: every file of the chunk failed, nothing committed
                     results = [f"{type(exc).__name__}: {exc}"] * len(chunk)
                 take(chunk, results)
-                nxt = next(it, None)  # discovered while the parser processes work
+                nxt = next_chunk()  # discovered while the parser processes work
                 if nxt is not None:
                     pending.append((nxt, pool.submit(items(nxt))))
     flush()

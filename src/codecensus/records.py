@@ -350,6 +350,8 @@ class ParseResult(msgspec.Struct, kw_only=True):
     # Why the file's one JSON document could not be read at all (cut short or damaged: a file rewritten whole may
     # be caught mid-write): ingest then keeps what an earlier run stored from the file instead of replacing it.
     unreadable: str | None = None
+    # Stopped after FileContext.max_bytes with more of the file left: the rest is read from ``consumed`` on.
+    partial: bool = False
 
     def freeze(self) -> ParseResult:
         """Convert the rows to Arrow now (in a worker process) and drop the Python rows."""

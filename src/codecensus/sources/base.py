@@ -34,6 +34,9 @@ class FileContext:
     start_line: int = 0  # number of lines already consumed
     session_key: str | None = None  # known from an earlier run of this file
     final: bool = True  # False while the file may still be written (keep a partial last line)
+    # Append-only formats may stop after about this many bytes from start_offset (ParseResult.partial):
+    # the rows of one huge file then never all sit in memory at once.
+    max_bytes: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import numpy as np
@@ -470,7 +470,10 @@ class ClaudeCodeParser:
         if sub:
             m = re.match(r"agent-(.+?)(?:\.jsonl)?$", path.name)
             info.agent_id = m.group(1) if m else path.stem
-        tool_names: dict[str, tuple[str, str | None]] = {}
+        # tool-use id -> (category, the command when a test): the test calls of earlier reads, given by ingest
+        tool_names: dict[str, tuple[str, str | None]] = {
+            tid: ("shell", "") for tid in cast("list[str]", ctx.extra.get("test_calls", []))
+        }
         texts_seen: set[tuple[str, str | None, str]] = set()
         mark = out.begin()
         decode = _DECODER.decode
@@ -494,7 +497,11 @@ class ClaudeCodeParser:
         consumed = ctx.start_offset
         ts_prefix = ""  # "YYYY-MM-DDTHH:MM:" of the last fast-parsed timestamp, and its epoch microseconds
         ts_base = 0
+        stop_at = ctx.start_offset + ctx.max_bytes if ctx.max_bytes else None
         for lines, end, ascii_block in iter_line_blocks(path, ctx.start_offset, ctx.final):
+            if stop_at is not None and consumed >= stop_at:  # (more lines are left: the caller reads them next)
+                res.partial = True
+                break
             consumed = end
             for raw in lines:
                 line_no += 1

@@ -359,6 +359,22 @@ class Store:
         rows = self.con.execute(f"{sql} WHERE {' OR '.join(conds)}", params).fetchall()
         return {r[0]: FileState(*r) for r in rows}
 
+    def open_test_calls(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The tool-use ids of the stored test commands of the files ``ids`` that have no stored result yet
+        (by file id): a result appended later reads its test summary only when it knows its call was a test."""
+        rows = self.con.execute(
+            """
+            SELECT a.file_id, a.tool_use_id FROM actions a
+            WHERE a.file_id IN (SELECT unnest($ids::VARCHAR[])) AND a.is_test AND a.tool_use_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM results r WHERE r.file_id = a.file_id AND r.tool_use_id = a.tool_use_id)
+            """,
+            {"ids": list(ids)},
+        ).fetchall()
+        out: dict[str, list[str]] = {}
+        for fid, tid in rows:
+            out.setdefault(fid, []).append(tid)
+        return out
+
     def stored_id_filter(self) -> Callable[[str], bool]:
         """A test for "may this file id be stored?": False means surely not; True means look it up.
 
@@ -436,8 +452,8 @@ class Store:
                 con.register("_incoming", pa.concat_tables(tbls).combine_chunks(memory_pool=pa.system_memory_pool()))
                 con.execute(f"INSERT INTO {name} SELECT * FROM _incoming")
                 con.unregister("_incoming")
-            for tbl in appended_sf:
-                self._merge_session_files(tbl)
+            if appended_sf:  # one merge for the batch: one per file cost 8 ms each and ran out of memory
+                self._merge_session_files(pa.concat_tables(appended_sf).combine_chunks())
             # Bookkeeping rows go in as list parameters: no Arrow conversion of Python lists here
             # (pyarrow would import pandas, +57 MB in the writer process).
             con.execute(_FILES_INSERT if upsert else _FILES_INSERT_NEW, {f"c{i}": [getattr(fc, c) for fc in batch] for i, (c, _t) in enumerate(_FILES_COLS)})
@@ -463,6 +479,7 @@ class Store:
             raise
 
     def _merge_session_files(self, tbl: pa.Table) -> None:
+        """Merge the session rows of appended reads (one per session and file) into the stored ones."""
         con = self.con
         con.register("_sf", tbl)
         con.execute(
