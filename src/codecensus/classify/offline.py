@@ -356,7 +356,8 @@ class OfflineBackend:
             where: list[tuple[int, str]] = []
             unknown = getattr(self._emb, "unknown_share", None)  # an embedder that cannot say: every text is read
             for i, t in enumerate(texts):
-                if unknown is not None and any(unknown(s) > EMB_MAX_UNKNOWN for s in t.values() if s):
+                # (ASCII text is all known pieces: only other text asks the tokenizer, a second encode per text)
+                if unknown is not None and any(unknown(s) > EMB_MAX_UNKNOWN for s in t.values() if s and not s.isascii()):
                     # the embedder cannot read this session's language: classified from what was done and the
                     # lexicons, as without an embedder (a noise vector would pick a mode or a group at random)
                     continue
