@@ -248,3 +248,103 @@ def test_lexicons_answer_as_their_full_patterns() -> None:
         wrong_count = sum(lex.count(t) != len(lex.regex.findall(t)) for t in texts)
         assert (wrong_search, wrong_match, wrong_count) == (0, 0, 0), name  # counts only: texts are not printed
         assert found > 0 or name == "NEGATIVE_REPLY", name
+
+
+# One request, written in 11 languages (not the sentences of any measurement script): the lexical signals behind
+# expertise (technical terms, constraints, verification requests) fire in each language as they do in English.
+_SAME_REQUEST = {
+    "en": "Do not change the file format and keep the old behaviour. Add regression tests for the deadlock in the "
+          "worker and verify that they pass.",
+    "es": "No cambies el formato del archivo y mantén el comportamiento anterior. Añade tests de regresión para el "
+          "interbloqueo del worker y verifica que pasan.",
+    "fr": "Ne change pas le format du fichier et garde le comportement actuel. Ajoute des tests de régression pour "
+          "l'interblocage du worker et vérifie qu'ils passent.",
+    "de": "Ändere das Dateiformat nicht und behalte das alte Verhalten bei. Füge Regressionstests für die "
+          "Verklemmung im Worker hinzu und prüfe, dass sie bestehen.",
+    "pt": "Não altere o formato do arquivo e mantenha o comportamento antigo. Adicione testes de regressão para o "
+          "deadlock no worker e verifique que eles passam.",
+    "ru": "Не меняй формат файла и оставь прежнее поведение. Добавь регрессионные тесты для взаимной блокировки в "
+          "воркере и проверь, что они проходят.",
+    "zh": "不要改文件格式，保持原来的行为。为worker里的死锁添加回归测试，并确认它们通过。",
+    "ja": "ファイル形式は変えないで、以前の動作を維持してください。workerのデッドロックに回帰テストを追加して、通ることを確認してください。",
+    "ko": "파일 형식은 바꾸지 말고 기존 동작을 유지해 줘. worker의 데드락에 대한 회귀 테스트를 추가하고 통과하는지 확인해 줘.",
+    "hi": "फ़ाइल फ़ॉर्मेट मत बदलो और पुराना व्यवहार बनाए रखो। worker के डेडलॉक के लिए रिग्रेशन टेस्ट जोड़ो और पक्का करो कि वे "
+          "पास हों।",
+    "ar": "لا تغير صيغة الملف وحافظ على السلوك القديم. أضف اختبارات انحدار لحالة السباق في worker وتحقق من أنها تنجح.",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_SAME_REQUEST))
+def test_expertise_signals_do_not_depend_on_the_language(lang: str) -> None:
+    from codecensus.classify.offline import OfflineBackend
+    from evidence_builders import session
+
+    s = prompt_signals(_SAME_REQUEST[lang])
+    assert s.tech_words >= 2  # regression tests / deadlock (race condition)
+    assert s.constraints >= 1  # do not change / keep
+    assert s.verify
+    assert not s.novice
+    # before: every translation was level 2 and the English request 3 (no technical term, constraint or check
+    # was read outside English, none at all in Hindi and Arabic)
+    be = OfflineBackend(embedder=None)
+    en, other = be.classify([session([_SAME_REQUEST["en"]], [], key="en"), session([_SAME_REQUEST[lang]], [], key=lang)])
+    assert other.expertise == en.expertise == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Escribe pruebas de integración para el exportador y cubre los casos límite.",
+        "Ajoute des tests d'intégration pour l'export et vérifiez le cas limite du fichier vide.",
+        "Schreibe Integrationstests für den Export und stell sicher, dass die Randfälle abgedeckt sind.",
+        "Escreva testes de integração para o exportador.",
+        "为导出功能补充边界情况的检查。",
+        "내보내기 기능의 엣지 케이스를 다뤄 줘.",
+        "एक्सपोर्ट फ़ंक्शन के लिए टेस्ट लिखो।",
+        "أضف اختبارات تكامل لوظيفة التصدير.",
+    ],
+)
+def test_verification_requests_in_other_languages(text: str) -> None:
+    assert prompt_signals(text).verify
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Add client-side validation to the signup form",  # English "validation" is not a request to verify
+        "El contenedor de basura está lleno y el esquema del libro está listo.",
+        "キャッシュレス決済に対応したお店を探しています。非常に長い行列でした。",
+        "땅을 파서 나무를 심었다.",
+        "Верни кэшбэк за покупку.",
+        "मुझे कैश में भुगतान करना है।",
+    ],
+)
+def test_ordinary_words_are_not_technical_terms(text: str) -> None:
+    s = prompt_signals(text)
+    assert s.tech_words == 0 and not s.verify
+
+
+def test_compound_with_a_technical_term_counts() -> None:
+    # German joins an English term to a native word with a hyphen ("Parser-Modul"): before, the compound was one
+    # unknown word
+    assert prompt_signals("Schreibe Tests für das Parser-Modul.").tech_words == 1
+    assert prompt_signals("Write tests for the parser module.").tech_words == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "novice"),
+    [
+        ("Qu'est-ce qu'un commit ?", True),  # the elided article: before, only "qu'est-ce que" was read
+        ("Qu’est-ce qu’une API ?", True),  # typographic apostrophes
+        ("깃허브에 어떻게 올려야 하나요?", True),  # "how should I upload it to GitHub?"
+        ("이 함수가 어떻게 동작하는지 설명해 줘.", False),  # "explain how this function works": before, a novice question
+        ("데이터는 어떻게 저장돼?", False),  # "how is the data stored?"
+        ("我该如何安装Python？", True),
+        ("解释一下数据是如何存储的。", False),  # before: any 如何 ("how") was a novice question
+        ("मैं पायथन कैसे इंस्टॉल करूँ?", True),
+        ("यह फ़ंक्शन कैसे काम करता है, समझाओ।", False),
+        ("كيف يمكنني تثبيت بايثون؟", True),
+    ],
+)
+def test_novice_questions_across_languages(text: str, novice: bool) -> None:
+    assert prompt_signals(text).novice is novice

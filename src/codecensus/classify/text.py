@@ -190,11 +190,6 @@ def code_tokens(text: str) -> list[str]:
     return _CODE_TOKEN.findall(t)
 
 
-def tech_word_count(text: str) -> int:
-    words = re.findall(r"[A-Za-z][A-Za-z0-9+#-]{1,20}", text or "")
-    return sum(1 for w in words if w.lower() in _TECH_WORDS)
-
-
 # --- lexicons -----------------------------------------------------------------------------------------
 @functools.cache
 def _has_ascii_twin(c: str) -> bool:
@@ -335,6 +330,62 @@ class Lexicon:
         return 0 if rx is None else len(rx.findall(text))
 
 
+# The same vocabulary written in other languages (es, pt, fr, de, ru, zh, ja, ko, hi, ar): native words and
+# transliterations of _TECH_WORDS' terms. Only forms that name the technical thing in ordinary text: a word that is
+# also common outside software is left out ("esquema", "migración", "contenedor", "branch" as "rama", "分支"; "キャッシュ",
+# Korean "캐시" and Hindi "कैश", which are also "cash"; Arabic "نشر", publish): a word firing on ordinary text is worse
+# than a miss. Test names ("unit tests") are verification requests (VERIFY), as in English.
+TECH_TERMS_NATIVE = (
+    # es / pt
+    r"\b(condici[oó]n(es)? de carrera|condi[cç](ão|ões) de corrida|interbloqueos?|idempotentes?|latencia|"
+    r"lat[eê]ncia|despliegues?|desplegar|despli[eé]ga(lo|la)?|repositorios?|reposit[oó]rios?|compilador(es)?|"
+    r"refactoriza\w*|refator\w*|(tests?|pruebas?|testes?) de regres(i[oó]n|s[aã]o)|cobertura de (c[oó]digo|tests|"
+    r"pruebas|testes))\b",
+    # fr
+    r"\b(conditions? de (course|concurrence)|interblocages?|latence|d[ée]ploie\w*|d[ée]ploiement\w*|d[ée]ployer|"
+    r"d[ée]pendances|compilateurs?|refactoris\w+|tests? de r[ée]gression|"
+    r"couverture de (code|tests))\b",
+    # de
+    r"\b(\w*regressionstests?|testabdeckung|nebenl[aä]ufigkeit|"
+    r"wettlaufsituation\w*|verklemmung\w*|latenz\w*|deploy(e|en|t|st)|refaktor\w*|zwischenspeicher\w*)\b",
+    # ru
+    r"\b(состояни[еяю] гонки|гонк[аиу] данных|взаимн\w+ блокировк\w+|дедлок\w*|конкурентност\w*|"
+    r"многопоточн\w*|потокобезопасн\w*|идемпотентн\w*|кэш(а|е|ом|у|и|ирова\w*)?|деплой\w*|разв[её]ртывани\w*|"
+    r"разверн\w+ (приложени|сервис|проект|сайт|бот)\w*|репозитори\w*|компилятор\w*|парсер\w*|линтер\w*|рефактор\w*|"
+    r"регрессионн\w+ тест\w*|миграци\w+ (баз\w+|схем\w+))\b",
+    # zh
+    r"竞态条件|代码检查|竞争条件|死锁|并发|多线程|幂等|缓存|部署|编译器|重构|回归测试|测试覆盖率|数据库迁移|"
+    r"中间件|解析器|序列化|异步",
+    # ja
+    r"競合状態|レースコンディション|デッドロック|排他制御|ミューテックス|冪等|レイテンシ|デプロイ|リポジトリ|"
+    r"コンパイラ|パーサ|リンター|リファクタ|回帰テスト|カバレッジ|マイグレーション|スキーマ|"
+    r"シリアライ|非同期|ロールバック|ミドルウェア|エンドポイント",
+    # ko
+    r"경쟁\s?상태|레이스\s?컨디션|데드락|교착\s?상태|동시성|뮤텍스|멱등|레이턴시|배포|리포지토리|컴파일러|린터|"
+    r"파서(를|가|는|의|에서?|\s?모듈)|리팩[터토]링|회귀\s?테스트|커버리지|마이그레이션|스키마|직렬화|비동기|"
+    r"롤백|미들웨어|엔드포인트",
+    # hi (transliterations)
+    r"रेस कंडीशन|डेडलॉक|लिंटर|डिप्लॉय|रिपॉज़िटरी|रिपॉजिटरी|डिपेंडेंसी|कंपाइलर|रिफैक्टर|रिग्रेशन टेस्ट|"
+    r"माइग्रेशन|स्कीमा|पार्सर|रोलबैक|मिडलवेयर|एंडपॉइंट|लेटेंसी",
+    # ar
+    r"حال(ة|ات) السباق|التخزين المؤقت|اختبار(ات)? (ال)?انحدار|"
+    r"غير متزامن|(نشر|انشر|ينشر) (ال)?(تطبيق|خدمة)",
+)
+TECH_NATIVE = Lexicon(*TECH_TERMS_NATIVE)
+
+
+def tech_word_count(text: str) -> int:
+    """Technical terms: ASCII words of _TECH_WORDS (used in prompts of any language) plus native terms."""
+    words = re.findall(r"[A-Za-z][A-Za-z0-9+#-]{1,20}", text or "")
+    # a hyphenated compound counts when it is a term ("edge-case") or holds one: German and Dutch join an English
+    # term to a native word ("Parser-Modul", "Cache-Schicht"), English too ("pre-commit")
+    n = sum(
+        1 for w in words
+        if w.lower() in _TECH_WORDS or ("-" in w and not _TECH_WORDS.isdisjoint(w.lower().split("-")))
+    )
+    return n + TECH_NATIVE.count(text or "")
+
+
 # explicit confirmation that the result works (hard evidence, taxonomy §3)
 CONFIRM = Lexicon(
     r"\b(it|that|this|everything|all|now it)\s*('?s|\s+is|\s+now)?\s+(works?|working|fixed|running)\b",
@@ -386,7 +437,17 @@ VERIFY = Lexicon(
     r"type[- ]check|edge ?cases?|coverage|benchmark\w*|reproduce|repro|pytest|jest|vitest|tdd)\b",
     r"\b(prueba[s]? unitarias|comprueba|comprobar|asegúrate|vérifie[rz]?|assure-toi|prüf\w*|überprüf\w*|"
     r"stelle sicher|verifica\w*|sprawdź|garanta)\b",
-    r"测试|验证|单元测试|确保|テスト|検証|確認して|테스트|검증|확인해|тест\w*|провер\w*|убедись",
+    # the same requests in es, pt, fr, de: unit / integration / regression tests, edge cases, test coverage, verify
+    r"\b((tests?|pruebas?|testes?) (unitari[oa]s|unit[aá]ri[oa]s|de (regresi[oó]n|regress[aã]o|integraci[oó]n|"
+    r"integra[cç][aã]o))|casos? (l[ií]mite|extremos)|cobertura de (c[oó]digo|tests|pruebas|testes)|valid(a|ar|e|ez)|"
+    r"verifique\w*|certifique-se|tests? (unitaires|de r[ée]gression|d['’]int[ée]gration)|cas limites?|"
+    r"couverture de (code|tests)|assurez-vous|v[ée]rifiez|unit-?tests?|\w*(regressions|integrations)tests?|"
+    r"randf[aä]ll\w*|testabdeckung|stell sicher|sicherstellen|validier\w*|verifizier\w*)\b",
+    r"测试|验证|单元测试|确保|边界情况|テスト|検証|確認して|エッジケース|테스트|검증|확인해|엣지\s?케이스|тест\w*|провер\w*|"
+    r"убедись|граничн\w+ случа\w+",
+    # hi, ar: tests of any kind (as zh 测试, ru тест), regression / unit / integration tests, edge cases, make sure
+    r"टेस्ट|परीक्षण|एज केस|सुनिश्चित कर|पक्का कर|اختبار(ات)? (ال)?(وحدة|انحدار|تكامل)|(ال)?حالات (ال)?حدية|"
+    r"تحق[قّ]+ من|تأك[دّ]+ من",
 )
 NOVICE = Lexicon(
     r"\bwhat\s+(is|are|does)\s+(a|an|the)?\s*\w+(\s+\w+)?\s*(\?|mean)",
@@ -394,8 +455,16 @@ NOVICE = Lexicon(
     r"\bhow (do|can|should) i\b",
     r"\b(i'?m|i am) (new|a beginner|not a (developer|programmer|coder))\b",
     r"\bfirst time\b",
-    r"\b(qu[eé] es|qu'?est-ce que|c'?est quoi|was ist|o que [ée]|cos'?è|что такое|как (мне|сделать)|co to jest)\b",
-    r"是什么|什么是|怎么(办|弄|做|用)|如何|とは|って何|どうやって|뭐야|이란|어떻게",
+    r"\b(qu[eé] es|qu['’]?est-ce que|qu['’]est-ce qu['’](un|une)|c['’]?est quoi|was ist|o que [ée]|cos['’]?è|"
+    r"что такое|как (мне|сделать)|co to jest)\b",
+    # "how do I ..." (not any "how": "explain how the data is stored" is no novice question)
+    r"是什么|什么是|怎么(办|弄|做|用)|我(该|应该|要)?(怎么|怎样|如何)|とは|って何|(れば|けば|たら)いい(ですか|の|でしょうか)|"
+    r"뭐야|이란|어떻게\s?(해야|하면|하나요|하죠|해요|해\?)|어떻게\s?\S+야\s?(해|돼|하나요|하죠|할까요|되나요)",
+    # hi: "what is an X (in general)", "what does X mean", "how do I <verb>" (first-person subjunctive); ar: "what does
+    # ... mean", "what is X?", "how can I / how do I open, install, run, use, create"
+    r"क्या (होता|होती|होते) है|का (मतलब|अर्थ) क्या|कैसे (\S+ )?\S+(ूँ|ूं)(?=[\s?।!.,]|$)|"
+    r"ما معنى|ماذا يعني|ما (هو|هي) \S+( \S+)?\s*[؟?]|"
+    r"كيف (يمكنني|أستطيع|أقوم|أفتح|أثبت|أشغ[ّ]?ل|أستخدم|أنشئ)",
 )
 GREETING = Lexicon(r"^\s*(hi|hey|hello|hy|yo|hola|ola|olá|bonjour|hallo|ciao|привет|你好|こんにちは|안녕|test|testing)\W*$")
 DEFER = Lexicon(
@@ -416,7 +485,24 @@ CONSTRAINT = Lexicon(
     r"required?|keep|avoid|instead of|make sure)\b",
     r"\b(debe|deben|sin|solo|nunca|siempre|doit|sans|seulement|jamais|muss|ohne|nur|niemals|deve|senza|solo|"
     r"должен|без|только|никогда)\b",
-    r"必须|不要|只|不能|禁止|确保|必ず|だけ|しないで|반드시|하지\s?마|만\b",
+    # "do not touch/change/remove ...", "keep", "avoid", "instead of" (es, pt, fr, de, ru)
+    r"\b(no (toques|cambies|modifiques|uses|borres|elimines|rompas)|mant[eé]n|mantenga|mantener|evita\w*|"
+    r"en (lugar|vez) de|n[aã]o (mexa|toque|altere|mude|use|remova|apague|quebre|modifique)|mantenha|manter|evite|"
+    r"em vez de|ao inv[eé]s de|sem|apenas|somente|sempre|"
+    r"ne (touche|modifie|change|supprime|casse|utilise)\w*\s+(pas|jamais|rien)|n['’](utilise|ajoute|efface|enl[eè]ve)"
+    r"\w*\s+(pas|jamais)|(garde|gardez|conserve|conservez)\s+(l[ea]\s|l['’]|les\s)|[ée]vite[rz]?|au lieu de|"
+    r"uniquement|fass\w*\b[^.!?]{0,40}\bnicht an|"
+    r"(ändere|ändert|lösche|löscht|entferne|entfernt)\b[^.!?]{0,40}\bnicht|"
+    r"nicht (an)?(fassen|ändern|anrühren|verändern|löschen|entfernen)|"
+    r"behalte\w*|beibehalten|unverändert|vermeide\w*|darf (nicht|kein\w*)|dürfen (nicht|kein\w*)|statt|anstatt|"
+    r"не (трога|меня|изменя|удаля|использу|лома)\w*|избега\w*|всегда|обязательно|вместо)\b",
+    r"必须|不要|只|不能|禁止|确保|别动|不得|保持|避免|而不是|必ず|だけ|ないで|維持|避けて|のみ|(?<!非)常に|代わりに|반드시|"
+    r"지\s?(마|말(고|것|아))|만\b|유지|피하(고|세요|라|도록)|대신|항상|절대|없이",
+    # hi: "don't" (मत), "keep ... (maintained)", without, only, always, never, must, instead of; ar: do not touch /
+    # change / remove / use, keep, without, only, must, never, always, instead of
+    r"(?<!\S)मत(?!\S)|बनाए रख|बिना|सिर्फ़?|केवल|हमेशा|कभी (भी )?नहीं|ज़रूर|जरूर|अवश्य|की जगह|के बजाय|"
+    r"لا (تلمس|تغي[ّ]?ر|تعد[ّ]?ل|تحذف|تستخدم|تمس|تكسر)|حافظ(وا)? على|بدون|(?<!\S)دون|فقط|يجب|أبد[اًا]+|دائم[اًا]+|"
+    r"بدل[اًا]+ من",
 )
 ACCEPTANCE = Lexicon(
     r"\b(acceptance criteria|definition of done|done when|should (return|output|show|print|pass)|expected (output|result|"
