@@ -108,25 +108,7 @@ def test_a_lone_users_month_is_not_recovered_from_the_all_months_figure(tmp_path
     released, so subtraction gave that user's sessions per mode exactly (build 389 - 385 = 4, fix 355 - 351 = 4,
     operate 259 - 256 = 3, plan 89 - 87 = 2: all four right). The cells of a mode across months are now a
     partition too."""
-    from codecensus.report.build import ReportOptions, compute
-
-    c = synthetic_corpus(users=60, sessions=1500, months=6, seed=4)
-    s, f = c.sessions.to_pandas(), c.facets.to_pandas()
-    u = s["user"].value_counts().index[0]
-    lone = s[s["user"] == u].head(15).copy()
-    keys = [f"lone-{i}" for i in range(len(lone))]
-    fl = f.set_index("session_key").loc[lone["session_key"]].reset_index()
-    lone["session_key"], fl["session_key"] = keys, keys
-    lone["started_at"] = pd.Timestamp("2026-06-15", tz="UTC")
-    import pyarrow as pa
-
-    c.sessions = pa.Table.from_pandas(pd.concat([s, lone], ignore_index=True), preserve_index=False)
-    c.facets = pa.Table.from_pandas(pd.concat([f, fl], ignore_index=True), preserve_index=False)
-    store = Store(tmp_path / "m.duckdb")
-    load_into(store, c, clusters=False, git=False)
-    comp = compute(store, ReportOptions(bootstrap=20))
-    figs = {x.id: x.table for x in comp.figures}
-    pol = comp.policy
+    figs, _, pol = _lone_month_report(tmp_path)
     for whole, by_month, key, var in (("work_modes", "work_modes_by_month", "mode", "share_of_sessions"),
                                       ("occupations", "occupations_by_month", "occupation", "share_where_inferable")):
         tot = figs[whole][(figs[whole]["variable"] == var) & ~figs[whole]["suppressed"]].set_index(key)["n_sessions"]
