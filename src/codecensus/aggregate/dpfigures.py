@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from codecensus.aggregate.dp import BudgetExceeded, DPEngine, DPHistogram, PrivacyLedger, _half_width
-from codecensus.aggregate.figures import STD_COLUMNS, Figure, PolicyLike, ReportData, _unavailable
+from codecensus.aggregate.figures import STD_COLUMNS, Figure, PolicyLike, ReportData
 from codecensus.taxonomy import (
     EXPERTISE,
     EXPERTISE_LEVELS,
@@ -48,7 +48,6 @@ DP_FIGURES = ("coverage", "occupations", "work_modes", "work_modes_by_month", "o
               "expertise_shape", "success_trend")
 # clamping bounds for means (a DP mean needs bounds fixed before seeing the data)
 APP_BOUNDS = (0.0, 40.0)
-VALUE_BOUNDS = (0.0, 3000.0)
 
 
 # The most ε one report may spend. At ε = 10 a user's presence changes the odds of any output by at most e^10
@@ -386,30 +385,6 @@ class DPReport:
                       f"Noisy mean of actions per prompt (clamped to {APP_BOUNDS[0]:g}–{APP_BOUNDS[1]:g}) by expertise; "
                       f"{self.method}.", t, ["expertise", "expertise_label"], "number",
                       subtitle="Experts delegate bigger steps (noisy).")
-
-    def value_by_month(self) -> Figure:
-        df = self.data.df
-        if "value_usd" not in df or df["value_usd"].isna().all():
-            return _unavailable("value_by_month", "Value per session by month", "needs value estimates")
-        means = []
-        for m in self.data.months:
-            mask = (df["month"] == m).to_numpy()
-            vals = df.loc[mask, "value_usd"].to_numpy(dtype=float)
-            users = [u for u, k in zip(self.users, mask, strict=True) if k]
-            sess = [s for s, k in zip(self.sessions, mask, strict=True) if k]
-            r = self.engine.mean(list(vals), *VALUE_BOUNDS, users, epsilon=self.eps_each,
-                                 query=f"report:value_usd:{m}", session_ids=sess)
-            means.append(r)
-        base = means[0].value or 1.0
-        rows = [_row({"month": m}, "raw", 100 * r.value / base, 100 * r.ci_low / base, 100 * r.ci_high / base,
-                     float((df["month"] == m).sum()), self.policy.min_sessions, self.method)
-                for m, r in zip(self.data.months, means, strict=True)]
-        t = _table(rows, ["month"])
-        t["n_sessions"] = pd.array([pd.NA] * len(t), dtype="Int64")
-        return Figure("value_by_month", "Value per session by month",
-                      f"Noisy mean estimated value per session (clamped to ${VALUE_BOUNDS[1]:,.0f}) each month as an "
-                      f"index (first month = 100; the interval ignores the base month's noise); {self.method}.",
-                      t, ["month"], "index", subtitle="An estimate of value, with noise added (not reweighted in DP mode).")
 
     def success_trend(self) -> Figure:
         df = self.data.df

@@ -27,6 +27,7 @@ import binascii
 import heapq
 import logging
 import re
+import string
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import pairwise
@@ -360,8 +361,9 @@ _WS = re.compile(r"\s")
 
 #: Characters a value the rules find is made of: letters, digits and the punctuation of keys, tokens,
 #: e-mail addresses, URLs, paths and numbers.
-_TOKEN_CHARS = "A-Za-z0-9_+/=.@%:~-"
-_TOKEN_SET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+/=.@%:~-")
+_TOKEN_PUNCT = "_+/=.@%:~-"  # ("-" last: it ends the character class below)
+_TOKEN_CHARS = "A-Za-z0-9" + _TOKEN_PUNCT
+_TOKEN_SET = frozenset(string.ascii_letters + string.digits + _TOKEN_PUNCT)
 _WRAP_MIN = 20  # a line shorter than this was ended by its writer, not wrapped by a terminal or a tool
 #: A line break (LF, CRLF, the ``\\n`` and ``\\r\\n`` escapes of JSON text, a shell line continuation) right
 #: after a token character, with the indentation after it and a token character next. It starts with a
