@@ -420,3 +420,42 @@ def test_version_option() -> None:
         assert r.exit_code == 0 and r.stdout.strip() == f"codecensus {__version__}", (args, r.output)
     r = runner.invoke(app, ["--version", "formats"])  # eager: nothing else runs
     assert r.exit_code == 0 and r.stdout.strip() == f"codecensus {__version__}"
+
+
+def test_a_reader_that_stops_reading_ends_a_command_quietly(tmp_path: Path) -> None:
+    """``codecensus sessions | head -1`` exited 1 (click's and rich's answer to a closed pipe), so a pipeline under
+    ``set -o pipefail`` failed as if the command had; now each command stops as a Unix tool does: status 141
+    (128 + SIGPIPE), nothing on stderr. The reader here closes its end before the command writes anything."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "carol" / ".claude" / "projects" / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db), "-j", "0"]).exit_code == 0
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=A", "-c", "user.email=a@example.org", "commit", "-q",
+                    "--allow-empty", "-m", "init"], check=True)
+    for args in (["sessions", "--db", str(db)], ["sessions", "--db", str(db), "-f", "csv"],
+                 ["summary", "--db", str(db)], ["git-agents", str(repo)], ["formats"], ["--help"]):
+        p = subprocess.Popen([sys.executable, "-m", "codecensus", *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=os.environ)
+        assert p.stdout is not None
+        p.stdout.close()
+        _, err = p.communicate(timeout=120)
+        assert (args[0], p.returncode, err.decode()) == (args[0], 141, "")
+
+
+def test_out_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sessions --out -`` wrote a file named '-' in the current folder (and said 'wrote 1 sessions to -'); '-' is
+    the Unix name of standard output."""
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "carol" / ".claude" / "projects" / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db), "-j", "0"]).exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["sessions", "--db", str(db), "--out", "-"])
+    assert r.exit_code == 0, r.output
+    assert [orjson.loads(x)["session_id"] for x in r.stdout.splitlines() if x.strip()] == [SID]
+    assert not (tmp_path / "-").exists()

@@ -445,3 +445,36 @@ def test_ray_workers_keep_a_stored_whole_file_transcript_that_was_cut_short(tmp_
     assert stored["status"] == "failed" and "kept" in str(stored["error"])
     first = row(replace=False)
     assert first["status"] == "parsed" and first["bad_lines"] == 1
+
+
+# -- a reused Codex call_id ------------------------------------------------------------------------
+def test_codex_calls_under_a_reused_call_id_count_once_each(tmp_path: Path) -> None:
+    """Providers that mint per-turn ids (``call_0``) reuse a call_id on later, different calls: measure's
+    once-per-id rule (meant for copied lines) merged them, 3 calls counted as 1 and the failing pytest's
+    output paired with the ls. Now 3 actions; a repeated line of a call still waiting for its output, and a
+    second copy of the whole file under the same session, still count once."""
+    ts = "2025-10-02T08:00:00.000Z"
+
+    def call(cmd: str) -> dict[str, Any]:
+        return {"timestamp": ts, "type": "response_item", "payload": {
+            "type": "function_call", "name": "shell", "arguments": json.dumps({"command": ["bash", "-lc", cmd]}),
+            "call_id": "call_0"}}
+
+    def out(code: int) -> dict[str, Any]:
+        return {"timestamp": ts, "type": "response_item", "payload": {
+            "type": "function_call_output", "call_id": "call_0",
+            "output": json.dumps({"output": "x", "metadata": {"exit_code": code}})}}
+
+    lines = _codex_lines()[:3] + [
+        call("ls"), call("ls"), out(0),  # the repeated line is a copy: one call
+        call("pytest -q"), out(1),  # a different call under the same id
+        call("ls"), out(0),  # the same command again after its output: a new call
+    ]
+    f = _write_codex(tmp_path / "t", lines)
+    archived = tmp_path / "t" / "archived"
+    archived.mkdir()
+    shutil.copyfile(f, archived / f.name)
+    db = tmp_path / "c.duckdb"
+    assert runner.invoke(app, ["ingest", str(tmp_path / "t"), "--db", str(db), "-j", "0"]).exit_code == 0
+    (row,) = _export(db)
+    assert (row["actions"], row["commands"], row["test_runs"], row["test_failures"]) == (3, 3, 1, 1)

@@ -379,7 +379,7 @@ def test_linked_worktree_is_its_main_repository(tmp_path: Path) -> None:
         "repos_with_agent": 1,
     }
     alone = scan_repo(tmp_path / "proj-wt")
-    assert alone.identity == str(repo.resolve()) and alone.commits == 2
+    assert alone.identity == scan_repo(repo).identity and alone.commits == 2
 
 
 def test_repository_path_that_is_not_utf8(tmp_path: Path) -> None:
@@ -530,7 +530,7 @@ def test_https_and_ssh_clones_of_one_remote_count_once(tmp_path: Path) -> None:
     for name, url in urls.items():
         subprocess.run(["git", "clone", "-q", str(bare), str(tmp_path / "clones" / name)], check=True)
         _git(tmp_path / "clones" / name, "remote", "set-url", "origin", url)
-    assert {scan_repo(tmp_path / "clones" / n).identity for n in urls} == {"github.com/Org/Repo"}
+    assert {scan_repo(tmp_path / "clones" / n).identity for n in urls} == {"github.com/org/repo"}
     scans = scan_paths([tmp_path / "clones"])
     assert summarize(scans) == {
         "repos": 1,
@@ -555,3 +555,37 @@ def test_https_and_ssh_clones_of_one_remote_count_once(tmp_path: Path) -> None:
     res = CliRunner().invoke(_app(), ["git-agents", str(tmp_path / "clones"), "--db", str(db)])
     assert res.exit_code == 0, res.output
     assert "s3cr3tTOKEN" not in res.output and "1 repositories, 2 commits" in res.output
+
+
+def test_clones_without_origin_or_with_other_cases_count_once(tmp_path: Path) -> None:
+    """A repository was identified by its ``origin`` remote only: a clone whose remote is named ``github``, one
+    with no remote (removed, or a copy), and ``github.com/Org/Repo`` beside ``github.com/org/repo`` (GitHub and
+    GitLab ignore case there) were 4 repositories with 4 x the commits. Other remotes, then the root commit, now
+    say which repository a clone is; two forks sharing a root commit stay two, and so does a remote-less copy
+    that could be either of them."""
+    src = _init(tmp_path / "src")
+    _commit(src, "b", "Add b\n\nCo-Authored-By: Claude <noreply@anthropic.com>")
+    clones = tmp_path / "clones"
+    for name in ("a", "b", "c", "d"):
+        subprocess.run(["git", "clone", "-q", str(src), str(clones / name)], check=True)
+    _git(clones / "a", "remote", "set-url", "origin", "https://github.com/Org/Repo.git")
+    _git(clones / "b", "remote", "set-url", "origin", "git@github.com:org/repo.git")
+    _git(clones / "c", "remote", "rename", "origin", "github")
+    _git(clones / "c", "remote", "set-url", "github", "https://GitHub.com/ORG/repo")
+    _git(clones / "d", "remote", "remove", "origin")
+    _commit(clones / "d", "c", "Work on the copy")  # the larger scan is kept, under the remote's identity
+    assert {scan_repo(clones / n).identity for n in "abc"} == {"github.com/org/repo"}
+    scans = scan_paths([clones])
+    assert [(s.identity, s.commits, len(s.clones)) for s in scans] == [("github.com/org/repo", 3, 3)]
+    # GitLab too; not a host that may tell case apart (a self-hosted server)
+    _git(clones / "a", "remote", "set-url", "origin", "git@gitlab.com:Org/Repo.git")
+    _git(clones / "b", "remote", "set-url", "origin", "https://gitlab.com/org/repo")
+    assert {scan_repo(clones / n).identity for n in "ab"} == {"gitlab.com/org/repo"}
+    _git(clones / "b", "remote", "set-url", "origin", "https://git.example.org/Org/Repo")
+    assert scan_repo(clones / "b").identity == "git.example.org/Org/Repo"
+    # forks: two remotes share the root commit, so the remote-less copy is neither
+    scans = scan_paths([clones])
+    assert sorted(s.identity for s in scans) == sorted(
+        ["gitlab.com/org/repo", "git.example.org/Org/Repo", "github.com/org/repo", scan_repo(clones / "d").identity]
+    )
+    assert scan_repo(clones / "d").identity.startswith("root:")

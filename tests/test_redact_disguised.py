@@ -252,3 +252,33 @@ AT_LINE_END = [
 @pytest.mark.parametrize(("text", "expected"), AT_LINE_END, ids=range(len(AT_LINE_END)))
 def test_detection_at_a_line_end_is_not_extended_over_the_next_line(text: str, expected: str) -> None:
     assert get_redactor().redact(text) == expected
+
+
+# -- a YAML value on the line after its key --------------------------------------------------------
+YAML_NEXT_LINE = [
+    ("config:\n  api_key:\n    Xq7fT2mR9vLp4Kw8Zn3Bc6Hd1Jy5Gs0A\n  other: 1\n", "config:\n  api_key:\n    [SECRET]\n  other: 1\n"),
+    ("db:\n  password: |\n    Tr0ub4dor&3horse-battery\n  host: x\n", "db:\n  password: |\n    [SECRET]\n  host: x\n"),
+    ("password: >-\n  Tr0ub4dor&3horse-battery\n", "password: >-\n  [SECRET]\n"),
+    ("- client_secret:  # rotated\r\n\r\n    'Qz7Wq4Xk2M9pL3rTv8'\r\n", "- client_secret:  # rotated\r\n\r\n    '[SECRET]'\r\n"),
+]
+YAML_NOT_A_VALUE = [
+    "password:\n  min_length: 8\n  require_digit: true\n",  # a mapping under the key
+    "tokens:\n  - a\n  - b\n",  # a list
+    "  password:\n  other: Xq7fT2mR9vLp4Kw8\n",  # no value: the next line is a sibling key
+    "if password:\n    return hash_pw(password)\n",  # code
+    "def rotate(token):\n    refresh_all_v2\n",
+    "secret_key:\n  ${SECRET_KEY}\n",  # a reference
+    "password: |\n  your-password-here\n",  # a placeholder
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), YAML_NEXT_LINE, ids=range(len(YAML_NEXT_LINE)))
+def test_yaml_value_on_the_line_after_its_key_is_redacted(text: str, expected: str) -> None:
+    """``api_key:`` then the key on the next line (or ``password: |``, a block scalar) was left as it was: the
+    assignment rule wants the value on the key's line."""
+    assert get_redactor().redact(text) == expected
+
+
+@pytest.mark.parametrize("text", YAML_NOT_A_VALUE, ids=range(len(YAML_NOT_A_VALUE)))
+def test_yaml_key_without_a_secret_on_the_next_line_is_kept(text: str) -> None:
+    assert get_redactor().redact(text) == text

@@ -8,24 +8,73 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import select
 import sys
 import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import click
 import duckdb
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from codecensus import __version__, quickcheck
 from codecensus.paths import as_text
 from codecensus.store import Store, StoreBusy, default_db_path
 
+# 128 + SIGPIPE: the status a shell reports for a Unix tool whose reader stopped reading (`... | head -1`)
+EXIT_CLOSED_PIPE = 141
+
+
+def _closed_pipe(exc: BaseException) -> bool:
+    """A broken pipe, and the broken one is standard output (not a socket or a child's stdin: those stay errors).
+    Where poll cannot tell (not Linux), any broken pipe is taken as standard output's."""
+    if not (isinstance(exc, OSError) and exc.errno == errno.EPIPE):
+        return False
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLERR)  # a pipe whose reader is gone reports POLLERR
+        return bool(poll.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return True
+
+
+def _quit_on_closed_stdout() -> NoReturn:
+    """Standard output's reader is gone (``codecensus sessions | head -1``): stop quietly, as Unix tools do. What is
+    still buffered goes nowhere (flushing it at exit would print 'Exception ignored ... BrokenPipeError')."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    raise SystemExit(EXIT_CLOSED_PIPE)
+
+
+def _console_on_broken_pipe(self: Console) -> None:
+    """For every rich console of the process (ours and the help's): rich's own answer is exit status 1."""
+    self.quiet = True
+    _quit_on_closed_stdout()
+
+
+class _Group(TyperGroup):
+    """The root command: a closed standard output ends any command quietly (click would exit 1)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if not _closed_pipe(exc):
+                raise
+            _quit_on_closed_stdout()
+
+
 app = typer.Typer(
+    cls=_Group,
     name="codecensus",
     help=(
         "Privacy-preserving analytics of coding-agent sessions.\n\n"
@@ -324,7 +373,8 @@ def sessions(
                      "else jsonl.", show_default=False),
     ] = None,
     out_file: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write here instead of standard output (required for parquet).")
+        Path | None, typer.Option("--out", "-o", help="Write here instead of standard output ('-': standard output; a file "
+                                            "is required for parquet).")
     ] = None,
     summaries: Annotated[
         bool,
@@ -337,6 +387,8 @@ def sessions(
     --summaries; users and projects hashed."""
     from codecensus.export import session_table, write_table
 
+    if out_file is not None and str(out_file) == "-":  # the Unix name of standard output (was a file named '-')
+        out_file = None
     fmt = _export_format(fmt, out_file)
     if fmt is ExportFormat.parquet and out_file is None:
         console.print("[red]--format parquet needs --out FILE[/red]")
@@ -366,7 +418,7 @@ def sessions(
         write_table(tbl, fmt.value, out_file or sys.stdout)
     except OSError as exc:
         if out_file is None or _disk_full(exc):
-            raise  # stdout: a closed pipe is click's to handle; a full disk is main()'s
+            raise  # stdout: a closed pipe is the root command's to handle (_Group); a full disk is main()'s
         console.print(f"[red]Cannot write --out {out_file}[/red]: {exc.strerror or _reason(exc)}")
         raise typer.Exit(2) from exc
     if out_file:
@@ -476,12 +528,19 @@ app.command("cluster")(cluster_cmd)
 
 
 def main() -> None:
+    Console.on_broken_pipe = _console_on_broken_pipe  # type: ignore[method-assign]  # the executable only
     try:
-        app()
+        try:
+            app()
+        finally:  # what a command left buffered for a reader that is gone
+            with contextlib.suppress(ValueError):
+                sys.stdout.flush()
     except StoreBusy as exc:
         console.print(f"[red]{exc}[/red]")
         raise SystemExit(3) from exc
     except (OSError, duckdb.Error) as exc:
+        if _closed_pipe(exc):
+            _quit_on_closed_stdout()
         # A full disk, in any command (classify, cluster, report: ingest says more itself): said, not a traceback.
         # Anything else is a bug, and its traceback is kept.
         if not _disk_full(exc):

@@ -137,11 +137,20 @@ _URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)", re.DOTA
 _SCP = re.compile(r"(?:[^@/:]+@)?(?P<host>[^@/:]+):(?P<path>.*)", re.DOTALL)
 
 
-def remote_identity(url: str, repo: Path) -> str:
-    """One identity for every way of naming a remote: ``host/path`` with the host in lower case and no scheme,
-    user, password/token, port, trailing slash or ``.git`` (``https://github.com/org/repo.git``,
-    ``git@github.com:org/repo`` and ``ssh://git@GitHub.com/org/repo/`` are all ``github.com/org/repo``).
-    A local path (or ``file://``) is the resolved path, relative ones read from ``repo`` as git does."""
+# Hosts whose owner and repository names are case-insensitive (github.com/Org/Repo is github.com/org/repo),
+# each under the name its other SSH hosts (ssh over port 443) stand for.
+_CASELESS_HOSTS = {
+    "github.com": "github.com",
+    "www.github.com": "github.com",
+    "ssh.github.com": "github.com",
+    "gitlab.com": "gitlab.com",
+    "www.gitlab.com": "gitlab.com",
+    "altssh.gitlab.com": "gitlab.com",
+}
+
+
+def _network_identity(url: str) -> str | None:
+    """``host/path`` of a remote reached over the network (see :func:`remote_identity`); None for a local path."""
     u = url.strip()
     m = _URL.fullmatch(u)
     scp = None if m else _SCP.fullmatch(u)
@@ -151,20 +160,65 @@ def remote_identity(url: str, repo: Path) -> str:
     elif scp:
         host, path = scp["host"].lower(), scp["path"]
     else:
-        local = m["rest"] if m else u
-        return re.sub(r"\.git$", "", str((repo / local).resolve()))
-    path = re.sub(r"\.git$", "", path.strip("/")).strip("/")
+        return None
+    path = path.strip("/")
+    if host in _CASELESS_HOSTS:
+        host, path = _CASELESS_HOSTS[host], path.lower()
+    path = re.sub(r"\.git$", "", path).strip("/")
     return f"{host}/{path}"
 
 
+def remote_identity(url: str, repo: Path) -> str:
+    """One identity for every way of naming a remote: ``host/path`` with the host in lower case and no scheme,
+    user, password/token, port, trailing slash or ``.git`` (``https://github.com/org/repo.git``,
+    ``git@github.com:org/repo`` and ``ssh://git@GitHub.com/org/repo/`` are all ``github.com/org/repo``); on
+    GitHub and GitLab, whose owner and repository names ignore case, the path in lower case too.
+    A local path (or ``file://``) is the resolved path, relative ones read from ``repo`` as git does."""
+    ident = _network_identity(url)
+    if ident is not None:
+        return ident
+    m = _URL.fullmatch(url.strip())
+    local = m["rest"] if m else url.strip()
+    return re.sub(r"\.git$", "", str((repo / local).resolve()))
+
+
+def _remote_urls(repo: Path) -> list[str]:
+    """The fetch URLs of the repository's remotes: ``origin`` first, then ``upstream``, then the others by name."""
+    res = _run_git(repo, "config", "--get-regexp", r"^remote\..*\.url$", check=False)
+    urls: dict[str, str] = {}
+    for line in res.stdout.splitlines():
+        key, _, url = line.partition(" ")
+        name = key[len("remote.") : -len(".url")]
+        if url.strip():
+            urls.setdefault(name, url.strip())
+    order = sorted(urls, key=lambda n: (n != "origin", n != "upstream", n))
+    return [urls[n] for n in order]
+
+
+def root_commit(repo: Path) -> str | None:
+    """The first commit of ``HEAD``'s first-parent history (None without one)."""
+    res = _run_git(repo, "rev-list", "--first-parent", "--max-parents=0", "HEAD", "--", check=False)
+    shas = res.stdout.split()
+    return shas[-1] if res.returncode == 0 and shas else None
+
+
 def repo_identity(repo: Path) -> str:
-    """The remote's identity (:func:`remote_identity`, never credentials) when there is one, else the resolved
-    path of the repository that owns the commits: a linked worktree (``git worktree add``) is its main
-    repository, whose refs and objects it shares."""
-    res = _run_git(repo, "config", "--get", "remote.origin.url", check=False)
-    url = res.stdout.strip()
-    if res.returncode == 0 and url:
-        return remote_identity(url, repo)
+    """Which repository ``repo`` is a clone of (never credentials):
+
+    - the identity (:func:`remote_identity`) of its first remote reached over the network, ``origin`` first, then
+      ``upstream``, then the others by name (a clone whose remote is named ``github`` is the clone of ``origin``);
+    - without one (no remote, or only local paths: a local clone, a copy): ``root:<sha>``, the first commit of
+      ``HEAD``'s first-parent history, which every clone and copy of the repository shares (as do its linked
+      worktrees, whose history is the main repository's);
+    - with no commit either: the resolved path of the repository that owns the commits (a linked worktree is its
+      main repository)."""
+    for url in _remote_urls(repo):
+        ident = _network_identity(url)
+        if ident is not None:
+            return ident
+    root = root_commit(repo)
+    if root is not None:
+        return f"root:{root}"
     dirs = subprocess.run(
         ["git", "--no-pager", "-C", str(repo), "rev-parse", "--git-dir", "--git-common-dir"],
         capture_output=True,
@@ -316,6 +370,7 @@ class RepoScan:
     error: str | None = None
     seconds: float = 0.0
     shallow: bool = False  # a shallow clone: only the fetched part of the history was there to count
+    root: str | None = None  # the first commit of HEAD's first-parent history (root_commit)
     clones: list[Path] = field(default_factory=list)  # other clones of the same remote, counted as this one
 
     def agent_commits(self, min_confidence: str = "M") -> Counter[str]:
@@ -350,6 +405,7 @@ def scan_repo(
     scan = RepoScan(path=path, identity=str(path), all_refs=all_refs, since=since)
     try:
         scan.identity = repo_identity(path)
+        scan.root = scan.identity[len("root:") :] if scan.identity.startswith("root:") else root_commit(path)
         _scan_into(scan, sigs, since=since, all_refs=all_refs)
         shallow = _run_git(path, "rev-parse", "--is-shallow-repository", check=False)
         scan.shallow = shallow.stdout.strip() == "true"
@@ -520,24 +576,38 @@ def scan_paths(
 ) -> list[RepoScan]:
     """Discover (unless ``repos`` is given) and scan every repository under ``paths``.
 
-    Two clones of the same remote are one project: the larger scan is kept.
+    Two clones of the same remote are one project: the larger scan is kept. A repository without a remote
+    (identity ``root:<sha>``, see :func:`repo_identity`) is a clone of the one repository with a remote that
+    shares its root commit, when there is exactly one (several: forks, which stay apart).
     ``on_repo`` is called after each repository (for progress display).
     """
     sigs = signatures or default_signatures()
     scans: dict[str, RepoScan] = {}
-    for repo in repos if repos is not None else discover_repos(paths, max_depth=max_depth):
-        s = scan_repo(repo, sigs, since=since, all_refs=all_refs)
-        if on_repo is not None:
-            on_repo(s)
-        key = s.identity if s.error is None else f"error:{s.path}"
+
+    def add(key: str, s: RepoScan) -> None:
         old = scans.get(key)
         if old is None:
             scans[key] = s
         elif s.commits > old.commits:
+            s.identity = old.identity
             s.clones += [old.path, *old.clones]
             scans[key] = s
         else:
-            old.clones.append(s.path)
+            old.clones += [s.path, *s.clones]
+
+    for repo in repos if repos is not None else discover_repos(paths, max_depth=max_depth):
+        s = scan_repo(repo, sigs, since=since, all_refs=all_refs)
+        if on_repo is not None:
+            on_repo(s)
+        add(s.identity if s.error is None else f"error:{s.path}", s)
+    remotes_by_root: dict[str, list[str]] = {}
+    for key, s in scans.items():
+        if s.error is None and s.root is not None and not key.startswith("root:"):
+            remotes_by_root.setdefault(s.root, []).append(key)
+    for key in [k for k in scans if k.startswith("root:")]:
+        twins = remotes_by_root.get(key[len("root:") :], [])
+        if len(twins) == 1:
+            add(twins[0], scans.pop(key))
     return list(scans.values())
 
 

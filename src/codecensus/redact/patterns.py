@@ -263,6 +263,21 @@ def _assign_ok(m: re.Match[str]) -> bool:
     return bare is not None and secret_value_ok(bare, quoted=False)
 
 
+_YAML_KEY_HEAD = re.compile(r"[ \t]*(?:-[ \t]+)?[\"']?[A-Za-z0-9_.-]*")
+
+
+def _yaml_next_line_ok(m: re.Match[str]) -> bool:
+    """A YAML key first on its line (``api_key:``, ``  - password: |``) whose value is the next line, indented
+    deeper than the key (not a sibling key, not code such as ``x.password:``), and a plausible secret."""
+    text = m.string
+    line_start = text.rfind("\n", 0, m.start()) + 1
+    head = _YAML_KEY_HEAD.match(text, line_start, m.start())
+    if head is None or head.end() != m.start():
+        return False
+    key_indent = len(text[line_start : m.start()]) - len(text[line_start : m.start()].lstrip(" \t"))
+    return len(m.group("vind")) > key_indent and _assign_ok(m)
+
+
 def _url_secret_ok(m: re.Match[str]) -> bool:
     v = m.group("v")
     low = v.lower()
@@ -593,6 +608,24 @@ RULES: tuple[Rule, ...] = (
         anchor=re.compile(r"(?:" + _ASSIGN_KEYS + r")(?![a-z0-9])[\"']?\]?[ \t]*(?:=|:=|=>|::|:)"),
         group="__value__",
         check=_assign_ok,
+        score=0.85,
+    ),
+    Rule(
+        # YAML: the value on the line after its key (``api_key:`` newline ``  sk-...``), or the first line of a
+        # block scalar (``password: |``); not a mapping or a list under the key
+        "yaml_next_line",
+        K.SECRET,
+        re.compile(
+            r"(?i:" + _ASSIGN_KEYS + r")(?![A-Za-z0-9])[\"']?[ \t]*:[ \t]*(?:[|>][-+1-9]{0,2}[ \t]*)?(?:#[^\r\n]*)?"
+            r"\r?\n(?:[ \t]*\r?\n){0,3}(?P<vind>[ \t]+)(?![^\s:]+:(?:[ \t]|\r?\n|\Z))(?!-[ \t])"
+            r"(?:\"(?P<dq>[^\"\n\\]{1,512})\"|'(?P<sq>[^'\n\\]{1,512})'|(?P<bare>[^\s\"'`,;)}\]\\#][^\s\"'`,;)}\]\\]{0,511}))"
+            r"[ \t]*(?=\r?\n|\Z)"
+        ),
+        ("pass", "pwd", "secret", "token", "key", "credential"),
+        anchor=re.compile(r"(?:" + _ASSIGN_KEYS + r")(?![a-z0-9])[\"']?[ \t]*:[ \t]*(?:[|>][-+1-9]{0,2}[ \t]*)?"
+                          r"(?:#[^\r\n]*)?\r?\n"),
+        group="__value__",
+        check=_yaml_next_line_ok,
         score=0.85,
     ),
     Rule(

@@ -16,6 +16,13 @@ then bare ResponseItems and ``{"record_type": "state"}`` lines.
 - Tool calls: ``function_call`` (shell / exec_command / update_plan …),
   ``custom_tool_call`` (apply_patch), ``local_shell_call``,
   ``web_search_call``; their outputs give exit codes and test results.
+  A ``call_id`` is not always unique: non-OpenAI providers reuse per-turn
+  ids (``call_0``, ``terminal:0``) on later, different calls. Measure counts
+  a call once per id (for copies), so each later call under a used id gets
+  the id ``<call_id>#<n>`` (n-th call under it in the file: a copied file
+  gives the same ids) and its output the id of the oldest call under that
+  id still waiting for one. A line repeating a call still waiting for its
+  output (same id, same tool and arguments) is a copy: it keeps its id.
 - Events: ``turn_aborted`` = interrupt, ``task_complete.duration_ms`` = turn
   duration, ``compacted`` / ``context_compacted`` = compaction, ``error`` =
   API error.
@@ -26,6 +33,7 @@ need the file's earlier lines.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -153,8 +161,42 @@ def _first_id(path: Path) -> str | None:
     return None
 
 
+class _CallIds:
+    """The ``tool_use_id`` of each call and output of one file (see the module notes on reused ``call_id``s)."""
+
+    def __init__(self) -> None:
+        self._count: dict[str, int] = {}  # call_id -> calls met under it
+        self._last: dict[str, tuple[str, bytes]] = {}  # call_id -> (id given to its last call, that call's digest)
+        self._open: dict[str, list[str]] = {}  # call_id -> ids of its calls without an output yet, oldest first
+
+    def call(self, call_id: str | None, *content: Any) -> str | None:
+        if not call_id:
+            return call_id
+        digest = hashlib.blake2b(repr(content).encode("utf-8", "replace"), digest_size=16).digest()
+        last = self._last.get(call_id)
+        waiting = self._open.setdefault(call_id, [])
+        if last is not None and last[1] == digest and last[0] in waiting:
+            return last[0]  # a copy of a call still waiting for its output
+        n = self._count.get(call_id, 0) + 1
+        self._count[call_id] = n
+        tid = call_id if n == 1 else f"{call_id}#{n}"
+        self._last[call_id] = (tid, digest)
+        waiting.append(tid)
+        return tid
+
+    def output(self, call_id: str | None) -> str | None:
+        if not call_id:
+            return call_id
+        waiting = self._open.get(call_id)
+        if waiting:
+            return waiting.pop(0)
+        last = self._last.get(call_id)
+        return last[0] if last is not None else call_id  # a repeated output, or one without its call
+
+
 class CodexParser(WholeFileParser):
     name = "codex"
+    version = "2"  # 2: calls under a reused call_id count once each (were merged into one)
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".jsonl":
@@ -190,6 +232,7 @@ class CodexParser(WholeFileParser):
         compacted_items: list[tuple[int, int | None]] = []
         compacted_events: list[tuple[int, int | None]] = []
         unknown: dict[str, tuple[int, int]] = {}
+        ids = _CallIds()
 
         first_id = _first_id(path)
 
@@ -253,7 +296,7 @@ class CodexParser(WholeFileParser):
                 prev = self._event(s, item, line_no, ts, model, prev, compacted_events, note_unknown)
                 continue
             # response_item (current) or a bare legacy item
-            self._item(s, item, line_no, ts, model, legacy=not modern, note_unknown=note_unknown)
+            self._item(s, item, line_no, ts, model, legacy=not modern, note_unknown=note_unknown, ids=ids)
 
         if sess is None and ctx.start_offset == 0:
             session()
@@ -333,6 +376,7 @@ class CodexParser(WholeFileParser):
         *,
         legacy: bool,
         note_unknown: Callable[[str, int], None],
+        ids: _CallIds,
     ) -> None:
         t = it.get("type")
         if t == "message":
@@ -354,7 +398,7 @@ class CodexParser(WholeFileParser):
                 args = parsed if isinstance(parsed, dict) else {"input": parsed}
             elif isinstance(args_raw, dict):
                 args = args_raw
-            call_id = as_str(it.get("call_id")) or as_str(it.get("id"))
+            call_id = ids.call(as_str(it.get("call_id")) or as_str(it.get("id")), t, name, args_raw)
             if name == "apply_patch":
                 patch = as_str(args.get("input")) or as_str(args.get("patch")) or ""
                 fpath, kind = _patch_files(patch)
@@ -368,7 +412,7 @@ class CodexParser(WholeFileParser):
         elif t == "custom_tool_call":
             name = as_str(it.get("name")) or "custom_tool"
             inp = it.get("input")
-            call_id = as_str(it.get("call_id")) or as_str(it.get("id"))
+            call_id = ids.call(as_str(it.get("call_id")) or as_str(it.get("id")), t, name, inp)
             if name == "apply_patch" and isinstance(inp, str):
                 fpath, kind = _patch_files(inp)
                 s.action(line, ts, name, {"input": inp}, category=kind, file_path=fpath, tool_use_id=call_id)
@@ -377,13 +421,14 @@ class CodexParser(WholeFileParser):
         elif t == "local_shell_call":
             action = as_dict(it.get("action"))
             cmd = shell_command(action.get("command"))
-            call_id = as_str(it.get("call_id")) or as_str(it.get("id"))
+            call_id = ids.call(as_str(it.get("call_id")) or as_str(it.get("id")), t, action)
             s.action(line, ts, "local_shell_call", action, category="shell", command=cmd, tool_use_id=call_id)
         elif t == "web_search_call":
             action = as_dict(it.get("action"))
-            s.action(line, ts, "web_search_call", action, category="web", tool_use_id=as_str(it.get("id")))
+            call_id = ids.call(as_str(it.get("id")), t, action)
+            s.action(line, ts, "web_search_call", action, category="web", tool_use_id=call_id)
         elif t in ("function_call_output", "custom_tool_call_output", "local_shell_call_output"):
-            call_id = as_str(it.get("call_id"))
+            call_id = ids.output(as_str(it.get("call_id")))
             text, code = _parse_output(it.get("output"))
             low = text[:300].lower()
             rejected = "rejected by user" in low or "declined" in low[:80]
