@@ -170,6 +170,7 @@ _TECH_WORDS = frozenset(
     unittest pytest jest vitest mocha assert mock fixture coverage benchmark profiler heap stack gc
     tensor gradient embedding tokenizer batch epoch checkpoint inference quantization cuda
     invariant contract precondition edge-case regression flaky determinism idempotency concurrency
+    dockerfile nginx vps kubectl containerize containerise
     """.split()
 )
 
@@ -338,7 +339,7 @@ class Lexicon:
 TECH_TERMS_NATIVE = (
     # es / pt
     r"\b(condici[oó]n(es)? de carrera|condi[cç](ão|ões) de corrida|interbloqueos?|idempotentes?|latencia|"
-    r"lat[eê]ncia|despliegues?|desplegar|despli[eé]ga(lo|la)?|repositorios?|reposit[oó]rios?|compilador(es)?|"
+    r"lat[eê]ncia|despliegues?|desplegar|despli[eé]ga(lo|la)?|implant(e|ar|ando)\s+(a|o|as|os|nossa|nosso|minha|meu)?\s*(aplica[cç](ão|ões)|vers(ão|ões)|api|site|servi[cç]os?|app)|repositorios?|reposit[oó]rios?|compilador(es)?|"
     r"refactoriza\w*|refator\w*|(tests?|pruebas?|testes?) de regres(i[oó]n|s[aã]o)|cobertura de (c[oó]digo|tests|"
     r"pruebas|testes))\b",
     # fr
@@ -351,7 +352,7 @@ TECH_TERMS_NATIVE = (
     # ru
     r"\b(состояни[еяю] гонки|гонк[аиу] данных|взаимн\w+ блокировк\w+|дедлок\w*|конкурентност\w*|"
     r"многопоточн\w*|потокобезопасн\w*|идемпотентн\w*|кэш(а|е|ом|у|и|ирова\w*)?|деплой\w*|разв[её]ртывани\w*|"
-    r"разверн\w+ (приложени|сервис|проект|сайт|бот)\w*|репозитори\w*|компилятор\w*|парсер\w*|линтер\w*|рефактор\w*|"
+    r"разверн\w+ (\w+ )?(приложени|сервис|проект|сайт|бот|верси)\w*|репозитори\w*|компилятор\w*|парсер\w*|линтер\w*|рефактор\w*|"
     r"регрессионн\w+ тест\w*|миграци\w+ (баз\w+|схем\w+))\b",
     # zh
     r"竞态条件|代码检查|竞争条件|死锁|并发|多线程|幂等|缓存|部署|编译器|重构|回归测试|测试覆盖率|数据库迁移|"
