@@ -178,3 +178,57 @@ def test_a_deployment_request_is_software_work_in_every_language(embedded: Offli
 def test_requests_without_software_work_stay_not_inferable(embedded: OfflineBackend, name: str) -> None:
     (f,) = embedded.classify([session([NOT_SOFTWARE_REQUESTS[name]])])
     assert f.occupation == NOT_INFERABLE
+
+
+# The same test-writing request in languages USE-multilingual was not trained on. Hebrew, Greek and Vietnamese are
+# mostly *known* SentencePiece pieces (4-16 % unknown: under the old 25 % bound), so they were embedded and the noise
+# vector decided the mode (before: he build, el write, vi fix, against the tests written and run).
+UNTRAINED_SCRIPTS = {
+    "hi": "पार्सर मॉड्यूल के लिए यूनिट टेस्ट लिखो और एज केस कवर करो: खाली इनपुट, यूनिकोड और बहुत लंबी लाइनें।",
+    "bn": "পার্সার মডিউলের জন্য ইউনিট টেস্ট লেখো এবং এজ কেস কভার করো: খালি ইনপুট, ইউনিকোড এবং খুব লম্বা লাইন।",
+    "ta": "பார்சர் தொகுதிக்கு யூனிட் சோதனைகளை எழுது, விளிம்பு நிலைகளை உள்ளடக்கு: வெற்று உள்ளீடு, மிக நீண்ட வரிகள்.",
+    "he": "כתוב בדיקות יחידה למודול המפענח וכסה מקרי קצה: קלט ריק, יוניקוד ושורות ארוכות מאוד.",
+    "el": "Γράψε δοκιμές μονάδας για τη μονάδα του αναλυτή και κάλυψε ακραίες περιπτώσεις: κενή είσοδο και πολύ "
+          "μεγάλες γραμμές.",
+    "vi": "Viết kiểm thử đơn vị cho mô-đun phân tích cú pháp và bao phủ các trường hợp biên: đầu vào rỗng và các "
+          "dòng rất dài.",
+}
+TRAINED_LANGUAGES = {
+    "th": "เขียนยูนิตเทสต์สำหรับโมดูลพาร์เซอร์ และครอบคลุมกรณีขอบ: อินพุตว่าง ยูนิโค้ด และบรรทัดที่ยาวมาก",
+    "tr": "Ayrıştırıcı modülü için birim testleri yaz ve uç durumları kapsa: boş girdi, çok uzun satırlar.",
+    "pl": "Napisz testy jednostkowe dla modułu parsera i uwzględnij przypadki brzegowe: puste wejście, długie linie.",
+    "de": "Schreib Unit-Tests für das Parser-Modul und decke Randfälle ab: leere Eingabe, Umlaute äöüß.",
+    "ja": "パーサーモジュールのユニットテストを書いて、空の入力と非常に長い行のエッジケースをカバーして。",
+    "en-math": "Compute σ and μ for each column and plot the λ curve against the baseline in the notebook.",
+}
+TEST_WORK = [read("src/parser.py"), write("tests/test_parser.py", 400), write("tests/test_parser_edge.py", 200),
+             sh("pytest tests", is_test=True, test_status="pass")]
+
+
+@pytest.mark.parametrize("lang", sorted(UNTRAINED_SCRIPTS))
+def test_text_in_a_script_the_embedder_never_learnt_is_not_embedded(
+    embedded: OfflineBackend, structural: OfflineBackend, lang: str
+) -> None:
+    from codecensus.classify.llm import is_abstention
+    from codecensus.classify.offline import EMB_MAX_UNKNOWN
+
+    text = UNTRAINED_SCRIPTS[lang]
+    assert embedded._emb is not None and embedded._emb.unknown_share(text) > EMB_MAX_UNKNOWN
+    # with work done: classified from it, as without an embedder
+    (f,) = embedded.classify([session([text], TEST_WORK)])
+    (g,) = structural.classify([session([text], TEST_WORK)])
+    assert f.mode == g.mode == "test"
+    assert (f.occupation, f.expertise) == (g.occupation, g.expertise)
+    # nothing done: nothing to read the request from, the explicit abstention (before: build, expertise 2)
+    (a,) = embedded.classify([session([text])])
+    assert is_abstention(a)
+
+
+@pytest.mark.parametrize("lang", sorted(TRAINED_LANGUAGES))
+def test_text_in_the_embedders_languages_is_embedded(embedded: OfflineBackend, lang: str) -> None:
+    from codecensus.classify.llm import is_abstention
+    from codecensus.classify.offline import EMB_MAX_UNKNOWN
+
+    assert embedded._emb is not None and embedded._emb.unknown_share(TRAINED_LANGUAGES[lang]) <= EMB_MAX_UNKNOWN
+    (a,) = embedded.classify([session([TRAINED_LANGUAGES[lang]])])
+    assert not is_abstention(a)
