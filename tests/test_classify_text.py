@@ -348,3 +348,28 @@ def test_compound_with_a_technical_term_counts() -> None:
 )
 def test_novice_questions_across_languages(text: str, novice: bool) -> None:
     assert prompt_signals(text).novice is novice
+
+
+# Words the lexicons read as constraints or technical terms that are as often something else. Before: each prompt
+# on the left counted 1-3 constraints or 2 technical terms ("I don't know", filler "apenas", 보도자료 배포), adding
+# to the precision that expertise is read from; the prompts on the right keep theirs.
+@pytest.mark.parametrize(
+    ("loose", "meant"),
+    [
+        ("I don't know what a terminal is and I don't understand the error. I don't have any idea what to do.",
+         "Don't touch the tests and do not change the public API."),
+        ("Sou iniciante e apenas quero que o site funcione. Apenas me diga o que fazer, é apenas um projeto da escola.",
+         "Altere apenas o arquivo config.py e use apenas a biblioteca padrão; apenas um commit no final."),
+    ],
+)
+def test_phrases_that_are_no_constraint_are_not_counted(loose: str, meant: str) -> None:
+    assert prompt_signals(loose).constraints == 0
+    assert prompt_signals(meant).constraints >= 2
+
+
+def test_korean_baepo_is_a_technical_term_only_for_software() -> None:
+    """배포 is "deploy" and also "hand out" (press releases, flyers)."""
+    press = "이번 주 신제품 보도자료를 작성해서 기자들에게 배포해 줘, 그리고 전단지도 매장에 배포할 수 있게 만들어 줘."
+    assert prompt_signals(press).tech_words == 0
+    assert prompt_signals("내 웹 애플리케이션을 배포해 줘.").tech_words == 1
+    assert prompt_signals("최신 버전을 프로덕션에 배포하고 배포 파이프라인도 설정해 줘.").tech_words == 2

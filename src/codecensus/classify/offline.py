@@ -351,6 +351,7 @@ class OfflineBackend:
         feats = [extract(ev) for ev in batch]
         texts = [_session_texts(ev, f) for ev, f in zip(batch, feats, strict=True)]
         vecs: list[dict[str, np.ndarray]] = [{} for _ in batch]
+        unread: set[int] = set()  # sessions whose prompts the embedder cannot read
         if self._emb is not None:
             flat: list[str] = []
             where: list[tuple[int, str]] = []
@@ -360,6 +361,7 @@ class OfflineBackend:
                 if unknown is not None and any(unknown(s) > EMB_MAX_UNKNOWN for s in t.values() if s and not s.isascii()):
                     # the embedder cannot read this session's language: classified from what was done and the
                     # lexicons, as without an embedder (a noise vector would pick a mode or a group at random)
+                    unread.add(i)
                     continue
                 for k, s in t.items():
                     if s:
@@ -374,14 +376,16 @@ class OfflineBackend:
                 if more and "all" in v:
                     m = v["all"] + np.sum(more, axis=0)
                     v["all"] = m / (float(np.linalg.norm(m)) or 1.0)
-        return [self._one(ev, f, v) for ev, f, v in zip(batch, feats, vecs, strict=True)]
+        return [self._one(ev, f, v, i in unread) for i, (ev, f, v) in enumerate(zip(batch, feats, vecs, strict=True))]
 
     # -- one session ---------------------------------------------------------------------------------
-    def _one(self, ev: SessionEvidence, f: Features, vec: dict[str, np.ndarray]) -> Facets:
-        if not f.substantive and f.n_actions == 0:
+    def _one(self, ev: SessionEvidence, f: Features, vec: dict[str, np.ndarray], unread: bool = False) -> Facets:
+        if (not f.substantive or unread) and f.n_actions == 0:
             # nothing asked (no prompt with content: only slash commands, greetings or wrappers) and nothing done:
             # no mode, expertise or value can be read from it; the explicit abstention (in no mode's share)
-            # rather than the first mode with confidence 1/9 and a software wage
+            # rather than the first mode with confidence 1/9 and a software wage. The same for a request in a
+            # language the embedder cannot read (``unread``) with nothing done: the lexicons' default (build,
+            # expertise 2) would be a guess stored as a finding; a session with actions is classified from them
             from codecensus.classify.llm import abstention
 
             return abstention()

@@ -170,6 +170,7 @@ _TECH_WORDS = frozenset(
     unittest pytest jest vitest mocha assert mock fixture coverage benchmark profiler heap stack gc
     tensor gradient embedding tokenizer batch epoch checkpoint inference quantization cuda
     invariant contract precondition edge-case regression flaky determinism idempotency concurrency
+    dockerfile nginx vps kubectl containerize containerise
     """.split()
 )
 
@@ -338,7 +339,7 @@ class Lexicon:
 TECH_TERMS_NATIVE = (
     # es / pt
     r"\b(condici[oó]n(es)? de carrera|condi[cç](ão|ões) de corrida|interbloqueos?|idempotentes?|latencia|"
-    r"lat[eê]ncia|despliegues?|desplegar|despli[eé]ga(lo|la)?|repositorios?|reposit[oó]rios?|compilador(es)?|"
+    r"lat[eê]ncia|despliegues?|desplegar|despli[eé]ga(lo|la)?|implant(e|ar|ando)\s+(a|o|as|os|nossa|nosso|minha|meu)?\s*(aplica[cç](ão|ões)|vers(ão|ões)|api|site|servi[cç]os?|app)|repositorios?|reposit[oó]rios?|compilador(es)?|"
     r"refactoriza\w*|refator\w*|(tests?|pruebas?|testes?) de regres(i[oó]n|s[aã]o)|cobertura de (c[oó]digo|tests|"
     r"pruebas|testes))\b",
     # fr
@@ -351,7 +352,7 @@ TECH_TERMS_NATIVE = (
     # ru
     r"\b(состояни[еяю] гонки|гонк[аиу] данных|взаимн\w+ блокировк\w+|дедлок\w*|конкурентност\w*|"
     r"многопоточн\w*|потокобезопасн\w*|идемпотентн\w*|кэш(а|е|ом|у|и|ирова\w*)?|деплой\w*|разв[её]ртывани\w*|"
-    r"разверн\w+ (приложени|сервис|проект|сайт|бот)\w*|репозитори\w*|компилятор\w*|парсер\w*|линтер\w*|рефактор\w*|"
+    r"разверн\w+ (\w+ )?(приложени|сервис|проект|сайт|бот|верси)\w*|репозитори\w*|компилятор\w*|парсер\w*|линтер\w*|рефактор\w*|"
     r"регрессионн\w+ тест\w*|миграци\w+ (баз\w+|схем\w+))\b",
     # zh
     r"竞态条件|代码检查|竞争条件|死锁|并发|多线程|幂等|缓存|部署|编译器|重构|回归测试|测试覆盖率|数据库迁移|"
@@ -361,7 +362,11 @@ TECH_TERMS_NATIVE = (
     r"コンパイラ|パーサ|リンター|リファクタ|回帰テスト|カバレッジ|マイグレーション|スキーマ|"
     r"シリアライ|非同期|ロールバック|ミドルウェア|エンドポイント",
     # ko
-    r"경쟁\s?상태|레이스\s?컨디션|데드락|교착\s?상태|동시성|뮤텍스|멱등|레이턴시|배포|리포지토리|컴파일러|린터|"
+    r"경쟁\s?상태|레이스\s?컨디션|데드락|교착\s?상태|동시성|뮤텍스|멱등|레이턴시|리포지토리|컴파일러|린터|"
+    # 배포 is "deploy" and also "hand out" (보도자료 / 전단지 배포): a term only with software as its object or in a compound
+    r"(앱|애플리케이션|어플리케이션|서버|서비스|사이트|웹|api|버전|빌드|프로덕션|스테이징|도커|docker|컨테이너|코드|릴리스|"
+    r"패키지|이미지|프로젝트|백엔드|프론트엔드)\S{0,3}\s?(\S+\s){0,2}?배포|배포\s?(파이프라인|스크립트|환경|서버|자동화|설정|"
+    r"프로세스)|"
     r"파서(를|가|는|의|에서?|\s?모듈)|리팩[터토]링|회귀\s?테스트|커버리지|마이그레이션|스키마|직렬화|비동기|"
     r"롤백|미들웨어|엔드포인트",
     # hi (transliterations)
@@ -481,14 +486,21 @@ QUESTION = re.compile(
     re.I,
 )
 CONSTRAINT = Lexicon(
-    r"\b(must|should|shouldn'?t|never|always|only|without|do not|don'?t|no more than|at least|at most|exactly|"
+    r"\b(must|should|shouldn'?t|never|always|only|without|no more than|at least|at most|exactly|"
     r"required?|keep|avoid|instead of|make sure)\b",
+    # "don't" tells the agent what not to do, not what the user does not know ("I don't know / understand / get")
+    r"\b(do not|don'?t)\b(?!\s+(really\s+)?(know|understand|get|see|think|remember|care|mind|have\s+(a|any)\s+"
+    r"(clue|idea))\b)",
     r"\b(debe|deben|sin|solo|nunca|siempre|doit|sans|seulement|jamais|muss|ohne|nur|niemals|deve|senza|solo|"
     r"должен|без|только|никогда)\b",
     # "do not touch/change/remove ...", "keep", "avoid", "instead of" (es, pt, fr, de, ru)
     r"\b(no (toques|cambies|modifiques|uses|borres|elimines|rompas)|mant[eé]n|mantenga|mantener|evita\w*|"
     r"en (lugar|vez) de|n[aã]o (mexa|toque|altere|mude|use|remova|apague|quebre|modifique)|mantenha|manter|evite|"
-    r"em vez de|ao inv[eé]s de|sem|apenas|somente|sempre|"
+    r"em vez de|ao inv[eé]s de|sem|somente|sempre|"
+    # "apenas" restricts what it precedes ("altere apenas o arquivo", "apenas um commit"), but is as often "just"
+    # ("apenas quero que funcione", "é apenas um teste"): only before an article, a preposition or a number
+    r"(?<!é )(?<!foi )(?<!era )(?<!são )apenas(?=\s+((o|a|os|as|no|na|nos|nas|em|de|do|da|dos|das|para|com|quando|se|"
+    r"um|uma|dois|duas|este|esse|esta|essa|estes|esses|estas|essas|isso|isto)\b|\d|`))|"
     r"ne (touche|modifie|change|supprime|casse|utilise)\w*\s+(pas|jamais|rien)|n['’](utilise|ajoute|efface|enl[eè]ve)"
     r"\w*\s+(pas|jamais)|(garde|gardez|conserve|conservez)\s+(l[ea]\s|l['’]|les\s)|[ée]vite[rz]?|au lieu de|"
     r"uniquement|fass\w*\b[^.!?]{0,40}\bnicht an|"
