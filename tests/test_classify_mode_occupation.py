@@ -232,3 +232,17 @@ def test_text_in_the_embedders_languages_is_embedded(embedded: OfflineBackend, l
     assert embedded._emb is not None and embedded._emb.unknown_share(TRAINED_LANGUAGES[lang]) <= EMB_MAX_UNKNOWN
     (a,) = embedded.classify([session([TRAINED_LANGUAGES[lang]])])
     assert not is_abstention(a)
+
+
+def test_an_unreadable_later_prompt_alone_does_not_unread_the_session(embedded: OfflineBackend) -> None:
+    """The request is read even when a later prompt is in a script the embedder never learnt (a closing thanks in
+    Hindi): only that text is left out. Before, any unreadable text made the whole session unread, and a session
+    with nothing done then abstained."""
+    from codecensus.classify.llm import is_abstention
+
+    en = "Write unit tests for the parser module and cover the edge cases: empty input and very long lines."
+    (alone,) = embedded.classify([session([en])])
+    (with_thanks,) = embedded.classify([session([en, "बहुत धन्यवाद"])])
+    assert not is_abstention(with_thanks)
+    assert with_thanks.mode == alone.mode
+    assert with_thanks.occupation == alone.occupation

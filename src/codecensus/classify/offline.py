@@ -358,13 +358,18 @@ class OfflineBackend:
             unknown = getattr(self._emb, "unknown_share", None)  # an embedder that cannot say: every text is read
             for i, t in enumerate(texts):
                 # (ASCII text is all known pieces: only other text asks the tokenizer, a second encode per text)
-                if unknown is not None and any(unknown(s) > EMB_MAX_UNKNOWN for s in t.values() if s and not s.isascii()):
-                    # the embedder cannot read this session's language: classified from what was done and the
+                bad = (
+                    {k for k, s in t.items() if s and not s.isascii() and unknown(s) > EMB_MAX_UNKNOWN}
+                    if unknown is not None
+                    else set()
+                )
+                if bad & {"first", "all"}:
+                    # the embedder cannot read this session's request: classified from what was done and the
                     # lexicons, as without an embedder (a noise vector would pick a mode or a group at random)
                     unread.add(i)
                     continue
                 for k, s in t.items():
-                    if s:
+                    if s and k not in bad:  # an unreadable later text alone (a last "thanks" in Hindi) is left out
                         flat.append(s)
                         where.append((i, k))
             if flat:
