@@ -352,3 +352,93 @@ def test_epsilon_budget_leaves_room_for_later_reports(tmp_path: Path) -> None:
     r = runner.invoke(app, [*args, "--epsilon", "0.5", "--epsilon-budget", "10"])
     text = " ".join(r.output.split())
     assert r.exit_code == 2 and "already fixed at ε = 3" in text and "ε = 0.5 is left" in text, text
+
+
+def _dp_db(tmp_path: Path, users: int = 80, sessions: int = 600) -> Path:
+    db = tmp_path / "c.duckdb"
+    s = Store(db)
+    load_into(s, synthetic_corpus(users=users, sessions=sessions, seed=8), clusters=False, git=False)
+    s.close()
+    return db
+
+
+def test_a_dp_report_refused_whatever_its_noise_is_not_charged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DP figure builder that put exact user counts in its table: the final audit refused the report (nothing
+    written), yet the ledger kept its ε = 10 spent, and the refusal printed the exact user count. The refusal does
+    not depend on the noise, so the ε is now given back (an entry of -ε for each query, in one transaction) and the
+    message names the figure only; a second report can spend the budget. (The exact counts are refused in withheld
+    rows too: the audit read released rows only, and a report whose work-mode cells were all withheld as noise was
+    written with the exact user counts in its tables.)"""
+    from codecensus.aggregate.dpfigures import DPReport
+    from codecensus.cli import app
+
+    db = _dp_db(tmp_path, users=300, sessions=3000)
+    orig = DPReport.work_modes
+
+    def leaky(self: DPReport):  # noqa: ANN202 - a Figure
+        fig = orig(self)
+        fig.table["n_users"] = pd.array([17] * len(fig.table), dtype="Int64")
+        return fig
+
+    monkeypatch.setattr(DPReport, "work_modes", leaky)
+    args = ["report", "--db", str(db), "--out", str(tmp_path / "o"), "--epsilon", "10"]
+    r = CliRunner().invoke(app, args)
+    text = " ".join(r.output.split())
+    assert r.exit_code == 1 and "release audit failed, nothing was written" in text, text
+    assert "figure work_modes" in text and "17" not in text and "ε was given back" in text
+    assert not (tmp_path / "o").exists()
+    s = Store(db, read_only=True)
+    assert s.one("SELECT coalesce(sum(epsilon), 0) FROM privacy_ledger")[0] == pytest.approx(0.0, abs=1e-9)
+    assert s.one("SELECT count(*) FROM privacy_ledger WHERE epsilon < 0")[0] > 0  # the refunds are recorded
+    s.close()
+    monkeypatch.setattr(DPReport, "work_modes", orig)
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+
+
+def test_a_dp_report_refused_on_its_noisy_values_stays_charged(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refusal decided by the noisy counts (a cell shown below the release floor) tells something of them, and a
+    free rerun would draw fresh noise: that report stays charged, and says so."""
+    from codecensus.aggregate.dpfigures import DPReport
+    from codecensus.cli import app
+
+    db = _dp_db(tmp_path)
+    orig = DPReport.work_modes
+
+    def low(self: DPReport):  # noqa: ANN202 - a Figure
+        fig = orig(self)
+        fig.table.loc[fig.table.index[0], ["suppressed", "n_sessions", "value"]] = [False, 1, 0.01]
+        return fig
+
+    monkeypatch.setattr(DPReport, "work_modes", low)
+    r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o"), "--epsilon", "2"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 1 and "ε stays charged" in text, text
+    s = Store(db, read_only=True)
+    assert s.one("SELECT sum(epsilon) FROM privacy_ledger")[0] == pytest.approx(2.0, rel=1e-6)
+    s.close()
+
+
+def test_a_figures_noisy_n_is_shown_by_the_release_rule(tmp_path: Path) -> None:
+    """Twenty sessions of ten users at ε = 0.5: every occupation and work-mode cell was withheld as noise, but the
+    figures still printed 'n ≈ 1,234 sessions (noisy)', the sum of the cells' noisy counts clamped at zero, a noisy
+    value no rule held back (and biased upward by the clamping). The figure's n now follows the cells' rule (its
+    count less the noise of the sum must reach the floor, and be at least twice that noise): withheld here."""
+    from codecensus.aggregate.dp import PrivacyLedger
+    from codecensus.aggregate.dpfigures import DPReport
+    from codecensus.aggregate.figures import load_report_data
+    from codecensus.aggregate.privacy import ReleasePolicy
+    from codecensus.report.html import ReleaseView, render_html
+
+    store = Store(tmp_path / "small.duckdb")
+    load_into(store, synthetic_corpus(users=10, sessions=20, seed=3), clusters=False, git=False)
+    data = load_report_data(store)
+    store.close()
+    rep = DPReport(data, ReleasePolicy(), PrivacyLedger(), epsilon=0.5, delta=None)
+    figs = [rep.occupations(), rep.work_modes()]
+    for f in figs:
+        assert f.table["suppressed"].all(), f.id
+        assert f.n_sessions == 0, (f.id, f.n_sessions)
+    html = render_html(figs, [], ReleaseView(min_users=5, min_sessions=10, epsilon=0.5, sessions_per_user=10))
+    assert "n ≈" not in html and html.count("n: see table") == 2

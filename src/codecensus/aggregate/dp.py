@@ -81,6 +81,8 @@ class PrivacyLedger:
         else:
             raise TypeError(f"cannot use {type(target).__name__} as a ledger target")
         self._lock = threading.Lock()
+        # what this ledger object charged: (dataset, query, ε, δ, mechanism), for :meth:`refund`
+        self.charged: list[tuple[str, str, float, float, str]] = []
         self.con.execute(
             f"""CREATE TABLE IF NOT EXISTS {self.TABLE} (
                 dataset VARCHAR, query VARCHAR, epsilon DOUBLE, delta DOUBLE,
@@ -161,6 +163,29 @@ class PrivacyLedger:
 
                 rollback(self.con)
                 raise
+            self.charged.append((dataset, query, float(epsilon), float(delta), mechanism))
+
+    def refund(self, reason: str) -> None:
+        """Give back, in one transaction, everything this ledger object charged: an entry of minus its ε and δ for
+        each (the ledger stays append-only). Only for a release that is refused whatever the noise drew (nothing
+        noisy left the process, and the refusal itself says nothing of the noise): any other refusal is a release
+        of what decided it, and stays charged."""
+        if not self.charged:
+            return
+        with self._lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                now = datetime.now(UTC)
+                for dataset, query, eps, delta, mech in self.charged:
+                    self.con.execute(f"INSERT INTO {self.TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+                                     [dataset, f"refund of {query}: {reason}", -eps, -delta, mech, now])
+                self.con.execute("COMMIT")
+            except BaseException:
+                from codecensus.store import rollback
+
+                rollback(self.con)
+                raise
+            self.charged = []
 
     def entries(self, dataset: str | None = None) -> list[dict[str, Any]]:
         sql = f'SELECT dataset, query, epsilon, delta, mechanism, "at" FROM {self.TABLE}'

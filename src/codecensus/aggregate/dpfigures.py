@@ -289,18 +289,23 @@ class DPReport:
                              f"{self.k} before any noise is added, so it is below the number of sessions in the store "
                              "when some users have more. Its interval is for that capped count."],
                       extra={"months": len(self.data.months), "first_day": None, "last_day": None,
-                             "damaged_lines": 0, "files": 0, "sessions_without_time": 0})
+                             "damaged_lines": 0, "files": 0, "sessions_without_time": None})
 
     def _categorical(self, fid: str, title: str, col: str, cats: Sequence[str], keyf: Any, query: str,
                      subtitle: str, variable: str = "share_of_sessions") -> Figure:
         vals = self.data.df[col].fillna("__none__").astype(str).tolist()
         h = self._hist(vals, cats, query)
-        counts, share, lo, hi = _shares(h, cats, _Ratios(h, self.seed))
+        ratios = _Ratios(h, self.seed)
+        counts, share, lo, hi = _shares(h, cats, ratios)
         rows = [_row(keyf(c), variable, share[i], lo[i], hi[i], counts[i], self._floor(h.half_width), self.method)
                 for i, c in enumerate(cats)]
         keys = list(keyf(cats[0]))
+        # the figure's n (the report prints 'n ≈ N sessions') is a noisy value too: the sum of the cells (unclamped:
+        # clamped cells add up to an upward bias), shown by the same rule as a cell, with the noise of the sum
+        total = float(ratios.raw[[h.categories.index(c) for c in cats]].sum())
+        shown = int(round(total)) if total >= self._floor(ratios.half_width(len(cats))) else 0
         return Figure(fid, title, f"Share of sessions from noisy counts per category; {self.method}.",
-                      _table(rows, keys), keys, "share", subtitle=subtitle, n_sessions=int(counts.sum()))
+                      _table(rows, keys), keys, "share", subtitle=subtitle, n_sessions=shown)
 
     def occupations(self) -> Figure:
         return self._categorical("occupations", "Occupations", "occupation", list(OCCUPATION_KEYS),

@@ -242,25 +242,28 @@ class Context:
     resample_sessions: bool = False  # individual mode: one person's sessions, resampled as sessions
     boot: UserBootstrap = field(init=False)
     withheld_months: frozenset[str] = field(init=False)
+    untimed_withheld: bool = field(init=False)  # the count of sessions without a time is withheld
 
     def __post_init__(self) -> None:
         self.boot = UserBootstrap(self.data.df["user"].to_numpy(dtype=object), B=self.B, seed=self.seed,
                                   resample_sessions=self.resample_sessions)
-        self.withheld_months = self._months_to_withhold()
+        self.withheld_months, self.untimed_withheld = self._months_to_withhold()
 
-    def _months_to_withhold(self) -> frozenset[str]:
+    def _months_to_withhold(self) -> tuple[frozenset[str], bool]:
         """The months every figure withholds whole (see :func:`_finish`): those whose sessions fail the thresholds,
         with complementary months until the withheld ones are two or more and jointly pass. Each by-month figure's
-        cells of a month add up to that month's count, and the months' counts to the report's total (sessions
-        without a time are counted apart, and printed), so a month withheld in one figure but released in another
-        (coverage's complementary month, from the sum of its work-mode cells) gave the other one by subtraction."""
+        cells of a month add up to that month's count, and the months' counts with the sessions without a time to
+        the report's total, so a month withheld in one figure but released in another (coverage's complementary
+        month, from the sum of its work-mode cells) gave the other one by subtraction. The sessions without a time
+        are a cell of the same partition (coverage's month 'unknown'): whether their count is withheld is the
+        second value."""
         months = self.data.months
-        if not months:
-            return frozenset()
-        s, u = self.boot.population(_codes(self.data.df["month"], months), len(months))
-        recs = [{"_g": 0, "n_users": int(u[i]), "n_sessions": int(s[i])} for i in range(len(months))]
+        month = self.data.df["month"]
+        codes = np.where(month.isna().to_numpy(), len(months), _codes(month, months))
+        s, u = self.boot.population(codes, len(months) + 1)
+        recs = [{"_g": 0, "n_users": int(u[i]), "n_sessions": int(s[i])} for i in range(len(months) + 1)]
         out = apply_release_policy(recs, self.policy, group_by=["_g"], value_columns=[])
-        return frozenset(m for m, r in zip(months, out, strict=True) if r[SUPPRESSED])
+        return frozenset(m for m, r in zip(months, out, strict=False) if r[SUPPRESSED]), bool(out[-1][SUPPRESSED])
 
     @property
     def ci_text(self) -> str:
@@ -470,7 +473,8 @@ def fig_coverage(ctx: Context) -> Figure:
             rows.append({"dimension": dim, "level": lv, "variable": "sessions", "value": float(s[i]),
                          "ci_low": np.nan, "ci_high": np.nan, "n_users": int(u[i]), "n_sessions": int(s[i]),
                          "suppressed": False, "ci_method": "count", "_pgroup": f"coverage|{dim}",
-                         "_withheld": col == "month" and lv in ctx.withheld_months})
+                         "_withheld": col == "month" and (lv in ctx.withheld_months
+                                                          or (lv == "unknown" and ctx.untimed_withheld))})
     if d.has_facets:
         classified = _facet_df(ctx).to_numpy()
         s, u = bs.population(np.where(classified, 0, -1), 1)
@@ -484,13 +488,24 @@ def fig_coverage(ctx: Context) -> Figure:
         "last_day": None if started.dropna().empty else started.max().date().isoformat(),
         "damaged_lines": d.damaged_lines,
         "files": d.files,
-        "sessions_without_time": d.sessions_without_time,
+        # as coverage's month 'unknown' cell releases it (None: withheld below the thresholds)
+        "sessions_without_time": _released_count(t, "month", "unknown"),
         "months": len(d.months),
     }
     return Figure("coverage", "Data coverage", "Counts of sessions and distinct (hashed) users per source, agent "
                   "version, entrypoint, first model and month; levels under the thresholds are suppressed.",
                   t, ["dimension", "level"], "count", subtitle="What the figures are computed from.",
                   n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=extra)
+
+
+def _released_count(t: pd.DataFrame, dimension: str, level: str) -> int | None:
+    """A coverage level's released session count: 0 when the level has no row (no session), None when withheld."""
+    x = t[(t["dimension"] == dimension) & (t["level"] == level) & (t["variable"] == "sessions")]
+    if x.empty:
+        return 0
+    if bool(x.iloc[0]["suppressed"]) or pd.isna(x.iloc[0]["n_sessions"]):
+        return None
+    return int(x.iloc[0]["n_sessions"])
 
 
 def fig_occupations(ctx: Context) -> Figure:
@@ -832,6 +847,22 @@ def _rate_rows(
     return rows
 
 
+def _outcome_levels_to_withhold(ctx: Context) -> frozenset[int]:
+    """The expertise levels whose outcome cells are withheld whole (in outcome by expertise and the regression):
+    those whose unclear sessions fail the thresholds, with complementary levels until the withheld ones are two or
+    more and their unclear sessions jointly pass. Other figures release a level's sessions (expertise, actions and
+    words per prompt: its n), and each known-outcome rate of the level discloses its sessions with a known outcome
+    (n / share), so a level's withheld unclear cell was its n minus those (511 - 423 - 81 = 7 sessions)."""
+    df = ctx.data.df
+    K = len(EXPERTISE_LEVELS)
+    ex = _codes(df["expertise"], list(EXPERTISE_LEVELS))
+    unclear = (df["outcome"].astype("string") == "unclear").fillna(False).to_numpy()
+    s, u = ctx.boot.population(np.where(unclear & (ex >= 0), ex, -1), K)
+    recs = [{"_g": 0, "n_users": int(u[i]), "n_sessions": int(s[i])} for i in range(K)]
+    out = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[])
+    return frozenset(lv for lv, r in zip(EXPERTISE_LEVELS, out, strict=True) if r[SUPPRESSED])
+
+
 def fig_outcomes_by_expertise(ctx: Context) -> Figure:
     title = "Outcome by expertise"
     if not ctx.data.has_facets:
@@ -848,6 +879,9 @@ def fig_outcomes_by_expertise(ctx: Context) -> Figure:
                        "at_least_partial")
     rows += _rate_rows(ctx, ex, (out == "failure").fillna(False).to_numpy(), known, K, keys, "failure")
     rows += _rate_rows(ctx, ex, (out == "unclear").fillna(False).to_numpy(), has, K, keys, "unclear")
+    withheld = _outcome_levels_to_withhold(ctx)
+    for r in rows:
+        r["_withheld"] = r["expertise"] in withheld
     t = _finish(ctx, rows, ["expertise", "expertise_label"])
     n_s, n_u = ctx.boot.population(np.where(has & (ex >= 0), 0, -1), 1)
     return Figure(
@@ -1175,6 +1209,9 @@ def fig_regression(ctx: Context) -> Figure:
                      "p_value": float(r.p_value), "odds_ratio": float(r.odds_ratio), "reference": bool(r.reference),
                      "n_users": int(r.n_users), "n_sessions": int(r.n_sessions), "suppressed": False,
                      "ci_method": "OLS, user-clustered SE" if res.clustered else "OLS, robust (HC1) SE"})
+    withheld = _outcome_levels_to_withhold(ctx)  # a level's n here is its sessions with a known outcome
+    for row in rows:
+        row["_withheld"] = row["expertise"] in withheld
     t = _finish(ctx, rows, ["expertise", "expertise_label"], drop_empty=False, group="regression")
     overall_ok = bool(ctx.passes(res.n_users, res.n_sessions))
     if not overall_ok:
@@ -1298,6 +1335,15 @@ RELEASE_PARTITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Where the first figure withholds the cell of the variable at a value of the key column, the figures listed release
+# no cell of that value: their cells disclose the rest of a total other figures release (a level's unclear sessions
+# are its n, released by expertise shape, minus its sessions with a known outcome, which every known-outcome rate of
+# the level and the regression's n disclose). Checked by the report's final audit.
+RELEASE_WITHHELD_WITH: dict[tuple[str, str, str], tuple[str, ...]] = {
+    ("outcomes_by_expertise", "unclear", "expertise"): ("outcomes_by_expertise", "regression"),
+}
+
+
 FIGURES: tuple[Callable[[Context], Figure], ...] = (
     fig_coverage,
     fig_occupations,
@@ -1372,6 +1418,7 @@ __all__ = [
     "Context",
     "Figure",
     "RELEASE_PARTITIONS",
+    "RELEASE_WITHHELD_WITH",
     "PolicyLike",
     "ReportData",
     "build_figures",

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from codecensus.aggregate.figures import (
     FIGURES,
     RELEASE_PARTITIONS,
+    RELEASE_WITHHELD_WITH,
     Context,
     Figure,
     ReportData,
@@ -111,7 +112,8 @@ def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int
 def _audit_partitions(figures: list[Figure]) -> list[str]:
     """Cells that subtraction across figures recovers: a month coverage withholds but another figure shows, or a
     line of cells whose total another figure releases (:data:`RELEASE_PARTITIONS`) with one cell suppressed beside
-    released non-empty ones."""
+    released non-empty ones, or a cell released beside another figure's withheld cell that it gives back by
+    subtraction (:data:`RELEASE_WITHHELD_WITH`)."""
     problems: list[str] = []
     avail = [f for f in figures if f.available and len(f.table) and "suppressed" in f.table]
     cov = next((f.table for f in avail if f.id == "coverage"), None)
@@ -136,19 +138,67 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
                     problems.append(f"figure {f.id} ({', '.join(map(str, key if isinstance(key, tuple) else (key,)))}):"
                                     " a single suppressed cell, recovered by subtraction from a total another figure "
                                     "releases")
+    by_id = {f.id: f.table for f in avail}
+    for (fid, var, col), others in RELEASE_WITHHELD_WITH.items():
+        t = by_id.get(fid)
+        if t is None or col not in t or "variable" not in t:
+            continue
+        gone = set(t.loc[(t["variable"] == var) & t["suppressed"].astype(bool), col])
+        for oid in others:
+            o = by_id.get(oid)
+            if o is None or col not in o or not gone:
+                continue
+            for v in sorted(set(o.loc[o[col].isin(gone) & ~o["suppressed"].astype(bool), col]), key=str):
+                problems.append(f"figure {oid} ({col}={v}): released, but {fid} withholds its {var} cell, which "
+                                "subtraction from the totals other figures release then recovers")
     return problems
+
+
+def noise_free_problems(figures: list[Figure]) -> list[str]:
+    """What refuses a differentially private release whatever its noise drew: a figure without the columns the audit
+    reads, or exact user counts in any of its rows (released or withheld, so the answer does not depend on which
+    noisy cells passed the release rule)."""
+    problems: list[str] = []
+    for f in figures:
+        if not f.available:
+            continue
+        t = f.table
+        if "suppressed" not in t or "n_users" not in t or "n_sessions" not in t:
+            problems.append(f"figure {f.id}: no suppressed / n_users / n_sessions column")
+        elif bool(t["n_users"].notna().any()):
+            problems.append(f"figure {f.id}: exact user counts under differential privacy")
+    return problems
+
+
+def _refusal(problems: list[str], policy: ReleasePolicy, dp: bool, tail: str = "") -> ReleaseAuditFailed:
+    shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+    return ReleaseAuditFailed(
+        f"release audit failed, nothing was written: {len(problems)} released cell(s) break the release policy "
+        f"({policy.min_users} users / {policy.min_sessions} sessions per cell"
+        + (", differential privacy" if dp else "") + f"): {shown}. "
+        "This is a fault in codecensus's suppression, not in your data or options: please report it." + tail
+    )
 
 
 def _audit(figures: list[Figure], policy: ReleasePolicy, dp_floor: int | None = None) -> None:
     problems = audit_release(figures, policy, dp_floor=dp_floor)
     if problems:
-        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-        raise ReleaseAuditFailed(
-            f"release audit failed, nothing was written: {len(problems)} released cell(s) break the release policy "
-            f"({policy.min_users} users / {policy.min_sessions} sessions per cell"
-            + (", differential privacy" if dp_floor is not None else "") + f"): {shown}. "
-            "This is a fault in codecensus's suppression, not in your data or options: please report it."
-        )
+        raise _refusal(problems, policy, dp_floor is not None)
+
+
+def _audit_dp(figures: list[Figure], policy: ReleasePolicy, dp_floor: int, ledger: Any) -> None:
+    """The final audit of a differentially private report. A refusal that does not depend on the noise
+    (:func:`noise_free_problems`) gives the report's ε back: nothing noisy left the process (the message names
+    figures only). Any other refusal was decided by the noisy values, so it tells something of them: it stays
+    charged (a refund would let reruns draw fresh noise for free until the refusals average it out)."""
+    fixed = noise_free_problems(figures)
+    if fixed:
+        ledger.refund("the report was refused by the release audit (a fault that does not depend on the noise)")
+        raise _refusal(fixed, policy, True, " This report's ε was given back: nothing of it was released.")
+    problems = audit_release(figures, policy, dp_floor=dp_floor)
+    if problems:
+        raise _refusal(problems, policy, True, " This report's ε stays charged: the refusal depends on its noisy "
+                       "values.")
 
 
 def _one_blas_thread() -> contextlib.AbstractContextManager[Any]:
@@ -207,7 +257,7 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
     with _one_blas_thread():
         figs, rep = dp_figures(data, policy, ledger, epsilon=opts.epsilon, delta=opts.delta, seed=opts.seed,
                                budget_epsilon=opts.epsilon_budget)
-    _audit(figs, policy, dp_floor=release_floor(policy, rep.k))
+    _audit_dp(figs, policy, release_floor(policy, rep.k), ledger)
     have = {f.id for f in figs}
     for f in FIGURES:
         fid = f.__name__.removeprefix("fig_")
@@ -229,26 +279,35 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
     release.notes.append(
         f"Dataset {rep.dataset}: budget ε = {budget[0] if budget else opts.epsilon:g}, δ = "
         f"{budget[1] if budget else (opts.delta or 0):g}; spent so far ε = {spent[0]:.4g}, δ = {spent[1]:.3g} "
-        f"over {len(entries)} queries ({rep.n_queries} in this report, ε = {rep.eps_each:.3g} each). "
+        f"over {sum(1 if e['ε'][0] != '-' else -1 for e in entries)} queries ({rep.n_queries} in this report, ε = {rep.eps_each:.3g} each). "
         "Every later report on the same sessions spends from the same budget."
     )
     # no headline sentences under DP: each figure is read with its noise interval
     return Computed(figs, [], release, policy, time.perf_counter() - t0, len(data.df), int(data.df["user"].nunique()))
 
 
-def released_totals(figures: list[Figure]) -> dict[str, int | None]:
+def released_totals(figures: list[Figure], *, sessions_per_user: int | None = None) -> dict[str, Any]:
     """The report's total sessions and users as the coverage figure released them, for what goes beside the
-    report (its manifest): ``None`` when withheld (below the thresholds; users under differential privacy),
-    the noisy count under differential privacy."""
-    out: dict[str, int | None] = {"sessions": None, "users": None}
+    report (its manifest): ``None`` when withheld (below the thresholds). Under differential privacy
+    (``sessions_per_user``: the cap on each user's sessions) neither exact total is released (both ``None``) and
+    ``sessions_noisy`` holds the noisy count of the capped sessions (``value``, ``None`` when withheld), its cap
+    and a note saying so."""
+    out: dict[str, Any] = {"sessions": None, "users": None}
     cov = next((f for f in figures if f.id == "coverage" and f.available), None)
-    if cov is None:
-        return out
-    t = cov.table
+    t = cov.table if cov is not None else None
     for var in out:
+        if t is None:
+            break
         x = t[(t["dimension"] == "all") & (t["variable"] == var)]
         if len(x) and not bool(x.iloc[0]["suppressed"]) and pd.notna(x.iloc[0]["value"]):
             out[var] = int(round(float(x.iloc[0]["value"])))
+    if sessions_per_user is not None:
+        out["sessions_noisy"] = {
+            "value": out["sessions"], "sessions_per_user_cap": sessions_per_user,
+            "note": f"differentially private count of the sessions kept after capping each user at "
+                    f"{sessions_per_user} (not the number of sessions in the store)",
+        }
+        out["sessions"] = out["users"] = None
     return out
 
 

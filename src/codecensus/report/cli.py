@@ -163,8 +163,9 @@ def report_cmd(
         "thresholds": {"min_users": comp.release.min_users, "min_sessions": comp.release.min_sessions},
         "individual": individual, "epsilon": epsilon, "epsilon_budget": epsilon_budget, "delta": delta, "bootstrap": bootstrap, "seed": seed,
         # as released (the manifest sits beside the report): exact totals of a small team, or of a DP report,
-        # would disclose what the report withholds
-        **released_totals(comp.figures),
+        # would disclose what the report withholds; a DP report's noisy count is `sessions_noisy`
+        **released_totals(comp.figures, sessions_per_user=comp.release.sessions_per_user
+                          if comp.release.epsilon is not None else None),
         "figures": {f.id: {"available": f.available, "released": f.released_cells, "suppressed": f.suppressed_cells}
                     for f in comp.figures},
         "seconds": round(time.perf_counter() - t0, 3),

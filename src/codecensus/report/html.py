@@ -192,9 +192,10 @@ def _regression_rows(fig: Figure) -> list[dict[str, str]]:
 
 def _regression_sentence(fig: Figure) -> str:
     t = fig.table[~fig.table["suppressed"].astype(bool)]
-    if t.empty or len(t) < 2:
+    if t.empty:
         return ""
-    ref = t[t["reference"].astype(bool)]
+    # the reference level is the model's baseline (0 points): named even when its row (its n) is withheld
+    ref = fig.table[fig.table["reference"].astype(bool)]
     rest = t[~t["reference"].astype(bool)].sort_values("expertise")
     if ref.empty or rest.empty:
         return ""
