@@ -402,3 +402,22 @@ def test_sessions_without_a_time_are_released_by_the_thresholds(tmp_path: Path) 
     shown = re.search(r"sessions without a timestamp[^<]*</dt><dd>([^<]*)</dd>",
                       (tmp_path / "o2" / "report.html").read_text())
     assert shown is not None and shown.group(1) == "12"
+
+
+def test_the_final_audit_refuses_a_withheld_cell_that_still_carries_its_numbers(tmp_path: Path) -> None:
+    """A withheld row must carry no value, interval or counts (apply_release_policy nulls them). The audit read only
+    released rows: a figure whose suppressed row kept its mean and n (a fault in a figure's code) was written."""
+    from codecensus.aggregate.figures import Figure
+    from codecensus.report.build import audit_release
+
+    figs, _df, pol = _lone_month_report(tmp_path)
+    t = figs["expertise_shape"].copy()
+    assert audit_release([Figure("expertise_shape", "x", "", t, ["expertise"], "number")], pol) == []
+    hidden = t.index[t["suppressed"].astype(bool)]
+    if len(hidden) == 0:  # no withheld cell in this figure: make one the way a faulty figure would
+        hidden = t.index[:1]
+        t.loc[hidden, "suppressed"] = True
+    t.loc[hidden[0], "value"] = 3.5
+    t.loc[hidden[0], "n_sessions"] = 7
+    problems = audit_release([Figure("expertise_shape", "x", "", t, ["expertise"], "number")], pol)
+    assert any("withheld cell still carries" in p and "value" in p and "n_sessions" in p for p in problems)

@@ -89,8 +89,16 @@ def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int
             problems.append(f"figure {f.id}: no suppressed / n_users / n_sessions column")
             continue
         keys = [k for k in f.keys if k in t.columns and not k.endswith("_label")]
+        # numbers a withheld row must not carry (its counts, value and interval: apply_release_policy nulls them)
+        # (every number outside the figure's keys; a figure that names no keys: the standard columns)
+        numeric = [c for c in t.select_dtypes(include="number").columns if not str(c).startswith("_") and (
+            c not in f.keys if f.keys else c in ("value", "ci_low", "ci_high", "n_users", "n_sessions"))]
         for r in t.to_dict("records"):
             if bool(r["suppressed"]):
+                kept = [c for c in numeric if pd.notna(r[c])]
+                if kept:
+                    where = ", ".join(f"{k}={r[k]}" for k in keys) + (f", {r['variable']}" if "variable" in r else "")
+                    problems.append(f"figure {f.id} ({where}): a withheld cell still carries {', '.join(kept)}")
                 continue
             where = ", ".join(f"{k}={r[k]}" for k in keys) + (f", {r['variable']}" if "variable" in r else "")
             nu = None if pd.isna(r["n_users"]) else int(r["n_users"])
