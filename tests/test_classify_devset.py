@@ -50,9 +50,9 @@ def test_offline_rules_beat_constant_baselines(shared: Path, tmp_path: Path, mon
     build_sessions(st)
     stats = classify_store(st, make_backend("offline", store=st, embedder=None))  # type: ignore[arg-type]
     assert stats.classified == st.one("SELECT count(*) FROM sessions")[0]  # type: ignore[index]
-    # every facet filled or explicitly abstained
+    # every facet filled or explicitly abstained (an expertise with no prompt to judge: NULL at confidence 0)
     nulls = st.one(
-        "SELECT count(*) FROM facets WHERE mode IS NULL OR occupation IS NULL OR expertise IS NULL "
+        "SELECT count(*) FROM facets WHERE mode IS NULL OR occupation IS NULL OR (expertise IS NULL AND expertise_confidence > 0) "
         "OR outcome IS NULL OR outcome_score IS NULL OR (value_usd IS NULL AND NOT abstained) OR summary IS NULL"
     )
     assert nulls == (0,)

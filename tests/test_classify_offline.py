@@ -205,8 +205,9 @@ def test_facets_are_valid_and_deterministic(embedded: OfflineBackend) -> None:
     assert [f.model_dump() for f in first] == [f.model_dump() for f in again]
     for f in first:
         assert f.mode in MODE_KEYS and f.occupation in OCCUPATION_KEYS and f.outcome in OUTCOME_KEYS
-        assert 1 <= f.expertise <= 5 and 0 <= f.outcome_score <= 1
+        assert (f.expertise is None or 1 <= f.expertise <= 5) and 0 <= f.outcome_score <= 1
         assert 0 <= f.user_planning_pct <= 100 and 0 <= f.user_execution_pct <= 100
+    assert first[2].expertise is None  # nothing asked: expertise abstains
 
 
 def test_summary_names_no_identifiers(embedded: OfflineBackend) -> None:
@@ -284,3 +285,20 @@ def test_nothing_asked_and_nothing_done_abstains(backend: str, request: pytest.F
                             sh("pytest -q", is_test=True, test_status="pass")], replies=["Done."])
     f = one(be, headless)
     assert not is_abstention(f) and f.mode == "build"
+
+
+@pytest.mark.parametrize("backend", ["structural", "embedded"])
+def test_expertise_abstains_when_no_human_prompt_asks_anything(backend: str, request: pytest.FixtureRequest) -> None:
+    """Expertise is judged from the human's side only (taxonomy §4). A run with tool calls but no prompt (claude -p,
+    an SDK agent) or with only slash commands got level 2 at confidence 0.2 before, and went into every
+    by-expertise figure as a beginner; now its expertise is None (stored NULL), while mode, outcome and value are
+    still read from what was done."""
+    be: OfflineBackend = request.getfixturevalue(backend)
+    acts = [write("src/app.py", 300), sh("pytest -q", is_test=True, test_status="pass")]
+    for ev in (session([], acts, replies=["Done."]),
+               session(["<command-name>/clear</command-name>", "hi"], acts, replies=["Done."])):
+        f = one(be, ev)
+        assert f.expertise is None and f.expertise_confidence == 0.0
+        assert f.mode == "build" and f.value_hours > 0
+    asked = one(be, session(["Add a CSV export to src/app.py and run pytest"], acts, replies=["Done."]))
+    assert asked.expertise is not None and 1 <= asked.expertise <= 5

@@ -104,6 +104,45 @@ def test_rows_of_a_session_in_two_files_follow_the_files_rank(tmp_path: Path) ->
     st.close()
 
 
+@pytest.mark.parametrize("order", ["given", "storage"])
+def test_a_long_session_is_read_as_its_first_and_last_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order: str
+) -> None:
+    """Evidence holds at most SESSION_HEAD_ROWS + SESSION_TAIL_ROWS rows of a session per table (the first and
+    the last, chosen in SQL); a session within the cap, in the same batch, is read whole."""
+    from codecensus.classify import evidence
+
+    root = tmp_path / "c"
+    long_id = "88888888-aaaa-4000-8000-000000000008"
+    s = Session(long_id)
+    for i in range(20):
+        s.prompt(f"step {i}: rename the photos in folder {i}")
+        (t,) = s.reply(f"reply {i}", [("Bash", {"command": f"ls folder{i}"})])
+        s.result(t, f"out {i}")
+    s.write(root / "p" / "long.jsonl")
+    standard_session("11111111-aaaa-4000-8000-000000000001").write(root / "p" / "short.jsonl")
+    st = Store(tmp_path / "db.duckdb")
+    ingest(st, [root], user="dev", workers=1, settle_s=0)
+    build_sessions(st)
+    keys = [r[0] for r in st.con.execute("SELECT session_key FROM sessions ORDER BY session_id").fetchall()]
+    whole = {e.session_id: e for e in load_evidence(st, keys)}
+    assert len(whole[long_id].prompts) == 20
+    monkeypatch.setattr(evidence, "SESSION_HEAD_ROWS", 4, raising=False)
+    monkeypatch.setattr(evidence, "SESSION_TAIL_ROWS", 3, raising=False)
+    evs = {e.session_id: e for b in iter_evidence(st, keys, order=order) for e in b}  # type: ignore[arg-type]
+    ev = evs[long_id]
+    kept = [0, 1, 2, 3, 17, 18, 19]
+    assert ev.prompts == [f"step {i}: rename the photos in folder {i}" for i in kept]
+    assert ev.replies == [f"reply {i}" for i in kept]
+    assert [a.command for a in ev.actions] == [f"ls folder{i}" for i in kept]
+    assert [a.result_head for a in ev.actions] == [f"out {i}" for i in kept]  # each kept call with its result
+    assert [a.prompt_index for a in ev.actions] == list(range(7))
+    assert ev.shape["prompts"] == 20  # the measured shape stays the whole session's
+    short = "11111111-aaaa-4000-8000-000000000001"
+    assert len(whole[short].actions) == 6 and evs[short] == whole[short]  # under the cap: read whole
+    st.close()
+
+
 def test_classify_store_writes_facets_and_skips_done(loaded: Store) -> None:
     be = make_backend("offline", store=loaded, embedder="use")
     stats = classify_store(loaded, be)

@@ -188,7 +188,16 @@ def test_alternatives_left_out_for_ascii_text_are_exactly_those_that_need_non_as
     assert not _needs_non_ascii("\u212a")  # the Kelvin sign matches "k" under re.I
     assert not _needs_non_ascii("\u017f")  # so does the long s "s"
     assert not _needs_non_ascii("(?:нет|no)")  # one branch starts on ASCII
-    assert not _needs_non_ascii(r"\bфикс")  # a word boundary first: not plain to see, kept
+    # anchors and lookarounds consume nothing: what follows decides (these were kept, searched in every ASCII prompt:
+    # CONSTRAINT's zh/ja/ko and hi/ar groups, TECH_NATIVE's ru group)
+    assert _needs_non_ascii(r"\bфикс") and _needs_non_ascii(r"^\bфикс")
+    assert _needs_non_ascii(r"(?<!\S)मत(?!\S)|बिना") and _needs_non_ascii("必须|(?<!非)常に|만\\b")
+    assert not _needs_non_ascii(r"\b(?:фикс|fix)") and not _needs_non_ascii(r"(?<!\S)\w+")
+    from codecensus.classify.text import CONSTRAINT, TECH_NATIVE
+
+    assert CONSTRAINT.ascii is not None and TECH_NATIVE.ascii is not None
+    assert "必须" not in CONSTRAINT.ascii.pattern and "मत" not in CONSTRAINT.ascii.pattern
+    assert "состояни" not in TECH_NATIVE.ascii.pattern
     assert not _needs_non_ascii("[а-я]+")  # a repeat first: kept
     lex = _lexicons()
     assert len(lex) >= 12

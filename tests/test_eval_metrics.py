@@ -122,6 +122,25 @@ def test_evaluate_against_labels_and_resolved(store, tmp_path: Path) -> None:  #
     assert "constant" in text and "auc" in text
 
 
+def test_an_abstained_expertise_is_scored_as_an_abstention(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A session whose expertise abstained (NULL: no human prompt) made evaluate() fail with a TypeError
+    (abs(3 - None) in within_one); now it counts in the abstention rate and the figures are over the others."""
+    _facets_store(store, [
+        {"key": "k1", "sid": "s1", "expertise": 3},
+        {"key": "k2", "sid": "s2", "expertise": 4},
+        {"key": "k3", "sid": "s3", "expertise": None},
+    ])
+    labels = _labels(tmp_path, "session_id,expertise\ns1,3\ns2,2\ns3,2\n")
+    rep = evaluate(store, read_labels(labels))
+    exp = rep["facets"]["expertise"]
+    assert exp["n"] == 2 and exp["n_inferred"] == 2 and exp["abstention_rate"] == pytest.approx(1 / 3, abs=1e-3)
+    assert exp["accuracy"] == 0.5 and exp["within_1"] == 0.5
+    assert "abstention_rate" in render(rep)
+    only = evaluate(store, read_labels(_labels(tmp_path, "session_id,expertise\ns3,2\n")))
+    assert only["facets"]["expertise"] == {"n": 0, "abstention_rate": 1.0, "n_inferred": 0}
+    render(only)
+
+
 def test_store_truth_and_path_keys(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _facets_store(store, [{"key": "k1", "sid": "s1", "score": 0.8}, {"key": "k2", "sid": "s2", "score": 0.3}])
     store.con.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -420,3 +421,32 @@ def test_terminal_share_intervals_are_as_precise_as_their_value() -> None:
                       {"k": "b", "value": 0.45, "ci_low": 0.401, "ci_high": 0.497}])
     assert _cell(t, "share", k="a") == "1.2% [dim]0.3–2.4[/dim]"
     assert _cell(t, "share", k="b") == "45% [dim]40–50[/dim]"
+
+
+def test_sessions_whose_expertise_abstained_are_in_no_expertise_level(tmp_path: Path) -> None:
+    """The offline backend stores expertise NULL (not abstained as a whole) for a session with no human prompt:
+    the by-expertise figures count it at no level, every other figure keeps it, and report, summary and the
+    sessions export run and show it as empty (guard for the consumers of a NULL expertise)."""
+    from codecensus.cli import app
+
+    db = tmp_path / "e.duckdb"
+    with Store(db) as store:
+        load_into(store, synthetic_corpus(users=80, sessions=600, seed=5), clusters=False, git=False)
+        store.con.execute("UPDATE facets SET expertise = NULL WHERE hash(session_key) % 4 = 0")
+        n_null = store.one("SELECT count(*) FROM facets WHERE expertise IS NULL")
+        assert n_null is not None and n_null[0] > 100
+        data = load_report_data(store)
+        ctx = Context(data, ReleasePolicy(), B=20)
+        figs = {f.id: f for f in build_figures(ctx, only=["work_modes", "expertise_shape", "outcomes_by_expertise"])}
+    assert set(figs["outcomes_by_expertise"].table["expertise"]) <= {1, 2, 3, 4, 5}
+    assert int(data.df["expertise"].isna().sum()) == n_null[0] and data.df["mode"].notna().all()
+    runner = CliRunner()
+    r = runner.invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o"), "--bootstrap", "20"])
+    assert r.exit_code == 0, r.output
+    s = runner.invoke(app, ["summary", "--db", str(db), "--bootstrap", "20"])
+    assert s.exit_code == 0 and "By expertise" in s.output, s.output
+    out = tmp_path / "sessions.jsonl"  # (the synthetic store's list column `models` has no CSV form)
+    e = runner.invoke(app, ["sessions", "--db", str(db), "--format", "jsonl", "--out", str(out)])
+    assert e.exit_code == 0, e.output
+    rows = [json.loads(line)["expertise"] for line in out.read_text().splitlines()]
+    assert sum(v is None for v in rows) == n_null[0]

@@ -69,7 +69,7 @@ class Facets(BaseModel):
     mode_confidence: float = Field(ge=0, le=1)
     occupation: str  # SOC major group code or 'not_inferable'
     occupation_confidence: float = Field(ge=0, le=1)
-    expertise: int = Field(ge=1, le=5)
+    expertise: int | None = Field(ge=1, le=5)  # None: abstained (no human prompt to judge from, §4)
     expertise_confidence: float = Field(ge=0, le=1)
     outcome: str
     outcome_confidence: float = Field(ge=0, le=1)

@@ -205,6 +205,7 @@ def classify_cmd(
     if stats.abstained:
         t.add_row("abstained (no answer, or empty)", str(stats.abstained))
     t.add_row("occupation not inferable", str(stats.abstained_occupation))
+    t.add_row("expertise not inferable", str(stats.abstained_expertise))
     t.add_row("outcome unclear", str(stats.unclear_outcome))
     t.add_row("modes", ", ".join(f"{k} {v}" for k, v in stats.by_mode.items()) or "-")
     t.add_row("seconds (sessions/s)", f"{stats.seconds:.1f} ({stats.sessions_per_second:.1f}/s)")

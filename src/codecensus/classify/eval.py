@@ -12,7 +12,8 @@ Every figure is printed next to the best constant guess (always answering the
 most common label): accuracy and macro-F1 for mode, occupation (with
 ``not_inferable`` as a class) and outcome; occupation also precision where it
 does not abstain and the abstention rate; expertise exact accuracy, within ±1
-and quadratic weighted kappa; outcome success-vs-not accuracy; AUC of the
+and quadratic weighted kappa over the sessions where it does not abstain (NULL: no human prompt to judge
+from), beside its abstention rate; outcome success-vs-not accuracy; AUC of the
 outcome score against ``resolved``.
 """
 
@@ -340,11 +341,19 @@ def evaluate(
             fig["unclear_rate"] = _r(sum(b == "unclear" for b in p) / len(p))
             fig["unclear_rate_gold"] = _r(sum(a == "unclear" for a in g) / len(g))
         out[name] = fig
-    g, p = col("expertise", 2, EXPERTISE_LEVELS, int)
+    g_all, p_all = col("expertise", 2, EXPERTISE_LEVELS, int)
+    # a session whose expertise abstained (NULL: no human prompt to judge from) is scored like occupation's
+    # not_inferable: counted in abstention_rate, and the figures (and their constant) are over the others
+    g = [a for a, b in zip(g_all, p_all, strict=True) if b is not None]
+    p = [b for b in p_all if b is not None]
+    if g_all:
+        out["expertise"] = {"n": 0, "abstention_rate": _r(1 - len(p) / len(p_all)), "n_inferred": len(p)}
     if g:
         const = _constant(g)
         cp = [const] * len(g)
         out["expertise"] = {
+            "abstention_rate": _r(1 - len(p) / len(p_all)),
+            "n_inferred": len(p),
             "n": len(g),
             "accuracy": _r(accuracy(g, p)),
             "accuracy_constant": _r(accuracy(g, cp)),

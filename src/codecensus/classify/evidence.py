@@ -19,6 +19,14 @@ calls are kept once per ``tool_use_id`` with their LAST result, and only the
 main chain is read (subagent work is in the shape row's counts).
 Order within a session is (file rank, line, seq), the order the transcript
 was written in.
+
+A backend reads at most ``SESSION_HEAD_ROWS + SESSION_TAIL_ROWS`` rows of a session from each of prompts,
+replies, tool calls and events: for a longer session, the first ``SESSION_HEAD_ROWS`` and the last
+``SESSION_TAIL_ROWS`` in that order (after the dedup above; the rule is applied in SQL, see :func:`_cap`).
+So one huge session (300K turns) no longer loads every row into the process. Its evidence is then the
+beginning and the end of the session as if they were contiguous (features and rules count what they see);
+its ``sessions`` row (measured counts, tokens, words) is always the whole session's. Sessions within the
+cap, nearly all of them, are read exactly as before.
 """
 
 from __future__ import annotations
@@ -51,6 +59,9 @@ DEFAULT_BATCH = 2000
 # A session whose rows in one table lie further apart than this (resumed much later, re-ingested) is batched
 # with its kind at the end, so that it does not widen the row range of a batch of compact sessions.
 WIDE_ROWS = 250_000
+# Rows of one session read from each table (see the module text): the first HEAD and the last TAIL.
+SESSION_HEAD_ROWS = 5000
+SESSION_TAIL_ROWS = 5000
 
 SPAN_FILTER_SHARE = 4  # the plan filters the tables by the selection when it is under 1/4 of the sessions
 STREAM_ROWS = 4096  # rows per Arrow batch of a streamed query (a plan batch takes them across batch borders)
@@ -327,6 +338,32 @@ class RawBatch:
         return _build(self)
 
 
+def _long_sessions(store: Store, batch: _Batch) -> bool:
+    """Whether a session of the batch may have more rows in one table than a backend reads
+    (``SESSION_HEAD_ROWS + SESSION_TAIL_ROWS``): counted over the raw rows (a superset of what is read), so
+    the usual batch, without one, is queried exactly as before. Needs ``_ev_keys``."""
+    cap = SESSION_HEAD_ROWS + SESSION_TAIL_ROWS
+    parts = " UNION ALL ".join(
+        f"""(SELECT 1 FROM {t} x JOIN _ev_keys k USING (session_key) WHERE NOT x.is_subagent {_in_range(batch, t, "x")}
+             GROUP BY x.session_key HAVING count(*) > {cap} LIMIT 1)"""
+        for t in ("prompts", "messages", "actions", "events")
+    )
+    return bool(store.con.sql(f"SELECT count(*) FROM ({parts})").fetchall()[0][0])
+
+
+def _cap(alias: str, source: str) -> str:
+    """The condition that keeps, of each session's rows of ``source`` (``FROM ... WHERE ...`` naming the table
+    ``alias``, joined to ``_ev_mrank r``), the first ``SESSION_HEAD_ROWS`` and the last ``SESSION_TAIL_ROWS`` in
+    (file rank, line, seq) order. The window reads row ids and positions only, never the text."""
+    return f"""AND {alias}.rowid IN (
+                 SELECT rid FROM (
+                   SELECT {alias}.rowid AS rid,
+                          row_number() OVER (PARTITION BY {alias}.session_key ORDER BY {_RANK}, {alias}.line, {alias}.seq) AS i,
+                          count(*) OVER (PARTITION BY {alias}.session_key) AS n
+                   FROM {source})
+                 WHERE i <= {SESSION_HEAD_ROWS} OR i > n - {SESSION_TAIL_ROWS})"""
+
+
 def _query_batch(store: Store, batch: _Batch) -> RawBatch:
     keys = batch.keys
     con = store.con
@@ -335,25 +372,43 @@ def _query_batch(store: Store, batch: _Batch) -> RawBatch:
         shape = batch.shape
         if shape is None:
             shape = con.sql("SELECT s.* FROM sessions s JOIN _ev_keys k USING (session_key)").to_arrow_table()
+        long = _long_sessions(store, batch)
+
+        def capped(alias: str, source: str) -> str:
+            return _cap(alias, source) if long else ""
+
+        src = f"""prompts p JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
+                {_kept(batch, "prompts", "p")}
+                WHERE NOT p.is_subagent AND d.rid IS NULL {_in_range(batch, "prompts", "p")}"""
         prompts = _arrow(
             store,
             f"""SELECT p.session_key, left(p.text, {PROMPT_CHARS}) AS text, epoch_ms(p.ts) AS ts,
                        {_RANK} AS rank, p.line, p.seq
-                FROM prompts p JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
-                {_kept(batch, "prompts", "p")}
-                WHERE NOT p.is_subagent AND d.rid IS NULL {_in_range(batch, "prompts", "p")}
+                FROM {src} {capped("p", src)}
                 ORDER BY p.session_key, {_RANK}, p.line, p.seq""",
         )
+        src = f"""messages m JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
+                {_kept(batch, "messages", "m")}
+                WHERE NOT m.is_subagent AND m.block = 'text' AND m.text IS NOT NULL AND d.rid IS NULL
+                      {_in_range(batch, "messages", "m")}"""
         replies = _arrow(
             store,
             f"""SELECT m.session_key, left(m.text, {REPLY_CHARS}) AS text, m.synthetic, {_RANK} AS rank,
                        m.line, m.seq
-                FROM messages m JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
-                {_kept(batch, "messages", "m")}
-                WHERE NOT m.is_subagent AND m.block = 'text' AND m.text IS NOT NULL AND d.rid IS NULL
-                      {_in_range(batch, "messages", "m")}
+                FROM {src} {capped("m", src)}
                 ORDER BY m.session_key, {_RANK}, m.line, m.seq""",
         )
+        # a long session's tool calls: the first and last ones once per id, and only their results
+        cap_a = (
+            f""", a_cap AS MATERIALIZED (
+                  SELECT * FROM a WINDOW w AS (PARTITION BY session_key ORDER BY rank, line, seq)
+                  QUALIFY row_number() OVER w <= {SESSION_HEAD_ROWS}
+                          OR row_number() OVER w > count(*) OVER (PARTITION BY session_key) - {SESSION_TAIL_ROWS}
+                )"""
+            if long else ""
+        )
+        a_rows = "a_cap" if long else "a"
+        cap_res = "AND x.tool_use_id IN (SELECT tool_use_id FROM a_cap)" if long else ""  # the join below pairs by session
         actions = _arrow(
             store,
             # Tool calls once per id (the first), each with its last result (see _once_per_id).
@@ -362,25 +417,26 @@ def _query_batch(store: Store, batch: _Batch) -> RawBatch:
                   FROM actions a JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
                   {_kept(batch, "actions", "a")}
                   WHERE NOT a.is_subagent AND d.rid IS NULL {_in_range(batch, "actions", "a")}
-                ), {_once_per_id("a", "a0", "rank, line, seq")}, r0 AS MATERIALIZED (
+                ), {_once_per_id("a", "a0", "rank, line, seq")}{cap_a}, r0 AS MATERIALIZED (
                   SELECT x.session_key, x.tool_use_id, x.is_error, x.rejected, x.interrupted, x.file_op,
                          x.test_status, x.exit_code, left(x.text, {RESULT_CHARS}) AS text, {_RANK} AS rank, x.line, x.seq
                   FROM results x JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
-                  WHERE NOT x.is_subagent AND x.tool_use_id IS NOT NULL {_in_range(batch, "results", "x")}
+                  WHERE NOT x.is_subagent AND x.tool_use_id IS NOT NULL {_in_range(batch, "results", "x")} {cap_res}
                 ), {_once_per_id("res", "r0", "rank DESC, line DESC, seq DESC")}
                 SELECT a.session_key, a.tool, a.category, a.file_path, a.command, a.is_test, a.is_commit, a.is_push,
                        a.is_deploy, a.input_words, epoch_ms(a.ts) AS ts, a.rank, a.line, a.seq,
                        res.is_error, res.rejected, res.interrupted, res.file_op, res.test_status, res.exit_code,
                        res.text AS result_head
-                FROM a LEFT JOIN res ON res.session_key = a.session_key AND res.tool_use_id = a.tool_use_id
+                FROM {a_rows} a LEFT JOIN res ON res.session_key = a.session_key AND res.tool_use_id = a.tool_use_id
                 ORDER BY a.session_key, a.rank, a.line, a.seq""",
         )
+        src = f"""events e JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
+                {_kept(batch, "events", "e")}
+                WHERE NOT e.is_subagent AND d.rid IS NULL AND e.kind <> 'queue' {_in_range(batch, "events", "e")}"""
         events = _arrow(
             store,
             f"""SELECT e.session_key, e.kind, e.detail, {_RANK} AS rank, e.line, e.seq
-                FROM events e JOIN _ev_keys k USING (session_key) LEFT JOIN _ev_mrank r USING (file_id)
-                {_kept(batch, "events", "e")}
-                WHERE NOT e.is_subagent AND d.rid IS NULL AND e.kind <> 'queue' {_in_range(batch, "events", "e")}
+                FROM {src} {capped("e", src)}
                 ORDER BY e.session_key, {_RANK}, e.line, e.seq""",
         )
         truth = _arrow(

@@ -215,6 +215,8 @@ def parse_answer(text: str) -> Facets:
         errs = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:8])
         raise AnswerError(f"invalid values: {errs}") from None
     problems = []
+    if f.expertise is None:  # the rubric asks for a level; only a backend's own abstention stores none
+        problems.append(f"expertise must be one of {list(tx.EXPERTISE_LEVELS)}")
     if f.value_soc not in tx.SOC_KEYS:
         problems.append(f"value_soc must be one of {list(tx.SOC_KEYS)}")
     if f.outcome == "verified_success" and not f.outcome_evidence:
@@ -227,9 +229,10 @@ def parse_answer(text: str) -> Facets:
 
 
 def abstention() -> Facets:
-    """The explicit 'cannot tell' result: outcome unclear, occupation not inferable, every confidence 0.
+    """The explicit 'cannot tell' result: outcome unclear, occupation not inferable, expertise None (stored
+    NULL), every confidence 0.
 
-    Fields that have no 'unknown' value (mode, expertise, value) hold placeholders with
+    Fields that have no 'unknown' value (mode, value) hold placeholders with
     confidence 0 and ``value_hours`` 0; use :func:`is_abstention` to leave such rows out of
     aggregates.
     """
@@ -238,7 +241,7 @@ def abstention() -> Facets:
         mode_confidence=0.0,
         occupation=tx.NOT_INFERABLE,
         occupation_confidence=0.0,
-        expertise=3,
+        expertise=None,
         expertise_confidence=0.0,
         outcome="unclear",
         outcome_confidence=0.0,

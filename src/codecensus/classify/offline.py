@@ -176,7 +176,6 @@ EXP_NOVICE_QUESTION = -0.5  # per question about basic terms (max 2)
 EXP_VAGUE_COMPLAINT = -0.4  # per "it doesn't work" without detail (max 2)
 EXP_EMB = 0.3  # x embedding contrast expert-vs-novice, clipped to [-1, 1]
 EXP_PASTED_ERROR_FACTOR = 0.3  # a prompt carrying a pasted error: its tokens are mostly the error's, not the user's
-EXP_NO_SIGNAL = 2  # level when the human side holds no substantive prompt
 EXP_FLOOR_WITHOUT_NOVICE_MARKERS = 1.5  # without novice markers the level is at least 2
 
 # Outcome: logistic score
@@ -409,7 +408,7 @@ class OfflineBackend:
             occupation=occ,
             occupation_confidence=round(occ_conf, 3),
             expertise=level,
-            expertise_confidence=round(exp_conf, 3),
+            expertise_confidence=round(exp_conf, 3),  # expertise None: abstained, confidence 0
             outcome=out.label,
             outcome_confidence=round(out.confidence, 3),
             outcome_score=round(out.score, 4),
@@ -540,10 +539,12 @@ class OfflineBackend:
     # -- §4 expertise -------------------------------------------------------------------------------
     def _expertise(
         self, f: Features, vec: dict[str, np.ndarray], protos: dict[str, _Protos] | None
-    ) -> tuple[int, float]:
+    ) -> tuple[int | None, float]:
         subs = [f.signals[i] for i in f.substantive]
         if not subs:
-            return EXP_NO_SIGNAL, 0.2
+            # expertise is judged from the human's side only (§4): with no substantive prompt there is nothing
+            # to judge (a level here was a guess that went into every by-expertise figure); it abstains
+            return None, 0.0
         prec = [
             min(1.0, math.log1p(s.code_tokens + 0.5 * s.tech_words + 0.5 * min(s.constraints, 4) + 2 * s.acceptance)
                 / math.log(12))

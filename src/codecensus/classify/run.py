@@ -78,6 +78,7 @@ class ClassifyStats:
     classified: int = 0
     abstained: int = 0  # stored as the abstention result (no valid answer): in no mode count
     abstained_occupation: int = 0
+    abstained_expertise: int = 0  # expertise NULL: no human prompt to judge from, or the whole session abstained
     unclear_outcome: int = 0
     seconds: float = 0.0
     sessions_per_second: float = 0.0
@@ -259,14 +260,16 @@ def classify_store(
 def tally(stats: ClassifyStats, by_mode: dict[str, int], tbl: pa.Table) -> None:
     """Count stored facet rows into a run's account: an abstention (its mode is a placeholder, not a finding)
     in ``stats.abstained`` and in no mode."""
-    for mode, abstained, occ, outcome in zip(*(tbl.column(c).to_pylist() for c in
-                                              ("mode", "abstained", "occupation", "outcome")), strict=True):
+    for mode, abstained, occ, outcome, exp in zip(*(tbl.column(c).to_pylist() for c in
+                                                   ("mode", "abstained", "occupation", "outcome", "expertise")),
+                                                 strict=True):
         if abstained:
             stats.abstained += 1
         else:
             by_mode[mode] = by_mode.get(mode, 0) + 1
         stats.abstained_occupation += occ == "not_inferable"
         stats.unclear_outcome += outcome == "unclear"
+        stats.abstained_expertise += exp is None
 
 
 def is_empty(ev: SessionEvidence) -> bool:

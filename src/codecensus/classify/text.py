@@ -200,10 +200,13 @@ def _has_ascii_twin(c: str) -> bool:
 
 def _first_chars(items: list[tuple[Any, Any]]) -> set[str] | None:
     """The characters a parsed pattern can start its match with, or None when that is not plain to see
-    (anchors, word boundaries, classes like ``\\w``, repeats: anything but literals, sets and groups of them)."""
+    (classes like ``\\w``, repeats: anything but literals, sets and groups of them). Anchors, word boundaries and
+    lookarounds consume nothing: the match starts on what follows them."""
     if not items:
         return None
     op, av = items[0]
+    if op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
+        return _first_chars(items[1:])
     if op is _sre.LITERAL:
         return {chr(av)}
     if op is _sre.SUBPATTERN:
