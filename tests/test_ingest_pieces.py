@@ -178,3 +178,31 @@ def test_many_appended_files_merge_their_sessions_in_one_statement(
     ingest(whole, [tmp_path / "corpus"], workers=0)
     assert _rows(store)["session_files"] == _rows(whole)["session_files"]
     assert store.one("SELECT min(records), max(records) FROM session_files") == (4, 4)
+
+
+def test_a_resumed_piece_whose_test_call_lookup_outgrows_the_buffer_is_retried(
+    tmp_path: Path, big: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lookup of a resumed file's open test calls (an anti-join of its stored calls and results) ran under
+    ingest's small buffer with no retry: on one 680 MB session (200,000 stored results) DuckDB ran out of memory
+    at 30 MB and the ingest stopped after 455 MB. It now grows the buffer and retries, as batch commits do."""
+    import duckdb
+
+    whole = Store(tmp_path / "whole.duckdb")
+    ingest(whole, [big], workers=0, piece_bytes=10**12)
+    real = db.Store.open_test_calls
+    calls = 0
+
+    def short_of_memory(self: Store, ids: list[str]) -> dict[str, list[str]]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block of size 256.0 KiB")
+        return real(self, ids)
+
+    monkeypatch.setattr(db.Store, "open_test_calls", short_of_memory)
+    store = Store(tmp_path / "pieces.duckdb")
+    stats = ingest(store, [big], workers=0, piece_bytes=BLOCK_BYTES)
+    assert calls >= 2
+    assert (stats.files_parsed, stats.files_failed) == (1, 0)
+    assert _rows(store) == _rows(whole)

@@ -539,7 +539,14 @@ def _ingest(
         # A read resumed after stored rows: the test commands among them still waiting for their result.
         resumed = {j.cand.file_id: j for j in chunk if j.ctx.start_offset > 0 and not j.is_dir}
         if resumed:
-            for fid, tids in store.open_test_calls(list(resumed)).items():
+            # (a file read in pieces has all its calls and results stored: their anti-join can outgrow ingest's
+            # small buffer, 30 MB at 200,000 results of one 680 MB session, which stopped the ingest)
+            open_calls = store.grow_on_out_of_memory(
+                lambda: store.open_test_calls(list(resumed)), retries=4, log=log, restore=False,
+                message="ingest: DuckDB out of memory at %d MiB looking up a resumed file's test calls; "
+                        "retrying at %d MiB",
+            )
+            for fid, tids in open_calls.items():
                 resumed[fid].ctx.extra["test_calls"] = tids
         return [(j.cand.parser.name, j.ctx) for j in chunk]
 
