@@ -231,6 +231,14 @@ def ingest(
             "moved, renamed): it then holds what a fresh ingest of PATHs would. Without it their sessions are kept.",
         ),
     ] = False,
+    full_measure: Annotated[
+        bool,
+        typer.Option(
+            "--full-measure",
+            help="Measure every session again (by default only the sessions whose rows changed since the last run, "
+            "with the sessions that share copied history with them: the same result).",
+        ),
+    ] = False,
 ) -> None:
     """Read transcripts into the database: incremental (only what changed), crash-safe (one transaction per batch of whole files).
 
@@ -240,7 +248,7 @@ def ingest(
     from codecensus.engine import RayUnavailable, ingest_with
     from codecensus.ingest import default_claude_dirs
     from codecensus.manifest import record_run
-    from codecensus.measure import build_sessions
+    from codecensus.measure import build_sessions, needs_measure
 
     if user and user_from_dir:
         console.print("[red]--user and --user-from-dir are exclusive.[/red]")
@@ -296,9 +304,10 @@ def ingest(
         except duckdb.Error as exc:  # the database's own failure (a full disk, most often): said, not a traceback
             _store_failed(store, exc)
     n_sessions = None
-    if stats.changed or not store.table_exists("sessions"):
+    # needs_measure: also rows an earlier run committed and did not measure (killed in between)
+    if stats.changed or full_measure or needs_measure(store):
         try:
-            n_sessions = build_sessions(store)
+            n_sessions = build_sessions(store, full=full_measure)
         except duckdb.Error as exc:
             _store_failed(store, exc)
     elapsed = time.perf_counter() - t0

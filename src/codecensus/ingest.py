@@ -587,7 +587,10 @@ def _ingest(
     gone = _gone(stored_under, seen, fmt, unreadable)
     stats.files_gone = len(gone)
     if prune and gone:
-        store.forget_files([st.file_id for st in gone])
+        store.grow_on_out_of_memory(  # one transaction, as a batch commit (see _commit)
+            lambda: store.forget_files([st.file_id for st in gone]), retries=3, log=log, restore=False,
+            message="ingest: DuckDB out of memory at %d MiB removing the files no longer there; retrying at %d MiB",
+        )
         stats.files_removed = len(gone)
         stats.changed_sessions.update(st.session_key for st in gone if st.session_key)
     return stats

@@ -164,6 +164,7 @@ def load_ingest(store: Store, out: str, files: pa.Table, options: dict[str, Any]
     con.register("_ok_files", ok.select([*STORE_FILES_COLUMNS, "ord"]))
     con.execute("BEGIN TRANSACTION")
     try:
+        store.note_for_measure(ok["file_id"].to_pylist(), replaced)
         if replaced:
             con.register("_replaced", pa.table({"file_id": replaced}))
             for t in RAW_TABLES:

@@ -22,11 +22,16 @@ Definitions:
 - tokens and cost include subagents (they are the session's real cost);
 - active_s: sum of recorded turn durations; where none are recorded, the sum
   of gaps between consecutive events, each capped at 5 minutes.
+
+Incremental: :func:`build_sessions` measures again only the sessions that ``measure_dirty`` (written by every
+writer of the raw tables, in its own transaction) says changed, with the sessions that share uuid copies with
+their changed or deleted rows, and clears what it measured in the transaction that writes their rows.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 import os
 import re
@@ -37,7 +42,7 @@ import duckdb
 import pyarrow as pa
 
 from codecensus.store import Store
-from codecensus.store.db import parse_size
+from codecensus.store.db import parse_size, rollback
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +69,16 @@ def pricing_table() -> pa.Table:
     return pa.table(_pricing_rows())
 
 
-def _dedup(table: str, out: str, cols: str) -> str:
+def _dedup(table: str, out: str, cols: str, keep: str = "") -> str:
     """Statements that build ``out``: the rows of ``table`` with cross-file uuid copies removed, only ``cols``.
 
     Only (uuid, seq) pairs that occur more than once go through the window (bounded memory): the copy kept
     is the one in the file whose session started first. The candidates are kept in ``{out}_c`` with their
-    ``rn`` (1 = kept), so the copies dropped from each session can be read later (``_cp``).
+    ``rn`` (1 = kept), so the copies dropped from each session can be read later (``_cp``). ``keep``: a
+    condition on ``session_key`` that the rows of ``out`` meet (``table`` may hold other sessions' copies).
     """
     tcols = ", ".join(f"t.{c.strip()}" for c in cols.split(","))
+    where, and_ = (f"WHERE t.{keep}", f"AND {keep}") if keep else ("", "")
     return f"""
 CREATE OR REPLACE TEMP TABLE {out}_d AS
   SELECT uuid, seq FROM {table} WHERE uuid IS NOT NULL GROUP BY uuid, seq HAVING count(*) > 1;
@@ -79,8 +86,8 @@ CREATE OR REPLACE TEMP TABLE {out}_c AS
   SELECT {tcols}, row_number() OVER (PARTITION BY t.uuid, t.seq ORDER BY r.rank, t.line) AS rn
   FROM {table} t SEMI JOIN {out}_d USING (uuid, seq) JOIN _frank r USING (file_id);
 CREATE OR REPLACE TEMP TABLE {out} AS
-  SELECT {tcols} FROM {table} t ANTI JOIN {out}_d USING (uuid, seq)
-  UNION ALL SELECT * EXCLUDE (rn) FROM {out}_c WHERE rn = 1"""
+  SELECT {tcols} FROM {table} t ANTI JOIN {out}_d USING (uuid, seq) {where}
+  UNION ALL SELECT * EXCLUDE (rn) FROM {out}_c WHERE rn = 1 {and_}"""
 
 
 def _once_per_call(src: str, out: str, order: str, where: str = "") -> str:
@@ -115,11 +122,14 @@ _COLS = {
 # Every file's rank for the uuid-copy dedup (here and in classify's evidence): the file whose session started first.
 # Copies carry their original timestamps, so a file that copied history starts with its original: then a main
 # transcript before a subagent file that replays it, and the file that ended first (a resumed one goes on after).
-FILE_RANK_SELECT = """
+# Only the order of two files' ranks matters (a copy's, a row's in its session), and it follows from the two files
+# alone: ranking some of the files (measure's incremental runs) orders them as ranking all of them does.
+_FILE_RANK_SELECT = """
   SELECT f.file_id, row_number() OVER (ORDER BY s.first_ts NULLS LAST, coalesce(f.role = 'subagent', false),
                                                 s.last_ts NULLS LAST, f.path) AS rank
-  FROM files f LEFT JOIN (SELECT file_id, min(first_ts) AS first_ts, max(last_ts) AS last_ts FROM session_files
+  FROM {files} f LEFT JOIN (SELECT file_id, min(first_ts) AS first_ts, max(last_ts) AS last_ts FROM {sf}
                           GROUP BY file_id) s USING (file_id)"""
+FILE_RANK_SELECT = _FILE_RANK_SELECT.format(files="files", sf="session_files")
 
 # The ranks of the files of sessions with several files (the rank of any other file reads as 0: a session of one
 # file has one rank): what ordering a session's rows by (file rank, line) joins, a third of the files at 400K.
@@ -177,7 +187,7 @@ CREATE OR REPLACE TEMP TABLE _s AS
                -- files without timestamps (some formats record none) still give the session its source and user
                (coalesce(epoch_ms(first_ts), 9223372036854775807), file_id) AS k,
                (coalesce(epoch_ms(last_ts), -1), file_id) AS kl
-        FROM session_files WHERE role = 'main')
+        FROM {sf} WHERE role = 'main')
   GROUP BY session_key;
 -- a session that begins (ends) with copied history starts (ends) at its own first (last) row
 UPDATE _s SET started_at = CASE WHEN o.copy_first < o.own_first THEN o.own_first ELSE _s.started_at END,
@@ -278,13 +288,13 @@ CREATE OR REPLACE TEMP TABLE _rsum AS
   FROM _r WHERE NOT is_subagent GROUP BY session_key;
 CREATE OR REPLACE TEMP TABLE _sub AS
   SELECT session_key, count(DISTINCT agent_id) AS subagents FROM (
-    SELECT session_key, agent_id FROM session_files WHERE role = 'subagent' AND agent_id IS NOT NULL
+    SELECT session_key, agent_id FROM {sf} WHERE role = 'subagent' AND agent_id IS NOT NULL
     UNION ALL SELECT session_key, agent_id FROM _r WHERE NOT is_subagent AND agent_id IS NOT NULL
   ) GROUP BY session_key;
 CREATE OR REPLACE TEMP TABLE _subx AS
   SELECT r.session_key, sum(r.agent_actions) AS extra FROM _rc r
   WHERE NOT r.is_subagent AND r.agent_actions IS NOT NULL AND r.agent_id IS NOT NULL
-    AND NOT EXISTS (SELECT 1 FROM session_files sf WHERE sf.session_key = r.session_key
+    AND NOT EXISTS (SELECT 1 FROM {sf} sf WHERE sf.session_key = r.session_key
                     AND sf.role = 'subagent' AND sf.agent_id = r.agent_id)
   GROUP BY r.session_key;
 DROP TABLE _r;
@@ -336,8 +346,7 @@ CREATE OR REPLACE TEMP TABLE _bad AS
   WHERE l.kind IN ('bad_json', 'bad_record') GROUP BY f.session_key;
 """
 
-_FINAL = """
-CREATE OR REPLACE TABLE sessions AS
+_FINAL_SELECT = """
 SELECT
   s.session_key,
   s.session_id,
@@ -393,48 +402,190 @@ ORDER BY s.started_at NULLS LAST, s.session_key
 
 
 
-def build_sessions(store: Store) -> int:
-    """(Re)build the ``sessions`` table from the raw rows. Returns the session count."""
-    con = store.con
-    salt = store.salt.replace("'", "")
-    # From list parameters, not an Arrow table built from Python lists (pyarrow would import pandas).
-    prices = _pricing_rows()
+# What an incremental run reads of each raw table: every column but the text (an action's command only as whether
+# there is one), as the full build's statements read them.
+_NO_TEXT = {
+    "prompts": "REPLACE (NULL::VARCHAR AS text)",
+    "messages": "REPLACE (NULL::VARCHAR AS text)",
+    "actions": "REPLACE (CASE WHEN command IS NOT NULL THEN '' END AS command)",
+    "results": "REPLACE (NULL::VARCHAR AS text)",
+    "events": "REPLACE (NULL::VARCHAR AS detail)",
+}
+_IN_SCOPE = "session_key IN (SELECT session_key FROM _scope)"
+
+# The sessions to measure again (``_scope``) from what changed since the last run (``_dirty``, a copy of
+# ``measure_dirty``): the sessions of the rows of the files written since and of the rows deleted since, and every
+# session holding a copy (a uuid) of such a row. Which copy of a uuid counts follows from the ranks of the files
+# holding it, and a file's rank from its own rows: a change elsewhere does not change it. So a session none of
+# whose rows changed, sharing no uuid with a changed or deleted row, measures as it did.
+_SCOPE_SQL = """
+CREATE OR REPLACE TEMP TABLE _dfile AS SELECT DISTINCT file_id FROM _dirty WHERE file_id IS NOT NULL;
+CREATE OR REPLACE TEMP TABLE _dsu AS
+  SELECT session_key, uuid FROM _dirty WHERE file_id IS NULL
+  UNION ALL SELECT session_key, NULL FROM session_files SEMI JOIN _dfile USING (file_id)
+  UNION ALL SELECT session_key, NULL FROM files SEMI JOIN _dfile USING (file_id) WHERE session_key IS NOT NULL
+  {file_rows};
+CREATE OR REPLACE TEMP TABLE _du AS SELECT DISTINCT uuid FROM _dsu WHERE uuid IS NOT NULL;
+CREATE OR REPLACE TEMP TABLE _scope AS
+  SELECT DISTINCT session_key FROM _dsu WHERE session_key IS NOT NULL
+  {copy_holders};
+DROP TABLE _du;
+DROP TABLE _dsu;
+DROP TABLE _dfile"""
+
+# An incremental run stops being worth it (a full build reads each table once, without the joins) past this
+# share of the sessions (or of the files, before the sessions are looked up).
+INCREMENTAL_MAX_SHARE = 0.25
+
+
+def _scope_sql() -> str:
+    tables = tuple(_NO_TEXT)
+    return _SCOPE_SQL.format(
+        file_rows="".join(f"\n  UNION ALL SELECT session_key, uuid FROM {t} SEMI JOIN _dfile USING (file_id)"
+                          for t in tables),
+        copy_holders="".join(f"\n  UNION SELECT session_key FROM {t} SEMI JOIN _du USING (uuid)" for t in tables),
+    )
+
+
+def _inputs_sql() -> str:
+    """Statements that copy the rows of the sessions in ``_scope`` (``_in_<table>``, ``_in_sf``) with the other
+    sessions' copies of their uuids (which copy counts depends on them), and ``_rk``: the files of those rows."""
+    stmts = ["CREATE OR REPLACE TEMP TABLE _in_sf AS SELECT * FROM session_files SEMI JOIN _scope USING (session_key)"]
+    for t, no_text in _NO_TEXT.items():
+        stmts += [
+            f"CREATE OR REPLACE TEMP TABLE _in_{t} AS SELECT * {no_text} FROM {t} SEMI JOIN _scope USING (session_key)",
+            f"INSERT INTO _in_{t} SELECT * {no_text} FROM {t} ANTI JOIN _scope USING (session_key) "
+            f"SEMI JOIN (SELECT DISTINCT uuid, seq FROM _in_{t} WHERE uuid IS NOT NULL) c USING (uuid, seq)",
+        ]
+    files = " UNION ALL ".join(f"SELECT file_id FROM _in_{t}" for t in (*_NO_TEXT, "sf"))
+    stmts.append(f"CREATE OR REPLACE TEMP TABLE _rk AS SELECT DISTINCT file_id FROM ({files})")
+    return ";\n".join(stmts) + ";\n"
+
+
+def _measure_sql(scoped: bool) -> str:
+    """The statements that build the temp tables :data:`_FINAL_SELECT` reads: over every session, or (``scoped``)
+    over the sessions in ``_scope`` only, from the copies :func:`_inputs_sql` makes."""
+    def dedup(t: str, out: str) -> str:
+        if not scoped:
+            return _dedup(t, out, _COLS[t])
+        return _dedup(f"_in_{t}", out, _COLS[t], keep=_IN_SCOPE) + f";\nDROP TABLE _in_{t}"
+
+    multi = MULTI_FILE_RANK_SELECT.format(ranks="_frank")
+    rank = FILE_RANK_SELECT
+    if scoped:
+        multi = multi.replace("session_files", "_in_sf")
+        rank = _FILE_RANK_SELECT.format(files="(SELECT * FROM files SEMI JOIN _rk USING (file_id))",
+                                        sf="(SELECT * FROM session_files SEMI JOIN _rk USING (file_id))")
     sql = _SQL.format(
-        dedup_prompts=_dedup("prompts", "_p", _COLS["prompts"]),
-        dedup_messages=_dedup("messages", "_m", _COLS["messages"]),
-        dedup_actions=_dedup("actions", "_a", _COLS["actions"]),
-        dedup_results=_dedup("results", "_r", _COLS["results"]),
-        dedup_events=_dedup("events", "_e", _COLS["events"]),
+        dedup_prompts=dedup("prompts", "_p"),
+        dedup_messages=dedup("messages", "_m"),
+        dedup_actions=dedup("actions", "_a"),
+        dedup_results=dedup("results", "_r"),
+        dedup_events=dedup("events", "_e"),
         idle_cap=IDLE_CAP_S,
         max_cost=MAX_RECORDED_COST_USD,
-        file_rank=FILE_RANK_SELECT,
-        multi_file_rank=MULTI_FILE_RANK_SELECT.format(ranks="_frank"),
+        file_rank=rank,
+        multi_file_rank=multi,
+        sf="_in_sf" if scoped else "session_files",
         once_calls=_once_per_call("_a", "_ac", "coalesce(r.rank, 0), x.line, x.seq"),
         once_results=_once_per_call("_r", "_rc", "coalesce(r.rank, 0) DESC, x.line DESC, x.seq DESC",
                                     where="WHERE x.tool_use_id IS NOT NULL"),
     )
-    # Bounded memory: DuckDB spills what it can to its temp directory, but some operators (the message
-    # groups' aggregate) cannot; when one runs out, the temp tables are dropped (``sessions`` is untouched) and
-    # the statements retried with a larger limit, so a big corpus costs memory only when it must. The first limit follows the
-    # largest raw table (see _measure_limits), so a large store does not lose a failed attempt first.
-    limits = _measure_limits(store)
-    for i, limit in enumerate(limits):
-        try:
-            with store.memory_limit(limit):
-                con.execute(
-                    "CREATE OR REPLACE TEMP TABLE _pricing AS SELECT unnest($pattern::VARCHAR[]) AS pattern, "
-                    "unnest($p_in::DOUBLE[]) AS p_in, unnest($p_out::DOUBLE[]) AS p_out, "
-                    "unnest($p_cw::DOUBLE[]) AS p_cw, unnest($p_cr::DOUBLE[]) AS p_cr",
-                    prices,
-                )
-                _run(store, sql, salt)  # drops _pricing and the other temp tables, whatever happens
-            break
-        except duckdb.OutOfMemoryException:
-            if i == len(limits) - 1:
-                raise
-            log.warning("measure: out of memory at memory_limit=%s; retrying with a larger limit", limit)
+    return _inputs_sql() + sql if scoped else sql
+
+
+def _stamp(prices: dict[str, list[Any]]) -> str:
+    """What the session rows were computed with (statements, prices): rows of another stamp are not mixed with
+    new ones (an incremental run after an upgrade that changed them is a full build)."""
+    text = _measure_sql(False) + _FINAL_SELECT + repr(sorted(prices.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def needs_measure(store: Store) -> bool:
+    """Whether :func:`build_sessions` has anything to do: no ``sessions`` table yet, or raw rows changed since it
+    was built (also when a run was killed after the ingest committed and before measure did)."""
+    if not store.table_exists("sessions"):
+        return True
+    if not store.table_exists("measure_dirty"):
+        return False
+    row = store.one("SELECT count(*) FROM (SELECT 1 FROM measure_dirty LIMIT 1)")
+    return bool(row and row[0])
+
+
+def build_sessions(store: Store, *, full: bool = False) -> int:
+    """Bring the ``sessions`` table up to date with the raw rows. Returns the session count.
+
+    Incremental: only the sessions whose rows changed since the last run (``measure_dirty``, written by every
+    writer of the raw tables in its own transaction) are measured again, with the sessions sharing copies with
+    them; the result is the table a full build gives. ``full`` (or no ``sessions`` table, rows computed by other
+    statements or prices, or too much changed): every session is measured again.
+    """
+    con = store.con
+    salt = store.salt.replace("'", "")
+    # From list parameters, not an Arrow table built from Python lists (pyarrow would import pandas).
+    prices = _pricing_rows()
+    stamp = _stamp(prices)
+    # What changed, as it is now: measured below, and cleared in the transaction that writes its sessions (a run
+    # killed before leaves it whole for the next one)
+    con.execute("CREATE OR REPLACE TEMP TABLE _dirty AS SELECT DISTINCT file_id, session_key, uuid FROM measure_dirty")
+    try:
+        scoped = not full and _can_be_incremental(store, stamp)
+        if scoped:
+            row = store.one("SELECT count(*) FROM _dirty")
+            if not (row and row[0]):
+                return _count(store)  # nothing changed
+            for stmt in _scope_sql().split(";\n"):
+                con.execute(stmt)
+            n_scope = (store.one("SELECT count(*) FROM _scope") or (0,))[0]
+            scoped = n_scope <= INCREMENTAL_MAX_SHARE * _count(store)
+        if scoped:
+            log.info("measure: %d session(s) to measure again", n_scope)
+        else:
+            log.info("measure: every session measured again")
+        sql = _measure_sql(scoped)
+        # Bounded memory: DuckDB spills what it can to its temp directory, but some operators (the message
+        # groups' aggregate) cannot; when one runs out, the temp tables are dropped (``sessions`` is untouched) and
+        # the statements retried with a larger limit, so a big corpus costs memory only when it must. The first
+        # limit follows the largest raw table (see _measure_limits), so a large store does not lose a failed
+        # attempt first.
+        limits = _measure_limits(store)
+        for i, limit in enumerate(limits):
+            try:
+                with store.memory_limit(limit):
+                    con.execute(
+                        "CREATE OR REPLACE TEMP TABLE _pricing AS SELECT unnest($pattern::VARCHAR[]) AS pattern, "
+                        "unnest($p_in::DOUBLE[]) AS p_in, unnest($p_out::DOUBLE[]) AS p_out, "
+                        "unnest($p_cw::DOUBLE[]) AS p_cw, unnest($p_cr::DOUBLE[]) AS p_cr",
+                        prices,
+                    )
+                    _run(store, sql, salt, scoped, stamp)  # drops _pricing and the other temp tables, whatever happens
+                break
+            except duckdb.OutOfMemoryException:
+                if i == len(limits) - 1:
+                    raise
+                log.warning("measure: out of memory at memory_limit=%s; retrying with a larger limit", limit)
+    finally:
+        for t in ("_dirty", "_scope", "_rk"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+    return _count(store)
+
+
+def _count(store: Store) -> int:
     row = store.one("SELECT count(*) FROM sessions")
     return int(row[0]) if row else 0
+
+
+def _can_be_incremental(store: Store, stamp: str) -> bool:
+    """A ``sessions`` table of the same statements and prices, no "everything changed" row in ``measure_dirty``,
+    and at most :data:`INCREMENTAL_MAX_SHARE` of the files written since."""
+    if not store.table_exists("sessions") or store.get_meta("measure_stamp") != stamp:
+        return False
+    row = store.one(
+        "SELECT count(*) FILTER (WHERE file_id IS NULL AND session_key IS NULL AND uuid IS NULL), "
+        "count(DISTINCT file_id) FROM _dirty"
+    )
+    files = store.one("SELECT count(*) FROM files")
+    return bool(row and not row[0] and row[1] <= INCREMENTAL_MAX_SHARE * max(1, files[0] if files else 0))
 
 
 _MEASURE_RETRY = ("512MB", "2GB", "8GB")
@@ -459,20 +610,40 @@ def _measure_limits(store: Store) -> list[str]:
 _TEMP_RE = re.compile(r"CREATE OR REPLACE TEMP TABLE (\w+)")
 
 
-def _run(store: Store, sql: str, salt: str) -> None:
+def _run(store: Store, sql: str, salt: str, scoped: bool, stamp: str) -> None:
     """The temp tables, each dropped once the last statement reading it is done, then ``sessions`` in one
-    statement (atomic on its own: a failure or a kill before it leaves the old table whole).
+    transaction with the clearing of what it measured (``_dirty``) and its stamp: a failure or a kill before the
+    commit leaves the old table whole and the changes still to measure.
 
-    No transaction around them: inside one, DuckDB keeps a dropped table's memory until the commit, and the
-    temp tables of a large store then spill to disk (400K generated sessions under 1 GB: 99 s in one transaction,
-    87 s without, the same statements otherwise).
+    No transaction around the temp tables: inside one, DuckDB keeps a dropped table's memory until the commit, and
+    the temp tables of a large store then spill to disk (400K generated sessions under 1 GB: 99 s in one
+    transaction, 87 s without, the same statements otherwise).
+
+    ``scoped``: the rows of the sessions in ``_scope`` are replaced (a session no longer there is removed);
+    otherwise the whole table is.
     """
     con = store.con
+    select = _FINAL_SELECT.format(salt=salt)
     try:
         for stmt in sql.split(";\n"):
             if stmt.strip():
                 con.execute(stmt)
-        con.execute(_FINAL.format(salt=salt))
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if scoped:
+                con.execute(f"DELETE FROM sessions WHERE {_IN_SCOPE}")
+                con.execute(f"INSERT INTO sessions {select}")
+            else:
+                con.execute(f"CREATE OR REPLACE TABLE sessions AS {select}")
+            con.execute(
+                "DELETE FROM measure_dirty d USING _dirty x WHERE d.file_id IS NOT DISTINCT FROM x.file_id "
+                "AND d.session_key IS NOT DISTINCT FROM x.session_key AND d.uuid IS NOT DISTINCT FROM x.uuid"
+            )
+            store.set_meta("measure_stamp", stamp)
+            con.execute("COMMIT")
+        except BaseException:
+            rollback(con)
+            raise
     finally:
         for t in (*dict.fromkeys(_TEMP_RE.findall(sql)), "_pricing"):
             con.execute(f"DROP TABLE IF EXISTS {t}")

@@ -95,7 +95,7 @@ def import_cmd(
     from codecensus.cli import console, open_store
     from codecensus.ingest import ingest
     from codecensus.manifest import record_run
-    from codecensus.measure import build_sessions
+    from codecensus.measure import build_sessions, needs_measure
 
     missing = [f for f in files if not f.exists()]
     if missing:
@@ -104,7 +104,7 @@ def import_cmd(
     store = open_store(db)
     t0 = time.perf_counter()
     stats = ingest(store, files, fmt="claude_otel", user=user, workers=1)
-    n = build_sessions(store) if stats.changed or not store.table_exists("sessions") else None
+    n = build_sessions(store) if stats.changed or needs_measure(store) else None
     otel_sessions = store.one("SELECT count(*) FROM sessions WHERE source = 'claude_otel'")
     record_run(
         store,

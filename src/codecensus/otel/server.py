@@ -261,7 +261,7 @@ class OtelReceiver:
     def flush(self) -> dict[str, Any] | None:
         """Ingest the spool folder now. Returns the counts, or None when the database was busy."""
         from codecensus.ingest import ingest
-        from codecensus.measure import build_sessions
+        from codecensus.measure import build_sessions, needs_measure
         from codecensus.store import Store, StoreBusy
 
         folder = self.spool.folder
@@ -276,7 +276,7 @@ class OtelReceiver:
                 return None
             try:
                 stats = ingest(store, [folder], fmt="claude_otel", user=self.user, workers=1)
-                n = build_sessions(store) if stats.changed or not store.table_exists("sessions") else None
+                n = build_sessions(store) if stats.changed or needs_measure(store) else None
             finally:
                 store.close()
             self.flushes += 1

@@ -181,7 +181,17 @@ _EXTRA_DDL = [
     """CREATE TABLE IF NOT EXISTS runs (
         run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMPTZ,
         finished_at TIMESTAMPTZ, manifest JSON)""",
+    # What changed in the raw tables since the last session measures (codecensus.measure reads it and clears the
+    # rows it measured in the transaction that writes their sessions). A row names a file whose rows were written
+    # (file_id), or a deleted row: its session (session_key) and its uuid (its copies elsewhere may count now); a
+    # row of three NULLs: everything (measure rebuilds every session).
+    """CREATE TABLE IF NOT EXISTS measure_dirty (file_id VARCHAR, session_key VARCHAR, uuid VARCHAR)""",
 ]
+# Past this many rows in ``measure_dirty`` it holds the "everything" row instead (a re-parse of the whole store
+# after a parser change would otherwise copy every uuid into it; measure then rebuilds every session anyway).
+MEASURE_DIRTY_CAP = 500_000
+# The raw tables whose rows carry a session key and a uuid (the others: session_files, ingest_log)
+_UUID_TABLES = ("prompts", "messages", "actions", "results", "events")
 
 
 _FILES_COLS = [
@@ -444,6 +454,7 @@ class Store:
         replaced = [fc.file_id for fc in batch if fc.existed and fc.replace]
         con.execute("BEGIN TRANSACTION")
         try:
+            self.note_for_measure([fc.file_id for fc in batch], replaced)
             if replaced:
                 self._delete_file_rows(RAW_TABLES, replaced)
             for name, tbls in merged.items():
@@ -467,11 +478,43 @@ class Store:
         for t in tables:
             self.con.execute(f"DELETE FROM {t} WHERE file_id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": list(ids)})
 
+    def note_for_measure(self, written: Sequence[str], deleted: Sequence[str]) -> None:
+        """Record in ``measure_dirty`` what the caller's open transaction changes: the files ``written`` (rows
+        added or replaced) and, BEFORE their rows are deleted, the files ``deleted`` (replaced or removed): the
+        sessions their rows held and those rows' uuids. Every writer of the raw tables calls this in the same
+        transaction as its writes, so the session measures can be brought up to date from it alone.
+
+        Every result is read whole: a caller may register an Arrow table next, which DuckDB refuses while a
+        result is left open."""
+        con = self.con
+        n, everything = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE file_id IS NULL AND session_key IS NULL AND uuid IS NULL) "
+            "FROM measure_dirty"
+        ).fetchall()[0]
+        if everything:
+            return  # every session is measured again anyway
+        if written:
+            con.execute("INSERT INTO measure_dirty (file_id) SELECT unnest($ids::VARCHAR[])", {"ids": list(written)}).fetchall()
+            n += len(written)
+        if deleted:  # one row per deleted row (no aggregate: this runs under ingest's small buffer)
+            for t in (*_UUID_TABLES, "session_files", "files"):
+                ucol = "uuid" if t in _UUID_TABLES else "NULL"
+                (added,) = con.execute(
+                    f"INSERT INTO measure_dirty SELECT NULL, session_key, {ucol} FROM {t} WHERE file_id IN "
+                    f"(SELECT unnest($ids::VARCHAR[])) AND (session_key IS NOT NULL OR {ucol} IS NOT NULL)",
+                    {"ids": list(deleted)},
+                ).fetchall()[0]
+                n += added
+        if n > MEASURE_DIRTY_CAP:
+            con.execute("DELETE FROM measure_dirty").fetchall()
+            con.execute("INSERT INTO measure_dirty VALUES (NULL, NULL, NULL)").fetchall()
+
     def forget_files(self, ids: Sequence[str]) -> None:
         """Remove the rows and bookkeeping of the files ``ids``, in ONE transaction."""
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
+            self.note_for_measure((), ids)
             self._delete_file_rows((*RAW_TABLES, "files"), ids)
             con.execute("COMMIT")
         except BaseException:
