@@ -177,3 +177,34 @@ def test_fast_path_still_says_files_are_gone(tmp_path: Path, capsys: pytest.Capt
         gone = s.con.execute("SELECT manifest->>'files_gone' FROM runs WHERE manifest->>'unchanged_snapshot' = 'true'"
                              " ORDER BY started_at").fetchall()
     assert [g[0] for g in gone] == ["1", "0"]
+
+
+@pytest.mark.parametrize("how", ["in-place", "renamed-over"])
+def test_a_same_size_rewrite_with_its_mtime_put_back_takes_the_full_path(tmp_path: Path, how: str) -> None:
+    """A file rewritten with the same size and its mtime put back (os.utime) was answered "nothing changed" by the
+    fast path, whose listing held only size and mtime, while the full path re-reads it (its tail hash differs).
+    The listing now holds the ctime and inode too, which such a rewrite changes."""
+    root, f, db = _corpus(tmp_path)
+    args = [str(root), "--db", str(db)]
+    _ingest(root, db)
+    assert quickcheck.try_fast_ingest(args)
+    st = f.stat()
+    data = f.read_bytes()
+    assert data.count(b"and push it") == 1
+    new = data.replace(b"and push it", b"and undo it")
+    if how == "in-place":
+        f.write_bytes(new)
+    else:  # written beside it and renamed over it (an editor's safe save)
+        tmp = f.with_name("tmp.part")
+        tmp.write_bytes(new)
+        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.replace(tmp, f)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (f.stat().st_size, f.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    assert not quickcheck.try_fast_ingest(args)
+    _ingest(root, db)
+    with Store(db, read_only=True) as s:
+        texts = {r[0] for r in s.con.execute("SELECT text FROM prompts").fetchall()}
+    assert "and undo it" in texts and "and push it" not in texts
+    assert quickcheck.try_fast_ingest(args)
+
