@@ -233,7 +233,7 @@ _handed_over: list[tuple[dict[str, Any], Listing]] = []
 def listing_for(roots: list[Path], options: dict[str, Any]) -> Listing:
     """The listing the full path saves in its snapshot: the one the fast path of this process took moments ago for
     the same options, when it took one (once), else a new one. Taken before the ingest either way (conservative).
-    Listing 100K files twice, once to find a change and once for the snapshot, took 1.0-1.6 s of a re-ingest."""
+    Listing 100K files took 0.4-0.5 s (1.0-1.6 s on a busy machine), twice a re-ingest before: for the check, then here."""
     taken = _handed_over.pop() if _handed_over else None
     if taken is not None and taken[0] == options:
         return taken[1]
