@@ -7,6 +7,7 @@ store standing in for object storage.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -294,3 +295,24 @@ def test_a_url_whose_filesystem_package_is_missing_is_said(tmp_path: Path) -> No
     r = CliRunner().invoke(app, ["ingest", "--engine", "ray", "--db", str(tmp_path / "db.duckdb"), "s3://b/team/"])
     said = " ".join(r.output.split())
     assert r.exit_code == 2 and "s3://b/team" in said and "s3fs" in said, r.output
+
+
+def test_plan_reads_again_a_same_size_rewrite_with_its_mtime_put_back(tmp_path: Path) -> None:
+    """The planner skipped a local file of the same size and mtime without the local ingest's tail check: one
+    rewritten in place with its mtime put back (os.utime) kept its old rows under --engine ray. Now re-read."""
+    corpus = tmp_path / "corpus"
+    path = standard_session(S1).write(corpus / f"{S1}.jsonl")
+    store = Store(tmp_path / "db.duckdb")
+    engine_ingest(store, [str(corpus)], str(tmp_path / "r1"))
+    assert plan_inputs(store, [str(corpus)], settle_s=0).skipped == 1
+    st = path.stat()
+    data = path.read_bytes()
+    assert data.count(b"and push it") == 1
+    path.write_bytes(data.replace(b"and push it", b"and undo it"))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    again = engine_ingest(store, [str(corpus)], str(tmp_path / "r2"))
+    assert (again.files_parsed, again.files_skipped) == (1, 0)
+    texts = {r[0] for r in store.con.execute("SELECT text FROM prompts").fetchall()}
+    assert "and undo it" in texts and "and push it" not in texts
+    assert plan_inputs(store, [str(corpus)], settle_s=0).skipped == 1

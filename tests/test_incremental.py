@@ -334,3 +334,30 @@ def test_last_line_read_without_newline_then_completed(tmp_path: Path, store: St
         fh.write(orjson.dumps(s.lines[-1]) + b"\n")
     assert ingest(store, [tmp_path], settle_s=0).files_appended == 1
     assert _sess(store)[SID]["prompts"] == 3
+
+
+def test_reingest_by_a_relative_path_skips_unchanged_files_with_one_stat(tmp_path: Path, store: Store,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest /abs/c, then `ingest c` from its parent: the stored states were looked up under "c" only (the paths are
+    stored absolute), so every unchanged file had its head read for format detection and its id looked up (100K
+    files: a 39 s ingest instead of 6 s). The states are now found under the root's absolute form too."""
+    from codecensus.sources import base as registry
+
+    for i in range(3):
+        standard_session(f"4444444{i}-4444-4444-8444-444444444444").write(tmp_path / "c" / "p" / f"{i}.jsonl")
+    s1 = ingest(store, [tmp_path / "c"], settle_s=0)
+    assert s1.files_parsed == 3
+    monkeypatch.chdir(tmp_path)
+    heads: list[Path] = []
+    real = registry.read_head
+    monkeypatch.setattr(registry, "read_head", lambda p, *a: heads.append(p) or real(p, *a))
+    s2 = ingest(store, [Path("c")], settle_s=0)
+    assert (s2.files_seen, s2.files_skipped, s2.files_parsed, s2.files_appended, s2.files_gone) == (3, 3, 0, 0, 0)
+    assert heads == []
+    # a grown file is still read (appended), the others skipped, none counted gone
+    f = tmp_path / "c" / "p" / "1.jsonl"
+    with open(f, "ab") as fh:
+        fh.write(f.read_bytes().splitlines(keepends=True)[-1])
+    s3 = ingest(store, [Path("c")], settle_s=0)
+    assert (s3.files_seen, s3.files_skipped, s3.files_appended, s3.files_gone) == (3, 2, 1, 0)
+    assert store.one("SELECT count(*) FROM files")[0] == 3

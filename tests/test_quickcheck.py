@@ -177,3 +177,57 @@ def test_fast_path_still_says_files_are_gone(tmp_path: Path, capsys: pytest.Capt
         gone = s.con.execute("SELECT manifest->>'files_gone' FROM runs WHERE manifest->>'unchanged_snapshot' = 'true'"
                              " ORDER BY started_at").fetchall()
     assert [g[0] for g in gone] == ["1", "0"]
+
+
+@pytest.mark.parametrize("how", ["in-place", "renamed-over"])
+def test_a_same_size_rewrite_with_its_mtime_put_back_takes_the_full_path(tmp_path: Path, how: str) -> None:
+    """A file rewritten with the same size and its mtime put back (os.utime) was answered "nothing changed" by the
+    fast path, whose listing held only size and mtime, while the full path re-reads it (its tail hash differs).
+    The listing now holds the ctime and inode too, which such a rewrite changes."""
+    root, f, db = _corpus(tmp_path)
+    args = [str(root), "--db", str(db)]
+    _ingest(root, db)
+    assert quickcheck.try_fast_ingest(args)
+    st = f.stat()
+    data = f.read_bytes()
+    assert data.count(b"and push it") == 1
+    new = data.replace(b"and push it", b"and undo it")
+    if how == "in-place":
+        f.write_bytes(new)
+    else:  # written beside it and renamed over it (an editor's safe save)
+        tmp = f.with_name("tmp.part")
+        tmp.write_bytes(new)
+        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.replace(tmp, f)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (f.stat().st_size, f.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    assert not quickcheck.try_fast_ingest(args)
+    _ingest(root, db)
+    with Store(db, read_only=True) as s:
+        texts = {r[0] for r in s.con.execute("SELECT text FROM prompts").fetchall()}
+    assert "and undo it" in texts and "and push it" not in texts
+    assert quickcheck.try_fast_ingest(args)
+
+
+def test_the_full_path_after_a_failed_fast_path_lists_the_corpus_once(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`codecensus ingest` of a changed corpus listed every file twice: the fast path (to find the change), then the
+    full path (for its snapshot), 1.0-1.6 s each at 100K files. The full path now takes the fast path's listing."""
+    root, f, db = _corpus(tmp_path)
+    args = [str(root), "--db", str(db)]
+    _ingest(root, db)
+    with open(f, "ab") as fh:  # a changed corpus: a grown file
+        fh.write(f.read_bytes().splitlines(keepends=True)[-1])
+    walks: list[int] = []
+    real = quickcheck.list_roots
+    monkeypatch.setattr(quickcheck, "list_roots", lambda roots: walks.append(1) or real(roots))
+    assert not quickcheck.try_fast_ingest(args)  # what entry.main does before the CLI
+    _ingest(root, db)
+    assert len(walks) == 1
+    assert quickcheck.try_fast_ingest(args)  # the snapshot it saved describes the corpus
+    # handed over once: another full run lists the corpus itself
+    os.utime(f)
+    assert not quickcheck.try_fast_ingest(args)
+    _ingest(root, db)
+    _ingest(root, db)
+    assert len(walks) == 4 and quickcheck.try_fast_ingest(args)

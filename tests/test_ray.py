@@ -184,6 +184,27 @@ def test_ray_ingest_identical_to_local(ray_address: str, sample_corpus: Path, lo
     store.close()
 
 
+def test_ray_ingest_reads_again_a_same_size_rewrite_with_its_mtime_put_back(ray_address: str, tmp_path: Path) -> None:
+    """The Ray planner skipped a file of the same size and mtime without the local ingest's tail check: one
+    rewritten in place with its mtime put back (os.utime) kept its old rows. Now it is read again."""
+    from ccbuild import standard_session
+
+    sid = "55555555-5555-4555-8555-555555555555"
+    path = standard_session(sid).write(tmp_path / "corpus" / f"{sid}.jsonl")
+    store = Store(tmp_path / "ray.duckdb")
+    first = ray_ingest(store, [tmp_path / "corpus"], address=ray_address, out=tmp_path / "parts", settle_s=0)
+    assert (first.files_parsed, first.files_failed) == (1, 0)
+    st = path.stat()
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"and push it", b"and undo it"))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    again = ray_ingest(store, [tmp_path / "corpus"], address=ray_address, out=tmp_path / "parts", settle_s=0)
+    assert (again.files_parsed, again.files_skipped) == (1, 0)
+    texts = {r[0] for r in store.con.execute("SELECT text FROM prompts").fetchall()}
+    assert "and undo it" in texts and "and push it" not in texts
+    store.close()
+
+
 def test_ray_classify_identical_to_local(ray_address: str, local_db: Store, tmp_path: Path) -> None:
     from codecensus.classify.run import classify_store, make_backend
     from codecensus.engine.ray_engine import ray_classify

@@ -276,7 +276,7 @@ def ingest(
     # The corpus as it is before this run: saved below as the snapshot of a complete ingest, it lets the
     # next `codecensus ingest` of an unchanged corpus answer without opening the database (quickcheck).
     snap_opts = quickcheck.options_key(roots, user, user_from_dir, fmt) if engine == "local" else None
-    listing = quickcheck.list_roots(roots) if snap_opts is not None else None
+    listing = quickcheck.listing_for(roots, snap_opts) if snap_opts is not None else None
     store = open_store(db_path, wait=wait)
     quickcheck.clear(db_path)
     t0 = time.perf_counter()

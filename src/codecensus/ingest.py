@@ -312,7 +312,12 @@ def _ingest(
     paths = [Path(p) for p in paths]
     # Only the stored files under the roots (and, further down, those the discovered files' ids name) are
     # read from the database: an ingest call's memory and set-up follow its roots, not the database size.
-    states: dict[str, FileState | None] = dict(store.file_states(under=[as_text(str(p.expanduser())) for p in paths]))
+    # A root given relative (`ingest c`) is looked for under its absolute form too: paths stored by an ingest of
+    # /abs/c, then found unchanged with one stat each (not a read of every file's head for format detection).
+    cwd = os.getcwd()
+    roots = [str(p.expanduser()) for p in paths]
+    under = dict.fromkeys(as_text(r) for r in [*roots, *(os.path.join(cwd, r) for r in roots)])
+    states: dict[str, FileState | None] = dict(store.file_states(under=list(under)))
     stored_under = [st for st in states.values() if st is not None]  # those no longer there are found at the end
     unreadable: list[str] = []
     current = {name: p.version for name, p in registry.parsers().items()}
@@ -324,6 +329,9 @@ def _ingest(
         nonlocal n_unchanged
         ps = as_text(str(p))  # as stored
         st = by_path.get(ps)
+        if st is None and not p.is_absolute():  # stored by an ingest of the root's absolute form
+            ps = as_text(os.path.join(cwd, str(p)))
+            st = by_path.get(ps)
         if st is None or st.user_name != stored_text(user):
             return False
         if ps in counted:

@@ -14,6 +14,7 @@ from codecensus.engine.fs import FileSpec, list_remote, split_inputs
 from codecensus.ingest import SETTLE_S, SKIP_DIRS, IngestStats, _local_user, _stat, discover
 from codecensus.records import stored_text
 from codecensus.sources import base as registry
+from codecensus.sources.base import tail_fingerprint
 from codecensus.store import FileState, Store
 
 
@@ -29,6 +30,19 @@ def _unchanged(state: FileState | None, version: str | None, parser_version: str
     if state is None or version is None or version != parser_version or state.user_name != stored_text(user):
         return False  # (attributed to another user now: every row is re-made)
     return state.size == size and state.mtime_ns == mtime_ns and (state.consumed >= size or not final)
+
+
+def _same_tail(path: Path, state: FileState | None) -> bool:
+    """Whether a local file still ends, at the offset read to, as it did when stored (as the local ingest checks):
+    a file rewritten in place with the same size and its mtime put back has another tail, and is read again."""
+    if state is None:
+        return False
+    if path.is_dir():
+        return True
+    try:
+        return tail_fingerprint(path, state.consumed) == state.tail_hash
+    except OSError:
+        return False  # read again: the task says why
 
 
 def plan_inputs(
@@ -56,7 +70,11 @@ def plan_inputs(
         state = states.get(c.file_id)
         final = (now - mtime_ns / 1e9) >= settle_s
         version = state.parser_version if state else None
-        if not full and _unchanged(state, version, c.parser.version, size, mtime_ns, final, c.user):
+        if (
+            not full
+            and _unchanged(state, version, c.parser.version, size, mtime_ns, final, c.user)
+            and _same_tail(c.path, state)
+        ):
             plan.skipped += 1
             continue
         plan.specs.append(
