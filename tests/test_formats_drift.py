@@ -478,3 +478,5 @@ def test_codex_calls_under_a_reused_call_id_count_once_each(tmp_path: Path) -> N
     assert runner.invoke(app, ["ingest", str(tmp_path / "t"), "--db", str(db), "-j", "0"]).exit_code == 0
     (row,) = _export(db)
     assert (row["actions"], row["commands"], row["test_runs"], row["test_failures"]) == (3, 3, 1, 1)
+    # the failing call's result counts once too (before: once per copy of the file, tool_errors 2)
+    assert row["tool_errors"] == 1

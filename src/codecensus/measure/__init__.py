@@ -281,11 +281,16 @@ DELETE FROM _ac WHERE is_subagent AND tool_use_id IS NOT NULL
 {once_results};
 DROP TABLE _rc_d;
 DROP TABLE _mrank;
+-- errors and rejections once per call, as the calls are counted (a format without line uuids copies a result
+-- under another file: a Codex rollout and its archived copy), and each result without a call id as it is
 CREATE OR REPLACE TEMP TABLE _rsum AS
   SELECT session_key,
     count(*) FILTER (WHERE is_error AND NOT rejected AND NOT interrupted) AS tool_errors,
     count(*) FILTER (WHERE rejected) AS rejections
-  FROM _r WHERE NOT is_subagent GROUP BY session_key;
+  FROM (SELECT session_key, is_error, rejected, interrupted FROM _rc WHERE NOT is_subagent
+        UNION ALL SELECT session_key, is_error, rejected, interrupted FROM _r
+        WHERE NOT is_subagent AND tool_use_id IS NULL)
+  GROUP BY session_key;
 CREATE OR REPLACE TEMP TABLE _sub AS
   SELECT session_key, count(DISTINCT agent_id) AS subagents FROM (
     SELECT session_key, agent_id FROM {sf} WHERE role = 'subagent' AND agent_id IS NOT NULL
