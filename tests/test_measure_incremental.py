@@ -263,3 +263,19 @@ def test_a_measure_killed_midway_is_finished_by_the_next_ingest(tmp_path: Path, 
     with Store(db) as store:
         assert _rows(store) != old
         _same_as_full(store)
+
+
+def test_sessions_measured_by_other_statements_are_measured_again_with_nothing_changed(
+    tmp_path: Path, corpus: Path
+) -> None:
+    """After an upgrade that changes the measure's statements or prices, an ingest of an unchanged corpus measures
+    every session again (before, needs_measure looked only at changed rows: the old rows stayed until a file
+    changed, then the stamp made it a full build)."""
+    store = Store(tmp_path / "db.duckdb")
+    _ingest(store, corpus)
+    build_sessions(store)
+    assert not needs_measure(store)
+    store.set_meta("measure_stamp", "an older release")
+    assert needs_measure(store)
+    build_sessions(store)
+    assert not needs_measure(store)

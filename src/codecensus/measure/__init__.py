@@ -507,10 +507,13 @@ def _stamp(prices: dict[str, list[Any]]) -> str:
 
 
 def needs_measure(store: Store) -> bool:
-    """Whether :func:`build_sessions` has anything to do: no ``sessions`` table yet, or raw rows changed since it
-    was built (also when a run was killed after the ingest committed and before measure did)."""
+    """Whether :func:`build_sessions` has anything to do: no ``sessions`` table yet, rows computed by other
+    statements or prices (an upgrade of codecensus), or raw rows changed since it was built (also when a run was
+    killed after the ingest committed and before measure did)."""
     if not store.table_exists("sessions"):
         return True
+    if store.get_meta("measure_stamp") != _stamp(_pricing_rows()):
+        return True  # rows of other statements or prices (an upgrade): measured again, unchanged corpus or not
     if not store.table_exists("measure_dirty"):
         return False
     row = store.one("SELECT count(*) FROM (SELECT 1 FROM measure_dirty LIMIT 1)")
