@@ -234,6 +234,31 @@ def test_ordinary_consecutive_lines_are_not_joined(text: str) -> None:
     assert get_redactor().redact(text) == text
 
 
+# a number ending a short line and another starting the next: no wrap, so no card across the break (a first
+# version of the join made ``processed rows total [CARD]`` of the first one and dropped the line break)
+NUMBERS_ON_TWO_LINES = [
+    "processed rows total 4111\n111111111111",
+    "processed rows total 4111\r\n111111111111\nnext",
+    "the job processed this many rows: 4111\n111111111111\n",
+    json.dumps({"out": "rows written to the table 4111\n111111111111"}),
+]
+
+
+@pytest.mark.parametrize("text", NUMBERS_ON_TWO_LINES, ids=range(len(NUMBERS_ON_TWO_LINES)))
+def test_numbers_on_consecutive_short_lines_are_not_joined_into_a_card(text: str) -> None:
+    assert get_redactor().redact(text) == text
+
+
+@pytest.mark.parametrize("width", [40, 80, 120])
+@pytest.mark.parametrize("cut", [1, 2, 3, 5, 7, 8, 12, 15])
+def test_card_wrapped_after_a_few_digits_is_still_redacted(width: int, cut: int) -> None:
+    """A card wrapped by a terminal at the end of a line of ``width`` columns, ``cut`` digits of it on that line."""
+    card = "4532015112830366"
+    line = ("the payment form was filled in and submitted with card "[-(width - cut) :]).rjust(width - cut, "x")
+    out = get_redactor().redact(f"{line}{card[:cut]}\n{card[cut:]} exp 04/29\nnext")
+    assert out == f"{line}[CARD] exp 04/29\nnext"
+
+
 AT_LINE_END = [
     ("questions? write to alice.w@example.org\nthanks, the team", "questions? write to [EMAIL]\nthanks, the team"),
     ("for access please contact our admin\nalice.w@example.org today", "for access please contact our admin\n[EMAIL] today"),

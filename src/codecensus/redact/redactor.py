@@ -391,8 +391,30 @@ def _joinable_breaks(text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
             k -= 1
         tail = _TOKEN_RUN.match(text, j)
         run = text[k:i] + (tail.group() if tail is not None else "")
-        if (len(run) >= _RUN_MIN or text[i - 1].isdigit() and text[j].isdigit()) and _BREAK_NEEDS.search(run, 1):
-            yield i, j
+        if not (len(run) >= _RUN_MIN or text[i - 1].isdigit() and text[j].isdigit()) or not _BREAK_NEEDS.search(run, 1):
+            continue
+        if text[k:i].isdigit() and tail is not None and tail.group().isdigit() and not _number_wrapped(text, k, i):
+            continue
+        yield i, j
+
+
+_DIGIT_WRAP_MIN = 40  # a line this long that ends inside a number may have been wrapped there
+_LONG_DIGITS = 8  # a run of digits this long ending a line is not a count or an amount
+#: digit groups right before a number's last group: ``4532 0151``, ``+1 415 555``, ``4532-0151-``
+_DIGIT_GROUPS_BEFORE = re.compile(r"(?<![\w.:/,])\+?\d{1,4}(?:[ -]\d{2,6}){0,4}[ -]\Z")
+
+
+def _number_wrapped(text: str, k: int, i: int) -> bool:
+    """Is the line break at ``i``, with digits ``text[k:i]`` before it and digits after it, a wrap inside one
+    number (a card, a phone number) rather than a number ending a line and another starting the next
+    (``processed rows total 4111`` + ``111111111111``)? It is when the line is at least :data:`_DIGIT_WRAP_MIN`
+    characters long (a terminal or a tool wrapped it), or when the digits before it are not a short number after
+    words: a run of :data:`_LONG_DIGITS` or more, or the last of a group of digit groups (``4532 0151``)."""
+    if i - k >= _LONG_DIGITS or _DIGIT_GROUPS_BEFORE.search(text, max(0, k - 40), k):
+        return True
+    lo = max(0, i - _DIGIT_WRAP_MIN)
+    nl, esc = text.rfind("\n", lo, i), text.rfind("\\n", lo, i)
+    return nl == -1 and esc == -1 and i - lo >= _DIGIT_WRAP_MIN
 
 
 _TOKEN_RUN = re.compile(rf"[{_TOKEN_CHARS}]{{1,{_VIEW_REACH}}}")
