@@ -279,6 +279,64 @@ def test_detection_at_a_line_end_is_not_extended_over_the_next_line(text: str, e
     assert get_redactor().redact(text) == expected
 
 
+# -- the short letters-only tail of a key cut by a wrap ----------------------------------------------
+# A key that is a detection on its own up to the line end, and a few letters of it on the next line: the letters
+# are a whole word to the join (``abc``), which kept them out. They are taken when the cut is evident.
+_PROJ_KEY = "sk-proj-Ab3dEf6hIj9lMn2pQr5tUv8xYz1BcDeFgHiJkLmN"
+_ANT_KEY = "sk-ant-api03-" + ("Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9" * 3)[:93] + "AA"
+_LEGACY_KEY = "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"
+
+
+def _at_width(width: int, key: str, cut: int) -> str:
+    """``OPENAI_API_KEY=`` + ``key`` padded in front so that its line, up to ``cut`` characters before its end,
+    is ``width`` columns long."""
+    line = "OPENAI_API_KEY=" + key[: len(key) - cut]
+    return ("#" * width + " " + line)[-width:] if width > len(line) else line
+
+
+KEY_TAILS = [
+    # the line is exactly as wide as a terminal
+    (_at_width(80, _PROJ_KEY, 3) + "\nabc", _at_width(80, _PROJ_KEY, 3)[:-45] + "[OPENAI_KEY]"),
+    (_at_width(100, _PROJ_KEY, 3) + "\nabc\nnext", _at_width(100, _PROJ_KEY, 3)[:-45] + "[OPENAI_KEY]\nnext"),
+    (_at_width(120, _PROJ_KEY, 3) + "\r\nabc and it works", _at_width(120, _PROJ_KEY, 3)[:-45] + "[OPENAI_KEY] and it works"),
+    # the key's format shows it is cut (any line length): an Anthropic key shorter than 108 characters, an
+    # OpenAI key with fewer than 20 characters after T3BlbkFJ, a GitHub token shorter than 36
+    ("ANTHROPIC_API_KEY=" + _ANT_KEY[:-2] + "\nAA\nnext", "ANTHROPIC_API_KEY=[ANTHROPIC_KEY]\nnext"),
+    ("the key was " + _LEGACY_KEY[:-3] + "\nabc", "the key was [OPENAI_KEY]"),
+    ("OPENAI_API_KEY=" + GHP[:-3] + "\n" + "Kab" + "\nnext", "OPENAI_API_KEY=[GITHUB_TOKEN]\nnext"),
+]
+KEY_THEN_WORD = [
+    # a line that is no terminal width: a word or a heredoc end after a key, not its tail
+    "OPENAI_API_KEY=" + _PROJ_KEY + "\nthanks",
+    "cat > .env <<EOF\nOPENAI_API_KEY=" + _PROJ_KEY + "\nEOF\n",
+    # at a terminal width, but the next line is indented or code
+    _at_width(80, _PROJ_KEY, 0) + "\n    done",
+    _at_width(80, _PROJ_KEY, 0) + "\nself.bufsize = bufsize",
+    _at_width(80, _PROJ_KEY, 0) + "\nreader=read_bytes8,",
+    # a password of any form is no evidence of a cut
+    "######################## password=Tr0ub4dor\nabc",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), KEY_TAILS, ids=range(len(KEY_TAILS)))
+def test_letters_tail_of_a_key_cut_by_a_wrap_is_redacted(text: str, expected: str) -> None:
+    assert get_redactor().redact(text) == expected
+
+
+@pytest.mark.parametrize("text", KEY_THEN_WORD, ids=range(len(KEY_THEN_WORD)))
+def test_word_after_a_key_at_a_line_end_is_kept(text: str) -> None:
+    out = get_redactor().redact(text)
+    assert out.count("\n") == text.count("\n") and out.endswith(text[text.rindex("\n") :])
+
+
+def test_value_wrapped_at_the_very_start_of_a_text_is_redacted() -> None:
+    """The window read around a joined line break started one character in when no line break came before it:
+    a token wrapped at the start of a text (a tool result) was missed whole."""
+    r = get_redactor()
+    assert r.redact(GHP[:29] + "\n" + GHP[29:] + " was the token") == "[GITHUB_TOKEN] was the token"
+    assert r.redact("zebulon.quackenbush@quokkaflux-l\nabs.io for access") == "[EMAIL] for access"
+
+
 # -- a YAML value on the line after its key --------------------------------------------------------
 YAML_NEXT_LINE = [
     ("config:\n  api_key:\n    Xq7fT2mR9vLp4Kw8Zn3Bc6Hd1Jy5Gs0A\n  other: 1\n", "config:\n  api_key:\n    [SECRET]\n  other: 1\n"),
