@@ -344,6 +344,19 @@ YAML_NEXT_LINE = [
     ("password: >-\n  Tr0ub4dor&3horse-battery\n", "password: >-\n  [SECRET]\n"),
     ("- client_secret:  # rotated\r\n\r\n    'Qz7Wq4Xk2M9pL3rTv8'\r\n", "- client_secret:  # rotated\r\n\r\n    '[SECRET]'\r\n"),
 ]
+YAML_BELOW_KEY = [
+    # every item of a list under a secret key (plural or not), quoted or not, with a comment
+    ("api_keys:\n  - Xq7fT2mR9vLp4Kw8Zn3Bc6Hd1Jy5Gs0A\n  - 'Qz7Wq4Xk2M9pL3rTv8'  # old\nother: 1\n",
+     "api_keys:\n  - [SECRET]\n  - '[SECRET]'  # old\nother: 1\n"),
+    ("config:\n  tokens:\n  - 3f9a1c2e7b8d4f6a0c1e2d3b4a5f6e7d\n  - b4a5f6e7d8c9b0a1f3f9a1c2e7b8d4f6\n  name: x\n",
+     "config:\n  tokens:\n  - [SECRET]\n  - [SECRET]\n  name: x\n"),
+    ("secrets:\r\n  - Qz7Wq4Xk2M9pL3rTv8Yb1N\r\n", "secrets:\r\n  - [SECRET]\r\n"),
+    # every line of a block scalar, blank lines kept
+    ("password: |\n  Tr0ub4dor&3horse-battery\n  second-line-Qz7Wq4Xk2M9\n\n  third\nhost: x\n",
+     "password: |\n  [SECRET]\n  [SECRET]\n\n  [SECRET]\nhost: x\n"),
+    ("- private_key: >-\n    Qz7Wq4Xk2M9pL3rTv8Yb1Nc6\n    Hd0Jf5Gs2Ka9Qz7Wq4Xk2M9\n  name: y\n",
+     "- private_key: >-\n    [SECRET]\n    [SECRET]\n  name: y\n"),
+]
 YAML_NOT_A_VALUE = [
     "password:\n  min_length: 8\n  require_digit: true\n",  # a mapping under the key
     "tokens:\n  - a\n  - b\n",  # a list
@@ -352,6 +365,19 @@ YAML_NOT_A_VALUE = [
     "def rotate(token):\n    refresh_all_v2\n",
     "secret_key:\n  ${SECRET_KEY}\n",  # a reference
     "password: |\n  your-password-here\n",  # a placeholder
+    # lists under a secret key that hold no credential: names, settings, references, paths, numbers, mappings
+    "tokens:\n  - color-primary\n  - spacing-small-2\n  - font-size-base\n",
+    "secrets:\n  - GITHUB_TOKEN\n  - NPM_TOKEN\n",
+    "secrets:\n  - name: db\n    valueFrom: vault\n",
+    "imagePullSecrets:\n  - name: regcred\n",
+    "tokens:\n  - /etc/app/token-2026.txt\n  - ${TOKEN_2026}\n",
+    "passwords:\n  - 100\n  - 200\n",
+    "token_ids:\n  - 1234567890123\n",
+    "secret_versions:\n  - v1.2.3-2026-01-05\n",
+    "password: |\n  your-password-here\n  more text here\n",
+    # lists under other keys
+    "paths:\n  - /srv/app/config-2026-01.yaml\n  - Qz7Wq4Xk2M9pL3rTv8Yb1N/src/redact/patterns.py\n",
+    "checksums:\n  - 3f9a1c2e7b8d4f6a0c1e2d3b4a5f6e7d\n",
 ]
 
 
@@ -359,6 +385,13 @@ YAML_NOT_A_VALUE = [
 def test_yaml_value_on_the_line_after_its_key_is_redacted(text: str, expected: str) -> None:
     """``api_key:`` then the key on the next line (or ``password: |``, a block scalar) was left as it was: the
     assignment rule wants the value on the key's line."""
+    assert get_redactor().redact(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), YAML_BELOW_KEY, ids=range(len(YAML_BELOW_KEY)))
+def test_yaml_list_items_and_block_lines_under_a_secret_key_are_redacted(text: str, expected: str) -> None:
+    """Only the first line of a block scalar was redacted, and no item of a list (``api_keys:`` newline
+    ``  - …``)."""
     assert get_redactor().redact(text) == expected
 
 

@@ -46,7 +46,7 @@ from codecensus.redact.names import (
     names_from_emails,
     plausible_person,
 )
-from codecensus.redact.patterns import RULES, Rule, left_ok, span_of
+from codecensus.redact.patterns import RULES, YAML_TRIGGERS, Rule, left_ok, span_of, yaml_block_values
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ class Redactor:
         self.min_score = min_score
         self.auditor = auditor
         self._rules = tuple(rules)
+        self._yaml = any(r.name == "yaml_next_line" for r in self._rules)  # its list items and block lines too
         self._use_ds = detect_secrets
         self._use_presidio = presidio or ner
         self._ds: DetectSecretsEngine | None = None
@@ -157,6 +158,9 @@ class Redactor:
             elif rule.kind == K.PATH_USER:
                 users.append(m.group("u"))
             yield RawHit(rule.kind, s, e, rule.score, "regex")
+        if self._yaml and "\n" in text and any(t in lower for t in YAML_TRIGGERS):
+            for s, e in yaml_block_values(text, lower):
+                yield RawHit(K.SECRET, s, e, 0.85, "regex")
         ds = self._get_ds()
         if ds is not None:
             yield from ds.find(text, lower)
