@@ -39,6 +39,7 @@ from codecensus.redact import entities as K
 from codecensus.redact.engines import DetectSecretsEngine, PresidioEngine, RawHit
 from codecensus.redact.entities import Entity
 from codecensus.redact.names import (
+    addressed_names,
     find_name_pairs,
     find_terms,
     given_name_pairs,
@@ -171,6 +172,7 @@ class Redactor:
                     yield h
         yield from intro_names(text, lower)
         yield from given_name_pairs(text)
+        yield from addressed_names(text, lower)
         if emails:
             yield from find_name_pairs(text, names_from_emails(emails))
         if users:
