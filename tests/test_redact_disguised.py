@@ -398,3 +398,17 @@ def test_yaml_list_items_and_block_lines_under_a_secret_key_are_redacted(text: s
 @pytest.mark.parametrize("text", YAML_NOT_A_VALUE, ids=range(len(YAML_NOT_A_VALUE)))
 def test_yaml_key_without_a_secret_on_the_next_line_is_kept(text: str) -> None:
     assert get_redactor().redact(text) == text
+
+
+@pytest.mark.parametrize(("text", "expected"), YAML_NEXT_LINE + YAML_BELOW_KEY, ids=range(len(YAML_NEXT_LINE + YAML_BELOW_KEY)))
+def test_yaml_secret_below_its_key_in_json_text_is_redacted(text: str, expected: str) -> None:
+    """A YAML file inside a tool result, as JSON text: its line breaks are ``\\n`` escapes, which the YAML rules
+    did not read as line breaks."""
+    doc = json.dumps({"type": "tool_result", "content": "# app settings\n" + text})
+    assert json.loads(get_redactor().redact(doc)) == {"type": "tool_result", "content": "# app settings\n" + expected}
+
+
+@pytest.mark.parametrize("text", YAML_NOT_A_VALUE, ids=range(len(YAML_NOT_A_VALUE)))
+def test_yaml_key_without_a_secret_below_it_in_json_text_is_kept(text: str) -> None:
+    doc = json.dumps({"content": "# app settings\n" + text})
+    assert get_redactor().redact(doc) == doc

@@ -91,7 +91,8 @@ class Redactor:
         self.min_score = min_score
         self.auditor = auditor
         self._rules = tuple(rules)
-        self._yaml = any(r.name == "yaml_next_line" for r in self._rules)  # its list items and block lines too
+        # the YAML rule; with it, its list items and block lines, also in JSON text (lines ending in \n escapes)
+        self._yaml = next((r for r in self._rules if r.name == "yaml_next_line"), None)
         self._use_ds = detect_secrets
         self._use_presidio = presidio or ner
         self._ds: DetectSecretsEngine | None = None
@@ -159,9 +160,12 @@ class Redactor:
             elif rule.kind == K.PATH_USER:
                 users.append(m.group("u"))
             yield RawHit(rule.kind, s, e, rule.score, "regex")
-        if self._yaml and "\n" in text and any(t in lower for t in YAML_TRIGGERS):
-            for s, e in yaml_block_values(text, lower):
-                yield RawHit(K.SECRET, s, e, 0.85, "regex")
+        if self._yaml is not None and any(t in lower for t in YAML_TRIGGERS):
+            if "\n" in text:
+                for s, e in yaml_block_values(text, lower):
+                    yield RawHit(K.SECRET, s, e, 0.85, "regex")
+            if "\\n" in text:
+                yield from self._escaped_yaml(text)
         ds = self._get_ds()
         if ds is not None:
             yield from ds.find(text, lower)
@@ -180,6 +184,19 @@ class Redactor:
         names = list(names)
         if names:
             yield from find_terms(text, names, K.PERSON)
+
+    def _escaped_yaml(self, text: str) -> Iterator[RawHit]:
+        """The YAML secrets below their key in JSON text, whose lines end in ``\\n`` escapes (a YAML file inside a
+        tool result): read with each escape turned into a real line break of the same length."""
+        assert self._yaml is not None
+        view = _ESCAPED_BREAK.sub(_real_break, text)
+        lower = view.lower()
+        for rule, m in _rule_matches((self._yaml,), view, lower):
+            s, e = span_of(rule, m)
+            if e > s:
+                yield RawHit(rule.kind, s, e, rule.score, "regex")
+        for s, e in yaml_block_values(view, lower):
+            yield RawHit(K.SECRET, s, e, 0.85, "regex")
 
     def path_users(self, text: str) -> set[str]:
         """The user names in the home-directory paths of ``text`` (``/Users/alice``, ``C:\\Users\\alice``,
@@ -301,6 +318,16 @@ class Redactor:
 
 
 # -- text as a reader sees it ----------------------------------------------------------------
+
+#: A ``\\n`` or ``\\r\\n`` escape in JSON text (not an escaped backslash followed by ``n``).
+_ESCAPED_BREAK = re.compile(r"(?<!\\)\\(?:r\\)?n")
+
+
+def _real_break(m: re.Match[str]) -> str:
+    """As many characters as the escape, the line break first: every line after one then starts deeper by the same
+    number of spaces (one for ``\\n``, three for ``\\r\\n``), so that indentation compares as before."""
+    return "\n" + " " * (len(m.group()) - 1)
+
 
 #: Characters that do not show but split a token for the rules (zero-width space/joiners, word
 #: joiner, byte-order mark, soft hyphen).
