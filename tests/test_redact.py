@@ -387,8 +387,17 @@ def test_placeholders_and_kinds() -> None:
         ("Ask Ronald McDonald and Douglas MacArthur", "Ask [PERSON] and [PERSON]"),
         ("Andrew Kuchling's module", "[PERSON]'s module"),
         ("cc Priya Raghunathan, Wei Zhang", "cc [PERSON], [PERSON]"),
-        # not names: a given name alone, before a tech word, month abbreviations, code
+        # a listed given name alone after a word that addresses a person (accents the list lacks folded)
+        ("please ask Anna about it", "please ask [PERSON] about it"),
+        ("cc Jürgen", "cc [PERSON]"),
+        ("thanks María, that fixed it", "thanks [PERSON], that fixed it"),
+        ("Thanks, Anna-Lena!", "Thanks, [PERSON]!"),
+        ("I told Tomasz's team", "I told [PERSON]'s team"),
+        ("María Fernández wrote it", "[PERSON] wrote it"),
+        # not names: a given name alone after a greeting, before a tech word, month abbreviations, code; an
+        # assistant, a language or a lower-case word after the verb
         ("hello John, the Peter Django views", "hello John, the Peter Django views"),
+        ("ask Claude to fix it, then tell Python to retry; ask anna", "ask Claude to fix it, then tell Python to retry; ask anna"),
         ("Jan Feb Mar Apr", "Jan Feb Mar Apr"),
         ("class UserService extends Base", "class UserService extends Base"),
         ("Victoria BC", "Victoria BC"),

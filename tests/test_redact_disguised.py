@@ -234,6 +234,31 @@ def test_ordinary_consecutive_lines_are_not_joined(text: str) -> None:
     assert get_redactor().redact(text) == text
 
 
+# a number ending a short line and another starting the next: no wrap, so no card across the break (a first
+# version of the join made ``processed rows total [CARD]`` of the first one and dropped the line break)
+NUMBERS_ON_TWO_LINES = [
+    "processed rows total 4111\n111111111111",
+    "processed rows total 4111\r\n111111111111\nnext",
+    "the job processed this many rows: 4111\n111111111111\n",
+    json.dumps({"out": "rows written to the table 4111\n111111111111"}),
+]
+
+
+@pytest.mark.parametrize("text", NUMBERS_ON_TWO_LINES, ids=range(len(NUMBERS_ON_TWO_LINES)))
+def test_numbers_on_consecutive_short_lines_are_not_joined_into_a_card(text: str) -> None:
+    assert get_redactor().redact(text) == text
+
+
+@pytest.mark.parametrize("width", [40, 80, 120])
+@pytest.mark.parametrize("cut", [1, 2, 3, 5, 7, 8, 12, 15])
+def test_card_wrapped_after_a_few_digits_is_still_redacted(width: int, cut: int) -> None:
+    """A card wrapped by a terminal at the end of a line of ``width`` columns, ``cut`` digits of it on that line."""
+    card = "4532015112830366"
+    line = ("the payment form was filled in and submitted with card "[-(width - cut) :]).rjust(width - cut, "x")
+    out = get_redactor().redact(f"{line}{card[:cut]}\n{card[cut:]} exp 04/29\nnext")
+    assert out == f"{line}[CARD] exp 04/29\nnext"
+
+
 AT_LINE_END = [
     ("questions? write to alice.w@example.org\nthanks, the team", "questions? write to [EMAIL]\nthanks, the team"),
     ("for access please contact our admin\nalice.w@example.org today", "for access please contact our admin\n[EMAIL] today"),
@@ -254,12 +279,83 @@ def test_detection_at_a_line_end_is_not_extended_over_the_next_line(text: str, e
     assert get_redactor().redact(text) == expected
 
 
+# -- the short letters-only tail of a key cut by a wrap ----------------------------------------------
+# A key that is a detection on its own up to the line end, and a few letters of it on the next line: the letters
+# are a whole word to the join (``abc``), which kept them out. They are taken when the cut is evident.
+_PROJ_KEY = "sk-proj-Ab3dEf6hIj9lMn2pQr5tUv8xYz1BcDeFgHiJkLmN"
+_ANT_KEY = "sk-ant-api03-" + ("Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5Gs2Ka9" * 3)[:93] + "AA"
+_LEGACY_KEY = "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"
+
+
+def _at_width(width: int, key: str, cut: int) -> str:
+    """``OPENAI_API_KEY=`` + ``key`` padded in front so that its line, up to ``cut`` characters before its end,
+    is ``width`` columns long."""
+    line = "OPENAI_API_KEY=" + key[: len(key) - cut]
+    return ("#" * width + " " + line)[-width:] if width > len(line) else line
+
+
+KEY_TAILS = [
+    # the line is exactly as wide as a terminal
+    (_at_width(80, _PROJ_KEY, 3) + "\nabc", _at_width(80, _PROJ_KEY, 3)[:-45] + "[OPENAI_KEY]"),
+    (_at_width(100, _PROJ_KEY, 3) + "\nabc\nnext", _at_width(100, _PROJ_KEY, 3)[:-45] + "[OPENAI_KEY]\nnext"),
+    (_at_width(120, _PROJ_KEY, 3) + "\r\nabc and it works", _at_width(120, _PROJ_KEY, 3)[:-45] + "[OPENAI_KEY] and it works"),
+    # the key's format shows it is cut (any line length): an Anthropic key shorter than 108 characters, an
+    # OpenAI key with fewer than 20 characters after T3BlbkFJ, a GitHub token shorter than 36
+    ("ANTHROPIC_API_KEY=" + _ANT_KEY[:-2] + "\nAA\nnext", "ANTHROPIC_API_KEY=[ANTHROPIC_KEY]\nnext"),
+    ("the key was " + _LEGACY_KEY[:-3] + "\nabc", "the key was [OPENAI_KEY]"),
+    ("OPENAI_API_KEY=" + GHP[:-3] + "\n" + "Kab" + "\nnext", "OPENAI_API_KEY=[GITHUB_TOKEN]\nnext"),
+]
+KEY_THEN_WORD = [
+    # a line that is no terminal width: a word or a heredoc end after a key, not its tail
+    "OPENAI_API_KEY=" + _PROJ_KEY + "\nthanks",
+    "cat > .env <<EOF\nOPENAI_API_KEY=" + _PROJ_KEY + "\nEOF\n",
+    # at a terminal width, but the next line is indented or code
+    _at_width(80, _PROJ_KEY, 0) + "\n    done",
+    _at_width(80, _PROJ_KEY, 0) + "\nself.bufsize = bufsize",
+    _at_width(80, _PROJ_KEY, 0) + "\nreader=read_bytes8,",
+    # a password of any form is no evidence of a cut
+    "######################## password=Tr0ub4dor\nabc",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), KEY_TAILS, ids=range(len(KEY_TAILS)))
+def test_letters_tail_of_a_key_cut_by_a_wrap_is_redacted(text: str, expected: str) -> None:
+    assert get_redactor().redact(text) == expected
+
+
+@pytest.mark.parametrize("text", KEY_THEN_WORD, ids=range(len(KEY_THEN_WORD)))
+def test_word_after_a_key_at_a_line_end_is_kept(text: str) -> None:
+    out = get_redactor().redact(text)
+    assert out.count("\n") == text.count("\n") and out.endswith(text[text.rindex("\n") :])
+
+
+def test_value_wrapped_at_the_very_start_of_a_text_is_redacted() -> None:
+    """The window read around a joined line break started one character in when no line break came before it:
+    a token wrapped at the start of a text (a tool result) was missed whole."""
+    r = get_redactor()
+    assert r.redact(GHP[:29] + "\n" + GHP[29:] + " was the token") == "[GITHUB_TOKEN] was the token"
+    assert r.redact("zebulon.quackenbush@quokkaflux-l\nabs.io for access") == "[EMAIL] for access"
+
+
 # -- a YAML value on the line after its key --------------------------------------------------------
 YAML_NEXT_LINE = [
     ("config:\n  api_key:\n    Xq7fT2mR9vLp4Kw8Zn3Bc6Hd1Jy5Gs0A\n  other: 1\n", "config:\n  api_key:\n    [SECRET]\n  other: 1\n"),
     ("db:\n  password: |\n    Tr0ub4dor&3horse-battery\n  host: x\n", "db:\n  password: |\n    [SECRET]\n  host: x\n"),
     ("password: >-\n  Tr0ub4dor&3horse-battery\n", "password: >-\n  [SECRET]\n"),
     ("- client_secret:  # rotated\r\n\r\n    'Qz7Wq4Xk2M9pL3rTv8'\r\n", "- client_secret:  # rotated\r\n\r\n    '[SECRET]'\r\n"),
+]
+YAML_BELOW_KEY = [
+    # every item of a list under a secret key (plural or not), quoted or not, with a comment
+    ("api_keys:\n  - Xq7fT2mR9vLp4Kw8Zn3Bc6Hd1Jy5Gs0A\n  - 'Qz7Wq4Xk2M9pL3rTv8'  # old\nother: 1\n",
+     "api_keys:\n  - [SECRET]\n  - '[SECRET]'  # old\nother: 1\n"),
+    ("config:\n  tokens:\n  - 3f9a1c2e7b8d4f6a0c1e2d3b4a5f6e7d\n  - b4a5f6e7d8c9b0a1f3f9a1c2e7b8d4f6\n  name: x\n",
+     "config:\n  tokens:\n  - [SECRET]\n  - [SECRET]\n  name: x\n"),
+    ("secrets:\r\n  - Qz7Wq4Xk2M9pL3rTv8Yb1N\r\n", "secrets:\r\n  - [SECRET]\r\n"),
+    # every line of a block scalar, blank lines kept
+    ("password: |\n  Tr0ub4dor&3horse-battery\n  second-line-Qz7Wq4Xk2M9\n\n  third\nhost: x\n",
+     "password: |\n  [SECRET]\n  [SECRET]\n\n  [SECRET]\nhost: x\n"),
+    ("- private_key: >-\n    Qz7Wq4Xk2M9pL3rTv8Yb1Nc6\n    Hd0Jf5Gs2Ka9Qz7Wq4Xk2M9\n  name: y\n",
+     "- private_key: >-\n    [SECRET]\n    [SECRET]\n  name: y\n"),
 ]
 YAML_NOT_A_VALUE = [
     "password:\n  min_length: 8\n  require_digit: true\n",  # a mapping under the key
@@ -269,6 +365,19 @@ YAML_NOT_A_VALUE = [
     "def rotate(token):\n    refresh_all_v2\n",
     "secret_key:\n  ${SECRET_KEY}\n",  # a reference
     "password: |\n  your-password-here\n",  # a placeholder
+    # lists under a secret key that hold no credential: names, settings, references, paths, numbers, mappings
+    "tokens:\n  - color-primary\n  - spacing-small-2\n  - font-size-base\n",
+    "secrets:\n  - GITHUB_TOKEN\n  - NPM_TOKEN\n",
+    "secrets:\n  - name: db\n    valueFrom: vault\n",
+    "imagePullSecrets:\n  - name: regcred\n",
+    "tokens:\n  - /etc/app/token-2026.txt\n  - ${TOKEN_2026}\n",
+    "passwords:\n  - 100\n  - 200\n",
+    "token_ids:\n  - 1234567890123\n",
+    "secret_versions:\n  - v1.2.3-2026-01-05\n",
+    "password: |\n  your-password-here\n  more text here\n",
+    # lists under other keys
+    "paths:\n  - /srv/app/config-2026-01.yaml\n  - Qz7Wq4Xk2M9pL3rTv8Yb1N/src/redact/patterns.py\n",
+    "checksums:\n  - 3f9a1c2e7b8d4f6a0c1e2d3b4a5f6e7d\n",
 ]
 
 
@@ -279,6 +388,27 @@ def test_yaml_value_on_the_line_after_its_key_is_redacted(text: str, expected: s
     assert get_redactor().redact(text) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), YAML_BELOW_KEY, ids=range(len(YAML_BELOW_KEY)))
+def test_yaml_list_items_and_block_lines_under_a_secret_key_are_redacted(text: str, expected: str) -> None:
+    """Only the first line of a block scalar was redacted, and no item of a list (``api_keys:`` newline
+    ``  - …``)."""
+    assert get_redactor().redact(text) == expected
+
+
 @pytest.mark.parametrize("text", YAML_NOT_A_VALUE, ids=range(len(YAML_NOT_A_VALUE)))
 def test_yaml_key_without_a_secret_on_the_next_line_is_kept(text: str) -> None:
     assert get_redactor().redact(text) == text
+
+
+@pytest.mark.parametrize(("text", "expected"), YAML_NEXT_LINE + YAML_BELOW_KEY, ids=range(len(YAML_NEXT_LINE + YAML_BELOW_KEY)))
+def test_yaml_secret_below_its_key_in_json_text_is_redacted(text: str, expected: str) -> None:
+    """A YAML file inside a tool result, as JSON text: its line breaks are ``\\n`` escapes, which the YAML rules
+    did not read as line breaks."""
+    doc = json.dumps({"type": "tool_result", "content": "# app settings\n" + text})
+    assert json.loads(get_redactor().redact(doc)) == {"type": "tool_result", "content": "# app settings\n" + expected}
+
+
+@pytest.mark.parametrize("text", YAML_NOT_A_VALUE, ids=range(len(YAML_NOT_A_VALUE)))
+def test_yaml_key_without_a_secret_below_it_in_json_text_is_kept(text: str) -> None:
+    doc = json.dumps({"content": "# app settings\n" + text})
+    assert get_redactor().redact(doc) == doc

@@ -11,7 +11,8 @@ Three sources, all deliberately narrow:
 3. caller-supplied names (e.g. a git author from metadata) and user names found in home
    directory paths (``/Users/alice`` makes a standalone "alice" a PATH_USER elsewhere);
 4. a common given name (``codecensus/data/given_names.txt``, many languages) followed by capitalised
-   surname-like words ("Tomasz Wieczorek"), which the English NER model often misses.
+   surname-like words ("Tomasz Wieczorek"), which the English NER model often misses, or alone right after
+   a word that addresses a person ("ask Anna", "cc Jürgen", "thanks María"; not after a greeting: "hello John").
 
 Capitalised common words ("I'm Sorry", "I am Python…") are rejected through a stop list.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from importlib import resources
 
@@ -246,6 +248,38 @@ _WORD = re.compile(r"\S+")
 _MONTH_ABBR = frozenset("jan feb mar apr jun jul aug sep sept oct nov dec".split())
 
 
+def _is_given(word: str) -> bool:
+    """Is ``word`` a listed given name, also when written with accents the list has not (María, Zoë)?"""
+    low = word.lower()
+    given = given_names()
+    if low in given:
+        return True
+    plain = "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
+    return plain != low and plain in given
+
+
+_ADDRESS_VERBS = r"ask|asked|asking|cc|thanks|thank you|thx|ping|pinged|tell|told"
+_ADDRESSED = re.compile(
+    rf"(?<![^\W_])(?i:{_ADDRESS_VERBS})[ \t]*,?[ \t]+(?P<n>[{_UP}][{_LO}]{{1,20}}(?:-[{_UP}][{_LO}]{{1,20}})?)(?![^\W_]|[-.][^\W_])"
+)
+_ADDRESSED_ANCHOR = re.compile(rf"(?<![a-z0-9_])(?:{_ADDRESS_VERBS})[ \t,]")
+
+
+def addressed_names(text: str, lower: str | None = None) -> Iterator[RawHit]:
+    """A listed given name alone right after a word that addresses or names a person: ``ask Anna``, ``cc Jürgen``,
+    ``thanks, María``, ``told Tomasz`` (only the NER model found these). Not after a greeting (``hello John``
+    stays: greetings are followed by anything capitalised), nor a name that is also a word or a tool (the list
+    leaves those out). ``lower``: ``text.lower()`` if known."""
+    if lower is None:
+        lower = text.lower()
+    same = len(lower) == len(text)
+    starts = (a.start() for a in _ADDRESSED_ANCHOR.finditer(lower)) if same else None
+    matches = (_ADDRESSED.match(text, a) for a in starts) if starts is not None else _ADDRESSED.finditer(text)
+    for m in matches:
+        if m is not None and _is_given(m.group("n").split("-", 1)[0]):
+            yield RawHit(K.PERSON, m.start("n"), m.end("n"), 0.7, "rule")
+
+
 def given_name_pairs(text: str) -> Iterator[RawHit]:
     """A common given name followed by one to three capitalised surname-like words ("Tomasz Wieczorek", "Ana María
     Ibáñez", "Ronald McDonald"): no introduction needed. Surname words that are common or tech words end it
@@ -253,7 +287,7 @@ def given_name_pairs(text: str) -> Iterator[RawHit]:
     given = given_names()
     done = 0
     for m in _CAP_WORD.finditer(text):
-        if m.start() < done or m.group(0).lower() not in given:
+        if m.start() < done or m.group(0).lower() not in given and not _is_given(m.group(0)):
             continue
         tail = _SURNAME_WORDS.match(text, m.end())
         if tail is None:

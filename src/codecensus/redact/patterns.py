@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -782,3 +782,107 @@ def span_of(rule: Rule, m: re.Match[str]) -> tuple[int, int]:
                 return m.span(g)
         return m.span(0)
     return m.span(rule.group)
+
+
+# -- YAML values below their key -----------------------------------------------------------------
+
+#: A secret key ending its line (``api_key:``, ``api_keys:``, ``password: |``), the line break included.
+_YAML_BLOCK_KEY = re.compile(
+    r"(?i:" + _ASSIGN_KEYS + r")s?(?![A-Za-z0-9])[\"']?[ \t]*:[ \t]*(?P<ind>[|>][-+1-9]{0,2}[ \t]*)?(?:#[^\r\n]*)?\r?\n"
+)
+_YAML_BLOCK_ANCHOR = re.compile(  # the same over the lower-cased text (a much faster scan)
+    r"(?:" + _ASSIGN_KEYS + r")s?(?![a-z0-9])[\"']?[ \t]*:[ \t]*(?:[|>][-+1-9]{0,2}[ \t]*)?(?:#[^\r\n]*)?\r?\n"
+)
+#: Literals one of which a text holds when :func:`yaml_block_values` can find something.
+YAML_TRIGGERS = ("pass", "pwd", "secret", "token", "key", "credential")
+_YAML_LINE = re.compile(r"(?P<sp>[ \t]*)(?P<body>[^\r\n]*?)[ \t]*\r?(?:\n|\Z)")
+_YAML_ITEM = re.compile(
+    r"-[ \t]+(?:\"(?P<dq>[^\"\n\\]{1,512})\"|'(?P<sq>[^'\n\\]{1,512})'|(?P<bare>[^\s\"'`,;)}\]\\#][^\s\"'`,;)}\]\\]{0,511}))"
+    r"(?:[ \t]+#.*)?"
+)
+_YAML_MAX_LINES = 200  # lines read below one key
+
+
+def _list_item_secret(value: str, quoted: bool) -> bool:
+    """Is a list item under a secret key (``tokens:`` newline ``  - …``) a credential rather than a name, a path or
+    a setting (``color-primary``, ``spacing-small-2``, ``GITHUB_TOKEN``, ``100``)? Besides passing
+    :func:`secret_value_ok` it changes character class like a random key, or it has 20 or more characters with
+    4 or more digits and 4 or more letters."""
+    if not secret_value_ok(value, quoted=quoted) or ":" in value:
+        return False
+    digits = sum(c.isdigit() for c in value)
+    letters = sum(c.isalpha() for c in value)
+    return _looks_random(value) or len(value) >= 20 and digits >= 4 and letters >= 4
+
+
+def yaml_block_values(text: str, lower: str) -> Iterator[tuple[int, int]]:
+    """Spans of the YAML secrets the one-line rules leave: every list item under a secret key (``api_keys:``
+    newline ``  - Xq7f…`` newline ``  - Qz7W…``) that looks like a credential (:func:`_list_item_secret`), and the
+    lines after the first of a block scalar (``password: |``) whose first line is a plausible secret (the
+    ``yaml_next_line`` rule covers the first line). Each line's value is its own span, so the lines stay.
+    ``lower``: ``text.lower()``."""
+    if len(lower) != len(text):
+        return  # (a few characters change length in lower case; the anchors need the same positions)
+    for a in _YAML_BLOCK_ANCHOR.finditer(lower):
+        m = _YAML_BLOCK_KEY.match(text, a.start())
+        if m is None:
+            continue
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        head = _YAML_KEY_HEAD.match(text, line_start, m.start())
+        if head is None or head.end() != m.start():
+            continue
+        prefix = text[line_start : m.start()]
+        key_indent = len(prefix) - len(prefix.lstrip(" \t"))
+        if prefix.lstrip(" \t").startswith("-"):  # "- password: |": the key sits after the dash
+            key_indent += 1
+        if m.group("ind") is not None:
+            yield from _block_scalar_rest(text, m.end(), key_indent)
+        else:
+            yield from _list_items(text, m.end(), key_indent)
+
+
+def _lines(text: str, pos: int) -> Iterator[re.Match[str]]:
+    for _ in range(_YAML_MAX_LINES):
+        if pos >= len(text):
+            return
+        line = _YAML_LINE.match(text, pos)
+        if line is None or line.end() == pos:
+            return
+        yield line
+        pos = line.end()
+
+
+def _block_scalar_rest(text: str, pos: int, key_indent: int) -> Iterator[tuple[int, int]]:
+    indent = -1
+    for line in _lines(text, pos):
+        body = line.group("body")
+        if not body:
+            continue  # blank lines belong to the block
+        width = len(line.group("sp"))
+        if indent < 0:
+            if width <= key_indent or not secret_value_ok(body.strip("\"'"), quoted=body[0] in "\"'"):
+                return
+            indent = width
+            continue  # the first line: the yaml_next_line rule's
+        if width < indent:
+            return
+        yield line.start("body"), line.end("body")
+
+
+def _list_items(text: str, pos: int, key_indent: int) -> Iterator[tuple[int, int]]:
+    indent = -1
+    for line in _lines(text, pos):
+        if not line.group("body"):
+            continue
+        width = len(line.group("sp"))
+        if width < key_indent or indent >= 0 and width != indent:
+            return
+        item = _YAML_ITEM.fullmatch(text, line.start("body"), line.end("body"))
+        if item is None:
+            return  # not a list of scalars (a mapping, a nested list, a sibling key)
+        indent = width
+        for g in VALUE_GROUPS:
+            if item.group(g) is not None:
+                if _list_item_secret(item.group(g), quoted=g != "bare"):
+                    yield item.span(g)
+                break

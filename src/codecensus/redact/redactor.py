@@ -39,6 +39,7 @@ from codecensus.redact import entities as K
 from codecensus.redact.engines import DetectSecretsEngine, PresidioEngine, RawHit
 from codecensus.redact.entities import Entity
 from codecensus.redact.names import (
+    addressed_names,
     find_name_pairs,
     find_terms,
     given_name_pairs,
@@ -46,7 +47,7 @@ from codecensus.redact.names import (
     names_from_emails,
     plausible_person,
 )
-from codecensus.redact.patterns import RULES, Rule, left_ok, span_of
+from codecensus.redact.patterns import RULES, YAML_TRIGGERS, Rule, left_ok, span_of, yaml_block_values
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ class Redactor:
         self.min_score = min_score
         self.auditor = auditor
         self._rules = tuple(rules)
+        # the YAML rule; with it, its list items and block lines, also in JSON text (lines ending in \n escapes)
+        self._yaml = next((r for r in self._rules if r.name == "yaml_next_line"), None)
         self._use_ds = detect_secrets
         self._use_presidio = presidio or ner
         self._ds: DetectSecretsEngine | None = None
@@ -139,7 +142,7 @@ class Redactor:
             disguised = not joins or _VIEW_TRIGGER.search(text, a, b) is not None
             for h in self._detect(vtext, names, users):
                 start, end = starts[h.start], ends[h.end - 1]
-                if joins and not _keep_joined(text, h.start, h.end, start, end, joins, first, disguised):
+                if joins and not _keep_joined(text, h, start, end, joins, first, disguised):
                     continue
                 yield RawHit(h.kind, start, end, h.score, h.source)
         yield from base64_hits(text, lambda decoded: self._detect(decoded, names, users))
@@ -157,6 +160,12 @@ class Redactor:
             elif rule.kind == K.PATH_USER:
                 users.append(m.group("u"))
             yield RawHit(rule.kind, s, e, rule.score, "regex")
+        if self._yaml is not None and any(t in lower for t in YAML_TRIGGERS):
+            if "\n" in text:
+                for s, e in yaml_block_values(text, lower):
+                    yield RawHit(K.SECRET, s, e, 0.85, "regex")
+            if "\\n" in text:
+                yield from self._escaped_yaml(text)
         ds = self._get_ds()
         if ds is not None:
             yield from ds.find(text, lower)
@@ -167,6 +176,7 @@ class Redactor:
                     yield h
         yield from intro_names(text, lower)
         yield from given_name_pairs(text)
+        yield from addressed_names(text, lower)
         if emails:
             yield from find_name_pairs(text, names_from_emails(emails))
         if users:
@@ -174,6 +184,19 @@ class Redactor:
         names = list(names)
         if names:
             yield from find_terms(text, names, K.PERSON)
+
+    def _escaped_yaml(self, text: str) -> Iterator[RawHit]:
+        """The YAML secrets below their key in JSON text, whose lines end in ``\\n`` escapes (a YAML file inside a
+        tool result): read with each escape turned into a real line break of the same length."""
+        assert self._yaml is not None
+        view = _ESCAPED_BREAK.sub(_real_break, text)
+        lower = view.lower()
+        for rule, m in _rule_matches((self._yaml,), view, lower):
+            s, e = span_of(rule, m)
+            if e > s:
+                yield RawHit(rule.kind, s, e, rule.score, "regex")
+        for s, e in yaml_block_values(view, lower):
+            yield RawHit(K.SECRET, s, e, 0.85, "regex")
 
     def path_users(self, text: str) -> set[str]:
         """The user names in the home-directory paths of ``text`` (``/Users/alice``, ``C:\\Users\\alice``,
@@ -296,6 +319,16 @@ class Redactor:
 
 # -- text as a reader sees it ----------------------------------------------------------------
 
+#: A ``\\n`` or ``\\r\\n`` escape in JSON text (not an escaped backslash followed by ``n``).
+_ESCAPED_BREAK = re.compile(r"(?<!\\)\\(?:r\\)?n")
+
+
+def _real_break(m: re.Match[str]) -> str:
+    """As many characters as the escape, the line break first: every line after one then starts deeper by the same
+    number of spaces (one for ``\\n``, three for ``\\r\\n``), so that indentation compares as before."""
+    return "\n" + " " * (len(m.group()) - 1)
+
+
 #: Characters that do not show but split a token for the rules (zero-width space/joiners, word
 #: joiner, byte-order mark, soft hyphen).
 _INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
@@ -352,7 +385,7 @@ def _break_windows(text: str) -> Iterator[tuple[int, int]]:
     """The line before and the line after each line break that :func:`plain_view` joins."""
     for i, j in _joinable_breaks(text, 0, len(text)):
         lo = max(0, i - _VIEW_REACH)
-        a = max(text.rfind("\n", lo, i) + 1, text.rfind("\\n", lo, i) + 2, lo)
+        a = _line_start(text, lo, i)
         ends = [e for e in (text.find("\n", j, j + _VIEW_REACH), text.find("\\n", j, j + _VIEW_REACH)) if e != -1]
         yield a, min(ends) if ends else min(len(text), j + _VIEW_REACH)
 
@@ -391,8 +424,30 @@ def _joinable_breaks(text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
             k -= 1
         tail = _TOKEN_RUN.match(text, j)
         run = text[k:i] + (tail.group() if tail is not None else "")
-        if (len(run) >= _RUN_MIN or text[i - 1].isdigit() and text[j].isdigit()) and _BREAK_NEEDS.search(run, 1):
-            yield i, j
+        if not (len(run) >= _RUN_MIN or text[i - 1].isdigit() and text[j].isdigit()) or not _BREAK_NEEDS.search(run, 1):
+            continue
+        if text[k:i].isdigit() and tail is not None and tail.group().isdigit() and not _number_wrapped(text, k, i):
+            continue
+        yield i, j
+
+
+_DIGIT_WRAP_MIN = 40  # a line this long that ends inside a number may have been wrapped there
+_LONG_DIGITS = 8  # a run of digits this long ending a line is not a count or an amount
+#: digit groups right before a number's last group: ``4532 0151``, ``+1 415 555``, ``4532-0151-``
+_DIGIT_GROUPS_BEFORE = re.compile(r"(?<![\w.:/,])\+?\d{1,4}(?:[ -]\d{2,6}){0,4}[ -]\Z")
+
+
+def _number_wrapped(text: str, k: int, i: int) -> bool:
+    """Is the line break at ``i``, with digits ``text[k:i]`` before it and digits after it, a wrap inside one
+    number (a card, a phone number) rather than a number ending a line and another starting the next
+    (``processed rows total 4111`` + ``111111111111``)? It is when the line is at least :data:`_DIGIT_WRAP_MIN`
+    characters long (a terminal or a tool wrapped it), or when the digits before it are not a short number after
+    words: a run of :data:`_LONG_DIGITS` or more, or the last of a group of digit groups (``4532 0151``)."""
+    if i - k >= _LONG_DIGITS or _DIGIT_GROUPS_BEFORE.search(text, max(0, k - 40), k):
+        return True
+    lo = max(0, i - _DIGIT_WRAP_MIN)
+    nl, esc = text.rfind("\n", lo, i), text.rfind("\\n", lo, i)
+    return nl == -1 and esc == -1 and i - lo >= _DIGIT_WRAP_MIN
 
 
 _TOKEN_RUN = re.compile(rf"[{_TOKEN_CHARS}]{{1,{_VIEW_REACH}}}")
@@ -400,15 +455,14 @@ _TOKEN_RUN = re.compile(rf"[{_TOKEN_CHARS}]{{1,{_VIEW_REACH}}}")
 
 def _keep_joined(
     text: str,
-    vs: int,
-    ve: int,
+    hit: RawHit,
     start: int,
     end: int,
     joins: list[tuple[int, int, int]],
     first: list[RawHit],
     disguised: bool,
 ) -> bool:
-    """Is a detection over a view with joined line breaks (view span ``[vs, ve)``, text span ``[start, end)``)
+    """Is a detection over a view with joined line breaks (``hit``, its view span; text span ``[start, end)``)
     one to keep?
 
     One that crosses none only when the view also undid a disguise (``disguised``: zero-width characters,
@@ -416,13 +470,17 @@ def _keep_joined(
     it; the join made it); the text itself was read without the join already. One that crosses a break not when its piece on one side is a whole
     word of prose (``with`` + newline + ``@typing.final`` is no address), nor when the other side's piece was
     a detection of its own and this side's piece is neither a fragment of a random key nor a path segment
-    (``alice@example.org`` + ``thanks``, a key at the end of a line + ``self.size`` on the next)."""
+    (``alice@example.org`` + ``thanks``, a key at the end of a line + ``self.size`` on the next), unless that piece
+    is the short letter tail of a credential cut by a wrap (:func:`_key_tail`)."""
+    vs, ve = hit.start, hit.end
     crossed = [(i, j) for v, i, j in joins if vs < v < ve]
     if not crossed:
         return disguised and not any(v in (vs, ve) for v, _, _ in joins)
     for i, j in crossed:
         left_alone = any(h.end == i and h.end > start for h in first)
         right_alone = any(h.start == j and h.start < end for h in first)
+        if hit.kind in K.SECRET_KINDS and _key_tail(text, hit.kind, start, i, j, end, first):
+            continue
         for a, b, other_alone, outer in ((start, i, right_alone, start - 1), (j, end, left_alone, end)):
             if _whole_word(text, a, b):
                 return False
@@ -430,6 +488,48 @@ def _keep_joined(
             if other_alone and not (in_path or _key_fragment(text[a:b])):
                 return False
     return True
+
+
+#: Columns of the terminals and tools that hard-wrap a long token (a line this long that ends inside a key was cut)
+_WRAP_WIDTHS = frozenset({72, 76, 79, 80, 100, 120, 132, 160, 200})
+_FREE_FORM = frozenset({K.SECRET, K.URL_TOKEN})  # credentials of any length and alphabet
+_TAIL_MAX = 12  # longest letters-only tail of a key taken on the evidence of a wrap
+_ANTHROPIC_KEY_LEN = 108  # sk-ant-api03- + 93 characters + AA
+_ANTHROPIC_PREFIX = re.compile(r"sk-ant-(?:api|admin)\d\d-")
+_OPENAI_MARK = "T3BlbkFJ"  # base64 of "OpenAI", followed by 20 characters (58 or 74 in project keys)
+_TAIL_AFTER = frozenset(" \t\r\n\"'`,;)]}\\")  # what may follow a key's last character (not code: . ( = _)
+
+
+def _key_tail(text: str, kind: str, start: int, i: int, j: int, end: int, first: list[RawHit]) -> bool:
+    """Is ``text[j:end]``, after the line break ``[i, j)``, the short letters-only tail of the credential of
+    ``kind`` that starts at ``start`` and was cut by a wrap (``sk-proj-…LmN`` + ``abc``), rather than a word or
+    code on the next line? The tail is 1 to :data:`_TAIL_MAX` ASCII letters, and the cut is evident: the piece
+    before the break is no vendor token of this kind on its own (a fixed-length token cut short), or it is one
+    whose format shows it is incomplete (an Anthropic key shorter than 108 characters, an OpenAI key with fewer
+    than 20 characters after ``T3BlbkFJ``), or its line is exactly as long as a terminal is wide
+    (:data:`_WRAP_WIDTHS`) and the tail starts the next line and ends the token (``self.size`` does not)."""
+    tail = text[j:end]
+    if not (1 <= len(tail) <= _TAIL_MAX and tail.isascii() and tail.isalpha()):
+        return False
+    alone = [h for h in first if h.end == i and h.kind == kind and h.start <= start < h.end]
+    if not alone:  # a vendor token's format (not a password=… value's) tells the piece alone is too short
+        return kind not in _FREE_FORM
+    key = text[alone[0].start : i]
+    if kind == K.ANTHROPIC_KEY and _ANTHROPIC_PREFIX.match(key) and len(key) < _ANTHROPIC_KEY_LEN:
+        return True
+    if kind == K.OPENAI_KEY and _OPENAI_MARK in key and len(key) - key.rindex(_OPENAI_MARK) - len(_OPENAI_MARK) < 20:
+        return True
+    column_zero = text[i:j] in ("\n", "\r\n", "\\n", "\\r\\n")
+    if not column_zero or (end < len(text) and text[end] not in _TAIL_AFTER):
+        return False
+    return i - _line_start(text, max(0, i - max(_WRAP_WIDTHS) - 1), i) in _WRAP_WIDTHS
+
+
+def _line_start(text: str, lo: int, i: int) -> int:
+    """Where the line that ends at ``i`` starts (after a line break or a ``\\n`` escape), or ``lo`` if it starts
+    before ``lo``."""
+    esc = text.rfind("\\n", lo, i)
+    return max(text.rfind("\n", lo, i) + 1, esc + 2 if esc != -1 else 0, lo)
 
 
 def _whole_word(text: str, a: int, b: int) -> bool:
