@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,15 @@ def standard_session(sid: str, *, version: str = "2.1.50") -> Session:
     s.raw({"type": "file-history-snapshot", "messageId": "m", "snapshot": {"trackedFileBackups": {}}})
     s.raw({"type": "brand-new-record-type", "foo": 1})
     return s
+
+
+def rewrite_keeping_size_and_mtime(path: Path, old: bytes = b"and push it", new: bytes = b"and undo it") -> None:
+    """Rewrite ``path`` in place with ``old`` (found once) replaced by ``new`` of the same length, and its mtime
+    put back: a change that size and mtime alone do not show (the tail-hash checks must)."""
+    assert len(old) == len(new)
+    st = path.stat()
+    data = path.read_bytes()
+    assert data.count(old) == 1
+    path.write_bytes(data.replace(old, new))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)

@@ -71,6 +71,13 @@ class ReleaseAuditFailed(RuntimeError):
     """The final audit found a released cell that breaks the release policy: nothing is written."""
 
 
+def _unauditable(f: Figure) -> str:
+    """Why the audit cannot read figure ``f`` (a column it needs is missing); empty when it can."""
+    t = f.table
+    ok = "suppressed" in t and "n_users" in t and "n_sessions" in t
+    return "" if ok else f"figure {f.id}: no suppressed / n_users / n_sessions column"
+
+
 def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int | None = None) -> list[str]:
     """The last check before anything leaves: every released cell of every figure (the rows behind the HTML, the
     CSV/Parquet tables and the long table, which are all written from these tables) against the policy.
@@ -85,8 +92,8 @@ def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int
         if not f.available:
             continue
         t = f.table
-        if "suppressed" not in t or "n_users" not in t or "n_sessions" not in t:
-            problems.append(f"figure {f.id}: no suppressed / n_users / n_sessions column")
+        if _unauditable(f):
+            problems.append(_unauditable(f))
             continue
         keys = [k for k in f.keys if k in t.columns and not k.endswith("_label")]
         # numbers a withheld row must not carry (its counts, value and interval: apply_release_policy nulls them)
@@ -171,8 +178,8 @@ def noise_free_problems(figures: list[Figure]) -> list[str]:
         if not f.available:
             continue
         t = f.table
-        if "suppressed" not in t or "n_users" not in t or "n_sessions" not in t:
-            problems.append(f"figure {f.id}: no suppressed / n_users / n_sessions column")
+        if _unauditable(f):
+            problems.append(_unauditable(f))
         elif bool(t["n_users"].notna().any()):
             problems.append(f"figure {f.id}: exact user counts under differential privacy")
     return problems
