@@ -279,3 +279,24 @@ def test_sessions_measured_by_other_statements_are_measured_again_with_nothing_c
     assert needs_measure(store)
     build_sessions(store)
     assert not needs_measure(store)
+
+
+def test_past_the_cap_the_dirty_table_holds_one_everything_row(
+    tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MEASURE_DIRTY_CAP rows, ``measure_dirty`` holds the single "everything" row (later writes add nothing)
+    and the next measure is a full build."""
+    import codecensus.store.db as db
+
+    store = Store(tmp_path / "db.duckdb")
+    _ingest(store, corpus)
+    build_sessions(store)
+    monkeypatch.setattr(db, "MEASURE_DIRTY_CAP", 3)
+    for i, p in enumerate(_main_files(corpus)[:6]):
+        _append(p, _fresh(_records(p)[-4:], f"c{i}", timedelta(days=1)))
+    _ingest(store, corpus, batch_limit_files=2)  # several commits: the first passes the cap, the others add nothing
+    assert store.con.execute("SELECT * FROM measure_dirty").fetchall() == [(None, None, None)]
+    assert needs_measure(store)
+    build_sessions(store)
+    assert not needs_measure(store)
+    _same_as_full(store)

@@ -487,11 +487,12 @@ class Store:
         Every result is read whole: a caller may register an Arrow table next, which DuckDB refuses while a
         result is left open."""
         con = self.con
-        n, everything = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE file_id IS NULL AND session_key IS NULL AND uuid IS NULL) "
-            "FROM measure_dirty"
-        ).fetchall()[0]
-        if everything:
+        # a plain count is the table's cardinality; a filtered one scans it (11.7 against 0.16 ms at 494K rows, once
+        # per batch commit of a 400K-session ingest). The "everything" row is always the table's only row.
+        (n,) = con.execute("SELECT count(*) FROM measure_dirty").fetchall()[0]
+        if n == 1 and con.execute(
+            "SELECT count(*) FROM measure_dirty WHERE file_id IS NULL AND session_key IS NULL AND uuid IS NULL"
+        ).fetchall()[0][0]:
             return  # every session is measured again anyway
         if written:
             con.execute("INSERT INTO measure_dirty (file_id) SELECT unnest($ids::VARCHAR[])", {"ids": list(written)}).fetchall()
