@@ -643,9 +643,12 @@ def _run(store: Store, sql: str, salt: str, scoped: bool, stamp: str) -> None:
                 con.execute(f"INSERT INTO sessions {select}")
             else:
                 con.execute(f"CREATE OR REPLACE TABLE sessions AS {select}")
+            # what was measured leaves the table, which is made anew (a DELETE would keep the deleted rows in
+            # memory until the next checkpoint: every row after a cold ingest)
             con.execute(
-                "DELETE FROM measure_dirty d USING _dirty x WHERE d.file_id IS NOT DISTINCT FROM x.file_id "
-                "AND d.session_key IS NOT DISTINCT FROM x.session_key AND d.uuid IS NOT DISTINCT FROM x.uuid"
+                "CREATE OR REPLACE TABLE measure_dirty AS SELECT d.* FROM measure_dirty d WHERE NOT EXISTS (SELECT 1 "
+                "FROM _dirty x WHERE d.file_id IS NOT DISTINCT FROM x.file_id AND d.session_key IS NOT DISTINCT FROM "
+                "x.session_key AND d.uuid IS NOT DISTINCT FROM x.uuid)"
             )
             store.set_meta("measure_stamp", stamp)
             con.execute("COMMIT")
