@@ -284,8 +284,10 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
     figs.sort(key=lambda f: order.index(f.id) if f.id in order else len(order))
     spent = ledger.spent(rep.dataset)
     budget = ledger.budget(rep.dataset)
+    raw = ledger.entries(rep.dataset)
+    charged = sum(1 if e["epsilon"] >= 0 else -1 for e in raw)  # a refund entry (−ε) takes its query back
     entries = [{"query": e["query"], "ε": f"{e['epsilon']:.4g}", "δ": f"{e['delta']:.3g}",
-                "mechanism": e["mechanism"], "at": str(e["at"])[:19]} for e in ledger.entries(rep.dataset)]
+                "mechanism": e["mechanism"], "at": str(e["at"])[:19]} for e in raw]
     release = ReleaseView(
         min_users=int(policy.min_users), min_sessions=int(policy.min_sessions), individual=opts.individual,
         epsilon=opts.epsilon, delta=opts.delta, ledger=entries, sessions_per_user=rep.k,
@@ -294,7 +296,7 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
     release.notes.append(
         f"Dataset {rep.dataset}: budget ε = {budget[0] if budget else opts.epsilon:g}, δ = "
         f"{budget[1] if budget else (opts.delta or 0):g}; spent so far ε = {spent[0]:.4g}, δ = {spent[1]:.3g} "
-        f"over {sum(1 if e['ε'][0] != '-' else -1 for e in entries)} queries ({rep.n_queries} in this report, ε = {rep.eps_each:.3g} each). "
+        f"over {charged} queries ({rep.n_queries} in this report, ε = {rep.eps_each:.3g} each). "
         "Every later report on the same sessions spends from the same budget."
     )
     # no headline sentences under DP: each figure is read with its noise interval
