@@ -140,6 +140,24 @@ def test_a_long_session_is_read_as_its_first_and_last_rows(
     assert ev.shape["prompts"] == 20  # the measured shape stays the whole session's
     short = "11111111-aaaa-4000-8000-000000000001"
     assert len(whole[short].actions) == 6 and evs[short] == whole[short]  # under the cap: read whole
+    if order == "storage":
+        # a planned batch knows from the plan's row counts whether it holds a long session (a query per batch cost
+        # ~22 s a run at 400K): the long session's batch does, a batch of the short one alone does not
+        key = {e.session_id: k for k, e in zip(keys, load_evidence(st, keys), strict=True)}
+
+        def flags() -> dict[str, bool | None]:
+            evidence._prepare(st)
+            try:
+                return {b.keys[0]: b.long for b in evidence._plan(st, keys, 1)}
+            finally:
+                evidence._cleanup(st)
+
+        assert flags()[key[long_id]] is True  # (at a cap of 7 the short one's message rows may pass it too)
+        monkeypatch.setattr(evidence, "SESSION_HEAD_ROWS", 10, raising=False)
+        monkeypatch.setattr(evidence, "SESSION_TAIL_ROWS", 10, raising=False)
+        assert flags() == {key[long_id]: True, key[short]: False}
+        monkeypatch.setattr(evidence, "SESSION_HEAD_ROWS", 40, raising=False)
+        assert flags() == {key[long_id]: False, key[short]: False}
     st.close()
 
 

@@ -68,6 +68,7 @@ STREAM_ROWS = 4096  # rows per Arrow batch of a streamed query (a plan batch tak
 
 _DEDUP_TABLES = ("prompts", "messages", "actions", "results", "events")
 _SPAN_TABLES = ("messages", "actions", "prompts", "events", "results")  # sort order: the largest table first
+_CAPPED_TABLES = ("prompts", "messages", "actions", "events")  # read at most SESSION_HEAD_ROWS + SESSION_TAIL_ROWS
 
 Order = Literal["given", "storage"]
 # a row's file rank in the batch queries: only files of sessions with several files have one (_ev_mrank, joined as r)
@@ -89,6 +90,8 @@ class _Batch:
     keys: list[str]
     ranges: dict[str, tuple[int, int] | None] | None = None  # table -> (min rowid, max rowid); None: no rows
     shape: pa.Table | None = None  # the keys' ``sessions`` rows, when the plan streamed them
+    # whether a session may be longer than the evidence cap, from the plan's row counts; None: not planned
+    long: bool | None = None
 
 
 # DuckDB memory while classifying (``$CODECENSUS_CLASSIFY_MEMORY``): a batch reads only its own row groups, so
@@ -186,14 +189,19 @@ def _plan(store: Store, keys: Sequence[str], batch_size: int) -> Iterator[_Batch
         few = SPAN_FILTER_SHARE * len(keys) < (row[0] if row else 0)
         where = "WHERE session_key IN (SELECT session_key FROM _ev_sel)" if few else ""
         joins = " ".join(
-            f"""LEFT JOIN (SELECT session_key, min(rowid) AS lo_{t}, max(rowid) AS hi_{t} FROM {t}
+            f"""LEFT JOIN (SELECT session_key, min(rowid) AS lo_{t}, max(rowid) AS hi_{t}, count(*) AS n_{t} FROM {t}
                            {where} GROUP BY session_key)
                 USING (session_key)"""
             for t in _SPAN_TABLES
         )
         width = ", ".join(f"coalesce(hi_{t} - lo_{t}, 0)" for t in _SPAN_TABLES)
         order = ", ".join(f"lo_{t} NULLS LAST" for t in _SPAN_TABLES)
-        sql = f"""SELECT s.session_key, s.rowid AS srid, {cols}, greatest({width}) > {WIDE_ROWS} AS wide
+        # every row of a session in a capped table (subagents' and copies' too: a superset of what is read), counted
+        # in the same aggregate as its span: a batch knows from the plan whether it needs the cap (a query per batch
+        # cost 0.11 s of 2,000 sessions at 400K, ~22 s a run)
+        longest = ", ".join(f"coalesce(n_{t}, 0)" for t in _CAPPED_TABLES)
+        sql = f"""SELECT s.session_key, s.rowid AS srid, {cols}, greatest({width}) > {WIDE_ROWS} AS wide,
+                         greatest({longest}) > {SESSION_HEAD_ROWS + SESSION_TAIL_ROWS} AS long
                   FROM sessions s {joins}
                   WHERE s.session_key IN (SELECT session_key FROM _ev_sel)
                   ORDER BY wide, {order}, s.session_key"""
@@ -218,7 +226,7 @@ def _plan(store: Store, keys: Sequence[str], batch_size: int) -> Iterator[_Batch
             shape = shapes.take(len(batch_keys))
             if shape.column("session_key").to_pylist() != batch_keys:  # the stream follows the plan row for row
                 raise RuntimeError("classify: the sessions stream lost step with the batch plan")
-            yield _Batch(batch_keys, ranges, shape)
+            yield _Batch(batch_keys, ranges, shape, long=bool(pc.any(part.column("long")).as_py()))
             start = end
 
 
@@ -341,12 +349,15 @@ class RawBatch:
 def _long_sessions(store: Store, batch: _Batch) -> bool:
     """Whether a session of the batch may have more rows in one table than a backend reads
     (``SESSION_HEAD_ROWS + SESSION_TAIL_ROWS``): counted over the raw rows (a superset of what is read), so
-    the usual batch, without one, is queried exactly as before. Needs ``_ev_keys``."""
+    the usual batch, without one, is queried exactly as before. A planned batch carries the answer from the
+    plan's counts; a batch in the given order counts here. Needs ``_ev_keys``."""
+    if batch.long is not None:
+        return batch.long
     cap = SESSION_HEAD_ROWS + SESSION_TAIL_ROWS
     parts = " UNION ALL ".join(
         f"""(SELECT 1 FROM {t} x JOIN _ev_keys k USING (session_key) WHERE NOT x.is_subagent {_in_range(batch, t, "x")}
              GROUP BY x.session_key HAVING count(*) > {cap} LIMIT 1)"""
-        for t in ("prompts", "messages", "actions", "events")
+        for t in _CAPPED_TABLES
     )
     return bool(store.con.sql(f"SELECT count(*) FROM ({parts})").fetchall()[0][0])
 
