@@ -200,6 +200,9 @@ TRAINED_LANGUAGES = {
     "de": "Schreib Unit-Tests für das Parser-Modul und decke Randfälle ab: leere Eingabe, Umlaute äöüß.",
     "ja": "パーサーモジュールのユニットテストを書いて、空の入力と非常に長い行のエッジケースをカバーして。",
     "en-math": "Compute σ and μ for each column and plot the λ curve against the baseline in the notebook.",
+    # short questions with a symbol: one word in three was 'foreign' (share 0.33), so the question went unread
+    "en-symbol": "what is λ?",
+    "en-symbol-latin": "Why is Δt negative here?",
 }
 TEST_WORK = [read("src/parser.py"), write("tests/test_parser.py", 400), write("tests/test_parser_edge.py", 200),
              sh("pytest tests", is_test=True, test_status="pass")]

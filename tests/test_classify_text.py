@@ -353,6 +353,21 @@ def test_compound_with_a_technical_term_counts() -> None:
         ("मैं पायथन कैसे इंस्टॉल करूँ?", True),
         ("यह फ़ंक्शन कैसे काम करता है, समझाओ।", False),
         ("كيف يمكنني تثبيت بايثون؟", True),
+        # not knowing a basic term or how to code (before: none of these was a novice marker)
+        ("I don't know what a terminal is, can you set it up for me", True),
+        ("i dont understand what an API does", True),
+        ("No idea what a virtual environment means", True),
+        ("I can't code, please build it for me", True),
+        ("I don't know how to program", True),
+        ("No sé qué es una terminal", True),
+        ("Não sei programar, faz isso para mim", True),
+        ("Je ne sais pas ce qu'est un dépôt", True),
+        ("Ich weiß nicht, was ein Terminal ist", True),
+        # not knowing why something happens is debugging, not inexperience
+        ("I don't know why this test fails on CI", False),
+        ("I don't know what the error means, the stack trace points to the parser", False),
+        ("Don't code the migration by hand, use the generator", False),
+        ("I don't program in Rust much, explain the borrow checker error", False),
     ],
 )
 def test_novice_questions_across_languages(text: str, novice: bool) -> None:
@@ -369,6 +384,10 @@ def test_novice_questions_across_languages(text: str, novice: bool) -> None:
          "Don't touch the tests and do not change the public API."),
         ("Sou iniciante e apenas quero que o site funcione. Apenas me diga o que fazer, é apenas um projeto da escola.",
          "Altere apenas o arquivo config.py e use apenas a biblioteca padrão; apenas um commit no final."),
+        ("It only happens on Windows, and only one test fails; not only the parser but the CLI too.",
+         "Only change the README and use only the standard library."),
+        ("Tentei sem sucesso, apaguei sem querer. Sempre que rodo dá erro, sem problemas antes.",
+         "Faça sem quebrar a API e sempre rode os testes."),
     ],
 )
 def test_phrases_that_are_no_constraint_are_not_counted(loose: str, meant: str) -> None:

@@ -423,15 +423,18 @@ def foreign_script_share(text: str) -> float:
     """Share of the whitespace-separated words with letters that hold a letter outside USE-multilingual's
     languages (Greek, Hebrew, Devanagari, Bengali, Tamil, Vietnamese's tone letters...); 0.0 without words.
 
-    An identifier or an English term among them is a readable word; a Greek letter in an English sentence is
-    one foreign word among many."""
+    An identifier or an English term among them is a readable word. One letter of another script in a word is a
+    symbol (``λ?``, ``Δt``, ``σ2``: the share of "what is λ?" was 1/3, so the question went unread), unless it is a
+    Latin letter (Vietnamese writes one tone letter in most words: ``của``, ``thế``); two or more are a word of
+    that script."""
     words = foreign = 0
     for w in unicodedata.normalize("NFC", text).split():
         letters = [c for c in w if c.isalpha() or unicodedata.category(c).startswith("M")]
         if not letters:
             continue
         words += 1
-        foreign += any(not _USE_LETTERS.match(c) for c in letters)
+        odd = [c for c in letters if not _USE_LETTERS.match(c)]
+        foreign += len(odd) >= 2 or (len(odd) == 1 and unicodedata.name(odd[0], "").startswith("LATIN"))
     return foreign / words if words else 0.0
 
 

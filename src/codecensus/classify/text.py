@@ -463,6 +463,14 @@ NOVICE = Lexicon(
     r"\bhow (do|can|should) i\b",
     r"\b(i'?m|i am) (new|a beginner|not a (developer|programmer|coder))\b",
     r"\bfirst time\b",
+    # not knowing what a basic term is, or how to code at all ("I don't know why this fails" is no novice marker:
+    # the term comes after a or an, as in a definition)
+    r"\bi (do not|don'?t|really don'?t) (really )?(know|understand|get) what (a|an) \w+([ -]\w+)? (is|means?|does)\b",
+    r"\b(i (have|'?ve got) )?no (idea|clue) what (a|an) \w+([ -]\w+)? (is|means?|does)\b",
+    r"\bi (can'?t|cannot|(do not|don'?t) know how to) (code|program)\b",
+    r"\b(no s[eé] (qu[eé] es una? |programar\b)|n[aã]o sei (o que [eé] uma? |programar\b)|"
+    r"je ne sais pas (ce qu['’]est une? |coder\b|programmer\b)|ich wei(ß|ss) nicht,? was eine? \w+ (ist|bedeutet)\b|"
+    r"ich kann nicht programmieren\b)",
     r"\b(qu[eé] es|qu['’]?est-ce que|qu['’]est-ce qu['’](un|une)|c['’]?est quoi|was ist|o que [ée]|cos['’]?è|"
     r"что такое|как (мне|сделать)|co to jest)\b",
     # "how do I ..." (not any "how": "explain how the data is stored" is no novice question)
@@ -489,8 +497,14 @@ QUESTION = re.compile(
     re.I,
 )
 CONSTRAINT = Lexicon(
-    r"\b(must|should|shouldn'?t|never|always|only|without|no more than|at least|at most|exactly|"
+    r"\b(must|should|shouldn'?t|never|always|without|no more than|at least|at most|exactly|"
     r"required?|keep|avoid|instead of|make sure)\b",
+    # "only" restricts a request ("only change the README", "use only the standard library"), but as often says
+    # where a fault shows ("it only happens on Windows", "only one test fails", "not only", "if only")
+    r"(?<!\bnot )(?<!\bif )\bonly\b(?!\s+(happens?|happened|fails?|failed|works?|worked|occurs?|occurred|seems?|"
+    r"appears?|shows?|showed|gets?|got|see|saw|has|had|have|one|thing|way|difference|problem|issue|reason|when|if|"
+    r"because|after|sometimes|once|in\s+(production|prod|ci|safari|firefox|chrome)|on\s+(windows|mac|macos|linux|"
+    r"ci|my|some|the\s+first))\b)",
     # "don't" tells the agent what not to do, not what the user does not know ("I don't know / understand / get")
     r"\b(do not|don'?t)\b(?!\s+(really\s+)?(know|understand|get|see|think|remember|care|mind|have\s+(a|any)\s+"
     r"(clue|idea))\b)",
@@ -499,7 +513,10 @@ CONSTRAINT = Lexicon(
     # "do not touch/change/remove ...", "keep", "avoid", "instead of" (es, pt, fr, de, ru)
     r"\b(no (toques|cambies|modifiques|uses|borres|elimines|rompas)|mant[eé]n|mantenga|mantener|evita\w*|"
     r"en (lugar|vez) de|n[aã]o (mexa|toque|altere|mude|use|remova|apague|quebre|modifique)|mantenha|manter|evite|"
-    r"em vez de|ao inv[eé]s de|sem|somente|sempre|"
+    # pt "sem" (without) and "sempre" (always), but not "sem problema", "sem querer" (by accident), "sem sucesso",
+    # "sempre que" (whenever)
+    r"em vez de|ao inv[eé]s de|sem(?!\s+(problemas?|querer|sucesso|sentido|resposta|ideia|noção|nocao)\b)|somente|"
+    r"sempre(?!\s+que\b)|"
     # "apenas" restricts what it precedes ("altere apenas o arquivo", "apenas um commit"), but is as often "just"
     # ("apenas quero que funcione", "é apenas um teste"): only before an article, a preposition or a number
     r"(?<!é )(?<!foi )(?<!era )(?<!são )apenas(?=\s+((o|a|os|as|no|na|nos|nas|em|de|do|da|dos|das|para|com|quando|se|"
