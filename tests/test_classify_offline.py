@@ -228,6 +228,33 @@ def test_rubric_hash_depends_on_embedder_and_weights(monkeypatch: pytest.MonkeyP
     assert rubric_hash("use-m3") != a
 
 
+def test_rubric_hash_depends_on_the_embedders_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedder module decides labels too (its cut, the unreadable-script check): a change there must make
+    stored offline facets stale. Before, only the classify modules were hashed."""
+    import importlib.resources as ir
+
+    a = rubric_hash("use-m3")
+    real = ir.files
+
+    class _Edited:
+        def __init__(self, base: object) -> None:
+            self.base = base
+
+        def joinpath(self, name: str) -> object:
+            p = self.base.joinpath(name)  # type: ignore[attr-defined]
+            if name != "embed.py":
+                return p
+
+            class _F:
+                def read_bytes(self) -> bytes:
+                    return p.read_bytes() + b"\n# edited\n"
+
+            return _F()
+
+    monkeypatch.setattr(ir, "files", lambda pkg: _Edited(real(pkg)) if pkg == "codecensus" else real(pkg))
+    assert rubric_hash("use-m3") != a
+
+
 class _CountingEmbedder:
     """A deterministic stand-in for the sentence embedder that records what it was asked to embed."""
 

@@ -247,6 +247,8 @@ def rubric_hash(embedder_name: str) -> str:
     h.update(prototype_hash().encode())
     for mod in _RULE_MODULES:
         h.update(resources.files("codecensus.classify").joinpath(f"{mod}.py").read_bytes())
+    # the embedder's code decides labels too: what it reads (its cut, the unreadable-script check) and its vectors
+    h.update(resources.files("codecensus").joinpath("embed.py").read_bytes())
     return h.hexdigest()[:16]
 
 
