@@ -278,6 +278,13 @@ def test_facet_rows_mark_abstentions(loaded: Store) -> None:
     ensure_facets_table(loaded)
     got = loaded.con.execute("SELECT session_key, abstained FROM facets").fetchall()
     assert dict(got) == {keys[0]: True, keys[1]: False}
+    # an abstention stored when the abstention result still held the placeholder level 3: the level goes, so an
+    # export or a direct query does not count a guess (the answer's level stays)
+    level = answer.expertise
+    loaded.con.execute("UPDATE facets SET expertise = 3, expertise_confidence = 0 WHERE abstained")
+    ensure_facets_table(loaded)
+    got = loaded.con.execute("SELECT session_key, expertise FROM facets").fetchall()
+    assert dict(got) == {keys[0]: None, keys[1]: level}
 
 
 def test_a_session_with_nothing_in_it_abstains_and_is_not_sent(tmp_path: Path) -> None:

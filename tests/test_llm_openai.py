@@ -158,3 +158,19 @@ def test_system_in_user_for_models_without_a_system_role(tmp_path: Path) -> None
     assert msg["content"].startswith(b.system_prompt)
     assert msg["content"].index("<transcript>") > len(b.system_prompt)
     assert b.rubric_hash != _backend(Replay(), tmp_path).rubric_hash
+
+
+def test_no_human_request_has_no_expertise_level(tmp_path: Path) -> None:
+    """Expertise is judged from the human's side only (taxonomy §4). A session whose prompts hold nothing (a
+    greeting, empty wrappers) got the model's level (2 here) from an LLM backend while the offline backend abstained:
+    by-expertise figures then mixed guesses in. The level is now withheld, for cached answers as well."""
+    replay = Replay().add("POST", CHAT, "openai_chat_ok.json")
+    b = _backend(replay, tmp_path)
+    (f,) = b.classify([sample_session(0, prompts=["hi", ""])])
+    assert f.expertise is None and f.expertise_confidence == 0.0
+    assert f.summary and f.outcome == "partial"  # the rest of the answer stands: not an abstention
+    b2 = _backend(Replay(), tmp_path)  # the same digest from the cache
+    (g,) = b2.classify([sample_session(0, prompts=["hi", ""])])
+    assert b2.account.cache_hits == 1 and g.expertise is None
+    (h,) = _backend(Replay().add("POST", CHAT, "openai_chat_ok.json"), tmp_path / "other").classify([sample_session(0)])
+    assert h.expertise == 2  # a session with a request keeps the model's level

@@ -316,15 +316,24 @@ def signals_of(raw: str) -> PromptSignals:
     return copy.copy(_cached_signals(raw))
 
 
+def _substantive(s: PromptSignals) -> bool:
+    """A prompt with content: not empty, not a greeting, not a short injected wrapper."""
+    return s.words > 0 and not s.greeting and not (s.injection and s.words < 3)
+
+
+def has_human_request(ev: SessionEvidence) -> bool:
+    """Whether some human prompt of the session has content: expertise is judged from the human's side only
+    (taxonomy §4), so without one every backend abstains on it."""
+    return any(_substantive(signals_of(p)) for p in ev.prompts)
+
+
 def extract(ev: SessionEvidence) -> Features:
     """Compute :class:`Features` from one session's evidence."""
     from codecensus.classify.text import NEGATIVE_REPLY, sanitize
 
     f = Features(n_prompts=len(ev.prompts), n_actions=len(ev.actions), n_replies=len(ev.replies))
     f.signals = [signals_of(p) for p in ev.prompts]
-    f.substantive = [
-        i for i, s in enumerate(f.signals) if s.words > 0 and not s.greeting and not (s.injection and s.words < 3)
-    ]
+    f.substantive = [i for i, s in enumerate(f.signals) if _substantive(s)]
     seen_paths: set[str] = set()
     created_paths: set[str] = set()
     changed_paths: dict[str, str] = {}

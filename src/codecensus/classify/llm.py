@@ -70,6 +70,7 @@ from codecensus.classify.condense import (
     condense,
     estimate_tokens,
 )
+from codecensus.classify.features import has_human_request
 from codecensus.store import Store
 
 __all__ = [
@@ -263,6 +264,18 @@ ABSTENTION_SIGNATURE: dict[str, object] = {
 }
 
 
+def _human_side(batch: Sequence[SessionEvidence], facets: list[Facets | None]) -> list[Facets | None]:
+    """Expertise is judged from the human's side only (taxonomy §4): a session without a human prompt with content
+    has no level, whatever the model answered (the rubric asks for one; the offline backend abstains the same way).
+    Applied to cached answers too, so a re-run fixes rows stored before."""
+    out: list[Facets | None] = []
+    for ev, f in zip(batch, facets, strict=True):
+        if f is not None and f.expertise is not None and not has_human_request(ev):
+            f = f.model_copy(update={"expertise": None, "expertise_confidence": 0.0})
+        out.append(f)
+    return out
+
+
 def is_abstention(f: Facets) -> bool:
     return all(getattr(f, k) == v for k, v in ABSTENTION_SIGNATURE.items())
 
@@ -453,16 +466,16 @@ class LLMBackend:
                         cost_usd=out.cost,
                     )
         except (BudgetExceeded, LLMError) as exc:
-            exc.partial = [results.get(k) for k in keys]
+            exc.partial = _human_side(batch, [results.get(k) for k in keys])
             raise
         if todo and len(failed) == len(todo) and len(todo) >= 3:
             exc = LLMError(
                 f"the server rejected every request of this batch ({len(failed)}); check the model and options"
             )
             # the rejected sessions stay unclassified (not stored as abstentions), so a re-run retries them
-            exc.partial = [None if k in failed else results.get(k) for k in keys]
+            exc.partial = _human_side(batch, [None if k in failed else results.get(k) for k in keys])
             raise exc
-        return [results[k] for k in keys]
+        return [f for f in _human_side(batch, [results[k] for k in keys]) if f is not None]
 
     # -- solving ----------------------------------------------------------------------------
     def _solve_many(self, todo: Sequence[tuple[str, str]]) -> Iterator[tuple[str, _Outcome]]:
