@@ -289,7 +289,7 @@ class DPReport:
                              f"{self.k} before any noise is added, so it is below the number of sessions in the store "
                              "when some users have more. Its interval is for that capped count."],
                       extra={"months": len(self.data.months), "first_day": None, "last_day": None,
-                             "damaged_lines": 0, "files": 0, "sessions_without_time": None})
+                             "damaged_lines": None, "files": None, "sessions_without_time": None})
 
     def _categorical(self, fid: str, title: str, col: str, cats: Sequence[str], keyf: Any, query: str,
                      subtitle: str, variable: str = "share_of_sessions") -> Figure:
