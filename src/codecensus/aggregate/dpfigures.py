@@ -193,6 +193,7 @@ class DPReport:
         # The first DP report fixes the sessions' budget at its ε (and δ); a later one spends from that budget (a
         # different --epsilon was refused with 'refusing to change it', which said nothing of what was left).
         # ``budget_epsilon`` sets a larger total on that first report, so that later ones have something to spend.
+        # A first report refused whole and refunded (nothing released) leaves no budget: PrivacyLedger.refund.
         fixed = ledger.budget(self.dataset)
         if fixed is not None and budget_epsilon is not None and not math.isclose(fixed[0], budget_epsilon):
             raise BudgetExceeded(

@@ -44,7 +44,9 @@ class ReportOptions:
     min_sessions: int | None = None  # default: 10 (individual mode: 1)
     individual: bool = False
     epsilon: float | None = None
-    epsilon_budget: float | None = None  # the sessions' total, set by the first DP report (default: its epsilon)
+    # the sessions' total, set by the first DP report (default: its epsilon); a first report refused whole and
+    # refunded (nothing released) does not set it (PrivacyLedger.refund)
+    epsilon_budget: float | None = None
     delta: float | None = None
     bootstrap: int = 200
     seed: int = 0
