@@ -606,3 +606,33 @@ def test_damaged_lines_are_released_by_the_thresholds(tmp_path: Path) -> None:
     store.close()
     cov = fig_coverage(Context(data, ReleasePolicy(individual=True), B=10))
     assert cov.extra["damaged_lines"] == 14
+
+
+def test_the_date_range_does_not_give_a_lone_sessions_day(tmp_path: Path) -> None:
+    """One session (one user) in 2026-09, four months after everyone else: every figure withheld 2026-09, but the
+    coverage facts printed the date range '... to 2026-09-10', that session's day; a report of one user printed
+    that user's first and last days with every count withheld. The range now comes from the months every figure
+    releases, and is not shown when the report's total is withheld."""
+    import pyarrow as pa
+
+    from codecensus.report.build import ReportOptions, compute
+
+    def cov_extra(c: Any, name: str) -> dict[str, Any]:  # noqa: ANN401
+        store = Store(tmp_path / f"{name}.duckdb")
+        load_into(store, c, clusters=False, git=False)
+        comp = compute(store, ReportOptions(bootstrap=10))
+        store.close()
+        return next(f for f in comp.figures if f.id == "coverage").extra
+
+    c = synthetic_corpus(users=40, sessions=600, months=4, seed=3)
+    s = c.sessions.to_pandas()
+    s.loc[s.index[0], "started_at"] = pd.Timestamp("2026-09-10", tz="UTC")
+    c.sessions = pa.Table.from_pandas(s, preserve_index=False)
+    extra = cov_extra(c, "lone")
+    assert extra["last_day"] is not None and extra["last_day"] < "2026-09", extra
+    c = synthetic_corpus(users=4, sessions=30, seed=1)
+    s = c.sessions.to_pandas()
+    s["user"] = s["user"].iloc[0]
+    c.sessions = pa.Table.from_pandas(s, preserve_index=False)
+    extra = cov_extra(c, "one")
+    assert extra["first_day"] is None and extra["last_day"] is None, extra

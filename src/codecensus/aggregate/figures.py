@@ -496,6 +496,12 @@ def fig_coverage(ctx: Context) -> Figure:
                      "suppressed": False, "ci_method": "count"})
     t = _finish(ctx, rows, ["dimension", "level"])
     started = pd.to_datetime(df["started_at"], utc=True) if "started_at" in df else pd.Series(dtype="datetime64[ns, UTC]")
+    # The first and last days are one session's each: taken from the months every figure releases (a lone session
+    # in 2026-09 printed 'to 2026-09-10', its day; a report of one user printed that user's first and last days).
+    shown_months = set(d.months) - set(ctx.withheld_months)
+    if _released_count(t, "all", "all") is None:
+        shown_months = set()
+    started = started.where(df["month"].isin(shown_months).to_numpy()) if len(started) else started
     extra = {
         "first_day": None if started.dropna().empty else started.min().date().isoformat(),
         "last_day": None if started.dropna().empty else started.max().date().isoformat(),
