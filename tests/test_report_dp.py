@@ -464,3 +464,42 @@ def test_a_figures_noisy_n_is_shown_by_the_release_rule(tmp_path: Path, monkeypa
         assert f.n_sessions == 0, (f.id, f.n_sessions)
     html = render_html(figs, [], ReleaseView(min_users=5, min_sessions=10, epsilon=0.5, sessions_per_user=10))
     assert "n ≈" not in html and html.count("n: see table") == 2
+
+
+def test_a_refunded_first_dp_report_does_not_fix_the_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first DP report fixes the sessions' total budget. A first report at --epsilon 1 refused whatever its noise
+    (refunded: nothing released) still left the budget fixed at ε = 1, so the user's next report, the first they
+    got, could not ask for --epsilon-budget 3 ('already fixed at ε = 1'). The refund now unsets the budget it set
+    when nothing else was spent; a budget anything was spent from stays."""
+    from codecensus.aggregate.dpfigures import DPReport
+    from codecensus.cli import app
+
+    db = _dp_db(tmp_path, users=300, sessions=3000)
+    orig = DPReport.work_modes
+
+    def leaky(self: DPReport):  # noqa: ANN202 - a Figure
+        fig = orig(self)
+        fig.table["n_users"] = pd.array([17] * len(fig.table), dtype="Int64")
+        return fig
+
+    monkeypatch.setattr(DPReport, "work_modes", leaky)
+    r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o"), "--epsilon", "1"])
+    assert r.exit_code == 1 and "given back" in " ".join(r.output.split()), r.output
+    s = Store(db, read_only=True)
+    assert s.one("SELECT count(*) FROM privacy_budget")[0] == 0
+    s.close()
+    monkeypatch.setattr(DPReport, "work_modes", orig)
+    args = ["report", "--db", str(db), "--out", str(tmp_path / "o2"), "--epsilon", "1", "--epsilon-budget", "3"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    s = Store(db, read_only=True)
+    assert s.one("SELECT epsilon_total, delta_total FROM privacy_budget") == (3.0, 0.0)
+    s.close()
+    # a refused report after one that released: the budget stays as it was
+    monkeypatch.setattr(DPReport, "work_modes", leaky)
+    r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o3"), "--epsilon", "1"])
+    assert r.exit_code == 1, r.output
+    s = Store(db, read_only=True)
+    assert s.one("SELECT epsilon_total, delta_total FROM privacy_budget") == (3.0, 0.0)
+    assert s.one("SELECT sum(epsilon) FROM privacy_ledger")[0] == pytest.approx(1.0)
+    s.close()

@@ -421,3 +421,218 @@ def test_the_final_audit_refuses_a_withheld_cell_that_still_carries_its_numbers(
     t.loc[hidden[0], "n_sessions"] = 7
     problems = audit_release([Figure("expertise_shape", "x", "", t, ["expertise"], "number")], pol)
     assert any("withheld cell still carries" in p and "value" in p and "n_sessions" in p for p in problems)
+
+
+def _report_of(tmp_path: Path, edit: Any) -> tuple[dict[str, pd.DataFrame], list, Any]:  # noqa: ANN401
+    """60 users, 1500 sessions (seed 4) with ``edit(sessions, facets)`` applied: the figures by id, the figures and
+    the policy."""
+    import pyarrow as pa
+
+    from codecensus.report.build import ReportOptions, compute
+
+    c = synthetic_corpus(users=60, sessions=1500, seed=4)
+    s, f = c.sessions.to_pandas(), c.facets.to_pandas()
+    f = edit(s, f)
+    c.facets = pa.Table.from_pandas(f, preserve_index=False)
+    store = Store(tmp_path / "d.duckdb")
+    load_into(store, c, clusters=False, git=False)
+    comp = compute(store, ReportOptions(bootstrap=20))
+    store.close()
+    return {x.id: x.table for x in comp.figures}, comp.figures, comp.policy
+
+
+def _only(s: pd.DataFrame, f: pd.DataFrame, mask: pd.Series, n: int, col: str, value: str, other: str) -> pd.DataFrame:
+    """Facets with ``col`` of the ``mask`` rows set to ``other``, then ``n`` sessions of ``n`` users set to ``value``."""
+    f = f.copy()
+    f.loc[mask, col] = other
+    m = f.merge(s[["session_key", "user"]], on="session_key")
+    f.loc[f["session_key"].isin(m.drop_duplicates("user").head(n)["session_key"]), col] = value
+    return f
+
+
+def _with(figures: list, fid: str, t: pd.DataFrame) -> list:  # noqa: ANN001 - lists of Figure
+    return [x if x.id != fid else type(x)(x.id, x.title, x.method, t, x.keys, x.unit) for x in figures]
+
+
+def test_a_lone_mode_is_not_recovered_from_its_roll_up(tmp_path: Path) -> None:
+    """Three sessions (three users) of mode 'plan': work modes withheld plan (and orchestrate with it), but released
+    the roll-up plan/understand (101) beside understand (98): 101 - 98 = 3, and code - build - fix - test gave
+    orchestrate (39) alone. A roll-up and its modes are now a partition too, and the audit refuses the release."""
+    from codecensus.report.build import audit_release
+
+    figs, figures, pol = _report_of(tmp_path, lambda s, f: _only(s, f, f["mode"] == "plan", 3, "mode", "plan", "build"))
+    t = figs["work_modes"]
+    modes, rollups = t[t["variable"] == "share_of_sessions"], _shown(t[t["variable"] == "share_of_sessions_rollup"])
+    assert bool(modes.set_index("mode").loc["plan", "suppressed"])
+    for _, r in rollups.iterrows():
+        cells = modes[modes["rollup"] == r["rollup"]]
+        rest = int(r["n_sessions"]) - int(cells.loc[~cells["suppressed"], "n_sessions"].sum())
+        assert rest == 0 or (int(cells["suppressed"].sum()) >= 2 and rest >= pol.min_sessions), (r["rollup"], rest)
+    assert audit_release(figures, pol) == []
+    # the old release: understand shown again beside its roll-up
+    leak = t.copy()
+    i = leak.index[(leak["variable"] == "share_of_sessions") & (leak["mode"] == "understand")][0]
+    leak.loc[i, ["suppressed", "n_users", "n_sessions", "value"]] = [False, 43, 98, 98 / 1500]
+    problems = audit_release(_with(figures, "work_modes", leak), pol)
+    assert any("rollup=plan/understand" in p and "3 sessions in 1 withheld" in p for p in problems), problems
+
+
+def test_a_session_shape_bin_is_not_recovered_from_its_metrics_n(tmp_path: Path) -> None:
+    """Session shape put every metric's bins in one group: a metric could keep a single withheld bin (active
+    minutes 240+, one session) while the second withheld bin was another metric's, and the metric's n (its median's
+    and mean's) minus its released bins gave it (1,500 - 1,499 = 1). Each metric's bins are their own partition."""
+    from codecensus.report.build import audit_release
+
+    figs, figures, pol = _report_of(tmp_path, lambda s, f: f)
+    t = figs["session_shape"]
+    for metric, g in t.groupby("metric"):
+        total = g[g["variable"] == "median"]
+        if total.empty or bool(total["suppressed"].iloc[0]):
+            continue
+        cells = g[g["variable"] == "share_of_sessions"]
+        rest = int(total["n_sessions"].iloc[0]) - int(cells.loc[~cells["suppressed"], "n_sessions"].sum())
+        assert rest == 0 or (int(cells["suppressed"].sum()) >= 2 and rest >= pol.min_sessions), (metric, rest)
+    assert audit_release(figures, pol) == []
+    leak = t.copy()  # release the 0-1 minutes bin of active minutes again: 240+ is left alone
+    i = leak.index[(leak["metric"] == "active_minutes") & (leak["variable"] == "share_of_sessions")
+                   & leak["suppressed"] & (leak["bin"] != "240+")]
+    if len(i):
+        leak.loc[i[0], ["suppressed", "n_users", "n_sessions", "value"]] = [False, 9, 14, 14 / 1500]
+        problems = audit_release(_with(figures, "session_shape", leak), pol)
+        assert any("metric=active_minutes" in p for p in problems), problems
+
+
+def test_a_levels_success_without_evidence_is_not_recovered_from_two_rates(tmp_path: Path) -> None:
+    """At expertise level 3, three sessions (three users) succeeded or partly succeeded without evidence: outcome by
+    expertise released strict success (303) and at least partial (306), each passing the thresholds, so 306 - 303
+    gave those 3 sessions. The level is now withheld whole (with a second level), in the regression too."""
+    from codecensus.report.build import audit_release
+
+    def edit(s: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
+        at = f["expertise"] == 3
+        f.loc[at, "outcome"] = f.loc[at, "outcome"].replace({"success": "verified_success", "partial": "failure"})
+        return _sp(s, f, at)
+
+    figs, figures, pol = _report_of(tmp_path, edit)
+    ob = figs["outcomes_by_expertise"]
+    lv = ob[ob["expertise"] == 3].set_index("variable")
+    assert lv["suppressed"].all(), lv[["n_sessions", "suppressed"]]
+    assert bool(figs["regression"].set_index("expertise").loc[3, "suppressed"])
+    for var in ("strict_success", "at_least_partial", "failure", "unclear"):
+        assert int(ob[ob["variable"] == var]["suppressed"].sum()) >= 2, var
+    assert audit_release(figures, pol) == []
+    leak = ob.copy()
+    for var, n in (("strict_success", 303), ("at_least_partial", 306)):
+        i = leak.index[(leak["expertise"] == 3) & (leak["variable"] == var)][0]
+        leak.loc[i, ["suppressed", "n_users", "n_sessions", "value"]] = [False, 47, n, n / 469]
+    problems = audit_release(_with(figures, "outcomes_by_expertise", leak), pol)
+    assert any("expertise=3" in p and "gives 3 sessions" in p for p in problems), problems
+
+
+def _sp(s: pd.DataFrame, f: pd.DataFrame, at: pd.Series) -> pd.DataFrame:
+    lvl = f[at].merge(s[["session_key", "user"]], on="session_key")
+    lvl = lvl[lvl["outcome"] == "verified_success"]
+    f.loc[f["session_key"].isin(lvl.drop_duplicates("user").head(3)["session_key"]), "outcome"] = "partial"
+    return f
+
+
+def test_sessions_without_an_inferable_occupation_are_not_recovered_from_two_totals(tmp_path: Path) -> None:
+    """Three sessions (three users) had no inferable occupation: occupations withheld that cell, but released the
+    share of sessions (total 1,500 = n / share of any cell) and the share where inferable (total 1,497), whose
+    difference is those 3 sessions. The share where inferable is now withheld whole (here and by month)."""
+    from codecensus.report.build import audit_release
+    from codecensus.taxonomy import NOT_INFERABLE
+
+    figs, figures, pol = _report_of(tmp_path, lambda s, f: _only(
+        s, f, f["occupation"] == NOT_INFERABLE, 3, "occupation", NOT_INFERABLE, "15"))
+    t = figs["occupations"]
+    assert bool(t[(t["variable"] == "share_of_sessions") & (t["occupation"] == NOT_INFERABLE)]["suppressed"].iloc[0])
+    inner = t[(t["variable"] == "share_where_inferable") & (t["value"] > 0)]
+    assert inner.empty, inner
+    assert _shown(figs["occupations_by_month"]).query("value > 0").empty
+    assert audit_release(figures, pol) == []
+    leak = t.copy()
+    i = leak.index[(leak["variable"] == "share_where_inferable") & (leak["occupation"] == "15")][0]
+    leak.loc[i, ["suppressed", "n_users", "n_sessions", "value"]] = [False, 60, 893, 893 / 1497]
+    problems = audit_release(_with(figures, "occupations", leak), pol)
+    assert any("differ by 3 sessions" in p for p in problems), problems
+
+
+def _damaged_db(tmp_path: Path, users: int, sessions: int, damaged: int) -> Path:
+    """A synthetic store whose first ``damaged`` sessions (of different users where there are enough) have 7
+    damaged lines each."""
+    import pyarrow as pa
+
+    c = synthetic_corpus(users=users, sessions=sessions, seed=5)
+    s = c.sessions.to_pandas()
+    keys = s.drop_duplicates("user").head(damaged)["session_key"]
+    s["bad_lines"] = s["session_key"].isin(keys).astype("int64") * 7
+    c.sessions = pa.Table.from_pandas(s, preserve_index=False)
+    db = tmp_path / "b.duckdb"
+    store = Store(db)
+    load_into(store, c, clusters=False, git=False)
+    store.close()
+    return db
+
+
+def test_damaged_lines_are_released_by_the_thresholds(tmp_path: Path) -> None:
+    """The coverage facts printed the exact damaged-line count of the report's sessions whatever their size: a
+    report of three users (every count withheld) showed 'damaged lines 14', the two sessions of two users that had
+    them. That count now passes the thresholds like any other (the sessions with damaged lines), as does the
+    transcript-file count (the report's sessions)."""
+    import re
+
+    from codecensus.aggregate.figures import Context, fig_coverage, load_report_data
+    from codecensus.aggregate.privacy import ReleasePolicy
+
+    def facts(db: Path, out: Path) -> dict[str, str]:
+        r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(out), "--bootstrap", "20"])
+        assert r.exit_code == 0, r.output
+        html = (out / "report.html").read_text()
+        return {k: m.group(1) for k in ("transcript files", "damaged lines")
+                if (m := re.search(re.escape(k) + r"[^<]*</dt><dd>([^<]*)</dd>", html))}
+
+    got = facts(_damaged_db(tmp_path, 3, 40, 2), tmp_path / "o")
+    assert got["damaged lines"] != "14" and "withheld" in got["damaged lines"], got
+    assert "withheld" in got["transcript files"], got
+    # a team, but the damaged lines are two sessions of two users: withheld; twelve of twelve users: released
+    got = facts(_damaged_db(tmp_path / "t", 30, 200, 2), tmp_path / "o2")
+    assert "withheld" in got["damaged lines"], got
+    got = facts(_damaged_db(tmp_path / "u", 30, 200, 12), tmp_path / "o3")
+    assert got["damaged lines"] == "84", got
+    # individual mode releases them (thresholds of 1)
+    store = Store(_damaged_db(tmp_path / "i", 3, 40, 2))
+    data = load_report_data(store)
+    store.close()
+    cov = fig_coverage(Context(data, ReleasePolicy(individual=True), B=10))
+    assert cov.extra["damaged_lines"] == 14
+
+
+def test_the_date_range_does_not_give_a_lone_sessions_day(tmp_path: Path) -> None:
+    """One session (one user) in 2026-09, four months after everyone else: every figure withheld 2026-09, but the
+    coverage facts printed the date range '... to 2026-09-10', that session's day; a report of one user printed
+    that user's first and last days with every count withheld. The range now comes from the months every figure
+    releases, and is not shown when the report's total is withheld."""
+    import pyarrow as pa
+
+    from codecensus.report.build import ReportOptions, compute
+
+    def cov_extra(c: Any, name: str) -> dict[str, Any]:  # noqa: ANN401
+        store = Store(tmp_path / f"{name}.duckdb")
+        load_into(store, c, clusters=False, git=False)
+        comp = compute(store, ReportOptions(bootstrap=10))
+        store.close()
+        return next(f for f in comp.figures if f.id == "coverage").extra
+
+    c = synthetic_corpus(users=40, sessions=600, months=4, seed=3)
+    s = c.sessions.to_pandas()
+    s.loc[s.index[0], "started_at"] = pd.Timestamp("2026-09-10", tz="UTC")
+    c.sessions = pa.Table.from_pandas(s, preserve_index=False)
+    extra = cov_extra(c, "lone")
+    assert extra["last_day"] is not None and extra["last_day"] < "2026-09", extra
+    c = synthetic_corpus(users=4, sessions=30, seed=1)
+    s = c.sessions.to_pandas()
+    s["user"] = s["user"].iloc[0]
+    c.sessions = pa.Table.from_pandas(s, preserve_index=False)
+    extra = cov_extra(c, "one")
+    assert extra["first_day"] is None and extra["last_day"] is None, extra

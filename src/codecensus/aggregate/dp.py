@@ -83,6 +83,8 @@ class PrivacyLedger:
         self._lock = threading.Lock()
         # what this ledger object charged: (dataset, query, ε, δ, mechanism), for :meth:`refund`
         self.charged: list[tuple[str, str, float, float, str]] = []
+        # datasets whose budget this ledger object fixed (a refund of all their spending unsets it: :meth:`refund`)
+        self.fixed_here: set[str] = set()
         self.con.execute(
             f"""CREATE TABLE IF NOT EXISTS {self.TABLE} (
                 dataset VARCHAR, query VARCHAR, epsilon DOUBLE, delta DOUBLE,
@@ -107,6 +109,7 @@ class PrivacyLedger:
                     f"INSERT INTO {self.BUDGET_TABLE} VALUES (?, ?, ?, ?)",
                     [dataset, float(epsilon_total), float(delta_total), datetime.now(UTC)],
                 )
+                self.fixed_here.add(dataset)
                 return
             if not (
                 math.isclose(row[0], epsilon_total) and math.isclose(row[1], delta_total, abs_tol=1e-300)
@@ -169,7 +172,12 @@ class PrivacyLedger:
         """Give back, in one transaction, everything this ledger object charged: an entry of minus its ε and δ for
         each (the ledger stays append-only). Only for a release that is refused whatever the noise drew (nothing
         noisy left the process, and the refusal itself says nothing of the noise): any other refusal is a release
-        of what decided it, and stays charged."""
+        of what decided it, and stays charged.
+
+        The budget a dataset's first report fixed is unset with it when that report's refund leaves nothing spent
+        on the dataset: the total is chosen once, by the first report a user gets, and a report refused whole gave
+        nothing (a refused first ``--epsilon 1`` locked the budget at 1, so the next report could not ask for
+        ``--epsilon-budget 3``). A budget that anything was spent from stays fixed."""
         if not self.charged:
             return
         with self._lock:
@@ -179,6 +187,15 @@ class PrivacyLedger:
                 for dataset, query, eps, delta, mech in self.charged:
                     self.con.execute(f"INSERT INTO {self.TABLE} VALUES (?, ?, ?, ?, ?, ?)",
                                      [dataset, f"refund of {query}: {reason}", -eps, -delta, mech, now])
+                for dataset in sorted(self.fixed_here & {c[0] for c in self.charged}):
+                    left = self.con.execute(
+                        f"SELECT count(*) FILTER (WHERE epsilon > 0 OR delta > 0), coalesce(sum(epsilon), 0), "
+                        f"coalesce(sum(delta), 0) FROM {self.TABLE} WHERE dataset = ?", [dataset]).fetchall()[0]
+                    # nothing but this object's charges and their refunds (no earlier or other spending)
+                    own = sum(1 for c in self.charged if c[0] == dataset and (c[2] > 0 or c[3] > 0))
+                    if left[0] == own and abs(left[1]) <= 1e-9 and abs(left[2]) <= 1e-15:
+                        self.con.execute(f"DELETE FROM {self.BUDGET_TABLE} WHERE dataset = ?", [dataset])
+                        self.fixed_here.discard(dataset)
                 self.con.execute("COMMIT")
             except BaseException:
                 from codecensus.store import rollback

@@ -193,6 +193,7 @@ class DPReport:
         # The first DP report fixes the sessions' budget at its ε (and δ); a later one spends from that budget (a
         # different --epsilon was refused with 'refusing to change it', which said nothing of what was left).
         # ``budget_epsilon`` sets a larger total on that first report, so that later ones have something to spend.
+        # A first report refused whole and refunded (nothing released) leaves no budget: PrivacyLedger.refund.
         fixed = ledger.budget(self.dataset)
         if fixed is not None and budget_epsilon is not None and not math.isclose(fixed[0], budget_epsilon):
             raise BudgetExceeded(
@@ -289,7 +290,7 @@ class DPReport:
                              f"{self.k} before any noise is added, so it is below the number of sessions in the store "
                              "when some users have more. Its interval is for that capped count."],
                       extra={"months": len(self.data.months), "first_day": None, "last_day": None,
-                             "damaged_lines": 0, "files": 0, "sessions_without_time": None})
+                             "damaged_lines": None, "files": None, "sessions_without_time": None})
 
     def _categorical(self, fid: str, title: str, col: str, cats: Sequence[str], keyf: Any, query: str,
                      subtitle: str, variable: str = "share_of_sessions") -> Figure:

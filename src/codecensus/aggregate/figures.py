@@ -194,7 +194,9 @@ def load_report_data(store: Store, since: str | date | None = None, until: str |
     damaged = int(df["bad_lines"].fillna(0).sum()) if "bad_lines" in df else 0
     files = 0
     if store.table_exists("session_files") and len(df):
-        row = store.one("SELECT count(DISTINCT file_id) FROM session_files")
+        # the files of the report's sessions (of the --since/--until window), not of the whole store
+        row = store.one("SELECT count(DISTINCT sf.file_id) FROM session_files sf JOIN sessions s USING (session_key)"
+                        + (" WHERE " + " AND ".join(where) if where else ""), params or None)
         files = int(row[0]) if row else 0
     return ReportData(
         df=df.reset_index(drop=True), has_facets=has_facets, months=months, clusters=clusters, git_adoption=git,
@@ -331,6 +333,11 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
 
     Rows of a month in ``ctx.withheld_months`` (or flagged ``_withheld``) are withheld: suppressed, their counts
     protecting their partitions as a suppressed cell's do.
+
+    ``_also`` (a tuple of partition names per row) puts a row in further partitions, each treated like
+    ``across``'s: cells that add up to a total the figure releases beside them (a roll-up's modes and the roll-up's
+    own row, which is their sum: a released total with its cells in one partition leaves no lone suppressed cell),
+    or two rows of the same sessions (one is withheld with the other).
     """
     if not rows:
         return pd.DataFrame(columns=[*keys, *STD_COLUMNS])
@@ -368,13 +375,19 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     released = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[], withheld_column="_w")
     sup = np.array([bool(r[SUPPRESSED]) for r in released], dtype=bool)  # (bool even when no cell is left)
     reason = [r[REASON] for r in released]
+    partitions: list[list[str]] = []
     if across is not None and across in t:  # (value by mode over one month has no month column)
         hidden = t["_hidden"].fillna(False).astype(bool) if "_hidden" in t else pd.Series(False, index=t.index)
-        part_across = [
+        partitions.append([
             f"{var}|{h}|{across}|{v}" if pd.notna(v) else r["_g"]
             for var, h, v, r in zip(t["variable"], hidden, t[across], recs, strict=True)
-        ]
-        partitions = [part_across, [r["_g"] for r in recs]]
+        ])
+    if "_also" in t:
+        also = [a if isinstance(a, tuple) else () for a in t["_also"]]
+        for j in range(max((len(a) for a in also), default=0)):
+            partitions.append([f"also|{a[j]}" if j < len(a) else f"solo{i}" for i, a in enumerate(also)])
+    if partitions:
+        partitions.append([r["_g"] for r in recs])
         changed = True
         while changed:  # each pass only adds suppressed cells: it ends
             changed = False
@@ -390,7 +403,7 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     t["suppression"] = [("derived" if forced[i] else reason[i]) if sup[i] else None for i in range(len(t))]
     if "_hidden" in t:
         t = t[~t["_hidden"].fillna(False).astype(bool)]
-    t = t.drop(columns=[c for c in ("_pgroup", "_ptotal", "_pusers", "_hidden", "_withheld", "force_suppress")
+    t = t.drop(columns=[c for c in ("_pgroup", "_ptotal", "_pusers", "_hidden", "_withheld", "force_suppress", "_also")
                         if c in t])
     ok = ~t["suppressed"].to_numpy()
     for c in _RELEASE_VALUES:
@@ -483,11 +496,20 @@ def fig_coverage(ctx: Context) -> Figure:
                      "suppressed": False, "ci_method": "count"})
     t = _finish(ctx, rows, ["dimension", "level"])
     started = pd.to_datetime(df["started_at"], utc=True) if "started_at" in df else pd.Series(dtype="datetime64[ns, UTC]")
+    # The first and last days are one session's each: taken from the months every figure releases (a lone session
+    # in 2026-09 printed 'to 2026-09-10', its day; a report of one user printed that user's first and last days).
+    shown_months = set(d.months) - set(ctx.withheld_months)
+    if _released_count(t, "all", "all") is None:
+        shown_months = set()
+    started = started.where(df["month"].isin(shown_months).to_numpy()) if len(started) else started
     extra = {
         "first_day": None if started.dropna().empty else started.min().date().isoformat(),
         "last_day": None if started.dropna().empty else started.max().date().isoformat(),
-        "damaged_lines": d.damaged_lines,
-        "files": d.files,
+        # Damaged lines and transcript files count what a user's transcripts hold (a report of one user over a day
+        # gave that day's exact numbers): released by the thresholds like any count (None: withheld). Damaged lines
+        # describe the sessions that have any; the files, all the report's sessions.
+        "damaged_lines": _released_total(ctx, "bad_lines", d.damaged_lines),
+        "files": d.files if _released_count(t, "all", "all") is not None else None,
         # as coverage's month 'unknown' cell releases it (None: withheld below the thresholds)
         "sessions_without_time": _released_count(t, "month", "unknown"),
         "months": len(d.months),
@@ -498,6 +520,17 @@ def fig_coverage(ctx: Context) -> Figure:
                   n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=extra)
 
 
+def _released_total(ctx: Context, column: str, total: int) -> int | None:
+    """A sum of ``column`` over the report's sessions, released when none of them has any (0) or when those that
+    have some pass the thresholds; None when withheld."""
+    df = ctx.data.df
+    if total == 0 or column not in df:
+        return 0 if total == 0 else None
+    has = (pd.to_numeric(df[column], errors="coerce").fillna(0) > 0).to_numpy()
+    s, u = ctx.boot.population(np.where(has, 0, -1), 1)
+    return total if bool(ctx.passes(u[0], s[0])) else None
+
+
 def _released_count(t: pd.DataFrame, dimension: str, level: str) -> int | None:
     """A coverage level's released session count: 0 when the level has no row (no session), None when withheld."""
     x = t[(t["dimension"] == dimension) & (t["level"] == level) & (t["variable"] == "sessions")]
@@ -506,6 +539,19 @@ def _released_count(t: pd.DataFrame, dimension: str, level: str) -> int | None:
     if bool(x.iloc[0]["suppressed"]) or pd.isna(x.iloc[0]["n_sessions"]):
         return None
     return int(x.iloc[0]["n_sessions"])
+
+
+def _not_inferable_withheld(ctx: Context) -> bool:
+    """Whether the sessions whose occupation is not inferable fail the thresholds (and are not none). The share of
+    sessions where an occupation is inferable (in occupations, and by month) then releases no cell: any released
+    cell gives its total (n / share), and the classified sessions (released: coverage, the occupations figure's n)
+    minus that total are those sessions (1,500 - 1,497 = 3)."""
+    if not ctx.data.has_facets:
+        return False
+    df = ctx.data.df
+    ni = (_facet_df(ctx).to_numpy() & (df["occupation"] == NOT_INFERABLE).fillna(False).to_numpy())
+    s, u = ctx.boot.population(np.where(ni, 0, -1), 1)
+    return bool(s[0] > 0) and not bool(ctx.passes(u[0], s[0]))
 
 
 def fig_occupations(ctx: Context) -> Figure:
@@ -523,8 +569,14 @@ def fig_occupations(ctx: Context) -> Figure:
     inf = cls & (occ >= 0) & (df["occupation"] != NOT_INFERABLE).to_numpy()
     e_inf = ctx.boot.shares(np.where(inf, 0, -1), np.where(inf, occ, -1), 1, K)
     lo2, hi2 = e_inf.ci(ctx.level)
-    rows += _rows(keys, "share_where_inferable", e_inf, lo2, hi2, select=range(len(SOC_KEYS)))
-    t = _finish(ctx, rows, ["occupation", "occupation_label"])
+    inf_rows = _rows(keys, "share_where_inferable", e_inf, lo2, hi2, select=range(len(SOC_KEYS)))
+    ni_withheld = _not_inferable_withheld(ctx)
+    for r in rows + inf_rows:
+        if ni_withheld:  # the series is withheld whole
+            r["force_suppress"] = r["variable"] == "share_where_inferable"
+        else:  # an occupation's two rows are the same sessions: withheld in one, it must be withheld in the other
+            r["_also"] = (f"occupation|{r['occupation']}",)
+    t = _finish(ctx, rows + inf_rows, ["occupation", "occupation_label"])
     n_s, n_u = ctx.boot.population(np.where(cls, 0, -1), 1)
     return Figure(
         "occupations", title,
@@ -548,9 +600,12 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     e = ctx.boot.shares(np.where(inf, mi, -1), np.where(inf, occ, -1), len(months), len(SOC_KEYS))
     lo, hi = e.ci(ctx.level)
     keys = [{"month": m, "occupation": k, "occupation_label": soc_name(k)} for m in months for k in SOC_KEYS]
+    rows = _rows(keys, "share_where_inferable", e, lo, hi)
+    if _not_inferable_withheld(ctx):  # the months' totals add up to the inferable sessions: see the function
+        for r in rows:
+            r["force_suppress"] = True
     # across: each occupation's months add up to its cell in the occupations figure
-    t = _finish(ctx, _rows(keys, "share_where_inferable", e, lo, hi), ["month", "occupation", "occupation_label"],
-                across="occupation")
+    t = _finish(ctx, rows, ["month", "occupation", "occupation_label"], across="occupation")
     # chart the largest groups only (the table keeps all)
     totals = pd.Series(occ[occ >= 0]).value_counts()
     shown = [SOC_KEYS[i] for i in totals.index[:top]]
@@ -580,6 +635,10 @@ def fig_work_modes(ctx: Context) -> Figure:
     er = ctx.boot.shares(np.where(rcode >= 0, 0, -1), rcode, 1, len(rollups))
     lor, hir = er.ci(ctx.level)
     rows += _rows([{"mode": r, "mode_label": r, "rollup": r} for r in rollups], "share_of_sessions_rollup", er, lor, hir)
+    # A roll-up's row is the sum of its modes' rows: released beside them, it gave a lone withheld mode back (plan,
+    # 3 sessions: plan/understand 101 - understand 98). Each roll-up and its modes are one partition too.
+    for r in rows:
+        r["_also"] = (f"rollup|{r['rollup']}",)
     t = _finish(ctx, rows, ["mode", "mode_label", "rollup"])
     n_s, n_u = ctx.boot.population(np.where(mode >= 0, 0, -1), 1)
     return Figure(
@@ -847,20 +906,50 @@ def _rate_rows(
     return rows
 
 
+# The outcome cells of a level that its rates disclose, one atom each: strict success's n, at least partial's n
+# minus it (success or partial without evidence), failure's n, unclear's n.
+_OUTCOME_ATOMS: tuple[tuple[str, ...], ...] = (("verified_success",), ("success", "partial"), ("failure",),
+                                               ("unclear",))
+
+
 def _outcome_levels_to_withhold(ctx: Context) -> frozenset[int]:
     """The expertise levels whose outcome cells are withheld whole (in outcome by expertise and the regression):
-    those whose unclear sessions fail the thresholds, with complementary levels until the withheld ones are two or
-    more and their unclear sessions jointly pass. Other figures release a level's sessions (expertise, actions and
-    words per prompt: its n), and each known-outcome rate of the level discloses its sessions with a known outcome
-    (n / share), so a level's withheld unclear cell was its n minus those (511 - 423 - 81 = 7 sessions)."""
+    those with an outcome atom (:data:`_OUTCOME_ATOMS`) that is not empty and fails the thresholds, with
+    complementary levels until the withheld ones are two or more and each atom's sessions over them are none or
+    jointly pass (every atom's total over the levels is released elsewhere, so their sum over the withheld levels is
+    the total minus the released levels).
+
+    The rates of a level disclose each atom: other figures release a level's sessions (expertise, actions and words
+    per prompt: its n), each known-outcome rate discloses its sessions with a known outcome (n / share), so a level's
+    withheld unclear cell was its n minus those (511 - 423 - 81 = 7 sessions); and at least partial's n minus strict
+    success's n gave a level's 3 sessions that succeeded or partly succeeded without evidence (306 - 303), which no
+    rate's own threshold checked."""
     df = ctx.data.df
     K = len(EXPERTISE_LEVELS)
     ex = _codes(df["expertise"], list(EXPERTISE_LEVELS))
-    unclear = (df["outcome"].astype("string") == "unclear").fillna(False).to_numpy()
-    s, u = ctx.boot.population(np.where(unclear & (ex >= 0), ex, -1), K)
-    recs = [{"_g": 0, "n_users": int(u[i]), "n_sessions": int(s[i])} for i in range(K)]
-    out = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[])
-    return frozenset(lv for lv, r in zip(EXPERTISE_LEVELS, out, strict=True) if r[SUPPRESSED])
+    out = df["outcome"].astype("string")
+    atoms = []
+    for keys in _OUTCOME_ATOMS:
+        hit = out.isin(list(keys)).fillna(False).to_numpy()
+        s, u = ctx.boot.population(np.where(hit & (ex >= 0), ex, -1), K)
+        atoms.append((s.astype(np.int64), u.astype(np.int64)))
+    fails = np.zeros(K, dtype=bool)
+    for s, u in atoms:
+        fails |= (s > 0) & ~ctx.passes(u, s)
+    w = set(np.flatnonzero(fails).tolist())
+
+    def protected() -> bool:
+        idx = sorted(w)
+        return len(idx) >= 2 and all(
+            int(s[idx].sum()) == 0 or bool(ctx.passes(int(u[idx].sum()), int(s[idx].sum()))) for s, u in atoms)
+
+    size = sum(s for s, _u in atoms)
+    while w and not protected():
+        rest = sorted((i for i in range(K) if i not in w and size[i] > 0), key=lambda i: (int(size[i]), i))
+        if not rest:
+            break
+        w.add(rest[0])
+    return frozenset(EXPERTISE_LEVELS[i] for i in w)
 
 
 def fig_outcomes_by_expertise(ctx: Context) -> Figure:
@@ -985,7 +1074,8 @@ def fig_decisions(ctx: Context) -> Figure:
         e = ctx.boot.shares(np.where(has, 0, -1), b, 1, len(bins) - 1)
         lo, hi = e.ci(ctx.level)
         keys = [{"kind": kind, "bin": f"{bins[i]}–{bins[i + 1]}%"} for i in range(len(bins) - 1)]
-        rows += _rows(keys, "share_of_sessions", e, lo, hi)
+        # each kind's bins are their own partition (its total is released as its median's and mean's n)
+        rows += [{**r, "_pgroup": f"share_of_sessions|{kind}"} for r in _rows(keys, "share_of_sessions", e, lo, hi)]
     t = _finish(ctx, rows, ["kind", "bin"])
     valid = np.isfinite(df["user_planning_pct"].to_numpy(dtype=np.float64))
     n_s, n_u = ctx.boot.population(np.where(valid, 0, -1), 1)
@@ -1068,8 +1158,11 @@ def fig_session_shape(ctx: Context) -> Figure:
         b = np.where(has, np.clip(np.searchsorted(np.asarray(edges[1:]), v, side="right"), 0, len(edges) - 1), -1)
         e = ctx.boot.shares(np.where(has, 0, -1), b, 1, len(labs))
         lo, hi = e.ci(ctx.level)
-        rows += _rows([{"metric": metric, "metric_label": mlabel, "bin": lb, "order": i} for i, lb in enumerate(labs)],
-                      "share_of_sessions", e, lo, hi)
+        # each metric's bins are their own partition (its total is released as the median's and mean's n): all
+        # metrics in one group left a lone withheld bin beside others' (active minutes 240+: 1,500 - 1,499 = 1)
+        rows += [{**r, "_pgroup": f"share_of_sessions|{metric}"} for r in _rows(
+            [{"metric": metric, "metric_label": mlabel, "bin": lb, "order": i} for i, lb in enumerate(labs)],
+            "share_of_sessions", e, lo, hi)]
         med = ctx.boot.quantile(np.where(has, whole, -1), v, 1, 0.5)
         mean = ctx.boot.mean(np.where(has, whole, -1), v, 1)
         rows += _rows([{"metric": metric, "metric_label": mlabel, "bin": "all", "order": -1}], "median", med,
@@ -1344,6 +1437,50 @@ RELEASE_WITHHELD_WITH: dict[tuple[str, str, str], tuple[str, ...]] = {
 }
 
 
+# Rates by figure and variable: a released share with its n gives the rest of its group (n / share - n), so both must
+# be none or pass the thresholds. 'numerator': n is the sessions counted (the share's numerator); 'denominator': n
+# is the sessions the share is over (share x n gives the numerator). Checked by the report's final audit.
+RELEASE_RATES: dict[str, dict[str, str]] = {
+    "occupations": {"share_of_sessions": "numerator", "share_where_inferable": "numerator"},
+    "occupations_by_month": {"share_where_inferable": "numerator"},
+    "work_modes": {"share_of_sessions": "numerator", "share_of_sessions_rollup": "numerator"},
+    "work_modes_by_month": {"share_of_sessions": "numerator"},
+    "outcomes_by_expertise": {v: "numerator" for v in ("strict_success", "at_least_partial", "failure", "unclear")},
+    "recovery_by_expertise": {v: "numerator" for v in ("trouble", "recovered", "abandoned")},
+    "success_by_occupation": {"strict_success": "numerator", "unclear": "numerator"},
+    "success_trend": {"raw": "denominator", "unclear": "numerator"},
+    "decisions": {"share_of_sessions": "numerator"},
+    "session_shape": {"share_of_sessions": "numerator"},
+    "topics": {"share_of_sessions": "numerator"},
+}
+
+
+# Cells that add up to a row the same figure releases: (cells' variable, column, the total's variable). The cells
+# of one value of the column sum (n) to the total row of that value, so a released total may stand beside none or
+# two or more withheld cells that jointly pass (a roll-up and its modes; a metric's bins and its median's n).
+RELEASE_SUMS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "work_modes": (("share_of_sessions", "rollup", "share_of_sessions_rollup"),),
+    "session_shape": (("share_of_sessions", "metric", "median"),),
+    "decisions": (("share_of_sessions", "kind", "median_pct"),),
+}
+
+
+# Released counts whose difference is a cell no threshold saw: (larger variable, smaller variable, key column).
+# At a level, at least partial's n minus strict success's n is its sessions that succeeded or partly succeeded
+# without evidence; it must be none or pass.
+RELEASE_DIFFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "outcomes_by_expertise": (("at_least_partial", "strict_success", "expertise"),),
+}
+
+
+# Two share series of one figure over nested populations: (outer variable, inner variable). Each released cell gives
+# its series' total (n / share), so the outer total minus the inner one (the sessions whose occupation is not
+# inferable) must be none or pass.
+RELEASE_NESTED: dict[str, tuple[tuple[str, str], ...]] = {
+    "occupations": (("share_of_sessions", "share_where_inferable"),),
+}
+
+
 FIGURES: tuple[Callable[[Context], Figure], ...] = (
     fig_coverage,
     fig_occupations,
@@ -1417,7 +1554,11 @@ __all__ = [
     "STD_COLUMNS",
     "Context",
     "Figure",
+    "RELEASE_DIFFERENCES",
+    "RELEASE_NESTED",
     "RELEASE_PARTITIONS",
+    "RELEASE_RATES",
+    "RELEASE_SUMS",
     "RELEASE_WITHHELD_WITH",
     "PolicyLike",
     "ReportData",

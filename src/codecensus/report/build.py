@@ -15,7 +15,11 @@ import pyarrow.parquet as pq
 
 from codecensus.aggregate.figures import (
     FIGURES,
+    RELEASE_DIFFERENCES,
+    RELEASE_NESTED,
     RELEASE_PARTITIONS,
+    RELEASE_RATES,
+    RELEASE_SUMS,
     RELEASE_WITHHELD_WITH,
     Context,
     Figure,
@@ -40,7 +44,9 @@ class ReportOptions:
     min_sessions: int | None = None  # default: 10 (individual mode: 1)
     individual: bool = False
     epsilon: float | None = None
-    epsilon_budget: float | None = None  # the sessions' total, set by the first DP report (default: its epsilon)
+    # the sessions' total, set by the first DP report (default: its epsilon); a first report refused whole and
+    # refunded (nothing released) does not set it (PrivacyLedger.refund)
+    epsilon_budget: float | None = None
     delta: float | None = None
     bootstrap: int = 200
     seed: int = 0
@@ -121,6 +127,75 @@ def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int
                 problems.append(f"figure {f.id} ({where}): {p.removeprefix('row 0: ')}")
     if dp_floor is None and not policy.individual:
         problems += _audit_partitions(figures)
+        problems += _audit_derived(figures, policy)
+    return problems
+
+
+def _small(n: float, policy: ReleasePolicy) -> bool:
+    """A derived count of sessions that is neither none nor enough: below ``min_sessions`` (its users are not
+    released, so only the sessions are checked; fewer sessions than ``min_sessions`` is too few whatever the users)."""
+    return 0.5 <= n < policy.min_sessions - 0.5
+
+
+def _released(t: pd.DataFrame, var: str) -> pd.DataFrame:
+    x = t[(t["variable"] == var) & ~t["suppressed"].astype(bool)]
+    return x[pd.to_numeric(x["n_sessions"], errors="coerce").notna() & pd.to_numeric(x["value"], errors="coerce").notna()]
+
+
+def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
+    """Counts that arithmetic on released numbers gives, each of which must be none or pass ``min_sessions``: the rest
+    of a rate's group (n / share - n, or share x n: :data:`RELEASE_RATES`), the withheld cells under a released total
+    of the same figure (:data:`RELEASE_SUMS`), the difference of two released counts (:data:`RELEASE_DIFFERENCES`),
+    and the difference of two series' totals (:data:`RELEASE_NESTED`)."""
+    problems: list[str] = []
+    by_id = {f.id: f.table for f in figures if f.available and len(f.table) and "suppressed" in f.table
+             and "variable" in f.table}
+
+    def where(r: dict[str, Any], keys: list[str]) -> str:
+        return ", ".join(f"{k}={r[k]}" for k in keys if k in r)
+
+    for f in figures:
+        t = by_id.get(f.id)
+        if t is None:
+            continue
+        keys = [k for k in f.keys if k in t.columns and not k.endswith("_label")]
+        for var, kind in RELEASE_RATES.get(f.id, {}).items():
+            for r in _released(t, var).to_dict("records"):
+                v, n = float(r["value"]), float(r["n_sessions"])
+                if not 0 < v <= 1:
+                    continue
+                num, rest = (v * n, n - v * n) if kind == "denominator" else (n, n / v - n)
+                for what, x in (("numerator", num), ("rest of its group", rest)):
+                    if _small(x, policy):
+                        problems.append(f"figure {f.id} ({where(r, keys)}, {var}): its share and n give its {what}, "
+                                        f"{round(x)} sessions, below the thresholds")
+        for cells_var, col, total_var in RELEASE_SUMS.get(f.id, ()):
+            if col not in t:
+                continue
+            totals = _released(t, total_var)
+            for _, tot in totals.iterrows():
+                cells = t[(t["variable"] == cells_var) & (t[col] == tot[col])]
+                sup = cells["suppressed"].astype(bool)
+                rest = float(tot["n_sessions"]) - float(pd.to_numeric(cells.loc[~sup, "n_sessions"]).sum())
+                if rest >= 0.5 and (int(sup.sum()) < 2 or _small(rest, policy)):
+                    problems.append(f"figure {f.id} ({col}={tot[col]}): {total_var}'s n minus the released "
+                                    f"{cells_var} cells gives {round(rest)} sessions in {int(sup.sum())} withheld cell(s)")
+        for big, small, col in RELEASE_DIFFERENCES.get(f.id, ()):
+            a, b = _released(t, big).set_index(col), _released(t, small).set_index(col)
+            for k in a.index.intersection(b.index):
+                d = float(a.loc[k, "n_sessions"]) - float(b.loc[k, "n_sessions"])
+                if _small(d, policy):
+                    problems.append(f"figure {f.id} ({col}={k}): {big}'s n minus {small}'s gives {round(d)} sessions, "
+                                    "below the thresholds")
+        for outer, inner in RELEASE_NESTED.get(f.id, ()):
+            tot = []
+            for var in (outer, inner):
+                x = _released(t, var)
+                x = x[x["value"].astype(float) > 0]
+                tot.append(float(x["n_sessions"].iloc[0]) / float(x["value"].iloc[0]) if len(x) else None)
+            if tot[0] is not None and tot[1] is not None and _small(tot[0] - tot[1], policy):
+                problems.append(f"figure {f.id}: the totals of {outer} and {inner} (n / share) differ by "
+                                f"{round(tot[0] - tot[1])} sessions, below the thresholds")
     return problems
 
 
