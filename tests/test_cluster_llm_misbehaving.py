@@ -137,7 +137,8 @@ def test_timeout_and_max_retries_bound_a_hung_server(server: _Server) -> None:
     t0 = time.monotonic()
     with pytest.raises(LLMError, match=r"timed out .* after 2 attempts.*--timeout"):
         llm("Name this cluster.")
-    assert time.monotonic() - t0 < 10 and len(server.requests) == 2
+    # 3.3 s measured (two 1 s timeouts and a backoff with jitter); without the timeout the server answers after 60 s
+    assert time.monotonic() - t0 < 30 and len(server.requests) == 2
     assert llm.describe()["timeout_s"] == 1.0 and llm.describe()["max_retries"] == 1
 
 

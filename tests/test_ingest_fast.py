@@ -303,7 +303,9 @@ def test_many_chunks_in_flight_never_deadlock(tmp_path: Path) -> None:
     with ParserPool(1) as pool:
         t = threading.Thread(target=lambda: futs.extend(pool.submit([item] * 40) for _ in range(600)), daemon=True)
         t.start()
-        t.join(timeout=120)
+        # the 24,000 parses take ~10 s of CPU: 30.6 s measured at load 5.5 on 2 cores, so 120 s was four times that;
+        # a deadlock never ends, so a long bound costs nothing when it passes
+        t.join(timeout=600)
         if t.is_alive():  # fail, not hang: the processes' end unblocks the pipes and the pool's close()
             for proc in pool._procs:
                 proc.kill()

@@ -209,19 +209,23 @@ def test_ctrl_c_ends_at_once_and_a_rerun_completes(server: _Server, store_path: 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.monotonic() + 60
+        # 8-24 s measured on a busy 2-core machine (start-up, reading, redaction), so 60 s was close: the deadline
+        # only bounds a hang, and stays below the 120 s after which the server answers
+        deadline = time.monotonic() + 100
         while server.requests < 4 and time.monotonic() < deadline:  # four requests in flight, none answered
             time.sleep(0.05)
         assert server.requests >= 4
         t0 = time.monotonic()
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=20)
+        # 1.5 s measured; the bounds leave a busy 2-core machine room and still fail on the old wait (the server
+        # here answers after 120 s)
+        _, err = proc.communicate(timeout=90)
         took = time.monotonic() - t0
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130 and took < 10, (proc.returncode, took)
+    assert proc.returncode == 130 and took < 30, (proc.returncode, took)
     assert "interrupted" in err and "run the same command again" in " ".join(err.split())
     assert "Traceback" not in err
     server.release.set()
@@ -377,7 +381,9 @@ def test_timeout_and_max_retries_bound_a_hung_server(server: _Server, store_path
     assert r.exit_code == 1, r.output
     said = " ".join(r.output.split())
     assert "giving up after 2 attempts" in said and "timed out" in said.lower()
-    assert took < 15 and server.requests == 4  # 2 sessions x 2 attempts
+    # 5.3-9.0 s measured at load 5-7 on 2 cores (2.1 s of it CPU), so 15 s was close; a run without the timeout
+    # takes over 120 s (the server answers then)
+    assert took < 60 and server.requests == 4  # 2 sessions x 2 attempts
     assert _count(db, "SELECT count(*) FROM facets") == 0
     backend = _manifest(db)["backend"]
     assert backend["timeout_s"] == 1.0 and backend["max_retries"] == 1

@@ -181,7 +181,7 @@ def test_check_release_catches_an_unsafe_table() -> None:
 cell = st.tuples(st.integers(0, 15), st.integers(0, 40)).map(lambda t: (min(t), t[1]))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True)  # the same examples every run (CI must not fail by chance)
 @given(st.lists(st.lists(cell, min_size=1, max_size=7), min_size=1, max_size=4))
 def test_policy_invariants(groups: list[list[tuple[int, int]]]) -> None:
     policy = ReleasePolicy()
