@@ -241,6 +241,15 @@ NUMBERS_ON_TWO_LINES = [
     "processed rows total 4111\r\n111111111111\nnext",
     "the job processed this many rows: 4111\n111111111111\n",
     json.dumps({"out": "rows written to the table 4111\n111111111111"}),
+    # long lines that are no terminal's wrap: a 50-column log line ending in a count and a line of digits (the
+    # join took any line of 40+ columns for a wrap: "... processed rows total [CARD] bytes written"), the same
+    # at 64 and 90 columns, and an 80-column line whose next line is indented (a terminal goes on at column 1)
+    "2026-01-02 12:00:01 INFO processed rows total 4111\n111111111111 bytes written",
+    "2026-01-02 12:00:01 INFO worker 7 finished, rows processed: 4111\n111111111111 bytes written",
+    "2026-01-02 12:00:01 INFO worker 7 finished the nightly batch job, rows processed: 4111\r\n111111111111\n",
+    json.dumps({"out": "2026-01-02 12:00:01 INFO processed rows total 4111\n111111111111 bytes written"}),
+    ("2026-01-02 12:00:01 INFO worker 7 finished the nightly batch, rows processed: 4111"[-80:]
+     + "\n    111111111111 bytes written"),
 ]
 
 
@@ -249,14 +258,31 @@ def test_numbers_on_consecutive_short_lines_are_not_joined_into_a_card(text: str
     assert get_redactor().redact(text) == text
 
 
-@pytest.mark.parametrize("width", [40, 80, 120])
+@pytest.mark.parametrize("width", [72, 80, 120])
 @pytest.mark.parametrize("cut", [1, 2, 3, 5, 7, 8, 12, 15])
 def test_card_wrapped_after_a_few_digits_is_still_redacted(width: int, cut: int) -> None:
-    """A card wrapped by a terminal at the end of a line of ``width`` columns, ``cut`` digits of it on that line."""
+    """A card wrapped by a terminal at the end of a line of ``width`` columns, ``cut`` digits of it on that line
+    (a line of 40 columns is no terminal's width: see NUMBERS_ON_TWO_LINES)."""
     card = "4532015112830366"
     line = ("the payment form was filled in and submitted with card "[-(width - cut) :]).rjust(width - cut, "x")
     out = get_redactor().redact(f"{line}{card[:cut]}\n{card[cut:]} exp 04/29\nnext")
     assert out == f"{line}[CARD] exp 04/29\nnext"
+
+
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("raw", [True, False])
+def test_card_wrapped_after_four_digits_wins_over_a_phone_number_in_its_tail(width: int, raw: bool) -> None:
+    """The 12 digits after the wrap read alone as a phone number (presidio): the card was dropped and the
+    phone number masked, ``... card 4532`` + newline + ``[PHONE]``, the card's first 4 digits left in the text."""
+    card = "4532015112830366"
+    line = "the payment form was filled in and submitted with card ".rjust(width - 4, "x")
+    text = f"$ pay --verbose\n{line}{card[:4]}\n{card[4:]} exp 04/29\nnext"
+    expected = f"$ pay --verbose\n{line}[CARD] exp 04/29\nnext"
+    r = get_redactor()
+    if raw:
+        assert r.redact(text) == expected
+    else:  # JSON text (a tool result): the lines end in backslash-n escapes
+        assert json.loads(r.redact(json.dumps({"out": text})))["out"] == expected
 
 
 AT_LINE_END = [
