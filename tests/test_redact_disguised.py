@@ -438,3 +438,57 @@ def test_yaml_secret_below_its_key_in_json_text_is_redacted(text: str, expected:
 def test_yaml_key_without_a_secret_below_it_in_json_text_is_kept(text: str) -> None:
     doc = json.dumps({"content": "# app settings\n" + text})
     assert get_redactor().redact(doc) == doc
+
+
+# -- inline lists and mappings under a secret key --------------------------------------------------
+# A YAML flow list or mapping (also a JSON or Python list) as the key's value: the one-value rules stop at the
+# bracket (``{value:`` is no secret) and the block-list rule reads only ``- item`` lines, so every value stayed.
+YAML_FLOW = [
+    ("api_keys: [Xq7fT2mR9vLp4Kw8Zn3Bc6Hd1Jy5Gs0A, Qz7Wq4Xk2M9pL3rTv8Yb1N]", "api_keys: [[SECRET], [SECRET]]"),
+    ('secrets: ["Qz7Wq4Xk2M9p", "hunter2hunter2"]\nother: 1', 'secrets: ["[SECRET]", "[SECRET]"]\nother: 1'),
+    ("password: {value: hunter2}", "password: {value: [SECRET]}"),
+    ("db:\n  password: {value: 'Tr0ub4dor&3', rotate: true}\n", "db:\n  password: {value: '[SECRET]', rotate: true}\n"),
+    ("api_key: {prod: Qz7Wq4Xk2M9pL3rTv8, dev: Hd0Jf5Gs2Ka9}", "api_key: {prod: [SECRET], dev: [SECRET]}"),
+    ('{"api_keys": ["Qz7Wq4Xk2M9pL3rTv8Yb1N", "hunter2hunter2"], "n": 3}', '{"api_keys": ["[SECRET]", "[SECRET]"], "n": 3}'),
+    ('API_KEYS = ["Qz7Wq4Xk2M9pL3rTv8Yb1N", "hunter2hunter2"]', 'API_KEYS = ["[SECRET]", "[SECRET]"]'),
+    # the same in block form with an upper-case plural key (the block rule's key took only a lower-case "s")
+    ("API_KEYS:\n  - Qz7Wq4Xk2M9pL3rTv8Yb1Nc6\n  - hunter2hunter2\n", "API_KEYS:\n  - [SECRET]\n  - [SECRET]\n"),
+    ("passwords:\n  - hunter2hunter2\n", "passwords:\n  - [SECRET]\n"),
+]
+YAML_FLOW_NOT_A_SECRET = [
+    "tokens: [1, 2, 3]",
+    "max_tokens: [100, 200]",
+    "tokens: [spacing-small-2, color-blue-500, 4px]",
+    "special_tokens: ['<|endoftext|>', '<|pad|>']",
+    "secrets: [DB_PASSWORD, API_KEY_2]",
+    "secrets: [my-app-secret, regcred]",
+    'secrets: ["v1.2.3", "2.0.1"]',
+    "password: {type: string, minLength: 8}",
+    "token: {type: 'string', required: true}",
+    "secret: {name: my-secret, key: password}",
+    "api_keys: []",
+    "tokens = [tok for tok in x]",
+    "password: {{ .Values.password }}",
+    "api_key: ${{ secrets.API_KEY }}",
+    "checksums: [3f9a1c2e7b8d4f6a0c1e2d3b4a5f6e7d]",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), YAML_FLOW, ids=range(len(YAML_FLOW)))
+def test_inline_list_or_mapping_under_a_secret_key_is_redacted(text: str, expected: str) -> None:
+    assert get_redactor().redact(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), YAML_FLOW, ids=range(len(YAML_FLOW)))
+def test_inline_list_or_mapping_under_a_secret_key_in_json_text_is_redacted(text: str, expected: str) -> None:
+    """The same YAML inside a tool result as JSON text: its quotes are ``\\"`` escapes there."""
+    doc = json.dumps({"type": "tool_result", "content": "# app settings\n" + text})
+    assert json.loads(get_redactor().redact(doc)) == {"type": "tool_result", "content": "# app settings\n" + expected}
+
+
+@pytest.mark.parametrize("text", YAML_FLOW_NOT_A_SECRET, ids=range(len(YAML_FLOW_NOT_A_SECRET)))
+def test_inline_list_or_mapping_without_a_credential_is_kept(text: str) -> None:
+    r = get_redactor()
+    assert r.redact(text) == text
+    doc = json.dumps({"content": "# app settings\n" + text})
+    assert r.redact(doc) == doc

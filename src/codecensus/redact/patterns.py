@@ -788,7 +788,7 @@ def span_of(rule: Rule, m: re.Match[str]) -> tuple[int, int]:
 
 #: A secret key ending its line (``api_key:``, ``api_keys:``, ``password: |``), the line break included.
 _YAML_BLOCK_KEY = re.compile(
-    r"(?i:" + _ASSIGN_KEYS + r")s?(?![A-Za-z0-9])[\"']?[ \t]*:[ \t]*(?P<ind>[|>][-+1-9]{0,2}[ \t]*)?(?:#[^\r\n]*)?\r?\n"
+    r"(?i:" + _ASSIGN_KEYS + r")[sS]?(?![A-Za-z0-9])[\"']?[ \t]*:[ \t]*(?P<ind>[|>][-+1-9]{0,2}[ \t]*)?(?:#[^\r\n]*)?\r?\n"
 )
 _YAML_BLOCK_ANCHOR = re.compile(  # the same over the lower-cased text (a much faster scan)
     r"(?:" + _ASSIGN_KEYS + r")s?(?![a-z0-9])[\"']?[ \t]*:[ \t]*(?:[|>][-+1-9]{0,2}[ \t]*)?(?:#[^\r\n]*)?\r?\n"
@@ -815,9 +815,26 @@ def _list_item_secret(value: str, quoted: bool) -> bool:
     return _looks_random(value) or len(value) >= 20 and digits >= 4 and letters >= 4
 
 
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")  # the name of a secret, not its value (DB_PASSWORD, API_KEY_2)
+_VERSION = re.compile(r"[vV]?\d+(?:\.\d+)+")
+
+
+def _keyed_item_secret(value: str, quoted: bool, key: str) -> bool:
+    """Is an item of a list (inline or a YAML block) under the secret key ``key`` (as matched, lower case) a
+    credential? Under ``tokens`` (design tokens, a tokenizer's tokens) only one that :func:`_list_item_secret`
+    takes; under ``passwords``, ``secrets``, ``api_keys``… also a plausible secret (:func:`secret_value_ok`) with
+    letters and digits that is no variable's name or version (``hunter2hunter2``, ``Qz7Wq4Xk2M9p``; not
+    ``DB_PASSWORD``, ``my-app-secret``, ``v1.2.3``, ``8``)."""
+    if _list_item_secret(value, quoted):
+        return True
+    if key.startswith("token") or ":" in value or _ENV_NAME.fullmatch(value) or _VERSION.fullmatch(value):
+        return False
+    return _has_digit(value) and any(c.isalpha() for c in value) and secret_value_ok(value, quoted=quoted)
+
+
 def yaml_block_values(text: str, lower: str) -> Iterator[tuple[int, int]]:
     """Spans of the YAML secrets the one-line rules leave: every list item under a secret key (``api_keys:``
-    newline ``  - Xq7f…`` newline ``  - Qz7W…``) that looks like a credential (:func:`_list_item_secret`), and the
+    newline ``  - Xq7f…`` newline ``  - Qz7W…``) that looks like a credential (:func:`_keyed_item_secret`), and the
     lines after the first of a block scalar (``password: |``) whose first line is a plausible secret (the
     ``yaml_next_line`` rule covers the first line). Each line's value is its own span, so the lines stay.
     ``lower``: ``text.lower()``."""
@@ -838,7 +855,7 @@ def yaml_block_values(text: str, lower: str) -> Iterator[tuple[int, int]]:
         if m.group("ind") is not None:
             yield from _block_scalar_rest(text, m.end(), key_indent)
         else:
-            yield from _list_items(text, m.end(), key_indent)
+            yield from _list_items(text, m.end(), key_indent, lower[m.start() : m.end()])
 
 
 def _lines(text: str, pos: int) -> Iterator[re.Match[str]]:
@@ -869,7 +886,7 @@ def _block_scalar_rest(text: str, pos: int, key_indent: int) -> Iterator[tuple[i
         yield line.start("body"), line.end("body")
 
 
-def _list_items(text: str, pos: int, key_indent: int) -> Iterator[tuple[int, int]]:
+def _list_items(text: str, pos: int, key_indent: int, key: str) -> Iterator[tuple[int, int]]:
     indent = -1
     for line in _lines(text, pos):
         if not line.group("body"):
@@ -883,6 +900,81 @@ def _list_items(text: str, pos: int, key_indent: int) -> Iterator[tuple[int, int
         indent = width
         for g in VALUE_GROUPS:
             if item.group(g) is not None:
-                if _list_item_secret(item.group(g), quoted=g != "bare"):
+                if _keyed_item_secret(item.group(g), g != "bare", key):
                     yield item.span(g)
                 break
+
+
+# -- flow collections under a secret key ---------------------------------------------------------
+
+#: A secret key (``api_keys``, ``password``, ``"secrets"``, ``\"tokens\"`` in JSON text) given an inline list or
+#: mapping: ``api_keys: [``, ``password: {``, ``"secrets": [``, ``API_KEYS = [``.
+_FLOW_KEY = re.compile(
+    r"(?i:" + _ASSIGN_KEYS + r")[sS]?(?![A-Za-z0-9])(?:\\?[\"'])?\]?[ \t]*(?:=|:=|=>|:)[ \t]*(?P<open>[\[{])"
+)
+_FLOW_ANCHOR = re.compile(  # the same over the lower-cased text (a much faster scan)
+    r"(?:" + _ASSIGN_KEYS + r")s?(?![a-z0-9])(?:\\?[\"'])?\]?[ \t]*(?:=|:=|=>|:)[ \t]*[\[{]"
+)
+#: One scalar of a flow collection: double-quoted (also with the quotes escaped, as in JSON text), single-quoted
+#: or plain (up to the next ``,``, bracket, quote or line end).
+_FLOW_SCALAR = re.compile(
+    r"[ \t]*(?:\"(?P<dq>[^\"\n\\]{0,512})\"|\\\"(?P<eq>[^\"\n\\]{0,512})\\\"|'(?P<sq>[^'\n\\]{0,512})'"
+    r"|(?P<bare>[^\s\"'`,\[\]{}#\\][^\n\"'`,\[\]{}\\]{0,511}?))[ \t]*(?=[,\]}])"
+)
+_FLOW_MAP_KEY = re.compile(r"[ \t]*(?:\\?[\"'])?(?P<k>[A-Za-z0-9_.-]{1,64})(?:\\?[\"'])?[ \t]*:[ \t]*")
+#: Keys of a flow mapping under a secret key whose value is the secret itself (``password: {value: hunter2}``,
+#: ``api_key: {prod: …, dev: …}``); the values of other keys (``type``, ``name``, ``minLength``) are settings.
+_FLOW_VALUE_KEYS = frozenset(
+    """value val default plain plaintext raw data literal text current old new previous next primary secondary
+    prod production dev development staging stage test testing live local
+    """.split()
+)
+_FLOW_GROUPS = ("dq", "eq", "sq", "bare")
+_FLOW_MAX_ITEMS = 64
+
+
+def _flow_scalar(m: re.Match[str]) -> tuple[str, int, int, bool]:
+    for g in _FLOW_GROUPS:
+        if m.group(g) is not None:
+            return m.group(g), m.start(g), m.end(g), g != "bare"
+    raise AssertionError("a flow scalar matched no group")
+
+
+def flow_values(text: str, lower: str) -> Iterator[tuple[int, int]]:
+    """Spans of the secrets in an inline list or mapping under a secret key, which the one-value rules leave
+    (their value would start with ``[`` or ``{``): each list item that looks like a credential
+    (:func:`_keyed_item_secret`: ``api_keys: [Xq7f…, Qz7W…]``, ``"secrets": ["…", "…"]``), and each mapping value
+    that does (:func:`_list_item_secret`), or that is a plausible secret (:func:`secret_value_ok`) under a key that names the secret's value
+    (:data:`_FLOW_VALUE_KEYS`: ``password: {value: hunter2}``). One line only; a nested collection ends the
+    reading. ``lower``: ``text.lower()``."""
+    if len(lower) != len(text):
+        return  # (a few characters change length in lower case; the anchor needs the same positions)
+    for a in _FLOW_ANCHOR.finditer(lower):
+        m = _FLOW_KEY.match(text, a.start())
+        if m is None:
+            continue
+        pos = m.end()
+        is_map = m.group("open") == "{"
+        key = lower[m.start() : m.end()]
+        for _ in range(_FLOW_MAX_ITEMS):
+            inner = ""
+            if is_map:
+                k = _FLOW_MAP_KEY.match(text, pos)
+                if k is None:
+                    break
+                inner, pos = k.group("k").lower(), k.end()
+            item = _FLOW_SCALAR.match(text, pos)
+            if item is None:
+                break
+            value, s, e, quoted = _flow_scalar(item)
+            value = value.strip() if not quoted else value
+            if (
+                _keyed_item_secret(value, quoted, key)
+                if not is_map
+                else _list_item_secret(value, quoted) or inner in _FLOW_VALUE_KEYS and secret_value_ok(value, quoted=quoted)
+            ):
+                yield s, s + len(value)
+            pos = item.end()
+            if text[pos] != ",":
+                break  # the closing bracket
+            pos += 1

@@ -47,7 +47,15 @@ from codecensus.redact.names import (
     names_from_emails,
     plausible_person,
 )
-from codecensus.redact.patterns import RULES, YAML_TRIGGERS, Rule, left_ok, span_of, yaml_block_values
+from codecensus.redact.patterns import (
+    RULES,
+    YAML_TRIGGERS,
+    Rule,
+    flow_values,
+    left_ok,
+    span_of,
+    yaml_block_values,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +174,9 @@ class Redactor:
                     yield RawHit(K.SECRET, s, e, 0.85, "regex")
             if "\\n" in text:
                 yield from self._escaped_yaml(text)
+            if "[" in text or "{" in text:
+                for s, e in flow_values(text, lower):
+                    yield RawHit(K.SECRET, s, e, 0.85, "regex")
         ds = self._get_ds()
         if ds is not None:
             yield from ds.find(text, lower)
