@@ -370,7 +370,7 @@ _ASSIGN_KEYS = (
     r"password|passwd|passphrase|pwd|secret|secret[_-]?key|token|auth[_-]?token|access[_-]?token|"
     r"refresh[_-]?token|bearer[_-]?token|id[_-]?token|session[_-]?token|api[_-]?key|apikey|access[_-]?key|"
     r"private[_-]?key|client[_-]?secret|signing[_-]?key|encryption[_-]?key|master[_-]?key|account[_-]?key|"
-    r"credentials?|auth[_-]?key|app[_-]?secret|webhook[_-]?secret|db[_-]?pass"
+    r"credentials?|auth[_-]?key|app[_-]?secret|webhook[_-]?secret|db[_-]?pass|secret[_-]?key[_-]?base"
 )
 
 RULES: tuple[Rule, ...] = (
@@ -561,7 +561,8 @@ RULES: tuple[Rule, ...] = (
         "url_userinfo",
         K.URL_TOKEN,
         re.compile(
-            r"(?a:\b)[A-Za-z][A-Za-z0-9+.-]{1,20}://(?P<user>[^\s/:@\"'<>`]{1,128}):(?P<pw>[^\s/@\"'<>`]{1,256})@"
+            # no user name (redis://:pw@host); an unescaped "@" in the password (the host follows the last one)
+            r"(?a:\b)[A-Za-z][A-Za-z0-9+.-]{1,20}://(?P<user>[^\s/:@\"'<>`]{0,128}):(?P<pw>[^\s/\"'<>`]{1,256})@"
             r"(?=[A-Za-z0-9\[])"
         ),
         ("://",),
@@ -629,6 +630,49 @@ RULES: tuple[Rule, ...] = (
         score=0.85,
     ),
     Rule(
+        # HTTP authorization with any scheme or none (Api-Key, Token, SSWS, Digest…; Bearer and Basic have their
+        # own rule), in a header, a curl -H argument or a dict
+        "authorization_header",
+        K.SECRET,
+        re.compile(
+            r"(?i:(?:proxy-)?authorization)\\?[\"']?\]?[ \t]*[:=][ \t]*\\?[\"']?(?:[A-Za-z][A-Za-z0-9_-]{1,24}[ \t]+)?"
+            r"(?P<v>[A-Za-z0-9._~+/=-]{19,2047}[A-Za-z0-9_~+/=-])"
+        ),
+        ("authorization",),
+        anchor=re.compile(r"authorization\\?[\"']?\]?[ \t]*[:=]"),
+        group="v",
+        check=lambda m: _has_digit(m.group("v")) and (not _IDENT.fullmatch(m.group("v")) or _looks_random(m.group("v"))),
+        score=0.9,
+    ),
+    Rule(
+        # user:password given to curl (-u, --user, --proxy-user, -U) or httpie (-a, --auth)
+        "cli_user_password",
+        K.SECRET,
+        re.compile(
+            r"(?<![A-Za-z0-9-])(?:-u|-U|--user|--proxy-user|--auth|(?<=http )-a|(?<=https )-a)(?:=|[ \t]+)"
+            r"(?:\"[^\s:\"'@]{1,128}:(?P<dq>[^\"\n\\]{1,256})\"|'[^\s:\"'@]{1,128}:(?P<sq>[^'\n\\]{1,256})'"
+            r"|[^\s:\"'@]{1,128}:(?P<bare>[^\s\"']{1,256}))"
+        ),
+        ("-u", "-a", "--user", "--proxy-user", "--auth"),
+        group="__value__",
+        check=_assign_ok,
+        score=0.85,
+    ),
+    Rule(
+        # the MySQL/MariaDB clients' password glued to -p (mysql -u root -pS3cr3t)
+        "mysql_password_flag",
+        K.SECRET,
+        re.compile(
+            r"(?:(?<![\w-])|" + AFTER_ESC + r")(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlshow|mariadb|mariadb-dump)"
+            r"(?![\w-])[^\n|;&]{0,200}?[ \t]-p(?:\"(?P<dq>[^\"\n\\]{1,128})\"|'(?P<sq>[^'\n\\]{1,128})'"
+            r"|(?P<bare>[^\s\"'|;&]{1,128}))"
+        ),
+        ("mysql", "mariadb"),
+        group="__value__",
+        check=_assign_ok,
+        score=0.85,
+    ),
+    Rule(
         "cli_secret_flag",
         K.SECRET,
         re.compile(
@@ -661,9 +705,12 @@ RULES: tuple[Rule, ...] = (
         "email",
         K.EMAIL,
         re.compile(
-            r"(?<![A-Za-z0-9._%+-])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]{0,63})@"
-            r"(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}"
-            r"[A-Za-z0-9])?){0,6}\.[A-Za-z]{2,24})(?![A-Za-z0-9-]|\.[A-Za-z0-9])"
+            # letters of any script (josé.garcía@, иван@пример.рф, 田中@例え.jp), accents as combining marks too
+            # not starting at the letter of a \\n escape in JSON text ("x\\nalice@…" is alice@…, not nalice@…)
+            r"(?:(?<![\w\u0300-\u036f.%+\\-])|" + AFTER_ESC + r"|(?<=\\)(?![nrt]))(?P<local>[^\W_][\w\u0300-\u036f.%+-]{0,63})@"
+            r"(?P<domain>[^\W_](?:[\w\u0300-\u036f-]{0,62}[^\W_])?(?:\.[^\W_](?:[\w\u0300-\u036f-]{0,62}"
+            r"[^\W_])?){0,6}\.(?:[A-Za-z]{2,24}(?![A-Za-z0-9-]|\.[A-Za-z0-9])|xn--[a-z0-9-]{2,59}(?![\w-])"
+            r"|[^\W\d_]{2,24}(?![\w\u0300-\u036f-]|\.[^\W_])))"  # an ASCII TLD may touch the next word in CJK text
         ),
         ("@",),
         check=_email_ok,
