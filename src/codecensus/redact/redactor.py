@@ -670,6 +670,14 @@ def _rule_matches(rules: Iterable[Rule], text: str, lower: str) -> Iterator[tupl
 
 
 def _matches(rule: Rule, text: str, lower: str) -> Iterator[re.Match[str]]:
+    if rule.starts is not None:
+        end = 0
+        for s in rule.starts(text):
+            m = rule.regex.match(text, s) if s >= end else None
+            if m is not None:
+                end = m.end()
+                yield m
+        return
     if rule.anchor is None or len(lower) != len(text):
         yield from rule.regex.finditer(text)
         return
