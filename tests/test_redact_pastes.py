@@ -35,6 +35,17 @@ LEAKED = [
      "curl -H 'Authorization: Api-Key [SECRET]' https://x.io"),
     ("Authorization: SSWS 00Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5", "Authorization: SSWS [SECRET]"),
     ('headers["Authorization"] = "Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5"', 'headers["Authorization"] = "[SECRET]"'),
+    # session cookies (a live login) in a Cookie or Set-Cookie header, curl -b
+    ("curl -b 'sessionid=Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5' https://x.io", "curl -b 'sessionid=[SECRET]' https://x.io"),
+    ("Cookie: sessionid=Qz7Wq4Xk2M9pL3rTv8Yb1Nc6Hd0Jf5; lang=en", "Cookie: sessionid=[SECRET]; lang=en"),
+    ("Set-Cookie: connect.sid=s%3AQz7Wq4Xk2M9pL3rTv8Yb1Nc6.Hd0Jf5Gs2Ka9QzWq4Xk2M9pL3; Path=/; HttpOnly",
+     "Set-Cookie: connect.sid=[SECRET]; Path=/; HttpOnly"),
+    ("Cookie: _gh_sess=Qz7Wq4Xk2M9pL3rTv8Yb1Nc6%2BHd0Jf5; logged_in=yes", "Cookie: _gh_sess=[SECRET]; logged_in=yes"),
+    ("JSESSIONID=8D3F9A1C2E7B8D4F6A0C1E2D3B4A5F6E", "JSESSIONID=[SECRET]"),
+    # a registry or SSH login's password after -p
+    ("docker login -u bob -p S3cr3tP4ss registry.io", "docker login -u bob -p [SECRET] registry.io"),
+    ("sshpass -p 'S3cr3tP4ss' ssh root@host", "sshpass -p '[SECRET]' ssh root@host"),
+    ("az login --service-principal -u x -p S3cr3tP4ss --tenant t", "az login --service-principal -u x -p [SECRET] --tenant t"),
     # Rails' secret_key_base (the keyword did not end the key name)
     ("SECRET_KEY_BASE=3f9a1c2e7b8d4f6a0c1e2d3b4a5f6e7d8c9b0a1f3f9a1c2e7b8d4f6a0c1e2d3b", "SECRET_KEY_BASE=[SECRET]"),
 ]
@@ -52,6 +63,8 @@ KEPT = [
     "curl -u $USER:$PASS https://x.io",
     "authorization: required_permission_check_v2; Authorization: Bearer ${TOKEN}",
     "config.secret_key_base = ENV['SECRET_KEY_BASE']",
+    "session = requests.Session(); sid=os.getsid(0); session=my_session_name_2024_backup; Cookie: theme=dark",
+    "ssh -p 2222 host; docker run -p 8080:80 img; docker login -u bob -p $PASS; mkdir -p build/out",
 ]
 
 

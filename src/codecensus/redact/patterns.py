@@ -281,6 +281,16 @@ def _yaml_next_line_ok(m: re.Match[str]) -> bool:
     return len(m.group("vind")) > key_indent and _assign_ok(m)
 
 
+def _cookie_ok(m: re.Match[str]) -> bool:
+    """A session cookie's value: 16+ characters with letters and digits, no code (``session=requests.Session()``)
+    and no reference or placeholder (``${SESSION}``, ``<your-session-id>``)."""
+    v = m.group("v")
+    low = v.lower()
+    if low.startswith(("$", "{", "<", "your", "xxx", "***", "[")) or any(c in v for c in "()[]{},"):
+        return False
+    return _has_digit(v) and sum(c.isalpha() for c in v) >= 6 and (not _IDENT.fullmatch(v) or _looks_random(v))
+
+
 def _url_secret_ok(m: re.Match[str]) -> bool:
     v = m.group("v")
     low = v.lower()
@@ -694,6 +704,39 @@ RULES: tuple[Rule, ...] = (
         ),
         ("mysql", "mariadb"),
         anchor=re.compile(r"m(?:ysql|ariadb)"),
+        group="__value__",
+        check=_assign_ok,
+        score=0.85,
+    ),
+    Rule(
+        # the session cookie of a Cookie/Set-Cookie header, curl -b, document.cookie: a live login
+        "session_cookie",
+        K.SECRET,
+        re.compile(
+            r"(?:(?<![\w.-])|" + AFTER_ESC + r")(?i:sessionid|session_id|session|(?:connect\.)?sid|phpsessid|jsessionid|"
+            r"asp\.net_sessionid|laravel_session|user_session|_gh_sess|(?:[\w.-]{1,40}[._-])?session[._-]token)"
+            r"=(?P<v>[^;\s\"'`&\\]{16,4096})"
+        ),
+        ("sess", "sid"),
+        anchor=re.compile(
+            r"(?:sessionid|session_id|session|connect\.sid|sid|phpsessid|jsessionid|asp\.net_sessionid|laravel_session|"
+            r"user_session|_gh_sess|[\w.-]{0,40}session[._-]token)="
+        ),
+        group="v",
+        check=_cookie_ok,
+        score=0.85,
+    ),
+    Rule(
+        # a registry or SSH login's password after a short -p flag (docker login -u bob -p …, sshpass -p …)
+        "login_password_flag",
+        K.SECRET,
+        re.compile(
+            r"(?:(?<![\w-])|" + AFTER_ESC + r")(?:sshpass|(?:docker|podman|nerdctl|buildah|skopeo|oras|helm|az|cf)"
+            r"(?:[ \t]+registry)?[ \t]+login)(?![\w-])[^\n|;&]{0,200}?[ \t]-p(?:=|[ \t]+)"
+            r"(?:\"(?P<dq>[^\"\n\\]{1,256})\"|'(?P<sq>[^'\n\\]{1,256})'|(?P<bare>[^\s\"'|;&]{1,256}))"
+        ),
+        ("sshpass", "login"),
+        anchor=re.compile(r"(?:sshpass|docker|podman|nerdctl|buildah|skopeo|oras|helm|az|cf)(?![\w-])"),
         group="__value__",
         check=_assign_ok,
         score=0.85,
