@@ -46,7 +46,7 @@ class Rule:
     anchor: re.Pattern[str] | None = None
     # Optional function giving the only positions of the text where ``regex`` can start, in order (for a rule
     # whose matches end at a rare character but start at a word: scanning every position is slower).
-    starts: Callable[[str], Iterator[int]] | None = None
+    starts: Callable[[str, str], Iterator[int]] | None = None  # (text, its lower case)
 
 
 _WORD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
@@ -291,6 +291,37 @@ def _cookie_ok(m: re.Match[str]) -> bool:
     return _has_digit(v) and sum(c.isalpha() for c in v) >= 6 and (not _IDENT.fullmatch(v) or _looks_random(v))
 
 
+_COOKIE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def cookie_starts(text: str, lower: str) -> Iterator[int]:
+    """Where a session cookie's name can start: the start of each run of name characters that holds ``sess`` or
+    ``sid`` and is followed by ``=`` (``session`` alone is a common word: the cookie rule's anchor scanned all of
+    them)."""
+    if len(lower) != len(text):
+        return
+    found: set[int] = set()
+    for needle in ("sess", "sid"):
+        p = lower.find(needle)
+        while p != -1:
+            q = p + len(needle)
+            while q < len(lower) and q - p < 48 and lower[q] in _COOKIE_NAME_CHARS:
+                q += 1
+            if q < len(lower) and lower[q] == "=":
+                s = p
+                while s > 0 and p - s < 48 and lower[s - 1] in _COOKIE_NAME_CHARS:
+                    s -= 1
+                if s >= 1 and text[s - 1] == "\\" and lower[s] in "nrt":  # after a \n escape of JSON text
+                    s += 1
+                found.add(s)
+            p = lower.find(needle, q)
+    yield from sorted(found)
+
+
+#: the command before ``login`` whose ``-p`` is a password (not ``ssh -p 22``, ``docker run -p 80:80``)
+_LOGIN_COMMAND = re.compile(r"(?:(?<![\w-])|(?<=\\[nrt]))(?:docker|podman|nerdctl|buildah|skopeo|oras|helm|az|cf)(?:[ \t]+registry)?[ \t]+\Z")
+
+
 def _url_secret_ok(m: re.Match[str]) -> bool:
     v = m.group("v")
     low = v.lower()
@@ -357,7 +388,7 @@ def _is_local_char(c: str) -> bool:
     return c.isalnum() or c in "._%+-" or "\u0300" <= c <= "\u036f"
 
 
-def email_starts(text: str) -> Iterator[int]:
+def email_starts(text: str, lower: str = "") -> Iterator[int]:
     """Where an e-mail address can start: for each ``@``, the start of the run of local-part characters before it
     (at most 64; past a leading ``\\n``-style escape of JSON text, whose letter is not part of the address)."""
     at = text.find("@")
@@ -687,7 +718,7 @@ RULES: tuple[Rule, ...] = (
             r"(?:\"[^\s:\"'@]{1,128}:(?P<dq>[^\"\n\\]{1,256})\"|'[^\s:\"'@]{1,128}:(?P<sq>[^'\n\\]{1,256})'"
             r"|[^\s:\"'@]{1,128}:(?P<bare>[^\s\"']{1,256}))"
         ),
-        ("-u", "-a", "--user", "--proxy-user", "--auth"),
+        ("-u", "--user", "--proxy-user", "--auth", "http -a", "https -a"),
         anchor=re.compile(r"-(?:u|a|-user|-proxy-user|-auth)(?:=|[ \t])"),
         group="__value__",
         check=_assign_ok,
@@ -718,10 +749,7 @@ RULES: tuple[Rule, ...] = (
             r"=(?P<v>[^;\s\"'`&\\]{16,4096})"
         ),
         ("sess", "sid"),
-        anchor=re.compile(
-            r"(?:sessionid|session_id|session|connect\.sid|sid|phpsessid|jsessionid|asp\.net_sessionid|laravel_session|"
-            r"user_session|_gh_sess|[\w.-]{0,40}session[._-]token)="
-        ),
+        starts=cookie_starts,
         group="v",
         check=_cookie_ok,
         score=0.85,
@@ -731,14 +759,14 @@ RULES: tuple[Rule, ...] = (
         "login_password_flag",
         K.SECRET,
         re.compile(
-            r"(?:(?<![\w-])|" + AFTER_ESC + r")(?:sshpass|(?:docker|podman|nerdctl|buildah|skopeo|oras|helm|az|cf)"
-            r"(?:[ \t]+registry)?[ \t]+login)(?![\w-])[^\n|;&]{0,200}?[ \t]-p(?:=|[ \t]+)"
+            r"(?:(?<![\w-])|" + AFTER_ESC + r")(?:sshpass|login)(?![\w-])[^\n|;&]{0,200}?[ \t]-p(?:=|[ \t]+)"
             r"(?:\"(?P<dq>[^\"\n\\]{1,256})\"|'(?P<sq>[^'\n\\]{1,256})'|(?P<bare>[^\s\"'|;&]{1,256}))"
         ),
         ("sshpass", "login"),
-        anchor=re.compile(r"(?:sshpass|docker|podman|nerdctl|buildah|skopeo|oras|helm|az|cf)(?![\w-])"),
+        anchor=re.compile(r"sshpass|login"),
         group="__value__",
-        check=_assign_ok,
+        check=lambda m: (m.group(0).startswith("sshpass") or _LOGIN_COMMAND.search(m.string, max(0, m.start() - 40), m.start()) is not None)
+        and _assign_ok(m),
         score=0.85,
     ),
     Rule(
@@ -777,7 +805,7 @@ RULES: tuple[Rule, ...] = (
             # letters of any script (josé.garcía@, иван@пример.рф, 田中@例え.jp), accents as combining marks too
             # not starting at the letter of a \\n escape in JSON text ("x\\nalice@…" is alice@…, not nalice@…)
             r"(?:(?<![\w\u0300-\u036f.%+\\-])|" + AFTER_ESC + r"|(?<=\\)(?![nrt]))(?P<local>[^\W_][\w\u0300-\u036f.%+-]{0,63})@"
-            r"(?P<domain>[^\W_](?:[\w\u0300-\u036f-]{0,62}[^\W_])?(?:\.[^\W_](?:[\w\u0300-\u036f-]{0,62}"
+            r"(?P<domain>[^\W_](?:(?:[^\W_]|[\u0300-\u036f-]){0,62}[^\W_])?(?:\.[^\W_](?:(?:[^\W_]|[\u0300-\u036f-]){0,62}"
             r"[^\W_])?){0,6}\.(?:[A-Za-z]{2,24}(?![A-Za-z0-9-]|\.[A-Za-z0-9])|xn--[a-z0-9-]{2,59}(?![\w-])"
             r"|[^\W\d_]{2,24}(?![\w\u0300-\u036f-]|\.[^\W_])))"  # an ASCII TLD may touch the next word in CJK text
         ),

@@ -672,7 +672,7 @@ def _rule_matches(rules: Iterable[Rule], text: str, lower: str) -> Iterator[tupl
 def _matches(rule: Rule, text: str, lower: str) -> Iterator[re.Match[str]]:
     if rule.starts is not None:
         end = 0
-        for s in rule.starts(text):
+        for s in rule.starts(text, lower):
             m = rule.regex.match(text, s) if s >= end else None
             if m is not None:
                 end = m.end()
