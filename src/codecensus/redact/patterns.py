@@ -1057,9 +1057,10 @@ def _list_items(text: str, pos: int, key_indent: int, key: str) -> Iterator[tupl
 _FLOW_KEY = re.compile(
     r"(?i:" + _ASSIGN_KEYS + r")[sS]?(?![A-Za-z0-9])(?:\\?[\"'])?\]?[ \t]*(?:=|:=|=>|:)[ \t]*(?P<open>[\[{])"
 )
-_FLOW_ANCHOR = re.compile(  # the same over the lower-cased text (a much faster scan)
-    r"(?:" + _ASSIGN_KEYS + r")s?(?![a-z0-9])(?:\\?[\"'])?\]?[ \t]*(?:=|:=|=>|:)[ \t]*[\[{]"
-)
+#: Where such a collection opens (scanned first: a scan for the keys' alternation is ~2.5x slower), and the key
+#: that must end right before it (searched for in the lower-cased text before the separator).
+_FLOW_OPEN = re.compile(r"(?::=|=>|[:=])[ \t]*[\[{]")
+_FLOW_KEY_BEFORE = re.compile(r"(?:" + _ASSIGN_KEYS + r")s?(?![a-z0-9])(?:\\?[\"'])?\]?[ \t]*\Z")
 #: One scalar of a flow collection: double-quoted (also with the quotes escaped, as in JSON text), single-quoted
 #: or plain (up to the next ``,``, bracket, quote or line end).
 _FLOW_SCALAR = re.compile(
@@ -1094,7 +1095,10 @@ def flow_values(text: str, lower: str) -> Iterator[tuple[int, int]]:
     reading. ``lower``: ``text.lower()``."""
     if len(lower) != len(text):
         return  # (a few characters change length in lower case; the anchor needs the same positions)
-    for a in _FLOW_ANCHOR.finditer(lower):
+    for o in _FLOW_OPEN.finditer(lower):
+        a = _FLOW_KEY_BEFORE.search(lower, max(0, o.start() - 48), o.start())
+        if a is None:
+            continue
         m = _FLOW_KEY.match(text, a.start())
         if m is None:
             continue
