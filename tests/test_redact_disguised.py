@@ -241,6 +241,15 @@ NUMBERS_ON_TWO_LINES = [
     "processed rows total 4111\r\n111111111111\nnext",
     "the job processed this many rows: 4111\n111111111111\n",
     json.dumps({"out": "rows written to the table 4111\n111111111111"}),
+    # long lines that are no terminal's wrap: a 50-column log line ending in a count and a line of digits (the
+    # join took any line of 40+ columns for a wrap: "... processed rows total [CARD] bytes written"), the same
+    # at 64 and 90 columns, and an 80-column line whose next line is indented (a terminal goes on at column 1)
+    "2026-01-02 12:00:01 INFO processed rows total 4111\n111111111111 bytes written",
+    "2026-01-02 12:00:01 INFO worker 7 finished, rows processed: 4111\n111111111111 bytes written",
+    "2026-01-02 12:00:01 INFO worker 7 finished the nightly batch job, rows processed: 4111\r\n111111111111\n",
+    json.dumps({"out": "2026-01-02 12:00:01 INFO processed rows total 4111\n111111111111 bytes written"}),
+    ("2026-01-02 12:00:01 INFO worker 7 finished the nightly batch, rows processed: 4111"[-80:]
+     + "\n    111111111111 bytes written"),
 ]
 
 
@@ -249,14 +258,31 @@ def test_numbers_on_consecutive_short_lines_are_not_joined_into_a_card(text: str
     assert get_redactor().redact(text) == text
 
 
-@pytest.mark.parametrize("width", [40, 80, 120])
+@pytest.mark.parametrize("width", [72, 80, 120])
 @pytest.mark.parametrize("cut", [1, 2, 3, 5, 7, 8, 12, 15])
 def test_card_wrapped_after_a_few_digits_is_still_redacted(width: int, cut: int) -> None:
-    """A card wrapped by a terminal at the end of a line of ``width`` columns, ``cut`` digits of it on that line."""
+    """A card wrapped by a terminal at the end of a line of ``width`` columns, ``cut`` digits of it on that line
+    (a line of 40 columns is no terminal's width: see NUMBERS_ON_TWO_LINES)."""
     card = "4532015112830366"
     line = ("the payment form was filled in and submitted with card "[-(width - cut) :]).rjust(width - cut, "x")
     out = get_redactor().redact(f"{line}{card[:cut]}\n{card[cut:]} exp 04/29\nnext")
     assert out == f"{line}[CARD] exp 04/29\nnext"
+
+
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("raw", [True, False])
+def test_card_wrapped_after_four_digits_wins_over_a_phone_number_in_its_tail(width: int, raw: bool) -> None:
+    """The 12 digits after the wrap read alone as a phone number (presidio): the card was dropped and the
+    phone number masked, ``... card 4532`` + newline + ``[PHONE]``, the card's first 4 digits left in the text."""
+    card = "4532015112830366"
+    line = "the payment form was filled in and submitted with card ".rjust(width - 4, "x")
+    text = f"$ pay --verbose\n{line}{card[:4]}\n{card[4:]} exp 04/29\nnext"
+    expected = f"$ pay --verbose\n{line}[CARD] exp 04/29\nnext"
+    r = get_redactor()
+    if raw:
+        assert r.redact(text) == expected
+    else:  # JSON text (a tool result): the lines end in backslash-n escapes
+        assert json.loads(r.redact(json.dumps({"out": text})))["out"] == expected
 
 
 AT_LINE_END = [
@@ -412,3 +438,57 @@ def test_yaml_secret_below_its_key_in_json_text_is_redacted(text: str, expected:
 def test_yaml_key_without_a_secret_below_it_in_json_text_is_kept(text: str) -> None:
     doc = json.dumps({"content": "# app settings\n" + text})
     assert get_redactor().redact(doc) == doc
+
+
+# -- inline lists and mappings under a secret key --------------------------------------------------
+# A YAML flow list or mapping (also a JSON or Python list) as the key's value: the one-value rules stop at the
+# bracket (``{value:`` is no secret) and the block-list rule reads only ``- item`` lines, so every value stayed.
+YAML_FLOW = [
+    ("api_keys: [Xq7fT2mR9vLp4Kw8Zn3Bc6Hd1Jy5Gs0A, Qz7Wq4Xk2M9pL3rTv8Yb1N]", "api_keys: [[SECRET], [SECRET]]"),
+    ('secrets: ["Qz7Wq4Xk2M9p", "hunter2hunter2"]\nother: 1', 'secrets: ["[SECRET]", "[SECRET]"]\nother: 1'),
+    ("password: {value: hunter2}", "password: {value: [SECRET]}"),
+    ("db:\n  password: {value: 'Tr0ub4dor&3', rotate: true}\n", "db:\n  password: {value: '[SECRET]', rotate: true}\n"),
+    ("api_key: {prod: Qz7Wq4Xk2M9pL3rTv8, dev: Hd0Jf5Gs2Ka9}", "api_key: {prod: [SECRET], dev: [SECRET]}"),
+    ('{"api_keys": ["Qz7Wq4Xk2M9pL3rTv8Yb1N", "hunter2hunter2"], "n": 3}', '{"api_keys": ["[SECRET]", "[SECRET]"], "n": 3}'),
+    ('API_KEYS = ["Qz7Wq4Xk2M9pL3rTv8Yb1N", "hunter2hunter2"]', 'API_KEYS = ["[SECRET]", "[SECRET]"]'),
+    # the same in block form with an upper-case plural key (the block rule's key took only a lower-case "s")
+    ("API_KEYS:\n  - Qz7Wq4Xk2M9pL3rTv8Yb1Nc6\n  - hunter2hunter2\n", "API_KEYS:\n  - [SECRET]\n  - [SECRET]\n"),
+    ("passwords:\n  - hunter2hunter2\n", "passwords:\n  - [SECRET]\n"),
+]
+YAML_FLOW_NOT_A_SECRET = [
+    "tokens: [1, 2, 3]",
+    "max_tokens: [100, 200]",
+    "tokens: [spacing-small-2, color-blue-500, 4px]",
+    "special_tokens: ['<|endoftext|>', '<|pad|>']",
+    "secrets: [DB_PASSWORD, API_KEY_2]",
+    "secrets: [my-app-secret, regcred]",
+    'secrets: ["v1.2.3", "2.0.1"]',
+    "password: {type: string, minLength: 8}",
+    "token: {type: 'string', required: true}",
+    "secret: {name: my-secret, key: password}",
+    "api_keys: []",
+    "tokens = [tok for tok in x]",
+    "password: {{ .Values.password }}",
+    "api_key: ${{ secrets.API_KEY }}",
+    "checksums: [3f9a1c2e7b8d4f6a0c1e2d3b4a5f6e7d]",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), YAML_FLOW, ids=range(len(YAML_FLOW)))
+def test_inline_list_or_mapping_under_a_secret_key_is_redacted(text: str, expected: str) -> None:
+    assert get_redactor().redact(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), YAML_FLOW, ids=range(len(YAML_FLOW)))
+def test_inline_list_or_mapping_under_a_secret_key_in_json_text_is_redacted(text: str, expected: str) -> None:
+    """The same YAML inside a tool result as JSON text: its quotes are ``\\"`` escapes there."""
+    doc = json.dumps({"type": "tool_result", "content": "# app settings\n" + text})
+    assert json.loads(get_redactor().redact(doc)) == {"type": "tool_result", "content": "# app settings\n" + expected}
+
+
+@pytest.mark.parametrize("text", YAML_FLOW_NOT_A_SECRET, ids=range(len(YAML_FLOW_NOT_A_SECRET)))
+def test_inline_list_or_mapping_without_a_credential_is_kept(text: str) -> None:
+    r = get_redactor()
+    assert r.redact(text) == text
+    doc = json.dumps({"content": "# app settings\n" + text})
+    assert r.redact(doc) == doc

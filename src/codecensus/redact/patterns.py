@@ -44,6 +44,9 @@ class Rule:
     # Optional case-sensitive regex run over the LOWER-CASED text to find where ``regex`` can start;
     # ``regex`` is then only tried there. Case-insensitive alternations are ~8x slower in ``re``.
     anchor: re.Pattern[str] | None = None
+    # Optional function giving the only positions of the text where ``regex`` can start, in order (for a rule
+    # whose matches end at a rare character but start at a word: scanning every position is slower).
+    starts: Callable[[str, str], Iterator[int]] | None = None  # (text, its lower case)
 
 
 _WORD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
@@ -278,6 +281,47 @@ def _yaml_next_line_ok(m: re.Match[str]) -> bool:
     return len(m.group("vind")) > key_indent and _assign_ok(m)
 
 
+def _cookie_ok(m: re.Match[str]) -> bool:
+    """A session cookie's value: 16+ characters with letters and digits, no code (``session=requests.Session()``)
+    and no reference or placeholder (``${SESSION}``, ``<your-session-id>``)."""
+    v = m.group("v")
+    low = v.lower()
+    if low.startswith(("$", "{", "<", "your", "xxx", "***", "[")) or any(c in v for c in "()[]{},"):
+        return False
+    return _has_digit(v) and sum(c.isalpha() for c in v) >= 6 and (not _IDENT.fullmatch(v) or _looks_random(v))
+
+
+_COOKIE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def cookie_starts(text: str, lower: str) -> Iterator[int]:
+    """Where a session cookie's name can start: the start of each run of name characters that holds ``sess`` or
+    ``sid`` and is followed by ``=`` (``session`` alone is a common word: the cookie rule's anchor scanned all of
+    them)."""
+    if len(lower) != len(text):
+        return
+    found: set[int] = set()
+    for needle in ("sess", "sid"):
+        p = lower.find(needle)
+        while p != -1:
+            q = p + len(needle)
+            while q < len(lower) and q - p < 48 and lower[q] in _COOKIE_NAME_CHARS:
+                q += 1
+            if q < len(lower) and lower[q] == "=":
+                s = p
+                while s > 0 and p - s < 48 and lower[s - 1] in _COOKIE_NAME_CHARS:
+                    s -= 1
+                if s >= 1 and text[s - 1] == "\\" and lower[s] in "nrt":  # after a \n escape of JSON text
+                    s += 1
+                found.add(s)
+            p = lower.find(needle, q)
+    yield from sorted(found)
+
+
+#: the command before ``login`` whose ``-p`` is a password (not ``ssh -p 22``, ``docker run -p 80:80``)
+_LOGIN_COMMAND = re.compile(r"(?:(?<![\w-])|(?<=\\[nrt]))(?:docker|podman|nerdctl|buildah|skopeo|oras|helm|az|cf)(?:[ \t]+registry)?[ \t]+\Z")
+
+
 def _url_secret_ok(m: re.Match[str]) -> bool:
     v = m.group("v")
     low = v.lower()
@@ -340,6 +384,27 @@ def _email_ok(m: re.Match[str]) -> bool:
     return "://" not in text[ws + 1 : m.start()]
 
 
+def _is_local_char(c: str) -> bool:
+    return c.isalnum() or c in "._%+-" or "\u0300" <= c <= "\u036f"
+
+
+def email_starts(text: str, lower: str = "") -> Iterator[int]:
+    """Where an e-mail address can start: for each ``@``, the start of the run of local-part characters before it
+    (at most 64; past a leading ``\\n``-style escape of JSON text, whose letter is not part of the address)."""
+    at = text.find("@")
+    while at != -1:
+        s = at
+        while s > 0 and at - s < 64 and _is_local_char(text[s - 1]):
+            s -= 1
+        if s >= 2 and text[s - 1] == "\\" and text[s] in "nrt" and text[s - 2] != "\\":
+            s += 1
+        while s < at and not text[s].isalnum():
+            s += 1
+        if s < at:
+            yield s
+        at = text.find("@", at + 1)
+
+
 def _phone_ok(m: re.Match[str]) -> bool:
     import phonenumbers  # local import: only paid for when a candidate exists
 
@@ -370,7 +435,7 @@ _ASSIGN_KEYS = (
     r"password|passwd|passphrase|pwd|secret|secret[_-]?key|token|auth[_-]?token|access[_-]?token|"
     r"refresh[_-]?token|bearer[_-]?token|id[_-]?token|session[_-]?token|api[_-]?key|apikey|access[_-]?key|"
     r"private[_-]?key|client[_-]?secret|signing[_-]?key|encryption[_-]?key|master[_-]?key|account[_-]?key|"
-    r"credentials?|auth[_-]?key|app[_-]?secret|webhook[_-]?secret|db[_-]?pass"
+    r"credentials?|auth[_-]?key|app[_-]?secret|webhook[_-]?secret|db[_-]?pass|secret[_-]?key[_-]?base"
 )
 
 RULES: tuple[Rule, ...] = (
@@ -561,7 +626,8 @@ RULES: tuple[Rule, ...] = (
         "url_userinfo",
         K.URL_TOKEN,
         re.compile(
-            r"(?a:\b)[A-Za-z][A-Za-z0-9+.-]{1,20}://(?P<user>[^\s/:@\"'<>`]{1,128}):(?P<pw>[^\s/@\"'<>`]{1,256})@"
+            # no user name (redis://:pw@host); an unescaped "@" in the password (the host follows the last one)
+            r"(?a:\b)[A-Za-z][A-Za-z0-9+.-]{1,20}://(?P<user>[^\s/:@\"'<>`]{0,128}):(?P<pw>[^\s/\"'<>`]{1,256})@"
             r"(?=[A-Za-z0-9\[])"
         ),
         ("://",),
@@ -629,6 +695,81 @@ RULES: tuple[Rule, ...] = (
         score=0.85,
     ),
     Rule(
+        # HTTP authorization with any scheme or none (Api-Key, Token, SSWS, Digest…; Bearer and Basic have their
+        # own rule), in a header, a curl -H argument or a dict
+        "authorization_header",
+        K.SECRET,
+        re.compile(
+            r"(?i:(?:proxy-)?authorization)\\?[\"']?\]?[ \t]*[:=][ \t]*\\?[\"']?(?:[A-Za-z][A-Za-z0-9_-]{1,24}[ \t]+)?"
+            r"(?P<v>[A-Za-z0-9._~+/=-]{19,2047}[A-Za-z0-9_~+/=-])"
+        ),
+        ("authorization",),
+        anchor=re.compile(r"authorization\\?[\"']?\]?[ \t]*[:=]"),
+        group="v",
+        check=lambda m: _has_digit(m.group("v")) and (not _IDENT.fullmatch(m.group("v")) or _looks_random(m.group("v"))),
+        score=0.9,
+    ),
+    Rule(
+        # user:password given to curl (-u, --user, --proxy-user, -U) or httpie (-a, --auth)
+        "cli_user_password",
+        K.SECRET,
+        re.compile(
+            r"(?<![A-Za-z0-9-])(?:-u|-U|--user|--proxy-user|--auth|(?<=http )-a|(?<=https )-a)(?:=|[ \t]+)"
+            r"(?:\"[^\s:\"'@]{1,128}:(?P<dq>[^\"\n\\]{1,256})\"|'[^\s:\"'@]{1,128}:(?P<sq>[^'\n\\]{1,256})'"
+            r"|[^\s:\"'@]{1,128}:(?P<bare>[^\s\"']{1,256}))"
+        ),
+        ("-u", "--user", "--proxy-user", "--auth", "http -a", "https -a"),
+        anchor=re.compile(r"-(?:u|a|-user|-proxy-user|-auth)(?:=|[ \t])"),
+        group="__value__",
+        check=_assign_ok,
+        score=0.85,
+    ),
+    Rule(
+        # the MySQL/MariaDB clients' password glued to -p (mysql -u root -pS3cr3t)
+        "mysql_password_flag",
+        K.SECRET,
+        re.compile(
+            r"(?:(?<![\w-])|" + AFTER_ESC + r")(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlshow|mariadb|mariadb-dump)"
+            r"(?![\w-])[^\n|;&]{0,200}?[ \t]-p(?:\"(?P<dq>[^\"\n\\]{1,128})\"|'(?P<sq>[^'\n\\]{1,128})'"
+            r"|(?P<bare>[^\s\"'|;&]{1,128}))"
+        ),
+        ("mysql", "mariadb"),
+        anchor=re.compile(r"m(?:ysql|ariadb)"),
+        group="__value__",
+        check=_assign_ok,
+        score=0.85,
+    ),
+    Rule(
+        # the session cookie of a Cookie/Set-Cookie header, curl -b, document.cookie: a live login
+        "session_cookie",
+        K.SECRET,
+        re.compile(
+            r"(?:(?<![\w.-])|" + AFTER_ESC + r")(?i:sessionid|session_id|session|(?:connect\.)?sid|phpsessid|jsessionid|"
+            r"asp\.net_sessionid|laravel_session|user_session|_gh_sess|(?:[\w.-]{1,40}[._-])?session[._-]token)"
+            r"=(?P<v>[^;\s\"'`&\\]{16,4096})"
+        ),
+        ("sess", "sid"),
+        starts=cookie_starts,
+        group="v",
+        check=_cookie_ok,
+        score=0.85,
+    ),
+    Rule(
+        # a registry or SSH login's password after a short -p flag (docker login -u bob -p …, sshpass -p …)
+        "login_password_flag",
+        K.SECRET,
+        re.compile(
+            r"(?:(?<![\w-])|" + AFTER_ESC + r")(?:sshpass|login)(?![\w-])[^\n|;&]{0,200}?[ \t]-p(?:=|[ \t]+)"
+            r"(?:\"(?P<dq>[^\"\n\\]{1,256})\"|'(?P<sq>[^'\n\\]{1,256})'|(?P<bare>[^\s\"'|;&]{1,256}))"
+        ),
+        ("sshpass", "login"),
+        anchor=re.compile(r"sshpass|login"),
+        group="__value__",
+        check=lambda m: (m.group(0).startswith("sshpass") or _LOGIN_COMMAND.search(m.string, max(0, m.start() - 40), m.start()) is not None)
+        and _assign_ok(m),
+        score=0.85,
+    ),
+    Rule(
         "cli_secret_flag",
         K.SECRET,
         re.compile(
@@ -661,12 +802,16 @@ RULES: tuple[Rule, ...] = (
         "email",
         K.EMAIL,
         re.compile(
-            r"(?<![A-Za-z0-9._%+-])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]{0,63})@"
-            r"(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}"
-            r"[A-Za-z0-9])?){0,6}\.[A-Za-z]{2,24})(?![A-Za-z0-9-]|\.[A-Za-z0-9])"
+            # letters of any script (josé.garcía@, иван@пример.рф, 田中@例え.jp), accents as combining marks too
+            # not starting at the letter of a \\n escape in JSON text ("x\\nalice@…" is alice@…, not nalice@…)
+            r"(?:(?<![\w\u0300-\u036f.%+\\-])|" + AFTER_ESC + r"|(?<=\\)(?![nrt]))(?P<local>[^\W_][\w\u0300-\u036f.%+-]{0,63})@"
+            r"(?P<domain>[^\W_](?:(?:[^\W_]|[\u0300-\u036f-]){0,62}[^\W_])?(?:\.[^\W_](?:(?:[^\W_]|[\u0300-\u036f-]){0,62}"
+            r"[^\W_])?){0,6}\.(?:[A-Za-z]{2,24}(?![A-Za-z0-9-]|\.[A-Za-z0-9])|xn--[a-z0-9-]{2,59}(?![\w-])"
+            r"|[^\W\d_]{2,24}(?![\w\u0300-\u036f-]|\.[^\W_])))"  # an ASCII TLD may touch the next word in CJK text
         ),
         ("@",),
         check=_email_ok,
+        starts=email_starts,
         score=0.95,
     ),
     Rule(
@@ -788,7 +933,7 @@ def span_of(rule: Rule, m: re.Match[str]) -> tuple[int, int]:
 
 #: A secret key ending its line (``api_key:``, ``api_keys:``, ``password: |``), the line break included.
 _YAML_BLOCK_KEY = re.compile(
-    r"(?i:" + _ASSIGN_KEYS + r")s?(?![A-Za-z0-9])[\"']?[ \t]*:[ \t]*(?P<ind>[|>][-+1-9]{0,2}[ \t]*)?(?:#[^\r\n]*)?\r?\n"
+    r"(?i:" + _ASSIGN_KEYS + r")[sS]?(?![A-Za-z0-9])[\"']?[ \t]*:[ \t]*(?P<ind>[|>][-+1-9]{0,2}[ \t]*)?(?:#[^\r\n]*)?\r?\n"
 )
 _YAML_BLOCK_ANCHOR = re.compile(  # the same over the lower-cased text (a much faster scan)
     r"(?:" + _ASSIGN_KEYS + r")s?(?![a-z0-9])[\"']?[ \t]*:[ \t]*(?:[|>][-+1-9]{0,2}[ \t]*)?(?:#[^\r\n]*)?\r?\n"
@@ -815,9 +960,26 @@ def _list_item_secret(value: str, quoted: bool) -> bool:
     return _looks_random(value) or len(value) >= 20 and digits >= 4 and letters >= 4
 
 
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")  # the name of a secret, not its value (DB_PASSWORD, API_KEY_2)
+_VERSION = re.compile(r"[vV]?\d+(?:\.\d+)+")
+
+
+def _keyed_item_secret(value: str, quoted: bool, key: str) -> bool:
+    """Is an item of a list (inline or a YAML block) under the secret key ``key`` (as matched, lower case) a
+    credential? Under ``tokens`` (design tokens, a tokenizer's tokens) only one that :func:`_list_item_secret`
+    takes; under ``passwords``, ``secrets``, ``api_keys``… also a plausible secret (:func:`secret_value_ok`) with
+    letters and digits that is no variable's name or version (``hunter2hunter2``, ``Qz7Wq4Xk2M9p``; not
+    ``DB_PASSWORD``, ``my-app-secret``, ``v1.2.3``, ``8``)."""
+    if _list_item_secret(value, quoted):
+        return True
+    if key.startswith("token") or ":" in value or _ENV_NAME.fullmatch(value) or _VERSION.fullmatch(value):
+        return False
+    return _has_digit(value) and any(c.isalpha() for c in value) and secret_value_ok(value, quoted=quoted)
+
+
 def yaml_block_values(text: str, lower: str) -> Iterator[tuple[int, int]]:
     """Spans of the YAML secrets the one-line rules leave: every list item under a secret key (``api_keys:``
-    newline ``  - Xq7f…`` newline ``  - Qz7W…``) that looks like a credential (:func:`_list_item_secret`), and the
+    newline ``  - Xq7f…`` newline ``  - Qz7W…``) that looks like a credential (:func:`_keyed_item_secret`), and the
     lines after the first of a block scalar (``password: |``) whose first line is a plausible secret (the
     ``yaml_next_line`` rule covers the first line). Each line's value is its own span, so the lines stay.
     ``lower``: ``text.lower()``."""
@@ -838,7 +1000,7 @@ def yaml_block_values(text: str, lower: str) -> Iterator[tuple[int, int]]:
         if m.group("ind") is not None:
             yield from _block_scalar_rest(text, m.end(), key_indent)
         else:
-            yield from _list_items(text, m.end(), key_indent)
+            yield from _list_items(text, m.end(), key_indent, lower[m.start() : m.end()])
 
 
 def _lines(text: str, pos: int) -> Iterator[re.Match[str]]:
@@ -869,7 +1031,7 @@ def _block_scalar_rest(text: str, pos: int, key_indent: int) -> Iterator[tuple[i
         yield line.start("body"), line.end("body")
 
 
-def _list_items(text: str, pos: int, key_indent: int) -> Iterator[tuple[int, int]]:
+def _list_items(text: str, pos: int, key_indent: int, key: str) -> Iterator[tuple[int, int]]:
     indent = -1
     for line in _lines(text, pos):
         if not line.group("body"):
@@ -883,6 +1045,85 @@ def _list_items(text: str, pos: int, key_indent: int) -> Iterator[tuple[int, int
         indent = width
         for g in VALUE_GROUPS:
             if item.group(g) is not None:
-                if _list_item_secret(item.group(g), quoted=g != "bare"):
+                if _keyed_item_secret(item.group(g), g != "bare", key):
                     yield item.span(g)
                 break
+
+
+# -- flow collections under a secret key ---------------------------------------------------------
+
+#: A secret key (``api_keys``, ``password``, ``"secrets"``, ``\"tokens\"`` in JSON text) given an inline list or
+#: mapping: ``api_keys: [``, ``password: {``, ``"secrets": [``, ``API_KEYS = [``.
+_FLOW_KEY = re.compile(
+    r"(?i:" + _ASSIGN_KEYS + r")[sS]?(?![A-Za-z0-9])(?:\\?[\"'])?\]?[ \t]*(?:=|:=|=>|:)[ \t]*(?P<open>[\[{])"
+)
+#: Where such a collection opens (scanned first: a scan for the keys' alternation is ~2.5x slower), and the key
+#: that must end right before it (searched for in the lower-cased text before the separator).
+_FLOW_OPEN = re.compile(r"(?::=|=>|[:=])[ \t]*[\[{]")
+_FLOW_KEY_BEFORE = re.compile(r"(?:" + _ASSIGN_KEYS + r")s?(?![a-z0-9])(?:\\?[\"'])?\]?[ \t]*\Z")
+#: One scalar of a flow collection: double-quoted (also with the quotes escaped, as in JSON text), single-quoted
+#: or plain (up to the next ``,``, bracket, quote or line end).
+_FLOW_SCALAR = re.compile(
+    r"[ \t]*(?:\"(?P<dq>[^\"\n\\]{0,512})\"|\\\"(?P<eq>[^\"\n\\]{0,512})\\\"|'(?P<sq>[^'\n\\]{0,512})'"
+    r"|(?P<bare>[^\s\"'`,\[\]{}#\\][^\n\"'`,\[\]{}\\]{0,511}?))[ \t]*(?=[,\]}])"
+)
+_FLOW_MAP_KEY = re.compile(r"[ \t]*(?:\\?[\"'])?(?P<k>[A-Za-z0-9_.-]{1,64})(?:\\?[\"'])?[ \t]*:[ \t]*")
+#: Keys of a flow mapping under a secret key whose value is the secret itself (``password: {value: hunter2}``,
+#: ``api_key: {prod: …, dev: …}``); the values of other keys (``type``, ``name``, ``minLength``) are settings.
+_FLOW_VALUE_KEYS = frozenset(
+    """value val default plain plaintext raw data literal text current old new previous next primary secondary
+    prod production dev development staging stage test testing live local
+    """.split()
+)
+_FLOW_GROUPS = ("dq", "eq", "sq", "bare")
+_FLOW_MAX_ITEMS = 64
+
+
+def _flow_scalar(m: re.Match[str]) -> tuple[str, int, int, bool]:
+    for g in _FLOW_GROUPS:
+        if m.group(g) is not None:
+            return m.group(g), m.start(g), m.end(g), g != "bare"
+    raise AssertionError("a flow scalar matched no group")
+
+
+def flow_values(text: str, lower: str) -> Iterator[tuple[int, int]]:
+    """Spans of the secrets in an inline list or mapping under a secret key, which the one-value rules leave
+    (their value would start with ``[`` or ``{``): each list item that looks like a credential
+    (:func:`_keyed_item_secret`: ``api_keys: [Xq7f…, Qz7W…]``, ``"secrets": ["…", "…"]``), and each mapping value
+    that does (:func:`_list_item_secret`), or that is a plausible secret (:func:`secret_value_ok`) under a key that names the secret's value
+    (:data:`_FLOW_VALUE_KEYS`: ``password: {value: hunter2}``). One line only; a nested collection ends the
+    reading. ``lower``: ``text.lower()``."""
+    if len(lower) != len(text):
+        return  # (a few characters change length in lower case; the anchor needs the same positions)
+    for o in _FLOW_OPEN.finditer(lower):
+        a = _FLOW_KEY_BEFORE.search(lower, max(0, o.start() - 48), o.start())
+        if a is None:
+            continue
+        m = _FLOW_KEY.match(text, a.start())
+        if m is None:
+            continue
+        pos = m.end()
+        is_map = m.group("open") == "{"
+        key = lower[m.start() : m.end()]
+        for _ in range(_FLOW_MAX_ITEMS):
+            inner = ""
+            if is_map:
+                k = _FLOW_MAP_KEY.match(text, pos)
+                if k is None:
+                    break
+                inner, pos = k.group("k").lower(), k.end()
+            item = _FLOW_SCALAR.match(text, pos)
+            if item is None:
+                break
+            value, s, e, quoted = _flow_scalar(item)
+            value = value.strip() if not quoted else value
+            if (
+                _keyed_item_secret(value, quoted, key)
+                if not is_map
+                else _list_item_secret(value, quoted) or inner in _FLOW_VALUE_KEYS and secret_value_ok(value, quoted=quoted)
+            ):
+                yield s, s + len(value)
+            pos = item.end()
+            if text[pos] != ",":
+                break  # the closing bracket
+            pos += 1

@@ -47,7 +47,15 @@ from codecensus.redact.names import (
     names_from_emails,
     plausible_person,
 )
-from codecensus.redact.patterns import RULES, YAML_TRIGGERS, Rule, left_ok, span_of, yaml_block_values
+from codecensus.redact.patterns import (
+    RULES,
+    YAML_TRIGGERS,
+    Rule,
+    flow_values,
+    left_ok,
+    span_of,
+    yaml_block_values,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +174,9 @@ class Redactor:
                     yield RawHit(K.SECRET, s, e, 0.85, "regex")
             if "\\n" in text:
                 yield from self._escaped_yaml(text)
+            if "[" in text or "{" in text:
+                for s, e in flow_values(text, lower):
+                    yield RawHit(K.SECRET, s, e, 0.85, "regex")
         ds = self._get_ds()
         if ds is not None:
             yield from ds.find(text, lower)
@@ -426,28 +437,34 @@ def _joinable_breaks(text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
         run = text[k:i] + (tail.group() if tail is not None else "")
         if not (len(run) >= _RUN_MIN or text[i - 1].isdigit() and text[j].isdigit()) or not _BREAK_NEEDS.search(run, 1):
             continue
-        if text[k:i].isdigit() and tail is not None and tail.group().isdigit() and not _number_wrapped(text, k, i):
+        if text[k:i].isdigit() and tail is not None and tail.group().isdigit() and not _number_wrapped(text, k, i, j):
             continue
         yield i, j
 
 
-_DIGIT_WRAP_MIN = 40  # a line this long that ends inside a number may have been wrapped there
 _LONG_DIGITS = 8  # a run of digits this long ending a line is not a count or an amount
 #: digit groups right before a number's last group: ``4532 0151``, ``+1 415 555``, ``4532-0151-``
 _DIGIT_GROUPS_BEFORE = re.compile(r"(?<![\w.:/,])\+?\d{1,4}(?:[ -]\d{2,6}){0,4}[ -]\Z")
 
 
-def _number_wrapped(text: str, k: int, i: int) -> bool:
-    """Is the line break at ``i``, with digits ``text[k:i]`` before it and digits after it, a wrap inside one
+def _number_wrapped(text: str, k: int, i: int, j: int) -> bool:
+    """Is the line break ``[i, j)``, with digits ``text[k:i]`` before it and digits after it, a wrap inside one
     number (a card, a phone number) rather than a number ending a line and another starting the next
-    (``processed rows total 4111`` + ``111111111111``)? It is when the line is at least :data:`_DIGIT_WRAP_MIN`
-    characters long (a terminal or a tool wrapped it), or when the digits before it are not a short number after
-    words: a run of :data:`_LONG_DIGITS` or more, or the last of a group of digit groups (``4532 0151``)."""
+    (``processed rows total 4111`` + ``111111111111``)? It is when the digits before it are not a short number
+    after words (a run of :data:`_LONG_DIGITS` or more, or the last of a group of digit groups: ``4532 0151``), or
+    when the break is a terminal's wrap (:func:`_terminal_wrap`); a line that is merely long (a log line of 50
+    columns ending in a count) is none."""
     if i - k >= _LONG_DIGITS or _DIGIT_GROUPS_BEFORE.search(text, max(0, k - 40), k):
         return True
-    lo = max(0, i - _DIGIT_WRAP_MIN)
-    nl, esc = text.rfind("\n", lo, i), text.rfind("\\n", lo, i)
-    return nl == -1 and esc == -1 and i - lo >= _DIGIT_WRAP_MIN
+    return _terminal_wrap(text, i, j)
+
+
+def _terminal_wrap(text: str, i: int, j: int) -> bool:
+    """Does the line break ``[i, j)`` look like a terminal's hard wrap: the line before it exactly as long as a
+    terminal is wide (:data:`_WRAP_WIDTHS`) and the next line going on at its first column (no indentation)?"""
+    if text[i:j] not in ("\n", "\r\n", "\\n", "\\r\\n"):
+        return False
+    return i - _line_start(text, max(0, i - max(_WRAP_WIDTHS) - 1), i) in _WRAP_WIDTHS
 
 
 _TOKEN_RUN = re.compile(rf"[{_TOKEN_CHARS}]{{1,{_VIEW_REACH}}}")
@@ -481,6 +498,8 @@ def _keep_joined(
         right_alone = any(h.start == j and h.start < end for h in first)
         if hit.kind in K.SECRET_KINDS and _key_tail(text, hit.kind, start, i, j, end, first):
             continue
+        if hit.kind == K.CARD:  # digits both sides, a wrap by :func:`_number_wrapped`: a phone number in one piece
+            continue  # is the card's tail (a card number wrapped after ``4532`` is no phone number)
         for a, b, other_alone, outer in ((start, i, right_alone, start - 1), (j, end, left_alone, end)):
             if _whole_word(text, a, b):
                 return False
@@ -519,10 +538,9 @@ def _key_tail(text: str, kind: str, start: int, i: int, j: int, end: int, first:
         return True
     if kind == K.OPENAI_KEY and _OPENAI_MARK in key and len(key) - key.rindex(_OPENAI_MARK) - len(_OPENAI_MARK) < 20:
         return True
-    column_zero = text[i:j] in ("\n", "\r\n", "\\n", "\\r\\n")
-    if not column_zero or (end < len(text) and text[end] not in _TAIL_AFTER):
+    if end < len(text) and text[end] not in _TAIL_AFTER:
         return False
-    return i - _line_start(text, max(0, i - max(_WRAP_WIDTHS) - 1), i) in _WRAP_WIDTHS
+    return _terminal_wrap(text, i, j)
 
 
 def _line_start(text: str, lo: int, i: int) -> int:
@@ -652,6 +670,14 @@ def _rule_matches(rules: Iterable[Rule], text: str, lower: str) -> Iterator[tupl
 
 
 def _matches(rule: Rule, text: str, lower: str) -> Iterator[re.Match[str]]:
+    if rule.starts is not None:
+        end = 0
+        for s in rule.starts(text, lower):
+            m = rule.regex.match(text, s) if s >= end else None
+            if m is not None:
+                end = m.end()
+                yield m
+        return
     if rule.anchor is None or len(lower) != len(text):
         yield from rule.regex.finditer(text)
         return
