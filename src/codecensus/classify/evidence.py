@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from codecensus.classify.base import ActionEvidence, SessionEvidence
-from codecensus.measure import FILE_RANK_SELECT, MULTI_FILE_RANK_SELECT
+from codecensus.measure import FILE_RANK_SELECT, HASH_FIRST_TABLES, MULTI_FILE_RANK_SELECT, copied_keys_select
 from codecensus.store import Store, readable_times
 from codecensus.store.db import parse_size
 
@@ -150,7 +150,7 @@ def _prepare_tables(store: Store) -> None:
                   SELECT x.rowid AS rid,
                          row_number() OVER (PARTITION BY x.uuid, x.seq ORDER BY r.rank, x.line) AS rn
                   FROM {t} x JOIN _ev_rank r USING (file_id)
-                  WHERE x.uuid IN (SELECT uuid FROM {t} WHERE uuid IS NOT NULL GROUP BY uuid HAVING count(*) > 1)
+                  WHERE x.uuid IN ({copied_keys_select(t, "uuid", t in HASH_FIRST_TABLES)})
                 ) WHERE rn > 1 ORDER BY rid"""
         )
     # The batch queries order a session's rows by (file rank, line, seq). A session of one file has one rank,

@@ -57,6 +57,7 @@ from codecensus.sources.common import (
     tool_category,
     words,
 )
+from codecensus.sources.rows import looks_like_claude_code
 
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _SYSTEM_REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
@@ -331,11 +332,31 @@ class _Rows:
         return out
 
 
+def _line_hits(raw: bytes) -> int:
+    """What one stripped line of a head counts towards :meth:`ClaudeCodeParser.detect` (2 hits: 0.9, 1: 0.6)."""
+    if not raw.startswith(b"{"):
+        return 0
+    if b'"sessionId"' in raw and (b'"type"' in raw):
+        return 2
+    if (raw.startswith(b'{"type":"summary"') or raw.startswith(b'{"type":"file-history-snapshot"')
+            or b'"leafUuid"' in raw or b'"parentUuid"' in raw):
+        return 1
+    return 0
+
+
 class ClaudeCodeParser:
     name = "claude_code"
     version = "2"  # 2: a text block copied in the same response counts its words once
     append_only = True
     folder = False
+
+    # The formats `claim` was checked against (see there): another format registered turns it off.
+    claim_checked = frozenset({
+        "aider", "claude_agent_platform", "claude_code", "claude_otel", "claude_stream_json", "cline", "codex",
+        "copilot_cli", "cursor", "gemini_cli", "mini_swe_agent", "openhands", "openhands_v1", "swe_agent",
+        "terminal_bench",
+    })
+    claim_suffixes = frozenset({".jsonl"})
 
     # -- detection -------------------------------------------------------
     def detect(self, path: Path, head: bytes) -> float:
@@ -344,13 +365,7 @@ class ClaudeCodeParser:
         first = head.split(b"\n", 8)
         hits = 0
         for raw in first[:8]:
-            raw = raw.strip()
-            if not raw.startswith(b"{"):
-                continue
-            if b'"sessionId"' in raw and (b'"type"' in raw):
-                hits += 2
-            elif raw.startswith(b'{"type":"summary"') or raw.startswith(b'{"type":"file-history-snapshot"') or b'"leafUuid"' in raw or b'"parentUuid"' in raw:
-                hits += 1
+            hits += _line_hits(raw.strip())
         if hits >= 2:
             return 0.9
         if hits == 1:
@@ -359,6 +374,35 @@ class ClaudeCodeParser:
         if "projects" in path.parts and (".claude" in path.parts or "claude" in path.parts):
             return 0.55
         return 0.0
+
+    def claim(self, path: Path, start: bytes) -> bool:
+        """Whether ``base.detect`` over the formats in :attr:`claim_checked` picks this one for ``path``, told by
+        ``start`` (the file's first bytes, as ``read_head`` reads them) alone. False: not known from ``start``.
+
+        True when the first line ends in ``start`` and is a JSON object with Claude Code's envelope
+        (``looks_like_claude_code``) that :meth:`detect` counts as a hit. Then every format that reads the head's
+        JSON records (Claude Agent Platform, stream-json, Codex, Copilot CLI, OTel: 1 to 6 records, each count
+        holding this first line) returns 0 on that envelope, OpenHands' one-record test (``instance_id`` and a
+        ``history`` list) is made here, the other formats want another suffix or a folder, and :meth:`detect`
+        scores at least 0.6 (a hit in a line it reads is never taken back by the lines after).
+        """
+        if path.suffix != ".jsonl":
+            return False
+        end = start.find(b"\n")
+        if end < 0:  # the first line may go on past `start`
+            return False
+        raw = start[:end].strip()
+        if not _line_hits(raw):  # (also a line after a second byte order mark: detect counts none there)
+            return False
+        try:
+            rec = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return False
+        return (
+            isinstance(rec, dict)
+            and looks_like_claude_code((rec,))
+            and not ("instance_id" in rec and isinstance(rec.get("history"), list))
+        )
 
     def role(self, path: Path) -> str:
         if path.name.startswith("agent-") or "subagents" in path.parts:
