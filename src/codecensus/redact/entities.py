@@ -27,6 +27,7 @@ SECRET = "SECRET"
 # Personal data.
 CARD = "CARD"
 IBAN = "IBAN"
+SSN = "SSN"  # a US social security number
 EMAIL = "EMAIL"
 PHONE = "PHONE"
 PERSON = "PERSON"
@@ -60,6 +61,7 @@ KINDS: tuple[str, ...] = (
     SECRET,
     CARD,
     IBAN,
+    SSN,
     EMAIL,
     PHONE,
     PERSON,
@@ -71,7 +73,7 @@ KINDS: tuple[str, ...] = (
 PRIORITY: dict[str, int] = {k: i for i, k in enumerate(KINDS)}
 
 SECRET_KINDS: frozenset[str] = frozenset(KINDS[: KINDS.index(SECRET) + 1])
-DIRECT_PII_KINDS: frozenset[str] = frozenset({CARD, IBAN, EMAIL, PHONE, PERSON, ADDRESS})
+DIRECT_PII_KINDS: frozenset[str] = frozenset({CARD, IBAN, SSN, EMAIL, PHONE, PERSON, ADDRESS})
 QUASI_KINDS: frozenset[str] = frozenset({IP, PATH_USER, LOCATION})
 
 

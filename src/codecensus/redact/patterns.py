@@ -251,6 +251,39 @@ def secret_value_ok(value: str, *, quoted: bool) -> bool:
     return len(v) >= 16 and not _IDENT.fullmatch(v)
 
 
+#: Keys whose quoted value is a secret even with spaces in it (a passphrase: ``"correct horse battery staple"``);
+#: not ``token`` alone (a tokenizer's tokens are words) nor ``credentials``.
+_PASSPHRASE_KEY = re.compile(
+    r"(?i)(?:password|passwd|passphrase|pwd|secret|secret[_-]?key|(?:access|auth|refresh|session|bearer|api|bot)[_-]?token|"
+    r"api[_-]?key|apikey|private[_-]?key|client[_-]?secret|app[_-]?secret|webhook[_-]?secret|db[_-]?pass)[\"']?\]?[ \t]*"
+    r"(?:=|:=|=>|::|:)[ \t]*[\"']\Z"
+)
+#: Words of prose, messages and instructions (``"see the vault"``, ``"Password is required"``), never of a passphrase
+_PROSE_WORDS = frozenset(
+    """a an the is are was be been must should will can cannot can't don't not no none null please enter type set
+    see use used using stored store in on at from to of for with by as here there this that it your yours our
+    their required invalid incorrect wrong missing empty least characters chars match matches field fields value
+    too short change changeme same above below vault env environment file example placeholder redacted hidden
+    password passwd passphrase secret token key keys
+    de du la le les des et el los las y der die das und mot passe kennwort wachtwoord
+    """.split()
+)
+_PHRASE_WORD = re.compile(r"[^\s${}<>()\[\]%`|]{1,64}")
+
+
+def passphrase_ok(value: str) -> bool:
+    """Is a quoted value with spaces under a secret key a passphrase (``correct horse battery staple``, ``my long
+    pass phrase``) rather than prose, a message or a template (``see the vault``, ``Password is required``,
+    ``<your password>``, ``${DB_PASS}``, ``{{ api_key }}``)? 2 to 8 words joined by single spaces, 8 characters or
+    more, no template or markup characters, no word of :data:`_PROSE_WORDS`, no sentence's full stop."""
+    words = value.split(" ")
+    if not 2 <= len(words) <= 8 or len(value) < 8 or value.endswith((".", "!", "?", ":")):
+        return False
+    if not all(_PHRASE_WORD.fullmatch(w) for w in words):
+        return False
+    return not any(w.lower().strip(",;'\"") in _PROSE_WORDS for w in words) and "..." not in value
+
+
 def _assign_ok(m: re.Match[str]) -> bool:
     text = m.string
     i = m.start()
@@ -259,11 +292,23 @@ def _assign_ok(m: re.Match[str]) -> bool:
     if i > 0 and text[i - 1] in "?&;":
         return False  # a URL query parameter: the url_query_secret rule owns it
     dq, sq, bare = m.group("dq"), m.group("sq"), m.group("bare")
+    quoted = dq if dq is not None else sq
+    if quoted is not None and " " in quoted.strip() and quoted == quoted.strip():
+        key = text[i : m.start("dq" if dq is not None else "sq")]
+        return _PASSPHRASE_KEY.search(key) is not None and passphrase_ok(quoted)
     if dq is not None:
         return secret_value_ok(dq, quoted=True)
     if sq is not None:
         return secret_value_ok(sq, quoted=True)
     return bare is not None and secret_value_ok(bare, quoted=False)
+
+
+def _command_secret_ok(m: re.Match[str]) -> bool:
+    """A value given to a command's password flag (``-k``, ``--body``): quoted with spaces, a passphrase."""
+    quoted = m.group("dq") if m.group("dq") is not None else m.group("sq")
+    if quoted is not None and " " in quoted:
+        return passphrase_ok(quoted)
+    return _assign_ok(m)
 
 
 _YAML_KEY_HEAD = re.compile(r"[ \t]*(?:-[ \t]+)?[\"']?[A-Za-z0-9_.-]*")
@@ -288,9 +333,16 @@ def _cookie_ok(m: re.Match[str]) -> bool:
     low = v.lower()
     if low.startswith(("$", "{", "<", "your", "xxx", "***", "[")) or any(c in v for c in "()[]{},"):
         return False
-    return _has_digit(v) and sum(c.isalpha() for c in v) >= 6 and (not _IDENT.fullmatch(v) or _looks_random(v))
+    if _has_digit(v) and sum(c.isalpha() for c in v) >= 6 and (not _IDENT.fullmatch(v) or _looks_random(v)):
+        return True
+    if _HEX_ID.fullmatch(v) and len(set(v)) > 4:  # a UUID or hex session id: a cookie only where cookies are sent
+        text = m.string
+        line = text[max(text.rfind("\n", 0, m.start()) + 1, m.start() - 300) : m.start()].lower()
+        return line.endswith((";", "?", "&")) or "cookie" in line or re.search(r"(?<![\w-])-b[ \t]", line) is not None
+    return False
 
 
+_HEX_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32,64}")
 _COOKIE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 
@@ -783,6 +835,47 @@ RULES: tuple[Rule, ...] = (
         score=0.85,
     ),
     Rule(
+        # the value of a GitHub Actions secret set from the command line (gh secret set NAME --body VALUE)
+        "gh_secret_body",
+        K.SECRET,
+        re.compile(
+            r"(?:(?<![\w-])|" + AFTER_ESC + r")gh[ \t]+secret[ \t]+set(?![\w-])[^\n|;&]{0,200}?[ \t](?:--body|-b)(?:=|[ \t]+)"
+            r"(?:\"(?P<dq>[^\"\n\\]{1,512})\"|'(?P<sq>[^'\n\\]{1,512})'|(?P<bare>[^\s\"'|;&]{1,512}))"
+        ),
+        ("gh secret",),
+        anchor=re.compile(r"gh[ \t]+secret"),
+        group="__value__",
+        check=_command_secret_ok,
+        score=0.85,
+    ),
+    Rule(
+        # openssl's password on the command line: -k PASS, -pass/-passin/-passout pass:PASS
+        "openssl_password",
+        K.SECRET,
+        re.compile(
+            r"(?:(?<![\w-])|" + AFTER_ESC + r")openssl(?![\w-])[^\n|;&]{0,300}?[ \t](?:-k[ \t]+|-pass(?:in|out)?[ \t]+pass:)"
+            r"(?:\"(?P<dq>[^\"\n\\]{1,256})\"|'(?P<sq>[^'\n\\]{1,256})'|(?P<bare>[^\s\"'|;&]{1,256}))"
+        ),
+        ("openssl",),
+        anchor=re.compile(r"openssl"),
+        group="__value__",
+        check=_command_secret_ok,
+        score=0.85,
+    ),
+    Rule(
+        # a US social security number after its cue (a bare ddd-dd-dddd is an order or a part number)
+        "us_ssn",
+        K.SSN,
+        re.compile(
+            r"(?:(?<![A-Za-z0-9])|" + AFTER_ESC + r")(?i:ssn|social[ \t_-]security(?:[ \t_-](?:number|no\.?|#))?)[\"']?[ \t]*(?:is|=|:|#|-)?[ \t]*[\"']?"
+            r"(?P<v>(?!000|666|9\d\d)\d{3}([- ]?)(?!00)\d{2}\2(?!0000)\d{4})(?![\w-])"
+        ),
+        ("ssn", "social"),
+        anchor=re.compile(r"ssn|social[ \t_-]security"),
+        group="v",
+        score=0.9,
+    ),
+    Rule(
         "card",
         K.CARD,
         re.compile(r"(?:(?<![\w.,-])|" + AFTER_ESC + r")\d(?:[ -]?\d){12,18}(?![\w]|[.,]\d|-\w)", re.ASCII),
@@ -793,7 +886,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "iban",
         K.IBAN,
-        re.compile(r"(?:\b|" + AFTER_ESC + r")[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", re.ASCII),
+        re.compile(
+            r"(?:\b|" + AFTER_ESC + r")(?:[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?"
+            r"|[a-z]{2}\d{2}(?: [a-z0-9]{4}){2,7}(?: [a-z0-9]{1,3})?)\b",  # lower case: only in spaced groups
+            re.ASCII,
+        ),
         (),
         check=_iban_ok,
         score=0.95,

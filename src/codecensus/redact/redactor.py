@@ -456,7 +456,26 @@ def _number_wrapped(text: str, k: int, i: int, j: int) -> bool:
     columns ending in a count) is none."""
     if i - k >= _LONG_DIGITS or _DIGIT_GROUPS_BEFORE.search(text, max(0, k - 40), k):
         return True
+    if j - i >= 2 and text[j - 1] == " " and text[j - 2] != " ":  # the space between two groups went to the next line
+        return _terminal_wrap(text, i, j - 1)
     return _terminal_wrap(text, i, j)
+
+
+def _group_separator(text: str, i: int, j: int) -> str:
+    """The separator (space or dash) a line break ``[i, j)`` between a group of 4 digits and a group of 1 to 4 took
+    the place of, as the groups next to them show (``4532`` + newline + ``0151 1283 0366``: a space), or ``""``."""
+    k, m = i, j
+    while k > 0 and i - k <= 4 and text[k - 1].isdigit():
+        k -= 1
+    while m < len(text) and m - j <= 4 and text[m].isdigit():
+        m += 1
+    if i - k != 4 or not 1 <= m - j <= 4:  # a whole group before the break (not 015 + newline + 1 of 0151)
+        return ""
+    if k >= 2 and text[k - 1] in " -" and text[k - 2].isdigit():
+        return text[k - 1]
+    if m + 1 < len(text) and text[m] in " -" and text[m + 1].isdigit():
+        return text[m]
+    return ""
 
 
 def _terminal_wrap(text: str, i: int, j: int) -> bool:
@@ -600,6 +619,11 @@ def plain_view(text: str, a: int = 0, b: int | None = None) -> tuple[str, list[i
         ch = text[i]
         if breaks and i in breaks:
             joins.append((len(out), i, breaks[i]))
+            sep = _group_separator(text, i, breaks[i])
+            if sep:  # the wrap took the space between two digit groups (4532 + newline + 0151 1283 0366)
+                out.append(sep)
+                starts.append(i)
+                ends.append(breaks[i])
             i = breaks[i]
             continue
         if ch in _INVISIBLE:

@@ -1,0 +1,86 @@
+"""Passphrases with spaces, secrets given to ``gh secret set`` and ``openssl``, lower-case IBANs, UUID session
+cookies, a US social security number after its cue and a spaced card wrapped at a terminal's width, each of which
+stayed in the text, and the prose, templates and code numbers next to them that must stay."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from codecensus.redact import get_redactor
+
+UUID = "550e8400-e29b-41d4-a716-446655440000"
+WRAP = "x" * 75 + " "  # with the 4 digits after it the line is 80 columns: a terminal's wrap follows
+
+LEAKED = [
+    # quoted passphrases under a secret key: any space made the value "not a secret"
+    ('SESSION_SECRET="correct horse battery staple"', 'SESSION_SECRET="[SECRET]"'),
+    ('password: "my long pass phrase"', 'password: "[SECRET]"'),
+    ("export DB_PASSWORD='two words'", "export DB_PASSWORD='[SECRET]'"),
+    ('{"passphrase": "Tr0ub4dor and 3"}', '{"passphrase": "[SECRET]"}'),
+    # gh secret set NAME --body/-b VALUE; openssl -k PASS / -pass pass:PASS
+    ("gh secret set API_TOKEN --body Qz7Wq4Xk2M9pL3", "gh secret set API_TOKEN --body [SECRET]"),
+    ('gh secret set DEPLOY_KEY -R o/r -b "Qz7Wq4Xk2M9pL3"', 'gh secret set DEPLOY_KEY -R o/r -b "[SECRET]"'),
+    ("openssl enc -aes-256-cbc -k S3cr3tP4ss -in a -out b", "openssl enc -aes-256-cbc -k [SECRET] -in a -out b"),
+    ("openssl enc -d -aes-256-cbc -pass pass:S3cr3tP4ss -in a", "openssl enc -d -aes-256-cbc -pass pass:[SECRET] -in a"),
+    ("openssl pkcs12 -export -passout pass:'S3cr3t P4ss' -out k.p12", "openssl pkcs12 -export -passout pass:'[SECRET]' -out k.p12"),
+    # an IBAN typed in lower case
+    ("iban de89 3704 0044 0532 0130 00 ok", "iban [IBAN] ok"),
+    # a UUID session id sent as a cookie (too few letters for the random-key test)
+    (f"Cookie: session_id={UUID}; lang=en", "Cookie: session_id=[SECRET]; lang=en"),
+    (f"https://x.io/app;jsessionid={UUID}", "https://x.io/app;jsessionid=[SECRET]"),
+    (f"curl -b sessionid={UUID} https://x.io", "curl -b sessionid=[SECRET] https://x.io"),
+    # a US social security number after its cue
+    ("SSN: 123-45-6789", "SSN: [SSN]"),
+    ("my ssn is 123-45-6789, thanks", "my ssn is [SSN], thanks"),
+    ("social security number 123 45 6789", "social security number [SSN]"),
+    ("applicant.ssn = '123456789'", "applicant.ssn = '[SSN]'"),
+    # a spaced card wrapped at 80 columns at the space after its first group: the first group stayed, the rest
+    # was taken for a phone number
+    (WRAP + "4532\n0151 1283 0366 done", WRAP + "[CARD] done"),
+    (WRAP + "4532\n 0151 1283 0366 done", WRAP + "[CARD] done"),
+    (WRAP + "4532\r\n0151 1283 0366 done", WRAP + "[CARD] done"),
+]
+
+KEPT = [
+    # prose, messages, placeholders and templates under a secret key
+    "password: see the vault",
+    "token: none",
+    'token: "none"',
+    "password: <your password>",
+    'password: "<your password>"',
+    'password: "see the vault"',
+    'password: "${DB_PASS}"',
+    'api_key: "{{ api_key }}"',
+    'password: "Password is required"',
+    'errors.password = "Must be at least 8 characters"',
+    'label password: "Enter your password"',
+    'secret: "Mot de passe"',
+    'token = "hello world"',
+    'client_secret: "%(secret)s here"',
+    # commands whose flags are no password
+    'gh secret set X --body "$TOKEN"; gh secret list; gh pr create -b "Fix the bug in the parser"',
+    "openssl enc -pass env:PASS -k $PASS; openssl s_client -connect host:443; openssl rand -hex 32",
+    # hashes, UUIDs, versions, ports and numbers of logs
+    "commit de893704004405320130 and de89 3704 ab12 fix",
+    f"log: session_id={UUID} user=3; request_id={UUID}; sid={UUID}",
+    "order 123-45-6789 shipped; part no 123-45-6789; ssn_check: 0",
+    "version 1.2.3; docker run -p 8080:80 img; took 4532 ms",
+    "x" * 60 + " total 4532\n1283 rows written",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), LEAKED, ids=range(len(LEAKED)))
+def test_secret_or_number_is_redacted(text: str, expected: str) -> None:
+    r = get_redactor()
+    assert r.redact(text) == expected
+    if '"' in text:
+        return  # (a quote escaped in JSON text ends no quoted value: a limit of every quoted-value rule)
+    doc = json.dumps({"content": "$ cat notes\n" + text})  # as JSON text too
+    assert json.loads(r.redact(doc)) == {"content": "$ cat notes\n" + expected}
+
+
+@pytest.mark.parametrize("text", KEPT, ids=range(len(KEPT)))
+def test_prose_templates_and_code_numbers_are_kept(text: str) -> None:
+    assert get_redactor().redact(text) == text
