@@ -772,3 +772,43 @@ def test_a_topics_directly_assigned_sessions_are_not_recovered_from_its_n(tmp_pa
     problems = audit_release(_with(figures, "topics", leak), pol)
     assert any(f"cluster_id={parent}): its n minus its released children gives 3 sessions" in p
                for p in problems), problems
+
+
+def test_an_empty_month_inside_the_range_reads_as_a_withheld_one(tmp_path: Path) -> None:
+    """40 users over 2025-10..2026-05: with one session (one user) left in 2026-02, every figure showed 2026-02's
+    rows withheld; with none left, 2026-02 had no row at all. So 'withheld' told that someone had a session that
+    month. An empty month inside the range is now withheld like any (with a complementary month, so the withheld
+    months' total does not give it back as 0): the two reports show the same rows for 2026-02."""
+    import pyarrow as pa
+
+    from codecensus.report.build import audit_release
+
+    shown: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+    for name, left in (("lone", 1), ("empty", 0)):
+        c = synthetic_corpus(users=40, sessions=600, months=8, seed=3)
+        s = c.sessions.to_pandas()
+        gap = (pd.to_datetime(s["started_at"]).dt.strftime("%Y-%m") == "2026-02").to_numpy()
+        s.loc[s.index[gap][left:], "started_at"] = pd.Timestamp("2026-03-05", tz="UTC")
+        c.sessions = pa.Table.from_pandas(s, preserve_index=False)
+        figs, figures, pol = _report_from(tmp_path, c, name)
+        assert audit_release(figures, pol) == []
+        rows: dict[str, list[tuple[Any, ...]]] = {}
+        for f in figures:
+            t = f.table
+            if f.id == "coverage":
+                t = t[(t["dimension"] == "month") & (t["level"] == "2026-02")]
+            elif f.available and "month" in t:
+                t = t[t["month"] == "2026-02"]
+            else:
+                continue
+            keys = [k for k in f.keys if k in t]
+            rows[f.id] = sorted((*(str(r[k]) for k in keys), str(r["variable"]), bool(r["suppressed"]))
+                                for r in t.to_dict("records"))
+        assert rows["coverage"] and all(r[-1] for r in rows["coverage"]), rows["coverage"]
+        shown[name] = rows
+    assert shown["lone"] == shown["empty"]
+    # the old release: the empty month without a row in coverage
+    cov = figs["coverage"]
+    old = cov.table[~((cov.table["dimension"] == "month") & (cov.table["level"] == "2026-02"))]
+    problems = audit_release(_with(figures, "coverage", old), pol)
+    assert any("months 2026-02 have no row" in p for p in problems), problems

@@ -250,8 +250,15 @@ class Context:
     def __post_init__(self) -> None:
         self.boot = UserBootstrap(self.data.df["user"].to_numpy(dtype=object), B=self.B, seed=self.seed,
                                   resample_sessions=self.resample_sessions)
-        self.withheld_months, self.untimed_withheld = self._months_to_withhold()
+        self.withheld_months, self.untimed_withheld = self._months_to_withhold(frozenset())
         self.months = self._months_to_show()
+        present = set(self.data.df["month"].dropna())
+        # an empty month inside the range is withheld like one with a few sessions (it had no row, a withheld one
+        # had: 'withheld' told that someone had a session then), with complementary months so that the months
+        # withheld do not give it back as 0 by subtraction; the range can narrow then, so until nothing changes
+        while not (empty := frozenset(m for m in self.months if m not in present)) <= self.withheld_months:
+            self.withheld_months, self.untimed_withheld = self._months_to_withhold(self.withheld_months | empty)
+            self.months = self._months_to_show()
 
     def _months_to_show(self) -> list[str]:
         """The months the figures show: from the first to the last month with sessions that every figure releases.
@@ -260,28 +267,27 @@ class Context:
         complementary suppression), but a withheld month at either end of the range printed its row and its label
         (and counted in 'N months'), which says that someone had a session in it: one session of one user three
         months after everyone else added 3 months to the report. Such months, and empty months left at the ends
-        then, are not shown (:func:`_finish` drops their rows). Inside the range a withheld month still shows its
-        rows and an empty one none: showing the empty one as withheld hides nothing on its own (a total less the
-        released months gives 0 for it), it would have to be a withheld cell with complementary months."""
+        then, are not shown (:func:`_finish` drops their rows)."""
         months = self.data.months
         present = set(self.data.df["month"].dropna())
         ok = [i for i, m in enumerate(months) if m in present and m not in self.withheld_months]
         return months[ok[0]:ok[-1] + 1] if ok else []
 
-    def _months_to_withhold(self) -> tuple[frozenset[str], bool]:
+    def _months_to_withhold(self, also: frozenset[str]) -> tuple[frozenset[str], bool]:
         """The months every figure withholds whole (see :func:`_finish`): those whose sessions fail the thresholds,
         with complementary months until the withheld ones are two or more and jointly pass. Each by-month figure's
         cells of a month add up to that month's count, and the months' counts with the sessions without a time to
         the report's total, so a month withheld in one figure but released in another (coverage's complementary
         month, from the sum of its work-mode cells) gave the other one by subtraction. The sessions without a time
         are a cell of the same partition (coverage's month 'unknown'): whether their count is withheld is the
-        second value."""
+        second value. The months in ``also`` are withheld whatever their counts (empty months inside the range)."""
         months = self.data.months
         month = self.data.df["month"]
         codes = np.where(month.isna().to_numpy(), len(months), _codes(month, months))
         s, u = self.boot.population(codes, len(months) + 1)
-        recs = [{"_g": 0, "n_users": int(u[i]), "n_sessions": int(s[i])} for i in range(len(months) + 1)]
-        out = apply_release_policy(recs, self.policy, group_by=["_g"], value_columns=[])
+        recs = [{"_g": 0, "n_users": int(u[i]), "n_sessions": int(s[i]), "_w": i < len(months) and months[i] in also}
+                for i in range(len(months) + 1)]
+        out = apply_release_policy(recs, self.policy, group_by=["_g"], value_columns=[], withheld_column="_w")
         return frozenset(m for m, r in zip(months, out, strict=False) if r[SUPPRESSED]), bool(out[-1][SUPPRESSED])
 
     @property
@@ -349,8 +355,9 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     with their n, to the mean over all months). Rows without a value in ``across`` keep their own partition.
 
     Rows of a month in ``ctx.withheld_months`` (or flagged ``_withheld``) are withheld: suppressed, their counts
-    protecting their partitions as a suppressed cell's do. Rows of a month outside ``ctx.months`` (withheld at
-    the ends of the range) are dropped at the end.
+    protecting their partitions as a suppressed cell's do, and kept when empty (a withheld month shows the same
+    rows whether it had sessions or not). Rows of a month outside ``ctx.months`` (withheld at the ends of the
+    range) are dropped at the end.
 
     ``_also`` (a tuple of partition names per row) puts a row in further partitions, each treated like
     ``across``'s: cells that add up to a total the figure releases beside them (a roll-up's modes and the roll-up's
@@ -363,6 +370,8 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     val = t["value"].astype(float)
     if drop_empty:
         keep = (t["n_sessions"] > 0) | np.isfinite(val)
+        if "month" in t and ctx.withheld_months:  # a withheld month shows the same rows, empty or not
+            keep |= t["month"].isin(ctx.withheld_months)
         t = t[keep].reset_index(drop=True)
         val = t["value"].astype(float)
     forced = np.zeros(len(t), dtype=bool)
@@ -499,7 +508,8 @@ def fig_coverage(ctx: Context) -> Figure:
         vals = df[col].fillna("unknown").astype(str)
         if col == "models":
             vals = vals.str.split(",").str[0]
-        levels = sorted(vals.unique())
+        # every month shown has its row (an empty one is withheld: see Context.__post_init__)
+        levels = sorted(set(vals.unique()) | (set(ctx.months) if col == "month" else set()))
         codes = _codes(vals, levels)
         s, u = bs.population(codes, len(levels))
         for i, lv in enumerate(levels):
@@ -1444,7 +1454,7 @@ def fig_topics(ctx: Context) -> Figure:
     # deepest released cluster on its path: a withheld leaf's sessions go to its parent). Those are a cell of the
     # children's partition that no row shows: the parent's n minus its released children gave them (3 sessions of
     # a withheld leaf). A hidden row makes them take part in complementary suppression.
-    own = np.where(has, sess_cluster.map(lambda c: pos.get(c, -1)).fillna(-1).to_numpy(dtype=np.int64), -1)
+    own = np.where(has, _codes(sess_cluster, ids), -1)
     own_s, own_u = ctx.boot.population(own, K)
     parents = {p for p in parent.values() if p is not None}
     for i, cid in enumerate(ids):

@@ -130,6 +130,24 @@ def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int
     if dp_floor is None and not policy.individual:
         problems += _audit_partitions(figures)
         problems += _audit_derived(figures, policy)
+    if dp_floor is not None:
+        problems += _audit_dp_months(figures)
+    return problems
+
+
+def _audit_dp_months(figures: list[Figure]) -> list[str]:
+    """Under differential privacy the months shown run from the first to the last month with a released cell, and
+    'N months' counts them: a month at either end without one came from the exact data (one session's month)."""
+    tables = [f.table for f in figures if f.available and "month" in f.table and len(f.table)]
+    shown = {str(m) for t in tables for m in t["month"].dropna()}
+    released = {str(m) for t in tables for m in t.loc[~t["suppressed"].astype(bool), "month"].dropna()}
+    problems = [f"months {', '.join(sorted(m for m in shown if released and not min(released) <= m <= max(released)))}"
+                " shown without a released cell at the ends of the range"] if shown and (
+        not released or min(shown) < min(released) or max(shown) > max(released)) else []
+    cov = next((f for f in figures if f.id == "coverage" and f.available), None)
+    span = len(pd.period_range(min(shown), max(shown), freq="M")) if shown else 0
+    if cov is not None and cov.extra.get("months") is not None and int(cov.extra["months"]) != span:
+        problems.append(f"figure coverage: the report says {cov.extra['months']} months, but shows {span}")
     return problems
 
 
@@ -259,10 +277,10 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
             if col not in t:
                 continue
             by = ["variable"] if col == "variable" else ["variable", col]
-            over_months = n_hidden if "month" in t and col != "month" else 0
             for key, g in t[t[col].notna()].groupby(by, sort=False):
                 sup = g["suppressed"].astype(bool)
                 shown_n = pd.to_numeric(g.loc[~sup, "n_sessions"], errors="coerce").fillna(0)
+                over_months = n_hidden if col != "month" and "month" in g and bool(g["month"].notna().any()) else 0
                 if int(sup.sum()) + over_months == 1 and bool((shown_n > 0).any()):
                     problems.append(f"figure {f.id} ({', '.join(map(str, key if isinstance(key, tuple) else (key,)))}):"
                                     " a single suppressed cell, recovered by subtraction from a total another figure "
@@ -285,8 +303,8 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
 
 def _audit_month_range(figures: list[Figure], months: pd.DataFrame, coverage: Figure | None) -> list[str]:
     """The report's months run from the first to the last month coverage releases: a withheld month at either end
-    (its row, its label, one more in 'N months') says that some session happened then. 'N months' counts the
-    months from the first row to the last, and no figure shows a month outside the released ones."""
+    (its row, its label, one more in 'N months') says that some session happened then. Every month between them
+    has a row, 'N months' counts them, and no figure shows a month outside the released ones."""
     problems: list[str] = []
     m = months[months["level"].astype(str) != "unknown"]
     if m.empty:
@@ -298,6 +316,10 @@ def _audit_month_range(figures: list[Figure], months: pd.DataFrame, coverage: Fi
         if end not in released:
             problems.append(f"figure coverage (month={end}): a withheld month at the end of the report's months")
     span = pd.period_range(levels[0], levels[-1], freq="M").strftime("%Y-%m").tolist()
+    missing = sorted(set(span) - set(levels))
+    if missing:
+        problems.append(f"figure coverage: months {', '.join(missing)} have no row between months it shows (an "
+                        "empty month is withheld: without a row it tells a withheld month had sessions)")
     shown_count = coverage.extra.get("months") if coverage is not None else None
     if shown_count is not None and int(shown_count) != len(span):
         problems.append(f"figure coverage: the report says {shown_count} months, but shows {len(span)}")
