@@ -524,3 +524,50 @@ def test_a_refunded_first_dp_report_does_not_fix_the_budget(tmp_path: Path, monk
     assert s.one("SELECT epsilon_total, delta_total FROM privacy_budget") == (3.0, 0.0)
     assert s.one("SELECT sum(epsilon) FROM privacy_ledger")[0] == pytest.approx(1.0)
     s.close()
+
+
+def test_dp_months_at_the_ends_without_a_released_cell_are_not_shown(tmp_path: Path) -> None:
+    """400 users over 2025-10..2026-07 and one session of one user in 2026-10: the DP report took its months from
+    the exact first and last month with a session, so it printed '13 months' and rows for 2026-08 to 2026-10 (all
+    withheld): one session's month, exactly, beside noisy figures. The months shown now run from the first to the
+    last month with a released noisy cell, and the count is of those."""
+    import pyarrow as pa
+
+    from codecensus.report.build import compute
+
+    c = synthetic_corpus(users=400, sessions=8000, months=10, seed=3)
+    s = c.sessions.to_pandas()
+    s.loc[s.index[0], "started_at"] = pd.Timestamp("2026-10-10", tz="UTC")
+    c.sessions = pa.Table.from_pandas(s, preserve_index=False)
+    store = Store(tmp_path / "d.duckdb")
+    load_into(store, c, clusters=False, git=False)
+    comp = compute(store, ReportOptions(epsilon=10))
+    store.close()
+    figs = {f.id: f for f in comp.figures}
+    shown: set[str] = set()
+    released: set[str] = set()
+    for fid in ("work_modes_by_month", "success_trend"):
+        t = figs[fid].table
+        assert t.empty or t["month"].max() <= "2026-07", fid
+        shown |= set(t["month"])
+        released |= set(t.loc[~t["suppressed"].astype(bool), "month"])
+    assert released and min(shown) == min(released) and max(shown) == max(released)
+    assert figs["coverage"].extra["months"] == len(shown) <= 10
+    # the old release (every month to 2026-10, '13 months') is refused by the final audit
+    from codecensus.aggregate.dpfigures import release_floor
+    from codecensus.report.build import audit_release
+
+    t = figs["work_modes_by_month"].table
+    old = pd.concat([t, t.iloc[[0]].assign(month="2026-10", suppressed=True, value=np.nan, ci_low=np.nan,
+                                           ci_high=np.nan, n_sessions=pd.NA)])
+    floor = release_floor(comp.policy, 10)
+    leak = [type(f)(f.id, f.title, f.method, old if f.id == "work_modes_by_month" else f.table, f.keys, f.unit,
+                    extra=f.extra) for f in comp.figures]
+    problems = audit_release(leak, comp.policy, dp_floor=floor)
+    assert any("2026-10 shown without a released cell" in p for p in problems), problems
+    assert audit_release(comp.figures, comp.policy, dp_floor=floor) == []
+    # the months counted with the old rule (first to last month with a session)
+    leak = [type(f)(f.id, f.title, f.method, f.table, f.keys, f.unit,
+                    extra={**f.extra, "months": 13} if f.id == "coverage" else f.extra) for f in comp.figures]
+    problems = audit_release(leak, comp.policy, dp_floor=floor)
+    assert any("says 13 months" in p for p in problems), problems

@@ -116,17 +116,19 @@ def test_a_lone_users_month_is_not_recovered_from_the_all_months_figure(tmp_path
     released, so subtraction gave that user's sessions per mode exactly (build 389 - 385 = 4, fix 355 - 351 = 4,
     operate 259 - 256 = 3, plan 89 - 87 = 2: all four right). The cells of a mode across months are now a
     partition too."""
-    figs, _, pol = _lone_month_report(tmp_path)
+    figs, df, pol = _lone_month_report(tmp_path)
     for whole, by_month, key, var in (("work_modes", "work_modes_by_month", "mode", "share_of_sessions"),
                                       ("occupations", "occupations_by_month", "occupation", "share_where_inferable")):
         tot = figs[whole][(figs[whole]["variable"] == var) & ~figs[whole]["suppressed"]].set_index(key)["n_sessions"]
         bm = figs[by_month]
         assert bm[bm["month"] == "2026-06"]["suppressed"].all()
+        # withheld months at the end of the range are not shown at all: withheld cells all the same
+        not_shown = len(set(df["month"].dropna()) - set(bm["month"]))
         for k, n in tot.items():
             cells = bm[bm[key] == k]
             hidden = int(n) - int(cells.loc[~cells["suppressed"], "n_sessions"].sum())
             assert hidden == 0 or hidden >= pol.min_sessions, (by_month, k, hidden)
-            assert hidden == 0 or int(cells["suppressed"].sum()) >= 2, (by_month, k)
+            assert hidden == 0 or int(cells["suppressed"].sum()) + not_shown >= 2, (by_month, k)
 
 
 def _leak_one_user(figs: list) -> list:  # noqa: ANN001 - a list of Figure
@@ -222,6 +224,9 @@ def test_a_lone_users_month_is_not_recovered_from_other_figures(tmp_path: Path) 
     months of each figure's series (a mean's, a rate's, a mode's) are a partition whose total is released."""
     figs, df, pol = _lone_month_report(tmp_path)
     lone = df[df["month"] == "2026-06"]
+    # withheld months at the ends of the range have no rows: withheld cells of every series over the months
+    gone = _months_not_shown(df, figs["coverage"])
+    assert "2026-06" in gone
     # value by month against value by mode
     vm = figs["value_by_mode"]
     means = _shown(vm[vm["variable"] == "mean_usd"])
@@ -234,14 +239,14 @@ def test_a_lone_users_month_is_not_recovered_from_other_figures(tmp_path: Path) 
     residue_n = total_n - int(rel["n_sessions"].sum())
     residue_value = total_value - float((rel["value"] * rel["n_sessions"].astype(float)).sum())
     assert residue_n != len(lone) and abs(residue_value - lone["value_usd"].sum()) > 1
-    assert int(bm_mean["suppressed"].sum()) >= 2 and residue_n >= pol.min_sessions
+    assert int(bm_mean["suppressed"].sum()) + len(gone) >= 2 and residue_n >= pol.min_sessions
     for var in ("raw", "reweighted"):  # the index rows hide the same months as the means
         assert (bm[bm["variable"] == var].set_index("month")["suppressed"]
                 == bm_mean.set_index("month")["suppressed"]).all()
     # month counts: coverage against every by-month figure
     cov = figs["coverage"]
     covm = cov[cov["dimension"] == "month"].set_index("level")["suppressed"]
-    hidden = {m for m, sup in covm.items() if sup}
+    hidden = {m for m, sup in covm.items() if sup} | gone
     assert "2026-06" in hidden and len(hidden) >= 2
     for fid in ("value_by_month", "success_trend", "work_modes_by_month", "occupations_by_month", "value_by_mode"):
         t = figs[fid]
@@ -258,13 +263,18 @@ def test_a_lone_users_month_is_not_recovered_from_other_figures(tmp_path: Path) 
     succ = (raw["value"] * raw["n_sessions"].astype(float)).round()
     residue_succ = total_succ - int(succ[~raw["suppressed"]].sum())
     assert residue_succ != int((lone["outcome"] == "verified_success").sum()) or int(raw["suppressed"].sum()) >= 2
-    assert int(raw["suppressed"].sum()) >= 2
+    assert int(raw["suppressed"].sum()) + len(gone) >= 2
     # value by mode: each mode's months against the mode's n
     idx = vm[vm["variable"] == "index"]
     for mode, n in means.set_index("mode")["n_sessions"].items():
         cells = idx[idx["mode"] == mode]
         res = int(n) - int(cells.loc[~cells["suppressed"], "n_sessions"].sum())
-        assert res == 0 or (int(cells["suppressed"].sum()) >= 2 and res >= pol.min_sessions), (mode, res)
+        assert res == 0 or (int(cells["suppressed"].sum()) + len(gone) >= 2 and res >= pol.min_sessions), (mode, res)
+
+
+def _months_not_shown(df: pd.DataFrame, coverage: pd.DataFrame) -> set[str]:
+    """Months with sessions that the report leaves out (withheld at the ends of its range)."""
+    return set(df["month"].dropna()) - set(coverage.loc[coverage["dimension"] == "month", "level"])
 
 
 def test_a_mode_expertise_cell_is_not_recovered_from_the_expertise_figure(tmp_path: Path) -> None:
@@ -289,18 +299,21 @@ def test_the_final_audit_refuses_a_cell_recovered_across_figures(tmp_path: Path)
     withholds shown in value by month; one suppressed cell in a level of expertise x mode) passed it."""
     from codecensus.report.build import audit_release
 
-    figs, _df, pol = _lone_month_report(tmp_path)
+    figs, df, pol = _lone_month_report(tmp_path)
     from codecensus.aggregate.figures import Figure
 
     def fig(fid: str, t: pd.DataFrame) -> Figure:
-        return Figure(fid, fid, "", t, [], "number")
+        extra = {"hidden_months": len(_months_not_shown(df, t))} if fid == "coverage" else {}
+        return Figure(fid, fid, "", t, [], "number", extra=extra)
 
     assert audit_release([fig(k, v) for k, v in figs.items()], pol) == []
     # a withheld month's value shown again
     bm = figs["value_by_month"].copy()
-    bm.loc[bm["month"] == "2025-10", ["suppressed", "n_users", "n_sessions"]] = [False, 19, 176]
+    assert "2025-10" not in set(bm["month"])  # withheld (complementary) at the start of the range: not shown
+    row = bm.iloc[[0]].assign(month="2025-10", suppressed=False, n_users=19, n_sessions=176)
+    bm = pd.concat([bm, row], ignore_index=True)
     problems = audit_release([fig("coverage", figs["coverage"]), fig("value_by_month", bm)], pol)
-    assert problems and "month 2025-10 is released, but coverage withholds it" in problems[0]
+    assert any("months 2025-10 outside the months coverage releases" in p for p in problems), problems
     # one suppressed cell left in a level of expertise x mode
     eb = figs["expertise_shape_by_mode"].copy()
     lv = eb[eb["suppressed"]].groupby(["variable", "expertise"]).size()
@@ -636,3 +649,166 @@ def test_the_date_range_does_not_give_a_lone_sessions_day(tmp_path: Path) -> Non
     c.sessions = pa.Table.from_pandas(s, preserve_index=False)
     extra = cov_extra(c, "one")
     assert extra["first_day"] is None and extra["last_day"] is None, extra
+
+
+def _report_from(tmp_path: Path, c: Any, name: str, clusters: bool = False) -> tuple[dict[str, Any], list, Any]:  # noqa: ANN401
+    """The computed figures of corpus ``c``: by id, as a list, and the policy."""
+    from codecensus.report.build import ReportOptions, compute
+
+    store = Store(tmp_path / f"{name}.duckdb")
+    load_into(store, c, clusters=clusters, git=False)
+    comp = compute(store, ReportOptions(bootstrap=10))
+    store.close()
+    return {x.id: x for x in comp.figures}, comp.figures, comp.policy
+
+
+def test_a_withheld_month_at_the_end_of_the_range_is_not_shown(tmp_path: Path) -> None:
+    """40 users over ten months (2025-10 to 2026-07) and one session of one user in 2026-10: every figure withheld
+    2026-10, but its rows and label were printed (coverage, the by-month figures) and the report said '13 months'
+    (2026-08 and 2026-09 without sessions, 2026-10), which tells that someone had a session in 2026-10. The months
+    shown now run from the first to the last month every figure releases (9: 2025-10 went with it as its
+    complementary month)."""
+    import pyarrow as pa
+
+    from codecensus.report.build import audit_release
+
+    c = synthetic_corpus(users=40, sessions=600, months=10, seed=3)
+    s = c.sessions.to_pandas()
+    s.loc[s.index[0], "started_at"] = pd.Timestamp("2026-10-10", tz="UTC")
+    c.sessions = pa.Table.from_pandas(s, preserve_index=False)
+    figs, figures, pol = _report_from(tmp_path, c, "edge")
+    cov = figs["coverage"]
+    months = cov.table[cov.table["dimension"] == "month"]
+    assert not months["suppressed"].iloc[0] and not months["suppressed"].iloc[-1], months
+    assert cov.extra["months"] == len(months) <= 10 and cov.extra["last_day"] < "2026-08"
+    for f in figures:
+        if f.available and "month" in f.table:
+            assert f.table["month"].dropna().max() <= "2026-07", f.id
+    assert audit_release(figures, pol) == []
+    # the old release: 2026-10 withheld at the end, 2026-08 and 2026-09 missing, '13 months'
+    old = pd.concat([cov.table, months.iloc[[-1]].assign(level="2026-10", suppressed=True, value=None,
+                                                         n_users=None, n_sessions=None)], ignore_index=True)
+    leak = [x if x.id != "coverage" else type(x)(x.id, x.title, x.method, old, x.keys, x.unit,
+                                                extra={**cov.extra, "months": 13}) for x in figures]
+    problems = audit_release(leak, pol)
+    assert any("month=2026-10): a withheld month at the end" in p for p in problems), problems
+    assert any("says 13 months" in p for p in problems), problems
+
+
+def test_successes_of_withheld_months_are_not_recovered_from_outcome_by_expertise(tmp_path: Path) -> None:
+    """100 users over six months and one session (a verified success) alone in 2026-06; 2025-10, the month withheld
+    with it, had no verified success. Strict success by month withheld both (they pass jointly on sessions with an
+    outcome), but outcome by expertise released the successes of every level (643) and the released months' share x
+    n gave 642: the lone session's success. Months are withheld until the successes (and the failures) of the months
+    not released are none or pass."""
+    import pyarrow as pa
+
+    from codecensus.report.build import audit_release
+
+    c = synthetic_corpus(users=100, sessions=3000, months=6, seed=4)
+    s, f = c.sessions.to_pandas(), c.facets.to_pandas()
+    lone = s.loc[s.index[-1], "session_key"]
+    s.loc[s.index[-1], "started_at"] = pd.Timestamp("2026-06-15", tz="UTC")
+    first = s.loc[pd.to_datetime(s["started_at"]).dt.strftime("%Y-%m") == "2025-10", "session_key"]
+    f.loc[f["session_key"].isin(first) & (f["outcome"] == "verified_success"), "outcome"] = "success"
+    f.loc[f["session_key"] == lone, "outcome"] = "verified_success"
+    c.sessions, c.facets = (pa.Table.from_pandas(x, preserve_index=False) for x in (s, f))
+    figs, figures, pol = _report_from(tmp_path, c, "succ")
+    ob, st = figs["outcomes_by_expertise"].table, figs["success_trend"].table
+    levels = ob[ob["variable"] == "strict_success"]
+    assert not levels["suppressed"].any()  # every level's successes are released
+    raw = st[st["variable"] == "raw"]
+    shown = raw[~raw["suppressed"]]
+    rest = int(levels["n_sessions"].sum()) - int((shown["value"] * shown["n_sessions"].astype(float)).round().sum())
+    assert rest == 0 or rest >= pol.min_sessions, rest
+    assert audit_release(figures, pol) == []
+    # the old release: the month withheld for this shown again with its rate and n
+    extra = raw[raw["suppressed"]]["month"].tolist()
+    assert extra, raw
+    known = f.merge(s[["session_key", "started_at"]], on="session_key")
+    known = known[(known["outcome"] != "unclear")
+                  & (pd.to_datetime(known["started_at"]).dt.strftime("%Y-%m") == extra[0])]
+    leak = st.copy()
+    i = leak.index[(leak["variable"] == "raw") & (leak["month"] == extra[0])][0]
+    leak.loc[i, ["suppressed", "n_users", "n_sessions", "value"]] = [
+        False, 50, len(known), float((known["outcome"] == "verified_success").mean())]
+    problems = audit_release(_with(figures, "success_trend", leak), pol)
+    assert any("gives 1 counted sessions in the months not released" in p for p in problems), problems
+
+
+def test_a_topics_directly_assigned_sessions_are_not_recovered_from_its_n(tmp_path: Path) -> None:
+    """The cluster stage withheld the leaf 'leaf-plan-0' (3 sessions of 3 users) and gave its sessions to the parent
+    (the deepest released cluster on their path). Topics released the parent (192) and all its children rows
+    (50 + 48 + 91 = 189): 192 - 189 = 3 sessions no threshold saw. They now take part in complementary suppression
+    among the children, and the audit checks a node's n against its released children."""
+    import pyarrow as pa
+
+    from codecensus.report.build import audit_release
+
+    c = synthetic_corpus(users=60, sessions=1500, seed=4)
+    sc, cl, s = c.session_clusters.to_pandas(), c.clusters.to_pandas(), c.sessions.to_pandas()
+    leaf, sibling = "leaf-plan-0", "leaf-plan-1"
+    m = sc.merge(s[["session_key", "user"]], on="session_key")
+    keep = m[m["cluster_id"] == leaf].drop_duplicates("user").head(3)["session_key"]
+    sc.loc[sc["cluster_id"].eq(leaf) & ~sc["session_key"].isin(keep), "cluster_id"] = sibling
+    parent = str(cl.set_index("cluster_id").loc[leaf, "parent_id"])
+    sc.loc[sc["session_key"].isin(keep), "cluster_id"] = parent
+    cl.loc[cl["cluster_id"] == leaf, "released"] = False
+    c.session_clusters, c.clusters = (pa.Table.from_pandas(x, preserve_index=False) for x in (sc, cl))
+    figs, figures, pol = _report_from(tmp_path, c, "topics", clusters=True)
+    t = figs["topics"].table
+    node = t[t["cluster_id"] == parent].iloc[0]
+    kids = t[t["parent_id"] == parent]
+    assert not node["suppressed"]
+    rest = int(node["n_sessions"]) - int(kids.loc[~kids["suppressed"], "n_sessions"].sum())
+    assert rest >= pol.min_sessions, rest
+    assert audit_release(figures, pol) == []
+    # the old release: every child shown
+    n_of = sc[sc["cluster_id"].isin(kids["cluster_id"])].groupby("cluster_id").size()
+    leak = t.copy()
+    for i in leak.index[(leak["parent_id"] == parent) & leak["suppressed"]]:
+        n = int(n_of[leak.loc[i, "cluster_id"]])
+        leak.loc[i, ["suppressed", "n_users", "n_sessions", "value"]] = [False, 20, n, n / 1500]
+    problems = audit_release(_with(figures, "topics", leak), pol)
+    assert any(f"cluster_id={parent}): its n minus its released children gives 3 sessions" in p
+               for p in problems), problems
+
+
+def test_an_empty_month_inside_the_range_reads_as_a_withheld_one(tmp_path: Path) -> None:
+    """40 users over 2025-10..2026-05: with one session (one user) left in 2026-02, every figure showed 2026-02's
+    rows withheld; with none left, 2026-02 had no row at all. So 'withheld' told that someone had a session that
+    month. An empty month inside the range is now withheld like any (with a complementary month, so the withheld
+    months' total does not give it back as 0): the two reports show the same rows for 2026-02."""
+    import pyarrow as pa
+
+    from codecensus.report.build import audit_release
+
+    shown: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+    for name, left in (("lone", 1), ("empty", 0)):
+        c = synthetic_corpus(users=40, sessions=600, months=8, seed=3)
+        s = c.sessions.to_pandas()
+        gap = (pd.to_datetime(s["started_at"]).dt.strftime("%Y-%m") == "2026-02").to_numpy()
+        s.loc[s.index[gap][left:], "started_at"] = pd.Timestamp("2026-03-05", tz="UTC")
+        c.sessions = pa.Table.from_pandas(s, preserve_index=False)
+        figs, figures, pol = _report_from(tmp_path, c, name)
+        assert audit_release(figures, pol) == []
+        rows: dict[str, list[tuple[Any, ...]]] = {}
+        for f in figures:
+            t = f.table
+            if f.id == "coverage":
+                t = t[(t["dimension"] == "month") & (t["level"] == "2026-02")]
+            elif f.available and "month" in t:
+                t = t[t["month"] == "2026-02"]
+            else:
+                continue
+            keys = [k for k in f.keys if k in t]
+            rows[f.id] = sorted((*(str(r[k]) for k in keys), str(r["variable"]), bool(r["suppressed"]))
+                                for r in t.to_dict("records"))
+        assert rows["coverage"] and all(r[-1] for r in rows["coverage"]), rows["coverage"]
+        shown[name] = rows
+    assert shown["lone"] == shown["empty"]
+    # the old release: the empty month without a row in coverage
+    cov = figs["coverage"]
+    old = cov.table[~((cov.table["dimension"] == "month") & (cov.table["level"] == "2026-02"))]
+    problems = audit_release(_with(figures, "coverage", old), pol)
+    assert any("months 2026-02 have no row" in p for p in problems), problems

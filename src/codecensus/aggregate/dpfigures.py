@@ -268,7 +268,7 @@ class DPReport:
                      self.expertise_shape()]
             if len(self.data.months) >= 2:
                 figs += [self.success_trend()]
-        return figs
+        return _months_released(figs)
 
     # -- figures -----------------------------------------------------------------------------
     def coverage(self) -> Figure:
@@ -418,6 +418,27 @@ class DPReport:
                       f"Each month, noisy strict successes over noisy sessions with a known outcome, and the noisy share "
                       f"of sessions whose outcome is unclear; {self.method}.",
                       _table(rows, ["month"]), ["month"], "share", subtitle="Strict success over time (noisy).")
+
+
+def _months_released(figs: list[Figure]) -> list[Figure]:
+    """Show the months from the first to the last with a released (noisy) cell, and count those.
+
+    The months are the exact first to last month with any session: one session of one user in 2026-10, three
+    months after everyone else, printed '13 months' and rows for 2026-10 (withheld: its noisy cells were far below
+    the floor), so the exact range told that someone had a session then. Months at the ends without a released
+    cell are dropped now, and the count is of the months shown: both decided on noisy values (post-processing)."""
+    shown: set[str] = set()
+    for f in figs:
+        t = f.table
+        if "month" in t and len(t):
+            shown |= set(t.loc[~t["suppressed"].astype(bool), "month"].astype(str))
+    span = pd.period_range(min(shown), max(shown), freq="M").strftime("%Y-%m").tolist() if shown else []
+    for f in figs:
+        if "month" in f.table:
+            f.table = f.table[f.table["month"].astype(str).isin(span)].reset_index(drop=True)
+        if f.id == "coverage":
+            f.extra["months"] = len(span)
+    return figs
 
 
 def dp_figures(data: ReportData, policy: PolicyLike, ledger: PrivacyLedger, *, epsilon: float,

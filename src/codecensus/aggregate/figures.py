@@ -245,26 +245,49 @@ class Context:
     boot: UserBootstrap = field(init=False)
     withheld_months: frozenset[str] = field(init=False)
     untimed_withheld: bool = field(init=False)  # the count of sessions without a time is withheld
+    months: list[str] = field(init=False)  # the months the figures show (see _months_to_show)
 
     def __post_init__(self) -> None:
         self.boot = UserBootstrap(self.data.df["user"].to_numpy(dtype=object), B=self.B, seed=self.seed,
                                   resample_sessions=self.resample_sessions)
-        self.withheld_months, self.untimed_withheld = self._months_to_withhold()
+        self.withheld_months, self.untimed_withheld = self._months_to_withhold(frozenset())
+        self.months = self._months_to_show()
+        present = set(self.data.df["month"].dropna())
+        # an empty month inside the range is withheld like one with a few sessions (it had no row, a withheld one
+        # had: 'withheld' told that someone had a session then), with complementary months so that the months
+        # withheld do not give it back as 0 by subtraction; the range can narrow then, so until nothing changes
+        while not (empty := frozenset(m for m in self.months if m not in present)) <= self.withheld_months:
+            self.withheld_months, self.untimed_withheld = self._months_to_withhold(self.withheld_months | empty)
+            self.months = self._months_to_show()
 
-    def _months_to_withhold(self) -> tuple[frozenset[str], bool]:
+    def _months_to_show(self) -> list[str]:
+        """The months the figures show: from the first to the last month with sessions that every figure releases.
+
+        The figures compute over every month of the data (``data.months``: a withheld month's sessions take part in
+        complementary suppression), but a withheld month at either end of the range printed its row and its label
+        (and counted in 'N months'), which says that someone had a session in it: one session of one user three
+        months after everyone else added 3 months to the report. Such months, and empty months left at the ends
+        then, are not shown (:func:`_finish` drops their rows)."""
+        months = self.data.months
+        present = set(self.data.df["month"].dropna())
+        ok = [i for i, m in enumerate(months) if m in present and m not in self.withheld_months]
+        return months[ok[0]:ok[-1] + 1] if ok else []
+
+    def _months_to_withhold(self, also: frozenset[str]) -> tuple[frozenset[str], bool]:
         """The months every figure withholds whole (see :func:`_finish`): those whose sessions fail the thresholds,
         with complementary months until the withheld ones are two or more and jointly pass. Each by-month figure's
         cells of a month add up to that month's count, and the months' counts with the sessions without a time to
         the report's total, so a month withheld in one figure but released in another (coverage's complementary
         month, from the sum of its work-mode cells) gave the other one by subtraction. The sessions without a time
         are a cell of the same partition (coverage's month 'unknown'): whether their count is withheld is the
-        second value."""
+        second value. The months in ``also`` are withheld whatever their counts (empty months inside the range)."""
         months = self.data.months
         month = self.data.df["month"]
         codes = np.where(month.isna().to_numpy(), len(months), _codes(month, months))
         s, u = self.boot.population(codes, len(months) + 1)
-        recs = [{"_g": 0, "n_users": int(u[i]), "n_sessions": int(s[i])} for i in range(len(months) + 1)]
-        out = apply_release_policy(recs, self.policy, group_by=["_g"], value_columns=[])
+        recs = [{"_g": 0, "n_users": int(u[i]), "n_sessions": int(s[i]), "_w": i < len(months) and months[i] in also}
+                for i in range(len(months) + 1)]
+        out = apply_release_policy(recs, self.policy, group_by=["_g"], value_columns=[], withheld_column="_w")
         return frozenset(m for m, r in zip(months, out, strict=False) if r[SUPPRESSED]), bool(out[-1][SUPPRESSED])
 
     @property
@@ -332,7 +355,9 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     with their n, to the mean over all months). Rows without a value in ``across`` keep their own partition.
 
     Rows of a month in ``ctx.withheld_months`` (or flagged ``_withheld``) are withheld: suppressed, their counts
-    protecting their partitions as a suppressed cell's do.
+    protecting their partitions as a suppressed cell's do, and kept when empty (a withheld month shows the same
+    rows whether it had sessions or not). Rows of a month outside ``ctx.months`` (withheld at the ends of the
+    range) are dropped at the end.
 
     ``_also`` (a tuple of partition names per row) puts a row in further partitions, each treated like
     ``across``'s: cells that add up to a total the figure releases beside them (a roll-up's modes and the roll-up's
@@ -345,6 +370,8 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     val = t["value"].astype(float)
     if drop_empty:
         keep = (t["n_sessions"] > 0) | np.isfinite(val)
+        if "month" in t and ctx.withheld_months:  # a withheld month shows the same rows, empty or not
+            keep |= t["month"].isin(ctx.withheld_months)
         t = t[keep].reset_index(drop=True)
         val = t["value"].astype(float)
     forced = np.zeros(len(t), dtype=bool)
@@ -413,6 +440,8 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
             else:
                 t[c] = t[c].astype(float).where(ok, np.nan)
     t.loc[~ok, "ci_method"] = None
+    if "month" in t:  # withheld months at the ends of the range are not shown (Context._months_to_show)
+        t = t[t["month"].isna() | t["month"].isin(ctx.months)]
     rest = [c for c in t.columns if c not in keys and c not in STD_COLUMNS and c != "suppression"]
     return t[[*keys, *rest, *STD_COLUMNS, "suppression"]].reset_index(drop=True)
 
@@ -479,7 +508,8 @@ def fig_coverage(ctx: Context) -> Figure:
         vals = df[col].fillna("unknown").astype(str)
         if col == "models":
             vals = vals.str.split(",").str[0]
-        levels = sorted(vals.unique())
+        # every month shown has its row (an empty one is withheld: see Context.__post_init__)
+        levels = sorted(set(vals.unique()) | (set(ctx.months) if col == "month" else set()))
         codes = _codes(vals, levels)
         s, u = bs.population(codes, len(levels))
         for i, lv in enumerate(levels):
@@ -495,10 +525,12 @@ def fig_coverage(ctx: Context) -> Figure:
                      "ci_low": np.nan, "ci_high": np.nan, "n_users": int(u[0]), "n_sessions": int(s[0]),
                      "suppressed": False, "ci_method": "count"})
     t = _finish(ctx, rows, ["dimension", "level"])
+    hidden = (t["dimension"] == "month") & ~t["level"].isin([*ctx.months, "unknown"])
+    t = t[~hidden].reset_index(drop=True)  # withheld months at the ends of the range (Context._months_to_show)
     started = pd.to_datetime(df["started_at"], utc=True) if "started_at" in df else pd.Series(dtype="datetime64[ns, UTC]")
     # The first and last days are one session's each: taken from the months every figure releases (a lone session
     # in 2026-09 printed 'to 2026-09-10', its day; a report of one user printed that user's first and last days).
-    shown_months = set(d.months) - set(ctx.withheld_months)
+    shown_months = set(ctx.months) - set(ctx.withheld_months)
     if _released_count(t, "all", "all") is None:
         shown_months = set()
     started = started.where(df["month"].isin(shown_months).to_numpy()) if len(started) else started
@@ -512,7 +544,10 @@ def fig_coverage(ctx: Context) -> Figure:
         "files": d.files if _released_count(t, "all", "all") is not None else None,
         # as coverage's month 'unknown' cell releases it (None: withheld below the thresholds)
         "sessions_without_time": _released_count(t, "month", "unknown"),
-        "months": len(d.months),
+        "months": len(ctx.months),
+        # withheld months left out at the ends of the range: each line of cells over the months has that many
+        # withheld cells more than it shows (read by the report's final audit)
+        "hidden_months": len(set(df["month"].dropna()) - set(ctx.months)),
     }
     return Figure("coverage", "Data coverage", "Counts of sessions and distinct (hashed) users per source, agent "
                   "version, entrypoint, first model and month; levels under the thresholds are suppressed.",
@@ -590,7 +625,7 @@ def fig_occupations(ctx: Context) -> Figure:
 
 def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     title = "Occupations by month"
-    if not ctx.data.has_facets or len(ctx.data.months) < 2:
+    if not ctx.data.has_facets or len(ctx.months) < 2:
         return _unavailable("occupations_by_month", title, "needs classified sessions in at least two months")
     df = ctx.data.df
     months = ctx.data.months
@@ -651,7 +686,7 @@ def fig_work_modes(ctx: Context) -> Figure:
 
 def fig_work_modes_by_month(ctx: Context) -> Figure:
     title = "Work modes by month"
-    if not ctx.data.has_facets or len(ctx.data.months) < 2:
+    if not ctx.data.has_facets or len(ctx.months) < 2:
         return _unavailable("work_modes_by_month", title, "needs classified sessions in at least two months")
     df = ctx.data.df
     months = ctx.data.months
@@ -689,6 +724,9 @@ def _monthly_trend(
     mode = _codes(df["mode"], MODE_KEYS)
     ok = valid & (mi >= 0) & np.isfinite(values)
     raw = ctx.boot.mean(np.where(ok, mi, -1), values, M)
+    # a withheld month is no base of the index: the method names the base, and the index of released months beside
+    # their means gives its mean (a hidden leading month was named: 'index (2025-10 = 100)')
+    open_month = ~np.isin(np.asarray(months, dtype=object), list(ctx.withheld_months))
     released = ctx.passes(raw.n_users, raw.n_sessions) & np.isfinite(raw.est)
     cell = np.where(ok & (mode >= 0), mi * S + mode, -1)
     by = ctx.boot.mean(cell, values, M * S)
@@ -699,7 +737,7 @@ def _monthly_trend(
     rw, rw_reps = reweighted_means(means, reps, M, S, w)
     info: dict[str, Any] = {"reference_mix": {k: float(x) for k, x in zip(MODE_KEYS, w, strict=True)}}
     rows: list[dict[str, Any]] = []
-    base = int(np.flatnonzero(released)[0]) if released.any() else None
+    base = int(np.flatnonzero(released & open_month)[0]) if (released & open_month).any() else None
     if as_index and base is not None:
         r_est, r_reps, _ = index_series(raw.est, raw.reps, base)
         w_est, w_reps, _ = index_series(rw, rw_reps, base)
@@ -746,7 +784,7 @@ def _monthly_trend(
 def fig_value_by_month(ctx: Context) -> Figure:
     title = "Value per session by month"
     df = ctx.data.df
-    if not ctx.data.has_facets or len(ctx.data.months) < 2 or "value_usd" not in df or df["value_usd"].isna().all():
+    if not ctx.data.has_facets or len(ctx.months) < 2 or "value_usd" not in df or df["value_usd"].isna().all():
         return _unavailable("value_by_month", title, "needs value estimates in at least two months")
     vals = df["value_usd"].to_numpy(dtype=np.float64)
     rows, info = _monthly_trend(ctx, vals, _facet_df(ctx).to_numpy(), as_index=True)
@@ -785,7 +823,8 @@ def fig_value_by_mode(ctx: Context) -> Figure:
         M = len(months)
         cell = np.where((mi >= 0) & (mode >= 0), mode * M + mi, -1)
         by = ctx.boot.mean(cell, vals, K * M)
-        ok = ctx.passes(by.n_users, by.n_sessions) & np.isfinite(by.est)
+        ok = (ctx.passes(by.n_users, by.n_sessions) & np.isfinite(by.est)
+              & np.tile(~np.isin(np.asarray(months, dtype=object), list(ctx.withheld_months)), K))
         for j, k in enumerate(MODE_KEYS):
             sl = slice(j * M, (j + 1) * M)
             okj = ok[sl]
@@ -1229,7 +1268,7 @@ def fig_usage_intensity(ctx: Context) -> Figure:
 def fig_success_trend(ctx: Context) -> Figure:
     title = "Strict success by month"
     df = ctx.data.df
-    if not ctx.data.has_facets or len(ctx.data.months) < 2:
+    if not ctx.data.has_facets or len(ctx.months) < 2:
         return _unavailable("success_trend", title, "needs classified sessions in at least two months")
     out = df["outcome"].astype("string")
     known = (out.notna() & (out != "unclear")).fillna(False).to_numpy()
@@ -1250,6 +1289,25 @@ def fig_success_trend(ctx: Context) -> Figure:
                        [{"month": m} for m in ctx.data.months], "unclear")
     # across: the months' rates with their n add up to the overall ones (outcome by expertise releases those)
     t = _finish(ctx, rows, ["month"], across="variable")
+    # The released months' rates give their successes (share x n) and failures, and outcome by expertise releases
+    # each level's: the levels' successes minus the released months' are those of the months not released (and of
+    # the sessions without a time). Withheld months that jointly pass on sessions with a known outcome could still
+    # hold 1 success between them (a lone session's beside a month without any: 643 - 642). More months are
+    # withheld, fewest sessions first, until both differences are none or pass.
+    level = df["expertise"].isin(list(EXPERTISE_LEVELS)).to_numpy()
+    extra: set[str] = set()
+    while True:
+        raw = t[t["variable"] == "raw"]
+        shown = _codes(df["month"], list(raw.loc[~raw["suppressed"].astype(bool), "month"])) >= 0
+        if not _outcome_rest_leaks(ctx, known, strict > 0, level, shown):
+            break
+        left = [m for m in raw.loc[~raw["suppressed"].astype(bool), "month"] if m not in extra]
+        if not left:
+            break
+        extra.add(min(left, key=lambda m: int(known[(df["month"] == m).to_numpy()].sum())))
+        for r in rows:
+            r["_withheld"] = r["month"] in extra
+        t = _finish(ctx, rows, ["month"], across="variable")
     n_s, n_u = ctx.boot.population(np.where(known, 0, -1), 1)
     return Figure(
         "success_trend", title,
@@ -1260,6 +1318,22 @@ def fig_success_trend(ctx: Context) -> Figure:
         subtitle="Is success changing, or only the mix of work? The reweighted line holds the mix fixed.",
         n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info,
     )
+
+
+def _outcome_rest_leaks(ctx: Context, known: np.ndarray, success: np.ndarray, level: np.ndarray,
+                        shown: np.ndarray) -> bool:
+    """Whether the successes or the failures (of sessions with a known outcome) outside the ``shown`` sessions fail
+    the thresholds without being none, or the count subtraction gives of them does: the levels' (sessions with an
+    expertise level) minus the shown months' (sessions of any level or none)."""
+    for part in (success, ~success):
+        rest = known & part & ~shown
+        s, u = ctx.boot.population(np.where(rest, 0, -1), 1)
+        if s[0] > 0 and not bool(ctx.passes(u[0], s[0])):
+            return True
+        derived = int((rest & level).sum()) - int((known & part & shown & ~level).sum())
+        if 0 < derived < ctx.policy.min_sessions and not ctx.policy.individual:
+            return True
+    return False
 
 
 def fig_regression(ctx: Context) -> Figure:
@@ -1376,6 +1450,19 @@ def fig_topics(ctx: Context) -> Figure:
                          "n_sessions": int(e.n_sessions[i]), "suppressed": False, "ci_method": e.ci_method[i],
                          "force_suppress": not released_flag.get(cid, False),
                          "_pgroup": f"topics|{parent.get(cid)}"})
+    # A parent's n is its children's plus the sessions assigned to it directly (the cluster stage gives a session the
+    # deepest released cluster on its path: a withheld leaf's sessions go to its parent). Those are a cell of the
+    # children's partition that no row shows: the parent's n minus its released children gave them (3 sessions of
+    # a withheld leaf). A hidden row makes them take part in complementary suppression.
+    own = np.where(has, _codes(sess_cluster, ids), -1)
+    own_s, own_u = ctx.boot.population(own, K)
+    parents = {p for p in parent.values() if p is not None}
+    for i, cid in enumerate(ids):
+        if cid in parents and own_s[i] > 0:
+            rows.append({"cluster_id": cid, "parent_id": cid, "depth": len(chains[cid]), "name": "", "description": "",
+                         "variable": "share_of_sessions", "value": 0.0, "ci_low": np.nan, "ci_high": np.nan,
+                         "n_users": int(own_u[i]), "n_sessions": int(own_s[i]), "suppressed": False,
+                         "ci_method": None, "_pgroup": f"topics|{cid}", "_hidden": True})
     t = _finish(ctx, rows, ["cluster_id", "parent_id", "depth", "name", "description"])
     t.loc[t["suppressed"], ["name", "description"]] = None
     n_s, n_u = ctx.boot.population(np.where(has, 0, -1), 1)
@@ -1463,6 +1550,22 @@ RELEASE_SUMS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "session_shape": (("share_of_sessions", "metric", "median"),),
     "decisions": (("share_of_sessions", "kind", "median_pct"),),
 }
+
+
+# Trees of one figure: (variable, id column, parent column). A released node's n is the sum of its children's rows
+# (and of the sessions assigned to it directly, which no row shows), so its n minus its released children must be
+# none or pass the thresholds (a topic whose withheld leaf's sessions went to it: 192 - 189 = 3).
+RELEASE_TREES: dict[str, tuple[str, str, str]] = {
+    "topics": ("share_of_sessions", "cluster_id", "parent_id"),
+}
+
+
+# A monthly rate against the same rate by level in another figure: (month figure, its variable: share over n),
+# (level figure, its variable: n is the count). The levels' counts (all released) minus the released months' (share
+# x n) are those of the months not released, which must be none or pass (1 success in two withheld months).
+RELEASE_MONTHLY_COUNTS: tuple[tuple[tuple[str, str], tuple[str, str]], ...] = (
+    (("success_trend", "raw"), ("outcomes_by_expertise", "strict_success")),
+)
 
 
 # Released counts whose difference is a cell no threshold saw: (larger variable, smaller variable, key column).
@@ -1555,10 +1658,12 @@ __all__ = [
     "Context",
     "Figure",
     "RELEASE_DIFFERENCES",
+    "RELEASE_MONTHLY_COUNTS",
     "RELEASE_NESTED",
     "RELEASE_PARTITIONS",
     "RELEASE_RATES",
     "RELEASE_SUMS",
+    "RELEASE_TREES",
     "RELEASE_WITHHELD_WITH",
     "PolicyLike",
     "ReportData",

@@ -16,10 +16,12 @@ import pyarrow.parquet as pq
 from codecensus.aggregate.figures import (
     FIGURES,
     RELEASE_DIFFERENCES,
+    RELEASE_MONTHLY_COUNTS,
     RELEASE_NESTED,
     RELEASE_PARTITIONS,
     RELEASE_RATES,
     RELEASE_SUMS,
+    RELEASE_TREES,
     RELEASE_WITHHELD_WITH,
     Context,
     Figure,
@@ -128,6 +130,24 @@ def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int
     if dp_floor is None and not policy.individual:
         problems += _audit_partitions(figures)
         problems += _audit_derived(figures, policy)
+    if dp_floor is not None:
+        problems += _audit_dp_months(figures)
+    return problems
+
+
+def _audit_dp_months(figures: list[Figure]) -> list[str]:
+    """Under differential privacy the months shown run from the first to the last month with a released cell, and
+    'N months' counts them: a month at either end without one came from the exact data (one session's month)."""
+    tables = [f.table for f in figures if f.available and "month" in f.table and len(f.table)]
+    shown = {str(m) for t in tables for m in t["month"].dropna()}
+    released = {str(m) for t in tables for m in t.loc[~t["suppressed"].astype(bool), "month"].dropna()}
+    problems = [f"months {', '.join(sorted(m for m in shown if released and not min(released) <= m <= max(released)))}"
+                " shown without a released cell at the ends of the range"] if shown and (
+        not released or min(shown) < min(released) or max(shown) > max(released)) else []
+    cov = next((f for f in figures if f.id == "coverage" and f.available), None)
+    span = len(pd.period_range(min(shown), max(shown), freq="M")) if shown else 0
+    if cov is not None and cov.extra.get("months") is not None and int(cov.extra["months"]) != span:
+        problems.append(f"figure coverage: the report says {cov.extra['months']} months, but shows {span}")
     return problems
 
 
@@ -145,7 +165,7 @@ def _released(t: pd.DataFrame, var: str) -> pd.DataFrame:
 def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
     """Counts that arithmetic on released numbers gives, each of which must be none or pass ``min_sessions``: the rest
     of a rate's group (n / share - n, or share x n: :data:`RELEASE_RATES`), the withheld cells under a released total
-    of the same figure (:data:`RELEASE_SUMS`), the difference of two released counts (:data:`RELEASE_DIFFERENCES`),
+    of the same figure (:data:`RELEASE_SUMS`), a tree node's n less its released children (:data:`RELEASE_TREES`), the difference of two released counts (:data:`RELEASE_DIFFERENCES`),
     and the difference of two series' totals (:data:`RELEASE_NESTED`)."""
     problems: list[str] = []
     by_id = {f.id: f.table for f in figures if f.available and len(f.table) and "suppressed" in f.table
@@ -154,6 +174,25 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
     def where(r: dict[str, Any], keys: list[str]) -> str:
         return ", ".join(f"{k}={r[k]}" for k in keys if k in r)
 
+    for (month_fig, month_var), (level_fig, level_var) in RELEASE_MONTHLY_COUNTS:
+        mt, lt = by_id.get(month_fig), by_id.get(level_fig)
+        if mt is None or lt is None:
+            continue
+        levels = lt[lt["variable"] == level_var]
+        months = _released(mt, month_var)
+        if levels.empty or levels["suppressed"].astype(bool).any() or months.empty:
+            continue  # a level withheld: the levels' total is not known
+        level_n = pd.to_numeric(levels["n_sessions"]).astype(float)
+        month_n = pd.to_numeric(months["n_sessions"]).astype(float)
+        hits = (months["value"].astype(float) * month_n).round()
+        rests = [("counted", float(level_n.sum()) - float(hits.sum()))]
+        shares = levels["value"].astype(float)
+        if bool((shares > 0).all()):  # each level's n / share: its sessions, whose rest is the uncounted ones
+            rests.append(("uncounted", float((level_n / shares - level_n).sum()) - float((month_n - hits).sum())))
+        for what, rest in rests:
+            if _small(round(rest), policy):
+                problems.append(f"figure {month_fig} ({month_var}): {level_fig}'s {level_var} over its levels minus the "
+                                f"released months gives {round(rest)} {what} sessions in the months not released")
     for f in figures:
         t = by_id.get(f.id)
         if t is None:
@@ -180,6 +219,19 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
                 if rest >= 0.5 and (int(sup.sum()) < 2 or _small(rest, policy)):
                     problems.append(f"figure {f.id} ({col}={tot[col]}): {total_var}'s n minus the released "
                                     f"{cells_var} cells gives {round(rest)} sessions in {int(sup.sum())} withheld cell(s)")
+        if f.id in RELEASE_TREES:
+            var, id_col, parent_col = RELEASE_TREES[f.id]
+            if id_col in t and parent_col in t:
+                nodes = t[t["variable"] == var]
+                for _, node in _released(t, var).iterrows():
+                    kids = nodes[(nodes[parent_col] == node[id_col]) & (nodes[id_col] != node[id_col])]
+                    if kids.empty:
+                        continue
+                    shown = pd.to_numeric(kids.loc[~kids["suppressed"].astype(bool), "n_sessions"]).sum()
+                    rest = float(node["n_sessions"]) - float(shown)
+                    if _small(rest, policy):
+                        problems.append(f"figure {f.id} ({id_col}={node[id_col]}): its n minus its released children "
+                                        f"gives {round(rest)} sessions, below the thresholds")
         for big, small, col in RELEASE_DIFFERENCES.get(f.id, ()):
             a, b = _released(t, big).set_index(col), _released(t, small).set_index(col)
             for k in a.index.intersection(b.index):
@@ -206,11 +258,15 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
     subtraction (:data:`RELEASE_WITHHELD_WITH`)."""
     problems: list[str] = []
     avail = [f for f in figures if f.available and len(f.table) and "suppressed" in f.table]
-    cov = next((f.table for f in avail if f.id == "coverage"), None)
+    cov_fig = next((f for f in avail if f.id == "coverage"), None)
+    cov = cov_fig.table if cov_fig is not None else None
     hidden: set[str] = set()
+    # withheld months the report leaves out at the ends of its range: withheld cells of every line over the months
+    n_hidden = int(cov_fig.extra.get("hidden_months", 0) or 0) if cov_fig is not None else 0
     if cov is not None and "dimension" in cov:
         m = cov[cov["dimension"] == "month"]
         hidden = set(m.loc[m["suppressed"].astype(bool), "level"].astype(str))
+        problems += _audit_month_range(avail, m, cov_fig)
     for f in avail:
         t = f.table
         if hidden and "month" in t:
@@ -224,7 +280,8 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
             for key, g in t[t[col].notna()].groupby(by, sort=False):
                 sup = g["suppressed"].astype(bool)
                 shown_n = pd.to_numeric(g.loc[~sup, "n_sessions"], errors="coerce").fillna(0)
-                if int(sup.sum()) == 1 and bool((shown_n > 0).any()):
+                over_months = n_hidden if col != "month" and "month" in g and bool(g["month"].notna().any()) else 0
+                if int(sup.sum()) + over_months == 1 and bool((shown_n > 0).any()):
                     problems.append(f"figure {f.id} ({', '.join(map(str, key if isinstance(key, tuple) else (key,)))}):"
                                     " a single suppressed cell, recovered by subtraction from a total another figure "
                                     "releases")
@@ -241,6 +298,38 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
             for v in sorted(set(o.loc[o[col].isin(gone) & ~o["suppressed"].astype(bool), col]), key=str):
                 problems.append(f"figure {oid} ({col}={v}): released, but {fid} withholds its {var} cell, which "
                                 "subtraction from the totals other figures release then recovers")
+    return problems
+
+
+def _audit_month_range(figures: list[Figure], months: pd.DataFrame, coverage: Figure | None) -> list[str]:
+    """The report's months run from the first to the last month coverage releases: a withheld month at either end
+    (its row, its label, one more in 'N months') says that some session happened then. Every month between them
+    has a row, 'N months' counts them, and no figure shows a month outside the released ones."""
+    problems: list[str] = []
+    m = months[months["level"].astype(str) != "unknown"]
+    if m.empty:
+        return problems
+    order = m.sort_values("level")
+    levels = order["level"].astype(str).tolist()
+    released = [lv for lv, s in zip(levels, order["suppressed"].astype(bool), strict=True) if not s]
+    for end in (levels[0], levels[-1]):
+        if end not in released:
+            problems.append(f"figure coverage (month={end}): a withheld month at the end of the report's months")
+    span = pd.period_range(levels[0], levels[-1], freq="M").strftime("%Y-%m").tolist()
+    missing = sorted(set(span) - set(levels))
+    if missing:
+        problems.append(f"figure coverage: months {', '.join(missing)} have no row between months it shows (an "
+                        "empty month is withheld: without a row it tells a withheld month had sessions)")
+    shown_count = coverage.extra.get("months") if coverage is not None else None
+    if shown_count is not None and int(shown_count) != len(span):
+        problems.append(f"figure coverage: the report says {shown_count} months, but shows {len(span)}")
+    if released:
+        lo, hi = released[0], released[-1]
+        for f in figures:
+            if "month" in f.table:
+                out = sorted({str(x) for x in f.table["month"].dropna() if not lo <= str(x) <= hi})
+                if out:
+                    problems.append(f"figure {f.id}: months {', '.join(out)} outside the months coverage releases")
     return problems
 
 
