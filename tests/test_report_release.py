@@ -774,6 +774,30 @@ def test_a_topics_directly_assigned_sessions_are_not_recovered_from_its_n(tmp_pa
                for p in problems), problems
 
 
+def test_sessions_in_no_released_topic_are_not_recovered_from_the_topics_n(tmp_path: Path) -> None:
+    """Three classified sessions (3 users) in no released topic (the cluster stage withheld their whole path): the
+    topics figure's n and every top-level n / share were the clustered sessions (1,497), and the work-mode figure
+    released the classified ones (1,500): 3 sessions no threshold saw. The top level's shares are now over the
+    classified sessions, with those three as a hidden cell that complementary suppression protects."""
+    import pyarrow as pa
+
+    c = synthetic_corpus(users=60, sessions=1500, seed=4)
+    sc, s = c.session_clusters.to_pandas(), c.sessions.to_pandas()
+    m = sc.merge(s[["session_key", "user"]], on="session_key")
+    lone = m.drop_duplicates("user").head(3)["session_key"]
+    c.session_clusters = pa.Table.from_pandas(sc[~sc["session_key"].isin(lone)], preserve_index=False)
+    figs, figures, pol = _report_from(tmp_path, c, "loose", clusters=True)
+    classified = figs["work_modes"].n_sessions
+    t = figs["topics"].table
+    assert figs["topics"].n_sessions == classified == 1500
+    top = t[t["parent_id"].isna() & (t["variable"] == "share_of_sessions")]
+    shown = top[~top["suppressed"]]
+    assert len(shown) and ((shown["n_sessions"].astype(float) / shown["value"]).round() == classified).all()
+    rest = classified - int(shown["n_sessions"].sum())
+    assert rest == 0 or rest >= pol.min_sessions, rest
+    assert not (t["cluster_id"] == "(no released topic)").any()  # the hidden cell is never shown
+
+
 def test_an_empty_month_inside_the_range_reads_as_a_withheld_one(tmp_path: Path) -> None:
     """40 users over 2025-10..2026-05: with one session (one user) left in 2026-02, every figure showed 2026-02's
     rows withheld; with none left, 2026-02 had no row at all. So 'withheld' told that someone had a session that

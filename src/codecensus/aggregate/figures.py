@@ -1413,7 +1413,9 @@ def fig_topics(ctx: Context) -> Figure:
         return _unavailable("topics", title, "no topic clusters (run `codecensus cluster`)")
     cl = d.clusters.copy()
     ids = cl["cluster_id"].astype(str).tolist()
-    parent = dict(zip(ids, cl["parent_id"].where(cl["parent_id"].notna(), None), strict=True))
+    # (a float column's NaN stays NaN under .where(..., None): a top level's parent is None here, as the rows'
+    # partition names of the hidden cells below need)
+    parent = {c: (p if isinstance(p, str) else None) for c, p in zip(ids, cl["parent_id"], strict=True)}
     released_flag = dict(zip(ids, cl.get("released", pd.Series(True, index=cl.index)).fillna(False).astype(bool),
                              strict=True))
     pos = {c: i for i, c in enumerate(ids)}
@@ -1436,10 +1438,27 @@ def fig_topics(ctx: Context) -> Figure:
         codes = sess_cluster.map(lambda c, lvl=lvl: pos[chains[c][-(lvl + 1)]] if c in chains and
                                  len(chains[c]) > lvl else -1).fillna(-1).to_numpy(dtype=np.int64)
         per_level.append(codes)
-    for codes in per_level:
-        g = np.where(has & (codes >= 0), 0, -1)
-        e = ctx.boot.shares(g, codes, 1, K)
+    # Classified sessions in no released topic (the cluster stage withheld their whole path, or they were classified
+    # after it ran): the top level's shares are over every classified session, with them as a hidden cell. Over the
+    # clustered sessions only, the figure's n (and any top-level n / share) was the classified sessions (released by
+    # other figures) less those: 1,500 - 1,497 = 3 sessions no threshold saw.
+    loose = _facet_df(ctx).to_numpy() & ~has
+    for lvl, codes in enumerate(per_level):
+        top_loose = lvl == 0 and bool(loose.any())
+        if top_loose:
+            g = np.where((has & (codes >= 0)) | loose, 0, -1)
+            codes = np.where(loose, K, codes)
+            e = ctx.boot.shares(g, codes, 1, K + 1)
+        else:
+            g = np.where(has & (codes >= 0), 0, -1)
+            e = ctx.boot.shares(g, codes, 1, K)
         lo, hi = e.ci(ctx.level)
+        if top_loose:
+            rows.append({"cluster_id": "(no released topic)", "parent_id": None, "depth": 0, "name": "",
+                         "description": "", "variable": "share_of_sessions", "value": float(e.est[K]),
+                         "ci_low": np.nan, "ci_high": np.nan, "n_users": int(e.n_users[K]),
+                         "n_sessions": int(e.n_sessions[K]), "suppressed": False, "ci_method": None,
+                         "_pgroup": "topics|None", "_hidden": True})
         present = [i for i in range(K) if e.n_sessions[i] > 0]
         for i in present:
             cid = ids[i]
@@ -1465,10 +1484,12 @@ def fig_topics(ctx: Context) -> Figure:
                          "ci_method": None, "_pgroup": f"topics|{cid}", "_hidden": True})
     t = _finish(ctx, rows, ["cluster_id", "parent_id", "depth", "name", "description"])
     t.loc[t["suppressed"], ["name", "description"]] = None
-    n_s, n_u = ctx.boot.population(np.where(has, 0, -1), 1)
+    n_s, n_u = ctx.boot.population(np.where(has | loose, 0, -1), 1)
+    over = "classified sessions (those in no released topic count in the total)" if loose.any() else \
+        "clustered sessions"
     return Figure(
         "topics", title,
-        f"Share of clustered sessions in each topic cluster (a session counts in its cluster and every parent); "
+        f"Share of {over} in each topic cluster (a session counts in its cluster and every parent); "
         f"clusters the privacy audit did not release, or under the thresholds, are hidden; {ctx.ci_text}.",
         t, ["cluster_id", "parent_id", "depth", "name", "description"], "share",
         subtitle="What people asked for, from one-sentence redacted summaries clustered into a tree.",
