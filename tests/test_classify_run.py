@@ -337,3 +337,47 @@ def test_the_cli_counts_an_empty_session_as_abstained_in_no_mode(tmp_path: Path)
     assert "abstained (no answer, or empty) │ 1" in text, text
     modes = text.partition("modes │")[2].partition("│")[0]
     assert sum(int(n) for n in modes.split()[1::2]) == 1, modes
+
+
+def test_a_forked_classify_worker_does_not_collect_what_it_inherited() -> None:
+    """A classify worker is forked from the process that runs classify. Collecting an inherited, unreachable object
+    that holds a DuckDB connection (a cycle left by earlier work: the test suite's process, a notebook) ran the
+    connection's finaliser without its threads: the worker died with a segmentation fault while garbage-collecting
+    in its start-up, and the run ended in BrokenProcessPool (seen in a full test run). The worker's start-up now
+    freezes what it inherited. Run in a forked child as the pool does, with such garbage present."""
+    import gc
+    import os
+
+    import duckdb
+
+    from codecensus.engine import local
+
+    class Holder:
+        pass
+
+    was = gc.isenabled()
+    gc.disable()  # the garbage stays uncollected in this process until the fork
+    try:
+        for _ in range(5):
+            h = Holder()
+            h.me = h  # type: ignore[attr-defined]
+            h.con = duckdb.connect()  # type: ignore[attr-defined]
+            h.con.execute("SELECT sum(range) FROM range(100000)").fetchall()  # type: ignore[attr-defined]
+            del h
+        pid = os.fork()
+        if pid == 0:  # the worker: start-up as the pool runs it, then a collection
+            code = 1
+            try:
+                gc.enable()
+                local._init_worker("offline", {"embedder": "none", "threads": 1})
+                gc.collect()
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        gc.collect()
+        if was:
+            gc.enable()
+    assert not os.WIFSIGNALED(status), f"the worker died of signal {os.WTERMSIG(status)}"
+    assert os.WEXITSTATUS(status) == 0

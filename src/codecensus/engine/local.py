@@ -20,6 +20,7 @@ first).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
@@ -49,6 +50,11 @@ def _ready() -> int:
 
 def _init_worker(backend: str, kwargs: dict[str, Any]) -> None:
     global _WORKER
+    # A forked worker inherits the parent's objects, unreachable ones included: collecting one that holds a DuckDB
+    # connection (a cycle left by earlier work in a long-lived process, as in the test suite) ran its finaliser
+    # without the connection's threads and killed the worker (a segmentation fault while garbage-collecting in
+    # threadpoolctl's start-up; the run ended in BrokenProcessPool). Nothing inherited is collected here.
+    gc.freeze()
     from codecensus.engine.tasks import ClassifyWorker
 
     _WORKER = ClassifyWorker(backend, **kwargs)
@@ -138,6 +144,7 @@ def classify_parallel(
     if keys:
         batch_size = batch_size or parallel_batch_size(len(keys), workers)
         ctx = multiprocessing.get_context(_start_method())
+        gc.collect()  # collected here, where its finalisers are safe, not in a forked worker (see _init_worker)
         with ProcessPoolExecutor(max_workers=min(workers, len(keys)), initializer=_init_worker,
                                  initargs=(backend, kwargs), mp_context=ctx) as pool, reading_memory(store):
             pool.submit(_ready).result()  # start the workers now, while this process's heap is still small
