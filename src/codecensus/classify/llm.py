@@ -264,6 +264,18 @@ ABSTENTION_SIGNATURE: dict[str, object] = {
 }
 
 
+def _interruptible_get(q: queue.SimpleQueue[Any]) -> Any:
+    """``q.get()`` that Ctrl-C ends. A blocking get in the main thread only wakes for a signal the OS delivers to
+    that thread: when SIGINT went to a worker thread (one in a socket read, here), Python noted it but the main
+    thread slept on until an answer came (seen: a classify still running 90 s after Ctrl-C, every thread's stack
+    showing the main one in ``done.get()``). A short timeout lets it see the signal."""
+    while True:
+        try:
+            return q.get(timeout=0.2)
+        except queue.Empty:
+            continue
+
+
 def _human_side(batch: Sequence[SessionEvidence], facets: list[Facets | None]) -> list[Facets | None]:
     """Expertise is judged from the human's side only (taxonomy §4): a session without a human prompt with content
     has no level, whatever the model answered (the rubric asks for one; the offline backend abstains the same way).
@@ -525,7 +537,7 @@ class LLMBackend:
         stop: BaseException | None = None
         try:
             while pending:
-                key, out, exc = done.get()
+                key, out, exc = _interruptible_get(done)
                 pending -= 1
                 if exc is not None:
                     if stop is None:
