@@ -210,7 +210,11 @@ def test_ctrl_c_ends_at_once_and_a_rerun_completes(server: _Server, store_path: 
     # stack (once, in a full fresh-clone run of 1,596 tests, the process had not ended 90 s after Ctrl-C; not
     # reproduced since: the stacks say where the interrupt was lost)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONFAULTHANDLER": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # A test run started in the background by a shell without job control ignores SIGINT, and the child inherits
+    # that: Python then installs no KeyboardInterrupt handler and Ctrl-C does nothing (the cause of this test's
+    # failures in backgrounded `make test` runs). The child gets SIGINT's default back, as in a terminal.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # 8-24 s measured on a busy 2-core machine (start-up, reading, redaction), so 60 s was close: the deadline
         # only bounds a hang, and stays below the 120 s after which the server answers
@@ -501,6 +505,7 @@ def test_ctrl_c_delivered_to_a_request_thread_still_ends_the_wait() -> None:
     Python noted the signal but the main thread, blocked on the queue of answers, slept on until an answer came: a
     classify ran on 90 s after Ctrl-C (seen once in a full test run; the thread stacks showed the main thread in
     the queue's get). The main thread now wakes to see it."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even in a background run
     b = _openai(Replay(), concurrency=4)
     gate = threading.Event()
 
@@ -528,4 +533,5 @@ def test_ctrl_c_delivered_to_a_request_thread_still_ends_the_wait() -> None:
         took = time.monotonic() - t0
     finally:
         gate.set()
+        signal.signal(signal.SIGINT, old)
     assert took < 8, took  # before: ~20 s, when the first late answer woke the main thread
