@@ -303,6 +303,16 @@ def _assign_ok(m: re.Match[str]) -> bool:
     return bare is not None and secret_value_ok(bare, quoted=False)
 
 
+# where a command's name starts: not inside a word or an option, or right after an escaped line break in JSON text
+_COMMAND = r"(?:(?<![\w-])|" + AFTER_ESC + r")"
+
+
+def _command_value(n: int) -> str:
+    """A command-line argument of at most ``n`` characters: double-quoted (``dq``), single-quoted (``sq``) or bare,
+    ending at whitespace, a quote or a shell operator (``bare``)."""
+    return rf"""(?:\"(?P<dq>[^\"\n\\]{{1,{n}}})\"|'(?P<sq>[^'\n\\]{{1,{n}}})'|(?P<bare>[^\s\"'|;&]{{1,{n}}}))"""
+
+
 def _command_secret_ok(m: re.Match[str]) -> bool:
     """A value given to a command's password flag (``-k``, ``--body``): quoted with spaces, a passphrase."""
     quoted = m.group("dq") if m.group("dq") is not None else m.group("sq")
@@ -781,9 +791,8 @@ RULES: tuple[Rule, ...] = (
         "mysql_password_flag",
         K.SECRET,
         re.compile(
-            r"(?:(?<![\w-])|" + AFTER_ESC + r")(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlshow|mariadb|mariadb-dump)"
-            r"(?![\w-])[^\n|;&]{0,200}?[ \t]-p(?:\"(?P<dq>[^\"\n\\]{1,128})\"|'(?P<sq>[^'\n\\]{1,128})'"
-            r"|(?P<bare>[^\s\"'|;&]{1,128}))"
+            _COMMAND + r"(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlshow|mariadb|mariadb-dump)"
+            r"(?![\w-])[^\n|;&]{0,200}?[ \t]-p" + _command_value(128)
         ),
         ("mysql", "mariadb"),
         anchor=re.compile(r"m(?:ysql|ariadb)"),
@@ -811,8 +820,7 @@ RULES: tuple[Rule, ...] = (
         "login_password_flag",
         K.SECRET,
         re.compile(
-            r"(?:(?<![\w-])|" + AFTER_ESC + r")(?:sshpass|login)(?![\w-])[^\n|;&]{0,200}?[ \t]-p(?:=|[ \t]+)"
-            r"(?:\"(?P<dq>[^\"\n\\]{1,256})\"|'(?P<sq>[^'\n\\]{1,256})'|(?P<bare>[^\s\"'|;&]{1,256}))"
+            _COMMAND + r"(?:sshpass|login)(?![\w-])[^\n|;&]{0,200}?[ \t]-p(?:=|[ \t]+)" + _command_value(256)
         ),
         ("sshpass", "login"),
         anchor=re.compile(r"sshpass|login"),
@@ -839,8 +847,8 @@ RULES: tuple[Rule, ...] = (
         "gh_secret_body",
         K.SECRET,
         re.compile(
-            r"(?:(?<![\w-])|" + AFTER_ESC + r")gh[ \t]+secret[ \t]+set(?![\w-])[^\n|;&]{0,200}?[ \t](?:--body|-b)(?:=|[ \t]+)"
-            r"(?:\"(?P<dq>[^\"\n\\]{1,512})\"|'(?P<sq>[^'\n\\]{1,512})'|(?P<bare>[^\s\"'|;&]{1,512}))"
+            _COMMAND + r"gh[ \t]+secret[ \t]+set(?![\w-])[^\n|;&]{0,200}?[ \t](?:--body|-b)(?:=|[ \t]+)"
+            + _command_value(512)
         ),
         ("gh secret",),
         anchor=re.compile(r"gh[ \t]+secret"),
@@ -853,8 +861,8 @@ RULES: tuple[Rule, ...] = (
         "openssl_password",
         K.SECRET,
         re.compile(
-            r"(?:(?<![\w-])|" + AFTER_ESC + r")openssl(?![\w-])[^\n|;&]{0,300}?[ \t](?:-k[ \t]+|-pass(?:in|out)?[ \t]+pass:)"
-            r"(?:\"(?P<dq>[^\"\n\\]{1,256})\"|'(?P<sq>[^'\n\\]{1,256})'|(?P<bare>[^\s\"'|;&]{1,256}))"
+            _COMMAND + r"openssl(?![\w-])[^\n|;&]{0,300}?[ \t](?:-k[ \t]+|-pass(?:in|out)?[ \t]+pass:)"
+            + _command_value(256)
         ),
         ("openssl",),
         anchor=re.compile(r"openssl"),
