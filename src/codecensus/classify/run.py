@@ -104,9 +104,8 @@ def ensure_facets_table(store: Store) -> None:
         cond = " AND ".join(f'"{k}" = ?' for k in ABSTENTION_SIGNATURE)  # a summary is never stored as NULL
         con.execute(f"UPDATE {FACETS_TABLE} SET abstained = coalesce({cond}, false)", list(ABSTENTION_SIGNATURE.values()))
     # abstentions stored when the abstention result held a placeholder level (3): no level, as stored today
-    if con.execute(f"SELECT 1 FROM {FACETS_TABLE} WHERE abstained AND expertise IS NOT NULL LIMIT 1").fetchone():
-        con.execute(f"UPDATE {FACETS_TABLE} SET expertise = NULL, expertise_confidence = 0 "
-                    "WHERE abstained AND expertise IS NOT NULL")
+    con.execute(f"UPDATE {FACETS_TABLE} SET expertise = NULL, expertise_confidence = 0 "
+                "WHERE abstained AND expertise IS NOT NULL")
 
 
 def select_sessions(

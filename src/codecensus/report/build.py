@@ -146,9 +146,14 @@ def _audit_dp_months(figures: list[Figure]) -> list[str]:
         not released or min(shown) < min(released) or max(shown) > max(released)) else []
     cov = next((f for f in figures if f.id == "coverage" and f.available), None)
     span = len(pd.period_range(min(shown), max(shown), freq="M")) if shown else 0
-    if cov is not None and cov.extra.get("months") is not None and int(cov.extra["months"]) != span:
-        problems.append(f"figure coverage: the report says {cov.extra['months']} months, but shows {span}")
-    return problems
+    return problems + _months_count_problem(cov, span)
+
+
+def _months_count_problem(coverage: Figure | None, span: int) -> list[str]:
+    """'N months' (coverage) must count the ``span`` months the report shows."""
+    said = coverage.extra.get("months") if coverage is not None else None
+    return [] if said is None or int(said) == span else [
+        f"figure coverage: the report says {said} months, but shows {span}"]
 
 
 def _small(n: float, policy: ReleasePolicy) -> bool:
@@ -320,9 +325,7 @@ def _audit_month_range(figures: list[Figure], months: pd.DataFrame, coverage: Fi
     if missing:
         problems.append(f"figure coverage: months {', '.join(missing)} have no row between months it shows (an "
                         "empty month is withheld: without a row it tells a withheld month had sessions)")
-    shown_count = coverage.extra.get("months") if coverage is not None else None
-    if shown_count is not None and int(shown_count) != len(span):
-        problems.append(f"figure coverage: the report says {shown_count} months, but shows {len(span)}")
+    problems += _months_count_problem(coverage, len(span))
     if released:
         lo, hi = released[0], released[-1]
         for f in figures:
