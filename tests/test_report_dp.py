@@ -384,6 +384,18 @@ def _dp_db(tmp_path: Path, users: int = 80, sessions: int = 600) -> Path:
     return db
 
 
+def _with_exact_user_counts(build: Any) -> Any:
+    """A DP figure builder that puts an exact user count (17) in every row: the final audit refuses its report
+    whatever the noise drew."""
+
+    def leaky(self: Any) -> Any:
+        fig = build(self)
+        fig.table["n_users"] = pd.array([17] * len(fig.table), dtype="Int64")
+        return fig
+
+    return leaky
+
+
 def test_a_dp_report_refused_whatever_its_noise_is_not_charged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A DP figure builder that put exact user counts in its table: the final audit refused the report (nothing
     written), yet the ledger kept its ε = 10 spent, and the refusal printed the exact user count. The refusal does
@@ -396,11 +408,7 @@ def test_a_dp_report_refused_whatever_its_noise_is_not_charged(tmp_path: Path, m
 
     db = _dp_db(tmp_path, users=300, sessions=3000)
     orig = DPReport.work_modes
-
-    def leaky(self: DPReport):  # noqa: ANN202 - a Figure
-        fig = orig(self)
-        fig.table["n_users"] = pd.array([17] * len(fig.table), dtype="Int64")
-        return fig
+    leaky = _with_exact_user_counts(orig)
 
     monkeypatch.setattr(DPReport, "work_modes", leaky)
     args = ["report", "--db", str(db), "--out", str(tmp_path / "o"), "--epsilon", "10"]
@@ -497,11 +505,7 @@ def test_a_refunded_first_dp_report_does_not_fix_the_budget(tmp_path: Path, monk
 
     db = _dp_db(tmp_path, users=300, sessions=3000)
     orig = DPReport.work_modes
-
-    def leaky(self: DPReport):  # noqa: ANN202 - a Figure
-        fig = orig(self)
-        fig.table["n_users"] = pd.array([17] * len(fig.table), dtype="Int64")
-        return fig
+    leaky = _with_exact_user_counts(orig)
 
     monkeypatch.setattr(DPReport, "work_modes", leaky)
     r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o"), "--epsilon", "1"])
