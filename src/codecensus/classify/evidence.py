@@ -198,7 +198,7 @@ def _plan(store: Store, keys: Sequence[str], batch_size: int) -> Iterator[_Batch
         order = ", ".join(f"lo_{t} NULLS LAST" for t in _SPAN_TABLES)
         # every row of a session in a capped table (subagents' and copies' too: a superset of what is read), counted
         # in the same aggregate as its span: a batch knows from the plan whether it needs the cap (a query per batch
-        # cost 0.11 s of 2,000 sessions at 400K, ~22 s a run)
+        # cost 19 ms a 2,000-session batch on a 400K store in this order, ~4 s a run)
         longest = ", ".join(f"coalesce(n_{t}, 0)" for t in _CAPPED_TABLES)
         sql = f"""SELECT s.session_key, s.rowid AS srid, {cols}, greatest({width}) > {WIDE_ROWS} AS wide,
                          greatest({longest}) > {SESSION_HEAD_ROWS + SESSION_TAIL_ROWS} AS long
