@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
+
+_HELD: list[socket.socket] = []
+
+
+def closed_url() -> str:
+    """``http://127.0.0.1:PORT`` where nothing listens for the rest of the test run, so a connection is refused at
+    once. The port is bound by this process and never listened on: no other program can take it meanwhile. A fixed
+    port (9, discard) is open wherever that service runs, and a request there then waits for an answer."""
+    if not _HELD:
+        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        held.bind(("127.0.0.1", 0))
+        _HELD.append(held)
+    return f"http://127.0.0.1:{_HELD[0].getsockname()[1]}"
 
 
 class LocalServer:

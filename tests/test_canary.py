@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from codecensus.store.db import RAW_TEXT_TABLES
+from local_server import closed_url
 
 from ccbuild import Session
 
@@ -231,7 +232,7 @@ def test_no_canary_in_the_llm_digest(canary_run: dict[str, object], tmp_path: Pa
 
     if ner_model_path() is None:
         pytest.skip("the NER model (codecensus[llm]) is not installed: an LLM backend would warn and send names")
-    llm = make_backend("openai", "m", base_url="http://127.0.0.1:9", cache=False)
+    llm = make_backend("openai", "m", base_url=closed_url(), cache=False)
     assert llm.uses_ner  # on by default when the model is installed
     digests = [llm.condense(ev) for ev in evs]
     plain = {k for ev in evs for k in _hits(condense(ev))}

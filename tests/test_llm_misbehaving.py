@@ -24,7 +24,7 @@ from codecensus.classify.llm import LLMError, make_backend
 from codecensus.classify.run import classify_store
 from genstore import generated_store
 from llm_replay import FIXTURES, IdentityRedactor, Replay, fixture, sample_session
-from local_server import LocalServer
+from local_server import LocalServer, closed_url
 
 pytest.importorskip("openai")
 
@@ -104,11 +104,12 @@ def test_server_errors_that_quote_the_request_are_cut_short() -> None:
 
 def test_unreachable_server_is_named_with_the_reason() -> None:
     """'APIConnectionError: Connection error.' named neither the server nor the reason."""
-    b = make_backend("openai", "m", base_url="http://127.0.0.1:9", cache=False, redactor=IdentityRedactor(),
-                     max_retries=0, timeout_s=2.0)
+    url = closed_url()
+    b = make_backend("openai", "m", base_url=url, cache=False, redactor=IdentityRedactor(), max_retries=0,
+                     timeout_s=2.0)
     with pytest.raises(LLMError) as ei:
         b.classify([sample_session(0)])
-    assert "http://127.0.0.1:9/v1" in str(ei.value) and "refused" in str(ei.value).lower()
+    assert f"{url}/v1" in str(ei.value) and "refused" in str(ei.value).lower()
 
 
 @pytest.fixture(scope="module")
@@ -401,7 +402,7 @@ def test_timeout_and_max_retries_bound_a_hung_server(server: _Server, store_path
     assert backend["timeout_s"] == 1.0 and backend["max_retries"] == 1
 
 
-_LOCAL = ["--backend", "openai", "--model", "m", "--base-url", "http://127.0.0.1:9"]  # nothing listens
+_LOCAL = ["--backend", "openai", "--model", "m", "--base-url", closed_url()]  # nothing listens
 
 
 @pytest.mark.parametrize(
@@ -444,21 +445,21 @@ def test_ray_engine_gets_the_llm_request_options(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(ray_engine, "ray_classify", fake_ray_classify)
     db = _fresh(store_path, tmp_path)
-    ray = ["--backend", "openai", "--base-url", "http://127.0.0.1:9", "--model", "m", "--db", str(db), "--engine", "ray"]
+    ray = ["--backend", "openai", "--base-url", closed_url(), "--model", "m", "--db", str(db), "--engine", "ray"]
     r = _cli(*ray, "--budget-usd", "0.5")
     assert r.exit_code == 0, r.output
     assert seen.get("budget_usd") == 0.5
     r = _cli(*ray, "--timeout", "9", "--max-retries", "2", "--concurrency", "3")
     assert r.exit_code == 0, r.output
     assert (seen["budget_usd"], seen["timeout_s"], seen["max_retries"], seen["concurrency"]) == (None, 9.0, 2, 3)
-    actor = ClassifyWorker("openai", model="m", base_url="http://127.0.0.1:9", budget_usd=0.25, timeout_s=9.0,
+    actor = ClassifyWorker("openai", model="m", base_url=closed_url(), budget_usd=0.25, timeout_s=9.0,
                            max_retries=2).backend
     d = actor.describe()  # type: ignore[attr-defined]
     assert (d["timeout_s"], d["max_retries"], d["account"]["budget_usd"], d["concurrency"]) == (9.0, 2, 0.25, 1)
     r = _cli(*ray, "--no-ner")
     assert r.exit_code == 0, r.output
     assert seen["ner"] is False
-    actor = ClassifyWorker("openai", model="m", base_url="http://127.0.0.1:9", ner=False).backend
+    actor = ClassifyWorker("openai", model="m", base_url=closed_url(), ner=False).backend
     assert actor.describe()["ner"] is False  # type: ignore[attr-defined]
 
 

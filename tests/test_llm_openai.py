@@ -11,6 +11,7 @@ import pytest
 from codecensus.classify.cache import LLMCache
 from codecensus.classify.llm import LLMError, is_abstention, make_backend
 from llm_replay import IdentityRedactor, Replay, sample_session
+from local_server import closed_url
 
 pytest.importorskip("openai")
 
@@ -138,7 +139,7 @@ def test_context_overflow_abstains_and_is_counted(tmp_path: Path) -> None:
 
 
 def test_unreachable_server_gives_up(tmp_path: Path) -> None:
-    b = make_backend("openai", "m", base_url="http://127.0.0.1:9", cache=False, redactor=IdentityRedactor(),
+    b = make_backend("openai", "m", base_url=closed_url(), cache=False, redactor=IdentityRedactor(),
                      max_retries=1, backoff_base_s=0.0, timeout_s=2.0)
     with pytest.raises(LLMError, match="giving up"):
         b.classify([sample_session(0)])

@@ -6,6 +6,7 @@ import pytest
 
 from codecensus.redact import Redactor, get_redactor
 from codecensus.redact.engines import ner_model_path
+from local_server import closed_url
 
 
 @pytest.fixture(scope="module")
@@ -77,14 +78,14 @@ def test_llm_backends_redact_with_ner_when_the_model_is_installed(ner: Redactor,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from codecensus.classify.llm import make_backend
 
-    on = make_backend("openai", "m", base_url="http://127.0.0.1:9", cache=False)
+    on = make_backend("openai", "m", base_url=closed_url(), cache=False)
     assert on.uses_ner and on.redactor.ner and on.describe()["ner"] is True  # type: ignore[attr-defined]
-    off = make_backend("openai", "m", base_url="http://127.0.0.1:9", cache=False, ner=False)
+    off = make_backend("openai", "m", base_url=closed_url(), cache=False, ner=False)
     assert not off.uses_ner and not off.redactor.ner  # type: ignore[attr-defined]
     import codecensus.redact.engines as engines
 
     monkeypatch.setattr(engines, "ner_model_path", lambda: None)
-    missing = make_backend("openai", "m", base_url="http://127.0.0.1:9", cache=False)
+    missing = make_backend("openai", "m", base_url=closed_url(), cache=False)
     assert missing.uses_ner is False  # type: ignore[attr-defined]
 
 
