@@ -459,3 +459,40 @@ def test_out_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert r.exit_code == 0, r.output
     assert [orjson.loads(x)["session_id"] for x in r.stdout.splitlines() if x.strip()] == [SID]
     assert not (tmp_path / "-").exists()
+
+
+def test_ctrl_c_during_the_demo_says_so_and_a_rerun_takes_the_folder(tmp_path: Path) -> None:
+    """Ctrl-C while the demo generated its corpus ended with exit 130 and no word, and left user folders without the
+    corpus manifest: every later `codecensus demo` there was refused ("holds no earlier demo")."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from codecensus.pipeline import check_demo_dir
+
+    out = tmp_path / "demo"
+    cmd = [sys.executable, "-m", "codecensus", "demo", "--out", str(out), "--users", "50", "--sessions", "200000"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    # a test run started in the background ignores SIGINT and a child inherits that: the default is given back
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not ((out / "corpus").is_dir()
+                                                   and len(list((out / "corpus").iterdir())) >= 3):
+            time.sleep(0.05)
+        assert proc.poll() is None, "the demo ended before it was interrupted"
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    said = " ".join(err.split())
+    assert proc.returncode == 130 and took < 30, (proc.returncode, took, said)  # 0.3-0.8 s measured
+    assert "demo interrupted" in said and "run the same command again" in said and "Traceback" not in said, said
+    assert not (out / "codecensus.duckdb").exists()  # stopped while generating
+    check_demo_dir(out)  # raised FileExistsError before: a rerun refused the folder

@@ -159,6 +159,32 @@ def test_regenerating_into_the_same_directory_replaces_the_corpus(tmp_path: Path
     assert len(mains) == len(truth)  # nothing stale left behind
 
 
+def test_an_interrupted_run_is_replaced_by_the_next(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C during generation left user folders and no manifest: every later run into that folder (and
+    `codecensus demo` there) refused it as "not empty and holds no sample corpus"."""
+    out = tmp_path / "out"
+    write = gen_mod._Sink.write
+    calls = 0
+
+    def interrupted(self: gen_mod._Sink, f: Any, data: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 40:
+            raise KeyboardInterrupt
+        write(self, f, data)
+
+    monkeypatch.setattr(gen_mod._Sink, "write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        generate_corpus(out, users=30, sessions=200, seed=1)
+    monkeypatch.undo()
+    left = {p.name for p in out.iterdir() if p.is_dir()}
+    assert len(left) > 3  # the interrupted run wrote several users' folders
+    assert json.loads((out / "manifest.json").read_text())["interrupted"] is True
+    summary = generate_corpus(out, users=3, sessions=6, seed=1)
+    assert len({p.name for p in out.iterdir() if p.is_dir()}) == summary.users <= 3  # none of the old ones left
+    assert "interrupted" not in json.loads((out / "manifest.json").read_text())
+
+
 def test_refuses_a_foreign_non_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("mine")
     with pytest.raises(FileExistsError):

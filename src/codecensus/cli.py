@@ -479,6 +479,12 @@ def demo(
     except FileExistsError as exc:  # a folder of the user's own files: nothing there is touched
         console.print(f"[red]--out {escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
+    except KeyboardInterrupt:
+        console.print(
+            f"[yellow]demo interrupted[/yellow]: run the same command again to start over in "
+            f"{escape(str(out_dir))}."
+        )
+        raise typer.Exit(130) from None
     out.print(f"report: {report}")
 
 

@@ -16,6 +16,7 @@ seeded from ``seed``; no wall clock, no global random state).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import queue
@@ -60,6 +61,7 @@ class _Sink:
         self.bytes = 0
         self.files = 0
         self.subagent_files = 0
+        self.tops: set[str] = set()  # the folders made directly under root (one per user)
         self._q: queue.Queue[tuple[Path, bytes] | None] = queue.Queue(maxsize=256)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sample-writer", daemon=True)
@@ -85,6 +87,7 @@ class _Sink:
         path = self.root / f.rel
         parent = path.parent
         if parent not in self.dirs:
+            self.tops.add(f.rel.split("/", 1)[0])
             parent.mkdir(parents=True, exist_ok=True)
             self.dirs.add(parent)
         self._q.put((path, data))
@@ -116,6 +119,15 @@ def _prepare(out_dir: Path) -> None:
             shutil.rmtree(target)
     for name in ("truth.csv", "planted_secrets.json", "manifest.json"):
         (out_dir / name).unlink(missing_ok=True)
+
+
+def _mark_interrupted(out_dir: Path, tops: set[str]) -> None:
+    """A run that did not finish (Ctrl-C, a full disk) leaves a manifest naming the folders it wrote, so the next run
+    into ``out_dir`` (and ``codecensus demo`` in the same folder) replaces them instead of refusing a folder that
+    "holds no sample corpus". It has no summary: the corpus is not complete."""
+    manifest = {"generator": "codecensus.sample", "interrupted": True, "users": sorted(tops)}
+    with contextlib.suppress(OSError):
+        (out_dir / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
 
 
 def _damage(rng: random.Random, lines: list[bytes], rel: str, log: list[dict[str, object]]) -> list[bytes]:
@@ -166,10 +178,14 @@ def generate_corpus(out_dir: Path, *, users: int = 300, sessions: int = 3000, mo
     sink = _Sink(out_dir)
     run = _Run()
     try:
-        _generate(sink, run, users=users, sessions=sessions, months=months, start=start, seed=seed,
-                  target_bytes=target_bytes)
-    finally:
-        sink.close()
+        try:
+            _generate(sink, run, users=users, sessions=sessions, months=months, start=start, seed=seed,
+                      target_bytes=target_bytes)
+        finally:
+            sink.close()
+    except BaseException:
+        _mark_interrupted(out_dir, sink.tops)
+        raise
     summary = CorpusSummary(
         files=sink.files, sessions=len(run.truth), subagent_files=sink.subagent_files, users=len(run.users),
         bytes=sink.bytes, months=months, damaged_lines=len(run.damaged),
