@@ -210,7 +210,9 @@ class PrivacyLedger:
         if dataset is not None:
             sql += " WHERE dataset = ?"
             params.append(dataset)
-        rel = self.con.execute(sql + ' ORDER BY "at"', params)
+        # rowid: rows with one "at" (a refund's, one per query it gives back) in the order written (the table is
+        # append-only), not in whatever order a parallel sort leaves them
+        rel = self.con.execute(sql + ' ORDER BY "at", rowid', params)
         cols = [c[0] for c in rel.description]
         return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
 
