@@ -171,6 +171,27 @@ POSITIVE: list[tuple[str, CommitView, str, str]] = [
         "H",
     ),
     ("renovate", cv("Renovate Bot", "bot@renovateapp.com", "Update dep"), "automation", "H"),
+    # self-managed GitLab: these were counted as human commits
+    ("gitlab duo flow", cv("Duo Developer", "duo.workflow.agent@gitlab.com", "Fix flaky spec"), "gitlab_duo", "H"),
+    (
+        "gitlab duo co-author",
+        cv(message="Fix\n\nCo-authored-by: GitLab Duo <duo.workflow.agent@gitlab.com>"),
+        "gitlab_duo",
+        "H",
+    ),
+    (
+        "gitlab project token bot (self-managed)",
+        cv("release-token", "project_42_bot_3f9a1c2b7e8d4a6b@noreply.gitlab.example.com", "Bump version"),
+        "automation",
+        "H",
+    ),
+    ("gitlab group token bot (old form)", cv("ci", "group7_bot2@noreply.git.corp.example", "Sync"), "automation", "H"),
+    (
+        "gitlab service account",
+        cv("Service account user", "service_account_group_9_1a2b3c@noreply.gitlab.example.com"),
+        "automation",
+        "H",
+    ),
 ]
 
 
@@ -200,6 +221,9 @@ NEGATIVE: list[tuple[str, CommitView]] = [
         cv(message="Fix (#5)", committer_name="GitHub", committer_email="noreply@github.com"),
     ),
     ("copilot word", cv(message="Disable copilot suggestions in settings.json")),
+    ("gitlab private address", cv("Ada Lovelace", "123-ada@users.noreply.gitlab.example.com")),
+    ("gitlab user named like a bot", cv("Project Bot", "project.bot@gitlab.example.com", "Fix")),
+    ("mentions gitlab duo", cv(message="Turn off GitLab Duo suggestions for the docs folder")),
 ]
 
 

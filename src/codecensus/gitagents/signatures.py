@@ -62,6 +62,7 @@ AGENT_LABELS: dict[str, str] = {
     "codegen": "Codegen",
     "sweep": "Sweep",
     "amazon_q": "Amazon Q Developer",
+    "gitlab_duo": "GitLab Duo",
     AUTOMATION: "automation bots",
     HUMAN: "human",
 }
