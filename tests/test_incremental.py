@@ -363,3 +363,55 @@ def test_reingest_by_a_relative_path_skips_unchanged_files_with_one_stat(tmp_pat
     s3 = ingest(store, [Path("c")], settle_s=0)
     assert (s3.files_seen, s3.files_skipped, s3.files_appended, s3.files_gone) == (3, 2, 1, 0)
     assert store.one("SELECT count(*) FROM files")[0] == 3
+
+
+def test_a_root_given_in_other_forms_names_the_same_stored_files(tmp_path: Path, store: Store,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ingest ./c`, then the same folder by its absolute path, through a symlink and from another working
+    directory: the paths were stored as given (`c/p/0.jsonl`), so a later `--prune` under another form of the root
+    never found the deleted file (files_gone 0, its session kept), and each form re-read every head. Paths are now
+    stored absolute through no symlink."""
+    from codecensus.sources import base as registry
+
+    sids = [f"4444444{i}-4444-4444-8444-444444444444" for i in range(3)]
+    for i, sid in enumerate(sids):
+        standard_session(sid).write(tmp_path / "c" / "p" / f"{i}.jsonl")
+    (tmp_path / "link").symlink_to(tmp_path / "c")
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert ingest(store, [Path("./c")], settle_s=0).files_parsed == 3
+    real_c = str((tmp_path / "c").resolve())
+    assert {r[0] for r in store.con.execute("SELECT path FROM files").fetchall()} == {
+        f"{real_c}/p/{i}.jsonl" for i in range(3)}
+    heads: list[Path] = []
+    real = registry.read_head
+    monkeypatch.setattr(registry, "read_head", lambda p, *a: heads.append(p) or real(p, *a))
+    monkeypatch.chdir(tmp_path / "other")
+    for root in (tmp_path / "c", Path("../link"), Path("../c")):
+        st = ingest(store, [root], settle_s=0)
+        assert (st.files_seen, st.files_skipped, st.files_parsed, st.files_gone) == (3, 3, 0, 0), root
+    assert heads == []
+    (tmp_path / "c" / "p" / "1.jsonl").unlink()
+    st = ingest(store, [Path("../link")], settle_s=0, prune=True)
+    assert (st.files_gone, st.files_removed) == (1, 1)
+    assert sorted(_sess(store)) == [sids[0], sids[2]]
+
+
+def test_paths_stored_relative_by_an_older_ingest_still_match(tmp_path: Path, store: Store,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store written before paths were stored absolute holds them as the root was given (`c/p/0.jsonl`): an
+    ingest by the absolute root skips those files with one stat, stores their real path, and --prune finds a
+    deleted one."""
+    sids = [f"4444444{i}-4444-4444-8444-444444444444" for i in range(3)]
+    for i, sid in enumerate(sids):
+        standard_session(sid).write(tmp_path / "c" / "p" / f"{i}.jsonl")
+    monkeypatch.chdir(tmp_path)
+    ingest(store, [Path("c")], settle_s=0)
+    store.con.execute("UPDATE files SET path = 'c/p/' || split_part(path, '/p/', 2)")  # as older versions stored it
+    (tmp_path / "c" / "p" / "2.jsonl").unlink()
+    st = ingest(store, [tmp_path / "c"], settle_s=0, prune=True)
+    assert (st.files_skipped, st.files_parsed, st.files_gone, st.files_removed) == (2, 0, 1, 1)
+    assert sorted(_sess(store)) == sids[:2]
+    real_c = str((tmp_path / "c").resolve())
+    assert sorted(r[0] for r in store.con.execute("SELECT path FROM files").fetchall()) == [
+        f"{real_c}/p/{i}.jsonl" for i in range(2)]

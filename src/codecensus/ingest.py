@@ -58,6 +58,7 @@ class Candidate:
     parser: Parser
     user: str | None
     file_id: str
+    real: str  # its absolute path through no symlink: the path stored for it (the same from any cwd or root form)
 
 
 @dataclass(slots=True)
@@ -74,6 +75,7 @@ class IngestStats:
     changed_sessions: set[str] = field(default_factory=set)
     files_gone: int = 0  # stored under the paths in an earlier run, no longer there
     files_removed: int = 0  # of those, removed from the database (``prune``)
+    paths_updated: int = 0  # unchanged files stored under a path as given by an older ingest, now their real path
 
     @property
     def changed(self) -> bool:
@@ -115,9 +117,10 @@ def discover(
 ) -> Iterator[Candidate]:
     """Every transcript under ``paths`` with the parser that owns it.
 
-    ``unchanged(path, user)`` lets the caller skip files it already holds in full, attributed to
-    ``user``, without reading their heads for format detection (a re-ingest then costs one ``stat`` per file).
-    Folders that cannot be read are appended to ``unreadable``.
+    ``unchanged(path, user, real)`` (``real``: the file's absolute path through no symlink) lets the caller skip
+    files it already holds in full, attributed to ``user``, without reading their heads for format detection (a
+    re-ingest then costs one ``stat`` per file). Folders that cannot be read are appended to ``unreadable``, each
+    as walked and as its real path.
     """
     default_user = user or _local_user()
     forced = registry.get(fmt) if fmt else None
@@ -126,13 +129,19 @@ def discover(
         if not root.exists():
             raise FileNotFoundError(f"{root}: no such file or directory")
         # _walk follows no symlink below the root, so a file's resolved path is the resolved root + the rest.
-        root_s, real_root = str(root) + os.sep, str(root.resolve()) + os.sep
-        for p in _walk(root, unreadable.append if unreadable is not None else None):
+        root_s, real_root = os.path.join(str(root), ""), os.path.join(str(root.resolve()), "")
+
+        def real_of(ps: str, root_s: str = root_s, real_root: str = real_root) -> str:
+            return real_root + ps[len(root_s):] if ps.startswith(root_s) else str(Path(ps).resolve())
+
+        on_error = None if unreadable is None else (lambda d, real_of=real_of: unreadable.extend((d, real_of(d))))
+        for p in _walk(root, on_error):
             u = default_user
             if user_from_dir and root.is_dir():
                 rel = p.relative_to(root).parts
                 u = rel[0] if len(rel) > 1 else default_user
-            if unchanged is not None and unchanged(p, u):
+            real = real_of(str(p))
+            if unchanged is not None and unchanged(p, u, real):
                 continue
             if forced is not None:
                 head = b"" if p.is_dir() else registry.read_head(p)
@@ -141,9 +150,7 @@ def discover(
                 parser = registry.detect(p)
             if parser is None:
                 continue
-            ps = str(p)
-            resolved = real_root + ps[len(root_s):] if ps.startswith(root_s) else None
-            yield Candidate(p, parser, u, registry.file_id_for(p, parser.name, resolved))
+            yield Candidate(p, parser, u, registry.file_id_for(p, parser.name, real), real)
 
 
 def _local_user() -> str:
@@ -270,7 +277,7 @@ def ingest(
             batch_limit_bytes=batch_limit_bytes, batch_limit_files=batch_limit_files, progress=progress, prune=prune,
             piece_bytes=piece_bytes,
         )
-    if stats.changed:
+    if stats.changed or stats.paths_updated:
         # Write the new rows into the database file now, under the store's own memory limit.
         store.con.execute("CHECKPOINT")
     return stats
@@ -312,11 +319,15 @@ def _ingest(
     paths = [Path(p) for p in paths]
     # Only the stored files under the roots (and, further down, those the discovered files' ids name) are
     # read from the database: an ingest call's memory and set-up follow its roots, not the database size.
-    # A root given relative (`ingest c`) is looked for under its absolute form too: paths stored by an ingest of
-    # /abs/c, then found unchanged with one stat each (not a read of every file's head for format detection).
+    # A file's path is stored absolute through no symlink (Candidate.real): the same whether its root was given
+    # relative, absolute or through a symlink, from any working directory, so a re-ingest under another form of
+    # the root finds it with one stat (not a read of its head for format detection) and --prune finds it gone.
+    # Stores written before kept the root as given (`ingest c`: paths `c/...`): those forms are looked for too,
+    # and a file found under one gets its real path stored (`legacy`).
     cwd = os.getcwd()
     roots = [str(p.expanduser()) for p in paths]
-    under = dict.fromkeys(as_text(r) for r in [*roots, *(os.path.join(cwd, r) for r in roots)])
+    legacy_roots = [*roots, *(os.path.join(cwd, r) for r in roots), *(_relative(r, cwd) for r in roots)]
+    under = dict.fromkeys(as_text(r) for r in [*(os.path.realpath(r) for r in roots), *legacy_roots] if r)
     states: dict[str, FileState | None] = dict(store.file_states(under=list(under)))
     stored_under = [st for st in states.values() if st is not None]  # those no longer there are found at the end
     unreadable: list[str] = []
@@ -324,14 +335,18 @@ def _ingest(
     by_path = {st.path: st for st in states.values() if st and st.parser_version == current.get(st.source)}
     n_unchanged = 0
     counted: set[str] = set()  # unchanged paths counted (a root given twice lists its files twice)
+    legacy: dict[str, str] = {}  # file id -> its real path, for the files stored under another path
 
-    def unchanged(p: Path, user: str) -> bool:
+    def unchanged(p: Path, user: str, real: str) -> bool:
         nonlocal n_unchanged
-        ps = as_text(str(p))  # as stored
+        ps = as_text(real)  # as stored
         st = by_path.get(ps)
-        if st is None and not p.is_absolute():  # stored by an ingest of the root's absolute form
-            ps = as_text(os.path.join(cwd, str(p)))
-            st = by_path.get(ps)
+        if st is None:  # stored by an older ingest, under the root as given (relative, or absolute from a cwd)
+            for form in (str(p), os.path.join(cwd, str(p)), _relative(str(p), cwd)):
+                st = by_path.get(as_text(form)) if form else None
+                if st is not None:
+                    ps = as_text(form)
+                    break
         if st is None or st.user_name != stored_text(user):
             return False
         if ps in counted:
@@ -350,6 +365,8 @@ def _ingest(
                 return False  # planning says why
             n_unchanged += 1
             counted.add(ps)
+            if st.path != as_text(real):
+                legacy[st.file_id] = as_text(real)
             return True
         return False
 
@@ -401,6 +418,8 @@ def _ingest(
             stats.files_seen += 1
             if job is None:
                 stats.files_skipped += 1
+                if state is not None and state.path != as_text(c.real):
+                    legacy[c.file_id] = as_text(c.real)
             else:
                 job.new = state is None
                 if c.parser.append_only and not job.is_dir:
@@ -467,7 +486,7 @@ def _ingest(
         skey = job.ctx.session_key or (result.sessions[0].session_key if result.sessions else None)
         fc = FileCommit(
             file_id=c.file_id,
-            path=as_text(str(path)),
+            path=as_text(c.real),
             source=c.parser.name,
             role=c.parser.role(path),
             session_key=stored_text(skey),  # as the rows store it
@@ -589,6 +608,9 @@ def _ingest(
                 if nxt is not None:
                     pending.append((nxt, pool.submit(items(nxt))))
     flush()
+    if legacy:
+        store.set_file_paths(legacy)
+        stats.paths_updated = len(legacy)
     stats.files_seen += n_unchanged
     stats.files_skipped += n_unchanged
     seen = met | {by_path[ps].file_id for ps in counted}
@@ -602,6 +624,12 @@ def _ingest(
         stats.files_removed = len(gone)
         stats.changed_sessions.update(st.session_key for st in gone if st.session_key)
     return stats
+
+
+def _relative(path: str, cwd: str) -> str | None:
+    """``path`` relative to ``cwd`` when it lies below it (a form an older ingest may have stored), else None."""
+    rel = os.path.relpath(os.path.join(cwd, path), cwd)
+    return None if rel == os.curdir or rel.startswith(os.pardir) else rel
 
 
 def _gone(stored: list[FileState], seen: set[str], fmt: str | None, unreadable: list[str]) -> list[FileState]:

@@ -79,7 +79,7 @@ def plan_inputs(
             continue
         plan.specs.append(
             FileSpec(
-                url=str(c.path), local=True, user=c.user, size=size, mtime_ns=mtime_ns,
+                url=c.real, local=True, user=c.user, size=size, mtime_ns=mtime_ns,
                 parser=c.parser.name, file_id=c.file_id, replace=state is not None, ord=plan.seen,
             )
         )

@@ -26,6 +26,18 @@ then bare ResponseItems and ``{"record_type": "state"}`` lines.
 - Events: ``turn_aborted`` = interrupt, ``task_complete.duration_ms`` = turn
   duration, ``compacted`` / ``context_compacted`` = compaction, ``error`` =
   API error.
+- Forks copy history: a forked rollout (``codex fork``, backtracking to an
+  earlier message) is a new file and session that starts with a copy of the
+  source's lines (its ``session_meta`` included, new timestamps), then goes
+  on with its own. (A resumed session appends to its own file: no copy.) Each
+  row gets a ``uuid``: a hash chain over the ``session_meta`` line it follows
+  and every ``response_item`` since (without their timestamps), plus, for an
+  ``event_msg``, its payload and rank since the last response item. A copy
+  has the same history, so the same uuids, and measure counts each uuid once,
+  in the file that started first (as Claude Code's copied history): the fork
+  keeps only its own calls, prompts and tokens. Two branches whose histories
+  are the same up to a prompt of the same text (no response item between:
+  the fork's first prompt re-sent unchanged) count that prompt once.
 
 Whole-file parser (``append_only = False``): token differences and the model
 need the file's earlier lines.
@@ -161,6 +173,15 @@ def _first_id(path: Path) -> str | None:
     return None
 
 
+def _digest(*parts: Any) -> bytes:
+    """A 16-byte hash of ``parts`` (bytes as they are, anything else as its JSON)."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else orjson.dumps(part, default=str))
+        h.update(b"\0")
+    return h.digest()
+
+
 class _CallIds:
     """The ``tool_use_id`` of each call and output of one file (see the module notes on reused ``call_id``s)."""
 
@@ -196,7 +217,9 @@ class _CallIds:
 
 class CodexParser(WholeFileParser):
     name = "codex"
-    version = "2"  # 2: calls under a reused call_id count once each (were merged into one)
+    # 2: calls under a reused call_id count once each (were merged into one); 3: rows carry a history-chain uuid
+    # (a fork's copied calls, prompts and tokens counted once)
+    version = "3"
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".jsonl":
@@ -229,10 +252,12 @@ class CodexParser(WholeFileParser):
         sess: Session | None = None
         model: str | None = None
         prev = (0, 0, 0)  # cumulative input, cached input, output
-        compacted_items: list[tuple[int, int | None]] = []
-        compacted_events: list[tuple[int, int | None]] = []
+        compacted_items: list[tuple[int, int | None, str]] = []
+        compacted_events: list[tuple[int, int | None, str]] = []
         unknown: dict[str, tuple[int, int]] = {}
         ids = _CallIds()
+        chain = hashlib.blake2b(b"codex", digest_size=16).digest()  # the history so far (module notes)
+        since = 0  # event lines since the chain last moved
 
         first_id = _first_id(path)
 
@@ -262,10 +287,18 @@ class CodexParser(WholeFileParser):
                 item = rec
                 # Legacy header line.
                 if "id" in rec and "instructions" in rec and "type" not in rec:
+                    chain = _digest(b"meta", rec.get("id"), rec.get("instructions"))
                     session().touch(ts)
                     continue
                 if rec.get("record_type") == "state":
                     continue
+            if rtype == "session_meta":
+                chain, since = _digest(b"meta", item), 0
+            elif rtype == "response_item" or not modern:
+                chain, since = _digest(chain, item), 0
+            elif rtype in ("event_msg", "compacted"):
+                since += 1
+            uid = (chain if rtype != "event_msg" and rtype != "compacted" else _digest(chain, since, item)).hex()
             s = session()
             if rtype == "session_meta":
                 s.touch(ts or parse_ts(item.get("timestamp")))
@@ -290,19 +323,19 @@ class CodexParser(WholeFileParser):
                     s.info.project_key = cwd
                 continue
             if rtype == "compacted":
-                compacted_items.append((line_no, ts))
+                compacted_items.append((line_no, ts, uid))
                 continue
             if rtype == "event_msg":
-                prev = self._event(s, item, line_no, ts, model, prev, compacted_events, note_unknown)
+                prev = self._event(s, item, line_no, ts, model, prev, compacted_events, note_unknown, uid)
                 continue
             # response_item (current) or a bare legacy item
-            self._item(s, item, line_no, ts, model, legacy=not modern, note_unknown=note_unknown, ids=ids)
+            self._item(s, item, line_no, ts, model, legacy=not modern, note_unknown=note_unknown, ids=ids, uid=uid)
 
         if sess is None and ctx.start_offset == 0:
             session()
-        for line_no, ts in compacted_items or compacted_events:
+        for line_no, ts, uid in compacted_items or compacted_events:
             if sess is not None:
-                sess.event(line_no, ts, "compaction")
+                sess.event(line_no, ts, "compaction", uuid=uid)
         rows.unknown(unknown)
         return rows.finish(reader.consumed, reader.lines)
 
@@ -315,15 +348,16 @@ class CodexParser(WholeFileParser):
         ts: int | None,
         model: str | None,
         prev: tuple[int, int, int],
-        compacted_events: list[tuple[int, int | None]],
+        compacted_events: list[tuple[int, int | None, str]],
         note_unknown: Callable[[str, int], None],
+        uid: str,
     ) -> tuple[int, int, int]:
         et = p.get("type")
         if et == "user_message":
             msg = p.get("message")
             text = msg if isinstance(msg, str) else text_of(msg)
             if text.strip() and not text.lstrip().startswith(_BOILERPLATE):
-                s.prompt(line, ts, text)
+                s.prompt(line, ts, text, uuid=uid)
         elif et == "token_count":
             info = as_dict(p.get("info"))
             total = as_dict(info.get("total_token_usage"))
@@ -350,18 +384,19 @@ class CodexParser(WholeFileParser):
                         usage=(max(0, d_in - d_cached), d_out, d_cached, 0),
                         msg_id=f"codex-usage:{line}",
                         block="usage",
+                        uuid=uid,
                     )
                 return cur
         elif et == "turn_aborted":
-            s.event(line, ts, "interrupt", as_str(p.get("reason")))
+            s.event(line, ts, "interrupt", as_str(p.get("reason")), uuid=uid)
         elif et == "task_complete":
             d = p.get("duration_ms")
             if isinstance(d, int | float) and not isinstance(d, bool):
-                s.event(line, ts, "turn_duration", value=float(d))
+                s.event(line, ts, "turn_duration", value=float(d), uuid=uid)
         elif et == "context_compacted":
-            compacted_events.append((line, ts))
+            compacted_events.append((line, ts, uid))
         elif et in ("error", "stream_error"):
-            s.event(line, ts, "api_error", et)
+            s.event(line, ts, "api_error", et, uuid=uid)
         elif isinstance(et, str) and et not in _SKIP_EVENTS:
             note_unknown(f"event_msg.{et}", line)
         return prev
@@ -377,15 +412,16 @@ class CodexParser(WholeFileParser):
         legacy: bool,
         note_unknown: Callable[[str, int], None],
         ids: _CallIds,
+        uid: str,
     ) -> None:
         t = it.get("type")
         if t == "message":
             role = it.get("role")
             text = text_of(it.get("content"))
             if role == "assistant":
-                s.message(line, ts, text=text, model=model, msg_id=as_str(it.get("id")))
+                s.message(line, ts, text=text, model=model, msg_id=as_str(it.get("id")), uuid=uid)
             elif role == "user" and legacy and text.strip() and not text.lstrip().startswith(_BOILERPLATE):
-                s.prompt(line, ts, text)
+                s.prompt(line, ts, text, uuid=uid)
         elif t == "function_call":
             name = as_str(it.get("name")) or "function"
             args_raw = it.get("arguments")
@@ -402,31 +438,31 @@ class CodexParser(WholeFileParser):
             if name == "apply_patch":
                 patch = as_str(args.get("input")) or as_str(args.get("patch")) or ""
                 fpath, kind = _patch_files(patch)
-                s.action(line, ts, name, args, category=kind, file_path=fpath, tool_use_id=call_id)
+                s.action(line, ts, name, args, category=kind, file_path=fpath, tool_use_id=call_id, uuid=uid)
                 return
             cmd = shell_command(args.get("command")) or shell_command(args.get("cmd"))
             if name in ("shell", "container.exec", "exec_command", "local_shell", "bash"):
-                s.action(line, ts, name, args, category="shell", command=cmd, tool_use_id=call_id)
+                s.action(line, ts, name, args, category="shell", command=cmd, tool_use_id=call_id, uuid=uid)
             else:
-                s.action(line, ts, name, args, tool_use_id=call_id)
+                s.action(line, ts, name, args, tool_use_id=call_id, uuid=uid)
         elif t == "custom_tool_call":
             name = as_str(it.get("name")) or "custom_tool"
             inp = it.get("input")
             call_id = ids.call(as_str(it.get("call_id")) or as_str(it.get("id")), t, name, inp)
             if name == "apply_patch" and isinstance(inp, str):
                 fpath, kind = _patch_files(inp)
-                s.action(line, ts, name, {"input": inp}, category=kind, file_path=fpath, tool_use_id=call_id)
+                s.action(line, ts, name, {"input": inp}, category=kind, file_path=fpath, tool_use_id=call_id, uuid=uid)
             else:
-                s.action(line, ts, name, inp if isinstance(inp, dict) else {"input": inp}, tool_use_id=call_id)
+                s.action(line, ts, name, inp if isinstance(inp, dict) else {"input": inp}, tool_use_id=call_id, uuid=uid)
         elif t == "local_shell_call":
             action = as_dict(it.get("action"))
             cmd = shell_command(action.get("command"))
             call_id = ids.call(as_str(it.get("call_id")) or as_str(it.get("id")), t, action)
-            s.action(line, ts, "local_shell_call", action, category="shell", command=cmd, tool_use_id=call_id)
+            s.action(line, ts, "local_shell_call", action, category="shell", command=cmd, tool_use_id=call_id, uuid=uid)
         elif t == "web_search_call":
             action = as_dict(it.get("action"))
             call_id = ids.call(as_str(it.get("id")), t, action)
-            s.action(line, ts, "web_search_call", action, category="web", tool_use_id=call_id)
+            s.action(line, ts, "web_search_call", action, category="web", tool_use_id=call_id, uuid=uid)
         elif t in ("function_call_output", "custom_tool_call_output", "local_shell_call_output"):
             call_id = ids.output(as_str(it.get("call_id")))
             text, code = _parse_output(it.get("output"))
@@ -434,7 +470,8 @@ class CodexParser(WholeFileParser):
             rejected = "rejected by user" in low or "declined" in low[:80]
             interrupted = low.startswith("aborted") or "interrupted" in low[:80]
             is_error = (code is not None and code != 0) or rejected
-            s.result(line, ts, call_id, text, is_error=is_error, exit_code=code, rejected=rejected, interrupted=interrupted)
+            s.result(line, ts, call_id, text, is_error=is_error, exit_code=code, rejected=rejected, interrupted=interrupted,
+                     uuid=uid)
         elif t in ("reasoning", "ghost_snapshot", "compaction_summary"):
             return
         elif isinstance(t, str):

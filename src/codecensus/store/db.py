@@ -510,6 +510,14 @@ class Store:
             con.execute("DELETE FROM measure_dirty").fetchall()
             con.execute("INSERT INTO measure_dirty VALUES (NULL, NULL, NULL)").fetchall()
 
+    def set_file_paths(self, paths: dict[str, str]) -> None:
+        """Store new paths (by file id) for files whose rows are unchanged, in ONE transaction."""
+        self.con.execute(
+            "UPDATE files SET path = n.path FROM (SELECT unnest($ids::VARCHAR[]) AS file_id, "
+            "unnest($paths::VARCHAR[]) AS path) n WHERE files.file_id = n.file_id",
+            {"ids": list(paths), "paths": list(paths.values())},
+        )
+
     def forget_files(self, ids: Sequence[str]) -> None:
         """Remove the rows and bookkeeping of the files ``ids``, in ONE transaction."""
         con = self.con
