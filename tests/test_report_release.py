@@ -836,3 +836,35 @@ def test_an_empty_month_inside_the_range_reads_as_a_withheld_one(tmp_path: Path)
     old = cov.table[~((cov.table["dimension"] == "month") & (cov.table["level"] == "2026-02"))]
     problems = audit_release(_with(figures, "coverage", old), pol)
     assert any("months 2026-02 have no row" in p for p in problems), problems
+
+
+def test_the_final_audit_refuses_a_topics_n_short_of_the_classified_sessions(tmp_path: Path) -> None:
+    """The topics figure's n (and each top-level topic's n / share) is over every classified session; the old figure
+    counted the clustered ones only: 1,497 beside the 1,500 classified sessions coverage and work modes release, 3
+    sessions no threshold saw. The figure protects them now, and the final audit refuses a figure that does not."""
+    import dataclasses
+
+    import pyarrow as pa
+
+    from codecensus.report.build import audit_release
+
+    c = synthetic_corpus(users=60, sessions=1500, seed=4)
+    sc, s = c.session_clusters.to_pandas(), c.sessions.to_pandas()
+    m = sc.merge(s[["session_key", "user"]], on="session_key")
+    lone = m.drop_duplicates("user").head(3)["session_key"]
+    c.session_clusters = pa.Table.from_pandas(sc[~sc["session_key"].isin(lone)], preserve_index=False)
+    figs, figures, pol = _report_from(tmp_path, c, "loose", clusters=True)
+    assert audit_release(figures, pol) == []
+    topics = figs["topics"]
+    # the old figure: its n and its top-level shares over the 1,497 clustered sessions
+    t = topics.table.copy()
+    top = t["parent_id"].isna() & ~t["suppressed"].astype(bool)
+    t.loc[top, "value"] = t.loc[top, "n_sessions"].astype(float) / 1497
+    leak = dataclasses.replace(topics, table=t, n_sessions=1497)
+    problems = audit_release([leak if f.id == "topics" else f for f in figures], pol)
+    assert any("figure topics (its n): 1497 sessions, against 1500 classified" in p for p in problems), problems
+    assert any("n / share): 1497 sessions" in p for p in problems), problems
+    # only the n, the shares left as they are
+    problems = audit_release([dataclasses.replace(topics, n_sessions=1497) if f.id == "topics" else f
+                              for f in figures], pol)
+    assert any("gives 3 sessions in no released topic" in p for p in problems), problems
