@@ -100,6 +100,9 @@ class ReportData:
     damaged_lines: int
     files: int
     sessions_without_time: int
+    # the store's facets table has the columns the figures need: a property of the schema, not of the sessions
+    # (``has_facets`` also needs one classified session in the window); the DP report decides on this one
+    facets_table: bool = False
 
 
 def _parse_day(v: str | date | None) -> date | None:
@@ -129,6 +132,7 @@ def load_report_data(store: Store, since: str | date | None = None, until: str |
         )
         join = " LEFT JOIN facets f USING (session_key)"
         has_facets = all(c in fcols for c in FACET_NEEDED)
+    facets_table = has_facets
     if store.table_exists("session_clusters"):
         facet_sel += ", sc.cluster_id AS cluster_id"
         join += (" LEFT JOIN (SELECT session_key, any_value(cluster_id) AS cluster_id FROM session_clusters"
@@ -201,7 +205,7 @@ def load_report_data(store: Store, since: str | date | None = None, until: str |
     return ReportData(
         df=df.reset_index(drop=True), has_facets=has_facets, months=months, clusters=clusters, git_adoption=git,
         since=d0, until=d1, damaged_lines=damaged, files=files,
-        sessions_without_time=int(df["month"].isna().sum()),
+        sessions_without_time=int(df["month"].isna().sum()), facets_table=facets_table,
     )
 
 

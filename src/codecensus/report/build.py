@@ -513,6 +513,16 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
         f"over {charged} queries ({rep.n_queries} in this report, ε = {rep.eps_each:.3g} each). "
         "Every later report on the same sessions spends from the same budget."
     )
+    # the months are a public choice (the date range given), so that which figures exist and the ε of each query say
+    # nothing of the sessions (dpfigures.public_months)
+    if data.facets_table:
+        release.notes.append(
+            "The monthly figures range over the months of the date range given (--since to --until, or to today), not "
+            "over the months the sessions fall in, so that which figures exist and the ε of each query do not depend "
+            "on the sessions; months at the ends without a released noisy cell are left out." if rep.months else
+            "The monthly figures are not released: under differential privacy their months come from the date range "
+            "given, not from the sessions (which months have sessions would otherwise decide which figures exist and "
+            "the ε of each query). Run with --since (and --until) to release them.")
     # no headline sentences under DP: each figure is read with its noise interval
     return Computed(figs, [], release, policy, time.perf_counter() - t0, len(data.df), int(data.df["user"].nunique()))
 
