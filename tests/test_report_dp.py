@@ -49,7 +49,9 @@ def test_dp_report_releases_noisy_figures_and_prints_the_ledger(dp_store: Store,
     # are within two noise half-widths (55) and are withheld as noise. At ε = 10 (floor 74) two months of them pass
     # on their exact counts (83 and 112); with OpenDP's real noise the whole trend was withheld in about 1 run of
     # 1,000 (computed from the counts and the noise distribution), so the figures are checked noise-free.
-    res = write_report(dp_store, ReportOptions(out=tmp_path / "o", epsilon=10.0))
+    # the months of the monthly figures are the public range given (dpfigures.public_months): the store's 7 months
+    res = write_report(dp_store, ReportOptions(out=tmp_path / "o", epsilon=10.0, since="2025-10-01",
+                                               until="2026-04-30"))
     comp = res.computed
     figs = {f.id: f for f in comp.figures}
     assert {f for f, x in figs.items() if x.available} == set(DP_FIGURES)
@@ -133,7 +135,7 @@ def test_dp_success_trend_reports_the_unclear_share(dp_store: Store) -> None:
     from codecensus.aggregate.figures import load_report_data
     from codecensus.aggregate.privacy import ReleasePolicy
 
-    data = load_report_data(dp_store)
+    data = load_report_data(dp_store, "2025-10-01", "2026-04-30")
     ledger = PrivacyLedger()
     # a large ε keeps the noise small, so the monthly unclear counts (13-31 sessions after the cap) clear the noisy
     # floor: with 2 users a cell (more than 10 sessions, as a user adds at most 10), not 5 (more than 40)
@@ -539,7 +541,8 @@ def test_dp_months_at_the_ends_without_a_released_cell_are_not_shown(tmp_path: P
     c.sessions = pa.Table.from_pandas(s, preserve_index=False)
     store = Store(tmp_path / "d.duckdb")
     load_into(store, c, clusters=False, git=False)
-    comp = compute(store, ReportOptions(epsilon=10))
+    # a public range over all of it (the monthly figures range over the range given: dpfigures.public_months)
+    comp = compute(store, ReportOptions(epsilon=10, since="2025-10-01", until="2026-12-31"))
     store.close()
     figs = {f.id: f for f in comp.figures}
     shown: set[str] = set()
@@ -569,3 +572,45 @@ def test_dp_months_at_the_ends_without_a_released_cell_are_not_shown(tmp_path: P
                     extra={**f.extra, "months": 13} if f.id == "coverage" else f.extra) for f in comp.figures]
     problems = audit_release(leak, comp.policy, dp_floor=floor)
     assert any("says 13 months" in p for p in problems), problems
+
+
+def test_which_dp_figures_exist_and_their_epsilon_do_not_depend_on_the_months_of_the_sessions(tmp_path: Path) -> None:
+    """Two stores that differ by one session of one user, in 2025-11 (the rest in 2025-10): the DP report took its
+    months from the sessions, so the second had the strict-success trend and split ε over 11 queries (0.0909 each)
+    where the first split it over 10 (0.1 each), and printed so: one user's month, exactly. The months are now the
+    public range given (--since/--until): both reports release the same figures with the same ε per query; without
+    a range the monthly figures are not released, whatever the sessions."""
+    import pyarrow as pa
+
+    from codecensus.report.build import compute
+
+    structure: dict[tuple[str, bool], tuple[Any, ...]] = {}
+    monthly: dict[tuple[str, bool], list[tuple[bool, str]]] = {}
+    for name, lone in (("one", False), ("two", True)):
+        c = synthetic_corpus(users=60, sessions=600, months=1, seed=3)
+        s = c.sessions.to_pandas()
+        s["started_at"] = pd.Timestamp("2025-10-15", tz="UTC")
+        if lone:
+            s.loc[s.index[0], "started_at"] = pd.Timestamp("2025-11-03", tz="UTC")
+        c.sessions = pa.Table.from_pandas(s, preserve_index=False)
+        for window in (False, True):
+            store = Store(tmp_path / f"{name}{window}.duckdb")
+            load_into(store, c, clusters=False, git=False)
+            opts = ReportOptions(epsilon=1.0, since="2025-10-01" if window else None,
+                                 until="2025-11-30" if window else None)
+            comp = compute(store, opts)
+            ledger = store.query("SELECT query, epsilon FROM privacy_ledger ORDER BY query").to_pylist()
+            store.close()
+            figs = {f.id: f for f in comp.figures}
+            structure[name, window] = (
+                tuple(sorted((f.id, f.available) for f in comp.figures)),
+                tuple((e["query"], round(e["epsilon"], 12)) for e in ledger), comp.release.notes[0])
+            monthly[name, window] = [(figs[fid].available, figs[fid].reason) for fid in
+                                     ("work_modes_by_month", "success_trend")]
+    # the old report: ('work_modes_by_month', 'success_trend' unavailable) and 10 queries at ε = 0.1 beside
+    # both available and 11 queries at ε = 0.0909
+    assert structure["one", False] == structure["two", False]
+    assert structure["one", True] == structure["two", True]
+    for (_name, window), got in monthly.items():
+        assert all(ok == window and (window or "--since" in why) for ok, why in got), got
+    assert len(structure["one", True][1]) == len(structure["one", False][1]) + 2

@@ -309,11 +309,11 @@ def test_the_final_audit_refuses_a_cell_recovered_across_figures(tmp_path: Path)
     assert audit_release([fig(k, v) for k, v in figs.items()], pol) == []
     # a withheld month's value shown again
     bm = figs["value_by_month"].copy()
-    assert "2025-10" not in set(bm["month"])  # withheld (complementary) at the start of the range: not shown
-    row = bm.iloc[[0]].assign(month="2025-10", suppressed=False, n_users=19, n_sessions=176)
+    assert "2026-06" not in set(bm["month"])  # the lone user's month, withheld at the end of the range: not shown
+    row = bm.iloc[[0]].assign(month="2026-06", suppressed=False, n_users=1, n_sessions=15)
     bm = pd.concat([bm, row], ignore_index=True)
     problems = audit_release([fig("coverage", figs["coverage"]), fig("value_by_month", bm)], pol)
-    assert any("months 2025-10 outside the months coverage releases" in p for p in problems), problems
+    assert any("months 2026-06 outside the months coverage releases" in p for p in problems), problems
     # one suppressed cell left in a level of expertise x mode
     eb = figs["expertise_shape_by_mode"].copy()
     lv = eb[eb["suppressed"]].groupby(["variable", "expertise"]).size()
@@ -666,8 +666,9 @@ def test_a_withheld_month_at_the_end_of_the_range_is_not_shown(tmp_path: Path) -
     """40 users over ten months (2025-10 to 2026-07) and one session of one user in 2026-10: every figure withheld
     2026-10, but its rows and label were printed (coverage, the by-month figures) and the report said '13 months'
     (2026-08 and 2026-09 without sessions, 2026-10), which tells that someone had a session in 2026-10. The months
-    shown now run from the first to the last month every figure releases (9: 2025-10 went with it as its
-    complementary month)."""
+    shown now run from the first to the last month every figure releases: all 10 (its complementary month was
+    2025-10, the smallest, 47 sessions, which left the report's dates with it: 9 months from 2025-11; it is now the
+    smallest month inside the range, 2025-11, 48 sessions, shown withheld)."""
     import pyarrow as pa
 
     from codecensus.report.build import audit_release
@@ -681,6 +682,8 @@ def test_a_withheld_month_at_the_end_of_the_range_is_not_shown(tmp_path: Path) -
     months = cov.table[cov.table["dimension"] == "month"]
     assert not months["suppressed"].iloc[0] and not months["suppressed"].iloc[-1], months
     assert cov.extra["months"] == len(months) <= 10 and cov.extra["last_day"] < "2026-08"
+    assert months["level"].tolist()[0] == "2025-10" and cov.extra["first_day"] < "2025-11", months
+    assert cov.extra["months"] == 10 and set(months.loc[months["suppressed"], "level"]) == {"2025-11"}, months
     for f in figures:
         if f.available and "month" in f.table:
             assert f.table["month"].dropna().max() <= "2026-07", f.id
@@ -692,7 +695,8 @@ def test_a_withheld_month_at_the_end_of_the_range_is_not_shown(tmp_path: Path) -
                                                 extra={**cov.extra, "months": 13}) for x in figures]
     problems = audit_release(leak, pol)
     assert any("month=2026-10): a withheld month at the end" in p for p in problems), problems
-    assert any("says 13 months" in p for p in problems), problems
+    # (13 months from 2025-10 to 2026-10: the count matches the rows' span, whose gap the audit names)
+    assert any("months 2026-08, 2026-09 have no row" in p for p in problems), problems
 
 
 def test_successes_of_withheld_months_are_not_recovered_from_outcome_by_expertise(tmp_path: Path) -> None:
@@ -836,3 +840,86 @@ def test_an_empty_month_inside_the_range_reads_as_a_withheld_one(tmp_path: Path)
     old = cov.table[~((cov.table["dimension"] == "month") & (cov.table["level"] == "2026-02"))]
     problems = audit_release(_with(figures, "coverage", old), pol)
     assert any("months 2026-02 have no row" in p for p in problems), problems
+
+
+def test_the_final_audit_refuses_a_topics_n_short_of_the_classified_sessions(tmp_path: Path) -> None:
+    """The topics figure's n (and each top-level topic's n / share) is over every classified session; the old figure
+    counted the clustered ones only: 1,497 beside the 1,500 classified sessions coverage and work modes release, 3
+    sessions no threshold saw. The figure protects them now, and the final audit refuses a figure that does not."""
+    import dataclasses
+
+    import pyarrow as pa
+
+    from codecensus.report.build import audit_release
+
+    c = synthetic_corpus(users=60, sessions=1500, seed=4)
+    sc, s = c.session_clusters.to_pandas(), c.sessions.to_pandas()
+    m = sc.merge(s[["session_key", "user"]], on="session_key")
+    lone = m.drop_duplicates("user").head(3)["session_key"]
+    c.session_clusters = pa.Table.from_pandas(sc[~sc["session_key"].isin(lone)], preserve_index=False)
+    figs, figures, pol = _report_from(tmp_path, c, "loose", clusters=True)
+    assert audit_release(figures, pol) == []
+    topics = figs["topics"]
+    # the old figure: its n and its top-level shares over the 1,497 clustered sessions
+    t = topics.table.copy()
+    top = t["parent_id"].isna() & ~t["suppressed"].astype(bool)
+    t.loc[top, "value"] = t.loc[top, "n_sessions"].astype(float) / 1497
+    leak = dataclasses.replace(topics, table=t, n_sessions=1497)
+    problems = audit_release([leak if f.id == "topics" else f for f in figures], pol)
+    assert any("figure topics (its n): 1497 sessions, against 1500 classified" in p for p in problems), problems
+    assert any("n / share): 1497 sessions" in p for p in problems), problems
+    # only the n, the shares left as they are
+    problems = audit_release([dataclasses.replace(topics, n_sessions=1497) if f.id == "topics" else f
+                              for f in figures], pol)
+    assert any("gives 3 sessions in no released topic" in p for p in problems), problems
+
+
+def test_withheld_months_pass_on_their_distinct_users(tmp_path: Path) -> None:
+    """2026-01 (4 sessions) and 2026-02 (7 sessions) of the same 3 users, beside 40 users' months: both were withheld
+    and judged to protect each other on 3 + 3 = 6 users and 11 sessions, so the months released gave their total by
+    subtraction: 11 sessions of 3 distinct users, below the 5 a cell needs. The withheld months now pass on the
+    distinct users of their union: a third month is withheld with them."""
+    import pyarrow as pa
+
+    from codecensus.aggregate.figures import Context, load_report_data
+    from codecensus.aggregate.privacy import ReleasePolicy
+
+    c = synthetic_corpus(users=40, sessions=600, months=8, seed=3)
+    s = c.sessions.to_pandas()
+    month = pd.to_datetime(s["started_at"]).dt.strftime("%Y-%m")
+    three = s["user"].drop_duplicates().head(3).tolist()
+    for m, keep in (("2026-01", 4), ("2026-02", 7)):
+        idx = s.index[month == m]
+        s.loc[idx[keep:], "started_at"] = pd.Timestamp("2026-03-05", tz="UTC")
+        s.loc[idx[:keep], "user"] = [three[i % 3] for i in range(keep)]
+    c.sessions = pa.Table.from_pandas(s, preserve_index=False)
+    store = Store(tmp_path / "twice.duckdb")
+    load_into(store, c, clusters=False, git=False)
+    data = load_report_data(store)
+    store.close()
+    policy = ReleasePolicy()
+    ctx = Context(data, policy, B=10)
+    assert {"2026-01", "2026-02"} <= ctx.withheld_months
+    gone = data.df[data.df["month"].isin(ctx.withheld_months)]
+    assert len(ctx.withheld_months) >= 2 and gone["user"].nunique() >= policy.min_users, sorted(ctx.withheld_months)
+    assert len(gone) >= policy.min_sessions
+
+
+def test_complementary_suppression_counts_distinct_users_and_takes_costly_cells_last() -> None:
+    """apply_release_policy: two withheld cells of the same 3 users pass on 3 distinct users, not 6; a cell flagged
+    as a last resort (a month at an end of the range) is taken only when the others are not enough."""
+    from codecensus.aggregate.privacy import apply_release_policy
+
+    def cells() -> list[dict[str, Any]]:
+        return [{"g": 0, "n_users": 3, "n_sessions": 4, "u": {"a", "b", "c"}, "end": False},
+                {"g": 0, "n_users": 3, "n_sessions": 7, "u": {"a", "b", "c"}, "end": False},
+                {"g": 0, "n_users": 20, "n_sessions": 40, "u": {f"x{i}" for i in range(20)}, "end": True},
+                {"g": 0, "n_users": 20, "n_sessions": 41, "u": {f"y{i}" for i in range(20)}, "end": False}]
+
+    summed = apply_release_policy(cells(), group_by=["g"], value_columns=[])
+    assert [r["suppressed"] for r in summed] == [True, True, False, False]  # 6 users "pass": the old rule
+    out = apply_release_policy(cells(), group_by=["g"], value_columns=[], users_set_column="u",
+                               last_resort_column="end")
+    assert [r["suppressed"] for r in out] == [True, True, False, True]
+    out = apply_release_policy(cells(), group_by=["g"], value_columns=[], users_set_column="u")
+    assert [r["suppressed"] for r in out] == [True, True, True, False]

@@ -18,6 +18,11 @@ a cell holding more than ``(min_users - 1) * k`` sessions holds at least ``min_u
 threshold is kept without measuring users. ``n_users`` is not measured in this mode and
 ``n_sessions`` is the rounded noisy count.
 
+What is released (which figures, how ε is split, which months the monthly figures range over) depends on the
+options and the store's schema only, never on the sessions (:func:`public_months`, :meth:`DPReport._count_queries`):
+the months came from the exact first and last month with a session, so one session of one user in a second month
+added the trend figure and changed every query's ε (1/10 of the report's ε to 1/11).
+
 A report spends at most :data:`MAX_REPORT_EPSILON` (beyond it the noise no longer hides anyone:
 ``--epsilon 1e300`` released the exact counts).
 """
@@ -26,13 +31,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from codecensus.aggregate.dp import BudgetExceeded, DPEngine, DPHistogram, PrivacyLedger, _half_width
-from codecensus.aggregate.figures import STD_COLUMNS, Figure, PolicyLike, ReportData
+from codecensus.aggregate.figures import (
+    STD_COLUMNS,
+    TIME_WINDOW_START,
+    Figure,
+    PolicyLike,
+    ReportData,
+    _unavailable,
+)
 from codecensus.taxonomy import (
     EXPERTISE,
     EXPERTISE_LEVELS,
@@ -72,6 +85,30 @@ def noise_draws(mechanism: str, scale: float, shape: tuple[int, ...], rng: np.ra
         p = -np.expm1(-1.0 / scale)
         return (rng.geometric(p, shape) - rng.geometric(p, shape)).astype(float)
     return np.rint(rng.normal(0.0, scale, shape))
+
+
+MONTHLY_FIGURES = ("work_modes_by_month", "success_trend")
+NO_WINDOW = ("under differential privacy the months come from the date range you give, not from the sessions: run "
+             "with --since (and --until) to release the monthly figures")
+
+
+def public_months(data: ReportData, today: date | None = None) -> list[str]:
+    """The months the monthly figures range over under DP: from the month of ``--since`` to that of ``--until`` (or
+    of tomorrow, the last day a session may carry: later ones count as without a time, see ``load_report_data``).
+
+    Public choices only (the options and the clock): a DP histogram's categories must be fixed before the data is
+    seen. The exact first and last months with a session decided them before, and with them whether the trend figure
+    existed and the ε of every query. Without ``--since`` there is no public start: the monthly figures are not
+    released (an empty list). Months at the ends without a released noisy cell are still left out afterwards
+    (:func:`_months_released`: post-processing of noisy values)."""
+    if data.since is None:
+        return []
+    last = (today or datetime.now(UTC).date()) + timedelta(days=1)
+    start = max(data.since, date.fromisoformat(TIME_WINDOW_START))
+    end = min(data.until, last) if data.until is not None else last
+    if end < start:
+        return []
+    return pd.period_range(start, end, freq="M").strftime("%Y-%m").tolist()
 
 
 DATASET = "sessions"
@@ -189,6 +226,7 @@ class DPReport:
         self.k = max_sessions_per_user
         self.mechanism = "gaussian" if delta else "laplace"
         self.seed = seed
+        self.months = public_months(data)
         _adopt_window_spending(ledger)
         # The first DP report fixes the sessions' budget at its ε (and δ); a later one spends from that budget (a
         # different --epsilon was refused with 'refusing to change it', which said nothing of what was left).
@@ -235,12 +273,14 @@ class DPReport:
         self.sessions = df["session_key"].astype(str).tolist()
 
     def _count_queries(self) -> int:
+        """The queries of this report: decided by the store's schema (a facets table) and the public months only, so
+        the ε each query gets says nothing of the sessions (see :func:`public_months`)."""
         n = 1  # coverage
-        if self.data.has_facets:
-            n += 4  # occupations, modes, modes x month, expertise x outcome
+        if self.data.facets_table:
+            n += 3  # occupations, modes, expertise x outcome
             n += len(EXPERTISE_LEVELS)  # actions per prompt by level
-            if len(self.data.months) >= 2:
-                n += 1  # strict success x month
+            n += int(len(self.months) >= 1)  # modes x month
+            n += int(len(self.months) >= 2)  # strict success x month
         return n
 
     @property
@@ -263,11 +303,14 @@ class DPReport:
 
     def figures(self) -> list[Figure]:
         figs = [self.coverage()]
-        if self.data.has_facets:
-            figs += [self.occupations(), self.work_modes(), self.work_modes_by_month(), self.outcomes(),
-                     self.expertise_shape()]
-            if len(self.data.months) >= 2:
-                figs += [self.success_trend()]
+        if self.data.facets_table:
+            figs += [self.occupations(), self.work_modes()]
+            figs += [self.work_modes_by_month()] if self.months else []
+            figs += [self.outcomes(), self.expertise_shape()]
+            figs += [self.success_trend()] if len(self.months) >= 2 else []
+            why = NO_WINDOW if self.data.since is None else "the date range given has fewer than two months"
+            figs += [_unavailable(fid, fid.replace("_", " ").capitalize(), why) for fid in MONTHLY_FIGURES
+                     if fid not in {f.id for f in figs}]
         return _months_released(figs)
 
     # -- figures -----------------------------------------------------------------------------
@@ -289,7 +332,7 @@ class DPReport:
                       notes=[f"The session count is of the sessions the figures use: each user's sessions are capped at "
                              f"{self.k} before any noise is added, so it is below the number of sessions in the store "
                              "when some users have more. Its interval is for that capped count."],
-                      extra={"months": len(self.data.months), "first_day": None, "last_day": None,
+                      extra={"months": len(self.months), "first_day": None, "last_day": None,
                              "damaged_lines": None, "files": None, "sessions_without_time": None})
 
     def _categorical(self, fid: str, title: str, col: str, cats: Sequence[str], keyf: Any, query: str,
@@ -321,12 +364,12 @@ class DPReport:
 
     def work_modes_by_month(self) -> Figure:
         df = self.data.df
-        cats = [f"{m}::{k}" for m in self.data.months for k in MODE_KEYS]
+        cats = [f"{m}::{k}" for m in self.months for k in MODE_KEYS]
         vals = (df["month"].fillna("-") + "::" + df["mode"].fillna("-")).tolist()
         h = self._hist(vals, cats, "report:work_modes_by_month")
         sim = _Ratios(h, self.seed)
         rows = []
-        for m in self.data.months:
+        for m in self.months:
             sub = [f"{m}::{k}" for k in MODE_KEYS]
             counts, share, lo, hi = _shares(h, sub, sim)
             for i, k in enumerate(MODE_KEYS):
@@ -399,12 +442,12 @@ class DPReport:
         # histogram's sensitivity is what it was without the unclear cells
         conds = [out == "verified_success", out.isin(["success", "partial", "failure"]), out == "unclear"]
         lab = np.select([c.fillna(False).to_numpy(dtype=bool) for c in conds], ["strict", "other", "unclear"], "-")
-        cats = [f"{m}::{x}" for m in self.data.months for x in ("strict", "other", "unclear")]
+        cats = [f"{m}::{x}" for m in self.months for x in ("strict", "other", "unclear")]
         vals = (df["month"].fillna("-") + "::" + pd.Series(lab, index=df.index)).tolist()
         h = self._hist(vals, cats, "report:success_trend")
         sim = _Ratios(h, self.seed)
         rows = []
-        for m in self.data.months:
+        for m in self.months:
             s = max(h.counts[h.categories.index(f"{m}::strict")], 0.0)
             o = max(h.counts[h.categories.index(f"{m}::other")], 0.0)
             v, lo, hi = sim.ratio([f"{m}::strict"], [f"{m}::strict", f"{m}::other"])
@@ -450,4 +493,5 @@ def dp_figures(data: ReportData, policy: PolicyLike, ledger: PrivacyLedger, *, e
     return figs, rep
 
 
-__all__ = ["DP_FIGURES", "MAX_REPORT_EPSILON", "DPReport", "dataset_name", "dp_figures", "release_floor"]
+__all__ = ["DP_FIGURES", "MAX_REPORT_EPSILON", "DPReport", "dataset_name", "dp_figures", "public_months",
+           "release_floor"]

@@ -100,6 +100,9 @@ class ReportData:
     damaged_lines: int
     files: int
     sessions_without_time: int
+    # the store's facets table has the columns the figures need: a property of the schema, not of the sessions
+    # (``has_facets`` also needs one classified session in the window); the DP report decides on this one
+    facets_table: bool = False
 
 
 def _parse_day(v: str | date | None) -> date | None:
@@ -129,6 +132,7 @@ def load_report_data(store: Store, since: str | date | None = None, until: str |
         )
         join = " LEFT JOIN facets f USING (session_key)"
         has_facets = all(c in fcols for c in FACET_NEEDED)
+    facets_table = has_facets
     if store.table_exists("session_clusters"):
         facet_sel += ", sc.cluster_id AS cluster_id"
         join += (" LEFT JOIN (SELECT session_key, any_value(cluster_id) AS cluster_id FROM session_clusters"
@@ -201,7 +205,7 @@ def load_report_data(store: Store, since: str | date | None = None, until: str |
     return ReportData(
         df=df.reset_index(drop=True), has_facets=has_facets, months=months, clusters=clusters, git_adoption=git,
         since=d0, until=d1, damaged_lines=damaged, files=files,
-        sessions_without_time=int(df["month"].isna().sum()),
+        sessions_without_time=int(df["month"].isna().sum()), facets_table=facets_table,
     )
 
 
@@ -280,14 +284,27 @@ class Context:
         the report's total, so a month withheld in one figure but released in another (coverage's complementary
         month, from the sum of its work-mode cells) gave the other one by subtraction. The sessions without a time
         are a cell of the same partition (coverage's month 'unknown'): whether their count is withheld is the
-        second value. The months in ``also`` are withheld whatever their counts (empty months inside the range)."""
+        second value. The months in ``also`` are withheld whatever their counts (empty months inside the range).
+
+        The complementary months are chosen among the months inside the range first: a month withheld at an end of
+        it leaves the report's dates (the first month, 35 sessions, went with a lone session's month three months
+        later: a real month off the report, where a month inside the range only shows its cells withheld). The
+        withheld months pass the user threshold on their distinct users (one user in two months counted twice)."""
         months = self.data.months
-        month = self.data.df["month"]
+        df = self.data.df
+        month = df["month"]
         codes = np.where(month.isna().to_numpy(), len(months), _codes(month, months))
         s, u = self.boot.population(codes, len(months) + 1)
-        recs = [{"_g": 0, "n_users": int(u[i]), "n_sessions": int(s[i]), "_w": i < len(months) and months[i] in also}
-                for i in range(len(months) + 1)]
-        out = apply_release_policy(recs, self.policy, group_by=["_g"], value_columns=[], withheld_column="_w")
+        by_cell = pd.Series(df["user"].to_numpy(dtype=object)).groupby(codes).agg(set)
+        users: list[set[Any]] = [by_cell.get(i, set()) for i in range(len(months) + 1)]
+        # the ends of the range the months that pass on their own would give (a withheld month there leaves it)
+        own = [i for i in range(len(months)) if s[i] > 0 and months[i] not in also and self.policy.min_users <= u[i]
+               and self.policy.min_sessions <= s[i]]
+        ends = {own[0], own[-1]} if own else set()
+        recs = [{"_g": 0, "n_users": int(u[i]), "n_sessions": int(s[i]), "_w": i < len(months) and months[i] in also,
+                 "_end": i in ends, "_users": users[i]} for i in range(len(months) + 1)]
+        out = apply_release_policy(recs, self.policy, group_by=["_g"], value_columns=[], withheld_column="_w",
+                                   last_resort_column="_end", users_set_column="_users")
         return frozenset(m for m, r in zip(months, out, strict=False) if r[SUPPRESSED]), bool(out[-1][SUPPRESSED])
 
     @property
@@ -968,19 +985,24 @@ def _outcome_levels_to_withhold(ctx: Context) -> frozenset[int]:
     ex = _codes(df["expertise"], list(EXPERTISE_LEVELS))
     out = df["outcome"].astype("string")
     atoms = []
+    hits = []
     for keys in _OUTCOME_ATOMS:
         hit = out.isin(list(keys)).fillna(False).to_numpy()
         s, u = ctx.boot.population(np.where(hit & (ex >= 0), ex, -1), K)
         atoms.append((s.astype(np.int64), u.astype(np.int64)))
+        hits.append(hit)
     fails = np.zeros(K, dtype=bool)
     for s, u in atoms:
         fails |= (s > 0) & ~ctx.passes(u, s)
     w = set(np.flatnonzero(fails).tolist())
+    user = df["user"].to_numpy(dtype=object)
 
     def protected() -> bool:
+        # the withheld levels' users are the distinct users of their union (a user at two levels counts once)
         idx = sorted(w)
         return len(idx) >= 2 and all(
-            int(s[idx].sum()) == 0 or bool(ctx.passes(int(u[idx].sum()), int(s[idx].sum()))) for s, u in atoms)
+            int(s[idx].sum()) == 0 or bool(ctx.passes(len(set(user[hit & np.isin(ex, idx)])), int(s[idx].sum())))
+            for (s, _u), hit in zip(atoms, hits, strict=True))
 
     size = sum(s for s, _u in atoms)
     while w and not protected():

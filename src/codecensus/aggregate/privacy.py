@@ -123,6 +123,8 @@ def apply_release_policy(
     value_columns: Sequence[str] | None = None,
     total_column: str | None = None,
     withheld_column: str | None = None,
+    last_resort_column: str | None = None,
+    users_set_column: str | None = None,
 ) -> Any:
     """Mark and null cells that may not be released. Returns the same kind it was given
     (a ``pyarrow.Table`` or a list of dicts) with ``suppressed`` and ``suppression`` columns.
@@ -132,6 +134,11 @@ def apply_release_policy(
     ``total_column`` names a boolean column flagging group-total rows (optional).
     ``withheld_column`` names a boolean column flagging cells already withheld for another reason (another
     partition they belong to): they stay suppressed, and their counts protect the group like any suppressed cell's.
+    ``last_resort_column`` names a boolean column flagging cells that complementary suppression takes only when the
+    others are not enough (withholding them costs more than their counts: a month at an end of the range drops out
+    of the report's dates). ``users_set_column`` names a column holding each cell's set of user ids: the suppressed
+    cells then pass the user threshold on the distinct users of their union (a user in two cells counts once; the
+    sum of the cells' user counts counts them twice). A cell without a set falls back to the sum.
     """
     policy = policy or ReleasePolicy()
     is_arrow = isinstance(table, pa.Table)
@@ -177,7 +184,8 @@ def apply_release_policy(
     for idxs in groups.values():
         totals = [i for i in idxs if total_column and rows[i].get(total_column)]
         cells = [i for i in idxs if i not in set(totals)]
-        _suppress_group(rows, cells, totals, reason, policy, users_column, sessions_column, withheld_column)
+        _suppress_group(rows, cells, totals, reason, policy, users_column, sessions_column, withheld_column,
+                        last_resort_column, users_set_column)
 
     for i, r in enumerate(rows):
         r[SUPPRESSED] = reason[i] is not None
@@ -211,6 +219,8 @@ def _suppress_group(
     ucol: str,
     scol: str,
     withheld: str | None = None,
+    last_resort: str | None = None,
+    user_sets: str | None = None,
 ) -> None:
     def empty(i: int) -> bool:
         return _n(rows[i].get(ucol)) == 0 and _n(rows[i].get(scol)) == 0
@@ -234,14 +244,20 @@ def _suppress_group(
     if not suppressed:
         return
 
+    def distinct_users() -> int:
+        sets = [rows[i].get(user_sets) for i in suppressed] if user_sets else []
+        if user_sets and all(isinstance(x, set | frozenset) for x in sets):
+            return len(set().union(*sets))
+        return sum(_n(rows[i].get(ucol)) for i in suppressed)
+
     def protected() -> bool:
-        sup_users = sum(_n(rows[i].get(ucol)) for i in suppressed)
         sup_sessions = sum(_n(rows[i].get(scol)) for i in suppressed)
-        return len(suppressed) >= 2 and sup_users >= policy.min_users and sup_sessions >= policy.min_sessions
+        return len(suppressed) >= 2 and distinct_users() >= policy.min_users and sup_sessions >= policy.min_sessions
 
     candidates = sorted(
         (i for i in cells if reason[i] is None and not empty(i)),
-        key=lambda i: (_n(rows[i].get(scol)), _n(rows[i].get(ucol)), i),
+        key=lambda i: (bool(last_resort and rows[i].get(last_resort)), _n(rows[i].get(scol)), _n(rows[i].get(ucol)),
+                       i),
     )
     for i in candidates:
         if protected():

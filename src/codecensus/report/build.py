@@ -172,7 +172,7 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
     of a rate's group (n / share - n, or share x n: :data:`RELEASE_RATES`), the withheld cells under a released total
     of the same figure (:data:`RELEASE_SUMS`), a tree node's n less its released children (:data:`RELEASE_TREES`), the difference of two released counts (:data:`RELEASE_DIFFERENCES`),
     and the difference of two series' totals (:data:`RELEASE_NESTED`)."""
-    problems: list[str] = []
+    problems: list[str] = _audit_topics_total(figures, policy)
     by_id = {f.id: f.table for f in figures if f.available and len(f.table) and "suppressed" in f.table
              and "variable" in f.table}
 
@@ -253,6 +253,53 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
             if tot[0] is not None and tot[1] is not None and _small(tot[0] - tot[1], policy):
                 problems.append(f"figure {f.id}: the totals of {outer} and {inner} (n / share) differ by "
                                 f"{round(tot[0] - tot[1])} sessions, below the thresholds")
+    return problems
+
+
+# figures whose n (printed when it passes the thresholds) is the classified sessions (taxonomy: mode known)
+_CLASSIFIED_N = ("work_modes", "occupations")
+
+
+def _classified_released(figures: list[Figure], policy: ReleasePolicy) -> set[int]:
+    """The classified-session counts the report releases: coverage's 'classified sessions' row and the n of the
+    figures over every classified session (:data:`_CLASSIFIED_N`), when printed (it passes the thresholds)."""
+    out: set[int] = set()
+    for f in figures:
+        if not f.available:
+            continue
+        if f.id == "coverage" and {"dimension", "variable", "suppressed", "n_sessions"} <= set(f.table.columns):
+            t = f.table
+            x = t[(t["dimension"] == "all") & (t["variable"] == "classified sessions") & ~t["suppressed"].astype(bool)]
+            out |= {int(v) for v in pd.to_numeric(x["n_sessions"], errors="coerce").dropna()}
+        elif f.id in _CLASSIFIED_N and f.n_users >= policy.min_users and f.n_sessions >= policy.min_sessions:
+            out.add(int(f.n_sessions))
+    return out
+
+
+def _audit_topics_total(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
+    """The topics figure's total (its n, and each released top-level topic's n / share) against the classified
+    sessions other figures release: their difference is the classified sessions in no released topic, which must be
+    none or pass ``min_sessions`` (the figure over the clustered sessions only gave 1,500 - 1,497 = 3 sessions)."""
+    topics = next((f for f in figures if f.id == "topics" and f.available), None)
+    classified = _classified_released(figures, policy)
+    if topics is None or not classified:
+        return []
+    totals: list[tuple[str, float]] = []
+    if topics.n_sessions > 0:
+        totals.append(("its n", float(topics.n_sessions)))
+    t = topics.table
+    if {"parent_id", "variable", "value", "n_sessions", "suppressed"} <= set(t.columns):
+        top = _released(t, "share_of_sessions")
+        top = top[top["parent_id"].isna() & (top["value"].astype(float) > 0)]
+        totals += [(f"cluster_id={r['cluster_id']}'s n / share", float(r["n_sessions"]) / float(r["value"]))
+                   for r in top.to_dict("records")]
+    problems: list[str] = []
+    for what, total in totals:
+        for c in sorted(classified):
+            rest = round(abs(c - total))
+            if _small(rest, policy):
+                problems.append(f"figure topics ({what}): {round(total)} sessions, against {c} classified sessions "
+                                f"released elsewhere, gives {rest} sessions in no released topic, below the thresholds")
     return problems
 
 
@@ -466,6 +513,16 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
         f"over {charged} queries ({rep.n_queries} in this report, ε = {rep.eps_each:.3g} each). "
         "Every later report on the same sessions spends from the same budget."
     )
+    # the months are a public choice (the date range given), so that which figures exist and the ε of each query say
+    # nothing of the sessions (dpfigures.public_months)
+    if data.facets_table:
+        release.notes.append(
+            "The monthly figures range over the months of the date range given (--since to --until, or to today), not "
+            "over the months the sessions fall in, so that which figures exist and the ε of each query do not depend "
+            "on the sessions; months at the ends without a released noisy cell are left out." if rep.months else
+            "The monthly figures are not released: under differential privacy their months come from the date range "
+            "given, not from the sessions (which months have sessions would otherwise decide which figures exist and "
+            "the ε of each query). Run with --since (and --until) to release them.")
     # no headline sentences under DP: each figure is read with its noise interval
     return Computed(figs, [], release, policy, time.perf_counter() - t0, len(data.df), int(data.df["user"].nunique()))
 
