@@ -9,7 +9,7 @@ import pytest
 
 from codecensus import prompts
 from codecensus import taxonomy as tx
-from codecensus.classify.base import Facets
+from codecensus.classify.base import REASON_FIELDS, Facets
 from codecensus.classify.llm import AnswerError, abstention, answer_schema, is_abstention, parse_answer
 from llm_replay import fixture
 
@@ -44,7 +44,8 @@ def test_rubric_is_rendered_from_the_taxonomy() -> None:
 def test_schema_prompt_keys_and_facets_agree() -> None:
     schema = answer_schema()
     assert tuple(schema["properties"]) == prompts.ANSWER_KEYS
-    assert set(schema["required"]) == set(Facets.model_fields)
+    # every field of Facets but the abstention reasons, which the backend sets (taxonomy.ABSTENTION_REASONS)
+    assert set(schema["required"]) == set(Facets.model_fields) - set(REASON_FIELDS)
     assert schema["properties"]["mode"]["enum"] == list(tx.MODE_KEYS)
     assert schema["properties"]["occupation"]["enum"][-1] == tx.NOT_INFERABLE
     assert tx.NOT_INFERABLE not in schema["properties"]["value_soc"]["enum"]

@@ -162,6 +162,27 @@ TROUBLE_FLAGS: Final[tuple[Label, ...]] = (
 )
 
 
+# Why a facet holds no finding: expertise NULL, occupation `not_inferable`, outcome `unclear` (§3–§5). Stored with
+# each such facet (facets.<facet>_reason), counted in the classify run's manifest.
+ABSTENTION_REASONS: Final[tuple[Label, ...]] = (
+    Label("empty_session", "Empty session", "nothing in the session: no prompt, tool call or reply"),
+    Label("no_answer", "No valid answer", "the backend gave no valid answer (an LLM's reply failed validation and "
+          "its repair, or the server refused the request)"),
+    Label("no_human_request", "No human request", "the session holds no prompt typed by the human"),
+    Label("too_little_text", "Too little text", "the human's prompts hold too few words to judge from (greetings, "
+          "slash commands, wrappers, a word or two)"),
+    Label("unreadable_request", "Unreadable request", "the request is in a language the offline embedder cannot "
+          "read, and nothing was done"),
+    Label("thin_evidence", "Thin evidence", "enough text, but no clear evidence for any label"),
+    Label("nothing_done", "Nothing done", "the agent neither acted nor replied"),
+    Label("no_result", "No result", "the transcript stops before any result (no turn was concluded)"),
+    Label("model_cannot_tell", "Model could not tell", "the LLM answered that the record cannot tell"),
+    Label("not_recorded", "Not recorded", "classified before reasons were stored, or by a backend that gives none"),
+)
+ABSTENTION_REASON_KEYS: Final = tuple(r.key for r in ABSTENTION_REASONS)
+# the facets that can abstain, with the value that says so (expertise: None)
+ABSTAINING_FACETS: Final = ("expertise", "occupation", "outcome")
+
 def label(collection: tuple[Label, ...], key: str | int) -> Label:
     """Look up a label by key, raising KeyError with the valid keys."""
     k = str(key)

@@ -12,9 +12,17 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, field_validator
 
-from codecensus.taxonomy import MODE_KEYS, OCCUPATION_KEYS, OUTCOME_KEYS
+from codecensus.taxonomy import (
+    ABSTAINING_FACETS,
+    ABSTENTION_REASON_KEYS,
+    MODE_KEYS,
+    OCCUPATION_KEYS,
+    OUTCOME_KEYS,
+)
 
 EvidenceKind = Literal["commit", "tests_pass", "user_confirmed"]
+#: the Facets fields that say why a facet abstains (set by the backend, never asked of an LLM)
+REASON_FIELDS: tuple[str, ...] = tuple(f"{k}_reason" for k in ABSTAINING_FACETS)
 
 
 @dataclass(slots=True)
@@ -83,6 +91,11 @@ class Facets(BaseModel):
     value_hours: float = Field(ge=0)
     value_soc: str  # the occupation that would do the work (SOC major group)
     summary: str  # one privacy-safe sentence (redacted before storage)
+    # why a facet abstains (taxonomy.ABSTENTION_REASONS): set by the backend with expertise None, occupation
+    # 'not_inferable' or outcome 'unclear'; never asked of an LLM (not in the answer keys)
+    expertise_reason: str | None = None
+    occupation_reason: str | None = None
+    outcome_reason: str | None = None
 
     @field_validator("mode")
     @classmethod
@@ -103,6 +116,13 @@ class Facets(BaseModel):
     def _outcome(cls, v: str) -> str:
         if v not in OUTCOME_KEYS:
             raise ValueError(f"outcome must be one of {OUTCOME_KEYS}")
+        return v
+
+    @field_validator("expertise_reason", "occupation_reason", "outcome_reason")
+    @classmethod
+    def _reason(cls, v: str | None) -> str | None:
+        if v is not None and v not in ABSTENTION_REASON_KEYS:
+            raise ValueError(f"an abstention reason must be one of {ABSTENTION_REASON_KEYS}")
         return v
 
 

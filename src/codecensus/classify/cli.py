@@ -6,7 +6,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -15,6 +15,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from codecensus.cli_options import LLMRetriesOpt, LLMTimeoutOpt
+
+if TYPE_CHECKING:
+    from codecensus.classify.run import ClassifyStats
 
 console = Console(stderr=True)
 out = Console()
@@ -204,9 +207,9 @@ def classify_cmd(
     t.add_row("classified", str(stats.classified))
     if stats.abstained:
         t.add_row("abstained (no answer, or empty)", str(stats.abstained))
-    t.add_row("occupation not inferable", str(stats.abstained_occupation))
-    t.add_row("expertise not inferable", str(stats.abstained_expertise))
-    t.add_row("outcome unclear", str(stats.unclear_outcome))
+    t.add_row("occupation not inferable", _with_reasons(stats.abstained_occupation, stats, "occupation"))
+    t.add_row("expertise not inferable", _with_reasons(stats.abstained_expertise, stats, "expertise"))
+    t.add_row("outcome unclear", _with_reasons(stats.unclear_outcome, stats, "outcome"))
     t.add_row("modes", ", ".join(f"{k} {v}" for k, v in stats.by_mode.items()) or "-")
     t.add_row("seconds (sessions/s)", f"{stats.seconds:.1f} ({stats.sessions_per_second:.1f}/s)")
     if stats.stopped:
@@ -214,6 +217,15 @@ def classify_cmd(
     console.print(t)
     if stats.stopped:
         raise typer.Exit(1)
+
+
+def _with_reasons(n: int, stats: ClassifyStats, facet: str) -> str:
+    """'12 (no human request 2, thin evidence 10)': a facet's abstentions in this run, by reason, most first."""
+    from codecensus.taxonomy import ABSTENTION_REASONS
+
+    names = {r.key: r.name.lower() for r in ABSTENTION_REASONS}
+    counts = sorted(stats.abstention_reasons.get(facet, {}).items(), key=lambda kv: (-kv[1], kv[0]))
+    return f"{n} ({', '.join(f'{names.get(k, k)} {v}' for k, v in counts)})" if n and counts else str(n)
 
 
 def eval_cmd(

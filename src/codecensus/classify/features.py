@@ -327,6 +327,12 @@ def has_human_request(ev: SessionEvidence) -> bool:
     return any(_substantive(signals_of(p)) for p in ev.prompts)
 
 
+def human_request_reason(ev: SessionEvidence) -> str:
+    """Why a session has no human request (see :func:`has_human_request`), as a key of
+    ``taxonomy.ABSTENTION_REASONS``: no prompt at all, or prompts with too little in them."""
+    return "too_little_text" if ev.prompts else "no_human_request"
+
+
 def extract(ev: SessionEvidence) -> Features:
     """Compute :class:`Features` from one session's evidence."""
     from codecensus.classify.text import NEGATIVE_REPLY, sanitize

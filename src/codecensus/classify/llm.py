@@ -70,7 +70,7 @@ from codecensus.classify.condense import (
     condense,
     estimate_tokens,
 )
-from codecensus.classify.features import has_human_request
+from codecensus.classify.features import has_human_request, human_request_reason
 from codecensus.store import Store
 
 __all__ = [
@@ -143,7 +143,8 @@ def answer_schema() -> dict[str, Any]:
         "trouble": {"type": "boolean"},
         "recovered": {"type": "boolean"},
         "abandoned": {"type": "boolean"},
-        "expertise": {"type": "integer", "enum": list(tx.EXPERTISE_LEVELS)},
+        # null: the model cannot tell (the rubric's abstention for expertise, taxonomy §4)
+        "expertise": {"anyOf": [{"type": "integer", "enum": list(tx.EXPERTISE_LEVELS)}, {"type": "null"}]},
         "expertise_confidence": num,
         "occupation": {"type": "string", "enum": [*soc, tx.NOT_INFERABLE]},
         "occupation_confidence": num,
@@ -216,8 +217,6 @@ def parse_answer(text: str) -> Facets:
         errs = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:8])
         raise AnswerError(f"invalid values: {errs}") from None
     problems = []
-    if f.expertise is None:  # the rubric asks for a level; only a backend's own abstention stores none
-        problems.append(f"expertise must be one of {list(tx.EXPERTISE_LEVELS)}")
     if f.value_soc not in tx.SOC_KEYS:
         problems.append(f"value_soc must be one of {list(tx.SOC_KEYS)}")
     if f.outcome == "verified_success" and not f.outcome_evidence:
@@ -229,15 +228,18 @@ def parse_answer(text: str) -> Facets:
     return f
 
 
-def abstention() -> Facets:
+def abstention(reason: str = "no_answer") -> Facets:
     """The explicit 'cannot tell' result: outcome unclear, occupation not inferable, expertise None (stored
-    NULL), every confidence 0.
+    NULL), every confidence 0, each with ``reason`` (a key of ``taxonomy.ABSTENTION_REASONS``).
 
     Fields that have no 'unknown' value (mode, value) hold placeholders with
     confidence 0 and ``value_hours`` 0; use :func:`is_abstention` to leave such rows out of
     aggregates.
     """
     return Facets(
+        expertise_reason=reason,
+        occupation_reason=reason,
+        outcome_reason=reason,
         mode=tx.MODE_KEYS[0],
         mode_confidence=0.0,
         occupation=tx.NOT_INFERABLE,
@@ -278,14 +280,27 @@ def _interruptible_get(q: queue.SimpleQueue[Any]) -> Any:
 
 def _human_side(batch: Sequence[SessionEvidence], facets: list[Facets | None]) -> list[Facets | None]:
     """Expertise is judged from the human's side only (taxonomy §4): a session without a human prompt with content
-    has no level, whatever the model answered (the rubric asks for one; the offline backend abstains the same way).
-    Applied to cached answers too, so a re-run fixes rows stored before."""
+    has no level, whatever the model answered (the rubric lets it answer null; the offline backend abstains the same
+    way), with the rule's reason. Every other abstaining facet of an answer (expertise null, occupation not
+    inferable, outcome unclear) gets its reason: the model's own judgement. Applied to cached answers too, so a
+    re-run fixes rows stored before."""
     out: list[Facets | None] = []
     for ev, f in zip(batch, facets, strict=True):
-        if f is not None and f.expertise is not None and not has_human_request(ev):
-            f = f.model_copy(update={"expertise": None, "expertise_confidence": 0.0})
+        if f is not None and f.expertise_reason is None and not has_human_request(ev):
+            f = f.model_copy(update={"expertise": None, "expertise_confidence": 0.0,
+                                     "expertise_reason": human_request_reason(ev)})
+        if f is not None:
+            f = _own_reasons(f)
         out.append(f)
     return out
+
+
+def _own_reasons(f: Facets) -> Facets:
+    """An answer's abstaining facets without a reason: the model said it cannot tell (taxonomy.ABSTENTION_REASONS)."""
+    upd = {f"{k}_reason": "model_cannot_tell" for k, abstains in (
+        ("expertise", f.expertise is None), ("occupation", f.occupation == tx.NOT_INFERABLE),
+        ("outcome", f.outcome == "unclear")) if abstains and getattr(f, f"{k}_reason") is None}
+    return f.model_copy(update=upd) if upd else f
 
 
 def is_abstention(f: Facets) -> bool:

@@ -59,6 +59,7 @@ from codecensus.classify.features import (
     command_class,
     extract,
     file_class,
+    human_request_reason,
     run_features,
 )
 from codecensus.classify.prototypes import (
@@ -394,10 +395,10 @@ class OfflineBackend:
             # expertise 2) would be a guess stored as a finding; a session with actions is classified from them
             from codecensus.classify.llm import abstention
 
-            return abstention()
+            return abstention("unreadable_request" if f.substantive else human_request_reason(ev))
         protos = self._prototypes() if (self._emb is not None and vec) else None
         mode, mode_conf, mode_scores = self._mode(ev, f, vec, protos)
-        occ, occ_conf = self._occupation(f, vec, protos)
+        occ, occ_conf, occ_reason = self._occupation(ev, f, vec, protos)
         level, exp_conf = self._expertise(f, vec, protos)
         out = self._outcome(ev, f, vec, protos)
         plan_pct, exec_pct = decisions(ev, f)
@@ -423,6 +424,9 @@ class OfflineBackend:
             value_hours=round(hours, 3),
             value_soc=soc,
             summary=summary,
+            expertise_reason=None if level is not None else human_request_reason(ev),
+            occupation_reason=occ_reason,
+            outcome_reason=out.reason,
         )
 
     # -- §2 work mode -------------------------------------------------------------------------------
@@ -494,12 +498,13 @@ class OfflineBackend:
 
     # -- §5 occupation ------------------------------------------------------------------------------
     def _occupation(
-        self, f: Features, vec: dict[str, np.ndarray], protos: dict[str, _Protos] | None
-    ) -> tuple[str, float]:
+        self, ev: SessionEvidence, f: Features, vec: dict[str, np.ndarray], protos: dict[str, _Protos] | None
+    ) -> tuple[str, float, str | None]:
+        """The group, its confidence, and why it is not inferable (taxonomy.ABSTENTION_REASONS; None: inferred)."""
         subs = [f.signals[i] for i in f.substantive]
         words = sum(s.words for s in subs)
         if words < OCC_MIN_WORDS:
-            return NOT_INFERABLE, 0.9
+            return NOT_INFERABLE, 0.9, human_request_reason(ev)
         code_tokens = sum(s.code_tokens for s in subs)
         # code work: source, test or CI files changed, or tests run (files of unknown type are not evidence)
         code_changed = (f.changed["code"] + f.changed["test"] + f.changed["ci"]) > 0 or f.commands["test"] > 0
@@ -526,17 +531,17 @@ class OfflineBackend:
                 and z[top] - z[i15] >= margin_min + (OCC_CODE_WORK_MARGIN if code_work else 0.0)
             ):
                 conf = min(0.95, 0.5 + 0.2 * float(z[top] - z[second]))
-                return keys[top], conf
+                return keys[top], conf, None
             if software:
-                return SOFTWARE_SOC, 0.8 if code_work else 0.6
+                return SOFTWARE_SOC, 0.8 if code_work else 0.6, None
             tech = sum(s.tech_words for s in subs)
             # without code work: group 15 by text (its z-score) and some tech vocabulary
             if z[i15] >= z_soft and tech >= 2 and not non_code_product:
-                return SOFTWARE_SOC, 0.5
-            return NOT_INFERABLE, 0.6
+                return SOFTWARE_SOC, 0.5, None
+            return NOT_INFERABLE, 0.6, "thin_evidence"
         if software:
-            return SOFTWARE_SOC, 0.7 if code_work else 0.5
-        return NOT_INFERABLE, 0.5
+            return SOFTWARE_SOC, 0.7 if code_work else 0.5, None
+        return NOT_INFERABLE, 0.5, "thin_evidence"
 
     # -- §4 expertise -------------------------------------------------------------------------------
     def _expertise(
@@ -596,6 +601,7 @@ class _Outcome:
     trouble: bool
     recovered: bool
     abandoned: bool
+    reason: str | None = None  # why the label is 'unclear' (taxonomy.ABSTENTION_REASONS)
 
 
 def _turn_kind(f: Features, prompt_index: int) -> str:
@@ -830,6 +836,7 @@ def outcome(
     )
     answered_any = f.n_actions > 0 or f.n_replies > 0
     # unclear: nothing done, or the transcript stops before any result (no turn was concluded)
+    reason: str | None = None
     if run.autonomous and run.not_started:
         # a benchmark agent that never ran (its install failed) or did nothing: the task was not done at all
         label = "failure"
@@ -837,6 +844,8 @@ def outcome(
     elif nothing_done or not subs or not answered_any or (not f.last_turn_concluded and not f.earlier_answered):
         label = "unclear"
         conf = 0.6 if nothing_done else 0.4
+        reason = ("nothing_done" if nothing_done or not answered_any else human_request_reason(ev) if not subs
+                  else "no_result")
     elif p >= OUT_SUCCESS_AT:
         label = "verified_success" if evidence and not final_complaint else "success"
         conf = p
@@ -849,7 +858,7 @@ def outcome(
     recovered = trouble and label in ("verified_success", "success")
     abandoned = trouble and (label == "failure" or (label == "partial" and (final_complaint or f.errors_at_end > 0
                                                                             or f.interrupted_at_end)))
-    return _Outcome(label, p, float(min(0.95, max(0.2, conf))), evidence, trouble, recovered, abandoned)
+    return _Outcome(label, p, float(min(0.95, max(0.2, conf))), evidence, trouble, recovered, abandoned, reason)
 
 
 def decisions(ev: SessionEvidence, f: Features) -> tuple[float, float]:

@@ -23,6 +23,7 @@ from codecensus.classify.base import Backend, Facets, SessionEvidence
 from codecensus.classify.evidence import iter_evidence, reading_memory, reading_order
 from codecensus.classify.value import value_usd, wage
 from codecensus.store import Store, rollback
+from codecensus.taxonomy import ABSTAINING_FACETS, NOT_INFERABLE
 
 FACETS_TABLE = "facets"
 FACETS_SCHEMA = pa.schema(
@@ -56,8 +57,16 @@ FACETS_SCHEMA = pa.schema(
         # the backend could not answer (an LLM's reply failed validation and repair, or was refused): mode, expertise,
         # decisions and value hold placeholders (classify.llm.abstention) that reports must leave out
         ("abstained", pa.bool_()),
+        # why each facet that can abstain did (expertise NULL, occupation 'not_inferable', outcome 'unclear'): a key of
+        # taxonomy.ABSTENTION_REASONS; NULL when the facet holds a finding
+        ("expertise_reason", pa.string()),
+        ("occupation_reason", pa.string()),
+        ("outcome_reason", pa.string()),
     ]
 )
+# facet -> SQL condition of its abstention (the reason columns' rows)
+_ABSTAINS_SQL = {"expertise": "expertise IS NULL", "occupation": "occupation = 'not_inferable'",
+                 "outcome": "outcome = 'unclear'"}
 _DUCK = {
     pa.string(): "VARCHAR",
     pa.float64(): "DOUBLE",
@@ -84,6 +93,8 @@ class ClassifyStats:
     sessions_per_second: float = 0.0
     stopped: str | None = None  # why the run stopped early (budget, API error)
     by_mode: dict[str, int] = field(default_factory=dict)
+    # facet -> reason (taxonomy.ABSTENTION_REASONS) -> sessions of this run whose facet abstained for it
+    abstention_reasons: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,6 +117,9 @@ def ensure_facets_table(store: Store) -> None:
     # abstentions stored when the abstention result held a placeholder level (3): no level, as stored today
     con.execute(f"UPDATE {FACETS_TABLE} SET expertise = NULL, expertise_confidence = 0 "
                 "WHERE abstained AND expertise IS NOT NULL")
+    for facet, abstains in _ABSTAINS_SQL.items():
+        if f"{facet}_reason" not in have:  # rows classified before reasons were stored
+            con.execute(f"UPDATE {FACETS_TABLE} SET {facet}_reason = 'not_recorded' WHERE {abstains}")
 
 
 def select_sessions(
@@ -199,12 +213,21 @@ def facets_rows(
             "rubric_hash": rubric_hash,
             "classified_at": now,
             "abstained": is_abstention(fc),
+            **abstention_reasons(fc),
         }
         if row["abstained"]:  # no value rather than 0 USD: a direct query or export would average the zeros in
             row["value_hours"] = row["value_wage"] = row["value_usd"] = None
         for k, v in row.items():
             cols[k].append(v)
     return pa.Table.from_pydict(cols, schema=FACETS_SCHEMA)
+
+
+def abstention_reasons(fc: Facets) -> dict[str, str | None]:
+    """The ``<facet>_reason`` columns of one result: the backend's reason where the facet abstains ('not_recorded'
+    when it gave none), NULL where it holds a finding (a reason beside a finding says nothing)."""
+    abstains = {"expertise": fc.expertise is None, "occupation": fc.occupation == NOT_INFERABLE,
+                "outcome": fc.outcome == "unclear"}
+    return {f"{k}_reason": (getattr(fc, f"{k}_reason") or "not_recorded") if a else None for k, a in abstains.items()}
 
 
 def write_facets(store: Store, tbl: pa.Table) -> None:
@@ -273,6 +296,11 @@ def tally(stats: ClassifyStats, by_mode: dict[str, int], tbl: pa.Table) -> None:
         stats.abstained_occupation += occ == "not_inferable"
         stats.unclear_outcome += outcome == "unclear"
         stats.abstained_expertise += exp is None
+    for facet in ABSTAINING_FACETS:
+        counts = stats.abstention_reasons.setdefault(facet, {})
+        for reason in tbl.column(f"{facet}_reason").to_pylist():
+            if reason is not None:
+                counts[reason] = counts.get(reason, 0) + 1
 
 
 def is_empty(ev: SessionEvidence) -> bool:
@@ -301,7 +329,7 @@ def classify_batch(backend: Backend, batch: list[SessionEvidence]) -> tuple[list
         got = list(partial)
         stopped = f"{type(exc).__name__}: {exc}"
     answers = iter(got)
-    return [abstention() if e else next(answers) for e in empty], stopped
+    return [abstention("empty_session") if e else next(answers) for e in empty], stopped
 
 
 def _classify_batches(
@@ -411,6 +439,7 @@ def describe_backend(backend: Backend) -> dict[str, Any]:
 
 __all__ = [
     "FACETS_SCHEMA",
+    "abstention_reasons",
     "FACETS_TABLE",
     "ClassifyStats",
     "classify_store",

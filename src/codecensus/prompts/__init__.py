@@ -88,7 +88,7 @@ def _answer_keys() -> tuple[tuple[str, str], ...]:
         ("trouble", "true | false"),
         ("recovered", "true | false"),
         ("abandoned", "true | false"),
-        ("expertise", " | ".join(str(level) for level in tx.EXPERTISE_LEVELS)),
+        ("expertise", " | ".join(str(level) for level in tx.EXPERTISE_LEVELS) + " | null (cannot tell: section 3)"),
         ("expertise_confidence", "number 0 to 1"),
         ("occupation", _enum([*soc, tx.NOT_INFERABLE])),
         ("occupation_confidence", "number 0 to 1"),
