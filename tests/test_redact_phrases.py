@@ -41,6 +41,11 @@ LEAKED = [
     (WRAP + "4532\n0151 1283 0366 done", WRAP + "[CARD] done"),
     (WRAP + "4532\n 0151 1283 0366 done", WRAP + "[CARD] done"),
     (WRAP + "4532\r\n0151 1283 0366 done", WRAP + "[CARD] done"),
+    # a spaced card wrapped after its first group with the space kept at the line end (a word wrap, any width):
+    # the first group stayed
+    ("card 4111 \n1111 1111 1111 exp 12/29", "card [CARD] exp 12/29"),
+    ("card: 4532 \r\n0151 1283 0366 here", "card: [CARD] here"),
+    ("paid 4532 0151 \n1283 0366 ok", "paid [CARD] ok"),
 ]
 
 KEPT = [
@@ -68,6 +73,10 @@ KEPT = [
     "order 123-45-6789 shipped; part no 123-45-6789; ssn_check: 0",
     "version 1.2.3; docker run -p 8080:80 img; took 4532 ms",
     "x" * 60 + " total 4532\n1283 rows written",
+    # numbers after a trailing space that make no card (Luhn fails; too few digits; a date on the next line)
+    "card 4111 \n1111 1111 1112 exp 12/29",
+    "total 4532 \n1283 rows written",
+    "rows 4111 \n2026-01-02 12:00:01 done",
 ]
 
 
