@@ -255,8 +255,8 @@ def secret_value_ok(value: str, *, quoted: bool) -> bool:
 #: not ``token`` alone (a tokenizer's tokens are words) nor ``credentials``.
 _PASSPHRASE_KEY = re.compile(
     r"(?i)(?:password|passwd|passphrase|pwd|secret|secret[_-]?key|(?:access|auth|refresh|session|bearer|api|bot)[_-]?token|"
-    r"api[_-]?key|apikey|private[_-]?key|client[_-]?secret|app[_-]?secret|webhook[_-]?secret|db[_-]?pass)[\"']?\]?[ \t]*"
-    r"(?:=|:=|=>|::|:)[ \t]*[\"']\Z"
+    r"api[_-]?key|apikey|private[_-]?key|client[_-]?secret|app[_-]?secret|webhook[_-]?secret|db[_-]?pass)(?:\\?[\"'])?\]?[ \t]*"
+    r"(?:=|:=|=>|::|:)[ \t]*\\?[\"']\Z"
 )
 #: Words of prose, messages and instructions (``"see the vault"``, ``"Password is required"``), never of a passphrase
 _PROSE_WORDS = frozenset(
@@ -728,12 +728,14 @@ RULES: tuple[Rule, ...] = (
         K.SECRET,
         re.compile(
             # the keyword must END the key name (max_tokens, tokenizer, token_count do not match)
+            # quotes may be escaped (\"password\": \"…\"): JSON text inside a string (a tool's input or output)
             r"(?i:" + _ASSIGN_KEYS + r")(?![A-Za-z0-9])"
-            r"[\"']?\]?[ \t]*(?:=|:=|=>|::|:)[ \t]*"
-            r"(?:\"(?P<dq>[^\"\n\\]{1,512})\"|'(?P<sq>[^'\n\\]{1,512})'|(?P<bare>[^\s\"'`,;)}\]\\]{1,512}))"
+            r"(?:\\?[\"'])?\]?[ \t]*(?:=|:=|=>|::|:)[ \t]*"
+            r"(?:(?P<esc>\\)?\"(?P<dq>[^\"\n\\]{1,512})(?(esc)\\)\"|'(?P<sq>[^'\n\\]{1,512})'"
+            r"|(?P<bare>[^\s\"'`,;)}\]\\]{1,512}))"
         ),
         ("pass", "pwd", "secret", "token", "key", "credential"),
-        anchor=re.compile(r"(?:" + _ASSIGN_KEYS + r")(?![a-z0-9])[\"']?\]?[ \t]*(?:=|:=|=>|::|:)"),
+        anchor=re.compile(r"(?:" + _ASSIGN_KEYS + r")(?![a-z0-9])(?:\\?[\"'])?\]?[ \t]*(?:=|:=|=>|::|:)"),
         group="__value__",
         check=_assign_ok,
         score=0.85,
