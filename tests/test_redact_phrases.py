@@ -19,6 +19,9 @@ LEAKED = [
     ('password: "my long pass phrase"', 'password: "[SECRET]"'),
     ("export DB_PASSWORD='two words'", "export DB_PASSWORD='[SECRET]'"),
     ('{"passphrase": "Tr0ub4dor and 3"}', '{"passphrase": "[SECRET]"}'),
+    # a lower-case passphrase holding a word that names a secret (it made the value a label)
+    ('password="my secret horse battery"', 'password="[SECRET]"'),
+    ("secret: 'secret horse battery staple'", "secret: '[SECRET]'"),
     # gh secret set NAME --body/-b VALUE; openssl -k PASS / -pass pass:PASS
     ("gh secret set API_TOKEN --body Qz7Wq4Xk2M9pL3", "gh secret set API_TOKEN --body [SECRET]"),
     ('gh secret set DEPLOY_KEY -R o/r -b "Qz7Wq4Xk2M9pL3"', 'gh secret set DEPLOY_KEY -R o/r -b "[SECRET]"'),
@@ -64,6 +67,11 @@ KEPT = [
     'secret: "Mot de passe"',
     'token = "hello world"',
     'client_secret: "%(secret)s here"',
+    # labels and messages naming the secret: capitalised, or two words
+    'api_key: "Secret Key"',
+    'confirm_password: "Confirm new password"',
+    'password: "token expired"',
+    'secret_key: "secret key"',
     # commands whose flags are no password
     'gh secret set X --body "$TOKEN"; gh secret list; gh pr create -b "Fix the bug in the parser"',
     "openssl enc -pass env:PASS -k $PASS; openssl s_client -connect host:443; openssl rand -hex 32",

@@ -264,10 +264,12 @@ _PROSE_WORDS = frozenset(
     see use used using stored store in on at from to of for with by as here there this that it your yours our
     their required invalid incorrect wrong missing empty least characters chars match matches field fields value
     too short change changeme same above below vault env environment file example placeholder redacted hidden
-    password passwd passphrase secret token key keys
     de du la le les des et el los las y der die das und mot passe kennwort wachtwoord
     """.split()
 )
+#: Names of a secret: words of a label or a message (``"Secret Key"``, ``"Confirm password"``, ``"token expired"``), but
+#: a passphrase of three or more lower-case words may hold one (``"my secret horse battery"``)
+_SECRET_NAME_WORDS = frozenset("password passwd passphrase secret token key keys".split())
 _PHRASE_WORD = re.compile(r"[^\s${}<>()\[\]%`|]{1,64}")
 
 
@@ -275,13 +277,17 @@ def passphrase_ok(value: str) -> bool:
     """Is a quoted value with spaces under a secret key a passphrase (``correct horse battery staple``, ``my long
     pass phrase``) rather than prose, a message or a template (``see the vault``, ``Password is required``,
     ``<your password>``, ``${DB_PASS}``, ``{{ api_key }}``)? 2 to 8 words joined by single spaces, 8 characters or
-    more, no template or markup characters, no word of :data:`_PROSE_WORDS`, no sentence's full stop."""
+    more, no template or markup characters, no word of :data:`_PROSE_WORDS`, no sentence's full stop, and no word
+    of :data:`_SECRET_NAME_WORDS` unless it has three or more words, all lower case."""
     words = value.split(" ")
     if not 2 <= len(words) <= 8 or len(value) < 8 or value.endswith((".", "!", "?", ":")):
         return False
     if not all(_PHRASE_WORD.fullmatch(w) for w in words):
         return False
-    return not any(w.lower().strip(",;'\"") in _PROSE_WORDS for w in words) and "..." not in value
+    low = [w.lower().strip(",;'\"") for w in words]
+    if any(w in _PROSE_WORDS for w in low) or "..." in value:
+        return False
+    return len(words) >= 3 and value == value.lower() or not any(w in _SECRET_NAME_WORDS for w in low)
 
 
 def _assign_ok(m: re.Match[str]) -> bool:
