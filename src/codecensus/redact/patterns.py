@@ -1073,6 +1073,21 @@ def _list_item_secret(value: str, quoted: bool) -> bool:
     return _looks_random(value) or len(value) >= 20 and digits >= 4 and letters >= 4
 
 
+_ALNUM = re.compile(r"[A-Za-z0-9]{12,256}")
+
+
+def _short_key(value: str) -> bool:
+    """Is a list item under a secret key a short random key (``abcd1234efgh``, ``9f8e7d6c5b4a``): 12 or more
+    letters and digits only, 4 or more digits and 3 or more letters, going from letters to digits or back at
+    least twice (not a name with a number: ``primary500``, ``fontSize16``, ``sha256WithRSA``)?"""
+    if not _ALNUM.fullmatch(value):
+        return False
+    digits = sum(c.isdigit() for c in value)
+    if digits < 4 or len(value) - digits < 3:
+        return False
+    return sum(a.isdigit() != b.isdigit() for a, b in pairwise(value)) >= 2
+
+
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")  # the name of a secret, not its value (DB_PASSWORD, API_KEY_2)
 _VERSION = re.compile(r"[vV]?\d+(?:\.\d+)+")
 
@@ -1080,10 +1095,10 @@ _VERSION = re.compile(r"[vV]?\d+(?:\.\d+)+")
 def _keyed_item_secret(value: str, quoted: bool, key: str) -> bool:
     """Is an item of a list (inline or a YAML block) under the secret key ``key`` (as matched, lower case) a
     credential? Under ``tokens`` (design tokens, a tokenizer's tokens) only one that :func:`_list_item_secret`
-    takes; under ``passwords``, ``secrets``, ``api_keys``… also a plausible secret (:func:`secret_value_ok`) with
+    or :func:`_short_key` takes; under ``passwords``, ``secrets``, ``api_keys``… also a plausible secret (:func:`secret_value_ok`) with
     letters and digits that is no variable's name or version (``hunter2hunter2``, ``Qz7Wq4Xk2M9p``; not
     ``DB_PASSWORD``, ``my-app-secret``, ``v1.2.3``, ``8``)."""
-    if _list_item_secret(value, quoted):
+    if _list_item_secret(value, quoted) or _short_key(value):
         return True
     if key.startswith("token") or ":" in value or _ENV_NAME.fullmatch(value) or _VERSION.fullmatch(value):
         return False
