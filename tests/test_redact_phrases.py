@@ -49,6 +49,12 @@ LEAKED = [
     ("card 4111 \n1111 1111 1111 exp 12/29", "card [CARD] exp 12/29"),
     ("card: 4532 \r\n0151 1283 0366 here", "card: [CARD] here"),
     ("paid 4532 0151 \n1283 0366 ok", "paid [CARD] ok"),
+    # a short or non-random credential after Bearer (the rule wanted 20+ characters with a digit)
+    ("Authorization: Bearer mytoken", "Authorization: Bearer [SECRET]"),
+    ("curl -H 'Authorization: Bearer mytoken' https://x.io", "curl -H 'Authorization: Bearer [SECRET]' https://x.io"),
+    ('{"Authorization": "Bearer abc"}', '{"Authorization": "Bearer [SECRET]"}'),
+    ("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic [SECRET]"),
+    ("Bearer supersecretvalue", "Bearer [SECRET]"),
 ]
 
 KEPT = [
@@ -85,6 +91,14 @@ KEPT = [
     "card 4111 \n1111 1111 1112 exp 12/29",
     "total 4532 \n1283 rows written",
     "rows 4111 \n2026-01-02 12:00:01 done",
+    # prose about bearers and the scheme, references and placeholders after it
+    "the bearer of this letter",
+    "use a Bearer token in the header; Bearer authentication\nBearer tokens are sent",
+    "Authorization: Bearer $TOKEN",
+    "Authorization: Bearer <token>",
+    "Authorization: Bearer YOUR_TOKEN",
+    'headers = {"Authorization": f"Bearer {token}"}',
+    'print("Bearer " + tok); the basic idea',
 ]
 
 

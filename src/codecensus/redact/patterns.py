@@ -390,6 +390,39 @@ def cookie_starts(text: str, lower: str) -> Iterator[int]:
 _LOGIN_COMMAND = re.compile(r"(?:(?<![\w-])|(?<=\\[nrt]))(?:docker|podman|nerdctl|buildah|skopeo|oras|helm|az|cf)(?:[ \t]+registry)?[ \t]+\Z")
 
 
+#: An HTTP Authorization header's name right before its scheme (``Authorization: ``, ``"Authorization": "``, ``-H
+#: 'authorization: ``, ``\"Authorization\": \"`` in JSON text)
+_AUTH_HEADER_BEFORE = re.compile(r"(?i:(?:proxy-)?authorization)\\?[\"']?\]?[ \t]*[:=][ \t]*\\?[\"']?\Z")
+#: What ends a header's value (the end of the text, a line or a quoted string)
+_VALUE_END = frozenset("\"'`\r\n\\")
+#: Words that follow "Bearer" in prose about the scheme (``Bearer token``, ``Bearer authentication``)
+_BEARER_PROSE = frozenset(
+    """token tokens auth authentication authorization authorisation scheme schemes header headers type types realm
+    string value values format prefix credential credentials access""".split()
+)
+
+
+def _bearer_ok(m: re.Match[str]) -> bool:
+    """The credential after ``Bearer``/``Basic``: a random-looking value (20+ characters with a digit), or any value
+    that is no reference or placeholder (``$TOKEN``, ``<token>``, ``xxx``) right after an ``Authorization:``
+    header's name (``Authorization: Bearer mytoken``), or after a capitalised ``Bearer`` one of 6+ characters that
+    ends its line or quoted string and is no word of prose (``Bearer supersecretvalue``; not ``the bearer of
+    this``, ``Bearer token``)."""
+    v = m.group("v")
+    if len(v) >= 20 and _has_digit(v) and (not _IDENT.fullmatch(v) or _looks_random(v)):
+        return True
+    low = v.lower()
+    if low in _PLACEHOLDER_VALUES or low.startswith(("your", "xxx", "***", "...")) or _REPEATED.fullmatch(v):
+        return False
+    text = m.string
+    if _AUTH_HEADER_BEFORE.search(text, max(0, m.start() - 40), m.start()):
+        return True
+    end = m.end("v")
+    if end < len(text) and text[end] not in _VALUE_END:
+        return False
+    return m.group(0)[:6] in ("Bearer", "BEARER") and len(v) >= 6 and low not in _BEARER_PROSE
+
+
 def _url_secret_ok(m: re.Match[str]) -> bool:
     v = m.group("v")
     low = v.lower()
@@ -721,12 +754,13 @@ RULES: tuple[Rule, ...] = (
         "bearer",
         K.SECRET,
         re.compile(
-            r"(?i:\bbearer|\bbasic|authorization:[ \t]*token)[ \t]+(?P<v>[A-Za-z0-9._~+/=-]{19,2047}[A-Za-z0-9_~+/=-])"
+            r"(?:(?<![\w])|" + AFTER_ESC + r")(?i:bearer|basic|authorization:[ \t]*token)[ \t]+"
+            r"(?P<v>[A-Za-z0-9._~+/=-]{0,2046}[A-Za-z0-9_~+/=-])"
         ),
         ("bearer", "basic", "authorization"),
-        anchor=re.compile(r"(?<![a-z0-9_])(?:bearer|basic|authorization:[ \t]*token)[ \t]"),
+        anchor=re.compile(r"(?:(?<![a-z0-9_])|(?<=\\[nrt]))(?:bearer|basic|authorization:[ \t]*token)[ \t]"),
         group="v",
-        check=lambda m: _has_digit(m.group("v")) and (not _IDENT.fullmatch(m.group("v")) or _looks_random(m.group("v"))),
+        check=_bearer_ok,
         score=0.9,
     ),
     Rule(
