@@ -17,6 +17,7 @@ embedded inside tool results.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
@@ -530,6 +531,130 @@ def _phone_ok(m: re.Match[str]) -> bool:
     return not before.rstrip().endswith(("=", "*", "/"))
 
 
+def _passport_ok(m: re.Match[str]) -> bool:
+    """A passport number has 5 or more digits and is no run of one digit (``X1234567``, ``123456789``)."""
+    v = m.group("v")
+    return sum(c.isdigit() for c in v) >= 5 and len(set(v)) > 2
+
+
+def _dob_ok(m: re.Match[str]) -> bool:
+    """A date of birth's year (when it has 4 digits) is from 1900 to 2099."""
+    years = [int(y) for y in re.findall(r"(?<!\d)\d{4}(?!\d)", m.group("v"))]
+    return all(1900 <= y <= 2099 for y in years)
+
+
+def _mac_ok(m: re.Match[str]) -> bool:
+    """Not a MAC address of no card (``00:00:00:00:00:00``, the broadcast ``ff:ff:ff:ff:ff:ff``)."""
+    return len({b.lower() for b in re.split(r"[:-]", m.group(0))}) > 1
+
+
+#: Where a MAC address can start: 2 characters before each run of 5 separated hex pairs (scanning for the separator
+#: first is ~3x faster than for the hex pairs)
+_MAC_AFTER_FIRST = re.compile(
+    r"[:-](?<=[0-9A-Fa-f]{2}[:-])[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}"
+)
+
+
+def mac_starts(text: str, lower: str) -> Iterator[int]:
+    if text.count(":") < 5 and text.count("-") < 5:
+        return
+    for m in _MAC_AFTER_FIRST.finditer(text):
+        yield m.start() - 2
+
+
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_BECH32_GEN = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+
+
+def _bech32_ok(m: re.Match[str]) -> bool:
+    """A Bitcoin segwit address (``bc1q…``, ``bc1p…``) in one case whose bech32/bech32m checksum holds."""
+    raw = m.group(0)
+    s = raw.lower()
+    if raw != s and raw != raw.upper():
+        return False
+    chk = 1
+    for v in [ord(c) >> 5 for c in "bc"] + [0] + [ord(c) & 31 for c in "bc"] + [_BECH32.index(c) for c in s[3:]]:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i, g in enumerate(_BECH32_GEN):
+            if top >> i & 1:
+                chk ^= g
+    return chk in (1, 0x2BC830A3)
+
+
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def _base58check_ok(m: re.Match[str]) -> bool:
+    """A legacy Bitcoin address (``1…``, ``3…``): 25 bytes of base58 whose last 4 are the double SHA-256 checksum
+    of the first 21 (a random identifier or a hash passes 1 time in 2**32)."""
+    s = m.group(0)
+    n = 0
+    for c in s:
+        n = n * 58 + _BASE58.index(c)
+    raw = b"\0" * (len(s) - len(s.lstrip("1"))) + n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return len(raw) == 25 and hashlib.sha256(hashlib.sha256(raw[:21]).digest()).digest()[:4] == raw[21:]
+
+
+def _eth_ok(m: re.Match[str]) -> bool:
+    """An Ethereum address, not the zero address or another run of few digits (``0x000…0001``)."""
+    return len(set(m.group(0)[2:].lower())) >= 4
+
+
+_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+#: A calendar date: 1984-03-12, 12/03/1984, 12.03.84, 12 March 1984, 12th of March 1984, March 12, 1984
+_DATE = (
+    r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})"
+    r"|(?i:\d{1,2}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?" + _MONTH + r",?[ \t]+\d{4}|" + _MONTH + r"[ \t]+\d{1,2}(?:st|nd|rd|th)?,?[ \t]+\d{4}))"
+)
+#: Between a cue and its value: a closing quote, a separator or "is", an opening quote (``"dob": "``, ``DOB: ``,
+#: ``passport number is ``), the quotes possibly escaped as in JSON text
+_CUE_SEP = r"(?:\\?[\"'])?\]?[ \t]*(?:(?i:is|was)[ \t]|:=|=|:|#|-)?[ \t]*\\?[\"']?"
+_CUE_LEFT = r"(?:(?<![A-Za-z0-9])|" + AFTER_ESC + r")"
+
+
+def _find_all(lower: str, needle: str) -> Iterator[int]:
+    p = lower.find(needle)
+    while p != -1:
+        yield p
+        p = lower.find(needle, p + 1)
+
+
+def _cue_starts(
+    lower: str, text: str, needles: tuple[str, ...], tails: tuple[str, ...] = (), head: re.Pattern[str] | None = None
+) -> Iterator[int]:
+    """Where a cue can start, found with ``str.find`` (a regex scan for an alternation of words tries every
+    position): each of ``needles``, and the start of ``head`` (a label's first words: ``date of ``, ``seed ``) when
+    it ends right before one of ``tails`` (or before a needle, whose start it then replaces)."""
+    if len(lower) != len(text):
+        return
+    found: set[int] = set()
+    for needle in needles + tails:
+        for p in _find_all(lower, needle):
+            h = head.search(lower, max(0, p - 24), p) if head is not None else None
+            if h is not None:
+                found.add(h.start())
+            elif needle in needles:
+                found.add(p)
+    yield from sorted(found)
+
+
+_DOB_HEAD = re.compile(r"date[ \t_-]of[ \t_-]\Z")
+_SEED_HEAD = re.compile(r"(?:seed|recovery|backup|wallet|secret[ \t_-]recovery)[ \t_-]?\Z")
+
+
+def dob_starts(text: str, lower: str) -> Iterator[int]:
+    return _cue_starts(lower, text, ("dob", "birth", "born"), head=_DOB_HEAD)
+
+
+def postcode_starts(text: str, lower: str) -> Iterator[int]:
+    return _cue_starts(lower, text, ("zip", "postcode", "post code", "post_code", "post-code", "postal"))
+
+
+def seed_starts(text: str, lower: str) -> Iterator[int]:
+    return _cue_starts(lower, text, ("mnemonic", "wallet"), ("phrase", "words"), _SEED_HEAD)
+
+
 # -- rules ---------------------------------------------------------------------------------------
 
 _ASSIGN_KEYS = (
@@ -924,6 +1049,112 @@ RULES: tuple[Rule, ...] = (
         anchor=re.compile(r"ssn|social[ \t_-]security"),
         group="v",
         score=0.9,
+    ),
+    Rule(
+        # a passport number after its cue (passport no: X1234567, Passport number 123456789)
+        "passport",
+        K.PASSPORT,
+        re.compile(
+            _CUE_LEFT + r"(?i:passport)(?:[ \t_-]?(?i:no\.?|number|num|nr\.?|#|id))?" + _CUE_SEP
+            + r"(?P<v>[A-Z0-9]{6,9})(?![\w-])"
+        ),
+        ("passport",),
+        anchor=re.compile(r"passport"),
+        group="v",
+        check=_passport_ok,
+        score=0.9,
+    ),
+    Rule(
+        # a date of birth after its cue (DOB: 1984-03-12, date of birth 12/03/1984, born on 3 March 1984); a date
+        # alone is a log's or a release's
+        "date_of_birth",
+        K.DOB,
+        re.compile(
+            _CUE_LEFT + r"(?i:dob|date[ \t_-]of[ \t_-]birth|birth[ \t_-]?date|birthday|born(?:[ \t]+on)?)"
+            + _CUE_SEP + r"(?P<v>" + _DATE + r")(?![\w-]|[./]\d)"
+        ),
+        ("dob", "birth", "born"),
+        starts=dob_starts,
+        group="v",
+        check=_dob_ok,
+        score=0.85,
+    ),
+    Rule(
+        # a UK postcode (SW1A 1AA, M1 1AE), spaced as written: unspaced it is too like an identifier (X509CA)
+        "uk_postcode",
+        K.POSTCODE,
+        re.compile(
+            r"(?:[A-PR-UWYZ][0-9][0-9A-HJKPS-UW]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9ABEHMNPRV-Y]?) [0-9][ABD-HJLNP-UW-Z]{2}"
+            r"(?![A-Za-z0-9])"
+        ),
+        (),
+        left=LEFT_WORD,
+        score=0.8,
+    ),
+    Rule(
+        # a postal or ZIP code after its cue (zip: 94103, postcode 75008, postal code K1A 0B1, zip code 94103-1234)
+        "postcode",
+        K.POSTCODE,
+        re.compile(
+            _CUE_LEFT + r"(?i:post[ \t_-]?code|postal[ \t_-]?code|zip(?:[ \t_-]?code)?)" + _CUE_SEP
+            + r"(?P<v>\d{5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d|\d{4}(?: ?[A-Z]{2})?)(?![\w-])"
+        ),
+        ("zip", "post"),
+        starts=postcode_starts,
+        group="v",
+        score=0.8,
+    ),
+    Rule(
+        # a network card's MAC address (00:1A:2B:3C:4D:5E, 00-1a-2b-3c-4d-5e)
+        "mac_address",
+        K.MACADDR,
+        re.compile(r"[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}(?![\w:-]|\.\w)"),
+        (),
+        starts=mac_starts,
+        left=LEFT_WORD + ":.-",
+        check=_mac_ok,
+        score=0.85,
+    ),
+    Rule(
+        "bitcoin_bech32",
+        K.WALLET,
+        re.compile(r"(?i:bc1[qp][ac-hj-np-z02-9]{38,58})(?![A-Za-z0-9])"),
+        ("bc1",),
+        left=LEFT_WORD,
+        check=_bech32_ok,
+        score=0.95,
+    ),
+    Rule(
+        # a legacy Bitcoin address (1…, 3…): no cue, so its checksum decides (a scan with no lookbehind: ~4x faster)
+        "bitcoin_base58",
+        K.WALLET,
+        re.compile(r"[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![A-Za-z0-9])"),
+        (),
+        left=LEFT_WORD,
+        check=_base58check_ok,
+        score=0.95,
+    ),
+    Rule(
+        "ethereum_address",
+        K.WALLET,
+        re.compile(r"0x[0-9a-fA-F]{40}(?![A-Za-z0-9])"),
+        ("0x",),
+        left=LEFT_WORD,
+        check=_eth_ok,
+        score=0.9,
+    ),
+    Rule(
+        # a wallet's seed phrase after its cue: 12 to 24 words of 3 to 8 lower-case letters, as BIP-39 words are
+        "seed_phrase",
+        K.MNEMONIC,
+        re.compile(
+            _CUE_LEFT + r"(?i:(?:seed|recovery|backup|wallet|secret[ \t_-]recovery)[ \t_-]?(?:phrase|words)|mnemonic(?:[ \t_-]?phrase)?|"
+            r"wallet[ \t_-]seed)" + _CUE_SEP + r"(?P<v>[a-z]{3,8}(?:[ \t]+[a-z]{3,8}){11,23})(?![A-Za-z])"
+        ),
+        ("mnemonic", "phrase", "seed", "words"),
+        starts=seed_starts,
+        group="v",
+        score=0.95,
     ),
     Rule(
         "card",
