@@ -883,7 +883,7 @@ RULES: tuple[Rule, ...] = (
             r"(?P<v>[A-Za-z0-9._~+/=-]{0,2046}[A-Za-z0-9_~+/=-])"
         ),
         ("bearer", "basic", "authorization"),
-        anchor=re.compile(r"(?:(?<![a-z0-9_])|(?<=\\[nrt]))(?:bearer|basic|authorization:[ \t]*token)[ \t]"),
+        anchor=re.compile(r"(?:bearer|basic|authorization:[ \t]*token)[ \t]"),  # (the rule checks what precedes)
         group="v",
         check=_bearer_ok,
         score=0.9,

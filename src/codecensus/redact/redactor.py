@@ -690,8 +690,12 @@ _URLSAFE = str.maketrans("-_", "+/")
 def _rule_matches(rules: Iterable[Rule], text: str, lower: str) -> Iterator[tuple[Rule, re.Match[str]]]:
     """Every match of ``rules`` in ``text`` that passes the rule's trigger words, left context and check."""
     for rule in rules:
-        if rule.triggers and not any(t in lower for t in rule.triggers):
-            continue
+        for t in rule.triggers:  # (a loop, not any() over a generator: ~2x faster on short texts, run for every rule)
+            if t in lower:
+                break
+        else:
+            if rule.triggers:
+                continue
         for m in _matches(rule, text, lower):
             if rule.left and not left_ok(text, m.start(), rule.left):
                 continue
