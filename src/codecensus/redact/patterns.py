@@ -648,7 +648,7 @@ def dob_starts(text: str, lower: str) -> Iterator[int]:
 
 
 def postcode_starts(text: str, lower: str) -> Iterator[int]:
-    return _cue_starts(lower, text, ("zip", "postcode", "post code", "post_code", "post-code", "postal"))
+    return _cue_starts(lower, text, ("zip", "post"))
 
 
 def seed_starts(text: str, lower: str) -> Iterator[int]:
