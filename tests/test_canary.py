@@ -55,6 +55,16 @@ CANARIES: dict[str, str] = {
     # it), and a rare given name that only the NER model finds (on by default for the LLM backends)
     "colleague": "Priya Raghunathan",
     "colleague_rare": "Cornelius Vandermeer",
+    # the kinds added later: identity documents and dates, postcodes, devices, wallets and their seed phrases, a
+    # short bearer token and a password in JSON text with escaped quotes
+    "passport": "X7294816",
+    "dob": "1983-07-29",
+    "postcode": "EC1V 9HX",
+    "mac": "3c:22:fb:9a:41:7e",
+    "wallet": "1BoatSLRHtKNngkdXEeobR76b53LETtpyT",
+    "seed": "legal winner thank year wave sausage worth useful legal winner thank yellow",
+    "bearer": "pelicanmoonbeam",
+    "json_password": "hunter2quokka",
 }
 # Case-insensitive needles (a codename may be lower-cased by keyword extraction).
 NEEDLES = {k: v.lower() for k, v in CANARIES.items()}
@@ -93,7 +103,10 @@ def _canary_session(sid: str, user_i: int, t0: int) -> Session:
     s.result(t3, disguised)
     s.prompt(f"Great, thanks! Please also email {c['email']} about {c['codename']} and send the release notes to "
              f"{c['colleague']} and {c['colleague_rare']} before friday. Works now. The env was "
-             f"`echo {B64_ENV} | base64 -d`, the key {zw}, and the log said {disguised}")
+             f"`echo {B64_ENV} | base64 -d`, the key {zw}, and the log said {disguised}. For the visa form: passport "
+             f"no: {c['passport']}, DOB: {c['dob']}, postcode {c['postcode']}; the laptop's MAC is {c['mac']}; refunds go "
+             f"to {c['wallet']}, seed phrase: {c['seed']}\ncurl -H 'Authorization: Bearer {c['bearer']}' and the "
+             f"config was {json.dumps(json.dumps({'password': c['json_password']}))}")
     s.reply(f"Done. {c['codename']} is deployed.")
     return s
 

@@ -454,8 +454,13 @@ YAML_FLOW = [
     # the same in block form with an upper-case plural key (the block rule's key took only a lower-case "s")
     ("API_KEYS:\n  - Qz7Wq4Xk2M9pL3rTv8Yb1Nc6\n  - hunter2hunter2\n", "API_KEYS:\n  - [SECRET]\n  - [SECRET]\n"),
     ("passwords:\n  - hunter2hunter2\n", "passwords:\n  - [SECRET]\n"),
+    # 12-character keys under tokens (too short for the random-key test, which needs 16)
+    ("tokens: [abcd1234efgh, wxyz5678ijkl]", "tokens: [[SECRET], [SECRET]]"),
+    ('{"tokens": ["abcd1234efgh", "9f8e7d6c5b4a"]}', '{"tokens": ["[SECRET]", "[SECRET]"]}'),
+    ("tokens:\n  - abcd1234efgh\n  - wxyz5678ijkl\n", "tokens:\n  - [SECRET]\n  - [SECRET]\n"),
 ]
 YAML_FLOW_NOT_A_SECRET = [
+    "tokens: [primary500, fontSize16, gpt4o, utf8mb4, abc123, sha256WithRSA]",
     "tokens: [1, 2, 3]",
     "max_tokens: [100, 200]",
     "tokens: [spacing-small-2, color-blue-500, 4px]",

@@ -19,6 +19,9 @@ LEAKED = [
     ('password: "my long pass phrase"', 'password: "[SECRET]"'),
     ("export DB_PASSWORD='two words'", "export DB_PASSWORD='[SECRET]'"),
     ('{"passphrase": "Tr0ub4dor and 3"}', '{"passphrase": "[SECRET]"}'),
+    # a lower-case passphrase holding a word that names a secret (it made the value a label)
+    ('password="my secret horse battery"', 'password="[SECRET]"'),
+    ("secret: 'secret horse battery staple'", "secret: '[SECRET]'"),
     # gh secret set NAME --body/-b VALUE; openssl -k PASS / -pass pass:PASS
     ("gh secret set API_TOKEN --body Qz7Wq4Xk2M9pL3", "gh secret set API_TOKEN --body [SECRET]"),
     ('gh secret set DEPLOY_KEY -R o/r -b "Qz7Wq4Xk2M9pL3"', 'gh secret set DEPLOY_KEY -R o/r -b "[SECRET]"'),
@@ -41,6 +44,17 @@ LEAKED = [
     (WRAP + "4532\n0151 1283 0366 done", WRAP + "[CARD] done"),
     (WRAP + "4532\n 0151 1283 0366 done", WRAP + "[CARD] done"),
     (WRAP + "4532\r\n0151 1283 0366 done", WRAP + "[CARD] done"),
+    # a spaced card wrapped after its first group with the space kept at the line end (a word wrap, any width):
+    # the first group stayed
+    ("card 4111 \n1111 1111 1111 exp 12/29", "card [CARD] exp 12/29"),
+    ("card: 4532 \r\n0151 1283 0366 here", "card: [CARD] here"),
+    ("paid 4532 0151 \n1283 0366 ok", "paid [CARD] ok"),
+    # a short or non-random credential after Bearer (the rule wanted 20+ characters with a digit)
+    ("Authorization: Bearer mytoken", "Authorization: Bearer [SECRET]"),
+    ("curl -H 'Authorization: Bearer mytoken' https://x.io", "curl -H 'Authorization: Bearer [SECRET]' https://x.io"),
+    ('{"Authorization": "Bearer abc"}', '{"Authorization": "Bearer [SECRET]"}'),
+    ("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic [SECRET]"),
+    ("Bearer supersecretvalue", "Bearer [SECRET]"),
 ]
 
 KEPT = [
@@ -59,6 +73,11 @@ KEPT = [
     'secret: "Mot de passe"',
     'token = "hello world"',
     'client_secret: "%(secret)s here"',
+    # labels and messages naming the secret: capitalised, or two words
+    'api_key: "Secret Key"',
+    'confirm_password: "Confirm new password"',
+    'password: "token expired"',
+    'secret_key: "secret key"',
     # commands whose flags are no password
     'gh secret set X --body "$TOKEN"; gh secret list; gh pr create -b "Fix the bug in the parser"',
     "openssl enc -pass env:PASS -k $PASS; openssl s_client -connect host:443; openssl rand -hex 32",
@@ -68,6 +87,18 @@ KEPT = [
     "order 123-45-6789 shipped; part no 123-45-6789; ssn_check: 0",
     "version 1.2.3; docker run -p 8080:80 img; took 4532 ms",
     "x" * 60 + " total 4532\n1283 rows written",
+    # numbers after a trailing space that make no card (Luhn fails; too few digits; a date on the next line)
+    "card 4111 \n1111 1111 1112 exp 12/29",
+    "total 4532 \n1283 rows written",
+    "rows 4111 \n2026-01-02 12:00:01 done",
+    # prose about bearers and the scheme, references and placeholders after it
+    "the bearer of this letter",
+    "use a Bearer token in the header; Bearer authentication\nBearer tokens are sent",
+    "Authorization: Bearer $TOKEN",
+    "Authorization: Bearer <token>",
+    "Authorization: Bearer YOUR_TOKEN",
+    'headers = {"Authorization": f"Bearer {token}"}',
+    'print("Bearer " + tok); the basic idea',
 ]
 
 
@@ -75,12 +106,38 @@ KEPT = [
 def test_secret_or_number_is_redacted(text: str, expected: str) -> None:
     r = get_redactor()
     assert r.redact(text) == expected
-    if '"' in text:
-        return  # (a quote escaped in JSON text ends no quoted value: a limit of every quoted-value rule)
+    if '"' in text and text.startswith(("gh ", "openssl ")):
+        return  # (a quote escaped in JSON text ends no quoted command argument: a limit of the command-line rules)
     doc = json.dumps({"content": "$ cat notes\n" + text})  # as JSON text too
     assert json.loads(r.redact(doc)) == {"content": "$ cat notes\n" + expected}
 
 
 @pytest.mark.parametrize("text", KEPT, ids=range(len(KEPT)))
 def test_prose_templates_and_code_numbers_are_kept(text: str) -> None:
+    assert get_redactor().redact(text) == text
+
+
+# JSON text inside a string (a tool's input or output pasted as text, a JSON document serialized into another):
+# every quote is escaped, and the quoted-value rule read the key's \" as the end of the key and matched nothing
+ESCAPED_JSON = [
+    (r'{\"password\": \"hunter2xyz\", \"user\": \"bob\"}', r'{\"password\": \"[SECRET]\", \"user\": \"bob\"}'),
+    (r'\"api_key\": \"Qz7Wq4Xk2M9pL3rT\"', r'\"api_key\": \"[SECRET]\"'),
+    (r'\"passphrase\": \"Tr0ub4dor and 3\"', r'\"passphrase\": \"[SECRET]\"'),
+    (json.dumps({"input": json.dumps({"password": "hunter2xyz"})}), json.dumps({"input": json.dumps({"password": "[SECRET]"})})),
+]
+ESCAPED_JSON_KEPT = [
+    r'\"password\": \"see the vault\"',
+    r'\"token\": \"none\"',
+    r'\"password\": \"\"',
+    r'\"api_key\": \"${API_KEY}\"',
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ESCAPED_JSON, ids=range(len(ESCAPED_JSON)))
+def test_quoted_secret_in_escaped_json_text_is_redacted(text: str, expected: str) -> None:
+    assert get_redactor().redact(text) == expected
+
+
+@pytest.mark.parametrize("text", ESCAPED_JSON_KEPT, ids=range(len(ESCAPED_JSON_KEPT)))
+def test_placeholders_in_escaped_json_text_are_kept(text: str) -> None:
     assert get_redactor().redact(text) == text

@@ -23,11 +23,14 @@ TWILIO_KEY = "TWILIO_KEY"
 SENDGRID_KEY = "SENDGRID_KEY"
 JWT = "JWT"
 URL_TOKEN = "URL_TOKEN"
+MNEMONIC = "MNEMONIC"  # a wallet's seed (recovery) phrase: 12 to 24 words that give its funds away
 SECRET = "SECRET"
 # Personal data.
 CARD = "CARD"
 IBAN = "IBAN"
 SSN = "SSN"  # a US social security number
+PASSPORT = "PASSPORT"  # a passport number after its cue
+WALLET = "WALLET"  # a cryptocurrency address (Bitcoin, Ethereum)
 EMAIL = "EMAIL"
 PHONE = "PHONE"
 PERSON = "PERSON"
@@ -36,6 +39,9 @@ ADDRESS = "ADDRESS"
 IP = "IP"
 PATH_USER = "PATH_USER"
 LOCATION = "LOCATION"
+DOB = "DOB"  # a date of birth after its cue
+POSTCODE = "POSTCODE"  # a UK postcode, or a postal/ZIP code after its cue
+MACADDR = "MACADDR"  # a network card's MAC address
 
 #: Every kind, highest precedence first. When detections overlap they are merged into one
 #: span whose kind is the earliest in this tuple (a token inside ``password=...`` stays a
@@ -58,23 +64,31 @@ KINDS: tuple[str, ...] = (
     SENDGRID_KEY,
     JWT,
     URL_TOKEN,
+    MNEMONIC,
     SECRET,
     CARD,
     IBAN,
     SSN,
+    PASSPORT,
+    WALLET,
     EMAIL,
     PHONE,
     PERSON,
     ADDRESS,
     IP,
+    MACADDR,
+    DOB,
+    POSTCODE,
     PATH_USER,
     LOCATION,
 )
 PRIORITY: dict[str, int] = {k: i for i, k in enumerate(KINDS)}
 
 SECRET_KINDS: frozenset[str] = frozenset(KINDS[: KINDS.index(SECRET) + 1])
-DIRECT_PII_KINDS: frozenset[str] = frozenset({CARD, IBAN, SSN, EMAIL, PHONE, PERSON, ADDRESS})
-QUASI_KINDS: frozenset[str] = frozenset({IP, PATH_USER, LOCATION})
+DIRECT_PII_KINDS: frozenset[str] = frozenset(
+    {CARD, IBAN, SSN, PASSPORT, WALLET, EMAIL, PHONE, PERSON, ADDRESS}
+)
+QUASI_KINDS: frozenset[str] = frozenset({IP, MACADDR, DOB, POSTCODE, PATH_USER, LOCATION})
 
 
 def placeholder(kind: str) -> str:

@@ -17,6 +17,7 @@ embedded inside tool results.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
@@ -255,8 +256,8 @@ def secret_value_ok(value: str, *, quoted: bool) -> bool:
 #: not ``token`` alone (a tokenizer's tokens are words) nor ``credentials``.
 _PASSPHRASE_KEY = re.compile(
     r"(?i)(?:password|passwd|passphrase|pwd|secret|secret[_-]?key|(?:access|auth|refresh|session|bearer|api|bot)[_-]?token|"
-    r"api[_-]?key|apikey|private[_-]?key|client[_-]?secret|app[_-]?secret|webhook[_-]?secret|db[_-]?pass)[\"']?\]?[ \t]*"
-    r"(?:=|:=|=>|::|:)[ \t]*[\"']\Z"
+    r"api[_-]?key|apikey|private[_-]?key|client[_-]?secret|app[_-]?secret|webhook[_-]?secret|db[_-]?pass)(?:\\?[\"'])?\]?[ \t]*"
+    r"(?:=|:=|=>|::|:)[ \t]*\\?[\"']\Z"
 )
 #: Words of prose, messages and instructions (``"see the vault"``, ``"Password is required"``), never of a passphrase
 _PROSE_WORDS = frozenset(
@@ -264,10 +265,12 @@ _PROSE_WORDS = frozenset(
     see use used using stored store in on at from to of for with by as here there this that it your yours our
     their required invalid incorrect wrong missing empty least characters chars match matches field fields value
     too short change changeme same above below vault env environment file example placeholder redacted hidden
-    password passwd passphrase secret token key keys
     de du la le les des et el los las y der die das und mot passe kennwort wachtwoord
     """.split()
 )
+#: Names of a secret: words of a label or a message (``"Secret Key"``, ``"Confirm password"``, ``"token expired"``), but
+#: a passphrase of three or more lower-case words may hold one (``"my secret horse battery"``)
+_SECRET_NAME_WORDS = frozenset("password passwd passphrase secret token key keys".split())
 _PHRASE_WORD = re.compile(r"[^\s${}<>()\[\]%`|]{1,64}")
 
 
@@ -275,13 +278,17 @@ def passphrase_ok(value: str) -> bool:
     """Is a quoted value with spaces under a secret key a passphrase (``correct horse battery staple``, ``my long
     pass phrase``) rather than prose, a message or a template (``see the vault``, ``Password is required``,
     ``<your password>``, ``${DB_PASS}``, ``{{ api_key }}``)? 2 to 8 words joined by single spaces, 8 characters or
-    more, no template or markup characters, no word of :data:`_PROSE_WORDS`, no sentence's full stop."""
+    more, no template or markup characters, no word of :data:`_PROSE_WORDS`, no sentence's full stop, and no word
+    of :data:`_SECRET_NAME_WORDS` unless it has three or more words, all lower case."""
     words = value.split(" ")
     if not 2 <= len(words) <= 8 or len(value) < 8 or value.endswith((".", "!", "?", ":")):
         return False
     if not all(_PHRASE_WORD.fullmatch(w) for w in words):
         return False
-    return not any(w.lower().strip(",;'\"") in _PROSE_WORDS for w in words) and "..." not in value
+    low = [w.lower().strip(",;'\"") for w in words]
+    if any(w in _PROSE_WORDS for w in low) or "..." in value:
+        return False
+    return len(words) >= 3 and value == value.lower() or not any(w in _SECRET_NAME_WORDS for w in low)
 
 
 def _assign_ok(m: re.Match[str]) -> bool:
@@ -382,6 +389,39 @@ def cookie_starts(text: str, lower: str) -> Iterator[int]:
 
 #: the command before ``login`` whose ``-p`` is a password (not ``ssh -p 22``, ``docker run -p 80:80``)
 _LOGIN_COMMAND = re.compile(r"(?:(?<![\w-])|(?<=\\[nrt]))(?:docker|podman|nerdctl|buildah|skopeo|oras|helm|az|cf)(?:[ \t]+registry)?[ \t]+\Z")
+
+
+#: An HTTP Authorization header's name right before its scheme (``Authorization: ``, ``"Authorization": "``, ``-H
+#: 'authorization: ``, ``\"Authorization\": \"`` in JSON text)
+_AUTH_HEADER_BEFORE = re.compile(r"(?i:(?:proxy-)?authorization)\\?[\"']?\]?[ \t]*[:=][ \t]*\\?[\"']?\Z")
+#: What ends a header's value (the end of the text, a line or a quoted string)
+_VALUE_END = frozenset("\"'`\r\n\\")
+#: Words that follow "Bearer" in prose about the scheme (``Bearer token``, ``Bearer authentication``)
+_BEARER_PROSE = frozenset(
+    """token tokens auth authentication authorization authorisation scheme schemes header headers type types realm
+    string value values format prefix credential credentials access""".split()
+)
+
+
+def _bearer_ok(m: re.Match[str]) -> bool:
+    """The credential after ``Bearer``/``Basic``: a random-looking value (20+ characters with a digit), or any value
+    that is no reference or placeholder (``$TOKEN``, ``<token>``, ``xxx``) right after an ``Authorization:``
+    header's name (``Authorization: Bearer mytoken``), or after a capitalised ``Bearer`` one of 6+ characters that
+    ends its line or quoted string and is no word of prose (``Bearer supersecretvalue``; not ``the bearer of
+    this``, ``Bearer token``)."""
+    v = m.group("v")
+    if len(v) >= 20 and _has_digit(v) and (not _IDENT.fullmatch(v) or _looks_random(v)):
+        return True
+    low = v.lower()
+    if low in _PLACEHOLDER_VALUES or low.startswith(("your", "xxx", "***", "...")) or _REPEATED.fullmatch(v):
+        return False
+    text = m.string
+    if _AUTH_HEADER_BEFORE.search(text, max(0, m.start() - 40), m.start()):
+        return True
+    end = m.end("v")
+    if end < len(text) and text[end] not in _VALUE_END:
+        return False
+    return m.group(0)[:6] in ("Bearer", "BEARER") and len(v) >= 6 and low not in _BEARER_PROSE
 
 
 def _url_secret_ok(m: re.Match[str]) -> bool:
@@ -489,6 +529,130 @@ def _phone_ok(m: re.Match[str]) -> bool:
     # a "+" number glued to an arithmetic context ("x +123 456") is not a phone
     before = text[max(0, m.start() - 2) : m.start()]
     return not before.rstrip().endswith(("=", "*", "/"))
+
+
+def _passport_ok(m: re.Match[str]) -> bool:
+    """A passport number has 5 or more digits and is no run of one digit (``X1234567``, ``123456789``)."""
+    v = m.group("v")
+    return sum(c.isdigit() for c in v) >= 5 and len(set(v)) > 2
+
+
+def _dob_ok(m: re.Match[str]) -> bool:
+    """A date of birth's year (when it has 4 digits) is from 1900 to 2099."""
+    years = [int(y) for y in re.findall(r"(?<!\d)\d{4}(?!\d)", m.group("v"))]
+    return all(1900 <= y <= 2099 for y in years)
+
+
+def _mac_ok(m: re.Match[str]) -> bool:
+    """Not a MAC address of no card (``00:00:00:00:00:00``, the broadcast ``ff:ff:ff:ff:ff:ff``)."""
+    return len({b.lower() for b in re.split(r"[:-]", m.group(0))}) > 1
+
+
+#: Where a MAC address can start: 2 characters before each run of 5 separated hex pairs (scanning for the separator
+#: first is ~3x faster than for the hex pairs)
+_MAC_AFTER_FIRST = re.compile(
+    r"[:-](?<=[0-9A-Fa-f]{2}[:-])[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}"
+)
+
+
+def mac_starts(text: str, lower: str) -> Iterator[int]:
+    if text.count(":") < 5 and text.count("-") < 5:
+        return
+    for m in _MAC_AFTER_FIRST.finditer(text):
+        yield m.start() - 2
+
+
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_BECH32_GEN = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+
+
+def _bech32_ok(m: re.Match[str]) -> bool:
+    """A Bitcoin segwit address (``bc1q…``, ``bc1p…``) in one case whose bech32/bech32m checksum holds."""
+    raw = m.group(0)
+    s = raw.lower()
+    if raw != s and raw != raw.upper():
+        return False
+    chk = 1
+    for v in [ord(c) >> 5 for c in "bc"] + [0] + [ord(c) & 31 for c in "bc"] + [_BECH32.index(c) for c in s[3:]]:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i, g in enumerate(_BECH32_GEN):
+            if top >> i & 1:
+                chk ^= g
+    return chk in (1, 0x2BC830A3)
+
+
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def _base58check_ok(m: re.Match[str]) -> bool:
+    """A legacy Bitcoin address (``1…``, ``3…``): 25 bytes of base58 whose last 4 are the double SHA-256 checksum
+    of the first 21 (a random identifier or a hash passes 1 time in 2**32)."""
+    s = m.group(0)
+    n = 0
+    for c in s:
+        n = n * 58 + _BASE58.index(c)
+    raw = b"\0" * (len(s) - len(s.lstrip("1"))) + n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return len(raw) == 25 and hashlib.sha256(hashlib.sha256(raw[:21]).digest()).digest()[:4] == raw[21:]
+
+
+def _eth_ok(m: re.Match[str]) -> bool:
+    """An Ethereum address, not the zero address or another run of few digits (``0x000…0001``)."""
+    return len(set(m.group(0)[2:].lower())) >= 4
+
+
+_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+#: A calendar date: 1984-03-12, 12/03/1984, 12.03.84, 12 March 1984, 12th of March 1984, March 12, 1984
+_DATE = (
+    r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})"
+    r"|(?i:\d{1,2}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?" + _MONTH + r",?[ \t]+\d{4}|" + _MONTH + r"[ \t]+\d{1,2}(?:st|nd|rd|th)?,?[ \t]+\d{4}))"
+)
+#: Between a cue and its value: a closing quote, a separator or "is", an opening quote (``"dob": "``, ``DOB: ``,
+#: ``passport number is ``), the quotes possibly escaped as in JSON text
+_CUE_SEP = r"(?:\\?[\"'])?\]?[ \t]*(?:(?i:is|was)[ \t]|:=|=|:|#|-)?[ \t]*\\?[\"']?"
+_CUE_LEFT = r"(?:(?<![A-Za-z0-9])|" + AFTER_ESC + r")"
+
+
+def _find_all(lower: str, needle: str) -> Iterator[int]:
+    p = lower.find(needle)
+    while p != -1:
+        yield p
+        p = lower.find(needle, p + 1)
+
+
+def _cue_starts(
+    lower: str, text: str, needles: tuple[str, ...], tails: tuple[str, ...] = (), head: re.Pattern[str] | None = None
+) -> Iterator[int]:
+    """Where a cue can start, found with ``str.find`` (a regex scan for an alternation of words tries every
+    position): each of ``needles``, and the start of ``head`` (a label's first words: ``date of ``, ``seed ``) when
+    it ends right before one of ``tails`` (or before a needle, whose start it then replaces)."""
+    if len(lower) != len(text):
+        return
+    found: set[int] = set()
+    for needle in needles + tails:
+        for p in _find_all(lower, needle):
+            h = head.search(lower, max(0, p - 24), p) if head is not None else None
+            if h is not None:
+                found.add(h.start())
+            elif needle in needles:
+                found.add(p)
+    yield from sorted(found)
+
+
+_DOB_HEAD = re.compile(r"date[ \t_-]of[ \t_-]\Z")
+_SEED_HEAD = re.compile(r"(?:seed|recovery|backup|wallet|secret[ \t_-]recovery)[ \t_-]?\Z")
+
+
+def dob_starts(text: str, lower: str) -> Iterator[int]:
+    return _cue_starts(lower, text, ("dob", "birth", "born"), head=_DOB_HEAD)
+
+
+def postcode_starts(text: str, lower: str) -> Iterator[int]:
+    return _cue_starts(lower, text, ("zip", "post"))
+
+
+def seed_starts(text: str, lower: str) -> Iterator[int]:
+    return _cue_starts(lower, text, ("mnemonic", "wallet"), ("phrase", "words"), _SEED_HEAD)
 
 
 # -- rules ---------------------------------------------------------------------------------------
@@ -715,12 +879,13 @@ RULES: tuple[Rule, ...] = (
         "bearer",
         K.SECRET,
         re.compile(
-            r"(?i:\bbearer|\bbasic|authorization:[ \t]*token)[ \t]+(?P<v>[A-Za-z0-9._~+/=-]{19,2047}[A-Za-z0-9_~+/=-])"
+            r"(?:(?<![\w])|" + AFTER_ESC + r")(?i:bearer|basic|authorization:[ \t]*token)[ \t]+"
+            r"(?P<v>[A-Za-z0-9._~+/=-]{0,2046}[A-Za-z0-9_~+/=-])"
         ),
         ("bearer", "basic", "authorization"),
-        anchor=re.compile(r"(?<![a-z0-9_])(?:bearer|basic|authorization:[ \t]*token)[ \t]"),
+        anchor=re.compile(r"(?:bearer|basic|authorization:[ \t]*token)[ \t]"),  # (the rule checks what precedes)
         group="v",
-        check=lambda m: _has_digit(m.group("v")) and (not _IDENT.fullmatch(m.group("v")) or _looks_random(m.group("v"))),
+        check=_bearer_ok,
         score=0.9,
     ),
     Rule(
@@ -728,12 +893,14 @@ RULES: tuple[Rule, ...] = (
         K.SECRET,
         re.compile(
             # the keyword must END the key name (max_tokens, tokenizer, token_count do not match)
+            # quotes may be escaped (\"password\": \"…\"): JSON text inside a string (a tool's input or output)
             r"(?i:" + _ASSIGN_KEYS + r")(?![A-Za-z0-9])"
-            r"[\"']?\]?[ \t]*(?:=|:=|=>|::|:)[ \t]*"
-            r"(?:\"(?P<dq>[^\"\n\\]{1,512})\"|'(?P<sq>[^'\n\\]{1,512})'|(?P<bare>[^\s\"'`,;)}\]\\]{1,512}))"
+            r"(?:\\?[\"'])?\]?[ \t]*(?:=|:=|=>|::|:)[ \t]*"
+            r"(?:(?P<esc>\\)?\"(?P<dq>[^\"\n\\]{1,512})(?(esc)\\)\"|'(?P<sq>[^'\n\\]{1,512})'"
+            r"|(?P<bare>[^\s\"'`,;)}\]\\]{1,512}))"
         ),
         ("pass", "pwd", "secret", "token", "key", "credential"),
-        anchor=re.compile(r"(?:" + _ASSIGN_KEYS + r")(?![a-z0-9])[\"']?\]?[ \t]*(?:=|:=|=>|::|:)"),
+        anchor=re.compile(r"(?:" + _ASSIGN_KEYS + r")(?![a-z0-9])(?:\\?[\"'])?\]?[ \t]*(?:=|:=|=>|::|:)"),
         group="__value__",
         check=_assign_ok,
         score=0.85,
@@ -882,6 +1049,112 @@ RULES: tuple[Rule, ...] = (
         anchor=re.compile(r"ssn|social[ \t_-]security"),
         group="v",
         score=0.9,
+    ),
+    Rule(
+        # a passport number after its cue (passport no: X1234567, Passport number 123456789)
+        "passport",
+        K.PASSPORT,
+        re.compile(
+            _CUE_LEFT + r"(?i:passport)(?:[ \t_-]?(?i:no\.?|number|num|nr\.?|#|id))?" + _CUE_SEP
+            + r"(?P<v>[A-Z0-9]{6,9})(?![\w-])"
+        ),
+        ("passport",),
+        anchor=re.compile(r"passport"),
+        group="v",
+        check=_passport_ok,
+        score=0.9,
+    ),
+    Rule(
+        # a date of birth after its cue (DOB: 1984-03-12, date of birth 12/03/1984, born on 3 March 1984); a date
+        # alone is a log's or a release's
+        "date_of_birth",
+        K.DOB,
+        re.compile(
+            _CUE_LEFT + r"(?i:dob|date[ \t_-]of[ \t_-]birth|birth[ \t_-]?date|birthday|born(?:[ \t]+on)?)"
+            + _CUE_SEP + r"(?P<v>" + _DATE + r")(?![\w-]|[./]\d)"
+        ),
+        ("dob", "birth", "born"),
+        starts=dob_starts,
+        group="v",
+        check=_dob_ok,
+        score=0.85,
+    ),
+    Rule(
+        # a UK postcode (SW1A 1AA, M1 1AE), spaced as written: unspaced it is too like an identifier (X509CA)
+        "uk_postcode",
+        K.POSTCODE,
+        re.compile(
+            r"(?:[A-PR-UWYZ][0-9][0-9A-HJKPS-UW]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9ABEHMNPRV-Y]?) [0-9][ABD-HJLNP-UW-Z]{2}"
+            r"(?![A-Za-z0-9])"
+        ),
+        (),
+        left=LEFT_WORD,
+        score=0.8,
+    ),
+    Rule(
+        # a postal or ZIP code after its cue (zip: 94103, postcode 75008, postal code K1A 0B1, zip code 94103-1234)
+        "postcode",
+        K.POSTCODE,
+        re.compile(
+            _CUE_LEFT + r"(?i:post[ \t_-]?code|postal[ \t_-]?code|zip(?:[ \t_-]?code)?)" + _CUE_SEP
+            + r"(?P<v>\d{5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d|\d{4}(?: ?[A-Z]{2})?)(?![\w-])"
+        ),
+        ("zip", "post"),
+        starts=postcode_starts,
+        group="v",
+        score=0.8,
+    ),
+    Rule(
+        # a network card's MAC address (00:1A:2B:3C:4D:5E, 00-1a-2b-3c-4d-5e)
+        "mac_address",
+        K.MACADDR,
+        re.compile(r"[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}(?![\w:-]|\.\w)"),
+        (),
+        starts=mac_starts,
+        left=LEFT_WORD + ":.-",
+        check=_mac_ok,
+        score=0.85,
+    ),
+    Rule(
+        "bitcoin_bech32",
+        K.WALLET,
+        re.compile(r"(?i:bc1[qp][ac-hj-np-z02-9]{38,58})(?![A-Za-z0-9])"),
+        ("bc1",),
+        left=LEFT_WORD,
+        check=_bech32_ok,
+        score=0.95,
+    ),
+    Rule(
+        # a legacy Bitcoin address (1…, 3…): no cue, so its checksum decides (a scan with no lookbehind: ~4x faster)
+        "bitcoin_base58",
+        K.WALLET,
+        re.compile(r"[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![A-Za-z0-9])"),
+        (),
+        left=LEFT_WORD,
+        check=_base58check_ok,
+        score=0.95,
+    ),
+    Rule(
+        "ethereum_address",
+        K.WALLET,
+        re.compile(r"0x[0-9a-fA-F]{40}(?![A-Za-z0-9])"),
+        ("0x",),
+        left=LEFT_WORD,
+        check=_eth_ok,
+        score=0.9,
+    ),
+    Rule(
+        # a wallet's seed phrase after its cue: 12 to 24 words of 3 to 8 lower-case letters, as BIP-39 words are
+        "seed_phrase",
+        K.MNEMONIC,
+        re.compile(
+            _CUE_LEFT + r"(?i:(?:seed|recovery|backup|wallet|secret[ \t_-]recovery)[ \t_-]?(?:phrase|words)|mnemonic(?:[ \t_-]?phrase)?|"
+            r"wallet[ \t_-]seed)" + _CUE_SEP + r"(?P<v>[a-z]{3,8}(?:[ \t]+[a-z]{3,8}){11,23})(?![A-Za-z])"
+        ),
+        ("mnemonic", "phrase", "seed", "words"),
+        starts=seed_starts,
+        group="v",
+        score=0.95,
     ),
     Rule(
         "card",
@@ -1065,6 +1338,21 @@ def _list_item_secret(value: str, quoted: bool) -> bool:
     return _looks_random(value) or len(value) >= 20 and digits >= 4 and letters >= 4
 
 
+_ALNUM = re.compile(r"[A-Za-z0-9]{12,256}")
+
+
+def _short_key(value: str) -> bool:
+    """Is a list item under a secret key a short random key (``abcd1234efgh``, ``9f8e7d6c5b4a``): 12 or more
+    letters and digits only, 4 or more digits and 3 or more letters, going from letters to digits or back at
+    least twice (not a name with a number: ``primary500``, ``fontSize16``, ``sha256WithRSA``)?"""
+    if not _ALNUM.fullmatch(value):
+        return False
+    digits = sum(c.isdigit() for c in value)
+    if digits < 4 or len(value) - digits < 3:
+        return False
+    return sum(a.isdigit() != b.isdigit() for a, b in pairwise(value)) >= 2
+
+
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")  # the name of a secret, not its value (DB_PASSWORD, API_KEY_2)
 _VERSION = re.compile(r"[vV]?\d+(?:\.\d+)+")
 
@@ -1072,10 +1360,10 @@ _VERSION = re.compile(r"[vV]?\d+(?:\.\d+)+")
 def _keyed_item_secret(value: str, quoted: bool, key: str) -> bool:
     """Is an item of a list (inline or a YAML block) under the secret key ``key`` (as matched, lower case) a
     credential? Under ``tokens`` (design tokens, a tokenizer's tokens) only one that :func:`_list_item_secret`
-    takes; under ``passwords``, ``secrets``, ``api_keys``… also a plausible secret (:func:`secret_value_ok`) with
+    or :func:`_short_key` takes; under ``passwords``, ``secrets``, ``api_keys``… also a plausible secret (:func:`secret_value_ok`) with
     letters and digits that is no variable's name or version (``hunter2hunter2``, ``Qz7Wq4Xk2M9p``; not
     ``DB_PASSWORD``, ``my-app-secret``, ``v1.2.3``, ``8``)."""
-    if _list_item_secret(value, quoted):
+    if _list_item_secret(value, quoted) or _short_key(value):
         return True
     if key.startswith("token") or ":" in value or _ENV_NAME.fullmatch(value) or _VERSION.fullmatch(value):
         return False

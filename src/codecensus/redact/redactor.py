@@ -410,10 +410,11 @@ _TOKEN_CHARS = "A-Za-z0-9" + _TOKEN_PUNCT
 _TOKEN_SET = frozenset(string.ascii_letters + string.digits + _TOKEN_PUNCT)
 _WRAP_MIN = 20  # a line shorter than this was ended by its writer, not wrapped by a terminal or a tool
 #: A line break (LF, CRLF, the ``\\n`` and ``\\r\\n`` escapes of JSON text, a shell line continuation) right
-#: after a token character, with the indentation after it and a token character next. It starts with a
+#: after a token character (or after a digit and one space: a word wrap keeps the space between two digit
+#: groups at the end of the line), with the indentation after it and a token character next. It starts with a
 #: character class so that ``re`` scans for it fast.
 _BREAK = re.compile(
-    rf"[\\\r\n](?<=[{_TOKEN_CHARS}][\\\r\n])(?:(?<=\\)(?:\r?\n|r\\n|n)|(?<=\r)\n|(?<=\n))[ \t]*(?=[{_TOKEN_CHARS}])"
+    rf"[\\\r\n](?:(?<=[{_TOKEN_CHARS}][\\\r\n])|(?<=\d[ \t][\\\r\n]))(?:(?<=\\)(?:\r?\n|r\\n|n)|(?<=\r)\n|(?<=\n))[ \t]*(?=[{_TOKEN_CHARS}])"
 )
 _RUN_MIN = 10  # shortest value split over two lines (the digit groups of a spaced card or phone number may be shorter)
 _BREAK_NEEDS = re.compile(r"[0-9@/]")
@@ -427,6 +428,12 @@ def _joinable_breaks(text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
     ending a line of code and the keyword starting the next, a decorator do not)."""
     for m in _BREAK.finditer(text, a, b):
         i, j = m.span()
+        if text[i - 1] in " \t":
+            # a group of 4 digits, a space, the break, then digit groups (4111 + space + newline + 1111 1111 1111):
+            # a word wrap inside a spaced card number; the break starts at the space, which stays as the separator
+            if _group_separator(text, i - 1, j) == " ":
+                yield i - 1, j
+            continue
         line = text[i - _WRAP_MIN : i]
         if i < _WRAP_MIN or "\n" in line or "\\n" in line:
             continue
@@ -683,8 +690,12 @@ _URLSAFE = str.maketrans("-_", "+/")
 def _rule_matches(rules: Iterable[Rule], text: str, lower: str) -> Iterator[tuple[Rule, re.Match[str]]]:
     """Every match of ``rules`` in ``text`` that passes the rule's trigger words, left context and check."""
     for rule in rules:
-        if rule.triggers and not any(t in lower for t in rule.triggers):
-            continue
+        for t in rule.triggers:  # (a loop, not any() over a generator: ~2x faster on short texts, run for every rule)
+            if t in lower:
+                break
+        else:
+            if rule.triggers:
+                continue
         for m in _matches(rule, text, lower):
             if rule.left and not left_ok(text, m.start(), rule.left):
                 continue

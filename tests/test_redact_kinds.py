@@ -1,0 +1,90 @@
+"""Passport numbers, dates of birth, postcodes, MAC addresses, cryptocurrency wallet addresses and seed phrases: kinds
+no rule found (each stayed in the text), and the dates, hashes, colours, ids and versions of code and logs that
+must stay."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from codecensus.redact import DIRECT_PII_KINDS, KINDS, PLACEHOLDERS, QUASI_KINDS, SECRET_KINDS, get_redactor
+
+SEED = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+
+FOUND = [
+    # passport numbers after their cue
+    ("passport no: X1234567", "passport no: [PASSPORT]"),
+    ("Passport number 123456789", "Passport number [PASSPORT]"),
+    ("my passport number is AB1234567.", "my passport number is [PASSPORT]."),
+    ('{"passport": "C01X00T47"}', '{"passport": "[PASSPORT]"}'),
+    # dates of birth after their cue
+    ("DOB: 1984-03-12", "DOB: [DOB]"),
+    ("date of birth: 12/03/1984", "date of birth: [DOB]"),
+    ("born on 3 March 1984", "born on [DOB]"),
+    ("Date of Birth: March 3rd, 1984", "Date of Birth: [DOB]"),
+    ("user.dob = '1984-03-12'", "user.dob = '[DOB]'"),
+    # postcodes: UK ones as written, others after their cue
+    ("ship it to SW1A 2AA today", "ship it to [POSTCODE] today"),
+    ("postcode: M1 1AE", "postcode: [POSTCODE]"),
+    ("zip: 94103", "zip: [POSTCODE]"),
+    ("ZIP code 94103-1234", "ZIP code [POSTCODE]"),
+    ("postal code: K1A 0B1", "postal code: [POSTCODE]"),
+    # MAC addresses
+    ("link/ether 00:1A:2B:3C:4D:5E brd", "link/ether [MACADDR] brd"),
+    ("Physical Address: 02-42-ac-11-00-02", "Physical Address: [MACADDR]"),
+    # wallet addresses (their checksums hold)
+    ("send to bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq now", "send to [WALLET] now"),
+    ("BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", "[WALLET]"),
+    ("btc 1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "btc [WALLET]"),
+    ("p2sh 3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy.", "p2sh [WALLET]."),
+    ("eth 0x52908400098527886E0F7030069857D2E4169EE7", "eth [WALLET]"),
+    # seed phrases after their cue
+    (f"seed phrase: {SEED}", "seed phrase: [MNEMONIC]"),
+    (f'MNEMONIC="{SEED}"', 'MNEMONIC="[MNEMONIC]"'),
+    ("my recovery phrase is abandon ability able about above absent absorb abstract absurd abuse access accident",
+     "my recovery phrase is [MNEMONIC]"),
+]
+
+KEPT = [
+    # dates of logs, releases and code; ids, colours, versions, hashes
+    "2026-01-02 12:00:01 INFO started; released 2024-03-12; born_at = created + 5",
+    "color: #ff00aa; id 550e8400-e29b-41d4-a716-446655440000; version 1.2.3.4",
+    "commit 3f9a1c2e7b8d4f6a0c1e2d3b4a5f6e7d8c9b0a1f; md5 1b2c3d4e5f6a7b8c9d1e2f3a4b5c6d7e",
+    "keccak 0x52908400098527886E0F7030069857D2E4169EE752908400098527886E0F7030",
+    "address(0) is 0x0000000000000000000000000000000000000000",
+    # near misses of a checksum (one character changed)
+    "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdr 1BoatSLRHtKNngkdXEeobR76b53LETtpyU",
+    # times, IPv6, identifiers shaped like an unspaced postcode, zip() and zip files
+    "at 12:34:56; fe80::1ff:fe23:4567:890a; sizes 12:34:56:78; x509 X509CA; H2O",
+    "zip(a, b); zip -r out.zip dir; post 12345 items",
+    "ff:ff:ff:ff:ff:ff and 00:00:00:00:00:00",
+    # cues with no value
+    "random seed: 42; the mnemonic is easy to remember; passport: required; dob: Date; seed words are shown once",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), FOUND, ids=range(len(FOUND)))
+def test_new_kind_is_redacted(text: str, expected: str) -> None:
+    r = get_redactor()
+    assert r.redact(text) == expected
+    doc = json.dumps({"content": "$ cat notes\n" + text})  # JSON text too: quotes escaped, a \n escape before it
+    assert json.loads(r.redact(doc)) == {"content": "$ cat notes\n" + expected}
+
+
+@pytest.mark.parametrize("text", KEPT, ids=range(len(KEPT)))
+def test_dates_hashes_and_ids_of_code_are_kept(text: str) -> None:
+    assert get_redactor().redact(text) == text
+
+
+def test_new_kinds_are_registered_and_fail_the_offline_score() -> None:
+    r = get_redactor()
+    new = {"PASSPORT": "Passport number 123456789", "DOB": "DOB: 1984-03-12", "POSTCODE": "zip: 94103",
+           "MACADDR": "ether 00:1A:2B:3C:4D:5E", "WALLET": "btc 1BoatSLRHtKNngkdXEeobR76b53LETtpyT",
+           "MNEMONIC": f"seed phrase: {SEED}"}
+    for kind, text in new.items():
+        assert kind in KINDS and f"[{kind}]" in PLACEHOLDERS
+        assert kind in SECRET_KINDS | DIRECT_PII_KINDS | QUASI_KINDS
+        assert [e.kind for e in r.find(text)] == [kind]
+        assert r.offline_score(text) <= 2
+    assert "MNEMONIC" in SECRET_KINDS  # a seed phrase gives a wallet's funds away
