@@ -106,6 +106,16 @@ def main() -> None:
         t0 = time.perf_counter()
         size = (build_real if a.source == "real" else build_generated)(corpus, a.mb * 1_000_000)
         print(f"built {a.source} corpus: {size / 1e6:.0f} MB in {time.perf_counter() - t0:.0f}s at {corpus}")
+    # A file modified less than 2 s before ingest stats it is "racily clean" (codecensus.paths.RACY_NS): the next
+    # ingest reads it again, as a write in the same timestamp tick would not show. A corpus built moments ago
+    # would make the re-ingest below re-read most of it: wait until its newest file is older than that.
+    from codecensus.paths import RACY_NS
+
+    newest = max((max(st.st_mtime_ns, st.st_ctime_ns) for st in map(os.stat, corpus.rglob("*"))), default=0)
+    wait = (newest + RACY_NS) / 1e9 + 0.5 - time.time()
+    if wait > 0:
+        print(f"waiting {wait:.1f}s for the corpus to be older than the racy window")
+        time.sleep(wait)
     size = sum(f.stat().st_size for f in corpus.rglob("*.jsonl"))
     n_files = sum(1 for _ in corpus.rglob("*.jsonl"))
     db = tmp / "bench.duckdb"

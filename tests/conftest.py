@@ -26,6 +26,16 @@ def shared() -> Path:
     return d
 
 
+@pytest.fixture(autouse=True)
+def _no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests write a file and ingest it within milliseconds, then expect a re-ingest to skip it: on this machine's
+    ns timestamps no write of the same tick can hide. ``paths.RACY_NS`` (2 s) would read such files again; the
+    tests of that window (tests/test_ingest_racy.py, tests/test_quickcheck.py) set it back."""
+    from codecensus import paths
+
+    monkeypatch.setattr(paths, "RACY_NS", 0, raising=False)
+
+
 @pytest.fixture
 def store(tmp_path: Path):
     from codecensus.store import Store

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,55 @@ def test_the_full_path_after_a_failed_fast_path_lists_the_corpus_once(tmp_path: 
     _ingest(root, db)
     _ingest(root, db)
     assert len(walks) == 4 and quickcheck.try_fast_ingest(args)
+
+
+def _coarse_key(st: os.stat_result) -> bytes:
+    """The listing's stat key on a filesystem whose timestamps tick very rarely (~11.6 days here, 2 s on FAT): a write
+    in the same tick leaves the mtime and ctime as they were."""
+    tick = 10**15
+    return f"\x00{st.st_size}\x00{st.st_mtime_ns // tick}\x00{st.st_ctime_ns // tick}\x00{st.st_ino}\n".encode()
+
+
+def test_a_same_tick_rewrite_after_the_snapshot_takes_the_full_path(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: on a coarse-timestamp filesystem a file rewritten in place with the same size in the tick of its last
+    write (and of the listing) listed as it had: "nothing changed", the old prompt kept. A snapshot is no longer
+    saved while a file's mtime or ctime is within 2 s of the listing; the full path reads such a file again."""
+    from codecensus import paths
+
+    monkeypatch.setattr(paths, "RACY_NS", 2_000_000_000, raising=False)
+    monkeypatch.setattr(quickcheck, "_stat_key", _coarse_key)
+    root, f, db = _corpus(tmp_path)
+    args = [str(root), "--db", str(db)]
+    _ingest(root, db)
+    f.write_bytes(f.read_bytes().replace(b"and push it", b"and undo it"))  # same size, the same (coarse) tick
+    assert not quickcheck.try_fast_ingest(args)
+    _ingest(root, db)
+    with Store(db, read_only=True) as s:
+        texts = {r[0] for r in s.con.execute("SELECT text FROM prompts").fetchall()}
+    assert "and undo it" in texts and "and push it" not in texts
+
+
+def test_no_snapshot_of_a_listing_with_a_file_written_moments_before(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window applies to the mtime and the ctime (which os.utime cannot put back); once the corpus is older than
+    it at the listing, the snapshot is saved and answers the next run."""
+    from codecensus import paths
+
+    monkeypatch.setattr(paths, "RACY_NS", 2_000_000_000, raising=False)
+    root, f, db = _corpus(tmp_path)
+    old = f.stat().st_mtime_ns - 3600 * 10**9
+    os.utime(f, ns=(old, old))  # an old mtime, a fresh ctime
+    args = [str(root), "--db", str(db)]
+    _ingest(root, db)
+    assert not quickcheck.snapshot_path(db).exists()
+    assert not quickcheck.try_fast_ingest(args)
+    listing = quickcheck.list_roots([root])
+    assert (listing.files, listing.racy) == (1, 1)
+    # ten seconds later (the clock the listing reads, moved on)
+    real_ns = time.time_ns
+    monkeypatch.setattr(time, "time_ns", lambda: real_ns() + 10 * 10**9)
+    assert quickcheck.list_roots([root]).racy == 0
+    _ingest(root, db)
+    assert quickcheck.snapshot_path(db).exists()
+    assert quickcheck.try_fast_ingest(args)

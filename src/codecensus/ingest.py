@@ -1,6 +1,8 @@
 """Incremental, crash-safe ingestion: discover files, parse what changed, commit per file.
 
-- Unchanged files (same size and mtime, fully consumed) cost one ``stat``.
+- Unchanged files (same size and mtime, fully consumed) cost one ``stat``. A file whose mtime was not safely older
+  than the moment it was last stat'ed (``paths.racily_clean``: a write in the same timestamp tick would not show)
+  is read again whole.
 - Append-only formats resume at the stored byte offset when the head and the
   bytes before the offset are unchanged; anything else is re-parsed whole and
   its old rows replaced in the same transaction.
@@ -30,7 +32,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from codecensus.paths import SKIP_DIRS, as_text, default_claude_dirs, walk
+from codecensus.paths import SKIP_DIRS, as_text, default_claude_dirs, racily_clean, walk
 from codecensus.records import ParseResult, split_tables, stored_text
 from codecensus.runtime import bulk_gc
 from codecensus.sources import base as registry
@@ -189,9 +191,11 @@ class _Job:
     new: bool = False  # no `files` row holds its id, nor will until it is committed (first meeting in this call)
     piece: bool = False  # the rest of a file whose first part was committed in this call (piece_bytes)
     committed: bool = False
+    checked_at: float | None = None  # time.time() before the stat that gave size and mtime (FileCommit.checked_at)
 
 
 def _plan(cand: Candidate, state: FileState | None, settle_s: float) -> _Job | None:
+    checked_at = time.time()
     st = cand.path.stat()
     is_dir = stat.S_ISDIR(st.st_mode)
     size, mtime_ns = _stat(cand.path) if is_dir else (st.st_size, st.st_mtime_ns)
@@ -200,9 +204,10 @@ def _plan(cand: Candidate, state: FileState | None, settle_s: float) -> _Job | N
     ctx = FileContext(path=cand.path, file_id=cand.file_id, user=cand.user, final=final)
     # Attributed to another user now (--user changed, a --user-from-dir folder renamed): every row is re-made.
     if state is not None and state.parser_version == p.version and state.user_name == stored_text(cand.user):
+        # the same size and mtime as stored, and the mtime safely older than the stat that stored them
+        same = state.size == size and state.mtime_ns == mtime_ns and not racily_clean(mtime_ns, state.checked_ns)
         if (
-            state.size == size
-            and state.mtime_ns == mtime_ns
+            same
             and (state.consumed >= size or not final)
             and (is_dir or tail_fingerprint(cand.path, state.consumed) == state.tail_hash)
         ):
@@ -210,6 +215,7 @@ def _plan(cand: Candidate, state: FileState | None, settle_s: float) -> _Job | N
         if (
             p.append_only
             and not is_dir
+            and (size > state.size or same)  # an append grows the file: one of the same size was rewritten
             and size >= state.consumed
             and state.consumed > 0
             and (state.head_hash, state.tail_hash) == _fingerprints(cand.path, state.consumed)
@@ -218,8 +224,8 @@ def _plan(cand: Candidate, state: FileState | None, settle_s: float) -> _Job | N
             ctx.start_offset = state.consumed
             ctx.start_line = state.lines
             ctx.session_key = state.session_key
-            return _Job(cand, ctx, False, size, mtime_ns, existed=True, is_dir=is_dir)
-    return _Job(cand, ctx, True, size, mtime_ns, existed=state is not None, is_dir=is_dir)
+            return _Job(cand, ctx, False, size, mtime_ns, existed=True, is_dir=is_dir, checked_at=checked_at)
+    return _Job(cand, ctx, True, size, mtime_ns, existed=state is not None, is_dir=is_dir, checked_at=checked_at)
 
 
 def _line_ends_at(path: Path, offset: int) -> bool:
@@ -357,7 +363,12 @@ def _ingest(
             return False
         if stat.S_ISDIR(fs.st_mode):
             return False
-        if fs.st_size == st.size and fs.st_mtime_ns == st.mtime_ns and st.consumed >= st.size:
+        if (
+            fs.st_size == st.size
+            and fs.st_mtime_ns == st.mtime_ns
+            and st.consumed >= st.size
+            and not racily_clean(st.mtime_ns, st.checked_ns)  # else planning reads it again
+        ):
             try:
                 if tail_fingerprint(p, st.consumed) != st.tail_hash:
                     return False  # rewritten in place with the same size and mtime: read again
@@ -502,6 +513,7 @@ def _ingest(
             consumed=consumed,
             lines=result.lines,
             new=job.new,
+            checked_at=job.checked_at,
         )
         batch.append((job, fc))
         batch_bytes += max(0, consumed - job.ctx.start_offset)
@@ -517,7 +529,8 @@ def _ingest(
         if not job.committed:
             return  # the piece failed (reported): the rest is not read
         ctx = replace(job.ctx, start_offset=fc.consumed, start_line=fc.lines, session_key=fc.session_key)
-        more.append(_Job(job.cand, ctx, False, job.size, job.mtime_ns, existed=True, piece=True))
+        more.append(_Job(job.cand, ctx, False, job.size, job.mtime_ns, existed=True, piece=True,
+                         checked_at=job.checked_at))
 
     # Files are parsed in chunks (<= 64 files, <= 4 MB): one round trip to a worker and one Arrow
     # conversion per chunk, not per file.

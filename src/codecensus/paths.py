@@ -48,6 +48,20 @@ SKIP_DIRS = frozenset(
 )
 
 
+# A file whose mtime (or ctime) is less than this before the moment its state was recorded, or after it, is "racily
+# clean" (git's term): a write in the same timestamp tick leaves its size and times as recorded. Ticks are 2 s on
+# FAT/exFAT, 1 s on HFS+ and some network filesystems, a few ms with coarse-grained kernel timestamps. Such a file is
+# read again, not trusted as unchanged; one modified earlier costs one stat. (Tests that write a file and read it
+# within milliseconds set this to 0; tests/test_ingest_racy.py puts it back.)
+RACY_NS = 2_000_000_000
+
+
+def racily_clean(stamp_ns: int, recorded_ns: int | None) -> bool:
+    """Whether a file with this mtime/ctime may have changed unseen since its state was recorded at ``recorded_ns``
+    (epoch ns, taken before its stat; None: unknown)."""
+    return recorded_ns is None or stamp_ns >= recorded_ns - RACY_NS
+
+
 def default_db_path() -> Path:
     """$CODECENSUS_DB, else ``codecensus.duckdb`` in the platform user-data dir."""
     env = os.environ.get("CODECENSUS_DB")

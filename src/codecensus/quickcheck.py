@@ -8,7 +8,10 @@ database (``<db>.snapshot.json``):
 - a hash of the listing of every file under the roots — path, size, mtime, ctime and inode, taken
   *before* the ingest started, with the walk rules ingest itself uses (no symlinks followed, the same
   skipped folders). A file rewritten with the same size and its mtime put back has another ctime (one
-  renamed over it, another inode): the fast path takes the full path, whose tail check re-reads it,
+  renamed over it, another inode): the fast path takes the full path, whose tail check re-reads it.
+  No snapshot is saved when a file's mtime or ctime is within 2 s of the listing (``paths.racily_clean``):
+  written again in the same timestamp tick (2 s on FAT/exFAT, 1 s on HFS+, a few ms with coarse kernel
+  timestamps), its size, times and inode would be as listed. The next run takes the full path instead,
 - the database file's size and mtime after it was closed (and that no WAL was left),
 - how many stored files under the roots that ingest did not find (kept without ``--prune``):
   the fast path says so as the full path does.
@@ -41,7 +44,14 @@ from typing import Any
 import orjson
 
 from codecensus import __version__
-from codecensus.paths import as_text, default_claude_dirs, default_db_path, pending_runs_path, walk
+from codecensus.paths import (
+    as_text,
+    default_claude_dirs,
+    default_db_path,
+    pending_runs_path,
+    racily_clean,
+    walk,
+)
 
 SNAPSHOT_VERSION = 3  # 2: with the count of gone files; 3: ctime and inode in the listing
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -61,12 +71,18 @@ class Listing:
 
     files: int
     digest: str
+    racy: int = 0  # files whose mtime or ctime was within paths.RACY_NS of the listing: no snapshot describes them
+
+
+def _racy(st: os.stat_result, listed_ns: int) -> bool:
+    return racily_clean(max(st.st_mtime_ns, st.st_ctime_ns), listed_ns)
 
 
 def list_roots(roots: list[Path]) -> Listing:
     """Walk the roots with ingest's own walk (:func:`codecensus.paths.walk`), hashing each file's stat."""
     h = hashlib.blake2b(digest_size=16)
-    n = 0
+    n = racy = 0
+    listed_ns = time.time_ns()  # before any stat
     for root in roots:
         root = Path(root).expanduser()
         h.update(b"\x00root\x00" + os.fsencode(str(root)))
@@ -78,6 +94,7 @@ def list_roots(roots: list[Path]) -> Listing:
         if not stat.S_ISDIR(st.st_mode):
             h.update(_stat_key(st))
             n += 1
+            racy += _racy(st, listed_ns)
             continue
         for path, entry in walk(str(root), on_error=lambda d: h.update(b"\x00unreadable\x00" + os.fsencode(d))):
             if entry is None:  # a claimed folder: none is claimed without a `claim`
@@ -89,7 +106,8 @@ def list_roots(roots: list[Path]) -> Listing:
             # fsencode: a name need not be valid UTF-8 (the same bytes as .encode() when it is)
             h.update(os.fsencode(path) + _stat_key(est))
             n += 1
-    return Listing(n, h.hexdigest())
+            racy += _racy(est, listed_ns)
+    return Listing(n, h.hexdigest(), racy)
 
 
 def _stat_key(st: os.stat_result) -> bytes:
@@ -140,7 +158,8 @@ def gone_note(n: int) -> tuple[str, str]:
 def save(db: Path, options: dict[str, Any], listing: Listing, *, sessions: int | None, gone: int = 0) -> bool:
     """Save the snapshot after a complete ingest (the database closed). False when none can be trusted."""
     db = Path(db).expanduser()
-    if wal_path(db).exists():  # uncheckpointed changes: the file's stat does not describe them
+    # uncheckpointed changes: the file's stat does not describe them; or a file written moments before the listing
+    if wal_path(db).exists() or listing.racy:
         clear(db)
         return False
     dbst = _db_stat(db)

@@ -54,6 +54,7 @@ class FileSpec:
     replace: bool = False  # the store already holds rows of this file: delete them first
     fs_options: str = ""  # JSON of fsspec storage options (remote only)
     ord: int = 0  # position in discovery order: rows are loaded in this order, as a local ingest commits them
+    checked_at: float | None = None  # time.time() before the stat or listing that gave size and mtime (ingested_at)
 
     def row(self) -> dict[str, Any]:
         return asdict(self)

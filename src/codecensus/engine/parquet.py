@@ -62,6 +62,7 @@ FILES_SCHEMA = pa.schema(
         ("bad_lines", pa.int64()),
         ("sessions", pa.list_(pa.string())),
         ("ord", pa.int64()),
+        ("checked_at", pa.float64()),  # when the driver stat'ed or listed the file (epoch s): stored as ingested_at
     ]
 )
 ROW_COLUMN = "_row"  # position of a row in its part: with the file's ``ord``, restores the parser's order
@@ -161,7 +162,7 @@ def load_ingest(store: Store, out: str, files: pa.Table, options: dict[str, Any]
     existing = {r[0] for r in con.execute("SELECT file_id FROM files").fetchall()}
     replaced = [f for f in ok["file_id"].to_pylist() if f in existing]
     stats.replaced = len(replaced)
-    con.register("_ok_files", ok.select([*STORE_FILES_COLUMNS, "ord"]))
+    con.register("_ok_files", ok.select([*STORE_FILES_COLUMNS, "ord", "checked_at"]))
     con.execute("BEGIN TRANSACTION")
     try:
         store.note_for_measure(ok["file_id"].to_pylist(), replaced)
@@ -188,7 +189,10 @@ def load_ingest(store: Store, out: str, files: pa.Table, options: dict[str, Any]
                 done()
             stats.rows[t] = int(res[0][0]) if res else 0  # type: ignore[index]
         cols = ", ".join(STORE_FILES_COLUMNS)
-        con.execute(f"INSERT OR REPLACE INTO files ({cols}, ingested_at) SELECT {cols}, now() FROM _ok_files ORDER BY ord")
+        # ingested_at: when the file was stat'ed (as a local ingest stores it), not now: a file rewritten since, in the
+        # tick of that stat, must look racily clean to the next run (paths.racily_clean)
+        con.execute(f"INSERT OR REPLACE INTO files ({cols}, ingested_at) SELECT {cols}, to_timestamp(checked_at) "
+                    "FROM _ok_files ORDER BY ord")
         con.execute("COMMIT")
     except BaseException:
         rollback(con)

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from codecensus.engine.fs import FileSpec, list_remote, split_inputs
 from codecensus.ingest import SETTLE_S, SKIP_DIRS, IngestStats, _local_user, _stat, discover
+from codecensus.paths import racily_clean
 from codecensus.records import stored_text
 from codecensus.sources import base as registry
 from codecensus.sources.base import tail_fingerprint
@@ -29,7 +30,12 @@ def _unchanged(state: FileState | None, version: str | None, parser_version: str
                final: bool, user: str | None) -> bool:
     if state is None or version is None or version != parser_version or state.user_name != stored_text(user):
         return False  # (attributed to another user now: every row is re-made)
-    return state.size == size and state.mtime_ns == mtime_ns and (state.consumed >= size or not final)
+    return (
+        state.size == size
+        and state.mtime_ns == mtime_ns
+        and (state.consumed >= size or not final)
+        and not racily_clean(mtime_ns, state.checked_ns)  # written in the tick of its last stat, maybe: read again
+    )
 
 
 def _same_tail(path: Path, state: FileState | None) -> bool:
@@ -66,6 +72,7 @@ def plan_inputs(
     states = store.file_states(ids=[c.file_id for c in cands]) if cands else {}
     for c in cands:
         plan.seen += 1
+        checked_at = time.time()  # before the stat: stored as the file's ingested_at (FileCommit.checked_at)
         size, mtime_ns = _stat(c.path)
         state = states.get(c.file_id)
         final = (now - mtime_ns / 1e9) >= settle_s
@@ -81,10 +88,12 @@ def plan_inputs(
             FileSpec(
                 url=c.real, local=True, user=c.user, size=size, mtime_ns=mtime_ns,
                 parser=c.parser.name, file_id=c.file_id, replace=state is not None, ord=plan.seen,
+                checked_at=checked_at,
             )
         )
     if remote:
         known = registry.parsers()
+        listed_at = time.time()  # before the listing that gave the sizes and mtimes
         listed = [
             spec
             for url in remote
@@ -102,7 +111,7 @@ def plan_inputs(
             if not full and _unchanged(state, ver, parser_version, spec.size, spec.mtime_ns, final, spec.user):
                 plan.skipped += 1
                 continue
-            spec = FileSpec(**{**spec.row(), "replace": state is not None, "ord": plan.seen})
+            spec = FileSpec(**{**spec.row(), "replace": state is not None, "ord": plan.seen, "checked_at": listed_at})
             plan.specs.append(spec)
     return plan
 

@@ -53,6 +53,7 @@ def _parse_one(spec: FileSpec, *, settle_s: float, now: float, fmt: str | None) 
         "bad_lines": 0,
         "sessions": [],
         "ord": spec.ord,
+        "checked_at": spec.checked_at,
     }
     tables: dict[str, Any] = {}
     try:

@@ -125,6 +125,10 @@ class FileCommit:
     # The caller knows no `files` row holds this id (a file new to the database, met once in its ingest):
     # its bookkeeping row goes in with a plain INSERT, cheaper than INSERT OR REPLACE's conflict check.
     new: bool = False
+    # When ``size`` and ``mtime_ns`` were read (epoch seconds, taken before the stat), stored as ``ingested_at``:
+    # the next ingest trusts the file as unchanged only when its mtime is safely older (paths.racily_clean).
+    # None: unknown (stored NULL: the next ingest reads the file again).
+    checked_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +145,12 @@ class FileState:
     session_key: str | None
     parser_version: str | None = None
     user_name: str | None = None  # as stored: the user the file's rows are attributed to
+    checked_ns: int | None = None  # ``ingested_at``: when size and mtime were read (epoch ns; None: unknown)
 
 
 _STATE_COLS = (
-    "file_id, path, source, size, mtime_ns, consumed, lines, head_hash, tail_hash, session_key, parser_version, user_name"
+    "file_id, path, source, size, mtime_ns, consumed, lines, head_hash, tail_hash, session_key, parser_version, user_name, "
+    "epoch_ns(ingested_at)"
 )
 
 
@@ -200,7 +206,7 @@ _FILES_COLS = [
     ("consumed", "BIGINT"), ("lines", "BIGINT"), ("head_hash", "VARCHAR"), ("tail_hash", "VARCHAR"),
     ("parser_version", "VARCHAR"),
 ]
-_FILES_SELECT = "SELECT {}, now()".format(", ".join(f"unnest($c{i}::{t}[])" for i, (_c, t) in enumerate(_FILES_COLS)))
+_FILES_SELECT = "SELECT {}, to_timestamp(unnest($checked::DOUBLE[]))".format(", ".join(f"unnest($c{i}::{t}[])" for i, (_c, t) in enumerate(_FILES_COLS)))
 _FILES_INSERT = f"INSERT OR REPLACE INTO files {_FILES_SELECT}"
 _FILES_INSERT_NEW = f"INSERT INTO files {_FILES_SELECT}"  # every file of the batch is new (FileCommit.new)
 
@@ -467,7 +473,7 @@ class Store:
                 self._merge_session_files(pa.concat_tables(appended_sf).combine_chunks())
             # Bookkeeping rows go in as list parameters: no Arrow conversion of Python lists here
             # (pyarrow would import pandas, +57 MB in the writer process).
-            con.execute(_FILES_INSERT if upsert else _FILES_INSERT_NEW, {f"c{i}": [getattr(fc, c) for fc in batch] for i, (c, _t) in enumerate(_FILES_COLS)})
+            con.execute(_FILES_INSERT if upsert else _FILES_INSERT_NEW, {f"c{i}": [getattr(fc, c) for fc in batch] for i, (c, _t) in enumerate(_FILES_COLS)} | {"checked": [fc.checked_at for fc in batch]})
             con.execute("COMMIT")
         except BaseException:
             rollback(self.con)
