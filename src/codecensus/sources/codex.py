@@ -47,9 +47,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -174,12 +174,42 @@ def _first_id(path: Path) -> str | None:
 
 
 def _digest(*parts: Any) -> bytes:
-    """A 16-byte hash of ``parts`` (bytes as they are, anything else as its JSON)."""
+    """A 16-byte hash of ``parts`` (bytes as they are, anything else as its JSON; a value nested too deep for
+    orjson, 255 levels, as :func:`_flat_tokens`)."""
     h = hashlib.blake2b(digest_size=16)
     for part in parts:
-        h.update(part if isinstance(part, bytes) else orjson.dumps(part, default=str))
+        if isinstance(part, bytes):
+            h.update(part)
+        else:
+            try:
+                h.update(orjson.dumps(part, default=str))
+            except TypeError:  # "Recursion limit reached": a drifted or damaged record, still one row
+                for tok in _flat_tokens(part):
+                    h.update(tok)
         h.update(b"\0")
     return h.digest()
+
+
+class _Key(NamedTuple):
+    name: Any
+
+
+def _flat_tokens(value: Any) -> Iterator[bytes]:
+    """The structure and leaves of ``value`` in order, with a stack instead of recursion (any depth)."""
+    stack: list[Any] = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            yield b"{%d" % len(v)
+            for k, x in reversed(list(v.items())):
+                stack += [x, _Key(k)]
+        elif isinstance(v, list):
+            yield b"[%d" % len(v)
+            stack += reversed(v)
+        elif isinstance(v, _Key):
+            yield b"k" + str(v.name).encode("utf-8", "surrogatepass")
+        else:
+            yield b"v" + repr(v).encode("utf-8", "surrogatepass")
 
 
 class _CallIds:
