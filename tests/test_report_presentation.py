@@ -73,6 +73,11 @@ def test_git_adoption_n_counts_repositories_not_sessions(built: tuple[str, dict[
     assert f"n = {f.n_users:,} repositories ({f.n_sessions:,} commits)" in card  # type: ignore[attr-defined]
     assert "sessions from" not in card
     assert "95% CI repositories repositories" in card  # the table's n columns
+    from codecensus.report.charts import chart_specs
+
+    tips = [t.get("title") for spec in chart_specs(f) for layer in spec.get("layer", [spec])  # type: ignore[arg-type]
+            for t in layer.get("encoding", {}).get("tooltip", [])]
+    assert "repositories" in tips and "sessions" not in tips and "users" not in tips, tips
 
 
 def test_bin_labels_name_the_values_a_bin_holds() -> None:
