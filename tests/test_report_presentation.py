@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -136,3 +137,33 @@ def test_terminal_share_bounds_are_as_precise_as_the_html() -> None:
     """`summary` printed '9.5% 7–12' where the HTML says '9.5% (7.3% – 12%)'."""
     t = pd.DataFrame([{"k": "a", "value": 0.095, "ci_low": 0.0729, "ci_high": 0.1202}])
     assert _cell(t, "share", k="a") == "9.5% [dim]7.3–12[/dim]"
+
+
+def test_report_manifest_names_what_classified_the_sessions(tmp_path: Path) -> None:
+    """manifest-report.json had thresholds, packages and seeds but not the backend, model or rubric hash of the
+    facets behind the figures: reports from two rubric versions could not be told apart afterwards."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from codecensus.cli import app
+
+    db = tmp_path / "m.duckdb"
+    store = Store(db)
+    load_into(store, synthetic_corpus(users=60, sessions=400, seed=4), clusters=False, git=False)
+    with store.con.cursor() as cur:  # one month classified by a second rubric version
+        first = cur.execute("SELECT min(started_at) FROM sessions").fetchone()[0]
+        cur.execute("UPDATE facets SET rubric_hash = 'r2' WHERE session_key IN (SELECT session_key FROM sessions "
+                    "WHERE started_at >= ? + INTERVAL 60 DAY)", [first])
+    store.close()
+    r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o"), "--bootstrap", "20"])
+    assert r.exit_code == 0, r.output
+    man = json.loads((tmp_path / "o" / "manifest-report.json").read_text())
+    got = {(c["backend"], c["model"], c["rubric_hash"]) for c in man["classified_by"]}
+    assert {h for _, _, h in got} == {"synthetic", "r2"}, got
+    day = str(first)[:10]
+    r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o2"), "--bootstrap", "20",
+                                 "--until", day])
+    assert r.exit_code == 0, r.output
+    man = json.loads((tmp_path / "o2" / "manifest-report.json").read_text())
+    assert [c["rubric_hash"] for c in man["classified_by"]] == ["synthetic"]
