@@ -167,3 +167,17 @@ def test_report_manifest_names_what_classified_the_sessions(tmp_path: Path) -> N
     assert r.exit_code == 0, r.output
     man = json.loads((tmp_path / "o2" / "manifest-report.json").read_text())
     assert [c["rubric_hash"] for c in man["classified_by"]] == ["synthetic"]
+
+
+def test_coverage_lists_agent_versions_in_version_order() -> None:
+    """The demo listed agent versions as strings: 1.0.100 ... 1.0.128 before 1.0.51, 2.1.100 before 2.1.11."""
+    from codecensus.aggregate.figures import Figure
+    from codecensus.report.html import _coverage_view
+
+    levels = ["1.0.100", "1.0.51", "2.1.10", "2.1.9", "unknown"]
+    t = pd.DataFrame([{"dimension": "agent version", "level": lv, "variable": "sessions", "value": 20.0,
+                       "n_users": 6, "suppressed": False} for lv in levels]
+                     + [{"dimension": "all", "level": "all", "variable": "sessions", "value": 100.0, "n_users": 30,
+                         "suppressed": False}])
+    view = _coverage_view(Figure("coverage", "Data coverage", "", t, ["dimension", "level"], "count"))
+    assert [r["level"] for r in view["dims"]["agent version"]] == ["1.0.51", "1.0.100", "2.1.9", "2.1.10", "unknown"]

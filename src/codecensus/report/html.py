@@ -14,6 +14,7 @@ import functools
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata, resources
@@ -292,6 +293,11 @@ def _figure_view(fig: Figure, release: ReleaseView, chart_ids: list[str], specs:
     return view
 
 
+def _natural_key(level: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key reading digit runs as numbers: versions 1.0.51 < 1.0.100, models -4-5 < -4-10; text after numbers."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", level) if p)
+
+
 def _coverage_view(fig: Figure | None) -> dict[str, Any]:
     if fig is None:
         return {}
@@ -305,6 +311,9 @@ def _coverage_view(fig: Figure | None) -> dict[str, Any]:
             "sessions": "suppressed" if r["suppressed"] else fmt_value(r["value"], "count"),
             "users": "" if r["suppressed"] else fmt_value(r["n_users"], "count"),
         })
+    for rows in dims.values():  # "2.1.9" before "2.1.10" (a string sort put 1.0.100 before 1.0.51)
+        rows.sort(key=lambda r: _natural_key(r["level"]))
+
     def total(var: str) -> str:
         x = t[(t["dimension"] == "all") & (t["variable"] == var)]
         if x.empty:
