@@ -181,3 +181,12 @@ def test_coverage_lists_agent_versions_in_version_order() -> None:
                          "suppressed": False}])
     view = _coverage_view(Figure("coverage", "Data coverage", "", t, ["dimension", "level"], "count"))
     assert [r["level"] for r in view["dims"]["agent version"]] == ["1.0.51", "1.0.100", "2.1.9", "2.1.10", "unknown"]
+
+
+def test_small_numbers_are_not_shown_as_zero() -> None:
+    """Usage intensity read 'active hours median per user-week 0.0 (0.0 – 0.0)' for 0.041 h (about 2.5 minutes)."""
+    from codecensus.report.findings import fmt_ci, fmt_value
+
+    assert fmt_value(0.0411, "number") == "0.041"
+    assert fmt_ci(0.0368, 0.0469, "number") == "0.037 – 0.047"
+    assert fmt_value(0.0, "number") == "0.0" and fmt_value(3.14159, "number") == "3.1"

@@ -36,6 +36,8 @@ def fmt_value(v: Any, unit: str, *, signed: bool = False) -> str:
         return f"{x:,.0f}"
     if abs(x) >= 100:
         return f"{x:,.0f}"
+    if 0 < abs(x) < 0.1:  # two significant digits: a median of 0.041 active hours per user-week read "0.0"
+        return f"{x:.2g}" if abs(x) >= 0.0001 else f"{x:.1e}"
     return f"{x:,.1f}"
 
 
