@@ -833,8 +833,9 @@ def fig_value_by_mode(ctx: Context) -> Figure:
     total = float(((mode >= 0) & np.isfinite(vals)).sum())
     rows = (_rows(keys, "mean_usd", mean, *mean.ci(ctx.level), partition_total=total)
             + _rows(keys, "median_usd", med, *med.ci(ctx.level), partition_total=total))
-    # index by mode over months (first released month of each mode = 100)
+    # index by mode over months (first month of each mode that passes the thresholds = 100)
     months = ctx.data.months
+    base_of: dict[str, str] = {}
     if len(months) >= 2:
         mi = _codes(df["month"], months)
         M = len(months)
@@ -848,6 +849,7 @@ def fig_value_by_mode(ctx: Context) -> Figure:
             if not okj.any():
                 continue
             base = int(np.flatnonzero(okj)[0])
+            base_of[k] = months[base]
             ie, ir, _ = index_series(by.est[sl], by.reps[:, sl], base)
             lo, hi = percentile_ci(ir, ctx.level)
             assert by.units is not None
@@ -866,10 +868,15 @@ def fig_value_by_mode(ctx: Context) -> Figure:
     if "month" not in t:
         t["month"] = None
     n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals) & (mode >= 0), 0, -1), 1)
+    # the base month is named: complementary suppression can withhold it (its row of 100), and the text said "first
+    # released month = 100" beside Operate's first released month at 81 (its base, 2025-11, was withheld)
+    idx = t[t["variable"] == "index"] if "variable" in t else t.iloc[:0]
+    shown = set(idx.loc[~idx["suppressed"].astype(bool), "mode"])
+    bases = ", ".join(f"{_mode_label(k)} {m}" for k, m in base_of.items() if k in shown) or "none released"
     return Figure(
         "value_by_mode", title,
         f"Mean and median estimated value per session by work mode (USD), and each mode's monthly mean as an index "
-        f"(its first released month = 100); {ctx.ci_text}.",
+        f"(its first month that passes the thresholds = 100: {bases}); {ctx.ci_text}.",
         t, ["mode", "mode_label", "month"], "usd", subtitle="Where the value is, and where it grows.",
         n_sessions=int(n_s[0]), n_users=int(n_u[0]),
     )
@@ -1193,7 +1200,16 @@ _SHAPE_METRICS: list[tuple[str, str, list[float], Callable[[pd.DataFrame], np.nd
 ]
 
 
-def _bin_labels(edges: list[float]) -> list[str]:
+_COUNT_METRICS = {"prompts"}  # whole numbers; the other shape metrics are ratios, minutes and dollars
+
+
+def _bin_labels(edges: list[float], *, integer: bool = False) -> list[str]:
+    """Labels of the bins [edges[i], edges[i + 1]) and [edges[-1], inf).
+
+    A count (``integer``) names the whole numbers a bin holds ("3–4", "5–8"); a continuous quantity its bounds
+    ("1–2", "2–5"). Both were named one way: prompts 3 and 4 as "3–5" beside "5–9" (5 in both), and a cost of
+    $1.00–1.99 as "1".
+    """
     def f(x: float) -> str:
         return f"{x:,.0f}" if x >= 1 or x == 0 else f"{x:g}"
 
@@ -1201,7 +1217,10 @@ def _bin_labels(edges: list[float]) -> list[str]:
     for i, lo in enumerate(edges):
         if i + 1 < len(edges):
             hi = edges[i + 1]
-            labs.append(f(lo) if hi - lo == 1 and float(lo).is_integer() and lo >= 1 else f"{f(lo)}–{f(hi)}")
+            if integer:
+                labs.append(f(lo) if hi - lo == 1 else f"{f(lo)}–{f(hi - 1)}")
+            else:
+                labs.append(f"{f(lo)}–{f(hi)}")
         else:
             labs.append(f"{f(lo)}+")
     return labs
@@ -1215,7 +1234,7 @@ def fig_session_shape(ctx: Context) -> Figure:
     for metric, mlabel, edges, get in _SHAPE_METRICS:
         v = get(df)
         has = np.isfinite(v) & (df["prompts"].to_numpy() > 0)
-        labs = _bin_labels(edges)
+        labs = _bin_labels(edges, integer=metric in _COUNT_METRICS)
         b = np.where(has, np.clip(np.searchsorted(np.asarray(edges[1:]), v, side="right"), 0, len(edges) - 1), -1)
         e = ctx.boot.shares(np.where(has, 0, -1), b, 1, len(labs))
         lo, hi = e.ci(ctx.level)
@@ -1235,7 +1254,8 @@ def fig_session_shape(ctx: Context) -> Figure:
     n_s, n_u = ctx.boot.population(np.where(has, 0, -1), 1)
     return Figure(
         "session_shape", title,
-        f"Distribution over sessions with at least one prompt (share per bin), with the median and mean; words "
+        f"Distribution over sessions with at least one prompt (share per bin; a bin a–b holds values from a up to, "
+        f"not including, b, and prompts a–b the whole numbers a to b), with the median and mean; words "
         f"include what the agent wrote through tools; active time is the sum of recorded turn durations; {ctx.ci_text}.",
         t, ["metric", "metric_label", "bin", "order"], "share",
         subtitle="Measured from the transcripts, never guessed (study: ~4 prompts, ~10 actions and ~2,400 words per prompt).",

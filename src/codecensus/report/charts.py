@@ -79,12 +79,14 @@ def _month_gaps(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return full.merge(df.assign(month=df["month"].astype(str)), on=[*by, "month"], how="left")
 
 
-def _pct_tooltip(extra: list[alt.Tooltip] | None = None, fmt: str = ".1%") -> list[alt.Tooltip]:
+def _pct_tooltip(extra: list[alt.Tooltip] | None = None, fmt: str = ".1%", *,
+                 counts: str | None = None) -> list[alt.Tooltip]:
+    """Value, interval and n; ``counts`` names the one unit both n columns count (git adoption: repositories)."""
+    n = ([alt.Tooltip("n_users:Q", title=counts, format=",")] if counts else
+         [alt.Tooltip("n_sessions:Q", title="sessions", format=","), alt.Tooltip("n_users:Q", title="users", format=",")])
     return [*(extra or []), alt.Tooltip("value:Q", title="value", format=fmt),
             alt.Tooltip("ci_low:Q", title="95% CI from", format=fmt),
-            alt.Tooltip("ci_high:Q", title="95% CI to", format=fmt),
-            alt.Tooltip("n_sessions:Q", title="sessions", format=","),
-            alt.Tooltip("n_users:Q", title="users", format=",")]
+            alt.Tooltip("ci_high:Q", title="95% CI to", format=fmt), *n]
 
 
 def _bars_with_ci(df: pd.DataFrame, cat: str, cat_title: str, *, fmt: str = ".0%", color: alt.Color | None = None,
@@ -105,7 +107,7 @@ def _bars_with_ci(df: pd.DataFrame, cat: str, cat_title: str, *, fmt: str = ".0%
 def _lines_with_band(df: pd.DataFrame, x: str, x_title: str, series: str | None, series_title: str, *,
                      fmt: str = ".0%", y_title: str = "share of sessions", colors: dict[str, str] | None = None,
                      sort: list[str] | None = None, width: int = W, height: int = 260, zero: bool = True,
-                     dash: str | None = None) -> alt.LayerChart:
+                     dash: str | None = None, counts: str | None = None) -> alt.LayerChart:
     if x == "month":
         df = _month_gaps(df, [c for c in (series, dash) if c])
     df, xenc = _x_enc(df, x, x_title)
@@ -128,7 +130,7 @@ def _lines_with_band(df: pd.DataFrame, x: str, x_title: str, series: str | None,
     line = base.mark_line(point=alt.OverlayMarkDef(size=40, filled=True), strokeWidth=2.2).encode(
         y=y, tooltip=_pct_tooltip([alt.Tooltip(f"{x}:N", title=x_title)]
                                   + ([alt.Tooltip(f"{series}:N", title=series_title)] if series else []),
-                                  ".1%" if "%" in fmt else ",.1f"),
+                                  ".1%" if "%" in fmt else ",.1f", counts=counts),
         **enc, **line_kw)
     return (band + line).resolve_scale(color="independent").properties(width=width, height=height)
 
@@ -443,7 +445,9 @@ def _git(fig: Figure) -> list[dict[str, Any]]:
     t = t[t["agent"] == "any"]
     if t.empty:
         return []
-    c = _lines_with_band(t, "period", "half-year", None, "", y_title="share of active repositories")
+    # its n columns both count repositories: the tooltip said "sessions 12, users 12"
+    c = _lines_with_band(t, "period", "half-year", None, "", y_title="share of active repositories",
+                         counts="repositories")
     return [_cfg(c)]
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from codecensus.cli import DbOpt, WaitOpt, console, open_store, out, validate_day
+
+if TYPE_CHECKING:
+    from codecensus.store import Store
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for report.html and tables/.")]
 SinceOpt = Annotated[
@@ -42,6 +45,25 @@ EpsilonOpt = Annotated[
 DeltaOpt = Annotated[float | None, typer.Option("--delta", help="Differential privacy: δ.", show_default=False)]
 BootOpt = Annotated[int, typer.Option("--bootstrap", help="Bootstrap replicates for the intervals.", min=20)]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Bootstrap seed (same seed, same intervals).")]
+
+
+def _classifiers(store: Store, since: str | None, until: str | None) -> list[dict[str, str | None]]:
+    """Backend, model and rubric hash of the facets the report's sessions carry (no counts).
+
+    The report's manifest named thresholds and packages but not what classified the sessions it reports on:
+    figures from two rubric versions (or an offline and an LLM run) could not be told apart afterwards.
+    """
+    if not (store.table_exists("facets") and store.table_exists("sessions")):
+        return []
+    cols = {r[0] for r in store.con.execute("DESCRIBE facets").fetchall()}
+    pick = [c for c in ("backend", "model", "rubric_hash") if c in cols]
+    if not pick:
+        return []
+    sql = (f"SELECT DISTINCT {', '.join('f.' + c for c in pick)} FROM facets f JOIN sessions s USING (session_key) "
+           "WHERE (CAST(? AS DATE) IS NULL OR CAST(s.started_at AS DATE) >= CAST(? AS DATE)) "
+           "AND (CAST(? AS DATE) IS NULL OR CAST(s.started_at AS DATE) <= CAST(? AS DATE)) ORDER BY ALL")
+    rows = store.con.execute(sql, [since, since, until, until]).fetchall()
+    return [dict(zip(pick, r, strict=True)) for r in rows]
 
 
 def _options(out_dir: Path, since: str | None, until: str | None, min_users: int | None, min_sessions: int | None,
@@ -168,6 +190,7 @@ def report_cmd(
                           if comp.release.epsilon is not None else None),
         "figures": {f.id: {"available": f.available, "released": f.released_cells, "suppressed": f.suppressed_cells}
                     for f in comp.figures},
+        "classified_by": _classifiers(store, since, until),
         "seconds": round(time.perf_counter() - t0, 3),
     }, out_dir)
     store.close()

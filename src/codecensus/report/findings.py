@@ -36,6 +36,8 @@ def fmt_value(v: Any, unit: str, *, signed: bool = False) -> str:
         return f"{x:,.0f}"
     if abs(x) >= 100:
         return f"{x:,.0f}"
+    if 0 < abs(x) < 0.1:  # two significant digits: a median of 0.041 active hours per user-week read "0.0"
+        return f"{x:.2g}" if abs(x) >= 0.0001 else f"{x:.1e}"
     return f"{x:,.1f}"
 
 
@@ -43,6 +45,39 @@ def fmt_ci(lo: Any, hi: Any, unit: str) -> str:
     if lo is None or hi is None or (isinstance(lo, float) and math.isnan(lo)) or (isinstance(hi, float) and math.isnan(hi)):
         return ""
     return f"{fmt_value(lo, unit)} – {fmt_value(hi, unit)}"
+
+
+# the release rules' reasons for a withheld cell (the tables' suppression column): under the thresholds; computed
+# from a withheld cell (an index, a difference); or withheld beside a small cell that a released total would give away
+_BELOW_THRESHOLDS = ("threshold", "dp_threshold")
+_PROTECTING = ("complementary", "group_total")
+
+
+def suppressed_text(tables: list[pd.DataFrame | None]) -> str:
+    """'24 suppressed (4 below the thresholds, 20 withheld so that ...)' for the withheld cells of figure tables.
+
+    Every withheld cell was called 'below the thresholds', also cells of 100 sessions from 64 users withheld beside
+    a small one (complementary suppression): the reader could not tell a rule from a fault.
+    """
+    below = derived = other = 0
+    for t in tables:
+        if t is None or "suppressed" not in t or not len(t):
+            continue
+        sup = t["suppressed"].astype(bool)
+        reason = t["suppression"] if "suppression" in t else pd.Series(None, index=t.index, dtype=object)
+        n_other = int((sup & reason.isin(_PROTECTING)).sum())
+        n_derived = int((sup & (reason == "derived")).sum())
+        other += n_other
+        derived += n_derived
+        below += int(sup.sum()) - n_other - n_derived
+    if not derived and not other:
+        return f"{below:,} suppressed (below the thresholds)" if below else ""
+    parts = [f"{below:,} below the thresholds"] if below else []
+    if derived:
+        parts.append(f"{derived:,} computed from a withheld cell")
+    if other:
+        parts.append(f"{other:,} withheld so that a small cell cannot be worked out from a released total")
+    return f"{below + derived + other:,} suppressed ({', '.join(parts)})"
 
 
 def _rel(fig: Figure | None, **eq: Any) -> pd.DataFrame:
@@ -159,4 +194,4 @@ def key_findings(figs: list[Figure]) -> list[Finding]:
     return out
 
 
-__all__ = ["Finding", "fmt_ci", "fmt_value", "key_findings"]
+__all__ = ["Finding", "fmt_ci", "fmt_value", "key_findings", "suppressed_text"]

@@ -14,6 +14,7 @@ import functools
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata, resources
@@ -27,7 +28,7 @@ from markupsafe import Markup
 from codecensus import __version__
 from codecensus.aggregate.figures import Figure
 from codecensus.report.charts import chart_specs
-from codecensus.report.findings import Finding, fmt_ci, fmt_value
+from codecensus.report.findings import Finding, fmt_ci, fmt_value, suppressed_text
 
 SECTIONS: list[tuple[str, str, list[str]]] = [
     ("who", "Who uses the agent, for what", ["occupations", "occupations_by_month", "work_modes",
@@ -150,8 +151,9 @@ def _table_rows(fig: Figure) -> tuple[list[str], list[list[str]]]:
     keys = [k for k in fig.keys if k in t.columns and k not in ("order", "parent_id", "depth", "description")]
     label_keys = [k for k in keys if k.endswith("_label")]
     show_keys = [k for k in keys if f"{k}_label" not in label_keys]
-    header = [k.removesuffix("_label").replace("_", " ") for k in show_keys] + [
-        "measure", "value", "95% CI", "sessions", "users"]
+    # git adoption counts repositories in both columns (the method says so), not sessions and users
+    n_cols = ["repositories", "repositories"] if fig.id == "git_adoption" else ["sessions", "users"]
+    header = [k.removesuffix("_label").replace("_", " ") for k in show_keys] + ["measure", "value", "95% CI", *n_cols]
     rows = []
     for r in t.to_dict("records"):
         unit = _unit_for(fig, r["variable"])
@@ -233,6 +235,29 @@ def _topic_tree(fig: Figure) -> list[dict[str, Any]]:
     return sorted((prep(r) for r in roots), key=lambda c: -c["value"])
 
 
+# intervals that are not the figure's bootstrap (stats.Estimate.ci names them in the tables' ci_method column)
+_OTHER_INTERVALS = {
+    "wilson on units (degenerate bootstrap)": "a share of exactly 0% or 100% has a Wilson interval with its users as n "
+                                              "(every bootstrap replicate would repeat it)",
+    "wilson": "a share whose users have one session each has a Wilson interval (nothing to cluster)",
+    "no interval (one unit)": "a value from a single user has no interval",
+}
+
+
+def _method_text(fig: Figure) -> str:
+    """The method line, naming the intervals it shows that are not the bootstrap it names.
+
+    A released 0.0% share read "0.0% (0.0% – 1.8%)" under "95% CI: user-clustered bootstrap": the interval was
+    Wilson's over the users, which only the CSV's ci_method column said.
+    """
+    t = fig.table
+    if "ci_method" not in t or not len(t):
+        return fig.method
+    used = set(t.loc[~t["suppressed"].astype(bool), "ci_method"].dropna().astype(str))
+    notes = [text for key, text in _OTHER_INTERVALS.items() if key in used and key not in fig.method.lower()]
+    return fig.method if not notes else f"{fig.method.rstrip('.')}; {'; '.join(notes)}."
+
+
 def _figure_view(fig: Figure, release: ReleaseView, chart_ids: list[str], specs: dict[str, Any]) -> dict[str, Any]:
     charts = []
     if fig.available:
@@ -247,14 +272,18 @@ def _figure_view(fig: Figure, release: ReleaseView, chart_ids: list[str], specs:
         cap = f", ≤ {release.sessions_per_user} per user" if release.sessions_per_user else ""
         n_text = (f"n ≈ {fig.n_sessions:,} sessions (noisy{cap})" if fig.n_sessions >= release.min_sessions
                   else "n: see table")
+    elif fig.id == "git_adoption":  # its n: repositories (n_users) and their commits (n_sessions), no sessions
+        n_text = f"n = {fig.n_users:,} repositories ({fig.n_sessions:,} commits)"
     else:
         n_text = (f"n = {fig.n_sessions:,} sessions from {fig.n_users:,} users" if n_ok
                   else "n below the release thresholds")
     view: dict[str, Any] = {
-        "id": fig.id, "title": fig.title, "subtitle": fig.subtitle, "method": fig.method, "available": fig.available,
+        "id": fig.id, "title": fig.title, "subtitle": fig.subtitle, "method": _method_text(fig),
+        "available": fig.available,
         "reason": fig.reason, "charts": charts, "header": header, "rows": rows,
         "n_text": n_text,
         "released": fig.released_cells, "suppressed": fig.suppressed_cells, "notes": fig.notes,
+        "suppressed_text": suppressed_text([fig.table]),
         "regression": _regression_rows(fig) if fig.id == "regression" and fig.available else [],
         "regression_sentence": _regression_sentence(fig) if fig.id == "regression" and fig.available else "",
         "tree": _topic_tree(fig) if fig.id == "topics" and fig.available else [],
@@ -262,6 +291,11 @@ def _figure_view(fig: Figure, release: ReleaseView, chart_ids: list[str], specs:
     if fig.id == "regression" and fig.available:
         view["n_text"] += f" · R² {fig.extra.get('r2', float('nan')):.3f}"
     return view
+
+
+def _natural_key(level: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key reading digit runs as numbers: versions 1.0.51 < 1.0.100, models -4-5 < -4-10; text after numbers."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", level) if p)
 
 
 def _coverage_view(fig: Figure | None) -> dict[str, Any]:
@@ -277,6 +311,9 @@ def _coverage_view(fig: Figure | None) -> dict[str, Any]:
             "sessions": "suppressed" if r["suppressed"] else fmt_value(r["value"], "count"),
             "users": "" if r["suppressed"] else fmt_value(r["n_users"], "count"),
         })
+    for rows in dims.values():  # "2.1.9" before "2.1.10" (a string sort put 1.0.100 before 1.0.51)
+        rows.sort(key=lambda r: _natural_key(r["level"]))
+
     def total(var: str) -> str:
         x = t[(t["dimension"] == "all") & (t["variable"] == var)]
         if x.empty:

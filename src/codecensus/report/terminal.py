@@ -12,7 +12,7 @@ from rich.text import Text
 
 from codecensus.aggregate.figures import Figure
 from codecensus.report.build import Computed
-from codecensus.report.findings import fmt_ci, fmt_value
+from codecensus.report.findings import fmt_ci, fmt_value, suppressed_text
 
 
 def _released(fig: Figure | None, **eq: Any) -> pd.DataFrame:
@@ -33,9 +33,8 @@ def _cell(t: pd.DataFrame, unit: str, **eq: Any) -> str:
     lo, hi = r["ci_low"], r["ci_high"]
     if lo != lo or hi != hi:  # NaN
         return fmt_value(r["value"], unit)
-    if unit == "share":  # as precise as the value: "1.2% 0.3–2.4", not "1.2% 0–2"
-        p = 1 if max(abs(lo), abs(hi)) < 0.1 else 0
-        ci = f"{lo * 100:.{p}f}–{hi * 100:.{p}f}"
+    if unit == "share":  # each bound as precise as a value of its size (as the HTML): "1.2% 0.3–2.4", "9.5% 7.3–12"
+        ci = "–".join(fmt_value(b, "share").removesuffix("%") for b in (lo, hi))
     elif unit == "index":
         ci = f"{lo:.0f}–{hi:.0f}"
     else:
@@ -141,10 +140,10 @@ def render_summary(comp: Computed, console: Console) -> None:
                       fmt_value(row.iloc[0]["n_sessions"], "count") if len(row) else "")
         console.print(t)
 
-    sup = sum(f.suppressed_cells for f in comp.figures if f.available)
+    sup = suppressed_text([f.table for f in comp.figures if f.available])
     relc = sum(f.released_cells for f in comp.figures if f.available)
     missing = [f.title for f in comp.figures if not f.available]
-    msg = f"{relc:,} cells released, {sup:,} suppressed (below the thresholds)."
+    msg = f"{relc:,} cells released" + (f", {sup}." if sup else ".")
     if missing:
         msg += f" Not available for this data: {', '.join(missing)}."
     console.print(Text(msg, style="dim"))

@@ -1,0 +1,192 @@
+"""What a reader of the report sees next to each figure: why cells are withheld, what n counts, which interval, bins."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from codecensus.aggregate.figures import _bin_labels
+from codecensus.aggregate.synthetic import load_into, synthetic_corpus
+from codecensus.report.build import ReportOptions, write_report
+from codecensus.report.terminal import _cell
+from codecensus.store import Store
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, object]]:
+    root = tmp_path_factory.mktemp("pres")
+    store = Store(root / "r.duckdb")
+    load_into(store, synthetic_corpus(users=160, sessions=1600, months=7, seed=3))
+    res = write_report(store, ReportOptions(out=root / "out", bootstrap=20, seed=1))
+    store.close()
+    text = res.html.read_text(encoding="utf-8")
+    return text, {f.id: f for f in res.computed.figures}
+
+
+def _card(page: str, fid: str) -> str:
+    """The visible text of one figure's card (tags dropped, entities decoded)."""
+    part = page.partition(f'id="fig-{fid}"')[2].partition("</article>")[0]
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", part)).split())
+
+
+def test_suppressed_text_says_why_cells_were_withheld() -> None:
+    """Every withheld cell was called 'below the thresholds': in the demo, Outcome by expertise read '16 suppressed
+    (below the thresholds)' while 12 of them (Intermediate: 100 verified successes from 64 users) were withheld
+    only so that the 4 small ones could not be worked out from totals released elsewhere."""
+    from codecensus.report.findings import suppressed_text
+
+    t = pd.DataFrame({"suppressed": [True] * 5 + [False],
+                      "suppression": ["threshold", "complementary", "derived", "group_total", "complementary", None]})
+    assert suppressed_text([t]) == ("5 suppressed (1 below the thresholds, 1 computed from a withheld cell, 3 withheld "
+                                    "so that a small cell cannot be worked out from a released total)")
+    only_small = pd.DataFrame({"suppressed": [True, False], "suppression": ["threshold", None]})
+    assert suppressed_text([only_small]) == "1 suppressed (below the thresholds)"
+    assert suppressed_text([pd.DataFrame({"suppressed": [False], "suppression": [None]})]) == ""
+
+
+def test_each_figure_counts_its_withheld_cells_by_reason(built: tuple[str, dict[str, object]]) -> None:
+    page, figs = built
+    checked = 0
+    for fid, f in figs.items():
+        t = f.table  # type: ignore[attr-defined]
+        if not f.available or "suppression" not in t:  # type: ignore[attr-defined]
+            continue
+        sup = t["suppressed"].astype(bool)
+        other = int((sup & t["suppression"].isin(["complementary", "group_total"])).sum())
+        card = _card(page, fid)
+        if other:
+            checked += 1
+            assert f"{other:,} withheld so that a small cell cannot be worked out" in card, fid
+            assert f"{int(sup.sum()):,} suppressed (below the thresholds)" not in card, fid
+    assert checked, "the corpus gave no complementary suppression to check"
+
+
+def test_git_adoption_n_counts_repositories_not_sessions(built: tuple[str, dict[str, object]]) -> None:
+    """The demo's git figure read 'n = 948 sessions from 12 users': 948 commits in 12 repositories."""
+    page, figs = built
+    f = figs["git_adoption"]
+    assert f.available  # type: ignore[attr-defined]
+    card = _card(page, "git_adoption")
+    assert f"n = {f.n_users:,} repositories ({f.n_sessions:,} commits)" in card  # type: ignore[attr-defined]
+    assert "sessions from" not in card
+    assert "95% CI repositories repositories" in card  # the table's n columns
+    from codecensus.report.charts import chart_specs
+
+    tips = [t.get("title") for spec in chart_specs(f) for layer in spec.get("layer", [spec])  # type: ignore[arg-type]
+            for t in layer.get("encoding", {}).get("tooltip", [])]
+    assert "repositories" in tips and "sessions" not in tips and "users" not in tips, tips
+
+
+def test_bin_labels_name_the_values_a_bin_holds() -> None:
+    """Prompts 3 and 4 were labelled '3–5' beside '5–9' (5 in both), and a cost of $1.00–1.99 (bin [1, 2)) '1'."""
+    assert _bin_labels([1, 2, 3, 5, 9, 17, 33], integer=True) == ["1", "2", "3–4", "5–8", "9–16", "17–32", "33+"]
+    assert _bin_labels([0, 0.1, 0.5, 1, 2, 5]) == ["0–0.1", "0.1–0.5", "0.5–1", "1–2", "2–5", "5+"]
+
+
+def test_session_shape_bins_as_shown(built: tuple[str, dict[str, object]]) -> None:
+    _, figs = built
+    t = figs["session_shape"].table  # type: ignore[attr-defined]
+    bins = {m: list(t[(t["metric"] == m) & (t["bin"] != "all")].sort_values("order")["bin"])
+            for m in ("prompts", "cost_usd", "actions_per_prompt")}
+    assert bins["prompts"][2:4] == ["3–4", "5–8"]
+    assert "1–2" in bins["cost_usd"] and "1" not in bins["cost_usd"]
+    assert bins["actions_per_prompt"][:2] == ["0–1", "1–2"]
+
+
+def test_method_line_names_intervals_that_are_not_the_bootstrap(built: tuple[str, dict[str, object]]) -> None:
+    """A released 0.0% share showed '0.0% – 1.8%' under a method line naming only the user-clustered bootstrap;
+    the interval was Wilson's with the users as n (said only by the CSV's ci_method column)."""
+    page, figs = built
+    hit = 0
+    for fid, f in figs.items():
+        t = f.table  # type: ignore[attr-defined]
+        if not f.available or "ci_method" not in t:  # type: ignore[attr-defined]
+            continue
+        used = set(t.loc[~t["suppressed"].astype(bool), "ci_method"].dropna())
+        card = _card(page, fid)
+        if "wilson on units (degenerate bootstrap)" in used:
+            hit += 1
+            assert "exactly 0% or 100% has a Wilson interval" in card, fid
+        else:
+            assert "exactly 0% or 100% has a Wilson interval" not in card, fid
+    assert hit
+
+
+def test_value_index_names_each_modes_base_month(built: tuple[str, dict[str, object]]) -> None:
+    """The method said 'its first released month = 100' while Operate's first released month read 81: its base
+    month passed the thresholds but was then withheld with a smaller cell. Each mode's base month is now named."""
+    _, figs = built
+    f = figs["value_by_mode"]
+    t = f.table  # type: ignore[attr-defined]
+    idx = t[(t["variable"] == "index") & ~t["suppressed"].astype(bool)]
+    assert len(idx)
+    assert "first released month" not in f.method  # type: ignore[attr-defined]
+    for label, g in idx.groupby("mode_label"):
+        base = re.search(rf"{re.escape(str(label))} (\d{{4}}-\d{{2}})", f.method)  # type: ignore[attr-defined]
+        assert base, (label, f.method)  # type: ignore[attr-defined]
+        at = g[g["month"] == base.group(1)]
+        if len(at):  # a released base month reads 100
+            assert float(at.iloc[0]["value"]) == pytest.approx(100.0)
+
+
+def test_terminal_share_bounds_are_as_precise_as_the_html() -> None:
+    """`summary` printed '9.5% 7–12' where the HTML says '9.5% (7.3% – 12%)'."""
+    t = pd.DataFrame([{"k": "a", "value": 0.095, "ci_low": 0.0729, "ci_high": 0.1202}])
+    assert _cell(t, "share", k="a") == "9.5% [dim]7.3–12[/dim]"
+
+
+def test_report_manifest_names_what_classified_the_sessions(tmp_path: Path) -> None:
+    """manifest-report.json had thresholds, packages and seeds but not the backend, model or rubric hash of the
+    facets behind the figures: reports from two rubric versions could not be told apart afterwards."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from codecensus.cli import app
+
+    db = tmp_path / "m.duckdb"
+    store = Store(db)
+    load_into(store, synthetic_corpus(users=60, sessions=400, seed=4), clusters=False, git=False)
+    with store.con.cursor() as cur:  # one month classified by a second rubric version
+        first = cur.execute("SELECT min(started_at) FROM sessions").fetchone()[0]
+        cur.execute("UPDATE facets SET rubric_hash = 'r2' WHERE session_key IN (SELECT session_key FROM sessions "
+                    "WHERE started_at >= ? + INTERVAL 60 DAY)", [first])
+    store.close()
+    r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o"), "--bootstrap", "20"])
+    assert r.exit_code == 0, r.output
+    man = json.loads((tmp_path / "o" / "manifest-report.json").read_text())
+    got = {(c["backend"], c["model"], c["rubric_hash"]) for c in man["classified_by"]}
+    assert {h for _, _, h in got} == {"synthetic", "r2"}, got
+    day = str(first)[:10]
+    r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "o2"), "--bootstrap", "20",
+                                 "--until", day])
+    assert r.exit_code == 0, r.output
+    man = json.loads((tmp_path / "o2" / "manifest-report.json").read_text())
+    assert [c["rubric_hash"] for c in man["classified_by"]] == ["synthetic"]
+
+
+def test_coverage_lists_agent_versions_in_version_order() -> None:
+    """The demo listed agent versions as strings: 1.0.100 ... 1.0.128 before 1.0.51, 2.1.100 before 2.1.11."""
+    from codecensus.aggregate.figures import Figure
+    from codecensus.report.html import _coverage_view
+
+    levels = ["1.0.100", "1.0.51", "2.1.10", "2.1.9", "unknown"]
+    t = pd.DataFrame([{"dimension": "agent version", "level": lv, "variable": "sessions", "value": 20.0,
+                       "n_users": 6, "suppressed": False} for lv in levels]
+                     + [{"dimension": "all", "level": "all", "variable": "sessions", "value": 100.0, "n_users": 30,
+                         "suppressed": False}])
+    view = _coverage_view(Figure("coverage", "Data coverage", "", t, ["dimension", "level"], "count"))
+    assert [r["level"] for r in view["dims"]["agent version"]] == ["1.0.51", "1.0.100", "2.1.9", "2.1.10", "unknown"]
+
+
+def test_small_numbers_are_not_shown_as_zero() -> None:
+    """Usage intensity read 'active hours median per user-week 0.0 (0.0 – 0.0)' for 0.041 h (about 2.5 minutes)."""
+    from codecensus.report.findings import fmt_ci, fmt_value
+
+    assert fmt_value(0.0411, "number") == "0.041"
+    assert fmt_ci(0.0368, 0.0469, "number") == "0.037 – 0.047"
+    assert fmt_value(0.0, "number") == "0.0" and fmt_value(3.14159, "number") == "3.1"
