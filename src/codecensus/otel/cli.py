@@ -12,7 +12,8 @@ import typer
 otel_app = typer.Typer(
     name="otel",
     help=(
-        "Claude Code OpenTelemetry. Point Claude Code at the receiver with\n\n"
+        "Claude Code OpenTelemetry: receive it (`serve`) or import an export of it (`import`).\n\n"
+        "Point Claude Code at the receiver with\n\n"
         "`CLAUDE_CODE_ENABLE_TELEMETRY=1 OTEL_LOGS_EXPORTER=otlp OTEL_METRICS_EXPORTER=otlp "
         "OTEL_EXPORTER_OTLP_PROTOCOL=http/json OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318`"
     ),
