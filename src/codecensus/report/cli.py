@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from codecensus.cli import DbOpt, WaitOpt, console, open_store, out, validate_day
+from codecensus.cli_options import MAX_THRESHOLD, threshold_problem
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for report.html and tables/.")]
 SinceOpt = Annotated[
@@ -18,7 +19,6 @@ SinceOpt = Annotated[
 UntilOpt = Annotated[
     str | None, typer.Option("--until", help="Last day (YYYY-MM-DD) of sessions to include.", show_default=False)
 ]
-MAX_THRESHOLD = 1_000_000_000  # more than any team has; --min-users 1e20 ended in an OverflowError traceback
 MinUsersOpt = Annotated[
     int | None,
     typer.Option("--min-users", help="Release a cell only with at least this many distinct users [default: 5; "
@@ -47,7 +47,6 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Bootstrap seed (same seed,
 def _options(out_dir: Path, since: str | None, until: str | None, min_users: int | None, min_sessions: int | None,
              individual: bool, epsilon: float | None, delta: float | None, bootstrap: int, seed: int,
              title: str = "codecensus report"):  # noqa: ANN202 - ReportOptions, imported lazily
-    from codecensus.aggregate.privacy import TEAM_MIN_USERS
     from codecensus.report.build import ReportOptions
 
     validate_day(since, "--since")
@@ -55,22 +54,9 @@ def _options(out_dir: Path, since: str | None, until: str | None, min_users: int
     if since and until and since > until:  # both YYYY-MM-DD: text order is date order
         console.print(f"[red]--since {since} is after --until {until}[/red]: no session could be in the report.")
         raise typer.Exit(2)
-    if individual and (min_users is not None or min_sessions is not None):
-        # individual mode sets both thresholds to 1: an explicit --min-users 5 was dropped without a word
-        given = " and ".join(f"{o} {v}" for o, v in (("--min-users", min_users), ("--min-sessions", min_sessions))
-                             if v is not None)
-        console.print(f"[red]--individual releases cells of 1 user / 1 session; it cannot be combined with {given}"
-                      "[/red]: drop --individual for a team report with your thresholds, or drop the thresholds.")
-        raise typer.Exit(2)
-    if not individual and min_users == 1:
-        console.print("[red]--min-users 1 would release single people's figures[/red]: a team report needs "
-                      "--min-users 2 or more; for a report of your own sessions use --individual (its first "
-                      "screen says so).")
-        raise typer.Exit(2)
-    if not individual and min_sessions is not None and min_sessions < (min_users or TEAM_MIN_USERS):
-        console.print(f"[red]--min-sessions {min_sessions} is below --min-users {min_users or TEAM_MIN_USERS}"
-                      f"{'' if min_users else ' (the default)'}[/red]: every user has at least one session; give "
-                      "--min-sessions at least --min-users.")
+    problem = threshold_problem(min_users, min_sessions, individual)
+    if problem is not None:
+        console.print(problem)
         raise typer.Exit(2)
     if epsilon is not None and not (epsilon > 0 and math.isfinite(epsilon)):
         console.print(f"[red]--epsilon {epsilon} is not a privacy budget[/red]: give a positive finite number "
