@@ -186,3 +186,16 @@ def test_no_largest_group_is_named_that_a_suppressed_one_could_beat() -> None:
                                                                       ("plan", None)])
     (f,) = [f for f in key_findings([modes]) if f.figure == "work_modes"]
     assert f.headline.startswith("Operate is the largest work mode")
+
+
+def test_the_value_index_names_its_own_base_month() -> None:
+    """Real corpus: the index's base month (2025-10) was withheld after the index was taken, and the summary said
+    'Index 120 in 2026-06 (2026-01 = 100)' above a table titled 'first month = 100' whose 2026-01 row read 92."""
+    t = pd.DataFrame([{"month": m, "variable": "raw", "value": v, "ci_low": None if v is None else v / 2,
+                       "ci_high": None if v is None else v * 2, "n_users": 9, "n_sessions": 20,
+                       "suppressed": v is None, "ci_method": "bootstrap"}
+                      for m, v in (("2025-10", None), ("2026-01", 92.0), ("2026-06", 120.0))])
+    fig = Figure("value_by_month", "Value per session by month", "", t, ["month"], "index",
+                 extra={"base_month": "2025-10"})
+    (f,) = [f for f in key_findings([fig]) if f.figure == "value_by_month"]
+    assert "(2025-10 = 100)" in f.detail and "2026-01 = 100" not in f.detail

@@ -72,6 +72,12 @@ def _direction(lo: pd.Series, hi: pd.Series) -> str:
     return "is not clearly different"
 
 
+def index_base(fig: Figure | None, default: str = "first month") -> str:
+    """The month an index figure is relative to (its ``base_month``), else ``default``."""
+    base = fig.extra.get("base_month") if fig is not None else None
+    return str(base) if base else default
+
+
 def _largest_is_known(t: pd.DataFrame) -> bool:
     """Whether the released shares show which cell is the largest: its share is above zero and at least what the
     suppressed cells hold together (1 - the released shares), so no suppressed cell can be larger."""
@@ -142,7 +148,10 @@ def key_findings(figs: list[Figure]) -> list[Finding]:
         rw = t[t["variable"] == "reweighted"].sort_values("month")
         if len(raw) >= 2:
             last = raw.iloc[-1]
-            txt = f"Index {fmt_value(last['value'], 'index')} in {last['month']} ({raw.iloc[0]['month']} = 100)"
+            # the figure's base month: the first month shown may not be it (a base withheld after the index was
+            # taken; the real corpus's read "Index 120 in 2026-06 (2026-01 = 100)" beside 2026-01 at 92)
+            base = index_base(by.get("value_by_month"), raw.iloc[0]["month"])
+            txt = f"Index {fmt_value(last['value'], 'index')} in {last['month']} ({base} = 100)"
             if len(rw):
                 txt += f"; {fmt_value(rw.iloc[-1]['value'], 'index')} with the work-mode mix held fixed"
             moved = last["ci_low"] > 100 or last["ci_high"] < 100
@@ -176,4 +185,4 @@ def key_findings(figs: list[Figure]) -> list[Finding]:
     return out
 
 
-__all__ = ["Finding", "fmt_ci", "fmt_value", "key_findings"]
+__all__ = ["Finding", "fmt_ci", "fmt_value", "index_base", "key_findings"]
