@@ -836,3 +836,15 @@ def test_an_empty_month_inside_the_range_reads_as_a_withheld_one(tmp_path: Path)
     old = cov.table[~((cov.table["dimension"] == "month") & (cov.table["level"] == "2026-02"))]
     problems = audit_release(_with(figures, "coverage", old), pol)
     assert any("months 2026-02 have no row" in p for p in problems), problems
+
+
+def test_an_out_folder_that_cannot_be_written_is_said_before_any_work(tmp_path: Path) -> None:
+    """--out under a file (or in a folder without write access) ended, after the figures were computed, in a
+    NotADirectoryError / PermissionError traceback from the report's mkdir."""
+    db = _db(tmp_path, users=6, sessions=30)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(blocker / "report"), "--bootstrap", "20"])
+    assert r.exit_code == 2, r.output
+    assert not isinstance(r.exception, OSError)
+    assert "--out" in r.output and "a-file" in r.output

@@ -82,6 +82,21 @@ def _options(out_dir: Path, since: str | None, until: str | None, min_users: int
                          title=title)
 
 
+def _check_out_dir(out_dir: Path) -> None:
+    """--out can be written: said before the figures are computed (a folder without write access ended the run,
+    after the computation, in a PermissionError traceback)."""
+    import tempfile
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as exc:
+        console.print(f"[red]Cannot write the report to --out {out_dir}[/red]: {exc.strerror or exc}. Give a folder "
+                      "you can write.")
+        raise typer.Exit(2) from exc
+
+
 def report_cmd(
     out_dir: OutOpt = Path("report"),
     since: SinceOpt = None,
@@ -121,6 +136,7 @@ def report_cmd(
                           f"({epsilon:g})[/red]: it is the total this report and later ones spend from.")
             raise typer.Exit(2)
         opts.epsilon_budget = epsilon_budget
+    _check_out_dir(out_dir)
     store = open_store(
         db, wait=wait,
         or_read_only=None if epsilon is not None else "the run is recorded only in the report's manifest-report.json.",
