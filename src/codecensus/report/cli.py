@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import time
 from pathlib import Path
@@ -83,17 +84,22 @@ def _options(out_dir: Path, since: str | None, until: str | None, min_users: int
 
 
 def _check_out_dir(out_dir: Path) -> None:
-    """--out can be written: said before the figures are computed (a folder without write access ended the run,
-    after the computation, in a PermissionError traceback)."""
+    """--out can be written: said before the figures are computed (a folder without write access, or a path under a
+    file, ended the run after the computation in a PermissionError / NotADirectoryError traceback). Nothing is left
+    behind: a refused report writes no folder."""
+    import shutil
     import tempfile
 
+    where = out_dir.absolute()
+    while not where.exists() and where != where.parent:  # the folder that the report's folders would be made in
+        where = where.parent
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out_dir):
-            pass
+        if not where.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", str(where))
+        shutil.rmtree(tempfile.mkdtemp(prefix=".codecensus-probe-", dir=where))  # can make folders there
     except OSError as exc:
-        console.print(f"[red]Cannot write the report to --out {out_dir}[/red]: {exc.strerror or exc}. Give a folder "
-                      "you can write.")
+        console.print(f"[red]Cannot write the report to --out {out_dir}[/red]: {exc.strerror or exc}"
+                      f"{f' ({where})' if where != out_dir.absolute() else ''}. Give a folder you can write.")
         raise typer.Exit(2) from exc
 
 
