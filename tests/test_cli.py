@@ -496,3 +496,22 @@ def test_ctrl_c_during_the_demo_says_so_and_a_rerun_takes_the_folder(tmp_path: P
     assert "demo interrupted" in said and "run the same command again" in said and "Traceback" not in said, said
     assert not (out / "codecensus.duckdb").exists()  # stopped while generating
     check_demo_dir(out)  # raised FileExistsError before: a rerun refused the folder
+
+
+def test_sessions_export_carries_no_aider_folder_name(tmp_path: Path) -> None:
+    """An aider history lives in its project's folder: its session_id was 'aider-<folder name>-1', so the sessions
+    export named the project (or, in a <root>/<user>/ corpus, the user) that its project column hashes."""
+    hist = Path(__file__).parent / "fixtures" / "formats" / "aider" / ".aider.chat.history.md"
+    proj = tmp_path / "team" / "alice.smith" / "acme-secret-merger"
+    proj.mkdir(parents=True)
+    (proj / ".aider.chat.history.md").write_bytes(hist.read_bytes())
+    db = tmp_path / "db.duckdb"
+    r = runner.invoke(app, ["ingest", str(tmp_path / "team"), "--db", str(db), "--user-from-dir", "-j", "0"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "csv"])
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert len(rows) == 2 and {x["source"] for x in rows} == {"aider"}
+    assert len({x["session_id"] for x in rows}) == 2  # still one id per run
+    assert all(x["session_id"].startswith("aider-") for x in rows)
+    assert "acme-secret-merger" not in r.stdout and "alice.smith" not in r.stdout

@@ -244,3 +244,27 @@ def test_system_reminder_and_images(tmp_path: Path, store: Store) -> None:
     r = _run(store, tmp_path)[SID]
     assert r["prompts"] == 1
     assert store.one("SELECT text FROM prompts")[0] == "real words here"
+
+
+def test_active_time_stays_within_the_sessions_span(tmp_path: Path, store: Store) -> None:
+    """active_s <= duration_s: 20 of 342 real Claude Code sessions had active_s above duration_s by float noise (the
+    epoch difference 21.50499999 s against the rounded 21.505 s), and a recorded turn can outlast the timestamps."""
+    proj = tmp_path / "alice" / ".claude" / "projects" / "-home-dev-app"
+    sids = [f"{i:08d}-1111-4111-8111-111111111111" for i in range(12)]
+    for i, sid in enumerate(sids):
+        s = Session(sid, t0=1767225600 + 977 * i)
+        s.prompt("list the files")
+        s.reply("Here they are.")
+        s.prompt("and the hidden ones?")
+        s.reply("Done.")
+        if i == 0:  # one turn recorded as longer than the whole session's timestamps span (15 s)
+            s.system("turn_duration", durationMs=60000)
+        for k, line in enumerate(s.lines):  # millisecond timestamps, as real transcripts have them
+            line["timestamp"] = line["timestamp"].replace(".000Z", f".{(123 + 389 * k + 71 * i) % 1000:03d}Z")
+        s.write(proj / f"{sid}.jsonl")
+    rows = _run(store, tmp_path, user_from_dir=True)
+    assert len(rows) == len(sids)
+    for r in rows.values():
+        assert 0 < r["active_s"] <= r["duration_s"], (r["active_s"], r["duration_s"])
+        assert r["duration_s"] == round(r["duration_s"], 3)
+    assert rows[sids[0]]["active_s"] == rows[sids[0]]["duration_s"]  # the 60 s turn, bounded by the span

@@ -156,3 +156,46 @@ def test_a_monthly_rate_of_zero_names_its_wilson_interval(tmp_path: Path) -> Non
     assert (zero["ci_high"] > 0).all()
     # the regression of a constant outcome released '0 pts, 95% CI 0 – 0' at every level
     assert not figs["regression"].available
+
+
+def _share_figure(fid: str, key: str, variable: str, cells: list[tuple[str, float | None]]) -> Figure:
+    t = pd.DataFrame([{key: name, f"{key}_label": name.title(), "variable": variable, "value": v,
+                       "ci_low": None if v is None else max(0.0, v - 0.05), "ci_high": None if v is None else v + 0.05,
+                       "n_users": None if v is None else 9, "n_sessions": None if v is None else 20,
+                       "suppressed": v is None, "ci_method": "wilson"} for name, v in cells])
+    return Figure(fid, fid, "", t, [key, f"{key}_label"], "share")
+
+
+def test_no_largest_group_is_named_that_a_suppressed_one_could_beat() -> None:
+    """Real corpus (123 users): every occupation with sessions was suppressed and the empty ones released as 0, and
+    the summary said 'Management: 0.0% of sessions with an inferable occupation. The largest occupation group.'"""
+    occ = _share_figure("occupations", "occupation", "share_where_inferable",
+                        [("management", 0.0), ("legal", 0.0), ("computer", None), ("arts", None)])
+    assert not [f for f in key_findings([occ]) if f.figure == "occupations"]
+    # a released group smaller than what the suppressed ones hold: named as the largest of the released ones only
+    occ = _share_figure("occupations", "occupation", "share_where_inferable",
+                        [("management", 0.3), ("legal", 0.1), ("computer", None), ("arts", None)])
+    (f,) = [f for f in key_findings([occ]) if f.figure == "occupations"]
+    assert "The largest occupation group" not in f.detail and "released" in f.detail
+    modes = _share_figure("work_modes", "mode", "share_of_sessions", [("operate", 0.21), ("build", 0.20),
+                                                                      ("fix", 0.18), ("plan", None), ("test", None)])
+    (f,) = [f for f in key_findings([modes]) if f.figure == "work_modes"]
+    assert "is the largest work mode" not in f.headline and "released" in f.headline
+    # every other cell released, or the suppressed ones too small together to be larger: still the largest
+    modes = _share_figure("work_modes", "mode", "share_of_sessions", [("operate", 0.6), ("build", 0.3),
+                                                                      ("plan", None)])
+    (f,) = [f for f in key_findings([modes]) if f.figure == "work_modes"]
+    assert f.headline.startswith("Operate is the largest work mode")
+
+
+def test_the_value_index_names_its_own_base_month() -> None:
+    """Real corpus: the index's base month (2025-10) was withheld after the index was taken, and the summary said
+    'Index 120 in 2026-06 (2026-01 = 100)' above a table titled 'first month = 100' whose 2026-01 row read 92."""
+    t = pd.DataFrame([{"month": m, "variable": "raw", "value": v, "ci_low": None if v is None else v / 2,
+                       "ci_high": None if v is None else v * 2, "n_users": 9, "n_sessions": 20,
+                       "suppressed": v is None, "ci_method": "bootstrap"}
+                      for m, v in (("2025-10", None), ("2026-01", 92.0), ("2026-06", 120.0))])
+    fig = Figure("value_by_month", "Value per session by month", "", t, ["month"], "index",
+                 extra={"base_month": "2025-10"})
+    (f,) = [f for f in key_findings([fig]) if f.figure == "value_by_month"]
+    assert "(2025-10 = 100)" in f.detail and "2026-01 = 100" not in f.detail

@@ -923,3 +923,15 @@ def test_complementary_suppression_counts_distinct_users_and_takes_costly_cells_
     assert [r["suppressed"] for r in out] == [True, True, False, True]
     out = apply_release_policy(cells(), group_by=["g"], value_columns=[], users_set_column="u")
     assert [r["suppressed"] for r in out] == [True, True, True, False]
+
+
+def test_an_out_folder_that_cannot_be_written_is_said_before_any_work(tmp_path: Path) -> None:
+    """--out under a file (or in a folder without write access) ended, after the figures were computed, in a
+    NotADirectoryError / PermissionError traceback from the report's mkdir."""
+    db = _db(tmp_path, users=6, sessions=30)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    r = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(blocker / "report"), "--bootstrap", "20"])
+    assert r.exit_code == 2, r.output
+    assert not isinstance(r.exception, OSError)
+    assert "--out" in r.output and "a-file" in r.output

@@ -198,7 +198,8 @@ def ingest(
         bool,
         typer.Option(
             "--user-from-dir",
-            help="The first path component under each PATH is the user: for team corpora laid out as <root>/<user>/...",
+            help="The first path component under each PATH is the user: for team corpora laid out as "
+            "`ROOT/USER/...`",
         ),
     ] = False,
     fmt: Annotated[

@@ -9,9 +9,21 @@ from __future__ import annotations
 
 import sys
 
+# 128 + SIGINT: what a shell reports for a command stopped with Ctrl-C (a command's own handlers exit with it too)
+EXIT_INTERRUPTED = 130
+
 
 def main() -> None:
-    argv = sys.argv[1:]
+    try:
+        _run(sys.argv[1:])
+    except KeyboardInterrupt:
+        # Ctrl-C while Python loads the command line (half a second, before typer's own handler is there):
+        # it printed a KeyboardInterrupt traceback through the import machinery
+        sys.stderr.write("\ninterrupted\n")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+def _run(argv: list[str]) -> None:
     if argv[:1] == ["ingest"]:
         from codecensus.quickcheck import try_fast_ingest
 

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from codecensus.cli_options import LLMRetriesOpt, LLMTimeoutOpt
+from codecensus.cli_options import MAX_THRESHOLD, LLMRetriesOpt, LLMTimeoutOpt, threshold_problem
 from codecensus.cluster.model import ClusterNode, ClusterTree
 
 console = Console(stderr=True)
@@ -69,10 +69,24 @@ def render_tree(tree: ClusterTree, total: int, *, max_children: int = 8, max_dep
     return root
 
 
-def _truth_by_key(store: Any, path: Path) -> dict[str, str]:
+def _read_truth(path: Path) -> dict[str, str]:
+    """--truth's topics by session id, or a plain message and exit (before any work: it was read after the
+    database was opened, and a missing file ended in a traceback)."""
+    import csv
+
     from codecensus.cluster.quality import read_truth
 
-    truth = read_truth(path)
+    try:
+        return read_truth(path)
+    except OSError as exc:
+        console.print(f"[red]Cannot read --truth {escape(str(path))}[/red]: {exc.strerror or exc}")
+    except (ValueError, csv.Error) as exc:  # no topic or id column, not UTF-8, a broken CSV
+        console.print(f"[red]--truth {escape(str(path))} is not a truth.csv[/red] ({escape(str(exc))}): give the "
+                      "truth.csv written with a generated corpus (columns session_id and topic).")
+    raise typer.Exit(2)
+
+
+def _truth_by_key(store: Any, truth: dict[str, str]) -> dict[str, str]:
     if not store.table_exists("sessions"):
         return truth
     rows = store.con.execute("SELECT session_key, session_id FROM sessions").fetchall()
@@ -135,11 +149,11 @@ def cluster_cmd(
     ] = None,
     min_users: Annotated[
         int | None, typer.Option("--min-users", help="Release threshold: distinct users per cluster (default 5).",
-                                 show_default=False)
+                                 show_default=False, min=1, max=MAX_THRESHOLD)
     ] = None,
     min_sessions: Annotated[
         int | None, typer.Option("--min-sessions", help="Release threshold: sessions per cluster (default 10).",
-                                 show_default=False)
+                                 show_default=False, min=1, max=MAX_THRESHOLD)
     ] = None,
     individual: Annotated[
         bool, typer.Option("--individual", help="Personal report: thresholds 1 user / 1 session (never share it).")
@@ -154,6 +168,11 @@ def cluster_cmd(
     from codecensus.cluster.llm_text import CallLimitExceeded
     from codecensus.cluster.run import ClusterConfig, run_cluster
 
+    problem = threshold_problem(min_users, min_sessions, individual)
+    if problem is not None:  # said in the options' names (it was ReleasePolicy's: "use ReleasePolicy(individual=True)")
+        console.print(problem)
+        raise typer.Exit(2)
+    truth_topics = _read_truth(truth) if truth is not None else None
     complete = None
     auditor = None
     if backend is ClusterBackend.offline:
@@ -193,7 +212,7 @@ def cluster_cmd(
         if total:
             console.print(f"[dim]{stage}: {done}/{total}[/dim]", end="\r")
 
-    topics = _truth_by_key(store, truth) if truth is not None else None
+    topics = _truth_by_key(store, truth_topics) if truth_topics is not None else None
     try:
         result = run_cluster(store, config=cfg, complete=complete, auditor=auditor, progress=progress, policy=policy,
                              manifest_extra={"llm": complete.describe()} if complete is not None else None,

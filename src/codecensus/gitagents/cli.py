@@ -46,7 +46,9 @@ def git_agents(
         Path | None,
         typer.Option(
             "--db",
-            help="DuckDB file to store results in (default: codecensus.store.default_db_path(), env CODECENSUS_DB).",
+            help="DuckDB file to store results in. Default: $CODECENSUS_DB or a file in the platform user-data dir.",
+            envvar="CODECENSUS_DB",
+            show_default=False,
         ),
     ] = None,
     json_out: Annotated[

@@ -21,7 +21,7 @@ Definitions:
   file contents, edits, commands); thinking is excluded;
 - tokens and cost include subagents (they are the session's real cost);
 - active_s: sum of recorded turn durations; where none are recorded, the sum
-  of gaps between consecutive events, each capped at 5 minutes.
+  of gaps between consecutive events, each capped at 5 minutes; at most duration_s.
 
 Incremental: :func:`build_sessions` measures again only the sessions that ``measure_dirty`` (written by every
 writer of the raw tables, in its own transaction) says changed, with the sessions that share uuid copies with
@@ -380,8 +380,13 @@ SELECT
   left(sha256('{salt}|' || s.user_key), 16) AS "user",
   left(sha256('{salt}|' || s.project_key), 16) AS project,
   s.started_at, s.ended_at,
-  coalesce(epoch(s.ended_at) - epoch(s.started_at), 0)::DOUBLE AS duration_s,
-  round(coalesce(e.turn_s, g.gap_s, 0), 3)::DOUBLE AS active_s,
+  -- both to the millisecond, and active time within the session's span: the epoch difference's float noise
+  -- (21.50499999 s) fell below the rounded active_s (21.505), and recorded turns can run past the first and last
+  -- timestamps (a Codex turn of 6.074 s in a 6.06 s session); a session without timestamps has no span to bound it
+  round(coalesce(epoch(s.ended_at) - epoch(s.started_at), 0), 3)::DOUBLE AS duration_s,
+  CASE WHEN s.started_at IS NOT NULL AND s.ended_at IS NOT NULL
+       THEN least(round(coalesce(e.turn_s, g.gap_s, 0), 3), round(epoch(s.ended_at) - epoch(s.started_at), 3))
+       ELSE round(coalesce(e.turn_s, g.gap_s, 0), 3) END::DOUBLE AS active_s,
   coalesce(p.prompts, 0)::BIGINT AS prompts,
   coalesce(a.actions, 0)::BIGINT AS actions,
   CASE WHEN coalesce(p.prompts, 0) > 0 THEN coalesce(a.actions, 0) / p.prompts END AS actions_per_prompt,

@@ -12,7 +12,8 @@ import typer
 otel_app = typer.Typer(
     name="otel",
     help=(
-        "Claude Code OpenTelemetry. Point Claude Code at the receiver with\n\n"
+        "Claude Code OpenTelemetry: receive it (`serve`) or import an export of it (`import`).\n\n"
+        "Point Claude Code at the receiver with\n\n"
         "`CLAUDE_CODE_ENABLE_TELEMETRY=1 OTEL_LOGS_EXPORTER=otlp OTEL_METRICS_EXPORTER=otlp "
         "OTEL_EXPORTER_OTLP_PROTOCOL=http/json OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318`"
     ),
@@ -34,10 +35,12 @@ DbOpt = Annotated[
 @otel_app.command("serve")
 def serve_cmd(
     host: Annotated[str, typer.Option("--host", help="Address to listen on (keep 127.0.0.1 unless behind a proxy).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port (4318 is OTLP/HTTP's default).")] = 4318,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port (4318 is OTLP/HTTP's default; 0: any free one).")
+    ] = 4318,
     db: DbOpt = None,
     flush_interval: Annotated[
-        float, typer.Option("--flush-interval", help="Seconds between ingestions of newly received telemetry.")
+        float, typer.Option("--flush-interval", min=0.1, help="Seconds between ingestions of newly received telemetry.")
     ] = 5.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not log requests.")] = False,
 ) -> None:

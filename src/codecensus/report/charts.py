@@ -9,6 +9,7 @@ import altair as alt
 import pandas as pd
 
 from codecensus.aggregate.figures import Figure
+from codecensus.report.findings import index_base
 from codecensus.taxonomy import WORK_MODES
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -229,7 +230,7 @@ def _value_by_month(fig: Figure) -> list[dict[str, Any]]:
         return []
     t["series"] = t["variable"].map({"raw": "as observed", "reweighted": "work-mode mix held fixed"})
     c = _lines_with_band(t, "month", "month", "series", "value per session",
-                         fmt=",.1~f", y_title="index (first month = 100)",
+                         fmt=",.1~f", y_title=f"index ({index_base(fig)} = 100)",
                          colors={"as observed": ACCENT, "work-mode mix held fixed": "#E69F00"}, zero=False)
     rule = alt.Chart(pd.DataFrame({"y": [100]})).mark_rule(color="#9aa5b1", strokeDash=[4, 3]).encode(y="y:Q")
     return [_cfg(alt.layer(c, rule))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from codecensus.cli import DbOpt, WaitOpt, console, open_store, out, validate_day
+from codecensus.cli_options import MAX_THRESHOLD, threshold_problem
 
 if TYPE_CHECKING:
     from codecensus.store import Store
@@ -21,7 +23,6 @@ SinceOpt = Annotated[
 UntilOpt = Annotated[
     str | None, typer.Option("--until", help="Last day (YYYY-MM-DD) of sessions to include.", show_default=False)
 ]
-MAX_THRESHOLD = 1_000_000_000  # more than any team has; --min-users 1e20 ended in an OverflowError traceback
 MinUsersOpt = Annotated[
     int | None,
     typer.Option("--min-users", help="Release a cell only with at least this many distinct users [default: 5; "
@@ -69,7 +70,6 @@ def _classifiers(store: Store, since: str | None, until: str | None) -> list[dic
 def _options(out_dir: Path, since: str | None, until: str | None, min_users: int | None, min_sessions: int | None,
              individual: bool, epsilon: float | None, delta: float | None, bootstrap: int, seed: int,
              title: str = "codecensus report"):  # noqa: ANN202 - ReportOptions, imported lazily
-    from codecensus.aggregate.privacy import TEAM_MIN_USERS
     from codecensus.report.build import ReportOptions
 
     validate_day(since, "--since")
@@ -77,22 +77,9 @@ def _options(out_dir: Path, since: str | None, until: str | None, min_users: int
     if since and until and since > until:  # both YYYY-MM-DD: text order is date order
         console.print(f"[red]--since {since} is after --until {until}[/red]: no session could be in the report.")
         raise typer.Exit(2)
-    if individual and (min_users is not None or min_sessions is not None):
-        # individual mode sets both thresholds to 1: an explicit --min-users 5 was dropped without a word
-        given = " and ".join(f"{o} {v}" for o, v in (("--min-users", min_users), ("--min-sessions", min_sessions))
-                             if v is not None)
-        console.print(f"[red]--individual releases cells of 1 user / 1 session; it cannot be combined with {given}"
-                      "[/red]: drop --individual for a team report with your thresholds, or drop the thresholds.")
-        raise typer.Exit(2)
-    if not individual and min_users == 1:
-        console.print("[red]--min-users 1 would release single people's figures[/red]: a team report needs "
-                      "--min-users 2 or more; for a report of your own sessions use --individual (its first "
-                      "screen says so).")
-        raise typer.Exit(2)
-    if not individual and min_sessions is not None and min_sessions < (min_users or TEAM_MIN_USERS):
-        console.print(f"[red]--min-sessions {min_sessions} is below --min-users {min_users or TEAM_MIN_USERS}"
-                      f"{'' if min_users else ' (the default)'}[/red]: every user has at least one session; give "
-                      "--min-sessions at least --min-users.")
+    problem = threshold_problem(min_users, min_sessions, individual)
+    if problem is not None:
+        console.print(problem)
         raise typer.Exit(2)
     if epsilon is not None and not (epsilon > 0 and math.isfinite(epsilon)):
         console.print(f"[red]--epsilon {epsilon} is not a privacy budget[/red]: give a positive finite number "
@@ -116,6 +103,26 @@ def _options(out_dir: Path, since: str | None, until: str | None, min_users: int
     return ReportOptions(out=out_dir, since=since, until=until, min_users=min_users, min_sessions=min_sessions,
                          individual=individual, epsilon=epsilon, delta=delta, bootstrap=bootstrap, seed=seed,
                          title=title)
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """--out can be written: said before the figures are computed (a folder without write access, or a path under a
+    file, ended the run after the computation in a PermissionError / NotADirectoryError traceback). Nothing is left
+    behind: a refused report writes no folder."""
+    import shutil
+    import tempfile
+
+    where = out_dir.absolute()
+    while not where.exists() and where != where.parent:  # the folder that the report's folders would be made in
+        where = where.parent
+    try:
+        if not where.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", str(where))
+        shutil.rmtree(tempfile.mkdtemp(prefix=".codecensus-probe-", dir=where))  # can make folders there
+    except OSError as exc:
+        console.print(f"[red]Cannot write the report to --out {out_dir}[/red]: {exc.strerror or exc}"
+                      f"{f' ({where})' if where != out_dir.absolute() else ''}. Give a folder you can write.")
+        raise typer.Exit(2) from exc
 
 
 def report_cmd(
@@ -157,6 +164,7 @@ def report_cmd(
                           f"({epsilon:g})[/red]: it is the total this report and later ones spend from.")
             raise typer.Exit(2)
         opts.epsilon_budget = epsilon_budget
+    _check_out_dir(out_dir)
     store = open_store(
         db, wait=wait,
         or_read_only=None if epsilon is not None else "the run is recorded only in the report's manifest-report.json.",

@@ -107,6 +107,20 @@ def _direction(lo: pd.Series, hi: pd.Series) -> str:
     return "is not clearly different"
 
 
+def index_base(fig: Figure | None, default: str = "first month") -> str:
+    """The month an index figure is relative to (its ``base_month``), else ``default``."""
+    base = fig.extra.get("base_month") if fig is not None else None
+    return str(base) if base else default
+
+
+def _largest_is_known(t: pd.DataFrame) -> bool:
+    """Whether the released shares show which cell is the largest: its share is above zero and at least what the
+    suppressed cells hold together (1 - the released shares), so no suppressed cell can be larger."""
+    vals = t["value"].astype(float)
+    top = float(vals.max())
+    return top > 0 and top >= 1 - float(vals.sum()) - 1e-9
+
+
 def key_findings(figs: list[Figure]) -> list[Finding]:
     by = {f.id: f for f in figs}
     out: list[Finding] = []
@@ -115,9 +129,15 @@ def key_findings(figs: list[Figure]) -> list[Finding]:
         top = t.sort_values("value", ascending=False).head(3)
         parts = [f"{r.mode_label.lower()} {fmt_value(r.value, 'share')}" for r in top.itertuples()]
         first = top.iloc[0]
-        out.append(Finding("work_modes", f"{first['mode_label']} is the largest work mode "
-                           f"({fmt_value(first['value'], 'share')} of sessions)",
-                           "Largest work modes: " + ", ".join(parts) + "."))
+        if _largest_is_known(t):
+            out.append(Finding("work_modes", f"{first['mode_label']} is the largest work mode "
+                               f"({fmt_value(first['value'], 'share')} of sessions)",
+                               "Largest work modes: " + ", ".join(parts) + "."))
+        elif first["value"] > 0:  # a suppressed mode may be larger: said of the released ones only
+            out.append(Finding("work_modes", f"{first['mode_label']}: {fmt_value(first['value'], 'share')} of "
+                               "sessions, the largest of the work modes released",
+                               "Largest released work modes: " + ", ".join(parts) + " (the others are below the "
+                               "release thresholds)."))
     t = _rel(by.get("outcomes_by_expertise"), variable="strict_success")
     if len(t) >= 2:
         lo, hi = t.sort_values("expertise").iloc[0], t.sort_values("expertise").iloc[-1]
@@ -163,7 +183,10 @@ def key_findings(figs: list[Figure]) -> list[Finding]:
         rw = t[t["variable"] == "reweighted"].sort_values("month")
         if len(raw) >= 2:
             last = raw.iloc[-1]
-            txt = f"Index {fmt_value(last['value'], 'index')} in {last['month']} ({raw.iloc[0]['month']} = 100)"
+            # the figure's base month: the first month shown may not be it (a base withheld after the index was
+            # taken; the real corpus's read "Index 120 in 2026-06 (2026-01 = 100)" beside 2026-01 at 92)
+            base = index_base(by.get("value_by_month"), raw.iloc[0]["month"])
+            txt = f"Index {fmt_value(last['value'], 'index')} in {last['month']} ({base} = 100)"
             if len(rw):
                 txt += f"; {fmt_value(rw.iloc[-1]['value'], 'index')} with the work-mode mix held fixed"
             moved = last["ci_low"] > 100 or last["ci_high"] < 100
@@ -185,13 +208,16 @@ def key_findings(figs: list[Figure]) -> list[Finding]:
                            "decisions (median session)", gist))
     t = _rel(by.get("occupations"), variable="share_where_inferable")
     ni = _rel(by.get("occupations"), variable="share_of_sessions", occupation="not_inferable")
-    if not t.empty:
+    # the groups with no session are released as 0: with the others suppressed, the "largest" was a 0.0% one
+    if not t.empty and float(t["value"].max()) > 0:
         top = t.sort_values("value", ascending=False).iloc[0]
         inferable = "" if ni.empty else (
             f" An occupation was inferable in {fmt_value(1 - float(ni.iloc[0]['value']), 'share')} of sessions.")
+        which = ("The largest occupation group." if _largest_is_known(t) else
+                 "The largest of the occupation groups released (the others are below the release thresholds).")
         out.append(Finding("occupations", f"{top['occupation_label']}: {fmt_value(top['value'], 'share')} of sessions "
-                           "with an inferable occupation", f"The largest occupation group.{inferable}"))
+                           "with an inferable occupation", which + inferable))
     return out
 
 
-__all__ = ["Finding", "fmt_ci", "fmt_value", "key_findings", "suppressed_text"]
+__all__ = ["Finding", "fmt_ci", "fmt_value", "index_base", "key_findings", "suppressed_text"]

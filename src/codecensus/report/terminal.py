@@ -12,7 +12,7 @@ from rich.text import Text
 
 from codecensus.aggregate.figures import Figure
 from codecensus.report.build import Computed
-from codecensus.report.findings import fmt_ci, fmt_value, suppressed_text
+from codecensus.report.findings import fmt_ci, fmt_value, index_base, suppressed_text
 
 
 def _released(fig: Figure | None, **eq: Any) -> pd.DataFrame:
@@ -124,7 +124,8 @@ def render_summary(comp: Computed, console: Console) -> None:
             t.add_row(r.expertise_label, fmt_value(r.value, "pp"), fmt_ci(r.ci_low, r.ci_high, "pp"), p)
         console.print(t)
 
-    for fid, title, unit in (("value_by_month", "Value per session (index, first month = 100)", "index"),
+    base = index_base(by.get("value_by_month"))
+    for fid, title, unit in (("value_by_month", f"Value per session (index, {base} = 100)", "index"),
                              ("success_trend", "Strict success by month", "share")):
         v = _released(by.get(fid))
         if v.empty:

@@ -93,6 +93,7 @@ class _Reply:
 
 class AiderParser(WholeFileParser):
     name = "aider"
+    version = "2"  # 2: session_id from the file's id, not its folder's name
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.name == ".aider.chat.history.md":
@@ -129,7 +130,9 @@ class AiderParser(WholeFileParser):
             if sess is None:
                 run += 1
                 key = f"aider:{ctx.file_id[:12]}:{run}"
-                sess = rows.session(key, session_id=f"aider-{path.parent.name}-{run}", project=project, version=version)
+                # not the folder's name: it is the project's (or, in a team corpus, the user's), which exports
+                # only ever carry as salted hashes
+                sess = rows.session(key, session_id=f"aider-{ctx.file_id[:12]}-{run}", project=project, version=version)
                 sess.touch(run_ts, count=False)
             return sess
 
