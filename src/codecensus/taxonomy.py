@@ -180,6 +180,20 @@ ABSTENTION_REASONS: Final[tuple[Label, ...]] = (
     Label("not_recorded", "Not recorded", "classified before reasons were stored, or by a backend that gives none"),
 )
 ABSTENTION_REASON_KEYS: Final = tuple(r.key for r in ABSTENTION_REASONS)
+# What the report says for each reason (one plain phrase per key; the report's abstentions table)
+ABSTENTION_REASON_WORDS: Final[dict[str, str]] = {
+    "empty_session": "empty session",
+    "no_answer": "no valid answer from the classifier",
+    "no_human_request": "no request typed by the human",
+    "too_little_text": "too little text from the human",
+    "unreadable_request": "request in a language the classifier cannot read",
+    "thin_evidence": "thin evidence",
+    "nothing_done": "the agent did nothing",
+    "no_result": "the transcript stops before any result",
+    "model_cannot_tell": "the model could not tell",
+    "not_recorded": "not recorded: re-run `codecensus classify`",
+}
+assert tuple(ABSTENTION_REASON_WORDS) == ABSTENTION_REASON_KEYS
 # the facets that can abstain, with the value that says so (expertise: None)
 ABSTAINING_FACETS: Final = ("expertise", "occupation", "outcome")
 

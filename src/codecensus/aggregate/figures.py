@@ -39,6 +39,9 @@ from codecensus.aggregate.stats import (
 from codecensus.measure import SESSION_COLUMNS
 from codecensus.store import Store
 from codecensus.taxonomy import (
+    ABSTAINING_FACETS,
+    ABSTENTION_REASON_KEYS,
+    ABSTENTION_REASON_WORDS,
     AT_LEAST_PARTIAL,
     CODE_PRODUCING_MODES,
     EXPERTISE,
@@ -126,7 +129,7 @@ def load_report_data(store: Store, since: str | date | None = None, until: str |
         fcols = {r[0] for r in store.con.execute("DESCRIBE facets").fetchall()}
         wanted = ["mode", "occupation", "occupation_confidence", "expertise", "outcome", "outcome_score", "trouble",
                   "recovered", "abandoned", "user_planning_pct", "user_execution_pct", "value_hours", "value_soc",
-                  "value_usd", "backend", "model", "abstained"]
+                  "value_usd", "backend", "model", "abstained", *(f"{k}_reason" for k in ABSTAINING_FACETS)]
         facet_sel = ", " + ", ".join(
             (f'f."{c}" AS "f_{c}"' if c in fcols else f'NULL AS "f_{c}"') for c in wanted
         )
@@ -175,7 +178,8 @@ def load_report_data(store: Store, since: str | date | None = None, until: str |
         # An abstention (the backend could not answer) keeps its honest labels (outcome unclear, occupation not
         # inferable); its mode, expertise, decisions and value are placeholders, so those figures leave it out.
         if "abstained" in df:
-            gone = df.pop("abstained").fillna(False).astype(bool).to_numpy()
+            gone = df["abstained"].fillna(False).astype(bool).to_numpy()
+            df["abstained"] = gone  # the sessions the backend could not answer at all (fig_abstentions)
             if gone.any():
                 for c in _ABSTENTION_PLACEHOLDERS:
                     if c in df:
@@ -376,6 +380,9 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     rows whether it had sessions or not). Rows of a month outside ``ctx.months`` (withheld at the ends of the
     range) are dropped at the end.
 
+    ``_users`` (a set of user ids per row, optional) makes the withheld cells of a partition pass the user threshold on
+    the distinct users of their union (a user in two cells counts once), as the months do.
+
     ``_also`` (a tuple of partition names per row) puts a row in further partitions, each treated like
     ``across``'s: cells that add up to a total the figure releases beside them (a roll-up's modes and the roll-up's
     own row, which is their sum: a released total with its cells in one partition leaves no lone suppressed cell),
@@ -415,8 +422,12 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
                "_w": bool(withheld[i])}
         if forced[i]:  # counts as a non-empty cell below every threshold
             rec["n_users"], rec["n_sessions"] = 0, 1
+        if isinstance(r.get("_users"), set | frozenset):
+            rec["_users"] = frozenset() if forced[i] else r["_users"]
         recs.append(rec)
-    released = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[], withheld_column="_w")
+    sets = "_users" if "_users" in t else None
+    released = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[], withheld_column="_w",
+                                    users_set_column=sets)
     sup = np.array([bool(r[SUPPRESSED]) for r in released], dtype=bool)  # (bool even when no cell is left)
     reason = [r[REASON] for r in released]
     partitions: list[list[str]] = []
@@ -439,7 +450,7 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
                 for i, rec in enumerate(recs):
                     rec["_g"], rec["_w"] = part[i], bool(sup[i])
                 out = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[],
-                                           withheld_column="_w")
+                                           withheld_column="_w", users_set_column=sets)
                 for i, r in enumerate(out):
                     if r[SUPPRESSED] and not sup[i]:
                         sup[i], reason[i], changed = True, r[REASON], True
@@ -447,8 +458,8 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     t["suppression"] = [("derived" if forced[i] else reason[i]) if sup[i] else None for i in range(len(t))]
     if "_hidden" in t:
         t = t[~t["_hidden"].fillna(False).astype(bool)]
-    t = t.drop(columns=[c for c in ("_pgroup", "_ptotal", "_pusers", "_hidden", "_withheld", "force_suppress", "_also")
-                        if c in t])
+    t = t.drop(columns=[c for c in ("_pgroup", "_ptotal", "_pusers", "_hidden", "_withheld", "force_suppress", "_also",
+                                     "_users") if c in t])
     ok = ~t["suppressed"].to_numpy()
     for c in _RELEASE_VALUES:
         if c in t:
@@ -604,6 +615,111 @@ def _not_inferable_withheld(ctx: Context) -> bool:
     ni = (_facet_df(ctx).to_numpy() & (df["occupation"] == NOT_INFERABLE).fillna(False).to_numpy())
     s, u = ctx.boot.population(np.where(ni, 0, -1), 1)
     return bool(s[0] > 0) and not bool(ctx.passes(u[0], s[0]))
+
+
+# The lines of the abstentions figure: each facet that can abstain (over the classified sessions, as every facet
+# figure), and the sessions the classifier could not answer at all (every facet abstains; outside 'classified').
+ABSTENTION_LINES: tuple[tuple[str, str], ...] = (
+    ("expertise", "expertise: no level"),
+    ("occupation", "occupation: not inferable"),
+    ("outcome", "outcome: unclear"),
+    ("session", "whole session: no answer"),
+)
+
+
+def _reasons(df: pd.DataFrame, facet: str) -> pd.Series:
+    """Each session's reason for ``facet`` (a key of taxonomy.ABSTENTION_REASONS): a store classified before the
+    reasons were stored has no column (NULL) or 'not_recorded'; both read 'not_recorded', and so does a key this
+    version does not know, so that the reasons of a line add up to its total."""
+    col = f"{facet}_reason"
+    r = df[col].astype("string") if col in df else pd.Series(pd.NA, index=df.index, dtype="string")
+    return r.where(r.isin(list(ABSTENTION_REASON_KEYS)), "not_recorded").fillna("not_recorded")
+
+
+def fig_abstentions(ctx: Context) -> Figure:
+    """How many sessions each facet abstained on, and why (taxonomy.ABSTENTION_REASONS), as released counts.
+
+    A line's total is released on its own thresholds; its reasons add up to it, so they are one partition
+    (complementary suppression: a withheld reason goes with others until the withheld ones jointly pass, on their
+    distinct users), which also covers the facet's total that other figures give (classified - the sessions with a
+    level; the occupations figure's not-inferable cell). The whole-session line counts the sessions the backend could
+    not answer: the outcome line (unclear among the classified) plus it is the unclear sessions the success trend's
+    months add up to, so when it is withheld the outcome line is withheld whole."""
+    title = "Why facets have no finding"
+    if not ctx.data.has_facets:
+        return _unavailable("abstentions", title, "no classified sessions (run `codecensus classify`)")
+    df = ctx.data.df
+    cls = _facet_df(ctx).to_numpy()
+    whole = df["abstained"].fillna(False).astype(bool).to_numpy() if "abstained" in df else np.zeros(len(df), bool)
+    who = {
+        "expertise": cls & df["expertise"].isna().to_numpy(),
+        "occupation": cls & (df["occupation"] == NOT_INFERABLE).fillna(False).to_numpy(),
+        "outcome": cls & (df["outcome"] == "unclear").fillna(False).to_numpy(),
+        "session": whole,
+    }
+    users = df["user"].to_numpy(dtype=object)
+    R = len(ABSTENTION_REASON_KEYS)
+    rows: list[dict[str, Any]] = []
+    for facet, facet_label in ABSTENTION_LINES:
+        hit = who[facet]
+        reason = _codes(_reasons(df, "outcome" if facet == "session" else facet), ABSTENTION_REASON_KEYS)
+        s, u = ctx.boot.population(np.where(hit, 0, -1), 1)
+        line = {"facet": facet, "facet_label": facet_label}
+        rows.append({**line, "reason": "all", "reason_label": "all", "variable": "abstained", "value": float(s[0]),
+                     "ci_low": np.nan, "ci_high": np.nan, "n_users": int(u[0]), "n_sessions": int(s[0]),
+                     "suppressed": False, "ci_method": "count", "_pgroup": f"abstentions|{facet}|total"})
+        rs, ru = ctx.boot.population(np.where(hit, reason, -1), R)
+        for i in np.flatnonzero(rs > 0):
+            rows.append({**line, "reason": ABSTENTION_REASON_KEYS[i],
+                         "reason_label": ABSTENTION_REASON_WORDS[ABSTENTION_REASON_KEYS[i]], "variable": "sessions",
+                         "value": float(rs[i]), "ci_low": np.nan, "ci_high": np.nan, "n_users": int(ru[i]),
+                         "n_sessions": int(rs[i]), "suppressed": False, "ci_method": "count",
+                         "_pgroup": f"abstentions|{facet}", "_users": set(users[hit & (reason == i)])})
+    a_s, a_u = ctx.boot.population(np.where(whole, 0, -1), 1)
+    if a_s[0] > 0 and not bool(ctx.passes(a_u[0], a_s[0])):
+        for r in rows:
+            r["force_suppress"] = r["facet"] == "outcome"
+    t = _finish(ctx, rows, ["facet", "facet_label", "reason", "reason_label"])
+    n_s, n_u = ctx.boot.population(np.where(cls | whole, 0, -1), 1)
+    notes = ["The facet lines count among the classified sessions (as the other figures do); the whole-session line "
+             "counts the sessions the classifier could not answer at all, which no facet figure includes."]
+    if bool((t["reason"] == "not_recorded").any()):
+        notes.append("Reasons not recorded: these sessions were classified before codecensus stored why a facet has "
+                     "no finding. Re-run `codecensus classify` to record them.")
+    return Figure(
+        "abstentions", title,
+        "Sessions whose facet holds no finding (expertise without a level, occupation not inferable, outcome unclear) "
+        "among the classified sessions, and the sessions the classifier could not answer at all, each counted by the "
+        "reason the classifier stored; reasons under the thresholds are withheld with others so that no withheld "
+        "count follows by subtraction from a line's total.",
+        t, ["facet", "facet_label", "reason", "reason_label"], "count",
+        subtitle="How often the classifier abstains, and why.",
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), notes=notes,
+    )
+
+
+def withhold_linked(figs: list[Figure]) -> list[Figure]:
+    """Cells withheld because another figure withholds the same sessions: the abstentions' occupation line is the
+    occupations figure's not-inferable cell (its total, and its reasons add up to it), so where that cell is withheld
+    (complementary suppression: other cells follow from it) the line is withheld whole."""
+    by = {f.id: f for f in figs if f.available}
+    occ, ab = by.get("occupations"), by.get("abstentions")
+    if occ is None or ab is None or ab.table.empty:
+        return figs
+    o = occ.table
+    ni = o[(o["occupation"] == NOT_INFERABLE) & (o["variable"] == "share_of_sessions")]
+    if ni.empty or not bool(ni["suppressed"].astype(bool).any()):
+        return figs
+    t = ab.table.copy()
+    hit = (t["facet"] == "occupation") & ~t["suppressed"].astype(bool)
+    if hit.any():
+        t.loc[hit, "suppressed"] = True
+        t.loc[hit, "suppression"] = "derived"
+        t.loc[hit, ["value", "ci_low", "ci_high"]] = np.nan
+        t.loc[hit, ["n_users", "n_sessions"]] = pd.NA
+        t.loc[hit, "ci_method"] = None
+        ab.table = t
+    return figs
 
 
 def fig_occupations(ctx: Context) -> Figure:
@@ -1612,6 +1728,7 @@ RELEASE_SUMS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "work_modes": (("share_of_sessions", "rollup", "share_of_sessions_rollup"),),
     "session_shape": (("share_of_sessions", "metric", "median"),),
     "decisions": (("share_of_sessions", "kind", "median_pct"),),
+    "abstentions": (("sessions", "facet", "abstained"),),
 }
 
 
@@ -1649,6 +1766,7 @@ RELEASE_NESTED: dict[str, tuple[tuple[str, str], ...]] = {
 
 FIGURES: tuple[Callable[[Context], Figure], ...] = (
     fig_coverage,
+    fig_abstentions,
     fig_occupations,
     fig_occupations_by_month,
     fig_work_modes,
@@ -1678,7 +1796,7 @@ def build_figures(ctx: Context, only: Sequence[str] | None = None) -> list[Figur
         if only is not None and fid not in only:
             continue
         figs.append(f(ctx))
-    return figs
+    return withhold_linked(figs)
 
 
 def long_table(figures: Sequence[Figure]) -> pa.Table:

@@ -130,6 +130,7 @@ def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int
     if dp_floor is None and not policy.individual:
         problems += _audit_partitions(figures)
         problems += _audit_derived(figures, policy)
+        problems += _audit_abstentions(figures)
     if dp_floor is not None:
         problems += _audit_dp_months(figures)
     return problems
@@ -154,6 +155,28 @@ def _months_count_problem(coverage: Figure | None, span: int) -> list[str]:
     said = coverage.extra.get("months") if coverage is not None else None
     return [] if said is None or int(said) == span else [
         f"figure coverage: the report says {said} months, but shows {span}"]
+
+
+def _audit_abstentions(figures: list[Figure]) -> list[str]:
+    """The abstentions figure's lines that other figures' withheld cells give back: its occupation line where the
+    occupations figure withholds its not-inferable cell (the same sessions), and its outcome line where its own
+    whole-session line is withheld (the unclear sessions the success trend's months add up to, less the outcome
+    line's, are those sessions). Such a line releases no cell (``fig_abstentions``, ``withhold_linked``)."""
+    by = {f.id: f.table for f in figures if f.available and len(f.table) and "suppressed" in f.table}
+    ab = by.get("abstentions")
+    if ab is None or "facet" not in ab:
+        return []
+    occ = by.get("occupations")
+    gone: list[tuple[str, str]] = []
+    if occ is not None and "occupation" in occ:
+        ni = occ[(occ["occupation"] == "not_inferable") & (occ["variable"] == "share_of_sessions")]
+        if bool(ni["suppressed"].astype(bool).any()):
+            gone.append(("occupation", "occupations withholds its not-inferable cell"))
+    whole = ab[(ab["facet"] == "session") & (ab["variable"] == "abstained")]
+    if bool(whole["suppressed"].astype(bool).any()):
+        gone.append(("outcome", "the whole-session line is withheld"))
+    return [f"figure abstentions (facet={facet}): released, but {why}, which subtraction then recovers"
+            for facet, why in gone if bool((~ab.loc[ab["facet"] == facet, "suppressed"].astype(bool)).any())]
 
 
 def _small(n: float, policy: ReleasePolicy) -> bool:
@@ -476,7 +499,13 @@ def compute(store: Store, opts: ReportOptions) -> Computed:
 def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: ReportData, t0: float) -> Computed:
     """Differential-privacy release: noisy figures from the DP engine, charged to the store's ledger."""
     from codecensus.aggregate.dp import PrivacyLedger
-    from codecensus.aggregate.dpfigures import DP_FIGURES, MAX_REPORT_EPSILON, dp_figures, release_floor
+    from codecensus.aggregate.dpfigures import (
+        DP_FIGURES,
+        DP_LEFT_OUT,
+        MAX_REPORT_EPSILON,
+        dp_figures,
+        release_floor,
+    )
 
     assert opts.epsilon is not None
     if not 0 < opts.epsilon <= MAX_REPORT_EPSILON:  # 1e300 released the exact counts: no privacy at all
@@ -491,9 +520,8 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
     for f in FIGURES:
         fid = f.__name__.removeprefix("fig_")
         if fid not in have:
-            figs.append(_unavailable(fid, fid.replace("_", " ").capitalize(),
-                                     "not released in differential-privacy mode" if fid not in DP_FIGURES
-                                     else "not enough data"))
+            figs.append(_unavailable(fid, fid.replace("_", " ").capitalize(), DP_LEFT_OUT.get(
+                fid, "not released in differential-privacy mode" if fid not in DP_FIGURES else "not enough data")))
     order = [f.__name__.removeprefix("fig_") for f in FIGURES]
     figs.sort(key=lambda f: order.index(f.id) if f.id in order else len(order))
     spent = ledger.spent(rep.dataset)

@@ -38,7 +38,7 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
     ("trends", "Value and trends", ["value_by_month", "value_by_mode", "success_trend"]),
     ("decisions", "Who decides", ["decisions", "actions_by_decisions"]),
     ("shape", "Sessions and usage", ["session_shape", "usage_intensity", "git_adoption"]),
-    ("data", "Data and privacy", ["coverage"]),
+    ("data", "Data and privacy", ["coverage", "abstentions"]),
 ]
 
 _VARIABLE_WORDS = {
@@ -53,7 +53,13 @@ _VARIABLE_WORDS = {
     "mean_per_user_week": "mean per user-week", "median_per_user_week": "median per user-week",
     "share_of_user_weeks": "share of user-weeks", "share_of_repositories": "share of repositories",
     "sessions": "sessions", "users": "users", "classified sessions": "classified sessions",
+    "abstained": "sessions without a finding",
 }
+
+
+# What the report's dates say when sessions of months withheld at the ends of the range are counted but not dated
+WITHHELD_ENDS = ("the dates are of the months released; the count also holds sessions in months withheld at the ends "
+                 "of the range")
 
 
 def _unit_for(fig: Figure, variable: str) -> str:
@@ -287,6 +293,7 @@ def _figure_view(fig: Figure, release: ReleaseView, chart_ids: list[str], specs:
         "regression": _regression_rows(fig) if fig.id == "regression" and fig.available else [],
         "regression_sentence": _regression_sentence(fig) if fig.id == "regression" and fig.available else "",
         "tree": _topic_tree(fig) if fig.id == "topics" and fig.available else [],
+        "abstentions": abstention_lines(fig) if fig.id == "abstentions" else [],
     }
     if fig.id == "regression" and fig.available:
         view["n_text"] += f" · R² {fig.extra.get('r2', float('nan')):.3f}"
@@ -296,6 +303,27 @@ def _figure_view(fig: Figure, release: ReleaseView, chart_ids: list[str], specs:
 def _natural_key(level: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key reading digit runs as numbers: versions 1.0.51 < 1.0.100, models -4-5 < -4-10; text after numbers."""
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", level) if p)
+
+
+def abstention_lines(fig: Figure | None) -> list[dict[str, Any]]:
+    """The abstentions figure as lines for a small table: each facet's sessions without a finding (its released
+    total, or 'withheld') and its released reasons, most first, with how many reasons are withheld."""
+    if fig is None or not fig.available or fig.table.empty:
+        return []
+    t = fig.table
+    out = []
+    for _facet, g in t.groupby("facet", sort=False):
+        tot = g[g["variable"] == "abstained"]
+        cells = g[g["variable"] == "sessions"]
+        shown = cells[~cells["suppressed"].astype(bool)].sort_values(["n_sessions", "reason"], ascending=[False, True])
+        out.append({
+            "facet": str(g["facet_label"].iloc[0]),
+            "total": "withheld" if tot.empty or bool(tot["suppressed"].iloc[0]) else fmt_value(tot["value"].iloc[0],
+                                                                                               "count"),
+            "reasons": [(str(r["reason_label"]), fmt_value(r["n_sessions"], "count")) for r in shown.to_dict("records")],
+            "withheld": int(cells["suppressed"].astype(bool).sum()),
+        })
+    return out
 
 
 def _coverage_view(fig: Figure | None) -> dict[str, Any]:
@@ -358,11 +386,11 @@ def render_html(
     return tmpl.render(
         title=title, css=Markup(css), vega_js=Markup(vega_bundle()),  # noqa: S704 - package JS, not user data
         specs_json=_json_for_script(specs), chart_ids=chart_ids, sections=sections, findings=findings,
-        coverage=cov, release=release, suppressed=suppressed, unavailable=unavailable, tables_dir=tables_dir,
+        coverage=cov, release=release, withheld_ends=WITHHELD_ENDS, suppressed=suppressed, unavailable=unavailable, tables_dir=tables_dir,
         version=__version__, generated=(generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
         total_suppressed=sum(s["suppressed"] for s in suppressed),
         total_released=sum(s["released"] for s in suppressed),
     )
 
 
-__all__ = ["SECTIONS", "ReleaseView", "render_html", "vega_bundle"]
+__all__ = ["SECTIONS", "ReleaseView", "abstention_lines", "render_html", "vega_bundle"]

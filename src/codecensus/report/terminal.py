@@ -13,6 +13,7 @@ from rich.text import Text
 from codecensus.aggregate.figures import Figure
 from codecensus.report.build import Computed
 from codecensus.report.findings import fmt_ci, fmt_value, index_base, suppressed_text
+from codecensus.report.html import WITHHELD_ENDS, abstention_lines
 
 
 def _released(fig: Figure | None, **eq: Any) -> pd.DataFrame:
@@ -55,6 +56,8 @@ def render_summary(comp: Computed, console: Console) -> None:
         head.append(f"{cov.n_sessions:,} sessions from {cov.n_users:,} users")
         if first:
             head.append(f", {first} to {last}")
+            if cov.extra.get("hidden_months"):  # counted above, but outside these dates (Context._months_to_show)
+                head.append(f" ({WITHHELD_ENDS})")
         cls = _released(cov, variable="classified sessions")
         n_cls = int(cls["value"].iloc[0]) if not cls.empty else None
         if n_cls is not None and n_cls < cov.n_sessions:  # the facet figures cover only these
@@ -140,6 +143,22 @@ def render_summary(comp: Computed, console: Console) -> None:
             t.add_row(m, _cell(v, unit, month=m, variable="raw"), _cell(v, unit, month=m, variable="reweighted"),
                       fmt_value(row.iloc[0]["n_sessions"], "count") if len(row) else "")
         console.print(t)
+
+    ab = by.get("abstentions")
+    lines = abstention_lines(ab)
+    if ab is not None and lines:
+        t = Table(title="Why facets have no finding (sessions)", title_justify="left")
+        t.add_column("facet without a finding")
+        t.add_column("sessions", justify="right")
+        t.add_column("why (sessions)")
+        for a in lines:
+            why = [f"{r} {n}" for r, n in a["reasons"]]
+            if a["withheld"]:
+                why.append(f"[dim]{a['withheld']} reason{'' if a['withheld'] == 1 else 's'} withheld[/dim]")
+            t.add_row(a["facet"], a["total"], " · ".join(why) or "–")
+        console.print(t)
+        for note in ab.notes[1:]:  # (the first says what the lines count: in the table's title and the report)
+            console.print(Text(note, style="yellow"))
 
     sup = suppressed_text([f.table for f in comp.figures if f.available])
     relc = sum(f.released_cells for f in comp.figures if f.available)
