@@ -935,3 +935,104 @@ def test_an_out_folder_that_cannot_be_written_is_said_before_any_work(tmp_path: 
     assert r.exit_code == 2, r.output
     assert not isinstance(r.exception, OSError)
     assert "--out" in r.output and "a-file" in r.output
+
+
+def _report_data(df: pd.DataFrame) -> Any:
+    from codecensus.aggregate.figures import ReportData
+
+    return ReportData(df=df.reset_index(drop=True), has_facets=True, months=sorted(df["month"].dropna().unique()),
+                      clusters=None, git_adoption=None, since=None, until=None, damaged_lines=0, files=0,
+                      sessions_without_time=0)
+
+
+def test_the_cascade_over_two_partitions_gives_back_a_complement_it_did_not_need() -> None:
+    """Rows and columns both add up to released totals. Two small cells, (r0, c3) and (r1, c0), are protected by the
+    rectangle of four corners; row r0 took its smallest complement first, (r0, c2) of 13 sessions, and column c0 then
+    took (r0, c0): (r0, c2) was no longer needed but stayed withheld (5 cells where 4 protect). It is given back now,
+    and every row and column still passes (two or more withheld cells that together pass the thresholds)."""
+    from types import SimpleNamespace
+
+    from codecensus.aggregate.figures import _finish
+    from codecensus.aggregate.privacy import ReleasePolicy, check_release
+
+    policy = ReleasePolicy()
+    counts = [[(20, 20), (15, 100), (12, 13), (4, 10)], [(3, 40), (0, 0), (0, 0), (20, 100)]]
+    rows = [{"row": f"r{r}", "col": f"c{c}", "variable": "v", "value": 1.0, "ci_low": 0.0, "ci_high": 1.0,
+             "n_users": u, "n_sessions": s, "suppressed": False, "ci_method": "b", "_pgroup": f"v|{r}"}
+            for r, cells in enumerate(counts) for c, (u, s) in enumerate(cells)]
+    ctx = SimpleNamespace(policy=policy, withheld_months=frozenset(), months=[])
+    t = _finish(ctx, [dict(r) for r in rows], ["row", "col"], across="col", drop_empty=False)  # type: ignore[arg-type]
+    withheld = {(r["row"], r["col"]) for r in t.to_dict("records") if r["suppressed"]}
+    assert withheld == {("r0", "c0"), ("r0", "c3"), ("r1", "c0"), ("r1", "c3")}
+    out = t.to_dict("records")
+    for by in ("row", "col"):
+        assert check_release(out, policy, group_by=(by,), counts=rows) == [], by
+
+
+def test_outcome_levels_withheld_with_the_small_ones_are_those_that_protect_them() -> None:
+    """Levels 1 and 4 have 3 and 4 unclear sessions, level 5 a handful of sessions: withheld whole, their unclear
+    sessions (7) are still below the thresholds, so one more level goes. The smallest level (3) has no unclear
+    session and protects nothing: it was taken first, and then level 2 as well, withholding every level. Level 2 alone
+    protects them: level 3 is released."""
+    from codecensus.aggregate.figures import Context, _outcome_levels_to_withhold
+    from codecensus.aggregate.privacy import ReleasePolicy
+
+    spec = {1: (30, 30, 30, 3), 2: (40, 40, 40, 20), 3: (20, 20, 20, 0), 4: (30, 30, 30, 4), 5: (2, 0, 1, 0)}
+    rows = []
+    for level, ns in spec.items():
+        for outcome, n in zip(("verified_success", "success", "failure", "unclear"), ns, strict=True):
+            rows += [{"user": f"u{level}{outcome}{i}", "month": "2026-01", "expertise": level, "outcome": outcome}
+                     for i in range(n)]
+    ctx = Context(_report_data(pd.DataFrame(rows)), ReleasePolicy(), B=10)
+    assert _outcome_levels_to_withhold(ctx) == frozenset({1, 2, 4, 5})
+
+
+def test_a_modes_value_index_is_based_on_a_month_it_releases() -> None:
+    """Value by work mode indexed each mode on its first month that passed the thresholds, before complementary
+    suppression withheld that month (Build 2026-01: the month's other mode had 3 sessions): Build's released months
+    were shown against a base nobody could see, and the text named it ('Build 2026-01'), telling that the withheld
+    month passed. The base is now the first month released: its row reads 100, and the text names only such months."""
+    from codecensus.aggregate.figures import Context, fig_value_by_mode
+    from codecensus.aggregate.privacy import ReleasePolicy
+
+    spec = {("build", "2026-01"): 12, ("fix", "2026-01"): 3, ("build", "2026-02"): 20, ("fix", "2026-02"): 30,
+            ("build", "2026-03"): 25, ("fix", "2026-03"): 30, ("build", "2026-04"): 30, ("fix", "2026-04"): 30}
+    rows = []
+    for (mode, month), n in spec.items():
+        rows += [{"user": f"u{len(rows) + i}", "month": month, "mode": mode, "value_usd": 100.0 + (len(rows) + i) % 7}
+                 for i in range(n)]
+    f = fig_value_by_mode(Context(_report_data(pd.DataFrame(rows)), ReleasePolicy(), B=10))
+    idx = f.table[(f.table["variable"] == "index") & ~f.table["suppressed"].astype(bool)]
+    assert set(idx["mode"]) == {"build", "fix"}
+    for mode, x in idx.groupby("mode"):
+        first = x.sort_values("month").iloc[0]
+        assert first["value"] == pytest.approx(100.0), (mode, first["month"])
+        assert f"{mode.capitalize()} {first['month']}" in f.method
+    assert "2026-01" not in f.method and "2026-02" not in f.method
+
+
+def test_the_cascade_leaves_every_row_and_column_protected() -> None:
+    """Giving complements back never leaves a row or a column with a cell subtraction recovers (random tables)."""
+    import random
+    from types import SimpleNamespace
+
+    from codecensus.aggregate.figures import _finish
+    from codecensus.aggregate.privacy import ReleasePolicy, check_release
+
+    policy = ReleasePolicy()
+    ctx = SimpleNamespace(policy=policy, withheld_months=frozenset(), months=[])
+    rng = random.Random(7)
+    for _ in range(60):
+        rows = []
+        n_r, n_c = rng.randint(2, 6), rng.randint(2, 6)
+        for r in range(n_r):
+            for c in range(n_c):
+                s = rng.choice([0, 1, 2, 3, 10, 11, 12, 13, 20, 40, 100])
+                u = min(s, rng.randint(3, 30))
+                rows.append({"row": f"r{r}", "col": f"c{c}", "variable": "v", "value": 1.0, "ci_low": 0.0,
+                             "ci_high": 1.0, "n_users": u, "n_sessions": s, "suppressed": False, "ci_method": "b",
+                             "_pgroup": f"v|{r}"})
+        t = _finish(ctx, [dict(r) for r in rows], ["row", "col"], across="col", drop_empty=False)  # type: ignore[arg-type]
+        out = t.to_dict("records")
+        for by in ("row", "col"):
+            assert check_release(out, policy, group_by=(by,), counts=rows) == [], (by, rows)

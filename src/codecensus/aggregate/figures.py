@@ -15,6 +15,7 @@ for shares where each user has one session.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from codecensus.aggregate.privacy import REASON, SUPPRESSED, apply_release_policy
+from codecensus.aggregate.privacy import R_COMPLEMENTARY, REASON, SUPPRESSED, apply_release_policy
 from codecensus.aggregate.stats import (
     DEFAULT_B,
     Estimate,
@@ -443,17 +444,38 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
             partitions.append([f"also|{a[j]}" if j < len(a) else f"solo{i}" for i, a in enumerate(also)])
     if partitions:
         partitions.append([r["_g"] for r in recs])
-        changed = True
-        while changed:  # each pass only adds suppressed cells: it ends
-            changed = False
-            for part in partitions:
-                for i, rec in enumerate(recs):
-                    rec["_g"], rec["_w"] = part[i], bool(sup[i])
-                out = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[],
-                                           withheld_column="_w", users_set_column=sets)
-                for i, r in enumerate(out):
-                    if r[SUPPRESSED] and not sup[i]:
-                        sup[i], reason[i], changed = True, r[REASON], True
+
+        def cascade() -> None:
+            """Suppress, over every partition in turn, until none adds a cell."""
+            changed = True
+            while changed:  # each pass only adds suppressed cells: it ends
+                changed = False
+                for part in partitions:
+                    for i, rec in enumerate(recs):
+                        rec["_g"], rec["_w"] = part[i], bool(sup[i])
+                    out = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[],
+                                               withheld_column="_w", users_set_column=sets)
+                    for i, r in enumerate(out):
+                        if r[SUPPRESSED] and not sup[i]:
+                            sup[i], reason[i], changed = True, r[REASON], True
+
+        def loss() -> tuple[int, int]:
+            return sum(recs[i]["n_sessions"] for i in np.flatnonzero(sup)), int(sup.sum())
+
+        cascade()
+        # Each partition takes the smallest complement it needs, one partition after the other, so a complement taken
+        # early can be dispensable once others are withheld (value by mode: Operate's index in 2025-12, 14 sessions,
+        # went for its month; the mode's months were protected without it). Each complement is given back, biggest
+        # first, and the partitions re-protected: kept when fewer sessions (then cells) are withheld than before.
+        for i in sorted((i for i in range(len(t)) if sup[i] and reason[i] == R_COMPLEMENTARY and not withheld[i]),
+                        key=lambda i: (-recs[i]["n_sessions"], -recs[i]["n_users"], i)):
+            if not sup[i]:
+                continue
+            before, kept = loss(), (sup.copy(), list(reason))
+            sup[i], reason[i] = False, None
+            cascade()
+            if loss() >= before:
+                sup, reason = kept
     t["suppressed"] = sup
     t["suppression"] = [("derived" if forced[i] else reason[i]) if sup[i] else None for i in range(len(t))]
     if "_hidden" in t:
@@ -847,9 +869,10 @@ def _reference_mix(ctx: Context, mode: np.ndarray, valid: np.ndarray) -> np.ndar
 
 
 def _monthly_trend(
-    ctx: Context, values: np.ndarray, valid: np.ndarray, *, as_index: bool
+    ctx: Context, values: np.ndarray, valid: np.ndarray, *, as_index: bool, base_month: int | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Raw and work-mode-reweighted monthly means (optionally as an index, first released month = 100)."""
+    """Raw and work-mode-reweighted monthly means (optionally as an index, first month that passes = 100, or
+    ``base_month``: the first month the figure releases, see :func:`fig_value_by_month`)."""
     df = ctx.data.df
     months = ctx.data.months
     M, S = len(months), len(MODE_KEYS)
@@ -871,6 +894,8 @@ def _monthly_trend(
     info: dict[str, Any] = {"reference_mix": {k: float(x) for k, x in zip(MODE_KEYS, w, strict=True)}}
     rows: list[dict[str, Any]] = []
     base = int(np.flatnonzero(released & open_month)[0]) if (released & open_month).any() else None
+    if base is not None and base_month is not None:
+        base = base_month
     if as_index and base is not None:
         r_est, r_reps, _ = index_series(raw.est, raw.reps, base)
         w_est, w_reps, _ = index_series(rw, rw_reps, base)
@@ -920,9 +945,19 @@ def fig_value_by_month(ctx: Context) -> Figure:
     if not ctx.data.has_facets or len(ctx.months) < 2 or "value_usd" not in df or df["value_usd"].isna().all():
         return _unavailable("value_by_month", title, "needs value estimates in at least two months")
     vals = df["value_usd"].to_numpy(dtype=np.float64)
-    rows, info = _monthly_trend(ctx, vals, _facet_df(ctx).to_numpy(), as_index=True)
-    # across: the months' means with their n add up to the mean over all months (value by mode: sum of mean x n)
-    t = _finish(ctx, rows, ["month"], across="variable")
+    base_month: int | None = None
+    for _ in range(len(ctx.data.months) + 1):
+        rows, info = _monthly_trend(ctx, vals, _facet_df(ctx).to_numpy(), as_index=True, base_month=base_month)
+        # across: the months' means with their n add up to the mean over all months (value by mode: sum of mean x n)
+        t = _finish(ctx, rows, ["month"], across="variable")
+        # the base is a month released: complementary suppression can withhold the first month that passes, and the
+        # others were indexed on it (the suppression does not depend on the base: the next pass withholds the same)
+        out = ~t["suppressed"].astype(bool)
+        raw = set(t.loc[out & (t["variable"] == "raw"), "month"])
+        mean = t[out & (t["variable"] == "mean") & (t["value"].astype(float) > 0) & t["month"].isin(raw)]
+        if "base_month" not in info or mean.empty or info["base_month"] == mean["month"].iloc[0]:
+            break
+        base_month = ctx.data.months.index(mean["month"].iloc[0])
     base = info.get("base_month", "the first month")
     n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals), 0, -1), 1)
     return Figure(
@@ -949,23 +984,29 @@ def fig_value_by_mode(ctx: Context) -> Figure:
     total = float(((mode >= 0) & np.isfinite(vals)).sum())
     rows = (_rows(keys, "mean_usd", mean, *mean.ci(ctx.level), partition_total=total)
             + _rows(keys, "median_usd", med, *med.ci(ctx.level), partition_total=total))
-    # index by mode over months (first month of each mode that passes the thresholds = 100)
+    # index by mode over months (each mode's first released month = 100)
     months = ctx.data.months
-    base_of: dict[str, str] = {}
-    if len(months) >= 2:
+    M = len(months)
+    by: Estimate | None = None
+    ok = np.zeros(0, dtype=bool)
+    if M >= 2:
         mi = _codes(df["month"], months)
-        M = len(months)
         cell = np.where((mi >= 0) & (mode >= 0), mode * M + mi, -1)
         by = ctx.boot.mean(cell, vals, K * M)
         ok = (ctx.passes(by.n_users, by.n_sessions) & np.isfinite(by.est)
               & np.tile(~np.isin(np.asarray(months, dtype=object), list(ctx.withheld_months)), K))
+
+    def index_rows(base_at: dict[str, int]) -> list[dict[str, Any]]:
+        """Each mode's monthly means as an index on its month ``base_at`` (default: its first month that passes)."""
+        out: list[dict[str, Any]] = []
+        if by is None:
+            return out
         for j, k in enumerate(MODE_KEYS):
             sl = slice(j * M, (j + 1) * M)
             okj = ok[sl]
             if not okj.any():
                 continue
-            base = int(np.flatnonzero(okj)[0])
-            base_of[k] = months[base]
+            base = base_at.get(k, int(np.flatnonzero(okj)[0]))
             ie, ir, _ = index_series(by.est[sl], by.reps[:, sl], base)
             lo, hi = percentile_ci(ir, ctx.level)
             assert by.units is not None
@@ -974,25 +1015,44 @@ def fig_value_by_mode(ctx: Context) -> Figure:
                 one[:] = True
             lo[one], hi[one] = np.nan, np.nan
             for i, m in enumerate(months):
-                rows.append({"mode": k, "mode_label": _mode_label(k), "month": m, "variable": "index",
-                             "value": float(ie[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
-                             "n_users": int(by.n_users[j * M + i]), "n_sessions": int(by.n_sessions[j * M + i]),
-                             "suppressed": False, "ci_method": ctx.boot.method, "force_suppress": not okj[i],
-                             "_pgroup": f"index|{k}"})
-    # a mode's months add up (n, and mean x n) to its mean_usd row; a month's modes to that month in value by month
-    t = _finish(ctx, rows, ["mode", "mode_label"], across="month")
+                out.append({"mode": k, "mode_label": _mode_label(k), "month": m, "variable": "index",
+                            "value": float(ie[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
+                            "n_users": int(by.n_users[j * M + i]), "n_sessions": int(by.n_sessions[j * M + i]),
+                            "suppressed": False, "ci_method": ctx.boot.method, "force_suppress": not okj[i],
+                            "_pgroup": f"index|{k}"})
+        return out
+
+    # The base is chosen among the months released: complementary suppression could withhold a mode's first month
+    # that passes (Operate 2025-11), and its other months were shown against a base the reader could not see (named
+    # in the text: a withheld month that passed the thresholds). The suppression does not depend on the base (counts
+    # and the months that pass), so the months released under one base are those released under another.
+    base_at = {k: int(np.flatnonzero(ok[j * M:(j + 1) * M])[0]) for j, k in enumerate(MODE_KEYS)
+               if ok[j * M:(j + 1) * M].any()}
+    first: dict[str, int] = {}
+    for _ in range(M + 1):
+        # a mode's months add up (n, and mean x n) to its mean_usd row; a month's modes to that month in value by month
+        t = _finish(ctx, rows + index_rows(base_at), ["mode", "mode_label"], across="month")
+        if by is None or "month" not in t:
+            break
+        shown = t[(t["variable"] == "index") & ~t["suppressed"].astype(bool)]
+        first = {}
+        for j, k in enumerate(MODE_KEYS):
+            # (a month with a mean of 0 is the base of nothing: the next released month is)
+            at = sorted(i for i in (months.index(m) for m in shown.loc[shown["mode"] == k, "month"])
+                        if float(by.est[j * M + i]) > 0)
+            if at:
+                first[k] = at[0]
+        if all(base_at.get(k) == i for k, i in first.items()):
+            break
+        base_at = {**base_at, **first}
     if "month" not in t:
         t["month"] = None
     n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals) & (mode >= 0), 0, -1), 1)
-    # the base month is named: complementary suppression can withhold it (its row of 100), and the text said "first
-    # released month = 100" beside Operate's first released month at 81 (its base, 2025-11, was withheld)
-    idx = t[t["variable"] == "index"] if "variable" in t else t.iloc[:0]
-    shown = set(idx.loc[~idx["suppressed"].astype(bool), "mode"])
-    bases = ", ".join(f"{_mode_label(k)} {m}" for k, m in base_of.items() if k in shown) or "none released"
+    bases = ", ".join(f"{_mode_label(k)} {months[i]}" for k, i in first.items()) or "none released"
     return Figure(
         "value_by_mode", title,
         f"Mean and median estimated value per session by work mode (USD), and each mode's monthly mean as an index "
-        f"(its first month that passes the thresholds = 100: {bases}); {ctx.ci_text}.",
+        f"(its first released month = 100: {bases}); {ctx.ci_text}.",
         t, ["mode", "mode_label", "month"], "usd", subtitle="Where the value is, and where it grows.",
         n_sessions=int(n_s[0]), n_users=int(n_u[0]),
     )
@@ -1093,9 +1153,9 @@ _OUTCOME_ATOMS: tuple[tuple[str, ...], ...] = (("verified_success",), ("success"
 
 def _outcome_levels_to_withhold(ctx: Context) -> frozenset[int]:
     """The expertise levels whose outcome cells are withheld whole (in outcome by expertise and the regression):
-    those with an outcome atom (:data:`_OUTCOME_ATOMS`) that is not empty and fails the thresholds, with
-    complementary levels until the withheld ones are two or more and each atom's sessions over them are none or
-    jointly pass (every atom's total over the levels is released elsewhere, so their sum over the withheld levels is
+    those with an outcome atom (:data:`_OUTCOME_ATOMS`) that is not empty and fails the thresholds, with the
+    complementary levels of fewest sessions that make the withheld ones two or more and each atom's sessions over them
+    none or jointly passing (every atom's total over the levels is released elsewhere, so their sum over the withheld levels is
     the total minus the released levels).
 
     The rates of a level disclose each atom: other figures release a level's sessions (expertise, actions and words
@@ -1120,19 +1180,22 @@ def _outcome_levels_to_withhold(ctx: Context) -> frozenset[int]:
     w = set(np.flatnonzero(fails).tolist())
     user = df["user"].to_numpy(dtype=object)
 
-    def protected() -> bool:
+    def protected(levels: set[int]) -> bool:
         # the withheld levels' users are the distinct users of their union (a user at two levels counts once)
-        idx = sorted(w)
+        idx = sorted(levels)
         return len(idx) >= 2 and all(
             int(s[idx].sum()) == 0 or bool(ctx.passes(len(set(user[hit & np.isin(ex, idx)])), int(s[idx].sum())))
             for (s, _u), hit in zip(atoms, hits, strict=True))
 
     size = sum(s for s, _u in atoms)
-    while w and not protected():
-        rest = sorted((i for i in range(K) if i not in w and size[i] > 0), key=lambda i: (int(size[i]), i))
-        if not rest:
-            break
-        w.add(rest[0])
+    if w and not protected(w):
+        # the complementary levels that withhold the fewest sessions (then the fewest levels): the few levels allow
+        # trying every choice. Adding the smallest level until the rest passed took levels that did not help: a
+        # level without unclear sessions went first when only the unclear ones fell short, and then a second one.
+        rest = [i for i in range(K) if i not in w and size[i] > 0]
+        choices = [set(c) for r in range(1, len(rest) + 1) for c in itertools.combinations(rest, r)]
+        ok = [c for c in choices if protected(w | c)]
+        w |= min(ok, key=lambda c: (sum(int(size[i]) for i in c), len(c), sorted(c))) if ok else set(rest)
     return frozenset(EXPERTISE_LEVELS[i] for i in w)
 
 
