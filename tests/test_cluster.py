@@ -193,6 +193,41 @@ def test_terms_the_redactor_changes_are_excluded() -> None:
     assert not any(idx.allowed[i] for i, t in enumerate(idx.terms) if "@" in t)
 
 
+def test_words_that_name_a_redaction_kind_remain_topics() -> None:
+    """wallet, passport, email, github are ordinary topic words; before, every kind name was a stop word."""
+    texts = [
+        "Build a crypto wallet app.", "Build the wallet app screens.", "Build wallet app sync.", "Build a wallet app.",
+        "Build passport photo upload.", "Build the passport photo checker.", "Build passport photo crops.",
+        "Build passport photo forms.",
+    ]
+    idx = _index(texts, [[i] for i in range(8)])
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    names = N.name_level_offline(idx, texts, np.ones(8), labels, 2, [{"build": 1.0}, {"build": 1.0}])
+    assert "wallet" in names[0].name
+    assert "passport" in names[1].name
+
+
+@pytest.mark.parametrize("ph", ["[EMAIL]", "[WALLET]", "[PATH_USER]", "[GITHUB_TOKEN]"])
+def test_a_placeholder_never_reaches_a_name(ph: str) -> None:
+    """Placeholders are dropped before words are counted: neither their words nor their spelling name a topic,
+    also when a real word of the same spelling is there (its surface comes from the real word)."""
+    word = ph.strip("[]").split("_")[0].lower()
+    texts = [f"Fix the invoice export for {ph}."] * 6 + [f"Fix {word} invoice export retries."] * 2
+    idx = _index(texts, [[i] for i in range(8)])
+    names = N.name_level_offline(idx, texts, np.ones(8), np.zeros(8, dtype=np.int64), 1, [{"fix": 1.0}])
+    for nm in names.values():
+        text = " ".join([nm.name, nm.description, *nm.keyphrases])
+        assert "[" not in text and ph.strip("[]") not in text and ph.strip("[]").split("_")[0] not in text
+        assert "invoice" in nm.name
+
+
+def test_a_lower_case_placeholder_is_dropped_too() -> None:
+    texts = ["Fix the invoice export for [wallet]."] * 8
+    idx = _index(texts, [[i] for i in range(8)])
+    names = N.name_level_offline(idx, texts, np.ones(8), np.zeros(8, dtype=np.int64), 1, [{"fix": 1.0}])
+    assert "wallet" not in names[0].name.lower() and "invoice" in names[0].name
+
+
 def test_compose_name_verbs_and_word_limit() -> None:
     assert N.mode_verb({"fix": 0.8, "build": 0.2}) == "Fix"
     assert N.mode_verb({"build": 0.45, "fix": 0.35, "plan": 0.2}) == "Build and fix"

@@ -394,6 +394,13 @@ def test_placeholders_and_kinds() -> None:
         ("Thanks, Anna-Lena!", "Thanks, [PERSON]!"),
         ("I told Tomasz's team", "I told [PERSON]'s team"),
         ("María Fernández wrote it", "[PERSON] wrote it"),
+        # a surname (and given names) after a title, in English, German, French, Spanish, Portuguese, Italian
+        ("The client Mr. Villalobos is waiting.", "The client Mr. [PERSON] is waiting."),
+        ("Ask Dr Ostermeier; Prof. Ana María Ibáñez agreed", "Ask Dr [PERSON]; Prof. [PERSON] agreed"),
+        ("Der Vertrag wurde von Herrn Ostermeier unterschrieben.", "Der Vertrag wurde von Herrn [PERSON] unterschrieben."),
+        ("Le client M. Roussel attend; bonjour madame Lefèvre", "Le client M. [PERSON] attend; bonjour madame [PERSON]"),
+        ("Manda la factura a la señora Carmen Ortega, por favor.", "Manda la factura a la señora [PERSON], por favor."),
+        ("O cliente Sr. Magalhães; chiedi alla signora Bianchi", "O cliente Sr. [PERSON]; chiedi alla signora [PERSON]"),
         # not names: a given name alone after a greeting, before a tech word, month abbreviations, code; an
         # assistant, a language or a lower-case word after the verb
         ("hello John, the Peter Django views", "hello John, the Peter Django views"),
@@ -401,6 +408,9 @@ def test_placeholders_and_kinds() -> None:
         ("Jan Feb Mar Apr", "Jan Feb Mar Apr"),
         ("class UserService extends Base", "class UserService extends Base"),
         ("Victoria BC", "Victoria BC"),
+        # titles before a job title, a tool, a degree or a month, lower-case English titles, MS products
+        ("Sr. Software Engineer; Dr. Python; M. Sc. in physics; M. Jan 5; mr. smith; open it in MS Word",
+         "Sr. Software Engineer; Dr. Python; M. Sc. in physics; M. Jan 5; mr. smith; open it in MS Word"),
     ],
 )
 def test_names_written_without_an_introduction(text: str, expected: str) -> None:

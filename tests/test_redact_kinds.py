@@ -24,6 +24,8 @@ FOUND = [
     ("born on 3 March 1984", "born on [DOB]"),
     ("Date of Birth: March 3rd, 1984", "Date of Birth: [DOB]"),
     ("user.dob = '1984-03-12'", "user.dob = '[DOB]'"),
+    ("D.O.B.: 12/03/1985", "D.O.B.: [DOB]"),
+    ("Name: Al, d.o.b 1985-03-12, ok", "Name: Al, d.o.b [DOB], ok"),
     # postcodes: UK ones as written, others after their cue
     ("ship it to SW1A 2AA today", "ship it to [POSTCODE] today"),
     ("postcode: M1 1AE", "postcode: [POSTCODE]"),
@@ -33,6 +35,13 @@ FOUND = [
     # MAC addresses
     ("link/ether 00:1A:2B:3C:4D:5E brd", "link/ether [MACADDR] brd"),
     ("Physical Address: 02-42-ac-11-00-02", "Physical Address: [MACADDR]"),
+    # Cisco-style MAC addresses after a cue on their line or under a MAC address table
+    ("mac: 0011.2233.4455", "mac: [MACADDR]"),
+    ("Hardware is Gigabit Ethernet, address is 0011.2233.4455 (bia 0011.2233.4455)",
+     "Hardware is Gigabit Ethernet, address is [MACADDR] (bia [MACADDR])"),
+    ("Internet  10.0.0.1   5   00aa.bb11.cc22  ARPA   Vlan10", "Internet  10.0.0.1   5   [MACADDR]  ARPA   Vlan10"),
+    ("sw1#show mac address-table\nVlan    Mac Address       Type        Ports\n  10    0011.2233.4455    DYNAMIC     Gi1/0/1",
+     "sw1#show mac address-table\nVlan    Mac Address       Type        Ports\n  10    [MACADDR]    DYNAMIC     Gi1/0/1"),
     # wallet addresses (their checksums hold)
     ("send to bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq now", "send to [WALLET] now"),
     ("BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", "[WALLET]"),
@@ -59,6 +68,10 @@ KEPT = [
     "at 12:34:56; fe80::1ff:fe23:4567:890a; sizes 12:34:56:78; x509 X509CA; H2O",
     "zip(a, b); zip -r out.zip dir; post 12345 items",
     "ff:ff:ff:ff:ff:ff and 00:00:00:00:00:00",
+    # dotted triples of 4 hex digits with no MAC cue before them on their line: versions, build numbers
+    "version 2024.0101.1234\nbuild 1234.5678.9abc on mac\nthe 0011.2233.4455 number; mac 0000.0000.0000",
+    "installed on my mac, the wheel is for the 2024.0101.1234 release of the tool",
+    "mac 0011.2233.4455.6677; mac v1.0011.2233.4455; pod.o.b = 2024-01-01",
     # cues with no value
     "random seed: 42; the mnemonic is easy to remember; passport: required; dob: Date; seed words are shown once",
 ]

@@ -88,9 +88,16 @@ produced producing generate generated generating prepare prepared preparing chec
 converted converting install installed installing provide provided providing describe described describing
 """
 
-STOP_WORDS: frozenset[str] = frozenset(
-    _FUNCTION_WORDS.split() + _DOMAIN_WORDS.split() + [k.lower() for k in KINDS] + [p for k in KINDS for p in k.lower().split("_")]
-)
+STOP_WORDS: frozenset[str] = frozenset(_FUNCTION_WORDS.split() + _DOMAIN_WORDS.split())
+
+#: A redaction placeholder ([EMAIL], [PATH_USER]): dropped from the summaries before their words are counted,
+#: so no name quotes one, while the words it is made of (email, wallet, github, key) remain topics.
+_PLACEHOLDER = re.compile(r"\[(?:" + "|".join(sorted(KINDS, key=len, reverse=True)) + r")\]", re.IGNORECASE)
+
+
+def drop_placeholders(text: str) -> str:
+    """``text`` without its redaction placeholders (each becomes one space)."""
+    return _PLACEHOLDER.sub(" ", text) if "[" in text else text
 
 # Imperative verb that opens a name, per dominant work mode (taxonomy §2).
 MODE_VERB: dict[str, str] = {
@@ -153,7 +160,7 @@ def build_term_index(
         dtype=np.int32,
     )
     try:
-        x = vec.fit_transform(texts).tocsr()
+        x = vec.fit_transform([drop_placeholders(t) for t in texts]).tocsr()
     except ValueError:  # empty vocabulary
         x = sparse.csr_matrix((len(texts), 0), dtype=np.int32)
         return TermIndex([], x, x.tocsc(), np.zeros(0, bool), np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -211,7 +218,7 @@ def _surface(index: TermIndex, term_j: int, rows: np.ndarray, texts: Sequence[st
         sample = rng.sample(sample, 60)
     seen: Counter[str] = Counter()
     for r in sample:
-        for m in pat.finditer(texts[int(r)]):
+        for m in pat.finditer(drop_placeholders(texts[int(r)])):
             seen[re.sub(r"\s+", " ", m.group(0))] += 1
     if not seen:
         return None

@@ -46,6 +46,7 @@ from codecensus.redact.names import (
     intro_names,
     names_from_emails,
     plausible_person,
+    titled_names,
 )
 from codecensus.redact.patterns import (
     RULES,
@@ -188,6 +189,7 @@ class Redactor:
         yield from intro_names(text, lower)
         yield from given_name_pairs(text)
         yield from addressed_names(text, lower)
+        yield from titled_names(text, lower)
         if emails:
             yield from find_name_pairs(text, names_from_emails(emails))
         if users:
