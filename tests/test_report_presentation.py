@@ -190,3 +190,19 @@ def test_small_numbers_are_not_shown_as_zero() -> None:
     assert fmt_value(0.0411, "number") == "0.041"
     assert fmt_ci(0.0368, 0.0469, "number") == "0.037 – 0.047"
     assert fmt_value(0.0, "number") == "0.0" and fmt_value(3.14159, "number") == "3.1"
+
+
+def test_a_month_missing_from_one_small_multiple_breaks_its_line() -> None:
+    """A panel's month withheld while another panel released it was not filled: Write's line in the demo's value index
+    ran straight from November to January across its withheld December."""
+    from codecensus.report.charts import _month_gaps
+
+    df = pd.DataFrame({"mode_label": ["Build"] * 3 + ["Write"] * 2,
+                       "month": ["2025-10", "2025-11", "2025-12", "2025-10", "2025-12"],
+                       "value": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    out = _month_gaps(df, ["mode_label"])
+    gap = out[(out["mode_label"] == "Write") & (out["month"] == "2025-11")]
+    assert len(gap) == 1 and gap["value"].isna().all()
+    assert len(out) == 6
+    full = df[df["mode_label"] == "Build"]
+    assert _month_gaps(full, ["mode_label"]) is full  # nothing missing: unchanged
