@@ -206,3 +206,14 @@ def test_a_month_missing_from_one_small_multiple_breaks_its_line() -> None:
     assert len(out) == 6
     full = df[df["mode_label"] == "Build"]
     assert _month_gaps(full, ["mode_label"]) is full  # nothing missing: unchanged
+
+
+def test_counts_agree_with_their_nouns() -> None:
+    """The regression card read '1 cells released'; the individual banner '1 user(s) and 1 session(s)'."""
+    from codecensus.report.findings import count_noun
+
+    assert count_noun(1, "cell") == "1 cell" and count_noun(2, "cell") == "2 cells"
+    assert count_noun(1500, "session") == "1,500 sessions" and count_noun(0, "user") == "0 users"
+    assert count_noun(1, "repository", "repositories") == "1 repository"
+    assert count_noun(3.0, "repository", "repositories") == "3 repositories"
+    assert count_noun(None, "session") == "– sessions"
