@@ -217,3 +217,21 @@ def test_counts_agree_with_their_nouns() -> None:
     assert count_noun(1, "repository", "repositories") == "1 repository"
     assert count_noun(3.0, "repository", "repositories") == "3 repositories"
     assert count_noun(None, "session") == "– sessions"
+
+
+def test_coverage_counts_withheld_levels_instead_of_listing_them() -> None:
+    """The demo's coverage card listed ~330 withheld agent versions one per row, each 'suppressed'."""
+    from codecensus.aggregate.figures import Figure
+    from codecensus.report.html import _coverage_view
+
+    rows = [("agent version", "1.0.51", False), ("agent version", "2.0.1", False)]
+    rows += [("agent version", f"1.0.{i}", True) for i in range(52, 382)]
+    rows += [("entrypoint", "cli", False), ("entrypoint", "sdk", True)]
+    rows += [("model", f"m{i}", True) for i in range(3)]
+    t = pd.DataFrame([{"dimension": d, "level": lv, "variable": "sessions", "value": None if s else 20.0,
+                       "n_users": None if s else 6, "suppressed": s} for d, lv, s in rows])
+    dims = _coverage_view(Figure("coverage", "Data coverage", "", t, ["dimension", "level"], "count"))["dims"]
+    assert [r["level"] for r in dims["agent version"]] == ["1.0.51", "2.0.1", "and 330 other versions"]
+    assert dims["agent version"][-1]["sessions"] == "suppressed"
+    assert [r["level"] for r in dims["entrypoint"]] == ["cli", "sdk"]  # one withheld level keeps its row
+    assert [r["level"] for r in dims["model"]] == ["3 models"]

@@ -299,6 +299,10 @@ def _natural_key(level: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", level) if p)
 
 
+_COVERAGE_NOUNS = {"agent (transcript format)": "agents", "agent version": "versions", "entrypoint": "entrypoints",
+                   "model": "models"}
+
+
 def _coverage_view(fig: Figure | None) -> dict[str, Any]:
     if fig is None:
         return {}
@@ -312,8 +316,15 @@ def _coverage_view(fig: Figure | None) -> dict[str, Any]:
             "sessions": "suppressed" if r["suppressed"] else fmt_value(r["value"], "count"),
             "users": "" if r["suppressed"] else fmt_value(r["n_users"], "count"),
         })
-    for rows in dims.values():  # "2.1.9" before "2.1.10" (a string sort put 1.0.100 before 1.0.51)
+    for dim, rows in dims.items():  # "2.1.9" before "2.1.10" (a string sort put 1.0.100 before 1.0.51)
         rows.sort(key=lambda r: _natural_key(r["level"]))
+        # the demo listed ~330 withheld agent versions one per row: the released ones are listed, the rest counted
+        withheld = sum(r["sessions"] == "suppressed" for r in rows)
+        if withheld > 1:
+            noun = _COVERAGE_NOUNS.get(dim, f"{dim}s")
+            rows[:] = [r for r in rows if r["sessions"] != "suppressed"]
+            rows.append({"level": f"{'and ' if rows else ''}{withheld:,} {'other ' if rows else ''}{noun}",
+                         "sessions": "suppressed", "users": ""})
 
     def total(var: str) -> str:
         x = t[(t["dimension"] == "all") & (t["variable"] == var)]
