@@ -235,3 +235,14 @@ def test_coverage_counts_withheld_levels_instead_of_listing_them() -> None:
     assert dims["agent version"][-1]["sessions"] == "suppressed"
     assert [r["level"] for r in dims["entrypoint"]] == ["cli", "sdk"]  # one withheld level keeps its row
     assert [r["level"] for r in dims["model"]] == ["3 models"]
+
+
+def test_abandonment_says_it_counts_partial_outcomes(built: tuple[str, dict[str, object]]) -> None:
+    """The demo's 'abandoned unresolved' held 324 partial outcomes of 485 (the taxonomy's flag: trouble the user
+    stopped with unresolved, whatever part of the goal was reached), while the card read like a failure rate."""
+    page, figs = built
+    card = _card(page, "recovery_by_expertise")
+    assert "partial outcomes left with the problem open as well as failures" in card
+    assert "not the failure rate" in card and "success, verified or not (recovered)" in card
+    specs = page.partition('id="cc-specs">')[2].partition("</script>")[0]
+    assert "abandoned, partial included (of those in trouble)" in specs

@@ -334,12 +334,13 @@ def _recovery(fig: Figure) -> list[dict[str, Any]]:
     t = _rel(fig, keep_empty=True)
     if t.empty:
         return []
+    # "abandoned" read as failure: it also counts partial outcomes left unresolved (the method line says so)
     names = {"trouble": "had trouble", "recovered": "recovered (of those in trouble)",
-             "abandoned": "abandoned (of those in trouble)"}
+             "abandoned": "abandoned, partial included (of those in trouble)"}
     t["series"] = t["variable"].map(names)
     c = _lines_with_band(t, "expertise_label", "expertise", "series", "", y_title="share of sessions",
-                         colors={"had trouble": "#9aa5b1", "recovered (of those in trouble)": "#009E73",
-                                 "abandoned (of those in trouble)": "#D55E00"}, height=260)
+                         colors={names["trouble"]: "#9aa5b1", names["recovered"]: "#009E73",
+                                 names["abandoned"]: "#D55E00"}, height=260)
     return [_cfg(c)]
 
 
