@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -55,6 +56,7 @@ def _rel(fig: Figure, variable: str | list[str] | None = None, *, keep_empty: bo
     return t
 
 
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _LABEL_PX_PER_CHAR = 8.0  # a generous width of one character of a 12 px axis label
 _LABEL_GAP_PX = 4.0
@@ -68,7 +70,8 @@ def _month_axis(months: list[str], width: int, *, short: bool) -> alt.Axis:
     "Oct  Dec Jan Feb MarApr" (Nov dropped, Mar and Apr run together). Labels are turned by 45 degrees when they do not
     fit side by side, and only when even turned labels would collide is every k-th month labelled.
     """
-    labels = {m: _MONTH_NAMES[int(m[5:7]) - 1] + ("" if short else f" {m[:4]}") for m in months}
+    labels = {m: _MONTH_NAMES[int(m[5:7]) - 1] + ("" if short else f" {m[:4]}") if _MONTH.fullmatch(m) else m
+              for m in months}
     step = width / max(1, len(months))  # a point scale with the default padding of half a step each side
     widest = max((len(v) for v in labels.values()), default=3) * _LABEL_PX_PER_CHAR
     angle = 0 if step >= widest + _LABEL_GAP_PX else -45
@@ -187,7 +190,11 @@ def _coverage(fig: Figure) -> list[dict[str, Any]]:
     m = t[(t["dimension"] == "month") & (t["variable"] == "sessions")]
     if m.empty:
         return []
-    months = pd.period_range(str(m["level"].min()), str(m["level"].max()), freq="M").strftime("%Y-%m").tolist()
+    # every month of the range has its slot; sessions without a time ("unknown") keep their bar after the last month
+    dated = m["level"].astype(str)
+    dated = dated[dated.str.fullmatch(_MONTH.pattern)]
+    months = (pd.period_range(dated.min(), dated.max(), freq="M").strftime("%Y-%m").tolist() if len(dated) else [])
+    months += sorted(set(m["level"].astype(str)) - set(months))
     c = alt.Chart(m).mark_bar(color=ACCENT, cornerRadiusEnd=2).encode(
         x=alt.X("level:O", title="month", scale=alt.Scale(domain=months), axis=_month_axis(months, W, short=False)),
         y=alt.Y("value:Q", title="sessions"),
