@@ -138,3 +138,37 @@ def test_screenshot(browser: Any, tmp_path: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(dest))
     assert dest.stat().st_size > 50_000
+
+
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def test_every_month_axis_labels_each_month_legibly(browser: Any, hostile_report: Path) -> None:
+    """The small multiples' month axes read "Oct  Dec Jan Feb MarApr": Vega's time axis dropped November and pinned
+    April to the edge against March. Every month axis now names each month once, in order, without labels touching."""
+    _open(browser, hostile_report)
+    axes = browser.execute_script("""
+        const out = [];
+        for (const ax of document.querySelectorAll("[data-chart] g.role-axis")) {
+          if (!(ax.getAttribute("aria-label") || "").startsWith("X-axis titled 'month'")) continue;
+          const labels = Array.from(ax.querySelectorAll("g.role-axis-label text")).map(t => {
+            const r = t.getBoundingClientRect();
+            return {text: t.textContent, left: r.left, right: r.right,
+                    rotated: (t.getAttribute("transform") || "").includes("rotate")};
+          });
+          out.push({chart: ax.closest("[data-chart]").id, labels: labels});
+        }
+        return out;""")
+    charts = {a["chart"] for a in axes}
+    assert {"chart-occupations_by_month-0", "chart-work_modes_by_month-0", "chart-value_by_mode-1",
+            "chart-value_by_month-0", "chart-success_trend-0"} <= charts, charts
+    for a in axes:
+        labels = sorted(a["labels"], key=lambda x: x["left"])
+        names = [x["text"].split(" ")[0] for x in labels]
+        assert len(names) == 7, (a["chart"], names)  # the corpus spans 7 months: Oct to Apr
+        assert names == [_MONTHS[(9 + i) % 12] for i in range(7)], (a["chart"], names)
+        for x, y in zip(labels, labels[1:], strict=False):
+            if x["rotated"]:  # turned labels: their ends must lie a line of text apart
+                assert y["right"] - x["right"] >= 12, (a["chart"], x, y)
+            else:
+                assert y["left"] - x["right"] >= 2, (a["chart"], x, y)

@@ -409,8 +409,14 @@ def test_one_session_of_one_user_is_said_in_the_singular(tmp_path: Path) -> None
     build_sessions(store)
     res = write_report(store, ReportOptions(out=tmp_path / "out", bootstrap=20, seed=1, individual=True))
     store.close()
-    lede = " ".join(res.html.read_text().partition('class="lede"')[2].partition("</p>")[0].split())
+    page = res.html.read_text()
+    lede = " ".join(page.partition('class="lede"')[2].partition("</p>")[0].split())
     assert "1 coding-agent session from 1 user," in lede and "fewer than 1 user or 1 session." in lede, lede
+    # the rest of the page too: cards read "n = 1 sessions from 1 users · 1 cells released", the banner "1 user(s)"
+    body = page.partition("<body>")[2].partition("<script")[0]
+    text = " ".join(re.sub(r"<[^>]+>", " | ", body).split())  # a table cell ends at a bar
+    assert not re.findall(r"\b1 (?:cells|sessions|users|months|repositories|commits)\b|\w\(s\)", text)
+    assert "1 user and 1 session per cell" in text and "n = 1 session from 1 user" in text
 
 
 def test_terminal_share_intervals_are_as_precise_as_their_value() -> None:

@@ -190,3 +190,59 @@ def test_small_numbers_are_not_shown_as_zero() -> None:
     assert fmt_value(0.0411, "number") == "0.041"
     assert fmt_ci(0.0368, 0.0469, "number") == "0.037 – 0.047"
     assert fmt_value(0.0, "number") == "0.0" and fmt_value(3.14159, "number") == "3.1"
+
+
+def test_a_month_missing_from_one_small_multiple_breaks_its_line() -> None:
+    """A panel's month withheld while another panel released it was not filled: Write's line in the demo's value index
+    ran straight from November to January across its withheld December."""
+    from codecensus.report.charts import _month_gaps
+
+    df = pd.DataFrame({"mode_label": ["Build"] * 3 + ["Write"] * 2,
+                       "month": ["2025-10", "2025-11", "2025-12", "2025-10", "2025-12"],
+                       "value": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    out = _month_gaps(df, ["mode_label"])
+    gap = out[(out["mode_label"] == "Write") & (out["month"] == "2025-11")]
+    assert len(gap) == 1 and gap["value"].isna().all()
+    assert len(out) == 6
+    full = df[df["mode_label"] == "Build"]
+    assert _month_gaps(full, ["mode_label"]) is full  # nothing missing: unchanged
+
+
+def test_counts_agree_with_their_nouns() -> None:
+    """The regression card read '1 cells released'; the individual banner '1 user(s) and 1 session(s)'."""
+    from codecensus.report.findings import count_noun
+
+    assert count_noun(1, "cell") == "1 cell" and count_noun(2, "cell") == "2 cells"
+    assert count_noun(1500, "session") == "1,500 sessions" and count_noun(0, "user") == "0 users"
+    assert count_noun(1, "repository", "repositories") == "1 repository"
+    assert count_noun(3.0, "repository", "repositories") == "3 repositories"
+    assert count_noun(None, "session") == "– sessions"
+
+
+def test_coverage_counts_withheld_levels_instead_of_listing_them() -> None:
+    """The demo's coverage card listed ~330 withheld agent versions one per row, each 'suppressed'."""
+    from codecensus.aggregate.figures import Figure
+    from codecensus.report.html import _coverage_view
+
+    rows = [("agent version", "1.0.51", False), ("agent version", "2.0.1", False)]
+    rows += [("agent version", f"1.0.{i}", True) for i in range(52, 382)]
+    rows += [("entrypoint", "cli", False), ("entrypoint", "sdk", True)]
+    rows += [("model", f"m{i}", True) for i in range(3)]
+    t = pd.DataFrame([{"dimension": d, "level": lv, "variable": "sessions", "value": None if s else 20.0,
+                       "n_users": None if s else 6, "suppressed": s} for d, lv, s in rows])
+    dims = _coverage_view(Figure("coverage", "Data coverage", "", t, ["dimension", "level"], "count"))["dims"]
+    assert [r["level"] for r in dims["agent version"]] == ["1.0.51", "2.0.1", "and 330 other versions"]
+    assert dims["agent version"][-1]["sessions"] == "suppressed"
+    assert [r["level"] for r in dims["entrypoint"]] == ["cli", "sdk"]  # one withheld level keeps its row
+    assert [r["level"] for r in dims["model"]] == ["3 models"]
+
+
+def test_abandonment_says_it_counts_partial_outcomes(built: tuple[str, dict[str, object]]) -> None:
+    """The demo's 'abandoned unresolved' held 324 partial outcomes of 485 (the taxonomy's flag: trouble the user
+    stopped with unresolved, whatever part of the goal was reached), while the card read like a failure rate."""
+    page, figs = built
+    card = _card(page, "recovery_by_expertise")
+    assert "partial outcomes left with the problem open as well as failures" in card
+    assert "not the failure rate" in card and "success, verified or not (recovered)" in card
+    specs = page.partition('id="cc-specs">')[2].partition("</script>")[0]
+    assert "abandoned, partial included (of those in trouble)" in specs

@@ -45,9 +45,8 @@ def test_bootstrap_point_estimates_match_direct_computation() -> None:
     m = bs.mean(group, vals, 4)
     np.testing.assert_allclose(m.est, df.groupby("g").v.mean().to_numpy())
     q = bs.quantile(group, vals, 4, 0.5)
-    # the lower median of each group
-    lower_median = df.groupby("g").v.apply(lambda s: np.sort(s.to_numpy())[(len(s) - 1) // 2]).to_numpy()
-    np.testing.assert_allclose(q.est, lower_median)
+    # the conventional median of each group (an even count: the mean of the two middle values)
+    np.testing.assert_allclose(q.est, df.groupby("g").v.median().to_numpy())
     lo, hi = m.ci()
     assert np.all(lo < m.est) and np.all(m.est < hi)
 
@@ -260,3 +259,16 @@ def test_count_weighted_quantile_matches_the_float32_weights() -> None:
         for q in (0.5, 0.1, 0.9, 0.25, 1 / 3):
             want = _weighted_quantile(v, counts.T.astype(np.float32), q)
             assert np.array_equal(_count_weighted_quantile(v, counts, q), want, equal_nan=True)
+
+
+def test_median_of_an_even_count_is_the_mean_of_the_two_middle_values() -> None:
+    """The report's medians took the lower middle value: $81 for sessions worth 70, 81, 91 and 120 (median $86)."""
+    from codecensus.aggregate.stats import _count_weighted_quantile
+
+    bs = UserBootstrap(["a", "b", "c", "d", "e", "f", "g"], B=30, seed=0)
+    e = bs.quantile(np.array([0, 0, 0, 0, 1, 1, 1]), np.array([91.0, 70.0, 120.0, 81.0, 3.0, 1.0, 2.0]), 2, 0.5)
+    assert e.est.tolist() == [86.0, 2.0]
+    # the replicates too: a draw of the four values with counts (2, 1, 1, 0) is 70, 70, 81, 91 -> 75.5
+    v = np.array([70.0, 81.0, 91.0, 120.0])
+    counts = np.array([[2], [1], [1], [0]], dtype=np.uint8)
+    assert _count_weighted_quantile(v, counts, 0.5).tolist() == [75.5]

@@ -1247,10 +1247,14 @@ def fig_recovery_by_expertise(ctx: Context) -> Figure:
     n_s, n_u = ctx.boot.population(np.where(has & (ex >= 0), 0, -1), 1)
     return Figure(
         "recovery_by_expertise", title,
-        f"Share of sessions with trouble (repeated errors, failed attempts, corrections); among those, the share that "
-        f"still succeeded (recovered) and that the user abandoned unresolved; {ctx.ci_text}.",
+        f"Share of sessions with trouble (repeated errors, failed attempts, corrections); among all of those (unclear "
+        f"outcomes included), the share that still ended in success, verified or not (recovered), and the share the "
+        f"user stopped with the problem unresolved (abandoned, as the classifier flagged it: taxonomy section 3). "
+        f"Abandoned is not the failure rate: it counts partial outcomes left with the problem open as well as "
+        f"failures; sessions in trouble that are neither (e.g. a partial outcome with nothing left open) count in "
+        f"neither share; {ctx.ci_text}.",
         t, ["expertise", "expertise_label"], "share",
-        subtitle="The study: experts recover from trouble more and abandon stuck sessions less.",
+        subtitle="The study: experts recover from trouble more and leave it unresolved less.",
         n_sessions=int(n_s[0]), n_users=int(n_u[0]),
     )
 

@@ -300,7 +300,8 @@ def _ratio(num: CellSums, den: CellSums) -> tuple[FloatArray, FloatArray]:
 
 
 def _weighted_quantile(sorted_values: FloatArray, weights: FloatArray, q: float) -> FloatArray:
-    """Quantile of sorted values under each row of weights (lower median convention at ties)."""
+    """Quantile of sorted values under each row of weights; the median of an even count is the mean of the two
+    middle values (see ``_at_cumulative``)."""
     cw = np.cumsum(weights, axis=1)
     total = cw[:, -1]
     return _at_cumulative(sorted_values, cw, total, q * total)
@@ -319,10 +320,19 @@ def _count_weighted_quantile(sorted_values: FloatArray, counts: npt.NDArray[np.u
 
 
 def _at_cumulative(sorted_values: FloatArray, cw: np.ndarray, total: np.ndarray, target: np.ndarray) -> FloatArray:
-    """Per row of cumulative weights ``cw``: the first value whose cumulative weight reaches ``target`` (NaN when
-    the row weighs nothing)."""
-    pos = np.array([np.searchsorted(cw[i], target[i], side="left") for i in range(cw.shape[0])], dtype=np.int64)
-    out = sorted_values[np.minimum(pos, len(sorted_values) - 1)].astype(np.float64)
+    """Per row of cumulative weights ``cw``: the value whose cumulative weight reaches ``target``, or, when the target
+    falls exactly between two values, their mean (NaN when the row weighs nothing).
+
+    At q = 0.5 this is the conventional median: the middle value of an odd count, the mean of the two middle values
+    of an even one. It took the lower of the two: the report showed a median of $81 for values whose median is $86.
+    Nothing in the release rules needs the median to be an observed value (they judge a cell by its sessions and
+    users, whatever the statistic), and an observed value is one session's own number.
+    """
+    last = len(sorted_values) - 1
+    lo = np.array([np.searchsorted(cw[i], target[i], side="left") for i in range(cw.shape[0])], dtype=np.int64)
+    hi = np.array([np.searchsorted(cw[i], target[i], side="right") for i in range(cw.shape[0])], dtype=np.int64)
+    v = sorted_values.astype(np.float64)
+    out = (v[np.minimum(lo, last)] + v[np.minimum(hi, last)]) / 2
     out[total <= 0] = np.nan
     return out
 

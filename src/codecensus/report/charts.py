@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -55,12 +57,37 @@ def _rel(fig: Figure, variable: str | list[str] | None = None, *, keep_empty: bo
     return t
 
 
-def _x_enc(df: pd.DataFrame, x: str, title: str, *, short: bool = False) -> tuple[pd.DataFrame, alt.X]:
-    """An x encoding; months become local dates on a time axis (labels thin out by themselves)."""
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_LABEL_PX_PER_CHAR = 8.0  # a generous width of one character of a 12 px axis label
+_LABEL_GAP_PX = 4.0
+_ROTATED_LABEL_PX = 17.0  # the spacing that labels turned by 45 degrees need (12 px text / sin 45)
+
+
+def _month_axis(months: list[str], width: int, *, short: bool) -> alt.Axis:
+    """A month axis on which every month gets its own label ("Oct", or "Oct 2025"), none dropped or run together.
+
+    The time axis it replaces let Vega thin labels greedily and pin the last one to the edge: the small multiples read
+    "Oct  Dec Jan Feb MarApr" (Nov dropped, Mar and Apr run together). Labels are turned by 45 degrees when they do not
+    fit side by side, and only when even turned labels would collide is every k-th month labelled.
+    """
+    labels = {m: _MONTH_NAMES[int(m[5:7]) - 1] + ("" if short else f" {m[:4]}") if _MONTH.fullmatch(m) else m
+              for m in months}
+    step = width / max(1, len(months))  # a point scale with the default padding of half a step each side
+    widest = max((len(v) for v in labels.values()), default=3) * _LABEL_PX_PER_CHAR
+    angle = 0 if step >= widest + _LABEL_GAP_PX else -45
+    every = 1 if angle == 0 else max(1, math.ceil(_ROTATED_LABEL_PX / step))
+    expr = "{" + ", ".join(f"'{m}': '{v}'" for m, v in labels.items()) + "}[datum.value]"
+    return alt.Axis(labelExpr=expr, values=months[::every], labelAngle=angle, labelOverlap=False, grid=False)
+
+
+def _x_enc(df: pd.DataFrame, x: str, title: str, *, short: bool = False, width: int = W) -> tuple[pd.DataFrame, alt.X]:
+    """An x encoding; months are an ordinal axis of "YYYY-MM" values, every month in order (see ``_month_axis``)."""
     if x == "month":
-        df = df.assign(month_start=df["month"].astype(str) + "-01T00:00:00")
-        return df, alt.X("month_start:T", title=title, axis=alt.Axis(
-            format="%b" if short else "%b %Y", labelOverlap="greedy", tickCount="month", grid=False, labelAngle=0))
+        df = df.assign(month=df["month"].astype(str))
+        months = sorted(df["month"].unique())
+        return df, alt.X("month:O", title=title, scale=alt.Scale(domain=months),
+                         axis=_month_axis(months, width, short=short))
     return df, alt.X(f"{x}:O", title=title, axis=alt.Axis(labelAngle=0, labelOverlap=True))
 
 
@@ -69,13 +96,14 @@ def _month_gaps(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
     A month with nothing released (no sessions, or suppressed) was simply absent, and the line was drawn straight
     across it as if the neighbouring months were adjacent; Vega-Lite breaks a line at a missing value, so the gap
-    shows."""
+    shows. Each series is filled on its own: a small multiple's month withheld for one panel but released for another
+    was still drawn across."""
     if df.empty or "month" not in df:
         return df
     months = pd.period_range(str(df["month"].min()), str(df["month"].max()), freq="M").strftime("%Y-%m").tolist()
-    if len(months) == df["month"].nunique():
-        return df
     keys = df[by].drop_duplicates() if by else pd.DataFrame(index=[0])
+    if len(df[[*by, "month"]].drop_duplicates()) == len(keys) * len(months):
+        return df
     full = keys.merge(pd.DataFrame({"month": months}), how="cross")
     return full.merge(df.assign(month=df["month"].astype(str)), on=[*by, "month"], how="left")
 
@@ -111,7 +139,7 @@ def _lines_with_band(df: pd.DataFrame, x: str, x_title: str, series: str | None,
                      dash: str | None = None, counts: str | None = None) -> alt.LayerChart:
     if x == "month":
         df = _month_gaps(df, [c for c in (series, dash) if c])
-    df, xenc = _x_enc(df, x, x_title)
+    df, xenc = _x_enc(df, x, x_title, width=width)
     enc: dict[str, Any] = {"x": xenc}
     scale = alt.Scale(domain=list(colors), range=list(colors.values())) if colors else alt.Scale(range=PALETTE)
     band_enc = dict(enc)
@@ -141,7 +169,7 @@ def _small_multiples(df: pd.DataFrame, x: str, x_title: str, facet: str, facet_s
                      zero: bool = True, x_type: str = "O") -> alt.FacetChart:
     base = alt.Chart()
     if x == "month":
-        df, enc_x = _x_enc(_month_gaps(df, [facet]), x, x_title, short=True)
+        df, enc_x = _x_enc(_month_gaps(df, [facet]), x, x_title, short=True, width=(W - 110) // columns)
     else:
         enc_x = alt.X(f"{x}:{x_type}", title=x_title, axis=alt.Axis(labelAngle=0, labelOverlap=True))
     band = base.mark_area(opacity=0.18, color=color).encode(x=enc_x, y="ci_low:Q", y2="ci_high:Q")
@@ -163,8 +191,13 @@ def _coverage(fig: Figure) -> list[dict[str, Any]]:
     m = t[(t["dimension"] == "month") & (t["variable"] == "sessions")]
     if m.empty:
         return []
+    # every month of the range has its slot; sessions without a time ("unknown") keep their bar after the last month
+    dated = m["level"].astype(str)
+    dated = dated[dated.str.fullmatch(_MONTH.pattern)]
+    months = (pd.period_range(dated.min(), dated.max(), freq="M").strftime("%Y-%m").tolist() if len(dated) else [])
+    months += sorted(set(m["level"].astype(str)) - set(months))
     c = alt.Chart(m).mark_bar(color=ACCENT, cornerRadiusEnd=2).encode(
-        x=alt.X("level:O", title="month", axis=alt.Axis(labelAngle=0, labelOverlap=True)),
+        x=alt.X("level:O", title="month", scale=alt.Scale(domain=months), axis=_month_axis(months, W, short=False)),
         y=alt.Y("value:Q", title="sessions"),
         tooltip=[alt.Tooltip("level:N", title="month"), alt.Tooltip("value:Q", title="sessions", format=","),
                  alt.Tooltip("n_users:Q", title="users", format=",")],
@@ -309,12 +342,13 @@ def _recovery(fig: Figure) -> list[dict[str, Any]]:
     t = _rel(fig, keep_empty=True)
     if t.empty:
         return []
+    # "abandoned" read as failure: it also counts partial outcomes left unresolved (the method line says so)
     names = {"trouble": "had trouble", "recovered": "recovered (of those in trouble)",
-             "abandoned": "abandoned (of those in trouble)"}
+             "abandoned": "abandoned, partial included (of those in trouble)"}
     t["series"] = t["variable"].map(names)
     c = _lines_with_band(t, "expertise_label", "expertise", "series", "", y_title="share of sessions",
-                         colors={"had trouble": "#9aa5b1", "recovered (of those in trouble)": "#009E73",
-                                 "abandoned (of those in trouble)": "#D55E00"}, height=260)
+                         colors={names["trouble"]: "#9aa5b1", names["recovered"]: "#009E73",
+                                 names["abandoned"]: "#D55E00"}, height=260)
     return [_cfg(c)]
 
 

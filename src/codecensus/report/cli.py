@@ -149,6 +149,7 @@ def report_cmd(
     """Write a self-contained HTML report (works offline) plus every table behind it as CSV and Parquet."""
     from codecensus.manifest import record_run
     from codecensus.report.build import released_totals, write_report
+    from codecensus.report.findings import count_noun
 
     if out_dir.exists() and not out_dir.is_dir():
         console.print(f"[red]--out {out_dir} is a file[/red]: the report is a folder (report.html and its tables).")
@@ -204,10 +205,11 @@ def report_cmd(
     store.close()
     if individual:
         console.print("[bold yellow]Individual mode:[/bold yellow] thresholds lowered to "
-                      f"{comp.release.min_users} user(s) / {comp.release.min_sessions} session(s); keep this report private.")
+                      f"{count_noun(comp.release.min_users, 'user')} / {count_noun(comp.release.min_sessions, 'session')}; "
+                      "keep this report private.")
     avail = sum(f.available for f in comp.figures)
     sup = sum(f.suppressed_cells for f in comp.figures if f.available)
-    console.print(f"{avail}/{len(comp.figures)} figures, {sup} cells suppressed, "
+    console.print(f"{avail}/{len(comp.figures)} figures, {count_noun(sup, 'cell')} suppressed, "
                   f"{len(res.tables)} table files, {time.perf_counter() - t0:.1f}s")
     out.print(f"report: {res.html}")
 

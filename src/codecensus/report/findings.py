@@ -41,6 +41,14 @@ def fmt_value(v: Any, unit: str, *, signed: bool = False) -> str:
     return f"{x:,.1f}"
 
 
+def count_noun(n: Any, singular: str, plural: str | None = None) -> str:
+    """'1 cell', '2 cells', '1,500 sessions': a count with its noun in the number it needs ("1 cells released")."""
+    many = plural or f"{singular}s"
+    if n is None or n is pd.NA or (isinstance(n, float) and math.isnan(n)):
+        return f"– {many}"
+    return f"{fmt_value(n, 'count')} {singular if float(n) == 1 else many}"
+
+
 def fmt_ci(lo: Any, hi: Any, unit: str) -> str:
     if lo is None or hi is None or (isinstance(lo, float) and math.isnan(lo)) or (isinstance(hi, float) and math.isnan(hi)):
         return ""
@@ -220,4 +228,4 @@ def key_findings(figs: list[Figure]) -> list[Finding]:
     return out
 
 
-__all__ = ["Finding", "fmt_ci", "fmt_value", "index_base", "key_findings", "suppressed_text"]
+__all__ = ["Finding", "count_noun", "fmt_ci", "fmt_value", "index_base", "key_findings", "suppressed_text"]

@@ -28,7 +28,7 @@ from markupsafe import Markup
 from codecensus import __version__
 from codecensus.aggregate.figures import Figure
 from codecensus.report.charts import chart_specs
-from codecensus.report.findings import Finding, fmt_ci, fmt_value, suppressed_text
+from codecensus.report.findings import Finding, count_noun, fmt_ci, fmt_value, suppressed_text
 
 SECTIONS: list[tuple[str, str, list[str]]] = [
     ("who", "Who uses the agent, for what", ["occupations", "occupations_by_month", "work_modes",
@@ -235,7 +235,7 @@ def _topic_tree(fig: Figure) -> list[dict[str, Any]]:
         n["value_txt"] = fmt_value(n["value"], "share")
         n["ci_txt"] = fmt_ci(n["ci_low"], n["ci_high"], "share")
         n["width"] = f"{max(1.0, min(100.0, 100 * float(n['value']))):.1f}"
-        n["n_txt"] = f"{fmt_value(n['n_sessions'], 'count')} sessions · {fmt_value(n['n_users'], 'count')} users"
+        n["n_txt"] = f"{count_noun(n['n_sessions'], 'session')} · {count_noun(n['n_users'], 'user')}"
         return n
 
     return sorted((prep(r) for r in roots), key=lambda c: -c["value"])
@@ -276,12 +276,12 @@ def _figure_view(fig: Figure, release: ReleaseView, chart_ids: list[str], specs:
     n_ok = fig.n_users >= release.min_users and fig.n_sessions >= release.min_sessions
     if release.epsilon is not None:
         cap = f", ≤ {release.sessions_per_user} per user" if release.sessions_per_user else ""
-        n_text = (f"n ≈ {fig.n_sessions:,} sessions (noisy{cap})" if fig.n_sessions >= release.min_sessions
+        n_text = (f"n ≈ {count_noun(fig.n_sessions, 'session')} (noisy{cap})" if fig.n_sessions >= release.min_sessions
                   else "n: see table")
     elif fig.id == "git_adoption":  # its n: repositories (n_users) and their commits (n_sessions), no sessions
-        n_text = f"n = {fig.n_users:,} repositories ({fig.n_sessions:,} commits)"
+        n_text = f"n = {count_noun(fig.n_users, 'repository', 'repositories')} ({count_noun(fig.n_sessions, 'commit')})"
     else:
-        n_text = (f"n = {fig.n_sessions:,} sessions from {fig.n_users:,} users" if n_ok
+        n_text = (f"n = {count_noun(fig.n_sessions, 'session')} from {count_noun(fig.n_users, 'user')}" if n_ok
                   else "n below the release thresholds")
     view: dict[str, Any] = {
         "id": fig.id, "title": fig.title, "subtitle": fig.subtitle, "method": _method_text(fig),
@@ -289,6 +289,7 @@ def _figure_view(fig: Figure, release: ReleaseView, chart_ids: list[str], specs:
         "reason": fig.reason, "charts": charts, "header": header, "rows": rows,
         "n_text": n_text,
         "released": fig.released_cells, "suppressed": fig.suppressed_cells, "notes": fig.notes,
+        "released_text": f"{count_noun(fig.released_cells, 'cell')} released",
         "suppressed_text": suppressed_text([fig.table]),
         "regression": _regression_rows(fig) if fig.id == "regression" and fig.available else [],
         "regression_sentence": _regression_sentence(fig) if fig.id == "regression" and fig.available else "",
@@ -303,6 +304,10 @@ def _figure_view(fig: Figure, release: ReleaseView, chart_ids: list[str], specs:
 def _natural_key(level: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key reading digit runs as numbers: versions 1.0.51 < 1.0.100, models -4-5 < -4-10; text after numbers."""
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", level) if p)
+
+
+_COVERAGE_NOUNS = {"agent (transcript format)": "agents", "agent version": "versions", "entrypoint": "entrypoints",
+                   "model": "models"}
 
 
 def abstention_lines(fig: Figure | None) -> list[dict[str, Any]]:
@@ -339,8 +344,15 @@ def _coverage_view(fig: Figure | None) -> dict[str, Any]:
             "sessions": "suppressed" if r["suppressed"] else fmt_value(r["value"], "count"),
             "users": "" if r["suppressed"] else fmt_value(r["n_users"], "count"),
         })
-    for rows in dims.values():  # "2.1.9" before "2.1.10" (a string sort put 1.0.100 before 1.0.51)
+    for dim, rows in dims.items():  # "2.1.9" before "2.1.10" (a string sort put 1.0.100 before 1.0.51)
         rows.sort(key=lambda r: _natural_key(r["level"]))
+        # the demo listed ~330 withheld agent versions one per row: the released ones are listed, the rest counted
+        withheld = sum(r["sessions"] == "suppressed" for r in rows)
+        if withheld > 1:
+            noun = _COVERAGE_NOUNS.get(dim, f"{dim}s")
+            rows[:] = [r for r in rows if r["sessions"] != "suppressed"]
+            rows.append({"level": f"{'and ' if rows else ''}{withheld:,} {'other ' if rows else ''}{noun}",
+                         "sessions": "suppressed", "users": ""})
 
     def total(var: str) -> str:
         x = t[(t["dimension"] == "all") & (t["variable"] == var)]

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from codecensus.aggregate.figures import Figure
 from codecensus.report.build import Computed
-from codecensus.report.findings import fmt_ci, fmt_value, index_base, suppressed_text
+from codecensus.report.findings import count_noun, fmt_ci, fmt_value, index_base, suppressed_text
 from codecensus.report.html import WITHHELD_ENDS, abstention_lines
 
 
@@ -53,7 +53,7 @@ def render_summary(comp: Computed, console: Console) -> None:
     head.append("codecensus summary\n", style="bold")
     ok = cov is not None and cov.n_users >= rel.min_users and cov.n_sessions >= rel.min_sessions
     if ok and cov is not None:
-        head.append(f"{cov.n_sessions:,} sessions from {cov.n_users:,} users")
+        head.append(f"{count_noun(cov.n_sessions, 'session')} from {count_noun(cov.n_users, 'user')}")
         if first:
             head.append(f", {first} to {last}")
             if cov.extra.get("hidden_months"):  # counted above, but outside these dates (Context._months_to_show)
@@ -65,7 +65,7 @@ def render_summary(comp: Computed, console: Console) -> None:
                         "those (run `codecensus classify` for the rest)", style="yellow")
     else:
         head.append("fewer sessions or users than the release thresholds")
-    head.append(f"\nthresholds: ≥{rel.min_users} users and ≥{rel.min_sessions} sessions per cell · intervals: "
+    head.append(f"\nthresholds: ≥{count_noun(rel.min_users, 'user')} and ≥{count_noun(rel.min_sessions, 'session')} per cell · intervals: "
                 f"{rel.bootstrap}")
     parts: list[Any] = [head]
     if rel.individual:
@@ -163,7 +163,7 @@ def render_summary(comp: Computed, console: Console) -> None:
     sup = suppressed_text([f.table for f in comp.figures if f.available])
     relc = sum(f.released_cells for f in comp.figures if f.available)
     missing = [f.title for f in comp.figures if not f.available]
-    msg = f"{relc:,} cells released" + (f", {sup}." if sup else ".")
+    msg = f"{count_noun(relc, 'cell')} released" + (f", {sup}." if sup else ".")
     if missing:
         msg += f" Not available for this data: {', '.join(missing)}."
     console.print(Text(msg, style="dim"))
