@@ -246,3 +246,32 @@ def test_abandonment_says_it_counts_partial_outcomes(built: tuple[str, dict[str,
     assert "not the failure rate" in card and "success, verified or not (recovered)" in card
     specs = page.partition('id="cc-specs">')[2].partition("</script>")[0]
     assert "abandoned, partial included (of those in trouble)" in specs
+
+
+def test_an_occupation_released_only_as_zeros_gets_no_panel() -> None:
+    """The demo's occupations by month drew five panels of 0 % lines: each occupation's months with sessions were all
+    withheld (to protect software's cells), and only its empty months (0 sessions, released) were left, so the chart
+    said "none" where the truth was withheld. Such an occupation gets no panel; with none left there is no chart, and
+    the card says why."""
+    from codecensus.aggregate.figures import Figure
+    from codecensus.report.charts import chart_specs
+    from codecensus.report.html import ReleaseView, _figure_view
+
+    def row(occ: str, month: str, value: float | None, n: int, sup: bool) -> dict[str, object]:
+        return {"occupation": occ, "occupation_label": occ.title(), "month": month, "variable": "share_where_inferable",
+                "value": value, "ci_low": 0.0, "ci_high": 0.05, "n_sessions": n, "n_users": min(n, 5),
+                "suppressed": sup}
+
+    zeros = [row("legal", m, 0.0, 0, False) for m in ("2025-10", "2025-11")] + [row("legal", "2025-12", None, 0, True)]
+    some = [row("sales", "2025-10", 0.2, 12, False), row("sales", "2025-11", 0.0, 0, False)]
+    fig = Figure("occupations_by_month", "Occupations by month", "m", pd.DataFrame(zeros + some), ["occupation", "month"],
+                 "share", extra={"shown": ["legal", "sales"]})
+    spec = chart_specs(fig)
+    assert len(spec) == 1
+    labels = set(pd.DataFrame(next(iter(spec[0]["datasets"].values())))["occupation_label"])
+    assert labels == {"Sales"}
+    only_zeros = Figure("occupations_by_month", "Occupations by month", "m", pd.DataFrame(zeros), ["occupation", "month"],
+                        "share", extra={"shown": ["legal"]})
+    assert chart_specs(only_zeros) == []
+    view = _figure_view(only_zeros, ReleaseView(min_users=5, min_sessions=10), [], {})
+    assert view["charts"] == [] and "No chart" in view["no_chart"]

@@ -234,6 +234,10 @@ def _occupations_by_month(fig: Figure) -> list[dict[str, Any]]:
     shown = fig.extra.get("shown", [])
     t = _rel(fig, "share_where_inferable", keep_empty=True)  # a released 0% is a point of the line, not a gap
     t = t[t["occupation"].isin(shown)]
+    # an occupation whose every released month is 0% gets no panel: its months with sessions are all withheld, and a
+    # flat line at zero read as "none" (the demo: five panels of zeros beside software's 97 %, withheld every month)
+    some = t.groupby("occupation")["value"].transform(lambda v: bool((v.fillna(0).astype(float) > 0).any()))
+    t = t[some.astype(bool)]
     if t.empty:
         return []
     order = [t[t["occupation"] == s]["occupation_label"].iloc[0] for s in shown if (t["occupation"] == s).any()]

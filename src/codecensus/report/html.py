@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from codecensus import __version__
 from codecensus.aggregate.figures import Figure
-from codecensus.report.charts import chart_specs
+from codecensus.report.charts import BUILDERS, chart_specs
 from codecensus.report.findings import Finding, count_noun, fmt_ci, fmt_value, suppressed_text
 
 SECTIONS: list[tuple[str, str, list[str]]] = [
@@ -273,6 +273,10 @@ def _figure_view(fig: Figure, release: ReleaseView, chart_ids: list[str], specs:
             chart_ids.append(cid)
             charts.append(cid)
     header, rows = _table_rows(fig) if fig.available else ([], [])
+    no_chart = ""
+    if fig.available and not charts and fig.id in BUILDERS:
+        no_chart = ("No chart: every cell it would draw is withheld by the release thresholds or empty (0 sessions); "
+                    "the data table lists what is released.")
     n_ok = fig.n_users >= release.min_users and fig.n_sessions >= release.min_sessions
     if release.epsilon is not None:
         cap = f", ≤ {release.sessions_per_user} per user" if release.sessions_per_user else ""
@@ -286,7 +290,7 @@ def _figure_view(fig: Figure, release: ReleaseView, chart_ids: list[str], specs:
     view: dict[str, Any] = {
         "id": fig.id, "title": fig.title, "subtitle": fig.subtitle, "method": _method_text(fig),
         "available": fig.available,
-        "reason": fig.reason, "charts": charts, "header": header, "rows": rows,
+        "reason": fig.reason, "charts": charts, "no_chart": no_chart, "header": header, "rows": rows,
         "n_text": n_text,
         "released": fig.released_cells, "suppressed": fig.suppressed_cells, "notes": fig.notes,
         "released_text": f"{count_noun(fig.released_cells, 'cell')} released",
