@@ -275,3 +275,13 @@ def test_an_occupation_released_only_as_zeros_gets_no_panel() -> None:
     assert chart_specs(only_zeros) == []
     view = _figure_view(only_zeros, ReleaseView(min_users=5, min_sessions=10), [], {})
     assert view["charts"] == [] and "No chart" in view["no_chart"]
+
+
+def test_regression_subtitle_reads_as_a_sentence(built: tuple[str, dict[str, object]]) -> None:
+    """It read 'relative to 1 Novice users'."""
+    _, figs = built
+    reg = figs["regression"]
+    if not reg.available:  # type: ignore[attr-defined]
+        pytest.skip("no regression on this corpus")
+    sub = reg.subtitle  # type: ignore[attr-defined]
+    assert "reference level (" in sub and not re.search(r"\d \w+ users", sub), sub

@@ -1620,7 +1620,8 @@ def fig_regression(ctx: Context) -> Figure:
         f"{'clustered by user' if res.clustered else 'robust (HC1)'} (statsmodels); a logit with the same design "
         f"gives the odds ratios.",
         t, ["expertise", "expertise_label"], "pp",
-        subtitle=f"Points of strict success relative to {ref['expertise_label']} users, holding the controls fixed.",
+        subtitle=f"Points of strict success relative to users at the reference level ({ref['expertise_label']}), holding "
+                 "the controls fixed.",
         n_sessions=res.n_sessions, n_users=res.n_users,
         notes=res.notes + ([f"dropped (one level only): {', '.join(res.dropped_controls)}"] if res.dropped_controls else []),
         extra={"r2": res.r2, "controls": res.controls, "logit_ok": res.logit_ok, "released": overall_ok,
