@@ -305,6 +305,36 @@ def test_mini_swe_agent_trajectories_and_outcomes() -> None:
     assert [b.kind for b in flat.bad] == ["bad_record"]
 
 
+def test_mini_swe_agent_action_is_the_one_bash_block_it_ran(tmp_path: Path) -> None:
+    """mini-swe-agent runs a reply's command only when its ``action_regex`` (```bash\\s*\\n(.*?)\\n```) finds exactly
+    one block; otherwise it answers with its format error. The parser took any fence (``` or ```sh) and the first of
+    several: a python block before the command made the closing fence of the python block the 'command' (its prose
+    was dropped from the visible words), and a reply with two bash blocks, which ran nothing, counted as an action."""
+    fence = "```"
+    replies = [
+        # 1: a python snippet, then the command: the action is the bash block, the snippet is reply text
+        f"THOUGHT: the fix is\n{fence}python\nx = 1\n{fence}\nso I apply it now\n\n{fence}bash\nsed -i s/a/b/ f.py\n{fence}",
+        # 2: two bash blocks: a format error, nothing ran
+        f"THOUGHT: two steps\n{fence}bash\nls\n{fence}\n{fence}bash\npwd\n{fence}",
+        # 3: a plain fence is not a bash block: nothing ran
+        f"THOUGHT: plain\n{fence}\nls -la\n{fence}",
+        f"THOUGHT: done\n\n{fence}bash\necho COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT\n{fence}",
+    ]
+    messages: list[dict[str, str]] = [{"role": "system", "content": "sys"}, {"role": "user", "content": "<pr_description>fix</pr_description>"}]
+    for i, r in enumerate(replies):
+        messages.append({"role": "assistant", "content": r})
+        if i < len(replies) - 1:
+            ran = i == 0
+            messages.append({"role": "user", "content": "<returncode>0</returncode>\n<output>\n</output>" if ran else "Please always provide EXACTLY ONE action in triple backticks."})
+    p = tmp_path / "x__x-1.traj.json"
+    p.write_text(json.dumps({"trajectory_format": "mini-swe-agent-1", "instance_id": "x__x-1", "info": {}, "messages": messages}))
+    res = parse(p, "mini_swe_agent")
+    assert [a.command for a in res.actions] == ["sed -i s/a/b/ f.py", "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]
+    assert [m.visible_words for m in res.messages] == [14, 9, 6, 2]  # fence markers are words of the reply
+    assert sum(a.input_words for a in res.actions) == 4 + 2
+    assert len(res.results) == 1 and res.results[0].tool_use_id == res.actions[0].tool_use_id  # the format error is no result
+
+
 def test_terminal_bench_trials() -> None:
     mini = parse(TB_MINI, "terminal_bench")
     one_session(mini)

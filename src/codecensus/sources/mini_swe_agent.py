@@ -7,8 +7,11 @@ id, model, created, usage}}}]}``.
 
 - Prompt: the first ``user`` message (the task; SWE-bench puts the issue in
   ``<pr_description>``). Later user messages are command outputs.
-- Each assistant message is one reply (THOUGHT, visible words without the code
-  block) and one shell action: the single fenced ```bash``` block.
+- Each assistant message is one reply and, when it holds exactly one fenced
+  ```bash``` block (mini-swe-agent's ``action_regex``, ``info.config.agent``'s
+  when the run set one), one shell action: that block, whose words are the
+  action's, not the reply's. With none or several, mini-swe-agent ran nothing
+  (it answers with its format error): no action, the whole text is the reply.
 - The next user message is its result: ``<returncode>N</returncode>`` and
   ``<output>…</output>`` (non-zero exit = error; a timeout notice = error).
 - Usage per assistant message from the provider response (OpenAI style;
@@ -58,6 +61,20 @@ def split_reply(content: str) -> tuple[str, str | None]:
     return visible, cmd
 
 
+# mini-swe-agent's default ``action_regex`` (agents/default.py); it runs a reply's command only when this finds
+# exactly one block
+ACTION_REGEX = r"```bash\s*\n(.*?)\n```"
+
+
+def split_action(content: str, action_regex: re.Pattern[str]) -> tuple[str, str | None]:
+    """(the reply's text without the command block, the command mini-swe-agent ran or None)"""
+    found = list(action_regex.finditer(content))
+    if len(found) != 1:
+        return content, None
+    m = found[0]
+    return content[: m.start()] + " " + content[m.end() :], m.group(1).strip()
+
+
 def parse_observation(text: str) -> tuple[str, int | None, bool]:
     """(output, exit code, timed out) of an observation message."""
     m = _RETURNCODE.search(text[:500])
@@ -79,6 +96,7 @@ def _msg_ts(m: dict[str, Any]) -> int | None:
 
 class MiniSweAgentParser(WholeFileParser):
     name = "mini_swe_agent"
+    version = "2"  # 2: a reply is an action only with exactly one ```bash block (was: any fence, the first)
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".json":
@@ -103,6 +121,10 @@ class MiniSweAgentParser(WholeFileParser):
         cfg = as_dict(info.get("config"))
         model_default = as_str(as_dict(cfg.get("model")).get("model_name"))
         env_cwd = as_str(as_dict(cfg.get("environment")).get("cwd"))
+        try:
+            action_regex = re.compile(as_str(as_dict(cfg.get("agent")).get("action_regex")) or ACTION_REGEX, re.S)
+        except re.error:
+            action_regex = re.compile(ACTION_REGEX, re.S)
         s = rows.session(
             ctx.session_key or f"mini_swe_agent:{instance}:{ctx.file_id[:8]}",
             session_id=instance,
@@ -141,7 +163,7 @@ class MiniSweAgentParser(WholeFileParser):
                 if any(usage):
                     usage_rows += 1
                 msg_id = as_str(resp.get("id")) or f"mini:{idx}"
-                visible, cmd = split_reply(content)
+                visible, cmd = split_action(content, action_regex)
                 s.message(
                     idx, ts, text=visible, model=as_str(resp.get("model")) or model_default, usage=usage, cost=cost, msg_id=msg_id
                 )
