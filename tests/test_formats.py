@@ -168,6 +168,25 @@ def test_gemini_cli_session() -> None:
     assert {b.kind for b in res.bad} == {"bad_record", "unknown_type"}
 
 
+def test_aider_fenced_words_of_a_reply_without_an_applied_edit_stay_its_words(tmp_path: Path) -> None:
+    """A reply's fenced blocks went to the next ``Applied edit`` action's input words; a reply followed by none (an
+    answer with code, a suggested command, edits aider could not apply) lost them: neither visible nor output."""
+    fence = "```"
+    hist = tmp_path / ".aider.chat.history.md"
+    hist.write_text(
+        "\n# aider chat started at 2025-05-04 17:02:36\n\n"
+        "#### how do I list files\n\n"
+        f"Run this:\n\n{fence}bash\nls -la\n{fence}\n\n"  # 2 prose + 4 fenced words, no edit
+        "> Tokens: 1.0k sent, 20 received.\n\n"
+        "#### add a comment\n\n"
+        f"Here:\n\napp.py\n{fence}python\n<<<<<<< SEARCH\nx = 1\n=======\nx = 1  # one\n>>>>>>> REPLACE\n{fence}\n\n"
+        "> Tokens: 1.0k sent, 30 received.\n> Applied edit to app.py\n"
+    )
+    res = parse(hist, "aider")
+    assert [m.visible_words for m in res.messages if m.block != "usage"] == [2 + 4, 2]
+    assert [(a.tool, a.input_words) for a in res.actions] == [("apply_edit", 15)]
+
+
 def test_aider_history_runs_prompts_usage_and_actions() -> None:
     res = parse(AIDER, "aider")
     assert len(res.sessions) == 2  # one per "# aider chat started at"

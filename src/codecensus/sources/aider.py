@@ -83,6 +83,14 @@ def read_input_history(path: Path) -> list[tuple[int | None, str]]:
 @dataclass
 class _State:
     edit_words: int = 0  # words of edit blocks not yet attributed to an "Applied edit"
+    edit_msg: MessageRec | None = None  # the reply they are from
+
+    def settle(self) -> None:
+        """Fenced words of a reply that applied no edit are its visible text (an answer's code, a shell
+        suggestion, an edit aider could not apply): they were written, but through no tool."""
+        if self.edit_msg is not None and self.edit_words:
+            self.edit_msg.visible_words += self.edit_words
+        self.edit_words, self.edit_msg = 0, None
 
 
 @dataclass
@@ -93,7 +101,9 @@ class _Reply:
 
 class AiderParser(WholeFileParser):
     name = "aider"
-    version = "2"  # 2: session_id from the file's id, not its folder's name
+    # 2: session_id from the file's id, not its folder's name; 3: fenced words of a reply that applied no edit
+    # count as its visible words (they were lost)
+    version = "3"
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.name == ".aider.chat.history.md":
@@ -181,8 +191,9 @@ class AiderParser(WholeFileParser):
             s.touch(last_ts)
             # Fenced blocks are the edits (SEARCH/REPLACE, diffs): tool input, not visible prose.
             prose = _FENCED.sub(" ", text)
+            st.settle()
             st.edit_words = words(text) - words(prose)
-            pending_msg = s.message(r.line, last_ts, text=prose, model=model, msg_id=f"aider:{ctx.file_id[:12]}:{r.line}")
+            pending_msg = st.edit_msg = s.message(r.line, last_ts, text=prose, model=model, msg_id=f"aider:{ctx.file_id[:12]}:{r.line}")
 
         for line_no, raw, end in iter_lines(path, 0, 0, ctx.final):
             consumed, lines = end, line_no
@@ -191,6 +202,7 @@ class AiderParser(WholeFileParser):
             if m:
                 flush_prompt()
                 flush_reply()
+                st.settle()
                 pending_msg = None
                 sess = None
                 run_ts = parse_ts(m.group(1).replace(" ", "T"))
@@ -201,6 +213,7 @@ class AiderParser(WholeFileParser):
                 continue
             if line.startswith("####") and not in_fence:
                 flush_reply()
+                st.settle()
                 if not prompt_buf:
                     prompt_line = line_no
                 prompt_buf.append((line[5:] if line.startswith("#### ") else line[4:]).rstrip())
@@ -235,6 +248,7 @@ class AiderParser(WholeFileParser):
             reply.lines.append(line)
         flush_prompt()
         flush_reply()
+        st.settle()
         return rows.finish(consumed, lines)
 
     def _harness(
@@ -269,7 +283,7 @@ class AiderParser(WholeFileParser):
         m = _APPLIED.match(body)
         if m:
             s.action(line, ts, "apply_edit", category="edit", file_path=m.group(1).strip("`'\" "), input_words=st.edit_words)
-            st.edit_words = 0
+            st.edit_words, st.edit_msg = 0, None
             return
         m = _COMMIT.match(body)
         if m:
