@@ -195,7 +195,8 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
     """Counts that arithmetic on released numbers gives, each of which must be none or pass ``min_sessions``: the rest
     of a rate's group (n / share - n, or share x n: :data:`RELEASE_RATES`), the withheld cells under a released total
     of the same figure (:data:`RELEASE_SUMS`), a tree node's n less its released children (:data:`RELEASE_TREES`), the difference of two released counts (:data:`RELEASE_DIFFERENCES`),
-    and the difference of two series' totals (:data:`RELEASE_NESTED`)."""
+    and the difference of two series' totals (:data:`RELEASE_NESTED`), with each series' total less the cells either
+    releases, and that difference month by month across figures (:data:`RELEASE_NESTED_MONTHS`)."""
     problems: list[str] = _audit_topics_total(figures, policy)
     by_id = {f.id: f.table for f in figures if f.available and len(f.table) and "suppressed" in f.table
              and "variable" in f.table}
