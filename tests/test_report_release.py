@@ -1036,3 +1036,113 @@ def test_the_cascade_leaves_every_row_and_column_protected() -> None:
         out = t.to_dict("records")
         for by in ("row", "col"):
             assert check_release(out, policy, group_by=(by,), counts=rows) == [], (by, rows)
+
+
+def _few_not_inferable(s: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
+    """Every user's occupation 15, 13 or 27 (by user), 12 sessions of 6 users not inferable (1 to 3 a month) and 3
+    sessions of 3 other users in group 53: the not-inferable cell (12) is the smallest cell beside 53, the one plain
+    complementary suppression takes first."""
+    from codecensus.taxonomy import NOT_INFERABLE
+
+    f = f.copy()
+    m = f.merge(s[["session_key", "user"]], on="session_key")
+    by_user = {u: ("15", "13", "27")[i % 3] for i, u in enumerate(sorted(m["user"].unique()))}
+    f["occupation"] = m["user"].map(by_user).to_numpy()
+    ni = m.sort_values(["user", "session_key"]).groupby("user").head(2)["session_key"].head(12)
+    f.loc[f["session_key"].isin(ni), "occupation"] = NOT_INFERABLE
+    x = m[~m["session_key"].isin(ni)].drop_duplicates("user").tail(3)["session_key"]
+    f.loc[f["session_key"].isin(x), "occupation"] = "53"
+    return f
+
+
+def _totals(t: pd.DataFrame, var: str, by: str | None = None) -> dict[Any, float]:
+    """The totals a share series gives, from its released cells only (n / share), per value of ``by``."""
+    x = _shown(t[t["variable"] == var])
+    x = x[x["value"] > 0]
+    g = (x["n_sessions"].astype(float) / x["value"].astype(float)).round(6)
+    return {k: float(v.iloc[0]) for k, v in g.groupby(x[by] if by else pd.Series(0, index=x.index))}
+
+
+def test_a_small_occupation_is_not_recovered_through_the_not_inferable_cell(tmp_path: Path) -> None:
+    """Occupation 53 has 3 sessions (3 users) and the not-inferable cell, 12 sessions, is the smallest other cell.
+    Had the not-inferable cell been its only complement, the share where inferable would give 53 back: its total
+    (n / share) less the released occupations' n. It is not: the share where inferable is a partition of its own
+    (53 goes with another occupation there, and with it in the share of sessions), so the not-inferable cell is
+    released and the occupations the totals leave unknown are two or more that pass together. The final audit refuses
+    the figure that withheld the not-inferable cell in 53's place."""
+    from codecensus.report.build import audit_release
+    from codecensus.taxonomy import NOT_INFERABLE
+
+    figs, figures, pol = _report_of(tmp_path, _few_not_inferable)
+    t = figs["occupations"]
+    sos, swi = t[t["variable"] == "share_of_sessions"], t[t["variable"] == "share_where_inferable"]
+    assert int(sos.set_index("occupation").loc[NOT_INFERABLE, "n_sessions"]) == 12  # released, passing alone
+    assert bool(sos.set_index("occupation").loc["53", "suppressed"]) and bool(swi.set_index("occupation").loc["53",
+                                                                                                            "suppressed"])
+    # what the released cells give: classified (C) and inferable (I) totals, not inferable = C - I
+    c, i = _totals(t, "share_of_sessions")[0], _totals(t, "share_where_inferable")[0]
+    assert (c, i) == (1500, 1488)
+    known = {r["occupation"]: int(r["n_sessions"]) for _, r in pd.concat([_shown(sos), _shown(swi)]).iterrows()}
+    rest = i - sum(n for k, n in known.items() if k != NOT_INFERABLE)
+    unknown = [k for k in swi["occupation"] if k not in known and k != NOT_INFERABLE]
+    assert "53" in unknown and len(unknown) >= 2 and rest >= pol.min_sessions, (unknown, rest)
+    assert audit_release(figures, pol) == []
+    # the leak: not inferable withheld as 53's complement, every other occupation released in both series
+    leak = t.copy()
+    z = [k for k in unknown if k != "53"]
+    for k in z:
+        n = int(rest) - 3 if len(z) == 1 else None
+        assert n is not None
+        for var, total in (("share_of_sessions", c), ("share_where_inferable", i)):
+            j = leak.index[(leak["variable"] == var) & (leak["occupation"] == k)][0]
+            leak.loc[j, ["suppressed", "n_users", "n_sessions", "value"]] = [False, 20, n, n / total]
+    j = leak.index[(leak["variable"] == "share_of_sessions") & (leak["occupation"] == NOT_INFERABLE)][0]
+    leak.loc[j, ["suppressed", "n_users", "n_sessions", "value", "ci_low", "ci_high"]] = [True, None, None, None, None,
+                                                                                          None]
+    problems = audit_release(_with(figures, "occupations", leak), pol)
+    assert any("share_where_inferable" in p and "gives 3 sessions in 1 withheld" in p for p in problems), problems
+
+
+def test_a_months_not_inferable_sessions_are_not_recovered_from_two_month_figures(tmp_path: Path) -> None:
+    """12 sessions (6 users) have no inferable occupation, 1 to 3 a month: the occupations figure released them as a
+    whole (they pass), but each month's released share where inferable gave the month's inferable sessions (n / share)
+    and work modes by month its classified sessions: 148 - 147 = 1 in 2025-10, 3 in 2026-01 and 2026-02, 2 in
+    2026-03 and 2026-04. The months whose not-inferable sessions are neither none nor passing are now withheld in
+    occupations by month, with complementary months so that the months not released do not give them back together
+    (the occupations figure's totals less the released months'), and the final audit refuses such a release."""
+    from codecensus.report.build import audit_release
+    from codecensus.taxonomy import NOT_INFERABLE, SOC_KEYS
+
+    figs, figures, pol = _report_of(tmp_path, _few_not_inferable)
+    c_m = _totals(figs["work_modes_by_month"], "share_of_sessions", "month")
+    i_m = _totals(figs["occupations_by_month"], "share_where_inferable", "month")
+    both = sorted(set(c_m) & set(i_m))
+    assert len(c_m) >= 6  # work modes by month releases its months: each month's classified sessions are known
+    for m in both:
+        d = round(c_m[m] - i_m[m])
+        assert d == 0 or d >= pol.min_sessions, (m, d)
+    occ = figs["occupations"]
+    c, i = _totals(occ, "share_of_sessions")[0], _totals(occ, "share_where_inferable")[0]
+    rest = round((c - i) - sum(c_m[m] - i_m[m] for m in both))
+    assert rest == 0 or rest >= pol.min_sessions, rest
+    assert audit_release(figures, pol) == []
+    # the old release: 2026-01's share of group 15 (n / share = its 220 inferable sessions; 223 classified)
+    s, f = _sessions_and_facets(_few_not_inferable)
+    month = pd.to_datetime(s["started_at"], utc=True).dt.strftime("%Y-%m")
+    f = f.merge(s[["session_key"]].assign(month=month), on="session_key")
+    jan = f[f["month"] == "2026-01"]
+    assert int((jan["occupation"] == NOT_INFERABLE).sum()) == 3
+    inferable = int(jan["occupation"].isin(list(SOC_KEYS)).sum())
+    n15 = int((jan["occupation"] == "15").sum())
+    t = figs["occupations_by_month"].copy()
+    j = t.index[(t["month"] == "2026-01") & (t["occupation"] == "15")][0]
+    t.loc[j, ["suppressed", "n_users", "n_sessions", "value"]] = [False, 20, n15, n15 / inferable]
+    problems = audit_release(_with(figures, "occupations_by_month", t), pol)
+    assert any("month=2026-01" in p and "gives 3 sessions" in p for p in problems), problems
+
+
+def _sessions_and_facets(edit: Any) -> tuple[pd.DataFrame, pd.DataFrame]:  # noqa: ANN401
+    """The sessions and edited facets :func:`_report_of` stores."""
+    c = synthetic_corpus(users=60, sessions=1500, seed=4)
+    s, f = c.sessions.to_pandas(), c.facets.to_pandas()
+    return s, edit(s, f)

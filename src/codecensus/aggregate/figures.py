@@ -778,6 +778,46 @@ def fig_occupations(ctx: Context) -> Figure:
     )
 
 
+def _not_inferable_months_to_withhold(ctx: Context, t: pd.DataFrame) -> frozenset[str]:
+    """The months whose cells of occupations by month (``t``, as released) must be withheld whole, so that no month's
+    classified sessions whose occupation is not inferable follow by subtraction.
+
+    A month's released share with its n gives the month's sessions with an inferable occupation (n / share), and
+    work modes by month gives its classified sessions the same way: their difference is that month's sessions whose
+    occupation is not inferable, a cell no threshold saw (1, 3 and 2 sessions of a store whose 12 such sessions
+    passed as a whole). Over the months not released (and the sessions without a time) their sum is the occupations
+    figure's not-inferable total (its two series' totals) less the released months'. So these cells, one per month
+    and one for the sessions without a time, are a partition: when a released month's cell, or the cells of the
+    months not released, are neither none nor passing the thresholds, the months to withhold are those the
+    complementary rule withholds (the months not released count as withheld). Empty when nothing leaks."""
+    if not ctx.data.has_facets or _not_inferable_withheld(ctx) or "month" not in t:
+        return frozenset()
+    df = ctx.data.df
+    months = ctx.data.months
+    M = len(months)
+    shown = t[~t["suppressed"].astype(bool) & (pd.to_numeric(t["value"], errors="coerce").fillna(0) > 0)]
+    known = set(shown["month"])
+    rest = _facet_df(ctx).to_numpy() & (_codes(df["occupation"], SOC_KEYS) < 0)
+    mi = _codes(df["month"], months)
+    codes = np.where(rest, np.where(mi >= 0, mi, M), -1)
+    s, u = ctx.boot.population(codes, M + 1)
+    by_cell = pd.Series(df["user"].to_numpy(dtype=object)).groupby(codes).agg(set)
+    users: list[set[Any]] = [by_cell.get(i, set()) for i in range(M + 1)]
+    hidden = [i for i in range(M + 1) if not (i < M and months[i] in known)]
+
+    def leaks(idx: list[int]) -> bool:
+        n = int(s[idx].sum()) if idx else 0
+        return n > 0 and not bool(ctx.passes(len(set().union(*(users[i] for i in idx))), n))
+
+    if not any(leaks([i]) for i in range(M) if months[i] in known) and not leaks(hidden):
+        return frozenset()
+    recs = [{"_g": 0, "n_users": int(u[i]), "n_sessions": int(s[i]), "_w": i in hidden and s[i] > 0,
+             "_users": users[i]} for i in range(M + 1)]
+    out = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[], withheld_column="_w",
+                               users_set_column="_users")
+    return frozenset(months[i] for i in range(M) if out[i][SUPPRESSED] and months[i] in known)
+
+
 def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     title = "Occupations by month"
     if not ctx.data.has_facets or len(ctx.months) < 2:
@@ -796,6 +836,11 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
             r["force_suppress"] = True
     # across: each occupation's months add up to its cell in the occupations figure
     t = _finish(ctx, rows, ["month", "occupation", "occupation_label"], across="occupation")
+    gone = _not_inferable_months_to_withhold(ctx, t)
+    if gone:
+        for r in rows:
+            r["_withheld"] = r["month"] in gone
+        t = _finish(ctx, rows, ["month", "occupation", "occupation_label"], across="occupation")
     # chart the largest groups only (the table keeps all)
     totals = pd.Series(occ[occ >= 0]).value_counts()
     shown = [SOC_KEYS[i] for i in totals.index[:top]]
@@ -1830,6 +1875,17 @@ RELEASE_DIFFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
 RELEASE_NESTED: dict[str, tuple[tuple[str, str], ...]] = {
     "occupations": (("share_of_sessions", "share_where_inferable"),),
 }
+
+
+# The same nested populations month by month, across two figures: ((outer figure, its variable), (inner figure, its
+# variable), (the figure and its nested pair whose totals the months add up to)). A month's released cell in each
+# gives its two totals (n / share), whose difference is the month's classified sessions whose occupation is not
+# inferable; over the months not released, the whole figure's difference less the released months'. Each must be none
+# or pass.
+RELEASE_NESTED_MONTHS: tuple[tuple[tuple[str, str], tuple[str, str], tuple[str, str, str]], ...] = (
+    (("work_modes_by_month", "share_of_sessions"), ("occupations_by_month", "share_where_inferable"),
+     ("occupations", "share_of_sessions", "share_where_inferable")),
+)
 
 
 FIGURES: tuple[Callable[[Context], Figure], ...] = (

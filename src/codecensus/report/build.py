@@ -18,6 +18,7 @@ from codecensus.aggregate.figures import (
     RELEASE_DIFFERENCES,
     RELEASE_MONTHLY_COUNTS,
     RELEASE_NESTED,
+    RELEASE_NESTED_MONTHS,
     RELEASE_PARTITIONS,
     RELEASE_RATES,
     RELEASE_SUMS,
@@ -194,7 +195,8 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
     """Counts that arithmetic on released numbers gives, each of which must be none or pass ``min_sessions``: the rest
     of a rate's group (n / share - n, or share x n: :data:`RELEASE_RATES`), the withheld cells under a released total
     of the same figure (:data:`RELEASE_SUMS`), a tree node's n less its released children (:data:`RELEASE_TREES`), the difference of two released counts (:data:`RELEASE_DIFFERENCES`),
-    and the difference of two series' totals (:data:`RELEASE_NESTED`)."""
+    and the difference of two series' totals (:data:`RELEASE_NESTED`), with each series' total less the cells either
+    releases, and that difference month by month across figures (:data:`RELEASE_NESTED_MONTHS`)."""
     problems: list[str] = _audit_topics_total(figures, policy)
     by_id = {f.id: f.table for f in figures if f.available and len(f.table) and "suppressed" in f.table
              and "variable" in f.table}
@@ -268,14 +270,81 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
                     problems.append(f"figure {f.id} ({col}={k}): {big}'s n minus {small}'s gives {round(d)} sessions, "
                                     "below the thresholds")
         for outer, inner in RELEASE_NESTED.get(f.id, ()):
-            tot = []
-            for var in (outer, inner):
-                x = _released(t, var)
-                x = x[x["value"].astype(float) > 0]
-                tot.append(float(x["n_sessions"].iloc[0]) / float(x["value"].iloc[0]) if len(x) else None)
+            tot = [_series_total(t, outer), _series_total(t, inner)]
             if tot[0] is not None and tot[1] is not None and _small(tot[0] - tot[1], policy):
                 problems.append(f"figure {f.id}: the totals of {outer} and {inner} (n / share) differ by "
                                 f"{round(tot[0] - tot[1])} sessions, below the thresholds")
+            if keys:
+                problems += _nested_rests(f.id, t, keys[0], outer, inner, tot, policy)
+    return problems + _audit_nested_months(by_id, policy)
+
+
+def _series_total(t: pd.DataFrame, var: str) -> float | None:
+    """The total a share series gives: a released cell's n / share (None: no released cell above 0)."""
+    x = _released(t, var)
+    x = x[x["value"].astype(float) > 0]
+    return float(x["n_sessions"].iloc[0]) / float(x["value"].iloc[0]) if len(x) else None
+
+
+def _nested_rests(fid: str, t: pd.DataFrame, col: str, outer: str, inner: str, tot: list[float | None],
+                  policy: ReleasePolicy) -> list[str]:
+    """The cells of two nested share series (:data:`RELEASE_NESTED`) that their totals give back: a cell's count is
+    known where either series releases it, and the outer cells outside the inner series (not inferable) sum to the
+    difference of the totals. Each series' total less its known cells is its unknown cells' sum: it must be none, or
+    over two or more cells and pass (occupations withholding not inferable with a small occupation, but releasing
+    the other occupations' share where inferable: n / share less their n is that occupation alone)."""
+    known: dict[Any, float] = {}
+    for var in (outer, inner):
+        for r in _released(t, var).to_dict("records"):
+            known.setdefault(r[col], float(r["n_sessions"]))
+    cells = {var: list(dict.fromkeys(t.loc[t["variable"] == var, col])) for var in (outer, inner)}
+    extra = [k for k in cells[outer] if k not in set(cells[inner])]
+    if tot[0] is not None and tot[1] is not None and len(extra) == 1:
+        known.setdefault(extra[0], tot[0] - tot[1])
+    problems = []
+    for var, total in zip((outer, inner), tot, strict=True):
+        if total is None:
+            continue
+        unknown = [k for k in cells[var] if k not in known]
+        rest = total - sum(known[k] for k in cells[var] if k in known)
+        if rest >= 0.5 and (len(unknown) < 2 or _small(rest, policy)):
+            other = outer if var == inner else inner
+            problems.append(f"figure {fid} ({var}): its total (n / share) less the cells it or {other} releases "
+                            f"gives {round(rest)} sessions in {len(unknown)} withheld cell(s)")
+    return problems
+
+
+def _month_totals(t: pd.DataFrame, var: str) -> dict[str, float]:
+    """Each month's total that a share series over the months gives (a released cell's n / share)."""
+    if "month" not in t:
+        return {}
+    x = _released(t, var)
+    x = x[(x["value"].astype(float) > 0) & x["month"].notna()]
+    return {str(m): float(g["n_sessions"].iloc[0]) / float(g["value"].iloc[0]) for m, g in x.groupby("month")}
+
+
+def _audit_nested_months(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy) -> list[str]:
+    """Nested populations month by month across figures (:data:`RELEASE_NESTED_MONTHS`): a month's two totals differ
+    by its classified sessions whose occupation is not inferable, and the whole figure's difference less the released
+    months' is those of the other months (and of the sessions without a time). Each must be none or pass."""
+    problems: list[str] = []
+    for (ofig, ovar), (ifig, ivar), (tfig, touter, tinner) in RELEASE_NESTED_MONTHS:
+        ot, it = by_id.get(ofig), by_id.get(ifig)
+        if ot is None or it is None:
+            continue
+        om, im = _month_totals(ot, ovar), _month_totals(it, ivar)
+        both = sorted(set(om) & set(im))
+        for m in both:
+            if _small(round(om[m] - im[m]), policy):
+                problems.append(f"figure {ifig} (month={m}): its total (n / share) against {ofig}'s gives "
+                                f"{round(om[m] - im[m])} sessions in neither, below the thresholds")
+        tt = by_id.get(tfig)
+        a, b = (_series_total(tt, touter), _series_total(tt, tinner)) if tt is not None else (None, None)
+        if a is not None and b is not None and both:
+            rest = (a - b) - sum(om[m] - im[m] for m in both)
+            if _small(round(rest), policy):
+                problems.append(f"figure {ifig}: {tfig}'s totals less the released months' (against {ofig}) give "
+                                f"{round(rest)} sessions in the other months, below the thresholds")
     return problems
 
 
