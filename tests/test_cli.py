@@ -413,6 +413,39 @@ def test_an_sqlite_file_as_db_is_refused_untouched_without_reaching_duckdb(tmp_p
     assert str(lite) not in opened and lite.read_bytes() == before
 
 
+def test_another_tools_duckdb_file_is_refused_untouched(tmp_path: Path) -> None:
+    """`ingest --db other.duckdb` on a DuckDB file of another tool with its own `sessions` table dropped and
+    replaced that table (exit 0); `sessions` and `summary` on it failed with a BinderException/ParserException
+    traceback. Now every command refuses it (exit 2) naming the file and its tables, and never writes it; an empty
+    DuckDB file still becomes a store."""
+    import duckdb
+
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE sessions (id INTEGER, name VARCHAR)")
+    con.execute("INSERT INTO sessions VALUES (1, 'mine')")
+    con.execute("CREATE TABLE meta (k VARCHAR)")  # a `meta` without codecensus's salt is not the marker
+    con.close()
+    before = other.read_bytes()
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    for cmd in (["ingest", str(root)], ["sessions"], ["summary"], ["classify", "-j", "1"], ["cluster"],
+                ["report", "--out", str(tmp_path / "r")]):
+        r = runner.invoke(app, [*cmd, "--db", str(other)])
+        text = "".join(r.output.split())
+        assert r.exit_code == 2, (cmd, r.output)
+        want = f"{other}isaDuckDBdatabasenotmadebycodecensus(ithastablesmeta,sessions);useanother--db"
+        assert want in text, (cmd, r.output)
+    assert other.read_bytes() == before and not Path(f"{other}.wal").exists()
+    with duckdb.connect(str(other), read_only=True) as con:
+        assert con.execute("SELECT * FROM sessions").fetchall() == [(1, "mine")]
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(empty)]).exit_code == 0
+    r = runner.invoke(app, ["sessions", "--db", str(empty)])
+    assert r.exit_code == 0 and SID in r.stdout, r.output
+
+
 def test_version_option() -> None:
     """`codecensus --version` was "No such option: --version" (only `codecensus version` printed it)."""
     from codecensus import __version__

@@ -26,7 +26,7 @@ from typer.core import TyperGroup
 
 from codecensus import __version__, quickcheck
 from codecensus.paths import as_text
-from codecensus.store import Store, StoreBusy, default_db_path
+from codecensus.store import NotAStore, Store, StoreBusy, default_db_path
 
 # 128 + SIGPIPE: the status a shell reports for a Unix tool whose reader stopped reading (`... | head -1`)
 EXIT_CLOSED_PIPE = 141
@@ -116,6 +116,9 @@ def open_store(
     except StoreBusy as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(3) from exc
+    except NotAStore as exc:  # another tool's DuckDB database: never written, not even read-only fallback
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     except (duckdb.IOException, duckdb.SerializationException) as exc:  # not a database, another version, no access
         if or_read_only is not None and not read_only and path.is_file():
             try:
