@@ -550,3 +550,38 @@ def test_sessions_export_carries_no_aider_folder_name(tmp_path: Path) -> None:
     assert len({x["session_id"] for x in rows}) == 2  # still one id per run
     assert all(x["session_id"].startswith("aider-") for x in rows)
     assert "acme-secret-merger" not in r.stdout and "alice.smith" not in r.stdout
+
+
+def test_sessions_export_carries_no_file_or_folder_name_as_session_id(tmp_path: Path) -> None:
+    """Formats whose transcripts record no session id took it from a name a user may choose: the agent-platform
+    parser from its folder, SWE-agent, OpenHands, Claude stream-json from the file name, terminal-bench from its
+    trial folder. The sessions export then carried that raw name ('acme-secret-merger'), which exports only ever
+    carry as salted hashes. Now such ids are '<format>-<file id>' (uuid names are kept), the same on every run."""
+    import shutil
+
+    fix = Path(__file__).parent / "fixtures" / "formats"
+    secret = "acme-secret-merger"
+    home = tmp_path / "team" / "alice.smith"
+    copies = {
+        "swe_agent/function_calling.traj": f"{secret}.traj",
+        "openhands/trajectory.json": f"{secret}.json",
+        "claude_agent_platform/sess_demo/transcript.jsonl": f"{secret}/transcript.jsonl",
+        "claude_stream_json/run.jsonl": f"{secret}.jsonl",
+        "mini_swe_agent/flat/astropy__astropy-7.traj.json": f"mini/{secret}.traj.json",
+    }
+    for src, dst in copies.items():
+        (home / dst).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(fix / src, home / dst)
+    shutil.copytree(fix / "terminal_bench" / "usaco" / "usaco-101@2025-08-24__16-32-09", home / "tb" / secret)
+    ids = []
+    for name in ("a.duckdb", "b.duckdb"):
+        db = tmp_path / name
+        r = runner.invoke(app, ["ingest", str(tmp_path / "team"), "--db", str(db), "--user-from-dir", "-j", "0"])
+        assert r.exit_code == 0, r.output
+        r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "csv"])
+        assert r.exit_code == 0, r.output
+        rows = list(csv.DictReader(io.StringIO(r.stdout)))
+        assert {x["source"] for x in rows} >= {"swe_agent", "openhands", "claude_agent_platform", "terminal_bench"}, rows
+        assert secret not in r.stdout and "alice.smith" not in r.stdout, [x["session_id"] for x in rows]
+        ids.append(sorted(x["session_id"] for x in rows))
+    assert ids[0] == ids[1] and len(set(ids[0])) == len(ids[0])  # stable across runs, one per session

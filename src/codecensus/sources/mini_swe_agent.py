@@ -39,6 +39,7 @@ from codecensus.sources.rows import (
     as_str,
     count_lines,
     file_size,
+    named_session_id,
     openai_usage,
     swebench_outcome,
     text_of,
@@ -79,6 +80,7 @@ def _msg_ts(m: dict[str, Any]) -> int | None:
 
 class MiniSweAgentParser(WholeFileParser):
     name = "mini_swe_agent"
+    version = "2"  # 2: without a recorded instance_id, session_id from the file's id, not its name
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".json":
@@ -105,7 +107,7 @@ class MiniSweAgentParser(WholeFileParser):
         env_cwd = as_str(as_dict(cfg.get("environment")).get("cwd"))
         s = rows.session(
             ctx.session_key or f"mini_swe_agent:{instance}:{ctx.file_id[:8]}",
-            session_id=instance,
+            session_id=as_str(data.get("instance_id")) or named_session_id(self.name, ctx, instance),
             version=as_str(info.get("mini_version")),
             project=env_cwd,
             entrypoint=as_str(data.get("trajectory_format")),
