@@ -585,3 +585,22 @@ def test_sessions_export_carries_no_file_or_folder_name_as_session_id(tmp_path: 
         assert secret not in r.stdout and "alice.smith" not in r.stdout, [x["session_id"] for x in rows]
         ids.append(sorted(x["session_id"] for x in rows))
     assert ids[0] == ids[1] and len(set(ids[0])) == len(ids[0])  # stable across runs, one per session
+
+
+def test_an_empty_user_is_refused_and_cluster_without_summaries_says_to_classify(tmp_path: Path) -> None:
+    """`ingest --user ""` attributed the files to the login user without a word; `cluster` on a database whose
+    facets table holds no row (classify ran before any session was there) said only "no session has a summary
+    in the facets table". Now the empty --user is refused (exit 2) and cluster says to run `codecensus classify`."""
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    for user in ("", "  "):
+        r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "--user", user])
+        assert r.exit_code == 2 and "--user is empty" in r.output, r.output
+    assert not db.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert runner.invoke(app, ["ingest", str(empty), "--db", str(db)]).exit_code == 0
+    assert runner.invoke(app, ["classify", "--db", str(db), "-j", "1", "--embedder", "none"]).exit_code == 0
+    r = runner.invoke(app, ["cluster", "--db", str(db)])
+    assert r.exit_code == 1 and "run `codecensus classify` first" in " ".join(r.output.split()), r.output

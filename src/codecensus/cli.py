@@ -254,6 +254,10 @@ def ingest(
     from codecensus.manifest import record_run
     from codecensus.measure import build_sessions, needs_measure
 
+    if user is not None and not user.strip():  # else its files went to the login user, unsaid
+        console.print("[red]--user is empty[/red]: give a user name, or leave --user out (files are then the login "
+                      "user's).")
+        raise typer.Exit(2)
     if user and user_from_dir:
         console.print("[red]--user and --user-from-dir are exclusive.[/red]")
         raise typer.Exit(2)
