@@ -229,6 +229,26 @@ def test_classify_cli(tmp_path: Path) -> None:
     assert r.exit_code == 2
 
 
+def test_classify_cli_refuses_an_engine_it_lacks_and_counts_below_their_range(tmp_path: Path) -> None:
+    """`classify --engine spark` ran on the local engine (in one process) and exited 0; `--batch-size 0` or
+    `-5` and `--workers -3` were taken too. Each is now refused with exit 2 naming the option; nothing is
+    classified."""
+    from codecensus.cli import app
+
+    root = _corpus(tmp_path / "corpus")
+    db = tmp_path / "cli.duckdb"
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db), "--user", "dev", "-j", "1"]).exit_code == 0
+    for args, said in ((["--engine", "spark"], "--engine 'spark' is not an engine codecensus has: choose local or ray"),
+                       (["--batch-size", "0"], "--batch-size"), (["--batch-size", "-5"], "--batch-size"),
+                       (["--workers", "-3"], "--workers")):
+        r = runner.invoke(app, ["classify", "--db", str(db), "--embedder", "none", *args])
+        assert r.exit_code == 2 and said in " ".join(r.output.split()), (args, r.output)
+    st = Store(db, read_only=True)
+    assert not st.table_exists("facets") or st.one("SELECT count(*) FROM facets") == (0,)
+    st.close()
+
+
 def test_unknown_llm_backend_errors_cleanly(loaded: Store) -> None:
     with pytest.raises(ValueError):
         make_backend("nonsense", store=loaded)

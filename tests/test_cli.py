@@ -413,6 +413,39 @@ def test_an_sqlite_file_as_db_is_refused_untouched_without_reaching_duckdb(tmp_p
     assert str(lite) not in opened and lite.read_bytes() == before
 
 
+def test_another_tools_duckdb_file_is_refused_untouched(tmp_path: Path) -> None:
+    """`ingest --db other.duckdb` on a DuckDB file of another tool with its own `sessions` table dropped and
+    replaced that table (exit 0); `sessions` and `summary` on it failed with a BinderException/ParserException
+    traceback. Now every command refuses it (exit 2) naming the file and its tables, and never writes it; an empty
+    DuckDB file still becomes a store."""
+    import duckdb
+
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE sessions (id INTEGER, name VARCHAR)")
+    con.execute("INSERT INTO sessions VALUES (1, 'mine')")
+    con.execute("CREATE TABLE meta (k VARCHAR)")  # a `meta` without codecensus's salt is not the marker
+    con.close()
+    before = other.read_bytes()
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    for cmd in (["ingest", str(root)], ["sessions"], ["summary"], ["classify", "-j", "1"], ["cluster"],
+                ["report", "--out", str(tmp_path / "r")]):
+        r = runner.invoke(app, [*cmd, "--db", str(other)])
+        text = "".join(r.output.split())
+        assert r.exit_code == 2, (cmd, r.output)
+        want = f"{other}isaDuckDBdatabasenotmadebycodecensus(ithastablesmeta,sessions);useanother--db"
+        assert want in text, (cmd, r.output)
+    assert other.read_bytes() == before and not Path(f"{other}.wal").exists()
+    with duckdb.connect(str(other), read_only=True) as con:
+        assert con.execute("SELECT * FROM sessions").fetchall() == [(1, "mine")]
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(empty)]).exit_code == 0
+    r = runner.invoke(app, ["sessions", "--db", str(empty)])
+    assert r.exit_code == 0 and SID in r.stdout, r.output
+
+
 def test_version_option() -> None:
     """`codecensus --version` was "No such option: --version" (only `codecensus version` printed it)."""
     from codecensus import __version__
@@ -517,3 +550,57 @@ def test_sessions_export_carries_no_aider_folder_name(tmp_path: Path) -> None:
     assert len({x["session_id"] for x in rows}) == 2  # still one id per run
     assert all(x["session_id"].startswith("aider-") for x in rows)
     assert "acme-secret-merger" not in r.stdout and "alice.smith" not in r.stdout
+
+
+def test_sessions_export_carries_no_file_or_folder_name_as_session_id(tmp_path: Path) -> None:
+    """Formats whose transcripts record no session id took it from a name a user may choose: the agent-platform
+    parser from its folder, SWE-agent, OpenHands, Claude stream-json from the file name, terminal-bench from its
+    trial folder. The sessions export then carried that raw name ('acme-secret-merger'), which exports only ever
+    carry as salted hashes. Now such ids are '<format>-<file id>' (uuid names are kept), the same on every run."""
+    import shutil
+
+    fix = Path(__file__).parent / "fixtures" / "formats"
+    secret = "acme-secret-merger"
+    home = tmp_path / "team" / "alice.smith"
+    copies = {
+        "swe_agent/function_calling.traj": f"{secret}.traj",
+        "openhands/trajectory.json": f"{secret}.json",
+        "claude_agent_platform/sess_demo/transcript.jsonl": f"{secret}/transcript.jsonl",
+        "claude_stream_json/run.jsonl": f"{secret}.jsonl",
+        "mini_swe_agent/flat/astropy__astropy-7.traj.json": f"mini/{secret}.traj.json",
+    }
+    for src, dst in copies.items():
+        (home / dst).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(fix / src, home / dst)
+    shutil.copytree(fix / "terminal_bench" / "usaco" / "usaco-101@2025-08-24__16-32-09", home / "tb" / secret)
+    ids = []
+    for name in ("a.duckdb", "b.duckdb"):
+        db = tmp_path / name
+        r = runner.invoke(app, ["ingest", str(tmp_path / "team"), "--db", str(db), "--user-from-dir", "-j", "0"])
+        assert r.exit_code == 0, r.output
+        r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "csv"])
+        assert r.exit_code == 0, r.output
+        rows = list(csv.DictReader(io.StringIO(r.stdout)))
+        assert {x["source"] for x in rows} >= {"swe_agent", "openhands", "claude_agent_platform", "terminal_bench"}, rows
+        assert secret not in r.stdout and "alice.smith" not in r.stdout, [x["session_id"] for x in rows]
+        ids.append(sorted(x["session_id"] for x in rows))
+    assert ids[0] == ids[1] and len(set(ids[0])) == len(ids[0])  # stable across runs, one per session
+
+
+def test_an_empty_user_is_refused_and_cluster_without_summaries_says_to_classify(tmp_path: Path) -> None:
+    """`ingest --user ""` attributed the files to the login user without a word; `cluster` on a database whose
+    facets table holds no row (classify ran before any session was there) said only "no session has a summary
+    in the facets table". Now the empty --user is refused (exit 2) and cluster says to run `codecensus classify`."""
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    for user in ("", "  "):
+        r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "--user", user])
+        assert r.exit_code == 2 and "--user is empty" in r.output, r.output
+    assert not db.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert runner.invoke(app, ["ingest", str(empty), "--db", str(db)]).exit_code == 0
+    assert runner.invoke(app, ["classify", "--db", str(db), "-j", "1", "--embedder", "none"]).exit_code == 0
+    r = runner.invoke(app, ["cluster", "--db", str(db)])
+    assert r.exit_code == 1 and "run `codecensus classify` first" in " ".join(r.output.split()), r.output

@@ -179,6 +179,31 @@ def test_eval_cli_json(store, tmp_path: Path) -> None:  # type: ignore[no-untype
     assert r.exit_code == 2
 
 
+def test_eval_only_a_missing_column_and_a_labels_path_that_is_not_a_file(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`eval --only split=B` with no `split` column said "labels 0" and exited 0 (every row left out); a missing
+    labels file or a folder gave the raw "[Errno 2] No such file or directory" / "[Errno 21] Is a directory".
+    Now each is a plain message naming the column and the file's columns, or the file, with exit 2; --only on a
+    facet column (mode=build) keeps the rows with that label instead of none."""
+    from codecensus.cli import app
+
+    _facets_store(store, [{"key": "k1", "sid": "s1"}, {"key": "k2", "sid": "s2"}])
+    path = store.path
+    store.close()
+    labels = _labels(tmp_path, "session_id,mode\ns1,build\ns2,fix\n")
+
+    def run(*args: str) -> tuple[int, str]:
+        r = CliRunner().invoke(app, ["eval", *args, "--db", str(path), "--json"])
+        return r.exit_code, " ".join(r.output.split())
+
+    code, text = run(str(labels), "--only", "split=B")
+    assert code == 2 and f"--only split=B: {labels} has no column 'split' (its columns: session_id, mode)" in text, text
+    for bad, why in ((tmp_path / "missing.csv", "not found"), (tmp_path, "is a folder")):
+        code, text = run(str(bad))
+        assert code == 2 and f"labels file {bad} {why}; give the path of a CSV file" in text and "Errno" not in text, text
+    code, text = run(str(labels), "--only", "mode=build")
+    assert code == 0 and orjson.loads(text)["facets"]["mode"]["n"] == 1, text
+
+
 def test_store_truth_reaches_identical_copies_and_auc_per_family(store) -> None:  # type: ignore[no-untyped-def]
     """A run copied without its harness report shares the label of its labelled copy; AUC per source."""
     from codecensus.classify.eval import store_truth

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -300,7 +301,11 @@ def test_invalid_utf8_in_a_whole_file_transcript_keeps_its_session(tmp_path: Pat
     (bad / src.name).write_bytes(whole[:i] + b"\xff\xfe caf\xe9 " + whole[i:])
     for d in (sound, bad):
         assert runner.invoke(app, ["ingest", str(d), "--db", str(d / "c.duckdb"), "-j", "0"]).exit_code == 0
-    assert _shape(bad / "c.duckdb") == _shape(sound / "c.duckdb") != []
+    # an id made from the file's id (a format that records none: named_session_id) names the file's path
+    def same_file(shape: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return [(re.sub(rf"^{fmt}-[0-9a-f]{{12}}$", f"{fmt}-<file id>", r[0]), *r[1:]) for r in shape]
+
+    assert same_file(_shape(bad / "c.duckdb")) == same_file(_shape(sound / "c.duckdb")) != []
     log, clean = _log(bad / "c.duckdb"), _log(sound / "c.duckdb")
     assert sorted([*clean, ("bad_text", 1)]) == log
 

@@ -465,3 +465,55 @@ def test_deeply_nested_json_costs_at_most_its_line(tmp_path: Path, depth: int, d
     if not damaged:  # the deep input's one string leaf, "two words", is counted
         acts = fast["actions"]
         assert [w for w, line in zip(acts["input_words"], acts["line"], strict=True) if line == i + 1] == [2]
+
+
+def _without_root_powers(cmd: list[str]) -> list[str]:
+    """``cmd`` run as this user, unable to read what the user may not: root's powers to read any file
+    (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) are dropped with setpriv; skipped where that cannot be done."""
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0:
+        return cmd
+    drop = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+    probe = Path(os.environ.get("TMPDIR", "/tmp"))
+    if shutil.which("setpriv") is None or subprocess.run([*drop, "true"], cwd=probe, capture_output=True).returncode:
+        pytest.skip("running as root without setpriv: no way to make a file unreadable here")
+    return [*drop, *cmd]
+
+
+def test_a_file_or_folder_it_may_not_read_is_said_and_kept(tmp_path: Path) -> None:
+    """A transcript file of mode 000 inside a folder was skipped without a word ("files seen 1", exit 0), as was
+    an unreadable folder, and `--prune` then removed the unreadable file's stored rows as if it were gone. Now
+    both are counted and named as not readable, the exit status is 1 (as for a damaged file), and the file's
+    stored rows are kept."""
+    import subprocess
+    import sys
+
+    import codecensus
+
+    root = tmp_path / "team"
+    locked = root / "-p" / f"{SID2}.jsonl"
+    standard_session(SID1).write(root / "-p" / f"{SID1}.jsonl")
+    standard_session(SID2).write(locked)
+    db = tmp_path / "db.duckdb"
+    store = Store(db)
+    assert ingest(store, [root], workers=0).files_parsed == 2
+    store.close()
+    locked.chmod(0)
+    (root / "-q").mkdir()
+    (root / "-q").chmod(0)
+    env = {**os.environ, "PYTHONPATH": str(Path(codecensus.__file__).parents[1]), "COLUMNS": "200"}
+    try:
+        cmd = _without_root_powers([sys.executable, "-m", "codecensus", "ingest", str(root), "--db", str(db), "--prune"])
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        locked.chmod(0o644)
+        (root / "-q").chmod(0o755)
+    text = " ".join((r.stdout + r.stderr).split())
+    assert r.returncode == 1, text
+    assert "2 file(s) or folder(s) could not be read" in text and str(locked) in text and str(root / "-q") in text, text
+    assert "files seen │ 2" in text and "not readable (files, folders) │ 2" in text, text
+    with duckdb.connect(str(db), read_only=True) as con:
+        kept = {r[0] for r in con.execute("SELECT DISTINCT session_id FROM session_files").fetchall()}
+    assert kept == {SID1, SID2}

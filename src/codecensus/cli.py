@@ -26,7 +26,7 @@ from typer.core import TyperGroup
 
 from codecensus import __version__, quickcheck
 from codecensus.paths import as_text
-from codecensus.store import Store, StoreBusy, default_db_path
+from codecensus.store import NotAStore, Store, StoreBusy, default_db_path
 
 # 128 + SIGPIPE: the status a shell reports for a Unix tool whose reader stopped reading (`... | head -1`)
 EXIT_CLOSED_PIPE = 141
@@ -116,6 +116,9 @@ def open_store(
     except StoreBusy as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(3) from exc
+    except NotAStore as exc:  # another tool's DuckDB database: never written, not even read-only fallback
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     except (duckdb.IOException, duckdb.SerializationException) as exc:  # not a database, another version, no access
         if or_read_only is not None and not read_only and path.is_file():
             try:
@@ -251,6 +254,10 @@ def ingest(
     from codecensus.manifest import record_run
     from codecensus.measure import build_sessions, needs_measure
 
+    if user is not None and not user.strip():  # else its files went to the login user, unsaid
+        console.print("[red]--user is empty[/red]: give a user name, or leave --user out (files are then the login "
+                      "user's).")
+        raise typer.Exit(2)
     if user and user_from_dir:
         console.print("[red]--user and --user-from-dir are exclusive.[/red]")
         raise typer.Exit(2)
@@ -326,6 +333,7 @@ def ingest(
             "files_failed": stats.files_failed,
             "files_gone": stats.files_gone,
             "files_removed": stats.files_removed,
+            "not_readable": len(stats.not_readable),
             "bytes_read": stats.bytes_read,
             "bad_lines": stats.bad_lines,
             "seconds": round(elapsed, 3),
@@ -336,6 +344,8 @@ def ingest(
     t.add_row("parsed / appended / unchanged", f"{stats.files_parsed} / {stats.files_appended} / {stats.files_skipped}")
     t.add_row("formats", ", ".join(f"{k}: {v}" for k, v in sorted(stats.by_source.items())) or "-")
     t.add_row("damaged lines (skipped, logged)", str(stats.bad_lines))
+    if stats.not_readable:
+        t.add_row("not readable (files, folders)", str(len(stats.not_readable)))
     t.add_row("MB read", f"{stats.bytes_read / 1e6:.1f} in {elapsed:.1f}s")
     if n_sessions is not None:
         t.add_row("sessions in database", str(n_sessions))
@@ -354,8 +364,14 @@ def ingest(
         console.print(f"[red]{len(stats.errors)} file(s) failed and were not committed:[/red]")
         for e in stats.errors[:20]:
             console.print(f"  {e}")
+    if stats.not_readable:
+        console.print(f"[red]{len(stats.not_readable)} file(s) or folder(s) could not be read[/red] (no permission?); "
+                      "their stored rows, if any, are kept. Give this user read access and run the same command again:")
+        for d in stats.not_readable[:20]:
+            console.print(f"  {d}", markup=False)
     complete = (
         not stats.files_failed
+        and not stats.not_readable
         and store.table_exists("sessions")
         and (store.one("SELECT count(*) FROM files WHERE consumed < size") or (1,))[0] == 0
     )
@@ -365,7 +381,7 @@ def ingest(
     store.close()
     if snap_opts is not None and listing is not None and complete:
         quickcheck.save(db_path, snap_opts, listing, sessions=n_sessions, gone=stats.files_gone - stats.files_removed)
-    if stats.files_failed:
+    if stats.files_failed or stats.not_readable:
         raise typer.Exit(1)
 
 

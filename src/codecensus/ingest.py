@@ -78,6 +78,8 @@ class IngestStats:
     files_gone: int = 0  # stored under the paths in an earlier run, no longer there
     files_removed: int = 0  # of those, removed from the database (``prune``)
     paths_updated: int = 0  # unchanged files stored under a path as given by an older ingest, now their real path
+    # files and folders met under the paths that could not be read (no permission): their stored rows are kept
+    not_readable: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -121,8 +123,8 @@ def discover(
 
     ``unchanged(path, user, real)`` (``real``: the file's absolute path through no symlink) lets the caller skip
     files it already holds in full, attributed to ``user``, without reading their heads for format detection (a
-    re-ingest then costs one ``stat`` per file). Folders that cannot be read are appended to ``unreadable``, each
-    as walked and as its real path.
+    re-ingest then costs one ``stat`` per file). Folders, and files no format took, that cannot be read are
+    appended to ``unreadable``, each as walked and as its real path.
     """
     default_user = user or _local_user()
     forced = registry.get(fmt) if fmt else None
@@ -151,8 +153,23 @@ def discover(
             else:
                 parser = registry.detect(p)
             if parser is None:
+                if unreadable is not None and not _can_open(p):  # its head read as b"": said, not skipped unsaid
+                    unreadable.extend((str(p), real))
                 continue
             yield Candidate(p, parser, u, registry.file_id_for(p, parser.name, real), real)
+
+
+def _can_open(p: Path) -> bool:
+    """Whether ``p`` opens for reading (a folder: True; detection read a file it cannot open as empty)."""
+    if p.is_dir():
+        return True
+    try:
+        with open(p, "rb"):
+            return True
+    except FileNotFoundError:
+        return True  # deleted since it was listed: not met
+    except OSError:
+        return False
 
 
 def _local_user() -> str:
@@ -627,6 +644,8 @@ def _ingest(
     stats.files_seen += n_unchanged
     stats.files_skipped += n_unchanged
     seen = met | {by_path[ps].file_id for ps in counted}
+    stats.not_readable = [as_text(d) for d in unreadable[0::2]]  # as walked (each is listed with its real path)
+    stats.files_seen += sum(not os.path.isdir(d) for d in unreadable[0::2])
     gone = _gone(stored_under, seen, fmt, unreadable)
     stats.files_gone = len(gone)
     if prune and gone:
@@ -650,12 +669,15 @@ def _gone(stored: list[FileState], seen: set[str], fmt: str | None, unreadable: 
 
     Only a file whose stored path still names the same file id is counted (a relative path stored from another
     working directory, or under a root symlink that now points elsewhere, may name another file: left alone),
-    none of another format than a forced ``fmt``, and none under a folder the walk could not read.
+    none of another format than a forced ``fmt``, and none under a folder the walk could not read nor a file it
+    could not open.
     """
     skip = tuple(d.rstrip(os.sep) + os.sep for d in unreadable)
+    exact = set(unreadable)  # a file met but not readable is not gone (--prune would drop its rows)
     out = []
     for st in stored:
-        if st.file_id in seen or (fmt is not None and st.source != fmt) or (skip and st.path.startswith(skip)):
+        if (st.file_id in seen or (fmt is not None and st.source != fmt) or (skip and st.path.startswith(skip))
+                or st.path in exact):
             continue
         try:
             same = registry.file_id_for(Path(st.path), st.source) == st.file_id

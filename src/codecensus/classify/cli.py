@@ -62,13 +62,15 @@ def classify_cmd(
     = False,
     batch_size: Annotated[
         int | None,
-        typer.Option("--batch-size", help="Sessions loaded and classified per batch (default: 1,000 in one process; "
+        typer.Option("--batch-size", min=1, help="Sessions loaded and classified per batch (default: 1,000 in one process; "
                      "with several workers up to 2,000, fewer so that each worker gets four batches; Ray: 500)."),
     ] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="local (offline: a process per core) or ray (Ray Data; docs/ray.md).")
     ] = "local",
-    workers: Annotated[int, typer.Option("--workers", "-j", help="Offline classify processes (default: all cores).")] = 0,
+    workers: Annotated[
+        int, typer.Option("--workers", "-j", min=0, help="Offline classify processes (default, 0: all cores).")
+    ] = 0,
     address: Annotated[str | None, typer.Option("--address", help="Ray cluster to join.")] = None,
     parts_out: Annotated[str | None, typer.Option("--parts", help="Ray: folder/URL for the Parquet parts.")] = None,
     concurrency: Annotated[
@@ -98,6 +100,11 @@ def classify_cmd(
     from codecensus.manifest import record_run
 
     validate_day(since, "--since")
+    from codecensus.engine import ENGINES
+
+    if engine not in ENGINES:  # else it ran on the local engine, in one process, as if nothing were wrong
+        console.print(f"[red]--engine {engine!r} is not an engine codecensus has[/red]: choose {' or '.join(ENGINES)}.")
+        raise typer.Exit(2)
     if backend is BackendName.offline:
         given = [name for name, v in (("--timeout", timeout), ("--max-retries", max_retries),
                                       ("--ner/--no-ner", ner)) if v is not None]

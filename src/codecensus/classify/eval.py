@@ -50,13 +50,26 @@ class Label:
     extra: dict[str, str] = field(default_factory=dict)  # other columns (e.g. a split), for filtering
 
 
-def read_labels(path: Path | str) -> list[Label]:
+class Labels(list[Label]):
+    """The labels of one file, with its name and header columns (``--only`` must name one of them)."""
+
+    path: str = ""
+    columns: tuple[str, ...] = ()
+
+
+def read_labels(path: Path | str) -> Labels:
     """The labels of a CSV file: UTF-8 (with or without the BOM spreadsheets write), separated by commas, or by
     semicolons or tabs when the header has no comma (a spreadsheet's CSV in many locales)."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); save it as CSV UTF-8") from exc
+    except FileNotFoundError as exc:
+        raise ValueError(f"labels file {path} not found; give the path of a CSV file") from exc
+    except IsADirectoryError as exc:
+        raise ValueError(f"labels file {path} is a folder; give the path of a CSV file") from exc
+    except OSError as exc:  # no permission, an I/O error: the system's reason, in words
+        raise ValueError(f"labels file {path} cannot be read ({exc.strerror or exc})") from exc
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         raise ValueError(f"{path}: empty; it needs a header row naming a session_id or path column and facet columns")
@@ -69,7 +82,8 @@ def read_labels(path: Path | str) -> list[Label]:
         raise ValueError(f"{path}: needs a session_id or path column (have {fields})")
     if not any(c in fields for c in FACET_LABELS):
         raise ValueError(f"{path}: no facet column among {FACET_LABELS}")
-    out = []
+    out = Labels()
+    out.path, out.columns = str(path), tuple(fields)
     for row in reader:
         if None in row:  # more cells than the header: a value with the separator in it, unquoted
             raise ValueError(
@@ -93,7 +107,12 @@ def filter_labels(labels: list[Label], where: str | None) -> list[Label]:
     col, _, val = where.partition("=")
     if not col or not _:
         raise ValueError(f"--only expects COLUMN=VALUE, got {where!r}")
-    return [lab for lab in labels if lab.extra.get(col.strip()) == val.strip()]
+    col, val = col.strip(), val.strip()
+    columns = getattr(labels, "columns", ())
+    if columns and col not in columns:  # else every row was left out: "labels 0", and exit 0
+        raise ValueError(f"--only {where}: {getattr(labels, 'path', 'the labels file')} has no column {col!r} "
+                         f"(its columns: {', '.join(columns)})")
+    return [lab for lab in labels if lab.extra.get(col, lab.values.get(col)) == val]
 
 
 def _resolve_keys(store: Store, labels: list[Label]) -> dict[int, str]:
@@ -474,6 +493,7 @@ def render(report: dict[str, Any]) -> str:
 
 __all__ = [
     "Label",
+    "Labels",
     "accuracy",
     "auc",
     "confusion",

@@ -509,7 +509,8 @@ def run_cluster(
     cfg = config or ClusterConfig()
     frame = load_frame(store)
     if len(frame) == 0:
-        raise LookupError("no session has a summary in the facets table")
+        # (a facets table of no rows: classify ran on an empty database, or the sessions came later)
+        raise LookupError("no session has a summary in the facets table: run `codecensus classify` first")
     if embedder is None:
         from codecensus.cluster.embed_stage import dedup
 

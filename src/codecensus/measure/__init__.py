@@ -19,7 +19,8 @@ Definitions:
 - visible_words: words of the agent's visible replies; output_words adds the
   words of everything it wrote through tools (every string in tool inputs:
   file contents, edits, commands); thinking is excluded;
-- tokens and cost include subagents (they are the session's real cost);
+- tokens and cost include subagents (they are the session's real cost); cost_usd is NULL (unknown)
+  when a response has tokens but neither a recorded cost nor a listed price (pricing.csv) for its model;
 - active_s: sum of recorded turn durations; where none are recorded, the sum
   of gaps between consecutive events, each capped at 5 minutes; at most duration_s.
 
@@ -273,9 +274,14 @@ CREATE OR REPLACE TEMP TABLE _price AS
   GROUP BY g.mid;
 CREATE OR REPLACE TEMP TABLE _mgc AS
   SELECT g.*, d.model,
+         -- recorded, else priced from the list; a response with tokens but neither (a model without a listed
+         -- price, or no model name) has an unknown cost: NULL, which makes its session's cost NULL (it counted 0,
+         -- understating the cost of every session of such a model); one without tokens costs 0
          coalesce(g.cost_recorded,
            (g.input_tokens * p.p_in + g.output_tokens * p.p_out
-            + g.cache_creation_tokens * p.p_cw + g.cache_read_tokens * p.p_cr) / 1e6, 0) AS cost
+            + g.cache_creation_tokens * p.p_cw + g.cache_read_tokens * p.p_cr) / 1e6,
+           CASE WHEN coalesce(g.input_tokens, 0) + coalesce(g.output_tokens, 0) + coalesce(g.cache_creation_tokens, 0)
+                     + coalesce(g.cache_read_tokens, 0) = 0 THEN 0 END) AS cost
   FROM _mg g LEFT JOIN _price p USING (mid) LEFT JOIN _models d USING (mid)
   WHERE NOT g.synthetic;
 DROP TABLE _mg;
@@ -287,6 +293,7 @@ CREATE OR REPLACE TEMP TABLE _msum AS
          sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
          sum(cache_read_tokens) AS cache_read_tokens, sum(cache_creation_tokens) AS cache_creation_tokens,
          sum(cost::DECIMAL(38, 12))::DOUBLE AS cost_usd,  -- exact sum: same result in any row order
+         bool_or(cost IS NULL) AS cost_unknown,
          string_agg(DISTINCT model, ',' ORDER BY model) FILTER (WHERE model IS NOT NULL) AS models
   FROM _mgc GROUP BY session_key;
 DROP TABLE _mgc;
@@ -398,7 +405,7 @@ SELECT
   coalesce(m.output_tokens, 0)::BIGINT AS output_tokens,
   coalesce(m.cache_read_tokens, 0)::BIGINT AS cache_read_tokens,
   coalesce(m.cache_creation_tokens, 0)::BIGINT AS cache_creation_tokens,
-  round(coalesce(m.cost_usd, 0), 6)::DOUBLE AS cost_usd,
+  CASE WHEN m.cost_unknown THEN NULL ELSE round(coalesce(m.cost_usd, 0), 6) END::DOUBLE AS cost_usd,
   m.models,
   s.version,
   s.entrypoint,

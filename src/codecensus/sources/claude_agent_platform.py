@@ -37,6 +37,7 @@ from codecensus.sources.rows import (
     as_str,
     head_records,
     looks_like_claude_code,
+    named_session_id,
     text_of,
 )
 
@@ -70,6 +71,7 @@ def _usage(u: dict[str, Any]) -> tuple[int, int, int, int]:
 
 class ClaudeAgentPlatformParser(WholeFileParser):
     name = "claude_agent_platform"
+    version = "2"  # 2: session_id from the file's id, not a folder or file name a user chose (named_session_id)
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".jsonl":
@@ -90,7 +92,8 @@ class ClaudeAgentPlatformParser(WholeFileParser):
         path = ctx.path
         rows = Rows(ctx, self.name)
         sid = path.parent.name if path.stem == "transcript" else path.stem
-        s = rows.session(ctx.session_key or f"agent_platform:{sid}:{ctx.file_id[:8]}", session_id=sid)
+        s = rows.session(ctx.session_key or f"agent_platform:{sid}:{ctx.file_id[:8]}",
+                         session_id=named_session_id(self.name, ctx, sid))
         last_eval: str | None = None
         last_eval_line = 0
         unknown: dict[str, tuple[int, int]] = {}

@@ -33,6 +33,7 @@ from codecensus.sources.rows import (
     as_str,
     head_records,
     looks_like_claude_code,
+    named_session_id,
 )
 
 _SUFFIXES = frozenset({".jsonl", ".json", ".txt", ".log", ".ndjson"})
@@ -41,6 +42,7 @@ _KNOWN = frozenset({"system", "assistant", "user", "result", "stream_event", "co
 
 class ClaudeStreamJsonParser(WholeFileParser):
     name = "claude_stream_json"
+    version = "2"  # 2: without a recorded session_id, the id is the file's (named_session_id), not its name
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix not in _SUFFIXES:
@@ -63,7 +65,7 @@ class ClaudeStreamJsonParser(WholeFileParser):
     def parse(self, ctx: FileContext) -> ParseResult:
         path = ctx.path
         rows = Rows(ctx, self.name)
-        fallback = f"{path.stem}-{ctx.file_id[:8]}"
+        fallback = named_session_id(self.name, ctx, path.stem)
         current: Session | None = None
         tool_names: dict[str, dict[str, tuple[str, str | None]]] = {}
         texts_seen: dict[str, set[tuple[str, str | None, str]]] = {}  # per session: copies of a text block

@@ -65,6 +65,7 @@ from codecensus.sources.rows import (
     as_str,
     head_records,
     looks_like_claude_code,
+    named_session_id,
     shell_command,
     text_of,
 )
@@ -248,8 +249,9 @@ class _CallIds:
 class CodexParser(WholeFileParser):
     name = "codex"
     # 2: calls under a reused call_id count once each (were merged into one); 3: rows carry a history-chain uuid
-    # (a fork's copied calls, prompts and tokens counted once)
-    version = "3"
+    # (a fork's copied calls, prompts and tokens counted once); 4: a file not named rollout-...-<uuid> that records
+    # no id gets its session_id from the file's id, not its name (named_session_id)
+    version = "4"
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".jsonl":
@@ -278,7 +280,7 @@ class CodexParser(WholeFileParser):
         path = ctx.path
         rows = Rows(ctx, self.name)
         m = _ROLLOUT_RE.search(path.name)
-        fallback_id = m.group(1) if m else f"{path.stem}-{ctx.file_id[:8]}"
+        fallback_id = m.group(1) if m else named_session_id(self.name, ctx, path.stem)
         sess: Session | None = None
         model: str | None = None
         prev = (0, 0, 0)  # cumulative input, cached input, output

@@ -41,6 +41,7 @@ from codecensus.sources.rows import (
     as_str,
     head_records,
     looks_like_claude_code,
+    named_session_id,
     text_of,
 )
 
@@ -77,6 +78,7 @@ def _start_id(path: Path) -> str | None:
 
 class CopilotCliParser(WholeFileParser):
     name = "copilot_cli"
+    version = "2"  # 2: without a recorded or uuid id, session_id from the file's id, not its name
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".jsonl":
@@ -107,7 +109,7 @@ class CopilotCliParser(WholeFileParser):
             elif _UUID.match(path.stem):
                 sid = path.stem
             else:
-                sid = f"{path.stem}-{ctx.file_id[:8]}"
+                sid = named_session_id(self.name, ctx)
         s = rows.session(ctx.session_key or sid, session_id=sid)
         ws = folder / "workspace.yaml"
         if ws.is_file():

@@ -35,6 +35,7 @@ from codecensus.sources.rows import (
     as_str,
     count_lines,
     file_size,
+    named_session_id,
     text_of,
 )
 
@@ -67,6 +68,7 @@ def _result_text(result: Any) -> tuple[str, bool]:
 
 class GeminiCliParser(WholeFileParser):
     name = "gemini_cli"
+    version = "2"  # 2: without a recorded sessionId, session_id from the file's id, not its name
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".json":
@@ -86,7 +88,7 @@ class GeminiCliParser(WholeFileParser):
         data = rows.json_object(path)
         if data is None:
             return rows.finish(file_size(path), total)
-        sid = as_str(data.get("sessionId")) or f"{path.stem}-{ctx.file_id[:8]}"
+        sid = as_str(data.get("sessionId")) or named_session_id(self.name, ctx, path.stem)
         s = rows.session(ctx.session_key or sid, session_id=sid, project=as_str(data.get("projectHash")))
         s.touch(parse_ts(data.get("startTime")), count=False)
         s.touch(parse_ts(data.get("lastUpdated")), count=False)

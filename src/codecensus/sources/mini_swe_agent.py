@@ -42,6 +42,7 @@ from codecensus.sources.rows import (
     as_str,
     count_lines,
     file_size,
+    named_session_id,
     openai_usage,
     swebench_outcome,
     text_of,
@@ -96,7 +97,9 @@ def _msg_ts(m: dict[str, Any]) -> int | None:
 
 class MiniSweAgentParser(WholeFileParser):
     name = "mini_swe_agent"
-    version = "2"  # 2: a reply is an action only with exactly one ```bash block (was: any fence, the first)
+    # 2: a reply is an action only with exactly one ```bash block (was: any fence, the first); 3: without a recorded
+    # instance_id, session_id from the file's id, not its name
+    version = "3"
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".json":
@@ -127,7 +130,7 @@ class MiniSweAgentParser(WholeFileParser):
             action_regex = re.compile(ACTION_REGEX, re.S)
         s = rows.session(
             ctx.session_key or f"mini_swe_agent:{instance}:{ctx.file_id[:8]}",
-            session_id=instance,
+            session_id=as_str(data.get("instance_id")) or named_session_id(self.name, ctx, instance),
             version=as_str(info.get("mini_version")),
             project=env_cwd,
             entrypoint=as_str(data.get("trajectory_format")),

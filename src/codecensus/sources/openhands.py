@@ -43,6 +43,7 @@ from codecensus.sources.rows import (
     count_lines,
     file_size,
     head_records,
+    named_session_id,
     openai_usage,
     swebench_outcome,
     text_of,
@@ -224,6 +225,7 @@ class _V0:
 
 class OpenHandsParser(WholeFileParser):
     name = "openhands"
+    version = "2"  # 2: a trajectory's session_id from the file's id, not its name (named_session_id)
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix == ".json":
@@ -252,7 +254,7 @@ class OpenHandsParser(WholeFileParser):
             rows.res.unreadable = err
             return rows.finish(file_size(path), total)
         key = ctx.session_key or f"openhands:{path.stem}:{ctx.file_id[:8]}"
-        s = rows.session(key, session_id=path.stem)
+        s = rows.session(key, session_id=named_session_id(self.name, ctx, path.stem))
         _V0(s, lambda i: i).run(data)
         for i, e in enumerate(data, start=1):
             if not isinstance(e, dict | list):
@@ -304,6 +306,7 @@ def _inline_resolved(row: dict[str, Any]) -> bool | None:
 
 class OpenHandsV1Parser(FolderParser):
     name = "openhands_v1"
+    version = "2"  # 2: without a recorded id, session_id from a uuid folder name or the folder's id (named_session_id)
     markers = frozenset({"base_state.json"})
 
     def detect(self, path: Path, head: bytes) -> float:
@@ -324,7 +327,8 @@ class OpenHandsV1Parser(FolderParser):
         agent = as_dict(state.get("agent"))
         model = as_str(as_dict(agent.get("llm")).get("model"))
         work = as_str(as_dict(state.get("workspace")).get("working_dir"))
-        s = rows.session(ctx.session_key or sid, session_id=sid, project=work)
+        s = rows.session(ctx.session_key or sid, session_id=as_str(state.get("id")) or named_session_id(self.name, ctx, sid),
+                         project=work)
         files = []
         try:
             files = sorted(

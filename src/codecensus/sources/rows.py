@@ -142,6 +142,20 @@ def as_str(v: Any) -> str | None:
     return v if isinstance(v, str) and v else None
 
 
+# A tool's own id (a uuid, with or without dashes): a name of this shape is no name a user chose
+_TOOL_ID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+
+
+def named_session_id(source: str, ctx: FileContext, name: str | None = None) -> str:
+    """The session id of a transcript that records none: ``name`` (its file's or folder's name) when that is a
+    tool's own id (a uuid, :data:`_TOOL_ID`), else ``<source>-<file id>`` (stable: the file id is its format and
+    real path). A name a user chose (a project, a private issue, a person) never becomes an id: exports carry
+    session ids raw, and such names only ever as salted hashes."""
+    if name and _TOOL_ID.fullmatch(name):
+        return name
+    return f"{source}-{ctx.file_id[:12]}"
+
+
 def as_dict(v: Any) -> dict[str, Any]:
     return v if isinstance(v, dict) else {}
 

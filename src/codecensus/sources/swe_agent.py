@@ -38,6 +38,7 @@ from codecensus.sources.rows import (
     as_str,
     count_lines,
     file_size,
+    named_session_id,
     swebench_outcome,
     text_of,
 )
@@ -94,6 +95,7 @@ def classify_action(action: str, current_file: str | None) -> tuple[str, str, st
 
 class SweAgentParser(WholeFileParser):
     name = "swe_agent"
+    version = "2"  # 2: session_id from the file's id, not the file's (instance's) name (named_session_id)
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".traj":
@@ -114,7 +116,7 @@ class SweAgentParser(WholeFileParser):
         info = as_dict(data.get("info"))
         s = rows.session(
             ctx.session_key or f"swe_agent:{instance}:{ctx.file_id[:8]}",
-            session_id=instance,
+            session_id=named_session_id(self.name, ctx, instance),
             version=as_str(info.get("swe_agent_version")),
         )
         model = _model(data.get("replay_config"))

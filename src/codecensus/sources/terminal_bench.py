@@ -47,6 +47,7 @@ from codecensus.sources.rows import (
     as_dict,
     as_int,
     as_str,
+    named_session_id,
     run_results,
     shell_command,
     strip_ansi,
@@ -122,6 +123,7 @@ def task_from_commands(path: Path) -> str | None:
 
 class TerminalBenchParser(FolderParser):
     name = "terminal_bench"
+    version = "2"  # 2: session_id from the folder's id, not its (task's) name (named_session_id)
     markers = frozenset({"commands.txt", "results.json"})
 
     def detect(self, path: Path, head: bytes) -> float:
@@ -137,7 +139,7 @@ class TerminalBenchParser(FolderParser):
         folder = ctx.path
         rows = Rows(ctx, self.name)
         res = as_dict(rows.side_json(folder / "results.json"))
-        s = rows.session(ctx.session_key or f"terminal_bench:{folder.name}:{ctx.file_id[:8]}", session_id=folder.name)
+        s = rows.session(ctx.session_key or f"terminal_bench:{folder.name}:{ctx.file_id[:8]}", session_id=named_session_id(self.name, ctx, folder.name))
         for k in ("trial_started_at", "agent_started_at", "trial_ended_at", "agent_ended_at"):
             s.touch(parse_ts(res.get(k)), count=False)
         log = _log_path(folder)

@@ -81,6 +81,10 @@ class StoreBusy(RuntimeError):
     """Another codecensus process holds the database."""
 
 
+class NotAStore(duckdb.IOException):
+    """A DuckDB database that codecensus did not make (an IOException, so every "cannot open" path says it)."""
+
+
 _UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20,
           "gib": 2**30, "tib": 2**40}
 
@@ -220,6 +224,11 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.read_only = read_only
         self.con = self._connect(wait_s)
+        try:
+            self._check_ours()
+        except BaseException:
+            self.con.close()
+            raise
         if not read_only:
             self._init_schema()
         self._salt: str | None = None
@@ -237,6 +246,27 @@ class Store:
         if len(head) >= 12 and head[8:12] != b"DUCK":
             what = " (it is an SQLite database)" if head.startswith(b"SQLite form") else ""
             raise duckdb.IOException(f'The file "{self.path}" exists, but it is not a valid DuckDB database file{what}')
+
+    def _check_ours(self) -> None:
+        """Refuse a database that holds tables but not this store's marker (``meta`` with a salt), before
+        anything is read or written: an ingest into another tool's DuckDB file replaced its ``sessions`` table
+        (CREATE OR REPLACE), and `codecensus sessions` on it failed with a BinderException. Every codecensus store
+        has had that marker since its first version (``meta`` and its salt are made in the transaction that makes
+        the first tables); an empty database is a new store."""
+        names = [r[0] for r in self.con.execute(
+            "SELECT CASE WHEN schema_name = 'main' THEN name ELSE schema_name || '.' || name END FROM ("
+            "SELECT schema_name, table_name AS name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND NOT temporary UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
+            "WHERE database_name = current_database() AND NOT temporary AND NOT internal) ORDER BY 1"
+        ).fetchall()]
+        if not names:
+            return
+        if "meta" in names:
+            with contextlib.suppress(duckdb.Error):  # a `meta` of another shape: not ours
+                if self.con.execute("SELECT count(*) FROM main.meta WHERE key = 'salt'").fetchall()[0][0]:
+                    return
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        raise NotAStore(f"{self.path} is a DuckDB database not made by codecensus (it has tables {shown}); use another --db")
 
     def _connect(self, wait_s: float) -> duckdb.DuckDBPyConnection:
         self._check_header()
