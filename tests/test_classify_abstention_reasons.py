@@ -134,7 +134,9 @@ def test_an_empty_session_abstains_as_empty() -> None:
 def test_an_older_facets_table_loads_and_says_reasons_were_not_recorded(tmp_path: Path) -> None:
     db = tmp_path / "old.duckdb"
     old_cols = [f for f in FACETS_SCHEMA if not f.name.endswith("_reason")]
+    Store(db).close()  # a codecensus store (its meta and salt) that a facets table of the old shape then joins
     con = duckdb.connect(str(db))
+    con.execute("DROP TABLE IF EXISTS facets")
     con.execute("CREATE TABLE facets (" + ", ".join(f'"{f.name}" {_DUCK[f.type]}' for f in old_cols) + ")")
     con.execute("INSERT INTO facets (session_key, expertise, occupation, outcome, abstained) VALUES "
                 "('a', NULL, 'not_inferable', 'unclear', false), ('b', 3, '15', 'success', false)")
