@@ -1146,3 +1146,131 @@ def _sessions_and_facets(edit: Any) -> tuple[pd.DataFrame, pd.DataFrame]:  # noq
     c = synthetic_corpus(users=60, sessions=1500, seed=4)
     s, f = c.sessions.to_pandas(), c.facets.to_pandas()
     return s, edit(s, f)
+
+
+def _code_sessions_known(t: pd.DataFrame) -> tuple[dict[str, float], list[str]]:
+    """Success by occupation's occupations whose code-producing sessions with an outcome its released rows give (the
+    unclear share's n / share; or strict success's n / share plus the unclear row's n), and the others."""
+    unc = _shown(t[t["variable"] == "unclear"]).set_index("occupation")
+    ss = _shown(t[t["variable"] == "strict_success"]).set_index("occupation")
+    known: dict[str, float] = {}
+    for k in dict.fromkeys(t.loc[t["variable"].isin(["unclear", "strict_success"]), "occupation"]):
+        if k in unc.index and float(unc.loc[k, "value"]) > 0:
+            known[k] = float(unc.loc[k, "n_sessions"]) / float(unc.loc[k, "value"])
+        elif k in unc.index and k in ss.index and float(ss.loc[k, "value"]) > 0:
+            known[k] = float(ss.loc[k, "n_sessions"]) / float(ss.loc[k, "value"]) + float(unc.loc[k, "n_sessions"])
+    return known, [k for k in dict.fromkeys(t["occupation"]) if k not in known]
+
+
+def test_code_sessions_of_small_occupations_are_not_recovered_from_the_code_roll_up(tmp_path: Path) -> None:
+    """Occupation 53 has 1 code-producing session and 7 (6 users) are not inferable. Success by occupation released the
+    unclear share of occupations 13, 15 and 27 with its n, which gives each one's code-producing sessions (n / share:
+    221 + 251 + 347 = 819), and work modes releases the code roll-up (827): 827 - 819 = 8 sessions in the other two,
+    below the thresholds, and the audit passed it. Now the occupations whose sessions those two leave short are withheld
+    too (15's unclear row: its strict success row gives its sessions with a known outcome, 234, so 17 unclear sessions
+    join them), and the final audit refuses the old release."""
+    from codecensus.report.build import audit_release
+    from codecensus.taxonomy import CODE_PRODUCING_MODES, NOT_INFERABLE
+
+    figs, figures, pol = _report_of(tmp_path, _few_not_inferable)
+    s, f = _sessions_and_facets(_few_not_inferable)
+    code = f[f["mode"].isin(list(CODE_PRODUCING_MODES))]
+    assert int((code["occupation"] == "53").sum()) == 1 and int((code["occupation"] == NOT_INFERABLE).sum()) == 7
+    wm = figs["work_modes"]
+    roll = _shown(wm[(wm["variable"] == "share_of_sessions_rollup") & (wm["rollup"] == "code")])
+    assert roll["n_sessions"].tolist() == [827]
+    t = figs["success_by_occupation"]
+    known, unknown = _code_sessions_known(t)
+    rest = 827 - sum(known.values())
+    assert rest >= pol.min_sessions and len(unknown) >= 2, (known, unknown, rest)
+    assert audit_release(figures, pol) == []
+    # the old release: 15's unclear row released with its n (17) and share (17 / 251)
+    old = t.copy()
+    j = old.index[(old["variable"] == "unclear") & (old["occupation"] == "15")][0]
+    assert bool(old.loc[j, "suppressed"])
+    old.loc[j, ["suppressed", "n_users", "n_sessions", "value", "suppression"]] = [False, 7, 17, 17 / 251, None]
+    known, unknown = _code_sessions_known(old)
+    assert round(827 - sum(known.values())) == 8 and sorted(unknown) == ["53", NOT_INFERABLE]
+    problems = audit_release(_with(figures, "success_by_occupation", old), pol)
+    assert any("rollup=code (827)" in p and "gives 8 sessions in 2 withheld" in p for p in problems), problems
+
+
+def test_an_empty_withheld_cell_adds_no_session_to_its_partition(tmp_path: Path) -> None:
+    """One user alone in 2026-06 (15 sessions, none of them analyze) withholds 2026-06 and, as its complement,
+    2025-11, where 9 sessions are analyze. Analyze's months in work modes by month add up to its cell in work modes;
+    its withheld cells were 2025-11 (9) and 2026-06, empty and forced (its month is below the thresholds), which
+    counted as 1 session: 10, 'passing', so every other month was released and analyze's n (120) less them gave 9.
+    An empty cell now adds nothing: another month is withheld with them, and the final audit refuses the old
+    release."""
+    import pyarrow as pa
+
+    from codecensus.report.build import audit_release
+
+    c = synthetic_corpus(users=60, sessions=1500, months=6, seed=4)
+    s, f = c.sessions.to_pandas(), c.facets.to_pandas()
+    u = s["user"].value_counts().index[0]
+    lone = s[s["user"] == u].head(15).copy()
+    keys = [f"lone-{i}" for i in range(len(lone))]
+    fl = f.set_index("session_key").loc[lone["session_key"]].reset_index()
+    lone["session_key"], fl["session_key"] = keys, keys
+    lone["started_at"] = pd.Timestamp("2026-06-15", tz="UTC")
+    fl["mode"] = fl["mode"].replace("analyze", "build")
+    # 2025-11: 3 more analyze sessions (of users without one there), 9 in all
+    m = f.merge(s[["session_key", "user"]].assign(month=pd.to_datetime(s["started_at"], utc=True).dt.strftime("%Y-%m")),
+                on="session_key")
+    nov = m[m["month"] == "2025-11"]
+    more = nov[(nov["mode"] == "build") & ~nov["user"].isin(nov.loc[nov["mode"] == "analyze", "user"])]
+    f.loc[f["session_key"].isin(more.drop_duplicates("user").head(3)["session_key"]), "mode"] = "analyze"
+    c.sessions = pa.Table.from_pandas(pd.concat([s, lone], ignore_index=True), preserve_index=False)
+    c.facets = pa.Table.from_pandas(pd.concat([f, fl], ignore_index=True), preserve_index=False)
+    figs, figures, pol = _report_from(tmp_path, c, "phantom")
+    wm, wmm = figs["work_modes"].table, figs["work_modes_by_month"].table
+    total = int(_shown(wm[wm["variable"] == "share_of_sessions"]).set_index("mode").loc["analyze", "n_sessions"])
+    line = wmm[wmm["mode"] == "analyze"]
+    assert total == 120 and bool(line.set_index("month").loc["2025-11", "suppressed"])
+    rest = total - int(_shown(line)["n_sessions"].sum())
+    assert rest >= pol.min_sessions, (rest, sorted(line.loc[line["suppressed"], "month"]))
+    assert audit_release(figures, pol) == []
+    # the old release: every month of analyze released but 2025-11
+    old = wmm.copy()
+    s = c.sessions.to_pandas()
+    m = c.facets.to_pandas().merge(s[["session_key"]].assign(
+        month=pd.to_datetime(s["started_at"], utc=True).dt.strftime("%Y-%m")), on="session_key")
+    for j in old.index[(old["mode"] == "analyze") & old["suppressed"] & (old["month"] != "2025-11")]:
+        n = int(((m["month"] == old.loc[j, "month"]) & (m["mode"] == "analyze")).sum())
+        old.loc[j, ["suppressed", "n_users", "n_sessions", "value", "suppression"]] = [False, 5, n, 0.05, None]
+    assert total - int(_shown(old[old["mode"] == "analyze"])["n_sessions"].sum()) == 9
+    problems = audit_release(_with(figures, "work_modes_by_month", old), pol)
+    assert any("mode=analyze" in p and "(120) less the released cells gives 9 sessions" in p for p in problems), problems
+
+
+def test_modes_of_sessions_without_a_time_are_not_recovered_from_the_months(tmp_path: Path) -> None:
+    """12 sessions (12 users) have no start time: they pass as a whole, but work modes counts them and work modes by
+    month cannot, and it released every month of build, fix and operate: work modes' n less the months gave 3 of them
+    in build, 4 in fix and 1 in operate. Their cells now take part in each mode's months as a withheld cell (a month
+    goes with them), and the final audit refuses the old release."""
+    import pyarrow as pa
+
+    from codecensus.report.build import audit_release
+
+    c = synthetic_corpus(users=60, sessions=1500, seed=4)
+    s = c.sessions.to_pandas()
+    keys = s.drop_duplicates("user").head(12)["session_key"]
+    s["started_at"] = s["started_at"].where(~s["session_key"].isin(keys), pd.NaT)
+    c.sessions = pa.Table.from_pandas(s, preserve_index=False)
+    figs, figures, pol = _report_from(tmp_path, c, "untimed")
+    wm, wmm = figs["work_modes"].table, figs["work_modes_by_month"].table
+    totals = _shown(wm[wm["variable"] == "share_of_sessions"]).set_index("mode")["n_sessions"]
+    for mode in ("build", "fix", "operate"):
+        rest = int(totals[mode]) - int(_shown(wmm[wmm["mode"] == mode])["n_sessions"].sum())
+        assert rest == 0 or rest >= pol.min_sessions, (mode, rest)
+    assert audit_release(figures, pol) == []
+    # the old release: every month of build released
+    m = c.facets.to_pandas().merge(s[["session_key"]].assign(
+        month=pd.to_datetime(s["started_at"], utc=True).dt.strftime("%Y-%m")), on="session_key")
+    old = wmm.copy()
+    for j in old.index[(old["mode"] == "build") & old["suppressed"]]:
+        n = int(((m["month"] == old.loc[j, "month"]) & (m["mode"] == "build")).sum())
+        old.loc[j, ["suppressed", "n_users", "n_sessions", "value", "suppression"]] = [False, 5, n, 0.05, None]
+    problems = audit_release(_with(figures, "work_modes_by_month", old), pol)
+    assert any("mode=build" in p and "gives 3 sessions" in p for p in problems), problems

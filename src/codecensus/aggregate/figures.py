@@ -417,11 +417,15 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
         withheld |= t["_withheld"].fillna(False).astype(bool).to_numpy()
     if "month" in t and ctx.withheld_months:
         withheld |= t["month"].isin(ctx.withheld_months).to_numpy()
+    # A forced empty cell is withheld with its counts, 0 and 0: it adds nothing to the withheld cells of its partitions
+    # (it counted as 1 session, so 8 real sessions beside two such cells read as 10 and passed).
+    empty = (t["n_sessions"].to_numpy() == 0) & (t["n_users"].to_numpy() == 0)
+    withheld |= forced & empty
     recs = []
     for i, r in enumerate(t.to_dict("records")):
         rec = {"_g": r["_pgroup"], "n_users": int(r["n_users"]), "n_sessions": int(r["n_sessions"]),
                "_w": bool(withheld[i])}
-        if forced[i]:  # counts as a non-empty cell below every threshold
+        if forced[i] and not empty[i]:  # counts as a non-empty cell below every threshold
             rec["n_users"], rec["n_sessions"] = 0, 1
         if isinstance(r.get("_users"), set | frozenset):
             rec["_users"] = frozenset() if forced[i] else r["_users"]
@@ -818,6 +822,23 @@ def _not_inferable_months_to_withhold(ctx: Context, t: pd.DataFrame) -> frozense
     return frozenset(months[i] for i in range(M) if out[i][SUPPRESSED] and months[i] in known)
 
 
+_UNTIMED = "untimed"  # the month of the rows :func:`_untimed_cells` adds (none of ``ctx.months``: dropped at the end)
+
+
+def _untimed_cells(ctx: Context, group: np.ndarray, keys: Sequence[dict[str, Any]], variable: str) -> list[dict[str, Any]]:
+    """Withheld rows for the sessions without a time, one per group (a mode, an occupation): a by-month line's cells
+    add up to its group's cell over all sessions (another figure's) less these, so they take part in the line's
+    partition (``across``) like a withheld month's cells (12 sessions without a time passed as a whole, but work modes
+    less the released months gave 3 of them in build, 4 in fix, 1 in operate). No row is shown."""
+    untimed = ctx.data.df["month"].isna().to_numpy() & (group >= 0)
+    if not untimed.any():
+        return []
+    s, u = ctx.boot.population(np.where(untimed, group, -1), len(keys))
+    return [{**k, "month": _UNTIMED, "variable": variable, "value": 0.0, "ci_low": np.nan, "ci_high": np.nan,
+             "n_users": int(u[g]), "n_sessions": int(s[g]), "suppressed": False, "ci_method": None,
+             "_pgroup": f"{variable}|{_UNTIMED}", "_withheld": True} for g, k in enumerate(keys)]
+
+
 def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     title = "Occupations by month"
     if not ctx.data.has_facets or len(ctx.months) < 2:
@@ -834,12 +855,14 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     if _not_inferable_withheld(ctx):  # the months' totals add up to the inferable sessions: see the function
         for r in rows:
             r["force_suppress"] = True
+    rows += _untimed_cells(ctx, occ, [{"occupation": k, "occupation_label": soc_name(k)} for k in SOC_KEYS],
+                           "share_where_inferable")
     # across: each occupation's months add up to its cell in the occupations figure
     t = _finish(ctx, rows, ["month", "occupation", "occupation_label"], across="occupation")
     gone = _not_inferable_months_to_withhold(ctx, t)
     if gone:
         for r in rows:
-            r["_withheld"] = r["month"] in gone
+            r["_withheld"] = r["month"] in gone or r["month"] == _UNTIMED
         t = _finish(ctx, rows, ["month", "occupation", "occupation_label"], across="occupation")
     # chart the largest groups only (the table keeps all)
     totals = pd.Series(occ[occ >= 0]).value_counts()
@@ -896,8 +919,10 @@ def fig_work_modes_by_month(ctx: Context) -> Figure:
     e = ctx.boot.shares(np.where(ok, mi, -1), np.where(ok, mode, -1), len(months), len(MODE_KEYS))
     lo, hi = e.ci(ctx.level)
     keys = [{"month": m, "mode": k, "mode_label": _mode_label(k)} for m in months for k in MODE_KEYS]
-    # across: each mode's months add up to its cell in the work modes figure
-    t = _finish(ctx, _rows(keys, "share_of_sessions", e, lo, hi), ["month", "mode", "mode_label"], across="mode")
+    # across: each mode's months (and its sessions without a time) add up to its cell in the work modes figure
+    rows = _rows(keys, "share_of_sessions", e, lo, hi)
+    rows += _untimed_cells(ctx, mode, [{"mode": k, "mode_label": _mode_label(k)} for k in MODE_KEYS], "share_of_sessions")
+    t = _finish(ctx, rows, ["month", "mode", "mode_label"], across="mode")
     n_s, n_u = ctx.boot.population(np.where(ok, 0, -1), 1)
     return Figure(
         "work_modes_by_month", title,
@@ -1304,6 +1329,65 @@ def fig_recovery_by_expertise(ctx: Context) -> Figure:
     )
 
 
+def _code_occupations_to_withhold(ctx: Context, t: pd.DataFrame, occ: np.ndarray, code: np.ndarray, has: np.ndarray,
+                                  unclear: np.ndarray, gone: dict[str, bool]) -> dict[str, bool]:
+    """The occupations of success by occupation (``t``, as released) to withhold further, so that the code-producing
+    sessions of the occupations it does not disclose do not follow by subtraction: occupation -> whole (every row of
+    it) or not (its unclear row only). Empty when nothing leaks. ``gone``: those withheld so far.
+
+    An occupation's released unclear share with its n gives its code-producing sessions with an outcome (n / share);
+    its released strict success share gives those whose outcome is known, and with the unclear row's n (0 when the
+    share is 0) all of them. Over the occupations, with the code-producing sessions without an outcome or occupation,
+    they add up to the code roll-up work modes releases (827): the roll-up less the disclosed occupations' sessions
+    is the rest's (8: 1 of one occupation, 7 not inferable). Those sessions must be none, or over two or more
+    occupations and pass the thresholds; otherwise the occupations that add the fewest sessions to them are withheld
+    (the unclear row where the strict success row gives the rest of the occupation's sessions, else every row)."""
+    if ctx.policy.individual or "variable" not in t:
+        return {}
+    keys = OCCUPATION_KEYS
+    user = ctx.data.df["user"].to_numpy(dtype=object)
+    pop = code & has & (occ >= 0)
+    shown = t[~t["suppressed"].astype(bool)].set_index(["variable", "occupation"])["value"].astype(float)
+
+    def value(var: str, k: str) -> float | None:
+        return float(shown[(var, k)]) if (var, k) in shown.index else None
+
+    def unknown(k: int, no_unclear: bool, no_strict: bool) -> np.ndarray:
+        """The sessions of occupation ``k`` the released rows do not disclose."""
+        strict_v, unclear_v = value("strict_success", keys[k]), value("unclear", keys[k])
+        strict = not no_strict and strict_v is not None and strict_v > 0
+        unc = None if no_unclear else unclear_v
+        if unc is not None and (unc > 0 or strict):
+            return np.zeros(len(occ), dtype=bool)
+        return pop & (occ == k) & (unclear if strict else True)
+
+    state = {k: (keys[k] in gone, bool(gone.get(keys[k]))) for k in range(len(keys))}
+    cells = {k: unknown(k, *state[k]) for k in range(len(keys))}
+    rest = code & ~pop
+
+    def protected() -> bool:
+        hidden = [m for m in cells.values() if m.any()]
+        n = int(rest.sum()) + sum(int(m.sum()) for m in hidden)
+        every = rest | np.logical_or.reduce(hidden) if hidden else rest
+        return n == 0 or (len(hidden) >= 2 and bool(ctx.passes(len(set(user[every])), n)))
+
+    more: dict[str, bool] = {}
+    while not protected():
+        options = []
+        for k in range(len(keys)):
+            for whole in (False, True):
+                after = unknown(k, True, whole)
+                added = after & ~cells[k]
+                if added.any() and not (whole is False and state[k][0]):
+                    options.append((int(added.sum()), len(set(user[added])), whole, k, after))
+        if not options:
+            break
+        _n, _u, whole, k, after = min(options, key=lambda o: o[:4])
+        more[keys[k]] = whole or more.get(keys[k], False)
+        state[k], cells[k] = (True, whole), after
+    return more
+
+
 def fig_success_by_occupation(ctx: Context) -> Figure:
     title = "Strict success by occupation, code-producing sessions"
     if not ctx.data.has_facets:
@@ -1335,9 +1419,17 @@ def fig_success_by_occupation(ctx: Context) -> Figure:
                      "n_sessions": own["n_sessions"], "suppressed": False, "ci_method": ctx.boot.method,
                      "force_suppress": not sw_ok, "_pgroup": f"{own.get('_pgroup')}|diff", "_ptotal": own.get("_ptotal")})
     # taxonomy §3: the unclear share beside every success share (over the code-producing sessions of the occupation)
-    rows += _rate_rows(ctx, occ, (out == "unclear").fillna(False).to_numpy(), code & out.notna().to_numpy() & (occ >= 0),
-                       K, keys, "unclear")
+    unclear = (out == "unclear").fillna(False).to_numpy()
+    rows += _rate_rows(ctx, occ, unclear, code & out.notna().to_numpy() & (occ >= 0), K, keys, "unclear")
     t = _finish(ctx, rows, ["occupation", "occupation_label"])
+    # the occupations' code-producing sessions add up to the code roll-up work modes releases: see the function
+    gone: dict[str, bool] = {}
+    while more := _code_occupations_to_withhold(ctx, t, occ, code, out.notna().to_numpy(), unclear, gone):
+        gone.update(more)
+        for r in rows:
+            k = r["occupation"]
+            r["_withheld"] = k in gone and (gone[k] or r["variable"] == "unclear")
+        t = _finish(ctx, rows, ["occupation", "occupation_label"])
     t = _suppress_with(t, "occupation", "strict_success", "difference_vs_software_pp")
     n_s, n_u = ctx.boot.population(np.where(pop, 0, -1), 1)
     return Figure(
@@ -1807,6 +1899,17 @@ RELEASE_PARTITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The totals of those lines that another figure releases: (figure, variable, column) -> (total's figure, its variable,
+# keyed by the same column). The total less the line's released cells is its withheld cells' sum (the sessions of
+# the months withheld or not shown), which must be none or pass: it is what the withheld cells' counts must reach in
+# :func:`_finish`, recomputed from the released numbers (a withheld month's empty cell counted as 1 session there, so
+# 9 sessions passed as 10). Checked by the report's final audit.
+RELEASE_LINE_TOTALS: dict[tuple[str, str, str], tuple[str, str]] = {
+    ("work_modes_by_month", "share_of_sessions", "mode"): ("work_modes", "share_of_sessions"),
+    ("occupations_by_month", "share_where_inferable", "occupation"): ("occupations", "share_where_inferable"),
+}
+
+
 # Where the first figure withholds the cell of the variable at a value of the key column, the figures listed release
 # no cell of that value: their cells disclose the rest of a total other figures release (a level's unclear sessions
 # are its n, released by expertise shape, minus its sessions with a known outcome, which every known-outcome rate of
@@ -1875,6 +1978,17 @@ RELEASE_DIFFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
 RELEASE_NESTED: dict[str, tuple[tuple[str, str], ...]] = {
     "occupations": (("share_of_sessions", "share_where_inferable"),),
 }
+
+
+# Rates whose groups, over a key column, add up (with the sessions in no group) to a row another figure releases:
+# ((figure, key column, the rate whose n / share is a whole group, the rate whose n / share is that group less the
+# first rate's n), (the total's figure, its variable, column, value)). The total less the groups the released rows give
+# is the groups they do not give (and the sessions in none): it must be none, or over two or more groups and pass (the
+# code roll-up, 827, less the 819 code-producing sessions of three occupations gave 8 in two others).
+RELEASE_GROUP_TOTALS: tuple[tuple[tuple[str, str, str, str], tuple[str, str, str, str]], ...] = (
+    (("success_by_occupation", "occupation", "unclear", "strict_success"),
+     ("work_modes", "share_of_sessions_rollup", "rollup", "code")),
+)
 
 
 # The same nested populations month by month, across two figures: ((outer figure, its variable), (inner figure, its
@@ -1963,6 +2077,8 @@ __all__ = [
     "Context",
     "Figure",
     "RELEASE_DIFFERENCES",
+    "RELEASE_GROUP_TOTALS",
+    "RELEASE_LINE_TOTALS",
     "RELEASE_MONTHLY_COUNTS",
     "RELEASE_NESTED",
     "RELEASE_PARTITIONS",

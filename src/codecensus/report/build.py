@@ -16,6 +16,8 @@ import pyarrow.parquet as pq
 from codecensus.aggregate.figures import (
     FIGURES,
     RELEASE_DIFFERENCES,
+    RELEASE_GROUP_TOTALS,
+    RELEASE_LINE_TOTALS,
     RELEASE_MONTHLY_COUNTS,
     RELEASE_NESTED,
     RELEASE_NESTED_MONTHS,
@@ -196,7 +198,8 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
     of a rate's group (n / share - n, or share x n: :data:`RELEASE_RATES`), the withheld cells under a released total
     of the same figure (:data:`RELEASE_SUMS`), a tree node's n less its released children (:data:`RELEASE_TREES`), the difference of two released counts (:data:`RELEASE_DIFFERENCES`),
     and the difference of two series' totals (:data:`RELEASE_NESTED`), with each series' total less the cells either
-    releases, and that difference month by month across figures (:data:`RELEASE_NESTED_MONTHS`)."""
+    releases, and that difference month by month across figures (:data:`RELEASE_NESTED_MONTHS`), and a row another
+    figure releases less the rate groups that add up to it (:data:`RELEASE_GROUP_TOTALS`)."""
     problems: list[str] = _audit_topics_total(figures, policy)
     by_id = {f.id: f.table for f in figures if f.available and len(f.table) and "suppressed" in f.table
              and "variable" in f.table}
@@ -276,7 +279,79 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
                                 f"{round(tot[0] - tot[1])} sessions, below the thresholds")
             if keys:
                 problems += _nested_rests(f.id, t, keys[0], outer, inner, tot, policy)
-    return problems + _audit_nested_months(by_id, policy)
+    return (problems + _audit_nested_months(by_id, policy) + _audit_group_totals(by_id, policy)
+            + _audit_line_totals(by_id, policy))
+
+
+def _audit_line_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy) -> list[str]:
+    """Lines of cells whose total another figure releases (:data:`RELEASE_LINE_TOTALS`): the total less the line's
+    released cells is its withheld cells' sum, which must be none or pass (recomputed from released numbers, whatever
+    the withheld cells were: empty ones add nothing)."""
+    problems: list[str] = []
+    for (fid, var, col), (tfig, tvar) in RELEASE_LINE_TOTALS.items():
+        t, tt = by_id.get(fid), by_id.get(tfig)
+        if t is None or tt is None or col not in t or col not in tt:
+            continue
+        totals = _released(tt, tvar).drop_duplicates(col).set_index(col)["n_sessions"]
+        line = t[t["variable"] == var]
+        for k, g in line.groupby(col, sort=False):
+            if k not in totals.index:
+                continue
+            shown = pd.to_numeric(g.loc[~g["suppressed"].astype(bool), "n_sessions"], errors="coerce").fillna(0)
+            rest = float(totals[k]) - float(shown.sum())
+            if _small(rest, policy):
+                problems.append(f"figure {fid} ({col}={k}, {var}): {tfig}'s n ({int(totals[k])}) less the released "
+                                f"cells gives {round(rest)} sessions in the withheld ones, below the thresholds")
+    return problems
+
+
+def _released_row_total(by_id: dict[str, pd.DataFrame], fid: str, var: str, col: str, value: Any) -> float | None:
+    """The n of figure ``fid``'s row (``var``, ``col`` = ``value``): released, or the sum of its cells when the
+    figure releases them all (:data:`RELEASE_SUMS`); None when neither."""
+    t = by_id.get(fid)
+    if t is None or col not in t:
+        return None
+    x = _released(t, var)
+    x = x[x[col] == value]
+    if len(x):
+        return float(x["n_sessions"].iloc[0])
+    for cells_var, cells_col, total_var in RELEASE_SUMS.get(fid, ()):
+        cells = t[(t["variable"] == cells_var) & (t[cells_col] == value)] if cells_col == col and total_var == var \
+            else t.iloc[:0]
+        if len(cells) and not bool(cells["suppressed"].astype(bool).any()):
+            return float(pd.to_numeric(cells["n_sessions"]).sum())
+    return None
+
+
+def _audit_group_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy) -> list[str]:
+    """Rate groups that add up to a row another figure releases (:data:`RELEASE_GROUP_TOTALS`): a key's whole group is
+    known from the whole rate (n / share, or its part rate's n / share plus the whole rate's n when both are released);
+    the total less the known groups is the others' (and the sessions in none), which must be none, or over two or more
+    groups and pass."""
+    problems: list[str] = []
+    for (fid, col, whole, part), (tfig, tvar, tcol, tvalue) in RELEASE_GROUP_TOTALS:
+        t = by_id.get(fid)
+        total = _released_row_total(by_id, tfig, tvar, tcol, tvalue)
+        if t is None or col not in t or total is None:
+            continue
+        w, p = (_released(t, v).drop_duplicates(col).set_index(col) for v in (whole, part))
+        known, unknown = 0.0, []
+        for k in dict.fromkeys(t.loc[t["variable"].isin([whole, part]), col]):
+            wv = float(w.loc[k, "value"]) if k in w.index else None
+            pv = float(p.loc[k, "value"]) if k in p.index else None
+            if wv is not None and wv > 0:
+                known += float(w.loc[k, "n_sessions"]) / wv
+                continue
+            if pv is not None and pv > 0:
+                known += float(p.loc[k, "n_sessions"]) / pv + (float(w.loc[k, "n_sessions"]) if wv is not None else 0)
+                if wv is not None:
+                    continue
+            unknown.append(k)
+        rest = total - known
+        if rest >= 0.5 and (len(unknown) < 2 or _small(rest, policy)):
+            problems.append(f"figure {fid} ({whole}): {tfig}'s {tcol}={tvalue} ({round(total)}) less the groups its "
+                            f"released rows give gives {round(rest)} sessions in {len(unknown)} withheld group(s)")
+    return problems
 
 
 def _series_total(t: pd.DataFrame, var: str) -> float | None:
@@ -405,11 +480,14 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
     cov_fig = next((f for f in avail if f.id == "coverage"), None)
     cov = cov_fig.table if cov_fig is not None else None
     hidden: set[str] = set()
+    untimed = 0
     # withheld months the report leaves out at the ends of its range: withheld cells of every line over the months
     n_hidden = int(cov_fig.extra.get("hidden_months", 0) or 0) if cov_fig is not None else 0
     if cov is not None and "dimension" in cov:
         m = cov[cov["dimension"] == "month"]
         hidden = set(m.loc[m["suppressed"].astype(bool), "level"].astype(str))
+        # the sessions without a time: a withheld cell of the lines whose totals count them (no figure shows it)
+        untimed = int(bool((m["level"].astype(str) == "unknown").any()))
         problems += _audit_month_range(avail, m, cov_fig)
     for f in avail:
         t = f.table
@@ -424,7 +502,10 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
             for key, g in t[t[col].notna()].groupby(by, sort=False):
                 sup = g["suppressed"].astype(bool)
                 shown_n = pd.to_numeric(g.loc[~sup, "n_sessions"], errors="coerce").fillna(0)
-                over_months = n_hidden if col != "month" and "month" in g and bool(g["month"].notna().any()) else 0
+                by_month = col != "month" and "month" in g and bool(g["month"].notna().any())
+                over_months = n_hidden if by_month else 0
+                if by_month and (f.id, key[0] if isinstance(key, tuple) else key, col) in RELEASE_LINE_TOTALS:
+                    over_months += untimed  # (figures._untimed_cells)
                 if int(sup.sum()) + over_months == 1 and bool((shown_n > 0).any()):
                     problems.append(f"figure {f.id} ({', '.join(map(str, key if isinstance(key, tuple) else (key,)))}):"
                                     " a single suppressed cell, recovered by subtraction from a total another figure "
