@@ -354,6 +354,38 @@ def test_mini_swe_agent_action_is_the_one_bash_block_it_ran(tmp_path: Path) -> N
     assert len(res.results) == 1 and res.results[0].tool_use_id == res.actions[0].tool_use_id  # the format error is no result
 
 
+def test_mini_swe_agent_runs_no_pathological_action_regex_from_the_file(tmp_path: Path) -> None:
+    """The run's own ``action_regex`` (info.config.agent) is read from the transcript: a file is input, and a pattern
+    with a nested quantifier over a long reply would backtrack for ever (``(a+)+$`` against 5,000 a's then a b). Such
+    a pattern, an over-long one or one that does not compile gives way to mini-swe-agent's default."""
+    import signal
+
+    from codecensus.sources.mini_swe_agent import ACTION_REGEX, _action_regex
+
+    for bad in ("(a+)+$", r"(\w*)*x", "(x|y+){2,}", "(", "a" * 400):
+        assert _action_regex(bad).pattern == ACTION_REGEX, bad
+    own = r"```(?:bash|sh)\s*\n(.*?)\n```"
+    assert _action_regex(own).pattern == own
+    fence = "```"
+    messages = [{"role": "system", "content": "sys"}, {"role": "user", "content": "<pr_description>fix</pr_description>"},
+                {"role": "assistant", "content": "a" * 5000 + f"b\n{fence}bash\nls\n{fence}"}]
+    p = tmp_path / "x__x-2.traj.json"
+    p.write_text(json.dumps({"trajectory_format": "mini-swe-agent-1", "instance_id": "x__x-2",
+                             "info": {"config": {"agent": {"action_regex": "(a+)+$"}}}, "messages": messages}))
+
+    def hung(*_: object) -> None:
+        raise TimeoutError("the parser ran the file's action_regex")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        res = parse(p, "mini_swe_agent")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert [a.command for a in res.actions] == ["ls"]
+
+
 def test_terminal_bench_trials() -> None:
     mini = parse(TB_MINI, "terminal_bench")
     one_session(mini)

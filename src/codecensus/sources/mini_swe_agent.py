@@ -67,6 +67,25 @@ def split_reply(content: str) -> tuple[str, str | None]:
 ACTION_REGEX = r"```bash\s*\n(.*?)\n```"
 
 
+# A group repeated by a quantifier, itself under a quantifier or holding one ("(a+)+", "(\\w*)*", "(x|y+){2,}"): the
+# shape whose backtracking can take exponential time on a reply that almost matches.
+_NESTED_QUANTIFIER = re.compile(r"[*+}?]\)[*+{]|\)[*+{][^)]*\)[*+{]")
+
+
+def _action_regex(given: str | None) -> re.Pattern[str]:
+    """The run's own ``action_regex`` when it is a plausible one, else mini-swe-agent's default.
+
+    The pattern comes from the transcript file, and a file is input, not code: one over 300 characters, with a
+    nested quantifier, or that does not compile is not run (a pattern such as ``(a+)+$`` over a long reply would hang
+    the ingest); the default is used instead."""
+    if given and len(given) <= 300 and not _NESTED_QUANTIFIER.search(given):
+        try:
+            return re.compile(given, re.S)
+        except re.error:
+            pass
+    return re.compile(ACTION_REGEX, re.S)
+
+
 def split_action(content: str, action_regex: re.Pattern[str]) -> tuple[str, str | None]:
     """(the reply's text without the command block, the command mini-swe-agent ran or None)"""
     found = list(action_regex.finditer(content))
@@ -124,10 +143,7 @@ class MiniSweAgentParser(WholeFileParser):
         cfg = as_dict(info.get("config"))
         model_default = as_str(as_dict(cfg.get("model")).get("model_name"))
         env_cwd = as_str(as_dict(cfg.get("environment")).get("cwd"))
-        try:
-            action_regex = re.compile(as_str(as_dict(cfg.get("agent")).get("action_regex")) or ACTION_REGEX, re.S)
-        except re.error:
-            action_regex = re.compile(ACTION_REGEX, re.S)
+        action_regex = _action_regex(as_str(as_dict(cfg.get("agent")).get("action_regex")))
         s = rows.session(
             ctx.session_key or f"mini_swe_agent:{instance}:{ctx.file_id[:8]}",
             session_id=as_str(data.get("instance_id")) or named_session_id(self.name, ctx, instance),
