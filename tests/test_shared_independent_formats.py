@@ -79,22 +79,9 @@ import pytest
 from codecensus.ingest import ingest
 from codecensus.measure import build_sessions
 from codecensus.store import Store
+from test_shared_independent import _string_words as _words  # words of every string in a value
 
 Counts = tuple[int, int, int, int]  # prompts, actions, visible words, words of output
-
-
-def _words(value: object) -> int:
-    """Words of every string in ``value``."""
-    n, stack = 0, [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, str):
-            n += len(v.split())
-        elif isinstance(v, dict):
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-    return n
 
 
 def _dict(v: object) -> dict:

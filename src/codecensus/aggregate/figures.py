@@ -500,17 +500,22 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     return t[[*keys, *rest, *STD_COLUMNS, "suppression"]].reset_index(drop=True)
 
 
+def _withhold_derived(t: pd.DataFrame, hit: pd.Series) -> None:
+    """Withhold the rows ``hit`` of ``t`` (in place) as derived from a withheld cell: no value, interval or counts."""
+    t.loc[hit, "suppressed"] = True
+    t.loc[hit, "suppression"] = "derived"
+    t.loc[hit, ["value", "ci_low", "ci_high"]] = np.nan
+    t.loc[hit, ["n_users", "n_sessions"]] = pd.NA
+    t.loc[hit, "ci_method"] = None
+
+
 def _suppress_with(t: pd.DataFrame, key: str, source: str, derived: str) -> pd.DataFrame:
     """Suppress each ``derived`` row whose ``source`` row (same ``key``) is suppressed or absent."""
     src = t[t["variable"] == source].set_index(key)["suppressed"]
     rows = t["variable"] == derived
     hit = rows & t[key].map(lambda k: bool(src.get(k, True)))
     if hit.any():
-        t.loc[hit, "suppressed"] = True
-        t.loc[hit, "suppression"] = "derived"
-        t.loc[hit, ["value", "ci_low", "ci_high"]] = np.nan
-        t.loc[hit, ["n_users", "n_sessions"]] = pd.NA
-        t.loc[hit, "ci_method"] = None
+        _withhold_derived(t, hit)
     return t
 
 
@@ -739,11 +744,7 @@ def withhold_linked(figs: list[Figure]) -> list[Figure]:
     t = ab.table.copy()
     hit = (t["facet"] == "occupation") & ~t["suppressed"].astype(bool)
     if hit.any():
-        t.loc[hit, "suppressed"] = True
-        t.loc[hit, "suppression"] = "derived"
-        t.loc[hit, ["value", "ci_low", "ci_high"]] = np.nan
-        t.loc[hit, ["n_users", "n_sessions"]] = pd.NA
-        t.loc[hit, "ci_method"] = None
+        _withhold_derived(t, hit)
         ab.table = t
     return figs
 
