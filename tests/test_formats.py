@@ -424,6 +424,41 @@ def test_terminal_bench_trials() -> None:
     assert not [e for e in codex.events if e.kind == "outcome_truth"]
 
 
+def test_terminal_bench_mini_action_is_the_one_bash_block_it_ran(tmp_path: Path) -> None:
+    """agent.log prints mini-swe-agent's replies: as in its trajectory file, a step is an action only when it holds
+    exactly one ```bash block. The parser took the first fence of any kind (a python block before the command made
+    the prose between the fences the 'command') and cut the step at that fence, so a reply with two bash blocks
+    (a format error, nothing ran) counted as an action. Log lines printed while a command ran still follow the
+    block and are not the reply's words."""
+    fence = "```"
+    junk = "12:00:01 - LiteLLM:WARNING: utils.py:1 - could not find cost for model"
+    ok = "<returncode>0</returncode>\n<output>\n</output>"
+    fmt_err = "Please always provide EXACTLY ONE action in triple backticks, found 2 actions."
+    steps = [
+        # a python snippet, then the command: the action is the bash block, the snippet is reply text
+        (f"THOUGHT: the fix is\n{fence}python\nx = 1\n{fence}\nso I apply it now\n\n{fence}bash\nsed -i s/a/b/ f.py\n{fence}\n{junk}", ok),
+        # two bash blocks: a format error, nothing ran
+        (f"THOUGHT: two steps\n{fence}bash\nls\n{fence}\n{fence}bash\npwd\n{fence}\n{junk}", fmt_err),
+        # a plain fence is not a bash block: nothing ran
+        (f"THOUGHT: plain\n{fence}\nls -la\n{fence}", "Please always provide EXACTLY ONE action in triple backticks, found 0 actions."),
+        (f"THOUGHT: done\n\n{fence}bash\necho COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT\n{fence}\n\nSaved trajectory to 'x.json'", None),
+    ]
+    log = ["root@x:/app# mini -m m -t 'fix it' -y", "\U0001f44b This is mini-swe-agent version 1.7.0.", "System:", "sys", "User:", "fix it please"]
+    for i, (reply, user) in enumerate(steps, start=1):
+        log += ["\u2500" * 40, f"mini-swe-agent (step {i}, ${i / 100}):", "", reply, ""]
+        if user is not None:
+            log += ["User:", user]
+    trial = tmp_path / "x@2025-08-07__20-46-16"
+    trial.mkdir()
+    (trial / "agent.log").write_text("\n".join(log) + "\n")
+    (trial / "commands.txt").write_text("['mini -m m -t fix -y', 'Enter']\n")
+    res = parse(trial, "terminal_bench")
+    assert [a.command for a in res.actions] == ["sed -i s/a/b/ f.py", "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]
+    assert [m.visible_words for m in res.messages if m.block != "usage"] == [14, 9, 6, 2]  # fence markers are words
+    assert len(res.results) == 1 and res.results[0].tool_use_id == res.actions[0].tool_use_id  # the format error is no result
+    assert ("run_status", "Submitted") in [(e.kind, e.detail) for e in res.events]
+
+
 def test_claude_stream_json() -> None:
     res = parse(STREAM, "claude_stream_json")
     assert one_session(res) == "9d2f6a1e-5b3c-4d7e-8f90-a1b2c3d4e5f6"

@@ -48,18 +48,9 @@ from codecensus.sources.rows import (
     text_of,
 )
 
-BASH_BLOCK = re.compile(r"```(?:bash|sh|shell)?[ \t]*\n(.*?)```", re.S)
 _RETURNCODE = re.compile(r"<returncode>\s*(-?\d+)\s*</returncode>")
 _OUTPUT = re.compile(r"<output>\n?(.*?)</output>", re.S)
 _TIMEOUT = re.compile(r"timed out|TimeoutExpired", re.I)
-
-
-def split_reply(content: str) -> tuple[str, str | None]:
-    """(visible text without code blocks, the bash command) of an assistant message."""
-    blocks = BASH_BLOCK.findall(content)
-    cmd = blocks[0].strip() if len(blocks) >= 1 else None
-    visible = BASH_BLOCK.sub(" ", content)
-    return visible, cmd
 
 
 # mini-swe-agent's default ``action_regex`` (agents/default.py); it runs a reply's command only when this finds

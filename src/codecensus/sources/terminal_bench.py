@@ -10,9 +10,11 @@ leaderboard layout, ``results.json`` (``is_resolved``, ``failure_mode``,
 The log is read for the agents that print their turns:
 
 - mini-swe-agent (``👋 This is mini-swe-agent version X``): the first ``User:``
-  block is the prompt; each ``mini-swe-agent (step N, $C):`` block is a reply
-  whose fenced ```bash``` block is a shell action; the next ``User:`` block is
-  its result (``<returncode>``/``<output>``); the last ``$C`` is the run's cost.
+  block is the prompt; each ``mini-swe-agent (step N, $C):`` block is a reply,
+  a shell action when it holds exactly one fenced ```bash``` block (as
+  mini-swe-agent's ``action_regex``; with none or several it ran nothing and
+  answered with its format error); the next ``User:`` block is its result
+  (``<returncode>``/``<output>``); the last ``$C`` is the run's cost.
 - Codex CLI ``codex exec`` (``[ts] OpenAI Codex vX``): ``User instructions:``
   is the prompt, ``codex`` blocks are replies, ``exec <cmd> in <dir>`` /
   ``apply_patch …:`` are actions with their ``succeeded``/``exited N`` results,
@@ -39,7 +41,7 @@ from codecensus.records import ParseResult
 from codecensus.sources.base import FileContext, register
 from codecensus.sources.codex import _patch_files
 from codecensus.sources.common import parse_ts, plausible_ms
-from codecensus.sources.mini_swe_agent import BASH_BLOCK, parse_observation, split_reply
+from codecensus.sources.mini_swe_agent import ACTION_REGEX, parse_observation, split_action
 from codecensus.sources.rows import (
     FolderParser,
     Rows,
@@ -53,6 +55,8 @@ from codecensus.sources.rows import (
     strip_ansi,
 )
 
+# the log does not print the run's config: mini-swe-agent's default action_regex
+_ACTION = re.compile(ACTION_REGEX, re.S)
 _MINI_BANNER = re.compile(r"This is mini-swe-agent version (\S+?)\.?\s*$")
 _MINI_STEP = re.compile(r"^mini-swe-agent \(step (\d+), \$([\d.]+)\):")
 _RULE = re.compile(r"^─{10,}")
@@ -123,7 +127,9 @@ def task_from_commands(path: Path) -> str | None:
 
 class TerminalBenchParser(FolderParser):
     name = "terminal_bench"
-    version = "2"  # 2: session_id from the folder's id, not its (task's) name (named_session_id)
+    # 2: session_id from the folder's id, not its (task's) name (named_session_id)
+    # 3: a mini-swe-agent step is an action only with exactly one ```bash block (was: any fence, the first)
+    version = "3"
     markers = frozenset({"commands.txt", "results.json"})
 
     def detect(self, path: Path, head: bytes) -> float:
@@ -219,10 +225,10 @@ class TerminalBenchParser(FolderParser):
             elif kind == "step":
                 steps += 1
                 s.touch(None)
-                fence = BASH_BLOCK.search(text)
-                if fence:  # log lines printed while the command ran follow the block
-                    text = text[: fence.end()]
-                visible, cmd = split_reply(text)
+                found = list(_ACTION.finditer(text))
+                if found:  # log lines printed while the command ran follow the (last) block
+                    text = text[: found[-1].end()]
+                visible, cmd = split_action(text, _ACTION)
                 s.message(block_line, None, text=visible, msg_id=f"tb-mini:{block_line}")
                 if cmd is not None:
                     submitted = submitted or bool(_SUBMIT_MARK.search(cmd))
