@@ -1100,9 +1100,14 @@ def fig_value_by_mode(ctx: Context) -> Figure:
     base_at = {k: int(np.flatnonzero(ok[j * M:(j + 1) * M])[0]) for j, k in enumerate(MODE_KEYS)
                if ok[j * M:(j + 1) * M].any()}
     first: dict[str, int] = {}
+    # a mode's sessions without a time count in its mean_usd row and in none of its months: a withheld cell of the
+    # mode's months (its mean_usd n less the released months gave 3 of them in build, 4 in fix, 1 in operate)
+    untimed = [] if by is None else [
+        {**r, "_pgroup": f"index|{r['mode']}"}
+        for r in _untimed_cells(ctx, np.where(np.isfinite(vals), mode, -1), keys, "index")]
     for _ in range(M + 1):
         # a mode's months add up (n, and mean x n) to its mean_usd row; a month's modes to that month in value by month
-        t = _finish(ctx, rows + index_rows(base_at), ["mode", "mode_label"], across="month")
+        t = _finish(ctx, rows + index_rows(base_at) + untimed, ["mode", "mode_label"], across="month")
         if by is None or "month" not in t:
             break
         shown = t[(t["variable"] == "index") & ~t["suppressed"].astype(bool)]
@@ -1908,6 +1913,7 @@ RELEASE_PARTITIONS: dict[str, tuple[str, ...]] = {
 RELEASE_LINE_TOTALS: dict[tuple[str, str, str], tuple[str, str]] = {
     ("work_modes_by_month", "share_of_sessions", "mode"): ("work_modes", "share_of_sessions"),
     ("occupations_by_month", "share_where_inferable", "occupation"): ("occupations", "share_where_inferable"),
+    ("value_by_mode", "index", "mode"): ("value_by_mode", "mean_usd"),
 }
 
 
