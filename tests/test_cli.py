@@ -604,3 +604,32 @@ def test_an_empty_user_is_refused_and_cluster_without_summaries_says_to_classify
     assert runner.invoke(app, ["classify", "--db", str(db), "-j", "1", "--embedder", "none"]).exit_code == 0
     r = runner.invoke(app, ["cluster", "--db", str(db)])
     assert r.exit_code == 1 and "run `codecensus classify` first" in " ".join(r.output.split()), r.output
+
+
+def test_paths_with_brackets_are_printed_as_they_are(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths went into rich markup raw: a folder named '[/x]' (a closing tag with no opener) ended ingest's list
+    of failed files, eval's 'labels file ... not found' and sessions' '--out ... is a folder' in a MarkupError
+    traceback, and '[bold]' vanished from the path shown. Now each path is printed as it is."""
+    import shutil
+
+    from codecensus.sources.claude_stream_json import ClaudeStreamJsonParser
+
+    odd = tmp_path / "[bold]team" / "[/x]"
+    odd.mkdir(parents=True)
+    shutil.copyfile(Path(__file__).parent / "fixtures" / "formats" / "claude_stream_json" / "run.jsonl", odd / "run.jsonl")
+
+    def boom(self: object, ctx: object) -> None:
+        raise RuntimeError("parser broke")
+
+    monkeypatch.setattr(ClaudeStreamJsonParser, "parse", boom)
+    db = tmp_path / "c.duckdb"
+    r = runner.invoke(app, ["ingest", str(odd), "--db", str(db), "-j", "0"])
+    flat = "".join(r.output.split())
+    assert "MarkupError" not in repr(r.exception), r.exception
+    assert "failed" in r.output and "".join(f"{odd / 'run.jsonl'}: RuntimeError".split()) in flat, r.output
+    monkeypatch.undo()
+    runner.invoke(app, ["ingest", str(odd), "--db", str(db), "-j", "0"])
+    r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "parquet", "--out", str(odd)])
+    assert r.exit_code == 2 and "".join(f"--out {odd} is a folder".split()) in "".join(r.output.split()), r.output
+    r = runner.invoke(app, ["eval", str(odd / "labels.csv"), "--db", str(db)])
+    assert r.exit_code == 2 and "".join(f"labels file {odd / 'labels.csv'} not found".split()) in "".join(r.output.split()), r.output

@@ -275,3 +275,41 @@ def test_ignored_and_repeated_labels_are_said(store, tmp_path: Path) -> None:  #
     assert "no figures: no label matched a stored session_id" in render(none)
     odd = evaluate(store, read_labels(_labels(tmp_path, "session_id,mode\ns1,coding\n", "odd.csv")))
     assert "no figures: no label of a classified session is a value of the taxonomy" in render(odd)
+
+
+def test_store_truth_and_instance_labels_reach_copies_in_other_folders(tmp_path: Path) -> None:
+    """Since session ids of SWE-agent and terminal-bench runs are '<format>-<file id>' (c6f4ae8: no file or folder
+    name in exports), two copies of one run in two folders had two ids: the copy without its harness report lost
+    the ground truth its twin has (store_truth 2 of 4 sessions), and a label keyed by the instance name matched
+    nothing. Copies are linked again by the run's name kept in the session key (never exported)."""
+    import shutil
+
+    from codecensus.classify.eval import Label, _resolve_keys, store_truth
+    from codecensus.cli import app
+    from codecensus.store import Store
+
+    fix = Path(__file__).parent / "fixtures" / "formats"
+    team = tmp_path / "team"
+    shutil.copytree(fix / "swe_agent" / "run1", team / "a" / "run1")  # with logs/<instance>/report.json
+    shutil.copytree(fix / "swe_agent" / "run1" / "trajs", team / "b" / "trajs")  # the same run, no report
+    trial = "usaco-101@2025-08-24__16-32-09"
+    shutil.copytree(fix / "terminal_bench" / "usaco" / trial, team / "a" / "tb" / "trials" / trial)
+    (team / "a" / "tb" / "results.json").write_text('{"resolved_ids": [], "unresolved_ids": ["usaco-101"]}')
+    shutil.copytree(fix / "terminal_bench" / "usaco" / trial, team / "b" / "tb" / "trials" / trial)
+    db = tmp_path / "c.duckdb"
+    r = CliRunner().invoke(app, ["ingest", str(team), "--db", str(db), "-j", "0"])
+    assert r.exit_code == 0, r.output
+    st = Store(db)
+    try:
+        sess = st.con.execute("SELECT session_key, source, session_id FROM sessions ORDER BY 1").fetchall()
+        assert sorted(s for _, s, _ in sess) == ["swe_agent", "swe_agent", "terminal_bench", "terminal_bench"]
+        assert not any("marshmallow" in sid or "usaco" in sid for _, _, sid in sess)  # still no names in ids
+        truth = store_truth(st)
+        by_source: dict[str, set[str]] = {}
+        for key, src, _ in sess:
+            by_source.setdefault(src, set()).add(truth.get(key, "none"))
+        assert by_source == {"swe_agent": {"1"}, "terminal_bench": {"0"}}, by_source
+        labels = [Label("marshmallow__marshmallow-42", "session_id", {"mode": "fix"}, {})]
+        assert list(_resolve_keys(st, labels).values())[0] in {k for k, s, _ in sess if s == "swe_agent"}
+    finally:
+        st.close()

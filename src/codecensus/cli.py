@@ -109,15 +109,15 @@ def open_store(
     its run there opens a database it may not write read-only instead, and says so with this text."""
     path = db or default_db_path()
     if read_only and not path.exists():
-        console.print(f"[red]No database at {path}[/red]: run `codecensus ingest` first (or pass --db).")
+        console.print(f"[red]No database at {escape(str(path))}[/red]: run `codecensus ingest` first (or pass --db).")
         raise typer.Exit(2)
     try:
         return Store(path, read_only=read_only, wait_s=wait)
     except StoreBusy as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(3) from exc
     except NotAStore as exc:  # another tool's DuckDB database: never written, not even read-only fallback
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     except (duckdb.IOException, duckdb.SerializationException) as exc:  # not a database, another version, no access
         if or_read_only is not None and not read_only and path.is_file():
@@ -126,12 +126,12 @@ def open_store(
             except (duckdb.Error, StoreBusy):
                 pass  # the first reason is the one to give
             else:
-                console.print(f"[yellow]The database {path} is read-only here[/yellow] ({_reason(exc)}): {or_read_only}")
+                console.print(f"[yellow]The database {escape(str(path))} is read-only here[/yellow] ({escape(_reason(exc))}): {or_read_only}")
                 return store
-        console.print(f"[red]Cannot open the database {path}[/red]: {_reason(exc)}")
+        console.print(f"[red]Cannot open the database {escape(str(path))}[/red]: {escape(_reason(exc))}")
         raise typer.Exit(2) from exc
     except OSError as exc:  # its folder cannot be made (a file in the way, no permission, a read-only mount)
-        console.print(f"[red]Cannot create the database {path}[/red]: {exc.strerror or _reason(exc)}")
+        console.print(f"[red]Cannot create the database {escape(str(path))}[/red]: {escape(exc.strerror or _reason(exc))}")
         raise typer.Exit(2) from exc
 
 
@@ -166,7 +166,7 @@ def validate_day(v: str | None, name: str) -> None:
     try:
         datetime.strptime(v, "%Y-%m-%d")
     except ValueError as exc:
-        console.print(f"[red]{name} must be a date like 2026-01-31, not {v!r}[/red]")
+        console.print(f"[red]{name} must be a date like 2026-01-31, not {escape(repr(v))}[/red]")
         raise typer.Exit(2) from exc
 
 
@@ -268,7 +268,7 @@ def ingest(
         from codecensus.sources import parsers
 
         if fmt not in parsers():
-            console.print(f"[red]Unknown format {fmt!r}[/red]: one of {', '.join(sorted(parsers()))} (`codecensus formats`).")
+            console.print(f"[red]Unknown format {escape(repr(fmt))}[/red]: one of {', '.join(sorted(parsers()))} (`codecensus formats`).")
             raise typer.Exit(2)
     roots = list(paths or [])
     if not roots:
@@ -352,7 +352,7 @@ def ingest(
     console.print(t)
     if stats.files_seen == 0:
         what = f"in the {fmt} format" if fmt else "in a format codecensus reads"
-        console.print(f"[yellow]No transcript {what} under {', '.join(as_text(str(r)) for r in roots)}[/yellow]"
+        console.print(f"[yellow]No transcript {what} under {', '.join(escape(as_text(str(r))) for r in roots)}[/yellow]"
                       " (`codecensus formats` lists them).")
     if stats.files_removed:
         console.print(f"{stats.files_removed} file(s) stored by an earlier run are no longer under the paths: "
@@ -363,7 +363,7 @@ def ingest(
     if stats.errors:
         console.print(f"[red]{len(stats.errors)} file(s) failed and were not committed:[/red]")
         for e in stats.errors[:20]:
-            console.print(f"  {e}")
+            console.print(f"  {escape(str(e))}")
     if stats.not_readable:
         console.print(f"[red]{len(stats.not_readable)} file(s) or folder(s) could not be read[/red] (no permission?); "
                       "their stored rows, if any, are kept. Give this user read access and run the same command again:")
@@ -422,15 +422,15 @@ def sessions(
     db_path = (db or default_db_path()).expanduser()
     if out_file is not None:
         if out_file.is_dir():
-            console.print(f"[red]--out {out_file} is a folder[/red]: name the file to write.")
+            console.print(f"[red]--out {escape(str(out_file))} is a folder[/red]: name the file to write.")
             raise typer.Exit(2)
         if _same_file(out_file, db_path) or _same_file(out_file, Path(f"{db_path}.wal")):
-            console.print(f"[red]--out {out_file} is the database itself[/red]: name another file to write.")
+            console.print(f"[red]--out {escape(str(out_file))} is the database itself[/red]: name another file to write.")
             raise typer.Exit(2)
         try:
             out_file.parent.mkdir(parents=True, exist_ok=True)  # as report --out does
         except OSError as exc:
-            console.print(f"[red]Cannot write --out {out_file}[/red]: {exc.strerror or _reason(exc)}")
+            console.print(f"[red]Cannot write --out {escape(str(out_file))}[/red]: {escape(exc.strerror or _reason(exc))}")
             raise typer.Exit(2) from exc
     store = open_store(db_path, read_only=True)
     try:
@@ -445,10 +445,10 @@ def sessions(
     except OSError as exc:
         if out_file is None or _disk_full(exc):
             raise  # stdout: a closed pipe is the root command's to handle (_Group); a full disk is main()'s
-        console.print(f"[red]Cannot write --out {out_file}[/red]: {exc.strerror or _reason(exc)}")
+        console.print(f"[red]Cannot write --out {escape(str(out_file))}[/red]: {escape(exc.strerror or _reason(exc))}")
         raise typer.Exit(2) from exc
     if out_file:
-        console.print(f"wrote {tbl.num_rows} sessions to {out_file}")
+        console.print(f"wrote {tbl.num_rows} sessions to {escape(str(out_file))}")
 
 
 _SUFFIX_FORMATS = {".jsonl": ExportFormat.jsonl, ".ndjson": ExportFormat.jsonl, ".csv": ExportFormat.csv,
@@ -462,7 +462,7 @@ def _export_format(fmt: ExportFormat | None, out_file: Path | None) -> ExportFor
     if fmt is None:
         return by_suffix or ExportFormat.jsonl
     if by_suffix is not None and by_suffix is not fmt:
-        console.print(f"[red]--format {fmt.value} does not match --out {out_file}[/red] (a {by_suffix.value} name): "
+        console.print(f"[red]--format {fmt.value} does not match --out {escape(str(out_file))}[/red] (a {by_suffix.value} name): "
                       "change one of them, or leave --format out to write what the name says.")
         raise typer.Exit(2)
     return fmt
@@ -489,7 +489,7 @@ def demo(
     from codecensus.pipeline import run_demo
 
     if out_dir.exists() and not out_dir.is_dir():
-        console.print(f"[red]--out {out_dir} is a file[/red]: the demo writes a folder (corpus, database, report).")
+        console.print(f"[red]--out {escape(str(out_dir))} is a file[/red]: the demo writes a folder (corpus, database, report).")
         raise typer.Exit(2)
     try:
         report = run_demo(out_dir, users=users, sessions=n_sessions, seed=seed, console=console)
@@ -502,7 +502,7 @@ def demo(
             f"{escape(str(out_dir))}."
         )
         raise typer.Exit(130) from None
-    out.print(f"report: {report}")
+    out.print(f"report: {escape(str(report))}")
 
 
 @app.command()
@@ -568,7 +568,7 @@ def main() -> None:
             with contextlib.suppress(ValueError):
                 sys.stdout.flush()
     except StoreBusy as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise SystemExit(3) from exc
     except (OSError, duckdb.Error) as exc:
         if _closed_pipe(exc):

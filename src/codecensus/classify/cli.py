@@ -143,7 +143,7 @@ def classify_cmd(
             max_retries=max_retries, batch=batch, ner=ner,
         )
     except Exception as exc:  # missing key, unknown model, missing optional package
-        console.print(f"[red]Cannot start the {backend.value} backend:[/red] {exc}")
+        console.print(f"[red]Cannot start the {backend.value} backend:[/red] {escape(str(exc))}")
         store.close()
         raise typer.Exit(2) from exc
     total = {"n": 0}
@@ -259,13 +259,13 @@ def eval_cmd(
     try:
         labs = filter_labels(read_labels(labels), only) if labels is not None else []
     except (OSError, ValueError) as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     store = open_store(db, read_only=True)
     try:
         report = evaluate(store, labs, use_store_truth=truth)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     finally:
         store.close()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,16 @@ FACET_LABELS = ("mode", "occupation", "expertise", "outcome", "outcome_evidence"
 KEY_COLUMNS = ("session_id", "path", "transcript", "transcript_path", "file")
 _TRUE = {"1", "true", "yes", "y", "resolved", "t"}
 _FALSE = {"0", "false", "no", "n", "unresolved", "f"}
+# A session key '<format>:<run name>:<8 hex of the file id>' (SWE-agent, OpenHands, terminal-bench, mini-swe-agent,
+# ...): the run's name (instance, task trial) without the file's path. Session ids of those formats are the file's
+# id (no name is exported), so copies of one run in two folders share only this; keys are never exported.
+_RUN_KEY = re.compile(r"([a-z_]+):(.+):[0-9a-f]{8}")
+
+
+def _run_name(session_key: str) -> tuple[str, str] | None:
+    """(key prefix, run name) of a session key made of a run's name and its file id, else None."""
+    m = _RUN_KEY.fullmatch(session_key)
+    return (m.group(1), m.group(2)) if m else None
 
 
 @dataclass(slots=True)
@@ -119,11 +130,17 @@ def _resolve_keys(store: Store, labels: list[Label]) -> dict[int, str]:
     """Label index -> session_key (labels that match no session are left out)."""
     out: dict[int, str] = {}
     by_sid: dict[str, str] = {}
+    names: dict[str, str] = {}
     for sid, key in store.con.execute(
         "SELECT session_id, session_key FROM sessions ORDER BY started_at NULLS LAST, session_key"
     ).fetchall():
         by_sid.setdefault(str(sid), key)
         by_sid.setdefault(str(key), key)
+        run = _run_name(str(key))
+        if run:  # a label keyed by the run's name (an instance id) when no session has that id
+            names.setdefault(run[1], key)
+    for name, key in names.items():
+        by_sid.setdefault(name, key)
     paths = None
     for i, lab in enumerate(labels):
         if lab.by == "session_id":
@@ -147,9 +164,9 @@ def _resolve_keys(store: Store, labels: list[Label]) -> dict[int, str]:
 def store_truth(store: Store) -> dict[str, str]:
     """session_key -> '1'/'0' from parser ground truth (``events`` kind ``outcome_truth``).
 
-    A run copied into another folder without its harness report (same source and session id, e.g. the same
-    SWE-bench trajectory file in two places) is the same run: it gets the label too, when every labelled
-    copy agrees.
+    A run copied into another folder without its harness report (same source and session id, or the same run
+    name in its session key (:func:`_run_name`), e.g. the same SWE-bench trajectory file in two places) is the
+    same run: it gets the label too, when every labelled copy agrees.
     """
     if not store.table_exists("events"):
         return {}
@@ -167,12 +184,16 @@ def store_truth(store: Store) -> dict[str, str]:
         ids = store.con.execute(
             "SELECT session_key, source, session_id FROM sessions WHERE session_id IS NOT NULL"
         ).fetchall()
+        def run_of(key: str, src: str, sid: str) -> tuple[str, str]:
+            run = _run_name(str(key))
+            return (str(src), f"{run[0]}:{run[1]}") if run else (str(src), str(sid))
+
         by_id: dict[tuple[str, str], set[str]] = {}
         for key, src, sid in ids:
             if key in out:
-                by_id.setdefault((str(src), str(sid)), set()).add(out[key])
+                by_id.setdefault(run_of(key, src, sid), set()).add(out[key])
         for key, src, sid in ids:
-            vals = by_id.get((str(src), str(sid)))
+            vals = by_id.get(run_of(key, src, sid))
             if key not in out and vals is not None and len(vals) == 1:
                 out[key] = next(iter(vals))
     return out

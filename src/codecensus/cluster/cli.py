@@ -79,7 +79,7 @@ def _read_truth(path: Path) -> dict[str, str]:
     try:
         return read_truth(path)
     except OSError as exc:
-        console.print(f"[red]Cannot read --truth {escape(str(path))}[/red]: {exc.strerror or exc}")
+        console.print(f"[red]Cannot read --truth {escape(str(path))}[/red]: {escape(str(exc.strerror or exc))}")
     except (ValueError, csv.Error) as exc:  # no topic or id column, not UTF-8, a broken CSV
         console.print(f"[red]--truth {escape(str(path))} is not a truth.csv[/red] ({escape(str(exc))}): give the "
                       "truth.csv written with a generated corpus (columns session_id and topic).")
@@ -186,7 +186,7 @@ def cluster_cmd(
             complete = llm_complete(backend.value, model, base_url=base_url, max_calls=max_calls,
                                     timeout_s=timeout, max_retries=max_retries)
         except Exception as exc:  # SDK construction / model listing errors
-            console.print(f"[red]LLM backend unavailable: {exc}[/red]")
+            console.print(f"[red]LLM backend unavailable: {escape(str(exc))}[/red]")
             raise typer.Exit(2) from exc
         if audit_llm:
             from codecensus.cluster.privacy import llm_auditor
@@ -202,7 +202,7 @@ def cluster_cmd(
             policy = ReleasePolicy.team(min_users if min_users is not None else d.min_users,
                                         min_sessions if min_sessions is not None else d.min_sessions)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     store = open_store(db, wait=wait)
     cfg = ClusterConfig(backend=backend.value, levels=levels, k=k, top=top, embedder=embedder.value, seed=seed)
@@ -218,7 +218,7 @@ def cluster_cmd(
                              manifest_extra={"llm": complete.describe()} if complete is not None else None,
                              truth=topics)
     except LookupError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         store.close()
         raise typer.Exit(1) from exc
     except (LLMError, CallLimitExceeded) as exc:

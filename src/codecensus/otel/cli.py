@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 otel_app = typer.Typer(
     name="otel",
@@ -57,16 +58,16 @@ def serve_cmd(
     except StoreBusy:
         pass  # another codecensus command holds it: the receiver ingests once it is done
     except (duckdb.IOException, duckdb.SerializationException) as exc:  # not a database, another version, no access
-        console.print(f"[red]Cannot open the database {path}[/red]: {_reason(exc)}")
+        console.print(f"[red]Cannot open the database {escape(str(path))}[/red]: {escape(_reason(exc))}")
         raise typer.Exit(2) from exc
     try:
         receiver = OtelReceiver(
             path, host, port, flush_interval=flush_interval, log=None if quiet else lambda m: console.print(m, markup=False)
         )
     except OSError as exc:
-        console.print(f"[red]cannot listen on {host}:{port}: {exc}[/red]")
+        console.print(f"[red]cannot listen on {host}:{port}: {escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
-    console.print(f"listening on {receiver.url} (POST /v1/logs, /v1/metrics); spool {receiver.spool.folder}; db {path}")
+    console.print(f"listening on {receiver.url} (POST /v1/logs, /v1/metrics); spool {escape(str(receiver.spool.folder))}; db {escape(str(path))}")
     console.print("Ctrl-C (or SIGTERM) to stop.")
 
     def _stop(signum: int, frame: object) -> None:
@@ -78,8 +79,8 @@ def serve_cmd(
     try:
         receiver.serve_forever()
     except duckdb.Error as exc:
-        console.print(f"[red]Could not ingest the received telemetry into {path}[/red]: {_reason(exc)}. It is kept in "
-                      f"{receiver.spool.folder}: `codecensus otel serve` ingests it when started again.")
+        console.print(f"[red]Could not ingest the received telemetry into {escape(str(path))}[/red]: {escape(_reason(exc))}. It is kept in "
+                      f"{escape(str(receiver.spool.folder))}: `codecensus otel serve` ingests it when started again.")
         raise typer.Exit(1) from exc
     console.print(f"stopped after {receiver.received} request(s).")
 
@@ -102,7 +103,7 @@ def import_cmd(
 
     missing = [f for f in files if not f.exists()]
     if missing:
-        console.print(f"[red]no such file: {missing[0]}[/red]")
+        console.print(f"[red]no such file: {escape(str(missing[0]))}[/red]")
         raise typer.Exit(2)
     store = open_store(db)
     t0 = time.perf_counter()
@@ -132,7 +133,7 @@ def import_cmd(
     console.print(t)
     if stats.errors:
         for e in stats.errors[:20]:
-            console.print(f"[red]{e}[/red]")
+            console.print(f"[red]{escape(str(e))}[/red]")
         raise typer.Exit(1)
     if stats.files_seen == 0:
         console.print("[yellow]no OTLP JSON found in the given file(s)[/yellow]")

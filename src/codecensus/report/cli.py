@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from codecensus.cli import DbOpt, WaitOpt, console, open_store, out, validate_day
 from codecensus.cli_options import MAX_THRESHOLD, threshold_problem
@@ -120,7 +121,7 @@ def _check_out_dir(out_dir: Path) -> None:
             raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", str(where))
         shutil.rmtree(tempfile.mkdtemp(prefix=".codecensus-probe-", dir=where))  # can make folders there
     except OSError as exc:
-        console.print(f"[red]Cannot write the report to --out {out_dir}[/red]: {exc.strerror or exc}"
+        console.print(f"[red]Cannot write the report to --out {escape(str(out_dir))}[/red]: {escape(str(exc.strerror or exc))}"
                       f"{f' ({where})' if where != out_dir.absolute() else ''}. Give a folder you can write.")
         raise typer.Exit(2) from exc
 
@@ -152,7 +153,7 @@ def report_cmd(
     from codecensus.report.findings import count_noun
 
     if out_dir.exists() and not out_dir.is_dir():
-        console.print(f"[red]--out {out_dir} is a file[/red]: the report is a folder (report.html and its tables).")
+        console.print(f"[red]--out {escape(str(out_dir))} is a file[/red]: the report is a folder (report.html and its tables).")
         raise typer.Exit(2)
     opts = _options(out_dir, since, until, min_users, min_sessions, individual, epsilon, delta, bootstrap, seed, title)
     if epsilon_budget is not None:
@@ -177,15 +178,15 @@ def report_cmd(
     try:
         res = write_report(store, opts)
     except ReleaseAuditFailed as exc:  # a released cell breaks the policy: nothing is written
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         store.close()
         raise typer.Exit(1) from exc
     except ImportError as exc:  # the DP mode's opendp is an optional extra
-        console.print(f"[red]{exc}[/red]: --epsilon needs `pip install 'codecensus[dp]'`")
+        console.print(f"[red]{escape(str(exc))}[/red]: --epsilon needs `pip install 'codecensus[dp]'`")
         store.close()
         raise typer.Exit(2) from exc
     except (LookupError, ValueError, BudgetExceeded) as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         store.close()
         raise typer.Exit(2) from exc
     comp = res.computed
@@ -211,7 +212,7 @@ def report_cmd(
     sup = sum(f.suppressed_cells for f in comp.figures if f.available)
     console.print(f"{avail}/{len(comp.figures)} figures, {count_noun(sup, 'cell')} suppressed, "
                   f"{len(res.tables)} table files, {time.perf_counter() - t0:.1f}s")
-    out.print(f"report: {res.html}")
+    out.print(f"report: {escape(str(res.html))}")
 
 
 def summary_cmd(
@@ -234,10 +235,10 @@ def summary_cmd(
     try:
         comp = compute(store, opts)
     except ReleaseAuditFailed as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(1) from exc
     except (LookupError, ValueError) as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     finally:
         store.close()
