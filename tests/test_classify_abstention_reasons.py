@@ -207,23 +207,9 @@ def test_llm_reasons_model_rule_and_no_answer(tmp_path: Path) -> None:
 
 def test_the_classify_command_counts_reasons_in_its_table_and_manifest(tmp_path: Path) -> None:
     """Through the CLI's worker processes (engine.local): the table says why, the run manifest counts it."""
-    from typer.testing import CliRunner
+    from test_classify_run import classify_one_and_an_empty_session
 
-    from codecensus.cli import app
-
-    from ccbuild import Session, standard_session
-
-    root = tmp_path / "p"
-    standard_session("11111111-1111-4111-8111-111111111111").write(root / "a.jsonl")
-    empty = Session("22222222-2222-4222-8222-222222222222")
-    empty.system("local_command", content="<command-name>/exit</command-name>")
-    empty.write(root / "b.jsonl")
-    db = tmp_path / "db.duckdb"
-    runner = CliRunner()
-    assert runner.invoke(app, ["ingest", str(root), "--db", str(db)]).exit_code == 0
-    r = runner.invoke(app, ["classify", "--db", str(db), "--embedder", "none", "--workers", "2"])
-    assert r.exit_code == 0, r.output
-    text = " ".join(r.output.split())
+    db, text = classify_one_and_an_empty_session(tmp_path)
     assert "expertise not inferable │ 1 (empty session 1)" in text, text
     st = Store(db, read_only=True)
     try:

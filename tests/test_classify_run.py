@@ -338,9 +338,9 @@ def test_a_session_with_nothing_in_it_abstains_and_is_not_sent(tmp_path: Path) -
     store.close()
 
 
-def test_the_cli_counts_an_empty_session_as_abstained_in_no_mode(tmp_path: Path) -> None:
-    """The CLI's offline classify runs in worker processes (engine.local), whose count put every stored row's
-    mode in the table, abstentions' placeholder mode included."""
+def classify_one_and_an_empty_session(tmp_path: Path) -> tuple[Path, str]:
+    """A standard session and one holding only `/exit`, ingested and classified offline through the CLI (its
+    worker processes: engine.local); the database and the command's output, whitespace folded."""
     root = tmp_path / "p"
     standard_session("11111111-1111-4111-8111-111111111111").write(root / "a.jsonl")
     empty = Session("22222222-2222-4222-8222-222222222222")
@@ -353,7 +353,13 @@ def test_the_cli_counts_an_empty_session_as_abstained_in_no_mode(tmp_path: Path)
     assert runner.invoke(app, ["ingest", str(root), "--db", str(db)]).exit_code == 0
     r = runner.invoke(app, ["classify", "--db", str(db), "--embedder", "none", "--workers", "2"])
     assert r.exit_code == 0, r.output
-    text = " ".join(r.output.split())
+    return db, " ".join(r.output.split())
+
+
+def test_the_cli_counts_an_empty_session_as_abstained_in_no_mode(tmp_path: Path) -> None:
+    """The CLI's offline classify runs in worker processes (engine.local), whose count put every stored row's
+    mode in the table, abstentions' placeholder mode included."""
+    _, text = classify_one_and_an_empty_session(tmp_path)
     assert "abstained (no answer, or empty) │ 1" in text, text
     modes = text.partition("modes │")[2].partition("│")[0]
     assert sum(int(n) for n in modes.split()[1::2]) == 1, modes
