@@ -179,14 +179,10 @@ def test_the_audit_passes_an_ordinary_report(tmp_path: Path) -> None:
     s.close()
 
 
-def _lone_month_report(tmp_path: Path) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, Any]:
-    """60 users over six months (1500 sessions) and one user alone in 2026-06 (15 sessions): the figures, the
-    report's session rows and the policy."""
-    import pyarrow as pa
 
-    from codecensus.aggregate.figures import load_report_data
-    from codecensus.report.build import ReportOptions, compute
-
+def _lone_user_month() -> tuple[Any, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A 60-user corpus and 15 copies of its busiest user's sessions (and facets) dated 2026-06, a month of one user:
+    (corpus, sessions, facets, the copies' sessions, their facets), the copies not yet added."""
     c = synthetic_corpus(users=60, sessions=1500, months=6, seed=4)
     s, f = c.sessions.to_pandas(), c.facets.to_pandas()
     u = s["user"].value_counts().index[0]
@@ -195,6 +191,17 @@ def _lone_month_report(tmp_path: Path) -> tuple[dict[str, pd.DataFrame], pd.Data
     fl = f.set_index("session_key").loc[lone["session_key"]].reset_index()
     lone["session_key"], fl["session_key"] = keys, keys
     lone["started_at"] = pd.Timestamp("2026-06-15", tz="UTC")
+    return c, s, f, lone, fl
+
+def _lone_month_report(tmp_path: Path) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, Any]:
+    """60 users over six months (1500 sessions) and one user alone in 2026-06 (15 sessions): the figures, the
+    report's session rows and the policy."""
+    import pyarrow as pa
+
+    from codecensus.aggregate.figures import load_report_data
+    from codecensus.report.build import ReportOptions, compute
+
+    c, s, f, lone, fl = _lone_user_month()
     c.sessions = pa.Table.from_pandas(pd.concat([s, lone], ignore_index=True), preserve_index=False)
     c.facets = pa.Table.from_pandas(pd.concat([f, fl], ignore_index=True), preserve_index=False)
     store = Store(tmp_path / "m.duckdb")
@@ -1206,14 +1213,7 @@ def test_an_empty_withheld_cell_adds_no_session_to_its_partition(tmp_path: Path)
 
     from codecensus.report.build import audit_release
 
-    c = synthetic_corpus(users=60, sessions=1500, months=6, seed=4)
-    s, f = c.sessions.to_pandas(), c.facets.to_pandas()
-    u = s["user"].value_counts().index[0]
-    lone = s[s["user"] == u].head(15).copy()
-    keys = [f"lone-{i}" for i in range(len(lone))]
-    fl = f.set_index("session_key").loc[lone["session_key"]].reset_index()
-    lone["session_key"], fl["session_key"] = keys, keys
-    lone["started_at"] = pd.Timestamp("2026-06-15", tz="UTC")
+    c, s, f, lone, fl = _lone_user_month()
     fl["mode"] = fl["mode"].replace("analyze", "build")
     # 2025-11: 3 more analyze sessions (of users without one there), 9 in all
     m = f.merge(s[["session_key", "user"]].assign(month=pd.to_datetime(s["started_at"], utc=True).dt.strftime("%Y-%m")),
