@@ -46,5 +46,9 @@ def test_sigint_during_startup_prints_no_traceback(tmp_path: Path) -> None:
     time.sleep(0.25)
     p.send_signal(signal.SIGINT)
     _out, err = p.communicate(timeout=60)
-    assert "Traceback" not in err.decode(errors="replace")
-    assert p.returncode in (130, 2), p.returncode  # 2: it had finished (no database); was -2 with a traceback
+    said = err.decode(errors="replace")
+    assert "Traceback" not in said
+    # 130: interrupted; 2: it had finished (no database); -2 with nothing said: the signal came before the interpreter
+    # had set up its own handler (0.25 s was not enough on a cold fresh-clone venv), which no code of ours can change.
+    # The bug was -2 *with* a traceback (through importlib).
+    assert p.returncode in (130, 2) or (p.returncode == -2 and not said.strip()), (p.returncode, len(said))
