@@ -394,6 +394,14 @@ def test_placeholders_and_kinds() -> None:
         ("Thanks, Anna-Lena!", "Thanks, [PERSON]!"),
         ("I told Tomasz's team", "I told [PERSON]'s team"),
         ("María Fernández wrote it", "[PERSON] wrote it"),
+        # ... or after a greeting or a sign-off (before, these stayed: greetings were left out)
+        ("Hallo Sabine, wie geht's?", "Hallo [PERSON], wie geht's?"),
+        ("Hi John, can you check the logs", "Hi [PERSON], can you check the logs"),
+        ("Dear Maria,\nthe build is green", "Dear [PERSON],\nthe build is green"),
+        ("Good morning Tomasz! Hey Anna", "Good morning [PERSON]! Hey [PERSON]"),
+        ("ok.\n\nCheers,\nPriya", "ok.\n\nCheers,\n[PERSON]"),
+        ("Best regards,\r\nJürgen", "Best regards,\r\n[PERSON]"),
+        ('{"text": "done\\n\\nThanks,\\nPriya"}', '{"text": "done\\n\\nThanks,\\n[PERSON]"}'),
         # a surname (and given names) after a title, in English, German, French, Spanish, Portuguese, Italian
         ("The client Mr. Villalobos is waiting.", "The client Mr. [PERSON] is waiting."),
         ("Ask Dr Ostermeier; Prof. Ana María Ibáñez agreed", "Ask Dr [PERSON]; Prof. [PERSON] agreed"),
@@ -403,7 +411,12 @@ def test_placeholders_and_kinds() -> None:
         ("O cliente Sr. Magalhães; chiedi alla signora Bianchi", "O cliente Sr. [PERSON]; chiedi alla signora [PERSON]"),
         # not names: a given name alone after a greeting, before a tech word, month abbreviations, code; an
         # assistant, a language or a lower-case word after the verb
-        ("hello John, the Peter Django views", "hello John, the Peter Django views"),
+        ("hello John, the Peter Django views", "hello [PERSON], the Peter Django views"),
+        # a greeting before an assistant, a product, a common word or a month's day
+        ("Hi Claude, fix it. Thanks Claude! Hi there; hey Devin, hello Jules, hi Copilot; Hello World; Hi Mark",
+         "Hi Claude, fix it. Thanks Claude! Hi there; hey Devin, hello Jules, hi Copilot; Hello World; Hi Mark"),
+        ('print("hello World"); the best Python; thanks Jan 5 works; Dear Sir',
+         'print("hello World"); the best Python; thanks Jan 5 works; Dear Sir'),
         ("ask Claude to fix it, then tell Python to retry; ask anna", "ask Claude to fix it, then tell Python to retry; ask anna"),
         ("Jan Feb Mar Apr", "Jan Feb Mar Apr"),
         ("class UserService extends Base", "class UserService extends Base"),

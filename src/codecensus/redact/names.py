@@ -12,7 +12,8 @@ Three sources, all deliberately narrow:
    directory paths (``/Users/alice`` makes a standalone "alice" a PATH_USER elsewhere);
 4. a common given name (``codecensus/data/given_names.txt``, many languages) followed by capitalised
    surname-like words ("Tomasz Wieczorek"), which the English NER model often misses, or alone right after
-   a word that addresses a person ("ask Anna", "cc Jürgen", "thanks María"; not after a greeting: "hello John").
+   a word that addresses a person ("ask Anna", "cc Jürgen", "thanks María"), a greeting or a sign-off
+   ("Hi John,", "Hallo Sabine", "Cheers,\nPriya").
 
 Capitalised common words ("I'm Sorry", "I am Python…") are rejected through a stop list.
 """
@@ -259,25 +260,39 @@ def _is_given(word: str) -> bool:
 
 
 _ADDRESS_VERBS = r"ask|asked|asking|cc|thanks|thank you|thx|ping|pinged|tell|told"
-_ADDRESSED = re.compile(
-    rf"(?<![^\W_])(?i:{_ADDRESS_VERBS})[ \t]*,?[ \t]+(?P<n>[{_UP}][{_LO}]{{1,20}}(?:-[{_UP}][{_LO}]{{1,20}})?)(?![^\W_]|[-.][^\W_])"
+#: Greetings and sign-offs: a listed given name right after one is the person greeted or signing (``Hi John,``,
+#: ``Hallo Sabine``, ``Dear Maria``, ``Cheers,\nPriya``); a word after them that is no listed name stays (``Hi there``,
+#: ``Hello World``, ``Hi Claude``: the list has no assistant, product or common word)
+_GREETINGS = (
+    r"hi|hello|hey|hiya|howdy|dear|greetings|good morning|good afternoon|good evening|morning|cheers|regards|"
+    r"best|best regards|kind regards|hallo|moin|servus|liebe|lieber|gruß|grüße|viele grüße|bonjour|salut|coucou|"
+    r"cher|chère|hola|querida|querido|saludos|ciao|buongiorno|caro|cara|olá|oi|hej|hoi|cześć|witaj"
 )
-_ADDRESSED_ANCHOR = re.compile(rf"(?<![a-z0-9_])(?:{_ADDRESS_VERBS})[ \t,]")
+_ADDRESSED = re.compile(
+    rf"(?:(?<![^\W_])|(?<=\\[nrt]))(?i:{_ADDRESS_VERBS}|{_GREETINGS})[ \t]*,?(?:[ \t]+|[ \t]*(?:\r?\n|\\n)[ \t]*)"
+    rf"(?P<n>[{_UP}][{_LO}]{{1,20}}(?:-[{_UP}][{_LO}]{{1,20}})?)(?![^\W_]|[-.][^\W_])"
+)
+_DAY_AFTER = re.compile(r"[ \t]*\d")
+_ADDRESSED_ANCHOR = re.compile(rf"(?:(?<![^\W_])|(?<=\\[nrt]))(?:{_ADDRESS_VERBS}|{_GREETINGS})[ \t,\n\r\\]")
 
 
 def addressed_names(text: str, lower: str | None = None) -> Iterator[RawHit]:
     """A listed given name alone right after a word that addresses or names a person: ``ask Anna``, ``cc Jürgen``,
-    ``thanks, María``, ``told Tomasz`` (only the NER model found these). Not after a greeting (``hello John``
-    stays: greetings are followed by anything capitalised), nor a name that is also a word or a tool (the list
-    leaves those out). ``lower``: ``text.lower()`` if known."""
+    ``thanks, María``, ``told Tomasz``, or after a greeting or a sign-off: ``Hi John,``, ``Hallo Sabine``, ``Dear
+    Maria``, ``Cheers,\nPriya`` (only the NER model found these). Not a name that is also a word, a tool or an
+    assistant (the list leaves those out: ``Hi Claude``, ``Hello World`` stay), nor a month before a day (``thanks
+    Jan 5``). ``lower``: ``text.lower()`` if known."""
     if lower is None:
         lower = text.lower()
     same = len(lower) == len(text)
     starts = (a.start() for a in _ADDRESSED_ANCHOR.finditer(lower)) if same else None
     matches = (_ADDRESSED.match(text, a) for a in starts) if starts is not None else _ADDRESSED.finditer(text)
     for m in matches:
-        if m is not None and _is_given(m.group("n").split("-", 1)[0]):
-            yield RawHit(K.PERSON, m.start("n"), m.end("n"), 0.7, "rule")
+        if m is None or not _is_given(m.group("n").split("-", 1)[0]):
+            continue
+        if m.group("n").lower() in _MONTH_ABBR and _DAY_AFTER.match(text, m.end("n")):
+            continue
+        yield RawHit(K.PERSON, m.start("n"), m.end("n"), 0.7, "rule")
 
 
 def given_name_pairs(text: str) -> Iterator[RawHit]:
