@@ -239,6 +239,24 @@ def given_names() -> frozenset[str]:
     return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
 
 
+#: Letters NFKD does not take apart (Søren, Łukasz, Đorđe, Straße, Æsa)
+_FOLD_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ß": "ss", "æ": "ae", "œ": "oe",
+                               "ı": "i"})
+
+
+def fold(word: str) -> str:
+    """``word`` in lower case without its accents: Benoît, BENOIT and Benoit are all ``benoit``, Søren ``soren``."""
+    low = word.lower().translate(_FOLD_LETTERS)
+    if low.isascii():
+        return low
+    return "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
+
+
+@functools.cache
+def _folded_given_names() -> frozenset[str]:
+    return frozenset(fold(w) for w in given_names())
+
+
 _UP = "A-ZÀ-ÖØ-ÞĀ-Ž"
 _LO = "a-zß-öø-ÿā-ž"
 _CAP_WORD = re.compile(rf"(?<![^\W_])[{_UP}][{_LO}]{{1,20}}(?![^\W_])")
@@ -250,13 +268,9 @@ _MONTH_ABBR = frozenset("jan feb mar apr jun jul aug sep sept oct nov dec".split
 
 
 def _is_given(word: str) -> bool:
-    """Is ``word`` a listed given name, also when written with accents the list has not (María, Zoë)?"""
-    low = word.lower()
-    given = given_names()
-    if low in given:
-        return True
-    plain = "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
-    return plain != low and plain in given
+    """Is ``word`` a listed given name, with or without its accents (María, Zoë, Søren, Benoit for Benoît)? Both
+    sides are folded the same way (:func:`fold`), so the list needs one spelling of each name."""
+    return word.lower() in given_names() or fold(word) in _folded_given_names()
 
 
 _ADDRESS_VERBS = r"ask|asked|asking|cc|thanks|thank you|thx|ping|pinged|tell|told"
@@ -329,10 +343,13 @@ _TITLES = (
     r"(?:Mr|Mrs|Ms|Mx|Dr|Prof)\.?|M\.|(?i:herrn?|frau|mme|mlle|monsieur|madame|mademoiselle|sr|sra|srta|se[ñn]or|"
     r"se[ñn]ora|se[ñn]orita|senhor|senhora|sig|sig\.ra|signor|signora|dott|dott\.ssa)\.?"
 )
+#: A surname word: capitalised, also with a capital inside after a short prefix (O'Brien, McDonald, DeVito, D'Angelo)
+_SURNAME = rf"[{_UP}](?:[{_LO}]{{0,2}}['’]?[{_UP}])?[{_LO}'’]{{1,30}}(?:-[{_UP}][{_LO}]{{1,30}})?"
 _TITLED = re.compile(
-    rf"(?<![^\W_])(?P<t>{_TITLES})[ \t]+(?P<n>[{_UP}][{_LO}'’]{{1,30}}(?:-[{_UP}][{_LO}]{{1,30}})?"
-    rf"(?:[ \t]+[{_UP}][{_LO}'’]{{1,30}}(?:-[{_UP}][{_LO}]{{1,30}})?){{0,2}})(?![^\W_])"
+    rf"(?<![^\W_])(?P<t>{_TITLES})[ \t]+(?P<n>{_SURNAME}(?:[ \t]+{_SURNAME}){{0,2}})(?![^\W_])"
 )
+#: A second title after the first (Herr Dr. Müller, Frau Prof. Öztürk): the name follows it
+_TITLE_WORD = re.compile(r"(?:Dr|Prof|Mr|Mrs|Ms|Mx)\.?")
 #: Where a title can start: its capitalised spellings, scanned case-sensitively (capitals are rare in code: 3x
 #: faster than a lower-cased scan), and the full words Spanish, Portuguese, Italian and French write in lower case
 #: before a name (la señora Carmen Ortega), found with str.find
@@ -378,6 +395,8 @@ def titled_names(text: str, lower: str | None = None) -> Iterator[RawHit]:
         for w in _WORD.finditer(m.group("n")):
             word = w.group(0)
             low = word.lower()
+            if _TITLE_WORD.fullmatch(word):
+                break
             if low in _ROLE_WORDS or low in _MONTH_ABBR or not plausible_person(word):
                 break
             if m.group("t") == "M." and len(word) < 3:  # M. Sc.
