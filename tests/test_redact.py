@@ -430,6 +430,10 @@ def test_placeholders_and_kinds() -> None:
         # titles before a job title, a tool, a degree or a month, lower-case English titles, MS products
         ("Sr. Software Engineer; Dr. Python; M. Sc. in physics; M. Jan 5; mr. smith; open it in MS Word",
          "Sr. Software Engineer; Dr. Python; M. Sc. in physics; M. Jan 5; mr. smith; open it in MS Word"),
+        # a title before a product, a brand or a screen character (before, "Ms [PERSON]", "Mr [PERSON]")
+        ("open it in Ms Word or Ms Outlook; Mr Robot; Mr. Bean; a Dr Pepper; Dr Web; Ms Teams call",
+         "open it in Ms Word or Ms Outlook; Mr Robot; Mr. Bean; a Dr Pepper; Dr Web; Ms Teams call"),
+        ("Ms Word said no, Ms Wordsworth said yes", "Ms Word said no, Ms [PERSON] said yes"),
     ],
 )
 def test_names_written_without_an_introduction(text: str, expected: str) -> None:

@@ -365,6 +365,13 @@ _ROLE_WORDS = frozenset(
     project associate vice executive account backend frontend fullstack devops designer architect scientist
     researcher specialist advisor officer member""".split()
 )
+#: Words after a title that make a product, a brand or a screen character, not a person one could find: Microsoft's
+#: "Ms Word", "Ms Outlook" (MS written Ms), "Mr Robot", "Mr Bean", "Dr Pepper", "Mr Clean" ("Dr Web", "Ms Excel" are
+#: tech or common words already). A title before such a word makes no PERSON.
+_TITLE_PRODUCTS = frozenset(
+    """word outlook onenote teams access paint publisher visio office edge robot bean pepper clean freeze strange
+    octopus""".split()
+)
 
 
 def titled_names(text: str, lower: str | None = None) -> Iterator[RawHit]:
@@ -389,7 +396,7 @@ def titled_names(text: str, lower: str | None = None) -> Iterator[RawHit]:
         matches = _TITLED.finditer(text)
     done = 0
     for m in matches:
-        if m is None or m.start() < done:
+        if m is None or m.start() < done or m.group("n").split(None, 1)[0].lower() in _TITLE_PRODUCTS:
             continue
         end = m.start("n")
         for w in _WORD.finditer(m.group("n")):
