@@ -42,6 +42,11 @@ FOUND = [
     ("Internet  10.0.0.1   5   00aa.bb11.cc22  ARPA   Vlan10", "Internet  10.0.0.1   5   [MACADDR]  ARPA   Vlan10"),
     ("sw1#show mac address-table\nVlan    Mac Address       Type        Ports\n  10    0011.2233.4455    DYNAMIC     Gi1/0/1",
      "sw1#show mac address-table\nVlan    Mac Address       Type        Ports\n  10    [MACADDR]    DYNAMIC     Gi1/0/1"),
+    # ... only in the table's block: the versions and builds of the next command's output stayed MACADDR before
+    ("sw1#show mac address-table\n  10    0011.2233.4455    DYNAMIC     Gi1/0/1\n  20\t0011.2233.44aa\tDYNAMIC\n\n"
+     "sw1#show version\nversion 2024.0101.1234 installed\nimage  1234.5678.9abc  ok",
+     "sw1#show mac address-table\n  10    [MACADDR]    DYNAMIC     Gi1/0/1\n  20\t[MACADDR]\tDYNAMIC\n\n"
+     "sw1#show version\nversion 2024.0101.1234 installed\nimage  1234.5678.9abc  ok"),
     # wallet addresses (their checksums hold)
     ("send to bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq now", "send to [WALLET] now"),
     ("BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", "[WALLET]"),
@@ -72,6 +77,8 @@ KEPT = [
     "version 2024.0101.1234\nbuild 1234.5678.9abc on mac\nthe 0011.2233.4455 number; mac 0000.0000.0000",
     "installed on my mac, the wheel is for the 2024.0101.1234 release of the tool",
     "mac 0011.2233.4455.6677; mac v1.0011.2233.4455; pod.o.b = 2024-01-01",
+    # a dotted triple in a sentence below a MAC address cue (not a table's column)
+    "show arp is empty, the MAC address table too.\nbuild 1234.5678.9abc is out; release 2024.0101.1234 too",
     # cues with no value
     "random seed: 42; the mnemonic is easy to remember; passport: required; dob: Date; seed words are shown once",
 ]

@@ -590,8 +590,9 @@ def dotted_mac_starts(text: str, lower: str) -> Iterator[int]:
 
 def _dotted_mac_ok(m: re.Match[str]) -> bool:
     """A Cisco-style MAC address (``0011.2233.4455``) right after its label (``mac:``, ``MAC address``, ``address
-    is``), with an ``ARPA`` after it on its line, or under a table of MAC addresses (``show mac address-table``, a
-    ``Mac Address`` column) within 2,000 characters above: alone it is as like a version or a build number."""
+    is``), with an ``ARPA`` after it on its line, or in a column of a table of MAC addresses (``show mac
+    address-table``, a ``Mac Address`` column) within 2,000 characters above with no blank line between: alone it is
+    as like a version or a build number."""
     if len({g.lower() for g in m.group(0).split(".")}) == 1:  # 0000.0000.0000, ffff.ffff.ffff
         return False
     text = m.string
@@ -600,7 +601,27 @@ def _dotted_mac_ok(m: re.Match[str]) -> bool:
     line_end = text.find("\n", m.end(), m.end() + 300)
     if _DOTTED_MAC_CUE_AFTER.search(text, m.end(), m.end() + 300 if line_end == -1 else line_end):
         return True
-    return _DOTTED_MAC_TABLE.search(text, max(0, m.start() - 2000), m.start()) is not None
+    if not _table_cell(text, m.start(), m.end()):
+        return False
+    lo = max(0, m.start() - 2000)
+    for b in _BLANK_LINE.finditer(text, lo, m.start()):  # the table is the block of lines the triple is in
+        lo = b.end()
+    return _DOTTED_MAC_TABLE.search(text, lo, m.start()) is not None
+
+
+#: A blank line (also escaped in JSON text): a table of MAC addresses ends at one
+_BLANK_LINE = re.compile(r"\n[ \t\r]*\n|\\n(?:[ \t]|\\[rt])*\\n")
+_GAP_BEFORE = re.compile(r"(?:\n|\\n|\t|\\t|[ \t]{2})[ \t]*\Z")
+_GAP_AFTER = re.compile(r"\t|\\[nrt]|[ \t]{2}|[ \t]*(?:\r?\n|\Z)")
+
+
+def _table_cell(text: str, start: int, end: int) -> bool:
+    """Is text[start:end] a column of a table: at its line's start, or set off by a tab or 2+ spaces on one side
+    (``  10    0011.2233.4455    DYNAMIC``), not a word of a sentence (``build 1234.5678.9abc is out``)?"""
+    before = text[max(0, start - 40) : start]
+    if start <= 40 and not before.strip(" \t") or _GAP_BEFORE.search(before):
+        return True
+    return _GAP_AFTER.match(text, end) is not None
 
 
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
