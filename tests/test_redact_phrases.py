@@ -17,6 +17,8 @@ LEAKED = [
     # quoted passphrases under a secret key: any space made the value "not a secret"
     ('SESSION_SECRET="correct horse battery staple"', 'SESSION_SECRET="[SECRET]"'),
     ('password: "my long pass phrase"', 'password: "[SECRET]"'),
+    ("password: correct-horse-battery", "password: [SECRET]"),
+    ("password: Tr0ub4dor-x then log in", "password: [SECRET] then log in"),
     ("export DB_PASSWORD='two words'", "export DB_PASSWORD='[SECRET]'"),
     ('{"passphrase": "Tr0ub4dor and 3"}', '{"passphrase": "[SECRET]"}'),
     # a lower-case passphrase holding a word that names a secret (it made the value a label)
@@ -86,6 +88,11 @@ KEPT = [
     'confirm_password: "Confirm new password"',
     'password: "token expired"',
     'secret_key: "secret key"',
+    # lower-case labels of 3 words ending with the field's name (an i18n file, a form): SECRET before
+    '{"confirm_password": "confirm new password", "old_password": "current account password"}',
+    "password: 'repeat new password'; api_key: \"current api key\"; newPassword: 'retype your password'",
+    # ... and a sentence after a label: its first, hyphened word was a SECRET before
+    "Confirm new password: re-enter it\npassword: must-match the first one",
     # commands whose flags are no password
     'gh secret set X --body "$TOKEN"; gh secret list; gh pr create -b "Fix the bug in the parser"',
     "openssl enc -pass env:PASS -k $PASS; openssl s_client -connect host:443; openssl rand -hex 32",

@@ -279,7 +279,8 @@ def passphrase_ok(value: str) -> bool:
     pass phrase``) rather than prose, a message or a template (``see the vault``, ``Password is required``,
     ``<your password>``, ``${DB_PASS}``, ``{{ api_key }}``)? 2 to 8 words joined by single spaces, 8 characters or
     more, no template or markup characters, no word of :data:`_PROSE_WORDS`, no sentence's full stop, and no word
-    of :data:`_SECRET_NAME_WORDS` unless it has three or more words, all lower case."""
+    of :data:`_SECRET_NAME_WORDS` unless it has three or more words, all lower case, and does not end with one (a
+    label: ``confirm new password``)."""
     words = value.split(" ")
     if not 2 <= len(words) <= 8 or len(value) < 8 or value.endswith((".", "!", "?", ":")):
         return False
@@ -288,7 +289,11 @@ def passphrase_ok(value: str) -> bool:
     low = [w.lower().strip(",;'\"") for w in words]
     if any(w in _PROSE_WORDS for w in low) or "..." in value:
         return False
-    return len(words) >= 3 and value == value.lower() or not any(w in _SECRET_NAME_WORDS for w in low)
+    if not any(w in _SECRET_NAME_WORDS for w in low):
+        return True
+    # a lower-case phrase of 3+ words may hold a name of a secret (my secret horse battery), but a label ends with
+    # the name of its field (confirm new password, current api key)
+    return len(words) >= 3 and value == value.lower() and low[-1] not in _SECRET_NAME_WORDS
 
 
 def _assign_ok(m: re.Match[str]) -> bool:
@@ -307,7 +312,14 @@ def _assign_ok(m: re.Match[str]) -> bool:
         return secret_value_ok(dq, quoted=True)
     if sq is not None:
         return secret_value_ok(sq, quoted=True)
+    if bare is not None and _HYPHENED_WORD.fullmatch(bare) and _PROSE_GOES_ON.match(text, m.end()):
+        return False  # a sentence after a label: "Confirm new password: re-enter it", "password: must-match the first"
     return bare is not None and secret_value_ok(bare, quoted=False)
+
+
+#: Lower-case words joined by hyphens (re-enter, must-match), and more lower-case words after them on their line
+_HYPHENED_WORD = re.compile(r"[a-z]+(?:-[a-z]+)+")
+_PROSE_GOES_ON = re.compile(r" [a-z]+(?![^\W_])")
 
 
 # where a command's name starts: not inside a word or an option, or right after an escaped line break in JSON text
