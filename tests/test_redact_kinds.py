@@ -58,6 +58,11 @@ FOUND = [
     (f'MNEMONIC="{SEED}"', 'MNEMONIC="[MNEMONIC]"'),
     ("my recovery phrase is abandon ability able about above absent absorb abstract absurd abuse access accident",
      "my recovery phrase is [MNEMONIC]"),
+    # ... and without a cue: 12 to 24 words of the BIP-39 list whose last word holds the checksum (before, all stayed)
+    (f"restore it from {SEED} then", "restore it from [MNEMONIC] then"),
+    ("abandon " * 11 + "about", "[MNEMONIC]"),
+    ("words:\n" + "abandon " * 23 + "art\nok", "words:\n[MNEMONIC]\nok"),
+    (SEED.replace(" wave", "\nwave"), "[MNEMONIC]"),
 ]
 
 KEPT = [
@@ -81,6 +86,10 @@ KEPT = [
     "show arp is empty, the MAC address table too.\nbuild 1234.5678.9abc is out; release 2024.0101.1234 too",
     # cues with no value
     "random seed: 42; the mnemonic is easy to remember; passport: required; dob: Date; seed words are shown once",
+    # 12 or more words of the BIP-39 list whose checksum fails, prose of listed and other words
+    "abandon " * 11 + "abandon",
+    SEED.replace("yellow", "wrong"),
+    "you can also have all that when there will be just about every other one after again",
 ]
 
 

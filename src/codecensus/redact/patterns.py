@@ -17,11 +17,13 @@ embedded inside tool results.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import resources
 from itertools import pairwise
 
 from codecensus.redact import entities as K
@@ -1453,6 +1455,61 @@ def _keyed_item_secret(value: str, quoted: bool, key: str) -> bool:
     if key.startswith("token") or ":" in value or _ENV_NAME.fullmatch(value) or _VERSION.fullmatch(value):
         return False
     return _has_digit(value) and any(c.isalpha() for c in value) and secret_value_ok(value, quoted=quoted)
+
+
+@functools.cache
+def bip39_words() -> dict[str, int]:
+    """The BIP-39 English word list (``codecensus/data/bip39_english.txt``): each word's index."""
+    text = resources.files("codecensus.data").joinpath("bip39_english.txt").read_text(encoding="utf-8")
+    words = [w for line in text.splitlines() if not line.startswith("#") for w in line.split()]
+    return {w: i for i, w in enumerate(words)}
+
+
+def bip39_checksum_ok(indexes: list[int]) -> bool:
+    """Do these 12, 15, 18, 21 or 24 word indexes end with the checksum of the entropy they spell (the first
+    words/3 bits of its SHA-256)? A random run of listed words passes 1 time in 16 (12 words) to 256 (24)."""
+    bits = 0
+    for i in indexes:
+        bits = bits << 11 | i
+    cs = len(indexes) // 3
+    entropy = (bits >> cs).to_bytes((len(indexes) * 11 - cs) // 8, "big")
+    return hashlib.sha256(entropy).digest()[0] >> (8 - cs) == bits & ((1 << cs) - 1)
+
+
+#: 12 or more lower-case words of 3 to 8 letters, one or two spaces or a line break between (a seed phrase's shape)
+#: (also in JSON text: after or around an escaped line break)
+_WORD_RUN = re.compile(
+    r"(?:(?<![\w'\\-])|(?<=\\[nrt]))[a-z]{3,8}(?:(?:[ \t]{1,2}|\r?\n|(?:\\r)?\\n)[a-z]{3,8}){11,}(?![\w'-])"
+)
+#: Where such a run can be: 47 or more characters of its alphabet (a 5x faster scan than for the words themselves)
+_WORD_RUN_SPAN = re.compile(r"(?<![a-z \t\r\n\\])[a-z \t\r\n\\]{47,}")
+_RUN_WORD = re.compile(r"[a-z]+")
+_PHRASE_LENGTHS = (24, 21, 18, 15, 12)
+
+
+def bip39_phrases(text: str) -> Iterator[tuple[int, int]]:
+    """A wallet's seed phrase without a label: 12, 15, 18, 21 or 24 consecutive words of the BIP-39 English list whose
+    last word holds the checksum of the others (``legal winner thank year wave sausage worth useful legal winner
+    thank yellow``). Prose made of listed words fails the checksum 15 times in 16 or more."""
+    index = bip39_words()
+    runs = (r for c in _WORD_RUN_SPAN.finditer(text) for r in _WORD_RUN.finditer(text, c.start(), c.end() + 1))
+    for run in runs:
+        plain = run.group(0).replace("\\r", "  ").replace("\\n", "  ")  # (the same length)
+        words = [(w.start(), w.end(), index.get(w.group(0), -1)) for w in _RUN_WORD.finditer(plain)]
+        i = 0
+        while i < len(words):
+            j = i
+            while j < len(words) and words[j][2] >= 0:
+                j += 1
+            k = i
+            while j - k >= 12:  # listed words[i:j]: the longest phrase with a valid checksum at each start
+                n = next((n for n in _PHRASE_LENGTHS if k + n <= j and bip39_checksum_ok([w[2] for w in words[k : k + n]])), 0)
+                if n:
+                    yield run.start() + words[k][0], run.start() + words[k + n - 1][1]
+                    k += n
+                else:
+                    k += 1
+            i = j + 1
 
 
 def yaml_block_values(text: str, lower: str) -> Iterator[tuple[int, int]]:

@@ -52,6 +52,7 @@ from codecensus.redact.patterns import (
     RULES,
     YAML_TRIGGERS,
     Rule,
+    bip39_phrases,
     flow_values,
     left_ok,
     span_of,
@@ -178,6 +179,8 @@ class Redactor:
             if "[" in text or "{" in text:
                 for s, e in flow_values(text, lower):
                     yield RawHit(K.SECRET, s, e, 0.85, "regex")
+        for s, e in bip39_phrases(text):
+            yield RawHit(K.MNEMONIC, s, e, 0.9, "regex")
         ds = self._get_ds()
         if ds is not None:
             yield from ds.find(text, lower)
