@@ -287,7 +287,28 @@ _ADDRESSED = re.compile(
     rf"(?P<n>[{_UP}][{_LO}]{{1,20}}(?:-[{_UP}][{_LO}]{{1,20}})?)(?![^\W_]|[-.][^\W_])"
 )
 _DAY_AFTER = re.compile(r"[ \t]*\d")
-_ADDRESSED_ANCHOR = re.compile(rf"(?:(?<![^\W_])|(?<=\\[nrt]))(?:{_ADDRESS_VERBS}|{_GREETINGS})[ \t,\n\r\\]")
+
+
+def _trie(words: Iterable[str]) -> str:
+    """An alternation of ``words`` as a prefix tree (``h(?:ello|i)``): ``re`` tries each branch in turn at every
+    position, so 60 plain branches scanned 2.3x slower than 11."""
+    by_first: dict[str, list[str]] = {}
+    for w in words:
+        by_first.setdefault(w[:1], []).append(w[1:])
+    parts = []
+    for first, rests in sorted(by_first.items()):
+        if not first:
+            continue
+        longer = [r for r in rests if r]
+        if not longer:
+            parts.append(re.escape(first))
+        else:
+            parts.append(re.escape(first) + f"(?:{_trie(longer)})" + ("?" if "" in rests else ""))
+    return "|".join(parts)
+
+
+#: Where an address or greeting can be, in the lower-cased text (_ADDRESSED checks the left side)
+_ADDRESSED_ANCHOR = re.compile(rf"(?:{_trie(f'{_ADDRESS_VERBS}|{_GREETINGS}'.split('|'))})[ \t,\n\r\\]")
 
 
 def addressed_names(text: str, lower: str | None = None) -> Iterator[RawHit]:
