@@ -415,6 +415,12 @@ def test_placeholders_and_kinds() -> None:
         ("Søren Kierkegaard and Jørgen Hansen; cc Benoit", "[PERSON] and [PERSON]; cc [PERSON]"),
         ("Herr Dr. Müller sagt; Frau Prof. Öztürk", "Herr Dr. [PERSON] sagt; Frau Prof. [PERSON]"),
         ("Mr. O'Brien and Ms. McDonald", "Mr. [PERSON] and Ms. [PERSON]"),
+        # Chinese, Japanese and Korean names after a label or in an introduction (before, all stayed)
+        ("姓名：王小明，电话见下", "姓名：[PERSON]，电话见下"),
+        ("我叫王小明，今年25岁; 我叫李娜", "我叫[PERSON]，今年25岁; 我叫[PERSON]"),
+        ("担当：山田太郎\n名前は佐藤花子です。私は鈴木と申します。", "担当：[PERSON]\n名前は[PERSON]です。私は[PERSON]と申します。"),
+        ("제 이름은 김민준입니다. 이름: 이서연; 저는 박지훈이라고 합니다",
+         "제 이름은 [PERSON]입니다. 이름: [PERSON]; 저는 [PERSON]이라고 합니다"),
         # not names: a given name alone after a greeting, before a tech word, month abbreviations, code; an
         # assistant, a language or a lower-case word after the verb
         ("hello John, the Peter Django views", "hello [PERSON], the Peter Django views"),
@@ -430,6 +436,9 @@ def test_placeholders_and_kinds() -> None:
         # titles before a job title, a tool, a degree or a month, lower-case English titles, MS products
         ("Sr. Software Engineer; Dr. Python; M. Sc. in physics; M. Jan 5; mr. smith; open it in MS Word",
          "Sr. Software Engineer; Dr. Python; M. Sc. in physics; M. Jan 5; mr. smith; open it in MS Word"),
+        # CJK words that make no name: "I told him", "what am I called", a self-description, a placeholder
+        ("我叫他来一下。我叫什么？私は学生です。저는 학생입니다. 担当者：未定",
+         "我叫他来一下。我叫什么？私は学生です。저는 학생입니다. 担当者：未定"),
         # a title before a product, a brand or a screen character (before, "Ms [PERSON]", "Mr [PERSON]")
         ("open it in Ms Word or Ms Outlook; Mr Robot; Mr. Bean; a Dr Pepper; Dr Web; Ms Teams call",
          "open it in Ms Word or Ms Outlook; Mr Robot; Mr. Bean; a Dr Pepper; Dr Web; Ms Teams call"),

@@ -433,3 +433,38 @@ def titled_names(text: str, lower: str | None = None) -> Iterator[RawHit]:
         if end > m.start("n"):
             done = end
             yield RawHit(K.PERSON, m.start("n"), end, 0.75, "rule")
+
+
+#: The most common Chinese surnames: "我叫" (also "I told", "I called") is an introduction only before one
+_CN_SURNAMES = (
+    "王李张張刘劉陈陳杨楊黄黃赵趙吴吳周徐孙孫马馬朱胡郭何高林罗羅郑鄭梁谢謝宋唐许許韩韓冯馮邓鄧曹彭曾肖田董袁潘于蒋蔣"
+    "蔡余杜叶葉程苏蘇魏吕呂丁任沈姚卢盧姜崔钟鍾谭譚陆陸汪范金石廖贾賈夏韦韋付方白邹鄒孟熊秦邱江尹薛闫閆段雷侯龙龍史陶黎"
+    "贺賀顾顧毛郝龚龔邵万萬钱錢严嚴覃武戴莫孔向汤湯欧歐阳陽司上官诸葛"
+)
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+_KATAKANA = "\u30a0-\u30ff"
+_HANGUL = "\uac00-\ud7a3"
+#: A name in Chinese, Japanese or Korean after a label that asks for one or an introduction that gives it, ending where
+#: the script ends or at the words that close an introduction: 姓名：王小明, 担当：山田太郎, 我叫王小明, 名前は山田です,
+#: 私は山田と申します, 제 이름은 김민준입니다, 이름: 김민준. A self-description ("私は学生です", "저는 학생입니다") has no
+#: such closing words and stays.
+_CJK_NAMES = re.compile(
+    rf"(?:姓名|联系人|聯絡人|负责人|負責人|氏名|名前|担当者?|이름)[ \t]*[:：][ \t]*(?!未定|待定|未設定|未设定|不明|未知|無し|なし|없음)"
+    rf"(?P<a>[{_HAN}{_KATAKANA}]{{2,6}}(?![{_HAN}{_KATAKANA}])|[{_HANGUL}]{{2,4}}(?![{_HANGUL}]))"
+    rf"|我(?:叫|的名字[是叫])[ \t]*(?P<b>[{_CN_SURNAMES}][{_HAN}]{{1,2}})"
+    rf"|(?:私の名前は|名前は)[ \t]*(?P<c>[{_HAN}{_KATAKANA}]{{2,6}}?)[ \t]*(?=です|と申します|といいます)"
+    rf"|私は[ \t]*(?P<d>[{_HAN}{_KATAKANA}]{{2,6}}?)[ \t]*(?=と申します|といいます)"
+    rf"|(?:제|내)[ \t]+이름은[ \t]*(?P<e>[{_HANGUL}]{{2,4}}?)(?=입니다|이에요|예요|이야|[ \t\n,.!?]|$)"
+    rf"|(?:저는|나는)[ \t]*(?P<f>[{_HANGUL}]{{2,4}}?)(?=이라고 합니다|라고 합니다|이라고 해요|라고 해요)"
+)
+
+
+def cjk_names(text: str) -> Iterator[RawHit]:
+    """Chinese, Japanese and Korean names after a label or in an introduction (see :data:`_CJK_NAMES`); the other
+    rules look for Latin letters only."""
+    if text.isascii():
+        return
+    for m in _CJK_NAMES.finditer(text):
+        g = m.lastgroup
+        if g is not None:
+            yield RawHit(K.PERSON, m.start(g), m.end(g), 0.8, "rule")

@@ -40,6 +40,7 @@ from codecensus.redact.engines import DetectSecretsEngine, PresidioEngine, RawHi
 from codecensus.redact.entities import Entity
 from codecensus.redact.names import (
     addressed_names,
+    cjk_names,
     find_name_pairs,
     find_terms,
     given_name_pairs,
@@ -193,6 +194,7 @@ class Redactor:
         yield from given_name_pairs(text)
         yield from addressed_names(text, lower)
         yield from titled_names(text, lower)
+        yield from cjk_names(text)
         if emails:
             yield from find_name_pairs(text, names_from_emails(emails))
         if users:
