@@ -253,7 +253,11 @@ class Store:
         (CREATE OR REPLACE), and `codecensus sessions` on it failed with a BinderException. Every codecensus store
         has had that marker since its first version (``meta`` and its salt are made in the transaction that makes
         the first tables); an empty database is a new store."""
-        names = [r[0] for r in self.con.execute(
+        self._refuse_foreign(self.con)
+
+    def _refuse_foreign(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Raise :class:`NotAStore` when the database of ``con`` holds tables but not this store's marker."""
+        names = [r[0] for r in con.execute(
             "SELECT CASE WHEN schema_name = 'main' THEN name ELSE schema_name || '.' || name END FROM ("
             "SELECT schema_name, table_name AS name FROM duckdb_tables() WHERE database_name = current_database() "
             "AND NOT temporary UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
@@ -263,13 +267,35 @@ class Store:
             return
         if "meta" in names:
             with contextlib.suppress(duckdb.Error):  # a `meta` of another shape: not ours
-                if self.con.execute("SELECT count(*) FROM main.meta WHERE key = 'salt'").fetchall()[0][0]:
+                if con.execute("SELECT count(*) FROM main.meta WHERE key = 'salt'").fetchall()[0][0]:
                     return
         shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
         raise NotAStore(f"{self.path} is a DuckDB database not made by codecensus (it has tables {shown}); use another --db")
 
+    def _check_ours_before_replay(self) -> None:
+        """Refuse another tool's database left with a WAL (its process crashed) before opening it read-write: that
+        replays the WAL into the file and deletes it, so the refusal in :meth:`_check_ours` came after the other
+        tool's database had been changed. A read-only connection replays it in memory only. (Without a WAL the
+        read-write check writes nothing.) When the read-only open fails (another process holds the database,
+        say), the read-write open below gives the reason."""
+        if self.read_only or not os.path.isfile(f"{self.path}.wal"):
+            return
+        try:
+            con = duckdb.connect(str(self.path), read_only=True)
+        except duckdb.Error:
+            return
+        try:
+            self._refuse_foreign(con)
+        except NotAStore:
+            raise
+        except duckdb.Error:
+            return  # the read-write open's own check says it
+        finally:
+            con.close()
+
     def _connect(self, wait_s: float) -> duckdb.DuckDBPyConnection:
         self._check_header()
+        self._check_ours_before_replay()
         deadline = time.monotonic() + wait_s
         delay = 0.1
         while True:
