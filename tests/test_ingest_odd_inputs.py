@@ -517,3 +517,38 @@ def test_a_file_or_folder_it_may_not_read_is_said_and_kept(tmp_path: Path) -> No
     with duckdb.connect(str(db), read_only=True) as con:
         kept = {r[0] for r in con.execute("SELECT DISTINCT session_id FROM session_files").fetchall()}
     assert kept == {SID1, SID2}
+
+
+@pytest.mark.parametrize("fmt", [None, "claude_code"])
+def test_a_file_it_may_not_open_is_opened_once_to_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       fmt: str | None) -> None:
+    """Detection read a file it could not open as empty (``read_head`` gave b""), so discovery opened every file
+    no format took once more (``ingest._can_open``) to tell "cannot be read" from "empty": 3 opens of the locked
+    file (the claim's first bytes, the whole head, then that check), 2 with --format. Detection now reports the
+    read error itself: one open, and the file is still said to be not readable."""
+    import builtins
+
+    from codecensus import ingest as ingest_mod
+    from codecensus.sources import base
+
+    root = tmp_path / "team"
+    standard_session(SID1).write(root / "-p" / f"{SID1}.jsonl")
+    locked = root / "-p" / f"{SID2}.jsonl"
+    standard_session(SID2).write(locked)
+    opens: list[str] = []
+
+    def guarded(file: Any, *a: Any, **kw: Any) -> Any:
+        if str(file) == str(locked):
+            opens.append(str(file))
+            raise PermissionError(13, "Permission denied", str(file))
+        return builtins.open(file, *a, **kw)
+
+    for mod in (base, ingest_mod):
+        monkeypatch.setattr(mod, "open", guarded, raising=False)
+    store = Store(tmp_path / "db.duckdb")
+    st = ingest(store, [root], workers=0, fmt=fmt)
+    assert st.files_parsed == 1 and st.not_readable == [str(locked)], st
+    assert len(opens) == 1, opens
+    empty = root / "-p" / "empty.jsonl"  # an empty file is not "not readable"
+    empty.write_bytes(b"")
+    assert ingest(store, [root], workers=0, fmt=fmt).not_readable == [str(locked)]

@@ -147,29 +147,18 @@ def discover(
             real = real_of(str(p))
             if unchanged is not None and unchanged(p, u, real):
                 continue
+            errors: list[OSError] = []  # why its head could not be read: said, not skipped unsaid as empty
             if forced is not None:
-                head = b"" if p.is_dir() else registry.read_head(p)
-                parser: Parser | None = forced if forced.detect(p, head) > 0 else None
+                head = b"" if p.is_dir() else registry.read_head(p, registry.HEAD_BYTES, errors)
+                parser: Parser | None = None if errors or forced.detect(p, head) <= 0 else forced
             else:
-                parser = registry.detect(p)
+                parser = registry.detect(p, None, errors)
             if parser is None:
-                if unreadable is not None and not _can_open(p):  # its head read as b"": said, not skipped unsaid
+                # deleted since it was listed: not met
+                if unreadable is not None and errors and not isinstance(errors[0], FileNotFoundError):
                     unreadable.extend((str(p), real))
                 continue
             yield Candidate(p, parser, u, registry.file_id_for(p, parser.name, real), real)
-
-
-def _can_open(p: Path) -> bool:
-    """Whether ``p`` opens for reading (a folder: True; detection read a file it cannot open as empty)."""
-    if p.is_dir():
-        return True
-    try:
-        with open(p, "rb"):
-            return True
-    except FileNotFoundError:
-        return True  # deleted since it was listed: not met
-    except OSError:
-        return False
 
 
 def _local_user() -> str:
