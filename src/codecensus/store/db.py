@@ -133,6 +133,10 @@ class FileCommit:
     # the next ingest trusts the file as unchanged only when its mtime is safely older (paths.racily_clean).
     # None: unknown (stored NULL: the next ingest reads the file again).
     checked_at: float | None = None
+    # The file's ctime and inode at that stat (None: a folder, or not known). A rewrite that puts the size and mtime
+    # back (touch -r, rsync -t, an editor restoring times) changes the ctime (a rename over it: the inode).
+    ctime_ns: int | None = None
+    inode: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +154,13 @@ class FileState:
     parser_version: str | None = None
     user_name: str | None = None  # as stored: the user the file's rows are attributed to
     checked_ns: int | None = None  # ``ingested_at``: when size and mtime were read (epoch ns; None: unknown)
+    ctime_ns: int | None = None  # ctime and inode at that stat (None: not known, stored before they were)
+    inode: int | None = None
 
 
 _STATE_COLS = (
     "file_id, path, source, size, mtime_ns, consumed, lines, head_hash, tail_hash, session_key, parser_version, user_name, "
-    "epoch_ns(ingested_at)"
+    "epoch_ns(ingested_at), ctime_ns, inode"
 )
 
 
@@ -187,7 +193,7 @@ _EXTRA_DDL = [
         file_id VARCHAR PRIMARY KEY, path VARCHAR, source VARCHAR, role VARCHAR,
         session_key VARCHAR, user_name VARCHAR, size BIGINT, mtime_ns BIGINT,
         consumed BIGINT, lines BIGINT, head_hash VARCHAR, tail_hash VARCHAR,
-        parser_version VARCHAR, ingested_at TIMESTAMPTZ)""",
+        parser_version VARCHAR, ingested_at TIMESTAMPTZ, ctime_ns BIGINT, inode UBIGINT)""",
     """CREATE TABLE IF NOT EXISTS runs (
         run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMPTZ,
         finished_at TIMESTAMPTZ, manifest JSON)""",
@@ -208,9 +214,12 @@ _FILES_COLS = [
     ("file_id", "VARCHAR"), ("path", "VARCHAR"), ("source", "VARCHAR"), ("role", "VARCHAR"),
     ("session_key", "VARCHAR"), ("user_name", "VARCHAR"), ("size", "BIGINT"), ("mtime_ns", "BIGINT"),
     ("consumed", "BIGINT"), ("lines", "BIGINT"), ("head_hash", "VARCHAR"), ("tail_hash", "VARCHAR"),
-    ("parser_version", "VARCHAR"),
+    ("parser_version", "VARCHAR"), ("ctime_ns", "BIGINT"), ("inode", "UBIGINT"),
 ]
-_FILES_SELECT = "SELECT {}, to_timestamp(unnest($checked::DOUBLE[]))".format(", ".join(f"unnest($c{i}::{t}[])" for i, (_c, t) in enumerate(_FILES_COLS)))
+# Columns added to ``files`` since its first version: a store made before gets them (NULL: not known) when opened
+_FILES_ADDED = (("ctime_ns", "BIGINT"), ("inode", "UBIGINT"))  # st_ino: up to 2**64 - 1
+_FILES_SELECT = "({}, ingested_at) SELECT {}, to_timestamp(unnest($checked::DOUBLE[]))".format(
+    ", ".join(c for c, _t in _FILES_COLS), ", ".join(f"unnest($c{i}::{t}[])" for i, (_c, t) in enumerate(_FILES_COLS)))
 _FILES_INSERT = f"INSERT OR REPLACE INTO files {_FILES_SELECT}"
 _FILES_INSERT_NEW = f"INSERT INTO files {_FILES_SELECT}"  # every file of the batch is new (FileCommit.new)
 
@@ -348,6 +357,12 @@ class Store:
         con.execute("BEGIN")
         for ddl in _EXTRA_DDL:
             con.execute(ddl)
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name = 'files'").fetchall()}
+        for col, typ in _FILES_ADDED:
+            if col not in have:
+                con.execute(f"ALTER TABLE files ADD COLUMN {col} {typ}")
         for cls in (*ROW_TYPES, BadLine, SessionInfo):
             con.execute(_ddl(cls.TABLE, cls.ARROW))
         if not con.execute("SELECT value FROM meta WHERE key='salt'").fetchall():
@@ -578,6 +593,14 @@ class Store:
             "UPDATE files SET path = n.path FROM (SELECT unnest($ids::VARCHAR[]) AS file_id, "
             "unnest($paths::VARCHAR[]) AS path) n WHERE files.file_id = n.file_id",
             {"ids": list(paths), "paths": list(paths.values())},
+        )
+
+    def set_file_identities(self, ids: Sequence[str], ctimes: Sequence[int], inodes: Sequence[int | None]) -> None:
+        """Store the ctime and inode of files found unchanged whose rows hold none (stored before they were)."""
+        self.con.execute(
+            "UPDATE files SET ctime_ns = n.c, inode = n.i FROM (SELECT unnest($ids::VARCHAR[]) AS file_id, "
+            "unnest($c::BIGINT[]) AS c, unnest($i::UBIGINT[]) AS i) n WHERE files.file_id = n.file_id",
+            {"ids": list(ids), "c": list(ctimes), "i": list(inodes)},
         )
 
     def forget_files(self, ids: Sequence[str]) -> None:
