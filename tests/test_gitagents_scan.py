@@ -589,3 +589,17 @@ def test_clones_without_origin_or_with_other_cases_count_once(tmp_path: Path) ->
         ["gitlab.com/org/repo", "git.example.org/Org/Repo", "github.com/org/repo", scan_repo(clones / "d").identity]
     )
     assert scan_repo(clones / "d").identity.startswith("root:")
+
+
+def test_a_gitlab_user_under_both_noreply_forms_is_one_author(tmp_path: Path) -> None:
+    """GitLab's private commit address is ``NNN-user@users.noreply.<host>`` (older: without ``NNN-``); one user
+    committing under both counted as 2 authors, where GitHub's ``NNN+`` forms count as one."""
+    repo = tmp_path / "r"
+    write_history(repo, [
+        SynthCommit("Ada", "4711-ada@users.noreply.gitlab.com", ts(1, 2), "Fix a"),
+        SynthCommit("Ada L", "ada@users.noreply.gitlab.com", ts(1, 3), "Fix b"),
+        SynthCommit("Ada", "815+ada@users.noreply.github.com", ts(1, 4), "Fix c"),
+    ])
+    scan = scan_repo(repo)
+    assert scan.error is None
+    assert by_month_agent(scan) == {("2025-01", "human", ""): (3, 2)}

@@ -270,6 +270,26 @@ def test_normalize_email() -> None:
     assert normalize_email(" 12ab@x.org ") == "12ab@x.org"
 
 
+def test_gitlab_noreply_addresses_are_normalised_like_githubs(tmp_path: Path) -> None:
+    """GitLab's private commit address ``NNN-user@users.noreply.<host>`` kept its numeric prefix while GitHub's
+    ``NNN+`` was removed: a signature for a GitLab account's address (written as the table documents, without the
+    number) missed its commits, on gitlab.com and on a self-managed host. The prefix is now removed there too; an
+    ordinary ``NNN-name@`` address elsewhere keeps it."""
+    assert normalize_email("4711-Renovate-Bot@Users.NoReply.GitLab.com") == "renovate-bot@users.noreply.gitlab.com"
+    assert normalize_email("12-3-ada@users.noreply.git.example.org") == "3-ada@users.noreply.git.example.org"
+    assert normalize_email("4711-ada@example.org") == "4711-ada@example.org"
+    assert normalize_email("4711-ada@noreply.gitlab.com") == "4711-ada@noreply.gitlab.com"
+    table = tmp_path / "sigs.toml"
+    table.write_text(
+        '[[signature]]\nid = "renovate-gitlab"\nagent = "automation"\nwhere = "author_email"\n'
+        "pattern = '^renovate-bot@users\\.noreply\\.'\nconfidence = \"H\"\n"
+    )
+    sigs = SignatureSet(load_signatures(table))
+    for email in ("4711-renovate-bot@users.noreply.gitlab.com", "renovate-bot@users.noreply.git.example.org"):
+        det = sigs.detect(cv("Renovate Bot", email))
+        assert det is not None and det.agent == "automation", email
+
+
 @pytest.mark.parametrize(
     ("subject", "src", "dst"),
     [

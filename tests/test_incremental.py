@@ -298,8 +298,8 @@ def test_file_deleted_while_the_ingest_runs(tmp_path: Path, store: Store, monkey
     standard_session(SID).write(tmp_path / "c" / f"{SID}.jsonl")
     real = ingest_mod.registry.detect
 
-    def detect(p: Path):  # noqa: ANN202
-        found = real(p)
+    def detect(p: Path, *a: object):  # noqa: ANN202
+        found = real(p, *a)  # type: ignore[arg-type]
         if p == victim or p.name == f"{SID}.jsonl":
             p.unlink()
         return found

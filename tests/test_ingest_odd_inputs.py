@@ -517,3 +517,94 @@ def test_a_file_or_folder_it_may_not_read_is_said_and_kept(tmp_path: Path) -> No
     with duckdb.connect(str(db), read_only=True) as con:
         kept = {r[0] for r in con.execute("SELECT DISTINCT session_id FROM session_files").fetchall()}
     assert kept == {SID1, SID2}
+
+
+@pytest.mark.parametrize("fmt", [None, "claude_code"])
+def test_a_file_it_may_not_open_is_opened_once_to_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       fmt: str | None) -> None:
+    """Detection read a file it could not open as empty (``read_head`` gave b""), so discovery opened every file
+    no format took once more (``ingest._can_open``) to tell "cannot be read" from "empty": 3 opens of the locked
+    file (the claim's first bytes, the whole head, then that check), 2 with --format. Detection now reports the
+    read error itself: one open, and the file is still said to be not readable."""
+    import builtins
+
+    from codecensus import ingest as ingest_mod
+    from codecensus.sources import base
+
+    root = tmp_path / "team"
+    standard_session(SID1).write(root / "-p" / f"{SID1}.jsonl")
+    locked = root / "-p" / f"{SID2}.jsonl"
+    standard_session(SID2).write(locked)
+    opens: list[str] = []
+
+    def guarded(file: Any, *a: Any, **kw: Any) -> Any:
+        if str(file) == str(locked):
+            opens.append(str(file))
+            raise PermissionError(13, "Permission denied", str(file))
+        return builtins.open(file, *a, **kw)
+
+    for mod in (base, ingest_mod):
+        monkeypatch.setattr(mod, "open", guarded, raising=False)
+    store = Store(tmp_path / "db.duckdb")
+    st = ingest(store, [root], workers=0, fmt=fmt)
+    assert st.files_parsed == 1 and st.not_readable == [str(locked)], st
+    assert len(opens) == 1, opens
+    empty = root / "-p" / "empty.jsonl"  # an empty file is not "not readable"
+    empty.write_bytes(b"")
+    assert ingest(store, [root], workers=0, fmt=fmt).not_readable == [str(locked)]
+
+
+def test_an_instance_id_a_user_chose_is_exported_only_hashed(tmp_path: Path) -> None:
+    """mini-swe-agent and OpenHands evaluation rows record an ``instance_id`` that a user may choose (a private
+    project or customer name), and it became the session id raw: the sessions export, which carries no free text
+    (ids from file names are '<format>-<file id>'), showed 'acme-secret-merger-2'. Such ids are now
+    '<format>-<12 hex>' of the recorded id: the same in every database and for every copy of the run (ground truth
+    still reaches a copy without its report, labels keyed by the instance id still match); uuids and long hex ids
+    stay as recorded."""
+    import csv
+    import io
+    import re
+
+    from typer.testing import CliRunner
+
+    from codecensus.classify.eval import _resolve_keys, read_labels, store_truth
+    from codecensus.cli import app
+
+    fix = Path(__file__).parent / "fixtures" / "formats"
+    secret = "acme-secret-merger"
+    uuid = "0b6f3c1e-9a7d-4c2b-8e5f-1a2b3c4d5e6f"
+    team = tmp_path / "team"
+    lines = (fix / "openhands" / "eval" / "output.jsonl").read_text().splitlines()
+    rows = [json.loads(x) for x in lines if x.startswith("{")]
+    rows[0]["instance_id"], rows[1]["instance_id"] = f"{secret}-1", uuid
+    (team / "oh").mkdir(parents=True)
+    (team / "oh" / "output.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    traj = json.loads((fix / "mini_swe_agent" / "flat" / "astropy__astropy-7.traj.json").read_text())
+    traj["instance_id"] = f"{secret}-2"
+    for d in ("mini", "copy"):  # the run with its harness report, and a copy without it
+        (team / d).mkdir()
+        (team / d / "run.traj.json").write_text(json.dumps(traj))
+    (team / "mini" / "report.json").write_text(json.dumps({f"{secret}-2": {"resolved": True}}))
+    runner = CliRunner()
+    ids = []
+    for name in ("a.duckdb", "b.duckdb"):
+        db = tmp_path / name
+        r = runner.invoke(app, ["ingest", str(team), "--db", str(db), "-j", "0"])
+        assert r.exit_code == 0, r.output
+        r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "csv"])
+        assert r.exit_code == 0, r.output
+        got = sorted((x["source"], x["session_id"]) for x in csv.DictReader(io.StringIO(r.stdout)))
+        assert secret not in r.stdout, got
+        assert len(got) == 4 and ("openhands", uuid) in got, got
+        assert got[0] == got[1] and got[0][0] == "mini_swe_agent", got  # the two copies of the run share one id
+        assert all(re.fullmatch(f"{src}-[0-9a-f]{{12}}", sid) for src, sid in got if sid != uuid), got
+        ids.append(got)
+    assert ids[0] == ids[1]
+    store = Store(tmp_path / "a.duckdb", read_only=True)
+    keys = [k for (k,) in store.con.execute(
+        "SELECT session_key FROM sessions WHERE source = 'mini_swe_agent' ORDER BY 1").fetchall()]
+    assert len(keys) == 2 and all(store_truth(store).get(k) == "1" for k in keys)
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"session_id,mode\n{secret}-1,fix\n{secret}-2,fix\n")
+    assert len(_resolve_keys(store, read_labels(labels))) == 2
+    store.close()

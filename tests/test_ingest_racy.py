@@ -161,6 +161,11 @@ def test_ray_plan_reads_a_racily_clean_file_again(tmp_path: Path, store: Store) 
     ingest(store, [tmp_path / "c"], settle_s=0)
     plan = plan_inputs(store, [tmp_path / "c"], settle_s=0)
     assert (plan.seen, plan.skipped, len(plan.specs)) == (1, 1, 0)
+    # an old file rewritten with the same size and its mtime put back: another ctime, read again (before: skipped)
+    _rewrite(path)
+    plan = plan_inputs(store, [tmp_path / "c"], settle_s=0)
+    assert (plan.seen, plan.skipped, len(plan.specs)) == (1, 0, 1)
+    assert (plan.specs[0].ctime_ns, plan.specs[0].inode) == (path.stat().st_ctime_ns, path.stat().st_ino)
 
 
 def test_ray_load_records_the_plan_time_not_the_commit_time(tmp_path: Path, store: Store) -> None:
@@ -179,3 +184,53 @@ def test_ray_load_records_the_plan_time_not_the_commit_time(tmp_path: Path, stor
     load_ingest(store, out, files)
     (at,) = store.one("SELECT epoch_us(ingested_at) FROM files")
     assert t0 <= at / 1e6 <= t0 + 0.25
+
+
+@pytest.mark.parametrize("fmt", [None, "claude_code"])
+def test_a_same_size_rewrite_of_an_old_file_with_its_mtime_put_back_is_read_again(
+        tmp_path: Path, store: Store, fmt: str | None) -> None:
+    """Before: a file last modified an hour before it was ingested, then rewritten with the same size and its mtime
+    put back (touch -r, rsync -t, an editor restoring times), a change before its last 4 KB: size, mtime and tail as
+    stored, so it was skipped and the old prompt stayed. Its ctime changed (a rename over it: its inode): read again."""
+    old = time.time_ns() - 3600 * 10**9
+    path = _write(tmp_path / "c", old)
+    assert ingest(store, [tmp_path / "c"], settle_s=0, fmt=fmt).files_parsed == 1
+    _rewrite(path)
+    s2 = ingest(store, [tmp_path / "c"], settle_s=0, fmt=fmt)
+    assert (s2.files_parsed, s2.files_appended, s2.files_skipped) == (1, 0, 0)
+    assert NEW.decode() in _prompts(store) and OLD.decode() not in _prompts(store)
+    # replaced by a rename over it, with the size and times of the file it replaced
+    st = path.stat()
+    tmp = path.with_name("new.tmp")
+    tmp.write_bytes(path.read_bytes().replace(NEW, OLD))
+    os.utime(tmp, ns=(st.st_mtime_ns, st.st_mtime_ns))
+    os.replace(tmp, path)
+    s3 = ingest(store, [tmp_path / "c"], settle_s=0, fmt=fmt)
+    assert (s3.files_parsed, s3.files_skipped) == (1, 0)
+    assert OLD.decode() in _prompts(store) and NEW.decode() not in _prompts(store)
+    s4 = ingest(store, [tmp_path / "c"], settle_s=0, fmt=fmt)  # nothing changed: one stat
+    assert (s4.files_parsed, s4.files_appended, s4.files_skipped, s4.bytes_read) == (0, 0, 1, 0)
+
+
+def test_a_store_without_ctime_and_inode_is_migrated_and_keeps_its_files(tmp_path: Path) -> None:
+    """A store written before ctime and inode were kept: opened, its `files` table gets the two columns (NULL: not
+    known); the next ingest skips its unchanged files as before (no re-read) and records their ctime and inode, so
+    a later same-size rewrite with the mtime put back is read again."""
+    import duckdb
+
+    db = tmp_path / "old.duckdb"
+    old = time.time_ns() - 3600 * 10**9
+    path = _write(tmp_path / "c", old)
+    with Store(db) as s:
+        ingest(s, [tmp_path / "c"], settle_s=0)
+    with duckdb.connect(str(db)) as con:  # the table as an older version made it
+        con.execute("ALTER TABLE files DROP COLUMN ctime_ns")
+        con.execute("ALTER TABLE files DROP COLUMN inode")
+    with Store(db) as s:
+        assert s.one("SELECT count(*) FROM files WHERE ctime_ns IS NULL AND inode IS NULL")[0] == 1
+        st = ingest(s, [tmp_path / "c"], settle_s=0)
+        assert (st.files_parsed, st.files_appended, st.files_skipped) == (0, 0, 1)
+        assert s.one("SELECT ctime_ns, inode FROM files") == (path.stat().st_ctime_ns, path.stat().st_ino)
+        _rewrite(path)
+        assert ingest(s, [tmp_path / "c"], settle_s=0).files_parsed == 1
+        assert NEW.decode() in _prompts(s)

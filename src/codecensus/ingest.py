@@ -1,6 +1,7 @@
 """Incremental, crash-safe ingestion: discover files, parse what changed, commit per file.
 
-- Unchanged files (same size and mtime, fully consumed) cost one ``stat``. A file whose mtime was not safely older
+- Unchanged files (same size, mtime, ctime and inode, fully consumed) cost one ``stat``; a same-size rewrite with its
+  mtime put back (touch -r, rsync -t) has another ctime, and is read again. A file whose mtime was not safely older
   than the moment it was last stat'ed (``paths.racily_clean``: a write in the same timestamp tick would not show)
   is read again whole.
 - Append-only formats resume at the stored byte offset when the head and the
@@ -147,29 +148,18 @@ def discover(
             real = real_of(str(p))
             if unchanged is not None and unchanged(p, u, real):
                 continue
+            errors: list[OSError] = []  # why its head could not be read: said, not skipped unsaid as empty
             if forced is not None:
-                head = b"" if p.is_dir() else registry.read_head(p)
-                parser: Parser | None = forced if forced.detect(p, head) > 0 else None
+                head = b"" if p.is_dir() else registry.read_head(p, registry.HEAD_BYTES, errors)
+                parser: Parser | None = None if errors or forced.detect(p, head) <= 0 else forced
             else:
-                parser = registry.detect(p)
+                parser = registry.detect(p, None, errors)
             if parser is None:
-                if unreadable is not None and not _can_open(p):  # its head read as b"": said, not skipped unsaid
+                # deleted since it was listed: not met
+                if unreadable is not None and errors and not isinstance(errors[0], FileNotFoundError):
                     unreadable.extend((str(p), real))
                 continue
             yield Candidate(p, parser, u, registry.file_id_for(p, parser.name, real), real)
-
-
-def _can_open(p: Path) -> bool:
-    """Whether ``p`` opens for reading (a folder: True; detection read a file it cannot open as empty)."""
-    if p.is_dir():
-        return True
-    try:
-        with open(p, "rb"):
-            return True
-    except FileNotFoundError:
-        return True  # deleted since it was listed: not met
-    except OSError:
-        return False
 
 
 def _local_user() -> str:
@@ -182,18 +172,22 @@ def _local_user() -> str:
 _fingerprints = fingerprints  # (kept under this name for codecensus.engine)
 
 
-def _stat(path: Path) -> tuple[int, int]:
-    if path.is_dir():
-        size = 0
-        mtime = 0
-        for root, _dirs, files in os.walk(path):
-            for f in files:
-                st = os.stat(os.path.join(root, f))
-                size += st.st_size
-                mtime = max(mtime, st.st_mtime_ns)
-        return size, mtime
-    st = path.stat()
-    return st.st_size, st.st_mtime_ns
+def _dir_stat(path: Path) -> tuple[int, int, int]:
+    """A folder's total size, latest mtime and latest ctime over the files below it."""
+    size = mtime = ctime = 0
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            st = os.stat(os.path.join(root, f))
+            size += st.st_size
+            mtime = max(mtime, st.st_mtime_ns)
+            ctime = max(ctime, st.st_ctime_ns)
+    return size, mtime, ctime
+
+
+def _same_identity(state: FileState, ctime_ns: int | None, inode: int | None) -> bool:
+    """Whether the stored ctime and inode are the file's (a store made before they were kept holds none: not known,
+    so the size, mtime and tail decide as before). A rewrite with its size and mtime put back changed them."""
+    return state.ctime_ns is None or (state.ctime_ns == ctime_ns and (state.inode is None or state.inode == inode))
 
 
 @dataclass(slots=True)
@@ -209,26 +203,40 @@ class _Job:
     piece: bool = False  # the rest of a file whose first part was committed in this call (piece_bytes)
     committed: bool = False
     checked_at: float | None = None  # time.time() before the stat that gave size and mtime (FileCommit.checked_at)
+    ctime_ns: int | None = None  # from that stat (a folder: its files' latest ctime)
+    inode: int | None = None  # from that stat (a folder: None)
 
 
-def _plan(cand: Candidate, state: FileState | None, settle_s: float) -> _Job | None:
+def _plan(cand: Candidate, state: FileState | None, settle_s: float,
+          identities: dict[str, tuple[int, int | None]] | None = None) -> _Job | None:
+    """The job that reads what changed of ``cand`` since ``state``, or None when nothing did. ``identities``: a file
+    found unchanged whose state holds no ctime and inode (stored before they were kept) gets them put there,
+    from the stat that found it unchanged."""
     checked_at = time.time()
     st = cand.path.stat()
     is_dir = stat.S_ISDIR(st.st_mode)
-    size, mtime_ns = _stat(cand.path) if is_dir else (st.st_size, st.st_mtime_ns)
+    if is_dir:
+        size, mtime_ns, ctime_ns = _dir_stat(cand.path)
+        inode: int | None = None
+    else:
+        size, mtime_ns, ctime_ns, inode = st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
     final = (time.time() - mtime_ns / 1e9) >= settle_s
     p = cand.parser
     ctx = FileContext(path=cand.path, file_id=cand.file_id, user=cand.user, final=final)
     # Attributed to another user now (--user changed, a --user-from-dir folder renamed): every row is re-made.
     if state is not None and state.parser_version == p.version and state.user_name == stored_text(cand.user):
         # the same size and mtime as stored, and the mtime safely older than the stat that stored them
-        same = state.size == size and state.mtime_ns == mtime_ns and not racily_clean(mtime_ns, state.checked_ns)
+        # (and the same ctime and inode: a same-size rewrite with its mtime put back has another ctime)
+        same = (state.size == size and state.mtime_ns == mtime_ns and not racily_clean(mtime_ns, state.checked_ns)
+                and _same_identity(state, ctime_ns, inode))
         if (
             same
             and (state.consumed >= size or not final)
             and (is_dir or tail_fingerprint(cand.path, state.consumed) == state.tail_hash)
         ):
-            return None  # unchanged (a same-size file rewritten with its mtime put back has another tail)
+            if identities is not None and state.ctime_ns is None:
+                identities[state.file_id] = (ctime_ns, inode)
+            return None  # unchanged
         if (
             p.append_only
             and not is_dir
@@ -241,8 +249,10 @@ def _plan(cand: Candidate, state: FileState | None, settle_s: float) -> _Job | N
             ctx.start_offset = state.consumed
             ctx.start_line = state.lines
             ctx.session_key = state.session_key
-            return _Job(cand, ctx, False, size, mtime_ns, existed=True, is_dir=is_dir, checked_at=checked_at)
-    return _Job(cand, ctx, True, size, mtime_ns, existed=state is not None, is_dir=is_dir, checked_at=checked_at)
+            return _Job(cand, ctx, False, size, mtime_ns, existed=True, is_dir=is_dir, checked_at=checked_at,
+                        ctime_ns=ctime_ns, inode=inode)
+    return _Job(cand, ctx, True, size, mtime_ns, existed=state is not None, is_dir=is_dir, checked_at=checked_at,
+                ctime_ns=ctime_ns, inode=inode)
 
 
 def _line_ends_at(path: Path, offset: int) -> bool:
@@ -359,6 +369,8 @@ def _ingest(
     n_unchanged = 0
     counted: set[str] = set()  # unchanged paths counted (a root given twice lists its files twice)
     legacy: dict[str, str] = {}  # file id -> its real path, for the files stored under another path
+    # file id -> (ctime, inode) of unchanged files whose stored state has none (stored before they were kept)
+    identities: dict[str, tuple[int, int | None]] = {}  # (one row per file: an UPDATE takes no id twice)
 
     def unchanged(p: Path, user: str, real: str) -> bool:
         nonlocal n_unchanged
@@ -385,6 +397,7 @@ def _ingest(
             and fs.st_mtime_ns == st.mtime_ns
             and st.consumed >= st.size
             and not racily_clean(st.mtime_ns, st.checked_ns)  # else planning reads it again
+            and _same_identity(st, fs.st_ctime_ns, fs.st_ino)
         ):
             try:
                 if tail_fingerprint(p, st.consumed) != st.tail_hash:
@@ -392,6 +405,8 @@ def _ingest(
             except OSError:
                 return False  # planning says why
             n_unchanged += 1
+            if st.ctime_ns is None:
+                identities[st.file_id] = (fs.st_ctime_ns, fs.st_ino)
             counted.add(ps)
             if st.path != as_text(real):
                 legacy[st.file_id] = as_text(real)
@@ -433,7 +448,7 @@ def _ingest(
             if c.file_id in met:
                 continue  # the same file again (a root given twice, or a root inside another): read once
             try:
-                job = _plan(c, state, settle_s)
+                job = _plan(c, state, settle_s, identities)
             except FileNotFoundError:
                 continue  # deleted since it was listed (Claude Code's clean-up, say): not met, so counted as gone
             except OSError as exc:  # met, but unreadable: said, and its stored rows are kept
@@ -531,6 +546,8 @@ def _ingest(
             lines=result.lines,
             new=job.new,
             checked_at=job.checked_at,
+            ctime_ns=job.ctime_ns,
+            inode=job.inode,
         )
         batch.append((job, fc))
         batch_bytes += max(0, consumed - job.ctx.start_offset)
@@ -547,7 +564,7 @@ def _ingest(
             return  # the piece failed (reported): the rest is not read
         ctx = replace(job.ctx, start_offset=fc.consumed, start_line=fc.lines, session_key=fc.session_key)
         more.append(_Job(job.cand, ctx, False, job.size, job.mtime_ns, existed=True, piece=True,
-                         checked_at=job.checked_at))
+                         checked_at=job.checked_at, ctime_ns=job.ctime_ns, inode=job.inode))
 
     # Files are parsed in chunks (<= 64 files, <= 4 MB): one round trip to a worker and one Arrow
     # conversion per chunk, not per file.
@@ -641,6 +658,8 @@ def _ingest(
     if legacy:
         store.set_file_paths(legacy)
         stats.paths_updated = len(legacy)
+    if identities:
+        store.set_file_identities(list(identities), [c for c, _i in identities.values()], [i for _c, i in identities.values()])
     stats.files_seen += n_unchanged
     stats.files_skipped += n_unchanged
     seen = met | {by_path[ps].file_id for ps in counted}

@@ -55,6 +55,8 @@ class FileSpec:
     fs_options: str = ""  # JSON of fsspec storage options (remote only)
     ord: int = 0  # position in discovery order: rows are loaded in this order, as a local ingest commits them
     checked_at: float | None = None  # time.time() before the stat or listing that gave size and mtime (ingested_at)
+    ctime_ns: int | None = None  # local files: the ctime and inode of that stat (FileCommit.ctime_ns); remote: None
+    inode: int | None = None
 
     def row(self) -> dict[str, Any]:
         return asdict(self)

@@ -63,12 +63,14 @@ FILES_SCHEMA = pa.schema(
         ("sessions", pa.list_(pa.string())),
         ("ord", pa.int64()),
         ("checked_at", pa.float64()),  # when the driver stat'ed or listed the file (epoch s): stored as ingested_at
+        ("ctime_ns", pa.int64()),  # local files: from the driver's stat (Store.FileCommit.ctime_ns)
+        ("inode", pa.uint64()),
     ]
 )
 ROW_COLUMN = "_row"  # position of a row in its part: with the file's ``ord``, restores the parser's order
 STORE_FILES_COLUMNS = (
     "file_id", "path", "source", "role", "session_key", "user_name", "size", "mtime_ns",
-    "consumed", "lines", "head_hash", "tail_hash", "parser_version",
+    "consumed", "lines", "head_hash", "tail_hash", "parser_version", "ctime_ns", "inode",
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -11,7 +13,15 @@ from typing import Any
 import pyarrow as pa
 
 from codecensus.engine.fs import FileSpec, list_remote, split_inputs
-from codecensus.ingest import SETTLE_S, SKIP_DIRS, IngestStats, _local_user, _stat, discover
+from codecensus.ingest import (
+    SETTLE_S,
+    SKIP_DIRS,
+    IngestStats,
+    _dir_stat,
+    _local_user,
+    _same_identity,
+    discover,
+)
 from codecensus.paths import racily_clean
 from codecensus.records import stored_text
 from codecensus.sources import base as registry
@@ -27,7 +37,7 @@ class Plan:
 
 
 def _unchanged(state: FileState | None, version: str | None, parser_version: str | None, size: int, mtime_ns: int,
-               final: bool, user: str | None) -> bool:
+               final: bool, user: str | None, ctime_ns: int | None = None, inode: int | None = None) -> bool:
     if state is None or version is None or version != parser_version or state.user_name != stored_text(user):
         return False  # (attributed to another user now: every row is re-made)
     return (
@@ -35,6 +45,7 @@ def _unchanged(state: FileState | None, version: str | None, parser_version: str
         and state.mtime_ns == mtime_ns
         and (state.consumed >= size or not final)
         and not racily_clean(mtime_ns, state.checked_ns)  # written in the tick of its last stat, maybe: read again
+        and (ctime_ns is None or _same_identity(state, ctime_ns, inode))  # (remote: no ctime to compare)
     )
 
 
@@ -73,13 +84,17 @@ def plan_inputs(
     for c in cands:
         plan.seen += 1
         checked_at = time.time()  # before the stat: stored as the file's ingested_at (FileCommit.checked_at)
-        size, mtime_ns = _stat(c.path)
+        st = os.stat(c.path)
+        if stat.S_ISDIR(st.st_mode):
+            (size, mtime_ns, ctime_ns), inode = _dir_stat(c.path), None
+        else:
+            size, mtime_ns, ctime_ns, inode = st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
         state = states.get(c.file_id)
         final = (now - mtime_ns / 1e9) >= settle_s
         version = state.parser_version if state else None
         if (
             not full
-            and _unchanged(state, version, c.parser.version, size, mtime_ns, final, c.user)
+            and _unchanged(state, version, c.parser.version, size, mtime_ns, final, c.user, ctime_ns, inode)
             and _same_tail(c.path, state)
         ):
             plan.skipped += 1
@@ -88,7 +103,7 @@ def plan_inputs(
             FileSpec(
                 url=c.real, local=True, user=c.user, size=size, mtime_ns=mtime_ns,
                 parser=c.parser.name, file_id=c.file_id, replace=state is not None, ord=plan.seen,
-                checked_at=checked_at,
+                checked_at=checked_at, ctime_ns=ctime_ns, inode=inode,
             )
         )
     if remote:

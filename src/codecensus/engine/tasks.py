@@ -54,6 +54,8 @@ def _parse_one(spec: FileSpec, *, settle_s: float, now: float, fmt: str | None) 
         "sessions": [],
         "ord": spec.ord,
         "checked_at": spec.checked_at,
+        "ctime_ns": spec.ctime_ns,
+        "inode": spec.inode,
     }
     tables: dict[str, Any] = {}
     try:

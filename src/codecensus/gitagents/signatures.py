@@ -68,6 +68,8 @@ AGENT_LABELS: dict[str, str] = {
 }
 
 _NOREPLY_PREFIX = re.compile(r"^[0-9]+\+")
+# GitLab's private commit address: ``{user id}-{username}@users.noreply.{the instance's host}``
+_GITLAB_NOREPLY_PREFIX = re.compile(r"^[0-9]+-(?=[^@]+@users\.noreply\.)")
 _MERGE_RX = re.compile(
     r"^Merge (?:pull request #\d+ from (?P<pr>\S+)"
     r"|remote-tracking branch '(?P<rt>[^']+)'(?: into (?P<rtdst>\S+))?"
@@ -130,10 +132,11 @@ class CommitView:
 
 
 def normalize_email(email: str) -> str:
-    """Lower-case and strip GitHub's ``NNN+`` noreply prefix."""
+    """Lower-case and strip the numeric user id of GitHub's ``NNN+user@users.noreply.github.com`` and of GitLab's
+    ``NNN-user@users.noreply.<host>`` (the older forms of both have none)."""
     e = email.strip().lower()
     if e[:1].isdigit():
-        e = _NOREPLY_PREFIX.sub("", e)
+        e = _GITLAB_NOREPLY_PREFIX.sub("", _NOREPLY_PREFIX.sub("", e), count=1)
     return e
 
 

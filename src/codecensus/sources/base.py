@@ -90,13 +90,16 @@ def get(name: str) -> Parser:
 HEAD_BYTES = 65536
 
 
-def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
+def read_head(path: Path, n: int = HEAD_BYTES, errors: list[OSError] | None = None) -> bytes:
     """The first ``n`` bytes of ``path``, without a byte order mark (a detector that asks whether the document
-    starts with ``{`` or ``[`` must not be told no by a Windows editor's BOM); ``b""`` when unreadable."""
+    starts with ``{`` or ``[`` must not be told no by a Windows editor's BOM); ``b""`` when unreadable, and the
+    error appended to ``errors`` when given (so a caller tells a file it cannot open from an empty one)."""
     try:
         with open(path, "rb") as fh:
             return fh.read(n).removeprefix(BOM_UTF8)
-    except OSError:
+    except OSError as exc:
+        if errors is not None:
+            errors.append(exc)
         return b""
 
 
@@ -116,8 +119,10 @@ def _claimers() -> list[Any]:
     return _CLAIMERS
 
 
-def detect(path: Path, head: bytes | None = None) -> Parser | None:
+def detect(path: Path, head: bytes | None = None, errors: list[OSError] | None = None) -> Parser | None:
     """Return the parser most confident about ``path`` (≥ 0.5), or None.
+
+    ``errors``: when given and the file cannot be read, the error is appended there and None returned at once.
 
     Without ``head``, a format's ``claim`` may answer first from the file's first :data:`CLAIM_BYTES`: true only
     when asking every format about the whole head would pick that one (Claude Code's first line: 64 KB heads and
@@ -128,7 +133,10 @@ def detect(path: Path, head: bytes | None = None) -> Parser | None:
         suffix = path.suffix
         claimers = [p for p in _claimers() if suffix in p.claim_suffixes]
         if claimers:
-            start = read_head(path, CLAIM_BYTES)
+            # (``errors`` passed only when given: positionally, as callers that wrap read_head pass on)
+            start = read_head(path, CLAIM_BYTES) if errors is None else read_head(path, CLAIM_BYTES, errors)
+            if errors:
+                return None
             for p in claimers:
                 try:
                     if p.claim(path, start):
@@ -136,7 +144,9 @@ def detect(path: Path, head: bytes | None = None) -> Parser | None:
                 except Exception:  # as a detector: never breaks discovery (the full detection decides)
                     pass
     if head is None:
-        head = b"" if is_dir else read_head(path)
+        head = b"" if is_dir else read_head(path) if errors is None else read_head(path, HEAD_BYTES, errors)
+        if errors:
+            return None
     best: tuple[float, Parser | None] = (0.0, None)
     for p in parsers().values():
         if is_dir != bool(getattr(p, "folder", False)):

@@ -45,6 +45,7 @@ from codecensus.sources.rows import (
     head_records,
     named_session_id,
     openai_usage,
+    recorded_session_id,
     swebench_outcome,
     text_of,
 )
@@ -225,7 +226,9 @@ class _V0:
 
 class OpenHandsParser(WholeFileParser):
     name = "openhands"
-    version = "2"  # 2: a trajectory's session_id from the file's id, not its name (named_session_id)
+    # 2: a trajectory's session_id from the file's id, not its name (named_session_id); 3: an evaluation row's
+    # instance_id of no tool's id shape is hashed (rows.recorded_session_id)
+    version = "3"
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix == ".json":
@@ -277,7 +280,9 @@ class OpenHandsParser(WholeFileParser):
                 rows.bad(line_no, "bad_record", "not an evaluation row with a history")
                 continue
             inst = as_str(row.get("instance_id")) or f"row{line_no}"
-            s = rows.session(f"openhands:{inst}:{ctx.file_id[:8]}", session_id=inst)
+            # (a row without an id: its file's id and line, not 'rowN' shared by every such file)
+            sid = recorded_session_id(self.name, inst if row.get("instance_id") else f"{ctx.file_id}:{inst}")
+            s = rows.session(f"openhands:{inst}:{ctx.file_id[:8]}", session_id=sid)
             instr = row.get("instruction")
             has_user_msg = any(
                 isinstance(e, dict) and e.get("source") == "user" and e.get("action") == "message" for e in row["history"]
@@ -306,7 +311,9 @@ def _inline_resolved(row: dict[str, Any]) -> bool | None:
 
 class OpenHandsV1Parser(FolderParser):
     name = "openhands_v1"
-    version = "2"  # 2: without a recorded id, session_id from a uuid folder name or the folder's id (named_session_id)
+    # 2: without a recorded id, session_id from a uuid folder name or the folder's id (named_session_id); 3: a recorded
+    # id of no tool's id shape is hashed (rows.recorded_session_id)
+    version = "3"
     markers = frozenset({"base_state.json"})
 
     def detect(self, path: Path, head: bytes) -> float:
@@ -327,7 +334,8 @@ class OpenHandsV1Parser(FolderParser):
         agent = as_dict(state.get("agent"))
         model = as_str(as_dict(agent.get("llm")).get("model"))
         work = as_str(as_dict(state.get("workspace")).get("working_dir"))
-        s = rows.session(ctx.session_key or sid, session_id=as_str(state.get("id")) or named_session_id(self.name, ctx, sid),
+        s = rows.session(ctx.session_key or sid, session_id=recorded_session_id(self.name, recorded) if (recorded := as_str(state.get("id")))
+                         else named_session_id(self.name, ctx, sid),
                          project=work)
         files = []
         try:

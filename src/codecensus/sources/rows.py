@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import math
 import re
 import shlex
@@ -154,6 +155,20 @@ def named_session_id(source: str, ctx: FileContext, name: str | None = None) -> 
     if name and _TOOL_ID.fullmatch(name):
         return name
     return f"{source}-{ctx.file_id[:12]}"
+
+
+# A recorded id kept as it is: a uuid, or 16+ hex digits (a tool's own id; not a phone number, at most 15 digits)
+_SAFE_ID = re.compile(r"[0-9a-fA-F]{16,64}")
+
+
+def recorded_session_id(source: str, recorded: str) -> str:
+    """The session id of a transcript that records its id in a field a user may fill (mini-swe-agent's and
+    OpenHands' ``instance_id``: a benchmark task, or a private project's name): ``recorded`` when it is a tool's
+    own id (a uuid or a long hex id), else ``<source>-<12 hex of its hash>``: the same for every copy of the run
+    and in every database, and never the raw text in an export."""
+    if _TOOL_ID.fullmatch(recorded) or _SAFE_ID.fullmatch(recorded):
+        return recorded
+    return f"{source}-{hashlib.sha256(recorded.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
 
 
 def as_dict(v: Any) -> dict[str, Any]:

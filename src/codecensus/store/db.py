@@ -133,6 +133,10 @@ class FileCommit:
     # the next ingest trusts the file as unchanged only when its mtime is safely older (paths.racily_clean).
     # None: unknown (stored NULL: the next ingest reads the file again).
     checked_at: float | None = None
+    # The file's ctime and inode at that stat (None: a folder, or not known). A rewrite that puts the size and mtime
+    # back (touch -r, rsync -t, an editor restoring times) changes the ctime (a rename over it: the inode).
+    ctime_ns: int | None = None
+    inode: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +154,13 @@ class FileState:
     parser_version: str | None = None
     user_name: str | None = None  # as stored: the user the file's rows are attributed to
     checked_ns: int | None = None  # ``ingested_at``: when size and mtime were read (epoch ns; None: unknown)
+    ctime_ns: int | None = None  # ctime and inode at that stat (None: not known, stored before they were)
+    inode: int | None = None
 
 
 _STATE_COLS = (
     "file_id, path, source, size, mtime_ns, consumed, lines, head_hash, tail_hash, session_key, parser_version, user_name, "
-    "epoch_ns(ingested_at)"
+    "epoch_ns(ingested_at), ctime_ns, inode"
 )
 
 
@@ -187,7 +193,7 @@ _EXTRA_DDL = [
         file_id VARCHAR PRIMARY KEY, path VARCHAR, source VARCHAR, role VARCHAR,
         session_key VARCHAR, user_name VARCHAR, size BIGINT, mtime_ns BIGINT,
         consumed BIGINT, lines BIGINT, head_hash VARCHAR, tail_hash VARCHAR,
-        parser_version VARCHAR, ingested_at TIMESTAMPTZ)""",
+        parser_version VARCHAR, ingested_at TIMESTAMPTZ, ctime_ns BIGINT, inode UBIGINT)""",
     """CREATE TABLE IF NOT EXISTS runs (
         run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMPTZ,
         finished_at TIMESTAMPTZ, manifest JSON)""",
@@ -208,9 +214,12 @@ _FILES_COLS = [
     ("file_id", "VARCHAR"), ("path", "VARCHAR"), ("source", "VARCHAR"), ("role", "VARCHAR"),
     ("session_key", "VARCHAR"), ("user_name", "VARCHAR"), ("size", "BIGINT"), ("mtime_ns", "BIGINT"),
     ("consumed", "BIGINT"), ("lines", "BIGINT"), ("head_hash", "VARCHAR"), ("tail_hash", "VARCHAR"),
-    ("parser_version", "VARCHAR"),
+    ("parser_version", "VARCHAR"), ("ctime_ns", "BIGINT"), ("inode", "UBIGINT"),
 ]
-_FILES_SELECT = "SELECT {}, to_timestamp(unnest($checked::DOUBLE[]))".format(", ".join(f"unnest($c{i}::{t}[])" for i, (_c, t) in enumerate(_FILES_COLS)))
+# Columns added to ``files`` since its first version: a store made before gets them (NULL: not known) when opened
+_FILES_ADDED = (("ctime_ns", "BIGINT"), ("inode", "UBIGINT"))  # st_ino: up to 2**64 - 1
+_FILES_SELECT = "({}, ingested_at) SELECT {}, to_timestamp(unnest($checked::DOUBLE[]))".format(
+    ", ".join(c for c, _t in _FILES_COLS), ", ".join(f"unnest($c{i}::{t}[])" for i, (_c, t) in enumerate(_FILES_COLS)))
 _FILES_INSERT = f"INSERT OR REPLACE INTO files {_FILES_SELECT}"
 _FILES_INSERT_NEW = f"INSERT INTO files {_FILES_SELECT}"  # every file of the batch is new (FileCommit.new)
 
@@ -253,7 +262,11 @@ class Store:
         (CREATE OR REPLACE), and `codecensus sessions` on it failed with a BinderException. Every codecensus store
         has had that marker since its first version (``meta`` and its salt are made in the transaction that makes
         the first tables); an empty database is a new store."""
-        names = [r[0] for r in self.con.execute(
+        self._refuse_foreign(self.con)
+
+    def _refuse_foreign(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Raise :class:`NotAStore` when the database of ``con`` holds tables but not this store's marker."""
+        names = [r[0] for r in con.execute(
             "SELECT CASE WHEN schema_name = 'main' THEN name ELSE schema_name || '.' || name END FROM ("
             "SELECT schema_name, table_name AS name FROM duckdb_tables() WHERE database_name = current_database() "
             "AND NOT temporary UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
@@ -263,13 +276,35 @@ class Store:
             return
         if "meta" in names:
             with contextlib.suppress(duckdb.Error):  # a `meta` of another shape: not ours
-                if self.con.execute("SELECT count(*) FROM main.meta WHERE key = 'salt'").fetchall()[0][0]:
+                if con.execute("SELECT count(*) FROM main.meta WHERE key = 'salt'").fetchall()[0][0]:
                     return
         shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
         raise NotAStore(f"{self.path} is a DuckDB database not made by codecensus (it has tables {shown}); use another --db")
 
+    def _check_ours_before_replay(self) -> None:
+        """Refuse another tool's database left with a WAL (its process crashed) before opening it read-write: that
+        replays the WAL into the file and deletes it, so the refusal in :meth:`_check_ours` came after the other
+        tool's database had been changed. A read-only connection replays it in memory only. (Without a WAL the
+        read-write check writes nothing.) When the read-only open fails (another process holds the database,
+        say), the read-write open below gives the reason."""
+        if self.read_only or not os.path.isfile(f"{self.path}.wal"):
+            return
+        try:
+            con = duckdb.connect(str(self.path), read_only=True)
+        except duckdb.Error:
+            return
+        try:
+            self._refuse_foreign(con)
+        except NotAStore:
+            raise
+        except duckdb.Error:
+            return  # the read-write open's own check says it
+        finally:
+            con.close()
+
     def _connect(self, wait_s: float) -> duckdb.DuckDBPyConnection:
         self._check_header()
+        self._check_ours_before_replay()
         deadline = time.monotonic() + wait_s
         delay = 0.1
         while True:
@@ -322,6 +357,12 @@ class Store:
         con.execute("BEGIN")
         for ddl in _EXTRA_DDL:
             con.execute(ddl)
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name = 'files'").fetchall()}
+        for col, typ in _FILES_ADDED:
+            if col not in have:
+                con.execute(f"ALTER TABLE files ADD COLUMN {col} {typ}")
         for cls in (*ROW_TYPES, BadLine, SessionInfo):
             con.execute(_ddl(cls.TABLE, cls.ARROW))
         if not con.execute("SELECT value FROM meta WHERE key='salt'").fetchall():
@@ -552,6 +593,14 @@ class Store:
             "UPDATE files SET path = n.path FROM (SELECT unnest($ids::VARCHAR[]) AS file_id, "
             "unnest($paths::VARCHAR[]) AS path) n WHERE files.file_id = n.file_id",
             {"ids": list(paths), "paths": list(paths.values())},
+        )
+
+    def set_file_identities(self, ids: Sequence[str], ctimes: Sequence[int], inodes: Sequence[int | None]) -> None:
+        """Store the ctime and inode of files found unchanged whose rows hold none (stored before they were)."""
+        self.con.execute(
+            "UPDATE files SET ctime_ns = n.c, inode = n.i FROM (SELECT unnest($ids::VARCHAR[]) AS file_id, "
+            "unnest($c::BIGINT[]) AS c, unnest($i::UBIGINT[]) AS i) n WHERE files.file_id = n.file_id",
+            {"ids": list(ids), "c": list(ctimes), "i": list(inodes)},
         )
 
     def forget_files(self, ids: Sequence[str]) -> None:
