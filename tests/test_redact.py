@@ -415,6 +415,12 @@ def test_placeholders_and_kinds() -> None:
         ("Søren Kierkegaard and Jørgen Hansen; cc Benoit", "[PERSON] and [PERSON]; cc [PERSON]"),
         ("Herr Dr. Müller sagt; Frau Prof. Öztürk", "Herr Dr. [PERSON] sagt; Frau Prof. [PERSON]"),
         ("Mr. O'Brien and Ms. McDonald", "Mr. [PERSON] and Ms. [PERSON]"),
+        # a lower-case academic qualifier between the title and the name (before, the name leaked)
+        ("Herr Dr. med. Müller sagt; Frau Prof. Dr. rer. nat. Öztürk", "Herr Dr. med. [PERSON] sagt; Frau Prof. Dr. rer. nat. [PERSON]"),
+        ("Prof. Dr. h.c. Schmidt, Dr. med. dent. Weber, Dr.-Ing. Krause", "Prof. Dr. h.c. [PERSON], Dr. med. dent. [PERSON], Dr.-Ing. [PERSON]"),
+        # a hyphenated given name is taken whole (before, "Marc-[PERSON]", "Jean-[PERSON]"), after an address too
+        ("Marc-Andre Lemburg wrote; Jean-Pierre Dupont; Hans-Peter Müller", "[PERSON] wrote; [PERSON]; [PERSON]"),
+        ("thanks Marc-André!", "thanks [PERSON]!"),
         # Chinese, Japanese and Korean names after a label or in an introduction (before, all stayed)
         ("姓名：王小明，电话见下", "姓名：[PERSON]，电话见下"),
         ("我叫王小明，今年25岁; 我叫李娜", "我叫[PERSON]，今年25岁; 我叫[PERSON]"),
@@ -443,6 +449,9 @@ def test_placeholders_and_kinds() -> None:
         ("open it in Ms Word or Ms Outlook; Mr Robot; Mr. Bean; a Dr Pepper; Dr Web; Ms Teams call",
          "open it in Ms Word or Ms Outlook; Mr Robot; Mr. Bean; a Dr Pepper; Dr Web; Ms Teams call"),
         ("Ms Word said no, Ms Wordsworth said yes", "Ms Word said no, Ms [PERSON] said yes"),
+        # a qualifier before a job title or a tool, hyphenated words that are no given names
+        ("Dr. med. Python; Dr. rer. nat. Software Engineer; Read-Only Memory; Content-Type Header; Non-Python Code",
+         "Dr. med. Python; Dr. rer. nat. Software Engineer; Read-Only Memory; Content-Type Header; Non-Python Code"),
     ],
 )
 def test_names_written_without_an_introduction(text: str, expected: str) -> None:

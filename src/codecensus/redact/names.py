@@ -259,7 +259,8 @@ def _folded_given_names() -> frozenset[str]:
 
 _UP = "A-ZÀ-ÖØ-ÞĀ-Ž"
 _LO = "a-zß-öø-ÿā-ž"
-_CAP_WORD = re.compile(rf"(?<![^\W_])[{_UP}][{_LO}]{{1,20}}(?![^\W_])")
+#: A capitalised word, or two joined by a hyphen (a hyphenated given name: Marc-André, Hans-Peter, Anna-Lena)
+_CAP_WORD = re.compile(rf"(?<![^\W_])[{_UP}][{_LO}]{{1,20}}(?:-[{_UP}][{_LO}]{{1,20}})?(?![^\W_])")
 _SURNAME_WORDS = re.compile(
     rf"(?:[ \t]+[{_UP}][{_LO}{_UP}'’]{{1,30}}(?:-[{_UP}][{_LO}]{{1,30}})?(?![^\W_])){{1,3}}"
 )
@@ -271,6 +272,12 @@ def _is_given(word: str) -> bool:
     """Is ``word`` a listed given name, with or without its accents (María, Zoë, Søren, Benoit for Benoît)? Both
     sides are folded the same way (:func:`fold`), so the list needs one spelling of each name."""
     return word.lower() in given_names() or fold(word) in _folded_given_names()
+
+
+def _is_given_compound(word: str) -> bool:
+    """Is ``word``, or a part of it between hyphens, a listed given name (Marc-André, Jean-Pierre: one listed part
+    makes the whole a given name, so no "Marc-" is left before a redacted "André")?"""
+    return any(_is_given(part) for part in word.split("-"))
 
 
 _ADDRESS_VERBS = r"ask|asked|asking|cc|thanks|thank you|thx|ping|pinged|tell|told"
@@ -323,7 +330,7 @@ def addressed_names(text: str, lower: str | None = None) -> Iterator[RawHit]:
     starts = (a.start() for a in _ADDRESSED_ANCHOR.finditer(lower)) if same else None
     matches = (_ADDRESSED.match(text, a) for a in starts) if starts is not None else _ADDRESSED.finditer(text)
     for m in matches:
-        if m is None or not _is_given(m.group("n").split("-", 1)[0]):
+        if m is None or not _is_given_compound(m.group("n")):
             continue
         if m.group("n").lower() in _MONTH_ABBR and _DAY_AFTER.match(text, m.end("n")):
             continue
@@ -337,7 +344,7 @@ def given_name_pairs(text: str) -> Iterator[RawHit]:
     given = given_names()
     done = 0
     for m in _CAP_WORD.finditer(text):
-        if m.start() < done or m.group(0).lower() not in given and not _is_given(m.group(0)):
+        if m.start() < done or m.group(0).lower() not in given and not _is_given_compound(m.group(0)):
             continue
         tail = _SURNAME_WORDS.match(text, m.end())
         if tail is None:
@@ -366,8 +373,13 @@ _TITLES = (
 )
 #: A surname word: capitalised, also with a capital inside after a short prefix (O'Brien, McDonald, DeVito, D'Angelo)
 _SURNAME = rf"[{_UP}](?:[{_LO}]{{0,2}}['’]?[{_UP}])?[{_LO}'’]{{1,30}}(?:-[{_UP}][{_LO}]{{1,30}})?"
+#: Lower-case academic qualifiers after a title (Dr. med., Dr. rer. nat., Prof. Dr. h.c., Dr. med. dent., Dr.-Ing.)
+_QUALIFIERS = (
+    r"(?:[ \t]+(?:med|dent|vet|rer|nat|pol|oec|publ|phil|jur|iur|theol|habil|mult|techn|sc|soc|paed|agr|biol|hum|"
+    r"h\.[ \t]?c)\.|-Ing\.)*"
+)
 _TITLED = re.compile(
-    rf"(?<![^\W_])(?P<t>{_TITLES})[ \t]+(?P<n>{_SURNAME}(?:[ \t]+{_SURNAME}){{0,2}})(?![^\W_])"
+    rf"(?<![^\W_])(?P<t>{_TITLES}){_QUALIFIERS}[ \t]+(?P<n>{_SURNAME}(?:[ \t]+{_SURNAME}){{0,2}})(?![^\W_])"
 )
 #: A second title after the first (Herr Dr. Müller, Frau Prof. Öztürk): the name follows it
 _TITLE_WORD = re.compile(r"(?:Dr|Prof|Mr|Mrs|Ms|Mx)\.?")
