@@ -427,6 +427,10 @@ def test_placeholders_and_kinds() -> None:
         ("担当：山田太郎\n名前は佐藤花子です。私は鈴木と申します。", "担当：[PERSON]\n名前は[PERSON]です。私は[PERSON]と申します。"),
         ("제 이름은 김민준입니다. 이름: 이서연; 저는 박지훈이라고 합니다",
          "제 이름은 [PERSON]입니다. 이름: [PERSON]; 저는 [PERSON]이라고 합니다"),
+        # an unbroken introduction ends before the words that follow it (before, 王明今 and 王明是 were taken: 今 and
+        # 是 are no given names); a katakana name written with its dot (before, ジョン・スミス stayed: too long)
+        ("我叫王明今年25岁。我叫李强是学生。我叫王小明来自北京", "我叫[PERSON]今年25岁。我叫[PERSON]是学生。我叫[PERSON]来自北京"),
+        ("名前：ジョン・スミス\n名前：タナカ", "名前：[PERSON]\n名前：[PERSON]"),
         # not names: a given name alone after a greeting, before a tech word, month abbreviations, code; an
         # assistant, a language or a lower-case word after the verb
         ("hello John, the Peter Django views", "hello [PERSON], the Peter Django views"),
@@ -445,6 +449,9 @@ def test_placeholders_and_kinds() -> None:
         # CJK words that make no name: "I told him", "what am I called", a self-description, a placeholder
         ("我叫他来一下。我叫什么？私は学生です。저는 학생입니다. 担当者：未定",
          "我叫他来一下。我叫什么？私は学生です。저는 학생입니다. 担当者：未定"),
+        # a form's placeholder or field word after a label (before, each became a PERSON)
+        ("名前：テキスト\n氏名：未入力\n名前：ユーザー名\n姓名：用户名\n担当：ゲスト\n이름: 사용자\n联系人：暂无",
+         "名前：テキスト\n氏名：未入力\n名前：ユーザー名\n姓名：用户名\n担当：ゲスト\n이름: 사용자\n联系人：暂无"),
         # a title before a product, a brand or a screen character (before, "Ms [PERSON]", "Mr [PERSON]")
         ("open it in Ms Word or Ms Outlook; Mr Robot; Mr. Bean; a Dr Pepper; Dr Web; Ms Teams call",
          "open it in Ms Word or Ms Outlook; Mr Robot; Mr. Bean; a Dr Pepper; Dr Web; Ms Teams call"),

@@ -456,14 +456,26 @@ _CN_SURNAMES = (
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff"
 _KATAKANA = "\u30a0-\u30ff"
 _HANGUL = "\uac00-\ud7a3"
+#: Words that follow a name in an unbroken Chinese introduction (我叫王明今年25岁, 我叫李强是学生): the name's third
+#: character is not one of them
+_CN_AFTER_NAME = "今年|今天|现在|現在|目前|来自|來自|住在|喜欢|喜歡|毕业|畢業|负责|負責|工作|出生|是|的|在|了|岁|歲|也|很|就|从|從|请|請"
+#: A form's placeholders and field words after a label (名前：テキスト, 氏名：未入力, 이름: 사용자): no name
+_CJK_NOT_NAMES = frozenset(
+    """テキスト ユーザー ユーザ ユーザー名 ユーザ名 ゲスト サンプル テスト タイトル ボタン ラベル ファイル ファイル名 データ
+    フォーム デフォルト ニックネーム フルネーム ネーム アカウント アカウント名 ログイン パスワード メール メールアドレス アドレス
+    グループ プロジェクト 未入力 未登録 未記入 未設定 空欄 任意 必須 入力 名前 氏名 姓名 匿名 名無し 管理者 管理员 管理員
+    用户 用戶 用户名 用戶名 名称 名稱 名字 文本 示例 测试 測試 未填写 未填寫 暂无 暫無 사용자 관리자 익명 테스트 텍스트 미정
+    미입력 이름 입력""".split()
+)
 #: A name in Chinese, Japanese or Korean after a label that asks for one or an introduction that gives it, ending where
 #: the script ends or at the words that close an introduction: 姓名：王小明, 担当：山田太郎, 我叫王小明, 名前は山田です,
 #: 私は山田と申します, 제 이름은 김민준입니다, 이름: 김민준. A self-description ("私は学生です", "저는 학생입니다") has no
 #: such closing words and stays.
 _CJK_NAMES = re.compile(
     rf"(?:姓名|联系人|聯絡人|负责人|負責人|氏名|名前|担当者?|이름)[ \t]*[:：][ \t]*(?!未定|待定|未設定|未设定|不明|未知|無し|なし|없음)"
-    rf"(?P<a>[{_HAN}{_KATAKANA}]{{2,6}}(?![{_HAN}{_KATAKANA}])|[{_HANGUL}]{{2,4}}(?![{_HANGUL}]))"
-    rf"|我(?:叫|的名字[是叫])[ \t]*(?P<b>[{_CN_SURNAMES}][{_HAN}]{{1,2}})"
+    rf"(?P<a>[{_HAN}{_KATAKANA}]{{2,6}}(?![{_HAN}{_KATAKANA}])|[{_KATAKANA}]{{2,16}}(?![{_HAN}{_KATAKANA}])"
+    rf"|[{_HANGUL}]{{2,4}}(?![{_HANGUL}]))"
+    rf"|我(?:叫|的名字[是叫])[ \t]*(?P<b>[{_CN_SURNAMES}][{_HAN}](?:(?!{_CN_AFTER_NAME})[{_HAN}])?)"
     rf"|(?:私の名前は|名前は)[ \t]*(?P<c>[{_HAN}{_KATAKANA}]{{2,6}}?)[ \t]*(?=です|と申します|といいます)"
     rf"|私は[ \t]*(?P<d>[{_HAN}{_KATAKANA}]{{2,6}}?)[ \t]*(?=と申します|といいます)"
     rf"|(?:제|내)[ \t]+이름은[ \t]*(?P<e>[{_HANGUL}]{{2,4}}?)(?=입니다|이에요|예요|이야|[ \t\n,.!?]|$)"
@@ -481,5 +493,5 @@ def cjk_names(text: str) -> Iterator[RawHit]:
         return
     for a in _CJK_FIRST.finditer(text):
         m = _CJK_NAMES.match(text, a.start())
-        if m is not None and m.lastgroup is not None:
+        if m is not None and m.lastgroup is not None and m.group(m.lastgroup) not in _CJK_NOT_NAMES:
             yield RawHit(K.PERSON, m.start(m.lastgroup), m.end(m.lastgroup), 0.8, "rule")
