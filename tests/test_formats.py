@@ -236,6 +236,46 @@ def test_openhands_v0_trajectory() -> None:
     assert [b.kind for b in res.bad] == ["bad_record"]
 
 
+def test_openhands_v0_action_input_is_the_models_arguments(tmp_path: Path) -> None:
+    """An edit's ``args`` hold OpenHands' rewrite of the call (``translated_ipython_code``, a ``file_editor(...)`` line):
+    its words are not the model's (taxonomy §1). The input is the call's ``function.arguments`` in
+    ``tool_call_metadata`` (matched by ``tool_call_id``); without them, the ``args`` as before."""
+    model_args = {"command": "create", "path": "/w/a.py", "file_text": "print(1)\nprint(2)"}  # 4 words
+    rewrite = "print(file_editor(**{'command': 'create', 'path': '/w/a.py', 'file_text': 'print(1)\\nprint(2)'}))"
+    other_call = {"id": "call_0", "function": {"name": "execute_bash", "arguments": '{"command": "rm -rf /tmp/x y z"}'}}
+    events = [
+        {"id": 1, "source": "user", "action": "message", "args": {"content": "make a.py"}},
+        {
+            "id": 2, "source": "agent", "action": "edit",
+            "args": {"path": "/w/a.py", "content": "", "start": 1, "end": -1, "thought": "I create it",
+                     "impl_source": "oh_aci", "translated_ipython_code": rewrite},
+            "tool_call_metadata": {
+                "function_name": "str_replace_editor", "tool_call_id": "call_1",
+                "model_response": {"id": "r1", "model": "m", "choices": [{"message": {"content": "", "tool_calls": [
+                    other_call,
+                    {"id": "call_1", "type": "function",
+                     "function": {"name": "str_replace_editor", "arguments": json.dumps(model_args)}},
+                ]}}]},
+            },
+        },
+        # no metadata: the args but the fields OpenHands sets itself
+        {"id": 3, "source": "agent", "action": "run",
+         "args": {"command": "ls -la", "blocking": False, "is_input": False, "thought": "", "hidden": False}},
+        # arguments that are no JSON object: their words
+        {"id": 4, "source": "agent", "action": "run", "args": {"command": "pwd", "translated_ipython_code": "a b c"},
+         "tool_call_metadata": {"function_name": "execute_bash", "tool_call_id": "c4", "model_response": {
+             "id": "r2", "choices": [{"message": {"tool_calls": [{"id": "c4", "function": {"arguments": "pwd now"}}]}}]}}},
+    ]
+    path = tmp_path / "trajectory.json"
+    path.write_text(json.dumps(events), encoding="utf-8")
+    res = parse(path, "openhands")
+    assert [(a.tool, a.file_path, a.input_words) for a in res.actions] == [
+        ("str_replace_editor", "/w/a.py", 4),  # was 7 (the path and the rewrite)
+        ("run", None, 2),
+        ("execute_bash", None, 2),  # was 4 (the command and the rewrite)
+    ]
+
+
 def test_openhands_eval_rows_and_outcomes() -> None:
     res = parse(OH_EVAL, "openhands")
     assert len(res.sessions) == 2

@@ -415,12 +415,22 @@ def test_placeholders_and_kinds() -> None:
         ("Søren Kierkegaard and Jørgen Hansen; cc Benoit", "[PERSON] and [PERSON]; cc [PERSON]"),
         ("Herr Dr. Müller sagt; Frau Prof. Öztürk", "Herr Dr. [PERSON] sagt; Frau Prof. [PERSON]"),
         ("Mr. O'Brien and Ms. McDonald", "Mr. [PERSON] and Ms. [PERSON]"),
+        # a lower-case academic qualifier between the title and the name (before, the name leaked)
+        ("Herr Dr. med. Müller sagt; Frau Prof. Dr. rer. nat. Öztürk", "Herr Dr. med. [PERSON] sagt; Frau Prof. Dr. rer. nat. [PERSON]"),
+        ("Prof. Dr. h.c. Schmidt, Dr. med. dent. Weber, Dr.-Ing. Krause", "Prof. Dr. h.c. [PERSON], Dr. med. dent. [PERSON], Dr.-Ing. [PERSON]"),
+        # a hyphenated given name is taken whole (before, "Marc-[PERSON]", "Jean-[PERSON]"), after an address too
+        ("Marc-Andre Lemburg wrote; Jean-Pierre Dupont; Hans-Peter Müller", "[PERSON] wrote; [PERSON]; [PERSON]"),
+        ("thanks Marc-André!", "thanks [PERSON]!"),
         # Chinese, Japanese and Korean names after a label or in an introduction (before, all stayed)
         ("姓名：王小明，电话见下", "姓名：[PERSON]，电话见下"),
         ("我叫王小明，今年25岁; 我叫李娜", "我叫[PERSON]，今年25岁; 我叫[PERSON]"),
         ("担当：山田太郎\n名前は佐藤花子です。私は鈴木と申します。", "担当：[PERSON]\n名前は[PERSON]です。私は[PERSON]と申します。"),
         ("제 이름은 김민준입니다. 이름: 이서연; 저는 박지훈이라고 합니다",
          "제 이름은 [PERSON]입니다. 이름: [PERSON]; 저는 [PERSON]이라고 합니다"),
+        # an unbroken introduction ends before the words that follow it (before, 王明今 and 王明是 were taken: 今 and
+        # 是 are no given names); a katakana name written with its dot (before, ジョン・スミス stayed: too long)
+        ("我叫王明今年25岁。我叫李强是学生。我叫王小明来自北京", "我叫[PERSON]今年25岁。我叫[PERSON]是学生。我叫[PERSON]来自北京"),
+        ("名前：ジョン・スミス\n名前：タナカ", "名前：[PERSON]\n名前：[PERSON]"),
         # not names: a given name alone after a greeting, before a tech word, month abbreviations, code; an
         # assistant, a language or a lower-case word after the verb
         ("hello John, the Peter Django views", "hello [PERSON], the Peter Django views"),
@@ -439,10 +449,16 @@ def test_placeholders_and_kinds() -> None:
         # CJK words that make no name: "I told him", "what am I called", a self-description, a placeholder
         ("我叫他来一下。我叫什么？私は学生です。저는 학생입니다. 担当者：未定",
          "我叫他来一下。我叫什么？私は学生です。저는 학생입니다. 担当者：未定"),
+        # a form's placeholder or field word after a label (before, each became a PERSON)
+        ("名前：テキスト\n氏名：未入力\n名前：ユーザー名\n姓名：用户名\n担当：ゲスト\n이름: 사용자\n联系人：暂无",
+         "名前：テキスト\n氏名：未入力\n名前：ユーザー名\n姓名：用户名\n担当：ゲスト\n이름: 사용자\n联系人：暂无"),
         # a title before a product, a brand or a screen character (before, "Ms [PERSON]", "Mr [PERSON]")
         ("open it in Ms Word or Ms Outlook; Mr Robot; Mr. Bean; a Dr Pepper; Dr Web; Ms Teams call",
          "open it in Ms Word or Ms Outlook; Mr Robot; Mr. Bean; a Dr Pepper; Dr Web; Ms Teams call"),
         ("Ms Word said no, Ms Wordsworth said yes", "Ms Word said no, Ms [PERSON] said yes"),
+        # a qualifier before a job title or a tool, hyphenated words that are no given names
+        ("Dr. med. Python; Dr. rer. nat. Software Engineer; Read-Only Memory; Content-Type Header; Non-Python Code",
+         "Dr. med. Python; Dr. rer. nat. Software Engineer; Read-Only Memory; Content-Type Header; Non-Python Code"),
     ],
 )
 def test_names_written_without_an_introduction(text: str, expected: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 from codecensus.redact import DIRECT_PII_KINDS, KINDS, PLACEHOLDERS, QUASI_KINDS, SECRET_KINDS, get_redactor
 
 SEED = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+NUMBERED = " ".join(f"{i}. {w}" for i, w in enumerate(SEED.split(), 1))  # 1. legal 2. winner ... 12. yellow
 
 FOUND = [
     # passport numbers after their cue
@@ -63,6 +64,17 @@ FOUND = [
     ("abandon " * 11 + "about", "[MNEMONIC]"),
     ("words:\n" + "abandon " * 23 + "art\nok", "words:\n[MNEMONIC]\nok"),
     (SEED.replace(" wave", "\nwave"), "[MNEMONIC]"),
+    # ... also numbered (on one line or one a line), comma-separated, capitalised or as a bullet list (before, these
+    # stayed without a cue)
+    (NUMBERED, "1. [MNEMONIC]"),
+    (NUMBERED.replace(". ", ") "), "1) [MNEMONIC]"),
+    ("my words:\n" + "\n".join(f"{i}.{w}" for i, w in enumerate(SEED.split(), 1)) + "\ndone",
+     "my words:\n1.[MNEMONIC]\ndone"),
+    ("\n".join(f"{i:>2}  {w}" for i, w in enumerate(SEED.split(), 1)), " 1  [MNEMONIC]"),
+    (f"restore: {SEED.replace(' ', ', ')}.", "restore: [MNEMONIC]."),
+    (SEED.title(), "[MNEMONIC]"),
+    (SEED.upper().replace(" ", ",") + ";", "[MNEMONIC];"),
+    ("\n".join(f"- {w}" for w in SEED.split()), "- [MNEMONIC]"),
 ]
 
 KEPT = [
@@ -89,6 +101,12 @@ KEPT = [
     # 12 or more words of the BIP-39 list whose checksum fails, prose of listed and other words
     "abandon " * 11 + "abandon",
     SEED.replace("yellow", "wrong"),
+    # ... numbered, comma-separated or capitalised the same way, and numbered lists of code and prose
+    NUMBERED.replace("yellow", "wrong"),
+    SEED.replace("yellow", "wrong").replace(" ", ", ").title(),
+    "1. Open the file 2. Add the line 3. Save it 4. Run the tests 5. Check the output 6. Commit the change",
+    "Steps: 1) build 2) test 3) deploy 4) verify 5) monitor 6) alert 7) review 8) close 9) report 10) plan 11) fix "
+    "12) ship",
     "you can also have all that when there will be just about every other one after again",
 ]
 

@@ -39,10 +39,12 @@ OpenHands V0 trajectories (one session per file, a JSON list of events):
   ``condensation`` or ``change_agent_state`` (bookkeeping), once per event id — ``finish`` and ``think`` are tool
   calls of the agent;
 - visible words = ``args.content`` of agent ``message`` actions and ``args.thought`` of its tool calls (the text the
-  model wrote beside the call); its input = the other ``args`` but ``impl_source``, ``confirmation_state`` and
-  ``hidden``, which OpenHands sets itself. Known limit, left as the parser has it: the edits' ``args`` of these
-  trajectories hold OpenHands' ``translated_ipython_code`` (the call rewritten as a ``file_editor(...)`` line), a few
-  words more than the model's own ``tool_call_metadata`` arguments (378 against 371 in ``basic.json``).
+  model wrote beside the call); its input = the arguments the model wrote: ``function.arguments`` (read as JSON, the
+  string itself if it is not JSON) of the entry of ``tool_call_metadata.model_response.choices[].message.tool_calls``
+  whose ``id`` is the event's ``tool_call_id``. The ``args`` are OpenHands' own reading of the call (an edit's hold
+  ``translated_ipython_code``, the call rewritten as a ``file_editor(...)`` line: 378 words against the model's 371 in
+  ``basic.json``), so they count only for an action without such an entry, without ``impl_source``,
+  ``confirmation_state`` and ``hidden``, which OpenHands sets itself.
 
 SWE-agent ``.traj`` (one session per file):
 - prompt = 1: the task (the first non-demo ``user`` message of ``history``); the later ones are observations;
@@ -202,6 +204,20 @@ OPENHANDS_NOT_ACTIONS = {"message", "system", "recall", "condensation", "change_
 OPENHANDS_NOT_WRITTEN = {"thought", "impl_source", "confirmation_state", "hidden"}
 
 
+def openhands_model_arguments(meta: dict) -> object:
+    """The model's arguments of the call ``meta`` (a ``tool_call_metadata``) describes; None without them."""
+    response = _dict(meta.get("model_response"))
+    for choice in response.get("choices") or []:
+        for call in _dict(_dict(choice).get("message")).get("tool_calls") or []:
+            call = _dict(call)
+            if meta.get("tool_call_id") is not None and call.get("id") == meta.get("tool_call_id"):
+                args = _dict(call.get("function")).get("arguments")
+                with contextlib.suppress(ValueError):
+                    args = json.loads(args) if isinstance(args, str) else args
+                return args
+    return None
+
+
 def count_openhands(path: Path) -> list[Counts]:
     events = json.loads(path.read_bytes())
     if isinstance(events, dict):
@@ -223,7 +239,10 @@ def count_openhands(path: Path) -> list[Counts]:
                 continue
             ids.add(eid)
             visible += _words(args.get("thought"))
-            tool_words += _words({k: v for k, v in args.items() if k not in OPENHANDS_NOT_WRITTEN})
+            written = openhands_model_arguments(_dict(e.get("tool_call_metadata")))
+            if written is None:
+                written = {k: v for k, v in args.items() if k not in OPENHANDS_NOT_WRITTEN}
+            tool_words += _words(written)
     return [(prompts, len(ids), visible, visible + tool_words)]
 
 

@@ -259,7 +259,8 @@ def _folded_given_names() -> frozenset[str]:
 
 _UP = "A-ZÀ-ÖØ-ÞĀ-Ž"
 _LO = "a-zß-öø-ÿā-ž"
-_CAP_WORD = re.compile(rf"(?<![^\W_])[{_UP}][{_LO}]{{1,20}}(?![^\W_])")
+#: A capitalised word, or two joined by a hyphen (a hyphenated given name: Marc-André, Hans-Peter, Anna-Lena)
+_CAP_WORD = re.compile(rf"(?<![^\W_])[{_UP}][{_LO}]{{1,20}}(?:-[{_UP}][{_LO}]{{1,20}})?(?![^\W_])")
 _SURNAME_WORDS = re.compile(
     rf"(?:[ \t]+[{_UP}][{_LO}{_UP}'’]{{1,30}}(?:-[{_UP}][{_LO}]{{1,30}})?(?![^\W_])){{1,3}}"
 )
@@ -271,6 +272,12 @@ def _is_given(word: str) -> bool:
     """Is ``word`` a listed given name, with or without its accents (María, Zoë, Søren, Benoit for Benoît)? Both
     sides are folded the same way (:func:`fold`), so the list needs one spelling of each name."""
     return word.lower() in given_names() or fold(word) in _folded_given_names()
+
+
+def _is_given_compound(word: str) -> bool:
+    """Is ``word``, or a part of it between hyphens, a listed given name (Marc-André, Jean-Pierre: one listed part
+    makes the whole a given name, so no "Marc-" is left before a redacted "André")?"""
+    return any(_is_given(part) for part in word.split("-"))
 
 
 _ADDRESS_VERBS = r"ask|asked|asking|cc|thanks|thank you|thx|ping|pinged|tell|told"
@@ -323,7 +330,7 @@ def addressed_names(text: str, lower: str | None = None) -> Iterator[RawHit]:
     starts = (a.start() for a in _ADDRESSED_ANCHOR.finditer(lower)) if same else None
     matches = (_ADDRESSED.match(text, a) for a in starts) if starts is not None else _ADDRESSED.finditer(text)
     for m in matches:
-        if m is None or not _is_given(m.group("n").split("-", 1)[0]):
+        if m is None or not _is_given_compound(m.group("n")):
             continue
         if m.group("n").lower() in _MONTH_ABBR and _DAY_AFTER.match(text, m.end("n")):
             continue
@@ -337,7 +344,7 @@ def given_name_pairs(text: str) -> Iterator[RawHit]:
     given = given_names()
     done = 0
     for m in _CAP_WORD.finditer(text):
-        if m.start() < done or m.group(0).lower() not in given and not _is_given(m.group(0)):
+        if m.start() < done or m.group(0).lower() not in given and not _is_given_compound(m.group(0)):
             continue
         tail = _SURNAME_WORDS.match(text, m.end())
         if tail is None:
@@ -366,8 +373,13 @@ _TITLES = (
 )
 #: A surname word: capitalised, also with a capital inside after a short prefix (O'Brien, McDonald, DeVito, D'Angelo)
 _SURNAME = rf"[{_UP}](?:[{_LO}]{{0,2}}['’]?[{_UP}])?[{_LO}'’]{{1,30}}(?:-[{_UP}][{_LO}]{{1,30}})?"
+#: Lower-case academic qualifiers after a title (Dr. med., Dr. rer. nat., Prof. Dr. h.c., Dr. med. dent., Dr.-Ing.)
+_QUALIFIERS = (
+    r"(?:[ \t]+(?:med|dent|vet|rer|nat|pol|oec|publ|phil|jur|iur|theol|habil|mult|techn|sc|soc|paed|agr|biol|hum|"
+    r"h\.[ \t]?c)\.|-Ing\.)*"
+)
 _TITLED = re.compile(
-    rf"(?<![^\W_])(?P<t>{_TITLES})[ \t]+(?P<n>{_SURNAME}(?:[ \t]+{_SURNAME}){{0,2}})(?![^\W_])"
+    rf"(?<![^\W_])(?P<t>{_TITLES}){_QUALIFIERS}[ \t]+(?P<n>{_SURNAME}(?:[ \t]+{_SURNAME}){{0,2}})(?![^\W_])"
 )
 #: A second title after the first (Herr Dr. Müller, Frau Prof. Öztürk): the name follows it
 _TITLE_WORD = re.compile(r"(?:Dr|Prof|Mr|Mrs|Ms|Mx)\.?")
@@ -444,14 +456,26 @@ _CN_SURNAMES = (
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff"
 _KATAKANA = "\u30a0-\u30ff"
 _HANGUL = "\uac00-\ud7a3"
+#: Words that follow a name in an unbroken Chinese introduction (我叫王明今年25岁, 我叫李强是学生): the name's third
+#: character is not one of them
+_CN_AFTER_NAME = "今年|今天|现在|現在|目前|来自|來自|住在|喜欢|喜歡|毕业|畢業|负责|負責|工作|出生|是|的|在|了|岁|歲|也|很|就|从|從|请|請"
+#: A form's placeholders and field words after a label (名前：テキスト, 氏名：未入力, 이름: 사용자): no name
+_CJK_NOT_NAMES = frozenset(
+    """テキスト ユーザー ユーザ ユーザー名 ユーザ名 ゲスト サンプル テスト タイトル ボタン ラベル ファイル ファイル名 データ
+    フォーム デフォルト ニックネーム フルネーム ネーム アカウント アカウント名 ログイン パスワード メール メールアドレス アドレス
+    グループ プロジェクト 未入力 未登録 未記入 未設定 空欄 任意 必須 入力 名前 氏名 姓名 匿名 名無し 管理者 管理员 管理員
+    用户 用戶 用户名 用戶名 名称 名稱 名字 文本 示例 测试 測試 未填写 未填寫 暂无 暫無 사용자 관리자 익명 테스트 텍스트 미정
+    미입력 이름 입력""".split()
+)
 #: A name in Chinese, Japanese or Korean after a label that asks for one or an introduction that gives it, ending where
 #: the script ends or at the words that close an introduction: 姓名：王小明, 担当：山田太郎, 我叫王小明, 名前は山田です,
 #: 私は山田と申します, 제 이름은 김민준입니다, 이름: 김민준. A self-description ("私は学生です", "저는 학생입니다") has no
 #: such closing words and stays.
 _CJK_NAMES = re.compile(
     rf"(?:姓名|联系人|聯絡人|负责人|負責人|氏名|名前|担当者?|이름)[ \t]*[:：][ \t]*(?!未定|待定|未設定|未设定|不明|未知|無し|なし|없음)"
-    rf"(?P<a>[{_HAN}{_KATAKANA}]{{2,6}}(?![{_HAN}{_KATAKANA}])|[{_HANGUL}]{{2,4}}(?![{_HANGUL}]))"
-    rf"|我(?:叫|的名字[是叫])[ \t]*(?P<b>[{_CN_SURNAMES}][{_HAN}]{{1,2}})"
+    rf"(?P<a>[{_HAN}{_KATAKANA}]{{2,6}}(?![{_HAN}{_KATAKANA}])|[{_KATAKANA}]{{2,16}}(?![{_HAN}{_KATAKANA}])"
+    rf"|[{_HANGUL}]{{2,4}}(?![{_HANGUL}]))"
+    rf"|我(?:叫|的名字[是叫])[ \t]*(?P<b>[{_CN_SURNAMES}][{_HAN}](?:(?!{_CN_AFTER_NAME})[{_HAN}])?)"
     rf"|(?:私の名前は|名前は)[ \t]*(?P<c>[{_HAN}{_KATAKANA}]{{2,6}}?)[ \t]*(?=です|と申します|といいます)"
     rf"|私は[ \t]*(?P<d>[{_HAN}{_KATAKANA}]{{2,6}}?)[ \t]*(?=と申します|といいます)"
     rf"|(?:제|내)[ \t]+이름은[ \t]*(?P<e>[{_HANGUL}]{{2,4}}?)(?=입니다|이에요|예요|이야|[ \t\n,.!?]|$)"
@@ -469,5 +493,5 @@ def cjk_names(text: str) -> Iterator[RawHit]:
         return
     for a in _CJK_FIRST.finditer(text):
         m = _CJK_NAMES.match(text, a.start())
-        if m is not None and m.lastgroup is not None:
+        if m is not None and m.lastgroup is not None and m.group(m.lastgroup) not in _CJK_NOT_NAMES:
             yield RawHit(K.PERSON, m.start(m.lastgroup), m.end(m.lastgroup), 0.8, "rule")

@@ -1476,14 +1476,20 @@ def bip39_checksum_ok(indexes: list[int]) -> bool:
     return hashlib.sha256(entropy).digest()[0] >> (8 - cs) == bits & ((1 << cs) - 1)
 
 
-#: 12 or more lower-case words of 3 to 8 letters, one or two spaces or a line break between (a seed phrase's shape)
-#: (also in JSON text: after or around an escaped line break)
+#: A word of a seed phrase as written: lower case, capitalised or in capitals
+_SEED_WORD = r"(?>[a-z]{3,8}|[A-Z][a-z]{2,7}|[A-Z]{3,8})(?![A-Za-z])"
+#: An item's number (``1.``, ``2)``, ``12:``, `` 3  ``) or bullet (``-``, ``*``) before a word of a phrase written as a list
+_SEED_ITEM = r"(?:\d{1,2}(?:[.):]|[ \t])[ \t]*|[-*•][ \t]+)"
+#: Between two words: one or two spaces, a comma, a line break (also escaped, in JSON text)
+_SEED_SEP = r"(?>,?[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*|,[ \t]?|[ \t]{1,2})"
+#: 12 or more such words (a seed phrase's shape), also numbered or bulleted (``1. legal 2. winner``, one a line too)
+#: and in JSON text (after or around an escaped line break)
 _WORD_RUN = re.compile(
-    r"(?:(?<![\w'\\-])|(?<=\\[nrt]))[a-z]{3,8}(?:(?:[ \t]{1,2}|\r?\n|(?:\\r)?\\n)[a-z]{3,8}){11,}(?![\w'-])"
+    rf"(?:(?<![\w'\\-])|(?<=\\[nrt])){_SEED_ITEM}?{_SEED_WORD}(?:{_SEED_SEP}{_SEED_ITEM}?{_SEED_WORD}){{11,}}(?![\w'-])"
 )
 #: Where such a run can be: 47 or more characters of its alphabet (a 5x faster scan than for the words themselves)
-_WORD_RUN_SPAN = re.compile(r"(?<![a-z \t\r\n\\])[a-z \t\r\n\\]{47,}")
-_RUN_WORD = re.compile(r"[a-z]+")
+_WORD_RUN_SPAN = re.compile(r"(?<![A-Za-z0-9 \t\r\n\\.,):*•-])[A-Za-z0-9 \t\r\n\\.,):*•-]{47,}")
+_RUN_WORD = re.compile(r"[A-Za-z]+")
 _PHRASE_LENGTHS = (24, 21, 18, 15, 12)
 
 
@@ -1495,7 +1501,7 @@ def bip39_phrases(text: str) -> Iterator[tuple[int, int]]:
     runs = (r for c in _WORD_RUN_SPAN.finditer(text) for r in _WORD_RUN.finditer(text, c.start(), c.end() + 1))
     for run in runs:
         plain = run.group(0).replace("\\r", "  ").replace("\\n", "  ")  # (the same length)
-        words = [(w.start(), w.end(), index.get(w.group(0), -1)) for w in _RUN_WORD.finditer(plain)]
+        words = [(w.start(), w.end(), index.get(w.group(0).lower(), -1)) for w in _RUN_WORD.finditer(plain)]
         i = 0
         while i < len(words):
             j = i

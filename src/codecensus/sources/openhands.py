@@ -80,6 +80,31 @@ def _metric_usage(m: dict[str, Any]) -> tuple[int, int, int, int]:
     return max(0, prompt - cr - cw), as_int(m.get("completion_tokens")), cr, cw
 
 
+def _model_arguments(tcm: dict[str, Any]) -> dict[str, Any] | None:
+    """The arguments the model wrote for a V0 action: ``function.arguments`` of the tool call in
+    ``tool_call_metadata.model_response.choices[].message.tool_calls[]`` whose id is the event's ``tool_call_id``,
+    read as JSON (a string that is not a JSON object: ``{"input": <it>}``). None when the metadata does not hold it."""
+    call_id = as_str(tcm.get("tool_call_id"))
+    if not call_id:
+        return None
+    for choice in as_list(as_dict(tcm.get("model_response")).get("choices")):
+        for tc in as_list(as_dict(as_dict(choice).get("message")).get("tool_calls")):
+            tc = as_dict(tc)
+            if as_str(tc.get("id")) != call_id:
+                continue
+            raw = as_dict(tc.get("function")).get("arguments")
+            if isinstance(raw, dict):
+                return raw
+            if not isinstance(raw, str):
+                return None
+            try:
+                parsed = orjson.loads(raw) if raw.strip() else {}
+            except orjson.JSONDecodeError:
+                return {"input": raw}
+            return parsed if isinstance(parsed, dict) else {"input": parsed}
+    return None
+
+
 class _V0:
     """Turns a list of V0 events into one session's rows."""
 
@@ -163,7 +188,11 @@ class _V0:
             elif action == "run_ipython":
                 cmd = as_str(args.get("code"))
             tool = as_str(tcm.get("function_name")) or action
-            inp = {k: v for k, v in args.items() if k not in ("thought", "impl_source", "confirmation_state", "hidden")}
+            # The model's own arguments (taxonomy §1: output words are the words the model produced): an edit's
+            # ``args`` hold OpenHands' rewrite of the call (``translated_ipython_code``), not what the model wrote
+            inp = _model_arguments(tcm)
+            if inp is None:
+                inp = {k: v for k, v in args.items() if k not in ("thought", "impl_source", "confirmation_state", "hidden")}
             s.action(
                 line,
                 ts,
@@ -227,8 +256,9 @@ class _V0:
 class OpenHandsParser(WholeFileParser):
     name = "openhands"
     # 2: a trajectory's session_id from the file's id, not its name (named_session_id); 3: an evaluation row's
-    # instance_id of no tool's id shape is hashed (rows.recorded_session_id)
-    version = "3"
+    # instance_id of no tool's id shape is hashed (rows.recorded_session_id); 4: an action's input words are the
+    # model's own arguments (tool_call_metadata), not OpenHands' rewrite of the call (translated_ipython_code)
+    version = "4"
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix == ".json":
