@@ -144,6 +144,20 @@ def render_summary(comp: Computed, console: Console) -> None:
                       fmt_value(row.iloc[0]["n_sessions"], "count") if len(row) else "")
         console.print(t)
 
+    shp = by.get("session_shape")
+    cost = _released(shp, metric="cost_usd", bin="all")
+    if shp is not None and not cost.empty:
+        n = cost[cost["variable"] == "median"]
+        line = (f"Cost per session: median {_cell(cost, 'usd', variable='median')}, mean "
+                f"{_cell(cost, 'usd', variable='mean')}"
+                + (f" ({count_noun(n.iloc[0]['n_sessions'], 'session')})" if len(n) else ""))
+        left = shp.extra.get("unknown_cost_sessions", 0)
+        if left != 0:  # the figure's caption says the same (None: withheld, below the thresholds)
+            line += ("; sessions whose model has no known price are left out (how many is withheld)" if left is None
+                     else f"; {count_noun(left, 'session')} left out: "
+                          f"{'its model has' if left == 1 else 'their models have'} no known price")
+        console.print(line)
+
     ab = by.get("abstentions")
     lines = abstention_lines(ab)
     if ab is not None and lines:
