@@ -43,6 +43,23 @@ def _cell(t: pd.DataFrame, unit: str, **eq: Any) -> str:
     return f"{fmt_value(r['value'], unit)} [dim]{ci}[/dim]"
 
 
+def _not_classified(rest: int, abstentions: Figure | None) -> str:
+    """What the sessions without classified facets are: not classified yet (`codecensus classify` classifies them),
+    or classified but not answered at all (every facet abstains: classifying again gives the same). It said "run
+    `codecensus classify` for the rest" of a store classify had gone through, for its 50 empty sessions."""
+    t = _released(abstentions, facet="session", variable="abstained")
+    if t.empty:  # none, or their count withheld
+        return ("the others are not classified yet, or the classifier could not answer them: `codecensus classify` "
+                "classifies the first")
+    unanswered = int(t["value"].iloc[0])
+    if unanswered >= rest:
+        return f"the classifier could not answer the other {count_noun(rest, 'session')}: see why below"
+    if unanswered == 0:
+        return "run `codecensus classify` for the rest"
+    return (f"the classifier could not answer {count_noun(unanswered, 'session')}; run `codecensus classify` for the "
+            f"other {count_noun(rest - unanswered, 'session')}")
+
+
 def render_summary(comp: Computed, console: Console) -> None:
     by = {f.id: f for f in comp.figures}
     rel = comp.release
@@ -62,7 +79,7 @@ def render_summary(comp: Computed, console: Console) -> None:
         n_cls = int(cls["value"].iloc[0]) if not cls.empty else None
         if n_cls is not None and n_cls < cov.n_sessions:  # the facet figures cover only these
             head.append(f"\nclassified: {n_cls:,} of them; work modes, occupations, outcomes and value cover only "
-                        "those (run `codecensus classify` for the rest)", style="yellow")
+                        f"those ({_not_classified(cov.n_sessions - n_cls, by.get('abstentions'))})", style="yellow")
     else:
         head.append("fewer sessions or users than the release thresholds")
     head.append(f"\nthresholds: ≥{count_noun(rel.min_users, 'user')} and ≥{count_noun(rel.min_sessions, 'session')} per cell · intervals: "
