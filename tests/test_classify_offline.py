@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -228,31 +229,95 @@ def test_rubric_hash_depends_on_embedder_and_weights(monkeypatch: pytest.MonkeyP
     assert rubric_hash("use-m3") != a
 
 
-def test_rubric_hash_depends_on_the_embedders_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The embedder module decides labels too (its cut, the unreadable-script check): a change there must make
-    stored offline facets stale. Before, only the classify modules were hashed."""
+def _edit_module(monkeypatch: pytest.MonkeyPatch, pkg: str, name: str, edit: Callable[[bytes], bytes]) -> None:
+    """Make rubric_hash read module ``name`` of ``pkg`` as ``edit`` of its source."""
     import importlib.resources as ir
 
-    a = rubric_hash("use-m3")
     real = ir.files
 
     class _Edited:
         def __init__(self, base: object) -> None:
             self.base = base
 
-        def joinpath(self, name: str) -> object:
-            p = self.base.joinpath(name)  # type: ignore[attr-defined]
-            if name != "embed.py":
+        def joinpath(self, n: str) -> object:
+            p = self.base.joinpath(n)  # type: ignore[attr-defined]
+            if n != name:
                 return p
 
             class _F:
                 def read_bytes(self) -> bytes:
-                    return p.read_bytes() + b"\n# edited\n"
+                    return edit(p.read_bytes())
 
             return _F()
 
-    monkeypatch.setattr(ir, "files", lambda pkg: _Edited(real(pkg)) if pkg == "codecensus" else real(pkg))
+    monkeypatch.setattr(ir, "files", lambda p: _Edited(real(p)) if p == pkg else real(p))
+
+
+def test_rubric_hash_depends_on_the_embedders_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedder module decides labels too (its cut, the unreadable-script check): a change there must make
+    stored offline facets stale. Before, only the classify modules were hashed. (The edit was a comment: a comment
+    no longer changes the hash, see the next test; the edit is now code.)"""
+    a = rubric_hash("use-m3")
+    _edit_module(monkeypatch, "codecensus", "embed.py", lambda b: b + b"\nEDITED = 1\n")
     assert rubric_hash("use-m3") != a
+
+
+@pytest.mark.parametrize(("module", "pkg"), [("offline.py", "codecensus.classify"), ("features.py", "codecensus.classify"),
+                                             ("embed.py", "codecensus")])
+def test_rubric_hash_ignores_comments_docstrings_and_layout(
+    monkeypatch: pytest.MonkeyPatch, module: str, pkg: str
+) -> None:
+    """The hash read the rule modules' bytes: a reworded comment or docstring, or a re-wrapped line, made every stored
+    offline facet stale and the next `codecensus classify` classified the whole store again, with the same labels.
+    Now those edits keep the hash; an edit to the code (a changed number, operator or reason) still changes it."""
+    import re
+
+    a = rubric_hash("use-m3")
+
+    def cosmetic(src: bytes) -> bytes:
+        import ast
+
+        lines = src.splitlines(keepends=True)  # (the tree's column offsets count UTF-8 bytes)
+        docs = [n.body[0].value for n in ast.walk(ast.parse(src))
+                if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef) and n.body
+                and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)
+                and isinstance(n.body[0].value.value, str)]
+        for d in sorted(docs, key=lambda d: (d.lineno, d.col_offset), reverse=True):  # every docstring reworded
+            assert d.end_lineno is not None and d.end_col_offset is not None
+            head, tail = lines[d.lineno - 1][:d.col_offset], lines[d.end_lineno - 1][d.end_col_offset:]
+            lines[d.lineno - 1:d.end_lineno] = [head + b'"""Reworded,\n    over two lines."""' + tail]
+        text = b"".join(lines).decode()
+        text = re.sub(r"(?m)^(\s*)# ", r"\1# reworded: ", text)  # every comment line
+        text = re.sub(r"(?m)^(\w+) = ", r"\1  =  ", text)  # layout
+        return (text + "\n\n# a trailing comment\n").encode()
+
+    edited = cosmetic(read_source(pkg, module))
+    assert len(edited) != len(read_source(pkg, module))
+    _edit_module(monkeypatch, pkg, module, cosmetic)
+    assert rubric_hash("use-m3") == a
+    _edit_module(monkeypatch, pkg, module, one_number_changed)
+    assert rubric_hash("use-m3") != a
+    _edit_module(monkeypatch, pkg, module, lambda b: b + b"\nif False:\n    X = 'thin_evidence'\n")
+    assert rubric_hash("use-m3") != a
+
+
+def one_number_changed(src: bytes) -> bytes:
+    """``src`` with its last numeric literal in code one more (9 -> 10)."""
+    import ast
+
+    num = max((n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Constant)
+               and type(n.value) in (int, float) and n.end_lineno == n.lineno), key=lambda n: (n.lineno, n.col_offset))
+    lines = src.splitlines(keepends=True)
+    line = lines[num.lineno - 1]
+    assert num.end_col_offset is not None
+    lines[num.lineno - 1] = line[:num.col_offset] + repr(num.value + 1).encode() + line[num.end_col_offset:]
+    return b"".join(lines)
+
+
+def read_source(pkg: str, module: str) -> bytes:
+    import importlib.resources as ir
+
+    return ir.files(pkg).joinpath(module).read_bytes()
 
 
 class _CountingEmbedder:

@@ -35,3 +35,12 @@ def test_git_agents_db_help_is_for_users() -> None:
     text = _help("git-agents")
     assert "default_db_path" not in text
     assert "CODECENSUS_DB" in text
+
+
+def test_sessions_help_names_the_reason_columns_and_every_reason() -> None:
+    # the export gained <facet>_reason columns: their help lists the fixed vocabulary, all of it
+    from codecensus.taxonomy import ABSTAINING_FACETS, ABSTENTION_REASON_KEYS
+
+    text = " ".join(_help("sessions").split())
+    assert all(f"{k}_reason" in text for k in ABSTAINING_FACETS), text
+    assert [k for k in ABSTENTION_REASON_KEYS if k not in text] == []

@@ -208,3 +208,34 @@ def test_the_summary_line_says_its_count_holds_months_outside_its_dates(tmp_path
     buf = io.StringIO()
     render_summary(comp2, Console(file=buf, width=400))
     assert "withheld at the ends" not in buf.getvalue()
+
+
+@pytest.mark.parametrize(("unanswered", "unclassified", "says"), [
+    (40, 0, "the classifier could not answer the other 40 sessions: see why below"),
+    (0, 30, "run `codecensus classify` for the rest"),
+    (40, 30, "the classifier could not answer 40 sessions; run `codecensus classify` for the other 30 sessions"),
+    (3, 0, "the others are not classified yet, or the classifier could not answer them"),  # 3: withheld
+])
+def test_the_summary_tells_unanswered_sessions_from_unclassified_ones(
+    tmp_path: Path, unanswered: int, unclassified: int, says: str
+) -> None:
+    """A store classify had gone through, with 50 sessions the classifier could not answer (the demo's empty
+    sessions and greetings), read "classified: 1,450 of them ... (run `codecensus classify` for the rest)": classify
+    skips them (already classified), so the advice did nothing. The summary now says which they are."""
+    from codecensus.report.terminal import render_summary
+
+    def edit(s: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
+        f = _reasons(s, f)
+        f["abstained"] = False
+        one_each = f.merge(s[["session_key", "user"]], on="session_key").drop_duplicates("user")["session_key"]
+        at = f["session_key"].isin(one_each.head(unanswered))
+        f.loc[at, ["abstained", "outcome", "occupation", "expertise"]] = [True, "unclear", "not_inferable", None]
+        f.loc[at, ["expertise_reason", "occupation_reason", "outcome_reason"]] = "empty_session"
+        return f[~f["session_key"].isin(one_each.iloc[unanswered:unanswered + unclassified])]
+
+    comp = _compute(tmp_path, edit, users=80)
+    buf = io.StringIO()
+    render_summary(comp, Console(file=buf, width=400))
+    text = " ".join(buf.getvalue().replace("│", " ").split())
+    assert f"classified: {1500 - unanswered - unclassified:,} of them" in text, text
+    assert says in text, text

@@ -285,3 +285,50 @@ def test_regression_subtitle_reads_as_a_sentence(built: tuple[str, dict[str, obj
         pytest.skip("no regression on this corpus")
     sub = reg.subtitle  # type: ignore[attr-defined]
     assert "reference level (" in sub and not re.search(r"\d \w+ users", sub), sub
+
+
+@pytest.mark.parametrize(("unpriced", "min_users", "says"), [
+    (0, 5, None),
+    (1, 1, "1 session whose model has no known price"),
+    (40, 5, "40 sessions whose models have no known price"),
+    (2, 5, "how many is withheld"),
+])
+def test_cost_caption_says_how_many_sessions_have_no_known_price(
+    tmp_path: Path, unpriced: int, min_users: int, says: str | None
+) -> None:
+    """A model with no list price gives a NULL cost: the cost metric leaves those sessions out, and only its n showed
+    it (1,560 beside the figure's 1,600); the caption said nothing. Now the caption, and the terminal summary, say how
+    many were left out, in the right number; a count below the release thresholds (5 users) is not given."""
+    import io
+
+    import pyarrow as pa
+    from rich.console import Console
+
+    from codecensus.report.terminal import render_summary
+
+    c = synthetic_corpus(users=160, sessions=1600, months=7, seed=3)
+    s = c.sessions.to_pandas()
+    users = s.loc[s["prompts"] > 0].drop_duplicates("user")  # one session per user: the count's users = sessions
+    s.loc[users.index[:unpriced], "cost_usd"] = None
+    c.sessions = pa.Table.from_pandas(s, schema=c.sessions.schema, preserve_index=False)
+    store = Store(tmp_path / "r.duckdb")
+    load_into(store, c, clusters=False, git=False)
+    res = write_report(store, ReportOptions(out=tmp_path / "out", bootstrap=20, seed=1, individual=min_users == 1))
+    store.close()
+    fig = next(f for f in res.computed.figures if f.id == "session_shape")
+    card = _card(res.html.read_text(encoding="utf-8"), "session_shape")
+    out = io.StringIO()
+    render_summary(res.computed, Console(file=out, width=300, color_system=None))
+    term = " ".join(out.getvalue().split())
+    assert "Cost per session: median" in term
+    if says is None:
+        assert "known price" not in fig.method and "known price" not in card and "known price" not in term
+        return
+    assert says in fig.method and says in card, fig.method
+    if unpriced == 1:
+        assert "1 session left out: its model has no known price" in term
+    elif says.startswith("how many"):
+        assert "sessions whose model has no known price are left out (how many is withheld)" in term
+        assert f"{unpriced} session" not in fig.method
+    else:
+        assert f"{unpriced} sessions left out: their models have no known price" in term

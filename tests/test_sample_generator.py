@@ -769,3 +769,40 @@ def test_record_shapes_match_real_transcripts(corpus: Corpus) -> None:
                 assert set(b) <= real_blocks[b["type"]], (b["type"], set(b) - real_blocks[b["type"]])
         if isinstance(r.get("toolUseResult"), dict):
             assert set(r["toolUseResult"]) <= real_tur, set(r["toolUseResult"]) - real_tur
+
+
+# ---------------------------------------------------------------------------------------------- abstentions
+
+
+def test_sessions_for_every_offline_abstention_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generator never wrote a session in which expertise abstains: the demo's "Why facets have no finding"
+    showed two reasons (thin evidence, no result) of the seven the offline classifier gives. It now writes short
+    sessions of the kinds every real corpus holds (opened and closed, a greeting, /init, a question in a language
+    the embedder cannot read, a request cancelled at once), each giving its reason; drawn from their own random
+    stream, so the other sessions' plans are those of a corpus without them."""
+    from codecensus.classify.offline import OfflineBackend
+    from codecensus.classify.run import classify_store
+    from codecensus.ingest import ingest
+    from codecensus.measure import build_sessions
+    from codecensus.store import Store
+    from codecensus.taxonomy import ABSTAINING_FACETS, ABSTENTION_REASON_KEYS
+
+    generate_corpus(tmp_path / "c", users=60, sessions=400, months=7, seed=7)
+    store = Store(tmp_path / "db.duckdb")
+    ingest(store, [tmp_path / "c"], user_from_dir=True, workers=1)
+    build_sessions(store)
+    classify_store(store, OfflineBackend(embedder="use"))
+    given = {r[0] for facet in ABSTAINING_FACETS
+             for r in store.con.execute(f"SELECT DISTINCT {facet}_reason FROM facets").fetchall() if r[0]}
+    store.close()
+    # every reason but the LLM's (no_answer, model_cannot_tell) and older stores' (not_recorded)
+    offline = set(ABSTENTION_REASON_KEYS) - {"no_answer", "model_cannot_tell", "not_recorded"}
+    assert given == offline, sorted(offline - given)
+
+    with_stubs = list(csv.DictReader((tmp_path / "c" / "truth.csv").open(encoding="utf-8")))
+    monkeypatch.setattr(gen_mod, "STUB_RATE", 0.0)
+    generate_corpus(tmp_path / "n", users=60, sessions=400, months=7, seed=7)
+    without = list(csv.DictReader((tmp_path / "n" / "truth.csv").open(encoding="utf-8")))
+    changed = [(a, b) for a, b in zip(with_stubs, without, strict=True) if a != b]
+    assert 10 <= len(changed) <= 40  # ~9 % of the 2.1 sessions
+    assert all(a == {**b, "outcome": "unclear", "verified_evidence": ""} for a, b in changed)

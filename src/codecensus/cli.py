@@ -410,7 +410,12 @@ def sessions(
     db: DbOpt = None,
 ) -> None:
     """Export one row per session (shape, and facets once classified). No transcript text, no free text unless
-    --summaries; users and projects hashed."""
+    --summaries; users and projects hashed.
+
+    Where a facet has no finding (expertise empty, occupation not_inferable, outcome unclear), its column
+    expertise_reason, occupation_reason or outcome_reason says why, as one of these keys: empty_session,
+    no_answer, no_human_request, too_little_text, unreadable_request, thin_evidence, nothing_done, no_result,
+    model_cannot_tell, not_recorded (classified before reasons were stored: classify again). Empty otherwise."""
     from codecensus.export import session_table, write_table
 
     if out_file is not None and str(out_file) == "-":  # the Unix name of standard output (was a file named '-')

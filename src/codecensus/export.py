@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from codecensus.measure import SESSION_COLUMNS
 from codecensus.runtime import write_all
 from codecensus.store import Store, readable_times
+from codecensus.taxonomy import ABSTAINING_FACETS, ABSTENTION_REASON_KEYS
 
 # Facet columns added by `codecensus classify` (table `facets`, one row per session_key).
 FACET_COLUMNS = (
@@ -33,7 +34,12 @@ FACET_COLUMNS = (
     "backend",
     "model",
     "abstained",
+    # why each facet that abstains has no finding: a key of taxonomy.ABSTENTION_REASONS, NULL where it has one
+    *(f"{k}_reason" for k in ABSTAINING_FACETS),
 )
+# facet -> SQL condition (on the facets row, alias f) of its abstention
+_ABSTAINS_SQL = {"expertise": "f.expertise IS NULL", "occupation": "f.occupation = 'not_inferable'",
+                 "outcome": "f.outcome = 'unclear'"}
 
 
 def session_table(store: Store, *, summaries: bool = False) -> pa.Table:
@@ -46,6 +52,7 @@ def session_table(store: Store, *, summaries: bool = False) -> pa.Table:
     if store.table_exists("facets"):
         cols = {r[0] for r in store.con.execute("DESCRIBE facets").fetchall()}
         facet = ", ".join(
+            _reason_sql(c.removesuffix("_reason"), c in cols) if c.endswith("_reason") else
             (f'f."{c}"' if c in cols else f'NULL AS "{c}"') if c != "model" else
             ('f."model" AS "model"' if "model" in cols else 'NULL AS "model"')
             for c in (*FACET_COLUMNS, *(["summary"] if summaries else []))
@@ -54,6 +61,19 @@ def session_table(store: Store, *, summaries: bool = False) -> pa.Table:
     else:
         sql = f"SELECT {shape} FROM sessions s ORDER BY s.started_at, s.session_id, s.session_key"
     return readable_times(store.query(sql))  # an old database's out-of-range times: null, not a failure
+
+
+def _reason_sql(facet: str, stored: bool) -> str:
+    """The ``<facet>_reason`` column of the export: only a key of taxonomy.ABSTENTION_REASONS, never other text.
+
+    A facet that abstains has its stored reason; 'not_recorded' when the store has none (classified before reasons
+    were stored) or holds a value this version does not know (as the report's abstentions table reads it); NULL
+    where the facet holds a finding or the session is not classified."""
+    keys = ", ".join(f"'{k}'" for k in ABSTENTION_REASON_KEYS)
+    col = f'f."{facet}_reason"'
+    known = f"CASE WHEN {col} IN ({keys}) THEN {col} ELSE 'not_recorded' END" if stored else "'not_recorded'"
+    return (f'CASE WHEN f.session_key IS NOT NULL AND {_ABSTAINS_SQL[facet]} THEN {known} END '
+            f'AS "{facet}_reason"')
 
 
 EXPORT_BATCH_ROWS = 10_000  # rows turned into text at a time: 400K sessions as JSON Lines took 4.9 GB at once

@@ -1578,15 +1578,33 @@ def fig_session_shape(ctx: Context) -> Figure:
     t = _finish(ctx, rows, ["metric", "metric_label", "bin", "order"])
     has = df["prompts"].to_numpy() > 0
     n_s, n_u = ctx.boot.population(np.where(has, 0, -1), 1)
+    unpriced, text = _unknown_cost(ctx, has)
     return Figure(
         "session_shape", title,
         f"Distribution over sessions with at least one prompt (share per bin; a bin a–b holds values from a up to, "
         f"not including, b, and prompts a–b the whole numbers a to b), with the median and mean; words "
-        f"include what the agent wrote through tools; active time is the sum of recorded turn durations; {ctx.ci_text}.",
+        f"include what the agent wrote through tools; active time is the sum of recorded turn durations; {text}"
+        f"{ctx.ci_text}.",
         t, ["metric", "metric_label", "bin", "order"], "share",
         subtitle="Measured from the transcripts, never guessed (study: ~4 prompts, ~10 actions and ~2,400 words per prompt).",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra={"unknown_cost_sessions": unpriced},
     )
+
+
+def _unknown_cost(ctx: Context, has: np.ndarray) -> tuple[int | None, str]:
+    """The sessions (among ``has``) the cost metric leaves out because their model has no known price (cost_usd
+    NULL), and the caption's words for them ('' when none). The count is released on the thresholds as any cell;
+    below them the caption says that some are left out, and ``None`` stands for the count."""
+    cost = ctx.data.df["cost_usd"].to_numpy(dtype=np.float64)
+    s, u = ctx.boot.population(np.where(has & ~np.isfinite(cost), 0, -1), 1)
+    if s[0] == 0:
+        return 0, ""
+    if not bool(ctx.passes(u[0], s[0])):
+        return None, ("cost leaves out the sessions whose model has no known price (how many is withheld: below the "
+                      "release thresholds); ")
+    one = int(s[0]) == 1
+    return int(s[0]), (f"cost leaves out {int(s[0]):,} session{' whose model has' if one else 's whose models have'} "
+                       "no known price (cost unknown); ")
 
 
 def fig_usage_intensity(ctx: Context) -> Figure:

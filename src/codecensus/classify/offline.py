@@ -43,6 +43,7 @@ Decisions (§6), value (§7) and summary (§8): see the functions below and
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -239,7 +240,20 @@ _RULE_MODULES = ("offline", "features", "text", "prototypes", "value")
 
 
 def rubric_hash(embedder_name: str) -> str:
-    """Hash of everything that decides an offline label: weights, prototypes, lexicons and rule code, embedder."""
+    """Hash of everything that decides an offline label: weights, prototypes, lexicons and rule code, embedder.
+
+    Stored facets are re-classified when it changes (run.select_sessions skips only rows of the same hash), so
+    the rule code is hashed as code (:func:`_rule_code`): an edited comment, docstring or layout no longer
+    re-classifies a whole store (it did: the modules' bytes were hashed).
+
+    Everything else in these modules is hashed, the abstention reasons too: a reason is an output of the rules
+    (which branch abstained), stored beside the label. When the rules give a new or different reason, rows of the
+    old hash hold the old one, or 'not_recorded' (run.ensure_facets_table), and only classifying them again
+    records the new one; a hash that left the reasons out would keep them stale (`codecensus classify` would skip
+    the sessions, and the report's "re-run classify" would do nothing). So adding the reason fields changed the
+    hash, and an upgraded store was classified again once: its labels stayed the same, but no hash can tell that
+    from a change that moves labels, which would leave stale labels mixed with new ones.
+    """
     from importlib import resources
 
     h = hashlib.sha256()
@@ -247,10 +261,42 @@ def rubric_hash(embedder_name: str) -> str:
     h.update(repr(sorted((k, repr(v)) for k, v in WEIGHTS.items())).encode())
     h.update(prototype_hash().encode())
     for mod in _RULE_MODULES:
-        h.update(resources.files("codecensus.classify").joinpath(f"{mod}.py").read_bytes())
+        h.update(_rule_code(resources.files("codecensus.classify").joinpath(f"{mod}.py").read_bytes()))
     # the embedder's code decides labels too: what it reads (its cut, the unreadable-script check) and its vectors
-    h.update(resources.files("codecensus").joinpath("embed.py").read_bytes())
+    h.update(_rule_code(resources.files("codecensus").joinpath("embed.py").read_bytes()))
     return h.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=len(_RULE_MODULES) + 1)  # ~50 ms for the six modules, once per process
+def _rule_code(source: bytes) -> bytes:
+    """A module's code as it runs: without comments, docstrings or layout (none of them decides a label; no
+    module hashed reads its docstrings). Its syntax tree, docstrings dropped, written out by :func:`_tree_text`."""
+    import ast
+
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(
+                first.value.value, str
+            ):
+                node.body = node.body[1:] or [ast.Pass()]
+    return _tree_text(tree).encode()
+
+
+def _tree_text(node: object) -> str:
+    """A syntax tree as text, the same on every Python this project runs on (3.11-3.13 measured): node names and
+    their non-empty fields. (``ast.unparse`` writes f-strings' quotes differently from 3.12 on, and ``ast.dump``
+    shows the empty fields later versions add: either would re-classify a store after a Python upgrade.)"""
+    import ast
+
+    if isinstance(node, ast.AST):
+        fields = ((f, getattr(node, f, None)) for f in node._fields)
+        return "(" + " ".join([type(node).__name__, *(f"{f}={_tree_text(v)}" for f, v in fields
+                                                      if v is not None and v != [])]) + ")"
+    if isinstance(node, list):
+        return "[" + ",".join(_tree_text(x) for x in node) + "]"
+    return repr(node)
 
 
 def _sigmoid(z: float) -> float:

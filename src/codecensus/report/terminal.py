@@ -43,6 +43,23 @@ def _cell(t: pd.DataFrame, unit: str, **eq: Any) -> str:
     return f"{fmt_value(r['value'], unit)} [dim]{ci}[/dim]"
 
 
+def _not_classified(rest: int, abstentions: Figure | None) -> str:
+    """What the sessions without classified facets are: not classified yet (`codecensus classify` classifies them),
+    or classified but not answered at all (every facet abstains: classifying again gives the same). It said "run
+    `codecensus classify` for the rest" of a store classify had gone through, for its 50 empty sessions."""
+    t = _released(abstentions, facet="session", variable="abstained")
+    if t.empty:  # none, or their count withheld
+        return ("the others are not classified yet, or the classifier could not answer them: `codecensus classify` "
+                "classifies the first")
+    unanswered = int(t["value"].iloc[0])
+    if unanswered >= rest:
+        return f"the classifier could not answer the other {count_noun(rest, 'session')}: see why below"
+    if unanswered == 0:
+        return "run `codecensus classify` for the rest"
+    return (f"the classifier could not answer {count_noun(unanswered, 'session')}; run `codecensus classify` for the "
+            f"other {count_noun(rest - unanswered, 'session')}")
+
+
 def render_summary(comp: Computed, console: Console) -> None:
     by = {f.id: f for f in comp.figures}
     rel = comp.release
@@ -62,7 +79,7 @@ def render_summary(comp: Computed, console: Console) -> None:
         n_cls = int(cls["value"].iloc[0]) if not cls.empty else None
         if n_cls is not None and n_cls < cov.n_sessions:  # the facet figures cover only these
             head.append(f"\nclassified: {n_cls:,} of them; work modes, occupations, outcomes and value cover only "
-                        "those (run `codecensus classify` for the rest)", style="yellow")
+                        f"those ({_not_classified(cov.n_sessions - n_cls, by.get('abstentions'))})", style="yellow")
     else:
         head.append("fewer sessions or users than the release thresholds")
     head.append(f"\nthresholds: ≥{count_noun(rel.min_users, 'user')} and ≥{count_noun(rel.min_sessions, 'session')} per cell · intervals: "
@@ -143,6 +160,20 @@ def render_summary(comp: Computed, console: Console) -> None:
             t.add_row(m, _cell(v, unit, month=m, variable="raw"), _cell(v, unit, month=m, variable="reweighted"),
                       fmt_value(row.iloc[0]["n_sessions"], "count") if len(row) else "")
         console.print(t)
+
+    shp = by.get("session_shape")
+    cost = _released(shp, metric="cost_usd", bin="all")
+    if shp is not None and not cost.empty:
+        n = cost[cost["variable"] == "median"]
+        line = (f"Cost per session: median {_cell(cost, 'usd', variable='median')}, mean "
+                f"{_cell(cost, 'usd', variable='mean')}"
+                + (f" ({count_noun(n.iloc[0]['n_sessions'], 'session')})" if len(n) else ""))
+        left = shp.extra.get("unknown_cost_sessions", 0)
+        if left != 0:  # the figure's caption says the same (None: withheld, below the thresholds)
+            line += ("; sessions whose model has no known price are left out (how many is withheld)" if left is None
+                     else f"; {count_noun(left, 'session')} left out: "
+                          f"{'its model has' if left == 1 else 'their models have'} no known price")
+        console.print(line)
 
     ab = by.get("abstentions")
     lines = abstention_lines(ab)

@@ -23,12 +23,12 @@ import queue
 import random
 import shutil
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import orjson
 
-from codecensus.sample.planner import Population, SessionPlan, new_uuid
+from codecensus.sample.planner import STUB_KINDS, STUB_RATE, Population, SessionPlan, new_uuid
 from codecensus.sample.versions import parse_version
 from codecensus.sample.writer import OutFile, SessionResult, SessionWriter
 
@@ -211,6 +211,19 @@ def generate_corpus(out_dir: Path, *, users: int = 300, sessions: int = 3000, mo
     return summary
 
 
+def _stub(plan: SessionPlan, seed: int, index: int) -> SessionPlan | None:
+    """The session to write instead of ``plan`` when it is one in which nothing can be judged (planner.STUB_KINDS),
+    else None. Drawn from its own random stream (seed, index): the corpus' other draws are not moved. Only sessions
+    of Claude Code 2.1 that are not resumed (they are never copied into a resumed one)."""
+    if plan.resumed_from is not None or parse_version(plan.version) < (2, 1, 0):
+        return None
+    rng = random.Random(f"codecensus.sample.stub-kind:{seed}:{index}")
+    if rng.random() >= STUB_RATE:
+        return None
+    return replace(plan, stub=rng.choice(list(STUB_KINDS)), outcome="unclear", evidence="", n_prompts=1,
+                   plant_secret=False, subagents=0)
+
+
 def _generate(sink: _Sink, run: _Run, *, users: int, sessions: int, months: int, start: str, seed: int,
               target_bytes: int | None) -> None:
     rng = random.Random(f"codecensus.sample:{seed}")
@@ -239,9 +252,19 @@ def _generate(sink: _Sink, run: _Run, *, users: int, sessions: int, months: int,
             copy_sid=plan.resumed_from,
         )
         result = writer.build()
+        stub = _stub(plan, seed, i)
+        if stub is not None:
+            # the planned session is still built and its damage drawn (then dropped): the shared random stream then
+            # moves as without the stub, so every other session is the same as before stubs were written
+            for f in result.files:
+                if f.kind == "main" and rng.random() < DAMAGE_RATE and len(f.lines) > 3:
+                    _damage(rng, f.lines, f.rel, [])
+            plan = stub
+            result = SessionWriter(plan, random.Random(f"codecensus.sample.stub:{seed}:{i}"),
+                                   foreign_leaves=proj_leaves).build_stub()
         for f in result.files:
             lines = f.lines
-            if f.kind == "main" and rng.random() < DAMAGE_RATE and len(lines) > 3:
+            if stub is None and f.kind == "main" and rng.random() < DAMAGE_RATE and len(lines) > 3:
                 lines = _damage(rng, lines, f.rel, run.damaged)
             sink.write(f, b"\n".join(lines) + b"\n")
             if f.kind == "main":

@@ -18,6 +18,17 @@ from codecensus.sample.versions import version_at
 from codecensus.taxonomy import CODE_PRODUCING_MODES, MODE_KEYS
 
 DAY_MS = 86_400_000
+# Sessions in which a classifier can judge little or nothing, written instead of the planned work in this share of the
+# sessions of Claude Code 2.1 (those are never resumed into a copy), each kind as often; the abstention reason the
+# offline classifier gives for each (taxonomy.ABSTENTION_REASONS):
+STUB_KINDS: dict[str, str] = {
+    "open_close": "empty_session",  # opened, a slash command or two, closed: no prompt, tool call or reply
+    "greeting": "too_little_text",  # "hi", a greeting back, nothing more
+    "init": "no_human_request",  # /init: the agent reads the project and writes CLAUDE.md; nothing typed by the human
+    "unreadable": "unreadable_request",  # a question in a language the embedder cannot read, answered without a tool
+    "interrupted": "nothing_done",  # a request, cancelled (Esc) before the agent replied or acted
+}
+STUB_RATE = 0.09
 SECRET_RATE = 0.01  # share of sessions with planted fake secrets / PII
 
 # Outcome mix by task expertise (taxonomy §3/§9.5: beginners fail more, experts verify more).
@@ -133,6 +144,7 @@ class SessionPlan:
     synthetic_error: bool
     hooks: bool
     resumed_from: str | None = None  # session id whose history this file copies
+    stub: str = ""  # a session in which nothing can be judged (STUB_KINDS), written instead of the planned work
 
     @property
     def month(self) -> str:

@@ -1312,3 +1312,38 @@ SLUG_VERB = ("sleeping", "dancing", "wandering", "humming", "jumping", "drifting
              "roaming", "spinning", "glowing", "whistling", "running", "dreaming", "tumbling")
 SLUG_NOUN = ("bumblebee", "otter", "lighthouse", "pancake", "falcon", "meadow", "teapot", "comet", "walrus",
              "lantern", "penguin", "river", "sparrow", "cactus", "octopus", "glacier", "mango", "badger")
+
+
+# ------------------------------------------------------------------ sessions where nothing can be judged
+# Short sessions of kinds every real corpus holds, in which a classifier must abstain on some facet, each for its own
+# reason (taxonomy.ABSTENTION_REASONS); the planner's STUB_KINDS says which kind gives which reason.
+
+# A greeting and nothing else, in the user's language ("en" for the others).
+GREETINGS: dict[str, tuple[str, ...]] = {
+    "en": ("hi", "hello", "hey", "hello!", "hi?"), "es": ("hola",), "fr": ("bonjour",), "de": ("hallo",),
+    "pt": ("olá",), "ru": ("привет",), "zh": ("你好",), "ja": ("こんにちは",), "ko": ("안녕",),
+}
+GREETING_REPLIES = ("Hello! What would you like to work on today?", "Hi! How can I help you with this project?",
+                    "Hello! I'm ready to help. What are we working on?")
+# A question written in a language the offline embedder (USE-multilingual) was not trained on, answered in a few
+# words without a tool: (question, answer). Vietnamese, Hindi, Bengali, Greek, Tamil.
+UNREADABLE_QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("Giải thích giúp tôi sự khác nhau giữa tiến trình và luồng trong hệ điều hành.",
+     "Tiến trình có vùng nhớ riêng; các luồng trong cùng một tiến trình dùng chung vùng nhớ đó."),
+    ("Làm thế nào để đọc tệp cấu hình YAML trong dự án này?",
+     "Bạn có thể dùng một thư viện đọc YAML rồi nạp tệp cấu hình khi chương trình khởi động."),
+    ("इस फ़ंक्शन में त्रुटि क्यों आ रही है, कृपया समझाइए।",
+     "कृपया फ़ंक्शन का कोड और पूरा त्रुटि संदेश दिखाइए, तब मैं कारण बता सकूँगा।"),
+    ("এই পৃষ্ঠার জন্য একটি লগইন ফর্ম কীভাবে বানাবো?",
+     "একটি ফর্মে ইমেল ও পাসওয়ার্ডের দুটি ঘর এবং একটি জমা দেওয়ার বোতাম রাখুন।"),
+    ("Πώς μπορώ να αλλάξω τη θύρα του διακομιστή σε αυτό το έργο;",
+     "Η θύρα ορίζεται συνήθως σε μια μεταβλητή περιβάλλοντος, για παράδειγμα PORT."),
+    ("இந்த நிரலில் உள்ள பிழையை எப்படி சரி செய்வது?",
+     "பிழைச் செய்தியைப் பகிருங்கள்; அதன் பிறகு காரணத்தைச் சொல்ல முடியும்."),
+)
+# Claude Code's /init: the command, then its expanded instructions as a meta line (not typed by the human).
+INIT_PROMPT = ("Please analyze this codebase and create a CLAUDE.md file, which will be given to future instances of "
+               "Claude Code to operate in this repository. Add: 1. Commands that will be commonly used, such as how to "
+               "build, lint, and run tests. 2. High-level code architecture and structure.")
+INIT_REPLIES = ("I've created CLAUDE.md with the build and test commands and an overview of the project's layout.",
+                "CLAUDE.md is in place: it lists how to run the project and its tests, and describes the main modules.")

@@ -1181,6 +1181,50 @@ class SessionWriter:
         main = OutFile(f"{self.proj_rel}/{self.sid}.jsonl", self.lines, "main", self.sid)
         return SessionResult([main, *self.sub_files], self.t, self.chain_lines, self.last, self.secrets)
 
+    def build_stub(self) -> SessionResult:
+        """A session in which nothing can be judged, of the plan's kind (planner.STUB_KINDS)."""
+        p = self.p
+        rng = self.rng
+        kind = p.stub
+        if self.f.session_meta and rng.random() < 0.6:
+            self.meta_line({"type": "permission-mode", "permissionMode": self.perm, "sessionId": self.sid})
+        if kind == "open_close":
+            if rng.random() < 0.6:
+                self.slash(rng.choice(("/model", "/cost", "/config", "/mcp", "/status")))
+            self._adv(2000, 60000)
+            self.slash("/exit")
+        elif kind == "greeting":
+            self.prompt(rng.choice(sc.GREETINGS.get(self.lang, sc.GREETINGS["en"])))
+            reply = rng.choice(sc.GREETING_REPLIES)
+            self.respond([{"type": "text", "text": reply}], words=wc(reply))
+            self.turn_end()
+        elif kind == "unreadable":
+            question, answer = rng.choice(sc.UNREADABLE_QUESTIONS)
+            self.prompt(question)
+            self.respond([{"type": "text", "text": answer}], words=wc(answer))
+            self.turn_end()
+        elif kind == "interrupted":
+            self.prompt(self.opening_text())
+            self._adv(1000, 8000)
+            self.user_line([{"type": "text", "text": INTERRUPT}])
+        elif kind == "init":
+            self._adv(1000, 20000)
+            self.user_line("<command-message>init is analyzing your codebase…</command-message>\n"
+                           "<command-name>/init</command-name>")
+            self.user_line(sc.INIT_PROMPT, meta=True)
+            self.turn_start = self.t
+            self.run_calls([self.c_glob(), self.c_read()], text="I'll look at the project's structure first.",
+                           first=True)
+            self.run_calls([self.c_read(self.main_files[-1])], text=None)
+            self.run_calls([self.c_write("CLAUDE.md", rng.randint(150, 400))], text=None)
+            reply = rng.choice(sc.INIT_REPLIES)
+            self.respond([{"type": "text", "text": reply}], words=wc(reply))
+            self.turn_end()
+        else:
+            raise ValueError(f"unknown stub kind {kind!r}")
+        main = OutFile(f"{self.proj_rel}/{self.sid}.jsonl", self.lines, "main", self.sid)
+        return SessionResult([main], self.t, self.chain_lines, self.last, [])
+
     # ---------------------------------------------------------------- pieces
     def after_first_prompt(self) -> None:
         if not self.f.attachments:
