@@ -269,10 +269,10 @@ def test_openhands_v0_action_input_is_the_models_arguments(tmp_path: Path) -> No
     path = tmp_path / "trajectory.json"
     path.write_text(json.dumps(events), encoding="utf-8")
     res = parse(path, "openhands")
-    assert [(a.tool, a.file_path, a.input_words) for a in res.actions] == [
-        ("str_replace_editor", "/w/a.py", 4),  # was 7 (the path and the rewrite)
-        ("run", None, 2),
-        ("execute_bash", None, 2),  # was 4 (the command and the rewrite)
+    assert [(a.tool, a.category, a.file_path, a.input_words) for a in res.actions] == [
+        ("str_replace_editor", "write", "/w/a.py", 4),  # was 7 (the path and the rewrite); a create: "edit" before
+        ("run", "shell", None, 2),
+        ("execute_bash", "shell", None, 2),  # was 4 (the command and the rewrite)
     ]
 
 

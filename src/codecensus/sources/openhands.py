@@ -178,9 +178,12 @@ class _V0:
             thought = as_str(args.get("thought")) or ""
             msg_id = self._reply(e, line, ts, thought, tcm)
             cat = _V0_CATEGORY.get(action, "other")
-            if action == "edit" and args.get("command") == "create":
+            model_args = _model_arguments(tcm)
+            # real V0 edits' ``args`` carry no ``command``: the model's arguments say create/view/str_replace
+            edit_cmd = args.get("command") if "command" in args else (model_args or {}).get("command")
+            if action == "edit" and edit_cmd == "create":
                 cat = "write"
-            if action == "edit" and args.get("command") == "view":
+            if action == "edit" and edit_cmd == "view":
                 cat = "read"
             cmd = None
             if action == "run":
@@ -190,7 +193,7 @@ class _V0:
             tool = as_str(tcm.get("function_name")) or action
             # The model's own arguments (taxonomy §1: output words are the words the model produced): an edit's
             # ``args`` hold OpenHands' rewrite of the call (``translated_ipython_code``), not what the model wrote
-            inp = _model_arguments(tcm)
+            inp = model_args
             if inp is None:
                 inp = {k: v for k, v in args.items() if k not in ("thought", "impl_source", "confirmation_state", "hidden")}
             s.action(
@@ -257,8 +260,9 @@ class OpenHandsParser(WholeFileParser):
     name = "openhands"
     # 2: a trajectory's session_id from the file's id, not its name (named_session_id); 3: an evaluation row's
     # instance_id of no tool's id shape is hashed (rows.recorded_session_id); 4: an action's input words are the
-    # model's own arguments (tool_call_metadata), not OpenHands' rewrite of the call (translated_ipython_code)
-    version = "4"
+    # model's own arguments (tool_call_metadata), not OpenHands' rewrite of the call (translated_ipython_code); 5: an
+    # edit's create/view read from the model's arguments when its ``args`` lack them (real V0 edits)
+    version = "5"
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix == ".json":
