@@ -861,3 +861,16 @@ def test_head_records_one_parse_answers_every_detector_as_its_own_would() -> Non
             head = head[: rng.randint(0, len(head))]  # cut anywhere, as a 64 KB head cuts a long line
         for n in (1, 2, 3, 6, 8, 11):
             assert head_records(head, n) == _head_records_reference(head, n), (case, n)
+
+
+def test_cline_session_id_is_the_task_id_or_a_hash_of_a_renamed_folder(tmp_path: Path) -> None:
+    """Cline names a task folder by its start (epoch ms): that is the session id. A folder renamed by someone
+    ("acme-merger-plan") carried its name raw into the sessions export; now it is hashed, the same in every copy."""
+    assert parse(CLINE, "cline").sessions[0].session_id == "1733000000000"
+    renamed = tmp_path / "tasks" / "acme-merger-plan"
+    shutil.copytree(CLINE, renamed)
+    sid = parse(renamed, "cline").sessions[0].session_id
+    assert "acme" not in sid and sid.startswith("cline-") and len(sid) == len("cline-") + 12
+    again = tmp_path / "copy" / "acme-merger-plan"
+    shutil.copytree(CLINE, again)
+    assert parse(again, "cline").sessions[0].session_id == sid

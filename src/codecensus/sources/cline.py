@@ -44,6 +44,7 @@ from codecensus.sources.rows import (
     as_int,
     as_list,
     as_str,
+    recorded_session_id,
     text_of,
 )
 
@@ -134,8 +135,17 @@ def _flavour(folder: Path) -> str:
     return "cline"
 
 
+def _task_id(name: str) -> str:
+    """A task folder's name as the session id: Cline names it by its start (epoch ms); any other name was given by
+    someone and is hashed like every id a user may fill."""
+    return name if name.isdigit() else recorded_session_id("cline", name)
+
+
 class ClineParser(FolderParser):
     name = "cline"
+    # 2: a task folder's name is the session_id only when it is Cline's own id (epoch ms); a renamed folder's name
+    # is hashed (rows.recorded_session_id): no free text in the sessions export
+    version = "2"
     markers = frozenset({"ui_messages.json", "api_conversation_history.json"})
 
     def detect(self, path: Path, head: bytes) -> float:
@@ -158,7 +168,8 @@ class ClineParser(FolderParser):
             key=lambda x: x[0],
         )
         s = rows.session(
-            ctx.session_key or f"cline:{folder.name}:{ctx.file_id[:8]}", session_id=folder.name, entrypoint=_flavour(folder)
+            ctx.session_key or f"cline:{folder.name}:{ctx.file_id[:8]}", session_id=_task_id(folder.name),
+            entrypoint=_flavour(folder),
         )
         start = parse_ts(int(folder.name)) if folder.name.isdigit() else None
         s.touch(start, count=False)
