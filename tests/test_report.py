@@ -286,6 +286,8 @@ def test_cli_report_and_summary(tmp_path: Path) -> None:
     s = runner.invoke(app, ["summary", "--db", str(db), "--bootstrap", "30"])
     assert s.exit_code == 0, s.output
     assert "Work modes" in s.output and "By expertise" in s.output and "cells released" in s.output
+    # nothing cut to fit 80 columns: the seven-column expertise table showed "suppres…" and "996–1,2…"
+    assert "…" not in s.output, s.output
     assert "classified:" not in s.output  # every session is
     bad = runner.invoke(app, ["report", "--db", str(db), "--since", "yesterday"])
     assert bad.exit_code == 2

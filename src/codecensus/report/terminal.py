@@ -109,21 +109,26 @@ def render_summary(comp: Computed, console: Console) -> None:
     out = _released(by.get("outcomes_by_expertise"))
     shape = _released(by.get("expertise_shape"))
     if not out.empty or not shape.empty:
-        t = Table(title="By expertise (value, then its 95% CI)", title_justify="left")
-        for c in ("expertise", "strict success", "at least partial", "failure", "unclear", "actions / prompt",
-                  "words / prompt"):
-            t.add_column(c, justify="left" if c == "expertise" else "right")
+        # two tables: the seven columns of one were cut to "suppres…" and "996–1,2…" in an 80-column terminal
         fig = by.get("outcomes_by_expertise") or by.get("expertise_shape")
         labels = fig.table[["expertise", "expertise_label"]].drop_duplicates() if fig is not None else pd.DataFrame()
-        for r in labels.sort_values("expertise").itertuples():
-            t.add_row(r.expertise_label,
-                      _cell(out, "share", expertise=r.expertise, variable="strict_success"),
-                      _cell(out, "share", expertise=r.expertise, variable="at_least_partial"),
-                      _cell(out, "share", expertise=r.expertise, variable="failure"),
-                      _cell(out, "share", expertise=r.expertise, variable="unclear"),
-                      _cell(shape, "number", expertise=r.expertise, variable="actions_per_prompt"),
-                      _cell(shape, "number", expertise=r.expertise, variable="words_per_prompt"))
-        console.print(t)
+        levels = list(labels.sort_values("expertise").itertuples())
+        for title, frame, unit, cols in (
+            ("By expertise: outcomes (share, then its 95% CI)", out, "share",
+             (("strict success", "strict_success"), ("at least partial", "at_least_partial"), ("failure", "failure"),
+              ("unclear", "unclear"))),
+            ("By expertise: session shape (value, then its 95% CI)", shape, "number",
+             (("actions / prompt", "actions_per_prompt"), ("words / prompt", "words_per_prompt"))),
+        ):
+            if frame.empty:
+                continue
+            t = Table(title=title, title_justify="left")
+            t.add_column("expertise", overflow="fold")
+            for head, _var in cols:
+                t.add_column(head, justify="right", overflow="fold")
+            for r in levels:
+                t.add_row(r.expertise_label, *(_cell(frame, unit, expertise=r.expertise, variable=v) for _h, v in cols))
+            console.print(t)
 
     reg = by.get("regression")
     rr = _released(reg)
