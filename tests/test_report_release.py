@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from codecensus.aggregate.synthetic import load_into, synthetic_corpus
 from codecensus.cli import app
 from codecensus.store import Store
+from codecensus.taxonomy import MODE_ROLLUP
 
 
 def _db(tmp_path: Path, users: int, sessions: int) -> Path:
@@ -923,8 +924,9 @@ def test_complementary_suppression_counts_distinct_users_and_takes_costly_cells_
                 {"g": 0, "n_users": 20, "n_sessions": 40, "u": {f"x{i}" for i in range(20)}, "end": True},
                 {"g": 0, "n_users": 20, "n_sessions": 41, "u": {f"y{i}" for i in range(20)}, "end": False}]
 
-    summed = apply_release_policy(cells(), group_by=["g"], value_columns=[])
-    assert [r["suppressed"] for r in summed] == [True, True, False, False]  # 6 users "pass": the old rule
+    # without the sets they pass on the largest cell's 3 users, the fewest their union can have (the sum, 6, "passed")
+    bare = apply_release_policy(cells(), group_by=["g"], value_columns=[])
+    assert [r["suppressed"] for r in bare] == [True, True, True, False]
     out = apply_release_policy(cells(), group_by=["g"], value_columns=[], users_set_column="u",
                                last_resort_column="end")
     assert [r["suppressed"] for r in out] == [True, True, False, True]
@@ -1314,3 +1316,45 @@ def test_modes_of_sessions_without_a_time_are_not_recovered_from_value_by_mode(t
                                       ["n_sessions"].sum()) == 3
     problems = audit_release(_with(figures, "value_by_mode", old), pol)
     assert any("value_by_mode (mode=build, index)" in p and "gives 3 sessions" in p for p in problems), problems
+
+
+def _two_small_modes_of_three_users(s: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
+    """Facets where test and orchestrate are build, then 4 sessions of 2 users are test and 8 sessions of 3 users (the
+    same 2 and one more) are orchestrate."""
+    f = f.copy()
+    f.loc[f["mode"].isin(["test", "orchestrate"]), "mode"] = "build"
+    m = f.merge(s[["session_key", "user"]], on="session_key")
+    users = m["user"].drop_duplicates().head(3).tolist()
+    a = m[m["user"].isin(users[:2])].groupby("user").head(2)["session_key"]
+    f.loc[f["session_key"].isin(a), "mode"] = "test"
+    b = m[m["user"].isin(users) & ~m["session_key"].isin(a)].groupby("user").head(3)["session_key"].head(8)
+    f.loc[f["session_key"].isin(b), "mode"] = "orchestrate"
+    return f
+
+
+def test_withheld_cells_pass_on_distinct_users_not_the_sum_of_their_counts(tmp_path: Path) -> None:
+    """Test (4 sessions, 2 users) and orchestrate (8 sessions, 3 users: the same 2 and one more) were withheld and judged
+    to protect each other on 2 + 3 = 5 users: work modes released every other mode, and its n less them gave 12
+    sessions of 3 distinct users, below the 5 a cell needs (the audit, on released numbers only, cannot see users).
+    Without the cells' user sets, the withheld cells now pass the user threshold on the largest cell's users, the
+    fewest their union can have."""
+    from codecensus.aggregate.privacy import apply_release_policy
+
+    figs, figures, pol = _report_of(tmp_path, _two_small_modes_of_three_users)
+    s, f = _sessions_and_facets(_two_small_modes_of_three_users)
+    who = f.merge(s[["session_key", "user"]], on="session_key")
+    t = figs["work_modes"]
+    modes = t[t["variable"] == "share_of_sessions"]
+    assert set(modes.loc[modes["suppressed"], "mode"]) >= {"test", "orchestrate"}
+    parts = {"all": modes, **{r: modes[modes["rollup"] == r] for r in set(modes["rollup"])}}
+    for name, cells in parts.items():
+        total = len(who) if name == "all" else int(who["mode"].map(MODE_ROLLUP).eq(name).sum())
+        rest = total - int(_shown(cells)["n_sessions"].sum())
+        users = who.loc[who["mode"].isin(cells.loc[cells["suppressed"], "mode"]), "user"].nunique()
+        assert rest == 0 or (rest >= pol.min_sessions and users >= pol.min_users), (name, rest, users)
+    # the rule itself: two withheld cells of 2 and 3 users, without their sets
+    cells = [{"g": 0, "n_users": 2, "n_sessions": 4}, {"g": 0, "n_users": 3, "n_sessions": 8},
+             {"g": 0, "n_users": 30, "n_sessions": 90}, {"g": 0, "n_users": 40, "n_sessions": 120}]
+    out = apply_release_policy(cells, group_by=["g"], value_columns=[])
+    assert [r["suppressed"] for r in out] == [True, True, True, False]
+
