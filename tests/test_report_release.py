@@ -1358,3 +1358,31 @@ def test_withheld_cells_pass_on_distinct_users_not_the_sum_of_their_counts(tmp_p
     out = apply_release_policy(cells, group_by=["g"], value_columns=[])
     assert [r["suppressed"] for r in out] == [True, True, True, False]
 
+
+def test_a_mode_without_sessions_without_a_time_withholds_none_of_its_months(tmp_path: Path) -> None:
+    """12 sessions of 12 users without a start time, all build or fix: every mode's line in work modes by month (and
+    value by mode) got a withheld cell for its sessions without a time, empty for operate, which withheld operate's
+    2025-10 (16 sessions) with it for nothing (each of operate's months passes). A mode without such sessions has no
+    such cell now, when they pass as a whole; the lines that have them still withhold a month with them, and the
+    final audit passes."""
+    import pyarrow as pa
+
+    from codecensus.report.build import audit_release
+
+    c = synthetic_corpus(users=60, sessions=1500, seed=4)
+    s, f = c.sessions.to_pandas(), c.facets.to_pandas()
+    bf = s[s["session_key"].isin(f.loc[f["mode"].isin(["build", "fix"]), "session_key"])]
+    keys = bf.drop_duplicates("user").head(12)["session_key"]
+    s["started_at"] = s["started_at"].where(~s["session_key"].isin(keys), pd.NaT)
+    c.sessions = pa.Table.from_pandas(s, preserve_index=False)
+    figs, figures, pol = _report_from(tmp_path, c, "untimed_code")
+    wm, wmm, vm = figs["work_modes"].table, figs["work_modes_by_month"].table, figs["value_by_mode"].table
+    assert not bool(wmm.loc[wmm["mode"] == "operate", "suppressed"].any())
+    idx = vm[vm["variable"] == "index"]
+    assert not bool(idx.loc[idx["mode"] == "operate", "suppressed"].any())
+    totals = _shown(wm[wm["variable"] == "share_of_sessions"]).set_index("mode")["n_sessions"]
+    for mode in ("build", "fix", "operate"):
+        line = wmm[wmm["mode"] == mode]
+        rest = int(totals[mode]) - int(_shown(line)["n_sessions"].sum())
+        assert rest == 0 or (rest >= pol.min_sessions and int(line["suppressed"].sum()) >= 1), (mode, rest)
+    assert audit_release(figures, pol) == []

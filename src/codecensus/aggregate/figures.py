@@ -830,14 +830,20 @@ def _untimed_cells(ctx: Context, group: np.ndarray, keys: Sequence[dict[str, Any
     """Withheld rows for the sessions without a time, one per group (a mode, an occupation): a by-month line's cells
     add up to its group's cell over all sessions (another figure's) less these, so they take part in the line's
     partition (``across``) like a withheld month's cells (12 sessions without a time passed as a whole, but work modes
-    less the released months gave 3 of them in build, 4 in fix, 1 in operate). No row is shown."""
+    less the released months gave 3 of them in build, 4 in fix, 1 in operate). No row is shown.
+
+    A group without such sessions gets no row when they pass the thresholds as a whole: its empty withheld cell only
+    withheld months of its line to hide that it is empty, a 0 that describes nobody (an empty cell is released as 0).
+    When they do not pass, the empty cells stay: the groups they are not in would tell where a few sessions are."""
     untimed = ctx.data.df["month"].isna().to_numpy() & (group >= 0)
     if not untimed.any():
         return []
     s, u = ctx.boot.population(np.where(untimed, group, -1), len(keys))
+    s_all, u_all = ctx.boot.population(np.where(untimed, 0, -1), 1)
+    keep_empty = not bool(ctx.passes(u_all[0], s_all[0]))
     return [{**k, "month": _UNTIMED, "variable": variable, "value": 0.0, "ci_low": np.nan, "ci_high": np.nan,
              "n_users": int(u[g]), "n_sessions": int(s[g]), "suppressed": False, "ci_method": None,
-             "_pgroup": f"{variable}|{_UNTIMED}", "_withheld": True} for g, k in enumerate(keys)]
+             "_pgroup": f"{variable}|{_UNTIMED}", "_withheld": True} for g, k in enumerate(keys) if s[g] > 0 or keep_empty]
 
 
 def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:

@@ -481,13 +481,19 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
     cov = cov_fig.table if cov_fig is not None else None
     hidden: set[str] = set()
     untimed = 0
+    untimed_released = False
+    by_id = {f.id: f.table for f in avail}
     # withheld months the report leaves out at the ends of its range: withheld cells of every line over the months
     n_hidden = int(cov_fig.extra.get("hidden_months", 0) or 0) if cov_fig is not None else 0
     if cov is not None and "dimension" in cov:
         m = cov[cov["dimension"] == "month"]
         hidden = set(m.loc[m["suppressed"].astype(bool), "level"].astype(str))
         # the sessions without a time: a withheld cell of the lines whose totals count them (no figure shows it)
-        untimed = int(bool((m["level"].astype(str) == "unknown").any()))
+        unknown = m[m["level"].astype(str) == "unknown"]
+        untimed = int(len(unknown) > 0)
+        # released: the sessions without a time pass as a whole, and a line without any of them has no such cell
+        # (figures._untimed_cells), which its total less its months shows as 0
+        untimed_released = bool(len(unknown)) and not bool(unknown["suppressed"].astype(bool).any())
         problems += _audit_month_range(avail, m, cov_fig)
     for f in avail:
         t = f.table
@@ -504,13 +510,15 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
                 shown_n = pd.to_numeric(g.loc[~sup, "n_sessions"], errors="coerce").fillna(0)
                 by_month = col != "month" and "month" in g and bool(g["month"].notna().any())
                 over_months = n_hidden if by_month else 0
-                if by_month and (f.id, key[0] if isinstance(key, tuple) else key, col) in RELEASE_LINE_TOTALS:
-                    over_months += untimed  # (figures._untimed_cells)
+                line = (f.id, key[0] if isinstance(key, tuple) else key, col)
+                if by_month and line in RELEASE_LINE_TOTALS:
+                    rest = _line_rest(by_id, line, key[-1] if isinstance(key, tuple) else key, float(shown_n.sum()))
+                    if not (untimed_released and int(sup.sum()) == 0 and rest is not None and abs(rest) < 0.5):
+                        over_months += untimed  # (figures._untimed_cells)
                 if int(sup.sum()) + over_months == 1 and bool((shown_n > 0).any()):
                     problems.append(f"figure {f.id} ({', '.join(map(str, key if isinstance(key, tuple) else (key,)))}):"
                                     " a single suppressed cell, recovered by subtraction from a total another figure "
                                     "releases")
-    by_id = {f.id: f.table for f in avail}
     for (fid, var, col), others in RELEASE_WITHHELD_WITH.items():
         t = by_id.get(fid)
         if t is None or col not in t or "variable" not in t:
@@ -524,6 +532,19 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
                 problems.append(f"figure {oid} ({col}={v}): released, but {fid} withholds its {var} cell, which "
                                 "subtraction from the totals other figures release then recovers")
     return problems
+
+
+def _line_rest(by_id: dict[str, pd.DataFrame], line: tuple[str, str, str], value: Any, shown: float) -> float | None:
+    """A line's total (:data:`RELEASE_LINE_TOTALS`, released by another figure) less its released cells ``shown``;
+    None when the total is not released."""
+    tfig, tvar = RELEASE_LINE_TOTALS[line]
+    tt = by_id.get(tfig)
+    col = line[2]
+    if tt is None or col not in tt:
+        return None
+    x = _released(tt, tvar)
+    x = x[x[col] == value]
+    return float(x["n_sessions"].iloc[0]) - shown if len(x) else None
 
 
 def _audit_month_range(figures: list[Figure], months: pd.DataFrame, coverage: Figure | None) -> list[str]:
