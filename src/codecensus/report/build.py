@@ -35,7 +35,7 @@ from codecensus.aggregate.figures import (
     long_table,
 )
 from codecensus.aggregate.privacy import TEAM_MIN_SESSIONS, TEAM_MIN_USERS, ReleasePolicy, check_release
-from codecensus.report.findings import Finding, key_findings
+from codecensus.report.findings import Finding, count_noun, key_findings
 from codecensus.report.html import ReleaseView, render_html
 from codecensus.store import Store
 
@@ -251,7 +251,7 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
                 rest = float(tot["n_sessions"]) - float(pd.to_numeric(cells.loc[~sup, "n_sessions"]).sum())
                 if rest >= 0.5 and (int(sup.sum()) < 2 or _small(rest, policy)):
                     problems.append(f"figure {f.id} ({col}={tot[col]}): {total_var}'s n minus the released "
-                                    f"{cells_var} cells gives {round(rest)} sessions in {int(sup.sum())} withheld cell(s)")
+                                    f"{cells_var} cells gives {round(rest)} sessions in {count_noun(int(sup.sum()), 'withheld cell')}")
         if f.id in RELEASE_TREES:
             var, id_col, parent_col = RELEASE_TREES[f.id]
             if id_col in t and parent_col in t:
@@ -350,7 +350,7 @@ def _audit_group_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy) -
         rest = total - known
         if rest >= 0.5 and (len(unknown) < 2 or _small(rest, policy)):
             problems.append(f"figure {fid} ({whole}): {tfig}'s {tcol}={tvalue} ({round(total)}) less the groups its "
-                            f"released rows give gives {round(rest)} sessions in {len(unknown)} withheld group(s)")
+                            f"released rows give gives {round(rest)} sessions in {count_noun(len(unknown), 'withheld group')}")
     return problems
 
 
@@ -385,7 +385,7 @@ def _nested_rests(fid: str, t: pd.DataFrame, col: str, outer: str, inner: str, t
         if rest >= 0.5 and (len(unknown) < 2 or _small(rest, policy)):
             other = outer if var == inner else inner
             problems.append(f"figure {fid} ({var}): its total (n / share) less the cells it or {other} releases "
-                            f"gives {round(rest)} sessions in {len(unknown)} withheld cell(s)")
+                            f"gives {round(rest)} sessions in {count_noun(len(unknown), 'withheld cell')}")
     return problems
 
 
@@ -596,8 +596,9 @@ def noise_free_problems(figures: list[Figure]) -> list[str]:
 def _refusal(problems: list[str], policy: ReleasePolicy, dp: bool, tail: str = "") -> ReleaseAuditFailed:
     shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
     return ReleaseAuditFailed(
-        f"release audit failed, nothing was written: {len(problems)} released cell(s) break the release policy "
-        f"({policy.min_users} users / {policy.min_sessions} sessions per cell"
+        f"release audit failed, nothing was written: {count_noun(len(problems), 'released cell')} "
+        f"{'breaks' if len(problems) == 1 else 'break'} the release policy "
+        f"({count_noun(policy.min_users, 'user')} / {count_noun(policy.min_sessions, 'session')} per cell"
         + (", differential privacy" if dp else "") + f"): {shown}. "
         "This is a fault in codecensus's suppression, not in your data or options: please report it." + tail
     )
