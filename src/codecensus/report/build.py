@@ -672,9 +672,11 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
     """Differential-privacy release: noisy figures from the DP engine, charged to the store's ledger."""
     from codecensus.aggregate.dp import PrivacyLedger
     from codecensus.aggregate.dpfigures import (
+        DEFAULT_WINDOW_MONTHS,
         DP_FIGURES,
         DP_LEFT_OUT,
         MAX_REPORT_EPSILON,
+        MAX_WINDOW_MONTHS,
         dp_figures,
         release_floor,
     )
@@ -717,12 +719,14 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
     # nothing of the sessions (dpfigures.public_months)
     if data.facets_table:
         release.notes.append(
-            "The monthly figures range over the months of the date range given (--since to --until, or to today), not "
-            "over the months the sessions fall in, so that which figures exist and the ε of each query do not depend "
+            f"The monthly figures range over {rep.months[0]} to {rep.months[-1]}: the months of the date range given "
+            f"(--since to --until, or to today; --until alone: the {DEFAULT_WINDOW_MONTHS} months ending with it; at "
+            f"most the last {MAX_WINDOW_MONTHS}, since every month adds noisy cells that can show sessions nobody had), "
+            "not the months the sessions fall in, so that which figures exist and the ε of each query do not depend "
             "on the sessions; months at the ends without a released noisy cell are left out." if rep.months else
             "The monthly figures are not released: under differential privacy their months come from the date range "
             "given, not from the sessions (which months have sessions would otherwise decide which figures exist and "
-            "the ε of each query). Run with --since (and --until) to release them.")
+            "the ε of each query). Run with --since or --until to release them.")
     # no headline sentences under DP: each figure is read with its noise interval
     return Computed(figs, [], release, policy, time.perf_counter() - t0, len(data.df), int(data.df["user"].nunique()))
 
