@@ -343,6 +343,8 @@ def _rows(
             "n_users": int(est.n_users[i]), "n_sessions": int(est.n_sessions[i]), "suppressed": False,
             "ci_method": est.ci_method[i] if est.ci_method else "bootstrap",
         }
+        if est.users is not None:  # the withheld cells of a partition pass on the distinct users of their union
+            row["_users"] = est.users[i]
         if est.group is not None and est.den is not None:
             row["_pgroup"] = f"{variable}|{int(est.group[i])}"
             row["_ptotal"] = float(est.den[i])
@@ -1217,13 +1219,15 @@ def _rate_rows(
     assert e.den is not None
     assert e.den_users is not None
     est = Estimate(e.est[sel], e.reps[:, sel], e.n_sessions[sel], e.n_users[sel], [e.ci_method[i] for i in sel],
-                   den=e.den[sel], den_users=e.den_users[sel], group=np.arange(n_groups, dtype=np.int64))
+                   den=e.den[sel], den_users=e.den_users[sel], group=np.arange(n_groups, dtype=np.int64),
+                   users=[e.users[i] for i in sel] if e.users is not None else None)
     rows = _rows(keys, variable, est, lo[sel], hi[sel])
     # the rest of each group: derivable as group minus numerator, so it takes part in suppression
     for g in range(n_groups):
         rows.append({**keys[g], "variable": variable, "value": 0.0, "ci_low": np.nan, "ci_high": np.nan,
                      "n_users": int(e.n_users[g * 2]), "n_sessions": int(e.n_sessions[g * 2]), "suppressed": False,
-                     "ci_method": None, "_pgroup": f"{variable}|{g}", "_hidden": True})
+                     "ci_method": None, "_pgroup": f"{variable}|{g}", "_hidden": True,
+                     **({"_users": e.users[g * 2]} if e.users is not None else {})})
     return rows
 
 

@@ -141,9 +141,9 @@ def apply_release_policy(
     others are not enough (withholding them costs more than their counts: a month at an end of the range drops out
     of the report's dates). ``users_set_column`` names a column holding each cell's set of user ids: the suppressed
     cells then pass the user threshold on the distinct users of their union (a user in two cells counts once; the
-    sum of the cells' user counts counts them twice). Without the sets (or when a cell has none) the suppressed cells
-    pass it only on the largest cell's user count, the fewest distinct users their union can have: the same few
-    users may be in every cell.
+    sum of the cells' user counts counts them twice). A cell without a set (or every cell, without the column)
+    counts as the fewest distinct users it can add: none beyond the largest such cell's user count, since the same
+    few users may be in every cell.
     """
     policy = policy or ReleasePolicy()
     is_arrow = isinstance(table, pa.Table)
@@ -250,13 +250,14 @@ def _suppress_group(
         return
 
     def distinct_users() -> int:
-        sets = [rows[i].get(user_sets) for i in suppressed] if user_sets else []
-        if user_sets and all(isinstance(x, set | frozenset) for x in sets):
-            return len(set().union(*sets))
-        # Without the sets, the fewest distinct users the union can have: the largest cell's. The sum counted a user
-        # once per cell: two withheld modes of 2 and 3 users 'passed' on 5 while they were the same 3 users, and the
-        # total less the released modes gave their 12 sessions of 3 users.
-        return max((_n(rows[i].get(ucol)) for i in suppressed), default=0)
+        # The distinct users of the union of the cells' sets; a cell without a set adds the fewest it can: none
+        # beyond the largest such cell's count. The sum counted a user once per cell: two withheld modes of 2 and 3
+        # users 'passed' on 5 while they were the same 3 users, and the total less the released modes gave their
+        # 12 sessions of 3 users.
+        sets = [rows[i].get(user_sets) if user_sets else None for i in suppressed]
+        known = [x for x in sets if isinstance(x, set | frozenset)]
+        bare = [_n(rows[i].get(ucol)) for i, x in zip(suppressed, sets, strict=True) if not isinstance(x, set | frozenset)]
+        return max(len(set().union(*known)), max(bare, default=0))
 
     def protected() -> bool:
         # two non-empty cells: an empty withheld cell hides nothing beside one real cell once its emptiness is known
