@@ -1386,3 +1386,30 @@ def test_a_mode_without_sessions_without_a_time_withholds_none_of_its_months(tmp
         rest = int(totals[mode]) - int(_shown(line)["n_sessions"].sum())
         assert rest == 0 or (rest >= pol.min_sessions and int(line["suppressed"].sum()) >= 1), (mode, rest)
     assert audit_release(figures, pol) == []
+
+
+def test_successes_of_months_not_shown_pass_on_their_users_too() -> None:
+    """Strict success by month: outcome by expertise releases each level's successes, so the levels' successes less
+    the shown months' are the successes with a level of the months not shown. That count was checked on its
+    sessions only: 10 successes of 2 users (beside 4 successes without a level of 4 other users, so the months not
+    shown passed as a whole: 14 sessions, 6 users) passed, a count of 2 people's sessions."""
+    import numpy as np
+
+    from codecensus.aggregate.figures import Context, _outcome_rest_leaks
+    from codecensus.aggregate.privacy import ReleasePolicy
+
+    rows = [{"user": f"s{i % 20}", "month": "2026-01", "expertise": 3, "outcome": "verified_success"} for i in range(60)]
+    rows += [{"user": f"f{i % 20}", "month": "2026-01", "expertise": 3, "outcome": "failure"} for i in range(60)]
+    rows += [{"user": f"u{i % 2}", "month": "2026-02", "expertise": 4, "outcome": "verified_success"} for i in range(10)]
+    rows += [{"user": f"v{i}", "month": "2026-02", "expertise": None, "outcome": "verified_success"} for i in range(4)]
+    df = pd.DataFrame(rows)
+    ctx = Context(_report_data(df), ReleasePolicy(), B=10)
+    known = np.ones(len(df), dtype=bool)
+    success = (df["outcome"] == "verified_success").to_numpy()
+    level = df["expertise"].notna().to_numpy()
+    shown = (df["month"] == "2026-01").to_numpy()
+    assert _outcome_rest_leaks(ctx, known, success, level, shown)
+    # 10 successes of 5 users: the count passes
+    df.loc[df["user"].isin(["u0", "u1"]), "user"] = [f"w{i % 5}" for i in range(10)]
+    ctx = Context(_report_data(df), ReleasePolicy(), B=10)
+    assert not _outcome_rest_leaks(ctx, known, success, level, shown)

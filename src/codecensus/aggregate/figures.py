@@ -1702,14 +1702,17 @@ def _outcome_rest_leaks(ctx: Context, known: np.ndarray, success: np.ndarray, le
                         shown: np.ndarray) -> bool:
     """Whether the successes or the failures (of sessions with a known outcome) outside the ``shown`` sessions fail
     the thresholds without being none, or the count subtraction gives of them does: the levels' (sessions with an
-    expertise level) minus the shown months' (sessions of any level or none)."""
+    expertise level) minus the shown months' (sessions of any level or none). That count is judged on its sessions
+    and on the users of the sessions it counts (those outside ``shown`` with a level): it checked sessions only, and
+    10 successes of 2 users passed beside 4 of 4 other users without a level."""
+    user = ctx.data.df["user"].to_numpy(dtype=object)
     for part in (success, ~success):
         rest = known & part & ~shown
         s, u = ctx.boot.population(np.where(rest, 0, -1), 1)
         if s[0] > 0 and not bool(ctx.passes(u[0], s[0])):
             return True
         derived = int((rest & level).sum()) - int((known & part & shown & ~level).sum())
-        if 0 < derived < ctx.policy.min_sessions and not ctx.policy.individual:
+        if derived > 0 and not ctx.policy.individual and not bool(ctx.passes(len(set(user[rest & level])), derived)):
             return True
     return False
 
