@@ -204,3 +204,18 @@ def test_policy_invariants(groups: list[list[tuple[int, int]]]) -> None:
     raw = {(r["facet"], r["value"]): r for r in rows}
     for key in recovered:
         assert raw[key]["n_sessions"] == 0 and raw[key]["n_users"] == 0
+
+
+def test_an_empty_withheld_cell_does_not_count_as_one_of_the_two() -> None:
+    """A group of a withheld empty cell (a mode without sessions in a month withheld elsewhere), a withheld cell of
+    12 sessions (6 users) and two large cells: the empty cell and the 12 counted as the 'two' withheld cells, so both
+    large cells were released, and a reader who knows the empty cell is empty (0 sessions: the mode's other figures,
+    or one's own sessions) got the 12 back as the total less the released cells. The docstring asked for two
+    non-empty cells; now one more is withheld, and the empty cell stays withheld."""
+    rows = [{"g": 0, "n_users": 0, "n_sessions": 0, "w": True},
+            {"g": 0, "n_users": 6, "n_sessions": 12, "w": True},
+            {"g": 0, "n_users": 30, "n_sessions": 90, "w": False},
+            {"g": 0, "n_users": 40, "n_sessions": 120, "w": False}]
+    out = apply_release_policy(rows, group_by=["g"], value_columns=[], withheld_column="w")
+    assert [r["suppressed"] for r in out] == [True, True, True, False]
+    assert check_release(out, group_by=["g"], counts=rows) == []

@@ -614,3 +614,30 @@ def test_which_dp_figures_exist_and_their_epsilon_do_not_depend_on_the_months_of
     for (_name, window), got in monthly.items():
         assert all(ok == window and (window or "--since" in why) for ok, why in got), got
     assert len(structure["one", True][1]) == len(structure["one", False][1]) + 2
+
+
+def test_until_alone_gives_a_fixed_window_and_a_wide_range_is_capped() -> None:
+    """--until without --since released no monthly figure under DP (no public start); it now gives the 12 months
+    ending with --until's month, whatever the sessions. A range from 2000-01-01 made some 320 months (2,700 month x
+    mode cells, each an empty one clearing the floor about once in 800): the last 24 are kept."""
+    from datetime import date
+
+    import pandas as pd
+
+    from codecensus.aggregate.dpfigures import public_months
+    from codecensus.aggregate.figures import ReportData
+
+    def data(since: date | None, until: date | None, months: list[str]) -> ReportData:
+        df = pd.DataFrame({"user": ["u"] * len(months), "month": months})
+        return ReportData(df=df, has_facets=True, months=months, clusters=None, git_adoption=None, since=since,
+                          until=until, damaged_lines=0, files=0, sessions_without_time=0)
+
+    today = date(2026, 5, 20)
+    got = public_months(data(None, date(2026, 3, 15), ["2026-03"]), today)
+    assert got[0] == "2025-04" and got[-1] == "2026-03" and len(got) == 12
+    # the sessions do not move it
+    assert public_months(data(None, date(2026, 3, 15), ["2024-01", "2026-02"]), today) == got
+    assert public_months(data(None, None, ["2026-03"]), today) == []
+    wide = public_months(data(date(2000, 1, 1), date(2026, 3, 31), ["2026-03"]), today)
+    assert len(wide) == 24 and wide[-1] == "2026-03" and wide[0] == "2024-04"
+    assert public_months(data(date(2026, 1, 1), date(2026, 3, 31), []), today) == ["2026-01", "2026-02", "2026-03"]

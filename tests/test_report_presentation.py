@@ -332,3 +332,39 @@ def test_cost_caption_says_how_many_sessions_have_no_known_price(
         assert f"{unpriced} session" not in fig.method
     else:
         assert f"{unpriced} sessions left out: their models have no known price" in term
+
+
+def test_month_gaps_keeps_a_row_of_no_month() -> None:
+    """A trend's rows with the month 'unknown' (sessions without a time) beside real months: the month range ran
+    from '2025-10' to 'unknown' and pandas raised (ValueError: could not parse 'unknown' as a period)."""
+    from codecensus.report.charts import _month_gaps
+
+    df = pd.DataFrame({"mode_label": ["Build"] * 3, "month": ["2025-10", "2025-12", "unknown"], "value": [1.0, 2.0, 3.0]})
+    out = _month_gaps(df, ["mode_label"])
+    assert out["month"].tolist() == ["2025-10", "2025-11", "2025-12", "unknown"]
+    assert out["value"].isna().tolist() == [False, True, False, False]
+    only = df[df["month"] == "unknown"]
+    assert _month_gaps(only, ["mode_label"]) is only
+
+
+def test_audit_messages_count_their_cells_in_the_right_number() -> None:
+    """The audit said 'in 1 withheld cell(s)' and '1 released cell(s) break the release policy (5 users / 10 sessions
+    per cell)', where the rest of the report writes '1 cell' and '2 cells'."""
+    from codecensus.aggregate.figures import Figure
+    from codecensus.aggregate.privacy import ReleasePolicy
+    from codecensus.report.build import _refusal, audit_release
+
+    pol = ReleasePolicy()
+    t = pd.DataFrame([{"mode": m, "rollup": "code", "variable": var, "value": v, "ci_low": None, "ci_high": None,
+                       "n_users": u, "n_sessions": n, "suppressed": sup, "ci_method": None}
+                      for m, var, v, u, n, sup in (("build", "share_of_sessions", 0.5, 30, 100, False),
+                                                   ("fix", "share_of_sessions", None, None, None, True),
+                                                   ("code", "share_of_sessions_rollup", 0.6, 40, 103, False))])
+    problems = audit_release([Figure("work_modes", "x", "", t, ["mode", "rollup"], "share")], pol)
+    assert any("gives 3 sessions in 1 withheld cell" in p for p in problems), problems
+    text = " ".join(problems)
+    assert "(s)" not in text
+    msg = str(_refusal(["figure x: one problem"], pol, False))
+    assert "1 released cell breaks" in msg and "5 users / 10 sessions per cell" in msg and "(s)" not in msg
+    msg = str(_refusal(["a", "b"], pol, False))
+    assert "2 released cells break" in msg

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from codecensus.aggregate.synthetic import load_into, synthetic_corpus
 from codecensus.cli import app
 from codecensus.store import Store
+from codecensus.taxonomy import MODE_ROLLUP
 
 
 def _db(tmp_path: Path, users: int, sessions: int) -> Path:
@@ -923,8 +924,9 @@ def test_complementary_suppression_counts_distinct_users_and_takes_costly_cells_
                 {"g": 0, "n_users": 20, "n_sessions": 40, "u": {f"x{i}" for i in range(20)}, "end": True},
                 {"g": 0, "n_users": 20, "n_sessions": 41, "u": {f"y{i}" for i in range(20)}, "end": False}]
 
-    summed = apply_release_policy(cells(), group_by=["g"], value_columns=[])
-    assert [r["suppressed"] for r in summed] == [True, True, False, False]  # 6 users "pass": the old rule
+    # without the sets they pass on the largest cell's 3 users, the fewest their union can have (the sum, 6, "passed")
+    bare = apply_release_policy(cells(), group_by=["g"], value_columns=[])
+    assert [r["suppressed"] for r in bare] == [True, True, True, False]
     out = apply_release_policy(cells(), group_by=["g"], value_columns=[], users_set_column="u",
                                last_resort_column="end")
     assert [r["suppressed"] for r in out] == [True, True, False, True]
@@ -1314,3 +1316,100 @@ def test_modes_of_sessions_without_a_time_are_not_recovered_from_value_by_mode(t
                                       ["n_sessions"].sum()) == 3
     problems = audit_release(_with(figures, "value_by_mode", old), pol)
     assert any("value_by_mode (mode=build, index)" in p and "gives 3 sessions" in p for p in problems), problems
+
+
+def _two_small_modes_of_three_users(s: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
+    """Facets where test and orchestrate are build, then 4 sessions of 2 users are test and 8 sessions of 3 users (the
+    same 2 and one more) are orchestrate."""
+    f = f.copy()
+    f.loc[f["mode"].isin(["test", "orchestrate"]), "mode"] = "build"
+    m = f.merge(s[["session_key", "user"]], on="session_key")
+    users = m["user"].drop_duplicates().head(3).tolist()
+    a = m[m["user"].isin(users[:2])].groupby("user").head(2)["session_key"]
+    f.loc[f["session_key"].isin(a), "mode"] = "test"
+    b = m[m["user"].isin(users) & ~m["session_key"].isin(a)].groupby("user").head(3)["session_key"].head(8)
+    f.loc[f["session_key"].isin(b), "mode"] = "orchestrate"
+    return f
+
+
+def test_withheld_cells_pass_on_distinct_users_not_the_sum_of_their_counts(tmp_path: Path) -> None:
+    """Test (4 sessions, 2 users) and orchestrate (8 sessions, 3 users: the same 2 and one more) were withheld and judged
+    to protect each other on 2 + 3 = 5 users: work modes released every other mode, and its n less them gave 12
+    sessions of 3 distinct users, below the 5 a cell needs (the audit, on released numbers only, cannot see users).
+    Without the cells' user sets, the withheld cells now pass the user threshold on the largest cell's users, the
+    fewest their union can have."""
+    from codecensus.aggregate.privacy import apply_release_policy
+
+    figs, figures, pol = _report_of(tmp_path, _two_small_modes_of_three_users)
+    s, f = _sessions_and_facets(_two_small_modes_of_three_users)
+    who = f.merge(s[["session_key", "user"]], on="session_key")
+    t = figs["work_modes"]
+    modes = t[t["variable"] == "share_of_sessions"]
+    assert set(modes.loc[modes["suppressed"], "mode"]) >= {"test", "orchestrate"}
+    parts = {"all": modes, **{r: modes[modes["rollup"] == r] for r in set(modes["rollup"])}}
+    for name, cells in parts.items():
+        total = len(who) if name == "all" else int(who["mode"].map(MODE_ROLLUP).eq(name).sum())
+        rest = total - int(_shown(cells)["n_sessions"].sum())
+        users = who.loc[who["mode"].isin(cells.loc[cells["suppressed"], "mode"]), "user"].nunique()
+        assert rest == 0 or (rest >= pol.min_sessions and users >= pol.min_users), (name, rest, users)
+    # the rule itself: two withheld cells of 2 and 3 users, without their sets
+    cells = [{"g": 0, "n_users": 2, "n_sessions": 4}, {"g": 0, "n_users": 3, "n_sessions": 8},
+             {"g": 0, "n_users": 30, "n_sessions": 90}, {"g": 0, "n_users": 40, "n_sessions": 120}]
+    out = apply_release_policy(cells, group_by=["g"], value_columns=[])
+    assert [r["suppressed"] for r in out] == [True, True, True, False]
+
+
+def test_a_mode_without_sessions_without_a_time_withholds_none_of_its_months(tmp_path: Path) -> None:
+    """12 sessions of 12 users without a start time, all build or fix: every mode's line in work modes by month (and
+    value by mode) got a withheld cell for its sessions without a time, empty for operate, which withheld operate's
+    2025-10 (16 sessions) with it for nothing (each of operate's months passes). A mode without such sessions has no
+    such cell now, when they pass as a whole; the lines that have them still withhold a month with them, and the
+    final audit passes."""
+    import pyarrow as pa
+
+    from codecensus.report.build import audit_release
+
+    c = synthetic_corpus(users=60, sessions=1500, seed=4)
+    s, f = c.sessions.to_pandas(), c.facets.to_pandas()
+    bf = s[s["session_key"].isin(f.loc[f["mode"].isin(["build", "fix"]), "session_key"])]
+    keys = bf.drop_duplicates("user").head(12)["session_key"]
+    s["started_at"] = s["started_at"].where(~s["session_key"].isin(keys), pd.NaT)
+    c.sessions = pa.Table.from_pandas(s, preserve_index=False)
+    figs, figures, pol = _report_from(tmp_path, c, "untimed_code")
+    wm, wmm, vm = figs["work_modes"].table, figs["work_modes_by_month"].table, figs["value_by_mode"].table
+    assert not bool(wmm.loc[wmm["mode"] == "operate", "suppressed"].any())
+    idx = vm[vm["variable"] == "index"]
+    assert not bool(idx.loc[idx["mode"] == "operate", "suppressed"].any())
+    totals = _shown(wm[wm["variable"] == "share_of_sessions"]).set_index("mode")["n_sessions"]
+    for mode in ("build", "fix", "operate"):
+        line = wmm[wmm["mode"] == mode]
+        rest = int(totals[mode]) - int(_shown(line)["n_sessions"].sum())
+        assert rest == 0 or (rest >= pol.min_sessions and int(line["suppressed"].sum()) >= 1), (mode, rest)
+    assert audit_release(figures, pol) == []
+
+
+def test_successes_of_months_not_shown_pass_on_their_users_too() -> None:
+    """Strict success by month: outcome by expertise releases each level's successes, so the levels' successes less
+    the shown months' are the successes with a level of the months not shown. That count was checked on its
+    sessions only: 10 successes of 2 users (beside 4 successes without a level of 4 other users, so the months not
+    shown passed as a whole: 14 sessions, 6 users) passed, a count of 2 people's sessions."""
+    import numpy as np
+
+    from codecensus.aggregate.figures import Context, _outcome_rest_leaks
+    from codecensus.aggregate.privacy import ReleasePolicy
+
+    rows = [{"user": f"s{i % 20}", "month": "2026-01", "expertise": 3, "outcome": "verified_success"} for i in range(60)]
+    rows += [{"user": f"f{i % 20}", "month": "2026-01", "expertise": 3, "outcome": "failure"} for i in range(60)]
+    rows += [{"user": f"u{i % 2}", "month": "2026-02", "expertise": 4, "outcome": "verified_success"} for i in range(10)]
+    rows += [{"user": f"v{i}", "month": "2026-02", "expertise": None, "outcome": "verified_success"} for i in range(4)]
+    df = pd.DataFrame(rows)
+    ctx = Context(_report_data(df), ReleasePolicy(), B=10)
+    known = np.ones(len(df), dtype=bool)
+    success = (df["outcome"] == "verified_success").to_numpy()
+    level = df["expertise"].notna().to_numpy()
+    shown = (df["month"] == "2026-01").to_numpy()
+    assert _outcome_rest_leaks(ctx, known, success, level, shown)
+    # 10 successes of 5 users: the count passes
+    df.loc[df["user"].isin(["u0", "u1"]), "user"] = [f"w{i % 5}" for i in range(10)]
+    ctx = Context(_report_data(df), ReleasePolicy(), B=10)
+    assert not _outcome_rest_leaks(ctx, known, success, level, shown)

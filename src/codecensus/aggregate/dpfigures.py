@@ -97,7 +97,14 @@ def noise_draws(mechanism: str, scale: float, shape: tuple[int, ...], rng: np.ra
 
 MONTHLY_FIGURES = ("work_modes_by_month", "success_trend")
 NO_WINDOW = ("under differential privacy the months come from the date range you give, not from the sessions: run "
-             "with --since (and --until) to release the monthly figures")
+             "with --since or --until to release the monthly figures")
+# --until without --since: the monthly figures range over this many months, ending with --until's month
+DEFAULT_WINDOW_MONTHS = 12
+# The most months the monthly figures range over: the last ones of the range given. Every month x category is a noisy
+# cell, and an empty one clears the release floor about once in 800 (discrete Laplace: P(noise >= 2 half-widths) =
+# 1/800): --since 2000-01-01 made some 2,700 month x mode cells of which about 3 showed sessions nobody had, and one at
+# an end of the range stretched the months shown.
+MAX_WINDOW_MONTHS = 24
 
 
 def public_months(data: ReportData, today: date | None = None) -> list[str]:
@@ -106,17 +113,23 @@ def public_months(data: ReportData, today: date | None = None) -> list[str]:
 
     Public choices only (the options and the clock): a DP histogram's categories must be fixed before the data is
     seen. The exact first and last months with a session decided them before, and with them whether the trend figure
-    existed and the ε of every query. Without ``--since`` there is no public start: the monthly figures are not
-    released (an empty list). Months at the ends without a released noisy cell are still left out afterwards
+    existed and the ε of every query. With ``--until`` and no ``--since`` the range is the
+    :data:`DEFAULT_WINDOW_MONTHS` months ending with ``--until``'s month; with neither there is no public range: the
+    monthly figures are not released (an empty list). A range longer than :data:`MAX_WINDOW_MONTHS` months keeps its
+    last ones (see there). Months at the ends without a released noisy cell are still left out afterwards
     (:func:`_months_released`: post-processing of noisy values)."""
-    if data.since is None:
+    if data.since is None and data.until is None:
         return []
     last = (today or datetime.now(UTC).date()) + timedelta(days=1)
-    start = max(data.since, date.fromisoformat(TIME_WINDOW_START))
     end = min(data.until, last) if data.until is not None else last
+    if data.since is None:
+        start = (pd.Period(end, freq="M") - (DEFAULT_WINDOW_MONTHS - 1)).start_time.date()
+    else:
+        start = data.since
+    start = max(start, date.fromisoformat(TIME_WINDOW_START))
     if end < start:
         return []
-    return pd.period_range(start, end, freq="M").strftime("%Y-%m").tolist()
+    return pd.period_range(start, end, freq="M").strftime("%Y-%m").tolist()[-MAX_WINDOW_MONTHS:]
 
 
 DATASET = "sessions"
@@ -316,7 +329,8 @@ class DPReport:
             figs += [self.work_modes_by_month()] if self.months else []
             figs += [self.outcomes(), self.expertise_shape()]
             figs += [self.success_trend()] if len(self.months) >= 2 else []
-            why = NO_WINDOW if self.data.since is None else "the date range given has fewer than two months"
+            why = NO_WINDOW if self.data.since is None and self.data.until is None else \
+                "the date range given has fewer than two months"
             figs += [_unavailable(fid, fid.replace("_", " ").capitalize(), why) for fid in MONTHLY_FIGURES
                      if fid not in {f.id for f in figs}]
         return _months_released(figs)

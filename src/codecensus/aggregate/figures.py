@@ -343,6 +343,8 @@ def _rows(
             "n_users": int(est.n_users[i]), "n_sessions": int(est.n_sessions[i]), "suppressed": False,
             "ci_method": est.ci_method[i] if est.ci_method else "bootstrap",
         }
+        if est.users is not None:  # the withheld cells of a partition pass on the distinct users of their union
+            row["_users"] = est.users[i]
         if est.group is not None and est.den is not None:
             row["_pgroup"] = f"{variable}|{int(est.group[i])}"
             row["_ptotal"] = float(est.den[i])
@@ -830,14 +832,20 @@ def _untimed_cells(ctx: Context, group: np.ndarray, keys: Sequence[dict[str, Any
     """Withheld rows for the sessions without a time, one per group (a mode, an occupation): a by-month line's cells
     add up to its group's cell over all sessions (another figure's) less these, so they take part in the line's
     partition (``across``) like a withheld month's cells (12 sessions without a time passed as a whole, but work modes
-    less the released months gave 3 of them in build, 4 in fix, 1 in operate). No row is shown."""
+    less the released months gave 3 of them in build, 4 in fix, 1 in operate). No row is shown.
+
+    A group without such sessions gets no row when they pass the thresholds as a whole: its empty withheld cell only
+    withheld months of its line to hide that it is empty, a 0 that describes nobody (an empty cell is released as 0).
+    When they do not pass, the empty cells stay: the groups they are not in would tell where a few sessions are."""
     untimed = ctx.data.df["month"].isna().to_numpy() & (group >= 0)
     if not untimed.any():
         return []
     s, u = ctx.boot.population(np.where(untimed, group, -1), len(keys))
+    s_all, u_all = ctx.boot.population(np.where(untimed, 0, -1), 1)
+    keep_empty = not bool(ctx.passes(u_all[0], s_all[0]))
     return [{**k, "month": _UNTIMED, "variable": variable, "value": 0.0, "ci_low": np.nan, "ci_high": np.nan,
              "n_users": int(u[g]), "n_sessions": int(s[g]), "suppressed": False, "ci_method": None,
-             "_pgroup": f"{variable}|{_UNTIMED}", "_withheld": True} for g, k in enumerate(keys)]
+             "_pgroup": f"{variable}|{_UNTIMED}", "_withheld": True} for g, k in enumerate(keys) if s[g] > 0 or keep_empty]
 
 
 def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
@@ -1211,13 +1219,15 @@ def _rate_rows(
     assert e.den is not None
     assert e.den_users is not None
     est = Estimate(e.est[sel], e.reps[:, sel], e.n_sessions[sel], e.n_users[sel], [e.ci_method[i] for i in sel],
-                   den=e.den[sel], den_users=e.den_users[sel], group=np.arange(n_groups, dtype=np.int64))
+                   den=e.den[sel], den_users=e.den_users[sel], group=np.arange(n_groups, dtype=np.int64),
+                   users=[e.users[i] for i in sel] if e.users is not None else None)
     rows = _rows(keys, variable, est, lo[sel], hi[sel])
     # the rest of each group: derivable as group minus numerator, so it takes part in suppression
     for g in range(n_groups):
         rows.append({**keys[g], "variable": variable, "value": 0.0, "ci_low": np.nan, "ci_high": np.nan,
                      "n_users": int(e.n_users[g * 2]), "n_sessions": int(e.n_sessions[g * 2]), "suppressed": False,
-                     "ci_method": None, "_pgroup": f"{variable}|{g}", "_hidden": True})
+                     "ci_method": None, "_pgroup": f"{variable}|{g}", "_hidden": True,
+                     **({"_users": e.users[g * 2]} if e.users is not None else {})})
     return rows
 
 
@@ -1710,14 +1720,17 @@ def _outcome_rest_leaks(ctx: Context, known: np.ndarray, success: np.ndarray, le
                         shown: np.ndarray) -> bool:
     """Whether the successes or the failures (of sessions with a known outcome) outside the ``shown`` sessions fail
     the thresholds without being none, or the count subtraction gives of them does: the levels' (sessions with an
-    expertise level) minus the shown months' (sessions of any level or none)."""
+    expertise level) minus the shown months' (sessions of any level or none). That count is judged on its sessions
+    and on the users of the sessions it counts (those outside ``shown`` with a level): it checked sessions only, and
+    10 successes of 2 users passed beside 4 of 4 other users without a level."""
+    user = ctx.data.df["user"].to_numpy(dtype=object)
     for part in (success, ~success):
         rest = known & part & ~shown
         s, u = ctx.boot.population(np.where(rest, 0, -1), 1)
         if s[0] > 0 and not bool(ctx.passes(u[0], s[0])):
             return True
         derived = int((rest & level).sum()) - int((known & part & shown & ~level).sum())
-        if 0 < derived < ctx.policy.min_sessions and not ctx.policy.individual:
+        if derived > 0 and not ctx.policy.individual and not bool(ctx.passes(len(set(user[rest & level])), derived)):
             return True
     return False
 

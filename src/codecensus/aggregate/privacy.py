@@ -15,7 +15,8 @@ Rules, per group:
    the shares add up to 100%, or the same total appears on another screen), so a lone suppressed
    cell equals "total minus the released cells". Therefore, whenever a group has suppressed
    cells, more cells are suppressed, smallest first (by sessions, then users), until at least two
-   non-empty cells are suppressed **and** the suppressed cells together reach both thresholds.
+   non-empty cells are suppressed **and** the suppressed cells together reach both thresholds (on the distinct
+   users of their union: see ``users_set_column``; never on the sum of their user counts).
    Subtraction then yields only the sum of two or more cells, and that sum is itself as large
    as a releasable cell.
 3. **Totals** (rows flagged by ``total_column``): *released as they are* when they meet the
@@ -134,11 +135,15 @@ def apply_release_policy(
     ``total_column`` names a boolean column flagging group-total rows (optional).
     ``withheld_column`` names a boolean column flagging cells already withheld for another reason (another
     partition they belong to): they stay suppressed, and their counts protect the group like any suppressed cell's.
+    An empty one (0 users, 0 sessions) is still protected (others are withheld with it, so that subtraction does not
+    show it empty) but does not count toward the two non-empty cells of rule 2.
     ``last_resort_column`` names a boolean column flagging cells that complementary suppression takes only when the
     others are not enough (withholding them costs more than their counts: a month at an end of the range drops out
     of the report's dates). ``users_set_column`` names a column holding each cell's set of user ids: the suppressed
     cells then pass the user threshold on the distinct users of their union (a user in two cells counts once; the
-    sum of the cells' user counts counts them twice). A cell without a set falls back to the sum.
+    sum of the cells' user counts counts them twice). A cell without a set (or every cell, without the column)
+    counts as the fewest distinct users it can add: none beyond the largest such cell's user count, since the same
+    few users may be in every cell.
     """
     policy = policy or ReleasePolicy()
     is_arrow = isinstance(table, pa.Table)
@@ -245,14 +250,21 @@ def _suppress_group(
         return
 
     def distinct_users() -> int:
-        sets = [rows[i].get(user_sets) for i in suppressed] if user_sets else []
-        if user_sets and all(isinstance(x, set | frozenset) for x in sets):
-            return len(set().union(*sets))
-        return sum(_n(rows[i].get(ucol)) for i in suppressed)
+        # The distinct users of the union of the cells' sets; a cell without a set adds the fewest it can: none
+        # beyond the largest such cell's count. The sum counted a user once per cell: two withheld modes of 2 and 3
+        # users 'passed' on 5 while they were the same 3 users, and the total less the released modes gave their
+        # 12 sessions of 3 users.
+        sets = [rows[i].get(user_sets) if user_sets else None for i in suppressed]
+        known = [x for x in sets if isinstance(x, set | frozenset)]
+        bare = [_n(rows[i].get(ucol)) for i, x in zip(suppressed, sets, strict=True) if not isinstance(x, set | frozenset)]
+        return max(len(set().union(*known)), max(bare, default=0))
 
     def protected() -> bool:
+        # two non-empty cells: an empty withheld cell hides nothing beside one real cell once its emptiness is known
+        # (a mode with no session in a withheld month; a released 0 elsewhere), and then that cell follows alone
         sup_sessions = sum(_n(rows[i].get(scol)) for i in suppressed)
-        return len(suppressed) >= 2 and distinct_users() >= policy.min_users and sup_sessions >= policy.min_sessions
+        return (sum(not empty(i) for i in suppressed) >= 2 and distinct_users() >= policy.min_users
+                and sup_sessions >= policy.min_sessions)
 
     candidates = sorted(
         (i for i in cells if reason[i] is None and not empty(i)),

@@ -86,6 +86,8 @@ class Estimate:
     den_users: IntArray | None = None  # resampled units (users; sessions in individual mode) behind each denominator
     group: IntArray | None = None  # the group (denominator) index of each share cell
     units: IntArray | None = None  # resampled units (users; sessions in individual mode) behind a mean or quantile
+    # each cell's users (as user codes): complementary suppression counts the distinct users of withheld cells
+    users: list[frozenset[int]] | None = None
 
     def ci(self, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
         """Percentile bootstrap interval; for shares, Wilson where marked and at 0 or 1.
@@ -216,8 +218,8 @@ class UserBootstrap:
             b0 = b1
         return CellSums(est, reps)
 
-    def population(self, cell: npt.ArrayLike, K: int, valid: npt.ArrayLike | None = None) -> tuple[IntArray, IntArray]:
-        """Sessions and distinct users per cell."""
+    def _cell_user_matrix(self, cell: npt.ArrayLike, K: int, valid: npt.ArrayLike | None = None,
+                          ) -> tuple[IntArray, sparse.csr_matrix]:
         cell_a = np.asarray(cell, dtype=np.int64)
         ok = cell_a >= 0
         if valid is not None:
@@ -227,8 +229,20 @@ class UserBootstrap:
             (np.ones(int(ok.sum()), dtype=np.int8), (cell_a[ok], self.codes[ok])), shape=(K, self.U)
         )
         m.sum_duplicates()
-        n_users = np.diff(m.indptr).astype(np.int64)
-        return n_sessions[:K], n_users[:K]
+        return n_sessions[:K], m
+
+    def population(self, cell: npt.ArrayLike, K: int, valid: npt.ArrayLike | None = None) -> tuple[IntArray, IntArray]:
+        """Sessions and distinct users per cell."""
+        n_sessions, m = self._cell_user_matrix(cell, K, valid)
+        return n_sessions, np.diff(m.indptr).astype(np.int64)[:K]
+
+    def population_users(self, cell: npt.ArrayLike, K: int, valid: npt.ArrayLike | None = None,
+                         ) -> tuple[IntArray, IntArray, list[frozenset[int]]]:
+        """:meth:`population` and the users (as codes) of each cell: the withheld cells of a partition pass the user
+        threshold on the distinct users of their union (:func:`codecensus.aggregate.privacy.apply_release_policy`)."""
+        n_sessions, m = self._cell_user_matrix(cell, K, valid)
+        users = [frozenset(m.indices[m.indptr[k]:m.indptr[k + 1]].tolist()) for k in range(K)]
+        return n_sessions, np.diff(m.indptr).astype(np.int64)[:K], users
 
     # -- statistics --------------------------------------------------------------------
     def mean(self, cell: npt.ArrayLike, values: npt.ArrayLike, K: int) -> Estimate:
@@ -238,9 +252,10 @@ class UserBootstrap:
         valid = np.isfinite(vals)
         num = self.sums(cell_a, vals, K)
         den = self.sums(np.where(valid, cell_a, -1), 1.0, K)
-        n_s, n_u = self.population(cell_a, K, valid)
+        n_s, n_u, users = self.population_users(cell_a, K, valid)
         est, reps = _ratio(num, den)
-        return Estimate(est, reps, n_s, n_u, [self.method] * K, units=n_s if self.resample_sessions else n_u)
+        return Estimate(est, reps, n_s, n_u, [self.method] * K, units=n_s if self.resample_sessions else n_u,
+                        users=users)
 
     def shares(self, group: npt.ArrayLike, category: npt.ArrayLike, n_groups: int, n_cats: int) -> Estimate:
         """Share of each category within each group; cells are ``group * n_cats + category``.
@@ -258,7 +273,7 @@ class UserBootstrap:
         num = self.sums(cell, 1.0, K)
         den = self.sums(g, 1.0, n_groups)
         den_full = CellSums(np.repeat(den.est, n_cats), np.repeat(den.reps, n_cats, axis=1))
-        n_s, n_u = self.population(cell, K)
+        n_s, n_u, users = self.population_users(cell, K)
         gs, gu = self.population(g, n_groups)
         one_each = np.repeat((gs > 0) & (gs == gu), n_cats)
         est, reps = _ratio(num, den_full)
@@ -266,14 +281,14 @@ class UserBootstrap:
         # the units a degenerate (0 or 1) share's Wilson interval counts: the users, or in individual mode the sessions
         units = gs if self.resample_sessions else gu
         return Estimate(est, reps, n_s, n_u, methods, num=num.est, den=den_full.est, den_users=np.repeat(units, n_cats),
-                        group=np.repeat(np.arange(n_groups, dtype=np.int64), n_cats))
+                        group=np.repeat(np.arange(n_groups, dtype=np.int64), n_cats), users=users)
 
     def quantile(self, cell: npt.ArrayLike, values: npt.ArrayLike, K: int, q: float = 0.5) -> Estimate:
         """Weighted quantile per cell; each replicate weights a session by its user's draw count."""
         cell_a = np.asarray(cell, dtype=np.int64)
         vals = np.asarray(values, dtype=np.float64)
         valid = np.isfinite(vals) & (cell_a >= 0)
-        n_s, n_u = self.population(cell_a, K, valid)
+        n_s, n_u, users = self.population_users(cell_a, K, valid)
         est = np.full(K, np.nan)
         reps = np.full((self.B, K), np.nan)
         for k in range(K):
@@ -289,7 +304,8 @@ class UserBootstrap:
                 b1 = b0 + c.shape[1]
                 reps[b0:b1, k] = _count_weighted_quantile(v, c[u], q)
                 b0 = b1
-        return Estimate(est, reps, n_s, n_u, [self.method] * K, units=n_s if self.resample_sessions else n_u)
+        return Estimate(est, reps, n_s, n_u, [self.method] * K, units=n_s if self.resample_sessions else n_u,
+                        users=users)
 
 
 def _ratio(num: CellSums, den: CellSums) -> tuple[FloatArray, FloatArray]:

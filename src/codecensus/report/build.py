@@ -35,7 +35,7 @@ from codecensus.aggregate.figures import (
     long_table,
 )
 from codecensus.aggregate.privacy import TEAM_MIN_SESSIONS, TEAM_MIN_USERS, ReleasePolicy, check_release
-from codecensus.report.findings import Finding, key_findings
+from codecensus.report.findings import Finding, count_noun, key_findings
 from codecensus.report.html import ReleaseView, render_html
 from codecensus.store import Store
 
@@ -251,7 +251,7 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
                 rest = float(tot["n_sessions"]) - float(pd.to_numeric(cells.loc[~sup, "n_sessions"]).sum())
                 if rest >= 0.5 and (int(sup.sum()) < 2 or _small(rest, policy)):
                     problems.append(f"figure {f.id} ({col}={tot[col]}): {total_var}'s n minus the released "
-                                    f"{cells_var} cells gives {round(rest)} sessions in {int(sup.sum())} withheld cell(s)")
+                                    f"{cells_var} cells gives {round(rest)} sessions in {count_noun(int(sup.sum()), 'withheld cell')}")
         if f.id in RELEASE_TREES:
             var, id_col, parent_col = RELEASE_TREES[f.id]
             if id_col in t and parent_col in t:
@@ -350,7 +350,7 @@ def _audit_group_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy) -
         rest = total - known
         if rest >= 0.5 and (len(unknown) < 2 or _small(rest, policy)):
             problems.append(f"figure {fid} ({whole}): {tfig}'s {tcol}={tvalue} ({round(total)}) less the groups its "
-                            f"released rows give gives {round(rest)} sessions in {len(unknown)} withheld group(s)")
+                            f"released rows give gives {round(rest)} sessions in {count_noun(len(unknown), 'withheld group')}")
     return problems
 
 
@@ -385,7 +385,7 @@ def _nested_rests(fid: str, t: pd.DataFrame, col: str, outer: str, inner: str, t
         if rest >= 0.5 and (len(unknown) < 2 or _small(rest, policy)):
             other = outer if var == inner else inner
             problems.append(f"figure {fid} ({var}): its total (n / share) less the cells it or {other} releases "
-                            f"gives {round(rest)} sessions in {len(unknown)} withheld cell(s)")
+                            f"gives {round(rest)} sessions in {count_noun(len(unknown), 'withheld cell')}")
     return problems
 
 
@@ -481,13 +481,19 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
     cov = cov_fig.table if cov_fig is not None else None
     hidden: set[str] = set()
     untimed = 0
+    untimed_released = False
+    by_id = {f.id: f.table for f in avail}
     # withheld months the report leaves out at the ends of its range: withheld cells of every line over the months
     n_hidden = int(cov_fig.extra.get("hidden_months", 0) or 0) if cov_fig is not None else 0
     if cov is not None and "dimension" in cov:
         m = cov[cov["dimension"] == "month"]
         hidden = set(m.loc[m["suppressed"].astype(bool), "level"].astype(str))
         # the sessions without a time: a withheld cell of the lines whose totals count them (no figure shows it)
-        untimed = int(bool((m["level"].astype(str) == "unknown").any()))
+        unknown = m[m["level"].astype(str) == "unknown"]
+        untimed = int(len(unknown) > 0)
+        # released: the sessions without a time pass as a whole, and a line without any of them has no such cell
+        # (figures._untimed_cells), which its total less its months shows as 0
+        untimed_released = bool(len(unknown)) and not bool(unknown["suppressed"].astype(bool).any())
         problems += _audit_month_range(avail, m, cov_fig)
     for f in avail:
         t = f.table
@@ -504,13 +510,15 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
                 shown_n = pd.to_numeric(g.loc[~sup, "n_sessions"], errors="coerce").fillna(0)
                 by_month = col != "month" and "month" in g and bool(g["month"].notna().any())
                 over_months = n_hidden if by_month else 0
-                if by_month and (f.id, key[0] if isinstance(key, tuple) else key, col) in RELEASE_LINE_TOTALS:
-                    over_months += untimed  # (figures._untimed_cells)
+                line = (f.id, key[0] if isinstance(key, tuple) else key, col)
+                if by_month and line in RELEASE_LINE_TOTALS:
+                    rest = _line_rest(by_id, line, key[-1] if isinstance(key, tuple) else key, float(shown_n.sum()))
+                    if not (untimed_released and int(sup.sum()) == 0 and rest is not None and abs(rest) < 0.5):
+                        over_months += untimed  # (figures._untimed_cells)
                 if int(sup.sum()) + over_months == 1 and bool((shown_n > 0).any()):
                     problems.append(f"figure {f.id} ({', '.join(map(str, key if isinstance(key, tuple) else (key,)))}):"
                                     " a single suppressed cell, recovered by subtraction from a total another figure "
                                     "releases")
-    by_id = {f.id: f.table for f in avail}
     for (fid, var, col), others in RELEASE_WITHHELD_WITH.items():
         t = by_id.get(fid)
         if t is None or col not in t or "variable" not in t:
@@ -524,6 +532,19 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
                 problems.append(f"figure {oid} ({col}={v}): released, but {fid} withholds its {var} cell, which "
                                 "subtraction from the totals other figures release then recovers")
     return problems
+
+
+def _line_rest(by_id: dict[str, pd.DataFrame], line: tuple[str, str, str], value: Any, shown: float) -> float | None:
+    """A line's total (:data:`RELEASE_LINE_TOTALS`, released by another figure) less its released cells ``shown``;
+    None when the total is not released."""
+    tfig, tvar = RELEASE_LINE_TOTALS[line]
+    tt = by_id.get(tfig)
+    col = line[2]
+    if tt is None or col not in tt:
+        return None
+    x = _released(tt, tvar)
+    x = x[x[col] == value]
+    return float(x["n_sessions"].iloc[0]) - shown if len(x) else None
 
 
 def _audit_month_range(figures: list[Figure], months: pd.DataFrame, coverage: Figure | None) -> list[str]:
@@ -575,8 +596,9 @@ def noise_free_problems(figures: list[Figure]) -> list[str]:
 def _refusal(problems: list[str], policy: ReleasePolicy, dp: bool, tail: str = "") -> ReleaseAuditFailed:
     shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
     return ReleaseAuditFailed(
-        f"release audit failed, nothing was written: {len(problems)} released cell(s) break the release policy "
-        f"({policy.min_users} users / {policy.min_sessions} sessions per cell"
+        f"release audit failed, nothing was written: {count_noun(len(problems), 'released cell')} "
+        f"{'breaks' if len(problems) == 1 else 'break'} the release policy "
+        f"({count_noun(policy.min_users, 'user')} / {count_noun(policy.min_sessions, 'session')} per cell"
         + (", differential privacy" if dp else "") + f"): {shown}. "
         "This is a fault in codecensus's suppression, not in your data or options: please report it." + tail
     )
@@ -650,9 +672,11 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
     """Differential-privacy release: noisy figures from the DP engine, charged to the store's ledger."""
     from codecensus.aggregate.dp import PrivacyLedger
     from codecensus.aggregate.dpfigures import (
+        DEFAULT_WINDOW_MONTHS,
         DP_FIGURES,
         DP_LEFT_OUT,
         MAX_REPORT_EPSILON,
+        MAX_WINDOW_MONTHS,
         dp_figures,
         release_floor,
     )
@@ -695,12 +719,14 @@ def _compute_dp(store: Store, opts: ReportOptions, policy: ReleasePolicy, data: 
     # nothing of the sessions (dpfigures.public_months)
     if data.facets_table:
         release.notes.append(
-            "The monthly figures range over the months of the date range given (--since to --until, or to today), not "
-            "over the months the sessions fall in, so that which figures exist and the ε of each query do not depend "
+            f"The monthly figures range over {rep.months[0]} to {rep.months[-1]}: the months of the date range given "
+            f"(--since to --until, or to today; --until alone: the {DEFAULT_WINDOW_MONTHS} months ending with it; at "
+            f"most the last {MAX_WINDOW_MONTHS}, since every month adds noisy cells that can show sessions nobody had), "
+            "not the months the sessions fall in, so that which figures exist and the ε of each query do not depend "
             "on the sessions; months at the ends without a released noisy cell are left out." if rep.months else
             "The monthly figures are not released: under differential privacy their months come from the date range "
             "given, not from the sessions (which months have sessions would otherwise decide which figures exist and "
-            "the ε of each query). Run with --since (and --until) to release them.")
+            "the ε of each query). Run with --since or --until to release them.")
     # no headline sentences under DP: each figure is read with its noise interval
     return Computed(figs, [], release, policy, time.perf_counter() - t0, len(data.df), int(data.df["user"].nunique()))
 

@@ -100,6 +100,9 @@ def _month_gaps(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     was still drawn across."""
     if df.empty or "month" not in df:
         return df
+    dated = df["month"].astype(str).map(lambda m: bool(_MONTH.fullmatch(m)))
+    if not dated.all():  # a row of no month ('unknown': the sessions without a time) has no place between two months
+        return pd.concat([_month_gaps(df[dated], by), df[~dated]], ignore_index=True) if dated.any() else df
     months = pd.period_range(str(df["month"].min()), str(df["month"].max()), freq="M").strftime("%Y-%m").tolist()
     keys = df[by].drop_duplicates() if by else pd.DataFrame(index=[0])
     if len(df[[*by, "month"]].drop_duplicates()) == len(keys) * len(months):

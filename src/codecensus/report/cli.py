@@ -41,7 +41,9 @@ IndividualOpt = Annotated[
 ]
 EpsilonOpt = Annotated[
     float | None, typer.Option("--epsilon", help="Differential privacy: the ε this report spends (at most 10). The "
-                               "first such report fixes the sessions' budget at its ε; later ones spend what is left.",
+                               "first such report fixes the sessions' budget at its ε; later ones spend what is left. The "
+                               "monthly figures then range over --since to --until (--until alone: the 12 months "
+                               "ending with it; at most the last 24 months).",
                                show_default=False)
 ]
 DeltaOpt = Annotated[float | None, typer.Option("--delta", help="Differential privacy: δ.", show_default=False)]
