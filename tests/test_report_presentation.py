@@ -291,14 +291,15 @@ def test_regression_subtitle_reads_as_a_sentence(built: tuple[str, dict[str, obj
     (0, 5, None),
     (1, 1, "1 session whose model has no known price"),
     (40, 5, "40 sessions whose models have no known price"),
-    (2, 5, "how many is withheld"),
+    (2, 5, "cost is withheld"),
 ])
 def test_cost_caption_says_how_many_sessions_have_no_known_price(
     tmp_path: Path, unpriced: int, min_users: int, says: str | None
 ) -> None:
     """A model with no list price gives a NULL cost: the cost metric leaves those sessions out, and only its n showed
     it (1,560 beside the figure's 1,600); the caption said nothing. Now the caption, and the terminal summary, say how
-    many were left out, in the right number; a count below the release thresholds (5 users) is not given."""
+    many were left out, in the right number. A count below the release thresholds (5 users) is not given, and the
+    cost metric is then withheld whole: its n beside the other metrics' gave that count by subtraction."""
     import io
 
     import pyarrow as pa
@@ -320,16 +321,20 @@ def test_cost_caption_says_how_many_sessions_have_no_known_price(
     out = io.StringIO()
     render_summary(res.computed, Console(file=out, width=300, color_system=None))
     term = " ".join(out.getvalue().split())
-    assert "Cost per session: median" in term
+    assert ("Cost per session: median" in term) == (unpriced != 2)
     if says is None:
         assert "known price" not in fig.method and "known price" not in card and "known price" not in term
         return
     assert says in fig.method and says in card, fig.method
     if unpriced == 1:
         assert "1 session left out: its model has no known price" in term
-    elif says.startswith("how many"):
-        assert "sessions whose model has no known price are left out (how many is withheld)" in term
+    elif says.startswith("cost is withheld"):
+        # prompts' n minus cost's n gave the 2 unpriced sessions: the cost metric is withheld whole
+        assert "Cost per session: withheld" in term and "Cost per session: median" not in term
         assert f"{unpriced} session" not in fig.method
+        cost = fig.table[fig.table["metric"] == "cost_usd"]
+        assert cost["suppressed"].all() and cost["n_sessions"].isna().all()
+        assert not fig.table.loc[fig.table["metric"] == "prompts", "suppressed"].all()
     else:
         assert f"{unpriced} sessions left out: their models have no known price" in term
 
@@ -368,3 +373,26 @@ def test_audit_messages_count_their_cells_in_the_right_number() -> None:
     assert "1 released cell breaks" in msg and "5 users / 10 sessions per cell" in msg and "(s)" not in msg
     msg = str(_refusal(["a", "b"], pol, False))
     assert "2 released cells break" in msg
+
+
+def test_a_shape_metric_that_leaves_out_a_small_group_is_withheld(tmp_path: Path) -> None:
+    """Active minutes leave out sessions with no recorded turn time: its n beside prompts' n gave their number (3
+    sessions of 3 users) by subtraction. Below the thresholds the metric is withheld whole; the others stay."""
+    import pyarrow as pa
+
+    from codecensus.aggregate.figures import Context, build_figures
+    from codecensus.aggregate.privacy import ReleasePolicy
+    from codecensus.report.build import load_report_data
+
+    c = synthetic_corpus(users=160, sessions=1600, months=7, seed=3)
+    s = c.sessions.to_pandas()
+    users = s.loc[s["prompts"] > 0].drop_duplicates("user")
+    s.loc[users.index[:3], "active_s"] = None
+    c.sessions = pa.Table.from_pandas(s, schema=c.sessions.schema, preserve_index=False)
+    with Store(tmp_path / "r.duckdb") as store:
+        load_into(store, c, clusters=False, git=False)
+        ctx = Context(load_report_data(store), ReleasePolicy(), B=20)
+        t = build_figures(ctx, only=["session_shape"])[0].table
+    released = t[~t["suppressed"].astype(bool) & (t["bin"] == "all")]
+    assert "active_minutes" not in set(released["metric"])
+    assert {"prompts", "actions_per_prompt", "words_per_prompt", "cost_usd"} <= set(released["metric"])

@@ -1588,6 +1588,13 @@ def fig_session_shape(ctx: Context) -> Figure:
     t = _finish(ctx, rows, ["metric", "metric_label", "bin", "order"])
     has = df["prompts"].to_numpy() > 0
     n_s, n_u = ctx.boot.population(np.where(has, 0, -1), 1)
+    # A metric that leaves some sessions out (no known price; no recorded turn time) has a smaller total than the
+    # others: prompts' n minus cost's n gave the sessions of unpriced models (2 sessions of 1 user, say). When that
+    # group is below the thresholds the metric is withheld whole, as any cell it could be worked out from.
+    for metric, _mlabel, _edges, get in _SHAPE_METRICS:
+        out_s, out_u = ctx.boot.population(np.where(has & ~np.isfinite(get(df)), 0, -1), 1)
+        if out_s[0] and not bool(ctx.passes(out_u[0], out_s[0])):
+            _withhold_derived(t, (t["metric"] == metric) & ~t["suppressed"].astype(bool))
     unpriced, text = _unknown_cost(ctx, has)
     return Figure(
         "session_shape", title,
@@ -1610,8 +1617,8 @@ def _unknown_cost(ctx: Context, has: np.ndarray) -> tuple[int | None, str]:
     if s[0] == 0:
         return 0, ""
     if not bool(ctx.passes(u[0], s[0])):
-        return None, ("cost leaves out the sessions whose model has no known price (how many is withheld: below the "
-                      "release thresholds); ")
+        return None, ("cost is withheld: it would leave out the sessions whose model has no known price, too few "
+                      "to release their number (below the release thresholds); ")
     one = int(s[0]) == 1
     return int(s[0]), (f"cost leaves out {int(s[0]):,} session{' whose model has' if one else 's whose models have'} "
                        "no known price (cost unknown); ")

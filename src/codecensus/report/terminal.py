@@ -174,11 +174,13 @@ def render_summary(comp: Computed, console: Console) -> None:
                 f"{_cell(cost, 'usd', variable='mean')}"
                 + (f" ({count_noun(n.iloc[0]['n_sessions'], 'session')})" if len(n) else ""))
         left = shp.extra.get("unknown_cost_sessions", 0)
-        if left != 0:  # the figure's caption says the same (None: withheld, below the thresholds)
-            line += ("; sessions whose model has no known price are left out (how many is withheld)" if left is None
-                     else f"; {count_noun(left, 'session')} left out: "
-                          f"{'its model has' if left == 1 else 'their models have'} no known price")
+        if left:  # the figure's caption says the same
+            line += (f"; {count_noun(left, 'session')} left out: "
+                     f"{'its model has' if left == 1 else 'their models have'} no known price")
         console.print(line)
+    elif shp is not None and shp.available and shp.extra.get("unknown_cost_sessions", 0) is None:
+        console.print("Cost per session: withheld (the sessions whose model has no known price, which it would leave "
+                      "out, are too few to release their number)")
 
     ab = by.get("abstentions")
     lines = abstention_lines(ab)
