@@ -532,3 +532,76 @@ def test_lexical_tier_reads_words_of_every_script() -> None:
         same = [sims[i, j] for j, b in enumerate(names) if b == a and j != i]
         other = [sims[i, j] for j, b in enumerate(names) if b != a]
         assert min(same) > max(other), a  # each summary nearer to its own topic than to any other
+
+
+# -- offline names: phrases, generic words, parents ------------------------------------------------
+
+
+def test_phrases_do_not_span_a_comma_or_a_stop_word() -> None:
+    terms = N.analyze("The user asked to write prose (topics: grant, proposal). Fix the nginx config for node.js")
+    assert "grant proposal" not in terms and "prose grant" not in terms  # list items, not a phrase
+    assert {"grant", "proposal", "nginx config", "node.js"} <= set(terms)
+    assert "fix nginx" not in terms and "config node.js" not in terms  # 'fix' and 'for' are stop words
+
+
+def test_keyword_list_summaries_are_named_not_assorted() -> None:
+    """Offline summaries list topics ("topics: grant, proposal"): the bigram 'grant proposal' the old
+    vectorizer formed across the comma outranked both words, was never found contiguous, and left the
+    cluster 'Write assorted topics' (4 of the demo's 59 released topics)."""
+    texts = [f"The user asked the agent to write prose (topics: {a}, {b})." for a, b in
+             [("grant", "proposal")] * 6 + [("blog", "post")] * 6]
+    idx = _index(texts, [[i] for i in range(12)])
+    labels = np.array([0] * 6 + [1] * 6)
+    names = N.name_level_offline(idx, texts, np.ones(12), labels, 2, [{"write": 1.0}, {"write": 1.0}])
+    assert "assorted" not in names[0].name and "grant" in names[0].name and "proposal" in names[0].name
+    assert "assorted" not in names[1].name and "blog" in names[1].name
+
+
+def test_a_word_spread_over_every_cluster_is_not_a_topic() -> None:
+    """'widget' is in every cluster's summaries (the most counts in cluster 0): c-TF-IDF alone ranked it
+    first there; its spread over the clusters (computed from the data, no word list) leaves it out."""
+    texts = (["Fix widget, widget and nginx proxy."] * 4 + ["Fix widget for the docker image."] * 4
+             + ["Fix widget for a helm chart."] * 4)
+    idx = _index(texts, [[i] for i in range(12)])
+    labels = np.array([0] * 4 + [1] * 4 + [2] * 4)
+    idx.spread = N.term_spread(idx, labels, np.ones(12), 3)
+    w, n = idx.terms.index("widget"), idx.terms.index("nginx")
+    assert idx.spread[w] > 0.9 and idx.spread[n] == 0.0
+    names = N.name_level_offline(idx, texts, np.ones(12), labels, 3, [{"fix": 1.0}] * 3)
+    assert all("widget" not in nm.name.lower() for nm in names.values())
+    assert "nginx" in names[0].name.lower() and "helm" in names[2].name.lower()
+
+
+def test_weak_words_are_not_a_name_alone() -> None:
+    texts = ["Explain the question about the nginx proxy."] * 6
+    idx = _index(texts, [[i] for i in range(6)])
+    assert idx.allowed[idx.terms.index("question")]
+    names = N.name_level_offline(idx, texts, np.ones(6), np.zeros(6, dtype=np.int64), 1, [{"understand": 1.0}])
+    assert names[0].name == "Explain nginx proxy"
+
+
+def test_a_child_is_not_named_as_its_parent() -> None:
+    texts = ["Fix Django migrations."] * 5 + ["Fix Django migrations and the admin."] * 3
+    idx = _index(texts, [[i] for i in range(8)])
+    labels = np.zeros(8, dtype=np.int64)
+    alone = N.name_level_offline(idx, texts, np.ones(8), labels, 1, [{"fix": 1.0}])[0].name
+    child = N.name_level_offline(idx, texts, np.ones(8), labels, 1, [{"fix": 1.0}],
+                                 ancestors={0: [alone, "Fix assorted topics"]})[0].name
+    assert alone == "Fix Django migrations and admin"
+    assert child.lower() != alone.lower() and "assorted" not in child
+
+
+def test_a_distinctive_term_of_one_user_never_reaches_a_name() -> None:
+    """'zorblatt' is only in cluster 0 (spread 0, the most distinctive term there) but one user wrote it:
+    neither the ranking, nor the fallback that looks at weaker terms for a cluster with no keyphrase, uses it."""
+    texts = ["Fix the zorblatt."] * 5 + ["Fix the zorblatt billing."] + ["Fix billing invoices."] * 6
+    users = [[0]] * 6 + [[i] for i in range(2, 8)]
+    idx = _index(texts, users, min_users=2, min_sessions=2)
+    labels = np.array([0] * 6 + [1] * 6)
+    idx.spread = N.term_spread(idx, labels, np.ones(12), 2)
+    assert not idx.allowed[idx.terms.index("zorblatt")]
+    names = N.name_level_offline(idx, texts, np.ones(12), labels, 2, [{"fix": 1.0}] * 2,
+                                 ancestors={0: ["Fix billing"], 1: ["Fix billing"]})
+    for nm in names.values():
+        text = " ".join([nm.name, nm.description, *nm.keyphrases, *(n for c in nm.candidates for n in c)])
+        assert "zorblatt" not in text.lower()

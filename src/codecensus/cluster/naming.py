@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,6 +90,37 @@ converted converting install installed installing provide provided providing des
 
 STOP_WORDS: frozenset[str] = frozenset(_FUNCTION_WORDS.split() + _DOMAIN_WORDS.split())
 
+#: Words that say little on their own in a topic name ("Fix logs, server and night", "Explain question"):
+#: never a one-word keyphrase, but kept in a bigram ("edge cases", "feature flags", "command line"). Most
+#: generic words are found from the data instead (:func:`term_spread`); these are the ones a small corpus
+#: can make look distinctive.
+WEAK_WORDS: frozenset[str] = frozenset("""
+question questions line lines simple start started starts night case cases edge feature features thing
+small quick basic good bad better best fine right wrong test tests step steps part parts kind lot analysis analyses
+""".split())
+
+_TOKEN = re.compile(TOKEN_PATTERN)
+#: Where a phrase ends: a list's comma, a bracket, a colon, a sentence end ("(topics: nginx, app)" holds no
+#: phrase "nginx app"). A dot inside a word (node.js) does not end one.
+_SEGMENT_END = re.compile(r"[,;:!?()\[\]{}\"|]|\.(?=\s|$)")
+
+
+def analyze(text: str, ngram_max: int = 2) -> list[str]:
+    """Lower-case terms of ``text``: its content words, plus n-grams of content words that stand next to
+    each other inside one phrase (not across a comma or a bracket, nor across a dropped stop word)."""
+    out: list[str] = []
+    for seg in _SEGMENT_END.split(drop_placeholders(text).lower()):
+        toks = _TOKEN.findall(seg)
+        run: list[str] = []
+        for t in [*toks, ""]:
+            if t and t not in STOP_WORDS:
+                run.append(t)
+                continue
+            for n in range(1, ngram_max + 1):
+                out.extend(" ".join(run[i : i + n]) for i in range(len(run) - n + 1))
+            run = []
+    return out
+
 #: A redaction placeholder ([EMAIL], [PATH_USER]): dropped from the summaries before their words are counted,
 #: so no name quotes one, while the words it is made of (email, wallet, github, key) remain topics.
 _PLACEHOLDER = re.compile(r"\[(?:" + "|".join(sorted(KINDS, key=len, reverse=True)) + r")\]", re.IGNORECASE)
@@ -128,6 +159,30 @@ class TermIndex:
     allowed: np.ndarray  # bool per term
     session_support: np.ndarray  # sessions whose summary contains the term
     user_support: np.ndarray  # distinct users whose summaries contain the term (0 = not computed)
+    spread: np.ndarray | None = None  # per term, 0 (one cluster) … 1 (evenly over all): see term_spread
+
+
+def term_spread(index: TermIndex, labels: IntArray, counts: np.ndarray, k: int) -> np.ndarray:
+    """How evenly each term is spread over the ``k`` clusters: 0 = all in one cluster, 1 = the same share of
+    every cluster's sessions. The effective number of clusters ``E = exp(H)`` of the term's per-cluster
+    session shares (each cluster's count divided by its size, so big clusters weigh no more), as
+    ``(E - 1) / (k - 1)``. A word every cluster uses ("question", "simple", "start") is generic whatever
+    its c-TF-IDF in one cluster."""
+    n_terms = len(index.terms)
+    if k < 2 or n_terms == 0:
+        return np.zeros(n_terms)
+    w = np.asarray(counts, dtype=np.float64)
+    present = index.x.copy().astype(np.float64)
+    present.data[:] = 1.0
+    onehot = sparse.csr_matrix((w, (labels, np.arange(len(labels)))), shape=(k, len(labels)))
+    per = (onehot @ present).toarray()  # (k, n_terms) sessions with the term
+    size = np.maximum(np.asarray(onehot.sum(axis=1)).ravel(), 1.0)
+    share = per / size[:, None]
+    tot = share.sum(axis=0)
+    q = np.divide(share, tot, out=np.zeros_like(share), where=tot > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -np.where(q > 0, q * np.log(q), 0.0).sum(axis=0)
+    return np.clip((np.exp(h) - 1.0) / (k - 1), 0.0, 1.0)
 
 
 def build_term_index(
@@ -151,16 +206,9 @@ def build_term_index(
     """
     from sklearn.feature_extraction.text import CountVectorizer
 
-    vec = CountVectorizer(
-        token_pattern=TOKEN_PATTERN,
-        lowercase=True,
-        stop_words=sorted(STOP_WORDS),
-        ngram_range=(1, ngram_max),
-        min_df=1,
-        dtype=np.int32,
-    )
+    vec = CountVectorizer(analyzer=lambda t: analyze(t, ngram_max), min_df=1, dtype=np.int32)
     try:
-        x = vec.fit_transform([drop_placeholders(t) for t in texts]).tocsr()
+        x = vec.fit_transform(list(texts)).tocsr()
     except ValueError:  # empty vocabulary
         x = sparse.csr_matrix((len(texts), 0), dtype=np.int32)
         return TermIndex([], x, x.tocsc(), np.zeros(0, bool), np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -226,6 +274,15 @@ def _surface(index: TermIndex, term_j: int, rows: np.ndarray, texts: Sequence[st
     return best[0]
 
 
+def _stem(word: str) -> str:
+    """Crude singular, so a name does not list "query, queries" or "apps, app"."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
 def keyphrases(
     index: TermIndex,
     scores: sparse.csr_matrix,
@@ -235,16 +292,30 @@ def keyphrases(
     *,
     top: int = 6,
     seed: int = 0,
+    avoid: Collection[str] = (),
+    min_share: float = 0.15,
 ) -> list[str]:
-    """Ranked, non-overlapping, readable keyphrases of one cluster (surface spelling)."""
+    """Ranked, non-overlapping, readable keyphrases of one cluster (surface spelling).
+
+    Only terms of ``index.allowed`` (the privacy rules) are ever considered. A term's c-TF-IDF score is
+    weighted by how concentrated it is (``(1 - spread)^3``, :func:`term_spread`), a recurring bigram is
+    preferred to its words, a :data:`WEAK_WORDS` word is never a keyphrase alone, and a term holding a
+    word of ``avoid`` (the parent's name) counts half. A term scoring below ``min_share`` of the best one
+    is left out."""
     row = scores.getrow(cluster)
     if row.nnz == 0:
         return []
     cols, vals = row.indices, row.data
-    keep = index.allowed[cols]
-    cols, vals = cols[keep], vals[keep]
+    keep = index.allowed[cols] & np.array([index.terms[c] not in WEAK_WORDS for c in cols.tolist()], dtype=bool)
+    cols, vals = cols[keep], vals[keep].astype(np.float64)
     if len(cols) == 0:
         return []
+    if index.spread is not None:
+        vals = vals * (1.0 - index.spread[cols]) ** 3
+    avoid_stems = {_stem(w.lower()) for w in avoid}
+    if avoid_stems:
+        vals = vals * np.array([0.5 if {_stem(w) for w in index.terms[c].split(" ")} & avoid_stems else 1.0
+                                for c in cols.tolist()])
     order = np.argsort(-vals, kind="stable")[:40]
     cols, vals = cols[order], vals[order]
     best = float(vals[0])
@@ -252,31 +323,40 @@ def keyphrases(
     by_term = {index.terms[c]: c for c in cols.tolist()}
     rng = random.Random(seed * 1_000_003 + cluster)
     chosen: list[str] = []
-    used_words: set[str] = set()
+    used: set[str] = set()  # stems of the chosen phrases' words
+
+    def surface(c: int) -> str | None:
+        lo, hi = index.xc.indptr[c], index.xc.indptr[c + 1]
+        rows = index.xc.indices[lo:hi]
+        return _surface(index, c, rows[labels[rows] == cluster], texts, rng)
+
     for c in cols.tolist():
         if len(chosen) >= top:
             break
         s = score_of[c]
-        if s < 0.15 * best:
+        if s < min_share * best:
             break
         term = index.terms[c]
-        words = term.split(" ")
-        if len(words) == 1:
+        options: list[int] = []
+        if " " not in term:
             # prefer a strong bigram that contains this word
             for t2, c2 in by_term.items():
-                if " " in t2 and term in t2.split(" ") and score_of[c2] >= 0.5 * s and not set(t2.split()) & used_words:
-                    c, term, words = c2, t2, t2.split(" ")
+                if " " in t2 and term in t2.split(" ") and score_of[c2] >= 0.5 * s:
+                    options.append(c2)
                     break
-        if set(words) & used_words:
-            continue
-        lo, hi = index.xc.indptr[c], index.xc.indptr[c + 1]
-        rows = index.xc.indices[lo:hi]
-        rows = rows[labels[rows] == cluster]
-        surf = _surface(index, c, rows, texts, rng)
-        if surf is None:
-            continue
-        chosen.append(surf)
-        used_words.update(words)
+            options.append(c)
+        else:
+            options.append(c)
+        for o in options:
+            stems = {_stem(w) for w in index.terms[o].split(" ")}
+            if stems & used:
+                continue
+            surf = surface(o)
+            if surf is None:
+                continue
+            chosen.append(surf)
+            used.update(stems)
+            break
     return chosen
 
 
@@ -373,14 +453,30 @@ def name_level_offline(
     *,
     which: Sequence[int] | None = None,
     seed: int = 0,
+    ancestors: Mapping[int, Sequence[str]] | None = None,
 ) -> dict[int, OfflineName]:
-    """Offline names for the clusters of one level (``labels``: cluster per distinct text)."""
+    """Offline names for the clusters of one level (``labels``: cluster per distinct text).
+
+    ``ancestors`` (cluster → the names of its parent, grandparent …): a child leads with what sets it
+    apart from them, and is not named exactly as one of them when any other allowed term describes it."""
     scores = ctfidf(index, labels, counts, k)
     todo = list(range(k)) if which is None else list(which)
-    phrases = {c: keyphrases(index, scores, c, labels, texts, seed=seed) for c in todo}
+    ancestors = ancestors or {}
+    avoid = {c: [w.lower() for n in ancestors.get(c, ()) for w in _TOKEN.findall(n)] for c in todo}
+    phrases = {c: keyphrases(index, scores, c, labels, texts, seed=seed, avoid=avoid[c]) for c in todo}
     verbs = {c: mode_verb(mode_mixes[c]) for c in todo}
-    names = [compose_name(verbs[c], phrases[c]) for c in todo]
     used = [list(phrases[c][:3]) for c in todo]
+    for i, c in enumerate(todo):
+        taken = {n.lower() for n in ancestors.get(c, ())}
+        if phrases[c] and compose_name(verbs[c], used[i]).lower() not in taken:
+            continue
+        # no keyphrase, or the child would repeat an ancestor: name it by its own terms, also weaker ones
+        more = keyphrases(index, scores, c, labels, texts, seed=seed, avoid=avoid[c], min_share=0.0)
+        own = [p for p in more if p.lower() not in set(avoid[c])]
+        if own:
+            phrases[c] = [*own, *[p for p in phrases[c] if p not in own]]
+            used[i] = own[:3]
+    names = [compose_name(verbs[c], u) for c, u in zip(todo, used, strict=True)]
     names = dedupe_names(names, [phrases[c] for c in todo], [verbs[c] for c in todo], used)
     out: dict[int, OfflineName] = {}
     for c, name, u in zip(todo, names, used, strict=True):

@@ -299,6 +299,8 @@ def cluster_frame(
         text_modes=_text_modes(pos[emb.inverse[rows]], [m for m, r in zip(frame.mode, rows, strict=True) if r],
                                len(vs)),
     )
+    # how evenly each term spreads over the leaves: a word of every cluster is generic, not a topic
+    index.spread = N.term_spread(index, leaf_of_text[vs], v_counts, k)
     timings["vocabulary"] = round(time.perf_counter() - t0, 3)
 
     # 4. leaf names
@@ -306,9 +308,12 @@ def cluster_frame(
     step("name")
     leaf_modes = _mixes(leaf, k, frame.mode, MODE_KEYS)
     leaf_ns, leaf_nu = P.node_counts(leaf, frame.user, k)
-    offline_leaf = N.name_level_offline(index, v_texts, v_counts, leaf_of_text[vs], k, leaf_modes, seed=cfg.seed)
-    leaf_cands: list[list[tuple[str, str]]] = [list(offline_leaf[c].candidates) for c in range(k)]
+    leaf_cands: list[list[tuple[str, str]]] = []
+    if llm is not None:  # the LLM hierarchizer reads every leaf's name: the offline one where the LLM gives none
+        offline_leaf = N.name_level_offline(index, v_texts, v_counts, leaf_of_text[vs], k, leaf_modes, seed=cfg.seed)
+        leaf_cands = [list(offline_leaf[c].candidates) for c in range(k)]
     llm_named = [0, 0]  # leaves the LLM named, leaves it was asked to name
+    llm_leaf: dict[int, tuple[str, str]] = {}
     if llm is not None:
         rng = random.Random(cfg.seed)
         eligible = [c for c in range(k) if th.passes(int(leaf_ns[c]), int(leaf_nu[c]))]
@@ -323,6 +328,7 @@ def cluster_frame(
             got = N.llm_name(llm, inside, outside)
             if got is not None:
                 leaf_cands[c] = [got, *leaf_cands[c]]
+                llm_leaf[c] = got
                 llm_named[0] += 1
             step("name", n_done + 1, len(eligible))
     timings["name_leaves"] = round(time.perf_counter() - t0, 3)
@@ -362,19 +368,34 @@ def cluster_frame(
     text_labels: list[IntArray] = [leaf_of_text]
     for p in parents:
         text_labels.append(p[text_labels[-1]])
+    sizes_by_level = [k] + [int(p.max()) + 1 for p in parents]
+    modes_by_level = [leaf_modes] + [
+        _mixes(labels[lv], sizes_by_level[lv], frame.mode, MODE_KEYS) for lv in range(1, len(labels))]
+    # offline names top level first, so a child's name can say what sets it apart from its parent's
+    offline: list[dict[int, N.OfflineName]] = [{} for _ in labels]
+    for lv in range(len(labels) - 1, -1, -1):
+        above: dict[int, list[str]] = {}
+        for j in range(sizes_by_level[lv] if lv < len(parents) else 0):
+            up, a = int(parents[lv][j]), lv + 1
+            above[j] = [offline[a][up].name]
+            while a < len(parents):
+                up, a = int(parents[a][up]), a + 1
+                above[j].append(offline[a][up].name)
+        offline[lv] = N.name_level_offline(index, v_texts, v_counts, text_labels[lv][vs], sizes_by_level[lv],
+                                           modes_by_level[lv], seed=cfg.seed, ancestors=above)
     for lv, lab in enumerate(labels):
-        kk = int(parents[lv - 1].max()) + 1 if lv else k
+        kk = sizes_by_level[lv]
         ns, nu = P.node_counts(lab, frame.user, kk)
-        modes = _mixes(lab, kk, frame.mode, MODE_KEYS) if lv else leaf_modes
+        modes = modes_by_level[lv]
         outcomes = _mixes(lab, kk, frame.outcome, OUTCOME_KEYS)
         exps = _expertise(lab, kk, frame.expertise)
+        off = offline[lv]
+        kp = [off[c].keyphrases for c in range(kk)]
         if lv == 0:
-            cands = leaf_cands
-            kp = [offline_leaf[c].keyphrases for c in range(k)]
+            cands = [[llm_leaf[c], *off[c].candidates] if c in llm_leaf else list(off[c].candidates)
+                     for c in range(k)]
         else:
-            off = N.name_level_offline(index, v_texts, v_counts, text_labels[lv][vs], kk, modes, seed=cfg.seed)
             cands = [list(off[c].candidates) for c in range(kk)]
-            kp = [off[c].keyphrases for c in range(kk)]
             if upper_llm and lv - 1 < len(upper_llm):
                 lnames, ldescs, ok = upper_llm[lv - 1]
                 order = perms[lv - 1]
