@@ -477,16 +477,22 @@ class Store:
 
     def _commit_files(self, batch: list[FileCommit], *, upsert: bool) -> None:
         con = self.con
-        merged: dict[str, list[pa.Table]] = {}
-        appended_sf: list[pa.Table] = []
+        # Each file's rows as (table, first row, rows); neighbouring files of one parsed chunk become one slice.
+        parts: dict[str, list[list[Any]]] = {}
+        appended_parts: list[list[Any]] = []
         for fc in batch:
-            for name, tbl in fc.result.tables().items():
-                if tbl.num_rows == 0:
+            for name, (tbl, start, n) in fc.result.table_parts().items():
+                if n == 0:
                     continue
-                if name == "session_files" and fc.existed and not fc.replace:
-                    appended_sf.append(tbl)
+                into = appended_parts if name == "session_files" and fc.existed and not fc.replace else (
+                    parts.setdefault(name, []))
+                last = into[-1] if into else None
+                if last is not None and last[0] is tbl and last[1] + last[2] == start:
+                    last[2] += n
                 else:
-                    merged.setdefault(name, []).append(tbl)
+                    into.append([tbl, start, n])
+        merged = {name: [t.slice(o, n) for t, o, n in ps] for name, ps in parts.items()}
+        appended_sf = [t.slice(o, n) for t, o, n in appended_parts]
         replaced = [fc.file_id for fc in batch if fc.existed and fc.replace]
         con.execute("BEGIN TRANSACTION")
         try:
