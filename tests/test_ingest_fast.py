@@ -420,3 +420,49 @@ def test_stray_output_on_stdout_cannot_corrupt_the_result_frames(tmp_path: Path)
     with ParserPool(2, command=[sys.executable, "-c", script]) as pool:
         results = [fut.result(timeout=60) for fut in [pool.submit([item] * 3) for _ in range(6)]]
     assert all(not isinstance(r[0][0][0], str) for r in results)
+
+
+def test_batch_commit_hands_duckdb_each_chunks_slice_without_copying(tmp_path: Path) -> None:
+    """Two parsed chunks in one batch: DuckDB gets their two slices as they are (no copy into one contiguous
+    table) and stores the rows in batch order."""
+    from codecensus.store.db import FileCommit
+
+    files = _files(tmp_path)[:3]
+    chunks = [files[:2], files[2:]]
+    fcs, want = [], {}
+    for n, chunk in enumerate(chunks):
+        ctxs = [FileContext(path=f, file_id=f"{n}{i:019d}", user="u") for i, f in enumerate(chunk)]
+        results, merged = claude_code.PARSER.parse_many(ctxs)
+        share_tables(results, merged)
+        for name, tbl in merged.items():
+            want.setdefault(name, []).extend(tbl.to_pylist())
+        fcs += [FileCommit(file_id=c.file_id, path=str(c.path), source="claude_code", role="main", session_key=None,
+                           user_name="u", size=1, mtime_ns=1, head_hash="", tail_hash="", parser_version="1",
+                           result=r, replace=True, existed=False, consumed=r.consumed, lines=r.lines, new=True)
+                for c, r in zip(ctxs, results, strict=True) if isinstance(r, ParseResult)]
+
+    registered: dict[str, int] = {}
+
+    class Recording:
+        def __init__(self, con: Any) -> None:
+            self._con = con
+
+        def register(self, name: str, tbl: Any) -> Any:
+            registered[name] = max(registered.get(name, 0), tbl.column(0).num_chunks)
+            return self._con.register(name, tbl)
+
+        def __getattr__(self, attr: str) -> Any:
+            return getattr(self._con, attr)
+
+    store = Store(tmp_path / "db.duckdb")
+    con = store.con
+    store.con = Recording(con)  # type: ignore[assignment]
+    try:
+        store.commit_files(fcs)
+    finally:
+        store.con = con
+    assert registered.get("_incoming") == 2, registered
+    for name in ("prompts", "messages", "actions", "results", "events", "session_files"):
+        got = store.con.sql(f"SELECT * FROM {name} ORDER BY rowid").to_arrow_table().to_pylist()
+        assert got == want[name], name
+    store.close()

@@ -500,9 +500,10 @@ class Store:
             if replaced:
                 self._delete_file_rows(RAW_TABLES, replaced)
             for name, tbls in merged.items():
-                # One contiguous table: DuckDB's Arrow scan pays per chunk, and per-file slices are many.
-                # (System allocator: the writer gives these buffers back instead of pooling them.)
-                con.register("_incoming", pa.concat_tables(tbls).combine_chunks(memory_pool=pa.system_memory_pool()))
+                # One piece per parsed chunk (<= 64 files), not per file: DuckDB scans them as they are. Copying
+                # them into one contiguous table first cost more than it saved (writer CPU, 6,158 files: 4.02-4.17
+                # against 4.37-4.47 s), and the rows go in in the same order.
+                con.register("_incoming", pa.concat_tables(tbls))
                 con.execute(f"INSERT INTO {name} SELECT * FROM _incoming")
                 con.unregister("_incoming")
             if appended_sf:  # one merge for the batch: one per file cost 8 ms each and ran out of memory
