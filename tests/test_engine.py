@@ -310,3 +310,25 @@ def test_plan_reads_again_a_same_size_rewrite_with_its_mtime_put_back(tmp_path: 
     texts = {r[0] for r in store.con.execute("SELECT text FROM prompts").fetchall()}
     assert "and undo it" in texts and "and push it" not in texts
     assert plan_inputs(store, [str(corpus)], settle_s=0).skipped == 1
+
+
+def test_classify_worker_redacts_each_summary_once_across_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Summaries repeat across a run's batches: a worker redacts each distinct one once (the same text out)."""
+    from codecensus.classify import run as classify_run
+    from codecensus.engine.tasks import ClassifyWorker
+    from evidence_builders import edit, session
+
+    seen: list[str] = []
+    real = classify_run._default_redact()
+
+    def counting(text: str) -> str:
+        seen.append(text)
+        return real(text)
+
+    monkeypatch.setattr(classify_run, "_default_redact", lambda: counting)
+    worker = ClassifyWorker("offline", embedder="none")
+    batch = [session(["fix the failing login test in auth.py please"], [edit("auth.py")]) for _ in range(3)]
+    first = worker.classify(batch).column("summary").to_pylist()
+    second = worker.classify(batch).column("summary").to_pylist()
+    assert first == second and first[0] == real(first[0])
+    assert len(seen) == len(set(seen)) == 1, seen  # once for the run, not once per batch

@@ -19,7 +19,7 @@ import pytest
 
 from codecensus.ingest import ingest
 from codecensus.measure import build_sessions
-from codecensus.records import ROW_TYPES, ParseResult, split_tables
+from codecensus.records import ROW_TYPES, ParseResult, share_tables, split_tables
 from codecensus.sources import claude_code
 from codecensus.sources.base import FileContext, ParserPool, iter_line_blocks, iter_lines
 from codecensus.sources.common import TS_PLAUSIBLE_MAX_MS, TS_PLAUSIBLE_MIN_MS, parse_ts
@@ -177,6 +177,50 @@ def test_parse_many_keeps_other_files_when_one_fails(tmp_path: Path) -> None:
         alone = claude_code.PARSER.parse(ctx)
         for name, tbl in alone.tables().items():
             assert res.tables()[name].to_pylist() == tbl.to_pylist(), name
+
+
+def test_batch_commit_takes_a_chunks_neighbouring_files_as_one_slice(tmp_path: Path, monkeypatch: Any) -> None:
+    """The writer keeps a parsed chunk's tables whole (share_tables) and commits its files' neighbouring rows as
+    one slice: the rows of one slice per file (split_tables), in one piece per table, not one per file."""
+    from codecensus.store import db as store_db
+    from codecensus.store.db import FileCommit
+
+    files = _files(tmp_path)[:3]  # the hand-made ones
+    ctxs = [FileContext(path=f, file_id=f"{i:020d}", user="u") for i, f in enumerate(files)]
+    ctxs.insert(2, FileContext(path=tmp_path / "missing.jsonl", file_id="9" * 20))  # a failed file in between
+    split, split_merged = claude_code.PARSER.parse_many(ctxs)
+    split_tables(split, split_merged)
+    shared, merged = claude_code.PARSER.parse_many(ctxs)
+    share_tables(shared, merged)
+    ok = [(c, r) for c, r in zip(ctxs, shared, strict=True) if isinstance(r, ParseResult)]
+    for a, (_c, b) in zip([r for r in split if isinstance(r, ParseResult)], ok, strict=True):
+        assert all(part[0] is merged[name] for name, part in b.table_parts().items())
+        for name, tbl in a.tables().items():
+            assert b.tables()[name].to_pylist() == tbl.to_pylist(), name
+    shared, merged = claude_code.PARSER.parse_many(ctxs)  # fresh results: tables() above cut their slices
+    share_tables(shared, merged)
+
+    pieces: list[int] = []
+    concat = store_db.pa.concat_tables
+
+    def counted(tbls: list[Any], *args: Any, **kwargs: Any) -> Any:
+        pieces.append(len(tbls))
+        return concat(tbls, *args, **kwargs)
+
+    monkeypatch.setattr(store_db.pa, "concat_tables", counted)
+    store = Store(tmp_path / "db.duckdb")
+    store.commit_files([
+        FileCommit(file_id=c.file_id, path=str(c.path), source="claude_code", role="main", session_key=None,
+                   user_name="u", size=1, mtime_ns=1, head_hash="", tail_hash="", parser_version="1", result=r,
+                   replace=True, existed=False, consumed=r.consumed, lines=r.lines, new=True)
+        for c, r in zip(ctxs, shared, strict=True) if isinstance(r, ParseResult)
+    ])
+    assert len(ok) >= 3 and pieces and set(pieces) == {1}, pieces
+    for name in ("prompts", "messages", "actions", "results", "events", "session_files"):
+        want = [row for r in split if isinstance(r, ParseResult) for row in r.tables()[name].to_pylist()]
+        got = store.con.sql(f"SELECT * FROM {name} ORDER BY rowid").to_arrow_table().to_pylist()
+        assert got == want, name
+    store.close()
 
 
 def _corpus(root: Path, n: int) -> None:
@@ -376,3 +420,49 @@ def test_stray_output_on_stdout_cannot_corrupt_the_result_frames(tmp_path: Path)
     with ParserPool(2, command=[sys.executable, "-c", script]) as pool:
         results = [fut.result(timeout=60) for fut in [pool.submit([item] * 3) for _ in range(6)]]
     assert all(not isinstance(r[0][0][0], str) for r in results)
+
+
+def test_batch_commit_hands_duckdb_each_chunks_slice_without_copying(tmp_path: Path) -> None:
+    """Two parsed chunks in one batch: DuckDB gets their two slices as they are (no copy into one contiguous
+    table) and stores the rows in batch order."""
+    from codecensus.store.db import FileCommit
+
+    files = _files(tmp_path)[:3]
+    chunks = [files[:2], files[2:]]
+    fcs, want = [], {}
+    for n, chunk in enumerate(chunks):
+        ctxs = [FileContext(path=f, file_id=f"{n}{i:019d}", user="u") for i, f in enumerate(chunk)]
+        results, merged = claude_code.PARSER.parse_many(ctxs)
+        share_tables(results, merged)
+        for name, tbl in merged.items():
+            want.setdefault(name, []).extend(tbl.to_pylist())
+        fcs += [FileCommit(file_id=c.file_id, path=str(c.path), source="claude_code", role="main", session_key=None,
+                           user_name="u", size=1, mtime_ns=1, head_hash="", tail_hash="", parser_version="1",
+                           result=r, replace=True, existed=False, consumed=r.consumed, lines=r.lines, new=True)
+                for c, r in zip(ctxs, results, strict=True) if isinstance(r, ParseResult)]
+
+    registered: dict[str, int] = {}
+
+    class Recording:
+        def __init__(self, con: Any) -> None:
+            self._con = con
+
+        def register(self, name: str, tbl: Any) -> Any:
+            registered[name] = max(registered.get(name, 0), tbl.column(0).num_chunks)
+            return self._con.register(name, tbl)
+
+        def __getattr__(self, attr: str) -> Any:
+            return getattr(self._con, attr)
+
+    store = Store(tmp_path / "db.duckdb")
+    con = store.con
+    store.con = Recording(con)  # type: ignore[assignment]
+    try:
+        store.commit_files(fcs)
+    finally:
+        store.con = con
+    assert registered.get("_incoming") == 2, registered
+    for name in ("prompts", "messages", "actions", "results", "events", "session_files"):
+        got = store.con.sql(f"SELECT * FROM {name} ORDER BY rowid").to_arrow_table().to_pylist()
+        assert got == want[name], name
+    store.close()

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from codecensus.paths import SKIP_DIRS, as_text, default_claude_dirs, racily_clean, walk
-from codecensus.records import ParseResult, split_tables, stored_text
+from codecensus.records import ParseResult, share_tables, stored_text
 from codecensus.runtime import bulk_gc
 from codecensus.sources import base as registry
 from codecensus.sources.base import (
@@ -264,11 +264,11 @@ def _line_ends_at(path: Path, offset: int) -> bool:
 
 
 def _unchunk(runs: list[Run]) -> list[ParseResult | str]:
-    """The per-file results of a parsed chunk, each holding its own slices of the chunk's tables."""
+    """The per-file results of a parsed chunk, each holding its own part of the chunk's tables."""
     out: list[ParseResult | str] = []
     for results, merged in runs:
         if merged is not None:
-            split_tables(results, merged)
+            share_tables(results, merged)
         out += results
     return out
 

@@ -9,8 +9,9 @@ other engine (Dask, Spark, a batch queue).
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -180,6 +181,24 @@ def evidence_table(batch: Sequence[Any]) -> pa.Table:
     )
 
 
+REDACT_MEMO_ENTRIES = 1 << 15
+REDACT_MEMO_MAX_CHARS = 400
+
+
+def _memo_redact(redact: Callable[[str], str]) -> Callable[[str], str]:
+    """``redact`` remembered across a worker's batches (bounded in entries and in text length).
+
+    Summaries repeat across the whole run (the 400K run: 32,165 distinct of 400,000; 20K sessions: 6,301), but
+    ``facets_rows`` only remembers them within one batch: 12,871 redactions at 20K in batches of 2,000, ~57 us
+    each. Redaction is a pure function of the text, so a remembered answer is the answer."""
+    cached = functools.lru_cache(maxsize=REDACT_MEMO_ENTRIES)(redact)
+
+    def once(text: str) -> str:
+        return cached(text) if len(text) <= REDACT_MEMO_MAX_CHARS else redact(text)
+
+    return once
+
+
 class ClassifyWorker:
     """Classifies evidence batches with one backend built once (per process, per Ray actor).
 
@@ -216,7 +235,7 @@ class ClassifyWorker:
                 if v is not None:
                     opts[k] = v
             self.backend = make_llm(backend, model=model, base_url=base_url, **opts)
-        self.redact = _default_redact()
+        self.redact = _memo_redact(_default_redact())
         if threads:  # a worker process: what it loaded is frozen, and the collector runs far less often
             from codecensus.runtime import tune_worker_gc
 

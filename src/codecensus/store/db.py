@@ -518,16 +518,22 @@ class Store:
 
     def _commit_files(self, batch: list[FileCommit], *, upsert: bool) -> None:
         con = self.con
-        merged: dict[str, list[pa.Table]] = {}
-        appended_sf: list[pa.Table] = []
+        # Each file's rows as (table, first row, rows); neighbouring files of one parsed chunk become one slice.
+        parts: dict[str, list[list[Any]]] = {}
+        appended_parts: list[list[Any]] = []
         for fc in batch:
-            for name, tbl in fc.result.tables().items():
-                if tbl.num_rows == 0:
+            for name, (tbl, start, n) in fc.result.table_parts().items():
+                if n == 0:
                     continue
-                if name == "session_files" and fc.existed and not fc.replace:
-                    appended_sf.append(tbl)
+                into = appended_parts if name == "session_files" and fc.existed and not fc.replace else (
+                    parts.setdefault(name, []))
+                last = into[-1] if into else None
+                if last is not None and last[0] is tbl and last[1] + last[2] == start:
+                    last[2] += n
                 else:
-                    merged.setdefault(name, []).append(tbl)
+                    into.append([tbl, start, n])
+        merged = {name: [t.slice(o, n) for t, o, n in ps] for name, ps in parts.items()}
+        appended_sf = [t.slice(o, n) for t, o, n in appended_parts]
         replaced = [fc.file_id for fc in batch if fc.existed and fc.replace]
         con.execute("BEGIN TRANSACTION")
         try:
@@ -535,9 +541,10 @@ class Store:
             if replaced:
                 self._delete_file_rows(RAW_TABLES, replaced)
             for name, tbls in merged.items():
-                # One contiguous table: DuckDB's Arrow scan pays per chunk, and per-file slices are many.
-                # (System allocator: the writer gives these buffers back instead of pooling them.)
-                con.register("_incoming", pa.concat_tables(tbls).combine_chunks(memory_pool=pa.system_memory_pool()))
+                # One piece per parsed chunk (<= 64 files), not per file: DuckDB scans them as they are. Copying
+                # them into one contiguous table first cost more than it saved (writer CPU, 6,158 files: 4.02-4.17
+                # against 4.37-4.47 s), and the rows go in in the same order.
+                con.register("_incoming", pa.concat_tables(tbls))
                 con.execute(f"INSERT INTO {name} SELECT * FROM _incoming")
                 con.unregister("_incoming")
             if appended_sf:  # one merge for the batch: one per file cost 8 ms each and ran out of memory
