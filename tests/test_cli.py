@@ -57,6 +57,18 @@ def test_clear_errors(tmp_path: Path) -> None:
     assert r.exit_code == 2
 
 
+@pytest.mark.parametrize("args", [["report", "--out", "REP"], ["classify"], ["cluster"],
+                                  ["classify", "--backend", "openai", "--base-url", "http://127.0.0.1:9"]])
+def test_commands_that_need_data_do_not_create_a_database(tmp_path: Path, args: list[str]) -> None:
+    # a typo in --db made report, classify and cluster create an empty 800 KB database there and say
+    # "no `sessions` table" / "No sessions in the database"; sessions and summary said "No database at ..."
+    db = tmp_path / "typo.duckdb"
+    r = runner.invoke(app, [*(a.replace("REP", str(tmp_path / "rep")) for a in args), "--db", str(db)])
+    assert r.exit_code == 2, r.output
+    assert "No database at" in " ".join(r.output.split()) and "Traceback" not in r.output
+    assert not list(tmp_path.iterdir())  # neither the database nor the report folder
+
+
 def test_formats_lists_claude_code() -> None:
     r = runner.invoke(app, ["formats"])
     assert r.exit_code == 0 and "claude_code" in r.stdout
@@ -102,11 +114,14 @@ def test_a_database_whose_folder_cannot_be_made_is_named(tmp_path: Path) -> None
 
     subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
     db = tmp_path / "file" / "sub" / "db.duckdb"
-    for args in (["ingest", str(root)], ["classify"], ["git-agents", str(tmp_path / "repo")]):
+    for args in (["ingest", str(root)], ["git-agents", str(tmp_path / "repo")]):
         r = runner.invoke(app, [*args, "--db", str(db)])
         text = " ".join(r.output.split())
         assert r.exit_code == 2, (args, text)
         assert "Cannot create the database" in text and "Not a directory" in text and "Traceback" not in text, args
+    # classify reads what ingest stored: no database there to make
+    r = runner.invoke(app, ["classify", "--db", str(db)])
+    assert r.exit_code == 2 and "No database at" in " ".join(r.output.split()), r.output
     assert (tmp_path / "file").read_text() == "x"
 
 

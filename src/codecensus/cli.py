@@ -103,12 +103,14 @@ WaitOpt = Annotated[
 
 
 def open_store(
-    db: Path | None, *, read_only: bool = False, wait: float = 30.0, or_read_only: str | None = None
+    db: Path | None, *, read_only: bool = False, wait: float = 30.0, or_read_only: str | None = None,
+    must_exist: bool = False,
 ) -> Store:
     """The command's database, or a plain message and exit. ``or_read_only``: a command that only needs to record
-    its run there opens a database it may not write read-only instead, and says so with this text."""
+    its run there opens a database it may not write read-only instead, and says so with this text. ``must_exist``:
+    a command that reads what ingest stored (and writes beside it) creates no database at a mistyped --db."""
     path = db or default_db_path()
-    if read_only and not path.exists():
+    if (read_only or must_exist) and not path.exists():
         console.print(f"[red]No database at {escape(str(path))}[/red]: run `codecensus ingest` first (or pass --db).")
         raise typer.Exit(2)
     try:

@@ -170,7 +170,7 @@ def report_cmd(
         opts.epsilon_budget = epsilon_budget
     _check_out_dir(out_dir)
     store = open_store(
-        db, wait=wait,
+        db, wait=wait, must_exist=True,
         or_read_only=None if epsilon is not None else "the run is recorded only in the report's manifest-report.json.",
     )  # --epsilon writes the privacy ledger: it needs the database writable
     t0 = time.perf_counter()
