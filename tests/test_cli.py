@@ -363,6 +363,17 @@ def test_sessions_format_follows_the_out_suffix_and_a_contradiction_is_refused(t
     assert r.exit_code == 0 and orjson.loads((tmp_path / "t.out").read_text().splitlines()[0])["session_id"] == SID
 
 
+def test_demo_out_under_a_file_is_said(tmp_path: Path) -> None:
+    # `demo --out notes.txt/demo` ended in a NotADirectoryError traceback (pathlib's mkdir)
+    (tmp_path / "notes.txt").write_text("x")
+    r = runner.invoke(app, ["demo", "--out", str(tmp_path / "notes.txt" / "demo"), "--sessions", "5", "--users", "2"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2, text
+    assert "Cannot write the demo to --out" in text and "a file is in the way" in text, text
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert (tmp_path / "notes.txt").read_text() == "x"
+
+
 def test_demo_into_a_folder_of_user_files_touches_none_of_them(tmp_path: Path) -> None:
     """`demo --out` a folder of one's own deleted its repos/ (shutil.rmtree), overwrote report/report.html and
     deleted a codecensus.duckdb there; a non-empty corpus/ ended in a FileExistsError traceback after the

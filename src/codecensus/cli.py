@@ -498,6 +498,9 @@ def demo(
     if out_dir.exists() and not out_dir.is_dir():
         console.print(f"[red]--out {escape(str(out_dir))} is a file[/red]: the demo writes a folder (corpus, database, report).")
         raise typer.Exit(2)
+    from codecensus.report.cli import check_out_dir
+
+    check_out_dir(out_dir, "the demo")  # a file or a read-only folder in the way: said, not a traceback
     try:
         report = run_demo(out_dir, users=users, sessions=n_sessions, seed=seed, console=console)
     except FileExistsError as exc:  # a folder of the user's own files: nothing there is touched
