@@ -342,6 +342,8 @@ def test_sessions_out_never_overwrites_the_database_and_says_when_it_cannot_writ
         # (rich wraps a line longer than the terminal inside the path: compared without whitespace)
         assert r.exit_code == 2 and "".join(f"Cannot write --out {target}".split()) in "".join(text.split()), text
         assert "Traceback" not in text, text
+        # "File exists" (mkdir's word for a file where the folder would be) read as if s.jsonl existed
+        assert "File exists" not in text and ("a file is in the way" in text or "Not a directory" in text), text
     assert (tmp_path / "afile").read_text() == "x"
 
 

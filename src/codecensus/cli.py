@@ -436,8 +436,9 @@ def sessions(
             raise typer.Exit(2)
         try:
             out_file.parent.mkdir(parents=True, exist_ok=True)  # as report --out does
-        except OSError as exc:
-            console.print(f"[red]Cannot write --out {escape(str(out_file))}[/red]: {escape(exc.strerror or _reason(exc))}")
+        except OSError as exc:  # FileExistsError: a file where the folder would be ("File exists" read as the output)
+            why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror or _reason(exc)
+            console.print(f"[red]Cannot write --out {escape(str(out_file))}[/red]: {escape(why)}")
             raise typer.Exit(2) from exc
     store = open_store(db_path, read_only=True)
     try:
