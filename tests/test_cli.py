@@ -57,6 +57,18 @@ def test_clear_errors(tmp_path: Path) -> None:
     assert r.exit_code == 2
 
 
+@pytest.mark.parametrize("args", [["report", "--out", "REP"], ["classify"], ["cluster"],
+                                  ["classify", "--backend", "openai", "--base-url", "http://127.0.0.1:9"]])
+def test_commands_that_need_data_do_not_create_a_database(tmp_path: Path, args: list[str]) -> None:
+    # a typo in --db made report, classify and cluster create an empty 800 KB database there and say
+    # "no `sessions` table" / "No sessions in the database"; sessions and summary said "No database at ..."
+    db = tmp_path / "typo.duckdb"
+    r = runner.invoke(app, [*(a.replace("REP", str(tmp_path / "rep")) for a in args), "--db", str(db)])
+    assert r.exit_code == 2, r.output
+    assert "No database at" in " ".join(r.output.split()) and "Traceback" not in r.output
+    assert not list(tmp_path.iterdir())  # neither the database nor the report folder
+
+
 def test_formats_lists_claude_code() -> None:
     r = runner.invoke(app, ["formats"])
     assert r.exit_code == 0 and "claude_code" in r.stdout
@@ -102,11 +114,14 @@ def test_a_database_whose_folder_cannot_be_made_is_named(tmp_path: Path) -> None
 
     subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
     db = tmp_path / "file" / "sub" / "db.duckdb"
-    for args in (["ingest", str(root)], ["classify"], ["git-agents", str(tmp_path / "repo")]):
+    for args in (["ingest", str(root)], ["git-agents", str(tmp_path / "repo")]):
         r = runner.invoke(app, [*args, "--db", str(db)])
         text = " ".join(r.output.split())
         assert r.exit_code == 2, (args, text)
         assert "Cannot create the database" in text and "Not a directory" in text and "Traceback" not in text, args
+    # classify reads what ingest stored: no database there to make
+    r = runner.invoke(app, ["classify", "--db", str(db)])
+    assert r.exit_code == 2 and "No database at" in " ".join(r.output.split()), r.output
     assert (tmp_path / "file").read_text() == "x"
 
 
@@ -327,6 +342,8 @@ def test_sessions_out_never_overwrites_the_database_and_says_when_it_cannot_writ
         # (rich wraps a line longer than the terminal inside the path: compared without whitespace)
         assert r.exit_code == 2 and "".join(f"Cannot write --out {target}".split()) in "".join(text.split()), text
         assert "Traceback" not in text, text
+        # "File exists" (mkdir's word for a file where the folder would be) read as if s.jsonl existed
+        assert "File exists" not in text and ("a file is in the way" in text or "Not a directory" in text), text
     assert (tmp_path / "afile").read_text() == "x"
 
 
@@ -346,6 +363,17 @@ def test_sessions_format_follows_the_out_suffix_and_a_contradiction_is_refused(t
     assert r.exit_code == 0 and (tmp_path / "t.txt").read_text().startswith('"session_id"')
     r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path / "t.out")])
     assert r.exit_code == 0 and orjson.loads((tmp_path / "t.out").read_text().splitlines()[0])["session_id"] == SID
+
+
+def test_demo_out_under_a_file_is_said(tmp_path: Path) -> None:
+    # `demo --out notes.txt/demo` ended in a NotADirectoryError traceback (pathlib's mkdir)
+    (tmp_path / "notes.txt").write_text("x")
+    r = runner.invoke(app, ["demo", "--out", str(tmp_path / "notes.txt" / "demo"), "--sessions", "5", "--users", "2"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2, text
+    assert "Cannot write the demo to --out" in text and "a file is in the way" in text, text
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert (tmp_path / "notes.txt").read_text() == "x"
 
 
 def test_demo_into_a_folder_of_user_files_touches_none_of_them(tmp_path: Path) -> None:

@@ -143,6 +143,7 @@ def test_cli_cluster_command(store: Store, tmp_path: Path, monkeypatch: pytest.M
 def test_cli_without_facets_exits_cleanly(tmp_path: Path) -> None:
     app = typer.Typer()
     app.command()(cluster_cmd)
+    Store(tmp_path / "empty.duckdb").close()  # a database without facets (a missing one: "No database at")
     result = CliRunner().invoke(app, ["--db", str(tmp_path / "empty.duckdb"), "--show", "0"])
     assert result.exit_code == 1
     assert "classify" in result.output

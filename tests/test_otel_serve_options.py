@@ -31,3 +31,13 @@ def test_a_zero_flush_interval_is_refused(tmp_path: Path) -> None:
                                 "--db", str(tmp_path / "db.duckdb")])
     assert r.exit_code == 2, r.output
     assert "--flush-interval" in r.output
+
+
+def test_a_database_under_a_file_is_said(tmp_path: Path) -> None:
+    # `--db notes.txt/x.duckdb` ended in a FileExistsError traceback (the store making its folder) before listening
+    (tmp_path / "notes.txt").write_text("x")
+    r = runner.invoke(app, ["otel", "serve", "--port", "0", "--db", str(tmp_path / "notes.txt" / "x.duckdb")])
+    assert r.exit_code == 2, r.output
+    assert not isinstance(r.exception, OSError)
+    assert "Cannot create the database" in " ".join(r.output.split())
+    assert (tmp_path / "notes.txt").read_text() == "x"

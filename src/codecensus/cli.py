@@ -103,12 +103,14 @@ WaitOpt = Annotated[
 
 
 def open_store(
-    db: Path | None, *, read_only: bool = False, wait: float = 30.0, or_read_only: str | None = None
+    db: Path | None, *, read_only: bool = False, wait: float = 30.0, or_read_only: str | None = None,
+    must_exist: bool = False,
 ) -> Store:
     """The command's database, or a plain message and exit. ``or_read_only``: a command that only needs to record
-    its run there opens a database it may not write read-only instead, and says so with this text."""
+    its run there opens a database it may not write read-only instead, and says so with this text. ``must_exist``:
+    a command that reads what ingest stored (and writes beside it) creates no database at a mistyped --db."""
     path = db or default_db_path()
-    if read_only and not path.exists():
+    if (read_only or must_exist) and not path.exists():
         console.print(f"[red]No database at {escape(str(path))}[/red]: run `codecensus ingest` first (or pass --db).")
         raise typer.Exit(2)
     try:
@@ -434,8 +436,9 @@ def sessions(
             raise typer.Exit(2)
         try:
             out_file.parent.mkdir(parents=True, exist_ok=True)  # as report --out does
-        except OSError as exc:
-            console.print(f"[red]Cannot write --out {escape(str(out_file))}[/red]: {escape(exc.strerror or _reason(exc))}")
+        except OSError as exc:  # FileExistsError: a file where the folder would be ("File exists" read as the output)
+            why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror or _reason(exc)
+            console.print(f"[red]Cannot write --out {escape(str(out_file))}[/red]: {escape(why)}")
             raise typer.Exit(2) from exc
     store = open_store(db_path, read_only=True)
     try:
@@ -496,6 +499,9 @@ def demo(
     if out_dir.exists() and not out_dir.is_dir():
         console.print(f"[red]--out {escape(str(out_dir))} is a file[/red]: the demo writes a folder (corpus, database, report).")
         raise typer.Exit(2)
+    from codecensus.report.cli import check_out_dir
+
+    check_out_dir(out_dir, "the demo")  # a file or a read-only folder in the way: said, not a traceback
     try:
         report = run_demo(out_dir, users=users, sessions=n_sessions, seed=seed, console=console)
     except FileExistsError as exc:  # a folder of the user's own files: nothing there is touched

@@ -132,7 +132,7 @@ def classify_cmd(
                 console.print("[yellow]The NER model is not installed[/yellow]: names of people written without an "
                               "introduction (\"ask Anna Kowalski\") can reach the LLM. pip install 'codecensus[llm]' "
                               "to redact them too (or --no-ner to silence this).")
-    store = open_store(db, wait=wait)
+    store = open_store(db, wait=wait, must_exist=True)
     if not store.table_exists("sessions"):
         console.print("[red]No sessions in the database[/red]: run `codecensus ingest` first.")
         raise typer.Exit(2)

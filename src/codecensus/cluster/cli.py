@@ -204,7 +204,7 @@ def cluster_cmd(
     except ValueError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
-    store = open_store(db, wait=wait)
+    store = open_store(db, wait=wait, must_exist=True)
     cfg = ClusterConfig(backend=backend.value, levels=levels, k=k, top=top, embedder=embedder.value, seed=seed)
     t0 = time.perf_counter()
 

@@ -60,6 +60,9 @@ def serve_cmd(
     except (duckdb.IOException, duckdb.SerializationException) as exc:  # not a database, another version, no access
         console.print(f"[red]Cannot open the database {escape(str(path))}[/red]: {escape(_reason(exc))}")
         raise typer.Exit(2) from exc
+    except OSError as exc:  # its folder cannot be made (a file in the way, no permission), as open_store says it
+        console.print(f"[red]Cannot create the database {escape(str(path))}[/red]: {escape(exc.strerror or _reason(exc))}")
+        raise typer.Exit(2) from exc
     try:
         receiver = OtelReceiver(
             path, host, port, flush_interval=flush_interval, log=None if quiet else lambda m: console.print(m, markup=False)

@@ -108,10 +108,10 @@ def _options(out_dir: Path, since: str | None, until: str | None, min_users: int
                          title=title)
 
 
-def _check_out_dir(out_dir: Path) -> None:
+def check_out_dir(out_dir: Path, what: str = "the report") -> None:
     """--out can be written: said before the figures are computed (a folder without write access, or a path under a
     file, ended the run after the computation in a PermissionError / NotADirectoryError traceback). Nothing is left
-    behind: a refused report writes no folder."""
+    behind: a refused report (or demo) writes no folder."""
     import shutil
     import tempfile
 
@@ -123,7 +123,7 @@ def _check_out_dir(out_dir: Path) -> None:
             raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", str(where))
         shutil.rmtree(tempfile.mkdtemp(prefix=".codecensus-probe-", dir=where))  # can make folders there
     except OSError as exc:
-        console.print(f"[red]Cannot write the report to --out {escape(str(out_dir))}[/red]: {escape(str(exc.strerror or exc))}"
+        console.print(f"[red]Cannot write {what} to --out {escape(str(out_dir))}[/red]: {escape(str(exc.strerror or exc))}"
                       f"{f' ({where})' if where != out_dir.absolute() else ''}. Give a folder you can write.")
         raise typer.Exit(2) from exc
 
@@ -168,9 +168,9 @@ def report_cmd(
                           f"({epsilon:g})[/red]: it is the total this report and later ones spend from.")
             raise typer.Exit(2)
         opts.epsilon_budget = epsilon_budget
-    _check_out_dir(out_dir)
+    check_out_dir(out_dir)
     store = open_store(
-        db, wait=wait,
+        db, wait=wait, must_exist=True,
         or_read_only=None if epsilon is not None else "the run is recorded only in the report's manifest-report.json.",
     )  # --epsilon writes the privacy ledger: it needs the database writable
     t0 = time.perf_counter()
