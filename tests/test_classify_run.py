@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from codecensus.classify.evidence import iter_evidence, load_evidence
-from codecensus.classify.run import FACETS_SCHEMA, classify_store, make_backend
+from codecensus.classify.run import FACETS_SCHEMA, ClassifyStats, classify_store, make_backend
 from codecensus.export import FACET_COLUMNS, session_table
 from codecensus.ingest import ingest
 from codecensus.measure import build_sessions
@@ -247,6 +247,30 @@ def test_classify_cli_refuses_an_engine_it_lacks_and_counts_below_their_range(tm
     st = Store(db, read_only=True)
     assert not st.table_exists("facets") or st.one("SELECT count(*) FROM facets") == (0,)
     st.close()
+
+
+def test_ray_batch_size_above_its_cap_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`classify --engine ray --batch-size 2000` classified in batches of 500 without a word (the help said only
+    "Ray: 500"); the cap is now said. (The engine is replaced: this checks what reaches it.)"""
+    import codecensus.engine as engine
+    from codecensus.cli import app
+
+    root = _corpus(tmp_path / "corpus")
+    db = tmp_path / "cli.duckdb"
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(db), "--user", "dev", "-j", "1"]).exit_code == 0
+    seen: list[int | None] = []
+
+    def fake(name: str, store: Store, backend: str, **kw: object) -> ClassifyStats:
+        seen.append(kw["batch_size"])  # type: ignore[arg-type]
+        return ClassifyStats(backend, "", "")
+
+    monkeypatch.setattr(engine, "classify_with", fake)
+    for size, warned in (("2000", True), ("300", False)):
+        r = runner.invoke(app, ["classify", "--db", str(db), "--embedder", "none", "--engine", "ray",
+                                "--batch-size", size])
+        assert ("more than Ray's 500" in " ".join(r.output.split())) is warned, r.output
+    assert seen == [500, 300]
 
 
 def test_unknown_llm_backend_errors_cleanly(loaded: Store) -> None:

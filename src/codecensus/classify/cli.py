@@ -63,7 +63,7 @@ def classify_cmd(
     batch_size: Annotated[
         int | None,
         typer.Option("--batch-size", min=1, help="Sessions loaded and classified per batch (default: 1,000 in one process; "
-                     "with several workers up to 2,000, fewer so that each worker gets four batches; Ray: 500)."),
+                     "with several workers up to 2,000, fewer so that each worker gets four batches; Ray: 500, and at most 500)."),
     ] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="local (offline: a process per core) or ray (Ray Data; docs/ray.md).")
@@ -161,6 +161,9 @@ def classify_cmd(
         ray_llm = {} if engine != "ray" or backend is BackendName.offline else {
             "budget_usd": budget_usd, "timeout_s": timeout, "max_retries": max_retries, "ner": ner,
         }
+        if engine == "ray" and batch_size is not None and batch_size > 500:  # capped: said, not silent
+            console.print(f"[yellow]--batch-size {batch_size:,} is more than Ray's 500[/yellow]: classifying in batches "
+                          "of 500, Ray's most.")
         try:
             stats = classify_with(
                 engine, store, backend.value, address=address, out=parts_out, workers=workers,
