@@ -27,6 +27,7 @@ def test_ingest_then_export_all_formats(tmp_path: Path) -> None:
     db = tmp_path / "db.duckdb"
     r = runner.invoke(app, ["ingest", str(root), "--db", str(db), "--user-from-dir", "-j", "1"])
     assert r.exit_code == 0, r.output
+    assert "become users" not in r.output  # one folder per user: nothing to warn about
     r = runner.invoke(app, ["sessions", "--db", str(db)])
     assert r.exit_code == 0, r.output
     rows = [orjson.loads(x) for x in r.stdout.splitlines() if x.strip()]
@@ -46,6 +47,17 @@ def test_ingest_then_export_all_formats(tmp_path: Path) -> None:
 
     with Store(db) as s:
         assert s.one("SELECT count(*) FROM runs WHERE command='ingest'")[0] == 2
+
+
+def test_user_from_dir_on_one_users_folder_is_warned(tmp_path: Path) -> None:
+    """`ingest ~carol --user-from-dir` (one user's home, not the team's root) made ".claude" the user of every
+    session, unsaid; the ingest still runs (the layout may be meant), with a warning that names the folder."""
+    home = tmp_path / "carol"
+    standard_session(SID).write(home / ".claude" / "projects" / "-p" / f"{SID}.jsonl")
+    db = tmp_path / "db.duckdb"
+    r = runner.invoke(app, ["ingest", str(home), "--db", str(db), "--user-from-dir", "-j", "0"])
+    out = " ".join(r.output.split())
+    assert r.exit_code == 0 and "become users" in out and "'.claude' is an agent's own" in out, r.output
 
 
 def test_clear_errors(tmp_path: Path) -> None:
@@ -363,6 +375,11 @@ def test_sessions_format_follows_the_out_suffix_and_a_contradiction_is_refused(t
     assert r.exit_code == 0 and (tmp_path / "t.txt").read_text().startswith('"session_id"')
     r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path / "t.out")])
     assert r.exit_code == 0 and orjson.loads((tmp_path / "t.out").read_text().splitlines()[0])["session_id"] == SID
+    # a suffix that names no format ("t.cvs", a typo) is written as JSON Lines, and the user is told (it was silent)
+    r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path / "t.cvs")])
+    assert r.exit_code == 0 and "suffix names no format" in r.output and "JSON Lines" in r.output, r.output
+    r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "jsonl", "-o", str(tmp_path / "t2.out")])
+    assert r.exit_code == 0 and "suffix names no format" not in r.output, r.output
 
 
 def test_demo_out_under_a_file_is_said(tmp_path: Path) -> None:
@@ -661,3 +678,18 @@ def test_paths_with_brackets_are_printed_as_they_are(tmp_path: Path, monkeypatch
     assert r.exit_code == 2 and "".join(f"--out {odd} is a folder".split()) in "".join(r.output.split()), r.output
     r = runner.invoke(app, ["eval", str(odd / "labels.csv"), "--db", str(db)])
     assert r.exit_code == 2 and "".join(f"labels file {odd / 'labels.csv'} not found".split()) in "".join(r.output.split()), r.output
+
+
+def test_db_given_as_the_demos_folder_points_at_the_database_in_it(tmp_path: Path) -> None:
+    """`--db demo` (the folder `codecensus demo` writes) said "Cannot open the database demo: IO Error: ... Is a
+    directory"; now it says it is a folder and names the database inside it."""
+    demo = tmp_path / "demo"
+    root = tmp_path / "team"
+    standard_session(SID).write(root / "-p" / f"{SID}.jsonl")
+    assert runner.invoke(app, ["ingest", str(root), "--db", str(demo / "codecensus.duckdb")]).exit_code == 0
+    for cmd in (["sessions"], ["summary"], ["classify"], ["ingest", str(root)]):
+        r = runner.invoke(app, [*cmd, "--db", str(demo)])
+        out = "".join(r.output.split())
+        assert r.exit_code == 2 and "isafolder" in out and "".join(f"--db {demo / 'codecensus.duckdb'}?".split()) in out, r.output
+    r = runner.invoke(app, ["sessions", "--db", str(tmp_path / "team")])
+    assert r.exit_code == 2 and "name the database file" in " ".join(r.output.split()), r.output

@@ -110,6 +110,11 @@ def open_store(
     its run there opens a database it may not write read-only instead, and says so with this text. ``must_exist``:
     a command that reads what ingest stored (and writes beside it) creates no database at a mistyped --db."""
     path = db or default_db_path()
+    if path.is_dir():  # "Is a directory" from DuckDB; `--db demo` (the demo's folder) means the database in it
+        inside = sorted(p.name for p in path.glob("*.duckdb"))
+        hint = f": did you mean --db {escape(str(path / inside[0]))}?" if len(inside) == 1 else ": name the database file."
+        console.print(f"[red]--db {escape(str(path))} is a folder[/red]{hint}")
+        raise typer.Exit(2)
     if (read_only or must_exist) and not path.exists():
         console.print(f"[red]No database at {escape(str(path))}[/red]: run `codecensus ingest` first (or pass --db).")
         raise typer.Exit(2)
@@ -281,6 +286,8 @@ def ingest(
                 "$CLAUDE_CONFIG_DIR). Pass PATHs explicitly, or try `codecensus demo`."
             )
             raise typer.Exit(1)
+    if user_from_dir:
+        _warn_tool_folders_as_users(roots)
     n_workers = workers if workers >= 0 else max(1, (os.cpu_count() or 1) - 1)
     db_path = (db or default_db_path()).expanduser()
     # The corpus as it is before this run: saved below as the snapshot of a complete ingest, it lets the
@@ -463,11 +470,33 @@ _SUFFIX_FORMATS = {".jsonl": ExportFormat.jsonl, ".ndjson": ExportFormat.jsonl, 
                    ".parquet": ExportFormat.parquet, ".pq": ExportFormat.parquet}
 
 
+# Folders an agent makes itself: under --user-from-dir they would each become a "user" (one user's ~ or ~/.claude
+# passed instead of the team's root gave every session the user ".claude" or "projects", unsaid)
+_TOOL_FOLDERS = frozenset({".claude", ".codex", ".gemini", ".config", ".aider", ".openhands", "projects", "sessions",
+                           "tasks", "tmp", "todos", "subagents", "logs"})
+
+
+def _warn_tool_folders_as_users(roots: list[Path]) -> None:
+    for root in roots:
+        try:
+            names = sorted(e.name for e in os.scandir(root) if e.is_dir() and e.name in _TOOL_FOLDERS)
+        except OSError:
+            continue  # ingest says what is wrong with it
+        if names:
+            shown = ", ".join(repr(n) for n in names)
+            console.print(f"[yellow]--user-from-dir: the folders under {escape(str(root))} become users[/yellow], and "
+                          f"{escape(shown)} {'is' if len(names) == 1 else 'are'} an agent's own: pass the folder that "
+                          "holds one folder per user (<root>/<user>/...), or use --user NAME for one person's files.")
+
+
 def _export_format(fmt: ExportFormat | None, out_file: Path | None) -> ExportFormat:
     """--format, else the one --out's suffix names, else jsonl; a --format that its --out suffix contradicts
     (`-f csv -o s.parquet`) is refused rather than written under the wrong name."""
     by_suffix = _SUFFIX_FORMATS.get(out_file.suffix.lower()) if out_file is not None else None
     if fmt is None:
+        if by_suffix is None and out_file is not None and out_file.suffix:  # "s.cvs", "s.xlsx": said, not silent
+            console.print(f"[yellow]--out {escape(str(out_file))}: its suffix names no format[/yellow]; writing JSON "
+                          "Lines (pass --format jsonl, csv or parquet to choose)")
         return by_suffix or ExportFormat.jsonl
     if by_suffix is not None and by_suffix is not fmt:
         console.print(f"[red]--format {fmt.value} does not match --out {escape(str(out_file))}[/red] (a {by_suffix.value} name): "
