@@ -431,6 +431,15 @@ def test_placeholders_and_kinds() -> None:
         # 是 are no given names); a katakana name written with its dot (before, ジョン・スミス stayed: too long)
         ("我叫王明今年25岁。我叫李强是学生。我叫王小明来自北京", "我叫[PERSON]今年25岁。我叫[PERSON]是学生。我叫[PERSON]来自北京"),
         ("名前：ジョン・スミス\n名前：タナカ", "名前：[PERSON]\n名前：[PERSON]"),
+        # a space between family and given name after a label (before, 名前：[PERSON] 太郎: the given name leaked, and
+        # 姓名：王 小明, 이름: 김 민준 stayed whole)
+        ("名前：田中 太郎\n姓名：王 小明\n이름: 김 민준\n名前：ジョン スミス\n名前：山田\u3000花子様",
+         "名前：[PERSON]\n姓名：[PERSON]\n이름: [PERSON]\n名前：[PERSON]\n名前：[PERSON]様"),
+        ("姓名：王 小明，电话见下。이름: 김 민준입니다", "姓名：[PERSON]，电话见下。이름: [PERSON]입니다"),
+        # ... but not a particle, a title, the next field or a sentence after the space, nor ASCII
+        ("名前：田中 です\n名前：田中 様\n姓名：张三 电话：138\n姓名：王小明 男\n이름: 서연 학생\n이름: 홍길동 입니다",
+         "名前：[PERSON] です\n名前：[PERSON] 様\n姓名：[PERSON] 电话：138\n姓名：[PERSON] 男\n이름: [PERSON] 학생\n이름: [PERSON] 입니다"),
+        ("名前：田中 Taro\n名前：田中 今日は晴れ\n名前：ユーザー テスト", "名前：[PERSON] Taro\n名前：[PERSON] 今日は晴れ\n名前：ユーザー テスト"),
         # not names: a given name alone after a greeting, before a tech word, month abbreviations, code; an
         # assistant, a language or a lower-case word after the verb
         ("hello John, the Peter Django views", "hello [PERSON], the Peter Django views"),

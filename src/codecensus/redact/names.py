@@ -467,14 +467,25 @@ _CJK_NOT_NAMES = frozenset(
     用户 用戶 用户名 用戶名 名称 名稱 名字 文本 示例 测试 測試 未填写 未填寫 暂无 暫無 사용자 관리자 익명 테스트 텍스트 미정
     미입력 이름 입력""".split()
 )
+#: Words after a space that make no given name: titles, honorifics, a form's next field (名前：田中 様, 姓名：王 先生,
+#: 이름: 서연 학생, 姓名：王小明 男)
+_CJK_NOT_GIVEN = frozenset(
+    """様 殿 氏 君 宛 御中 先生 部長 課長 社長 係長 主任 住所 電話 年齢 性別 男性 女性 男 女 等 他 女士 小姐 老师 老師 同学
+    同學 经理 經理 总 總 收 电话 手机 手機 地址 性别 年龄 年齡 邮箱 郵箱 部门 部門 职位 職位 님 씨 군 양 학생 선생님 선생 고객
+    회원 과장 부장 대리 사원 팀장 입니다 이에요 예요 이다 전화 주소 나이 성별 이메일 부서 직위 등 외 및""".split()
+)
+#: What may follow a given name written after a space and the family name without a break (名前：田中 太郎です)
+_CJK_NAME_ENDS = "です|さん|様|と申します|입니다|이에요|예요|님|씨"
 #: A name in Chinese, Japanese or Korean after a label that asks for one or an introduction that gives it, ending where
 #: the script ends or at the words that close an introduction: 姓名：王小明, 担当：山田太郎, 我叫王小明, 名前は山田です,
 #: 私は山田と申します, 제 이름은 김민준입니다, 이름: 김민준. A self-description ("私は学生です", "저는 학생입니다") has no
 #: such closing words and stays.
 _CJK_NAMES = re.compile(
     rf"(?:姓名|联系人|聯絡人|负责人|負責人|氏名|名前|担当者?|이름)[ \t]*[:：][ \t]*(?!未定|待定|未設定|未设定|不明|未知|無し|なし|없음)"
-    rf"(?P<a>[{_HAN}{_KATAKANA}]{{2,6}}(?![{_HAN}{_KATAKANA}])|[{_KATAKANA}]{{2,16}}(?![{_HAN}{_KATAKANA}])"
-    rf"|[{_HANGUL}]{{2,4}}(?![{_HANGUL}]))"
+    rf"(?:(?P<s>[{_HAN}]{{1,3}}[ \t\u3000][{_HAN}]{{1,3}}?|[{_KATAKANA}]{{2,8}}[ \t\u3000][{_KATAKANA}]{{1,3}}?"
+    rf"|[{_HANGUL}]{{1,2}}[ \t][{_HANGUL}]{{1,3}}?)(?:(?!\w)(?![ \t]*[:：])|(?={_CJK_NAME_ENDS}))"
+    rf"|(?P<a>[{_HAN}{_KATAKANA}]{{2,6}}(?![{_HAN}{_KATAKANA}])|[{_KATAKANA}]{{2,16}}(?![{_HAN}{_KATAKANA}])"
+    rf"|[{_HANGUL}]{{2,4}}(?![{_HANGUL}])))"
     rf"|我(?:叫|的名字[是叫])[ \t]*(?P<b>[{_CN_SURNAMES}][{_HAN}](?:(?!{_CN_AFTER_NAME})[{_HAN}])?)"
     rf"|(?:私の名前は|名前は)[ \t]*(?P<c>[{_HAN}{_KATAKANA}]{{2,6}}?)[ \t]*(?=です|と申します|といいます)"
     rf"|私は[ \t]*(?P<d>[{_HAN}{_KATAKANA}]{{2,6}}?)[ \t]*(?=と申します|といいます)"
@@ -493,5 +504,11 @@ def cjk_names(text: str) -> Iterator[RawHit]:
         return
     for a in _CJK_FIRST.finditer(text):
         m = _CJK_NAMES.match(text, a.start())
-        if m is not None and m.lastgroup is not None and m.group(m.lastgroup) not in _CJK_NOT_NAMES:
+        if m is not None and m.group("s") is not None:  # a family name, a space, a given name: 名前：田中 太郎
+            family, given = m.group("s").split(None, 1)
+            if family not in _CJK_NOT_NAMES and given not in _CJK_NOT_NAMES and given not in _CJK_NOT_GIVEN:
+                yield RawHit(K.PERSON, m.start("s"), m.end("s"), 0.8, "rule")
+            elif len(family) >= 2 and family not in _CJK_NOT_NAMES:  # the family name alone (名前：田中 様)
+                yield RawHit(K.PERSON, m.start("s"), m.start("s") + len(family), 0.8, "rule")
+        elif m is not None and m.lastgroup is not None and m.group(m.lastgroup) not in _CJK_NOT_NAMES:
             yield RawHit(K.PERSON, m.start(m.lastgroup), m.end(m.lastgroup), 0.8, "rule")
