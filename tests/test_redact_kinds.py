@@ -135,3 +135,29 @@ def test_new_kinds_are_registered_and_fail_the_offline_score() -> None:
         assert [e.kind for e in r.find(text)] == [kind]
         assert r.offline_score(text) <= 2
     assert "MNEMONIC" in SECRET_KINDS  # a seed phrase gives a wallet's funds away
+
+
+def test_long_runs_of_listed_words_hash_each_window_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long run of BIP-39 words failing the checksum ("able " * 100000, 0.5 MB) took ~0.9 s CPU: every start
+    rebuilt 5 windows from a list and hashed them (5 hashes a word). A window already checked is not hashed again,
+    and a phrase inside such a run is still found, the longest at the first start where one holds."""
+    import hashlib
+
+    from codecensus.redact import patterns
+
+    calls = 0
+    real = hashlib.sha256
+
+    def counting(data: bytes = b"") -> object:
+        nonlocal calls
+        calls += 1
+        return real(data)
+
+    monkeypatch.setattr(patterns.hashlib, "sha256", counting)
+    assert list(patterns.bip39_phrases("able " * 5000)) == []
+    assert calls <= 10  # before, 24,940 (5 a word)
+    # ("youth": no window of it and the phrase's first words holds, as with most listed words; "able" has one)
+    text = "youth " * 3000 + SEED + " youth" * 3000
+    start = text.index(SEED)
+    assert list(patterns.bip39_phrases(text)) == [(start, start + len(SEED))]
+    assert get_redactor().redact("ok " + "youth " * 2000 + SEED + ", able") == "ok " + "youth " * 2000 + "[MNEMONIC], able"

@@ -1507,15 +1507,43 @@ def bip39_phrases(text: str) -> Iterator[tuple[int, int]]:
             j = i
             while j < len(words) and words[j][2] >= 0:
                 j += 1
-            k = i
-            while j - k >= 12:  # listed words[i:j]: the longest phrase with a valid checksum at each start
-                n = next((n for n in _PHRASE_LENGTHS if k + n <= j and bip39_checksum_ok([w[2] for w in words[k : k + n]])), 0)
-                if n:
-                    yield run.start() + words[k][0], run.start() + words[k + n - 1][1]
-                    k += n
-                else:
-                    k += 1
+            if j - i >= 12:  # listed words[i:j]: from its start, the longest phrase with a valid checksum at each start
+                for k, n in _first_phrases([w[2] for w in words[i:j]]):
+                    yield run.start() + words[i + k][0], run.start() + words[i + k + n - 1][1]
             i = j + 1
+
+
+def _first_phrases(indexes: list[int]) -> Iterator[tuple[int, int]]:
+    """(start, length) of the phrases in a run of listed words (their indexes): from the run's start, the first start
+    where a window of 24, 21, 18, 15 or 12 words passes :func:`bip39_checksum_ok` (the longest), then the same after
+    it. Each window's bits are rolled in from the last (one shift a word and length, not a list and a loop) and a
+    window already checked is not hashed again (``"able " * 100000``: one hash a length): linear in the run, 5
+    hashes a word at most."""
+    best: dict[int, int] = {}  # start: the longest valid length there
+    sha256 = hashlib.sha256
+    for n in _PHRASE_LENGTHS:  # (longest first)
+        if len(indexes) < n:
+            continue
+        mask, cs = (1 << 11 * n) - 1, n // 3
+        size, low, shift = (11 * n - cs) // 8, (1 << cs) - 1, 8 - cs
+        seen: dict[int, bool] = {}  # a window's bits: does its checksum hold (at most 4,096 kept)
+        bits = 0
+        for i in indexes[: n - 1]:
+            bits = bits << 11 | i
+        for k, i in enumerate(indexes[n - 1 :]):  # the window indexes[k : k + n]
+            bits = (bits << 11 | i) & mask
+            ok = seen.get(bits)
+            if ok is None:
+                ok = sha256((bits >> cs).to_bytes(size, "big")).digest()[0] >> shift == bits & low
+                if len(seen) < 4096:
+                    seen[bits] = ok
+            if ok and k not in best:
+                best[k] = n
+    free = 0
+    for k in sorted(best):
+        if k >= free:
+            yield k, best[k]
+            free = k + best[k]
 
 
 def yaml_block_values(text: str, lower: str) -> Iterator[tuple[int, int]]:
