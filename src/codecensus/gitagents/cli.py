@@ -94,13 +94,6 @@ def git_agents(
         raise typer.Exit(2)
     try:
         sigs = SignatureSet(load_signatures(signatures)) if signatures else None
-    except OSError as exc:  # it printed "[Errno 2] No such file or directory: 'nope.toml'"
-        err.print(f"[red]error:[/red] cannot read --signatures {_shown(signatures)}: {_shown(exc.strerror or exc)}")
-        raise typer.Exit(2) from exc
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] {_shown(exc)}")
-        raise typer.Exit(2) from exc
-    try:
         repos = discover_repos(paths)
         if repos and since:
             check_since(repos[0], since)

@@ -193,11 +193,9 @@ def load_signatures(path: str | Path | None = None) -> list[Signature]:
     p = Path(path) if path is not None else default_signature_path()
     try:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SignatureError(f"{p}: {exc}") from exc
-    except OSError as exc:  # a folder, no access
+    except OSError as exc:  # missing, a folder, no access
         raise SignatureError(f"{p}: cannot read the signature table: {exc.strerror or exc}") from exc
     entries = doc.get("signature")
     if not isinstance(entries, list) or not entries:
