@@ -346,9 +346,7 @@ def keyphrases(
                 if " " in t2 and term in t2.split(" ") and score_of[c2] >= 0.5 * s:
                     options.append(c2)
                     break
-            options.append(c)
-        else:
-            options.append(c)
+        options.append(c)  # then the term itself
         for o in options:
             stems = {_stem(w) for w in index.terms[o].split(" ")}
             if stems & used:
