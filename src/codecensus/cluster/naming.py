@@ -172,16 +172,18 @@ def term_spread(index: TermIndex, labels: IntArray, counts: np.ndarray, k: int) 
     if k < 2 or n_terms == 0:
         return np.zeros(n_terms)
     w = np.asarray(counts, dtype=np.float64)
-    present = index.x.copy().astype(np.float64)
-    present.data[:] = 1.0
+    x = index.x
+    present = sparse.csr_matrix((np.ones(len(x.data)), x.indices, x.indptr), shape=x.shape)  # (x's own indices)
     onehot = sparse.csr_matrix((w, (labels, np.arange(len(labels)))), shape=(k, len(labels)))
-    per = (onehot @ present).toarray()  # (k, n_terms) sessions with the term
+    # the (cluster, term) pairs that occur, kept sparse: a dense (k, n_terms) table and its temporaries took
+    # 7.7 GB at 949 leaves and 200,000 terms (the sums run in the same order, so the figures are the same)
+    per = (onehot @ present).tocoo()  # sessions with the term, per cluster
     size = np.maximum(np.asarray(onehot.sum(axis=1)).ravel(), 1.0)
-    share = per / size[:, None]
-    tot = share.sum(axis=0)
+    share = per.data / size[per.row]
+    tot = np.bincount(per.col, weights=share, minlength=n_terms)[per.col]
     q = np.divide(share, tot, out=np.zeros_like(share), where=tot > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        h = -np.where(q > 0, q * np.log(q), 0.0).sum(axis=0)
+    pos = q > 0
+    h = -np.bincount(per.col[pos], weights=q[pos] * np.log(q[pos]), minlength=n_terms)
     return np.clip((np.exp(h) - 1.0) / (k - 1), 0.0, 1.0)
 
 
@@ -344,9 +346,7 @@ def keyphrases(
                 if " " in t2 and term in t2.split(" ") and score_of[c2] >= 0.5 * s:
                     options.append(c2)
                     break
-            options.append(c)
-        else:
-            options.append(c)
+        options.append(c)  # then the term itself
         for o in options:
             stems = {_stem(w) for w in index.terms[o].split(" ")}
             if stems & used:

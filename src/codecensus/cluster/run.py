@@ -373,14 +373,11 @@ def cluster_frame(
         _mixes(labels[lv], sizes_by_level[lv], frame.mode, MODE_KEYS) for lv in range(1, len(labels))]
     # offline names top level first, so a child's name can say what sets it apart from its parent's
     offline: list[dict[int, N.OfflineName]] = [{} for _ in labels]
+    above: dict[int, list[str]] = {}  # per cluster of the level named next: its parent's name, its grandparent's …
     for lv in range(len(labels) - 1, -1, -1):
-        above: dict[int, list[str]] = {}
-        for j in range(sizes_by_level[lv] if lv < len(parents) else 0):
-            up, a = int(parents[lv][j]), lv + 1
-            above[j] = [offline[a][up].name]
-            while a < len(parents):
-                up, a = int(parents[a][up]), a + 1
-                above[j].append(offline[a][up].name)
+        if lv < len(parents):  # a parent's own chain is the one just built for the level above
+            up_of = [int(parents[lv][j]) for j in range(sizes_by_level[lv])]
+            above = {j: [offline[lv + 1][up].name, *above.get(up, [])] for j, up in enumerate(up_of)}
         offline[lv] = N.name_level_offline(index, v_texts, v_counts, text_labels[lv][vs], sizes_by_level[lv],
                                            modes_by_level[lv], seed=cfg.seed, ancestors=above)
     for lv, lab in enumerate(labels):

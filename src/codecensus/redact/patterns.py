@@ -1465,17 +1465,6 @@ def bip39_words() -> dict[str, int]:
     return {w: i for i, w in enumerate(words)}
 
 
-def bip39_checksum_ok(indexes: list[int]) -> bool:
-    """Do these 12, 15, 18, 21 or 24 word indexes end with the checksum of the entropy they spell (the first
-    words/3 bits of its SHA-256)? A random run of listed words passes 1 time in 16 (12 words) to 256 (24)."""
-    bits = 0
-    for i in indexes:
-        bits = bits << 11 | i
-    cs = len(indexes) // 3
-    entropy = (bits >> cs).to_bytes((len(indexes) * 11 - cs) // 8, "big")
-    return hashlib.sha256(entropy).digest()[0] >> (8 - cs) == bits & ((1 << cs) - 1)
-
-
 #: A word of a seed phrase as written: lower case, capitalised or in capitals
 _SEED_WORD = r"(?>[a-z]{3,8}|[A-Z][a-z]{2,7}|[A-Z]{3,8})(?![A-Za-z])"
 #: An item's number (``1.``, ``2)``, ``12:``, `` 3  ``) or bullet (``-``, ``*``) before a word of a phrase written as a list
@@ -1515,10 +1504,11 @@ def bip39_phrases(text: str) -> Iterator[tuple[int, int]]:
 
 def _first_phrases(indexes: list[int]) -> Iterator[tuple[int, int]]:
     """(start, length) of the phrases in a run of listed words (their indexes): from the run's start, the first start
-    where a window of 24, 21, 18, 15 or 12 words passes :func:`bip39_checksum_ok` (the longest), then the same after
-    it. Each window's bits are rolled in from the last (one shift a word and length, not a list and a loop) and a
-    window already checked is not hashed again (``"able " * 100000``: one hash a length): linear in the run, 5
-    hashes a word at most."""
+    where a window of 24, 21, 18, 15 or 12 words holds its checksum (the longest), then the same after it. The
+    checksum: the last words/3 bits are the first bits of the SHA-256 of the others (the entropy); a random run of
+    listed words passes 1 time in 16 (12 words) to 256 (24). Each window's bits are rolled in from the last (one
+    shift a word and length, not a list and a loop) and a window already checked is not hashed again (``"able " *
+    100000``: one hash a length): linear in the run, 5 hashes a word at most."""
     best: dict[int, int] = {}  # start: the longest valid length there
     sha256 = hashlib.sha256
     for n in _PHRASE_LENGTHS:  # (longest first)
