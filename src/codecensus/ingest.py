@@ -184,6 +184,14 @@ def _dir_stat(path: Path) -> tuple[int, int, int]:
     return size, mtime, ctime
 
 
+def _stat(path: Path) -> tuple[bool, int, int, int, int | None]:
+    """(is a folder, size, mtime, ctime, inode) of ``path``; a folder's over the files below it (inode: None)."""
+    st = os.stat(path)
+    if stat.S_ISDIR(st.st_mode):
+        return (True, *_dir_stat(path), None)
+    return False, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
 def _same_identity(state: FileState, ctime_ns: int | None, inode: int | None) -> bool:
     """Whether the stored ctime and inode are the file's (a store made before they were kept holds none: not known,
     so the size, mtime and tail decide as before). A rewrite with its size and mtime put back changed them."""
@@ -213,13 +221,7 @@ def _plan(cand: Candidate, state: FileState | None, settle_s: float,
     found unchanged whose state holds no ctime and inode (stored before they were kept) gets them put there,
     from the stat that found it unchanged."""
     checked_at = time.time()
-    st = cand.path.stat()
-    is_dir = stat.S_ISDIR(st.st_mode)
-    if is_dir:
-        size, mtime_ns, ctime_ns = _dir_stat(cand.path)
-        inode: int | None = None
-    else:
-        size, mtime_ns, ctime_ns, inode = st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+    is_dir, size, mtime_ns, ctime_ns, inode = _stat(cand.path)
     final = (time.time() - mtime_ns / 1e9) >= settle_s
     p = cand.parser
     ctx = FileContext(path=cand.path, file_id=cand.file_id, user=cand.user, final=final)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,9 +15,9 @@ from codecensus.ingest import (
     SETTLE_S,
     SKIP_DIRS,
     IngestStats,
-    _dir_stat,
     _local_user,
     _same_identity,
+    _stat,
     discover,
 )
 from codecensus.paths import racily_clean
@@ -84,11 +82,7 @@ def plan_inputs(
     for c in cands:
         plan.seen += 1
         checked_at = time.time()  # before the stat: stored as the file's ingested_at (FileCommit.checked_at)
-        st = os.stat(c.path)
-        if stat.S_ISDIR(st.st_mode):
-            (size, mtime_ns, ctime_ns), inode = _dir_stat(c.path), None
-        else:
-            size, mtime_ns, ctime_ns, inode = st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+        _is_dir, size, mtime_ns, ctime_ns, inode = _stat(c.path)
         state = states.get(c.file_id)
         final = (now - mtime_ns / 1e9) >= settle_s
         version = state.parser_version if state else None
