@@ -16,11 +16,10 @@ from codecensus.ingest import (
     SKIP_DIRS,
     IngestStats,
     _local_user,
-    _same_identity,
+    _same_stat,
     _stat,
     discover,
 )
-from codecensus.paths import racily_clean
 from codecensus.records import stored_text
 from codecensus.sources import base as registry
 from codecensus.sources.base import tail_fingerprint
@@ -38,13 +37,8 @@ def _unchanged(state: FileState | None, version: str | None, parser_version: str
                final: bool, user: str | None, ctime_ns: int | None = None, inode: int | None = None) -> bool:
     if state is None or version is None or version != parser_version or state.user_name != stored_text(user):
         return False  # (attributed to another user now: every row is re-made)
-    return (
-        state.size == size
-        and state.mtime_ns == mtime_ns
-        and (state.consumed >= size or not final)
-        and not racily_clean(mtime_ns, state.checked_ns)  # written in the tick of its last stat, maybe: read again
-        and (ctime_ns is None or _same_identity(state, ctime_ns, inode))  # (remote: no ctime to compare)
-    )
+    # (written in the tick of its last stat, maybe: read again; remote: no ctime to compare)
+    return _same_stat(state, size, mtime_ns, ctime_ns, inode) and (state.consumed >= size or not final)
 
 
 def _same_tail(path: Path, state: FileState | None) -> bool:
