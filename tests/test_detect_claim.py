@@ -157,7 +157,7 @@ def test_claim_reads_only_the_first_bytes_of_a_claude_code_file(tmp_path: Path, 
     p = _write(tmp_path / "s.jsonl", (CC_USER + b"\n") * 500)
     reads: list[int] = []
     real = base.read_head
-    monkeypatch.setattr(base, "read_head", lambda path, n=base.HEAD_BYTES: reads.append(n) or real(path, n))
+    monkeypatch.setattr(base, "read_head", lambda path, n=base.HEAD_BYTES, errors=None: reads.append(n) or real(path, n, errors))
     assert base.detect(p).name == "claude_code"  # type: ignore[union-attr]
     assert reads == [base.CLAIM_BYTES]
     reads.clear()

@@ -184,10 +184,27 @@ def _dir_stat(path: Path) -> tuple[int, int, int]:
     return size, mtime, ctime
 
 
-def _same_identity(state: FileState, ctime_ns: int | None, inode: int | None) -> bool:
-    """Whether the stored ctime and inode are the file's (a store made before they were kept holds none: not known,
-    so the size, mtime and tail decide as before). A rewrite with its size and mtime put back changed them."""
-    return state.ctime_ns is None or (state.ctime_ns == ctime_ns and (state.inode is None or state.inode == inode))
+def _stat(path: Path) -> tuple[bool, int, int, int, int | None]:
+    """(is a folder, size, mtime, ctime, inode) of ``path``; a folder's over the files below it (inode: None)."""
+    st = os.stat(path)
+    if stat.S_ISDIR(st.st_mode):
+        return (True, *_dir_stat(path), None)
+    return False, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+def _same_stat(state: FileState, size: int, mtime_ns: int, ctime_ns: int | None = None,
+               inode: int | None = None) -> bool:
+    """Whether ``state`` holds this stat of its file: the same size and mtime, the mtime safely older than the stat
+    that stored them (``paths.racily_clean``: a write in the same tick would not show), and the same ctime and inode
+    (a rewrite with its size and mtime put back changed them). The ctime and inode are not compared when either side
+    has none: a store made before they were kept (the size, mtime and tail decide as before), or a remote listing."""
+    return (
+        state.size == size
+        and state.mtime_ns == mtime_ns
+        and not racily_clean(mtime_ns, state.checked_ns)
+        and (ctime_ns is None or state.ctime_ns is None
+             or (state.ctime_ns == ctime_ns and (state.inode is None or state.inode == inode)))
+    )
 
 
 @dataclass(slots=True)
@@ -213,22 +230,13 @@ def _plan(cand: Candidate, state: FileState | None, settle_s: float,
     found unchanged whose state holds no ctime and inode (stored before they were kept) gets them put there,
     from the stat that found it unchanged."""
     checked_at = time.time()
-    st = cand.path.stat()
-    is_dir = stat.S_ISDIR(st.st_mode)
-    if is_dir:
-        size, mtime_ns, ctime_ns = _dir_stat(cand.path)
-        inode: int | None = None
-    else:
-        size, mtime_ns, ctime_ns, inode = st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+    is_dir, size, mtime_ns, ctime_ns, inode = _stat(cand.path)
     final = (time.time() - mtime_ns / 1e9) >= settle_s
     p = cand.parser
     ctx = FileContext(path=cand.path, file_id=cand.file_id, user=cand.user, final=final)
     # Attributed to another user now (--user changed, a --user-from-dir folder renamed): every row is re-made.
     if state is not None and state.parser_version == p.version and state.user_name == stored_text(cand.user):
-        # the same size and mtime as stored, and the mtime safely older than the stat that stored them
-        # (and the same ctime and inode: a same-size rewrite with its mtime put back has another ctime)
-        same = (state.size == size and state.mtime_ns == mtime_ns and not racily_clean(mtime_ns, state.checked_ns)
-                and _same_identity(state, ctime_ns, inode))
+        same = _same_stat(state, size, mtime_ns, ctime_ns, inode)
         if (
             same
             and (state.consumed >= size or not final)
@@ -392,13 +400,8 @@ def _ingest(
             return False
         if stat.S_ISDIR(fs.st_mode):
             return False
-        if (
-            fs.st_size == st.size
-            and fs.st_mtime_ns == st.mtime_ns
-            and st.consumed >= st.size
-            and not racily_clean(st.mtime_ns, st.checked_ns)  # else planning reads it again
-            and _same_identity(st, fs.st_ctime_ns, fs.st_ino)
-        ):
+        # (racily clean: planning reads it again)
+        if st.consumed >= st.size and _same_stat(st, fs.st_size, fs.st_mtime_ns, fs.st_ctime_ns, fs.st_ino):
             try:
                 if tail_fingerprint(p, st.consumed) != st.tail_hash:
                     return False  # rewritten in place with the same size and mtime: read again

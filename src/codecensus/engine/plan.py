@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,12 +15,11 @@ from codecensus.ingest import (
     SETTLE_S,
     SKIP_DIRS,
     IngestStats,
-    _dir_stat,
     _local_user,
-    _same_identity,
+    _same_stat,
+    _stat,
     discover,
 )
-from codecensus.paths import racily_clean
 from codecensus.records import stored_text
 from codecensus.sources import base as registry
 from codecensus.sources.base import tail_fingerprint
@@ -40,13 +37,8 @@ def _unchanged(state: FileState | None, version: str | None, parser_version: str
                final: bool, user: str | None, ctime_ns: int | None = None, inode: int | None = None) -> bool:
     if state is None or version is None or version != parser_version or state.user_name != stored_text(user):
         return False  # (attributed to another user now: every row is re-made)
-    return (
-        state.size == size
-        and state.mtime_ns == mtime_ns
-        and (state.consumed >= size or not final)
-        and not racily_clean(mtime_ns, state.checked_ns)  # written in the tick of its last stat, maybe: read again
-        and (ctime_ns is None or _same_identity(state, ctime_ns, inode))  # (remote: no ctime to compare)
-    )
+    # (written in the tick of its last stat, maybe: read again; remote: no ctime to compare)
+    return _same_stat(state, size, mtime_ns, ctime_ns, inode) and (state.consumed >= size or not final)
 
 
 def _same_tail(path: Path, state: FileState | None) -> bool:
@@ -84,11 +76,7 @@ def plan_inputs(
     for c in cands:
         plan.seen += 1
         checked_at = time.time()  # before the stat: stored as the file's ingested_at (FileCommit.checked_at)
-        st = os.stat(c.path)
-        if stat.S_ISDIR(st.st_mode):
-            (size, mtime_ns, ctime_ns), inode = _dir_stat(c.path), None
-        else:
-            size, mtime_ns, ctime_ns, inode = st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+        _is_dir, size, mtime_ns, ctime_ns, inode = _stat(c.path)
         state = states.get(c.file_id)
         final = (now - mtime_ns / 1e9) >= settle_s
         version = state.parser_version if state else None

@@ -133,8 +133,7 @@ def detect(path: Path, head: bytes | None = None, errors: list[OSError] | None =
         suffix = path.suffix
         claimers = [p for p in _claimers() if suffix in p.claim_suffixes]
         if claimers:
-            # (``errors`` passed only when given: positionally, as callers that wrap read_head pass on)
-            start = read_head(path, CLAIM_BYTES) if errors is None else read_head(path, CLAIM_BYTES, errors)
+            start = read_head(path, CLAIM_BYTES, errors)
             if errors:
                 return None
             for p in claimers:
@@ -144,7 +143,7 @@ def detect(path: Path, head: bytes | None = None, errors: list[OSError] | None =
                 except Exception:  # as a detector: never breaks discovery (the full detection decides)
                     pass
     if head is None:
-        head = b"" if is_dir else read_head(path) if errors is None else read_head(path, HEAD_BYTES, errors)
+        head = b"" if is_dir else read_head(path, HEAD_BYTES, errors)
         if errors:
             return None
     best: tuple[float, Parser | None] = (0.0, None)
