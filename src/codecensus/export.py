@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from codecensus.measure import SESSION_COLUMNS
 from codecensus.runtime import write_all
 from codecensus.store import Store, readable_times
-from codecensus.taxonomy import ABSTAINING_FACETS, ABSTENTION_REASON_KEYS
+from codecensus.taxonomy import ABSTAINING_FACETS, ABSTENTION_REASON_KEYS, abstains_sql
 
 # Facet columns added by `codecensus classify` (table `facets`, one row per session_key).
 FACET_COLUMNS = (
@@ -37,9 +37,6 @@ FACET_COLUMNS = (
     # why each facet that abstains has no finding: a key of taxonomy.ABSTENTION_REASONS, NULL where it has one
     *(f"{k}_reason" for k in ABSTAINING_FACETS),
 )
-# facet -> SQL condition (on the facets row, alias f) of its abstention
-_ABSTAINS_SQL = {"expertise": "f.expertise IS NULL", "occupation": "f.occupation = 'not_inferable'",
-                 "outcome": "f.outcome = 'unclear'"}
 
 
 def session_table(store: Store, *, summaries: bool = False) -> pa.Table:
@@ -72,7 +69,7 @@ def _reason_sql(facet: str, stored: bool) -> str:
     keys = ", ".join(f"'{k}'" for k in ABSTENTION_REASON_KEYS)
     col = f'f."{facet}_reason"'
     known = f"CASE WHEN {col} IN ({keys}) THEN {col} ELSE 'not_recorded' END" if stored else "'not_recorded'"
-    return (f'CASE WHEN f.session_key IS NOT NULL AND {_ABSTAINS_SQL[facet]} THEN {known} END '
+    return (f'CASE WHEN f.session_key IS NOT NULL AND {abstains_sql(facet, "f." + facet)} THEN {known} END '
             f'AS "{facet}_reason"')
 
 

@@ -197,6 +197,13 @@ assert tuple(ABSTENTION_REASON_WORDS) == ABSTENTION_REASON_KEYS
 # the facets that can abstain, with the value that says so (expertise: None)
 ABSTAINING_FACETS: Final = ("expertise", "occupation", "outcome")
 
+
+def abstains_sql(facet: str, column: str | None = None) -> str:
+    """The SQL condition under which ``facet`` (one of :data:`ABSTAINING_FACETS`) abstains, on ``column`` (the
+    facet's own name when not given): the rows its ``<facet>_reason`` column is about."""
+    col = column or facet
+    return {"expertise": f"{col} IS NULL", "occupation": f"{col} = '{NOT_INFERABLE}'", "outcome": f"{col} = 'unclear'"}[facet]
+
 def label(collection: tuple[Label, ...], key: str | int) -> Label:
     """Look up a label by key, raising KeyError with the valid keys."""
     k = str(key)

@@ -23,7 +23,7 @@ from codecensus.classify.base import Backend, Facets, SessionEvidence
 from codecensus.classify.evidence import iter_evidence, reading_memory, reading_order
 from codecensus.classify.value import value_usd, wage
 from codecensus.store import Store, rollback
-from codecensus.taxonomy import ABSTAINING_FACETS, NOT_INFERABLE
+from codecensus.taxonomy import ABSTAINING_FACETS, NOT_INFERABLE, abstains_sql
 
 FACETS_TABLE = "facets"
 FACETS_SCHEMA = pa.schema(
@@ -64,9 +64,6 @@ FACETS_SCHEMA = pa.schema(
         ("outcome_reason", pa.string()),
     ]
 )
-# facet -> SQL condition of its abstention (the reason columns' rows)
-_ABSTAINS_SQL = {"expertise": "expertise IS NULL", "occupation": "occupation = 'not_inferable'",
-                 "outcome": "outcome = 'unclear'"}
 _DUCK = {
     pa.string(): "VARCHAR",
     pa.float64(): "DOUBLE",
@@ -117,9 +114,9 @@ def ensure_facets_table(store: Store) -> None:
     # abstentions stored when the abstention result held a placeholder level (3): no level, as stored today
     con.execute(f"UPDATE {FACETS_TABLE} SET expertise = NULL, expertise_confidence = 0 "
                 "WHERE abstained AND expertise IS NOT NULL")
-    for facet, abstains in _ABSTAINS_SQL.items():
+    for facet in ABSTAINING_FACETS:
         if f"{facet}_reason" not in have:  # rows classified before reasons were stored
-            con.execute(f"UPDATE {FACETS_TABLE} SET {facet}_reason = 'not_recorded' WHERE {abstains}")
+            con.execute(f"UPDATE {FACETS_TABLE} SET {facet}_reason = 'not_recorded' WHERE {abstains_sql(facet)}")
 
 
 def select_sessions(

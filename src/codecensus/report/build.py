@@ -288,13 +288,12 @@ def _audit_line_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy) ->
     released cells is its withheld cells' sum, which must be none or pass (recomputed from released numbers, whatever
     the withheld cells were: empty ones add nothing)."""
     problems: list[str] = []
-    for (fid, var, col), (tfig, tvar) in RELEASE_LINE_TOTALS.items():
-        t, tt = by_id.get(fid), by_id.get(tfig)
-        if t is None or tt is None or col not in t or col not in tt:
+    for line, (tfig, _tvar) in RELEASE_LINE_TOTALS.items():
+        fid, var, col = line
+        t, totals = by_id.get(fid), _line_totals(by_id, line)
+        if t is None or totals is None or col not in t:
             continue
-        totals = _released(tt, tvar).drop_duplicates(col).set_index(col)["n_sessions"]
-        line = t[t["variable"] == var]
-        for k, g in line.groupby(col, sort=False):
+        for k, g in t[t["variable"] == var].groupby(col, sort=False):
             if k not in totals.index:
                 continue
             shown = pd.to_numeric(g.loc[~g["suppressed"].astype(bool), "n_sessions"], errors="coerce").fillna(0)
@@ -534,17 +533,22 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
     return problems
 
 
-def _line_rest(by_id: dict[str, pd.DataFrame], line: tuple[str, str, str], value: Any, shown: float) -> float | None:
-    """A line's total (:data:`RELEASE_LINE_TOTALS`, released by another figure) less its released cells ``shown``;
-    None when the total is not released."""
+def _line_totals(by_id: dict[str, pd.DataFrame], line: tuple[str, str, str]) -> pd.Series | None:
+    """The n of each of a line's totals (:data:`RELEASE_LINE_TOTALS`) that another figure releases, by the line's
+    key value; None when that figure is not in the report."""
     tfig, tvar = RELEASE_LINE_TOTALS[line]
     tt = by_id.get(tfig)
     col = line[2]
     if tt is None or col not in tt:
         return None
-    x = _released(tt, tvar)
-    x = x[x[col] == value]
-    return float(x["n_sessions"].iloc[0]) - shown if len(x) else None
+    return _released(tt, tvar).drop_duplicates(col).set_index(col)["n_sessions"]
+
+
+def _line_rest(by_id: dict[str, pd.DataFrame], line: tuple[str, str, str], value: Any, shown: float) -> float | None:
+    """A line's total (:data:`RELEASE_LINE_TOTALS`, released by another figure) less its released cells ``shown``;
+    None when the total is not released."""
+    totals = _line_totals(by_id, line)
+    return float(totals[value]) - shown if totals is not None and value in totals.index else None
 
 
 def _audit_month_range(figures: list[Figure], months: pd.DataFrame, coverage: Figure | None) -> list[str]:
