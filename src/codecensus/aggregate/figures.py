@@ -1591,11 +1591,13 @@ def fig_session_shape(ctx: Context) -> Figure:
     # A metric that leaves some sessions out (no known price; no recorded turn time) has a smaller total than the
     # others: prompts' n minus cost's n gave the sessions of unpriced models (2 sessions of 1 user, say). When that
     # group is below the thresholds the metric is withheld whole, as any cell it could be worked out from.
+    left_out: dict[str, tuple[int, int]] = {}
     for metric, _mlabel, _edges, get in _SHAPE_METRICS:
         out_s, out_u = ctx.boot.population(np.where(has & ~np.isfinite(get(df)), 0, -1), 1)
+        left_out[metric] = int(out_s[0]), int(out_u[0])
         if out_s[0] and not bool(ctx.passes(out_u[0], out_s[0])):
             _withhold_derived(t, (t["metric"] == metric) & ~t["suppressed"].astype(bool))
-    unpriced, text = _unknown_cost(ctx, has)
+    unpriced, text = _unknown_cost(ctx, *left_out["cost_usd"])
     return Figure(
         "session_shape", title,
         f"Distribution over sessions with at least one prompt (share per bin; a bin a–b holds values from a up to, "
@@ -1608,20 +1610,18 @@ def fig_session_shape(ctx: Context) -> Figure:
     )
 
 
-def _unknown_cost(ctx: Context, has: np.ndarray) -> tuple[int | None, str]:
-    """The sessions (among ``has``) the cost metric leaves out because their model has no known price (cost_usd
-    NULL), and the caption's words for them ('' when none). The count is released on the thresholds as any cell;
-    below them the caption says that some are left out, and ``None`` stands for the count."""
-    cost = ctx.data.df["cost_usd"].to_numpy(dtype=np.float64)
-    s, u = ctx.boot.population(np.where(has & ~np.isfinite(cost), 0, -1), 1)
-    if s[0] == 0:
+def _unknown_cost(ctx: Context, n_sessions: int, n_users: int) -> tuple[int | None, str]:
+    """The sessions the cost metric leaves out because their model has no known price (cost_usd NULL: their
+    sessions and users), as the caption's count and words ('' when none). The count is released on the thresholds
+    as any cell; below them the cost metric is withheld (:func:`fig_session_shape`) and ``None`` stands for it."""
+    if n_sessions == 0:
         return 0, ""
-    if not bool(ctx.passes(u[0], s[0])):
+    if not bool(ctx.passes(n_users, n_sessions)):
         return None, ("cost is withheld: it would leave out the sessions whose model has no known price, too few "
                       "to release their number (below the release thresholds); ")
-    one = int(s[0]) == 1
-    return int(s[0]), (f"cost leaves out {int(s[0]):,} session{' whose model has' if one else 's whose models have'} "
-                       "no known price (cost unknown); ")
+    one = n_sessions == 1
+    return n_sessions, (f"cost leaves out {n_sessions:,} session{' whose model has' if one else 's whose models have'} "
+                        "no known price (cost unknown); ")
 
 
 def fig_usage_intensity(ctx: Context) -> Figure:
