@@ -6,7 +6,9 @@ Layout (one folder per user, so ``--user-from-dir`` attributes sessions)::
     out_dir/<user>/.claude/projects/<encoded-cwd>/agent-<7hex>.jsonl                      (≤ 2.0.x subagents)
     out_dir/<user>/.claude/projects/<encoded-cwd>/<sessionId>/subagents/agent-<17hex>.jsonl (2.1.x subagents)
     out_dir/<user>/.claude/projects/<encoded-cwd>/<sessionId>/subagents/agent-<17hex>.meta.json
-    out_dir/truth.csv              planted ground truth, one row per main session
+    out_dir/truth.csv              planted ground truth, one row per main session (a session written as one in
+                                   which nothing can be judged has no mode, expertise or topic, and its
+                                   expected abstention reason in ``abstain``)
     out_dir/planted_secrets.json   fake secrets / PII planted for the privacy pipeline
     out_dir/manifest.json          parameters, damaged lines, versions, summary
 
@@ -33,7 +35,7 @@ from codecensus.sample.versions import parse_version
 from codecensus.sample.writer import OutFile, SessionResult, SessionWriter
 
 TRUTH_FIELDS = ("session_id", "user", "month", "mode", "occupation", "expertise", "outcome", "topic",
-                "verified_evidence", "language")
+                "verified_evidence", "language", "abstain")
 NON_OBJECT_LINES = (b'"[REDACTED]"', b"null", b"[]", b"0")
 DAMAGE_RATE = 0.02
 RESUME_RATE = 0.025
@@ -272,8 +274,12 @@ def _generate(sink: _Sink, run: _Run, *, users: int, sessions: int, months: int,
         if result.last_uuid:
             proj_leaves.append((result.last_uuid, plan.topic.title))
             del proj_leaves[:-20]
-        run.truth.append((plan.session_id, plan.user.name, plan.month, plan.mode, plan.user.occupation,
-                          str(plan.expertise), plan.outcome, plan.topic.title, plan.evidence, plan.language))
+        if plan.stub:  # nothing in the transcript shows a work mode, a task's expertise or a topic: none is planted
+            run.truth.append((plan.session_id, plan.user.name, plan.month, "", plan.user.occupation, "",
+                              plan.outcome, "", plan.evidence, plan.language, STUB_KINDS[plan.stub]))
+        else:
+            run.truth.append((plan.session_id, plan.user.name, plan.month, plan.mode, plan.user.occupation,
+                              str(plan.expertise), plan.outcome, plan.topic.title, plan.evidence, plan.language, ""))
         run.users.add(plan.user.name)
         run.versions.add(plan.version)
         if (plan.resumed_from is None and parse_version(plan.version) < (2, 1, 0) and plan.outcome != "unclear"
