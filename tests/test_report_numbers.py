@@ -199,3 +199,26 @@ def test_the_value_index_names_its_own_base_month() -> None:
                  extra={"base_month": "2025-10"})
     (f,) = [f for f in key_findings([fig]) if f.figure == "value_by_month"]
     assert "(2025-10 = 100)" in f.detail and "2026-01 = 100" not in f.detail
+
+
+def test_the_value_index_reweighted_figure_is_of_the_same_month() -> None:
+    """Real corpus: 'Index 130 in 2026-06 (2026-01 = 100); 183 with the work-mode mix held fixed' — 183 was 2026-03's
+    reweighted index; 2026-06's was withheld."""
+    rows = [("2026-01", "raw", 100.0), ("2026-03", "raw", 117.0), ("2026-06", "raw", 130.0),
+            ("2026-01", "reweighted", 100.0), ("2026-03", "reweighted", 183.0), ("2026-06", "reweighted", None)]
+    t = pd.DataFrame([{"month": m, "variable": var, "value": v, "ci_low": None if v is None else v / 2,
+                       "ci_high": None if v is None else v * 2, "n_users": 9, "n_sessions": 20,
+                       "suppressed": v is None, "ci_method": "bootstrap"} for m, var, v in rows])
+    fig = Figure("value_by_month", "Value per session by month", "", t, ["month"], "index",
+                 extra={"base_month": "2026-01"})
+    (f,) = [f for f in key_findings([fig]) if f.figure == "value_by_month"]
+    assert "Index 130 in 2026-06" in f.detail
+    assert "; 183 with the work-mode mix held fixed" not in f.detail
+    assert "183 in 2026-03 (its 2026-06 is withheld)" in f.detail, f.detail
+    # released for the same month: that month's value
+    t.loc[(t["month"] == "2026-06") & (t["variable"] == "reweighted"), ["value", "ci_low", "ci_high", "suppressed"]] = (
+        140.0, 70.0, 280.0, False)
+    fig = Figure("value_by_month", "Value per session by month", "", t, ["month"], "index",
+                 extra={"base_month": "2026-01"})
+    (f,) = [f for f in key_findings([fig]) if f.figure == "value_by_month"]
+    assert "; 140 with the work-mode mix held fixed" in f.detail, f.detail

@@ -195,8 +195,14 @@ def key_findings(figs: list[Figure]) -> list[Finding]:
             # taken; the real corpus's read "Index 120 in 2026-06 (2026-01 = 100)" beside 2026-01 at 92)
             base = index_base(by.get("value_by_month"), raw.iloc[0]["month"])
             txt = f"Index {fmt_value(last['value'], 'index')} in {last['month']} ({base} = 100)"
-            if len(rw):
-                txt += f"; {fmt_value(rw.iloc[-1]['value'], 'index')} with the work-mode mix held fixed"
+            # the same month's reweighted index; it may be withheld where the observed one is not (the real corpus
+            # read "Index 130 in 2026-06 …; 183 with the work-mode mix held fixed": 183 was 2026-03's)
+            same = rw[rw["month"] == last["month"]]
+            if len(same):
+                txt += f"; {fmt_value(same.iloc[0]['value'], 'index')} with the work-mode mix held fixed"
+            elif len(rw):
+                txt += (f"; with the work-mode mix held fixed {fmt_value(rw.iloc[-1]['value'], 'index')} in "
+                        f"{rw.iloc[-1]['month']} (its {last['month']} is withheld)")
             moved = last["ci_low"] > 100 or last["ci_high"] < 100
             verb = ("up" if last["value"] > 100 else "down") if moved else "not clearly changed:"
             head = (f"Value per session {verb} {abs(last['value'] - 100):.0f}% over the period" if moved
