@@ -222,3 +222,39 @@ def test_the_value_index_reweighted_figure_is_of_the_same_month() -> None:
                  extra={"base_month": "2026-01"})
     (f,) = [f for f in key_findings([fig]) if f.figure == "value_by_month"]
     assert "; 140 with the work-mode mix held fixed" in f.detail, f.detail
+
+
+def test_summary_month_tables_show_only_months_with_a_shown_cell() -> None:
+    """Real corpus: 'Strict success by month' printed 2026-01 and 2026-04 with both cells 'suppressed' and no
+    sessions (only their unclear shares were released); now the months with a released raw or reweighted cell, and
+    one line when there is none."""
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from codecensus.report.terminal import render_summary
+
+    def trend(cells: list[tuple[str, str, float | None]]) -> Figure:
+        t = pd.DataFrame([{"month": m, "variable": var, "value": v, "ci_low": None if v is None else v / 2,
+                           "ci_high": None if v is None else min(1.0, v * 2), "n_users": None if v is None else 9,
+                           "n_sessions": None if v is None else 20, "suppressed": v is None, "ci_method": "wilson"}
+                          for m, var, v in cells])
+        return Figure("success_trend", "Strict success by month", "", t, ["month"], "share")
+
+    def summary(fig: Figure) -> str:
+        comp = SimpleNamespace(figures=[fig], findings=[], release=SimpleNamespace(
+            min_users=5, min_sessions=10, bootstrap="user-clustered bootstrap", individual=False))
+        buf = io.StringIO()
+        render_summary(comp, Console(file=buf, width=120))  # type: ignore[arg-type]
+        return buf.getvalue()
+
+    withheld = trend([("2026-01", "raw", None), ("2026-01", "reweighted", None), ("2026-01", "unclear", 0.33),
+                      ("2026-04", "raw", None), ("2026-04", "reweighted", None), ("2026-04", "unclear", 0.41)])
+    text = summary(withheld)
+    assert "2026-01" not in text and "2026-04" not in text, text
+    assert "Strict success by month: every month withheld" in text
+    shown = trend([("2026-01", "raw", 0.2), ("2026-01", "reweighted", None), ("2026-01", "unclear", 0.33),
+                   ("2026-04", "raw", None), ("2026-04", "reweighted", None), ("2026-04", "unclear", 0.41)])
+    text = summary(shown)
+    assert "2026-01" in text and "2026-04" not in text and "every month withheld" not in text, text

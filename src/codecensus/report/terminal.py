@@ -153,7 +153,13 @@ def render_summary(comp: Computed, console: Console) -> None:
     for fid, title, unit in (("value_by_month", f"Value per session (index, {base} = 100)", "index"),
                              ("success_trend", "Strict success by month", "share")):
         v = _released(by.get(fid))
+        # only the two columns shown: a month whose unclear share alone was released printed a row of two
+        # "suppressed" cells (the real corpus: a table of 2026-01 and 2026-04, every cell withheld)
+        v = v[v["variable"].isin(["raw", "reweighted"])] if not v.empty else v
         if v.empty:
+            fig = by.get(fid)
+            if fig is not None and fig.available and not fig.table.empty:
+                console.print(Text(f"{title}: every month withheld (below the release thresholds).", style="dim"))
             continue
         t = Table(title=title, title_justify="left")
         t.add_column("month")
