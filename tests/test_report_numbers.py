@@ -214,7 +214,7 @@ def test_the_value_index_reweighted_figure_is_of_the_same_month() -> None:
     (f,) = [f for f in key_findings([fig]) if f.figure == "value_by_month"]
     assert "Index 130 in 2026-06" in f.detail
     assert "; 183 with the work-mode mix held fixed" not in f.detail
-    assert "183 in 2026-03 (its 2026-06 is withheld)" in f.detail, f.detail
+    assert "183 in 2026-03, the last month it is released" in f.detail, f.detail
     # released for the same month: that month's value
     t.loc[(t["month"] == "2026-06") & (t["variable"] == "reweighted"), ["value", "ci_low", "ci_high", "suppressed"]] = (
         140.0, 70.0, 280.0, False)

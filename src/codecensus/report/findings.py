@@ -201,8 +201,8 @@ def key_findings(figs: list[Figure]) -> list[Finding]:
             if len(same):
                 txt += f"; {fmt_value(same.iloc[0]['value'], 'index')} with the work-mode mix held fixed"
             elif len(rw):
-                txt += (f"; with the work-mode mix held fixed {fmt_value(rw.iloc[-1]['value'], 'index')} in "
-                        f"{rw.iloc[-1]['month']} (its {last['month']} is withheld)")
+                txt += (f"; with the work-mode mix held fixed: {fmt_value(rw.iloc[-1]['value'], 'index')} in "
+                        f"{rw.iloc[-1]['month']}, the last month it is released")
             moved = last["ci_low"] > 100 or last["ci_high"] < 100
             verb = ("up" if last["value"] > 100 else "down") if moved else "not clearly changed:"
             head = (f"Value per session {verb} {abs(last['value'] - 100):.0f}% over the period" if moved

@@ -159,7 +159,7 @@ def render_summary(comp: Computed, console: Console) -> None:
         if v.empty:
             fig = by.get(fid)
             if fig is not None and fig.available and not fig.table.empty:
-                console.print(Text(f"{title}: every month withheld (below the release thresholds).", style="dim"))
+                console.print(Text(f"{title}: every month withheld by the release rules.", style="dim"))
             continue
         t = Table(title=title, title_justify="left")
         t.add_column("month")
