@@ -608,3 +608,63 @@ def test_an_instance_id_a_user_chose_is_exported_only_hashed(tmp_path: Path) -> 
     labels.write_text(f"session_id,mode\n{secret}-1,fix\n{secret}-2,fix\n")
     assert len(_resolve_keys(store, read_labels(labels))) == 2
     store.close()
+
+
+def test_a_lone_surrogate_escape_is_read_as_a_replacement_character(tmp_path: Path) -> None:
+    """Claude Code before 2.1.132 wrote a lone UTF-16 surrogate escape ("\\ud83d" without its low half) when a tool
+    error's truncation split an emoji; JavaScript writes them for any string cut inside a pair. orjson and msgspec
+    refuse them ("no low surrogate in string"): the line was counted damaged and its prompt, reply or tool result
+    lost. Now the line reads as with U+FFFD in their place, on both Claude Code paths and in ingest; a valid pair and
+    an escaped backslash before "ud83d" are left as they are."""
+    from codecensus.sources.base import loads, sanitize_surrogates
+
+    assert loads(b'{"a":"x\\ud83d y"}') == {"a": "x\ufffd y"}
+    assert loads(b'{"a":"lo \\uDC00"}') == {"a": "lo \ufffd"}
+    assert loads(b'{"a":"\\ud83d\\ud83d\\ude00"}') == {"a": "\ufffd\U0001f600"}
+    assert sanitize_surrogates(b'{"a":"\\ud83d\\ude00"}') is None  # a pair
+    assert sanitize_surrogates(b'{"a":"\\\\ud83d"}') is None  # a backslash, then the text "ud83d"
+    assert loads(b'{"a":"\\\\\\ud83d"}') == {"a": "\\\ufffd"}  # a backslash, then a lone surrogate
+    with pytest.raises(orjson.JSONDecodeError):
+        loads(b'{"a":"\\ud83d"')  # damaged in another way too: still damaged
+
+    f = tmp_path / f"{SID1}.jsonl"
+    standard_session(SID1).write(f)
+    data = f.read_bytes()
+    marks = (b"Let me look.", b"fix the failing test", b"1 failed, 3 passed in 0.2s")  # a reply, a prompt, a result
+    assert all(data.count(m) >= 1 for m in marks)
+    lone, fffd = data, data
+    for m, esc in zip(marks, (b"\\ud83d", b"\\udc00", b"\\uD83D"), strict=True):
+        lone = lone.replace(m, m + b" " + esc)
+        fffd = fffd.replace(m, m + b" \\ufffd")
+    ref = tmp_path / "ref" / f"{SID1}.jsonl"
+    ref.parent.mkdir()
+    ref.write_bytes(fffd)
+    f.write_bytes(lone)
+
+    def rows(path: Path) -> tuple[dict[str, Any], ...]:
+        both = _both_paths(path)
+        for r in both:
+            r["ingest_log"].pop("path", None)  # (the two files' own paths)
+        return both
+
+    assert rows(f) == rows(ref)
+    logs = []
+    for path in (f, ref):
+        store = Store(tmp_path / f"{path.parent.name}.duckdb")
+        st = ingest(store, [path], workers=0)
+        assert (st.files_parsed, st.files_failed) == (1, 0), st.errors
+        logs.append(store.con.execute("SELECT line, kind FROM ingest_log ORDER BY line").fetchall())
+        store.close()
+    assert logs[0] == logs[1]  # (the standard session's own damaged line, nothing more)
+    # a JSON-document format (a Gemini CLI session) with one
+    import shutil
+
+    root = tmp_path / "gemini"
+    shutil.copytree(FIXTURES / "gemini_cli", root)
+    doc = next(root.rglob("session-*.json"))
+    text = doc.read_bytes()
+    i = text.index(b"I'll read the form first.")  # a reply's text
+    doc.write_bytes(text[:i] + b"\\ufffd" + text[i:])
+    want = get_rows(doc)
+    doc.write_bytes(text[:i] + b"\\ud83d" + text[i:])
+    assert get_rows(doc) == want

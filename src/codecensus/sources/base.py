@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 from codecs import BOM_UTF8
 from collections.abc import Callable, Iterator
 from concurrent.futures import InvalidStateError
@@ -270,13 +271,51 @@ class JsonLines:
                 yield line_no, rec
 
 
+# A JSON string escape that matters for surrogates: an escaped backslash (consumed first, so that "\\\\ud83d" is a
+# backslash and plain text), a high+low surrogate pair, or a lone surrogate of either half.
+_SURROGATE_ESCAPE = re.compile(
+    rb"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
+
+
+def _fix_surrogate(m: re.Match[bytes]) -> bytes:
+    s = m.group(0)
+    return s if len(s) != 6 else b"\\ufffd"  # a lone surrogate (6 bytes); a pair (12) or a backslash (2) stays
+
+
+def sanitize_surrogates(data: bytes) -> bytes | None:
+    """``data`` with every lone UTF-16 surrogate escape (``\\ud83d`` without its low half, or a low half alone)
+    replaced by ``\\ufffd``; ``None`` when it has none.
+
+    JavaScript's JSON.stringify writes such escapes when a string was cut inside a surrogate pair: Claude Code before
+    2.1.132 did when a tool error's truncation split an emoji. They are valid JSON syntax, but orjson and msgspec
+    refuse them ("no low surrogate in string"), so the whole line was counted damaged and lost."""
+    if b"\\u" not in data:
+        return None
+    fixed = _SURROGATE_ESCAPE.sub(_fix_surrogate, data)
+    return fixed if fixed != data else None
+
+
+def loads(data: bytes | bytearray | memoryview | str) -> Any:
+    """``orjson.loads``, and where it fails on a lone surrogate escape (:func:`sanitize_surrogates`), the same document
+    with those replaced by U+FFFD. Any other error is orjson's, raised as before."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raw = data.encode() if isinstance(data, str) else bytes(data)
+        fixed = sanitize_surrogates(raw)
+        if fixed is None:
+            raise
+        return orjson.loads(fixed)
+
+
 def decode_line(raw: bytes, line_no: int, bad: Callable[[int, str, str], Any]) -> dict[str, Any] | None:
     """The JSON object on one line; ``None`` for a blank line, or a damaged or non-object one (reported to ``bad``)."""
     stripped = raw.strip()
     if not stripped:
         return None
     try:
-        rec = orjson.loads(stripped)
+        rec = loads(stripped)
     except orjson.JSONDecodeError as exc:
         bad(line_no, "bad_json", str(exc)[:120])
         return None

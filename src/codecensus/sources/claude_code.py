@@ -37,7 +37,7 @@ from codecensus.records import (
     split_tables,
     to_arrow,
 )
-from codecensus.sources.base import FileContext, decode_line, iter_line_blocks, register
+from codecensus.sources.base import FileContext, decode_line, iter_line_blocks, loads, register
 from codecensus.sources.common import (
     RESULT_HEAD,
     TEXT_HEAD,
@@ -395,7 +395,7 @@ class ClaudeCodeParser:
         if not _line_hits(raw):  # (also a line after a second byte order mark: detect counts none there)
             return False
         try:
-            rec = orjson.loads(raw)
+            rec = loads(raw)
         except orjson.JSONDecodeError:
             return False
         return (
@@ -430,7 +430,7 @@ class ClaudeCodeParser:
                     if b'"sessionId"' not in raw:
                         continue
                     try:
-                        rec = orjson.loads(raw)
+                        rec = loads(raw)
                     except orjson.JSONDecodeError:
                         continue
                     if isinstance(rec, dict) and rec.get("type").__class__ is str and rec["type"] in CHAIN_TYPES:

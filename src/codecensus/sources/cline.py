@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from codecensus.records import ParseResult
-from codecensus.sources.base import FileContext, register
+from codecensus.sources.base import FileContext, loads, register
 from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import (
     FolderParser,
@@ -120,7 +120,7 @@ def _json(text: Any) -> dict[str, Any]:
     if not isinstance(text, str) or not text.lstrip().startswith("{"):
         return {}
     try:
-        v = orjson.loads(text)
+        v = loads(text)
     except orjson.JSONDecodeError:
         return {}
     return v if isinstance(v, dict) else {}

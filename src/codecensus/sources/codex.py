@@ -54,7 +54,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from codecensus.records import ParseResult
-from codecensus.sources.base import FileContext, JsonLines, register
+from codecensus.sources.base import FileContext, JsonLines, loads, register
 from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import (
     Rows,
@@ -136,7 +136,7 @@ def _parse_output(out: Any) -> tuple[str, int | None]:
         s = out.lstrip()
         if s.startswith("{") and '"output"' in s[:200]:
             try:
-                obj = orjson.loads(s)
+                obj = loads(s)
             except orjson.JSONDecodeError:
                 obj = None
             if isinstance(obj, dict):
@@ -159,7 +159,7 @@ def _first_id(path: Path) -> str | None:
                 if not raw:
                     continue
                 try:
-                    rec = orjson.loads(raw)
+                    rec = loads(raw)
                 except orjson.JSONDecodeError:
                     return None
                 if not isinstance(rec, dict):
@@ -460,7 +460,7 @@ class CodexParser(WholeFileParser):
             args: dict[str, Any] = {}
             if isinstance(args_raw, str):
                 try:
-                    parsed = orjson.loads(args_raw) if args_raw.strip() else {}
+                    parsed = loads(args_raw) if args_raw.strip() else {}
                 except orjson.JSONDecodeError:
                     parsed = {"input": args_raw}
                 args = parsed if isinstance(parsed, dict) else {"input": parsed}

@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from codecensus.records import ParseResult
-from codecensus.sources.base import FileContext, JsonLines, register
+from codecensus.sources.base import FileContext, JsonLines, loads, register
 from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import (
     Rows,
@@ -56,7 +56,7 @@ def _args(v: Any) -> dict[str, Any]:
         return v
     if isinstance(v, str):
         try:
-            p = orjson.loads(v)
+            p = loads(v)
         except orjson.JSONDecodeError:
             return {"input": v}
         return p if isinstance(p, dict) else {"input": p}
@@ -68,7 +68,7 @@ def _start_id(path: Path) -> str | None:
     try:
         with open(path, "rb") as fh:
             first = fh.readline(1 << 20)
-        rec = orjson.loads(first)
+        rec = loads(first)
     except (OSError, orjson.JSONDecodeError):
         return None
     if isinstance(rec, dict) and rec.get("type") == "session.start":

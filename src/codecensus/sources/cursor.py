@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from codecensus.records import ParseResult
-from codecensus.sources.base import FileContext, register
+from codecensus.sources.base import FileContext, loads, register
 from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import (
     Rows,
@@ -49,7 +49,7 @@ def _loads(v: Any) -> Any:
     if v is None:
         return None
     try:
-        return orjson.loads(v)
+        return loads(v)
     except (orjson.JSONDecodeError, TypeError):
         return None
 

@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 from codecensus.records import ParseResult
-from codecensus.sources.base import FileContext, iter_lines, register
+from codecensus.sources.base import FileContext, iter_lines, loads, register
 from codecensus.sources.common import parse_ts
 from codecensus.sources.rows import (
     FolderParser,
@@ -98,7 +98,7 @@ def _model_arguments(tcm: dict[str, Any]) -> dict[str, Any] | None:
             if not isinstance(raw, str):
                 return None
             try:
-                parsed = orjson.loads(raw) if raw.strip() else {}
+                parsed = loads(raw) if raw.strip() else {}
             except orjson.JSONDecodeError:
                 return {"input": raw}
             return parsed if isinstance(parsed, dict) else {"input": parsed}
@@ -306,7 +306,7 @@ class OpenHandsParser(WholeFileParser):
             if not raw.strip():
                 continue
             try:
-                row = orjson.loads(raw)
+                row = loads(raw)
             except orjson.JSONDecodeError as exc:
                 rows.bad(line_no, "bad_json", str(exc))
                 continue

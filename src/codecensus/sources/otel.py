@@ -40,7 +40,7 @@ from typing import Any
 import orjson
 
 from codecensus.records import ParseResult
-from codecensus.sources.base import FileContext, iter_lines, register
+from codecensus.sources.base import FileContext, iter_lines, loads, register
 from codecensus.sources.common import parse_ts, plausible_ms, tool_category
 from codecensus.sources.rows import (
     Rows,
@@ -129,7 +129,7 @@ def _json_attr(v: Any) -> dict[str, Any]:
         return v
     if isinstance(v, str) and v.lstrip().startswith("{"):
         try:
-            p = orjson.loads(v)
+            p = loads(v)
         except orjson.JSONDecodeError:
             return {}
         return p if isinstance(p, dict) else {}
@@ -187,7 +187,7 @@ class ClaudeOtelParser(WholeFileParser):
                 consumed, lines = end, line_no
                 continue
             try:
-                req = orjson.loads(stripped)
+                req = loads(stripped)
             except orjson.JSONDecodeError as exc:
                 if first and ctx.start_offset == 0 and stripped[:1] in (b"{", b"["):
                     whole = self._whole(rows, path)

@@ -36,7 +36,7 @@ from codecensus.records import (
     ResultRec,
     SessionInfo,
 )
-from codecensus.sources.base import FileContext
+from codecensus.sources.base import FileContext, loads
 from codecensus.sources.common import (
     TEXT_HEAD,
     implausible_count,
@@ -221,14 +221,14 @@ def read_json_doc(path: Path) -> tuple[Any, str | None, bool]:
         return None, f"unreadable: {exc}"[:120], False
     data = data.removeprefix(BOM_UTF8)  # a byte order mark is not part of the document
     try:
-        return orjson.loads(data), None, False
+        return loads(data), None, False
     except orjson.JSONDecodeError as exc:
         err = str(exc)[:120]
     try:
         data.decode()
     except UnicodeDecodeError:
         try:
-            return orjson.loads(data.decode(errors="replace")), None, True
+            return loads(data.decode(errors="replace")), None, True
         except orjson.JSONDecodeError as exc:  # damaged beyond its bytes too (cut short): the JSON error says where
             err = str(exc)[:120]
     return None, err, False
@@ -267,7 +267,7 @@ def _head_indexed(head: bytes, n: int) -> tuple[tuple[int, dict[str, Any]], ...]
         if not raw.startswith(b"{"):
             continue
         try:
-            rec = orjson.loads(raw)
+            rec = loads(raw)
         except orjson.JSONDecodeError:
             continue
         if isinstance(rec, dict):

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from codecensus.records import ParseResult
-from codecensus.sources.base import FileContext, register
+from codecensus.sources.base import FileContext, loads, register
 from codecensus.sources.rows import (
     Rows,
     WholeFileParser,
@@ -62,7 +62,7 @@ def _model(replay: Any) -> str | None:
     cfg = replay
     if isinstance(replay, str):
         try:
-            cfg = orjson.loads(replay)
+            cfg = loads(replay)
         except orjson.JSONDecodeError:
             return None
     agent = as_dict(as_dict(cfg).get("agent"))
@@ -173,7 +173,7 @@ class SweAgentParser(WholeFileParser):
                         args = fn.get("arguments")
                         if isinstance(args, str):
                             try:
-                                args = orjson.loads(args)
+                                args = loads(args)
                             except orjson.JSONDecodeError:
                                 args = {}
                         a = as_dict(args)
