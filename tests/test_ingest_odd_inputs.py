@@ -668,3 +668,33 @@ def test_a_lone_surrogate_escape_is_read_as_a_replacement_character(tmp_path: Pa
     want = get_rows(doc)
     doc.write_bytes(text[:i] + b"\\ud83d" + text[i:])
     assert get_rows(doc) == want
+
+
+def test_a_file_whose_lines_an_older_version_lost_to_a_lone_surrogate_is_read_again(tmp_path: Path) -> None:
+    """A store ingested before lone surrogate escapes were read holds such a line as damaged ("no low surrogate in
+    string") and without its rows; the next ingest reads that file again (once), and only that file."""
+    root = tmp_path / "c"
+    root.mkdir()
+    f, other = root / f"{SID1}.jsonl", root / "22222222-2222-4222-8222-222222222222.jsonl"
+    standard_session(SID1).write(f)
+    standard_session(other.stem).write(other)
+    f.write_bytes(f.read_bytes().replace(b"Let me look.", b"Let me look. \\ud83d"))
+    store = Store(tmp_path / "s.duckdb")
+    ingest(store, [root], workers=0)
+    before = store.con.execute("SELECT count(*) FROM ingest_log").fetchone()
+    # as an older version left it: the line logged as damaged, the rows of its reply gone
+    (fid,) = store.con.execute("SELECT file_id FROM files WHERE path LIKE ?", [f"%{SID1}.jsonl"]).fetchone()
+    (line,) = store.con.execute("SELECT min(line) FROM messages WHERE file_id = ?", [fid]).fetchone()
+    want = {t: store.con.execute(f"SELECT count(*) FROM {t} WHERE file_id = ?", [fid]).fetchone()
+            for t in ("messages", "actions", "prompts")}
+    store.con.execute("DELETE FROM messages WHERE file_id = ? AND line = ?", [fid, line])
+    store.con.execute("INSERT INTO ingest_log VALUES (?, ?, ?, 'bad_json', 'no low surrogate in string: line 1 "
+                      "column 99 (char 98)', 1)", [fid, str(f), line])
+    st = ingest(store, [root], workers=0)
+    assert st.files_parsed == 1 and st.files_skipped == 1, st
+    assert store.con.execute("SELECT count(*) FROM ingest_log").fetchone() == before
+    assert {t: store.con.execute(f"SELECT count(*) FROM {t} WHERE file_id = ?", [fid]).fetchone()
+            for t in ("messages", "actions", "prompts")} == want
+    st = ingest(store, [root], workers=0)  # once
+    assert st.files_parsed == 0, st
+    store.close()

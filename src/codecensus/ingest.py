@@ -224,6 +224,20 @@ class _Job:
     inode: int | None = None  # from that stat (a folder: None)
 
 
+def reread_lost_lines(store: Store, states: dict[str, FileState]) -> dict[str, FileState]:
+    """``states``, with those of the files an earlier version lost lines of to a lone surrogate escape (logged as
+    damaged: "no low surrogate in string"; they read now, sources.base.loads) marked as of no parser version, so
+    that their files are read again once, as after a parser change."""
+    lost = store.con.execute(
+        "SELECT DISTINCT file_id FROM ingest_log WHERE kind = 'bad_json' AND detail LIKE '%surrogate in string%'"
+    ).fetchall()
+    out = dict(states)
+    for (fid,) in lost:
+        if fid in out:
+            out[fid] = replace(out[fid], parser_version=None)
+    return out
+
+
 def _plan(cand: Candidate, state: FileState | None, settle_s: float,
           identities: dict[str, tuple[int, int | None]] | None = None) -> _Job | None:
     """The job that reads what changed of ``cand`` since ``state``, or None when nothing did. ``identities``: a file
@@ -369,7 +383,7 @@ def _ingest(
     roots = [str(p.expanduser()) for p in paths]
     legacy_roots = [*roots, *(os.path.join(cwd, r) for r in roots), *(_relative(r, cwd) for r in roots)]
     under = dict.fromkeys(as_text(r) for r in [*(os.path.realpath(r) for r in roots), *legacy_roots] if r)
-    states: dict[str, FileState | None] = dict(store.file_states(under=list(under)))
+    states: dict[str, FileState | None] = dict(reread_lost_lines(store, store.file_states(under=list(under))))
     stored_under = [st for st in states.values() if st is not None]  # those no longer there are found at the end
     unreadable: list[str] = []
     current = {name: p.version for name, p in registry.parsers().items()}

@@ -19,6 +19,7 @@ from codecensus.ingest import (
     _same_stat,
     _stat,
     discover,
+    reread_lost_lines,
 )
 from codecensus.records import stored_text
 from codecensus.sources import base as registry
@@ -72,7 +73,7 @@ def plan_inputs(
     default_user = user or _local_user()
     cands = list(discover(local, user=user, user_from_dir=user_from_dir, fmt=fmt)) if local else []
     # Only the states of the files found are read from the database (not every stored file's).
-    states = store.file_states(ids=[c.file_id for c in cands]) if cands else {}
+    states = reread_lost_lines(store, store.file_states(ids=[c.file_id for c in cands])) if cands else {}
     for c in cands:
         plan.seen += 1
         checked_at = time.time()  # before the stat: stored as the file's ingested_at (FileCommit.checked_at)
@@ -103,7 +104,7 @@ def plan_inputs(
             for spec in list_remote(url, user=default_user, user_from_dir=user_from_dir, skip_dirs=SKIP_DIRS,
                                     options=fs_options)
         ]
-        found = store.file_states(paths=[spec.url for spec in listed]) if listed else {}
+        found = reread_lost_lines(store, store.file_states(paths=[spec.url for spec in listed])) if listed else {}
         by_path = {s.path: s for s in found.values()}
         for spec in listed:
             plan.seen += 1
