@@ -87,7 +87,7 @@ def assert_same_sessions(a: Store, b: Store) -> None:
 def engine_ingest(store: Store, paths: list[str], out: str, *, batch: int = 2):
     """What ray_ingest does, without Ray: plan, parse in batches, load, measure."""
     plan = plan_inputs(store, paths, user_from_dir=True, settle_s=0)
-    rows = [parse_files([s.row() for s in plan.specs[i : i + batch]], out=out, settle_s=0)
+    rows = [parse_files([s.row() for s in plan.specs[i : i + batch]], out=out, salt=store.salt, settle_s=0)
             for i in range(0, len(plan.specs), batch)]
     files = pa.concat_tables(rows) if rows else None
     if files is not None:
@@ -113,6 +113,25 @@ def test_local_paths_identical_to_local_ingest(tmp_path: Path) -> None:
     ids = {r[0] for r in b.con.execute("SELECT file_id FROM files").fetchall()}
     assert file_id_for((corpus / "bob" / ".claude" / "projects" / "-home-bob-site" / f"{S2}.jsonl"),
                        "claude_code") in ids
+
+
+def test_ids_a_user_chose_are_hashed_with_the_stores_salt_as_locally(tmp_path: Path) -> None:
+    """The parse task hashes an id a user may fill (an ``instance_id``, a renamed Cline folder) with the salt of the
+    store it loads into, as the local ingest does: the same session ids as a local ingest with that salt, other ids
+    in a store with another salt."""
+    from test_ingest_odd_inputs import _team_with_chosen_ids
+
+    corpus = tmp_path / "corpus"
+    _team_with_chosen_ids(corpus, "acme-secret-merger", "0b6f3c1e-9a7d-4c2b-8e5f-1a2b3c4d5e6f")
+    b = Store(tmp_path / "b.duckdb")
+    engine_ingest(b, [str(corpus)], str(tmp_path / "out" / "r1"))
+    a = local_store(tmp_path / "a.duckdb", corpus, salt=b.salt)
+    assert_same(a, b)
+    ids = {r[0] for r in b.con.execute("SELECT session_id FROM sessions").fetchall()}
+    assert len(ids) == 4  # (the two copies of the mini-swe-agent run share one)
+    other = local_store(tmp_path / "c.duckdb", corpus)
+    assert {r[0] for r in other.con.execute("SELECT session_id FROM sessions").fetchall()} & ids == {
+        "0b6f3c1e-9a7d-4c2b-8e5f-1a2b3c4d5e6f"}
 
 
 def test_reingest_skips_unchanged_and_replaces_changed(tmp_path: Path) -> None:
@@ -144,8 +163,8 @@ def test_retried_task_overwrites_its_parts(tmp_path: Path) -> None:
     b = Store(tmp_path / "b.duckdb")
     plan = plan_inputs(b, [str(corpus)], user_from_dir=True, settle_s=0)
     rows = [s.row() for s in plan.specs]
-    first = parse_files(rows, out=out, settle_s=0)
-    second = parse_files(rows, out=out, settle_s=0)  # a retry of the same task
+    first = parse_files(rows, out=out, salt=b.salt, settle_s=0)
+    second = parse_files(rows, out=out, salt=b.salt, settle_s=0)  # a retry of the same task
     assert first.equals(second)
     parts = list((tmp_path / "out" / "run" / "prompts").glob("*.parquet"))
     assert [p.name for p in parts] == [part_name(r["url"] for r in rows)]
@@ -161,7 +180,7 @@ def test_failed_file_is_reported_and_not_loaded(tmp_path: Path) -> None:
     b = Store(tmp_path / "b.duckdb")
     plan = plan_inputs(b, [str(corpus)], user_from_dir=True, settle_s=0)
     paths[2].unlink()  # vanishes between planning and parsing
-    files = parse_files([s.row() for s in plan.specs], out=str(tmp_path / "out"), settle_s=0)
+    files = parse_files([s.row() for s in plan.specs], out=str(tmp_path / "out"), salt=b.salt, settle_s=0)
     stats = stats_from_files(files, plan)
     assert (stats.files_parsed, stats.files_failed) == (2, 1)
     assert "FileNotFoundError" in stats.errors[0]

@@ -444,7 +444,8 @@ def test_ray_workers_keep_a_stored_whole_file_transcript_that_was_cut_short(tmp_
     def row(replace: bool) -> dict[str, object]:
         spec = FileSpec(url=str(f), local=True, user=None, size=st.st_size, mtime_ns=st.st_mtime_ns, parser=fmt,
                         file_id="f1", replace=replace)
-        return parse_files([spec.row()], out=str(tmp_path / f"out{int(replace)}"), settle_s=0).to_pylist()[0]
+        return parse_files([spec.row()], out=str(tmp_path / f"out{int(replace)}"), salt="",
+                           settle_s=0).to_pylist()[0]
 
     stored = row(replace=True)
     assert stored["status"] == "failed" and "kept" in str(stored["error"])

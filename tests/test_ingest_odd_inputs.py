@@ -409,7 +409,7 @@ def test_the_ray_engines_parse_task_takes_a_name_that_is_not_utf8(tmp_path: Path
     st = f.stat()
     spec = FileSpec(url=str(f), local=True, user=os.fsdecode(b"b\xe9a"), size=st.st_size, mtime_ns=st.st_mtime_ns,
                     parser="claude_code", file_id="f" * 20)
-    rows = parse_files([spec.row()], out=str(tmp_path / "parts")).to_pylist()
+    rows = parse_files([spec.row()], out=str(tmp_path / "parts"), salt="").to_pylist()
     assert [(r["status"], r["error"]) for r in rows] == [("parsed", None)]
     assert rows[0]["path"] == as_text(str(f)) and rows[0]["user_name"] == "b\\xe9a"
 
@@ -554,26 +554,11 @@ def test_a_file_it_may_not_open_is_opened_once_to_say_so(tmp_path: Path, monkeyp
     assert ingest(store, [root], workers=0, fmt=fmt).not_readable == [str(locked)]
 
 
-def test_an_instance_id_a_user_chose_is_exported_only_hashed(tmp_path: Path) -> None:
-    """mini-swe-agent and OpenHands evaluation rows record an ``instance_id`` that a user may choose (a private
-    project or customer name), and it became the session id raw: the sessions export, which carries no free text
-    (ids from file names are '<format>-<file id>'), showed 'acme-secret-merger-2'. Such ids are now
-    '<format>-<12 hex>' of the recorded id: the same in every database and for every copy of the run (ground truth
-    still reaches a copy without its report, labels keyed by the instance id still match); uuids and long hex ids
-    stay as recorded."""
-    import csv
-    import io
-    import re
-
-    from typer.testing import CliRunner
-
-    from codecensus.classify.eval import _resolve_keys, read_labels, store_truth
-    from codecensus.cli import app
-
+def _team_with_chosen_ids(team: Path, secret: str, uuid: str) -> None:
+    """Runs whose recorded ids a user chose: an OpenHands evaluation row ('<secret>-1', and one with ``uuid``), a
+    mini-swe-agent run ('<secret>-2') with its harness report and a copy without it, a renamed Cline task folder
+    ('<secret>-plan')."""
     fix = Path(__file__).parent / "fixtures" / "formats"
-    secret = "acme-secret-merger"
-    uuid = "0b6f3c1e-9a7d-4c2b-8e5f-1a2b3c4d5e6f"
-    team = tmp_path / "team"
     lines = (fix / "openhands" / "eval" / "output.jsonl").read_text().splitlines()
     rows = [json.loads(x) for x in lines if x.startswith("{")]
     rows[0]["instance_id"], rows[1]["instance_id"] = f"{secret}-1", uuid
@@ -585,6 +570,36 @@ def test_an_instance_id_a_user_chose_is_exported_only_hashed(tmp_path: Path) -> 
         (team / d).mkdir()
         (team / d / "run.traj.json").write_text(json.dumps(traj))
     (team / "mini" / "report.json").write_text(json.dumps({f"{secret}-2": {"resolved": True}}))
+    import shutil
+
+    cline = fix / "cline" / "saoudrizwan.claude-dev" / "tasks" / "1733000000000"
+    shutil.copytree(cline, team / "cline" / "tasks" / f"{secret}-plan")
+
+
+def _ids(store: Store) -> dict[str, str]:
+    return dict(store.con.execute("SELECT session_key, session_id FROM sessions").fetchall())
+
+
+def test_an_instance_id_a_user_chose_is_exported_only_hashed(tmp_path: Path) -> None:
+    """mini-swe-agent and OpenHands evaluation rows record an ``instance_id`` that a user may choose (a private
+    project or customer name), and it became the session id raw: the sessions export, which carries no free text
+    (ids from file names are '<format>-<file id>'), showed 'acme-secret-merger-2'. Such ids are now
+    '<format>-<12 hex>' of the recorded id salted with the database's salt: the same for every copy of the run
+    (ground truth still reaches a copy without its report, labels keyed by the instance id still match), another
+    in another database; uuids and long hex ids stay as recorded."""
+    import csv
+    import io
+    import re
+
+    from typer.testing import CliRunner
+
+    from codecensus.classify.eval import _resolve_keys, read_labels, store_truth
+    from codecensus.cli import app
+
+    secret = "acme-secret-merger"
+    uuid = "0b6f3c1e-9a7d-4c2b-8e5f-1a2b3c4d5e6f"
+    team = tmp_path / "team"
+    _team_with_chosen_ids(team, secret, uuid)
     runner = CliRunner()
     ids = []
     for name in ("a.duckdb", "b.duckdb"):
@@ -595,11 +610,13 @@ def test_an_instance_id_a_user_chose_is_exported_only_hashed(tmp_path: Path) -> 
         assert r.exit_code == 0, r.output
         got = sorted((x["source"], x["session_id"]) for x in csv.DictReader(io.StringIO(r.stdout)))
         assert secret not in r.stdout, got
-        assert len(got) == 4 and ("openhands", uuid) in got, got
-        assert got[0] == got[1] and got[0][0] == "mini_swe_agent", got  # the two copies of the run share one id
+        assert len(got) == 5 and ("openhands", uuid) in got, got
+        mini = [sid for src, sid in got if src == "mini_swe_agent"]
+        assert len(mini) == 2 and mini[0] == mini[1], got  # the two copies of the run share one id
         assert all(re.fullmatch(f"{src}-[0-9a-f]{{12}}", sid) for src, sid in got if sid != uuid), got
         ids.append(got)
-    assert ids[0] == ids[1]
+    # another database, another salt: only the uuid is the same
+    assert set(ids[0]) & set(ids[1]) == {("openhands", uuid)}, ids
     store = Store(tmp_path / "a.duckdb", read_only=True)
     keys = [k for (k,) in store.con.execute(
         "SELECT session_key FROM sessions WHERE source = 'mini_swe_agent' ORDER BY 1").fetchall()]
@@ -697,4 +714,93 @@ def test_a_file_whose_lines_an_older_version_lost_to_a_lone_surrogate_is_read_ag
             for t in ("messages", "actions", "prompts")} == want
     st = ingest(store, [root], workers=0)  # once
     assert st.files_parsed == 0, st
+
+
+def test_a_guessed_instance_id_is_not_confirmed_by_hashing_it(tmp_path: Path) -> None:
+    """The hash of an id a user chose was unsalted, the same in every database: whoever guessed
+    'acme-secret-merger-2' found 'mini_swe_agent-' + sha256('acme-secret-merger-2')[:12] in an export and knew the
+    run was there. Now no unsalted hash of a recorded id is a session id; each is the hash salted with the
+    database's own salt (FileContext.salt, from ``meta``)."""
+    import hashlib
+
+    from codecensus.measure import build_sessions
+    from codecensus.sources.rows import recorded_session_id
+
+    secret = "acme-secret-merger"
+    team = tmp_path / "team"
+    _team_with_chosen_ids(team, secret, "0b6f3c1e-9a7d-4c2b-8e5f-1a2b3c4d5e6f")
+    store = Store(tmp_path / "a.duckdb")
+    ingest(store, [team], workers=0, settle_s=0)
+    build_sessions(store)
+    sids = set(_ids(store).values())
+    chosen = {"openhands": f"{secret}-1", "mini_swe_agent": f"{secret}-2", "cline": f"{secret}-plan"}
+    for src, name in chosen.items():
+        assert f"{src}-{hashlib.sha256(name.encode()).hexdigest()[:12]}" not in sids, src
+        salted = recorded_session_id(src, name, FileContext(path=team, file_id="", salt=store.salt))
+        assert salted in sids and salted != recorded_session_id(src, name, FileContext(path=team, file_id="")), src
+    store.close()
+
+
+def test_a_hashed_instance_id_is_the_same_at_every_ingest_into_one_database(tmp_path: Path) -> None:
+    """Read again (files rewritten, the store opened anew, with parser processes), every run keeps its session id
+    and no session is added: the salt is the database's, read from ``meta``."""
+    from codecensus.measure import build_sessions
+
+    team = tmp_path / "team"
+    _team_with_chosen_ids(team, "acme-secret-merger", "0b6f3c1e-9a7d-4c2b-8e5f-1a2b3c4d5e6f")
+    db = tmp_path / "a.duckdb"
+    store = Store(db)
+    ingest(store, [team], workers=0, settle_s=0)
+    build_sessions(store)
+    first = _ids(store)
+    store.close()
+    assert len(first) == 5
+    for f in [*team.rglob("*.json"), *team.rglob("*.jsonl")]:  # every file changed: each is read again
+        os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns - 10**9))
+    store = Store(db)
+    stats = ingest(store, [team], workers=2, settle_s=0)
+    assert stats.files_parsed == 4, stats
+    build_sessions(store)
+    assert _ids(store) == first
+    assert store.one("SELECT count(*) FROM session_files")[0] == 5
+    store.close()
+
+
+def test_a_store_of_unsalted_ids_gets_salted_ids_at_its_next_ingest(tmp_path: Path) -> None:
+    """A database written before the ids were salted holds each hashed id unsalted and the parser versions of
+    then (mini_swe_agent 4, openhands 5, cline 2). Those versions changed, so its next ingest reads these files
+    again whole and replaces their rows: the same sessions (keys) with salted ids, none added."""
+    import hashlib
+
+    from codecensus.measure import build_sessions
+    from codecensus.sources.rows import recorded_session_id
+
+    secret = "acme-secret-merger"
+    team = tmp_path / "team"
+    _team_with_chosen_ids(team, secret, "0b6f3c1e-9a7d-4c2b-8e5f-1a2b3c4d5e6f")
+    db = tmp_path / "old.duckdb"
+    store = Store(db)
+    ingest(store, [team], workers=0, settle_s=0)
+    build_sessions(store)
+    salted = _ids(store)
+    # what the code before wrote: the unsalted hash, and its parser versions
+    unsalted = set()
+    for src, name in (("openhands", f"{secret}-1"), ("mini_swe_agent", f"{secret}-2"), ("cline", f"{secret}-plan")):
+        old = f"{src}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
+        new = recorded_session_id(src, name, FileContext(path=team, file_id="", salt=store.salt))
+        store.con.execute("UPDATE session_files SET session_id = ? WHERE session_id = ?", [old, new])
+        unsalted.add(old)
+    store.con.execute("UPDATE files SET parser_version = CASE source WHEN 'mini_swe_agent' THEN '4' "
+                      "WHEN 'openhands' THEN '5' WHEN 'cline' THEN '2' END")
+    build_sessions(store, full=True)
+    assert unsalted <= set(_ids(store).values())  # the database as the code before left it
+    store.close()
+    store = Store(db)
+    stats = ingest(store, [team], workers=0, settle_s=0)
+    assert stats.files_parsed == 4, stats
+    build_sessions(store)
+    assert _ids(store) == salted
+    assert not set(unsalted) & set(_ids(store).values())
+    assert store.one("SELECT count(*) FROM session_files")[0] == 5
+    assert store.one("SELECT count(*), count(DISTINCT session_key) FROM sessions") == (5, 5)
     store.close()

@@ -180,7 +180,7 @@ def test_ray_load_records_the_plan_time_not_the_commit_time(tmp_path: Path, stor
     plan = plan_inputs(store, [tmp_path / "c"], settle_s=0)
     time.sleep(0.3)
     out = str(tmp_path / "run")
-    files = parse_files([s.row() for s in plan.specs], out=out, settle_s=0)
+    files = parse_files([s.row() for s in plan.specs], out=out, salt=store.salt, settle_s=0)
     load_ingest(store, out, files)
     (at,) = store.one("SELECT epoch_us(ingested_at) FROM files")
     assert t0 <= at / 1e6 <= t0 + 0.25

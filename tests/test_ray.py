@@ -205,6 +205,29 @@ def test_ray_ingest_reads_again_a_same_size_rewrite_with_its_mtime_put_back(ray_
     store.close()
 
 
+def test_ray_ingest_hashes_ids_a_user_chose_with_the_stores_salt(ray_address: str, tmp_path: Path) -> None:
+    """Ids a user may fill (an ``instance_id``, a renamed Cline folder) are hashed in the Ray tasks with the salt of
+    the store they load into (ray_ingest passes it): every row as a local ingest with that salt gives, and a
+    second run changes nothing."""
+    from test_ingest_odd_inputs import _team_with_chosen_ids
+
+    corpus = tmp_path / "corpus"
+    _team_with_chosen_ids(corpus, "acme-secret-merger", "0b6f3c1e-9a7d-4c2b-8e5f-1a2b3c4d5e6f")
+    local = Store(tmp_path / "local.duckdb")
+    ingest(local, [corpus], settle_s=0)
+    build_sessions(local)
+    store = Store(tmp_path / "ray.duckdb")
+    store.set_meta("salt", local.salt)
+    stats = ray_ingest(store, [corpus], address=ray_address, out=tmp_path / "parts", settle_s=0)
+    assert (stats.files_parsed, stats.files_failed) == (4, 0), stats.errors
+    build_sessions(store)
+    assert_same(local, store)
+    again = ray_ingest(store, [corpus], address=ray_address, out=tmp_path / "parts", settle_s=0)
+    assert (again.files_parsed, again.files_skipped) == (0, 4)
+    store.close()
+    local.close()
+
+
 def test_ray_classify_identical_to_local(ray_address: str, local_db: Store, tmp_path: Path) -> None:
     from codecensus.classify.run import classify_store, make_backend
     from codecensus.engine.ray_engine import ray_classify

@@ -239,15 +239,15 @@ def reread_lost_lines(store: Store, states: dict[str, FileState]) -> dict[str, F
 
 
 def _plan(cand: Candidate, state: FileState | None, settle_s: float,
-          identities: dict[str, tuple[int, int | None]] | None = None) -> _Job | None:
+          identities: dict[str, tuple[int, int | None]] | None = None, salt: str = "") -> _Job | None:
     """The job that reads what changed of ``cand`` since ``state``, or None when nothing did. ``identities``: a file
     found unchanged whose state holds no ctime and inode (stored before they were kept) gets them put there,
-    from the stat that found it unchanged."""
+    from the stat that found it unchanged. ``salt``: the store's (FileContext.salt)."""
     checked_at = time.time()
     is_dir, size, mtime_ns, ctime_ns, inode = _stat(cand.path)
     final = (time.time() - mtime_ns / 1e9) >= settle_s
     p = cand.parser
-    ctx = FileContext(path=cand.path, file_id=cand.file_id, user=cand.user, final=final)
+    ctx = FileContext(path=cand.path, file_id=cand.file_id, user=cand.user, final=final, salt=salt)
     # Attributed to another user now (--user changed, a --user-from-dir folder renamed): every row is re-made.
     if state is not None and state.parser_version == p.version and state.user_name == stored_text(cand.user):
         same = _same_stat(state, size, mtime_ns, ctime_ns, inode)
@@ -465,7 +465,7 @@ def _ingest(
             if c.file_id in met:
                 continue  # the same file again (a root given twice, or a root inside another): read once
             try:
-                job = _plan(c, state, settle_s, identities)
+                job = _plan(c, state, settle_s, identities, store.salt)
             except FileNotFoundError:
                 continue  # deleted since it was listed (Claude Code's clean-up, say): not met, so counted as gone
             except OSError as exc:  # met, but unreadable: said, and its stored rows are kept

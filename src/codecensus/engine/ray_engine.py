@@ -145,9 +145,10 @@ def _pa_filesystem(out: str, options: dict[str, Any] | None) -> tuple[Any, str]:
     return PyFileSystem(FSSpecHandler(fs)), root
 
 
-def _parse_batch_fn(batch: pa.Table, *, out: str, out_options: dict[str, Any] | None, settle_s: float, now: float,
-                    fmt: str | None) -> pa.Table:
-    return parse_files(batch.to_pylist(), out=out, out_options=out_options, settle_s=settle_s, now=now, fmt=fmt)
+def _parse_batch_fn(batch: pa.Table, *, out: str, salt: str, out_options: dict[str, Any] | None, settle_s: float,
+                    now: float, fmt: str | None) -> pa.Table:
+    return parse_files(batch.to_pylist(), out=out, salt=salt, out_options=out_options, settle_s=settle_s, now=now,
+                       fmt=fmt)
 
 
 def new_run_dir(out: str | os.PathLike[str] | None, kind: str) -> tuple[str, bool]:
@@ -204,8 +205,9 @@ def ray_ingest(
                 _parse_batch_fn,
                 batch_size=max(1, files_per_task),
                 batch_format="pyarrow",
-                fn_kwargs={"out": run, "out_options": out_options, "settle_s": settle_s, "now": time.time(),
-                           "fmt": fmt},
+                # the store's salt: ids a user may fill are hashed with it, as in a local ingest (FileContext.salt)
+                fn_kwargs={"out": run, "salt": store.salt, "out_options": out_options, "settle_s": settle_s,
+                           "now": time.time(), "fmt": fmt},
                 concurrency=concurrency,
             )
             fs, root = _pa_filesystem(run, out_options)

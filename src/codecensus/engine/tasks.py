@@ -33,7 +33,8 @@ def _fingerprints(path: Any, consumed: int) -> tuple[str, str]:
     return fp(path, consumed)
 
 
-def _parse_one(spec: FileSpec, *, settle_s: float, now: float, fmt: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+def _parse_one(spec: FileSpec, *, settle_s: float, now: float, fmt: str | None,
+               salt: str) -> tuple[dict[str, Any], dict[str, Any]]:
     row: dict[str, Any] = {
         "file_id": spec.file_id or None,
         "path": as_text(spec.url),  # a local name need not be UTF-8 (stored as the local ingest stores it)
@@ -75,7 +76,7 @@ def _parse_one(spec: FileSpec, *, settle_s: float, now: float, fmt: str | None) 
                 return row, tables
             file_id = spec.file_id or remote_file_id(spec.url, parser.name)
             final = (now - spec.mtime_ns / 1e9) >= settle_s
-            ctx = FileContext(path=path, file_id=file_id, user=spec.user, final=final)
+            ctx = FileContext(path=path, file_id=file_id, user=spec.user, final=final, salt=salt)
             result = parser.parse(ctx)
             is_dir = path.is_dir()
             consumed = result.consumed if not is_dir else spec.size
@@ -126,12 +127,16 @@ def parse_files(
     specs: Sequence[dict[str, Any]],
     *,
     out: str,
+    salt: str,
     out_options: dict[str, Any] | None = None,
     settle_s: float = 60.0,
     now: float | None = None,
     fmt: str | None = None,
 ) -> pa.Table:
-    """Parse a batch of files (``FileSpec`` rows), write their raw rows under ``out``, return their ``files`` rows."""
+    """Parse a batch of files (``FileSpec`` rows), write their raw rows under ``out``, return their ``files`` rows.
+
+    ``salt``: the salt of the store the rows go to (``Store.salt``), which the parsers hash ids a user may fill
+    with (FileContext.salt), as the local ingest does: required, so no caller gets ids of another salt by default."""
     now = time.time() if now is None else now
     rows: list[dict[str, Any]] = []
     collected: dict[str, list[pa.Table]] = {}
@@ -147,7 +152,7 @@ def parse_files(
 
     for d in specs:
         spec = FileSpec(**{k: d[k] for k in FileSpec.__dataclass_fields__ if k in d})
-        row, tables = _parse_one(spec, settle_s=settle_s, now=now, fmt=fmt)
+        row, tables = _parse_one(spec, settle_s=settle_s, now=now, fmt=fmt, salt=salt)
         rows.append(row)
         if "_result" in tables:
             res = tables["_result"]

@@ -38,6 +38,9 @@ class FileContext:
     # Append-only formats may stop after about this many bytes from start_offset (ParseResult.partial):
     # the rows of one huge file then never all sit in memory at once.
     max_bytes: int | None = None
+    # The store's salt (``meta``): an id a user may fill is hashed with it (rows.recorded_session_id), so its hash
+    # differs between databases and a guessed name cannot be confirmed from an export. "" without a store.
+    salt: str = ""
     extra: dict[str, object] = field(default_factory=dict)
 
 

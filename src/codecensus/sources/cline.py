@@ -135,17 +135,18 @@ def _flavour(folder: Path) -> str:
     return "cline"
 
 
-def _task_id(name: str) -> str:
+def _task_id(name: str, ctx: FileContext) -> str:
     """A task folder's name as the session id: Cline names it by its start (epoch ms); any other name was given by
-    someone and is hashed like every id a user may fill."""
-    return name if name.isdigit() else recorded_session_id("cline", name)
+    someone and is hashed (with the store's salt) like every id a user may fill."""
+    return name if name.isdigit() else recorded_session_id("cline", name, ctx)
 
 
 class ClineParser(FolderParser):
     name = "cline"
     # 2: a task folder's name is the session_id only when it is Cline's own id (epoch ms); a renamed folder's name
-    # is hashed (rows.recorded_session_id): no free text in the sessions export
-    version = "2"
+    # is hashed (rows.recorded_session_id): no free text in the sessions export; 3: that hash is salted with the
+    # store's salt (FileContext.salt)
+    version = "3"
     markers = frozenset({"ui_messages.json", "api_conversation_history.json"})
 
     def detect(self, path: Path, head: bytes) -> float:
@@ -168,7 +169,7 @@ class ClineParser(FolderParser):
             key=lambda x: x[0],
         )
         s = rows.session(
-            ctx.session_key or f"cline:{folder.name}:{ctx.file_id[:8]}", session_id=_task_id(folder.name),
+            ctx.session_key or f"cline:{folder.name}:{ctx.file_id[:8]}", session_id=_task_id(folder.name, ctx),
             entrypoint=_flavour(folder),
         )
         start = parse_ts(int(folder.name)) if folder.name.isdigit() else None

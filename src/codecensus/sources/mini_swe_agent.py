@@ -110,8 +110,8 @@ class MiniSweAgentParser(WholeFileParser):
     name = "mini_swe_agent"
     # 2: a reply is an action only with exactly one ```bash block (was: any fence, the first); 3: without a recorded
     # instance_id, session_id from the file's id, not its name; 4: a recorded instance_id of no tool's id shape is
-    # hashed (rows.recorded_session_id)
-    version = "4"
+    # hashed (rows.recorded_session_id); 5: that hash is salted with the store's salt (FileContext.salt)
+    version = "5"
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix != ".json":
@@ -139,7 +139,7 @@ class MiniSweAgentParser(WholeFileParser):
         action_regex = _action_regex(as_str(as_dict(cfg.get("agent")).get("action_regex")))
         s = rows.session(
             ctx.session_key or f"mini_swe_agent:{instance}:{ctx.file_id[:8]}",
-            session_id=recorded_session_id(self.name, recorded) if (recorded := as_str(data.get("instance_id")))
+            session_id=recorded_session_id(self.name, recorded, ctx) if (recorded := as_str(data.get("instance_id")))
             else named_session_id(self.name, ctx, instance),
             version=as_str(info.get("mini_version")),
             project=env_cwd,

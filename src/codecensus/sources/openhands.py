@@ -261,8 +261,9 @@ class OpenHandsParser(WholeFileParser):
     # 2: a trajectory's session_id from the file's id, not its name (named_session_id); 3: an evaluation row's
     # instance_id of no tool's id shape is hashed (rows.recorded_session_id); 4: an action's input words are the
     # model's own arguments (tool_call_metadata), not OpenHands' rewrite of the call (translated_ipython_code); 5: an
-    # edit's create/view read from the model's arguments when its ``args`` lack them (real V0 edits)
-    version = "5"
+    # edit's create/view read from the model's arguments when its ``args`` lack them (real V0 edits); 6: an evaluation
+    # row's hashed id is salted with the store's salt (FileContext.salt)
+    version = "6"
 
     def detect(self, path: Path, head: bytes) -> float:
         if path.suffix == ".json":
@@ -315,7 +316,7 @@ class OpenHandsParser(WholeFileParser):
                 continue
             inst = as_str(row.get("instance_id")) or f"row{line_no}"
             # (a row without an id: its file's id and line, not 'rowN' shared by every such file)
-            sid = recorded_session_id(self.name, inst if row.get("instance_id") else f"{ctx.file_id}:{inst}")
+            sid = recorded_session_id(self.name, inst if row.get("instance_id") else f"{ctx.file_id}:{inst}", ctx)
             s = rows.session(f"openhands:{inst}:{ctx.file_id[:8]}", session_id=sid)
             instr = row.get("instruction")
             has_user_msg = any(
@@ -346,8 +347,9 @@ def _inline_resolved(row: dict[str, Any]) -> bool | None:
 class OpenHandsV1Parser(FolderParser):
     name = "openhands_v1"
     # 2: without a recorded id, session_id from a uuid folder name or the folder's id (named_session_id); 3: a recorded
-    # id of no tool's id shape is hashed (rows.recorded_session_id)
-    version = "3"
+    # id of no tool's id shape is hashed (rows.recorded_session_id); 4: that hash is salted with the store's salt
+    # (FileContext.salt)
+    version = "4"
     markers = frozenset({"base_state.json"})
 
     def detect(self, path: Path, head: bytes) -> float:
@@ -368,7 +370,7 @@ class OpenHandsV1Parser(FolderParser):
         agent = as_dict(state.get("agent"))
         model = as_str(as_dict(agent.get("llm")).get("model"))
         work = as_str(as_dict(state.get("workspace")).get("working_dir"))
-        s = rows.session(ctx.session_key or sid, session_id=recorded_session_id(self.name, recorded) if (recorded := as_str(state.get("id")))
+        s = rows.session(ctx.session_key or sid, session_id=recorded_session_id(self.name, recorded, ctx) if (recorded := as_str(state.get("id")))
                          else named_session_id(self.name, ctx, sid),
                          project=work)
         files = []

@@ -161,14 +161,17 @@ def named_session_id(source: str, ctx: FileContext, name: str | None = None) -> 
 _SAFE_ID = re.compile(r"[0-9a-fA-F]{16,64}")
 
 
-def recorded_session_id(source: str, recorded: str) -> str:
+def recorded_session_id(source: str, recorded: str, ctx: FileContext) -> str:
     """The session id of a transcript that records its id in a field a user may fill (mini-swe-agent's and
     OpenHands' ``instance_id``: a benchmark task, or a private project's name): ``recorded`` when it is a tool's
-    own id (a uuid or a long hex id), else ``<source>-<12 hex of its hash>``: the same for every copy of the run
-    and in every database, and never the raw text in an export."""
+    own id (a uuid or a long hex id), else ``<source>-<12 hex of its hash salted with the store's salt>``
+    (``ctx.salt``, as user names and projects are): the same for every copy of the run and at every ingest into
+    one database, different in another database, never the raw text in an export, and no guessed name can be
+    confirmed by hashing it."""
     if _TOOL_ID.fullmatch(recorded) or _SAFE_ID.fullmatch(recorded):
         return recorded
-    return f"{source}-{hashlib.sha256(recorded.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+    digest = hashlib.sha256(f"{ctx.salt}|{recorded}".encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{source}-{digest[:12]}"
 
 
 def as_dict(v: Any) -> dict[str, Any]:

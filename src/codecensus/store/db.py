@@ -410,6 +410,8 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+        if key == "salt":
+            self._salt = None  # read again: the parsers hash ids with it (FileContext.salt)
 
     # -- files -----------------------------------------------------------------
     def file_states(
