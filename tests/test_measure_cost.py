@@ -36,7 +36,7 @@ def test_a_model_without_a_price_makes_the_session_cost_unknown_not_zero(tmp_pat
     root = tmp_path / "team" / "-p"
     _session(ids["priced"], [PRICED, PRICED]).write(root / f"{ids['priced']}.jsonl")
     _session(ids["glm"], ["glm-4.6"]).write(root / f"{ids['glm']}.jsonl")
-    _session(ids["mixed"], [PRICED, "gpt-5.5"]).write(root / f"{ids['mixed']}.jsonl")
+    _session(ids["mixed"], [PRICED, "MiniMax-M2.1"]).write(root / f"{ids['mixed']}.jsonl")
     free = _session(ids["no_tokens"], [PRICED])
     free._env("assistant", message={"id": "msg_free", "type": "message", "role": "assistant", "model": "Qwen3-Coder",
                                     "content": [{"type": "text", "text": "ok"}], "usage": {
@@ -53,3 +53,53 @@ def test_a_model_without_a_price_makes_the_session_cost_unknown_not_zero(tmp_pat
     assert cost[ids["glm"]] is None and cost[ids["mixed"]] is None
     # a response of an unpriced model that used no tokens costs nothing: the session keeps its priced cost
     assert cost[ids["no_tokens"]] == pytest.approx(cost[ids["priced"]] / 2, abs=1e-6)
+
+
+# (model as recorded, USD per million tokens: input, output, cache write, cache read)
+LISTED = [
+    ("claude-sonnet-5", (2, 10, 2.5, 0.2)),  # was 3 / 15 (the %sonnet% fallback): half as much again
+    ("anthropic/claude-sonnet-5", (2, 10, 2.5, 0.2)),
+    ("claude-opus-4.6", (5, 25, 6.25, 0.5)),  # was 15 / 75 (claude-opus-4%: Opus 4.0's price)
+    ("claude-opus-4-6-thinking", (5, 25, 6.25, 0.5)),
+    ("claude-opus-4-20250514", (15, 75, 18.75, 1.5)),
+    ("claude-opus-4", (15, 75, 18.75, 1.5)),
+    ("claude-opus-4-8", (5, 25, 6.25, 0.5)),
+    ("claude-haiku-5-5", (0.1, 0.5, 0.125, 0.01)),  # was 1 / 5 (%haiku%)
+    ("Claude-Sonnet-4-5", (3, 15, 3.75, 0.3)),  # any case
+    ("gpt-4o-2024-08-06", (2.5, 10, 0, 1.25)),  # was unknown
+    ("openai/gpt-4o-mini", (0.15, 0.6, 0, 0.075)),
+    ("gpt-5.1-codex-mini", (0.25, 2, 0, 0.025)),
+    ("gpt-5.5", (5, 30, 0, 0.5)),
+    ("o3-mini", (1.1, 4.4, 0, 0.55)),
+    ("o3", (2, 8, 0, 0.5)),
+    ("gemini/gemini-2.5-pro", (1.25, 10, 0, 0.125)),
+    ("gemini-2.5-flash", (0.3, 2.5, 0, 0.03)),
+]
+
+
+def test_each_listed_model_gets_its_own_price_in_measure_and_in_the_llm_cost_estimate(tmp_path: Path) -> None:
+    """The real corpus ran claude-sonnet-5 (priced as any sonnet, 3 / 15, against its 2 / 10), claude-opus-4.6
+    (Opus 4.0's 15 / 75 through 'claude-opus-4%', against 5 / 25) and OpenAI and Google models (no price: their
+    sessions' cost unknown). Each model here has its listed price, in measure (SQL LIKE) and in the LLM backends'
+    cost estimate (classify.cache.price_for), which read the same list."""
+    from codecensus.classify.cache import price_for
+
+    root = tmp_path / "team" / "-p"
+    sids = {}
+    for i, (model, _p) in enumerate(LISTED):
+        sid = f"{i:08d}-1111-4111-8111-111111111111"
+        sids[sid] = model
+        _session(sid, [model]).write(root / f"{sid}.jsonl")
+    store = Store(tmp_path / "db.duckdb")
+    ingest(store, [root.parent], workers=0)
+    build_sessions(store)
+    cost = dict(store.con.execute("SELECT session_id, cost_usd FROM sessions").fetchall())
+    store.close()
+    want = dict(LISTED)
+    for sid, model in sids.items():
+        p_in, p_out, p_cw, p_cr = want[model]
+        # one response: 10 in, 100 out, 1000 cache read, 50 cache write (ccbuild's usage)
+        assert cost[sid] == pytest.approx((10 * p_in + 100 * p_out + 1000 * p_cr + 50 * p_cw) / 1e6, abs=1e-6), model
+        price = price_for(model)
+        assert price is not None, model
+        assert (price.input, price.output, price.cache_write, price.cache_read) == pytest.approx(want[model]), model

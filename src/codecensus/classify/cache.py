@@ -90,7 +90,9 @@ def _price_rows() -> tuple[tuple[re.Pattern[str], int, Price], ...]:
     out = []
     for r in rows:
         pat = r["pattern"]
-        rx = re.compile("^" + ".*".join(re.escape(p) for p in pat.split("%")) + "$", re.IGNORECASE)
+        # SQL LIKE, as measure reads it: % any text, _ one character
+        rx = re.compile("^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pat) + "$",
+                        re.IGNORECASE)
         out.append(
             (rx, len(pat), Price(float(r["input"]), float(r["output"]), float(r["cache_write"]), float(r["cache_read"])))
         )

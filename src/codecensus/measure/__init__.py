@@ -270,7 +270,7 @@ CREATE OR REPLACE TEMP TABLE _price AS
   SELECT g.mid,
          arg_max(pc.p_in, length(pc.pattern)) AS p_in, arg_max(pc.p_out, length(pc.pattern)) AS p_out,
          arg_max(pc.p_cw, length(pc.pattern)) AS p_cw, arg_max(pc.p_cr, length(pc.pattern)) AS p_cr
-  FROM _models g JOIN _pricing pc ON g.model LIKE pc.pattern
+  FROM _models g JOIN _pricing pc ON g.model ILIKE pc.pattern
   GROUP BY g.mid;
 CREATE OR REPLACE TEMP TABLE _mgc AS
   SELECT g.*, d.model,
