@@ -219,3 +219,36 @@ def test_an_empty_withheld_cell_does_not_count_as_one_of_the_two() -> None:
     out = apply_release_policy(rows, group_by=["g"], value_columns=[], withheld_column="w")
     assert [r["suppressed"] for r in out] == [True, True, True, False]
     assert check_release(out, group_by=["g"], counts=rows) == []
+
+
+def test_a_first_resort_cell_is_the_complement_before_smaller_substantive_ones() -> None:
+    """Three small occupations (4 sessions of 4 users) beside 'not inferable' (181) and group 15 (168): smallest first
+    took 15, the number the figure is for. A residual cell flagged first resort goes first, whatever its size."""
+    from codecensus.aggregate.privacy import apply_release_policy
+
+    cells = [
+        {"facet": "o", "k": "15", "n_users": 75, "n_sessions": 168, "first": False},
+        {"facet": "o", "k": "17", "n_users": 1, "n_sessions": 1, "first": False},
+        {"facet": "o", "k": "25", "n_users": 2, "n_sessions": 2, "first": False},
+        {"facet": "o", "k": "27", "n_users": 1, "n_sessions": 1, "first": False},
+        {"facet": "o", "k": "ni", "n_users": 87, "n_sessions": 181, "first": True},
+    ]
+    plain = {r["k"]: r["suppressed"] for r in apply_release_policy(cells)}
+    assert plain["15"] and not plain["ni"]
+    first = {r["k"]: r["suppressed"] for r in apply_release_policy(cells, first_resort_column="first")}
+    assert not first["15"] and first["ni"] and first["17"] and first["25"] and first["27"]
+
+
+def test_complement_takes_largest() -> None:
+    """The share where inferable of the real corpus: three small groups beside one of 168, so the complement can only
+    be the largest cell (the series would release zeros only); with a second group of 30 it is that one."""
+    from codecensus.aggregate.privacy import ReleasePolicy, complement_takes_largest
+
+    pol = ReleasePolicy()
+    small = [{"n_users": 1, "n_sessions": 1}, {"n_users": 2, "n_sessions": 2}, {"n_users": 1, "n_sessions": 1}]
+    zeros = [{"n_users": 0, "n_sessions": 0}] * 5
+    assert complement_takes_largest([{"n_users": 75, "n_sessions": 168}, *small, *zeros], pol)
+    assert not complement_takes_largest([{"n_users": 75, "n_sessions": 168}, {"n_users": 12, "n_sessions": 30}, *small],
+                                        pol)
+    assert not complement_takes_largest([{"n_users": 75, "n_sessions": 168}, *zeros], pol)  # nothing to protect
+    assert not complement_takes_largest([{"n_users": 75, "n_sessions": 168}, *small], ReleasePolicy.individual_mode())

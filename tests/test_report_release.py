@@ -1413,3 +1413,152 @@ def test_successes_of_months_not_shown_pass_on_their_users_too() -> None:
     df.loc[df["user"].isin(["u0", "u1"]), "user"] = [f"w{i % 5}" for i in range(10)]
     ctx = Context(_report_data(df), ReleasePolicy(), B=10)
     assert not _outcome_rest_leaks(ctx, known, success, level, shown)
+
+
+def _occupations_as_on_the_real_corpus(s: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
+    """The real corpus's occupations, scaled: about half the classified sessions not inferable, the rest in group 15
+    but 4 sessions of 4 users in three small groups (2 in 25, 1 in 27, 1 in 17); every other group empty."""
+    from codecensus.taxonomy import NOT_INFERABLE
+
+    f = f.copy()
+    f["occupation"] = "15"
+    ni = f.sample(frac=0.52, random_state=0).index
+    f.loc[ni, "occupation"] = NOT_INFERABLE
+    m = f.merge(s[["session_key", "user"]], on="session_key")
+    few = m[m["occupation"] == "15"].drop_duplicates("user").head(4)["session_key"].tolist()
+    for k, occ in zip(few, ("25", "25", "27", "17"), strict=True):
+        f.loc[f["session_key"] == k, "occupation"] = occ
+    return f
+
+
+@pytest.fixture(scope="module")
+def real_shaped_occupations(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, pd.DataFrame], list, Any]:
+    return _report_of(tmp_path_factory.mktemp("occ"), _occupations_as_on_the_real_corpus)
+
+
+def _occupation_attack(figures: list) -> tuple[dict[str, float], set[int]]:  # noqa: ANN001 - lists of Figure
+    """What the released tables give about the occupations: the counts of the groups they disclose (their n in either
+    share series) and every count the small groups' sessions follow from: the classified sessions (coverage; work
+    modes' n / share) less the disclosed groups less the not-inferable sessions (the occupations figure's cell; the
+    abstentions figure's occupation line, or the sum of its reasons when all are released), and the inferable total
+    (the share where inferable's n / share; occupations by month's month totals when every month coverage lists has
+    a released cell) less the disclosed groups."""
+    from codecensus.taxonomy import NOT_INFERABLE
+
+    by = {x.id: x.table for x in figures if x.available}
+    occ = by["occupations"]
+    known: dict[str, float] = {}
+    for var in ("share_of_sessions", "share_where_inferable"):
+        for _, r in _shown(occ[occ["variable"] == var]).iterrows():
+            known.setdefault(r["occupation"], float(r["n_sessions"]))
+    ni = known.pop(NOT_INFERABLE, None)
+    groups = sum(known.values())
+    cov = by["coverage"]
+    classified = {float(x) for x in _shown(cov[cov["variable"] == "classified sessions"])["n_sessions"]}
+    classified |= set(_totals(by["work_modes"], "share_of_sessions").values())
+    nis = {ni} if ni is not None else set()
+    ab = by.get("abstentions")
+    if ab is not None:
+        line = ab[ab["facet"] == "occupation"]
+        nis |= {float(x) for x in _shown(line[line["variable"] == "abstained"])["n_sessions"]}
+        reasons = line[line["variable"] == "sessions"]
+        if len(reasons) and not reasons["suppressed"].any():
+            nis.add(float(reasons["n_sessions"].sum()))
+    inferable = set(_totals(occ, "share_where_inferable").values())
+    by_month = by.get("occupations_by_month")
+    if by_month is not None:
+        months = _totals(by_month, "share_where_inferable", "month")
+        listed = set(cov.loc[cov["dimension"] == "month", "level"].astype(str))
+        if months and listed <= set(months):
+            inferable.add(sum(months.values()))
+    rests = {round(c - n - groups) for c in classified for n in nis} | {round(i - groups) for i in inferable}
+    return known, rests
+
+
+def test_the_largest_occupation_is_released_beside_a_withheld_not_inferable_cell(real_shaped_occupations: Any) -> None:
+    """The real corpus: 168 sessions of 'Computer and Mathematical', 181 not inferable, and 2, 1 and 1 in three
+    small groups. The share where inferable could protect the small groups with group 15 only, and the link between an
+    occupation's two rows then withheld 15 in the share of sessions too: the figure's most important number went while
+    'not inferable, 51%' and a row of 0% groups were released. Now the share where inferable is withheld whole, and
+    the share of sessions takes the not-inferable cell as the small groups' complement (a residual cell, cheaper to
+    lose than a substantive one): 15 is released there."""
+    from codecensus.taxonomy import NOT_INFERABLE
+
+    figs, _figures, _pol = real_shaped_occupations
+    t = figs["occupations"]
+    sos = t[t["variable"] == "share_of_sessions"].set_index("occupation")
+    assert not bool(sos.loc["15", "suppressed"]) and int(sos.loc["15", "n_sessions"]) > 600
+    assert bool(sos.loc[NOT_INFERABLE, "suppressed"])
+    assert sos.loc[["17", "25", "27"], "suppressed"].all()
+    assert t[t["variable"] == "share_where_inferable"]["suppressed"].all()
+    assert figs["occupations_by_month"]["suppressed"].all()
+    # the abstentions figure's occupation line is the same not-inferable sessions: withheld with the cell
+    ab = figs["abstentions"]
+    assert ab[ab["facet"] == "occupation"]["suppressed"].all()
+
+
+def test_the_small_occupations_are_not_recomputed_from_any_released_number(real_shaped_occupations: Any) -> None:
+    """Every released number of every figure that gives the not-inferable sessions or the inferable total (occupations,
+    abstentions, occupations by month, coverage, work modes) against the released groups: no difference gives the
+    small groups' 4 sessions, while group 15's count is released. The same attack on a release that shows the
+    abstentions figure's occupation line, or the not-inferable cell, beside group 15 gives them: 4."""
+    from codecensus.taxonomy import NOT_INFERABLE
+
+    figs, figures, pol = real_shaped_occupations
+    known, rests = _occupation_attack(figures)
+    assert "15" in known
+    assert not any(_small_n(x, pol) for x in rests), rests
+    s, f = _sessions_and_facets(_occupations_as_on_the_real_corpus)
+    truth = f["occupation"].value_counts()
+    small = int(truth[["17", "25", "27"]].sum())
+    assert small == 4 and small not in rests
+    # the attack works: the abstentions' occupation line released (its total is the not-inferable cell)
+    ab = figs["abstentions"].copy()
+    i = ab.index[(ab["facet"] == "occupation") & (ab["variable"] == "abstained")][0]
+    ni_n = int(truth[NOT_INFERABLE])
+    ab.loc[i, ["suppressed", "n_users", "n_sessions", "value"]] = [False, 30, ni_n, float(ni_n)]
+    assert 4 in _occupation_attack(_with(figures, "abstentions", ab))[1]
+    occ = figs["occupations"].copy()
+    j = occ.index[(occ["variable"] == "share_of_sessions") & (occ["occupation"] == NOT_INFERABLE)][0]
+    occ.loc[j, ["suppressed", "n_users", "n_sessions", "value"]] = [False, 30, ni_n, ni_n / len(f)]
+    assert 4 in _occupation_attack(_with(figures, "occupations", occ))[1]
+
+
+def _small_n(x: float, pol: Any) -> bool:  # noqa: ANN401
+    return 0.5 <= x < pol.min_sessions - 0.5
+
+
+def test_the_release_with_the_largest_occupation_passes_the_audit(real_shaped_occupations: Any) -> None:
+    """The final audit passes the release that shows group 15 and withholds the not-inferable cell, and refuses the
+    ones that would give the small groups back: the not-inferable cell shown as well (classified - 15 - not inferable
+    = 4), or the abstentions figure's occupation line shown (the same sessions)."""
+    from codecensus.report.build import audit_release
+    from codecensus.taxonomy import NOT_INFERABLE
+
+    figs, figures, pol = real_shaped_occupations
+    occ = figs["occupations"]
+    assert not bool(occ[(occ["variable"] == "share_of_sessions") & (occ["occupation"] == "15")]["suppressed"].iloc[0])
+    assert audit_release(figures, pol) == []
+    _s, f = _sessions_and_facets(_occupations_as_on_the_real_corpus)
+    ni_n = int((f["occupation"] == NOT_INFERABLE).sum())
+    leak = occ.copy()
+    j = leak.index[(leak["variable"] == "share_of_sessions") & (leak["occupation"] == NOT_INFERABLE)][0]
+    leak.loc[j, ["suppressed", "n_users", "n_sessions", "value"]] = [False, 30, ni_n, ni_n / len(f)]
+    problems = audit_release(_with(figures, "occupations", leak), pol)
+    assert any("gives 4 sessions in 3 withheld cells" in p for p in problems), problems
+    ab = figs["abstentions"].copy()
+    i = ab.index[(ab["facet"] == "occupation") & (ab["variable"] == "abstained")][0]
+    ab.loc[i, ["suppressed", "n_users", "n_sessions", "value"]] = [False, 30, ni_n, float(ni_n)]
+    problems = audit_release(_with(figures, "abstentions", ab), pol)
+    assert any("facet=occupation" in p for p in problems), problems
+
+
+def test_the_key_findings_quote_the_largest_occupation_of_the_classified_sessions(real_shaped_occupations: Any) -> None:
+    """With the share where inferable withheld whole, the occupations finding (from that series) vanished; it quotes
+    group 15's share of the classified sessions instead, and no not-inferable share (withheld)."""
+    from codecensus.report.findings import key_findings
+
+    _figs, figures, _pol = real_shaped_occupations
+    occ = [x for x in key_findings(figures) if x.figure == "occupations"]
+    assert len(occ) == 1 and "of classified sessions" in occ[0].headline, occ
+    assert "inferable in" not in occ[0].detail

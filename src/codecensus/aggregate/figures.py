@@ -26,7 +26,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from codecensus.aggregate.privacy import R_COMPLEMENTARY, REASON, SUPPRESSED, apply_release_policy
+from codecensus.aggregate.privacy import (
+    R_COMPLEMENTARY,
+    REASON,
+    SUPPRESSED,
+    apply_release_policy,
+    complement_takes_largest,
+)
 from codecensus.aggregate.stats import (
     DEFAULT_B,
     Estimate,
@@ -386,6 +392,10 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     ``_users`` (a set of user ids per row, optional) makes the withheld cells of a partition pass the user threshold on
     the distinct users of their union (a user in two cells counts once), as the months do.
 
+    ``_first`` (a boolean per row, optional) flags residual cells that complementary suppression takes before the
+    others (``apply_release_policy``'s ``first_resort_column``: occupation 'not inferable' where nothing else gives its
+    count back).
+
     ``_also`` (a tuple of partition names per row) puts a row in further partitions, each treated like
     ``across``'s: cells that add up to a total the figure releases beside them (a roll-up's modes and the roll-up's
     own row, which is their sum: a released total with its cells in one partition leaves no lone suppressed cell),
@@ -423,6 +433,7 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     # (it counted as 1 session, so 8 real sessions beside two such cells read as 10 and passed).
     empty = (t["n_sessions"].to_numpy() == 0) & (t["n_users"].to_numpy() == 0)
     withheld |= forced & empty
+    first = t["_first"].fillna(False).astype(bool).to_numpy() if "_first" in t else None
     recs = []
     for i, r in enumerate(t.to_dict("records")):
         rec = {"_g": r["_pgroup"], "n_users": int(r["n_users"]), "n_sessions": int(r["n_sessions"]),
@@ -431,10 +442,12 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
             rec["n_users"], rec["n_sessions"] = 0, 1
         if isinstance(r.get("_users"), set | frozenset):
             rec["_users"] = frozenset() if forced[i] else r["_users"]
+        if first is not None:
+            rec["_first"] = bool(first[i])
         recs.append(rec)
     sets = "_users" if "_users" in t else None
     released = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[], withheld_column="_w",
-                                    users_set_column=sets)
+                                    users_set_column=sets, first_resort_column="_first" if first is not None else None)
     sup = np.array([bool(r[SUPPRESSED]) for r in released], dtype=bool)  # (bool even when no cell is left)
     reason = [r[REASON] for r in released]
     partitions: list[list[str]] = []
@@ -460,7 +473,8 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
                     for i, rec in enumerate(recs):
                         rec["_g"], rec["_w"] = part[i], bool(sup[i])
                     out = apply_release_policy(recs, ctx.policy, group_by=["_g"], value_columns=[],
-                                               withheld_column="_w", users_set_column=sets)
+                                               withheld_column="_w", users_set_column=sets,
+                                               first_resort_column="_first" if first is not None else None)
                     for i, r in enumerate(out):
                         if r[SUPPRESSED] and not sup[i]:
                             sup[i], reason[i], changed = True, r[REASON], True
@@ -487,7 +501,7 @@ def _finish(ctx: Context, rows: list[dict[str, Any]], keys: list[str], *, drop_e
     if "_hidden" in t:
         t = t[~t["_hidden"].fillna(False).astype(bool)]
     t = t.drop(columns=[c for c in ("_pgroup", "_ptotal", "_pusers", "_hidden", "_withheld", "force_suppress", "_also",
-                                     "_users") if c in t])
+                                     "_users", "_first") if c in t])
     ok = ~t["suppressed"].to_numpy()
     for c in _RELEASE_VALUES:
         if c in t:
@@ -650,6 +664,31 @@ def _not_inferable_withheld(ctx: Context) -> bool:
     return bool(s[0] > 0) and not bool(ctx.passes(u[0], s[0]))
 
 
+def _inferable_share_withheld(ctx: Context) -> bool:
+    """Whether the share of sessions where an occupation is inferable is withheld whole (in occupations, and by month):
+    when the sessions whose occupation is not inferable fail the thresholds (:func:`_not_inferable_withheld`), or when
+    the small occupations among the inferable ones could be protected by nothing but the largest (complements go
+    smallest first: every other occupation with sessions is withheld before it, so the series would release zeros
+    only). In the second case the series withheld whole keeps its inferable total (any released cell's n / share)
+    unknown, and the not-inferable cell of the share of sessions, whose count then follows from nothing released,
+    protects the small occupations there instead of the largest (the real corpus: 2, 1 and 1 sessions beside 168 of
+    'Computer and Mathematical' and 181 not inferable withheld 'Computer and Mathematical' in both series, and the
+    link between an occupation's two rows took it from the share of sessions too)."""
+    if _not_inferable_withheld(ctx):
+        return True
+    if not ctx.data.has_facets or ctx.policy.individual:
+        return False
+    df = ctx.data.df
+    occ = _codes(df["occupation"], SOC_KEYS)
+    inf = _facet_df(ctx).to_numpy() & (occ >= 0)
+    codes = np.where(inf, occ, -1)
+    s, u = ctx.boot.population(codes, len(SOC_KEYS))
+    by_cell = pd.Series(df["user"].to_numpy(dtype=object)).groupby(codes).agg(set)
+    cells = [{"n_users": int(u[k]), "n_sessions": int(s[k]), "_users": by_cell.get(k, set())}
+             for k in range(len(SOC_KEYS))]
+    return complement_takes_largest(cells, ctx.policy, users_set_column="_users")
+
+
 # The lines of the abstentions figure: each facet that can abstain (over the classified sessions, as every facet
 # figure), and the sessions the classifier could not answer at all (every facet abstains; outside 'classified').
 ABSTENTION_LINES: tuple[tuple[str, str], ...] = (
@@ -767,10 +806,11 @@ def fig_occupations(ctx: Context) -> Figure:
     e_inf = ctx.boot.shares(np.where(inf, 0, -1), np.where(inf, occ, -1), 1, K)
     lo2, hi2 = e_inf.ci(ctx.level)
     inf_rows = _rows(keys, "share_where_inferable", e_inf, lo2, hi2, select=range(len(SOC_KEYS)))
-    ni_withheld = _not_inferable_withheld(ctx)
+    whole = _inferable_share_withheld(ctx)
     for r in rows + inf_rows:
-        if ni_withheld:  # the series is withheld whole
+        if whole:  # the series is withheld whole (see the function): nothing gives the not-inferable count back
             r["force_suppress"] = r["variable"] == "share_where_inferable"
+            r["_first"] = r["occupation"] == NOT_INFERABLE
         else:  # an occupation's two rows are the same sessions: withheld in one, it must be withheld in the other
             r["_also"] = (f"occupation|{r['occupation']}",)
     t = _finish(ctx, rows + inf_rows, ["occupation", "occupation_label"])
@@ -797,7 +837,7 @@ def _not_inferable_months_to_withhold(ctx: Context, t: pd.DataFrame) -> frozense
     and one for the sessions without a time, are a partition: when a released month's cell, or the cells of the
     months not released, are neither none nor passing the thresholds, the months to withhold are those the
     complementary rule withholds (the months not released count as withheld). Empty when nothing leaks."""
-    if not ctx.data.has_facets or _not_inferable_withheld(ctx) or "month" not in t:
+    if not ctx.data.has_facets or _inferable_share_withheld(ctx) or "month" not in t:
         return frozenset()
     df = ctx.data.df
     months = ctx.data.months
@@ -861,7 +901,7 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     lo, hi = e.ci(ctx.level)
     keys = [{"month": m, "occupation": k, "occupation_label": soc_name(k)} for m in months for k in SOC_KEYS]
     rows = _rows(keys, "share_where_inferable", e, lo, hi)
-    if _not_inferable_withheld(ctx):  # the months' totals add up to the inferable sessions: see the function
+    if _inferable_share_withheld(ctx):  # the months' totals add up to the inferable sessions: see the function
         for r in rows:
             r["force_suppress"] = True
     rows += _untimed_cells(ctx, occ, [{"occupation": k, "occupation_label": soc_name(k)} for k in SOC_KEYS],

@@ -126,6 +126,7 @@ def apply_release_policy(
     withheld_column: str | None = None,
     last_resort_column: str | None = None,
     users_set_column: str | None = None,
+    first_resort_column: str | None = None,
 ) -> Any:
     """Mark and null cells that may not be released. Returns the same kind it was given
     (a ``pyarrow.Table`` or a list of dicts) with ``suppressed`` and ``suppression`` columns.
@@ -139,7 +140,11 @@ def apply_release_policy(
     show it empty) but does not count toward the two non-empty cells of rule 2.
     ``last_resort_column`` names a boolean column flagging cells that complementary suppression takes only when the
     others are not enough (withholding them costs more than their counts: a month at an end of the range drops out
-    of the report's dates). ``users_set_column`` names a column holding each cell's set of user ids: the suppressed
+    of the report's dates). ``first_resort_column`` names a boolean column flagging residual cells (occupation 'not
+    inferable') that complementary suppression takes before the others, whatever their size: losing a residual cell
+    costs less than losing a substantive one. Flag one only where its count follows from nothing else released (no
+    other series gives the total of the substantive cells, which with the group's total gives the residual back).
+    ``users_set_column`` names a column holding each cell's set of user ids: the suppressed
     cells then pass the user threshold on the distinct users of their union (a user in two cells counts once; the
     sum of the cells' user counts counts them twice). A cell without a set (or every cell, without the column)
     counts as the fewest distinct users it can add: none beyond the largest such cell's user count, since the same
@@ -190,7 +195,7 @@ def apply_release_policy(
         totals = [i for i in idxs if total_column and rows[i].get(total_column)]
         cells = [i for i in idxs if i not in set(totals)]
         _suppress_group(rows, cells, totals, reason, policy, users_column, sessions_column, withheld_column,
-                        last_resort_column, users_set_column)
+                        last_resort_column, users_set_column, first_resort_column)
 
     for i, r in enumerate(rows):
         r[SUPPRESSED] = reason[i] is not None
@@ -226,6 +231,7 @@ def _suppress_group(
     withheld: str | None = None,
     last_resort: str | None = None,
     user_sets: str | None = None,
+    first_resort: str | None = None,
 ) -> None:
     def empty(i: int) -> bool:
         return _n(rows[i].get(ucol)) == 0 and _n(rows[i].get(scol)) == 0
@@ -268,14 +274,39 @@ def _suppress_group(
 
     candidates = sorted(
         (i for i in cells if reason[i] is None and not empty(i)),
-        key=lambda i: (bool(last_resort and rows[i].get(last_resort)), _n(rows[i].get(scol)), _n(rows[i].get(ucol)),
-                       i),
+        key=lambda i: (not (first_resort and rows[i].get(first_resort)), bool(last_resort and rows[i].get(last_resort)),
+                       _n(rows[i].get(scol)), _n(rows[i].get(ucol)), i),
     )
     for i in candidates:
         if protected():
             break
         reason[i] = R_COMPLEMENTARY
         suppressed.append(i)
+
+
+def complement_takes_largest(
+    cells: Sequence[Mapping[str, Any]],
+    policy: ReleasePolicy | Any,
+    *,
+    users_column: str = "n_users",
+    sessions_column: str = "n_sessions",
+    users_set_column: str | None = None,
+) -> bool:
+    """Whether complementary suppression, over ``cells`` as one group (rule 2), has to take the group's largest
+    non-empty cell. Complements go smallest first, so then every non-empty cell is withheld and the group releases
+    zeros only: a share series in that state is better withheld whole (its cells add nothing), which leaves the
+    cells it shares with another series (the same sessions) free there (see ``figures.fig_occupations``)."""
+    if getattr(policy, "individual", False):
+        return False
+    recs = [{"_g": 0, users_column: _n(c.get(users_column)), sessions_column: _n(c.get(sessions_column)),
+             **({users_set_column: c.get(users_set_column)} if users_set_column else {})} for c in cells]
+    live = [i for i, r in enumerate(recs) if r[users_column] or r[sessions_column]]
+    if not live:
+        return False
+    out = apply_release_policy(recs, policy, group_by=["_g"], users_column=users_column,
+                               sessions_column=sessions_column, value_columns=[], users_set_column=users_set_column)
+    top = max(live, key=lambda i: (recs[i][sessions_column], recs[i][users_column], -i))
+    return out[top][REASON] == R_COMPLEMENTARY
 
 
 def check_release(

@@ -231,6 +231,16 @@ def key_findings(figs: list[Figure]) -> list[Finding]:
                  "The largest of the occupation groups released (the others are below the release thresholds).")
         out.append(Finding("occupations", f"{top['occupation_label']}: {fmt_value(top['value'], 'share')} of sessions "
                            "with an inferable occupation", which + inferable))
+    else:
+        # the share where inferable withheld whole (figures._inferable_share_withheld): the share of all classified
+        # sessions, of the occupation groups it releases (not inferable is no group; withheld, it may be larger)
+        t = _rel(by.get("occupations"), variable="share_of_sessions")
+        t = t[t["occupation"] != "not_inferable"] if not t.empty else t
+        if not t.empty and float(t["value"].max()) > 0:
+            top = t.sort_values("value", ascending=False).iloc[0]
+            out.append(Finding("occupations", f"{top['occupation_label']}: {fmt_value(top['value'], 'share')} of "
+                               "classified sessions", "The largest of the occupation groups released (the others, and "
+                               "the sessions whose occupation is not inferable, are withheld by the release rules)."))
     return out
 
 
