@@ -402,6 +402,12 @@ def test_placeholders_and_kinds() -> None:
         ("ok.\n\nCheers,\nPriya", "ok.\n\nCheers,\n[PERSON]"),
         ("Best regards,\r\nJürgen", "Best regards,\r\n[PERSON]"),
         ('{"text": "done\\n\\nThanks,\\nPriya"}', '{"text": "done\\n\\nThanks,\\n[PERSON]"}'),
+        # a given name the list lacks ("mark" is a word), right after an opening and before a comma, a "!" or the
+        # line's end, or alone on the line after a sign-off (before, all stayed)
+        ("Hi Mark, can you check it?", "Hi [PERSON], can you check it?"),
+        ("Hallo Wiebke,\nwie geht's? Hola Ximena!", "Hallo [PERSON],\nwie geht's? Hola [PERSON]!"),
+        ("ok\n\nThanks,\nKeanu", "ok\n\nThanks,\n[PERSON]"),
+        ("Best Regards,\r\nKeanu\n", "Best Regards,\r\n[PERSON]\n"),
         # a surname (and given names) after a title, in English, German, French, Spanish, Portuguese, Italian
         ("The client Mr. Villalobos is waiting.", "The client Mr. [PERSON] is waiting."),
         ("Ask Dr Ostermeier; Prof. Ana María Ibáñez agreed", "Ask Dr [PERSON]; Prof. [PERSON] agreed"),
@@ -445,7 +451,11 @@ def test_placeholders_and_kinds() -> None:
         ("hello John, the Peter Django views", "hello [PERSON], the Peter Django views"),
         # a greeting before an assistant, a product, a common word or a month's day
         ("Hi Claude, fix it. Thanks Claude! Hi there; hey Devin, hello Jules, hi Copilot; Hello World; Hi Mark",
-         "Hi Claude, fix it. Thanks Claude! Hi there; hey Devin, hello Jules, hi Copilot; Hello World; Hi Mark"),
+         "Hi Claude, fix it. Thanks Claude! Hi there; hey Devin, hello Jules, hi Copilot; Hello World; Hi [PERSON]"),
+        ("Hello World!\nHi Claude,\nHey there!\nDear Sir or Madam,\nHi Monday,\nhello Jules!\nHi Team,\nHello Python\n"
+         "Hey Everyone!\nHi API,\nHi GitHub,\nThanks,\nClaude\nthanks Mark for it; Cheers Mate, ok",
+         "Hello World!\nHi Claude,\nHey there!\nDear Sir or Madam,\nHi Monday,\nhello Jules!\nHi Team,\nHello Python\n"
+         "Hey Everyone!\nHi API,\nHi GitHub,\nThanks,\nClaude\nthanks Mark for it; Cheers Mate, ok"),
         ('print("hello World"); the best Python; thanks Jan 5 works; Dear Sir',
          'print("hello World"); the best Python; thanks Jan 5 works; Dear Sir'),
         ("ask Claude to fix it, then tell Python to retry; ask anna", "ask Claude to fix it, then tell Python to retry; ask anna"),

@@ -281,17 +281,42 @@ def _is_given_compound(word: str) -> bool:
 
 
 _ADDRESS_VERBS = r"ask|asked|asking|cc|thanks|thank you|thx|ping|pinged|tell|told"
-#: Greetings and sign-offs: a listed given name right after one is the person greeted or signing (``Hi John,``,
-#: ``Hallo Sabine``, ``Dear Maria``, ``Cheers,\nPriya``); a word after them that is no listed name stays (``Hi there``,
-#: ``Hello World``, ``Hi Claude``: the list has no assistant, product or common word)
-_GREETINGS = (
-    r"hi|hello|hey|hiya|howdy|dear|greetings|good morning|good afternoon|good evening|morning|cheers|regards|"
-    r"best|best regards|kind regards|hallo|moin|servus|liebe|lieber|gruß|grüße|viele grüße|bonjour|salut|coucou|"
-    r"cher|chère|hola|querida|querido|saludos|ciao|buongiorno|caro|cara|olá|oi|hej|hoi|cześć|witaj"
+#: Greetings that open a message: a capitalised word right after one and before a comma, a "!" or the line's end is
+#: the person greeted, listed or not (``Hi Mark,``, ``Hello Jürgen,``), unless it is a known non-name (:data:`_NOT_GREETED`)
+_OPENINGS = (
+    r"hi|hello|hey|hiya|howdy|dear|greetings|good morning|good afternoon|good evening|morning|hallo|moin|servus|"
+    r"liebe|lieber|bonjour|salut|coucou|cher|chère|hola|querida|querido|ciao|buongiorno|caro|cara|olá|oi|hej|hoi|"
+    r"cześć|witaj"
 )
+#: Sign-offs: a capitalised word alone on the line after one (``Thanks,\nKeanu``) is the writer's name, listed or not
+_SIGN_OFFS = (
+    r"cheers|regards|best|best regards|kind regards|gruß|grüße|viele grüße|saludos|thanks|thank you|thx"
+)
+#: Greetings and sign-offs: a listed given name right after one is the person greeted or signing (``Hi John,``,
+#: ``Hallo Sabine``, ``Dear Maria``, ``Cheers,\nPriya``); a word after them that is no listed name is one only in the
+#: shapes above (``Hi there``, ``Hello World``, ``Hi Claude`` stay)
+_GREETINGS = _OPENINGS + "|" + _SIGN_OFFS
+#: (the longest first: "Best Regards" is one sign-off, not "Best" before a name)
+_CUES = "|".join(sorted(f"{_ADDRESS_VERBS}|{_GREETINGS}".split("|"), key=len, reverse=True))
 _ADDRESSED = re.compile(
-    rf"(?:(?<![^\W_])|(?<=\\[nrt]))(?i:{_ADDRESS_VERBS}|{_GREETINGS})[ \t]*,?(?:[ \t]+|[ \t]*(?:\r?\n|\\n)[ \t]*)"
+    rf"(?:(?<![^\W_])|(?<=\\[nrt]))(?P<cue>(?i:{_CUES}))(?P<sep>[ \t]*,?(?:[ \t]+|[ \t]*(?:\r?\n|\\n)[ \t]*))"
     rf"(?P<n>[{_UP}][{_LO}]{{1,20}}(?:-[{_UP}][{_LO}]{{1,20}})?)(?![^\W_]|[-.][^\W_])"
+)
+_OPENING_WORDS = frozenset(_OPENINGS.split("|"))
+_SIGN_OFF_WORDS = frozenset(_SIGN_OFFS.split("|"))
+#: After a greeting's name: a comma, a "!" or the line's (or text's) end; after a sign-off's: the line's end
+_GREETED_END = re.compile(r"(?:,|[ \t]?!|[ \t]*(?:\r?\n|\\[nr]|\Z))")
+_SIGNED_END = re.compile(r"[ \t]*(?:\r?\n|\\[nr]|\Z)")
+_LINE_BREAK = re.compile(r"\n|\\n")
+#: Capitalised words a greeting addresses that are no person (besides :data:`COMMON_WORDS`, :data:`TECH_TERMS`): the
+#: world, groups, forms of address, coding agents and assistants
+_NOT_GREETED = frozenset(
+    """world everybody everyone all there folks guys team friends people gang mate buddy dude bro boss chief love
+    ladies gentlemen colleagues reader readers visitor stranger you again sir madam mister miss mesdames messieurs
+    monsieur madame señor señora signore signora herr frau alle leute zusammen tout tous todos todas tutti ragazzi
+    amigos amigo amici equipo équipe earth universe internet bot assistant robot computer siri alexa cortana bard
+    devin jules aider amp sweep codegen openhands droid duo cline roo windsurf replit lovable bolt tabnine
+    sourcegraph cody""".split()
 )
 _DAY_AFTER = re.compile(r"[ \t]*\d")
 
@@ -318,10 +343,33 @@ def _trie(words: Iterable[str]) -> str:
 _ADDRESSED_ANCHOR = re.compile(rf"(?:{_trie(f'{_ADDRESS_VERBS}|{_GREETINGS}'.split('|'))})[ \t,\n\r\\]")
 
 
+def _greeted(text: str, m: re.Match[str]) -> bool:
+    """Is ``m``'s word, which is no listed given name, still the person greeted or signing: right after an opening
+    and before a comma, a "!" or the line's end (``Hi Mark,``), or alone on the line after a sign-off and its line
+    break (``Thanks,\nKeanu``), and no common, tech or agent word (``Hello World``, ``Hi Claude``, ``Hey there``)?"""
+    name = m.group("n")
+    low = name.lower()
+    if (
+        low in _NOT_GREETED
+        or not plausible_person(name)
+        or any(part in COMMON_WORDS for part in low.split("-"))
+    ):
+        return False
+    cue = " ".join(m.group("cue").lower().split())
+    if cue in _OPENING_WORDS:
+        return _GREETED_END.match(text, m.end("n")) is not None
+    return (
+        cue in _SIGN_OFF_WORDS
+        and _LINE_BREAK.search(m.group("sep")) is not None
+        and _SIGNED_END.match(text, m.end("n")) is not None
+    )
+
+
 def addressed_names(text: str, lower: str | None = None) -> Iterator[RawHit]:
     """A listed given name alone right after a word that addresses or names a person: ``ask Anna``, ``cc Jürgen``,
     ``thanks, María``, ``told Tomasz``, or after a greeting or a sign-off: ``Hi John,``, ``Hallo Sabine``, ``Dear
-    Maria``, ``Cheers,\nPriya`` (only the NER model found these). Not a name that is also a word, a tool or an
+    Maria``, ``Cheers,\nPriya`` (only the NER model found these); a word the list lacks only in a greeting's shape
+    (``Hi Mark,``, ``Thanks,\nKeanu``: :func:`_greeted`). Not a name that is also a word, a tool or an
     assistant (the list leaves those out: ``Hi Claude``, ``Hello World`` stay), nor a month before a day (``thanks
     Jan 5``). ``lower``: ``text.lower()`` if known."""
     if lower is None:
@@ -330,7 +378,7 @@ def addressed_names(text: str, lower: str | None = None) -> Iterator[RawHit]:
     starts = (a.start() for a in _ADDRESSED_ANCHOR.finditer(lower)) if same else None
     matches = (_ADDRESSED.match(text, a) for a in starts) if starts is not None else _ADDRESSED.finditer(text)
     for m in matches:
-        if m is None or not _is_given_compound(m.group("n")):
+        if m is None or not (_is_given_compound(m.group("n")) or _greeted(text, m)):
             continue
         if m.group("n").lower() in _MONTH_ABBR and _DAY_AFTER.match(text, m.end("n")):
             continue
