@@ -442,6 +442,13 @@ def test_placeholders_and_kinds() -> None:
         ("名前：田中 太郎\n姓名：王 小明\n이름: 김 민준\n名前：ジョン スミス\n名前：山田\u3000花子様",
          "名前：[PERSON]\n姓名：[PERSON]\n이름: [PERSON]\n名前：[PERSON]\n名前：[PERSON]様"),
         ("姓名：王 小明，电话见下。이름: 김 민준입니다", "姓名：[PERSON]，电话见下。이름: [PERSON]입니다"),
+        # a speaker label at a line's start: a known family name, a space, a given name, a colon (before, all stayed)
+        ("田中 太郎：おはようございます\n王 小明: 好的\n  佐々木 健一：了解\n김 민준: 네",
+         "[PERSON]：おはようございます\n[PERSON]: 好的\n  [PERSON]：了解\n[PERSON]: 네"),
+        ('{"text": "log\\n李 四：收到"}', '{"text": "log\\n[PERSON]：收到"}'),
+        # ... not two words before a colon, "this file:", a title, a name inside a line
+        ("注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n田中 様：x\n出力 例:\nそして 田中 太郎：x",
+         "注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n田中 様：x\n出力 例:\nそして 田中 太郎：x"),
         # ... but not a particle, a title, the next field or a sentence after the space, nor ASCII
         ("名前：田中 です\n名前：田中 様\n姓名：张三 电话：138\n姓名：王小明 男\n이름: 서연 학생\n이름: 홍길동 입니다",
          "名前：[PERSON] です\n名前：[PERSON] 様\n姓名：[PERSON] 电话：138\n姓名：[PERSON] 男\n이름: [PERSON] 학생\n이름: [PERSON] 입니다"),

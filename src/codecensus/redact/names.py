@@ -545,6 +545,42 @@ _CJK_NAMES = re.compile(
 _CJK_FIRST = re.compile("[姓联聯负負氏名担이我私제내저나]")
 
 
+#: The most common Japanese family names (a speaker label's family name is one of these or of :data:`_CN_SURNAMES`)
+_JP_SURNAMES = frozenset(
+    """佐藤 鈴木 高橋 田中 伊藤 渡辺 渡邊 山本 中村 小林 加藤 吉田 山田 佐々木 山口 松本 井上 木村 林 斎藤 斉藤 清水
+    山崎 森 池田 橋本 阿部 石川 山下 中島 石井 小川 前田 岡田 長谷川 藤田 後藤 近藤 村上 遠藤 青木 坂本 福田 太田 西村
+    藤井 金子 岡本 藤原 中野 三浦 原田 中川 松田 竹内 小野 田村 中山 和田 石田 森田 上田 原 柴田 酒井 工藤 横山 宮崎
+    宮本 内田 高木 安藤 島田 谷口 大野 高田 丸山 今井 河野 藤本 村田 武田 上野 杉山 増田 小山 大塚 平野 菅原 久保 松井
+    千葉 岩崎 桜井 木下 野口 松尾 菊地 野村 新井 渡部 吉川 山内 西田 菊池 北村 平田 松下 服部 佐野 大西 川口 星野""".split()
+)
+#: Korean family names that are no common one-syllable word before a noun (이 "this", 전 "all", 한 "one", 신 "new", 구
+#: "old", 주 "main" are left out: 이 파일: is "this file:")
+_KR_SURNAMES = frozenset(
+    "김 박 최 윤 강 조 임 권 황 송 류 유 홍 손 배 백 허 곽 심 노 성 민 엄 채 원 변 염 추 석 설 길 연 표 탁 남궁 황보 선우 제갈 독고".split()
+)
+#: A speaker label at a line's start: a family name, a space and a given name before a colon (田中 太郎：, 王 小明:,
+#: 김 민준:); the names are checked in :func:`_speaker`
+_CJK_SPEAKER = re.compile(
+    rf"(?:\A|\n|\\n)[ \t\u3000]*(?P<f>[{_HAN}々]{{1,3}}|[{_HANGUL}]{{1,2}})[ \t\u3000]+"
+    rf"(?P<g>[{_HAN}]{{1,3}}|[{_HANGUL}]{{1,2}})[ \t\u3000]*[:：]"
+)  # (a line break matched, not looked behind for: 1.3x faster)
+
+
+def _speaker(m: re.Match[str]) -> bool:
+    """Is a speaker label's ``f`` a known family name and ``g`` a given name of the same script, no title or field word
+    (田中 太郎：, 王 小明:, 김 민준:, not 注意 事項：, 이 파일:, 田中 様：)?"""
+    family, given = m.group("f"), m.group("g")
+    if given in _CJK_NOT_NAMES or given in _CJK_NOT_GIVEN or family in _CJK_NOT_NAMES:
+        return False
+    if family[0] >= "\uac00":  # Hangul
+        return given[0] >= "\uac00" and family in _KR_SURNAMES
+    if given[0] >= "\uac00":
+        return False
+    if family in _JP_SURNAMES:
+        return True
+    return len(family) == 1 and family in _CN_SURNAMES and len(given) <= 2
+
+
 def cjk_names(text: str) -> Iterator[RawHit]:
     """Chinese, Japanese and Korean names after a label or in an introduction (see :data:`_CJK_NAMES`); the other
     rules look for Latin letters only."""
@@ -560,3 +596,7 @@ def cjk_names(text: str) -> Iterator[RawHit]:
                 yield RawHit(K.PERSON, m.start("s"), m.start("s") + len(family), 0.8, "rule")
         elif m is not None and m.lastgroup is not None and m.group(m.lastgroup) not in _CJK_NOT_NAMES:
             yield RawHit(K.PERSON, m.start(m.lastgroup), m.end(m.lastgroup), 0.8, "rule")
+    if ":" in text or "：" in text:
+        for m in _CJK_SPEAKER.finditer(text):
+            if _speaker(m):
+                yield RawHit(K.PERSON, m.start("f"), m.end("g"), 0.8, "rule")
