@@ -442,6 +442,17 @@ def test_placeholders_and_kinds() -> None:
         ("名前：田中 太郎\n姓名：王 小明\n이름: 김 민준\n名前：ジョン スミス\n名前：山田\u3000花子様",
          "名前：[PERSON]\n姓名：[PERSON]\n이름: [PERSON]\n名前：[PERSON]\n名前：[PERSON]様"),
         ("姓名：王 小明，电话见下。이름: 김 민준입니다", "姓名：[PERSON]，电话见下。이름: [PERSON]입니다"),
+        # a Japanese given name in hiragana (after a family name in kanji or alone) or a long one in katakana, after a
+        # label or in an introduction (before, 田中さくら kept さくら, the others stayed or were cut)
+        ("名前：田中さくら\n名前：田中 さくらです\n名前：スミス ジョナサン\n担当：山田はじめさん",
+         "名前：[PERSON]\n名前：[PERSON]です\n名前：[PERSON]\n担当：[PERSON]さん"),
+        ("名前はさくらです。私はひなたと申します。名前は田中さくらです。名前はアレクサンドラです。名前はジョナサン・スミスです",
+         "名前は[PERSON]です。私は[PERSON]と申します。名前は[PERSON]です。名前は[PERSON]です。名前は[PERSON]です"),
+        # ... not a particle, a copula or an honorific after the family name, nor a hiragana word before です
+        ("担当：山田がやります\n担当：山田から連絡\n担当：山田だよ\n名前：田中 さん\n名前：田中さんです\n名前はなんですか。"
+         "名前はまだないです。名前はひみつです",
+         "担当：[PERSON]がやります\n担当：[PERSON]から連絡\n担当：[PERSON]だよ\n名前：[PERSON] さん\n名前：[PERSON]さんです\n"
+         "名前はなんですか。名前はまだないです。名前はひみつです"),
         # a speaker label at a line's start: a known family name, a space, a given name, a colon (before, all stayed)
         ("田中 太郎：おはようございます\n王 小明: 好的\n  佐々木 健一：了解\n김 민준: 네",
          "[PERSON]：おはようございます\n[PERSON]: 好的\n  [PERSON]：了解\n[PERSON]: 네"),

@@ -520,7 +520,29 @@ _CJK_NOT_NAMES = frozenset(
 _CJK_NOT_GIVEN = frozenset(
     """様 殿 氏 君 宛 御中 先生 部長 課長 社長 係長 主任 住所 電話 年齢 性別 男性 女性 男 女 等 他 女士 小姐 老师 老師 同学
     同學 经理 經理 总 總 收 电话 手机 手機 地址 性别 年龄 年齡 邮箱 郵箱 部门 部門 职位 職位 님 씨 군 양 학생 선생님 선생 고객
-    회원 과장 부장 대리 사원 팀장 입니다 이에요 예요 이다 전화 주소 나이 성별 이메일 부서 직위 등 외 및""".split()
+    회원 과장 부장 대리 사원 팀장 입니다 이에요 예요 이다 전화 주소 나이 성별 이메일 부서 직위 등 외 및 です でした さん さま くん ちゃん
+    どの あて""".split()
+)
+_HIRAGANA = "\u3041-\u3096"
+#: Hiragana that start no given name after a family name: a particle, a copula, an honorific (田中です, 田中さん,
+#: 山田から, 山田までお願いします, 田中では)
+_HIRA_NOT_GIVEN_START = "です|でした|でしょ|さん|さま|くん|ちゃん|から|まで|より|など|にて|では|には|とは|への|だけ|だよ|だね|だった"
+#: Hiragana words before です or after a label that are no name (名前はなんですか, 名前はまだないです, 名前はひみつです)
+_HIRA_NOT_NAMES = frozenset(
+    """です でした だ だよ だね ね よ ない なし なん なに まだ まだない いい よい これ それ あれ どれ ここ そこ ひみつ
+    ありません わかりません ちがいます おなじ そのまま べつ ほか など さん さま くん ちゃん""".split()
+)
+#: A Japanese given name in hiragana (2 to 4 kana: さくら, はじめ, ゆい) right after a family name in kanji, ending where the
+#: kana end or before the words that close a name (田中さくら, 田中さくらです, 田中さくらさん)
+_HAN_HIRA = (
+    rf"[{_HAN}々]{{1,3}}(?!{_HIRA_NOT_GIVEN_START})[{_HIRAGANA}]{{2,4}}"
+    rf"(?:(?![{_HIRAGANA}])|(?=です|さん|様|さま|ちゃん|くん|と申します|といいます))"
+)
+#: A name in an introduction before です/と申します: kanji or katakana (佐藤花子, ジョナサン・スミス), or a given name in
+#: hiragana after an optional family name (さくら, 田中さくら, 田中 さくら)
+_JP_INTRO_NAME = (
+    rf"[{_HAN}{_KATAKANA}]{{2,6}}?|[{_KATAKANA}]{{2,16}}?"
+    rf"|(?:[{_HAN}々]{{1,3}}[ \t\u3000]?)?(?!{_HIRA_NOT_GIVEN_START})[{_HIRAGANA}]{{2,4}}?"
 )
 #: What may follow a given name written after a space and the family name without a break (名前：田中 太郎です)
 _CJK_NAME_ENDS = "です|さん|様|と申します|입니다|이에요|예요|님|씨"
@@ -530,16 +552,19 @@ _CJK_NAME_ENDS = "です|さん|様|と申します|입니다|이에요|예요|�
 #: such closing words and stays.
 _CJK_NAMES = re.compile(
     rf"(?:姓名|联系人|聯絡人|负责人|負責人|氏名|名前|担当者?|이름)[ \t]*[:：][ \t]*(?!未定|待定|未設定|未设定|不明|未知|無し|なし|없음)"
-    rf"(?:(?P<s>[{_HAN}]{{1,3}}[ \t\u3000][{_HAN}]{{1,3}}?|[{_KATAKANA}]{{2,8}}[ \t\u3000][{_KATAKANA}]{{1,3}}?"
+    rf"(?:(?P<s>[{_HAN}]{{1,3}}[ \t\u3000][{_HAN}]{{1,3}}?|[{_KATAKANA}]{{2,8}}[ \t\u3000][{_KATAKANA}]{{1,8}}?"
+    rf"|[{_HAN}]{{1,3}}[ \t\u3000](?:[{_HIRAGANA}]{{2,4}}?|[{_KATAKANA}]{{2,8}}?)"
     rf"|[{_HANGUL}]{{1,2}}[ \t][{_HANGUL}]{{1,3}}?)(?:(?!\w)(?![ \t]*[:：])|(?={_CJK_NAME_ENDS}))"
-    rf"|(?P<a>[{_HAN}{_KATAKANA}]{{2,6}}(?![{_HAN}{_KATAKANA}])|[{_KATAKANA}]{{2,16}}(?![{_HAN}{_KATAKANA}])"
+    rf"|(?P<a>{_HAN_HIRA}|[{_HAN}{_KATAKANA}]{{2,6}}(?![{_HAN}{_KATAKANA}])|[{_KATAKANA}]{{2,16}}(?![{_HAN}{_KATAKANA}])"
     rf"|[{_HANGUL}]{{2,4}}(?![{_HANGUL}])))"
     rf"|我(?:叫|的名字[是叫])[ \t]*(?P<b>[{_CN_SURNAMES}][{_HAN}](?:(?!{_CN_AFTER_NAME})[{_HAN}])?)"
-    rf"|(?:私の名前は|名前は)[ \t]*(?P<c>[{_HAN}{_KATAKANA}]{{2,6}}?)[ \t]*(?=です|と申します|といいます)"
-    rf"|私は[ \t]*(?P<d>[{_HAN}{_KATAKANA}]{{2,6}}?)[ \t]*(?=と申します|といいます)"
+    rf"|(?:私の名前は|名前は)[ \t]*(?P<c>{_JP_INTRO_NAME})[ \t]*(?=です|と申します|といいます)"
+    rf"|私は[ \t]*(?P<d>{_JP_INTRO_NAME})[ \t]*(?=と申します|といいます)"
     rf"|(?:제|내)[ \t]+이름은[ \t]*(?P<e>[{_HANGUL}]{{2,4}}?)(?=입니다|이에요|예요|이야|[ \t\n,.!?]|$)"
     rf"|(?:저는|나는)[ \t]*(?P<f>[{_HANGUL}]{{2,4}}?)(?=이라고 합니다|라고 합니다|이라고 해요|라고 해요)"
 )
+
+_KANA_TAIL = re.compile(f"[{_HIRAGANA}]+$")
 
 #: The first characters of the labels and introductions above (one character class: a 7x faster scan than theirs)
 _CJK_FIRST = re.compile("[姓联聯负負氏名担이我私제내저나]")
@@ -595,7 +620,12 @@ def cjk_names(text: str) -> Iterator[RawHit]:
             elif len(family) >= 2 and family not in _CJK_NOT_NAMES:  # the family name alone (名前：田中 様)
                 yield RawHit(K.PERSON, m.start("s"), m.start("s") + len(family), 0.8, "rule")
         elif m is not None and m.lastgroup is not None and m.group(m.lastgroup) not in _CJK_NOT_NAMES:
-            yield RawHit(K.PERSON, m.start(m.lastgroup), m.end(m.lastgroup), 0.8, "rule")
+            start, end = m.span(m.lastgroup)
+            kana = _KANA_TAIL.search(text, start, end)
+            if kana is not None and kana.group(0) in _HIRA_NOT_NAMES:  # 担当：山田だよ: the kanji alone; 名前はなんです
+                end = kana.start() if m.lastgroup == "a" else start
+            if end > start:
+                yield RawHit(K.PERSON, start, end, 0.8, "rule")
     if ":" in text or "：" in text:
         for m in _CJK_SPEAKER.finditer(text):
             if _speaker(m):
