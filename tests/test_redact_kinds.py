@@ -161,3 +161,67 @@ def test_long_runs_of_listed_words_hash_each_window_once(monkeypatch: pytest.Mon
     start = text.index(SEED)
     assert list(patterns.bip39_phrases(text)) == [(start, start + len(SEED))]
     assert get_redactor().redact("ok " + "youth " * 2000 + SEED + ", able") == "ok " + "youth " * 2000 + "[MNEMONIC], able"
+
+
+#: Seed phrases from the other BIP-39 word lists, made by the BIP's reference implementation (mnemonic 0.21,
+#: ``Mnemonic(language).to_mnemonic(entropy)``: 16 bytes of 0x7f, or bytes 0..23)
+OTHER_SEEDS = {
+    "spanish": "ligero vista talar yogur venta queso yacer trozo ligero vista talar zafiro",
+    "spanish18": "ábaco álbum líquido álbum espuma acudir bolero bosque amante gaita dictar bestia abrir marco encargo lluvia "
+    "atar portal",
+    "french": "implorer visage sonnette voyage véloce pourpre volaille tribunal implorer visage sonnette voyelle",
+    "french18": "abaisser agréable inductif agréable éligible achat bolide boucle amateur exister dérober bison abrasif "
+    "justice écharpe inonder avancer pictural",
+    "italian": "mimosa vita sussurro zinco vero saltare zattera ulisse mimosa vita sussurro zircone",
+    "portuguese": "imitador vinheta sogro xerife veleiro pomar volumoso tratador imitador vinheta sogro xingar",
+    "czech": "abdikace bidlo obvykle bidlo kopnout bachor doma doprovod bojovat lobista kachna dobytek amputace "
+    "olizovat koalice odeslat chrup sazenice",
+}
+
+
+def _variants(phrase: str) -> list[str]:
+    """The phrase as typed: composed accents, decomposed (NFKD, as BIP-39 writes it), without accents, capitalised."""
+    import unicodedata
+
+    bare = "".join(c for c in unicodedata.normalize("NFKD", phrase) if not unicodedata.combining(c))
+    return [phrase, unicodedata.normalize("NFKD", phrase), bare, phrase.title(), "\n".join(phrase.split())]
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_SEEDS))
+def test_seed_phrases_of_the_other_word_lists_are_found(name: str) -> None:
+    """Only English seed phrases were found without a cue (before, each of these stayed: the other lists were not
+    there, and a word with an accent ended the run of words)."""
+    r = get_redactor()
+    for phrase in _variants(OTHER_SEEDS[name]):
+        assert r.redact(f"my wallet: {phrase} (keep it)") == "my wallet: [MNEMONIC] (keep it)", phrase
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        # the same words with a last word whose checksum fails (checked with mnemonic 0.21's Mnemonic.check)
+        "ligero vista talar yogur venta queso yacer trozo ligero vista talar ábaco",
+        "implorer visage sonnette voyage véloce pourpre volaille tribunal implorer visage sonnette abaisser",
+        "obrazec znak uznat zubovina zeman skupina zrcadlo vzchopit obrazec znak uznat abdikace",
+        # words of two lists mixed
+        "ligero vista talar yogur venta queso mimosa vita sussurro zinco vero zircone",
+    ],
+)
+def test_other_word_lists_need_the_checksum(phrase: str) -> None:
+    assert get_redactor().redact(phrase) == phrase
+
+
+@pytest.mark.parametrize("language", ["english", "spanish", "french", "italian", "portuguese", "czech"])
+def test_bip39_word_lists_are_the_reference_ones(language: str) -> None:
+    """Each list's words are mnemonic 0.21's file unchanged: the sha256 its header states (taken from the file)."""
+    import hashlib
+    import re
+    from importlib import resources
+
+    text = resources.files("codecensus.data").joinpath(f"bip39_{language}.txt").read_text(encoding="utf-8")
+    header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+    words = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("#"))
+    stated = re.search(r"sha256 ([0-9a-f]{64})", header)
+    assert stated is not None and "MIT License" in header and "Copyright (c) 2013-2016 Pavol Rusnak" in header
+    assert hashlib.sha256(words.encode("utf-8")).hexdigest() == stated.group(1)
+    assert len(words.split()) == 2048
