@@ -402,6 +402,12 @@ def test_placeholders_and_kinds() -> None:
         ("ok.\n\nCheers,\nPriya", "ok.\n\nCheers,\n[PERSON]"),
         ("Best regards,\r\nJürgen", "Best regards,\r\n[PERSON]"),
         ('{"text": "done\\n\\nThanks,\\nPriya"}', '{"text": "done\\n\\nThanks,\\n[PERSON]"}'),
+        # a given name the list lacks ("mark" is a word), right after an opening and before a comma, a "!" or the
+        # line's end, or alone on the line after a sign-off (before, all stayed)
+        ("Hi Mark, can you check it?", "Hi [PERSON], can you check it?"),
+        ("Hallo Wiebke,\nwie geht's? Hola Ximena!", "Hallo [PERSON],\nwie geht's? Hola [PERSON]!"),
+        ("ok\n\nThanks,\nKeanu", "ok\n\nThanks,\n[PERSON]"),
+        ("Best Regards,\r\nKeanu\n", "Best Regards,\r\n[PERSON]\n"),
         # a surname (and given names) after a title, in English, German, French, Spanish, Portuguese, Italian
         ("The client Mr. Villalobos is waiting.", "The client Mr. [PERSON] is waiting."),
         ("Ask Dr Ostermeier; Prof. Ana María Ibáñez agreed", "Ask Dr [PERSON]; Prof. [PERSON] agreed"),
@@ -436,6 +442,24 @@ def test_placeholders_and_kinds() -> None:
         ("名前：田中 太郎\n姓名：王 小明\n이름: 김 민준\n名前：ジョン スミス\n名前：山田\u3000花子様",
          "名前：[PERSON]\n姓名：[PERSON]\n이름: [PERSON]\n名前：[PERSON]\n名前：[PERSON]様"),
         ("姓名：王 小明，电话见下。이름: 김 민준입니다", "姓名：[PERSON]，电话见下。이름: [PERSON]입니다"),
+        # a Japanese given name in hiragana (after a family name in kanji or alone) or a long one in katakana, after a
+        # label or in an introduction (before, 田中さくら kept さくら, the others stayed or were cut)
+        ("名前：田中さくら\n名前：田中 さくらです\n名前：スミス ジョナサン\n担当：山田はじめさん",
+         "名前：[PERSON]\n名前：[PERSON]です\n名前：[PERSON]\n担当：[PERSON]さん"),
+        ("名前はさくらです。私はひなたと申します。名前は田中さくらです。名前はアレクサンドラです。名前はジョナサン・スミスです",
+         "名前は[PERSON]です。私は[PERSON]と申します。名前は[PERSON]です。名前は[PERSON]です。名前は[PERSON]です"),
+        # ... not a particle, a copula or an honorific after the family name, nor a hiragana word before です
+        ("担当：山田がやります\n担当：山田から連絡\n担当：山田だよ\n名前：田中 さん\n名前：田中さんです\n名前はなんですか。"
+         "名前はまだないです。名前はひみつです",
+         "担当：[PERSON]がやります\n担当：[PERSON]から連絡\n担当：[PERSON]だよ\n名前：[PERSON] さん\n名前：[PERSON]さんです\n"
+         "名前はなんですか。名前はまだないです。名前はひみつです"),
+        # a speaker label at a line's start: a known family name, a space, a given name, a colon (before, all stayed)
+        ("田中 太郎：おはようございます\n王 小明: 好的\n  佐々木 健一：了解\n김 민준: 네",
+         "[PERSON]：おはようございます\n[PERSON]: 好的\n  [PERSON]：了解\n[PERSON]: 네"),
+        ('{"text": "log\\n李 四：收到"}', '{"text": "log\\n[PERSON]：收到"}'),
+        # ... not two words before a colon, "this file:", a title, a name inside a line
+        ("注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n田中 様：x\n出力 例:\nそして 田中 太郎：x",
+         "注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n田中 様：x\n出力 例:\nそして 田中 太郎：x"),
         # ... but not a particle, a title, the next field or a sentence after the space, nor ASCII
         ("名前：田中 です\n名前：田中 様\n姓名：张三 电话：138\n姓名：王小明 男\n이름: 서연 학생\n이름: 홍길동 입니다",
          "名前：[PERSON] です\n名前：[PERSON] 様\n姓名：[PERSON] 电话：138\n姓名：[PERSON] 男\n이름: [PERSON] 학생\n이름: [PERSON] 입니다"),
@@ -445,7 +469,11 @@ def test_placeholders_and_kinds() -> None:
         ("hello John, the Peter Django views", "hello [PERSON], the Peter Django views"),
         # a greeting before an assistant, a product, a common word or a month's day
         ("Hi Claude, fix it. Thanks Claude! Hi there; hey Devin, hello Jules, hi Copilot; Hello World; Hi Mark",
-         "Hi Claude, fix it. Thanks Claude! Hi there; hey Devin, hello Jules, hi Copilot; Hello World; Hi Mark"),
+         "Hi Claude, fix it. Thanks Claude! Hi there; hey Devin, hello Jules, hi Copilot; Hello World; Hi [PERSON]"),
+        ("Hello World!\nHi Claude,\nHey there!\nDear Sir or Madam,\nHi Monday,\nhello Jules!\nHi Team,\nHello Python\n"
+         "Hey Everyone!\nHi API,\nHi GitHub,\nThanks,\nClaude\nthanks Mark for it; Cheers Mate, ok",
+         "Hello World!\nHi Claude,\nHey there!\nDear Sir or Madam,\nHi Monday,\nhello Jules!\nHi Team,\nHello Python\n"
+         "Hey Everyone!\nHi API,\nHi GitHub,\nThanks,\nClaude\nthanks Mark for it; Cheers Mate, ok"),
         ('print("hello World"); the best Python; thanks Jan 5 works; Dear Sir',
          'print("hello World"); the best Python; thanks Jan 5 works; Dear Sir'),
         ("ask Claude to fix it, then tell Python to retry; ask anna", "ask Claude to fix it, then tell Python to retry; ask anna"),

@@ -281,17 +281,42 @@ def _is_given_compound(word: str) -> bool:
 
 
 _ADDRESS_VERBS = r"ask|asked|asking|cc|thanks|thank you|thx|ping|pinged|tell|told"
-#: Greetings and sign-offs: a listed given name right after one is the person greeted or signing (``Hi John,``,
-#: ``Hallo Sabine``, ``Dear Maria``, ``Cheers,\nPriya``); a word after them that is no listed name stays (``Hi there``,
-#: ``Hello World``, ``Hi Claude``: the list has no assistant, product or common word)
-_GREETINGS = (
-    r"hi|hello|hey|hiya|howdy|dear|greetings|good morning|good afternoon|good evening|morning|cheers|regards|"
-    r"best|best regards|kind regards|hallo|moin|servus|liebe|lieber|gruß|grüße|viele grüße|bonjour|salut|coucou|"
-    r"cher|chère|hola|querida|querido|saludos|ciao|buongiorno|caro|cara|olá|oi|hej|hoi|cześć|witaj"
+#: Greetings that open a message: a capitalised word right after one and before a comma, a "!" or the line's end is
+#: the person greeted, listed or not (``Hi Mark,``, ``Hello Jürgen,``), unless it is a known non-name (:data:`_NOT_GREETED`)
+_OPENINGS = (
+    r"hi|hello|hey|hiya|howdy|dear|greetings|good morning|good afternoon|good evening|morning|hallo|moin|servus|"
+    r"liebe|lieber|bonjour|salut|coucou|cher|chère|hola|querida|querido|ciao|buongiorno|caro|cara|olá|oi|hej|hoi|"
+    r"cześć|witaj"
 )
+#: Sign-offs: a capitalised word alone on the line after one (``Thanks,\nKeanu``) is the writer's name, listed or not
+_SIGN_OFFS = (
+    r"cheers|regards|best|best regards|kind regards|gruß|grüße|viele grüße|saludos|thanks|thank you|thx"
+)
+#: Greetings and sign-offs: a listed given name right after one is the person greeted or signing (``Hi John,``,
+#: ``Hallo Sabine``, ``Dear Maria``, ``Cheers,\nPriya``); a word after them that is no listed name is one only in the
+#: shapes above (``Hi there``, ``Hello World``, ``Hi Claude`` stay)
+_GREETINGS = _OPENINGS + "|" + _SIGN_OFFS
+#: (the longest first: "Best Regards" is one sign-off, not "Best" before a name)
+_CUES = "|".join(sorted(f"{_ADDRESS_VERBS}|{_GREETINGS}".split("|"), key=len, reverse=True))
 _ADDRESSED = re.compile(
-    rf"(?:(?<![^\W_])|(?<=\\[nrt]))(?i:{_ADDRESS_VERBS}|{_GREETINGS})[ \t]*,?(?:[ \t]+|[ \t]*(?:\r?\n|\\n)[ \t]*)"
+    rf"(?:(?<![^\W_])|(?<=\\[nrt]))(?P<cue>(?i:{_CUES}))(?P<sep>[ \t]*,?(?:[ \t]+|[ \t]*(?:\r?\n|\\n)[ \t]*))"
     rf"(?P<n>[{_UP}][{_LO}]{{1,20}}(?:-[{_UP}][{_LO}]{{1,20}})?)(?![^\W_]|[-.][^\W_])"
+)
+_OPENING_WORDS = frozenset(_OPENINGS.split("|"))
+_SIGN_OFF_WORDS = frozenset(_SIGN_OFFS.split("|"))
+#: After a greeting's name: a comma, a "!" or the line's (or text's) end; after a sign-off's: the line's end
+_GREETED_END = re.compile(r"(?:,|[ \t]?!|[ \t]*(?:\r?\n|\\[nr]|\Z))")
+_SIGNED_END = re.compile(r"[ \t]*(?:\r?\n|\\[nr]|\Z)")
+_LINE_BREAK = re.compile(r"\n|\\n")
+#: Capitalised words a greeting addresses that are no person (besides :data:`COMMON_WORDS`, :data:`TECH_TERMS`): the
+#: world, groups, forms of address, coding agents and assistants
+_NOT_GREETED = frozenset(
+    """world everybody everyone all there folks guys team friends people gang mate buddy dude bro boss chief love
+    ladies gentlemen colleagues reader readers visitor stranger you again sir madam mister miss mesdames messieurs
+    monsieur madame señor señora signore signora herr frau alle leute zusammen tout tous todos todas tutti ragazzi
+    amigos amigo amici equipo équipe earth universe internet bot assistant robot computer siri alexa cortana bard
+    devin jules aider amp sweep codegen openhands droid duo cline roo windsurf replit lovable bolt tabnine
+    sourcegraph cody""".split()
 )
 _DAY_AFTER = re.compile(r"[ \t]*\d")
 
@@ -318,10 +343,33 @@ def _trie(words: Iterable[str]) -> str:
 _ADDRESSED_ANCHOR = re.compile(rf"(?:{_trie(f'{_ADDRESS_VERBS}|{_GREETINGS}'.split('|'))})[ \t,\n\r\\]")
 
 
+def _greeted(text: str, m: re.Match[str]) -> bool:
+    """Is ``m``'s word, which is no listed given name, still the person greeted or signing: right after an opening
+    and before a comma, a "!" or the line's end (``Hi Mark,``), or alone on the line after a sign-off and its line
+    break (``Thanks,\nKeanu``), and no common, tech or agent word (``Hello World``, ``Hi Claude``, ``Hey there``)?"""
+    name = m.group("n")
+    low = name.lower()
+    if (
+        low in _NOT_GREETED
+        or not plausible_person(name)
+        or any(part in COMMON_WORDS for part in low.split("-"))
+    ):
+        return False
+    cue = " ".join(m.group("cue").lower().split())
+    if cue in _OPENING_WORDS:
+        return _GREETED_END.match(text, m.end("n")) is not None
+    return (
+        cue in _SIGN_OFF_WORDS
+        and _LINE_BREAK.search(m.group("sep")) is not None
+        and _SIGNED_END.match(text, m.end("n")) is not None
+    )
+
+
 def addressed_names(text: str, lower: str | None = None) -> Iterator[RawHit]:
     """A listed given name alone right after a word that addresses or names a person: ``ask Anna``, ``cc Jürgen``,
     ``thanks, María``, ``told Tomasz``, or after a greeting or a sign-off: ``Hi John,``, ``Hallo Sabine``, ``Dear
-    Maria``, ``Cheers,\nPriya`` (only the NER model found these). Not a name that is also a word, a tool or an
+    Maria``, ``Cheers,\nPriya`` (only the NER model found these); a word the list lacks only in a greeting's shape
+    (``Hi Mark,``, ``Thanks,\nKeanu``: :func:`_greeted`). Not a name that is also a word, a tool or an
     assistant (the list leaves those out: ``Hi Claude``, ``Hello World`` stay), nor a month before a day (``thanks
     Jan 5``). ``lower``: ``text.lower()`` if known."""
     if lower is None:
@@ -330,7 +378,7 @@ def addressed_names(text: str, lower: str | None = None) -> Iterator[RawHit]:
     starts = (a.start() for a in _ADDRESSED_ANCHOR.finditer(lower)) if same else None
     matches = (_ADDRESSED.match(text, a) for a in starts) if starts is not None else _ADDRESSED.finditer(text)
     for m in matches:
-        if m is None or not _is_given_compound(m.group("n")):
+        if m is None or not (_is_given_compound(m.group("n")) or _greeted(text, m)):
             continue
         if m.group("n").lower() in _MONTH_ABBR and _DAY_AFTER.match(text, m.end("n")):
             continue
@@ -472,7 +520,29 @@ _CJK_NOT_NAMES = frozenset(
 _CJK_NOT_GIVEN = frozenset(
     """様 殿 氏 君 宛 御中 先生 部長 課長 社長 係長 主任 住所 電話 年齢 性別 男性 女性 男 女 等 他 女士 小姐 老师 老師 同学
     同學 经理 經理 总 總 收 电话 手机 手機 地址 性别 年龄 年齡 邮箱 郵箱 部门 部門 职位 職位 님 씨 군 양 학생 선생님 선생 고객
-    회원 과장 부장 대리 사원 팀장 입니다 이에요 예요 이다 전화 주소 나이 성별 이메일 부서 직위 등 외 및""".split()
+    회원 과장 부장 대리 사원 팀장 입니다 이에요 예요 이다 전화 주소 나이 성별 이메일 부서 직위 등 외 및 です でした さん さま くん ちゃん
+    どの あて""".split()
+)
+_HIRAGANA = "\u3041-\u3096"
+#: Hiragana that start no given name after a family name: a particle, a copula, an honorific (田中です, 田中さん,
+#: 山田から, 山田までお願いします, 田中では)
+_HIRA_NOT_GIVEN_START = "です|でした|でしょ|さん|さま|くん|ちゃん|から|まで|より|など|にて|では|には|とは|への|だけ|だよ|だね|だった"
+#: Hiragana words before です or after a label that are no name (名前はなんですか, 名前はまだないです, 名前はひみつです)
+_HIRA_NOT_NAMES = frozenset(
+    """です でした だ だよ だね ね よ ない なし なん なに まだ まだない いい よい これ それ あれ どれ ここ そこ ひみつ
+    ありません わかりません ちがいます おなじ そのまま べつ ほか など さん さま くん ちゃん""".split()
+)
+#: A Japanese given name in hiragana (2 to 4 kana: さくら, はじめ, ゆい) right after a family name in kanji, ending where the
+#: kana end or before the words that close a name (田中さくら, 田中さくらです, 田中さくらさん)
+_HAN_HIRA = (
+    rf"[{_HAN}々]{{1,3}}(?!{_HIRA_NOT_GIVEN_START})[{_HIRAGANA}]{{2,4}}"
+    rf"(?:(?![{_HIRAGANA}])|(?=です|さん|様|さま|ちゃん|くん|と申します|といいます))"
+)
+#: A name in an introduction before です/と申します: kanji or katakana (佐藤花子, ジョナサン・スミス), or a given name in
+#: hiragana after an optional family name (さくら, 田中さくら, 田中 さくら)
+_JP_INTRO_NAME = (
+    rf"[{_HAN}{_KATAKANA}]{{2,6}}?|[{_KATAKANA}]{{2,16}}?"
+    rf"|(?:[{_HAN}々]{{1,3}}[ \t\u3000]?)?(?!{_HIRA_NOT_GIVEN_START})[{_HIRAGANA}]{{2,4}}?"
 )
 #: What may follow a given name written after a space and the family name without a break (名前：田中 太郎です)
 _CJK_NAME_ENDS = "です|さん|様|と申します|입니다|이에요|예요|님|씨"
@@ -482,19 +552,60 @@ _CJK_NAME_ENDS = "です|さん|様|と申します|입니다|이에요|예요|�
 #: such closing words and stays.
 _CJK_NAMES = re.compile(
     rf"(?:姓名|联系人|聯絡人|负责人|負責人|氏名|名前|担当者?|이름)[ \t]*[:：][ \t]*(?!未定|待定|未設定|未设定|不明|未知|無し|なし|없음)"
-    rf"(?:(?P<s>[{_HAN}]{{1,3}}[ \t\u3000][{_HAN}]{{1,3}}?|[{_KATAKANA}]{{2,8}}[ \t\u3000][{_KATAKANA}]{{1,3}}?"
+    rf"(?:(?P<s>[{_HAN}]{{1,3}}[ \t\u3000][{_HAN}]{{1,3}}?|[{_KATAKANA}]{{2,8}}[ \t\u3000][{_KATAKANA}]{{1,8}}?"
+    rf"|[{_HAN}]{{1,3}}[ \t\u3000](?:[{_HIRAGANA}]{{2,4}}?|[{_KATAKANA}]{{2,8}}?)"
     rf"|[{_HANGUL}]{{1,2}}[ \t][{_HANGUL}]{{1,3}}?)(?:(?!\w)(?![ \t]*[:：])|(?={_CJK_NAME_ENDS}))"
-    rf"|(?P<a>[{_HAN}{_KATAKANA}]{{2,6}}(?![{_HAN}{_KATAKANA}])|[{_KATAKANA}]{{2,16}}(?![{_HAN}{_KATAKANA}])"
+    rf"|(?P<a>{_HAN_HIRA}|[{_HAN}{_KATAKANA}]{{2,6}}(?![{_HAN}{_KATAKANA}])|[{_KATAKANA}]{{2,16}}(?![{_HAN}{_KATAKANA}])"
     rf"|[{_HANGUL}]{{2,4}}(?![{_HANGUL}])))"
     rf"|我(?:叫|的名字[是叫])[ \t]*(?P<b>[{_CN_SURNAMES}][{_HAN}](?:(?!{_CN_AFTER_NAME})[{_HAN}])?)"
-    rf"|(?:私の名前は|名前は)[ \t]*(?P<c>[{_HAN}{_KATAKANA}]{{2,6}}?)[ \t]*(?=です|と申します|といいます)"
-    rf"|私は[ \t]*(?P<d>[{_HAN}{_KATAKANA}]{{2,6}}?)[ \t]*(?=と申します|といいます)"
+    rf"|(?:私の名前は|名前は)[ \t]*(?P<c>{_JP_INTRO_NAME})[ \t]*(?=です|と申します|といいます)"
+    rf"|私は[ \t]*(?P<d>{_JP_INTRO_NAME})[ \t]*(?=と申します|といいます)"
     rf"|(?:제|내)[ \t]+이름은[ \t]*(?P<e>[{_HANGUL}]{{2,4}}?)(?=입니다|이에요|예요|이야|[ \t\n,.!?]|$)"
     rf"|(?:저는|나는)[ \t]*(?P<f>[{_HANGUL}]{{2,4}}?)(?=이라고 합니다|라고 합니다|이라고 해요|라고 해요)"
 )
 
+_KANA_TAIL = re.compile(f"[{_HIRAGANA}]+$")
+
 #: The first characters of the labels and introductions above (one character class: a 7x faster scan than theirs)
 _CJK_FIRST = re.compile("[姓联聯负負氏名担이我私제내저나]")
+
+
+#: The most common Japanese family names (a speaker label's family name is one of these or of :data:`_CN_SURNAMES`)
+_JP_SURNAMES = frozenset(
+    """佐藤 鈴木 高橋 田中 伊藤 渡辺 渡邊 山本 中村 小林 加藤 吉田 山田 佐々木 山口 松本 井上 木村 林 斎藤 斉藤 清水
+    山崎 森 池田 橋本 阿部 石川 山下 中島 石井 小川 前田 岡田 長谷川 藤田 後藤 近藤 村上 遠藤 青木 坂本 福田 太田 西村
+    藤井 金子 岡本 藤原 中野 三浦 原田 中川 松田 竹内 小野 田村 中山 和田 石田 森田 上田 原 柴田 酒井 工藤 横山 宮崎
+    宮本 内田 高木 安藤 島田 谷口 大野 高田 丸山 今井 河野 藤本 村田 武田 上野 杉山 増田 小山 大塚 平野 菅原 久保 松井
+    千葉 岩崎 桜井 木下 野口 松尾 菊地 野村 新井 渡部 吉川 山内 西田 菊池 北村 平田 松下 服部 佐野 大西 川口 星野""".split()
+)
+#: Korean family names that are no common one-syllable word before a noun (이 "this", 전 "all", 한 "one", 신 "new", 구
+#: "old", 주 "main" are left out: 이 파일: is "this file:")
+_KR_SURNAMES = frozenset(
+    "김 박 최 윤 강 조 임 권 황 송 류 유 홍 손 배 백 허 곽 심 노 성 민 엄 채 원 변 염 추 석 설 길 연 표 탁 남궁 황보 선우 제갈 독고".split()
+)
+#: A speaker label at a line's start: a family name, a space and a given name before a colon (田中 太郎：, 王 小明:,
+#: 김 민준:); the names are checked in :func:`_speaker`
+_CJK_SPEAKER = re.compile(
+    rf"(?:\A|\n|\\n)[ \t\u3000]*(?P<f>[{_HAN}々]{{1,3}}|[{_HANGUL}]{{1,2}})[ \t\u3000]+"
+    rf"(?P<g>[{_HAN}]{{1,3}}|[{_HANGUL}]{{1,2}})[ \t\u3000]*[:：]"
+)  # (a line break matched, not looked behind for: 1.3x faster)
+
+_HAN_OR_HANGUL = re.compile(f"[{_HAN}{_HANGUL}]")
+
+
+def _speaker(m: re.Match[str]) -> bool:
+    """Is a speaker label's ``f`` a known family name and ``g`` a given name of the same script, no title or field word
+    (田中 太郎：, 王 小明:, 김 민준:, not 注意 事項：, 이 파일:, 田中 様：)?"""
+    family, given = m.group("f"), m.group("g")
+    if given in _CJK_NOT_NAMES or given in _CJK_NOT_GIVEN or family in _CJK_NOT_NAMES:
+        return False
+    if family[0] >= "\uac00":  # Hangul
+        return given[0] >= "\uac00" and family in _KR_SURNAMES
+    if given[0] >= "\uac00":
+        return False
+    if family in _JP_SURNAMES:
+        return True
+    return len(family) == 1 and family in _CN_SURNAMES and len(given) <= 2
 
 
 def cjk_names(text: str) -> Iterator[RawHit]:
@@ -511,4 +622,15 @@ def cjk_names(text: str) -> Iterator[RawHit]:
             elif len(family) >= 2 and family not in _CJK_NOT_NAMES:  # the family name alone (名前：田中 様)
                 yield RawHit(K.PERSON, m.start("s"), m.start("s") + len(family), 0.8, "rule")
         elif m is not None and m.lastgroup is not None and m.group(m.lastgroup) not in _CJK_NOT_NAMES:
-            yield RawHit(K.PERSON, m.start(m.lastgroup), m.end(m.lastgroup), 0.8, "rule")
+            start, end = m.span(m.lastgroup)
+            kana = _KANA_TAIL.search(text, start, end)
+            # 担当：山田だよ: the kanji alone; 名前はなんです: nothing
+            if kana is not None and kana.group(0) in _HIRA_NOT_NAMES:
+                end = kana.start() if m.lastgroup == "a" else start
+            if end > start:
+                yield RawHit(K.PERSON, start, end, 0.8, "rule")
+    # (one Han or Hangul character looked for first: a 5x faster scan than the lines')
+    if (":" in text or "：" in text) and _HAN_OR_HANGUL.search(text) is not None:
+        for m in _CJK_SPEAKER.finditer(text):
+            if _speaker(m):
+                yield RawHit(K.PERSON, m.start("f"), m.end("g"), 0.8, "rule")

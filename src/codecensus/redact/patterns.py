@@ -21,6 +21,7 @@ import functools
 import hashlib
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -672,9 +673,62 @@ def _base58check_ok(m: re.Match[str]) -> bool:
     return len(raw) == 25 and hashlib.sha256(hashlib.sha256(raw[:21]).digest()).digest()[:4] == raw[21:]
 
 
+def _rol(lane: int, n: int) -> int:
+    return (lane << n | lane >> (64 - n)) & 0xFFFFFFFFFFFFFFFF if n else lane
+
+
+def keccak_f1600(lanes: list[list[int]]) -> None:
+    """The Keccak-f[1600] permutation in place on ``lanes[x][y]`` (64-bit), after the Keccak team's CompactFIPS202."""
+    r = 1
+    for _ in range(24):
+        c = [lanes[x][0] ^ lanes[x][1] ^ lanes[x][2] ^ lanes[x][3] ^ lanes[x][4] for x in range(5)]
+        d = [c[(x + 4) % 5] ^ _rol(c[(x + 1) % 5], 1) for x in range(5)]
+        for x in range(5):
+            for y in range(5):
+                lanes[x][y] ^= d[x]
+        x, y, current = 1, 0, lanes[1][0]
+        for t in range(24):  # rho and pi
+            x, y = y, (2 * x + 3 * y) % 5
+            current, lanes[x][y] = lanes[x][y], _rol(current, (t + 1) * (t + 2) // 2 % 64)
+        for y in range(5):  # chi
+            row = [lanes[x][y] for x in range(5)]
+            for x in range(5):
+                lanes[x][y] = row[x] ^ (~row[(x + 1) % 5] & row[(x + 2) % 5])
+        for j in range(7):  # iota
+            r = (r << 1 ^ (r >> 7) * 0x71) % 256
+            if r & 2:
+                lanes[0][0] ^= 1 << (1 << j) - 1
+
+
+def keccak256(data: bytes, suffix: int = 0x01) -> bytes:
+    """Keccak-256 as Ethereum uses it (padding suffix 0x01; hashlib's sha3_256 is the same sponge with 0x06)."""
+    rate = 136
+    padded = bytearray(data) + bytes([suffix]) + bytes(-(len(data) + 1) % rate)
+    padded[-1] |= 0x80
+    lanes = [[0] * 5 for _ in range(5)]
+    for block in range(0, len(padded), rate):
+        for i in range(rate // 8):
+            lanes[i % 5][i // 5] ^= int.from_bytes(padded[block + 8 * i : block + 8 * i + 8], "little")
+        keccak_f1600(lanes)
+    return b"".join(lanes[i % 5][i // 5].to_bytes(8, "little") for i in range(4))
+
+
+def eip55(hex40: str) -> str:
+    """An Ethereum address's 40 hex digits in their EIP-55 checksum case: a letter is upper case where the
+    Keccak-256 of the lower-case digits has a nibble of 8 or more."""
+    low = hex40.lower()
+    digest = keccak256(low.encode("ascii")).hex()
+    return "".join(c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c for i, c in enumerate(low))
+
+
 def _eth_ok(m: re.Match[str]) -> bool:
-    """An Ethereum address, not the zero address or another run of few digits (``0x000…0001``)."""
-    return len(set(m.group(0)[2:].lower())) >= 4
+    """An Ethereum address, not the zero address or another run of few digits (``0x000…0001``). In one case it may be
+    an address or a hash (both stay found); in mixed case it is an address only if its EIP-55 checksum holds (a near
+    miss, one letter's case changed, passes 1 time in ~2**15 on average: as for Bitcoin addresses, it stays)."""
+    body = m.group(0)[2:]
+    if len(set(body.lower())) < 4:
+        return False
+    return body in (body.lower(), body.upper()) or eip55(body) == body
 
 
 _MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
@@ -1457,16 +1511,55 @@ def _keyed_item_secret(value: str, quoted: bool, key: str) -> bool:
     return _has_digit(value) and any(c.isalpha() for c in value) and secret_value_ok(value, quoted=quoted)
 
 
+#: The BIP-39 word lists a seed phrase is looked up in (``codecensus/data/bip39_<language>.txt``, from mnemonic 0.21)
+BIP39_LANGUAGES = ("english", "spanish", "french", "italian", "portuguese", "czech")
+
+
+def _fold_word(word: str) -> str:
+    """``word`` in lower case without its accents: BIP-39 words are NFKD-normalised (``ábaco`` typed composed or
+    decomposed), and no list has two words that differ only in their accents, so ``abaco`` is the same word."""
+    low = word.lower()
+    if low.isascii():
+        return low
+    return "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
+
+
 @functools.cache
-def bip39_words() -> dict[str, int]:
-    """The BIP-39 English word list (``codecensus/data/bip39_english.txt``): each word's index."""
-    text = resources.files("codecensus.data").joinpath("bip39_english.txt").read_text(encoding="utf-8")
+def bip39_words(language: str = "english") -> dict[str, int]:
+    """A BIP-39 word list (``codecensus/data/bip39_<language>.txt``): each word's index, by the word as
+    :func:`_fold_word` spells it."""
+    text = resources.files("codecensus.data").joinpath(f"bip39_{language}.txt").read_text(encoding="utf-8")
     words = [w for line in text.splitlines() if not line.startswith("#") for w in line.split()]
-    return {w: i for i, w in enumerate(words)}
+    return {_fold_word(w): i for i, w in enumerate(words)}
 
 
-#: A word of a seed phrase as written: lower case, capitalised or in capitals
-_SEED_WORD = r"(?>[a-z]{3,8}|[A-Z][a-z]{2,7}|[A-Z]{3,8})(?![A-Za-z])"
+@functools.cache
+def _bip39_index() -> dict[str, tuple[int, ...]]:
+    """Each word of any list, spelt with its accents composed (NFC), decomposed (NFKD) or without them: a bit mask of
+    the :data:`BIP39_LANGUAGES` listing it, then its index in each of them (-1 where it is not listed). One look-up a
+    word for all the lists, and no word of the text to normalise (French prose: 9x slower when each was)."""
+    rows: dict[str, list[int]] = {}
+    spellings: dict[str, set[str]] = {}
+    for k, language in enumerate(BIP39_LANGUAGES):
+        text = resources.files("codecensus.data").joinpath(f"bip39_{language}.txt").read_text(encoding="utf-8")
+        for i, w in enumerate(w for line in text.splitlines() if not line.startswith("#") for w in line.split()):
+            key = _fold_word(w)
+            row = rows.setdefault(key, [0] + [-1] * len(BIP39_LANGUAGES))
+            row[0] |= 1 << k
+            row[k + 1] = i
+            spellings.setdefault(key, set()).update((unicodedata.normalize("NFC", w), unicodedata.normalize("NFKD", w)))
+    out = {key: tuple(row) for key, row in rows.items()}
+    for key, forms in spellings.items():
+        for form in forms:
+            out.setdefault(form, out[key])
+    return out
+
+
+_LO = "a-zß-öø-ÿ"
+_UP = "A-ZÀ-ÖØ-Þ"
+_MARK = "\u0300-\u036f"  # (combining accents: a decomposed word, as BIP-39 writes ábaco)
+#: A word of a seed phrase as written: lower case, capitalised or in capitals, with accents composed or not
+_SEED_WORD = rf"(?>[{_LO}][{_LO}{_MARK}]{{2,11}}|[{_UP}][{_LO}{_MARK}]{{2,11}}|[{_UP}][{_UP}{_MARK}]{{2,11}})(?![^\W\d_]|[{_MARK}])"
 #: An item's number (``1.``, ``2)``, ``12:``, `` 3  ``) or bullet (``-``, ``*``) before a word of a phrase written as a list
 _SEED_ITEM = r"(?:\d{1,2}(?:[.):]|[ \t])[ \t]*|[-*•][ \t]+)"
 #: Between two words: one or two spaces, a comma, a line break (also escaped, in JSON text)
@@ -1477,29 +1570,51 @@ _WORD_RUN = re.compile(
     rf"(?:(?<![\w'\\-])|(?<=\\[nrt])){_SEED_ITEM}?{_SEED_WORD}(?:{_SEED_SEP}{_SEED_ITEM}?{_SEED_WORD}){{11,}}(?![\w'-])"
 )
 #: Where such a run can be: 47 or more characters of its alphabet (a 5x faster scan than for the words themselves)
-_WORD_RUN_SPAN = re.compile(r"(?<![A-Za-z0-9 \t\r\n\\.,):*•-])[A-Za-z0-9 \t\r\n\\.,):*•-]{47,}")
-_RUN_WORD = re.compile(r"[A-Za-z]+")
+_RUN_CHARS = rf"A-Za-z{_LO}{_UP}{_MARK}0-9 \t\r\n\\.,):*•-"
+_WORD_RUN_SPAN = re.compile(rf"(?<![{_RUN_CHARS}])[{_RUN_CHARS}]{{47,}}")
+_RUN_WORD = re.compile(rf"[^\W\d_](?:[^\W\d_]|[{_MARK}])*")
 _PHRASE_LENGTHS = (24, 21, 18, 15, 12)
 
 
 def bip39_phrases(text: str) -> Iterator[tuple[int, int]]:
-    """A wallet's seed phrase without a label: 12, 15, 18, 21 or 24 consecutive words of the BIP-39 English list whose
-    last word holds the checksum of the others (``legal winner thank year wave sausage worth useful legal winner
-    thank yellow``). Prose made of listed words fails the checksum 15 times in 16 or more."""
-    index = bip39_words()
+    """A wallet's seed phrase without a label: 12, 15, 18, 21 or 24 consecutive words of one BIP-39 list (English,
+    Spanish, French, Italian, Portuguese, Czech) whose last word holds the checksum of the others (``legal winner
+    thank year wave sausage worth useful legal winner thank yellow``). The checksum is over the words' indexes, the
+    same for every list. Prose made of listed words fails it 15 times in 16 or more."""
+    index = _bip39_index()
     runs = (r for c in _WORD_RUN_SPAN.finditer(text) for r in _WORD_RUN.finditer(text, c.start(), c.end() + 1))
     for run in runs:
         plain = run.group(0).replace("\\r", "  ").replace("\\n", "  ")  # (the same length)
-        words = [(w.start(), w.end(), index.get(w.group(0).lower(), -1)) for w in _RUN_WORD.finditer(plain)]
-        i = 0
-        while i < len(words):
-            j = i
-            while j < len(words) and words[j][2] >= 0:
-                j += 1
-            if j - i >= 12:  # listed words[i:j]: from its start, the longest phrase with a valid checksum at each start
-                for k, n in _first_phrases([w[2] for w in words[i:j]]):
-                    yield run.start() + words[i + k][0], run.start() + words[i + k + n - 1][1]
-            i = j + 1
+        low = plain.lower()
+        if len(low) != len(plain):  # (İ lowers to two characters)
+            low = plain
+        spans = [w.span() for w in _RUN_WORD.finditer(low)]
+        codes = [index.get(low[s:e]) for s, e in spans]
+        if len(codes) - codes.count(None) < 12:
+            continue
+        present = 0
+        for c in codes:
+            if c is not None:
+                present |= c[0]
+        found: list[tuple[int, int]] = []
+        for lang in range(1, len(BIP39_LANGUAGES) + 1):
+            if not present >> (lang - 1) & 1:
+                continue
+            words = [(s, e, c[lang] if c is not None else -1) for (s, e), c in zip(spans, codes, strict=True)]
+            i = 0
+            while i < len(words):
+                j = i
+                while j < len(words) and words[j][2] >= 0:
+                    j += 1
+                if j - i >= 12:  # listed words[i:j]: from its start, the longest phrase with a valid checksum at each start
+                    for k, n in _first_phrases([w[2] for w in words[i:j]]):
+                        found.append((run.start() + words[i + k][0], run.start() + words[i + k + n - 1][1]))
+                i = j + 1
+        end = -1
+        for s, e in sorted(found, key=lambda x: (x[0], -x[1])):  # (a phrase valid in two lists once)
+            if s >= end:
+                yield s, e
+                end = e
 
 
 def _first_phrases(indexes: list[int]) -> Iterator[tuple[int, int]]:
