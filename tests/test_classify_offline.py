@@ -394,3 +394,17 @@ def test_expertise_abstains_when_no_human_prompt_asks_anything(backend: str, req
         assert f.mode == "build" and f.value_hours > 0
     asked = one(be, session(["Add a CSV export to src/app.py and run pytest"], acts, replies=["Done."]))
     assert asked.expertise is not None and 1 <= asked.expertise <= 5
+
+
+def test_offline_summary_topics_are_nouns_not_the_prototypes_verbs() -> None:
+    """The topic words of an offline summary come from a fixed vocabulary that took every word of the prototype
+    texts: "asked the agent to write prose (topics: budget, apply, research)" named a topic cluster "Write apply,
+    grant and proposal", and "run software (topics: server, night, logs)" one with "night". The verbs, adverbs and
+    vague nouns are out; the topic nouns stay."""
+    from codecensus.classify.offline import _generic_vocab
+
+    vocab = _generic_vocab()
+    for word in ("apply", "write", "create", "night", "explain", "improve", "part", "simple"):
+        assert word not in vocab, word
+    for word in ("grant", "budget", "proposal", "research", "compose", "docker", "payroll", "server"):
+        assert word in vocab, word

@@ -959,6 +959,20 @@ _STOP = frozenset(
 )
 
 
+# Words of the prototype texts that name no topic: verbs, adverbs, adjectives and vague nouns ("asked the agent to
+# write prose (topics: budget, apply, research)" named the topic "Write apply, grant and proposal").
+_NOT_TOPICS = frozenset(
+    """analyze apply approach automate automatically back based behave break calculate case cases change changes
+    click compare compute configure cover create current debug decide detailed diagnose discuss doesn draft
+    edit edge empty estimate estimates evaluate everywhere evict existing explain explore fill find handle handled
+    happened hour idea implement implementing improve increase keeps left line load manage migrate mode monthly needed
+    night nothing numbers open optimize options organize part pass possible prepare process produce propose push
+    quarterly question questions read reconcile remove rename repair restart restarting returns review rotate runs
+    save saves scheduled sends show simple simulate start status summarize syncs terms these through toggle tracks
+    technical behaviour train translate uninstall walk write""".split()
+)
+
+
 def _generic_vocab() -> frozenset[str]:
     from codecensus.classify.prototypes import MODE_EXAMPLES, OCCUPATION_EXAMPLES
     from codecensus.classify.text import _TECH_WORDS
@@ -968,7 +982,7 @@ def _generic_vocab() -> frozenset[str]:
         for texts in group.values():
             for t in texts:
                 words.update(w.lower() for w in re.findall(r"[A-Za-z]{4,}", t))
-    return frozenset(w for w in words if w not in _STOP)
+    return frozenset(w for w in words if w not in _STOP and w not in _NOT_TOPICS)
 
 
 # Generic topic words a summary may name (anything else could identify a person, project or product).
