@@ -693,3 +693,21 @@ def test_db_given_as_the_demos_folder_points_at_the_database_in_it(tmp_path: Pat
         assert r.exit_code == 2 and "isafolder" in out and "".join(f"--db {demo / 'codecensus.duckdb'}?".split()) in out, r.output
     r = runner.invoke(app, ["sessions", "--db", str(tmp_path / "team")])
     assert r.exit_code == 2 and "name the database file" in " ".join(r.output.split()), r.output
+
+
+def test_summary_of_one_persons_sessions_says_how_to_see_them(tmp_path: Path) -> None:
+    """One user's benchmark runs (220 sessions, no --user-from-dir) printed 'fewer sessions or users than the release
+    thresholds' and then 'Cost per session: withheld (the sessions whose model has no known price ... are too few)':
+    a reason that was not the one. Now the summary says nothing can be released and how to see one's own sessions,
+    and no cost line; with --individual the figures are there."""
+    for i in range(12):
+        standard_session(f"{i:08d}-1111-4111-8111-111111111111").write(tmp_path / "c" / "-p" / f"{i:08d}-1111-4111-8111-111111111111.jsonl")
+    db = tmp_path / "x.duckdb"
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", "--db", str(db), "--user", "me", str(tmp_path / "c")]).exit_code == 0
+    r = runner.invoke(app, ["summary", "--db", str(db)], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "no figure can be released" in r.output and "--individual" in r.output, r.output
+    assert "Cost per session" not in r.output, r.output
+    r = runner.invoke(app, ["summary", "--db", str(db), "--individual"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0 and "no figure can be released" not in r.output and "Cost per session" in r.output, r.output

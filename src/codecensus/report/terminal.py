@@ -81,7 +81,10 @@ def render_summary(comp: Computed, console: Console) -> None:
             head.append(f"\nclassified: {n_cls:,} of them; work modes, occupations, outcomes and value cover only "
                         f"those ({_not_classified(cov.n_sessions - n_cls, by.get('abstentions'))})", style="yellow")
     else:
-        head.append("fewer sessions or users than the release thresholds")
+        head.append("fewer sessions or users than the release thresholds: no figure can be released")
+        if not rel.individual:
+            head.append("\none person's own sessions: add --individual (thresholds lowered; not for publishing)",
+                        style="yellow")
     head.append(f"\nthresholds: ≥{count_noun(rel.min_users, 'user')} and ≥{count_noun(rel.min_sessions, 'session')} per cell · intervals: "
                 f"{rel.bootstrap}")
     parts: list[Any] = [head]
@@ -184,7 +187,7 @@ def render_summary(comp: Computed, console: Console) -> None:
             line += (f"; {count_noun(left, 'session')} left out: "
                      f"{'its model has' if left == 1 else 'their models have'} no known price")
         console.print(line)
-    elif shp is not None and shp.available and shp.extra.get("unknown_cost_sessions", 0) is None:
+    elif ok and shp is not None and shp.available and shp.extra.get("unknown_cost_sessions", 0) is None:
         console.print("Cost per session: withheld (the sessions whose model has no known price, which it would leave "
                       "out, are too few to release their number)")
 
