@@ -711,3 +711,21 @@ def test_summary_of_one_persons_sessions_says_how_to_see_them(tmp_path: Path) ->
     assert "Cost per session" not in r.output, r.output
     r = runner.invoke(app, ["summary", "--db", str(db), "--individual"], env={"COLUMNS": "200"})
     assert r.exit_code == 0 and "no figure can be released" not in r.output and "Cost per session" in r.output, r.output
+
+
+def test_report_of_one_persons_sessions_says_how_to_see_them(tmp_path: Path) -> None:
+    """The HTML report of a store below the thresholds opened with 'below thresholds coding-agent sessions from below
+    thresholds users.'; now it says that no figure can be released, and how to see one's own sessions."""
+    for i in range(12):
+        sid = f"{i:08d}-1111-4111-8111-111111111111"
+        standard_session(sid).write(tmp_path / "c" / "-p" / f"{sid}.jsonl")
+    db = tmp_path / "x.duckdb"
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", "--db", str(db), "--user", "me", str(tmp_path / "c")]).exit_code == 0
+    assert runner.invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "r")]).exit_code == 0
+    html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "below thresholds coding-agent sessions" not in html
+    assert "no figure can be released" in html and "codecensus report --individual" in html
+    assert runner.invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "i"), "--individual"]).exit_code == 0
+    html = (tmp_path / "i" / "report.html").read_text(encoding="utf-8")
+    assert "no figure can be released" not in html and "12 coding-agent sessions from 1 user" in html
