@@ -103,3 +103,30 @@ def test_each_listed_model_gets_its_own_price_in_measure_and_in_the_llm_cost_est
         price = price_for(model)
         assert price is not None, model
         assert (price.input, price.output, price.cache_write, price.cache_read) == pytest.approx(want[model]), model
+
+
+def test_a_model_named_by_its_files_path_is_kept_by_its_last_part(tmp_path: Path) -> None:
+    """A local model server names a model by its file's path (llama.cpp: "/home/alice/models/qwen.gguf"): the
+    sessions table and its export kept the path, and with it a user name. Only the last part is kept; a provider's
+    prefix (unsloth/…, openai/…) is no path and stays."""
+    cases = {
+        "/home/alice/models/qwen3-coder-q4.gguf": "qwen3-coder-q4.gguf",
+        "C:\\Users\\bob\\models\\llama.gguf": "llama.gguf",
+        "~/models/phi.gguf": "phi.gguf",
+        "./models/m.gguf": "m.gguf",
+        "unsloth/Qwen3-Coder-Next": "unsloth/Qwen3-Coder-Next",
+        "openai/qwen3:32b": "openai/qwen3:32b",
+        PRICED: PRICED,
+    }
+    root = tmp_path / "team" / "-p"
+    sids = {}
+    for i, model in enumerate(cases):
+        sid = f"{i:08d}-2222-4222-8222-222222222222"
+        sids[sid] = model
+        _session(sid, [model]).write(root / f"{sid}.jsonl")
+    store = Store(tmp_path / "db.duckdb")
+    ingest(store, [root.parent], workers=0)
+    build_sessions(store)
+    got = dict(store.con.execute("SELECT session_id, models FROM sessions").fetchall())
+    store.close()
+    assert {sids[s]: m for s, m in got.items()} == cases

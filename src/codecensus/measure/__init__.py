@@ -242,8 +242,16 @@ CREATE OR REPLACE TEMP TABLE _psum AS
   SELECT session_key, count(*) AS prompts FROM _p WHERE NOT is_subagent GROUP BY session_key;
 DROP TABLE _p;
 -- model names as small numbers in the message groups (a string per group made the grouping spill to disk)
+-- ``shown``: the name the sessions table keeps. A local model server names a model by its file's path
+-- (llama.cpp: "/home/<user>/models/qwen.gguf"), which names a person: only its last part is kept. A provider's
+-- prefix ("unsloth/Qwen3-Coder", "openai/qwen3:32b") is no path and stays.
 CREATE OR REPLACE TEMP TABLE _models AS
-  SELECT model, row_number() OVER (ORDER BY model) AS mid FROM (SELECT DISTINCT model FROM _m WHERE model IS NOT NULL);
+  SELECT model, row_number() OVER (ORDER BY model) AS mid,
+         CASE WHEN regexp_matches(replace(model, chr(92), '/'), '^(/|~|[.][.]?/|[A-Za-z]:/)')
+                   OR contains(model, chr(92)) OR length(model) - length(replace(model, '/', '')) >= 2
+              THEN coalesce(nullif(regexp_extract(replace(model, chr(92), '/'), '([^/]+)/*$', 1), ''), '[path]')
+              ELSE model END AS shown
+  FROM (SELECT DISTINCT model FROM _m WHERE model IS NOT NULL);
 -- assistant message groups: last line wins for usage
 CREATE OR REPLACE TEMP TABLE _mg AS
   SELECT m.session_key, m.is_subagent,
@@ -273,7 +281,7 @@ CREATE OR REPLACE TEMP TABLE _price AS
   FROM _models g JOIN _pricing pc ON g.model ILIKE pc.pattern
   GROUP BY g.mid;
 CREATE OR REPLACE TEMP TABLE _mgc AS
-  SELECT g.*, d.model,
+  SELECT g.*, d.shown AS model,
          -- recorded, else priced from the list; a response with tokens but neither (a model without a listed
          -- price, or no model name) has an unknown cost: NULL, which makes its session's cost NULL (it counted 0,
          -- understating the cost of every session of such a model); one without tokens costs 0
