@@ -18,6 +18,9 @@ def test_demo_pipeline_small(tmp_path: Path) -> None:
     assert "<script" in text and "cdn." not in text  # self-contained
     man = json.loads((html.parent / "manifest-demo.json").read_text())
     assert set(man["timings_s"]) >= {"ingest", "classify (offline)", "cluster topics", "report"}
+    from codecensus.manifest import price_list_hash
+
+    assert man["price_list"] == price_list_hash() and len(man["price_list"]) == 16  # the costs' prices
     con = duckdb.connect(str(tmp_path / "demo" / "codecensus.duckdb"), read_only=True)
     n_sessions, n_facets = con.execute("SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM facets)").fetchall()[0]
     assert n_sessions == 200 and n_facets == 200

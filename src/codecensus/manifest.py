@@ -46,6 +46,13 @@ def _platform() -> str:
     return f"{u.sysname}-{u.release}-{u.machine}" if u else platform.system()
 
 
+def price_list_hash() -> str:
+    """The price list's hash (data/pricing.csv): every cost in the store and the report was computed from it."""
+    from importlib import resources
+
+    return text_hash(resources.files("codecensus.data").joinpath("pricing.csv").read_text(encoding="utf-8"))
+
+
 def build_manifest(command: str, details: dict[str, Any]) -> dict[str, Any]:
     return {
         "command": command,
@@ -53,6 +60,7 @@ def build_manifest(command: str, details: dict[str, Any]) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": _platform(),
         "packages": package_versions(),
+        "price_list": price_list_hash(),
         "at": datetime.now(UTC).isoformat(),
         **details,
     }
