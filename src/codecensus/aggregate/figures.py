@@ -326,6 +326,27 @@ class Context:
         return passes(self.policy, n_users, n_sessions)
 
 
+# Row columns that name the sessions behind a row, as row indices of the report's sessions (``ReportData.df``; their
+# users: ``UserBootstrap.codes``): ``_sessions`` the sessions its n counts, ``_den_sessions`` a share's group,
+# ``_num_sessions`` the sessions a rate counts where its n is its group (a month's strict success). For the report's
+# final audit, which counts the distinct users of what subtraction of released counts gives; like every column whose
+# name starts with '_', never written (:func:`public_table`).
+SESSION_COLUMNS_AUDITED = ("_sessions", "_den_sessions", "_num_sessions")
+
+
+def _session_rows(mask: np.ndarray) -> np.ndarray:
+    """The row indices of the sessions in ``mask``, as the bootstrap's cells give them (int32, ascending)."""
+    idx = np.flatnonzero(mask)
+    return idx.astype(np.int32) if len(mask) < 2**31 else idx
+
+
+def public_table(t: pd.DataFrame) -> pd.DataFrame:
+    """``t`` without the columns only the report's own steps read (name starting with '_': the sessions behind each
+    row, :data:`SESSION_COLUMNS_AUDITED`): what any table, chart or file that leaves the report is made from."""
+    private = [c for c in t.columns if str(c).startswith("_")]
+    return t.drop(columns=private) if private else t
+
+
 def _unavailable(fid: str, title: str, reason: str) -> Figure:
     return Figure(fid, title, "", pd.DataFrame(columns=STD_COLUMNS), [], "number", available=False, reason=reason)
 
@@ -351,6 +372,10 @@ def _rows(
         }
         if est.users is not None:  # the withheld cells of a partition pass on the distinct users of their union
             row["_users"] = est.users[i]
+        if est.sessions is not None:  # the final audit's: see :data:`SESSION_COLUMNS_AUDITED`
+            row["_sessions"] = est.sessions[i]
+        if est.den_sessions is not None:
+            row["_den_sessions"] = est.den_sessions[i]
         if est.group is not None and est.den is not None:
             row["_pgroup"] = f"{variable}|{int(est.group[i])}"
             row["_ptotal"] = float(est.den[i])
@@ -598,7 +623,7 @@ def fig_coverage(ctx: Context) -> Figure:
         s, u = bs.population(np.where(classified, 0, -1), 1)
         rows.append({"dimension": "all", "level": "all", "variable": "classified sessions", "value": float(s[0]),
                      "ci_low": np.nan, "ci_high": np.nan, "n_users": int(u[0]), "n_sessions": int(s[0]),
-                     "suppressed": False, "ci_method": "count"})
+                     "suppressed": False, "ci_method": "count", "_sessions": _session_rows(classified)})
     t = _finish(ctx, rows, ["dimension", "level"])
     hidden = (t["dimension"] == "month") & ~t["level"].isin([*ctx.months, "unknown"])
     t = t[~hidden].reset_index(drop=True)  # withheld months at the ends of the range (Context._months_to_show)
@@ -739,14 +764,16 @@ def fig_abstentions(ctx: Context) -> Figure:
         line = {"facet": facet, "facet_label": facet_label}
         rows.append({**line, "reason": "all", "reason_label": "all", "variable": "abstained", "value": float(s[0]),
                      "ci_low": np.nan, "ci_high": np.nan, "n_users": int(u[0]), "n_sessions": int(s[0]),
-                     "suppressed": False, "ci_method": "count", "_pgroup": f"abstentions|{facet}|total"})
+                     "suppressed": False, "ci_method": "count", "_pgroup": f"abstentions|{facet}|total",
+                     "_sessions": _session_rows(hit)})
         rs, ru = ctx.boot.population(np.where(hit, reason, -1), R)
         for i in np.flatnonzero(rs > 0):
             rows.append({**line, "reason": ABSTENTION_REASON_KEYS[i],
                          "reason_label": ABSTENTION_REASON_WORDS[ABSTENTION_REASON_KEYS[i]], "variable": "sessions",
                          "value": float(rs[i]), "ci_low": np.nan, "ci_high": np.nan, "n_users": int(ru[i]),
                          "n_sessions": int(rs[i]), "suppressed": False, "ci_method": "count",
-                         "_pgroup": f"abstentions|{facet}", "_users": set(users[hit & (reason == i)])})
+                         "_pgroup": f"abstentions|{facet}", "_users": set(users[hit & (reason == i)]),
+                         "_sessions": _session_rows(hit & (reason == i))})
     a_s, a_u = ctx.boot.population(np.where(whole, 0, -1), 1)
     if a_s[0] > 0 and not bool(ctx.passes(a_u[0], a_s[0])):
         for r in rows:
@@ -883,9 +910,12 @@ def _untimed_cells(ctx: Context, group: np.ndarray, keys: Sequence[dict[str, Any
     s, u = ctx.boot.population(np.where(untimed, group, -1), len(keys))
     s_all, u_all = ctx.boot.population(np.where(untimed, 0, -1), 1)
     keep_empty = not bool(ctx.passes(u_all[0], s_all[0]))
+    sessions = ctx.boot.cell_sessions(np.where(untimed, group, -1), len(keys))
     return [{**k, "month": _UNTIMED, "variable": variable, "value": 0.0, "ci_low": np.nan, "ci_high": np.nan,
              "n_users": int(u[g]), "n_sessions": int(s[g]), "suppressed": False, "ci_method": None,
-             "_pgroup": f"{variable}|{_UNTIMED}", "_withheld": True} for g, k in enumerate(keys) if s[g] > 0 or keep_empty]
+             "_pgroup": f"{variable}|{_UNTIMED}", "_withheld": True,
+             **({"_sessions": sessions[g]} if sessions is not None else {})}
+            for g, k in enumerate(keys) if s[g] > 0 or keep_empty]
 
 
 def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
@@ -1043,9 +1073,15 @@ def _monthly_trend(
                     wilson_at.add((var, i))
     wilson_method = "wilson on units (degenerate bootstrap)"  # as Estimate.ci names it
     mlo, mhi = raw.ci(ctx.level)  # the monthly means themselves (rows 'mean' of an index)
+    # the sessions behind each month (its n), and of a rate (values 0 or 1) those counted (share x n)
+    rate = not as_index and len(finite) and bool(np.isin(finite, (0.0, 1.0)).all())
     for i, m in enumerate(months):
         common = {"month": m, "n_users": int(raw.n_users[i]), "n_sessions": int(raw.n_sessions[i]),
                   "suppressed": False, "ci_method": ctx.boot.method}
+        if raw.sessions is not None:
+            common["_sessions"] = raw.sessions[i]
+            if rate:
+                common["_num_sessions"] = raw.sessions[i][values[raw.sessions[i]] > 0]
         rows.append({**common, "variable": "raw", "value": float(r_est[i]), "ci_low": float(lo[i]),
                      "ci_high": float(hi[i]), "force_suppress": not released[i] or (as_index and base is None),
                      **({"ci_method": wilson_method} if ("raw", i) in wilson_at else {})})
@@ -1138,7 +1174,8 @@ def fig_value_by_mode(ctx: Context) -> Figure:
                             "value": float(ie[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
                             "n_users": int(by.n_users[j * M + i]), "n_sessions": int(by.n_sessions[j * M + i]),
                             "suppressed": False, "ci_method": ctx.boot.method, "force_suppress": not okj[i],
-                            "_pgroup": f"index|{k}"})
+                            "_pgroup": f"index|{k}",
+                            **({"_sessions": by.sessions[j * M + i]} if by.sessions is not None else {})})
         return out
 
     # The base is chosen among the months released: complementary suppression could withhold a mode's first month
@@ -1260,7 +1297,9 @@ def _rate_rows(
     assert e.den_users is not None
     est = Estimate(e.est[sel], e.reps[:, sel], e.n_sessions[sel], e.n_users[sel], [e.ci_method[i] for i in sel],
                    den=e.den[sel], den_users=e.den_users[sel], group=np.arange(n_groups, dtype=np.int64),
-                   users=[e.users[i] for i in sel] if e.users is not None else None)
+                   users=[e.users[i] for i in sel] if e.users is not None else None,
+                   sessions=[e.sessions[i] for i in sel] if e.sessions is not None else None,
+                   den_sessions=[e.den_sessions[i] for i in sel] if e.den_sessions is not None else None)
     rows = _rows(keys, variable, est, lo[sel], hi[sel])
     # the rest of each group: derivable as group minus numerator, so it takes part in suppression
     for g in range(n_groups):
@@ -1473,7 +1512,8 @@ def fig_success_by_occupation(ctx: Context) -> Figure:
         rows.append({**keys[i], "variable": "difference_vs_software_pp", "value": float(diff[i]),
                      "ci_low": float(dlo[i]), "ci_high": float(dhi[i]), "n_users": own["n_users"],
                      "n_sessions": own["n_sessions"], "suppressed": False, "ci_method": ctx.boot.method,
-                     "force_suppress": not sw_ok, "_pgroup": f"{own.get('_pgroup')}|diff", "_ptotal": own.get("_ptotal")})
+                     "force_suppress": not sw_ok, "_pgroup": f"{own.get('_pgroup')}|diff", "_ptotal": own.get("_ptotal"),
+                     **{c: own[c] for c in ("_sessions", "_den_sessions") if c in own}})
     # taxonomy §3: the unclear share beside every success share (over the code-producing sessions of the occupation)
     unclear = (out == "unclear").fillna(False).to_numpy()
     rows += _rate_rows(ctx, occ, unclear, code & out.notna().to_numpy() & (occ >= 0), K, keys, "unclear")
@@ -1822,6 +1862,9 @@ def fig_regression(ctx: Context) -> Figure:
                      "p_value": float(r.p_value), "odds_ratio": float(r.odds_ratio), "reference": bool(r.reference),
                      "n_users": int(r.n_users), "n_sessions": int(r.n_sessions), "suppressed": False,
                      "ci_method": "OLS, user-clustered SE" if res.clustered else "OLS, robust (HC1) SE"})
+    modelled = (d["strict"].notna() & d["expertise"].notna() & d["user"].notna()).to_numpy()
+    for row in rows:  # the sessions of each level's n (those success_regression models)
+        row["_sessions"] = _session_rows(modelled & (d["expertise"] == row["expertise"]).to_numpy())
     withheld = _outcome_levels_to_withhold(ctx)  # a level's n here is its sessions with a known outcome
     for row in rows:
         row["_withheld"] = row["expertise"] in withheld
@@ -1915,7 +1958,9 @@ def fig_topics(ctx: Context) -> Figure:
                          "ci_low": float(lo[i]), "ci_high": float(hi[i]), "n_users": int(e.n_users[i]),
                          "n_sessions": int(e.n_sessions[i]), "suppressed": False, "ci_method": e.ci_method[i],
                          "force_suppress": not released_flag.get(cid, False),
-                         "_pgroup": f"topics|{parent.get(cid)}"})
+                         "_pgroup": f"topics|{parent.get(cid)}",
+                         **({"_sessions": e.sessions[i]} if e.sessions is not None else {}),
+                         **({"_den_sessions": e.den_sessions[i]} if e.den_sessions is not None else {})})
     # A parent's n is its children's plus the sessions assigned to it directly (the cluster stage gives a session the
     # deepest released cluster on its path: a withheld leaf's sessions go to its parent). Those are a cell of the
     # children's partition that no row shows: the parent's n minus its released children gave them (3 sessions of
@@ -2087,6 +2132,65 @@ RELEASE_NESTED_MONTHS: tuple[tuple[tuple[str, str], tuple[str, str], tuple[str, 
 )
 
 
+def _audited_variables() -> dict[str, frozenset[str]]:
+    """The variables of each figure whose rows the report's final audit reads the sessions of
+    (:data:`SESSION_COLUMNS_AUDITED`): those the release tables above name, and coverage's classified sessions (the
+    topics' total is checked against them)."""
+    out: dict[str, set[str]] = {"coverage": {"classified sessions"}}
+
+    def add(fid: str, *variables: str) -> None:
+        out.setdefault(fid, set()).update(variables)
+
+    for fid, rates in RELEASE_RATES.items():
+        add(fid, *rates)
+    for fid, sums in RELEASE_SUMS.items():
+        for cells, _col, total in sums:
+            add(fid, cells, total)
+    for fid, (var, _id, _parent) in RELEASE_TREES.items():
+        add(fid, var)
+    for fid, diffs in RELEASE_DIFFERENCES.items():
+        for big, small, _col in diffs:
+            add(fid, big, small)
+    for fid, pairs in RELEASE_NESTED.items():
+        for outer, inner in pairs:
+            add(fid, outer, inner)
+    for (fid, var, _col), (tfig, tvar) in RELEASE_LINE_TOTALS.items():
+        add(fid, var)
+        add(tfig, tvar)
+    for (mfig, mvar), (lfig, lvar) in RELEASE_MONTHLY_COUNTS:
+        add(mfig, mvar)
+        add(lfig, lvar)
+    for (ofig, ovar), (ifig, ivar), (tfig, touter, tinner) in RELEASE_NESTED_MONTHS:
+        add(ofig, ovar)
+        add(ifig, ivar)
+        add(tfig, touter, tinner)
+    for (fid, _col, whole, part), (tfig, tvar, _tcol, _tvalue) in RELEASE_GROUP_TOTALS:
+        add(fid, whole, part)
+        add(tfig, tvar)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+AUDITED_VARIABLES: dict[str, frozenset[str]] = _audited_variables()
+
+
+def _keep_audited_sessions(f: Figure) -> None:
+    """Keep the sessions behind a figure's rows (:data:`SESSION_COLUMNS_AUDITED`) only on the rows the final audit
+    reads (:data:`AUDITED_VARIABLES`): each row's are an array of up to every session's index, held until the audit."""
+    t = f.table
+    cols = [c for c in SESSION_COLUMNS_AUDITED if c in t]
+    if not cols:
+        return
+    keep = t["variable"].isin(AUDITED_VARIABLES.get(f.id, frozenset())) if "variable" in t else pd.Series(False,
+                                                                                                       index=t.index)
+    if not bool(keep.any()):
+        f.table = t.drop(columns=cols)
+    elif not bool(keep.all()):
+        t = t.copy()
+        for c in cols:
+            t[c] = t[c].where(keep, None)
+        f.table = t
+
+
 FIGURES: tuple[Callable[[Context], Figure], ...] = (
     fig_coverage,
     fig_abstentions,
@@ -2118,7 +2222,9 @@ def build_figures(ctx: Context, only: Sequence[str] | None = None) -> list[Figur
         fid = f.__name__.removeprefix("fig_")
         if only is not None and fid not in only:
             continue
-        figs.append(f(ctx))
+        fig = f(ctx)
+        _keep_audited_sessions(fig)
+        figs.append(fig)
     return withhold_linked(figs)
 
 

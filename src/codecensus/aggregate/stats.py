@@ -32,6 +32,7 @@ from scipy import sparse
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+SessionArray = npt.NDArray[np.int32] | npt.NDArray[np.int64]  # row indices of sessions
 
 Z95 = 1.959963984540054
 DEFAULT_B = 200
@@ -88,6 +89,11 @@ class Estimate:
     units: IntArray | None = None  # resampled units (users; sessions in individual mode) behind a mean or quantile
     # each cell's users (as user codes): complementary suppression counts the distinct users of withheld cells
     users: list[frozenset[int]] | None = None
+    # each cell's sessions (row indices of the bootstrap's sessions, sorted) and, for a share, its group's: the
+    # report's final audit counts the distinct users of what released counts give by subtraction
+    # (:meth:`UserBootstrap.cell_sessions`); None over rows that are not sessions (user-weeks)
+    sessions: list[SessionArray] | None = None
+    den_sessions: list[SessionArray] | None = None
 
     def ci(self, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
         """Percentile bootstrap interval; for shares, Wilson where marked and at 0 or 1.
@@ -146,6 +152,7 @@ class UserBootstrap:
         self._users = pd.Index(uniques)
         self.codes: IntArray = codes.astype(np.int64)  # user of each row: for counting users
         self.n: int = len(self.codes)
+        self.session_rows = True  # rows are sessions (a derived bootstrap's rows may be user-weeks)
         self.U: int = len(uniques)
         # what is resampled: users (default) or, for one person's own data, sessions
         self.resample_sessions = bool(resample_sessions)
@@ -184,6 +191,7 @@ class UserBootstrap:
         other._users = self._users
         other.codes = codes.astype(np.int64)
         other.n = len(codes)
+        other.session_rows = False
         other.U = self.U
         other.B = self.B
         other.seed = self.seed
@@ -244,6 +252,24 @@ class UserBootstrap:
         users = [frozenset(m.indices[m.indptr[k]:m.indptr[k + 1]].tolist()) for k in range(K)]
         return n_sessions, np.diff(m.indptr).astype(np.int64)[:K], users
 
+    def cell_sessions(self, cell: npt.ArrayLike, K: int, valid: npt.ArrayLike | None = None,
+                      ) -> list[SessionArray] | None:
+        """The sessions (row indices, ascending) of each of ``K`` cells, as views of one int32 array (4 bytes a
+        session counted, however many cells); None when the rows are not sessions (:meth:`derive`). The report's
+        final audit counts the distinct users (``codes``) of differences of released cells with them."""
+        if not self.session_rows:
+            return None
+        cell_a = np.asarray(cell, dtype=np.int64)
+        ok = (cell_a >= 0) & (cell_a < K)
+        if valid is not None:
+            ok &= np.asarray(valid, dtype=bool)
+        idx = np.flatnonzero(ok).astype(np.int32 if self.n < 2**31 else np.int64)
+        c = cell_a[idx]
+        order = np.argsort(c, kind="stable")  # stable: each cell's indices stay ascending
+        idx = idx[order]
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(c, minlength=K)[:K])])
+        return [idx[bounds[k]:bounds[k + 1]] for k in range(K)]
+
     # -- statistics --------------------------------------------------------------------
     def mean(self, cell: npt.ArrayLike, values: npt.ArrayLike, K: int) -> Estimate:
         """Mean of ``values`` over the sessions of each cell (NaN values left out)."""
@@ -255,7 +281,7 @@ class UserBootstrap:
         n_s, n_u, users = self.population_users(cell_a, K, valid)
         est, reps = _ratio(num, den)
         return Estimate(est, reps, n_s, n_u, [self.method] * K, units=n_s if self.resample_sessions else n_u,
-                        users=users)
+                        users=users, sessions=self.cell_sessions(cell_a, K, valid))
 
     def shares(self, group: npt.ArrayLike, category: npt.ArrayLike, n_groups: int, n_cats: int) -> Estimate:
         """Share of each category within each group; cells are ``group * n_cats + category``.
@@ -280,8 +306,11 @@ class UserBootstrap:
         methods = ["wilson" if one_each[k] else self.method for k in range(K)]
         # the units a degenerate (0 or 1) share's Wilson interval counts: the users, or in individual mode the sessions
         units = gs if self.resample_sessions else gu
+        sessions = self.cell_sessions(cell, K)
+        groups = self.cell_sessions(g, n_groups)
         return Estimate(est, reps, n_s, n_u, methods, num=num.est, den=den_full.est, den_users=np.repeat(units, n_cats),
-                        group=np.repeat(np.arange(n_groups, dtype=np.int64), n_cats), users=users)
+                        group=np.repeat(np.arange(n_groups, dtype=np.int64), n_cats), users=users, sessions=sessions,
+                        den_sessions=None if groups is None else [groups[k // n_cats] for k in range(K)])
 
     def quantile(self, cell: npt.ArrayLike, values: npt.ArrayLike, K: int, q: float = 0.5) -> Estimate:
         """Weighted quantile per cell; each replicate weights a session by its user's draw count."""
@@ -305,7 +334,7 @@ class UserBootstrap:
                 reps[b0:b1, k] = _count_weighted_quantile(v, c[u], q)
                 b0 = b1
         return Estimate(est, reps, n_s, n_u, [self.method] * K, units=n_s if self.resample_sessions else n_u,
-                        users=users)
+                        users=users, sessions=self.cell_sessions(cell_a, K, valid))
 
 
 def _ratio(num: CellSums, den: CellSums) -> tuple[FloatArray, FloatArray]:

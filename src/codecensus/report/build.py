@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -33,6 +36,7 @@ from codecensus.aggregate.figures import (
     build_figures,
     load_report_data,
     long_table,
+    public_table,
 )
 from codecensus.aggregate.privacy import TEAM_MIN_SESSIONS, TEAM_MIN_USERS, ReleasePolicy, check_release
 from codecensus.report.findings import Finding, count_noun, key_findings
@@ -89,7 +93,8 @@ def _unauditable(f: Figure) -> str:
     return "" if ok else f"figure {f.id}: no suppressed / n_users / n_sessions column"
 
 
-def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int | None = None) -> list[str]:
+def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int | None = None,
+                  users: npt.NDArray[np.int64] | None = None) -> list[str]:
     """The last check before anything leaves: every released cell of every figure (the rows behind the HTML, the
     CSV/Parquet tables and the long table, which are all written from these tables) against the policy.
 
@@ -97,6 +102,12 @@ def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int
     ``min_users`` users and ``min_sessions`` sessions, or an empty 0/0 cell). Under differential privacy
     (``dp_floor``: the smallest noisy session count a released cell may show) no exact user count may be released
     and a shown noisy session count must reach ``dp_floor``. Returns the problems (empty: the release is clean).
+
+    ``users`` (the user code of each of the report's sessions, ``UserBootstrap.codes``) makes the groups that
+    subtraction of released counts gives pass the user threshold too: each such group is worked out as a set of
+    sessions from the sessions behind the released rows (``figures.SESSION_COLUMNS_AUDITED``) and must be empty or
+    have ``min_users`` distinct users (one user can be on both sides of a difference, so its users do not follow from
+    the two counts of users). Without it only their sessions are checked.
     """
     problems: list[str] = []
     for f in figures:
@@ -132,7 +143,7 @@ def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int
                 problems.append(f"figure {f.id} ({where}): {p.removeprefix('row 0: ')}")
     if dp_floor is None and not policy.individual:
         problems += _audit_partitions(figures)
-        problems += _audit_derived(figures, policy)
+        problems += _audit_derived(figures, policy, _Users(users, policy) if users is not None else None)
         problems += _audit_abstentions(figures)
     if dp_floor is not None:
         problems += _audit_dp_months(figures)
@@ -188,19 +199,92 @@ def _small(n: float, policy: ReleasePolicy) -> bool:
     return 0.5 <= n < policy.min_sessions - 0.5
 
 
+class _Users:
+    """The distinct users of sets of the report's sessions (row indices, as ``figures.SESSION_COLUMNS_AUDITED``
+    holds them), against the policy's ``min_users``: the audit of derived groups."""
+
+    def __init__(self, codes: npt.NDArray[np.int64], policy: ReleasePolicy) -> None:
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.policy = policy
+
+    def few(self, sessions: np.ndarray | None) -> int | None:
+        """The number of users of ``sessions`` when they are some and fewer than ``min_users``; else None (also when
+        the sessions are not known)."""
+        if sessions is None or not len(sessions):
+            return None
+        codes = self.codes[sessions]
+        # (hashing, not sorting; most groups show enough users in their first sessions)
+        if len(pd.unique(codes[:1000])) >= self.policy.min_users:
+            return None
+        u = len(pd.unique(codes))
+        return u if u < self.policy.min_users else None
+
+    def problem(self, where: str, what: str, sessions: np.ndarray | None) -> list[str]:
+        """The problem of a derived group ``sessions`` with too few users (empty list when none)."""
+        u = self.few(sessions)
+        if u is None or sessions is None:
+            return []
+        return [f"{where}: {what}: {count_noun(len(sessions), 'session')} of {count_noun(u, 'user')}, below "
+                f"{count_noun(self.policy.min_users, 'user')}"]
+
+
+def _ix(v: Any) -> np.ndarray | None:
+    """A row's sessions (a ``_sessions``-like cell): the array, or None where the row carries none."""
+    return v if isinstance(v, np.ndarray) else None
+
+
+def _col(rows: pd.DataFrame, col: str = "_sessions") -> list[np.ndarray | None]:
+    return [_ix(v) for v in rows[col]] if col in rows else [None] * len(rows)
+
+
+# Sets of sessions are ascending arrays of row indices; their arithmetic goes through a mask over the rows (linear:
+# sorting them, as np.setdiff1d does, made the audit a quarter of a 40K-session report's time).
+
+
+def _union(parts: Iterable[np.ndarray | None]) -> np.ndarray | None:
+    """The sessions in any of ``parts`` (None when one of them is not known)."""
+    ps = list(parts)
+    if any(p is None for p in ps):
+        return None
+    ps = [p for p in ps if p is not None and len(p)]
+    if not ps:
+        return np.zeros(0, np.int64)
+    if len(ps) == 1:
+        return ps[0]
+    mask = np.zeros(max(int(p[-1]) for p in ps) + 1, dtype=bool)
+    for p in ps:
+        mask[p] = True
+    return np.flatnonzero(mask)
+
+
+def _minus(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """The sessions of ``a`` not in ``b`` (None when either is not known)."""
+    if a is None or b is None:
+        return None
+    if not len(a) or not len(b):
+        return a
+    mask = np.zeros(int(a[-1]) + 1, dtype=bool)
+    mask[a] = True
+    mask[b[b <= a[-1]]] = False
+    return np.flatnonzero(mask)
+
+
 def _released(t: pd.DataFrame, var: str) -> pd.DataFrame:
     x = t[(t["variable"] == var) & ~t["suppressed"].astype(bool)]
     return x[pd.to_numeric(x["n_sessions"], errors="coerce").notna() & pd.to_numeric(x["value"], errors="coerce").notna()]
 
 
-def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
+def _audit_derived(figures: list[Figure], policy: ReleasePolicy, users: _Users | None = None) -> list[str]:
     """Counts that arithmetic on released numbers gives, each of which must be none or pass ``min_sessions``: the rest
     of a rate's group (n / share - n, or share x n: :data:`RELEASE_RATES`), the withheld cells under a released total
     of the same figure (:data:`RELEASE_SUMS`), a tree node's n less its released children (:data:`RELEASE_TREES`), the difference of two released counts (:data:`RELEASE_DIFFERENCES`),
     and the difference of two series' totals (:data:`RELEASE_NESTED`), with each series' total less the cells either
     releases, and that difference month by month across figures (:data:`RELEASE_NESTED_MONTHS`), and a row another
-    figure releases less the rate groups that add up to it (:data:`RELEASE_GROUP_TOTALS`)."""
-    problems: list[str] = _audit_topics_total(figures, policy)
+    figure releases less the rate groups that add up to it (:data:`RELEASE_GROUP_TOTALS`).
+
+    With ``users``, each of those groups is also worked out as a set of sessions (from the sessions behind the rows)
+    and must be empty or have ``min_users`` distinct users."""
+    problems: list[str] = _audit_topics_total(figures, policy, users)
     by_id = {f.id: f.table for f in figures if f.available and len(f.table) and "suppressed" in f.table
              and "variable" in f.table}
 
@@ -226,6 +310,15 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
             if _small(round(rest), policy):
                 problems.append(f"figure {month_fig} ({month_var}): {level_fig}'s {level_var} over its levels minus the "
                                 f"released months gives {round(rest)} {what} sessions in the months not released")
+        if users is not None:  # the same two groups as sets: the levels' counted (and uncounted) less the months'
+            lv_num, lv_den = _col(levels), _col(levels, "_den_sessions")
+            m_num, m_all = _col(months, "_num_sessions"), _col(months)
+            sets = [("counted", _minus(_union(lv_num), _union(m_num))),
+                    ("uncounted", _minus(_union(_minus(d, n) for d, n in zip(lv_den, lv_num, strict=True)),
+                                         _union(_minus(a, n) for a, n in zip(m_all, m_num, strict=True))))]
+            for what, x in sets:
+                problems += users.problem(f"figure {month_fig} ({month_var})", f"{level_fig}'s {level_var} over its "
+                                          f"levels minus the released months ({what} sessions)", x)
     for f in figures:
         t = by_id.get(f.id)
         if t is None:
@@ -241,6 +334,12 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
                     if _small(x, policy):
                         problems.append(f"figure {f.id} ({where(r, keys)}, {var}): its share and n give its {what}, "
                                         f"{round(x)} sessions, below the thresholds")
+                if users is not None:  # the same two groups as sets of sessions
+                    group, part = ((_ix(r.get("_sessions")), _ix(r.get("_num_sessions"))) if kind == "denominator"
+                                   else (_ix(r.get("_den_sessions")), _ix(r.get("_sessions"))))
+                    for what, xs in (("numerator", part), ("rest of its group", _minus(group, part))):
+                        problems += users.problem(f"figure {f.id} ({where(r, keys)}, {var})",
+                                                  f"its share and n give its {what}", xs)
         for cells_var, col, total_var in RELEASE_SUMS.get(f.id, ()):
             if col not in t:
                 continue
@@ -252,6 +351,10 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
                 if rest >= 0.5 and (int(sup.sum()) < 2 or _small(rest, policy)):
                     problems.append(f"figure {f.id} ({col}={tot[col]}): {total_var}'s n minus the released "
                                     f"{cells_var} cells gives {round(rest)} sessions in {count_noun(int(sup.sum()), 'withheld cell')}")
+                if users is not None:
+                    problems += users.problem(f"figure {f.id} ({col}={tot[col]})", f"{total_var}'s n minus the "
+                                              f"released {cells_var} cells",
+                                              _minus(_ix(tot.get("_sessions")), _union(_col(cells.loc[~sup]))))
         if f.id in RELEASE_TREES:
             var, id_col, parent_col = RELEASE_TREES[f.id]
             if id_col in t and parent_col in t:
@@ -265,6 +368,11 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
                     if _small(rest, policy):
                         problems.append(f"figure {f.id} ({id_col}={node[id_col]}): its n minus its released children "
                                         f"gives {round(rest)} sessions, below the thresholds")
+                    if users is not None:
+                        shown_kids = kids.loc[~kids["suppressed"].astype(bool)]
+                        problems += users.problem(f"figure {f.id} ({id_col}={node[id_col]})", "its n minus its "
+                                                  "released children", _minus(_ix(node.get("_sessions")),
+                                                                              _union(_col(shown_kids))))
         for big, small, col in RELEASE_DIFFERENCES.get(f.id, ()):
             a, b = _released(t, big).set_index(col), _released(t, small).set_index(col)
             for k in a.index.intersection(b.index):
@@ -272,18 +380,25 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
                 if _small(d, policy):
                     problems.append(f"figure {f.id} ({col}={k}): {big}'s n minus {small}'s gives {round(d)} sessions, "
                                     "below the thresholds")
+                if users is not None and "_sessions" in a and "_sessions" in b:
+                    problems += users.problem(f"figure {f.id} ({col}={k})", f"{big}'s n minus {small}'s",
+                                              _minus(_ix(a.loc[k, "_sessions"]), _ix(b.loc[k, "_sessions"])))
         for outer, inner in RELEASE_NESTED.get(f.id, ()):
             tot = [_series_total(t, outer), _series_total(t, inner)]
             if tot[0] is not None and tot[1] is not None and _small(tot[0] - tot[1], policy):
                 problems.append(f"figure {f.id}: the totals of {outer} and {inner} (n / share) differ by "
                                 f"{round(tot[0] - tot[1])} sessions, below the thresholds")
+            if users is not None:
+                problems += users.problem(f"figure {f.id}", f"the difference of the totals of {outer} and {inner} "
+                                          "(n / share)", _minus(_series_group(t, outer), _series_group(t, inner)))
             if keys:
-                problems += _nested_rests(f.id, t, keys[0], outer, inner, tot, policy)
-    return (problems + _audit_nested_months(by_id, policy) + _audit_group_totals(by_id, policy)
-            + _audit_line_totals(by_id, policy))
+                problems += _nested_rests(f.id, t, keys[0], outer, inner, tot, policy, users)
+    return (problems + _audit_nested_months(by_id, policy, users) + _audit_group_totals(by_id, policy, users)
+            + _audit_line_totals(by_id, policy, users))
 
 
-def _audit_line_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy) -> list[str]:
+def _audit_line_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, users: _Users | None = None,
+                       ) -> list[str]:
     """Lines of cells whose total another figure releases (:data:`RELEASE_LINE_TOTALS`): the total less the line's
     released cells is its withheld cells' sum, which must be none or pass (recomputed from released numbers, whatever
     the withheld cells were: empty ones add nothing)."""
@@ -293,6 +408,7 @@ def _audit_line_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy) ->
         t, totals = by_id.get(fid), _line_totals(by_id, line)
         if t is None or totals is None or col not in t:
             continue
+        total_sets = _line_totals(by_id, line, "_sessions") if users is not None else None
         for k, g in t[t["variable"] == var].groupby(col, sort=False):
             if k not in totals.index:
                 continue
@@ -301,6 +417,10 @@ def _audit_line_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy) ->
             if _small(rest, policy):
                 problems.append(f"figure {fid} ({col}={k}, {var}): {tfig}'s n ({int(totals[k])}) less the released "
                                 f"cells gives {round(rest)} sessions in the withheld ones, below the thresholds")
+            if users is not None:
+                problems += users.problem(f"figure {fid} ({col}={k}, {var})", f"{tfig}'s n less the released cells",
+                                          _minus(_ix(total_sets[k]) if total_sets is not None else None,
+                                                 _union(_col(g.loc[~g["suppressed"].astype(bool)]))))
     return problems
 
 
@@ -322,7 +442,26 @@ def _released_row_total(by_id: dict[str, pd.DataFrame], fid: str, var: str, col:
     return None
 
 
-def _audit_group_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy) -> list[str]:
+def _released_row_sessions(by_id: dict[str, pd.DataFrame], fid: str, var: str, col: str, value: Any,
+                           ) -> np.ndarray | None:
+    """The sessions of the row :func:`_released_row_total` counts (None when not known)."""
+    t = by_id.get(fid)
+    if t is None or col not in t:
+        return None
+    x = _released(t, var)
+    x = x[x[col] == value]
+    if len(x):
+        return _col(x)[0]
+    for cells_var, cells_col, total_var in RELEASE_SUMS.get(fid, ()):
+        cells = t[(t["variable"] == cells_var) & (t[cells_col] == value)] if cells_col == col and total_var == var \
+            else t.iloc[:0]
+        if len(cells) and not bool(cells["suppressed"].astype(bool).any()):
+            return _union(_col(cells))
+    return None
+
+
+def _audit_group_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, users: _Users | None = None,
+                        ) -> list[str]:
     """Rate groups that add up to a row another figure releases (:data:`RELEASE_GROUP_TOTALS`): a key's whole group is
     known from the whole rate (n / share, or its part rate's n / share plus the whole rate's n when both are released);
     the total less the known groups is the others' (and the sessions in none), which must be none, or over two or more
@@ -335,22 +474,41 @@ def _audit_group_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy) -
             continue
         w, p = (_released(t, v).drop_duplicates(col).set_index(col) for v in (whole, part))
         known, unknown = 0.0, []
+        known_sets: list[np.ndarray | None] = []  # the sessions of the groups the released rows give
+
+        def at(x: pd.DataFrame, k: Any, c: str) -> np.ndarray | None:
+            return _ix(x.loc[k, c]) if c in x else None
+
         for k in dict.fromkeys(t.loc[t["variable"].isin([whole, part]), col]):
             wv = float(w.loc[k, "value"]) if k in w.index else None
             pv = float(p.loc[k, "value"]) if k in p.index else None
             if wv is not None and wv > 0:
                 known += float(w.loc[k, "n_sessions"]) / wv
+                known_sets.append(at(w, k, "_den_sessions"))
                 continue
             if pv is not None and pv > 0:
                 known += float(p.loc[k, "n_sessions"]) / pv + (float(w.loc[k, "n_sessions"]) if wv is not None else 0)
+                known_sets.append(at(p, k, "_den_sessions"))
                 if wv is not None:
+                    known_sets.append(at(w, k, "_sessions"))
                     continue
             unknown.append(k)
         rest = total - known
         if rest >= 0.5 and (len(unknown) < 2 or _small(rest, policy)):
             problems.append(f"figure {fid} ({whole}): {tfig}'s {tcol}={tvalue} ({round(total)}) less the groups its "
                             f"released rows give gives {round(rest)} sessions in {count_noun(len(unknown), 'withheld group')}")
+        if users is not None:
+            problems += users.problem(f"figure {fid} ({whole})", f"{tfig}'s {tcol}={tvalue} less the groups its "
+                                      "released rows give", _minus(_released_row_sessions(by_id, tfig, tvar, tcol,
+                                                                                          tvalue), _union(known_sets)))
     return problems
+
+
+def _series_group(t: pd.DataFrame, var: str) -> np.ndarray | None:
+    """The sessions of the total :func:`_series_total` gives (a released cell's group; None: not known)."""
+    x = _released(t, var)
+    x = x[x["value"].astype(float) > 0]
+    return _col(x, "_den_sessions")[0] if len(x) else None
 
 
 def _series_total(t: pd.DataFrame, var: str) -> float | None:
@@ -361,31 +519,48 @@ def _series_total(t: pd.DataFrame, var: str) -> float | None:
 
 
 def _nested_rests(fid: str, t: pd.DataFrame, col: str, outer: str, inner: str, tot: list[float | None],
-                  policy: ReleasePolicy) -> list[str]:
+                  policy: ReleasePolicy, users: _Users | None = None) -> list[str]:
     """The cells of two nested share series (:data:`RELEASE_NESTED`) that their totals give back: a cell's count is
     known where either series releases it, and the outer cells outside the inner series (not inferable) sum to the
     difference of the totals. Each series' total less its known cells is its unknown cells' sum: it must be none, or
     over two or more cells and pass (occupations withholding not inferable with a small occupation, but releasing
     the other occupations' share where inferable: n / share less their n is that occupation alone)."""
     known: dict[Any, float] = {}
+    known_sets: dict[Any, np.ndarray | None] = {}
     for var in (outer, inner):
         for r in _released(t, var).to_dict("records"):
             known.setdefault(r[col], float(r["n_sessions"]))
+            known_sets.setdefault(r[col], _ix(r.get("_sessions")))
     cells = {var: list(dict.fromkeys(t.loc[t["variable"] == var, col])) for var in (outer, inner)}
     extra = [k for k in cells[outer] if k not in set(cells[inner])]
+    groups = {var: _series_group(t, var) for var in (outer, inner)}
     if tot[0] is not None and tot[1] is not None and len(extra) == 1:
         known.setdefault(extra[0], tot[0] - tot[1])
+        known_sets.setdefault(extra[0], _minus(groups[outer], groups[inner]))
     problems = []
     for var, total in zip((outer, inner), tot, strict=True):
         if total is None:
             continue
         unknown = [k for k in cells[var] if k not in known]
         rest = total - sum(known[k] for k in cells[var] if k in known)
+        other = outer if var == inner else inner
         if rest >= 0.5 and (len(unknown) < 2 or _small(rest, policy)):
-            other = outer if var == inner else inner
             problems.append(f"figure {fid} ({var}): its total (n / share) less the cells it or {other} releases "
                             f"gives {round(rest)} sessions in {count_noun(len(unknown), 'withheld cell')}")
+        if users is not None:
+            problems += users.problem(f"figure {fid} ({var})", f"its total (n / share) less the cells it or {other} "
+                                      "releases", _minus(groups[var], _union(known_sets[k] for k in cells[var]
+                                                                             if k in known_sets)))
     return problems
+
+
+def _month_groups(t: pd.DataFrame, var: str) -> dict[str, np.ndarray | None]:
+    """The sessions of each month's total :func:`_month_totals` gives."""
+    if "month" not in t:
+        return {}
+    x = _released(t, var)
+    x = x[(x["value"].astype(float) > 0) & x["month"].notna()]
+    return {str(m): _col(g, "_den_sessions")[0] for m, g in x.groupby("month")}
 
 
 def _month_totals(t: pd.DataFrame, var: str) -> dict[str, float]:
@@ -397,7 +572,8 @@ def _month_totals(t: pd.DataFrame, var: str) -> dict[str, float]:
     return {str(m): float(g["n_sessions"].iloc[0]) / float(g["value"].iloc[0]) for m, g in x.groupby("month")}
 
 
-def _audit_nested_months(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy) -> list[str]:
+def _audit_nested_months(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, users: _Users | None = None,
+                         ) -> list[str]:
     """Nested populations month by month across figures (:data:`RELEASE_NESTED_MONTHS`): a month's two totals differ
     by its classified sessions whose occupation is not inferable, and the whole figure's difference less the released
     months' is those of the other months (and of the sessions without a time). Each must be none or pass."""
@@ -419,6 +595,16 @@ def _audit_nested_months(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy) 
             if _small(round(rest), policy):
                 problems.append(f"figure {ifig}: {tfig}'s totals less the released months' (against {ofig}) give "
                                 f"{round(rest)} sessions in the other months, below the thresholds")
+        if users is None:
+            continue
+        og, ig = _month_groups(ot, ovar), _month_groups(it, ivar)
+        for m in both:
+            problems += users.problem(f"figure {ifig} (month={m})", f"its total (n / share) against {ofig}'s",
+                                      _minus(og[m], ig[m]))
+        if a is not None and b is not None and both and tt is not None:
+            problems += users.problem(f"figure {ifig}", f"{tfig}'s totals less the released months' (against {ofig})",
+                                      _minus(_minus(_series_group(tt, touter), _series_group(tt, tinner)),
+                                             _union(_minus(og[m], ig[m]) for m in both)))
     return problems
 
 
@@ -442,7 +628,23 @@ def _classified_released(figures: list[Figure], policy: ReleasePolicy) -> set[in
     return out
 
 
-def _audit_topics_total(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
+def _classified_sets(figures: list[Figure], policy: ReleasePolicy) -> list[np.ndarray]:
+    """The sessions of the classified-session counts :func:`_classified_released` finds (those known)."""
+    out: list[np.ndarray | None] = []
+    for f in figures:
+        if not f.available:
+            continue
+        t = f.table
+        if f.id == "coverage" and {"dimension", "variable", "suppressed", "_sessions"} <= set(t.columns):
+            x = t[(t["dimension"] == "all") & (t["variable"] == "classified sessions") & ~t["suppressed"].astype(bool)]
+            out += _col(x)
+        elif f.id in _CLASSIFIED_N and f.n_users >= policy.min_users and f.n_sessions >= policy.min_sessions:
+            x = t[t["variable"] == "share_of_sessions"] if "variable" in t else t.iloc[:0]
+            out += _col(x, "_den_sessions")[:1]
+    return [x for x in out if x is not None]
+
+
+def _audit_topics_total(figures: list[Figure], policy: ReleasePolicy, users: _Users | None = None) -> list[str]:
     """The topics figure's total (its n, and each released top-level topic's n / share) against the classified
     sessions other figures release: their difference is the classified sessions in no released topic, which must be
     none or pass ``min_sessions`` (the figure over the clustered sessions only gave 1,500 - 1,497 = 3 sessions)."""
@@ -466,6 +668,12 @@ def _audit_topics_total(figures: list[Figure], policy: ReleasePolicy) -> list[st
             if _small(rest, policy):
                 problems.append(f"figure topics ({what}): {round(total)} sessions, against {c} classified sessions "
                                 f"released elsewhere, gives {rest} sessions in no released topic, below the thresholds")
+    if users is not None and "_den_sessions" in t and "parent_id" in t and totals:
+        top = _col(t[t["parent_id"].isna()], "_den_sessions")  # the top level's group: every total above
+        group = next((x for x in top if x is not None), None)
+        for c in _classified_sets(figures, policy):
+            problems += users.problem("figure topics", "its total against the classified sessions released elsewhere",
+                                      _union([_minus(c, group), _minus(group, c)]))
     return problems
 
 
@@ -533,15 +741,16 @@ def _audit_partitions(figures: list[Figure]) -> list[str]:
     return problems
 
 
-def _line_totals(by_id: dict[str, pd.DataFrame], line: tuple[str, str, str]) -> pd.Series | None:
-    """The n of each of a line's totals (:data:`RELEASE_LINE_TOTALS`) that another figure releases, by the line's
-    key value; None when that figure is not in the report."""
+def _line_totals(by_id: dict[str, pd.DataFrame], line: tuple[str, str, str], what: str = "n_sessions",
+                 ) -> pd.Series | None:
+    """The n (``what``: or the sessions, ``_sessions``) of each of a line's totals (:data:`RELEASE_LINE_TOTALS`) that
+    another figure releases, by the line's key value; None when that figure is not in the report."""
     tfig, tvar = RELEASE_LINE_TOTALS[line]
     tt = by_id.get(tfig)
     col = line[2]
-    if tt is None or col not in tt:
+    if tt is None or col not in tt or what not in tt:
         return None
-    return _released(tt, tvar).drop_duplicates(col).set_index(col)["n_sessions"]
+    return _released(tt, tvar).drop_duplicates(col).set_index(col)[what]
 
 
 def _line_rest(by_id: dict[str, pd.DataFrame], line: tuple[str, str, str], value: Any, shown: float) -> float | None:
@@ -608,8 +817,9 @@ def _refusal(problems: list[str], policy: ReleasePolicy, dp: bool, tail: str = "
     )
 
 
-def _audit(figures: list[Figure], policy: ReleasePolicy, dp_floor: int | None = None) -> None:
-    problems = audit_release(figures, policy, dp_floor=dp_floor)
+def _audit(figures: list[Figure], policy: ReleasePolicy, dp_floor: int | None = None,
+           users: npt.NDArray[np.int64] | None = None) -> None:
+    problems = audit_release(figures, policy, dp_floor=dp_floor, users=users)
     if problems:
         raise _refusal(problems, policy, dp_floor is not None)
 
@@ -660,7 +870,9 @@ def compute(store: Store, opts: ReportOptions) -> Computed:
     with _one_blas_thread():
         ctx = Context(data, policy, B=opts.bootstrap, seed=opts.seed, resample_sessions=opts.individual)
         figs = build_figures(ctx)
-    _audit(figs, policy)
+    _audit(figs, policy, users=ctx.boot.codes)
+    for f in figs:  # the sessions behind each row were the audit's: nothing after it reads them
+        f.table = public_table(f.table)
     release = ReleaseView(
         min_users=int(policy.min_users), min_sessions=int(policy.min_sessions), individual=opts.individual,
         epsilon=opts.epsilon, delta=opts.delta, bootstrap=ctx.ci_text.replace("95% CI: ", ""),
@@ -780,7 +992,7 @@ def write_report(store: Store, opts: ReportOptions) -> ReportResult:
     for f in comp.figures:
         if not f.available:
             continue
-        tbl = _arrow(f.table)
+        tbl = _arrow(public_table(f.table))
         for ext in ("csv", "parquet"):
             p = tdir / f"{f.id}.{ext}"
             if ext == "csv":

@@ -10,6 +10,7 @@ reaches the page through autoescaped template variables or JSON data.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -26,7 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from codecensus import __version__
-from codecensus.aggregate.figures import Figure
+from codecensus.aggregate.figures import Figure, public_table
 from codecensus.report.charts import BUILDERS, chart_specs
 from codecensus.report.findings import Finding, count_noun, fmt_ci, fmt_value, suppressed_text
 
@@ -386,6 +387,9 @@ def render_html(
         lstrip_blocks=True,
     )
     css = resources.files("codecensus.report").joinpath("static/report.css").read_text()
+    # what the page shows (its tables, and the charts' data, which embed whole tables) never carries the columns only
+    # the report's own steps read (the sessions behind each row)
+    figures = [dataclasses.replace(f, table=public_table(f.table)) for f in figures]
     by = {f.id: f for f in figures}
     chart_ids: list[str] = []
     specs: dict[str, Any] = {}
