@@ -619,7 +619,7 @@ def test_sessions_export_carries_no_file_or_folder_name_as_session_id(tmp_path: 
         shutil.copyfile(fix / src, home / dst)
     shutil.copytree(fix / "terminal_bench" / "usaco" / "usaco-101@2025-08-24__16-32-09", home / "tb" / secret)
     ids = []
-    for name in ("a.duckdb", "b.duckdb"):
+    for name in ("a.duckdb", "a.duckdb", "b.duckdb"):  # a re-ingest of one database, and another database
         db = tmp_path / name
         r = runner.invoke(app, ["ingest", str(tmp_path / "team"), "--db", str(db), "--user-from-dir", "-j", "0"])
         assert r.exit_code == 0, r.output
@@ -630,6 +630,8 @@ def test_sessions_export_carries_no_file_or_folder_name_as_session_id(tmp_path: 
         assert secret not in r.stdout and "alice.smith" not in r.stdout, [x["session_id"] for x in rows]
         ids.append(sorted(x["session_id"] for x in rows))
     assert ids[0] == ids[1] and len(set(ids[0])) == len(ids[0])  # stable across runs, one per session
+    # another database: as many sessions; a recorded id a user may fill is hashed with that database's salt
+    assert len(ids[2]) == len(ids[0]) and ids[2] != ids[0]
 
 
 def test_an_empty_user_is_refused_and_cluster_without_summaries_says_to_classify(tmp_path: Path) -> None:
