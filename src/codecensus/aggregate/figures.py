@@ -239,6 +239,9 @@ class Figure:
     available: bool = True
     reason: str = ""  # why unavailable
     extra: dict[str, Any] = field(default_factory=dict)
+    # the sessions its n counts (row indices, as :data:`SESSION_COLUMNS_AUDITED`), for a figure whose n is the total
+    # of a line of its cells (:data:`RELEASE_LINE_WHOLES`): the report's final audit reads them, nothing is written
+    sessions: np.ndarray | None = None
 
     @property
     def suppressed_cells(self) -> int:
@@ -1121,7 +1124,7 @@ def fig_value_by_month(ctx: Context) -> Figure:
         f"raw and reweighted to the whole period's work-mode mix; {ctx.ci_text} (each replicate indexed to its own base).",
         t, ["month"], "index",
         subtitle="An estimate, not a measurement: what the work would cost a professional without an agent.",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info,
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info, sessions=_session_rows(np.isfinite(vals)),
     )
 
 
@@ -1215,7 +1218,7 @@ def fig_value_by_mode(ctx: Context) -> Figure:
         f"Mean and median estimated value per session by work mode (USD), and each mode's monthly mean as an index "
         f"(its first released month = 100: {bases}); {ctx.ci_text}.",
         t, ["mode", "mode_label", "month"], "usd", subtitle="Where the value is, and where it grows.",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), sessions=_session_rows(np.isfinite(vals) & (mode >= 0)),
     )
 
 
@@ -1799,7 +1802,7 @@ def fig_success_trend(ctx: Context) -> Figure:
         f"share of sessions whose outcome is unclear; {ctx.ci_text}.",
         t, ["month"], "share",
         subtitle="Is success changing, or only the mix of work? The reweighted line holds the mix fixed.",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info,
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info, sessions=_session_rows(known),
     )
 
 
@@ -2037,6 +2040,27 @@ RELEASE_LINE_TOTALS: dict[tuple[str, str, str], tuple[str, str]] = {
     ("work_modes_by_month", "share_of_sessions", "mode"): ("work_modes", "share_of_sessions"),
     ("occupations_by_month", "share_where_inferable", "occupation"): ("occupations", "share_where_inferable"),
     ("value_by_mode", "index", "mode"): ("value_by_mode", "mean_usd"),
+    # a month's modes add up to that month's sessions with a value (value by month's row of the month)
+    ("value_by_mode", "index", "month"): ("value_by_month", "raw"),
+    # a level's cells over the modes add up to the level's cell in expertise shape
+    ("expertise_shape_by_mode", "actions_per_prompt", "expertise"): ("expertise_shape", "actions_per_prompt"),
+    ("expertise_shape_by_mode", "words_per_prompt", "expertise"): ("expertise_shape", "words_per_prompt"),
+}
+
+
+# Lines over all the months whose total another count gives: (figure, variable) -> the totals, each the union of
+# parts: (figure, None, None, None) that figure's n (its ``sessions``; printed when it passes the thresholds), or
+# (figure, variable, column, value) a row it releases (or its cells' sum, :data:`RELEASE_SUMS`). A total less the
+# line's released months is its withheld months' sessions and those without a time, which must be none or pass
+# (sessions and distinct users). Checked by the report's final audit.
+LineTotal = tuple[tuple[str, str | None, str | None, Any], ...]
+RELEASE_LINE_WHOLES: dict[tuple[str, str], tuple[LineTotal, ...]] = {
+    **{("value_by_month", v): ((("value_by_month", None, None, None),), (("value_by_mode", None, None, None),))
+       for v in ("raw", "reweighted", "mean")},
+    **{("success_trend", v): ((("success_trend", None, None, None),),) for v in ("raw", "reweighted")},
+    # the unclear sessions: the outcome line of abstentions (among the classified) with its whole-session line
+    ("success_trend", "unclear"): ((("abstentions", "abstained", "facet", "outcome"),
+                                    ("abstentions", "abstained", "facet", "session")),),
 }
 
 
@@ -2157,6 +2181,12 @@ def _audited_variables() -> dict[str, frozenset[str]]:
     for (fid, var, _col), (tfig, tvar) in RELEASE_LINE_TOTALS.items():
         add(fid, var)
         add(tfig, tvar)
+    for (fid, var), totals in RELEASE_LINE_WHOLES.items():
+        add(fid, var)
+        for total in totals:
+            for tfig, tvar, _tcol, _tvalue in total:
+                if tvar is not None:
+                    add(tfig, tvar)
     for (mfig, mvar), (lfig, lvar) in RELEASE_MONTHLY_COUNTS:
         add(mfig, mvar)
         add(lfig, lvar)
@@ -2270,6 +2300,7 @@ __all__ = [
     "RELEASE_DIFFERENCES",
     "RELEASE_GROUP_TOTALS",
     "RELEASE_LINE_TOTALS",
+    "RELEASE_LINE_WHOLES",
     "RELEASE_MONTHLY_COUNTS",
     "RELEASE_NESTED",
     "RELEASE_PARTITIONS",

@@ -17,10 +17,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from codecensus.aggregate.figures import (
+    AUDITED_VARIABLES,
     FIGURES,
     RELEASE_DIFFERENCES,
     RELEASE_GROUP_TOTALS,
     RELEASE_LINE_TOTALS,
+    RELEASE_LINE_WHOLES,
     RELEASE_MONTHLY_COUNTS,
     RELEASE_NESTED,
     RELEASE_NESTED_MONTHS,
@@ -107,7 +109,8 @@ def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int
     subtraction of released counts gives pass the user threshold too: each such group is worked out as a set of
     sessions from the sessions behind the released rows (``figures.SESSION_COLUMNS_AUDITED``) and must be empty or
     have ``min_users`` distinct users (one user can be on both sides of a difference, so its users do not follow from
-    the two counts of users). Without it only their sessions are checked.
+    the two counts of users). Without it only their sessions are checked. With it, a released row the audit reads that
+    carries no sessions (or a figure n that is a line's total) is a problem itself: the check would pass unlooked.
     """
     problems: list[str] = []
     for f in figures:
@@ -145,6 +148,8 @@ def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int
         problems += _audit_partitions(figures)
         problems += _audit_derived(figures, policy, _Users(users, policy) if users is not None else None)
         problems += _audit_abstentions(figures)
+        if users is not None:
+            problems += _audit_sessions_carried(figures, policy)
     if dp_floor is not None:
         problems += _audit_dp_months(figures)
     return problems
@@ -191,6 +196,38 @@ def _audit_abstentions(figures: list[Figure]) -> list[str]:
         gone.append(("outcome", "the whole-session line is withheld"))
     return [f"figure abstentions (facet={facet}): released, but {why}, which subtraction then recovers"
             for facet, why in gone if bool((~ab.loc[ab["facet"] == facet, "suppressed"].astype(bool)).any())]
+
+
+def _audit_sessions_carried(figures: list[Figure], policy: ReleasePolicy) -> list[str]:
+    """The distinct-user check of derived groups needs the sessions behind every released row it reads
+    (:data:`AUDITED_VARIABLES`: ``_sessions``; a share's group, ``_den_sessions``; a rate whose n is its group, the
+    sessions it counts, ``_num_sessions``) and of every figure n that is a line's total (:data:`RELEASE_LINE_WHOLES`).
+    Where they are missing the check would pass without looking: each such figure and variable is a problem."""
+    problems: list[str] = []
+    wholes = {tfig for totals in RELEASE_LINE_WHOLES.values() for total in totals
+              for tfig, tvar, _c, _v in total if tvar is None}
+    for f in figures:
+        if not f.available:
+            continue
+        t = f.table
+        if f.id in wholes and f.sessions is None and f.n_users >= policy.min_users \
+                and f.n_sessions >= policy.min_sessions:
+            problems.append(f"figure {f.id}: its n carries no sessions; the distinct-user check cannot run")
+        audited = AUDITED_VARIABLES.get(f.id, frozenset())
+        if not audited or "variable" not in t or "suppressed" not in t:
+            continue
+        rates = RELEASE_RATES.get(f.id, {})
+        for var in sorted(audited):
+            rows = t[(t["variable"] == var) & ~t["suppressed"].astype(bool)]
+            if rows.empty:
+                continue
+            need = ["_sessions"] + {"numerator": ["_den_sessions"], "denominator": ["_num_sessions"]}.get(
+                rates.get(var, ""), [])
+            for c in need:
+                if any(x is None for x in _col(rows, c)):
+                    problems.append(f"figure {f.id} variable {var}: released rows carry no sessions ({c}); the "
+                                    "distinct-user check cannot run")
+    return problems
 
 
 def _small(n: float, policy: ReleasePolicy) -> bool:
@@ -394,7 +431,135 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy, users: _Users |
             if keys:
                 problems += _nested_rests(f.id, t, keys[0], outer, inner, tot, policy, users)
     return (problems + _audit_nested_months(by_id, policy, users) + _audit_group_totals(by_id, policy, users)
-            + _audit_line_totals(by_id, policy, users))
+            + _audit_line_totals(by_id, policy, users) + _audit_line_wholes(figures, by_id, policy, users)
+            + _audit_share_groups(by_id, policy, users))
+
+
+def _audit_line_wholes(figures: list[Figure], by_id: dict[str, pd.DataFrame], policy: ReleasePolicy,
+                       users: _Users | None = None) -> list[str]:
+    """Lines over all the months whose total another count gives (:data:`RELEASE_LINE_WHOLES`: a figure's n, or rows
+    another figure releases): the total less the line's released months is the sessions of its withheld months and
+    of those without a time, which must be none or pass (sessions; with ``users``, distinct users too). The other way
+    round, where the released months are the whole total, they less the parts of it released give the one part
+    withheld (the unclear months less the whole-session line: the outcome line), which must be none or pass too."""
+    figs = {f.id: f for f in figures if f.available}
+    problems: list[str] = []
+
+    def withheld(tfig: str, tvar: str | None, tcol: str | None, tvalue: Any) -> np.ndarray | None:
+        """The sessions of a part of a total that is not released (a withheld row, a figure n below the thresholds)."""
+        if tvar is None or tcol is None:
+            f = figs.get(tfig)
+            return f.sessions if f is not None else None
+        t = by_id.get(tfig)
+        x = t[(t["variable"] == tvar) & (t[tcol] == tvalue)] if t is not None and tcol in t else None
+        return _col(x)[0] if x is not None and len(x) else None
+
+    def part(tfig: str, tvar: str | None, tcol: str | None, tvalue: Any) -> tuple[float | None, np.ndarray | None]:
+        if tvar is None or tcol is None:  # the figure's n, printed when it passes the thresholds
+            f = figs.get(tfig)
+            if f is None or f.n_users < policy.min_users or f.n_sessions < policy.min_sessions:
+                return None, None
+            return float(f.n_sessions), f.sessions
+        return (_released_row_total(by_id, tfig, tvar, tcol, tvalue),
+                _released_row_sessions(by_id, tfig, tvar, tcol, tvalue))
+
+    for (fid, var), totals in RELEASE_LINE_WHOLES.items():
+        t = by_id.get(fid)
+        if t is None:
+            continue
+        shown = _released(t, var)
+        if "month" in shown:
+            shown = shown[shown["month"].notna()]
+        shown_n = float(pd.to_numeric(shown["n_sessions"]).sum())
+        shown_set: np.ndarray | None = None
+        for total in totals:
+            parts = [part(*p) for p in total]
+            what = " with ".join(f"{tf}'s n" if tv is None else f"{tf}'s {tv} ({tc}={tval})"
+                                 for tf, tv, tc, tval in total)
+            unknown = [j for j, (n, _) in enumerate(parts) if n is None]
+            if len(unknown) == 1:  # the released months against the released parts: the withheld part?
+                w = withheld(*total[unknown[0]])
+                known_n = sum(float(n) for n, _ in parts if n is not None)
+                if w is None or round(shown_n - known_n) != len(w):
+                    continue
+                if shown_set is None:
+                    shown_set = _union(_col(shown))
+                whole = _union([*(x for j, (_, x) in enumerate(parts) if j != unknown[0]), w])
+                if shown_set is None or whole is None or len(_minus(shown_set, whole)) or len(_minus(whole, shown_set)):
+                    continue  # the released months are not the total
+                tf, tv, tc, tval = total[unknown[0]]
+                gone = f"{tf}'s n" if tv is None else f"{tf}'s {tv} ({tc}={tval})"
+                if _small(len(w), policy):
+                    problems.append(f"figure {fid} ({var}): its released months, the whole of {what}, less the "
+                                    f"parts released give {gone}, withheld: {len(w)} sessions, below the thresholds")
+                if users is not None:
+                    problems += users.problem(f"figure {fid} ({var})", f"its released months, the whole of {what}, "
+                                              f"less the parts released give {gone}, withheld", w)
+                continue
+            if unknown:
+                continue  # not released: no total
+            rest = sum(float(n) for n, _ in parts if n is not None) - shown_n
+            if _small(rest, policy):
+                problems.append(f"figure {fid} ({var}): {what} less the released months gives {round(rest)} "
+                                "sessions in the others, below the thresholds")
+            if users is not None:
+                if shown_set is None:
+                    shown_set = _union(_col(shown))
+                problems += users.problem(f"figure {fid} ({var})", f"{what} less the released months",
+                                          _minus(_union(x for _, x in parts), shown_set))
+    return problems
+
+
+# columns that tell apart two share series over the same sessions (decisions' planning and execution bins, session
+# shape's metrics) or name a group (a month, a level, a topic's parent): the cells of one group differ in the category
+_GROUP_COLUMNS = ("kind", "metric", "month", "expertise", "parent_id")
+
+
+def _audit_share_groups(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, users: _Users | None = None,
+                        ) -> list[str]:
+    """The cells of one group of a share series (:data:`RELEASE_RATES`, n the share's numerator: a month's modes, a
+    month's occupations): any released cell gives the group (n / share), and the group less the released cells is the
+    union of its withheld cells, which must be none or pass (sessions; with ``users``, distinct users too). A group
+    of one cell is the rest of its group (:func:`_audit_derived`)."""
+    problems: list[str] = []
+    for fid, rates in RELEASE_RATES.items():
+        t = by_id.get(fid)
+        if t is None or "_den_sessions" not in t:
+            continue
+        for var, kind in rates.items():
+            if kind != "numerator":
+                continue
+            rows = t[t["variable"] == var]
+            series = [c for c in _GROUP_COLUMNS if c in rows]
+            names = list(zip(*(rows[c].astype(str) for c in series), strict=True)) if series else [()] * len(rows)
+            keys: dict[int, tuple[int, int]] = {}  # id of a group's array -> its content's key
+            groups: dict[tuple[Any, ...], list[int]] = {}
+            for i, d in enumerate(_col(rows, "_den_sessions")):
+                if d is None:
+                    continue
+                k = keys.get(id(d))
+                if k is None:
+                    k = keys[id(d)] = (len(d), hash(d.tobytes()))
+                groups.setdefault((*k, *names[i]), []).append(i)
+            sup = rows["suppressed"].astype(bool).to_numpy()
+            for at in groups.values():
+                g = rows.iloc[at]
+                shown = _released(g, var)
+                pos = shown[shown["value"].astype(float) > 0]
+                if len(at) < 2 or pos.empty:
+                    continue  # one cell (the rest of its group is checked), or no group given
+                r = pos.iloc[0]
+                rest = float(r["n_sessions"]) / float(r["value"]) - float(pd.to_numeric(shown["n_sessions"]).sum())
+                where = ", ".join(f"{c}={r[c]}" for c in _GROUP_COLUMNS if c in g and pd.notna(r[c]))
+                head = f"figure {fid} ({var}{', ' + where if where else ''})"
+                if _small(round(rest), policy):
+                    problems.append(f"{head}: its group (n / share) less its released cells gives {round(rest)} "
+                                    f"sessions in {count_noun(int(sup[at].sum()), 'withheld cell')}, below the "
+                                    "thresholds")
+                if users is not None:
+                    problems += users.problem(head, "its group (n / share) less its released cells",
+                                              _minus(_ix(r["_den_sessions"]), _union(_col(shown))))
+    return problems
 
 
 def _audit_line_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, users: _Users | None = None,
@@ -871,8 +1036,9 @@ def compute(store: Store, opts: ReportOptions) -> Computed:
         ctx = Context(data, policy, B=opts.bootstrap, seed=opts.seed, resample_sessions=opts.individual)
         figs = build_figures(ctx)
     _audit(figs, policy, users=ctx.boot.codes)
-    for f in figs:  # the sessions behind each row were the audit's: nothing after it reads them
+    for f in figs:  # the sessions behind each row (and a figure's n) were the audit's: nothing after it reads them
         f.table = public_table(f.table)
+        f.sessions = None
     release = ReleaseView(
         min_users=int(policy.min_users), min_sessions=int(policy.min_sessions), individual=opts.individual,
         epsilon=opts.epsilon, delta=opts.delta, bootstrap=ctx.ci_text.replace("95% CI: ", ""),
