@@ -589,40 +589,36 @@ def _audit_line_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, us
     return problems
 
 
-def _released_row_total(by_id: dict[str, pd.DataFrame], fid: str, var: str, col: str, value: Any) -> float | None:
-    """The n of figure ``fid``'s row (``var``, ``col`` = ``value``): released, or the sum of its cells when the
-    figure releases them all (:data:`RELEASE_SUMS`); None when neither."""
+def _released_row(by_id: dict[str, pd.DataFrame], fid: str, var: str, col: str, value: Any,
+                  ) -> tuple[float, np.ndarray | None] | None:
+    """The n of figure ``fid``'s row (``var``, ``col`` = ``value``) and its sessions (None when not known): released,
+    or the sum of its cells when the figure releases them all (:data:`RELEASE_SUMS`); None when neither."""
     t = by_id.get(fid)
     if t is None or col not in t:
         return None
     x = _released(t, var)
     x = x[x[col] == value]
     if len(x):
-        return float(x["n_sessions"].iloc[0])
+        return float(x["n_sessions"].iloc[0]), _col(x)[0]
     for cells_var, cells_col, total_var in RELEASE_SUMS.get(fid, ()):
         cells = t[(t["variable"] == cells_var) & (t[cells_col] == value)] if cells_col == col and total_var == var \
             else t.iloc[:0]
         if len(cells) and not bool(cells["suppressed"].astype(bool).any()):
-            return float(pd.to_numeric(cells["n_sessions"]).sum())
+            return float(pd.to_numeric(cells["n_sessions"]).sum()), _union(_col(cells))
     return None
+
+
+def _released_row_total(by_id: dict[str, pd.DataFrame], fid: str, var: str, col: str, value: Any) -> float | None:
+    """The n of :func:`_released_row`'s row (None when neither released nor the sum of released cells)."""
+    row = _released_row(by_id, fid, var, col, value)
+    return None if row is None else row[0]
 
 
 def _released_row_sessions(by_id: dict[str, pd.DataFrame], fid: str, var: str, col: str, value: Any,
                            ) -> np.ndarray | None:
     """The sessions of the row :func:`_released_row_total` counts (None when not known)."""
-    t = by_id.get(fid)
-    if t is None or col not in t:
-        return None
-    x = _released(t, var)
-    x = x[x[col] == value]
-    if len(x):
-        return _col(x)[0]
-    for cells_var, cells_col, total_var in RELEASE_SUMS.get(fid, ()):
-        cells = t[(t["variable"] == cells_var) & (t[cells_col] == value)] if cells_col == col and total_var == var \
-            else t.iloc[:0]
-        if len(cells) and not bool(cells["suppressed"].astype(bool).any()):
-            return _union(_col(cells))
-    return None
+    row = _released_row(by_id, fid, var, col, value)
+    return None if row is None else row[1]
 
 
 def _audit_group_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, users: _Users | None = None,
