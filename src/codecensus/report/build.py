@@ -460,8 +460,8 @@ def _audit_line_wholes(figures: list[Figure], by_id: dict[str, pd.DataFrame], po
             if f is None or f.n_users < policy.min_users or f.n_sessions < policy.min_sessions:
                 return None, None
             return float(f.n_sessions), f.sessions
-        return (_released_row_total(by_id, tfig, tvar, tcol, tvalue),
-                _released_row_sessions(by_id, tfig, tvar, tcol, tvalue))
+        row = _released_row(by_id, tfig, tvar, tcol, tvalue)
+        return (None, None) if row is None else row
 
     for (fid, var), totals in RELEASE_LINE_WHOLES.items():
         t = by_id.get(fid)
@@ -608,19 +608,6 @@ def _released_row(by_id: dict[str, pd.DataFrame], fid: str, var: str, col: str, 
     return None
 
 
-def _released_row_total(by_id: dict[str, pd.DataFrame], fid: str, var: str, col: str, value: Any) -> float | None:
-    """The n of :func:`_released_row`'s row (None when neither released nor the sum of released cells)."""
-    row = _released_row(by_id, fid, var, col, value)
-    return None if row is None else row[0]
-
-
-def _released_row_sessions(by_id: dict[str, pd.DataFrame], fid: str, var: str, col: str, value: Any,
-                           ) -> np.ndarray | None:
-    """The sessions of the row :func:`_released_row_total` counts (None when not known)."""
-    row = _released_row(by_id, fid, var, col, value)
-    return None if row is None else row[1]
-
-
 def _audit_group_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, users: _Users | None = None,
                         ) -> list[str]:
     """Rate groups that add up to a row another figure releases (:data:`RELEASE_GROUP_TOTALS`): a key's whole group is
@@ -630,9 +617,10 @@ def _audit_group_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, u
     problems: list[str] = []
     for (fid, col, whole, part), (tfig, tvar, tcol, tvalue) in RELEASE_GROUP_TOTALS:
         t = by_id.get(fid)
-        total = _released_row_total(by_id, tfig, tvar, tcol, tvalue)
-        if t is None or col not in t or total is None:
+        row = _released_row(by_id, tfig, tvar, tcol, tvalue)
+        if t is None or col not in t or row is None:
             continue
+        total, total_sessions = row
         w, p = (_released(t, v).drop_duplicates(col).set_index(col) for v in (whole, part))
         known, unknown = 0.0, []
         known_sets: list[np.ndarray | None] = []  # the sessions of the groups the released rows give
@@ -660,8 +648,7 @@ def _audit_group_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, u
                             f"released rows give gives {round(rest)} sessions in {count_noun(len(unknown), 'withheld group')}")
         if users is not None:
             problems += users.problem(f"figure {fid} ({whole})", f"{tfig}'s {tcol}={tvalue} less the groups its "
-                                      "released rows give", _minus(_released_row_sessions(by_id, tfig, tvar, tcol,
-                                                                                          tvalue), _union(known_sets)))
+                                      "released rows give", _minus(total_sessions, _union(known_sets)))
     return problems
 
 
