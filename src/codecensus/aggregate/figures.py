@@ -710,10 +710,8 @@ def _inferable_share_withheld(ctx: Context) -> bool:
     occ = _codes(df["occupation"], SOC_KEYS)
     inf = _facet_df(ctx).to_numpy() & (occ >= 0)
     codes = np.where(inf, occ, -1)
-    s, u = ctx.boot.population(codes, len(SOC_KEYS))
-    by_cell = pd.Series(df["user"].to_numpy(dtype=object)).groupby(codes).agg(set)
-    cells = [{"n_users": int(u[k]), "n_sessions": int(s[k]), "_users": by_cell.get(k, set())}
-             for k in range(len(SOC_KEYS))]
+    s, u, users = ctx.boot.population_users(codes, len(SOC_KEYS))
+    cells = [{"n_users": int(u[k]), "n_sessions": int(s[k]), "_users": users[k]} for k in range(len(SOC_KEYS))]
     return complement_takes_largest(cells, ctx.policy, users_set_column="_users")
 
 
