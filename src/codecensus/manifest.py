@@ -48,9 +48,9 @@ def _platform() -> str:
 
 def price_list_hash() -> str:
     """The price list's hash (data/pricing.csv): every cost in the store and the report was computed from it."""
-    from importlib import resources
+    from codecensus.prices import price_list_text
 
-    return text_hash(resources.files("codecensus.data").joinpath("pricing.csv").read_text(encoding="utf-8"))
+    return text_hash(price_list_text())
 
 
 def build_manifest(command: str, details: dict[str, Any]) -> dict[str, Any]:

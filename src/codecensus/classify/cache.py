@@ -21,7 +21,6 @@ is not made (:class:`BudgetExceeded`).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 import statistics
@@ -29,13 +28,13 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import orjson
 
+from codecensus.prices import price_rows
 from codecensus.store import Store
 
 __all__ = [
@@ -85,18 +84,12 @@ class Price:
 
 @cache
 def _price_rows() -> tuple[tuple[re.Pattern[str], int, Price], ...]:
-    text = resources.files("codecensus.data").joinpath("pricing.csv").read_text()
-    rows = csv.DictReader(line for line in text.splitlines() if line.strip() and not line.startswith("#"))
-    out = []
-    for r in rows:
-        pat = r["pattern"]
-        # SQL LIKE, as measure reads it: % any text, _ one character
-        rx = re.compile("^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pat) + "$",
-                        re.IGNORECASE)
-        out.append(
-            (rx, len(pat), Price(float(r["input"]), float(r["output"]), float(r["cache_write"]), float(r["cache_read"])))
-        )
-    return tuple(out)
+    # SQL LIKE, as measure reads it: % any text, _ one character
+    return tuple(
+        (re.compile("^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in r.pattern) + "$",
+                    re.IGNORECASE), len(r.pattern), Price(r.input, r.output, r.cache_write, r.cache_read))
+        for r in price_rows()
+    )
 
 
 def price_for(model: str) -> Price | None:

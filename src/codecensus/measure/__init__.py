@@ -31,17 +31,16 @@ their changed or deleted rows, and clears what it measured in the transaction th
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import os
 import re
-from importlib import resources
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from codecensus.prices import price_rows
 from codecensus.store import Store
 from codecensus.store.db import parse_size, rollback
 
@@ -54,14 +53,13 @@ SESSION_COLUMNS = ["session_id", "source", "user", "project", "started_at", "end
 
 
 def _pricing_rows() -> dict[str, list[Any]]:
-    text = resources.files("codecensus.data").joinpath("pricing.csv").read_text()
-    rows = [r for r in csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))]
+    rows = price_rows()
     return {
-        "pattern": [r["pattern"] for r in rows],
-        "p_in": [float(r["input"]) for r in rows],
-        "p_out": [float(r["output"]) for r in rows],
-        "p_cw": [float(r["cache_write"]) for r in rows],
-        "p_cr": [float(r["cache_read"]) for r in rows],
+        "pattern": [r.pattern for r in rows],
+        "p_in": [r.input for r in rows],
+        "p_out": [r.output for r in rows],
+        "p_cw": [r.cache_write for r in rows],
+        "p_cr": [r.cache_read for r in rows],
     }
 
 
