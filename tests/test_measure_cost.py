@@ -55,6 +55,22 @@ def test_a_model_without_a_price_makes_the_session_cost_unknown_not_zero(tmp_pat
     assert cost[ids["no_tokens"]] == pytest.approx(cost[ids["priced"]] / 2, abs=1e-6)
 
 
+def _one_session_per_model(tmp_path: Path, models: list[str], column: str) -> dict[str, object]:
+    """model -> ``column`` of the sessions table, for one measured session (one response) of each model."""
+    root = tmp_path / "team" / "-p"
+    sids = {}
+    for i, model in enumerate(models):
+        sid = f"{i:08d}-1111-4111-8111-111111111111"
+        sids[sid] = model
+        _session(sid, [model]).write(root / f"{sid}.jsonl")
+    store = Store(tmp_path / "db.duckdb")
+    ingest(store, [root.parent], workers=0)
+    build_sessions(store)
+    got = dict(store.con.execute(f"SELECT session_id, {column} FROM sessions").fetchall())
+    store.close()
+    return {sids[sid]: v for sid, v in got.items()}
+
+
 # (model as recorded, USD per million tokens: input, output, cache write, cache read)
 LISTED = [
     ("claude-sonnet-5", (2, 10, 2.5, 0.2)),  # was 3 / 15 (the %sonnet% fallback): half as much again
@@ -84,22 +100,12 @@ def test_each_listed_model_gets_its_own_price_in_measure_and_in_the_llm_cost_est
     cost estimate (classify.cache.price_for), which read the same list."""
     from codecensus.classify.cache import price_for
 
-    root = tmp_path / "team" / "-p"
-    sids = {}
-    for i, (model, _p) in enumerate(LISTED):
-        sid = f"{i:08d}-1111-4111-8111-111111111111"
-        sids[sid] = model
-        _session(sid, [model]).write(root / f"{sid}.jsonl")
-    store = Store(tmp_path / "db.duckdb")
-    ingest(store, [root.parent], workers=0)
-    build_sessions(store)
-    cost = dict(store.con.execute("SELECT session_id, cost_usd FROM sessions").fetchall())
-    store.close()
+    cost = _one_session_per_model(tmp_path, [m for m, _p in LISTED], "cost_usd")
     want = dict(LISTED)
-    for sid, model in sids.items():
+    for model in want:
         p_in, p_out, p_cw, p_cr = want[model]
         # one response: 10 in, 100 out, 1000 cache read, 50 cache write (ccbuild's usage)
-        assert cost[sid] == pytest.approx((10 * p_in + 100 * p_out + 1000 * p_cr + 50 * p_cw) / 1e6, abs=1e-6), model
+        assert cost[model] == pytest.approx((10 * p_in + 100 * p_out + 1000 * p_cr + 50 * p_cw) / 1e6, abs=1e-6), model
         price = price_for(model)
         assert price is not None, model
         assert (price.input, price.output, price.cache_write, price.cache_read) == pytest.approx(want[model]), model
@@ -118,15 +124,4 @@ def test_a_model_named_by_its_files_path_is_kept_by_its_last_part(tmp_path: Path
         "openai/qwen3:32b": "openai/qwen3:32b",
         PRICED: PRICED,
     }
-    root = tmp_path / "team" / "-p"
-    sids = {}
-    for i, model in enumerate(cases):
-        sid = f"{i:08d}-2222-4222-8222-222222222222"
-        sids[sid] = model
-        _session(sid, [model]).write(root / f"{sid}.jsonl")
-    store = Store(tmp_path / "db.duckdb")
-    ingest(store, [root.parent], workers=0)
-    build_sessions(store)
-    got = dict(store.con.execute("SELECT session_id, models FROM sessions").fetchall())
-    store.close()
-    assert {sids[s]: m for s, m in got.items()} == cases
+    assert _one_session_per_model(tmp_path, list(cases), "models") == cases
