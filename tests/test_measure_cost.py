@@ -90,6 +90,8 @@ LISTED = [
     ("o3", (2, 8, 0, 0.5)),
     ("gemini/gemini-2.5-pro", (1.25, 10, 0, 0.125)),
     ("gemini-2.5-flash", (0.3, 2.5, 0, 0.03)),
+    ("gemini-3-pro-preview", (2, 12, 0, 0.2)),  # was unknown (LiteLLM lists it under vertex_ai/ only)
+    ("google/gemini-3-pro-preview", (2, 12, 0, 0.2)),
 ]
 
 
@@ -125,3 +127,76 @@ def test_a_model_named_by_its_files_path_is_kept_by_its_last_part(tmp_path: Path
         PRICED: PRICED,
     }
     assert _one_session_per_model(tmp_path, list(cases), "models") == cases
+
+
+def _measured(tmp_path: Path, sessions: dict[str, list[tuple[str, int]]]) -> dict[str, object]:
+    """name -> cost_usd of a session of one response per (model, input tokens) (ccbuild: 100 out, 1000 cache
+    read, 50 cache write)."""
+    root = tmp_path / "team" / "-p"
+    sids = {}
+    for i, (name, replies) in enumerate(sessions.items()):
+        sid = f"{i:08d}-2222-4222-8222-222222222222"
+        sids[sid] = name
+        s = Session(sid)
+        s.prompt("fix the failing test")
+        for model, tokens_in in replies:
+            s.reply("Done.", model=model, usage=(tokens_in, 100))
+        s.write(root / f"{sid}.jsonl")
+    store = Store(tmp_path / "db.duckdb")
+    ingest(store, [root.parent], workers=0)
+    build_sessions(store)
+    got = dict(store.con.execute("SELECT session_id, cost_usd FROM sessions").fetchall())
+    store.close()
+    return {sids[sid]: v for sid, v in got.items()}
+
+
+def _usd(tokens_in: int, p: tuple[float, float, float, float]) -> float:
+    return (tokens_in * p[0] + 100 * p[1] + 50 * p[2] + 1000 * p[3]) / 1e6
+
+
+def test_a_request_above_the_long_context_tier_is_priced_at_the_tier(tmp_path: Path) -> None:
+    """Claude Sonnet 4 / 4.5 with the 1M context beta and Gemini 2.5 Pro charge more for a request whose input
+    (input + cache read + cache creation tokens) exceeds 200K: every request was priced at the base price. Now each
+    request (response) above the tier is priced at the tier's prices (LiteLLM's *_above_200k_tokens), one at or
+    below it at the base price; in measure and in the LLM cost estimate. Sonnet 4.6 has no tier (LiteLLM lists
+    none)."""
+    from codecensus.classify.cache import Usage, price_for
+
+    sonnet, sonnet_long = (3, 15, 3.75, 0.3), (6, 22.5, 7.5, 0.6)
+    pro, pro_long = (1.25, 10, 0, 0.125), (2.5, 15, 0, 0.25)
+    at_tier = 200_000 - 1000 - 50  # input + cache read + cache write = 200,000: not above
+    cases = {
+        "sonnet long": ([("claude-sonnet-4-5-20250929", 250_000)], _usd(250_000, sonnet_long)),
+        "sonnet 4 long": ([("claude-sonnet-4-20250514", 250_000)], _usd(250_000, sonnet_long)),
+        "sonnet at tier": ([("claude-sonnet-4-5-20250929", at_tier)], _usd(at_tier, sonnet)),
+        "sonnet one of each": ([("claude-sonnet-4-5-20250929", 250_000), ("claude-sonnet-4-5-20250929", 1000)],
+                               _usd(250_000, sonnet_long) + _usd(1000, sonnet)),
+        "sonnet 4.6 long": ([("claude-sonnet-4-6", 250_000)], _usd(250_000, sonnet)),
+        "gemini pro long": ([("gemini-2.5-pro", 250_000)], _usd(250_000, pro_long)),
+        "gemini pro short": ([("gemini-2.5-pro", 1000)], _usd(1000, pro)),
+    }
+    cost = _measured(tmp_path, {name: replies for name, (replies, _want) in cases.items()})
+    for name, (replies, want) in cases.items():
+        assert cost[name] == pytest.approx(want, abs=1e-6), name
+        estimate = 0.0
+        for model, tokens_in in replies:
+            price = price_for(model)
+            assert price is not None, model
+            estimate += price.cost(Usage(tokens_in, 100, cache_write_tokens=50, cache_read_tokens=1000))
+        assert estimate == pytest.approx(want, abs=1e-6), name
+
+
+def test_a_row_of_unknown_price_wins_over_a_broader_pattern(tmp_path: Path) -> None:
+    """gemini-2.5-pro-exp-03-25 (experimental, free of charge when it ran) was priced as Gemini 2.5 Pro through
+    '%gemini-2.5-pro%': the list could not say "unknown" for a pattern. A row with empty prices now does, and as the
+    most specific pattern it wins: the session's cost is NULL (never 0), and the LLM cost estimate has no price; the
+    stable model keeps its price."""
+    from codecensus.classify.cache import price_for
+
+    cost = _measured(tmp_path, {"exp": [("gemini/gemini-2.5-pro-exp-03-25", 1000)],
+                                "stable": [("gemini/gemini-2.5-pro", 1000)],
+                                "mixed": [("gemini-2.5-pro", 1000), ("gemini-2.5-pro-exp-03-25", 1000)]})
+    assert cost["exp"] is None and cost["mixed"] is None
+    assert cost["stable"] == pytest.approx(_usd(1000, (1.25, 10, 0, 0.125)), abs=1e-6)
+    assert price_for("gemini/gemini-2.5-pro-exp-03-25") is None
+    assert price_for("gemini-2.5-pro") is not None

@@ -11,10 +11,39 @@ from typing import NamedTuple
 
 class PriceRow(NamedTuple):
     pattern: str  # SQL LIKE, matched case-insensitively: % any text, _ one character; the longest pattern wins
-    input: float
-    output: float
-    cache_write: float
-    cache_read: float
+    # None (empty in the CSV): the price is unknown. A row of unknown price still wins over shorter patterns, so a
+    # model it names has an unknown cost (NULL), not the price of a broader pattern.
+    input: float | None
+    output: float | None
+    cache_write: float | None
+    cache_read: float | None
+    # Long-context tier: a request whose input (input + cache read + cache creation tokens) exceeds ``tier_tokens``
+    # is priced at the ``*_tier`` prices, all its tokens; None: one price at any length.
+    tier_tokens: int | None = None
+    input_tier: float | None = None
+    output_tier: float | None = None
+    cache_write_tier: float | None = None
+    cache_read_tier: float | None = None
+
+
+_PRICES = ("input", "output", "cache_write", "cache_read")
+_TIER = ("input_tier", "output_tier", "cache_write_tier", "cache_read_tier")
+
+
+def _number(text: str | None) -> float | None:
+    text = (text or "").strip()
+    return float(text) if text else None
+
+
+def _row(r: dict[str, str]) -> PriceRow:
+    base = [_number(r[k]) for k in _PRICES]
+    if any(p is None for p in base) and any(p is not None for p in base):
+        raise ValueError(f"pricing.csv: {r['pattern']}: give all four prices or none (unknown)")
+    tokens = _number(r.get("tier_tokens"))
+    tier = [_number(r.get(k)) for k in _TIER]
+    if (tokens is None) != all(p is None for p in tier) or (tokens is not None and None in tier + base):
+        raise ValueError(f"pricing.csv: {r['pattern']}: a tier needs its threshold, all four prices and a base price")
+    return PriceRow(r["pattern"], *base, None if tokens is None else int(tokens), *tier)
 
 
 @cache
@@ -25,8 +54,7 @@ def price_list_text() -> str:
 @cache
 def price_rows() -> tuple[PriceRow, ...]:
     lines = (line for line in price_list_text().splitlines() if line.strip() and not line.startswith("#"))
-    return tuple(PriceRow(r["pattern"], float(r["input"]), float(r["output"]), float(r["cache_write"]),
-                          float(r["cache_read"])) for r in csv.DictReader(lines))
+    return tuple(_row(r) for r in csv.DictReader(lines))
 
 
 __all__ = ["PriceRow", "price_list_text", "price_rows"]

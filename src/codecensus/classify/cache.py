@@ -34,7 +34,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from codecensus.prices import price_rows
+from codecensus.prices import PriceRow, price_rows
 from codecensus.store import Store
 
 __all__ = [
@@ -71,30 +71,51 @@ class Price:
     output: float = 0.0
     cache_write: float = 0.0
     cache_read: float = 0.0
+    # long-context tier (data/pricing.csv): a request whose input exceeds ``tier_tokens`` is priced at ``tier``
+    tier_tokens: int | None = None
+    tier: Price | None = None
+
+    def at(self, total_input: int) -> Price:
+        """The prices of a request of ``total_input`` input tokens (input + cache write + cache read)."""
+        if self.tier is not None and self.tier_tokens is not None and total_input > self.tier_tokens:
+            return self.tier
+        return self
 
     def cost(self, u: Usage, *, batch: bool = False) -> float:
+        p = self.at(u.total_input)
         usd = (
-            u.input_tokens * self.input
-            + u.output_tokens * self.output
-            + u.cache_write_tokens * self.cache_write
-            + u.cache_read_tokens * self.cache_read
+            u.input_tokens * p.input
+            + u.output_tokens * p.output
+            + u.cache_write_tokens * p.cache_write
+            + u.cache_read_tokens * p.cache_read
         ) / 1e6
         return usd * (BATCH_DISCOUNT if batch else 1.0)
 
 
+def _price(r: PriceRow) -> Price | None:
+    if r.input is None or r.output is None or r.cache_write is None or r.cache_read is None:
+        return None  # the list says "unknown"
+    tier = None
+    if (r.tier_tokens is not None and r.input_tier is not None and r.output_tier is not None
+            and r.cache_write_tier is not None and r.cache_read_tier is not None):
+        tier = Price(r.input_tier, r.output_tier, r.cache_write_tier, r.cache_read_tier)
+    return Price(r.input, r.output, r.cache_write, r.cache_read, r.tier_tokens if tier else None, tier)
+
+
 @cache
-def _price_rows() -> tuple[tuple[re.Pattern[str], int, Price], ...]:
+def _price_rows() -> tuple[tuple[re.Pattern[str], int, Price | None], ...]:
     # SQL LIKE, as measure reads it: % any text, _ one character
     return tuple(
         (re.compile("^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in r.pattern) + "$",
-                    re.IGNORECASE), len(r.pattern), Price(r.input, r.output, r.cache_write, r.cache_read))
+                    re.IGNORECASE), len(r.pattern), _price(r))
         for r in price_rows()
     )
 
 
 def price_for(model: str) -> Price | None:
-    """The list price of an Anthropic model (most specific pattern), or None if unknown."""
-    best: tuple[int, Price] | None = None
+    """The list price of a model (most specific pattern; the first row of that length on a tie), or None if
+    unknown: no pattern matches, or the most specific one says "unknown" (a broader one's price does not apply)."""
+    best: tuple[int, Price | None] | None = None
     for rx, specificity, price in _price_rows():
         if rx.match(model) and (best is None or specificity > best[0]):
             best = (specificity, price)

@@ -606,8 +606,9 @@ class LLMBackend:
 
     def _worst_cost(self, messages: Sequence[Message], *, batch: bool = False) -> float:
         tokens_in = estimate_tokens(self.system_prompt) + sum(estimate_tokens(m["content"]) for m in messages) + 50
-        per_in = max(self.price.input, self.price.cache_write)
-        usd = (tokens_in * per_in + self.max_tokens * self.price.output) / 1e6
+        price = self.price.at(tokens_in)
+        per_in = max(price.input, price.cache_write)
+        usd = (tokens_in * per_in + self.max_tokens * price.output) / 1e6
         return usd * (0.5 if batch else 1.0)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:

@@ -53,13 +53,21 @@ SESSION_COLUMNS = ["session_id", "source", "user", "project", "started_at", "end
 
 
 def _pricing_rows() -> dict[str, list[Any]]:
+    """The price list as columns (``ord``: the row's place, which breaks a tie between patterns of one length as
+    classify.cache.price_for does: the first row wins); a NULL price is unknown, a NULL ``p_tier`` no tier."""
     rows = price_rows()
     return {
+        "ord": list(range(len(rows))),
         "pattern": [r.pattern for r in rows],
         "p_in": [r.input for r in rows],
         "p_out": [r.output for r in rows],
         "p_cw": [r.cache_write for r in rows],
         "p_cr": [r.cache_read for r in rows],
+        "p_tier": [r.tier_tokens for r in rows],
+        "p_in_t": [r.input_tier for r in rows],
+        "p_out_t": [r.output_tier for r in rows],
+        "p_cw_t": [r.cache_write_tier for r in rows],
+        "p_cr_t": [r.cache_read_tier for r in rows],
     }
 
 
@@ -271,21 +279,30 @@ DROP TABLE _m;
 DROP TABLE _frank;
 -- drop subagent copies of main-chain responses
 DELETE FROM _mg WHERE is_subagent AND (session_key, gid) IN (SELECT session_key, gid FROM _mg WHERE NOT is_subagent);
--- prices per distinct model (the LIKE join runs once per model, not once per response)
+-- prices per distinct model (the LIKE join runs once per model, not once per response): the whole row of the
+-- longest matching pattern (the first such row on a tie). Its prices are NULL where the list says "unknown": they
+-- are not replaced by a shorter pattern's (arg_max of each price skipped NULLs, so an unknown row lost to any
+-- broader one).
 CREATE OR REPLACE TEMP TABLE _price AS
-  SELECT g.mid,
-         arg_max(pc.p_in, length(pc.pattern)) AS p_in, arg_max(pc.p_out, length(pc.pattern)) AS p_out,
-         arg_max(pc.p_cw, length(pc.pattern)) AS p_cw, arg_max(pc.p_cr, length(pc.pattern)) AS p_cr
-  FROM _models g JOIN _pricing pc ON g.model ILIKE pc.pattern
-  GROUP BY g.mid;
+  SELECT w.mid, pc.p_in, pc.p_out, pc.p_cw, pc.p_cr, pc.p_tier, pc.p_in_t, pc.p_out_t, pc.p_cw_t, pc.p_cr_t
+  FROM (SELECT g.mid, arg_max(pc.ord, length(pc.pattern) * 1000000 - pc.ord) AS ord
+        FROM _models g JOIN _pricing pc ON g.model ILIKE pc.pattern
+        GROUP BY g.mid) w
+  JOIN _pricing pc USING (ord);
 CREATE OR REPLACE TEMP TABLE _mgc AS
   SELECT g.*, d.shown AS model,
          -- recorded, else priced from the list; a response with tokens but neither (a model without a listed
          -- price, or no model name) has an unknown cost: NULL, which makes its session's cost NULL (it counted 0,
-         -- understating the cost of every session of such a model); one without tokens costs 0
+         -- understating the cost of every session of such a model); one without tokens costs 0. A request whose
+         -- input (input + cache read + cache creation tokens) exceeds the model's long-context tier is priced, all
+         -- its tokens, at the tier's prices (Sonnet 4 / 4.5 with the 1M context beta, Gemini Pro above 200K)
          coalesce(g.cost_recorded,
-           (g.input_tokens * p.p_in + g.output_tokens * p.p_out
-            + g.cache_creation_tokens * p.p_cw + g.cache_read_tokens * p.p_cr) / 1e6,
+           CASE WHEN coalesce(g.input_tokens, 0) + coalesce(g.cache_read_tokens, 0)
+                     + coalesce(g.cache_creation_tokens, 0) > p.p_tier
+                THEN g.input_tokens * p.p_in_t + g.output_tokens * p.p_out_t
+                     + g.cache_creation_tokens * p.p_cw_t + g.cache_read_tokens * p.p_cr_t
+                ELSE g.input_tokens * p.p_in + g.output_tokens * p.p_out
+                     + g.cache_creation_tokens * p.p_cw + g.cache_read_tokens * p.p_cr END / 1e6,
            CASE WHEN coalesce(g.input_tokens, 0) + coalesce(g.output_tokens, 0) + coalesce(g.cache_creation_tokens, 0)
                      + coalesce(g.cache_read_tokens, 0) = 0 THEN 0 END) AS cost
   FROM _mg g LEFT JOIN _price p USING (mid) LEFT JOIN _models d USING (mid)
@@ -600,9 +617,13 @@ def build_sessions(store: Store, *, full: bool = False) -> int:
             try:
                 with store.memory_limit(limit):
                     con.execute(
-                        "CREATE OR REPLACE TEMP TABLE _pricing AS SELECT unnest($pattern::VARCHAR[]) AS pattern, "
+                        "CREATE OR REPLACE TEMP TABLE _pricing AS SELECT unnest($ord::BIGINT[]) AS ord, "
+                        "unnest($pattern::VARCHAR[]) AS pattern, "
                         "unnest($p_in::DOUBLE[]) AS p_in, unnest($p_out::DOUBLE[]) AS p_out, "
-                        "unnest($p_cw::DOUBLE[]) AS p_cw, unnest($p_cr::DOUBLE[]) AS p_cr",
+                        "unnest($p_cw::DOUBLE[]) AS p_cw, unnest($p_cr::DOUBLE[]) AS p_cr, "
+                        "unnest($p_tier::BIGINT[]) AS p_tier, "
+                        "unnest($p_in_t::DOUBLE[]) AS p_in_t, unnest($p_out_t::DOUBLE[]) AS p_out_t, "
+                        "unnest($p_cw_t::DOUBLE[]) AS p_cw_t, unnest($p_cr_t::DOUBLE[]) AS p_cr_t",
                         prices,
                     )
                     _run(store, sql, salt, scoped, stamp)  # drops _pricing and the other temp tables, whatever happens
