@@ -1311,58 +1311,116 @@ def _rate_rows(
     return rows
 
 
-# The outcome cells of a level that its rates disclose, one atom each: strict success's n, at least partial's n
-# minus it (success or partial without evidence), failure's n, unclear's n.
+# The outcome cells of a level that its rates can disclose, one atom each: verified success, success or partial
+# without evidence, failure, unclear.
 _OUTCOME_ATOMS: tuple[tuple[str, ...], ...] = (("verified_success",), ("success", "partial"), ("failure",),
                                                ("unclear",))
+_RATES = ("strict_success", "at_least_partial", "failure", "unclear")
+
+# What a level can release, richest first: the rates released together and the partition of the level's atoms
+# (indices into :data:`_OUTCOME_ATOMS`) they disclose, given the level's sessions (released by other figures:
+# expertise, actions and words per prompt). A known-outcome rate gives the level's sessions with a known outcome
+# (n / share), hence its unclear ones: the unclear share adds nothing and goes with it. At least partial and failure
+# give each other (their numerators add up to the known sessions): they go together. Strict success with at least
+# partial (or failure) gives every atom (at least partial's n minus strict success's: success or partial without
+# evidence).
+_OUTCOME_OPTIONS: tuple[tuple[frozenset[str], tuple[tuple[int, ...], ...]], ...] = (
+    (frozenset(_RATES), ((0,), (1,), (2,), (3,))),
+    (frozenset({"strict_success", "unclear"}), ((0,), (1, 2), (3,))),
+    (frozenset({"at_least_partial", "failure", "unclear"}), ((0, 1), (2,), (3,))),
+    (frozenset({"unclear"}), ((0, 1, 2), (3,))),
+    (frozenset(), ((0, 1, 2, 3),)),
+)
+
+# Totals over the levels that other figures release, as groups of atoms: strict success (success by month), the rest
+# of the known outcomes (success by month's n and the regression's n less it), unclear (abstentions). A total less the
+# levels that disclose its atoms is the atoms of the others.
+_OUTCOME_TOTALS: tuple[tuple[int, ...], ...] = ((0,), (1, 2), (3,))
 
 
-def _outcome_levels_to_withhold(ctx: Context) -> frozenset[int]:
-    """The expertise levels whose outcome cells are withheld whole (in outcome by expertise and the regression):
-    those with an outcome atom (:data:`_OUTCOME_ATOMS`) that is not empty and fails the thresholds, with the
-    complementary levels of fewest sessions that make the withheld ones two or more and each atom's sessions over them
-    none or jointly passing (every atom's total over the levels is released elsewhere, so their sum over the withheld levels is
-    the total minus the released levels).
+def _outcome_rates_released(ctx: Context) -> dict[int, frozenset[str]]:
+    """The rates outcome by expertise releases at each expertise level: per level one of :data:`_OUTCOME_OPTIONS`,
+    the one releasing the most (strict success first: the returns to expertise), such that every group a reader can
+    derive is none or passes the thresholds (sessions, and distinct users of the group):
 
-    The rates of a level disclose each atom: other figures release a level's sessions (expertise, actions and words
-    per prompt: its n), each known-outcome rate discloses its sessions with a known outcome (n / share), so a level's
-    withheld unclear cell was its n minus those (511 - 423 - 81 = 7 sessions); and at least partial's n minus strict
-    success's n gave a level's 3 sessions that succeeded or partly succeeded without evidence (306 - 303), which no
-    rate's own threshold checked."""
+    - in a level, each atom of the partition its rates disclose (:data:`_OUTCOME_OPTIONS`; every derivable group of the
+      level is a union of them): strict success and unclear released leave its 3 failures hidden among its partial
+      outcomes, where the failure rate (or at least partial, which gives it back) would show them;
+    - across levels, what the totals of :data:`_OUTCOME_TOTALS` less the disclosed cells give: a reader combines a total
+      with any level's disclosed groups, so each combination whose cells are all 0 or 1 (enumerated below) must be none
+      or pass (6 unclear sessions at the only level that withholds them are the unclear total less the other levels').
+
+    Before, a level with one small atom was withheld whole (its 3 failures took its strict success with them)."""
     df = ctx.data.df
     K = len(EXPERTISE_LEVELS)
     ex = _codes(df["expertise"], list(EXPERTISE_LEVELS))
     out = df["outcome"].astype("string")
-    atoms = []
-    hits = []
-    for keys in _OUTCOME_ATOMS:
-        hit = out.isin(list(keys)).fillna(False).to_numpy()
-        s, u = ctx.boot.population(np.where(hit & (ex >= 0), ex, -1), K)
-        atoms.append((s.astype(np.int64), u.astype(np.int64)))
-        hits.append(hit)
-    fails = np.zeros(K, dtype=bool)
-    for s, u in atoms:
-        fails |= (s > 0) & ~ctx.passes(u, s)
-    w = set(np.flatnonzero(fails).tolist())
     user = df["user"].to_numpy(dtype=object)
+    cells: list[list[tuple[int, frozenset[Any]]]] = []  # [level][atom]: sessions and users
+    for lv in range(K):
+        at = ex == lv
+        row = []
+        for keys in _OUTCOME_ATOMS:
+            hit = at & out.isin(list(keys)).fillna(False).to_numpy()
+            row.append((int(hit.sum()), frozenset(user[hit].tolist())))
+        cells.append(row)
 
-    def protected(levels: set[int]) -> bool:
-        # the withheld levels' users are the distinct users of their union (a user at two levels counts once)
-        idx = sorted(levels)
-        return len(idx) >= 2 and all(
-            int(s[idx].sum()) == 0 or bool(ctx.passes(len(set(user[hit & np.isin(ex, idx)])), int(s[idx].sum())))
-            for (s, _u), hit in zip(atoms, hits, strict=True))
+    def small(group: Sequence[tuple[int, int]]) -> bool:
+        s = sum(cells[lv][a][0] for lv, a in group)
+        users: set[Any] = set()
+        for lv, a in group:
+            users |= cells[lv][a][1]
+        return s > 0 and not bool(ctx.passes(len(users), s))
 
-    size = sum(s for s, _u in atoms)
-    if w and not protected(w):
-        # the complementary levels that withhold the fewest sessions (then the fewest levels): the few levels allow
-        # trying every choice. Adding the smallest level until the rest passed took levels that did not help: a
-        # level without unclear sessions went first when only the unclear ones fell short, and then a second one.
-        rest = [i for i in range(K) if i not in w and size[i] > 0]
-        choices = [set(c) for r in range(1, len(rest) + 1) for c in itertools.combinations(rest, r)]
-        ok = [c for c in choices if protected(w | c)]
-        w |= min(ok, key=lambda c: (sum(int(size[i]) for i in c), len(c), sorted(c))) if ok else set(rest)
-    return frozenset(EXPERTISE_LEVELS[i] for i in w)
+    # the options each level can take on its own (a level's whole is released elsewhere: not checked here)
+    allowed = [[o for o, (_r, part) in enumerate(_OUTCOME_OPTIONS)
+                if all(len(b) == len(_OUTCOME_ATOMS) or not small([(lv, a) for a in b]) for b in part)]
+               for lv in range(K)]
+    # A derived group is a combination of the totals (a weight per total, so per atom) and of the levels' disclosed
+    # groups whose cells are all 0 or 1: within each disclosed group the atoms' weights differ by at most 1 and the
+    # group's cells are those of the larger weight (or none, or all: groups the level discloses anyway). Three totals:
+    # weights 0..2 give every pattern (a shift of all of them is the levels' sessions, known).
+    weights = [w for w in itertools.product(range(3), repeat=len(_OUTCOME_TOTALS)) if min(w) == 0]
+    atom_w = [[0] * len(_OUTCOME_ATOMS) for _ in weights]
+    for i, w in enumerate(weights):
+        for t, atoms in enumerate(_OUTCOME_TOTALS):
+            for a in atoms:
+                atom_w[i][a] = w[t]
+
+    def leaks(plan: Sequence[int]) -> bool:
+        for aw in atom_w:
+            group: list[tuple[int, int]] = []
+            for lv, o in enumerate(plan):
+                for b in _OUTCOME_OPTIONS[o][1]:
+                    ws = [aw[a] for a in b]
+                    if max(ws) - min(ws) > 1:
+                        break
+                    group += [(lv, a) for a in b if aw[a] > min(ws)]
+                else:
+                    continue
+                group = []  # not a 0/1 combination
+                break
+            else:
+                if small(group):
+                    return True
+        return False
+
+    def score(plan: Sequence[int]) -> tuple[int, int]:
+        rates = [_OUTCOME_OPTIONS[o][0] for o in plan]
+        return sum("strict_success" in r for r in rates), sum(len(r) for r in rates)
+
+    # the plans by what they release (the richest first; ties in level order of the options): the first that leaks
+    # nothing (withholding everything leaks nothing but the totals, released elsewhere)
+    plans = sorted(itertools.product(*allowed), key=lambda p: (tuple(-x for x in score(p)), p))
+    best = next((p for p in plans if not leaks(p)), (len(_OUTCOME_OPTIONS) - 1,) * K)
+    return {EXPERTISE_LEVELS[lv]: _OUTCOME_OPTIONS[o][0] for lv, o in enumerate(best)}
+
+
+def _outcome_levels_to_withhold(ctx: Context) -> frozenset[int]:
+    """The expertise levels outcome by expertise releases no rate of (:func:`_outcome_rates_released`): their
+    sessions with a known outcome are not disclosed, so the regression withholds their n too (with the level's
+    sessions, released elsewhere, it would give its unclear ones)."""
+    return frozenset(lv for lv, rates in _outcome_rates_released(ctx).items() if not rates)
 
 
 def fig_outcomes_by_expertise(ctx: Context) -> Figure:
@@ -1381,18 +1439,24 @@ def fig_outcomes_by_expertise(ctx: Context) -> Figure:
                        "at_least_partial")
     rows += _rate_rows(ctx, ex, (out == "failure").fillna(False).to_numpy(), known, K, keys, "failure")
     rows += _rate_rows(ctx, ex, (out == "unclear").fillna(False).to_numpy(), has, K, keys, "unclear")
-    withheld = _outcome_levels_to_withhold(ctx)
+    released = _outcome_rates_released(ctx)
     for r in rows:
-        r["_withheld"] = r["expertise"] in withheld
+        r["_withheld"] = r["variable"] not in released[r["expertise"]]
     t = _finish(ctx, rows, ["expertise", "expertise_label"])
     n_s, n_u = ctx.boot.population(np.where(has & (ex >= 0), 0, -1), 1)
+    names = {"strict_success": "strict success", "at_least_partial": "at least partial", "failure": "failure",
+             "unclear": "unclear"}
+    notes = [f"{_exp_label(lv)}: {', '.join(names[v] for v in _RATES if v not in rates)} withheld (with the rates "
+             "released they would give a group of sessions below the thresholds, at the level or against the totals "
+             "of other figures)" for lv, rates in released.items()
+             if rates and len(rates) < len(_RATES) and int(((ex == EXPERTISE_LEVELS.index(lv)) & has).sum())]
     return Figure(
         "outcomes_by_expertise", title,
         f"Strict success (verified: a commit, passing tests or the user's confirmation), at least partial success and "
         f"failure as shares of sessions whose outcome is not unclear; the unclear share is over all sessions; {ctx.ci_text}.",
         t, ["expertise", "expertise_label"], "share",
         subtitle="How often the work gets done, by the user's expertise at the task.",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), notes=notes,
     )
 
 
@@ -2124,6 +2188,15 @@ RELEASE_DIFFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 
 
+# Rates of one figure over one value of a key column (the rates of a level) that a reader combines: with their n and
+# shares they give their groups and numerators as sets of sessions, nested or disjoint, and so every region of those
+# sets (strict success and failure released at a level give its success or partial without evidence: the known
+# sessions less both numerators). Each region must be none or pass. Checked by the report's final audit.
+RELEASE_RATE_REGIONS: dict[str, str] = {
+    "outcomes_by_expertise": "expertise",
+}
+
+
 # Two share series of one figure over nested populations: (outer variable, inner variable). Each released cell gives
 # its series' total (n / share), so the outer total minus the inner one (the sessions whose occupation is not
 # inferable) must be none or pass.
@@ -2302,6 +2375,7 @@ __all__ = [
     "RELEASE_MONTHLY_COUNTS",
     "RELEASE_NESTED",
     "RELEASE_PARTITIONS",
+    "RELEASE_RATE_REGIONS",
     "RELEASE_RATES",
     "RELEASE_SUMS",
     "RELEASE_TREES",

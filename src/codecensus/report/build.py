@@ -27,6 +27,7 @@ from codecensus.aggregate.figures import (
     RELEASE_NESTED,
     RELEASE_NESTED_MONTHS,
     RELEASE_PARTITIONS,
+    RELEASE_RATE_REGIONS,
     RELEASE_RATES,
     RELEASE_SUMS,
     RELEASE_TREES,
@@ -420,6 +421,8 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy, users: _Users |
                 if users is not None and "_sessions" in a and "_sessions" in b:
                     problems += users.problem(f"figure {f.id} ({col}={k})", f"{big}'s n minus {small}'s",
                                               _minus(_ix(a.loc[k, "_sessions"]), _ix(b.loc[k, "_sessions"])))
+        if f.id in RELEASE_RATE_REGIONS:
+            problems += _rate_regions(f.id, t, RELEASE_RATE_REGIONS[f.id], policy, users)
         for outer, inner in RELEASE_NESTED.get(f.id, ()):
             tot = [_series_total(t, outer), _series_total(t, inner)]
             if tot[0] is not None and tot[1] is not None and _small(tot[0] - tot[1], policy):
@@ -433,6 +436,35 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy, users: _Users |
     return (problems + _audit_nested_months(by_id, policy, users) + _audit_group_totals(by_id, policy, users)
             + _audit_line_totals(by_id, policy, users) + _audit_line_wholes(figures, by_id, policy, users)
             + _audit_share_groups(by_id, policy, users))
+
+
+def _rate_regions(fid: str, t: pd.DataFrame, col: str, policy: ReleasePolicy, users: _Users | None) -> list[str]:
+    """The regions of a key value's released rate groups (:data:`RELEASE_RATE_REGIONS`): each rate's numerator and
+    group (``_sessions``, ``_den_sessions``) as sets of sessions; the sessions in the same of them form a region, which
+    must be none or pass (sessions, and with ``users`` distinct users). Rows without their sessions are left to
+    :func:`_audit_sessions_carried`."""
+    problems: list[str] = []
+    if col not in t or not RELEASE_RATES.get(fid):
+        return problems
+    rows = pd.concat([_released(t, var) for var in RELEASE_RATES[fid]])
+    for k, at in rows.groupby(col, sort=True):
+        sets = [x for c in ("_sessions", "_den_sessions") for x in _col(at, c)]
+        if not sets or any(x is None for x in sets):
+            continue
+        every = _union(sets)
+        if every is None or not len(every):
+            continue
+        sig = np.zeros(int(every[-1]) + 1, dtype=np.int64)  # each session's sets, one bit per set
+        for j, x in enumerate(sets):
+            sig[x] |= 1 << j
+        for _s, region in pd.Series(every).groupby(sig[every]):
+            ix = region.to_numpy(dtype=np.int64)
+            if _small(len(ix), policy):
+                problems.append(f"figure {fid} ({col}={k}): its released rates give a group of {len(ix)} sessions "
+                                "(the sessions in the same of their numerators and groups), below the thresholds")
+            if users is not None:
+                problems += users.problem(f"figure {fid} ({col}={k})", "a group its released rates give", ix)
+    return problems
 
 
 def _audit_line_wholes(figures: list[Figure], by_id: dict[str, pd.DataFrame], policy: ReleasePolicy,
