@@ -2094,6 +2094,17 @@ RELEASE_LINE_WHOLES: dict[tuple[str, str], tuple[LineTotal, ...]] = {
 }
 
 
+# Lines of one figure whose cells of a month are the same sessions, with the same n (value by month's raw and
+# reweighted index and its monthly mean; success trend's raw and reweighted rate): a month released in any of them gives
+# its n and sessions, so a line's total (:data:`RELEASE_LINE_WHOLES`) less the months released in any of the lines is
+# the months none of them releases (and the sessions without a time), which must be none or pass. Checked by the
+# report's final audit.
+RELEASE_SAME_MONTHS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "value_by_month": (("raw", "reweighted", "mean"),),
+    "success_trend": (("raw", "reweighted"),),
+}
+
+
 # Where the first figure withholds the cell of the variable at a value of the key column, the figures listed release
 # no cell of that value: their cells disclose the rest of a total other figures release (a level's unclear sessions
 # are its n, released by expertise shape, minus its sessions with a known outcome, which every known-outcome rate of
@@ -2335,6 +2346,7 @@ __all__ = [
     "RELEASE_NESTED",
     "RELEASE_PARTITIONS",
     "RELEASE_RATES",
+    "RELEASE_SAME_MONTHS",
     "RELEASE_SUMS",
     "RELEASE_TREES",
     "RELEASE_WITHHELD_WITH",
