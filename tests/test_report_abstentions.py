@@ -146,6 +146,87 @@ def test_few_whole_session_abstentions_withhold_the_outcome_line(tmp_path: Path)
                for p in audit_release(bad, comp.policy))
 
 
+def test_a_small_outcome_line_withholds_the_whole_session_line(tmp_path: Path) -> None:
+    """The other way round: 3 unclear sessions among the classified (three users) beside a quarter of the sessions,
+    which the backend could not answer, and every unclear month of the success trend released (the months are exactly
+    both lines' sessions). The outcome line is withheld on its thresholds; released, the whole-session line gave it
+    back (the months less it: 3 sessions) and the final audit refused the whole report. It goes with the outcome
+    line."""
+    from codecensus.report.build import audit_release
+
+    whole: list[int] = []
+
+    def edit(s: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
+        f = _reasons(s, f)
+        f["abstained"] = False
+        unclear = f["outcome"] == "unclear"
+        m = f[unclear].merge(s[["session_key", "user"]], on="session_key")
+        keep = f["session_key"].isin(m.drop_duplicates("user").head(3)["session_key"])
+        f.loc[unclear & ~keep, ["outcome", "outcome_reason"]] = ["failure", None]
+        at = ~keep & (np.arange(len(f)) % 4 == 0)
+        f.loc[at, ["abstained", "outcome", "occupation", "expertise"]] = [True, "unclear", "not_inferable", None]
+        f.loc[at, ["expertise_reason", "occupation_reason", "outcome_reason"]] = "empty_session"
+        whole.append(int(at.sum()))
+        return f
+
+    comp = _compute(tmp_path, edit, months=6)  # before: ReleaseAuditFailed (the outcome line, 3 sessions)
+    figs = _by(comp)
+    t = figs["abstentions"].table
+    assert t.loc[t["facet"] == "outcome", "suppressed"].all(), t
+    assert t.loc[t["facet"] == "session", "suppressed"].all(), t
+    assert t.loc[t["facet"] == "session", ["value", "n_users", "n_sessions"]].isna().all().all(), t
+    assert not t.loc[t["facet"] == "occupation", "suppressed"].any(), t
+    m = figs["success_trend"].table
+    m = m[m["variable"] == "unclear"]
+    assert len(m) == 6 and not m["suppressed"].any(), m  # every month released: the case the line guards
+    assert int(m["n_sessions"].sum()) == 3 + whole[0], (whole, m)
+    # the report was written: compute's final audit (with the users) found no group to recompute; and again here
+    assert audit_release(comp.figures, comp.policy) == []
+
+
+def _lines(outcome: tuple[int, int, bool], session: tuple[int, int, bool]) -> pd.DataFrame:
+    """The outcome and whole-session lines of abstentions (total and one reason), over sessions [a, b)."""
+    rows = []
+    for facet, (a, b, sup) in (("outcome", outcome), ("session", session)):
+        for reason, var in (("all", "abstained"), ("no_result", "sessions")):
+            rows.append({"facet": facet, "facet_label": facet, "reason": reason, "reason_label": reason,
+                         "variable": var, "value": np.nan if sup else float(b - a), "ci_low": np.nan,
+                         "ci_high": np.nan, "n_users": pd.NA if sup else 20, "n_sessions": pd.NA if sup else b - a,
+                         "suppressed": sup, "ci_method": "count", "suppression": None,
+                         "_sessions": np.arange(a, b, dtype=np.int32)})
+    return pd.DataFrame(rows)
+
+
+def _unclear_months(cuts: list[tuple[str, int, int, bool]]) -> pd.DataFrame:
+    return pd.DataFrame([{"month": mo, "variable": "unclear", "value": np.nan if sup else 0.1, "ci_low": np.nan,
+                          "ci_high": np.nan, "n_users": pd.NA if sup else 20, "n_sessions": pd.NA if sup else b - a,
+                          "suppressed": sup, "ci_method": "x", "_sessions": np.arange(a, b, dtype=np.int32)}
+                         for mo, a, b, sup in cuts])
+
+
+@pytest.mark.parametrize(("months", "outcome_withheld", "withheld"), [
+    ([("2025-10", 0, 60, False), ("2025-11", 60, 112, False)], True, True),
+    # a month withheld: the released months are not both lines, nothing follows
+    ([("2025-10", 0, 60, False), ("2025-11", 60, 112, True)], True, False),
+    # unclear sessions without a time (106-111): the months are not both lines either
+    ([("2025-10", 0, 60, False), ("2025-11", 60, 106, False)], True, False),
+    # the outcome line released: nothing to protect
+    ([("2025-10", 0, 60, False), ("2025-11", 60, 112, False)], False, False),
+])
+def test_the_whole_session_line_is_withheld_only_where_the_months_give_the_outcome_line(
+        months: list[tuple[str, int, int, bool]], outcome_withheld: bool, withheld: bool) -> None:
+    """The outcome line (6 sessions) withheld: the whole-session line (106) goes with it only where the released
+    unclear months are exactly both lines' sessions (112), as the final audit reads them."""
+    from codecensus.aggregate.figures import Figure, withhold_linked
+
+    keys = ["facet", "facet_label", "reason", "reason_label"]
+    figs = [Figure("abstentions", "a", "", _lines((0, 6, outcome_withheld), (6, 112, False)), keys, "count"),
+            Figure("success_trend", "s", "", _unclear_months(months), ["month"], "share")]
+    t = withhold_linked(figs)[0].table
+    s = t[t["facet"] == "session"]
+    assert bool(s["suppressed"].all()) is withheld and bool(s["n_sessions"].isna().all()) is withheld, s
+
+
 def test_the_occupation_line_goes_with_the_occupations_not_inferable_cell() -> None:
     """Where the occupations figure withholds its not-inferable cell (complementary suppression), the abstentions'
     occupation line, the same sessions, would give it back: it is withheld whole, and the audit refuses it shown."""

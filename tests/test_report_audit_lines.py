@@ -207,3 +207,39 @@ def test_the_unclear_months_less_the_whole_session_line_give_a_withheld_outcome_
     m.loc[1, ["value", "n_users", "n_sessions"]] = None
     trend.table = m
     assert not [p for p in audit_release([trend, abst], pol, users=users) if "whole of" in p]
+
+
+@pytest.mark.parametrize(("fid", "lines"), [("value_by_month", ("raw", "reweighted", "mean")),
+                                            ("success_trend", ("raw", "reweighted"))])
+def test_the_months_no_line_of_a_figure_releases_are_checked(fid: str, lines: tuple[str, ...]) -> None:
+    """A figure's lines over the months have the same n each month (value by month's index, raw and reweighted, and
+    its monthly mean; success trend's raw and reweighted rate): a month released in one gives its n for all. Months
+    of 60, 40, 12 and 6 sessions (118, the figure's n). The first lines release the first two and withhold 12 + 6 =
+    18 sessions of 7 users, the last line releases the first and third and withholds 40 + 6: each line alone leaves
+    enough withheld, but together they release three months, and the figure's n less them is the fourth month alone,
+    6 sessions of one user. The audit read each line on its own and passed it."""
+    cuts = (("2025-10", 0, 60, 30), ("2025-11", 60, 100, 20), ("2025-12", 100, 112, 6), ("2026-01", 112, 118, 1))
+    users = np.concatenate([np.arange(60) % 30, 30 + np.arange(40) % 20, 50 + np.arange(12) % 6, np.full(6, 99)]
+                           ).astype(np.int64)
+
+    def line(var: str, withheld: tuple[str, ...]) -> list[dict[str, Any]]:
+        rate = {"_den_sessions": _ix(0, 118)} if fid == "success_trend" else {}
+        return [_row(month=m, variable=var, value=None if m in withheld else (1.0 if rate else 100.0),
+                     n_users=None if m in withheld else u, n_sessions=None if m in withheld else b - a,
+                     suppressed=m in withheld, _sessions=_ix(a, b), **rate,
+                     **({"_num_sessions": _ix(a, b)} if rate else {})) for m, a, b, u in cuts]
+
+    def figure(last: tuple[str, ...]) -> Figure:
+        t = pd.DataFrame([r for v in lines for r in line(v, ("2025-12", "2026-01") if v != lines[-1] else last)])
+        f = Figure(fid, "x", "", t, ["month"], "index", n_sessions=118, n_users=58)
+        f.sessions = _ix(0, 118)
+        return f
+
+    pol = ReleasePolicy()
+    problems = audit_release([figure(("2025-11", "2026-01"))], pol, users=users)
+    what = f"{fid}'s n less the months {' or '.join(lines)} releases"
+    assert f"figure {fid} ({lines[0]}): {what} gives 6 sessions in the others, below the thresholds" in problems, \
+        problems
+    assert f"figure {fid} ({lines[0]}): {what}: 6 sessions of 1 user, below 5 users" in problems, problems
+    # the same months withheld in every line: 18 sessions of 7 users, released
+    assert audit_release([figure(("2025-12", "2026-01"))], pol, users=users) == []

@@ -742,7 +742,8 @@ def fig_abstentions(ctx: Context) -> Figure:
     distinct users), which also covers the facet's total that other figures give (classified - the sessions with a
     level; the occupations figure's not-inferable cell). The whole-session line counts the sessions the backend could
     not answer: the outcome line (unclear among the classified) plus it is the unclear sessions the success trend's
-    months add up to, so when it is withheld the outcome line is withheld whole."""
+    months add up to, so when it is withheld the outcome line is withheld whole (and the other way round where those
+    months give it: :func:`_withhold_session_line`)."""
     title = "Why facets have no finding"
     if not ctx.data.has_facets:
         return _unavailable("abstentions", title, "no classified sessions (run `codecensus classify`)")
@@ -801,8 +802,11 @@ def fig_abstentions(ctx: Context) -> Figure:
 def withhold_linked(figs: list[Figure]) -> list[Figure]:
     """Cells withheld because another figure withholds the same sessions: the abstentions' occupation line is the
     occupations figure's not-inferable cell (its total, and its reasons add up to it), so where that cell is withheld
-    (complementary suppression: other cells follow from it) the line is withheld whole."""
+    (complementary suppression: other cells follow from it) the line is withheld whole. And the whole-session line
+    where the outcome line is withheld and the success trend's released unclear months are both lines' sessions
+    (:func:`_withhold_session_line`)."""
     by = {f.id: f for f in figs if f.available}
+    _withhold_session_line(by)
     occ, ab = by.get("occupations"), by.get("abstentions")
     if occ is None or ab is None or ab.table.empty:
         return figs
@@ -816,6 +820,34 @@ def withhold_linked(figs: list[Figure]) -> list[Figure]:
         _withhold_derived(t, hit)
         ab.table = t
     return figs
+
+
+def _withhold_session_line(by: dict[str, Figure]) -> None:
+    """Withhold the abstentions' whole-session line whole where the outcome line is withheld (below the thresholds)
+    and the success trend's released unclear months (with a time) are exactly the sessions of both lines: those
+    months less the whole-session line would give the outcome line (the mirror of :func:`fig_abstentions` withholding
+    the outcome line with the whole-session line). Where a month is withheld, or unclear sessions have no time, the
+    months are not both lines' sessions and nothing follows: the line stays."""
+    ab, trend = by.get("abstentions"), by.get("success_trend")
+    if ab is None or trend is None or ab.table.empty or trend.table.empty or "_sessions" not in ab.table:
+        return
+    t = ab.table
+    total = t[t["variable"] == "abstained"].set_index("facet")
+    if not {"outcome", "session"} <= set(total.index):
+        return
+    if not bool(total.loc["outcome", "suppressed"]) or bool(total.loc["session", "suppressed"]):
+        return
+    parts = [total.loc[k, "_sessions"] for k in ("outcome", "session")]
+    m = trend.table
+    m = m[(m["variable"] == "unclear") & ~m["suppressed"].astype(bool) & m["month"].notna()]
+    if "_sessions" not in m or m.empty or not all(isinstance(x, np.ndarray) for x in [*parts, *m["_sessions"]]):
+        return
+    shown = np.unique(np.concatenate(list(m["_sessions"])))
+    if not np.array_equal(shown, np.unique(np.concatenate(parts))):
+        return
+    t = t.copy()
+    _withhold_derived(t, (t["facet"] == "session") & ~t["suppressed"].astype(bool))
+    ab.table = t
 
 
 def fig_occupations(ctx: Context) -> Figure:
@@ -2126,6 +2158,17 @@ RELEASE_LINE_WHOLES: dict[tuple[str, str], tuple[LineTotal, ...]] = {
 }
 
 
+# Lines of one figure whose cells of a month are the same sessions, with the same n (value by month's raw and
+# reweighted index and its monthly mean; success trend's raw and reweighted rate): a month released in any of them gives
+# its n and sessions, so a line's total (:data:`RELEASE_LINE_WHOLES`) less the months released in any of the lines is
+# the months none of them releases (and the sessions without a time), which must be none or pass. Checked by the
+# report's final audit.
+RELEASE_SAME_MONTHS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "value_by_month": (("raw", "reweighted", "mean"),),
+    "success_trend": (("raw", "reweighted"),),
+}
+
+
 # Where the first figure withholds the cell of the variable at a value of the key column, the figures listed release
 # no cell of that value: their cells disclose the rest of a total other figures release (a level's unclear sessions
 # are its n, released by expertise shape, minus its sessions with a known outcome, which every known-outcome rate of
@@ -2377,6 +2420,7 @@ __all__ = [
     "RELEASE_PARTITIONS",
     "RELEASE_RATE_REGIONS",
     "RELEASE_RATES",
+    "RELEASE_SAME_MONTHS",
     "RELEASE_SUMS",
     "RELEASE_TREES",
     "RELEASE_WITHHELD_WITH",

@@ -29,6 +29,7 @@ from codecensus.aggregate.figures import (
     RELEASE_PARTITIONS,
     RELEASE_RATE_REGIONS,
     RELEASE_RATES,
+    RELEASE_SAME_MONTHS,
     RELEASE_SUMS,
     RELEASE_TREES,
     RELEASE_WITHHELD_WITH,
@@ -473,7 +474,11 @@ def _audit_line_wholes(figures: list[Figure], by_id: dict[str, pd.DataFrame], po
     another figure releases): the total less the line's released months is the sessions of its withheld months and
     of those without a time, which must be none or pass (sessions; with ``users``, distinct users too). The other way
     round, where the released months are the whole total, they less the parts of it released give the one part
-    withheld (the unclear months less the whole-session line: the outcome line), which must be none or pass too."""
+    withheld (the unclear months less the whole-session line: the outcome line), which must be none or pass too.
+
+    Where lines of the figure have the same sessions each month (:data:`RELEASE_SAME_MONTHS`), a month released in
+    any of them gives its n: the months read as released are those any of the lines releases, read once (with the
+    first line the figure has)."""
     figs = {f.id: f for f in figures if f.available}
     problems: list[str] = []
 
@@ -499,9 +504,19 @@ def _audit_line_wholes(figures: list[Figure], by_id: dict[str, pd.DataFrame], po
         t = by_id.get(fid)
         if t is None:
             continue
-        shown = _released(t, var)
+        same = next((g for g in RELEASE_SAME_MONTHS.get(fid, ()) if var in g), (var,))
+        here = [v for v in same if bool((t["variable"] == v).any())]
+        if var not in here or var != here[0]:
+            continue  # not in the figure, or read with the first of its lines (the months any of them releases)
+        shown = pd.concat([_released(t, v) for v in (var, *(v for v in same if v != var))])
         if "month" in shown:
             shown = shown[shown["month"].notna()]
+            own = set(shown.loc[shown["variable"] == var, "month"])
+            shown = shown.drop_duplicates("month")  # (a month's rows of those lines: the same n and sessions)
+            months = "the released months" if set(shown["month"]) == own else \
+                f"the months {' or '.join(same)} releases"
+        else:
+            months = "the released months"
         shown_n = float(pd.to_numeric(shown["n_sessions"]).sum())
         shown_set: np.ndarray | None = None
         for total in totals:
@@ -521,23 +536,24 @@ def _audit_line_wholes(figures: list[Figure], by_id: dict[str, pd.DataFrame], po
                     continue  # the released months are not the total
                 tf, tv, tc, tval = total[unknown[0]]
                 gone = f"{tf}'s n" if tv is None else f"{tf}'s {tv} ({tc}={tval})"
+                its = "its released months" if months == "the released months" else months
                 if _small(len(w), policy):
-                    problems.append(f"figure {fid} ({var}): its released months, the whole of {what}, less the "
-                                    f"parts released give {gone}, withheld: {len(w)} sessions, below the thresholds")
+                    problems.append(f"figure {fid} ({var}): {its}, the whole of {what}, less the parts released "
+                                    f"give {gone}, withheld: {len(w)} sessions, below the thresholds")
                 if users is not None:
-                    problems += users.problem(f"figure {fid} ({var})", f"its released months, the whole of {what}, "
-                                              f"less the parts released give {gone}, withheld", w)
+                    problems += users.problem(f"figure {fid} ({var})", f"{its}, the whole of {what}, less the "
+                                              f"parts released give {gone}, withheld", w)
                 continue
             if unknown:
                 continue  # not released: no total
             rest = sum(float(n) for n, _ in parts if n is not None) - shown_n
             if _small(rest, policy):
-                problems.append(f"figure {fid} ({var}): {what} less the released months gives {round(rest)} "
+                problems.append(f"figure {fid} ({var}): {what} less {months} gives {round(rest)} "
                                 "sessions in the others, below the thresholds")
             if users is not None:
                 if shown_set is None:
                     shown_set = _union(_col(shown))
-                problems += users.problem(f"figure {fid} ({var})", f"{what} less the released months",
+                problems += users.problem(f"figure {fid} ({var})", f"{what} less {months}",
                                           _minus(_union(x for _, x in parts), shown_set))
     return problems
 
