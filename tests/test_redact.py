@@ -453,6 +453,8 @@ def test_placeholders_and_kinds() -> None:
          "名前はまだないです。名前はひみつです",
          "担当：[PERSON]がやります\n担当：[PERSON]から連絡\n担当：[PERSON]だよ\n名前：[PERSON] さん\n名前：[PERSON]さんです\n"
          "名前はなんですか。名前はまだないです。名前はひみつです"),
+        # ... nor a particle no common given name starts with (before, 山田がやる, 田中にする, 山田でいい were taken whole)
+        ("担当：山田がやる\n担当：田中にする\n名前：山田でいい", "担当：[PERSON]がやる\n担当：[PERSON]にする\n名前：[PERSON]でいい"),
         # a speaker label at a line's start: a known family name, a space, a given name, a colon (before, all stayed)
         ("田中 太郎：おはようございます\n王 小明: 好的\n  佐々木 健一：了解\n김 민준: 네",
          "[PERSON]：おはようございます\n[PERSON]: 好的\n  [PERSON]：了解\n[PERSON]: 네"),
@@ -460,6 +462,17 @@ def test_placeholders_and_kinds() -> None:
         # ... not two words before a colon, "this file:", a title, a name inside a line
         ("注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n田中 様：x\n出力 例:\nそして 田中 太郎：x",
          "注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n田中 様：x\n出力 例:\nそして 田中 太郎：x"),
+        # a given name in hiragana after a listed Japanese family name, with or without a space, before an optional
+        # honorific (before, all stayed)
+        ("林ゆい：おはよう\n田中 さくら: 了解\n  佐々木はるか：はい\n林 のぞみ：x\n山田ゆいさん：x",
+         "[PERSON]：おはよう\n[PERSON]: 了解\n  [PERSON]：はい\n[PERSON]：x\n[PERSON]さん：x"),
+        ('{"text": "log\\n林ゆい：收到"}', '{"text": "log\\n[PERSON]：收到"}'),
+        # ... not an honorific, a particle or a copula, nor a particle right after a one-kanji family name that is
+        # also a noun (林 "forest": 森のなか, 原として), nor an unlisted family name or a name inside a line
+        ("田中さん：x\n田中 さん：x\n林から：x\n山田がやる：x\n田中 です：x\n林の中：x\n森のなか：x\n原として：x\n"
+         "高すぎる：x\nそして 林ゆい：x\n名前はなに：x",
+         "田中さん：x\n田中 さん：x\n林から：x\n山田がやる：x\n田中 です：x\n林の中：x\n森のなか：x\n原として：x\n"
+         "高すぎる：x\nそして 林ゆい：x\n名前はなに：x"),
         # ... but not a particle, a title, the next field or a sentence after the space, nor ASCII
         ("名前：田中 です\n名前：田中 様\n姓名：张三 电话：138\n姓名：王小明 男\n이름: 서연 학생\n이름: 홍길동 입니다",
          "名前：[PERSON] です\n名前：[PERSON] 様\n姓名：[PERSON] 电话：138\n姓名：[PERSON] 男\n이름: [PERSON] 학생\n이름: [PERSON] 입니다"),
