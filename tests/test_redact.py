@@ -462,6 +462,12 @@ def test_placeholders_and_kinds() -> None:
         # ... not two words before a colon, "this file:", a title, a name inside a line
         ("注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n田中 様：x\n出力 例:\nそして 田中 太郎：x",
          "注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n田中 様：x\n出力 例:\nそして 田中 太郎：x"),
+        # ... nor a common word whose first character is a surname, written with a space (金额 "amount", 高度
+        # "height", 程序员 "programmer": before, each became a PERSON); names that are also proper nouns (高峰,
+        # 金华) stay names
+        ("金 额: 100\n高 度：3\n周 期: 5s\n方 法：x\n程 序员：x\n余 额: 0\n黄 金: 1\n任 务：x\n林 业：x",
+         "金 额: 100\n高 度：3\n周 期: 5s\n方 法：x\n程 序员：x\n余 额: 0\n黄 金: 1\n任 务：x\n林 业：x"),
+        ("王 小明: 好\n高 峰：x\n金 华: x\n张 伟: x\n王 芳：x", "[PERSON]: 好\n[PERSON]：x\n[PERSON]: x\n[PERSON]: x\n[PERSON]：x"),
         # a given name in hiragana after a listed Japanese family name, with or without a space, before an optional
         # honorific (before, all stayed)
         ("林ゆい：おはよう\n田中 さくら: 了解\n  佐々木はるか：はい\n林 のぞみ：x\n山田ゆいさん：x",
@@ -515,3 +521,19 @@ def test_names_written_without_an_introduction(text: str, expected: str) -> None
     """Only introduced names ("my name is ...") and names spelled in e-mail addresses were found without the NER
     model: a colleague named in a prompt ("ask Tomasz Wieczorek") reached every output the redactor guards."""
     assert get_redactor().redact(text) == expected
+
+
+def test_chinese_surname_words_are_common_words_not_names() -> None:
+    """The words a speaker label's "金 额:" is checked against (codecensus/data/cn_surname_words.txt, from jieba's
+    dictionary): each starts with a listed surname and has 2 or 3 characters, the licence is kept, and none of the
+    most common Chinese full names (as reported for China's population register) is in it."""
+    from importlib import resources
+
+    from codecensus.redact.names import _CN_SURNAMES, cn_surname_words
+
+    text = resources.files("codecensus.data").joinpath("cn_surname_words.txt").read_text(encoding="utf-8")
+    assert "jieba" in text and "Copyright (c) 2013 Sun Junyi" in text
+    words = cn_surname_words()
+    assert len(words) > 1000 and {"金额", "高度", "方法", "程序员", "余额"} <= words
+    assert all(2 <= len(w) <= 3 and w[0] in _CN_SURNAMES for w in words)
+    assert not words & set("张伟 王伟 王芳 李伟 李娜 张敏 李静 王静 刘伟 王秀英 张丽 李秀英 王丽 张静 李强 王敏 刘洋".split())

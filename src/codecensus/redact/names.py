@@ -605,7 +605,8 @@ _HAN_OR_HANGUL = re.compile(f"[{_HAN}{_HANGUL}]")
 
 def _speaker(m: re.Match[str]) -> bool:
     """Is a speaker label's ``f`` a known family name and ``g`` a given name of the same script, no title or field word
-    (田中 太郎：, 王 小明:, 김 민준:, not 注意 事項：, 이 파일:, 田中 様：), or ``h`` a given name in hiragana after a listed
+    nor, after a Chinese surname, a word that starts with it (田中 太郎：, 王 小明:, 김 민준:, not 注意 事項：, 이 파일:,
+    田中 様：, 金 额:), or ``h`` a given name in hiragana after a listed
     Japanese family name, no particle, copula or honorific, no word the labels reject (林ゆい：, not 田中さん：,
     林から：, 山田がやる：, 田中 です：, 森のなか：)?"""
     family, given = m.group("f"), m.group("g")
@@ -624,9 +625,20 @@ def _speaker(m: re.Match[str]) -> bool:
         return given[0] >= "\uac00" and family in _KR_SURNAMES
     if given[0] >= "\uac00":
         return False
+    if len(family) == 1 and family + given in cn_surname_words():  # (林 业: is "forestry", for 林 of both lists)
+        return False
     if family in _JP_SURNAMES:
         return True
     return len(family) == 1 and family in _CN_SURNAMES and len(given) <= 2
+
+
+@functools.cache
+def cn_surname_words() -> frozenset[str]:
+    """Common Chinese words whose first character is a surname of :data:`_CN_SURNAMES` (金额, 高度, 方法, 程序员:
+    ``codecensus/data/cn_surname_words.txt``, from jieba's dictionary): a speaker label's "金 额:" is one of them,
+    written with a space, no family and given name."""
+    text = resources.files("codecensus.data").joinpath("cn_surname_words.txt").read_text(encoding="utf-8")
+    return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
 
 
 def cjk_names(text: str) -> Iterator[RawHit]:
