@@ -453,6 +453,8 @@ def test_placeholders_and_kinds() -> None:
          "名前はまだないです。名前はひみつです",
          "担当：[PERSON]がやります\n担当：[PERSON]から連絡\n担当：[PERSON]だよ\n名前：[PERSON] さん\n名前：[PERSON]さんです\n"
          "名前はなんですか。名前はまだないです。名前はひみつです"),
+        # ... nor a particle no common given name starts with (before, 山田がやる, 田中にする, 山田でいい were taken whole)
+        ("担当：山田がやる\n担当：田中にする\n名前：山田でいい", "担当：[PERSON]がやる\n担当：[PERSON]にする\n名前：[PERSON]でいい"),
         # a speaker label at a line's start: a known family name, a space, a given name, a colon (before, all stayed)
         ("田中 太郎：おはようございます\n王 小明: 好的\n  佐々木 健一：了解\n김 민준: 네",
          "[PERSON]：おはようございます\n[PERSON]: 好的\n  [PERSON]：了解\n[PERSON]: 네"),
@@ -460,6 +462,23 @@ def test_placeholders_and_kinds() -> None:
         # ... not two words before a colon, "this file:", a title, a name inside a line
         ("注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n田中 様：x\n出力 例:\nそして 田中 太郎：x",
          "注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n田中 様：x\n出力 例:\nそして 田中 太郎：x"),
+        # ... nor a common word whose first character is a surname, written with a space (金额 "amount", 高度
+        # "height", 程序员 "programmer": before, each became a PERSON); names that are also proper nouns (高峰,
+        # 金华) stay names
+        ("金 额: 100\n高 度：3\n周 期: 5s\n方 法：x\n程 序员：x\n余 额: 0\n黄 金: 1\n任 务：x\n林 业：x",
+         "金 额: 100\n高 度：3\n周 期: 5s\n方 法：x\n程 序员：x\n余 额: 0\n黄 金: 1\n任 务：x\n林 业：x"),
+        ("王 小明: 好\n高 峰：x\n金 华: x\n张 伟: x\n王 芳：x", "[PERSON]: 好\n[PERSON]：x\n[PERSON]: x\n[PERSON]: x\n[PERSON]：x"),
+        # a given name in hiragana after a listed Japanese family name, with or without a space, before an optional
+        # honorific (before, all stayed)
+        ("林ゆい：おはよう\n田中 さくら: 了解\n  佐々木はるか：はい\n林 のぞみ：x\n山田ゆいさん：x",
+         "[PERSON]：おはよう\n[PERSON]: 了解\n  [PERSON]：はい\n[PERSON]：x\n[PERSON]さん：x"),
+        ('{"text": "log\\n林ゆい：收到"}', '{"text": "log\\n[PERSON]：收到"}'),
+        # ... not an honorific, a particle or a copula, nor a particle right after a one-kanji family name that is
+        # also a noun (林 "forest": 森のなか, 原として), nor an unlisted family name or a name inside a line
+        ("田中さん：x\n田中 さん：x\n林から：x\n山田がやる：x\n田中 です：x\n林の中：x\n森のなか：x\n原として：x\n"
+         "高すぎる：x\nそして 林ゆい：x\n名前はなに：x",
+         "田中さん：x\n田中 さん：x\n林から：x\n山田がやる：x\n田中 です：x\n林の中：x\n森のなか：x\n原として：x\n"
+         "高すぎる：x\nそして 林ゆい：x\n名前はなに：x"),
         # ... but not a particle, a title, the next field or a sentence after the space, nor ASCII
         ("名前：田中 です\n名前：田中 様\n姓名：张三 电话：138\n姓名：王小明 男\n이름: 서연 학생\n이름: 홍길동 입니다",
          "名前：[PERSON] です\n名前：[PERSON] 様\n姓名：[PERSON] 电话：138\n姓名：[PERSON] 男\n이름: [PERSON] 학생\n이름: [PERSON] 입니다"),
@@ -502,3 +521,19 @@ def test_names_written_without_an_introduction(text: str, expected: str) -> None
     """Only introduced names ("my name is ...") and names spelled in e-mail addresses were found without the NER
     model: a colleague named in a prompt ("ask Tomasz Wieczorek") reached every output the redactor guards."""
     assert get_redactor().redact(text) == expected
+
+
+def test_chinese_surname_words_are_common_words_not_names() -> None:
+    """The words a speaker label's "金 额:" is checked against (codecensus/data/cn_surname_words.txt, from jieba's
+    dictionary): each starts with a listed surname and has 2 or 3 characters, the licence is kept, and none of the
+    most common Chinese full names (as reported for China's population register) is in it."""
+    from importlib import resources
+
+    from codecensus.redact.names import _CN_SURNAMES, cn_surname_words
+
+    text = resources.files("codecensus.data").joinpath("cn_surname_words.txt").read_text(encoding="utf-8")
+    assert "jieba" in text and "Copyright (c) 2013 Sun Junyi" in text
+    words = cn_surname_words()
+    assert len(words) > 1000 and {"金额", "高度", "方法", "程序员", "余额"} <= words
+    assert all(2 <= len(w) <= 3 and w[0] in _CN_SURNAMES for w in words)
+    assert not words & set("张伟 王伟 王芳 李伟 李娜 张敏 李静 王静 刘伟 王秀英 张丽 李秀英 王丽 张静 李强 王敏 刘洋".split())

@@ -211,6 +211,29 @@ def test_other_word_lists_need_the_checksum(phrase: str) -> None:
     assert get_redactor().redact(phrase) == phrase
 
 
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        # phrases of the other lists whose checksum fails (a mistyped word, a truncated copy: no checksum scan finds
+        # them), after a cue: accented words (ábaco, véloce, agréable, éligible, dérober) and Italian words of 9
+        # letters (cartolina, cellulare) ended the cue's run of words before
+        "ligero vista talar yogur venta queso yacer trozo ligero vista talar ábaco",
+        "implorer visage sonnette voyage véloce pourpre volaille tribunal implorer visage sonnette abaisser",
+        "abaisser agréable inductif agréable éligible achat bolide boucle amateur exister dérober bison",
+        "mimosa vita sussurro zinco vero saltare cartolina ulisse mimosa vita cellulare zircone",
+    ],
+)
+def test_accented_seed_phrases_are_found_after_their_cue(phrase: str) -> None:
+    """The cue rule took only words of 3 to 8 unaccented letters: an accented phrase after "seed phrase:" was found only
+    when its checksum held. Now its words are read as the checksum scan reads them (accents composed, decomposed or
+    left out)."""
+    r = get_redactor()
+    assert r.redact(phrase) == phrase  # (no checksum holds: only the cue finds it)
+    for variant in _variants(phrase)[:3]:  # composed, decomposed (NFKD), without accents
+        assert r.redact(f"seed phrase: {variant} (keep it)") == "seed phrase: [MNEMONIC] (keep it)", variant
+        assert r.redact(f'MNEMONIC="{variant}"') == 'MNEMONIC="[MNEMONIC]"', variant
+
+
 @pytest.mark.parametrize("language", ["english", "spanish", "french", "italian", "portuguese", "czech"])
 def test_bip39_word_lists_are_the_reference_ones(language: str) -> None:
     """Each list's words are mnemonic 0.21's file unchanged: the sha256 its header states (taken from the file)."""

@@ -525,8 +525,11 @@ _CJK_NOT_GIVEN = frozenset(
 )
 _HIRAGANA = "\u3041-\u3096"
 #: Hiragana that start no given name after a family name: a particle, a copula, an honorific (田中です, 田中さん,
-#: 山田から, 山田までお願いします, 田中では)
-_HIRA_NOT_GIVEN_START = "です|でした|でしょ|さん|さま|くん|ちゃん|から|まで|より|など|にて|では|には|とは|への|だけ|だよ|だね|だった"
+#: 山田から, 山田までお願いします, 田中では), or a particle no common given name starts with (山田がやる, 林にする,
+#: 原でいい, 森をみる, 林へいく: が, を, に, へ, で; の, と, は, も, か, や start names: のぞみ, ともこ, はるか, もも)
+_HIRA_NOT_GIVEN_START = (
+    "です|でした|でしょ|さん|さま|くん|ちゃん|から|まで|より|など|にて|では|には|とは|への|だけ|だよ|だね|だった|が|を|に|へ|で"
+)
 #: Hiragana words before です or after a label that are no name (名前はなんですか, 名前はまだないです, 名前はひみつです)
 _HIRA_NOT_NAMES = frozenset(
     """です でした だ だよ だね ね よ ない なし なん なに まだ まだない いい よい これ それ あれ どれ ここ そこ ひみつ
@@ -584,28 +587,58 @@ _KR_SURNAMES = frozenset(
     "김 박 최 윤 강 조 임 권 황 송 류 유 홍 손 배 백 허 곽 심 노 성 민 엄 채 원 변 염 추 석 설 길 연 표 탁 남궁 황보 선우 제갈 독고".split()
 )
 #: A speaker label at a line's start: a family name, a space and a given name before a colon (田中 太郎：, 王 小明:,
-#: 김 민준:); the names are checked in :func:`_speaker`
+#: 김 민준:), or a given name in hiragana (2 to 4 kana) after a kanji family name, with or without a space and before
+#: an optional honorific (林ゆい：, 田中 さくら：, 林ゆいさん：); the names are checked in :func:`_speaker`
 _CJK_SPEAKER = re.compile(
-    rf"(?:\A|\n|\\n)[ \t\u3000]*(?P<f>[{_HAN}々]{{1,3}}|[{_HANGUL}]{{1,2}})[ \t\u3000]+"
-    rf"(?P<g>[{_HAN}]{{1,3}}|[{_HANGUL}]{{1,2}})[ \t\u3000]*[:：]"
+    rf"(?:\A|\n|\\n)[ \t\u3000]*(?P<f>[{_HAN}々]{{1,3}}|[{_HANGUL}]{{1,2}})"
+    rf"(?:[ \t\u3000]+(?P<g>[{_HAN}]{{1,3}}|[{_HANGUL}]{{1,2}})|[ \t\u3000]*(?P<h>[{_HIRAGANA}]{{2,4}}?)(?:さん|さま|ちゃん|くん)?)"
+    rf"[ \t\u3000]*[:：]"
 )  # (a line break matched, not looked behind for: 1.3x faster)
+#: The start of a hiragana word that is no given name (:data:`_HIRA_NOT_GIVEN_START`), for :func:`_speaker`; and,
+#: right after a one-kanji family name that is also a noun (林 "forest", 森 "woods", 原 "field"), any particle: 森のなか：,
+#: 原として：, 林もある： are no names (林のぞみ： is lost with them; 林 のぞみ：, with a space, is taken)
+_HIRA_NOT_GIVEN_HEAD = re.compile(_HIRA_NOT_GIVEN_START)
+_HIRA_PARTICLE_HEAD = re.compile("[のとはもかや]")
 
 _HAN_OR_HANGUL = re.compile(f"[{_HAN}{_HANGUL}]")
 
 
 def _speaker(m: re.Match[str]) -> bool:
     """Is a speaker label's ``f`` a known family name and ``g`` a given name of the same script, no title or field word
-    (田中 太郎：, 王 小明:, 김 민준:, not 注意 事項：, 이 파일:, 田中 様：)?"""
+    nor, after a Chinese surname, a word that starts with it (田中 太郎：, 王 小明:, 김 민준:, not 注意 事項：, 이 파일:,
+    田中 様：, 金 额:), or ``h`` a given name in hiragana after a listed
+    Japanese family name, no particle, copula or honorific, no word the labels reject (林ゆい：, not 田中さん：,
+    林から：, 山田がやる：, 田中 です：, 森のなか：)?"""
     family, given = m.group("f"), m.group("g")
+    if given is None:
+        kana = m.group("h")
+        return (
+            family in _JP_SURNAMES
+            and _HIRA_NOT_GIVEN_HEAD.match(kana) is None
+            and (len(family) > 1 or m.start("h") > m.end("f") or _HIRA_PARTICLE_HEAD.match(kana) is None)
+            and kana not in _HIRA_NOT_NAMES
+            and kana not in _CJK_NOT_GIVEN
+        )
     if given in _CJK_NOT_NAMES or given in _CJK_NOT_GIVEN or family in _CJK_NOT_NAMES:
         return False
     if family[0] >= "\uac00":  # Hangul
         return given[0] >= "\uac00" and family in _KR_SURNAMES
     if given[0] >= "\uac00":
         return False
+    if len(family) == 1 and family + given in cn_surname_words():  # (林 业: is "forestry", for 林 of both lists)
+        return False
     if family in _JP_SURNAMES:
         return True
     return len(family) == 1 and family in _CN_SURNAMES and len(given) <= 2
+
+
+@functools.cache
+def cn_surname_words() -> frozenset[str]:
+    """Common Chinese words whose first character is a surname of :data:`_CN_SURNAMES` (金额, 高度, 方法, 程序员:
+    ``codecensus/data/cn_surname_words.txt``, from jieba's dictionary): a speaker label's "金 额:" is one of them,
+    written with a space, no family and given name."""
+    text = resources.files("codecensus.data").joinpath("cn_surname_words.txt").read_text(encoding="utf-8")
+    return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
 
 
 def cjk_names(text: str) -> Iterator[RawHit]:
@@ -633,4 +666,4 @@ def cjk_names(text: str) -> Iterator[RawHit]:
     if (":" in text or "：" in text) and _HAN_OR_HANGUL.search(text) is not None:
         for m in _CJK_SPEAKER.finditer(text):
             if _speaker(m):
-                yield RawHit(K.PERSON, m.start("f"), m.end("g"), 0.8, "rule")
+                yield RawHit(K.PERSON, m.start("f"), m.end("g") if m.group("g") is not None else m.end("h"), 0.8, "rule")

@@ -732,6 +732,17 @@ def seed_starts(text: str, lower: str) -> Iterator[int]:
     return _cue_starts(lower, text, ("mnemonic", "wallet"), ("phrase", "words"), _SEED_HEAD)
 
 
+#: The letters of the BIP-39 word lists (:data:`BIP39_LANGUAGES`: Latin-1 accents only) and the combining accents of a
+#: decomposed word (as BIP-39 writes ábaco)
+_LO = "a-zß-öø-ÿ"
+_UP = "A-ZÀ-ÖØ-Þ"
+_MARK = "\u0300-\u036f"
+#: A word of a seed phrase after its cue: 3 to 9 lower-case letters (the lists' shortest and longest words: Italian
+#: ones have up to 9), each with its accents composed, decomposed or left out (ábaco, a\u0301baco, abaco), as
+#: :func:`bip39_phrases` looks words up
+_CUE_SEED_WORD = rf"[{_LO}](?:[{_MARK}]*[{_LO}]){{2,8}}[{_MARK}]*"
+
+
 # -- rules ---------------------------------------------------------------------------------------
 
 _ASSIGN_KEYS = (
@@ -1232,12 +1243,13 @@ RULES: tuple[Rule, ...] = (
         score=0.9,
     ),
     Rule(
-        # a wallet's seed phrase after its cue: 12 to 24 words of 3 to 8 lower-case letters, as BIP-39 words are
+        # a wallet's seed phrase after its cue: 12 to 24 lower-case words shaped as BIP-39 words are, accented or not
         "seed_phrase",
         K.MNEMONIC,
         re.compile(
             _CUE_LEFT + r"(?i:(?:seed|recovery|backup|wallet|secret[ \t_-]recovery)[ \t_-]?(?:phrase|words)|mnemonic(?:[ \t_-]?phrase)?|"
-            r"wallet[ \t_-]seed)" + _CUE_SEP + r"(?P<v>[a-z]{3,8}(?:[ \t]+[a-z]{3,8}){11,23})(?![A-Za-z])"
+            r"wallet[ \t_-]seed)" + _CUE_SEP
+            + rf"(?P<v>{_CUE_SEED_WORD}(?:[ \t]+{_CUE_SEED_WORD}){{11,23}})(?![^\W\d_]|[{_MARK}])"
         ),
         ("mnemonic", "phrase", "seed", "words"),
         starts=seed_starts,
@@ -1502,9 +1514,6 @@ def _bip39_index() -> dict[str, tuple[int, ...]]:
     return out
 
 
-_LO = "a-zß-öø-ÿ"
-_UP = "A-ZÀ-ÖØ-Þ"
-_MARK = "\u0300-\u036f"  # (combining accents: a decomposed word, as BIP-39 writes ábaco)
 #: A word of a seed phrase as written: lower case, capitalised or in capitals, with accents composed or not
 _SEED_WORD = rf"(?>[{_LO}][{_LO}{_MARK}]{{2,11}}|[{_UP}][{_LO}{_MARK}]{{2,11}}|[{_UP}][{_UP}{_MARK}]{{2,11}})(?![^\W\d_]|[{_MARK}])"
 #: An item's number (``1.``, ``2)``, ``12:``, `` 3  ``) or bullet (``-``, ``*``) before a word of a phrase written as a list
