@@ -234,3 +234,24 @@ def test_a_store_without_ctime_and_inode_is_migrated_and_keeps_its_files(tmp_pat
         _rewrite(path)
         assert ingest(s, [tmp_path / "c"], settle_s=0).files_parsed == 1
         assert NEW.decode() in _prompts(s)
+
+
+def test_a_file_numbered_anew_by_a_remount_is_not_read_again(tmp_path: Path, store: Store) -> None:
+    """Before: a filesystem mounted again that numbers its files anew (a network or FUSE filesystem, an overlay, a
+    disk image) gave every stored file another inode with the same size, mtime and ctime; each was taken as rewritten
+    and parsed again whole. Now such a file, its head and tail unchanged, is skipped and its new inode stored (the
+    distributed plan skips it too); a file whose ctime changed as well is still read again."""
+    from codecensus.engine.plan import plan_inputs
+
+    path = _write(tmp_path / "c", time.time_ns() - 3600 * 10**9)
+    assert ingest(store, [tmp_path / "c"], settle_s=0).files_parsed == 1
+    real = path.stat().st_ino
+    store.con.execute("UPDATE files SET inode = ?", [real + 1])  # the number it had before the remount
+    assert plan_inputs(store, [str(tmp_path / "c")], settle_s=0).skipped == 1
+    s2 = ingest(store, [tmp_path / "c"], settle_s=0)
+    assert (s2.files_parsed, s2.files_appended, s2.files_skipped, s2.bytes_read) == (0, 0, 1, 0)
+    assert store.one("SELECT inode FROM files") == (real,)
+    # another number AND another ctime: replaced, as a rename over it would (read again)
+    store.con.execute("UPDATE files SET inode = ?, ctime_ns = ctime_ns - 1", [real + 1])
+    assert plan_inputs(store, [str(tmp_path / "c")], settle_s=0).skipped == 0
+    assert ingest(store, [tmp_path / "c"], settle_s=0).files_parsed == 1

@@ -207,6 +207,19 @@ def _same_stat(state: FileState, size: int, mtime_ns: int, ctime_ns: int | None 
     )
 
 
+def _renumbered(state: FileState, size: int, mtime_ns: int, ctime_ns: int | None, inode: int | None) -> bool:
+    """Whether ``state`` holds this stat of its file but for the inode: the same size, mtime (safely older than the
+    stat that stored it) and ctime, another inode number. A filesystem mounted again can number its files anew (a
+    network or FUSE filesystem, an overlay, a disk image), and every file of a corpus then looked rewritten and was
+    read again whole. A file replaced by another (a rename over it) has the ctime of its own creation or rename, so
+    with the ctime equal only the numbering changed; the caller still compares the head and tail fingerprints."""
+    return (
+        ctime_ns is not None and inode is not None and state.ctime_ns == ctime_ns and state.inode is not None
+        and state.inode != inode and state.size == size and state.mtime_ns == mtime_ns
+        and not racily_clean(mtime_ns, state.checked_ns)
+    )
+
+
 @dataclass(slots=True)
 class _Job:
     cand: Candidate
@@ -259,6 +272,15 @@ def _plan(cand: Candidate, state: FileState | None, settle_s: float,
             if identities is not None and state.ctime_ns is None:
                 identities[state.file_id] = (ctime_ns, inode)
             return None  # unchanged
+        if (
+            not is_dir
+            and _renumbered(state, size, mtime_ns, ctime_ns, inode)
+            and state.consumed >= size
+            and (state.head_hash, state.tail_hash) == _fingerprints(cand.path, state.consumed)
+        ):
+            if identities is not None:
+                identities[state.file_id] = (ctime_ns, inode)
+            return None  # unchanged, renumbered
         if (
             p.append_only
             and not is_dir
@@ -415,14 +437,19 @@ def _ingest(
         if stat.S_ISDIR(fs.st_mode):
             return False
         # (racily clean: planning reads it again)
-        if st.consumed >= st.size and _same_stat(st, fs.st_size, fs.st_mtime_ns, fs.st_ctime_ns, fs.st_ino):
+        same = _same_stat(st, fs.st_size, fs.st_mtime_ns, fs.st_ctime_ns, fs.st_ino)
+        renumbered = not same and _renumbered(st, fs.st_size, fs.st_mtime_ns, fs.st_ctime_ns, fs.st_ino)
+        if st.consumed >= st.size and (same or renumbered):
             try:
-                if tail_fingerprint(p, st.consumed) != st.tail_hash:
+                if renumbered:  # only the inode differs (a filesystem mounted again): the head must be the same too
+                    if _fingerprints(p, st.consumed) != (st.head_hash, st.tail_hash):
+                        return False
+                elif tail_fingerprint(p, st.consumed) != st.tail_hash:
                     return False  # rewritten in place with the same size and mtime: read again
             except OSError:
                 return False  # planning says why
             n_unchanged += 1
-            if st.ctime_ns is None:
+            if st.ctime_ns is None or renumbered:
                 identities[st.file_id] = (fs.st_ctime_ns, fs.st_ino)
             counted.add(ps)
             if st.path != as_text(real):

@@ -15,7 +15,9 @@ from codecensus.ingest import (
     SETTLE_S,
     SKIP_DIRS,
     IngestStats,
+    _fingerprints,
     _local_user,
+    _renumbered,
     _same_stat,
     _stat,
     discover,
@@ -55,6 +57,19 @@ def _same_tail(path: Path, state: FileState | None) -> bool:
         return False  # read again: the task says why
 
 
+def _renumbered_only(state: FileState | None, version: str | None, parser_version: str | None, path: Path, size: int,
+                     mtime_ns: int, user: str | None, ctime_ns: int, inode: int | None) -> bool:
+    """Whether a local file is as stored but for its inode number (a filesystem mounted again: the local ingest's
+    ``_renumbered``), its head and tail unchanged too."""
+    if (state is None or version is None or version != parser_version or state.user_name != stored_text(user)
+            or path.is_dir() or state.consumed < size or not _renumbered(state, size, mtime_ns, ctime_ns, inode)):
+        return False
+    try:
+        return _fingerprints(path, state.consumed) == (state.head_hash, state.tail_hash)
+    except OSError:
+        return False  # read again: the task says why
+
+
 def plan_inputs(
     store: Store,
     paths: Iterable[str | Path],
@@ -81,10 +96,10 @@ def plan_inputs(
         state = states.get(c.file_id)
         final = (now - mtime_ns / 1e9) >= settle_s
         version = state.parser_version if state else None
-        if (
-            not full
-            and _unchanged(state, version, c.parser.version, size, mtime_ns, final, c.user, ctime_ns, inode)
-            and _same_tail(c.path, state)
+        if not full and (
+            (_unchanged(state, version, c.parser.version, size, mtime_ns, final, c.user, ctime_ns, inode)
+             and _same_tail(c.path, state))
+            or _renumbered_only(state, version, c.parser.version, c.path, size, mtime_ns, c.user, ctime_ns, inode)
         ):
             plan.skipped += 1
             continue
