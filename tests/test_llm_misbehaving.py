@@ -415,6 +415,9 @@ _LOCAL = ["--backend", "openai", "--model", "m", "--base-url", closed_url()]  # 
         ([*_LOCAL, "--max-retries", "-1"], "--max-retries"),
         ([*_LOCAL, "--concurrency", "0"], "--concurrency"),  # ran with 1
         (["--no-ner"], "--ner/--no-ner applies to the LLM backends"),
+        (["--price-in", "1", "--price-out", "2"], "--price-in, --price-out apply to the LLM backends"),
+        ([*_LOCAL, "--price-in", "1"], "give both --price-in and --price-out"),
+        ([*_LOCAL, "--price-out", "-1", "--price-in", "1"], "Invalid value for '--price-out'"),
     ],
 )
 def test_request_options_are_checked(args: list[str], said: str, store_path: Path, tmp_path: Path) -> None:
@@ -461,6 +464,110 @@ def test_ray_engine_gets_the_llm_request_options(monkeypatch: pytest.MonkeyPatch
     assert seen["ner"] is False
     actor = ClassifyWorker("openai", model="m", base_url=closed_url(), ner=False).backend
     assert actor.describe()["ner"] is False  # type: ignore[attr-defined]
+
+
+def _said(r: Any) -> str:
+    """The CLI's output as one line, the summary table's borders left out (a long cell wraps)."""
+    return " ".join(r.output.replace("\u2502", " ").split())
+
+
+def test_price_options_reach_the_backend_the_summary_and_the_manifest(
+    server: _Server, store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The OpenAI-compatible backend took price_in/price_out, but classify had no option for them (its cost was 0
+    on any server), and the summary said nothing of the cost."""
+    from codecensus.classify.run import ClassifyStats
+    from codecensus.engine import ray_engine
+
+    server.release.set()
+    db = _fresh(store_path, tmp_path)
+    r = _cli("--backend", "openai", "--base-url", server.url, "--model", "m", "--db", str(db), "--limit", "2",
+             "--price-in", "1.5", "--price-out", "6")
+    assert r.exit_code == 0, r.output
+    backend = _manifest(db)["backend"]
+    assert backend["price_per_mtok"]["input"] == 1.5 and backend["price_per_mtok"]["output"] == 6
+    acc = backend["account"]
+    assert acc["calls"] == 2 and acc["input_tokens"] == 2 * 3120 and acc["output_tokens"] == 2 * 208
+    assert acc["cost_usd"] == pytest.approx(2 * (3120 * 1.5 + 208 * 6) / 1e6)
+    assert acc["cost"] == f"${acc['cost_usd']:.4f}" and f"LLM cost {acc['cost']} (2 calls" in _said(r)
+    # Ray's actors get them too
+    seen: dict[str, Any] = {}
+
+    def fake_ray_classify(store: object, backend: str, **kw: Any) -> ClassifyStats:
+        seen.update(kw)
+        return ClassifyStats("openai", "m", "h")
+
+    monkeypatch.setattr(ray_engine, "ray_classify", fake_ray_classify)
+    r = _cli("--backend", "openai", "--base-url", server.url, "--model", "m", "--db", str(db), "--engine", "ray",
+             "--price-in", "1.5", "--price-out", "6")
+    assert r.exit_code == 0, r.output
+    assert (seen["price_in"], seen["price_out"]) == (1.5, 6.0)
+
+
+def test_an_unknown_price_is_said_unknown_in_the_summary_and_the_manifest(
+    server: _Server, store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model with no price (here: model 'm' on a server taken for a remote one) was accounted at $0.00."""
+    from codecensus.classify import llm_openai
+
+    monkeypatch.setattr(llm_openai, "is_local", lambda url: False, raising=False)
+    server.release.set()
+    db = _fresh(store_path, tmp_path)
+    r = _cli("--backend", "openai", "--base-url", server.url, "--model", "m", "--db", str(db), "--limit", "2")
+    assert r.exit_code == 0, r.output
+    said = "unknown (no price for model m; give --price-in/--price-out)"
+    assert f"LLM cost {said} (2 calls; tokens 6,240 in, 416 out" in _said(r), _said(r)
+    backend = _manifest(db)["backend"]
+    acc = backend["account"]
+    assert acc["cost_usd"] is None and acc["cost"] == said and acc["unpriced_calls"] == 2
+    assert acc["input_tokens"] == 2 * 3120 and acc["output_tokens"] == 2 * 208  # the tokens are kept
+    assert backend["price_per_mtok"] is None
+
+
+def test_a_budget_without_a_price_refuses_to_start(
+    store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--budget-usd with a model of unknown price ran with no limit at all (its calls cost 0 in the account); on
+    Ray too. Now the run does not start (exit 2), naming the model and how to give a price."""
+    from codecensus.classify import llm_openai
+    from codecensus.classify.run import ClassifyStats
+    from codecensus.engine import ray_engine
+    from codecensus.store import Store
+
+    monkeypatch.setattr(llm_openai, "is_local", lambda url: False, raising=False)  # nothing listens there anyway
+    called: list[str] = []
+
+    def fake_ray_classify(*a: Any, **kw: Any) -> ClassifyStats:
+        called.append("ray")
+        return ClassifyStats("openai", "m", "h")
+
+    monkeypatch.setattr(ray_engine, "ray_classify", fake_ray_classify)
+    db = _fresh(store_path, tmp_path)
+    for engine in ("local", "ray"):
+        r = _cli(*_LOCAL, "--db", str(db), "--budget-usd", "5", "--engine", engine, "--timeout", "1",
+                 "--max-retries", "0")
+        assert r.exit_code == 2, r.output
+        said = _said(r)
+        assert "Cannot start the openai backend" in said and "no price for model 'm'" in said, said
+        assert "--price-in/--price-out" in said
+    assert not called
+    with Store(db, read_only=True) as st:
+        assert not st.table_exists("facets")
+    # with a price it starts (and the budget holds at it)
+    r = _cli(*_LOCAL, "--db", str(db), "--budget-usd", "5", "--price-in", "1", "--price-out", "2", "--engine", "ray")
+    assert r.exit_code == 0 and called == ["ray"], r.output
+
+
+def test_ray_refuses_a_budget_without_a_price_before_staging(tmp_path: Path) -> None:
+    """ray_classify built its probe backend without the budget: each actor then ran with a budget it could not
+    keep (its calls cost 0)."""
+    from codecensus.engine.ray_engine import ray_classify
+    from codecensus.store import Store
+
+    with Store(tmp_path / "db.duckdb") as st, pytest.raises(ValueError, match="no price for model 'my-finetune'"):
+        ray_classify(st, "openai", model="my-finetune", base_url="https://llm.example.com", budget_usd=1.0,
+                     out=str(tmp_path / "parts"))
+    assert not (tmp_path / "parts").exists()
 
 
 def test_batch_option_reaches_the_anthropic_backend(monkeypatch: pytest.MonkeyPatch, store_path: Path,

@@ -9,11 +9,13 @@ and cost that producing them took.
 
 Prices: ``codecensus/data/pricing.csv`` (USD per million tokens; the most
 specific ``LIKE`` pattern wins), the same table :mod:`codecensus.measure` uses.
-Message Batches are billed at half price. OpenAI-compatible servers cost 0
-unless prices are given (``--price-in/--price-out``).
+Message Batches are billed at half price. ``--price-in/--price-out`` override the list; an
+OpenAI-compatible server on the local machine (loopback) costs 0 unless they are given. A model with no
+known price (no pattern, or a row of empty prices) has an unknown cost: the account records its calls as
+unpriced, the cache stores their cost as NULL, and a run with ``budget_usd`` refuses to start.
 
 Accounting: :class:`Account` counts calls, cache hits, retries, repairs,
-abstentions, tokens and cost for a run, and enforces ``budget_usd``: every call
+abstentions, tokens and cost (unknown, never 0, when the price is) for a run, and enforces ``budget_usd``: every call
 reserves its worst-case cost first (estimated input at full price plus
 ``max_tokens`` of output), and a call whose reservation would exceed the budget
 is not made (:class:`BudgetExceeded`).
@@ -169,8 +171,12 @@ class Account:
     output_tokens: int = 0
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
-    cost_usd: float = 0.0
-    saved_usd: float = 0.0  # what the cache hits had cost when they were made
+    cost_usd: float = 0.0  # of the priced calls; the run's cost is unknown when any call was unpriced
+    saved_usd: float = 0.0  # what the cache hits had cost when they were made (those of known cost)
+    unpriced_calls: int = 0  # calls made at an unknown price: their cost is unknown, not 0
+    unpriced_hits: int = 0  # cache hits whose cost was not known when they were made (NULL in the cache)
+    #: why a call's cost is unknown ("no price for model X; give --price-in/--price-out"); None: the price is known
+    unknown_price: str | None = None
     input_tokens_condensed: list[int] = field(default_factory=list)  # estimated tokens of each condensed session
     _reserved: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -185,8 +191,8 @@ class Account:
                 )
             self._reserved += usd
 
-    def settle(self, reserved: float, usage: Usage, cost: float, *, batch: bool = False) -> None:
-        """Replace a reservation with what the call actually cost."""
+    def settle(self, reserved: float, usage: Usage, cost: float | None, *, batch: bool = False) -> None:
+        """Replace a reservation with what the call actually cost (None: unknown, the model has no price)."""
         with self._lock:
             self._reserved = max(0.0, self._reserved - reserved)
             self.calls += 1
@@ -196,7 +202,10 @@ class Account:
             self.output_tokens += usage.output_tokens
             self.cache_write_tokens += usage.cache_write_tokens
             self.cache_read_tokens += usage.cache_read_tokens
-            self.cost_usd += cost
+            if cost is None:
+                self.unpriced_calls += 1
+            else:
+                self.cost_usd += cost
 
     def release(self, reserved: float) -> None:
         """Drop a reservation whose call was not completed (it failed before any usage)."""
@@ -207,10 +216,25 @@ class Account:
         with self._lock:
             setattr(self, name, getattr(self, name) + n)
 
-    def hit(self, cost: float) -> None:
+    def hit(self, cost: float | None) -> None:
         with self._lock:
             self.cache_hits += 1
-            self.saved_usd += cost
+            if cost is None:
+                self.unpriced_hits += 1
+            else:
+                self.saved_usd += cost
+
+    def cost(self) -> float | None:
+        """What the run's calls cost, None when any of them was made at an unknown price."""
+        with self._lock:
+            return None if self.unpriced_calls else self.cost_usd
+
+    def cost_text(self) -> str:
+        """The run's cost as the summary and the manifest say it: '$0.0123', or 'unknown (why)'."""
+        cost = self.cost()
+        if cost is None:
+            return f"unknown ({self.unknown_price or 'no price for the model'})"
+        return f"${cost:.4f}"
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
@@ -223,8 +247,10 @@ class Account:
         if toks:
             d["condensed_tokens_median"] = statistics.median(toks)
             d["condensed_tokens_p90"] = toks[min(len(toks) - 1, int(0.9 * len(toks)))]
-        d["cost_usd"] = round(d["cost_usd"], 6)
-        d["saved_usd"] = round(d["saved_usd"], 6)
+        # unknown, not 0: a run whose calls had no price has no cost to state
+        d["cost_usd"] = None if d["unpriced_calls"] else round(d["cost_usd"], 6)
+        d["saved_usd"] = None if d["unpriced_hits"] else round(d["saved_usd"], 6)
+        d["cost"] = self.cost_text()
         return d
 
 
@@ -236,7 +262,7 @@ class CacheEntry:
     response: dict[str, Any]  # Facets as JSON
     input_tokens: int
     output_tokens: int
-    cost_usd: float
+    cost_usd: float | None  # None (NULL): the model had no known price when it was answered
 
 
 class LLMCache:
@@ -278,7 +304,8 @@ class LLMCache:
                     [backend, model, rubric_hash, chunk],
                 ).fetchall()
                 for k, status, resp, ti, to, cost in rows:
-                    out[k] = CacheEntry(k, status, orjson.loads(resp), int(ti or 0), int(to or 0), float(cost or 0.0))
+                    out[k] = CacheEntry(k, status, orjson.loads(resp), int(ti or 0), int(to or 0),
+                                        None if cost is None else float(cost))
         return out
 
     def put(
@@ -291,8 +318,9 @@ class LLMCache:
         status: str,
         response: dict[str, Any],
         usage: Usage,
-        cost_usd: float,
+        cost_usd: float | None,
     ) -> None:
+        """Store one validated result; ``cost_usd`` None (unknown price) is stored as NULL, never 0."""
         with self._lock:
             self.con.execute(
                 "INSERT OR REPLACE INTO llm_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",

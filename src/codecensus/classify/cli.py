@@ -17,6 +17,7 @@ from rich.table import Table
 from codecensus.cli_options import LLMRetriesOpt, LLMTimeoutOpt
 
 if TYPE_CHECKING:
+    from codecensus.classify.cache import Account
     from codecensus.classify.run import ClassifyStats
 
 console = Console(stderr=True)
@@ -53,7 +54,24 @@ def classify_cmd(
     = None,
     since: Annotated[str | None, typer.Option("--since", help="Only sessions started on or after DATE (YYYY-MM-DD).")]
     = None,
-    budget_usd: Annotated[float | None, typer.Option("--budget-usd", help="Stop an LLM run before spending more.")] = None,
+    budget_usd: Annotated[
+        float | None,
+        typer.Option("--budget-usd", help="LLM backends: stop the run before it could spend more than this (USD, at "
+                     "the model's price: the price list's, or --price-in/--price-out). Refused for a model of unknown "
+                     "price."),
+    ] = None,
+    price_in: Annotated[
+        float | None,
+        typer.Option("--price-in", min=0.0, help="LLM backends: USD per million input tokens, instead of the price "
+                     "list's (data/pricing.csv); give --price-out too. Needed for a model the list does not price "
+                     "(its cost is otherwise unknown); a --base-url on this machine (localhost) costs 0 without it.",
+                     show_default=False),
+    ] = None,
+    price_out: Annotated[
+        float | None,
+        typer.Option("--price-out", min=0.0, help="LLM backends: USD per million output tokens (with --price-in).",
+                     show_default=False),
+    ] = None,
     embedder: Annotated[
         EmbedderName,
         typer.Option("--embedder", help="Offline sentence embedder: use (fast, default), e5 (multilingual-e5), none."),
@@ -107,7 +125,8 @@ def classify_cmd(
         raise typer.Exit(2)
     if backend is BackendName.offline:
         given = [name for name, v in (("--timeout", timeout), ("--max-retries", max_retries),
-                                      ("--ner/--no-ner", ner)) if v is not None]
+                                      ("--ner/--no-ner", ner), ("--price-in", price_in), ("--price-out", price_out))
+                 if v is not None]
         if engine != "ray" and concurrency is not None:
             given.insert(0, "--concurrency")
         if given:  # most likely a forgotten --backend: say so rather than run offline for minutes
@@ -140,9 +159,9 @@ def classify_cmd(
         be = make_backend(
             backend.value, model=model, base_url=base_url, budget_usd=budget_usd, store=store, embedder=embedder.value,
             concurrency=None if backend is BackendName.offline else concurrency, timeout_s=timeout,
-            max_retries=max_retries, batch=batch, ner=ner,
+            max_retries=max_retries, batch=batch, ner=ner, price_in=price_in, price_out=price_out,
         )
-    except Exception as exc:  # missing key, unknown model, missing optional package
+    except Exception as exc:  # missing key, unknown model, missing optional package, a budget without a price
         console.print(f"[red]Cannot start the {backend.value} backend:[/red] {escape(str(exc))}")
         store.close()
         raise typer.Exit(2) from exc
@@ -160,6 +179,7 @@ def classify_cmd(
 
         ray_llm = {} if engine != "ray" or backend is BackendName.offline else {
             "budget_usd": budget_usd, "timeout_s": timeout, "max_retries": max_retries, "ner": ner,
+            "price_in": price_in, "price_out": price_out,
         }
         if engine == "ray" and batch_size is not None and batch_size > 500:  # capped: said, not silent
             console.print(f"[yellow]--batch-size {batch_size:,} is more than Ray's 500[/yellow]: classifying in batches "
@@ -222,11 +242,21 @@ def classify_cmd(
     t.add_row("outcome unclear", _with_reasons(stats.unclear_outcome, stats, "outcome"))
     t.add_row("modes", ", ".join(f"{k} {v}" for k, v in stats.by_mode.items()) or "-")
     t.add_row("seconds (sessions/s)", f"{stats.seconds:.1f} ({stats.sessions_per_second:.1f}/s)")
+    acc = getattr(be, "account", None)
+    if acc is not None and engine != "ray":  # on Ray each actor keeps its own account
+        t.add_row("LLM cost", _cost_row(acc))
     if stats.stopped:
         t.add_row("stopped early", stats.stopped)
     console.print(t)
     if stats.stopped:
         raise typer.Exit(1)
+
+
+def _cost_row(acc: Account) -> str:
+    """'$0.0123 (12 calls; tokens 30,000 in, 2,400 out; 3 cache hits)', or 'unknown (no price for model X; ...)'."""
+    tokens_in = acc.input_tokens + acc.cache_write_tokens + acc.cache_read_tokens
+    return (f"{escape(acc.cost_text())} ({acc.calls:,} calls; tokens {tokens_in:,} in, {acc.output_tokens:,} out; "
+            f"{acc.cache_hits:,} cache hits)")
 
 
 def _with_reasons(n: int, stats: ClassifyStats, facet: str) -> str:

@@ -23,7 +23,10 @@ Every LLM backend works the same way (the API-specific part is one method,
    failure, not cached), and 401/403/404 stop the run, as does an HTTP 200 whose body is not the
    API's answer (a web page: a wrong ``--base-url``); a server's error text is cut to one short line;
 6. tokens and cost are accounted per call (:class:`~codecensus.classify.cache.Account`),
-   and ``budget_usd`` stops the run before a call could exceed it.
+   and ``budget_usd`` stops the run before a call could exceed it. A model with no known price
+   (``price=None``: not in ``data/pricing.csv`` and no ``price_in``/``price_out``) has an unknown cost,
+   never 0: the account and the cache record it so, and a backend given ``budget_usd`` refuses to start
+   (:func:`require_price`), since no budget could be kept.
 
 Value (taxonomy §7): the model estimates ``value_hours`` (hours a professional
 would need without AI to produce what the session produced) and ``value_soc``;
@@ -86,8 +89,10 @@ __all__ = [
     "answer_schema",
     "default_cache_path",
     "is_abstention",
+    "given_price",
     "make_backend",
     "parse_answer",
+    "require_price",
 ]
 
 DEFAULT_MAX_TOKENS = 800
@@ -333,7 +338,45 @@ class _Outcome:
     facets: Facets
     status: str  # 'ok' | 'abstained' | 'failed'
     usage: Usage = field(default_factory=Usage)
-    cost: float = 0.0
+    cost: float | None = 0.0  # None: unknown (the model has no price)
+
+
+def _plus(a: float | None, b: float | None) -> float | None:
+    """A sum of costs, unknown when either is."""
+    return None if a is None or b is None else a + b
+
+
+PRICE_HINT = "give --price-in/--price-out"
+
+
+def given_price(price_in: float | None, price_out: float | None, *, cache_write: float = 1.0,
+                cache_read: float = 1.0) -> Price | None:
+    """The price given as ``price_in`` / ``price_out`` (USD per million input / output tokens; cache writes and
+    reads at ``cache_write`` / ``cache_read`` times the input price), or None when neither is given.
+
+    Both or neither, each a finite number >= 0 (else :class:`ValueError`, said as the CLI's options).
+    """
+    if price_in is None and price_out is None:
+        return None
+    if price_in is None or price_out is None:
+        raise ValueError("give both --price-in and --price-out (USD per million input / output tokens), or neither "
+                         "(the price list's)")
+    for flag, v in (("--price-in", price_in), ("--price-out", price_out)):
+        if not math.isfinite(v) or v < 0:
+            raise ValueError(f"{flag} must be a number of USD per million tokens, 0 or more (not {v})")
+    pin, pout = float(price_in), float(price_out)
+    return Price(input=pin, output=pout, cache_write=pin * cache_write, cache_read=pin * cache_read)
+
+
+def require_price(model: str, price: Price | None, budget_usd: float | None) -> None:
+    """Refuse a budget that cannot be kept: with no known price every call's cost is unknown, so a run would go
+    on without any limit (:class:`ValueError`, said with the model and how to give a price)."""
+    if price is None and budget_usd is not None:
+        raise ValueError(
+            f"--budget-usd {budget_usd:g} cannot be kept: there is no price for model {model!r} (not in the price "
+            f"list, data/pricing.csv, or listed there as unknown), so what a request costs is unknown; {PRICE_HINT} "
+            "(USD per million input / output tokens), or leave --budget-usd out"
+        )
 
 
 class LLMBackend:
@@ -362,9 +405,11 @@ class LLMBackend:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
+        require_price(model, price, budget_usd)
         self.model = model
         self.cache = cache
-        self.price = price or Price()
+        #: USD per million tokens; None: unknown (the calls' cost is unknown, not 0, and no budget can be kept)
+        self.price: Price | None = price
         self.budget_tokens = budget_tokens
         self.concurrency = max(1, int(concurrency))
         self.max_retries = max(0, int(max_retries))
@@ -375,6 +420,8 @@ class LLMBackend:
         self.temperature = temperature
         self.retry_abstained = retry_abstained
         self.account = Account(budget_usd=budget_usd)
+        if price is None:
+            self.account.unknown_price = f"no price for model {model}; {PRICE_HINT}"
         self._redactor = redactor
         self._ner = ner
         self._sleep = sleep
@@ -418,7 +465,11 @@ class LLMBackend:
             "concurrency": self.concurrency,
             "max_retries": self.max_retries,
             "ner": self.uses_ner,
-            "price_per_mtok": {"input": self.price.input, "output": self.price.output},
+            # None: the model has no known price (its cost is unknown, see account.cost)
+            "price_per_mtok": None if self.price is None else {
+                "input": self.price.input, "output": self.price.output,
+                "cache_write": self.price.cache_write, "cache_read": self.price.cache_read,
+            },
             "account": self.account.as_dict(),
             **self._hash_extras(),
         }
@@ -569,14 +620,14 @@ class LLMBackend:
     def _solve(self, digest: str, first: Reply | None = None) -> _Outcome:
         """Classify one digest: call, validate, one repair turn, else abstain."""
         usage = Usage()
-        cost = 0.0
+        cost: float | None = 0.0
         messages: list[Message] = [{"role": "user", "content": self.user_message(digest)}]
         try:
             if first is None:
                 reply, c = self._call(messages)
             else:
                 reply, c = first, 0.0  # already accounted by the caller (batch results)
-            usage, cost = usage + reply.usage, cost + c
+            usage, cost = usage + reply.usage, _plus(cost, c)
             try:
                 return _Outcome(self._finish(parse_answer(reply.text)), "ok", usage, cost)
             except AnswerError as exc:
@@ -589,7 +640,7 @@ class LLMBackend:
                 {"role": "user", "content": prompts.render_facets_repair(err)},
             ]
             reply, c = self._call(messages)
-            usage, cost = usage + reply.usage, cost + c
+            usage, cost = usage + reply.usage, _plus(cost, c)
             try:
                 return _Outcome(self._finish(parse_answer(reply.text)), "ok", usage, cost)
             except AnswerError:
@@ -604,7 +655,13 @@ class LLMBackend:
         """Redact the summary (it is stored and clustered) and return the result."""
         return f.model_copy(update={"summary": self.redactor.redact(f.summary.strip())})
 
+    def _cost(self, usage: Usage, *, batch: bool = False) -> float | None:
+        """What a response cost, None when the model has no known price."""
+        return None if self.price is None else self.price.cost(usage, batch=batch)
+
     def _worst_cost(self, messages: Sequence[Message], *, batch: bool = False) -> float:
+        if self.price is None:  # no budget to keep (require_price refused one at the start)
+            return 0.0
         tokens_in = estimate_tokens(self.system_prompt) + sum(estimate_tokens(m["content"]) for m in messages) + 50
         price = self.price.at(tokens_in)
         per_in = max(price.input, price.cache_write)
@@ -624,7 +681,7 @@ class LLMBackend:
         self.account.count("retries")
         self._sleep(self._backoff(attempt, err.retry_after if err is not None else None))
 
-    def _call(self, messages: list[Message]) -> tuple[Reply, float]:
+    def _call(self, messages: list[Message]) -> tuple[Reply, float | None]:
         """One logical request: budget reservation, retries with backoff, accounting."""
         reserved = self._worst_cost(messages)
         self.account.reserve(reserved)
@@ -643,7 +700,7 @@ class LLMBackend:
         except BaseException:
             self.account.release(reserved)
             raise
-        cost = self.price.cost(reply.usage)
+        cost = self._cost(reply.usage)
         self.account.settle(reserved, reply.usage, cost)
         return reply, cost
 
@@ -770,11 +827,14 @@ def make_backend(name: str, model: str | None = None, base_url: str | None = Non
     ``timeout_s`` (seconds per attempt; default 120 Anthropic, 300 OpenAI-compatible), ``max_tokens``,
     ``temperature``, ``redactor``, ``ner`` (the digests' redaction runs the NER model: None, the default, when it is
     installed), ``retry_abstained``.
+    Prices: ``price_in`` / ``price_out`` (USD per million input / output tokens, both or neither) override the
+    price list (``data/pricing.csv``), which both backends read otherwise; an OpenAI-compatible server on the local
+    machine (``base_url`` on a loopback host) costs 0 unless they are given. A model with no price has an unknown
+    cost, and ``budget_usd`` is then refused (:class:`ValueError`).
     Anthropic: ``api_key``, ``client`` / ``http_client`` (injection for tests), ``structured``
     (JSON-schema structured output, default True), ``batch`` (use Message Batches at half
     price), ``batch_min``, ``poll_interval_s``.
-    OpenAI-compatible: ``api_key``, ``client`` / ``http_client``, ``price_in`` / ``price_out``
-    (USD per million tokens; default 0), ``response_format`` (``auto``, ``json_object_schema``,
+    OpenAI-compatible: ``api_key``, ``client`` / ``http_client``, ``response_format`` (``auto``, ``json_object_schema``,
     ``json_schema``, ``json_object``, ``none``).
     """
     store = opts.pop("store", None)

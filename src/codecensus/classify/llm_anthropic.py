@@ -11,6 +11,9 @@
   chunk of up to 10,000 requests, polled every ``poll_interval_s`` until it
   ends; answers that need a repair, and requests that errored or expired, are
   finished with direct Messages calls.
+- Prices: the model's list price (``data/pricing.csv``), or ``price_in`` / ``price_out`` (USD per million
+  input / output tokens; cache writes and reads at 1.25x and 0.1x the input price, as Anthropic bills them).
+  A model the list does not price has an unknown cost (not 0), and ``budget_usd`` is then refused.
 - The SDK's own retries are off (``max_retries=0``): retries, backoff and
   accounting are :class:`~codecensus.classify.llm.LLMBackend`'s.
 """
@@ -35,8 +38,10 @@ from codecensus.classify.llm import (
     _connection_error,
     _not_an_answer,
     _Outcome,
+    _plus,
     _status_error,
     answer_schema,
+    given_price,
 )
 
 __all__ = ["DEFAULT_MODEL", "AnthropicBackend"]
@@ -63,6 +68,8 @@ class AnthropicBackend(LLMBackend):
         poll_interval_s: float = 30.0,
         batch_timeout_s: float = 25 * 3600,
         timeout_s: float = 120.0,
+        price_in: float | None = None,
+        price_out: float | None = None,
         **kw: Any,
     ) -> None:
         model = model or DEFAULT_MODEL
@@ -73,7 +80,10 @@ class AnthropicBackend(LLMBackend):
         self.batch_timeout_s = batch_timeout_s
         self.timeout_s = timeout_s
         if "price" not in kw:
-            kw["price"] = price_for(model)
+            # given: cache writes and reads at Anthropic's 1.25x and 0.1x of the input price; else the list (None:
+            # unknown)
+            given = given_price(price_in, price_out, cache_write=1.25, cache_read=0.1)
+            kw["price"] = given if given is not None else price_for(model)
         kw.setdefault("temperature", None)
         super().__init__(model, **kw)
         if client is None:
@@ -181,10 +191,10 @@ class AnthropicBackend(LLMBackend):
             res = item.result
             if getattr(res, "type", None) == "succeeded":
                 reply = self._reply(res.message)
-                cost = self.price.cost(reply.usage, batch=True)
+                cost = self._cost(reply.usage, batch=True)
                 self.account.settle(reserved.pop(key), reply.usage, cost, batch=True)
                 out = self._solve(texts[key], first=reply)  # validation, repair (direct call) or abstention
-                out.cost += cost
+                out.cost = _plus(out.cost, cost)
                 yield key, out
             else:  # errored / canceled / expired: answer it with a direct call
                 self.account.release(reserved.pop(key))

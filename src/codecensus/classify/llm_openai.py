@@ -13,8 +13,12 @@ Structured output (``response_format``):
   llama.cpp server answers it with HTTP 500;
 - ``json_object``: JSON mode without a schema; ``none``: prompt only.
 
-Cost is 0 unless ``price_in`` / ``price_out`` (USD per million tokens) are
-given. With no ``model``, the first model the server lists is used.
+Prices (USD per million tokens): ``price_in`` / ``price_out`` when given (cached input at the input
+price); else a server on the local machine (``base_url`` on a loopback host: ``localhost``, ``127.0.0.1``,
+``::1``) costs 0, as it runs on the user's own hardware; else (OpenAI's API, a hosted or LAN server) the
+model's list price (``data/pricing.csv``: OpenAI's and Gemini's models, Claude's), and a model the list does
+not price has an unknown cost (not 0; ``budget_usd`` is then refused). With no ``model``, the first model the
+server lists is used.
 ``system_in_user=True`` puts the rubric at the start of the first user turn, for
 models whose chat template has no system role (Gemma under llama-cpp-python's
 ``--chat_format gemma``, which drops system messages); the rubric still comes
@@ -23,6 +27,7 @@ first, so servers that reuse a cached prompt prefix still reuse it.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Sequence
@@ -31,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import openai
 
-from codecensus.classify.cache import Price, Usage
+from codecensus.classify.cache import Price, Usage, price_for
 from codecensus.classify.condense import estimate_tokens
 from codecensus.classify.llm import (
     LLMBackend,
@@ -44,9 +49,10 @@ from codecensus.classify.llm import (
     _not_an_answer,
     _status_error,
     answer_schema,
+    given_price,
 )
 
-__all__ = ["RESPONSE_FORMATS", "OpenAIBackend", "normalise_base_url"]
+__all__ = ["RESPONSE_FORMATS", "OpenAIBackend", "is_local", "normalise_base_url"]
 
 RESPONSE_FORMATS = ("auto", "json_object_schema", "json_schema", "json_object", "none")
 _OPENAI_HOST = "api.openai.com"
@@ -62,6 +68,20 @@ def normalise_base_url(url: str | None) -> str | None:
     if parts.path in ("", "/"):
         parts = parts._replace(path="/v1")
     return urlunsplit(parts)
+
+
+def is_local(base_url: str | None) -> bool:
+    """Whether the server is on this machine (a loopback host: ``localhost``, ``127.0.0.0/8``, ``::1``); no
+    ``base_url`` is OpenAI's API."""
+    host = urlsplit(base_url).hostname if base_url else None
+    if not host:
+        return False
+    if host.rstrip(".").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class OpenAIBackend(LLMBackend):
@@ -97,10 +117,16 @@ class OpenAIBackend(LLMBackend):
                 api_key=key, base_url=self.base_url, max_retries=0, timeout=timeout_s, http_client=http_client
             )
         self.client = client
+        model = model or self._first_model()
         if "price" not in kw:
-            pin, pout = float(price_in or 0.0), float(price_out or 0.0)
-            kw["price"] = Price(input=pin, output=pout, cache_write=pin, cache_read=pin)
-        super().__init__(model or self._first_model(), **kw)
+            given = given_price(price_in, price_out)
+            if given is not None:
+                kw["price"] = given
+            elif is_local(self.base_url):
+                kw["price"] = Price()  # the user's own machine: no bill
+            else:
+                kw["price"] = price_for(model)  # None: unknown
+        super().__init__(model, **kw)
 
     def _first_model(self) -> str:
         try:

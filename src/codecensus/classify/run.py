@@ -381,18 +381,22 @@ def make_backend(
     max_retries: int | None = None,
     batch: bool = False,
     ner: bool | None = None,
+    price_in: float | None = None,
+    price_out: float | None = None,
 ) -> Backend:
     """'offline' (default) or an LLM backend ('anthropic', 'openai') from :mod:`codecensus.classify.llm`.
 
-    ``concurrency`` (requests in flight), ``timeout_s`` (per attempt), ``max_retries`` (per request) and ``ner`` (the
-    digests' redaction runs the NER model) are the LLM backends' (None: their defaults); the offline backend sends no
-    text anywhere and takes none of them.
+    ``concurrency`` (requests in flight), ``timeout_s`` (per attempt), ``max_retries`` (per request), ``ner`` (the
+    digests' redaction runs the NER model) and ``price_in`` / ``price_out`` (USD per million input / output tokens,
+    instead of the price list's) are the LLM backends' (None: their defaults); the offline backend sends no text
+    anywhere and takes none of them. An LLM backend refuses ``budget_usd`` when its model has no known price.
     """
     if name == "offline":
         from codecensus.classify.offline import OfflineBackend
 
         given = [k for k, v in (("concurrency", concurrency), ("timeout_s", timeout_s), ("max_retries", max_retries),
-                                ("batch", batch or None), ("ner", ner)) if v is not None]
+                                ("batch", batch or None), ("ner", ner), ("price_in", price_in),
+                                ("price_out", price_out)) if v is not None]
         if given:
             raise ValueError(f"{', '.join(given)}: options of the LLM backends; the offline backend makes no requests")
 
@@ -405,7 +409,7 @@ def make_backend(
             raise ValueError("batch: Message Batches are the anthropic backend's")
         opts["batch"] = True
     for k, v in (("budget_usd", budget_usd), ("concurrency", concurrency), ("timeout_s", timeout_s),
-                 ("max_retries", max_retries), ("ner", ner)):
+                 ("max_retries", max_retries), ("ner", ner), ("price_in", price_in), ("price_out", price_out)):
         if v is not None:
             opts[k] = v
     return make_llm(name, model=model, base_url=base_url, **opts)

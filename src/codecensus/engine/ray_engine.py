@@ -258,6 +258,8 @@ def ray_classify(
     timeout_s: float | None = None,
     max_retries: int | None = None,
     ner: bool | None = None,
+    price_in: float | None = None,
+    price_out: float | None = None,
     address: str | None = None,
     out: str | os.PathLike[str] | None = None,
     out_options: dict[str, Any] | None = None,
@@ -277,7 +279,9 @@ def ray_classify(
     on an actor pool (the offline embedder loads once per actor; for LLM backends
     the pool size ``concurrency`` is the number of requests in flight, default 4,
     and ``budget_usd`` is split evenly between the actors; ``timeout_s`` and ``max_retries`` apply to each
-    request; ``ner``: the digests' redaction runs the NER model, None when it is installed). Results are written as Parquet under ``<run>/facets`` and loaded into the store in one transaction.
+    request; ``ner``: the digests' redaction runs the NER model, None when it is installed; ``price_in`` /
+    ``price_out``: USD per million input / output tokens instead of the price list's; a ``budget_usd`` for a model
+    of unknown price is refused here, before anything is staged). Results are written as Parquet under ``<run>/facets`` and loaded into the store in one transaction.
     Returns a :class:`codecensus.classify.run.ClassifyStats`.
     """
     from codecensus.classify.evidence import reading_order
@@ -291,7 +295,9 @@ def ray_classify(
     from codecensus.engine.tasks import ClassifyParts, ClassifyWorker
 
     t0 = time.perf_counter()
-    probe = ClassifyWorker(backend, model=model, base_url=base_url, embedder=embedder).backend
+    # built with the budget and prices the actors get: a budget that cannot be kept (no price) is refused here
+    probe = ClassifyWorker(backend, model=model, base_url=base_url, embedder=embedder, budget_usd=budget_usd,
+                           price_in=price_in, price_out=price_out).backend
     stats = ClassifyStats(probe.name, probe.model, probe.rubric_hash)
     ensure_facets_table(store)
     keys, skipped, total = select_sessions(store, backend=probe.name, model=probe.model,
@@ -318,6 +324,7 @@ def ray_classify(
                     "embedder": embedder, "threads": 1 if offline else None,
                     "budget_usd": None if budget_usd is None else budget_usd / concurrency,
                     "timeout_s": timeout_s, "max_retries": max_retries, "ner": ner,
+                    "price_in": price_in, "price_out": price_out,
                 },
                 batch_size=1,
                 batch_format="pyarrow",

@@ -213,7 +213,8 @@ class ClassifyWorker:
 
     def __init__(self, backend: str, *, model: str | None = None, base_url: str | None = None,
                  embedder: str = "use", budget_usd: float | None = None, threads: int | None = None,
-                 timeout_s: float | None = None, max_retries: int | None = None, ner: bool | None = None) -> None:
+                 timeout_s: float | None = None, max_retries: int | None = None, ner: bool | None = None,
+                 price_in: float | None = None, price_out: float | None = None) -> None:
         import os
 
         self._limits: Any = None
@@ -236,7 +237,7 @@ class ClassifyWorker:
 
             opts: dict[str, Any] = {"cache": False, "concurrency": 1}
             for k, v in (("budget_usd", budget_usd), ("timeout_s", timeout_s), ("max_retries", max_retries),
-                         ("ner", ner)):
+                         ("ner", ner), ("price_in", price_in), ("price_out", price_out)):
                 if v is not None:
                     opts[k] = v
             self.backend = make_llm(backend, model=model, base_url=base_url, **opts)
