@@ -174,3 +174,29 @@ def test_the_audit_refuses_a_failure_rate_beside_strict_success(tmp_path: Path) 
     assert any("3 sessions of 3 users" in p for p in _attack(ctx, {**figs, ob.id: leaky[[x.id for x in leaky].index(
         ob.id)]}))
 
+
+
+def test_a_regression_with_only_its_reference_level_released_is_withheld(tmp_path: Path, monkeypatch: Any) -> None:
+    """Before: when the release rules withheld every level of the regression but its reference, the report printed a
+    table of one row ("2 Beginner: reference", the real corpus): 0 points against itself, nothing to compare. That row
+    is withheld with them now, with a note saying why."""
+    import codecensus.aggregate.figures as F
+
+    c = synthetic_corpus(users=60, sessions=1500, seed=4)
+    store = Store(tmp_path / "d.duckdb")
+    load_into(store, c, clusters=False, git=False)
+    ctx = Context(load_report_data(store), ReleasePolicy(), B=20)
+    store.close()
+    full = F.fig_regression(ctx)
+    shown = full.table[~full.table["suppressed"].astype(bool)]
+    assert len(shown) >= 2 and shown["reference"].sum() == 1
+    ref = int(shown[shown["reference"].astype(bool)]["expertise"].iloc[0])
+    others = frozenset(int(x) for x in full.table["expertise"]) - {ref}
+    monkeypatch.setattr(F, "_outcome_levels_to_withhold", lambda _ctx: others)
+    fig = F.fig_regression(ctx)
+    assert fig.table["suppressed"].astype(bool).all()
+    assert fig.table["value"].isna().all() and fig.table["n_sessions"].isna().all()
+    assert any("Only the reference level" in n for n in fig.notes)
+    monkeypatch.setattr(F, "_outcome_levels_to_withhold", lambda _ctx: others - {max(others)})
+    fig = F.fig_regression(ctx)  # another level released beside the reference: both shown
+    assert (~fig.table["suppressed"].astype(bool)).sum() == 2

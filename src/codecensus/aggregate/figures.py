@@ -1971,6 +1971,14 @@ def fig_regression(ctx: Context) -> Figure:
         t["suppressed"] = True
         for c in ("value", "ci_low", "ci_high", "p_value", "odds_ratio"):
             t[c] = np.nan
+    notes = res.notes + ([f"dropped (one level only): {', '.join(res.dropped_controls)}"] if res.dropped_controls else [])
+    shown = ~t["suppressed"].astype(bool)
+    if shown.any() and not (shown & ~t["reference"].astype(bool)).any():
+        # the reference level alone: "0 points against itself" says nothing (the real corpus: a table of one row,
+        # "2 Beginner: reference"); withheld with it, and said why
+        _withhold_derived(t, shown)
+        t.loc[shown, ["p_value", "odds_ratio"]] = np.nan
+        notes.append("Only the reference level passes the release rules: there is no level to compare it with.")
     ctrl_words = {"mode": "work mode", "month": "month", "occupation": "occupation", "value_band": "value band"}
     plain = [ctrl_words[c] for c in res.controls]
     return Figure(
@@ -1983,8 +1991,7 @@ def fig_regression(ctx: Context) -> Figure:
         t, ["expertise", "expertise_label"], "pp",
         subtitle=f"Points of strict success relative to users at the reference level ({ref['expertise_label']}), holding "
                  "the controls fixed.",
-        n_sessions=res.n_sessions, n_users=res.n_users,
-        notes=res.notes + ([f"dropped (one level only): {', '.join(res.dropped_controls)}"] if res.dropped_controls else []),
+        n_sessions=res.n_sessions, n_users=res.n_users, notes=notes,
         extra={"r2": res.r2, "controls": res.controls, "logit_ok": res.logit_ok, "released": overall_ok,
                "clustered": res.clustered},
     )
