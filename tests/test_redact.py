@@ -468,6 +468,11 @@ def test_placeholders_and_kinds() -> None:
         ("金 额: 100\n高 度：3\n周 期: 5s\n方 法：x\n程 序员：x\n余 额: 0\n黄 金: 1\n任 务：x\n林 业：x",
          "金 额: 100\n高 度：3\n周 期: 5s\n方 法：x\n程 序员：x\n余 额: 0\n黄 金: 1\n任 务：x\n林 业：x"),
         ("王 小明: 好\n高 峰：x\n金 华: x\n张 伟: x\n王 芳：x", "[PERSON]: 好\n[PERSON]：x\n[PERSON]: x\n[PERSON]: x\n[PERSON]：x"),
+        # ... in traditional characters too (金額, 錢包 "wallet", 萬一 "in case", 高級 "advanced", 馬上 "at once",
+        # before, all but 程式 became PERSONs); names stay names
+        ("金 額: 100\n錢 包：x\n萬 一: x\n高 級：x\n馬 上: x\n黃 金: 1\n任 務：x\n程 式：x",
+         "金 額: 100\n錢 包：x\n萬 一: x\n高 級：x\n馬 上: x\n黃 金: 1\n任 務：x\n程 式：x"),
+        ("陳 小明: 好\n張 偉：x\n劉 洋: x\n黃 金華：x", "[PERSON]: 好\n[PERSON]：x\n[PERSON]: x\n[PERSON]：x"),
         # a given name in hiragana after a listed Japanese family name, with or without a space, before an optional
         # honorific (before, all stayed)
         ("林ゆい：おはよう\n田中 さくら: 了解\n  佐々木はるか：はい\n林 のぞみ：x\n山田ゆいさん：x",
@@ -525,15 +530,19 @@ def test_names_written_without_an_introduction(text: str, expected: str) -> None
 
 def test_chinese_surname_words_are_common_words_not_names() -> None:
     """The words a speaker label's "金 额:" is checked against (codecensus/data/cn_surname_words.txt, from jieba's
-    dictionary): each starts with a listed surname and has 2 or 3 characters, the licence is kept, and none of the
-    most common Chinese full names (as reported for China's population register) is in it."""
+    dictionary, and their traditional spellings from OpenCC's tables): each starts with a listed surname and has 2 or 3
+    characters, both licences are kept, and none of the most common Chinese full names (as reported for China's
+    population register), in simplified or traditional characters, is in it."""
     from importlib import resources
 
     from codecensus.redact.names import _CN_SURNAMES, cn_surname_words
 
     text = resources.files("codecensus.data").joinpath("cn_surname_words.txt").read_text(encoding="utf-8")
     assert "jieba" in text and "Copyright (c) 2013 Sun Junyi" in text
+    assert "OpenCC" in text and "Apache License, Version 2.0" in text
     words = cn_surname_words()
     assert len(words) > 1000 and {"金额", "高度", "方法", "程序员", "余额"} <= words
+    assert {"金額", "錢包", "萬一", "高級", "馬上", "萬餘"} <= words and "萬余" not in words
     assert all(2 <= len(w) <= 3 and w[0] in _CN_SURNAMES for w in words)
     assert not words & set("张伟 王伟 王芳 李伟 李娜 张敏 李静 王静 刘伟 王秀英 张丽 李秀英 王丽 张静 李强 王敏 刘洋".split())
+    assert not words & set("張偉 王偉 王芳 李偉 李娜 張敏 李靜 王靜 劉偉 王秀英 張麗 李秀英 王麗 張靜 李強 王敏 劉洋".split())
