@@ -459,9 +459,26 @@ def test_placeholders_and_kinds() -> None:
         ("田中 太郎：おはようございます\n王 小明: 好的\n  佐々木 健一：了解\n김 민준: 네",
          "[PERSON]：おはようございます\n[PERSON]: 好的\n  [PERSON]：了解\n[PERSON]: 네"),
         ('{"text": "log\\n李 四：收到"}', '{"text": "log\\n[PERSON]：收到"}'),
-        # ... not two words before a colon, "this file:", a title, a name inside a line
-        ("注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n田中 様：x\n出力 例:\nそして 田中 太郎：x",
-         "注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n田中 様：x\n出力 例:\nそして 田中 太郎：x"),
+        # ... not two words before a colon, "this file:", a name inside a line
+        ("注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n出力 例:\nそして 田中 太郎：x",
+         "注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n出力 例:\nそして 田中 太郎：x"),
+        # a listed family name and an honorific of its language names a person, as after a label (名前：田中 様 gives
+        # 名前：[PERSON] 様): the family name is taken, the honorific stays (before, all stayed)
+        ("田中 様：x\n田中さん：x\n田中 さん：x\n林さん：はい\n佐々木くん：x\n王先生：好\n李 老师: x\n陳小姐：x\n김 씨: 네",
+         "[PERSON] 様：x\n[PERSON]さん：x\n[PERSON] さん：x\n[PERSON]さん：はい\n[PERSON]くん：x\n[PERSON]先生：好\n"
+         "[PERSON] 老师: x\n[PERSON]小姐：x\n[PERSON] 씨: 네"),
+        # ... not an honorific after a word that is no listed family name, nor one of another language
+        ("皆さん：x\n皆様：x\nお客様：x\n各位 先生：x\n担当 様：x\n田中 小姐：x\n王 さん：x\n이 님: x",
+         "皆さん：x\n皆様：x\nお客様：x\n各位 先生：x\n担当 様：x\n田中 小姐：x\n王 さん：x\n이 님: x"),
+        # a given name in katakana after a listed Japanese family name, with or without a space, and a katakana name
+        # whose parts a middle dot joins (before, all stayed)
+        ("田中 ジョン：x\n佐藤マリア: x\nジョン・スミス：x\n山本 ケーシーさん：x\n林 マリア・ルイサ：x\nマリア・ルイサ・ガルシア: x",
+         "[PERSON]：x\n[PERSON]: x\n[PERSON]：x\n[PERSON]さん：x\n[PERSON]：x\n[PERSON]: x"),
+        ('{"text": "log\\nジョン・スミス：收到"}', '{"text": "log\\n[PERSON]：收到"}'),
+        # ... not a field word, a katakana word right after a one-kanji family name that is also a noun (原データ "raw
+        # data"), a katakana word alone or inside a line
+        ("原データ：x\n森モデル：x\n田中 ファイル：x\nユーザー・データ：x\nジョン：x\nそして ジョン・スミス：x",
+         "原データ：x\n森モデル：x\n田中 ファイル：x\nユーザー・データ：x\nジョン：x\nそして ジョン・スミス：x"),
         # ... nor a common word whose first character is a surname, written with a space (金额 "amount", 高度
         # "height", 程序员 "programmer": before, each became a PERSON); names that are also proper nouns (高峰,
         # 金华) stay names
@@ -480,9 +497,9 @@ def test_placeholders_and_kinds() -> None:
         ('{"text": "log\\n林ゆい：收到"}', '{"text": "log\\n[PERSON]：收到"}'),
         # ... not an honorific, a particle or a copula, nor a particle right after a one-kanji family name that is
         # also a noun (林 "forest": 森のなか, 原として), nor an unlisted family name or a name inside a line
-        ("田中さん：x\n田中 さん：x\n林から：x\n山田がやる：x\n田中 です：x\n林の中：x\n森のなか：x\n原として：x\n"
+        ("林から：x\n山田がやる：x\n田中 です：x\n林の中：x\n森のなか：x\n原として：x\n"
          "高すぎる：x\nそして 林ゆい：x\n名前はなに：x",
-         "田中さん：x\n田中 さん：x\n林から：x\n山田がやる：x\n田中 です：x\n林の中：x\n森のなか：x\n原として：x\n"
+         "林から：x\n山田がやる：x\n田中 です：x\n林の中：x\n森のなか：x\n原として：x\n"
          "高すぎる：x\nそして 林ゆい：x\n名前はなに：x"),
         # ... but not a particle, a title, the next field or a sentence after the space, nor ASCII
         ("名前：田中 です\n名前：田中 様\n姓名：张三 电话：138\n姓名：王小明 男\n이름: 서연 학생\n이름: 홍길동 입니다",
