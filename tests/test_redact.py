@@ -459,15 +459,37 @@ def test_placeholders_and_kinds() -> None:
         ("田中 太郎：おはようございます\n王 小明: 好的\n  佐々木 健一：了解\n김 민준: 네",
          "[PERSON]：おはようございます\n[PERSON]: 好的\n  [PERSON]：了解\n[PERSON]: 네"),
         ('{"text": "log\\n李 四：收到"}', '{"text": "log\\n[PERSON]：收到"}'),
-        # ... not two words before a colon, "this file:", a title, a name inside a line
-        ("注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n田中 様：x\n出力 例:\nそして 田中 太郎：x",
-         "注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n田中 様：x\n出力 例:\nそして 田中 太郎：x"),
+        # ... not two words before a colon, "this file:", a name inside a line
+        ("注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n出力 例:\nそして 田中 太郎：x",
+         "注意 事項：なし\n问题 描述：见下\n이 파일: 삭제\n出力 例:\nそして 田中 太郎：x"),
+        # a listed family name and an honorific of its language names a person, as after a label (名前：田中 様 gives
+        # 名前：[PERSON] 様): the family name is taken, the honorific stays (before, all stayed)
+        ("田中 様：x\n田中さん：x\n田中 さん：x\n林さん：はい\n佐々木くん：x\n王先生：好\n李 老师: x\n陳小姐：x\n김 씨: 네",
+         "[PERSON] 様：x\n[PERSON]さん：x\n[PERSON] さん：x\n[PERSON]さん：はい\n[PERSON]くん：x\n[PERSON]先生：好\n"
+         "[PERSON] 老师: x\n[PERSON]小姐：x\n[PERSON] 씨: 네"),
+        # ... not an honorific after a word that is no listed family name, nor one of another language
+        ("皆さん：x\n皆様：x\nお客様：x\n各位 先生：x\n担当 様：x\n田中 小姐：x\n王 さん：x\n이 님: x",
+         "皆さん：x\n皆様：x\nお客様：x\n各位 先生：x\n担当 様：x\n田中 小姐：x\n王 さん：x\n이 님: x"),
+        # a given name in katakana after a listed Japanese family name, with or without a space, and a katakana name
+        # whose parts a middle dot joins (before, all stayed)
+        ("田中 ジョン：x\n佐藤マリア: x\nジョン・スミス：x\n山本 ケーシーさん：x\n林 マリア・ルイサ：x\nマリア・ルイサ・ガルシア: x",
+         "[PERSON]：x\n[PERSON]: x\n[PERSON]：x\n[PERSON]さん：x\n[PERSON]：x\n[PERSON]: x"),
+        ('{"text": "log\\nジョン・スミス：收到"}', '{"text": "log\\n[PERSON]：收到"}'),
+        # ... not a field word, a katakana word right after a one-kanji family name that is also a noun (原データ "raw
+        # data"), a katakana word alone or inside a line
+        ("原データ：x\n森モデル：x\n田中 ファイル：x\nユーザー・データ：x\nジョン：x\nそして ジョン・スミス：x",
+         "原データ：x\n森モデル：x\n田中 ファイル：x\nユーザー・データ：x\nジョン：x\nそして ジョン・スミス：x"),
         # ... nor a common word whose first character is a surname, written with a space (金额 "amount", 高度
         # "height", 程序员 "programmer": before, each became a PERSON); names that are also proper nouns (高峰,
         # 金华) stay names
         ("金 额: 100\n高 度：3\n周 期: 5s\n方 法：x\n程 序员：x\n余 额: 0\n黄 金: 1\n任 务：x\n林 业：x",
          "金 额: 100\n高 度：3\n周 期: 5s\n方 法：x\n程 序员：x\n余 额: 0\n黄 金: 1\n任 务：x\n林 业：x"),
         ("王 小明: 好\n高 峰：x\n金 华: x\n张 伟: x\n王 芳：x", "[PERSON]: 好\n[PERSON]：x\n[PERSON]: x\n[PERSON]: x\n[PERSON]：x"),
+        # ... in traditional characters too (金額, 錢包 "wallet", 萬一 "in case", 高級 "advanced", 馬上 "at once",
+        # before, all but 程式 became PERSONs); names stay names
+        ("金 額: 100\n錢 包：x\n萬 一: x\n高 級：x\n馬 上: x\n黃 金: 1\n任 務：x\n程 式：x",
+         "金 額: 100\n錢 包：x\n萬 一: x\n高 級：x\n馬 上: x\n黃 金: 1\n任 務：x\n程 式：x"),
+        ("陳 小明: 好\n張 偉：x\n劉 洋: x\n黃 金華：x", "[PERSON]: 好\n[PERSON]：x\n[PERSON]: x\n[PERSON]：x"),
         # a given name in hiragana after a listed Japanese family name, with or without a space, before an optional
         # honorific (before, all stayed)
         ("林ゆい：おはよう\n田中 さくら: 了解\n  佐々木はるか：はい\n林 のぞみ：x\n山田ゆいさん：x",
@@ -475,9 +497,9 @@ def test_placeholders_and_kinds() -> None:
         ('{"text": "log\\n林ゆい：收到"}', '{"text": "log\\n[PERSON]：收到"}'),
         # ... not an honorific, a particle or a copula, nor a particle right after a one-kanji family name that is
         # also a noun (林 "forest": 森のなか, 原として), nor an unlisted family name or a name inside a line
-        ("田中さん：x\n田中 さん：x\n林から：x\n山田がやる：x\n田中 です：x\n林の中：x\n森のなか：x\n原として：x\n"
+        ("林から：x\n山田がやる：x\n田中 です：x\n林の中：x\n森のなか：x\n原として：x\n"
          "高すぎる：x\nそして 林ゆい：x\n名前はなに：x",
-         "田中さん：x\n田中 さん：x\n林から：x\n山田がやる：x\n田中 です：x\n林の中：x\n森のなか：x\n原として：x\n"
+         "林から：x\n山田がやる：x\n田中 です：x\n林の中：x\n森のなか：x\n原として：x\n"
          "高すぎる：x\nそして 林ゆい：x\n名前はなに：x"),
         # ... but not a particle, a title, the next field or a sentence after the space, nor ASCII
         ("名前：田中 です\n名前：田中 様\n姓名：张三 电话：138\n姓名：王小明 男\n이름: 서연 학생\n이름: 홍길동 입니다",
@@ -525,15 +547,19 @@ def test_names_written_without_an_introduction(text: str, expected: str) -> None
 
 def test_chinese_surname_words_are_common_words_not_names() -> None:
     """The words a speaker label's "金 额:" is checked against (codecensus/data/cn_surname_words.txt, from jieba's
-    dictionary): each starts with a listed surname and has 2 or 3 characters, the licence is kept, and none of the
-    most common Chinese full names (as reported for China's population register) is in it."""
+    dictionary, and their traditional spellings from OpenCC's tables): each starts with a listed surname and has 2 or 3
+    characters, both licences are kept, and none of the most common Chinese full names (as reported for China's
+    population register), in simplified or traditional characters, is in it."""
     from importlib import resources
 
     from codecensus.redact.names import _CN_SURNAMES, cn_surname_words
 
     text = resources.files("codecensus.data").joinpath("cn_surname_words.txt").read_text(encoding="utf-8")
     assert "jieba" in text and "Copyright (c) 2013 Sun Junyi" in text
+    assert "OpenCC" in text and "Apache License, Version 2.0" in text
     words = cn_surname_words()
     assert len(words) > 1000 and {"金额", "高度", "方法", "程序员", "余额"} <= words
+    assert {"金額", "錢包", "萬一", "高級", "馬上", "萬餘"} <= words and "萬余" not in words
     assert all(2 <= len(w) <= 3 and w[0] in _CN_SURNAMES for w in words)
     assert not words & set("张伟 王伟 王芳 李伟 李娜 张敏 李静 王静 刘伟 王秀英 张丽 李秀英 王丽 张静 李强 王敏 刘洋".split())
+    assert not words & set("張偉 王偉 王芳 李偉 李娜 張敏 李靜 王靜 劉偉 王秀英 張麗 李秀英 王麗 張靜 李強 王敏 劉洋".split())

@@ -73,6 +73,15 @@ FOUND = [
     ("\n".join(f"{i:>2}  {w}" for i, w in enumerate(SEED.split(), 1)), " 1  [MNEMONIC]"),
     (f"restore: {SEED.replace(' ', ', ')}.", "restore: [MNEMONIC]."),
     (SEED.title(), "[MNEMONIC]"),
+    # after a cue, a phrase whose checksum fails (a mistyped word) written as the checksum scan reads phrases:
+    # capitalised, in capitals, comma-separated, numbered one a line (before, the cue rule took lower-case words with
+    # single spaces only: these stayed); a phrase's length of words, so the words after it stay
+    (f"seed phrase: {SEED.replace('yellow', 'wrong').title()}", "seed phrase: [MNEMONIC]"),
+    (f"Mnemonic: {SEED.replace('yellow', 'wrong').upper().replace(' ', ', ')}.", "Mnemonic: [MNEMONIC]."),
+    ("Recovery phrase:\n" + "\n".join(f"{i}. {w}" for i, w in enumerate(SEED.replace("wave", "wabe").title().split(), 1))
+     + "\nThanks", "Recovery phrase:\n1. [MNEMONIC]\nThanks"),
+    (f"my seed words: {SEED.replace('wave', 'wabe').title()} Keep Them Safe",
+     "my seed words: [MNEMONIC] Keep Them Safe"),
     (SEED.upper().replace(" ", ",") + ";", "[MNEMONIC];"),
     ("\n".join(f"- {w}" for w in SEED.split()), "- [MNEMONIC]"),
 ]
@@ -108,6 +117,10 @@ KEPT = [
     "Steps: 1) build 2) test 3) deploy 4) verify 5) monitor 6) alert 7) review 8) close 9) report 10) plan 11) fix "
     "12) ship",
     "you can also have all that when there will be just about every other one after again",
+    # after a cue: capitalised words that are not a BIP-39 list's but for one in 12, two words mistyped
+    "Mnemonic: Load Accumulator From Memory And Store Result Into Index Register Then Return Now",
+    "Seed words:\n1. Write Them Down\n2. Keep The Paper Somewhere Safe\n3. Never Type Them Into Any Website",
+    f"seed phrase: {SEED.replace('wave', 'wabe').replace('legal', 'lagal').title()}",
 ]
 
 

@@ -586,12 +586,28 @@ _JP_SURNAMES = frozenset(
 _KR_SURNAMES = frozenset(
     "김 박 최 윤 강 조 임 권 황 송 류 유 홍 손 배 백 허 곽 심 노 성 민 엄 채 원 변 염 추 석 설 길 연 표 탁 남궁 황보 선우 제갈 독고".split()
 )
+#: A word in katakana (2 to 8 letters, the long-vowel mark after the first: ジョン, マリア, スミス, ケーシー)
+_KATA_WORD = "[\u30a1-\u30fa][\u30a1-\u30fa\u30fc]{1,7}"
+#: The dots between the parts of a foreign name in katakana (ジョン・スミス; half-width, or a Latin middle dot)
+_NAME_DOT = "[\u30fb\uff65\u00b7]"
+#: What follows a family name alone in a speaker label, making it a person's: Japanese, Chinese and Korean honorifics
+#: and titles (田中さん：, 田中 様：, 王先生：, 李 老师:, 김 씨:), checked against the family name's language in
+#: :func:`_speaker`
+_JP_HONORIFICS = frozenset("様 さま さん ちゃん くん 君 殿 氏 先生".split())
+_CN_HONORIFICS = frozenset("先生 女士 小姐 老师 老師".split())
+_KR_HONORIFICS = frozenset("님 씨".split())
+_HONORIFIC = "|".join(sorted(_JP_HONORIFICS | _CN_HONORIFICS | _KR_HONORIFICS, key=len, reverse=True))
 #: A speaker label at a line's start: a family name, a space and a given name before a colon (田中 太郎：, 王 小明:,
-#: 김 민준:), or a given name in hiragana (2 to 4 kana) after a kanji family name, with or without a space and before
-#: an optional honorific (林ゆい：, 田中 さくら：, 林ゆいさん：); the names are checked in :func:`_speaker`
+#: 김 민준:), a given name in hiragana (2 to 4 kana) or katakana (ジョン, マリア・ルイサ) after a kanji family name, with
+#: or without a space and before an optional honorific (林ゆい：, 田中 さくら：, 林ゆいさん：, 田中 ジョン：,
+#: 佐藤マリア:), a family name and an honorific (田中さん：, 田中 様：, 王先生：: ``t``), or a foreign name in katakana
+#: whose parts a middle dot joins (ジョン・スミス：: ``d``); the names are checked in :func:`_speaker`
 _CJK_SPEAKER = re.compile(
-    rf"(?:\A|\n|\\n)[ \t\u3000]*(?P<f>[{_HAN}々]{{1,3}}|[{_HANGUL}]{{1,2}})"
-    rf"(?:[ \t\u3000]+(?P<g>[{_HAN}]{{1,3}}|[{_HANGUL}]{{1,2}})|[ \t\u3000]*(?P<h>[{_HIRAGANA}]{{2,4}}?)(?:さん|さま|ちゃん|くん)?)"
+    rf"(?:\A|\n|\\n)[ \t\u3000]*(?:(?P<f>[{_HAN}々]{{1,3}}|[{_HANGUL}]{{1,2}})"
+    rf"(?:[ \t\u3000]*(?P<t>{_HONORIFIC})|[ \t\u3000]+(?P<g>[{_HAN}]{{1,3}}|[{_HANGUL}]{{1,2}})"
+    rf"|[ \t\u3000]*(?P<h>[{_HIRAGANA}]{{2,4}}?)(?:さん|さま|ちゃん|くん)?"
+    rf"|[ \t\u3000]*(?P<k>{_KATA_WORD}(?:{_NAME_DOT}{_KATA_WORD})?)(?:さん|様|さま|ちゃん|くん)?)"
+    rf"|(?P<d>{_KATA_WORD}(?:{_NAME_DOT}{_KATA_WORD}){{1,2}}))"
     rf"[ \t\u3000]*[:：]"
 )  # (a line break matched, not looked behind for: 1.3x faster)
 #: The start of a hiragana word that is no given name (:data:`_HIRA_NOT_GIVEN_START`), for :func:`_speaker`; and,
@@ -600,16 +616,37 @@ _CJK_SPEAKER = re.compile(
 _HIRA_NOT_GIVEN_HEAD = re.compile(_HIRA_NOT_GIVEN_START)
 _HIRA_PARTICLE_HEAD = re.compile("[のとはもかや]")
 
-_HAN_OR_HANGUL = re.compile(f"[{_HAN}{_HANGUL}]")
+#: (katakana too: a label of a katakana name alone, ジョン・スミス：)
+_HAN_OR_HANGUL = re.compile(f"[{_HAN}{_HANGUL}\u30a1-\u30fa]")
 
 
 def _speaker(m: re.Match[str]) -> bool:
     """Is a speaker label's ``f`` a known family name and ``g`` a given name of the same script, no title or field word
     nor, after a Chinese surname, a word that starts with it (田中 太郎：, 王 小明:, 김 민준:, not 注意 事項：, 이 파일:,
-    田中 様：, 金 额:), or ``h`` a given name in hiragana after a listed
+    金 额:), or ``h`` a given name in hiragana after a listed
     Japanese family name, no particle, copula or honorific, no word the labels reject (林ゆい：, not 田中さん：,
-    林から：, 山田がやる：, 田中 です：, 森のなか：)?"""
+    林から：, 山田がやる：, 田中 です：, 森のなか：), or ``k`` a given name in katakana after a listed Japanese family
+    name, no field word and, right after a one-kanji family name that is also a noun, after a space (田中 ジョン：,
+    佐藤マリア：, 林 マリア：, not 原データ：, 田中 ファイル：), or ``t`` an honorific of the family name's language
+    after a listed family name (田中さん：, 田中 様：, 王先生：, 高小姐：, 김 씨:, not 田中 小姐：), or
+    ``d`` a katakana name whose parts a middle dot joins, no field word among them (ジョン・スミス：, not
+    ユーザー・データ：)?"""
+    if m.group("d") is not None:
+        return not any(part in _CJK_NOT_NAMES for part in re.split(_NAME_DOT, m.group("d")))
     family, given = m.group("f"), m.group("g")
+    if m.group("t") is not None:
+        title = m.group("t")
+        if family[0] >= "\uac00":  # Hangul
+            return title in _KR_HONORIFICS and family in _KR_SURNAMES
+        return (family in _JP_SURNAMES and title in _JP_HONORIFICS) or (
+            len(family) == 1 and family in _CN_SURNAMES and title in _CN_HONORIFICS
+        )
+    if m.group("k") is not None:
+        return (
+            family in _JP_SURNAMES
+            and (len(family) > 1 or m.start("k") > m.end("f"))
+            and not any(part in _CJK_NOT_NAMES for part in re.split(_NAME_DOT, m.group("k")))
+        )
     if given is None:
         kana = m.group("h")
         return (
@@ -662,8 +699,9 @@ def cjk_names(text: str) -> Iterator[RawHit]:
                 end = kana.start() if m.lastgroup == "a" else start
             if end > start:
                 yield RawHit(K.PERSON, start, end, 0.8, "rule")
-    # (one Han or Hangul character looked for first: a 5x faster scan than the lines')
+    # (one Han, Hangul or katakana character looked for first: a 5x faster scan than the lines')
     if (":" in text or "：" in text) and _HAN_OR_HANGUL.search(text) is not None:
         for m in _CJK_SPEAKER.finditer(text):
-            if _speaker(m):
-                yield RawHit(K.PERSON, m.start("f"), m.end("g") if m.group("g") is not None else m.end("h"), 0.8, "rule")
+            if _speaker(m):  # (an honorific stays: 田中さん： gives [PERSON]さん：)
+                name = m.lastgroup if m.lastgroup in ("g", "h", "k", "d") else "f"
+                yield RawHit(K.PERSON, m.start("d" if name == "d" else "f"), m.end(name), 0.8, "rule")

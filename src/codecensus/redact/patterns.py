@@ -732,6 +732,11 @@ def seed_starts(text: str, lower: str) -> Iterator[int]:
     return _cue_starts(lower, text, ("mnemonic", "wallet"), ("phrase", "words"), _SEED_HEAD)
 
 
+#: The words that announce a wallet's seed phrase (``seed phrase``, ``recovery words``, ``mnemonic``, ``wallet seed``)
+_SEED_CUE_WORDS = (
+    r"(?i:(?:seed|recovery|backup|wallet|secret[ \t_-]recovery)[ \t_-]?(?:phrase|words)|mnemonic(?:[ \t_-]?phrase)?|"
+    r"wallet[ \t_-]seed)"
+)
 #: The letters of the BIP-39 word lists (:data:`BIP39_LANGUAGES`: Latin-1 accents only) and the combining accents of a
 #: decomposed word (as BIP-39 writes ábaco)
 _LO = "a-zß-öø-ÿ"
@@ -1247,8 +1252,7 @@ RULES: tuple[Rule, ...] = (
         "seed_phrase",
         K.MNEMONIC,
         re.compile(
-            _CUE_LEFT + r"(?i:(?:seed|recovery|backup|wallet|secret[ \t_-]recovery)[ \t_-]?(?:phrase|words)|mnemonic(?:[ \t_-]?phrase)?|"
-            r"wallet[ \t_-]seed)" + _CUE_SEP
+            _CUE_LEFT + _SEED_CUE_WORDS + _CUE_SEP
             + rf"(?P<v>{_CUE_SEED_WORD}(?:[ \t]+{_CUE_SEED_WORD}){{11,23}})(?![^\W\d_]|[{_MARK}])"
         ),
         ("mnemonic", "phrase", "seed", "words"),
@@ -1571,6 +1575,40 @@ def bip39_phrases(text: str) -> Iterator[tuple[int, int]]:
             if s >= end:
                 yield s, e
                 end = e
+
+
+#: A seed phrase's cue and what stands between it and the phrase (as the ``seed_phrase`` rule reads them), also a line
+#: break or two before a list (``Recovery phrase:\n1. Legal\n2. Winner``), then 12 to 30 words written as
+#: :data:`_WORD_RUN` reads them (capitalised, in capitals, comma-separated, numbered, one a line)
+_CUED_RUN = re.compile(
+    _CUE_LEFT + _SEED_CUE_WORDS + _CUE_SEP + r"(?:[ \t]*(?:\r?\n|(?:\\r)?\\n)){0,2}[ \t]*"
+    + rf"(?P<v>{_SEED_ITEM}?{_SEED_WORD}(?:{_SEED_SEP}{_SEED_ITEM}?{_SEED_WORD}){{11,29}})"
+)
+
+
+def cued_seed_phrases(text: str, lower: str) -> Iterator[tuple[int, int]]:
+    """A seed phrase after its cue (``seed phrase:``, ``Mnemonic =``, ``recovery words:`` and a line break) whose
+    checksum fails (a mistyped word) and that the ``seed_phrase`` rule's lower-case words with single spaces do not
+    cover: capitalised, in capitals, comma-separated, numbered or one a line. It is the longest run of 24, 21, 18, 15
+    or 12 words (a phrase's lengths) that ends on a word of a BIP-39 list and whose other words are that list's but
+    one in 12 at most (one mistyped word; two in 24). ``lower``: ``text.lower()``."""
+    index = _bip39_index()
+    for p in seed_starts(text, lower):
+        m = _CUED_RUN.match(text, p)
+        if m is None:
+            continue
+        run = m.group("v").replace("\\r", "  ").replace("\\n", "  ")  # (the same length)
+        spans = [w.span() for w in _RUN_WORD.finditer(run)]
+        codes = [index.get(run[s:e].lower()) for s, e in spans]
+        best = 0
+        for lang in range(1, len(BIP39_LANGUAGES) + 1):
+            listed = [c is not None and c[lang] >= 0 for c in codes]
+            for n in _PHRASE_LENGTHS:  # (longest first)
+                if best < n <= len(listed) and listed[n - 1] and n - sum(listed[:n]) <= n // 12:
+                    best = n
+                    break
+        if best:
+            yield m.start("v") + spans[0][0], m.start("v") + spans[best - 1][1]
 
 
 def _first_phrases(indexes: list[int]) -> Iterator[tuple[int, int]]:

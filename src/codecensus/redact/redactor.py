@@ -54,6 +54,7 @@ from codecensus.redact.patterns import (
     YAML_TRIGGERS,
     Rule,
     bip39_phrases,
+    cued_seed_phrases,
     flow_values,
     left_ok,
     span_of,
@@ -181,6 +182,8 @@ class Redactor:
                 for s, e in flow_values(text, lower):
                     yield RawHit(K.SECRET, s, e, 0.85, "regex")
         for s, e in bip39_phrases(text):
+            yield RawHit(K.MNEMONIC, s, e, 0.9, "regex")
+        for s, e in cued_seed_phrases(text, lower):
             yield RawHit(K.MNEMONIC, s, e, 0.9, "regex")
         ds = self._get_ds()
         if ds is not None:
