@@ -23,6 +23,16 @@ def _session(sid: str, models: list[str]) -> Session:
     return s
 
 
+def _measure(tmp_path: Path, corpus: Path, column: str = "cost_usd") -> dict[str, object]:
+    """session id -> ``column`` of the sessions table, the corpus under ``corpus`` ingested and measured."""
+    store = Store(tmp_path / "db.duckdb")
+    ingest(store, [corpus], workers=0)
+    build_sessions(store)
+    got = dict(store.con.execute(f"SELECT session_id, {column} FROM sessions").fetchall())
+    store.close()
+    return got
+
+
 def test_a_model_without_a_price_makes_the_session_cost_unknown_not_zero(tmp_path: Path) -> None:
     """Sessions of models the price list lacks (glm, MiniMax, Qwen, gemini, gpt-5.5) had cost_usd 0.0, as if
     free: every total and mean of cost was understated. Now their cost is NULL (unknown), also when only one of
@@ -43,11 +53,7 @@ def test_a_model_without_a_price_makes_the_session_cost_unknown_not_zero(tmp_pat
                                         "input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0,
                                         "cache_creation_input_tokens": 0}})
     free.write(root / f"{ids['no_tokens']}.jsonl")
-    store = Store(tmp_path / "db.duckdb")
-    ingest(store, [root.parent], workers=0)
-    build_sessions(store)
-    cost = dict(store.con.execute("SELECT session_id, cost_usd FROM sessions").fetchall())
-    store.close()
+    cost = _measure(tmp_path, root.parent)
     # 2 responses x (10 in, 100 out, 1000 cache read, 50 cache write) at 3 / 15 / 0.3 / 3.75 USD per million
     assert cost[ids["priced"]] == pytest.approx(2 * (10 * 3 + 100 * 15 + 1000 * 0.3 + 50 * 3.75) / 1e6, abs=1e-6)
     assert cost[ids["glm"]] is None and cost[ids["mixed"]] is None
@@ -63,12 +69,7 @@ def _one_session_per_model(tmp_path: Path, models: list[str], column: str) -> di
         sid = f"{i:08d}-1111-4111-8111-111111111111"
         sids[sid] = model
         _session(sid, [model]).write(root / f"{sid}.jsonl")
-    store = Store(tmp_path / "db.duckdb")
-    ingest(store, [root.parent], workers=0)
-    build_sessions(store)
-    got = dict(store.con.execute(f"SELECT session_id, {column} FROM sessions").fetchall())
-    store.close()
-    return {sids[sid]: v for sid, v in got.items()}
+    return {sids[sid]: v for sid, v in _measure(tmp_path, root.parent, column).items()}
 
 
 # (model as recorded, USD per million tokens: input, output, cache write, cache read)
@@ -142,12 +143,7 @@ def _measured(tmp_path: Path, sessions: dict[str, list[tuple[str, int]]]) -> dic
         for model, tokens_in in replies:
             s.reply("Done.", model=model, usage=(tokens_in, 100))
         s.write(root / f"{sid}.jsonl")
-    store = Store(tmp_path / "db.duckdb")
-    ingest(store, [root.parent], workers=0)
-    build_sessions(store)
-    got = dict(store.con.execute("SELECT session_id, cost_usd FROM sessions").fetchall())
-    store.close()
-    return {sids[sid]: v for sid, v in got.items()}
+    return {sids[sid]: v for sid, v in _measure(tmp_path, root.parent).items()}
 
 
 def _usd(tokens_in: int, p: tuple[float, float, float, float]) -> float:
