@@ -418,6 +418,11 @@ _LOCAL = ["--backend", "openai", "--model", "m", "--base-url", closed_url()]  # 
         (["--price-in", "1", "--price-out", "2"], "--price-in, --price-out apply to the LLM backends"),
         ([*_LOCAL, "--price-in", "1"], "give both --price-in and --price-out"),
         ([*_LOCAL, "--price-out", "-1", "--price-in", "1"], "Invalid value for '--price-out'"),
+        # offline, --budget-usd was ignored without a word; NaN ran with no limit, a negative one stopped at once
+        (["--budget-usd", "5"], "--budget-usd applies to the LLM backends"),
+        (["--budget-usd", "5", "--timeout", "30"], "--budget-usd, --timeout apply to the LLM backends"),
+        ([*_LOCAL, "--budget-usd", "nan"], "--budget-usd must be a finite number of USD, 0 or more"),
+        ([*_LOCAL, "--budget-usd", "-1"], "--budget-usd must be a finite number of USD, 0 or more"),
     ],
 )
 def test_request_options_are_checked(args: list[str], said: str, store_path: Path, tmp_path: Path) -> None:

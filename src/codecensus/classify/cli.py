@@ -57,8 +57,8 @@ def classify_cmd(
     budget_usd: Annotated[
         float | None,
         typer.Option("--budget-usd", help="LLM backends: stop the run before it could spend more than this (USD, at "
-                     "the model's price: the price list's, or --price-in/--price-out). Refused for a model of unknown "
-                     "price."),
+                     "the model's price: the price list's, or --price-in/--price-out; 0: answers from the cache "
+                     "only, and free calls). Refused for a model of unknown price."),
     ] = None,
     price_in: Annotated[
         float | None,
@@ -124,8 +124,9 @@ def classify_cmd(
         console.print(f"[red]--engine {engine!r} is not an engine codecensus has[/red]: choose {' or '.join(ENGINES)}.")
         raise typer.Exit(2)
     if backend is BackendName.offline:
-        given = [name for name, v in (("--timeout", timeout), ("--max-retries", max_retries),
-                                      ("--ner/--no-ner", ner), ("--price-in", price_in), ("--price-out", price_out))
+        given = [name for name, v in (("--budget-usd", budget_usd), ("--timeout", timeout),
+                                      ("--max-retries", max_retries), ("--ner/--no-ner", ner),
+                                      ("--price-in", price_in), ("--price-out", price_out))
                  if v is not None]
         if engine != "ray" and concurrency is not None:
             given.insert(0, "--concurrency")
@@ -136,6 +137,14 @@ def classify_cmd(
                 + (" (its processes: --workers)." if "--concurrency" in given else ".")
             )
             raise typer.Exit(2)
+    if budget_usd is not None:
+        from codecensus.classify.llm import check_budget
+
+        try:
+            check_budget(budget_usd)
+        except ValueError as exc:
+            console.print(f"[red]{escape(str(exc))}[/red]")
+            raise typer.Exit(2) from None
     if batch and (backend is not BackendName.anthropic or engine != "local"):
         console.print("[red]--batch is for --backend anthropic[/red] (Anthropic's Message Batches), on the local engine.")
         raise typer.Exit(2)
