@@ -189,6 +189,7 @@ def classify_cmd(
         ray_llm = {} if engine != "ray" or backend is BackendName.offline else {
             "budget_usd": budget_usd, "timeout_s": timeout, "max_retries": max_retries, "ner": ner,
             "price_in": price_in, "price_out": price_out,
+            "account": getattr(be, "account", None),  # the actors' accounts are added up into it
         }
         if engine == "ray" and batch_size is not None and batch_size > 500:  # capped: said, not silent
             console.print(f"[yellow]--batch-size {batch_size:,} is more than Ray's 500[/yellow]: classifying in batches "
@@ -252,7 +253,7 @@ def classify_cmd(
     t.add_row("modes", ", ".join(f"{k} {v}" for k, v in stats.by_mode.items()) or "-")
     t.add_row("seconds (sessions/s)", f"{stats.seconds:.1f} ({stats.sessions_per_second:.1f}/s)")
     acc = getattr(be, "account", None)
-    if acc is not None and engine != "ray":  # on Ray each actor keeps its own account
+    if acc is not None:  # on Ray: the actors' accounts added up
         t.add_row("LLM cost", _cost_row(acc))
     if stats.stopped:
         t.add_row("stopped early", stats.stopped)
