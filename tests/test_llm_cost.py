@@ -141,3 +141,33 @@ def test_an_unknown_price_is_an_unknown_cost_in_the_account_and_the_cache(tmp_pa
     hit = _anthropic(Replay(), "claude-unlisted-9", cache=cache)
     hit.classify([sample_session(0)])
     assert hit.account.unpriced_hits == 0 and hit.account.as_dict()["saved_usd"] == 0.25
+
+
+@pytest.mark.parametrize("budget", [float("nan"), -1.0, float("inf")])
+def test_a_budget_that_is_not_a_number_of_dollars_is_refused(budget: float) -> None:
+    """NaN compared false with every cost, so --budget-usd nan ran without any limit; -1 stopped the run before its
+    first request with "budget $-1.0000 reached". Both backends now refuse them at the start."""
+    for build in (lambda: _openai(Replay(), "gpt-4o", None, budget_usd=budget),
+                  lambda: _anthropic(Replay(), "claude-haiku-4-5", budget_usd=budget)):
+        with pytest.raises(ValueError, match=r"--budget-usd must be a finite number of USD, 0 or more"):
+            build()
+
+
+def test_a_budget_of_0_answers_from_the_cache_only(tmp_path: Path) -> None:
+    """0 is kept (Account.reserve refuses any reservation above it): cached answers cost nothing, a request would."""
+    cache = LLMCache(tmp_path / "cache.duckdb")
+    _openai(Replay().add("POST", CHAT, "openai_chat_ok.json"), "gpt-4o", None, cache=cache).classify(
+        [sample_session(0)])
+    b = _openai(Replay(), "gpt-4o", None, cache=cache, budget_usd=0.0)
+    with pytest.raises(BudgetExceeded) as ei:
+        b.classify([sample_session(0), sample_session(1)])
+    assert b.account.cache_hits == 1 and b.account.calls == 0 and b.account.cost() == 0
+    assert [p is not None for p in ei.value.partial] == [True, False]
+
+
+def test_the_offline_backend_refuses_a_budget() -> None:
+    """classify.run.make_backend('offline', budget_usd=5) dropped the budget without a word, as the CLI did."""
+    from codecensus.classify.run import make_backend as make_any
+
+    with pytest.raises(ValueError, match="budget_usd: options of the LLM backends"):
+        make_any("offline", embedder="none", budget_usd=5.0)

@@ -418,6 +418,11 @@ _LOCAL = ["--backend", "openai", "--model", "m", "--base-url", closed_url()]  # 
         (["--price-in", "1", "--price-out", "2"], "--price-in, --price-out apply to the LLM backends"),
         ([*_LOCAL, "--price-in", "1"], "give both --price-in and --price-out"),
         ([*_LOCAL, "--price-out", "-1", "--price-in", "1"], "Invalid value for '--price-out'"),
+        # offline, --budget-usd was ignored without a word; NaN ran with no limit, a negative one stopped at once
+        (["--budget-usd", "5"], "--budget-usd applies to the LLM backends"),
+        (["--budget-usd", "5", "--timeout", "30"], "--budget-usd, --timeout apply to the LLM backends"),
+        ([*_LOCAL, "--budget-usd", "nan"], "--budget-usd must be a finite number of USD, 0 or more"),
+        ([*_LOCAL, "--budget-usd", "-1"], "--budget-usd must be a finite number of USD, 0 or more"),
     ],
 )
 def test_request_options_are_checked(args: list[str], said: str, store_path: Path, tmp_path: Path) -> None:
@@ -568,6 +573,45 @@ def test_ray_refuses_a_budget_without_a_price_before_staging(tmp_path: Path) -> 
         ray_classify(st, "openai", model="my-finetune", base_url="https://llm.example.com", budget_usd=1.0,
                      out=str(tmp_path / "parts"))
     assert not (tmp_path / "parts").exists()
+
+
+def test_ray_actors_send_what_each_part_cost_and_it_adds_up_to_a_local_run(
+    server: _Server, store_path: Path, tmp_path: Path
+) -> None:
+    """The Ray UDF (ClassifyParts, run here without a cluster, as two actors) returned no account: what each actor
+    spent stayed in it. Each part's status row now carries what the actor's account counted for it, and those add
+    up to the account of a local run of the same sessions with the same answers."""
+    import pyarrow as pa
+
+    from codecensus.classify.cache import Account
+    from codecensus.classify.evidence import reading_order
+    from codecensus.classify.run import select_sessions
+    from codecensus.engine.ray_engine import write_evidence
+    from codecensus.engine.tasks import ClassifyParts
+    from codecensus.store import Store
+
+    server.release.set()
+    opts: dict[str, Any] = {"model": "m", "base_url": server.url, "ner": False, "price_in": 1.5, "price_out": 6.0}
+    with Store(_fresh(store_path, tmp_path)) as st:
+        local = make_backend("openai", cache=False, concurrency=1, **opts)
+        classify_store(st, local, limit=7, batch_size=2, force=True)
+        keys, _, _ = select_sessions(st, backend="openai", model="m", rubric_hash=local.rubric_hash, limit=7,
+                                     force=True)
+        run = str(tmp_path / "run")
+        parts = write_evidence(st, keys, run, batch_size=2, order=reading_order("openai"))
+    assert len(parts) >= 2  # parts for both actors
+    actors = [ClassifyParts("openai", out=run, budget_usd=2.5, **opts) for _ in range(2)]
+    total = Account(budget_usd=5.0)
+    for i, part in enumerate(parts):
+        (status,) = actors[i % 2](pa.table({"part": [part]})).to_pylist()
+        total.add(json.loads(status["account"]))
+    want, got = local.account.as_dict(), total.as_dict()
+    assert want["calls"] > 2 and want["cost_usd"] > 0
+    for k in ("calls", "sessions", "input_tokens", "output_tokens", "repairs", "retries", "abstentions",
+              "failures", "unpriced_calls", "condensed_tokens_median", "condensed_tokens_p90", "cost"):
+        assert got[k] == want[k], k
+    assert got["cost_usd"] == pytest.approx(want["cost_usd"])
+    assert sum(a.backend.account.calls for a in actors) == total.calls  # nothing counted twice
 
 
 def test_batch_option_reaches_the_anthropic_backend(monkeypatch: pytest.MonkeyPatch, store_path: Path,

@@ -256,6 +256,88 @@ def test_ray_classify_identical_to_local(ray_address: str, local_db: Store, tmp_
     store.close()
 
 
+class _ChatServer:
+    """An OpenAI-compatible server on 127.0.0.1 answering every chat request with the recorded answer
+    (tests/fixtures/llm/openai_chat_ok.json: 3,120 tokens in, 208 out); ``requests`` counts them."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler
+
+        from llm_replay import FIXTURES
+        from local_server import LocalServer
+
+        answer = (FIXTURES / "openai_chat_ok.json").read_bytes()
+        outer = self
+        self.requests = 0
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with lock:
+                    outer.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self.server = LocalServer(Handler)
+        self.url = self.server.url
+
+
+def test_a_ray_llm_run_reports_what_its_actors_spent_as_a_local_run(ray_address: str, local_db: Store,
+                                                                     tmp_path: Path) -> None:
+    """On Ray each actor kept its own account and nothing added them up: the summary said no cost and the manifest
+    recorded the driver's unused backend (0 calls, $0.0000). Now both give what the actors spent, the figures of a
+    local run of the same sessions with the same answers; the manifest's budget is the whole --budget-usd."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from codecensus.cli import app
+
+    pytest.importorskip("openai")
+    chat = _ChatServer()
+    local_db.con.execute("CHECKPOINT")
+    dbs = {name: tmp_path / f"{name}.duckdb" for name in ("local", "ray")}
+    for db in dbs.values():
+        shutil.copy(local_db.path, db)
+    common = ["classify", "--backend", "openai", "--base-url", chat.url, "--model", "m", "--no-ner",
+              "--price-in", "1.5", "--price-out", "6", "--budget-usd", "5", "--limit", "10", "--batch-size", "3"]
+    said, acc = {}, {}
+    try:
+        for name, extra in (("local", []), ("ray", ["--engine", "ray", "--address", ray_address, "--concurrency", "2"])):
+            before = chat.requests
+            r = CliRunner().invoke(app, [*common, "--db", str(dbs[name]), *extra])
+            assert r.exit_code == 0, r.output
+            said[name] = " ".join(r.output.replace("\u2502", " ").split())
+            with Store(dbs[name], read_only=True) as st:
+                row = st.one("SELECT * FROM runs WHERE command = 'classify' ORDER BY 3 DESC LIMIT 1")
+            assert row is not None
+            acc[name] = json.loads(row[-1])["backend"]["account"]
+            assert acc[name]["calls"] == chat.requests - before > 0, name  # every request the server saw
+    finally:
+        chat.server.close()
+    local, ray_ = acc["local"], acc["ray"]
+    assert ray_["calls"] == local["calls"] >= 5 and ray_["sessions"] == local["sessions"]
+    assert ray_["input_tokens"] == local["input_tokens"] == 3120 * local["calls"]
+    assert ray_["output_tokens"] == local["output_tokens"] == 208 * local["calls"]
+    assert ray_["cost_usd"] == pytest.approx(local["cost_usd"]) and local["cost_usd"] == pytest.approx(
+        local["calls"] * (3120 * 1.5 + 208 * 6) / 1e6)
+    assert ray_["cost"] == local["cost"] != "$0.0000"
+    for k in ("repairs", "retries", "abstentions", "failures", "unpriced_calls", "condensed_tokens_median",
+              "condensed_tokens_p90", "budget_usd"):
+        assert ray_[k] == local[k], k
+    assert ray_["budget_usd"] == 5
+    row = f"LLM cost {local['cost']} ({local['calls']} calls; tokens {local['input_tokens']:,} in"
+    assert row in said["local"] and row in said["ray"], said["ray"]
+
+
 def test_a_non_utf8_path_on_the_command_line_ingests_as_locally(tmp_path: Path) -> None:
     """A folder named with a Latin-1 byte ('café' from an old archive) anywhere on the command line stopped
     `ingest --engine ray` in ray.init: "'utf-8' codec can't encode character '\\udce9' … surrogates not allowed"

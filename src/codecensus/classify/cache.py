@@ -27,7 +27,7 @@ import hashlib
 import re
 import statistics
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
@@ -154,6 +154,12 @@ class BudgetExceeded(RuntimeError):
         self.partial: list[Any] = list(partial or [])
 
 
+#: what accounts of one run add up to (:meth:`Account.counts`, :meth:`Account.add`): each Ray actor keeps its own
+ADDED_UP = ("calls", "batch_requests", "sessions", "cache_hits", "retries", "repairs", "abstentions", "failures",
+            "input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "cost_usd", "saved_usd",
+            "unpriced_calls", "unpriced_hits")
+
+
 @dataclass
 class Account:
     """Token and cost accounting for one run (thread-safe)."""
@@ -235,6 +241,27 @@ class Account:
         if cost is None:
             return f"unknown ({self.unknown_price or 'no price for the model'})"
         return f"${cost:.4f}"
+
+    def counts(self, since: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What this account counted, as plain values (JSON): all of it, or what it counted after ``since`` (an
+        earlier ``counts()`` of this account). A Ray actor sends them with each part; the driver adds them up
+        (:meth:`add`)."""
+        with self._lock:
+            d: dict[str, Any] = {k: getattr(self, k) - (since[k] if since else 0) for k in ADDED_UP}
+            d["input_tokens_condensed"] = self.input_tokens_condensed[len(since["input_tokens_condensed"]) if since
+                                                                      else 0:]
+            d["unknown_price"] = self.unknown_price
+        return d
+
+    def add(self, counts: Mapping[str, Any]) -> None:
+        """Add what another account counted (its :meth:`counts`, e.g. a Ray actor's) to this one. A cost unknown
+        there (calls of unknown price) makes this account's cost unknown too."""
+        with self._lock:
+            for k in ADDED_UP:
+                setattr(self, k, getattr(self, k) + counts[k])
+            self.input_tokens_condensed.extend(counts["input_tokens_condensed"])
+            if self.unknown_price is None:
+                self.unknown_price = counts.get("unknown_price")
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:

@@ -57,8 +57,8 @@ def classify_cmd(
     budget_usd: Annotated[
         float | None,
         typer.Option("--budget-usd", help="LLM backends: stop the run before it could spend more than this (USD, at "
-                     "the model's price: the price list's, or --price-in/--price-out). Refused for a model of unknown "
-                     "price."),
+                     "the model's price: the price list's, or --price-in/--price-out; 0: answers from the cache "
+                     "only, and free calls). Refused for a model of unknown price."),
     ] = None,
     price_in: Annotated[
         float | None,
@@ -124,8 +124,9 @@ def classify_cmd(
         console.print(f"[red]--engine {engine!r} is not an engine codecensus has[/red]: choose {' or '.join(ENGINES)}.")
         raise typer.Exit(2)
     if backend is BackendName.offline:
-        given = [name for name, v in (("--timeout", timeout), ("--max-retries", max_retries),
-                                      ("--ner/--no-ner", ner), ("--price-in", price_in), ("--price-out", price_out))
+        given = [name for name, v in (("--budget-usd", budget_usd), ("--timeout", timeout),
+                                      ("--max-retries", max_retries), ("--ner/--no-ner", ner),
+                                      ("--price-in", price_in), ("--price-out", price_out))
                  if v is not None]
         if engine != "ray" and concurrency is not None:
             given.insert(0, "--concurrency")
@@ -136,6 +137,14 @@ def classify_cmd(
                 + (" (its processes: --workers)." if "--concurrency" in given else ".")
             )
             raise typer.Exit(2)
+    if budget_usd is not None:
+        from codecensus.classify.llm import check_budget
+
+        try:
+            check_budget(budget_usd)
+        except ValueError as exc:
+            console.print(f"[red]{escape(str(exc))}[/red]")
+            raise typer.Exit(2) from None
     if batch and (backend is not BackendName.anthropic or engine != "local"):
         console.print("[red]--batch is for --backend anthropic[/red] (Anthropic's Message Batches), on the local engine.")
         raise typer.Exit(2)
@@ -180,6 +189,7 @@ def classify_cmd(
         ray_llm = {} if engine != "ray" or backend is BackendName.offline else {
             "budget_usd": budget_usd, "timeout_s": timeout, "max_retries": max_retries, "ner": ner,
             "price_in": price_in, "price_out": price_out,
+            "account": getattr(be, "account", None),  # the actors' accounts are added up into it
         }
         if engine == "ray" and batch_size is not None and batch_size > 500:  # capped: said, not silent
             console.print(f"[yellow]--batch-size {batch_size:,} is more than Ray's 500[/yellow]: classifying in batches "
@@ -243,7 +253,7 @@ def classify_cmd(
     t.add_row("modes", ", ".join(f"{k} {v}" for k, v in stats.by_mode.items()) or "-")
     t.add_row("seconds (sessions/s)", f"{stats.seconds:.1f} ({stats.sessions_per_second:.1f}/s)")
     acc = getattr(be, "account", None)
-    if acc is not None and engine != "ray":  # on Ray each actor keeps its own account
+    if acc is not None:  # on Ray: the actors' accounts added up
         t.add_row("LLM cost", _cost_row(acc))
     if stats.stopped:
         t.add_row("stopped early", stats.stopped)

@@ -92,6 +92,7 @@ __all__ = [
     "given_price",
     "make_backend",
     "parse_answer",
+    "check_budget",
     "require_price",
 ]
 
@@ -368,6 +369,16 @@ def given_price(price_in: float | None, price_out: float | None, *, cache_write:
     return Price(input=pin, output=pout, cache_write=pin * cache_write, cache_read=pin * cache_read)
 
 
+def check_budget(budget_usd: float | None) -> None:
+    """Refuse a budget that is not a number of dollars, 0 or more (:class:`ValueError`). NaN compared false with
+    every cost, so a run given it spent without any limit; a negative budget stopped it before its first request.
+    0 is kept: the run sends no request that could cost anything (a reservation of more than 0 is refused), so
+    it takes answers from the cache only (and from a server that costs nothing, on this machine)."""
+    if budget_usd is not None and (not math.isfinite(budget_usd) or budget_usd < 0):
+        raise ValueError(f"--budget-usd must be a finite number of USD, 0 or more (0: answers from the cache only), "
+                         f"not {budget_usd}")
+
+
 def require_price(model: str, price: Price | None, budget_usd: float | None) -> None:
     """Refuse a budget that cannot be kept: with no known price every call's cost is unknown, so a run would go
     on without any limit (:class:`ValueError`, said with the model and how to give a price)."""
@@ -405,6 +416,7 @@ class LLMBackend:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
+        check_budget(budget_usd)
         require_price(model, price, budget_usd)
         self.model = model
         self.cache = cache

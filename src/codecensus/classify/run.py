@@ -394,9 +394,9 @@ def make_backend(
     if name == "offline":
         from codecensus.classify.offline import OfflineBackend
 
-        given = [k for k, v in (("concurrency", concurrency), ("timeout_s", timeout_s), ("max_retries", max_retries),
-                                ("batch", batch or None), ("ner", ner), ("price_in", price_in),
-                                ("price_out", price_out)) if v is not None]
+        given = [k for k, v in (("budget_usd", budget_usd), ("concurrency", concurrency), ("timeout_s", timeout_s),
+                                ("max_retries", max_retries), ("batch", batch or None), ("ner", ner),
+                                ("price_in", price_in), ("price_out", price_out)) if v is not None]
         if given:
             raise ValueError(f"{', '.join(given)}: options of the LLM backends; the offline backend makes no requests")
 

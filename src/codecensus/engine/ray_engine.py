@@ -27,8 +27,9 @@ import uuid
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import orjson
 import pyarrow as pa
 
 from codecensus.engine import RayUnavailable
@@ -38,6 +39,9 @@ from codecensus.engine.plan import plan_inputs, stats_from_files
 from codecensus.engine.tasks import parse_files
 from codecensus.ingest import SETTLE_S, IngestStats
 from codecensus.store import Store
+
+if TYPE_CHECKING:
+    from codecensus.classify.cache import Account
 
 DEFAULT_FILES_PER_TASK = 16
 
@@ -271,6 +275,7 @@ def ray_classify(
     num_cpus: int | None = None,
     ship_code: bool = False,
     keep: bool | None = None,
+    account: Account | None = None,
 ) -> Any:
     """Classify the store's sessions on Ray; facets land in the ``facets`` table as with the local driver.
 
@@ -282,6 +287,9 @@ def ray_classify(
     request; ``ner``: the digests' redaction runs the NER model, None when it is installed; ``price_in`` /
     ``price_out``: USD per million input / output tokens instead of the price list's; a ``budget_usd`` for a model
     of unknown price is refused here, before anything is staged). Results are written as Parquet under ``<run>/facets`` and loaded into the store in one transaction.
+    ``account`` (LLM backends): the run's :class:`~codecensus.classify.cache.Account`, to which what every actor's
+    account counted (calls, tokens, cost, retries...) is added, so it holds the run's figures (its ``budget_usd`` is
+    the whole budget, the actors' shares added up).
     Returns a :class:`codecensus.classify.run.ClassifyStats`.
     """
     from codecensus.classify.evidence import reading_order
@@ -332,6 +340,10 @@ def ray_classify(
                 num_cpus=1 if offline else 0.25,
             )
             status = ds.take_all()
+        if account is not None:
+            for r in status:
+                if r.get("account"):
+                    account.add(orjson.loads(r["account"]))
         stops = [r["stopped"] for r in status if r["stopped"]]
         stats.stopped = stops[0] if stops else None
         facets = read_table(run, "facets", out_options)

@@ -276,7 +276,9 @@ class ClassifyWorker:
 
 class ClassifyParts(ClassifyWorker):
     """Ray Data UDF over evidence *parts*: each row names a Parquet part under ``<out>/evidence``;
-    its facets are written to ``<out>/facets`` under the same name; one status row per part is returned.
+    its facets are written to ``<out>/facets`` under the same name; one status row per part is returned, with
+    (LLM backends) what the actor's account counted for that part (``account``: :meth:`Account.counts` as JSON),
+    which the driver adds up into the run's account.
 
     Reading the part inside the actor (instead of a Ray read stage) keeps the pipeline free of extra
     tasks that would wait for CPUs held by an actor pool sized to the whole cluster.
@@ -289,13 +291,16 @@ class ClassifyParts(ClassifyWorker):
         self.out_options = out_options
 
     def __call__(self, batch: pa.Table) -> pa.Table:  # type: ignore[override]
+        import orjson
         import pyarrow.parquet as pq
 
         from codecensus.engine.fs import join, output_fs
 
         fs, root = output_fs(self.out, self.out_options)
-        names, counts, stops = [], [], []
+        acc = getattr(self.backend, "account", None)  # an LLM backend's (the offline backend has none)
+        names, counts, stops, spent = [], [], [], []
         for name in batch.column("part").to_pylist():
+            mark = acc.counts() if acc is not None else None
             with fs.open(join(root, "evidence", name), "rb") as fh:
                 ev = pq.read_table(fh)
             facets = ClassifyWorker.__call__(self, ev)
@@ -307,4 +312,6 @@ class ClassifyParts(ClassifyWorker):
             names.append(name)
             counts.append(facets.num_rows)
             stops.append(stopped[0] if stopped else None)
-        return pa.table({"part": names, "rows": pa.array(counts, pa.int64()), "stopped": pa.array(stops, pa.string())})
+            spent.append(orjson.dumps(acc.counts(since=mark)).decode() if acc is not None else None)
+        return pa.table({"part": names, "rows": pa.array(counts, pa.int64()), "stopped": pa.array(stops, pa.string()),
+                         "account": pa.array(spent, pa.string())})
