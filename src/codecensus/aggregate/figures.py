@@ -1983,7 +1983,7 @@ def fig_regression(ctx: Context) -> Figure:
         t, ["expertise", "expertise_label"], "pp",
         subtitle=f"Points of strict success relative to users at the reference level ({ref['expertise_label']}), holding "
                  "the controls fixed.",
-        n_sessions=res.n_sessions, n_users=res.n_users,
+        n_sessions=res.n_sessions, n_users=res.n_users, sessions=_session_rows(modelled),
         notes=res.notes + ([f"dropped (one level only): {', '.join(res.dropped_controls)}"] if res.dropped_controls else []),
         extra={"r2": res.r2, "controls": res.controls, "logit_ok": res.logit_ok, "released": overall_ok,
                "clustered": res.clustered},
@@ -2270,6 +2270,39 @@ RELEASE_NESTED_MONTHS: tuple[tuple[tuple[str, str], tuple[str, str], tuple[str, 
 )
 
 
+# Totals over the values of a key column that other figures release, read with a figure's rates at each value
+# (outcome by expertise: its levels): (figure, key column) -> the totals, each (figure, variable, column, value,
+# sessions column). Variable None: that figure's n (its ``sessions``; printed when it passes the thresholds). Value
+# None: the union of the variable's released rows (a line over the months, whose counts add up; with the lines of the
+# same months, :data:`RELEASE_SAME_MONTHS`, for ``_sessions``), read in the sessions column (``_num_sessions``: the
+# counts share x n gives; ``_den_sessions``: the groups n / share gives). Else the released row of that value (or its
+# cells' sum, :data:`RELEASE_SUMS`). A reader adds or subtracts totals and subtracts the groups each value's released
+# rates give (with :data:`RELEASE_KEY_PARTS` and the value's whole, its sessions, which other figures release): each
+# group of sessions that leaves must be none or pass (sessions and distinct users). Checked by the report's final
+# audit, which works the groups out as sets of sessions, whatever the figure decided.
+KeyTotal = tuple[str, str | None, str | None, Any, str]
+RELEASE_KEY_TOTALS: dict[tuple[str, str], tuple[KeyTotal, ...]] = {
+    ("outcomes_by_expertise", "expertise"): (
+        ("success_trend", None, None, None, "_sessions"),  # the sessions with a known outcome
+        ("success_trend", "raw", "month", None, "_sessions"),  # those of the released months
+        ("success_trend", "raw", "month", None, "_num_sessions"),  # their strict successes (share x n)
+        ("success_trend", "unclear", "month", None, "_sessions"),  # the released months' unclear sessions
+        ("success_trend", "unclear", "month", None, "_den_sessions"),  # their sessions with an outcome (n / share)
+        ("regression", None, None, None, "_sessions"),  # the sessions with a known outcome and a level
+        ("abstentions", "abstained", "facet", "outcome", "_sessions"),  # unclear among the classified
+        ("abstentions", "abstained", "facet", "session", "_sessions"),  # the sessions not answered at all
+        ("abstentions", "abstained", "facet", "expertise", "_sessions"),  # classified without a level
+    ),
+}
+
+# Other figures' rows keyed by the same column as :data:`RELEASE_KEY_TOTALS`' figure: (figure, key column) ->
+# (figure, variable); a released row's sessions (``_sessions``) are known at its value, nested in (or apart from) the
+# groups of the figure's rates there (the regression's n at a level: its sessions with a known outcome).
+RELEASE_KEY_PARTS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("outcomes_by_expertise", "expertise"): (("regression", "strict_success_pp"),),
+}
+
+
 def _audited_variables() -> dict[str, frozenset[str]]:
     """The variables of each figure whose rows the report's final audit reads the sessions of
     (:data:`SESSION_COLUMNS_AUDITED`): those the release tables above name, and coverage's classified sessions (the
@@ -2311,6 +2344,14 @@ def _audited_variables() -> dict[str, frozenset[str]]:
     for (fid, _col, whole, part), (tfig, tvar, _tcol, _tvalue) in RELEASE_GROUP_TOTALS:
         add(fid, whole, part)
         add(tfig, tvar)
+    for (fid, _col), key_totals in RELEASE_KEY_TOTALS.items():
+        add(fid, *RELEASE_RATES.get(fid, {}))
+        for tfig, tvar, _tcol, _tvalue, _scol in key_totals:
+            if tvar is not None:
+                add(tfig, tvar)
+    for parts in RELEASE_KEY_PARTS.values():
+        for pfig, pvar in parts:
+            add(pfig, pvar)
     return {k: frozenset(v) for k, v in out.items()}
 
 
