@@ -28,6 +28,7 @@ from codecensus.aggregate.figures import (
     RELEASE_MONTHLY_COUNTS,
     RELEASE_NESTED,
     RELEASE_NESTED_MONTHS,
+    RELEASE_NESTED_TOTALS,
     RELEASE_PARTITIONS,
     RELEASE_RATE_REGIONS,
     RELEASE_RATES,
@@ -211,6 +212,8 @@ def _audit_sessions_carried(figures: list[Figure], policy: ReleasePolicy) -> lis
     wholes = {tfig for totals in RELEASE_LINE_WHOLES.values() for total in totals
               for tfig, tvar, _c, _v in total if tvar is None}
     wholes |= {tfig for totals in RELEASE_KEY_TOTALS.values() for tfig, tvar, _c, _v, _s in totals if tvar is None}
+    wholes |= {tfig for pair in RELEASE_NESTED_TOTALS.values() for totals in pair
+               for tfig, tvar, _c, _v, _s in totals if tvar is None}
     for f in figures:
         if not f.available:
             continue
@@ -439,7 +442,8 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy, users: _Users |
                 problems += _nested_rests(f.id, t, keys[0], outer, inner, tot, policy, users)
     return (problems + _audit_nested_months(by_id, policy, users) + _audit_group_totals(by_id, policy, users)
             + _audit_line_totals(by_id, policy, users) + _audit_line_wholes(figures, by_id, policy, users)
-            + _audit_share_groups(by_id, policy, users) + _audit_key_totals(figures, by_id, policy, users))
+            + _audit_share_groups(by_id, policy, users) + _audit_key_totals(figures, by_id, policy, users)
+            + _audit_nested_totals(figures, by_id, policy, users))
 
 
 def _rate_regions(fid: str, t: pd.DataFrame, col: str, policy: ReleasePolicy, users: _Users | None) -> list[str]:
@@ -550,6 +554,44 @@ def _audit_key_totals(figures: list[Figure], by_id: dict[str, pd.DataFrame], pol
         other = {x.tobytes() for x, _p in _key_total_groups(fid, col, totals, given, policy, users)}
         problems += [p for x, ps in _key_total_groups(fid, col, totals, blocks, policy, users)
                      if x.tobytes() not in other for p in ps]
+    return problems
+
+
+def _audit_nested_totals(figures: list[Figure], by_id: dict[str, pd.DataFrame], policy: ReleasePolicy,
+                         users: _Users | None = None) -> list[str]:
+    """A nested pair's populations against the totals of them other figures release (:data:`RELEASE_NESTED_TOTALS`,
+    with the pair's own totals, n / share of a released cell): each outer total less each inner total (the classified
+    sessions less occupations by month's n: those whose occupation is not inferable, when no session lacks a time),
+    and each inner total less the cells either series releases (the inferable occupations the share of sessions
+    withholds beside its not-inferable cell), must be none or pass (sessions; with ``users``, distinct users too)."""
+    figs = {f.id: f for f in figures if f.available}
+    problems: list[str] = []
+    for (fid, outer, inner), (outer_totals, inner_totals) in RELEASE_NESTED_TOTALS.items():
+        t = by_id.get(fid)
+        if t is None:
+            continue
+        own = {outer: _series_group(t, outer), inner: _series_group(t, inner)}
+        outs = [(name, x) for name, x in (_key_total(figs, by_id, policy, *spec) for spec in outer_totals)
+                if x is not None]
+        ins = [(name, x) for name, x in (_key_total(figs, by_id, policy, *spec) for spec in inner_totals)
+               if x is not None]
+        if own[outer] is not None:
+            outs.append((f"{fid}'s {outer} total (n / share)", own[outer]))
+        shown = _union(x for x in _col(pd.concat([_released(t, v) for v in (outer, inner)])) if x is not None)
+        head = f"figure {fid} ({outer}, {inner})"
+        for iname, i in ins:  # (the pair's own inner total against its cells: RELEASE_NESTED)
+            for oname, o in outs:
+                rest = _minus(o, i)
+                if rest is not None and _small(len(rest), policy):
+                    problems.append(f"{head}: {oname} less {iname} gives {len(rest)} sessions, below the thresholds")
+                if users is not None:
+                    problems += users.problem(head, f"{oname} less {iname}", rest)
+            rest = _minus(i, shown)
+            if rest is not None and _small(len(rest), policy):
+                problems.append(f"{head}: {iname} less the cells {outer} or {inner} releases gives {len(rest)} "
+                                "sessions, below the thresholds")
+            if users is not None:
+                problems += users.problem(head, f"{iname} less the cells {outer} or {inner} releases", rest)
     return problems
 
 
