@@ -964,7 +964,8 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     lo, hi = e.ci(ctx.level)
     keys = [{"month": m, "occupation": k, "occupation_label": soc_name(k)} for m in months for k in SOC_KEYS]
     rows = _rows(keys, "share_where_inferable", e, lo, hi)
-    if _inferable_share_withheld(ctx):  # the months' totals add up to the inferable sessions: see the function
+    whole = _inferable_share_withheld(ctx)
+    if whole:  # the months' totals add up to the inferable sessions: see the function
         for r in rows:
             r["force_suppress"] = True
     rows += _untimed_cells(ctx, occ, [{"occupation": k, "occupation_label": soc_name(k)} for k in SOC_KEYS],
@@ -980,13 +981,19 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     totals = pd.Series(occ[occ >= 0]).value_counts()
     shown = [SOC_KEYS[i] for i in totals.index[:top]]
     n_s, n_u = ctx.boot.population(np.where(inf, 0, -1), 1)
+    notes: list[str] = []
+    if whole:  # its n is the inferable sessions with a time: with none without one, the inferable total withheld
+        n_s, n_u = np.zeros(1, np.int64), np.zeros(1, np.int64)
+        notes.append("n withheld: it is the sessions with an inferable occupation, which the occupations figure "
+                     "withholds (with the classified sessions it would give those whose occupation is not inferable).")
     return Figure(
         "occupations_by_month", title,
         f"Each month, the share of sessions with an inferable occupation that belong to each SOC major group; "
         f"{ctx.ci_text}.",
         t, ["month", "occupation", "occupation_label"], "share",
         subtitle="Which occupations grow: the study saw management, sales and legal rise fastest outside software.",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra={"shown": shown},
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra={"shown": shown}, notes=notes,
+        sessions=None if whole else _session_rows(inf),
     )
 
 
@@ -1991,7 +1998,7 @@ def fig_regression(ctx: Context) -> Figure:
         t, ["expertise", "expertise_label"], "pp",
         subtitle=f"Points of strict success relative to users at the reference level ({ref['expertise_label']}), holding "
                  "the controls fixed.",
-        n_sessions=res.n_sessions, n_users=res.n_users, notes=notes,
+        n_sessions=res.n_sessions, n_users=res.n_users, sessions=_session_rows(modelled), notes=notes,
         extra={"r2": res.r2, "controls": res.controls, "logit_ok": res.logit_ok, "released": overall_ok,
                "clustered": res.clustered},
     )
@@ -2277,6 +2284,56 @@ RELEASE_NESTED_MONTHS: tuple[tuple[tuple[str, str], tuple[str, str], tuple[str, 
 )
 
 
+# Totals over the values of a key column that other figures release, read with a figure's rates at each value
+# (outcome by expertise: its levels): (figure, key column) -> the totals, each (figure, variable, column, value,
+# sessions column). Variable None: that figure's n (its ``sessions``; printed when it passes the thresholds). Value
+# None: the union of the variable's released rows (a line over the months, whose counts add up; with the lines of the
+# same months, :data:`RELEASE_SAME_MONTHS`, for ``_sessions``), read in the sessions column (``_num_sessions``: the
+# counts share x n gives; ``_den_sessions``: the groups n / share gives). Else the released row of that value (or its
+# cells' sum, :data:`RELEASE_SUMS`). A reader adds or subtracts totals and subtracts the groups each value's released
+# rates give (with :data:`RELEASE_KEY_PARTS` and the value's whole, its sessions, which other figures release): each
+# group of sessions that leaves must be none or pass (sessions and distinct users). Checked by the report's final
+# audit, which works the groups out as sets of sessions, whatever the figure decided.
+KeyTotal = tuple[str, str | None, str | None, Any, str]
+RELEASE_KEY_TOTALS: dict[tuple[str, str], tuple[KeyTotal, ...]] = {
+    ("outcomes_by_expertise", "expertise"): (
+        ("success_trend", None, None, None, "_sessions"),  # the sessions with a known outcome
+        ("success_trend", "raw", "month", None, "_sessions"),  # those of the released months
+        ("success_trend", "raw", "month", None, "_num_sessions"),  # their strict successes (share x n)
+        ("success_trend", "unclear", "month", None, "_sessions"),  # the released months' unclear sessions
+        ("success_trend", "unclear", "month", None, "_den_sessions"),  # their sessions with an outcome (n / share)
+        ("regression", None, None, None, "_sessions"),  # the sessions with a known outcome and a level
+        ("abstentions", "abstained", "facet", "outcome", "_sessions"),  # unclear among the classified
+        ("abstentions", "abstained", "facet", "session", "_sessions"),  # the sessions not answered at all
+        ("abstentions", "abstained", "facet", "expertise", "_sessions"),  # classified without a level
+    ),
+}
+
+# Other figures' rows keyed by the same column as :data:`RELEASE_KEY_TOTALS`' figure: (figure, key column) ->
+# (figure, variable); a released row's sessions (``_sessions``) are known at its value, nested in (or apart from) the
+# groups of the figure's rates there (the regression's n at a level: its sessions with a known outcome).
+RELEASE_KEY_PARTS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("outcomes_by_expertise", "expertise"): (("regression", "strict_success_pp"),),
+}
+
+
+# Totals of a nested pair's populations (:data:`RELEASE_NESTED`) that other figures release: (figure, outer variable,
+# inner variable) -> (totals of the outer population, totals of the inner population or of a part of it), each as a
+# total of :data:`RELEASE_KEY_TOTALS`. An outer total less an inner one is the sessions outside the inner population
+# (whose occupation is not inferable) with the inner ones the inner total misses (without a time), and an inner total
+# less the pair's released cells is the inner population's withheld cells (with sessions of released cells it misses):
+# each must be none or pass (sessions and distinct users). The pair's own totals (n / share of a released cell) count
+# among them. Occupations by month's n is the sessions with an inferable occupation and a time: with no session
+# without a time, the inferable total the occupations figure withholds whole. Checked by the report's final audit.
+RELEASE_NESTED_TOTALS: dict[tuple[str, str, str], tuple[tuple[KeyTotal, ...], tuple[KeyTotal, ...]]] = {
+    ("occupations", "share_of_sessions", "share_where_inferable"): (
+        (("coverage", "classified sessions", "dimension", "all", "_sessions"),),
+        (("occupations_by_month", None, None, None, "_sessions"),
+         ("occupations_by_month", "share_where_inferable", "month", None, "_den_sessions")),
+    ),
+}
+
+
 def _audited_variables() -> dict[str, frozenset[str]]:
     """The variables of each figure whose rows the report's final audit reads the sessions of
     (:data:`SESSION_COLUMNS_AUDITED`): those the release tables above name, and coverage's classified sessions (the
@@ -2318,6 +2375,19 @@ def _audited_variables() -> dict[str, frozenset[str]]:
     for (fid, _col, whole, part), (tfig, tvar, _tcol, _tvalue) in RELEASE_GROUP_TOTALS:
         add(fid, whole, part)
         add(tfig, tvar)
+    for (fid, _col), key_totals in RELEASE_KEY_TOTALS.items():
+        add(fid, *RELEASE_RATES.get(fid, {}))
+        for tfig, tvar, _tcol, _tvalue, _scol in key_totals:
+            if tvar is not None:
+                add(tfig, tvar)
+    for parts in RELEASE_KEY_PARTS.values():
+        for pfig, pvar in parts:
+            add(pfig, pvar)
+    for (fid, outer, inner), (outer_totals, inner_totals) in RELEASE_NESTED_TOTALS.items():
+        add(fid, outer, inner)
+        for tfig, tvar, _tcol, _tvalue, _scol in (*outer_totals, *inner_totals):
+            if tvar is not None:
+                add(tfig, tvar)
     return {k: frozenset(v) for k, v in out.items()}
 
 

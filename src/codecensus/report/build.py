@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,14 @@ from codecensus.aggregate.figures import (
     FIGURES,
     RELEASE_DIFFERENCES,
     RELEASE_GROUP_TOTALS,
+    RELEASE_KEY_PARTS,
+    RELEASE_KEY_TOTALS,
     RELEASE_LINE_TOTALS,
     RELEASE_LINE_WHOLES,
     RELEASE_MONTHLY_COUNTS,
     RELEASE_NESTED,
     RELEASE_NESTED_MONTHS,
+    RELEASE_NESTED_TOTALS,
     RELEASE_PARTITIONS,
     RELEASE_RATE_REGIONS,
     RELEASE_RATES,
@@ -208,6 +211,9 @@ def _audit_sessions_carried(figures: list[Figure], policy: ReleasePolicy) -> lis
     problems: list[str] = []
     wholes = {tfig for totals in RELEASE_LINE_WHOLES.values() for total in totals
               for tfig, tvar, _c, _v in total if tvar is None}
+    wholes |= {tfig for totals in RELEASE_KEY_TOTALS.values() for tfig, tvar, _c, _v, _s in totals if tvar is None}
+    wholes |= {tfig for pair in RELEASE_NESTED_TOTALS.values() for totals in pair
+               for tfig, tvar, _c, _v, _s in totals if tvar is None}
     for f in figures:
         if not f.available:
             continue
@@ -436,7 +442,8 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy, users: _Users |
                 problems += _nested_rests(f.id, t, keys[0], outer, inner, tot, policy, users)
     return (problems + _audit_nested_months(by_id, policy, users) + _audit_group_totals(by_id, policy, users)
             + _audit_line_totals(by_id, policy, users) + _audit_line_wholes(figures, by_id, policy, users)
-            + _audit_share_groups(by_id, policy, users))
+            + _audit_share_groups(by_id, policy, users) + _audit_key_totals(figures, by_id, policy, users)
+            + _audit_nested_totals(figures, by_id, policy, users))
 
 
 def _rate_regions(fid: str, t: pd.DataFrame, col: str, policy: ReleasePolicy, users: _Users | None) -> list[str]:
@@ -452,20 +459,227 @@ def _rate_regions(fid: str, t: pd.DataFrame, col: str, policy: ReleasePolicy, us
         sets = [x for c in ("_sessions", "_den_sessions") for x in _col(at, c)]
         if not sets or any(x is None for x in sets):
             continue
-        every = _union(sets)
-        if every is None or not len(every):
-            continue
-        sig = np.zeros(int(every[-1]) + 1, dtype=np.int64)  # each session's sets, one bit per set
-        for j, x in enumerate(sets):
-            sig[x] |= 1 << j
-        for _s, region in pd.Series(every).groupby(sig[every]):
-            ix = region.to_numpy(dtype=np.int64)
+        for ix in _regions([x for x in sets if x is not None]):
             if _small(len(ix), policy):
                 problems.append(f"figure {fid} ({col}={k}): its released rates give a group of {len(ix)} sessions "
                                 "(the sessions in the same of their numerators and groups), below the thresholds")
             if users is not None:
                 problems += users.problem(f"figure {fid} ({col}={k})", "a group its released rates give", ix)
     return problems
+
+
+def _regions(sets: list[np.ndarray]) -> list[np.ndarray]:
+    """The regions of sets of sessions: the sessions in the same of them, one array each (none: no sessions)."""
+    every = _union(sets)
+    if every is None or not len(every):
+        return []
+    sig = np.zeros(int(every[-1]) + 1, dtype=np.int64)  # each session's sets, one bit per set
+    for j, x in enumerate(sets):
+        sig[x] |= 1 << j
+    return [region.to_numpy(dtype=np.int64) for _s, region in pd.Series(every).groupby(sig[every])]
+
+
+_SESSION_WORDS = {"_sessions": "", "_num_sessions": ", counted (share x n)", "_den_sessions": ", groups (n / share)"}
+
+
+def _key_total(figs: dict[str, Figure], by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, tfig: str,
+               tvar: str | None, tcol: str | None, tvalue: Any, scol: str) -> tuple[str, np.ndarray | None]:
+    """A total of :data:`RELEASE_KEY_TOTALS`: its name and its sessions, None where it is not released (or its
+    sessions are not known: :func:`_audit_sessions_carried`)."""
+    if tvar is None or tcol is None:  # the figure's n, printed when it passes the thresholds
+        f = figs.get(tfig)
+        if f is None or f.n_users < policy.min_users or f.n_sessions < policy.min_sessions:
+            return f"{tfig}'s n", None
+        return f"{tfig}'s n", f.sessions
+    t = by_id.get(tfig)
+    if tvalue is None:  # the union of the variable's released rows (with the lines of the same months)
+        name = f"{tfig}'s {tvar} over its released {tcol}s{_SESSION_WORDS.get(scol, ' ' + scol)}"
+        same = next((g for g in RELEASE_SAME_MONTHS.get(tfig, ()) if tvar in g), (tvar,)) if scol == "_sessions" \
+            else (tvar,)
+        rows = pd.concat([_released(t, v) for v in same]) if t is not None else None
+        return name, None if rows is None or rows.empty else _union(_col(rows, scol))
+    name = f"{tfig}'s {tvar} ({tcol}={tvalue})"
+    row = _released_row(by_id, tfig, tvar, tcol, tvalue) if scol == "_sessions" else None
+    return name, None if row is None else row[1]
+
+
+def _audit_key_totals(figures: list[Figure], by_id: dict[str, pd.DataFrame], policy: ReleasePolicy,
+                      users: _Users | None = None) -> list[str]:
+    """A figure's rates at each value of a key column against totals over the values that other figures release
+    (:data:`RELEASE_KEY_TOTALS`: outcome by expertise's levels against strict success by month, the regression's n
+    and the abstentions' outcome line). At each value the released rates' numerators and groups, the released rows of
+    :data:`RELEASE_KEY_PARTS` and the value's whole (the union of its rates' groups: its sessions, which other figures
+    release) are nested or apart, so their regions are groups a reader knows the size of. A reader adds or subtracts
+    totals (each once) and subtracts any of those groups: each group of sessions that is left must be none or pass
+    (sessions; with ``users``, distinct users too). Worked out as sets of sessions, whatever the figure decided.
+
+    A group the totals and the values' wholes give without any of the figure's rates (and parts) is left out: it is
+    none of the rates' doing (where every value's whole is taken as known, a group that needs the whole of a value only
+    a released rate's group gives is left out too). This audit has no check of those groups: the abstentions' lines
+    that figure ns give (the real corpus: the classified sessions, 353, less the sessions with a level, 344, are the 9
+    of the withheld 'expertise: no level' line)."""
+    figs = {f.id: f for f in figures if f.available}
+    problems: list[str] = []
+    for (fid, col), specs in RELEASE_KEY_TOTALS.items():
+        t, rates = by_id.get(fid), RELEASE_RATES.get(fid, {})
+        if t is None or col not in t or not rates:
+            continue
+        totals: list[tuple[str, np.ndarray]] = []
+        for spec in specs:
+            name, x = _key_total(figs, by_id, policy, *spec)
+            if x is None or not len(x):
+                continue
+            same = next((j for j, (_, y) in enumerate(totals) if np.array_equal(x, y)), None)
+            if same is None:
+                totals.append((name, x))
+            else:  # the same sessions: read once
+                totals[same] = (f"{totals[same][0]} (= {name})", x)
+        if not totals:
+            continue
+        parts = [(by_id.get(pf), pv) for pf, pv in RELEASE_KEY_PARTS.get((fid, col), ())]
+        blocks: list[tuple[Any, np.ndarray]] = []
+        given: list[tuple[Any, np.ndarray]] = []  # the same without the figure's rates
+        rows = t[t["variable"].isin(list(rates))]
+        for k, at in rows.groupby(col, sort=True):
+            shown = pd.concat([_released(at, v) for v in rates])
+            whole = _union(x for x in _col(at, "_den_sessions") if x is not None)
+            sets = [x for c in ("_sessions", "_den_sessions") for x in _col(shown, c)]
+            for pt, pv in parts:
+                if pt is not None and col in pt:
+                    x = _released(pt, pv)
+                    sets += _col(x[x[col] == k])
+            blocks += [(k, ix) for ix in _regions([x for x in (whole, *sets) if x is not None and len(x)])]
+            given += [(k, whole)] if whole is not None and len(whole) else []
+        # the groups the totals and the values' wholes give alone: left out (see above)
+        other = {x.tobytes() for x, _p in _key_total_groups(fid, col, totals, given, policy, users)}
+        problems += [p for x, ps in _key_total_groups(fid, col, totals, blocks, policy, users)
+                     if x.tobytes() not in other for p in ps]
+    return problems
+
+
+def _audit_nested_totals(figures: list[Figure], by_id: dict[str, pd.DataFrame], policy: ReleasePolicy,
+                         users: _Users | None = None) -> list[str]:
+    """A nested pair's populations against the totals of them other figures release (:data:`RELEASE_NESTED_TOTALS`,
+    with the pair's own totals, n / share of a released cell): each outer total less each inner total (the classified
+    sessions less occupations by month's n: those whose occupation is not inferable, when no session lacks a time),
+    and each inner total less the cells either series releases (the inferable occupations the share of sessions
+    withholds beside its not-inferable cell), must be none or pass (sessions; with ``users``, distinct users too)."""
+    figs = {f.id: f for f in figures if f.available}
+    problems: list[str] = []
+    for (fid, outer, inner), (outer_totals, inner_totals) in RELEASE_NESTED_TOTALS.items():
+        t = by_id.get(fid)
+        if t is None:
+            continue
+        own = {outer: _series_group(t, outer), inner: _series_group(t, inner)}
+        outs = [(name, x) for name, x in (_key_total(figs, by_id, policy, *spec) for spec in outer_totals)
+                if x is not None]
+        ins = [(name, x) for name, x in (_key_total(figs, by_id, policy, *spec) for spec in inner_totals)
+               if x is not None]
+        if own[outer] is not None:
+            outs.append((f"{fid}'s {outer} total (n / share)", own[outer]))
+        shown = _union(x for x in _col(pd.concat([_released(t, v) for v in (outer, inner)])) if x is not None)
+        head = f"figure {fid} ({outer}, {inner})"
+        for iname, i in ins:  # (the pair's own inner total against its cells: RELEASE_NESTED)
+            for oname, o in outs:
+                rest = _minus(o, i)
+                if rest is not None and _small(len(rest), policy):
+                    problems.append(f"{head}: {oname} less {iname} gives {len(rest)} sessions, below the thresholds")
+                if users is not None:
+                    problems += users.problem(head, f"{oname} less {iname}", rest)
+            rest = _minus(i, shown)
+            if rest is not None and _small(len(rest), policy):
+                problems.append(f"{head}: {iname} less the cells {outer} or {inner} releases gives {len(rest)} "
+                                "sessions, below the thresholds")
+            if users is not None:
+                problems += users.problem(head, f"{iname} less the cells {outer} or {inner} releases", rest)
+    return problems
+
+
+def _weights(n: int, chunk: int = 3 ** 9) -> Iterator[np.ndarray]:
+    """Every weight of ``n`` totals in -1, 0, 1 but all 0, in chunks (rows of ``n`` weights)."""
+    for start in range(1, 3 ** n, chunk):
+        i = np.arange(start, min(start + chunk, 3 ** n), dtype=np.int64)
+        yield ((i[:, None] // 3 ** np.arange(n, dtype=np.int64)) % 3 - 1).astype(np.int16)
+
+
+def _key_total_groups(fid: str, col: str, totals: list[tuple[str, np.ndarray]], blocks: list[tuple[Any, np.ndarray]],
+                      policy: ReleasePolicy, users: _Users | None) -> list[tuple[np.ndarray, list[str]]]:
+    """The groups of :func:`_audit_key_totals` that fail the thresholds, each with its problems: a weight per total
+    (-1, 0, 1) gives each session a weight; a known group (a block: the sessions of one region at one value) is
+    subtracted as often as its smallest weight, which leaves each session 0 or 1 only where a block's weights differ by
+    at most 1 and a session in no block weighs 0 or 1. The sessions left at 1 are the group the combination counts."""
+    T = len(totals)
+    n = max(int(x[-1]) for _, x in totals + blocks) + 1
+    block = np.full(n, -1, dtype=np.int64)
+    for b, (_k, ix) in enumerate(blocks):
+        block[ix] = b
+    kind = np.zeros(n, dtype=np.int64)
+    for j, (_name, x) in enumerate(totals):
+        kind[x] |= 1 << j
+    univ = np.flatnonzero((kind > 0) | (block >= 0))
+    cells, inv, size = np.unique(((block[univ] + 1) << T) | kind[univ], return_inverse=True, return_counts=True)
+    inv = inv.reshape(-1)
+    cblock = (cells >> T) - 1
+    member = ((cells[:, None] >> np.arange(T)) & 1).astype(np.int16)  # cells x totals
+    free = np.flatnonzero(cblock < 0)
+    by_block = [np.flatnonzero(cblock == b) for b in np.unique(cblock[cblock >= 0])]
+    by_block = [ix for ix in by_block if len(ix) > 1]  # a block of one cell: its weights never differ
+    found: dict[bytes, np.ndarray] = {}  # a group's cells -> the first weights that give it
+    for w in _weights(T):
+        v = w @ member.T  # combinations x cells: each cell's weight
+        ok = np.ones(len(w), dtype=bool)
+        left = np.zeros(v.shape, dtype=bool)
+        if len(free):
+            vf = v[:, free]
+            ok &= ((vf == 0) | (vf == 1)).all(axis=1)
+            left[:, free] = vf == 1
+        for ix in by_block:
+            vb = v[:, ix]
+            lo = vb.min(axis=1)
+            ok &= vb.max(axis=1) - lo <= 1
+            left[:, ix] = vb > lo[:, None]
+        left, w = left[ok], w[ok]
+        keep = left.any(axis=1)
+        left, w = left[keep], w[keep]
+        if not len(left):
+            continue
+        packed = np.packbits(left, axis=1)
+        _u, first = np.unique(packed, axis=0, return_index=True)
+        for i in first:
+            found.setdefault(packed[i].tobytes(), w[i])
+    if not found:
+        return []
+    cell_users: np.ndarray | None = None
+    if users is not None:
+        cu = pd.DataFrame({"c": inv, "u": users.codes[univ]}).drop_duplicates()
+        cell_users = np.bincount(cu["c"].to_numpy(), minlength=len(cells))
+    out: list[tuple[np.ndarray, list[str]]] = []
+    for key, w in found.items():
+        g = np.flatnonzero(np.unpackbits(np.frombuffer(key, dtype=np.uint8))[:len(cells)])
+        s = int(size[g].sum())
+        few = _small(s, policy)
+        sessions = None
+        if users is not None and cell_users is not None and int(cell_users[g].max()) < policy.min_users:
+            sessions = univ[np.isin(inv, g)]
+            few = few or users.few(sessions) is not None
+        if not few:
+            continue
+        if sessions is None:
+            sessions = univ[np.isin(inv, g)]
+        problems: list[str] = []
+        combo = " ".join(f"{'+' if x > 0 else '-'}{name}" for x, (name, _) in zip(w, totals, strict=True) if x)
+        at = sorted({str(blocks[int(b)][0]) for b in cblock[g] if b >= 0})
+        where = ", ".join([*(f"{col}={k}" for k in at), *([f"no {col} of the figure"] if (cblock[g] < 0).any()
+                                                            else [])])
+        head = f"figure {fid} ({col}, across the values)"
+        what = (f"{combo}, with the groups the released rates give at each {col} (and its sessions) added or "
+                f"subtracted, leaves sessions at {where}")
+        if _small(s, policy):
+            problems.append(f"{head}: {what}: {s} sessions, below the thresholds")
+        if users is not None:
+            problems += users.problem(head, what, sessions)
+        out.append((sessions, problems))
+    return out
 
 
 def _audit_line_wholes(figures: list[Figure], by_id: dict[str, pd.DataFrame], policy: ReleasePolicy,
