@@ -1192,16 +1192,20 @@ def fig_value_by_mode(ctx: Context) -> Figure:
         for j, k in enumerate(MODE_KEYS):
             sl = slice(j * M, (j + 1) * M)
             okj = ok[sl]
-            if not okj.any():
-                continue
-            base = base_at.get(k, int(np.flatnonzero(okj)[0]))
-            ie, ir, _ = index_series(by.est[sl], by.reps[:, sl], base)
-            lo, hi = percentile_ci(ir, ctx.level)
-            assert by.units is not None
-            one = by.units[sl] < 2  # one resampled unit (in a month, or in the base month): no interval
-            if one[base]:
-                one[:] = True
-            lo[one], hi[one] = np.nan, np.nan
+            if okj.any():
+                base = base_at.get(k, int(np.flatnonzero(okj)[0]))
+                ie, ir, _ = index_series(by.est[sl], by.reps[:, sl], base)
+                lo, hi = percentile_ci(ir, ctx.level)
+                assert by.units is not None
+                one = by.units[sl] < 2  # one resampled unit (in a month, or in the base month): no interval
+                if one[base]:
+                    one[:] = True
+                lo[one], hi[one] = np.nan, np.nan
+            else:
+                # no month of the mode passes: no index, but its months' cells are withheld cells of their months
+                # (a month's modes add up to value by month's n: without them a month whose released modes held all
+                # but orchestrate's 4 sessions, of 3 users, gave those by subtraction)
+                ie = lo = hi = np.full(M, np.nan)
             for i, m in enumerate(months):
                 out.append({"mode": k, "mode_label": _mode_label(k), "month": m, "variable": "index",
                             "value": float(ie[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
