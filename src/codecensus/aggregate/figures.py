@@ -972,8 +972,14 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
                            "share_where_inferable")
     # across: each occupation's months add up to its cell in the occupations figure
     t = _finish(ctx, rows, ["month", "occupation", "occupation_label"], across="occupation")
-    gone = _not_inferable_months_to_withhold(ctx, t)
-    if gone:
+    # until no month is added: withholding some months can release others that the first pass withheld as complements
+    # (2025-10's 14 sessions not inferable went back for 2026-02's 6, which then stood with the 2 without a time: 8)
+    gone: frozenset[str] = frozenset()
+    for _ in range(len(months) + 1):
+        more = _not_inferable_months_to_withhold(ctx, t) - gone
+        if not more:
+            break
+        gone |= more
         for r in rows:
             r["_withheld"] = r["month"] in gone or r["month"] == _UNTIMED
         t = _finish(ctx, rows, ["month", "occupation", "occupation_label"], across="occupation")
@@ -1134,25 +1140,55 @@ def _monthly_trend(
     return rows, info
 
 
+def _untimed_lone_month(ctx: Context, t: pd.DataFrame, variable: str, population: np.ndarray) -> str | None:
+    """The month to withhold in a line over the months (``variable`` of ``t``, as released) whose total another
+    count gives (:data:`RELEASE_LINE_WHOLES`: the figure's n, abstentions' lines) and counts the sessions of
+    ``population`` without a time, which are in no month: the total less the released months is them with the months
+    withheld. Where they are some but too few and every month is released, that gave them (8 sessions of 8 users,
+    where all 11 without a time passed as a whole); one month withheld beside them is a lone withheld cell of the line
+    (their count follows from other figures: work modes' total less its months). So the month with the fewest
+    sessions is withheld, and :func:`_finish` takes a complementary one with it. None: nothing to withhold (no such
+    sessions, or enough, or months are withheld already, in the line or at the ends of the range)."""
+    untimed = population & ctx.data.df["month"].isna().to_numpy()
+    s, u = ctx.boot.population(np.where(untimed, 0, -1), 1)
+    if s[0] == 0 or bool(ctx.passes(u[0], s[0])) or set(ctx.data.df["month"].dropna()) - set(ctx.months):
+        return None
+    line = t[t["variable"] == variable]
+    if len(line) < 2 or bool(line["suppressed"].astype(bool).any()):
+        return None
+    return str(line.sort_values(["n_sessions", "month"]).iloc[0]["month"])
+
+
 def fig_value_by_month(ctx: Context) -> Figure:
     title = "Value per session by month"
     df = ctx.data.df
     if not ctx.data.has_facets or len(ctx.months) < 2 or "value_usd" not in df or df["value_usd"].isna().all():
         return _unavailable("value_by_month", title, "needs value estimates in at least two months")
     vals = df["value_usd"].to_numpy(dtype=np.float64)
-    base_month: int | None = None
-    for _ in range(len(ctx.data.months) + 1):
-        rows, info = _monthly_trend(ctx, vals, _facet_df(ctx).to_numpy(), as_index=True, base_month=base_month)
-        # across: the months' means with their n add up to the mean over all months (value by mode: sum of mean x n)
-        t = _finish(ctx, rows, ["month"], across="variable")
-        # the base is a month released: complementary suppression can withhold the first month that passes, and the
-        # others were indexed on it (the suppression does not depend on the base: the next pass withholds the same)
-        out = ~t["suppressed"].astype(bool)
-        raw = set(t.loc[out & (t["variable"] == "raw"), "month"])
-        mean = t[out & (t["variable"] == "mean") & (t["value"].astype(float) > 0) & t["month"].isin(raw)]
-        if "base_month" not in info or mean.empty or info["base_month"] == mean["month"].iloc[0]:
-            break
-        base_month = ctx.data.months.index(mean["month"].iloc[0])
+
+    def finish(withhold: frozenset[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+        base_month: int | None = None
+        for _ in range(len(ctx.data.months) + 1):
+            rows, info = _monthly_trend(ctx, vals, _facet_df(ctx).to_numpy(), as_index=True, base_month=base_month)
+            for r in rows:
+                r["_withheld"] = r["month"] in withhold
+            # across: the months' means with their n add up to the mean over all months (value by mode: sum of mean x n)
+            t = _finish(ctx, rows, ["month"], across="variable")
+            # the base is a month released: complementary suppression can withhold the first month that passes, and the
+            # others were indexed on it (the suppression does not depend on the base: the next pass withholds the same)
+            out = ~t["suppressed"].astype(bool)
+            raw = set(t.loc[out & (t["variable"] == "raw"), "month"])
+            mean = t[out & (t["variable"] == "mean") & (t["value"].astype(float) > 0) & t["month"].isin(raw)]
+            if "base_month" not in info or mean.empty or info["base_month"] == mean["month"].iloc[0]:
+                break
+            base_month = ctx.data.months.index(mean["month"].iloc[0])
+        return t, info
+
+    t, info = finish(frozenset())
+    # the sessions with a value but without a time: the figure's n (and value by mode's) less the released months
+    lone = _untimed_lone_month(ctx, t, "raw", np.isfinite(vals))
+    if lone is not None:
+        t, info = finish(frozenset({lone}))
     base = info.get("base_month", "the first month")
     n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals), 0, -1), 1)
     return Figure(
@@ -1199,16 +1235,20 @@ def fig_value_by_mode(ctx: Context) -> Figure:
         for j, k in enumerate(MODE_KEYS):
             sl = slice(j * M, (j + 1) * M)
             okj = ok[sl]
-            if not okj.any():
-                continue
-            base = base_at.get(k, int(np.flatnonzero(okj)[0]))
-            ie, ir, _ = index_series(by.est[sl], by.reps[:, sl], base)
-            lo, hi = percentile_ci(ir, ctx.level)
-            assert by.units is not None
-            one = by.units[sl] < 2  # one resampled unit (in a month, or in the base month): no interval
-            if one[base]:
-                one[:] = True
-            lo[one], hi[one] = np.nan, np.nan
+            if okj.any():
+                base = base_at.get(k, int(np.flatnonzero(okj)[0]))
+                ie, ir, _ = index_series(by.est[sl], by.reps[:, sl], base)
+                lo, hi = percentile_ci(ir, ctx.level)
+                assert by.units is not None
+                one = by.units[sl] < 2  # one resampled unit (in a month, or in the base month): no interval
+                if one[base]:
+                    one[:] = True
+                lo[one], hi[one] = np.nan, np.nan
+            else:
+                # no month of the mode passes: no index, but its months' cells are withheld cells of their months
+                # (a month's modes add up to value by month's n: without them a month whose released modes held all
+                # but orchestrate's 4 sessions, of 3 users, gave those by subtraction)
+                ie = lo = hi = np.full(M, np.nan)
             for i, m in enumerate(months):
                 out.append({"mode": k, "mode_label": _mode_label(k), "month": m, "variable": "index",
                             "value": float(ie[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
@@ -1883,15 +1923,23 @@ def fig_success_trend(ctx: Context) -> Figure:
     # withheld, fewest sessions first, until both differences are none or pass.
     level = df["expertise"].isin(list(EXPERTISE_LEVELS)).to_numpy()
     extra: set[str] = set()
+    # The lines' sessions without a time (with a known outcome: the figure's n; unclear: abstentions' lines) are in
+    # no month: too few of them beside every month released are given by the total (_untimed_lone_month).
+    unclear = (out == "unclear").fillna(False).to_numpy()
     while True:
         raw = t[t["variable"] == "raw"]
         shown = _codes(df["month"], list(raw.loc[~raw["suppressed"].astype(bool), "month"])) >= 0
         if not _outcome_rest_leaks(ctx, known, strict > 0, level, shown):
-            break
-        left = [m for m in raw.loc[~raw["suppressed"].astype(bool), "month"] if m not in extra]
-        if not left:
-            break
-        extra.add(min(left, key=lambda m: int(known[(df["month"] == m).to_numpy()].sum())))
+            lone = [m for var, pop in (("raw", known), ("unclear", unclear))
+                    if (m := _untimed_lone_month(ctx, t, var, pop)) is not None and m not in extra]
+            if not lone:
+                break
+            extra.add(lone[0])
+        else:
+            left = [m for m in raw.loc[~raw["suppressed"].astype(bool), "month"] if m not in extra]
+            if not left:
+                break
+            extra.add(min(left, key=lambda m: int(known[(df["month"] == m).to_numpy()].sum())))
         for r in rows:
             r["_withheld"] = r["month"] in extra
         t = _finish(ctx, rows, ["month"], across="variable")
@@ -2022,6 +2070,11 @@ def fig_topics(ctx: Context) -> Figure:
     pos = {c: i for i, c in enumerate(ids)}
     K = len(ids)
     sess_cluster = d.df["cluster_id"].astype("string")
+    if d.has_facets:
+        # a clustered session that is not classified (abstained since, its summary a placeholder) is in no topic:
+        # counted, the figure's n less the classified sessions other figures release gave those (5 sessions of 4
+        # users), a group no threshold saw
+        sess_cluster = sess_cluster.where(_facet_df(ctx), pd.NA)
     has = sess_cluster.notna().to_numpy()
     rows: list[dict[str, Any]] = []
     # every level: a session counts in its cluster and all its ancestors
