@@ -136,6 +136,14 @@ def test_few_whole_session_abstentions_withhold_the_outcome_line(tmp_path: Path)
     assert t.loc[t["facet"] == "outcome", "suppressed"].all(), t
     assert not t.loc[t["facet"] == "occupation", "suppressed"].all()
     assert audit_release(comp.figures, comp.policy) == []
+    # the success trend's unclear months added up to every unclear session, and with its n (the known ones) to every
+    # session with an outcome: less the classified (coverage, or the levels' sessions) the 3 (compute's final audit
+    # refused the report before the fix). The unclear share of a month is withheld (with its complements); the months'
+    # success shares and the trend's n stay
+    m = _by(comp)["success_trend"].table
+    gone = m[m["suppressed"].astype(bool)]
+    assert len(gone) and set(gone["variable"]) == {"unclear"}, m  # the months' success shares all stay
+    assert _by(comp)["success_trend"].n_sessions > 0
     leak = t.copy()
     at = leak["facet"] == "outcome"
     leak.loc[at, ["suppressed", "n_users", "n_sessions", "value"]] = [False, 40, 100, 100.0]
@@ -146,12 +154,14 @@ def test_few_whole_session_abstentions_withhold_the_outcome_line(tmp_path: Path)
                for p in audit_release(bad, comp.policy))
 
 
-def test_a_small_outcome_line_withholds_the_whole_session_line(tmp_path: Path) -> None:
+def test_a_small_outcome_line_withholds_the_known_outcomes_total(tmp_path: Path) -> None:
     """The other way round: 3 unclear sessions among the classified (three users) beside a quarter of the sessions,
-    which the backend could not answer, and every unclear month of the success trend released (the months are exactly
-    both lines' sessions). The outcome line is withheld on its thresholds; released, the whole-session line gave it
-    back (the months less it: 3 sessions) and the final audit refused the whole report. It goes with the outcome
-    line."""
+    which the backend could not answer. The outcome line is withheld on its thresholds; with every unclear month of
+    the success trend released (the months are exactly both lines' sessions) the whole-session line went with it.
+    But the classified sessions (coverage, every facet figure's n: 1,126) less the success trend's n (the sessions
+    with a known outcome, 1,123: the regression's n, the raw months' n added up) gave the 3 all the same. Those n
+    are withheld now, and a month of the trend whole (with its complements; its rows add up to them); the months no longer give the
+    outcome line from the whole-session line, which is released again (coverage gives it: all less classified)."""
     from codecensus.report.build import audit_release
 
     whole: list[int] = []
@@ -173,14 +183,17 @@ def test_a_small_outcome_line_withholds_the_whole_session_line(tmp_path: Path) -
     figs = _by(comp)
     t = figs["abstentions"].table
     assert t.loc[t["facet"] == "outcome", "suppressed"].all(), t
-    assert t.loc[t["facet"] == "session", "suppressed"].all(), t
-    assert t.loc[t["facet"] == "session", ["value", "n_users", "n_sessions"]].isna().all().all(), t
     assert not t.loc[t["facet"] == "occupation", "suppressed"].any(), t
+    session = t[(t["facet"] == "session") & (t["reason"] == "all")]
+    assert not session["suppressed"].any() and int(session["n_sessions"].iloc[0]) == whole[0], t
+    for fid in ("success_trend", "regression"):
+        assert figs[fid].n_sessions == 0 and figs[fid].sessions is None, fid
+        assert any("n withheld" in n for n in figs[fid].notes), fid
+    assert figs["outcomes_by_expertise"].n_sessions == figs["coverage"].table.set_index("variable").loc[
+        "classified sessions", "n_sessions"]  # 1,126: the classified sessions all have a level
     m = figs["success_trend"].table
-    m = m[m["variable"] == "unclear"]
-    assert len(m) == 6 and not m["suppressed"].any(), m  # every month released: the case the line guards
-    assert int(m["n_sessions"].sum()) == 3 + whole[0], (whole, m)
-    # the report was written: compute's final audit (with the users) found no group to recompute; and again here
+    gone = m.loc[m["suppressed"].astype(bool)]
+    assert len(gone) and all(set(x["variable"]) == set(m["variable"]) for _k, x in gone.groupby("month")), m
     assert audit_release(comp.figures, comp.policy) == []
 
 

@@ -1299,6 +1299,21 @@ def fig_value_by_mode(ctx: Context) -> Figure:
     )
 
 
+def _level_n(ctx: Context, population: np.ndarray) -> tuple[int, int, list[str], np.ndarray | None]:
+    """An expertise figure's n (sessions, users), its notes and its sessions (None: withheld). Its n is the classified
+    sessions with a level (and the figure's data): the classified sessions (coverage) less it are those without a
+    level (the abstentions' 'expertise: no level' line, with any that lack the figure's data), so where those fail the
+    thresholds without being none the n is withheld (the real corpus: 353 classified less 344 with a level gave the 9
+    of the withheld line)."""
+    n_s, n_u = ctx.boot.population(np.where(population, 0, -1), 1)
+    rest = _facet_df(ctx).to_numpy() & ~population if ctx.data.has_facets else np.zeros(len(population), bool)
+    r_s, r_u = ctx.boot.population(np.where(rest, 0, -1), 1)
+    if r_s[0] > 0 and not bool(ctx.passes(r_u[0], r_s[0])):
+        return 0, 0, ["n withheld: it is the classified sessions with an expertise level, and the classified sessions "
+                      "(released) less it would give those without one, fewer than the thresholds allow."], None
+    return int(n_s[0]), int(n_u[0]), [], _session_rows(population)
+
+
 def fig_expertise_shape(ctx: Context) -> Figure:
     title = "Expertise, actions and words per prompt"
     if not ctx.data.has_facets:
@@ -1317,14 +1332,14 @@ def fig_expertise_shape(ctx: Context) -> Figure:
         e = ctx.boot.mean(ex, vals, K)
         rows += _rows(keys, var, e, *e.ci(ctx.level), partition_total=float(((ex >= 0) & np.isfinite(vals)).sum()))
     t = _finish(ctx, rows, ["expertise", "expertise_label"])
-    n_s, n_u = ctx.boot.population(np.where((ex >= 0) & (prompts > 0), 0, -1), 1)
+    n_s, n_u, notes, pop = _level_n(ctx, (ex >= 0) & (prompts > 0))
     return Figure(
         "expertise_shape", title,
         f"Mean over sessions of actions per prompt and words of output per prompt (visible replies plus what the "
         f"agent wrote through tools; visible replies alone beside it), by expertise level; {ctx.ci_text}.",
         t, ["expertise", "expertise_label"], "number",
         subtitle="Experts delegate bigger steps: more actions and more output per prompt (study: ~5 → ~10, ~600 → ~3,200).",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+        n_sessions=n_s, n_users=n_u, notes=notes, sessions=pop,
     )
 
 
@@ -1347,14 +1362,14 @@ def fig_expertise_shape_by_mode(ctx: Context) -> Figure:
         rows += _rows(keys, var, e, *e.ci(ctx.level), partition_total=float(((cell >= 0) & np.isfinite(v)).sum()))
     # across: a level's cells over the modes add up (n, and mean x n) to the level's cell in expertise_shape
     t = _finish(ctx, rows, ["mode", "mode_label", "expertise", "expertise_label"], across="expertise")
-    n_s, n_u = ctx.boot.population(np.where(cell >= 0, 0, -1), 1)
+    n_s, n_u, notes, pop = _level_n(ctx, cell >= 0)
     return Figure(
         "expertise_shape_by_mode", title,
         f"Mean actions per prompt and words per prompt for each work mode × expertise cell (cells under the thresholds "
         f"suppressed); {ctx.ci_text}.",
         t, ["mode", "mode_label", "expertise", "expertise_label"], "number",
         subtitle="Whether the expertise gradient holds within every kind of work, not just across the mix.",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+        n_sessions=n_s, n_users=n_u, notes=notes, sessions=pop,
     )
 
 
@@ -1522,7 +1537,7 @@ def fig_outcomes_by_expertise(ctx: Context) -> Figure:
     for r in rows:
         r["_withheld"] = r["variable"] not in released[r["expertise"]]
     t = _finish(ctx, rows, ["expertise", "expertise_label"])
-    n_s, n_u = ctx.boot.population(np.where(has & (ex >= 0), 0, -1), 1)
+    n_s, n_u, n_notes, pop = _level_n(ctx, has & (ex >= 0))
     names = {"strict_success": "strict success", "at_least_partial": "at least partial", "failure": "failure",
              "unclear": "unclear"}
     notes = [f"{_exp_label(lv)}: {', '.join(names[v] for v in _RATES if v not in rates)} withheld (with the rates "
@@ -1535,7 +1550,7 @@ def fig_outcomes_by_expertise(ctx: Context) -> Figure:
         f"failure as shares of sessions whose outcome is not unclear; the unclear share is over all sessions; {ctx.ci_text}.",
         t, ["expertise", "expertise_label"], "share",
         subtitle="How often the work gets done, by the user's expertise at the task.",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]), notes=notes,
+        n_sessions=n_s, n_users=n_u, notes=notes + n_notes, sessions=pop,
     )
 
 
@@ -1553,7 +1568,7 @@ def fig_recovery_by_expertise(ctx: Context) -> Figure:
     rows += _rate_rows(ctx, ex, df["recovered"].fillna(False).astype(bool).to_numpy(), trouble, K, keys, "recovered")
     rows += _rate_rows(ctx, ex, df["abandoned"].fillna(False).astype(bool).to_numpy(), trouble, K, keys, "abandoned")
     t = _finish(ctx, rows, ["expertise", "expertise_label"])
-    n_s, n_u = ctx.boot.population(np.where(has & (ex >= 0), 0, -1), 1)
+    n_s, n_u, n_notes, pop = _level_n(ctx, has & (ex >= 0))
     return Figure(
         "recovery_by_expertise", title,
         f"Share of sessions with trouble (repeated errors, failed attempts, corrections); among all of those (unclear "
@@ -1564,7 +1579,7 @@ def fig_recovery_by_expertise(ctx: Context) -> Figure:
         f"neither share; {ctx.ci_text}.",
         t, ["expertise", "expertise_label"], "share",
         subtitle="The study: experts recover from trouble more and leave it unresolved less.",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+        n_sessions=n_s, n_users=n_u, notes=n_notes, sessions=pop,
     )
 
 
@@ -1914,6 +1929,14 @@ def fig_success_trend(ctx: Context) -> Figure:
     # taxonomy §3: the unclear share beside the success share, each month over every session with an outcome
     rows += _rate_rows(ctx, mi, (out == "unclear").fillna(False).to_numpy(), out.notna().to_numpy() & (mi >= 0), M,
                        [{"month": m} for m in ctx.data.months], "unclear")
+    # The unclear months add up to every unclear session (the whole-session abstentions among them), and the known
+    # sessions (its n, the raw months) with them to every session with an outcome: a small abstentions line would
+    # follow from them (see :func:`_abstention_lines_small`). A month's unclear row (or the whole month) is withheld.
+    whole_small, outcome_small = _abstention_lines_small(ctx)
+    cut = _trend_month_to_withhold(ctx, known, out.notna().to_numpy(), (out == "unclear").fillna(False).to_numpy(),
+                                   mi) if whole_small or outcome_small else None
+    for r in rows:
+        r["_withheld"] = r["month"] == cut and (outcome_small or r["variable"] == "unclear")
     # across: the months' rates with their n add up to the overall ones (outcome by expertise releases those)
     t = _finish(ctx, rows, ["month"], across="variable")
     # The released months' rates give their successes (share x n) and failures, and outcome by expertise releases
@@ -1941,9 +1964,17 @@ def fig_success_trend(ctx: Context) -> Figure:
                 break
             extra.add(min(left, key=lambda m: int(known[(df["month"] == m).to_numpy()].sum())))
         for r in rows:
-            r["_withheld"] = r["month"] in extra
+            r["_withheld"] = r["month"] in extra or (r["month"] == cut and (outcome_small or r["variable"] == "unclear"))
         t = _finish(ctx, rows, ["month"], across="variable")
     n_s, n_u = ctx.boot.population(np.where(known, 0, -1), 1)
+    notes: list[str] = []
+    if outcome_small:
+        n_s, n_u = np.zeros(1, np.int64), np.zeros(1, np.int64)
+        notes.append(_KNOWN_N_WITHHELD)
+    if cut is not None:
+        notes.append(f"{cut}: {'withheld' if outcome_small else 'the unclear share withheld'} (with the other months "
+                     "it would give the sessions the classifier could not answer, or the classified ones whose outcome "
+                     "is unclear, fewer than the thresholds allow).")
     return Figure(
         "success_trend", title,
         f"Each month, the share of sessions (outcome not unclear) that were a verified success, raw and reweighted to "
@@ -1951,8 +1982,53 @@ def fig_success_trend(ctx: Context) -> Figure:
         f"share of sessions whose outcome is unclear; {ctx.ci_text}.",
         t, ["month"], "share",
         subtitle="Is success changing, or only the mix of work? The reweighted line holds the mix fixed.",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info, sessions=_session_rows(known),
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info, notes=notes,
+        sessions=None if outcome_small else _session_rows(known),
     )
+
+
+_KNOWN_N_WITHHELD = ("n withheld: it is the classified sessions with a known outcome, and the classified sessions "
+                     "(released) less it would give those whose outcome is unclear, fewer than the thresholds allow.")
+
+
+def _abstention_lines_small(ctx: Context) -> tuple[bool, bool]:
+    """Whether the abstentions' whole-session line (the sessions the classifier could not answer) and its outcome line
+    (the classified sessions whose outcome is unclear) fail the thresholds without being none. The success trend's
+    months and n give them otherwise: the classified sessions (coverage, and every facet figure's n) less the sessions
+    with a known outcome (its n, the raw months' n, the regression's n) are the outcome line, and the unclear months
+    less that line are the whole-session line (3 of 3 users: both passed the old audit, which left out the groups
+    figure ns give)."""
+    if not ctx.data.has_facets:
+        return False, False
+    df = ctx.data.df
+    cls = _facet_df(ctx).to_numpy()
+    whole = df["abstained"].fillna(False).astype(bool).to_numpy() if "abstained" in df else np.zeros(len(df), bool)
+    unclear = cls & (df["outcome"] == "unclear").fillna(False).to_numpy()
+    out = []
+    for hit in (whole, unclear):
+        s, u = ctx.boot.population(np.where(hit, 0, -1), 1)
+        out.append(bool(s[0] > 0) and not bool(ctx.passes(u[0], s[0])))
+    return out[0], out[1]
+
+
+def _trend_month_to_withhold(ctx: Context, known: np.ndarray, has: np.ndarray, unclear: np.ndarray,
+                             mi: np.ndarray) -> str | None:
+    """The month of the success trend to withhold so that its months do not add up to every unclear session (nor to
+    every session with a known outcome): the shown month with the most unclear sessions whose unclear sessions and
+    known ones each pass the thresholds (None: no such month; the final audit then judges what is left)."""
+    best: tuple[int, str] | None = None
+    for i, m in enumerate(ctx.data.months):
+        if m not in ctx.months or m in ctx.withheld_months:
+            continue
+        at = has & (mi == i)
+        ok = True
+        for part in (known & at, unclear & at):
+            s, u = ctx.boot.population(np.where(part, 0, -1), 1)
+            ok = ok and bool(ctx.passes(u[0], s[0]))
+        n = int((unclear & at).sum())
+        if ok and (best is None or n > best[0]):
+            best = (n, m)
+    return None if best is None else best[1]
 
 
 def _outcome_rest_leaks(ctx: Context, known: np.ndarray, success: np.ndarray, level: np.ndarray,
@@ -2027,6 +2103,10 @@ def fig_regression(ctx: Context) -> Figure:
         for c in ("value", "ci_low", "ci_high", "p_value", "odds_ratio"):
             t[c] = np.nan
     notes = res.notes + ([f"dropped (one level only): {', '.join(res.dropped_controls)}"] if res.dropped_controls else [])
+    n_s, n_u = res.n_sessions, res.n_users
+    if _abstention_lines_small(ctx)[1]:  # its n is the sessions with a known outcome: see fig_success_trend
+        n_s, n_u = 0, 0
+        notes.append(_KNOWN_N_WITHHELD)
     shown = ~t["suppressed"].astype(bool)
     if shown.any() and not (shown & ~t["reference"].astype(bool)).any():
         # the reference level alone: "0 points against itself" says nothing (the real corpus: a table of one row,
@@ -2046,7 +2126,7 @@ def fig_regression(ctx: Context) -> Figure:
         t, ["expertise", "expertise_label"], "pp",
         subtitle=f"Points of strict success relative to users at the reference level ({ref['expertise_label']}), holding "
                  "the controls fixed.",
-        n_sessions=res.n_sessions, n_users=res.n_users, sessions=_session_rows(modelled), notes=notes,
+        n_sessions=n_s, n_users=n_u, sessions=_session_rows(modelled) if n_s else None, notes=notes,
         extra={"r2": res.r2, "controls": res.controls, "logit_ok": res.logit_ok, "released": overall_ok,
                "clustered": res.clustered},
     )
@@ -2359,6 +2439,12 @@ RELEASE_KEY_TOTALS: dict[tuple[str, str], tuple[KeyTotal, ...]] = {
         ("abstentions", "abstained", "facet", "outcome", "_sessions"),  # unclear among the classified
         ("abstentions", "abstained", "facet", "session", "_sessions"),  # the sessions not answered at all
         ("abstentions", "abstained", "facet", "expertise", "_sessions"),  # classified without a level
+        ("coverage", "classified sessions", "dimension", "all", "_sessions"),  # with a level or without one
+        # the sessions with a level (and the figure's data): the levels' wholes, one total
+        ("expertise_shape", None, None, None, "_sessions"),
+        ("expertise_shape_by_mode", None, None, None, "_sessions"),
+        ("outcomes_by_expertise", None, None, None, "_sessions"),
+        ("recovery_by_expertise", None, None, None, "_sessions"),
     ),
 }
 
@@ -2366,7 +2452,15 @@ RELEASE_KEY_TOTALS: dict[tuple[str, str], tuple[KeyTotal, ...]] = {
 # (figure, variable); a released row's sessions (``_sessions``) are known at its value, nested in (or apart from) the
 # groups of the figure's rates there (the regression's n at a level: its sessions with a known outcome).
 RELEASE_KEY_PARTS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
-    ("outcomes_by_expertise", "expertise"): (("regression", "strict_success_pp"),),
+    ("outcomes_by_expertise", "expertise"): (
+        ("regression", "strict_success_pp"),
+        # a level's sessions (with the figure's data), where these figures release the level
+        ("expertise_shape", "actions_per_prompt"), ("expertise_shape", "words_per_prompt"),
+        ("expertise_shape", "visible_words_per_prompt"),
+        ("expertise_shape_by_mode", "actions_per_prompt"), ("expertise_shape_by_mode", "words_per_prompt"),
+        ("recovery_by_expertise", "trouble"), ("recovery_by_expertise", "recovered"),
+        ("recovery_by_expertise", "abandoned"),
+    ),
 }
 
 

@@ -513,11 +513,11 @@ def _audit_key_totals(figures: list[Figure], by_id: dict[str, pd.DataFrame], pol
     totals (each once) and subtracts any of those groups: each group of sessions that is left must be none or pass
     (sessions; with ``users``, distinct users too). Worked out as sets of sessions, whatever the figure decided.
 
-    A group the totals and the values' wholes give without any of the figure's rates (and parts) is left out: it is
-    none of the rates' doing (where every value's whole is taken as known, a group that needs the whole of a value only
-    a released rate's group gives is left out too). This audit has no check of those groups: the abstentions' lines
-    that figure ns give (the real corpus: the classified sessions, 353, less the sessions with a level, 344, are the 9
-    of the withheld 'expertise: no level' line)."""
+    A value's whole (its sessions) is read only where a figure releases it (:data:`RELEASE_KEY_PARTS`: expertise
+    shape, by mode, recovery; or a released rate's group), and every group is checked, those the totals and the wholes
+    give without any of the figure's rates too: the classified sessions less the sessions with a level are the
+    abstentions' 'expertise: no level' line (the real corpus: 353 less 344, the 9 of the withheld line), which the
+    expertise figures' n (withheld then) and their released levels must not give."""
     figs = {f.id: f for f in figures if f.available}
     problems: list[str] = []
     for (fid, col), specs in RELEASE_KEY_TOTALS.items():
@@ -538,22 +538,16 @@ def _audit_key_totals(figures: list[Figure], by_id: dict[str, pd.DataFrame], pol
             continue
         parts = [(by_id.get(pf), pv) for pf, pv in RELEASE_KEY_PARTS.get((fid, col), ())]
         blocks: list[tuple[Any, np.ndarray]] = []
-        given: list[tuple[Any, np.ndarray]] = []  # the same without the figure's rates
         rows = t[t["variable"].isin(list(rates))]
         for k, at in rows.groupby(col, sort=True):
             shown = pd.concat([_released(at, v) for v in rates])
-            whole = _union(x for x in _col(at, "_den_sessions") if x is not None)
             sets = [x for c in ("_sessions", "_den_sessions") for x in _col(shown, c)]
             for pt, pv in parts:
                 if pt is not None and col in pt:
                     x = _released(pt, pv)
-                    sets += _col(x[x[col] == k])
-            blocks += [(k, ix) for ix in _regions([x for x in (whole, *sets) if x is not None and len(x)])]
-            given += [(k, whole)] if whole is not None and len(whole) else []
-        # the groups the totals and the values' wholes give alone: left out (see above)
-        other = {x.tobytes() for x, _p in _key_total_groups(fid, col, totals, given, policy, users)}
-        problems += [p for x, ps in _key_total_groups(fid, col, totals, blocks, policy, users)
-                     if x.tobytes() not in other for p in ps]
+                    sets += [y for c in ("_sessions", "_den_sessions") for y in _col(x[x[col] == k], c)]
+            blocks += [(k, ix) for ix in _regions([x for x in sets if x is not None and len(x)])]
+        problems += [p for _x, ps in _key_total_groups(fid, col, totals, blocks, policy, users) for p in ps]
     return problems
 
 
