@@ -19,6 +19,9 @@ FOUND = [
     ("Passport number 123456789", "Passport number [PASSPORT]"),
     ("my passport number is AB1234567.", "my passport number is [PASSPORT]."),
     ('{"passport": "C01X00T47"}', '{"passport": "[PASSPORT]"}'),
+    # ... after "is:", "was:" (before, the cues' separator took "is" or ":", not both: these stayed)
+    ("passport number is: AB1234567", "passport number is: [PASSPORT]"),
+    ("Passport No. was: X1234567", "Passport No. was: [PASSPORT]"),
     # dates of birth after their cue
     ("DOB: 1984-03-12", "DOB: [DOB]"),
     ("date of birth: 12/03/1984", "date of birth: [DOB]"),
@@ -26,6 +29,7 @@ FOUND = [
     ("Date of Birth: March 3rd, 1984", "Date of Birth: [DOB]"),
     ("user.dob = '1984-03-12'", "user.dob = '[DOB]'"),
     ("D.O.B.: 12/03/1985", "D.O.B.: [DOB]"),
+    ("my date of birth is: 12/03/1984", "my date of birth is: [DOB]"),
     ("Name: Al, d.o.b 1985-03-12, ok", "Name: Al, d.o.b [DOB], ok"),
     # postcodes: UK ones as written, others after their cue
     ("ship it to SW1A 2AA today", "ship it to [POSTCODE] today"),
@@ -33,6 +37,7 @@ FOUND = [
     ("zip: 94103", "zip: [POSTCODE]"),
     ("ZIP code 94103-1234", "ZIP code [POSTCODE]"),
     ("postal code: K1A 0B1", "postal code: [POSTCODE]"),
+    ("the zip code is: 94103", "the zip code is: [POSTCODE]"),
     # MAC addresses
     ("link/ether 00:1A:2B:3C:4D:5E brd", "link/ether [MACADDR] brd"),
     ("Physical Address: 02-42-ac-11-00-02", "Physical Address: [MACADDR]"),
@@ -82,6 +87,10 @@ FOUND = [
      + "\nThanks", "Recovery phrase:\n1. [MNEMONIC]\nThanks"),
     (f"my seed words: {SEED.replace('wave', 'wabe').title()} Keep Them Safe",
      "my seed words: [MNEMONIC] Keep Them Safe"),
+    # ... after "are", "were", "is:" (before, the separator took "is" and "was" only, and not with a colon)
+    (f"my seed words are: {SEED.replace('yellow', 'wrong')}", "my seed words are: [MNEMONIC]"),
+    (f"the recovery words were {SEED.replace('yellow', 'wrong')}", "the recovery words were [MNEMONIC]"),
+    (f"Mnemonic is: {SEED.replace('yellow', 'wrong')}", "Mnemonic is: [MNEMONIC]"),
     (SEED.upper().replace(" ", ",") + ";", "[MNEMONIC];"),
     ("\n".join(f"- {w}" for w in SEED.split()), "- [MNEMONIC]"),
 ]

@@ -41,6 +41,9 @@ LEAKED = [
     ("my ssn is 123-45-6789, thanks", "my ssn is [SSN], thanks"),
     ("social security number 123 45 6789", "social security number [SSN]"),
     ("applicant.ssn = '123456789'", "applicant.ssn = '[SSN]'"),
+    # ... after "is:", "was" (the cues' separator: before, these stayed or were taken for a phone number)
+    ("SSN is: 123-45-6789", "SSN is: [SSN]"),
+    ("her social security number was 123-45-6789", "her social security number was [SSN]"),
     # a spaced card wrapped at 80 columns at the space after its first group: the first group stayed, the rest
     # was taken for a phone number
     (WRAP + "4532\n0151 1283 0366 done", WRAP + "[CARD] done"),
@@ -65,6 +68,29 @@ LEAKED = [
     ('mysql -u root -p"S3cr3tPw9" mydb', 'mysql -u root -p"[SECRET]" mydb'),
     ('docker login -u bob -p "S3cr3tP4ss" reg.io', 'docker login -u bob -p "[SECRET]" reg.io'),
     ('curl --password "S3cr3tP4ss" https://x.io', 'curl --password "[SECRET]" https://x.io'),
+    # a secret said in prose: "<name> is/was/are/were/'s <value>" (before, all stayed; only "password: x" was taken)
+    ("my password is: hunter2xyz", "my password is: [SECRET]"),
+    ("password is hunter2xyz", "password is [SECRET]"),
+    ("the password was: Tr0ub4dor&3", "the password was: [SECRET]"),
+    ("passwords are: hunter2xyz", "passwords are: [SECRET]"),
+    ("the db password's S3cr3t!x", "the db password's [SECRET]"),
+    ("The password is hunter2.", "The password is [SECRET]."),
+    ("PASSWORD IS Xy12abc!", "PASSWORD IS [SECRET]"),
+    ("the default password is admin123 and the user is bob", "the default password is [SECRET] and the user is bob"),
+    ("his password was 12345678", "his password was [SECRET]"),
+    ("the password was changed to Xy12abc!", "the password was changed to [SECRET]"),
+    ("pwd is Abc12345", "pwd is [SECRET]"),
+    ("the passphrase is correct-horse-9", "the passphrase is [SECRET]"),
+    ('the password is "hunter 2 xyz"', 'the password is "[SECRET]"'),
+    ("password is 'S3cret!'", "password is '[SECRET]'"),
+    ("The password is: `hunter2xyz`.", "The password is: `[SECRET]`."),
+    ("the PIN is 4821", "the PIN is [SECRET]"),
+    ("my pin code is 482193, ok", "my pin code is [SECRET], ok"),
+    ("api key is abc123def456ghi789", "api key is [SECRET]"),
+    ("the access token was ghx_9aZ8bY7cX6dW5eV4", "the access token was [SECRET]"),
+    ("secret is Zq9!xT2w", "secret is [SECRET]"),
+    ("credentials are admin / P4ssw0rd!", "credentials are admin / [SECRET]"),
+    ("creds are admin:S3cret99", "creds are [SECRET]"),
 ]
 
 KEPT = [
@@ -116,6 +142,26 @@ KEPT = [
     'print("Bearer " + tok); the basic idea',
     "bearer abc12345 is sent; bearer sha256; bearer 12345678\nuse bearer v2 auth\nbearer your_token_1",
     "headers: { Authorization: `Bearer ${token}` }",
+    # sentences about a secret (not its value): words, messages, lengths, encodings, files, references, placeholders
+    "the password is required; password is too short; the password is stored in the vault",
+    "your password is incorrect. token is expired; the key is to keep it simple; secret is out",
+    "the password is admin; the password is still wrong; Password is case-sensitive; it is auto-generated",
+    "the password is 8 characters; the password is at least 8 characters; the PIN is 1234 digits; pin is 123",
+    "the password is 123; the password's length is 8; the token was 3600s; the token is valid for 1h",
+    "the secret is base64-encoded; the key is RSA-2048; the secret is HMAC-SHA256; the key is 32-bytes",
+    "the private key is id_ed25519; the private key is server-2024.pem; the api key is stored in .env.local",
+    "token is None; Password is: ********; the password is [REDACTED]; the token is <your-token>",
+    "the password is `process.env.DB_PASSWORD`; the api key is `config.apiKey`; the api key is sk-...",
+    "the secret key is SECRET_KEY; The access token is a JWT signed with RS256",
+    # tokens of a language model, pins of a board
+    "the token is 'Hello'; the EOS token is `<|endoftext|>`; the next token was 50256",
+    "the LED pin is 13; the pin is GPIO2",
+    # a label ending its line and a numbered list (the line break is joined where a value may be wrapped)
+    "x" * 40 + " The secret is consistency:\n1. Use the same names\n2. Test it",
+    "x" * 40 + " the secret is consistency:\\n1. Use the same names",
+    "x" * 40 + " The secret is simple.\n1. Use the same names",
+    # markdown's emphasis on a word, words joined by a slash
+    "the token was **revoked**; the api key is optional/required; the token is _expired_",
 ]
 
 

@@ -320,6 +320,66 @@ def _assign_ok(m: re.Match[str]) -> bool:
     return bare is not None and secret_value_ok(bare, quoted=False)
 
 
+#: Names of a secret said in prose (``my password is …``, ``the api key was …``, ``the db password's …``), in
+#: groups: a password's (any value that looks like a secret: ``hunter2``, ``123456``), a PIN's (4 to 12 digits) and
+#: a token's or key's (8 characters or more: ``the token is a JWT``, ``the key is short``)
+_PROSE_PASSWORD_KEYS = r"pass(?:word|wd|phrase|code)|pwd|db[ \t_-]?pass|credentials?|creds"
+_PROSE_PIN_KEYS = r"pin(?:[ \t_-]?(?:code|number))?"
+#: A key's value followed by a unit is its length or its count (``the password is 12 characters``, ``PIN is 1234
+#: digits``)
+_UNITS = r"(?:digits?|characters?|chars?|letters?|bytes?|bits?|words?|long|max|min)"
+_UNIT_AFTER = re.compile(r"[ \t-]*" + _UNITS + r"\b", re.I)
+#: A length, a size or a time (``32-bytes``, ``256-bit``, ``3600s``, ``24h``), or a file's name (``server-2024.pem``)
+_MEASURE_OR_FILE = re.compile(
+    r"(?i)\d+(?:\.\d+)?[ \t-]?(?:" + _UNITS + r"|ms|[smhdwkx%]|kb|mb|gb|mins?|hours?|days?)"
+    r"|.+\.(?:pem|key|pub|crt|cer|der|p12|pfx|jks|ppk|gpg|asc|json|ya?ml|toml|ini|cfg|conf|env|txt|local)"
+)
+#: Words shaped as a secret (letters and digits) that name an encoding, a hash, a cipher, a key file or a version
+#: (``the secret is base64-encoded``, ``the key is sha256``, ``the private key is id_ed25519``, ``token is v2``)
+_TECH_VALUE = re.compile(
+    r"(?i)(?:base(?:32|58|64)|sha-?\d+|md[45]|utf-?(?:8|16|32)|ucs-?[24]|crc-?\d+|aes-?\d+|rsa-?\d+|ed\d+|x25519|"
+    r"curve\d+|secp\d+[kr]1|p-?(?:256|384|521)|[hrpe]s(?:256|384|512)|hmac-?sha\d+|pbkdf2|argon2(?:id|i|d)?|"
+    r"id_(?:rsa|dsa|ecdsa|ed25519)(?:\.pub)?|u?int\d+|float\d+|ipv[46]|http/?[23]|tlsv?1(?:\.[0-3])?|v\d+(?:\.\d+)*)"
+    r"(?:[-_][a-z]+)*"
+)
+
+#: A word, a colon or a full stop and a number: a sentence's end and the list after it (``the secret is
+#: consistency:`` newline ``1. …``, read as one token where the redactor joins a wrapped line)
+_LABEL_NUMBER = re.compile(r"[A-Za-z]+[:.][^A-Za-z]*")
+#: Lower-case words joined by slashes or hyphens (``optional/required``, ``case-sensitive``, ``short-lived``)
+_JOINED_WORDS = re.compile(r"[a-z]+(?:[-/][a-z]+)+")
+
+
+def _prose_secret_ok(m: re.Match[str]) -> bool:
+    """A secret said in prose (``my password is hunter2``, ``the PIN is 4821``, ``api key was 'q9W!x7Zr'``), not a
+    sentence about one (``the password is required``, ``token is expired``, ``the secret is base64-encoded``,
+    ``the password is 12 characters``): a PIN is 4 to 12 digits; a password 6 digits or more, or a value that
+    :func:`secret_value_ok` takes; a token's or key's value that and 8 characters or more; a quoted value with spaces
+    a passphrase (:func:`passphrase_ok`) under a password's name; never a word (of :data:`_PROSE_WORDS`, or any
+    unquoted one), lower-case words joined by hyphens or slashes, an encoding's or a hash's name, a size, a file's
+    name, a word and a number after its colon or full stop, or a value followed by a unit."""
+    dq, sq, bq, bare = m.group("dq"), m.group("sq"), m.group("bq"), m.group("bare")
+    quoted = dq if dq is not None else sq  # (a value in backticks is code, as a bare one)
+    v = quoted if quoted is not None else bq if bq is not None else bare
+    if v is None or _UNIT_AFTER.match(m.string, m.end()):
+        return False
+    key = re.sub(r"[ \t]+", "_", m.group("key").lower())
+    if m.group("pin") is not None:
+        return v.isdigit() and 4 <= len(v) <= 12
+    password = m.group("pw") is not None
+    if v.isdigit():
+        return password and 6 <= len(v) <= 64
+    low = v.lower()
+    word = low.strip("*_~")  # (markdown's emphasis: the token was *revoked*)
+    if word in _PROSE_WORDS or (word.isalpha() and quoted is None) or v.startswith(".") or _JOINED_WORDS.fullmatch(word):
+        return False  # a word, a dotfile, joined words (case-sensitive, auto-generated, optional/required)
+    if _TECH_VALUE.fullmatch(v) or _MEASURE_OR_FILE.fullmatch(v) or _LABEL_NUMBER.fullmatch(v):
+        return False
+    if quoted is not None and " " in quoted:
+        return (password or _PASSPHRASE_KEY.match(key + "=\"") is not None) and passphrase_ok(quoted)
+    return (password or len(v) >= 8) and secret_value_ok(v, quoted=quoted is not None)
+
+
 #: Lower-case words joined by hyphens (re-enter, must-match), and more lower-case words after them on their line
 _HYPHENED_WORD = re.compile(r"[a-z]+(?:-[a-z]+)+")
 _PROSE_GOES_ON = re.compile(r" [a-z]+(?![^\W_])")
@@ -684,9 +744,10 @@ _DATE = (
     r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})"
     r"|(?i:\d{1,2}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?" + _MONTH + r",?[ \t]+\d{4}|" + _MONTH + r"[ \t]+\d{1,2}(?:st|nd|rd|th)?,?[ \t]+\d{4}))"
 )
-#: Between a cue and its value: a closing quote, a separator or "is", an opening quote (``"dob": "``, ``DOB: ``,
-#: ``passport number is ``), the quotes possibly escaped as in JSON text
-_CUE_SEP = r"(?:\\?[\"'])?\]?[ \t]*(?:(?i:is|was)[ \t]|:=|=|:|#|-)?[ \t]*\\?[\"']?"
+#: Between a cue and its value: a closing quote, a separator or "is" (was, are, were, each with a colon or not), an
+#: opening quote (``"dob": "``, ``DOB: ``, ``passport number is ``, ``seed words are: ``), the quotes possibly escaped
+#: as in JSON text
+_CUE_SEP = r"(?:\\?[\"'])?\]?[ \t]*(?:(?i:is|was|are|were)(?:[ \t]*:|[ \t])|:=|=|:|#|-)?[ \t]*\\?[\"']?"
 _CUE_LEFT = r"(?:(?<![A-Za-z0-9])|" + AFTER_ESC + r")"
 
 
@@ -756,6 +817,39 @@ _ASSIGN_KEYS = (
     r"private[_-]?key|client[_-]?secret|signing[_-]?key|encryption[_-]?key|master[_-]?key|account[_-]?key|"
     r"credentials?|auth[_-]?key|app[_-]?secret|webhook[_-]?secret|db[_-]?pass|secret[_-]?key[_-]?base"
 )
+#: The names of a token or a key in prose: :data:`_ASSIGN_KEYS`, their words spaced (``api key``, ``access token``)
+_PROSE_TOKEN_KEYS = _ASSIGN_KEYS.replace("[_-]", "[ \t_-]")
+#: A secret's name and "is" (was, are, were, 's) after it, in lower case: where the prose_secret rule can start
+_PROSE_KEY_IS = re.compile(
+    r"(?:" + _PROSE_PASSWORD_KEYS + r"|" + _PROSE_PIN_KEYS + r"|" + _PROSE_TOKEN_KEYS + r")s?(?![a-z0-9])"
+    r"(?:'s[ \t]|[ \t]+(?:is|was|are|were)[ \t:])"
+)
+_PROSE_KEY_IS_ANY_CASE = re.compile(_PROSE_KEY_IS.pattern, re.IGNORECASE)
+#: What follows a word of a secret's name (pass, key, pin…) up to its "is": the rest of the word, then a name's
+#: last word (``pin code``, ``secret key base``)
+_PROSE_NAME_REST = re.compile(r"[a-z]{0,8}(?:[ \t_-](?:code|number|base))?(?:'s[ \t]|[ \t]+(?:is|was|are|were)[ \t:])")
+_PROSE_NEEDLES = ("pass", "pwd", "secret", "token", "key", "cred", "pin")
+
+
+def prose_secret_starts(text: str, lower: str) -> Iterator[int]:
+    """Where a secret's name said in prose can start, found with ``str.find`` (the name and "is" regex alone
+    scanned every position): each word of a name (``pass``, ``key``…) that "is" follows, and the start of the name
+    it ends (``api key``, ``db password``) found near it."""
+    if len(lower) != len(text):
+        yield from (m.start() for m in _PROSE_KEY_IS_ANY_CASE.finditer(text))  # (lower case moved the offsets)
+        return
+    found: set[int] = set()
+    for needle in _PROSE_NEEDLES:
+        p = lower.find(needle)
+        while p != -1:
+            q = p + len(needle)
+            tail = _PROSE_NAME_REST.match(lower, q)
+            if tail is not None:
+                for m in _PROSE_KEY_IS.finditer(lower, max(0, p - 24), tail.end()):
+                    found.add(m.start())
+            p = lower.find(needle, q)
+    yield from sorted(found)
+
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -999,6 +1093,25 @@ RULES: tuple[Rule, ...] = (
         score=0.85,
     ),
     Rule(
+        # a secret said in prose: my password is hunter2, the password was: Tr0ub4dor&3, passwords are …, the db
+        # password's S3cr3t!x, the PIN is 4821, api key is …, credentials are admin / P4ss (the value after the slash)
+        "prose_secret",
+        K.SECRET,
+        re.compile(
+            _CUE_LEFT + r"(?i:(?P<key>(?P<pw>" + _PROSE_PASSWORD_KEYS + r")s?|(?P<pin>" + _PROSE_PIN_KEYS + r")s?|"
+            + _PROSE_TOKEN_KEYS + r"))(?![A-Za-z0-9])"
+            r"(?i:'s[ \t]+|[ \t]+(?:is|was|are|were)(?:[ \t]*:[ \t]*|[ \t]+)(?:(?:now|still|currently|(?:set|changed|reset)[ \t]+to)[ \t]+)?)"
+            r"(?:(?(pw)[^\s/:,\"'`]{1,64}[ \t]*/[ \t]*|(?!)))?"
+            r"(?:(?P<esc>\\)?\"(?P<dq>[^\"\n\\]{1,512})(?(esc)\\)\"|'(?P<sq>[^'\n\\]{1,512})'|`(?P<bq>[^`\n\\]{1,512})`"
+            r"|(?P<bare>[^\s\"'`,;)}\]\\]{0,511}[^\s\"'`,;)}\]\\.?:])(?=[.?:]*(?![^\s\"'`,;)}\]\\])))"
+        ),
+        ("pass", "pwd", "secret", "token", "key", "cred", "pin"),
+        starts=prose_secret_starts,
+        group="__value__",
+        check=_prose_secret_ok,
+        score=0.85,
+    ),
+    Rule(
         # YAML: the value on the line after its key (``api_key:`` newline ``  sk-...``), or the first line of a
         # block scalar (``password: |``); not a mapping or a list under the key
         "yaml_next_line",
@@ -1135,8 +1248,8 @@ RULES: tuple[Rule, ...] = (
         "us_ssn",
         K.SSN,
         re.compile(
-            r"(?:(?<![A-Za-z0-9])|" + AFTER_ESC + r")(?i:ssn|social[ \t_-]security(?:[ \t_-](?:number|no\.?|#))?)[\"']?[ \t]*(?:is|=|:|#|-)?[ \t]*[\"']?"
-            r"(?P<v>(?!000|666|9\d\d)\d{3}([- ]?)(?!00)\d{2}\2(?!0000)\d{4})(?![\w-])"
+            _CUE_LEFT + r"(?i:ssn|social[ \t_-]security(?:[ \t_-](?:number|no\.?|#))?)" + _CUE_SEP
+            + r"(?P<v>(?!000|666|9\d\d)\d{3}([- ]?)(?!00)\d{2}\2(?!0000)\d{4})(?![\w-])"
         ),
         ("ssn", "social"),
         anchor=re.compile(r"ssn|social[ \t_-]security"),
@@ -1398,14 +1511,16 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
-# Secret-bearing assignment rules use a pseudo-group: the first non-empty of dq/sq/bare.
+# Secret-bearing assignment rules use a pseudo-group: the first non-empty of dq/sq/bare (and bq, a value in
+# backticks, where a rule has it: prose_secret).
 VALUE_GROUPS = ("dq", "sq", "bare")
 
 
 def span_of(rule: Rule, m: re.Match[str]) -> tuple[int, int]:
     if rule.group == "__value__":
-        for g in VALUE_GROUPS:
-            if m.group(g) is not None:
+        names = m.re.groupindex
+        for g in (*VALUE_GROUPS, "bq"):
+            if g in names and m.group(g) is not None:
                 return m.span(g)
         return m.span(0)
     return m.span(rule.group)
