@@ -24,6 +24,9 @@ FOUND = [
     ("Passport No. was: X1234567", "Passport No. was: [PASSPORT]"),
     # dates of birth after their cue
     ("DOB: 1984-03-12", "DOB: [DOB]"),
+    # a character whose lower case is longer ("İ") before the cue shifted every position: the cue was missed
+    ("İzmir ofisi, DOB: 1984-03-12", "İzmir ofisi, DOB: [DOB]"),
+    ("İstanbul ofisi, zip: 94103", "İstanbul ofisi, zip: [POSTCODE]"),
     ("date of birth: 12/03/1984", "date of birth: [DOB]"),
     ("born on 3 March 1984", "born on [DOB]"),
     ("Date of Birth: March 3rd, 1984", "Date of Birth: [DOB]"),

@@ -758,6 +758,9 @@ def _find_all(lower: str, needle: str) -> Iterator[int]:
         p = lower.find(needle, p + 1)
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def _cue_starts(
     lower: str, text: str, needles: tuple[str, ...], tails: tuple[str, ...] = (), head: re.Pattern[str] | None = None
 ) -> Iterator[int]:
@@ -765,7 +768,10 @@ def _cue_starts(
     position): each of ``needles``, and the start of ``head`` (a label's first words: ``date of ``, ``seed ``) when
     it ends right before one of ``tails`` (or before a needle, whose start it then replaces)."""
     if len(lower) != len(text):
-        return
+        # a character whose lower case is longer ("İ": two) shifted every position after it: the cues are ASCII,
+        # so an ASCII-only lower case, which keeps every position, finds them (it returned nothing: "İ DOB:
+        # 1984-03-12" stayed)
+        lower = text.translate(_ASCII_LOWER)
     found: set[int] = set()
     for needle in needles + tails:
         for p in _find_all(lower, needle):
