@@ -240,7 +240,8 @@ class Figure:
     reason: str = ""  # why unavailable
     extra: dict[str, Any] = field(default_factory=dict)
     # the sessions its n counts (row indices, as :data:`SESSION_COLUMNS_AUDITED`), for a figure whose n is the total
-    # of a line of its cells (:data:`RELEASE_LINE_WHOLES`): the report's final audit reads them, nothing is written
+    # of a line of its cells (:data:`RELEASE_LINE_WHOLES`, :data:`RELEASE_MONTH_GROUPS`): the report's final audit
+    # reads them, nothing is written
     sessions: np.ndarray | None = None
 
     @property
@@ -951,6 +952,40 @@ def _untimed_cells(ctx: Context, group: np.ndarray, keys: Sequence[dict[str, Any
             for g, k in enumerate(keys) if s[g] > 0 or keep_empty]
 
 
+def _untimed_months(ctx: Context, t: pd.DataFrame, variable: str, population: np.ndarray) -> frozenset[str]:
+    """The months to withhold whole in a share series over the months (``variable`` of ``t``, as released) whose
+    groups, each month's sessions of ``population`` (a released cell's n / share), add up with the population's
+    sessions without a time to totals other figures release (:data:`RELEASE_MONTH_GROUPS`: work modes' n, the
+    occupations' inferable total). Those totals less the months the series gives a group of are the sessions without a
+    time with those of the other months: where they are some but fail the thresholds (every month released gave 8
+    classified sessions of 8 users without a time; :func:`_untimed_cells` protects each mode's line, not the months'
+    sum), the months with the fewest sessions are withheld, one after the other, until they pass with them. Empty
+    when nothing leaks."""
+    if "month" not in t or not bool(population.any()):
+        return frozenset()
+    df = ctx.data.df
+    rows = t[(t["variable"] == variable) & ~t["suppressed"].astype(bool)]
+    given = set(rows.loc[pd.to_numeric(rows["value"], errors="coerce").fillna(0) > 0, "month"].dropna())
+    given &= set(ctx.months)
+    month = df["month"]
+    rest = population & ~month.isin(given).to_numpy()
+    user = df["user"].to_numpy(dtype=object)
+    users = set(user[rest])
+    n = int(rest.sum())
+    if n == 0 or bool(ctx.passes(len(users), n)):
+        return frozenset()
+    counts = month[population & month.isin(given).to_numpy()].value_counts()
+    gone: set[str] = set()
+    for m in sorted(given, key=lambda m: (int(counts.get(m, 0)), m)):
+        if bool(ctx.passes(len(users), n)):
+            break
+        at = population & (month == m).to_numpy()
+        gone.add(m)
+        n += int(at.sum())
+        users |= set(user[at])
+    return frozenset(gone)
+
+
 def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     title = "Occupations by month"
     if not ctx.data.has_facets or len(ctx.months) < 2:
@@ -974,9 +1009,11 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     t = _finish(ctx, rows, ["month", "occupation", "occupation_label"], across="occupation")
     # until no month is added: withholding some months can release others that the first pass withheld as complements
     # (2025-10's 14 sessions not inferable went back for 2026-02's 6, which then stood with the 2 without a time: 8)
+    # and the months whose groups would give the inferable sessions without a time (see _untimed_months)
     gone: frozenset[str] = frozenset()
     for _ in range(len(months) + 1):
-        more = _not_inferable_months_to_withhold(ctx, t) - gone
+        more = (_not_inferable_months_to_withhold(ctx, t) | _untimed_months(ctx, t, "share_where_inferable",
+                                                                            occ >= 0)) - gone
         if not more:
             break
         gone |= more
@@ -1028,7 +1065,7 @@ def fig_work_modes(ctx: Context) -> Figure:
         "work_modes", title,
         f"Share of classified sessions by work mode (the mode of most of the work) and by roll-up; {ctx.ci_text}.",
         t, ["mode", "mode_label", "rollup"], "share", subtitle="What the sessions mainly did.",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), sessions=_session_rows(mode >= 0),
     )
 
 
@@ -1048,13 +1085,24 @@ def fig_work_modes_by_month(ctx: Context) -> Figure:
     rows = _rows(keys, "share_of_sessions", e, lo, hi)
     rows += _untimed_cells(ctx, mode, [{"mode": k, "mode_label": _mode_label(k)} for k in MODE_KEYS], "share_of_sessions")
     t = _finish(ctx, rows, ["month", "mode", "mode_label"], across="mode")
+    # the months whose groups would give the classified sessions without a time (see _untimed_months): withheld whole,
+    # until no month is added (suppressing again can give back a complementary cell, and with it a month's group)
+    gone: frozenset[str] = frozenset()
+    for _ in range(len(months) + 1):
+        more = _untimed_months(ctx, t, "share_of_sessions", mode >= 0) - gone
+        if not more:
+            break
+        gone |= more
+        for r in rows:
+            r["_withheld"] = r["month"] in gone or r["month"] == _UNTIMED
+        t = _finish(ctx, rows, ["month", "mode", "mode_label"], across="mode")
     n_s, n_u = ctx.boot.population(np.where(ok, 0, -1), 1)
     return Figure(
         "work_modes_by_month", title,
         f"Each month, the share of classified sessions in each work mode; {ctx.ci_text}.",
         t, ["month", "mode", "mode_label"], "share",
         subtitle="How the mix of work shifts over time (the study: modifying code fell, operating and analysis rose).",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]),
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), sessions=_session_rows(ok),
     )
 
 
@@ -2481,6 +2529,27 @@ RELEASE_NESTED_TOTALS: dict[tuple[str, str, str], tuple[tuple[KeyTotal, ...], tu
 }
 
 
+# Share series over the months whose groups (a released cell's n / share: the month's sessions of the series'
+# population) add up, with the sessions of that population without a time, to totals other figures release: (figure,
+# share variable) -> the totals, each as a total of :data:`RELEASE_KEY_TOTALS`. A total less the groups of the months
+# the series gives is the sessions without a time with those of the months it gives no group (withheld whole, or left
+# off at the ends of the range), which must be none or pass (sessions and distinct users): every month released gave
+# work modes' n (2,024 classified sessions) less the months' 2,016, the 8 classified sessions (8 users) without a time.
+# Checked by the report's final audit.
+RELEASE_MONTH_GROUPS: dict[tuple[str, str], tuple[KeyTotal, ...]] = {
+    ("work_modes_by_month", "share_of_sessions"): (
+        ("work_modes", None, None, None, "_sessions"),  # the classified sessions
+        ("coverage", "classified sessions", "dimension", "all", "_sessions"),
+        ("occupations", "share_of_sessions", "occupation", None, "_den_sessions"),  # its total (n / share)
+        ("work_modes_by_month", None, None, None, "_sessions"),  # the classified sessions with a time
+    ),
+    ("occupations_by_month", "share_where_inferable"): (
+        ("occupations", "share_where_inferable", "occupation", None, "_den_sessions"),  # the inferable sessions
+        ("occupations_by_month", None, None, None, "_sessions"),  # those with a time
+    ),
+}
+
+
 def _audited_variables() -> dict[str, frozenset[str]]:
     """The variables of each figure whose rows the report's final audit reads the sessions of
     (:data:`SESSION_COLUMNS_AUDITED`): those the release tables above name, and coverage's classified sessions (the
@@ -2533,6 +2602,11 @@ def _audited_variables() -> dict[str, frozenset[str]]:
     for (fid, outer, inner), (outer_totals, inner_totals) in RELEASE_NESTED_TOTALS.items():
         add(fid, outer, inner)
         for tfig, tvar, _tcol, _tvalue, _scol in (*outer_totals, *inner_totals):
+            if tvar is not None:
+                add(tfig, tvar)
+    for (fid, var), month_totals in RELEASE_MONTH_GROUPS.items():
+        add(fid, var)
+        for tfig, tvar, _tcol, _tvalue, _scol in month_totals:
             if tvar is not None:
                 add(tfig, tvar)
     return {k: frozenset(v) for k, v in out.items()}
@@ -2639,6 +2713,7 @@ __all__ = [
     "RELEASE_GROUP_TOTALS",
     "RELEASE_LINE_TOTALS",
     "RELEASE_LINE_WHOLES",
+    "RELEASE_MONTH_GROUPS",
     "RELEASE_MONTHLY_COUNTS",
     "RELEASE_NESTED",
     "RELEASE_PARTITIONS",

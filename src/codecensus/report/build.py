@@ -25,6 +25,7 @@ from codecensus.aggregate.figures import (
     RELEASE_KEY_TOTALS,
     RELEASE_LINE_TOTALS,
     RELEASE_LINE_WHOLES,
+    RELEASE_MONTH_GROUPS,
     RELEASE_MONTHLY_COUNTS,
     RELEASE_NESTED,
     RELEASE_NESTED_MONTHS,
@@ -214,6 +215,7 @@ def _audit_sessions_carried(figures: list[Figure], policy: ReleasePolicy) -> lis
     wholes |= {tfig for totals in RELEASE_KEY_TOTALS.values() for tfig, tvar, _c, _v, _s in totals if tvar is None}
     wholes |= {tfig for pair in RELEASE_NESTED_TOTALS.values() for totals in pair
                for tfig, tvar, _c, _v, _s in totals if tvar is None}
+    wholes |= {tfig for totals in RELEASE_MONTH_GROUPS.values() for tfig, tvar, _c, _v, _s in totals if tvar is None}
     for f in figures:
         if not f.available:
             continue
@@ -443,7 +445,7 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy, users: _Users |
     return (problems + _audit_nested_months(by_id, policy, users) + _audit_group_totals(by_id, policy, users)
             + _audit_line_totals(by_id, policy, users) + _audit_line_wholes(figures, by_id, policy, users)
             + _audit_share_groups(by_id, policy, users) + _audit_key_totals(figures, by_id, policy, users)
-            + _audit_nested_totals(figures, by_id, policy, users))
+            + _audit_nested_totals(figures, by_id, policy, users) + _audit_month_groups(figures, by_id, policy, users))
 
 
 def _rate_regions(fid: str, t: pd.DataFrame, col: str, policy: ReleasePolicy, users: _Users | None) -> list[str]:
@@ -586,6 +588,42 @@ def _audit_nested_totals(figures: list[Figure], by_id: dict[str, pd.DataFrame], 
                                 "sessions, below the thresholds")
             if users is not None:
                 problems += users.problem(head, f"{iname} less the cells {outer} or {inner} releases", rest)
+    return problems
+
+
+def _audit_month_groups(figures: list[Figure], by_id: dict[str, pd.DataFrame], policy: ReleasePolicy,
+                        users: _Users | None = None) -> list[str]:
+    """A share series over the months against totals of its population other figures release
+    (:data:`RELEASE_MONTH_GROUPS`): each month it gives a group of (a released cell's n / share) is that month's
+    sessions of the population, so a total less those groups is the sessions without a time with those of the months
+    it gives none of, which must be none or pass (sessions; with ``users``, distinct users too). Worked out as sets of
+    sessions; a total the months' groups are not all in gives nothing by subtraction and is skipped."""
+    figs = {f.id: f for f in figures if f.available}
+    problems: list[str] = []
+    for (fid, var), specs in RELEASE_MONTH_GROUPS.items():
+        t = by_id.get(fid)
+        if t is None:
+            continue
+        groups = _month_groups(t, var)
+        if not groups or any(g is None for g in groups.values()):
+            continue
+        shown = _union(groups.values())
+        head = f"figure {fid} ({var})"
+        seen: list[np.ndarray] = []
+        for spec in specs:
+            name, total = _key_total(figs, by_id, policy, *spec)
+            if total is None or not len(total) or any(np.array_equal(total, x) for x in seen):
+                continue  # not released, or the same sessions as a total read before
+            seen.append(total)
+            if len(_minus(shown, total)):
+                continue
+            rest = _minus(total, shown)
+            what = f"{name} less the groups of its {count_noun(len(groups), 'released month')} (n / share)"
+            if rest is not None and _small(len(rest), policy):
+                problems.append(f"{head}: {what} gives {len(rest)} sessions (without a time or in the other months), "
+                                "below the thresholds")
+            if users is not None:
+                problems += users.problem(head, what, rest)
     return problems
 
 
