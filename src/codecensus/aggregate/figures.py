@@ -1934,7 +1934,7 @@ def fig_success_trend(ctx: Context) -> Figure:
     # follow from them (see :func:`_abstention_lines_small`). A month's unclear row (or the whole month) is withheld.
     whole_small, outcome_small = _abstention_lines_small(ctx)
     cut = _trend_month_to_withhold(ctx, known, out.notna().to_numpy(), (out == "unclear").fillna(False).to_numpy(),
-                                   mi) if whole_small or outcome_small else None
+                                   mi, whole=outcome_small) if whole_small or outcome_small else None
     for r in rows:
         r["_withheld"] = r["month"] == cut and (outcome_small or r["variable"] == "unclear")
     # across: the months' rates with their n add up to the overall ones (outcome by expertise releases those)
@@ -2012,22 +2012,31 @@ def _abstention_lines_small(ctx: Context) -> tuple[bool, bool]:
 
 
 def _trend_month_to_withhold(ctx: Context, known: np.ndarray, has: np.ndarray, unclear: np.ndarray,
-                             mi: np.ndarray) -> str | None:
+                             mi: np.ndarray, *, whole: bool = False) -> str | None:
     """The month of the success trend to withhold so that its months do not add up to every unclear session (nor to
     every session with a known outcome): the shown month with the most unclear sessions whose unclear sessions and
-    known ones each pass the thresholds (None: no such month; the final audit then judges what is left)."""
+    known ones each pass the thresholds (None: no such month; the final audit then judges what is left). A month
+    withheld ``whole`` (the outcome line is small) hides its unclear sessions with its known ones: when no month's
+    unclear sessions pass, the month with the fewest known sessions that pass is taken (the classified sessions less
+    the released months' were the 1 unclear session of 1007, every month released: none had 10 unclear)."""
     best: tuple[int, str] | None = None
+    fallback: tuple[int, str] | None = None
     for i, m in enumerate(ctx.data.months):
         if m not in ctx.months or m in ctx.withheld_months:
             continue
         at = has & (mi == i)
-        ok = True
+        ok = []
         for part in (known & at, unclear & at):
             s, u = ctx.boot.population(np.where(part, 0, -1), 1)
-            ok = ok and bool(ctx.passes(u[0], s[0]))
+            ok.append(bool(ctx.passes(u[0], s[0])))
         n = int((unclear & at).sum())
-        if ok and (best is None or n > best[0]):
+        if all(ok) and (best is None or n > best[0]):
             best = (n, m)
+        k = int((known & at).sum())
+        if whole and ok[0] and (fallback is None or k < fallback[0]):
+            fallback = (k, m)
+    if best is None:
+        best = fallback
     return None if best is None else best[1]
 
 
