@@ -236,12 +236,20 @@ def test_the_expertise_figures_withhold_their_n_beside_a_small_no_level_line(tmp
                for p in problems), problems
 
 
-def test_the_audit_reads_a_levels_sessions_only_where_a_figure_releases_them(tmp_path: Path) -> None:
+def test_the_audit_reads_a_levels_sessions_only_where_a_figure_releases_them(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """The same corpus, the expertise figures' n withheld: the levels' sessions add up to the sessions with a level
     only where every level is released. With expertise shape's level 1 withheld and no other figure releasing it,
-    the audit does not count it as known (a group it would give is no group a reader has)."""
-    ctx, figs = _level_figures(tmp_path, ["coverage", "abstentions", "expertise_shape", "outcomes_by_expertise"],
-                               small_level=False)
+    the audit does not count it as known (a group it would give is no group a reader has). The figures withhold a
+    level beside the 3 now (:func:`figures._levels_withheld`); the audit is shown the release without it."""
+    only = ["coverage", "abstentions", "expertise_shape", "outcomes_by_expertise"]
+    ctx, figs = _level_figures(tmp_path, only, small_level=False)
+    t = {f.id: f for f in figs}["expertise_shape"].table
+    assert bool(t["suppressed"].any())  # a level withheld beside the 3 without one, and the report passes
+    assert _cross(audit_release(figs, ctx.policy, users=ctx.boot.codes)) == []
+    monkeypatch.setattr(figures, "_levels_withheld", lambda ctx: frozenset())  # no level withheld (as before)
+    (tmp_path / "every").mkdir()
+    ctx, figs = _level_figures(tmp_path / "every", only, small_level=False)
     by = {f.id: f for f in figs}
     # every level released in expertise shape: its levels add up to the 1,497 with a level; 1,500 classified less
     # them are the 3 (the n withheld does not help then, and the audit refuses it)

@@ -982,8 +982,15 @@ def test_outcome_levels_withheld_with_the_small_ones_are_those_that_protect_them
     """Levels 1 and 4 have 3 and 4 unclear sessions, level 5 a handful of sessions: withheld whole, their unclear
     sessions (7) are still below the thresholds, so one more level goes. The smallest level (3) has no unclear
     session and protects nothing: it was taken first, and then level 2 as well, withholding every level. Level 2 alone
-    protects them: level 3 is released."""
-    from codecensus.aggregate.figures import Context, _outcome_levels_to_withhold
+    protects them: level 3 is released by this choice (:func:`_outcome_plan`). The report withholds level 3 as well,
+    for another reason: it is the complementary level every expertise figure withholds beside level 5's 3 sessions
+    (:func:`_levels_withheld`: the classified sessions less levels 1 to 4 gave them)."""
+    from codecensus.aggregate.figures import (
+        Context,
+        _levels_withheld,
+        _outcome_levels_to_withhold,
+        _outcome_plan,
+    )
     from codecensus.aggregate.privacy import ReleasePolicy
 
     spec = {1: (30, 30, 30, 3), 2: (40, 40, 40, 20), 3: (20, 20, 20, 0), 4: (30, 30, 30, 4), 5: (2, 0, 1, 0)}
@@ -993,7 +1000,10 @@ def test_outcome_levels_withheld_with_the_small_ones_are_those_that_protect_them
             rows += [{"user": f"u{level}{outcome}{i}", "month": "2026-01", "expertise": level, "outcome": outcome}
                      for i in range(n)]
     ctx = Context(_report_data(pd.DataFrame(rows)), ReleasePolicy(), B=10)
-    assert _outcome_levels_to_withhold(ctx) == frozenset({1, 2, 4, 5})
+    plan = _outcome_plan(ctx, frozenset({5}))
+    assert frozenset(lv for lv, rates in plan.items() if not rates) == frozenset({1, 2, 4, 5})
+    assert _levels_withheld(ctx) == frozenset({3, 5})
+    assert _outcome_levels_to_withhold(ctx) == frozenset({1, 2, 3, 4, 5})
 
 
 def test_a_modes_value_index_is_based_on_a_month_it_releases() -> None:

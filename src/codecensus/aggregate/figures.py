@@ -265,6 +265,7 @@ class Context:
     withheld_months: frozenset[str] = field(init=False)
     untimed_withheld: bool = field(init=False)  # the count of sessions without a time is withheld
     months: list[str] = field(init=False)  # the months the figures show (see _months_to_show)
+    decided: dict[Any, Any] = field(init=False, default_factory=dict)  # decisions several figures share, computed once
 
     def __post_init__(self) -> None:
         self.boot = UserBootstrap(self.data.df["user"].to_numpy(dtype=object), B=self.B, seed=self.seed,
@@ -1362,6 +1363,82 @@ def _level_n(ctx: Context, population: np.ndarray) -> tuple[int, int, list[str],
     return int(n_s[0]), int(n_u[0]), [], _session_rows(population)
 
 
+def _levels_withheld(ctx: Context) -> frozenset[int]:
+    """The expertise levels that every figure releasing a level's sessions withholds whole (expertise shape, by mode,
+    outcome by expertise, recovery, the regression): one decision, shared, so that a level one of them withholds as a
+    complement is not released by another (recovery's trouble at level 2 gave its sessions where expertise shape
+    withheld them beside levels 1 and 5 of 2 sessions each: the classified sessions less levels 2-4 gave those 4).
+
+    The sessions at no level (classified without one) and at the levels withheld are the cell of the level partition
+    that the totals other figures release (the classified sessions; those with a known outcome; with one, known or
+    unclear; unclear; not known; strict successes; the other known ones) less the released levels give: each such
+    total's part there must be none or pass (sessions and distinct users). The levels that fail on their own are in
+    it; complementary levels are added, fewest sessions first (a subset of the levels that pass, the fewest sessions
+    withheld). A total that fails as a whole is withheld where it is released, and is not judged here; nor is one
+    whose part at a released level no figure gives: the sessions with a known outcome, unclear or not known where
+    outcome by expertise releases no rate of the level (nor the regression its n), strict successes and the other known
+    ones where it does not release strict success (:func:`_outcome_plan`; the real corpus releases outcome rates at
+    level 2 only, and its levels 1 and 5 with the 9 sessions without a level passed on the classified sessions).
+
+    A level withheld here has its rates withheld, which can change the other levels' (:func:`_outcome_plan`): the
+    levels are chosen again on what either plan discloses, until that no longer changes."""
+    if not ctx.data.has_facets:
+        return frozenset()
+    if "levels_withheld" in ctx.decided:
+        return ctx.decided["levels_withheld"]
+    df = ctx.data.df
+    ex = _codes(df["expertise"], list(EXPERTISE_LEVELS))
+    cls = _facet_df(ctx).to_numpy() if "mode" in df else np.ones(len(df), dtype=bool)
+    out = df["outcome"].astype("string")
+    known = (out.notna() & (out != "unclear")).fillna(False).to_numpy()
+    unclear = (out == "unclear").fillna(False).to_numpy()
+    strict = (out == "verified_success").fillna(False).to_numpy()
+    codes = ctx.boot.codes
+
+    def cell(mask: np.ndarray) -> tuple[int, frozenset[int]]:
+        return int(mask.sum()), frozenset(np.unique(codes[mask]).tolist())
+
+    def ok(cells: Sequence[tuple[int, frozenset[int]]]) -> bool:
+        s = sum(c[0] for c in cells)
+        return s == 0 or bool(ctx.passes(len(frozenset().union(*(c[1] for c in cells))), s))
+
+    # each total and what discloses its part at a level, given the level's rates (its whole: always)
+    every: Callable[[frozenset[str]], bool] = lambda rates: True  # noqa: E731
+    some: Callable[[frozenset[str]], bool] = lambda rates: bool(rates)  # noqa: E731
+    ss: Callable[[frozenset[str]], bool] = lambda rates: "strict_success" in rates  # noqa: E731
+    totals = [(p, d) for p, d in ((cls, every), (cls & (known | unclear), every), (known, some),
+                                  (cls & unclear, some), (cls & ~known, some), (known & strict, ss),
+                                  (known & ~strict, ss)) if ok([cell(p)])]
+    at = [cls & (ex == lv) for lv in range(len(EXPERTISE_LEVELS))]
+    own = [lv for lv in range(len(EXPERTISE_LEVELS)) if at[lv].any() and ok([cell(at[lv])])]  # the others: withheld
+    rest = ~np.isin(ex, own)  # no level, or a level that fails
+    # each total's part at no level (or a failing one) and at each level that passes: sessions and users
+    parts = [(cell(p & rest), {lv: cell(p & (ex == lv)) for lv in own}, d) for p, d in totals]
+    subsets = sorted((c for r in range(len(own) + 1) for c in itertools.combinations(own, r)),
+                     key=lambda c: (sum(int(at[lv].sum()) for lv in c), len(c), c))
+
+    def levels(extra: Sequence[int]) -> frozenset[int]:
+        return frozenset(EXPERTISE_LEVELS[lv] for lv in range(len(EXPERTISE_LEVELS))
+                         if at[lv].any() and (lv not in own or lv in extra))
+
+    def fine(extra: Sequence[int], shown: dict[int, frozenset[str]]) -> bool:
+        kept = [lv for lv in own if lv not in extra]  # the released levels: each must disclose a total's part
+        return all(ok([base, *(by[lv] for lv in extra)]) for base, by, d in parts
+                   if all(d(shown[EXPERTISE_LEVELS[lv]]) for lv in kept))
+
+    shown: dict[int, frozenset[str]] = {EXPERTISE_LEVELS[lv]: frozenset() for lv in own}  # rates disclosed so far
+    gone = levels(())
+    for _ in range(len(own) * len(_RATES) + 2):  # what is disclosed only grows: it settles
+        plan = _outcome_plan(ctx, gone)
+        shown = {k: v | plan[k] for k, v in shown.items()}
+        now = levels(next((c for c in subsets if fine(c, shown)), tuple(own)))
+        if now == gone:
+            break
+        gone = now
+    ctx.decided["levels_withheld"] = gone
+    return gone
+
+
 def fig_expertise_shape(ctx: Context) -> Figure:
     title = "Expertise, actions and words per prompt"
     if not ctx.data.has_facets:
@@ -1379,6 +1456,9 @@ def fig_expertise_shape(ctx: Context) -> Figure:
                       ("visible_words_per_prompt", visible_pp)):
         e = ctx.boot.mean(ex, vals, K)
         rows += _rows(keys, var, e, *e.ci(ctx.level), partition_total=float(((ex >= 0) & np.isfinite(vals)).sum()))
+    gone = _levels_withheld(ctx)
+    for r in rows:
+        r["_withheld"] = r["expertise"] in gone
     t = _finish(ctx, rows, ["expertise", "expertise_label"])
     n_s, n_u, notes, pop = _level_n(ctx, (ex >= 0) & (prompts > 0))
     return Figure(
@@ -1408,6 +1488,9 @@ def fig_expertise_shape_by_mode(ctx: Context) -> Figure:
         v = df[var].to_numpy(dtype=np.float64)
         e = ctx.boot.mean(cell, v, K)
         rows += _rows(keys, var, e, *e.ci(ctx.level), partition_total=float(((cell >= 0) & np.isfinite(v)).sum()))
+    gone = _levels_withheld(ctx)
+    for r in rows:
+        r["_withheld"] = r["expertise"] in gone
     # across: a level's cells over the modes add up (n, and mean x n) to the level's cell in expertise_shape
     t = _finish(ctx, rows, ["mode", "mode_label", "expertise", "expertise_label"], across="expertise")
     n_s, n_u, notes, pop = _level_n(ctx, cell >= 0)
@@ -1481,6 +1564,12 @@ _OUTCOME_TOTALS: tuple[tuple[int, ...], ...] = ((0,), (1, 2), (3,))
 
 
 def _outcome_rates_released(ctx: Context) -> dict[int, frozenset[str]]:
+    """The rates outcome by expertise releases at each level (:func:`_outcome_plan`), none at the levels every
+    expertise figure withholds (:func:`_levels_withheld`)."""
+    return _outcome_plan(ctx, _levels_withheld(ctx))
+
+
+def _outcome_plan(ctx: Context, gone: frozenset[int]) -> dict[int, frozenset[str]]:
     """The rates outcome by expertise releases at each expertise level: per level one of :data:`_OUTCOME_OPTIONS`,
     the one releasing the most (strict success first: the returns to expertise), such that every group a reader can
     derive is none or passes the thresholds (sessions, and distinct users of the group):
@@ -1492,7 +1581,10 @@ def _outcome_rates_released(ctx: Context) -> dict[int, frozenset[str]]:
       with any level's disclosed groups, so each combination whose cells are all 0 or 1 (enumerated below) must be none
       or pass (6 unclear sessions at the only level that withholds them are the unclear total less the other levels').
 
-    Before, a level with one small atom was withheld whole (its 3 failures took its strict success with them)."""
+    Before, a level with one small atom was withheld whole (its 3 failures took its strict success with them).
+    None at the levels in ``gone``."""
+    if ("outcome_plan", gone) in ctx.decided:
+        return ctx.decided[("outcome_plan", gone)]
     df = ctx.data.df
     K = len(EXPERTISE_LEVELS)
     ex = _codes(df["expertise"], list(EXPERTISE_LEVELS))
@@ -1514,9 +1606,11 @@ def _outcome_rates_released(ctx: Context) -> dict[int, frozenset[str]]:
             users |= cells[lv][a][1]
         return s > 0 and not bool(ctx.passes(len(users), s))
 
-    # the options each level can take on its own (a level's whole is released elsewhere: not checked here)
-    allowed = [[o for o, (_r, part) in enumerate(_OUTCOME_OPTIONS)
-                if all(len(b) == len(_OUTCOME_ATOMS) or not small([(lv, a) for a in b]) for b in part)]
+    # the options each level can take on its own (a level's whole is released elsewhere: not checked here); none at
+    # a level every expertise figure withholds (_levels_withheld)
+    allowed = [[o for o, (rates, part) in enumerate(_OUTCOME_OPTIONS)
+                if all(len(b) == len(_OUTCOME_ATOMS) or not small([(lv, a) for a in b]) for b in part)
+                and (EXPERTISE_LEVELS[lv] not in gone or not rates)]
                for lv in range(K)]
     # A derived group is a combination of the totals (a weight per total, so per atom) and of the levels' disclosed
     # groups whose cells are all 0 or 1: within each disclosed group the atoms' weights differ by at most 1 and the
@@ -1555,7 +1649,9 @@ def _outcome_rates_released(ctx: Context) -> dict[int, frozenset[str]]:
     # nothing (withholding everything leaks nothing but the totals, released elsewhere)
     plans = sorted(itertools.product(*allowed), key=lambda p: (tuple(-x for x in score(p)), p))
     best = next((p for p in plans if not leaks(p)), (len(_OUTCOME_OPTIONS) - 1,) * K)
-    return {EXPERTISE_LEVELS[lv]: _OUTCOME_OPTIONS[o][0] for lv, o in enumerate(best)}
+    plan = {EXPERTISE_LEVELS[lv]: _OUTCOME_OPTIONS[o][0] for lv, o in enumerate(best)}
+    ctx.decided[("outcome_plan", gone)] = plan
+    return plan
 
 
 def _outcome_levels_to_withhold(ctx: Context) -> frozenset[int]:
@@ -1615,6 +1711,9 @@ def fig_recovery_by_expertise(ctx: Context) -> Figure:
     rows = _rate_rows(ctx, ex, trouble, has, K, keys, "trouble")
     rows += _rate_rows(ctx, ex, df["recovered"].fillna(False).astype(bool).to_numpy(), trouble, K, keys, "recovered")
     rows += _rate_rows(ctx, ex, df["abandoned"].fillna(False).astype(bool).to_numpy(), trouble, K, keys, "abandoned")
+    gone = _levels_withheld(ctx)
+    for r in rows:
+        r["_withheld"] = r["expertise"] in gone
     t = _finish(ctx, rows, ["expertise", "expertise_label"])
     n_s, n_u, n_notes, pop = _level_n(ctx, has & (ex >= 0))
     return Figure(
@@ -1982,7 +2081,7 @@ def fig_success_trend(ctx: Context) -> Figure:
     # follow from them (see :func:`_abstention_lines_small`). A month's unclear row (or the whole month) is withheld.
     whole_small, outcome_small = _abstention_lines_small(ctx)
     cut = _trend_month_to_withhold(ctx, known, out.notna().to_numpy(), (out == "unclear").fillna(False).to_numpy(),
-                                   mi) if whole_small or outcome_small else None
+                                   mi, whole=outcome_small) if whole_small or outcome_small else None
     for r in rows:
         r["_withheld"] = r["month"] == cut and (outcome_small or r["variable"] == "unclear")
     # across: the months' rates with their n add up to the overall ones (outcome by expertise releases those)
@@ -2060,22 +2159,31 @@ def _abstention_lines_small(ctx: Context) -> tuple[bool, bool]:
 
 
 def _trend_month_to_withhold(ctx: Context, known: np.ndarray, has: np.ndarray, unclear: np.ndarray,
-                             mi: np.ndarray) -> str | None:
+                             mi: np.ndarray, *, whole: bool = False) -> str | None:
     """The month of the success trend to withhold so that its months do not add up to every unclear session (nor to
     every session with a known outcome): the shown month with the most unclear sessions whose unclear sessions and
-    known ones each pass the thresholds (None: no such month; the final audit then judges what is left)."""
+    known ones each pass the thresholds (None: no such month; the final audit then judges what is left). A month
+    withheld ``whole`` (the outcome line is small) hides its unclear sessions with its known ones: when no month's
+    unclear sessions pass, the month with the fewest known sessions that pass is taken (the classified sessions less
+    the released months' were the 1 unclear session of 1007, every month released: none had 10 unclear)."""
     best: tuple[int, str] | None = None
+    fallback: tuple[int, str] | None = None
     for i, m in enumerate(ctx.data.months):
         if m not in ctx.months or m in ctx.withheld_months:
             continue
         at = has & (mi == i)
-        ok = True
+        ok = []
         for part in (known & at, unclear & at):
             s, u = ctx.boot.population(np.where(part, 0, -1), 1)
-            ok = ok and bool(ctx.passes(u[0], s[0]))
+            ok.append(bool(ctx.passes(u[0], s[0])))
         n = int((unclear & at).sum())
-        if ok and (best is None or n > best[0]):
+        if all(ok) and (best is None or n > best[0]):
             best = (n, m)
+        k = int((known & at).sum())
+        if whole and ok[0] and (fallback is None or k < fallback[0]):
+            fallback = (k, m)
+    if best is None:
+        best = fallback
     return None if best is None else best[1]
 
 
