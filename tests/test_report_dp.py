@@ -549,11 +549,13 @@ def test_dp_months_at_the_ends_without_a_released_cell_are_not_shown(tmp_path: P
     released: set[str] = set()
     for fid in ("work_modes_by_month", "success_trend"):
         t = figs[fid].table
-        assert t.empty or t["month"].max() <= "2026-07", fid
         shown |= set(t["month"])
         released |= set(t.loc[~t["suppressed"].astype(bool), "month"])
+    # (the noise is never seeded: a noisy count of an empty month can pass the release floor, rarely, and that month
+    # is then shown as released; it was asserted never to happen, and failed once in a full run)
     assert released and min(shown) == min(released) and max(shown) == max(released)
-    assert figs["coverage"].extra["months"] == len(shown) <= 10
+    assert figs["coverage"].extra["months"] == len(shown)
+    assert "2026-10" not in shown or "2026-10" in released
     # the old release (every month to 2026-10, '13 months') is refused by the final audit
     from codecensus.aggregate.dpfigures import release_floor
     from codecensus.report.build import audit_release
