@@ -458,3 +458,31 @@ def test_sessions_whose_expertise_abstained_are_in_no_expertise_level(tmp_path: 
     assert e.exit_code == 0, e.output
     rows = [json.loads(line)["expertise"] for line in out.read_text().splitlines()]
     assert sum(v is None for v in rows) == n_null[0]
+
+
+def test_the_regression_withholds_its_n_beside_few_unclear_sessions_without_a_level(tmp_path: Path) -> None:
+    """The store above (a quarter of the sessions without a level): the regression's n (the sessions with a known
+    outcome and a level, 424) was printed beside the expertise figures' n (those with an outcome and a level, 462):
+    462 - 424 are the 38 unclear sessions with a level, and the abstentions' unclear line less them the 9 unclear
+    ones without a level (below the thresholds). The regression withholds its n now, with a note, and the release
+    passes the audit (which refused the 9 before)."""
+    from codecensus.aggregate.figures import EXPERTISE_LEVELS
+    from codecensus.report.build import audit_release
+
+    with Store(tmp_path / "e.duckdb") as store:
+        load_into(store, synthetic_corpus(users=80, sessions=600, seed=5), clusters=False, git=False)
+        store.con.execute("UPDATE facets SET expertise = NULL WHERE hash(session_key) % 4 = 0")
+        ctx = Context(load_report_data(store), ReleasePolicy(), B=20)
+    only = ["coverage", "abstentions", "expertise_shape", "expertise_shape_by_mode", "outcomes_by_expertise",
+            "recovery_by_expertise", "regression", "success_trend"]
+    figs = build_figures(ctx, only=only)
+    by = {f.id: f for f in figs}
+    df = ctx.data.df
+    unclear = (df["outcome"].astype("string") == "unclear").fillna(False).to_numpy()
+    level = df["expertise"].isin(list(EXPERTISE_LEVELS)).to_numpy()
+    assert 0 < int((unclear & ~level).sum()) < ctx.policy.min_sessions  # the small group the n would give
+    assert by["outcomes_by_expertise"].n_sessions >= ctx.policy.min_sessions  # printed: the other side of it
+    reg = by["regression"]
+    assert reg.n_sessions == 0 and reg.n_users == 0
+    assert any("n withheld" in n and "unclear ones without a level" in n for n in reg.notes), reg.notes
+    assert audit_release(figs, ctx.policy, users=ctx.boot.codes) == []

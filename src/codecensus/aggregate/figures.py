@@ -2206,6 +2206,30 @@ def _outcome_rest_leaks(ctx: Context, known: np.ndarray, success: np.ndarray, le
     return False
 
 
+_LEVEL_KNOWN_N_WITHHELD = ("n withheld: it is the sessions with a known outcome and an expertise level; with the "
+                           "totals released elsewhere (sessions with a known outcome, unclear, with a level) it would "
+                           "give a group of sessions below the thresholds (e.g. the unclear ones without a level).")
+
+
+def _regression_n_leaks(ctx: Context, modelled: np.ndarray) -> bool:
+    """Whether the regression's n (the sessions with a known outcome and a level) gives a group below the thresholds
+    with the totals other figures release: the sessions with a known outcome (success by month's n) less it are the
+    known ones without a level; the expertise figures' n (those with an outcome and a level) less it are the unclear
+    ones at a level, and the abstentions' unclear line less those the unclear ones without a level (this store: 47
+    unclear less 462 - 424 gave 9). Each must be none or pass (sessions and distinct users)."""
+    df = ctx.data.df
+    out = df["outcome"].astype("string")
+    cls = _facet_df(ctx).to_numpy() if "mode" in df else np.ones(len(df), dtype=bool)
+    known = (out.notna() & (out != "unclear")).fillna(False).to_numpy()
+    unclear = (out == "unclear").fillna(False).to_numpy()
+    level = df["expertise"].isin(list(EXPERTISE_LEVELS)).to_numpy()
+    for part in (known & ~modelled, cls & unclear & level, cls & unclear & ~level):
+        ps, pu = ctx.boot.population(np.where(part, 0, -1), 1)
+        if ps[0] > 0 and not bool(ctx.passes(pu[0], ps[0])):
+            return True
+    return False
+
+
 def fig_regression(ctx: Context) -> Figure:
     title = "Strict success and expertise, with controls"
     df = ctx.data.df
@@ -2263,6 +2287,9 @@ def fig_regression(ctx: Context) -> Figure:
     if _abstention_lines_small(ctx)[1]:  # its n is the sessions with a known outcome: see fig_success_trend
         n_s, n_u = 0, 0
         notes.append(_KNOWN_N_WITHHELD)
+    elif n_s and _regression_n_leaks(ctx, modelled):
+        n_s, n_u = 0, 0
+        notes.append(_LEVEL_KNOWN_N_WITHHELD)
     shown = ~t["suppressed"].astype(bool)
     if shown.any() and not (shown & ~t["reference"].astype(bool)).any():
         # the reference level alone: "0 points against itself" says nothing (the real corpus: a table of one row,
@@ -2605,17 +2632,23 @@ RELEASE_KEY_TOTALS: dict[tuple[str, str], tuple[KeyTotal, ...]] = {
 }
 
 # Other figures' rows keyed by the same column as :data:`RELEASE_KEY_TOTALS`' figure: (figure, key column) ->
-# (figure, variable); a released row's sessions (``_sessions``) are known at its value, nested in (or apart from) the
-# groups of the figure's rates there (the regression's n at a level: its sessions with a known outcome).
-RELEASE_KEY_PARTS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+# (figure, variable, family); a released row's sessions (``_sessions``, ``_den_sessions``) are known at its value. The
+# groups of one family (the figure's own rates are the family named by the figure) are nested or apart at a value,
+# so the regions they cut it into are groups a reader knows the size of; groups of different families overlap (the
+# sessions with trouble, a work mode's cell, cut across the outcomes), and their intersections are no released
+# sizes: the regions are worked out within one family at a time. Family None: in every family (a level's sessions,
+# the whole the others are nested in). The regression's n at a level: its sessions with a known outcome.
+RELEASE_KEY_PARTS: dict[tuple[str, str], tuple[tuple[str, str, str | None], ...]] = {
     ("outcomes_by_expertise", "expertise"): (
-        ("regression", "strict_success_pp"),
+        ("regression", "strict_success_pp", "outcomes_by_expertise"),
         # a level's sessions (with the figure's data), where these figures release the level
-        ("expertise_shape", "actions_per_prompt"), ("expertise_shape", "words_per_prompt"),
-        ("expertise_shape", "visible_words_per_prompt"),
-        ("expertise_shape_by_mode", "actions_per_prompt"), ("expertise_shape_by_mode", "words_per_prompt"),
-        ("recovery_by_expertise", "trouble"), ("recovery_by_expertise", "recovered"),
-        ("recovery_by_expertise", "abandoned"),
+        ("expertise_shape", "actions_per_prompt", None), ("expertise_shape", "words_per_prompt", None),
+        ("expertise_shape", "visible_words_per_prompt", None),
+        ("expertise_shape_by_mode", "actions_per_prompt", "expertise_shape_by_mode"),
+        ("expertise_shape_by_mode", "words_per_prompt", "expertise_shape_by_mode"),
+        ("recovery_by_expertise", "trouble", "recovery_by_expertise"),
+        ("recovery_by_expertise", "recovered", "recovery_by_expertise"),
+        ("recovery_by_expertise", "abandoned", "recovery_by_expertise"),
     ),
 }
 
@@ -2705,7 +2738,7 @@ def _audited_variables() -> dict[str, frozenset[str]]:
             if tvar is not None:
                 add(tfig, tvar)
     for parts in RELEASE_KEY_PARTS.values():
-        for pfig, pvar in parts:
+        for pfig, pvar, _family in parts:
             add(pfig, pvar)
     for (fid, outer, inner), (outer_totals, inner_totals) in RELEASE_NESTED_TOTALS.items():
         add(fid, outer, inner)

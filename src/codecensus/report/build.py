@@ -509,9 +509,12 @@ def _audit_key_totals(figures: list[Figure], by_id: dict[str, pd.DataFrame], pol
                       users: _Users | None = None) -> list[str]:
     """A figure's rates at each value of a key column against totals over the values that other figures release
     (:data:`RELEASE_KEY_TOTALS`: outcome by expertise's levels against strict success by month, the regression's n
-    and the abstentions' outcome line). At each value the released rates' numerators and groups, the released rows of
-    :data:`RELEASE_KEY_PARTS` and the value's whole (the union of its rates' groups: its sessions, which other figures
-    release) are nested or apart, so their regions are groups a reader knows the size of. A reader adds or subtracts
+    and the abstentions' outcome line). At each value the released rows of one family of :data:`RELEASE_KEY_PARTS`
+    (the released rates' numerators and groups with the regression's; recovery's; expertise shape by mode's cells),
+    with the value's whole (its sessions, which other figures release), are nested or apart, so their regions are
+    groups a reader knows the size of; the families are worked out one at a time, as groups of different families
+    overlap and their intersections are no released sizes (unclear sessions with trouble in a work mode at a level:
+    before, an 8-session "group" of a report that gave none). A reader adds or subtracts
     totals (each once) and subtracts any of those groups: each group of sessions that is left must be none or pass
     (sessions; with ``users``, distinct users too). Worked out as sets of sessions, whatever the figure decided.
 
@@ -538,18 +541,25 @@ def _audit_key_totals(figures: list[Figure], by_id: dict[str, pd.DataFrame], pol
                 totals[same] = (f"{totals[same][0]} (= {name})", x)
         if not totals:
             continue
-        parts = [(by_id.get(pf), pv) for pf, pv in RELEASE_KEY_PARTS.get((fid, col), ())]
-        blocks: list[tuple[Any, np.ndarray]] = []
+        parts = [(by_id.get(pf), pv, fam) for pf, pv, fam in RELEASE_KEY_PARTS.get((fid, col), ())]
+        families = [fid, *sorted({fam for _pt, _pv, fam in parts if fam is not None and fam != fid})]
         rows = t[t["variable"].isin(list(rates))]
-        for k, at in rows.groupby(col, sort=True):
-            shown = pd.concat([_released(at, v) for v in rates])
-            sets = [x for c in ("_sessions", "_den_sessions") for x in _col(shown, c)]
-            for pt, pv in parts:
-                if pt is not None and col in pt:
-                    x = _released(pt, pv)
-                    sets += [y for c in ("_sessions", "_den_sessions") for y in _col(x[x[col] == k], c)]
-            blocks += [(k, ix) for ix in _regions([x for x in sets if x is not None and len(x)])]
-        problems += [p for _x, ps in _key_total_groups(fid, col, totals, blocks, policy, users) for p in ps]
+        seen: set[str] = set()
+        for family in families:  # the regions of one family's groups at a time (never their intersections)
+            blocks: list[tuple[Any, np.ndarray]] = []
+            for k, at in rows.groupby(col, sort=True):
+                sets: list[np.ndarray | None] = []
+                if family == fid:
+                    shown = pd.concat([_released(at, v) for v in rates])
+                    sets += [x for c in ("_sessions", "_den_sessions") for x in _col(shown, c)]
+                for pt, pv, fam in parts:
+                    if pt is not None and col in pt and fam in (None, family):
+                        x = _released(pt, pv)
+                        sets += [y for c in ("_sessions", "_den_sessions") for y in _col(x[x[col] == k], c)]
+                blocks += [(k, ix) for ix in _regions([x for x in sets if x is not None and len(x)])]
+            for _x, ps in _key_total_groups(fid, col, totals, blocks, policy, users):
+                problems += [p for p in ps if p not in seen]
+                seen.update(ps)
     return problems
 
 
