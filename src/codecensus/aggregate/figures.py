@@ -987,6 +987,24 @@ def _untimed_months(ctx: Context, t: pd.DataFrame, variable: str, population: np
     return frozenset(gone)
 
 
+def _withhold_months_until_stable(rows: list[dict[str, Any]], t: pd.DataFrame, n_months: int,
+                                  to_withhold: Callable[[pd.DataFrame], frozenset[str]],
+                                  refinish: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``t`` (a by-month figure's table, as released) after withholding whole the months ``to_withhold`` names, again
+    and again until it names no new month: suppressing again can give back a complementary cell, and with it a month's
+    group. ``refinish`` suppresses ``rows`` again (their ``_withheld`` set here)."""
+    gone: frozenset[str] = frozenset()
+    for _ in range(n_months + 1):
+        more = to_withhold(t) - gone
+        if not more:
+            break
+        gone |= more
+        for r in rows:
+            r["_withheld"] = r["month"] in gone or r["month"] == _UNTIMED
+        t = refinish()
+    return t
+
+
 def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     title = "Occupations by month"
     if not ctx.data.has_facets or len(ctx.months) < 2:
@@ -1011,16 +1029,10 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     # until no month is added: withholding some months can release others that the first pass withheld as complements
     # (2025-10's 14 sessions not inferable went back for 2026-02's 6, which then stood with the 2 without a time: 8)
     # and the months whose groups would give the inferable sessions without a time (see _untimed_months)
-    gone: frozenset[str] = frozenset()
-    for _ in range(len(months) + 1):
-        more = (_not_inferable_months_to_withhold(ctx, t) | _untimed_months(ctx, t, "share_where_inferable",
-                                                                            occ >= 0)) - gone
-        if not more:
-            break
-        gone |= more
-        for r in rows:
-            r["_withheld"] = r["month"] in gone or r["month"] == _UNTIMED
-        t = _finish(ctx, rows, ["month", "occupation", "occupation_label"], across="occupation")
+    t = _withhold_months_until_stable(
+        rows, t, len(months),
+        lambda t: _not_inferable_months_to_withhold(ctx, t) | _untimed_months(ctx, t, "share_where_inferable", occ >= 0),
+        lambda: _finish(ctx, rows, ["month", "occupation", "occupation_label"], across="occupation"))
     # chart the largest groups only (the table keeps all)
     totals = pd.Series(occ[occ >= 0]).value_counts()
     shown = [SOC_KEYS[i] for i in totals.index[:top]]
@@ -1088,15 +1100,9 @@ def fig_work_modes_by_month(ctx: Context) -> Figure:
     t = _finish(ctx, rows, ["month", "mode", "mode_label"], across="mode")
     # the months whose groups would give the classified sessions without a time (see _untimed_months): withheld whole,
     # until no month is added (suppressing again can give back a complementary cell, and with it a month's group)
-    gone: frozenset[str] = frozenset()
-    for _ in range(len(months) + 1):
-        more = _untimed_months(ctx, t, "share_of_sessions", mode >= 0) - gone
-        if not more:
-            break
-        gone |= more
-        for r in rows:
-            r["_withheld"] = r["month"] in gone or r["month"] == _UNTIMED
-        t = _finish(ctx, rows, ["month", "mode", "mode_label"], across="mode")
+    t = _withhold_months_until_stable(rows, t, len(months),
+                                      lambda t: _untimed_months(ctx, t, "share_of_sessions", mode >= 0),
+                                      lambda: _finish(ctx, rows, ["month", "mode", "mode_label"], across="mode"))
     n_s, n_u = ctx.boot.population(np.where(ok, 0, -1), 1)
     return Figure(
         "work_modes_by_month", title,
