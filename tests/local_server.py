@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
+
+from llm_replay import FIXTURES
 
 _HELD: list[socket.socket] = []
 
@@ -48,3 +51,42 @@ class LocalServer:
         self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class ChatServer(LocalServer):
+    """A local OpenAI-compatible server answering every chat request with the recorded answer
+    (tests/fixtures/llm/openai_chat_ok.json: 3,120 tokens in, 208 out) once ``release`` is set (then ``hold`` seconds
+    more); ``requests`` counts the requests, ``max_in_flight`` is the most it held at once."""
+
+    def __init__(self) -> None:
+        self.hold = 0.0
+        self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        lock = threading.Lock()
+        answer = (FIXTURES / "openai_chat_ok.json").read_bytes()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with lock:
+                    outer.requests += 1
+                    outer.in_flight += 1
+                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
+                try:
+                    outer.release.wait(120)
+                    time.sleep(outer.hold)
+                finally:
+                    with lock:  # before the answer is written: the client's next request may follow at once
+                        outer.in_flight -= 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        super().__init__(Handler)

@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +22,8 @@ from codecensus.classify.cache import LLMCache
 from codecensus.classify.llm import LLMError, make_backend
 from codecensus.classify.run import classify_store
 from genstore import generated_store
-from llm_replay import FIXTURES, IdentityRedactor, Replay, fixture, sample_session
-from local_server import LocalServer, closed_url
+from llm_replay import IdentityRedactor, Replay, fixture, sample_session
+from local_server import ChatServer, closed_url
 
 pytest.importorskip("openai")
 
@@ -157,51 +156,13 @@ def test_abstentions_are_counted_apart_and_in_no_mode(store_path: Path, tmp_path
     assert stats.by_mode == {"fix": 1}
 
 
-class _Server(LocalServer):
-    """A local OpenAI-compatible server whose chat answers wait until ``release`` is set (then ``hold`` seconds
-    more); ``max_in_flight`` is the most requests it held at once."""
-
-    def __init__(self) -> None:
-        self.hold = 0.0
-        self.requests = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
-        lock = threading.Lock()
-        answer = (FIXTURES / "openai_chat_ok.json").read_bytes()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with lock:
-                    outer.requests += 1
-                    outer.in_flight += 1
-                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
-                try:
-                    outer.release.wait(120)
-                    time.sleep(outer.hold)
-                finally:
-                    with lock:  # before the answer is written: the client's next request may follow at once
-                        outer.in_flight -= 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-        super().__init__(Handler)
-
-
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    with _Server() as s:
+def server() -> Iterator[ChatServer]:
+    with ChatServer() as s:
         yield s
 
 
-def test_ctrl_c_ends_at_once_and_a_rerun_completes(server: _Server, store_path: Path, tmp_path: Path) -> None:
+def test_ctrl_c_ends_at_once_and_a_rerun_completes(server: ChatServer, store_path: Path, tmp_path: Path) -> None:
     """Ctrl-C while requests were in flight waited for them (up to the 300 s request timeout; 27 s measured
     against a server answering in 30 s) and then ended with no word."""
     db = _fresh(store_path, tmp_path)
@@ -371,7 +332,7 @@ def _cli(*args: str) -> Any:
     return CliRunner().invoke(app, ["classify", *args])
 
 
-def test_concurrency_bounds_the_requests_in_flight(server: _Server, store_path: Path, tmp_path: Path) -> None:
+def test_concurrency_bounds_the_requests_in_flight(server: ChatServer, store_path: Path, tmp_path: Path) -> None:
     """--concurrency was passed to Ray only: the local LLM run kept its default of 4 requests in flight."""
     db = _fresh(store_path, tmp_path)
     server.hold = 0.3
@@ -383,7 +344,7 @@ def test_concurrency_bounds_the_requests_in_flight(server: _Server, store_path: 
     assert _manifest(db)["backend"]["concurrency"] == 2
 
 
-def test_timeout_and_max_retries_bound_a_hung_server(server: _Server, store_path: Path, tmp_path: Path) -> None:
+def test_timeout_and_max_retries_bound_a_hung_server(server: ChatServer, store_path: Path, tmp_path: Path) -> None:
     """A server that never answers held each request 300 s and retried it 6 times (about 35 minutes) and the
     CLI could not change that. --timeout 1 --max-retries 1: the run stops in seconds, naming the timeout."""
     db = _fresh(store_path, tmp_path)
@@ -477,7 +438,7 @@ def _said(r: Any) -> str:
 
 
 def test_price_options_reach_the_backend_the_summary_and_the_manifest(
-    server: _Server, store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: ChatServer, store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The OpenAI-compatible backend took price_in/price_out, but classify had no option for them (its cost was 0
     on any server), and the summary said nothing of the cost."""
@@ -510,7 +471,7 @@ def test_price_options_reach_the_backend_the_summary_and_the_manifest(
 
 
 def test_an_unknown_price_is_said_unknown_in_the_summary_and_the_manifest(
-    server: _Server, store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: ChatServer, store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A model with no price (here: model 'm' on a server taken for a remote one) was accounted at $0.00."""
     from codecensus.classify import llm_openai
@@ -576,7 +537,7 @@ def test_ray_refuses_a_budget_without_a_price_before_staging(tmp_path: Path) -> 
 
 
 def test_ray_actors_send_what_each_part_cost_and_it_adds_up_to_a_local_run(
-    server: _Server, store_path: Path, tmp_path: Path
+    server: ChatServer, store_path: Path, tmp_path: Path
 ) -> None:
     """The Ray UDF (ClassifyParts, run here without a cluster, as two actors) returned no account: what each actor
     spent stayed in it. Each part's status row now carries what the actor's account counted for it, and those add

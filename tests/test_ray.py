@@ -256,40 +256,6 @@ def test_ray_classify_identical_to_local(ray_address: str, local_db: Store, tmp_
     store.close()
 
 
-class _ChatServer:
-    """An OpenAI-compatible server on 127.0.0.1 answering every chat request with the recorded answer
-    (tests/fixtures/llm/openai_chat_ok.json: 3,120 tokens in, 208 out); ``requests`` counts them."""
-
-    def __init__(self) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler
-
-        from llm_replay import FIXTURES
-        from local_server import LocalServer
-
-        answer = (FIXTURES / "openai_chat_ok.json").read_bytes()
-        outer = self
-        self.requests = 0
-        lock = threading.Lock()
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with lock:
-                    outer.requests += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-        self.server = LocalServer(Handler)
-        self.url = self.server.url
-
-
 def test_a_ray_llm_run_reports_what_its_actors_spent_as_a_local_run(ray_address: str, local_db: Store,
                                                                      tmp_path: Path) -> None:
     """On Ray each actor kept its own account and nothing added them up: the summary said no cost and the manifest
@@ -300,9 +266,11 @@ def test_a_ray_llm_run_reports_what_its_actors_spent_as_a_local_run(ray_address:
     from typer.testing import CliRunner
 
     from codecensus.cli import app
+    from local_server import ChatServer
 
     pytest.importorskip("openai")
-    chat = _ChatServer()
+    chat = ChatServer()
+    chat.release.set()  # answer at once
     local_db.con.execute("CHECKPOINT")
     dbs = {name: tmp_path / f"{name}.duckdb" for name in ("local", "ray")}
     for db in dbs.values():
@@ -322,7 +290,7 @@ def test_a_ray_llm_run_reports_what_its_actors_spent_as_a_local_run(ray_address:
             acc[name] = json.loads(row[-1])["backend"]["account"]
             assert acc[name]["calls"] == chat.requests - before > 0, name  # every request the server saw
     finally:
-        chat.server.close()
+        chat.close()
     local, ray_ = acc["local"], acc["ray"]
     assert ray_["calls"] == local["calls"] >= 5 and ray_["sessions"] == local["sessions"]
     assert ray_["input_tokens"] == local["input_tokens"] == 3120 * local["calls"]
