@@ -59,6 +59,7 @@ from codecensus import prompts
 from codecensus import taxonomy as tx
 from codecensus.classify.base import Backend, Facets, SessionEvidence
 from codecensus.classify.cache import (
+    BATCH_DISCOUNT,
     Account,
     BudgetExceeded,
     LLMCache,
@@ -678,7 +679,7 @@ class LLMBackend:
         price = self.price.at(tokens_in)
         per_in = max(price.input, price.cache_write)
         usd = (tokens_in * per_in + self.max_tokens * price.output) / 1e6
-        return usd * (0.5 if batch else 1.0)
+        return usd * (BATCH_DISCOUNT if batch else 1.0)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         with self._rng_lock:
