@@ -1596,12 +1596,13 @@ def _outcome_plan(ctx: Context, gone: frozenset[int]) -> dict[int, frozenset[str
     ex = _codes(df["expertise"], list(EXPERTISE_LEVELS))
     out = df["outcome"].astype("string")
     user = df["user"].to_numpy(dtype=object)
+    hits = [out.isin(list(keys)).fillna(False).to_numpy() for keys in _OUTCOME_ATOMS]  # once, not per level
     cells: list[list[tuple[int, frozenset[Any]]]] = []  # [level][atom]: sessions and users
     for lv in range(K):
         at = ex == lv
         row = []
-        for keys in _OUTCOME_ATOMS:
-            hit = at & out.isin(list(keys)).fillna(False).to_numpy()
+        for h in hits:
+            hit = at & h
             row.append((int(hit.sum()), frozenset(user[hit].tolist())))
         cells.append(row)
 
