@@ -55,18 +55,24 @@ def _table(cells: list[dict[str, Any]], variable: str, value: Any = None, **extr
     return pd.DataFrame(rows)
 
 
+def _refused_for_one_user(figs: list[Figure], problem: str) -> None:
+    """``figs`` pass the audit without users and with the withheld sessions from 5 users, and with them from one
+    user the audit says ``problem`` alone."""
+    pol = ReleasePolicy()
+    assert audit_release(figs, pol) == []
+    problems = audit_release(figs, pol, users=_users(1))
+    assert problems == [problem], problems
+    assert audit_release(figs, pol, users=_users(5)) == []
+
+
 def test_a_months_withheld_modes_from_one_user_are_refused() -> None:
     """Work modes by month: a month's modes are shares of its classified sessions (112); build (60) and plan (40) are
     released, so any of them gives the month's 112 (n / share), and the two withheld modes hold the other 12, all one
     user's. Each released mode's own rest of its group (52, 72 sessions) has users enough."""
     t = _table(_cells(month="2025-10"), "share_of_sessions", lambda n: n / 112, _den_sessions=_ix(0, 112))
     f = Figure("work_modes_by_month", "x", "", t, ["month", "mode"], "share")
-    pol = ReleasePolicy()
-    assert audit_release([f], pol) == []
-    problems = audit_release([f], pol, users=_users(1))
-    assert problems == ["figure work_modes_by_month (share_of_sessions, month=2025-10): its group (n / share) less "
-                        "its released cells: 12 sessions of 1 user, below 5 users"], problems
-    assert audit_release([f], pol, users=_users(5)) == []
+    _refused_for_one_user([f], "figure work_modes_by_month (share_of_sessions, month=2025-10): its group (n / share) "
+                          "less its released cells: 12 sessions of 1 user, below 5 users")
 
 
 @pytest.mark.parametrize(("fid", "var", "col", "tfig", "tvar"), [
@@ -83,12 +89,8 @@ def test_a_lines_total_from_another_figure_less_its_cells_from_one_user_is_refus
     total = Figure(tfig, "x", "", pd.DataFrame([_row(**{col: key}, variable=tvar, value=1.0, n_users=51,
                                                      n_sessions=112, suppressed=False, _sessions=_ix(0, 112))]),
                    [col], "number")
-    pol = ReleasePolicy()
-    assert audit_release([line, total], pol) == []
-    problems = audit_release([line, total], pol, users=_users(1))
-    assert problems == [f"figure {fid} ({col}={key}, {var}): {tfig}'s n less the released cells: 12 sessions of "
-                        "1 user, below 5 users"], problems
-    assert audit_release([line, total], pol, users=_users(5)) == []
+    _refused_for_one_user([line, total], f"figure {fid} ({col}={key}, {var}): {tfig}'s n less the released cells: "
+                          "12 sessions of 1 user, below 5 users")
 
 
 def _months(fid: str, var: str, value: float, **extra: Any) -> pd.DataFrame:
@@ -108,17 +110,14 @@ def test_a_monthly_lines_whole_less_its_released_months_from_one_user_is_refused
     f = Figure("value_by_month", "x", "", _months("value_by_month", "raw", 100.0), ["month"], "index",
                n_sessions=112, n_users=51)
     f.sessions = _ix(0, 112)
-    pol = ReleasePolicy()
-    assert audit_release([f], pol) == []
-    problems = audit_release([f], pol, users=_users(1))
-    assert problems == ["figure value_by_month (raw): value_by_month's n less the released months: 12 sessions of 1 "
-                        "user, below 5 users"], problems
-    assert audit_release([f], pol, users=_users(5)) == []
+    _refused_for_one_user([f], "figure value_by_month (raw): value_by_month's n less the released months: 12 sessions "
+                          "of 1 user, below 5 users")
     # the months' count alone: 112 - 100 - 6 (2025-12 released) = 6 sessions, below the thresholds
     t = f.table.copy()
     t.loc[t["month"] == "2025-12", ["suppressed", "value", "n_users", "n_sessions"]] = [False, 100.0, 1, 6]
     f.table = t
-    assert any("value_by_month's n less the released months gives 6 sessions" in p for p in audit_release([f], pol))
+    assert any("value_by_month's n less the released months gives 6 sessions" in p
+               for p in audit_release([f], ReleasePolicy()))
 
 
 def test_the_unclear_months_against_the_abstentions_lines_from_one_user_are_refused() -> None:

@@ -1111,7 +1111,7 @@ RULES: tuple[Rule, ...] = (
             r"(?:(?P<esc>\\)?\"(?P<dq>[^\"\n\\]{1,512})(?(esc)\\)\"|'(?P<sq>[^'\n\\]{1,512})'|`(?P<bq>[^`\n\\]{1,512})`"
             r"|(?P<bare>[^\s\"'`,;)}\]\\]{0,511}[^\s\"'`,;)}\]\\.?:])(?=[.?:]*(?![^\s\"'`,;)}\]\\])))"
         ),
-        ("pass", "pwd", "secret", "token", "key", "cred", "pin"),
+        _PROSE_NEEDLES,
         starts=prose_secret_starts,
         group="__value__",
         check=_prose_secret_ok,
