@@ -125,19 +125,27 @@ def test_few_sessions_without_a_time_in_a_monthly_line_withhold_two_months(tmp_p
     assert audit_release(comp.figures, comp.policy) == []
 
 
+def _drawn_untimed(seed: int, size: int) -> Callable[[pd.DataFrame], np.ndarray]:
+    """The sessions the fuzz (scripts/fuzz_release.py, perturb) leaves without a time for store ``seed``: ``size`` of
+    them, drawn once."""
+    rng = np.random.default_rng(seed + 1_000_003)
+    at: list[np.ndarray] = []
+
+    def untimed(s: pd.DataFrame) -> np.ndarray:
+        if not at:
+            at.append(rng.choice(len(s), size=size, replace=False))
+        return np.isin(np.arange(len(s)), at[0])
+
+    return untimed
+
+
 def test_not_inferable_months_are_withheld_until_no_month_is_added(tmp_path: Path) -> None:
     """Occupations by month: the months whose not-inferable sessions would follow (a month's two totals, n / share,
     against work modes by month's) are withheld, and the figure suppressed again; that could release a month the
     first pass withheld as a complement (2025-10's 14 not-inferable sessions), leaving 2026-02's 6 beside the 2 without
     a time: 8 in the months not released, and the audit refused the report. Found by the fuzz (users=105,
     sessions=698, months=12, seed=88, 10 sessions of one user in an occupation nobody else has, 10 without a time)."""
-    rng = np.random.default_rng(88 + 1_000_003)
-    at: list[np.ndarray] = []
-
-    def untimed(s: pd.DataFrame) -> np.ndarray:
-        if not at:
-            at.append(rng.choice(len(s), size=10, replace=False))
-        return np.isin(np.arange(len(s)), at[0])
+    untimed = _drawn_untimed(88, 10)
 
     def edit(s: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
         f = f.copy()
@@ -175,13 +183,7 @@ def test_few_unclear_sessions_without_a_time_withhold_two_months_of_the_unclear_
     the unclear sessions without a time (5 of 5 users, of 12 without a time that pass as a whole) in no month. Every
     unclear month released gave those 5; the audit refused the report. Found by the fuzz (users=198, sessions=469,
     months=8, seed=136, every 2nd session abstained, 12 without a time)."""
-    rng = np.random.default_rng(136 + 1_000_003)
-    at: list[np.ndarray] = []
-
-    def untimed(s: pd.DataFrame) -> np.ndarray:
-        if not at:
-            at.append(rng.choice(len(s), size=12, replace=False))
-        return np.isin(np.arange(len(s)), at[0])
+    untimed = _drawn_untimed(136, 12)
 
     def edit(s: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
         f = f.copy()
