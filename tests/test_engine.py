@@ -351,3 +351,24 @@ def test_classify_worker_redacts_each_summary_once_across_batches(monkeypatch: p
     second = worker.classify(batch).column("summary").to_pylist()
     assert first == second and first[0] == real(first[0])
     assert len(seen) == len(set(seen)) == 1, seen  # once for the run, not once per batch
+
+
+def test_a_ray_ingest_stores_the_new_inode_of_a_renumbered_file_as_the_local_ingest(tmp_path: Path) -> None:
+    """A file numbered anew by a remount (same size, mtime and ctime, another inode; head and tail unchanged) is
+    skipped by both ingests, but only the local one stored its new inode: under --engine ray every later run read
+    its fingerprints again. The same for a file stored before ctimes and inodes were kept. Now the Ray ingest
+    stores them too (every file skipped: no cluster is started)."""
+    from codecensus.engine.ray_engine import ray_ingest
+
+    corpus = tmp_path / "corpus"
+    path = standard_session(S1).write(corpus / f"{S1}.jsonl")
+    store = Store(tmp_path / "db.duckdb")
+    engine_ingest(store, [str(corpus)], str(tmp_path / "r1"))
+    st = path.stat()
+    assert store.one("SELECT ctime_ns, inode FROM files") == (st.st_ctime_ns, st.st_ino)
+    for change in ("inode = inode + 1", "ctime_ns = NULL, inode = NULL"):  # a remount; a store of an older version
+        store.con.execute(f"UPDATE files SET {change}")
+        stats = ray_ingest(store, [str(corpus)], user_from_dir=True, settle_s=0)
+        assert (stats.files_seen, stats.files_skipped, stats.files_parsed) == (1, 1, 0), change
+        assert store.one("SELECT ctime_ns, inode FROM files") == (st.st_ctime_ns, st.st_ino), change
+        assert plan_inputs(store, [str(corpus)], user_from_dir=True, settle_s=0).identities == {}, change

@@ -35,7 +35,7 @@ import pyarrow as pa
 from codecensus.engine import RayUnavailable
 from codecensus.engine.fs import is_url, join, local_path, output_fs
 from codecensus.engine.parquet import load_ingest, read_table
-from codecensus.engine.plan import plan_inputs, stats_from_files
+from codecensus.engine.plan import plan_inputs, stats_from_files, store_identities
 from codecensus.engine.tasks import parse_files
 from codecensus.ingest import SETTLE_S, IngestStats
 from codecensus.store import Store
@@ -198,6 +198,7 @@ def ray_ingest(
     """
     plan = plan_inputs(store, list(paths), user=user, user_from_dir=user_from_dir, fmt=fmt,
                        settle_s=settle_s, fs_options=fs_options)
+    store_identities(store, plan)  # of files skipped: whatever the run does, they are as stored
     if not plan.specs:
         return stats_from_files(None, plan)
     run, temporary = new_run_dir(out, "ingest")
