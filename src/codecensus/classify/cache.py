@@ -36,7 +36,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from codecensus.prices import PriceRow, price_rows
+from codecensus.prices import PriceRow, like_regex, price_rows
 from codecensus.store import Store
 
 __all__ = [
@@ -106,12 +106,7 @@ def _price(r: PriceRow) -> Price | None:
 
 @cache
 def _price_rows() -> tuple[tuple[re.Pattern[str], int, Price | None], ...]:
-    # SQL LIKE, as measure reads it: % any text, _ one character
-    return tuple(
-        (re.compile("^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in r.pattern) + "$",
-                    re.IGNORECASE), len(r.pattern), _price(r))
-        for r in price_rows()
-    )
+    return tuple((like_regex(r.pattern), len(r.pattern), _price(r)) for r in price_rows())  # as measure reads it
 
 
 def price_for(model: str) -> Price | None:
