@@ -27,7 +27,7 @@ import hashlib
 import re
 import statistics
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
@@ -181,6 +181,8 @@ class Account:
     input_tokens_condensed: list[int] = field(default_factory=list)  # estimated tokens of each condensed session
     _reserved: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: called (outside the lock) after each call is settled: a Ray actor keeps its spend where a restart finds it
+    _on_settle: Callable[[], None] | None = field(default=None, repr=False)
 
     def reserve(self, usd: float) -> None:
         """Reserve the worst-case cost of one call, or raise :class:`BudgetExceeded`."""
@@ -207,6 +209,8 @@ class Account:
                 self.unpriced_calls += 1
             else:
                 self.cost_usd += cost
+        if self._on_settle is not None:
+            self._on_settle()
 
     def release(self, reserved: float) -> None:
         """Drop a reservation whose call was not completed (it failed before any usage)."""

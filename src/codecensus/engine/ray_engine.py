@@ -29,7 +29,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import orjson
 import pyarrow as pa
 
 from codecensus.engine import RayUnavailable
@@ -301,7 +300,7 @@ def ray_classify(
         tally,
         write_facets,
     )
-    from codecensus.engine.tasks import ClassifyParts, ClassifyWorker
+    from codecensus.engine.tasks import ClassifyParts, ClassifyWorker, spent_by_actors
 
     t0 = time.perf_counter()
     # built with the budget and prices the actors get: a budget that cannot be kept (no price) is refused here
@@ -342,9 +341,8 @@ def ray_classify(
             )
             status = ds.take_all()
         if account is not None:
-            for r in status:
-                if r.get("account"):
-                    account.add(orjson.loads(r["account"]))
+            for counts in spent_by_actors(run, out_options):  # failed attempts' calls included
+                account.add(counts)
         stops = [r["stopped"] for r in status if r["stopped"]]
         stats.stopped = stops[0] if stops else None
         facets = read_table(run, "facets", out_options)
