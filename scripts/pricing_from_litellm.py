@@ -22,12 +22,13 @@ they differ from LiteLLM's ``anthropic`` entries (tiers from its ``vertex_ai/`` 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import re
 import sys
 from pathlib import Path
+
+from codecensus.prices import PriceRow, like_regex, read_price_list
 
 LITELLM = "1.110.2"
 JSON_SHA256 = "8943af58bf9f979c6a4bef815687117ffa341e462a41faed9be17b5c33d3dcc2"
@@ -83,9 +84,7 @@ def rows(data: dict[str, dict[str, object]]) -> list[str]:
 
 def check_anthropic(data: dict[str, dict[str, object]], csv_path: Path) -> list[str]:
     """Where the CSV's price of each Anthropic model (its most specific pattern) differs from LiteLLM's."""
-    lines = [ln for ln in csv_path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
-    table = [(re.compile("^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in r["pattern"])
-                         + "$", re.IGNORECASE), r) for r in csv.DictReader(lines)]
+    table = [(like_regex(r.pattern), r) for r in read_price_list(csv_path.read_text(encoding="utf-8"))]
     out = []
     for key, v in sorted(data.items()):
         if not isinstance(v, dict) or v.get("litellm_provider") != "anthropic" or v.get("mode") != "chat":
@@ -97,16 +96,16 @@ def check_anthropic(data: dict[str, dict[str, object]], csv_path: Path) -> list[
                 and [vx.get(k) for k in _BASE] == [v.get(k) for k in _BASE]):
             v = {**vx, **v}  # the tier of Vertex AI's entry, at the same base price
         want = [float(x) if x else None for x in price(v).split(",")]
-        best = None
+        best: PriceRow | None = None
         for rx, r in table:
-            if rx.match(key) and (best is None or len(r["pattern"]) > len(best["pattern"])):
+            if rx.match(key) and (best is None or len(r.pattern) > len(best.pattern)):
                 best = r
         if best is None:
             out.append(f"{key}: no row; LiteLLM {price(v)}")
             continue
-        got = [float(best[k]) if best.get(k) else None for k in HEADER.split(",")[1:]]
+        got = list(best[1:])
         if got != want:
-            out.append(f"{key}: row {best['pattern']} {','.join(best[k] or '' for k in HEADER.split(',')[1:])}; "
+            out.append(f"{key}: row {best.pattern} {','.join('' if x is None else f'{x:g}' for x in got)}; "
                        f"LiteLLM {price(v)}")
     return out
 

@@ -373,13 +373,18 @@ def test_sessions_format_follows_the_out_suffix_and_a_contradiction_is_refused(t
     assert r.exit_code == 2 and "does not match" in " ".join(r.output.split()) and not (tmp_path / "t.parquet").exists()
     r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "csv", "-o", str(tmp_path / "t.txt")])
     assert r.exit_code == 0 and (tmp_path / "t.txt").read_text().startswith('"session_id"')
-    r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path / "t.out")])
-    assert r.exit_code == 0 and orjson.loads((tmp_path / "t.out").read_text().splitlines()[0])["session_id"] == SID
-    # a suffix that names no format ("t.cvs", a typo) is written as JSON Lines, and the user is told (it was silent)
-    r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path / "t.cvs")])
-    assert r.exit_code == 0 and "suffix names no format" in r.output and "JSON Lines" in r.output, r.output
+    # a suffix that names no format without --format ("t.cvs", a typo; "t.json", not JSON Lines) was written as JSON
+    # Lines (with a warning); now refused, naming the suffix and the choices, and nothing is written
+    for name in ("t.cvs", "t.json", "t.out"):
+        r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path / name)])
+        text = " ".join(r.output.split())
+        assert r.exit_code == 2 and not (tmp_path / name).exists(), text
+        assert f"suffix {name[1:]} names no format" in text and ".jsonl" in text and ".csv" in text, text
+        assert ".parquet" in text and "--format" in text, text
     r = runner.invoke(app, ["sessions", "--db", str(db), "-f", "jsonl", "-o", str(tmp_path / "t2.out")])
-    assert r.exit_code == 0 and "suffix names no format" not in r.output, r.output
+    assert r.exit_code == 0 and orjson.loads((tmp_path / "t2.out").read_text().splitlines()[0])["session_id"] == SID
+    r = runner.invoke(app, ["sessions", "--db", str(db), "-o", str(tmp_path / "t3")])  # no suffix: JSON Lines
+    assert r.exit_code == 0 and orjson.loads((tmp_path / "t3").read_text().splitlines()[0])["session_id"] == SID
 
 
 def test_demo_out_under_a_file_is_said(tmp_path: Path) -> None:

@@ -351,3 +351,85 @@ def test_classify_worker_redacts_each_summary_once_across_batches(monkeypatch: p
     second = worker.classify(batch).column("summary").to_pylist()
     assert first == second and first[0] == real(first[0])
     assert len(seen) == len(set(seen)) == 1, seen  # once for the run, not once per batch
+
+
+def test_a_ray_ingest_stores_the_new_inode_of_a_renumbered_file_as_the_local_ingest(tmp_path: Path) -> None:
+    """A file numbered anew by a remount (same size, mtime and ctime, another inode; head and tail unchanged) is
+    skipped by both ingests, but only the local one stored its new inode: under --engine ray every later run read
+    its fingerprints again. The same for a file stored before ctimes and inodes were kept. Now the Ray ingest
+    stores them too (every file skipped: no cluster is started)."""
+    from codecensus.engine.ray_engine import ray_ingest
+
+    corpus = tmp_path / "corpus"
+    path = standard_session(S1).write(corpus / f"{S1}.jsonl")
+    store = Store(tmp_path / "db.duckdb")
+    engine_ingest(store, [str(corpus)], str(tmp_path / "r1"))
+    st = path.stat()
+    assert store.one("SELECT ctime_ns, inode FROM files") == (st.st_ctime_ns, st.st_ino)
+    for change in ("inode = inode + 1", "ctime_ns = NULL, inode = NULL"):  # a remount; a store of an older version
+        store.con.execute(f"UPDATE files SET {change}")
+        stats = ray_ingest(store, [str(corpus)], user_from_dir=True, settle_s=0)
+        assert (stats.files_seen, stats.files_skipped, stats.files_parsed) == (1, 1, 0), change
+        assert store.one("SELECT ctime_ns, inode FROM files") == (st.st_ctime_ns, st.st_ino), change
+        assert plan_inputs(store, [str(corpus)], user_from_dir=True, settle_s=0).identities == {}, change
+
+
+class _Died(BaseException):
+    """An actor process ending in the middle of a part (killed, out of memory, its node lost)."""
+
+
+def test_a_restarted_classify_actor_keeps_the_spend_and_budget_of_the_one_that_died(tmp_path: Path) -> None:
+    """Ray restarts an actor that died (Ray Data's max_restarts=-1, under the same actor id) and retries its part.
+    Each actor reported its spend only with a finished part, and a restarted one started with a fresh account:
+    the calls of the failed attempt were missing from the run's account, and the new incarnation had its whole
+    budget share again. Now each actor keeps its account under <run>/spend/<actor id>.json after every call; a
+    restart starts from it and the driver adds those up (run here without Ray: the id is given)."""
+    pytest.importorskip("openai")
+    from codecensus.classify.cache import Account
+    from codecensus.engine.ray_engine import write_evidence
+    from codecensus.engine.tasks import ClassifyParts, spent_by_actors
+    from local_server import ChatServer
+
+    corpus = tmp_path / "corpus"
+    sids = [f"{i}1111111-1111-4111-8111-111111111111" for i in range(1, 5)]
+    for sid in sids:
+        standard_session(sid).write(corpus / f"{sid}.jsonl")
+    store = Store(tmp_path / "db.duckdb")
+    engine_ingest(store, [str(corpus)], str(tmp_path / "r1"))
+    keys = [r[0] for r in store.con.execute("SELECT session_key FROM sessions ORDER BY session_key").fetchall()]
+    run = str(tmp_path / "run")
+    parts = write_evidence(store, keys, run, batch_size=2)
+    assert len(parts) == 2
+    one_call = (3120 * 1.5 + 208 * 6) / 1e6  # the server's answer: 3,120 tokens in, 208 out
+    with ChatServer() as chat:
+        chat.release.set()
+
+        def actor(budget: float) -> ClassifyParts:
+            return ClassifyParts("openai", out=run, ledger="actor-1", model="m", base_url=chat.url, ner=False,
+                                 price_in=1.5, price_out=6, budget_usd=budget)
+
+        first = actor(1.0)
+        assert first(pa.table({"part": [parts[0]]})).column("rows").to_pylist() == [2]
+        made = chat.requests  # (requests: sessions of like content share one)
+        assert made >= 1
+        acc = first.backend.account  # type: ignore[attr-defined]
+        keep = acc._on_settle
+
+        def die_after_the_call() -> None:
+            keep()
+            raise _Died
+
+        acc._on_settle = die_after_the_call
+        with pytest.raises(_Died):  # one call of the second part made, then the process is gone
+            first(pa.table({"part": [parts[1]]}))
+        made += 1
+        assert chat.requests == made
+        again = actor(made * one_call)  # the restart, with a share that the calls made used up
+        assert again.backend.account.calls == made  # type: ignore[attr-defined]
+        assert again.backend.account.cost_usd == pytest.approx(made * one_call)  # type: ignore[attr-defined]
+        status = again(pa.table({"part": [parts[1]]}))
+        assert chat.requests == made and "budget" in (status.column("stopped")[0].as_py() or ""), status
+    run_account = Account()
+    for counts in spent_by_actors(run):
+        run_account.add(counts)
+    assert run_account.calls == made and run_account.cost_usd == pytest.approx(made * one_call)

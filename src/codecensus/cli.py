@@ -404,8 +404,9 @@ class ExportFormat(StrEnum):
 def sessions(
     fmt: Annotated[
         ExportFormat | None,
-        typer.Option("--format", "-f", help="Output format. Default: from the --out suffix (.jsonl, .csv, .parquet), "
-                     "else jsonl.", show_default=False),
+        typer.Option("--format", "-f", help="Output format. Default: from the --out suffix (.jsonl or .ndjson, .csv, "
+                     ".parquet or .pq); jsonl for standard output or a name without a suffix. Another suffix needs "
+                     "--format.", show_default=False),
     ] = None,
     out_file: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write here instead of standard output ('-': standard output; a file "
@@ -429,18 +430,19 @@ def sessions(
 
     if out_file is not None and str(out_file) == "-":  # the Unix name of standard output (was a file named '-')
         out_file = None
-    fmt = _export_format(fmt, out_file)
-    if fmt is ExportFormat.parquet and out_file is None:
-        console.print("[red]--format parquet needs --out FILE[/red]")
-        raise typer.Exit(2)
     db_path = (db or default_db_path()).expanduser()
-    if out_file is not None:
+    if out_file is not None:  # (before its suffix is read: `-o db.duckdb` is said to be the database)
         if out_file.is_dir():
             console.print(f"[red]--out {escape(str(out_file))} is a folder[/red]: name the file to write.")
             raise typer.Exit(2)
         if _same_file(out_file, db_path) or _same_file(out_file, Path(f"{db_path}.wal")):
             console.print(f"[red]--out {escape(str(out_file))} is the database itself[/red]: name another file to write.")
             raise typer.Exit(2)
+    fmt = _export_format(fmt, out_file)
+    if fmt is ExportFormat.parquet and out_file is None:
+        console.print("[red]--format parquet needs --out FILE[/red]")
+        raise typer.Exit(2)
+    if out_file is not None:
         try:
             out_file.parent.mkdir(parents=True, exist_ok=True)  # as report --out does
         except OSError as exc:  # FileExistsError: a file where the folder would be ("File exists" read as the output)
@@ -490,13 +492,16 @@ def _warn_tool_folders_as_users(roots: list[Path]) -> None:
 
 
 def _export_format(fmt: ExportFormat | None, out_file: Path | None) -> ExportFormat:
-    """--format, else the one --out's suffix names, else jsonl; a --format that its --out suffix contradicts
-    (`-f csv -o s.parquet`) is refused rather than written under the wrong name."""
+    """--format, else the one --out's suffix names, else (standard output, a name without a suffix) jsonl. A suffix
+    that names no format without --format (`-o s.cvs`, `-o s.json`) is refused, as is a --format that its --out
+    suffix contradicts (`-f csv -o s.parquet`): nothing is written under a name that says another format."""
     by_suffix = _SUFFIX_FORMATS.get(out_file.suffix.lower()) if out_file is not None else None
     if fmt is None:
-        if by_suffix is None and out_file is not None and out_file.suffix:  # "s.cvs", "s.xlsx": said, not silent
-            console.print(f"[yellow]--out {escape(str(out_file))}: its suffix names no format[/yellow]; writing JSON "
-                          "Lines (pass --format jsonl, csv or parquet to choose)")
+        if by_suffix is None and out_file is not None and out_file.suffix:  # "s.cvs", "s.xlsx" (was JSON Lines)
+            known = ", ".join(_SUFFIX_FORMATS)
+            console.print(f"[red]--out {escape(str(out_file))}: the suffix {escape(out_file.suffix)} names no "
+                          f"format[/red]: name the file {known}, or pass --format jsonl, csv or parquet.")
+            raise typer.Exit(2)
         return by_suffix or ExportFormat.jsonl
     if by_suffix is not None and by_suffix is not fmt:
         console.print(f"[red]--format {fmt.value} does not match --out {escape(str(out_file))}[/red] (a {by_suffix.value} name): "

@@ -4,6 +4,7 @@ the LLM backends' cost estimate (classify.cache) and every run's manifest (its h
 from __future__ import annotations
 
 import csv
+import re
 from functools import cache
 from importlib import resources
 from typing import NamedTuple
@@ -51,10 +52,21 @@ def price_list_text() -> str:
     return resources.files("codecensus.data").joinpath("pricing.csv").read_text(encoding="utf-8")
 
 
-@cache
-def price_rows() -> tuple[PriceRow, ...]:
-    lines = (line for line in price_list_text().splitlines() if line.strip() and not line.startswith("#"))
+def read_price_list(text: str) -> tuple[PriceRow, ...]:
+    """The rows of a price list in pricing.csv's form (blank lines and ``#`` comments skipped), checked."""
+    lines = (line for line in text.splitlines() if line.strip() and not line.startswith("#"))
     return tuple(_row(r) for r in csv.DictReader(lines))
 
 
-__all__ = ["PriceRow", "price_list_text", "price_rows"]
+@cache
+def price_rows() -> tuple[PriceRow, ...]:
+    return read_price_list(price_list_text())
+
+
+def like_regex(pattern: str) -> re.Pattern[str]:
+    """A row's pattern as measure's SQL LIKE reads it (% any text, _ one character, case-insensitive)."""
+    return re.compile("^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern) + "$",
+                      re.IGNORECASE)
+
+
+__all__ = ["PriceRow", "like_regex", "price_list_text", "price_rows", "read_price_list"]

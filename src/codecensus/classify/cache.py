@@ -27,7 +27,7 @@ import hashlib
 import re
 import statistics
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
@@ -36,7 +36,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from codecensus.prices import PriceRow, price_rows
+from codecensus.prices import PriceRow, like_regex, price_rows
 from codecensus.store import Store
 
 __all__ = [
@@ -106,12 +106,7 @@ def _price(r: PriceRow) -> Price | None:
 
 @cache
 def _price_rows() -> tuple[tuple[re.Pattern[str], int, Price | None], ...]:
-    # SQL LIKE, as measure reads it: % any text, _ one character
-    return tuple(
-        (re.compile("^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in r.pattern) + "$",
-                    re.IGNORECASE), len(r.pattern), _price(r))
-        for r in price_rows()
-    )
+    return tuple((like_regex(r.pattern), len(r.pattern), _price(r)) for r in price_rows())  # as measure reads it
 
 
 def price_for(model: str) -> Price | None:
@@ -186,6 +181,8 @@ class Account:
     input_tokens_condensed: list[int] = field(default_factory=list)  # estimated tokens of each condensed session
     _reserved: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: called (outside the lock) after each call is settled: a Ray actor keeps its spend where a restart finds it
+    _on_settle: Callable[[], None] | None = field(default=None, repr=False)
 
     def reserve(self, usd: float) -> None:
         """Reserve the worst-case cost of one call, or raise :class:`BudgetExceeded`."""
@@ -212,6 +209,8 @@ class Account:
                 self.unpriced_calls += 1
             else:
                 self.cost_usd += cost
+        if self._on_settle is not None:
+            self._on_settle()
 
     def release(self, reserved: float) -> None:
         """Drop a reservation whose call was not completed (it failed before any usage)."""

@@ -34,6 +34,9 @@ class Plan:
     specs: list[FileSpec] = field(default_factory=list)
     seen: int = 0
     skipped: int = 0
+    # file id -> (ctime_ns, inode) of skipped local files whose stored ones are missing (stored before they were
+    # kept) or only renumbered: stored by :func:`store_identities`, as the local ingest does (its ``identities``)
+    identities: dict[str, tuple[int, int | None]] = field(default_factory=dict)
 
 
 def _unchanged(state: FileState | None, version: str | None, parser_version: str | None, size: int, mtime_ns: int,
@@ -96,13 +99,17 @@ def plan_inputs(
         state = states.get(c.file_id)
         final = (now - mtime_ns / 1e9) >= settle_s
         version = state.parser_version if state else None
-        if not full and (
-            (_unchanged(state, version, c.parser.version, size, mtime_ns, final, c.user, ctime_ns, inode)
-             and _same_tail(c.path, state))
-            or _renumbered_only(state, version, c.parser.version, c.path, size, mtime_ns, c.user, ctime_ns, inode)
-        ):
-            plan.skipped += 1
-            continue
+        if not full and state is not None:
+            if (_unchanged(state, version, c.parser.version, size, mtime_ns, final, c.user, ctime_ns, inode)
+                    and _same_tail(c.path, state)):
+                if state.ctime_ns is None:
+                    plan.identities[state.file_id] = (ctime_ns, inode)
+                plan.skipped += 1
+                continue
+            if _renumbered_only(state, version, c.parser.version, c.path, size, mtime_ns, c.user, ctime_ns, inode):
+                plan.identities[state.file_id] = (ctime_ns, inode)  # else read again on every later run
+                plan.skipped += 1
+                continue
         plan.specs.append(
             FileSpec(
                 url=c.real, local=True, user=c.user, size=size, mtime_ns=mtime_ns,
@@ -133,6 +140,13 @@ def plan_inputs(
             spec = FileSpec(**{**spec.row(), "replace": state is not None, "ord": plan.seen, "checked_at": listed_at})
             plan.specs.append(spec)
     return plan
+
+
+def store_identities(store: Store, plan: Plan) -> None:
+    """Store the ctime and inode :func:`plan_inputs` found for the files it skipped (:attr:`Plan.identities`)."""
+    if plan.identities:
+        ids = list(plan.identities)
+        store.set_file_identities(ids, [plan.identities[i][0] for i in ids], [plan.identities[i][1] for i in ids])
 
 
 def stats_from_files(files: pa.Table | None, plan: Plan) -> IngestStats:

@@ -29,13 +29,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import orjson
 import pyarrow as pa
 
 from codecensus.engine import RayUnavailable
 from codecensus.engine.fs import is_url, join, local_path, output_fs
 from codecensus.engine.parquet import load_ingest, read_table
-from codecensus.engine.plan import plan_inputs, stats_from_files
+from codecensus.engine.plan import plan_inputs, stats_from_files, store_identities
 from codecensus.engine.tasks import parse_files
 from codecensus.ingest import SETTLE_S, IngestStats
 from codecensus.store import Store
@@ -198,6 +197,7 @@ def ray_ingest(
     """
     plan = plan_inputs(store, list(paths), user=user, user_from_dir=user_from_dir, fmt=fmt,
                        settle_s=settle_s, fs_options=fs_options)
+    store_identities(store, plan)  # of files skipped: whatever the run does, they are as stored
     if not plan.specs:
         return stats_from_files(None, plan)
     run, temporary = new_run_dir(out, "ingest")
@@ -300,7 +300,7 @@ def ray_classify(
         tally,
         write_facets,
     )
-    from codecensus.engine.tasks import ClassifyParts, ClassifyWorker
+    from codecensus.engine.tasks import ClassifyParts, ClassifyWorker, spent_by_actors
 
     t0 = time.perf_counter()
     # built with the budget and prices the actors get: a budget that cannot be kept (no price) is refused here
@@ -341,9 +341,8 @@ def ray_classify(
             )
             status = ds.take_all()
         if account is not None:
-            for r in status:
-                if r.get("account"):
-                    account.add(orjson.loads(r["account"]))
+            for counts in spent_by_actors(run, out_options):  # failed attempts' calls included
+                account.add(counts)
         stops = [r["stopped"] for r in status if r["stopped"]]
         stats.stopped = stops[0] if stops else None
         facets = read_table(run, "facets", out_options)

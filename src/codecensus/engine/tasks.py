@@ -255,6 +255,12 @@ class ClassifyWorker:
 
     def classify(self, evs: list[Any]) -> pa.Table:
         """Facet rows (and a ``stopped`` column) of a list of SessionEvidence."""
+        tbl, stopped = self.facets(evs)
+        return tbl.append_column("stopped", pa.array([stopped] * tbl.num_rows, pa.string()))
+
+    def facets(self, evs: list[Any]) -> tuple[pa.Table, str | None]:
+        """Facet rows of a list of SessionEvidence, and why the backend stopped (None: it did not), which a table
+        of no rows (stopped before its first answer) cannot carry in its ``stopped`` column."""
         from datetime import UTC, datetime
 
         from codecensus.classify.run import classify_batch, facets_rows
@@ -271,47 +277,106 @@ class ClassifyWorker:
             redact=self.redact,
             now=datetime.now(UTC),
         )
-        return tbl.append_column("stopped", pa.array([stopped] * tbl.num_rows, pa.string()))
+        return tbl, stopped
+
+
+SPEND = "spend"  # <run>/spend/<actor>.json: what each actor's account counted, all its incarnations (spent_by_actors)
 
 
 class ClassifyParts(ClassifyWorker):
     """Ray Data UDF over evidence *parts*: each row names a Parquet part under ``<out>/evidence``;
-    its facets are written to ``<out>/facets`` under the same name; one status row per part is returned, with
-    (LLM backends) what the actor's account counted for that part (``account``: :meth:`Account.counts` as JSON),
-    which the driver adds up into the run's account.
+    its facets are written to ``<out>/facets`` under the same name; one status row per part is returned.
+
+    LLM backends: after each call the actor's account (:meth:`Account.counts`) is written to
+    ``<out>/spend/<ledger>.json``, ``ledger`` being the Ray actor's id (or the one given). Ray restarts an actor
+    that died (max_restarts=-1) under the same id and retries its part: the new incarnation starts from that
+    account, so its budget share is what the dead one left, not a fresh one, and the driver
+    (:func:`spent_by_actors`) counts the calls of the failed attempt too (before, both were lost).
 
     Reading the part inside the actor (instead of a Ray read stage) keeps the pipeline free of extra
     tasks that would wait for CPUs held by an actor pool sized to the whole cluster.
     """
 
     def __init__(self, backend: str, *, out: str, out_options: dict[str, Any] | None = None,
-                 **kwargs: Any) -> None:
+                 ledger: str | None = None, **kwargs: Any) -> None:
         super().__init__(backend, **kwargs)
         self.out = out
         self.out_options = out_options
+        acc = getattr(self.backend, "account", None)  # an LLM backend's (the offline backend has none)
+        ledger = ledger or _ray_actor_id()
+        if acc is None or ledger is None:
+            return
+        import orjson
+
+        from codecensus.engine.fs import join, output_fs
+
+        fs, root = output_fs(out, out_options)
+        path = join(root, SPEND, f"{ledger}.json")
+        if fs.exists(path):  # restarted: what the incarnations before it counted (the budget share they used)
+            with fs.open(path, "rb") as fh:
+                acc.add(orjson.loads(fh.read()))
+        fs.makedirs(join(root, SPEND), exist_ok=True)
+
+        def keep() -> None:
+            data = orjson.dumps(acc.counts())
+            with fs.open(f"{path}.tmp", "wb") as fh:  # then renamed: an actor killed while writing leaves the last
+                fh.write(data)
+            fs.mv(f"{path}.tmp", path)
+
+        keep()
+        acc._on_settle = keep
 
     def __call__(self, batch: pa.Table) -> pa.Table:  # type: ignore[override]
-        import orjson
+        import pickle
+
         import pyarrow.parquet as pq
 
         from codecensus.engine.fs import join, output_fs
 
         fs, root = output_fs(self.out, self.out_options)
-        acc = getattr(self.backend, "account", None)  # an LLM backend's (the offline backend has none)
-        names, counts, stops, spent = [], [], [], []
+        names, counts, stops = [], [], []
         for name in batch.column("part").to_pylist():
-            mark = acc.counts() if acc is not None else None
             with fs.open(join(root, "evidence", name), "rb") as fh:
                 ev = pq.read_table(fh)
-            facets = ClassifyWorker.__call__(self, ev)
+            facets, stopped = self.facets([pickle.loads(b) for b in ev.column("evidence").to_pylist()])
+            facets = facets.append_column("stopped", pa.array([stopped] * facets.num_rows, pa.string()))
             d = join(root, "facets")
             fs.makedirs(d, exist_ok=True)
             with fs.open(join(d, name), "wb") as fh:
                 pq.write_table(facets, fh, compression="zstd")
-            stopped = [s for s in facets.column("stopped").to_pylist() if s]
             names.append(name)
             counts.append(facets.num_rows)
-            stops.append(stopped[0] if stopped else None)
-            spent.append(orjson.dumps(acc.counts(since=mark)).decode() if acc is not None else None)
-        return pa.table({"part": names, "rows": pa.array(counts, pa.int64()), "stopped": pa.array(stops, pa.string()),
-                         "account": pa.array(spent, pa.string())})
+            stops.append(stopped)  # (was read from the rows: lost when the budget stopped the part's first call)
+        return pa.table({"part": names, "rows": pa.array(counts, pa.int64()), "stopped": pa.array(stops, pa.string())})
+
+
+def _ray_actor_id() -> str | None:
+    """The id of the Ray actor this runs in (the same after a restart), None outside one."""
+    import sys
+
+    if "ray" not in sys.modules:
+        return None
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_actor_id() if ray.is_initialized() else None
+    except Exception:  # noqa: BLE001 - no actor context: no ledger, as outside Ray
+        return None
+
+
+def spent_by_actors(out: str, out_options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The accounts the actors of a run kept under ``<out>/spend`` (:class:`ClassifyParts`), one per actor."""
+    import orjson
+
+    from codecensus.engine.fs import join, output_fs
+
+    fs, root = output_fs(out, out_options)
+    d = join(root, SPEND)
+    if not fs.exists(d):
+        return []
+    found = []
+    for p in sorted(fs.find(d)):
+        if p.endswith(".json"):
+            with fs.open(p, "rb") as fh:
+                found.append(orjson.loads(fh.read()))
+    return found
