@@ -120,9 +120,12 @@ def test_a_month_work_modes_by_month_withholds_but_value_by_month_releases_is_ch
 
 
 def _compute(tmp_path: Path, edit: Callable[[pd.DataFrame], pd.DataFrame], *, users: int = 60,
-             sessions: int = 600, months: int = 3) -> Any:  # noqa: ANN401
+             sessions: int = 600, months: int = 3,
+             facets: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> Any:  # noqa: ANN401
     c = synthetic_corpus(users=users, sessions=sessions, months=months, seed=4)
     c.sessions = pa.Table.from_pandas(edit(c.sessions.to_pandas()), preserve_index=False, schema=c.sessions.schema)
+    if facets is not None:
+        c.facets = pa.Table.from_pandas(facets(c.facets.to_pandas()), preserve_index=False, schema=c.facets.schema)
     store = Store(tmp_path / "d.duckdb")
     load_into(store, c, clusters=False, git=False)
     try:
@@ -182,3 +185,52 @@ def test_few_classified_sessions_without_a_prompt_withhold_a_bin_of_each_line(tm
     # session shape counts the sessions with a prompt: all sessions less them are those 4, so it is withheld whole
     shape = next(f for f in comp.figures if f.id == "session_shape")
     assert shape.n_sessions == 0 and bool(shape.table["suppressed"].all()), shape.n_sessions
+
+
+def test_a_modes_classified_sessions_less_its_sessions_with_a_value_are_checked() -> None:
+    """Work modes' cell of build (its 112 classified sessions) less value by mode's mean at build (100 with a value):
+    12 sessions of one user."""
+    wm = Figure("work_modes", "x", "", pd.DataFrame([_row(mode="build", variable="share_of_sessions", value=0.5,
+                                                          n_users=55, n_sessions=112, suppressed=False,
+                                                          _sessions=_ix(0, 112), _den_sessions=_ix(0, 224))]),
+                ["mode"], "share")
+    vm = Figure("value_by_mode", "x", "", pd.DataFrame([_row(mode="build", month=None, variable=v, value=50.0,
+                                                          n_users=50, n_sessions=100, suppressed=False,
+                                                          _sessions=_ix(0, 100)) for v in ("mean_usd", "median_usd")]),
+                ["mode", "month"], "usd")
+    users = np.concatenate([_users(1), 300 + np.arange(112)]).astype(np.int64)
+    problems = audit_release([wm, vm], ReleasePolicy(), users=users)
+    assert "figure value_by_mode (mode=build, mean_usd): work_modes's share_of_sessions less it: 12 sessions of 1 " \
+           "user, below 5 users" in problems, problems
+
+
+def test_few_classified_sessions_without_a_value_withhold_the_value_figures_ns(tmp_path: Path) -> None:
+    """The first session of 3 users has neither a time nor a value: value by month's and value by mode's n (the
+    classified sessions with a value) beside the classified sessions gave those 3, and each of their modes' cells in
+    value by mode beside the mode's cell in work modes gave its share of them. The n's are withheld, with a note,
+    and so are those modes' cells in value by mode."""
+    keys: list[str] = []
+
+    def edit(s: pd.DataFrame) -> pd.DataFrame:
+        s = s.copy()
+        at = _first_of_users(s, 3)
+        keys.extend(s.loc[at, "session_key"])
+        s["started_at"] = s["started_at"].where(~at, pd.NaT)
+        return s
+
+    modes: set[str] = set()
+
+    def facets(f: pd.DataFrame) -> pd.DataFrame:
+        f = f.copy()
+        f.loc[f["session_key"].isin(keys), ["value_usd", "value_hours"]] = np.nan
+        modes.update(f.loc[f["session_key"].isin(keys), "mode"])
+        return f
+
+    comp = _compute(tmp_path, edit, facets=facets)
+    figs = {f.id: f for f in comp.figures}
+    for fid in ("value_by_month", "value_by_mode"):
+        f = figs[fid]
+        assert (f.n_sessions, f.n_users) == (0, 0) and any(n.startswith("n withheld") for n in f.notes), (fid, f.n_sessions)
+    t = figs["value_by_mode"].table
+    means = t[t["variable"] == "mean_usd"].set_index("mode")["suppressed"]
+    assert modes and all(bool(means[m]) for m in modes), (modes, means)

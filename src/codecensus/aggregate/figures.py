@@ -1268,13 +1268,19 @@ def fig_value_by_month(ctx: Context) -> Figure:
         t, info = finish(frozenset({lone}))
     base = info.get("base_month", "the first month")
     n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals), 0, -1), 1)
+    notes: list[str] = []
+    if _few_left_out(ctx, np.isfinite(vals), [_facet_df(ctx).to_numpy()]):
+        n_s, n_u = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+        notes.append("n withheld: it is the classified sessions with a value, and the classified sessions (released) "
+                     "less it would give those without one, fewer than the thresholds allow.")
     return Figure(
         "value_by_month", title,
         f"Mean estimated value (professional hours × median wage) per session each month as an index ({base} = 100), "
         f"raw and reweighted to the whole period's work-mode mix; {ctx.ci_text} (each replicate indexed to its own base).",
         t, ["month"], "index",
         subtitle="An estimate, not a measurement: what the work would cost a professional without an agent.",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info, sessions=_session_rows(np.isfinite(vals)),
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info,
+        sessions=_session_rows(np.isfinite(vals)) if n_s[0] else None, notes=notes,
     )
 
 
@@ -1292,6 +1298,21 @@ def fig_value_by_mode(ctx: Context) -> Figure:
     total = float(((mode >= 0) & np.isfinite(vals)).sum())
     rows = (_rows(keys, "mean_usd", mean, *mean.ci(ctx.level), partition_total=total)
             + _rows(keys, "median_usd", med, *med.ci(ctx.level), partition_total=total))
+    # its sessions (the n, the modes' sum) are classified sessions with a value: the classified sessions (released)
+    # less them are those without one; too few, they are a withheld cell of each line over the modes (no row shown)
+    # and the n is withheld
+    left_out = _few_left_out(ctx, np.isfinite(vals) & (mode >= 0), [_facet_df(ctx).to_numpy()])
+    # a mode's cell here beside its cell in work modes (its classified sessions) gives its sessions without a value:
+    # where those are some but too few, the mode's cells here are withheld (RELEASE_NESTED_CELLS)
+    few_at = [bool(_few_left_out(ctx, np.isfinite(vals) & (mode == k), [mode == k])) for k in range(K)]
+    for r in rows:  # (the mean's and the median's cells, in MODE_KEYS' order)
+        r["_withheld"] = few_at[MODE_KEYS.index(r["mode"])]
+    for rest in left_out:
+        s, u = ctx.boot.population(np.where(rest, 0, -1), 1)
+        rows += [{"mode": "left out", "mode_label": "left out", "variable": v, "value": 0.0, "ci_low": np.nan,
+                  "ci_high": np.nan, "n_users": int(u[0]), "n_sessions": int(s[0]), "suppressed": False,
+                  "ci_method": None, "_pgroup": f"{v}|all", "_withheld": True, "_hidden": True,
+                  "_users": frozenset(ctx.boot.codes[rest].tolist())} for v in ("mean_usd", "median_usd")]
     # index by mode over months (each mode's first released month = 100)
     months = ctx.data.months
     M = len(months)
@@ -1366,13 +1387,20 @@ def fig_value_by_mode(ctx: Context) -> Figure:
     if "month" not in t:
         t["month"] = None
     n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals) & (mode >= 0), 0, -1), 1)
+    notes: list[str] = []
+    if left_out:
+        n_s, n_u = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+        notes.append("n withheld: it is the classified sessions with a value, and the classified sessions (released) "
+                     "less it would give those without one, fewer than the thresholds allow; a mode is withheld with "
+                     "them.")
     bases = ", ".join(f"{_mode_label(k)} {months[i]}" for k, i in first.items()) or "none released"
     return Figure(
         "value_by_mode", title,
         f"Mean and median estimated value per session by work mode (USD), and each mode's monthly mean as an index "
         f"(its first released month = 100: {bases}); {ctx.ci_text}.",
         t, ["mode", "mode_label", "month"], "usd", subtitle="Where the value is, and where it grows.",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]), sessions=_session_rows(np.isfinite(vals) & (mode >= 0)),
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), notes=notes,
+        sessions=_session_rows(np.isfinite(vals) & (mode >= 0)) if n_s[0] else None,
     )
 
 
@@ -2780,6 +2808,16 @@ RELEASE_MONTH_INSIDE: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
 }
 
 
+# Cells of two figures at the same value of a key column whose sessions are nested by definition: (outer figure, its
+# variable, the key column, the outer cell's sessions column) -> the inner (figure, variable) cells. Where both are
+# released, the outer cell's sessions less the inner one's (a mode's classified sessions without a value) must be
+# none or pass (sessions and distinct users). Checked by the report's final audit.
+RELEASE_NESTED_CELLS: dict[tuple[str, str, str, str], tuple[tuple[str, str], ...]] = {
+    ("work_modes", "share_of_sessions", "mode", "_sessions"): (("value_by_mode", "mean_usd"),
+                                                               ("value_by_mode", "median_usd")),
+}
+
+
 # Released n's of populations nested by definition, each population with its released totals and the populations
 # inside it: population -> (its totals, the populations it holds). A total is (figure, None, None, None): the figure's n
 # (its ``sessions``; printed when it passes the thresholds), or (figure, variable, column, value): the union of the
@@ -2812,7 +2850,9 @@ RELEASE_NESTED_NS: dict[str, tuple[tuple[NestedTotal, ...], tuple[str, ...]]] = 
     "execution decided, prompted": ((("actions_by_decisions", None, None, None),
                                      ("actions_by_decisions", "actions_per_prompt", "kind", "execution")), ()),
     "valued": ((("value_by_month", None, None, None),), ("valued, with a mode",)),
-    "valued, with a mode": ((("value_by_mode", None, None, None),), ()),
+    # (value by mode's modes: each line's released rows, whose sum is its n where all are released)
+    "valued, with a mode": ((("value_by_mode", None, None, None), ("value_by_mode", "mean_usd", "variable", "mean_usd"),
+                             ("value_by_mode", "median_usd", "variable", "median_usd")), ()),
 }
 
 
@@ -2891,6 +2931,10 @@ def _audited_variables() -> dict[str, frozenset[str]]:
         add(fid, var)
         for lfig, lvar in lines:
             add(lfig, lvar)
+    for (fid, var, _col, _scol), cells in RELEASE_NESTED_CELLS.items():
+        add(fid, var)
+        for cfig, cvar in cells:
+            add(cfig, cvar)
     for totals, _inside in RELEASE_NESTED_NS.values():
         for tfig, tvar, _tcol, _tvalue in totals:
             if tvar is not None:
@@ -3003,6 +3047,7 @@ __all__ = [
     "RELEASE_MONTH_INSIDE",
     "RELEASE_MONTHLY_COUNTS",
     "RELEASE_NESTED",
+    "RELEASE_NESTED_CELLS",
     "RELEASE_NESTED_NS",
     "RELEASE_PARTITIONS",
     "RELEASE_RATE_REGIONS",

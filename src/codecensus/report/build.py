@@ -29,6 +29,7 @@ from codecensus.aggregate.figures import (
     RELEASE_MONTH_INSIDE,
     RELEASE_MONTHLY_COUNTS,
     RELEASE_NESTED,
+    RELEASE_NESTED_CELLS,
     RELEASE_NESTED_MONTHS,
     RELEASE_NESTED_NS,
     RELEASE_NESTED_TOTALS,
@@ -450,7 +451,7 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy, users: _Users |
             + _audit_line_totals(by_id, policy, users) + _audit_line_wholes(figures, by_id, policy, users)
             + _audit_share_groups(by_id, policy, users) + _audit_key_totals(figures, by_id, policy, users)
             + _audit_nested_totals(figures, by_id, policy, users) + _audit_month_groups(figures, by_id, policy, users)
-            + _audit_nested_ns(figures, by_id, policy, users))
+            + _audit_nested_ns(figures, by_id, policy, users) + _audit_nested_cells(by_id, policy, users))
 
 
 def _rate_regions(fid: str, t: pd.DataFrame, col: str, policy: ReleasePolicy, users: _Users | None) -> list[str]:
@@ -713,6 +714,35 @@ def _audit_nested_ns(figures: list[Figure], by_id: dict[str, pd.DataFrame], poli
                         problems.append(f"{head}: {what} gives {len(rest)} sessions, below the thresholds")
                     if users is not None:
                         problems += users.problem(head, what, rest)
+    return problems
+
+
+def _audit_nested_cells(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, users: _Users | None = None,
+                        ) -> list[str]:
+    """Cells of two figures at one value of a key column, nested by definition (:data:`RELEASE_NESTED_CELLS`: a mode's
+    classified sessions, work modes, and its sessions with a value, value by mode): where both are released, the outer
+    cell's sessions less the inner one's must be none or pass (sessions; with ``users``, distinct users too)."""
+    problems: list[str] = []
+    for (ofig, ovar, col, scol), inners in RELEASE_NESTED_CELLS.items():
+        ot = by_id.get(ofig)
+        if ot is None or col not in ot:
+            continue
+        outer = {k: x for k, x in zip(_released(ot, ovar)[col], _col(_released(ot, ovar), scol), strict=True)}
+        for ifig, ivar in inners:
+            it = by_id.get(ifig)
+            if it is None or col not in it:
+                continue
+            rows = _released(it, ivar)
+            for k, i in zip(rows[col], _col(rows), strict=True):
+                o = outer.get(k)
+                if o is None or i is None or len(_minus(i, o)):
+                    continue  # not released in both, or not inside: no count gives the difference
+                rest = _minus(o, i)
+                head, what = f"figure {ifig} ({col}={k}, {ivar})", f"{ofig}'s {ovar} less it"
+                if rest is not None and _small(len(rest), policy):
+                    problems.append(f"{head}: {what} gives {len(rest)} sessions, below the thresholds")
+                if users is not None:
+                    problems += users.problem(head, what, rest)
     return problems
 
 
