@@ -26,9 +26,12 @@ from codecensus.aggregate.figures import (
     RELEASE_LINE_TOTALS,
     RELEASE_LINE_WHOLES,
     RELEASE_MONTH_GROUPS,
+    RELEASE_MONTH_INSIDE,
     RELEASE_MONTHLY_COUNTS,
     RELEASE_NESTED,
+    RELEASE_NESTED_CELLS,
     RELEASE_NESTED_MONTHS,
+    RELEASE_NESTED_NS,
     RELEASE_NESTED_TOTALS,
     RELEASE_PARTITIONS,
     RELEASE_RATE_REGIONS,
@@ -44,6 +47,7 @@ from codecensus.aggregate.figures import (
     build_figures,
     load_report_data,
     long_table,
+    nested_populations,
     public_table,
 )
 from codecensus.aggregate.privacy import TEAM_MIN_SESSIONS, TEAM_MIN_USERS, ReleasePolicy, check_release
@@ -216,6 +220,7 @@ def _audit_sessions_carried(figures: list[Figure], policy: ReleasePolicy) -> lis
     wholes |= {tfig for pair in RELEASE_NESTED_TOTALS.values() for totals in pair
                for tfig, tvar, _c, _v, _s in totals if tvar is None}
     wholes |= {tfig for totals in RELEASE_MONTH_GROUPS.values() for tfig, tvar, _c, _v, _s in totals if tvar is None}
+    wholes |= {tfig for totals, _in in RELEASE_NESTED_NS.values() for tfig, tvar, _c, _v in totals if tvar is None}
     for f in figures:
         if not f.available:
             continue
@@ -445,7 +450,8 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy, users: _Users |
     return (problems + _audit_nested_months(by_id, policy, users) + _audit_group_totals(by_id, policy, users)
             + _audit_line_totals(by_id, policy, users) + _audit_line_wholes(figures, by_id, policy, users)
             + _audit_share_groups(by_id, policy, users) + _audit_key_totals(figures, by_id, policy, users)
-            + _audit_nested_totals(figures, by_id, policy, users) + _audit_month_groups(figures, by_id, policy, users))
+            + _audit_nested_totals(figures, by_id, policy, users) + _audit_month_groups(figures, by_id, policy, users)
+            + _audit_nested_ns(figures, by_id, policy, users) + _audit_nested_cells(by_id, policy, users))
 
 
 def _rate_regions(fid: str, t: pd.DataFrame, col: str, policy: ReleasePolicy, users: _Users | None) -> list[str]:
@@ -619,10 +625,31 @@ def _audit_month_groups(figures: list[Figure], by_id: dict[str, pd.DataFrame], p
         if t is None:
             continue
         groups = _month_groups(t, var)
-        if not groups or any(g is None for g in groups.values()):
+        if any(g is None for g in groups.values()):
             continue
-        shown = _union(groups.values())
         head = f"figure {fid} ({var})"
+        # the lines whose released months are sessions inside the series' groups (RELEASE_MONTH_INSIDE): a month's
+        # group less a line's sessions of it, and the largest of the sessions each month gives
+        lines = _month_lines(by_id, RELEASE_MONTH_INSIDE.get((fid, var), ()))
+        if lines is None:
+            continue
+        given = dict(groups)
+        for lname, by_month in lines:
+            for m, x in by_month.items():
+                if m in groups:
+                    assert groups[m] is not None
+                    rest = _minus(groups[m], x) if not len(_minus(x, groups[m])) else None
+                    what = f"month {m}'s group (n / share) less {lname}"
+                    if rest is not None and _small(len(rest), policy):
+                        problems.append(f"{head}: {what} gives {len(rest)} sessions, below the thresholds")
+                    if users is not None:
+                        problems += users.problem(head, what, rest)
+                elif m not in given or len(x) > len(given[m]):  # (nested: the largest holds the others)
+                    given[m] = x
+        if not given:
+            continue
+        shown = _union(given.values())
+        from_lines = sorted(m for m in given if m not in groups)
         seen: list[np.ndarray] = []
         for spec in specs:
             name, total = _key_total(figs, by_id, policy, *spec)
@@ -632,13 +659,112 @@ def _audit_month_groups(figures: list[Figure], by_id: dict[str, pd.DataFrame], p
             if len(_minus(shown, total)):
                 continue
             rest = _minus(total, shown)
-            what = f"{name} less the groups of its {count_noun(len(groups), 'released month')} (n / share)"
+            what = f"{name} less the groups of its {count_noun(len(groups), 'released month')} (n / share)" + (
+                f" and the sessions other figures release of {', '.join(from_lines)}" if from_lines else "")
             if rest is not None and _small(len(rest), policy):
                 problems.append(f"{head}: {what} gives {len(rest)} sessions (without a time or in the other months), "
                                 "below the thresholds")
             if users is not None:
                 problems += users.problem(head, what, rest)
     return problems
+
+
+def _nested_n(figs: dict[str, Figure], by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, tfig: str,
+              tvar: str | None, tcol: str | None, tvalue: Any) -> tuple[str, np.ndarray | None]:
+    """A total of :data:`RELEASE_NESTED_NS`: its name and its sessions, None where it is not released (or its sessions
+    are not known: :func:`_audit_sessions_carried`)."""
+    if tvar is None or tcol is None:  # the figure's n, printed when it passes the thresholds
+        f = figs.get(tfig)
+        if f is None or f.n_users < policy.min_users or f.n_sessions < policy.min_sessions:
+            return f"{tfig}'s n", None
+        return f"{tfig}'s n", f.sessions
+    name = f"{tfig}'s {tvar} ({tcol}={tvalue})"
+    t = by_id.get(tfig)
+    if t is None or tcol not in t:
+        return name, None
+    rows = _released(t, tvar)
+    rows = rows[rows[tcol] == tvalue]
+    return name, None if rows.empty else _union(_col(rows))
+
+
+def _audit_nested_ns(figures: list[Figure], by_id: dict[str, pd.DataFrame], policy: ReleasePolicy,
+                     users: _Users | None = None) -> list[str]:
+    """Released n's of populations nested by definition (:data:`RELEASE_NESTED_NS`: all sessions, those with a time,
+    the classified ones, those with a time among them, ...): each total less one of the same population or of one
+    inside it is a group a reader works out by subtraction (coverage's sessions less usage intensity's n: the sessions
+    without a time), which must be none or pass (sessions; with ``users``, distinct users too). Worked out as sets of
+    sessions; an inner total that is not all inside the outer one gives nothing by subtraction and is skipped."""
+    figs = {f.id: f for f in figures if f.available}
+    totals = {p: [(spec[0], name, x) for spec in specs for name, x in (_nested_n(figs, by_id, policy, *spec),)
+                  if x is not None] for p, (specs, _inside) in RELEASE_NESTED_NS.items()}
+    problems: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    for outer in RELEASE_NESTED_NS:
+        for inner in nested_populations(outer):
+            for _ofig, oname, o in totals[outer]:
+                for ifig, iname, i in totals[inner]:
+                    key = (id(o), id(i))
+                    if key in seen or len(i) >= len(o) or len(_minus(i, o)):
+                        continue  # read before, or not a strict part of the outer total: no count it gives
+                    seen.add(key)
+                    rest = _minus(o, i)
+                    what = f"{oname} less {iname} ({outer} sessions less {inner} ones)"
+                    head = f"figure {ifig}"
+                    if rest is not None and _small(len(rest), policy):
+                        problems.append(f"{head}: {what} gives {len(rest)} sessions, below the thresholds")
+                    if users is not None:
+                        problems += users.problem(head, what, rest)
+    return problems
+
+
+def _audit_nested_cells(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, users: _Users | None = None,
+                        ) -> list[str]:
+    """Cells of two figures at one value of a key column, nested by definition (:data:`RELEASE_NESTED_CELLS`: a mode's
+    classified sessions, work modes, and its sessions with a value, value by mode): where both are released, the outer
+    cell's sessions less the inner one's must be none or pass (sessions; with ``users``, distinct users too)."""
+    problems: list[str] = []
+    for (ofig, ovar, col, scol), inners in RELEASE_NESTED_CELLS.items():
+        ot = by_id.get(ofig)
+        if ot is None or col not in ot:
+            continue
+        outer = {k: x for k, x in zip(_released(ot, ovar)[col], _col(_released(ot, ovar), scol), strict=True)}
+        for ifig, ivar in inners:
+            it = by_id.get(ifig)
+            if it is None or col not in it:
+                continue
+            rows = _released(it, ivar)
+            for k, i in zip(rows[col], _col(rows), strict=True):
+                o = outer.get(k)
+                if o is None or i is None or len(_minus(i, o)):
+                    continue  # not released in both, or not inside: no count gives the difference
+                rest = _minus(o, i)
+                head, what = f"figure {ifig} ({col}={k}, {ivar})", f"{ofig}'s {ovar} less it"
+                if rest is not None and _small(len(rest), policy):
+                    problems.append(f"{head}: {what} gives {len(rest)} sessions, below the thresholds")
+                if users is not None:
+                    problems += users.problem(head, what, rest)
+    return problems
+
+
+def _month_lines(by_id: dict[str, pd.DataFrame], lines: Iterable[tuple[str, str]],
+                 ) -> list[tuple[str, dict[str, np.ndarray]]] | None:
+    """Each line's released sessions by month (the union of its released rows of the month), named; None when a
+    released row carries no sessions (:func:`_audit_sessions_carried`)."""
+    out: list[tuple[str, dict[str, np.ndarray]]] = []
+    for lfig, lvar in lines:
+        t = by_id.get(lfig)
+        if t is None or "month" not in t:
+            continue
+        x = _released(t, lvar)
+        x = x[x["month"].notna() & (pd.to_numeric(x["n_sessions"], errors="coerce") > 0)]
+        by_month: dict[str, np.ndarray] = {}
+        for m, g in x.groupby("month"):
+            u = _union(_col(g))
+            if u is None:
+                return None
+            by_month[str(m)] = u
+        out.append((f"{lfig}'s {lvar}", by_month))
+    return out
 
 
 def _weights(n: int, chunk: int = 3 ** 9) -> Iterator[np.ndarray]:
