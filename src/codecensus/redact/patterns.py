@@ -1699,11 +1699,11 @@ def bip39_phrases(text: str) -> Iterator[tuple[int, int]]:
 
 
 #: A seed phrase's cue and what stands between it and the phrase (as the ``seed_phrase`` rule reads them), also a line
-#: break or two before a list (``Recovery phrase:\n1. Legal\n2. Winner``), then 12 to 30 words written as
+#: break or two before a list (``Recovery phrase:\n1. Legal\n2. Winner``), then 11 to 30 words written as
 #: :data:`_WORD_RUN` reads them (capitalised, in capitals, comma-separated, numbered, one a line)
 _CUED_RUN = re.compile(
     _CUE_LEFT + _SEED_CUE_WORDS + _CUE_SEP + r"(?:[ \t]*(?:\r?\n|(?:\\r)?\\n)){0,2}[ \t]*"
-    + rf"(?P<v>{_SEED_ITEM}?{_SEED_WORD}(?:{_SEED_SEP}{_SEED_ITEM}?{_SEED_WORD}){{11,29}})"
+    + rf"(?P<v>{_SEED_ITEM}?{_SEED_WORD}(?:{_SEED_SEP}{_SEED_ITEM}?{_SEED_WORD}){{10,29}})"
 )
 
 
@@ -1712,7 +1712,8 @@ def cued_seed_phrases(text: str, lower: str) -> Iterator[tuple[int, int]]:
     checksum fails (a mistyped word) and that the ``seed_phrase`` rule's lower-case words with single spaces do not
     cover: capitalised, in capitals, comma-separated, numbered or one a line. It is the longest run of 24, 21, 18, 15
     or 12 words (a phrase's lengths) that ends on a word of a BIP-39 list and whose other words are that list's but
-    one in 12 at most (one mistyped word; two in 24). ``lower``: ``text.lower()``."""
+    one in 12 at most (one mistyped word; two in 24), or of 23, 20, 17, 14 or 11 words all of the list after which the
+    run ends (a word left out). ``lower``: ``text.lower()``."""
     index = _bip39_index()
     for p in seed_starts(text, lower):
         m = _CUED_RUN.match(text, p)
@@ -1727,6 +1728,10 @@ def cued_seed_phrases(text: str, lower: str) -> Iterator[tuple[int, int]]:
             for n in _PHRASE_LENGTHS:  # (longest first)
                 if best < n <= len(listed) and listed[n - 1] and n - sum(listed[:n]) <= n // 12:
                     best = n
+                    break
+                # a word left out (11 of 12, 23 of 24): the n - 1 words all listed and the run ends after them
+                if best < n - 1 <= len(listed) and all(listed[: n - 1]) and (len(listed) == n - 1 or not listed[n - 1]):
+                    best = n - 1
                     break
         if best:
             yield m.start("v") + spans[0][0], m.start("v") + spans[best - 1][1]
