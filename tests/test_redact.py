@@ -475,6 +475,17 @@ def test_placeholders_and_kinds() -> None:
         ("田中 ジョン：x\n佐藤マリア: x\nジョン・スミス：x\n山本 ケーシーさん：x\n林 マリア・ルイサ：x\nマリア・ルイサ・ガルシア: x",
          "[PERSON]：x\n[PERSON]: x\n[PERSON]：x\n[PERSON]さん：x\n[PERSON]：x\n[PERSON]: x"),
         ('{"text": "log\\nジョン・スミス：收到"}', '{"text": "log\\n[PERSON]：收到"}'),
+        # ... or a space, after a common given name (before, these stayed)
+        ("ジョン スミス：こんにちは\nマリア\u3000ガルシア: はい", "[PERSON]：こんにちは\n[PERSON]: はい"),
+        # ... not katakana words a space joins that start with no given name
+        ("エラー コード：500\nテスト ケース：x\nユーザー ジョン：x", "エラー コード：500\nテスト ケース：x\nユーザー ジョン：x"),
+        # Korean names with an honorific or a title, in a speaker label or an address: a full name, or a family name
+        # and a space (before, all stayed)
+        ("김민수 님, 안녕하세요\n이지은 씨: 네 알겠습니다\n박 선생님께 보냈습니다\n최 교수님: 네\n정하늘님께 전달",
+         "[PERSON] 님, 안녕하세요\n[PERSON] 씨: 네 알겠습니다\n[PERSON] 선생님께 보냈습니다\n[PERSON] 교수님: 네\n[PERSON]님께 전달"),
+        # ... not a role that starts with a family name's syllable, a word alone before 님, an unlisted family name
+        ("이용자님 안녕하세요\n전문가님께 문의\n손님 여러분\n고객님\n이 님: x\n정말 감사합니다 님\n우리 선생님께",
+         "이용자님 안녕하세요\n전문가님께 문의\n손님 여러분\n고객님\n이 님: x\n정말 감사합니다 님\n우리 선생님께"),
         # ... not a field word, a katakana word right after a one-kanji family name that is also a noun (原データ "raw
         # data"), a katakana word alone or inside a line
         ("原データ：x\n森モデル：x\n田中 ファイル：x\nユーザー・データ：x\nジョン：x\nそして ジョン・スミス：x",

@@ -11,6 +11,8 @@ import pytest
 from codecensus.redact import DIRECT_PII_KINDS, KINDS, PLACEHOLDERS, QUASI_KINDS, SECRET_KINDS, get_redactor
 
 SEED = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+SEED11 = " ".join(SEED.split()[:11])  # the phrase with its last word left out
+SEED23 = " ".join(("legal winner thank year wave sausage worth useful " * 3).split()[:23])  # 23 of a 24-word phrase
 NUMBERED = " ".join(f"{i}. {w}" for i, w in enumerate(SEED.split(), 1))  # 1. legal 2. winner ... 12. yellow
 
 FOUND = [
@@ -96,6 +98,12 @@ FOUND = [
     (f"Mnemonic is: {SEED.replace('yellow', 'wrong')}", "Mnemonic is: [MNEMONIC]"),
     (SEED.upper().replace(" ", ",") + ";", "[MNEMONIC];"),
     ("\n".join(f"- {w}" for w in SEED.split()), "- [MNEMONIC]"),
+    # ... with one word left out after a cue: 11 of 12 words, 23 of 24, at the text's end, capitalised, comma-separated
+    # (before, these stayed: 12 words were needed)
+    (f"seed phrase: {SEED11}", "seed phrase: [MNEMONIC]"),
+    (f"Seed phrase: {SEED11.title()}\nI lost the last word", "Seed phrase: [MNEMONIC]\nI lost the last word"),
+    (f"my recovery words: {SEED11.replace(' ', ', ')}.", "my recovery words: [MNEMONIC]."),
+    (f"Mnemonic: {SEED23.title()}", "Mnemonic: [MNEMONIC]"),
 ]
 
 KEPT = [
@@ -133,6 +141,10 @@ KEPT = [
     "Mnemonic: Load Accumulator From Memory And Store Result Into Index Register Then Return Now",
     "Seed words:\n1. Write Them Down\n2. Keep The Paper Somewhere Safe\n3. Never Type Them Into Any Website",
     f"seed phrase: {SEED.replace('wave', 'wabe').replace('legal', 'lagal').title()}",
+    # ... 11 words one of which is not listed, 10 words, 11 listed words without a cue
+    f"seed phrase: {SEED11.replace('wave', 'wabe').title()}",
+    f"seed phrase: {' '.join(SEED.split()[:10]).title()}",
+    SEED11.title(),
 ]
 
 

@@ -91,6 +91,37 @@ LEAKED = [
     ("secret is Zq9!xT2w", "secret is [SECRET]"),
     ("credentials are admin / P4ssw0rd!", "credentials are admin / [SECRET]"),
     ("creds are admin:S3cret99", "creds are [SECRET]"),
+    # ... one dictionary word after a first-person cue or "set to" (before, all stayed: an unquoted word was never a
+    # password)
+    ("my password is sunshine", "my password is [SECRET]"),
+    ("My password is Sunshine.", "My password is [SECRET]."),
+    ("password is set to dragon", "password is set to [SECRET]"),
+    ("our wifi password was monkey, the user is bob", "our wifi password was [SECRET], the user is bob"),
+    ("my new password is football and my user is bob", "my new password is [SECRET] and my user is bob"),
+]
+
+# a password said in Spanish, French, German, Portuguese, Italian, Russian, Japanese, Chinese and Korean (before, all
+# stayed: the prose_secret rule reads English only)
+INTL_LEAKED = [
+    ("mi contraseña es Xk9mPq2z", "mi contraseña es [SECRET]"),
+    ("la clave es Xk9mPq2z4w, ¿vale?", "la clave es [SECRET], ¿vale?"),
+    ("mon mot de passe est Xk9mPq2z", "mon mot de passe est [SECRET]"),
+    ("Mot de passe : «Xk9mPq2z»", "Mot de passe : «[SECRET]»"),
+    ("mein Passwort ist Xk9mPq2z.", "mein Passwort ist [SECRET]."),
+    ("das Kennwort lautet: Xk9mPq2z", "das Kennwort lautet: [SECRET]"),
+    ("das Passwort für den Server ist 84736251", "das Passwort für den Server ist [SECRET]"),
+    ("minha senha é Xk9mPq2z", "minha senha é [SECRET]"),
+    ("la mia password è Xk9mPq2z", "la mia password è [SECRET]"),
+    ("パスワードはXk9mPq2zです", "パスワードは[SECRET]です"),
+    ("パスワード：Xk9mPq2z", "パスワード：[SECRET]"),
+    ("パスワードは「Xk9mPq2z」です。", "パスワードは「[SECRET]」です。"),
+    ("暗証番号は4821です", "暗証番号は[SECRET]です"),
+    ("密码是Xk9mPq2z", "密码是[SECRET]"),
+    ("我的密码：Xk9mPq2z。", "我的密码：[SECRET]。"),
+    ("비밀번호는 Xk9mPq2z입니다", "비밀번호는 [SECRET]입니다"),
+    ("пароль: Xk9mPq2z", "пароль: [SECRET]"),
+    ("мой пароль Xk9mPq2z", "мой пароль [SECRET]"),
+    ("пароль от почты — Xk9mPq2z", "пароль от почты — [SECRET]"),
 ]
 
 KEPT = [
@@ -162,6 +193,19 @@ KEPT = [
     "x" * 40 + " The secret is simple.\n1. Use the same names",
     # markdown's emphasis on a word, words joined by a slash
     "the token was **revoked**; the api key is optional/required; the token is _expired_",
+    # ... in other languages: words, lengths, placeholders, a range of lengths, a value of another script
+    "la contraseña es incorrecta; la contraseña es obligatoria; la clave es usar React; la contraseña es 8 caracteres",
+    "das Passwort ist falsch. Das Kennwort lautet ${DB_PASSWORD}; Passwort: ********; Passwort ist erforderlich",
+    "mon mot de passe est trop court; la mia password è sbagliata; minha senha é inválida",
+    "密码是必填的。密码：6-20位。パスワードは8文字以上。パスワードはadminです。パスワードが間違っています",
+    "비밀번호는 필수입니다. 비밀번호: 8자 이상. 暗証番号は123です",
+    "пароль неверный; пароль: <ваш пароль>; мой пароль слишком простой",
+    "la password e la chiave; the password è here",
+    # ... one word that says what a password is like, or after no first-person cue
+    "my password is required; my password is wrong; my password is incorrect; my password is expired",
+    "my password is empty; my password is missing; my password is compromised; my password is long enough",
+    "my password is probably wrong; my password is not working; the password is set to expire",
+    "the password is sunshine; your password is weak; password is set to true",
 ]
 
 
@@ -170,6 +214,15 @@ def test_secret_or_number_is_redacted(text: str, expected: str) -> None:
     r = get_redactor()
     assert r.redact(text) == expected
     doc = json.dumps({"content": "$ cat notes\n" + text})  # as JSON text too
+    assert json.loads(r.redact(doc)) == {"content": "$ cat notes\n" + expected}
+
+
+@pytest.mark.parametrize(("text", "expected"), INTL_LEAKED, ids=range(len(INTL_LEAKED)))
+def test_password_said_in_another_language_is_redacted(text: str, expected: str) -> None:
+    r = get_redactor()
+    assert r.redact(text) == expected
+    # as JSON text written as UTF-8 (a name written with \\uXXXX escapes is not read, for any rule)
+    doc = json.dumps({"content": "$ cat notes\n" + text}, ensure_ascii=False)
     assert json.loads(r.redact(doc)) == {"content": "$ cat notes\n" + expected}
 
 

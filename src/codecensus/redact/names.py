@@ -595,7 +595,7 @@ _NAME_DOT = "[\u30fb\uff65\u00b7]"
 #: :func:`_speaker`
 _JP_HONORIFICS = frozenset("様 さま さん ちゃん くん 君 殿 氏 先生".split())
 _CN_HONORIFICS = frozenset("先生 女士 小姐 老师 老師".split())
-_KR_HONORIFICS = frozenset("님 씨".split())
+_KR_HONORIFICS = frozenset("님 씨 선생님 교수님 박사님 사장님 부장님 과장님 팀장님 대리님 선배님".split())
 _HONORIFIC = "|".join(sorted(_JP_HONORIFICS | _CN_HONORIFICS | _KR_HONORIFICS, key=len, reverse=True))
 #: A speaker label at a line's start: a family name, a space and a given name before a colon (田中 太郎：, 王 小明:,
 #: 김 민준:), a given name in hiragana (2 to 4 kana) or katakana (ジョン, マリア・ルイサ) after a kanji family name, with
@@ -607,7 +607,7 @@ _CJK_SPEAKER = re.compile(
     rf"(?:[ \t\u3000]*(?P<t>{_HONORIFIC})|[ \t\u3000]+(?P<g>[{_HAN}]{{1,3}}|[{_HANGUL}]{{1,2}})"
     rf"|[ \t\u3000]*(?P<h>[{_HIRAGANA}]{{2,4}}?)(?:さん|さま|ちゃん|くん)?"
     rf"|[ \t\u3000]*(?P<k>{_KATA_WORD}(?:{_NAME_DOT}{_KATA_WORD})?)(?:さん|様|さま|ちゃん|くん)?)"
-    rf"|(?P<d>{_KATA_WORD}(?:{_NAME_DOT}{_KATA_WORD}){{1,2}}))"
+    rf"|(?P<d>{_KATA_WORD}(?:(?:{_NAME_DOT}|[ \t\u3000]){_KATA_WORD}){{1,2}}))"
     rf"[ \t\u3000]*[:：]"
 )  # (a line break matched, not looked behind for: 1.3x faster)
 #: The start of a hiragana word that is no given name (:data:`_HIRA_NOT_GIVEN_START`), for :func:`_speaker`; and,
@@ -616,6 +616,18 @@ _CJK_SPEAKER = re.compile(
 _HIRA_NOT_GIVEN_HEAD = re.compile(_HIRA_NOT_GIVEN_START)
 _HIRA_PARTICLE_HEAD = re.compile("[のとはもかや]")
 
+_NAME_DOT_RE = re.compile(_NAME_DOT)
+_HANGUL_RE = re.compile(f"[{_HANGUL}]")
+#: Common foreign given names in katakana: a speaker label's katakana words a space joins start with one (ジョン
+#: スミス：, マリア ガルシア：), not エラー コード：, テスト ケース：
+_KATA_GIVEN_NAMES = frozenset(
+    """ジョン ジョージ ジェームズ ジェームス ジャック ジェイク マイケル マイク デビッド デヴィッド デイビッド ロバート ボブ
+    ウィリアム ビル リチャード トーマス トム チャールズ ダニエル マシュー アンドリュー ポール マーク スティーブ スティーブン
+    ケビン ケヴィン ブライアン ピーター クリス クリストファー サム ベン アレックス アレクサンダー エリック フランク ヘンリー
+    ジャン ピエール ハンス カール ルイス カルロス ホセ フアン マリア メアリー メアリ サラ エミリー エマ アンナ アン リサ
+    ジェシカ ジェニファー エリザベス キャサリン ケイト ローラ レイチェル ソフィア ソフィー オリビア ジュリア ナンシー
+    スーザン カレン リンダ ルーシー アリス クレア ジェーン ミシェル ニコル ルイーズ""".split()
+)
 #: (katakana too: a label of a katakana name alone, ジョン・スミス：)
 _HAN_OR_HANGUL = re.compile(f"[{_HAN}{_HANGUL}\u30a1-\u30fa]")
 
@@ -632,7 +644,11 @@ def _speaker(m: re.Match[str]) -> bool:
     ``d`` a katakana name whose parts a middle dot joins, no field word among them (ジョン・スミス：, not
     ユーザー・データ：)?"""
     if m.group("d") is not None:
-        return not any(part in _CJK_NOT_NAMES for part in re.split(_NAME_DOT, m.group("d")))
+        parts = re.split(f"{_NAME_DOT}|[ \t\u3000]", m.group("d"))
+        if any(part in _CJK_NOT_NAMES for part in parts):
+            return False
+        # parts a space joins (ジョン スミス：) are a name only after a common given name: エラー コード： is no name
+        return _NAME_DOT_RE.search(m.group("d")) is not None or parts[0] in _KATA_GIVEN_NAMES
     family, given = m.group("f"), m.group("g")
     if m.group("t") is not None:
         title = m.group("t")
@@ -669,6 +685,42 @@ def _speaker(m: re.Match[str]) -> bool:
     return len(family) == 1 and family in _CN_SURNAMES and len(given) <= 2
 
 
+#: Korean family names before a given name of two syllables and an honorific (김민수 님, 이지은 씨): those of
+#: :data:`_KR_SURNAMES` and the common ones that are also words (이, 정, 한, 신, 전, 주, 장…), safe before three
+#: syllables and an honorific
+_KR_FULL_SURNAMES = "".join(
+    sorted(s for s in _KR_SURNAMES | frozenset("이 정 한 신 전 주 장 오 서 문 양 안 고 하 진".split()) if len(s) == 1)
+)
+#: Korean words of three syllables that start with a family name and take an honorific: roles, not names (이용자님,
+#: 전문가님, 연구원님, 방문자님)
+_KR_NOT_FULL_NAMES = frozenset(
+    """이용자 이사장 전문가 전문의 연구원 연구자 연구진 방문자 방문객 구독자 구매자 신청자 신입생 주문자 주최자 주인공
+    조합원 조교수 한국인 유학생 임대인 임차인 정회원 정비사 공무원 공급자 소유자 소비자 여행자 고객사 지원자 진행자
+    안내원 양육자 유튜버 장학생 장애인 전공자 민원인 노동자 배우자 성직자 강연자 강의자 조력자 판매자 구직자 발표자
+    신고자 서비스 하객님 고객님 손님들 문의자 수강생 조사관 오퍼레이터 강사진 심사관 작성자 참가자""".split()
+)
+_KR_TITLES = "님|씨|선생님|교수님|박사님|사장님|부장님|과장님|팀장님|대리님|선배님"
+#: A Korean full name (family name, two syllables) before an honorific, a space or none between (김민수 님, 이지은 씨,
+#: 김민수님께), or a listed family name, a space and an honorific or a title (박 선생님, 김 씨, 최 교수님께), then a
+#: particle or no more Hangul: in a speaker label or an address
+_KR_TITLED = re.compile(
+    rf"(?<![{_HANGUL}])(?:(?P<n>[{_KR_FULL_SURNAMES}][{_HANGUL}]{{2}})[ \t]?"
+    rf"|(?P<f>{'|'.join(sorted(_KR_SURNAMES, key=len, reverse=True))})[ \t])(?:{_KR_TITLES})"
+    rf"(?=(?:께서|께|에게|한테|의|은|는|이|가|을|를|도|과|와|이랑|랑)?(?![{_HANGUL}]))"
+)
+
+
+def korean_titled_names(text: str) -> Iterator[RawHit]:
+    """Korean names with an honorific or a title, in a speaker label or an address (김민수 님:, 이지은 씨, 박
+    선생님께): the name is taken, the honorific stays; not a role (이용자님, 전문가님) nor a word alone before one
+    (이 님, 손님)."""
+    for m in _KR_TITLED.finditer(text):
+        if m.group("n") is not None and m.group("n") in _KR_NOT_FULL_NAMES:
+            continue
+        name = "n" if m.group("n") is not None else "f"
+        yield RawHit(K.PERSON, m.start(name), m.end(name), 0.8, "rule")
+
+
 @functools.cache
 def cn_surname_words() -> frozenset[str]:
     """Common Chinese words whose first character is a surname of :data:`_CN_SURNAMES` (金额, 高度, 方法, 程序员:
@@ -699,6 +751,8 @@ def cjk_names(text: str) -> Iterator[RawHit]:
                 end = kana.start() if m.lastgroup == "a" else start
             if end > start:
                 yield RawHit(K.PERSON, start, end, 0.8, "rule")
+    if ("님" in text or "씨" in text) and _HANGUL_RE.search(text) is not None:
+        yield from korean_titled_names(text)
     # (one Han, Hangul or katakana character looked for first: a 5x faster scan than the lines')
     if (":" in text or "：" in text) and _HAN_OR_HANGUL.search(text) is not None:
         for m in _CJK_SPEAKER.finditer(text):

@@ -353,20 +353,30 @@ _JOINED_WORDS = re.compile(r"[a-z]+(?:[-/][a-z]+)+")
 def _prose_secret_ok(m: re.Match[str]) -> bool:
     """A secret said in prose (``my password is hunter2``, ``the PIN is 4821``, ``api key was 'q9W!x7Zr'``), not a
     sentence about one (``the password is required``, ``token is expired``, ``the secret is base64-encoded``,
-    ``the password is 12 characters``): a PIN is 4 to 12 digits; a password 6 digits or more, or a value that
-    :func:`secret_value_ok` takes; a token's or key's value that and 8 characters or more; a quoted value with spaces
-    a passphrase (:func:`passphrase_ok`) under a password's name; never a word (of :data:`_PROSE_WORDS`, or any
-    unquoted one), lower-case words joined by hyphens or slashes, an encoding's or a hash's name, a size, a file's
-    name, a word and a number after its colon or full stop, or a value followed by a unit."""
+    ``the password is 12 characters``): see :func:`_prose_value_ok`; a single word is a password only after a
+    first-person cue (:func:`_plain_word_password`: ``my password is sunshine``)."""
     dq, sq, bq, bare = m.group("dq"), m.group("sq"), m.group("bq"), m.group("bare")
     quoted = dq if dq is not None else sq  # (a value in backticks is code, as a bare one)
     v = quoted if quoted is not None else bq if bq is not None else bare
     if v is None or _UNIT_AFTER.match(m.string, m.end()):
         return False
-    key = re.sub(r"[ \t]+", "_", m.group("key").lower())
-    if m.group("pin") is not None:
-        return v.isdigit() and 4 <= len(v) <= 12
     password = m.group("pw") is not None
+    if password and quoted is None and bq is None and _plain_word_password(m, v):
+        return True
+    key = re.sub(r"[ \t]+", "_", m.group("key").lower())
+    pin = "pin" in m.re.groupindex and m.group("pin") is not None
+    return _prose_value_ok(v, quoted, password=password, pin=pin, key=key)
+
+
+def _prose_value_ok(v: str, quoted: str | None, *, password: bool, pin: bool, key: str) -> bool:
+    """Does a value said in prose after a secret's name look like the secret: a PIN is 4 to 12 digits; a password 6
+    digits or more, or a value that :func:`secret_value_ok` takes; a token's or key's value that and 8 characters or
+    more; a quoted value with spaces a passphrase (:func:`passphrase_ok`) under a password's name; never a word (of
+    :data:`_PROSE_WORDS`, or any unquoted one), lower-case words joined by hyphens or slashes, an encoding's or a
+    hash's name, a size, a file's name, or a word and a number after its colon or full stop. ``key``: the name, its
+    words joined by ``_``."""
+    if pin:
+        return v.isdigit() and 4 <= len(v) <= 12
     if v.isdigit():
         return password and 6 <= len(v) <= 64
     low = v.lower()
@@ -378,6 +388,46 @@ def _prose_secret_ok(m: re.Match[str]) -> bool:
     if quoted is not None and " " in quoted:
         return (password or _PASSPHRASE_KEY.match(key + "=\"") is not None) and passphrase_ok(quoted)
     return (password or len(v) >= 8) and secret_value_ok(v, quoted=quoted is not None)
+
+
+#: A first-person cue before a password's name (``my password``, ``our wifi password``, ``my new db password``):
+#: after it, or after "set/changed/reset to", one dictionary word is the password (``my password is sunshine``)
+_MY_BEFORE = re.compile(r"(?i)(?:(?<![A-Za-z])|(?<=\\[nrt]))(?:my|our)[ \t]+(?:[A-Za-z]{2,12}[ \t]+){0,2}\Z")
+#: What may follow a password given as one word: the end of the text, of its line, of its clause or of a quoted
+#: string, or a word that starts the next clause (``my password is sunshine and my user bob``)
+_WORD_PASSWORD_END = re.compile(
+    r"[.!?]*(?:[ \t]*(?:\r?\n|\\[nr]|\Z|[,;)]|\\?[\"'])|[ \t]+(?:and|but|so|or|btw|lol|thanks|please|if|which|[-\u2013\u2014(])(?![A-Za-z]))"
+)
+#: Words that say what a password is like, not what it is (``my password is wrong``, ``... was set to expire``);
+#: words ending in -ed, -ing, -ly, -ble, -ive, -ous, -ful, -less, -ent, -ant, -ical, -ional are left out by their ending
+_STATE_WORDS = frozenset(
+    """required wrong incorrect invalid expired empty missing blank weak strong long short fine okay correct right
+    same different secure insecure safe unsafe new old good bad simple easy hard complex unique random default common
+    obvious valid active ready done stale temporary temp generic public private personal hidden visible unknown known
+    lost forgotten gone stolen taken shown written given broken chosen frozen mine yours his hers theirs ours null
+    none nil undefined true false unset auto optional mandatory expire change reset update never always something
+    anything nothing everything what where here there below above attached also still now just very too really
+    set ok yes off blank secret plaintext plain text cleartext unchanged identical similar nowhere somewhere
+    elsewhere needed enough""".split()
+)
+_STATE_SUFFIXES = ("ed", "ing", "ly", "ble", "ive", "ous", "ful", "less", "ent", "ant", "ical", "ional")
+
+
+def _plain_word_password(m: re.Match[str], v: str) -> bool:
+    """Is one dictionary word after a password's name the password: after a first-person cue (``my password is
+    sunshine``, ``our wifi password was dragon``) or "set/changed/reset to" (``password is set to sunshine``), 4 to
+    32 letters, no word that says what the password is like (:data:`_STATE_WORDS`, ``wrong``, ``expired``, ``too``;
+    or by its ending: ``compromised``, ``working``, ``probably``, ``sensitive``) nor a word of prose or a
+    placeholder, and its clause ends after it (``my password is sunshine.``, ``... sunshine and my user is bob``;
+    not ``my password is long enough``, ``my password is sunshine today``)."""
+    word = v.lower()
+    if not (v.isascii() and v.isalpha() and 4 <= len(v) <= 32):
+        return False
+    if word in _STATE_WORDS or word in _PROSE_WORDS or word in _PLACEHOLDER_VALUES or word.endswith(_STATE_SUFFIXES):
+        return False
+    if m.group("setto") is None and _MY_BEFORE.search(m.string, max(0, m.start() - 40), m.start()) is None:
+        return False
+    return _WORD_PASSWORD_END.match(m.string, m.end()) is not None
 
 
 #: Lower-case words joined by hyphens (re-enter, must-match), and more lower-case words after them on their line
@@ -857,6 +907,124 @@ def prose_secret_starts(text: str, lower: str) -> Iterator[int]:
     yield from sorted(found)
 
 
+#: A password's names in Spanish, French, German, Portuguese, Italian and Russian (``contraseña``, ``clave de
+#: acceso``, ``mot de passe``, ``Passwort``, ``Kennwort``, ``senha``, ``palavra-passe``, ``пароль``; Italian says
+#: ``password``: ``pw_it``, taken before its verb only, "è") and a key's (``clave``, ``chiave``: 8 characters or
+#: more, as ``key`` in English)
+_INTL_PW_KEYS = (
+    r"contrase(?:ñ|n)as?|claves?[ \t]+de[ \t]+acceso|mots?[ \t]+de[ \t]+passe|mdp|pass(?:wort|w(?:ö|oe)rter)"
+    r"|kennw(?:ort|(?:ö|oe)rter)|senhas?|palavras?[ \t-]passe|парол(?:ь|и|я)"
+)
+_INTL_KEY_KEYS = r"claves?|chiav[ei]"
+#: Their verbs ("is", "was", "reads") before the value: es, era, fue, son, est, était, ist, war, lautet, é, era, foi,
+#: são, è, это, был…, будет, each with a colon or not; or a colon (``Passwort:``, ``mot de passe :``) or a dash
+#: (``пароль — …``); after a Russian name a space alone (``мой пароль Xk9…``)
+_INTL_VERB = r"es|era|fue|son|est|était|etait|ist|war|lautet|lautete|é|foi|são|sao|è|это|был[аио]?|будет"
+#: A word between the name and its verb: whose or what for it is (``la contraseña del wifi es``, ``das Passwort für
+#: den Server ist``, ``пароль от почты:``)
+_INTL_OF = (
+    r"(?:[ \t]+(?:de|del|de[ \t]+la|da|do|du|de[ \t]+l'|des|für|fuer|für[ \t]+(?:den|die|das)|von|vom|zum|zur|di|"
+    r"della|dello|от|для)[ \t]+[^\s:,.;\"'`]{1,24})?"
+)
+#: A value in Latin letters (any quotes: "…", “…”, «…», '…', `…`) ending where its word does; a CJK one is ASCII and
+#: ends at the first character that is not (``パスワードはXk9mPq2zです``, ``비밀번호는 Xk9mPq2z입니다``)
+_QUOTED_VALUE = (
+    r"(?:(?P<esc>\\)?[\"“«「『](?P<dq>[^\"”»」』\n\\]{1,512})(?(esc)\\)[\"”»」』]|'(?P<sq>[^'\n\\]{1,512})'"
+    r"|`(?P<bq>[^`\n\\]{1,512})`"
+)
+_LATIN_VALUE_CHAR = r"[^\s\"'`,;)}\]\\«»“”「」『』。、，：]"
+_LATIN_VALUE_END = r"[^\s\"'`,;)}\]\\«»“”「」『』。、，：.?:!]"
+_ASCII_VALUE_CHAR = r"[!#-&(-+\--Z\[^-_a-z{|~]"
+_ASCII_VALUE_END = r"[!#-&(-+\--/0-9<-=@-Z\[^-_a-z{|~]"
+#: Units after a value in those languages: it is a length or a count (``la contraseña es 8 caracteres``, ``密码：6-20位``)
+_INTL_UNIT_AFTER = re.compile(
+    r"(?i)[ \t-]*(?:caracteres|caractères|carateri|caratteri|zeichen|stellen|символ|цифр|знак|dígitos|digitos|"
+    r"chiffres|ziffern|cifre)|[ \t\u3000]*(?:文字|字|位|桁|자리|자|글자|個|个)"
+)
+_INTL_NEEDLES = ("contrase", "clave", "chiav", "mot de passe", "mots de passe", "mdp", "passw", "kennw", "senha",
+                 "palavra", "парол")
+#: The rule's trigger words: fewer than its needles ("pass" stands for passw, mot de passe, palavra-passe), each one
+#: looked for in every text
+_INTL_TRIGGERS = ("pass", "contrase", "clave", "chiav", "mdp", "kennw", "senha", "парол")
+#: The first characters of the names of a password and a PIN in Japanese, Chinese and Korean (パスワード, 暗証番号,
+#: 密码, 密碼, 口令, 비밀번호, 패스워드, 암호): one character class scanned, 3x faster than eight str.find
+_CJK_NAME_FIRST = re.compile("[パ暗密口비패암]")
+
+
+def _needle_starts(text: str, lower: str, needles: tuple[str, ...], regex: re.Pattern[str]) -> Iterator[int]:
+    """Where a rule whose matches start with one of ``needles`` (lower case) can start, found with ``str.find``."""
+    if len(lower) != len(text):
+        yield from (m.start() for m in regex.finditer(text))  # (lower case moved the offsets)
+        return
+    found: set[int] = set()
+    for needle in needles:
+        found.update(_find_all(lower, needle))
+    yield from sorted(found)
+
+
+def prose_secret_intl_starts(text: str, lower: str) -> Iterator[int]:
+    return _needle_starts(text, lower, _INTL_NEEDLES, _PROSE_INTL)
+
+
+def cjk_prose_secrets(text: str, lower: str) -> Iterator[tuple[int, int]]:
+    """Spans of the passwords said in Japanese, Chinese or Korean (``パスワードは…です``, ``パスワード：…``, ``密码是…``,
+    ``密码：…``, ``비밀번호는 …``): the values :func:`_intl_secret_ok` takes. Not a rule of :data:`RULES`: a text in
+    ASCII is skipped with one ``isascii`` (a rule's eight trigger words cost 0.55 s CPU per 130 MB of transcripts).
+    ``lower``: unused (the names have no case)."""
+    if text.isascii():
+        return
+    end = 0
+    for a in _CJK_NAME_FIRST.finditer(text):
+        m = _PROSE_CJK.match(text, a.start()) if a.start() >= end else None
+        if m is None:
+            continue
+        end = m.end()
+        if _intl_secret_ok(m):
+            g = next(g for g in ("dq", "sq", "bq", "bare") if m.group(g) is not None)
+            yield m.span(g)
+
+
+_WORD_JOINERS = re.compile(r"[-/_.]")
+_PATH_LIKE = re.compile(r"[\w.~-]*/[\w./-]*|[\w-]+\.[A-Za-z]{1,5}")
+
+
+def _intl_secret_ok(m: re.Match[str]) -> bool:
+    """A password said in another language (``mi contraseña es Xk9mPq2z``, ``das Kennwort lautet …``, ``пароль:
+    …``, ``密码是…``, ``パスワードは「…」です``) as :func:`_prose_value_ok` takes it in English: never a word
+    (``la contraseña es incorrecta``, ``das Passwort ist falsch``, ``密码是必填的`` has no ASCII value), nor a value
+    followed by a unit (``密码：6-20位``), nor digits with a range's or a list's marks (``6-20``), nor words joined
+    by hyphens, slashes, dots or underscores, a path or a file's name, unquoted."""
+    dq, sq, bq, bare = m.group("dq"), m.group("sq"), m.group("bq"), m.group("bare")
+    quoted = dq if dq is not None else sq
+    v = quoted if quoted is not None else bq if bq is not None else bare
+    if v is None or _INTL_UNIT_AFTER.match(m.string, m.end()) or _UNIT_AFTER.match(m.string, m.end()):
+        return False
+    if not v.isdigit() and not any(c.isalpha() for c in v):
+        return False
+    if quoted is None and (all(w.isalpha() for w in _WORD_JOINERS.split(v)) or _PATH_LIKE.fullmatch(v)):
+        return False  # words joined (sicher-genug, Wi-Fi), a path or a file (src/auth/login.ts)
+    password = m.group("pw") is not None
+    pin = "pin" in m.re.groupindex and m.group("pin") is not None
+    return _prose_value_ok(v, quoted, password=password, pin=pin,
+                           key="password" if password else "secret_key")
+
+
+_PROSE_INTL = re.compile(
+    r"(?:(?<![^\W\d_])|" + AFTER_ESC + r")(?i:(?P<pw>" + _INTL_PW_KEYS + r")|(?P<pw_it>password)|"
+    + _INTL_KEY_KEYS + r")(?![^\W_])" + _INTL_OF
+    + r"(?i:(?(pw_it)[ \t]+(?:è|era)[ \t]+|(?:[ \t]+(?:" + _INTL_VERB + r")(?:[ \t]*:[ \t]*|[ \t]+)|[ \t\u00a0]*:[ \t]*"
+    r"|[ \t]+[\u2014\u2013-][ \t]+|(?<=[ьия])[ \t]+)))"
+    + _QUOTED_VALUE
+    + r"|(?P<bare>" + _LATIN_VALUE_CHAR + r"{0,511}" + _LATIN_VALUE_END + r")(?=[.?:!]*(?!" + _LATIN_VALUE_CHAR + r")))"
+)
+_PROSE_CJK = re.compile(
+    r"(?:(?P<pw>パスワード|密码|密碼|口令|비밀번호|패스워드|암호)|(?P<pin>暗証番号))"
+    r"[ \t\u3000]*(?:(?:は|是|为|為|는|은)[ \t\u3000]*(?:[：:＝=][ \t\u3000]*)?|[：:＝=][ \t\u3000]*)"
+    + _QUOTED_VALUE
+    + r"|(?P<bare>" + _ASCII_VALUE_CHAR + r"{0,127}" + _ASCII_VALUE_END + r")(?=[.?:!]*(?!" + _ASCII_VALUE_CHAR + r")))"
+)
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "pem_private_key",
@@ -1106,7 +1274,7 @@ RULES: tuple[Rule, ...] = (
         re.compile(
             _CUE_LEFT + r"(?i:(?P<key>(?P<pw>" + _PROSE_PASSWORD_KEYS + r")s?|(?P<pin>" + _PROSE_PIN_KEYS + r")s?|"
             + _PROSE_TOKEN_KEYS + r"))(?![A-Za-z0-9])"
-            r"(?i:'s[ \t]+|[ \t]+(?:is|was|are|were)(?:[ \t]*:[ \t]*|[ \t]+)(?:(?:now|still|currently|(?:set|changed|reset)[ \t]+to)[ \t]+)?)"
+            r"(?i:'s[ \t]+|[ \t]+(?:is|was|are|were)(?:[ \t]*:[ \t]*|[ \t]+)(?:(?:now|still|currently|(?P<setto>(?:set|changed|reset)[ \t]+to))[ \t]+)?)"
             r"(?:(?(pw)[^\s/:,\"'`]{1,64}[ \t]*/[ \t]*|(?!)))?"
             r"(?:(?P<esc>\\)?\"(?P<dq>[^\"\n\\]{1,512})(?(esc)\\)\"|'(?P<sq>[^'\n\\]{1,512})'|`(?P<bq>[^`\n\\]{1,512})`"
             r"|(?P<bare>[^\s\"'`,;)}\]\\]{0,511}[^\s\"'`,;)}\]\\.?:])(?=[.?:]*(?![^\s\"'`,;)}\]\\])))"
@@ -1115,6 +1283,19 @@ RULES: tuple[Rule, ...] = (
         starts=prose_secret_starts,
         group="__value__",
         check=_prose_secret_ok,
+        score=0.85,
+    ),
+    Rule(
+        # a password said in Spanish, French, German, Portuguese, Italian or Russian: mi contraseña es …, la clave
+        # es …, mon mot de passe est …, das Kennwort lautet …, minha senha é …, la mia password è …, пароль: …, мой
+        # пароль …
+        "prose_secret_intl",
+        K.SECRET,
+        _PROSE_INTL,
+        _INTL_TRIGGERS,
+        starts=prose_secret_intl_starts,
+        group="__value__",
+        check=_intl_secret_ok,
         score=0.85,
     ),
     Rule(
@@ -1699,11 +1880,11 @@ def bip39_phrases(text: str) -> Iterator[tuple[int, int]]:
 
 
 #: A seed phrase's cue and what stands between it and the phrase (as the ``seed_phrase`` rule reads them), also a line
-#: break or two before a list (``Recovery phrase:\n1. Legal\n2. Winner``), then 12 to 30 words written as
+#: break or two before a list (``Recovery phrase:\n1. Legal\n2. Winner``), then 11 to 30 words written as
 #: :data:`_WORD_RUN` reads them (capitalised, in capitals, comma-separated, numbered, one a line)
 _CUED_RUN = re.compile(
     _CUE_LEFT + _SEED_CUE_WORDS + _CUE_SEP + r"(?:[ \t]*(?:\r?\n|(?:\\r)?\\n)){0,2}[ \t]*"
-    + rf"(?P<v>{_SEED_ITEM}?{_SEED_WORD}(?:{_SEED_SEP}{_SEED_ITEM}?{_SEED_WORD}){{11,29}})"
+    + rf"(?P<v>{_SEED_ITEM}?{_SEED_WORD}(?:{_SEED_SEP}{_SEED_ITEM}?{_SEED_WORD}){{10,29}})"
 )
 
 
@@ -1712,7 +1893,8 @@ def cued_seed_phrases(text: str, lower: str) -> Iterator[tuple[int, int]]:
     checksum fails (a mistyped word) and that the ``seed_phrase`` rule's lower-case words with single spaces do not
     cover: capitalised, in capitals, comma-separated, numbered or one a line. It is the longest run of 24, 21, 18, 15
     or 12 words (a phrase's lengths) that ends on a word of a BIP-39 list and whose other words are that list's but
-    one in 12 at most (one mistyped word; two in 24). ``lower``: ``text.lower()``."""
+    one in 12 at most (one mistyped word; two in 24), or of 23, 20, 17, 14 or 11 words all of the list after which the
+    run ends (a word left out). ``lower``: ``text.lower()``."""
     index = _bip39_index()
     for p in seed_starts(text, lower):
         m = _CUED_RUN.match(text, p)
@@ -1727,6 +1909,10 @@ def cued_seed_phrases(text: str, lower: str) -> Iterator[tuple[int, int]]:
             for n in _PHRASE_LENGTHS:  # (longest first)
                 if best < n <= len(listed) and listed[n - 1] and n - sum(listed[:n]) <= n // 12:
                     best = n
+                    break
+                # a word left out (11 of 12, 23 of 24): the n - 1 words all listed and the run ends after them
+                if best < n - 1 <= len(listed) and all(listed[: n - 1]) and (len(listed) == n - 1 or not listed[n - 1]):
+                    best = n - 1
                     break
         if best:
             yield m.start("v") + spans[0][0], m.start("v") + spans[best - 1][1]

@@ -54,6 +54,7 @@ from codecensus.redact.patterns import (
     YAML_TRIGGERS,
     Rule,
     bip39_phrases,
+    cjk_prose_secrets,
     cued_seed_phrases,
     flow_values,
     left_ok,
@@ -185,6 +186,8 @@ class Redactor:
             yield RawHit(K.MNEMONIC, s, e, 0.9, "regex")
         for s, e in cued_seed_phrases(text, lower):
             yield RawHit(K.MNEMONIC, s, e, 0.9, "regex")
+        for s, e in cjk_prose_secrets(text, lower):
+            yield RawHit(K.SECRET, s, e, 0.85, "regex")
         ds = self._get_ds()
         if ds is not None:
             yield from ds.find(text, lower)
