@@ -292,3 +292,47 @@ def test_one_unclear_outcome_withholds_a_month_of_the_success_trend_whole(tmp_pa
     t = _by(comp)["success_trend"].table
     raw = t[t["variable"] == "raw"]
     assert bool(raw["suppressed"].any()), raw  # (two months: the other goes with it, across the variable)
+
+
+
+def _months_given(t: pd.DataFrame) -> int:
+    """How many months a share series over the months gives the group of (a released cell above 0: n / share)."""
+    return int(t[~t["suppressed"].astype(bool) & (t["value"].astype(float) > 0)]["month"].nunique())
+
+
+def test_a_month_off_the_range_that_passes_only_with_the_sessions_without_a_time_is_not_given_by_the_n(
+        tmp_path: Path) -> None:
+    """The first month, 92 sessions of 4 users, is withheld by every figure and off the range: it passes with the 8
+    sessions without a time (5 users), whose count is withheld too. Work modes by month released its 7 other months,
+    and its n was the classified sessions with a time: less their groups it gave that month's 92 sessions of 4 users;
+    the audit refused the report. Its n is the classified sessions now (work modes' n, with those without a time), and
+    the months still give their groups. Found by the fuzz (users=14, sessions=948, months=8, seed=339, 8 sessions
+    without a time)."""
+    comp = _compute(tmp_path, lambda s, f: f, users=14, sessions=948, months=8, seed=339,
+                    untimed=_drawn_untimed(339, 8))
+    assert audit_release(comp.figures, comp.policy) == []
+    figs = _by(comp)
+    fig = figs["work_modes_by_month"]
+    assert (fig.n_sessions, fig.n_users) == (figs["work_modes"].n_sessions, figs["work_modes"].n_users) == (948, 14)
+    t = fig.table
+    assert _months_given(t) == t["month"].nunique() == 7, t  # no month withheld for it
+
+
+def test_the_n_of_work_modes_by_month_does_not_give_the_sessions_without_a_time(tmp_path: Path) -> None:
+    """8 classified sessions without a time (8 users; 12 without a time pass as a whole): work modes' n less work
+    modes by month's n (the classified sessions with a time then, 596 less 588) gave those 8, which no audit check
+    read. Both n are the classified sessions now."""
+    figs = _by(_untimed_classified(tmp_path))
+    assert figs["work_modes_by_month"].n_sessions == figs["work_modes"].n_sessions == 596
+
+
+def test_the_n_of_occupations_by_month_does_not_give_the_sessions_without_a_time(tmp_path: Path) -> None:
+    """The store of seed 339 with every classified session's occupation inferable: the classified sessions (coverage)
+    less occupations by month's n (the inferable sessions with a time then) gave the 8 sessions without a time; the
+    audit refused the report. Its n is the inferable sessions now, with those without a time."""
+    def edit(s: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
+        return f.assign(occupation=f["occupation"].replace("not_inferable", "15"))
+
+    comp = _compute(tmp_path, edit, users=14, sessions=948, months=8, seed=339, untimed=_drawn_untimed(339, 8))
+    assert audit_release(comp.figures, comp.policy) == []
+    assert _by(comp)["occupations_by_month"].n_sessions == 948

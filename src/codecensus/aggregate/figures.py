@@ -987,6 +987,19 @@ def _untimed_months(ctx: Context, t: pd.DataFrame, variable: str, population: np
     return frozenset(gone)
 
 
+def _untimed_n(ctx: Context) -> list[str]:
+    """The note of a share series over the months (work modes, occupations by month) whose n counts its population's
+    sessions without a time, which are in no month. Its n is its population's whole, a total other figures release
+    (work modes' n, the occupations' inferable total): the sessions with a time alone, beside that total, gave those
+    without one (596 classified sessions less 588: 8 of 8 users, where 12 without a time passed as a whole), and less
+    the groups of the months it gives, the months it gives none of without them (a first month withheld and off the
+    range, 92 sessions of 4 users, which passed only with the 8 without a time). Less those groups the whole is what
+    :func:`_untimed_months` protects."""
+    if not bool(ctx.data.df["month"].isna().any()):
+        return []
+    return ["n: with the sessions without a time, which are in no month."]
+
+
 def _withhold_months_until_stable(rows: list[dict[str, Any]], t: pd.DataFrame, n_months: int,
                                   to_withhold: Callable[[pd.DataFrame], frozenset[str]],
                                   refinish: Callable[[], pd.DataFrame]) -> pd.DataFrame:
@@ -1036,9 +1049,10 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     # chart the largest groups only (the table keeps all)
     totals = pd.Series(occ[occ >= 0]).value_counts()
     shown = [SOC_KEYS[i] for i in totals.index[:top]]
-    n_s, n_u = ctx.boot.population(np.where(inf, 0, -1), 1)
-    notes: list[str] = []
-    if whole:  # its n is the inferable sessions with a time: with none without one, the inferable total withheld
+    # its n: the sessions with an inferable occupation, with those without a time (see _untimed_n)
+    n_s, n_u = ctx.boot.population(np.where(occ >= 0, 0, -1), 1)
+    notes = _untimed_n(ctx)
+    if whole:  # its n is the inferable sessions, the inferable total withheld
         n_s, n_u = np.zeros(1, np.int64), np.zeros(1, np.int64)
         notes.append("n withheld: it is the sessions with an inferable occupation, which the occupations figure "
                      "withholds (with the classified sessions it would give those whose occupation is not inferable).")
@@ -1049,7 +1063,7 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
         t, ["month", "occupation", "occupation_label"], "share",
         subtitle="Which occupations grow: the study saw management, sales and legal rise fastest outside software.",
         n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra={"shown": shown}, notes=notes,
-        sessions=None if whole else _session_rows(inf),
+        sessions=None if whole else _session_rows(occ >= 0),
     )
 
 
@@ -1103,13 +1117,14 @@ def fig_work_modes_by_month(ctx: Context) -> Figure:
     t = _withhold_months_until_stable(rows, t, len(months),
                                       lambda t: _untimed_months(ctx, t, "share_of_sessions", mode >= 0),
                                       lambda: _finish(ctx, rows, ["month", "mode", "mode_label"], across="mode"))
-    n_s, n_u = ctx.boot.population(np.where(ok, 0, -1), 1)
+    # its n: the classified sessions, with those without a time (work modes' n); see _untimed_n
+    n_s, n_u = ctx.boot.population(np.where(mode >= 0, 0, -1), 1)
     return Figure(
         "work_modes_by_month", title,
         f"Each month, the share of classified sessions in each work mode; {ctx.ci_text}.",
         t, ["month", "mode", "mode_label"], "share",
         subtitle="How the mix of work shifts over time (the study: modifying code fell, operating and analysis rose).",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]), sessions=_session_rows(ok),
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), sessions=_session_rows(mode >= 0), notes=_untimed_n(ctx),
     )
 
 
@@ -2689,11 +2704,11 @@ RELEASE_MONTH_GROUPS: dict[tuple[str, str], tuple[KeyTotal, ...]] = {
         ("work_modes", None, None, None, "_sessions"),  # the classified sessions
         ("coverage", "classified sessions", "dimension", "all", "_sessions"),
         ("occupations", "share_of_sessions", "occupation", None, "_den_sessions"),  # its total (n / share)
-        ("work_modes_by_month", None, None, None, "_sessions"),  # the classified sessions with a time
+        ("work_modes_by_month", None, None, None, "_sessions"),  # the classified sessions (see _untimed_n)
     ),
     ("occupations_by_month", "share_where_inferable"): (
         ("occupations", "share_where_inferable", "occupation", None, "_den_sessions"),  # the inferable sessions
-        ("occupations_by_month", None, None, None, "_sessions"),  # those with a time
+        ("occupations_by_month", None, None, None, "_sessions"),  # the same (see _untimed_n)
     ),
 }
 
