@@ -617,12 +617,17 @@ def fig_coverage(ctx: Context) -> Figure:
         levels = sorted(set(vals.unique()) | (set(ctx.months) if col == "month" else set()))
         codes = _codes(vals, levels)
         s, u = bs.population(codes, len(levels))
+        # the months' withheld cells pass the user threshold on their distinct users, as Context decided them (each
+        # counted as the largest's users, the first months, 1 and 4 users with 3 without a time, 6 distinct, took
+        # the first month shown with them: a withheld month at the end of the report's months)
+        by_level = pd.Series(df["user"].to_numpy(dtype=object)).groupby(codes).agg(set) if col == "month" else None
         for i, lv in enumerate(levels):
             rows.append({"dimension": dim, "level": lv, "variable": "sessions", "value": float(s[i]),
                          "ci_low": np.nan, "ci_high": np.nan, "n_users": int(u[i]), "n_sessions": int(s[i]),
                          "suppressed": False, "ci_method": "count", "_pgroup": f"coverage|{dim}",
                          "_withheld": col == "month" and (lv in ctx.withheld_months
-                                                          or (lv == "unknown" and ctx.untimed_withheld))})
+                                                          or (lv == "unknown" and ctx.untimed_withheld)),
+                         **({"_users": by_level.get(i, set())} if by_level is not None else {})})
     if d.has_facets:
         classified = _facet_df(ctx).to_numpy()
         s, u = bs.population(np.where(classified, 0, -1), 1)
