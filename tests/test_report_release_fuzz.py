@@ -352,3 +352,14 @@ def test_coverage_withholds_the_months_every_figure_withholds_on_their_distinct_
     assert not bool(months["suppressed"].astype(bool).any()), months
     unknown = cov[(cov["dimension"] == "month") & (cov["level"] == "unknown")]
     assert bool(unknown["suppressed"].all()), unknown
+
+
+def test_a_withheld_n_of_occupations_by_month_has_no_note_of_what_it_counts(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where occupations by month withholds its n (the inferable share withheld whole, as on the real corpus), its
+    notes say so, and not what the n counts beside it (the sessions without a time)."""
+    import codecensus.aggregate.figures as figures
+
+    monkeypatch.setattr(figures, "_inferable_share_withheld", lambda *_a, **_k: True)
+    fig = _by(_untimed_classified(tmp_path))["occupations_by_month"]
+    assert fig.n_sessions == 0 and len(fig.notes) == 1 and fig.notes[0].startswith("n withheld"), fig.notes

@@ -1056,7 +1056,7 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     shown = [SOC_KEYS[i] for i in totals.index[:top]]
     # its n: the sessions with an inferable occupation, with those without a time (see _untimed_n)
     n_s, n_u = ctx.boot.population(np.where(occ >= 0, 0, -1), 1)
-    notes = _untimed_n(ctx)
+    notes = [] if whole else _untimed_n(ctx)  # (withheld: nothing to say of it)
     if whole:  # its n is the inferable sessions, the inferable total withheld
         n_s, n_u = np.zeros(1, np.int64), np.zeros(1, np.int64)
         notes.append("n withheld: it is the sessions with an inferable occupation, which the occupations figure "
