@@ -173,7 +173,8 @@ def _audit_figure_ns(figures: list[Figure], policy: ReleasePolicy, users: _Users
     seen: set[bytes] = set()
     for big_id, big in ns:
         for small_id, small in ns:
-            if len(small) >= len(big) or len(_minus(small, big)):
+            outside = _minus(small, big)
+            if len(small) >= len(big) or outside is None or len(outside):
                 continue  # not inside
             rest = _minus(big, small)
             if rest is None or rest.tobytes() in seen:
