@@ -57,6 +57,9 @@ class Case:
 # refusals found before (each fixed, with its test in tests/test_report_release_fuzz.py)
 KNOWN: list[Case] = [
     Case(users=60, sessions=1500, months=6, seed=4, unclear_kept=3, abstain_every=5, reasons=True),
+    Case(users=14, sessions=948, months=8, seed=339, rare_expertise=10, untimed=8, reasons=True),
+    Case(users=13, sessions=2383, months=8, seed=343, abstain_every=4, rare_expertise=4, rare_occupation=9, untimed=3,
+         reasons=True),
 ]
 
 

@@ -165,7 +165,8 @@ def test_the_audit_refuses_occupations_by_month_n_beside_a_withheld_inferable_to
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same corpus with occupations by month's n printed (as before): the classified sessions (coverage, or the
     share of sessions' total) less it are the 3 sessions whose occupation is not inferable. The audit refuses it; the
-    audit without the check of the nested pair's totals passed it."""
+    audit without the check of the nested pair's totals (and of two figures' n: work modes' n less it gives them too)
+    passed it."""
     ctx, figs = _occupation_figures(tmp_path)
     df = ctx.data.df
     inf = df["occupation"].isin(list(figures.SOC_KEYS)).to_numpy() & df["month"].notna().to_numpy()
@@ -174,7 +175,9 @@ def test_the_audit_refuses_occupations_by_month_n_beside_a_withheld_inferable_to
     ob.sessions = np.flatnonzero(inf)
     problems = audit_release(figs, ctx.policy, users=ctx.boot.codes)
     assert any("less occupations_by_month's n gives 3 sessions" in p for p in problems), problems
+    assert any("work_modes's n less occupations_by_month's n gives 3 sessions" in p for p in problems), problems
     monkeypatch.setattr(build, "_audit_nested_totals", lambda *a, **k: [])
+    monkeypatch.setattr(build, "_audit_figure_ns", lambda *a, **k: [])
     assert audit_release(figs, ctx.policy, users=ctx.boot.codes) == []
 
 

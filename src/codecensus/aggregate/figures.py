@@ -618,13 +618,18 @@ def fig_coverage(ctx: Context) -> Figure:
         codes = _codes(vals, levels)
         s, u = bs.population(codes, len(levels))
         at = bs.cell_sessions(codes, len(levels))
+        # the months' withheld cells pass the user threshold on their distinct users, as Context decided them (each
+        # counted as the largest's users, the first months, 1 and 4 users with 3 without a time, 6 distinct, took
+        # the first month shown with them: a withheld month at the end of the report's months)
+        by_level = pd.Series(df["user"].to_numpy(dtype=object)).groupby(codes).agg(set) if col == "month" else None
         for i, lv in enumerate(levels):
             rows.append({"dimension": dim, "level": lv, "variable": "sessions", "value": float(s[i]),
                          "ci_low": np.nan, "ci_high": np.nan, "n_users": int(u[i]), "n_sessions": int(s[i]),
                          "suppressed": False, "ci_method": "count", "_pgroup": f"coverage|{dim}",
                          **({"_sessions": at[i]} if at is not None else {}),
                          "_withheld": col == "month" and (lv in ctx.withheld_months
-                                                          or (lv == "unknown" and ctx.untimed_withheld))})
+                                                          or (lv == "unknown" and ctx.untimed_withheld)),
+                         **({"_users": by_level.get(i, set())} if by_level is not None else {})})
     if d.has_facets:
         classified = _facet_df(ctx).to_numpy()
         s, u = bs.population(np.where(classified, 0, -1), 1)
@@ -989,6 +994,19 @@ def _untimed_months(ctx: Context, t: pd.DataFrame, variable: str, population: np
     return frozenset(gone)
 
 
+def _untimed_n(ctx: Context) -> list[str]:
+    """The note of a share series over the months (work modes, occupations by month) whose n counts its population's
+    sessions without a time, which are in no month. Its n is its population's whole, a total other figures release
+    (work modes' n, the occupations' inferable total): the sessions with a time alone, beside that total, gave those
+    without one (596 classified sessions less 588: 8 of 8 users, where 12 without a time passed as a whole), and less
+    the groups of the months it gives, the months it gives none of without them (a first month withheld and off the
+    range, 92 sessions of 4 users, which passed only with the 8 without a time). Less those groups the whole is what
+    :func:`_untimed_months` protects."""
+    if not bool(ctx.data.df["month"].isna().any()):
+        return []
+    return ["n: with the sessions without a time, which are in no month."]
+
+
 def _withhold_months_until_stable(rows: list[dict[str, Any]], t: pd.DataFrame, n_months: int,
                                   to_withhold: Callable[[pd.DataFrame], frozenset[str]],
                                   refinish: Callable[[], pd.DataFrame]) -> pd.DataFrame:
@@ -1038,9 +1056,10 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     # chart the largest groups only (the table keeps all)
     totals = pd.Series(occ[occ >= 0]).value_counts()
     shown = [SOC_KEYS[i] for i in totals.index[:top]]
-    n_s, n_u = ctx.boot.population(np.where(inf, 0, -1), 1)
-    notes: list[str] = []
-    if whole:  # its n is the inferable sessions with a time: with none without one, the inferable total withheld
+    # its n: the sessions with an inferable occupation, with those without a time (see _untimed_n)
+    n_s, n_u = ctx.boot.population(np.where(occ >= 0, 0, -1), 1)
+    notes = [] if whole else _untimed_n(ctx)  # (withheld: nothing to say of it)
+    if whole:  # its n is the inferable sessions, the inferable total withheld
         n_s, n_u = np.zeros(1, np.int64), np.zeros(1, np.int64)
         notes.append("n withheld: it is the sessions with an inferable occupation, which the occupations figure "
                      "withholds (with the classified sessions it would give those whose occupation is not inferable).")
@@ -1051,7 +1070,7 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
         t, ["month", "occupation", "occupation_label"], "share",
         subtitle="Which occupations grow: the study saw management, sales and legal rise fastest outside software.",
         n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra={"shown": shown}, notes=notes,
-        sessions=None if whole else _session_rows(inf),
+        sessions=None if whole else _session_rows(occ >= 0),
     )
 
 
@@ -1118,20 +1137,14 @@ def fig_work_modes_by_month(ctx: Context) -> Figure:
     t = _withhold_months_until_stable(rows, t, len(months),
                                       lambda t: _untimed_months(ctx, t, "share_of_sessions", mode >= 0),
                                       lambda: _finish(ctx, rows, ["month", "mode", "mode_label"], across="mode"))
-    n_s, n_u = ctx.boot.population(np.where(ok, 0, -1), 1)
-    notes: list[str] = []
-    # its n is the classified sessions with a time: the classified sessions (coverage, work modes) less it are those
-    # without a time (the real corpus: 353 - 346, 7 sessions of 1 user)
-    if _few_left_out(ctx, ok, [mode >= 0]):
-        n_s, n_u = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
-        notes.append("n withheld: it is the classified sessions with a time, and the classified sessions (released) "
-                     "less it would give those without one, fewer than the thresholds allow.")
+    # its n: the classified sessions, with those without a time (work modes' n); see _untimed_n
+    n_s, n_u = ctx.boot.population(np.where(mode >= 0, 0, -1), 1)
     return Figure(
         "work_modes_by_month", title,
         f"Each month, the share of classified sessions in each work mode; {ctx.ci_text}.",
         t, ["month", "mode", "mode_label"], "share",
         subtitle="How the mix of work shifts over time (the study: modifying code fell, operating and analysis rose).",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]), sessions=_session_rows(ok) if n_s[0] else None, notes=notes,
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), sessions=_session_rows(mode >= 0), notes=_untimed_n(ctx),
     )
 
 
@@ -2120,6 +2133,18 @@ def fig_usage_intensity(ctx: Context) -> Figure:
     # coverage withholds below the thresholds or as a complement (the real corpus: 373 - 363, 10 sessions of 4 users);
     # then no count of them is released: the figure's n is withheld and its rows count user-weeks, as the bins do.
     untimed = bool(ctx.untimed_withheld and not ok.all())
+    note = ("n withheld: it is the sessions with a time, and all sessions (released) less it would give those without "
+            "one, whose count coverage withholds; the rows count user-weeks.")
+    # Where every session with a time is classified, the classified sessions (coverage, work modes) less its n are
+    # the classified ones without a time (a fuzz store: 8 sessions), which work modes by month protects: likewise.
+    if not untimed and ctx.data.has_facets:
+        classified = _facet_df(ctx).to_numpy()
+        timed = ok.to_numpy()
+        if not (timed & ~classified).any() and _few_left_out(ctx, timed, [classified]):
+            untimed = True
+            note = ("n withheld: it is the sessions with a time, all of them classified, and the classified sessions "
+                    "(released) less it would give the classified ones without a time, fewer than the thresholds "
+                    "allow; the rows count user-weeks.")
     for var, col in (("active_hours", "active_h"), ("sessions", "sessions")):
         v = uw[col].to_numpy(dtype=np.float64)
         mean = bs.mean(whole, v, 1)
@@ -2142,8 +2167,7 @@ def fig_usage_intensity(ctx: Context) -> Figure:
     if "bin" not in t:
         t["bin"] = None
     n_s, n_u = (0, 0) if untimed else (int(ok.sum()), int(uw["user"].nunique()))
-    notes = ["n withheld: it is the sessions with a time, and all sessions (released) less it would give those "
-             "without one, whose count coverage withholds; the rows count user-weeks."] if untimed else []
+    notes = [note] if untimed else []
     return Figure(
         "usage_intensity", title,
         f"Active hours (sum of recorded turn durations) and sessions per user in each calendar week with any use: mean "
@@ -2783,11 +2807,11 @@ RELEASE_MONTH_GROUPS: dict[tuple[str, str], tuple[KeyTotal, ...]] = {
         ("work_modes", None, None, None, "_sessions"),  # the classified sessions
         ("coverage", "classified sessions", "dimension", "all", "_sessions"),
         ("occupations", "share_of_sessions", "occupation", None, "_den_sessions"),  # its total (n / share)
-        ("work_modes_by_month", None, None, None, "_sessions"),  # the classified sessions with a time
+        ("work_modes_by_month", None, None, None, "_sessions"),  # the classified sessions (see _untimed_n)
     ),
     ("occupations_by_month", "share_where_inferable"): (
         ("occupations", "share_where_inferable", "occupation", None, "_den_sessions"),  # the inferable sessions
-        ("occupations_by_month", None, None, None, "_sessions"),  # those with a time
+        ("occupations_by_month", None, None, None, "_sessions"),  # the same (see _untimed_n)
     ),
 }
 
@@ -2823,10 +2847,11 @@ RELEASE_NESTED_CELLS: dict[tuple[str, str, str, str], tuple[tuple[str, str], ...
 # (its ``sessions``; printed when it passes the thresholds), or (figure, variable, column, value): the union of the
 # variable's released rows at that value of the column (one row: its n; a line of cells: their sum, the population
 # where all are released). Every total less one of the same population or of a population inside it (the sessions
-# with a time are among all sessions; the classified ones with a time among the classified) is a group a reader
+# with a time are among all sessions; the classified ones with a value among the classified) is a group a reader
 # works out by subtraction, which must be none or pass (sessions and distinct users): coverage's sessions (373) less
 # usage intensity's n (363) gave the 10 sessions without a time, of 4 users, that coverage withholds; work modes' n
-# (353) less work modes by month's (346) the 7 classified ones without a time, of 1 user. Checked by the report's
+# (353) less work modes by month's (346, when it counted only the sessions with a time) the 7 classified ones without
+# a time, of 1 user. Checked by the report's
 # final audit (on the sets of sessions: a total that is not inside the other gives nothing and is skipped).
 # The sessions not classified (coverage's sessions less its classified ones, both released) are not checked here, nor
 # the differences that hold some of them (those with a time, or a prompt, less the classified ones among them): they
@@ -2837,9 +2862,10 @@ RELEASE_NESTED_NS: dict[str, tuple[tuple[NestedTotal, ...], tuple[str, ...]]] = 
     "timed": ((("usage_intensity", None, None, None),), ()),
     "prompted": ((("session_shape", None, None, None), ("session_shape", "median", "metric", "prompts"),
                   ("session_shape", "mean", "metric", "prompts")), ()),
-    "classified": ((("coverage", "classified sessions", "dimension", "all"), ("work_modes", None, None, None)),
-                   ("classified, timed", "planning decided", "execution decided", "valued")),
-    "classified, timed": ((("work_modes_by_month", None, None, None),), ()),
+    # (work modes by month's n counts its sessions without a time too: see _untimed_n)
+    "classified": ((("coverage", "classified sessions", "dimension", "all"), ("work_modes", None, None, None),
+                    ("work_modes_by_month", None, None, None)),
+                   ("planning decided", "execution decided", "valued")),
     # the decision shares (placeholders of abstained sessions: classified ones only) and, of them, the sessions with
     # actions per prompt (at least one prompt): each kind's bins add up to its line's sessions
     "planning decided": ((("decisions", None, None, None), ("decisions", "median_pct", "kind", "planning"),
