@@ -506,12 +506,20 @@ def test_placeholders_and_kinds() -> None:
         ("林ゆい：おはよう\n田中 さくら: 了解\n  佐々木はるか：はい\n林 のぞみ：x\n山田ゆいさん：x",
          "[PERSON]：おはよう\n[PERSON]: 了解\n  [PERSON]：はい\n[PERSON]：x\n[PERSON]さん：x"),
         ('{"text": "log\\n林ゆい：收到"}', '{"text": "log\\n[PERSON]：收到"}'),
+        # ... a common given name whose first kana is a particle's, right after a one-kanji family name that is also a
+        # noun (before, these stayed with 森のなか：)
+        ("林のぞみ：おはよう\n森はるか: 了解\n原かおりさん：はい\n林ともこ：x\n森やよい：x",
+         "[PERSON]：おはよう\n[PERSON]: 了解\n[PERSON]さん：はい\n[PERSON]：x\n[PERSON]：x"),
         # ... not an honorific, a particle or a copula, nor a particle right after a one-kanji family name that is
         # also a noun (林 "forest": 森のなか, 原として), nor an unlisted family name or a name inside a line
         ("林から：x\n山田がやる：x\n田中 です：x\n林の中：x\n森のなか：x\n原として：x\n"
          "高すぎる：x\nそして 林ゆい：x\n名前はなに：x",
          "林から：x\n山田がやる：x\n田中 です：x\n林の中：x\n森のなか：x\n原として：x\n"
          "高すぎる：x\nそして 林ゆい：x\n名前はなに：x"),
+        # ... nor kana that are a particle's phrase or no listed given name after it (林かな "forest, I wonder", 森とも
+        # "with the woods too", 原はない "there is no field", 林のあと "after the forest", 森もえる)
+        ("林かな：x\n森とも：x\n原はない：x\n林のあと：x\n森もえる：x\n林かよ：x\n原のぞみの：x",
+         "林かな：x\n森とも：x\n原はない：x\n林のあと：x\n森もえる：x\n林かよ：x\n原のぞみの：x"),
         # ... but not a particle, a title, the next field or a sentence after the space, nor ASCII
         ("名前：田中 です\n名前：田中 様\n姓名：张三 电话：138\n姓名：王小明 男\n이름: 서연 학생\n이름: 홍길동 입니다",
          "名前：[PERSON] です\n名前：[PERSON] 様\n姓名：[PERSON] 电话：138\n姓名：[PERSON] 男\n이름: [PERSON] 학생\n이름: [PERSON] 입니다"),

@@ -497,3 +497,46 @@ def test_inline_list_or_mapping_without_a_credential_is_kept(text: str) -> None:
     assert r.redact(text) == text
     doc = json.dumps({"content": "# app settings\n" + text})
     assert r.redact(doc) == doc
+
+
+# -- JSON text with \uXXXX escapes -------------------------------------------------------------------
+# JSON written with json.dumps' default (ensure_ascii) spells every non-ASCII character as an escape: a tool's JSON
+# output, a document pasted into a prompt, a stdout that printed one. The redactor reads such text with the escapes
+# decoded and replaces the escapes the detection covers (before, none of these was found: every rule that needs a
+# non-ASCII letter saw "contrase\u00f1a", "\u6797\u3086\u3044").
+ESCAPED_JSON: list[tuple[str, str]] = [
+    ("log\n林ゆい：收到", "log\n[PERSON]：收到"),
+    ("名前：田中 太郎", "名前：[PERSON]"),
+    ("제 이름은 김민준입니다", "제 이름은 [PERSON]입니다"),
+    ("我叫王小明，负责后端", "我叫[PERSON]，负责后端"),
+    ("my name is José Ibáñez and I run the shop", "my name is [PERSON] and I run the shop"),
+    ("seed phrase: ligero vista talar yogur venta queso yacer trozo ligero vista talar ábaco (keep it)",
+     "seed phrase: [MNEMONIC] (keep it)"),
+    ("🔑 la contraseña es Xk9mPq2z, ¿vale?", "🔑 la contraseña es [SECRET], ¿vale?"),  # (a surrogate pair first)
+    ("パスワードは「Xk9mPq2z」です。メールは ottilie.vanderkamp@fjordwise.io", "パスワードは「[SECRET]」です。メールは [EMAIL]"),
+]
+
+# escaped JSON text with nothing to find, and an escaped backslash before "u" (a literal \u00e9, no escape)
+ESCAPED_JSON_KEPT = [
+    "Привет, запусти тесты в app/main.py и проверь сервер на порту 8080",
+    "林の中：x\n森のなか：x\n名前はなに：x\n高すぎる：x",
+    "café crème brûlée, naïve résumé — «déjà vu» ✓",
+    "the regex \\u00e9 matches é; contrase\\u00f1a es una palabra",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ESCAPED_JSON, ids=range(len(ESCAPED_JSON)))
+def test_value_in_json_text_with_unicode_escapes_is_redacted(text: str, expected: str) -> None:
+    r = get_redactor()
+    assert r.redact(text) == expected
+    doc = json.dumps({"type": "tool_result", "content": text})  # ensure_ascii: every non-ASCII character escaped
+    out = r.redact(doc)
+    assert out.isascii()  # only the escapes a detection covers were replaced; the others stay escapes
+    assert json.loads(out) == {"type": "tool_result", "content": expected}
+    assert r.redact(out) == out
+
+
+@pytest.mark.parametrize("text", ESCAPED_JSON_KEPT, ids=range(len(ESCAPED_JSON_KEPT)))
+def test_json_text_with_unicode_escapes_and_nothing_to_find_is_kept(text: str) -> None:
+    doc = json.dumps({"content": text})
+    assert get_redactor().redact(doc) == doc

@@ -104,6 +104,15 @@ FOUND = [
     (f"Seed phrase: {SEED11.title()}\nI lost the last word", "Seed phrase: [MNEMONIC]\nI lost the last word"),
     (f"my recovery words: {SEED11.replace(' ', ', ')}.", "my recovery words: [MNEMONIC]."),
     (f"Mnemonic: {SEED23.title()}", "Mnemonic: [MNEMONIC]"),
+    # ... after the cue's verb, which stays outside the phrase (before, "are" or "was" and 11 words were a phrase of 12
+    # words to the seed_phrase rule: "my recovery words [MNEMONIC]"; "is" is too short for one of its words), and
+    # whole 12-word phrases after it the same
+    (f"my recovery words are {SEED11}. Keep them safe.", "my recovery words are [MNEMONIC]. Keep them safe."),
+    (f"the seed phrase was {SEED11}", "the seed phrase was [MNEMONIC]"),
+    (f"my wallet seed is {SEED11}, I think", "my wallet seed is [MNEMONIC], I think"),
+    (f"my recovery words are {SEED}. Keep them safe.", "my recovery words are [MNEMONIC]. Keep them safe."),
+    (f"my recovery words were {SEED.replace('yellow', 'wrong')}", "my recovery words were [MNEMONIC]"),
+    (f"My Recovery Words Are {SEED11.title()}\nok", "My Recovery Words Are [MNEMONIC]\nok"),
 ]
 
 KEPT = [
@@ -145,6 +154,8 @@ KEPT = [
     f"seed phrase: {SEED11.replace('wave', 'wabe').title()}",
     f"seed phrase: {' '.join(SEED.split()[:10]).title()}",
     SEED11.title(),
+    # ... 10 listed words after the cue's verb (with the verb, 11 words: no phrase either)
+    f"my recovery words are {' '.join(SEED.split()[:10])}",
 ]
 
 

@@ -221,9 +221,13 @@ def test_secret_or_number_is_redacted(text: str, expected: str) -> None:
 def test_password_said_in_another_language_is_redacted(text: str, expected: str) -> None:
     r = get_redactor()
     assert r.redact(text) == expected
-    # as JSON text written as UTF-8 (a name written with \\uXXXX escapes is not read, for any rule)
-    doc = json.dumps({"content": "$ cat notes\n" + text}, ensure_ascii=False)
-    assert json.loads(r.redact(doc)) == {"content": "$ cat notes\n" + expected}
+    # as JSON text written as UTF-8, and with json.dumps' default \\uXXXX escapes of every non-ASCII character
+    # (contrase\\u00f1a, \\u30d1\\u30b9\\u30ef\\u30fc\\u30c9: before, none of the escaped ones was read)
+    for ascii_only in (False, True):
+        doc = json.dumps({"content": "$ cat notes\n" + text}, ensure_ascii=ascii_only)
+        out = r.redact(doc)
+        assert json.loads(out) == {"content": "$ cat notes\n" + expected}, ascii_only
+        assert r.redact(out) == out
 
 
 @pytest.mark.parametrize("text", KEPT, ids=range(len(KEPT)))

@@ -612,9 +612,18 @@ _CJK_SPEAKER = re.compile(
 )  # (a line break matched, not looked behind for: 1.3x faster)
 #: The start of a hiragana word that is no given name (:data:`_HIRA_NOT_GIVEN_START`), for :func:`_speaker`; and,
 #: right after a one-kanji family name that is also a noun (林 "forest", 森 "woods", 原 "field"), any particle: 森のなか：,
-#: 原として：, 林もある： are no names (林のぞみ： is lost with them; 林 のぞみ：, with a space, is taken)
+#: 原として：, 林もある： are no names (林 のぞみ：, with a space, is taken; 林のぞみ： when the kana are a common given
+#: name, :data:`_HIRA_PARTICLE_GIVEN`)
 _HIRA_NOT_GIVEN_HEAD = re.compile(_HIRA_NOT_GIVEN_START)
 _HIRA_PARTICLE_HEAD = re.compile("[のとはもかや]")
+#: Common given names in hiragana that start with one of those particles' kana (のぞみ, ともこ, はるか, ももこ, かおり,
+#: やよい): right after a one-kanji family name they are a name all the same (林のぞみ：, 森はるか：, 原かおりさん：). Not
+#: those that are also a particle's phrase there (かな "I wonder", かよ, とも "also", のの, のあ)
+_HIRA_PARTICLE_GIVEN = frozenset(
+    """のぞみ のりこ のりか のどか ともこ ともみ ともか ともえ ともよ としこ としえ ときこ はるか はるな はるみ はるひ
+    はるこ はるき はるの はなこ はづき はつみ はやと ももこ ももか もえか もとこ かおり かおる かなこ かなえ かなみ
+    かずこ かずみ かずえ かずや かずき かえで かりん かれん かすみ かほり かつこ やよい やすこ やすよ やすえ やえこ""".split()
+)
 
 _NAME_DOT_RE = re.compile(_NAME_DOT)
 _HANGUL_RE = re.compile(f"[{_HANGUL}]")
@@ -636,8 +645,9 @@ def _speaker(m: re.Match[str]) -> bool:
     """Is a speaker label's ``f`` a known family name and ``g`` a given name of the same script, no title or field word
     nor, after a Chinese surname, a word that starts with it (田中 太郎：, 王 小明:, 김 민준:, not 注意 事項：, 이 파일:,
     金 额:), or ``h`` a given name in hiragana after a listed
-    Japanese family name, no particle, copula or honorific, no word the labels reject (林ゆい：, not 田中さん：,
-    林から：, 山田がやる：, 田中 です：, 森のなか：), or ``k`` a given name in katakana after a listed Japanese family
+    Japanese family name, no particle, copula or honorific, no word the labels reject, and right after a one-kanji
+    family name no particle's kana first unless a common given name's (林ゆい：, 林のぞみ：, not 田中さん：, 林から：,
+    山田がやる：, 田中 です：, 森のなか：, 林かな：), or ``k`` a given name in katakana after a listed Japanese family
     name, no field word and, right after a one-kanji family name that is also a noun, after a space (田中 ジョン：,
     佐藤マリア：, 林 マリア：, not 原データ：, 田中 ファイル：), or ``t`` an honorific of the family name's language
     after a listed family name (田中さん：, 田中 様：, 王先生：, 高小姐：, 김 씨:, not 田中 小姐：), or
@@ -668,7 +678,12 @@ def _speaker(m: re.Match[str]) -> bool:
         return (
             family in _JP_SURNAMES
             and _HIRA_NOT_GIVEN_HEAD.match(kana) is None
-            and (len(family) > 1 or m.start("h") > m.end("f") or _HIRA_PARTICLE_HEAD.match(kana) is None)
+            and (
+                len(family) > 1
+                or m.start("h") > m.end("f")
+                or _HIRA_PARTICLE_HEAD.match(kana) is None
+                or kana in _HIRA_PARTICLE_GIVEN
+            )
             and kana not in _HIRA_NOT_NAMES
             and kana not in _CJK_NOT_GIVEN
         )

@@ -863,6 +863,10 @@ _MARK = "\u0300-\u036f"
 #: ones have up to 9), each with its accents composed, decomposed or left out (ábaco, a\u0301baco, abaco), as
 #: :func:`bip39_phrases` looks words up
 _CUE_SEED_WORD = rf"[{_LO}](?:[{_MARK}]*[{_LO}]){{2,8}}[{_MARK}]*"
+#: Not the cue's verb as a seed phrase's first word (the cue's separator may be left out): "my recovery words are"
+#: and 11 words of a 12-word phrase are the cue and 11 words, not a phrase of 12 that starts with "are" (no BIP-39
+#: list has is, was, are or were)
+_NOT_CUE_VERB = rf"(?!(?i:is|was|are|were)(?![^\W\d_]|[{_MARK}]))"
 
 
 # -- rules ---------------------------------------------------------------------------------------
@@ -1553,7 +1557,7 @@ RULES: tuple[Rule, ...] = (
         K.MNEMONIC,
         re.compile(
             _CUE_LEFT + _SEED_CUE_WORDS + _CUE_SEP
-            + rf"(?P<v>{_CUE_SEED_WORD}(?:[ \t]+{_CUE_SEED_WORD}){{11,23}})(?![^\W\d_]|[{_MARK}])"
+            + rf"(?P<v>{_NOT_CUE_VERB}{_CUE_SEED_WORD}(?:[ \t]+{_CUE_SEED_WORD}){{11,23}})(?![^\W\d_]|[{_MARK}])"
         ),
         ("mnemonic", "phrase", "seed", "words"),
         starts=seed_starts,
@@ -1884,7 +1888,7 @@ def bip39_phrases(text: str) -> Iterator[tuple[int, int]]:
 #: :data:`_WORD_RUN` reads them (capitalised, in capitals, comma-separated, numbered, one a line)
 _CUED_RUN = re.compile(
     _CUE_LEFT + _SEED_CUE_WORDS + _CUE_SEP + r"(?:[ \t]*(?:\r?\n|(?:\\r)?\\n)){0,2}[ \t]*"
-    + rf"(?P<v>{_SEED_ITEM}?{_SEED_WORD}(?:{_SEED_SEP}{_SEED_ITEM}?{_SEED_WORD}){{10,29}})"
+    + rf"(?P<v>{_NOT_CUE_VERB}{_SEED_ITEM}?{_SEED_WORD}(?:{_SEED_SEP}{_SEED_ITEM}?{_SEED_WORD}){{10,29}})"
 )
 
 

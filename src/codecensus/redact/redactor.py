@@ -9,8 +9,8 @@ Pipeline for one text (all deterministic; nothing is kept between calls):
    user names seen in home-directory paths, caller-supplied names;
 5. the same detectors over the text as a reader sees it, when it differs from the characters
    (:func:`plain_view`: zero-width characters dropped, full-width and Cyrillic/Greek look-alike
-   letters mapped to ASCII, ``%40``-style escapes decoded), spans mapped back; and over the
-   decoded text of base64 runs (:func:`base64_hits`: a run whose decoded text holds a detection
+   letters mapped to ASCII, ``%40``-style escapes and JSON's ``\\u00f1`` escapes decoded), spans mapped
+   back; and over the decoded text of base64 runs (:func:`base64_hits`: a run whose decoded text holds a detection
    is replaced whole);
 6. overlapping spans are merged into one; its kind is the most specific one
    (:data:`entities.KINDS` order), so every detected character is covered exactly once.
@@ -366,10 +366,13 @@ _LOOKALIKE = str.maketrans(
     "oavABEHIKMNOPTYXZ",
 )
 _LOOKALIKE_CHARS = "".join(chr(c) for c in _LOOKALIKE)
-# percent escapes of punctuation only (upper-case hex, as URLs write them; "%3d" is a printf format)
+_NO_FOLD: dict[int, int] = {}
+# percent escapes of punctuation only (upper-case hex, as URLs write them; "%3d" is a printf format); JSON's
+# \uXXXX escapes of non-ASCII characters (json.dumps' default, ensure_ascii: "contrase\u00f1a", "\u7530\u4e2d")
 _VIEW_TRIGGER = re.compile(
     "[\u00ad\u200b-\u200d\u2060\ufeff\uff01-\uff5e]|%(?:2[0-9A-F]|3[A-F]|40|5[B-F]|7[B-E])"
     f"|[A-Za-z0-9][{_LOOKALIKE_CHARS}]|[{_LOOKALIKE_CHARS}][A-Za-z0-9]"
+    r"|\\u(?:00[89a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]|[1-9a-fA-F][0-9a-fA-F]{2})[0-9a-fA-F]"
 )
 _HEX = frozenset("0123456789abcdefABCDEF")
 _VIEW_REACH = 600  # characters read on each side of a trigger (a PEM key body is longer, but its header is not)
@@ -624,7 +627,9 @@ def plain_view(text: str, a: int = 0, b: int | None = None) -> tuple[str, list[i
     Returns the view and, for each of its characters, the start and end in ``text`` of the characters it
     stands for (a ``%40`` escape is one ``@``; a dropped zero-width character belongs to no view character),
     and the line breaks it joined (:func:`_joinable_breaks`) as ``(view index after it, start, end)``. Only
-    1-byte printable ``%XX`` escapes are decoded.
+    1-byte printable ``%XX`` escapes are decoded, and JSON's ``\\uXXXX`` escapes (:func:`_json_escape`: JSON text
+    written with ``json.dumps``' default ``ensure_ascii``, where ``contrase\\u00f1a`` and ``\\u7530\\u4e2d`` are what
+    a tool's output or a pasted document holds); a letter written as an escape is not folded as a look-alike.
     """
     n = len(text) if b is None else b
     breaks = dict(_joinable_breaks(text, a, n))
@@ -646,8 +651,21 @@ def plain_view(text: str, a: int = 0, b: int | None = None) -> tuple[str, list[i
                 ends.append(breaks[i])
             i = breaks[i]
             continue
+        j = i + 1
+        fold = _LOOKALIKE  # (not for a letter written as an escape: escaped Cyrillic is Russian, no disguise)
+        if ch == "\\" and j < n:
+            if text[j] == "\\":  # an escaped backslash: kept as it is (a "u" after it starts no escape)
+                out.append("\\\\")
+                starts.extend((i, j))
+                ends.extend((j, j + 1))
+                i += 2
+                continue
+            decoded = _json_escape(text, i, n)
+            if decoded is not None:
+                ch, j = decoded
+                fold = _NO_FOLD
         if ch in _INVISIBLE:
-            i += 1
+            i = j
             continue
         if ch == "%" and i + 2 < n and text[i + 1] in "234567" and text[i + 2] in _HEX:
             c = chr(int(text[i + 1 : i + 3], 16))
@@ -659,11 +677,35 @@ def plain_view(text: str, a: int = 0, b: int | None = None) -> tuple[str, list[i
                 continue
         if "\uff01" <= ch <= "\uff5e":
             ch = chr(ord(ch) - 0xFEE0)
-        out.append(ch.translate(_LOOKALIKE))
+        out.append(ch.translate(fold))
         starts.append(i)
-        ends.append(i + 1)
-        i += 1
+        ends.append(j)
+        i = j
     return "".join(out), starts, ends, joins
+
+
+def _json_escape(text: str, i: int, n: int) -> tuple[str, int] | None:
+    """The character a JSON ``\\uXXXX`` escape at ``text[i]`` stands for (a surrogate pair's two escapes are one
+    character) and where the escape ends, or None: no escape there, a lone surrogate, or a character that is not
+    printable or would end or escape a JSON string (``\\u0022``, ``\\u005c``), which is left as written."""
+    if not text.startswith("\\u", i) or i + 6 > n or not all(c in _HEX for c in text[i + 2 : i + 6]):
+        return None
+    code, j = int(text[i + 2 : i + 6], 16), i + 6
+    if 0xD800 <= code < 0xDC00:
+        if not (text.startswith("\\u", j) and j + 6 <= n and all(c in _HEX for c in text[j + 2 : j + 6])):
+            return None
+        low = int(text[j + 2 : j + 6], 16)
+        if not 0xDC00 <= low < 0xE000:
+            return None
+        code, j = 0x10000 + (code - 0xD800) * 0x400 + (low - 0xDC00), j + 6
+    elif 0xDC00 <= code < 0xE000:
+        return None
+    ch = chr(code)
+    if ch in _INVISIBLE:
+        return ch, j
+    if not ch.isprintable() or ch in "\"\\":
+        return None
+    return ch, j
 
 
 _B64_RUN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,8192}={0,2}")
