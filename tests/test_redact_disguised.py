@@ -514,6 +514,11 @@ ESCAPED_JSON: list[tuple[str, str]] = [
      "seed phrase: [MNEMONIC] (keep it)"),
     ("🔑 la contraseña es Xk9mPq2z, ¿vale?", "🔑 la contraseña es [SECRET], ¿vale?"),  # (a surrogate pair first)
     ("パスワードは「Xk9mPq2z」です。メールは ottilie.vanderkamp@fjordwise.io", "パスワードは「[SECRET]」です。メールは [EMAIL]"),
+    # an address right after an escape: the address's pattern also matches from the escape's "u" (\uff1aottilie@...);
+    # the span starts after the escape, not inside it (that left "\[EMAIL]": an invalid escape and a lost colon)
+    ("連絡先：ottilie.vanderkamp@fjordwise.io", "連絡先：[EMAIL]"),
+    ("😀ottilie.vanderkamp@fjordwise.io (me)", "😀[EMAIL] (me)"),  # (after a surrogate pair's low half)
+    ("メール→ottilie.vanderkamp@fjordwise.io。", "メール→[EMAIL]。"),
 ]
 
 # escaped JSON text with nothing to find, and an escaped backslash before "u" (a literal \u00e9, no escape)
@@ -534,6 +539,25 @@ def test_value_in_json_text_with_unicode_escapes_is_redacted(text: str, expected
     assert out.isascii()  # only the escapes a detection covers were replaced; the others stay escapes
     assert json.loads(out) == {"type": "tool_result", "content": expected}
     assert r.redact(out) == out
+
+
+def test_span_starting_inside_an_escape_of_an_ascii_letter_takes_the_escape() -> None:
+    # a hand-written escape of an ASCII letter (json.dumps writes "A"): the letter is the address's, the span starts at
+    # the backslash; an escaped backslash before "u" starts no escape (the "u" is text); a plain string's \\uff1a is
+    # read as the escape it looks like (the plain view reads it so too)
+    r = get_redactor()
+    assert json.loads(r.redact('{"to": "\\u004fttilie.vanderkamp@fjordwise.io"}')) == {"to": "[EMAIL]"}
+    literal = "regex \\uff1aottilie.vanderkamp@fjordwise.io"
+    assert r.redact(literal) == "regex \\uff1a[EMAIL]"
+    assert json.loads(r.redact(json.dumps(literal))) == "regex \\[EMAIL]"
+
+
+@pytest.mark.parametrize("user", ["carol", "dev_ops.2"])
+def test_windows_home_path_in_json_text_inside_a_json_string_is_redacted(user: str) -> None:
+    # JSON text (a tool's output) held in a JSON string: each backslash of C:\Users\x is written four times
+    inner = json.dumps({"cwd": f"C:\\Users\\{user}\\proj"})
+    out = get_redactor().redact(json.dumps({"content": inner}))
+    assert json.loads(json.loads(out)["content"]) == {"cwd": "C:\\Users\\[PATH_USER]\\proj"}
 
 
 @pytest.mark.parametrize("text", ESCAPED_JSON_KEPT, ids=range(len(ESCAPED_JSON_KEPT)))

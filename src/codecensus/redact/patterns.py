@@ -1652,7 +1652,8 @@ RULES: tuple[Rule, ...] = (
         "path_user_windows",
         K.PATH_USER,
         re.compile(
-            r"(?i:[A-Z]:(?:\\{1,2}|/)(?:Users|Documents and Settings)(?:\\{1,2}|/))"
+            # (a backslash written once, escaped in JSON text, or escaped twice: JSON text inside a JSON string)
+            r"(?i:[A-Z]:(?:\\{1,4}|/)(?:Users|Documents and Settings)(?:\\{1,4}|/))"
             r"(?P<u>[^\\/\s\"'`:;,*?<>|()\[\]{}]{1,64})(?=[\\/\s\"'`:;,)\]}]|$)"
         ),
         ("users", "documents and settings"),

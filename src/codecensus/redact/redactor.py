@@ -778,11 +778,45 @@ def _matches(rule: Rule, text: str, lower: str) -> Iterator[re.Match[str]]:
 
 
 def _finish(text: str, h: RawHit) -> Entity:
-    """Never end a span on a dangling backslash (would break an escape in embedded JSON)."""
-    end = h.end
-    while end > h.start and text[end - 1] == "\\":
+    """Never end a span on a dangling backslash, nor start one inside a JSON ``\\uXXXX`` escape (either would
+    break an escape in embedded JSON: ``\\uff1aa@b.com`` read from its "u" left ``\\[EMAIL]``)."""
+    start, end = h.start, h.end
+    esc = _escape_around(text, start)
+    if esc is not None:
+        start = _escape_start_fix(text, *esc)
+    while end > start and text[end - 1] == "\\":
         end -= 1
-    return Entity(h.kind, h.start, end, round(h.score, 3), h.source)
+    return Entity(h.kind, start, max(start, end), round(h.score, 3), h.source)
+
+
+def _escape_around(text: str, i: int) -> tuple[int, int] | None:
+    """``(backslash, end)`` of the JSON ``\\uXXXX`` escape that ``text[i]`` is inside (after its backslash), or
+    None. A backslash that is itself escaped (``\\\\u00e9``) starts no escape."""
+    for k in range(i - 1, max(-1, i - 6), -1):
+        if text[k] != "\\":
+            continue
+        if not text.startswith("u", k + 1) or k + 6 > len(text) or not all(c in _HEX for c in text[k + 2 : k + 6]):
+            return None
+        n = 0
+        while k - n > 0 and text[k - n - 1] == "\\":
+            n += 1
+        return (k, k + 6) if n % 2 == 0 else None
+    return None
+
+
+def _escape_start_fix(text: str, k: int, j: int) -> int:
+    """Where a span that starts inside the escape ``text[k:j]`` starts: at the backslash when the escape writes an
+    ASCII letter or digit (``\\u0041lice@b.com``: the letter is the value's), else past the escape (and past the low
+    half of a surrogate pair): ``\\uff1a`` (a full-width colon) is not part of ``a@b.com``; an escape of a non-ASCII
+    letter that belongs to the value was already covered from its backslash by the plain view's detection."""
+    code = int(text[k + 2 : j], 16)
+    if code < 0x80 and chr(code).isalnum():
+        return k
+    if 0xD800 <= code < 0xDC00 and text.startswith("\\u", j):
+        low = text[j + 2 : j + 6]
+        if len(low) == 4 and all(c in _HEX for c in low) and 0xDC00 <= int(low, 16) < 0xE000:
+            return j + 6
+    return j
 
 
 # -- singletons --------------------------------------------------------------------------------
