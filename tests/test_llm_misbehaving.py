@@ -540,15 +540,15 @@ def test_ray_actors_send_what_each_part_cost_and_it_adds_up_to_a_local_run(
     server: ChatServer, store_path: Path, tmp_path: Path
 ) -> None:
     """The Ray UDF (ClassifyParts, run here without a cluster, as two actors) returned no account: what each actor
-    spent stayed in it. Each part's status row now carries what the actor's account counted for it, and those add
-    up to the account of a local run of the same sessions with the same answers."""
+    spent stayed in it. Each actor now keeps its account under the run's ``spend`` folder (its ledger: the Ray actor's
+    id, given here), and those add up to the account of a local run of the same sessions with the same answers."""
     import pyarrow as pa
 
     from codecensus.classify.cache import Account
     from codecensus.classify.evidence import reading_order
     from codecensus.classify.run import select_sessions
     from codecensus.engine.ray_engine import write_evidence
-    from codecensus.engine.tasks import ClassifyParts
+    from codecensus.engine.tasks import ClassifyParts, spent_by_actors
     from codecensus.store import Store
 
     server.release.set()
@@ -561,11 +561,15 @@ def test_ray_actors_send_what_each_part_cost_and_it_adds_up_to_a_local_run(
         run = str(tmp_path / "run")
         parts = write_evidence(st, keys, run, batch_size=2, order=reading_order("openai"))
     assert len(parts) >= 2  # parts for both actors
-    actors = [ClassifyParts("openai", out=run, budget_usd=2.5, **opts) for _ in range(2)]
+    actors = [ClassifyParts("openai", out=run, budget_usd=2.5, ledger=f"actor{i}", **opts) for i in range(2)]
     total = Account(budget_usd=5.0)
     for i, part in enumerate(parts):
         (status,) = actors[i % 2](pa.table({"part": [part]})).to_pylist()
-        total.add(json.loads(status["account"]))
+        assert status["rows"] > 0 and status["stopped"] is None
+    spent = spent_by_actors(run)
+    assert len(spent) == 2
+    for counts in spent:
+        total.add(counts)
     want, got = local.account.as_dict(), total.as_dict()
     assert want["calls"] > 2 and want["cost_usd"] > 0
     for k in ("calls", "sessions", "input_tokens", "output_tokens", "repairs", "retries", "abstentions",
