@@ -1274,11 +1274,17 @@ def fig_value_by_month(ctx: Context) -> Figure:
             base_month = ctx.data.months.index(mean["month"].iloc[0])
         return t, info
 
-    t, info = finish(frozenset())
+    # a month's classified sessions (work modes by month: a released cell's n / share) less its sessions with a value
+    # (its raw row's n) are its classified sessions without one: where they are some but fail the thresholds, the month
+    # is withheld (with complementary ones)
+    classified = _facet_df(ctx).to_numpy()
+    month = ctx.data.df["month"]
+    gaps = frozenset(m for m in ctx.months if _few_left_out(ctx, np.isfinite(vals), [classified & (month == m).to_numpy()]))
+    t, info = finish(gaps)
     # the sessions with a value but without a time: the figure's n (and value by mode's) less the released months
     lone = _untimed_lone_month(ctx, t, "raw", np.isfinite(vals))
     if lone is not None:
-        t, info = finish(frozenset({lone}))
+        t, info = finish(gaps | {lone})
     base = info.get("base_month", "the first month")
     n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals), 0, -1), 1)
     notes: list[str] = []
@@ -1923,22 +1929,38 @@ def fig_decisions(ctx: Context) -> Figure:
     rows: list[dict[str, Any]] = []
     whole = np.zeros(len(df), dtype=np.int64)
     bins = np.arange(0, 101, 10)
+    classified = _facet_df(ctx).to_numpy()
+    withheld: list[str] = []
     for kind, col in (("planning", "user_planning_pct"), ("execution", "user_execution_pct")):
         v = df[col].to_numpy(dtype=np.float64)
         med = ctx.boot.quantile(whole, v, 1, 0.5)
         mean = ctx.boot.mean(whole, v, 1)
-        rows += _rows([{"kind": kind, "bin": "all"}], "median_pct", med, *med.ci(ctx.level))
-        rows += _rows([{"kind": kind, "bin": "all"}], "mean_pct", mean, *mean.ci(ctx.level))
+        line = _rows([{"kind": kind, "bin": "all"}], "median_pct", med, *med.ci(ctx.level))
+        line += _rows([{"kind": kind, "bin": "all"}], "mean_pct", mean, *mean.ci(ctx.level))
         b = np.where(np.isfinite(v), np.clip(np.digitize(v, bins[1:-1], right=False), 0, len(bins) - 2), -1)
         has = np.isfinite(v)
         e = ctx.boot.shares(np.where(has, 0, -1), b, 1, len(bins) - 1)
         lo, hi = e.ci(ctx.level)
         keys = [{"kind": kind, "bin": f"{bins[i]}–{bins[i + 1]}%"} for i in range(len(bins) - 1)]
         # each kind's bins are their own partition (its total is released as its median's and mean's n)
-        rows += [{**r, "_pgroup": f"share_of_sessions|{kind}"} for r in _rows(keys, "share_of_sessions", e, lo, hi)]
+        line += [{**r, "_pgroup": f"share_of_sessions|{kind}"} for r in _rows(keys, "share_of_sessions", e, lo, hi)]
+        # the kind's sessions with a share (its median's and mean's n, and any released bin's n / share) beside the
+        # classified sessions (released) give those without one: where they are some but fail the thresholds, the
+        # kind is withheld whole (every row gives its total)
+        if _few_left_out(ctx, has, [classified]):
+            withheld.append(kind)
+            for r in line:
+                r["force_suppress"] = True
+        rows += line
     t = _finish(ctx, rows, ["kind", "bin"])
     valid = np.isfinite(df["user_planning_pct"].to_numpy(dtype=np.float64))
     n_s, n_u = ctx.boot.population(np.where(valid, 0, -1), 1)
+    notes = [f"{kind} withheld: its sessions with a decision share (any of its rows gives their count), and the "
+             f"classified sessions (released) less them would give those without one, fewer than the thresholds "
+             f"allow." for kind in withheld]
+    if "planning" in withheld:  # its n is the sessions with a planning share
+        n_s, n_u = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+        notes.append("n withheld: it is the sessions with a planning share (see above).")
     return Figure(
         "decisions", title,
         f"Share of each session's planning decisions (what to do, which approach, what counts as done) and execution "
@@ -1946,7 +1968,8 @@ def fig_decisions(ctx: Context) -> Figure:
         f"distribution in 10-point bins; {ctx.ci_text}.",
         t, ["kind", "bin"], "share",
         subtitle="The study's median session: the user made ~70% of planning and ~20% of execution decisions.",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]), sessions=_session_rows(valid),
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), notes=notes,
+        sessions=None if "planning" in withheld else _session_rows(valid),
     )
 
 
