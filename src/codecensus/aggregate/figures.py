@@ -1249,6 +1249,22 @@ def _untimed_lone_month(ctx: Context, t: pd.DataFrame, variable: str, population
     return str(line.sort_values(["n_sessions", "month"]).iloc[0]["month"])
 
 
+def _value_gap_months(ctx: Context) -> frozenset[str]:
+    """The months whose classified sessions without a value are some but fail the thresholds: a month's classified
+    sessions (work modes by month: a released cell's n / share) less its sessions with a value (value by month's raw
+    row's n, value by mode's index cells of the month added up) give them. Value by month and value by mode withhold
+    these months (decided once, shared)."""
+    if "value_gap_months" in ctx.decided:
+        return ctx.decided["value_gap_months"]
+    df = ctx.data.df
+    valued = np.isfinite(df["value_usd"].to_numpy(dtype=np.float64))
+    classified = _facet_df(ctx).to_numpy()
+    month = df["month"]
+    gaps = frozenset(m for m in ctx.months if _few_left_out(ctx, valued, [classified & (month == m).to_numpy()]))
+    ctx.decided["value_gap_months"] = gaps
+    return gaps
+
+
 def fig_value_by_month(ctx: Context) -> Figure:
     title = "Value per session by month"
     df = ctx.data.df
@@ -1277,9 +1293,7 @@ def fig_value_by_month(ctx: Context) -> Figure:
     # a month's classified sessions (work modes by month: a released cell's n / share) less its sessions with a value
     # (its raw row's n) are its classified sessions without one: where they are some but fail the thresholds, the month
     # is withheld (with complementary ones)
-    classified = _facet_df(ctx).to_numpy()
-    month = ctx.data.df["month"]
-    gaps = frozenset(m for m in ctx.months if _few_left_out(ctx, np.isfinite(vals), [classified & (month == m).to_numpy()]))
+    gaps = _value_gap_months(ctx)
     t, info = finish(gaps)
     # the sessions with a value but without a time: the figure's n (and value by mode's) less the released months
     lone = _untimed_lone_month(ctx, t, "raw", np.isfinite(vals))
@@ -1332,7 +1346,9 @@ def fig_value_by_mode(ctx: Context) -> Figure:
                   "ci_high": np.nan, "n_users": int(u[0]), "n_sessions": int(s[0]), "suppressed": False,
                   "ci_method": None, "_pgroup": f"{v}|all", "_withheld": True, "_hidden": True,
                   "_users": frozenset(ctx.boot.codes[rest].tolist())} for v in ("mean_usd", "median_usd")]
-    # index by mode over months (each mode's first released month = 100)
+    # index by mode over months (each mode's first released month = 100); a month's modes here add up to its classified
+    # sessions with a value: a month whose classified sessions without one are too few is withheld, as in value by month
+    gaps = _value_gap_months(ctx)
     months = ctx.data.months
     M = len(months)
     by: Estimate | None = None
@@ -1342,7 +1358,7 @@ def fig_value_by_mode(ctx: Context) -> Figure:
         cell = np.where((mi >= 0) & (mode >= 0), mode * M + mi, -1)
         by = ctx.boot.mean(cell, vals, K * M)
         ok = (ctx.passes(by.n_users, by.n_sessions) & np.isfinite(by.est)
-              & np.tile(~np.isin(np.asarray(months, dtype=object), list(ctx.withheld_months)), K))
+              & np.tile(~np.isin(np.asarray(months, dtype=object), [*ctx.withheld_months, *gaps]), K))
 
     def index_rows(base_at: dict[str, int]) -> list[dict[str, Any]]:
         """Each mode's monthly means as an index on its month ``base_at`` (default: its first month that passes)."""
@@ -1371,7 +1387,7 @@ def fig_value_by_mode(ctx: Context) -> Figure:
                             "value": float(ie[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
                             "n_users": int(by.n_users[j * M + i]), "n_sessions": int(by.n_sessions[j * M + i]),
                             "suppressed": False, "ci_method": ctx.boot.method, "force_suppress": not okj[i],
-                            "_pgroup": f"index|{k}",
+                            "_pgroup": f"index|{k}", "_withheld": m in gaps,
                             **({"_sessions": by.sessions[j * M + i]} if by.sessions is not None else {})})
         return out
 
