@@ -49,6 +49,10 @@ class Case:
     rare_occupation: int | None = None  # this many sessions of one user moved to an occupation nobody else has
     untimed: int = 0  # this many sessions without a start time
     reasons: bool = False  # the abstention reasons classify stores
+    # (drawn after the fields above, so an older seed keeps those; its store differs only where one of these is drawn)
+    undecided: int = 0  # this many classified sessions without decision shares (planning and execution)
+    unvalued: int = 0  # this many classified sessions without a value estimate
+    all_inferable: bool = False  # every occupation inferable (each user's most common one; abstentions excepted)
 
     def text(self) -> str:
         return " ".join(f"{k}={getattr(self, k)}" for k in self.__slots__ if getattr(self, k) not in (None, 0, False))
@@ -77,6 +81,11 @@ def draw(rng: np.random.Generator, seed: int) -> Case:
     if rng.random() < 0.3:
         c.untimed = int(rng.integers(1, 15))
     c.reasons = bool(rng.random() < 0.5)
+    if rng.random() < 0.3:
+        c.undecided = int(rng.integers(1, 15))
+    if rng.random() < 0.3:
+        c.unvalued = int(rng.integers(1, 15))
+    c.all_inferable = bool(rng.random() < 0.2)
     return c
 
 
@@ -98,6 +107,12 @@ def perturb(c: Case, s: pd.DataFrame, f: pd.DataFrame) -> tuple[pd.DataFrame, pd
         if c.reasons:
             f.loc[f.index[drop], "outcome_reason"] = None
     kept_unclear = (f["outcome"] == "unclear").to_numpy()
+    if c.all_inferable:
+        known = f["occupation"] != NOT_INFERABLE
+        most = f["occupation"][known].groupby(user[known.to_numpy()]).agg(lambda x: x.value_counts().index[0])
+        f["occupation"] = pd.Series(user, index=f.index).map(most).fillna("15")
+        if c.reasons:
+            f["occupation_reason"] = None
     if c.rare_expertise is not None:
         for lv, to in ((1, 2), (5, 4)):
             at = np.flatnonzero((f["expertise"] == lv).to_numpy())
@@ -117,6 +132,13 @@ def perturb(c: Case, s: pd.DataFrame, f: pd.DataFrame) -> tuple[pd.DataFrame, pd
         s["started_at"] = s["started_at"].astype(object)
         s.loc[s.index[at], "started_at"] = None
         s["started_at"] = pd.to_datetime(s["started_at"], utc=True)
+    rng2 = np.random.default_rng(c.seed + 2_000_003)  # the new perturbations' own draws (older ones unchanged)
+    answered = np.flatnonzero(~f["abstained"].to_numpy(bool)) if "abstained" in f else np.arange(len(f))
+    for n, cols in ((c.undecided, ["user_planning_pct", "user_execution_pct"]),
+                    (c.unvalued, ["value_hours", "value_soc", "value_usd"])):
+        if n:
+            at = rng2.choice(answered, size=min(n, len(answered)), replace=False)
+            f.loc[f.index[at], cols] = None
     return s, f
 
 

@@ -1249,6 +1249,22 @@ def _untimed_lone_month(ctx: Context, t: pd.DataFrame, variable: str, population
     return str(line.sort_values(["n_sessions", "month"]).iloc[0]["month"])
 
 
+def _value_gap_months(ctx: Context) -> frozenset[str]:
+    """The months whose classified sessions without a value are some but fail the thresholds: a month's classified
+    sessions (work modes by month: a released cell's n / share) less its sessions with a value (value by month's raw
+    row's n, value by mode's index cells of the month added up) give them. Value by month and value by mode withhold
+    these months (decided once, shared)."""
+    if "value_gap_months" in ctx.decided:
+        return ctx.decided["value_gap_months"]
+    df = ctx.data.df
+    valued = np.isfinite(df["value_usd"].to_numpy(dtype=np.float64))
+    classified = _facet_df(ctx).to_numpy()
+    month = df["month"]
+    gaps = frozenset(m for m in ctx.months if _few_left_out(ctx, valued, [classified & (month == m).to_numpy()]))
+    ctx.decided["value_gap_months"] = gaps
+    return gaps
+
+
 def fig_value_by_month(ctx: Context) -> Figure:
     title = "Value per session by month"
     df = ctx.data.df
@@ -1274,11 +1290,15 @@ def fig_value_by_month(ctx: Context) -> Figure:
             base_month = ctx.data.months.index(mean["month"].iloc[0])
         return t, info
 
-    t, info = finish(frozenset())
+    # a month's classified sessions (work modes by month: a released cell's n / share) less its sessions with a value
+    # (its raw row's n) are its classified sessions without one: where they are some but fail the thresholds, the month
+    # is withheld (with complementary ones)
+    gaps = _value_gap_months(ctx)
+    t, info = finish(gaps)
     # the sessions with a value but without a time: the figure's n (and value by mode's) less the released months
     lone = _untimed_lone_month(ctx, t, "raw", np.isfinite(vals))
     if lone is not None:
-        t, info = finish(frozenset({lone}))
+        t, info = finish(gaps | {lone})
     base = info.get("base_month", "the first month")
     n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals), 0, -1), 1)
     notes: list[str] = []
@@ -1326,7 +1346,9 @@ def fig_value_by_mode(ctx: Context) -> Figure:
                   "ci_high": np.nan, "n_users": int(u[0]), "n_sessions": int(s[0]), "suppressed": False,
                   "ci_method": None, "_pgroup": f"{v}|all", "_withheld": True, "_hidden": True,
                   "_users": frozenset(ctx.boot.codes[rest].tolist())} for v in ("mean_usd", "median_usd")]
-    # index by mode over months (each mode's first released month = 100)
+    # index by mode over months (each mode's first released month = 100); a month's modes here add up to its classified
+    # sessions with a value: a month whose classified sessions without one are too few is withheld, as in value by month
+    gaps = _value_gap_months(ctx)
     months = ctx.data.months
     M = len(months)
     by: Estimate | None = None
@@ -1336,7 +1358,7 @@ def fig_value_by_mode(ctx: Context) -> Figure:
         cell = np.where((mi >= 0) & (mode >= 0), mode * M + mi, -1)
         by = ctx.boot.mean(cell, vals, K * M)
         ok = (ctx.passes(by.n_users, by.n_sessions) & np.isfinite(by.est)
-              & np.tile(~np.isin(np.asarray(months, dtype=object), list(ctx.withheld_months)), K))
+              & np.tile(~np.isin(np.asarray(months, dtype=object), [*ctx.withheld_months, *gaps]), K))
 
     def index_rows(base_at: dict[str, int]) -> list[dict[str, Any]]:
         """Each mode's monthly means as an index on its month ``base_at`` (default: its first month that passes)."""
@@ -1365,7 +1387,7 @@ def fig_value_by_mode(ctx: Context) -> Figure:
                             "value": float(ie[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
                             "n_users": int(by.n_users[j * M + i]), "n_sessions": int(by.n_sessions[j * M + i]),
                             "suppressed": False, "ci_method": ctx.boot.method, "force_suppress": not okj[i],
-                            "_pgroup": f"index|{k}",
+                            "_pgroup": f"index|{k}", "_withheld": m in gaps,
                             **({"_sessions": by.sessions[j * M + i]} if by.sessions is not None else {})})
         return out
 
@@ -1923,22 +1945,38 @@ def fig_decisions(ctx: Context) -> Figure:
     rows: list[dict[str, Any]] = []
     whole = np.zeros(len(df), dtype=np.int64)
     bins = np.arange(0, 101, 10)
+    classified = _facet_df(ctx).to_numpy()
+    withheld: list[str] = []
     for kind, col in (("planning", "user_planning_pct"), ("execution", "user_execution_pct")):
         v = df[col].to_numpy(dtype=np.float64)
         med = ctx.boot.quantile(whole, v, 1, 0.5)
         mean = ctx.boot.mean(whole, v, 1)
-        rows += _rows([{"kind": kind, "bin": "all"}], "median_pct", med, *med.ci(ctx.level))
-        rows += _rows([{"kind": kind, "bin": "all"}], "mean_pct", mean, *mean.ci(ctx.level))
+        line = _rows([{"kind": kind, "bin": "all"}], "median_pct", med, *med.ci(ctx.level))
+        line += _rows([{"kind": kind, "bin": "all"}], "mean_pct", mean, *mean.ci(ctx.level))
         b = np.where(np.isfinite(v), np.clip(np.digitize(v, bins[1:-1], right=False), 0, len(bins) - 2), -1)
         has = np.isfinite(v)
         e = ctx.boot.shares(np.where(has, 0, -1), b, 1, len(bins) - 1)
         lo, hi = e.ci(ctx.level)
         keys = [{"kind": kind, "bin": f"{bins[i]}–{bins[i + 1]}%"} for i in range(len(bins) - 1)]
         # each kind's bins are their own partition (its total is released as its median's and mean's n)
-        rows += [{**r, "_pgroup": f"share_of_sessions|{kind}"} for r in _rows(keys, "share_of_sessions", e, lo, hi)]
+        line += [{**r, "_pgroup": f"share_of_sessions|{kind}"} for r in _rows(keys, "share_of_sessions", e, lo, hi)]
+        # the kind's sessions with a share (its median's and mean's n, and any released bin's n / share) beside the
+        # classified sessions (released) give those without one: where they are some but fail the thresholds, the
+        # kind is withheld whole (every row gives its total)
+        if _few_left_out(ctx, has, [classified]):
+            withheld.append(kind)
+            for r in line:
+                r["force_suppress"] = True
+        rows += line
     t = _finish(ctx, rows, ["kind", "bin"])
     valid = np.isfinite(df["user_planning_pct"].to_numpy(dtype=np.float64))
     n_s, n_u = ctx.boot.population(np.where(valid, 0, -1), 1)
+    notes = [f"{kind} withheld: its sessions with a decision share (any of its rows gives their count), and the "
+             f"classified sessions (released) less them would give those without one, fewer than the thresholds "
+             f"allow." for kind in withheld]
+    if "planning" in withheld:  # its n is the sessions with a planning share
+        n_s, n_u = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+        notes.append("n withheld: it is the sessions with a planning share (see above).")
     return Figure(
         "decisions", title,
         f"Share of each session's planning decisions (what to do, which approach, what counts as done) and execution "
@@ -1946,7 +1984,8 @@ def fig_decisions(ctx: Context) -> Figure:
         f"distribution in 10-point bins; {ctx.ci_text}.",
         t, ["kind", "bin"], "share",
         subtitle="The study's median session: the user made ~70% of planning and ~20% of execution decisions.",
-        n_sessions=int(n_s[0]), n_users=int(n_u[0]), sessions=_session_rows(valid),
+        n_sessions=int(n_s[0]), n_users=int(n_u[0]), notes=notes,
+        sessions=None if "planning" in withheld else _session_rows(valid),
     )
 
 
