@@ -1317,6 +1317,15 @@ def fig_value_by_month(ctx: Context) -> Figure:
     )
 
 
+def _value_gap_cells(ctx: Context, cell: np.ndarray, vals: np.ndarray, n: int) -> np.ndarray:
+    """Value by mode's (mode, month) cells (``cell``: each session's, -1 none) whose classified sessions without a
+    value are some but fail the thresholds: the cell's index row (its sessions with a value) beside work modes by
+    month's cell of the mode and month (its classified sessions of the month: n / share) gives them
+    (:data:`RELEASE_NESTED_CELLS`), as a mode's mean_usd row beside work modes gives them over all months."""
+    s, u = ctx.boot.population(np.where(np.isfinite(vals), -1, cell), n)
+    return (np.asarray(s) > 0) & ~ctx.passes(u, s)
+
+
 def fig_value_by_mode(ctx: Context) -> Figure:
     title = "Value per session by work mode"
     df = ctx.data.df
@@ -1353,11 +1362,13 @@ def fig_value_by_mode(ctx: Context) -> Figure:
     M = len(months)
     by: Estimate | None = None
     ok = np.zeros(0, dtype=bool)
+    few_cell = np.zeros(0, dtype=bool)
     if M >= 2:
         mi = _codes(df["month"], months)
         cell = np.where((mi >= 0) & (mode >= 0), mode * M + mi, -1)
         by = ctx.boot.mean(cell, vals, K * M)
-        ok = (ctx.passes(by.n_users, by.n_sessions) & np.isfinite(by.est)
+        few_cell = _value_gap_cells(ctx, cell, vals, K * M)
+        ok = (ctx.passes(by.n_users, by.n_sessions) & np.isfinite(by.est) & ~few_cell
               & np.tile(~np.isin(np.asarray(months, dtype=object), [*ctx.withheld_months, *gaps]), K))
 
     def index_rows(base_at: dict[str, int]) -> list[dict[str, Any]]:
@@ -1387,7 +1398,7 @@ def fig_value_by_mode(ctx: Context) -> Figure:
                             "value": float(ie[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
                             "n_users": int(by.n_users[j * M + i]), "n_sessions": int(by.n_sessions[j * M + i]),
                             "suppressed": False, "ci_method": ctx.boot.method, "force_suppress": not okj[i],
-                            "_pgroup": f"index|{k}", "_withheld": m in gaps,
+                            "_pgroup": f"index|{k}", "_withheld": m in gaps or bool(few_cell[j * M + i]),
                             **({"_sessions": by.sessions[j * M + i]} if by.sessions is not None else {})})
         return out
 
@@ -2871,13 +2882,15 @@ RELEASE_MONTH_INSIDE: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
 }
 
 
-# Cells of two figures at the same value of a key column whose sessions are nested by definition: (outer figure, its
-# variable, the key column, the outer cell's sessions column) -> the inner (figure, variable) cells. Where both are
-# released, the outer cell's sessions less the inner one's (a mode's classified sessions without a value) must be
-# none or pass (sessions and distinct users). Checked by the report's final audit.
-RELEASE_NESTED_CELLS: dict[tuple[str, str, str, str], tuple[tuple[str, str], ...]] = {
+# Cells of two figures at the same value of a key column (or of several: a mode and a month) whose sessions are nested
+# by definition: (outer figure, its variable, the key column(s), the outer cell's sessions column) -> the inner
+# (figure, variable) cells. Where both are released, the outer cell's sessions less the inner one's (a mode's classified
+# sessions without a value; of a month: work modes by month's cell, its n / share, less value by mode's index cell of
+# the mode and month) must be none or pass (sessions and distinct users). Checked by the report's final audit.
+RELEASE_NESTED_CELLS: dict[tuple[str, str, str | tuple[str, ...], str], tuple[tuple[str, str], ...]] = {
     ("work_modes", "share_of_sessions", "mode", "_sessions"): (("value_by_mode", "mean_usd"),
                                                                ("value_by_mode", "median_usd")),
+    ("work_modes_by_month", "share_of_sessions", ("mode", "month"), "_sessions"): (("value_by_mode", "index"),),
 }
 
 

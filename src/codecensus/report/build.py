@@ -761,26 +761,30 @@ def _audit_nested_ns(figures: list[Figure], by_id: dict[str, pd.DataFrame], poli
 
 def _audit_nested_cells(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, users: _Users | None = None,
                         ) -> list[str]:
-    """Cells of two figures at one value of a key column, nested by definition (:data:`RELEASE_NESTED_CELLS`: a mode's
-    classified sessions, work modes, and its sessions with a value, value by mode): where both are released, the outer
-    cell's sessions less the inner one's must be none or pass (sessions; with ``users``, distinct users too)."""
+    """Cells of two figures at one value of a key column (or of several), nested by definition
+    (:data:`RELEASE_NESTED_CELLS`: a mode's classified sessions, work modes, and its sessions with a value, value by
+    mode; the same of a mode in a month, work modes by month and value by mode's index): where both are released, the
+    outer cell's sessions less the inner one's must be none or pass (sessions; with ``users``, distinct users too)."""
     problems: list[str] = []
-    for (ofig, ovar, col, scol), inners in RELEASE_NESTED_CELLS.items():
+    for (ofig, ovar, key, scol), inners in RELEASE_NESTED_CELLS.items():
+        cols = [key] if isinstance(key, str) else list(key)
         ot = by_id.get(ofig)
-        if ot is None or col not in ot:
+        if ot is None or any(c not in ot for c in cols):
             continue
-        outer = {k: x for k, x in zip(_released(ot, ovar)[col], _col(_released(ot, ovar), scol), strict=True)}
+        ort = _released(ot, ovar)
+        outer = {k: x for k, x in zip(zip(*(ort[c] for c in cols), strict=True), _col(ort, scol), strict=True)}
         for ifig, ivar in inners:
             it = by_id.get(ifig)
-            if it is None or col not in it:
+            if it is None or any(c not in it for c in cols):
                 continue
             rows = _released(it, ivar)
-            for k, i in zip(rows[col], _col(rows), strict=True):
+            for k, i in zip(zip(*(rows[c] for c in cols), strict=True), _col(rows), strict=True):
                 o = outer.get(k)
                 if o is None or i is None or len(_minus(i, o)):
                     continue  # not released in both, or not inside: no count gives the difference
                 rest = _minus(o, i)
-                head, what = f"figure {ifig} ({col}={k}, {ivar})", f"{ofig}'s {ovar} less it"
+                at = ", ".join(f"{c}={v}" for c, v in zip(cols, k, strict=True))
+                head, what = f"figure {ifig} ({at}, {ivar})", f"{ofig}'s {ovar} less it"
                 if rest is not None and _small(len(rest), policy):
                     problems.append(f"{head}: {what} gives {len(rest)} sessions, below the thresholds")
                 if users is not None:
