@@ -503,8 +503,14 @@ def test_the_audit_reads_a_mode_of_a_month_less_its_index_cell(tmp_path: Path, m
     that way, its month's whole passing)."""
     import codecensus.aggregate.figures as figures
 
-    monkeypatch.setattr(figures, "_value_gap_cells", lambda ctx, cell, vals, n: np.zeros(n, dtype=bool),
-                        raising=False)  # (before the fix: no such helper, the figures the same)
+    real = figures._few_lacking
+
+    def no_cells(ctx: figures.Context, lacking: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+        # value by mode's (mode, month) cells (modes x 2 months; the modes and the months are fewer): none found few,
+        # as before the fix; its months and modes as they are
+        return np.zeros(n, dtype=bool) if n > len(figures.MODE_KEYS) else real(ctx, lacking, group, n)
+
+    monkeypatch.setattr(figures, "_few_lacking", no_cells)
     with pytest.raises(ReleaseAuditFailed) as e:
         _compute(tmp_path, _few_unvalued_in_a_mode_of_a_month, users=40, sessions=400, months=2)
     msg = str(e.value)

@@ -1074,6 +1074,15 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     )
 
 
+def _left_out_cell(ctx: Context, rest: np.ndarray, variable: str, pgroup: str, **keys: Any) -> dict[str, Any]:
+    """A withheld cell, never shown, of the sessions ``rest`` a line leaves out (:func:`_few_left_out`): with it in
+    the line's partition, complementary suppression withholds cells of the line until they pass together."""
+    s, u = ctx.boot.population(np.where(rest, 0, -1), 1)
+    return {**keys, "variable": variable, "value": 0.0, "ci_low": np.nan, "ci_high": np.nan, "n_users": int(u[0]),
+            "n_sessions": int(s[0]), "suppressed": False, "ci_method": None, "_pgroup": pgroup, "_withheld": True,
+            "_hidden": True, "_users": frozenset(ctx.boot.codes[rest].tolist())}
+
+
 def _few_left_out(ctx: Context, inner: np.ndarray, outers: Sequence[np.ndarray]) -> list[np.ndarray]:
     """The sessions of each of ``outers`` (populations other figures release the count of, ``inner`` inside each by
     definition: :data:`RELEASE_NESTED_NS`) not in ``inner``, where they are some but fail the thresholds: a count of
@@ -1249,6 +1258,14 @@ def _untimed_lone_month(ctx: Context, t: pd.DataFrame, variable: str, population
     return str(line.sort_values(["n_sessions", "month"]).iloc[0]["month"])
 
 
+def _few_lacking(ctx: Context, lacking: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """For each of ``n`` groups (``group``: each session's, -1 none) whether its sessions that are ``lacking`` (a
+    value, a share) are some but fail the thresholds: a released count of the group beside one of its sessions not
+    lacking gives them (:func:`_few_left_out`, group by group)."""
+    s, u = ctx.boot.population(np.where(lacking, group, -1), n)
+    return (np.asarray(s) > 0) & ~ctx.passes(u, s)
+
+
 def _value_gap_months(ctx: Context) -> frozenset[str]:
     """The months whose classified sessions without a value are some but fail the thresholds: a month's classified
     sessions (work modes by month: a released cell's n / share) less its sessions with a value (value by month's raw
@@ -1258,9 +1275,9 @@ def _value_gap_months(ctx: Context) -> frozenset[str]:
         return ctx.decided["value_gap_months"]
     df = ctx.data.df
     valued = np.isfinite(df["value_usd"].to_numpy(dtype=np.float64))
-    classified = _facet_df(ctx).to_numpy()
-    month = df["month"]
-    gaps = frozenset(m for m in ctx.months if _few_left_out(ctx, valued, [classified & (month == m).to_numpy()]))
+    month = np.where(_facet_df(ctx).to_numpy(), _codes(df["month"], ctx.months), -1)
+    few = _few_lacking(ctx, ~valued, month, len(ctx.months))
+    gaps = frozenset(m for m, f in zip(ctx.months, few, strict=True) if f)
     ctx.decided["value_gap_months"] = gaps
     return gaps
 
@@ -1317,15 +1334,6 @@ def fig_value_by_month(ctx: Context) -> Figure:
     )
 
 
-def _value_gap_cells(ctx: Context, cell: np.ndarray, vals: np.ndarray, n: int) -> np.ndarray:
-    """Value by mode's (mode, month) cells (``cell``: each session's, -1 none) whose classified sessions without a
-    value are some but fail the thresholds: the cell's index row (its sessions with a value) beside work modes by
-    month's cell of the mode and month (its classified sessions of the month: n / share) gives them
-    (:data:`RELEASE_NESTED_CELLS`), as a mode's mean_usd row beside work modes gives them over all months."""
-    s, u = ctx.boot.population(np.where(np.isfinite(vals), -1, cell), n)
-    return (np.asarray(s) > 0) & ~ctx.passes(u, s)
-
-
 def fig_value_by_mode(ctx: Context) -> Figure:
     title = "Value per session by work mode"
     df = ctx.data.df
@@ -1346,15 +1354,11 @@ def fig_value_by_mode(ctx: Context) -> Figure:
     left_out = _few_left_out(ctx, np.isfinite(vals) & (mode >= 0), [_facet_df(ctx).to_numpy()])
     # a mode's cell here beside its cell in work modes (its classified sessions) gives its sessions without a value:
     # where those are some but too few, the mode's cells here are withheld (RELEASE_NESTED_CELLS)
-    few_at = [bool(_few_left_out(ctx, np.isfinite(vals) & (mode == k), [mode == k])) for k in range(K)]
+    few_at = _few_lacking(ctx, ~np.isfinite(vals), mode, K)
     for r in rows:  # (the mean's and the median's cells, in MODE_KEYS' order)
-        r["_withheld"] = few_at[MODE_KEYS.index(r["mode"])]
-    for rest in left_out:
-        s, u = ctx.boot.population(np.where(rest, 0, -1), 1)
-        rows += [{"mode": "left out", "mode_label": "left out", "variable": v, "value": 0.0, "ci_low": np.nan,
-                  "ci_high": np.nan, "n_users": int(u[0]), "n_sessions": int(s[0]), "suppressed": False,
-                  "ci_method": None, "_pgroup": f"{v}|all", "_withheld": True, "_hidden": True,
-                  "_users": frozenset(ctx.boot.codes[rest].tolist())} for v in ("mean_usd", "median_usd")]
+        r["_withheld"] = bool(few_at[MODE_KEYS.index(r["mode"])])
+    rows += [_left_out_cell(ctx, rest, v, f"{v}|all", mode="left out", mode_label="left out")
+             for rest in left_out for v in ("mean_usd", "median_usd")]
     # index by mode over months (each mode's first released month = 100); a month's modes here add up to its classified
     # sessions with a value: a month whose classified sessions without one are too few is withheld, as in value by month
     gaps = _value_gap_months(ctx)
@@ -1367,7 +1371,9 @@ def fig_value_by_mode(ctx: Context) -> Figure:
         mi = _codes(df["month"], months)
         cell = np.where((mi >= 0) & (mode >= 0), mode * M + mi, -1)
         by = ctx.boot.mean(cell, vals, K * M)
-        few_cell = _value_gap_cells(ctx, cell, vals, K * M)
+        # (mode, month) cells whose classified sessions without a value are few: the index cell beside work modes
+        # by month's cell of the mode and month (n / share) gives them (RELEASE_NESTED_CELLS)
+        few_cell = _few_lacking(ctx, ~np.isfinite(vals), cell, K * M)
         ok = (ctx.passes(by.n_users, by.n_sessions) & np.isfinite(by.est) & ~few_cell
               & np.tile(~np.isin(np.asarray(months, dtype=object), [*ctx.withheld_months, *gaps]), K))
 
@@ -2028,11 +2034,8 @@ def fig_actions_by_decisions(ctx: Context) -> Figure:
         for r in line if parts else ():
             r["_also"], r["_pgroup"] = tuple(parts), f"actions_per_prompt|{kind}|{r['bin']}"
         for j, rest in enumerate(few[kind]):
-            s, u = ctx.boot.population(np.where(rest, 0, -1), 1)
-            line.append({"kind": kind, "bin": f"left out {j}", "variable": "actions_per_prompt", "value": 0.0,
-                         "ci_low": np.nan, "ci_high": np.nan, "n_users": int(u[0]), "n_sessions": int(s[0]),
-                         "suppressed": False, "ci_method": None, "_pgroup": f"left out|{kind}|{j}",
-                         "_withheld": True, "_hidden": True, "_users": frozenset(ctx.boot.codes[rest].tolist()),
+            line.append({**_left_out_cell(ctx, rest, "actions_per_prompt", f"left out|{kind}|{j}", kind=kind,
+                                          bin=f"left out {j}"),
                          "_also": tuple(p if i == j else f"{p}|alone" for i, p in enumerate(parts))})
         rows += line
     t = _finish(ctx, rows, ["kind", "bin"])
@@ -2903,8 +2906,8 @@ RELEASE_NESTED_CELLS: dict[tuple[str, str, str | tuple[str, ...], str], tuple[tu
 # works out by subtraction, which must be none or pass (sessions and distinct users): coverage's sessions (373) less
 # usage intensity's n (363) gave the 10 sessions without a time, of 4 users, that coverage withholds; work modes' n
 # (353) less work modes by month's (346, when it counted only the sessions with a time) the 7 classified ones without
-# a time, of 1 user. Checked by the report's
-# final audit (on the sets of sessions: a total that is not inside the other gives nothing and is skipped).
+# a time, of 1 user. Checked by the report's final audit (on the sets of sessions: a total that is not inside the
+# other gives nothing and is skipped).
 # The sessions not classified (coverage's sessions less its classified ones, both released) are not checked here, nor
 # the differences that hold some of them (those with a time, or a prompt, less the classified ones among them): they
 # are given wherever classification is partial, and withholding them would take the report's every total.

@@ -189,11 +189,8 @@ def _audit_figure_ns(figures: list[Figure], policy: ReleasePolicy, users: _Users
             if classified is not None and len(_minus(rest, classified)):
                 continue  # holds sessions not classified (see above)
             seen.add(rest.tobytes())
-            what = f"{big_id}'s n less {small_id}'s n"
-            if _small(len(rest), policy):
-                problems.append(f"figure {small_id}: {what} gives {len(rest)} sessions, below the thresholds")
-            if users is not None:
-                problems += users.problem(f"figure {small_id}", what, rest)
+            problems += _derived_problems(f"figure {small_id}", f"{big_id}'s n less {small_id}'s n", rest, policy,
+                                          users)
     return problems
 
 
@@ -285,6 +282,15 @@ def _audit_sessions_carried(figures: list[Figure], policy: ReleasePolicy) -> lis
                     problems.append(f"figure {f.id} variable {var}: released rows carry no sessions ({c}); the "
                                     "distinct-user check cannot run")
     return problems
+
+
+def _derived_problems(head: str, what: str, rest: np.ndarray | None, policy: ReleasePolicy,
+                      users: _Users | None) -> list[str]:
+    """The problems of a group of sessions ``rest`` a reader derives (``what``, in ``head``): too few sessions, and
+    with ``users`` too few distinct users; none when it is none or passes (``rest`` None: not known)."""
+    out = ([f"{head}: {what} gives {len(rest)} sessions, below the thresholds"]
+           if rest is not None and _small(len(rest), policy) else [])
+    return out + (users.problem(head, what, rest) if users is not None else [])
 
 
 def _small(n: float, policy: ReleasePolicy) -> bool:
@@ -682,10 +688,7 @@ def _audit_month_groups(figures: list[Figure], by_id: dict[str, pd.DataFrame], p
                     assert groups[m] is not None
                     rest = _minus(groups[m], x) if not len(_minus(x, groups[m])) else None
                     what = f"month {m}'s group (n / share) less {lname}"
-                    if rest is not None and _small(len(rest), policy):
-                        problems.append(f"{head}: {what} gives {len(rest)} sessions, below the thresholds")
-                    if users is not None:
-                        problems += users.problem(head, what, rest)
+                    problems += _derived_problems(head, what, rest, policy, users)
                 elif m not in given or len(x) > len(given[m]):  # (nested: the largest holds the others)
                     given[m] = x
         if not given:
@@ -752,10 +755,7 @@ def _audit_nested_ns(figures: list[Figure], by_id: dict[str, pd.DataFrame], poli
                     rest = _minus(o, i)
                     what = f"{oname} less {iname} ({outer} sessions less {inner} ones)"
                     head = f"figure {ifig}"
-                    if rest is not None and _small(len(rest), policy):
-                        problems.append(f"{head}: {what} gives {len(rest)} sessions, below the thresholds")
-                    if users is not None:
-                        problems += users.problem(head, what, rest)
+                    problems += _derived_problems(head, what, rest, policy, users)
     return problems
 
 
@@ -785,10 +785,7 @@ def _audit_nested_cells(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, u
                 rest = _minus(o, i)
                 at = ", ".join(f"{c}={v}" for c, v in zip(cols, k, strict=True))
                 head, what = f"figure {ifig} ({at}, {ivar})", f"{ofig}'s {ovar} less it"
-                if rest is not None and _small(len(rest), policy):
-                    problems.append(f"{head}: {what} gives {len(rest)} sessions, below the thresholds")
-                if users is not None:
-                    problems += users.problem(head, what, rest)
+                problems += _derived_problems(head, what, rest, policy, users)
     return problems
 
 
