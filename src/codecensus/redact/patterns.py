@@ -350,14 +350,20 @@ _LABEL_NUMBER = re.compile(r"[A-Za-z]+[:.][^A-Za-z]*")
 _JOINED_WORDS = re.compile(r"[a-z]+(?:[-/][a-z]+)+")
 
 
+def _said_value(m: re.Match[str]) -> tuple[str | None, str | None, str | None]:
+    """The value a secret said in prose matched (``dq``, ``sq``, ``bq`` or ``bare``), its quoted text (in double or
+    single quotes; None: not quoted) and its text in backticks (code, as a bare one: None when not in backticks)."""
+    dq, sq, bq, bare = m.group("dq"), m.group("sq"), m.group("bq"), m.group("bare")
+    quoted = dq if dq is not None else sq
+    return (quoted if quoted is not None else bq if bq is not None else bare), quoted, bq
+
+
 def _prose_secret_ok(m: re.Match[str]) -> bool:
     """A secret said in prose (``my password is hunter2``, ``the PIN is 4821``, ``api key was 'q9W!x7Zr'``), not a
     sentence about one (``the password is required``, ``token is expired``, ``the secret is base64-encoded``,
     ``the password is 12 characters``): see :func:`_prose_value_ok`; a single word is a password only after a
     first-person cue (:func:`_plain_word_password`: ``my password is sunshine``)."""
-    dq, sq, bq, bare = m.group("dq"), m.group("sq"), m.group("bq"), m.group("bare")
-    quoted = dq if dq is not None else sq  # (a value in backticks is code, as a bare one)
-    v = quoted if quoted is not None else bq if bq is not None else bare
+    v, quoted, bq = _said_value(m)
     if v is None or _UNIT_AFTER.match(m.string, m.end()):
         return False
     password = m.group("pw") is not None
@@ -998,9 +1004,7 @@ def _intl_secret_ok(m: re.Match[str]) -> bool:
     (``la contraseña es incorrecta``, ``das Passwort ist falsch``, ``密码是必填的`` has no ASCII value), nor a value
     followed by a unit (``密码：6-20位``), nor digits with a range's or a list's marks (``6-20``), nor words joined
     by hyphens, slashes, dots or underscores, a path or a file's name, unquoted."""
-    dq, sq, bq, bare = m.group("dq"), m.group("sq"), m.group("bq"), m.group("bare")
-    quoted = dq if dq is not None else sq
-    v = quoted if quoted is not None else bq if bq is not None else bare
+    v, quoted, _bq = _said_value(m)
     if v is None or _INTL_UNIT_AFTER.match(m.string, m.end()) or _UNIT_AFTER.match(m.string, m.end()):
         return False
     if not v.isdigit() and not any(c.isalpha() for c in v):
