@@ -8,6 +8,7 @@ store standing in for object storage.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -433,3 +434,139 @@ def test_a_restarted_classify_actor_keeps_the_spend_and_budget_of_the_one_that_d
     for counts in spent_by_actors(run):
         run_account.add(counts)
     assert run_account.calls == made and run_account.cost_usd == pytest.approx(made * one_call)
+
+
+def _distinct_sessions_part(tmp_path: Path, n: int, batch: int | None = None) -> tuple[str, str, list[str]]:
+    """``n`` sessions of distinct content (one request each) staged as evidence parts of ``batch`` sessions (one part
+    by default) in two fresh run dirs."""
+    from codecensus.engine.ray_engine import write_evidence
+
+    corpus = tmp_path / "corpus"
+    for i in range(n):
+        s = Session(f"{i + 1}2222222-2222-4222-8222-222222222222")
+        s.prompt(f"rename module number {i} to its new name and fix imports {'x' * i}")
+        s.reply(f"Done with module {i}.")
+        s.write(corpus / f"s{i}.jsonl")
+    store = Store(tmp_path / "db.duckdb")
+    engine_ingest(store, [str(corpus)], str(tmp_path / "r1"))
+    keys = [r[0] for r in store.con.execute("SELECT session_key FROM sessions ORDER BY session_key").fetchall()]
+    store.close()
+    assert len(keys) == n
+    runs = [str(tmp_path / name) for name in ("clean", "crashed")]
+    parts = [write_evidence(Store(tmp_path / "db.duckdb", read_only=True), keys, r, batch_size=batch or n)
+             for r in runs]
+    assert parts[0] == parts[1]
+    return runs[0], runs[1], parts[0]
+
+
+@pytest.mark.parametrize("retried_by", ["actor-1", "actor-2"])  # Ray restarts it under its id, or another takes it
+def test_a_retried_classify_part_asks_only_the_sessions_not_answered_before_its_actor_died(
+        tmp_path: Path, retried_by: str) -> None:
+    """Actors use no LLM cache: a part retried after its actor died (restarted, or another actor taking it) asked
+    all its sessions again, so they were paid twice and the run's 'sessions' exceeded its distinct sessions. Each
+    answer is now kept under <run>/answers/<part>/ as it arrives: the retry asks only the rest (n - k calls), the
+    facets equal a clean run's, and the run's account counts each session once."""
+    pytest.importorskip("openai")
+    from codecensus.classify.cache import Account
+    from codecensus.engine.parquet import read_table
+    from codecensus.engine.tasks import ClassifyParts, spent_by_actors
+    from local_server import ChatServer
+
+    n, k = 5, 2
+    clean_run, run, (part,) = _distinct_sessions_part(tmp_path, n)
+    with ChatServer() as chat:
+        chat.release.set()
+
+        def actor(out: str, ledger: str) -> ClassifyParts:
+            return ClassifyParts("openai", out=out, ledger=ledger, model="m", base_url=chat.url, ner=False,
+                                 price_in=1.5, price_out=6, budget_usd=1.0)
+
+        clean = actor(clean_run, "actor-0")
+        assert clean(pa.table({"part": [part]})).column("rows").to_pylist() == [n]
+        assert chat.requests == n  # one request per session: nothing shared
+        first = actor(run, "actor-1")
+        send = first.backend._send  # type: ignore[attr-defined]
+        sent = 0
+
+        def send_or_die(messages: Any) -> Any:
+            nonlocal sent
+            if sent == k:
+                raise _Died
+            sent += 1
+            return send(messages)
+
+        first.backend._send = send_or_die  # type: ignore[attr-defined]
+        with pytest.raises(_Died):  # k sessions answered, then the process is gone while sending the next
+            first(pa.table({"part": [part]}))
+        assert chat.requests == n + k
+        status = actor(run, retried_by)(pa.table({"part": [part]}))
+        assert status.to_pylist() == [{"part": part, "rows": n, "stopped": None}]
+        assert chat.requests == 2 * n  # the retry asked the n - k sessions not answered
+    got, want = (read_table(r, "facets").drop_columns(["classified_at"]).sort_by("session_key")
+                 for r in (run, clean_run))
+    assert got.num_rows == n and got.equals(want)
+    accounts = []
+    for r in (run, clean_run):
+        a = Account()
+        for counts in spent_by_actors(r):
+            a.add(counts)
+        accounts.append(a.as_dict())
+    for key in ("calls", "sessions", "input_tokens", "output_tokens", "cost_usd", "abstentions", "cache_hits",
+                "saved_usd"):
+        assert accounts[0][key] == accounts[1][key], key
+    assert accounts[0]["sessions"] == accounts[0]["calls"] == n
+
+
+def test_a_call_in_flight_when_its_actor_died_is_counted_as_lost_and_the_budget_holds_back_its_cost(
+        tmp_path: Path) -> None:
+    """A call in flight when its actor died was counted nowhere (its usage never came back) and a restarted actor
+    had its budget share as if it had never been made. Its start is now kept with the actor's account before it is
+    sent: the run's account counts it as lost (the manifest's lost_calls, the cost said to exclude it), and the
+    budget holds back the mean cost of an answered call for it, so a run that keeps crashing cannot overspend."""
+    pytest.importorskip("openai")
+    from codecensus.classify.cache import Account
+    from codecensus.engine.tasks import ClassifyParts, spent_by_actors
+    from local_server import ChatServer
+
+    _, run, (part,) = _distinct_sessions_part(tmp_path, 3)
+    one_call = (3120 * 1.5 + 208 * 6) / 1e6  # the server's answer: 3,120 tokens in, 208 out
+    with ChatServer() as chat:
+        chat.release.set()
+
+        def actor(budget: float) -> ClassifyParts:
+            return ClassifyParts("openai", out=run, ledger="actor-1", model="m", base_url=chat.url, ner=False,
+                                 price_in=1.5, price_out=6, budget_usd=budget)
+
+        first = actor(1.0)
+        acc = first.backend.account  # type: ignore[attr-defined]
+        reserved: list[float] = []
+        reserve = acc.reserve
+
+        def spy(usd: float) -> None:
+            reserved.append(usd)
+            reserve(usd)
+
+        acc.reserve = spy
+        send = first.backend._send  # type: ignore[attr-defined]
+
+        def send_or_die(messages: Any) -> Any:
+            if len(reserved) == 2:  # the second call is on its way: the process dies with it
+                raise _Died
+            return send(messages)
+
+        first.backend._send = send_or_die  # type: ignore[attr-defined]
+        with pytest.raises(_Died):
+            first(pa.table({"part": [part]}))
+        assert chat.requests == 1 and len(reserved) == 2
+        # a share that leaves room for the next call, but not for it and what the lost one is assumed to have cost
+        again = actor(one_call + reserved[1] + one_call / 2)
+        status = again(pa.table({"part": [part]}))
+        assert chat.requests == 1 and "lost calls" in (status.column("stopped")[0].as_py() or ""), status
+        assert again.backend.account.lost_calls == 1  # type: ignore[attr-defined]
+    run_account = Account()
+    for counts in spent_by_actors(run):
+        run_account.add(counts)
+    said = run_account.as_dict()
+    assert (said["calls"], said["lost_calls"]) == (1, 1)
+    assert said["cost"] == f"${one_call:.4f} + 1 lost calls of unknown cost"
+

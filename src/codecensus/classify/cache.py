@@ -152,7 +152,7 @@ class BudgetExceeded(RuntimeError):
 #: what accounts of one run add up to (:meth:`Account.counts`, :meth:`Account.add`): each Ray actor keeps its own
 ADDED_UP = ("calls", "batch_requests", "sessions", "cache_hits", "retries", "repairs", "abstentions", "failures",
             "input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "cost_usd", "saved_usd",
-            "unpriced_calls", "unpriced_hits")
+            "unpriced_calls", "unpriced_hits", "lost_calls")
 
 
 @dataclass
@@ -176,6 +176,11 @@ class Account:
     saved_usd: float = 0.0  # what the cache hits had cost when they were made (those of known cost)
     unpriced_calls: int = 0  # calls made at an unknown price: their cost is unknown, not 0
     unpriced_hits: int = 0  # cache hits whose cost was not known when they were made (NULL in the cache)
+    #: calls started but never answered: their process died with them in flight (a Ray actor), so their usage
+    #: never came back and their cost is unknown; the budget holds back an estimate for each (:meth:`held_back`)
+    lost_calls: int = 0
+    #: calls started (reserved) and not yet answered or given up; another account's become lost when added
+    open_calls: int = 0
     #: why a call's cost is unknown ("no price for model X; give --price-in/--price-out"); None: the price is known
     unknown_price: str | None = None
     input_tokens_condensed: list[int] = field(default_factory=list)  # estimated tokens of each condensed session
@@ -183,21 +188,38 @@ class Account:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     #: called (outside the lock) after each call is settled: a Ray actor keeps its spend where a restart finds it
     _on_settle: Callable[[], None] | None = field(default=None, repr=False)
+    #: called (outside the lock) after a call is reserved, before it is sent: its start is kept as well
+    _on_start: Callable[[], None] | None = field(default=None, repr=False)
+
+    def held_back(self, next_usd: float) -> float:
+        """What the budget holds back for the lost calls (call with the lock held): the mean cost of an answered
+        priced call each, or the next call's worst case while none was answered."""
+        if not self.lost_calls:
+            return 0.0
+        priced = self.calls - self.unpriced_calls
+        return self.lost_calls * (self.cost_usd / priced if priced > 0 else next_usd)
 
     def reserve(self, usd: float) -> None:
         """Reserve the worst-case cost of one call, or raise :class:`BudgetExceeded`."""
         with self._lock:
-            if self.budget_usd is not None and self.cost_usd + self._reserved + usd > self.budget_usd + 1e-12:
+            lost = self.held_back(usd)
+            if (self.budget_usd is not None
+                    and self.cost_usd + lost + self._reserved + usd > self.budget_usd + 1e-12):
                 raise BudgetExceeded(
                     f"budget ${self.budget_usd:.4f} reached: spent ${self.cost_usd:.4f}, "
-                    f"in flight ${self._reserved:.4f}, next call up to ${usd:.4f}"
+                    + (f"held back ${lost:.4f} for {self.lost_calls} lost calls, " if lost else "")
+                    + f"in flight ${self._reserved:.4f}, next call up to ${usd:.4f}"
                 )
             self._reserved += usd
+            self.open_calls += 1
+        if self._on_start is not None:
+            self._on_start()
 
     def settle(self, reserved: float, usage: Usage, cost: float | None, *, batch: bool = False) -> None:
         """Replace a reservation with what the call actually cost (None: unknown, the model has no price)."""
         with self._lock:
             self._reserved = max(0.0, self._reserved - reserved)
+            self.open_calls = max(0, self.open_calls - 1)
             self.calls += 1
             if batch:
                 self.batch_requests += 1
@@ -216,6 +238,7 @@ class Account:
         """Drop a reservation whose call was not completed (it failed before any usage)."""
         with self._lock:
             self._reserved = max(0.0, self._reserved - reserved)
+            self.open_calls = max(0, self.open_calls - 1)
 
     def count(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -250,14 +273,17 @@ class Account:
             d["input_tokens_condensed"] = self.input_tokens_condensed[len(since["input_tokens_condensed"]) if since
                                                                       else 0:]
             d["unknown_price"] = self.unknown_price
+            d["open_calls"] = self.open_calls
         return d
 
     def add(self, counts: Mapping[str, Any]) -> None:
         """Add what another account counted (its :meth:`counts`, e.g. a Ray actor's) to this one. A cost unknown
-        there (calls of unknown price) makes this account's cost unknown too."""
+        there (calls of unknown price) makes this account's cost unknown too. Its calls still open (started, never
+        answered: the process that kept it is gone, or done with them) are added as lost calls."""
         with self._lock:
             for k in ADDED_UP:
-                setattr(self, k, getattr(self, k) + counts[k])
+                setattr(self, k, getattr(self, k) + counts.get(k, 0))
+            self.lost_calls += counts.get("open_calls", 0)
             self.input_tokens_condensed.extend(counts["input_tokens_condensed"])
             if self.unknown_price is None:
                 self.unknown_price = counts.get("unknown_price")
@@ -267,7 +293,7 @@ class Account:
             d: dict[str, Any] = {
                 f.name: getattr(self, f.name)
                 for f in fields(self)
-                if not f.name.startswith("_") and f.name != "input_tokens_condensed"
+                if not f.name.startswith("_") and f.name not in ("input_tokens_condensed", "open_calls")
             }
             toks = sorted(self.input_tokens_condensed)
         if toks:
@@ -277,6 +303,8 @@ class Account:
         d["cost_usd"] = None if d["unpriced_calls"] else round(d["cost_usd"], 6)
         d["saved_usd"] = None if d["unpriced_hits"] else round(d["saved_usd"], 6)
         d["cost"] = self.cost_text()
+        if d["lost_calls"]:  # their usage never came back: the cost stated is of the answered calls only
+            d["cost"] += f" + {d['lost_calls']} lost calls of unknown cost"
         return d
 
 

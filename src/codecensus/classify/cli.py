@@ -266,7 +266,8 @@ def _cost_row(acc: Account) -> str:
     """'$0.0123 (12 calls; tokens 30,000 in, 2,400 out; 3 cache hits)', or 'unknown (no price for model X; ...)'."""
     tokens_in = acc.input_tokens + acc.cache_write_tokens + acc.cache_read_tokens
     return (f"{escape(acc.cost_text())} ({acc.calls:,} calls; tokens {tokens_in:,} in, {acc.output_tokens:,} out; "
-            f"{acc.cache_hits:,} cache hits)")
+            f"{acc.cache_hits:,} cache hits"
+            + (f"; {acc.lost_calls:,} calls lost in flight, of unknown cost" if acc.lost_calls else "") + ")")
 
 
 def _with_reasons(n: int, stats: ClassifyStats, facet: str) -> str:

@@ -281,17 +281,65 @@ class ClassifyWorker:
 
 
 SPEND = "spend"  # <run>/spend/<actor>.json: what each actor's account counted, all its incarnations (spent_by_actors)
+ANSWERS = "answers"  # <run>/answers/<part>/<content key>.json: the answers a part received (PartAnswers)
+
+
+class PartAnswers:
+    """The answers the LLM gave for one evidence part, each kept as it arrives in ``<dir>/<content key>.json``
+    (written, then renamed: an actor killed while writing leaves none), read and written through the interface of
+    :class:`~codecensus.classify.cache.LLMCache` (``get_many``/``put``): an actor's LLM backend uses it as its cache.
+
+    A part is retried when its actor died (Ray restarts it, or another actor takes the part): the answers already
+    paid for are found here and only the rest is asked. ``found`` is what the last :meth:`get_many` returned, as the
+    backend counts it (cache hits, abstentions, saved cost)."""
+
+    def __init__(self, fs: Any, d: str) -> None:
+        self.fs, self.d = fs, d
+        self.found: dict[str, Any] = {}
+
+    def get_many(self, keys: Sequence[str], *, backend: str, model: str, rubric_hash: str) -> dict[str, Any]:
+        import orjson
+
+        from codecensus.classify.cache import CacheEntry
+
+        self.found = {}
+        if not self.fs.exists(self.d):
+            return {}
+        kept = {p.rsplit("/", 1)[-1][: -len(".json")]: p for p in self.fs.find(self.d) if p.endswith(".json")}
+        for k in dict.fromkeys(keys):
+            if k in kept:
+                with self.fs.open(kept[k], "rb") as fh:
+                    e = orjson.loads(fh.read())
+                self.found[k] = CacheEntry(k, e["status"], e["response"], e["input_tokens"], e["output_tokens"],
+                                           e["cost_usd"])
+        return dict(self.found)
+
+    def put(self, key: str, *, backend: str, model: str, rubric_hash: str, status: str, response: dict[str, Any],
+            usage: Any, cost_usd: float | None) -> None:
+        import orjson
+
+        from codecensus.engine.fs import join
+
+        self.fs.makedirs(self.d, exist_ok=True)
+        path = join(self.d, f"{key}.json")
+        with self.fs.open(f"{path}.tmp", "wb") as fh:
+            fh.write(orjson.dumps({"status": status, "response": response, "input_tokens": usage.total_input,
+                                   "output_tokens": usage.output_tokens, "cost_usd": cost_usd}))
+        self.fs.mv(f"{path}.tmp", path)
 
 
 class ClassifyParts(ClassifyWorker):
     """Ray Data UDF over evidence *parts*: each row names a Parquet part under ``<out>/evidence``;
     its facets are written to ``<out>/facets`` under the same name; one status row per part is returned.
 
-    LLM backends: after each call the actor's account (:meth:`Account.counts`) is written to
+    LLM backends: before and after each call the actor's account (:meth:`Account.counts`) is written to
     ``<out>/spend/<ledger>.json``, ``ledger`` being the Ray actor's id (or the one given). Ray restarts an actor
     that died (max_restarts=-1) under the same id and retries its part: the new incarnation starts from that
     account, so its budget share is what the dead one left, not a fresh one, and the driver
-    (:func:`spent_by_actors`) counts the calls of the failed attempt too (before, both were lost).
+    (:func:`spent_by_actors`) counts the calls of the failed attempt too (before, both were lost); a call that was
+    in flight when its actor died is counted as lost (:attr:`Account.lost_calls`). Each answer of a part is kept
+    under ``<out>/answers/<part>/`` as it arrives (:class:`PartAnswers`): a retried part asks only the sessions
+    not answered yet, and its sessions are counted once in the run's account (by the attempt that first asked).
 
     Reading the part inside the actor (instead of a Ray read stage) keeps the pipeline free of extra
     tasks that would wait for CPUs held by an actor pool sized to the whole cluster.
@@ -302,6 +350,9 @@ class ClassifyParts(ClassifyWorker):
         super().__init__(backend, **kwargs)
         self.out = out
         self.out_options = out_options
+        #: added to the account's counts where it is kept (a retried part's sessions, counted once in the run)
+        self._extra: dict[str, Any] = {}
+        self._keep: Callable[[], None] = lambda: None
         acc = getattr(self.backend, "account", None)  # an LLM backend's (the offline backend has none)
         ledger = ledger or _ray_actor_id()
         if acc is None or ledger is None:
@@ -314,17 +365,22 @@ class ClassifyParts(ClassifyWorker):
         path = join(root, SPEND, f"{ledger}.json")
         if fs.exists(path):  # restarted: what the incarnations before it counted (the budget share they used)
             with fs.open(path, "rb") as fh:
-                acc.add(orjson.loads(fh.read()))
+                acc.add(orjson.loads(fh.read()))  # (its calls in flight when it died: lost calls)
         fs.makedirs(join(root, SPEND), exist_ok=True)
 
         def keep() -> None:
-            data = orjson.dumps(acc.counts())
+            counts = acc.counts()
+            for k, v in self._extra.items():
+                counts[k] += v
+            data = orjson.dumps(counts)
             with fs.open(f"{path}.tmp", "wb") as fh:  # then renamed: an actor killed while writing leaves the last
                 fh.write(data)
             fs.mv(f"{path}.tmp", path)
 
         keep()
+        self._keep = keep
         acc._on_settle = keep
+        acc._on_start = keep  # a call in flight when the actor dies is found open: a lost call
 
     def __call__(self, batch: pa.Table) -> pa.Table:  # type: ignore[override]
         import pickle
@@ -338,7 +394,8 @@ class ClassifyParts(ClassifyWorker):
         for name in batch.column("part").to_pylist():
             with fs.open(join(root, "evidence", name), "rb") as fh:
                 ev = pq.read_table(fh)
-            facets, stopped = self.facets([pickle.loads(b) for b in ev.column("evidence").to_pylist()])
+            evs = [pickle.loads(b) for b in ev.column("evidence").to_pylist()]
+            facets, stopped = self._answer_part(fs, join(root, ANSWERS, name), evs)
             facets = facets.append_column("stopped", pa.array([stopped] * facets.num_rows, pa.string()))
             d = join(root, "facets")
             fs.makedirs(d, exist_ok=True)
@@ -348,6 +405,46 @@ class ClassifyParts(ClassifyWorker):
             counts.append(facets.num_rows)
             stops.append(stopped)  # (was read from the rows: lost when the budget stopped the part's first call)
         return pa.table({"part": names, "rows": pa.array(counts, pa.int64()), "stopped": pa.array(stops, pa.string())})
+
+    def _answer_part(self, fs: Any, d: str, evs: list[Any]) -> tuple[pa.Table, str | None]:
+        """:meth:`facets` of one part, its answers kept in (and, when the part is retried, taken from) ``d``."""
+        acc = getattr(self.backend, "account", None)
+        if acc is None:  # the offline backend: nothing paid for, nothing kept
+            return self.facets(evs)
+        from codecensus.classify.run import is_empty
+
+        answers = PartAnswers(fs, d)
+        self.backend.cache = answers  # type: ignore[attr-defined]
+        asked = sum(not is_empty(ev) for ev in evs)  # what the backend counts as sessions
+        marker = f"{d}.started"
+        if not fs.exists(marker):  # the first attempt: its sessions are counted, and kept as counted before a call
+            self._extra = {"sessions": asked}
+            self._keep()
+            fs.makedirs(d.rsplit("/", 1)[0], exist_ok=True)
+            with fs.open(marker, "wb"):
+                pass
+            self._extra = {}
+            return self.facets(evs)
+        # a retry: an earlier attempt counted these sessions and the answers it received; they are not counted again
+        self._extra = {"sessions": -asked}
+
+        def found(keys: Sequence[str], **kw: Any) -> dict[str, Any]:
+            got = PartAnswers.get_many(answers, keys, **kw)
+            hits = [got[k] for k in keys if k in got]  # as the backend counts them: once per session
+            self._extra.update(
+                cache_hits=-len(hits), abstentions=-sum(e.status == "abstained" for e in hits),
+                saved_usd=-sum(e.cost_usd for e in hits if e.cost_usd is not None),
+                unpriced_hits=-sum(e.cost_usd is None for e in hits))
+            return got
+
+        answers.get_many = found  # type: ignore[method-assign]
+        out = self.facets(evs)
+        with acc._lock:
+            for k, v in self._extra.items():
+                setattr(acc, k, getattr(acc, k) + v)
+        self._extra = {}
+        self._keep()
+        return out
 
 
 def _ray_actor_id() -> str | None:
