@@ -570,3 +570,45 @@ def test_a_call_in_flight_when_its_actor_died_is_counted_as_lost_and_the_budget_
     assert (said["calls"], said["lost_calls"]) == (1, 1)
     assert said["cost"] == f"${one_call:.4f} + 1 lost calls of unknown cost"
 
+
+def test_an_actor_replacing_one_that_died_spends_only_what_the_run_has_left(tmp_path: Path) -> None:
+    """The budget was split evenly between the actors and each kept to its share: an actor replacing one that died
+    (a new actor id) started with a full share, so the run could spend its whole budget and what the dead actor
+    had spent. Each actor now also keeps the run's total (every actor's file under <run>/spend) within the whole
+    budget; here a pool of one (its share the whole budget), its actor replaced after one part."""
+    pytest.importorskip("openai")
+    from codecensus.classify.cache import Account
+    from codecensus.engine.tasks import ClassifyParts, spent_by_actors
+    from local_server import ChatServer
+
+    _, run, parts = _distinct_sessions_part(tmp_path, 6, batch=3)
+    assert len(parts) == 2
+    one_call = (3120 * 1.5 + 208 * 6) / 1e6  # the server's answer: 3,120 tokens in, 208 out
+    budget = 1.0
+    with ChatServer() as chat:
+        chat.release.set()
+
+        def actor(ledger: str) -> ClassifyParts:
+            return ClassifyParts("openai", out=run, ledger=ledger, model="m", base_url=chat.url, ner=False,
+                                 price_in=1.5, price_out=6, budget_usd=budget, run_budget_usd=budget)
+
+        first = actor("actor-1")
+        acc = first.backend.account  # type: ignore[attr-defined]
+        reserved: list[float] = []
+        reserve = acc.reserve
+
+        def spy(usd: float) -> None:
+            reserved.append(usd)
+            reserve(usd)
+
+        acc.reserve = spy
+        assert first(pa.table({"part": [parts[0]]})).column("rows").to_pylist() == [3] and chat.requests == 3
+        budget = 3 * one_call + max(reserved) + one_call / 2  # room for the three calls made and one more, not two
+        # the actor dies between parts and another one (a new id, a full share) takes the next part
+        status = actor("actor-2")(pa.table({"part": [parts[1]]}))
+        assert "budget" in (status.column("stopped")[0].as_py() or ""), status
+    run_account = Account()
+    for counts in spent_by_actors(run):
+        run_account.add(counts)
+    assert run_account.calls == chat.requests == 4
+    assert run_account.cost_usd == pytest.approx(4 * one_call) and run_account.cost_usd <= budget

@@ -190,6 +190,20 @@ class Account:
     _on_settle: Callable[[], None] | None = field(default=None, repr=False)
     #: called (outside the lock) after a call is reserved, before it is sent: its start is kept as well
     _on_start: Callable[[], None] | None = field(default=None, repr=False)
+    #: the whole run's budget when this account is one of several (a Ray actor's, ``budget_usd`` its share), and
+    #: what the run's other accounts spent and hold (:meth:`committed` of each, given the next call's worst case):
+    #: a call is made only when it fits both
+    _run_budget_usd: float | None = field(default=None, repr=False)
+    _elsewhere: Callable[[float], float] | None = field(default=None, repr=False)
+
+    @staticmethod
+    def committed(counts: Mapping[str, Any], next_usd: float) -> float:
+        """What an account's :meth:`counts` commit of a budget: its cost, its calls in flight (their worst case) and
+        an estimate for its lost calls (the mean cost of its answered priced calls, else ``next_usd`` each)."""
+        lost = counts.get("lost_calls", 0)
+        priced = counts.get("calls", 0) - counts.get("unpriced_calls", 0)
+        mean = counts.get("cost_usd", 0.0) / priced if priced > 0 else next_usd
+        return counts.get("cost_usd", 0.0) + counts.get("reserved_usd", 0.0) + lost * mean
 
     def held_back(self, next_usd: float) -> float:
         """What the budget holds back for the lost calls (call with the lock held): the mean cost of an answered
@@ -201,6 +215,8 @@ class Account:
 
     def reserve(self, usd: float) -> None:
         """Reserve the worst-case cost of one call, or raise :class:`BudgetExceeded`."""
+        others = (self._elsewhere(usd) if self._elsewhere is not None and self._run_budget_usd is not None
+                  else None)  # (read outside the lock: files of the other actors)
         with self._lock:
             lost = self.held_back(usd)
             if (self.budget_usd is not None
@@ -209,6 +225,14 @@ class Account:
                     f"budget ${self.budget_usd:.4f} reached: spent ${self.cost_usd:.4f}, "
                     + (f"held back ${lost:.4f} for {self.lost_calls} lost calls, " if lost else "")
                     + f"in flight ${self._reserved:.4f}, next call up to ${usd:.4f}"
+                )
+            if (others is not None and self._run_budget_usd is not None
+                    and others + self.cost_usd + lost + self._reserved + usd > self._run_budget_usd + 1e-12):
+                raise BudgetExceeded(
+                    f"the run's budget ${self._run_budget_usd:.4f} reached: the other actors spent and hold "
+                    f"${others:.4f}, this one spent ${self.cost_usd:.4f}"
+                    + (f", held back ${lost:.4f} for {self.lost_calls} lost calls" if lost else "")
+                    + f", in flight ${self._reserved:.4f}, next call up to ${usd:.4f}"
                 )
             self._reserved += usd
             self.open_calls += 1
@@ -274,6 +298,7 @@ class Account:
                                                                       else 0:]
             d["unknown_price"] = self.unknown_price
             d["open_calls"] = self.open_calls
+            d["reserved_usd"] = self._reserved  # (not added up: what another actor sees this one holds)
         return d
 
     def add(self, counts: Mapping[str, Any]) -> None:

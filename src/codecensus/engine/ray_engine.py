@@ -283,7 +283,8 @@ def ray_classify(
     ``out``; ``map_batches`` runs :class:`~codecensus.engine.tasks.ClassifyWorker`
     on an actor pool (the offline embedder loads once per actor; for LLM backends
     the pool size ``concurrency`` is the number of requests in flight, default 4,
-    and ``budget_usd`` is split evenly between the actors; ``timeout_s`` and ``max_retries`` apply to each
+    and ``budget_usd`` is split evenly between the actors, each also keeping the run's total spend, every actor's
+    file under ``<run>/spend``, within the whole; ``timeout_s`` and ``max_retries`` apply to each
     request; ``ner``: the digests' redaction runs the NER model, None when it is installed; ``price_in`` /
     ``price_out``: USD per million input / output tokens instead of the price list's; a ``budget_usd`` for a model
     of unknown price is refused here, before anything is staged). Results are written as Parquet under ``<run>/facets`` and loaded into the store in one transaction.
@@ -331,6 +332,7 @@ def ray_classify(
                     "out": run, "out_options": out_options, "model": model, "base_url": base_url,
                     "embedder": embedder, "threads": 1 if offline else None,
                     "budget_usd": None if budget_usd is None else budget_usd / concurrency,
+                    "run_budget_usd": budget_usd,  # and the run's total spend, all actors', within the whole
                     "timeout_s": timeout_s, "max_retries": max_retries, "ner": ner,
                     "price_in": price_in, "price_out": price_out,
                 },

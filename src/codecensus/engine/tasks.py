@@ -346,7 +346,7 @@ class ClassifyParts(ClassifyWorker):
     """
 
     def __init__(self, backend: str, *, out: str, out_options: dict[str, Any] | None = None,
-                 ledger: str | None = None, **kwargs: Any) -> None:
+                 ledger: str | None = None, run_budget_usd: float | None = None, **kwargs: Any) -> None:
         super().__init__(backend, **kwargs)
         self.out = out
         self.out_options = out_options
@@ -381,6 +381,19 @@ class ClassifyParts(ClassifyWorker):
         self._keep = keep
         acc._on_settle = keep
         acc._on_start = keep  # a call in flight when the actor dies is found open: a lost call
+        if run_budget_usd is not None:  # what the other actors, live, dead or replaced, spent counts against it
+            from codecensus.classify.cache import Account
+
+            def elsewhere(next_usd: float) -> float:
+                total = 0.0
+                for p in fs.find(join(root, SPEND)):
+                    if p.endswith(".json") and p.rsplit("/", 1)[-1] != f"{ledger}.json":
+                        with fs.open(p, "rb") as fh:  # (replaced by a rename: never missing once written)
+                            total += Account.committed(orjson.loads(fh.read()), next_usd)
+                return total
+
+            acc._run_budget_usd = run_budget_usd
+            acc._elsewhere = elsewhere
 
     def __call__(self, batch: pa.Table) -> pa.Table:  # type: ignore[override]
         import pickle
