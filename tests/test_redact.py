@@ -176,6 +176,45 @@ def test_home_directory_user_is_redacted_elsewhere(r: Redactor) -> None:
     assert out.count("[PATH_USER]") == 3
 
 
+def test_home_directory_user_is_redacted_after_an_escaped_line_break(r: Redactor) -> None:
+    # JSON text: the name starts a line after a \\n escape, or follows a \\t (before, the escape's letter was taken
+    # for part of a longer word: "nzoltan")
+    out = r.redact(json.dumps({"content": "ls /Users/zoltan/dev\nzoltan wrote this\tZoltan"}))
+    assert json.loads(out) == {"content": "ls /Users/[PATH_USER]/dev\n[PATH_USER] wrote this\t[PATH_USER]"}
+
+
+def test_home_directory_user_of_three_letters_is_redacted_elsewhere_as_written(r: Redactor) -> None:
+    # before, a name shorter than 4 was never looked for outside its path; now only as written and as a whole word
+    out = r.redact("ls /Users/bob/dev\nbob wrote this (ask bob); see bob.py, bob(1), Bob, test_bob, bob-cli")
+    assert out == "ls /Users/[PATH_USER]/dev\n[PATH_USER] wrote this (ask [PATH_USER]); see bob.py, bob(1), Bob, test_bob, bob-cli"
+
+
+def test_home_directory_user_is_redacted_as_the_last_part_of_a_snake_case_word(r: Redactor) -> None:
+    out = r.redact("ls /Users/zoltan/dev; conda activate env_zoltan; zoltan_x")
+    assert out == "ls /Users/[PATH_USER]/dev; conda activate env_[PATH_USER]; zoltan_x"
+
+
+def test_caller_supplied_name_after_an_escaped_line_break(r: Redactor) -> None:
+    out = r.redact(json.dumps("hi\nMira Okafor here"), names=["Mira Okafor"])
+    assert json.loads(out) == "hi\n[PERSON] here"
+
+
+CJK_PUNCTUATED_PATHS = [
+    ("路径（/Users/zoltan）下", "路径（/Users/[PATH_USER]）下"),
+    ("在/home/zoltan，然后运行这个命令", "在/home/[PATH_USER]，然后运行这个命令"),
+    ("见「C:\\Users\\zoltan」。", "见「C:\\Users\\[PATH_USER]」。"),
+    ("【/home/zoltan】/Users/zoltan、/home/zoltan。", "【/home/[PATH_USER]】/Users/[PATH_USER]、/home/[PATH_USER]。"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CJK_PUNCTUATED_PATHS, ids=range(len(CJK_PUNCTUATED_PATHS)))
+def test_home_path_user_ends_at_cjk_punctuation(r: Redactor, text: str, expected: str) -> None:
+    # full-width and CJK punctuation ends the name as its ASCII form does (before, the name ran on through it: the
+    # bracket and the words after it were redacted, and the name found again elsewhere was "zoltan）下")
+    assert r.redact(text) == expected
+    assert r.redact(text + "\nzoltan wrote this") == expected + "\n[PATH_USER] wrote this"
+
+
 def test_caller_supplied_names(r: Redactor) -> None:
     assert r.redact("ask Mira Okafor to review", names=["Mira Okafor"]) == "ask [PERSON] to review"
     assert r.redact("ask Mira Okafor to review") == "ask Mira Okafor to review"

@@ -560,6 +560,20 @@ def test_windows_home_path_in_json_text_inside_a_json_string_is_redacted(user: s
     assert json.loads(json.loads(out)["content"]) == {"cwd": "C:\\Users\\[PATH_USER]\\proj"}
 
 
+@pytest.mark.parametrize("user", ["René", "Zoë", "Łukasz", "田中"])
+def test_home_path_user_with_non_ascii_letters_in_json_text_inside_a_json_string_is_redacted(user: str) -> None:
+    # json.dumps writes é as \u00e9; in JSON text held in a JSON string that is \\u00e9, which the plain view keeps as
+    # written (an escaped backslash and "u00e9"): before, the name ended at the backslash and its last letters stayed
+    # (C:\Users\[PATH_USER]é), a name that starts with one was not found at all
+    r = get_redactor()
+    inner = json.dumps({"cwd": f"C:\\Users\\{user}\\proj", "home": f"/home/{user}/x", "dir": f"-Users-{user}-x"})
+    expected = {"cwd": "C:\\Users\\[PATH_USER]\\proj", "home": "/home/[PATH_USER]/x", "dir": "-Users-[PATH_USER]-x"}
+    assert json.loads(r.redact(inner)) == expected
+    out = r.redact(json.dumps({"content": inner}))
+    assert json.loads(json.loads(out)["content"]) == expected
+    assert r.redact(out) == out
+
+
 @pytest.mark.parametrize("text", ESCAPED_JSON_KEPT, ids=range(len(ESCAPED_JSON_KEPT)))
 def test_json_text_with_unicode_escapes_and_nothing_to_find_is_kept(text: str) -> None:
     doc = json.dumps({"content": text})

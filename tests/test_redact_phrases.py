@@ -98,6 +98,11 @@ LEAKED = [
     ("password is set to dragon", "password is set to [SECRET]"),
     ("our wifi password was monkey, the user is bob", "our wifi password was [SECRET], the user is bob"),
     ("my new password is football and my user is bob", "my new password is [SECRET] and my user is bob"),
+    # ... a noun that ends like a state word (before, -ant and -ent words were all taken for one, like a word whose
+    # -ing is no ending, its stem without a vowel)
+    ("my password is elephant", "my password is [SECRET]"),
+    ("our wifi password was student.", "our wifi password was [SECRET]."),
+    ("my password is spring", "my password is [SECRET]"),
 ]
 
 # a password said in Spanish, French, German, Portuguese, Italian, Russian, Japanese, Chinese and Korean (before, all
@@ -206,6 +211,7 @@ KEPT = [
     "my password is empty; my password is missing; my password is compromised; my password is long enough",
     "my password is probably wrong; my password is not working; the password is set to expire",
     "the password is sunshine; your password is weak; password is set to true",
+    "my password is important; my password is different; my password is insufficient; my password is working",
 ]
 
 

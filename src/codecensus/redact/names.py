@@ -208,7 +208,8 @@ def find_name_pairs(text: str, pairs: Iterable[tuple[str, str]]) -> Iterator[Raw
 
 
 def find_terms(text: str, terms: Iterable[str], kind: str, *, min_len: int = 3) -> Iterator[RawHit]:
-    """Whole-word, case-insensitive occurrences of known identifying terms."""
+    """Whole-word, case-insensitive occurrences of known identifying terms (also right after a ``\\n``, ``\\t`` or
+    ``\\r`` escape of JSON text: ``\\nalice``)."""
     uniq = sorted(
         {
             t.strip()
@@ -225,11 +226,34 @@ def find_terms(text: str, terms: Iterable[str], kind: str, *, min_len: int = 3) 
     if not present:
         return
     rx = re.compile(
-        r"(?<![A-Za-z0-9_])(?:" + "|".join(re.escape(t) for t in present) + r")(?![A-Za-z0-9_])",
+        r"(?:(?<![A-Za-z0-9_])|(?<=\\[nrt]))(?:" + "|".join(re.escape(t) for t in present) + r")(?![A-Za-z0-9_])",
         re.IGNORECASE,
     )
     for m in rx.finditer(text):
         yield RawHit(kind, m.start(), m.end(), 0.8, "rule")
+
+
+def find_users(text: str, users: Iterable[str], kind: str) -> Iterator[RawHit]:
+    """Home-directory user names (``/Users/alice``, seen in ``text`` or elsewhere in its session) found again in
+    ``text``: a name of 4 characters or more as :func:`find_terms` finds it, and also as the last part of a snake_case
+    word (``test_alice``); a name of 3 characters (``bob``, ``Tom``) only as written (its case) and as a whole word
+    (not next to a letter, digit, ``_``, ``-`` or ``.``, nor before ``(``: ``bob.py``, ``bob(``); names of 2 are not
+    looked for (``fd``, ``os``: words of code more often than not)."""
+    longer = sorted({u for u in users if len(u) >= 4 and u.lower() not in COMMON_WORDS}, key=len, reverse=True)
+    lower = text.lower()
+    longer = [u for u in longer if u.lower() in lower]
+    if longer:
+        rx = re.compile(
+            r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))(?:" + "|".join(map(re.escape, longer)) + r")(?![A-Za-z0-9_])",
+            re.IGNORECASE,
+        )
+        for m in rx.finditer(text):
+            yield RawHit(kind, m.start(), m.end(), 0.8, "rule")
+    short = sorted({u for u in users if len(u) == 3 and u.lower() not in COMMON_WORDS and u in text})
+    if short:
+        rx = re.compile(r"(?:(?<![\w.-])|(?<=\\[nrt]))(?:" + "|".join(map(re.escape, short)) + r")(?![\w(-]|\.\w)")
+        for m in rx.finditer(text):
+            yield RawHit(kind, m.start(), m.end(), 0.8, "rule")
 
 
 @functools.cache

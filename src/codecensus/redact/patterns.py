@@ -405,7 +405,8 @@ _WORD_PASSWORD_END = re.compile(
     r"[.!?]*(?:[ \t]*(?:\r?\n|\\[nr]|\Z|[,;)]|\\?[\"'])|[ \t]+(?:and|but|so|or|btw|lol|thanks|please|if|which|[-\u2013\u2014(])(?![A-Za-z]))"
 )
 #: Words that say what a password is like, not what it is (``my password is wrong``, ``... was set to expire``);
-#: words ending in -ed, -ing, -ly, -ble, -ive, -ous, -ful, -less, -ent, -ant, -ical, -ional are left out by their ending
+#: words ending in -ed, -ing, -ly, -ble, -ive, -ous, -ful, -less, -ical, -ional are left out by their ending, the
+#: adjectives in -ant and -ent by name (:data:`_STATE_ANT_ENT`: those endings end as many nouns, ``elephant``, ``student``)
 _STATE_WORDS = frozenset(
     """required wrong incorrect invalid expired empty missing blank weak strong long short fine okay correct right
     same different secure insecure safe unsafe new old good bad simple easy hard complex unique random default common
@@ -416,7 +417,25 @@ _STATE_WORDS = frozenset(
     set ok yes off blank secret plaintext plain text cleartext unchanged identical similar nowhere somewhere
     elsewhere needed enough""".split()
 )
-_STATE_SUFFIXES = ("ed", "ing", "ly", "ble", "ive", "ous", "ful", "less", "ent", "ant", "ical", "ional")
+_STATE_SUFFIXES = ("ed", "ing", "ly", "ble", "ive", "ous", "ful", "less", "ical", "ional")
+_STATE_ANT_ENT = frozenset(
+    """important unimportant different indifferent relevant irrelevant redundant compliant noncompliant consistent
+    inconsistent persistent sufficient insufficient efficient inefficient deficient proficient permanent current recent
+    present absent urgent decent frequent infrequent convenient inconvenient transparent apparent evident independent
+    dependent existent nonexistent prominent excellent brilliant elegant pleasant unpleasant significant insignificant
+    resistant tolerant intolerant vacant dominant abundant constant instant latent silent ancient fluent reluctant
+    confident competent incompetent transient coherent incoherent adjacent equivalent prevalent recurrent violent
+    innocent intelligent ignorant arrogant lenient stringent patient impatient pertinent salient hesitant distant
+    observant defiant cognizant emergent divergent convergent coincident malignant vigilant negligent diligent
+    extravagant radiant vibrant triumphant""".split()
+)
+
+
+_STEM_VOWEL = re.compile("[aeiouy]")
+
+
+def _suffix_len(word: str) -> int:
+    return next(len(x) for x in _STATE_SUFFIXES if word.endswith(x))
 
 
 def _plain_word_password(m: re.Match[str], v: str) -> bool:
@@ -429,8 +448,10 @@ def _plain_word_password(m: re.Match[str], v: str) -> bool:
     word = v.lower()
     if not (v.isascii() and v.isalpha() and 4 <= len(v) <= 32):
         return False
-    if word in _STATE_WORDS or word in _PROSE_WORDS or word in _PLACEHOLDER_VALUES or word.endswith(_STATE_SUFFIXES):
+    if word in _STATE_WORDS or word in _STATE_ANT_ENT or word in _PROSE_WORDS or word in _PLACEHOLDER_VALUES:
         return False
+    if word.endswith(_STATE_SUFFIXES) and _STEM_VOWEL.search(word, 0, len(word) - _suffix_len(word)):
+        return False  # (a stem without a vowel is no word: king, spring, string are no -ing forms)
     if m.group("setto") is None and _MY_BEFORE.search(m.string, max(0, m.start() - 40), m.start()) is None:
         return False
     return _WORD_PASSWORD_END.match(m.string, m.end()) is not None
@@ -578,6 +599,16 @@ def _userinfo_ok(m: re.Match[str]) -> bool:
     if low.startswith(("$", "{", "<", "%", "[", "*")) or low in _PLACEHOLDER_VALUES:
         return False
     return len(v) >= 3
+
+
+#: CJK and full-width punctuation: ends a home path's user name as its ASCII form does (``（/Users/alice）``,
+#: ``在/home/alice，然后``)
+_CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+#: A non-ASCII letter of a user name written as a JSON escape, in JSON text (``\u00e9``) or in JSON text inside a JSON
+#: string (``\\u00e9``): part of the name (a user name holds no backslash)
+_ESCAPED_LETTER = r"\\{1,2}u(?!00[0-7])[0-9A-Fa-f]{4}"
+#: The same in a Windows path whose backslashes are written four times: the escape's backslash is written twice
+_ESCAPED_LETTER_IN_JSON = r"(?<!\\)\\\\u(?!00[0-7])[0-9A-Fa-f]{4}"
 
 
 _GENERIC_USERS = frozenset(
@@ -1646,7 +1677,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "path_user_unix",
         K.PATH_USER,
-        re.compile(r"(?i:/Users|/home)/(?P<u>[^/\s\"'`\\:;,*?<>|()\[\]{}]{1,64})(?=[/\s\"'`\\:;,)\]}]|$)"),
+        re.compile(
+            r"(?i:/Users|/home)/(?P<u>(?:[^/\s\"'`\\:;,*?<>|()\[\]{}" + _CJK_PUNCT + "]|" + _ESCAPED_LETTER + "){1,64})"
+            r"(?=[/\s\"'`\\:;,)\]}" + _CJK_PUNCT + "]|$)"
+        ),
         ("/users/", "/home/"),
         group="u",
         check=_path_user_ok,
@@ -1657,8 +1691,10 @@ RULES: tuple[Rule, ...] = (
         K.PATH_USER,
         re.compile(
             # (a backslash written once, escaped in JSON text, or escaped twice: JSON text inside a JSON string)
-            r"(?i:[A-Z]:(?:\\{1,4}|/)(?:Users|Documents and Settings)(?:\\{1,4}|/))"
-            r"(?P<u>[^\\/\s\"'`:;,*?<>|()\[\]{}]{1,64})(?=[\\/\s\"'`:;,)\]}]|$)"
+            # (q: four, JSON text in a JSON string, where a non-ASCII letter of the name is written \\u00e9)
+            r"(?i:[A-Z]:(?:(?P<q>\\{4})|\\{1,3}|/)(?:Users|Documents and Settings)(?:\\{1,4}|/))"
+            r"(?P<u>(?:[^\\/\s\"'`:;,*?<>|()\[\]{}" + _CJK_PUNCT + r"]|(?(q)" + _ESCAPED_LETTER_IN_JSON + r"|(?!))){1,64})"
+            r"(?=[\\/\s\"'`:;,)\]}" + _CJK_PUNCT + "]|$)"
         ),
         ("users", "documents and settings"),
         group="u",
@@ -1670,7 +1706,8 @@ RULES: tuple[Rule, ...] = (
         "path_user_encoded",
         K.PATH_USER,
         re.compile(
-            r"(?:(?<=[/\\\"'\s])|^)(?:[A-Za-z]-)?-(?:Users|home)-(?P<u>[A-Za-z0-9_.]{2,64})(?=-|[/\\\"'\s]|$)"
+            r"(?:(?<=[/\\\"'\s])|^)(?:[A-Za-z]-)?-(?:Users|home)-(?P<u>(?:[\w.]|" + _ESCAPED_LETTER + r"){2,64})"
+            r"(?=-|[/\\\"'\s]|$)"
         ),
         ("-users-", "-home-"),
         group="u",

@@ -43,6 +43,7 @@ from codecensus.redact.names import (
     cjk_names,
     find_name_pairs,
     find_terms,
+    find_users,
     given_name_pairs,
     intro_names,
     names_from_emails,
@@ -204,7 +205,7 @@ class Redactor:
         if emails:
             yield from find_name_pairs(text, names_from_emails(emails))
         if users:
-            yield from find_terms(text, [u for u in users if len(u) >= 4], K.PATH_USER, min_len=4)
+            yield from find_users(text, users, K.PATH_USER)
         names = list(names)
         if names:
             yield from find_terms(text, names, K.PERSON)
