@@ -2264,6 +2264,17 @@ def fig_success_trend(ctx: Context) -> Figure:
         r["_withheld"] = r["month"] == cut and (outcome_small or r["variable"] == "unclear")
     # across: the months' rates with their n add up to the overall ones (outcome by expertise releases those)
     t = _finish(ctx, rows, ["month"], across="variable")
+    # A month's classified sessions, which work modes by month releases (a cell's n / share), less its raw n (those
+    # with a known outcome) are its classified sessions whose outcome is unclear: where they are some but fail the
+    # thresholds (the demo's 2026-04: 246 - 237 = 9), the month's raw and reweighted cells are withheld, with months of
+    # the most such sessions until those of the months so withheld pass together (the raw line's total, its n, less
+    # its released months gives their known sessions).
+    unclear = (out == "unclear").fillna(False).to_numpy()
+    known_gone = _few_unclear_months(ctx, unclear & _facet_df(ctx).to_numpy(), mi)
+    if known_gone:
+        for r in rows:
+            r["_withheld"] = r["_withheld"] or (r["variable"] != "unclear" and r["month"] in known_gone)
+        t = _finish(ctx, rows, ["month"], across="variable")
     # The released months' rates give their successes (share x n) and failures, and outcome by expertise releases
     # each level's: the levels' successes minus the released months' are those of the months not released (and of
     # the sessions without a time). Withheld months that jointly pass on sessions with a known outcome could still
@@ -2273,7 +2284,6 @@ def fig_success_trend(ctx: Context) -> Figure:
     extra: set[str] = set()
     # The lines' sessions without a time (with a known outcome: the figure's n; unclear: abstentions' lines) are in
     # no month: too few of them beside every month released are given by the total (_untimed_lone_month).
-    unclear = (out == "unclear").fillna(False).to_numpy()
     while True:
         raw = t[t["variable"] == "raw"]
         shown = _codes(df["month"], list(raw.loc[~raw["suppressed"].astype(bool), "month"])) >= 0
@@ -2289,7 +2299,8 @@ def fig_success_trend(ctx: Context) -> Figure:
                 break
             extra.add(min(left, key=lambda m: int(known[(df["month"] == m).to_numpy()].sum())))
         for r in rows:
-            r["_withheld"] = r["month"] in extra or (r["month"] == cut and (outcome_small or r["variable"] == "unclear"))
+            r["_withheld"] = r["month"] in extra or (r["month"] == cut and (outcome_small or r["variable"] == "unclear")) \
+                or (r["variable"] != "unclear" and r["month"] in known_gone)
         t = _finish(ctx, rows, ["month"], across="variable")
     n_s, n_u = ctx.boot.population(np.where(known, 0, -1), 1)
     notes: list[str] = []
@@ -2310,6 +2321,25 @@ def fig_success_trend(ctx: Context) -> Figure:
         n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info, notes=notes,
         sessions=None if outcome_small else _session_rows(known),
     )
+
+
+def _few_unclear_months(ctx: Context, hit: np.ndarray, mi: np.ndarray) -> set[str]:
+    """The months of the success trend whose known sessions are withheld because its classified sessions less them
+    (``hit``: the classified ones whose outcome is unclear) are some but fail the thresholds; with them, the shown
+    months with the most such sessions, until those of all the months taken pass together (none: empty)."""
+    M = len(ctx.data.months)
+    s, u = ctx.boot.population(np.where(hit & (mi >= 0), mi, -1), M)
+    gone = {ctx.data.months[i] for i in range(M) if s[i] > 0 and not bool(ctx.passes(u[i], s[i]))}
+    while gone:
+        at = np.isin(mi, [ctx.data.months.index(m) for m in gone]) & hit
+        js, ju = ctx.boot.population(np.where(at, 0, -1), 1)
+        if bool(ctx.passes(ju[0], js[0])):
+            break
+        left = [i for i in range(M) if ctx.data.months[i] not in gone and s[i] > 0]
+        if not left:
+            break
+        gone.add(ctx.data.months[max(left, key=lambda i: int(s[i]))])
+    return gone
 
 
 _KNOWN_N_WITHHELD = ("n withheld: it is the classified sessions with a known outcome, and the classified sessions "
