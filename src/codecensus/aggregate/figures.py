@@ -2931,7 +2931,8 @@ RELEASE_NESTED_CELLS: dict[tuple[str, str, str | tuple[str, ...], str], tuple[tu
 # inside it: population -> (its totals, the populations it holds). A total is (figure, None, None, None): the figure's n
 # (its ``sessions``; printed when it passes the thresholds), or (figure, variable, column, value): the union of the
 # variable's released rows at that value of the column (one row: its n; a line of cells: their sum, the population
-# where all are released). Every total less one of the same population or of a population inside it (the sessions
+# where all are released); a share line of that figure at that value (n its numerator: a decision kind's bins, a shape
+# metric's) gives the same sessions (n / share) and counts among them too, released median or not. Every total less one of the same population or of a population inside it (the sessions
 # with a time are among all sessions; the classified ones with a value among the classified) is a group a reader
 # works out by subtraction, which must be none or pass (sessions and distinct users): coverage's sessions (373) less
 # usage intensity's n (363) gave the 10 sessions without a time, of 4 users, that coverage withholds; work modes' n
@@ -2946,7 +2947,12 @@ RELEASE_NESTED_NS: dict[str, tuple[tuple[NestedTotal, ...], tuple[str, ...]]] = 
     "all": ((("coverage", "sessions", "dimension", "all"),), ("timed", "prompted")),
     "timed": ((("usage_intensity", None, None, None),), ()),
     "prompted": ((("session_shape", None, None, None), ("session_shape", "median", "metric", "prompts"),
-                  ("session_shape", "mean", "metric", "prompts")), ()),
+                  ("session_shape", "mean", "metric", "prompts")),
+                 tuple(f"prompted, with {m}" for m in ("actions_per_prompt", "words_per_prompt", "active_minutes",
+                                                       "cost_usd"))),
+    # a shape metric's sessions (those it leaves out: no recorded turn time, no known price; its bins give them too)
+    **{f"prompted, with {m}": ((("session_shape", "median", "metric", m), ("session_shape", "mean", "metric", m)), ())
+       for m in ("actions_per_prompt", "words_per_prompt", "active_minutes", "cost_usd")},
     # (work modes by month's n counts its sessions without a time too: see _untimed_n)
     "classified": ((("coverage", "classified sessions", "dimension", "all"), ("work_modes", None, None, None),
                     ("work_modes_by_month", None, None, None)),
