@@ -2268,9 +2268,16 @@ def fig_success_trend(ctx: Context) -> Figure:
     # with a known outcome) are its classified sessions whose outcome is unclear: where they are some but fail the
     # thresholds (the demo's 2026-04: 246 - 237 = 9), the month's raw and reweighted cells are withheld, with months of
     # the most such sessions until those of the months so withheld pass together (the raw line's total, its n, less
-    # its released months gives their known sessions).
+    # its released months gives their known sessions). Likewise a month's sessions with an inferable occupation
+    # (occupations by month's n / share), where every session with a known outcome has one: less its raw n, its
+    # inferable unclear ones (a fuzz store: 4 sessions, its classified unclear ones passing).
     unclear = (out == "unclear").fillna(False).to_numpy()
-    known_gone = _few_unclear_months(ctx, unclear & _facet_df(ctx).to_numpy(), mi)
+    classified = _facet_df(ctx).to_numpy()
+    known_gone = _few_unclear_months(ctx, unclear & classified, mi)
+    if "occupation" in df:
+        inferable = classified & df["occupation"].notna().to_numpy() & (df["occupation"] != NOT_INFERABLE).to_numpy()
+        if not bool((known & ~inferable).any()):
+            known_gone |= _few_unclear_months(ctx, unclear & inferable, mi)
     if known_gone:
         for r in rows:
             r["_withheld"] = r["_withheld"] or (r["variable"] != "unclear" and r["month"] in known_gone)
