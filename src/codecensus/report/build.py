@@ -710,7 +710,14 @@ def _audit_key_totals(figures: list[Figure], by_id: dict[str, pd.DataFrame], pol
     shape, by mode, recovery; or a released rate's group), and every group is checked, those the totals and the wholes
     give without any of the figure's rates too: the classified sessions less the sessions with a level are the
     abstentions' 'expertise: no level' line (the real corpus: 353 less 344, the 9 of the withheld line), which the
-    expertise figures' n (withheld then) and their released levels must not give."""
+    expertise figures' n (withheld then) and their released levels must not give.
+
+    Not checked: a reader who mixes families value by value (one family's regions at one level, another's at the next).
+    Blocks at different values are apart, so under one weight of the totals each value's leftover depends on its own
+    family only, and the group such a reader is left with is the union of each value's leftover with the sessions in no
+    block. Each family is read here over all values, and a weight some family does not fit at some value (its blocks'
+    weights differing by more than 1) is dropped for that family whole, so a mix (family A at level 1, B at level 2,
+    each fitting only there, or leaving few sessions only together) is a group no check reads."""
     figs = {f.id: f for f in figures if f.available}
     problems: list[str] = []
     for (fid, col), specs in RELEASE_KEY_TOTALS.items():
