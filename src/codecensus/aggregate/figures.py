@@ -2264,6 +2264,24 @@ def fig_success_trend(ctx: Context) -> Figure:
         r["_withheld"] = r["month"] == cut and (outcome_small or r["variable"] == "unclear")
     # across: the months' rates with their n add up to the overall ones (outcome by expertise releases those)
     t = _finish(ctx, rows, ["month"], across="variable")
+    # A month's classified sessions, which work modes by month releases (a cell's n / share), less its raw n (those
+    # with a known outcome) are its classified sessions whose outcome is unclear: where they are some but fail the
+    # thresholds (the demo's 2026-04: 246 - 237 = 9), the month's raw and reweighted cells are withheld, with months of
+    # the most such sessions until those of the months so withheld pass together (the raw line's total, its n, less
+    # its released months gives their known sessions). Likewise a month's sessions with an inferable occupation
+    # (occupations by month's n / share), where every session with a known outcome has one: less its raw n, its
+    # inferable unclear ones (a fuzz store: 4 sessions, its classified unclear ones passing).
+    unclear = (out == "unclear").fillna(False).to_numpy()
+    classified = _facet_df(ctx).to_numpy()
+    known_gone = _few_unclear_months(ctx, unclear & classified, mi)
+    if "occupation" in df:
+        inferable = classified & df["occupation"].notna().to_numpy() & (df["occupation"] != NOT_INFERABLE).to_numpy()
+        if not bool((known & ~inferable).any()):
+            known_gone |= _few_unclear_months(ctx, unclear & inferable, mi)
+    if known_gone:
+        for r in rows:
+            r["_withheld"] = r["_withheld"] or (r["variable"] != "unclear" and r["month"] in known_gone)
+        t = _finish(ctx, rows, ["month"], across="variable")
     # The released months' rates give their successes (share x n) and failures, and outcome by expertise releases
     # each level's: the levels' successes minus the released months' are those of the months not released (and of
     # the sessions without a time). Withheld months that jointly pass on sessions with a known outcome could still
@@ -2273,7 +2291,6 @@ def fig_success_trend(ctx: Context) -> Figure:
     extra: set[str] = set()
     # The lines' sessions without a time (with a known outcome: the figure's n; unclear: abstentions' lines) are in
     # no month: too few of them beside every month released are given by the total (_untimed_lone_month).
-    unclear = (out == "unclear").fillna(False).to_numpy()
     while True:
         raw = t[t["variable"] == "raw"]
         shown = _codes(df["month"], list(raw.loc[~raw["suppressed"].astype(bool), "month"])) >= 0
@@ -2289,7 +2306,8 @@ def fig_success_trend(ctx: Context) -> Figure:
                 break
             extra.add(min(left, key=lambda m: int(known[(df["month"] == m).to_numpy()].sum())))
         for r in rows:
-            r["_withheld"] = r["month"] in extra or (r["month"] == cut and (outcome_small or r["variable"] == "unclear"))
+            r["_withheld"] = r["month"] in extra or (r["month"] == cut and (outcome_small or r["variable"] == "unclear")) \
+                or (r["variable"] != "unclear" and r["month"] in known_gone)
         t = _finish(ctx, rows, ["month"], across="variable")
     n_s, n_u = ctx.boot.population(np.where(known, 0, -1), 1)
     notes: list[str] = []
@@ -2310,6 +2328,25 @@ def fig_success_trend(ctx: Context) -> Figure:
         n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info, notes=notes,
         sessions=None if outcome_small else _session_rows(known),
     )
+
+
+def _few_unclear_months(ctx: Context, hit: np.ndarray, mi: np.ndarray) -> set[str]:
+    """The months of the success trend whose known sessions are withheld because its classified sessions less them
+    (``hit``: the classified ones whose outcome is unclear) are some but fail the thresholds; with them, the shown
+    months with the most such sessions, until those of all the months taken pass together (none: empty)."""
+    M = len(ctx.data.months)
+    s, u = ctx.boot.population(np.where(hit & (mi >= 0), mi, -1), M)
+    gone = {ctx.data.months[i] for i in range(M) if s[i] > 0 and not bool(ctx.passes(u[i], s[i]))}
+    while gone:
+        at = np.isin(mi, [ctx.data.months.index(m) for m in gone]) & hit
+        js, ju = ctx.boot.population(np.where(at, 0, -1), 1)
+        if bool(ctx.passes(ju[0], js[0])):
+            break
+        left = [i for i in range(M) if ctx.data.months[i] not in gone and s[i] > 0]
+        if not left:
+            break
+        gone.add(ctx.data.months[max(left, key=lambda i: int(s[i]))])
+    return gone
 
 
 _KNOWN_N_WITHHELD = ("n withheld: it is the classified sessions with a known outcome, and the classified sessions "
@@ -2901,7 +2938,8 @@ RELEASE_NESTED_CELLS: dict[tuple[str, str, str | tuple[str, ...], str], tuple[tu
 # inside it: population -> (its totals, the populations it holds). A total is (figure, None, None, None): the figure's n
 # (its ``sessions``; printed when it passes the thresholds), or (figure, variable, column, value): the union of the
 # variable's released rows at that value of the column (one row: its n; a line of cells: their sum, the population
-# where all are released). Every total less one of the same population or of a population inside it (the sessions
+# where all are released); a share line of that figure at that value (n its numerator: a decision kind's bins, a shape
+# metric's) gives the same sessions (n / share) and counts among them too, released median or not. Every total less one of the same population or of a population inside it (the sessions
 # with a time are among all sessions; the classified ones with a value among the classified) is a group a reader
 # works out by subtraction, which must be none or pass (sessions and distinct users): coverage's sessions (373) less
 # usage intensity's n (363) gave the 10 sessions without a time, of 4 users, that coverage withholds; work modes' n
@@ -2916,7 +2954,12 @@ RELEASE_NESTED_NS: dict[str, tuple[tuple[NestedTotal, ...], tuple[str, ...]]] = 
     "all": ((("coverage", "sessions", "dimension", "all"),), ("timed", "prompted")),
     "timed": ((("usage_intensity", None, None, None),), ()),
     "prompted": ((("session_shape", None, None, None), ("session_shape", "median", "metric", "prompts"),
-                  ("session_shape", "mean", "metric", "prompts")), ()),
+                  ("session_shape", "mean", "metric", "prompts")),
+                 tuple(f"prompted, with {m}" for m in ("actions_per_prompt", "words_per_prompt", "active_minutes",
+                                                       "cost_usd"))),
+    # a shape metric's sessions (those it leaves out: no recorded turn time, no known price; its bins give them too)
+    **{f"prompted, with {m}": ((("session_shape", "median", "metric", m), ("session_shape", "mean", "metric", m)), ())
+       for m in ("actions_per_prompt", "words_per_prompt", "active_minutes", "cost_usd")},
     # (work modes by month's n counts its sessions without a time too: see _untimed_n)
     "classified": ((("coverage", "classified sessions", "dimension", "all"), ("work_modes", None, None, None),
                     ("work_modes_by_month", None, None, None)),

@@ -158,7 +158,9 @@ def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int
         problems += _audit_partitions(figures)
         problems += _audit_derived(figures, policy, _Users(users, policy) if users is not None else None)
         problems += _audit_abstentions(figures)
-        problems += _audit_figure_ns(figures, policy, _Users(users, policy) if users is not None else None)
+        by_id = {f.id: f.table for f in figures if f.available and len(f.table) and "suppressed" in f.table
+                 and "variable" in f.table}
+        problems += _audit_figure_ns(figures, policy, _Users(users, policy) if users is not None else None, by_id)
         if users is not None:
             problems += _audit_sessions_carried(figures, policy)
     if dp_floor is not None:
@@ -166,32 +168,135 @@ def audit_release(figures: list[Figure], policy: ReleasePolicy, *, dp_floor: int
     return problems
 
 
-def _audit_figure_ns(figures: list[Figure], policy: ReleasePolicy, users: _Users | None = None) -> list[str]:
-    """Two figures' released n, one population inside the other (the sessions each counts, ``Figure.sessions``):
-    their difference must be none or pass (sessions; with ``users``, distinct users too). Work modes by month's n
-    was the classified sessions with a time: work modes' n less it gave the classified sessions without a time (on
-    the real corpus 353 less 346: 7 sessions of 1 user). A difference that holds sessions not classified is not
-    checked, as :data:`RELEASE_NESTED_NS` leaves them out (their count is released wherever classification is
-    partial: session shape's n less work modes' is the sessions with a prompt not classified)."""
+def _audit_figure_ns(figures: list[Figure], policy: ReleasePolicy, users: _Users | None = None,
+                     by_id: dict[str, pd.DataFrame] | None = None) -> list[str]:
+    """Two released totals, one population inside the other: their difference must be none or pass (sessions; with
+    ``users``, distinct users too). The totals are the figures' released n (the sessions each counts,
+    ``Figure.sessions``) and the totals a reader derives from a share line's released cells (:func:`_share_totals`:
+    a cell's n / share is its line's sessions, released or not as an n: a decision kind's bins, a shape metric's). Work
+    modes by month's n was the classified sessions with a time: work modes' n less it gave the classified sessions
+    without a time (on the real corpus 353 less 346: 7 sessions of 1 user). A difference that holds sessions not
+    classified is not checked, as :data:`RELEASE_NESTED_NS` leaves them out (their count is released wherever
+    classification is partial: session shape's n less work modes' is the sessions with a prompt not classified).
+
+    Worked out on the regions of the totals' sets of sessions (the sessions in the same of them): one total is inside
+    another when none of its regions is outside it, and their difference is the regions of the one not in the other."""
     classified = _all_classified(figures)
-    ns = [(f.id, f.sessions) for f in figures if f.available and f.sessions is not None and len(f.sessions)
-          and f.n_users >= policy.min_users and f.n_sessions >= policy.min_sessions]
+    totals: list[tuple[str, str, np.ndarray]] = [
+        (f.id, f"{f.id}'s n", f.sessions) for f in figures if f.available and f.sessions is not None
+        and len(f.sessions) and f.n_users >= policy.min_users and f.n_sessions >= policy.min_sessions]
+    if by_id is not None:
+        totals += _share_totals(by_id)
+    totals = _distinct_totals(totals)
+    if len(totals) < 2:
+        return []
+    sets = [x for _f, _n, x in totals] + ([classified] if classified is not None else [])
+    every, region, member = _set_regions(sets)
+    sizes = np.bincount(region[every], minlength=member.shape[0]).astype(np.int64)
+    T = len(totals)
+    m = member[:, :T].astype(np.float32)
+    outside = m.T @ (1.0 - m)  # [a, b]: regions of total a outside total b
+    n_of = sizes @ member[:, :T]
+    region_users: np.ndarray | None = None
+    if users is not None:
+        ru = pd.DataFrame({"r": region[every], "u": users.codes[every]}).drop_duplicates()
+        region_users = np.bincount(ru["r"].to_numpy(), minlength=member.shape[0])
+    not_classified = ~member[:, T] if classified is not None else None
     problems: list[str] = []
     seen: set[bytes] = set()
-    for big_id, big in ns:
-        for small_id, small in ns:
-            outside = _minus(small, big)
-            if len(small) >= len(big) or outside is None or len(outside):
-                continue  # not inside
-            rest = _minus(big, small)
-            if rest is None or rest.tobytes() in seen:
+    for b in range(T):
+        for a in range(T):
+            if n_of[a] >= n_of[b] or outside[a, b] > 0.5:
+                continue  # not a strict part of total b
+            rest = member[:, b] & ~member[:, a]
+            key = rest.tobytes()
+            if key in seen:
                 continue  # the same sessions as a difference read before
-            if classified is not None and len(_minus(rest, classified)):
+            if not_classified is not None and bool((rest & not_classified).any()):
                 continue  # holds sessions not classified (see above)
-            seen.add(rest.tobytes())
-            problems += _derived_problems(f"figure {small_id}", f"{big_id}'s n less {small_id}'s n", rest, policy,
+            seen.add(key)
+            n = int(sizes[rest].sum())
+            few_users = region_users is not None and int(region_users[rest].max(initial=0)) < policy.min_users
+            if not _small(n, policy) and not few_users:
+                continue
+            x = every[rest[region[every]]]
+            problems += _derived_problems(f"figure {totals[a][0]}", f"{totals[b][1]} less {totals[a][1]}", x, policy,
                                           users)
     return problems
+
+
+def _share_totals(by_id: dict[str, pd.DataFrame]) -> list[tuple[str, str, np.ndarray]]:
+    """The totals a reader derives from share lines (:data:`RELEASE_RATES`), as (figure, name, sessions): a released
+    cell above 0 of a share whose n counts its sessions gives its line's sessions (n / share, ``_den_sessions``); a
+    share whose n is its line's sessions releases them as its n (``_sessions``). A line is the cells of one value of
+    the figure's group columns (a decision kind, a shape metric, a month, a level; a topic's parent); each line once.
+    Rows without their sessions are left to :func:`_audit_sessions_carried`."""
+    out: list[tuple[str, str, np.ndarray]] = []
+    for fid, rates in RELEASE_RATES.items():
+        t = by_id.get(fid)
+        if t is None:
+            continue
+        for var, kind in rates.items():
+            x = _released(t, var)
+            if kind == "numerator":
+                x = x[x["value"].astype(float) > 0]
+            if x.empty:
+                continue
+            col = "_den_sessions" if kind == "numerator" else "_sessions"
+            series = [c for c in _GROUP_COLUMNS if c in x]
+            read: set[int] = set()
+            for r, s in zip(x[series].to_dict("records") if series else [{}] * len(x), _col(x, col), strict=True):
+                if s is None or not len(s) or id(s) in read:
+                    continue
+                read.add(id(s))
+                where = ", ".join(f"{c}={v}" for c, v in r.items() if pd.notna(v))
+                what = "total (n / share)" if kind == "numerator" else "n"
+                out.append((fid, f"{fid}'s {var}{f' ({where})' if where else ''} {what}", s))
+    return out
+
+
+def _distinct_totals(totals: list[tuple[str, str, np.ndarray]]) -> list[tuple[str, str, np.ndarray]]:
+    """``totals`` with one of each set of sessions (the first)."""
+    out: list[tuple[str, str, np.ndarray]] = []
+    by_key: dict[tuple[int, int, int], list[np.ndarray]] = {}
+    for fid, name, x in totals:
+        k = (len(x), int(x[0]), int(x[-1]))
+        same = by_key.setdefault(k, [])
+        if any(y is x or np.array_equal(y, x) for y in same):
+            continue
+        same.append(x)
+        out.append((fid, name, x))
+    return out
+
+
+def _set_regions(sets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The regions of sets of sessions (non-empty): the sessions in any of them (ascending), each session's region
+    (an array over the session indices, -1 outside them) and the regions' membership (regions x sets, bool)."""
+    every = _union(sets)
+    assert every is not None
+    n = int(every[-1]) + 1
+    keys = np.random.default_rng(0).integers(1, 2 ** 63, size=len(sets), dtype=np.uint64)
+    sig = np.zeros(n, dtype=np.uint64)  # each session's sets, hashed (a xor of a random key per set)
+    for j, x in enumerate(sets):
+        sig[x] ^= keys[j]
+    codes = pd.factorize(sig[every])[0].astype(np.int64)
+    region = np.full(n, -1, dtype=np.int64)
+    region[every] = codes
+    member = np.zeros((int(codes.max()) + 1, len(sets)), dtype=bool)
+    for j, x in enumerate(sets):
+        member[region[x], j] = True
+    sizes = np.bincount(codes, minlength=member.shape[0])
+    if any(int(sizes[member[:, j]].sum()) != len(x) for j, x in enumerate(sets)):  # two signatures hashed alike
+        bits = np.zeros((n, len(sets)), dtype=bool)
+        for j, x in enumerate(sets):
+            bits[x, j] = True
+        packed = np.packbits(bits[every], axis=1)
+        codes = np.unique(packed, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+        region[every] = codes
+        member = np.zeros((int(codes.max()) + 1, len(sets)), dtype=bool)
+        for j, x in enumerate(sets):
+            member[region[x], j] = True
+    return every, region, member
 
 
 def _all_classified(figures: list[Figure]) -> np.ndarray | None:
@@ -284,11 +389,32 @@ def _audit_sessions_carried(figures: list[Figure], policy: ReleasePolicy) -> lis
     return problems
 
 
+class _Problem(str):
+    """A problem of the audit about a group of sessions a reader works out (its text), with that group: its
+    sessions' key (``sessions``, the ascending row indices' bytes) and size. A refusal reports each group once, with the
+    ways the released numbers give it (:func:`_refusal`); as text it is the problem's words."""
+
+    sessions: bytes | None
+    size: int
+
+    def __new__(cls, text: str, sessions: np.ndarray | None = None) -> _Problem:
+        self = super().__new__(cls, text)
+        # (None: a copy, which str's pickling makes from the text alone)
+        self.sessions = None if sessions is None else np.asarray(sessions, dtype=np.int64).tobytes()
+        self.size = 0 if sessions is None else len(sessions)
+        return self
+
+
+def _about(text: str, sessions: np.ndarray | None) -> str:
+    """``text``, a problem about the group ``sessions`` when they are known (:class:`_Problem`)."""
+    return _Problem(text, sessions) if sessions is not None else text
+
+
 def _derived_problems(head: str, what: str, rest: np.ndarray | None, policy: ReleasePolicy,
                       users: _Users | None) -> list[str]:
     """The problems of a group of sessions ``rest`` a reader derives (``what``, in ``head``): too few sessions, and
     with ``users`` too few distinct users; none when it is none or passes (``rest`` None: not known)."""
-    out = ([f"{head}: {what} gives {len(rest)} sessions, below the thresholds"]
+    out = ([_Problem(f"{head}: {what} gives {len(rest)} sessions, below the thresholds", rest)]
            if rest is not None and _small(len(rest), policy) else [])
     return out + (users.problem(head, what, rest) if users is not None else [])
 
@@ -324,8 +450,8 @@ class _Users:
         u = self.few(sessions)
         if u is None or sessions is None:
             return []
-        return [f"{where}: {what}: {count_noun(len(sessions), 'session')} of {count_noun(u, 'user')}, below "
-                f"{count_noun(self.policy.min_users, 'user')}"]
+        return [_Problem(f"{where}: {what}: {count_noun(len(sessions), 'session')} of {count_noun(u, 'user')}, "
+                         f"below {count_noun(self.policy.min_users, 'user')}", sessions)]
 
 
 def _ix(v: Any) -> np.ndarray | None:
@@ -430,13 +556,14 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy, users: _Users |
                 if not 0 < v <= 1:
                     continue
                 num, rest = (v * n, n - v * n) if kind == "denominator" else (n, n / v - n)
+                group, part = ((_ix(r.get("_sessions")), _ix(r.get("_num_sessions"))) if kind == "denominator"
+                               else (_ix(r.get("_den_sessions")), _ix(r.get("_sessions"))))
                 for what, x in (("numerator", num), ("rest of its group", rest)):
                     if _small(x, policy):
-                        problems.append(f"figure {f.id} ({where(r, keys)}, {var}): its share and n give its {what}, "
-                                        f"{round(x)} sessions, below the thresholds")
+                        problems.append(_about(f"figure {f.id} ({where(r, keys)}, {var}): its share and n give its "
+                                               f"{what}, {round(x)} sessions, below the thresholds",
+                                               part if what == "numerator" else _minus(group, part)))
                 if users is not None:  # the same two groups as sets of sessions
-                    group, part = ((_ix(r.get("_sessions")), _ix(r.get("_num_sessions"))) if kind == "denominator"
-                                   else (_ix(r.get("_den_sessions")), _ix(r.get("_sessions"))))
                     for what, xs in (("numerator", part), ("rest of its group", _minus(group, part))):
                         problems += users.problem(f"figure {f.id} ({where(r, keys)}, {var})",
                                                   f"its share and n give its {what}", xs)
@@ -449,8 +576,10 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy, users: _Users |
                 sup = cells["suppressed"].astype(bool)
                 rest = float(tot["n_sessions"]) - float(pd.to_numeric(cells.loc[~sup, "n_sessions"]).sum())
                 if rest >= 0.5 and (int(sup.sum()) < 2 or _small(rest, policy)):
-                    problems.append(f"figure {f.id} ({col}={tot[col]}): {total_var}'s n minus the released "
-                                    f"{cells_var} cells gives {round(rest)} sessions in {count_noun(int(sup.sum()), 'withheld cell')}")
+                    problems.append(_about(
+                        f"figure {f.id} ({col}={tot[col]}): {total_var}'s n minus the released {cells_var} cells "
+                        f"gives {round(rest)} sessions in {count_noun(int(sup.sum()), 'withheld cell')}",
+                        _minus(_ix(tot.get("_sessions")), _union(_col(cells.loc[~sup])))))
                 if users is not None:
                     problems += users.problem(f"figure {f.id} ({col}={tot[col]})", f"{total_var}'s n minus the "
                                               f"released {cells_var} cells",
@@ -466,8 +595,10 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy, users: _Users |
                     shown = pd.to_numeric(kids.loc[~kids["suppressed"].astype(bool), "n_sessions"]).sum()
                     rest = float(node["n_sessions"]) - float(shown)
                     if _small(rest, policy):
-                        problems.append(f"figure {f.id} ({id_col}={node[id_col]}): its n minus its released children "
-                                        f"gives {round(rest)} sessions, below the thresholds")
+                        problems.append(_about(f"figure {f.id} ({id_col}={node[id_col]}): its n minus its released "
+                                               f"children gives {round(rest)} sessions, below the thresholds",
+                                               _minus(_ix(node.get("_sessions")), _union(_col(
+                                                   kids.loc[~kids["suppressed"].astype(bool)])))))
                     if users is not None:
                         shown_kids = kids.loc[~kids["suppressed"].astype(bool)]
                         problems += users.problem(f"figure {f.id} ({id_col}={node[id_col]})", "its n minus its "
@@ -478,8 +609,10 @@ def _audit_derived(figures: list[Figure], policy: ReleasePolicy, users: _Users |
             for k in a.index.intersection(b.index):
                 d = float(a.loc[k, "n_sessions"]) - float(b.loc[k, "n_sessions"])
                 if _small(d, policy):
-                    problems.append(f"figure {f.id} ({col}={k}): {big}'s n minus {small}'s gives {round(d)} sessions, "
-                                    "below the thresholds")
+                    problems.append(_about(f"figure {f.id} ({col}={k}): {big}'s n minus {small}'s gives {round(d)} "
+                                           "sessions, below the thresholds", _minus(
+                                               _ix(a.loc[k, "_sessions"]), _ix(b.loc[k, "_sessions"]))
+                                           if "_sessions" in a and "_sessions" in b else None))
                 if users is not None and "_sessions" in a and "_sessions" in b:
                     problems += users.problem(f"figure {f.id} ({col}={k})", f"{big}'s n minus {small}'s",
                                               _minus(_ix(a.loc[k, "_sessions"]), _ix(b.loc[k, "_sessions"])))
@@ -517,8 +650,9 @@ def _rate_regions(fid: str, t: pd.DataFrame, col: str, policy: ReleasePolicy, us
             continue
         for ix in _regions([x for x in sets if x is not None]):
             if _small(len(ix), policy):
-                problems.append(f"figure {fid} ({col}={k}): its released rates give a group of {len(ix)} sessions "
-                                "(the sessions in the same of their numerators and groups), below the thresholds")
+                problems.append(_Problem(f"figure {fid} ({col}={k}): its released rates give a group of {len(ix)} "
+                                         "sessions (the sessions in the same of their numerators and groups), below "
+                                         "the thresholds", ix))
             if users is not None:
                 problems += users.problem(f"figure {fid} ({col}={k})", "a group its released rates give", ix)
     return problems
@@ -576,7 +710,14 @@ def _audit_key_totals(figures: list[Figure], by_id: dict[str, pd.DataFrame], pol
     shape, by mode, recovery; or a released rate's group), and every group is checked, those the totals and the wholes
     give without any of the figure's rates too: the classified sessions less the sessions with a level are the
     abstentions' 'expertise: no level' line (the real corpus: 353 less 344, the 9 of the withheld line), which the
-    expertise figures' n (withheld then) and their released levels must not give."""
+    expertise figures' n (withheld then) and their released levels must not give.
+
+    Not checked: a reader who mixes families value by value (one family's regions at one level, another's at the next).
+    Blocks at different values are apart, so under one weight of the totals each value's leftover depends on its own
+    family only, and the group such a reader is left with is the union of each value's leftover with the sessions in no
+    block. Each family is read here over all values, and a weight some family does not fit at some value (its blocks'
+    weights differing by more than 1) is dropped for that family whole, so a mix (family A at level 1, B at level 2,
+    each fitting only there, or leaving few sessions only together) is a group no check reads."""
     figs = {f.id: f for f in figures if f.available}
     problems: list[str] = []
     for (fid, col), specs in RELEASE_KEY_TOTALS.items():
@@ -643,7 +784,8 @@ def _audit_nested_totals(figures: list[Figure], by_id: dict[str, pd.DataFrame], 
             for oname, o in outs:
                 rest = _minus(o, i)
                 if rest is not None and _small(len(rest), policy):
-                    problems.append(f"{head}: {oname} less {iname} gives {len(rest)} sessions, below the thresholds")
+                    problems.append(_Problem(f"{head}: {oname} less {iname} gives {len(rest)} sessions, below the "
+                                             "thresholds", rest))
                 if users is not None:
                     problems += users.problem(head, f"{oname} less {iname}", rest)
             # counts give the inner total less the released cells only when those cells are all inside it (the
@@ -652,8 +794,8 @@ def _audit_nested_totals(figures: list[Figure], by_id: dict[str, pd.DataFrame], 
             outside = _minus(shown, i)
             rest = _minus(i, shown) if outside is None or not len(outside) else None
             if rest is not None and _small(len(rest), policy):
-                problems.append(f"{head}: {iname} less the cells {outer} or {inner} releases gives {len(rest)} "
-                                "sessions, below the thresholds")
+                problems.append(_Problem(f"{head}: {iname} less the cells {outer} or {inner} releases gives "
+                                         f"{len(rest)} sessions, below the thresholds", rest))
             if users is not None:
                 problems += users.problem(head, f"{iname} less the cells {outer} or {inner} releases", rest)
     return problems
@@ -707,8 +849,8 @@ def _audit_month_groups(figures: list[Figure], by_id: dict[str, pd.DataFrame], p
             what = f"{name} less the groups of its {count_noun(len(groups), 'released month')} (n / share)" + (
                 f" and the sessions other figures release of {', '.join(from_lines)}" if from_lines else "")
             if rest is not None and _small(len(rest), policy):
-                problems.append(f"{head}: {what} gives {len(rest)} sessions (without a time or in the other months), "
-                                "below the thresholds")
+                problems.append(_Problem(f"{head}: {what} gives {len(rest)} sessions (without a time or in the other "
+                                         "months), below the thresholds", rest))
             if users is not None:
                 problems += users.problem(head, what, rest)
     return problems
@@ -742,6 +884,11 @@ def _audit_nested_ns(figures: list[Figure], by_id: dict[str, pd.DataFrame], poli
     figs = {f.id: f for f in figures if f.available}
     totals = {p: [(spec[0], name, x) for spec in specs for name, x in (_nested_n(figs, by_id, policy, *spec),)
                   if x is not None] for p, (specs, _inside) in RELEASE_NESTED_NS.items()}
+    for p, (specs, _inside) in RELEASE_NESTED_NS.items():  # the share lines of the same figure and value
+        for tfig, tvar, tcol, tvalue in specs:
+            if tvar is not None and tcol is not None:
+                totals[p] += [(tfig, name, x) for name, x in _share_lines(by_id, tfig, tcol, tvalue)
+                              if not any(y is x or np.array_equal(y, x) for _f, _n, y in totals[p])]
     problems: list[str] = []
     seen: set[tuple[int, int]] = set()
     for outer in RELEASE_NESTED_NS:
@@ -757,6 +904,25 @@ def _audit_nested_ns(figures: list[Figure], by_id: dict[str, pd.DataFrame], poli
                     head = f"figure {ifig}"
                     problems += _derived_problems(head, what, rest, policy, users)
     return problems
+
+
+def _share_lines(by_id: dict[str, pd.DataFrame], fid: str, col: str, value: Any) -> list[tuple[str, np.ndarray]]:
+    """The totals a reader derives from figure ``fid``'s share lines (:data:`RELEASE_RATES`, n its numerator) at
+    ``col`` = ``value`` (a decision kind's bins beside its median's n: the same sessions): a released cell above 0
+    gives its line's sessions (n / share, ``_den_sessions``), named; one per share variable."""
+    t = by_id.get(fid)
+    out: list[tuple[str, np.ndarray]] = []
+    if t is None or col not in t:
+        return out
+    for var, kind in RELEASE_RATES.get(fid, {}).items():
+        if kind != "numerator":
+            continue
+        x = _released(t, var)
+        x = x[(x[col] == value) & (x["value"].astype(float) > 0)]
+        group = next((g for g in _col(x, "_den_sessions") if g is not None and len(g)), None)
+        if group is not None:
+            out.append((f"{fid}'s {var} ({col}={value}) total (n / share)", group))
+    return out
 
 
 def _audit_nested_cells(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, users: _Users | None = None,
@@ -890,7 +1056,7 @@ def _key_total_groups(fid: str, col: str, totals: list[tuple[str, np.ndarray]], 
         what = (f"{combo}, with the groups the released rates give at each {col} (and its sessions) added or "
                 f"subtracted, leaves sessions at {where}")
         if _small(s, policy):
-            problems.append(f"{head}: {what}: {s} sessions, below the thresholds")
+            problems.append(_Problem(f"{head}: {what}: {s} sessions, below the thresholds", sessions))
         if users is not None:
             problems += users.problem(head, what, sessions)
         out.append((sessions, problems))
@@ -1030,9 +1196,10 @@ def _audit_share_groups(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, u
                 where = ", ".join(f"{c}={r[c]}" for c in _GROUP_COLUMNS if c in g and pd.notna(r[c]))
                 head = f"figure {fid} ({var}{', ' + where if where else ''})"
                 if _small(round(rest), policy):
-                    problems.append(f"{head}: its group (n / share) less its released cells gives {round(rest)} "
-                                    f"sessions in {count_noun(int(sup[at].sum()), 'withheld cell')}, below the "
-                                    "thresholds")
+                    problems.append(_about(f"{head}: its group (n / share) less its released cells gives "
+                                           f"{round(rest)} sessions in {count_noun(int(sup[at].sum()), 'withheld cell')}"
+                                           ", below the thresholds",
+                                           _minus(_ix(r["_den_sessions"]), _union(_col(shown)))))
                 if users is not None:
                     problems += users.problem(head, "its group (n / share) less its released cells",
                                               _minus(_ix(r["_den_sessions"]), _union(_col(shown))))
@@ -1050,15 +1217,17 @@ def _audit_line_totals(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, us
         t, totals = by_id.get(fid), _line_totals(by_id, line)
         if t is None or totals is None or col not in t:
             continue
-        total_sets = _line_totals(by_id, line, "_sessions") if users is not None else None
+        total_sets = _line_totals(by_id, line, "_sessions")
         for k, g in t[t["variable"] == var].groupby(col, sort=False):
             if k not in totals.index:
                 continue
             shown = pd.to_numeric(g.loc[~g["suppressed"].astype(bool), "n_sessions"], errors="coerce").fillna(0)
             rest = float(totals[k]) - float(shown.sum())
             if _small(rest, policy):
-                problems.append(f"figure {fid} ({col}={k}, {var}): {tfig}'s n ({int(totals[k])}) less the released "
-                                f"cells gives {round(rest)} sessions in the withheld ones, below the thresholds")
+                problems.append(_about(f"figure {fid} ({col}={k}, {var}): {tfig}'s n ({int(totals[k])}) less the "
+                                       f"released cells gives {round(rest)} sessions in the withheld ones, below the "
+                                       "thresholds", _minus(_ix(total_sets[k]) if total_sets is not None else None,
+                                                            _union(_col(g.loc[~g["suppressed"].astype(bool)])))))
             if users is not None:
                 problems += users.problem(f"figure {fid} ({col}={k}, {var})", f"{tfig}'s n less the released cells",
                                           _minus(_ix(total_sets[k]) if total_sets is not None else None,
@@ -1432,14 +1601,35 @@ def noise_free_problems(figures: list[Figure]) -> list[str]:
 
 
 def _refusal(problems: list[str], policy: ReleasePolicy, dp: bool, tail: str = "") -> ReleaseAuditFailed:
-    shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+    """The refusal of a release: its problems, one per group of sessions a reader works out (the problems about the
+    same sessions, :class:`_Problem`, are one: a leak that many pairs of totals give was as many lines), each with the
+    ways the released numbers give it and the figures they come from."""
+    groups: dict[Any, list[str]] = {}
+    for p in problems:
+        groups.setdefault(p.sessions if isinstance(p, _Problem) and p.sessions is not None else ("text", p),
+                          []).append(p)
+    texts = [_grouped(ways) for ways in groups.values()]
+    shown = "; ".join(texts[:5]) + (f"; and {len(texts) - 5} more" if len(texts) > 5 else "")
     return ReleaseAuditFailed(
-        f"release audit failed, nothing was written: {count_noun(len(problems), 'released cell')} "
-        f"{'breaks' if len(problems) == 1 else 'break'} the release policy "
+        f"release audit failed, nothing was written: {count_noun(len(texts), 'released cell')} "
+        f"{'breaks' if len(texts) == 1 else 'break'} the release policy "
         f"({count_noun(policy.min_users, 'user')} / {count_noun(policy.min_sessions, 'session')} per cell"
         + (", differential privacy" if dp else "") + f"): {shown}. "
         "This is a fault in codecensus's suppression, not in your data or options: please report it." + tail
     )
+
+
+def _grouped(ways: list[str], shown: int = 3) -> str:
+    """One refusal line for the problems about one group of sessions: the problem itself when it is one; else the
+    group's size, how many ways give it and in which figures, and the first ``shown`` of them in full."""
+    if len(ways) == 1:
+        return ways[0]
+    size = ways[0].size if isinstance(ways[0], _Problem) and ways[0].sessions is not None else None
+    figs = sorted({w.split(" ", 2)[1].split(":")[0] for w in ways if w.startswith("figure ")})
+    head = (f"the same {count_noun(size, 'session')}" if size is not None else "the same problem") + \
+        f", given {len(ways)} ways (in {'figure' if len(figs) == 1 else 'figures'} {', '.join(figs)})"
+    more = f" | and {len(ways) - shown} more ways" if len(ways) > shown else ""
+    return f"{head}: " + " | ".join(ways[:shown]) + more
 
 
 def _audit(figures: list[Figure], policy: ReleasePolicy, dp_floor: int | None = None,
