@@ -609,6 +609,22 @@ _CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 _ESCAPED_LETTER = r"\\{1,2}u(?!00[0-7])[0-9A-Fa-f]{4}"
 #: The same in a Windows path whose backslashes are written four times: the escape's backslash is written twice
 _ESCAPED_LETTER_IN_JSON = r"(?<!\\)\\\\u(?!00[0-7])[0-9A-Fa-f]{4}"
+#: CJK ideographs, kana and hangul: a user name in other letters ends where they begin (``/Users/alice下的文件``,
+#: ``在/home/bob里面``: ``alice``, ``bob``); a name written wholly in them (``/Users/田中``) is kept whole
+_CJK_LETTERS = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+#: One of them written as a JSON escape (``\u4e0b``, ``\\u4e0b``; roughly: U+3040-30FF, U+3400-9FFF, U+AC00-D7FF)
+_ESCAPED_CJK = r"\\{1,2}u(?:30[4-9A-Fa-f][0-9A-Fa-f]|3[4-9A-Fa-f][0-9A-Fa-f]{2}|[4-9][0-9A-Fa-f]{3}|[Aa][C-Fc-f][0-9A-Fa-f]{2}|[BCbc][0-9A-Fa-f]{3}|[Dd][0-7][0-9A-Fa-f]{2})"
+
+
+def _home_user(chars: str, escaped: str, end: str) -> str:
+    """The user-name group of a home path: characters of the class ``chars`` (a negated class's inside, ending the name)
+    or ``escaped`` letters, up to one of ``end`` (a class's inside); a name not starting with a CJK letter also ends
+    where one begins (written or escaped), one starting with it is taken whole."""
+    return (
+        rf"(?P<u>(?:(?![{_CJK_LETTERS}]|{_ESCAPED_CJK})(?:[^{chars}]|{escaped})){{1,64}}(?=[{end}{_CJK_LETTERS}]|{_ESCAPED_CJK}|$)"
+        rf"|(?:[{_CJK_LETTERS}]|{_ESCAPED_CJK})(?:[^{chars}]|{escaped}){{0,63}}(?=[{end}]|$))"
+    )
+
 
 
 _GENERIC_USERS = frozenset(
@@ -1678,8 +1694,8 @@ RULES: tuple[Rule, ...] = (
         "path_user_unix",
         K.PATH_USER,
         re.compile(
-            r"(?i:/Users|/home)/(?P<u>(?:[^/\s\"'`\\:;,*?<>|()\[\]{}" + _CJK_PUNCT + "]|" + _ESCAPED_LETTER + "){1,64})"
-            r"(?=[/\s\"'`\\:;,)\]}" + _CJK_PUNCT + "]|$)"
+            r"(?i:/Users|/home)/"
+            + _home_user(r"/\s\"'`\\:;,*?<>|()\[\]{}" + _CJK_PUNCT, _ESCAPED_LETTER, r"/\s\"'`\\:;,)\]}" + _CJK_PUNCT)
         ),
         ("/users/", "/home/"),
         group="u",
@@ -1693,8 +1709,8 @@ RULES: tuple[Rule, ...] = (
             # (a backslash written once, escaped in JSON text, or escaped twice: JSON text inside a JSON string)
             # (q: four, JSON text in a JSON string, where a non-ASCII letter of the name is written \\u00e9)
             r"(?i:[A-Z]:(?:(?P<q>\\{4})|\\{1,3}|/)(?:Users|Documents and Settings)(?:\\{1,4}|/))"
-            r"(?P<u>(?:[^\\/\s\"'`:;,*?<>|()\[\]{}" + _CJK_PUNCT + r"]|(?(q)" + _ESCAPED_LETTER_IN_JSON + r"|(?!))){1,64})"
-            r"(?=[\\/\s\"'`:;,)\]}" + _CJK_PUNCT + "]|$)"
+            + _home_user(r"\\/\s\"'`:;,*?<>|()\[\]{}" + _CJK_PUNCT, r"(?(q)" + _ESCAPED_LETTER_IN_JSON + r"|(?!))",
+                         r"\\/\s\"'`:;,)\]}" + _CJK_PUNCT)
         ),
         ("users", "documents and settings"),
         group="u",
