@@ -517,6 +517,59 @@ def test_a_retried_classify_part_asks_only_the_sessions_not_answered_before_its_
     assert accounts[0]["sessions"] == accounts[0]["calls"] == n
 
 
+@pytest.mark.parametrize("retried_by", ["actor-1", "actor-2"])
+# answers received before the actor died (-1: it died before its first call was kept, its estimates with it)
+@pytest.mark.parametrize("dies_after", [-1, 0, 2])
+def test_a_retried_classify_part_counts_each_sessions_condensed_tokens_once(
+        tmp_path: Path, retried_by: str, dies_after: int) -> None:
+    """A retried part condensed its sessions again and added their token estimates to the account again: the
+    run's condensed-token figures (median, p90: the manifest's and the token-budget benchmark's) counted the
+    part's sessions twice. The retry now drops the estimates an earlier attempt kept (<run>/answers/<part>.condensed)."""
+    pytest.importorskip("openai")
+    from codecensus.classify.cache import Account
+    from codecensus.engine.tasks import ClassifyParts, spent_by_actors
+    from local_server import ChatServer
+
+    n = 5
+    clean_run, run, (part,) = _distinct_sessions_part(tmp_path, n)
+    with ChatServer() as chat:
+        chat.release.set()
+
+        def actor(out: str, ledger: str) -> ClassifyParts:
+            return ClassifyParts("openai", out=out, ledger=ledger, model="m", base_url=chat.url, ner=False,
+                                 price_in=1.5, price_out=6, budget_usd=1.0)
+
+        actor(clean_run, "actor-0")(pa.table({"part": [part]}))
+        first = actor(run, "actor-1")
+        send = first.backend._send  # type: ignore[attr-defined]
+        sent = 0
+
+        def send_or_die(messages: Any) -> Any:
+            nonlocal sent
+            if sent == dies_after:
+                raise _Died
+            sent += 1
+            return send(messages)
+
+        def reserve_or_die(usd: float) -> None:
+            raise _Died
+
+        first.backend._send = send_or_die  # type: ignore[attr-defined]
+        if dies_after < 0:
+            first.backend.account.reserve = reserve_or_die  # type: ignore[attr-defined]
+        with pytest.raises(_Died):
+            first(pa.table({"part": [part]}))
+        actor(run, retried_by)(pa.table({"part": [part]}))
+    tokens = []
+    for r in (run, clean_run):
+        a = Account()
+        for counts in spent_by_actors(r):
+            a.add(counts)
+        tokens.append(sorted(a.input_tokens_condensed))
+    assert len(tokens[1]) == n
+    assert tokens[0] == tokens[1]
+
+
 def test_a_call_in_flight_when_its_actor_died_is_counted_as_lost_and_the_budget_holds_back_its_cost(
         tmp_path: Path) -> None:
     """A call in flight when its actor died was counted nowhere (its usage never came back) and a restarted actor

@@ -215,6 +215,41 @@ def test_home_path_user_ends_at_cjk_punctuation(r: Redactor, text: str, expected
     assert r.redact(text + "\nzoltan wrote this") == expected + "\n[PATH_USER] wrote this"
 
 
+CJK_GLUED_PATHS = [
+    ("文件在/Users/zoltan下的文件夹里", "文件在/Users/[PATH_USER]下的文件夹里"),
+    ("在/home/zoltan里面运行", "在/home/[PATH_USER]里面运行"),
+    ("C:\\Users\\zoltanのフォルダ", "C:\\Users\\[PATH_USER]のフォルダ"),
+    ("/home/zoltan에서 실행", "/home/[PATH_USER]에서 실행"),
+    (json.dumps("在/home/zoltan里面")[1:-1], json.dumps("在/home/[PATH_USER]里面")[1:-1]),  # (its letters escaped)
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CJK_GLUED_PATHS, ids=range(len(CJK_GLUED_PATHS)))
+def test_home_path_user_ends_where_cjk_letters_begin(r: Redactor, text: str, expected: str) -> None:
+    # an ASCII name followed directly by CJK letters ran on through them: the words after it were redacted, and the
+    # name learned was "zoltan下的文件夹里", so "zoltan" elsewhere in the text (or its session) stayed
+    assert r.redact(text) == expected
+    assert r.redact(text + "\nzoltan wrote this") == expected + "\n[PATH_USER] wrote this"
+    assert r.path_users(text) == {"zoltan"}
+
+
+def test_home_path_user_written_in_cjk_letters_is_taken_whole(r: Redactor) -> None:
+    assert r.redact("/Users/田中/dev と /home/김민수에서") == "/Users/[PATH_USER]/dev と /home/[PATH_USER]"
+    assert r.path_users("/Users/田中/dev") == {"田中"}
+
+
+def test_path_users_are_decoded_and_found_in_both_forms(r: Redactor) -> None:
+    # path_users gave the name as written in JSON text ("Ren\\u00e9"): passed to another piece of the session, where
+    # it is written "René", it was not found there
+    text = json.dumps({"cwd": "/Users/René/dev"})
+    assert r.path_users(text) == {"René"}
+    assert r.path_users(json.dumps(text)) == {"René"}
+    assert r.path_users(json.dumps(json.dumps({"cwd": "C:\\Users\\René\\dev"}))) == {"René"}
+    for piece in ("René wrote this", json.dumps("René wrote this"), json.dumps(json.dumps("René wrote this"))):
+        assert "[PATH_USER] wrote this" in r.redact(piece, users=r.path_users(text)), piece
+        assert "[PATH_USER] wrote this" in r.redact(piece, users={"René"}), piece
+
+
 def test_caller_supplied_names(r: Redactor) -> None:
     assert r.redact("ask Mira Okafor to review", names=["Mira Okafor"]) == "ask [PERSON] to review"
     assert r.redact("ask Mira Okafor to review") == "ask Mira Okafor to review"

@@ -103,6 +103,12 @@ LEAKED = [
     ("my password is elephant", "my password is [SECRET]"),
     ("our wifi password was student.", "our wifi password was [SECRET]."),
     ("my password is spring", "my password is [SECRET]"),
+    # ... a noun or a given name ending in -ly or -ing (before, taken for an adverb or a participle: all stayed)
+    ("my password is butterfly", "my password is [SECRET]"),
+    ("our wifi password was blessing.", "our wifi password was [SECRET]."),
+    ("my password is darling and my user is bob", "my password is [SECRET] and my user is bob"),
+    ("my password is kelly", "my password is [SECRET]"),
+    ("My password is Emily.", "My password is [SECRET]."),
 ]
 
 # a password said in Spanish, French, German, Portuguese, Italian, Russian, Japanese, Chinese and Korean (before, all
@@ -212,6 +218,8 @@ KEPT = [
     "my password is probably wrong; my password is not working; the password is set to expire",
     "the password is sunshine; your password is weak; password is set to true",
     "my password is important; my password is different; my password is insufficient; my password is working",
+
+    "my password is expiring; my password is only; my password was lovely; my password is changing",
 ]
 
 

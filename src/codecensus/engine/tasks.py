@@ -339,7 +339,8 @@ class ClassifyParts(ClassifyWorker):
     (:func:`spent_by_actors`) counts the calls of the failed attempt too (before, both were lost); a call that was
     in flight when its actor died is counted as lost (:attr:`Account.lost_calls`). Each answer of a part is kept
     under ``<out>/answers/<part>/`` as it arrives (:class:`PartAnswers`): a retried part asks only the sessions
-    not answered yet, and its sessions are counted once in the run's account (by the attempt that first asked).
+    not answered yet, and its sessions are counted once in the run's account (by the attempt that first asked), their
+    condensed-token estimates too (``<out>/answers/<part>.condensed``: how many the attempts before kept).
 
     Reading the part inside the actor (instead of a Ray read stage) keeps the pipeline free of extra
     tasks that would wait for CPUs held by an actor pool sized to the whole cluster.
@@ -430,34 +431,66 @@ class ClassifyParts(ClassifyWorker):
         self.backend.cache = answers  # type: ignore[attr-defined]
         asked = sum(not is_empty(ev) for ev in evs)  # what the backend counts as sessions
         marker = f"{d}.started"
-        if not fs.exists(marker):  # the first attempt: its sessions are counted, and kept as counted before a call
-            self._extra = {"sessions": asked}
-            self._keep()
-            fs.makedirs(d.rsplit("/", 1)[0], exist_ok=True)
-            with fs.open(marker, "wb"):
-                pass
+        # how many of the part's condensed-token estimates the attempts before this one kept in their accounts
+        condensed = f"{d}.condensed"
+        prior = 0
+        if fs.exists(condensed):
+            with fs.open(condensed, "rb") as fh:
+                prior = int(fh.read() or 0)
+        start = len(acc.input_tokens_condensed)
+        on_start = acc._on_start
+        written = prior
+
+        def kept() -> None:  # the account kept before a call: its estimates of this part's sessions with it
+            nonlocal written
+            assert on_start is not None
+            on_start()
+            n = prior + len(acc.input_tokens_condensed) - start
+            if n > written:
+                with fs.open(f"{condensed}.tmp", "wb") as fh:
+                    fh.write(str(n).encode())
+                fs.mv(f"{condensed}.tmp", condensed)
+                written = n
+
+        if on_start is not None:
+            acc._on_start = kept
+        try:
+            if not fs.exists(marker):  # the first attempt: its sessions are counted, and kept as counted before a call
+                self._extra = {"sessions": asked}
+                self._keep()
+                fs.makedirs(d.rsplit("/", 1)[0], exist_ok=True)
+                with fs.open(marker, "wb"):
+                    pass
+                self._extra = {}
+                return self.facets(evs)
+            # a retry: an earlier attempt counted these sessions, the answers it received and (when it kept them)
+            # the sessions' condensed tokens; they are not counted again
+            self._extra = {"sessions": -asked}
+            drop = prior
+
+            def found(keys: Sequence[str], **kw: Any) -> dict[str, Any]:
+                nonlocal drop
+                with acc._lock:  # (the backend estimated the sessions' tokens just before asking for their answers)
+                    del acc.input_tokens_condensed[start : start + drop]
+                drop = 0
+                got = PartAnswers.get_many(answers, keys, **kw)
+                hits = [got[k] for k in keys if k in got]  # as the backend counts them: once per session
+                self._extra.update(
+                    cache_hits=-len(hits), abstentions=-sum(e.status == "abstained" for e in hits),
+                    saved_usd=-sum(e.cost_usd for e in hits if e.cost_usd is not None),
+                    unpriced_hits=-sum(e.cost_usd is None for e in hits))
+                return got
+
+            answers.get_many = found  # type: ignore[method-assign]
+            out = self.facets(evs)
+            with acc._lock:
+                for k, v in self._extra.items():
+                    setattr(acc, k, getattr(acc, k) + v)
             self._extra = {}
-            return self.facets(evs)
-        # a retry: an earlier attempt counted these sessions and the answers it received; they are not counted again
-        self._extra = {"sessions": -asked}
-
-        def found(keys: Sequence[str], **kw: Any) -> dict[str, Any]:
-            got = PartAnswers.get_many(answers, keys, **kw)
-            hits = [got[k] for k in keys if k in got]  # as the backend counts them: once per session
-            self._extra.update(
-                cache_hits=-len(hits), abstentions=-sum(e.status == "abstained" for e in hits),
-                saved_usd=-sum(e.cost_usd for e in hits if e.cost_usd is not None),
-                unpriced_hits=-sum(e.cost_usd is None for e in hits))
-            return got
-
-        answers.get_many = found  # type: ignore[method-assign]
-        out = self.facets(evs)
-        with acc._lock:
-            for k, v in self._extra.items():
-                setattr(acc, k, getattr(acc, k) + v)
-        self._extra = {}
-        self._keep()
-        return out
+            self._keep()
+            return out
+        finally:
+            acc._on_start = on_start
 
 
 def _ray_actor_id() -> str | None:

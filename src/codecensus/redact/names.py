@@ -233,27 +233,72 @@ def find_terms(text: str, terms: Iterable[str], kind: str, *, min_len: int = 3) 
         yield RawHit(kind, m.start(), m.end(), 0.8, "rule")
 
 
+_ESCAPED_USER_LETTER = re.compile(r"\\{1,2}u([0-9A-Fa-f]{4})")
+
+
+def decoded_user(user: str) -> str:
+    """A home path's user name as read: its letters written as JSON escapes (``Ren\\u00e9``, ``Ren\\\\u00e9``)
+    decoded (``René``)."""
+    if "\\" not in user:
+        return user
+    s = _ESCAPED_USER_LETTER.sub(lambda m: chr(int(m.group(1), 16)), user)
+    try:  # (a letter outside the BMP is written as two escapes: a surrogate pair)
+        return s.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeDecodeError:
+        return user
+
+
+def user_forms(user: str) -> set[str]:
+    """The ways a home path's user name is written in a transcript: as read (:func:`decoded_user`) and, if it holds
+    other than ASCII letters, with them as JSON escapes (``Ren\\u00e9``) and as those escapes inside a JSON string
+    (``Ren\\\\u00e9``)."""
+    name = decoded_user(user)
+    if name.isascii():
+        return {name}
+    esc = "".join(c if c.isascii() else "".join(f"\\u{u:04x}" for u in _utf16(c)) for c in name)
+    return {name, esc, esc.replace("\\u", "\\\\u")}
+
+
+def _utf16(c: str) -> list[int]:
+    b = c.encode("utf-16-be")
+    return [int.from_bytes(b[i : i + 2], "big") for i in range(0, len(b), 2)]
+
+
 def find_users(text: str, users: Iterable[str], kind: str) -> Iterator[RawHit]:
     """Home-directory user names (``/Users/alice``, seen in ``text`` or elsewhere in its session) found again in
-    ``text``: a name of 4 characters or more as :func:`find_terms` finds it, and also as the last part of a snake_case
-    word (``test_alice``); a name of 3 characters (``bob``, ``Tom``) only as written (its case) and as a whole word
-    (not next to a letter, digit, ``_``, ``-`` or ``.``, nor before ``(``: ``bob.py``, ``bob(``); names of 2 are not
-    looked for (``fd``, ``os``: words of code more often than not)."""
-    longer = sorted({u for u in users if len(u) >= 4 and u.lower() not in COMMON_WORDS}, key=len, reverse=True)
+    ``text``, each as read and with its non-ASCII letters as JSON escapes (:func:`user_forms`: ``René``,
+    ``Ren\\u00e9``): a name of 4 characters or more as :func:`find_terms` finds it, and also as the last part of a
+    snake_case word (``test_alice``); a name of 3 characters (``bob``, ``Tom``) only as written (its case) and as a
+    whole word (not next to a letter, digit, ``_``, ``-`` or ``.``, nor before ``(``: ``bob.py``, ``bob(``); names of
+    2 are not looked for (``fd``, ``os``: words of code more often than not)."""
+    names = {decoded_user(u) for u in users}
+    longer = sorted({f for u in names if len(u) >= 4 and u.lower() not in COMMON_WORDS for f in user_forms(u)},
+                    key=len, reverse=True)
     lower = text.lower()
     longer = [u for u in longer if u.lower() in lower]
     if longer:
-        rx = re.compile(
-            r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))(?:" + "|".join(map(re.escape, longer)) + r")(?![A-Za-z0-9_])",
-            re.IGNORECASE,
-        )
-        for m in rx.finditer(text):
-            yield RawHit(kind, m.start(), m.end(), 0.8, "rule")
-    short = sorted({u for u in users if len(u) == 3 and u.lower() not in COMMON_WORDS and u in text})
+        yield from _user_hits(text, longer, r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))", r"(?![A-Za-z0-9_])", re.IGNORECASE, kind)
+    short = sorted({f for u in names if len(u) == 3 and u.lower() not in COMMON_WORDS for f in user_forms(u)
+                    if f in text})
     if short:
-        rx = re.compile(r"(?:(?<![\w.-])|(?<=\\[nrt]))(?:" + "|".join(map(re.escape, short)) + r")(?![\w(-]|\.\w)")
-        for m in rx.finditer(text):
-            yield RawHit(kind, m.start(), m.end(), 0.8, "rule")
+        yield from _user_hits(text, short, r"(?:(?<![\w.-])|(?<=\\[nrt]))", r"(?![\w(-]|\.\w)", 0, kind)
+
+
+def _user_hits(text: str, forms: list[str], before: str, after: str, flags: int, kind: str) -> Iterator[RawHit]:
+    """``forms`` (longest first) found in ``text`` between ``before`` and ``after``; a form that starts with an
+    escape's backslash (``\\u0141ukasz``) only where that backslash is not itself escaped (``C:\\\\Users\\\\\\u0141ukasz``
+    in JSON text: its separator's two backslashes, then the escape)."""
+    plain = [f for f in forms if not f.startswith("\\")]
+    escaped = [f for f in forms if f.startswith("\\")]
+    alts = []
+    if plain:
+        alts.append(before + "(?P<p>" + "|".join(map(re.escape, plain)) + ")")
+    if escaped:
+        alts.append(r"(?<!\\)(?:\\\\)*(?P<e>" + "|".join(map(re.escape, escaped)) + ")")
+    rx = re.compile("(?:" + "|".join(alts) + ")" + after, flags)
+    for m in rx.finditer(text):
+        g = "p" if plain and m.group("p") is not None else "e"
+        yield RawHit(kind, m.start(g), m.end(g), 0.8, "rule")
 
 
 @functools.cache

@@ -28,6 +28,7 @@ from importlib import resources
 from itertools import pairwise
 
 from codecensus.redact import entities as K
+from codecensus.redact.names import given_names
 
 # Right boundary for tokens.
 E = r"(?![A-Za-z0-9_])"
@@ -418,6 +419,13 @@ _STATE_WORDS = frozenset(
     elsewhere needed enough""".split()
 )
 _STATE_SUFFIXES = ("ed", "ing", "ly", "ble", "ive", "ous", "ful", "less", "ical", "ional")
+#: Nouns that end as adverbs and participles do (-ly, -ing) and are common one-word passwords, not what a password is
+#: like (``my password is butterfly``, ``... is blessing``); given names so ending are as well (``kelly``, ``emily``:
+#: :func:`~codecensus.redact.names.given_names`), and others not in that list (``molly``, ``holly``)
+_LY_ING_NOUNS = frozenset(
+    """butterfly dragonfly firefly family jelly holly molly polly sally dolly shelly italy july blessing darling
+    sterling pudding dumpling wedding duckling sapling earring viking lightning""".split()
+)
 _STATE_ANT_ENT = frozenset(
     """important unimportant different indifferent relevant irrelevant redundant compliant noncompliant consistent
     inconsistent persistent sufficient insufficient efficient inefficient deficient proficient permanent current recent
@@ -442,7 +450,8 @@ def _plain_word_password(m: re.Match[str], v: str) -> bool:
     """Is one dictionary word after a password's name the password: after a first-person cue (``my password is
     sunshine``, ``our wifi password was dragon``) or "set/changed/reset to" (``password is set to sunshine``), 4 to
     32 letters, no word that says what the password is like (:data:`_STATE_WORDS`, ``wrong``, ``expired``, ``too``;
-    or by its ending: ``compromised``, ``working``, ``probably``, ``sensitive``) nor a word of prose or a
+    or by its ending: ``compromised``, ``working``, ``probably``, ``sensitive``, ``lovely``; but not the nouns and
+    given names so ending, :data:`_LY_ING_NOUNS`: ``butterfly``, ``kelly``) nor a word of prose or a
     placeholder, and its clause ends after it (``my password is sunshine.``, ``... sunshine and my user is bob``;
     not ``my password is long enough``, ``my password is sunshine today``)."""
     word = v.lower()
@@ -450,7 +459,8 @@ def _plain_word_password(m: re.Match[str], v: str) -> bool:
         return False
     if word in _STATE_WORDS or word in _STATE_ANT_ENT or word in _PROSE_WORDS or word in _PLACEHOLDER_VALUES:
         return False
-    if word.endswith(_STATE_SUFFIXES) and _STEM_VOWEL.search(word, 0, len(word) - _suffix_len(word)):
+    if (word.endswith(_STATE_SUFFIXES) and _STEM_VOWEL.search(word, 0, len(word) - _suffix_len(word))
+            and not (word.endswith(("ly", "ing")) and (word in _LY_ING_NOUNS or word in given_names()))):
         return False  # (a stem without a vowel is no word: king, spring, string are no -ing forms)
     if m.group("setto") is None and _MY_BEFORE.search(m.string, max(0, m.start() - 40), m.start()) is None:
         return False
@@ -609,6 +619,22 @@ _CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 _ESCAPED_LETTER = r"\\{1,2}u(?!00[0-7])[0-9A-Fa-f]{4}"
 #: The same in a Windows path whose backslashes are written four times: the escape's backslash is written twice
 _ESCAPED_LETTER_IN_JSON = r"(?<!\\)\\\\u(?!00[0-7])[0-9A-Fa-f]{4}"
+#: CJK ideographs, kana and hangul: a user name in other letters ends where they begin (``/Users/alice下的文件``,
+#: ``在/home/bob里面``: ``alice``, ``bob``); a name written wholly in them (``/Users/田中``) is kept whole
+_CJK_LETTERS = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+#: One of them written as a JSON escape (``\u4e0b``, ``\\u4e0b``; roughly: U+3040-30FF, U+3400-9FFF, U+AC00-D7FF)
+_ESCAPED_CJK = r"\\{1,2}u(?:30[4-9A-Fa-f][0-9A-Fa-f]|3[4-9A-Fa-f][0-9A-Fa-f]{2}|[4-9][0-9A-Fa-f]{3}|[Aa][C-Fc-f][0-9A-Fa-f]{2}|[BCbc][0-9A-Fa-f]{3}|[Dd][0-7][0-9A-Fa-f]{2})"
+
+
+def _home_user(chars: str, escaped: str, end: str) -> str:
+    """The user-name group of a home path: characters of the class ``chars`` (a negated class's inside, ending the name)
+    or ``escaped`` letters, up to one of ``end`` (a class's inside); a name not starting with a CJK letter also ends
+    where one begins (written or escaped), one starting with it is taken whole."""
+    return (
+        rf"(?P<u>(?:(?![{_CJK_LETTERS}]|{_ESCAPED_CJK})(?:[^{chars}]|{escaped})){{1,64}}(?=[{end}{_CJK_LETTERS}]|{_ESCAPED_CJK}|$)"
+        rf"|(?:[{_CJK_LETTERS}]|{_ESCAPED_CJK})(?:[^{chars}]|{escaped}){{0,63}}(?=[{end}]|$))"
+    )
+
 
 
 _GENERIC_USERS = frozenset(
@@ -1678,8 +1704,8 @@ RULES: tuple[Rule, ...] = (
         "path_user_unix",
         K.PATH_USER,
         re.compile(
-            r"(?i:/Users|/home)/(?P<u>(?:[^/\s\"'`\\:;,*?<>|()\[\]{}" + _CJK_PUNCT + "]|" + _ESCAPED_LETTER + "){1,64})"
-            r"(?=[/\s\"'`\\:;,)\]}" + _CJK_PUNCT + "]|$)"
+            r"(?i:/Users|/home)/"
+            + _home_user(r"/\s\"'`\\:;,*?<>|()\[\]{}" + _CJK_PUNCT, _ESCAPED_LETTER, r"/\s\"'`\\:;,)\]}" + _CJK_PUNCT)
         ),
         ("/users/", "/home/"),
         group="u",
@@ -1693,8 +1719,8 @@ RULES: tuple[Rule, ...] = (
             # (a backslash written once, escaped in JSON text, or escaped twice: JSON text inside a JSON string)
             # (q: four, JSON text in a JSON string, where a non-ASCII letter of the name is written \\u00e9)
             r"(?i:[A-Z]:(?:(?P<q>\\{4})|\\{1,3}|/)(?:Users|Documents and Settings)(?:\\{1,4}|/))"
-            r"(?P<u>(?:[^\\/\s\"'`:;,*?<>|()\[\]{}" + _CJK_PUNCT + r"]|(?(q)" + _ESCAPED_LETTER_IN_JSON + r"|(?!))){1,64})"
-            r"(?=[\\/\s\"'`:;,)\]}" + _CJK_PUNCT + "]|$)"
+            + _home_user(r"\\/\s\"'`:;,*?<>|()\[\]{}" + _CJK_PUNCT, r"(?(q)" + _ESCAPED_LETTER_IN_JSON + r"|(?!))",
+                         r"\\/\s\"'`:;,)\]}" + _CJK_PUNCT)
         ),
         ("users", "documents and settings"),
         group="u",

@@ -41,6 +41,7 @@ from codecensus.redact.entities import Entity
 from codecensus.redact.names import (
     addressed_names,
     cjk_names,
+    decoded_user,
     find_name_pairs,
     find_terms,
     find_users,
@@ -225,9 +226,10 @@ class Redactor:
 
     def path_users(self, text: str) -> set[str]:
         """The user names in the home-directory paths of ``text`` (``/Users/alice``, ``C:\\Users\\alice``,
-        ``-Users-alice-``): a caller that redacts a text piece by piece passes them to each piece (``users``)."""
+        ``-Users-alice-``), as read (``René`` for ``Ren\\u00e9``: :func:`decoded_user`): a caller that redacts a text piece
+        by piece passes them to each piece (``users``), which finds each as read and as escaped."""
         rules = [r for r in self._rules if r.kind == K.PATH_USER]
-        return {m.group("u") for _, m in _rule_matches(rules, text, text.lower())}
+        return {decoded_user(m.group("u")) for _, m in _rule_matches(rules, text, text.lower())}
 
     def find(self, text: str, *, names: Iterable[str] = (), users: Iterable[str] = ()) -> list[Entity]:
         """Detected entities, merged and sorted by position (non-overlapping). ``names``: people's names to find
