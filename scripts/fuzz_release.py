@@ -74,6 +74,8 @@ KNOWN: list[Case] = [
     Case(users=14, sessions=948, months=8, seed=339, rare_expertise=10, untimed=8, reasons=True),
     Case(users=13, sessions=2383, months=8, seed=343, abstain_every=4, rare_expertise=4, rare_occupation=9, untimed=3,
          reasons=True),
+    Case(users=63, sessions=2418, months=5, seed=2029, rare_occupation=9, untimed=6, unvalued=12, focus="cell",
+         focus_on="undecided,unvalued", focus_n=20),
 ]
 
 

@@ -616,3 +616,17 @@ def test_few_classified_sessions_of_a_month_with_an_unclear_outcome_withhold_tha
     rest = (group - raw).dropna()
     assert not bool(((rest > 0) & (rest < 10)).any()), rest
     assert audit_release(comp.figures, comp.policy) == []
+
+
+def test_a_month_work_modes_by_month_gives_no_group_of_is_withheld_by_the_lines_inside_it(tmp_path: Path) -> None:
+    """Fuzz seed 2129 (11 sessions without a time, all of one month): work modes by month gave no group of 2025-10
+    (its cells complements of the modes' few classified sessions without a time), but value by month released that
+    month's raw row and value by mode an index cell of it, nearly all its classified sessions: work modes' n less the
+    other months' groups and those gave 4 sessions of 4 users (the audit refused the report). The lines inside its
+    groups (value by month, value by mode, success trend) withhold such months too. (The occupations figure's problem
+    of the same store is not fixed yet.)"""
+    from fuzz_release import draw, problems_of
+
+    probs = [p for p in problems_of(draw(np.random.default_rng(2129), 2129), tmp_path)
+             if p.startswith("figure work_modes_by_month")]
+    assert probs == []

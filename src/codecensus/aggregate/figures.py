@@ -1164,6 +1164,13 @@ def fig_work_modes_by_month(ctx: Context) -> Figure:
     t = _withhold_months_until_stable(rows, t, len(months),
                                       lambda t: _untimed_months(ctx, t, "share_of_sessions", mode >= 0),
                                       lambda: _finish(ctx, rows, ["month", "mode", "mode_label"], across="mode"))
+    # the months it gives no group of (withheld whole, or as complements of the modes' cells without a time), where
+    # the classified sessions without a time are some but few: the lines inside its groups withhold them too
+    untimed = (mode >= 0) & (mi < 0)
+    s_un, u_un = ctx.boot.population(np.where(untimed, 0, -1), 1)
+    given = t[~t["suppressed"].astype(bool) & (pd.to_numeric(t["value"], errors="coerce").fillna(0) > 0)]
+    ctx.decided["work_modes_untimed_months"] = frozenset(
+        set(ctx.months) - set(given["month"])) if s_un[0] > 0 and not bool(ctx.passes(u_un[0], s_un[0])) else frozenset()
     # its n: the classified sessions, with those without a time (work modes' n); see _untimed_n
     n_s, n_u = ctx.boot.population(np.where(mode >= 0, 0, -1), 1)
     return Figure(
@@ -1298,6 +1305,18 @@ def _gap_months(ctx: Context, key: str, lacking: np.ndarray) -> frozenset[str]:
     return gaps
 
 
+def _work_modes_untimed_months(ctx: Context) -> frozenset[str]:
+    """The months work modes by month gives no group of (withheld whole so that its months' groups do not give the
+    classified sessions without a time, :func:`_untimed_months`, or as complements of its cells without a time), where
+    those sessions are some but too few. The lines whose months are inside those groups
+    (:data:`RELEASE_MONTH_INSIDE`: value by month, value by mode, success trend) withhold them too: a month one of them
+    released gave nearly all its group, and work modes' n less it and the other months' groups the sessions without a
+    time with the month's few without a value (fuzz seed 2129: 4 sessions of 4 users)."""
+    if "work_modes_untimed_months" not in ctx.decided:
+        fig_work_modes_by_month(ctx)  # (decides it; unavailable: none)
+    return ctx.decided.get("work_modes_untimed_months", frozenset())
+
+
 def _value_gap_months(ctx: Context) -> frozenset[str]:
     """The months whose classified sessions without a value are some but fail the thresholds (:func:`_gap_months`:
     less its sessions with a value, value by month's raw row's n, value by mode's index cells of the month added up).
@@ -1333,7 +1352,7 @@ def fig_value_by_month(ctx: Context) -> Figure:
     # a month's classified sessions (work modes by month: a released cell's n / share) less its sessions with a value
     # (its raw row's n) are its classified sessions without one: where they are some but fail the thresholds, the month
     # is withheld (with complementary ones)
-    gaps = _value_gap_months(ctx)
+    gaps = _value_gap_months(ctx) | _work_modes_untimed_months(ctx)
     t, info = finish(gaps)
     # the sessions with a value but without a time: the figure's n (and value by mode's) less the released months
     lone = _untimed_lone_month(ctx, t, "raw", np.isfinite(vals))
@@ -1385,7 +1404,7 @@ def fig_value_by_mode(ctx: Context) -> Figure:
              for rest in left_out for v in ("mean_usd", "median_usd")]
     # index by mode over months (each mode's first released month = 100); a month's modes here add up to its classified
     # sessions with a value: a month whose classified sessions without one are too few is withheld, as in value by month
-    gaps = _value_gap_months(ctx)
+    gaps = _value_gap_months(ctx) | _work_modes_untimed_months(ctx)
     months = ctx.data.months
     M = len(months)
     by: Estimate | None = None
@@ -2288,7 +2307,8 @@ def fig_success_trend(ctx: Context) -> Figure:
     # a month's classified sessions (work modes by month: n / share) less its sessions with a known outcome (the raw
     # row's n) are its classified ones whose outcome is unclear: where they are some but too few, the month is withheld
     # whole (3 unclear sessions of 3 users, all in the last month: 273 - 270; its unclear row was withheld, not its n)
-    gaps = _gap_months(ctx, "unclear_gap_months", (out == "unclear").fillna(False).to_numpy())
+    gaps = (_gap_months(ctx, "unclear_gap_months", (out == "unclear").fillna(False).to_numpy())
+            | _work_modes_untimed_months(ctx))
     for r in rows:
         r["_withheld"] = r["month"] in gaps or (r["month"] == cut and (outcome_small or r["variable"] == "unclear"))
     # across: the months' rates with their n add up to the overall ones (outcome by expertise releases those)
