@@ -6,11 +6,13 @@
 Each store is :func:`codecensus.aggregate.synthetic.synthetic_corpus` (users 10-200, sessions 100-3000, months 2-12)
 with perturbations drawn at random that make small cells likely: few unclear outcomes kept, many abstentions (whole
 sessions the backend could not answer), rare expertise levels and occupations, sessions without a time, abstention
-reasons. The report is computed as :func:`codecensus.report.build.compute` does (no differential privacy), and every
-problem of the final audit (``audit_release`` with the users) is recorded: a refusal of valid data is a fault in a
-figure. Printed: counts only (stores tried, stores refused, problems by kind, where a kind is the problem with its
-numbers and key values taken out), and with ``--show`` the arguments of the first stores of each kind (to rebuild
-them: ``--only SEED``). Exit code 1 when any store was refused.
+reasons; and (``focus``) the gaps (no decision shares, no value, no time, abstentions, unclear outcomes) all in one
+month, two months, one work mode, one mode's sessions of one month or one user's sessions. The report is computed
+as :func:`codecensus.report.build.compute` does (no differential privacy), and every problem of the final audit
+(``audit_release`` with the users) is recorded: a refusal of valid data is a fault in a figure. Printed: counts only
+(stores tried, stores refused, problems by kind, where a kind is the problem with its numbers and key values taken
+out), and with ``--show`` the arguments of the first stores of each kind (to rebuild them: ``--only SEED``). Exit code
+1 when any store was refused.
 """
 
 from __future__ import annotations
@@ -53,6 +55,14 @@ class Case:
     undecided: int = 0  # this many classified sessions without decision shares (planning and execution)
     unvalued: int = 0  # this many classified sessions without a value estimate
     all_inferable: bool = False  # every occupation inferable (each user's most common one; abstentions excepted)
+    # (drawn after the fields above; a store differs only where these are drawn): the gaps in ``focus_on`` (comma-
+    # separated: undecided, unvalued, untimed, abstained, unclear) all in the sessions of one place, ``focus``: a month,
+    # two months, a work mode, one mode's sessions of one month (cell), or one user; ``focus_n`` of each (untimed,
+    # undecided, unvalued: their own count where it is drawn); abstained: instead of every n-th session; unclear: the
+    # only classified sessions with an unclear outcome
+    focus: str | None = None
+    focus_on: str | None = None
+    focus_n: int = 0
 
     def text(self) -> str:
         return " ".join(f"{k}={getattr(self, k)}" for k in self.__slots__ if getattr(self, k) not in (None, 0, False))
@@ -64,7 +74,32 @@ KNOWN: list[Case] = [
     Case(users=14, sessions=948, months=8, seed=339, rare_expertise=10, untimed=8, reasons=True),
     Case(users=13, sessions=2383, months=8, seed=343, abstain_every=4, rare_expertise=4, rare_occupation=9, untimed=3,
          reasons=True),
+    Case(users=63, sessions=2418, months=5, seed=2029, rare_occupation=9, untimed=6, unvalued=12, focus="cell",
+         focus_on="undecided,unvalued", focus_n=20),
 ]
+
+
+FOCUS_PLACES = ("month", "months", "mode", "cell", "user")
+FOCUS_GAPS = ("undecided", "unvalued", "untimed", "abstained", "unclear")
+
+
+def _focus_target(c: Case, s: pd.DataFrame, f: pd.DataFrame, user: np.ndarray,
+                  rng: np.random.Generator) -> np.ndarray:
+    """A mask over ``f``: the sessions of case ``c``'s focus (a place drawn from ``rng``)."""
+    month = f[["session_key"]].merge(s[["session_key", "started_at"]], on="session_key", how="left")[
+        "started_at"].dt.strftime("%Y-%m").to_numpy(dtype=object)
+    mode = f["mode"].to_numpy(dtype=object)
+    months = sorted({m for m in month if isinstance(m, str)})
+    modes = sorted({m for m in mode if isinstance(m, str)})
+    if c.focus == "user":
+        return user == rng.choice(pd.unique(user))
+    if c.focus in ("month", "months"):
+        at = rng.choice(months, size=min(len(months), 1 if c.focus == "month" else 2), replace=False)
+        return np.isin(month, at)
+    at = mode == rng.choice(modes)
+    if c.focus == "cell":
+        at &= month == rng.choice(sorted({m for m in month[at] if isinstance(m, str)}))
+    return at
 
 
 def draw(rng: np.random.Generator, seed: int) -> Case:
@@ -86,6 +121,11 @@ def draw(rng: np.random.Generator, seed: int) -> Case:
     if rng.random() < 0.3:
         c.unvalued = int(rng.integers(1, 15))
     c.all_inferable = bool(rng.random() < 0.2)
+    if rng.random() < 0.5:
+        c.focus = str(rng.choice(FOCUS_PLACES))
+        on = [k for k in FOCUS_GAPS if rng.random() < 0.4]
+        c.focus_on = ",".join(on or [str(rng.choice(FOCUS_GAPS))])
+        c.focus_n = int(rng.integers(1, 25))
     return c
 
 
@@ -99,6 +139,9 @@ def perturb(c: Case, s: pd.DataFrame, f: pd.DataFrame) -> tuple[pd.DataFrame, pd
         f["occupation_reason"] = np.where(f["occupation"] == NOT_INFERABLE, "thin_evidence", None)
         f["outcome_reason"] = np.where(f["outcome"] == "unclear", "no_result", None)
     user = f[["session_key"]].merge(s[["session_key", "user"]], on="session_key", how="left")["user"].to_numpy()
+    on = set(c.focus_on.split(",")) if c.focus and c.focus_on else set()
+    rng3 = np.random.default_rng(c.seed + 3_000_017)  # the focus's own draws (older perturbations unchanged)
+    target = _focus_target(c, s, f, user, rng3) if on else np.zeros(len(f), dtype=bool)
     if c.unclear_kept is not None:
         unclear = np.flatnonzero((f["outcome"] == "unclear").to_numpy())
         keep = pd.Series(unclear).groupby(user[unclear], sort=False).first().to_numpy()[:c.unclear_kept]
@@ -106,6 +149,13 @@ def perturb(c: Case, s: pd.DataFrame, f: pd.DataFrame) -> tuple[pd.DataFrame, pd
         f.loc[f.index[drop], "outcome"] = "failure"
         if c.reasons:
             f.loc[f.index[drop], "outcome_reason"] = None
+    if "unclear" in on:  # the only unclear outcomes: focus_n sessions of the focus
+        unclear = (f["outcome"] == "unclear").to_numpy()
+        f.loc[unclear, "outcome"] = "failure"
+        at = rng3.choice(np.flatnonzero(target), size=min(c.focus_n, int(target.sum())), replace=False)
+        f.loc[f.index[at], "outcome"] = "unclear"
+        if c.reasons:
+            f["outcome_reason"] = np.where(f["outcome"] == "unclear", "no_result", None)
     kept_unclear = (f["outcome"] == "unclear").to_numpy()
     if c.all_inferable:
         known = f["occupation"] != NOT_INFERABLE
@@ -120,24 +170,35 @@ def perturb(c: Case, s: pd.DataFrame, f: pd.DataFrame) -> tuple[pd.DataFrame, pd
     if c.rare_occupation is not None:
         at = np.flatnonzero(user == user[0])[:c.rare_occupation]
         f.loc[f.index[at], "occupation"] = "53"  # transportation: not in the synthetic mix
-    if c.abstain_every:
+    if c.abstain_every or "abstained" in on:
         f["abstained"] = False
-        at = (np.arange(len(f)) % c.abstain_every == 0) & ~kept_unclear
+        at = (np.arange(len(f)) % (c.abstain_every or 1) == 0) & ~kept_unclear
+        if "abstained" in on:  # instead: focus_n sessions of the focus
+            pick = np.flatnonzero(target & ~kept_unclear)
+            at = np.isin(np.arange(len(f)), rng3.choice(pick, size=min(c.focus_n, len(pick)), replace=False))
         f.loc[at, ["abstained", "outcome", "occupation"]] = [True, "unclear", NOT_INFERABLE]
         f.loc[at, "expertise"] = None
         if c.reasons:
             f.loc[at, ["expertise_reason", "occupation_reason", "outcome_reason"]] = "empty_session"
-    if c.untimed:
-        at = rng.choice(len(s), size=min(c.untimed, len(s)), replace=False)
+    if c.untimed or "untimed" in on:
+        at = rng.choice(len(s), size=min(c.untimed, len(s)), replace=False) if c.untimed else np.zeros(0, np.int64)
+        if "untimed" in on:  # instead: as many of the focus (focus_n when none were drawn)
+            keys = f.loc[target, "session_key"].to_numpy()
+            pick = np.flatnonzero(s["session_key"].isin(keys).to_numpy())
+            at = rng3.choice(pick, size=min(c.untimed or c.focus_n, len(pick)), replace=False)
         s["started_at"] = s["started_at"].astype(object)
         s.loc[s.index[at], "started_at"] = None
         s["started_at"] = pd.to_datetime(s["started_at"], utc=True)
     rng2 = np.random.default_rng(c.seed + 2_000_003)  # the new perturbations' own draws (older ones unchanged)
     answered = np.flatnonzero(~f["abstained"].to_numpy(bool)) if "abstained" in f else np.arange(len(f))
-    for n, cols in ((c.undecided, ["user_planning_pct", "user_execution_pct"]),
-                    (c.unvalued, ["value_hours", "value_soc", "value_usd"])):
+    for gap, n, cols in (("undecided", c.undecided, ["user_planning_pct", "user_execution_pct"]),
+                         ("unvalued", c.unvalued, ["value_hours", "value_soc", "value_usd"])):
         if n:
             at = rng2.choice(answered, size=min(n, len(answered)), replace=False)
+        if gap in on:  # instead: as many of the focus (focus_n when none were drawn)
+            pick = np.intersect1d(answered, np.flatnonzero(target))
+            at = rng3.choice(pick, size=min(n or c.focus_n, len(pick)), replace=False)
+        if n or gap in on:
             f.loc[f.index[at], cols] = None
     return s, f
 

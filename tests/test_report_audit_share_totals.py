@@ -95,9 +95,10 @@ def test_a_months_share_total_less_another_figures_n_of_it_is_checked() -> None:
             Figure("success_trend", "x", "", st, ["month"], "share")]
     assert audit_release(figs, pol, users=_users(5)) == []
     problems = audit_release(figs, pol, users=_users(1))
-    assert problems == [
-        "figure success_trend: work_modes_by_month's share_of_sessions (month=2026-01) total (n / share) less "
-        "success_trend's raw (month=2026-01) n: 12 sessions of 1 user, below 5 users"], problems
+    # (RELEASE_MONTH_INSIDE lists this pair too since the fuzz's success-trend fix: its own line says the same group)
+    assert ("figure success_trend: work_modes_by_month's share_of_sessions (month=2026-01) total (n / share) less "
+            "success_trend's raw (month=2026-01) n: 12 sessions of 1 user, below 5 users") in problems, problems
+    assert all("12 sessions of 1 user" in p for p in problems), problems
 
 
 def test_a_refusal_names_each_leaked_group_once() -> None:

@@ -201,7 +201,9 @@ def test_few_unclear_sessions_without_a_time_withhold_two_months_of_the_unclear_
     assert audit_release(comp.figures, comp.policy) == []
     t = _by(comp)["success_trend"].table
     line = t[t["variable"] == "unclear"]
-    assert int(line["suppressed"].sum()) >= 2 and not bool(line["suppressed"].all()), line
+    # (every month here has 1-9 classified sessions with an unclear outcome: each is withheld whole now, its group in
+    # work modes by month less its known outcomes would give them; see the tests of unclear gap months below)
+    assert int(line["suppressed"].sum()) >= 2, line
 
 
 def test_work_modes_less_the_months_groups_of_work_modes_by_month_are_audited(tmp_path: Path,
@@ -530,3 +532,100 @@ def test_few_classified_sessions_of_a_mode_in_a_month_without_a_value_withhold_i
     idx = idx[(idx["variable"] == "index") & (idx["month"] == last)]
     assert bool(idx[idx["mode"] == "fix"]["suppressed"].all()) and not bool(idx["suppressed"].all()), idx
     assert audit_release(comp.figures, comp.policy) == []
+
+
+def _nested_gaps(more_undecided: bool) -> Edit:
+    """The first session of each of the first 12 users without a value and without decision shares (12 pass), and the
+    first session of 3 more users without the one field (``more_undecided``: decision shares, else a value): the
+    sessions with that field are inside those with the other, and the difference is those 3."""
+    def edit(s: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
+        f = f.copy()
+        at = pd.Series(np.arange(len(f))).groupby(_user_of(s, f), sort=False).first().to_numpy()
+        value, shares = ["value_hours", "value_soc", "value_usd"], ["user_planning_pct", "user_execution_pct"]
+        f.loc[f.index[at[:12]], value + shares] = None
+        f.loc[f.index[at[12:15]], shares if more_undecided else value] = None
+        return f
+
+    return edit
+
+
+def test_decision_shares_inside_the_sessions_with_a_value_withhold_the_kinds(tmp_path: Path) -> None:
+    """The sessions without a value (12, 12 users) all without decision shares too, with 3 more (3 users): those with
+    a planning share are inside those with a value, and value by month's n less decisions' n gave the 3 (found by the
+    fuzz: seed 2029, undecided and unvalued in one mode's sessions of one month; the audit refused the report). Each
+    kind is withheld whole, as for too few classified sessions without a share."""
+    comp = _compute(tmp_path, _nested_gaps(True), users=40, sessions=400, months=2)
+    by = _by(comp)
+    fig = by["decisions"]
+    assert bool(fig.table["suppressed"].all()) and fig.n_sessions == 0, fig.table
+    assert by["value_by_month"].n_sessions > 0
+    assert audit_release(comp.figures, comp.policy) == []
+
+
+def test_the_sessions_with_a_value_inside_those_with_decision_shares_withhold_the_value_n(tmp_path: Path) -> None:
+    """The other way round: the sessions with a value inside those with decision shares, 3 fewer: value by month's and
+    value by mode's n are withheld (decisions' n less either gave the 3)."""
+    comp = _compute(tmp_path, _nested_gaps(False), users=40, sessions=400, months=2)
+    by = _by(comp)
+    assert by["value_by_month"].n_sessions == by["value_by_mode"].n_sessions == 0
+    assert by["decisions"].n_sessions > 0
+    assert audit_release(comp.figures, comp.policy) == []
+
+
+def _unclear_in_the_last_month(s: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
+    """The only unclear outcomes: the first session of three users in the last month."""
+    f = f.copy()
+    f.loc[f["outcome"] == "unclear", "outcome"] = "failure"
+    month, user = _month_of(s, f), _user_of(s, f)
+    at = np.flatnonzero(month == max(month))
+    f.loc[f.index[pd.Series(at).groupby(user[at], sort=False).first().to_numpy()[:3]], "outcome"] = "unclear"
+    return f
+
+
+def test_the_audit_reads_a_month_of_work_modes_by_month_less_its_sessions_with_a_known_outcome(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Success trend's raw row of a month (its sessions with a known outcome) is inside work modes by month's group of
+    the month (n / share: its classified sessions), RELEASE_MONTH_INSIDE: with the figures as they were (no month
+    withheld for its few unclear sessions), the last month's group less it gives its 3 unclear sessions and the audit
+    refuses the report (it passed it before: 273 - 270, the month's unclear row withheld)."""
+    import codecensus.aggregate.figures as figures
+
+    monkeypatch.setattr(figures, "_few_unclear_months", lambda ctx, hit, mi: set())
+    with pytest.raises(ReleaseAuditFailed) as e:
+        _compute(tmp_path, _unclear_in_the_last_month, users=60, sessions=800, months=4)
+    msg = str(e.value)
+    assert "figure work_modes_by_month (share_of_sessions): month " in msg, msg
+    assert "'s group (n / share) less success_trend's raw gives 3 sessions, below the thresholds" in msg, msg
+
+
+def test_few_classified_sessions_of_a_month_with_an_unclear_outcome_withhold_that_month(tmp_path: Path) -> None:
+    """The same store with the figures as they are: success trend withholds the last month's raw and reweighted rows
+    (with a complementary month), and no month's classified sessions (work modes by month's group) less its released
+    raw n are 1-9."""
+    comp = _compute(tmp_path, _unclear_in_the_last_month, users=60, sessions=800, months=4)
+    by = _by(comp)
+    t = by["success_trend"].table
+    last = str(max(t["month"]))
+    assert bool(t[(t["month"] == last) & t["variable"].isin(["raw", "reweighted"])]["suppressed"].all()), t
+    assert not bool(t["suppressed"].all()), t
+    w = by["work_modes_by_month"].table
+    w = w[~w["suppressed"].astype(bool) & (w["value"].astype(float) > 0)]
+    group = (w["n_sessions"].astype(float) / w["value"].astype(float)).groupby(w["month"]).first().round()
+    raw = t[(t["variable"] == "raw") & ~t["suppressed"].astype(bool)].set_index("month")["n_sessions"].astype(float)
+    rest = (group - raw).dropna()
+    assert not bool(((rest > 0) & (rest < 10)).any()), rest
+    assert audit_release(comp.figures, comp.policy) == []
+
+
+def test_a_month_work_modes_by_month_gives_no_group_of_is_withheld_by_the_lines_inside_it(tmp_path: Path) -> None:
+    """Fuzz seed 2129 (11 sessions without a time, all of one month): work modes by month gave no group of 2025-10
+    (its cells complements of the modes' few classified sessions without a time), but value by month released that
+    month's raw row and value by mode an index cell of it, nearly all its classified sessions: work modes' n less the
+    other months' groups and those gave 4 sessions of 4 users (the audit refused the report). The lines inside its
+    groups (value by month, value by mode, success trend) withhold such months too. (The occupations figure's problem
+    of the same store is not fixed yet.)"""
+    from fuzz_release import draw, problems_of
+
+    probs = [p for p in problems_of(draw(np.random.default_rng(2129), 2129), tmp_path)
+             if p.startswith("figure work_modes_by_month")]
+    assert probs == []

@@ -1085,14 +1085,32 @@ def _left_out_cell(ctx: Context, rest: np.ndarray, variable: str, pgroup: str, *
 
 def _few_left_out(ctx: Context, inner: np.ndarray, outers: Sequence[np.ndarray]) -> list[np.ndarray]:
     """The sessions of each of ``outers`` (populations other figures release the count of, ``inner`` inside each by
-    definition: :data:`RELEASE_NESTED_NS`) not in ``inner``, where they are some but fail the thresholds: a count of
-    ``inner`` beside the outer one gives them by subtraction."""
+    definition, :data:`RELEASE_NESTED_NS`, or in this store: :func:`_gap_populations`) not in ``inner``, where they
+    are some but fail the thresholds: a count of ``inner`` beside the outer one gives them by subtraction. An outer
+    population ``inner`` is not all inside gives nothing (the difference of the counts is no group of sessions)."""
     out = []
     for outer in outers:
+        if (inner & ~outer).any():
+            continue
         rest = outer & ~inner
         s, u = ctx.boot.population(np.where(rest, 0, -1), 1)
         if s[0] > 0 and not bool(ctx.passes(u[0], s[0])):
             out.append(rest)
+    return out
+
+
+def _gap_populations(ctx: Context) -> list[np.ndarray]:
+    """The classified sessions, and of them those with each field a session can lack (a value, a planning share, an
+    execution share), whose counts figures release (value by month's and value by mode's n; decisions' n and each
+    kind's median and mean n). One of these inside another (in this store: the sessions without a value all without
+    decision shares too) beside it gives the sessions of the outer one not in it, whatever the fields: a figure whose
+    count is one of them takes the others as outer populations of :func:`_few_left_out` (value by month's n, 2,418
+    sessions with a value, less decisions', those with a planning share among them, gave 8 of 3 users)."""
+    df = ctx.data.df
+    out = [_facet_df(ctx).to_numpy()]
+    for col in ("value_usd", "user_planning_pct", "user_execution_pct"):
+        if col in df:
+            out.append(out[0] & np.isfinite(df[col].to_numpy(dtype=np.float64)))
     return out
 
 
@@ -1146,6 +1164,13 @@ def fig_work_modes_by_month(ctx: Context) -> Figure:
     t = _withhold_months_until_stable(rows, t, len(months),
                                       lambda t: _untimed_months(ctx, t, "share_of_sessions", mode >= 0),
                                       lambda: _finish(ctx, rows, ["month", "mode", "mode_label"], across="mode"))
+    # the months it gives no group of (withheld whole, or as complements of the modes' cells without a time), where
+    # the classified sessions without a time are some but few: the lines inside its groups withhold them too
+    untimed = (mode >= 0) & (mi < 0)
+    s_un, u_un = ctx.boot.population(np.where(untimed, 0, -1), 1)
+    given = t[~t["suppressed"].astype(bool) & (pd.to_numeric(t["value"], errors="coerce").fillna(0) > 0)]
+    ctx.decided["work_modes_untimed_months"] = frozenset(
+        set(ctx.months) - set(given["month"])) if s_un[0] > 0 and not bool(ctx.passes(u_un[0], s_un[0])) else frozenset()
     # its n: the classified sessions, with those without a time (work modes' n); see _untimed_n
     n_s, n_u = ctx.boot.population(np.where(mode >= 0, 0, -1), 1)
     return Figure(
@@ -1266,20 +1291,37 @@ def _few_lacking(ctx: Context, lacking: np.ndarray, group: np.ndarray, n: int) -
     return (np.asarray(s) > 0) & ~ctx.passes(u, s)
 
 
-def _value_gap_months(ctx: Context) -> frozenset[str]:
-    """The months whose classified sessions without a value are some but fail the thresholds: a month's classified
-    sessions (work modes by month: a released cell's n / share) less its sessions with a value (value by month's raw
-    row's n, value by mode's index cells of the month added up) give them. Value by month and value by mode withhold
-    these months (decided once, shared)."""
-    if "value_gap_months" in ctx.decided:
-        return ctx.decided["value_gap_months"]
-    df = ctx.data.df
-    valued = np.isfinite(df["value_usd"].to_numpy(dtype=np.float64))
-    month = np.where(_facet_df(ctx).to_numpy(), _codes(df["month"], ctx.months), -1)
-    few = _few_lacking(ctx, ~valued, month, len(ctx.months))
+def _gap_months(ctx: Context, key: str, lacking: np.ndarray) -> frozenset[str]:
+    """The months whose classified sessions that are ``lacking`` (a value; a known outcome) are some but fail the
+    thresholds: a month's classified sessions (work modes by month: a released cell's n / share) less a line's
+    sessions of the month (:data:`RELEASE_MONTH_INSIDE`) give them. The figures of that line withhold these months
+    (decided once per ``key``, shared)."""
+    if key in ctx.decided:
+        return ctx.decided[key]
+    month = np.where(_facet_df(ctx).to_numpy(), _codes(ctx.data.df["month"], ctx.months), -1)
+    few = _few_lacking(ctx, lacking, month, len(ctx.months))
     gaps = frozenset(m for m, f in zip(ctx.months, few, strict=True) if f)
-    ctx.decided["value_gap_months"] = gaps
+    ctx.decided[key] = gaps
     return gaps
+
+
+def _work_modes_untimed_months(ctx: Context) -> frozenset[str]:
+    """The months work modes by month gives no group of (withheld whole so that its months' groups do not give the
+    classified sessions without a time, :func:`_untimed_months`, or as complements of its cells without a time), where
+    those sessions are some but too few. The lines whose months are inside those groups
+    (:data:`RELEASE_MONTH_INSIDE`: value by month, value by mode, success trend) withhold them too: a month one of them
+    released gave nearly all its group, and work modes' n less it and the other months' groups the sessions without a
+    time with the month's few without a value (fuzz seed 2129: 4 sessions of 4 users)."""
+    if "work_modes_untimed_months" not in ctx.decided:
+        fig_work_modes_by_month(ctx)  # (decides it; unavailable: none)
+    return ctx.decided.get("work_modes_untimed_months", frozenset())
+
+
+def _value_gap_months(ctx: Context) -> frozenset[str]:
+    """The months whose classified sessions without a value are some but fail the thresholds (:func:`_gap_months`:
+    less its sessions with a value, value by month's raw row's n, value by mode's index cells of the month added up).
+    Value by month and value by mode withhold these months."""
+    return _gap_months(ctx, "value_gap_months", ~np.isfinite(ctx.data.df["value_usd"].to_numpy(dtype=np.float64)))
 
 
 def fig_value_by_month(ctx: Context) -> Figure:
@@ -1310,7 +1352,7 @@ def fig_value_by_month(ctx: Context) -> Figure:
     # a month's classified sessions (work modes by month: a released cell's n / share) less its sessions with a value
     # (its raw row's n) are its classified sessions without one: where they are some but fail the thresholds, the month
     # is withheld (with complementary ones)
-    gaps = _value_gap_months(ctx)
+    gaps = _value_gap_months(ctx) | _work_modes_untimed_months(ctx)
     t, info = finish(gaps)
     # the sessions with a value but without a time: the figure's n (and value by mode's) less the released months
     lone = _untimed_lone_month(ctx, t, "raw", np.isfinite(vals))
@@ -1319,10 +1361,11 @@ def fig_value_by_month(ctx: Context) -> Figure:
     base = info.get("base_month", "the first month")
     n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals), 0, -1), 1)
     notes: list[str] = []
-    if _few_left_out(ctx, np.isfinite(vals), [_facet_df(ctx).to_numpy()]):
+    if _few_left_out(ctx, np.isfinite(vals), _gap_populations(ctx)):
         n_s, n_u = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
         notes.append("n withheld: it is the classified sessions with a value, and the classified sessions (released) "
-                     "less it would give those without one, fewer than the thresholds allow.")
+                     "less it would give those without one, fewer than the thresholds allow (or another released "
+                     "count that holds them: those with decision shares).")
     return Figure(
         "value_by_month", title,
         f"Mean estimated value (professional hours × median wage) per session each month as an index ({base} = 100), "
@@ -1351,7 +1394,7 @@ def fig_value_by_mode(ctx: Context) -> Figure:
     # its sessions (the n, the modes' sum) are classified sessions with a value: the classified sessions (released)
     # less them are those without one; too few, they are a withheld cell of each line over the modes (no row shown)
     # and the n is withheld
-    left_out = _few_left_out(ctx, np.isfinite(vals) & (mode >= 0), [_facet_df(ctx).to_numpy()])
+    left_out = _few_left_out(ctx, np.isfinite(vals) & (mode >= 0), _gap_populations(ctx))
     # a mode's cell here beside its cell in work modes (its classified sessions) gives its sessions without a value:
     # where those are some but too few, the mode's cells here are withheld (RELEASE_NESTED_CELLS)
     few_at = _few_lacking(ctx, ~np.isfinite(vals), mode, K)
@@ -1361,7 +1404,7 @@ def fig_value_by_mode(ctx: Context) -> Figure:
              for rest in left_out for v in ("mean_usd", "median_usd")]
     # index by mode over months (each mode's first released month = 100); a month's modes here add up to its classified
     # sessions with a value: a month whose classified sessions without one are too few is withheld, as in value by month
-    gaps = _value_gap_months(ctx)
+    gaps = _value_gap_months(ctx) | _work_modes_untimed_months(ctx)
     months = ctx.data.months
     M = len(months)
     by: Estimate | None = None
@@ -1443,8 +1486,8 @@ def fig_value_by_mode(ctx: Context) -> Figure:
     if left_out:
         n_s, n_u = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
         notes.append("n withheld: it is the classified sessions with a value, and the classified sessions (released) "
-                     "less it would give those without one, fewer than the thresholds allow; a mode is withheld with "
-                     "them.")
+                     "less it would give those without one, fewer than the thresholds allow (or another released "
+                     "count that holds them: those with decision shares); a mode is withheld with them.")
     bases = ", ".join(f"{_mode_label(k)} {months[i]}" for k, i in first.items()) or "none released"
     return Figure(
         "value_by_mode", title,
@@ -1962,7 +2005,6 @@ def fig_decisions(ctx: Context) -> Figure:
     rows: list[dict[str, Any]] = []
     whole = np.zeros(len(df), dtype=np.int64)
     bins = np.arange(0, 101, 10)
-    classified = _facet_df(ctx).to_numpy()
     withheld: list[str] = []
     for kind, col in (("planning", "user_planning_pct"), ("execution", "user_execution_pct")):
         v = df[col].to_numpy(dtype=np.float64)
@@ -1978,9 +2020,10 @@ def fig_decisions(ctx: Context) -> Figure:
         # each kind's bins are their own partition (its total is released as its median's and mean's n)
         line += [{**r, "_pgroup": f"share_of_sessions|{kind}"} for r in _rows(keys, "share_of_sessions", e, lo, hi)]
         # the kind's sessions with a share (its median's and mean's n, and any released bin's n / share) beside the
-        # classified sessions (released) give those without one: where they are some but fail the thresholds, the
-        # kind is withheld whole (every row gives its total)
-        if _few_left_out(ctx, has, [classified]):
+        # classified sessions (released), or another released count that holds them (_gap_populations), give those
+        # without one: where they are some but fail the thresholds, the kind is withheld whole (every row gives its
+        # total)
+        if _few_left_out(ctx, has, _gap_populations(ctx)):
             withheld.append(kind)
             for r in line:
                 r["force_suppress"] = True
@@ -1989,8 +2032,9 @@ def fig_decisions(ctx: Context) -> Figure:
     valid = np.isfinite(df["user_planning_pct"].to_numpy(dtype=np.float64))
     n_s, n_u = ctx.boot.population(np.where(valid, 0, -1), 1)
     notes = [f"{kind} withheld: its sessions with a decision share (any of its rows gives their count), and the "
-             f"classified sessions (released) less them would give those without one, fewer than the thresholds "
-             f"allow." for kind in withheld]
+             f"classified sessions (released), or another released count that holds them (with a value, with the "
+             f"other share), less them would give those without one, fewer than the thresholds allow."
+             for kind in withheld]
     if "planning" in withheld:  # its n is the sessions with a planning share
         n_s, n_u = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
         notes.append("n withheld: it is the sessions with a planning share (see above).")
@@ -2016,9 +2060,9 @@ def fig_actions_by_decisions(ctx: Context) -> Figure:
     app = df["actions_per_prompt"].to_numpy(dtype=np.float64)
     rows: list[dict[str, Any]] = []
     # a kind's bins add up to its sessions with decision shares and actions per prompt, inside populations whose
-    # counts other figures release (classified; with that kind's shares: decisions): each such count less the line's
+    # counts other figures release (classified; with that kind's shares: decisions; in this store, those with a value
+    # or the other kind's share, where the line is inside them: _gap_populations): each such count less the line's
     # released bins is the sessions it leaves out (without a prompt, or a share) with the bins withheld
-    classified = _facet_df(ctx).to_numpy()
     few: dict[str, list[np.ndarray]] = {}
     for kind, col in (("planning", "user_planning_pct"), ("execution", "user_execution_pct")):
         v = df[col].to_numpy(dtype=np.float64)
@@ -2026,7 +2070,7 @@ def fig_actions_by_decisions(ctx: Context) -> Figure:
         e = ctx.boot.mean(b, app, len(labels))
         line = _rows([{"kind": kind, "bin": lb} for lb in labels], "actions_per_prompt", e, *e.ci(ctx.level),
                       partition_total=float(((b >= 0) & np.isfinite(app)).sum()), partition=kind)
-        few[kind] = _few_left_out(ctx, (b >= 0) & np.isfinite(app), [classified, np.isfinite(v)])
+        few[kind] = _few_left_out(ctx, (b >= 0) & np.isfinite(app), _gap_populations(ctx))
         # each such group is a withheld cell of the line (a partition of its own with the bins: complementary
         # suppression withholds bins with it until they pass together); no row is shown. The line's sum is then no
         # count a reader has (the figure's n is withheld), so its bins are no partition of their own.
@@ -2260,8 +2304,12 @@ def fig_success_trend(ctx: Context) -> Figure:
     whole_small, outcome_small = _abstention_lines_small(ctx)
     cut = _trend_month_to_withhold(ctx, known, out.notna().to_numpy(), (out == "unclear").fillna(False).to_numpy(),
                                    mi, whole=outcome_small) if whole_small or outcome_small else None
+    # the months work modes by month gives no group of while value by month, value by mode or this figure would
+    # (:func:`_work_modes_untimed_months`) are withheld whole; the months whose classified unclear sessions are few
+    # (a month's classified sessions less its raw n) lose their raw and reweighted rows below (_few_unclear_months)
+    gaps = _work_modes_untimed_months(ctx)
     for r in rows:
-        r["_withheld"] = r["month"] == cut and (outcome_small or r["variable"] == "unclear")
+        r["_withheld"] = r["month"] in gaps or (r["month"] == cut and (outcome_small or r["variable"] == "unclear"))
     # across: the months' rates with their n add up to the overall ones (outcome by expertise releases those)
     t = _finish(ctx, rows, ["month"], across="variable")
     # A month's classified sessions, which work modes by month releases (a cell's n / share), less its raw n (those
@@ -2306,7 +2354,7 @@ def fig_success_trend(ctx: Context) -> Figure:
                 break
             extra.add(min(left, key=lambda m: int(known[(df["month"] == m).to_numpy()].sum())))
         for r in rows:
-            r["_withheld"] = r["month"] in extra or (r["month"] == cut and (outcome_small or r["variable"] == "unclear")) \
+            r["_withheld"] = r["month"] in extra | gaps or (r["month"] == cut and (outcome_small or r["variable"] == "unclear")) \
                 or (r["variable"] != "unclear" and r["month"] in known_gone)
         t = _finish(ctx, rows, ["month"], across="variable")
     n_s, n_u = ctx.boot.population(np.where(known, 0, -1), 1)
@@ -2909,15 +2957,19 @@ RELEASE_MONTH_GROUPS: dict[tuple[str, str], tuple[KeyTotal, ...]] = {
 # Lines of other figures whose released cells of a month are sessions of that month inside a share series' group
 # (:data:`RELEASE_MONTH_GROUPS`) by definition: (figure, share variable) -> (figure, variable) of each line, whose
 # released rows of a month give the union of their sessions (value by month's rows: the month's classified sessions
-# with a value; value by mode's index: those of the modes it releases). A month the series withholds (to keep its
+# with a value; value by mode's index: those of the modes it releases; success trend's: its classified sessions with a
+# known outcome). A month the series withholds (to keep its
 # population's sessions without a time from following) but such a line releases gives its sessions, nearly all the
 # group where nearly every classified session has a value: each total less the largest group the released months give
 # (of the series, or of a line) must be none or pass, and so must a month's group less a line's sessions of the month
-# (its classified sessions without a value). Checked by the report's final audit.
+# (its classified sessions without a value, or whose outcome is unclear: :func:`_gap_months`). Checked by the report's
+# final audit.
 RELEASE_MONTH_INSIDE: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("work_modes_by_month", "share_of_sessions"): (
         ("value_by_month", "raw"), ("value_by_month", "reweighted"), ("value_by_month", "mean"),
         ("value_by_mode", "index"),
+        # a month's sessions with a known outcome (its classified ones whose outcome is not unclear)
+        ("success_trend", "raw"), ("success_trend", "reweighted"),
     ),
 }
 
