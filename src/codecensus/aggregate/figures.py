@@ -2623,15 +2623,20 @@ def fig_topics(ctx: Context) -> Figure:
     # clustered sessions only, the figure's n (and any top-level n / share) was the classified sessions (released by
     # other figures) less those: 1,500 - 1,497 = 3 sessions no threshold saw.
     loose = _facet_df(ctx).to_numpy() & ~has
+    # Every level's shares are over the top level's sessions (a session without a cluster at a deeper level counts in
+    # its denominator only): over the sessions with a cluster at that level, a deeper row's n / share was those, and
+    # the classified sessions (work modes' n) less them the sessions without one there (given to a withheld leaf's
+    # parent, or in no released topic: 3 sessions), a group no threshold saw.
+    base = (has & (per_level[0] >= 0)) | loose if per_level else has | loose
     for lvl, codes in enumerate(per_level):
         top_loose = lvl == 0 and bool(loose.any())
         if top_loose:
-            g = np.where((has & (codes >= 0)) | loose, 0, -1)
+            g = np.where(base, 0, -1)
             codes = np.where(loose, K, codes)
             e = ctx.boot.shares(g, codes, 1, K + 1)
         else:
-            g = np.where(has & (codes >= 0), 0, -1)
-            e = ctx.boot.shares(g, codes, 1, K)
+            g = np.where(base, 0, -1)
+            e = ctx.boot.shares(g, np.where(has, codes, -1), 1, K)
         lo, hi = e.ci(ctx.level)
         if top_loose:
             rows.append({"cluster_id": "(no released topic)", "parent_id": None, "depth": 0, "name": "",
