@@ -76,6 +76,10 @@ KNOWN: list[Case] = [
          reasons=True),
     Case(users=63, sessions=2418, months=5, seed=2029, rare_occupation=9, untimed=6, unvalued=12, focus="cell",
          focus_on="undecided,unvalued", focus_n=20),
+    Case(users=44, sessions=952, months=10, seed=2088, untimed=11, all_inferable=True, focus="months",
+         focus_on="undecided,untimed,abstained", focus_n=21),
+    Case(users=119, sessions=2507, months=10, seed=2129, unclear_kept=1, abstain_every=2, rare_occupation=13,
+         unvalued=6, all_inferable=True, focus="month", focus_on="undecided,untimed,unclear", focus_n=11),
 ]
 
 

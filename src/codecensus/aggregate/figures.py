@@ -968,12 +968,18 @@ def _untimed_months(ctx: Context, t: pd.DataFrame, variable: str, population: np
     time with those of the other months: where they are some but fail the thresholds (every month released gave 8
     classified sessions of 8 users without a time; :func:`_untimed_cells` protects each mode's line, not the months'
     sum), the months with the fewest sessions are withheld, one after the other, until they pass with them. Empty
-    when nothing leaks."""
+    when nothing leaks.
+
+    A month counts as given when the series releases any cell of it, a share of 0 too: the audit reads every released
+    cell's group (:data:`RELEASE_NESTED_TOTALS`: the classified sessions less occupations by month's released months'
+    groups), and a month whose only released cells were 0s (its occupations' cells withheld, the empty ones released)
+    left the sessions without a time alone there (9 of a store whose every occupation was inferable, 4 of 4 users)."""
     if "month" not in t or not bool(population.any()):
         return frozenset()
     df = ctx.data.df
     rows = t[(t["variable"] == variable) & ~t["suppressed"].astype(bool)]
-    given = set(rows.loc[pd.to_numeric(rows["value"], errors="coerce").fillna(0) > 0, "month"].dropna())
+    shown = pd.to_numeric(rows["value"], errors="coerce").notna() & pd.to_numeric(rows["n_sessions"], errors="coerce").notna()
+    given = set(rows.loc[shown, "month"].dropna())
     given &= set(ctx.months)
     month = df["month"]
     rest = population & ~month.isin(given).to_numpy()
