@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from codecensus.aggregate.figures import Context, build_figures, load_report_data
+from codecensus.aggregate.figures import Context, Figure, build_figures, load_report_data
+from codecensus.aggregate.privacy import ReleasePolicy
 from codecensus.aggregate.synthetic import load_into, synthetic_corpus
 from codecensus.report.build import ReportOptions, audit_release, resolve_policy
 from codecensus.store import Store
@@ -209,6 +210,12 @@ def perturb(c: Case, s: pd.DataFrame, f: pd.DataFrame) -> tuple[pd.DataFrame, pd
 
 def problems_of(c: Case, tmp: Path, bootstrap: int = 5) -> list[str]:
     """The final audit's problems of case ``c``'s report (empty: it would be written)."""
+    figs, policy, users = figures_of(c, tmp, bootstrap)
+    return audit_release(figs, policy, users=users)
+
+
+def figures_of(c: Case, tmp: Path, bootstrap: int = 5) -> tuple[list[Figure], ReleasePolicy, np.ndarray]:
+    """Case ``c``'s figures, with the release policy and each session's user (what the final audit reads)."""
     corpus = synthetic_corpus(users=c.users, sessions=c.sessions, months=c.months, seed=c.seed)
     s, f = perturb(c, corpus.sessions.to_pandas(), corpus.facets.to_pandas())
     corpus.sessions = pa.Table.from_pandas(s, preserve_index=False, schema=corpus.sessions.schema)
@@ -220,8 +227,7 @@ def problems_of(c: Case, tmp: Path, bootstrap: int = 5) -> list[str]:
         policy = resolve_policy(opts)
         data = load_report_data(store)
         ctx = Context(data, policy, B=opts.bootstrap, seed=opts.seed)
-        figs = build_figures(ctx)
-        return audit_release(figs, policy, users=ctx.boot.codes)
+        return build_figures(ctx), policy, ctx.boot.codes
     finally:
         store.close()
         for p in tmp.glob(f"s{c.seed}.duckdb*"):

@@ -641,3 +641,22 @@ def test_a_month_occupations_by_month_releases_only_empty_cells_of_gives_its_gro
     from fuzz_release import draw, problems_of
 
     assert problems_of(draw(np.random.default_rng(seed), seed), tmp_path) == []
+
+
+def test_the_lines_inside_work_modes_by_month_release_a_month_it_gives_no_group_of_when_the_rest_passes(
+        tmp_path: Path) -> None:
+    """Fuzz seed 2232 (4 classified sessions of 4 users without a time; work modes by month gives no group of any of
+    its 9 months): value by month, value by mode and success trend withheld all 9 months whole. Their sessions at most
+    (those with a value or a known outcome, in the months where they pass the thresholds) leave the sessions without a
+    time with the other classified sessions of those months, which pass: the lines now release such months (value by
+    month's raw row of one of them at least) and the audit still passes."""
+    from fuzz_release import draw, figures_of
+
+    figs, policy, users = figures_of(draw(np.random.default_rng(2232), 2232), tmp_path)
+    by = {f.id: f for f in figs if f.available}
+    w = by["work_modes_by_month"].table
+    given = set(w.loc[~w["suppressed"].astype(bool) & (w["value"].astype(float) > 0), "month"])
+    v = by["value_by_month"].table
+    raw = set(v.loc[(v["variable"] == "raw") & ~v["suppressed"].astype(bool), "month"])
+    assert raw - given, (sorted(raw), sorted(given))
+    assert audit_release(figs, policy, users=users) == []

@@ -1149,6 +1149,56 @@ def fig_work_modes(ctx: Context) -> Figure:
     )
 
 
+def _lines_untimed_months(ctx: Context, classified: np.ndarray, mi: np.ndarray, ungiven: set[str]) -> frozenset[str]:
+    """Of the months work modes by month gives no group of (``ungiven``), those the lines inside its groups
+    (:data:`RELEASE_MONTH_INSIDE`: value by month, value by mode, success trend) withhold whole: work modes' n less
+    the released months' groups and the lines' sessions of the other months is the classified sessions without a
+    time with, for each such month, its classified sessions the lines do not release, which must be none or pass.
+
+    The lines decide their own withheld months after this, so it reads them at their most: a month they are not told
+    to withhold gives all its classified sessions with a value (value by month's raw row; value by mode's index cells
+    are among them) where those pass the thresholds, and all its sessions with a known outcome (success trend's raw
+    row) where those pass, and all its sessions with an outcome where its unclear ones pass (success trend's unclear
+    share above 0: its n / share), the union of them (a cell below the thresholds is never released; a line that
+    withholds more only leaves the reader more sessions, which pass where fewer do). Where the sessions without a
+    time are some but fail the thresholds and that least rest fails too, months are withheld, the most sessions the
+    lines could give first (the fewest months), until it passes. Before, every such month was withheld (the real
+    corpus: 2026-02, 2026-05 and 2026-06's raw and mean rows of value by month, which the audit passes without)."""
+    untimed = classified & (mi < 0)
+    s_un, u_un = ctx.boot.population(np.where(untimed, 0, -1), 1)
+    if not s_un[0] or bool(ctx.passes(u_un[0], s_un[0])):
+        return frozenset()
+    df = ctx.data.df
+    months = ctx.data.months
+    out = df["outcome"].astype("string") if "outcome" in df else pd.Series(pd.NA, index=df.index, dtype="string")
+    known = (out.notna() & (out != "unclear")).fillna(False).to_numpy()
+    unclear = (out == "unclear").fillna(False).to_numpy()
+    valued = np.isfinite(df["value_usd"].to_numpy(dtype=np.float64)) if "value_usd" in df else np.zeros(len(df), bool)
+    valued &= _facet_df(ctx).to_numpy()  # (value by month's and value by mode's sessions)
+
+    def passing(x: np.ndarray) -> np.ndarray:
+        s, u = ctx.boot.population(np.where(x, 0, -1), 1)
+        return x if s[0] and bool(ctx.passes(u[0], s[0])) else np.zeros_like(x)
+
+    at: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for m in sorted(ungiven):
+        if m in months:
+            here = mi == months.index(m)
+            with_outcome = (known | unclear) & here if passing(unclear & here).any() else np.zeros_like(here)
+            at[m] = (classified & here, classified & (passing(valued & here) | passing(known & here) | with_outcome))
+    rest = untimed.copy()
+    for x, cover in at.values():
+        rest |= x & ~cover
+    gone: set[str] = set()
+    for m in sorted(at, key=lambda m: (-int(at[m][1].sum()), m)):
+        s, u = ctx.boot.population(np.where(rest, 0, -1), 1)
+        if not s[0] or bool(ctx.passes(u[0], s[0])):
+            break
+        gone.add(m)
+        rest |= at[m][0]
+    return frozenset(gone)
+
+
 def fig_work_modes_by_month(ctx: Context) -> Figure:
     title = "Work modes by month"
     if not ctx.data.has_facets or len(ctx.months) < 2:
@@ -1170,13 +1220,11 @@ def fig_work_modes_by_month(ctx: Context) -> Figure:
     t = _withhold_months_until_stable(rows, t, len(months),
                                       lambda t: _untimed_months(ctx, t, "share_of_sessions", mode >= 0),
                                       lambda: _finish(ctx, rows, ["month", "mode", "mode_label"], across="mode"))
-    # the months it gives no group of (withheld whole, or as complements of the modes' cells without a time), where
-    # the classified sessions without a time are some but few: the lines inside its groups withhold them too
-    untimed = (mode >= 0) & (mi < 0)
-    s_un, u_un = ctx.boot.population(np.where(untimed, 0, -1), 1)
+    # of the months it gives no group of (withheld whole, or as complements of the modes' cells without a time), where
+    # the classified sessions without a time are some but few, those the lines inside its groups withhold too
     given = t[~t["suppressed"].astype(bool) & (pd.to_numeric(t["value"], errors="coerce").fillna(0) > 0)]
-    ctx.decided["work_modes_untimed_months"] = frozenset(
-        set(ctx.months) - set(given["month"])) if s_un[0] > 0 and not bool(ctx.passes(u_un[0], s_un[0])) else frozenset()
+    ctx.decided["work_modes_untimed_months"] = _lines_untimed_months(ctx, mode >= 0, mi,
+                                                                     set(ctx.months) - set(given["month"]))
     # its n: the classified sessions, with those without a time (work modes' n); see _untimed_n
     n_s, n_u = ctx.boot.population(np.where(mode >= 0, 0, -1), 1)
     return Figure(
@@ -1312,11 +1360,11 @@ def _gap_months(ctx: Context, key: str, lacking: np.ndarray) -> frozenset[str]:
 
 
 def _work_modes_untimed_months(ctx: Context) -> frozenset[str]:
-    """The months work modes by month gives no group of (withheld whole so that its months' groups do not give the
+    """Of the months work modes by month gives no group of (withheld whole so that its months' groups do not give the
     classified sessions without a time, :func:`_untimed_months`, or as complements of its cells without a time), where
-    those sessions are some but too few. The lines whose months are inside those groups
-    (:data:`RELEASE_MONTH_INSIDE`: value by month, value by mode, success trend) withhold them too: a month one of them
-    released gave nearly all its group, and work modes' n less it and the other months' groups the sessions without a
+    those sessions are some but too few, those :func:`_lines_untimed_months` names. The lines whose months are inside
+    those groups (:data:`RELEASE_MONTH_INSIDE`: value by month, value by mode, success trend) withhold them: a month
+    one of them released gave nearly all its group, and work modes' n less it and the other months' groups the sessions without a
     time with the month's few without a value (fuzz seed 2129: 4 sessions of 4 users)."""
     if "work_modes_untimed_months" not in ctx.decided:
         fig_work_modes_by_month(ctx)  # (decides it; unavailable: none)
