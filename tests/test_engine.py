@@ -379,6 +379,29 @@ class _Died(BaseException):
     """An actor process ending in the middle of a part (killed, out of memory, its node lost)."""
 
 
+def _llm_actor(chat: Any, out: str, ledger: str = "actor-1", budget: float = 1.0, **kw: Any) -> Any:
+    """A classify actor of the OpenAI-compatible backend on the local chat server (1.5 / 6 USD per M tokens)."""
+    from codecensus.engine.tasks import ClassifyParts
+
+    return ClassifyParts("openai", out=out, ledger=ledger, model="m", base_url=chat.url, ner=False, price_in=1.5,
+                         price_out=6, budget_usd=budget, **kw)
+
+
+def _dies_sending(actor: Any, answered: int) -> None:
+    """``actor``'s process dies while sending its request after ``answered`` answered ones."""
+    send = actor.backend._send
+    sent = 0
+
+    def send_or_die(messages: Any) -> Any:
+        nonlocal sent
+        if sent == answered:
+            raise _Died
+        sent += 1
+        return send(messages)
+
+    actor.backend._send = send_or_die
+
+
 def test_a_restarted_classify_actor_keeps_the_spend_and_budget_of_the_one_that_died(tmp_path: Path) -> None:
     """Ray restarts an actor that died (Ray Data's max_restarts=-1, under the same actor id) and retries its part.
     Each actor reported its spend only with a finished part, and a restarted one started with a fresh account:
@@ -469,7 +492,7 @@ def test_a_retried_classify_part_asks_only_the_sessions_not_answered_before_its_
     pytest.importorskip("openai")
     from codecensus.classify.cache import Account
     from codecensus.engine.parquet import read_table
-    from codecensus.engine.tasks import ClassifyParts, spent_by_actors
+    from codecensus.engine.tasks import spent_by_actors
     from local_server import ChatServer
 
     n, k = 5, 2
@@ -477,29 +500,15 @@ def test_a_retried_classify_part_asks_only_the_sessions_not_answered_before_its_
     with ChatServer() as chat:
         chat.release.set()
 
-        def actor(out: str, ledger: str) -> ClassifyParts:
-            return ClassifyParts("openai", out=out, ledger=ledger, model="m", base_url=chat.url, ner=False,
-                                 price_in=1.5, price_out=6, budget_usd=1.0)
-
-        clean = actor(clean_run, "actor-0")
+        clean = _llm_actor(chat, clean_run, "actor-0")
         assert clean(pa.table({"part": [part]})).column("rows").to_pylist() == [n]
         assert chat.requests == n  # one request per session: nothing shared
-        first = actor(run, "actor-1")
-        send = first.backend._send  # type: ignore[attr-defined]
-        sent = 0
-
-        def send_or_die(messages: Any) -> Any:
-            nonlocal sent
-            if sent == k:
-                raise _Died
-            sent += 1
-            return send(messages)
-
-        first.backend._send = send_or_die  # type: ignore[attr-defined]
+        first = _llm_actor(chat, run, "actor-1")
+        _dies_sending(first, k)
         with pytest.raises(_Died):  # k sessions answered, then the process is gone while sending the next
             first(pa.table({"part": [part]}))
         assert chat.requests == n + k
-        status = actor(run, retried_by)(pa.table({"part": [part]}))
+        status = _llm_actor(chat, run, retried_by)(pa.table({"part": [part]}))
         assert status.to_pylist() == [{"part": part, "rows": n, "stopped": None}]
         assert chat.requests == 2 * n  # the retry asked the n - k sessions not answered
     got, want = (read_table(r, "facets").drop_columns(["classified_at"]).sort_by("session_key")
@@ -527,7 +536,7 @@ def test_a_retried_classify_part_counts_each_sessions_condensed_tokens_once(
     part's sessions twice. The retry now drops the estimates an earlier attempt kept (<run>/answers/<part>.condensed)."""
     pytest.importorskip("openai")
     from codecensus.classify.cache import Account
-    from codecensus.engine.tasks import ClassifyParts, spent_by_actors
+    from codecensus.engine.tasks import spent_by_actors
     from local_server import ChatServer
 
     n = 5
@@ -535,31 +544,18 @@ def test_a_retried_classify_part_counts_each_sessions_condensed_tokens_once(
     with ChatServer() as chat:
         chat.release.set()
 
-        def actor(out: str, ledger: str) -> ClassifyParts:
-            return ClassifyParts("openai", out=out, ledger=ledger, model="m", base_url=chat.url, ner=False,
-                                 price_in=1.5, price_out=6, budget_usd=1.0)
-
-        actor(clean_run, "actor-0")(pa.table({"part": [part]}))
-        first = actor(run, "actor-1")
-        send = first.backend._send  # type: ignore[attr-defined]
-        sent = 0
-
-        def send_or_die(messages: Any) -> Any:
-            nonlocal sent
-            if sent == dies_after:
-                raise _Died
-            sent += 1
-            return send(messages)
+        _llm_actor(chat, clean_run, "actor-0")(pa.table({"part": [part]}))
+        first = _llm_actor(chat, run, "actor-1")
+        _dies_sending(first, dies_after)
 
         def reserve_or_die(usd: float) -> None:
             raise _Died
 
-        first.backend._send = send_or_die  # type: ignore[attr-defined]
         if dies_after < 0:
-            first.backend.account.reserve = reserve_or_die  # type: ignore[attr-defined]
+            first.backend.account.reserve = reserve_or_die
         with pytest.raises(_Died):
             first(pa.table({"part": [part]}))
-        actor(run, retried_by)(pa.table({"part": [part]}))
+        _llm_actor(chat, run, retried_by)(pa.table({"part": [part]}))
     tokens = []
     for r in (run, clean_run):
         a = Account()

@@ -15,19 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from audit_rows import ix as _ix
+from audit_rows import row as _row
 from codecensus.aggregate.figures import AUDITED_VARIABLES, Context, Figure, build_figures, public_table
 from codecensus.aggregate.privacy import ReleasePolicy
 from codecensus.aggregate.synthetic import load_into, synthetic_corpus
 from codecensus.report.build import ReportOptions, audit_release, compute, load_report_data
 from codecensus.store import Store
-
-
-def _ix(a: int, b: int) -> np.ndarray:
-    return np.arange(a, b, dtype=np.int32)
-
-
-def _row(**kw: Any) -> dict[str, Any]:
-    return {"ci_low": None, "ci_high": None, "ci_method": None, **kw}
 
 
 def _users(rest_users: int) -> np.ndarray:

@@ -18,24 +18,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from audit_rows import ix as _ix
+from audit_rows import row as _row
+from audit_rows import users_112 as _users
 from codecensus.aggregate.figures import Figure
 from codecensus.aggregate.privacy import ReleasePolicy
 from codecensus.aggregate.synthetic import load_into, synthetic_corpus
 from codecensus.report.build import ReportOptions, audit_release, compute
 from codecensus.store import Store
-
-
-def _ix(a: int, b: int) -> np.ndarray:
-    return np.arange(a, b, dtype=np.int32)
-
-
-def _row(**kw: Any) -> dict[str, Any]:
-    return {"ci_low": None, "ci_high": None, "ci_method": None, **kw}
-
-
-def _users(rest_users: int) -> np.ndarray:
-    """Users of 112 sessions: 0-99 from 50 users, 100-111 from ``rest_users`` others."""
-    return np.concatenate([np.arange(100) % 50, 100 + np.arange(12) % rest_users]).astype(np.int64)
 
 
 def _coverage(all_n: int, classified_n: int) -> Figure:

@@ -10,13 +10,15 @@ report.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from audit_rows import ix as _ix
+from audit_rows import row as _row
+from audit_rows import users_112
 from codecensus.aggregate import figures
 from codecensus.aggregate.figures import AUDITED_VARIABLES, Context, Figure, build_figures, long_table
 from codecensus.aggregate.privacy import ReleasePolicy
@@ -33,17 +35,9 @@ from codecensus.report.html import ReleaseView, render_html
 from codecensus.store import Store
 
 
-def _ix(a: int, b: int) -> np.ndarray:
-    return np.arange(a, b, dtype=np.int32)
-
-
-def _row(**kw: Any) -> dict[str, Any]:
-    return {"ci_low": None, "ci_high": None, "ci_method": None, **kw}
-
-
 def _users(rest_users: int) -> np.ndarray:
     """Users of 112 sessions: 0-99 from 30 users, 100-111 (the rest) from ``rest_users`` others."""
-    return np.concatenate([np.arange(100) % 30, 100 + np.arange(12) % rest_users]).astype(np.int64)
+    return users_112(rest_users, first_users=30)
 
 
 def _work_modes() -> Figure:
