@@ -429,8 +429,7 @@ def test_a_restarted_classify_actor_keeps_the_spend_and_budget_of_the_one_that_d
         chat.release.set()
 
         def actor(budget: float) -> ClassifyParts:
-            return ClassifyParts("openai", out=run, ledger="actor-1", model="m", base_url=chat.url, ner=False,
-                                 price_in=1.5, price_out=6, budget_usd=budget)
+            return _llm_actor(chat, run, budget=budget)
 
         first = actor(1.0)
         assert first(pa.table({"part": [parts[0]]})).column("rows").to_pylist() == [2]
@@ -583,8 +582,7 @@ def test_a_call_in_flight_when_its_actor_died_is_counted_as_lost_and_the_budget_
         chat.release.set()
 
         def actor(budget: float) -> ClassifyParts:
-            return ClassifyParts("openai", out=run, ledger="actor-1", model="m", base_url=chat.url, ner=False,
-                                 price_in=1.5, price_out=6, budget_usd=budget)
+            return _llm_actor(chat, run, budget=budget)
 
         first = actor(1.0)
         acc = first.backend.account  # type: ignore[attr-defined]
@@ -638,8 +636,7 @@ def test_an_actor_replacing_one_that_died_spends_only_what_the_run_has_left(tmp_
         chat.release.set()
 
         def actor(ledger: str) -> ClassifyParts:
-            return ClassifyParts("openai", out=run, ledger=ledger, model="m", base_url=chat.url, ner=False,
-                                 price_in=1.5, price_out=6, budget_usd=budget, run_budget_usd=budget)
+            return _llm_actor(chat, run, ledger, budget=budget, run_budget_usd=budget)
 
         first = actor("actor-1")
         acc = first.backend.account  # type: ignore[attr-defined]
