@@ -1345,20 +1345,6 @@ def _few_lacking(ctx: Context, lacking: np.ndarray, group: np.ndarray, n: int) -
     return (np.asarray(s) > 0) & ~ctx.passes(u, s)
 
 
-def _gap_months(ctx: Context, key: str, lacking: np.ndarray) -> frozenset[str]:
-    """The months whose classified sessions that are ``lacking`` (a value; a known outcome) are some but fail the
-    thresholds: a month's classified sessions (work modes by month: a released cell's n / share) less a line's
-    sessions of the month (:data:`RELEASE_MONTH_INSIDE`) give them. The figures of that line withhold these months
-    (decided once per ``key``, shared)."""
-    if key in ctx.decided:
-        return ctx.decided[key]
-    month = np.where(_facet_df(ctx).to_numpy(), _codes(ctx.data.df["month"], ctx.months), -1)
-    few = _few_lacking(ctx, lacking, month, len(ctx.months))
-    gaps = frozenset(m for m, f in zip(ctx.months, few, strict=True) if f)
-    ctx.decided[key] = gaps
-    return gaps
-
-
 def _work_modes_untimed_months(ctx: Context) -> frozenset[str]:
     """Of the months work modes by month gives no group of (withheld whole so that its months' groups do not give the
     classified sessions without a time, :func:`_untimed_months`, or as complements of its cells without a time), where
@@ -1372,10 +1358,16 @@ def _work_modes_untimed_months(ctx: Context) -> frozenset[str]:
 
 
 def _value_gap_months(ctx: Context) -> frozenset[str]:
-    """The months whose classified sessions without a value are some but fail the thresholds (:func:`_gap_months`:
-    less its sessions with a value, value by month's raw row's n, value by mode's index cells of the month added up).
-    Value by month and value by mode withhold these months."""
-    return _gap_months(ctx, "value_gap_months", ~np.isfinite(ctx.data.df["value_usd"].to_numpy(dtype=np.float64)))
+    """The months whose classified sessions without a value are some but fail the thresholds: a month's classified
+    sessions (work modes by month: a released cell's n / share, :data:`RELEASE_MONTH_INSIDE`) less its sessions with a
+    value (value by month's raw row's n, value by mode's index cells of the month added up) give them. Value by month
+    and value by mode withhold these months (decided once, shared)."""
+    if "value_gap_months" not in ctx.decided:
+        month = np.where(_facet_df(ctx).to_numpy(), _codes(ctx.data.df["month"], ctx.months), -1)
+        lacking = ~np.isfinite(ctx.data.df["value_usd"].to_numpy(dtype=np.float64))
+        few = _few_lacking(ctx, lacking, month, len(ctx.months))
+        ctx.decided["value_gap_months"] = frozenset(m for m, f in zip(ctx.months, few, strict=True) if f)
+    return ctx.decided["value_gap_months"]
 
 
 def fig_value_by_month(ctx: Context) -> Figure:
@@ -3021,7 +3013,8 @@ RELEASE_MONTH_GROUPS: dict[tuple[str, str], tuple[KeyTotal, ...]] = {
 # population's sessions without a time from following) but such a line releases gives its sessions, nearly all the
 # group where nearly every classified session has a value: each total less the largest group the released months give
 # (of the series, or of a line) must be none or pass, and so must a month's group less a line's sessions of the month
-# (its classified sessions without a value, or whose outcome is unclear: :func:`_gap_months`). Checked by the report's
+# (its classified sessions without a value, :func:`_value_gap_months`, or whose outcome is unclear,
+# :func:`_few_unclear_months`). Checked by the report's
 # final audit.
 RELEASE_MONTH_INSIDE: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("work_modes_by_month", "share_of_sessions"): (
