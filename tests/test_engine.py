@@ -387,6 +387,20 @@ def _llm_actor(chat: Any, out: str, ledger: str = "actor-1", budget: float = 1.0
                          price_out=6, budget_usd=budget, **kw)
 
 
+def _reservations(actor: Any) -> list[float]:
+    """The worst-case costs ``actor``'s account reserves, one per call, as it reserves them."""
+    acc = actor.backend.account
+    reserved: list[float] = []
+    reserve = acc.reserve
+
+    def spy(usd: float) -> None:
+        reserved.append(usd)
+        reserve(usd)
+
+    acc.reserve = spy
+    return reserved
+
+
 def _dies_sending(actor: Any, answered: int) -> None:
     """``actor``'s process dies while sending its request after ``answered`` answered ones."""
     send = actor.backend._send
@@ -585,15 +599,7 @@ def test_a_call_in_flight_when_its_actor_died_is_counted_as_lost_and_the_budget_
             return _llm_actor(chat, run, budget=budget)
 
         first = actor(1.0)
-        acc = first.backend.account  # type: ignore[attr-defined]
-        reserved: list[float] = []
-        reserve = acc.reserve
-
-        def spy(usd: float) -> None:
-            reserved.append(usd)
-            reserve(usd)
-
-        acc.reserve = spy
+        reserved = _reservations(first)
         send = first.backend._send  # type: ignore[attr-defined]
 
         def send_or_die(messages: Any) -> Any:
@@ -639,15 +645,7 @@ def test_an_actor_replacing_one_that_died_spends_only_what_the_run_has_left(tmp_
             return _llm_actor(chat, run, ledger, budget=budget, run_budget_usd=budget)
 
         first = actor("actor-1")
-        acc = first.backend.account  # type: ignore[attr-defined]
-        reserved: list[float] = []
-        reserve = acc.reserve
-
-        def spy(usd: float) -> None:
-            reserved.append(usd)
-            reserve(usd)
-
-        acc.reserve = spy
+        reserved = _reservations(first)
         assert first(pa.table({"part": [parts[0]]})).column("rows").to_pylist() == [3] and chat.requests == 3
         budget = 3 * one_call + max(reserved) + one_call / 2  # room for the three calls made and one more, not two
         # the actor dies between parts and another one (a new id, a full share) takes the next part
