@@ -408,3 +408,15 @@ def test_offline_summary_topics_are_nouns_not_the_prototypes_verbs() -> None:
         assert word not in vocab, word
     for word in ("grant", "budget", "proposal", "research", "compose", "docker", "payroll", "server"):
         assert word in vocab, word
+
+
+def test_offline_summary_keeps_a_pair_of_topic_words_as_one_topic(embedded: OfflineBackend) -> None:
+    """Two vocabulary words the prompts write side by side are one topic: the summary said "(topics: landing,
+    page, react)", so the topic names built from it listed "landing" and "page"; now "landing page" is one topic.
+    Only vocabulary words still appear (the pair is two of them)."""
+    ev = session(["Build a landing page for the Zorblax launch in React. The landing page needs a signup form."],
+                 [write("/r/app.py", 300)])
+    s = one(embedded, ev).summary
+    topics = s.split("(topics: ")[1].rstrip(").").split(", ")
+    assert "landing page" in topics and "landing" not in topics and "page" not in topics
+    assert "zorblax" not in s.lower()

@@ -1008,22 +1008,41 @@ GENERIC_TOPICS = tuple(
 _VOCAB: frozenset[str] | None = None
 
 
+_VOCAB_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
 def offline_summary(ev: SessionEvidence, f: Features, mode: str) -> str:
-    """A generic one-sentence summary: the work mode plus up to three generic topic words.
+    """A generic one-sentence summary: the work mode plus up to three generic topics.
 
     Only words from a fixed generic vocabulary can appear, so no name, product, place or secret can leak;
-    the run driver still passes the result through the redactor.
+    the run driver still passes the result through the redactor. A topic is one such word, or two of them the
+    prompts write next to each other ("landing page", "docker compose", "grant proposal") when at least half of
+    the word's uses are in that pair: the topic names built from the summaries can then say "landing page"
+    where they listed "landing" and "page" as two topics.
     """
     global _VOCAB
     if _VOCAB is None:
         _VOCAB = _generic_vocab()
     words: Counter[str] = Counter()
+    pairs: Counter[str] = Counter()
     for i in f.substantive:
-        for w in re.findall(r"[A-Za-z]{3,}", f.signals[i].text[:2000]):
-            lw = w.lower()
-            if lw in _VOCAB:
-                words[lw] += 1
-    topics = [w for w, _ in words.most_common(3)]
+        text = f.signals[i].text[:2000]
+        prev: re.Match[str] | None = None
+        for m in _VOCAB_WORD.finditer(text):
+            lw = m.group(0).lower()
+            if lw not in _VOCAB:
+                prev = None
+                continue
+            words[lw] += 1
+            if prev is not None and text[prev.end() : m.start()] in (" ", "-") and prev.group(0).lower() != lw:
+                pairs[f"{prev.group(0).lower()} {lw}"] += 1
+            prev = m
+    topics: list[str] = []
+    for w, n in words.most_common(3):
+        if any(w in t.split(" ") for t in topics):
+            continue  # already said by a pair
+        pair = max(((k, p) for p, k in pairs.items() if w in p.split(" ") and 2 * k >= n), default=None)
+        topics.append(pair[1] if pair is not None else w)
     phrase = _MODE_PHRASE.get(mode, mode)
     if topics:
         return f"The user asked the agent to {phrase} (topics: {', '.join(topics)})."

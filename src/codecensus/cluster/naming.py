@@ -105,7 +105,7 @@ _TOKEN = re.compile(TOKEN_PATTERN)
 _SEGMENT_END = re.compile(r"[,;:!?()\[\]{}\"|]|\.(?=\s|$)")
 
 
-def analyze(text: str, ngram_max: int = 2) -> list[str]:
+def analyze(text: str, ngram_max: int = 3) -> list[str]:
     """Lower-case terms of ``text``: its content words, plus n-grams of content words that stand next to
     each other inside one phrase (not across a comma or a bracket, nor across a dropped stop word)."""
     out: list[str] = []
@@ -197,9 +197,9 @@ def build_term_index(
     redact: Callable[[str], str] | None = None,
     text_modes: sparse.csr_matrix | None = None,
     template_share: float = 0.8,
-    ngram_max: int = 2,
+    ngram_max: int = 3,
 ) -> TermIndex:
-    """Count unigrams/bigrams of ``texts`` and mark the terms safe and useful for names.
+    """Count the words, bigrams and trigrams of ``texts`` and mark the terms safe and useful for names.
 
     ``text_users`` is a (n_texts, n_users) incidence matrix (which users wrote each distinct text).
     ``text_modes`` (n_texts, n_modes) counts sessions per work mode; a term found in at least
@@ -285,29 +285,65 @@ def _stem(word: str) -> str:
     return word
 
 
-def keyphrases(
+@dataclass(slots=True)
+class Keyphrase:
+    """One ranked keyphrase of a cluster."""
+
+    text: str  # surface spelling, as the cluster's summaries write it most often
+    score: float  # weighted c-TF-IDF of the term it grew from (see :func:`ranked_keyphrases`)
+    coverage: float  # share of the cluster's sessions whose summary contains it
+    words: int
+
+
+def _cluster_support(index: TermIndex, rows: np.ndarray, weights: np.ndarray) -> dict[int, float]:
+    """Sessions of the given distinct texts (``rows``, weighted by ``weights``) that contain each term or one of
+    its singular/plural spellings ("landing page" or "landing pages": one phrase, counted once per summary)."""
+    sub = index.x[rows].tocsc()
+    nz = np.flatnonzero(np.diff(sub.indptr))
+    groups: dict[str, list[int]] = {}
+    for c in nz.tolist():
+        groups.setdefault(" ".join(_stem(w) for w in index.terms[c].split(" ")), []).append(c)
+    out: dict[int, float] = {}
+    for cs in groups.values():
+        hit = np.zeros(len(rows), dtype=bool)
+        for c in cs:
+            hit[sub.indices[sub.indptr[c] : sub.indptr[c + 1]]] = True
+        tot = float(weights[hit].sum())
+        out.update(dict.fromkeys(cs, tot))
+    return out
+
+
+def ranked_keyphrases(
     index: TermIndex,
     scores: sparse.csr_matrix,
     cluster: int,
     labels: IntArray,
     texts: Sequence[str],
     *,
+    counts: np.ndarray | None = None,
     top: int = 6,
     seed: int = 0,
     avoid: Collection[str] = (),
     min_share: float = 0.15,
-) -> list[str]:
-    """Ranked, non-overlapping, readable keyphrases of one cluster (surface spelling).
+    phrase_share: float = 0.5,
+) -> list[Keyphrase]:
+    """Ranked, non-overlapping, readable keyphrases of one cluster.
 
-    Only terms of ``index.allowed`` (the privacy rules) are ever considered. A term's c-TF-IDF score is
-    weighted by how concentrated it is (``(1 - spread)^3``, :func:`term_spread`), a recurring bigram is
-    preferred to its words, a :data:`WEAK_WORDS` word is never a keyphrase alone, and a term holding a
-    word of ``avoid`` (the parent's name) counts half. A term scoring below ``min_share`` of the best one
-    is left out."""
+    Only terms of ``index.allowed`` (the privacy rules: enough users and sessions, unchanged by the redactor)
+    are ever considered, n-grams as their words. A term's c-TF-IDF score is weighted by how concentrated it is
+    (``(1 - spread)^3``, :func:`term_spread`), a :data:`WEAK_WORDS` word is never a keyphrase alone, and a term
+    holding a word of ``avoid`` (the parent's name) counts half. A term scoring below ``min_share`` of the best
+    one is left out.
+
+    A ranked term grows into the longer phrase its words stand in: one word more (a bigram from a word, a trigram
+    from a bigram) as long as the longer allowed phrase is in at least ``phrase_share`` of the cluster's sessions
+    that hold the shorter one ("pytest" → "flaky pytest" → "flaky pytest tests"), so a name says "landing pages"
+    rather than listing "landing" and "page" as two topics."""
     row = scores.getrow(cluster)
     if row.nnz == 0:
         return []
     cols, vals = row.indices, row.data
+    allowed_cols = cols[index.allowed[cols]]
     keep = index.allowed[cols] & np.array([index.terms[c] not in WEAK_WORDS for c in cols.tolist()], dtype=bool)
     cols, vals = cols[keep], vals[keep].astype(np.float64)
     if len(cols) == 0:
@@ -321,43 +357,83 @@ def keyphrases(
     order = np.argsort(-vals, kind="stable")[:40]
     cols, vals = cols[order], vals[order]
     best = float(vals[0])
-    score_of = dict(zip(cols.tolist(), vals.tolist(), strict=True))
-    by_term = {index.terms[c]: c for c in cols.tolist()}
+    rows = np.flatnonzero(labels == cluster)
+    w = np.ones(len(labels)) if counts is None else np.asarray(counts, dtype=np.float64)
+    support = _cluster_support(index, rows, w[rows])
+    size = max(float(w[rows].sum()), 1.0)
+    # longer allowed phrases of the cluster by the phrase one word shorter they contain
+    longer: dict[str, list[int]] = {}
+    for c in allowed_cols.tolist():
+        ws = index.terms[c].split(" ")
+        if len(ws) > 1:
+            longer.setdefault(" ".join(ws[:-1]), []).append(c)
+            longer.setdefault(" ".join(ws[1:]), []).append(c)
     rng = random.Random(seed * 1_000_003 + cluster)
-    chosen: list[str] = []
+    chosen: list[Keyphrase] = []
     used: set[str] = set()  # stems of the chosen phrases' words
 
     def surface(c: int) -> str | None:
         lo, hi = index.xc.indptr[c], index.xc.indptr[c + 1]
-        rows = index.xc.indices[lo:hi]
-        return _surface(index, c, rows[labels[rows] == cluster], texts, rng)
+        r = index.xc.indices[lo:hi]
+        return _surface(index, c, r[labels[r] == cluster], texts, rng)
 
-    for c in cols.tolist():
-        if len(chosen) >= top:
+    def grow(c: int) -> list[int]:
+        """``c`` and the longer phrases it stands in, longest first."""
+        chain = [c]
+        while True:
+            cur = chain[-1]
+            ups = [u for u in longer.get(index.terms[cur], ()) if support.get(u, 0.0) >= phrase_share * support.get(cur, 0.0)]
+            if not ups:
+                return chain[::-1]
+            chain.append(max(ups, key=lambda u: (support.get(u, 0.0), index.terms[u])))
+
+    for c, s in zip(cols.tolist(), vals.tolist(), strict=True):
+        if len(chosen) >= top or s < min_share * best:
             break
-        s = score_of[c]
-        if s < min_share * best:
-            break
-        term = index.terms[c]
-        options: list[int] = []
-        if " " not in term:
-            # prefer a strong bigram that contains this word
-            for t2, c2 in by_term.items():
-                if " " in t2 and term in t2.split(" ") and score_of[c2] >= 0.5 * s:
-                    options.append(c2)
-                    break
-        options.append(c)  # then the term itself
-        for o in options:
-            stems = {_stem(w) for w in index.terms[o].split(" ")}
+        for o in grow(c):
+            stems = {_stem(x) for x in index.terms[o].split(" ")}
             if stems & used:
                 continue
             surf = surface(o)
             if surf is None:
                 continue
-            chosen.append(surf)
+            chosen.append(Keyphrase(surf, float(s), support.get(o, 0.0) / size, len(index.terms[o].split(" "))))
             used.update(stems)
             break
     return chosen
+
+
+def keyphrases(
+    index: TermIndex,
+    scores: sparse.csr_matrix,
+    cluster: int,
+    labels: IntArray,
+    texts: Sequence[str],
+    **kw: object,
+) -> list[str]:
+    """Surface spellings of :func:`ranked_keyphrases` (same arguments)."""
+    return [k.text for k in ranked_keyphrases(index, scores, cluster, labels, texts, **kw)]  # type: ignore[arg-type]
+
+
+def name_phrases(ranked: Sequence[Keyphrase], *, strong: float = 0.5, loose: float = 0.15) -> list[str]:
+    """The keyphrases a name leads with: one or two strong phrases rather than three loose words.
+
+    A name led by a phrase of several words takes a second keyphrase only when it scores at least ``strong`` of
+    the first and is in at least ``strong`` as many of the cluster's summaries, and never a third. A name led by a single word (summaries that list topic words, not phrases)
+    keeps up to three words scoring at least ``loose`` of the first, as before: one word alone ("Write error")
+    says less than three, but a phrase among them still ends the list at two."""
+    if not ranked:
+        return []
+    out = [ranked[0]]
+    for k in ranked[1:3]:
+        if k.score < (strong if ranked[0].words > 1 else loose) * ranked[0].score:
+            break
+        if ranked[0].words > 1 and k.coverage < strong * ranked[0].coverage:
+            break  # a word of a few summaries beside a phrase of most of them
+        if len(out) == 2 and any(p.words > 1 for p in [*out, k]):
+            break
+        out.append(k)
+    return [k.text for k in out]
 
 
 def _join(phrases: Sequence[str]) -> str:
@@ -396,18 +472,24 @@ def compose_name(verb: str, phrases: Sequence[str], *, max_words: int = MAX_NAME
     return f"{verb} assorted topics" if verb != "Work on" else "Assorted coding work"
 
 
-def compose_description(mode_mix: Mapping[str, float], phrases: Sequence[str]) -> str:
-    """Two sentences: what the sessions were about, then their work-mode mix and further terms."""
+def compose_description(mode_mix: Mapping[str, float], phrases: Sequence[str], *, lead: int = 3,
+                        coverage: Mapping[str, float] | None = None) -> str:
+    """Two sentences: what the sessions were about (the first ``lead`` phrases, those of the name), then their
+    work-mode mix, how many of the summaries hold the leading phrase (``coverage``: phrase → share of the
+    cluster's sessions), and further terms."""
     top = _top_modes(mode_mix)
     verb = mode_verb(mode_mix).lower()
-    about = _join(list(phrases[:3])) or "assorted topics"
+    lead = max(1, lead)
+    about = _join(list(phrases[:lead])) or "assorted topics"
     first = f"Sessions in which users asked the agent to {verb} {about}." if verb != "work on" else (
         f"Sessions in which users worked with the agent on {about}."
     )
     parts = [f"{MODE_NAME.get(m, m)} {s:.0%}" for m, s in top[:3] if s >= 0.1]
     second = ("Work modes: " + ", ".join(parts)) if parts else "Mixed work modes"
-    if len(phrases) > 3:
-        second += "; related terms: " + ", ".join(phrases[3:6])
+    if phrases and coverage and phrases[0] in coverage:
+        second += f"; '{phrases[0]}' in {coverage[phrases[0]]:.0%} of its summaries"
+    if len(phrases) > lead:
+        second += "; related terms: " + ", ".join(phrases[lead : lead + 3])
     return f"{first} {second}."
 
 
@@ -463,29 +545,34 @@ def name_level_offline(
     todo = list(range(k)) if which is None else list(which)
     ancestors = ancestors or {}
     avoid = {c: [w.lower() for n in ancestors.get(c, ()) for w in _TOKEN.findall(n)] for c in todo}
-    phrases = {c: keyphrases(index, scores, c, labels, texts, seed=seed, avoid=avoid[c]) for c in todo}
+    ranked = {c: ranked_keyphrases(index, scores, c, labels, texts, counts=counts, seed=seed, avoid=avoid[c])
+              for c in todo}
+    phrases = {c: [kp.text for kp in ranked[c]] for c in todo}
     verbs = {c: mode_verb(mode_mixes[c]) for c in todo}
-    used = [list(phrases[c][:3]) for c in todo]
+    used = [name_phrases(ranked[c]) for c in todo]
     for i, c in enumerate(todo):
         taken = {n.lower() for n in ancestors.get(c, ())}
         if phrases[c] and compose_name(verbs[c], used[i]).lower() not in taken:
             continue
         # no keyphrase, or the child would repeat an ancestor: name it by its own terms, also weaker ones
-        more = keyphrases(index, scores, c, labels, texts, seed=seed, avoid=avoid[c], min_share=0.0)
-        own = [p for p in more if p.lower() not in set(avoid[c])]
+        more = ranked_keyphrases(index, scores, c, labels, texts, counts=counts, seed=seed, avoid=avoid[c],
+                                 min_share=0.0)
+        own = [kp for kp in more if kp.text.lower() not in set(avoid[c])]
         if own:
-            phrases[c] = [*own, *[p for p in phrases[c] if p not in own]]
-            used[i] = own[:3]
+            ranked[c] = [*own, *[kp for kp in ranked[c] if kp.text not in {o.text for o in own}]]
+            phrases[c] = [kp.text for kp in ranked[c]]
+            used[i] = name_phrases(own)
     names = [compose_name(verbs[c], u) for c, u in zip(todo, used, strict=True)]
     names = dedupe_names(names, [phrases[c] for c in todo], [verbs[c] for c in todo], used)
     out: dict[int, OfflineName] = {}
     for c, name, u in zip(todo, names, used, strict=True):
         ph = phrases[c]
-        desc = compose_description(mode_mixes[c], [*u, *[p for p in ph if p not in u]])
+        cov = {kp.text: kp.coverage for kp in ranked[c]}
+        desc = compose_description(mode_mixes[c], [*u, *[p for p in ph if p not in u]], lead=len(u), coverage=cov)
         cands = [(name, desc)]
-        if len(ph) > 1:
+        if len(u) > 1:
             short = compose_name(verbs[c], ph[:1])
-            cands.append((short, compose_description(mode_mixes[c], ph[:1])))
+            cands.append((short, compose_description(mode_mixes[c], ph, lead=1, coverage=cov)))
         out[c] = OfflineName(name, desc, ph, cands)
     return out
 
