@@ -544,6 +544,17 @@ def test_phrases_do_not_span_a_comma_or_a_stop_word() -> None:
     assert "fix nginx" not in terms and "config node.js" not in terms  # 'fix' and 'for' are stop words
 
 
+def test_a_word_with_letters_outside_ascii_is_no_term_and_no_fragment() -> None:
+    """An LLM may summarise in French or Russian: the ASCII-only word pattern cut 'demandé' to 'demand' and
+    'échoués' to 'choués' -> 'chou', fragments that then named topics; and a bigram formed across such a word."""
+    terms = N.analyze("Corriger les tests échoués demandé par le client dans pytest исправить flaky pytest")
+    assert not {t for t in terms if "demand" in t or "chou" in t}
+    assert "tests" in terms and "pytest" in terms and "flaky pytest" in terms
+    assert "les tests" in terms  # French function words are not English stop words: still adjacent
+    assert "tests par" not in terms and "tests par le" not in terms  # not across the dropped words
+    assert "pytest flaky" not in terms and "dans pytest flaky" not in terms  # nor across a Cyrillic word
+
+
 def test_keyword_list_summaries_are_named_not_assorted() -> None:
     """Offline summaries list topics ("topics: grant, proposal"): the bigram 'grant proposal' the old
     vectorizer formed across the comma outranked both words, was never found contiguous, and left the

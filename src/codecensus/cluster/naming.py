@@ -44,7 +44,8 @@ MAX_DESCRIPTION_CHARS = 600
 # vocabulary
 # --------------------------------------------------------------------------------------------------
 
-TOKEN_PATTERN = r"(?u)[A-Za-z][A-Za-z0-9]*(?:[._+#/\-][A-Za-z0-9]+)*[+#]*"
+_TOKEN_BODY = r"[A-Za-z][A-Za-z0-9]*(?:[._+#/\-][A-Za-z0-9]+)*[+#]*"
+TOKEN_PATTERN = r"(?u)" + _TOKEN_BODY
 
 _FUNCTION_WORDS = """
 a about above across after again against all almost alone along already also although always am among an and
@@ -100,6 +101,10 @@ small quick basic good bad better best fine right wrong test tests step steps pa
 """.split())
 
 _TOKEN = re.compile(TOKEN_PATTERN)
+#: A term (:data:`TOKEN_PATTERN`) not touching a letter outside ASCII, or a word that holds one: summaries are
+#: asked in English, and the ASCII pattern alone cut "demandé" to "demand" and "échoués" to "chou". Such a word
+#: is no term, and a phrase does not span it.
+_WORD = re.compile(r"(?u)(?<![^\W\d_])(?P<t>" + _TOKEN_BODY + r")(?![^\W\d_])|[^\W_]+")
 #: Where a phrase ends: a list's comma, a bracket, a colon, a sentence end ("(topics: nginx, app)" holds no
 #: phrase "nginx app"). A dot inside a word (node.js) does not end one.
 _SEGMENT_END = re.compile(r"[,;:!?()\[\]{}\"|]|\.(?=\s|$)")
@@ -110,7 +115,7 @@ def analyze(text: str, ngram_max: int = 3) -> list[str]:
     each other inside one phrase (not across a comma or a bracket, nor across a dropped stop word)."""
     out: list[str] = []
     for seg in _SEGMENT_END.split(drop_placeholders(text).lower()):
-        toks = _TOKEN.findall(seg)
+        toks = [m.group("t") or "" for m in _WORD.finditer(seg)]  # "": a word outside ASCII, a break
         run: list[str] = []
         for t in [*toks, ""]:
             if t and t not in STOP_WORDS:
@@ -261,7 +266,7 @@ def _surface(index: TermIndex, term_j: int, rows: np.ndarray, texts: Sequence[st
     """Most common original spelling of term ``term_j`` in the given texts (None if never contiguous)."""
     words = index.terms[term_j].split(" ")
     pat = re.compile(
-        r"(?<![A-Za-z0-9])" + r"[\s\-]+".join(re.escape(w) for w in words) + r"(?![A-Za-z0-9])", re.IGNORECASE
+        r"(?<![^\W_])" + r"[\s\-]+".join(re.escape(w) for w in words) + r"(?![^\W_])", re.IGNORECASE
     )
     sample = list(rows)
     if len(sample) > 60:
