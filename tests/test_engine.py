@@ -539,6 +539,79 @@ def test_a_retried_classify_part_asks_only_the_sessions_not_answered_before_its_
     assert accounts[0]["sessions"] == accounts[0]["calls"] == n
 
 
+def _account(run: str) -> dict[str, Any]:
+    """The run's account as the driver adds it up from what its actors kept (:func:`spent_by_actors`)."""
+    from codecensus.classify.cache import Account
+    from codecensus.engine.tasks import spent_by_actors
+
+    a = Account()
+    for counts in spent_by_actors(run):
+        a.add(counts)
+    return a.as_dict()
+
+
+RUN_FIGURES = ("calls", "sessions", "input_tokens", "output_tokens", "cost_usd", "abstentions", "failures",
+               "cache_hits", "saved_usd", "repairs")
+
+
+@pytest.mark.parametrize("retried_by", ["actor-1", "actor-2"])
+# the actor died sending the call after the rejection, or reserving it (before its account was kept again)
+@pytest.mark.parametrize("dies", ["sending", "reserving"])
+def test_a_retried_classify_part_does_not_ask_again_a_session_the_server_rejected(
+        tmp_path: Path, retried_by: str, dies: str) -> None:
+    """A session the server rejected (HTTP 4xx: it abstains, counted as a failure) was not kept with the part's
+    answers: a retried part asked it again (one more request) and counted its failure and abstention twice. The
+    rejection is now kept under <run>/answers/<part>/ too, after the account that counted it: the retry asks only
+    the sessions never asked, and the run's facets and account equal a clean run's."""
+    pytest.importorskip("openai")
+    import pyarrow.parquet as pq
+
+    from codecensus.engine.parquet import read_table
+    from local_server import ChatServer
+
+    n = 5
+    clean_run, run, (part,) = _distinct_sessions_part(tmp_path, n)
+    first_row = pq.read_table(f"{run}/evidence/{part}").column("evidence")[0].as_py()  # (a pickle: its text is in it)
+    asked_first = next(i for i in range(n) if f"module number {i} ".encode() in first_row)
+    with ChatServer() as chat:
+        chat.release.set()
+        chat.reject = f"module number {asked_first} ".encode()  # the part's first session: rejected
+
+        clean = _llm_actor(chat, clean_run, "actor-0")
+        assert clean(pa.table({"part": [part]})).column("rows").to_pylist() == [n]
+        assert chat.requests == n
+        first = _llm_actor(chat, run, "actor-1")
+        if dies == "sending":
+            _dies_sending(first, 2)  # the rejected session and one answered
+        else:
+            acc = first.backend.account
+            reserve, reserved = acc.reserve, []
+
+            def reserve_or_die(usd: float) -> None:
+                if reserved:
+                    raise _Died
+                reserved.append(usd)
+                reserve(usd)
+
+            acc.reserve = reserve_or_die
+        with pytest.raises(_Died):
+            first(pa.table({"part": [part]}))
+        made = chat.requests - n
+        assert made == (2 if dies == "sending" else 1)
+        status = _llm_actor(chat, run, retried_by)(pa.table({"part": [part]}))
+        assert status.to_pylist() == [{"part": part, "rows": n, "stopped": None}]
+        assert chat.requests - n - made == n - made  # the retry asked only the sessions never asked
+    got, want = (read_table(r, "facets").drop_columns(["classified_at"]).sort_by("session_key")
+                 for r in (run, clean_run))
+    assert got.num_rows == n and got.equals(want)
+    accounts = [_account(r) for r in (run, clean_run)]
+    assert accounts[1]["failures"] == 1 and accounts[1]["sessions"] == n
+    # (the call on its way when the actor died sending it is one lost call, as it should be)
+    assert accounts[0].pop("lost_calls") == (dies == "sending") and accounts[1].pop("lost_calls") == 0
+    for key in RUN_FIGURES:
+        assert accounts[0][key] == accounts[1][key], key
+
+
 @pytest.mark.parametrize("retried_by", ["actor-1", "actor-2"])
 # answers received before the actor died (-1: it died before its first call was kept, its estimates with it)
 @pytest.mark.parametrize("dies_after", [-1, 0, 2])

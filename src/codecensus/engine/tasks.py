@@ -291,11 +291,19 @@ class PartAnswers:
 
     A part is retried when its actor died (Ray restarts it, or another actor takes the part): the answers already
     paid for are found here and only the rest is asked. ``found`` is what the last :meth:`get_many` returned, as the
-    backend counts it (cache hits, abstentions, saved cost)."""
+    backend counts it (cache hits, abstentions, saved cost).
 
-    def __init__(self, fs: Any, d: str) -> None:
+    Unlike the LLM cache it keeps rejections too (status ``failed``: the server refused the request, the session
+    abstained): a retried part does not ask them again. ``before_put`` runs before an answer that is not ``ok`` is
+    kept (the actor keeps its account first: the abstention or failure it counted is never missing when the answer
+    is found)."""
+
+    keeps_rejections = True
+
+    def __init__(self, fs: Any, d: str, before_put: Callable[[], None] | None = None) -> None:
         self.fs, self.d = fs, d
         self.found: dict[str, Any] = {}
+        self.before_put = before_put
 
     def get_many(self, keys: Sequence[str], *, backend: str, model: str, rubric_hash: str) -> dict[str, Any]:
         import orjson
@@ -320,6 +328,8 @@ class PartAnswers:
 
         from codecensus.engine.fs import join
 
+        if status != "ok" and self.before_put is not None:
+            self.before_put()
         self.fs.makedirs(self.d, exist_ok=True)
         path = join(self.d, f"{key}.json")
         with self.fs.open(f"{path}.tmp", "wb") as fh:
@@ -427,7 +437,7 @@ class ClassifyParts(ClassifyWorker):
             return self.facets(evs)
         from codecensus.classify.run import is_empty
 
-        answers = PartAnswers(fs, d)
+        answers = PartAnswers(fs, d, self._keep)
         self.backend.cache = answers  # type: ignore[attr-defined]
         asked = sum(not is_empty(ev) for ev in evs)  # what the backend counts as sessions
         marker = f"{d}.started"
@@ -476,7 +486,8 @@ class ClassifyParts(ClassifyWorker):
                 got = PartAnswers.get_many(answers, keys, **kw)
                 hits = [got[k] for k in keys if k in got]  # as the backend counts them: once per session
                 self._extra.update(
-                    cache_hits=-len(hits), abstentions=-sum(e.status == "abstained" for e in hits),
+                    cache_hits=-len(hits), abstentions=-sum(e.status in ("abstained", "failed") for e in hits),
+                    failures=-sum(e.status == "failed" for e in hits),
                     saved_usd=-sum(e.cost_usd for e in hits if e.cost_usd is not None),
                     unpriced_hits=-sum(e.cost_usd is None for e in hits))
                 return got
