@@ -613,6 +613,65 @@ def test_a_retried_classify_part_does_not_ask_again_a_session_the_server_rejecte
 
 
 @pytest.mark.parametrize("retried_by", ["actor-1", "actor-2"])
+# the actor died writing the part's .started marker, or at the first file it wrote after it
+@pytest.mark.parametrize("dies", ["at", "after"])
+def test_a_classify_part_whose_actor_died_by_its_started_marker_counts_its_sessions_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, retried_by: str, dies: str) -> None:
+    """A part's first attempt kept its sessions in its actor's account, then wrote the part's .started marker: an
+    actor that died between the two left the sessions counted and no marker, so the retry counted them again (the
+    run's 'sessions' 2n for n). The marker is now written first (renamed into place) and says how many sessions the
+    part asks; the actors' accounts leave them out and spent_by_actors adds them to the account of the actor that
+    wrote the marker: counted once, whatever the moment of the death."""
+    pytest.importorskip("openai")
+    import fsspec as fss
+
+    from local_server import ChatServer
+
+    n = 3
+    clean_run, run, (part,) = _distinct_sessions_part(tmp_path, n)
+    fs = fss.filesystem("file")  # (the instance every actor here writes through)
+    with ChatServer() as chat:
+        chat.release.set()
+        _llm_actor(chat, clean_run, "actor-0")(pa.table({"part": [part]}))
+        first = _llm_actor(chat, run, "actor-1")
+        opened, moved = fs.open, fs.mv
+        marker_seen = False
+
+        def check(path: str) -> None:
+            nonlocal marker_seen
+            if str(path).startswith(run):
+                if ".started" in str(path):
+                    if dies == "at":
+                        raise _Died
+                    marker_seen = True
+                elif marker_seen:
+                    raise _Died
+
+        def open_or_die(path: str, *a: Any, **kw: Any) -> Any:
+            if "w" in (a[0] if a else kw.get("mode", "rb")):
+                check(path)
+            return opened(path, *a, **kw)
+
+        def mv_or_die(src: str, dst: str, *a: Any, **kw: Any) -> Any:
+            check(dst)
+            return moved(src, dst, *a, **kw)
+
+        monkeypatch.setattr(fs, "open", open_or_die)
+        monkeypatch.setattr(fs, "mv", mv_or_die)
+        with pytest.raises(_Died):
+            first(pa.table({"part": [part]}))
+        monkeypatch.undo()
+        assert chat.requests == n  # the clean run's: the first attempt asked nothing
+        status = _llm_actor(chat, run, retried_by)(pa.table({"part": [part]}))
+        assert status.to_pylist() == [{"part": part, "rows": n, "stopped": None}]
+        assert chat.requests == 2 * n
+    accounts = [_account(r) for r in (run, clean_run)]
+    assert accounts[1]["sessions"] == n
+    for key in RUN_FIGURES:
+        assert accounts[0][key] == accounts[1][key], key
+
+
+@pytest.mark.parametrize("retried_by", ["actor-1", "actor-2"])
 # answers received before the actor died (-1: it died before its first call was kept, its estimates with it)
 @pytest.mark.parametrize("dies_after", [-1, 0, 2])
 def test_a_retried_classify_part_counts_each_sessions_condensed_tokens_once(

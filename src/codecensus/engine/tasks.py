@@ -349,7 +349,8 @@ class ClassifyParts(ClassifyWorker):
     (:func:`spent_by_actors`) counts the calls of the failed attempt too (before, both were lost); a call that was
     in flight when its actor died is counted as lost (:attr:`Account.lost_calls`). Each answer of a part is kept
     under ``<out>/answers/<part>/`` as it arrives (:class:`PartAnswers`): a retried part asks only the sessions
-    not answered yet, and its sessions are counted once in the run's account (by the attempt that first asked), their
+    not answered yet, and its sessions are counted once in the run's account (by the part's ``.started`` marker, which
+    the first attempt writes before anything else and :func:`spent_by_actors` adds to that attempt's account), their
     condensed-token estimates too (``<out>/answers/<part>.condensed``: how many the attempts before kept).
 
     Reading the part inside the actor (instead of a Ray read stage) keeps the pipeline free of extra
@@ -366,6 +367,7 @@ class ClassifyParts(ClassifyWorker):
         self._keep: Callable[[], None] = lambda: None
         acc = getattr(self.backend, "account", None)  # an LLM backend's (the offline backend has none)
         ledger = ledger or _ray_actor_id()
+        self._ledger = ledger
         if acc is None or ledger is None:
             return
         import orjson
@@ -465,16 +467,16 @@ class ClassifyParts(ClassifyWorker):
         if on_start is not None:
             acc._on_start = kept
         try:
-            if not fs.exists(marker):  # the first attempt: its sessions are counted, and kept as counted before a call
-                self._extra = {"sessions": asked}
-                self._keep()
+            if not fs.exists(marker):  # the first attempt: the marker counts the part's sessions (spent_by_actors)
+                import orjson
+
                 fs.makedirs(d.rsplit("/", 1)[0], exist_ok=True)
-                with fs.open(marker, "wb"):
-                    pass
-                self._extra = {}
-                return self.facets(evs)
-            # a retry: an earlier attempt counted these sessions, the answers it received and (when it kept them)
-            # the sessions' condensed tokens; they are not counted again
+                with fs.open(f"{marker}.tmp", "wb") as fh:  # then renamed: there, or not at all
+                    fh.write(orjson.dumps({"ledger": self._ledger, "sessions": asked}))
+                fs.mv(f"{marker}.tmp", marker)
+            # the account leaves the part's sessions out (the marker counts them once, whichever attempt dies where);
+            # a retry does not count again the answers an earlier attempt received and (when it kept them) the
+            # sessions' condensed tokens
             self._extra = {"sessions": -asked}
             drop = prior
 
@@ -519,18 +521,32 @@ def _ray_actor_id() -> str | None:
 
 
 def spent_by_actors(out: str, out_options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """The accounts the actors of a run kept under ``<out>/spend`` (:class:`ClassifyParts`), one per actor."""
+    """The accounts the actors of a run kept under ``<out>/spend`` (:class:`ClassifyParts`), one per actor, each with
+    the sessions of the parts it started (their ``<out>/answers/<part>.started`` markers: the accounts leave them
+    out, so a part retried after its actor died is counted once; a marker of an actor that kept no account, one more
+    account of its sessions alone)."""
     import orjson
 
     from codecensus.engine.fs import join, output_fs
 
     fs, root = output_fs(out, out_options)
     d = join(root, SPEND)
-    if not fs.exists(d):
-        return []
-    found = []
-    for p in sorted(fs.find(d)):
-        if p.endswith(".json"):
-            with fs.open(p, "rb") as fh:
-                found.append(orjson.loads(fh.read()))
-    return found
+    found: dict[str, dict[str, Any]] = {}
+    if fs.exists(d):
+        for p in sorted(fs.find(d)):
+            if p.endswith(".json"):
+                with fs.open(p, "rb") as fh:
+                    found[p.rsplit("/", 1)[-1][: -len(".json")]] = orjson.loads(fh.read())
+    a = join(root, ANSWERS)
+    if fs.exists(a):
+        for p in sorted(fs.ls(a, detail=False)):
+            if p.endswith(".started"):
+                with fs.open(p, "rb") as fh:
+                    data = fh.read()
+                if not data:  # (a marker of an earlier version: its sessions are in its actor's account)
+                    continue
+                m = orjson.loads(data)
+                key = m["ledger"] if m["ledger"] in found else f"(parts of {m['ledger']})"
+                counts = found.setdefault(key, {"input_tokens_condensed": []})
+                counts["sessions"] = counts.get("sessions", 0) + m["sessions"]
+    return list(found.values())
