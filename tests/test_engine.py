@@ -788,3 +788,95 @@ def test_an_actor_replacing_one_that_died_spends_only_what_the_run_has_left(tmp_
         run_account.add(counts)
     assert run_account.calls == chat.requests == 4
     assert run_account.cost_usd == pytest.approx(4 * one_call) and run_account.cost_usd <= budget
+
+
+def _counting_spend_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The spend files read from now on (by every actor of the test: they share one local filesystem instance)."""
+    fs = fsspec.filesystem("file")
+    opened, reads = fs.open, []
+
+    def counting(path: str, *a: Any, **kw: Any) -> Any:
+        if "/spend/" in str(path) and "r" in (a[0] if a else kw.get("mode", "rb")):
+            reads.append(str(path).rsplit("/", 1)[-1])
+        return opened(path, *a, **kw)
+
+    monkeypatch.setattr(fs, "open", counting)
+    return reads
+
+
+def test_the_run_budget_check_reads_other_actors_spend_only_when_their_shares_may_not_fit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before each call an actor listed <run>/spend and read every other actor's file: N+1 operations a call (on
+    object storage, N+1 requests). It now lists the folder and reads a file the first time it sees it; the files are
+    read again only when what the others can hold at most (each its share, or what it committed when more) does not
+    fit in the room this actor leaves of the run's budget, which a run whose actors all live does not reach."""
+    pytest.importorskip("openai")
+    from local_server import ChatServer
+
+    n = 6
+    _, run, (part,) = _distinct_sessions_part(tmp_path, n)
+    budget = 1.0
+    with ChatServer() as chat:
+        chat.release.set()
+        actors = [_llm_actor(chat, run, f"actor-{i}", budget=budget / 3, run_budget_usd=budget) for i in (1, 2, 3)]
+        reads = _counting_spend_reads(monkeypatch)
+        status = actors[0](pa.table({"part": [part]}))
+        monkeypatch.undo()
+        assert status.to_pylist() == [{"part": part, "rows": n, "stopped": None}] and chat.requests == n
+    assert sorted(reads) == ["actor-2.json", "actor-3.json"]  # each once (before: both before each call, 12)
+
+
+@pytest.mark.parametrize("race", [False, True])
+def test_a_replacement_and_a_live_actor_keep_the_run_within_its_budget_but_one_call(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, race: bool) -> None:
+    """The bound the run's budget keeps when an actor died and another replaced it (a new id, a full share): the
+    live actor and the replacement, taking parts in turn, stop within the budget; when their checks race (each
+    reads the other's account before the other kept its new call: here the replacement's whole part runs inside
+    the live actor's call start), the run exceeds it by at most one call's worst case. Once the shares may not
+    fit (the dead actor's file counts), each reads the others' files before every call, as it did before."""
+    pytest.importorskip("openai")
+    from local_server import ChatServer
+
+    n = 14
+    _, run, parts = _distinct_sessions_part(tmp_path, n, batch=1)
+    one_call = (3120 * 1.5 + 208 * 6) / 1e6  # the server's answer: 3,120 tokens in, 208 out
+    # a pool of two, shares of 4.4 calls: the shares of the live actor and the replacement hold 3 calls each (a
+    # call's worst case is ~1.6 calls), the run's budget 8.8 calls; the dead actor made 3
+    budget = 8.8 * one_call
+    with ChatServer() as chat:
+        chat.release.set()
+        dead = _llm_actor(chat, run, "actor-1", budget=budget / 2, run_budget_usd=budget)
+        worst = _reservations(dead)
+        for p in parts[:3]:  # three calls, then its process is gone (between parts)
+            assert dead(pa.table({"part": [p]})).column("rows").to_pylist() == [1]
+        live = _llm_actor(chat, run, "actor-2", budget=budget / 2, run_budget_usd=budget)
+        worst_live = _reservations(live)
+        replacement = _llm_actor(chat, run, "actor-3", budget=budget / 2, run_budget_usd=budget)
+        todo = iter(parts[3:])
+        stops: list[str | None] = []
+
+        def take(actor: Any) -> None:
+            stops.append(actor(pa.table({"part": [next(todo)]})).column("stopped")[0].as_py())
+
+        if race:
+            acc = live.backend.account
+            keep = acc._on_start
+
+            def replacement_first() -> None:  # the live actor checked its call; the replacement's part runs now
+                take(replacement)
+                keep()
+
+            acc._on_start = replacement_first
+        reads = _counting_spend_reads(monkeypatch)
+        while len(stops) < 8 and not all(stops[-2:] or [None]):
+            take(live)
+            if not race:
+                take(replacement)
+        monkeypatch.undo()
+    spent = _account(run)
+    assert spent["calls"] == chat.requests
+    w = max(worst + worst_live)
+    assert spent["cost_usd"] <= budget + (w if race else 0) + 1e-9, (spent, budget, w)
+    assert (spent["cost_usd"] > budget) == race  # (the race is real: both passed with room for one call)
+    assert spent["cost_usd"] + w > budget  # (the budget stopped it, not the parts running out)
+    assert reads  # (the others' files were read: the shares no longer fit)

@@ -385,6 +385,7 @@ class ClassifyParts(ClassifyWorker):
             counts = acc.counts()
             for k, v in self._extra.items():
                 counts[k] += v
+            counts["budget_usd"] = acc.budget_usd  # (not added up: the share it keeps within, see most_committed)
             data = orjson.dumps(counts)
             with fs.open(f"{path}.tmp", "wb") as fh:  # then renamed: an actor killed while writing leaves the last
                 fh.write(data)
@@ -397,13 +398,28 @@ class ClassifyParts(ClassifyWorker):
         if run_budget_usd is not None:  # what the other actors, live, dead or replaced, spent counts against it
             from codecensus.classify.cache import Account
 
-            def elsewhere(next_usd: float) -> float:
-                total = 0.0
-                for p in fs.find(join(root, SPEND)):
-                    if p.endswith(".json") and p.rsplit("/", 1)[-1] != f"{ledger}.json":
-                        with fs.open(p, "rb") as fh:  # (replaced by a rename: never missing once written)
-                            total += Account.committed(orjson.loads(fh.read()), next_usd)
-                return total
+            spend = join(root, SPEND)
+            seen: dict[str, dict[str, Any]] = {}  # the other actors' accounts as last read
+
+            def read(p: str) -> None:
+                with fs.open(p, "rb") as fh:  # (replaced by a rename: never missing once written)
+                    seen[p] = orjson.loads(fh.read())
+
+            def elsewhere(next_usd: float, room: float) -> float:
+                """What the other actors spent and hold: one listing per call (an actor that started since is
+                read), their files read again only when the bound of what they can hold does not fit in ``room``."""
+                fs.invalidate_cache(spend)  # (a listing cached by an object store's filesystem would miss new actors)
+                others = [p for p in fs.find(spend) if p.endswith(".json") and p.rsplit("/", 1)[-1] != f"{ledger}.json"]
+                new = [p for p in others if p not in seen]
+                for p in new:
+                    read(p)
+                bound = sum(most_committed(seen[p], next_usd) for p in others)
+                if bound <= room + 1e-12:
+                    return bound
+                for p in others:
+                    if p not in new:
+                        read(p)
+                return sum(Account.committed(seen[p], next_usd) for p in others)
 
             acc._run_budget_usd = run_budget_usd
             acc._elsewhere = elsewhere
@@ -504,6 +520,19 @@ class ClassifyParts(ClassifyWorker):
             return out
         finally:
             acc._on_start = on_start
+
+
+def most_committed(counts: dict[str, Any], next_usd: float) -> float:
+    """The most an actor's account (its spend file) can commit of the run's budget, whether the actor is still
+    running or not: what it committed when read, or its share (``budget_usd``) when more, since a live actor makes
+    no call that its share cannot hold (:meth:`Account.reserve`). Unbounded (inf) without a share, or while the
+    estimate for its lost calls is the reader's next call (no answered priced call to take a mean from)."""
+    from codecensus.classify.cache import Account
+
+    share = counts.get("budget_usd")
+    if share is None or (counts.get("lost_calls", 0) and counts.get("calls", 0) <= counts.get("unpriced_calls", 0)):
+        return float("inf")
+    return max(Account.committed(counts, next_usd), share)
 
 
 def _ray_actor_id() -> str | None:
