@@ -56,10 +56,12 @@ class LocalServer:
 class ChatServer(LocalServer):
     """A local OpenAI-compatible server answering every chat request with the recorded answer
     (tests/fixtures/llm/openai_chat_ok.json: 3,120 tokens in, 208 out) once ``release`` is set (then ``hold`` seconds
-    more); ``requests`` counts the requests, ``max_in_flight`` is the most it held at once."""
+    more); ``requests`` counts the requests, ``max_in_flight`` is the most it held at once. A request whose body
+    contains ``reject`` (bytes) is answered HTTP 400 instead (counted in ``requests`` too)."""
 
     def __init__(self) -> None:
         self.hold = 0.0
+        self.reject: bytes | None = None
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -72,7 +74,7 @@ class ChatServer(LocalServer):
                 pass
 
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with lock:
                     outer.requests += 1
                     outer.in_flight += 1
@@ -83,6 +85,14 @@ class ChatServer(LocalServer):
                 finally:
                     with lock:  # before the answer is written: the client's next request may follow at once
                         outer.in_flight -= 1
+                if outer.reject is not None and outer.reject in body:
+                    err = b'{"error": {"message": "request rejected", "type": "invalid_request_error"}}'
+                    self.send_response(400)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(err)))
+                    self.end_headers()
+                    self.wfile.write(err)
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))

@@ -539,6 +539,138 @@ def test_a_retried_classify_part_asks_only_the_sessions_not_answered_before_its_
     assert accounts[0]["sessions"] == accounts[0]["calls"] == n
 
 
+def _account(run: str) -> dict[str, Any]:
+    """The run's account as the driver adds it up from what its actors kept (:func:`spent_by_actors`)."""
+    from codecensus.classify.cache import Account
+    from codecensus.engine.tasks import spent_by_actors
+
+    a = Account()
+    for counts in spent_by_actors(run):
+        a.add(counts)
+    return a.as_dict()
+
+
+RUN_FIGURES = ("calls", "sessions", "input_tokens", "output_tokens", "cost_usd", "abstentions", "failures",
+               "cache_hits", "saved_usd", "repairs")
+
+
+@pytest.mark.parametrize("retried_by", ["actor-1", "actor-2"])
+# the actor died sending the call after the rejection, or reserving it (before its account was kept again)
+@pytest.mark.parametrize("dies", ["sending", "reserving"])
+def test_a_retried_classify_part_does_not_ask_again_a_session_the_server_rejected(
+        tmp_path: Path, retried_by: str, dies: str) -> None:
+    """A session the server rejected (HTTP 4xx: it abstains, counted as a failure) was not kept with the part's
+    answers: a retried part asked it again (one more request) and counted its failure and abstention twice. The
+    rejection is now kept under <run>/answers/<part>/ too, after the account that counted it: the retry asks only
+    the sessions never asked, and the run's facets and account equal a clean run's."""
+    pytest.importorskip("openai")
+    import pyarrow.parquet as pq
+
+    from codecensus.engine.parquet import read_table
+    from local_server import ChatServer
+
+    n = 5
+    clean_run, run, (part,) = _distinct_sessions_part(tmp_path, n)
+    first_row = pq.read_table(f"{run}/evidence/{part}").column("evidence")[0].as_py()  # (a pickle: its text is in it)
+    asked_first = next(i for i in range(n) if f"module number {i} ".encode() in first_row)
+    with ChatServer() as chat:
+        chat.release.set()
+        chat.reject = f"module number {asked_first} ".encode()  # the part's first session: rejected
+
+        clean = _llm_actor(chat, clean_run, "actor-0")
+        assert clean(pa.table({"part": [part]})).column("rows").to_pylist() == [n]
+        assert chat.requests == n
+        first = _llm_actor(chat, run, "actor-1")
+        if dies == "sending":
+            _dies_sending(first, 2)  # the rejected session and one answered
+        else:
+            acc = first.backend.account
+            reserve, reserved = acc.reserve, []
+
+            def reserve_or_die(usd: float) -> None:
+                if reserved:
+                    raise _Died
+                reserved.append(usd)
+                reserve(usd)
+
+            acc.reserve = reserve_or_die
+        with pytest.raises(_Died):
+            first(pa.table({"part": [part]}))
+        made = chat.requests - n
+        assert made == (2 if dies == "sending" else 1)
+        status = _llm_actor(chat, run, retried_by)(pa.table({"part": [part]}))
+        assert status.to_pylist() == [{"part": part, "rows": n, "stopped": None}]
+        assert chat.requests - n - made == n - made  # the retry asked only the sessions never asked
+    got, want = (read_table(r, "facets").drop_columns(["classified_at"]).sort_by("session_key")
+                 for r in (run, clean_run))
+    assert got.num_rows == n and got.equals(want)
+    accounts = [_account(r) for r in (run, clean_run)]
+    assert accounts[1]["failures"] == 1 and accounts[1]["sessions"] == n
+    # (the call on its way when the actor died sending it is one lost call, as it should be)
+    assert accounts[0].pop("lost_calls") == (dies == "sending") and accounts[1].pop("lost_calls") == 0
+    for key in RUN_FIGURES:
+        assert accounts[0][key] == accounts[1][key], key
+
+
+@pytest.mark.parametrize("retried_by", ["actor-1", "actor-2"])
+# the actor died writing the part's .started marker, or at the first file it wrote after it
+@pytest.mark.parametrize("dies", ["at", "after"])
+def test_a_classify_part_whose_actor_died_by_its_started_marker_counts_its_sessions_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, retried_by: str, dies: str) -> None:
+    """A part's first attempt kept its sessions in its actor's account, then wrote the part's .started marker: an
+    actor that died between the two left the sessions counted and no marker, so the retry counted them again (the
+    run's 'sessions' 2n for n). The marker is now written first (renamed into place) and says how many sessions the
+    part asks; the actors' accounts leave them out and spent_by_actors adds them to the account of the actor that
+    wrote the marker: counted once, whatever the moment of the death."""
+    pytest.importorskip("openai")
+    import fsspec as fss
+
+    from local_server import ChatServer
+
+    n = 3
+    clean_run, run, (part,) = _distinct_sessions_part(tmp_path, n)
+    fs = fss.filesystem("file")  # (the instance every actor here writes through)
+    with ChatServer() as chat:
+        chat.release.set()
+        _llm_actor(chat, clean_run, "actor-0")(pa.table({"part": [part]}))
+        first = _llm_actor(chat, run, "actor-1")
+        opened, moved = fs.open, fs.mv
+        marker_seen = False
+
+        def check(path: str) -> None:
+            nonlocal marker_seen
+            if str(path).startswith(run):
+                if ".started" in str(path):
+                    if dies == "at":
+                        raise _Died
+                    marker_seen = True
+                elif marker_seen:
+                    raise _Died
+
+        def open_or_die(path: str, *a: Any, **kw: Any) -> Any:
+            if "w" in (a[0] if a else kw.get("mode", "rb")):
+                check(path)
+            return opened(path, *a, **kw)
+
+        def mv_or_die(src: str, dst: str, *a: Any, **kw: Any) -> Any:
+            check(dst)
+            return moved(src, dst, *a, **kw)
+
+        monkeypatch.setattr(fs, "open", open_or_die)
+        monkeypatch.setattr(fs, "mv", mv_or_die)
+        with pytest.raises(_Died):
+            first(pa.table({"part": [part]}))
+        monkeypatch.undo()
+        assert chat.requests == n  # the clean run's: the first attempt asked nothing
+        status = _llm_actor(chat, run, retried_by)(pa.table({"part": [part]}))
+        assert status.to_pylist() == [{"part": part, "rows": n, "stopped": None}]
+        assert chat.requests == 2 * n
+    accounts = [_account(r) for r in (run, clean_run)]
+    assert accounts[1]["sessions"] == n
+    for key in RUN_FIGURES:
+        assert accounts[0][key] == accounts[1][key], key
+
+
 @pytest.mark.parametrize("retried_by", ["actor-1", "actor-2"])
 # answers received before the actor died (-1: it died before its first call was kept, its estimates with it)
 @pytest.mark.parametrize("dies_after", [-1, 0, 2])
@@ -656,3 +788,95 @@ def test_an_actor_replacing_one_that_died_spends_only_what_the_run_has_left(tmp_
         run_account.add(counts)
     assert run_account.calls == chat.requests == 4
     assert run_account.cost_usd == pytest.approx(4 * one_call) and run_account.cost_usd <= budget
+
+
+def _counting_spend_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The spend files read from now on (by every actor of the test: they share one local filesystem instance)."""
+    fs = fsspec.filesystem("file")
+    opened, reads = fs.open, []
+
+    def counting(path: str, *a: Any, **kw: Any) -> Any:
+        if "/spend/" in str(path) and "r" in (a[0] if a else kw.get("mode", "rb")):
+            reads.append(str(path).rsplit("/", 1)[-1])
+        return opened(path, *a, **kw)
+
+    monkeypatch.setattr(fs, "open", counting)
+    return reads
+
+
+def test_the_run_budget_check_reads_other_actors_spend_only_when_their_shares_may_not_fit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before each call an actor listed <run>/spend and read every other actor's file: N+1 operations a call (on
+    object storage, N+1 requests). It now lists the folder and reads a file the first time it sees it; the files are
+    read again only when what the others can hold at most (each its share, or what it committed when more) does not
+    fit in the room this actor leaves of the run's budget, which a run whose actors all live does not reach."""
+    pytest.importorskip("openai")
+    from local_server import ChatServer
+
+    n = 6
+    _, run, (part,) = _distinct_sessions_part(tmp_path, n)
+    budget = 1.0
+    with ChatServer() as chat:
+        chat.release.set()
+        actors = [_llm_actor(chat, run, f"actor-{i}", budget=budget / 3, run_budget_usd=budget) for i in (1, 2, 3)]
+        reads = _counting_spend_reads(monkeypatch)
+        status = actors[0](pa.table({"part": [part]}))
+        monkeypatch.undo()
+        assert status.to_pylist() == [{"part": part, "rows": n, "stopped": None}] and chat.requests == n
+    assert sorted(reads) == ["actor-2.json", "actor-3.json"]  # each once (before: both before each call, 12)
+
+
+@pytest.mark.parametrize("race", [False, True])
+def test_a_replacement_and_a_live_actor_keep_the_run_within_its_budget_but_one_call(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, race: bool) -> None:
+    """The bound the run's budget keeps when an actor died and another replaced it (a new id, a full share): the
+    live actor and the replacement, taking parts in turn, stop within the budget; when their checks race (each
+    reads the other's account before the other kept its new call: here the replacement's whole part runs inside
+    the live actor's call start), the run exceeds it by at most one call's worst case. Once the shares may not
+    fit (the dead actor's file counts), each reads the others' files before every call, as it did before."""
+    pytest.importorskip("openai")
+    from local_server import ChatServer
+
+    n = 14
+    _, run, parts = _distinct_sessions_part(tmp_path, n, batch=1)
+    one_call = (3120 * 1.5 + 208 * 6) / 1e6  # the server's answer: 3,120 tokens in, 208 out
+    # a pool of two, shares of 4.4 calls: the shares of the live actor and the replacement hold 3 calls each (a
+    # call's worst case is ~1.6 calls), the run's budget 8.8 calls; the dead actor made 3
+    budget = 8.8 * one_call
+    with ChatServer() as chat:
+        chat.release.set()
+        dead = _llm_actor(chat, run, "actor-1", budget=budget / 2, run_budget_usd=budget)
+        worst = _reservations(dead)
+        for p in parts[:3]:  # three calls, then its process is gone (between parts)
+            assert dead(pa.table({"part": [p]})).column("rows").to_pylist() == [1]
+        live = _llm_actor(chat, run, "actor-2", budget=budget / 2, run_budget_usd=budget)
+        worst_live = _reservations(live)
+        replacement = _llm_actor(chat, run, "actor-3", budget=budget / 2, run_budget_usd=budget)
+        todo = iter(parts[3:])
+        stops: list[str | None] = []
+
+        def take(actor: Any) -> None:
+            stops.append(actor(pa.table({"part": [next(todo)]})).column("stopped")[0].as_py())
+
+        if race:
+            acc = live.backend.account
+            keep = acc._on_start
+
+            def replacement_first() -> None:  # the live actor checked its call; the replacement's part runs now
+                take(replacement)
+                keep()
+
+            acc._on_start = replacement_first
+        reads = _counting_spend_reads(monkeypatch)
+        while len(stops) < 8 and not all(stops[-2:] or [None]):
+            take(live)
+            if not race:
+                take(replacement)
+        monkeypatch.undo()
+    spent = _account(run)
+    assert spent["calls"] == chat.requests
+    w = max(worst + worst_live)
+    assert spent["cost_usd"] <= budget + (w if race else 0) + 1e-9, (spent, budget, w)
+    assert (spent["cost_usd"] > budget) == race  # (the race is real: both passed with room for one call)
+    assert spent["cost_usd"] + w > budget  # (the budget stopped it, not the parts running out)
+    assert reads  # (the others' files were read: the shares no longer fit)

@@ -191,10 +191,11 @@ class Account:
     #: called (outside the lock) after a call is reserved, before it is sent: its start is kept as well
     _on_start: Callable[[], None] | None = field(default=None, repr=False)
     #: the whole run's budget when this account is one of several (a Ray actor's, ``budget_usd`` its share), and
-    #: what the run's other accounts spent and hold (:meth:`committed` of each, given the next call's worst case):
-    #: a call is made only when it fits both
+    #: what the run's other accounts spent and hold (:meth:`committed` of each), given the next call's worst case and
+    #: the room this account leaves them (the run's budget less what it spent and holds, the next call included):
+    #: exactly, or any bound above it that fits in that room. A call is made only when it fits both
     _run_budget_usd: float | None = field(default=None, repr=False)
-    _elsewhere: Callable[[float], float] | None = field(default=None, repr=False)
+    _elsewhere: Callable[[float, float], float] | None = field(default=None, repr=False)
 
     @staticmethod
     def committed(counts: Mapping[str, Any], next_usd: float) -> float:
@@ -215,8 +216,12 @@ class Account:
 
     def reserve(self, usd: float) -> None:
         """Reserve the worst-case cost of one call, or raise :class:`BudgetExceeded`."""
-        others = (self._elsewhere(usd) if self._elsewhere is not None and self._run_budget_usd is not None
-                  else None)  # (read outside the lock: files of the other actors)
+        others = None
+        if self._elsewhere is not None and self._run_budget_usd is not None:
+            with self._lock:
+                mine = self.cost_usd + self.held_back(usd) + self._reserved + usd
+            if self.budget_usd is None or mine <= self.budget_usd + 1e-12:  # (else refused below, nothing to read)
+                others = self._elsewhere(usd, self._run_budget_usd - mine)  # (outside the lock: other actors' files)
         with self._lock:
             lost = self.held_back(usd)
             if (self.budget_usd is not None

@@ -20,7 +20,8 @@ Every LLM backend works the same way (the API-specific part is one method,
 5. 429/5xx/timeouts are retried with exponential backoff and jitter (honouring
    ``Retry-After`` up to ``backoff_cap_s``; a server that asks for a wait longer than
    ``max_wait_s``, 300 s, stops the run at once: hours of 429s are not waited out); other 4xx answers make that session abstain (counted as a
-   failure, not cached), and 401/403/404 stop the run, as does an HTTP 200 whose body is not the
+   failure, not cached; only a Ray part's answers keep it, so a retried part does not ask it again), and 401/403/404
+   stop the run, as does an HTTP 200 whose body is not the
    API's answer (a web page: a wrong ``--base-url``); a server's error text is cut to one short line;
 6. tokens and cost are accounted per call (:class:`~codecensus.classify.cache.Account`),
    and ``budget_usd`` stops the run before a call could exceed it. A model with no known price
@@ -529,23 +530,30 @@ class LLMBackend:
         if self.retry_abstained:
             cached = {k: e for k, e in cached.items() if e.status == "ok"}
         results: dict[str, Facets] = {}
+        # rejections kept by a cache that keeps them (a Ray part's answers, asked again when the part is retried):
+        # counted as when they were asked, and not asked again
+        rejected: set[str] = set()
+        keeps_rejections = bool(getattr(self.cache, "keeps_rejections", False))
         for k in keys:
             e = cached.get(k)
             if e is None:
                 continue
             acc.hit(e.cost_usd)
-            if e.status == "abstained":
+            if e.status in ("abstained", "failed"):
                 acc.count("abstentions")
+            if e.status == "failed":
+                acc.count("failures")
+                rejected.add(k)
             if k not in results:
                 results[k] = Facets.model_validate(e.response)
         todo = list({k: t for k, t in zip(keys, texts, strict=True) if k not in results}.items())
-        failed: set[str] = set()
+        failed: set[str] = set(rejected)
         try:
             for key, out in self._solve_many(todo):
                 results[key] = out.facets
                 if out.status == "failed":
                     failed.add(key)
-                elif self.cache is not None:
+                if self.cache is not None and (out.status != "failed" or keeps_rejections):
                     self.cache.put(
                         key,
                         backend=self.name,
@@ -559,7 +567,8 @@ class LLMBackend:
         except (BudgetExceeded, LLMError) as exc:
             exc.partial = _human_side(batch, [results.get(k) for k in keys])
             raise
-        if todo and len(failed) == len(todo) and len(todo) >= 3:
+        sent = len(todo) + len(rejected)
+        if sent and len(failed) == sent and sent >= 3:
             exc = LLMError(
                 f"the server rejected every request of this batch ({len(failed)}); check the model and options"
             )

@@ -291,11 +291,19 @@ class PartAnswers:
 
     A part is retried when its actor died (Ray restarts it, or another actor takes the part): the answers already
     paid for are found here and only the rest is asked. ``found`` is what the last :meth:`get_many` returned, as the
-    backend counts it (cache hits, abstentions, saved cost)."""
+    backend counts it (cache hits, abstentions, saved cost).
 
-    def __init__(self, fs: Any, d: str) -> None:
+    Unlike the LLM cache it keeps rejections too (status ``failed``: the server refused the request, the session
+    abstained): a retried part does not ask them again. ``before_put`` runs before an answer that is not ``ok`` is
+    kept (the actor keeps its account first: the abstention or failure it counted is never missing when the answer
+    is found)."""
+
+    keeps_rejections = True
+
+    def __init__(self, fs: Any, d: str, before_put: Callable[[], None] | None = None) -> None:
         self.fs, self.d = fs, d
         self.found: dict[str, Any] = {}
+        self.before_put = before_put
 
     def get_many(self, keys: Sequence[str], *, backend: str, model: str, rubric_hash: str) -> dict[str, Any]:
         import orjson
@@ -320,6 +328,8 @@ class PartAnswers:
 
         from codecensus.engine.fs import join
 
+        if status != "ok" and self.before_put is not None:
+            self.before_put()
         self.fs.makedirs(self.d, exist_ok=True)
         path = join(self.d, f"{key}.json")
         with self.fs.open(f"{path}.tmp", "wb") as fh:
@@ -339,7 +349,8 @@ class ClassifyParts(ClassifyWorker):
     (:func:`spent_by_actors`) counts the calls of the failed attempt too (before, both were lost); a call that was
     in flight when its actor died is counted as lost (:attr:`Account.lost_calls`). Each answer of a part is kept
     under ``<out>/answers/<part>/`` as it arrives (:class:`PartAnswers`): a retried part asks only the sessions
-    not answered yet, and its sessions are counted once in the run's account (by the attempt that first asked), their
+    not answered yet, and its sessions are counted once in the run's account (by the part's ``.started`` marker, which
+    the first attempt writes before anything else and :func:`spent_by_actors` adds to that attempt's account), their
     condensed-token estimates too (``<out>/answers/<part>.condensed``: how many the attempts before kept).
 
     Reading the part inside the actor (instead of a Ray read stage) keeps the pipeline free of extra
@@ -356,6 +367,7 @@ class ClassifyParts(ClassifyWorker):
         self._keep: Callable[[], None] = lambda: None
         acc = getattr(self.backend, "account", None)  # an LLM backend's (the offline backend has none)
         ledger = ledger or _ray_actor_id()
+        self._ledger = ledger
         if acc is None or ledger is None:
             return
         import orjson
@@ -373,6 +385,7 @@ class ClassifyParts(ClassifyWorker):
             counts = acc.counts()
             for k, v in self._extra.items():
                 counts[k] += v
+            counts["budget_usd"] = acc.budget_usd  # (not added up: the share it keeps within, see most_committed)
             data = orjson.dumps(counts)
             with fs.open(f"{path}.tmp", "wb") as fh:  # then renamed: an actor killed while writing leaves the last
                 fh.write(data)
@@ -385,13 +398,28 @@ class ClassifyParts(ClassifyWorker):
         if run_budget_usd is not None:  # what the other actors, live, dead or replaced, spent counts against it
             from codecensus.classify.cache import Account
 
-            def elsewhere(next_usd: float) -> float:
-                total = 0.0
-                for p in fs.find(join(root, SPEND)):
-                    if p.endswith(".json") and p.rsplit("/", 1)[-1] != f"{ledger}.json":
-                        with fs.open(p, "rb") as fh:  # (replaced by a rename: never missing once written)
-                            total += Account.committed(orjson.loads(fh.read()), next_usd)
-                return total
+            spend = join(root, SPEND)
+            seen: dict[str, dict[str, Any]] = {}  # the other actors' accounts as last read
+
+            def read(p: str) -> None:
+                with fs.open(p, "rb") as fh:  # (replaced by a rename: never missing once written)
+                    seen[p] = orjson.loads(fh.read())
+
+            def elsewhere(next_usd: float, room: float) -> float:
+                """What the other actors spent and hold: one listing per call (an actor that started since is
+                read), their files read again only when the bound of what they can hold does not fit in ``room``."""
+                fs.invalidate_cache(spend)  # (a listing cached by an object store's filesystem would miss new actors)
+                others = [p for p in fs.find(spend) if p.endswith(".json") and p.rsplit("/", 1)[-1] != f"{ledger}.json"]
+                new = [p for p in others if p not in seen]
+                for p in new:
+                    read(p)
+                bound = sum(most_committed(seen[p], next_usd) for p in others)
+                if bound <= room + 1e-12:
+                    return bound
+                for p in others:
+                    if p not in new:
+                        read(p)
+                return sum(Account.committed(seen[p], next_usd) for p in others)
 
             acc._run_budget_usd = run_budget_usd
             acc._elsewhere = elsewhere
@@ -427,7 +455,7 @@ class ClassifyParts(ClassifyWorker):
             return self.facets(evs)
         from codecensus.classify.run import is_empty
 
-        answers = PartAnswers(fs, d)
+        answers = PartAnswers(fs, d, self._keep)
         self.backend.cache = answers  # type: ignore[attr-defined]
         asked = sum(not is_empty(ev) for ev in evs)  # what the backend counts as sessions
         marker = f"{d}.started"
@@ -455,16 +483,16 @@ class ClassifyParts(ClassifyWorker):
         if on_start is not None:
             acc._on_start = kept
         try:
-            if not fs.exists(marker):  # the first attempt: its sessions are counted, and kept as counted before a call
-                self._extra = {"sessions": asked}
-                self._keep()
+            if not fs.exists(marker):  # the first attempt: the marker counts the part's sessions (spent_by_actors)
+                import orjson
+
                 fs.makedirs(d.rsplit("/", 1)[0], exist_ok=True)
-                with fs.open(marker, "wb"):
-                    pass
-                self._extra = {}
-                return self.facets(evs)
-            # a retry: an earlier attempt counted these sessions, the answers it received and (when it kept them)
-            # the sessions' condensed tokens; they are not counted again
+                with fs.open(f"{marker}.tmp", "wb") as fh:  # then renamed: there, or not at all
+                    fh.write(orjson.dumps({"ledger": self._ledger, "sessions": asked}))
+                fs.mv(f"{marker}.tmp", marker)
+            # the account leaves the part's sessions out (the marker counts them once, whichever attempt dies where);
+            # a retry does not count again the answers an earlier attempt received and (when it kept them) the
+            # sessions' condensed tokens
             self._extra = {"sessions": -asked}
             drop = prior
 
@@ -476,7 +504,8 @@ class ClassifyParts(ClassifyWorker):
                 got = PartAnswers.get_many(answers, keys, **kw)
                 hits = [got[k] for k in keys if k in got]  # as the backend counts them: once per session
                 self._extra.update(
-                    cache_hits=-len(hits), abstentions=-sum(e.status == "abstained" for e in hits),
+                    cache_hits=-len(hits), abstentions=-sum(e.status in ("abstained", "failed") for e in hits),
+                    failures=-sum(e.status == "failed" for e in hits),
                     saved_usd=-sum(e.cost_usd for e in hits if e.cost_usd is not None),
                     unpriced_hits=-sum(e.cost_usd is None for e in hits))
                 return got
@@ -491,6 +520,19 @@ class ClassifyParts(ClassifyWorker):
             return out
         finally:
             acc._on_start = on_start
+
+
+def most_committed(counts: dict[str, Any], next_usd: float) -> float:
+    """The most an actor's account (its spend file) can commit of the run's budget, whether the actor is still
+    running or not: what it committed when read, or its share (``budget_usd``) when more, since a live actor makes
+    no call that its share cannot hold (:meth:`Account.reserve`). Unbounded (inf) without a share, or while the
+    estimate for its lost calls is the reader's next call (no answered priced call to take a mean from)."""
+    from codecensus.classify.cache import Account
+
+    share = counts.get("budget_usd")
+    if share is None or (counts.get("lost_calls", 0) and counts.get("calls", 0) <= counts.get("unpriced_calls", 0)):
+        return float("inf")
+    return max(Account.committed(counts, next_usd), share)
 
 
 def _ray_actor_id() -> str | None:
@@ -508,18 +550,32 @@ def _ray_actor_id() -> str | None:
 
 
 def spent_by_actors(out: str, out_options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """The accounts the actors of a run kept under ``<out>/spend`` (:class:`ClassifyParts`), one per actor."""
+    """The accounts the actors of a run kept under ``<out>/spend`` (:class:`ClassifyParts`), one per actor, each with
+    the sessions of the parts it started (their ``<out>/answers/<part>.started`` markers: the accounts leave them
+    out, so a part retried after its actor died is counted once; a marker of an actor that kept no account, one more
+    account of its sessions alone)."""
     import orjson
 
     from codecensus.engine.fs import join, output_fs
 
     fs, root = output_fs(out, out_options)
     d = join(root, SPEND)
-    if not fs.exists(d):
-        return []
-    found = []
-    for p in sorted(fs.find(d)):
-        if p.endswith(".json"):
-            with fs.open(p, "rb") as fh:
-                found.append(orjson.loads(fh.read()))
-    return found
+    found: dict[str, dict[str, Any]] = {}
+    if fs.exists(d):
+        for p in sorted(fs.find(d)):
+            if p.endswith(".json"):
+                with fs.open(p, "rb") as fh:
+                    found[p.rsplit("/", 1)[-1][: -len(".json")]] = orjson.loads(fh.read())
+    a = join(root, ANSWERS)
+    if fs.exists(a):
+        for p in sorted(fs.ls(a, detail=False)):
+            if p.endswith(".started"):
+                with fs.open(p, "rb") as fh:
+                    data = fh.read()
+                if not data:  # (a marker of an earlier version: its sessions are in its actor's account)
+                    continue
+                m = orjson.loads(data)
+                key = m["ledger"] if m["ledger"] in found else f"(parts of {m['ledger']})"
+                counts = found.setdefault(key, {"input_tokens_condensed": []})
+                counts["sessions"] = counts.get("sessions", 0) + m["sessions"]
+    return list(found.values())
