@@ -250,6 +250,56 @@ def test_path_users_are_decoded_and_found_in_both_forms(r: Redactor) -> None:
         assert "[PATH_USER] wrote this" in r.redact(piece, users={"René"}), piece
 
 
+WINDOWS_ESCAPED_LETTER_PATHS = [
+    ("C:\\Users\\René\\dev", "René"),
+    ("C:\\Users\\Émile\\dev", "Émile"),  # (the name starts with the escape)
+    ("D:/Users/Zoë/dev", "Zoë"),
+]
+
+
+@pytest.mark.parametrize(("path", "user"), WINDOWS_ESCAPED_LETTER_PATHS, ids=range(len(WINDOWS_ESCAPED_LETTER_PATHS)))
+def test_windows_home_path_user_with_an_escaped_letter_in_json_text_is_learned_whole(
+    r: Redactor, path: str, user: str
+) -> None:
+    # JSON text writes C:\Users\René as C:\\Users\\Ren\u00e9: the name was learned as "Ren" (it ended at the escape's
+    # backslash), or as "u00c9mile" (the separator took the escape's backslash), so "René" elsewhere in the text
+    # stayed, and "Ren" was redacted where it began a longer word ("Renée")
+    text = json.dumps({"cwd": path, "note": f"{user} wrote this; {user}e and Ren stay"})
+    assert r.path_users(text) == {user}
+    out = json.loads(r.redact(text))
+    assert out["note"] == f"[PATH_USER] wrote this; {user}e and Ren stay"
+    assert "[PATH_USER]" in out["cwd"] and user not in out["cwd"]
+
+
+def test_windows_home_path_in_json_text_with_an_escaped_backslash_before_u_ends_there(r: Redactor) -> None:
+    # C:\Users\Ren\u00e9 is the folder "u00e9" in "Ren" (the path's own backslash, escaped), not an escape
+    text = json.dumps({"cwd": "C:\\Users\\Ren\\u00e9x"})
+    assert r.path_users(text) == {"Ren"}
+
+
+ENCODED_CJK_PATHS = [
+    ("cd ~/.claude/projects/-Users-zoltan下的文件", "cd ~/.claude/projects/-Users-[PATH_USER]下的文件"),
+    ("项目（-Users-zoltan）里", "项目（-Users-[PATH_USER]）里"),
+    ("打开 -Users-zoltan，然后", "打开 -Users-[PATH_USER]，然后"),
+    ("C--Users-zoltanのフォルダ", "C--Users-[PATH_USER]のフォルダ"),
+    (json.dumps("看 -Users-zoltan下的")[1:-1], json.dumps("看 -Users-[PATH_USER]下的")[1:-1]),  # (its letters escaped)
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ENCODED_CJK_PATHS, ids=range(len(ENCODED_CJK_PATHS)))
+def test_project_folder_user_ends_at_cjk_letters_and_punctuation(r: Redactor, text: str, expected: str) -> None:
+    # Claude Code's project-folder form (-Users-zoltan-dev) ran on through CJK letters ("zoltan下的文件" learned, so
+    # "zoltan" elsewhere stayed) and was not found at all before full-width punctuation
+    assert r.redact(text) == expected
+    assert r.redact(text + "\nzoltan wrote this") == expected + "\n[PATH_USER] wrote this"
+    assert r.path_users(text) == {"zoltan"}
+
+
+def test_project_folder_user_written_in_cjk_letters_is_taken_whole(r: Redactor) -> None:
+    assert r.redact("-Users-田中-dev と -home-김민수") == "-Users-[PATH_USER]-dev と -home-[PATH_USER]"
+    assert r.path_users("-Users-田中-dev") == {"田中"}
+
+
 def test_caller_supplied_names(r: Redactor) -> None:
     assert r.redact("ask Mira Okafor to review", names=["Mira Okafor"]) == "ask [PERSON] to review"
     assert r.redact("ask Mira Okafor to review") == "ask Mira Okafor to review"

@@ -619,6 +619,9 @@ _CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 _ESCAPED_LETTER = r"\\{1,2}u(?!00[0-7])[0-9A-Fa-f]{4}"
 #: The same in a Windows path whose backslashes are written four times: the escape's backslash is written twice
 _ESCAPED_LETTER_IN_JSON = r"(?<!\\)\\\\u(?!00[0-7])[0-9A-Fa-f]{4}"
+#: The same in a Windows path in JSON text, its backslashes written twice (``C:\\Users\\Ren\u00e9``): the escape's one
+#: backslash (two are the path's: ``Ren\\u00e9`` is the folder ``u00e9`` in ``Ren``)
+_ESCAPED_LETTER_ONCE = r"\\u(?!00[0-7])[0-9A-Fa-f]{4}"
 #: CJK ideographs, kana and hangul: a user name in other letters ends where they begin (``/Users/alice下的文件``,
 #: ``在/home/bob里面``: ``alice``, ``bob``); a name written wholly in them (``/Users/田中``) is kept whole
 _CJK_LETTERS = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
@@ -1717,9 +1720,14 @@ RULES: tuple[Rule, ...] = (
         K.PATH_USER,
         re.compile(
             # (a backslash written once, escaped in JSON text, or escaped twice: JSON text inside a JSON string)
-            # (q: four, JSON text in a JSON string, where a non-ASCII letter of the name is written \\u00e9)
-            r"(?i:[A-Z]:(?:(?P<q>\\{4})|\\{1,3}|/)(?:Users|Documents and Settings)(?:\\{1,4}|/))"
-            + _home_user(r"\\/\s\"'`:;,*?<>|()\[\]{}" + _CJK_PUNCT, r"(?(q)" + _ESCAPED_LETTER_IN_JSON + r"|(?!))",
+            # (q: four, JSON text in a JSON string, where a non-ASCII letter of the name is written \\u00e9; d: two,
+            # JSON text, where it is written \u00e9 and the separator after Users is two backslashes too; s: a slash,
+            # D:/Users/Zo\u00eb, read as the unix form reads it)
+            r"(?i:[A-Z]:(?:(?P<q>\\{4})|(?P<d>\\{2})|\\{1,3}|(?P<s>/))(?:Users|Documents and Settings)"
+            r"(?(d)(?:\\{2}|/)|(?:\\{1,4}|/)))"
+            + _home_user(r"\\/\s\"'`:;,*?<>|()\[\]{}" + _CJK_PUNCT,
+                         r"(?(q)" + _ESCAPED_LETTER_IN_JSON + r"|(?(d)" + _ESCAPED_LETTER_ONCE
+                         + r"|(?(s)" + _ESCAPED_LETTER + r"|(?!))))",
                          r"\\/\s\"'`:;,)\]}" + _CJK_PUNCT)
         ),
         ("users", "documents and settings"),
@@ -1732,8 +1740,12 @@ RULES: tuple[Rule, ...] = (
         "path_user_encoded",
         K.PATH_USER,
         re.compile(
-            r"(?:(?<=[/\\\"'\s])|^)(?:[A-Za-z]-)?-(?:Users|home)-(?P<u>(?:[\w.]|" + _ESCAPED_LETTER + r"){2,64})"
-            r"(?=-|[/\\\"'\s]|$)"
+            # (a name not starting with a CJK letter ends where one begins, and at CJK punctuation, as a path's does:
+            # -Users-alice下的文件, （-Users-alice），然后)
+            rf"(?:(?<=[/\\\"'\s{_CJK_PUNCT}{_CJK_LETTERS}])|^)(?:[A-Za-z]-)?-(?:Users|home)-"
+            rf"(?P<u>(?:(?![{_CJK_LETTERS}]|{_ESCAPED_CJK})(?:[\w.]|{_ESCAPED_LETTER})){{2,64}}"
+            rf"(?=-|[/\\\"'\s{_CJK_PUNCT}{_CJK_LETTERS}]|{_ESCAPED_CJK}|$)"
+            rf"|(?:[{_CJK_LETTERS}]|{_ESCAPED_CJK})(?:[\w.]|{_ESCAPED_LETTER}){{1,63}}(?=-|[/\\\"'\s{_CJK_PUNCT}]|$))"
         ),
         ("-users-", "-home-"),
         group="u",
