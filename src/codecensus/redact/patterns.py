@@ -426,6 +426,9 @@ _LY_ING_NOUNS = frozenset(
     """butterfly dragonfly firefly family jelly holly molly polly sally dolly shelly italy july blessing darling
     sterling pudding dumpling wedding duckling sapling earring viking lightning""".split()
 )
+#: Words ending in -ly that say what a thing is like but are among the commonest one-word passwords (``lovely``: in
+#: RockYou's first twenty), so ``my password was lovely`` says the password rather than what it is like
+_LY_PASSWORD_WORDS = frozenset({"lovely"})
 _STATE_ANT_ENT = frozenset(
     """important unimportant different indifferent relevant irrelevant redundant compliant noncompliant consistent
     inconsistent persistent sufficient insufficient efficient inefficient deficient proficient permanent current recent
@@ -450,17 +453,18 @@ def _plain_word_password(m: re.Match[str], v: str) -> bool:
     """Is one dictionary word after a password's name the password: after a first-person cue (``my password is
     sunshine``, ``our wifi password was dragon``) or "set/changed/reset to" (``password is set to sunshine``), 4 to
     32 letters, no word that says what the password is like (:data:`_STATE_WORDS`, ``wrong``, ``expired``, ``too``;
-    or by its ending: ``compromised``, ``working``, ``probably``, ``sensitive``, ``lovely``; but not the nouns and
-    given names so ending, :data:`_LY_ING_NOUNS`: ``butterfly``, ``kelly``) nor a word of prose or a
-    placeholder, and its clause ends after it (``my password is sunshine.``, ``... sunshine and my user is bob``;
-    not ``my password is long enough``, ``my password is sunshine today``)."""
+    or by its ending: ``compromised``, ``working``, ``probably``, ``sensitive``; but not the nouns and given names so
+    ending, :data:`_LY_ING_NOUNS`: ``butterfly``, ``kelly``, nor a common password so ending, ``lovely``) nor a
+    word of prose or a placeholder, and its clause ends after it (``my password is sunshine.``, ``... sunshine and my
+    user is bob``; not ``my password is long enough``, ``my password is sunshine today``)."""
     word = v.lower()
     if not (v.isascii() and v.isalpha() and 4 <= len(v) <= 32):
         return False
     if word in _STATE_WORDS or word in _STATE_ANT_ENT or word in _PROSE_WORDS or word in _PLACEHOLDER_VALUES:
         return False
     if (word.endswith(_STATE_SUFFIXES) and _STEM_VOWEL.search(word, 0, len(word) - _suffix_len(word))
-            and not (word.endswith(("ly", "ing")) and (word in _LY_ING_NOUNS or word in given_names()))):
+            and not (word.endswith(("ly", "ing"))
+                     and (word in _LY_ING_NOUNS or word in _LY_PASSWORD_WORDS or word in given_names()))):
         return False  # (a stem without a vowel is no word: king, spring, string are no -ing forms)
     if m.group("setto") is None and _MY_BEFORE.search(m.string, max(0, m.start() - 40), m.start()) is None:
         return False
