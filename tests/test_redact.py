@@ -191,7 +191,32 @@ def test_home_directory_user_of_three_letters_is_redacted_elsewhere_as_written(r
 
 def test_home_directory_user_is_redacted_as_the_last_part_of_a_snake_case_word(r: Redactor) -> None:
     out = r.redact("ls /Users/zoltan/dev; conda activate env_zoltan; zoltan_x")
-    assert out == "ls /Users/[PATH_USER]/dev; conda activate env_[PATH_USER]; zoltan_x"
+    assert out == "ls /Users/[PATH_USER]/dev; conda activate env_[PATH_USER]; [PATH_USER]_x"
+
+
+WORD_PART_USERS = [
+    ("conda activate zoltan_dev", "conda activate [PATH_USER]_dev"),
+    ("source ~/.venvs/x_zoltan_y/bin/activate", "source ~/.venvs/x_[PATH_USER]_y/bin/activate"),
+    ("export ZOLTAN_HOME=/opt", "export [PATH_USER]_HOME=/opt"),
+    ("ssh zoltan2@host", "ssh [PATH_USER]2@host"),
+    ("const zoltanConfig = getZoltan();", "const [PATH_USER]Config = get[PATH_USER]();"),
+    (json.dumps("hi\nzoltan_dev")[1:-1], json.dumps("hi\n[PATH_USER]_dev")[1:-1]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), WORD_PART_USERS, ids=range(len(WORD_PART_USERS)))
+def test_home_directory_user_is_redacted_as_a_part_of_a_word(r: Redactor, text: str, expected: str) -> None:
+    # a name of 4+ letters followed by "_", a digit, or a capital of a camelCase word (before, only a whole word and the
+    # last part of a snake_case word were found: the name stayed in zoltan_dev, ZOLTAN_HOME, zoltan2, zoltanConfig)
+    assert r.redact("ls /Users/zoltan/x\n" + text) == "ls /Users/[PATH_USER]/x\n" + expected
+
+
+def test_home_directory_user_inside_a_run_of_letters_is_kept(r: Redactor) -> None:
+    # the name inside a longer word of letters of one case (markdown, bookmark, remarked) or after a digit (a digest)
+    text = "ls /Users/mark/x\nmarkdown bookmark remarked Markdown MARKED 3mark0 3fmark"
+    assert r.redact(text) == "ls /Users/[PATH_USER]/x\n" + text.split("\n", 1)[1]
+
+
 
 
 def test_caller_supplied_name_after_an_escaped_line_break(r: Redactor) -> None:
