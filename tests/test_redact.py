@@ -325,6 +325,21 @@ def test_project_folder_user_written_in_cjk_letters_is_taken_whole(r: Redactor) 
     assert r.path_users("-Users-田中-dev") == {"田中"}
 
 
+PUNCTUATED_USER_PATHS = ["/Users/zoltan’s files", "C:\\Users\\zoltan… done", "/home/zoltan、然后", "-Users-zoltan\u00a0x"]
+
+
+@pytest.mark.parametrize("path", PUNCTUATED_USER_PATHS, ids=range(len(PUNCTUATED_USER_PATHS)))
+@pytest.mark.parametrize("times", [0, 1, 2])
+def test_home_path_user_ends_at_non_ascii_punctuation_written_or_escaped(r: Redactor, path: str, times: int) -> None:
+    # a curly apostrophe, an ellipsis, a no-break space or CJK punctuation, written or as a JSON escape (\u2019,
+    # \u3001), was taken for a letter of the name: "zoltan’s" / "zoltan\u3001" learned, so "zoltan" alone in another
+    # piece of the session stayed
+    text = path
+    for _ in range(times):
+        text = json.dumps(text)[1:-1]
+    assert r.path_users(text) == {"zoltan"}
+
+
 def test_caller_supplied_names(r: Redactor) -> None:
     assert r.redact("ask Mira Okafor to review", names=["Mira Okafor"]) == "ask [PERSON] to review"
     assert r.redact("ask Mira Okafor to review") == "ask Mira Okafor to review"
