@@ -191,7 +191,32 @@ def test_home_directory_user_of_three_letters_is_redacted_elsewhere_as_written(r
 
 def test_home_directory_user_is_redacted_as_the_last_part_of_a_snake_case_word(r: Redactor) -> None:
     out = r.redact("ls /Users/zoltan/dev; conda activate env_zoltan; zoltan_x")
-    assert out == "ls /Users/[PATH_USER]/dev; conda activate env_[PATH_USER]; zoltan_x"
+    assert out == "ls /Users/[PATH_USER]/dev; conda activate env_[PATH_USER]; [PATH_USER]_x"
+
+
+WORD_PART_USERS = [
+    ("conda activate zoltan_dev", "conda activate [PATH_USER]_dev"),
+    ("source ~/.venvs/x_zoltan_y/bin/activate", "source ~/.venvs/x_[PATH_USER]_y/bin/activate"),
+    ("export ZOLTAN_HOME=/opt", "export [PATH_USER]_HOME=/opt"),
+    ("ssh zoltan2@host", "ssh [PATH_USER]2@host"),
+    ("const zoltanConfig = getZoltan();", "const [PATH_USER]Config = get[PATH_USER]();"),
+    (json.dumps("hi\nzoltan_dev")[1:-1], json.dumps("hi\n[PATH_USER]_dev")[1:-1]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), WORD_PART_USERS, ids=range(len(WORD_PART_USERS)))
+def test_home_directory_user_is_redacted_as_a_part_of_a_word(r: Redactor, text: str, expected: str) -> None:
+    # a name of 4+ letters followed by "_", a digit, or a capital of a camelCase word (before, only a whole word and the
+    # last part of a snake_case word were found: the name stayed in zoltan_dev, ZOLTAN_HOME, zoltan2, zoltanConfig)
+    assert r.redact("ls /Users/zoltan/x\n" + text) == "ls /Users/[PATH_USER]/x\n" + expected
+
+
+def test_home_directory_user_inside_a_run_of_letters_is_kept(r: Redactor) -> None:
+    # the name inside a longer word of letters of one case (markdown, bookmark, remarked) or after a digit (a digest)
+    text = "ls /Users/mark/x\nmarkdown bookmark remarked Markdown MARKED 3mark0 3fmark"
+    assert r.redact(text) == "ls /Users/[PATH_USER]/x\n" + text.split("\n", 1)[1]
+
+
 
 
 def test_caller_supplied_name_after_an_escaped_line_break(r: Redactor) -> None:
@@ -248,6 +273,71 @@ def test_path_users_are_decoded_and_found_in_both_forms(r: Redactor) -> None:
     for piece in ("René wrote this", json.dumps("René wrote this"), json.dumps(json.dumps("René wrote this"))):
         assert "[PATH_USER] wrote this" in r.redact(piece, users=r.path_users(text)), piece
         assert "[PATH_USER] wrote this" in r.redact(piece, users={"René"}), piece
+
+
+WINDOWS_ESCAPED_LETTER_PATHS = [
+    ("C:\\Users\\René\\dev", "René"),
+    ("C:\\Users\\Émile\\dev", "Émile"),  # (the name starts with the escape)
+    ("D:/Users/Zoë/dev", "Zoë"),
+]
+
+
+@pytest.mark.parametrize(("path", "user"), WINDOWS_ESCAPED_LETTER_PATHS, ids=range(len(WINDOWS_ESCAPED_LETTER_PATHS)))
+def test_windows_home_path_user_with_an_escaped_letter_in_json_text_is_learned_whole(
+    r: Redactor, path: str, user: str
+) -> None:
+    # JSON text writes C:\Users\René as C:\\Users\\Ren\u00e9: the name was learned as "Ren" (it ended at the escape's
+    # backslash), or as "u00c9mile" (the separator took the escape's backslash), so "René" elsewhere in the text
+    # stayed, and "Ren" was redacted where it began a longer word ("Renée")
+    text = json.dumps({"cwd": path, "note": f"{user} wrote this; {user}e and Ren stay"})
+    assert r.path_users(text) == {user}
+    out = json.loads(r.redact(text))
+    assert out["note"] == f"[PATH_USER] wrote this; {user}e and Ren stay"
+    assert "[PATH_USER]" in out["cwd"] and user not in out["cwd"]
+
+
+def test_windows_home_path_in_json_text_with_an_escaped_backslash_before_u_ends_there(r: Redactor) -> None:
+    # C:\Users\Ren\u00e9 is the folder "u00e9" in "Ren" (the path's own backslash, escaped), not an escape
+    text = json.dumps({"cwd": "C:\\Users\\Ren\\u00e9x"})
+    assert r.path_users(text) == {"Ren"}
+
+
+ENCODED_CJK_PATHS = [
+    ("cd ~/.claude/projects/-Users-zoltan下的文件", "cd ~/.claude/projects/-Users-[PATH_USER]下的文件"),
+    ("项目（-Users-zoltan）里", "项目（-Users-[PATH_USER]）里"),
+    ("打开 -Users-zoltan，然后", "打开 -Users-[PATH_USER]，然后"),
+    ("C--Users-zoltanのフォルダ", "C--Users-[PATH_USER]のフォルダ"),
+    (json.dumps("看 -Users-zoltan下的")[1:-1], json.dumps("看 -Users-[PATH_USER]下的")[1:-1]),  # (its letters escaped)
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ENCODED_CJK_PATHS, ids=range(len(ENCODED_CJK_PATHS)))
+def test_project_folder_user_ends_at_cjk_letters_and_punctuation(r: Redactor, text: str, expected: str) -> None:
+    # Claude Code's project-folder form (-Users-zoltan-dev) ran on through CJK letters ("zoltan下的文件" learned, so
+    # "zoltan" elsewhere stayed) and was not found at all before full-width punctuation
+    assert r.redact(text) == expected
+    assert r.redact(text + "\nzoltan wrote this") == expected + "\n[PATH_USER] wrote this"
+    assert r.path_users(text) == {"zoltan"}
+
+
+def test_project_folder_user_written_in_cjk_letters_is_taken_whole(r: Redactor) -> None:
+    assert r.redact("-Users-田中-dev と -home-김민수") == "-Users-[PATH_USER]-dev と -home-[PATH_USER]"
+    assert r.path_users("-Users-田中-dev") == {"田中"}
+
+
+PUNCTUATED_USER_PATHS = ["/Users/zoltan’s files", "C:\\Users\\zoltan… done", "/home/zoltan、然后", "-Users-zoltan\u00a0x"]
+
+
+@pytest.mark.parametrize("path", PUNCTUATED_USER_PATHS, ids=range(len(PUNCTUATED_USER_PATHS)))
+@pytest.mark.parametrize("times", [0, 1, 2])
+def test_home_path_user_ends_at_non_ascii_punctuation_written_or_escaped(r: Redactor, path: str, times: int) -> None:
+    # a curly apostrophe, an ellipsis, a no-break space or CJK punctuation, written or as a JSON escape (\u2019,
+    # \u3001), was taken for a letter of the name: "zoltan’s" / "zoltan\u3001" learned, so "zoltan" alone in another
+    # piece of the session stayed
+    text = path
+    for _ in range(times):
+        text = json.dumps(text)[1:-1]
+    assert r.path_users(text) == {"zoltan"}
 
 
 def test_caller_supplied_names(r: Redactor) -> None:

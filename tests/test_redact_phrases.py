@@ -109,6 +109,9 @@ LEAKED = [
     ("my password is darling and my user is bob", "my password is [SECRET] and my user is bob"),
     ("my password is kelly", "my password is [SECRET]"),
     ("My password is Emily.", "My password is [SECRET]."),
+    # ... an adjective in -ly that is one of the commonest passwords (before, taken for what the password is like)
+    ("my password was lovely", "my password was [SECRET]"),
+    ("our wifi password is lovely.", "our wifi password is [SECRET]."),
 ]
 
 # a password said in Spanish, French, German, Portuguese, Italian, Russian, Japanese, Chinese and Korean (before, all
@@ -219,7 +222,7 @@ KEPT = [
     "the password is sunshine; your password is weak; password is set to true",
     "my password is important; my password is different; my password is insufficient; my password is working",
 
-    "my password is expiring; my password is only; my password was lovely; my password is changing",
+    "my password is expiring; my password is only; my password was lonely; my password is changing",
 ]
 
 

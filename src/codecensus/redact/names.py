@@ -264,20 +264,30 @@ def _utf16(c: str) -> list[int]:
     return [int.from_bytes(b[i : i + 2], "big") for i in range(0, len(b), 2)]
 
 
+#: Where a home path's user name of 4 characters or more starts and ends as a part of a word: not next to a letter
+#: (``_``, ``-``, ``.`` and a digit after it are a word part's edges: ``env_alice``, ``alice_dev``, ``alice-laptop``,
+#: ``alice2``), or where a lower-case letter meets a capital in a camelCase word (``aliceConfig``, ``getAlice``); not
+#: inside a run of letters of one case (``alicesmith``, ``malice``: as often a word of its own) nor after a digit (a
+#: hex digest's letters)
+_LONG_USER_BEFORE = r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt])|(?-i:(?<=[a-z])(?=[A-Z])))"
+_LONG_USER_AFTER = r"(?:(?![A-Za-z])|(?-i:(?<=[a-z])(?=[A-Z])))"
+
+
 def find_users(text: str, users: Iterable[str], kind: str) -> Iterator[RawHit]:
     """Home-directory user names (``/Users/alice``, seen in ``text`` or elsewhere in its session) found again in
     ``text``, each as read and with its non-ASCII letters as JSON escapes (:func:`user_forms`: ``René``,
-    ``Ren\\u00e9``): a name of 4 characters or more as :func:`find_terms` finds it, and also as the last part of a
-    snake_case word (``test_alice``); a name of 3 characters (``bob``, ``Tom``) only as written (its case) and as a
-    whole word (not next to a letter, digit, ``_``, ``-`` or ``.``, nor before ``(``: ``bob.py``, ``bob(``); names of
-    2 are not looked for (``fd``, ``os``: words of code more often than not)."""
+    ``Ren\\u00e9``): a name of 4 characters or more in any case, as a whole word or a part of one (``test_alice``,
+    ``alice_dev``, ``alice2``, ``aliceConfig``: :data:`_LONG_USER_BEFORE`); a name of 3 characters (``bob``,
+    ``Tom``) only as written (its case) and as a whole word (not next to a letter, digit, ``_``, ``-`` or ``.``, nor
+    before ``(``: ``bob.py``, ``bob(``); names of 2 are not looked for (``fd``, ``os``: words of code more often than
+    not)."""
     names = {decoded_user(u) for u in users}
     longer = sorted({f for u in names if len(u) >= 4 and u.lower() not in COMMON_WORDS for f in user_forms(u)},
                     key=len, reverse=True)
     lower = text.lower()
     longer = [u for u in longer if u.lower() in lower]
     if longer:
-        yield from _user_hits(text, longer, r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))", r"(?![A-Za-z0-9_])", re.IGNORECASE, kind)
+        yield from _user_hits(text, longer, _LONG_USER_BEFORE, _LONG_USER_AFTER, re.IGNORECASE, kind)
     short = sorted({f for u in names if len(u) == 3 and u.lower() not in COMMON_WORDS for f in user_forms(u)
                     if f in text})
     if short:

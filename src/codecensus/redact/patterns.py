@@ -426,6 +426,9 @@ _LY_ING_NOUNS = frozenset(
     """butterfly dragonfly firefly family jelly holly molly polly sally dolly shelly italy july blessing darling
     sterling pudding dumpling wedding duckling sapling earring viking lightning""".split()
 )
+#: Words ending in -ly that say what a thing is like but are among the commonest one-word passwords (``lovely``: in
+#: RockYou's first twenty), so ``my password was lovely`` says the password rather than what it is like
+_LY_PASSWORD_WORDS = frozenset({"lovely"})
 _STATE_ANT_ENT = frozenset(
     """important unimportant different indifferent relevant irrelevant redundant compliant noncompliant consistent
     inconsistent persistent sufficient insufficient efficient inefficient deficient proficient permanent current recent
@@ -450,17 +453,18 @@ def _plain_word_password(m: re.Match[str], v: str) -> bool:
     """Is one dictionary word after a password's name the password: after a first-person cue (``my password is
     sunshine``, ``our wifi password was dragon``) or "set/changed/reset to" (``password is set to sunshine``), 4 to
     32 letters, no word that says what the password is like (:data:`_STATE_WORDS`, ``wrong``, ``expired``, ``too``;
-    or by its ending: ``compromised``, ``working``, ``probably``, ``sensitive``, ``lovely``; but not the nouns and
-    given names so ending, :data:`_LY_ING_NOUNS`: ``butterfly``, ``kelly``) nor a word of prose or a
-    placeholder, and its clause ends after it (``my password is sunshine.``, ``... sunshine and my user is bob``;
-    not ``my password is long enough``, ``my password is sunshine today``)."""
+    or by its ending: ``compromised``, ``working``, ``probably``, ``sensitive``; but not the nouns and given names so
+    ending, :data:`_LY_ING_NOUNS`: ``butterfly``, ``kelly``, nor a common password so ending, ``lovely``) nor a
+    word of prose or a placeholder, and its clause ends after it (``my password is sunshine.``, ``... sunshine and my
+    user is bob``; not ``my password is long enough``, ``my password is sunshine today``)."""
     word = v.lower()
     if not (v.isascii() and v.isalpha() and 4 <= len(v) <= 32):
         return False
     if word in _STATE_WORDS or word in _STATE_ANT_ENT or word in _PROSE_WORDS or word in _PLACEHOLDER_VALUES:
         return False
     if (word.endswith(_STATE_SUFFIXES) and _STEM_VOWEL.search(word, 0, len(word) - _suffix_len(word))
-            and not (word.endswith(("ly", "ing")) and (word in _LY_ING_NOUNS or word in given_names()))):
+            and not (word.endswith(("ly", "ing"))
+                     and (word in _LY_ING_NOUNS or word in _LY_PASSWORD_WORDS or word in given_names()))):
         return False  # (a stem without a vowel is no word: king, spring, string are no -ing forms)
     if m.group("setto") is None and _MY_BEFORE.search(m.string, max(0, m.start() - 40), m.start()) is None:
         return False
@@ -614,11 +618,22 @@ def _userinfo_ok(m: re.Match[str]) -> bool:
 #: CJK and full-width punctuation: ends a home path's user name as its ASCII form does (``（/Users/alice）``,
 #: ``在/home/alice，然后``)
 _CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+#: Those and the other non-ASCII punctuation, spaces and symbols (Latin-1's, U+2000-2BFF: ``’``, ``…``, a no-break
+#: space, arrows; U+FE30-FE6F): none is part of a user name, each ends it
+_NAME_PUNCT = _CJK_PUNCT + "\u0080-\u00bf\u00d7\u00f7\u2000-\u2bff\ufe30-\ufe6f"
+#: Not one of them written as a JSON escape (``alice\u2019s``, ``alice\u3001``: the name is ``alice``)
+_NOT_ESCAPED_PUNCT = (
+    r"(?!\\{1,2}u(?:00[89ABab][0-9A-Fa-f]|00[Dd]7|00[Ff]7|2[0-9ABab][0-9A-Fa-f]{2}|30[0-3][0-9A-Fa-f]"
+    r"|[Ff][Ee][3-6][0-9A-Fa-f]|[Ff][Ff](?:0[1-9A-Fa-f]|1[A-Fa-f]|20|3[B-Fb-f]|40|5[B-Fb-f]|6[0-5])))"
+)
 #: A non-ASCII letter of a user name written as a JSON escape, in JSON text (``\u00e9``) or in JSON text inside a JSON
 #: string (``\\u00e9``): part of the name (a user name holds no backslash)
-_ESCAPED_LETTER = r"\\{1,2}u(?!00[0-7])[0-9A-Fa-f]{4}"
+_ESCAPED_LETTER = _NOT_ESCAPED_PUNCT + r"\\{1,2}u(?!00[0-7])[0-9A-Fa-f]{4}"
 #: The same in a Windows path whose backslashes are written four times: the escape's backslash is written twice
-_ESCAPED_LETTER_IN_JSON = r"(?<!\\)\\\\u(?!00[0-7])[0-9A-Fa-f]{4}"
+_ESCAPED_LETTER_IN_JSON = _NOT_ESCAPED_PUNCT + r"(?<!\\)\\\\u(?!00[0-7])[0-9A-Fa-f]{4}"
+#: The same in a Windows path in JSON text, its backslashes written twice (``C:\\Users\\Ren\u00e9``): the escape's one
+#: backslash (two are the path's: ``Ren\\u00e9`` is the folder ``u00e9`` in ``Ren``)
+_ESCAPED_LETTER_ONCE = _NOT_ESCAPED_PUNCT + r"\\u(?!00[0-7])[0-9A-Fa-f]{4}"
 #: CJK ideographs, kana and hangul: a user name in other letters ends where they begin (``/Users/alice下的文件``,
 #: ``在/home/bob里面``: ``alice``, ``bob``); a name written wholly in them (``/Users/田中``) is kept whole
 _CJK_LETTERS = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
@@ -1705,7 +1720,7 @@ RULES: tuple[Rule, ...] = (
         K.PATH_USER,
         re.compile(
             r"(?i:/Users|/home)/"
-            + _home_user(r"/\s\"'`\\:;,*?<>|()\[\]{}" + _CJK_PUNCT, _ESCAPED_LETTER, r"/\s\"'`\\:;,)\]}" + _CJK_PUNCT)
+            + _home_user(r"/\s\"'`\\:;,*?<>|()\[\]{}" + _NAME_PUNCT, _ESCAPED_LETTER, r"/\s\"'`\\:;,)\]}" + _NAME_PUNCT)
         ),
         ("/users/", "/home/"),
         group="u",
@@ -1717,10 +1732,15 @@ RULES: tuple[Rule, ...] = (
         K.PATH_USER,
         re.compile(
             # (a backslash written once, escaped in JSON text, or escaped twice: JSON text inside a JSON string)
-            # (q: four, JSON text in a JSON string, where a non-ASCII letter of the name is written \\u00e9)
-            r"(?i:[A-Z]:(?:(?P<q>\\{4})|\\{1,3}|/)(?:Users|Documents and Settings)(?:\\{1,4}|/))"
-            + _home_user(r"\\/\s\"'`:;,*?<>|()\[\]{}" + _CJK_PUNCT, r"(?(q)" + _ESCAPED_LETTER_IN_JSON + r"|(?!))",
-                         r"\\/\s\"'`:;,)\]}" + _CJK_PUNCT)
+            # (q: four, JSON text in a JSON string, where a non-ASCII letter of the name is written \\u00e9; d: two,
+            # JSON text, where it is written \u00e9 and the separator after Users is two backslashes too; s: a slash,
+            # D:/Users/Zo\u00eb, read as the unix form reads it)
+            r"(?i:[A-Z]:(?:(?P<q>\\{4})|(?P<d>\\{2})|\\{1,3}|(?P<s>/))(?:Users|Documents and Settings)"
+            r"(?(d)(?:\\{2}|/)|(?:\\{1,4}|/)))"
+            + _home_user(r"\\/\s\"'`:;,*?<>|()\[\]{}" + _NAME_PUNCT,
+                         r"(?(q)" + _ESCAPED_LETTER_IN_JSON + r"|(?(d)" + _ESCAPED_LETTER_ONCE
+                         + r"|(?(s)" + _ESCAPED_LETTER + r"|(?!))))",
+                         r"\\/\s\"'`:;,)\]}" + _NAME_PUNCT)
         ),
         ("users", "documents and settings"),
         group="u",
@@ -1732,8 +1752,12 @@ RULES: tuple[Rule, ...] = (
         "path_user_encoded",
         K.PATH_USER,
         re.compile(
-            r"(?:(?<=[/\\\"'\s])|^)(?:[A-Za-z]-)?-(?:Users|home)-(?P<u>(?:[\w.]|" + _ESCAPED_LETTER + r"){2,64})"
-            r"(?=-|[/\\\"'\s]|$)"
+            # (a name not starting with a CJK letter ends where one begins, and at CJK punctuation, as a path's does:
+            # -Users-alice下的文件, （-Users-alice），然后)
+            rf"(?:(?<=[/\\\"'\s{_NAME_PUNCT}{_CJK_LETTERS}])|^)(?:[A-Za-z]-)?-(?:Users|home)-"
+            rf"(?P<u>(?:(?![{_CJK_LETTERS}]|{_ESCAPED_CJK})(?:[\w.]|{_ESCAPED_LETTER})){{2,64}}"
+            rf"(?=-|[/\\\"'\s{_NAME_PUNCT}{_CJK_LETTERS}]|{_ESCAPED_CJK}|$)"
+            rf"|(?:[{_CJK_LETTERS}]|{_ESCAPED_CJK})(?:[\w.]|{_ESCAPED_LETTER}){{1,63}}(?=-|[/\\\"'\s{_NAME_PUNCT}]|$))"
         ),
         ("-users-", "-home-"),
         group="u",
