@@ -622,10 +622,12 @@ _CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 #: space, arrows; U+FE30-FE6F): none is part of a user name, each ends it
 _NAME_PUNCT = _CJK_PUNCT + "\u0080-\u00bf\u00d7\u00f7\u2000-\u2bff\ufe30-\ufe6f"
 #: Not one of them written as a JSON escape (``alice\u2019s``, ``alice\u3001``: the name is ``alice``)
-_NOT_ESCAPED_PUNCT = (
-    r"(?!\\{1,2}u(?:00[89ABab][0-9A-Fa-f]|00[Dd]7|00[Ff]7|2[0-9ABab][0-9A-Fa-f]{2}|30[0-3][0-9A-Fa-f]"
-    r"|[Ff][Ee][3-6][0-9A-Fa-f]|[Ff][Ff](?:0[1-9A-Fa-f]|1[A-Fa-f]|20|3[B-Fb-f]|40|5[B-Fb-f]|6[0-5])))"
+#: (the four hex digits of such an escape: those of :data:`_NAME_PUNCT`, roughly)
+_PUNCT_HEX = (
+    r"(?:00[89ABab][0-9A-Fa-f]|00[Dd]7|00[Ff]7|2[0-9ABab][0-9A-Fa-f]{2}|30[0-3][0-9A-Fa-f]"
+    r"|[Ff][Ee][3-6][0-9A-Fa-f]|[Ff][Ff](?:0[1-9A-Fa-f]|1[A-Fa-f]|20|3[B-Fb-f]|40|5[B-Fb-f]|6[0-5]))"
 )
+_NOT_ESCAPED_PUNCT = r"(?!\\{1,2}u" + _PUNCT_HEX + ")"
 #: A non-ASCII letter of a user name written as a JSON escape, in JSON text (``\u00e9``) or in JSON text inside a JSON
 #: string (``\\u00e9``): part of the name (a user name holds no backslash)
 _ESCAPED_LETTER = _NOT_ESCAPED_PUNCT + r"\\{1,2}u(?!00[0-7])[0-9A-Fa-f]{4}"
@@ -638,7 +640,11 @@ _ESCAPED_LETTER_ONCE = _NOT_ESCAPED_PUNCT + r"\\u(?!00[0-7])[0-9A-Fa-f]{4}"
 #: ``在/home/bob里面``: ``alice``, ``bob``); a name written wholly in them (``/Users/田中``) is kept whole
 _CJK_LETTERS = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 #: One of them written as a JSON escape (``\u4e0b``, ``\\u4e0b``; roughly: U+3040-30FF, U+3400-9FFF, U+AC00-D7FF)
-_ESCAPED_CJK = r"\\{1,2}u(?:30[4-9A-Fa-f][0-9A-Fa-f]|3[4-9A-Fa-f][0-9A-Fa-f]{2}|[4-9][0-9A-Fa-f]{3}|[Aa][C-Fc-f][0-9A-Fa-f]{2}|[BCbc][0-9A-Fa-f]{3}|[Dd][0-7][0-9A-Fa-f]{2})"
+_CJK_HEX = r"(?:30[4-9A-Fa-f][0-9A-Fa-f]|3[4-9A-Fa-f][0-9A-Fa-f]{2}|[4-9][0-9A-Fa-f]{3}|[Aa][C-Fc-f][0-9A-Fa-f]{2}|[BCbc][0-9A-Fa-f]{3}|[Dd][0-7][0-9A-Fa-f]{2})"
+_ESCAPED_CJK = r"\\{1,2}u" + _CJK_HEX
+#: Right after one of them or after a punctuation character written as a JSON escape (``\u5f00-Users-alice``,
+#: ``\uff08-Users-alice\uff09``: JSON text for ``打开-Users-alice``, ``（-Users-alice）``): a lookbehind
+_AFTER_ESCAPED_CJK_OR_PUNCT = r"(?<=\\u" + _CJK_HEX + r")|(?<=\\u" + _PUNCT_HEX + ")"
 
 
 def _home_user(chars: str, escaped: str, end: str) -> str:
@@ -1753,8 +1759,8 @@ RULES: tuple[Rule, ...] = (
         K.PATH_USER,
         re.compile(
             # (a name not starting with a CJK letter ends where one begins, and at CJK punctuation, as a path's does:
-            # -Users-alice下的文件, （-Users-alice），然后)
-            rf"(?:(?<=[/\\\"'\s{_NAME_PUNCT}{_CJK_LETTERS}])|^)(?:[A-Za-z]-)?-(?:Users|home)-"
+            # -Users-alice下的文件, （-Users-alice），然后; written as JSON escapes or not)
+            rf"(?:(?<=[/\\\"'\s{_NAME_PUNCT}{_CJK_LETTERS}])|^|{_AFTER_ESCAPED_CJK_OR_PUNCT})(?:[A-Za-z]-)?-(?:Users|home)-"
             rf"(?P<u>(?:(?![{_CJK_LETTERS}]|{_ESCAPED_CJK})(?:[\w.]|{_ESCAPED_LETTER})){{2,64}}"
             rf"(?=-|[/\\\"'\s{_NAME_PUNCT}{_CJK_LETTERS}]|{_ESCAPED_CJK}|$)"
             rf"|(?:[{_CJK_LETTERS}]|{_ESCAPED_CJK})(?:[\w.]|{_ESCAPED_LETTER}){{1,63}}(?=-|[/\\\"'\s{_NAME_PUNCT}]|$))"
