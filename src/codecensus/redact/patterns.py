@@ -420,15 +420,17 @@ _STATE_WORDS = frozenset(
 )
 _STATE_SUFFIXES = ("ed", "ing", "ly", "ble", "ive", "ous", "ful", "less", "ical", "ional")
 #: Nouns that end as adverbs and participles do (-ly, -ing) and are common one-word passwords, not what a password is
-#: like (``my password is butterfly``, ``... is blessing``); given names so ending are as well (``kelly``, ``emily``:
-#: :func:`~codecensus.redact.names.given_names`), and others not in that list (``molly``, ``holly``)
+#: like (``my password is butterfly``, ``... is blessing``); given names with any state word's ending are as well
+#: (``kelly``, ``emily``, ``ahmed``: :func:`~codecensus.redact.names.given_names`), and others not in that list
+#: (``molly``, ``holly``)
 _LY_ING_NOUNS = frozenset(
     """butterfly dragonfly firefly family jelly holly molly polly sally dolly shelly italy july blessing darling
     sterling pudding dumpling wedding duckling sapling earring viking lightning""".split()
 )
-#: Words ending in -ly that say what a thing is like but are among the commonest one-word passwords (``lovely``: in
-#: RockYou's first twenty), so ``my password was lovely`` says the password rather than what it is like
-_LY_PASSWORD_WORDS = frozenset({"lovely"})
+#: Words with a state word's ending that say what a thing is like but are among the commonest one-word passwords
+#: (``lovely``: in RockYou's first twenty; ``beautiful``, ``precious``, ``blessed``, ``gorgeous``: in its first
+#: thousand), so ``my password was lovely`` says the password rather than what it is like
+_STATE_ENDING_PASSWORDS = frozenset({"lovely", "beautiful", "precious", "blessed", "gorgeous"})
 _STATE_ANT_ENT = frozenset(
     """important unimportant different indifferent relevant irrelevant redundant compliant noncompliant consistent
     inconsistent persistent sufficient insufficient efficient inefficient deficient proficient permanent current recent
@@ -454,7 +456,8 @@ def _plain_word_password(m: re.Match[str], v: str) -> bool:
     sunshine``, ``our wifi password was dragon``) or "set/changed/reset to" (``password is set to sunshine``), 4 to
     32 letters, no word that says what the password is like (:data:`_STATE_WORDS`, ``wrong``, ``expired``, ``too``;
     or by its ending: ``compromised``, ``working``, ``probably``, ``sensitive``; but not the nouns and given names so
-    ending, :data:`_LY_ING_NOUNS`: ``butterfly``, ``kelly``, nor a common password so ending, ``lovely``) nor a
+    ending, :data:`_LY_ING_NOUNS`: ``butterfly``, ``kelly``, ``ahmed``, nor a common password so ending,
+    :data:`_STATE_ENDING_PASSWORDS`: ``lovely``, ``beautiful``) nor a
     word of prose or a placeholder, and its clause ends after it (``my password is sunshine.``, ``... sunshine and my
     user is bob``; not ``my password is long enough``, ``my password is sunshine today``)."""
     word = v.lower()
@@ -463,8 +466,7 @@ def _plain_word_password(m: re.Match[str], v: str) -> bool:
     if word in _STATE_WORDS or word in _STATE_ANT_ENT or word in _PROSE_WORDS or word in _PLACEHOLDER_VALUES:
         return False
     if (word.endswith(_STATE_SUFFIXES) and _STEM_VOWEL.search(word, 0, len(word) - _suffix_len(word))
-            and not (word.endswith(("ly", "ing"))
-                     and (word in _LY_ING_NOUNS or word in _LY_PASSWORD_WORDS or word in given_names()))):
+            and word not in _LY_ING_NOUNS and word not in _STATE_ENDING_PASSWORDS and word not in given_names()):
         return False  # (a stem without a vowel is no word: king, spring, string are no -ing forms)
     if m.group("setto") is None and _MY_BEFORE.search(m.string, max(0, m.start() - 40), m.start()) is None:
         return False
