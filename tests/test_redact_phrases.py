@@ -112,6 +112,12 @@ LEAKED = [
     # ... an adjective in -ly that is one of the commonest passwords (before, taken for what the password is like)
     ("my password was lovely", "my password was [SECRET]"),
     ("our wifi password is lovely.", "our wifi password is [SECRET]."),
+    # ... and the others of RockYou's first thousand with a state word's ending, and a given name ending in -ed
+    ("my password is beautiful", "my password is [SECRET]"),
+    ("My password was Precious.", "My password was [SECRET]."),
+    ("our wifi password is blessed", "our wifi password is [SECRET]"),
+    ("my password is gorgeous and my user is bob", "my password is [SECRET] and my user is bob"),
+    ("my password is ahmed", "my password is [SECRET]"),
 ]
 
 # a password said in Spanish, French, German, Portuguese, Italian, Russian, Japanese, Chinese and Korean (before, all
@@ -223,6 +229,7 @@ KEPT = [
     "my password is important; my password is different; my password is insufficient; my password is working",
 
     "my password is expiring; my password is only; my password was lonely; my password is changing",
+    "my password is useless; my password is careless; my password is wonderful; my password was stolen",
 ]
 
 

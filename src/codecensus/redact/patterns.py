@@ -420,15 +420,17 @@ _STATE_WORDS = frozenset(
 )
 _STATE_SUFFIXES = ("ed", "ing", "ly", "ble", "ive", "ous", "ful", "less", "ical", "ional")
 #: Nouns that end as adverbs and participles do (-ly, -ing) and are common one-word passwords, not what a password is
-#: like (``my password is butterfly``, ``... is blessing``); given names so ending are as well (``kelly``, ``emily``:
-#: :func:`~codecensus.redact.names.given_names`), and others not in that list (``molly``, ``holly``)
+#: like (``my password is butterfly``, ``... is blessing``); given names with any state word's ending are as well
+#: (``kelly``, ``emily``, ``ahmed``: :func:`~codecensus.redact.names.given_names`), and others not in that list
+#: (``molly``, ``holly``)
 _LY_ING_NOUNS = frozenset(
     """butterfly dragonfly firefly family jelly holly molly polly sally dolly shelly italy july blessing darling
     sterling pudding dumpling wedding duckling sapling earring viking lightning""".split()
 )
-#: Words ending in -ly that say what a thing is like but are among the commonest one-word passwords (``lovely``: in
-#: RockYou's first twenty), so ``my password was lovely`` says the password rather than what it is like
-_LY_PASSWORD_WORDS = frozenset({"lovely"})
+#: Words with a state word's ending that say what a thing is like but are among the commonest one-word passwords
+#: (``lovely``: in RockYou's first twenty; ``beautiful``, ``precious``, ``blessed``, ``gorgeous``: in its first
+#: thousand), so ``my password was lovely`` says the password rather than what it is like
+_STATE_ENDING_PASSWORDS = frozenset({"lovely", "beautiful", "precious", "blessed", "gorgeous"})
 _STATE_ANT_ENT = frozenset(
     """important unimportant different indifferent relevant irrelevant redundant compliant noncompliant consistent
     inconsistent persistent sufficient insufficient efficient inefficient deficient proficient permanent current recent
@@ -454,7 +456,8 @@ def _plain_word_password(m: re.Match[str], v: str) -> bool:
     sunshine``, ``our wifi password was dragon``) or "set/changed/reset to" (``password is set to sunshine``), 4 to
     32 letters, no word that says what the password is like (:data:`_STATE_WORDS`, ``wrong``, ``expired``, ``too``;
     or by its ending: ``compromised``, ``working``, ``probably``, ``sensitive``; but not the nouns and given names so
-    ending, :data:`_LY_ING_NOUNS`: ``butterfly``, ``kelly``, nor a common password so ending, ``lovely``) nor a
+    ending, :data:`_LY_ING_NOUNS`: ``butterfly``, ``kelly``, ``ahmed``, nor a common password so ending,
+    :data:`_STATE_ENDING_PASSWORDS`: ``lovely``, ``beautiful``) nor a
     word of prose or a placeholder, and its clause ends after it (``my password is sunshine.``, ``... sunshine and my
     user is bob``; not ``my password is long enough``, ``my password is sunshine today``)."""
     word = v.lower()
@@ -463,8 +466,7 @@ def _plain_word_password(m: re.Match[str], v: str) -> bool:
     if word in _STATE_WORDS or word in _STATE_ANT_ENT or word in _PROSE_WORDS or word in _PLACEHOLDER_VALUES:
         return False
     if (word.endswith(_STATE_SUFFIXES) and _STEM_VOWEL.search(word, 0, len(word) - _suffix_len(word))
-            and not (word.endswith(("ly", "ing"))
-                     and (word in _LY_ING_NOUNS or word in _LY_PASSWORD_WORDS or word in given_names()))):
+            and word not in _LY_ING_NOUNS and word not in _STATE_ENDING_PASSWORDS and word not in given_names()):
         return False  # (a stem without a vowel is no word: king, spring, string are no -ing forms)
     if m.group("setto") is None and _MY_BEFORE.search(m.string, max(0, m.start() - 40), m.start()) is None:
         return False
@@ -622,10 +624,12 @@ _CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 #: space, arrows; U+FE30-FE6F): none is part of a user name, each ends it
 _NAME_PUNCT = _CJK_PUNCT + "\u0080-\u00bf\u00d7\u00f7\u2000-\u2bff\ufe30-\ufe6f"
 #: Not one of them written as a JSON escape (``alice\u2019s``, ``alice\u3001``: the name is ``alice``)
-_NOT_ESCAPED_PUNCT = (
-    r"(?!\\{1,2}u(?:00[89ABab][0-9A-Fa-f]|00[Dd]7|00[Ff]7|2[0-9ABab][0-9A-Fa-f]{2}|30[0-3][0-9A-Fa-f]"
-    r"|[Ff][Ee][3-6][0-9A-Fa-f]|[Ff][Ff](?:0[1-9A-Fa-f]|1[A-Fa-f]|20|3[B-Fb-f]|40|5[B-Fb-f]|6[0-5])))"
+#: (the four hex digits of such an escape: those of :data:`_NAME_PUNCT`, roughly)
+_PUNCT_HEX = (
+    r"(?:00[89ABab][0-9A-Fa-f]|00[Dd]7|00[Ff]7|2[0-9ABab][0-9A-Fa-f]{2}|30[0-3][0-9A-Fa-f]"
+    r"|[Ff][Ee][3-6][0-9A-Fa-f]|[Ff][Ff](?:0[1-9A-Fa-f]|1[A-Fa-f]|20|3[B-Fb-f]|40|5[B-Fb-f]|6[0-5]))"
 )
+_NOT_ESCAPED_PUNCT = r"(?!\\{1,2}u" + _PUNCT_HEX + ")"
 #: A non-ASCII letter of a user name written as a JSON escape, in JSON text (``\u00e9``) or in JSON text inside a JSON
 #: string (``\\u00e9``): part of the name (a user name holds no backslash)
 _ESCAPED_LETTER = _NOT_ESCAPED_PUNCT + r"\\{1,2}u(?!00[0-7])[0-9A-Fa-f]{4}"
@@ -638,7 +642,11 @@ _ESCAPED_LETTER_ONCE = _NOT_ESCAPED_PUNCT + r"\\u(?!00[0-7])[0-9A-Fa-f]{4}"
 #: ``在/home/bob里面``: ``alice``, ``bob``); a name written wholly in them (``/Users/田中``) is kept whole
 _CJK_LETTERS = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 #: One of them written as a JSON escape (``\u4e0b``, ``\\u4e0b``; roughly: U+3040-30FF, U+3400-9FFF, U+AC00-D7FF)
-_ESCAPED_CJK = r"\\{1,2}u(?:30[4-9A-Fa-f][0-9A-Fa-f]|3[4-9A-Fa-f][0-9A-Fa-f]{2}|[4-9][0-9A-Fa-f]{3}|[Aa][C-Fc-f][0-9A-Fa-f]{2}|[BCbc][0-9A-Fa-f]{3}|[Dd][0-7][0-9A-Fa-f]{2})"
+_CJK_HEX = r"(?:30[4-9A-Fa-f][0-9A-Fa-f]|3[4-9A-Fa-f][0-9A-Fa-f]{2}|[4-9][0-9A-Fa-f]{3}|[Aa][C-Fc-f][0-9A-Fa-f]{2}|[BCbc][0-9A-Fa-f]{3}|[Dd][0-7][0-9A-Fa-f]{2})"
+_ESCAPED_CJK = r"\\{1,2}u" + _CJK_HEX
+#: Right after one of them or after a punctuation character written as a JSON escape (``\u5f00-Users-alice``,
+#: ``\uff08-Users-alice\uff09``: JSON text for ``打开-Users-alice``, ``（-Users-alice）``): a lookbehind
+_AFTER_ESCAPED_CJK_OR_PUNCT = r"(?<=\\u" + _CJK_HEX + r")|(?<=\\u" + _PUNCT_HEX + ")"
 
 
 def _home_user(chars: str, escaped: str, end: str) -> str:
@@ -1753,8 +1761,8 @@ RULES: tuple[Rule, ...] = (
         K.PATH_USER,
         re.compile(
             # (a name not starting with a CJK letter ends where one begins, and at CJK punctuation, as a path's does:
-            # -Users-alice下的文件, （-Users-alice），然后)
-            rf"(?:(?<=[/\\\"'\s{_NAME_PUNCT}{_CJK_LETTERS}])|^)(?:[A-Za-z]-)?-(?:Users|home)-"
+            # -Users-alice下的文件, （-Users-alice），然后; written as JSON escapes or not)
+            rf"(?:(?<=[/\\\"'\s{_NAME_PUNCT}{_CJK_LETTERS}])|^|{_AFTER_ESCAPED_CJK_OR_PUNCT})(?:[A-Za-z]-)?-(?:Users|home)-"
             rf"(?P<u>(?:(?![{_CJK_LETTERS}]|{_ESCAPED_CJK})(?:[\w.]|{_ESCAPED_LETTER})){{2,64}}"
             rf"(?=-|[/\\\"'\s{_NAME_PUNCT}{_CJK_LETTERS}]|{_ESCAPED_CJK}|$)"
             rf"|(?:[{_CJK_LETTERS}]|{_ESCAPED_CJK})(?:[\w.]|{_ESCAPED_LETTER}){{1,63}}(?=-|[/\\\"'\s{_NAME_PUNCT}]|$))"
