@@ -1054,10 +1054,13 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     t = _finish(ctx, rows, ["month", "occupation", "occupation_label"], across="occupation")
     # until no month is added: withholding some months can release others that the first pass withheld as complements
     # (2025-10's 14 sessions not inferable went back for 2026-02's 6, which then stood with the 2 without a time: 8)
-    # and the months whose groups would give the inferable sessions without a time (see _untimed_months)
+    # and the months whose groups would give the inferable sessions without a time (see _untimed_months), and those
+    # work modes by month gives no group of that the lines inside its groups withhold (_work_modes_untimed_months: a
+    # month's group here is its classified sessions with an inferable occupation)
     t = _withhold_months_until_stable(
         rows, t, len(months),
-        lambda t: _not_inferable_months_to_withhold(ctx, t) | _untimed_months(ctx, t, "share_where_inferable", occ >= 0),
+        lambda t: (_not_inferable_months_to_withhold(ctx, t) | _untimed_months(ctx, t, "share_where_inferable", occ >= 0)
+                   | _work_modes_untimed_months(ctx)),
         lambda: _finish(ctx, rows, ["month", "occupation", "occupation_label"], across="occupation"))
     # chart the largest groups only (the table keeps all)
     totals = pd.Series(occ[occ >= 0]).value_counts()
@@ -1151,7 +1154,8 @@ def fig_work_modes(ctx: Context) -> Figure:
 
 def _lines_untimed_months(ctx: Context, classified: np.ndarray, mi: np.ndarray, ungiven: set[str]) -> frozenset[str]:
     """Of the months work modes by month gives no group of (``ungiven``), those the lines inside its groups
-    (:data:`RELEASE_MONTH_INSIDE`: value by month, value by mode, success trend) withhold whole: work modes' n less
+    (:data:`RELEASE_MONTH_INSIDE`: value by month, value by mode, success trend, occupations by month) withhold whole:
+    work modes' n less
     the released months' groups and the lines' sessions of the other months is the classified sessions without a
     time with, for each such month, its classified sessions the lines do not release, which must be none or pass.
 
@@ -1159,7 +1163,10 @@ def _lines_untimed_months(ctx: Context, classified: np.ndarray, mi: np.ndarray, 
     to withhold gives all its classified sessions with a value (value by month's raw row; value by mode's index cells
     are among them) where those pass the thresholds, and all its sessions with a known outcome (success trend's raw
     row) where those pass, and all its sessions with an outcome where its unclear ones pass (success trend's unclear
-    share above 0: its n / share), the union of them (a cell below the thresholds is never released; a line that
+    share above 0: its n / share), and all its sessions with an inferable occupation where those pass (occupations by
+    month's group, n / share: a store whose 8 classified sessions without a time were all not inferable released
+    the month work modes by month withheld for them, all of whose sessions were inferable), the union of them (a cell
+    below the thresholds is never released; a line that
     withholds more only leaves the reader more sessions, which pass where fewer do). Where the sessions without a
     time are some but fail the thresholds and that least rest fails too, months are withheld, the most sessions the
     lines could give first (the fewest months), until it passes. Before, every such month was withheld (the real
@@ -1175,6 +1182,7 @@ def _lines_untimed_months(ctx: Context, classified: np.ndarray, mi: np.ndarray, 
     unclear = (out == "unclear").fillna(False).to_numpy()
     valued = np.isfinite(df["value_usd"].to_numpy(dtype=np.float64)) if "value_usd" in df else np.zeros(len(df), bool)
     valued &= _facet_df(ctx).to_numpy()  # (value by month's and value by mode's sessions)
+    inferable = _codes(df["occupation"], SOC_KEYS) >= 0  # (occupations by month's groups)
 
     def passing(x: np.ndarray) -> np.ndarray:
         s, u = ctx.boot.population(np.where(x, 0, -1), 1)
@@ -1185,7 +1193,8 @@ def _lines_untimed_months(ctx: Context, classified: np.ndarray, mi: np.ndarray, 
         if m in months:
             here = mi == months.index(m)
             with_outcome = (known | unclear) & here if passing(unclear & here).any() else np.zeros_like(here)
-            at[m] = (classified & here, classified & (passing(valued & here) | passing(known & here) | with_outcome))
+            at[m] = (classified & here, classified & (passing(valued & here) | passing(known & here) | with_outcome
+                                                      | passing(inferable & here)))
     rest = untimed.copy()
     for x, cover in at.values():
         rest |= x & ~cover
@@ -1349,7 +1358,8 @@ def _work_modes_untimed_months(ctx: Context) -> frozenset[str]:
     """Of the months work modes by month gives no group of (withheld whole so that its months' groups do not give the
     classified sessions without a time, :func:`_untimed_months`, or as complements of its cells without a time), where
     those sessions are some but too few, those :func:`_lines_untimed_months` names. The lines whose months are inside
-    those groups (:data:`RELEASE_MONTH_INSIDE`: value by month, value by mode, success trend) withhold them: a month
+    those groups (:data:`RELEASE_MONTH_INSIDE`: value by month, value by mode, success trend, occupations by month)
+    withhold them: a month
     one of them released gave nearly all its group, and work modes' n less it and the other months' groups the sessions without a
     time with the month's few without a value (fuzz seed 2129: 4 sessions of 4 users)."""
     if "work_modes_untimed_months" not in ctx.decided:
@@ -3009,19 +3019,21 @@ RELEASE_MONTH_GROUPS: dict[tuple[str, str], tuple[KeyTotal, ...]] = {
 # (:data:`RELEASE_MONTH_GROUPS`) by definition: (figure, share variable) -> (figure, variable) of each line, whose
 # released rows of a month give the union of their sessions (value by month's rows: the month's classified sessions
 # with a value; value by mode's index: those of the modes it releases; success trend's: its classified sessions with a
-# known outcome). A month the series withholds (to keep its
-# population's sessions without a time from following) but such a line releases gives its sessions, nearly all the
-# group where nearly every classified session has a value: each total less the largest group the released months give
-# (of the series, or of a line) must be none or pass, and so must a month's group less a line's sessions of the month
-# (its classified sessions without a value, :func:`_value_gap_months`, or whose outcome is unclear,
-# :func:`_few_unclear_months`). Checked by the report's
-# final audit.
+# known outcome), or of a share series over the months its month's group (occupations by month: its classified
+# sessions with an inferable occupation, n / share). A month the series withholds (to keep its population's sessions
+# without a time from following) but such a line releases gives its sessions, nearly all the group where nearly every
+# classified session has a value: each total less the groups the released months give (of the series, or of a line:
+# any one line of each month, as two lines' counts give no union) must be none or pass, and so must a month's group
+# less a line's sessions of the month (its classified sessions without a value, :func:`_value_gap_months`, or whose
+# outcome is unclear, :func:`_few_unclear_months`). Checked by the report's final audit.
 RELEASE_MONTH_INSIDE: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("work_modes_by_month", "share_of_sessions"): (
         ("value_by_month", "raw"), ("value_by_month", "reweighted"), ("value_by_month", "mean"),
         ("value_by_mode", "index"),
         # a month's sessions with a known outcome (its classified ones whose outcome is not unclear)
         ("success_trend", "raw"), ("success_trend", "reweighted"),
+        # a month's sessions with an inferable occupation (its group: n / share of a released cell above 0)
+        ("occupations_by_month", "share_where_inferable"),
     ),
 }
 
