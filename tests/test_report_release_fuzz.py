@@ -507,10 +507,10 @@ def test_the_audit_reads_a_mode_of_a_month_less_its_index_cell(tmp_path: Path, m
 
     real = figures._few_lacking
 
-    def no_cells(ctx: figures.Context, lacking: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    def no_cells(ctx: figures.Context, lacking: np.ndarray, group: np.ndarray, n: int, **kw: bool) -> np.ndarray:
         # value by mode's (mode, month) cells (modes x 2 months; the modes and the months are fewer): none found few,
         # as before the fix; its months and modes as they are
-        return np.zeros(n, dtype=bool) if n > len(figures.MODE_KEYS) else real(ctx, lacking, group, n)
+        return np.zeros(n, dtype=bool) if n > len(figures.MODE_KEYS) else real(ctx, lacking, group, n, **kw)
 
     monkeypatch.setattr(figures, "_few_lacking", no_cells)
     with pytest.raises(ReleaseAuditFailed) as e:

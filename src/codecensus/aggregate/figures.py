@@ -1346,12 +1346,24 @@ def _untimed_lone_month(ctx: Context, t: pd.DataFrame, variable: str, population
     return str(line.sort_values(["n_sessions", "month"]).iloc[0]["month"])
 
 
-def _few_lacking(ctx: Context, lacking: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+def _few_lacking(ctx: Context, lacking: np.ndarray, group: np.ndarray, n: int, *, together: bool = False,
+                 ) -> np.ndarray:
     """For each of ``n`` groups (``group``: each session's, -1 none) whether its sessions that are ``lacking`` (a
-    value, a share) are some but fail the thresholds: a released count of the group beside one of its sessions not
-    lacking gives them (:func:`_few_left_out`, group by group)."""
+    value, a share, a known outcome) are some but fail the thresholds: a released count of the group beside one of
+    its sessions not lacking gives them (:func:`_few_left_out`, group by group).
+
+    ``together``: where the groups so found are withheld by a line whose total is released (success trend's raw n
+    less its released months gives their sessions not lacking), their lacking sessions together must pass too: the
+    other groups with the most such sessions join them, one at a time, until they do (or none is left)."""
     s, u = ctx.boot.population(np.where(lacking, group, -1), n)
-    return (np.asarray(s) > 0) & ~ctx.passes(u, s)
+    few = (np.asarray(s) > 0) & ~np.asarray(ctx.passes(u, s), dtype=bool)
+    while together and few.any():
+        js, ju = ctx.boot.population(np.where(lacking & np.isin(group, np.flatnonzero(few)), 0, -1), 1)
+        left = np.flatnonzero(~few & (np.asarray(s) > 0))
+        if bool(ctx.passes(ju[0], js[0])) or not len(left):
+            break
+        few[left[int(np.argmax(np.asarray(s)[left]))]] = True
+    return few
 
 
 def _work_modes_untimed_months(ctx: Context) -> frozenset[str]:
@@ -2437,20 +2449,10 @@ def fig_success_trend(ctx: Context) -> Figure:
 def _few_unclear_months(ctx: Context, hit: np.ndarray, mi: np.ndarray) -> set[str]:
     """The months of the success trend whose known sessions are withheld because its classified sessions less them
     (``hit``: the classified ones whose outcome is unclear) are some but fail the thresholds; with them, the shown
-    months with the most such sessions, until those of all the months taken pass together (none: empty)."""
-    M = len(ctx.data.months)
-    s, u = ctx.boot.population(np.where(hit & (mi >= 0), mi, -1), M)
-    gone = {ctx.data.months[i] for i in range(M) if s[i] > 0 and not bool(ctx.passes(u[i], s[i]))}
-    while gone:
-        at = np.isin(mi, [ctx.data.months.index(m) for m in gone]) & hit
-        js, ju = ctx.boot.population(np.where(at, 0, -1), 1)
-        if bool(ctx.passes(ju[0], js[0])):
-            break
-        left = [i for i in range(M) if ctx.data.months[i] not in gone and s[i] > 0]
-        if not left:
-            break
-        gone.add(ctx.data.months[max(left, key=lambda i: int(s[i]))])
-    return gone
+    months with the most such sessions, until those of all the months taken pass together (none: empty):
+    :func:`_few_lacking` over the months, ``together``."""
+    few = _few_lacking(ctx, hit, mi, len(ctx.data.months), together=True)
+    return {m for m, f in zip(ctx.data.months, few, strict=True) if f}
 
 
 _KNOWN_N_WITHHELD = ("n withheld: it is the classified sessions with a known outcome, and the classified sessions "
