@@ -87,3 +87,25 @@ def test_a_month_two_lines_give_is_read_with_each_line() -> None:
     assert problems == [
         "figure work_modes_by_month (share_of_sessions): work_modes's n less the groups of its 1 released month "
         "(n / share) and success_trend's raw of 2025-12: 27 sessions of 1 user, below 5 users"], problems
+
+
+def test_a_share_of_0_gives_no_group_of_its_month() -> None:
+    """Occupations by month releases 2025-10 (sessions 0-59, one occupation: share 1) and of 2025-11 (60-99, another
+    occupation's, withheld) only an empty cell (share 0, n 0); 100-111 have no time. A share of 0 gives no n / share, so 2025-11's group is not
+    known: the classified sessions (112) less the groups a reader has leave 52 sessions, which pass. The audit read
+    every released cell's group, 0s too, and refused the 12 without a time (of one user) as that difference."""
+    pol = ReleasePolicy()
+    cov = Figure("coverage", "x", "", pd.DataFrame([_row(dimension="all", level="all", variable="classified sessions",
+                                                         value=112.0, n_users=55, n_sessions=112, suppressed=False,
+                                                         _sessions=_ix(0, 112))]), ["dimension", "level"], "count")
+    occ = Figure("occupations", "x", "", pd.DataFrame([
+        _row(occupation="15", variable=v, value=None, n_users=None, n_sessions=None, suppressed=True)
+        for v in ("share_of_sessions", "share_where_inferable")]), ["occupation"], "share")
+    rows = [_row(month="2025-10", occupation="15", variable="share_where_inferable", value=1.0, n_users=40,
+                 n_sessions=60, suppressed=False, _sessions=_ix(0, 60), _den_sessions=_ix(0, 60)),
+            _row(month="2025-11", occupation="13", variable="share_where_inferable", value=None, n_users=None,
+                 n_sessions=None, suppressed=True),
+            _row(month="2025-11", occupation="11", variable="share_where_inferable", value=0.0, n_users=0,
+                 n_sessions=0, suppressed=False, _sessions=_ix(0, 0), _den_sessions=_ix(60, 100))]
+    by_month = Figure("occupations_by_month", "x", "", pd.DataFrame(rows), ["month", "occupation"], "share")
+    assert audit_release([cov, occ, by_month], pol, users=_users(1)) == []

@@ -689,6 +689,8 @@ def _key_total(figs: dict[str, Figure], by_id: dict[str, pd.DataFrame], policy: 
         same = next((g for g in RELEASE_SAME_MONTHS.get(tfig, ()) if tvar in g), (tvar,)) if scol == "_sessions" \
             else (tvar,)
         rows = pd.concat([_released(t, v) for v in same]) if t is not None else None
+        if rows is not None and scol == "_den_sessions":  # a group is n / share: a share of 0 gives none
+            rows = rows[rows["value"].astype(float) > 0]
         return name, None if rows is None or rows.empty else _union(_col(rows, scol))
     name = f"{tfig}'s {tvar} ({tcol}={tvalue})"
     row = _released_row(by_id, tfig, tvar, tcol, tvalue) if scol == "_sessions" else None
