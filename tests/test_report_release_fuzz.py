@@ -698,6 +698,61 @@ def test_a_month_work_modes_by_month_gives_no_group_of_is_withheld_by_occupation
     assert audit_release(comp.figures, comp.policy) == []
 
 
+def _unvalued_in_two_months(s: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
+    """3 classified sessions without a value in 2025-11 (too few alone) and 20 in 2025-12 (they pass)."""
+    month = _month_of(s, f)
+    at = np.concatenate([np.flatnonzero(month == "2025-11")[:3], np.flatnonzero(month == "2025-12")[:20]])
+    f = f.copy()
+    f.loc[f.index[at], ["value_hours", "value_soc", "value_usd"]] = None
+    return f
+
+
+def _joint_value_gap(by: dict[str, Any]) -> float:
+    """Work modes by month's groups of the months value by month withholds, less value by month's n less its released
+    months (their sessions with a value): their classified sessions without a value together."""
+    v = by["value_by_month"]
+    t = v.table
+    raw = t[(t["variable"] == "raw") & ~t["suppressed"].astype(bool)]
+    hidden = sorted(set(t["month"]) - set(raw["month"]))
+    groups = _month_groups(by["work_modes_by_month"].table, "share_of_sessions")
+    assert set(hidden) <= set(groups.index), (hidden, groups)
+    return float(groups.reindex(hidden).sum() - (v.n_sessions - raw["n_sessions"].astype(float).sum()))
+
+
+def test_the_months_value_by_month_withholds_for_few_sessions_without_a_value_pass_together(tmp_path: Path) -> None:
+    """Value by month withheld 2025-11 (its 3 classified sessions without a value) with a complementary month, 2025-10,
+    which has none: its n (777, released: the 23 without a value pass as a whole) less the released month's raw n is
+    those months' sessions with a value, and work modes by month's groups of them less that gave the 3 (188 + 248 -
+    433; the audit passed the report). The months whose such sessions are few join others until they pass together
+    (_few_lacking, together), as the success trend's months do."""
+    comp = _compute(tmp_path, _unvalued_in_two_months, users=60, sessions=800, months=3)
+    by = _by(comp)
+    assert by["value_by_month"].n_sessions > 0
+    gap = _joint_value_gap(by)
+    assert not 0 < gap < 10, gap
+
+
+def test_the_audit_reads_the_months_value_by_month_withholds_against_their_groups(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same store with value by month's months as they were (each month's sessions without a value read alone):
+    work modes by month's groups of the months it withholds less its n less its released month give the 3 sessions,
+    and the audit refuses the report (it passed it before)."""
+    import codecensus.aggregate.figures as figures
+
+    def alone(ctx: figures.Context) -> frozenset[str]:
+        month = np.where(figures._facet_df(ctx).to_numpy(), figures._codes(ctx.data.df["month"], ctx.months), -1)
+        few = figures._few_lacking(ctx, ~np.isfinite(ctx.data.df["value_usd"].to_numpy(dtype=np.float64)), month,
+                                   len(ctx.months))
+        return frozenset(m for m, f in zip(ctx.months, few, strict=True) if f)
+
+    monkeypatch.setattr(figures, "_value_gap_months", alone)
+    with pytest.raises(ReleaseAuditFailed) as e:
+        _compute(tmp_path, _unvalued_in_two_months, users=60, sessions=800, months=3)
+    msg = str(e.value)
+    assert ("figure work_modes_by_month (share_of_sessions): the groups of 2025-10, 2025-11 (n / share) less "
+            "value_by_month's n less value_by_month's released months gives 3 sessions, below the thresholds") in msg, msg
+
+
 def test_a_month_whose_only_released_cells_are_0s_is_not_taken_as_given(tmp_path: Path) -> None:
     """Fuzz seed 5013 (13 sessions without a time): occupations by month released of 2026-02 only empty cells (0s),
     which give no n / share. Counted as given, that month's sessions were left out of the rest beside the inferable

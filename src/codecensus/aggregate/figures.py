@@ -1384,11 +1384,14 @@ def _value_gap_months(ctx: Context) -> frozenset[str]:
     """The months whose classified sessions without a value are some but fail the thresholds: a month's classified
     sessions (work modes by month: a released cell's n / share, :data:`RELEASE_MONTH_INSIDE`) less its sessions with a
     value (value by month's raw row's n, value by mode's index cells of the month added up) give them. Value by month
-    and value by mode withhold these months (decided once, shared)."""
+    and value by mode withhold these months (decided once, shared), with the months of the most such sessions until
+    those of the months taken pass together: the figure's n less its released months is the withheld months' sessions
+    with a value, and work modes by month's groups of them less that their classified sessions without one (a month's
+    3, withheld with a complementary month that had none, gave those 3 so)."""
     if "value_gap_months" not in ctx.decided:
         month = np.where(_facet_df(ctx).to_numpy(), _codes(ctx.data.df["month"], ctx.months), -1)
         lacking = ~np.isfinite(ctx.data.df["value_usd"].to_numpy(dtype=np.float64))
-        few = _few_lacking(ctx, lacking, month, len(ctx.months))
+        few = _few_lacking(ctx, lacking, month, len(ctx.months), together=True)
         ctx.decided["value_gap_months"] = frozenset(m for m, f in zip(ctx.months, few, strict=True) if f)
     return ctx.decided["value_gap_months"]
 

@@ -839,6 +839,8 @@ def _audit_month_groups(figures: list[Figure], by_id: dict[str, pd.DataFrame], p
                     problems += _derived_problems(head, what, rest, policy, users)
                 else:
                     options.setdefault(m, []).append((lname, x))
+        problems += _withheld_line_gaps(figs, by_id, policy, users, head, groups,
+                                        RELEASE_MONTH_INSIDE.get((fid, var), ()))
         if not groups and not options:
             continue
         seen: list[np.ndarray] = []
@@ -866,6 +868,43 @@ def _audit_month_groups(figures: list[Figure], by_id: dict[str, pd.DataFrame], p
                 if found:  # (one combination that leaks names the total's problem)
                     problems += found
                     break
+    return problems
+
+
+def _withheld_line_gaps(figs: dict[str, Figure], by_id: dict[str, pd.DataFrame], policy: ReleasePolicy,
+                        users: _Users | None, head: str, groups: dict[str, np.ndarray | None],
+                        lines: Iterable[tuple[str, str]]) -> list[str]:
+    """A line inside a share series' month groups (:data:`RELEASE_MONTH_INSIDE`) whose total another count gives
+    (:data:`RELEASE_LINE_WHOLES`: value by month's n): the total less the line's released months is its sessions of
+    the months it withholds (and of those without a time); where those are all inside the groups the series gives of
+    those months, the groups less them are the months' sessions the line leaves out (their classified sessions without
+    a value), which must be none or pass (sessions; with ``users``, distinct users too)."""
+    problems: list[str] = []
+    done: set[tuple[str, tuple[str, ...]]] = set()
+    for lfig, lvar in lines:
+        same = next((g for g in RELEASE_SAME_MONTHS.get(lfig, ()) if lvar in g), (lvar,))
+        if (lfig, same) in done or (lfig, lvar) not in RELEASE_LINE_WHOLES:
+            continue
+        done.add((lfig, same))
+        by_month = _month_lines(by_id, [(lfig, v) for v in same])
+        if by_month is None:
+            continue
+        released = _union(x for _name, xs in by_month for x in xs.values())
+        months = {m for _name, xs in by_month for m in xs}
+        hidden = sorted(m for m in groups if m not in months)
+        if not hidden or released is None:
+            continue
+        inside = _union(groups[m] for m in hidden)
+        for total in RELEASE_LINE_WHOLES[(lfig, lvar)]:
+            parts = [_key_total(figs, by_id, policy, tf, tv, tc, tval, "_sessions") for tf, tv, tc, tval in total]
+            if any(x is None for _n, x in parts):
+                continue
+            rest_of_line = _minus(_union(x for _n, x in parts), released)
+            if rest_of_line is None or not len(rest_of_line) or inside is None or len(_minus(rest_of_line, inside)):
+                continue  # nothing withheld, or sessions outside those groups: no count of the months' gap
+            what = (f"the groups of {', '.join(hidden)} (n / share) less {' with '.join(n for n, _x in parts)} less "
+                    f"{lfig}'s released months")
+            problems += _derived_problems(head, what, _minus(inside, rest_of_line), policy, users)
     return problems
 
 
