@@ -765,3 +765,18 @@ def test_a_month_whose_only_released_cells_are_0s_is_not_taken_as_given(tmp_path
     shown = t[~t["suppressed"].astype(bool)].groupby("month").size()
     assert set(shown.index) == set(t["month"]), shown
     assert audit_release(figs, policy, users=users) == []
+
+
+def test_a_figure_n_less_the_month_groups_of_its_sessions_withholds_it(tmp_path: Path) -> None:
+    """Fuzz seed 6038 (gaps in one mode's sessions of one month; 12 sessions without a time, none with a value): work
+    modes by month gives every month's group, and value by month's n (its sessions with a value, all with a time) less
+    them gave the 8 classified sessions of 2026-01 without a value (work modes' n less it, 20 with those without a
+    time, passed); value by mode's n and success trend's (its sessions with a known outcome) likewise. The audit
+    found it as the groups of the two months value by month withholds less its n less its released months. Those n's
+    are withheld now (_month_group_population)."""
+    from fuzz_release import draw, figures_of
+
+    figs, policy, users = figures_of(draw(np.random.default_rng(6038), 6038), tmp_path)
+    by = {f.id: f for f in figs if f.available}
+    assert by["value_by_month"].n_sessions == 0 and by["success_trend"].n_sessions == 0
+    assert audit_release(figs, policy, users=users) == []

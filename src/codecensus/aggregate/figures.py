@@ -1109,19 +1109,41 @@ def _few_left_out(ctx: Context, inner: np.ndarray, outers: Sequence[np.ndarray])
     return out
 
 
-def _gap_populations(ctx: Context) -> list[np.ndarray]:
+def _gap_populations(ctx: Context, inner: np.ndarray | None = None) -> list[np.ndarray]:
     """The classified sessions, and of them those with each field a session can lack (a value, a planning share, an
     execution share), whose counts figures release (value by month's and value by mode's n; decisions' n and each
     kind's median and mean n). One of these inside another (in this store: the sessions without a value all without
     decision shares too) beside it gives the sessions of the outer one not in it, whatever the fields: a figure whose
     count is one of them takes the others as outer populations of :func:`_few_left_out` (value by month's n, 2,418
-    sessions with a value, less decisions', those with a planning share among them, gave 8 of 3 users)."""
+    sessions with a value, less decisions', those with a planning share among them, gave 8 of 3 users).
+
+    With ``inner`` (the figure's own sessions), the groups work modes by month gives of the months ``inner`` has
+    sessions in (:func:`_month_group_population`) too."""
     df = ctx.data.df
     out = [_facet_df(ctx).to_numpy()]
     for col in ("value_usd", "user_planning_pct", "user_execution_pct"):
         if col in df:
             out.append(out[0] & np.isfinite(df[col].to_numpy(dtype=np.float64)))
-    return out
+    return out + (_month_group_population(ctx, inner) if inner is not None else [])
+
+
+def _month_group_population(ctx: Context, inner: np.ndarray) -> list[np.ndarray]:
+    """The classified sessions (a mode) of the months ``inner`` (a figure's sessions) has sessions in, where work modes
+    by month gives each of those months' groups (n / share) and ``inner`` has none without a time: the sum of those
+    groups less ``inner``'s count is that union's sessions not in ``inner`` (fuzz seed 6038: 8 classified sessions
+    without a value, all of one month, the 12 without a time all without one: value by month's n less the months'
+    groups gave them, where work modes' n less it, 20, passed). Empty otherwise."""
+    df = ctx.data.df
+    month = df["month"]
+    if not bool(inner.any()) or bool((inner & month.isna().to_numpy()).any()):
+        return []
+    if "work_modes_given_months" not in ctx.decided:
+        fig_work_modes_by_month(ctx)  # (decides it; unavailable: none)
+    given = ctx.decided.get("work_modes_given_months", frozenset())
+    at = set(month[inner].dropna())
+    if not at or not at <= given:
+        return []
+    return [(_codes(df["mode"], MODE_KEYS) >= 0) & month.isin(at).to_numpy()]
 
 
 def fig_work_modes(ctx: Context) -> Figure:
@@ -1233,6 +1255,7 @@ def fig_work_modes_by_month(ctx: Context) -> Figure:
     # of the months it gives no group of (withheld whole, or as complements of the modes' cells without a time), where
     # the classified sessions without a time are some but few, those the lines inside its groups withhold too
     given = t[~t["suppressed"].astype(bool) & (pd.to_numeric(t["value"], errors="coerce").fillna(0) > 0)]
+    ctx.decided["work_modes_given_months"] = frozenset(given["month"])
     ctx.decided["work_modes_untimed_months"] = _lines_untimed_months(ctx, mode >= 0, mi,
                                                                      set(ctx.months) - set(given["month"]))
     # its n: the classified sessions, with those without a time (work modes' n); see _untimed_n
@@ -1433,7 +1456,7 @@ def fig_value_by_month(ctx: Context) -> Figure:
     base = info.get("base_month", "the first month")
     n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals), 0, -1), 1)
     notes: list[str] = []
-    if _few_left_out(ctx, np.isfinite(vals), _gap_populations(ctx)):
+    if _few_left_out(ctx, np.isfinite(vals), _gap_populations(ctx, np.isfinite(vals))):
         n_s, n_u = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
         notes.append("n withheld: it is the classified sessions with a value, and the classified sessions (released) "
                      "less it would give those without one, fewer than the thresholds allow (or another released "
@@ -1466,7 +1489,7 @@ def fig_value_by_mode(ctx: Context) -> Figure:
     # its sessions (the n, the modes' sum) are classified sessions with a value: the classified sessions (released)
     # less them are those without one; too few, they are a withheld cell of each line over the modes (no row shown)
     # and the n is withheld
-    left_out = _few_left_out(ctx, np.isfinite(vals) & (mode >= 0), _gap_populations(ctx))
+    left_out = _few_left_out(ctx, np.isfinite(vals) & (mode >= 0), _gap_populations(ctx, np.isfinite(vals) & (mode >= 0)))
     # a mode's cell here beside its cell in work modes (its classified sessions) gives its sessions without a value:
     # where those are some but too few, the mode's cells here are withheld (RELEASE_NESTED_CELLS)
     few_at = _few_lacking(ctx, ~np.isfinite(vals), mode, K)
@@ -2095,7 +2118,7 @@ def fig_decisions(ctx: Context) -> Figure:
         # classified sessions (released), or another released count that holds them (_gap_populations), give those
         # without one: where they are some but fail the thresholds, the kind is withheld whole (every row gives its
         # total)
-        if _few_left_out(ctx, has, _gap_populations(ctx)):
+        if _few_left_out(ctx, has, _gap_populations(ctx, has)):
             withheld.append(kind)
             for r in line:
                 r["force_suppress"] = True
@@ -2142,7 +2165,7 @@ def fig_actions_by_decisions(ctx: Context) -> Figure:
         e = ctx.boot.mean(b, app, len(labels))
         line = _rows([{"kind": kind, "bin": lb} for lb in labels], "actions_per_prompt", e, *e.ci(ctx.level),
                       partition_total=float(((b >= 0) & np.isfinite(app)).sum()), partition=kind)
-        few[kind] = _few_left_out(ctx, (b >= 0) & np.isfinite(app), _gap_populations(ctx))
+        few[kind] = _few_left_out(ctx, (b >= 0) & np.isfinite(app), _gap_populations(ctx, (b >= 0) & np.isfinite(app)))
         # each such group is a withheld cell of the line (a partition of its own with the bins: complementary
         # suppression withholds bins with it until they pass together); no row is shown. The line's sum is then no
         # count a reader has (the figure's n is withheld), so its bins are no partition of their own.
@@ -2431,7 +2454,10 @@ def fig_success_trend(ctx: Context) -> Figure:
         t = _finish(ctx, rows, ["month"], across="variable")
     n_s, n_u = ctx.boot.population(np.where(known, 0, -1), 1)
     notes: list[str] = []
-    if outcome_small:
+    # the classified sessions of the months its sessions are in (work modes by month's groups) less it: the classified
+    # ones of those months whose outcome is unclear (fuzz seed 6038: 8), where it has none without a time
+    known_n_small = bool(_few_left_out(ctx, known, _month_group_population(ctx, known)))
+    if outcome_small or known_n_small:
         n_s, n_u = np.zeros(1, np.int64), np.zeros(1, np.int64)
         notes.append(_KNOWN_N_WITHHELD)
     if cut is not None:
@@ -2446,7 +2472,7 @@ def fig_success_trend(ctx: Context) -> Figure:
         t, ["month"], "share",
         subtitle="Is success changing, or only the mix of work? The reweighted line holds the mix fixed.",
         n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info, notes=notes,
-        sessions=None if outcome_small else _session_rows(known),
+        sessions=None if outcome_small or known_n_small else _session_rows(known),
     )
 
 
