@@ -81,6 +81,8 @@ KNOWN: list[Case] = [
          focus_on="undecided,untimed,abstained", focus_n=21),
     Case(users=119, sessions=2507, months=10, seed=2129, unclear_kept=1, abstain_every=2, rare_occupation=13,
          unvalued=6, all_inferable=True, focus="month", focus_on="undecided,untimed,unclear", focus_n=11),
+    Case(users=100, sessions=1672, months=4, seed=6038, reasons=True, focus="cell",
+         focus_on="undecided,unvalued,untimed,abstained,unclear", focus_n=20),
 ]
 
 

@@ -100,7 +100,7 @@ def test_a_month_work_modes_by_month_withholds_but_value_by_month_releases_is_ch
     assert audit_release([wm, _wmbm(shown)], pol, users=users) == []
     problems = audit_release([wm, _wmbm(shown), _vbm({"2025-12": (100, 124)})], pol, users=users)
     assert any(p.startswith("figure work_modes_by_month (share_of_sessions): work_modes's n less the groups of its "
-                            "2 released months (n / share) and the sessions other figures release of 2025-12")
+                            "2 released months (n / share) and value_by_month's raw of 2025-12")
                and "6 sessions of 1 user" in p for p in problems), problems
     # a month both release: its group less the line's sessions of it (classified sessions without a value)
     problems = audit_release([_wmbm({**shown, "2025-12": (100, 130)}), _vbm({"2025-12": (100, 124)})], pol,

@@ -970,15 +970,16 @@ def _untimed_months(ctx: Context, t: pd.DataFrame, variable: str, population: np
     sum), the months with the fewest sessions are withheld, one after the other, until they pass with them. Empty
     when nothing leaks.
 
-    A month counts as given when the series releases any cell of it, a share of 0 too: the audit reads every released
-    cell's group (:data:`RELEASE_NESTED_TOTALS`: the classified sessions less occupations by month's released months'
-    groups), and a month whose only released cells were 0s (its occupations' cells withheld, the empty ones released)
-    left the sessions without a time alone there (9 of a store whose every occupation was inferable, 4 of 4 users)."""
+    A month counts as given when the series releases a share above 0 of it: a share of 0 (an empty cell, n 0) gives
+    no n / share, so a month whose only released cells are 0s keeps its group unknown (the audit reads none either,
+    :data:`RELEASE_NESTED_TOTALS`). Before, both counted such a month as given, and the months with the fewest
+    sessions were withheld whole for a rest that had that month's sessions too (fuzz seed 5013: 2025-10, 17 cells)."""
     if "month" not in t or not bool(population.any()):
         return frozenset()
     df = ctx.data.df
     rows = t[(t["variable"] == variable) & ~t["suppressed"].astype(bool)]
-    shown = pd.to_numeric(rows["value"], errors="coerce").notna() & pd.to_numeric(rows["n_sessions"], errors="coerce").notna()
+    shown = (pd.to_numeric(rows["value"], errors="coerce").fillna(0) > 0) & pd.to_numeric(rows["n_sessions"],
+                                                                                        errors="coerce").notna()
     given = set(rows.loc[shown, "month"].dropna())
     given &= set(ctx.months)
     month = df["month"]
@@ -1054,10 +1055,13 @@ def fig_occupations_by_month(ctx: Context, top: int = 6) -> Figure:
     t = _finish(ctx, rows, ["month", "occupation", "occupation_label"], across="occupation")
     # until no month is added: withholding some months can release others that the first pass withheld as complements
     # (2025-10's 14 sessions not inferable went back for 2026-02's 6, which then stood with the 2 without a time: 8)
-    # and the months whose groups would give the inferable sessions without a time (see _untimed_months)
+    # and the months whose groups would give the inferable sessions without a time (see _untimed_months), and those
+    # work modes by month gives no group of that the lines inside its groups withhold (_work_modes_untimed_months: a
+    # month's group here is its classified sessions with an inferable occupation)
     t = _withhold_months_until_stable(
         rows, t, len(months),
-        lambda t: _not_inferable_months_to_withhold(ctx, t) | _untimed_months(ctx, t, "share_where_inferable", occ >= 0),
+        lambda t: (_not_inferable_months_to_withhold(ctx, t) | _untimed_months(ctx, t, "share_where_inferable", occ >= 0)
+                   | _work_modes_untimed_months(ctx)),
         lambda: _finish(ctx, rows, ["month", "occupation", "occupation_label"], across="occupation"))
     # chart the largest groups only (the table keeps all)
     totals = pd.Series(occ[occ >= 0]).value_counts()
@@ -1105,19 +1109,41 @@ def _few_left_out(ctx: Context, inner: np.ndarray, outers: Sequence[np.ndarray])
     return out
 
 
-def _gap_populations(ctx: Context) -> list[np.ndarray]:
+def _gap_populations(ctx: Context, inner: np.ndarray | None = None) -> list[np.ndarray]:
     """The classified sessions, and of them those with each field a session can lack (a value, a planning share, an
     execution share), whose counts figures release (value by month's and value by mode's n; decisions' n and each
     kind's median and mean n). One of these inside another (in this store: the sessions without a value all without
     decision shares too) beside it gives the sessions of the outer one not in it, whatever the fields: a figure whose
     count is one of them takes the others as outer populations of :func:`_few_left_out` (value by month's n, 2,418
-    sessions with a value, less decisions', those with a planning share among them, gave 8 of 3 users)."""
+    sessions with a value, less decisions', those with a planning share among them, gave 8 of 3 users).
+
+    With ``inner`` (the figure's own sessions), the groups work modes by month gives of the months ``inner`` has
+    sessions in (:func:`_month_group_population`) too."""
     df = ctx.data.df
     out = [_facet_df(ctx).to_numpy()]
     for col in ("value_usd", "user_planning_pct", "user_execution_pct"):
         if col in df:
             out.append(out[0] & np.isfinite(df[col].to_numpy(dtype=np.float64)))
-    return out
+    return out + (_month_group_population(ctx, inner) if inner is not None else [])
+
+
+def _month_group_population(ctx: Context, inner: np.ndarray) -> list[np.ndarray]:
+    """The classified sessions (a mode) of the months ``inner`` (a figure's sessions) has sessions in, where work modes
+    by month gives each of those months' groups (n / share) and ``inner`` has none without a time: the sum of those
+    groups less ``inner``'s count is that union's sessions not in ``inner`` (fuzz seed 6038: 8 classified sessions
+    without a value, all of one month, the 12 without a time all without one: value by month's n less the months'
+    groups gave them, where work modes' n less it, 20, passed). Empty otherwise."""
+    df = ctx.data.df
+    month = df["month"]
+    if not bool(inner.any()) or bool((inner & month.isna().to_numpy()).any()):
+        return []
+    if "work_modes_given_months" not in ctx.decided:
+        fig_work_modes_by_month(ctx)  # (decides it; unavailable: none)
+    given = ctx.decided.get("work_modes_given_months", frozenset())
+    at = set(month[inner].dropna())
+    if not at or not at <= given:
+        return []
+    return [(_codes(df["mode"], MODE_KEYS) >= 0) & month.isin(at).to_numpy()]
 
 
 def fig_work_modes(ctx: Context) -> Figure:
@@ -1151,7 +1177,8 @@ def fig_work_modes(ctx: Context) -> Figure:
 
 def _lines_untimed_months(ctx: Context, classified: np.ndarray, mi: np.ndarray, ungiven: set[str]) -> frozenset[str]:
     """Of the months work modes by month gives no group of (``ungiven``), those the lines inside its groups
-    (:data:`RELEASE_MONTH_INSIDE`: value by month, value by mode, success trend) withhold whole: work modes' n less
+    (:data:`RELEASE_MONTH_INSIDE`: value by month, value by mode, success trend, occupations by month) withhold whole:
+    work modes' n less
     the released months' groups and the lines' sessions of the other months is the classified sessions without a
     time with, for each such month, its classified sessions the lines do not release, which must be none or pass.
 
@@ -1159,7 +1186,10 @@ def _lines_untimed_months(ctx: Context, classified: np.ndarray, mi: np.ndarray, 
     to withhold gives all its classified sessions with a value (value by month's raw row; value by mode's index cells
     are among them) where those pass the thresholds, and all its sessions with a known outcome (success trend's raw
     row) where those pass, and all its sessions with an outcome where its unclear ones pass (success trend's unclear
-    share above 0: its n / share), the union of them (a cell below the thresholds is never released; a line that
+    share above 0: its n / share), and all its sessions with an inferable occupation where those pass (occupations by
+    month's group, n / share: a store whose 8 classified sessions without a time were all not inferable released
+    the month work modes by month withheld for them, all of whose sessions were inferable), the union of them (a cell
+    below the thresholds is never released; a line that
     withholds more only leaves the reader more sessions, which pass where fewer do). Where the sessions without a
     time are some but fail the thresholds and that least rest fails too, months are withheld, the most sessions the
     lines could give first (the fewest months), until it passes. Before, every such month was withheld (the real
@@ -1175,6 +1205,7 @@ def _lines_untimed_months(ctx: Context, classified: np.ndarray, mi: np.ndarray, 
     unclear = (out == "unclear").fillna(False).to_numpy()
     valued = np.isfinite(df["value_usd"].to_numpy(dtype=np.float64)) if "value_usd" in df else np.zeros(len(df), bool)
     valued &= _facet_df(ctx).to_numpy()  # (value by month's and value by mode's sessions)
+    inferable = _codes(df["occupation"], SOC_KEYS) >= 0  # (occupations by month's groups)
 
     def passing(x: np.ndarray) -> np.ndarray:
         s, u = ctx.boot.population(np.where(x, 0, -1), 1)
@@ -1185,7 +1216,8 @@ def _lines_untimed_months(ctx: Context, classified: np.ndarray, mi: np.ndarray, 
         if m in months:
             here = mi == months.index(m)
             with_outcome = (known | unclear) & here if passing(unclear & here).any() else np.zeros_like(here)
-            at[m] = (classified & here, classified & (passing(valued & here) | passing(known & here) | with_outcome))
+            at[m] = (classified & here, classified & (passing(valued & here) | passing(known & here) | with_outcome
+                                                      | passing(inferable & here)))
     rest = untimed.copy()
     for x, cover in at.values():
         rest |= x & ~cover
@@ -1223,6 +1255,7 @@ def fig_work_modes_by_month(ctx: Context) -> Figure:
     # of the months it gives no group of (withheld whole, or as complements of the modes' cells without a time), where
     # the classified sessions without a time are some but few, those the lines inside its groups withhold too
     given = t[~t["suppressed"].astype(bool) & (pd.to_numeric(t["value"], errors="coerce").fillna(0) > 0)]
+    ctx.decided["work_modes_given_months"] = frozenset(given["month"])
     ctx.decided["work_modes_untimed_months"] = _lines_untimed_months(ctx, mode >= 0, mi,
                                                                      set(ctx.months) - set(given["month"]))
     # its n: the classified sessions, with those without a time (work modes' n); see _untimed_n
@@ -1337,19 +1370,32 @@ def _untimed_lone_month(ctx: Context, t: pd.DataFrame, variable: str, population
     return str(line.sort_values(["n_sessions", "month"]).iloc[0]["month"])
 
 
-def _few_lacking(ctx: Context, lacking: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+def _few_lacking(ctx: Context, lacking: np.ndarray, group: np.ndarray, n: int, *, together: bool = False,
+                 ) -> np.ndarray:
     """For each of ``n`` groups (``group``: each session's, -1 none) whether its sessions that are ``lacking`` (a
-    value, a share) are some but fail the thresholds: a released count of the group beside one of its sessions not
-    lacking gives them (:func:`_few_left_out`, group by group)."""
+    value, a share, a known outcome) are some but fail the thresholds: a released count of the group beside one of
+    its sessions not lacking gives them (:func:`_few_left_out`, group by group).
+
+    ``together``: where the groups so found are withheld by a line whose total is released (success trend's raw n
+    less its released months gives their sessions not lacking), their lacking sessions together must pass too: the
+    other groups with the most such sessions join them, one at a time, until they do (or none is left)."""
     s, u = ctx.boot.population(np.where(lacking, group, -1), n)
-    return (np.asarray(s) > 0) & ~ctx.passes(u, s)
+    few = (np.asarray(s) > 0) & ~np.asarray(ctx.passes(u, s), dtype=bool)
+    while together and few.any():
+        js, ju = ctx.boot.population(np.where(lacking & np.isin(group, np.flatnonzero(few)), 0, -1), 1)
+        left = np.flatnonzero(~few & (np.asarray(s) > 0))
+        if bool(ctx.passes(ju[0], js[0])) or not len(left):
+            break
+        few[left[int(np.argmax(np.asarray(s)[left]))]] = True
+    return few
 
 
 def _work_modes_untimed_months(ctx: Context) -> frozenset[str]:
     """Of the months work modes by month gives no group of (withheld whole so that its months' groups do not give the
     classified sessions without a time, :func:`_untimed_months`, or as complements of its cells without a time), where
     those sessions are some but too few, those :func:`_lines_untimed_months` names. The lines whose months are inside
-    those groups (:data:`RELEASE_MONTH_INSIDE`: value by month, value by mode, success trend) withhold them: a month
+    those groups (:data:`RELEASE_MONTH_INSIDE`: value by month, value by mode, success trend, occupations by month)
+    withhold them: a month
     one of them released gave nearly all its group, and work modes' n less it and the other months' groups the sessions without a
     time with the month's few without a value (fuzz seed 2129: 4 sessions of 4 users)."""
     if "work_modes_untimed_months" not in ctx.decided:
@@ -1361,11 +1407,14 @@ def _value_gap_months(ctx: Context) -> frozenset[str]:
     """The months whose classified sessions without a value are some but fail the thresholds: a month's classified
     sessions (work modes by month: a released cell's n / share, :data:`RELEASE_MONTH_INSIDE`) less its sessions with a
     value (value by month's raw row's n, value by mode's index cells of the month added up) give them. Value by month
-    and value by mode withhold these months (decided once, shared)."""
+    and value by mode withhold these months (decided once, shared), with the months of the most such sessions until
+    those of the months taken pass together: the figure's n less its released months is the withheld months' sessions
+    with a value, and work modes by month's groups of them less that their classified sessions without one (a month's
+    3, withheld with a complementary month that had none, gave those 3 so)."""
     if "value_gap_months" not in ctx.decided:
         month = np.where(_facet_df(ctx).to_numpy(), _codes(ctx.data.df["month"], ctx.months), -1)
         lacking = ~np.isfinite(ctx.data.df["value_usd"].to_numpy(dtype=np.float64))
-        few = _few_lacking(ctx, lacking, month, len(ctx.months))
+        few = _few_lacking(ctx, lacking, month, len(ctx.months), together=True)
         ctx.decided["value_gap_months"] = frozenset(m for m, f in zip(ctx.months, few, strict=True) if f)
     return ctx.decided["value_gap_months"]
 
@@ -1407,7 +1456,7 @@ def fig_value_by_month(ctx: Context) -> Figure:
     base = info.get("base_month", "the first month")
     n_s, n_u = ctx.boot.population(np.where(np.isfinite(vals), 0, -1), 1)
     notes: list[str] = []
-    if _few_left_out(ctx, np.isfinite(vals), _gap_populations(ctx)):
+    if _few_left_out(ctx, np.isfinite(vals), _gap_populations(ctx, np.isfinite(vals))):
         n_s, n_u = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
         notes.append("n withheld: it is the classified sessions with a value, and the classified sessions (released) "
                      "less it would give those without one, fewer than the thresholds allow (or another released "
@@ -1440,7 +1489,7 @@ def fig_value_by_mode(ctx: Context) -> Figure:
     # its sessions (the n, the modes' sum) are classified sessions with a value: the classified sessions (released)
     # less them are those without one; too few, they are a withheld cell of each line over the modes (no row shown)
     # and the n is withheld
-    left_out = _few_left_out(ctx, np.isfinite(vals) & (mode >= 0), _gap_populations(ctx))
+    left_out = _few_left_out(ctx, np.isfinite(vals) & (mode >= 0), _gap_populations(ctx, np.isfinite(vals) & (mode >= 0)))
     # a mode's cell here beside its cell in work modes (its classified sessions) gives its sessions without a value:
     # where those are some but too few, the mode's cells here are withheld (RELEASE_NESTED_CELLS)
     few_at = _few_lacking(ctx, ~np.isfinite(vals), mode, K)
@@ -2069,7 +2118,7 @@ def fig_decisions(ctx: Context) -> Figure:
         # classified sessions (released), or another released count that holds them (_gap_populations), give those
         # without one: where they are some but fail the thresholds, the kind is withheld whole (every row gives its
         # total)
-        if _few_left_out(ctx, has, _gap_populations(ctx)):
+        if _few_left_out(ctx, has, _gap_populations(ctx, has)):
             withheld.append(kind)
             for r in line:
                 r["force_suppress"] = True
@@ -2116,7 +2165,7 @@ def fig_actions_by_decisions(ctx: Context) -> Figure:
         e = ctx.boot.mean(b, app, len(labels))
         line = _rows([{"kind": kind, "bin": lb} for lb in labels], "actions_per_prompt", e, *e.ci(ctx.level),
                       partition_total=float(((b >= 0) & np.isfinite(app)).sum()), partition=kind)
-        few[kind] = _few_left_out(ctx, (b >= 0) & np.isfinite(app), _gap_populations(ctx))
+        few[kind] = _few_left_out(ctx, (b >= 0) & np.isfinite(app), _gap_populations(ctx, (b >= 0) & np.isfinite(app)))
         # each such group is a withheld cell of the line (a partition of its own with the bins: complementary
         # suppression withholds bins with it until they pass together); no row is shown. The line's sum is then no
         # count a reader has (the figure's n is withheld), so its bins are no partition of their own.
@@ -2405,7 +2454,10 @@ def fig_success_trend(ctx: Context) -> Figure:
         t = _finish(ctx, rows, ["month"], across="variable")
     n_s, n_u = ctx.boot.population(np.where(known, 0, -1), 1)
     notes: list[str] = []
-    if outcome_small:
+    # the classified sessions of the months its sessions are in (work modes by month's groups) less it: the classified
+    # ones of those months whose outcome is unclear (fuzz seed 6038: 8), where it has none without a time
+    known_n_small = bool(_few_left_out(ctx, known, _month_group_population(ctx, known)))
+    if outcome_small or known_n_small:
         n_s, n_u = np.zeros(1, np.int64), np.zeros(1, np.int64)
         notes.append(_KNOWN_N_WITHHELD)
     if cut is not None:
@@ -2420,27 +2472,17 @@ def fig_success_trend(ctx: Context) -> Figure:
         t, ["month"], "share",
         subtitle="Is success changing, or only the mix of work? The reweighted line holds the mix fixed.",
         n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info, notes=notes,
-        sessions=None if outcome_small else _session_rows(known),
+        sessions=None if outcome_small or known_n_small else _session_rows(known),
     )
 
 
 def _few_unclear_months(ctx: Context, hit: np.ndarray, mi: np.ndarray) -> set[str]:
     """The months of the success trend whose known sessions are withheld because its classified sessions less them
     (``hit``: the classified ones whose outcome is unclear) are some but fail the thresholds; with them, the shown
-    months with the most such sessions, until those of all the months taken pass together (none: empty)."""
-    M = len(ctx.data.months)
-    s, u = ctx.boot.population(np.where(hit & (mi >= 0), mi, -1), M)
-    gone = {ctx.data.months[i] for i in range(M) if s[i] > 0 and not bool(ctx.passes(u[i], s[i]))}
-    while gone:
-        at = np.isin(mi, [ctx.data.months.index(m) for m in gone]) & hit
-        js, ju = ctx.boot.population(np.where(at, 0, -1), 1)
-        if bool(ctx.passes(ju[0], js[0])):
-            break
-        left = [i for i in range(M) if ctx.data.months[i] not in gone and s[i] > 0]
-        if not left:
-            break
-        gone.add(ctx.data.months[max(left, key=lambda i: int(s[i]))])
-    return gone
+    months with the most such sessions, until those of all the months taken pass together (none: empty):
+    :func:`_few_lacking` over the months, ``together``."""
+    few = _few_lacking(ctx, hit, mi, len(ctx.data.months), together=True)
+    return {m for m, f in zip(ctx.data.months, few, strict=True) if f}
 
 
 _KNOWN_N_WITHHELD = ("n withheld: it is the classified sessions with a known outcome, and the classified sessions "
@@ -3009,19 +3051,21 @@ RELEASE_MONTH_GROUPS: dict[tuple[str, str], tuple[KeyTotal, ...]] = {
 # (:data:`RELEASE_MONTH_GROUPS`) by definition: (figure, share variable) -> (figure, variable) of each line, whose
 # released rows of a month give the union of their sessions (value by month's rows: the month's classified sessions
 # with a value; value by mode's index: those of the modes it releases; success trend's: its classified sessions with a
-# known outcome). A month the series withholds (to keep its
-# population's sessions without a time from following) but such a line releases gives its sessions, nearly all the
-# group where nearly every classified session has a value: each total less the largest group the released months give
-# (of the series, or of a line) must be none or pass, and so must a month's group less a line's sessions of the month
-# (its classified sessions without a value, :func:`_value_gap_months`, or whose outcome is unclear,
-# :func:`_few_unclear_months`). Checked by the report's
-# final audit.
+# known outcome), or of a share series over the months its month's group (occupations by month: its classified
+# sessions with an inferable occupation, n / share). A month the series withholds (to keep its population's sessions
+# without a time from following) but such a line releases gives its sessions, nearly all the group where nearly every
+# classified session has a value: each total less the groups the released months give (of the series, or of a line:
+# any one line of each month, as two lines' counts give no union) must be none or pass, and so must a month's group
+# less a line's sessions of the month (its classified sessions without a value, :func:`_value_gap_months`, or whose
+# outcome is unclear, :func:`_few_unclear_months`). Checked by the report's final audit.
 RELEASE_MONTH_INSIDE: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("work_modes_by_month", "share_of_sessions"): (
         ("value_by_month", "raw"), ("value_by_month", "reweighted"), ("value_by_month", "mean"),
         ("value_by_mode", "index"),
         # a month's sessions with a known outcome (its classified ones whose outcome is not unclear)
         ("success_trend", "raw"), ("success_trend", "reweighted"),
+        # a month's sessions with an inferable occupation (its group: n / share of a released cell above 0)
+        ("occupations_by_month", "share_where_inferable"),
     ),
 }
 

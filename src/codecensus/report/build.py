@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
+import math
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -687,6 +689,8 @@ def _key_total(figs: dict[str, Figure], by_id: dict[str, pd.DataFrame], policy: 
         same = next((g for g in RELEASE_SAME_MONTHS.get(tfig, ()) if tvar in g), (tvar,)) if scol == "_sessions" \
             else (tvar,)
         rows = pd.concat([_released(t, v) for v in same]) if t is not None else None
+        if rows is not None and scol == "_den_sessions":  # a group is n / share: a share of 0 gives none
+            rows = rows[rows["value"].astype(float) > 0]
         return name, None if rows is None or rows.empty else _union(_col(rows, scol))
     name = f"{tfig}'s {tvar} ({tcol}={tvalue})"
     row = _released_row(by_id, tfig, tvar, tcol, tvalue) if scol == "_sessions" else None
@@ -806,8 +810,10 @@ def _audit_month_groups(figures: list[Figure], by_id: dict[str, pd.DataFrame], p
     """A share series over the months against totals of its population other figures release
     (:data:`RELEASE_MONTH_GROUPS`): each month it gives a group of (a released cell's n / share) is that month's
     sessions of the population, so a total less those groups is the sessions without a time with those of the months
-    it gives none of, which must be none or pass (sessions; with ``users``, distinct users too). Worked out as sets of
-    sessions; a total the months' groups are not all in gives nothing by subtraction and is skipped."""
+    it gives none of, which must be none or pass (sessions; with ``users``, distinct users too). A month it gives no
+    group of that lines inside its groups release (:data:`RELEASE_MONTH_INSIDE`) takes one line's sessions of it, each
+    line in turn (:func:`_month_line_choices`: their counts give no union). Worked out as sets of sessions; a total
+    the months' groups are not all in gives nothing by subtraction and is skipped."""
     figs = {f.id: f for f in figures if f.available}
     problems: list[str] = []
     for (fid, var), specs in RELEASE_MONTH_GROUPS.items():
@@ -823,7 +829,7 @@ def _audit_month_groups(figures: list[Figure], by_id: dict[str, pd.DataFrame], p
         lines = _month_lines(by_id, RELEASE_MONTH_INSIDE.get((fid, var), ()))
         if lines is None:
             continue
-        given = dict(groups)
+        options: dict[str, list[tuple[str, np.ndarray]]] = {}  # a month it gives no group of: each line's sessions
         for lname, by_month in lines:
             for m, x in by_month.items():
                 if m in groups:
@@ -831,29 +837,99 @@ def _audit_month_groups(figures: list[Figure], by_id: dict[str, pd.DataFrame], p
                     rest = _minus(groups[m], x) if not len(_minus(x, groups[m])) else None
                     what = f"month {m}'s group (n / share) less {lname}"
                     problems += _derived_problems(head, what, rest, policy, users)
-                elif m not in given or len(x) > len(given[m]):  # (nested: the largest holds the others)
-                    given[m] = x
-        if not given:
+                else:
+                    options.setdefault(m, []).append((lname, x))
+        problems += _withheld_line_gaps(figs, by_id, policy, users, head, groups,
+                                        RELEASE_MONTH_INSIDE.get((fid, var), ()))
+        if not groups and not options:
             continue
-        shown = _union(given.values())
-        from_lines = sorted(m for m in given if m not in groups)
         seen: list[np.ndarray] = []
         for spec in specs:
             name, total = _key_total(figs, by_id, policy, *spec)
             if total is None or not len(total) or any(np.array_equal(total, x) for x in seen):
                 continue  # not released, or the same sessions as a total read before
             seen.append(total)
-            if len(_minus(shown, total)):
-                continue
-            rest = _minus(total, shown)
-            what = f"{name} less the groups of its {count_noun(len(groups), 'released month')} (n / share)" + (
-                f" and the sessions other figures release of {', '.join(from_lines)}" if from_lines else "")
-            if rest is not None and _small(len(rest), policy):
-                problems.append(_Problem(f"{head}: {what} gives {len(rest)} sessions (without a time or in the other "
-                                         "months), below the thresholds", rest))
-            if users is not None:
-                problems += users.problem(head, what, rest)
+            base = f"{name} less the groups of its {count_noun(len(groups), 'released month')} (n / share)"
+            for chosen in _month_line_choices(options):
+                shown = _union([*groups.values(), *(x for _m, _l, x in chosen)])
+                if len(_minus(shown, total)):
+                    continue
+                rest = _minus(total, shown)
+                of: dict[str, list[str]] = {}
+                for m, lname, _x in chosen:
+                    of.setdefault(lname, []).append(m)
+                what = base + "".join(f" and {lname} of {', '.join(ms)}" for lname, ms in of.items())
+                found: list[str] = []
+                if rest is not None and _small(len(rest), policy):
+                    found.append(_Problem(f"{head}: {what} gives {len(rest)} sessions (without a time or in the "
+                                          "other months), below the thresholds", rest))
+                if users is not None:
+                    found += users.problem(head, what, rest)
+                if found:  # (one combination that leaks names the total's problem)
+                    problems += found
+                    break
     return problems
+
+
+def _withheld_line_gaps(figs: dict[str, Figure], by_id: dict[str, pd.DataFrame], policy: ReleasePolicy,
+                        users: _Users | None, head: str, groups: dict[str, np.ndarray | None],
+                        lines: Iterable[tuple[str, str]]) -> list[str]:
+    """A line inside a share series' month groups (:data:`RELEASE_MONTH_INSIDE`) whose total another count gives
+    (:data:`RELEASE_LINE_WHOLES`: value by month's n): the total less the line's released months is its sessions of
+    the months it withholds (and of those without a time); where those are all inside the groups the series gives of
+    those months, the groups less them are the months' sessions the line leaves out (their classified sessions without
+    a value), which must be none or pass (sessions; with ``users``, distinct users too)."""
+    problems: list[str] = []
+    done: set[tuple[str, tuple[str, ...]]] = set()
+    for lfig, lvar in lines:
+        same = next((g for g in RELEASE_SAME_MONTHS.get(lfig, ()) if lvar in g), (lvar,))
+        if (lfig, same) in done or (lfig, lvar) not in RELEASE_LINE_WHOLES:
+            continue
+        done.add((lfig, same))
+        by_month = _month_lines(by_id, [(lfig, v) for v in same])
+        if by_month is None:
+            continue
+        released = _union(x for _name, xs in by_month for x in xs.values())
+        months = {m for _name, xs in by_month for m in xs}
+        hidden = sorted(m for m in groups if m not in months)
+        if not hidden or released is None:
+            continue
+        inside = _union(groups[m] for m in hidden)
+        for total in RELEASE_LINE_WHOLES[(lfig, lvar)]:
+            parts = [_key_total(figs, by_id, policy, tf, tv, tc, tval, "_sessions") for tf, tv, tc, tval in total]
+            if any(x is None for _n, x in parts):
+                continue
+            rest_of_line = _minus(_union(x for _n, x in parts), released)
+            if rest_of_line is None or not len(rest_of_line) or inside is None or len(_minus(rest_of_line, inside)):
+                continue  # nothing withheld, or sessions outside those groups: no count of the months' gap
+            what = (f"the groups of {', '.join(hidden)} (n / share) less {' with '.join(n for n, _x in parts)} less "
+                    f"{lfig}'s released months")
+            problems += _derived_problems(head, what, _minus(inside, rest_of_line), policy, users)
+    return problems
+
+
+def _month_line_choices(options: dict[str, list[tuple[str, np.ndarray]]], most: int = 729,
+                        ) -> Iterator[list[tuple[str, str, np.ndarray]]]:
+    """The ways a reader takes one line's sessions of each month a share series gives no group of (``options``: each
+    month's lines, named, with their sessions there), as (month, line, sessions): a count of one line beside the
+    total gives the rest, but two lines' counts of a month give no union (their overlap is not released). Only the
+    lines' largest sessions matter (one inside another leaves more: it passes where the larger does), so each month
+    offers those no other line of it holds; beyond ``most`` combinations, the largest line of each month, then each
+    month's union of them (which every combination leaves more than: a superset that passes)."""
+    per: list[list[tuple[str, str, np.ndarray]]] = []
+    for m in sorted(options):
+        xs = [(lname, x) for lname, x in options[m] if len(x)]
+        top: list[tuple[str, np.ndarray]] = []
+        for lname, x in sorted(xs, key=lambda lx: -len(lx[1])):
+            if not any(not len(_minus(x, y)) for _l, y in top):
+                top.append((lname, x))
+        if top:
+            per.append([(m, lname, x) for lname, x in top])
+    if math.prod(len(p) for p in per) <= most:
+        yield from (list(c) for c in itertools.product(*per))
+        return
+    yield [p[0] for p in per]
+    yield [(p[0][0], " or ".join(lname for _m, lname, _x in p), _union(x for _m, _l, x in p)) for p in per]
 
 
 def _nested_n(figs: dict[str, Figure], by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, tfig: str,
@@ -957,12 +1033,19 @@ def _audit_nested_cells(by_id: dict[str, pd.DataFrame], policy: ReleasePolicy, u
 
 def _month_lines(by_id: dict[str, pd.DataFrame], lines: Iterable[tuple[str, str]],
                  ) -> list[tuple[str, dict[str, np.ndarray]]] | None:
-    """Each line's released sessions by month (the union of its released rows of the month), named; None when a
-    released row carries no sessions (:func:`_audit_sessions_carried`)."""
+    """Each line's released sessions by month (the union of its released rows of the month; of a share series over
+    the months, :data:`RELEASE_MONTH_GROUPS`: the month's group, n / share of a released cell above 0), named; None
+    when a released row carries no sessions (:func:`_audit_sessions_carried`)."""
     out: list[tuple[str, dict[str, np.ndarray]]] = []
     for lfig, lvar in lines:
         t = by_id.get(lfig)
         if t is None or "month" not in t:
+            continue
+        if (lfig, lvar) in RELEASE_MONTH_GROUPS:
+            groups = _month_groups(t, lvar)
+            if any(g is None for g in groups.values()):
+                return None
+            out.append((f"{lfig}'s {lvar} (n / share)", {m: g for m, g in groups.items() if g is not None}))
             continue
         x = _released(t, lvar)
         x = x[x["month"].notna() & (pd.to_numeric(x["n_sessions"], errors="coerce") > 0)]
