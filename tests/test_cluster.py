@@ -685,3 +685,49 @@ def test_sibling_names_sharing_a_phrase_stay_distinct() -> None:
     assert len({n.lower() for n in got}) == 3 and not any("(" in n for n in got)
     assert all(n.startswith("Set up") for n in got[:2])
     assert "nginx" in got[0] and "Postgres" in got[1]
+
+
+def test_a_keyphrase_never_repeats_the_opening_verb() -> None:
+    """Real corpus: "Automate automation" (an orchestrate cluster whose summaries all say 'automation'); demo:
+    "Test pytest tests and orders". A keyphrase whose word is the verb again is dropped for the next one, or for
+    its shorter phrase without that word."""
+    texts = (["The user asked the agent to build automation (topics: automation, cron, github)."] * 4
+             + ["The user asked the agent to build automation (topics: automation, cron)."] * 2
+             + ["The user asked the agent to run tests (topics: pytest tests, orders)."] * 6)
+    labels = np.repeat(np.arange(2), 6)
+    idx = _index(texts, [[i] for i in range(12)])
+    idx.spread = N.term_spread(idx, labels, np.ones(12), 2)
+    names = N.name_level_offline(idx, texts, np.ones(12), labels, 2, [{"orchestrate": 1.0}, {"test": 1.0}])
+    assert names[0].name == "Automate cron and github"  # was "Automate automation, cron and github"
+    assert names[1].name == "Test orders and pytest"  # was "Test orders and pytest tests"
+    assert N.repeats_verb("automation", "Automate") and N.repeats_verb("pytest tests", "Test")
+    assert N.repeats_verb("fixes", "Fix") and N.repeats_verb("planning", "Plan") and N.repeats_verb("setup", "Set up")
+    assert not N.repeats_verb("pytest fixtures", "Fix") and not N.repeats_verb("testimonials", "Test")
+    assert not N.repeats_verb("automation", "Work on")
+    for nm in names.values():
+        verb = nm.name.split(" ")[0]
+        assert not any(N.repeats_verb(w, verb) for w in nm.name.split(" ")[1:]), nm.name
+        assert not any(N.repeats_verb(p, verb) for p in nm.keyphrases), nm.keyphrases
+
+
+def test_a_cluster_whose_summaries_name_no_topic_is_named_by_its_mode() -> None:
+    """Real corpus: 6 clusters were "Explain/Write/Build/Fix assorted topics"; their summaries hold no topic
+    list at all ("The user asked the agent to write prose."), so no term can name them. The name says the
+    mode's object from the summary template, and the description says no topic was named."""
+    texts = (["The user asked the agent to write prose."] * 5
+             + ["The user asked the agent to write prose (topics: grant, proposal)."] * 5
+             + ["The user asked the agent to explain or explore an existing system or codebase."] * 5)
+    labels = np.repeat(np.arange(3), 5)
+    counts = np.full(15, 4, dtype=np.int64)  # 20 sessions per mode: the template's words ('system') are no topic
+    tu = sparse.csr_matrix((np.ones(15, dtype=np.int32), (np.arange(15), np.arange(15))), shape=(15, 15))
+    tm = sparse.csr_matrix((counts, (np.arange(15), np.repeat([0, 0, 1], 5))), shape=(15, 2))
+    idx = N.build_term_index(texts, counts, tu, min_users=2, min_sessions=2, text_modes=tm)
+    idx.spread = N.term_spread(idx, labels, counts, 3)
+    modes = [{"write": 1.0}, {"write": 1.0}, {"understand": 1.0}]
+    names = N.name_level_offline(idx, texts, counts, labels, 3, modes)
+    assert names[0].name == "Write prose" and names[2].name == "Explain existing code"
+    assert "grant" in names[1].name
+    for c in (0, 2):
+        assert "assorted" not in names[c].description and "no topic word" in names[c].description
+    assert N.name_level_offline(idx, texts, counts, labels, 3, [{"build": 0.4, "fix": 0.35, "plan": 0.25}] * 3
+                                )[0].name == "Build and fix code"

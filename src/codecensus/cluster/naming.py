@@ -148,6 +148,42 @@ MODE_VERB: dict[str, str] = {
     "write": "Write",
 }
 MODE_NAME: dict[str, str] = {m.key: m.name.lower() for m in WORK_MODES}
+#: What a cluster whose summaries name no topic word is about, per dominant work mode: the object of the mode's
+#: summary template (taxonomy §2: "write new code", "explain or explore an existing system or codebase",
+#: "write prose"), so such a cluster is "Explain existing code", not "Explain assorted topics".
+MODE_OBJECT: dict[str, str] = {
+    "build": "new code",
+    "fix": "existing code",
+    "test": "code",
+    "orchestrate": "tasks",
+    "operate": "software",
+    "understand": "existing code",
+    "plan": "code changes",
+    "analyze": "data",
+    "write": "prose",
+}
+_VERB_ENDINGS = frozenset("s es d ed ing ings ion ions er ers ation ations".split()) | {""}
+
+
+def _verb_stems(verb: str) -> set[str]:
+    """The opening verb's words as stems ("Automate" → "automat", "Set up" → "set", "setup")."""
+    words = [w for w in verb.lower().split() if w not in ("and", "on", "up", "work")]
+    if verb.lower().startswith("set up"):
+        words.append("setup")
+    return {w[:-1] if w.endswith("e") else w for w in words}
+
+
+def repeats_verb(term: str, verb: str) -> bool:
+    """Whether a word of ``term`` is the opening verb again ("Automate automation", "Test pytest tests",
+    "Plan planning"): the verb's stem plus an inflection or -ion/-er ending, maybe with its last letter doubled."""
+    stems = _verb_stems(verb)
+    for w in term.lower().replace("-", " ").split():
+        for s in stems:
+            if w.startswith(s):
+                rest = w[len(s):]
+                if rest in _VERB_ENDINGS or (rest[:1] == s[-1:] and rest[1:] in _VERB_ENDINGS - {""}):
+                    return True
+    return False
 
 
 def _looks_like_path(term: str) -> bool:
@@ -331,6 +367,7 @@ def ranked_keyphrases(
     avoid: Collection[str] = (),
     min_share: float = 0.15,
     phrase_share: float = 0.5,
+    verb: str = "",
 ) -> list[Keyphrase]:
     """Ranked, non-overlapping, readable keyphrases of one cluster.
 
@@ -338,7 +375,8 @@ def ranked_keyphrases(
     are ever considered, n-grams as their words. A term's c-TF-IDF score is weighted by how concentrated it is
     (``(1 - spread)^3``, :func:`term_spread`), a :data:`WEAK_WORDS` word is never a keyphrase alone, and a term
     holding a word of ``avoid`` (the parent's name) counts half. A term scoring below ``min_share`` of the best
-    one is left out.
+    one is left out. A term with a word that repeats ``verb`` (the name's opening verb, :func:`repeats_verb`) is
+    never a keyphrase: the next one, or the phrase's shorter form without that word, names the cluster.
 
     A ranked term grows into the longer phrase its words stand in: one word more (a bigram from a word, a trigram
     from a bigram) as long as the longer allowed phrase is in at least ``phrase_share`` of the cluster's sessions
@@ -349,7 +387,8 @@ def ranked_keyphrases(
         return []
     cols, vals = row.indices, row.data
     allowed_cols = cols[index.allowed[cols]]
-    keep = index.allowed[cols] & np.array([index.terms[c] not in WEAK_WORDS for c in cols.tolist()], dtype=bool)
+    keep = index.allowed[cols] & np.array([index.terms[c] not in WEAK_WORDS and not (verb and repeats_verb(
+        index.terms[c], verb)) for c in cols.tolist()], dtype=bool)
     cols, vals = cols[keep], vals[keep].astype(np.float64)
     if len(cols) == 0:
         return []
@@ -397,7 +436,7 @@ def ranked_keyphrases(
             break
         for o in grow(c):
             stems = {_stem(x) for x in index.terms[o].split(" ")}
-            if stems & used:
+            if stems & used or (verb and repeats_verb(index.terms[o], verb)):
                 continue
             surf = surface(o)
             if surf is None:
@@ -466,6 +505,15 @@ def mode_verb(mode_mix: Mapping[str, float]) -> str:
     return "Work on"
 
 
+def mode_object(mode_mix: Mapping[str, float]) -> list[str]:
+    """What a cluster with no keyphrase is named by: its dominant mode's :data:`MODE_OBJECT` ("code" when two
+    modes share the opening verb; none for "Work on", which stays "Assorted coding work")."""
+    verb, top = mode_verb(mode_mix), _top_modes(mode_mix)
+    if verb == "Work on" or not top:
+        return []
+    return [MODE_OBJECT[top[0][0]] if verb == MODE_VERB[top[0][0]] else "code"]
+
+
 def compose_name(verb: str, phrases: Sequence[str], *, max_words: int = MAX_NAME_WORDS) -> str:
     """``verb`` + up to three phrases ("A, B and C"), at most ``max_words`` words."""
     ps = list(phrases[:3])
@@ -485,12 +533,14 @@ def compose_description(mode_mix: Mapping[str, float], phrases: Sequence[str], *
     top = _top_modes(mode_mix)
     verb = mode_verb(mode_mix).lower()
     lead = max(1, lead)
-    about = _join(list(phrases[:lead])) or "assorted topics"
+    about = _join(list(phrases[:lead])) or _join(mode_object(mode_mix)) or "assorted topics"
     first = f"Sessions in which users asked the agent to {verb} {about}." if verb != "work on" else (
         f"Sessions in which users worked with the agent on {about}."
     )
     parts = [f"{MODE_NAME.get(m, m)} {s:.0%}" for m, s in top[:3] if s >= 0.1]
     second = ("Work modes: " + ", ".join(parts)) if parts else "Mixed work modes"
+    if not phrases:
+        second += "; no topic word of its summaries can be named"
     if phrases and coverage and phrases[0] in coverage:
         second += f"; '{phrases[0]}' in {coverage[phrases[0]]:.0%} of its summaries"
     if len(phrases) > lead:
@@ -550,10 +600,10 @@ def name_level_offline(
     todo = list(range(k)) if which is None else list(which)
     ancestors = ancestors or {}
     avoid = {c: [w.lower() for n in ancestors.get(c, ()) for w in _TOKEN.findall(n)] for c in todo}
-    ranked = {c: ranked_keyphrases(index, scores, c, labels, texts, counts=counts, seed=seed, avoid=avoid[c])
-              for c in todo}
-    phrases = {c: [kp.text for kp in ranked[c]] for c in todo}
     verbs = {c: mode_verb(mode_mixes[c]) for c in todo}
+    ranked = {c: ranked_keyphrases(index, scores, c, labels, texts, counts=counts, seed=seed, avoid=avoid[c],
+                                   verb=verbs[c]) for c in todo}
+    phrases = {c: [kp.text for kp in ranked[c]] for c in todo}
     used = [name_phrases(ranked[c]) for c in todo]
     for i, c in enumerate(todo):
         taken = {n.lower() for n in ancestors.get(c, ())}
@@ -561,13 +611,13 @@ def name_level_offline(
             continue
         # no keyphrase, or the child would repeat an ancestor: name it by its own terms, also weaker ones
         more = ranked_keyphrases(index, scores, c, labels, texts, counts=counts, seed=seed, avoid=avoid[c],
-                                 min_share=0.0)
+                                 min_share=0.0, verb=verbs[c])
         own = [kp for kp in more if kp.text.lower() not in set(avoid[c])]
         if own:
             ranked[c] = [*own, *[kp for kp in ranked[c] if kp.text not in {o.text for o in own}]]
             phrases[c] = [kp.text for kp in ranked[c]]
             used[i] = name_phrases(own)
-    names = [compose_name(verbs[c], u) for c, u in zip(todo, used, strict=True)]
+    names = [compose_name(verbs[c], u or mode_object(mode_mixes[c])) for c, u in zip(todo, used, strict=True)]
     names = dedupe_names(names, [phrases[c] for c in todo], [verbs[c] for c in todo], used)
     out: dict[int, OfflineName] = {}
     for c, name, u in zip(todo, names, used, strict=True):
