@@ -731,3 +731,24 @@ def test_a_cluster_whose_summaries_name_no_topic_is_named_by_its_mode() -> None:
         assert "assorted" not in names[c].description and "no topic word" in names[c].description
     assert N.name_level_offline(idx, texts, counts, labels, 3, [{"build": 0.4, "fix": 0.35, "plan": 0.25}] * 3
                                 )[0].name == "Build and fix code"
+
+
+def test_the_offline_summary_mode_clause_names_no_topic() -> None:
+    """Real corpus: 14 orchestrate summaries say "build automation" in their mode clause and none lists
+    'automation' as a topic, yet 'automation' named three clusters ("Work on data, automation and command"): the
+    template test (a term in 80% of a mode's sessions) skips modes of fewer than 20 sessions. The mode clause is
+    dropped before terms are counted, so its words never name a cluster, while the same word in a summary's topic
+    list ('data' below) still counts."""
+    texts = ([f"The user asked the agent to repair or modify existing code (topics: {t}, login)." for t in
+              ("auth", "oauth", "session")]
+             + [f"The user asked the agent to build automation (topics: {t}, login)." for t in ("cron", "github")]
+             + ["The user asked the agent to analyse data (topics: pandas, charts)."] * 2
+             + ["The user asked the agent to write new code (topics: data, charts)."] * 3)
+    labels = np.repeat([0, 1], [5, 5])
+    idx = _index(texts, [[i] for i in range(10)])
+    idx.spread = N.term_spread(idx, labels, np.ones(10), 2)
+    names = N.name_level_offline(idx, texts, np.ones(10), labels, 2, [{"fix": 0.6, "orchestrate": 0.4},
+                                                                      {"build": 0.6, "analyze": 0.4}])
+    assert "automation" not in idx.terms and "analyse data" not in idx.terms
+    assert "automation" not in names[0].name.lower() and "login" in names[0].name
+    assert idx.allowed[idx.terms.index("data")] and "data" in names[1].keyphrases  # the topic list's 'data'

@@ -18,6 +18,7 @@ callable, so tests inject recorded answers.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections import Counter
@@ -135,6 +136,23 @@ def drop_placeholders(text: str) -> str:
     """``text`` without its redaction placeholders (each becomes one space)."""
     return _PLACEHOLDER.sub(" ", text) if "[" in text else text
 
+
+@functools.cache
+def _mode_template() -> re.Pattern[str]:
+    """The offline summary's mode clause ("The user asked the agent to analyse data"), as the classify stage
+    writes it (``classify.offline._MODE_PHRASE``), ending where its topic list or its sentence does."""
+    from codecensus.classify.offline import _MODE_PHRASE
+
+    alts = "|".join(re.escape(p) for p in sorted(_MODE_PHRASE.values(), key=len, reverse=True))
+    return re.compile(rf"\bThe user asked the agent to (?:{alts})(?=\s*\(topics:|\.?\s*$)")
+
+
+def drop_mode_template(text: str) -> str:
+    """``text`` without the offline summary's mode clause: its words ("data" of "analyse data", "automation" of
+    "build automation", "tests") say the session's work mode, which the name's opening verb says, not a topic;
+    the same word in the summary's topic list stays."""
+    return _mode_template().sub(" ", text) if "asked the agent to" in text else text
+
 # Imperative verb that opens a name, per dominant work mode (taxonomy §2).
 MODE_VERB: dict[str, str] = {
     "build": "Build",
@@ -245,13 +263,14 @@ def build_term_index(
     ``text_users`` is a (n_texts, n_users) incidence matrix (which users wrote each distinct text).
     ``text_modes`` (n_texts, n_modes) counts sessions per work mode; a term found in at least
     ``template_share`` of one mode's sessions (modes with ≥ 20 sessions) is part of that mode's
-    summary template, says nothing the name's opening verb does not, and is excluded.
+    summary template, says nothing the name's opening verb does not, and is excluded. The offline summaries'
+    mode clause is dropped before counting (:func:`drop_mode_template`), whatever the mode's size.
     """
     from sklearn.feature_extraction.text import CountVectorizer
 
     vec = CountVectorizer(analyzer=lambda t: analyze(t, ngram_max), min_df=1, dtype=np.int32)
     try:
-        x = vec.fit_transform(list(texts)).tocsr()
+        x = vec.fit_transform([drop_mode_template(t) for t in texts]).tocsr()
     except ValueError:  # empty vocabulary
         x = sparse.csr_matrix((len(texts), 0), dtype=np.int32)
         return TermIndex([], x, x.tocsc(), np.zeros(0, bool), np.zeros(0, np.int64), np.zeros(0, np.int64))
