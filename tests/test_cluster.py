@@ -752,3 +752,22 @@ def test_the_offline_summary_mode_clause_names_no_topic() -> None:
     assert "automation" not in idx.terms and "analyse data" not in idx.terms
     assert "automation" not in names[0].name.lower() and "login" in names[0].name
     assert idx.allowed[idx.terms.index("data")] and "data" in names[1].keyphrases  # the topic list's 'data'
+
+
+def test_a_word_of_few_summaries_never_enters_a_name() -> None:
+    """Real corpus: "Build commit, api and command", 'commit' and 'api' each in 4% of the cluster's summaries.
+    'webhook' is in 2 of 24 summaries (8%) but, found in no other cluster, outscores 'payments' (22 of 24, also
+    in the other cluster); it was the name's lead. A keyphrase needs 10% of the cluster's sessions to enter a
+    name; when none has that many, the one held by most sessions names the cluster."""
+    texts = (["The user asked the agent to write new code (topics: payments, login)."] * 22
+             + ["The user asked the agent to write new code (topics: webhook, login)."] * 2
+             + ["The user asked the agent to write new code (topics: payments, login)."] * 4
+             + ["The user asked the agent to write new code (topics: charts, login)."] * 16)
+    labels = np.repeat([0, 1], [24, 20])
+    idx = _index(texts, [[i] for i in range(44)])
+    idx.spread = N.term_spread(idx, labels, np.ones(44), 2)
+    names = N.name_level_offline(idx, texts, np.ones(44), labels, 2, [{"build": 1.0}] * 2)
+    assert names[0].name == "Build payments"  # was "Build webhook and payments"
+    assert "webhook" in names[0].keyphrases  # still a related term of the description
+    rare = [N.Keyphrase("webhook", 1.0, 0.04, 1), N.Keyphrase("api", 0.8, 0.07, 1), N.Keyphrase("cron", 0.5, 0.05, 1)]
+    assert N.name_phrases(rare) == ["api"]

@@ -478,15 +478,24 @@ def keyphrases(
     return [k.text for k in ranked_keyphrases(index, scores, cluster, labels, texts, **kw)]  # type: ignore[arg-type]
 
 
-def name_phrases(ranked: Sequence[Keyphrase], *, strong: float = 0.5, loose: float = 0.15) -> list[str]:
+def name_phrases(ranked: Sequence[Keyphrase], *, strong: float = 0.5, loose: float = 0.15,
+                 min_coverage: float = 0.1) -> list[str]:
     """The keyphrases a name leads with: one or two strong phrases rather than three loose words.
 
     A name led by a phrase of several words takes a second keyphrase only when it scores at least ``strong`` of
     the first and is in at least ``strong`` as many of the cluster's summaries, and never a third. A name led by a single word (summaries that list topic words, not phrases)
     keeps up to three words scoring at least ``loose`` of the first, as before: one word alone ("Write error")
-    says less than three, but a phrase among them still ends the list at two."""
+    says less than three, but a phrase among them still ends the list at two.
+
+    A keyphrase enters a name only when at least ``min_coverage`` of the cluster's sessions hold it: a word of
+    4% of them ("Build commit, api and command") describes few of its sessions however distinctive. When none
+    does, the name takes the one keyphrase held by most sessions."""
     if not ranked:
         return []
+    covered = [k for k in ranked if k.coverage >= min_coverage]
+    if not covered:
+        return [max(ranked, key=lambda k: k.coverage).text]
+    ranked = covered
     out = [ranked[0]]
     for k in ranked[1:3]:
         if k.score < (strong if ranked[0].words > 1 else loose) * ranked[0].score:
