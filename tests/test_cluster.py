@@ -771,3 +771,25 @@ def test_a_word_of_few_summaries_never_enters_a_name() -> None:
     assert "webhook" in names[0].keyphrases  # still a related term of the description
     rare = [N.Keyphrase("webhook", 1.0, 0.04, 1), N.Keyphrase("api", 0.8, 0.07, 1), N.Keyphrase("cron", 0.5, 0.05, 1)]
     assert N.name_phrases(rare) == ["api"]
+
+
+def test_a_child_is_never_named_as_its_ancestor() -> None:
+    """Real corpus: "Write grant" at depth 0 and 2, "Write folder, app and data" at depth 1 and 2: the child's
+    terms are all in its ancestors' names, so no own term was found and it kept the ancestor's name. It now
+    takes its lead with a further keyphrase of its own, else its mode's object as a qualifier, and the
+    description says what sets it apart."""
+    texts = (["The user asked the agent to write prose (topics: grant, folder)."] * 2
+             + ["The user asked the agent to write prose (topics: grant)."] * 28
+             + ["The user asked the agent to write prose (topics: grant)."] * 10
+             + ["The user asked the agent to write prose (topics: budget, slides)."] * 10)
+    labels = np.repeat([0, 1, 2], [30, 10, 10])
+    idx = _index(texts, [[i] for i in range(50)])
+    idx.spread = N.term_spread(idx, labels, np.ones(50), 3)
+    chain = ["Write folder", "Write grant"]  # 'folder' (2 of 30 summaries) too rare alone, and its parent's
+    names = N.name_level_offline(idx, texts, np.ones(50), labels, 3, [{"write": 1.0}] * 3,
+                                 ancestors=dict.fromkeys(range(3), chain))
+    got = [names[c].name for c in range(3)]
+    assert got[0] == "Write grant and folder" and got[1] == "Write prose on grant"  # both were "Write grant"
+    assert len({n.lower() for n in got}) == 3 and not any(n.lower() == "write grant" for n in got)
+    assert "named apart from 'Write grant'" in names[1].description
+    assert "('grant' in 80% of its parent's summaries)" in names[1].description

@@ -600,6 +600,15 @@ def dedupe_names(names: list[str], extra: list[list[str]], verbs: list[str], use
     return final
 
 
+def _term_of(index: TermIndex, phrase: str) -> int | None:
+    """The index's term a keyphrase's surface spelling stands for (None when it is none)."""
+    low = phrase.lower()
+    for t in (low, low.replace("-", " ")):
+        if t in index.terms:
+            return index.terms.index(t)
+    return None
+
+
 @dataclass(slots=True)
 class OfflineName:
     name: str
@@ -623,7 +632,9 @@ def name_level_offline(
     """Offline names for the clusters of one level (``labels``: cluster per distinct text).
 
     ``ancestors`` (cluster → the names of its parent, grandparent …): a child leads with what sets it
-    apart from them, and is not named exactly as one of them when any other allowed term describes it."""
+    apart from them, and is never named exactly as one of them: when all its terms are in their names, it takes
+    its lead with a further keyphrase of its own (one of 10% of its sessions first, else a weaker one), else its
+    mode's object as a qualifier ("Write prose on grant"), and its description says so."""
     scores = ctfidf(index, labels, counts, k)
     todo = list(range(k)) if which is None else list(which)
     ancestors = ancestors or {}
@@ -645,6 +656,38 @@ def name_level_offline(
             ranked[c] = [*own, *[kp for kp in ranked[c] if kp.text not in {o.text for o in own}]]
             phrases[c] = [kp.text for kp in ranked[c]]
             used[i] = name_phrases(own)
+    w = np.asarray(counts, dtype=np.float64)
+    apart: dict[int, str] = {}  # cluster → the description's clause saying what sets it apart from an ancestor
+    for i, c in enumerate(todo):
+        name = compose_name(verbs[c], used[i] or mode_object(mode_mixes[c])).lower()
+        same = [n for n in ancestors.get(c, ()) if n.lower() == name]
+        if not same:
+            continue
+        # every term of the child is in its ancestors' names: its lead with a further keyphrase of its own, those
+        # of 10% of its sessions first, else the mode's object as a qualifier ("Write prose on grant")
+        taken = {n.lower() for n in ancestors[c]}
+        more = ranked_keyphrases(index, scores, c, labels, texts, counts=counts, seed=seed, min_share=0.0,
+                                 verb=verbs[c])
+        lead = used[i][:1]
+        pool = sorted((kp for kp in more if kp.text not in lead), key=lambda kp: kp.coverage < 0.1)
+        pick = next(([*lead, kp.text] for kp in pool if compose_name(verbs[c], [*lead, kp.text]).lower()
+                     not in taken), None)
+        if lead and pick is not None:
+            used[i] = pick
+            ranked[c] = [*ranked[c], *[kp for kp in more if kp.text not in phrases[c]]]
+            phrases[c] = [*pick, *[p for p in phrases[c] if p not in pick]]
+        elif lead and mode_object(mode_mixes[c]):
+            verbs[c] = f"{verbs[c]} {mode_object(mode_mixes[c])[0]} on"
+        else:
+            continue
+        sibs = [j for j in range(k) if list(ancestors.get(j, ())) == list(ancestors[c])]
+        if lead:
+            rows = np.flatnonzero(np.isin(labels, sibs))
+            sup = _cluster_support(index, rows, w[rows])
+            j = _term_of(index, lead[0])
+            up = sup.get(j, 0.0) / max(float(w[rows].sum()), 1.0) if j is not None else 0.0
+            apart[c] = (f"; named apart from '{same[0]}' above it, whose name holds its terms ('{lead[0]}' in "
+                        f"{up:.0%} of its parent's summaries)")
     names = [compose_name(verbs[c], u or mode_object(mode_mixes[c])) for c, u in zip(todo, used, strict=True)]
     names = dedupe_names(names, [phrases[c] for c in todo], [verbs[c] for c in todo], used)
     out: dict[int, OfflineName] = {}
@@ -652,6 +695,8 @@ def name_level_offline(
         ph = phrases[c]
         cov = {kp.text: kp.coverage for kp in ranked[c]}
         desc = compose_description(mode_mixes[c], [*u, *[p for p in ph if p not in u]], lead=len(u), coverage=cov)
+        if c in apart:
+            desc = desc[:-1] + apart[c] + "."
         cands = [(name, desc)]
         if len(u) > 1:
             short = compose_name(verbs[c], ph[:1])
