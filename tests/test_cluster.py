@@ -731,3 +731,65 @@ def test_a_cluster_whose_summaries_name_no_topic_is_named_by_its_mode() -> None:
         assert "assorted" not in names[c].description and "no topic word" in names[c].description
     assert N.name_level_offline(idx, texts, counts, labels, 3, [{"build": 0.4, "fix": 0.35, "plan": 0.25}] * 3
                                 )[0].name == "Build and fix code"
+
+
+def test_the_offline_summary_mode_clause_names_no_topic() -> None:
+    """Real corpus: 14 orchestrate summaries say "build automation" in their mode clause and none lists
+    'automation' as a topic, yet 'automation' named three clusters ("Work on data, automation and command"): the
+    template test (a term in 80% of a mode's sessions) skips modes of fewer than 20 sessions. The mode clause is
+    dropped before terms are counted, so its words never name a cluster, while the same word in a summary's topic
+    list ('data' below) still counts."""
+    texts = ([f"The user asked the agent to repair or modify existing code (topics: {t}, login)." for t in
+              ("auth", "oauth", "session")]
+             + [f"The user asked the agent to build automation (topics: {t}, login)." for t in ("cron", "github")]
+             + ["The user asked the agent to analyse data (topics: pandas, charts)."] * 2
+             + ["The user asked the agent to write new code (topics: data, charts)."] * 3)
+    labels = np.repeat([0, 1], [5, 5])
+    idx = _index(texts, [[i] for i in range(10)])
+    idx.spread = N.term_spread(idx, labels, np.ones(10), 2)
+    names = N.name_level_offline(idx, texts, np.ones(10), labels, 2, [{"fix": 0.6, "orchestrate": 0.4},
+                                                                      {"build": 0.6, "analyze": 0.4}])
+    assert "automation" not in idx.terms and "analyse data" not in idx.terms
+    assert "automation" not in names[0].name.lower() and "login" in names[0].name
+    assert idx.allowed[idx.terms.index("data")] and "data" in names[1].keyphrases  # the topic list's 'data'
+
+
+def test_a_word_of_few_summaries_never_enters_a_name() -> None:
+    """Real corpus: "Build commit, api and command", 'commit' and 'api' each in 4% of the cluster's summaries.
+    'webhook' is in 2 of 24 summaries (8%) but, found in no other cluster, outscores 'payments' (22 of 24, also
+    in the other cluster); it was the name's lead. A keyphrase needs 10% of the cluster's sessions to enter a
+    name; when none has that many, the one held by most sessions names the cluster."""
+    texts = (["The user asked the agent to write new code (topics: payments, login)."] * 22
+             + ["The user asked the agent to write new code (topics: webhook, login)."] * 2
+             + ["The user asked the agent to write new code (topics: payments, login)."] * 4
+             + ["The user asked the agent to write new code (topics: charts, login)."] * 16)
+    labels = np.repeat([0, 1], [24, 20])
+    idx = _index(texts, [[i] for i in range(44)])
+    idx.spread = N.term_spread(idx, labels, np.ones(44), 2)
+    names = N.name_level_offline(idx, texts, np.ones(44), labels, 2, [{"build": 1.0}] * 2)
+    assert names[0].name == "Build payments"  # was "Build webhook and payments"
+    assert "webhook" in names[0].keyphrases  # still a related term of the description
+    rare = [N.Keyphrase("webhook", 1.0, 0.04, 1), N.Keyphrase("api", 0.8, 0.07, 1), N.Keyphrase("cron", 0.5, 0.05, 1)]
+    assert N.name_phrases(rare) == ["api"]
+
+
+def test_a_child_is_never_named_as_its_ancestor() -> None:
+    """Real corpus: "Write grant" at depth 0 and 2, "Write folder, app and data" at depth 1 and 2: the child's
+    terms are all in its ancestors' names, so no own term was found and it kept the ancestor's name. It now
+    takes its lead with a further keyphrase of its own, else its mode's object as a qualifier, and the
+    description says what sets it apart."""
+    texts = (["The user asked the agent to write prose (topics: grant, folder)."] * 2
+             + ["The user asked the agent to write prose (topics: grant)."] * 28
+             + ["The user asked the agent to write prose (topics: grant)."] * 10
+             + ["The user asked the agent to write prose (topics: budget, slides)."] * 10)
+    labels = np.repeat([0, 1, 2], [30, 10, 10])
+    idx = _index(texts, [[i] for i in range(50)])
+    idx.spread = N.term_spread(idx, labels, np.ones(50), 3)
+    chain = ["Write folder", "Write grant"]  # 'folder' (2 of 30 summaries) too rare alone, and its parent's
+    names = N.name_level_offline(idx, texts, np.ones(50), labels, 3, [{"write": 1.0}] * 3,
+                                 ancestors=dict.fromkeys(range(3), chain))
+    got = [names[c].name for c in range(3)]
+    assert got[0] == "Write grant and folder" and got[1] == "Write prose on grant"  # both were "Write grant"
+    assert len({n.lower() for n in got}) == 3 and not any(n.lower() == "write grant" for n in got)
+    assert "named apart from 'Write grant'" in names[1].description
+    assert "('grant' in 80% of its parent's summaries)" in names[1].description

@@ -18,6 +18,7 @@ callable, so tests inject recorded answers.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections import Counter
@@ -135,6 +136,23 @@ def drop_placeholders(text: str) -> str:
     """``text`` without its redaction placeholders (each becomes one space)."""
     return _PLACEHOLDER.sub(" ", text) if "[" in text else text
 
+
+@functools.cache
+def _mode_template() -> re.Pattern[str]:
+    """The offline summary's mode clause ("The user asked the agent to analyse data"), as the classify stage
+    writes it (``classify.offline._MODE_PHRASE``), ending where its topic list or its sentence does."""
+    from codecensus.classify.offline import _MODE_PHRASE
+
+    alts = "|".join(re.escape(p) for p in sorted(_MODE_PHRASE.values(), key=len, reverse=True))
+    return re.compile(rf"\bThe user asked the agent to (?:{alts})(?=\s*\(topics:|\.?\s*$)")
+
+
+def drop_mode_template(text: str) -> str:
+    """``text`` without the offline summary's mode clause: its words ("data" of "analyse data", "automation" of
+    "build automation", "tests") say the session's work mode, which the name's opening verb says, not a topic;
+    the same word in the summary's topic list stays."""
+    return _mode_template().sub(" ", text) if "asked the agent to" in text else text
+
 # Imperative verb that opens a name, per dominant work mode (taxonomy §2).
 MODE_VERB: dict[str, str] = {
     "build": "Build",
@@ -245,13 +263,14 @@ def build_term_index(
     ``text_users`` is a (n_texts, n_users) incidence matrix (which users wrote each distinct text).
     ``text_modes`` (n_texts, n_modes) counts sessions per work mode; a term found in at least
     ``template_share`` of one mode's sessions (modes with ≥ 20 sessions) is part of that mode's
-    summary template, says nothing the name's opening verb does not, and is excluded.
+    summary template, says nothing the name's opening verb does not, and is excluded. The offline summaries'
+    mode clause is dropped before counting (:func:`drop_mode_template`), whatever the mode's size.
     """
     from sklearn.feature_extraction.text import CountVectorizer
 
     vec = CountVectorizer(analyzer=lambda t: analyze(t, ngram_max), min_df=1, dtype=np.int32)
     try:
-        x = vec.fit_transform(list(texts)).tocsr()
+        x = vec.fit_transform([drop_mode_template(t) for t in texts]).tocsr()
     except ValueError:  # empty vocabulary
         x = sparse.csr_matrix((len(texts), 0), dtype=np.int32)
         return TermIndex([], x, x.tocsc(), np.zeros(0, bool), np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -459,15 +478,24 @@ def keyphrases(
     return [k.text for k in ranked_keyphrases(index, scores, cluster, labels, texts, **kw)]  # type: ignore[arg-type]
 
 
-def name_phrases(ranked: Sequence[Keyphrase], *, strong: float = 0.5, loose: float = 0.15) -> list[str]:
+def name_phrases(ranked: Sequence[Keyphrase], *, strong: float = 0.5, loose: float = 0.15,
+                 min_coverage: float = 0.1) -> list[str]:
     """The keyphrases a name leads with: one or two strong phrases rather than three loose words.
 
     A name led by a phrase of several words takes a second keyphrase only when it scores at least ``strong`` of
     the first and is in at least ``strong`` as many of the cluster's summaries, and never a third. A name led by a single word (summaries that list topic words, not phrases)
     keeps up to three words scoring at least ``loose`` of the first, as before: one word alone ("Write error")
-    says less than three, but a phrase among them still ends the list at two."""
+    says less than three, but a phrase among them still ends the list at two.
+
+    A keyphrase enters a name only when at least ``min_coverage`` of the cluster's sessions hold it: a word of
+    4% of them ("Build commit, api and command") describes few of its sessions however distinctive. When none
+    does, the name takes the one keyphrase held by most sessions."""
     if not ranked:
         return []
+    covered = [k for k in ranked if k.coverage >= min_coverage]
+    if not covered:
+        return [max(ranked, key=lambda k: k.coverage).text]
+    ranked = covered
     out = [ranked[0]]
     for k in ranked[1:3]:
         if k.score < (strong if ranked[0].words > 1 else loose) * ranked[0].score:
@@ -572,6 +600,15 @@ def dedupe_names(names: list[str], extra: list[list[str]], verbs: list[str], use
     return final
 
 
+def _term_of(index: TermIndex, phrase: str) -> int | None:
+    """The index's term a keyphrase's surface spelling stands for (None when it is none)."""
+    low = phrase.lower()
+    for t in (low, low.replace("-", " ")):
+        if t in index.terms:
+            return index.terms.index(t)
+    return None
+
+
 @dataclass(slots=True)
 class OfflineName:
     name: str
@@ -595,7 +632,9 @@ def name_level_offline(
     """Offline names for the clusters of one level (``labels``: cluster per distinct text).
 
     ``ancestors`` (cluster → the names of its parent, grandparent …): a child leads with what sets it
-    apart from them, and is not named exactly as one of them when any other allowed term describes it."""
+    apart from them, and is never named exactly as one of them: when all its terms are in their names, it takes
+    its lead with a further keyphrase of its own (one of 10% of its sessions first, else a weaker one), else its
+    mode's object as a qualifier ("Write prose on grant"), and its description says so."""
     scores = ctfidf(index, labels, counts, k)
     todo = list(range(k)) if which is None else list(which)
     ancestors = ancestors or {}
@@ -617,6 +656,38 @@ def name_level_offline(
             ranked[c] = [*own, *[kp for kp in ranked[c] if kp.text not in {o.text for o in own}]]
             phrases[c] = [kp.text for kp in ranked[c]]
             used[i] = name_phrases(own)
+    w = np.asarray(counts, dtype=np.float64)
+    apart: dict[int, str] = {}  # cluster → the description's clause saying what sets it apart from an ancestor
+    for i, c in enumerate(todo):
+        name = compose_name(verbs[c], used[i] or mode_object(mode_mixes[c])).lower()
+        same = [n for n in ancestors.get(c, ()) if n.lower() == name]
+        if not same:
+            continue
+        # every term of the child is in its ancestors' names: its lead with a further keyphrase of its own, those
+        # of 10% of its sessions first, else the mode's object as a qualifier ("Write prose on grant")
+        taken = {n.lower() for n in ancestors[c]}
+        more = ranked_keyphrases(index, scores, c, labels, texts, counts=counts, seed=seed, min_share=0.0,
+                                 verb=verbs[c])
+        lead = used[i][:1]
+        pool = sorted((kp for kp in more if kp.text not in lead), key=lambda kp: kp.coverage < 0.1)
+        pick = next(([*lead, kp.text] for kp in pool if compose_name(verbs[c], [*lead, kp.text]).lower()
+                     not in taken), None)
+        if lead and pick is not None:
+            used[i] = pick
+            ranked[c] = [*ranked[c], *[kp for kp in more if kp.text not in phrases[c]]]
+            phrases[c] = [*pick, *[p for p in phrases[c] if p not in pick]]
+        elif lead and mode_object(mode_mixes[c]):
+            verbs[c] = f"{verbs[c]} {mode_object(mode_mixes[c])[0]} on"
+        else:
+            continue
+        sibs = [j for j in range(k) if list(ancestors.get(j, ())) == list(ancestors[c])]
+        if lead:
+            rows = np.flatnonzero(np.isin(labels, sibs))
+            sup = _cluster_support(index, rows, w[rows])
+            j = _term_of(index, lead[0])
+            up = sup.get(j, 0.0) / max(float(w[rows].sum()), 1.0) if j is not None else 0.0
+            apart[c] = (f"; named apart from '{same[0]}' above it, whose name holds its terms ('{lead[0]}' in "
+                        f"{up:.0%} of its parent's summaries)")
     names = [compose_name(verbs[c], u or mode_object(mode_mixes[c])) for c, u in zip(todo, used, strict=True)]
     names = dedupe_names(names, [phrases[c] for c in todo], [verbs[c] for c in todo], used)
     out: dict[int, OfflineName] = {}
@@ -624,6 +695,8 @@ def name_level_offline(
         ph = phrases[c]
         cov = {kp.text: kp.coverage for kp in ranked[c]}
         desc = compose_description(mode_mixes[c], [*u, *[p for p in ph if p not in u]], lead=len(u), coverage=cov)
+        if c in apart:
+            desc = desc[:-1] + apart[c] + "."
         cands = [(name, desc)]
         if len(u) > 1:
             short = compose_name(verbs[c], ph[:1])
