@@ -948,7 +948,9 @@ def _verb_phrase(description: str) -> str:
     return " ".join(words)
 
 
-_MODE_PHRASE = {m.key: _verb_phrase(m.description) for m in WORK_MODES}
+#: The offline summary's mode clause per work mode ("The user asked the agent to <phrase> (topics: ...)."): public,
+#: the cluster stage drops it before counting a summary's words (its words say the mode, not a topic)
+MODE_SUMMARY_PHRASE = {m.key: _verb_phrase(m.description) for m in WORK_MODES}
 _STOP = frozenset(
     """the and for with this that from have what when where which while your you are was were will would could
     should can please into them then than there their about also just make need want like some more most other
@@ -1043,7 +1045,7 @@ def offline_summary(ev: SessionEvidence, f: Features, mode: str) -> str:
             continue  # already said by a pair
         pair = max(((k, p) for p, k in pairs.items() if w in p.split(" ") and 2 * k >= n), default=None)
         topics.append(pair[1] if pair is not None else w)
-    phrase = _MODE_PHRASE.get(mode, mode)
+    phrase = MODE_SUMMARY_PHRASE.get(mode, mode)
     if topics:
         return f"The user asked the agent to {phrase} (topics: {', '.join(topics)})."
     return f"The user asked the agent to {phrase}."

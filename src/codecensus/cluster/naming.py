@@ -140,10 +140,10 @@ def drop_placeholders(text: str) -> str:
 @functools.cache
 def _mode_template() -> re.Pattern[str]:
     """The offline summary's mode clause ("The user asked the agent to analyse data"), as the classify stage
-    writes it (``classify.offline._MODE_PHRASE``), ending where its topic list or its sentence does."""
-    from codecensus.classify.offline import _MODE_PHRASE
+    writes it (``classify.offline.MODE_SUMMARY_PHRASE``), ending where its topic list or its sentence does."""
+    from codecensus.classify.offline import MODE_SUMMARY_PHRASE
 
-    alts = "|".join(re.escape(p) for p in sorted(_MODE_PHRASE.values(), key=len, reverse=True))
+    alts = "|".join(re.escape(p) for p in sorted(MODE_SUMMARY_PHRASE.values(), key=len, reverse=True))
     return re.compile(rf"\bThe user asked the agent to (?:{alts})(?=\s*\(topics:|\.?\s*$)")
 
 
