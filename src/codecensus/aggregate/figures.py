@@ -3052,6 +3052,14 @@ RELEASE_MONTH_GROUPS: dict[tuple[str, str], tuple[KeyTotal, ...]] = {
 }
 
 
+# The share series over the months whose groups (a released cell's n / share: a month's classified sessions) a
+# figure's n is read against (:func:`_month_group_population`): where the n's sessions all have a time and each of
+# their months has a group, the sum of those groups less the n is the months' classified sessions the figure leaves
+# out (decisions' n: those without a planning share), which must be none or pass (sessions and distinct users).
+# Checked by the report's final audit (every released figure n and share line total, as sets of sessions).
+RELEASE_MONTH_GAPS: tuple[str, str] = ("work_modes_by_month", "share_of_sessions")
+
+
 # Lines of other figures whose released cells of a month are sessions of that month inside a share series' group
 # (:data:`RELEASE_MONTH_GROUPS`) by definition: (figure, share variable) -> (figure, variable) of each line, whose
 # released rows of a month give the union of their sessions (value by month's rows: the month's classified sessions
