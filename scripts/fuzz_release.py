@@ -83,6 +83,8 @@ KNOWN: list[Case] = [
          unvalued=6, all_inferable=True, focus="month", focus_on="undecided,untimed,unclear", focus_n=11),
     Case(users=100, sessions=1672, months=4, seed=6038, reasons=True, focus="cell",
          focus_on="undecided,unvalued,untimed,abstained,unclear", focus_n=20),
+    Case(users=101, sessions=1327, months=3, seed=9042, unclear_kept=4, focus="cell",
+         focus_on="untimed,abstained,unclear", focus_n=15),
 ]
 
 

@@ -27,6 +27,7 @@ from codecensus.aggregate.figures import (
     RELEASE_KEY_TOTALS,
     RELEASE_LINE_TOTALS,
     RELEASE_LINE_WHOLES,
+    RELEASE_MONTH_GAPS,
     RELEASE_MONTH_GROUPS,
     RELEASE_MONTH_INSIDE,
     RELEASE_MONTHLY_COUNTS,
@@ -181,6 +182,12 @@ def _audit_figure_ns(figures: list[Figure], policy: ReleasePolicy, users: _Users
     classified is not checked, as :data:`RELEASE_NESTED_NS` leaves them out (their count is released wherever
     classification is partial: session shape's n less work modes' is the sessions with a prompt not classified).
 
+    A total whose sessions are all in the groups (n / share) work modes by month gives of the months
+    (:data:`RELEASE_MONTH_GAPS`: its sessions all have a time, and each of their months has a group) is read against
+    the groups of the months it has sessions in too: their sum less the total is those months' classified sessions it
+    leaves out (decisions' n less them: the months' classified sessions without a planning share), which must be none
+    or pass (figures withhold such an n: ``_month_group_population``).
+
     Worked out on the regions of the totals' sets of sessions (the sessions in the same of them): one total is inside
     another when none of its regions is outside it, and their difference is the regions of the one not in the other."""
     classified = _all_classified(figures)
@@ -190,9 +197,15 @@ def _audit_figure_ns(figures: list[Figure], policy: ReleasePolicy, users: _Users
     if by_id is not None:
         totals += _share_totals(by_id)
     totals = _distinct_totals(totals)
-    if len(totals) < 2:
+    series, svar = RELEASE_MONTH_GAPS
+    groups = _month_groups(by_id[series], svar) if by_id is not None and series in by_id else {}
+    if any(x is None or not len(x) for x in groups.values()):
+        groups = {}  # a group whose sessions are not known (_audit_sessions_carried)
+    months = sorted(groups)
+    if len(totals) < (1 if months else 2):
         return []
-    sets = [x for _f, _n, x in totals] + ([classified] if classified is not None else [])
+    sets = ([x for _f, _n, x in totals] + ([classified] if classified is not None else [])
+            + [x for m in months if (x := groups[m]) is not None])
     every, region, member = _set_regions(sets)
     sizes = np.bincount(region[every], minlength=member.shape[0]).astype(np.int64)
     T = len(totals)
@@ -224,6 +237,24 @@ def _audit_figure_ns(figures: list[Figure], policy: ReleasePolicy, users: _Users
             x = every[rest[region[every]]]
             problems += _derived_problems(f"figure {totals[a][0]}", f"{totals[b][1]} less {totals[a][1]}", x, policy,
                                           users)
+    in_month = member[:, len(sets) - len(months):]  # regions x months: the regions of each month's group
+    dated = in_month.any(axis=1)
+    for a in range(T if months else 0):  # each total against the groups of its months
+        mine = member[:, a]
+        if bool((mine & ~dated).any()):
+            continue  # sessions without a time, or of a month with no group (or not classified): no count of a gap
+        touched = (in_month & mine[:, None]).any(axis=0)
+        rest = in_month[:, touched].any(axis=1) & ~mine
+        key = rest.tobytes()
+        if not rest.any() or key in seen:
+            continue  # none left out, or the same sessions as a difference read before
+        seen.add(key)
+        few_users = region_users is not None and int(region_users[rest].max(initial=0)) < policy.min_users
+        if not _small(int(sizes[rest].sum()), policy) and not few_users:
+            continue
+        what = (f"the groups of {', '.join(m for m, t in zip(months, touched, strict=True) if t)} ({series}'s {svar}, "
+                f"n / share) less {totals[a][1]}")
+        problems += _derived_problems(f"figure {totals[a][0]}", what, every[rest[region[every]]], policy, users)
     return problems
 
 
