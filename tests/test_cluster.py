@@ -793,3 +793,45 @@ def test_a_child_is_never_named_as_its_ancestor() -> None:
     assert len({n.lower() for n in got}) == 3 and not any(n.lower() == "write grant" for n in got)
     assert "named apart from 'Write grant'" in names[1].description
     assert "('grant' in 80% of its parent's summaries)" in names[1].description
+
+
+def _sole_pairs(tree: ClusterTree) -> list[tuple[ClusterNode, ClusterNode]]:
+    """(parent, child) for every parent with exactly one child (whose sessions are the parent's)."""
+    out = []
+    for lv in range(tree.levels - 1):
+        kids = np.bincount(tree.parents[lv], minlength=len(tree.nodes[lv + 1]))
+        out += [(tree.nodes[lv + 1][int(p)], tree.nodes[lv][c]) for c, p in enumerate(tree.parents[lv])
+                if kids[p] == 1]
+    return out
+
+
+def test_a_sole_child_carries_its_parents_name() -> None:
+    """Demo: "Explain service" (67 sessions) had the sole subtopic "Explain notes" (the same 67 sessions): the
+    child, named after its parent, avoided the parent's words. A parent's sole child is the same group of sessions:
+    it now carries the parent's name and description (named first, from those sessions)."""
+    planted = planted_frame(1200, n_topics=8, n_users=120, seed=2)
+    res = cluster_frame(planted.frame, embedder=HashEmbedder(), scorer=StrictScorer(),
+                        config=ClusterConfig(levels=3, k=8, top=3, seed=0))
+    pairs = _sole_pairs(res.tree)
+    assert pairs  # 8 leaves under 3 … 7 parents: some parent has one child
+    for parent, child in pairs:
+        assert np.array_equal(res.tree.labels[child.level] == child.index,
+                              res.tree.labels[parent.level] == parent.index)
+        assert (child.name, child.description) == (parent.name, parent.description)
+    # other clusters still differ from their ancestors and from each other within a level
+    for lv in range(res.tree.levels - 1):
+        names = [n.name.lower() for n in res.tree.nodes[lv]]
+        assert len(set(names)) == len(names)
+
+
+def test_a_sole_childs_name_is_kept_and_others_named_apart() -> None:
+    texts = ["Fix Django migrations."] * 6 + ["Fix Django migrations and the admin."] * 6
+    idx = _index(texts, [[i] for i in range(12)])
+    labels = np.repeat([0, 1], 6)
+    parent = N.OfflineName("Fix Django migrations", "Sessions in which users asked the agent to fix x.",
+                           ["django migrations"], [("Fix Django migrations", "Sessions in which … fix x.")])
+    names = N.name_level_offline(idx, texts, np.ones(12), labels, 2, [{"fix": 1.0}] * 2,
+                                 ancestors={0: ["Fix Django migrations"], 1: ["Fix other"]}, same={0: parent})
+    assert (names[0].name, names[0].description) == (parent.name, parent.description)  # not named apart from it
+    assert names[0].candidates == parent.candidates
+    assert names[1].name.lower() != parent.name.lower()  # the level's other cluster does not repeat it

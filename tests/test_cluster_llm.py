@@ -186,3 +186,21 @@ def test_text_llm_openai_picks_server_model_and_limits_calls() -> None:
         llm("again")
     with pytest.raises(ValueError):
         TextLLM("cohere", client=fake)
+
+
+def test_llm_parent_of_a_sole_child_takes_the_childs_name() -> None:
+    """The LLM names a leaf from its summaries and a parent from its children's names: a parent whose sole child
+    holds all its sessions takes that child's name and description (one group, one name)."""
+    planted = planted_frame(600, n_topics=6, n_users=80, seed=5)
+    res = cluster_frame(planted.frame, embedder=HashEmbedder(), complete=FakeLLM(), scorer=PassScorer(),
+                        config=ClusterConfig(backend="anthropic", levels=3, k=6, top=2, seed=0))
+    tree = res.tree
+    pairs = []
+    for lv in range(tree.levels - 1):
+        kids = np.bincount(tree.parents[lv], minlength=len(tree.nodes[lv + 1]))
+        pairs += [(tree.nodes[lv + 1][int(p)], tree.nodes[lv][c]) for c, p in enumerate(tree.parents[lv])
+                  if kids[p] == 1]
+    assert pairs
+    for parent, child in pairs:
+        assert (parent.name, parent.description) == (child.name, child.description)
+    assert any(p.level == 1 and p.name.startswith("Handle ") for p, _ in pairs)  # the leaf's LLM name, not a group's

@@ -396,3 +396,24 @@ def test_a_shape_metric_that_leaves_out_a_small_group_is_withheld(tmp_path: Path
     released = t[~t["suppressed"].astype(bool) & (t["bin"] == "all")]
     assert "active_minutes" not in set(released["metric"])
     assert {"prompts", "actions_per_prompt", "words_per_prompt", "cost_usd"} <= set(released["metric"])
+
+
+def test_a_sole_subtopic_of_its_parents_sessions_is_not_shown_apart() -> None:
+    """Demo: "Explain service" (67 sessions) showed "1 subtopic": "Explain notes", the same 67 sessions. A sole
+    subtopic holding exactly its parent's sessions is the same group: its own subtopics show under the parent."""
+    from codecensus.aggregate.figures import Figure
+    from codecensus.report.html import _topic_tree
+
+    def row(cid: str, parent: str | None, depth: int, n: int) -> dict:
+        return {"cluster_id": cid, "parent_id": parent, "depth": depth, "name": cid, "description": "",
+                "variable": "share_of_sessions", "value": n / 200, "ci_low": 0.0, "ci_high": 1.0, "n_users": n // 2,
+                "n_sessions": n, "suppressed": False}
+
+    t = pd.DataFrame([row("A", None, 0, 67), row("B", "A", 1, 67), row("C", "B", 2, 40), row("D", "B", 2, 27),
+                      row("E", None, 0, 30), row("F", "E", 1, 20), row("G", "E", 1, 10),
+                      row("H", None, 0, 12), row("I", "H", 1, 12), row("J", None, 0, 45), row("K", "J", 1, 30)])
+    tree = {n["cluster_id"]: n for n in _topic_tree(Figure("topics", "Topics", "", t, ["cluster_id"], "share"))}
+    assert [c["cluster_id"] for c in tree["A"]["children"]] == ["C", "D"]  # B, the same 67 sessions, not apart
+    assert [c["cluster_id"] for c in tree["E"]["children"]] == ["F", "G"]
+    assert tree["H"]["children"] == []
+    assert [c["cluster_id"] for c in tree["J"]["children"]] == ["K"]  # a sole subtopic of fewer sessions stays

@@ -628,15 +628,22 @@ def name_level_offline(
     which: Sequence[int] | None = None,
     seed: int = 0,
     ancestors: Mapping[int, Sequence[str]] | None = None,
+    same: Mapping[int, OfflineName] | None = None,
 ) -> dict[int, OfflineName]:
     """Offline names for the clusters of one level (``labels``: cluster per distinct text).
 
     ``ancestors`` (cluster → the names of its parent, grandparent …): a child leads with what sets it
     apart from them, and is never named exactly as one of them: when all its terms are in their names, it takes
     its lead with a further keyphrase of its own (one of 10% of its sessions first, else a weaker one), else its
-    mode's object as a qualifier ("Write prose on grant"), and its description says so."""
+    mode's object as a qualifier ("Write prose on grant"), and its description says so.
+
+    ``same`` (cluster → its parent's name, for a parent's sole child, whose sessions are exactly the parent's): the
+    same group of sessions, so it carries that name and description unchanged (exempt from the rule above); the
+    other clusters of the level are named apart from it."""
     scores = ctfidf(index, labels, counts, k)
-    todo = list(range(k)) if which is None else list(which)
+    same = same or {}
+    todo = [c for c in (range(k) if which is None else which) if c not in same]
+    kept = [c for c in (range(k) if which is None else which) if c in same]
     ancestors = ancestors or {}
     avoid = {c: [w.lower() for n in ancestors.get(c, ()) for w in _TOKEN.findall(n)] for c in todo}
     verbs = {c: mode_verb(mode_mixes[c]) for c in todo}
@@ -660,8 +667,8 @@ def name_level_offline(
     apart: dict[int, str] = {}  # cluster → the description's clause saying what sets it apart from an ancestor
     for i, c in enumerate(todo):
         name = compose_name(verbs[c], used[i] or mode_object(mode_mixes[c])).lower()
-        same = [n for n in ancestors.get(c, ()) if n.lower() == name]
-        if not same:
+        alike = [n for n in ancestors.get(c, ()) if n.lower() == name]
+        if not alike:
             continue
         # every term of the child is in its ancestors' names: its lead with a further keyphrase of its own, those
         # of 10% of its sessions first, else the mode's object as a qualifier ("Write prose on grant")
@@ -686,11 +693,17 @@ def name_level_offline(
             sup = _cluster_support(index, rows, w[rows])
             j = _term_of(index, lead[0])
             up = sup.get(j, 0.0) / max(float(w[rows].sum()), 1.0) if j is not None else 0.0
-            apart[c] = (f"; named apart from '{same[0]}' above it, whose name holds its terms ('{lead[0]}' in "
+            apart[c] = (f"; named apart from '{alike[0]}' above it, whose name holds its terms ('{lead[0]}' in "
                         f"{up:.0%} of its parent's summaries)")
     names = [compose_name(verbs[c], u or mode_object(mode_mixes[c])) for c, u in zip(todo, used, strict=True)]
-    names = dedupe_names(names, [phrases[c] for c in todo], [verbs[c] for c in todo], used)
-    out: dict[int, OfflineName] = {}
+    # a sole child's (kept) name comes first, so a cluster of the level that repeats it is the one renamed
+    fixed = [same[c].name for c in kept]
+    both = [[] for _ in fixed] + used
+    names = dedupe_names([*fixed, *names], [[] for _ in fixed] + [phrases[c] for c in todo],
+                         [""] * len(fixed) + [verbs[c] for c in todo], both)[len(fixed):]
+    used = both[len(fixed):]
+    out: dict[int, OfflineName] = {c: OfflineName(same[c].name, same[c].description, list(same[c].keyphrases),
+                                                  list(same[c].candidates)) for c in kept}
     for c, name, u in zip(todo, names, used, strict=True):
         ph = phrases[c]
         cov = {kp.text: kp.coverage for kp in ranked[c]}

@@ -181,6 +181,12 @@ def _relabel(parents: list[IntArray], leaf_weights: np.ndarray) -> tuple[list[In
     return parents, perms
 
 
+def _sole_children(parent_of: IntArray, n_parents: int) -> dict[int, int]:
+    """Child → parent, for each parent with exactly one child (whose sessions are then exactly the parent's)."""
+    kids = np.bincount(parent_of, minlength=n_parents)
+    return {int(c): int(p) for c, p in enumerate(parent_of) if kids[p] == 1}
+
+
 def _text_users(inverse: IntArray, user: IntArray, n_texts: int) -> sparse.csr_matrix:
     n_users = int(user.max()) + 1 if len(user) else 0
     m = sparse.csr_matrix(
@@ -371,15 +377,20 @@ def cluster_frame(
     sizes_by_level = [k] + [int(p.max()) + 1 for p in parents]
     modes_by_level = [leaf_modes] + [
         _mixes(labels[lv], sizes_by_level[lv], frame.mode, MODE_KEYS) for lv in range(1, len(labels))]
-    # offline names top level first, so a child's name can say what sets it apart from its parent's
+    # a parent's sole child (per level: child → parent) holds exactly its parent's sessions: the same group
+    sole = [_sole_children(parents[lv], sizes_by_level[lv + 1]) for lv in range(len(parents))]
+    # offline names top level first, so a child's name can say what sets it apart from its parent's; a sole child
+    # keeps its parent's name (named from the same sessions, before the child's name avoided the parent's words)
     offline: list[dict[int, N.OfflineName]] = [{} for _ in labels]
     above: dict[int, list[str]] = {}  # per cluster of the level named next: its parent's name, its grandparent's …
     for lv in range(len(labels) - 1, -1, -1):
+        same: dict[int, N.OfflineName] = {}
         if lv < len(parents):  # a parent's own chain is the one just built for the level above
             up_of = [int(parents[lv][j]) for j in range(sizes_by_level[lv])]
             above = {j: [offline[lv + 1][up].name, *above.get(up, [])] for j, up in enumerate(up_of)}
+            same = {j: offline[lv + 1][up] for j, up in sole[lv].items()}
         offline[lv] = N.name_level_offline(index, v_texts, v_counts, text_labels[lv][vs], sizes_by_level[lv],
-                                           modes_by_level[lv], seed=cfg.seed, ancestors=above)
+                                           modes_by_level[lv], seed=cfg.seed, ancestors=above, same=same)
     for lv, lab in enumerate(labels):
         kk = sizes_by_level[lv]
         ns, nu = P.node_counts(lab, frame.user, kk)
@@ -400,6 +411,11 @@ def cluster_frame(
                     [(lnames[int(order[j])], ldescs[int(order[j])]), *cands[j]] if ok[int(order[j])] else cands[j]
                     for j in range(kk)
                 ]
+            if llm is not None:
+                # the LLM named the sole child first (a leaf from its summaries), the parent from that one name:
+                # the parent, the same group of sessions, takes the child's candidates
+                for c, j in sole[lv - 1].items():
+                    cands[j] = list(nodes[lv - 1][c].name_candidates)
         level_nodes = []
         for j in range(kk):
             nd = ClusterNode(

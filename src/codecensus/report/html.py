@@ -232,7 +232,12 @@ def _topic_tree(fig: Figure) -> list[dict[str, Any]]:
             roots.append(n)
 
     def prep(n: dict[str, Any]) -> dict[str, Any]:
-        n["children"] = sorted((prep(c) for c in n["children"]), key=lambda c: -c["value"])
+        kids = n["children"]
+        # a sole subtopic of exactly its parent's sessions is the same group (the cluster stage gives it the parent's
+        # name): no separate subtopic, its own subtopics show directly under the parent (topics.csv keeps its row)
+        while len(kids) == 1 and int(kids[0]["n_sessions"]) == int(n["n_sessions"]):
+            kids = kids[0]["children"]
+        n["children"] = sorted((prep(c) for c in kids), key=lambda c: -c["value"])
         n["value_txt"] = fmt_value(n["value"], "share")
         n["ci_txt"] = fmt_ci(n["ci_low"], n["ci_high"], "share")
         n["width"] = f"{max(1.0, min(100.0, 100 * float(n['value']))):.1f}"
