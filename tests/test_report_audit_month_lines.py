@@ -17,18 +17,10 @@ import pandas as pd
 from audit_rows import ix as _ix
 from audit_rows import row as _row
 from audit_rows import users_112 as _users
+from audit_rows import work_modes_112 as _work_modes
 from codecensus.aggregate.figures import Figure
 from codecensus.aggregate.privacy import ReleasePolicy
 from codecensus.report.build import audit_release
-
-
-def _work_modes() -> Figure:
-    f = Figure("work_modes", "x", "", pd.DataFrame([_row(mode="build", rollup="build", variable="share_of_sessions",
-                                                         value=1.0, n_users=55, n_sessions=112, suppressed=False,
-                                                         _sessions=_ix(0, 112), _den_sessions=_ix(0, 112))]),
-               ["mode", "rollup"], "share", n_sessions=112, n_users=55)
-    f.sessions = _ix(0, 112)
-    return f
 
 
 def _share_by_month(fid: str, key: str, var: str, released: dict[str, np.ndarray], withheld: tuple[str, ...]
