@@ -85,6 +85,8 @@ KNOWN: list[Case] = [
          focus_on="undecided,unvalued,untimed,abstained,unclear", focus_n=20),
     Case(users=101, sessions=1327, months=3, seed=9042, unclear_kept=4, focus="cell",
          focus_on="untimed,abstained,unclear", focus_n=15),
+    Case(users=183, sessions=1290, months=9, seed=9052, abstain_every=2, reasons=True, focus="month",
+         focus_on="unvalued,untimed,unclear", focus_n=22),
 ]
 
 

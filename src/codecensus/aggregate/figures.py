@@ -2432,8 +2432,10 @@ def fig_success_trend(ctx: Context) -> Figure:
     # withheld, fewest sessions first, until both differences are none or pass.
     level = df["expertise"].isin(list(EXPERTISE_LEVELS)).to_numpy()
     extra: set[str] = set()
+    unclear_gone: set[str] = set()  # months whose unclear row alone is withheld (_untimed_known_unclear_month)
     # The lines' sessions without a time (with a known outcome: the figure's n; unclear: abstentions' lines) are in
-    # no month: too few of them beside every month released are given by the total (_untimed_lone_month).
+    # no month: too few of them beside every month released are given by the total (_untimed_lone_month); the known
+    # ones also where the unclear line gives the months the raw line withholds (_untimed_known_unclear_month).
     while True:
         raw = t[t["variable"] == "raw"]
         shown = _codes(df["month"], list(raw.loc[~raw["suppressed"].astype(bool), "month"])) >= 0
@@ -2441,8 +2443,12 @@ def fig_success_trend(ctx: Context) -> Figure:
             lone = [m for var, pop in (("raw", known), ("unclear", unclear))
                     if (m := _untimed_lone_month(ctx, t, var, pop)) is not None and m not in extra]
             if not lone:
-                break
-            extra.add(lone[0])
+                m = _untimed_known_unclear_month(ctx, t, known, mi)
+                if m is None or m in unclear_gone:
+                    break
+                unclear_gone.add(m)
+            else:
+                extra.add(lone[0])
         else:
             left = [m for m in raw.loc[~raw["suppressed"].astype(bool), "month"] if m not in extra]
             if not left:
@@ -2450,7 +2456,8 @@ def fig_success_trend(ctx: Context) -> Figure:
             extra.add(min(left, key=lambda m: int(known[(df["month"] == m).to_numpy()].sum())))
         for r in rows:
             r["_withheld"] = r["month"] in extra | gaps or (r["month"] == cut and (outcome_small or r["variable"] == "unclear")) \
-                or (r["variable"] != "unclear" and r["month"] in known_gone)
+                or (r["variable"] != "unclear" and r["month"] in known_gone) \
+                or (r["variable"] == "unclear" and r["month"] in unclear_gone)
         t = _finish(ctx, rows, ["month"], across="variable")
     n_s, n_u = ctx.boot.population(np.where(known, 0, -1), 1)
     notes: list[str] = []
@@ -2474,6 +2481,39 @@ def fig_success_trend(ctx: Context) -> Figure:
         n_sessions=int(n_s[0]), n_users=int(n_u[0]), extra=info, notes=notes,
         sessions=None if outcome_small or known_n_small else _session_rows(known),
     )
+
+
+def _untimed_known_unclear_month(ctx: Context, t: pd.DataFrame, known: np.ndarray, mi: np.ndarray) -> str | None:
+    """The month whose unclear row to withhold (alone) so that the success trend's months do not give its sessions
+    with a known outcome without a time, where they are some but too few. A month's unclear row gives its known
+    sessions as well as the raw row: its group (n / share, every session of the month with an outcome) less its
+    unclear sessions (share x n). Where every month is given so, by its raw row or its unclear row, the sessions with a
+    known outcome (the figure's n; the classified sessions less the abstentions' outcome line) less them are those
+    without a time (fuzz seed 9052: 8 sessions of 8 users; the raw line withheld three months, the unclear line none).
+    Where the raw line releases every month, :func:`_untimed_lone_month` withholds a month whole instead. Taken: of the
+    months whose raw row is withheld and unclear row released, the one with the fewest sessions with an outcome whose
+    known sessions pass with those without a time (None: nothing to withhold, or no such month; the final audit then
+    judges what is left)."""
+    df = ctx.data.df
+    untimed = known & df["month"].isna().to_numpy()
+    s, u = ctx.boot.population(np.where(untimed, 0, -1), 1)
+    if s[0] == 0 or bool(ctx.passes(u[0], s[0])) or set(df["month"].dropna()) - set(ctx.months):
+        return None
+    shown = ~t["suppressed"].astype(bool)
+    raw = set(t.loc[shown & t["variable"].isin(["raw", "reweighted"]), "month"])  # (the same sessions' n)
+    line = t[shown & (t["variable"] == "unclear")]
+    if any(m not in raw and m not in set(line["month"]) for m in ctx.data.months):
+        return None  # a month neither row gives: its known sessions are in the total's rest with those without a time
+    best: tuple[int, str] | None = None
+    for m in line["month"]:
+        if m in raw:
+            continue
+        at = untimed | (known & (mi == ctx.data.months.index(m)))
+        ps, pu = ctx.boot.population(np.where(at, 0, -1), 1)
+        n = int(((mi == ctx.data.months.index(m)) & df["outcome"].notna().to_numpy()).sum())
+        if bool(ctx.passes(pu[0], ps[0])) and (best is None or (n, m) < best):
+            best = (n, str(m))
+    return None if best is None else best[1]
 
 
 def _few_unclear_months(ctx: Context, hit: np.ndarray, mi: np.ndarray) -> set[str]:
