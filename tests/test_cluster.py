@@ -793,6 +793,8 @@ def test_a_child_is_never_named_as_its_ancestor() -> None:
     assert len({n.lower() for n in got}) == 3 and not any(n.lower() == "write grant" for n in got)
     assert "named apart from 'Write grant'" in names[1].description
     assert "('grant' in 80% of its parent's summaries)" in names[1].description
+    # the description's first sentence says what the name says ("write prose on grant", not "write grant")
+    assert names[1].description.startswith("Sessions in which users asked the agent to write prose on grant.")
 
 
 def _sole_pairs(tree: ClusterTree) -> list[tuple[ClusterNode, ClusterNode]]:

@@ -554,12 +554,12 @@ def compose_name(verb: str, phrases: Sequence[str], *, max_words: int = MAX_NAME
 
 
 def compose_description(mode_mix: Mapping[str, float], phrases: Sequence[str], *, lead: int = 3,
-                        coverage: Mapping[str, float] | None = None) -> str:
-    """Two sentences: what the sessions were about (the first ``lead`` phrases, those of the name), then their
-    work-mode mix, how many of the summaries hold the leading phrase (``coverage``: phrase → share of the
-    cluster's sessions), and further terms."""
+                        coverage: Mapping[str, float] | None = None, verb: str | None = None) -> str:
+    """Two sentences: what the sessions were about (the first ``lead`` phrases, those of the name, after the name's
+    opening ``verb``: the mode mix's by default), then their work-mode mix, how many of the summaries hold the leading
+    phrase (``coverage``: phrase → share of the cluster's sessions), and further terms."""
     top = _top_modes(mode_mix)
-    verb = mode_verb(mode_mix).lower()
+    verb = (verb or mode_verb(mode_mix)).lower()
     lead = max(1, lead)
     about = _join(list(phrases[:lead])) or _join(mode_object(mode_mix)) or "assorted topics"
     first = f"Sessions in which users asked the agent to {verb} {about}." if verb != "work on" else (
@@ -707,13 +707,14 @@ def name_level_offline(
     for c, name, u in zip(todo, names, used, strict=True):
         ph = phrases[c]
         cov = {kp.text: kp.coverage for kp in ranked[c]}
-        desc = compose_description(mode_mixes[c], [*u, *[p for p in ph if p not in u]], lead=len(u), coverage=cov)
+        desc = compose_description(mode_mixes[c], [*u, *[p for p in ph if p not in u]], lead=len(u), coverage=cov,
+                                   verb=verbs[c])
         if c in apart:
             desc = desc[:-1] + apart[c] + "."
         cands = [(name, desc)]
         if len(u) > 1:
             short = compose_name(verbs[c], ph[:1])
-            cands.append((short, compose_description(mode_mixes[c], ph, lead=1, coverage=cov)))
+            cands.append((short, compose_description(mode_mixes[c], ph, lead=1, coverage=cov, verb=verbs[c])))
         out[c] = OfflineName(name, desc, ph, cands)
     return out
 
