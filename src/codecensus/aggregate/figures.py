@@ -1232,6 +1232,15 @@ def _lines_untimed_months(ctx: Context, classified: np.ndarray, mi: np.ndarray, 
 
 
 def fig_work_modes_by_month(ctx: Context) -> Figure:
+    """Work modes by month, computed once per context: the figures before it in :data:`FIGURES` (occupations by
+    month) and the decisions that read its released months (:func:`_month_group_population`,
+    :func:`_work_modes_untimed_months`) call it first; the report then takes the same figure."""
+    if "work_modes_by_month" not in ctx.decided:
+        ctx.decided["work_modes_by_month"] = _work_modes_by_month(ctx)
+    return ctx.decided["work_modes_by_month"]
+
+
+def _work_modes_by_month(ctx: Context) -> Figure:
     title = "Work modes by month"
     if not ctx.data.has_facets or len(ctx.months) < 2:
         return _unavailable("work_modes_by_month", title, "needs classified sessions in at least two months")
