@@ -32,6 +32,9 @@ S1 = "11111111-1111-4111-8111-111111111111"
 S2 = "22222222-2222-4222-8222-222222222222"
 RAW = ("prompts", "messages", "actions", "results", "events", "session_files", "ingest_log")
 
+#: what one answer of the local chat server costs at the test price: 3,120 tokens in, 208 out
+ONE_CALL_USD = (3120 * 1.5 + 208 * 6) / 1e6
+
 
 def make_corpus(root: Path) -> list[Path]:
     """Two users; a main session with a damaged line, a subagent file, and a small second session."""
@@ -438,7 +441,7 @@ def test_a_restarted_classify_actor_keeps_the_spend_and_budget_of_the_one_that_d
     run = str(tmp_path / "run")
     parts = write_evidence(store, keys, run, batch_size=2)
     assert len(parts) == 2
-    one_call = (3120 * 1.5 + 208 * 6) / 1e6  # the server's answer: 3,120 tokens in, 208 out
+    one_call = ONE_CALL_USD
     with ChatServer() as chat:
         chat.release.set()
 
@@ -723,7 +726,7 @@ def test_a_call_in_flight_when_its_actor_died_is_counted_as_lost_and_the_budget_
     from local_server import ChatServer
 
     _, run, (part,) = _distinct_sessions_part(tmp_path, 3)
-    one_call = (3120 * 1.5 + 208 * 6) / 1e6  # the server's answer: 3,120 tokens in, 208 out
+    one_call = ONE_CALL_USD
     with ChatServer() as chat:
         chat.release.set()
 
@@ -768,7 +771,7 @@ def test_an_actor_replacing_one_that_died_spends_only_what_the_run_has_left(tmp_
 
     _, run, parts = _distinct_sessions_part(tmp_path, 6, batch=3)
     assert len(parts) == 2
-    one_call = (3120 * 1.5 + 208 * 6) / 1e6  # the server's answer: 3,120 tokens in, 208 out
+    one_call = ONE_CALL_USD
     budget = 1.0
     with ChatServer() as chat:
         chat.release.set()
@@ -839,7 +842,7 @@ def test_a_replacement_and_a_live_actor_keep_the_run_within_its_budget_but_one_c
 
     n = 14
     _, run, parts = _distinct_sessions_part(tmp_path, n, batch=1)
-    one_call = (3120 * 1.5 + 208 * 6) / 1e6  # the server's answer: 3,120 tokens in, 208 out
+    one_call = ONE_CALL_USD
     # a pool of two, shares of 4.4 calls: the shares of the live actor and the replacement hold 3 calls each (a
     # call's worst case is ~1.6 calls), the run's budget 8.8 calls; the dead actor made 3
     budget = 8.8 * one_call
